@@ -1,0 +1,36 @@
+// The `disagg-console` command line: dispatches to one module per subcommand. Layer: core (plain Node).
+import { runSimWorkerCommand } from './sim-worker-command';
+
+interface Subcommand {
+  summary: string;
+  run: (args: string[]) => Promise<number | undefined>;
+}
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  'sim-worker': {
+    summary: 'Run a simulated trtllm-serve worker (same flags, same HTTP API). Simulated: no GPU is used.',
+    run: runSimWorkerCommand,
+  },
+};
+
+function usage(): string {
+  const lines = ['Usage: disagg-console <subcommand> [options]', '', 'Subcommands:'];
+  for (const [name, sub] of Object.entries(SUBCOMMANDS)) lines.push(`  ${name.padEnd(12)} ${sub.summary}`);
+  lines.push('', 'Run `disagg-console <subcommand> --help` for the options of one subcommand.');
+  return lines.join('\n');
+}
+
+/** Runs the command line and resolves with the exit code (undefined while a server keeps running). */
+export async function runCli(argv: string[]): Promise<number | undefined> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 1 : 0;
+  }
+  const sub = SUBCOMMANDS[name];
+  if (!sub) {
+    process.stderr.write(`disagg-console: unknown subcommand '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  return sub.run(rest);
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// `npm test`: typecheck, lint, the Vitest suites (unit, contract, integration) and the Playwright
+// end-to-end suite, then one summary line `N passed, N failed, N skipped` summed from the runners'
+// JSON reports (reports/*.json).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const reports = join(root, 'reports');
+rmSync(reports, { recursive: true, force: true });
+mkdirSync(reports, { recursive: true });
+
+const steps = [];
+function run(name, cmd, args, env = {}) {
+  const started = Date.now();
+  process.stdout.write(`\n=== ${name}: ${cmd} ${args.join(' ')}\n`);
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const ok = result.status === 0;
+  steps.push({ name, ok, seconds: (Date.now() - started) / 1000 });
+  return ok;
+}
+
+const npx = join(root, 'node_modules', '.bin');
+run('typecheck', 'npm', ['run', '--silent', 'typecheck']);
+run('lint', 'npm', ['run', '--silent', 'lint']);
+run('vitest', join(npx, 'vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, 'vitest.json')}`]);
+
+const hasE2e = existsSync(join(root, 'tests', 'e2e')) &&
+  readdirSync(join(root, 'tests', 'e2e'), { recursive: true }).some((f) => String(f).endsWith('.spec.ts'));
+if (hasE2e) {
+  run('playwright', join(npx, 'playwright'), ['test', '--project=browser'], {
+    PLAYWRIGHT_JSON_OUTPUT_NAME: join(reports, 'playwright.json'),
+  });
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const vitestReport = join(reports, 'vitest.json');
+if (existsSync(vitestReport)) {
+  const r = JSON.parse(readFileSync(vitestReport, 'utf8'));
+  passed += r.numPassedTests ?? 0;
+  failed += r.numFailedTests ?? 0;
+  skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  // A suite that failed to load counts its file as a failure even when no test in it ran.
+  for (const file of r.testResults ?? []) {
+    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) failed += 1;
+  }
+}
+const pwReport = join(reports, 'playwright.json');
+if (existsSync(pwReport)) {
+  const s = JSON.parse(readFileSync(pwReport, 'utf8')).stats ?? {};
+  passed += (s.expected ?? 0) + (s.flaky ?? 0);
+  failed += s.unexpected ?? 0;
+  skipped += s.skipped ?? 0;
+}
+
+process.stdout.write('\n');
+for (const s of steps) process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.seconds.toFixed(1)} s)\n`);
+const stepFailures = steps.filter((s) => !s.ok).length;
+// typecheck and lint are not test runners: a failure there fails the run and counts as one failure.
+const toolFailures = steps.filter((s) => !s.ok && (s.name === 'typecheck' || s.name === 'lint')).length;
+process.stdout.write(`${passed} passed, ${failed + toolFailures} failed, ${skipped} skipped\n`);
+process.exitCode = stepFailures === 0 && failed === 0 ? 0 : 1;
