@@ -19,6 +19,11 @@ export interface RouterConfig {
   tokens_per_block: number;
   /** Any other router keys (upstream swallows unknown ones with **kwargs). */
   extra: Record<string, unknown>;
+  /**
+   * Exactly the constructor args upstream's `extract_router_config` builds: the router keys other than `type`,
+   * plus the section's `max_batch_size`/`max_num_tokens` when set (set by the parser; optional for callers).
+   */
+  args?: Record<string, unknown>;
 }
 
 /** `context_servers` / `generation_servers`. */
