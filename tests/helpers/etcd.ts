@@ -17,7 +17,7 @@ export interface EtcdServer {
   port: number;
   pid: number;
   /** SIGTERM, then SIGKILL after a grace period; removes the data dir. Safe to call twice. */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 const START_TIMEOUT_MS = 15_000;
