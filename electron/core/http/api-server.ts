@@ -1,0 +1,356 @@
+// The console API over HTTP for the headless console (`disagg-console serve`) and browsers:
+// POST /api/<channel> with a JSON array of arguments -> the same Envelope dispatch() gives Electron IPC;
+// GET /api/events -> Server-Sent Events (`event: <name>` / `data: <json>`); any other GET serves the built
+// renderer. Listens on 127.0.0.1 and requires a random per-launch token on every /api call (Bearer header or
+// `?token=`). Layer: core (plain Node).
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, resolve, sep } from 'node:path';
+
+import { API_EVENTS, type ApiBackend } from '../../../shared/api/contract';
+import { type Envelope, type ErrorCode,errorEnvelope } from '../../../shared/api/envelope';
+import { SSE_CONNECTED_EVENT } from '../../../shared/api/http-transport';
+import { dispatch, type DispatchLogger } from '../dispatch';
+
+/** Options of startApiServer. */
+export interface ApiServerOptions {
+  backend: ApiBackend;
+  /** Default 127.0.0.1: the console API is never exposed beyond loopback by default. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+  /** Default: a random 32-byte token. */
+  token?: string;
+  /** Built renderer directory to serve; null/undefined serves nothing but the API. */
+  staticDir?: string | null;
+  /** Request body limit; topology files travel in bodies, so the default is 16 MiB. */
+  maxBodyBytes?: number;
+  /** SSE comment interval that keeps proxies and idle timers from closing the stream. */
+  heartbeatMs?: number;
+  log?: DispatchLogger;
+}
+
+/** A running API server. */
+export interface ApiServer {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  token: string;
+  /** The URL a user opens: `<url>/?token=<token>`. */
+  consoleUrl: string;
+  /** Ends open event streams and stops listening. */
+  close(): Promise<void>;
+}
+
+/** A fresh random token (URL-safe). */
+export function createApiToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** HTTP status for an error envelope; the body always carries the envelope. */
+export function httpStatusForError(code: ErrorCode): number {
+  switch (code) {
+    case 'UNAUTHORIZED':
+      return 401;
+    case 'INVALID_ARGUMENT':
+    case 'CONFIG_INVALID':
+      return 400;
+    case 'UNKNOWN_CHANNEL':
+    case 'NOT_FOUND':
+    case 'WORKER_NOT_FOUND':
+      return 404;
+    case 'PORT_IN_USE':
+      return 409;
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'NOT_SUPPORTED':
+      return 501;
+    case 'CLUSTER_UNAVAILABLE':
+      return 503;
+    case 'WORKER_START_FAILED':
+    case 'APPLY_FAILED':
+    case 'INTERNAL':
+      return 500;
+  }
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.ico': 'image/x-icon',
+  '.webp': 'image/webp',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.txt': 'text/plain; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+/** Content type by file extension; unknown types are served as bytes. */
+export function contentTypeFor(filePath: string): string {
+  return CONTENT_TYPES[extname(filePath).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/**
+ * Resolves a URL path inside root, or null when it would leave root (`..`, encoded slashes, NUL) or is not
+ * decodable. Returns root itself for `/`.
+ */
+export function safeJoin(root: string, urlPath: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return null;
+  const base = resolve(root);
+  const full = resolve(base, '.' + (decoded.startsWith('/') ? decoded : '/' + decoded));
+  return full === base || full.startsWith(base + sep) ? full : null;
+}
+
+// Security headers on every answer. no-referrer: the console URL carries the token in its query string.
+const BASE_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...BASE_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendEnvelope(res: ServerResponse, envelope: Envelope<unknown>): void {
+  sendJson(res, envelope.ok ? 200 : httpStatusForError(envelope.error.code), envelope);
+}
+
+function tokenMatches(expected: Buffer, given: string | null): boolean {
+  if (given === null) return false;
+  const g = Buffer.from(given);
+  return g.length === expected.length && timingSafeEqual(g, expected);
+}
+
+function presentedToken(req: IncomingMessage, url: URL): string | null {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (m?.[1]) return m[1];
+  }
+  return url.searchParams.get('token');
+}
+
+class BodyTooLargeError extends Error {}
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolveBody, reject) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      reject(new BodyTooLargeError());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(new BodyTooLargeError());
+        req.removeAllListeners('data');
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolveBody(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Starts the API server; resolves once it listens. */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? createApiToken();
+  const expectedToken = Buffer.from(token);
+  const maxBodyBytes = options.maxBodyBytes ?? 16 << 20;
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const staticRoot = options.staticDir ? resolve(options.staticDir) : null;
+  const { backend } = options;
+  const openStreams = new Set<ServerResponse>();
+
+  const handleCall = async (req: IncomingMessage, res: ServerResponse, channel: string): Promise<void> => {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      sendJson(res, 405, errorEnvelope('INVALID_ARGUMENT', `use POST for /api/${channel}`));
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        res.setHeader('connection', 'close');
+        sendEnvelope(res, errorEnvelope('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`));
+      } else {
+        sendEnvelope(res, errorEnvelope('INVALID_ARGUMENT', 'request body could not be read'));
+      }
+      return;
+    }
+    let args: unknown = [];
+    if (body.length > 0) {
+      try {
+        args = JSON.parse(body.toString('utf8'));
+      } catch {
+        sendEnvelope(res, errorEnvelope('INVALID_ARGUMENT', 'request body must be a JSON array of arguments'));
+        return;
+      }
+    }
+    sendEnvelope(res, await dispatch(backend.api, channel, args, options.log));
+  };
+
+  const handleEvents = (req: IncomingMessage, res: ServerResponse): void => {
+    res.writeHead(200, {
+      ...BASE_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    openStreams.add(res);
+    const offs = API_EVENTS.map((name) =>
+      backend.onEvent(name, (payload) => {
+        if (!res.writableEnded) res.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
+      }),
+    );
+    // Sent after subscribing, so a client that saw it cannot miss a later event.
+    res.write(`event: ${SSE_CONNECTED_EVENT}\ndata: {}\n\n`);
+    const heartbeat = setInterval(() => {
+      if (!res.writableEnded) res.write(': ping\n\n');
+    }, heartbeatMs);
+    heartbeat.unref();
+    const cleanup = (): void => {
+      clearInterval(heartbeat);
+      for (const off of offs) off();
+      openStreams.delete(res);
+    };
+    req.on('close', cleanup);
+    res.on('close', cleanup);
+  };
+
+  const handleStatic = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { ...BASE_HEADERS, allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (!staticRoot) {
+      res.writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    const target = safeJoin(staticRoot, pathname);
+    if (target === null) {
+      res.writeHead(400, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('bad path\n');
+      return;
+    }
+    let file = target;
+    let info = await stat(file).catch(() => null);
+    if (info?.isDirectory()) {
+      file = resolve(file, 'index.html');
+      info = await stat(file).catch(() => null);
+    }
+    // Client-side routes (no file extension) get the app shell; a missing asset is a plain 404.
+    if (!info?.isFile() && extname(pathname) === '') {
+      file = resolve(staticRoot, 'index.html');
+      info = await stat(file).catch(() => null);
+    }
+    if (!info?.isFile()) {
+      res.writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    const isHtml = extname(file).toLowerCase() === '.html';
+    res.writeHead(200, {
+      ...BASE_HEADERS,
+      'content-type': contentTypeFor(file),
+      'content-length': info.size,
+      'cache-control': isHtml ? 'no-cache' : 'public, max-age=3600',
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const stream = createReadStream(file);
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const { pathname } = url;
+    if (pathname === '/api' || pathname.startsWith('/api/')) {
+      if (!tokenMatches(expectedToken, presentedToken(req, url))) {
+        res.setHeader('www-authenticate', 'Bearer');
+        sendEnvelope(res, errorEnvelope('UNAUTHORIZED', 'missing or wrong console token'));
+        return;
+      }
+      const rest = pathname.slice('/api/'.length);
+      if (rest === 'events') {
+        if (req.method !== 'GET') {
+          res.setHeader('allow', 'GET');
+          sendJson(res, 405, errorEnvelope('INVALID_ARGUMENT', 'use GET for /api/events'));
+          return;
+        }
+        handleEvents(req, res);
+        return;
+      }
+      let channel: string;
+      try {
+        channel = decodeURIComponent(rest);
+      } catch {
+        sendEnvelope(res, errorEnvelope('UNKNOWN_CHANNEL', 'malformed channel name'));
+        return;
+      }
+      await handleCall(req, res, channel);
+      return;
+    }
+    await handleStatic(req, res, pathname);
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      (options.log ?? ((m, e) => process.stderr.write(`${m}: ${String(e)}\n`)))('console API request failed', err);
+      if (!res.headersSent) sendEnvelope(res, errorEnvelope('INTERNAL', 'request failed'));
+      else res.destroy();
+    });
+  });
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return {
+    url,
+    port,
+    token,
+    consoleUrl: `${url}/?token=${encodeURIComponent(token)}`,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        for (const res of openStreams) res.end();
+        openStreams.clear();
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,162 @@
+// The console API contract: every channel the UI may call and every event it may receive, with payload
+// types. The single truth for Electron IPC (preload allowlist, bind-ipc) and the HTTP twin (api-server).
+// Channels are `<domain>:<verb>`, events `<domain>:<pastTense>` (style-guide §3, §8). Layer: shared (pure).
+
+import type { ClusterStatus } from '../model/cluster';
+import type { GpuInventorySnapshot, GpuSample } from '../model/gpu';
+import type { LogLine, LogQuery } from '../model/logs';
+import type { MetricsQuery, MetricsSnapshot, MetricsTick } from '../model/metrics';
+import type { ConsoleSettings, ConsoleSettingsPatch } from '../model/settings';
+import type {
+  ApplyPlan,
+  ApplyResult,
+  ExportedFile,
+  ExportOptions,
+  FileDiff,
+  ImportResult,
+  TopologyFiles,
+  TopologyVersionInfo,
+  TopologyView,
+  ValidationReport,
+} from '../model/topology';
+import type { WorkerStatus } from '../model/worker';
+import type { ProxyInfo, WorkerAddRequest, WorkerRemoveOptions, WorkerView } from '../model/worker-view';
+
+/** Channel names by constant. */
+export const ApiChannel = {
+  GPUS_LIST: 'gpus:list',
+  WORKERS_LIST: 'workers:list',
+  WORKERS_ADD: 'workers:add',
+  WORKERS_REMOVE: 'workers:remove',
+  WORKERS_RESTART: 'workers:restart',
+  WORKERS_STOP: 'workers:stop',
+  WORKERS_LOGS: 'workers:logs',
+  TOPOLOGY_GET: 'topology:get',
+  TOPOLOGY_VALIDATE: 'topology:validate',
+  TOPOLOGY_APPLY: 'topology:apply',
+  TOPOLOGY_HISTORY: 'topology:history',
+  TOPOLOGY_DIFF: 'topology:diff',
+  TOPOLOGY_ROLLBACK: 'topology:rollback',
+  TOPOLOGY_IMPORT: 'topology:import',
+  TOPOLOGY_EXPORT: 'topology:export',
+  CLUSTER_STATUS: 'cluster:status',
+  METRICS_SNAPSHOT: 'metrics:snapshot',
+  METRICS_CSV: 'metrics:csv',
+  PROXY_INFO: 'proxy:info',
+  SETTINGS_GET: 'settings:get',
+  SETTINGS_SET: 'settings:set',
+} as const;
+
+/** A channel name, e.g. 'workers:add'. */
+export type ApiChannelName = (typeof ApiChannel)[keyof typeof ApiChannel];
+
+/** Every channel name, the allowlist of dispatch and preload. */
+export const API_CHANNELS: readonly ApiChannelName[] = Object.values(ApiChannel);
+
+/** True when the string names a channel of the contract. */
+export function isApiChannel(name: string): name is ApiChannelName {
+  return (API_CHANNELS as readonly string[]).includes(name);
+}
+
+/** Signature of every channel. Arguments and results are JSON-safe. */
+export interface ApiInvokeMap {
+  /** The GPU inventory (real or simulated) with the latest samples and which worker holds each GPU. */
+  [ApiChannel.GPUS_LIST]: () => Promise<GpuInventorySnapshot>;
+  /** Every worker, local and remote, with its current status. */
+  [ApiChannel.WORKERS_LIST]: () => Promise<WorkerView[]>;
+  /** Pre-flights the request, writes the worker into the topology and starts it; resolves once it is starting. */
+  [ApiChannel.WORKERS_ADD]: (request: WorkerAddRequest) => Promise<WorkerView>;
+  /** Safe removal: stop routing, drain, deregister, then stop the process and drop it from the topology. */
+  [ApiChannel.WORKERS_REMOVE]: (id: string, options?: WorkerRemoveOptions) => Promise<void>;
+  /** Stops and starts the worker again. */
+  [ApiChannel.WORKERS_RESTART]: (id: string) => Promise<WorkerStatus>;
+  /** Stops the worker (SIGTERM, then SIGKILL) and keeps it in the topology. */
+  [ApiChannel.WORKERS_STOP]: (id: string) => Promise<WorkerStatus>;
+  /** The worker's last log lines, optionally filtered by a search string. */
+  [ApiChannel.WORKERS_LOGS]: (id: string, query?: LogQuery) => Promise<LogLine[]>;
+  /** The current topology files, console.yaml parsed, and the version last applied. */
+  [ApiChannel.TOPOLOGY_GET]: () => Promise<TopologyView>;
+  /** Parses every file and runs the cross-file pre-flight; never changes anything. */
+  [ApiChannel.TOPOLOGY_VALIDATE]: (files: TopologyFiles) => Promise<ValidationReport>;
+  /** Pre-flights, then starts what is new, restarts what changed, stops what is gone; keeps the version. */
+  [ApiChannel.TOPOLOGY_APPLY]: (files: TopologyFiles) => Promise<ApplyResult>;
+  /** Every applied version, newest first. */
+  [ApiChannel.TOPOLOGY_HISTORY]: () => Promise<TopologyVersionInfo[]>;
+  /** Per-file unified diff from version `from` to version `to`. */
+  [ApiChannel.TOPOLOGY_DIFF]: (from: number, to: number) => Promise<FileDiff[]>;
+  /** Applies the files of an earlier version again (recorded as a new version). */
+  [ApiChannel.TOPOLOGY_ROLLBACK]: (version: number) => Promise<ApplyResult>;
+  /** Converts a set of upstream files (or the deprecated single MPI-worker file) into a draft topology. */
+  [ApiChannel.TOPOLOGY_IMPORT]: (files: TopologyFiles) => Promise<ImportResult>;
+  /** The current topology as files, a launch shell script or a SLURM batch script. */
+  [ApiChannel.TOPOLOGY_EXPORT]: (options: ExportOptions) => Promise<ExportedFile[]>;
+  /** Membership mode, the etcd in use, readiness and workers registered by others. */
+  [ApiChannel.CLUSTER_STATUS]: () => Promise<ClusterStatus>;
+  /** Metrics buckets for a time range. */
+  [ApiChannel.METRICS_SNAPSHOT]: (query?: MetricsQuery) => Promise<MetricsSnapshot>;
+  /** The same range as CSV text. */
+  [ApiChannel.METRICS_CSV]: (query?: MetricsQuery) => Promise<string>;
+  /** Where the LLM proxy listens. */
+  [ApiChannel.PROXY_INFO]: () => Promise<ProxyInfo>;
+  /** Every console setting. */
+  [ApiChannel.SETTINGS_GET]: () => Promise<ConsoleSettings>;
+  /** Changes some settings; resolves with all of them. */
+  [ApiChannel.SETTINGS_SET]: (patch: ConsoleSettingsPatch) => Promise<ConsoleSettings>;
+}
+
+/** topology:applied payload. */
+export interface TopologyAppliedEvent {
+  version: number;
+  plan: ApplyPlan;
+  atMs: number;
+}
+
+/** gpus:sampled payload. */
+export interface GpusSampledEvent {
+  atMs: number;
+  samples: GpuSample[];
+}
+
+/** logs:appended payload. */
+export interface LogsAppendedEvent {
+  workerId: string;
+  lines: LogLine[];
+}
+
+/** Events the backend pushes. Status events carry the full state, so applying them is idempotent. */
+export interface ApiEventMap {
+  'workers:statusChanged': WorkerView;
+  'gpus:sampled': GpusSampledEvent;
+  'metrics:tick': MetricsTick;
+  'logs:appended': LogsAppendedEvent;
+  'topology:applied': TopologyAppliedEvent;
+}
+
+/** An event name, e.g. 'workers:statusChanged'. */
+export type ApiEventName = keyof ApiEventMap;
+
+/** Every event name, the allowlist of preload `on` and the SSE stream. */
+export const API_EVENTS: readonly ApiEventName[] = [
+  'workers:statusChanged',
+  'gpus:sampled',
+  'metrics:tick',
+  'logs:appended',
+  'topology:applied',
+];
+
+/** True when the string names an event of the contract. */
+export function isApiEvent(name: string): name is ApiEventName {
+  return (API_EVENTS as readonly string[]).includes(name);
+}
+
+/** The handlers a backend provides, one per channel (the `api` of createBackend). */
+export type ApiHandlers = { [K in ApiChannelName]: ApiInvokeMap[K] };
+
+/** Subscribes to one backend event; returns the unsubscribe function. */
+export type OnApiEvent = <E extends ApiEventName>(name: E, listener: (payload: ApiEventMap[E]) => void) => () => void;
+
+/** What a transport needs from a backend: handlers (missing ones answer NOT_SUPPORTED) and events. */
+export interface ApiBackend {
+  api: Partial<ApiHandlers>;
+  onEvent: OnApiEvent;
+}

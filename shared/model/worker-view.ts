@@ -1,0 +1,51 @@
+// What the console API says about a worker (workers:list, workers:statusChanged) and what workers:add takes.
+// Builds on shared/model/worker.ts (the supervisor's types). Layer: shared (pure), JSON-safe.
+
+import type { WorkerBackend, WorkerEngine, WorkerRole, WorkerSpec, WorkerStatus } from './worker';
+
+/** A worker as the UI lists it: one the console started (local) or one found in the registry (remote). */
+export interface WorkerView {
+  id: string;
+  role: WorkerRole;
+  /** `http://host:port` the proxy routes to. */
+  url: string;
+  origin: 'local' | 'remote';
+  /** The launch spec; null for remote workers. */
+  spec: WorkerSpec | null;
+  status: WorkerStatus;
+}
+
+/** workers:add: what the user chose when clicking a GPU; the backend fills in the rest. */
+export interface WorkerAddRequest {
+  role: WorkerRole;
+  gpus: number[];
+  model: string;
+  engine: WorkerEngine;
+  /** Unique name; default `ctx<n>` / `gen<n>`. */
+  id?: string;
+  /** Default: a free port. */
+  port?: number;
+  /** Default `localhost`. */
+  host?: string;
+  backend?: WorkerBackend;
+  /** Default: gpus.length / ppSize. */
+  tpSize?: number;
+  ppSize?: number;
+  /** The `--extra_llm_api_options` YAML text; default: the template for the role. */
+  optionsYaml?: string;
+  extraEnv?: Record<string, string>;
+}
+
+/** workers:remove options (safe removal, feature C4). */
+export interface WorkerRemoveOptions {
+  /** Bound on waiting for in-flight requests to finish. */
+  drainTimeoutMs?: number;
+}
+
+/** proxy:info. */
+export interface ProxyInfo {
+  url: string;
+  host: string;
+  port: number;
+  isRunning: boolean;
+}
