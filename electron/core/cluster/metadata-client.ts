@@ -197,8 +197,10 @@ export class MetadataMonitor {
     }
     const live = checked.filter((c) => c.alive).map((c) => c.entry);
     for (const role of this.roles) {
-      const urls = [...new Set(live.filter((e) => metadataMatchesRole(e.info, role)).map((e) => e.url))];
+      const found = new Set(live.filter((e) => metadataMatchesRole(e.info, role)).map((e) => e.url));
       const previous = this.current.get(role) ?? [];
+      // Known servers keep their place (a router's rotation is not reshuffled); new ones follow in key order.
+      const urls = [...previous.filter((u) => found.has(u)), ...[...found].filter((u) => !previous.includes(u))];
       if (urls.length === previous.length && urls.every((u, i) => u === previous[i])) continue;
       for (const url of urls) if (!previous.includes(url)) this.log('info', `Server ${url} is added`);
       for (const url of previous) if (!urls.includes(url)) this.log('info', `Server ${url} is removed`);
