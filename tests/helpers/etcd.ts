@@ -49,11 +49,17 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
+export interface StartEtcdOptions {
+  /** The etcd executable; default $ETCD_BINARY or /usr/bin/etcd. */
+  binary?: string;
+}
+
 /** Starts etcd and resolves once `GET /health` answers `{"health":"true"}`. */
-export async function startEtcd(): Promise<EtcdServer> {
-  if (!existsSync(ETCD_BINARY)) {
+export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdServer> {
+  const binary = options.binary ?? ETCD_BINARY;
+  if (!existsSync(binary)) {
     throw new Error(
-      `etcd not found at ${ETCD_BINARY}: run scripts/setup-system.sh (installs Debian's etcd-server) or set ETCD_BINARY`,
+      `etcd not found at ${binary}: run scripts/setup-system.sh (installs Debian's etcd-server) or set ETCD_BINARY`,
     );
   }
   const host = '127.0.0.1';
@@ -76,7 +82,7 @@ export async function startEtcd(): Promise<EtcdServer> {
   ];
   // etcd refuses to start on arm64 (and other non-amd64 builds) unless this is set.
   const env = { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'arm64' ? 'arm64' : (process.env.ETCD_UNSUPPORTED_ARCH ?? '') };
-  const child = spawn(ETCD_BINARY, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(binary, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
@@ -105,7 +111,7 @@ export async function startEtcd(): Promise<EtcdServer> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let failure: string | null = null;
   for (;;) {
-    if (spawnState.error !== null) failure = `could not spawn ${ETCD_BINARY}: ${spawnState.error.message}`;
+    if (spawnState.error !== null) failure = `could not spawn ${binary}: ${spawnState.error.message}`;
     else if (child.exitCode !== null || child.signalCode !== null) {
       failure = `etcd exited early (code ${child.exitCode}, signal ${child.signalCode})`;
     } else if (await isHealthy(endpoint)) break;

@@ -1,6 +1,6 @@
 // The wire format of the proxy's HTTP cluster store (trtllm-protocol.md 7.2): status codes, {"result": …}
 // bodies, both /expire forms, the empty get_prefix fix, body limits and bad JSON, on a real node:http server.
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -110,6 +110,24 @@ describe('HTTP cluster store routes', () => {
     const res = await call('POST', '/set', big);
     expect(res.status).toBe(413);
     expect(await store.get('/r/big')).toBeNull();
+  });
+
+  it('a chunked body (no content-length) over the limit is refused with 413 too', async () => {
+    const { status, detail } = await new Promise<{ status: number; detail: string }>((resolve, reject) => {
+      const req = request(`${base}/set`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, detail: (JSON.parse(text) as { detail: string }).detail }));
+      });
+      req.on('error', reject);
+      req.write('{"key":"/r/chunked","value":"');
+      req.write('y'.repeat(MAX_STORE_BODY_BYTES));
+      req.end('"}');
+    });
+    expect(status).toBe(413);
+    expect(detail).toMatch(/larger than/);
+    expect(await store.get('/r/chunked')).toBeNull();
   });
 
   it('other paths are left to the caller (the test server answers 404)', async () => {
