@@ -1,5 +1,8 @@
-// `disagg-console sim-worker`: replaced by the simulated worker's command line (issue #2).
-export function runSimWorkerCommand(_args: string[]): Promise<number> {
-  process.stderr.write('sim-worker: not built yet\n');
-  return Promise.resolve(1);
+// `disagg-console sim-worker MODEL [trtllm-serve flags]`: the simulated trtllm-serve worker (electron/sim).
+// Layer: electron/cli (plain Node).
+import { runSimWorker } from '../sim/sim-worker';
+
+/** Runs the simulated worker; resolves with an exit code on startup failure, undefined while it serves. */
+export function runSimWorkerCommand(args: string[]): Promise<number | undefined> {
+  return runSimWorker(args);
 }

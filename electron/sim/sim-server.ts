@@ -1,0 +1,770 @@
+// The simulated worker's HTTP server: upstream's trtllm-serve routes (trtllm-protocol.md 4.1) with the same
+// JSON shapes, the disaggregated context_only / generation_only flow of section 5, and the internal `/_sim/*`
+// routes (info, fault switches, KV transfer) that are clearly outside the OpenAI API. Every response carries
+// `x-disagg-sim: 1` so the console can label the worker as simulated. Layer: electron/sim (plain Node).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+import { stringifyJsonLossless } from '../../shared/logic/lossless-json';
+import { detokenize, EOS_TOKEN_ID, tokenize } from '../../shared/logic/text-generator';
+import type { EngineHandle, SimEngine } from './sim-engine';
+import { applyFaultPatch, type SimFaults } from './sim-faults';
+import type { KvEventBuffer } from './sim-kv-events';
+import {
+  ContextStateStore,
+  decodeOpaqueState,
+  encodeOpaqueState,
+  type KvTransferPayload,
+  pullKvState,
+} from './sim-kv-transfer';
+import {
+  type ChatRequestIn,
+  type CompletionRequestIn,
+  parseChatRequest,
+  parseCompletionRequest,
+} from './sim-openai-request';
+import {
+  chatContentChunk,
+  chatFirstChunk,
+  chatResponse,
+  type ChoiceResult,
+  completionChunk,
+  completionResponse,
+  DONE_LINE,
+  errorResponse,
+  finalUsageChunk,
+  usage,
+} from './sim-openai-response';
+import { chatPromptTokenIds, SimSequence } from './sim-sequence';
+
+/** Everything the server needs to know, resolved from flags, the options file and the environment. */
+export interface SimServerSettings {
+  /** The `/v1/models` id: basename of a local model dir, else the MODEL string (protocol 1.1). */
+  modelName: string;
+  host: string;
+  port: number;
+  version: string;
+  maxSeqLen: number;
+  maxNumTokens: number;
+  isChunkedPrefill: boolean;
+  streamInterval: number;
+  isIterStatsEnabled: boolean;
+  isPerfMetricsEnabled: boolean;
+  perfMetricsMaxRequests: number;
+  kvTransferTimeoutMs: number;
+  isZeroDelay: boolean;
+  /** How long an empty `/metrics` poll waits for stats (upstream: up to 2 s). */
+  metricsWaitMs: number;
+  /** Bytes a real KV cache of this model holds for n tokens. */
+  kvBytesForTokens: (tokens: number) => number;
+  /** How long moving that many KV bytes takes over the configured link. */
+  kvTransferMs: (bytes: number) => number;
+  /** Shown on /_sim/info. */
+  info: Record<string, unknown>;
+}
+
+export interface SimServerDeps {
+  settings: SimServerSettings;
+  engine: SimEngine;
+  kvEvents: KvEventBuffer;
+  faults: SimFaults;
+  log: (line: string) => void;
+  /** Called when a crash fault fires; the worker process exits with this code. */
+  onCrash: (code: number) => void;
+}
+
+interface PerfRecord {
+  request_id: number;
+  ctx_request_id?: number;
+  perf_metrics: Record<string, unknown>;
+}
+
+const SIM_HEADER = { 'x-disagg-sim': '1' };
+/** Upstream's ctx_request_id values are large executor ids; start high so they do not look like indexes. */
+const CTX_ID_BASE = 1_000_000;
+const MAX_ITER_STATS = 1_000;
+
+function steadyNowSec(): number {
+  // CLOCK_MONOTONIC like upstream's steady clock: shared by all processes of one machine.
+  return Number(process.hrtime.bigint()) / 1e9;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Reads a request body (bounded). */
+function readBody(req: IncomingMessage, limitBytes = 64 * 1024 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+type Endpoint = 'completion' | 'chat';
+
+export class SimServer {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private readonly inflight = new Set<{ abort: (reason: string) => void }>();
+  private readonly hung = new Set<ServerResponse>();
+  private faults: SimFaults;
+  private readonly contexts: ContextStateStore;
+  private iterStats: unknown[] = [];
+  private iterWaiters: (() => void)[] = [];
+  private perfRecords: PerfRecord[] = [];
+  private steadyOffsetSec = 0;
+  private nextRequestId = 1;
+  private nextCtxRequestId: number;
+  private answeredRequests = 0;
+  private isDraining = false;
+  private boundPort = 0;
+
+  constructor(private readonly deps: SimServerDeps) {
+    this.faults = { ...deps.faults };
+    deps.engine.setSlowdown(this.faults.slowdownFactor, this.faults.extraIterationMs);
+    this.contexts = new ContextStateStore(deps.settings.kvTransferTimeoutMs, (id) =>
+      deps.log(`[sim] KV state of ctx_request_id ${id} expired after ${deps.settings.kvTransferTimeoutMs} ms; freed`),
+    );
+    this.nextCtxRequestId = CTX_ID_BASE + (process.pid % 1000) * 1_000_000;
+  }
+
+  /** Receives one engine iteration's stats (wired only with enable_iter_perf_stats). */
+  recordIteration(stats: unknown): void {
+    if (!this.deps.settings.isIterStatsEnabled) return;
+    this.iterStats.push(stats);
+    if (this.iterStats.length > MAX_ITER_STATS) this.iterStats.splice(0, this.iterStats.length - MAX_ITER_STATS);
+    const waiters = this.iterWaiters;
+    this.iterWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get pendingContextCount(): number {
+    return this.contexts.size;
+  }
+
+  async listen(): Promise<number> {
+    const server = createServer((req, res) => {
+      this.route(req, res).catch((err: unknown) => {
+        this.deps.log(`[sim] request failed: ${(err as Error).stack ?? String(err)}`);
+        if (!res.headersSent) this.sendJson(res, 500, errorResponse(`Internal server error ${(err as Error).message}`, 'InternalServerError', 500));
+        else res.destroy();
+      });
+    });
+    server.keepAliveTimeout = 5_000;
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.deps.settings.port, this.deps.settings.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.deps.settings.port;
+    return this.boundPort;
+  }
+
+  /**
+   * Graceful stop: refuse new requests, let in-flight ones finish for up to graceMs, then fail the rest
+   * (streams are cut without [DONE], as upstream does on errors) and close every connection.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.isDraining = true;
+    const server = this.server;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    server?.closeIdleConnections();
+    for (const res of this.hung) res.destroy();
+    this.hung.clear();
+    const deadline = Date.now() + graceMs;
+    while (this.inflight.size > 0 && Date.now() < deadline) await sleep(20);
+    for (const entry of [...this.inflight]) entry.abort('server shutting down');
+    await sleep(20);
+    for (const socket of this.sockets) socket.destroy();
+    this.contexts.clear();
+    await closed;
+  }
+
+  // ---- routing ----
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const is = (m: string, p: string): boolean => method === m && path === p;
+
+    if (is('GET', '/health')) return this.health(res);
+    if (is('GET', '/health_generate')) return this.healthGenerate(res);
+    if (is('GET', '/version')) return this.sendJson(res, 200, { version: this.deps.settings.version });
+    if (is('GET', '/v1/models')) {
+      return this.sendJson(res, 200, {
+        object: 'list',
+        data: [{ id: this.deps.settings.modelName, object: 'model', created: Math.floor(Date.now() / 1000), owned_by: 'tensorrt_llm' }],
+      });
+    }
+    if (is('GET', '/metrics')) return this.metrics(res);
+    if (is('GET', '/perf_metrics')) {
+      const out = this.perfRecords;
+      this.perfRecords = [];
+      return this.sendJson(res, 200, out);
+    }
+    if (is('GET', '/steady_clock_offset')) {
+      const receive = steadyNowSec();
+      // Upstream sleeps 0.2 s between the two stamps so the NTP formula has a measurable server interval.
+      if (!this.deps.settings.isZeroDelay) await sleep(200);
+      return this.sendJson(res, 200, { receive_ts: receive + this.steadyOffsetSec, transmit_ts: steadyNowSec() + this.steadyOffsetSec });
+    }
+    if (is('POST', '/steady_clock_offset')) return this.setSteadyOffset(req, res);
+    if (is('POST', '/kv_cache_events')) {
+      await readBody(req);
+      const events = this.deps.kvEvents.isEnabled ? this.deps.kvEvents.drain() : [];
+      return this.sendText(res, 200, stringifyJsonLossless(events), 'application/json');
+    }
+    if (is('POST', '/v1/completions')) return this.inference(req, res, 'completion');
+    if (is('POST', '/v1/chat/completions')) return this.inference(req, res, 'chat');
+    if (is('GET', '/_sim/info')) return this.sendJson(res, 200, this.info());
+    if (is('GET', '/_sim/faults')) return this.sendJson(res, 200, this.faults);
+    if (is('POST', '/_sim/faults')) return this.setFaults(req, res);
+    if (method === 'POST' && path.startsWith('/_sim/kv_transfer/')) return this.kvTransfer(path, res);
+    const known = ['/health', '/health_generate', '/version', '/v1/models', '/metrics', '/perf_metrics', '/steady_clock_offset', '/kv_cache_events', '/v1/completions', '/v1/chat/completions', '/_sim/info', '/_sim/faults'];
+    if (known.includes(path)) return this.sendJson(res, 405, { detail: 'Method Not Allowed' });
+    return this.sendJson(res, 404, { detail: 'Not Found' });
+  }
+
+  private health(res: ServerResponse): void {
+    if (this.faults.failHealth || this.isDraining) {
+      this.sendText(res, 503, 'Unhealthy', 'text/plain; charset=utf-8');
+      return;
+    }
+    res.writeHead(200, { ...SIM_HEADER, 'content-length': '0' });
+    res.end();
+  }
+
+  private async healthGenerate(res: ServerResponse): Promise<void> {
+    if (this.faults.failHealth || this.isDraining) {
+      this.sendText(res, 500, 'Generation health check failed', 'text/plain; charset=utf-8');
+      return;
+    }
+    // Upstream runs a one-token chat completion ("hi", temperature 0) through the executor.
+    const promptTokenIds = chatPromptTokenIds([{ role: 'user', content: 'hi' }], true);
+    const seq = new SimSequence({
+      promptTokenIds, seed: 0, temperature: 0, topP: 1, maxNewTokens: 1, stop: [], stopTokenIds: [],
+      shouldIncludeStopStr: false, shouldIgnoreEos: false, minTokens: 0,
+    });
+    const isOk = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        handle.cancel();
+        resolve(false);
+      }, 30_000);
+      const handle = this.deps.engine.submit({
+        prefillTokens: promptTokenIds.length,
+        kvTokens: promptTokenIds.length + 1,
+        step: () => {
+          seq.advance();
+          clearTimeout(timer);
+          resolve(true);
+          return true;
+        },
+        onRejected: () => {
+          clearTimeout(timer);
+          resolve(false);
+        },
+      });
+    });
+    if (isOk) this.sendText(res, 200, 'Generation health check OK', 'text/plain; charset=utf-8');
+    else this.sendText(res, 500, 'Generation health check failed', 'text/plain; charset=utf-8');
+  }
+
+  private async metrics(res: ServerResponse): Promise<void> {
+    if (!this.deps.settings.isIterStatsEnabled) {
+      this.sendJson(res, 200, []);
+      return;
+    }
+    if (this.iterStats.length === 0) {
+      // Upstream waits up to 2 s on the stats queue; wake as soon as one iteration reports.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.deps.settings.metricsWaitMs);
+        this.iterWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const out = this.iterStats;
+    this.iterStats = [];
+    this.sendJson(res, 200, out);
+  }
+
+  private async setSteadyOffset(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.readJson(req);
+    const offset = typeof body === 'object' && body !== null ? (body as { offset?: unknown }).offset : undefined;
+    if (typeof offset !== 'number') {
+      this.sendJson(res, 400, errorResponse("offset must be a number, e.g. {\"offset\": -0.01}"));
+      return;
+    }
+    this.steadyOffsetSec = offset;
+    res.writeHead(200, { ...SIM_HEADER, 'content-length': '0' });
+    res.end();
+  }
+
+  private async setFaults(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.readJson(req);
+    const result = applyFaultPatch(this.faults, body);
+    if (!result.ok) {
+      this.sendJson(res, 400, { error: result.message });
+      return;
+    }
+    this.faults = result.faults;
+    this.deps.engine.setSlowdown(this.faults.slowdownFactor, this.faults.extraIterationMs);
+    this.deps.log(`[sim] fault switches now ${JSON.stringify(this.faults)}`);
+    this.sendJson(res, 200, this.faults);
+  }
+
+  private kvTransfer(path: string, res: ServerResponse): void {
+    const id = Number(path.slice('/_sim/kv_transfer/'.length));
+    const payload = Number.isInteger(id) ? this.contexts.take(id) : undefined;
+    if (!payload) {
+      this.sendJson(res, 404, errorResponse(`unknown or expired ctx_request_id ${path.slice('/_sim/kv_transfer/'.length)}`, 'NotFoundError', 404));
+      return;
+    }
+    this.sendJson(res, 200, payload);
+  }
+
+  private info(): Record<string, unknown> {
+    return {
+      simulated: true,
+      ...this.deps.settings.info,
+      port: this.boundPort,
+      engine: this.deps.engine.snapshot(),
+      pending_contexts: this.contexts.ids(),
+      stored_kv_blocks: this.deps.kvEvents.storedBlockCount,
+      answered_requests: this.answeredRequests,
+      faults: this.faults,
+    };
+  }
+
+  // ---- inference ----
+
+  private async inference(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): Promise<void> {
+    if (this.isDraining) {
+      this.sendJson(res, 503, errorResponse('Server is shutting down', 'ServiceUnavailableError', 503));
+      return;
+    }
+    if (this.faults.refuseRequests) {
+      req.socket.destroy();
+      return;
+    }
+    const text = await readBody(req);
+    if (this.faults.hang) {
+      // Accept and never answer; the connection is only closed at shutdown.
+      this.hung.add(res);
+      res.on('close', () => this.hung.delete(res));
+      return;
+    }
+    if (this.faults.answer5xx !== null) {
+      this.sendJson(res, this.faults.answer5xx, errorResponse('Simulated fault: answer5xx', 'InternalServerError', this.faults.answer5xx));
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text) as unknown;
+    } catch (err) {
+      this.sendJson(res, 400, errorResponse(`[{'type': 'json_invalid', 'loc': ('body', 0), 'msg': 'JSON decode error', 'input': {}, 'ctx': {'error': '${(err as Error).message}'}}]`));
+      return;
+    }
+    const parsed = endpoint === 'completion' ? parseCompletionRequest(raw) : parseChatRequest(raw);
+    if (!parsed.ok) {
+      this.sendJson(res, 400, errorResponse(parsed.message));
+      return;
+    }
+    const arrivalSec = steadyNowSec();
+    try {
+      await this.generate(parsed.value, res, endpoint, arrivalSec);
+    } finally {
+      this.answeredRequests += 1;
+      const crashAfter = this.faults.crashAfterRequests;
+      if (crashAfter !== null && this.answeredRequests >= crashAfter) {
+        this.deps.log(`[sim] fault crashAfterRequests=${crashAfter} reached: exiting`);
+        res.once('finish', () => this.deps.onCrash(1));
+        if (res.writableFinished) this.deps.onCrash(1);
+      }
+    }
+  }
+
+  private promptTokenIds(request: CompletionRequestIn | ChatRequestIn): number[] {
+    if (request.kind === 'completion') return typeof request.prompt === 'string' ? tokenize(request.prompt) : request.prompt;
+    return request.promptTokenIds ?? chatPromptTokenIds(request.messages, request.shouldAddGenerationPrompt);
+  }
+
+  private async generate(
+    request: CompletionRequestIn | ChatRequestIn,
+    res: ServerResponse,
+    endpoint: Endpoint,
+    arrivalSec: number,
+  ): Promise<void> {
+    const { settings } = this.deps;
+    if (request.n !== 1) {
+      this.sendJson(res, 400, errorResponse('The simulated worker supports n=1 only'));
+      return;
+    }
+    const promptTokenIds = this.promptTokenIds(request);
+    if (promptTokenIds.length === 0) {
+      this.sendJson(res, 400, errorResponse('The prompt must not be empty'));
+      return;
+    }
+    if (promptTokenIds.length >= settings.maxSeqLen) {
+      this.sendJson(res, 400, errorResponse(`The prompt length (${promptTokenIds.length}) must be less than max_seq_len (${settings.maxSeqLen})`));
+      return;
+    }
+    if (!settings.isChunkedPrefill && promptTokenIds.length > settings.maxNumTokens) {
+      this.sendJson(res, 400, errorResponse(`The number of context tokens (${promptTokenIds.length}) exceeds max_num_tokens (${settings.maxNumTokens}) and chunked prefill is disabled`));
+      return;
+    }
+    const requestType = request.disagg?.request_type ?? 'context_and_generation';
+    if (!['context_only', 'generation_only', 'context_and_generation'].includes(requestType)) {
+      this.sendJson(res, 400, errorResponse(`Unknown request_type '${requestType}'`));
+      return;
+    }
+    const roomTokens = settings.maxSeqLen - promptTokenIds.length;
+    const maxNewTokens = request.maxTokens === null ? roomTokens : Math.min(request.maxTokens, roomTokens);
+    const requestId = this.nextRequestId;
+    this.nextRequestId += 1;
+    const timing: Record<string, number> = {
+      server_arrival_time: arrivalSec + this.steadyOffsetSec,
+      arrival_time: arrivalSec + this.steadyOffsetSec,
+    };
+
+    let initialTokens: number[] = [];
+    let ctxRequestId: number | null = null;
+    if (requestType === 'generation_only') {
+      const pulled = await this.pullContext(request, promptTokenIds, timing);
+      if (!pulled.ok) {
+        this.sendJson(res, 400, errorResponse(pulled.message));
+        return;
+      }
+      initialTokens = pulled.firstGenTokens;
+      ctxRequestId = pulled.ctxRequestId;
+    }
+    const isContextOnly = requestType === 'context_only';
+    if (isContextOnly) {
+      ctxRequestId = this.nextCtxRequestId;
+      this.nextCtxRequestId += 1;
+    }
+    const seq = new SimSequence(
+      {
+        promptTokenIds,
+        seed: request.seed,
+        temperature: request.temperature,
+        topP: request.topP,
+        maxNewTokens: isContextOnly ? Math.min(1, maxNewTokens) : maxNewTokens,
+        stop: request.stop,
+        stopTokenIds: request.stopTokenIds,
+        shouldIncludeStopStr: request.shouldIncludeStopStr,
+        shouldIgnoreEos: request.shouldIgnoreEos,
+        minTokens: request.minTokens,
+      },
+      initialTokens,
+    );
+    // The gen worker holds the transferred prompt KV; ctx and aggregated workers prefill it.
+    const { cachedTokens } = this.deps.kvEvents.storePrompt(promptTokenIds);
+    const prefillTokens = requestType === 'generation_only' ? 0 : Math.max(1, promptTokenIds.length - cachedTokens);
+    const out = new ResponseWriter(res, request, endpoint, promptTokenIds, cachedTokens, settings.streamInterval, this.faults.dieMidStreamAfterTokens, () => this.deps.onCrash(137));
+    out.start();
+
+    const isOk = await new Promise<boolean>((resolve) => {
+      const ref: { handle?: EngineHandle } = {};
+      let isSettled = false;
+      const settle = (ok: boolean): void => {
+        if (isSettled) return;
+        isSettled = true;
+        this.inflight.delete(entry);
+        resolve(ok);
+      };
+      const entry = {
+        abort: (reason: string): void => {
+          ref.handle?.cancel();
+          out.fail(reason);
+          settle(false);
+        },
+      };
+      this.inflight.add(entry);
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          // Client went away: free the slot, as upstream aborts a disconnected request.
+          ref.handle?.cancel();
+          settle(false);
+        }
+      });
+      if (seq.isFinished) {
+        // A generation-only request whose first token already ends it (max_tokens 1, EOS).
+        timing.first_scheduled_time = steadyNowSec() + this.steadyOffsetSec;
+        out.progress(seq, true);
+        settle(true);
+        return;
+      }
+      let isFirst = true;
+      ref.handle = this.deps.engine.submit({
+        prefillTokens,
+        kvTokens: promptTokenIds.length + Math.max(1, maxNewTokens),
+        onScheduled: () => {
+          timing.first_scheduled_time = steadyNowSec() + this.steadyOffsetSec;
+        },
+        step: () => {
+          seq.advance();
+          if (isFirst) {
+            isFirst = false;
+            timing.first_token_time = steadyNowSec() + this.steadyOffsetSec;
+            timing.server_first_token_time = timing.first_token_time;
+          }
+          const isDone = seq.isFinished;
+          out.progress(seq, isDone);
+          if (isDone) settle(true);
+          return isDone;
+        },
+        onRejected: (reason) => {
+          out.fail(reason);
+          settle(false);
+        },
+      });
+    });
+    if (!isOk) return;
+    timing.last_token_time = steadyNowSec() + this.steadyOffsetSec;
+    if (timing.first_token_time === undefined) {
+      timing.first_token_time = timing.last_token_time;
+      timing.server_first_token_time = timing.last_token_time;
+    }
+
+    let disaggOut: ChoiceResult['disaggregatedParams'] = null;
+    let finishReason: string | null = seq.finishReason;
+    if (isContextOnly && ctxRequestId !== null) {
+      const firstGenTokens = seq.tokenIds.length > 0 ? seq.tokenIds.slice(0, 1) : [EOS_TOKEN_ID];
+      // Upstream maps NOT_FINISHED for context-only requests; "length"/"stop" when the first token ends it (4.3).
+      const isTerminal = seq.finishReason === 'stop' || maxNewTokens <= 1;
+      finishReason = isTerminal ? seq.finishReason : 'not_finished';
+      const kvBytes = settings.kvBytesForTokens(promptTokenIds.length);
+      const opaque = encodeOpaqueState({ sim: 1, host: settings.host, port: this.boundPort, ctx_request_id: ctxRequestId, pid: process.pid });
+      disaggOut = {
+        request_type: 'context_only',
+        first_gen_tokens: firstGenTokens,
+        ctx_request_id: ctxRequestId,
+        encoded_opaque_state: opaque,
+        draft_tokens: null,
+      };
+      if (seq.finishReason !== 'stop') {
+        // Keep the KV for the generation worker until it pulls it or kv_transfer_timeout_ms passes.
+        const payload: KvTransferPayload = {
+          ctx_request_id: ctxRequestId,
+          prompt_token_ids: promptTokenIds,
+          first_gen_tokens: firstGenTokens,
+          kv_bytes: kvBytes,
+        };
+        this.contexts.put(payload, this.deps.engine.holdKv(promptTokenIds.length + 1));
+      }
+    }
+    out.finish(seq, finishReason, disaggOut, isContextOnly ? promptTokenIds : null);
+    this.recordPerf(requestId, ctxRequestId, timing);
+  }
+
+  private async pullContext(
+    request: CompletionRequestIn | ChatRequestIn,
+    promptTokenIds: number[],
+    timing: Record<string, number>,
+  ): Promise<{ ok: true; firstGenTokens: number[]; ctxRequestId: number } | { ok: false; message: string }> {
+    const params = request.disagg;
+    if (!params || params.ctx_request_id === null) return { ok: false, message: 'generation_only requests need disaggregated_params.ctx_request_id' };
+    const first = params.first_gen_tokens ?? [];
+    if (first.length === 0) return { ok: false, message: 'generation_only requests need disaggregated_params.first_gen_tokens' };
+    if (params.encoded_opaque_state === null) {
+      // Gen-only benchmark mode (5.7): the KV is left uninitialised, nothing to pull.
+      if (process.env.TRTLLM_DISAGG_BENCHMARK_GEN_ONLY === '1') return { ok: true, firstGenTokens: first, ctxRequestId: params.ctx_request_id };
+      return { ok: false, message: 'generation_only request without encoded_opaque_state (set TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1 for gen-only benchmarks)' };
+    }
+    const state = decodeOpaqueState(params.encoded_opaque_state);
+    if (state === null) return { ok: false, message: 'encoded_opaque_state is not from a simulated context worker' };
+    timing.kv_cache_transfer_start = steadyNowSec() + this.steadyOffsetSec;
+    const pulled = await pullKvState(state, params.ctx_request_id, 10_000);
+    if (!pulled.ok) return pulled;
+    const same = pulled.payload.prompt_token_ids.length === promptTokenIds.length && pulled.payload.prompt_token_ids.every((t, i) => t === promptTokenIds[i]);
+    if (!same) return { ok: false, message: `the prompt does not match the context of ctx_request_id ${params.ctx_request_id}` };
+    // Time proportional to the bytes a real KV cache of this model and length holds, at the link bandwidth.
+    const transferMs = this.deps.settings.isZeroDelay ? 0 : this.deps.settings.kvTransferMs(pulled.payload.kv_bytes);
+    if (transferMs > 0) await sleep(transferMs);
+    timing.kv_cache_transfer_end = steadyNowSec() + this.steadyOffsetSec;
+    timing.kv_cache_size = pulled.payload.kv_bytes;
+    return { ok: true, firstGenTokens: first, ctxRequestId: params.ctx_request_id };
+  }
+
+  private recordPerf(requestId: number, ctxRequestId: number | null, timing: Record<string, number>): void {
+    const { settings } = this.deps;
+    if (!settings.isPerfMetricsEnabled || settings.perfMetricsMaxRequests <= 0) return;
+    const record: PerfRecord = {
+      request_id: requestId,
+      perf_metrics: {
+        first_iter: 0,
+        last_iter: 0,
+        timing_metrics: timing,
+        kv_cache_metrics: { num_total_allocated_blocks: 0, num_new_allocated_blocks: 0, num_reused_blocks: 0, num_missed_blocks: 0 },
+      },
+    };
+    if (ctxRequestId !== null) record.ctx_request_id = ctxRequestId;
+    this.perfRecords.push(record);
+    if (this.perfRecords.length > settings.perfMetricsMaxRequests) {
+      this.perfRecords.splice(0, this.perfRecords.length - settings.perfMetricsMaxRequests);
+    }
+  }
+
+  // ---- helpers ----
+
+  private async readJson(req: IncomingMessage): Promise<unknown> {
+    const text = await readBody(req);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // The caller validates the shape and answers 400.
+      return undefined;
+    }
+  }
+
+  private sendJson(res: ServerResponse, status: number, body: unknown): void {
+    this.sendText(res, status, JSON.stringify(body), 'application/json');
+  }
+
+  private sendText(res: ServerResponse, status: number, text: string, contentType: string): void {
+    res.writeHead(status, { ...SIM_HEADER, 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+}
+
+/** Writes one request's answer: SSE chunks while generating, or one JSON body at the end. */
+class ResponseWriter {
+  private tokensSinceWrite = 0;
+  private streamedTokens = 0;
+  private isEnded = false;
+  private hasEchoed = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly request: CompletionRequestIn | ChatRequestIn,
+    private readonly endpoint: Endpoint,
+    private readonly promptTokenIds: number[],
+    private readonly cachedTokens: number,
+    private readonly streamInterval: number,
+    private readonly dieAfterTokens: number | null,
+    private readonly die: () => void,
+  ) {}
+
+  private get isStream(): boolean {
+    return this.request.isStream;
+  }
+
+  start(): void {
+    if (!this.isStream) return;
+    this.res.writeHead(200, { ...SIM_HEADER, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    if (this.endpoint === 'chat') {
+      const u = this.request.isContinuousUsage ? usage(this.promptTokenIds.length, 0, this.cachedTokens) : null;
+      this.res.write(chatFirstChunk(this.request.model, u));
+    }
+  }
+
+  /** Called after every token; writes a chunk every stream_interval tokens and at the end. */
+  progress(seq: SimSequence, isDone: boolean): void {
+    if (!this.isStream || this.isEnded) return;
+    this.tokensSinceWrite += 1;
+    if (!isDone && this.tokensSinceWrite < this.streamInterval) return;
+    this.tokensSinceWrite = 0;
+    if (isDone) return; // The final chunk is written by finish(), which knows the finish reason.
+    this.writeDelta(seq, null, null);
+  }
+
+  private writeDelta(seq: SimSequence, finishReason: string | null, stopReason: string | number | null): void {
+    let text = seq.takeDelta();
+    const newTokens = seq.tokenIds.length - this.streamedTokens;
+    const tokenIds = seq.tokenIds.slice(this.streamedTokens);
+    this.streamedTokens = seq.tokenIds.length;
+    const u = this.request.isContinuousUsage ? usage(this.promptTokenIds.length, seq.tokenIds.length, this.cachedTokens) : null;
+    if (this.endpoint === 'completion') {
+      const req = this.request as CompletionRequestIn;
+      if (req.isEcho && !this.hasEchoed) text = (typeof req.prompt === 'string' ? req.prompt : detokenize(req.prompt)) + text;
+      this.hasEchoed = true;
+      const isText = req.shouldDetokenize;
+      this.res.write(completionChunk(req.model, { text: isText ? text : '', tokenIds: isText ? null : tokenIds, finishReason, stopReason }, u));
+    } else {
+      this.res.write(chatContentChunk(this.request.model, { text, finishReason, stopReason }, u));
+    }
+    if (this.dieAfterTokens !== null && newTokens > 0 && this.streamedTokens >= this.dieAfterTokens && finishReason === null) {
+      // Fault: the process dies in the middle of the stream (no [DONE]).
+      this.die();
+    }
+  }
+
+  finish(
+    seq: SimSequence,
+    finishReason: string | null,
+    disagg: ChoiceResult['disaggregatedParams'],
+    promptTokenIdsOut: number[] | null,
+  ): void {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    const completionTokens = disagg !== null ? 1 : seq.tokenIds.length;
+    const u = usage(this.promptTokenIds.length, completionTokens, this.cachedTokens);
+    if (this.isStream) {
+      this.writeDelta(seq, finishReason, seq.stopReason);
+      if (this.request.includeUsage) this.res.write(finalUsageChunk(this.request.model, u));
+      this.res.end(DONE_LINE);
+      return;
+    }
+    let text = seq.takeDelta();
+    const choice: ChoiceResult = {
+      text,
+      tokenIds: null,
+      finishReason,
+      stopReason: seq.stopReason,
+      disaggregatedParams: disagg,
+    };
+    let body: Record<string, unknown>;
+    if (this.endpoint === 'completion') {
+      const req = this.request as CompletionRequestIn;
+      if (req.isEcho) text = (typeof req.prompt === 'string' ? req.prompt : detokenize(req.prompt)) + text;
+      choice.text = req.shouldDetokenize ? text : '';
+      choice.tokenIds = req.shouldDetokenize ? null : [...seq.tokenIds];
+      body = completionResponse(req.model, choice, u, promptTokenIdsOut);
+    } else {
+      body = chatResponse(this.request.model, choice, u, promptTokenIdsOut);
+    }
+    const json = JSON.stringify(body);
+    this.res.writeHead(200, { ...SIM_HEADER, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    this.res.end(json);
+  }
+
+  /** Ends the request with an error: a 400 ErrorResponse before streaming, a cut stream after. */
+  fail(message: string): void {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    if (this.res.headersSent) {
+      this.res.destroy();
+      return;
+    }
+    const json = JSON.stringify(errorResponse(message));
+    this.res.writeHead(400, { ...SIM_HEADER, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    this.res.end(json);
+  }
+}
