@@ -87,7 +87,10 @@ export class DisaggClusterWorker {
 
   /** Stops heartbeats and deletes the key (clean shutdown). True when the key was deleted. */
   async deregister(): Promise<boolean> {
+    const pending = this.registering;
     this.stop();
+    // Let an in-flight set land first, so the delete below cannot be overtaken by it.
+    if (pending !== null) await pending;
     this.registered = false;
     try {
       const deleted = await this.options.storage.delete(this.workerKey);

@@ -125,9 +125,7 @@ export class EtcdClusterStorage implements ClusterStorage {
   }
 
   async watch(prefix: string, onEvent: (event: StorageWatchEvent) => void): Promise<Unwatch> {
-    const watcher = await this.wrap('watch', prefix, () =>
-      this.client.watch().prefix(prefix).withPreviousKV().create(),
-    );
+    const watcher = await this.wrap('watch', prefix, () => this.createWatcher(prefix));
     this.watchers.add(watcher);
     const deliver = (event: StorageWatchEvent): void => {
       try {
@@ -159,6 +157,33 @@ export class EtcdClusterStorage implements ClusterStorage {
     this.watchers.clear();
     await Promise.allSettled(watchers.map((w) => w.cancel()));
     this.client.close();
+  }
+
+  /**
+   * The library's create() waits for 'connected' and, with etcd down, keeps reconnecting without ever
+   * rejecting; bound it by the call timeout and cancel a watcher that connects too late.
+   */
+  private async createWatcher(prefix: string): Promise<Watcher> {
+    const pending = this.client.watch().prefix(prefix).withPreviousKV().create();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new ClusterStorageError(`watch was not established within ${this.callTimeoutMs} ms`)),
+        this.callTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([pending, timeout]);
+    } catch (err) {
+      pending.then(
+        (late) =>
+          late.cancel().catch((cancelErr: unknown) => this.log('debug', `cancel late watch ${prefix}: ${errorMessage(cancelErr)}`)),
+        (lateErr: unknown) => this.log('debug', `watch ${prefix} failed after giving up: ${errorMessage(lateErr)}`),
+      );
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async grant(ttlSec: number): Promise<LeaseId> {

@@ -193,6 +193,8 @@ describe('createClusterStorage', () => {
     const client = createClusterStorage('etcd://127.0.0.1:9', { etcdCallTimeoutMs: 300 });
     try {
       await expect(client.get('k')).rejects.toBeInstanceOf(ClusterStorageError);
+      // The etcd3 library would wait for a connection forever; the storage bounds it.
+      await expect(client.watch('k', () => undefined)).rejects.toThrow(/watch was not established/);
     } finally {
       await client.close();
     }
