@@ -1,4 +1,6 @@
 // The `disagg-console` command line: dispatches to one module per subcommand. Layer: core (plain Node).
+import { runBenchProxyCommand } from './bench-proxy-command';
+import { runProxyCommand } from './proxy-command';
 import { runSimWorkerCommand } from './sim-worker-command';
 
 interface Subcommand {
@@ -7,6 +9,14 @@ interface Subcommand {
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
+  proxy: {
+    summary: 'Run the disaggregated proxy: a drop-in for `trtllm-serve disaggregated` (same files and flags).',
+    run: runProxyCommand,
+  },
+  'bench-proxy': {
+    summary: 'Benchmark the proxy against zero-delay workers, a direct connection, a bare relay and nginx.',
+    run: runBenchProxyCommand,
+  },
   'sim-worker': {
     summary: 'Run a simulated trtllm-serve worker (same flags, same HTTP API). Simulated: no GPU is used.',
     run: runSimWorkerCommand,

@@ -1,0 +1,397 @@
+// `disagg-console proxy`: a drop-in for `trtllm-serve disaggregated` (trtllm-protocol.md 1.2) that reads
+// the same disagg_config.yaml / metadata_config.yaml, waits for the static workers like upstream, and
+// runs the proxy server until SIGTERM/SIGINT, then drains. Layer: core (cli).
+import { readFileSync } from 'node:fs';
+
+import { formatIssue } from '../../shared/logic/config-issues';
+import { parseDisaggConfig, parseMetadataConfig } from '../../shared/logic/config-parse';
+import type { DisaggConfig, MetadataConfig } from '../../shared/model/config';
+import type { ClusterLog } from '../core/cluster/cluster-storage';
+import { DisaggClusterManager, workerUrl } from '../core/cluster/disagg-cluster-manager';
+import { handleClusterStoreRequest } from '../core/cluster/http-store-routes';
+import { MetadataClient, MetadataMonitor } from '../core/cluster/metadata-client';
+import { defaultTokenizer } from '../core/proxy/default-tokenizer';
+import type { ProxyServer, ProxyServerOptions } from '../core/proxy/proxy-server';
+import { createProxyServer } from '../core/proxy/proxy-server';
+import type { LogLevel } from '../core/proxy/types';
+import { LOG_LEVEL_ORDER, parseLogLevel } from '../core/proxy/types';
+import { getUpstream, parseHostPort } from '../core/proxy/upstream-client';
+import { createWorkerAgent } from '../core/proxy/upstream-client';
+
+export const PROXY_HELP = `Usage: disagg-console proxy -c disagg_config.yaml [options]
+
+A drop-in for \`trtllm-serve disaggregated\`: same files, same flags, same endpoints.
+
+Upstream flags:
+  -c, --config_file FILE                 disagg_config.yaml (required)
+  -m, --metadata_server_config_file FILE metadata_config.yaml (etcd metadata mode)
+  -t, --server_start_timeout SECONDS     wait this long for the static workers' /health (default 180)
+  -r, --request_timeout SECONDS          bound for one upstream call, whole stream included (default 180)
+  -l, --log_level LEVEL                  trace|debug|info|warning|error (default info)
+      --metrics-log-interval SECONDS     log [Statistics] counters every N seconds (default 0: off)
+
+Additions:
+      --api-key KEY                      require "Authorization: Bearer KEY" (or api_key: in the file)
+      --context-timeout SECONDS          context phase bound (default 60)
+      --first-byte-timeout SECONDS       generation: bound to response headers (default 60)
+      --idle-timeout SECONDS             generation stream: longest silence (default 30)
+      --max-body-bytes N                 larger request bodies get 413 (default 33554432)
+      --max-concurrency N                requests served at once (default 4096); more wait in a queue
+      --max-queue N                      queued requests beyond that get 429 + Retry-After (default 1024)
+      --drain-timeout SECONDS            on SIGTERM, let streams finish this long (default 30)
+
+kv_cache_aware routing: token-id prompts are hashed exactly like upstream; text prompts need a
+tokenizer and upstream loads the model's HF tokenizer, which this proxy cannot download, so text is
+tokenised by a built-in stand-in (routing by cache hits for text prompts is approximate).
+`;
+
+interface ProxyArgs {
+  configFile?: string;
+  metadataFile?: string;
+  startTimeoutS: number;
+  requestTimeoutS: number;
+  logLevel: LogLevel;
+  metricsLogIntervalS: number;
+  apiKey?: string;
+  contextTimeoutS: number;
+  firstByteTimeoutS: number;
+  idleTimeoutS: number;
+  maxBodyBytes: number;
+  maxConcurrency: number;
+  maxQueue: number;
+  drainTimeoutS: number;
+  isHelp: boolean;
+}
+
+type ParsedArgs = { ok: true; args: ProxyArgs } | { ok: false; message: string };
+
+/** Parses the command line; accepts `--flag value` and `--flag=value`. */
+export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
+  const args: ProxyArgs = {
+    startTimeoutS: 180,
+    requestTimeoutS: 180,
+    logLevel: 'info',
+    metricsLogIntervalS: 0,
+    contextTimeoutS: 60,
+    firstByteTimeoutS: 60,
+    idleTimeoutS: 30,
+    maxBodyBytes: 32 * 1024 * 1024,
+    maxConcurrency: 4096,
+    maxQueue: 1024,
+    drainTimeoutS: 30,
+    isHelp: false,
+  };
+  const num = (flag: string, v: string): number | string => {
+    const n = Number(v);
+    return Number.isFinite(n) && n >= 0 ? n : `${flag} expects a non-negative number, got '${v}'`;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let flag = argv[i] as string;
+    let value: string | undefined;
+    const eq = flag.indexOf('=');
+    if (flag.startsWith('--') && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    if (flag === '-h' || flag === '--help') {
+      args.isHelp = true;
+      continue;
+    }
+    const take = (): string | undefined => {
+      if (value !== undefined) return value;
+      const v = argv[i + 1];
+      if (v === undefined) return undefined;
+      i++;
+      return v;
+    };
+    const v = take();
+    if (v === undefined) return { ok: false, message: `${flag} needs a value` };
+    const setNum = (apply: (n: number) => void): string | undefined => {
+      const n = num(flag, v);
+      if (typeof n === 'string') return n;
+      apply(n);
+      return undefined;
+    };
+    let err: string | undefined;
+    switch (flag) {
+      case '-c':
+      case '--config_file':
+        args.configFile = v;
+        break;
+      case '-m':
+      case '--metadata_server_config_file':
+        args.metadataFile = v;
+        break;
+      case '-t':
+      case '--server_start_timeout':
+        err = setNum((n) => (args.startTimeoutS = n));
+        break;
+      case '-r':
+      case '--request_timeout':
+        err = setNum((n) => (args.requestTimeoutS = n));
+        break;
+      case '-l':
+      case '--log_level': {
+        const lv = parseLogLevel(v);
+        if (!lv) return { ok: false, message: `unknown log level '${v}'` };
+        args.logLevel = lv;
+        break;
+      }
+      case '--metrics-log-interval':
+        err = setNum((n) => (args.metricsLogIntervalS = n));
+        break;
+      case '--api-key':
+        args.apiKey = v;
+        break;
+      case '--context-timeout':
+        err = setNum((n) => (args.contextTimeoutS = n));
+        break;
+      case '--first-byte-timeout':
+        err = setNum((n) => (args.firstByteTimeoutS = n));
+        break;
+      case '--idle-timeout':
+        err = setNum((n) => (args.idleTimeoutS = n));
+        break;
+      case '--max-body-bytes':
+        err = setNum((n) => (args.maxBodyBytes = n));
+        break;
+      case '--max-concurrency':
+        err = setNum((n) => (args.maxConcurrency = n));
+        break;
+      case '--max-queue':
+        err = setNum((n) => (args.maxQueue = n));
+        break;
+      case '--drain-timeout':
+        err = setNum((n) => (args.drainTimeoutS = n));
+        break;
+      default:
+        return { ok: false, message: `unknown option '${flag}'` };
+    }
+    if (err) return { ok: false, message: err };
+  }
+  return { ok: true, args };
+}
+
+/** Proxy options from the parsed file and flags (pure: tested directly). */
+export function proxyOptionsFromConfig(cfg: DisaggConfig, args: ProxyArgs, env: NodeJS.ProcessEnv): ProxyServerOptions {
+  const fileKey = cfg.shared_keys['api_key'];
+  const isGenOnly = env['TRTLLM_DISAGG_BENCHMARK_GEN_ONLY'] === '1';
+  const hasCluster = cfg.disagg_cluster !== undefined;
+  return {
+    host: cfg.hostname,
+    port: cfg.port,
+    // With disagg_cluster the static urls are ignored (3.1); workers arrive through the cluster store.
+    contextUrls: hasCluster ? [] : cfg.context_servers.urls,
+    generationUrls: hasCluster ? [] : cfg.generation_servers.urls,
+    contextRouter: cfg.context_servers.router,
+    generationRouter: cfg.generation_servers.router,
+    maxRetries: cfg.max_retries,
+    requestTimeoutMs: args.requestTimeoutS * 1000,
+    contextTimeoutMs: Math.min(args.contextTimeoutS, args.requestTimeoutS) * 1000,
+    firstByteTimeoutMs: Math.min(args.firstByteTimeoutS, args.requestTimeoutS) * 1000,
+    idleTimeoutMs: Math.min(args.idleTimeoutS, args.requestTimeoutS) * 1000,
+    conditionalMaxLocalPrefillLength: cfg.conditional_disagg_config?.max_local_prefill_length,
+    isGenOnlyBenchmark: isGenOnly,
+    apiKey: args.apiKey ?? (typeof fileKey === 'string' ? fileKey : undefined),
+    maxBodyBytes: args.maxBodyBytes,
+    maxConcurrency: args.maxConcurrency,
+    maxQueue: args.maxQueue,
+    perfMetricsMaxRequests: cfg.perf_metrics_max_requests,
+    minimalInstances: cfg.disagg_cluster
+      ? {
+          context: cfg.disagg_cluster.minimal_instances.context_servers,
+          generation: cfg.disagg_cluster.minimal_instances.generation_servers,
+        }
+      : undefined,
+    tokenizer: defaultTokenizer,
+    logLevel: args.logLevel,
+  };
+}
+
+/** Probes every static url's /health (in parallel, every 500 ms) until all answer 200 or the time is up. */
+export async function waitForWorkers(urls: string[], timeoutMs: number, log: (m: string) => void): Promise<string[]> {
+  const agent = createWorkerAgent(4);
+  const pending = new Set(urls);
+  const until = Date.now() + timeoutMs;
+  try {
+    while (pending.size > 0) {
+      await Promise.all(
+        [...pending].map(async (u) => {
+          const { host, port } = parseHostPort(u);
+          const r = await getUpstream({ host, port, agent }, '/health', 1_000);
+          if (r && r.status === 200) pending.delete(u);
+        }),
+      );
+      if (pending.size === 0 || Date.now() >= until) break;
+      log(`waiting for ${pending.size} worker(s) to become healthy: ${[...pending].join(', ')}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    agent.destroy();
+  }
+  return [...pending];
+}
+
+function readFile(path: string): string | Error {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** Runs the command; resolves with an exit code on failure, or undefined while serving. */
+export async function runProxyCommand(argv: string[]): Promise<number | undefined> {
+  const parsed = parseProxyArgs(argv);
+  if (!parsed.ok) {
+    process.stderr.write(`proxy: ${parsed.message}\n\n${PROXY_HELP}`);
+    return 2;
+  }
+  const args = parsed.args;
+  if (args.isHelp) {
+    process.stdout.write(PROXY_HELP);
+    return 0;
+  }
+  if (args.configFile === undefined) {
+    process.stderr.write(`proxy: -c/--config_file is required\n\n${PROXY_HELP}`);
+    return 2;
+  }
+  const level = LOG_LEVEL_ORDER[args.logLevel];
+  const log = (lv: LogLevel, msg: string): void => {
+    if (LOG_LEVEL_ORDER[lv] >= level) process.stderr.write(`[proxy] ${lv.toUpperCase()} ${msg}\n`);
+  };
+  const clusterLog: ClusterLog = (lv, msg) => log(lv === 'warn' ? 'warning' : lv, msg);
+
+  const text = readFile(args.configFile);
+  if (text instanceof Error) {
+    process.stderr.write(`proxy: cannot read ${args.configFile}: ${text.message}\n`);
+    return 1;
+  }
+  const isGenOnly = process.env['TRTLLM_DISAGG_BENCHMARK_GEN_ONLY'] === '1';
+  const cfgResult = parseDisaggConfig(text, args.configFile, { genOnlyBenchmark: isGenOnly, hasMetadataServer: args.metadataFile !== undefined });
+  if (!cfgResult.ok) {
+    for (const issue of cfgResult.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+    return 1;
+  }
+  for (const issue of cfgResult.issues) log('warning', formatIssue(issue));
+  const cfg = cfgResult.value;
+
+  let meta: MetadataConfig | undefined;
+  if (args.metadataFile !== undefined) {
+    const mtext = readFile(args.metadataFile);
+    if (mtext instanceof Error) {
+      process.stderr.write(`proxy: cannot read ${args.metadataFile}: ${mtext.message}\n`);
+      return 1;
+    }
+    const m = parseMetadataConfig(mtext, args.metadataFile);
+    if (!m.ok) {
+      for (const issue of m.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+      return 1;
+    }
+    meta = m.value;
+  }
+
+  const options = proxyOptionsFromConfig(cfg, args, process.env);
+  options.log = log;
+  options.isStartingGated = cfg.disagg_cluster === undefined;
+
+  let manager: DisaggClusterManager | undefined;
+  if (cfg.disagg_cluster) {
+    manager = new DisaggClusterManager({ config: cfg.disagg_cluster, log: clusterLog });
+    const store = manager.store;
+    if (store) options.clusterStoreHandler = (req, res, url) => handleClusterStoreRequest(store, req, res, url);
+    const m = manager;
+    options.clusterInfo = () => m.clusterInfo();
+  }
+
+  const proxy = createProxyServer(options);
+  try {
+    await proxy.listen();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') process.stderr.write(`proxy: port ${cfg.port} on ${cfg.hostname} is already in use\n`);
+    else process.stderr.write(`proxy: cannot listen on ${cfg.hostname}:${cfg.port}: ${String(err)}\n`);
+    return 1;
+  }
+  process.stdout.write(`Disaggregated proxy listening on http://${cfg.hostname}:${proxy.port}\n`);
+
+  let monitor: MetadataMonitor | undefined;
+  if (manager) {
+    const m = manager;
+    m.onWorkerAdded((w) => proxy.addWorker(w.role === 0 ? 'context' : 'generation', workerUrl(w)));
+    m.onWorkerRemoved((w) => proxy.removeWorker(w.role === 0 ? 'context' : 'generation', workerUrl(w)));
+    try {
+      // Seed the routers from the workers already registered (upstream Oct 2025 forgot to, 7.2).
+      const existing = await m.start();
+      for (const w of existing) proxy.addWorker(w.role === 0 ? 'context' : 'generation', workerUrl(w));
+    } catch (err) {
+      process.stderr.write(`proxy: cannot reach the cluster store ${cfg.disagg_cluster?.cluster_uri}: ${String(err)}\n`);
+      await proxy.close();
+      return 1;
+    }
+  } else {
+    const urls = [...options.contextUrls, ...options.generationUrls];
+    const missing = await waitForWorkers(urls, args.startTimeoutS * 1000, (msg) => log('info', msg));
+    if (missing.length > 0) {
+      process.stderr.write(`proxy: workers not healthy after ${args.startTimeoutS} s: ${missing.join(', ')}\n`);
+      await proxy.close();
+      return 1;
+    }
+    proxy.markStarted();
+    log('info', 'all workers are healthy');
+    if (meta) {
+      const client = MetadataClient.forConfig(meta, clusterLog);
+      monitor = new MetadataMonitor({
+        client,
+        config: meta,
+        initialServers: { context: options.contextUrls.map((u) => `http://${u}`), generation: options.generationUrls.map((u) => `http://${u}`) },
+        onServersChanged: (role, list) => proxy.updateMembership({ [role]: list }),
+        log: clusterLog,
+      });
+      monitor.start();
+    }
+  }
+
+  let statsTimer: NodeJS.Timeout | undefined;
+  if (args.metricsLogIntervalS > 0) statsTimer = startStatisticsLog(proxy, args.metricsLogIntervalS, log);
+
+  let isStopping = false;
+  const stop = (signal: string): void => {
+    if (isStopping) return;
+    isStopping = true;
+    log('info', `${signal}: draining (up to ${args.drainTimeoutS} s)`);
+    if (statsTimer) clearInterval(statsTimer);
+    const done = async (): Promise<void> => {
+      await monitor?.stop();
+      await proxy.drain(args.drainTimeoutS * 1000);
+      await manager?.stop();
+    };
+    done().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log('error', `shutdown failed: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return undefined;
+}
+
+/** Upstream's `--metrics-log-interval` line, from the per-worker counters. */
+function startStatisticsLog(proxy: ProxyServer, intervalS: number, log: (lv: LogLevel, m: string) => void): NodeJS.Timeout {
+  const t = setInterval(() => {
+    const ws = proxy.workers();
+    const sum = (role: string, f: (w: (typeof ws)[number]) => number): number => ws.filter((w) => w.role === role).reduce((a, w) => a + f(w), 0);
+    const tc = sum('context', (w) => w.requests);
+    const tg = sum('generation', (w) => w.requests);
+    log(
+      'info',
+      `[Statistics] total_context_requests=${tc}, completed_context_requests=${tc - sum('context', (w) => w.inFlight)}, ` +
+        `total_generation_requests=${tg}, completed_generation_requests=${tg - sum('generation', (w) => w.inFlight)}`,
+    );
+  }, intervalS * 1000);
+  t.unref();
+  return t;
+}

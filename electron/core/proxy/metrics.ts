@@ -1,0 +1,60 @@
+// Prometheus text for the proxy's /metrics: requests by outcome, TTFT, TPOT, inter-token and
+// end-to-end histograms, per-worker in-flight and errors, retries, ejections, and the proxy's own
+// added latency. Upstream (Oct 2025) serves no /metrics at all (trtllm-protocol.md 8).
+// Layer: core.
+import { Histogram, LATENCY_BUCKETS_SECONDS, OVERHEAD_BUCKETS_SECONDS } from '../../../shared/logic/histogram';
+import type { RecordOutcome } from './types';
+import type { WorkerSnapshot } from './worker-pool';
+
+export class ProxyMetrics {
+  readonly requestsByOutcome = new Map<RecordOutcome, number>();
+  retries = 0;
+  shed = 0;
+  upstreamErrorsByClass = new Map<string, number>();
+  readonly ttft = new Histogram(LATENCY_BUCKETS_SECONDS);
+  readonly tpot = new Histogram(LATENCY_BUCKETS_SECONDS);
+  readonly itl = new Histogram(LATENCY_BUCKETS_SECONDS);
+  readonly e2e = new Histogram(LATENCY_BUCKETS_SECONDS);
+  readonly overhead = new Histogram(OVERHEAD_BUCKETS_SECONDS);
+
+  countOutcome(o: RecordOutcome): void {
+    this.requestsByOutcome.set(o, (this.requestsByOutcome.get(o) ?? 0) + 1);
+  }
+
+  countUpstreamError(cls: string): void {
+    this.upstreamErrorsByClass.set(cls, (this.upstreamErrorsByClass.get(cls) ?? 0) + 1);
+  }
+
+  render(workers: WorkerSnapshot[], inFlight: number, isReady: boolean): string {
+    const out: string[] = [];
+    const p = 'disagg_proxy_';
+    out.push(`# HELP ${p}requests_total Requests by outcome.`, `# TYPE ${p}requests_total counter`);
+    for (const [o, n] of this.requestsByOutcome) out.push(`${p}requests_total{outcome="${o}"} ${n}`);
+    out.push(`# HELP ${p}retries_total Upstream attempts retried on another worker.`, `# TYPE ${p}retries_total counter`);
+    out.push(`${p}retries_total ${this.retries}`);
+    out.push(`# HELP ${p}shed_total Requests refused by admission control (429/503).`, `# TYPE ${p}shed_total counter`);
+    out.push(`${p}shed_total ${this.shed}`);
+    out.push(`# HELP ${p}upstream_errors_total Upstream failures by class.`, `# TYPE ${p}upstream_errors_total counter`);
+    for (const [c, n] of this.upstreamErrorsByClass) out.push(`${p}upstream_errors_total{class="${c}"} ${n}`);
+    out.push(`# HELP ${p}in_flight Requests being served.`, `# TYPE ${p}in_flight gauge`, `${p}in_flight ${inFlight}`);
+    out.push(`# HELP ${p}ready 1 when the proxy is ready.`, `# TYPE ${p}ready gauge`, `${p}ready ${isReady ? 1 : 0}`);
+    const hist = (name: string, help: string, h: Histogram): void => {
+      out.push(`# HELP ${p}${name} ${help}`, `# TYPE ${p}${name} histogram`, ...h.render(p + name));
+    };
+    hist('time_to_first_token_seconds', 'Time from request received to first token sent.', this.ttft);
+    hist('time_per_output_token_seconds', 'Mean time per output token after the first.', this.tpot);
+    hist('inter_token_latency_seconds', 'Gap between consecutive streamed events.', this.itl);
+    hist('e2e_request_latency_seconds', 'End-to-end request latency.', this.e2e);
+    hist('added_latency_seconds', "The proxy's own time before forwarding each phase.", this.overhead);
+    const w = (name: string, help: string, type: string, pick: (s: WorkerSnapshot) => number): void => {
+      out.push(`# HELP ${p}worker_${name} ${help}`, `# TYPE ${p}worker_${name} ${type}`);
+      for (const s of workers) out.push(`${p}worker_${name}{role="${s.role}",worker="${s.url}"} ${pick(s)}`);
+    };
+    w('in_flight', 'Requests in flight per worker.', 'gauge', (s) => s.inFlight);
+    w('requests_total', 'Requests sent per worker.', 'counter', (s) => s.requests);
+    w('errors_total', 'Failures per worker.', 'counter', (s) => s.errors);
+    w('ejections_total', 'Passive ejections per worker.', 'counter', (s) => s.ejections);
+    w('ejected', '1 while the worker is ejected.', 'gauge', (s) => (s.isEjected ? 1 : 0));
+    return out.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,1071 @@
+// The disaggregated proxy's HTTP server: a drop-in for `trtllm-serve disaggregated` on a raw node:http
+// server. Runs the request flow of trtllm-protocol.md section 5 (pure parts in request-flow.ts) with
+// pooled upstream connections, retries only before the first byte reached the client, passive
+// ejection, phase timeouts, admission control and drain (docs/reliability.md), and reports one
+// record per request to its embedder. Layer: core.
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { StringDecoder } from 'node:string_decoder';
+
+import { parseJsonLossless } from '../../../shared/logic/lossless-json';
+import { needsContextPhase } from '../../../shared/logic/routers/conditional';
+import { createRouter } from '../../../shared/logic/routers/create-router';
+import type { Tokenizer } from '../../../shared/logic/routers/kv-cache-aware';
+import { KvCacheAwareRouter } from '../../../shared/logic/routers/kv-cache-aware';
+import type { RouteRequest, RouteSelection } from '../../../shared/logic/routers/types';
+import { RouterError } from '../../../shared/logic/routers/types';
+import { formatSseError, isDoneEvent, isErrorEvent, SseParser } from '../../../shared/logic/sse';
+import type { RouterConfig } from '../../../shared/model/config';
+import { ProxyMetrics } from './metrics';
+import { PerfMetricsCollector, steadySeconds } from './perf-metrics';
+import type { ContextResult, Endpoint, JsonObject } from './request-flow';
+import {
+  buildContextRequest,
+  buildGenerationRequest,
+  buildGenOnlyBenchmarkRequest,
+  checkContextResponse,
+  contextAlreadyFinished,
+  errorBody,
+  finishedContextBody,
+  routeRequestOf,
+  validateClientRequest,
+} from './request-flow';
+import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RecordOutcome, RoutingUpdate } from './types';
+import { LOG_LEVEL_ORDER } from './types';
+import type { UpstreamCall } from './upstream-client';
+import { getUpstream, postUpstream, readBody, UpstreamError } from './upstream-client';
+import type { EjectionPolicy, WorkerEndpoint, WorkerSnapshot } from './worker-pool';
+import { DEFAULT_EJECTION, WorkerPool } from './worker-pool';
+
+/** Version reported at /version. */
+export const PROXY_VERSION = '0.1.0';
+
+type RouterSettings = Pick<RouterConfig, 'type' | 'use_tokens' | 'max_batch_size' | 'tokens_per_block'>;
+
+export interface ProxyServerOptions {
+  host: string;
+  /** 0 picks a free port; read it back from `listen()`. */
+  port: number;
+  contextUrls: string[];
+  generationUrls: string[];
+  contextRouter?: RouterSettings;
+  generationRouter?: RouterSettings;
+  /** Extra attempts on connection errors, each on another worker (disagg_config `max_retries`). */
+  maxRetries?: number;
+  /** `-r`: total bound for one upstream call, including a whole streamed generation. */
+  requestTimeoutMs?: number;
+  /** Context phase bound (well below upstream's 180 s). */
+  contextTimeoutMs?: number;
+  /** Generation: time to response headers. */
+  firstByteTimeoutMs?: number;
+  /** Generation stream: longest silence between chunks. */
+  idleTimeoutMs?: number;
+  conditionalMaxLocalPrefillLength?: number;
+  /** TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1 (5.7). */
+  isGenOnlyBenchmark?: boolean;
+  apiKey?: string;
+  maxBodyBytes?: number;
+  maxConcurrency?: number;
+  maxQueue?: number;
+  queueTimeoutMs?: number;
+  perfMetricsMaxRequests?: number;
+  /** disagg_cluster readiness thresholds (7.4); without them the proxy is ready with >= 1 worker per role. */
+  minimalInstances?: { context: number; generation: number };
+  clusterInfo?: () => unknown;
+  /** Serves /set /get /delete /expire /get_prefix when disagg_cluster.cluster_uri is http. */
+  clusterStoreHandler?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => unknown;
+  tokenizer?: Tokenizer;
+  kvEventsPollMs?: number;
+  maxSocketsPerWorker?: number;
+  ejection?: Partial<EjectionPolicy>;
+  logLevel?: LogLevel;
+  log?: (level: LogLevel, msg: string) => void;
+  recordBatchMs?: number;
+  /** Start not ready ("waiting for workers") until `markStarted()`; the CLI waits for static workers' /health. */
+  isStartingGated?: boolean;
+}
+
+export interface ProxyServer {
+  /** Starts listening; resolves with the bound port. Rejects with code EADDRINUSE when taken. */
+  listen(): Promise<number>;
+  /** Stops at once: open streams are cut. */
+  close(): Promise<void>;
+  /** Graceful: readiness off, stop accepting, let streams finish up to the deadline, then end them with an SSE error. */
+  drain(deadlineMs: number): Promise<void>;
+  updateMembership(m: MembershipUpdate): void;
+  addWorker(role: 'context' | 'generation', url: string): void;
+  removeWorker(role: 'context' | 'generation', url: string): void;
+  setRouting(r: RoutingUpdate): void;
+  /** Subscribes to batches of request records; returns the unsubscribe function. */
+  onRecords(cb: (records: ProxyRequestRecord[]) => void): () => void;
+  isReady(): boolean;
+  /** Ends the startup gate of `isStartingGated`. */
+  markStarted(): void;
+  workers(): WorkerSnapshot[];
+  metricsText(): string;
+  readonly port: number;
+}
+
+const ROUTER_DEFAULT: RouterSettings = { type: 'round_robin', use_tokens: false, max_batch_size: 64, tokens_per_block: 32 };
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** Per-request mutable state. */
+interface Flow {
+  rec: ProxyRequestRecord;
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  /** The upstream call that client disconnect must abort. */
+  current: UpstreamCall | undefined;
+  isClientGone: boolean;
+  hasSentHeaders: boolean;
+  /** Ends an open stream with an SSE error (drain deadline). */
+  terminate?: (message: string) => void;
+  arrivalS: number;
+}
+
+export function createProxyServer(options: ProxyServerOptions): ProxyServer {
+  const opt = {
+    maxRetries: options.maxRetries ?? 1,
+    requestTimeoutMs: options.requestTimeoutMs ?? 180_000,
+    contextTimeoutMs: options.contextTimeoutMs ?? 60_000,
+    firstByteTimeoutMs: options.firstByteTimeoutMs ?? 60_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+    maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024,
+    maxConcurrency: options.maxConcurrency ?? 4096,
+    maxQueue: options.maxQueue ?? 1024,
+    queueTimeoutMs: options.queueTimeoutMs ?? 5_000,
+    maxSocketsPerWorker: options.maxSocketsPerWorker ?? 512,
+    kvEventsPollMs: options.kvEventsPollMs ?? 500,
+    recordBatchMs: options.recordBatchMs ?? 200,
+  };
+  const level = LOG_LEVEL_ORDER[options.logLevel ?? 'info'];
+  const log = (lv: LogLevel, msg: string): void => {
+    if (LOG_LEVEL_ORDER[lv] < level) return;
+    if (options.log) options.log(lv, msg);
+    else process.stderr.write(`[proxy] ${lv.toUpperCase()} ${msg}\n`);
+  };
+  const ejection: EjectionPolicy = { ...DEFAULT_EJECTION, ...options.ejection };
+
+  const makeRouter = (cfg: RouterSettings | undefined, role: string): ReturnType<typeof createRouter> =>
+    createRouter(cfg ?? ROUTER_DEFAULT, [], role, options.tokenizer);
+  const ctxPool = new WorkerPool('context', makeRouter(options.contextRouter, 'context'), opt.maxSocketsPerWorker, ejection, (m) =>
+    log('info', m),
+  );
+  const genPool = new WorkerPool('generation', makeRouter(options.generationRouter, 'generation'), opt.maxSocketsPerWorker, ejection, (m) =>
+    log('info', m),
+  );
+  ctxPool.setMembers(options.contextUrls);
+  genPool.setMembers(options.generationUrls);
+
+  const metrics = new ProxyMetrics();
+  const perf = new PerfMetricsCollector(options.perfMetricsMaxRequests ?? 0);
+  const flows = new Set<Flow>();
+  const recordListeners = new Set<(r: ProxyRequestRecord[]) => void>();
+  let recordBuffer: ProxyRequestRecord[] = [];
+  let recordTimer: NodeJS.Timeout | undefined;
+  let nextId = 1;
+  let active = 0;
+  const queue: Array<{ resolve: (ok: boolean) => void; timer: NodeJS.Timeout }> = [];
+  let isDraining = false;
+  let isStarting = options.isStartingGated === true;
+  let boundPort = 0;
+  let kvTimer: NodeJS.Timeout | undefined;
+  const kvDirty = new Set<WorkerEndpoint>();
+
+  // ---------------------------------------------------------------- records and metrics
+
+  function flushRecords(): void {
+    recordTimer = undefined;
+    if (recordBuffer.length === 0) return;
+    const batch = recordBuffer;
+    recordBuffer = [];
+    for (const cb of recordListeners) {
+      try {
+        cb(batch);
+      } catch (err) {
+        log('error', `record listener failed: ${String(err)}`);
+      }
+    }
+  }
+
+  function finishRecord(flow: Flow, outcome: RecordOutcome, status: number, errorMessage?: string): void {
+    const rec = flow.rec;
+    if (rec.doneAt !== 0) return;
+    rec.doneAt = now();
+    rec.outcome = outcome;
+    rec.status = status;
+    if (errorMessage !== undefined) rec.errorMessage = errorMessage;
+    flows.delete(flow);
+    metrics.countOutcome(outcome);
+    if (outcome === 'ok' || outcome === 'ok_context_only') {
+      const t = rec.tokenTimes;
+      const first = t.length > 0 ? (t[0] as number) : rec.doneAt;
+      metrics.ttft.observe((first - rec.receivedAt) / 1000);
+      metrics.e2e.observe((rec.doneAt - rec.receivedAt) / 1000);
+      if (t.length > 1) {
+        metrics.tpot.observe(((t[t.length - 1] as number) - (t[0] as number)) / 1000 / (t.length - 1));
+        for (let i = 1; i < t.length; i++) metrics.itl.observe(((t[i] as number) - (t[i - 1] as number)) / 1000);
+      }
+      let own = 0;
+      if (rec.ctxSentAt !== undefined) own += rec.ctxSentAt - rec.receivedAt;
+      if (rec.genSentAt !== undefined) own += rec.genSentAt - (rec.ctxAnsweredAt ?? rec.receivedAt);
+      metrics.overhead.observe(own / 1000);
+    }
+    if (recordListeners.size > 0) {
+      recordBuffer.push(rec);
+      recordTimer ??= setTimeout(flushRecords, opt.recordBatchMs);
+    }
+  }
+
+  // ---------------------------------------------------------------- responses
+
+  function sendJson(flow: Flow | undefined, res: http.ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
+    if (res.headersSent || res.writableEnded) return;
+    if (flow) flow.hasSentHeaders = true;
+    res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body), ...extra });
+    res.end(body);
+  }
+
+  function sendError(flow: Flow | undefined, res: http.ServerResponse, status: number, message: string, extra?: Record<string, string>): void {
+    sendJson(flow, res, status, errorBody(message, status), extra);
+  }
+
+  // ---------------------------------------------------------------- readiness
+
+  function readiness(): { ready: boolean; reason: string } {
+    if (isDraining) return { ready: false, reason: 'Proxy is shutting down' };
+    if (isStarting) return { ready: false, reason: 'Proxy is starting: waiting for workers to become healthy' };
+    const min = options.minimalInstances;
+    const needCtx = options.isGenOnlyBenchmark ? 0 : (min?.context ?? 1);
+    const needGen = min?.generation ?? 1;
+    if (ctxPool.size() < needCtx || genPool.size() < needGen) {
+      return {
+        ready: false,
+        reason: `Cluster is not ready: ${ctxPool.size()}/${needCtx} context and ${genPool.size()}/${needGen} generation servers`,
+      };
+    }
+    return { ready: true, reason: '' };
+  }
+
+  // ---------------------------------------------------------------- admission control
+
+  function admit(): Promise<boolean> | boolean {
+    if (active < opt.maxConcurrency) {
+      active++;
+      return true;
+    }
+    if (queue.length >= opt.maxQueue) return false;
+    return new Promise<boolean>((resolve) => {
+      const entry = {
+        resolve,
+        timer: setTimeout(() => {
+          const i = queue.indexOf(entry);
+          if (i >= 0) queue.splice(i, 1);
+          resolve(false);
+        }, opt.queueTimeoutMs),
+      };
+      queue.push(entry);
+    });
+  }
+
+  function leave(): void {
+    const next = queue.shift();
+    if (next) {
+      clearTimeout(next.timer);
+      next.resolve(true);
+    } else {
+      active--;
+    }
+  }
+
+  // ---------------------------------------------------------------- body
+
+  function readClientBody(req: http.IncomingMessage): Promise<Buffer | 'too_large' | 'aborted'> {
+    return new Promise((resolve) => {
+      const declared = Number(req.headers['content-length'] ?? -1);
+      if (declared > opt.maxBodyBytes) {
+        resolve('too_large');
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      req.on('data', (c: Buffer) => {
+        if (done) return;
+        size += c.length;
+        if (size > opt.maxBodyBytes) {
+          done = true;
+          resolve('too_large');
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => {
+        if (done) return;
+        done = true;
+        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+      });
+      req.on('error', () => {
+        if (done) return;
+        done = true;
+        resolve('aborted');
+      });
+      req.on('close', () => {
+        if (done) return;
+        done = true;
+        resolve('aborted');
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- the request flow
+
+  async function jitter(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 1 + Math.random() * 4));
+  }
+
+  type PhaseResult<T> = { ok: true; value: T } | { ok: false };
+
+  /** Context phase with retries on connection errors to other context workers (reliability items 3, 4, 6, 7). */
+  async function contextPhase(flow: Flow, endpoint: Endpoint, body: JsonObject, routeReq: RouteRequest): Promise<PhaseResult<{ ctx: ContextResult; json: JsonObject; worker: WorkerEndpoint }>> {
+    const path = endpoint === 'completions' ? '/v1/completions' : '/v1/chat/completions';
+    // Serialised once; each retry sends the same bytes (upstream regenerates ids per attempt on the worker).
+    const payload = JSON.stringify(buildContextRequest(body));
+    const tried = new Set<string>();
+    const ctxRoute: RouteRequest = { ...routeReq, requestType: 'context_only' };
+    for (let attempt = 0; attempt <= opt.maxRetries; attempt++) {
+      if (flow.isClientGone) return { ok: false };
+      let picked: { worker: WorkerEndpoint; selection: RouteSelection };
+      try {
+        picked = ctxPool.select(ctxRoute, tried);
+      } catch (err) {
+        if (err instanceof RouterError) {
+          if (attempt === 0 && !(ctxPool.size() === 0)) {
+            sendError(flow, flow.res, 500, `Internal server error ${err.message}`);
+            finishRecord(flow, 'upstream_error', 500, err.message);
+            return { ok: false };
+          }
+          break;
+        }
+        throw err;
+      }
+      const { worker, selection } = picked;
+      tried.add(worker.url);
+      flow.rec.ctxWorker = worker.url;
+      flow.rec.ctxSentAt = now();
+      const call = postUpstream(worker, path, payload, opt.contextTimeoutMs);
+      flow.current = call;
+      try {
+        const res = await call.response;
+        const buf = await readBody(res, Math.max(1, opt.contextTimeoutMs - (now() - (flow.rec.ctxSentAt ?? 0))));
+        flow.current = undefined;
+        flow.rec.ctxAnsweredAt = now();
+        ctxPool.release(worker, selection);
+        const status = res.statusCode ?? 502;
+        if (status >= 400 && status < 500) {
+          // A worker 4xx is the client's problem: relayed verbatim, not retried, not a worker failure.
+          ctxPool.reportSuccess(worker);
+          if (!flow.res.headersSent) {
+            flow.hasSentHeaders = true;
+            flow.res.writeHead(status, { 'content-type': res.headers['content-type'] ?? 'application/json', 'content-length': buf.length });
+            flow.res.end(buf);
+          }
+          finishRecord(flow, 'client_error', status);
+          return { ok: false };
+        }
+        if (status !== 200) {
+          ctxPool.reportFailure(worker, 'status');
+          metrics.countUpstreamError('context_5xx');
+          sendError(flow, flow.res, 502, `Context server returned HTTP ${status}`);
+          finishRecord(flow, 'upstream_error', 502, `context status ${status}`);
+          return { ok: false };
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(buf.toString('utf8'));
+        } catch {
+          json = undefined;
+        }
+        const checked = checkContextResponse(json);
+        if (!checked.ok) {
+          ctxPool.reportFailure(worker, 'invalid');
+          metrics.countUpstreamError('context_invalid');
+          sendError(flow, flow.res, checked.status, checked.message);
+          finishRecord(flow, 'upstream_error', checked.status, checked.message);
+          return { ok: false };
+        }
+        ctxPool.reportSuccess(worker);
+        if (checked.value.promptTokens !== undefined) flow.rec.promptTokens = checked.value.promptTokens;
+        return { ok: true, value: { ctx: checked.value, json: json as JsonObject, worker } };
+      } catch (err) {
+        flow.current = undefined;
+        ctxPool.release(worker, selection);
+        if (!(err instanceof UpstreamError)) throw err;
+        if (err.kind === 'aborted' || flow.isClientGone) return { ok: false };
+        ctxPool.reportFailure(worker, err.kind);
+        metrics.countUpstreamError(`context_${err.kind}`);
+        if (err.kind === 'timeout') {
+          sendError(flow, flow.res, 504, 'Context server timed out');
+          finishRecord(flow, 'timeout', 504, 'context timeout');
+          return { ok: false };
+        }
+        log('debug', `context attempt on ${worker.url} failed: ${err.message}`);
+        if (attempt < opt.maxRetries) {
+          metrics.retries++;
+          flow.rec.retries++;
+          await jitter();
+        }
+      }
+    }
+    sendError(flow, flow.res, 503, 'No context server is available', { 'retry-after': '1' });
+    finishRecord(flow, 'upstream_error', 503, 'no context server available');
+    return { ok: false };
+  }
+
+  /** Generation phase; retries only while nothing was sent to the client (reliability items 1, 2, 5, 18). */
+  async function generationPhase(
+    flow: Flow,
+    endpoint: Endpoint,
+    genBody: JsonObject,
+    routeReq: RouteRequest,
+    isStream: boolean,
+    reserved: { worker: WorkerEndpoint; selection: RouteSelection } | undefined,
+    ctxForPerf: { worker: WorkerEndpoint; ctxRequestId: unknown } | undefined,
+  ): Promise<void> {
+    const path = endpoint === 'completions' ? '/v1/completions' : '/v1/chat/completions';
+    const payload = JSON.stringify(genBody);
+    const tried = new Set<string>();
+    const genRoute: RouteRequest = { ...routeReq, requestType: 'generation_only' };
+    let pre = reserved;
+    for (let attempt = 0; attempt <= opt.maxRetries; attempt++) {
+      if (flow.isClientGone) {
+        if (pre) genPool.release(pre.worker, pre.selection);
+        finishRecord(flow, 'client_disconnected', 499);
+        return;
+      }
+      let picked = pre;
+      pre = undefined;
+      if (!picked) {
+        try {
+          picked = genPool.select(genRoute, tried);
+        } catch (err) {
+          if (err instanceof RouterError) {
+            if (attempt === 0 && genPool.size() > 0) {
+              sendError(flow, flow.res, 500, `Internal server error ${err.message}`);
+              finishRecord(flow, 'upstream_error', 500, err.message);
+              return;
+            }
+            break;
+          }
+          throw err;
+        }
+      }
+      const { worker, selection } = picked;
+      tried.add(worker.url);
+      flow.rec.genWorker = worker.url;
+      flow.rec.genSentAt = now();
+      const call = postUpstream(worker, path, payload, opt.firstByteTimeoutMs);
+      flow.current = call;
+      let res: http.IncomingMessage;
+      try {
+        res = await call.response;
+      } catch (err) {
+        flow.current = undefined;
+        genPool.release(worker, selection);
+        if (!(err instanceof UpstreamError)) throw err;
+        if (err.kind === 'aborted' || flow.isClientGone) {
+          finishRecord(flow, 'client_disconnected', 499);
+          return;
+        }
+        genPool.reportFailure(worker, err.kind);
+        metrics.countUpstreamError(`generation_${err.kind}`);
+        if (err.kind === 'timeout') {
+          sendError(flow, flow.res, 504, 'Generation server timed out');
+          finishRecord(flow, 'timeout', 504, 'generation timeout');
+          return;
+        }
+        log('debug', `generation attempt on ${worker.url} failed: ${err.message}`);
+        if (attempt < opt.maxRetries) {
+          metrics.retries++;
+          flow.rec.retries++;
+          await jitter();
+        }
+        continue;
+      }
+      flow.rec.firstByteAt = now();
+      const status = res.statusCode ?? 502;
+      if (status !== 200 || !isStream) {
+        await relayWholeBody(flow, worker, res, status);
+        flow.current = undefined;
+        genPool.release(worker, selection);
+        if (ctxForPerf && status === 200) {
+          perf.add(ctxForPerf.worker.url, worker.url, ctxForPerf.ctxRequestId, flow.arrivalS, steadySeconds());
+        }
+        return;
+      }
+      await relayStream(flow, worker, res, call);
+      flow.current = undefined;
+      genPool.release(worker, selection);
+      if (ctxForPerf && flow.rec.outcome === 'ok') {
+        const first = flow.rec.tokenTimes[0];
+        const firstS = first === undefined ? steadySeconds() : flow.arrivalS + (first - flow.rec.receivedAt) / 1000;
+        perf.add(ctxForPerf.worker.url, worker.url, ctxForPerf.ctxRequestId, flow.arrivalS, firstS);
+      }
+      return;
+    }
+    sendError(flow, flow.res, 503, 'No generation server is available', { 'retry-after': '1' });
+    finishRecord(flow, 'upstream_error', 503, 'no generation server available');
+  }
+
+  /** Non-streaming gen answer or any non-200: byte copy (4xx verbatim, 5xx as a 502 JSON error). */
+  async function relayWholeBody(flow: Flow, worker: WorkerEndpoint, res: http.IncomingMessage, status: number): Promise<void> {
+    let buf: Buffer;
+    try {
+      buf = await readBody(res, opt.requestTimeoutMs);
+    } catch (err) {
+      if (flow.isClientGone) {
+        finishRecord(flow, 'client_disconnected', 499);
+        return;
+      }
+      const kind = err instanceof UpstreamError ? err.kind : 'reset';
+      genPool.reportFailure(worker, kind);
+      metrics.countUpstreamError(`generation_${kind}`);
+      const st = kind === 'timeout' ? 504 : 502;
+      sendError(flow, flow.res, st, 'Generation server failed while answering');
+      finishRecord(flow, kind === 'timeout' ? 'timeout' : 'upstream_error', st, 'generation body failed');
+      return;
+    }
+    if (status >= 500 || status < 200 || (status >= 300 && status < 400)) {
+      genPool.reportFailure(worker, 'status');
+      metrics.countUpstreamError('generation_5xx');
+      sendError(flow, flow.res, 502, `Generation server returned HTTP ${status}`);
+      finishRecord(flow, 'upstream_error', 502, `generation status ${status}`);
+      return;
+    }
+    genPool.reportSuccess(worker);
+    if (!flow.res.headersSent && !flow.isClientGone) {
+      flow.hasSentHeaders = true;
+      flow.res.writeHead(status, { 'content-type': res.headers['content-type'] ?? 'application/json', 'content-length': buf.length });
+      flow.res.end(buf);
+    }
+    if (status !== 200) {
+      finishRecord(flow, 'client_error', status);
+      return;
+    }
+    const i = buf.lastIndexOf('"completion_tokens"');
+    if (i >= 0) {
+      const m = /^"completion_tokens"\s*:\s*(\d+)/.exec(buf.toString('latin1', i, i + 40));
+      if (m) flow.rec.completionTokens = Number(m[1]);
+    }
+    flow.rec.tokenTimes.push(now());
+    finishRecord(flow, 'ok', 200);
+  }
+
+  /**
+   * Streams the gen worker's SSE bytes to the client as they arrive. Parses framing only to timestamp
+   * events and see `[DONE]`; a stream that ends without it, stalls or resets is closed with an SSE
+   * error event and `[DONE]` (never a silent truncation).
+   */
+  function relayStream(flow: Flow, worker: WorkerEndpoint, up: http.IncomingMessage, call: UpstreamCall): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const out = flow.res;
+      flow.hasSentHeaders = true;
+      out.writeHead(200, {
+        'content-type': up.headers['content-type'] ?? 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      const parser = new SseParser();
+      const decoder = new StringDecoder('utf8');
+      let isDone = false;
+      let sawError = false;
+      let lastData = '';
+      let lastActivity = performance.now();
+      let finished = false;
+      const startedAt = performance.now();
+      let idleTimer: NodeJS.Timeout | undefined;
+
+      const finish = (outcome: RecordOutcome, status: number, msg?: string): void => {
+        if (finished) return;
+        finished = true;
+        if (idleTimer) clearTimeout(idleTimer);
+        flow.terminate = undefined;
+        const m = /"completion_tokens"\s*:\s*(\d+)/.exec(lastData);
+        if (m) flow.rec.completionTokens = Number(m[1]);
+        finishRecord(flow, outcome, status, msg);
+        resolve();
+      };
+
+      const failStream = (message: string, cls: string, isWorkerFault: boolean): void => {
+        if (finished) return;
+        if (isWorkerFault) {
+          genPool.reportFailure(worker, cls === 'timeout' ? 'timeout' : 'reset');
+          metrics.countUpstreamError(`generation_stream_${cls}`);
+        }
+        up.removeAllListeners('data');
+        call.abort();
+        if (!out.writableEnded && !flow.isClientGone) out.end(formatSseError(message, cls === 'timeout' ? 504 : 502));
+        finish(cls === 'timeout' ? 'timeout' : 'upstream_error', 200, message);
+      };
+
+      flow.terminate = (message: string) => failStream(message, 'shutdown', false);
+
+      const armIdle = (delay: number): void => {
+        idleTimer = setTimeout(() => {
+          const idle = performance.now() - lastActivity;
+          if (idle >= opt.idleTimeoutMs || performance.now() - startedAt >= opt.requestTimeoutMs) {
+            failStream('Generation stream timed out', 'timeout', true);
+          } else {
+            armIdle(Math.min(opt.idleTimeoutMs - idle, opt.requestTimeoutMs - (performance.now() - startedAt)) + 1);
+          }
+        }, delay);
+      };
+      armIdle(opt.idleTimeoutMs);
+
+      const onEvents = (events: ReturnType<SseParser['push']>, t: number): void => {
+        for (const ev of events) {
+          if (isDoneEvent(ev)) {
+            isDone = true;
+            continue;
+          }
+          if (isErrorEvent(ev)) {
+            sawError = true;
+            continue;
+          }
+          const d = ev.data;
+          lastData = d;
+          // Not tokens: chat's role-only first event and the usage-only final chunk.
+          if (d.indexOf('"delta":{"role":"assistant"}') >= 0 || d.indexOf('"choices":[]') >= 0) continue;
+          flow.rec.tokenTimes.push(t);
+        }
+      };
+
+      up.on('data', (chunk: Buffer) => {
+        lastActivity = performance.now();
+        if (isDone) return;
+        const t = now();
+        onEvents(parser.push(decoder.write(chunk)), t);
+        if (flow.isClientGone) return;
+        if (isDone) {
+          // Forward up to [DONE] only, so the client sees it exactly once.
+          out.end(chunk);
+          return;
+        }
+        if (!out.write(chunk)) {
+          // Backpressure: stop reading upstream until the client drains (slow reader, item 15).
+          up.pause();
+          out.once('drain', () => {
+            lastActivity = performance.now();
+            up.resume();
+          });
+        }
+      });
+      up.on('end', () => {
+        if (finished) return;
+        onEvents(parser.end(), now());
+        if (isDone || (sawError && isDone)) {
+          genPool.reportSuccess(worker);
+          if (!out.writableEnded && !flow.isClientGone) out.end();
+          finish(sawError ? 'upstream_error' : 'ok', 200);
+          return;
+        }
+        failStream('Generation stream ended before [DONE]', 'truncated', true);
+      });
+      const onBroken = (): void => {
+        if (finished) return;
+        if (flow.isClientGone) {
+          finish('client_disconnected', 499);
+          return;
+        }
+        if (isDone) {
+          if (!out.writableEnded) out.end();
+          finish('ok', 200);
+          return;
+        }
+        failStream('Generation server connection lost', 'reset', true);
+      };
+      up.on('error', onBroken);
+      up.on('aborted', onBroken);
+      up.on('close', () => {
+        if (!finished && !up.complete) onBroken();
+      });
+      out.on('close', () => {
+        if (!finished && !out.writableFinished) {
+          call.abort();
+          finish('client_disconnected', 499);
+        }
+      });
+    });
+  }
+
+  async function handleInference(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint): Promise<void> {
+    const receivedAt = now();
+    const arrivalS = steadySeconds();
+    if (options.apiKey !== undefined) {
+      const auth = req.headers.authorization ?? '';
+      if (auth !== `Bearer ${options.apiKey}`) {
+        req.resume();
+        sendError(undefined, res, 401, 'Incorrect API key provided');
+        return;
+      }
+    }
+    const admitted = admit();
+    const isAdmitted = admitted === true || (admitted !== false && (await admitted));
+    if (!isAdmitted) {
+      metrics.shed++;
+      metrics.countOutcome('rejected');
+      req.resume();
+      sendError(undefined, res, 429, 'The proxy is overloaded, retry later', { 'retry-after': '1' });
+      return;
+    }
+    try {
+      await runInference(req, res, endpoint, receivedAt, arrivalS);
+    } finally {
+      leave();
+    }
+  }
+
+  async function runInference(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, receivedAt: number, arrivalS: number): Promise<void> {
+    const raw = await readClientBody(req);
+    if (raw === 'aborted') return;
+    if (raw === 'too_large') {
+      sendError(undefined, res, 413, `Request body exceeds ${opt.maxBodyBytes} bytes`, { connection: 'close' });
+      req.resume();
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch {
+      sendError(undefined, res, 400, 'Request body is not valid JSON');
+      return;
+    }
+    const valid = validateClientRequest(endpoint, parsed);
+    if (!valid.ok) {
+      sendError(undefined, res, valid.status, valid.message);
+      return;
+    }
+    const body = valid.value;
+    const isStream = body['stream'] === true;
+    const rec: ProxyRequestRecord = {
+      id: nextId++,
+      endpoint,
+      isStream,
+      receivedAt,
+      tokenTimes: [],
+      doneAt: 0,
+      outcome: 'ok',
+      status: 0,
+      retries: 0,
+    };
+    const flow: Flow = { rec, req, res, current: undefined, isClientGone: false, hasSentHeaders: false, arrivalS };
+    flows.add(flow);
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        flow.isClientGone = true;
+        flow.current?.abort();
+      }
+    });
+    const ready = readiness();
+    if (!ready.ready) {
+      sendError(flow, res, 503, ready.reason, { 'retry-after': '1' });
+      finishRecord(flow, 'not_ready', 503, ready.reason);
+      return;
+    }
+    const routeReq = routeRequestOf(endpoint, body);
+    try {
+      // 5.2: conditional disaggregation asks the gen router first and may skip the context phase.
+      let reserved: { worker: WorkerEndpoint; selection: RouteSelection } | undefined;
+      let needCtx = !options.isGenOnlyBenchmark;
+      if (options.conditionalMaxLocalPrefillLength !== undefined && genPool.routerType === 'kv_cache_aware') {
+        reserved = genPool.select(routeReq, new Set());
+        const info = reserved.selection.info;
+        needCtx = info === undefined ? true : needsContextPhase(info, options.conditionalMaxLocalPrefillLength);
+      }
+      if (!needCtx) {
+        const genBody = options.isGenOnlyBenchmark ? buildGenOnlyBenchmarkRequest(body) : body;
+        await generationPhase(flow, endpoint, genBody, routeReq, isStream, reserved, undefined);
+        return;
+      }
+      const ctx = await contextPhase(flow, endpoint, body, routeReq);
+      if (!ctx.ok) {
+        if (reserved) genPool.release(reserved.worker, reserved.selection);
+        if (flow.isClientGone) finishRecord(flow, 'client_disconnected', 499);
+        return;
+      }
+      if (flow.isClientGone) {
+        // Item 9: the client left during the context phase: never start the generation request.
+        if (reserved) genPool.release(reserved.worker, reserved.selection);
+        finishRecord(flow, 'client_disconnected', 499);
+        return;
+      }
+      markKvDirty(ctx.value.worker);
+      if (contextAlreadyFinished(ctx.value.ctx.finishReason)) {
+        if (reserved) genPool.release(reserved.worker, reserved.selection);
+        rec.tokenTimes.push(now());
+        if (isStream) {
+          flow.hasSentHeaders = true;
+          res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+          res.end('data: [DONE]\n\n');
+        } else {
+          sendJson(flow, res, 200, JSON.stringify(finishedContextBody(ctx.value.json)));
+        }
+        finishRecord(flow, 'ok_context_only', 200);
+        return;
+      }
+      const genBody = buildGenerationRequest(endpoint, body, ctx.value.ctx);
+      await generationPhase(flow, endpoint, genBody, routeReq, isStream, reserved, {
+        worker: ctx.value.worker,
+        ctxRequestId: ctx.value.ctx.params.ctx_request_id,
+      });
+      if (rec.genWorker !== undefined) {
+        const g = genPool.get(rec.genWorker);
+        if (g) markKvDirty(g);
+      }
+    } catch (err) {
+      const message = err instanceof RouterError ? `Internal server error ${err.message}` : 'Internal server error';
+      if (!(err instanceof RouterError)) log('error', `request ${rec.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (!res.headersSent) sendError(flow, res, 500, message);
+      else if (!res.writableEnded) res.end(formatSseError(message, 500));
+      finishRecord(flow, 'upstream_error', 500, message);
+    }
+  }
+
+  // ---------------------------------------------------------------- kv_cache_aware event polling
+
+  function markKvDirty(w: WorkerEndpoint): void {
+    const pool = w.role === 'context' ? ctxPool : genPool;
+    if (pool.routerType === 'kv_cache_aware') kvDirty.add(w);
+  }
+
+  async function pollKvEvents(): Promise<void> {
+    const targets = [...kvDirty];
+    kvDirty.clear();
+    await Promise.all(
+      targets.map(async (w) => {
+        const pool = w.role === 'context' ? ctxPool : genPool;
+        const router = pool.getRouter();
+        if (!(router instanceof KvCacheAwareRouter) || w.isRemoved) return;
+        const r = await getUpstream(w, '/kv_cache_events', 2_000, 'POST');
+        if (!r || r.status !== 200) return;
+        try {
+          const events = parseJsonLossless(r.body.toString('utf8'));
+          if (Array.isArray(events)) router.applyEvents(w.url, events as unknown[]);
+        } catch (err) {
+          log('debug', `bad /kv_cache_events from ${w.url}: ${String(err)}`);
+        }
+      }),
+    );
+  }
+
+  function startKvPolling(): void {
+    if (ctxPool.routerType !== 'kv_cache_aware' && genPool.routerType !== 'kv_cache_aware') return;
+    if (kvTimer) return;
+    const tick = (): void => {
+      kvTimer = setTimeout(() => {
+        pollKvEvents().then(tick, (err: unknown) => {
+          log('debug', `kv event poll failed: ${String(err)}`);
+          tick();
+        });
+      }, opt.kvEventsPollMs);
+      kvTimer.unref();
+    };
+    tick();
+  }
+
+  // ---------------------------------------------------------------- other endpoints
+
+  async function handleHealth(res: http.ServerResponse): Promise<void> {
+    const r = readiness();
+    if (!r.ready) {
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' });
+      res.end(r.reason);
+      return;
+    }
+    // Static mode: when every worker of a role is ejected, check one for real before claiming ready.
+    for (const pool of [ctxPool, genPool]) {
+      if (pool.size() === 0 || (pool === ctxPool && options.isGenOnlyBenchmark)) continue;
+      if (pool.all().every((w) => w.isEjected)) {
+        const probes = await Promise.all(pool.all().map((w) => getUpstream(w, '/health', 500)));
+        if (!probes.some((p) => p !== undefined && p.status === 200)) {
+          res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' });
+          res.end(`No healthy ${pool.role} server`);
+          return;
+        }
+      }
+    }
+    res.writeHead(200, { 'content-length': 0 });
+    res.end();
+  }
+
+  async function handleModels(res: http.ServerResponse): Promise<void> {
+    const all = [...genPool.all(), ...ctxPool.all()];
+    const answers = await Promise.all(all.map((w) => getUpstream(w, '/v1/models', 2_000)));
+    const seen = new Map<string, unknown>();
+    for (const a of answers) {
+      if (!a || a.status !== 200) continue;
+      try {
+        const j = JSON.parse(a.body.toString('utf8')) as { data?: unknown };
+        if (Array.isArray(j.data)) {
+          for (const m of j.data as unknown[]) {
+            const id = typeof m === 'object' && m !== null ? (m as { id?: unknown }).id : undefined;
+            if (typeof id === 'string' && !seen.has(id)) seen.set(id, m);
+          }
+        }
+      } catch {
+        log('debug', 'a worker answered /v1/models with invalid JSON');
+      }
+    }
+    if (seen.size === 0 && all.length > 0) {
+      sendError(undefined, res, 503, 'No worker answered /v1/models', { 'retry-after': '1' });
+      return;
+    }
+    sendJson(undefined, res, 200, JSON.stringify({ object: 'list', data: [...seen.values()] }));
+  }
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    if (method === 'POST' && path === '/v1/chat/completions') return handleInference(req, res, 'chat');
+    if (method === 'POST' && path === '/v1/completions') return handleInference(req, res, 'completions');
+    if (path === '/health' && method === 'GET') return handleHealth(res);
+    if (options.clusterStoreHandler && ['/set', '/get', '/delete', '/expire', '/get_prefix'].includes(path)) {
+      await options.clusterStoreHandler(req, res, new URL(url, 'http://localhost'));
+      return;
+    }
+    if (method === 'GET') {
+      switch (path) {
+        case '/version':
+          sendJson(undefined, res, 200, JSON.stringify({ version: PROXY_VERSION }));
+          return;
+        case '/cluster_info':
+          sendJson(undefined, res, 200, JSON.stringify(options.clusterInfo ? options.clusterInfo() : {}));
+          return;
+        case '/perf_metrics': {
+          const items = await perf.collect(ctxPool.all(), genPool.all());
+          sendJson(undefined, res, 200, JSON.stringify(items));
+          return;
+        }
+        case '/metrics': {
+          const text = metricsText();
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
+          res.end(text);
+          return;
+        }
+        case '/v1/models':
+          if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+            sendError(undefined, res, 401, 'Incorrect API key provided');
+            return;
+          }
+          return handleModels(res);
+        default:
+          break;
+      }
+    }
+    req.resume();
+    sendJson(undefined, res, 404, JSON.stringify({ detail: 'Not Found' }));
+  }
+
+  function metricsText(): string {
+    return metrics.render([...ctxPool.snapshot(), ...genPool.snapshot()], flows.size, readiness().ready);
+  }
+
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      log('error', `unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (!res.headersSent) sendError(undefined, res, 500, 'Internal server error');
+      else if (!res.writableEnded) res.end();
+    });
+  });
+  server.headersTimeout = 30_000;
+
+  return {
+    get port() {
+      return boundPort;
+    },
+    listen(): Promise<number> {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        server.once('error', onError);
+        server.listen(options.port, options.host, () => {
+          server.off('error', onError);
+          const addr = server.address();
+          boundPort = typeof addr === 'object' && addr !== null ? addr.port : options.port;
+          startKvPolling();
+          resolve(boundPort);
+        });
+      });
+    },
+    async close(): Promise<void> {
+      if (kvTimer) clearTimeout(kvTimer);
+      for (const f of flows) f.current?.abort();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      ctxPool.close();
+      genPool.close();
+      if (recordTimer) {
+        clearTimeout(recordTimer);
+        flushRecords();
+      }
+    },
+    async drain(deadlineMs: number): Promise<void> {
+      isDraining = true;
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const until = Date.now() + deadlineMs;
+      while (flows.size > 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+        server.closeIdleConnections();
+      }
+      for (const f of [...flows]) {
+        if (f.terminate) f.terminate('The proxy is shutting down');
+        else {
+          f.current?.abort();
+          if (!f.res.headersSent) sendError(f, f.res, 503, 'The proxy is shutting down');
+        }
+      }
+      server.closeAllConnections();
+      await closed;
+      if (kvTimer) clearTimeout(kvTimer);
+      ctxPool.close();
+      genPool.close();
+      if (recordTimer) {
+        clearTimeout(recordTimer);
+        flushRecords();
+      }
+    },
+    updateMembership(m: MembershipUpdate): void {
+      if (m.context) ctxPool.setMembers(m.context);
+      if (m.generation) genPool.setMembers(m.generation);
+    },
+    addWorker(role, url): void {
+      (role === 'context' ? ctxPool : genPool).addMember(url);
+    },
+    removeWorker(role, url): void {
+      (role === 'context' ? ctxPool : genPool).removeMember(url);
+    },
+    setRouting(r: RoutingUpdate): void {
+      const merge = (c: RoutingUpdate['context']): RouterSettings => ({ ...ROUTER_DEFAULT, ...c });
+      if (r.context) ctxPool.setRouter(makeRouter(merge(r.context), 'context'));
+      if (r.generation) genPool.setRouter(makeRouter(merge(r.generation), 'generation'));
+      startKvPolling();
+    },
+    onRecords(cb) {
+      recordListeners.add(cb);
+      return () => recordListeners.delete(cb);
+    },
+    isReady: () => readiness().ready,
+    markStarted: () => {
+      isStarting = false;
+    },
+    workers: () => [...ctxPool.snapshot(), ...genPool.snapshot()],
+    metricsText,
+  };
+}

@@ -1,0 +1,185 @@
+// Calls to workers over pooled keep-alive connections (one bounded http.Agent per worker), with a
+// timeout per phase and abort on client disconnect. Upstream (Oct 2025) opened a fresh TCP connection
+// per call (force_close, trtllm-protocol.md 5.6), which exhausts ephemeral ports under load.
+// Layer: core.
+import http from 'node:http';
+
+/** How an upstream call failed; decides retry and ejection (reliability.md items 1-7). */
+export type UpstreamFailureKind =
+  /** Connection refused / unreachable: the request never reached the worker. Safe to retry elsewhere. */
+  | 'connect'
+  /** Socket reset or closed before any response byte. */
+  | 'reset'
+  /** A phase timeout fired. */
+  | 'timeout'
+  /** We aborted (client went away or shutdown). */
+  | 'aborted';
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly kind: UpstreamFailureKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+}
+
+export interface UpstreamTarget {
+  host: string;
+  port: number;
+  agent: http.Agent;
+}
+
+/** A keep-alive agent for one worker: bounded sockets, no per-request connection. */
+export function createWorkerAgent(maxSockets: number): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' });
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+
+function classify(err: NodeJS.ErrnoException): UpstreamFailureKind {
+  if (err.code !== undefined && CONNECT_CODES.has(err.code)) return 'connect';
+  return 'reset';
+}
+
+export interface UpstreamCall {
+  /** Resolves with the response once headers arrived. */
+  response: Promise<http.IncomingMessage>;
+  /** Destroys the request and its socket (the worker sees the disconnect and frees its KV). */
+  abort(kind?: UpstreamFailureKind, message?: string): void;
+}
+
+/**
+ * POSTs a JSON body and resolves when response headers arrive, or rejects with UpstreamError
+ * (`headersTimeoutMs` covers connect + waiting for the first response byte).
+ */
+export function postUpstream(
+  target: UpstreamTarget,
+  path: string,
+  body: Buffer | string,
+  headersTimeoutMs: number,
+  extraHeaders?: Record<string, string>,
+): UpstreamCall {
+  const len = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  let settled = false;
+  let req: http.ClientRequest | undefined;
+  let reject: ((e: Error) => void) | undefined;
+  const response = new Promise<http.IncomingMessage>((resolve, rej) => {
+    reject = rej;
+    req = http.request({
+      host: target.host,
+      port: target.port,
+      path,
+      method: 'POST',
+      agent: target.agent,
+      headers: { 'content-type': 'application/json', 'content-length': len, ...extraHeaders },
+    });
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      req?.destroy();
+      rej(new UpstreamError('timeout', 'upstream did not answer in time'));
+    }, headersTimeoutMs);
+    req.on('response', (res) => {
+      clearTimeout(timer);
+      if (settled) {
+        res.destroy();
+        return;
+      }
+      settled = true;
+      resolve(res);
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      rej(new UpstreamError(classify(err), err.code ?? err.message));
+    });
+    req.end(body);
+  });
+  return {
+    response,
+    abort(kind: UpstreamFailureKind = 'aborted', message = 'aborted') {
+      if (!settled) {
+        settled = true;
+        reject?.(new UpstreamError(kind, message));
+      }
+      req?.destroy();
+    },
+  };
+}
+
+/** Reads a whole response body, bounded by `timeoutMs`; rejects with UpstreamError on reset or timeout. */
+export function readBody(res: http.IncomingMessage, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let done = false;
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      res.destroy();
+      reject(new UpstreamError('timeout', 'upstream body timed out'));
+    }, timeoutMs);
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    });
+    const fail = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      reject(new UpstreamError('reset', 'upstream closed the response early'));
+    };
+    res.on('error', fail);
+    res.on('aborted', fail);
+    res.on('close', () => {
+      if (!res.complete) fail();
+    });
+  });
+}
+
+/** GET with a timeout; resolves with status and body, or undefined on any failure (probes, /v1/models). */
+export function getUpstream(
+  target: UpstreamTarget,
+  path: string,
+  timeoutMs: number,
+  method: 'GET' | 'POST' = 'GET',
+): Promise<{ status: number; body: Buffer } | undefined> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (v: { status: number; body: Buffer } | undefined): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(v);
+    };
+    const req = http.request({ host: target.host, port: target.port, path, method, agent: target.agent });
+    const timer = setTimeout(() => {
+      req.destroy();
+      finish(undefined);
+    }, timeoutMs);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => finish({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', () => finish(undefined));
+      res.on('close', () => {
+        if (!res.complete) finish(undefined);
+      });
+    });
+    req.on('error', () => finish(undefined));
+    req.end();
+  });
+}
+
+/** Splits `host:port` (upstream's url form, optionally with an http:// prefix). */
+export function parseHostPort(url: string): { host: string; port: number } {
+  const bare = url.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  const i = bare.lastIndexOf(':');
+  if (i <= 0) return { host: bare, port: 80 };
+  return { host: bare.slice(0, i), port: Number(bare.slice(i + 1)) };
+}

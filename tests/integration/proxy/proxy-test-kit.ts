@@ -1,0 +1,170 @@
+// Helpers for the proxy integration tests: fake workers as real child processes, an in-process
+// proxy on port 0, an HTTP client that reads SSE, and the invariant checks of reliability.md.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+import type { ProxyServer, ProxyServerOptions } from '../../../electron/core/proxy/proxy-server';
+import { createProxyServer } from '../../../electron/core/proxy/proxy-server';
+
+const FAKE = path.resolve(__dirname, '../../fixtures/fake-worker.mjs');
+
+export interface FakeWorker {
+  port: number;
+  url: string;
+  proc: ChildProcess;
+  control(modes: Record<string, unknown>): Promise<void>;
+  stats(): Promise<{ counts: Record<string, number>; lastCtx: Record<string, unknown> | null; lastGen: Record<string, unknown> | null; aborted: number; open: number }>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startFakeWorker(args: string[] = [], port = 0): Promise<FakeWorker> {
+  const proc = spawn(process.execPath, [FAKE, '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const bound = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('fake worker did not start in 10 s')), 10_000);
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fake worker exited early (${String(code)})`));
+    });
+  });
+  const url = `127.0.0.1:${bound}`;
+  return {
+    port: bound,
+    url,
+    proc,
+    async control(modes) {
+      await request(bound, 'POST', '/_control', JSON.stringify(modes));
+    },
+    async stats() {
+      const r = await request(bound, 'GET', '/_control');
+      return JSON.parse(r.body) as Awaited<ReturnType<FakeWorker['stats']>>;
+    },
+    kill(signal: NodeJS.Signals = 'SIGKILL') {
+      return new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) {
+          resolve();
+          return;
+        }
+        proc.once('exit', () => resolve());
+        proc.kill(signal);
+      });
+    },
+  };
+}
+
+export interface HttpResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** Wall time to response headers, ms. */
+  headersMs: number;
+}
+
+const clientAgent = new http.Agent({ keepAlive: false });
+
+export function request(port: number, method: string, p: string, body?: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let headersMs = 0;
+    const req = http.request({ host: '127.0.0.1', port, method, path: p, agent: clientAgent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      headersMs = performance.now() - t0;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), headersMs });
+      });
+      res.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`request ${method} ${p} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.end(body);
+  });
+}
+
+/** `data:` payloads of an SSE body, in order. */
+export function sseData(body: string): string[] {
+  return body
+    .split(/\r?\n\r?\n/)
+    .map((ev) =>
+      ev
+        .split(/\r?\n/)
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).replace(/^ /, ''))
+        .join('\n'),
+    )
+    .filter((d) => d.length > 0);
+}
+
+export function completionBody(extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ model: 'fake-model', prompt: 'The capital of Germany is', max_tokens: 8, ...extra });
+}
+
+export function chatBody(extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 8, ...extra });
+}
+
+export interface ProxyUnderTest {
+  proxy: ProxyServer;
+  port: number;
+  logs: string[];
+}
+
+export async function startProxy(opts: Partial<ProxyServerOptions> & Pick<ProxyServerOptions, 'contextUrls' | 'generationUrls'>): Promise<ProxyUnderTest> {
+  const logs: string[] = [];
+  const proxy = createProxyServer({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'debug',
+    log: (lv, m) => logs.push(`${lv} ${m}`),
+    ...opts,
+  });
+  const port = await proxy.listen();
+  return { proxy, port, logs };
+}
+
+export function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** reliability.md invariants: /health answers, in-flight back to 0, fds near baseline, no unhandled errors. */
+export async function checkInvariants(p: ProxyUnderTest, fdBaseline: number): Promise<void> {
+  const h = await request(p.port, 'GET', '/health');
+  if (h.status !== 200 && h.status !== 503) throw new Error(`/health answered ${h.status}`);
+  await waitFor(() => p.proxy.workers().every((w) => w.inFlight === 0), 3_000, 'in-flight counters back to 0');
+  await waitFor(() => Math.abs(openFds() - fdBaseline) <= 5, 3_000, `fds back to baseline ${fdBaseline} (now ${openFds()})`);
+  const bad = p.logs.filter((l) => l.includes('unhandled'));
+  if (bad.length > 0) throw new Error(`unhandled errors logged: ${bad.join('; ')}`);
+}
