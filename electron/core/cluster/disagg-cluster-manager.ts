@@ -95,7 +95,7 @@ export class DisaggClusterManager {
    * Reports the workers already registered, then follows changes. The watch is opened first and its
    * events held back until the initial read is applied, which closes the gap upstream notes between
    * its get_prefix and its watch. Unlike the Oct 2025 proxy, existing workers ARE reported to listeners
-   * (routers get seeded). Resolves with the workers known after the initial read.
+   * (routers get seeded). Resolves with the current workers once the held-back events are applied.
    */
   async start(): Promise<ClusterWorkerInfo[]> {
     if (this.unwatch !== null) throw new Error('DisaggClusterManager already started');
