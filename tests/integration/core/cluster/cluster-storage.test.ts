@@ -162,7 +162,7 @@ describe.each([etcdBackend(), httpBackend()])('ClusterStorage over $name', (back
     );
     const goneAfterMs = Date.now() - started;
     expect(goneAfterMs).toBeGreaterThanOrEqual(1_900);
-    expect(goneAfterMs).toBeLessThan(4_000);
+    expect(goneAfterMs).toBeLessThan(4_500);
     await log.waitFor('DELETE', `${p}lapsing`, 2_000);
     expect(await client.get(`${p}kept`)).toBe('b');
     expect(log.events.some((e) => e.type === 'DELETE' && e.key === `${p}kept`)).toBe(false);
