@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ClusterStorage } from '../../../../electron/core/cluster/cluster-storage';
 import { createClusterStorage } from '../../../../electron/core/cluster/cluster-uri';
+import { MemoryClusterStore } from '../../../../electron/core/cluster/memory-cluster-store';
 import {
   type HealthCheck,
   httpHealthCheck,
@@ -170,6 +171,42 @@ describe('MetadataMonitor', () => {
       changes.some(([r, u]) => r === 'generation' && u.length === 1 && u[0] === 'http://gen-new:3'),
     );
     expect(changes.filter(([r]) => r === 'context')).toEqual([]);
+  });
+
+  it('a failed refresh (etcd unreachable) is logged and the loop carries on', async () => {
+    const store = new MemoryClusterStore();
+    const realGetPrefix = store.getPrefix.bind(store);
+    let failures = 2;
+    store.getPrefix = (p, o) => {
+      if (failures > 0) {
+        failures -= 1;
+        return Promise.reject(new Error('etcd down'));
+      }
+      return realGetPrefix(p, o);
+    };
+    await store.set('trtllm/ctx', value('http://ctx:1', 'CONTEXT'));
+    const errors: string[] = [];
+    const changes: [MetadataRole, string[]][] = [];
+    const monitor = new MetadataMonitor({
+      client: new MetadataClient(store),
+      config,
+      healthCheck: () => Promise.resolve(true),
+      onServersChanged: (role, urls) => changes.push([role, urls]),
+      log: (level, message) => {
+        if (level === 'error') errors.push(message);
+      },
+    });
+    monitors.push(monitor);
+    try {
+      monitor.start();
+      await waitFor('the context server to be reported', () => changes.length === 1);
+      expect(changes).toEqual([['context', ['http://ctx:1']]]);
+      expect(errors).toHaveLength(2);
+      expect(errors[0]).toMatch(/etcd down/);
+    } finally {
+      await monitor.stop();
+      await store.close();
+    }
   });
 
   it('the default health check is GET <url>/health answering 200 within the timeout', async () => {
