@@ -162,7 +162,7 @@ export function serveHelpText(): string {
   lines.push('Simulation settings come from the environment (so the command line stays upstream-compatible):');
   lines.push('  DISAGG_SIM_GPU (h100|h200|a100|l40s|rtx4090|custom), DISAGG_SIM_GPU_PROFILE (JSON, custom numbers),');
   lines.push('  DISAGG_SIM_GPU_COUNT (GPUs when CUDA_VISIBLE_DEVICES is unset, default 4), DISAGG_SIM_ZERO_DELAY=1,');
-  lines.push('  DISAGG_SIM_LOAD_MS (simulated load time), DISAGG_SIM_KV_LINK_GBPS (KV transfer bandwidth),');
+  lines.push('  DISAGG_SIM_LOAD_MS (simulated load time), DISAGG_SIM_KV_LINK_GB_S (KV transfer link, GB/s, default 25),');
   lines.push('  DISAGG_SIM_FAULTS (JSON fault switches, also at runtime on /_sim/faults).');
   return lines.join('\n');
 }

@@ -9,7 +9,7 @@ export interface SimHardware {
   kvCapacityTokens: number;
   weightsBytes: number;
   defaultMaxSeqLen: number;
-  linkGbps: number;
+  linkGBps: number;
   iterationMs: (contextTokens: number, generationRequests: number) => number;
   kvBytesForTokens: (tokens: number) => number;
   kvTransferMs: (bytes: number) => number;
@@ -66,7 +66,7 @@ export function resolveHardware(input: HardwareInput): HardwareResult {
   let kvTokens = Math.floor(freeBytes / kvPerToken);
   if (input.kvMaxTokens !== null) kvTokens = Math.min(kvTokens, input.kvMaxTokens);
   kvTokens = Math.floor(kvTokens / input.tokensPerBlock) * input.tokensPerBlock;
-  const linkGbps = Number(input.env.DISAGG_SIM_KV_LINK_GBPS ?? '') || 25;
+  const linkGBps = Number(input.env.DISAGG_SIM_KV_LINK_GB_S ?? '') || 25;
   const flopsPerToken = 2 * MODEL.paramsB * 1e9;
   return {
     ok: true,
@@ -75,14 +75,14 @@ export function resolveHardware(input: HardwareInput): HardwareResult {
       kvCapacityTokens: kvTokens,
       weightsBytes: weightsBytes / gpuCount,
       defaultMaxSeqLen: MODEL.maxSeqLen,
-      linkGbps,
+      linkGBps,
       iterationMs: (ctx, gen) => {
         const prefill = (ctx * flopsPerToken) / (gpu.tflops * 1e12 * 0.5 * input.tpSize) * 1000;
         const decode = gen > 0 ? (weightsBytes / (gpu.memBwGBps * 1e9 * input.tpSize)) * 1000 * (1 + gen / 256) : 0;
         return prefill + decode;
       },
       kvBytesForTokens: (tokens) => tokens * kvPerToken,
-      kvTransferMs: (bytes) => (bytes / (linkGbps * 1e9)) * 1000,
+      kvTransferMs: (bytes) => (bytes / (linkGBps * 1e9)) * 1000,
     },
   };
 }

@@ -63,7 +63,9 @@ export class KvEventBuffer {
     let leadingHits = 0;
     while (leadingHits < hashes.length && this.stored.has(hashes[leadingHits] ?? -1n)) leadingHits += 1;
     const end = tokenIds.length - 1;
-    const cachedTokens = this.options.isReuseEnabled ? Math.min(leadingHits * size, Math.max(0, end)) : 0;
+    // Reuse counts whole blocks only (a trailing partial block is recomputed).
+    const fullBlocks = Math.floor(Math.max(0, end) / size);
+    const cachedTokens = this.options.isReuseEnabled ? Math.min(leadingHits, fullBlocks) * size : 0;
     const blocks: StoredBlockOut[] = [];
     let parent: bigint | null = null;
     let firstParent: bigint | null = null;

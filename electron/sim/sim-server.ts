@@ -354,7 +354,7 @@ export class SimServer {
       simulated: true,
       ...this.deps.settings.info,
       port: this.boundPort,
-      engine: this.deps.engine.snapshot(),
+      scheduler: this.deps.engine.snapshot(),
       pending_contexts: this.contexts.ids(),
       stored_kv_blocks: this.deps.kvEvents.storedBlockCount,
       answered_requests: this.answeredRequests,

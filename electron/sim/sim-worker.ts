@@ -191,7 +191,7 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
       kv_capacity_tokens: hw.value.kvCapacityTokens,
       tokens_per_block: tokensPerBlock,
       zero_delay: isZeroDelay,
-      kv_link_gbps: hw.value.linkGbps,
+      kv_link_gb_per_s: hw.value.linkGBps,
     },
   };
   return {
