@@ -274,6 +274,8 @@ const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
 // "[11/24/2026-21:55:43] [TRT-LLM] [I] " and similar prefixes carry no progress information.
 const LOG_PREFIX = /^(\[[^\]]*\]\s*)+/;
 const TQDM = /^(.*?):?\s*(\d{1,3}(?:\.\d+)?)%\s*\|/;
+// "Loading weights: 50%" with no bar (the simulated worker, some TRT-LLM stages).
+const PERCENT_AT_END = /^(.*?):\s*(\d{1,3}(?:\.\d+)?)%$/;
 const STAGES = [
   /loading (?:weights|model|checkpoint|engine|safetensors)/i,
   /warm(?:ing)?[ -]?up/i,
@@ -286,12 +288,12 @@ const STAGES = [
 
 /**
  * Loading progress from one log line of a starting worker: tqdm bars ("Loading weights:  50%|##  | 2/4")
- * give a fraction, known stages give a message. Other lines give null.
+ * and "Loading weights: 50%" give a fraction, known stages give a message. Other lines give null.
  */
 export function parseProgressLine(line: string, atMs: number): WorkerProgress | null {
   const text = line.replace(ANSI, '').replace(LOG_PREFIX, '').trim();
   if (text === '') return null;
-  const bar = TQDM.exec(text);
+  const bar = TQDM.exec(text) ?? PERCENT_AT_END.exec(text);
   if (bar) {
     const pct = Number(bar[2]);
     const label = (bar[1] ?? '').trim() || 'Loading';

@@ -205,6 +205,7 @@ describe('parseProgressLine', () => {
   it.each<[string, string | null, number | null]>([
     ['Loading safetensors weights in parallel:  50%|█████     | 2/4 [00:03<00:03,  1.5s/it]', 'Loading safetensors weights in parallel 2/4', 0.5],
     ['\u001b[32m[11/24/2026-21:55:43] [TRT-LLM] [I] Loading weights: 100%|##########| 4/4', 'Loading weights 4/4', 1],
+    ['[TensorRT-LLM][INFO] Loading weights: 75%', 'Loading weights', 0.75],
     ['  7%|▋         | 1/14 [00:00<00:01]', 'Loading 1/14', 0.07],
     ['[TRT-LLM] [I] Loading model weights from /models/llama', 'Loading model weights from /models/llama', null],
     ['INFO:     Uvicorn running on http://localhost:8001 (Press CTRL+C to quit)', 'INFO:     Uvicorn running on http://localhost:8001 (Press CTRL+C to quit)', null],
