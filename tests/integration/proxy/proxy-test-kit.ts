@@ -168,3 +168,74 @@ export async function checkInvariants(p: ProxyUnderTest, fdBaseline: number): Pr
   const bad = p.logs.filter((l) => l.includes('unhandled'));
   if (bad.length > 0) throw new Error(`unhandled errors logged: ${bad.join('; ')}`);
 }
+
+export interface StreamResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** Arrival time (performance.now) of each chunk. */
+  chunkTimes: number[];
+  endedAt: number;
+}
+
+/** POSTs and collects the streamed body with chunk arrival times. */
+export function streamRequest(port: number, p: string, body: string, timeoutMs = 10_000, headers: Record<string, string> = {}): Promise<StreamResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: p, agent: clientAgent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      const chunkTimes: number[] = [];
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        chunkTimes.push(performance.now());
+      });
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), chunkTimes, endedAt: performance.now() });
+      });
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`stream ${p} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.end(body);
+  });
+}
+
+/** Opens a stream and destroys the connection after `afterChunks` chunks (0: right after sending). */
+export function abandonStream(port: number, p: string, body: string, afterChunks: number, afterMs = 0): Promise<void> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: p, agent: clientAgent, headers: { 'content-type': 'application/json' } }, (res) => {
+      let n = 0;
+      res.on('data', () => {
+        n++;
+        if (n >= afterChunks) {
+          req.destroy();
+          resolve();
+        }
+      });
+    });
+    req.on('error', () => resolve());
+    req.end(body);
+    if (afterChunks === 0) {
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, afterMs);
+    }
+  });
+}
+
+/** Text of the token chunks of an SSE body (completions `text` or chat `delta.content`). */
+export function streamedText(body: string): string[] {
+  return sseData(body)
+    .filter((d) => d !== '[DONE]')
+    .map((d) => JSON.parse(d) as { choices?: Array<{ text?: string; delta?: { content?: string } }>; error?: unknown })
+    .filter((c) => c.error === undefined)
+    .map((c) => c.choices?.[0]?.text ?? c.choices?.[0]?.delta?.content ?? '')
+    .filter((t) => t !== '');
+}
