@@ -171,7 +171,9 @@ export function checkMapping(
     return undefined;
   }
   if (!isPlainObject(v)) {
-    sink.error(path, `must be a mapping of keys to values, got ${describeValue(v)}`);
+    // PyYAML reads `None` as the string "None"; YAML's null is `null` or `~`.
+    const hint = v === 'None' ? 'write null (YAML has no None)' : undefined;
+    sink.error(path, `must be a mapping of keys to values, got ${describeValue(v)}`, hint);
     return undefined;
   }
   return v;

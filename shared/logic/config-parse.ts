@@ -445,14 +445,19 @@ export function validateDisaggConfig(
       }
     }
   } else {
-    if (config.generation_servers.urls.length === 0) {
+    // A role whose urls has entries that are all invalid already has an error on each entry.
+    const listed = (role: string): boolean => {
+      const v = sections[role]?.get('urls')?.value;
+      return Array.isArray(v) && v.length > 0;
+    };
+    if (!listed('generation_servers')) {
       sink.error(
         sections.generation_servers?.get('urls')?.path ?? ['generation_servers'],
         'at least one generation server is required: list it in generation_servers.urls as host:port',
         'or use disagg_cluster for service discovery',
       );
     }
-    if (config.context_servers.urls.length === 0 && !opts.genOnlyBenchmark) {
+    if (!listed('context_servers') && !opts.genOnlyBenchmark) {
       sink.error(
         sections.context_servers?.get('urls')?.path ?? ['context_servers'],
         'at least one context server is required: list it in context_servers.urls as host:port',

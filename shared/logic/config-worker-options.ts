@@ -3,7 +3,7 @@
 
 import type { Document } from 'yaml';
 
-import type { DisaggConfig, WorkerOptions } from '../model/config';
+import type { DisaggConfig, KvCacheConfig, WorkerOptions } from '../model/config';
 import type { IssueSink, ParseResult } from './config-checks';
 import {
   checkBool,
@@ -365,6 +365,24 @@ export function extractMpiWorkerOptions(
     };
     const sink = createIssueSink(file, locate, mapPath);
     const args = mpiSectionArgs(config[role]);
+    // disaggregated_mpi_worker calls get_llm_args(**section): `model` is its required positional argument and
+    // `free_gpu_memory_fraction` one of its CLI-style parameters (it builds kv_cache_config from it, and a
+    // kv_cache_config in the section then replaces that object whole).
+    if (args.model === undefined) sink.error([], 'model is required for disaggregated_mpi_worker (write it at the top level or in the section)');
+    if ('free_gpu_memory_fraction' in args) {
+      const fraction = args.free_gpu_memory_fraction;
+      delete args.free_gpu_memory_fraction;
+      checkField(sink, ['free_gpu_memory_fraction'], fraction, FRACTION);
+      const kv = args.kv_cache_config;
+      if (kv === undefined || kv === null) args.kv_cache_config = { free_gpu_memory_fraction: fraction } as KvCacheConfig;
+      else if (isPlainObject(kv) && !('free_gpu_memory_fraction' in kv)) {
+        sink.warn(
+          ['free_gpu_memory_fraction'],
+          'has no effect: the kv_cache_config mapping replaces it, so the KV cache uses the default fraction 0.9',
+          'set kv_cache_config.free_gpu_memory_fraction instead',
+        );
+      }
+    }
     result[role] = validateWorkerOptions(sink, [], args) ?? {};
     issues.push(...sink.issues);
   }
