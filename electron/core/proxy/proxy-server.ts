@@ -175,7 +175,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   let isStarting = options.isStartingGated === true;
   let boundPort = 0;
   let kvTimer: NodeJS.Timeout | undefined;
-  const kvDirty = new Set<WorkerEndpoint>();
 
   // ---------------------------------------------------------------- records and metrics
 
@@ -804,7 +803,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         finishRecord(flow, 'client_disconnected', 499);
         return;
       }
-      markKvDirty(ctx.value.worker);
       if (contextAlreadyFinished(ctx.value.ctx.finishReason)) {
         if (reserved) genPool.release(reserved.worker, reserved.selection);
         rec.tokenTimes.push(now());
@@ -823,10 +821,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         worker: ctx.value.worker,
         ctxRequestId: ctx.value.ctx.params.ctx_request_id,
       });
-      if (rec.genWorker !== undefined) {
-        const g = genPool.get(rec.genWorker);
-        if (g) markKvDirty(g);
-      }
     } catch (err) {
       const message = err instanceof RouterError ? `Internal server error ${err.message}` : 'Internal server error';
       if (!(err instanceof RouterError)) log('error', `request ${rec.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -838,14 +832,13 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   // ---------------------------------------------------------------- kv_cache_aware event polling
 
-  function markKvDirty(w: WorkerEndpoint): void {
-    const pool = w.role === 'context' ? ctxPool : genPool;
-    if (pool.routerType === 'kv_cache_aware') kvDirty.add(w);
-  }
-
+  /**
+   * Polls every worker of a kv_cache_aware pool for its drained KV events (upstream Oct 2025 never
+   * polled, 6.3). All workers, not only those we sent to: other clients fill caches too.
+   */
   async function pollKvEvents(): Promise<void> {
-    const targets = [...kvDirty];
-    kvDirty.clear();
+    const targets: WorkerEndpoint[] = [];
+    for (const pool of [ctxPool, genPool]) if (pool.routerType === 'kv_cache_aware') targets.push(...pool.all());
     await Promise.all(
       targets.map(async (w) => {
         const pool = w.role === 'context' ? ctxPool : genPool;

@@ -1,0 +1,52 @@
+// `disagg-console proxy` flags (upstream's names and meanings, trtllm-protocol.md 1.2) and the mapping
+// from a parsed disagg_config.yaml to proxy options.
+import { describe, expect, it } from 'vitest';
+
+import { parseProxyArgs, proxyOptionsFromConfig } from '../../../../electron/cli/proxy-command';
+import { parseDisaggConfig } from '../../../../shared/logic/config-parse';
+
+describe('parseProxyArgs', () => {
+  it('takes upstream flags in short, long and = forms', () => {
+    const r = parseProxyArgs(['-c', 'a.yaml', '-m', 'm.yaml', '-t', '5', '--request_timeout=7', '-l', 'debug', '--metrics-log-interval', '2', '--api-key', 'k']);
+    expect(r.ok && r.args).toMatchObject({ configFile: 'a.yaml', metadataFile: 'm.yaml', startTimeoutS: 5, requestTimeoutS: 7, logLevel: 'debug', metricsLogIntervalS: 2, apiKey: 'k' });
+  });
+  it('has upstream defaults', () => {
+    const r = parseProxyArgs(['-c', 'a.yaml']);
+    expect(r.ok && r.args).toMatchObject({ startTimeoutS: 180, requestTimeoutS: 180, logLevel: 'info', metricsLogIntervalS: 0 });
+  });
+  it.each([
+    [['--bogus', '1'], /unknown option/],
+    [['-t', 'soon'], /non-negative number/],
+    [['-l', 'loud'], /unknown log level/],
+    [['-c'], /needs a value/],
+  ])('refuses %j', (argv, re) => {
+    const r = parseProxyArgs(argv);
+    expect(!r.ok && r.message).toMatch(re);
+  });
+});
+
+describe('proxyOptionsFromConfig', () => {
+  const yaml = `hostname: 0.0.0.0\nport: 8123\nmax_retries: 2\napi_key: sk-file\ncontext_servers:\n  num_instances: 1\n  urls: ["localhost:8001"]\n  router:\n    type: load_balancing\n    use_tokens: true\ngeneration_servers:\n  num_instances: 1\n  urls: ["localhost:8002"]\n  router:\n    type: kv_cache_aware\nconditional_disagg_config:\n  max_local_prefill_length: 100\n`;
+  it('maps the file and flags', () => {
+    const cfg = parseDisaggConfig(yaml, 'x.yaml');
+    expect(cfg.ok).toBe(true);
+    const a = parseProxyArgs(['-c', 'x.yaml', '-r', '20']);
+    if (!cfg.ok || !a.ok) return;
+    const o = proxyOptionsFromConfig(cfg.value, a.args, {});
+    expect(o).toMatchObject({
+      host: '0.0.0.0',
+      port: 8123,
+      maxRetries: 2,
+      apiKey: 'sk-file',
+      contextUrls: ['localhost:8001'],
+      generationUrls: ['localhost:8002'],
+      conditionalMaxLocalPrefillLength: 100,
+      requestTimeoutMs: 20_000,
+      contextTimeoutMs: 20_000,
+      isGenOnlyBenchmark: false,
+    });
+    expect(o.contextRouter).toMatchObject({ type: 'load_balancing', use_tokens: true });
+    expect(o.generationRouter?.type).toBe('kv_cache_aware');
+    expect(proxyOptionsFromConfig(cfg.value, { ...a.args, apiKey: 'flag' }, { TRTLLM_DISAGG_BENCHMARK_GEN_ONLY: '1' })).toMatchObject({ apiKey: 'flag', isGenOnlyBenchmark: true });
+  });
+});
