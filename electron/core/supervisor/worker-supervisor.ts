@@ -87,6 +87,8 @@ interface Managed {
   runFirstSeq: number;
   timers: Map<WorkerTimer, unknown>;
   spawning: Promise<void> | null;
+  /** A start() in progress (port check, then spawn): a stop() right after it waits for it. */
+  starting: Promise<unknown> | null;
   lastProgressKey: string;
 }
 
@@ -255,8 +257,28 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     });
   };
 
+  const start = (id: string): Promise<WorkerStatus> => {
+    const w = get(id);
+    const run = async (): Promise<WorkerStatus> => {
+      const state = w.machine.status.state;
+      if (state === 'stopped' || state === 'errored' || state === 'backoff') {
+        // Fail before spawning with a clear error instead of a worker that dies on bind (C2 pre-flight).
+        await ports.assertFree(w.spec.host, w.spec.port, id);
+      }
+      dispatch(w, { type: 'start', atMs: clock.now() });
+      if (w.spawning) await w.spawning;
+      return w.machine.status;
+    };
+    const p = run().finally(() => {
+      if (w.starting === p) w.starting = null;
+    });
+    w.starting = p;
+    return p;
+  };
+
   const stop = async (id: string): Promise<WorkerStatus> => {
     const w = get(id);
+    if (w.starting) await w.starting.catch(() => undefined);
     dispatch(w, { type: 'stopRequested', atMs: clock.now() });
     if (w.spawning) await w.spawning;
     // Bounded by the SIGKILL escalation; the margin covers a slow exit after SIGKILL.
@@ -282,30 +304,21 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         runFirstSeq: 0,
         timers: new Map(),
         spawning: null,
+        starting: null,
         lastProgressKey: '',
       };
       workers.set(spec.id, w);
       return w.machine.status;
     },
 
-    async start(id) {
-      const w = get(id);
-      const state = w.machine.status.state;
-      if (state === 'stopped' || state === 'errored' || state === 'backoff') {
-        // Fail before spawning with a clear error instead of a worker that dies on bind (C2 pre-flight).
-        await ports.assertFree(w.spec.host, w.spec.port, id);
-      }
-      dispatch(w, { type: 'start', atMs: clock.now() });
-      if (w.spawning) await w.spawning;
-      return w.machine.status;
-    },
+    start,
 
     stop,
 
     async restart(id) {
       const w = get(id);
       const state = w.machine.status.state;
-      if (state === 'stopped' || state === 'errored' || state === 'backoff') return this.start(id);
+      if (state === 'stopped' || state === 'errored' || state === 'backoff') return start(id);
       dispatch(w, { type: 'restartRequested', atMs: clock.now() });
       await waitFor(id, (s) => s.state !== 'stopping', w.policy.killTimeoutMs + 10_000);
       if (w.spawning) await w.spawning;
