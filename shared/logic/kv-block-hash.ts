@@ -87,7 +87,11 @@ function foldTail(seed: bigint, extra: BlockKeyExtras | undefined): bigint {
   return s;
 }
 
-function initialSeed(numTokens: number, parentHash: bigint, extra: BlockKeyExtras | undefined): bigint {
+function initialSeed(
+  numTokens: number,
+  parentHash: bigint,
+  extra: BlockKeyExtras | undefined,
+): bigint {
   const parent = BigInt.asUintN(64, parentHash);
   let seed = (BigInt(numTokens) ^ ((parent * PARENT_MUL) & MASK64)) & MASK64;
   // Upstream folds the cache salt only into the first block of a sequence.

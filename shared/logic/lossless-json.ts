@@ -181,7 +181,12 @@ class LosslessParser {
       this.pos++;
       const value = this.parseValue();
       // defineProperty, so that a "__proto__" key becomes an own property as with JSON.parse.
-      Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+      Object.defineProperty(out, key, {
+        value,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
       this.skipWhitespace();
       const c = this.text[this.pos++];
       if (c === '}') {
@@ -208,7 +213,11 @@ export function stringifyJsonLossless(value: unknown, indent = 0): string {
 
   function write(v: unknown, currentIndent: string): string | undefined {
     let x = v;
-    if (x !== null && typeof x === 'object' && typeof (x as { toJSON?: unknown }).toJSON === 'function') {
+    if (
+      x !== null &&
+      typeof x === 'object' &&
+      typeof (x as { toJSON?: unknown }).toJSON === 'function'
+    ) {
       x = (x as { toJSON: () => unknown }).toJSON();
     }
     switch (typeof x) {

@@ -20,7 +20,9 @@ export const DETERMINERS = words(`
 
 export const SUBJECT_PRONOUNS = words(`he she they we I you it someone everyone nobody`);
 
-export const OBJECT_PRONOUNS = words(`it them him her us me you something everything nothing everyone`);
+export const OBJECT_PRONOUNS = words(
+  `it them him her us me you something everything nothing everyone`,
+);
 
 export const ADJECTIVES = words(`
   old small little young new quiet bright dark warm cold long short large big tall gentle strong
@@ -111,7 +113,9 @@ export const PREPOSITIONS = words(`
 `);
 
 /** Conjunctions that start a new clause after a comma. */
-export const CONJUNCTIONS = words(`and but so while because when although until as since before after though`);
+export const CONJUNCTIONS = words(
+  `and but so while because when although until as since before after though`,
+);
 
 /**
  * Further common words: never generated, but known to the tokenizer so that typical prompts are one token per

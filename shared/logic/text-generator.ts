@@ -108,7 +108,12 @@ function pushUtf8(text: string, i: number, out: number[]): number {
     // Also lone surrogates (WTF-8), so that even ill-formed JS strings round-trip.
     out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
   } else {
-    out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    out.push(
+      0xf0 | (cp >> 18),
+      0x80 | ((cp >> 12) & 0x3f),
+      0x80 | ((cp >> 6) & 0x3f),
+      0x80 | (cp & 0x3f),
+    );
   }
   return next;
 }
@@ -264,7 +269,10 @@ export function createDetokenizer(): Detokenizer {
 // Stop strings
 
 /** Earliest occurrence of any non-empty stop string in `text` (the first listed wins a tie), or null. */
-export function findStop(text: string, stops: readonly string[]): { index: number; stop: string } | null {
+export function findStop(
+  text: string,
+  stops: readonly string[],
+): { index: number; stop: string } | null {
   let best: { index: number; stop: string } | null = null;
   for (const stop of stops) {
     if (stop === '') {
@@ -584,7 +592,12 @@ function initialState(promptTokenIds: readonly number[]): GrammarState {
 
 /** The state after `id` was emitted in state `s`. */
 function advance(s: GrammarState, id: number): GrammarState {
-  const base = { ...s, sentenceLength: s.sentenceLength + 1, needSpace: true, afterSentenceEnd: false };
+  const base = {
+    ...s,
+    sentenceLength: s.sentenceLength + 1,
+    needSpace: true,
+    afterSentenceEnd: false,
+  };
   const kind = classify(id, allowedKinds(s));
   const word = wordOfToken(id);
   switch (kind) {
@@ -592,7 +605,12 @@ function advance(s: GrammarState, id: number): GrammarState {
       return {
         ...base,
         kind: 'phrase',
-        role: s.kind === 'afterTransitive' ? 'object' : s.kind === 'afterPrep' ? 'prepObject' : 'subject',
+        role:
+          s.kind === 'afterTransitive'
+            ? 'object'
+            : s.kind === 'afterPrep'
+              ? 'prepObject'
+              : 'subject',
         article: word === 'a' ? 'a' : word === 'an' ? 'an' : 'other',
         adjectives: 0,
       };
@@ -601,7 +619,12 @@ function advance(s: GrammarState, id: number): GrammarState {
     case 'noun':
       return {
         ...base,
-        kind: s.role === 'subject' ? 'afterSubject' : s.role === 'object' ? 'afterObject' : 'afterPrepObject',
+        kind:
+          s.role === 'subject'
+            ? 'afterSubject'
+            : s.role === 'object'
+              ? 'afterObject'
+              : 'afterPrepObject',
       };
     case 'subjPron':
       return { ...base, kind: 'afterSubject' };
@@ -789,7 +812,11 @@ function wordCandidates(kind: Kind, state: GrammarState, ctx: number): string[] 
     return [];
   }
   const picked = new Set<string>();
-  for (let j = 0; j < CANDIDATES_PER_KIND * 2 && picked.size < Math.min(CANDIDATES_PER_KIND, list.length); j++) {
+  for (
+    let j = 0;
+    j < CANDIDATES_PER_KIND * 2 && picked.size < Math.min(CANDIDATES_PER_KIND, list.length);
+    j++
+  ) {
     const word = list[fmix(mix(ctx, KIND_INDEX[kind] * 1009 + j)) % list.length];
     if (word !== undefined) {
       picked.add(word);
@@ -802,7 +829,9 @@ function wordCandidates(kind: Kind, state: GrammarState, ctx: number): string[] 
 const WORD_FORM_IDS = new Map<string, readonly number[]>(
   VOCAB_WORDS.map((w) => [
     w,
-    [w, ` ${w}`, capitalize(w), ` ${capitalize(w)}`].map((form) => TEXT_TO_ID.get(form) ?? EOS_TOKEN_ID),
+    [w, ` ${w}`, capitalize(w), ` ${capitalize(w)}`].map(
+      (form) => TEXT_TO_ID.get(form) ?? EOS_TOKEN_ID,
+    ),
   ]),
 );
 
@@ -919,7 +948,11 @@ export function createSampler(options: SamplerOptions): Sampler {
       let replay: Replay;
       if (memo !== null && position === memo.length + 1 && windowMatches(memo, previousTokenIds)) {
         replay = step(memo.replay, previousTokenIds[position - 1] ?? 0);
-      } else if (memo !== null && position === memo.length && windowMatches(memo, previousTokenIds)) {
+      } else if (
+        memo !== null &&
+        position === memo.length &&
+        windowMatches(memo, previousTokenIds)
+      ) {
         replay = memo.replay;
       } else {
         replay = replayAll(initial, previousTokenIds);
@@ -935,7 +968,11 @@ export function createSampler(options: SamplerOptions): Sampler {
       }
       const last = previousTokenIds[position - 1] ?? promptLast;
       const ctx = mix(mix(digest, position), last);
-      const candidates = candidatesFor(state, ctx, eosAllowed && position >= NATURAL_EOS_MIN_TOKENS);
+      const candidates = candidatesFor(
+        state,
+        ctx,
+        eosAllowed && position >= NATURAL_EOS_MIN_TOKENS,
+      );
       const u = unit(mix(mix(mix(seedLo, seedHi), ctx), 0x5eed));
       return pick(candidates, options.temperature, options.topP, u);
     },

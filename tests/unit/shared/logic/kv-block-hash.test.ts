@@ -36,7 +36,9 @@ describe('hashBlockKey', () => {
       'lora + multimodal key',
       {
         loraTaskId: 3n,
-        multimodalKeys: [{ hash: Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff), startOffset: 5 }],
+        multimodalKeys: [
+          { hash: Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff), startOffset: 5 },
+        ],
       },
       0n,
       387253898315955212n,
@@ -97,12 +99,27 @@ describe('computeBlockHashes', () => {
       seq,
       16,
       [
-        10000152004960579877n, 11794326345448779550n, 3899195925019175076n, 5610961336900348099n,
-        12362489918930559262n, 15221349729849323861n, 3681939497576111006n,
+        10000152004960579877n,
+        11794326345448779550n,
+        3899195925019175076n,
+        5610961336900348099n,
+        12362489918930559262n,
+        15221349729849323861n,
+        3681939497576111006n,
       ],
     ],
-    ['33 tokens, B=32: the last token is never hashed', seq.slice(0, 33), 32, [1793719335787153558n]],
-    ['34 tokens, B=32: a 1-token final block', seq.slice(0, 34), 32, [1793719335787153558n, 14230004134386222186n]],
+    [
+      '33 tokens, B=32: the last token is never hashed',
+      seq.slice(0, 33),
+      32,
+      [1793719335787153558n],
+    ],
+    [
+      '34 tokens, B=32: a 1-token final block',
+      seq.slice(0, 34),
+      32,
+      [1793719335787153558n, 14230004134386222186n],
+    ],
     [
       '[1000]*100, B=32',
       Array<number>(100).fill(1000),

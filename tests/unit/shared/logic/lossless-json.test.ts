@@ -24,7 +24,10 @@ describe('parseJsonLossless', () => {
     ['a small negative float', '-0.25', -0.25],
     ['zero', '0', 0],
   ])('%s stays a number', (_name, text, expected) => {
-    expect(parseJsonLossless(`[${text}, 1234567890123456789]`)).toEqual([expected, 1234567890123456789n]);
+    expect(parseJsonLossless(`[${text}, 1234567890123456789]`)).toEqual([
+      expected,
+      1234567890123456789n,
+    ]);
   });
 
   it('keeps -0 like JSON.parse', () => {
@@ -75,7 +78,10 @@ describe('parseJsonLossless', () => {
   });
 
   it('keeps a "__proto__" key as an own property', () => {
-    const out = parseJsonLossless('{"__proto__": {"x": 1}, "h": 12345678901234567890}') as Record<string, unknown>;
+    const out = parseJsonLossless('{"__proto__": {"x": 1}, "h": 12345678901234567890}') as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(out)).toEqual(['__proto__', 'h']);
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
   });
@@ -104,15 +110,30 @@ describe('stringifyJsonLossless', () => {
   });
 
   it('round-trips through parseJsonLossless', () => {
-    const value = { hashes: [U64_MAX, 0n, 123n], parent: 9007199254740993n, f: 1.5, s: 'x', z: null };
+    const value = {
+      hashes: [U64_MAX, 0n, 123n],
+      parent: 9007199254740993n,
+      f: 1.5,
+      s: 'x',
+      z: null,
+    };
     const back = parseJsonLossless(stringifyJsonLossless(value));
     // Safe-range bigints come back as numbers: that is the contract of the parser.
-    expect(back).toEqual({ hashes: [U64_MAX, 0, 123], parent: 9007199254740993n, f: 1.5, s: 'x', z: null });
+    expect(back).toEqual({
+      hashes: [U64_MAX, 0, 123],
+      parent: 9007199254740993n,
+      f: 1.5,
+      s: 'x',
+      z: null,
+    });
   });
 
   it.each([
     ['plain object', { a: 1, b: [true, null, 'x'], c: { d: -0.5 } }],
-    ['undefined and functions dropped or nulled', { a: undefined, f: () => 1, arr: [undefined, () => 1] }],
+    [
+      'undefined and functions dropped or nulled',
+      { a: undefined, f: () => 1, arr: [undefined, () => 1] },
+    ],
     ['non-finite numbers', [NaN, Infinity, -Infinity]],
     ['toJSON', { when: new Date(0) }],
     ['string escapes', ['"\\\n\u0001\u2028']],

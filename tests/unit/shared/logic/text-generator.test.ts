@@ -48,7 +48,12 @@ describe('tokenize / detokenize', () => {
       let s = '';
       for (let i = 0; i < 40; i++) {
         const r = rand(10);
-        s += r < 5 ? ' the' : r < 8 ? String.fromCharCode(rand(0x80)) : String.fromCodePoint(rand(0x10ffff));
+        s +=
+          r < 5
+            ? ' the'
+            : r < 8
+              ? String.fromCharCode(rand(0x80))
+              : String.fromCodePoint(rand(0x10ffff));
       }
       expect(detokenize(tokenize(s))).toBe(s);
     }
@@ -132,7 +137,9 @@ describe('generator', () => {
   });
 
   it('matches a/an to the following word', () => {
-    const text = detokenize(gen('Once upon a time', { seed: 11, temperature: 1, topP: 1, ignoreEos: true }, 3000));
+    const text = detokenize(
+      gen('Once upon a time', { seed: 11, temperature: 1, topP: 1, ignoreEos: true }, 3000),
+    );
     expect(text).not.toMatch(/\b[Aa] [aeiou]/);
     expect(text).not.toMatch(/\b[Aa]n [^aeiou]/);
   });
@@ -160,7 +167,9 @@ describe('generator', () => {
 
   it('top_p near 0 degenerates to greedy', () => {
     const greedy = gen('nucleus', { ...GREEDY, ignoreEos: true });
-    expect(gen('nucleus', { seed: 5, temperature: 1, topP: 1e-9, ignoreEos: true })).toEqual(greedy);
+    expect(gen('nucleus', { seed: 5, temperature: 1, topP: 1e-9, ignoreEos: true })).toEqual(
+      greedy,
+    );
   });
 
   it.each([
@@ -226,7 +235,9 @@ describe('generator', () => {
       const forced = gen('min', { ...GREEDY, eosAtIndex: 3, minTokens: 4 }, 50);
       expect(forced.length).toBeGreaterThan(4);
       expect(forced[3]).not.toBe(EOS_TOKEN_ID);
-      const natural = Array.from({ length: 20 }, (_, i) => gen(`min ${i}`, { ...GREEDY, minTokens: 150 }, 1000));
+      const natural = Array.from({ length: 20 }, (_, i) =>
+        gen(`min ${i}`, { ...GREEDY, minTokens: 150 }, 1000),
+      );
       for (const ids of natural) {
         expect(ids.indexOf(EOS_TOKEN_ID) === -1 || ids.indexOf(EOS_TOKEN_ID) >= 150).toBe(true);
       }
