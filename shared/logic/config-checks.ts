@@ -8,10 +8,13 @@ import { closestKey } from './config-suggest';
 import type { ConfigPath, SourcePosition } from './yaml-locate';
 import { formatPath } from './yaml-locate';
 
-/** Result of parsing one file: the typed value (and the Document, for editing) or the errors. */
+/**
+ * Result of parsing one file: the typed value (and the Document, for editing) or the errors. A file whose YAML
+ * is well-formed but whose settings are invalid still comes with its Document, so an editor can fix it in place.
+ */
 export type ParseResult<T> =
   | { ok: true; value: T; issues: ConfigIssue[] /* warnings only */; document: Document }
-  | { ok: false; issues: ConfigIssue[] /* at least one error */ };
+  | { ok: false; issues: ConfigIssue[] /* at least one error */; document?: Document };
 
 /** Collects issues for one file. Paths are relative to the document root. */
 export interface IssueSink {
@@ -172,7 +175,7 @@ export function checkMapping(
   }
   if (!isPlainObject(v)) {
     // PyYAML reads `None` as the string "None"; YAML's null is `null` or `~`.
-    const hint = v === 'None' ? 'write null (YAML has no None)' : undefined;
+    const hint = v === 'None' ? 'YAML has no None: write null' : undefined;
     sink.error(path, `must be a mapping of keys to values, got ${describeValue(v)}`, hint);
     return undefined;
   }

@@ -61,7 +61,7 @@ export function validateDisaggCluster(
     sink.error(
       path,
       'cluster_uri is required',
-      'add cluster_uri: http://<proxy-host>:<proxy-port> (or etcd://<host>:<port>); a worker may pass --disagg_cluster_uri instead',
+      'add cluster_uri: http://<proxy-host>:<proxy-port> or etcd://<host>:<port>; a worker may pass --disagg_cluster_uri instead',
     );
   } else {
     const uri = checkString(sink, [...path, 'cluster_uri'], obj.cluster_uri, { nonEmpty: true });

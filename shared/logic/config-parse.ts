@@ -32,7 +32,7 @@ import { validateDisaggCluster } from './config-cluster';
 import type { ConfigIssue } from './config-issues';
 import { closestKey } from './config-suggest';
 import type { ConfigPath, SourcePosition } from './yaml-locate';
-import { locatePath, parseYaml } from './yaml-locate';
+import { documentValue, locatePath, parseYaml } from './yaml-locate';
 
 export type { ParseResult } from './config-checks';
 export { defaultDisaggClusterConfig, parseDisaggClusterConfig } from './config-cluster';
@@ -481,7 +481,7 @@ export function validateDisaggConfig(
 
 function finish<T>(value: T | undefined, syntax: ConfigIssue[], sink: IssueSink, document: Document): ParseResult<T> {
   const issues = sortIssues([...syntax, ...sink.issues]);
-  if (value === undefined || hasErrors(issues)) return { ok: false, issues };
+  if (value === undefined || hasErrors(issues)) return { ok: false, issues, document };
   return { ok: true, value, issues, document };
 }
 
@@ -492,7 +492,9 @@ export function parseDisaggConfig(text: string, file: string, opts: DisaggParseO
   const { document, lineCounter } = parsed;
   const locate = (p: ConfigPath) => locatePath(document, lineCounter, p);
   const sink = createIssueSink(file, locate);
-  const value = validateDisaggConfig(sink, document.toJS() as unknown, locate, opts);
+  const root = documentValue(document, file);
+  if (!root.ok) return { ok: false, issues: [root.issue] };
+  const value = validateDisaggConfig(sink, root.value, locate, opts);
   return finish(value, parsed.issues, sink, document);
 }
 
@@ -526,6 +528,8 @@ export function parseMetadataConfig(text: string, file: string): ParseResult<Met
   if (hasErrors(parsed.issues)) return { ok: false, issues: sortIssues(parsed.issues) };
   const { document, lineCounter } = parsed;
   const sink = createIssueSink(file, (p) => locatePath(document, lineCounter, p));
-  const value = validateMetadataConfig(sink, document.toJS() as unknown);
+  const root = documentValue(document, file);
+  if (!root.ok) return { ok: false, issues: [root.issue] };
+  const value = validateMetadataConfig(sink, root.value);
   return finish(value, parsed.issues, sink, document);
 }

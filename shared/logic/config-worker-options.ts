@@ -25,7 +25,7 @@ import type { ConfigIssue } from './config-issues';
 import { closestKey } from './config-suggest';
 import { CACHE_TRANSCEIVER_BACKENDS, NESTED_OPTION_KEYS, nestedSectionOf, WORKER_OPTION_KEYS } from './worker-option-keys';
 import type { ConfigPath } from './yaml-locate';
-import { documentSource, findPath, locatePath, parseYaml } from './yaml-locate';
+import { documentSource, documentValue, findPath, locatePath, parseYaml } from './yaml-locate';
 
 /** How one field is checked. Only fields with a known type are checked; the rest pass through. */
 type FieldSpec =
@@ -319,9 +319,11 @@ export function parseWorkerOptions(text: string, file: string, opts: WorkerOptio
   if (hasErrors(parsed.issues)) return { ok: false, issues: sortIssues(parsed.issues) };
   const { document, lineCounter } = parsed;
   const sink = createIssueSink(file, (p) => locatePath(document, lineCounter, p));
-  const value = validateWorkerOptions(sink, [], document.toJS() as unknown, opts);
+  const root = documentValue(document, file);
+  if (!root.ok) return { ok: false, issues: [root.issue] };
+  const value = validateWorkerOptions(sink, [], root.value, opts);
   const issues = sortIssues([...parsed.issues, ...sink.issues]);
-  if (value === undefined || hasErrors(issues)) return { ok: false, issues };
+  if (value === undefined || hasErrors(issues)) return { ok: false, issues, document };
   return { ok: true, value, issues, document };
 }
 

@@ -106,9 +106,11 @@ function lineStart(text: string, offset: number): number {
   return text.lastIndexOf('\n', offset - 1) + 1;
 }
 
+/** Where the line holding `offset` ends (before its `\n`, or before `\r\n` in a CRLF file). */
 function lineEnd(text: string, offset: number): number {
   const i = text.indexOf('\n', offset);
-  return i === -1 ? text.length : i;
+  if (i === -1) return text.length;
+  return i > 0 && text[i - 1] === '\r' ? i - 1 : i;
 }
 
 function columnOf(text: string, offset: number): number {
@@ -291,8 +293,8 @@ function spliceForSet(text: string, doc: Document, path: ConfigPath, value: unkn
 function removeLines(text: string, from: number, to: number): Splice | undefined {
   if (!startsLine(text, from)) return undefined;
   const start = lineStart(text, from);
-  const endLine = lineEnd(text, to);
-  return { start, end: Math.min(text.length, endLine + 1), insert: '' };
+  const next = text.indexOf('\n', to);
+  return { start, end: next === -1 ? text.length : next + 1, insert: '' };
 }
 
 function spliceForDelete(text: string, doc: Document, path: ConfigPath): Splice | undefined {
@@ -360,6 +362,8 @@ function currentText(document: Document): string {
 
 function commit(document: Document, text: string, splice: Splice | undefined, expected: unknown, fallback: () => void): void {
   if (splice) {
+    // New lines follow the file's own line endings.
+    if (text.includes('\r\n')) splice = { ...splice, insert: splice.insert.replace(/\r?\n/g, '\r\n') };
     const next = applySplice(text, splice);
     const check = parseText(next);
     if (check.errors.length === 0 && deepEqual(check.toJS(), expected)) {
@@ -375,10 +379,14 @@ function commit(document: Document, text: string, splice: Splice | undefined, ex
 
 /**
  * Sets the value at `path` (creating missing mappings on the way), changing only the text of that value.
- * The document is updated in place; `documentToText` gives the new file.
+ * The document is updated in place; `documentToText` gives the new file. `undefined` deletes the key.
  */
 export function setConfigValue(document: Document, path: ConfigPath, value: unknown): void {
   if (path.length === 0) throw new Error('setConfigValue needs a non-empty path');
+  if (value === undefined) {
+    deleteConfigValue(document, path);
+    return;
+  }
   const text = currentText(document);
   const fresh = parseText(text);
   const expected = setPlain(fresh.toJS() as unknown, path, value);

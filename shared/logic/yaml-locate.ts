@@ -89,6 +89,19 @@ function keyTextAt(text: string, offset: number): string {
   return (m[1] ?? m[2] ?? m[3] ?? '').trim();
 }
 
+/**
+ * The plain value of a parsed document, or a located error when it cannot be built (an alias expanding past
+ * the `yaml` package's limit, which guards against "billion laughs" files).
+ */
+export function documentValue(document: Document, file: string): { ok: true; value: unknown } | { ok: false; issue: ConfigIssue } {
+  try {
+    return { ok: true, value: document.toJS() as unknown };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : 'cannot be read';
+    return { ok: false, issue: { file, line: 1, column: 1, path: '', message: `YAML: ${lowerFirst(message)}`, severity: 'error' } };
+  }
+}
+
 /** What `findPath` found: the node at the path, the pair holding it (when the last step was a key). */
 export interface PathLookup {
   found: boolean;

@@ -356,6 +356,24 @@ describe('parseDisaggConfig: every rule, located', () => {
     expect(findIssue(r.issues, prefix)).toMatch(pattern);
   });
 
+  it('an invalid but well-formed file still comes with its Document (for fixing it in an editor)', () => {
+    const r = parseDisaggConfig(`max_retries: -1\n${URLS}`, 'd.yaml');
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.document?.get('max_retries')).toBe(-1);
+    expect(parseDisaggConfig('a: [1\n', 'd.yaml')).not.toHaveProperty('document');
+  });
+
+  it('an alias bomb is an error, not a crash', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => {
+      const prev = String.fromCharCode(97 + i);
+      const name = String.fromCharCode(98 + i);
+      return `${name}: &${name} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`;
+    })].join('\n');
+    const r = parseDisaggConfig(`${bomb}\n`, 'd.yaml');
+    expect(r.ok).toBe(false);
+    expect(r.issues.map(formatIssue)[0]).toMatch(/^d\.yaml:1:1 YAML: /);
+  });
+
   it('reports every problem of a file at once, top to bottom', () => {
     const issues = issuesOf('max_retries: -1\nport: x\ncontext_servers:\n  urls: ["http://a:1"]\n');
     expect(issues.map((i) => `${i.line}:${i.column}`)).toEqual(['1:1', '1:1', '2:1', '4:10']);

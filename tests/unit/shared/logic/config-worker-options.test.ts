@@ -102,7 +102,7 @@ describe('parseWorkerOptions: rules', () => {
     ['boolean given as a quoted string', 'disable_overlap_scheduler: "true"\n', 'gen.yaml:1:1 disable_overlap_scheduler: must be true or false, got "true"'],
     ['boolean given as a number', 'enable_iter_perf_stats: 1\n', 'gen.yaml:1:1 enable_iter_perf_stats: must be true or false, got 1'],
     ['kv_cache_config not a mapping', 'kv_cache_config: 0.9\n', 'gen.yaml:1:1 kv_cache_config: must be a mapping of keys to values, got 0.9'],
-    ['Python None instead of null', 'cuda_graph_config: None\n', 'gen.yaml:1:1 cuda_graph_config: must be a mapping of keys to values, got "None" (write null (YAML has no None))'],
+    ['Python None instead of null', 'cuda_graph_config: None\n', 'gen.yaml:1:1 cuda_graph_config: must be a mapping of keys to values, got "None" (YAML has no None: write null)'],
     ['cuda_graph batch size zero', 'cuda_graph_config:\n  batch_sizes: [1, 0]\n', 'gen.yaml:2:20 cuda_graph_config.batch_sizes[1]: must be at least 1, got 0'],
     ['unknown cuda_graph key', 'cuda_graph_config:\n  padding: true\n', 'gen.yaml:2:3 cuda_graph_config.padding: unknown key "padding": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start'],
     ['guided decoding backend', 'guided_decoding_backend: outlines\n', 'gen.yaml:1:1 guided_decoding_backend: must be one of xgrammar, llguidance, got "outlines"'],
@@ -112,7 +112,7 @@ describe('parseWorkerOptions: rules', () => {
     [
       'disagg_cluster without cluster_uri',
       'disagg_cluster:\n  cluster_name: c\n',
-      'gen.yaml:1:1 disagg_cluster: cluster_uri is required (add cluster_uri: http://<proxy-host>:<proxy-port> (or etcd://<host>:<port>); a worker may pass --disagg_cluster_uri instead)',
+      'gen.yaml:1:1 disagg_cluster: cluster_uri is required (add cluster_uri: http://<proxy-host>:<proxy-port> or etcd://<host>:<port>; a worker may pass --disagg_cluster_uri instead)',
     ],
     [
       'README typo in a worker disagg_cluster',

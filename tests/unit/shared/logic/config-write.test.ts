@@ -206,6 +206,22 @@ describe('setConfigValue: adding keys, items and sections', () => {
     expect(out).toContain('# routers');
   });
 
+  it('keeps CRLF line endings, also on added lines', () => {
+    const text = 'a: 1\r\nb:\r\n  c: 2\r\n';
+    const doc = docOf(text);
+    setConfigValue(doc, ['a'], 5);
+    setConfigValue(doc, ['b', 'd'], 3);
+    expect(documentToText(doc)).toBe('a: 5\r\nb:\r\n  c: 2\r\n  d: 3\r\n');
+    deleteConfigValue(doc, ['b', 'c']);
+    expect(documentToText(doc)).toBe('a: 5\r\nb:\r\n  d: 3\r\n');
+  });
+
+  it('setting undefined deletes the key', () => {
+    const doc = docOf('a: 1\nb: 2\n');
+    setConfigValue(doc, ['a'], undefined);
+    expect(documentToText(doc)).toBe('b: 2\n');
+  });
+
   it('rejects an empty path', () => {
     expect(() => setConfigValue(docOf('a: 1\n'), [], 1)).toThrow(/non-empty path/);
   });
