@@ -383,6 +383,12 @@ const COMMA_ID = 0x2c;
 const PERIOD_ID = 0x2e;
 const EXCLAIM_ID = 0x21;
 const QUESTION_ID = 0x3f;
+const PUNCTUATION_IDS: Partial<Record<Kind, number>> = {
+  comma: COMMA_ID,
+  period: PERIOD_ID,
+  exclaim: EXCLAIM_ID,
+  eos: EOS_TOKEN_ID,
+};
 
 const WORD_LISTS: Partial<Record<Kind, readonly string[]>> = {
   det: DETERMINERS,
@@ -397,13 +403,32 @@ const WORD_LISTS: Partial<Record<Kind, readonly string[]>> = {
   prep: PREPOSITIONS,
   conj: CONJUNCTIONS,
 };
-const WORD_SETS = new Map<Kind, Set<string>>(
-  Object.entries(WORD_LISTS).map(([k, list]) => [k as Kind, new Set(list)]),
-);
-/** Rank of each word in its list (lists are ordered common -> rare). */
-const WORD_RANKS = new Map<Kind, Map<string, number>>(
-  Object.entries(WORD_LISTS).map(([k, list]) => [k as Kind, new Map(list.map((w, i) => [w, i]))]),
-);
+const VOCAB_INDEX = new Map<string, number>(VOCAB_WORDS.map((w, i) => [w, i]));
+
+/** A word list as vocabulary indices, in list order. */
+function indicesOf(list: readonly string[]): Int32Array {
+  return Int32Array.from(list, (w) => VOCAB_INDEX.get(w) ?? 0);
+}
+
+// Index-based tables for the hot path (one lookup per candidate instead of string hashing).
+/** Per kind: 1 at the vocabulary indices of its words. */
+const KIND_MEMBER: Partial<Record<Kind, Uint8Array>> = {};
+/** Per kind: rank of a word in the kind's list (lists are ordered common -> rare), by vocabulary index. */
+const KIND_RANK: Partial<Record<Kind, Int32Array>> = {};
+/** Per kind: the list as vocabulary indices. */
+const KIND_WORDS: Partial<Record<Kind, Int32Array>> = {};
+for (const [k, list] of Object.entries(WORD_LISTS)) {
+  const member = new Uint8Array(VOCAB_WORDS.length);
+  const rank = new Int32Array(VOCAB_WORDS.length);
+  for (const [i, w] of list.entries()) {
+    const idx = VOCAB_INDEX.get(w) ?? 0;
+    member[idx] = 1;
+    rank[idx] = i;
+  }
+  KIND_MEMBER[k as Kind] = member;
+  KIND_RANK[k as Kind] = rank;
+  KIND_WORDS[k as Kind] = indicesOf(list);
+}
 const KIND_INDEX: Record<Kind, number> = {
   det: 1,
   adj: 2,
@@ -423,10 +448,15 @@ const KIND_INDEX: Record<Kind, number> = {
 };
 
 const startsWithVowel = (w: string): boolean => /^[aeiou]/.test(w);
-const VOWEL_ADJECTIVES = ADJECTIVES.filter(startsWithVowel);
-const CONSONANT_ADJECTIVES = ADJECTIVES.filter((w) => !startsWithVowel(w));
-const VOWEL_NOUNS = NOUNS.filter(startsWithVowel);
-const CONSONANT_NOUNS = NOUNS.filter((w) => !startsWithVowel(w));
+const VOWEL_ADJECTIVES = indicesOf(ADJECTIVES.filter(startsWithVowel));
+const CONSONANT_ADJECTIVES = indicesOf(ADJECTIVES.filter((w) => !startsWithVowel(w)));
+const VOWEL_NOUNS = indicesOf(NOUNS.filter(startsWithVowel));
+const CONSONANT_NOUNS = indicesOf(NOUNS.filter((w) => !startsWithVowel(w)));
+
+/** Vocabulary index of a word token, or -1 for bytes, EOS and unknown ids. */
+function wordIndexOfToken(id: number): number {
+  return id >= FIRST_WORD_ID && id < VOCAB_SIZE ? (id - FIRST_WORD_ID) >> 2 : -1;
+}
 
 function wordOfToken(id: number): string | undefined {
   if (id < FIRST_WORD_ID || id >= VOCAB_SIZE) {
@@ -537,18 +567,13 @@ function computeKinds(
 
 /** Which of the allowed kinds a token is, or undefined if it does not fit the grammar here. */
 function classify(id: number, kinds: readonly (readonly [Kind, number])[]): Kind | undefined {
-  const word = wordOfToken(id);
+  const idx = wordIndexOfToken(id);
   for (const [kind] of kinds) {
-    if (word !== undefined) {
-      if (WORD_SETS.get(kind)?.has(word)) {
+    if (idx >= 0) {
+      if (KIND_MEMBER[kind]?.[idx] === 1) {
         return kind;
       }
-    } else if (
-      (kind === 'comma' && id === COMMA_ID) ||
-      (kind === 'period' && id === PERIOD_ID) ||
-      (kind === 'exclaim' && id === EXCLAIM_ID) ||
-      (kind === 'eos' && id === EOS_TOKEN_ID)
-    ) {
+    } else if (PUNCTUATION_IDS[kind] === id) {
       return kind;
     }
   }
@@ -798,8 +823,9 @@ interface Candidate {
   logit: number;
 }
 
-function wordCandidates(kind: Kind, state: GrammarState, ctx: number): string[] {
-  let list = WORD_LISTS[kind] ?? [];
+/** Up to CANDIDATES_PER_KIND distinct words of a kind (vocabulary indices), drawn by hashing the context. */
+function wordCandidates(kind: Kind, state: GrammarState, ctx: number): number[] {
+  let list = KIND_WORDS[kind];
   if (state.kind === 'phrase' && state.adjectives === 0 && state.article !== 'other') {
     const vowel = state.article === 'an';
     if (kind === 'adj') {
@@ -808,48 +834,28 @@ function wordCandidates(kind: Kind, state: GrammarState, ctx: number): string[] 
       list = vowel ? VOWEL_NOUNS : CONSONANT_NOUNS;
     }
   }
-  if (list.length === 0) {
-    return [];
+  const picked: number[] = [];
+  if (list === undefined || list.length === 0) {
+    return picked;
   }
-  const picked = new Set<string>();
-  for (
-    let j = 0;
-    j < CANDIDATES_PER_KIND * 2 && picked.size < Math.min(CANDIDATES_PER_KIND, list.length);
-    j++
-  ) {
-    const word = list[fmix(mix(ctx, KIND_INDEX[kind] * 1009 + j)) % list.length];
-    if (word !== undefined) {
-      picked.add(word);
+  const want = Math.min(CANDIDATES_PER_KIND, list.length);
+  for (let j = 0; j < CANDIDATES_PER_KIND * 2 && picked.length < want; j++) {
+    const idx = list[fmix(mix(ctx, KIND_INDEX[kind] * 1009 + j)) % list.length] ?? 0;
+    if (!picked.includes(idx)) {
+      picked.push(idx);
     }
   }
-  return [...picked];
+  return picked;
 }
 
-/** Canonical ids of each word's four forms: [w, " w", W, " W"]. */
-const WORD_FORM_IDS = new Map<string, readonly number[]>(
-  VOCAB_WORDS.map((w) => [
-    w,
+/** Canonical ids of each word's four forms, at 4 x index + form: [w, " w", W, " W"]. */
+const FORM_IDS = Int32Array.from(
+  VOCAB_WORDS.flatMap((w) =>
     [w, ` ${w}`, capitalize(w), ` ${capitalize(w)}`].map(
       (form) => TEXT_TO_ID.get(form) ?? EOS_TOKEN_ID,
     ),
-  ]),
+  ),
 );
-
-const PUNCTUATION_IDS: Partial<Record<Kind, number>> = {
-  comma: COMMA_ID,
-  period: PERIOD_ID,
-  exclaim: EXCLAIM_ID,
-  eos: EOS_TOKEN_ID,
-};
-
-function tokenFor(kind: Kind, word: string | undefined, state: GrammarState): number | undefined {
-  const punctuation = PUNCTUATION_IDS[kind];
-  if (punctuation !== undefined || word === undefined) {
-    return punctuation;
-  }
-  const form = (state.kind === 'sentenceStart' ? 2 : 0) + (state.needSpace ? 1 : 0);
-  return WORD_FORM_IDS.get(word)?.[form];
-}
 
 function candidatesFor(state: GrammarState, ctx: number, eosAllowed: boolean): Candidate[] {
   const kinds = [...allowedKinds(state)];
@@ -866,18 +872,24 @@ function candidatesFor(state: GrammarState, ctx: number, eosAllowed: boolean): C
       continue;
     }
     const kindLogit = Math.log(weight / total);
-    const isWordKind = WORD_LISTS[kind] !== undefined;
-    const words = isWordKind ? wordCandidates(kind, state, ctx) : [undefined];
     const chosen: { id: number; w: number }[] = [];
-    for (const word of words) {
-      const id = tokenFor(kind, word, state);
-      // Keep only tokens that replay as this kind (a word in two lists belongs to the first allowed one).
-      if (id === undefined || (kind !== 'eos' && classify(id, kinds) !== kind)) {
-        continue;
+    const punctuation = PUNCTUATION_IDS[kind];
+    if (punctuation !== undefined) {
+      if (kind === 'eos' || classify(punctuation, kinds) === kind) {
+        chosen.push({ id: punctuation, w: 1 / 8 });
       }
-      // Zipf-like weight from the word's rank in its list (lists are ordered common -> rare).
-      const rank = word === undefined ? 0 : (WORD_RANKS.get(kind)?.get(word) ?? 0);
-      chosen.push({ id, w: 1 / (rank + 8) });
+    } else {
+      const form = (state.kind === 'sentenceStart' ? 2 : 0) + (state.needSpace ? 1 : 0);
+      const rank = KIND_RANK[kind];
+      for (const idx of wordCandidates(kind, state, ctx)) {
+        const id = FORM_IDS[4 * idx + form] ?? EOS_TOKEN_ID;
+        // Keep only tokens that replay as this kind (a word in two lists belongs to the first allowed one).
+        if (classify(id, kinds) !== kind) {
+          continue;
+        }
+        // Zipf-like weight from the word's rank in its list (lists are ordered common -> rare).
+        chosen.push({ id, w: 1 / ((rank?.[idx] ?? 0) + 8) });
+      }
     }
     let sum = 0;
     for (const c of chosen) {

@@ -16,8 +16,7 @@
 //   overhead (trtllm-protocol.md 2.3); `max_tokens` caps it. KV bytes/token = 2 (K and V) x layers x kv heads x
 //   head dim x bytes per element (e.g. Llama-3.1-8B in BF16: 128 KiB/token).
 
-import type { GpuProfile } from './gpu-profiles';
-import { REFERENCE_8B_FLOPS_PER_TOKEN } from './gpu-profiles';
+import { type GpuProfile, REFERENCE_8B_FLOPS_PER_TOKEN } from './gpu-profiles';
 
 export interface ModelProfile {
   name: string;
