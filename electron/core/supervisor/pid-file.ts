@@ -4,7 +4,7 @@
 // identity cannot be checked and leftovers are reported as unverifiable).
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
-import { signalProcessTree } from './process-launcher';
+import { type LaunchedProcess, type ProcessExit, signalProcessTree } from './process-launcher';
 
 export interface ProcessIdentity {
   cmdline: string[];
@@ -142,4 +142,26 @@ export async function stopLeftover(worker: PidFileWorker, killTimeoutMs: number)
   }
   signalProcessTree(worker.pid, 'SIGKILL');
   return 'killed';
+}
+
+/**
+ * Wraps a leftover worker this console did not spawn, so the supervisor can adopt it: no output (its pipes
+ * went with the crashed console), exit noticed by polling, signals sent to its process group.
+ */
+export function adoptProcess(pid: number, pollMs = 500): LaunchedProcess {
+  const exited = new Promise<ProcessExit>((resolve) => {
+    const timer = setInterval(() => {
+      if (isProcessAlive(pid)) return;
+      clearInterval(timer);
+      // The exit status of a process that is not our child cannot be read.
+      resolve({ code: null, signal: null });
+    }, pollMs);
+    timer.unref();
+  });
+  return {
+    pid,
+    exited,
+    onLine: () => undefined,
+    kill: (signal) => signalProcessTree(pid, signal),
+  };
 }

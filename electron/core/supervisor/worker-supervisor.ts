@@ -16,7 +16,7 @@ import type { GpuHolder } from '../../../shared/model/gpu';
 import type { WorkerSpec, WorkerState, WorkerStatus } from '../../../shared/model/worker';
 import { createFetchHealthProbe, type HealthProbe, healthUrl } from './health-probe';
 import { CONSOLE_LINE_PREFIX, type LogStore } from './log-store';
-import type { PidFile } from './pid-file';
+import { adoptProcess, checkProcess, type Leftover, type PidFile } from './pid-file';
 import { createPortAllocator, type PortAllocator } from './port-allocator';
 import { createNodeProcessLauncher, type LaunchedProcess, type ProcessLauncher } from './process-launcher';
 import { SupervisorError } from './supervisor-errors';
@@ -59,6 +59,11 @@ export interface WorkerSupervisor {
   /** SIGTERM, SIGKILL after killTimeoutMs; resolves once the process is gone. */
   stop(id: string): Promise<WorkerStatus>;
   restart(id: string): Promise<WorkerStatus>;
+  /**
+   * Takes over a worker a crashed console left running (see pid-file.ts readLeftovers): registers the spec and
+   * supervises the existing process (health, stop, restart on exit) instead of spawning one.
+   */
+  adopt(spec: WorkerSpec, leftover: Leftover): Promise<WorkerStatus>;
   /** Stops the worker and forgets it. */
   remove(id: string): Promise<void>;
   status(id: string): WorkerStatus;
@@ -90,6 +95,8 @@ interface Managed {
   /** A start() in progress (port check, then spawn): a stop() right after it waits for it. */
   starting: Promise<unknown> | null;
   lastProgressKey: string;
+  /** Set by adopt(): the next spawn wraps this running process instead of launching one. */
+  adoptPid: number | null;
 }
 
 const RUNNING: WorkerState[] = ['starting', 'ready', 'degraded', 'stopping'];
@@ -183,7 +190,13 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     w.lastProgressKey = '';
     let proc: LaunchedProcess;
     try {
-      proc = await launcher.launch({ command: cmd.command, args: cmd.args, env: cmd.env });
+      if (w.adoptPid !== null) {
+        proc = adoptProcess(w.adoptPid);
+        w.adoptPid = null;
+        note(id, `adopted running process ${proc.pid} left by an earlier console (its output is not available)`);
+      } else {
+        proc = await launcher.launch({ command: cmd.command, args: cmd.args, env: cmd.env });
+      }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const message =
@@ -285,7 +298,7 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     return waitFor(id, (s) => !RUNNING.includes(s.state), w.policy.killTimeoutMs + 10_000);
   };
 
-  return {
+  const api: WorkerSupervisor = {
     add(spec) {
       if (workers.has(spec.id)) throw new SupervisorError('CONFIG_INVALID', `a worker '${spec.id}' already exists`, { id: spec.id });
       for (const [port, holder] of Object.entries(ports.reservations())) {
@@ -306,12 +319,27 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         spawning: null,
         starting: null,
         lastProgressKey: '',
+        adoptPid: null,
       };
       workers.set(spec.id, w);
       return w.machine.status;
     },
 
     start,
+
+    async adopt(spec, leftover) {
+      const state = checkProcess(leftover.worker.pid, leftover.worker.identity);
+      if (state !== 'running') {
+        throw new SupervisorError('WORKER_START_FAILED', `cannot adopt pid ${leftover.worker.pid}: ${state}`, { pid: leftover.worker.pid, state });
+      }
+      api.add(spec);
+      get(spec.id).adoptPid = leftover.worker.pid;
+      // No port check: the adopted process is the one holding the port.
+      dispatch(get(spec.id), { type: 'start', atMs: clock.now() });
+      const w = get(spec.id);
+      if (w.spawning) await w.spawning;
+      return w.machine.status;
+    },
 
     stop,
 
@@ -366,4 +394,5 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
       opts.pidFile?.remove();
     },
   };
+  return api;
 }
