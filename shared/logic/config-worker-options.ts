@@ -23,7 +23,7 @@ import {
 import { validateDisaggCluster } from './config-cluster';
 import type { ConfigIssue } from './config-issues';
 import { closestKey } from './config-suggest';
-import { CACHE_TRANSCEIVER_BACKENDS, NESTED_OPTION_KEYS, nestedSectionOf, WORKER_OPTION_KEYS } from './worker-option-keys';
+import { CACHE_TRANSCEIVER_BACKENDS, NESTED_OPTION_KEYS, nestedSectionOf, RENAMED_OPTION_HINTS, WORKER_OPTION_KEYS } from './worker-option-keys';
 import type { ConfigPath } from './yaml-locate';
 import { documentSource, documentValue, findPath, locatePath, parseYaml } from './yaml-locate';
 
@@ -282,9 +282,11 @@ export function validateWorkerOptions(
       continue;
     }
     if (!WORKER_OPTION_KEYS.includes(key)) {
+      const renamed = RENAMED_OPTION_HINTS[key];
       const section = nestedSectionOf(key);
       const guess = section !== undefined ? `${section}.${key}` : closestKey(key, WORKER_OPTION_KEYS);
-      sink.error(keyPath, `unknown option "${key}": ${FORBID_WHY}`, guess ? `did you mean ${guess}?` : undefined);
+      const hint = renamed ?? (guess ? `did you mean ${guess}?` : undefined);
+      sink.error(keyPath, `unknown option "${key}": ${FORBID_WHY}`, hint);
       continue;
     }
     const spec = TOP_LEVEL_FIELDS[key];

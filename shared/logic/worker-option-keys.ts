@@ -170,3 +170,20 @@ export function nestedSectionOf(key: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Names from the old `pytorch_backend_config` (PyTorchConfig) that users still write at the top level, and where
+ * the setting lives in TorchLlmArgs now (llm_args.py `get_pytorch_backend_config` maps them back).
+ */
+export const RENAMED_OPTION_HINTS: Readonly<Record<string, string>> = {
+  enable_overlap_scheduler:
+    'it is disable_overlap_scheduler now, with the opposite meaning: enable_overlap_scheduler: false is disable_overlap_scheduler: true',
+  use_cuda_graph: 'it is cuda_graph_config now: a mapping turns CUDA graphs on, null turns them off',
+  cuda_graph_batch_sizes: 'it is cuda_graph_config.batch_sizes now',
+  cuda_graph_max_batch_size: 'it is cuda_graph_config.max_batch_size now',
+  cuda_graph_padding_enabled: 'it is cuda_graph_config.enable_padding now',
+  kv_cache_dtype: 'it is kv_cache_config.dtype now',
+  moe_backend: 'it is moe_config.backend now',
+  moe_max_num_tokens: 'it is moe_config.max_num_tokens now',
+  torch_compile_enabled: 'it is torch_compile_config now: a mapping turns torch.compile on',
+};

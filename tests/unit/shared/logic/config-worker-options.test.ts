@@ -86,6 +86,16 @@ describe('parseWorkerOptions: rules', () => {
       'pytorch_backend_config:\n  disable_overlap_scheduler: true\n',
       'gen.yaml:1:1 pytorch_backend_config: pytorch_backend_config no longer exists in TensorRT-LLM; its options are top-level keys now (move disable_overlap_scheduler and the other keys under it to the top level)',
     ],
+    [
+      'old PyTorchConfig name with inverted meaning',
+      'enable_overlap_scheduler: false\n',
+      'gen.yaml:1:1 enable_overlap_scheduler: unknown option "enable_overlap_scheduler": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start (it is disable_overlap_scheduler now, with the opposite meaning: enable_overlap_scheduler: false is disable_overlap_scheduler: true)',
+    ],
+    [
+      'old use_cuda_graph flag',
+      'use_cuda_graph: true\n',
+      'gen.yaml:1:1 use_cuda_graph: unknown option "use_cuda_graph": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start (it is cuda_graph_config now: a mapping turns CUDA graphs on, null turns them off)',
+    ],
     ['unknown transceiver backend', 'cache_transceiver_config:\n  backend: TCP\n', 'gen.yaml:2:3 cache_transceiver_config.backend: must be one of DEFAULT, UCX, NIXL, MPI, got "TCP"'],
     ['transceiver backend not a string', 'cache_transceiver_config:\n  backend: 1\n', 'gen.yaml:2:3 cache_transceiver_config.backend: must be one of DEFAULT, UCX, NIXL, MPI, got 1'],
     ['kv_transfer_timeout_ms zero', 'cache_transceiver_config:\n  kv_transfer_timeout_ms: 0\n', 'gen.yaml:2:3 cache_transceiver_config.kv_transfer_timeout_ms: must be at least 1, got 0'],
