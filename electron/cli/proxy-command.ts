@@ -5,18 +5,14 @@ import { readFileSync } from 'node:fs';
 
 import { formatIssue } from '../../shared/logic/config-issues';
 import { parseDisaggConfig, parseMetadataConfig } from '../../shared/logic/config-parse';
-import type { DisaggConfig, MetadataConfig } from '../../shared/model/config';
-import type { ClusterLog } from '../core/cluster/cluster-storage';
-import { DisaggClusterManager, workerUrl } from '../core/cluster/disagg-cluster-manager';
-import { handleClusterStoreRequest } from '../core/cluster/http-store-routes';
-import { MetadataClient, MetadataMonitor } from '../core/cluster/metadata-client';
-import { defaultTokenizer } from '../core/proxy/default-tokenizer';
-import type { ProxyServer, ProxyServerOptions } from '../core/proxy/proxy-server';
-import { createProxyServer } from '../core/proxy/proxy-server';
+import type { MetadataConfig } from '../../shared/model/config';
+import type { ProxyRunSettings } from '../core/proxy/proxy-runtime';
+import { DEFAULT_RUN_SETTINGS, ProxyStartError, startProxyRuntime } from '../core/proxy/proxy-runtime';
+import type { ProxyServer } from '../core/proxy/proxy-server';
 import type { LogLevel } from '../core/proxy/types';
 import { LOG_LEVEL_ORDER, parseLogLevel } from '../core/proxy/types';
-import { getUpstream, parseHostPort } from '../core/proxy/upstream-client';
-import { createWorkerAgent } from '../core/proxy/upstream-client';
+
+export { proxyOptionsFromConfig } from '../core/proxy/proxy-runtime';
 
 export const PROXY_HELP = `Usage: disagg-console proxy -c disagg_config.yaml [options]
 
@@ -45,20 +41,10 @@ tokenizer and upstream loads the model's HF tokenizer, which this proxy cannot d
 tokenised by a built-in stand-in (routing by cache hits for text prompts is approximate).
 `;
 
-interface ProxyArgs {
+interface ProxyArgs extends ProxyRunSettings {
   configFile?: string;
   metadataFile?: string;
-  startTimeoutS: number;
-  requestTimeoutS: number;
-  logLevel: LogLevel;
   metricsLogIntervalS: number;
-  apiKey?: string;
-  contextTimeoutS: number;
-  firstByteTimeoutS: number;
-  idleTimeoutS: number;
-  maxBodyBytes: number;
-  maxConcurrency: number;
-  maxQueue: number;
   drainTimeoutS: number;
   isHelp: boolean;
 }
@@ -67,20 +53,7 @@ type ParsedArgs = { ok: true; args: ProxyArgs } | { ok: false; message: string }
 
 /** Parses the command line; accepts `--flag value` and `--flag=value`. */
 export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
-  const args: ProxyArgs = {
-    startTimeoutS: 180,
-    requestTimeoutS: 180,
-    logLevel: 'info',
-    metricsLogIntervalS: 0,
-    contextTimeoutS: 60,
-    firstByteTimeoutS: 60,
-    idleTimeoutS: 30,
-    maxBodyBytes: 32 * 1024 * 1024,
-    maxConcurrency: 4096,
-    maxQueue: 1024,
-    drainTimeoutS: 30,
-    isHelp: false,
-  };
+  const args: ProxyArgs = { ...DEFAULT_RUN_SETTINGS, metricsLogIntervalS: 0, drainTimeoutS: 30, isHelp: false };
   const num = (flag: string, v: string): number | string => {
     const n = Number(v);
     return Number.isFinite(n) && n >= 0 ? n : `${flag} expects a non-negative number, got '${v}'`;
@@ -172,66 +145,6 @@ export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
   return { ok: true, args };
 }
 
-/** Proxy options from the parsed file and flags (pure: tested directly). */
-export function proxyOptionsFromConfig(cfg: DisaggConfig, args: ProxyArgs, env: NodeJS.ProcessEnv): ProxyServerOptions {
-  const fileKey = cfg.shared_keys['api_key'];
-  const isGenOnly = env['TRTLLM_DISAGG_BENCHMARK_GEN_ONLY'] === '1';
-  const hasCluster = cfg.disagg_cluster !== undefined;
-  return {
-    host: cfg.hostname,
-    port: cfg.port,
-    // With disagg_cluster the static urls are ignored (3.1); workers arrive through the cluster store.
-    contextUrls: hasCluster ? [] : cfg.context_servers.urls,
-    generationUrls: hasCluster ? [] : cfg.generation_servers.urls,
-    contextRouter: cfg.context_servers.router,
-    generationRouter: cfg.generation_servers.router,
-    maxRetries: cfg.max_retries,
-    requestTimeoutMs: args.requestTimeoutS * 1000,
-    contextTimeoutMs: Math.min(args.contextTimeoutS, args.requestTimeoutS) * 1000,
-    firstByteTimeoutMs: Math.min(args.firstByteTimeoutS, args.requestTimeoutS) * 1000,
-    idleTimeoutMs: Math.min(args.idleTimeoutS, args.requestTimeoutS) * 1000,
-    conditionalMaxLocalPrefillLength: cfg.conditional_disagg_config?.max_local_prefill_length,
-    isGenOnlyBenchmark: isGenOnly,
-    apiKey: args.apiKey ?? (typeof fileKey === 'string' ? fileKey : undefined),
-    maxBodyBytes: args.maxBodyBytes,
-    maxConcurrency: args.maxConcurrency,
-    maxQueue: args.maxQueue,
-    perfMetricsMaxRequests: cfg.perf_metrics_max_requests,
-    minimalInstances: cfg.disagg_cluster
-      ? {
-          context: cfg.disagg_cluster.minimal_instances.context_servers,
-          generation: cfg.disagg_cluster.minimal_instances.generation_servers,
-        }
-      : undefined,
-    tokenizer: defaultTokenizer,
-    logLevel: args.logLevel,
-  };
-}
-
-/** Probes every static url's /health (in parallel, every 500 ms) until all answer 200 or the time is up. */
-export async function waitForWorkers(urls: string[], timeoutMs: number, log: (m: string) => void): Promise<string[]> {
-  const agent = createWorkerAgent(4);
-  const pending = new Set(urls);
-  const until = Date.now() + timeoutMs;
-  try {
-    while (pending.size > 0) {
-      await Promise.all(
-        [...pending].map(async (u) => {
-          const { host, port } = parseHostPort(u);
-          const r = await getUpstream({ host, port, agent }, '/health', 1_000);
-          if (r && r.status === 200) pending.delete(u);
-        }),
-      );
-      if (pending.size === 0 || Date.now() >= until) break;
-      log(`waiting for ${pending.size} worker(s) to become healthy: ${[...pending].join(', ')}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  } finally {
-    agent.destroy();
-  }
-  return [...pending];
-}
-
 function readFile(path: string): string | Error {
   try {
     return readFileSync(path, 'utf8');
@@ -260,7 +173,6 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
   const log = (lv: LogLevel, msg: string): void => {
     if (LOG_LEVEL_ORDER[lv] >= level) process.stderr.write(`[proxy] ${lv.toUpperCase()} ${msg}\n`);
   };
-  const clusterLog: ClusterLog = (lv, msg) => log(lv === 'warn' ? 'warning' : lv, msg);
 
   const text = readFile(args.configFile);
   if (text instanceof Error) {
@@ -291,66 +203,24 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
     meta = m.value;
   }
 
-  const options = proxyOptionsFromConfig(cfg, args, process.env);
-  options.log = log;
-  options.isStartingGated = cfg.disagg_cluster === undefined;
-
-  let manager: DisaggClusterManager | undefined;
-  if (cfg.disagg_cluster) {
-    manager = new DisaggClusterManager({ config: cfg.disagg_cluster, log: clusterLog });
-    const store = manager.store;
-    if (store) options.clusterStoreHandler = (req, res, url) => handleClusterStoreRequest(store, req, res, url);
-    const m = manager;
-    options.clusterInfo = () => m.clusterInfo();
-  }
-
-  const proxy = createProxyServer(options);
+  let runtime: Awaited<ReturnType<typeof startProxyRuntime>>;
   try {
-    await proxy.listen();
+    runtime = await startProxyRuntime({
+      config: cfg,
+      metadata: meta,
+      settings: args,
+      env: process.env,
+      log,
+      onListening: (port) => process.stdout.write(`Disaggregated proxy listening on http://${cfg.hostname}:${port}\n`),
+    });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') process.stderr.write(`proxy: port ${cfg.port} on ${cfg.hostname} is already in use\n`);
-    else process.stderr.write(`proxy: cannot listen on ${cfg.hostname}:${cfg.port}: ${String(err)}\n`);
-    return 1;
-  }
-  process.stdout.write(`Disaggregated proxy listening on http://${cfg.hostname}:${proxy.port}\n`);
-
-  let monitor: MetadataMonitor | undefined;
-  if (manager) {
-    const m = manager;
-    m.onWorkerAdded((w) => proxy.addWorker(w.role === 0 ? 'context' : 'generation', workerUrl(w)));
-    m.onWorkerRemoved((w) => proxy.removeWorker(w.role === 0 ? 'context' : 'generation', workerUrl(w)));
-    try {
-      // Seed the routers from the workers already registered (upstream Oct 2025 forgot to, 7.2).
-      const existing = await m.start();
-      for (const w of existing) proxy.addWorker(w.role === 0 ? 'context' : 'generation', workerUrl(w));
-    } catch (err) {
-      process.stderr.write(`proxy: cannot reach the cluster store ${cfg.disagg_cluster?.cluster_uri}: ${String(err)}\n`);
-      await proxy.close();
+    if (err instanceof ProxyStartError) {
+      process.stderr.write(`proxy: ${err.message}\n`);
       return 1;
     }
-  } else {
-    const urls = [...options.contextUrls, ...options.generationUrls];
-    const missing = await waitForWorkers(urls, args.startTimeoutS * 1000, (msg) => log('info', msg));
-    if (missing.length > 0) {
-      process.stderr.write(`proxy: workers not healthy after ${args.startTimeoutS} s: ${missing.join(', ')}\n`);
-      await proxy.close();
-      return 1;
-    }
-    proxy.markStarted();
-    log('info', 'all workers are healthy');
-    if (meta) {
-      const client = MetadataClient.forConfig(meta, clusterLog);
-      monitor = new MetadataMonitor({
-        client,
-        config: meta,
-        initialServers: { context: options.contextUrls.map((u) => `http://${u}`), generation: options.generationUrls.map((u) => `http://${u}`) },
-        onServersChanged: (role, list) => proxy.updateMembership({ [role]: list }),
-        log: clusterLog,
-      });
-      monitor.start();
-    }
+    throw err;
   }
+  const proxy = runtime.proxy;
 
   let statsTimer: NodeJS.Timeout | undefined;
   if (args.metricsLogIntervalS > 0) statsTimer = startStatisticsLog(proxy, args.metricsLogIntervalS, log);
@@ -361,12 +231,7 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
     isStopping = true;
     log('info', `${signal}: draining (up to ${args.drainTimeoutS} s)`);
     if (statsTimer) clearInterval(statsTimer);
-    const done = async (): Promise<void> => {
-      await monitor?.stop();
-      await proxy.drain(args.drainTimeoutS * 1000);
-      await manager?.stop();
-    };
-    done().then(
+    runtime.stop(args.drainTimeoutS * 1000).then(
       () => process.exit(0),
       (err: unknown) => {
         log('error', `shutdown failed: ${String(err)}`);

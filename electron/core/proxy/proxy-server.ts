@@ -243,10 +243,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     const needCtx = options.isGenOnlyBenchmark ? 0 : (min?.context ?? 1);
     const needGen = min?.generation ?? 1;
     if (ctxPool.size() < needCtx || genPool.size() < needGen) {
-      return {
-        ready: false,
-        reason: `Cluster is not ready: ${ctxPool.size()}/${needCtx} context and ${genPool.size()}/${needGen} generation servers`,
-      };
+      const counts = `${ctxPool.size()}/${needCtx} context and ${genPool.size()}/${needGen} generation servers`;
+      return { ready: false, reason: min ? `Cluster is not ready: ${counts}` : `Not enough servers: ${counts}` };
     }
     return { ready: true, reason: '' };
   }

@@ -1,0 +1,207 @@
+// A running proxy with its membership source: static urls (wait for /health like upstream), etcd
+// metadata mode (7.1, MetadataMonitor) or disagg_cluster over etcd or the proxy's own HTTP store (7.2).
+// Shared by the CLI and the worker-thread embedding. Layer: core.
+import type { DisaggConfig, MetadataConfig } from '../../../shared/model/config';
+import type { ClusterLog } from '../cluster/cluster-storage';
+import { DisaggClusterManager, workerUrl } from '../cluster/disagg-cluster-manager';
+import { handleClusterStoreRequest } from '../cluster/http-store-routes';
+import { MetadataClient, MetadataMonitor } from '../cluster/metadata-client';
+import { defaultTokenizer } from './default-tokenizer';
+import type { ProxyServer, ProxyServerOptions } from './proxy-server';
+import { createProxyServer } from './proxy-server';
+import type { LogLevel } from './types';
+import { createWorkerAgent, getUpstream, parseHostPort } from './upstream-client';
+
+/** Settings that are flags rather than file contents (trtllm-protocol.md 1.2 plus our additions). */
+export interface ProxyRunSettings {
+  startTimeoutS: number;
+  requestTimeoutS: number;
+  logLevel: LogLevel;
+  apiKey?: string;
+  contextTimeoutS: number;
+  firstByteTimeoutS: number;
+  idleTimeoutS: number;
+  maxBodyBytes: number;
+  maxConcurrency: number;
+  maxQueue: number;
+}
+
+export const DEFAULT_RUN_SETTINGS: ProxyRunSettings = {
+  startTimeoutS: 180,
+  requestTimeoutS: 180,
+  logLevel: 'info',
+  contextTimeoutS: 60,
+  firstByteTimeoutS: 60,
+  idleTimeoutS: 30,
+  maxBodyBytes: 32 * 1024 * 1024,
+  maxConcurrency: 4096,
+  maxQueue: 1024,
+};
+
+/** Proxy options from the parsed file and flags (pure). */
+export function proxyOptionsFromConfig(cfg: DisaggConfig, s: ProxyRunSettings, env: Record<string, string | undefined>): ProxyServerOptions {
+  const fileKey = cfg.shared_keys['api_key'];
+  const hasCluster = cfg.disagg_cluster !== undefined;
+  return {
+    host: cfg.hostname,
+    port: cfg.port,
+    // With disagg_cluster the static urls are ignored (3.1); workers arrive through the cluster store.
+    contextUrls: hasCluster ? [] : cfg.context_servers.urls,
+    generationUrls: hasCluster ? [] : cfg.generation_servers.urls,
+    contextRouter: cfg.context_servers.router,
+    generationRouter: cfg.generation_servers.router,
+    maxRetries: cfg.max_retries,
+    requestTimeoutMs: s.requestTimeoutS * 1000,
+    contextTimeoutMs: Math.min(s.contextTimeoutS, s.requestTimeoutS) * 1000,
+    firstByteTimeoutMs: Math.min(s.firstByteTimeoutS, s.requestTimeoutS) * 1000,
+    idleTimeoutMs: Math.min(s.idleTimeoutS, s.requestTimeoutS) * 1000,
+    conditionalMaxLocalPrefillLength: cfg.conditional_disagg_config?.max_local_prefill_length,
+    isGenOnlyBenchmark: env['TRTLLM_DISAGG_BENCHMARK_GEN_ONLY'] === '1',
+    apiKey: s.apiKey ?? (typeof fileKey === 'string' ? fileKey : undefined),
+    maxBodyBytes: s.maxBodyBytes,
+    maxConcurrency: s.maxConcurrency,
+    maxQueue: s.maxQueue,
+    perfMetricsMaxRequests: cfg.perf_metrics_max_requests,
+    minimalInstances: cfg.disagg_cluster
+      ? {
+          context: cfg.disagg_cluster.minimal_instances.context_servers,
+          generation: cfg.disagg_cluster.minimal_instances.generation_servers,
+        }
+      : undefined,
+    tokenizer: defaultTokenizer,
+    logLevel: s.logLevel,
+  };
+}
+
+/** Probes every url's /health (in parallel, every 500 ms) until all answer 200 or the time is up; returns those still down. */
+export async function waitForWorkers(urls: string[], timeoutMs: number, log: (m: string) => void): Promise<string[]> {
+  const agent = createWorkerAgent(4);
+  const pending = new Set(urls);
+  const until = Date.now() + timeoutMs;
+  try {
+    while (pending.size > 0) {
+      await Promise.all(
+        [...pending].map(async (u) => {
+          const { host, port } = parseHostPort(u);
+          const r = await getUpstream({ host, port, agent }, '/health', 1_000);
+          if (r && r.status === 200) pending.delete(u);
+        }),
+      );
+      if (pending.size === 0 || Date.now() >= until) break;
+      log(`waiting for ${pending.size} worker(s) to become healthy: ${[...pending].join(', ')}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    agent.destroy();
+  }
+  return [...pending];
+}
+
+/** Why the proxy could not start; `code` distinguishes a taken port from the rest. */
+export class ProxyStartError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'EADDRINUSE' | 'LISTEN' | 'WORKERS' | 'CLUSTER',
+  ) {
+    super(message);
+    this.name = 'ProxyStartError';
+  }
+}
+
+export interface ProxyRuntime {
+  proxy: ProxyServer;
+  port: number;
+  /** Drains (up to drainMs), then stops membership sources. */
+  stop(drainMs: number): Promise<void>;
+}
+
+export interface StartProxyRuntimeOptions {
+  config: DisaggConfig;
+  metadata?: MetadataConfig;
+  settings: ProxyRunSettings;
+  env?: Record<string, string | undefined>;
+  /** Overrides applied last (tests: port 0, short timeouts). */
+  overrides?: Partial<ProxyServerOptions>;
+  log: (level: LogLevel, msg: string) => void;
+  /** Called once listening, before the workers are waited for (the CLI prints its line here). */
+  onListening?: (port: number) => void;
+}
+
+export async function startProxyRuntime(o: StartProxyRuntimeOptions): Promise<ProxyRuntime> {
+  const { config: cfg, settings, log } = o;
+  const clusterLog: ClusterLog = (lv, msg) => log(lv === 'warn' ? 'warning' : lv, msg);
+  const options: ProxyServerOptions = { ...proxyOptionsFromConfig(cfg, settings, o.env ?? {}), log, ...o.overrides };
+  options.isStartingGated = cfg.disagg_cluster === undefined;
+
+  let manager: DisaggClusterManager | undefined;
+  if (cfg.disagg_cluster) {
+    manager = new DisaggClusterManager({ config: cfg.disagg_cluster, log: clusterLog });
+    const store = manager.store;
+    if (store) options.clusterStoreHandler = (req, res, url) => handleClusterStoreRequest(store, req, res, url);
+    const m = manager;
+    options.clusterInfo = () => m.clusterInfo();
+  }
+
+  const proxy = createProxyServer(options);
+  let port: number;
+  try {
+    port = await proxy.listen();
+  } catch (err) {
+    await manager?.stop();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new ProxyStartError(`port ${options.port} on ${options.host} is already in use`, 'EADDRINUSE');
+    throw new ProxyStartError(`cannot listen on ${options.host}:${options.port}: ${String(err)}`, 'LISTEN');
+  }
+  o.onListening?.(port);
+
+  let monitor: MetadataMonitor | undefined;
+  let metadataClient: MetadataClient | undefined;
+  if (manager) {
+    const m = manager;
+    const roleOf = (role: number): 'context' | 'generation' => (role === 0 ? 'context' : 'generation');
+    m.onWorkerAdded((w) => proxy.addWorker(roleOf(w.role), workerUrl(w)));
+    m.onWorkerRemoved((w) => proxy.removeWorker(roleOf(w.role), workerUrl(w)));
+    try {
+      // Seed the routers from the workers already registered (the Oct 2025 proxy forgot to, 7.2).
+      for (const w of await m.start()) proxy.addWorker(roleOf(w.role), workerUrl(w));
+    } catch (err) {
+      await proxy.close();
+      throw new ProxyStartError(`cannot reach the cluster store ${cfg.disagg_cluster?.cluster_uri}: ${String(err)}`, 'CLUSTER');
+    }
+  } else {
+    const urls = [...options.contextUrls, ...options.generationUrls];
+    const missing = await waitForWorkers(urls, settings.startTimeoutS * 1000, (msg) => log('info', msg));
+    if (missing.length > 0) {
+      await proxy.close();
+      throw new ProxyStartError(`workers not healthy after ${settings.startTimeoutS} s: ${missing.join(', ')}`, 'WORKERS');
+    }
+    proxy.markStarted();
+    log('info', 'all workers are healthy');
+    if (o.metadata) {
+      const client = MetadataClient.forConfig(o.metadata, clusterLog);
+      metadataClient = client;
+      monitor = new MetadataMonitor({
+        client,
+        config: o.metadata,
+        initialServers: {
+          context: options.contextUrls.map((u) => `http://${u}`),
+          generation: options.generationUrls.map((u) => `http://${u}`),
+        },
+        onServersChanged: (role, list) => proxy.updateMembership({ [role]: list }),
+        log: clusterLog,
+      });
+      monitor.start();
+    }
+  }
+
+  return {
+    proxy,
+    port,
+    async stop(drainMs: number): Promise<void> {
+      await monitor?.stop();
+      await metadataClient?.close();
+      await proxy.drain(drainMs);
+      await manager?.stop();
+    },
+  };
+}
