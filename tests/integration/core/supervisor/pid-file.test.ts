@@ -29,12 +29,12 @@ afterEach(() => {
 
 /** A detached sleeper in its own process group, like a worker; optionally deaf to SIGTERM. */
 async function sleeper(isDeaf = false): Promise<number> {
-  const code = `${isDeaf ? "process.on('SIGTERM', () => {});" : ''} setInterval(() => {}, 1000);`;
-  const c = spawn(process.execPath, ['-e', code], { detached: true, stdio: 'ignore' });
+  const code = `${isDeaf ? "process.on('SIGTERM', () => {});" : ''} setInterval(() => {}, 1000); process.stdout.write('up');`;
+  const c = spawn(process.execPath, ['-e', code], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
   children.push(c);
-  await new Promise((r) => c.once('spawn', r));
-  // Let node install its SIGTERM handler before a test signals it.
-  await new Promise((r) => setTimeout(r, 150));
+  // "up" comes after the SIGTERM handler is installed.
+  await new Promise((r) => c.stdout?.once('data', r));
+  c.stdout?.destroy();
   return c.pid ?? -1;
 }
 

@@ -154,7 +154,8 @@ describe('worker supervisor with real processes', () => {
     await s.start('ctx0');
     const st = await s.waitFor('ctx0', ['errored'], 15_000);
     expect(st.lastExit?.reason).toMatch(/ready timeout: \/health did not answer 200 within 700 ms/);
-    expect(st.lastExit?.code).toBe(0);
+    // Exit 0 from its SIGTERM handler, or killed by SIGTERM if it had not installed one yet (slow box).
+    expect(st.lastExit?.code === 0 || st.lastExit?.signal === 'SIGTERM').toBe(true);
     expect(st.pid).toBeNull();
   });
 
