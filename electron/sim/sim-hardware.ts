@@ -1,15 +1,34 @@
-// The simulated hardware of one worker: which GPU profile it runs on (env DISAGG_SIM_GPU, custom numbers in
-// DISAGG_SIM_GPU_PROFILE), its KV capacity, iteration timing and KV transfer time, all taken from the shared
-// timing model. Layer: electron/sim (plain Node; reads only the env object it is given).
+// The simulated hardware of one worker: the GPU profile it runs on (env DISAGG_SIM_GPU: h100 default, h200, a100,
+// l40s, rtx4090, or `custom` with numbers in DISAGG_SIM_GPU_PROFILE), the model profile guessed from MODEL, and
+// from the shared timing model: KV capacity, iteration time, KV bytes and KV transfer time. Settings come from the
+// environment so the command line stays exactly upstream's. Layer: electron/sim (reads only the env it is given).
+import { customGpuProfile, type CustomGpuSpec, getGpuProfile, GPU_PROFILE_IDS, type GpuProfile } from '../../shared/logic/gpu-profiles';
+import {
+  decodeStepMs,
+  kvBytes,
+  kvBytesPerToken,
+  kvCapacityTokens,
+  kvTransferMs,
+  memoryPlan,
+  modelProfileFromName,
+  prefillTimeMs,
+} from '../../shared/logic/timing-model';
 
 type Env = Record<string, string | undefined>;
 
+/** Context length when neither --max_seq_len nor the options file sets one (the timing model has no per-model value). */
+export const DEFAULT_SIM_MAX_SEQ_LEN = 8192;
+
 export interface SimHardware {
   profileName: string;
+  gpuName: string;
+  modelParamsBillions: number;
   kvCapacityTokens: number;
+  /** Weights per GPU, reported as iteration-stat `gpuMemUsage`. */
   weightsBytes: number;
   defaultMaxSeqLen: number;
   linkGBps: number;
+  /** One executor iteration: prefill of `contextTokens` plus one decode step of `generationRequests` sequences. */
   iterationMs: (contextTokens: number, generationRequests: number) => number;
   kvBytesForTokens: (tokens: number) => number;
   kvTransferMs: (bytes: number) => number;
@@ -28,61 +47,60 @@ export interface HardwareInput {
 
 export type HardwareResult = { ok: true; value: SimHardware } | { ok: false; message: string };
 
-interface GpuNumbers {
-  memoryGiB: number;
-  /** Dense fp16 TFLOPS (prefill is compute bound). */
-  tflops: number;
-  /** Memory bandwidth (decode is bandwidth bound). */
-  memBwGBps: number;
-}
-
-const GPUS: Record<string, GpuNumbers> = {
-  h100: { memoryGiB: 80, tflops: 989, memBwGBps: 3350 },
-  h200: { memoryGiB: 141, tflops: 989, memBwGBps: 4800 },
-  a100: { memoryGiB: 80, tflops: 312, memBwGBps: 2039 },
-  l40s: { memoryGiB: 48, tflops: 362, memBwGBps: 864 },
-  rtx4090: { memoryGiB: 24, tflops: 165, memBwGBps: 1008 },
-};
-
-/** A Llama-3-8B-like model: the numbers a KV cache and the weights take. */
-const MODEL = { paramsB: 8, layers: 32, kvHeads: 8, headDim: 128, bytesPerElem: 2, maxSeqLen: 8192 };
-
-export function resolveHardware(input: HardwareInput): HardwareResult {
-  const name = (input.env.DISAGG_SIM_GPU ?? 'h100').toLowerCase();
-  let gpu = GPUS[name];
-  if (name === 'custom') {
+function gpuFromEnv(env: Env): { ok: true; gpu: GpuProfile } | { ok: false; message: string } {
+  const id = (env.DISAGG_SIM_GPU ?? 'h100').trim().toLowerCase();
+  if (id === 'custom') {
     try {
-      gpu = JSON.parse(input.env.DISAGG_SIM_GPU_PROFILE ?? '') as GpuNumbers;
-    } catch {
-      return { ok: false, message: 'DISAGG_SIM_GPU=custom needs DISAGG_SIM_GPU_PROFILE as JSON {"memoryGiB","tflops","memBwGBps"}' };
+      return { ok: true, gpu: customGpuProfile(JSON.parse(env.DISAGG_SIM_GPU_PROFILE ?? '') as CustomGpuSpec) };
+    } catch (err) {
+      return {
+        ok: false,
+        message: `DISAGG_SIM_GPU=custom needs DISAGG_SIM_GPU_PROFILE as JSON, e.g. {"memoryGiB":48,"memoryBandwidthGBps":960,"denseBf16Tflops":180}: ${(err as Error).message}`,
+      };
     }
   }
-  if (!gpu) return { ok: false, message: `unknown DISAGG_SIM_GPU '${name}' (known: ${[...Object.keys(GPUS), 'custom'].join(', ')})` };
-  const gpuCount = input.tpSize * input.ppSize;
-  const weightsBytes = MODEL.paramsB * 1e9 * MODEL.bytesPerElem;
-  const totalBytes = gpu.memoryGiB * 2 ** 30 * gpuCount;
-  const kvPerToken = 2 * MODEL.layers * MODEL.kvHeads * MODEL.headDim * MODEL.bytesPerElem;
-  const freeBytes = Math.max(0, (totalBytes - weightsBytes) * input.freeGpuMemoryFraction);
-  let kvTokens = Math.floor(freeBytes / kvPerToken);
-  if (input.kvMaxTokens !== null) kvTokens = Math.min(kvTokens, input.kvMaxTokens);
-  kvTokens = Math.floor(kvTokens / input.tokensPerBlock) * input.tokensPerBlock;
-  const linkGBps = Number(input.env.DISAGG_SIM_KV_LINK_GB_S ?? '') || 25;
-  const flopsPerToken = 2 * MODEL.paramsB * 1e9;
+  const gpu = getGpuProfile(id);
+  if (!gpu) return { ok: false, message: `unknown DISAGG_SIM_GPU '${id}' (known: ${[...GPU_PROFILE_IDS, 'custom'].join(', ')})` };
+  return { ok: true, gpu };
+}
+
+/** Resolves the simulated GPUs and model; an error when the model does not fit (as a real worker runs out of memory). */
+export function resolveHardware(input: HardwareInput): HardwareResult {
+  const picked = gpuFromEnv(input.env);
+  if (!picked.ok) return picked;
+  const { gpu } = picked;
+  const model = modelProfileFromName(input.model);
+  const { tpSize: tp, ppSize: pp } = input;
+  if (!(input.freeGpuMemoryFraction >= 0 && input.freeGpuMemoryFraction <= 1)) {
+    return { ok: false, message: `free_gpu_memory_fraction must be in [0, 1], got ${input.freeGpuMemoryFraction}` };
+  }
+  const plan = memoryPlan(model, gpu, tp, pp);
+  let capacity = kvCapacityTokens(model, gpu, tp, input.freeGpuMemoryFraction, input.kvMaxTokens ?? undefined, pp);
+  capacity = Math.floor(capacity / input.tokensPerBlock) * input.tokensPerBlock;
+  if (plan.freeBytesPerGpu <= 0 || capacity < input.tokensPerBlock) {
+    const needGiB = (plan.weightsBytesPerGpu / 2 ** 30).toFixed(1);
+    return {
+      ok: false,
+      message: `CUDA out of memory (simulated): ${model.paramsBillions}B parameters need ${needGiB} GiB per GPU with tp_size=${tp} pp_size=${pp}, ${gpu.name} has ${(gpu.memoryBytes / 2 ** 30).toFixed(0)} GiB, leaving no room for the KV cache`,
+    };
+  }
+  const envLink = Number(input.env.DISAGG_SIM_KV_LINK_GB_S ?? '');
+  const linkGBps = Number.isFinite(envLink) && envLink > 0 ? envLink : gpu.kvLinkGBps;
+  const bytesPerToken = kvBytesPerToken(model);
   return {
     ok: true,
     value: {
-      profileName: name,
-      kvCapacityTokens: kvTokens,
-      weightsBytes: weightsBytes / gpuCount,
-      defaultMaxSeqLen: MODEL.maxSeqLen,
+      profileName: gpu.id,
+      gpuName: gpu.name,
+      modelParamsBillions: model.paramsBillions,
+      kvCapacityTokens: capacity,
+      weightsBytes: plan.weightsBytesPerGpu,
+      defaultMaxSeqLen: DEFAULT_SIM_MAX_SEQ_LEN,
       linkGBps,
-      iterationMs: (ctx, gen) => {
-        const prefill = (ctx * flopsPerToken) / (gpu.tflops * 1e12 * 0.5 * input.tpSize) * 1000;
-        const decode = gen > 0 ? (weightsBytes / (gpu.memBwGBps * 1e9 * input.tpSize)) * 1000 * (1 + gen / 256) : 0;
-        return prefill + decode;
-      },
-      kvBytesForTokens: (tokens) => tokens * kvPerToken,
-      kvTransferMs: (bytes) => (bytes / (linkGBps * 1e9)) * 1000,
+      iterationMs: (contextTokens, generationRequests) =>
+        prefillTimeMs(contextTokens, model, gpu, tp, pp) + decodeStepMs(generationRequests, model, gpu, tp, pp),
+      kvBytesForTokens: (tokens) => kvBytes(tokens, model),
+      kvTransferMs: (bytes) => kvTransferMs(bytes / bytesPerToken, model, linkGBps),
     },
   };
 }

@@ -93,6 +93,8 @@ export interface ResolvedWorker {
   options: WorkerOptions;
   role: 'CONTEXT' | 'GENERATION' | 'MM_ENCODER' | null;
   disaggCluster: DisaggClusterConfig | null;
+  /** etcd of metadata_config.yaml (metadata mode, 7.1), read and validated before serving. */
+  metadataServer: { hostname: string; port: number } | null;
   gpus: string[];
   settings: SimServerSettings;
   engineLimits: { maxBatchSize: number; maxNumTokens: number; kvCapacityTokens: number; tokensPerBlock: number };
@@ -181,6 +183,8 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
       engine: 'simulated',
       model: args.model,
       gpu_profile: hw.value.profileName,
+      gpu_name: hw.value.gpuName,
+      model_params_billions: hw.value.modelParamsBillions,
       gpus,
       tp_size: tp,
       pp_size: pp,
@@ -199,6 +203,7 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     options,
     role,
     disaggCluster,
+    metadataServer: args.metadata_server_config_file !== null ? readMetadataConfig(args.metadata_server_config_file) : null,
     gpus,
     settings,
     engineLimits: { maxBatchSize, maxNumTokens, kvCapacityTokens: hw.value.kvCapacityTokens, tokensPerBlock },
@@ -239,8 +244,8 @@ function readMetadataConfig(file: string): { hostname: string; port: number } {
 async function register(resolved: ResolvedWorker, port: number, io: SimWorkerIo): Promise<Registration | null> {
   const { args, role } = resolved;
   const log = (level: string, message: string): void => io.stderr(`[sim] cluster ${level}: ${message}\n`);
-  if (args.metadata_server_config_file !== null && role !== null) {
-    const cfg = readMetadataConfig(args.metadata_server_config_file);
+  if (resolved.metadataServer !== null && role !== null) {
+    const cfg = resolved.metadataServer;
     const client = MetadataClient.forConfig(cfg, log);
     const key = await client.registerMetadataServer({
       model: resolved.settings.modelName,
