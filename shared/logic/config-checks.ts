@@ -34,10 +34,22 @@ export function createIssueSink(
   mapPath: (path: ConfigPath) => ConfigPath = (p) => p,
 ): IssueSink {
   const issues: ConfigIssue[] = [];
-  const add = (severity: 'error' | 'warning', path: ConfigPath, message: string, hint?: string): void => {
+  const add = (
+    severity: 'error' | 'warning',
+    path: ConfigPath,
+    message: string,
+    hint?: string,
+  ): void => {
     const real = mapPath(path);
     const at = locate(real);
-    const issue: ConfigIssue = { file, line: at.line, column: at.column, path: formatPath(real), message, severity };
+    const issue: ConfigIssue = {
+      file,
+      line: at.line,
+      column: at.column,
+      path: formatPath(real),
+      message,
+      severity,
+    };
     if (hint !== undefined) issue.hint = hint;
     issues.push(issue);
   };
@@ -75,7 +87,8 @@ export function describeValue(v: unknown): string {
 /** Deep equality of parsed YAML values (plain data only), as Python's `==` on dicts and lists. */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (Array.isArray(a) && Array.isArray(b))
+    {return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));}
   if (isPlainObject(a) && isPlainObject(b)) {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
@@ -90,13 +103,20 @@ export interface IntRange {
 }
 
 function rangeWords(range: IntRange): string {
-  if (range.min !== undefined && range.max !== undefined) return `must be between ${range.min} and ${range.max}`;
-  if (range.min !== undefined) return range.min === 1 ? 'must be at least 1' : `must be at least ${range.min}`;
+  if (range.min !== undefined && range.max !== undefined)
+    {return `must be between ${range.min} and ${range.max}`;}
+  if (range.min !== undefined)
+    {return range.min === 1 ? 'must be at least 1' : `must be at least ${range.min}`;}
   return `must be at most ${String(range.max)}`;
 }
 
 /** An integer within `range`; float values with no fraction count as integers (pydantic's lax mode). */
-export function checkInt(sink: IssueSink, path: ConfigPath, v: unknown, range: IntRange = {}): number | undefined {
+export function checkInt(
+  sink: IssueSink,
+  path: ConfigPath,
+  v: unknown,
+  range: IntRange = {},
+): number | undefined {
   if (typeof v !== 'number' || !Number.isInteger(v)) {
     sink.error(path, `must be an integer, got ${describeValue(v)}`);
     return undefined;
@@ -115,7 +135,12 @@ export interface NumberRange {
   exclusiveMin?: boolean;
 }
 
-export function checkNumber(sink: IssueSink, path: ConfigPath, v: unknown, range: NumberRange = {}): number | undefined {
+export function checkNumber(
+  sink: IssueSink,
+  path: ConfigPath,
+  v: unknown,
+  range: NumberRange = {},
+): number | undefined {
   if (typeof v !== 'number' || Number.isNaN(v)) {
     sink.error(path, `must be a number, got ${describeValue(v)}`);
     return undefined;
@@ -126,7 +151,8 @@ export function checkNumber(sink: IssueSink, path: ConfigPath, v: unknown, range
   if (tooLow || tooHigh) {
     let words: string;
     if (min !== undefined && max !== undefined) words = `must be between ${min} and ${max}`;
-    else if (min !== undefined) words = exclusiveMin ? `must be greater than ${min}` : `must be at least ${min}`;
+    else if (min !== undefined)
+      {words = exclusiveMin ? `must be greater than ${min}` : `must be at least ${min}`;}
     else words = `must be at most ${String(max)}`;
     sink.error(path, `${words}, got ${v}`);
     return undefined;
@@ -142,7 +168,12 @@ export function checkBool(sink: IssueSink, path: ConfigPath, v: unknown): boolea
   return v;
 }
 
-export function checkString(sink: IssueSink, path: ConfigPath, v: unknown, opts: { nonEmpty?: boolean } = {}): string | undefined {
+export function checkString(
+  sink: IssueSink,
+  path: ConfigPath,
+  v: unknown,
+  opts: { nonEmpty?: boolean } = {},
+): string | undefined {
   if (typeof v !== 'string') {
     sink.error(path, `must be a string, got ${describeValue(v)}`);
     return undefined;
@@ -155,7 +186,12 @@ export function checkString(sink: IssueSink, path: ConfigPath, v: unknown, opts:
 }
 
 /** One of `allowed` (exact spelling). */
-export function checkEnum<T extends string>(sink: IssueSink, path: ConfigPath, v: unknown, allowed: readonly T[]): T | undefined {
+export function checkEnum<T extends string>(
+  sink: IssueSink,
+  path: ConfigPath,
+  v: unknown,
+  allowed: readonly T[],
+): T | undefined {
   if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
   sink.error(path, `must be one of ${allowed.join(', ')}, got ${describeValue(v)}`);
   return undefined;
@@ -196,6 +232,10 @@ export function checkKnownKeys(
   for (const key of Object.keys(obj)) {
     if (known.includes(key)) continue;
     const guess = closestKey(key, known);
-    sink.error([...path, key], `unknown key "${key}": ${why}`, guess ? `did you mean ${guess}?` : undefined);
+    sink.error(
+      [...path, key],
+      `unknown key "${key}": ${why}`,
+      guess ? `did you mean ${guess}?` : undefined,
+    );
   }
 }

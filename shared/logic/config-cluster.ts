@@ -3,7 +3,15 @@
 
 import type { DisaggClusterConfig } from '../model/config';
 import type { IssueSink } from './config-checks';
-import { checkInt, checkKnownKeys, checkMapping, checkNumber, checkString, createIssueSink, hasErrors } from './config-checks';
+import {
+  checkInt,
+  checkKnownKeys,
+  checkMapping,
+  checkNumber,
+  checkString,
+  createIssueSink,
+  hasErrors,
+} from './config-checks';
 import type { ConfigIssue } from './config-issues';
 import type { ConfigPath } from './yaml-locate';
 
@@ -37,7 +45,8 @@ export function defaultDisaggClusterConfig(clusterUri: string): DisaggClusterCon
   };
 }
 
-const UNKNOWN_KEY_WHY = 'upstream rejects unknown disagg_cluster keys (KeyError) and will not start';
+const UNKNOWN_KEY_WHY =
+  'upstream rejects unknown disagg_cluster keys (KeyError) and will not start';
 
 /**
  * Validates a `disagg_cluster` mapping found at `path`. `clusterUri` (the worker's `--disagg_cluster_uri`)
@@ -87,7 +96,13 @@ export function validateDisaggCluster(
     const mpath = [...path, 'minimal_instances'];
     const mi = checkMapping(sink, mpath, obj.minimal_instances);
     if (mi) {
-      checkKnownKeys(sink, mpath, mi, MINIMAL_INSTANCES_KEYS, 'upstream rejects unknown minimal_instances keys (KeyError)');
+      checkKnownKeys(
+        sink,
+        mpath,
+        mi,
+        MINIMAL_INSTANCES_KEYS,
+        'upstream rejects unknown minimal_instances keys (KeyError)',
+      );
       for (const role of ['context_servers', 'generation_servers'] as const) {
         if (mi[role] === undefined || mi[role] === null) continue;
         const n = checkInt(sink, [...mpath, role], mi[role], { min: 0 });
@@ -102,12 +117,19 @@ export function validateDisaggCluster(
   }
   if (obj.inactive_timeout_sec !== undefined && obj.inactive_timeout_sec !== null) {
     // It becomes the TTL of the worker's key (an etcd lease TTL is whole seconds).
-    const ttl = checkInt(sink, [...path, 'inactive_timeout_sec'], obj.inactive_timeout_sec, { min: 1 });
+    const ttl = checkInt(sink, [...path, 'inactive_timeout_sec'], obj.inactive_timeout_sec, {
+      min: 1,
+    });
     if (ttl !== undefined) out.inactive_timeout_sec = ttl;
   }
   if (out.heartbeat_interval_sec <= 0 || out.heartbeat_interval_sec >= out.inactive_timeout_sec) {
     sink.warn(
-      [...path, obj.heartbeat_interval_sec === undefined ? 'inactive_timeout_sec' : 'heartbeat_interval_sec'],
+      [
+        ...path,
+        obj.heartbeat_interval_sec === undefined
+          ? 'inactive_timeout_sec'
+          : 'heartbeat_interval_sec',
+      ],
       `heartbeats are disabled: heartbeat_interval_sec (${out.heartbeat_interval_sec}) must be greater than 0 and less than ` +
         `inactive_timeout_sec (${out.inactive_timeout_sec}), so worker registrations expire after inactive_timeout_sec`,
     );
@@ -135,8 +157,11 @@ export interface DisaggClusterParseOptions {
 export function parseDisaggClusterConfig(
   value: unknown,
   opts: DisaggClusterParseOptions = {},
-): { ok: true; value: DisaggClusterConfig; issues: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] } {
-  const sink = opts.sink ?? createIssueSink(opts.file ?? 'disagg_cluster', () => ({ line: 1, column: 1 }));
+):
+  | { ok: true; value: DisaggClusterConfig; issues: ConfigIssue[] }
+  | { ok: false; issues: ConfigIssue[] } {
+  const sink =
+    opts.sink ?? createIssueSink(opts.file ?? 'disagg_cluster', () => ({ line: 1, column: 1 }));
   const start = sink.issues.length;
   const parsed = validateDisaggCluster(sink, opts.path ?? [], value, opts.clusterUri);
   const issues = sink.issues.slice(start);

@@ -66,10 +66,19 @@ const NEWER_PROXY_KEYS: readonly string[] = [
   'bounded_replay_on_generation',
 ];
 
-export const ROUTER_TYPES: readonly RouterType[] = ['round_robin', 'load_balancing', 'kv_cache_aware'];
+export const ROUTER_TYPES: readonly RouterType[] = [
+  'round_robin',
+  'load_balancing',
+  'kv_cache_aware',
+];
 
 /** Router constructor args that Oct 2025 `router.py` reads (§6); others are swallowed by **kwargs. */
-const ROUTER_ARG_KEYS: readonly string[] = ['use_tokens', 'max_batch_size', 'tokens_per_block', 'max_num_tokens'];
+const ROUTER_ARG_KEYS: readonly string[] = [
+  'use_tokens',
+  'max_batch_size',
+  'tokens_per_block',
+  'max_num_tokens',
+];
 
 export const DISAGG_DEFAULTS = {
   hostname: 'localhost',
@@ -96,7 +105,8 @@ export interface DisaggParseOptions {
   hasMetadataServer?: boolean;
 }
 
-type HostPortCheck = { ok: true; host: string; port: number } | { ok: false; message: string; hint?: string };
+type HostPortCheck =
+  { ok: true; host: string; port: number } | { ok: false; message: string; hint?: string };
 
 /**
  * Upstream does `hostname, port_str = url.split(':')` then `int(port_str)` (§3.2), so an entry is exactly
@@ -119,12 +129,20 @@ function checkHostPort(url: string): HostPortCheck {
       hint: 'use a hostname or an IPv4 address',
     };
   }
-  if (parts.length !== 2) return { ok: false, message: `must be host:port, got ${JSON.stringify(url)}`, hint: `e.g. ${url || 'localhost'}:8001` };
+  if (parts.length !== 2)
+    {return {
+      ok: false,
+      message: `must be host:port, got ${JSON.stringify(url)}`,
+      hint: `e.g. ${url || 'localhost'}:8001`,
+    };}
   const [host, portText] = parts as [string, string];
-  if (host.trim() === '') return { ok: false, message: `must be host:port with a host name, got ${JSON.stringify(url)}` };
-  if (!/^\d+$/.test(portText.trim())) return { ok: false, message: `has port ${JSON.stringify(portText)}, which is not a number` };
+  if (host.trim() === '')
+    {return { ok: false, message: `must be host:port with a host name, got ${JSON.stringify(url)}` };}
+  if (!/^\d+$/.test(portText.trim()))
+    {return { ok: false, message: `has port ${JSON.stringify(portText)}, which is not a number` };}
   const port = Number(portText.trim());
-  if (port < 1 || port > 65535) return { ok: false, message: `has port ${port}, which is outside 1-65535` };
+  if (port < 1 || port > 65535)
+    {return { ok: false, message: `has port ${port}, which is outside 1-65535` };}
   return { ok: true, host, port };
 }
 
@@ -164,14 +182,23 @@ function parseRouter(ctx: SectionContext, entry: Entry | undefined): RouterConfi
         // create_router lower-cases the name (§3.2).
         const lower = v.toLowerCase();
         if ((ROUTER_TYPES as readonly string[]).includes(lower)) type = lower as RouterType;
-        else sink.error(path, `unknown router type ${JSON.stringify(v)}; allowed: ${ROUTER_TYPES.join(', ')}`);
+        else
+          {sink.error(
+            path,
+            `unknown router type ${JSON.stringify(v)}; allowed: ${ROUTER_TYPES.join(', ')}`,
+          );}
         continue;
       }
       if (key === 'use_tokens') checkBool(sink, path, v);
-      else if (key === 'max_batch_size' || key === 'tokens_per_block' || key === 'max_num_tokens') checkInt(sink, path, v, { min: 1 });
+      else if (key === 'max_batch_size' || key === 'tokens_per_block' || key === 'max_num_tokens')
+        {checkInt(sink, path, v, { min: 1 });}
       else {
         const guess = closestKey(key, ROUTER_ARG_KEYS);
-        sink.warn(path, `"${key}" is not a router argument; upstream ignores it`, guess ? `did you mean ${guess}?` : undefined);
+        sink.warn(
+          path,
+          `"${key}" is not a router argument; upstream ignores it`,
+          guess ? `did you mean ${guess}?` : undefined,
+        );
       }
       args[key] = v;
     }
@@ -187,7 +214,8 @@ function parseRouter(ctx: SectionContext, entry: Entry | undefined): RouterConfi
   };
   const extra: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(args)) {
-    if (key !== 'use_tokens' && key !== 'max_batch_size' && key !== 'tokens_per_block') extra[key] = v;
+    if (key !== 'use_tokens' && key !== 'max_batch_size' && key !== 'tokens_per_block')
+      {extra[key] = v;}
   }
   return {
     type,
@@ -203,7 +231,10 @@ function parseUrls(ctx: SectionContext, entry: Entry | undefined): string[] {
   const { sink } = ctx;
   if (!entry || entry.value === null || entry.value === undefined) return [];
   if (!Array.isArray(entry.value)) {
-    sink.error(entry.path, `must be a list of host:port strings, got ${describeValue(entry.value)}`);
+    sink.error(
+      entry.path,
+      `must be a list of host:port strings, got ${describeValue(entry.value)}`,
+    );
     return [];
   }
   const urls: string[] = [];
@@ -220,7 +251,15 @@ function parseUrls(ctx: SectionContext, entry: Entry | undefined): string[] {
   return urls;
 }
 
-const SECTION_OWN_KEYS = new Set(['num_instances', 'urls', 'router', 'max_batch_size', 'max_num_tokens', 'tensor_parallel_size', 'pipeline_parallel_size']);
+const SECTION_OWN_KEYS = new Set([
+  'num_instances',
+  'urls',
+  'router',
+  'max_batch_size',
+  'max_num_tokens',
+  'tensor_parallel_size',
+  'pipeline_parallel_size',
+]);
 
 function parseSection(ctx: SectionContext): ServerSectionConfig {
   const { sink, entries } = ctx;
@@ -257,14 +296,20 @@ function parseSection(ctx: SectionContext): ServerSectionConfig {
 
   if (ctx.clusterMode) {
     if (urlsEntry && Array.isArray(urlsEntry.value) && urlsEntry.value.length > 0) {
-      sink.warn(urlsEntry.path, 'urls are ignored when disagg_cluster is set: workers register themselves with the cluster');
+      sink.warn(
+        urlsEntry.path,
+        'urls are ignored when disagg_cluster is set: workers register themselves with the cluster',
+      );
     }
   } else if (urlsEntry && Array.isArray(urlsEntry.value) && urlsEntry.value.length > 0) {
     // Only checked when urls is non-empty, as in extract_ctx_gen_cfgs.
     const listed = urlsEntry.value.length;
     if (listed !== numInstances) {
       const at = entries.get('num_instances')?.path ?? urlsEntry.path;
-      sink.error(at, `num_instances is ${numInstances} but urls lists ${listed} server${listed === 1 ? '' : 's'}; they must match`);
+      sink.error(
+        at,
+        `num_instances is ${numInstances} but urls lists ${listed} server${listed === 1 ? '' : 's'}; they must match`,
+      );
     }
   }
   return section;
@@ -334,10 +379,18 @@ function parseConditional(sink: IssueSink, value: unknown): ConditionalDisaggCon
   const path = ['conditional_disagg_config'];
   const obj = checkMapping(sink, path, value);
   if (!obj) return undefined;
-  checkKnownKeys(sink, path, obj, ['max_local_prefill_length'], 'upstream rejects unknown keys here (TypeError) and will not start');
+  checkKnownKeys(
+    sink,
+    path,
+    obj,
+    ['max_local_prefill_length'],
+    'upstream rejects unknown keys here (TypeError) and will not start',
+  );
   const out: ConditionalDisaggConfig = { max_local_prefill_length: 0 };
   if (obj.max_local_prefill_length !== undefined) {
-    const v = checkInt(sink, [...path, 'max_local_prefill_length'], obj.max_local_prefill_length, { min: 0 });
+    const v = checkInt(sink, [...path, 'max_local_prefill_length'], obj.max_local_prefill_length, {
+      min: 0,
+    });
     if (v !== undefined) out.max_local_prefill_length = v;
   }
   return out;
@@ -347,7 +400,13 @@ function parseOtlp(sink: IssueSink, value: unknown): { otlp_traces_endpoint?: st
   const path = ['otlp_config'];
   const obj = checkMapping(sink, path, value);
   if (!obj) return undefined;
-  checkKnownKeys(sink, path, obj, ['otlp_traces_endpoint'], 'upstream rejects unknown keys here (TypeError) and will not start');
+  checkKnownKeys(
+    sink,
+    path,
+    obj,
+    ['otlp_traces_endpoint'],
+    'upstream rejects unknown keys here (TypeError) and will not start',
+  );
   const out: { otlp_traces_endpoint?: string } = {};
   if (obj.otlp_traces_endpoint !== undefined && obj.otlp_traces_endpoint !== null) {
     const v = checkString(sink, [...path, 'otlp_traces_endpoint'], obj.otlp_traces_endpoint);
@@ -377,12 +436,18 @@ export function validateDisaggConfig(
     perf_metrics_max_requests: DISAGG_DEFAULTS.perf_metrics_max_requests as number,
     shared_keys: {} as Record<string, unknown>,
   };
-  if ('hostname' in top) settings.hostname = checkString(sink, ['hostname'], top.hostname, { nonEmpty: true }) ?? settings.hostname;
-  if ('port' in top) settings.port = checkInt(sink, ['port'], top.port, { min: 0, max: 65535 }) ?? settings.port;
-  if ('max_retries' in top) settings.max_retries = checkInt(sink, ['max_retries'], top.max_retries, { min: 0 }) ?? settings.max_retries;
+  if ('hostname' in top)
+    {settings.hostname =
+      checkString(sink, ['hostname'], top.hostname, { nonEmpty: true }) ?? settings.hostname;}
+  if ('port' in top)
+    {settings.port = checkInt(sink, ['port'], top.port, { min: 0, max: 65535 }) ?? settings.port;}
+  if ('max_retries' in top)
+    {settings.max_retries =
+      checkInt(sink, ['max_retries'], top.max_retries, { min: 0 }) ?? settings.max_retries;}
   if ('perf_metrics_max_requests' in top) {
     settings.perf_metrics_max_requests =
-      checkInt(sink, ['perf_metrics_max_requests'], top.perf_metrics_max_requests, { min: 0 }) ?? settings.perf_metrics_max_requests;
+      checkInt(sink, ['perf_metrics_max_requests'], top.perf_metrics_max_requests, { min: 0 }) ??
+      settings.perf_metrics_max_requests;
   }
 
   for (const [key, value] of Object.entries(top)) {
@@ -391,15 +456,16 @@ export function validateDisaggConfig(
     if (NEWER_PROXY_KEYS.includes(key)) {
       sink.warn(
         [key],
-        `${key} is a proxy setting only in TensorRT-LLM newer than Oct 2025; here, as upstream Oct 2025 does, it is copied ` +
-          'into both server sections as an LLM arg and has no effect on the proxy',
+        `${key} is a proxy setting only in TensorRT-LLM newer than Oct 2025; the Oct 2025 proxy copies it into both ` +
+          'server sections as an LLM arg and ignores it',
       );
     }
   }
 
   const clusterRaw = top.disagg_cluster;
   const clusterMode = !isEmptySection(clusterRaw);
-  if ('disagg_cluster' in top && !clusterMode) sink.warn(['disagg_cluster'], 'an empty disagg_cluster section is ignored');
+  if ('disagg_cluster' in top && !clusterMode)
+    {sink.warn(['disagg_cluster'], 'an empty disagg_cluster section is ignored');}
 
   const sections: Record<string, Map<string, Entry>> = {};
   const parseRole = (role: 'context_servers' | 'generation_servers'): ServerSectionConfig => {
@@ -432,9 +498,14 @@ export function validateDisaggConfig(
   }
 
   if (clusterMode) {
-    const cluster: DisaggClusterConfig | undefined = validateDisaggCluster(sink, ['disagg_cluster'], clusterRaw);
+    const cluster: DisaggClusterConfig | undefined = validateDisaggCluster(
+      sink,
+      ['disagg_cluster'],
+      clusterRaw,
+    );
     if (cluster) config.disagg_cluster = cluster;
-    if (opts.hasMetadataServer) sink.error(['disagg_cluster'], 'Cluster manager and metadata server cannot be used together');
+    if (opts.hasMetadataServer)
+      {sink.error(['disagg_cluster'], 'Cluster manager and metadata server cannot be used together');}
     for (const role of ['context_servers', 'generation_servers'] as const) {
       if (config[role].router.type === 'kv_cache_aware') {
         sink.error(
@@ -479,14 +550,23 @@ export function validateDisaggConfig(
   return config;
 }
 
-function finish<T>(value: T | undefined, syntax: ConfigIssue[], sink: IssueSink, document: Document): ParseResult<T> {
+function finish<T>(
+  value: T | undefined,
+  syntax: ConfigIssue[],
+  sink: IssueSink,
+  document: Document,
+): ParseResult<T> {
   const issues = sortIssues([...syntax, ...sink.issues]);
   if (value === undefined || hasErrors(issues)) return { ok: false, issues, document };
   return { ok: true, value, issues, document };
 }
 
 /** Parses and validates disagg_config.yaml (`trtllm-serve disaggregated -c`). */
-export function parseDisaggConfig(text: string, file: string, opts: DisaggParseOptions = {}): ParseResult<DisaggConfig> {
+export function parseDisaggConfig(
+  text: string,
+  file: string,
+  opts: DisaggParseOptions = {},
+): ParseResult<DisaggConfig> {
   const parsed = parseYaml(text, file);
   if (hasErrors(parsed.issues)) return { ok: false, issues: sortIssues(parsed.issues) };
   const { document, lineCounter } = parsed;
@@ -498,7 +578,13 @@ export function parseDisaggConfig(text: string, file: string, opts: DisaggParseO
   return finish(value, parsed.issues, sink, document);
 }
 
-const METADATA_KEYS: readonly string[] = ['server_type', 'hostname', 'port', 'health_check_timeout', 'refresh_interval'];
+const METADATA_KEYS: readonly string[] = [
+  'server_type',
+  'hostname',
+  'port',
+  'health_check_timeout',
+  'refresh_interval',
+];
 
 /** Validates a parsed metadata_config.yaml value (`MetadataServerConfig(**yaml)`, §3.4). */
 export function validateMetadataConfig(sink: IssueSink, root: unknown): MetadataConfig | undefined {
@@ -507,17 +593,30 @@ export function validateMetadataConfig(sink: IssueSink, root: unknown): Metadata
     sink.error([], `the file must be a mapping of settings, got ${describeValue(top)}`);
     return undefined;
   }
-  checkKnownKeys(sink, [], top, METADATA_KEYS, "upstream's MetadataServerConfig rejects unknown keys (TypeError) and will not start");
+  checkKnownKeys(
+    sink,
+    [],
+    top,
+    METADATA_KEYS,
+    "upstream's MetadataServerConfig rejects unknown keys (TypeError) and will not start",
+  );
   const out: MetadataConfig = { server_type: 'etcd', ...METADATA_DEFAULTS };
   if (top.server_type === undefined) {
     sink.error([], 'server_type is required (it has no default)', 'add `server_type: etcd`');
   } else if (top.server_type !== 'etcd') {
-    sink.error(['server_type'], `must be "etcd" (the only metadata server), got ${describeValue(top.server_type)}`);
+    sink.error(
+      ['server_type'],
+      `must be "etcd" (the only metadata server), got ${describeValue(top.server_type)}`,
+    );
   }
-  if ('hostname' in top) out.hostname = checkString(sink, ['hostname'], top.hostname, { nonEmpty: true }) ?? out.hostname;
-  if ('port' in top) out.port = checkInt(sink, ['port'], top.port, { min: 1, max: 65535 }) ?? out.port;
+  if ('hostname' in top)
+    {out.hostname =
+      checkString(sink, ['hostname'], top.hostname, { nonEmpty: true }) ?? out.hostname;}
+  if ('port' in top)
+    {out.port = checkInt(sink, ['port'], top.port, { min: 1, max: 65535 }) ?? out.port;}
   for (const key of ['health_check_timeout', 'refresh_interval'] as const) {
-    if (key in top) out[key] = checkNumber(sink, [key], top[key], { min: 0, exclusiveMin: true }) ?? out[key];
+    if (key in top)
+      {out[key] = checkNumber(sink, [key], top[key], { min: 0, exclusiveMin: true }) ?? out[key];}
   }
   return out;
 }

@@ -23,7 +23,13 @@ import {
 import { validateDisaggCluster } from './config-cluster';
 import type { ConfigIssue } from './config-issues';
 import { closestKey } from './config-suggest';
-import { CACHE_TRANSCEIVER_BACKENDS, NESTED_OPTION_KEYS, nestedSectionOf, RENAMED_OPTION_HINTS, WORKER_OPTION_KEYS } from './worker-option-keys';
+import {
+  CACHE_TRANSCEIVER_BACKENDS,
+  NESTED_OPTION_KEYS,
+  nestedSectionOf,
+  RENAMED_OPTION_HINTS,
+  WORKER_OPTION_KEYS,
+} from './worker-option-keys';
 import type { ConfigPath } from './yaml-locate';
 import { documentSource, documentValue, findPath, locatePath, parseYaml } from './yaml-locate';
 
@@ -35,7 +41,12 @@ type FieldSpec =
   | { kind: 'string'; nullable?: boolean }
   | { kind: 'enum'; values: readonly string[]; nullable?: boolean }
   | { kind: 'intList'; min: number; nullable?: boolean }
-  | { kind: 'mapping'; nullable?: boolean; section?: string; fields?: Readonly<Record<string, FieldSpec>> };
+  | {
+      kind: 'mapping';
+      nullable?: boolean;
+      section?: string;
+      fields?: Readonly<Record<string, FieldSpec>>;
+    };
 
 const BOOL: FieldSpec = { kind: 'bool' };
 const POSITIVE_INT: FieldSpec = { kind: 'int', min: 1 };
@@ -106,8 +117,15 @@ const TORCH_COMPILE_FIELDS: Readonly<Record<string, FieldSpec>> = {
 };
 
 const SCHEDULER_FIELDS: Readonly<Record<string, FieldSpec>> = {
-  capacity_scheduler_policy: { kind: 'enum', values: ['MAX_UTILIZATION', 'GUARANTEED_NO_EVICT', 'STATIC_BATCH'] },
-  context_chunking_policy: { kind: 'enum', values: ['FIRST_COME_FIRST_SERVED', 'EQUAL_PROGRESS'], nullable: true },
+  capacity_scheduler_policy: {
+    kind: 'enum',
+    values: ['MAX_UTILIZATION', 'GUARANTEED_NO_EVICT', 'STATIC_BATCH'],
+  },
+  context_chunking_policy: {
+    kind: 'enum',
+    values: ['FIRST_COME_FIRST_SERVED', 'EQUAL_PROGRESS'],
+    nullable: true,
+  },
   dynamic_batch_config: OPTIONAL_MAPPING,
 };
 
@@ -158,8 +176,18 @@ const TOP_LEVEL_FIELDS: Readonly<Record<string, FieldSpec>> = {
   return_perf_metrics: BOOL,
   orchestrator_type: { kind: 'enum', values: ['rpc', 'ray'], nullable: true },
   garbage_collection_gen0_threshold: { kind: 'int' },
-  cuda_graph_config: { kind: 'mapping', nullable: true, section: 'cuda_graph_config', fields: CUDA_GRAPH_FIELDS },
-  attention_dp_config: { kind: 'mapping', nullable: true, section: 'attention_dp_config', fields: ATTENTION_DP_FIELDS },
+  cuda_graph_config: {
+    kind: 'mapping',
+    nullable: true,
+    section: 'cuda_graph_config',
+    fields: CUDA_GRAPH_FIELDS,
+  },
+  attention_dp_config: {
+    kind: 'mapping',
+    nullable: true,
+    section: 'attention_dp_config',
+    fields: ATTENTION_DP_FIELDS,
+  },
   disable_overlap_scheduler: BOOL,
   moe_config: { kind: 'mapping', section: 'moe_config', fields: MOE_FIELDS },
   attn_backend: STRING,
@@ -171,7 +199,12 @@ const TOP_LEVEL_FIELDS: Readonly<Record<string, FieldSpec>> = {
   batch_wait_timeout_ms: { kind: 'number', min: 0 },
   batch_wait_timeout_iters: NON_NEGATIVE_INT,
   batch_wait_max_tokens_ratio: { kind: 'number', min: 0, max: 1 },
-  torch_compile_config: { kind: 'mapping', nullable: true, section: 'torch_compile_config', fields: TORCH_COMPILE_FIELDS },
+  torch_compile_config: {
+    kind: 'mapping',
+    nullable: true,
+    section: 'torch_compile_config',
+    fields: TORCH_COMPILE_FIELDS,
+  },
   enable_autotuner: BOOL,
   enable_layerwise_nvtx_marker: BOOL,
   enable_min_latency: BOOL,
@@ -179,7 +212,17 @@ const TOP_LEVEL_FIELDS: Readonly<Record<string, FieldSpec>> = {
   force_dynamic_quantization: BOOL,
   allreduce_strategy: {
     kind: 'enum',
-    values: ['AUTO', 'NCCL', 'UB', 'MINLATENCY', 'ONESHOT', 'TWOSHOT', 'LOWPRECISION', 'MNNVL', 'NCCL_SYMMETRIC'],
+    values: [
+      'AUTO',
+      'NCCL',
+      'UB',
+      'MINLATENCY',
+      'ONESHOT',
+      'TWOSHOT',
+      'LOWPRECISION',
+      'MNNVL',
+      'NCCL_SYMMETRIC',
+    ],
     nullable: true,
   },
   checkpoint_format: OPTIONAL_STRING,
@@ -188,7 +231,8 @@ const TOP_LEVEL_FIELDS: Readonly<Record<string, FieldSpec>> = {
   ray_worker_extension_cls: OPTIONAL_STRING,
 };
 
-const FORBID_WHY = 'TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start';
+const FORBID_WHY =
+  'TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start';
 
 function checkField(sink: IssueSink, path: ConfigPath, v: unknown, spec: FieldSpec): void {
   if ((v === null || v === undefined) && 'nullable' in spec && spec.nullable) return;
@@ -231,22 +275,37 @@ function checkField(sink: IssueSink, path: ConfigPath, v: unknown, spec: FieldSp
 }
 
 /** Returns the backend to store (uppercase) or undefined when invalid. */
-function checkTransceiverBackend(sink: IssueSink, path: ConfigPath, v: unknown): string | null | undefined {
+function checkTransceiverBackend(
+  sink: IssueSink,
+  path: ConfigPath,
+  v: unknown,
+): string | null | undefined {
   if (v === null || v === undefined) return null;
   if (typeof v !== 'string') {
-    sink.error(path, `must be one of ${CACHE_TRANSCEIVER_BACKENDS.join(', ')}, got ${describeValue(v)}`);
+    sink.error(
+      path,
+      `must be one of ${CACHE_TRANSCEIVER_BACKENDS.join(', ')}, got ${describeValue(v)}`,
+    );
     return undefined;
   }
   const upper = v.toUpperCase();
   if (!(CACHE_TRANSCEIVER_BACKENDS as readonly string[]).includes(upper)) {
-    sink.error(path, `must be one of ${CACHE_TRANSCEIVER_BACKENDS.join(', ')}, got ${JSON.stringify(v)}`);
+    sink.error(
+      path,
+      `must be one of ${CACHE_TRANSCEIVER_BACKENDS.join(', ')}, got ${JSON.stringify(v)}`,
+    );
     return undefined;
   }
   if (upper !== v) {
     // Mid-2025 builds used lowercase literals; the Oct 2025 model is uppercase (protocol §2.1).
-    sink.warn(path, `"${v}" is the mid-2025 lowercase spelling; current TensorRT-LLM expects uppercase`, `write ${upper}`);
+    sink.warn(
+      path,
+      `"${v}" is the mid-2025 lowercase spelling; current TensorRT-LLM expects uppercase`,
+      `write ${upper}`,
+    );
   }
-  if (upper === 'MPI') sink.warn(path, 'the MPI transceiver backend is deprecated upstream', 'use UCX or NIXL');
+  if (upper === 'MPI')
+    {sink.warn(path, 'the MPI transceiver backend is deprecated upstream', 'use UCX or NIXL');}
   return upper;
 }
 
@@ -284,7 +343,8 @@ export function validateWorkerOptions(
     if (!WORKER_OPTION_KEYS.includes(key)) {
       const renamed = RENAMED_OPTION_HINTS[key];
       const section = nestedSectionOf(key);
-      const guess = section !== undefined ? `${section}.${key}` : closestKey(key, WORKER_OPTION_KEYS);
+      const guess =
+        section !== undefined ? `${section}.${key}` : closestKey(key, WORKER_OPTION_KEYS);
       const hint = renamed ?? (guess ? `did you mean ${guess}?` : undefined);
       sink.error(keyPath, `unknown option "${key}": ${FORBID_WHY}`, hint);
       continue;
@@ -295,8 +355,16 @@ export function validateWorkerOptions(
 
   const ctc = value.cache_transceiver_config;
   if (isPlainObject(ctc) && 'backend' in ctc) {
-    const backend = checkTransceiverBackend(sink, [...path, 'cache_transceiver_config', 'backend'], ctc.backend);
-    if (backend) out.cache_transceiver_config = { ...ctc, backend: backend as 'DEFAULT' | 'UCX' | 'NIXL' | 'MPI' };
+    const backend = checkTransceiverBackend(
+      sink,
+      [...path, 'cache_transceiver_config', 'backend'],
+      ctc.backend,
+    );
+    if (backend)
+      {out.cache_transceiver_config = {
+        ...ctc,
+        backend: backend as 'DEFAULT' | 'UCX' | 'NIXL' | 'MPI',
+      };}
   }
 
   // Popped by serve.py before the LLM args are built (§7.2). An empty section is falsy and ignored upstream.
@@ -307,7 +375,12 @@ export function validateWorkerOptions(
       delete out.disagg_cluster;
       sink.warn([...path, 'disagg_cluster'], 'an empty disagg_cluster section is ignored');
     } else {
-      const parsed = validateDisaggCluster(sink, [...path, 'disagg_cluster'], dc, opts.disaggClusterUri);
+      const parsed = validateDisaggCluster(
+        sink,
+        [...path, 'disagg_cluster'],
+        dc,
+        opts.disaggClusterUri,
+      );
       if (parsed) out.disagg_cluster = parsed;
       else delete out.disagg_cluster;
     }
@@ -316,7 +389,11 @@ export function validateWorkerOptions(
 }
 
 /** Parses a worker's `--extra_llm_api_options` YAML. An empty file is an empty mapping (all defaults). */
-export function parseWorkerOptions(text: string, file: string, opts: WorkerOptionsCheckOptions = {}): ParseResult<WorkerOptions> {
+export function parseWorkerOptions(
+  text: string,
+  file: string,
+  opts: WorkerOptionsCheckOptions = {},
+): ParseResult<WorkerOptions> {
   const parsed = parseYaml(text, file);
   if (hasErrors(parsed.issues)) return { ok: false, issues: sortIssues(parsed.issues) };
   const { document, lineCounter } = parsed;
@@ -341,7 +418,8 @@ function mpiSectionArgs(section: DisaggConfig['context_servers']): WorkerOptions
   if (section.max_batch_size !== undefined) args.max_batch_size = section.max_batch_size;
   if (section.max_num_tokens !== undefined) args.max_num_tokens = section.max_num_tokens;
   if (section.tensor_parallel_size !== 1) args.tensor_parallel_size = section.tensor_parallel_size;
-  if (section.pipeline_parallel_size !== 1) args.pipeline_parallel_size = section.pipeline_parallel_size;
+  if (section.pipeline_parallel_size !== 1)
+    {args.pipeline_parallel_size = section.pipeline_parallel_size;}
   return args;
 }
 
@@ -372,13 +450,18 @@ export function extractMpiWorkerOptions(
     // disaggregated_mpi_worker calls get_llm_args(**section): `model` is its required positional argument and
     // `free_gpu_memory_fraction` one of its CLI-style parameters (it builds kv_cache_config from it, and a
     // kv_cache_config in the section then replaces that object whole).
-    if (args.model === undefined) sink.error([], 'model is required for disaggregated_mpi_worker (write it at the top level or in the section)');
+    if (args.model === undefined)
+      {sink.error(
+        [],
+        'model is required for disaggregated_mpi_worker (write it at the top level or in the section)',
+      );}
     if ('free_gpu_memory_fraction' in args) {
       const fraction = args.free_gpu_memory_fraction;
       delete args.free_gpu_memory_fraction;
       checkField(sink, ['free_gpu_memory_fraction'], fraction, FRACTION);
       const kv = args.kv_cache_config;
-      if (kv === undefined || kv === null) args.kv_cache_config = { free_gpu_memory_fraction: fraction } as KvCacheConfig;
+      if (kv === undefined || kv === null)
+        {args.kv_cache_config = { free_gpu_memory_fraction: fraction } as KvCacheConfig;}
       else if (isPlainObject(kv) && !('free_gpu_memory_fraction' in kv)) {
         sink.warn(
           ['free_gpu_memory_fraction'],

@@ -8,9 +8,23 @@
 // re-printed by `yaml`, which still keeps comments and key order.
 
 import type { Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
-import { Document, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import {
+  Document,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+} from 'yaml';
 
-import type { DisaggConfig, MetadataConfig, ServerSectionConfig, WorkerOptions } from '../model/config';
+import type {
+  DisaggConfig,
+  MetadataConfig,
+  ServerSectionConfig,
+  WorkerOptions,
+} from '../model/config';
 import { deepEqual, isPlainObject } from './config-checks';
 import { DISAGG_CLUSTER_DEFAULTS } from './config-cluster';
 import type { ConfigPath } from './yaml-locate';
@@ -93,7 +107,11 @@ function needsBlock(value: unknown): boolean {
 }
 
 function styleOf(node: unknown): StringStyle {
-  if (isScalar(node) && typeof node.value === 'string' && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) {
+  if (
+    isScalar(node) &&
+    typeof node.value === 'string' &&
+    (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')
+  ) {
     return node.type;
   }
   return undefined;
@@ -182,15 +200,21 @@ function nest(rest: ConfigPath, value: unknown): unknown {
 // Text splices for set and delete
 
 function parentOf(doc: Document, path: ConfigPath): Node | null {
-  return path.length === 1 ? ((doc.contents) ?? null) : findPath(doc, path.slice(0, -1)).node;
+  return path.length === 1 ? (doc.contents ?? null) : findPath(doc, path.slice(0, -1)).node;
 }
 
 /** Replace the value of `pair` (a key of `map`). */
-function replacePairValue(text: string, map: YAMLMap, pair: Pair, value: unknown): Splice | undefined {
+function replacePairValue(
+  text: string,
+  map: YAMLMap,
+  pair: Pair,
+  value: unknown,
+): Splice | undefined {
   const keyRange = rangeOf(pair.key);
   if (!keyRange) return undefined;
   const valueNode = pair.value;
-  const valueEnd = valueNode === null || valueNode === undefined ? keyRange[1] : contentEnd(text, valueNode);
+  const valueEnd =
+    valueNode === null || valueNode === undefined ? keyRange[1] : contentEnd(text, valueNode);
   if (valueEnd === undefined) return undefined;
   if (map.flow) {
     const r = rangeOf(valueNode);
@@ -200,17 +224,25 @@ function replacePairValue(text: string, map: YAMLMap, pair: Pair, value: unknown
   const colon = text.indexOf(':', keyRange[1]);
   if (colon === -1 || colon > valueEnd) return undefined;
   const keyColumn = columnOf(text, keyRange[0]);
-  const insert = needsBlock(value) ? `\n${renderBlock(value, keyColumn + 2)}` : ` ${renderInline(value, styleOf(valueNode))}`;
+  const insert = needsBlock(value)
+    ? `\n${renderBlock(value, keyColumn + 2)}`
+    : ` ${renderInline(value, styleOf(valueNode))}`;
   return { start: colon + 1, end: Math.max(valueEnd, colon + 1), insert };
 }
 
 /** Replace item `index` of `seq`. */
-function replaceSeqItem(text: string, seq: YAMLSeq, index: number, value: unknown): Splice | undefined {
+function replaceSeqItem(
+  text: string,
+  seq: YAMLSeq,
+  index: number,
+  value: unknown,
+): Splice | undefined {
   const item: unknown = seq.items[index];
   const r = rangeOf(item);
   const end = contentEnd(text, item);
   if (!r || end === undefined || isPair(item)) return undefined;
-  if (seq.flow || !needsBlock(value)) return { start: r[0], end, insert: renderInline(value, styleOf(item)) };
+  if (seq.flow || !needsBlock(value))
+    {return { start: r[0], end, insert: renderInline(value, styleOf(item)) };}
   const column = columnOf(text, r[0]);
   return { start: r[0], end, insert: renderBlock(value, column).slice(column) };
 }
@@ -231,10 +263,15 @@ function addPair(text: string, map: YAMLMap, key: string, value: unknown): Splic
   const firstKey = rangeOf(first?.key);
   if (!last || !firstKey || !startsLine(text, firstKey[0])) return undefined;
   const indent = columnOf(text, firstKey[0]);
-  const lastEnd = last.value === null || last.value === undefined ? rangeOf(last.key)?.[1] : contentEnd(text, last.value);
+  const lastEnd =
+    last.value === null || last.value === undefined
+      ? rangeOf(last.key)?.[1]
+      : contentEnd(text, last.value);
   if (lastEnd === undefined) return undefined;
   const at = lineEnd(text, lastEnd);
-  const body = needsBlock(value) ? `\n${renderBlock(value, indent + 2)}` : ` ${renderInline(value)}`;
+  const body = needsBlock(value)
+    ? `\n${renderBlock(value, indent + 2)}`
+    : ` ${renderInline(value)}`;
   return { start: at, end: at, insert: `\n${' '.repeat(indent)}${keyText}:${body}` };
 }
 
@@ -256,12 +293,19 @@ function appendItem(text: string, seq: YAMLSeq, value: unknown): Splice | undefi
   const dash = text.lastIndexOf('-', firstRange[0]);
   if (dash === -1 || !startsLine(text, dash)) return undefined;
   const indent = columnOf(text, dash);
-  const body = needsBlock(value) ? renderBlock(value, indent + 2).slice(indent + 2) : renderInline(value);
+  const body = needsBlock(value)
+    ? renderBlock(value, indent + 2).slice(indent + 2)
+    : renderInline(value);
   const at = lineEnd(text, lastEnd);
   return { start: at, end: at, insert: `\n${' '.repeat(indent)}- ${body}` };
 }
 
-function spliceForSet(text: string, doc: Document, path: ConfigPath, value: unknown): Splice | undefined {
+function spliceForSet(
+  text: string,
+  doc: Document,
+  path: ConfigPath,
+  value: unknown,
+): Splice | undefined {
   if (path.length === 0) return undefined;
   const look = findPath(doc, path);
   if (look.found) {
@@ -273,14 +317,21 @@ function spliceForSet(text: string, doc: Document, path: ConfigPath, value: unkn
   }
   const rest = path.slice(look.depth);
   const seg = rest[0]!;
-  const holder = look.depth === 0 ? ((doc.contents) ?? null) : look.node;
+  const holder = look.depth === 0 ? (doc.contents ?? null) : look.node;
   if (isMap(holder)) return addPair(text, holder, String(seg), nest(rest.slice(1), value));
-  if (isSeq(holder) && typeof seg === 'number' && seg === holder.items.length) return appendItem(text, holder, nest(rest.slice(1), value));
+  if (isSeq(holder) && typeof seg === 'number' && seg === holder.items.length)
+    {return appendItem(text, holder, nest(rest.slice(1), value));}
   if (look.depth === 0 && (holder === null || (isScalar(holder) && holder.value === null))) {
     // Empty file (or only comments): append the new top-level key.
-    const body = needsBlock(nest(rest.slice(1), value)) ? `\n${renderBlock(nest(rest.slice(1), value), 2)}` : ` ${renderInline(nest(rest.slice(1), value))}`;
+    const body = needsBlock(nest(rest.slice(1), value))
+      ? `\n${renderBlock(nest(rest.slice(1), value), 2)}`
+      : ` ${renderInline(nest(rest.slice(1), value))}`;
     const sep = text === '' || text.endsWith('\n') ? '' : '\n';
-    return { start: text.length, end: text.length, insert: `${sep}${renderInline(String(seg))}:${body}\n` };
+    return {
+      start: text.length,
+      end: text.length,
+      insert: `${sep}${renderInline(String(seg))}:${body}\n`,
+    };
   }
   if (look.depth > 0 && !isCollection(holder)) {
     // The path runs through a scalar (often `key:` with no value): replace that scalar with the new mapping.
@@ -308,11 +359,15 @@ function spliceForDelete(text: string, doc: Document, path: ConfigPath): Splice 
     const items = parent.items;
     const i = items.indexOf(look.pair);
     if (items.length === 1) {
-      if (parentPath.length === 0) return { start: 0, end: text.length, insert: parent.flow ? '{}\n' : '' };
+      if (parentPath.length === 0)
+        {return { start: 0, end: text.length, insert: parent.flow ? '{}\n' : '' };}
       return spliceForSet(text, doc, parentPath, {});
     }
     const keyStart = rangeOf(look.pair.key)?.[0];
-    const end = look.pair.value === null || look.pair.value === undefined ? rangeOf(look.pair.key)?.[1] : contentEnd(text, look.pair.value);
+    const end =
+      look.pair.value === null || look.pair.value === undefined
+        ? rangeOf(look.pair.key)?.[1]
+        : contentEnd(text, look.pair.value);
     if (keyStart === undefined || end === undefined) return undefined;
     if (parent.flow) return flowRemove(text, items, i, keyStart, end);
     return removeLines(text, keyStart, end);
@@ -320,7 +375,8 @@ function spliceForDelete(text: string, doc: Document, path: ConfigPath): Splice 
   if (isSeq(parent) && typeof seg === 'number') {
     const items = parent.items;
     if (items.length === 1) {
-      if (parentPath.length === 0) return { start: 0, end: text.length, insert: parent.flow ? '[]\n' : '' };
+      if (parentPath.length === 0)
+        {return { start: 0, end: text.length, insert: parent.flow ? '[]\n' : '' };}
       return spliceForSet(text, doc, parentPath, []);
     }
     const r = rangeOf(items[seg]);
@@ -339,12 +395,21 @@ function itemStart(item: unknown): number | undefined {
 }
 
 function itemEnd(text: string, item: unknown): number | undefined {
-  if (isPair(item)) return item.value === null || item.value === undefined ? rangeOf(item.key)?.[1] : contentEnd(text, item.value);
+  if (isPair(item))
+    {return item.value === null || item.value === undefined
+      ? rangeOf(item.key)?.[1]
+      : contentEnd(text, item.value);}
   return contentEnd(text, item);
 }
 
 /** Remove item `i` of a flow collection with its separating comma. */
-function flowRemove(text: string, items: unknown[], i: number, start: number, end: number): Splice | undefined {
+function flowRemove(
+  text: string,
+  items: unknown[],
+  i: number,
+  start: number,
+  end: number,
+): Splice | undefined {
   if (i < items.length - 1) {
     const next = itemStart(items[i + 1]);
     return next === undefined ? undefined : { start, end: next, insert: '' };
@@ -360,10 +425,17 @@ function currentText(document: Document): string {
   return documentToText(document);
 }
 
-function commit(document: Document, text: string, splice: Splice | undefined, expected: unknown, fallback: () => void): void {
+function commit(
+  document: Document,
+  text: string,
+  splice: Splice | undefined,
+  expected: unknown,
+  fallback: () => void,
+): void {
   if (splice) {
     // New lines follow the file's own line endings.
-    if (text.includes('\r\n')) splice = { ...splice, insert: splice.insert.replace(/\r?\n/g, '\r\n') };
+    if (text.includes('\r\n'))
+      {splice = { ...splice, insert: splice.insert.replace(/\r?\n/g, '\r\n') };}
     const next = applySplice(text, splice);
     const check = parseText(next);
     if (check.errors.length === 0 && deepEqual(check.toJS(), expected)) {
@@ -425,14 +497,19 @@ function withoutUndefined(obj: Record<string, unknown>): Record<string, unknown>
   return out;
 }
 
-function sectionToPlain(s: ServerSectionConfig, shared: Record<string, unknown>, clusterMode: boolean): Record<string, unknown> {
+function sectionToPlain(
+  s: ServerSectionConfig,
+  shared: Record<string, unknown>,
+  clusterMode: boolean,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!clusterMode) {
     out.num_instances = s.num_instances;
     if (s.urls.length > 0) out.urls = [...s.urls];
   }
   const sectionCopied = (key: string): boolean =>
-    (key === 'max_batch_size' && s.max_batch_size !== undefined) || (key === 'max_num_tokens' && s.max_num_tokens !== undefined);
+    (key === 'max_batch_size' && s.max_batch_size !== undefined) ||
+    (key === 'max_num_tokens' && s.max_num_tokens !== undefined);
   let args: Record<string, unknown>;
   if (s.router.args) {
     args = {};
@@ -440,16 +517,25 @@ function sectionToPlain(s: ServerSectionConfig, shared: Record<string, unknown>,
   } else {
     args = {};
     if (s.router.use_tokens) args.use_tokens = true;
-    if (s.router.max_batch_size !== 64 && s.max_batch_size === undefined) args.max_batch_size = s.router.max_batch_size;
+    if (s.router.max_batch_size !== 64 && s.max_batch_size === undefined)
+      {args.max_batch_size = s.router.max_batch_size;}
     if (s.router.tokens_per_block !== 32) args.tokens_per_block = s.router.tokens_per_block;
     for (const [k, v] of Object.entries(s.router.extra)) if (!sectionCopied(k)) args[k] = v;
   }
-  if (s.router.type !== 'round_robin' || Object.keys(args).length > 0) out.router = { type: s.router.type, ...args };
-  const notShared = (key: string, v: unknown): boolean => !(key in shared && deepEqual(shared[key], v));
-  if (s.max_batch_size !== undefined && notShared('max_batch_size', s.max_batch_size)) out.max_batch_size = s.max_batch_size;
-  if (s.max_num_tokens !== undefined && notShared('max_num_tokens', s.max_num_tokens)) out.max_num_tokens = s.max_num_tokens;
-  if (s.tensor_parallel_size !== 1 && notShared('tensor_parallel_size', s.tensor_parallel_size)) out.tensor_parallel_size = s.tensor_parallel_size;
-  if (s.pipeline_parallel_size !== 1 && notShared('pipeline_parallel_size', s.pipeline_parallel_size)) {
+  if (s.router.type !== 'round_robin' || Object.keys(args).length > 0)
+    {out.router = { type: s.router.type, ...args };}
+  const notShared = (key: string, v: unknown): boolean =>
+    !(key in shared && deepEqual(shared[key], v));
+  if (s.max_batch_size !== undefined && notShared('max_batch_size', s.max_batch_size))
+    {out.max_batch_size = s.max_batch_size;}
+  if (s.max_num_tokens !== undefined && notShared('max_num_tokens', s.max_num_tokens))
+    {out.max_num_tokens = s.max_num_tokens;}
+  if (s.tensor_parallel_size !== 1 && notShared('tensor_parallel_size', s.tensor_parallel_size))
+    {out.tensor_parallel_size = s.tensor_parallel_size;}
+  if (
+    s.pipeline_parallel_size !== 1 &&
+    notShared('pipeline_parallel_size', s.pipeline_parallel_size)
+  ) {
     out.pipeline_parallel_size = s.pipeline_parallel_size;
   }
   for (const [k, v] of Object.entries(s.other)) if (notShared(k, v) && v !== undefined) out[k] = v;
@@ -464,14 +550,17 @@ export function serializeDisaggConfig(config: DisaggConfig): string {
   const clusterMode = config.disagg_cluster !== undefined;
   const out: Record<string, unknown> = { hostname: config.hostname, port: config.port };
   if (config.max_retries !== 1) out.max_retries = config.max_retries;
-  if (config.perf_metrics_max_requests !== 0) out.perf_metrics_max_requests = config.perf_metrics_max_requests;
+  if (config.perf_metrics_max_requests !== 0)
+    {out.perf_metrics_max_requests = config.perf_metrics_max_requests;}
   for (const [k, v] of Object.entries(config.shared_keys)) if (v !== undefined) out[k] = v;
   const ctx = sectionToPlain(config.context_servers, config.shared_keys, clusterMode);
   const gen = sectionToPlain(config.generation_servers, config.shared_keys, clusterMode);
   if (Object.keys(ctx).length > 0) out.context_servers = ctx;
   if (Object.keys(gen).length > 0) out.generation_servers = gen;
-  if (config.conditional_disagg_config) out.conditional_disagg_config = { ...config.conditional_disagg_config };
-  if (config.otlp_config && config.otlp_config.otlp_traces_endpoint !== undefined) out.otlp_config = { ...config.otlp_config };
+  if (config.conditional_disagg_config)
+    {out.conditional_disagg_config = { ...config.conditional_disagg_config };}
+  if (config.otlp_config && config.otlp_config.otlp_traces_endpoint !== undefined)
+    {out.otlp_config = { ...config.otlp_config };}
   if (config.disagg_cluster) {
     const c = config.disagg_cluster;
     out.disagg_cluster = {
@@ -494,8 +583,13 @@ export function serializeWorkerOptions(options: WorkerOptions): string {
     if (typeof ctc.backend === 'string') c.backend = ctc.backend.toUpperCase();
     out.cache_transceiver_config = c;
   }
-  if (options.kv_cache_config) out.kv_cache_config = withoutUndefined({ ...options.kv_cache_config });
-  if (options.disagg_cluster) out.disagg_cluster = { ...options.disagg_cluster, minimal_instances: { ...options.disagg_cluster.minimal_instances } };
+  if (options.kv_cache_config)
+    {out.kv_cache_config = withoutUndefined({ ...options.kv_cache_config });}
+  if (options.disagg_cluster)
+    {out.disagg_cluster = {
+      ...options.disagg_cluster,
+      minimal_instances: { ...options.disagg_cluster.minimal_instances },
+    };}
   return Object.keys(out).length === 0 ? '{}\n' : toYaml(out);
 }
 

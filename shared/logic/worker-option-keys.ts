@@ -93,7 +93,11 @@ const TORCH_ONLY_KEYS = [
  * Top-level keys accepted in a worker's options file: the TorchLlmArgs fields plus `disagg_cluster`, which
  * `trtllm-serve` pops out before building the LLM args (trtllm-protocol.md §2.2, §7.2).
  */
-export const WORKER_OPTION_KEYS: readonly string[] = [...BASE_LLM_ARGS_KEYS, ...TORCH_ONLY_KEYS, 'disagg_cluster'];
+export const WORKER_OPTION_KEYS: readonly string[] = [
+  ...BASE_LLM_ARGS_KEYS,
+  ...TORCH_ONLY_KEYS,
+  'disagg_cluster',
+];
 
 /** KvCacheConfig fields (§2.3). */
 export const KV_CACHE_CONFIG_KEYS: readonly string[] = [
@@ -118,13 +122,21 @@ export const KV_CACHE_CONFIG_KEYS: readonly string[] = [
 ];
 
 /** CacheTransceiverConfig fields (§2.1). */
-export const CACHE_TRANSCEIVER_CONFIG_KEYS: readonly string[] = ['backend', 'max_tokens_in_buffer', 'kv_transfer_timeout_ms'];
+export const CACHE_TRANSCEIVER_CONFIG_KEYS: readonly string[] = [
+  'backend',
+  'max_tokens_in_buffer',
+  'kv_transfer_timeout_ms',
+];
 
 /** Oct 2025 literal values of `cache_transceiver_config.backend` (uppercase; mid-2025 builds used lowercase). */
 export const CACHE_TRANSCEIVER_BACKENDS = ['DEFAULT', 'UCX', 'NIXL', 'MPI'] as const;
 
 /** CudaGraphConfig fields. */
-export const CUDA_GRAPH_CONFIG_KEYS: readonly string[] = ['batch_sizes', 'max_batch_size', 'enable_padding'];
+export const CUDA_GRAPH_CONFIG_KEYS: readonly string[] = [
+  'batch_sizes',
+  'max_batch_size',
+  'enable_padding',
+];
 
 /** MoeConfig fields. */
 export const MOE_CONFIG_KEYS: readonly string[] = [
@@ -136,7 +148,11 @@ export const MOE_CONFIG_KEYS: readonly string[] = [
 ];
 
 /** AttentionDpConfig fields. */
-export const ATTENTION_DP_CONFIG_KEYS: readonly string[] = ['enable_balance', 'timeout_iters', 'batching_wait_iters'];
+export const ATTENTION_DP_CONFIG_KEYS: readonly string[] = [
+  'enable_balance',
+  'timeout_iters',
+  'batching_wait_iters',
+];
 
 /** TorchCompileConfig fields. */
 export const TORCH_COMPILE_CONFIG_KEYS: readonly string[] = [
@@ -149,7 +165,11 @@ export const TORCH_COMPILE_CONFIG_KEYS: readonly string[] = [
 ];
 
 /** SchedulerConfig fields. */
-export const SCHEDULER_CONFIG_KEYS: readonly string[] = ['capacity_scheduler_policy', 'context_chunking_policy', 'dynamic_batch_config'];
+export const SCHEDULER_CONFIG_KEYS: readonly string[] = [
+  'capacity_scheduler_policy',
+  'context_chunking_policy',
+  'dynamic_batch_config',
+];
 
 /** Nested option sections whose keys are checked (all are strict pydantic models upstream). */
 export const NESTED_OPTION_KEYS: Readonly<Record<string, readonly string[]>> = {
@@ -178,7 +198,8 @@ export function nestedSectionOf(key: string): string | undefined {
 export const RENAMED_OPTION_HINTS: Readonly<Record<string, string>> = {
   enable_overlap_scheduler:
     'it is disable_overlap_scheduler now, with the opposite meaning: enable_overlap_scheduler: false is disable_overlap_scheduler: true',
-  use_cuda_graph: 'it is cuda_graph_config now: a mapping turns CUDA graphs on, null turns them off',
+  use_cuda_graph:
+    'it is cuda_graph_config now: a mapping turns CUDA graphs on, null turns them off',
   cuda_graph_batch_sizes: 'it is cuda_graph_config.batch_sizes now',
   cuda_graph_max_batch_size: 'it is cuda_graph_config.max_batch_size now',
   cuda_graph_padding_enabled: 'it is cuda_graph_config.enable_padding now',

@@ -19,7 +19,11 @@ export interface SourcePosition {
 }
 
 /** The parse options every config file uses (PyYAML compatibility, see the header). */
-export const YAML_PARSE_OPTIONS = { version: '1.1', prettyErrors: false, uniqueKeys: true } as const;
+export const YAML_PARSE_OPTIONS = {
+  version: '1.1',
+  prettyErrors: false,
+  uniqueKeys: true,
+} as const;
 
 export interface ParsedYaml {
   document: Document;
@@ -42,12 +46,18 @@ export function formatPath(path: ConfigPath): string {
 const sources = new WeakMap<Document, { text: string; lineCounter: LineCounter }>();
 
 /** The source text and line index of a Document made by `parseYaml` (or edited by config-write). */
-export function documentSource(document: Document): { text: string; lineCounter: LineCounter } | undefined {
+export function documentSource(
+  document: Document,
+): { text: string; lineCounter: LineCounter } | undefined {
   return sources.get(document);
 }
 
 /** Records `text` as the source of `document` (used by the writer after an edit). */
-export function setDocumentSource(document: Document, text: string, lineCounter: LineCounter): void {
+export function setDocumentSource(
+  document: Document,
+  text: string,
+  lineCounter: LineCounter,
+): void {
   sources.set(document, { text, lineCounter });
 }
 
@@ -57,7 +67,12 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   const document = parseDocument(text, { ...YAML_PARSE_OPTIONS, lineCounter });
   sources.set(document, { text, lineCounter });
   const issues: ConfigIssue[] = [];
-  const toIssue = (pos: readonly number[], code: string, message: string, severity: 'error' | 'warning'): ConfigIssue => {
+  const toIssue = (
+    pos: readonly number[],
+    code: string,
+    message: string,
+    severity: 'error' | 'warning',
+  ): ConfigIssue => {
     const at = lineCounter.linePos(pos[0] ?? 0);
     if (code === 'DUPLICATE_KEY') {
       const key = keyTextAt(text, pos[0] ?? 0);
@@ -70,7 +85,14 @@ export function parseYaml(text: string, file: string): ParsedYaml {
         severity,
       };
     }
-    return { file, line: at.line, column: at.col, path: '', message: `YAML syntax: ${lowerFirst(message)}`, severity };
+    return {
+      file,
+      line: at.line,
+      column: at.col,
+      path: '',
+      message: `YAML syntax: ${lowerFirst(message)}`,
+      severity,
+    };
   };
   for (const e of document.errors) issues.push(toIssue(e.pos, e.code, e.message, 'error'));
   for (const w of document.warnings) issues.push(toIssue(w.pos, w.code, w.message, 'warning'));
@@ -93,12 +115,25 @@ function keyTextAt(text: string, offset: number): string {
  * The plain value of a parsed document, or a located error when it cannot be built (an alias expanding past
  * the `yaml` package's limit, which guards against "billion laughs" files).
  */
-export function documentValue(document: Document, file: string): { ok: true; value: unknown } | { ok: false; issue: ConfigIssue } {
+export function documentValue(
+  document: Document,
+  file: string,
+): { ok: true; value: unknown } | { ok: false; issue: ConfigIssue } {
   try {
     return { ok: true, value: document.toJS() as unknown };
   } catch (e) {
     const message = e instanceof Error ? e.message : 'cannot be read';
-    return { ok: false, issue: { file, line: 1, column: 1, path: '', message: `YAML: ${lowerFirst(message)}`, severity: 'error' } };
+    return {
+      ok: false,
+      issue: {
+        file,
+        line: 1,
+        column: 1,
+        path: '',
+        message: `YAML: ${lowerFirst(message)}`,
+        severity: 'error',
+      },
+    };
   }
 }
 
@@ -159,7 +194,11 @@ function nodeStart(node: unknown): number | undefined {
  * itself for sequence items. A path that does not exist is located at its deepest existing ancestor; the
  * root at 1:1.
  */
-export function locatePath(document: Document, lineCounter: LineCounter, path: ConfigPath): SourcePosition {
+export function locatePath(
+  document: Document,
+  lineCounter: LineCounter,
+  path: ConfigPath,
+): SourcePosition {
   const look = findPath(document, path);
   if (look.depth === 0) return { line: 1, column: 1 };
   const lastSeg = path[look.depth - 1];

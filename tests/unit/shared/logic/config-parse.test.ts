@@ -5,10 +5,16 @@ import { describe, expect, it } from 'vitest';
 import type { ConfigIssue } from '../../../../shared/logic/config-issues';
 import { formatIssue } from '../../../../shared/logic/config-issues';
 import type { DisaggParseOptions } from '../../../../shared/logic/config-parse';
-import { parseDisaggClusterConfig, parseDisaggConfig, parseMetadataConfig, splitHostPort } from '../../../../shared/logic/config-parse';
+import {
+  parseDisaggClusterConfig,
+  parseDisaggConfig,
+  parseMetadataConfig,
+  splitHostPort,
+} from '../../../../shared/logic/config-parse';
 import type { DisaggConfig } from '../../../../shared/model/config';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../../fixtures/configs/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(new URL(`../../../fixtures/configs/${name}`, import.meta.url), 'utf8');
 
 function okDisagg(text: string, opts: DisaggParseOptions = {}): DisaggConfig {
   const r = parseDisaggConfig(text, 'd.yaml', opts);
@@ -38,12 +44,30 @@ generation_servers:
 
 describe('parseDisaggConfig: upstream examples', () => {
   it.each([
-    ['disagg-readme-minimal.yaml', { ctx: 2, gen: 1, ctxRouter: 'round_robin', genRouter: 'round_robin' }],
-    ['disagg-load-balance.yaml', { ctx: 2, gen: 2, ctxRouter: 'load_balancing', genRouter: 'load_balancing' }],
-    ['disagg-cache-aware.yaml', { ctx: 2, gen: 2, ctxRouter: 'kv_cache_aware', genRouter: 'kv_cache_aware' }],
-    ['disagg-conditional.yaml', { ctx: 1, gen: 1, ctxRouter: 'round_robin', genRouter: 'kv_cache_aware' }],
-    ['disagg-slurm-server-config.yaml', { ctx: 2, gen: 1, ctxRouter: 'round_robin', genRouter: 'round_robin' }],
-    ['disagg-test-utils.yaml', { ctx: 2, gen: 1, ctxRouter: 'round_robin', genRouter: 'load_balancing' }],
+    [
+      'disagg-readme-minimal.yaml',
+      { ctx: 2, gen: 1, ctxRouter: 'round_robin', genRouter: 'round_robin' },
+    ],
+    [
+      'disagg-load-balance.yaml',
+      { ctx: 2, gen: 2, ctxRouter: 'load_balancing', genRouter: 'load_balancing' },
+    ],
+    [
+      'disagg-cache-aware.yaml',
+      { ctx: 2, gen: 2, ctxRouter: 'kv_cache_aware', genRouter: 'kv_cache_aware' },
+    ],
+    [
+      'disagg-conditional.yaml',
+      { ctx: 1, gen: 1, ctxRouter: 'round_robin', genRouter: 'kv_cache_aware' },
+    ],
+    [
+      'disagg-slurm-server-config.yaml',
+      { ctx: 2, gen: 1, ctxRouter: 'round_robin', genRouter: 'round_robin' },
+    ],
+    [
+      'disagg-test-utils.yaml',
+      { ctx: 2, gen: 1, ctxRouter: 'round_robin', genRouter: 'load_balancing' },
+    ],
   ])('%s parses with its servers and routers', (name, want) => {
     const r = parseDisaggConfig(fixture(name), name);
     expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
@@ -57,7 +81,12 @@ describe('parseDisaggConfig: upstream examples', () => {
 
   it('README minimal example: values, defaults and the shared backend key', () => {
     const c = okDisagg(fixture('disagg-readme-minimal.yaml'));
-    expect(c).toMatchObject({ hostname: 'localhost', port: 8000, max_retries: 1, perf_metrics_max_requests: 0 });
+    expect(c).toMatchObject({
+      hostname: 'localhost',
+      port: 8000,
+      max_retries: 1,
+      perf_metrics_max_requests: 0,
+    });
     expect(c.shared_keys).toEqual({ backend: 'pytorch' });
     expect(c.context_servers.urls).toEqual(['localhost:8001', 'localhost:8002']);
     expect(c.context_servers.num_instances).toBe(2);
@@ -70,20 +99,38 @@ describe('parseDisaggConfig: upstream examples', () => {
   it('load-balance example: use_tokens per role, section max_batch_size/max_num_tokens copied into router args', () => {
     const c = okDisagg(fixture('disagg-load-balance.yaml'));
     expect(c.context_servers.router).toMatchObject({ use_tokens: true, max_batch_size: 1 });
-    expect(c.context_servers.router.args).toEqual({ use_tokens: true, max_batch_size: 1, max_num_tokens: 3000 });
-    expect(c.generation_servers.router.args).toEqual({ use_tokens: false, max_batch_size: 256, max_num_tokens: 4096 });
+    expect(c.context_servers.router.args).toEqual({
+      use_tokens: true,
+      max_batch_size: 1,
+      max_num_tokens: 3000,
+    });
+    expect(c.generation_servers.router.args).toEqual({
+      use_tokens: false,
+      max_batch_size: 256,
+      max_num_tokens: 4096,
+    });
     expect(c.generation_servers.router.extra).toEqual({ max_num_tokens: 4096 });
-    expect(c.shared_keys).toMatchObject({ model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0', free_gpu_memory_fraction: 0.15 });
+    expect(c.shared_keys).toMatchObject({
+      model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
+      free_gpu_memory_fraction: 0.15,
+    });
   });
 
   it('cache-aware example: kv_cache_aware takes max_batch_size from the section, block size defaults to 32', () => {
     const c = okDisagg(fixture('disagg-cache-aware.yaml'));
-    expect(c.context_servers.router).toMatchObject({ type: 'kv_cache_aware', max_batch_size: 16, tokens_per_block: 32, use_tokens: false });
+    expect(c.context_servers.router).toMatchObject({
+      type: 'kv_cache_aware',
+      max_batch_size: 16,
+      tokens_per_block: 32,
+      use_tokens: false,
+    });
     expect(c.generation_servers.router.max_batch_size).toBe(256);
   });
 
   it('conditional example: conditional_disagg_config is kept', () => {
-    expect(okDisagg(fixture('disagg-conditional.yaml')).conditional_disagg_config).toEqual({ max_local_prefill_length: 100 });
+    expect(okDisagg(fixture('disagg-conditional.yaml')).conditional_disagg_config).toEqual({
+      max_local_prefill_length: 100,
+    });
   });
 
   it('service discovery example: disagg_cluster with defaults, no static URLs needed', () => {
@@ -132,8 +179,12 @@ describe('parseDisaggConfig: test_disagg_utils.py expectations (protocol §10 it
     expect(all).toHaveLength(3);
     expect(splitHostPort(c.context_servers.urls[0]!)).toEqual({ host: 'host1', port: 8001 });
     // instance_num_ranks = TP x PP
-    expect(c.context_servers.tensor_parallel_size * c.context_servers.pipeline_parallel_size).toBe(2);
-    expect(c.generation_servers.tensor_parallel_size * c.generation_servers.pipeline_parallel_size).toBe(1);
+    expect(c.context_servers.tensor_parallel_size * c.context_servers.pipeline_parallel_size).toBe(
+      2,
+    );
+    expect(
+      c.generation_servers.tensor_parallel_size * c.generation_servers.pipeline_parallel_size,
+    ).toBe(1);
   });
 
   it('the same config with disagg_cluster instead of urls parses the cluster section', () => {
@@ -160,22 +211,44 @@ disagg_cluster:
     const c = okDisagg(text);
     expect(c.context_servers.router.type).toBe('round_robin');
     expect(c.generation_servers.router.type).toBe('load_balancing');
-    expect(c.disagg_cluster?.minimal_instances).toEqual({ context_servers: 2, generation_servers: 2 });
+    expect(c.disagg_cluster?.minimal_instances).toEqual({
+      context_servers: 2,
+      generation_servers: 2,
+    });
   });
 });
 
 describe('parseDisaggConfig: defaults and lenient spellings', () => {
   it('fills hostname, port, max_retries, perf_metrics_max_requests and router defaults', () => {
     const c = okDisagg(URLS);
-    expect(c).toMatchObject({ hostname: 'localhost', port: 8000, max_retries: 1, perf_metrics_max_requests: 0 });
-    expect(c.context_servers).toMatchObject({ num_instances: 1, tensor_parallel_size: 1, pipeline_parallel_size: 1 });
-    expect(c.context_servers.router).toEqual({ type: 'round_robin', use_tokens: false, max_batch_size: 64, tokens_per_block: 32, extra: {}, args: {} });
+    expect(c).toMatchObject({
+      hostname: 'localhost',
+      port: 8000,
+      max_retries: 1,
+      perf_metrics_max_requests: 0,
+    });
+    expect(c.context_servers).toMatchObject({
+      num_instances: 1,
+      tensor_parallel_size: 1,
+      pipeline_parallel_size: 1,
+    });
+    expect(c.context_servers.router).toEqual({
+      type: 'round_robin',
+      use_tokens: false,
+      max_batch_size: 64,
+      tokens_per_block: 32,
+      extra: {},
+      args: {},
+    });
   });
 
-  it.each([['KV_Cache_Aware'], ['KV_CACHE_AWARE'], ['kv_cache_aware']])('router type %s is case-insensitive', (type) => {
-    const c = okDisagg(`${URLS}  router: {type: ${type}}\n`);
-    expect(c.generation_servers.router.type).toBe('kv_cache_aware');
-  });
+  it.each([['KV_Cache_Aware'], ['KV_CACHE_AWARE'], ['kv_cache_aware']])(
+    'router type %s is case-insensitive',
+    (type) => {
+      const c = okDisagg(`${URLS}  router: {type: ${type}}\n`);
+      expect(c.generation_servers.router.type).toBe('kv_cache_aware');
+    },
+  );
 
   it('a top-level key equal in a section is fine and reaches the router args of both roles', () => {
     const c = okDisagg(`max_batch_size: 8\n${URLS}  max_batch_size: 8\n`);
@@ -187,7 +260,9 @@ describe('parseDisaggConfig: defaults and lenient spellings', () => {
   it('gen-only benchmark mode needs no context server', () => {
     const text = 'generation_servers:\n  urls: ["localhost:8002"]\n';
     expect(parseDisaggConfig(text, 'd.yaml').ok).toBe(false);
-    expect(okDisagg(text, { genOnlyBenchmark: true }).generation_servers.urls).toEqual(['localhost:8002']);
+    expect(okDisagg(text, { genOnlyBenchmark: true }).generation_servers.urls).toEqual([
+      'localhost:8002',
+    ]);
   });
 
   it('YAML 1.1 booleans (as PyYAML reads them) work in router args', () => {
@@ -198,16 +273,40 @@ describe('parseDisaggConfig: defaults and lenient spellings', () => {
   it('the warnings of a valid file come with ok: true', () => {
     const r = parseDisaggConfig(`schedule_style: generation_first\n${URLS}`, 'd.yaml');
     expect(r.ok).toBe(true);
-    expect(r.issues.map(formatIssue)).toEqual([expect.stringMatching(/^d\.yaml:1:1 warning: schedule_style: schedule_style is a proxy setting only in TensorRT-LLM newer than Oct 2025/)]);
+    expect(r.issues.map(formatIssue)).toEqual([
+      expect.stringMatching(
+        /^d\.yaml:1:1 warning: schedule_style: schedule_style is a proxy setting only in TensorRT-LLM newer than Oct 2025/,
+      ),
+    ]);
   });
 });
 
 describe('parseDisaggConfig: every rule, located', () => {
   it.each<[string, string, string, RegExp, DisaggParseOptions?]>([
-    ['negative max_retries', `max_retries: -1\n${URLS}`, 'd.yaml:1:1 max_retries:', /must be at least 0, got -1$/],
-    ['port out of range', `port: 70000\n${URLS}`, 'd.yaml:1:1 port:', /must be between 0 and 65535, got 70000/],
-    ['hostname not a string', `hostname: [a]\n${URLS}`, 'd.yaml:1:1 hostname:', /must be a string, got a list/],
-    ['perf_metrics_max_requests negative', `perf_metrics_max_requests: -5\n${URLS}`, 'd.yaml:1:1 perf_metrics_max_requests:', /at least 0/],
+    [
+      'negative max_retries',
+      `max_retries: -1\n${URLS}`,
+      'd.yaml:1:1 max_retries:',
+      /must be at least 0, got -1$/,
+    ],
+    [
+      'port out of range',
+      `port: 70000\n${URLS}`,
+      'd.yaml:1:1 port:',
+      /must be between 0 and 65535, got 70000/,
+    ],
+    [
+      'hostname not a string',
+      `hostname: [a]\n${URLS}`,
+      'd.yaml:1:1 hostname:',
+      /must be a string, got a list/,
+    ],
+    [
+      'perf_metrics_max_requests negative',
+      `perf_metrics_max_requests: -5\n${URLS}`,
+      'd.yaml:1:1 perf_metrics_max_requests:',
+      /at least 0/,
+    ],
     [
       'num_instances does not match urls',
       'context_servers:\n  num_instances: 2\n  urls: ["localhost:8001"]\ngeneration_servers:\n  urls: ["localhost:8002"]\n',
@@ -226,17 +325,42 @@ describe('parseDisaggConfig: every rule, located', () => {
       'd.yaml:3:7 context_servers.urls[0]:',
       /IPv6 addresses are not supported/,
     ],
-    ['url without port', 'context_servers:\n  urls: [localhost]\ngeneration_servers:\n  urls: ["localhost:8002"]\n', 'd.yaml:2:10 context_servers.urls[0]:', /must be host:port, got "localhost"/],
-    ['url with a bad port', 'context_servers:\n  urls: ["localhost:80x"]\ngeneration_servers:\n  urls: ["localhost:8002"]\n', 'd.yaml:2:10 context_servers.urls[0]:', /port "80x", which is not a number/],
-    ['url not a string', 'context_servers:\n  urls: [8001]\ngeneration_servers:\n  urls: ["localhost:8002"]\n', 'd.yaml:2:10 context_servers.urls[0]:', /must be a host:port string, got 8001/],
+    [
+      'url without port',
+      'context_servers:\n  urls: [localhost]\ngeneration_servers:\n  urls: ["localhost:8002"]\n',
+      'd.yaml:2:10 context_servers.urls[0]:',
+      /must be host:port, got "localhost"/,
+    ],
+    [
+      'url with a bad port',
+      'context_servers:\n  urls: ["localhost:80x"]\ngeneration_servers:\n  urls: ["localhost:8002"]\n',
+      'd.yaml:2:10 context_servers.urls[0]:',
+      /port "80x", which is not a number/,
+    ],
+    [
+      'url not a string',
+      'context_servers:\n  urls: [8001]\ngeneration_servers:\n  urls: ["localhost:8002"]\n',
+      'd.yaml:2:10 context_servers.urls[0]:',
+      /must be a host:port string, got 8001/,
+    ],
     [
       'unknown router type',
       `${URLS}  router:\n    type: random\n`,
       'd.yaml:8:5 generation_servers.router.type:',
       /unknown router type "random"; allowed: round_robin, load_balancing, kv_cache_aware$/,
     ],
-    ['router type not a string', `${URLS}  router: {type: 3}\n`, 'd.yaml:7:12 generation_servers.router.type:', /must be a router name, got 3/],
-    ['use_tokens not a boolean', `${URLS}  router: {type: load_balancing, use_tokens: "true"}\n`, 'd.yaml:7:34 generation_servers.router.use_tokens:', /must be true or false, got "true"/],
+    [
+      'router type not a string',
+      `${URLS}  router: {type: 3}\n`,
+      'd.yaml:7:12 generation_servers.router.type:',
+      /must be a router name, got 3/,
+    ],
+    [
+      'use_tokens not a boolean',
+      `${URLS}  router: {type: load_balancing, use_tokens: "true"}\n`,
+      'd.yaml:7:34 generation_servers.router.use_tokens:',
+      /must be true or false, got "true"/,
+    ],
     [
       'duplicate url within a role',
       'context_servers:\n  num_instances: 2\n  urls:\n    - "localhost:8001"\n    - "localhost:8001"\ngeneration_servers:\n  urls: ["localhost:8002"]\n',
@@ -273,7 +397,12 @@ describe('parseDisaggConfig: every rule, located', () => {
       'd.yaml:2:3 conditional_disagg_config.max_local_prefill_len:',
       /unknown key.*\(did you mean max_local_prefill_length\?\)$/,
     ],
-    ['otlp unknown key', `otlp_config:\n  endpoint: x\n${URLS}`, 'd.yaml:2:3 otlp_config.endpoint:', /unknown key "endpoint"/],
+    [
+      'otlp unknown key',
+      `otlp_config:\n  endpoint: x\n${URLS}`,
+      'd.yaml:2:3 otlp_config.endpoint:',
+      /unknown key "endpoint"/,
+    ],
     [
       'disagg_cluster together with a metadata server',
       fixture('disagg-service-discovery.yaml'),
@@ -317,10 +446,30 @@ describe('parseDisaggConfig: every rule, located', () => {
       'd.yaml:2:3 generation_servers.router:',
       /kv_cache_aware router cannot add or remove servers/,
     ],
-    ['the file is a list', '- a\n- b\n', 'd.yaml:1:1', /the file must be a mapping of settings, got a list/],
-    ['section is a list', 'context_servers: [a]\ngeneration_servers:\n  urls: ["localhost:8002"]\n', 'd.yaml:1:1 context_servers:', /must be a mapping/],
-    ['duplicate keys', `port: 8000\nport: 8001\n${URLS}`, 'd.yaml:2:1', /duplicate key "port": each key may appear only once/],
-    ['YAML syntax error', 'context_servers:\n  urls: ["localhost:8001"\ngeneration_servers: {}\n', 'd.yaml:', /YAML syntax: /],
+    [
+      'the file is a list',
+      '- a\n- b\n',
+      'd.yaml:1:1',
+      /the file must be a mapping of settings, got a list/,
+    ],
+    [
+      'section is a list',
+      'context_servers: [a]\ngeneration_servers:\n  urls: ["localhost:8002"]\n',
+      'd.yaml:1:1 context_servers:',
+      /must be a mapping/,
+    ],
+    [
+      'duplicate keys',
+      `port: 8000\nport: 8001\n${URLS}`,
+      'd.yaml:2:1',
+      /duplicate key "port": each key may appear only once/,
+    ],
+    [
+      'YAML syntax error',
+      'context_servers:\n  urls: ["localhost:8001"\ngeneration_servers: {}\n',
+      'd.yaml:',
+      /YAML syntax: /,
+    ],
   ])('%s', (_name, text, prefix, pattern, opts) => {
     const file = prefix.startsWith('f.yaml') ? 'f.yaml' : 'd.yaml';
     const r = parseDisaggConfig(text, file, opts ?? {});
@@ -347,8 +496,18 @@ describe('parseDisaggConfig: every rule, located', () => {
       'd.yaml:2:3 warning: context_servers.urls:',
       /urls are ignored when disagg_cluster is set/,
     ],
-    ['unknown router argument', `${URLS}  router: {type: load_balancing, use_token: true}\n`, 'd.yaml:7:34 warning: generation_servers.router.use_token:', /upstream ignores it \(did you mean use_tokens\?\)$/],
-    ['empty disagg_cluster', `${URLS}disagg_cluster: {}\n`, 'd.yaml:7:1 warning: disagg_cluster:', /an empty disagg_cluster section is ignored/],
+    [
+      'unknown router argument',
+      `${URLS}  router: {type: load_balancing, use_token: true}\n`,
+      'd.yaml:7:34 warning: generation_servers.router.use_token:',
+      /upstream ignores it \(did you mean use_tokens\?\)$/,
+    ],
+    [
+      'empty disagg_cluster',
+      `${URLS}disagg_cluster: {}\n`,
+      'd.yaml:7:1 warning: disagg_cluster:',
+      /an empty disagg_cluster section is ignored/,
+    ],
   ])('warning: %s (file stays valid)', (_name, text, prefix, pattern) => {
     const r = parseDisaggConfig(text, 'd.yaml');
     expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
@@ -364,11 +523,14 @@ describe('parseDisaggConfig: every rule, located', () => {
   });
 
   it('an alias bomb is an error, not a crash', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => {
-      const prev = String.fromCharCode(97 + i);
-      const name = String.fromCharCode(98 + i);
-      return `${name}: &${name} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`;
-    })].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from({ length: 8 }, (_, i) => {
+        const prev = String.fromCharCode(97 + i);
+        const name = String.fromCharCode(98 + i);
+        return `${name}: &${name} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`;
+      }),
+    ].join('\n');
     const r = parseDisaggConfig(`${bomb}\n`, 'd.yaml');
     expect(r.ok).toBe(false);
     expect(r.issues.map(formatIssue)[0]).toMatch(/^d\.yaml:1:1 YAML: /);
@@ -384,7 +546,13 @@ describe('parseDisaggConfig: every rule, located', () => {
 describe('parseMetadataConfig', () => {
   it('reads the etcd test config and fills refresh_interval', () => {
     const r = parseMetadataConfig(fixture('metadata-etcd.yaml'), 'm.yaml');
-    expect(r.ok && r.value).toEqual({ server_type: 'etcd', hostname: 'localhost', port: 2379, health_check_timeout: 5, refresh_interval: 10 });
+    expect(r.ok && r.value).toEqual({
+      server_type: 'etcd',
+      hostname: 'localhost',
+      port: 2379,
+      health_check_timeout: 5,
+      refresh_interval: 10,
+    });
   });
 
   it('the README sample fails on both of its typos, with hints', () => {
@@ -392,15 +560,24 @@ describe('parseMetadataConfig', () => {
     expect(r.ok).toBe(false);
     expect(r.issues.map(formatIssue)).toEqual([
       'm.yaml:1:1 server_type is required (it has no default) (add `server_type: etcd`)',
-      "m.yaml:5:1 refersh_interval: unknown key \"refersh_interval\": upstream's MetadataServerConfig rejects unknown keys (TypeError) and will not start (did you mean refresh_interval?)",
+      'm.yaml:5:1 refersh_interval: unknown key "refersh_interval": upstream\'s MetadataServerConfig rejects unknown keys (TypeError) and will not start (did you mean refresh_interval?)',
     ]);
   });
 
   it.each([
-    ['server_type: redis\n', 'm.yaml:1:1 server_type: must be "etcd" (the only metadata server), got "redis"'],
+    [
+      'server_type: redis\n',
+      'm.yaml:1:1 server_type: must be "etcd" (the only metadata server), got "redis"',
+    ],
     ['server_type: etcd\nport: 0\n', 'm.yaml:2:1 port: must be between 1 and 65535, got 0'],
-    ['server_type: etcd\nhealth_check_timeout: 0\n', 'm.yaml:2:1 health_check_timeout: must be greater than 0, got 0'],
-    ['server_type: etcd\nrefresh_interval: soon\n', 'm.yaml:2:1 refresh_interval: must be a number, got "soon"'],
+    [
+      'server_type: etcd\nhealth_check_timeout: 0\n',
+      'm.yaml:2:1 health_check_timeout: must be greater than 0, got 0',
+    ],
+    [
+      'server_type: etcd\nrefresh_interval: soon\n',
+      'm.yaml:2:1 refresh_interval: must be a number, got "soon"',
+    ],
     ['', 'm.yaml:1:1 server_type is required (it has no default) (add `server_type: etcd`)'],
   ])('%j -> %s', (text, expected) => {
     const r = parseMetadataConfig(text, 'm.yaml');
@@ -433,7 +610,10 @@ describe('splitHostPort', () => {
 
 describe('parseDisaggClusterConfig (plain values)', () => {
   it('fills defaults and lets the CLI uri win over the file', () => {
-    const r = parseDisaggClusterConfig({ cluster_uri: 'http://a:1', heartbeat_interval_sec: null }, { clusterUri: 'etcd://b:2379' });
+    const r = parseDisaggClusterConfig(
+      { cluster_uri: 'http://a:1', heartbeat_interval_sec: null },
+      { clusterUri: 'etcd://b:2379' },
+    );
     expect(r.ok && r.value).toEqual({
       cluster_uri: 'etcd://b:2379',
       cluster_name: '',
@@ -444,10 +624,12 @@ describe('parseDisaggClusterConfig (plain values)', () => {
   });
 
   it('a missing cluster_uri is an error unless the CLI gives one', () => {
-    expect(parseDisaggClusterConfig({ cluster_name: 'x' }, { file: 'w.yaml' }).issues.map(formatIssue)).toEqual([
-      expect.stringMatching(/^w\.yaml:1:1 cluster_uri is required/),
-    ]);
-    expect(parseDisaggClusterConfig({ cluster_name: 'x' }, { clusterUri: 'http://p:8000' }).ok).toBe(true);
+    expect(
+      parseDisaggClusterConfig({ cluster_name: 'x' }, { file: 'w.yaml' }).issues.map(formatIssue),
+    ).toEqual([expect.stringMatching(/^w\.yaml:1:1 cluster_uri is required/)]);
+    expect(
+      parseDisaggClusterConfig({ cluster_name: 'x' }, { clusterUri: 'http://p:8000' }).ok,
+    ).toBe(true);
   });
 
   it('rejects a non-mapping', () => {

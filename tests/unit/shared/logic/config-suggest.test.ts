@@ -27,7 +27,13 @@ describe('closestKey', () => {
   });
 
   it('maps the README typo inactive_interval_sec although it is not a small edit', () => {
-    expect(closestKey('inactive_interval_sec', ['cluster_uri', 'heartbeat_interval_sec', 'inactive_timeout_sec'])).toBe('inactive_timeout_sec');
+    expect(
+      closestKey('inactive_interval_sec', [
+        'cluster_uri',
+        'heartbeat_interval_sec',
+        'inactive_timeout_sec',
+      ]),
+    ).toBe('inactive_timeout_sec');
   });
 
   it('suggests nothing for an unrelated key', () => {

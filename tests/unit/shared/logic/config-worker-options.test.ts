@@ -3,28 +3,41 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { formatIssue } from '../../../../shared/logic/config-issues';
-import { extractMpiWorkerOptions, parseDisaggConfig, parseWorkerOptions } from '../../../../shared/logic/config-parse';
-import { KV_CACHE_CONFIG_KEYS, WORKER_OPTION_KEYS } from '../../../../shared/logic/worker-option-keys';
+import {
+  extractMpiWorkerOptions,
+  parseDisaggConfig,
+  parseWorkerOptions,
+} from '../../../../shared/logic/config-parse';
+import {
+  KV_CACHE_CONFIG_KEYS,
+  WORKER_OPTION_KEYS,
+} from '../../../../shared/logic/worker-option-keys';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../../fixtures/configs/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(new URL(`../../../fixtures/configs/${name}`, import.meta.url), 'utf8');
 
 function formatted(text: string, file = 'gen.yaml', opts = {}): string[] {
   return parseWorkerOptions(text, file, opts).issues.map(formatIssue);
 }
 
 describe('parseWorkerOptions: upstream examples', () => {
-  it.each([['worker-ctx-minimal.yaml'], ['worker-gen-minimal.yaml'], ['worker-gen-slurm.yaml'], ['worker-service-discovery.yaml']])(
-    '%s is valid with no issues',
-    (name) => {
-      const r = parseWorkerOptions(fixture(name), name);
-      expect(r.issues.map(formatIssue)).toEqual([]);
-      expect(r.ok).toBe(true);
-    },
-  );
+  it.each([
+    ['worker-ctx-minimal.yaml'],
+    ['worker-gen-minimal.yaml'],
+    ['worker-gen-slurm.yaml'],
+    ['worker-service-discovery.yaml'],
+  ])('%s is valid with no issues', (name) => {
+    const r = parseWorkerOptions(fixture(name), name);
+    expect(r.issues.map(formatIssue)).toEqual([]);
+    expect(r.ok).toBe(true);
+  });
 
   it('reads the typed fields of the README context worker', () => {
     const r = parseWorkerOptions(fixture('worker-ctx-minimal.yaml'), 'ctx.yaml');
-    expect(r.ok && r.value).toEqual({ disable_overlap_scheduler: true, cache_transceiver_config: { backend: 'UCX', max_tokens_in_buffer: 2048 } });
+    expect(r.ok && r.value).toEqual({
+      disable_overlap_scheduler: true,
+      cache_transceiver_config: { backend: 'UCX', max_tokens_in_buffer: 2048 },
+    });
   });
 
   it('parses disagg_cluster inside worker options (popped by serve.py)', () => {
@@ -38,21 +51,33 @@ describe('parseWorkerOptions: upstream examples', () => {
     });
   });
 
-  it.each([[''], ['# nothing but a comment\n'], ['{}\n']])('%j is an empty mapping (all defaults)', (text) => {
-    const r = parseWorkerOptions(text, 'w.yaml');
-    expect(r.ok && r.value).toEqual({});
-  });
+  it.each([[''], ['# nothing but a comment\n'], ['{}\n']])(
+    '%j is an empty mapping (all defaults)',
+    (text) => {
+      const r = parseWorkerOptions(text, 'w.yaml');
+      expect(r.ok && r.value).toEqual({});
+    },
+  );
 
   it('reads YAML 1.1 booleans as PyYAML does', () => {
-    const r = parseWorkerOptions('kv_cache_config:\n  enable_block_reuse: no\n  enable_partial_reuse: On\n', 'w.yaml');
-    expect(r.ok && r.value.kv_cache_config).toEqual({ enable_block_reuse: false, enable_partial_reuse: true });
+    const r = parseWorkerOptions(
+      'kv_cache_config:\n  enable_block_reuse: no\n  enable_partial_reuse: On\n',
+      'w.yaml',
+    );
+    expect(r.ok && r.value.kv_cache_config).toEqual({
+      enable_block_reuse: false,
+      enable_partial_reuse: true,
+    });
   });
 });
 
 describe('parseWorkerOptions: rules', () => {
   it('the protocol example: gen.yaml:4:3 kv_cache_config.free_gpu_memory_fraction', () => {
-    const text = 'disable_overlap_scheduler: false\ncache_transceiver_config: {backend: UCX}\nkv_cache_config:\n  free_gpu_memory_fraction: 1.5\n';
-    expect(formatted(text)).toEqual(['gen.yaml:4:3 kv_cache_config.free_gpu_memory_fraction: must be between 0 and 1, got 1.5']);
+    const text =
+      'disable_overlap_scheduler: false\ncache_transceiver_config: {backend: UCX}\nkv_cache_config:\n  free_gpu_memory_fraction: 1.5\n';
+    expect(formatted(text)).toEqual([
+      'gen.yaml:4:3 kv_cache_config.free_gpu_memory_fraction: must be between 0 and 1, got 1.5',
+    ]);
   });
 
   it.each<[string, string, string]>([
@@ -96,29 +121,121 @@ describe('parseWorkerOptions: rules', () => {
       'use_cuda_graph: true\n',
       'gen.yaml:1:1 use_cuda_graph: unknown option "use_cuda_graph": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start (it is cuda_graph_config now: a mapping turns CUDA graphs on, null turns them off)',
     ],
-    ['unknown transceiver backend', 'cache_transceiver_config:\n  backend: TCP\n', 'gen.yaml:2:3 cache_transceiver_config.backend: must be one of DEFAULT, UCX, NIXL, MPI, got "TCP"'],
-    ['transceiver backend not a string', 'cache_transceiver_config:\n  backend: 1\n', 'gen.yaml:2:3 cache_transceiver_config.backend: must be one of DEFAULT, UCX, NIXL, MPI, got 1'],
-    ['kv_transfer_timeout_ms zero', 'cache_transceiver_config:\n  kv_transfer_timeout_ms: 0\n', 'gen.yaml:2:3 cache_transceiver_config.kv_transfer_timeout_ms: must be at least 1, got 0'],
-    ['max_tokens_in_buffer not an integer', 'cache_transceiver_config:\n  max_tokens_in_buffer: 2k\n', 'gen.yaml:2:3 cache_transceiver_config.max_tokens_in_buffer: must be an integer, got "2k"'],
-    ['fraction below 0', 'kv_cache_config:\n  free_gpu_memory_fraction: -0.1\n', 'gen.yaml:2:3 kv_cache_config.free_gpu_memory_fraction: must be between 0 and 1, got -0.1'],
-    ['fraction not a number', 'kv_cache_config:\n  free_gpu_memory_fraction: high\n', 'gen.yaml:2:3 kv_cache_config.free_gpu_memory_fraction: must be a number, got "high"'],
-    ['tokens_per_block zero', 'kv_cache_config:\n  tokens_per_block: 0\n', 'gen.yaml:2:3 kv_cache_config.tokens_per_block: must be at least 1, got 0'],
-    ['event_buffer_max_size negative', 'kv_cache_config:\n  event_buffer_max_size: -1\n', 'gen.yaml:2:3 kv_cache_config.event_buffer_max_size: must be at least 0, got -1'],
-    ['max_batch_size zero', 'max_batch_size: 0\n', 'gen.yaml:1:1 max_batch_size: must be at least 1, got 0'],
-    ['max_num_tokens a float', 'max_num_tokens: 8192.5\n', 'gen.yaml:1:1 max_num_tokens: must be an integer, got 8192.5'],
-    ['tensor_parallel_size zero', 'tensor_parallel_size: 0\n', 'gen.yaml:1:1 tensor_parallel_size: must be at least 1, got 0'],
-    ['stream_interval zero', 'stream_interval: 0\n', 'gen.yaml:1:1 stream_interval: must be at least 1, got 0'],
-    ['perf_metrics_max_requests negative', 'perf_metrics_max_requests: -1\n', 'gen.yaml:1:1 perf_metrics_max_requests: must be at least 0, got -1'],
-    ['boolean given as a quoted string', 'disable_overlap_scheduler: "true"\n', 'gen.yaml:1:1 disable_overlap_scheduler: must be true or false, got "true"'],
-    ['boolean given as a number', 'enable_iter_perf_stats: 1\n', 'gen.yaml:1:1 enable_iter_perf_stats: must be true or false, got 1'],
-    ['kv_cache_config not a mapping', 'kv_cache_config: 0.9\n', 'gen.yaml:1:1 kv_cache_config: must be a mapping of keys to values, got 0.9'],
-    ['Python None instead of null', 'cuda_graph_config: None\n', 'gen.yaml:1:1 cuda_graph_config: must be a mapping of keys to values, got "None" (YAML has no None: write null)'],
-    ['cuda_graph batch size zero', 'cuda_graph_config:\n  batch_sizes: [1, 0]\n', 'gen.yaml:2:20 cuda_graph_config.batch_sizes[1]: must be at least 1, got 0'],
-    ['unknown cuda_graph key', 'cuda_graph_config:\n  padding: true\n', 'gen.yaml:2:3 cuda_graph_config.padding: unknown key "padding": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start'],
-    ['guided decoding backend', 'guided_decoding_backend: outlines\n', 'gen.yaml:1:1 guided_decoding_backend: must be one of xgrammar, llguidance, got "outlines"'],
-    ['batch_wait_max_tokens_ratio above 1', 'batch_wait_max_tokens_ratio: 2\n', 'gen.yaml:1:1 batch_wait_max_tokens_ratio: must be between 0 and 1, got 2'],
-    ['file is a list', '- disable_overlap_scheduler\n', 'gen.yaml:1:1 must be a mapping of option names to values, got a list'],
-    ['duplicate keys', 'max_batch_size: 8\nmax_batch_size: 16\n', 'gen.yaml:2:1 duplicate key "max_batch_size": each key may appear only once in a mapping'],
+    [
+      'unknown transceiver backend',
+      'cache_transceiver_config:\n  backend: TCP\n',
+      'gen.yaml:2:3 cache_transceiver_config.backend: must be one of DEFAULT, UCX, NIXL, MPI, got "TCP"',
+    ],
+    [
+      'transceiver backend not a string',
+      'cache_transceiver_config:\n  backend: 1\n',
+      'gen.yaml:2:3 cache_transceiver_config.backend: must be one of DEFAULT, UCX, NIXL, MPI, got 1',
+    ],
+    [
+      'kv_transfer_timeout_ms zero',
+      'cache_transceiver_config:\n  kv_transfer_timeout_ms: 0\n',
+      'gen.yaml:2:3 cache_transceiver_config.kv_transfer_timeout_ms: must be at least 1, got 0',
+    ],
+    [
+      'max_tokens_in_buffer not an integer',
+      'cache_transceiver_config:\n  max_tokens_in_buffer: 2k\n',
+      'gen.yaml:2:3 cache_transceiver_config.max_tokens_in_buffer: must be an integer, got "2k"',
+    ],
+    [
+      'fraction below 0',
+      'kv_cache_config:\n  free_gpu_memory_fraction: -0.1\n',
+      'gen.yaml:2:3 kv_cache_config.free_gpu_memory_fraction: must be between 0 and 1, got -0.1',
+    ],
+    [
+      'fraction not a number',
+      'kv_cache_config:\n  free_gpu_memory_fraction: high\n',
+      'gen.yaml:2:3 kv_cache_config.free_gpu_memory_fraction: must be a number, got "high"',
+    ],
+    [
+      'tokens_per_block zero',
+      'kv_cache_config:\n  tokens_per_block: 0\n',
+      'gen.yaml:2:3 kv_cache_config.tokens_per_block: must be at least 1, got 0',
+    ],
+    [
+      'event_buffer_max_size negative',
+      'kv_cache_config:\n  event_buffer_max_size: -1\n',
+      'gen.yaml:2:3 kv_cache_config.event_buffer_max_size: must be at least 0, got -1',
+    ],
+    [
+      'max_batch_size zero',
+      'max_batch_size: 0\n',
+      'gen.yaml:1:1 max_batch_size: must be at least 1, got 0',
+    ],
+    [
+      'max_num_tokens a float',
+      'max_num_tokens: 8192.5\n',
+      'gen.yaml:1:1 max_num_tokens: must be an integer, got 8192.5',
+    ],
+    [
+      'tensor_parallel_size zero',
+      'tensor_parallel_size: 0\n',
+      'gen.yaml:1:1 tensor_parallel_size: must be at least 1, got 0',
+    ],
+    [
+      'stream_interval zero',
+      'stream_interval: 0\n',
+      'gen.yaml:1:1 stream_interval: must be at least 1, got 0',
+    ],
+    [
+      'perf_metrics_max_requests negative',
+      'perf_metrics_max_requests: -1\n',
+      'gen.yaml:1:1 perf_metrics_max_requests: must be at least 0, got -1',
+    ],
+    [
+      'boolean given as a quoted string',
+      'disable_overlap_scheduler: "true"\n',
+      'gen.yaml:1:1 disable_overlap_scheduler: must be true or false, got "true"',
+    ],
+    [
+      'boolean given as a number',
+      'enable_iter_perf_stats: 1\n',
+      'gen.yaml:1:1 enable_iter_perf_stats: must be true or false, got 1',
+    ],
+    [
+      'kv_cache_config not a mapping',
+      'kv_cache_config: 0.9\n',
+      'gen.yaml:1:1 kv_cache_config: must be a mapping of keys to values, got 0.9',
+    ],
+    [
+      'Python None instead of null',
+      'cuda_graph_config: None\n',
+      'gen.yaml:1:1 cuda_graph_config: must be a mapping of keys to values, got "None" (YAML has no None: write null)',
+    ],
+    [
+      'cuda_graph batch size zero',
+      'cuda_graph_config:\n  batch_sizes: [1, 0]\n',
+      'gen.yaml:2:20 cuda_graph_config.batch_sizes[1]: must be at least 1, got 0',
+    ],
+    [
+      'unknown cuda_graph key',
+      'cuda_graph_config:\n  padding: true\n',
+      'gen.yaml:2:3 cuda_graph_config.padding: unknown key "padding": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start',
+    ],
+    [
+      'guided decoding backend',
+      'guided_decoding_backend: outlines\n',
+      'gen.yaml:1:1 guided_decoding_backend: must be one of xgrammar, llguidance, got "outlines"',
+    ],
+    [
+      'batch_wait_max_tokens_ratio above 1',
+      'batch_wait_max_tokens_ratio: 2\n',
+      'gen.yaml:1:1 batch_wait_max_tokens_ratio: must be between 0 and 1, got 2',
+    ],
+    [
+      'file is a list',
+      '- disable_overlap_scheduler\n',
+      'gen.yaml:1:1 must be a mapping of option names to values, got a list',
+    ],
+    [
+      'duplicate keys',
+      'max_batch_size: 8\nmax_batch_size: 16\n',
+      'gen.yaml:2:1 duplicate key "max_batch_size": each key may appear only once in a mapping',
+    ],
     [
       'disagg_cluster without cluster_uri',
       'disagg_cluster:\n  cluster_name: c\n',
@@ -150,25 +267,38 @@ describe('parseWorkerOptions: rules', () => {
   it('MPI backend is accepted with a deprecation warning; a null backend is allowed', () => {
     const mpi = parseWorkerOptions('cache_transceiver_config:\n  backend: MPI\n', 'gen.yaml');
     expect(mpi.ok).toBe(true);
-    expect(mpi.issues.map(formatIssue)).toEqual(['gen.yaml:2:3 warning: cache_transceiver_config.backend: the MPI transceiver backend is deprecated upstream (use UCX or NIXL)']);
-    expect(parseWorkerOptions('cache_transceiver_config:\n  backend: null\n', 'gen.yaml').ok).toBe(true);
+    expect(mpi.issues.map(formatIssue)).toEqual([
+      'gen.yaml:2:3 warning: cache_transceiver_config.backend: the MPI transceiver backend is deprecated upstream (use UCX or NIXL)',
+    ]);
+    expect(parseWorkerOptions('cache_transceiver_config:\n  backend: null\n', 'gen.yaml').ok).toBe(
+      true,
+    );
   });
 
   it('the worker CLI --disagg_cluster_uri supplies a missing cluster_uri and overrides a given one', () => {
-    const r = parseWorkerOptions('disagg_cluster:\n  cluster_name: c\n', 'w.yaml', { disaggClusterUri: 'etcd://h:2379' });
+    const r = parseWorkerOptions('disagg_cluster:\n  cluster_name: c\n', 'w.yaml', {
+      disaggClusterUri: 'etcd://h:2379',
+    });
     expect(r.ok && r.value.disagg_cluster?.cluster_uri).toBe('etcd://h:2379');
-    const o = parseWorkerOptions(fixture('worker-service-discovery.yaml'), 'w.yaml', { disaggClusterUri: 'http://other:9000' });
+    const o = parseWorkerOptions(fixture('worker-service-discovery.yaml'), 'w.yaml', {
+      disaggClusterUri: 'http://other:9000',
+    });
     expect(o.ok && o.value.disagg_cluster?.cluster_uri).toBe('http://other:9000');
   });
 
   it('null is accepted where upstream fields are Optional', () => {
-    const r = parseWorkerOptions('cuda_graph_config: null\nspeculative_config: ~\nmax_seq_len: null\ncache_transceiver_config: null\n', 'w.yaml');
+    const r = parseWorkerOptions(
+      'cuda_graph_config: null\nspeculative_config: ~\nmax_seq_len: null\ncache_transceiver_config: null\n',
+      'w.yaml',
+    );
     expect(r.issues).toEqual([]);
     expect(r.ok).toBe(true);
   });
 
   it('collects every problem in one pass', () => {
-    expect(formatted('max_batch_size: 0\nbogus: 1\nkv_cache_config:\n  free_gpu_memory_fraction: 2\n')).toHaveLength(3);
+    expect(
+      formatted('max_batch_size: 0\nbogus: 1\nkv_cache_config:\n  free_gpu_memory_fraction: 2\n'),
+    ).toHaveLength(3);
   });
 });
 
@@ -194,7 +324,18 @@ describe('worker-option-keys', () => {
   });
 
   it('knows the kv_cache_config fields of protocol §2.3', () => {
-    for (const key of ['free_gpu_memory_fraction', 'max_tokens', 'enable_block_reuse', 'enable_partial_reuse', 'copy_on_partial_reuse', 'event_buffer_max_size', 'tokens_per_block', 'dtype', 'host_cache_size', 'max_gpu_total_bytes']) {
+    for (const key of [
+      'free_gpu_memory_fraction',
+      'max_tokens',
+      'enable_block_reuse',
+      'enable_partial_reuse',
+      'copy_on_partial_reuse',
+      'event_buffer_max_size',
+      'tokens_per_block',
+      'dtype',
+      'host_cache_size',
+      'max_gpu_total_bytes',
+    ]) {
       expect(KV_CACHE_CONFIG_KEYS).toContain(key);
     }
   });
@@ -205,7 +346,10 @@ describe('extractMpiWorkerOptions (deprecated disaggregated_mpi_worker format)',
     const text = fixture('disagg-conditional.yaml');
     const parsed = parseDisaggConfig(text, 'c.yaml');
     if (!parsed.ok) throw new Error(parsed.issues.map(formatIssue).join('\n'));
-    const { context, generation, issues } = extractMpiWorkerOptions(parsed.value, { file: 'c.yaml', document: parsed.document });
+    const { context, generation, issues } = extractMpiWorkerOptions(parsed.value, {
+      file: 'c.yaml',
+      document: parsed.document,
+    });
     expect(issues.filter((i) => i.severity === 'error')).toEqual([]);
     expect(context).toMatchObject({
       model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
@@ -228,7 +372,10 @@ describe('extractMpiWorkerOptions (deprecated disaggregated_mpi_worker format)',
   it('load-balance config: section sizes become LLM args', () => {
     const parsed = parseDisaggConfig(fixture('disagg-load-balance.yaml'), 'lb.yaml');
     if (!parsed.ok) throw new Error('parse failed');
-    const { context, generation, issues } = extractMpiWorkerOptions(parsed.value, { file: 'lb.yaml', document: parsed.document });
+    const { context, generation, issues } = extractMpiWorkerOptions(parsed.value, {
+      file: 'lb.yaml',
+      document: parsed.document,
+    });
     expect(issues).toEqual([]);
     expect(context).toMatchObject({ max_batch_size: 1, max_num_tokens: 3000, max_seq_len: 4096 });
     expect(generation).toMatchObject({ max_batch_size: 256, max_num_tokens: 4096 });
@@ -248,7 +395,10 @@ generation_servers:
 `;
     const parsed = parseDisaggConfig(text, 'mpi.yaml');
     if (!parsed.ok) throw new Error('parse failed');
-    const { issues } = extractMpiWorkerOptions(parsed.value, { file: 'mpi.yaml', document: parsed.document });
+    const { issues } = extractMpiWorkerOptions(parsed.value, {
+      file: 'mpi.yaml',
+      document: parsed.document,
+    });
     const lines = issues.map(formatIssue);
     expect(lines).toContain(
       'mpi.yaml:2:1 bogus_top: unknown option "bogus_top": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start',
@@ -256,14 +406,20 @@ generation_servers:
     expect(lines).toContain(
       'mpi.yaml:5:3 context_servers.pytorch_backend_config: pytorch_backend_config no longer exists in TensorRT-LLM; its options are top-level keys now (move disable_overlap_scheduler and the other keys under it to the top level)',
     );
-    expect(lines).toContain('mpi.yaml:10:5 generation_servers.kv_cache_config.free_gpu_memory_fraction: must be between 0 and 1, got 3');
+    expect(lines).toContain(
+      'mpi.yaml:10:5 generation_servers.kv_cache_config.free_gpu_memory_fraction: must be between 0 and 1, got 3',
+    );
   });
 
   it('model is required; free_gpu_memory_fraction next to a kv_cache_config without one is a no-op (warned)', () => {
-    const text = 'free_gpu_memory_fraction: 0.5\ncontext_servers:\n  urls: ["a:1"]\n  kv_cache_config: {enable_block_reuse: false}\ngeneration_servers:\n  urls: ["b:2"]\n';
+    const text =
+      'free_gpu_memory_fraction: 0.5\ncontext_servers:\n  urls: ["a:1"]\n  kv_cache_config: {enable_block_reuse: false}\ngeneration_servers:\n  urls: ["b:2"]\n';
     const parsed = parseDisaggConfig(text, 'mpi.yaml');
     if (!parsed.ok) throw new Error('parse failed');
-    const { context, generation, issues } = extractMpiWorkerOptions(parsed.value, { file: 'mpi.yaml', document: parsed.document });
+    const { context, generation, issues } = extractMpiWorkerOptions(parsed.value, {
+      file: 'mpi.yaml',
+      document: parsed.document,
+    });
     const lines = issues.map(formatIssue);
     expect(lines.filter((l) => l.includes('model is required'))).toHaveLength(2);
     expect(lines).toContain(
@@ -274,15 +430,24 @@ generation_servers:
   });
 
   it('a server in both roles needs identical LLM args', () => {
-    const text = 'model: m\ncontext_servers:\n  urls: ["a:1"]\n  max_batch_size: 4\ngeneration_servers:\n  urls: ["a:1"]\n  max_batch_size: 8\n';
+    const text =
+      'model: m\ncontext_servers:\n  urls: ["a:1"]\n  max_batch_size: 4\ngeneration_servers:\n  urls: ["a:1"]\n  max_batch_size: 8\n';
     const parsed = parseDisaggConfig(text, 'mpi.yaml');
     if (!parsed.ok) throw new Error('parse failed');
-    const lines = extractMpiWorkerOptions(parsed.value, { file: 'mpi.yaml', document: parsed.document }).issues.map(formatIssue);
-    expect(lines).toContain('mpi.yaml:6:10 generation_servers.urls[0]: a:1 is listed in both roles but the two sections have different LLM args; a mixed server needs identical args');
+    const lines = extractMpiWorkerOptions(parsed.value, {
+      file: 'mpi.yaml',
+      document: parsed.document,
+    }).issues.map(formatIssue);
+    expect(lines).toContain(
+      'mpi.yaml:6:10 generation_servers.urls[0]: a:1 is listed in both roles but the two sections have different LLM args; a mixed server needs identical args',
+    );
   });
 
   it('works without a source document (issues at 1:1)', () => {
-    const parsed = parseDisaggConfig('model: m\nbad_key: 1\ncontext_servers: {urls: ["a:1"]}\ngeneration_servers: {urls: ["b:2"]}\n', 'x.yaml');
+    const parsed = parseDisaggConfig(
+      'model: m\nbad_key: 1\ncontext_servers: {urls: ["a:1"]}\ngeneration_servers: {urls: ["b:2"]}\n',
+      'x.yaml',
+    );
     if (!parsed.ok) throw new Error('parse failed');
     const { issues } = extractMpiWorkerOptions(parsed.value);
     expect(issues.map((i) => `${i.file}:${i.line}:${i.column} ${i.path}`)).toEqual([

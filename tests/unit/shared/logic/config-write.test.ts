@@ -5,7 +5,11 @@ import type { Document } from 'yaml';
 import { parse } from 'yaml';
 
 import { formatIssue } from '../../../../shared/logic/config-issues';
-import { parseDisaggConfig, parseMetadataConfig, parseWorkerOptions } from '../../../../shared/logic/config-parse';
+import {
+  parseDisaggConfig,
+  parseMetadataConfig,
+  parseWorkerOptions,
+} from '../../../../shared/logic/config-parse';
 import {
   deleteConfigValue,
   documentToText,
@@ -18,7 +22,8 @@ import type { ConfigPath } from '../../../../shared/logic/yaml-locate';
 import { parseYaml } from '../../../../shared/logic/yaml-locate';
 import type { DisaggConfig, WorkerOptions } from '../../../../shared/model/config';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../../fixtures/configs/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(new URL(`../../../fixtures/configs/${name}`, import.meta.url), 'utf8');
 
 /** Any YAML text as a Document, the way the parsers make them (the writer does not care about schemas). */
 function docOf(text: string): Document {
@@ -53,7 +58,11 @@ describe('documentToText', () => {
     ['metadata-etcd.yaml'],
   ])('an unedited %s comes back byte-identical', (name) => {
     const text = fixture(name);
-    const r = name.startsWith('metadata') ? parseMetadataConfig(text, name) : name.startsWith('worker') ? parseWorkerOptions(text, name) : parseDisaggConfig(text, name);
+    const r = name.startsWith('metadata')
+      ? parseMetadataConfig(text, name)
+      : name.startsWith('worker')
+        ? parseWorkerOptions(text, name)
+        : parseDisaggConfig(text, name);
     if (!r.ok) throw new Error('parse failed');
     expect(documentToText(r.document)).toBe(text);
   });
@@ -62,22 +71,81 @@ describe('documentToText', () => {
     const doc = docOf(WORKER);
     doc.setIn(['max_batch_size'], 64);
     const out = documentToText(doc);
-    expect(read(out)).toMatchObject({ max_batch_size: 64, cache_transceiver_config: { backend: 'UCX' } });
+    expect(read(out)).toMatchObject({
+      max_batch_size: 64,
+      cache_transceiver_config: { backend: 'UCX' },
+    });
     expect(out).toContain('# pinned, see protocol 1.4');
   });
 });
 
 describe('setConfigValue: editing one value leaves every other byte alone', () => {
   it.each<[string, string, ConfigPath, unknown, string, string]>([
-    ['worker-gen-slurm.yaml', 'nested scalar', ['kv_cache_config', 'free_gpu_memory_fraction'], 0.85, 'free_gpu_memory_fraction: 0.8\n', 'free_gpu_memory_fraction: 0.85\n'],
-    ['worker-gen-slurm.yaml', 'top-level int', ['stream_interval'], 10, 'stream_interval: 20', 'stream_interval: 10'],
-    ['worker-gen-slurm.yaml', 'boolean', ['print_iter_log'], false, 'print_iter_log: true', 'print_iter_log: false'],
-    ['disagg-readme-minimal.yaml', 'quoted list item keeps its quotes', ['generation_servers', 'urls', 0], 'localhost:9003', '"localhost:8003"', '"localhost:9003"'],
+    [
+      'worker-gen-slurm.yaml',
+      'nested scalar',
+      ['kv_cache_config', 'free_gpu_memory_fraction'],
+      0.85,
+      'free_gpu_memory_fraction: 0.8\n',
+      'free_gpu_memory_fraction: 0.85\n',
+    ],
+    [
+      'worker-gen-slurm.yaml',
+      'top-level int',
+      ['stream_interval'],
+      10,
+      'stream_interval: 20',
+      'stream_interval: 10',
+    ],
+    [
+      'worker-gen-slurm.yaml',
+      'boolean',
+      ['print_iter_log'],
+      false,
+      'print_iter_log: true',
+      'print_iter_log: false',
+    ],
+    [
+      'disagg-readme-minimal.yaml',
+      'quoted list item keeps its quotes',
+      ['generation_servers', 'urls', 0],
+      'localhost:9003',
+      '"localhost:8003"',
+      '"localhost:9003"',
+    ],
     ['disagg-readme-minimal.yaml', 'proxy port', ['port'], 8100, 'port: 8000', 'port: 8100'],
-    ['disagg-load-balance.yaml', 'YAML 1.1 True', ['context_servers', 'router', 'use_tokens'], false, 'use_tokens: True', 'use_tokens: false'],
-    ['disagg-load-balance.yaml', 'quoted scalar keeps its quotes', ['backend'], 'pytorch2', 'backend: "pytorch"', 'backend: "pytorch2"'],
-    ['disagg-slurm-server-config.yaml', 'PyYAML-style list item', ['context_servers', 'urls', 1], 'gpu-node-09:8336', 'gpu-node-02:8336', 'gpu-node-09:8336'],
-    ['worker-ctx-minimal.yaml', 'enum value', ['cache_transceiver_config', 'backend'], 'NIXL', 'backend: UCX', 'backend: NIXL'],
+    [
+      'disagg-load-balance.yaml',
+      'YAML 1.1 True',
+      ['context_servers', 'router', 'use_tokens'],
+      false,
+      'use_tokens: True',
+      'use_tokens: false',
+    ],
+    [
+      'disagg-load-balance.yaml',
+      'quoted scalar keeps its quotes',
+      ['backend'],
+      'pytorch2',
+      'backend: "pytorch"',
+      'backend: "pytorch2"',
+    ],
+    [
+      'disagg-slurm-server-config.yaml',
+      'PyYAML-style list item',
+      ['context_servers', 'urls', 1],
+      'gpu-node-09:8336',
+      'gpu-node-02:8336',
+      'gpu-node-09:8336',
+    ],
+    [
+      'worker-ctx-minimal.yaml',
+      'enum value',
+      ['cache_transceiver_config', 'backend'],
+      'NIXL',
+      'backend: UCX',
+      'backend: NIXL',
+    ],
   ])('%s: %s', (name, _what, path, value, before, after) => {
     const text = fixture(name);
     const doc = docOf(text);
@@ -94,7 +162,9 @@ describe('setConfigValue: editing one value leaves every other byte alone', () =
   it('edits inside a flow mapping', () => {
     const doc = docOf(WORKER);
     setConfigValue(doc, ['kv_cache_config', 'free_gpu_memory_fraction'], 0.5);
-    expect(documentToText(doc)).toBe(WORKER.replace('{free_gpu_memory_fraction: 0.8,', '{free_gpu_memory_fraction: 0.5,'));
+    expect(documentToText(doc)).toBe(
+      WORKER.replace('{free_gpu_memory_fraction: 0.8,', '{free_gpu_memory_fraction: 0.5,'),
+    );
   });
 
   it('quotes a string that YAML 1.1 would read as something else', () => {
@@ -139,7 +209,13 @@ describe('setConfigValue: adding keys, items and sections', () => {
       'enable_block_reuse: true}',
       'enable_block_reuse: true, event_buffer_max_size: 1024}',
     ],
-    ['an item at the end of a list', ['cuda_graph_config', 'batch_sizes', 2], 16, '    - 8\n', '    - 8\n    - 16\n'],
+    [
+      'an item at the end of a list',
+      ['cuda_graph_config', 'batch_sizes', 2],
+      16,
+      '    - 8\n',
+      '    - 8\n    - 16\n',
+    ],
     [
       'a new section with its parents',
       ['speculative_config', 'decoding_type'],
@@ -154,7 +230,13 @@ describe('setConfigValue: adding keys, items and sections', () => {
       '    - 8\n# end\n',
       '    - 8\nscheduler_config:\n  capacity_scheduler_policy: MAX_UTILIZATION\n# end\n',
     ],
-    ['an empty mapping inline', ['moe_config'], {}, '    - 8\n# end\n', '    - 8\nmoe_config: {}\n# end\n'],
+    [
+      'an empty mapping inline',
+      ['moe_config'],
+      {},
+      '    - 8\n# end\n',
+      '    - 8\nmoe_config: {}\n# end\n',
+    ],
   ])('%s', (_what, path, value, before, after) => {
     const doc = docOf(WORKER);
     setConfigValue(doc, path, value);
@@ -165,21 +247,35 @@ describe('setConfigValue: adding keys, items and sections', () => {
     const text = fixture('disagg-slurm-server-config.yaml');
     const doc = docOf(text);
     setConfigValue(doc, ['generation_servers', 'urls', 1], 'gpu-node-04:8333');
-    expect(documentToText(doc)).toBe(text.replace('  - gpu-node-03:8333\n', '  - gpu-node-03:8333\n  - gpu-node-04:8333\n'));
+    expect(documentToText(doc)).toBe(
+      text.replace('  - gpu-node-03:8333\n', '  - gpu-node-03:8333\n  - gpu-node-04:8333\n'),
+    );
   });
 
   it('replaces a list with a new one in block style', () => {
     const doc = docOf(WORKER);
     setConfigValue(doc, ['cuda_graph_config', 'batch_sizes'], [1, 2, 4]);
-    expect(documentToText(doc)).toBe(WORKER.replace('    - 1\n    - 8\n', '    - 1\n    - 2\n    - 4\n'));
+    expect(documentToText(doc)).toBe(
+      WORKER.replace('    - 1\n    - 8\n', '    - 1\n    - 2\n    - 4\n'),
+    );
   });
 
   it('replaces a mapping with null and null with a mapping', () => {
     const doc = docOf(WORKER);
     setConfigValue(doc, ['cuda_graph_config'], null);
-    expect(documentToText(doc)).toBe(WORKER.replace('cuda_graph_config:\n  enable_padding: true\n  batch_sizes:\n    - 1\n    - 8\n', 'cuda_graph_config: null\n'));
+    expect(documentToText(doc)).toBe(
+      WORKER.replace(
+        'cuda_graph_config:\n  enable_padding: true\n  batch_sizes:\n    - 1\n    - 8\n',
+        'cuda_graph_config: null\n',
+      ),
+    );
     setConfigValue(doc, ['cuda_graph_config', 'max_batch_size'], 64);
-    expect(documentToText(doc)).toBe(WORKER.replace('cuda_graph_config:\n  enable_padding: true\n  batch_sizes:\n    - 1\n    - 8\n', 'cuda_graph_config:\n  max_batch_size: 64\n'));
+    expect(documentToText(doc)).toBe(
+      WORKER.replace(
+        'cuda_graph_config:\n  enable_padding: true\n  batch_sizes:\n    - 1\n    - 8\n',
+        'cuda_graph_config:\n  max_batch_size: 64\n',
+      ),
+    );
   });
 
   it('fills a key that has no value (`key:`)', () => {
@@ -229,12 +325,37 @@ describe('setConfigValue: adding keys, items and sections', () => {
 
 describe('deleteConfigValue', () => {
   it.each<[string, ConfigPath, string, string]>([
-    ['a top-level key with its trailing comment', ['disable_overlap_scheduler'], 'disable_overlap_scheduler: false   # overlap is fine on gen\n', ''],
-    ['a nested key', ['cache_transceiver_config', 'max_tokens_in_buffer'], '  max_tokens_in_buffer: 2048\n', ''],
-    ['a key of a flow mapping', ['kv_cache_config', 'enable_block_reuse'], ', enable_block_reuse: true}', '}'],
-    ['the first key of a flow mapping', ['kv_cache_config', 'free_gpu_memory_fraction'], '{free_gpu_memory_fraction: 0.8, ', '{'],
+    [
+      'a top-level key with its trailing comment',
+      ['disable_overlap_scheduler'],
+      'disable_overlap_scheduler: false   # overlap is fine on gen\n',
+      '',
+    ],
+    [
+      'a nested key',
+      ['cache_transceiver_config', 'max_tokens_in_buffer'],
+      '  max_tokens_in_buffer: 2048\n',
+      '',
+    ],
+    [
+      'a key of a flow mapping',
+      ['kv_cache_config', 'enable_block_reuse'],
+      ', enable_block_reuse: true}',
+      '}',
+    ],
+    [
+      'the first key of a flow mapping',
+      ['kv_cache_config', 'free_gpu_memory_fraction'],
+      '{free_gpu_memory_fraction: 0.8, ',
+      '{',
+    ],
     ['a list item', ['cuda_graph_config', 'batch_sizes', 0], '    - 1\n', ''],
-    ['a whole section', ['cuda_graph_config'], 'cuda_graph_config:\n  enable_padding: true\n  batch_sizes:\n    - 1\n    - 8\n', ''],
+    [
+      'a whole section',
+      ['cuda_graph_config'],
+      'cuda_graph_config:\n  enable_padding: true\n  batch_sizes:\n    - 1\n    - 8\n',
+      '',
+    ],
   ])('%s', (_what, path, before, after) => {
     const doc = docOf(WORKER);
     expect(deleteConfigValue(doc, path)).toBe(true);
@@ -291,9 +412,41 @@ describe('serializers', () => {
       max_retries: 1,
       perf_metrics_max_requests: 0,
       shared_keys: {},
-      context_servers: { num_instances: 1, urls: [], router: { type: 'round_robin', use_tokens: false, max_batch_size: 64, tokens_per_block: 32, extra: {} }, tensor_parallel_size: 1, pipeline_parallel_size: 1, other: {} },
-      generation_servers: { num_instances: 1, urls: [], router: { type: 'load_balancing', use_tokens: false, max_batch_size: 64, tokens_per_block: 32, extra: {} }, tensor_parallel_size: 1, pipeline_parallel_size: 1, other: {} },
-      disagg_cluster: { cluster_uri: 'etcd://localhost:2379', cluster_name: 'c', minimal_instances: { context_servers: 1, generation_servers: 2 }, heartbeat_interval_sec: 3, inactive_timeout_sec: 9 },
+      context_servers: {
+        num_instances: 1,
+        urls: [],
+        router: {
+          type: 'round_robin',
+          use_tokens: false,
+          max_batch_size: 64,
+          tokens_per_block: 32,
+          extra: {},
+        },
+        tensor_parallel_size: 1,
+        pipeline_parallel_size: 1,
+        other: {},
+      },
+      generation_servers: {
+        num_instances: 1,
+        urls: [],
+        router: {
+          type: 'load_balancing',
+          use_tokens: false,
+          max_batch_size: 64,
+          tokens_per_block: 32,
+          extra: {},
+        },
+        tensor_parallel_size: 1,
+        pipeline_parallel_size: 1,
+        other: {},
+      },
+      disagg_cluster: {
+        cluster_uri: 'etcd://localhost:2379',
+        cluster_name: 'c',
+        minimal_instances: { context_servers: 1, generation_servers: 2 },
+        heartbeat_interval_sec: 3,
+        inactive_timeout_sec: 9,
+      },
     };
     const text = serializeDisaggConfig(config);
     expect(text).toContain('  inactive_timeout_sec: 9\n');
@@ -308,7 +461,11 @@ describe('serializers', () => {
     const options: WorkerOptions = {
       disable_overlap_scheduler: true,
       cache_transceiver_config: { backend: 'ucx' as 'UCX', max_tokens_in_buffer: 2048 },
-      kv_cache_config: { free_gpu_memory_fraction: 0.85, enable_block_reuse: false, max_tokens: undefined },
+      kv_cache_config: {
+        free_gpu_memory_fraction: 0.85,
+        enable_block_reuse: false,
+        max_tokens: undefined,
+      },
       max_batch_size: undefined,
     };
     const text = serializeWorkerOptions(options);
@@ -317,7 +474,10 @@ describe('serializers', () => {
     );
     const back = parseWorkerOptions(text, 'w.yaml');
     expect(back.issues).toEqual([]);
-    expect(back.ok && back.value.cache_transceiver_config).toEqual({ backend: 'UCX', max_tokens_in_buffer: 2048 });
+    expect(back.ok && back.value.cache_transceiver_config).toEqual({
+      backend: 'UCX',
+      max_tokens_in_buffer: 2048,
+    });
   });
 
   it('serializeWorkerOptions of nothing is an empty mapping', () => {
