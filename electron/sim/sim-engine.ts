@@ -143,6 +143,10 @@ export class SimEngine {
     return { cancel: () => this.cancel(slot) };
   }
 
+  get tokensPerBlock(): number {
+    return this.options.limits.tokensPerBlock;
+  }
+
   /** Keeps KV blocks allocated outside any running job (a finished context waiting for its transfer). */
   holdKv(tokens: number): () => void {
     const blocks = this.kvBlocksFor(tokens) * this.options.limits.tokensPerBlock;

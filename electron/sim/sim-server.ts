@@ -490,6 +490,7 @@ export class SimServer {
     const out = new ResponseWriter(res, request, endpoint, promptTokenIds, cachedTokens, settings.streamInterval, this.faults.dieMidStreamAfterTokens, () => this.deps.onCrash(137));
     out.start();
 
+    const iters = { first: 0, last: 0 };
     const isOk = await new Promise<boolean>((resolve) => {
       const ref: { handle?: EngineHandle } = {};
       let isSettled = false;
@@ -525,10 +526,12 @@ export class SimServer {
       ref.handle = this.deps.engine.submit({
         prefillTokens,
         kvTokens: promptTokenIds.length + Math.max(1, maxNewTokens),
-        onScheduled: () => {
+        onScheduled: (_now, iteration) => {
+          iters.first = iteration;
           timing.first_scheduled_time = steadyNowSec() + this.steadyOffsetSec;
         },
-        step: () => {
+        step: (_now, iteration) => {
+          iters.last = iteration;
           seq.advance();
           if (isFirst) {
             isFirst = false;
@@ -581,7 +584,20 @@ export class SimServer {
       }
     }
     out.finish(seq, finishReason, disaggOut, isContextOnly ? promptTokenIds : null);
-    this.recordPerf(requestId, ctxRequestId, timing);
+    const blockSize = this.deps.engine.tokensPerBlock;
+    const totalBlocks = Math.ceil((promptTokenIds.length + seq.tokenIds.length) / blockSize);
+    const reusedBlocks = Math.floor(cachedTokens / blockSize);
+    this.recordPerf(requestId, ctxRequestId, {
+      first_iter: iters.first,
+      last_iter: iters.last,
+      timing_metrics: timing,
+      kv_cache_metrics: {
+        num_total_allocated_blocks: totalBlocks,
+        num_new_allocated_blocks: totalBlocks - reusedBlocks,
+        num_reused_blocks: reusedBlocks,
+        num_missed_blocks: requestType === 'generation_only' ? 0 : Math.ceil(promptTokenIds.length / blockSize) - reusedBlocks,
+      },
+    });
   }
 
   private async pullContext(
@@ -613,17 +629,12 @@ export class SimServer {
     return { ok: true, firstGenTokens: first, ctxRequestId: params.ctx_request_id };
   }
 
-  private recordPerf(requestId: number, ctxRequestId: number | null, timing: Record<string, number>): void {
+  private recordPerf(requestId: number, ctxRequestId: number | null, perfMetrics: Record<string, unknown>): void {
     const { settings } = this.deps;
     if (!settings.isPerfMetricsEnabled || settings.perfMetricsMaxRequests <= 0) return;
     const record: PerfRecord = {
       request_id: requestId,
-      perf_metrics: {
-        first_iter: 0,
-        last_iter: 0,
-        timing_metrics: timing,
-        kv_cache_metrics: { num_total_allocated_blocks: 0, num_new_allocated_blocks: 0, num_reused_blocks: 0, num_missed_blocks: 0 },
-      },
+      perf_metrics: perfMetrics,
     };
     if (ctxRequestId !== null) record.ctx_request_id = ctxRequestId;
     this.perfRecords.push(record);

@@ -265,6 +265,9 @@ describe('metrics, perf metrics, clock offset and KV events', () => {
     expect(timing.arrival_time).toBeGreaterThan(Number(clock.receive_ts) + 999);
     expect(timing.first_token_time).toBeGreaterThanOrEqual(timing.arrival_time ?? Infinity);
     expect(timing.last_token_time).toBeGreaterThanOrEqual(timing.first_token_time ?? Infinity);
+    const metrics = perf[0]?.perf_metrics as { first_iter: number; last_iter: number; kv_cache_metrics: Record<string, number> };
+    expect(metrics.last_iter - metrics.first_iter).toBe(2);
+    expect(metrics.kv_cache_metrics.num_total_allocated_blocks).toBe(Math.ceil((countTokens(PROMPT) + 3) / 32));
     expect(await (await fetch(`${w.url}/perf_metrics`)).json()).toEqual([]);
     await fetch(`${w.url}/steady_clock_offset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ offset: 0 }) });
   });
