@@ -16,7 +16,6 @@ export type LosslessJsonValue =
 
 // An integer outside the safe range has at least 16 digits (2^53 = 9007199254740992).
 const LONG_DIGIT_RUN = /\d{16,}/;
-const NUMBER_AT = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 /**
  * Like JSON.parse, except that integer literals outside the safe integer range become `bigint`.
@@ -30,6 +29,26 @@ export function parseJsonLossless(text: string): unknown {
   return new LosslessParser(text).parseDocument();
 }
 
+// Character codes used by the parser.
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+function isDigit(c: number): boolean {
+  return c >= DIGIT_0 && c <= DIGIT_9;
+}
+
+/** Recursive-descent JSON parser over char codes (only used when the text may hold big integers). */
 class LosslessParser {
   private pos = 0;
 
@@ -50,36 +69,49 @@ class LosslessParser {
 
   private skipWhitespace(): void {
     const t = this.text;
-    while (this.pos < t.length) {
-      const c = t.charCodeAt(this.pos);
+    let p = this.pos;
+    for (;;) {
+      const c = t.charCodeAt(p);
       // JSON whitespace: space, tab, LF, CR
       if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
-        this.pos++;
+        p++;
       } else {
         break;
       }
     }
+    this.pos = p;
+  }
+
+  /** Skips whitespace and consumes `code` if it comes next. */
+  private eat(code: number): boolean {
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) === code) {
+      this.pos++;
+      return true;
+    }
+    return false;
   }
 
   private parseValue(): LosslessJsonValue {
     this.skipWhitespace();
-    const c = this.text[this.pos];
+    const c = this.text.charCodeAt(this.pos);
     switch (c) {
-      case '{':
+      case OPEN_BRACE:
         return this.parseObject();
-      case '[':
+      case OPEN_BRACKET:
         return this.parseArray();
-      case '"':
+      case QUOTE:
         return this.parseString();
-      case 't':
+      case 0x74: // t
         return this.parseLiteral('true', true);
-      case 'f':
+      case 0x66: // f
         return this.parseLiteral('false', false);
-      case 'n':
+      case 0x6e: // n
         return this.parseLiteral('null', null);
-      case undefined:
-        return this.fail('unexpected end of input');
       default:
+        if (Number.isNaN(c)) {
+          return this.fail('unexpected end of input');
+        }
         return this.parseNumber();
     }
   }
@@ -92,15 +124,49 @@ class LosslessParser {
     return value;
   }
 
+  private scanDigits(): number {
+    const t = this.text;
+    const from = this.pos;
+    while (isDigit(t.charCodeAt(this.pos))) {
+      this.pos++;
+    }
+    return this.pos - from;
+  }
+
+  // -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?  (JSON's number grammar)
   private parseNumber(): number | bigint {
-    NUMBER_AT.lastIndex = this.pos;
-    const m = NUMBER_AT.exec(this.text);
-    if (!m) {
+    const t = this.text;
+    const start = this.pos;
+    if (t.charCodeAt(this.pos) === MINUS) {
+      this.pos++;
+    }
+    const first = t.charCodeAt(this.pos);
+    if (first === DIGIT_0) {
+      this.pos++;
+    } else if (!isDigit(first) || this.scanDigits() === 0) {
       return this.fail('unexpected token');
     }
-    const literal = m[0];
-    this.pos += literal.length;
-    const isInteger = m[1] === undefined && m[2] === undefined;
+    let isInteger = true;
+    if (t.charCodeAt(this.pos) === DOT) {
+      this.pos++;
+      isInteger = false;
+      if (this.scanDigits() === 0) {
+        return this.fail('bad number: digits expected after the decimal point');
+      }
+    }
+    const e = t.charCodeAt(this.pos);
+    if (e === 0x65 || e === 0x45) {
+      this.pos++;
+      isInteger = false;
+      const sign = t.charCodeAt(this.pos);
+      if (sign === PLUS || sign === MINUS) {
+        this.pos++;
+      }
+      if (this.scanDigits() === 0) {
+        return this.fail('bad number: digits expected in the exponent');
+      }
+    }
+    const literal = t.slice(start, this.pos);
     const asNumber = Number(literal);
     if (isInteger && !Number.isSafeInteger(asNumber)) {
       return BigInt(literal);
@@ -115,21 +181,19 @@ class LosslessParser {
     let hasEscape = false;
     for (;;) {
       const c = t.charCodeAt(i);
-      if (Number.isNaN(c)) {
-        this.pos = i;
-        this.fail('unterminated string');
-      }
-      if (c === 0x22) {
+      if (c === QUOTE) {
         break;
       }
-      if (c === 0x5c) {
+      if (c === BACKSLASH) {
         hasEscape = true;
         i += 2;
         continue;
       }
-      if (c < 0x20) {
+      if (c < 0x20 || Number.isNaN(c)) {
         this.pos = i;
-        this.fail('bad control character in string literal');
+        this.fail(
+          Number.isNaN(c) ? 'unterminated string' : 'bad control character in string literal',
+        );
       }
       i++;
     }
@@ -141,20 +205,15 @@ class LosslessParser {
   private parseArray(): LosslessJsonValue[] {
     this.pos++; // [
     const out: LosslessJsonValue[] = [];
-    this.skipWhitespace();
-    if (this.text[this.pos] === ']') {
-      this.pos++;
+    if (this.eat(CLOSE_BRACKET)) {
       return out;
     }
     for (;;) {
       out.push(this.parseValue());
-      this.skipWhitespace();
-      const c = this.text[this.pos++];
-      if (c === ']') {
+      if (this.eat(CLOSE_BRACKET)) {
         return out;
       }
-      if (c !== ',') {
-        this.pos--;
+      if (!this.eat(COMMA)) {
         this.fail("expected ',' or ']'");
       }
     }
@@ -163,42 +222,43 @@ class LosslessParser {
   private parseObject(): { [key: string]: LosslessJsonValue } {
     this.pos++; // {
     const out: { [key: string]: LosslessJsonValue } = {};
-    this.skipWhitespace();
-    if (this.text[this.pos] === '}') {
-      this.pos++;
+    if (this.eat(CLOSE_BRACE)) {
       return out;
     }
     for (;;) {
       this.skipWhitespace();
-      if (this.text[this.pos] !== '"') {
+      if (this.text.charCodeAt(this.pos) !== QUOTE) {
         this.fail('expected a property name');
       }
       const key = this.parseString();
-      this.skipWhitespace();
-      if (this.text[this.pos] !== ':') {
+      if (!this.eat(COLON)) {
         this.fail("expected ':'");
       }
-      this.pos++;
       const value = this.parseValue();
-      // defineProperty, so that a "__proto__" key becomes an own property as with JSON.parse.
-      Object.defineProperty(out, key, {
-        value,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
-      this.skipWhitespace();
-      const c = this.text[this.pos++];
-      if (c === '}') {
+      if (key === '__proto__') {
+        // An own property, as JSON.parse makes it (plain assignment would set the prototype).
+        Object.defineProperty(out, key, {
+          value,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+      } else {
+        out[key] = value;
+      }
+      if (this.eat(CLOSE_BRACE)) {
         return out;
       }
-      if (c !== ',') {
-        this.pos--;
+      if (!this.eat(COMMA)) {
         this.fail("expected ',' or '}'");
       }
     }
   }
 }
+
+const BIGINT_MARK = '\u0000lossless-bigint:';
+/** A marker as JSON.stringify writes it (NUL escaped as \u0000). */
+const BIGINT_MARK_JSON = /"\\u0000lossless-bigint:(-?\d+)"/g;
 
 /**
  * Like JSON.stringify, except that a `bigint` is written as bare digits (so uint64 hashes stay exact).
@@ -207,6 +267,37 @@ class LosslessParser {
  * (undefined, a function) is written as `null`. `indent` works as JSON.stringify's numeric `space`.
  */
 export function stringifyJsonLossless(value: unknown, indent = 0): string {
+  // Fast path: JSON.stringify writes each bigint as a marker string, which is then replaced by its digits.
+  // The marker starts with NUL, which JSON.stringify always escapes, so the output text of a marker is fixed;
+  // if a user string happens to look exactly like one, the count differs and the exact writer runs instead.
+  let bigints = 0;
+  const text = JSON.stringify(
+    value,
+    (_key, x: unknown) => {
+      if (typeof x === 'bigint') {
+        bigints++;
+        return BIGINT_MARK + x.toString();
+      }
+      return x;
+    },
+    indent,
+  ) as string | undefined;
+  if (text === undefined) {
+    return 'null';
+  }
+  if (bigints === 0) {
+    return text;
+  }
+  let found = 0;
+  const out = text.replace(BIGINT_MARK_JSON, (_m, digits: string) => {
+    found++;
+    return digits;
+  });
+  return found === bigints ? out : stringifyJsonLosslessExact(value, indent);
+}
+
+/** The same output as `stringifyJsonLossless`, by a plain recursive writer (no markers). */
+export function stringifyJsonLosslessExact(value: unknown, indent = 0): string {
   const gap = ' '.repeat(Math.max(0, Math.min(10, Math.floor(indent))));
   const seen = new Set<object>();
   return write(value, '') ?? 'null';

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseJsonLossless, stringifyJsonLossless } from '../../../../shared/logic/lossless-json';
+import {
+  parseJsonLossless,
+  stringifyJsonLossless,
+  stringifyJsonLosslessExact,
+} from '../../../../shared/logic/lossless-json';
 
 const U64_MAX = 18446744073709551615n;
 
@@ -155,5 +159,73 @@ describe('stringifyJsonLossless', () => {
     const a: Record<string, unknown> = {};
     a.self = a;
     expect(() => stringifyJsonLossless(a)).toThrow(TypeError);
+  });
+});
+
+describe('stringifyJsonLosslessExact (the fallback writer)', () => {
+  const U64 = 18446744073709551615n;
+  it.each([
+    ['events', [{ data: { type: 'removed', block_hashes: [U64, 1n, -5n] } }]],
+    ['nested with indent', { a: [1, { b: U64 }], c: 'x', d: null }],
+    ['no bigints', { a: [1.5, 'two', true, null] }],
+  ])('writes the same as the fast path: %s', (_name, value) => {
+    expect(stringifyJsonLosslessExact(value)).toBe(stringifyJsonLossless(value));
+    expect(stringifyJsonLosslessExact(value, 2)).toBe(stringifyJsonLossless(value, 2));
+  });
+
+  it('keeps a user string that looks like the internal bigint marker', () => {
+    const value = { s: '\u0000lossless-bigint:5', h: U64 };
+    expect(stringifyJsonLossless(value)).toBe(
+      '{"s":"\\u0000lossless-bigint:5","h":18446744073709551615}',
+    );
+  });
+});
+
+describe('round trip on pseudo-random documents', () => {
+  it('parse(stringify(v)) gives v back (safe-range bigints as numbers)', () => {
+    let state = 99;
+    const rand = (n: number): number => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state % n;
+    };
+    const make = (depth: number): unknown => {
+      switch (depth > 3 ? rand(5) : rand(7)) {
+        case 0:
+          return BigInt.asUintN(64, (BigInt(rand(2 ** 30)) << 34n) ^ BigInt(rand(2 ** 30)));
+        case 1:
+          return rand(1000) - 500 + (rand(2) === 0 ? 0 : 0.25);
+        case 2:
+          return ['', 'plain', 'quote " and \\ slash', '\u00e9\n\t', '12345678901234567890'][
+            rand(5)
+          ];
+        case 3:
+          return [true, false, null][rand(3)];
+        case 4:
+          return -BigInt(rand(2 ** 30)) * 10n ** 12n;
+        case 5:
+          return Array.from({ length: rand(5) }, () => make(depth + 1));
+        default:
+          return Object.fromEntries(
+            Array.from({ length: rand(5) }, (_, i) => [`k${i}`, make(depth + 1)]),
+          );
+      }
+    };
+    const normalise = (v: unknown): unknown => {
+      if (typeof v === 'bigint') {
+        return Number.isSafeInteger(Number(v)) && BigInt(Number(v)) === v ? Number(v) : v;
+      }
+      if (Array.isArray(v)) {
+        return v.map(normalise);
+      }
+      if (v !== null && typeof v === 'object') {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalise(x)]));
+      }
+      return v;
+    };
+    for (let i = 0; i < 300; i++) {
+      const value = make(0);
+      expect(parseJsonLossless(stringifyJsonLossless(value))).toEqual(normalise(value));
+      expect(parseJsonLossless(stringifyJsonLossless(value, 2))).toEqual(normalise(value));
+    }
   });
 });
