@@ -1,0 +1,109 @@
+// The app shell: top bar with navigation (Cluster, Configuration, Dashboard, Playground), theme toggle,
+// connection and worker summary, and the current view. Layer: renderer.
+
+import { type ReactNode, useEffect } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+
+import { ErrorBox } from './components/error-box';
+import { Toasts } from './components/toasts';
+import { ClusterView } from './features/cluster/cluster-view';
+import { ConfigView } from './features/config/config-view';
+import { DashboardView } from './features/dashboard/dashboard-view';
+import { PlaygroundView } from './features/playground/playground-view';
+import { useAppStore } from './store/app-store-context';
+import { selectIsSimulated, selectWorkerCounts } from './store/selectors';
+import type { ThemeChoice, ViewName } from './store/store-types';
+
+const VIEWS: { id: ViewName; label: string }[] = [
+  { id: 'cluster', label: 'Cluster' },
+  { id: 'config', label: 'Configuration' },
+  { id: 'dashboard', label: 'Dashboard' },
+  { id: 'playground', label: 'Playground' },
+];
+
+const THEME_NEXT: Record<ThemeChoice, ThemeChoice> = { system: 'dark', dark: 'light', light: 'system' };
+
+function useThemeAttribute(theme: ThemeChoice): void {
+  useEffect(() => {
+    const media = window.matchMedia('(prefers-color-scheme: light)');
+    const apply = (): void => {
+      const resolved = theme === 'system' ? (media.matches ? 'light' : 'dark') : theme;
+      document.documentElement.dataset.theme = resolved;
+    };
+    apply();
+    media.addEventListener('change', apply);
+    return () => media.removeEventListener('change', apply);
+  }, [theme]);
+}
+
+export function App(): ReactNode {
+  const view = useAppStore((s) => s.view);
+  const setView = useAppStore((s) => s.setView);
+  const theme = useAppStore((s) => s.theme);
+  const setTheme = useAppStore((s) => s.setTheme);
+  const connection = useAppStore((s) => s.connection);
+  const connectionError = useAppStore((s) => s.connectionError);
+  const counts = useAppStore(useShallow(selectWorkerCounts));
+  const isSimulated = useAppStore(selectIsSimulated);
+  useThemeAttribute(theme);
+
+  useEffect(() => {
+    // Alt+1..4 switch views from anywhere (the nav buttons are reachable with Tab too).
+    const onKey = (e: KeyboardEvent): void => {
+      if (!e.altKey || e.ctrlKey || e.metaKey) return;
+      const target = VIEWS[Number(e.key) - 1];
+      if (target) {
+        e.preventDefault();
+        setView(target.id);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [setView]);
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          Disagg Console
+        </div>
+        <nav className="nav" aria-label="Views">
+          {VIEWS.map((v, i) => (
+            <button key={v.id} type="button" aria-current={view === v.id ? 'page' : undefined} onClick={() => setView(v.id)} title={`${v.label} (Alt+${i + 1})`}>
+              {v.label}
+            </button>
+          ))}
+        </nav>
+        <div className="topbar-right">
+          {isSimulated ? (
+            <span className="badge sim-badge nodot" title="Simulated GPUs or a simulated engine: timings come from a model, not hardware">
+              simulated
+            </span>
+          ) : null}
+          <span className="dim num" aria-label="Worker summary">
+            {counts.total === 0 ? 'no workers' : `${counts.ready}/${counts.total} ready${counts.starting ? `, ${counts.starting} starting` : ''}${counts.failing ? `, ${counts.failing} failing` : ''}`}
+          </span>
+          <span className={`badge ${connection === 'ok' ? 'state-ready' : connection === 'error' ? 'state-errored' : 'state-starting'}`}>
+            {connection === 'ok' ? 'connected' : connection === 'error' ? 'offline' : 'connecting'}
+          </span>
+          <button type="button" className="btn btn-small" onClick={() => setTheme(THEME_NEXT[theme])} aria-label={`Theme: ${theme}. Switch theme`}>
+            Theme: {theme}
+          </button>
+        </div>
+      </header>
+      <main className="main">
+        {connection === 'error' ? (
+          <div className="view">
+            <ErrorBox title="The console backend cannot be reached" message={connectionError ?? 'unknown error'} onRetry={() => window.location.reload()} />
+          </div>
+        ) : null}
+        {view === 'cluster' ? <ClusterView /> : null}
+        {view === 'config' ? <ConfigView /> : null}
+        {view === 'dashboard' ? <DashboardView /> : null}
+        {view === 'playground' ? <PlaygroundView /> : null}
+      </main>
+      <Toasts />
+    </div>
+  );
+}

@@ -1,0 +1,16 @@
+// The Configuration view. Layer: renderer.
+
+import type { ReactNode } from 'react';
+
+import { EmptyState } from '../../components/empty-state';
+
+export function ConfigView(): ReactNode {
+  return (
+    <section className="view" aria-labelledby="view-title">
+      <div className="view-head">
+        <h1 id="view-title">Configuration</h1>
+      </div>
+      <EmptyState title="Loading…" />
+    </section>
+  );
+}

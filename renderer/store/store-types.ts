@@ -1,0 +1,190 @@
+// The shape of the renderer's state: one zustand store made of slices (workers, gpus, config, metrics,
+// playground, ui) and what every slice creator receives. Layer: renderer (no DOM: unit-tested under Node).
+
+import type { StoreApi } from 'zustand/vanilla';
+
+import type { ApiClient } from '../../shared/api/client';
+import type { ConfigIssue } from '../../shared/logic/config-issues';
+import type { ClusterStatus } from '../../shared/model/cluster';
+import type { GpuInventorySnapshot, GpuSample } from '../../shared/model/gpu';
+import type { LogLine } from '../../shared/model/logs';
+import type { MetricsBucket, WorkerIterationSample } from '../../shared/model/metrics';
+import type {
+  ApplyPlan,
+  ApplyResult,
+  ExportedFile,
+  ExportFormat,
+  FileDiff,
+  TopologyFiles,
+  TopologyVersionInfo,
+  TopologyView,
+  ValidationReport,
+} from '../../shared/model/topology';
+import type { WorkerEngine } from '../../shared/model/worker';
+import type { ProxyInfo, WorkerAddRequest, WorkerView } from '../../shared/model/worker-view';
+import type { PlaygroundMode, PlaygroundRequest, ResponseMetrics, RoutePin, SamplingParams, StreamFetch } from '../lib/openai-request';
+import type { RingSeries } from '../lib/series';
+import type { PresetName } from '../lib/worker-templates';
+
+export type ViewName = 'cluster' | 'config' | 'dashboard' | 'playground';
+export type ThemeChoice = 'system' | 'dark' | 'light';
+
+export interface Toast {
+  id: number;
+  kind: 'info' | 'success' | 'error';
+  text: string;
+}
+
+export interface UiSlice {
+  view: ViewName;
+  theme: ThemeChoice;
+  toasts: Toast[];
+  /** The worker whose logs panel is open. */
+  logsWorkerId: string | null;
+  /** GPUs the Add worker panel is open for, null when closed. */
+  addPanelGpus: number[] | null;
+  /** 'ok' once the first snapshot loaded; 'error' with a reason when the backend cannot be reached. */
+  connection: 'connecting' | 'ok' | 'error';
+  connectionError: string | null;
+  setView: (view: ViewName) => void;
+  setTheme: (theme: ThemeChoice) => void;
+  notify: (kind: Toast['kind'], text: string) => void;
+  dismissToast: (id: number) => void;
+  openLogs: (workerId: string | null) => void;
+  openAddPanel: (gpus: number[] | null) => void;
+}
+
+export interface WorkersSlice {
+  workers: Record<string, WorkerView>;
+  workersLoaded: boolean;
+  workersError: string | null;
+  /** What is running on a worker right now ('restarting', 'removing' ...), for disabling its buttons. */
+  workerBusy: Record<string, string>;
+  clusterStatus: ClusterStatus | null;
+  logs: Record<string, LogLine[]>;
+  loadWorkers: () => Promise<void>;
+  loadClusterStatus: () => Promise<void>;
+  applyWorkerView: (view: WorkerView) => void;
+  /** Pre-flight of an add request against the current topology; null when it cannot run (message in a toast). */
+  preflightWorker: (request: WorkerAddRequest) => Promise<ValidationReport | null>;
+  addWorker: (request: WorkerAddRequest) => Promise<WorkerView | null>;
+  restartWorker: (id: string) => Promise<void>;
+  stopWorker: (id: string) => Promise<void>;
+  removeWorker: (id: string) => Promise<boolean>;
+  runPreset: (preset: PresetName, model: string, engine: WorkerEngine) => Promise<void>;
+  loadLogs: (id: string) => Promise<void>;
+  appendLogs: (workerId: string, lines: LogLine[]) => void;
+}
+
+export interface GpusSlice {
+  inventory: GpuInventorySnapshot | null;
+  gpusError: string | null;
+  selectedGpus: number[];
+  loadGpus: () => Promise<void>;
+  applyGpuSamples: (samples: GpuSample[], atMs: number) => void;
+  /** Click selects one GPU; additive (shift/ctrl) toggles it in a multi-GPU (TP) selection. */
+  selectGpu: (index: number, isAdditive: boolean) => void;
+  clearGpuSelection: () => void;
+}
+
+export interface ConfigSlice {
+  topology: TopologyView | null;
+  topologyError: string | null;
+  drafts: TopologyFiles;
+  activeFile: string | null;
+  validation: ValidationReport | null;
+  isValidating: boolean;
+  /** The preview shown before confirming Apply. */
+  pendingPlan: ApplyPlan | null;
+  isApplying: boolean;
+  lastApply: ApplyResult | null;
+  applyError: { message: string; issues: ConfigIssue[] } | null;
+  history: TopologyVersionInfo[];
+  diff: { from: number; to: number; files: FileDiff[] } | null;
+  loadTopology: () => Promise<void>;
+  setActiveFile: (name: string) => void;
+  setDraft: (name: string, text: string) => void;
+  revertDrafts: () => void;
+  validateDrafts: () => Promise<void>;
+  requestApply: () => Promise<void>;
+  cancelApply: () => void;
+  confirmApply: () => Promise<boolean>;
+  loadHistory: () => Promise<void>;
+  loadDiff: (from: number, to: number) => Promise<void>;
+  rollback: (version: number) => Promise<void>;
+  importFiles: (files: TopologyFiles) => Promise<void>;
+  exportTopology: (format: ExportFormat) => Promise<ExportedFile[]>;
+}
+
+/** Mutable bounded series, kept outside the immutable state; `metricsVersion` changes when they change. */
+export interface MetricsSeries {
+  overall: RingSeries<MetricsBucket>;
+  perWorker: Map<string, RingSeries<MetricsBucket>>;
+  iteration: Map<string, RingSeries<WorkerIterationSample>>;
+  gpus: Map<number, RingSeries<GpuSample>>;
+}
+
+export type MetricsWindowMin = 5 | 15 | 60;
+
+export interface SloTargets {
+  ttftMs: number;
+  tpotMs: number;
+}
+
+export interface MetricsSlice {
+  series: MetricsSeries;
+  metricsVersion: number;
+  metricsWindowMin: MetricsWindowMin;
+  metricsLoaded: boolean;
+  metricsError: string | null;
+  slo: SloTargets;
+  setMetricsWindow: (min: MetricsWindowMin) => Promise<void>;
+  setSlo: (slo: Partial<SloTargets>) => void;
+  loadMetricsHistory: () => Promise<void>;
+  applyTick: (overall: MetricsBucket, perWorker: Record<string, MetricsBucket>) => void;
+  /** Fetches the latest iteration stats (queue depth, KV usage) that ticks do not carry. */
+  refreshIteration: () => Promise<void>;
+  exportCsv: () => Promise<string | null>;
+}
+
+export interface PlaygroundRun {
+  request: PlaygroundRequest;
+  text: string;
+  metrics: ResponseMetrics | null;
+  status: 'streaming' | 'done' | 'stopped' | 'error';
+  error: string | null;
+}
+
+export interface PlaygroundSlice {
+  proxy: ProxyInfo | null;
+  proxyError: string | null;
+  pgMode: PlaygroundMode;
+  pgModel: string;
+  pgSystemPrompt: string;
+  pgPrompt: string;
+  pgParams: SamplingParams;
+  pgCompare: boolean;
+  pgRoutes: [RoutePin, RoutePin];
+  pgRuns: [PlaygroundRun | null, PlaygroundRun | null];
+  loadProxy: () => Promise<void>;
+  setPlayground: (patch: Partial<Pick<PlaygroundSlice, 'pgMode' | 'pgModel' | 'pgSystemPrompt' | 'pgPrompt' | 'pgCompare'>>) => void;
+  setParams: (patch: Partial<SamplingParams>) => void;
+  setRoute: (side: 0 | 1, route: RoutePin) => void;
+  sendPrompt: () => Promise<void>;
+  stopPrompt: () => void;
+}
+
+export type AppState = UiSlice & WorkersSlice & GpusSlice & ConfigSlice & MetricsSlice & PlaygroundSlice;
+
+export type SetState = StoreApi<AppState>['setState'];
+export type GetState = StoreApi<AppState>['getState'];
+
+/** What the factory hands every slice. */
+export interface StoreDeps {
+  api: ApiClient;
+  now: () => number;
+  /** fetch for the playground's streaming requests; null where there is none (then sending says so). */
+  fetch: StreamFetch | null;
+}
+
+export type SliceCreator<T> = (set: SetState, get: GetState, deps: StoreDeps) => T;
