@@ -137,6 +137,12 @@ export function createLogStore(opts: LogStoreOptions): LogStore {
     return files.map((file) => ({ file, lines: readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') }));
   };
 
+  const search = (workerId: string, query: LogSearch): LogLine[] => {
+    const match = matcher(query);
+    const hits = (logs.get(workerId)?.ring ?? []).filter((l) => (query.stream === undefined || l.stream === query.stream) && match(l.text));
+    return hits.slice(Math.max(0, hits.length - (query.limit ?? 500)));
+  };
+
   return {
     append(workerId, stream, text) {
       const log = get(workerId);
@@ -161,15 +167,9 @@ export function createLogStore(opts: LogStoreOptions): LogStore {
       const picked = stream === undefined ? ring : ring.filter((l) => l.stream === stream);
       return picked.slice(Math.max(0, picked.length - n)).map((l) => l.text);
     },
-    search(workerId, query) {
-      const match = matcher(query);
-      const hits = (logs.get(workerId)?.ring ?? []).filter(
-        (l) => (query.stream === undefined || l.stream === query.stream) && match(l.text),
-      );
-      return hits.slice(Math.max(0, hits.length - (query.limit ?? 500)));
-    },
+    search,
     query(workerId, q = {}) {
-      return this.search(workerId, { text: q.search, caseSensitive: q.isCaseSensitive, limit: q.tail ?? 500 });
+      return search(workerId, { text: q.search, caseSensitive: q.isCaseSensitive, limit: q.tail ?? 500 });
     },
     searchFiles(workerId, query) {
       flush();

@@ -123,7 +123,8 @@ export function createNodeProcessLauncher(closeWaitMs = 1000): ProcessLauncher {
             });
           });
         });
-        child.once('error', (e) => reject(e));
+        // 'on', not 'once': a later 'error' with no listener would throw; after the spawn it has no effect.
+        child.on('error', (e) => reject(e));
         child.once('spawn', () => {
           const pid = child.pid;
           if (pid === undefined) {
