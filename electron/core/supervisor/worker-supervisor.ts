@@ -52,6 +52,8 @@ export interface WorkerSupervisorOptions {
 }
 
 export interface WorkerSupervisor {
+  /** A free port on host for a worker about to be added as `id` (reserved for it; add() with it then succeeds). */
+  allocatePort(id: string, host: string): Promise<number>;
   /** Registers a worker (reserving its port); does not start it. */
   add(spec: WorkerSpec): WorkerStatus;
   /** Checks the port, then spawns; resolves once the process runs (state 'starting') or failed to spawn. */
@@ -299,6 +301,8 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
   };
 
   const api: WorkerSupervisor = {
+    allocatePort: (id, host) => ports.allocate(host, id),
+
     add(spec) {
       if (workers.has(spec.id)) throw new SupervisorError('CONFIG_INVALID', `a worker '${spec.id}' already exists`, { id: spec.id });
       for (const [port, holder] of Object.entries(ports.reservations())) {

@@ -210,6 +210,15 @@ describe('worker supervisor (fakes)', () => {
     expect(() => t.sup.add({ ...spec, id: 'w2' })).not.toThrow();
   });
 
+  it('allocates a free port for a new worker, which add() then accepts and another worker cannot take', async () => {
+    const t = setup();
+    const port = await t.sup.allocatePort('gen0', '127.0.0.1');
+    expect(port).toBeGreaterThanOrEqual(8001);
+    expect(() => t.sup.add({ ...spec, id: 'other', port })).toThrow(expect.objectContaining({ code: 'PORT_IN_USE' }) as Error);
+    expect(() => t.sup.add({ ...spec, id: 'gen0', port })).not.toThrow();
+    expect(await t.sup.allocatePort('gen1', '127.0.0.1')).not.toBe(port);
+  });
+
   it('rejects a duplicate id', () => {
     const t = setup();
     t.sup.add(spec);
