@@ -47,6 +47,10 @@ export interface SimServerSettings {
   maxSeqLen: number;
   maxNumTokens: number;
   isChunkedPrefill: boolean;
+  /** pytorch backend with the overlap scheduler on (disable_overlap_scheduler not true): no context-only requests. */
+  isOverlapScheduler: boolean;
+  /** cache_transceiver_config.backend is set: the worker can take part in disaggregation. */
+  hasKvTransceiver: boolean;
   streamInterval: number;
   isIterStatsEnabled: boolean;
   isPerfMetricsEnabled: boolean;
@@ -442,6 +446,16 @@ export class SimServer {
     const requestType = request.disagg?.request_type ?? 'context_and_generation';
     if (!['context_only', 'generation_only', 'context_and_generation'].includes(requestType)) {
       this.sendJson(res, 400, errorResponse(`Unknown request_type '${requestType}'`));
+      return;
+    }
+    if (requestType === 'context_only' && settings.isOverlapScheduler) {
+      // Oct 2025 upstream (trtllm-protocol.md 2.2): context workers must run with disable_overlap_scheduler: true.
+      this.sendJson(res, 400, errorResponse('Context only requests are not supported in pytorch backend when overlap is enabled.'));
+      return;
+    }
+    if (requestType !== 'context_and_generation' && !settings.hasKvTransceiver) {
+      // Without cache_transceiver_config.backend upstream builds no KV transceiver (2.1): no disaggregation.
+      this.sendJson(res, 400, errorResponse(`${requestType} requests need cache_transceiver_config.backend on this worker (the KV cache transceiver is disabled)`));
       return;
     }
     const roomTokens = settings.maxSeqLen - promptTokenIds.length;

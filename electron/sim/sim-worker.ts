@@ -169,6 +169,8 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     maxSeqLen,
     maxNumTokens,
     isChunkedPrefill: options.enable_chunked_prefill ?? args.enable_chunked_prefill,
+    isOverlapScheduler: args.backend === 'pytorch' && options.disable_overlap_scheduler !== true,
+    hasKvTransceiver: typeof ctc.backend === 'string',
     streamInterval: Math.max(1, num(options.stream_interval) ?? 1),
     isIterStatsEnabled: options.enable_iter_perf_stats === true,
     isPerfMetricsEnabled: options.return_perf_metrics === true,

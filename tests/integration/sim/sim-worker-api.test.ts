@@ -26,6 +26,9 @@ beforeAll(async () => {
   const options = tempFile(
     'agg.yaml',
     [
+      'disable_overlap_scheduler: true',
+      'cache_transceiver_config:',
+      '  backend: UCX',
       'enable_iter_perf_stats: true',
       'return_perf_metrics: true',
       'perf_metrics_max_requests: 100',

@@ -1,7 +1,7 @@
 // Startup of the simulated worker as a real process: flags, options file validation, GPU count, exit codes.
 import { describe, expect, it } from 'vitest';
 
-import { runToExit, startSimWorker, tempFile } from './sim-process';
+import { postJson, runToExit, startSimWorker, tempFile } from './sim-process';
 
 describe('sim-worker command line', () => {
   it('prints every flag for --help and exits 0', async () => {
@@ -68,6 +68,13 @@ describe('sim-worker command line', () => {
       const models = (await (await fetch(`${w.url}/v1/models`)).json()) as { data: { id: string }[] };
       expect(models.data[0]?.id).toBe('tmp');
       expect(w.output()).toContain('Loading weights: 100%');
+      // No disable_overlap_scheduler and no cache_transceiver_config: this worker cannot serve disaggregated requests.
+      const ctxReq = await postJson(`${w.url}/v1/completions`, { model: 'm', prompt: 'hi', disaggregated_params: { request_type: 'context_only' } });
+      expect(ctxReq.status).toBe(400);
+      expect((ctxReq.body as { message: string }).message).toBe('Context only requests are not supported in pytorch backend when overlap is enabled.');
+      const genReq = await postJson(`${w.url}/v1/completions`, { model: 'm', prompt: [1, 2], disaggregated_params: { request_type: 'generation_only', ctx_request_id: 1, first_gen_tokens: [5] } });
+      expect(genReq.status).toBe(400);
+      expect((genReq.body as { message: string }).message).toContain('need cache_transceiver_config.backend');
     } finally {
       await w.stop();
     }
