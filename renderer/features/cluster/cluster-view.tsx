@@ -1,16 +1,169 @@
-// The Cluster view. Layer: renderer.
+// The Cluster view (features C1-C6): GPU cards and the interconnect matrix, presets, the Add worker panel
+// opened from a GPU click, the worker list with actions, the logs panel and remote workers. Layer: renderer.
 
-import type { ReactNode } from 'react';
+import { type ReactNode, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 
+import type { WorkerEngine } from '../../../shared/model/worker';
 import { EmptyState } from '../../components/empty-state';
+import { ErrorBox } from '../../components/error-box';
+import { type PresetName,PRESETS } from '../../lib/worker-templates';
+import { useAppStore } from '../../store/app-store-context';
+import { selectDefaultModel, selectFreeGpus, selectWorkersOnGpu } from '../../store/selectors';
+import { AddWorkerPanel } from './add-worker-panel';
+import { GpuCard } from './gpu-card';
+import { LogsPanel } from './logs-panel';
+import { RemoteWorkers } from './remote-workers';
+import { TopologyMatrix } from './topology-matrix';
+import { WorkerList } from './worker-list';
+
+function GpuGrid(): ReactNode {
+  const inventory = useAppStore((s) => s.inventory);
+  const workers = useAppStore((s) => s.workers);
+  const selected = useAppStore((s) => s.selectedGpus);
+  const selectGpu = useAppStore((s) => s.selectGpu);
+  const openAddPanel = useAppStore((s) => s.openAddPanel);
+  const openLogs = useAppStore((s) => s.openLogs);
+  if (!inventory) return null;
+  const onSelect = (index: number, isAdditive: boolean): void => {
+    selectGpu(index, isAdditive);
+    openLogs(null);
+    const next = isAdditive ? (selected.includes(index) ? selected.filter((i) => i !== index) : [...selected, index].sort((a, b) => a - b)) : [index];
+    openAddPanel(next.length > 0 ? next : null);
+  };
+  return (
+    <div className="gpu-grid" role="group" aria-label="GPUs">
+      {inventory.gpus.map((g) => (
+        <GpuCard
+          key={g.index}
+          gpu={g}
+          sample={inventory.samples.find((s) => s.index === g.index)}
+          holders={selectWorkersOnGpu({ workers, inventory }, g.index)}
+          isSelected={selected.includes(g.index)}
+          onSelect={onSelect}
+        />
+      ))}
+    </div>
+  );
+}
+
+function Presets(): ReactNode {
+  const freeGpus = useAppStore(useShallow(selectFreeGpus));
+  const defaultModel = useAppStore(selectDefaultModel);
+  const isSimulated = useAppStore((s) => Boolean(s.inventory?.simulated));
+  const runPreset = useAppStore((s) => s.runPreset);
+  const [model, setModel] = useState('');
+  const [engine, setEngine] = useState<WorkerEngine | ''>('');
+  const [isRunning, setRunning] = useState(false);
+  const effectiveEngine: WorkerEngine = engine || (isSimulated ? 'simulated' : 'trtllm-serve');
+  const run = (p: PresetName): void => {
+    setRunning(true);
+    void runPreset(p, model.trim() || defaultModel, effectiveEngine).finally(() => setRunning(false));
+  };
+  return (
+    <div className="btn-group" style={{ alignItems: 'center' }}>
+      <span className="dim">Presets on free GPUs:</span>
+      {(Object.keys(PRESETS) as PresetName[]).map((p) => {
+        const need = PRESETS[p].context + PRESETS[p].generation;
+        return (
+          <button
+            key={p}
+            type="button"
+            className="btn btn-small"
+            disabled={isRunning || freeGpus.length < need}
+            title={`${PRESETS[p].context} context + ${PRESETS[p].generation} generation, one GPU each${freeGpus.length < need ? ` (needs ${need} free GPUs)` : ''}`}
+            onClick={() => run(p)}
+          >
+            {p}
+          </button>
+        );
+      })}
+      <input className="input" aria-label="Preset model" placeholder={defaultModel} value={model} onChange={(e) => setModel(e.target.value)} style={{ width: 240 }} />
+      <select className="input" aria-label="Preset engine" value={engine} onChange={(e) => setEngine(e.target.value as WorkerEngine | '')}>
+        <option value="">{isSimulated ? 'simulated (default)' : 'trtllm-serve (default)'}</option>
+        <option value="trtllm-serve">trtllm-serve</option>
+        <option value="simulated">simulated</option>
+      </select>
+    </div>
+  );
+}
 
 export function ClusterView(): ReactNode {
+  const inventory = useAppStore((s) => s.inventory);
+  const gpusError = useAppStore((s) => s.gpusError);
+  const loadGpus = useAppStore((s) => s.loadGpus);
+  const addPanelGpus = useAppStore((s) => s.addPanelGpus);
+  const openAddPanel = useAppStore((s) => s.openAddPanel);
+  const clearGpuSelection = useAppStore((s) => s.clearGpuSelection);
+  const logsWorkerId = useAppStore((s) => s.logsWorkerId);
+  const openLogs = useAppStore((s) => s.openLogs);
+  const [showTopology, setShowTopology] = useState(false);
+
   return (
     <section className="view" aria-labelledby="view-title">
       <div className="view-head">
         <h1 id="view-title">Cluster</h1>
+        {inventory ? (
+          <span className="dim">
+            {inventory.gpus.length} GPU{inventory.gpus.length === 1 ? '' : 's'}
+            {inventory.driverVersion ? ` · driver ${inventory.driverVersion}` : ''}
+            {inventory.cudaVersion ? ` · CUDA ${inventory.cudaVersion}` : ''}
+          </span>
+        ) : null}
+        {inventory?.simulated ? (
+          <span className="badge sim-badge nodot" title={inventory.simulatedReason ?? undefined}>
+            simulated inventory{inventory.simulatedReason ? `: ${inventory.simulatedReason}` : ''}
+          </span>
+        ) : null}
+        <span className="spacer" />
+        <Presets />
       </div>
-      <EmptyState title="Loading…" />
+      <div className="cluster-grid">
+        <div style={{ display: 'flex', flexDirection: 'column', gap: 16, minWidth: 0 }}>
+          <section className="panel" aria-labelledby="gpus-title">
+            <div className="panel-head">
+              <h2 id="gpus-title">GPUs</h2>
+              <span className="hint">Click a free GPU to add a worker; shift- or ctrl-click to select several (tensor parallel).</span>
+              <span className="spacer" />
+              <button type="button" className="btn btn-small" aria-expanded={showTopology} onClick={() => setShowTopology(!showTopology)}>
+                {showTopology ? 'Hide' : 'Show'} interconnect
+              </button>
+            </div>
+            {gpusError ? <ErrorBox title="The GPU inventory could not be read" message={gpusError} onRetry={() => void loadGpus()} /> : null}
+            {!inventory && !gpusError ? <EmptyState title="Reading the GPU inventory…" /> : null}
+            {inventory && inventory.gpus.length === 0 ? (
+              <EmptyState title="No GPUs found">Install the NVIDIA driver (nvidia-smi), or set a simulated GPU count in the settings to try the console without GPUs.</EmptyState>
+            ) : null}
+            {inventory?.lastError ? <div className="warn-box">nvidia-smi: {inventory.lastError}</div> : null}
+            <GpuGrid />
+            {showTopology ? (
+              <div style={{ marginTop: 12 }}>
+                <TopologyMatrix topology={inventory?.topology ?? null} />
+              </div>
+            ) : null}
+          </section>
+          <WorkerList />
+          <RemoteWorkers />
+        </div>
+        <aside className="side-panel" aria-label="Details">
+          {addPanelGpus ? (
+            <AddWorkerPanel
+              key={addPanelGpus.join(',')}
+              gpus={addPanelGpus}
+              onClose={() => {
+                openAddPanel(null);
+                clearGpuSelection();
+              }}
+            />
+          ) : null}
+          {logsWorkerId ? <LogsPanel key={logsWorkerId} workerId={logsWorkerId} onClose={() => openLogs(null)} /> : null}
+          {!addPanelGpus && !logsWorkerId ? (
+            <section className="panel">
+              <EmptyState title="Nothing selected">Pick a free GPU to add a worker, or open a worker's logs from the list.</EmptyState>
+            </section>
+          ) : null}
+        </aside>
+      </div>
     </section>
   );
 }
