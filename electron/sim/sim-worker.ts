@@ -308,6 +308,23 @@ export async function runSimWorker(argv: readonly string[], env: Env = process.e
 }
 
 async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<undefined> {
+  // A signal while the model is still "loading" ends the process cleanly too; the full handler replaces this.
+  const earlyStop = (signal: string): void => {
+    io.stderr(`INFO:     Shutting down during startup (${signal})\n`);
+    process.exit(0);
+  };
+  const onEarlyTerm = (): void => earlyStop('SIGTERM');
+  const onEarlyInt = (): void => earlyStop('SIGINT');
+  process.on('SIGTERM', onEarlyTerm);
+  process.on('SIGINT', onEarlyInt);
+  process.on('uncaughtException', (err) => {
+    io.stderr(`[sim] unexpected error: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    io.stderr(`[sim] unexpected error: ${errorMessage(reason)}\n`);
+    process.exit(1);
+  });
   const resolved = resolveWorker(args, env, io);
   const faults = faultsFromEnv(env.DISAGG_SIM_FAULTS);
   if (!faults.ok) throw new StartupError(`Error: ${faults.message}`, 1);
@@ -386,6 +403,8 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
       process.exit(1);
     });
   };
+  process.off('SIGTERM', onEarlyTerm);
+  process.off('SIGINT', onEarlyInt);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   return undefined;

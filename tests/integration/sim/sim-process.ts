@@ -29,11 +29,12 @@ export function tempFile(name: string, text: string): string {
   return path;
 }
 
-/** Runs the command to its end (for startup failures); kills it after timeoutMs. */
+/** Runs the command to its end (for startup failures); SIGTERM once stderr shows sigtermOnOutput when given, SIGKILL after timeoutMs. */
 export function runToExit(
   args: string[],
   env: Record<string, string | undefined> = {},
   timeoutMs = 20_000,
+  sigtermOnOutput: string | null = null,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [BIN, 'sim-worker', ...args], {
@@ -48,6 +49,13 @@ export function runToExit(
     const timer = setTimeout(() => {
       if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
     }, timeoutMs);
+    let isSignalled = false;
+    child.stderr.on('data', () => {
+      if (sigtermOnOutput !== null && !isSignalled && stderr.includes(sigtermOnOutput) && child.pid !== undefined) {
+        isSignalled = true;
+        process.kill(child.pid, 'SIGTERM');
+      }
+    });
     child.on('exit', (code) => {
       clearTimeout(timer);
       // Give the pipes a moment to deliver the last output.

@@ -1,7 +1,7 @@
 // Fault switches (control route /_sim/faults and env DISAGG_SIM_FAULTS) and graceful SIGTERM, on real processes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { postJson, type SimProcess, startSimWorker } from './sim-process';
+import { postJson, runToExit, type SimProcess, startSimWorker } from './sim-process';
 
 type Json = Record<string, unknown>;
 const REQUEST = { model: 'm', prompt: 'The old man and the sea', max_tokens: 6 };
@@ -113,6 +113,15 @@ describe('crash faults (env DISAGG_SIM_FAULTS)', () => {
 });
 
 describe('graceful SIGTERM', () => {
+  it('exits 0 when stopped while still loading', async () => {
+    const started = Date.now();
+    const r = await runToExit(['m'], { DISAGG_SIM_LOAD_MS: '10000' }, 15_000, 'Loading weights: 0%');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('Shutting down during startup (SIGTERM)');
+    expect(r.stderr).not.toContain('Loading weights: 100%');
+    expect(Date.now() - started).toBeLessThan(8_000);
+  });
+
   it('finishes an in-flight stream, stops accepting, and exits 0 within a few seconds', async () => {
     // Real delays: ~40 tokens take well over the time before SIGTERM, but less than the 3 s grace.
     const w = await startSimWorker(['m'], { DISAGG_SIM_FAULTS: '{"extraIterationMs":20}' });
