@@ -92,7 +92,8 @@ export class TinySseParser {
 export function httpTransport(options: HttpTransportOptions): ApiTransport {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const reconnectDelayMs = options.reconnectDelayMs ?? 1000;
-  const doFetch = options.fetch ?? host.fetch;
+  // Bound to globalThis: browsers reject a fetch called with another `this` ("Illegal invocation").
+  const doFetch = options.fetch ?? host.fetch?.bind(globalThis);
   if (!doFetch) throw new AppError('NOT_SUPPORTED', 'no fetch available in this runtime');
   const authHeaders = { authorization: `Bearer ${options.token}` };
 

@@ -31,6 +31,8 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** SSE comment interval that keeps proxies and idle timers from closing the stream. */
   heartbeatMs?: number;
+  /** Unsent event bytes one SSE client may hold before it is disconnected. */
+  maxSseBufferBytes?: number;
   log?: DispatchLogger;
 }
 
@@ -182,6 +184,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const expectedToken = Buffer.from(token);
   const maxBodyBytes = options.maxBodyBytes ?? 16 << 20;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const maxSseBufferBytes = options.maxSseBufferBytes ?? 8 << 20;
   const staticRoot = options.staticDir ? resolve(options.staticDir) : null;
   const { backend } = options;
   const openStreams = new Set<ServerResponse>();
@@ -228,7 +231,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     openStreams.add(res);
     const offs = API_EVENTS.map((name) =>
       backend.onEvent(name, (payload) => {
-        if (!res.writableEnded) res.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
+        if (res.writableEnded) return;
+        // A client that stopped reading must not make the console buffer events without bound: drop it; the
+        // transport reconnects and pulls a fresh snapshot.
+        if (res.writableLength > maxSseBufferBytes) {
+          res.destroy();
+          return;
+        }
+        res.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
       }),
     );
     // Sent after subscribing, so a client that saw it cannot miss a later event.

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+
+import { API_CHANNELS, type ApiChannelName } from '../../../../shared/api/contract';
+import { AppError } from '../../../../shared/api/envelope';
+import { validateArgs } from '../../../../shared/api/validate';
+
+/** One valid argument list per channel: proves every channel has a validator that accepts good input. */
+const VALID: Record<ApiChannelName, unknown[]> = {
+  'gpus:list': [],
+  'workers:list': [],
+  'workers:add': [{ role: 'context', gpus: [0, 1], model: 'Qwen/Qwen3-8B', engine: 'trtllm-serve', port: 8001, tpSize: 2, optionsYaml: 'disable_overlap_scheduler: true\n', extraEnv: { UCX_TLS: '^ib' } }],
+  'workers:remove': ['ctx0', { drainTimeoutMs: 5000 }],
+  'workers:restart': ['ctx0'],
+  'workers:stop': ['ctx0'],
+  'workers:logs': ['ctx0', { tail: 100, search: 'error', isCaseSensitive: false }],
+  'topology:get': [],
+  'topology:validate': [{ 'console.yaml': 'workers: []\n', 'disagg_config.yaml': '' }],
+  'topology:apply': [{ 'console.yaml': '' }],
+  'topology:history': [],
+  'topology:diff': [1, 2],
+  'topology:rollback': [3],
+  'topology:import': [{ 'disagg.yml': '' }],
+  'topology:export': [{ format: 'slurm-script', slurm: { partition: null, nodes: 1, timeLimit: '1-00:00:00' }, configDir: '/shared/cfg' }],
+  'cluster:status': [],
+  'metrics:snapshot': [{ fromMs: 0, toMs: 1000, workerId: 'gen0', stepSec: 10 }],
+  'metrics:csv': [{ workerId: 'ctx0' }],
+  'proxy:info': [],
+  'settings:get': [],
+  'settings:set': [{ trtllmServePath: null, simulatedGpuCount: 8, clusterMode: 'metadata', etcdEndpoint: 'http://127.0.0.1:2379', readyTimeoutMs: 1_800_000 }],
+};
+
+function message(channel: ApiChannelName, args: unknown): string {
+  try {
+    validateArgs(channel, args);
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('INVALID_ARGUMENT');
+    return (err as AppError).message;
+  }
+  return 'valid';
+}
+
+describe('validateArgs', () => {
+  it.each(API_CHANNELS.map((c) => [c]))('accepts valid arguments for %s and returns them', (channel) => {
+    expect(validateArgs(channel, VALID[channel])).toEqual(VALID[channel]);
+  });
+
+  it('drops nothing but undefined optional fields', () => {
+    expect(validateArgs('workers:logs', ['a'])).toEqual(['a', undefined]);
+    expect(validateArgs('workers:remove', ['a', {}])).toEqual(['a', {}]);
+  });
+
+  it.each<[ApiChannelName, unknown, string]>([
+    ['workers:list', 'x', 'arguments: must be an array, got "x"'],
+    ['workers:restart', [], 'argument 1: must be a string, got undefined'],
+    ['workers:restart', [''], 'argument 1: must not be empty'],
+    ['workers:restart', ['a', 'b'], 'arguments: expected at most 1, got 2'],
+    ['workers:add', [{ role: 'context', gpus: [0], model: 'm', engine: 'simulated', port: 0 }], 'argument 1.port: must be between 1 and 65535, got 0'],
+    ['workers:add', [{ role: 'context', gpus: [0.5], model: 'm', engine: 'simulated' }], 'argument 1.gpus[0]: must be an integer, got 0.5'],
+    ['workers:add', [{ role: 'context', gpus: 'all', model: 'm', engine: 'simulated' }], 'argument 1.gpus: must be an array, got "all"'],
+    ['workers:add', [{ role: 'context', gpus: [0], model: 'm', engine: 'docker' }], "argument 1.engine: must be one of 'trtllm-serve', 'simulated', got \"docker\""],
+    ['workers:add', [{ role: 'context', gpus: [0], model: 'm', engine: 'simulated', extraEnv: { 'A-B': 'x' } }], 'argument 1.extraEnv key: must match /^[A-Za-z_][A-Za-z0-9_]*$/'],
+    ['workers:add', [{ role: 'context', gpus: [0], model: 'm', engine: 'simulated', extraEnv: { A: 1 } }], 'argument 1.extraEnv.A: must be a string, got 1'],
+    ['workers:add', [null], 'argument 1: must be an object, got null'],
+    ['workers:add', [[]], 'argument 1: must be an object, got an array'],
+    ['topology:diff', [1], 'argument 2: must be an integer, got undefined'],
+    ['topology:diff', [0, 1], 'argument 1: must be between 1 and 9007199254740991, got 0'],
+    ['topology:apply', [{ '.env': 'x' }], 'argument 1 key: must match /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/'],
+    ['topology:apply', [{ 'a.yaml': 3 }], 'argument 1.a.yaml: must be a string, got 3'],
+    ['topology:export', [{ format: 'zip' }], "argument 1.format: must be one of 'files', 'launch-script', 'slurm-script', got \"zip\""],
+    ['topology:export', [{ format: 'slurm-script', slurm: { timeLimit: '1h; rm -rf /' } }], 'argument 1.slurm.timeLimit: must match /^[0-9:-]+$/'],
+    ['settings:set', [{ etcdEndpoint: 'file:///etc' }], 'argument 1.etcdEndpoint: must match /^https?:\\/\\/[^\\s]+$/'],
+    ['settings:set', [{ theme: 'dark' }], 'argument 1.theme: is not a known field'],
+    ['metrics:snapshot', [{ fromMs: Number.NaN }], 'argument 1.fromMs: must be a number, got NaN'],
+  ])('%s %j -> %s', (channel, args, expected) => {
+    expect(message(channel, args)).toBe(expected);
+  });
+
+  it('does not let __proto__ through as a field', () => {
+    const args = JSON.parse('[{"role":"context","gpus":[0],"model":"m","engine":"simulated","__proto__":{"isAdmin":true}}]') as unknown[];
+    expect(message('workers:add', args)).toBe('argument 1.__proto__: is not a known field');
+  });
+});
