@@ -1,6 +1,7 @@
 // The `disagg-console` command line: dispatches to one module per subcommand. Layer: core (plain Node).
 import { runBenchProxyCommand } from './bench-proxy-command';
 import { runProxyCommand } from './proxy-command';
+import { runServeCommand } from './serve-command';
 import { runSimWorkerCommand } from './sim-worker-command';
 
 interface Subcommand {
@@ -9,6 +10,10 @@ interface Subcommand {
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
+  serve: {
+    summary: 'Run the console headless: prints the console URL (with its token) and the proxy URL.',
+    run: runServeCommand,
+  },
   proxy: {
     summary: 'Run the disaggregated proxy: a drop-in for `trtllm-serve disaggregated` (same files and flags).',
     run: runProxyCommand,

@@ -26,6 +26,8 @@ export interface EmbeddedEtcdOptions {
   /** The binary; default `etcd` on PATH, then /usr/bin/etcd and /usr/local/bin/etcd. */
   binary?: string;
   env?: Record<string, string | undefined>;
+  /** Client port to listen on (e.g. the 2379 a metadata_config.yaml names); default a free one. */
+  clientPort?: number;
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
   log?: (line: string) => void;
@@ -122,7 +124,7 @@ export async function startEmbeddedEtcd(opts: EmbeddedEtcdOptions): Promise<Embe
   }
   mkdirSync(opts.dataDir, { recursive: true });
   const host = '127.0.0.1';
-  const port = await freePort();
+  const port = opts.clientPort ?? (await freePort());
   let peerPort = await freePort();
   while (peerPort === port) peerPort = await freePort();
   const endpoint = `http://${host}:${port}`;

@@ -1,0 +1,167 @@
+// `disagg-console serve [--port N] [--data-dir D] [--demo]`: the console headless (feature D2), for a browser
+// or a remote GPU box behind an SSH tunnel. Starts the backend, serves the console API over HTTP + SSE with a
+// per-launch token and the built renderer, prints the console and proxy URLs, and on SIGTERM/SIGINT stops
+// every worker it started before exiting. Layer: core (cli).
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { type Backend, createBackend, defaultDataDir } from '../core/backend';
+import { type ApiServer, startApiServer } from '../core/http/api-server';
+
+export const SERVE_HELP = `Usage: disagg-console serve [options]
+
+Runs the console without Electron and prints the URL to open in a browser.
+
+Options:
+      --port N          console port on 127.0.0.1 (default 0: a free port)
+      --data-dir DIR    topologies, logs, metrics history, settings
+                        (default $XDG_DATA_HOME/disagg-console or ~/.local/share/disagg-console)
+      --demo            run a simulated 4-GPU machine with one context and one generation worker
+                        (also what a first start without NVIDIA GPUs does)
+      --proxy-port N    port of the LLM proxy (default: the setting, 8000; 0 = a free port)
+      --static DIR      built renderer to serve (default dist/renderer)
+  -h, --help
+`;
+
+export interface ServeArgs {
+  port: number;
+  dataDir: string;
+  isDemo: boolean;
+  proxyPort: number | undefined;
+  staticDir: string | undefined;
+  isHelp: boolean;
+}
+
+/** Parses the serve flags (`--flag value` or `--flag=value`). */
+export function parseServeArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): { ok: true; args: ServeArgs } | { ok: false; message: string } {
+  const args: ServeArgs = { port: 0, dataDir: defaultDataDir(env), isDemo: false, proxyPort: undefined, staticDir: undefined, isHelp: false };
+  for (let i = 0; i < argv.length; i++) {
+    let flag = argv[i] as string;
+    let value: string | undefined;
+    const eq = flag.indexOf('=');
+    if (flag.startsWith('--') && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    if (flag === '-h' || flag === '--help') {
+      args.isHelp = true;
+      continue;
+    }
+    if (flag === '--demo') {
+      args.isDemo = true;
+      continue;
+    }
+    const v = value ?? argv[++i];
+    if (v === undefined) return { ok: false, message: `${flag} needs a value` };
+    const port = (): number | null => (/^\d+$/.test(v) && Number(v) <= 65535 ? Number(v) : null);
+    switch (flag) {
+      case '--port': {
+        const p = port();
+        if (p === null) return { ok: false, message: `--port expects a port number, got '${v}'` };
+        args.port = p;
+        break;
+      }
+      case '--proxy-port': {
+        const p = port();
+        if (p === null) return { ok: false, message: `--proxy-port expects a port number, got '${v}'` };
+        args.proxyPort = p;
+        break;
+      }
+      case '--data-dir':
+        args.dataDir = resolve(v);
+        break;
+      case '--static':
+        args.staticDir = resolve(v);
+        break;
+      default:
+        return { ok: false, message: `unknown option '${flag}'` };
+    }
+  }
+  return { ok: true, args };
+}
+
+const NOT_BUILT_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Disagg Console</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>Disagg Console</h1>
+<p>The console backend and the proxy are running, but the user interface has not been built.</p>
+<p>Build it once with <code>npm run build:renderer</code>, then reload this page.</p>
+<p>The console API answers under <code>/api/</code> with the token of the URL you opened.</p>
+</body></html>
+`;
+
+/** The renderer folder to serve: the built one, or a page that says how to build it. */
+function staticDirFor(args: ServeArgs): string {
+  const built = args.staticDir ?? fileURLToPath(new URL('../../dist/renderer', import.meta.url));
+  if (existsSync(join(built, 'index.html'))) return built;
+  const fallback = join(args.dataDir, 'renderer-not-built');
+  mkdirSync(fallback, { recursive: true });
+  writeFileSync(join(fallback, 'index.html'), NOT_BUILT_PAGE);
+  return fallback;
+}
+
+/** Runs the command; resolves undefined while serving, or an exit code. */
+export async function runServeCommand(argv: string[]): Promise<number | undefined> {
+  const parsed = parseServeArgs(argv);
+  if (!parsed.ok) {
+    process.stderr.write(`serve: ${parsed.message}\n\n${SERVE_HELP}`);
+    return 2;
+  }
+  const args = parsed.args;
+  if (args.isHelp) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const onUnexpectedError = (err: unknown): void => {
+    process.stderr.write(`[console] unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  };
+  process.on('unhandledRejection', onUnexpectedError);
+  process.on('uncaughtException', onUnexpectedError);
+
+  let backend: Backend;
+  try {
+    backend = await createBackend({
+      dataDir: args.dataDir,
+      platform: { name: 'headless' },
+      isDemo: args.isDemo,
+      isDemoOnFirstStartWithoutGpus: true,
+      proxyPort: args.proxyPort,
+    });
+  } catch (err) {
+    process.stderr.write(`serve: the console did not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  let server: ApiServer;
+  try {
+    server = await startApiServer({ backend, port: args.port, staticDir: staticDirFor(args) });
+  } catch (err) {
+    await backend.dispose();
+    const code = (err as NodeJS.ErrnoException).code;
+    process.stderr.write(code === 'EADDRINUSE' ? `serve: port ${args.port} on 127.0.0.1 is already in use\n` : `serve: cannot listen: ${String(err)}\n`);
+    return 1;
+  }
+  process.stdout.write(`API listening on ${server.url}\nConsole: ${server.consoleUrl}\nProxy: ${backend.proxyUrl}\n`);
+
+  let isStopping = false;
+  const stop = (signal: string): void => {
+    if (isStopping) return;
+    isStopping = true;
+    process.stderr.write(`[console] ${signal}: stopping every worker this console started\n`);
+    const done = async (): Promise<void> => {
+      await server.close();
+      await backend.dispose();
+    };
+    done().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        onUnexpectedError(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return undefined;
+}
