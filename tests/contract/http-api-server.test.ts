@@ -145,6 +145,27 @@ describe('api-server requests', () => {
   });
 });
 
+describe('api-server slow event clients', () => {
+  it('disconnects a client that stops reading instead of buffering without bound', async () => {
+    const slowBackend = createFakeBackend();
+    const slow = await startApiServer({ backend: slowBackend, maxSseBufferBytes: 64 * 1024, log: () => undefined });
+    const r = await openSseReader(`${slow.url}/api/events?token=${encodeURIComponent(slow.token)}`);
+    try {
+      await r.waitFor((m) => m.event === 'console:connected');
+      r.pause();
+      const big = 'x'.repeat(512 * 1024);
+      for (let i = 0; i < 64 && slowBackend.listenerCount() > 0; i++) {
+        slowBackend.emit('logs:appended', { workerId: 'ctx0', lines: [{ seq: i, atMs: i, stream: 'stdout', text: big }] });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await expect.poll(() => slowBackend.listenerCount(), { timeout: 5000 }).toBe(0);
+    } finally {
+      r.close();
+      await slow.close();
+    }
+  });
+});
+
 describe('api-server static files', () => {
   it.each([
     { path: '/', status: 200, type: 'text/html; charset=utf-8', body: '<!doctype html><title>console</title>' },

@@ -20,6 +20,8 @@ export interface SseReader {
   waitFor(predicate: (m: SseMessage) => boolean, timeoutMs?: number): Promise<SseMessage>;
   /** Raw text received so far (comments included). */
   rawText(): string;
+  /** Stops reading (the server's writes then back up), as a stalled client would. */
+  pause(): void;
   close(): void;
 }
 
@@ -73,6 +75,9 @@ export function openSseReader(url: string, headers: Record<string, string> = {},
         headers: res.headers,
         received,
         rawText: () => raw,
+        pause: () => {
+          res.pause();
+        },
         waitFor(predicate, waitMs = 5000) {
           const found = received.find(predicate);
           if (found) return Promise.resolve(found);
