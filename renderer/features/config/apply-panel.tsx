@@ -1,0 +1,97 @@
+// Pre-flight results across files, and Apply with the plan (start/restart/stop) shown before confirming
+// (features K3, K5). Layer: renderer.
+
+import type { ReactNode } from 'react';
+
+import type { ConfigIssue } from '../../../shared/logic/config-issues';
+import { IssueList } from '../../components/issue-list';
+import { useAppStore } from '../../store/app-store-context';
+
+function PlanList({ label, names }: { label: string; names: string[] }): ReactNode {
+  if (names.length === 0) return null;
+  return (
+    <div>
+      <b>{label}</b>: {names.join(', ')}
+    </div>
+  );
+}
+
+export function ApplyPanel({ isDirty, onPickIssue }: { isDirty: boolean; onPickIssue: (issue: ConfigIssue) => void }): ReactNode {
+  const validation = useAppStore((s) => s.validation);
+  const isValidating = useAppStore((s) => s.isValidating);
+  const validate = useAppStore((s) => s.validateDrafts);
+  const requestApply = useAppStore((s) => s.requestApply);
+  const pendingPlan = useAppStore((s) => s.pendingPlan);
+  const cancelApply = useAppStore((s) => s.cancelApply);
+  const confirmApply = useAppStore((s) => s.confirmApply);
+  const isApplying = useAppStore((s) => s.isApplying);
+  const applyError = useAppStore((s) => s.applyError);
+  const revert = useAppStore((s) => s.revertDrafts);
+  const lastApply = useAppStore((s) => s.lastApply);
+  const hasErrors = validation?.issues.some((i) => i.severity === 'error') ?? false;
+
+  return (
+    <section className="panel" aria-labelledby="apply-title">
+      <div className="panel-head">
+        <h2 id="apply-title">Pre-flight and apply</h2>
+        <span className="spacer" />
+        {isDirty ? <span className="badge state-starting nodot">unsaved edits</span> : <span className="dim">no edits</span>}
+      </div>
+      <div className="btn-group" style={{ marginBottom: 10 }}>
+        <button type="button" className="btn" onClick={() => void validate()} disabled={isValidating}>
+          {isValidating ? 'Checking…' : 'Run pre-flight'}
+        </button>
+        <button type="button" className="btn btn-primary" onClick={() => void requestApply()} disabled={isValidating || isApplying || pendingPlan !== null}>
+          Apply…
+        </button>
+        <button type="button" className="btn" onClick={revert} disabled={!isDirty}>
+          Revert
+        </button>
+      </div>
+      {validation ? (
+        validation.issues.length === 0 ? (
+          <p className="ok-box">Pre-flight passed across all files.</p>
+        ) : (
+          <div className={hasErrors ? 'error-box' : 'warn-box'}>
+            <strong>
+              {validation.issues.filter((i) => i.severity === 'error').length} error(s), {validation.issues.filter((i) => i.severity === 'warning').length} warning(s)
+            </strong>
+            <IssueList issues={validation.issues} onPick={onPickIssue} />
+          </div>
+        )
+      ) : null}
+      {pendingPlan ? (
+        <div className="plan-box panel" role="dialog" aria-label="Apply plan" style={{ marginTop: 10 }}>
+          <strong>Applying will:</strong>
+          <PlanList label="Start" names={pendingPlan.start} />
+          <PlanList label="Restart" names={pendingPlan.restart} />
+          <PlanList label="Stop" names={pendingPlan.stop} />
+          <PlanList label="Keep running" names={pendingPlan.unchanged} />
+          {pendingPlan.proxyChanged ? <div>Reload the proxy configuration.</div> : null}
+          {pendingPlan.start.length + pendingPlan.restart.length + pendingPlan.stop.length === 0 && !pendingPlan.proxyChanged ? <div className="dim">Change nothing that runs (the version is still recorded).</div> : null}
+          {hasErrors ? <div className="issue-error">Pre-flight found errors: the backend will refuse this apply until they are fixed.</div> : null}
+          <div className="btn-group">
+            <button type="button" className="btn btn-primary" onClick={() => void confirmApply()} disabled={isApplying}>
+              {isApplying ? 'Applying…' : 'Confirm apply'}
+            </button>
+            <button type="button" className="btn" onClick={cancelApply} disabled={isApplying}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      ) : null}
+      {applyError ? (
+        <div className="error-box" style={{ marginTop: 10 }} role="alert">
+          <strong>Apply failed:</strong> {applyError.message}
+          <IssueList issues={applyError.issues} onPick={onPickIssue} />
+        </div>
+      ) : null}
+      {lastApply && !pendingPlan && !applyError ? (
+        <p className="ok-box" style={{ marginTop: 10 }}>
+          Applied as version {lastApply.version}
+          {lastApply.warnings.length > 0 ? ` with ${lastApply.warnings.length} warning(s)` : ''}.
+        </p>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,55 @@
+// Import of upstream files (also the deprecated MPI worker file) as drafts, and export of the topology as the
+// upstream files, the launch script or a SLURM script (feature K4). Layer: renderer.
+
+import { type ChangeEvent, type ReactNode } from 'react';
+
+import type { ExportFormat } from '../../../shared/model/topology';
+import { downloadText } from '../../lib/download';
+import { useAppStore } from '../../store/app-store-context';
+
+export function ImportExportPanel(): ReactNode {
+  const importFiles = useAppStore((s) => s.importFiles);
+  const exportTopology = useAppStore((s) => s.exportTopology);
+  const notify = useAppStore((s) => s.notify);
+
+  const onImport = async (e: ChangeEvent<HTMLInputElement>): Promise<void> => {
+    const list = [...(e.target.files ?? [])];
+    e.target.value = '';
+    if (list.length === 0) return;
+    const files: Record<string, string> = {};
+    for (const f of list) files[f.name] = await f.text();
+    await importFiles(files);
+  };
+
+  const onExport = async (format: ExportFormat): Promise<void> => {
+    const files = await exportTopology(format);
+    for (const f of files) downloadText(f.name, f.text, f.isExecutable ? 'text/x-shellscript' : 'text/yaml');
+    if (files.length > 0) notify('success', `Exported ${files.map((f) => f.name).join(', ')}`);
+  };
+
+  return (
+    <section className="panel" aria-labelledby="io-title">
+      <div className="panel-head">
+        <h2 id="io-title">Import and export</h2>
+      </div>
+      <div style={{ display: 'flex', flexDirection: 'column', gap: 8 }}>
+        <label className="btn" style={{ justifyContent: 'center' }}>
+          Import upstream files…
+          <input className="sr-only" type="file" multiple accept=".yaml,.yml" onChange={(e) => void onImport(e)} />
+        </label>
+        <span className="hint">disagg_config.yaml, worker option files, metadata_config.yaml, or one deprecated MPI worker file. They open as drafts.</span>
+        <div className="btn-group">
+          <button type="button" className="btn btn-small" onClick={() => void onExport('files')}>
+            Export files
+          </button>
+          <button type="button" className="btn btn-small" onClick={() => void onExport('launch-script')}>
+            Launch script
+          </button>
+          <button type="button" className="btn btn-small" onClick={() => void onExport('slurm-script')}>
+            SLURM script
+          </button>
+        </div>
+      </div>
+    </section>
+  );
+}
