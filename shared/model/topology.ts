@@ -96,6 +96,7 @@ export interface ImportResult {
   issues: ConfigIssue[];
 }
 
+/** What topology:export produces: the files, a launch shell script, or a SLURM batch script. */
 export type ExportFormat = 'files' | 'launch-script' | 'slurm-script';
 
 /** Options of topology:export. */

@@ -215,6 +215,15 @@ describe('export', () => {
     expect(r.calls.at(-1)?.slice(0, 2)).toEqual(['trtllm-serve', 'disaggregated']);
   });
 
+  it('registers workers with --server_role and --disagg_cluster_uri in disagg_cluster mode', () => {
+    let files = withEdit('console.yaml', 'cluster_mode: static', 'cluster_mode: disagg_cluster');
+    files = withEdit('disagg_config.yaml', 'backend: pytorch\n', 'backend: pytorch\ndisagg_cluster:\n  cluster_uri: etcd://127.0.0.1:2379\n', files);
+    const { text } = exportSlurmScript(loaded(files));
+    expect(spawnSync('bash', ['-n'], { input: text }).status).toBe(0);
+    expect(text).toContain('--extra_llm_api_options "$CONFIG_DIR"/gen.yaml --server_role GENERATION --disagg_cluster_uri etcd://127.0.0.1:2379 > "$LOG_DIR"/gen0.log');
+    expect(text).not.toContain(' -m ');
+  });
+
   it('adds the metadata server to workers and proxy in metadata mode', () => {
     const files = { ...withEdit('console.yaml', 'cluster_mode: static', 'cluster_mode: metadata'), 'metadata_config.yaml': fixture('metadata-etcd.yaml') };
     const { text } = exportLaunchScript(loaded(files));
