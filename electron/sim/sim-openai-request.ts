@@ -61,8 +61,8 @@ export interface SimSamplingRequest {
 
 export interface CompletionRequestIn extends SimSamplingRequest {
   kind: 'completion';
-  /** A single prompt: text or token ids (the proxy's gen request sends ids). */
-  prompt: string | number[];
+  /** The prompts: text or token ids (the proxy's gen request sends ids); one choice set per prompt. */
+  prompts: (string | number[])[];
 }
 
 export interface ChatMessageIn {
@@ -313,19 +313,17 @@ export function parseCompletionRequest(raw: unknown): ParsedRequest<CompletionRe
   const c = new Checker(raw);
   c.extra(COMPLETION_REQUEST_FIELDS, raw, []);
   const base = common(c, raw, 'max_tokens');
-  let prompt: string | number[] = '';
+  let prompts: (string | number[])[] = [];
   const p = raw.prompt;
   if (p === undefined) c.errors.push({ type: 'missing', loc: ['body', 'prompt'], msg: 'Field required', input: raw });
-  else if (typeof p === 'string') prompt = p;
-  else if (isIntArray(p)) prompt = p;
-  // One-element lists are unwrapped as the proxy does (5.1); several prompts in one request are not simulated.
-  else if (Array.isArray(p) && p.length === 1 && typeof p[0] === 'string') prompt = p[0];
-  else if (Array.isArray(p) && p.length === 1 && isIntArray(p[0])) prompt = p[0];
-  else if (Array.isArray(p) && (p.every((x) => typeof x === 'string') || p.every((x) => isIntArray(x)))) {
-    return { ok: false, message: 'The simulated worker supports one prompt per request' };
-  } else c.errors.push({ type: 'union_tag_invalid', loc: ['body', 'prompt'], msg: 'Input should be a valid string or a list of integers', input: p });
+  else if (typeof p === 'string') prompts = [p];
+  else if (isIntArray(p) && p.length > 0) prompts = [p];
+  // Union[List[int], List[List[int]], str, List[str]]: several prompts give several sets of choices.
+  else if (Array.isArray(p) && p.length > 0 && p.every((x): x is string => typeof x === 'string')) prompts = p;
+  else if (Array.isArray(p) && p.length > 0 && p.every((x): x is number[] => isIntArray(x))) prompts = p;
+  else c.errors.push({ type: 'union_tag_invalid', loc: ['body', 'prompt'], msg: 'Input should be a valid string, a list of strings or a list of (lists of) integers', input: p });
   if (c.errors.length > 0) return { ok: false, message: formatValidationErrors(c.errors) };
-  return { ok: true, value: { ...base, kind: 'completion', prompt } };
+  return { ok: true, value: { ...base, kind: 'completion', prompts } };
 }
 
 function messageText(content: unknown): string | null {

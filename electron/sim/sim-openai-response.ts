@@ -47,6 +47,7 @@ export function errorResponse(message: string, type = 'BadRequestError', code = 
 }
 
 export interface ChoiceResult {
+  index: number;
   text: string;
   tokenIds: number[] | null;
   finishReason: string | null;
@@ -56,7 +57,7 @@ export interface ChoiceResult {
 
 export function completionResponse(
   model: string,
-  choice: ChoiceResult,
+  choices: ChoiceResult[],
   usageOut: UsageOut,
   promptTokenIds: number[] | null,
 ): Record<string, unknown> {
@@ -65,19 +66,17 @@ export function completionResponse(
     object: 'text_completion',
     created: nowSec(),
     model,
-    choices: [
-      {
-        index: 0,
-        text: choice.text,
-        token_ids: choice.tokenIds,
-        logprobs: null,
-        context_logits: null,
-        finish_reason: choice.finishReason,
-        stop_reason: choice.stopReason,
-        disaggregated_params: choice.disaggregatedParams,
-        avg_decoded_tokens_per_iter: null,
-      },
-    ],
+    choices: choices.map((choice) => ({
+      index: choice.index,
+      text: choice.text,
+      token_ids: choice.tokenIds,
+      logprobs: null,
+      context_logits: null,
+      finish_reason: choice.finishReason,
+      stop_reason: choice.stopReason,
+      disaggregated_params: choice.disaggregatedParams,
+      avg_decoded_tokens_per_iter: null,
+    })),
     usage: usageOut,
     prompt_token_ids: promptTokenIds,
   };
@@ -85,7 +84,7 @@ export function completionResponse(
 
 export function chatResponse(
   model: string,
-  choice: ChoiceResult,
+  choices: ChoiceResult[],
   usageOut: UsageOut,
   promptTokenIds: number[] | null,
 ): Record<string, unknown> {
@@ -94,18 +93,16 @@ export function chatResponse(
     object: 'chat.completion',
     created: nowSec(),
     model,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: choice.text, reasoning_content: '', reasoning: null, tool_calls: [] },
-        logprobs: null,
-        finish_reason: choice.finishReason,
-        stop_reason: choice.stopReason,
-        mm_embedding_handle: null,
-        disaggregated_params: choice.disaggregatedParams,
-        avg_decoded_tokens_per_iter: null,
-      },
-    ],
+    choices: choices.map((choice) => ({
+      index: choice.index,
+      message: { role: 'assistant', content: choice.text, reasoning_content: '', reasoning: null, tool_calls: [] },
+      logprobs: null,
+      finish_reason: choice.finishReason,
+      stop_reason: choice.stopReason,
+      mm_embedding_handle: null,
+      disaggregated_params: choice.disaggregatedParams,
+      avg_decoded_tokens_per_iter: null,
+    })),
     usage: usageOut,
     prompt_token_ids: promptTokenIds,
   };
@@ -114,6 +111,7 @@ export function chatResponse(
 /** One `/v1/completions` stream chunk, all fields (model_dump_json with exclude_unset=False). */
 export function completionChunk(
   model: string,
+  index: number,
   delta: { text: string; tokenIds: number[] | null; finishReason: string | null; stopReason: string | number | null },
   usageOut: UsageOut | null,
 ): string {
@@ -124,7 +122,7 @@ export function completionChunk(
     model,
     choices: [
       {
-        index: 0,
+        index,
         text: delta.text,
         token_ids: delta.tokenIds,
         logprobs: null,
@@ -139,13 +137,13 @@ export function completionChunk(
 }
 
 /** The chat first chunk (`delta.role`), exclude_none; upstream writes a space before the blank line. */
-export function chatFirstChunk(model: string, usageOut: UsageOut | null): string {
+export function chatFirstChunk(model: string, index: number, usageOut: UsageOut | null): string {
   const body: Record<string, unknown> = {
     id: chatCompletionId(),
     object: 'chat.completion.chunk',
     created: nowSec(),
     model,
-    choices: [{ index: 0, delta: { role: 'assistant' } }],
+    choices: [{ index, delta: { role: 'assistant' } }],
   };
   if (usageOut) body.usage = usageOut;
   return `data: ${JSON.stringify(body)} \n\n`;
@@ -154,10 +152,11 @@ export function chatFirstChunk(model: string, usageOut: UsageOut | null): string
 /** A chat content chunk, exclude_none (reasoning_content is "" rather than null, so it is present). */
 export function chatContentChunk(
   model: string,
+  index: number,
   delta: { text: string; finishReason: string | null; stopReason: string | number | null },
   usageOut: UsageOut | null,
 ): string {
-  const choice: Record<string, unknown> = { index: 0, delta: { content: delta.text, reasoning_content: '' } };
+  const choice: Record<string, unknown> = { index, delta: { content: delta.text, reasoning_content: '' } };
   if (delta.finishReason !== null) choice.finish_reason = delta.finishReason;
   if (delta.stopReason !== null) choice.stop_reason = delta.stopReason;
   const body: Record<string, unknown> = {

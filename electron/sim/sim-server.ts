@@ -34,6 +34,7 @@ import {
   errorResponse,
   finalUsageChunk,
   usage,
+  type UsageOut,
 } from './sim-openai-response';
 import { chatPromptTokenIds, SimSequence } from './sim-sequence';
 
@@ -414,9 +415,39 @@ export class SimServer {
     }
   }
 
-  private promptTokenIds(request: CompletionRequestIn | ChatRequestIn): number[] {
-    if (request.kind === 'completion') return typeof request.prompt === 'string' ? tokenize(request.prompt) : request.prompt;
-    return request.promptTokenIds ?? chatPromptTokenIds(request.messages, request.shouldAddGenerationPrompt);
+  /** The prompts of a request with their token ids (chat: the templated messages unless prompt_token_ids is given). */
+  private promptsOf(request: CompletionRequestIn | ChatRequestIn): PromptIn[] {
+    if (request.kind === 'completion') {
+      return request.prompts.map((p) => (typeof p === 'string' ? { text: p, ids: tokenize(p) } : { text: null, ids: p }));
+    }
+    return [{ text: null, ids: request.promptTokenIds ?? chatPromptTokenIds(request.messages, request.shouldAddGenerationPrompt) }];
+  }
+
+  /** A 400 message for a request the worker cannot run, or null. */
+  private rejectReason(prompts: PromptIn[], requestType: string, request: CompletionRequestIn | ChatRequestIn): string | null {
+    const { settings } = this.deps;
+    for (const p of prompts) {
+      if (p.ids.length === 0) return 'The prompt must not be empty';
+      if (p.ids.length >= settings.maxSeqLen) {
+        return `The prompt length (${p.ids.length}) must be less than max_seq_len (${settings.maxSeqLen})`;
+      }
+      if (!settings.isChunkedPrefill && p.ids.length > settings.maxNumTokens) {
+        return `The number of context tokens (${p.ids.length}) exceeds max_num_tokens (${settings.maxNumTokens}) and chunked prefill is disabled`;
+      }
+    }
+    if (!['context_only', 'generation_only', 'context_and_generation'].includes(requestType)) return `Unknown request_type '${requestType}'`;
+    if (requestType === 'context_only' && settings.isOverlapScheduler) {
+      // Oct 2025 upstream (trtllm-protocol.md 2.2): context workers must run with disable_overlap_scheduler: true.
+      return 'Context only requests are not supported in pytorch backend when overlap is enabled.';
+    }
+    if (requestType !== 'context_and_generation' && !settings.hasKvTransceiver) {
+      // Without cache_transceiver_config.backend upstream builds no KV transceiver (2.1): no disaggregation.
+      return `${requestType} requests need cache_transceiver_config.backend on this worker (the KV cache transceiver is disabled)`;
+    }
+    if (requestType !== 'context_and_generation' && (request.n !== 1 || prompts.length !== 1)) {
+      return 'Disaggregated requests carry exactly one prompt and n=1';
+    }
+    return null;
   }
 
   private async generate(
@@ -426,40 +457,13 @@ export class SimServer {
     arrivalSec: number,
   ): Promise<void> {
     const { settings } = this.deps;
-    if (request.n !== 1) {
-      this.sendJson(res, 400, errorResponse('The simulated worker supports n=1 only'));
-      return;
-    }
-    const promptTokenIds = this.promptTokenIds(request);
-    if (promptTokenIds.length === 0) {
-      this.sendJson(res, 400, errorResponse('The prompt must not be empty'));
-      return;
-    }
-    if (promptTokenIds.length >= settings.maxSeqLen) {
-      this.sendJson(res, 400, errorResponse(`The prompt length (${promptTokenIds.length}) must be less than max_seq_len (${settings.maxSeqLen})`));
-      return;
-    }
-    if (!settings.isChunkedPrefill && promptTokenIds.length > settings.maxNumTokens) {
-      this.sendJson(res, 400, errorResponse(`The number of context tokens (${promptTokenIds.length}) exceeds max_num_tokens (${settings.maxNumTokens}) and chunked prefill is disabled`));
-      return;
-    }
+    const prompts = this.promptsOf(request);
     const requestType = request.disagg?.request_type ?? 'context_and_generation';
-    if (!['context_only', 'generation_only', 'context_and_generation'].includes(requestType)) {
-      this.sendJson(res, 400, errorResponse(`Unknown request_type '${requestType}'`));
+    const rejected = this.rejectReason(prompts, requestType, request);
+    if (rejected !== null) {
+      this.sendJson(res, 400, errorResponse(rejected));
       return;
     }
-    if (requestType === 'context_only' && settings.isOverlapScheduler) {
-      // Oct 2025 upstream (trtllm-protocol.md 2.2): context workers must run with disable_overlap_scheduler: true.
-      this.sendJson(res, 400, errorResponse('Context only requests are not supported in pytorch backend when overlap is enabled.'));
-      return;
-    }
-    if (requestType !== 'context_and_generation' && !settings.hasKvTransceiver) {
-      // Without cache_transceiver_config.backend upstream builds no KV transceiver (2.1): no disaggregation.
-      this.sendJson(res, 400, errorResponse(`${requestType} requests need cache_transceiver_config.backend on this worker (the KV cache transceiver is disabled)`));
-      return;
-    }
-    const roomTokens = settings.maxSeqLen - promptTokenIds.length;
-    const maxNewTokens = request.maxTokens === null ? roomTokens : Math.min(request.maxTokens, roomTokens);
     const requestId = this.nextRequestId;
     this.nextRequestId += 1;
     const timing: Record<string, number> = {
@@ -470,7 +474,7 @@ export class SimServer {
     let initialTokens: number[] = [];
     let ctxRequestId: number | null = null;
     if (requestType === 'generation_only') {
-      const pulled = await this.pullContext(request, promptTokenIds, timing);
+      const pulled = await this.pullContext(request, prompts[0]?.ids ?? [], timing);
       if (!pulled.ok) {
         this.sendJson(res, 400, errorResponse(pulled.message));
         return;
@@ -483,86 +487,46 @@ export class SimServer {
       ctxRequestId = this.nextCtxRequestId;
       this.nextCtxRequestId += 1;
     }
-    const seq = new SimSequence(
-      {
-        promptTokenIds,
-        seed: request.seed,
-        temperature: request.temperature,
-        topP: request.topP,
-        maxNewTokens: isContextOnly ? Math.min(1, maxNewTokens) : maxNewTokens,
-        stop: request.stop,
-        stopTokenIds: request.stopTokenIds,
-        shouldIncludeStopStr: request.shouldIncludeStopStr,
-        shouldIgnoreEos: request.shouldIgnoreEos,
-        minTokens: request.minTokens,
-      },
-      initialTokens,
-    );
-    // The gen worker holds the transferred prompt KV; ctx and aggregated workers prefill it.
-    const { cachedTokens } = this.deps.kvEvents.storePrompt(promptTokenIds);
-    const prefillTokens = requestType === 'generation_only' ? 0 : Math.max(1, promptTokenIds.length - cachedTokens);
-    const out = new ResponseWriter(res, request, endpoint, promptTokenIds, cachedTokens, settings.streamInterval, this.faults.dieMidStreamAfterTokens, () => this.deps.onCrash(137));
-    out.start();
-
-    const iters = { first: 0, last: 0 };
-    const isOk = await new Promise<boolean>((resolve) => {
-      const ref: { handle?: EngineHandle } = {};
-      let isSettled = false;
-      const settle = (ok: boolean): void => {
-        if (isSettled) return;
-        isSettled = true;
-        this.inflight.delete(entry);
-        resolve(ok);
-      };
-      const entry = {
-        abort: (reason: string): void => {
-          ref.handle?.cancel();
-          out.fail(reason);
-          settle(false);
-        },
-      };
-      this.inflight.add(entry);
-      res.on('close', () => {
-        if (!res.writableFinished) {
-          // Client went away: free the slot, as upstream aborts a disconnected request.
-          ref.handle?.cancel();
-          settle(false);
-        }
-      });
-      if (seq.isFinished) {
-        // A generation-only request whose first token already ends it (max_tokens 1, EOS).
-        timing.first_scheduled_time = steadyNowSec() + this.steadyOffsetSec;
-        out.progress(seq, true);
-        settle(true);
-        return;
+    const tracks: Track[] = [];
+    prompts.forEach((prompt, promptIndex) => {
+      const room = settings.maxSeqLen - prompt.ids.length;
+      const maxNewTokens = request.maxTokens === null ? room : Math.min(request.maxTokens, room);
+      // The gen worker holds the transferred prompt KV; ctx and aggregated workers prefill it.
+      const { cachedTokens } = this.deps.kvEvents.storePrompt(prompt.ids);
+      for (let i = 0; i < request.n; i += 1) {
+        const seq = new SimSequence(
+          {
+            promptTokenIds: prompt.ids,
+            // n > 1: each choice samples with its own seed (seed, seed + 1, ...); choice 0 is the n = 1 answer.
+            seed: request.seed + i,
+            temperature: request.temperature,
+            topP: request.topP,
+            maxNewTokens: isContextOnly ? Math.min(1, maxNewTokens) : maxNewTokens,
+            stop: request.stop,
+            stopTokenIds: request.stopTokenIds,
+            shouldIncludeStopStr: request.shouldIncludeStopStr,
+            shouldIgnoreEos: request.shouldIgnoreEos,
+            minTokens: request.minTokens,
+          },
+          initialTokens,
+        );
+        tracks.push({
+          index: promptIndex * request.n + i,
+          prompt,
+          promptIndex,
+          seq,
+          maxNewTokens,
+          cachedTokens,
+          // The choices of one prompt share its prefill.
+          prefillTokens: requestType === 'generation_only' ? 0 : i === 0 ? Math.max(1, prompt.ids.length - cachedTokens) : 1,
+          isContextOnly,
+          iters: { first: 0, last: 0 },
+        });
       }
-      let isFirst = true;
-      ref.handle = this.deps.engine.submit({
-        prefillTokens,
-        kvTokens: promptTokenIds.length + Math.max(1, maxNewTokens),
-        onScheduled: (_now, iteration) => {
-          iters.first = iteration;
-          timing.first_scheduled_time = steadyNowSec() + this.steadyOffsetSec;
-        },
-        step: (_now, iteration) => {
-          iters.last = iteration;
-          seq.advance();
-          if (isFirst) {
-            isFirst = false;
-            timing.first_token_time = steadyNowSec() + this.steadyOffsetSec;
-            timing.server_first_token_time = timing.first_token_time;
-          }
-          const isDone = seq.isFinished;
-          out.progress(seq, isDone);
-          if (isDone) settle(true);
-          return isDone;
-        },
-        onRejected: (reason) => {
-          out.fail(reason);
-          settle(false);
-        },
-      });
     });
+    const out = new ResponseWriter(res, request, endpoint, tracks, settings.streamInterval, this.faults.dieMidStreamAfterTokens, () => this.deps.onCrash(137));
+    out.start();
+    const isOk = await this.runTracks(tracks, out, res, timing);
     if (!isOk) return;
     timing.last_token_time = steadyNowSec() + this.steadyOffsetSec;
     if (timing.first_token_time === undefined) {
@@ -571,13 +535,10 @@ export class SimServer {
     }
 
     let disaggOut: ChoiceResult['disaggregatedParams'] = null;
-    let finishReason: string | null = seq.finishReason;
-    if (isContextOnly && ctxRequestId !== null) {
-      const firstGenTokens = seq.tokenIds.length > 0 ? seq.tokenIds.slice(0, 1) : [EOS_TOKEN_ID];
-      // Upstream maps NOT_FINISHED for context-only requests; "length"/"stop" when the first token ends it (4.3).
-      const isTerminal = seq.finishReason === 'stop' || maxNewTokens <= 1;
-      finishReason = isTerminal ? seq.finishReason : 'not_finished';
-      const kvBytes = settings.kvBytesForTokens(promptTokenIds.length);
+    const first = tracks[0];
+    if (isContextOnly && ctxRequestId !== null && first) {
+      const promptTokenIds = first.prompt.ids;
+      const firstGenTokens = first.seq.tokenIds.length > 0 ? first.seq.tokenIds.slice(0, 1) : [EOS_TOKEN_ID];
       const opaque = encodeOpaqueState({ sim: 1, host: settings.host, port: this.boundPort, ctx_request_id: ctxRequestId, pid: process.pid });
       disaggOut = {
         request_type: 'context_only',
@@ -586,32 +547,102 @@ export class SimServer {
         encoded_opaque_state: opaque,
         draft_tokens: null,
       };
-      if (seq.finishReason !== 'stop') {
+      if (first.seq.finishReason !== 'stop') {
         // Keep the KV for the generation worker until it pulls it or kv_transfer_timeout_ms passes.
         const payload: KvTransferPayload = {
           ctx_request_id: ctxRequestId,
           prompt_token_ids: promptTokenIds,
           first_gen_tokens: firstGenTokens,
-          kv_bytes: kvBytes,
+          kv_bytes: settings.kvBytesForTokens(promptTokenIds.length),
         };
         this.contexts.put(payload, this.deps.engine.holdKv(promptTokenIds.length + 1));
       }
     }
-    out.finish(seq, finishReason, disaggOut, isContextOnly ? promptTokenIds : null);
+    out.finish(disaggOut, isContextOnly && first ? first.prompt.ids : null);
+    if (first) this.recordPerf(requestId, ctxRequestId, this.perfMetrics(first, requestType, timing));
+  }
+
+  /** Runs every sequence of the request through the engine; false when the request failed or was abandoned. */
+  private runTracks(tracks: Track[], out: ResponseWriter, res: ServerResponse, timing: Record<string, number>): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const handles: EngineHandle[] = [];
+      let remaining = tracks.length;
+      let isSettled = false;
+      const settle = (ok: boolean): void => {
+        if (isSettled) return;
+        isSettled = true;
+        this.inflight.delete(entry);
+        if (!ok) for (const h of handles) h.cancel();
+        resolve(ok);
+      };
+      const entry = {
+        abort: (reason: string): void => {
+          out.fail(reason);
+          settle(false);
+        },
+      };
+      this.inflight.add(entry);
+      res.on('close', () => {
+        // Client went away: free the slots, as upstream aborts a disconnected request.
+        if (!res.writableFinished) settle(false);
+      });
+      const trackDone = (track: Track): void => {
+        out.trackDone(track);
+        remaining -= 1;
+        if (remaining === 0) settle(true);
+      };
+      for (const track of tracks) {
+        if (track.seq.isFinished) {
+          // A generation-only request whose first token already ends it (max_tokens 1, EOS).
+          timing.first_scheduled_time ??= steadyNowSec() + this.steadyOffsetSec;
+          trackDone(track);
+          continue;
+        }
+        handles.push(
+          this.deps.engine.submit({
+            prefillTokens: track.prefillTokens,
+            kvTokens: track.prompt.ids.length + Math.max(1, track.maxNewTokens),
+            onScheduled: (_now, iteration) => {
+              track.iters.first = iteration;
+              timing.first_scheduled_time ??= steadyNowSec() + this.steadyOffsetSec;
+            },
+            step: (_now, iteration) => {
+              track.iters.last = iteration;
+              track.seq.advance();
+              if (timing.first_token_time === undefined) {
+                timing.first_token_time = steadyNowSec() + this.steadyOffsetSec;
+                timing.server_first_token_time = timing.first_token_time;
+              }
+              const isDone = track.seq.isFinished;
+              if (isDone) trackDone(track);
+              else out.progress(track);
+              return isDone;
+            },
+            onRejected: (reason) => {
+              out.fail(reason);
+              settle(false);
+            },
+          }),
+        );
+      }
+    });
+  }
+
+  private perfMetrics(track: Track, requestType: string, timing: Record<string, number>): Record<string, unknown> {
     const blockSize = this.deps.engine.tokensPerBlock;
-    const totalBlocks = Math.ceil((promptTokenIds.length + seq.tokenIds.length) / blockSize);
-    const reusedBlocks = Math.floor(cachedTokens / blockSize);
-    this.recordPerf(requestId, ctxRequestId, {
-      first_iter: iters.first,
-      last_iter: iters.last,
+    const totalBlocks = Math.ceil((track.prompt.ids.length + track.seq.tokenIds.length) / blockSize);
+    const reusedBlocks = Math.floor(track.cachedTokens / blockSize);
+    return {
+      first_iter: track.iters.first,
+      last_iter: track.iters.last,
       timing_metrics: timing,
       kv_cache_metrics: {
         num_total_allocated_blocks: totalBlocks,
         num_new_allocated_blocks: totalBlocks - reusedBlocks,
         num_reused_blocks: reusedBlocks,
-        num_missed_blocks: requestType === 'generation_only' ? 0 : Math.ceil(promptTokenIds.length / blockSize) - reusedBlocks,
+        num_missed_blocks: requestType === 'generation_only' ? 0 : Math.ceil(track.prompt.ids.length / blockSize) - reusedBlocks,
       },
-    });
+    };
   }
 
   private async pullContext(
@@ -679,102 +710,155 @@ export class SimServer {
   }
 }
 
+/** One prompt of a request. `text` is set for text prompts (completions echo). */
+interface PromptIn {
+  text: string | null;
+  ids: number[];
+}
+
+/** One generated choice: a sequence for one prompt, its engine bookkeeping and its output index. */
+interface Track {
+  index: number;
+  prompt: PromptIn;
+  promptIndex: number;
+  seq: SimSequence;
+  maxNewTokens: number;
+  cachedTokens: number;
+  prefillTokens: number;
+  isContextOnly: boolean;
+  iters: { first: number; last: number };
+}
+
+/**
+ * The finish reason upstream reports: for context-only requests NOT_FINISHED maps to "not_finished", and
+ * "length"/"stop" only when the first token already ends the request (trtllm-protocol.md 4.3).
+ */
+function reportedFinishReason(track: Track): string | null {
+  if (!track.isContextOnly) return track.seq.finishReason;
+  return track.seq.finishReason === 'stop' || track.maxNewTokens <= 1 ? track.seq.finishReason : 'not_finished';
+}
+
 /** Writes one request's answer: SSE chunks while generating, or one JSON body at the end. */
 class ResponseWriter {
-  private tokensSinceWrite = 0;
-  private streamedTokens = 0;
+  private readonly state = new Map<Track, { streamedTokens: number; sinceWrite: number; hasEchoed: boolean }>();
   private isEnded = false;
-  private hasEchoed = false;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly request: CompletionRequestIn | ChatRequestIn,
     private readonly endpoint: Endpoint,
-    private readonly promptTokenIds: number[],
-    private readonly cachedTokens: number,
+    private readonly tracks: Track[],
     private readonly streamInterval: number,
     private readonly dieAfterTokens: number | null,
     private readonly die: () => void,
-  ) {}
-
-  private get isStream(): boolean {
-    return this.request.isStream;
+  ) {
+    for (const t of tracks) this.state.set(t, { streamedTokens: 0, sinceWrite: 0, hasEchoed: false });
   }
 
   start(): void {
-    if (!this.isStream) return;
+    if (!this.request.isStream) return;
     this.res.writeHead(200, { ...SIM_HEADER, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     if (this.endpoint === 'chat') {
-      const u = this.request.isContinuousUsage ? usage(this.promptTokenIds.length, 0, this.cachedTokens) : null;
-      this.res.write(chatFirstChunk(this.request.model, u));
+      for (const t of this.tracks) {
+        const u = this.request.isContinuousUsage ? usage(t.prompt.ids.length, 0, t.cachedTokens) : null;
+        this.res.write(chatFirstChunk(this.request.model, t.index, u));
+      }
     }
   }
 
-  /** Called after every token; writes a chunk every stream_interval tokens and at the end. */
-  progress(seq: SimSequence, isDone: boolean): void {
-    if (!this.isStream || this.isEnded) return;
-    this.tokensSinceWrite += 1;
-    if (!isDone && this.tokensSinceWrite < this.streamInterval) return;
-    this.tokensSinceWrite = 0;
-    if (isDone) return; // The final chunk is written by finish(), which knows the finish reason.
-    this.writeDelta(seq, null, null);
+  /** Called after every token that did not finish the choice; streams every stream_interval tokens. */
+  progress(track: Track): void {
+    const st = this.state.get(track);
+    if (!this.request.isStream || this.isEnded || !st) return;
+    st.sinceWrite += 1;
+    if (st.sinceWrite < this.streamInterval) return;
+    st.sinceWrite = 0;
+    this.writeDelta(track, null, null);
   }
 
-  private writeDelta(seq: SimSequence, finishReason: string | null, stopReason: string | number | null): void {
+  /** A choice finished: its last stream chunk carries the finish reason. */
+  trackDone(track: Track): void {
+    if (!this.request.isStream || this.isEnded) return;
+    this.writeDelta(track, reportedFinishReason(track), track.seq.stopReason);
+  }
+
+  private echoText(track: Track): string {
+    return track.prompt.text ?? detokenize(track.prompt.ids);
+  }
+
+  private writeDelta(track: Track, finishReason: string | null, stopReason: string | number | null): void {
+    const st = this.state.get(track);
+    if (!st) return;
+    const seq = track.seq;
     let text = seq.takeDelta();
-    const newTokens = seq.tokenIds.length - this.streamedTokens;
-    const tokenIds = seq.tokenIds.slice(this.streamedTokens);
-    this.streamedTokens = seq.tokenIds.length;
-    const u = this.request.isContinuousUsage ? usage(this.promptTokenIds.length, seq.tokenIds.length, this.cachedTokens) : null;
+    const newTokens = seq.tokenIds.length - st.streamedTokens;
+    const tokenIds = seq.tokenIds.slice(st.streamedTokens);
+    st.streamedTokens = seq.tokenIds.length;
+    const u = this.request.isContinuousUsage ? usage(track.prompt.ids.length, seq.tokenIds.length, track.cachedTokens) : null;
     if (this.endpoint === 'completion') {
       const req = this.request as CompletionRequestIn;
-      if (req.isEcho && !this.hasEchoed) text = (typeof req.prompt === 'string' ? req.prompt : detokenize(req.prompt)) + text;
-      this.hasEchoed = true;
+      if (req.isEcho && !st.hasEchoed) text = this.echoText(track) + text;
+      st.hasEchoed = true;
       const isText = req.shouldDetokenize;
-      this.res.write(completionChunk(req.model, { text: isText ? text : '', tokenIds: isText ? null : tokenIds, finishReason, stopReason }, u));
+      this.res.write(completionChunk(req.model, track.index, { text: isText ? text : '', tokenIds: isText ? null : tokenIds, finishReason, stopReason }, u));
     } else {
-      this.res.write(chatContentChunk(this.request.model, { text, finishReason, stopReason }, u));
+      this.res.write(chatContentChunk(this.request.model, track.index, { text, finishReason, stopReason }, u));
     }
-    if (this.dieAfterTokens !== null && newTokens > 0 && this.streamedTokens >= this.dieAfterTokens && finishReason === null) {
+    if (this.dieAfterTokens !== null && newTokens > 0 && st.streamedTokens >= this.dieAfterTokens && finishReason === null) {
       // Fault: the process dies in the middle of the stream (no [DONE]).
       this.die();
     }
   }
 
-  finish(
-    seq: SimSequence,
-    finishReason: string | null,
-    disagg: ChoiceResult['disaggregatedParams'],
-    promptTokenIdsOut: number[] | null,
-  ): void {
+  /** Usage over the whole request: each prompt counted once, completion tokens summed over the choices. */
+  private totalUsage(): UsageOut {
+    let promptTokens = 0;
+    let cachedTokens = 0;
+    let completionTokens = 0;
+    const seen = new Set<number>();
+    for (const t of this.tracks) {
+      if (!seen.has(t.promptIndex)) {
+        seen.add(t.promptIndex);
+        promptTokens += t.prompt.ids.length;
+        cachedTokens += t.cachedTokens;
+      }
+      // A context-only answer counts its one (first) token.
+      completionTokens += t.isContextOnly ? 1 : t.seq.tokenIds.length;
+    }
+    return usage(promptTokens, completionTokens, cachedTokens);
+  }
+
+  finish(disagg: ChoiceResult['disaggregatedParams'], promptTokenIdsOut: number[] | null): void {
     if (this.isEnded) return;
     this.isEnded = true;
-    const completionTokens = disagg !== null ? 1 : seq.tokenIds.length;
-    const u = usage(this.promptTokenIds.length, completionTokens, this.cachedTokens);
-    if (this.isStream) {
-      this.writeDelta(seq, finishReason, seq.stopReason);
+    const u = this.totalUsage();
+    if (this.request.isStream) {
       if (this.request.includeUsage) this.res.write(finalUsageChunk(this.request.model, u));
       this.res.end(DONE_LINE);
       return;
     }
-    let text = seq.takeDelta();
-    const choice: ChoiceResult = {
-      text,
-      tokenIds: null,
-      finishReason,
-      stopReason: seq.stopReason,
-      disaggregatedParams: disagg,
-    };
-    let body: Record<string, unknown>;
-    if (this.endpoint === 'completion') {
-      const req = this.request as CompletionRequestIn;
-      if (req.isEcho) text = (typeof req.prompt === 'string' ? req.prompt : detokenize(req.prompt)) + text;
-      choice.text = req.shouldDetokenize ? text : '';
-      choice.tokenIds = req.shouldDetokenize ? null : [...seq.tokenIds];
-      body = completionResponse(req.model, choice, u, promptTokenIdsOut);
-    } else {
-      body = chatResponse(this.request.model, choice, u, promptTokenIdsOut);
-    }
+    const choices = this.tracks.map((t) => {
+      let text = t.seq.takeDelta();
+      const choice: ChoiceResult = {
+        index: t.index,
+        text,
+        tokenIds: null,
+        finishReason: reportedFinishReason(t),
+        stopReason: t.seq.stopReason,
+        disaggregatedParams: t.index === 0 ? disagg : null,
+      };
+      if (this.endpoint === 'completion') {
+        const req = this.request as CompletionRequestIn;
+        if (req.isEcho) text = this.echoText(t) + text;
+        choice.text = req.shouldDetokenize ? text : '';
+        choice.tokenIds = req.shouldDetokenize ? null : [...t.seq.tokenIds];
+      }
+      return choice;
+    });
+    const body =
+      this.endpoint === 'completion'
+        ? completionResponse(this.request.model, choices, u, promptTokenIdsOut)
+        : chatResponse(this.request.model, choices, u, promptTokenIdsOut);
     const json = JSON.stringify(body);
     this.res.writeHead(200, { ...SIM_HEADER, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
     this.res.end(json);

@@ -7,7 +7,7 @@ describe('parseCompletionRequest', () => {
     const r = parseCompletionRequest({ model: 'm', prompt: 'hi' });
     expect(r).toEqual({
       ok: true,
-      value: expect.objectContaining({ kind: 'completion', model: 'm', prompt: 'hi', maxTokens: null, n: 1, isStream: false, includeUsage: false, temperature: 1, topP: 1, seed: 0, stop: [], shouldDetokenize: true, disagg: null }) as unknown,
+      value: expect.objectContaining({ kind: 'completion', model: 'm', prompts: ['hi'], maxTokens: null, n: 1, isStream: false, includeUsage: false, temperature: 1, topP: 1, seed: 0, stop: [], shouldDetokenize: true, disagg: null }) as unknown,
     });
   });
 
@@ -16,8 +16,10 @@ describe('parseCompletionRequest', () => {
     [{ stream: true, stream_options: { include_usage: true, continuous_usage_stats: false } }, { includeUsage: true, isContinuousUsage: false }],
     [{ stream: true, stream_options: { include_usage: false } }, { includeUsage: false, isContinuousUsage: false }],
     [{ stop: 'x' }, { stop: ['x'] }],
-    [{ prompt: [[1, 2, 3]] }, { prompt: [1, 2, 3] }],
-    [{ prompt: ['only one'] }, { prompt: 'only one' }],
+    [{ prompt: [[1, 2, 3]] }, { prompts: [[1, 2, 3]] }],
+    [{ prompt: [1, 2, 3] }, { prompts: [[1, 2, 3]] }],
+    [{ prompt: ['a', 'b'] }, { prompts: ['a', 'b'] }],
+    [{ prompt: ['only one'] }, { prompts: ['only one'] }],
     [{ disaggregated_params: { request_type: 'context_only' } }, { disagg: { request_type: 'context_only', first_gen_tokens: null, ctx_request_id: null, encoded_opaque_state: null, draft_tokens: null } }],
   ])('reads %j', (extra, expected) => {
     const r = parseCompletionRequest({ model: 'm', prompt: 'hi', ...extra });
@@ -39,11 +41,11 @@ describe('parseCompletionRequest', () => {
     if (!r.ok) expect(r.message).toContain(message);
   });
 
-  it('rejects a missing model and several prompts', () => {
+  it('rejects a missing model and mixed or empty prompt lists', () => {
     const noModel = parseCompletionRequest({ prompt: 'x' });
     expect(!noModel.ok && noModel.message).toContain("'type': 'missing', 'loc': ('body', 'model')");
-    const several = parseCompletionRequest({ model: 'm', prompt: ['a', 'b'] });
-    expect(several.ok).toBe(false);
+    expect(parseCompletionRequest({ model: 'm', prompt: ['a', [1]] }).ok).toBe(false);
+    expect(parseCompletionRequest({ model: 'm', prompt: [] }).ok).toBe(false);
   });
 
   it('accepts every upstream CompletionRequest field name', () => {
