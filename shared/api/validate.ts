@@ -94,6 +94,8 @@ export function recordOf<T>(value: Check<T>, opts: { maxKeys?: number; key?: Che
     if (entries.length > maxKeys) fail(path, `must have at most ${maxKeys} keys`);
     const out: Record<string, T> = {};
     for (const [k, x] of entries) {
+      // Assigning `__proto__` would change the result's prototype instead of adding a key.
+      if (k === '__proto__') fail(`${path} key`, '"__proto__" is not allowed');
       if (key) key(k, `${path} key`);
       out[k] = value(x, `${path}.${k}`);
     }

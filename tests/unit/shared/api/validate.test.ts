@@ -79,5 +79,6 @@ describe('validateArgs', () => {
   it('does not let __proto__ through as a field', () => {
     const args = JSON.parse('[{"role":"context","gpus":[0],"model":"m","engine":"simulated","__proto__":{"isAdmin":true}}]') as unknown[];
     expect(message('workers:add', args)).toBe('argument 1.__proto__: is not a known field');
+    expect(message('topology:apply', JSON.parse('[{"__proto__":"x"}]'))).toBe('argument 1 key: "__proto__" is not allowed');
   });
 });
