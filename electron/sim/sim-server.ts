@@ -48,6 +48,8 @@ export interface SimServerSettings {
   maxSeqLen: number;
   maxNumTokens: number;
   isChunkedPrefill: boolean;
+  /** `--backend`: the PyTorch workflow serves one choice per prompt (n = 1). */
+  backend: string;
   /** pytorch backend with the overlap scheduler on (disable_overlap_scheduler not true): no context-only requests. */
   isOverlapScheduler: boolean;
   /** cache_transceiver_config.backend is set: the worker can take part in disaggregation. */
@@ -434,6 +436,10 @@ export class SimServer {
       if (!settings.isChunkedPrefill && p.ids.length > settings.maxNumTokens) {
         return `The number of context tokens (${p.ids.length}) exceeds max_num_tokens (${settings.maxNumTokens}) and chunked prefill is disabled`;
       }
+    }
+    if (request.n > 1 && settings.backend === 'pytorch') {
+      // Upstream's check_multiple_response (chat_utils.py, Oct 2025).
+      return 'Multiple response is not supported in PyTorch workflow';
     }
     if (!['context_only', 'generation_only', 'context_and_generation'].includes(requestType)) return `Unknown request_type '${requestType}'`;
     if (requestType === 'context_only' && settings.isOverlapScheduler) {

@@ -169,6 +169,7 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     maxSeqLen,
     maxNumTokens,
     isChunkedPrefill: options.enable_chunked_prefill ?? args.enable_chunked_prefill,
+    backend: typeof options.backend === 'string' ? options.backend : args.backend,
     isOverlapScheduler: args.backend === 'pytorch' && options.disable_overlap_scheduler !== true,
     hasKvTransceiver: typeof ctc.backend === 'string',
     streamInterval: Math.max(1, num(options.stream_interval) ?? 1),

@@ -189,9 +189,25 @@ describe('/v1/completions', () => {
 });
 
 describe('several choices and prompts', () => {
+  // The PyTorch workflow refuses n > 1 (upstream check_multiple_response); the TensorRT backend serves it.
+  let trt: SimProcess;
+  beforeAll(async () => {
+    const options = tempFile('trt.yaml', 'cache_transceiver_config:\n  backend: UCX\n');
+    trt = await startSimWorker(['m', '--backend', 'tensorrt', '--config', options], { DISAGG_SIM_ZERO_DELAY: '1' });
+  });
+  afterAll(async () => {
+    await trt.stop();
+  });
+
+  it('refuses n > 1 on the pytorch backend', async () => {
+    const r = await postJson(`${w.url}/v1/completions`, { model: 'm', prompt: PROMPT, n: 2 });
+    expect(r.status).toBe(400);
+    expect((r.body as Json).message).toBe('Multiple response is not supported in PyTorch workflow');
+  });
+
   it('returns n choices; choice 0 is the n=1 answer and usage sums the choices', async () => {
     const single = await complete({ max_tokens: 12, temperature: 1, seed: 5 });
-    const multi = await complete({ max_tokens: 12, temperature: 1, seed: 5, n: 3 });
+    const multi = (await postJson(`${trt.url}/v1/completions`, { model: 'm', prompt: PROMPT, max_tokens: 12, temperature: 1, seed: 5, n: 3 })).body as Json;
     const choices = multi.choices as Json[];
     expect(choices.map((c) => c.index)).toEqual([0, 1, 2]);
     expect(choices[0]?.text).toBe(choice0(single).text);
@@ -201,11 +217,11 @@ describe('several choices and prompts', () => {
 
   it('streams several prompts x n choices with their indexes (prompt_idx * n + i)', async () => {
     const request = { model: 'm', prompt: ['the red house', 'a quiet evening by the lake'], n: 2, max_tokens: 6, temperature: 0.7, seed: 3 };
-    const plain = (await postJson(`${w.url}/v1/completions`, request)).body as Json;
+    const plain = (await postJson(`${trt.url}/v1/completions`, request)).body as Json;
     const byIndex = new Map((plain.choices as Json[]).map((c) => [c.index, c.text]));
     expect([...byIndex.keys()]).toEqual([0, 1, 2, 3]);
     expect(plain.usage).toMatchObject({ prompt_tokens: countTokens('the red house') + countTokens('a quiet evening by the lake'), completion_tokens: 24 });
-    const r = await postJson(`${w.url}/v1/completions`, { ...request, stream: true });
+    const r = await postJson(`${trt.url}/v1/completions`, { ...request, stream: true });
     const chunks = sseData(r.text).slice(0, -1).map((d) => JSON.parse(d) as Json);
     const streamed = new Map<unknown, string>();
     const finished = new Set<unknown>();
@@ -219,14 +235,14 @@ describe('several choices and prompts', () => {
   });
 
   it('sends one role chunk per chat choice', async () => {
-    const r = await postJson(`${w.url}/v1/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hello' }], n: 2, max_tokens: 3, stream: true });
+    const r = await postJson(`${trt.url}/v1/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hello' }], n: 2, max_tokens: 3, stream: true });
     const chunks = sseData(r.text).slice(0, -1).map((d) => JSON.parse(d) as Json);
     expect(chunks.slice(0, 2).map((ch) => choice0(ch))).toEqual([{ index: 0, delta: { role: 'assistant' } }, { index: 1, delta: { role: 'assistant' } }]);
   });
 
   it('refuses disaggregated requests with n > 1 or several prompts', async () => {
     for (const extra of [{ n: 2 }, { prompt: ['a b', 'c d'] }]) {
-      const r = await postJson(`${w.url}/v1/completions`, { model: 'm', prompt: PROMPT, ...extra, disaggregated_params: { request_type: 'context_only' } });
+      const r = await postJson(`${trt.url}/v1/completions`, { model: 'm', prompt: PROMPT, ...extra, disaggregated_params: { request_type: 'context_only' } });
       expect(r.status).toBe(400);
       expect(String((r.body as Json).message)).toContain('exactly one prompt and n=1');
     }
