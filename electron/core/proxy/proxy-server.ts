@@ -33,7 +33,8 @@ import {
 import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RecordOutcome, RoutingUpdate } from './types';
 import { LOG_LEVEL_ORDER } from './types';
 import type { UpstreamCall } from './upstream-client';
-import { getUpstream, postUpstream, readBody, UpstreamError } from './upstream-client';
+import type { WholeResponse } from './upstream-client';
+import { getUpstream, postUpstream, postWhole, readBody, UpstreamError } from './upstream-client';
 import type { EjectionPolicy, WorkerEndpoint, WorkerSnapshot } from './worker-pool';
 import { DEFAULT_EJECTION, WorkerPool } from './worker-pool';
 
@@ -120,7 +121,7 @@ interface Flow {
   req: http.IncomingMessage;
   res: http.ServerResponse;
   /** The upstream call that client disconnect must abort. */
-  current: UpstreamCall | undefined;
+  current: { abort(): void } | undefined;
   isClientGone: boolean;
   hasSentHeaders: boolean;
   /** Ends an open stream with an SSE error (drain deadline). */
@@ -355,21 +356,21 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       tried.add(worker.url);
       flow.rec.ctxWorker = worker.url;
       flow.rec.ctxSentAt = now();
-      const call = postUpstream(worker, path, payload, opt.contextTimeoutMs);
+      const call = postWhole(worker, path, payload, opt.contextTimeoutMs);
       flow.current = call;
       try {
-        const res = await call.response;
-        const buf = await readBody(res, Math.max(1, opt.contextTimeoutMs - (now() - (flow.rec.ctxSentAt ?? 0))));
+        const answer = await call.result;
+        const buf = answer.body;
         flow.current = undefined;
         flow.rec.ctxAnsweredAt = now();
         ctxPool.release(worker, selection);
-        const status = res.statusCode ?? 502;
+        const status = answer.status;
         if (status >= 400 && status < 500) {
           // A worker 4xx is the client's problem: relayed verbatim, not retried, not a worker failure.
           ctxPool.reportSuccess(worker);
           if (!flow.res.headersSent) {
             flow.hasSentHeaders = true;
-            flow.res.writeHead(status, { 'content-type': res.headers['content-type'] ?? 'application/json', 'content-length': buf.length });
+            flow.res.writeHead(status, { 'content-type': answer.contentType ?? 'application/json', 'content-length': buf.length });
             flow.res.end(buf);
           }
           finishRecord(flow, 'client_error', status);
@@ -466,6 +467,45 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       tried.add(worker.url);
       flow.rec.genWorker = worker.url;
       flow.rec.genSentAt = now();
+      if (!isStream) {
+        // Non-streamed: one call, whole body, bounded by -r; relayed as a byte copy.
+        const whole = postWhole(worker, path, payload, opt.requestTimeoutMs);
+        flow.current = whole;
+        let answer: WholeResponse;
+        try {
+          answer = await whole.result;
+        } catch (err) {
+          flow.current = undefined;
+          genPool.release(worker, selection);
+          if (!(err instanceof UpstreamError)) throw err;
+          if (err.kind === 'aborted' || flow.isClientGone) {
+            finishRecord(flow, 'client_disconnected', 499);
+            return;
+          }
+          genPool.reportFailure(worker, err.kind);
+          metrics.countUpstreamError(`generation_${err.kind}`);
+          if (err.kind === 'connect' || err.kind === 'reset') {
+            if (attempt < opt.maxRetries) {
+              metrics.retries++;
+              flow.rec.retries++;
+              await jitter();
+            }
+            continue;
+          }
+          const st = err.kind === 'timeout' ? 504 : 502;
+          sendError(flow, flow.res, st, err.kind === 'timeout' ? 'Generation server timed out' : 'Generation server failed while answering');
+          finishRecord(flow, err.kind === 'timeout' ? 'timeout' : 'upstream_error', st, `generation ${err.kind}`);
+          return;
+        }
+        flow.current = undefined;
+        flow.rec.firstByteAt = now();
+        sendWholeAnswer(flow, worker, answer);
+        genPool.release(worker, selection);
+        if (ctxForPerf && answer.status === 200) {
+          perf.add(ctxForPerf.worker.url, worker.url, ctxForPerf.ctxRequestId, flow.arrivalS, steadySeconds());
+        }
+        return;
+      }
       const call = postUpstream(worker, path, payload, opt.firstByteTimeoutMs);
       flow.current = call;
       let res: http.IncomingMessage;
@@ -496,13 +536,18 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       }
       flow.rec.firstByteAt = now();
       const status = res.statusCode ?? 502;
-      if (status !== 200 || !isStream) {
-        await relayWholeBody(flow, worker, res, status);
+      if (status !== 200) {
+        // A streaming request answered with an error body (e.g. a 400 JSON): relay it, never an empty 200 stream.
+        try {
+          const body = await readBody(res, opt.requestTimeoutMs);
+          sendWholeAnswer(flow, worker, { status, contentType: res.headers['content-type'], body });
+        } catch {
+          genPool.reportFailure(worker, 'truncated');
+          sendError(flow, flow.res, 502, 'Generation server failed while answering');
+          finishRecord(flow, 'upstream_error', 502, 'generation error body failed');
+        }
         flow.current = undefined;
         genPool.release(worker, selection);
-        if (ctxForPerf && status === 200) {
-          perf.add(ctxForPerf.worker.url, worker.url, ctxForPerf.ctxRequestId, flow.arrivalS, steadySeconds());
-        }
         return;
       }
       await relayStream(flow, worker, res, call);
@@ -519,24 +564,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     finishRecord(flow, 'upstream_error', 503, 'no generation server available');
   }
 
-  /** Non-streaming gen answer or any non-200: byte copy (4xx verbatim, 5xx as a 502 JSON error). */
-  async function relayWholeBody(flow: Flow, worker: WorkerEndpoint, res: http.IncomingMessage, status: number): Promise<void> {
-    let buf: Buffer;
-    try {
-      buf = await readBody(res, opt.requestTimeoutMs);
-    } catch (err) {
-      if (flow.isClientGone) {
-        finishRecord(flow, 'client_disconnected', 499);
-        return;
-      }
-      const kind = err instanceof UpstreamError ? err.kind : 'reset';
-      genPool.reportFailure(worker, kind);
-      metrics.countUpstreamError(`generation_${kind}`);
-      const st = kind === 'timeout' ? 504 : 502;
-      sendError(flow, flow.res, st, 'Generation server failed while answering');
-      finishRecord(flow, kind === 'timeout' ? 'timeout' : 'upstream_error', st, 'generation body failed');
-      return;
-    }
+  /** A whole gen answer: 2xx byte-copied, 4xx relayed verbatim, anything else a 502 JSON error. */
+  function sendWholeAnswer(flow: Flow, worker: WorkerEndpoint, answer: WholeResponse): void {
+    const { status, body: buf } = answer;
     if (status >= 500 || status < 200 || (status >= 300 && status < 400)) {
       genPool.reportFailure(worker, 'status');
       metrics.countUpstreamError('generation_5xx');
@@ -547,7 +577,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     genPool.reportSuccess(worker);
     if (!flow.res.headersSent && !flow.isClientGone) {
       flow.hasSentHeaders = true;
-      flow.res.writeHead(status, { 'content-type': res.headers['content-type'] ?? 'application/json', 'content-length': buf.length });
+      flow.res.writeHead(status, { 'content-type': answer.contentType ?? 'application/json', 'content-length': buf.length });
       flow.res.end(buf);
     }
     if (status !== 200) {

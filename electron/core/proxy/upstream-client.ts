@@ -13,7 +13,9 @@ export type UpstreamFailureKind =
   /** A phase timeout fired. */
   | 'timeout'
   /** We aborted (client went away or shutdown). */
-  | 'aborted';
+  | 'aborted'
+  /** The response started but the connection broke before its end. */
+  | 'truncated';
 
 export class UpstreamError extends Error {
   constructor(
@@ -107,6 +109,72 @@ export function postUpstream(
       }
       req?.destroy();
     },
+  };
+}
+
+export interface WholeResponse {
+  status: number;
+  contentType: string | undefined;
+  body: Buffer;
+}
+
+export interface WholeCall {
+  result: Promise<WholeResponse>;
+  abort(): void;
+}
+
+/**
+ * POSTs and reads the whole answer with one timer for the whole call (context phase, non-streamed
+ * generation): the cheap path, one promise and a handful of listeners per call.
+ */
+export function postWhole(target: UpstreamTarget, path: string, body: string, timeoutMs: number): WholeCall {
+  let req: http.ClientRequest | undefined;
+  let fail: ((e: UpstreamError) => void) | undefined;
+  const result = new Promise<WholeResponse>((resolve, reject) => {
+    let done = false;
+    let hasResponse = false;
+    const finish = (err: UpstreamError | undefined, value?: WholeResponse): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (err) {
+        req?.destroy();
+        reject(err);
+      } else resolve(value as WholeResponse);
+    };
+    fail = (e) => finish(e);
+    const timer = setTimeout(() => finish(new UpstreamError('timeout', 'upstream did not answer in time')), timeoutMs);
+    req = http.request({
+      host: target.host,
+      port: target.port,
+      path,
+      method: 'POST',
+      agent: target.agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    req.on('response', (res) => {
+      hasResponse = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        finish(undefined, {
+          status: res.statusCode ?? 0,
+          contentType: res.headers['content-type'],
+          body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+        }),
+      );
+      res.on('close', () => {
+        if (!res.complete) finish(new UpstreamError('truncated', 'upstream closed the response early'));
+      });
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      finish(new UpstreamError(hasResponse ? 'truncated' : classify(err), err.code ?? err.message));
+    });
+    req.end(body);
+  });
+  return {
+    result,
+    abort: () => fail?.(new UpstreamError('aborted', 'aborted')),
   };
 }
 

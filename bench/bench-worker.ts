@@ -1,0 +1,84 @@
+// A lean zero-delay trtllm-serve stand-in for the proxy benchmark (docs/performance.md): canned
+// context-only answers, canned generation answers, and streams of N tokens written one per write
+// (each token its own TCP segment), optionally one token per interval from a shared ticker.
+//   node --import tsx bench/bench-worker.ts --port P [--tokens 32] [--interval-ms 0]
+import http from 'node:http';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const port = arg('port', 0);
+const tokens = arg('tokens', 32);
+const intervalMs = arg('interval-ms', 0);
+
+let ctxId = 1;
+const promptIds = JSON.stringify(Array.from({ length: 16 }, (_, i) => 100 + i));
+const ctxAnswer = (id: number): string =>
+  `{"id":"cmpl-b","object":"text_completion","created":1,"model":"bench","choices":[{"index":0,"text":" a","token_ids":null,"logprobs":null,"finish_reason":"not_finished","stop_reason":null,"disaggregated_params":{"request_type":"context_only","first_gen_tokens":[7],"ctx_request_id":${id},"encoded_opaque_state":"b3BhcXVl","draft_tokens":null},"avg_decoded_tokens_per_iter":1.0}],"usage":{"prompt_tokens":16,"total_tokens":17,"completion_tokens":1,"prompt_tokens_details":null},"prompt_token_ids":${promptIds}}`;
+const genAnswer = `{"id":"cmpl-b","object":"text_completion","created":1,"model":"bench","choices":[{"index":0,"text":"${' tok'.repeat(tokens)}","token_ids":null,"logprobs":null,"finish_reason":"length","stop_reason":null,"disaggregated_params":null,"avg_decoded_tokens_per_iter":1.0}],"usage":{"prompt_tokens":16,"total_tokens":${16 + tokens},"completion_tokens":${tokens},"prompt_tokens_details":null},"prompt_token_ids":null}`;
+const chunk = (i: number): string =>
+  `data: {"id":"cmpl-b","object":"text_completion","created":1,"model":"bench","choices":[{"index":0,"text":" t${i}","token_ids":null,"logprobs":null,"finish_reason":${i === tokens - 1 ? '"length"' : 'null'},"stop_reason":null,"avg_decoded_tokens_per_iter":1.0}],"usage":null}\n\n`;
+const chunks = Array.from({ length: tokens }, (_, i) => chunk(i));
+const DONE = 'data: [DONE]\n\n';
+
+interface Stream {
+  res: http.ServerResponse;
+  next: number;
+}
+const streams = new Set<Stream>();
+
+if (intervalMs > 0) {
+  setInterval(() => {
+    for (const s of streams) {
+      if (s.res.destroyed) {
+        streams.delete(s);
+        continue;
+      }
+      s.res.write(chunks[s.next]);
+      s.next++;
+      if (s.next >= tokens) {
+        s.res.end(DONE);
+        streams.delete(s);
+      }
+    }
+  }, intervalMs);
+}
+
+const server = http.createServer((req, res) => {
+  if (req.method === 'GET') {
+    res.writeHead(200, { 'content-length': 0 });
+    res.end();
+    return;
+  }
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (c: string) => (body += c));
+  req.on('end', () => {
+    if (body.includes('"context_only"')) {
+      const a = ctxAnswer(ctxId++);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(a) });
+      res.end(a);
+      return;
+    }
+    if (!body.includes('"stream":true')) {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(genAnswer) });
+      res.end(genAnswer);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    if (intervalMs > 0) {
+      streams.add({ res, next: 0 });
+      return;
+    }
+    for (const c of chunks) res.write(c);
+    res.end(DONE);
+  });
+});
+server.keepAliveTimeout = 120_000;
+server.listen(port, '127.0.0.1', () => {
+  const a = server.address();
+  process.stdout.write(`bench-worker listening on ${typeof a === 'object' && a ? a.port : port}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));

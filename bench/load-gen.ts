@@ -1,0 +1,172 @@
+// Load generator for the proxy benchmark: closed loop (C clients back to back) or open loop (Poisson
+// arrivals, latency counted from the scheduled send time, so no coordinated omission). Prints
+// WINDOW_START / WINDOW_END around the measured window (the orchestrator samples the proxy's CPU
+// there) and one `RESULT {json}` line.
+//   node --import tsx bench/load-gen.ts '<json LoadSpec>'
+import http from 'node:http';
+
+interface LoadSpec {
+  port: number;
+  path: string;
+  body: string;
+  mode: 'closed' | 'open';
+  concurrency: number;
+  rate: number;
+  warmupMs: number;
+  durationMs: number;
+  isStream: boolean;
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
+const agent = new http.Agent({ keepAlive: true, maxSockets: spec.mode === 'closed' ? spec.concurrency : 2048 });
+const bodyBuf = Buffer.from(spec.body);
+
+let phase: 'warmup' | 'window' | 'done' = 'warmup';
+let windowStart = 0;
+let windowEnd = 0;
+const lat: number[] = [];
+const ttft: number[] = [];
+const statuses: Record<string, number> = {};
+let ok = 0;
+let transportErrors = 0;
+let doneMissing = 0;
+let tokens = 0;
+let outstanding = 0;
+
+function countData(s: string): number {
+  let n = 0;
+  let i = s.indexOf('data: {');
+  while (i >= 0) {
+    n++;
+    i = s.indexOf('data: {', i + 7);
+  }
+  return n;
+}
+
+function one(scheduledAt: number): Promise<void> {
+  outstanding++;
+  return new Promise((resolve) => {
+    const inWindow = phase === 'window';
+    const req = http.request(
+      { host: '127.0.0.1', port: spec.port, path: spec.path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': bodyBuf.length } },
+      (res) => {
+        let first = 0;
+        let tail = '';
+        let n = 0;
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          if (first === 0) first = performance.now();
+          if (spec.isStream) {
+            n += countData(c);
+            tail = (tail + c).slice(-32);
+          }
+        });
+        res.on('end', () => {
+          const end = performance.now();
+          outstanding--;
+          const st = String(res.statusCode ?? 0);
+          if (inWindow && end <= windowEnd) {
+            statuses[st] = (statuses[st] ?? 0) + 1;
+            if (res.statusCode === 200) {
+              ok++;
+              lat.push(end - scheduledAt);
+              if (spec.isStream) {
+                ttft.push(first - scheduledAt);
+                tokens += n;
+                if (!tail.includes('[DONE]')) doneMissing++;
+              }
+            }
+          }
+          resolve();
+        });
+        res.on('error', () => {
+          outstanding--;
+          transportErrors++;
+          resolve();
+        });
+      },
+    );
+    req.on('error', () => {
+      outstanding--;
+      if (inWindow) transportErrors++;
+      resolve();
+    });
+    req.end(bodyBuf);
+  });
+}
+
+function pct(a: number[], q: number): number {
+  if (a.length === 0) return Number.NaN;
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+}
+
+async function closedLoop(until: () => boolean): Promise<void> {
+  await Promise.all(
+    Array.from({ length: spec.concurrency }, async () => {
+      while (!until()) await one(performance.now());
+    }),
+  );
+}
+
+function openLoop(until: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    let next = performance.now();
+    const tick = (): void => {
+      const now = performance.now();
+      while (next <= now) {
+        void one(next);
+        next += -Math.log(1 - Math.random()) * (1000 / spec.rate);
+      }
+      if (until()) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+}
+
+async function main(): Promise<void> {
+  const start = performance.now();
+  windowStart = start + spec.warmupMs;
+  windowEnd = windowStart + spec.durationMs;
+  let cpuStart = process.cpuUsage();
+  const timerStart = setTimeout(() => {
+    phase = 'window';
+    cpuStart = process.cpuUsage();
+    process.stdout.write('WINDOW_START\n');
+  }, spec.warmupMs);
+  let cpuWindow = { user: 0, system: 0 };
+  const timerEnd = setTimeout(() => {
+    phase = 'done';
+    cpuWindow = process.cpuUsage(cpuStart);
+    process.stdout.write('WINDOW_END\n');
+  }, spec.warmupMs + spec.durationMs);
+  const until = (): boolean => phase === 'done';
+  if (spec.mode === 'closed') await closedLoop(until);
+  else await openLoop(until);
+  const drainUntil = performance.now() + 3_000;
+  while (outstanding > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 10));
+  clearTimeout(timerStart);
+  clearTimeout(timerEnd);
+  const secs = spec.durationMs / 1000;
+  const result = {
+    ok,
+    statuses,
+    transportErrors,
+    doneMissing,
+    rps: ok / secs,
+    offeredRps: spec.mode === 'open' ? spec.rate : undefined,
+    latP50: pct(lat, 0.5),
+    latP90: pct(lat, 0.9),
+    latP99: pct(lat, 0.99),
+    ttftP50: pct(ttft, 0.5),
+    ttftP99: pct(ttft, 0.99),
+    tokens,
+    loadGenCoreFraction: (cpuWindow.user + cpuWindow.system) / 1e6 / secs,
+  };
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  agent.destroy();
+  process.exit(0);
+}
+
+void main();
