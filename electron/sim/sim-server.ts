@@ -530,7 +530,7 @@ export class SimServer {
         });
       }
     });
-    const out = new ResponseWriter(res, request, endpoint, tracks, settings.streamInterval, this.faults.dieMidStreamAfterTokens, () => this.deps.onCrash(137));
+    const out = new ResponseWriter(res, request, endpoint, tracks, settings.modelName, settings.streamInterval, this.faults.dieMidStreamAfterTokens, () => this.deps.onCrash(137));
     out.start();
     const isOk = await this.runTracks(tracks, out, res, timing);
     if (!isOk) return;
@@ -746,7 +746,7 @@ function reportedFinishReason(track: Track): string | null {
 
 /** Writes one request's answer: SSE chunks while generating, or one JSON body at the end. */
 class ResponseWriter {
-  private readonly state = new Map<Track, { streamedTokens: number; sinceWrite: number; hasEchoed: boolean }>();
+  private readonly state = new Map<Track, { streamedTokens: number; sinceWrite: number; hasEchoed: boolean; isDone: boolean }>();
   private isEnded = false;
 
   constructor(
@@ -754,11 +754,13 @@ class ResponseWriter {
     private readonly request: CompletionRequestIn | ChatRequestIn,
     private readonly endpoint: Endpoint,
     private readonly tracks: Track[],
+    /** The served model name: upstream's merged multi-prompt completion reports it instead of the request's. */
+    private readonly servedModel: string,
     private readonly streamInterval: number,
     private readonly dieAfterTokens: number | null,
     private readonly die: () => void,
   ) {
-    for (const t of tracks) this.state.set(t, { streamedTokens: 0, sinceWrite: 0, hasEchoed: false });
+    for (const t of tracks) this.state.set(t, { streamedTokens: 0, sinceWrite: 0, hasEchoed: false, isDone: false });
   }
 
   start(): void {
@@ -786,6 +788,16 @@ class ResponseWriter {
   trackDone(track: Track): void {
     if (!this.request.isStream || this.isEnded) return;
     this.writeDelta(track, reportedFinishReason(track), track.seq.stopReason);
+    const st = this.state.get(track);
+    if (st) st.isDone = true;
+    // Completions: each prompt is its own upstream generator, so each writes its own final usage chunk
+    // (a chat chunk, protocol 4.4 quirk) once all of its choices are done.
+    if (this.endpoint === 'completion' && this.request.includeUsage) {
+      const siblings = this.tracks.filter((t) => t.promptIndex === track.promptIndex);
+      if (siblings.every((t) => this.state.get(t)?.isDone === true)) {
+        this.res.write(finalUsageChunk(this.request.model, this.usageOf(siblings)));
+      }
+    }
   }
 
   private echoText(track: Track): string {
@@ -816,13 +828,13 @@ class ResponseWriter {
     }
   }
 
-  /** Usage over the whole request: each prompt counted once, completion tokens summed over the choices. */
-  private totalUsage(): UsageOut {
+  /** Usage over some choices: each prompt counted once, completion tokens summed over the choices. */
+  private usageOf(tracks: Track[]): UsageOut {
     let promptTokens = 0;
     let cachedTokens = 0;
     let completionTokens = 0;
     const seen = new Set<number>();
-    for (const t of this.tracks) {
+    for (const t of tracks) {
       if (!seen.has(t.promptIndex)) {
         seen.add(t.promptIndex);
         promptTokens += t.prompt.ids.length;
@@ -837,9 +849,9 @@ class ResponseWriter {
   finish(disagg: ChoiceResult['disaggregatedParams'], promptTokenIdsOut: number[] | null): void {
     if (this.isEnded) return;
     this.isEnded = true;
-    const u = this.totalUsage();
+    const u = this.usageOf(this.tracks);
     if (this.request.isStream) {
-      if (this.request.includeUsage) this.res.write(finalUsageChunk(this.request.model, u));
+      if (this.request.includeUsage && this.endpoint === 'chat') this.res.write(finalUsageChunk(this.request.model, u));
       this.res.end(DONE_LINE);
       return;
     }
@@ -861,9 +873,12 @@ class ResponseWriter {
       }
       return choice;
     });
+    const isMerged = this.endpoint === 'completion' && new Set(this.tracks.map((t) => t.promptIndex)).size > 1;
+    // Upstream merges several prompts' responses into one with the served model name and the list of the
+    // context-only prompt ids (empty here: disaggregated requests carry one prompt).
     const body =
       this.endpoint === 'completion'
-        ? completionResponse(this.request.model, choices, u, promptTokenIdsOut)
+        ? completionResponse(isMerged ? this.servedModel : this.request.model, choices, u, isMerged ? [] : promptTokenIdsOut)
         : chatResponse(this.request.model, choices, u, promptTokenIdsOut);
     const json = JSON.stringify(body);
     this.res.writeHead(200, { ...SIM_HEADER, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });

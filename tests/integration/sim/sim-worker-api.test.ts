@@ -193,7 +193,7 @@ describe('several choices and prompts', () => {
   let trt: SimProcess;
   beforeAll(async () => {
     const options = tempFile('trt.yaml', 'cache_transceiver_config:\n  backend: UCX\n');
-    trt = await startSimWorker(['m', '--backend', 'tensorrt', '--config', options], { DISAGG_SIM_ZERO_DELAY: '1' });
+    trt = await startSimWorker(['trt-served', '--backend', 'tensorrt', '--config', options], { DISAGG_SIM_ZERO_DELAY: '1' });
   });
   afterAll(async () => {
     await trt.stop();
@@ -221,8 +221,14 @@ describe('several choices and prompts', () => {
     const byIndex = new Map((plain.choices as Json[]).map((c) => [c.index, c.text]));
     expect([...byIndex.keys()]).toEqual([0, 1, 2, 3]);
     expect(plain.usage).toMatchObject({ prompt_tokens: countTokens('the red house') + countTokens('a quiet evening by the lake'), completion_tokens: 24 });
-    const r = await postJson(`${trt.url}/v1/completions`, { ...request, stream: true });
-    const chunks = sseData(r.text).slice(0, -1).map((d) => JSON.parse(d) as Json);
+    // Upstream's merged response names the served model and carries an empty prompt_token_ids list.
+    expect(plain).toMatchObject({ model: 'trt-served', prompt_token_ids: [] });
+    const r = await postJson(`${trt.url}/v1/completions`, { ...request, stream: true, stream_options: { continuous_usage_stats: false } });
+    const all = sseData(r.text).slice(0, -1).map((d) => JSON.parse(d) as Json);
+    // One final usage chunk per prompt (each prompt is its own generator upstream).
+    const usageChunks = all.filter((ch) => (ch.choices as Json[]).length === 0);
+    expect(usageChunks.map((ch) => (ch.usage as Json).completion_tokens)).toEqual([12, 12]);
+    const chunks = all.filter((ch) => (ch.choices as Json[]).length > 0);
     const streamed = new Map<unknown, string>();
     const finished = new Set<unknown>();
     for (const ch of chunks) {
