@@ -315,18 +315,21 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   let remote: RemoteWorker[] = [];
   let clusterReady: boolean | null = null;
 
-  /** The etcd endpoint the applied topology names, null when it needs none. */
-  const etcdEndpointNeeded = (): string | null => {
-    if (!applied) return null;
-    if (applied.mode === 'metadata') {
-      const text = applied.files[METADATA_CONFIG_FILE];
-      const loaded = text === undefined ? null : loadTopology(applied.files).topology?.metadata;
-      return loaded ? `http://${loaded.hostname}:${loaded.port}` : null;
+  type AppliedTopology = { files: TopologyFiles; disagg: DisaggConfig; mode: ClusterMode };
+
+  /** The etcd endpoint a topology names (metadata_config.yaml, or an etcd:// cluster_uri), null when it needs none. */
+  const etcdEndpointOf = (t: AppliedTopology | null): string | null => {
+    if (!t) return null;
+    if (t.mode === 'metadata') {
+      const text = t.files[METADATA_CONFIG_FILE];
+      const meta = text === undefined ? null : loadTopology(t.files).topology?.metadata;
+      return meta ? `http://${meta.hostname}:${meta.port}` : null;
     }
-    const uri = applied.disagg.disagg_cluster?.cluster_uri;
-    if (applied.mode === 'disagg_cluster' && uri?.startsWith('etcd://')) return `http://${uri.slice('etcd://'.length).split(',')[0] ?? ''}`;
+    const uri = t.disagg.disagg_cluster?.cluster_uri;
+    if (t.mode === 'disagg_cluster' && uri?.startsWith('etcd://')) return `http://${uri.slice('etcd://'.length).split(',')[0] ?? ''}`;
     return null;
   };
+  const etcdEndpointNeeded = (): string | null => etcdEndpointOf(applied);
 
   const isEtcdUp = async (endpoint: string): Promise<boolean> => {
     try {
@@ -338,9 +341,12 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     }
   };
 
-  /** Makes sure the etcd the topology names answers: an external one, or the embedded one on that port. */
-  const ensureEtcd = async (): Promise<void> => {
-    const endpoint = settings.etcdEndpoint ?? etcdEndpointNeeded();
+  /**
+   * Makes sure the etcd a topology names answers before its workers start (they register at startup): an
+   * external one, or the embedded one on exactly that loopback port, so the files need no edit.
+   */
+  const ensureEtcd = async (t: AppliedTopology | null): Promise<void> => {
+    const endpoint = settings.etcdEndpoint ?? etcdEndpointOf(t);
     if (endpoint === null) {
       etcdStatus = etcd ? etcd.status() : { state: 'off', endpoint: null, message: null };
       return;
@@ -501,8 +507,14 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     status: { id: r.id, state: r.isHealthy === false ? 'degraded' : 'ready', pid: null, restarts: 0, lastExit: null, startedAtMs: null, readyAtMs: null, progress: null, nextRestartAtMs: null, message: r.isHealthy === false ? 'health check failed' : null },
   });
 
+  // The supervisor reports every reducer step (each passing health probe included); the UI gets an event only
+  // when something it shows changed.
+  const lastEmitted = new Map<string, string>();
   const offStatus = supervisor.onDidChangeStatus((status) => {
     syncMembership();
+    const key = JSON.stringify(status);
+    if (lastEmitted.get(status.id) === key) return;
+    lastEmitted.set(status.id, key);
     try {
       emit('workers:statusChanged', viewOf(status));
     } catch {
@@ -615,7 +627,6 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     const loaded = loadTopology(files).topology;
     if (!loaded) return;
     applied = { files, disagg: loaded.disagg, mode: loaded.console.clusterMode };
-    await ensureEtcd();
     if (proxy && proxyKeyOf(loaded.disagg) !== proxyKey) {
       log('info', 'proxy configuration changed: restarting the proxy');
       const old = proxy;
@@ -630,6 +641,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const runner = createTopologyRunner({
     supervisor,
     removeWorker: (id) => removeSafely(id),
+    prepare: (request) => ensureEtcd({ files: request.next.files, disagg: request.next.disagg, mode: request.next.console.clusterMode }),
     onApplied: (request) => afterApply(request.next.files),
     log: (m) => log('info', m),
   });

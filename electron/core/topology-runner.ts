@@ -14,6 +14,8 @@ export interface TopologyRunnerOptions {
   supervisor: WorkerSupervisor;
   /** Safe removal of a running worker (stop routing, drain, deregister, stop); must tolerate unknown ids. */
   removeWorker: (id: string) => Promise<void>;
+  /** Called before any worker changes (e.g. start the etcd the new topology names). */
+  prepare?: (request: ApplyRequest) => Promise<void>;
   /** Called once the workers changed, with the new request (the backend reloads the proxy when needed). */
   onApplied?: (request: ApplyRequest) => Promise<void>;
   log?: (message: string) => void;
@@ -46,6 +48,7 @@ export function createTopologyRunner(opts: TopologyRunnerOptions): TopologyAppli
       };
       // Undo steps, run in reverse on failure.
       const undo: (() => Promise<void>)[] = [];
+      await opts.prepare?.(request);
       const rollback = async (): Promise<void> => {
         for (const step of undo.reverse()) {
           try {
