@@ -129,6 +129,9 @@ export function exportSlurmScript(t: LoadedTopology, opts: ExportOptions = { for
     configDirLine(opts, '"${SLURM_SUBMIT_DIR:-$PWD}"'),
     'LOG_DIR=${LOG_DIR:-"$CONFIG_DIR/logs-${SLURM_JOB_ID:-local}"}',
     'HEALTH_TIMEOUT_S=${HEALTH_TIMEOUT_S:-1800}',
+    '# Every step runs on the node this script runs on (the first of the allocation), where localhost is valid.',
+    '# (sed, not head: head would close the pipe early and pipefail would end the script on SIGPIPE.)',
+    'HEAD_NODE=${HEAD_NODE:-$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p)}',
     'mkdir -p "$LOG_DIR"',
     'pids=()',
     'trap \'kill "${pids[@]}" 2>/dev/null || true\' EXIT',
@@ -138,7 +141,7 @@ export function exportSlurmScript(t: LoadedTopology, opts: ExportOptions = { for
   specs.forEach((spec, i) => {
     const ranks = spec.tpSize * spec.ppSize;
     lines.push(`# ${spec.role} worker ${spec.id}: TP ${spec.tpSize} x PP ${spec.ppSize} on GPUs ${spec.gpus.join(',')}`);
-    const srun = ['srun', '--overlap', '--mpi=pmix', '--nodes=1', `--ntasks=${ranks}`, `--ntasks-per-node=${ranks}`, `--gpus-per-node=${gpusPerNode}`];
+    const srun = ['srun', '--overlap', '--mpi=pmix', '--nodes=1', '--nodelist="$HEAD_NODE"', `--ntasks=${ranks}`, `--ntasks-per-node=${ranks}`, `--gpus-per-node=${gpusPerNode}`];
     const cmd = [...srun, 'env', ...envWords(spec), 'trtllm-llmapi-launch', 'trtllm-serve', ...buildWorkerArgs(spec).map(renderArg)].join(' ');
     lines.push(`${cmd} > "$LOG_DIR"/${shellQuote(spec.id)}.log 2>&1 &`);
     lines.push(`pid_${i}=$!`, `pids+=("$pid_${i}")`, '');
@@ -147,7 +150,7 @@ export function exportSlurmScript(t: LoadedTopology, opts: ExportOptions = { for
   lines.push(
     '',
     '# The proxy last, in the foreground: the job lasts as long as it runs.',
-    ['srun', '--overlap', '--nodes=1', '--ntasks=1', 'trtllm-serve', ...proxyArgs(t).map(renderArg)].join(' '),
+    ['srun', '--overlap', '--nodes=1', '--nodelist="$HEAD_NODE"', '--ntasks=1', 'trtllm-serve', ...proxyArgs(t).map(renderArg)].join(' '),
     '',
   );
   return { name: 'slurm.sh', text: lines.join('\n'), isExecutable: true };

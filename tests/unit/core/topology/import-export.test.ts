@@ -125,9 +125,13 @@ function stub(binDir: string, name: string, body: string): void {
   chmodSync(path, 0o755);
 }
 
-/** Stubs that record each call as one line: name, then each argument NUL-free and tab-separated, then CVD. */
+/** Stubs that record each call as one line: name, each argument, then CUDA_VISIBLE_DEVICES, tab-separated. */
 function makeStubs(binDir: string, log: string): void {
-  const record = `printf '%s' "$(basename "$0")" >> ${log}; for a in "$@"; do printf '\\t%s' "$a" >> ${log}; done; printf '\\tCVD=%s\\n' "\${CUDA_VISIBLE_DEVICES-}" >> ${log}`;
+  // One write per call (O_APPEND), so concurrent background steps cannot interleave their lines.
+  const record = [
+    'line=$(basename "$0"); for a in "$@"; do line+=$\'\\t\'"$a"; done',
+    `line+=$'\\t'"CVD=\${CUDA_VISIBLE_DEVICES-}"; printf '%s\\n' "$line" >> ${log}`,
+  ].join('\n');
   stub(binDir, 'trtllm-serve', `${record}\nif [ "$1" != disaggregated ]; then exec sleep 30; fi`);
   // /health answers once the worker on that port has started (recorded its argv): no race with the kill on exit.
   const waitForPort = [
@@ -138,6 +142,7 @@ function makeStubs(binDir: string, log: string): void {
   stub(binDir, 'curl', waitForPort.replace('LOG', log));
   stub(binDir, 'trtllm-llmapi-launch', `${record}\nexec "$@"`);
   stub(binDir, 'srun', `${record}\nwhile [[ "$1" == --* ]]; do shift; done\nexec "$@"`);
+  stub(binDir, 'scontrol', '[ "$1 $2 $3" = "show hostnames node[1-2]" ] && printf "node1\\nnode2\\n"');
 }
 
 function runScript(text: string, env: Record<string, string>): { status: number | null; calls: string[][] } {
@@ -197,13 +202,14 @@ describe('export', () => {
       "#SBATCH --account='team'\\''s'",
       '#SBATCH --output=disagg-%j.out',
     ]);
-    expect(text).toContain('srun --overlap --mpi=pmix --nodes=1 --ntasks=1 --ntasks-per-node=1 --gpus-per-node=2 env CUDA_VISIBLE_DEVICES=0 trtllm-llmapi-launch trtllm-serve TinyLlama/TinyLlama-1.1B-Chat-v1.0 --host localhost --port 8001 --backend pytorch --tp_size 1 --pp_size 1 --extra_llm_api_options "$CONFIG_DIR"/ctx.yaml > "$LOG_DIR"/ctx0.log 2>&1 &');
-    expect(text.trimEnd().split('\n').at(-1)).toBe('srun --overlap --nodes=1 --ntasks=1 trtllm-serve disaggregated -c "$CONFIG_DIR"/disagg_config.yaml');
+    expect(text).toContain('srun --overlap --mpi=pmix --nodes=1 --nodelist="$HEAD_NODE" --ntasks=1 --ntasks-per-node=1 --gpus-per-node=2 env CUDA_VISIBLE_DEVICES=0 trtllm-llmapi-launch trtllm-serve TinyLlama/TinyLlama-1.1B-Chat-v1.0 --host localhost --port 8001 --backend pytorch --tp_size 1 --pp_size 1 --extra_llm_api_options "$CONFIG_DIR"/ctx.yaml > "$LOG_DIR"/ctx0.log 2>&1 &');
+    expect(text.trimEnd().split('\n').at(-1)).toBe('srun --overlap --nodes=1 --nodelist="$HEAD_NODE" --ntasks=1 trtllm-serve disaggregated -c "$CONFIG_DIR"/disagg_config.yaml');
   });
 
   it('runs under stub srun: each worker step is pinned to its GPUs and the proxy starts after /health', () => {
     const { text } = exportSlurmScript(loaded(tricky()));
-    const r = runScript(text, { SLURM_SUBMIT_DIR: dir, SLURM_JOB_ID: '77' });
+    const r = runScript(text, { SLURM_SUBMIT_DIR: dir, SLURM_JOB_ID: '77', SLURM_JOB_NODELIST: 'node[1-2]' });
+    expect(r.calls.filter((c) => c[0] === 'srun').map((c) => c.find((a) => a.startsWith('--nodelist=')))).toEqual(['--nodelist=node1', '--nodelist=node1', '--nodelist=node1']);
     expect(r.status).toBe(0);
     const serves = r.calls.filter((c) => c[0] === 'trtllm-serve');
     expect(sortWorkers(serves)).toEqual([
