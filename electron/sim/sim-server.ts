@@ -607,7 +607,8 @@ export class SimServer {
         handles.push(
           this.deps.engine.submit({
             prefillTokens: track.prefillTokens,
-            kvTokens: track.prompt.ids.length + Math.max(1, track.maxNewTokens),
+            // A context-only request needs KV for the prompt and its one token, not for max_tokens.
+            kvTokens: track.prompt.ids.length + (track.isContextOnly ? 1 : Math.max(1, track.maxNewTokens)),
             onScheduled: (_now, iteration) => {
               track.iters.first = iteration;
               timing.first_scheduled_time ??= steadyNowSec() + this.steadyOffsetSec;

@@ -370,6 +370,7 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
     throw new StartupError(`ERROR: [Errno 98] error while attempting to bind on address (${args.host}, ${args.port}): ${(err as Error).message}`, 1);
   }
   io.stderr('INFO:     Started server process [' + String(process.pid) + ']\n');
+  io.stderr('INFO:     Waiting for application startup.\n');
   io.stderr('INFO:     Application startup complete.\n');
   io.stderr(`INFO:     Uvicorn running on http://${args.host}:${port} (Press CTRL+C to quit)\n`);
 
