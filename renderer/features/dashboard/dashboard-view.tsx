@@ -1,16 +1,202 @@
-// The Dashboard view. Layer: renderer.
+// The Dashboard (features O1-O3): live charts over the last 5/15/60 minutes from the bounded series, zoom by
+// dragging the brush of the throughput chart, CSV export, and the SLO tile. Derivation is timed and shown
+// so its cost with many workers stays visible. Layer: renderer.
 
-import type { ReactNode } from 'react';
+import { type ReactNode, useMemo, useState } from 'react';
 
-import { EmptyState } from '../../components/empty-state';
+import { ErrorBox } from '../../components/error-box';
+import { deriveDashboard } from '../../lib/dashboard-derive';
+import { downloadText } from '../../lib/download';
+import { formatCount, formatMs, formatPct, formatRate } from '../../lib/format';
+import { seriesColor, type TimeRange } from '../../lib/metrics-derive';
+import { useNow } from '../../lib/use-now';
+import { useAppStore } from '../../store/app-store-context';
+import type { MetricsWindowMin } from '../../store/store-types';
+import { SloTile } from './slo-tile';
+import { type ChartSeries, TimeChart } from './time-chart';
+
+const WINDOWS: MetricsWindowMin[] = [5, 15, 60];
+const P_COLORS = { p50: '#3fb950', p90: '#d29922', p99: '#f85149' };
+
+function pSeries(prefix: string): ChartSeries[] {
+  return [
+    { key: `${prefix}_p50`, label: 'p50', color: P_COLORS.p50 },
+    { key: `${prefix}_p90`, label: 'p90', color: P_COLORS.p90 },
+    { key: `${prefix}_p99`, label: 'p99', color: P_COLORS.p99 },
+  ];
+}
+
+const fmtMs = (v: number): string => formatMs(v);
+const fmtPct = (v: number): string => formatPct(v);
+const fmtNum = (v: number): string => (v >= 100 ? formatCount(v) : v.toFixed(1));
 
 export function DashboardView(): ReactNode {
+  const series = useAppStore((s) => s.series);
+  const version = useAppStore((s) => s.metricsVersion);
+  const windowMin = useAppStore((s) => s.metricsWindowMin);
+  const setWindow = useAppStore((s) => s.setMetricsWindow);
+  const slo = useAppStore((s) => s.slo);
+  const metricsError = useAppStore((s) => s.metricsError);
+  const loadHistory = useAppStore((s) => s.loadMetricsHistory);
+  const exportCsv = useAppStore((s) => s.exportCsv);
+  const [zoom, setZoom] = useState<TimeRange | null>(null);
+
+  const nowMs = useNow(1000);
+  const derived = useMemo(() => {
+    void version; // The series are mutable: the version says they changed.
+    return deriveDashboard(series, { windowMin, zoom, slo, nowMs });
+  }, [series, version, windowMin, zoom, slo, nowMs]);
+
+  const onCsv = async (): Promise<void> => {
+    const csv = await exportCsv();
+    if (csv !== null) downloadText(`disagg-metrics-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`, csv, 'text/csv');
+  };
+
+  const workerSeries = (keys: string[]): ChartSeries[] => keys.map((k, i) => ({ key: k, label: k, color: seriesColor(i, keys.length) }));
+  const noTraffic = 'No requests in this window yet. Send a prompt from the Playground or point a client at the proxy.';
+
   return (
-    <section className="view" aria-labelledby="view-title">
+    <section className="view" aria-labelledby="view-title" data-derive-ms={derived.deriveMs.toFixed(2)}>
       <div className="view-head">
         <h1 id="view-title">Dashboard</h1>
+        <div className="seg" role="group" aria-label="Time window">
+          {WINDOWS.map((w) => (
+            <button
+              key={w}
+              type="button"
+              aria-pressed={windowMin === w && zoom === null}
+              onClick={() => {
+                setZoom(null);
+                void setWindow(w);
+              }}
+            >
+              {w} min
+            </button>
+          ))}
+        </div>
+        {zoom ? (
+          <button type="button" className="btn btn-small" onClick={() => setZoom(null)}>
+            Reset zoom
+          </button>
+        ) : null}
+        <span className="spacer" />
+        <span className="dim num" title="Time to derive every chart from the series on the last update">
+          {formatCount(derived.pointCount)} points · derived in {derived.deriveMs.toFixed(1)} ms
+        </span>
+        <button type="button" className="btn btn-small" onClick={() => void onCsv()}>
+          Export CSV
+        </button>
       </div>
-      <EmptyState title="Loading…" />
+      {metricsError ? <ErrorBox title="Metrics history could not be loaded" message={metricsError} onRetry={() => void loadHistory()} /> : null}
+      <div className="stat-row">
+        <div className="stat">
+          <div className="label">Requests</div>
+          <div className="value" data-testid="stat-rps">
+            {formatRate(derived.stats.rps, 'req')}
+          </div>
+          <div className="sub">last 10 s</div>
+        </div>
+        <div className="stat">
+          <div className="label">Output tokens</div>
+          <div className="value">{formatRate(derived.stats.tps, 'tok')}</div>
+          <div className="sub">last 10 s</div>
+        </div>
+        <div className="stat">
+          <div className="label">TTFT p50 / p99</div>
+          <div className="value">{formatMs(derived.stats.ttftP50)}</div>
+          <div className="sub">p99 {formatMs(derived.stats.ttftP99)}</div>
+        </div>
+        <div className="stat">
+          <div className="label">TPOT p50</div>
+          <div className="value">{formatMs(derived.stats.tpotP50)}</div>
+          <div className="sub">proxy adds {formatMs(derived.stats.proxyP50)} (p50)</div>
+        </div>
+        <div className="stat">
+          <div className="label">Errors</div>
+          <div className={`value ${derived.stats.errors > 0 ? 'state-errored' : ''}`}>{formatCount(derived.stats.errors)}</div>
+          <div className="sub">last 10 s</div>
+        </div>
+        <SloTile {...derived.slo} />
+      </div>
+      <div className="chart-grid">
+        <TimeChart
+          title="Throughput (drag the brush to zoom)"
+          testId="chart-throughput"
+          rows={derived.overview}
+          series={[
+            { key: 'rps', label: 'req/s', color: '#58a6ff' },
+            { key: 'tps', label: 'tok/s', color: '#76b900' },
+          ]}
+          range={derived.overviewRange}
+          format={fmtNum}
+          emptyHint={noTraffic}
+          onZoom={setZoom}
+        />
+        <TimeChart title="Time to first token" testId="chart-ttft" rows={derived.traffic} series={pSeries('ttft')} range={derived.range} format={fmtMs} emptyHint={noTraffic} />
+        <TimeChart title="Time per output token" testId="chart-tpot" rows={derived.traffic} series={pSeries('tpot')} range={derived.range} format={fmtMs} emptyHint={noTraffic} />
+        <TimeChart title="End-to-end latency" testId="chart-e2e" rows={derived.traffic} series={pSeries('e2e')} range={derived.range} format={fmtMs} emptyHint={noTraffic} />
+        <TimeChart
+          title="Proxy added latency"
+          testId="chart-proxy"
+          rows={derived.traffic}
+          series={[
+            { key: 'proxy_p50', label: 'p50', color: P_COLORS.p50 },
+            { key: 'proxy_p99', label: 'p99', color: P_COLORS.p99 },
+          ]}
+          range={derived.range}
+          format={fmtMs}
+          emptyHint={noTraffic}
+        />
+        <TimeChart
+          title="Errors by kind (per second)"
+          testId="chart-errors"
+          rows={derived.errors}
+          series={derived.kinds.map((k, i) => ({ key: k, label: k, color: seriesColor(i, derived.kinds.length) }))}
+          range={derived.range}
+          format={fmtNum}
+          emptyHint="No errors in this window."
+        />
+        <TimeChart
+          title="Queue depth per worker"
+          testId="chart-queue"
+          rows={derived.queue.rows}
+          series={workerSeries(derived.queue.keys)}
+          range={derived.range}
+          format={fmtNum}
+          emptyHint="No iteration stats yet: workers report them at /metrics with enable_iter_perf_stats: true."
+          showLegend={derived.queue.keys.length <= 12}
+        />
+        <TimeChart
+          title="KV cache usage per worker"
+          testId="chart-kv"
+          rows={derived.kv.rows}
+          series={workerSeries(derived.kv.keys)}
+          range={derived.range}
+          format={fmtPct}
+          emptyHint="No KV cache stats yet: workers report them at /metrics with enable_iter_perf_stats: true."
+          showLegend={derived.kv.keys.length <= 12}
+        />
+        <TimeChart
+          title="GPU utilization"
+          testId="chart-gpu-util"
+          rows={derived.gpuUtil.rows}
+          series={workerSeries(derived.gpuUtil.keys)}
+          range={derived.range}
+          format={fmtPct}
+          emptyHint="No GPU samples yet."
+          showLegend={derived.gpuUtil.keys.length <= 12}
+        />
+        <TimeChart
+          title="GPU memory used"
+          testId="chart-gpu-mem"
+          rows={derived.gpuMem.rows}
+          series={workerSeries(derived.gpuMem.keys)}
+          range={derived.range}
+          format={fmtPct}
+          emptyHint="No GPU samples yet."
+          showLegend={derived.gpuMem.keys.length <= 12}
+        />
+      </div>
     </section>
   );
 }
