@@ -2,14 +2,14 @@
 // parallelism speeding prefill up, and a disconnected client freeing its batch slot.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { postJson, type SimProcess, startSimWorker, tempFile } from './sim-process';
+import { postJson, type SimProcess, sseData, startSimWorker, tempFile } from './sim-process';
 
 type Json = Record<string, unknown>;
 
 describe('batching and queueing (max_batch_size 2, real delays)', () => {
   let w: SimProcess;
   beforeAll(async () => {
-    const options = tempFile('b.yaml', 'enable_iter_perf_stats: true\n');
+    const options = tempFile('b.yaml', 'enable_iter_perf_stats: true\nstream_interval: 4\n');
     w = await startSimWorker(['m', '--max_batch_size', '2', '--config', options], { DISAGG_SIM_FAULTS: '{"extraIterationMs":15}' });
   });
   afterAll(async () => {
@@ -31,6 +31,13 @@ describe('batching and queueing (max_batch_size 2, real delays)', () => {
     expect(Math.max(...stats.map((s) => Number(s.numQueuedRequests)))).toBeGreaterThanOrEqual(3);
     // Three waves of ~10 iterations of >= 15 ms each.
     expect(Math.max(...ends)).toBeGreaterThan(3 * 10 * 15);
+  });
+
+  it('streams every stream_interval tokens', async () => {
+    const r = await postJson(`${w.url}/v1/completions`, { model: 'm', prompt: 'a b c', max_tokens: 12, ignore_eos: true, stream: true });
+    const chunks = sseData(r.text).slice(0, -1).map((d) => JSON.parse(d) as { choices: { text: string; finish_reason: string | null }[] });
+    expect(chunks).toHaveLength(3);
+    expect(chunks.map((c) => c.choices[0]?.finish_reason)).toEqual([null, null, 'length']);
   });
 
   it('frees the slot of a client that disconnects mid-stream', async () => {
