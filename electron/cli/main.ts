@@ -1,4 +1,5 @@
 // The `disagg-console` command line: dispatches to one module per subcommand. Layer: core (plain Node).
+import { runBenchCommand } from './bench-command';
 import { runBenchProxyCommand } from './bench-proxy-command';
 import { runProxyCommand } from './proxy-command';
 import { runServeCommand } from './serve-command';
@@ -17,6 +18,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   proxy: {
     summary: 'Run the disaggregated proxy: a drop-in for `trtllm-serve disaggregated` (same files and flags).',
     run: runProxyCommand,
+  },
+  bench: {
+    summary: 'Load test an OpenAI endpoint (benchmark_serving flags and result fields), with sweeps.',
+    run: runBenchCommand,
   },
   'bench-proxy': {
     summary: 'Benchmark the proxy against zero-delay workers, a direct connection, a bare relay and nginx.',
