@@ -12,23 +12,28 @@ import { needsContextPhase } from '../../../shared/logic/routers/conditional';
 import { createRouter } from '../../../shared/logic/routers/create-router';
 import type { Tokenizer } from '../../../shared/logic/routers/kv-cache-aware';
 import { KvCacheAwareRouter } from '../../../shared/logic/routers/kv-cache-aware';
+import { LoadBalancingRouter } from '../../../shared/logic/routers/load-balancing';
 import type { RouteRequest, RouteSelection } from '../../../shared/logic/routers/types';
 import { RouterError } from '../../../shared/logic/routers/types';
 import { formatSseError, isDoneEvent, isErrorEvent, SseParser } from '../../../shared/logic/sse';
 import type { RouterConfig } from '../../../shared/model/config';
 import { ProxyMetrics } from './metrics';
 import { PerfMetricsCollector, steadySeconds } from './perf-metrics';
-import type { ContextResult, Endpoint, JsonObject } from './request-flow';
+import type { Endpoint, RawContextResult, RawJson } from './request-flow';
 import {
-  buildContextRequest,
-  buildGenerationRequest,
-  buildGenOnlyBenchmarkRequest,
-  checkContextResponse,
+  buildContextRequestText,
+  buildGenerationRequestText,
+  buildGenOnlyBenchmarkText,
+  checkContextResponseText,
   contextAlreadyFinished,
   errorBody,
-  finishedContextBody,
+  finishedContextText,
+  memberText,
+  memberValue,
+  rawJsonOf,
   routeRequestOf,
-  validateClientRequest,
+  spliceJson,
+  validateRawClientRequest,
 } from './request-flow';
 import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RecordOutcome, RoutingUpdate } from './types';
 import { LOG_LEVEL_ORDER } from './types';
@@ -107,6 +112,9 @@ export interface ProxyServer {
   readonly port: number;
 }
 
+/** Client bodies below this are also checked with JSON.parse; larger ones are only framed (see runInference). */
+const FULL_PARSE_MAX_BYTES = 64 * 1024;
+
 const ROUTER_DEFAULT: RouterSettings = { type: 'round_robin', use_tokens: false, max_batch_size: 64, tokens_per_block: 32 };
 
 function now(): number {
@@ -176,6 +184,27 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   let isStarting = options.isStartingGated === true;
   let boundPort = 0;
   let kvTimer: NodeJS.Timeout | undefined;
+
+  /** Whether a pool's router looks at prompts (kv_cache_aware, or load_balancing by tokens). */
+  function routerNeedsPrompt(pool: WorkerPool): boolean {
+    const r = pool.getRouter();
+    return r.type === 'kv_cache_aware' || (r instanceof LoadBalancingRouter && r.usesTokens);
+  }
+
+  /** The routers' view of a request; the prompt is parsed only when a router needs it. */
+  function routeRequestFor(endpoint: Endpoint, body: RawJson, promptText: string | undefined): RouteRequest {
+    if (!routerNeedsPrompt(ctxPool) && !routerNeedsPrompt(genPool)) return { endpoint };
+    if (endpoint === 'completions') {
+      let prompt: unknown;
+      try {
+        prompt = promptText === undefined ? undefined : JSON.parse(promptText);
+      } catch {
+        prompt = undefined;
+      }
+      return routeRequestOf(endpoint, { prompt });
+    }
+    return routeRequestOf(endpoint, { messages: memberValue(body, 'messages'), prompt_token_ids: memberValue(body, 'prompt_token_ids') });
+  }
 
   // ---------------------------------------------------------------- records and metrics
 
@@ -330,10 +359,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   type PhaseResult<T> = { ok: true; value: T } | { ok: false };
 
   /** Context phase with retries on connection errors to other context workers (reliability items 3, 4, 6, 7). */
-  async function contextPhase(flow: Flow, endpoint: Endpoint, body: JsonObject, routeReq: RouteRequest): Promise<PhaseResult<{ ctx: ContextResult; json: JsonObject; worker: WorkerEndpoint }>> {
+  async function contextPhase(flow: Flow, endpoint: Endpoint, payload: string, routeReq: RouteRequest): Promise<PhaseResult<{ ctx: RawContextResult; answer: RawJson; worker: WorkerEndpoint }>> {
     const path = endpoint === 'completions' ? '/v1/completions' : '/v1/chat/completions';
-    // Serialised once; each retry sends the same bytes (upstream regenerates ids per attempt on the worker).
-    const payload = JSON.stringify(buildContextRequest(body));
+    // Built once; each retry sends the same bytes (the worker assigns a fresh ctx_request_id per attempt).
     const tried = new Set<string>();
     const ctxRoute: RouteRequest = { ...routeReq, requestType: 'context_only' };
     for (let attempt = 0; attempt <= opt.maxRetries; attempt++) {
@@ -359,18 +387,18 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       const call = postWhole(worker, path, payload, opt.contextTimeoutMs);
       flow.current = call;
       try {
-        const answer = await call.result;
-        const buf = answer.body;
+        const reply = await call.result;
+        const buf = reply.body;
         flow.current = undefined;
         flow.rec.ctxAnsweredAt = now();
         ctxPool.release(worker, selection);
-        const status = answer.status;
+        const status = reply.status;
         if (status >= 400 && status < 500) {
           // A worker 4xx is the client's problem: relayed verbatim, not retried, not a worker failure.
           ctxPool.reportSuccess(worker);
           if (!flow.res.headersSent) {
             flow.hasSentHeaders = true;
-            flow.res.writeHead(status, { 'content-type': answer.contentType ?? 'application/json', 'content-length': buf.length });
+            flow.res.writeHead(status, { 'content-type': reply.contentType ?? 'application/json', 'content-length': buf.length });
             flow.res.end(buf);
           }
           finishRecord(flow, 'client_error', status);
@@ -383,23 +411,21 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           finishRecord(flow, 'upstream_error', 502, `context status ${status}`);
           return { ok: false };
         }
-        let json: unknown;
-        try {
-          json = JSON.parse(buf.toString('utf8'));
-        } catch {
-          json = undefined;
-        }
-        const checked = checkContextResponse(json);
-        if (!checked.ok) {
+        const answer = rawJsonOf(buf.toString('utf8'));
+        const checked: ReturnType<typeof checkContextResponseText> = answer
+          ? checkContextResponseText(answer)
+          : { ok: false, status: 502, message: 'Context server returned a non-object response' };
+        if (!checked.ok || !answer) {
+          const message = checked.ok ? 'Context server returned a non-object response' : checked.message;
           ctxPool.reportFailure(worker, 'invalid');
           metrics.countUpstreamError('context_invalid');
-          sendError(flow, flow.res, checked.status, checked.message);
-          finishRecord(flow, 'upstream_error', checked.status, checked.message);
+          sendError(flow, flow.res, 502, message);
+          finishRecord(flow, 'upstream_error', 502, message);
           return { ok: false };
         }
         ctxPool.reportSuccess(worker);
         if (checked.value.promptTokens !== undefined) flow.rec.promptTokens = checked.value.promptTokens;
-        return { ok: true, value: { ctx: checked.value, json: json as JsonObject, worker } };
+        return { ok: true, value: { ctx: checked.value, answer, worker } };
       } catch (err) {
         flow.current = undefined;
         ctxPool.release(worker, selection);
@@ -429,14 +455,13 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   async function generationPhase(
     flow: Flow,
     endpoint: Endpoint,
-    genBody: JsonObject,
+    payload: string,
     routeReq: RouteRequest,
     isStream: boolean,
     reserved: { worker: WorkerEndpoint; selection: RouteSelection } | undefined,
     ctxForPerf: { worker: WorkerEndpoint; ctxRequestId: unknown } | undefined,
   ): Promise<void> {
     const path = endpoint === 'completions' ? '/v1/completions' : '/v1/chat/completions';
-    const payload = JSON.stringify(genBody);
     const tried = new Set<string>();
     const genRoute: RouteRequest = { ...routeReq, requestType: 'generation_only' };
     let pre = reserved;
@@ -765,20 +790,29 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       req.resume();
       return;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch {
-      sendError(undefined, res, 400, 'Request body is not valid JSON');
+    const text = raw.toString('utf8');
+    // Small bodies are checked with JSON.parse (a clean 400 for garbage); large ones only framed, so a
+    // 1 MB history is never parsed on this loop: the worker validates what it receives.
+    if (raw.length < FULL_PARSE_MAX_BYTES) {
+      try {
+        JSON.parse(text);
+      } catch {
+        sendError(undefined, res, 400, 'Request body is not valid JSON');
+        return;
+      }
+    }
+    const body = rawJsonOf(text);
+    if (!body) {
+      sendError(undefined, res, 400, 'Request body must be a JSON object');
       return;
     }
-    const valid = validateClientRequest(endpoint, parsed);
+    const valid = validateRawClientRequest(endpoint, body);
     if (!valid.ok) {
       sendError(undefined, res, valid.status, valid.message);
       return;
     }
-    const body = valid.value;
-    const isStream = body['stream'] === true;
+    const promptText = valid.value.promptText;
+    const isStream = memberText(body, 'stream')?.trim() === 'true';
     const rec: ProxyRequestRecord = {
       id: nextId++,
       endpoint,
@@ -804,7 +838,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       finishRecord(flow, 'not_ready', 503, ready.reason);
       return;
     }
-    const routeReq = routeRequestOf(endpoint, body);
+    const routeReq = routeRequestFor(endpoint, body, promptText);
     try {
       // 5.2: conditional disaggregation asks the gen router first and may skip the context phase.
       let reserved: { worker: WorkerEndpoint; selection: RouteSelection } | undefined;
@@ -815,11 +849,15 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         needCtx = info === undefined ? true : needsContextPhase(info, options.conditionalMaxLocalPrefillLength);
       }
       if (!needCtx) {
-        const genBody = options.isGenOnlyBenchmark ? buildGenOnlyBenchmarkRequest(body) : body;
-        await generationPhase(flow, endpoint, genBody, routeReq, isStream, reserved, undefined);
+        const genPayload = options.isGenOnlyBenchmark
+          ? buildGenOnlyBenchmarkText(body, promptText)
+          : promptText === undefined
+            ? text
+            : spliceJson(body, new Map([['prompt', promptText]]));
+        await generationPhase(flow, endpoint, genPayload, routeReq, isStream, reserved, undefined);
         return;
       }
-      const ctx = await contextPhase(flow, endpoint, body, routeReq);
+      const ctx = await contextPhase(flow, endpoint, buildContextRequestText(body, promptText), routeReq);
       if (!ctx.ok) {
         if (reserved) genPool.release(reserved.worker, reserved.selection);
         if (flow.isClientGone) finishRecord(flow, 'client_disconnected', 499);
@@ -839,13 +877,13 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
           res.end('data: [DONE]\n\n');
         } else {
-          sendJson(flow, res, 200, JSON.stringify(finishedContextBody(ctx.value.json)));
+          sendJson(flow, res, 200, finishedContextText(ctx.value.answer));
         }
         finishRecord(flow, 'ok_context_only', 200);
         return;
       }
-      const genBody = buildGenerationRequest(endpoint, body, ctx.value.ctx);
-      await generationPhase(flow, endpoint, genBody, routeReq, isStream, reserved, {
+      const genPayload = buildGenerationRequestText(endpoint, body, ctx.value.ctx, promptText);
+      await generationPhase(flow, endpoint, genPayload, routeReq, isStream, reserved, {
         worker: ctx.value.worker,
         ctxRequestId: ctx.value.ctx.params.ctx_request_id,
       });

@@ -3,6 +3,8 @@
 // "context already finished" rule. The server (proxy-server.ts) only does I/O around these.
 // Layer: core (no I/O here, so it is unit-tested directly).
 import type { RouteRequest } from '../../../shared/logic/routers/types';
+import type { JsonMember } from './json-splice';
+import { joinMembers, scanObjectMembers, unwrapTokenListText } from './json-splice';
 
 export type Endpoint = 'completions' | 'chat';
 
@@ -179,4 +181,154 @@ export function buildGenOnlyBenchmarkRequest(body: JsonObject): JsonObject {
 export function errorBody(message: string, status: number): string {
   const type = status === 401 ? 'authentication_error' : status < 500 ? 'invalid_request_error' : 'server_error';
   return JSON.stringify({ error: { message, type, param: null, code: status } });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The same rules on JSON text: what the server runs. Members are spliced as text so large values (chat
+// history, prompt token ids) are byte copies, never parsed and re-serialised on the event loop. The
+// object-based functions above define the semantics; tests check both agree.
+
+/** A request or answer body as text plus its top-level members. */
+export interface RawJson {
+  text: string;
+  members: Map<string, JsonMember>;
+}
+
+export function rawJsonOf(text: string): RawJson | undefined {
+  const members = scanObjectMembers(text);
+  return members ? { text, members } : undefined;
+}
+
+/** The raw text of a member, or undefined. */
+export function memberText(b: RawJson, key: string): string | undefined {
+  const m = b.members.get(key);
+  return m ? b.text.slice(m.start, m.end) : undefined;
+}
+
+/** A member parsed (for small members only); undefined when absent or not valid JSON. */
+export function memberValue(b: RawJson, key: string): unknown {
+  const t = memberText(b, key);
+  if (t === undefined) return undefined;
+  try {
+    return JSON.parse(t) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Rebuilds `b` with members replaced (`null` drops one) and others appended, original order kept. */
+export function spliceJson(b: RawJson, replace: ReadonlyMap<string, string | null>, append: ReadonlyArray<readonly [string, string]> = []): string {
+  const parts: Array<readonly [string, string]> = [];
+  for (const [k, m] of b.members) {
+    const r = replace.get(k);
+    if (r === null) continue;
+    parts.push([k, r ?? b.text.slice(m.start, m.end)]);
+  }
+  for (const [k, v] of append) if (!b.members.has(k) || replace.get(k) === null) parts.push([k, v]);
+  return joinMembers(parts);
+}
+
+/** 5.1 on text: the prompt's raw text after unwrapping (completions), or an error. */
+export function validateRawClientRequest(endpoint: Endpoint, b: RawJson): FlowCheck<{ promptText?: string }> {
+  const refuse: FlowCheck<{ promptText?: string }> = {
+    ok: false,
+    status: 400,
+    message: 'Disaggregated server currently only supports single string prompt or list of integers in request',
+  };
+  if (endpoint === 'chat') {
+    const m = memberText(b, 'messages');
+    if (m === undefined || m.trimStart()[0] !== '[') return { ok: false, status: 400, message: "'messages' must be a list" };
+    return { ok: true, value: {} };
+  }
+  const p = memberText(b, 'prompt');
+  if (p === undefined) return refuse;
+  const first = p[0];
+  if (first === '"') return { ok: true, value: { promptText: p } };
+  if (first !== '[') return refuse;
+  const afterBracket = p.slice(1).trimStart()[0];
+  if (afterBracket === '"') {
+    // A list of strings: small in practice; parse it to unwrap exactly one.
+    const v = memberValue(b, 'prompt');
+    if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'string') return { ok: true, value: { promptText: JSON.stringify(v[0]) } };
+    return refuse;
+  }
+  if (afterBracket === ']') return { ok: true, value: { promptText: p } };
+  const ids = unwrapTokenListText(p);
+  return ids === undefined ? refuse : { ok: true, value: { promptText: ids } };
+}
+
+const CTX_OVERRIDES: ReadonlyArray<readonly [string, string]> = [
+  ['disaggregated_params', '{"request_type":"context_only"}'],
+  ['stream', 'false'],
+  ['stream_options', 'null'],
+];
+
+/** 5.3 on text: the client's members verbatim (prompt unwrapped), the three overrides. */
+export function buildContextRequestText(b: RawJson, promptText: string | undefined): string {
+  const replace = new Map<string, string | null>([
+    ['disaggregated_params', null],
+    ['stream', null],
+    ['stream_options', null],
+  ]);
+  if (promptText !== undefined) replace.set('prompt', promptText);
+  return spliceJson(b, replace, CTX_OVERRIDES);
+}
+
+export interface RawContextResult extends ContextResult {
+  /** `prompt_token_ids` of the answer as text (a byte copy of the worker's array), if present and not null. */
+  promptTokenIdsText?: string;
+}
+
+/** 5.3 checks on the context answer text; `choices` and `usage` are parsed, the token ids stay text. */
+export function checkContextResponseText(a: RawJson): FlowCheck<RawContextResult> {
+  const choices = memberValue(a, 'choices');
+  const usage = memberValue(a, 'usage');
+  const checked = checkContextResponse({ choices, usage });
+  if (!checked.ok) return checked;
+  const ids = memberText(a, 'prompt_token_ids');
+  const value: RawContextResult = { ...checked.value };
+  if (ids !== undefined && ids !== 'null') value.promptTokenIdsText = ids;
+  return { ok: true, value };
+}
+
+/** 5.5 on text: the context answer with `choices[0].disaggregated_params` removed. */
+export function finishedContextText(a: RawJson): string {
+  const choices = memberValue(a, 'choices');
+  if (!Array.isArray(choices)) return a.text;
+  const out = (choices as JsonObject[]).map((c, i) => {
+    if (i !== 0) return c;
+    const copy = { ...c };
+    delete copy['disaggregated_params'];
+    return copy;
+  });
+  return spliceJson(a, new Map([['choices', JSON.stringify(out)]]));
+}
+
+/** 5.4 on text: params replaced, completions' prompt := the ids text, chat gets prompt_token_ids. */
+export function buildGenerationRequestText(endpoint: Endpoint, b: RawJson, ctx: RawContextResult, promptText: string | undefined): string {
+  const replace = new Map<string, string | null>([['disaggregated_params', JSON.stringify(ctx.params)]]);
+  const append: Array<[string, string]> = [['disaggregated_params', JSON.stringify(ctx.params)]];
+  const ids = ctx.promptTokenIdsText;
+  if (endpoint === 'completions') {
+    const prompt = ids ?? promptText;
+    if (prompt !== undefined) replace.set('prompt', prompt);
+  } else if (ids !== undefined) {
+    replace.set('prompt_token_ids', ids);
+    append.push(['prompt_token_ids', ids]);
+  }
+  return spliceJson(b, replace, append);
+}
+
+/** 5.7 on text. */
+export function buildGenOnlyBenchmarkText(b: RawJson, promptText: string | undefined): string {
+  const params = '{"request_type":"generation_only","first_gen_tokens":[7],"ctx_request_id":1,"encoded_opaque_state":null,"draft_tokens":null}';
+  const replace = new Map<string, string | null>([
+    ['disaggregated_params', params],
+    ['ignore_eos', 'true'],
+  ]);
+  if (promptText !== undefined) replace.set('prompt', promptText);
+  return spliceJson(b, replace, [
+    ['disaggregated_params', params],
+    ['ignore_eos', 'true'],
+  ]);
 }

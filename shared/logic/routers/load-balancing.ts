@@ -32,6 +32,11 @@ export class LoadBalancingRouter implements Router {
     this.setServers(servers);
   }
 
+  /** True when load is counted in prompt tokens rather than requests. */
+  get usesTokens(): boolean {
+    return this.useTokens;
+  }
+
   servers(): readonly string[] {
     return this.list;
   }

@@ -1,0 +1,147 @@
+// Top-level JSON object members as text ranges, so large bodies (a 1 MB chat history, 40k prompt token
+// ids) are forwarded as byte copies instead of being parsed and re-serialised on the proxy's event loop
+// (docs/performance.md: a large body must not stall other streams). Values are not validated here: the
+// worker validates what it receives. Layer: core (pure).
+
+/** A member's value as a range of the source text. */
+export interface JsonMember {
+  start: number;
+  end: number;
+}
+
+const COMPOSITE = /["[\]{}]/g;
+const PRIMITIVE_END = /[,}\]\s]/g;
+
+function skipWs(text: string, pos: number): number {
+  let p = pos;
+  while (p < text.length) {
+    const c = text.charCodeAt(p);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
+    p++;
+  }
+  return p;
+}
+
+/** Index just past the string starting at `pos` (a '"'), or -1. Uses indexOf, so long strings are cheap. */
+function skipString(text: string, pos: number): number {
+  let k = pos + 1;
+  for (;;) {
+    const j = text.indexOf('"', k);
+    if (j < 0) return -1;
+    let backslashes = 0;
+    let b = j - 1;
+    while (b > pos && text.charCodeAt(b) === 92) {
+      backslashes++;
+      b--;
+    }
+    if (backslashes % 2 === 0) return j + 1;
+    k = j + 1;
+  }
+}
+
+/** Index just past the value starting at `pos`, or -1. */
+function skipValue(text: string, pos: number): number {
+  const c = text[pos];
+  if (c === '"') return skipString(text, pos);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    let p = pos;
+    for (;;) {
+      COMPOSITE.lastIndex = p;
+      const m = COMPOSITE.exec(text);
+      if (!m) return -1;
+      const ch = m[0];
+      if (ch === '"') {
+        p = skipString(text, m.index);
+        if (p < 0) return -1;
+        continue;
+      }
+      p = m.index + 1;
+      if (ch === '{' || ch === '[') depth++;
+      else {
+        depth--;
+        if (depth === 0) return p;
+      }
+    }
+  }
+  if (c === undefined) return -1;
+  PRIMITIVE_END.lastIndex = pos;
+  const m = PRIMITIVE_END.exec(text);
+  const end = m ? m.index : text.length;
+  return end > pos ? end : -1;
+}
+
+/**
+ * The top-level members of a JSON object text, by key (a repeated key keeps the last, as JSON.parse
+ * does); undefined when the text is not an object or its framing is broken.
+ */
+export function scanObjectMembers(text: string): Map<string, JsonMember> | undefined {
+  const members = new Map<string, JsonMember>();
+  let p = skipWs(text, 0);
+  if (text[p] !== '{') return undefined;
+  p = skipWs(text, p + 1);
+  if (text[p] === '}') return skipWs(text, p + 1) === text.length ? members : undefined;
+  for (;;) {
+    if (text[p] !== '"') return undefined;
+    const keyEnd = skipString(text, p);
+    if (keyEnd < 0) return undefined;
+    const rawKey = text.slice(p + 1, keyEnd - 1);
+    let key = rawKey;
+    if (rawKey.includes('\\')) {
+      try {
+        key = JSON.parse(text.slice(p, keyEnd)) as string;
+      } catch {
+        return undefined;
+      }
+    }
+    p = skipWs(text, keyEnd);
+    if (text[p] !== ':') return undefined;
+    p = skipWs(text, p + 1);
+    const end = skipValue(text, p);
+    if (end < 0) return undefined;
+    members.set(key, { start: p, end });
+    p = skipWs(text, end);
+    if (text[p] === ',') {
+      p = skipWs(text, p + 1);
+      continue;
+    }
+    if (text[p] === '}') return skipWs(text, p + 1) === text.length ? members : undefined;
+    return undefined;
+  }
+}
+
+/** Builds an object text from `key -> raw value text` pairs, in order. */
+export function joinMembers(parts: ReadonlyArray<readonly [string, string]>): string {
+  let out = '{';
+  for (let i = 0; i < parts.length; i++) {
+    const [k, v] = parts[i] as readonly [string, string];
+    if (i > 0) out += ',';
+    out += JSON.stringify(k) + ':' + v;
+  }
+  return out + '}';
+}
+
+/** `text`'s members as raw pairs, leaving out `omit`. */
+export function rawMembers(text: string, members: Map<string, JsonMember>, omit: ReadonlySet<string>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [k, m] of members) if (!omit.has(k)) out.push([k, text.slice(m.start, m.end)]);
+  return out;
+}
+
+/**
+ * For a flat JSON array of integers given as text: its single inner list when it is `[[...]]`, itself
+ * when it is `[n, ...]`, undefined otherwise (cheap checks on the first and last characters only).
+ */
+export function unwrapTokenListText(raw: string): string | undefined {
+  const t = raw.trim();
+  if (t[0] !== '[' || t[t.length - 1] !== ']') return undefined;
+  const inner = t.slice(1, -1).trim();
+  if (inner[0] === '[') {
+    // `[[ids]]` with exactly one inner list: the first ']' closes it and nothing but ws follows.
+    const close = inner.indexOf(']');
+    if (close !== inner.length - 1) return undefined;
+    return inner;
+  }
+  if (inner === '' || /^-?\d/.test(inner)) return t;
+  return undefined;
+}
