@@ -2,7 +2,7 @@
 // JSON shapes, the disaggregated context_only / generation_only flow of section 5, and the internal `/_sim/*`
 // routes (info, fault switches, KV transfer) that are clearly outside the OpenAI API. Every response carries
 // `x-disagg-sim: 1` so the console can label the worker as simulated. Layer: electron/sim (plain Node).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 
 import { stringifyJsonLossless } from '../../shared/logic/lossless-json';
@@ -60,6 +60,8 @@ export interface SimServerSettings {
   perfMetricsMaxRequests: number;
   kvTransferTimeoutMs: number;
   isZeroDelay: boolean;
+  /** Log one uvicorn-style access line per request (off in zero-delay benchmark mode). */
+  isAccessLog: boolean;
   /** How long an empty `/metrics` poll waits for stats (upstream: up to 2 s). */
   metricsWaitMs: number;
   /** Bytes a real KV cache of this model holds for n tokens. */
@@ -167,6 +169,13 @@ export class SimServer {
 
   async listen(): Promise<number> {
     const server = createServer((req, res) => {
+      if (this.deps.settings.isAccessLog) {
+        // uvicorn's access log line (trtllm-serve runs uvicorn at log_level info).
+        res.once('finish', () => {
+          const peer = `${req.socket.remoteAddress ?? '-'}:${req.socket.remotePort ?? 0}`;
+          this.deps.log(`INFO:     ${peer} - "${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}" ${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`);
+        });
+      }
       this.route(req, res).catch((err: unknown) => {
         this.deps.log(`[sim] request failed: ${(err as Error).stack ?? String(err)}`);
         if (!res.headersSent) this.sendJson(res, 500, errorResponse(`Internal server error ${(err as Error).message}`, 'InternalServerError', 500));

@@ -14,7 +14,7 @@ import { createClusterStorage } from '../core/cluster/cluster-uri';
 import { DisaggClusterWorker } from '../core/cluster/disagg-cluster-worker';
 import { MetadataClient } from '../core/cluster/metadata-client';
 import { parseServeArgs, type SimServeArgs } from './sim-cli-args';
-import { SimEngine } from './sim-engine';
+import { type IterationStats, SimEngine } from './sim-engine';
 import { faultsFromEnv } from './sim-faults';
 import { resolveHardware } from './sim-hardware';
 import { KvEventBuffer } from './sim-kv-events';
@@ -101,6 +101,8 @@ export interface ResolvedWorker {
   iterationMs: (contextTokens: number, generationRequests: number) => number;
   eventBufferMaxSize: number;
   isBlockReuse: boolean;
+  /** `print_iter_log: true`: one executor line per iteration, as the slurm scripts parse them. */
+  isPrintIterLog: boolean;
   loadMs: number;
   gpuMemUsageBytes: number;
 }
@@ -179,6 +181,7 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     // No timeout upstream in Oct 2025; the simulator frees unclaimed states after 60 s (the newer default).
     kvTransferTimeoutMs: num(ctc.kv_transfer_timeout_ms) ?? 60_000,
     isZeroDelay,
+    isAccessLog: !isZeroDelay,
     metricsWaitMs: Number.isFinite(metricsWait) && metricsWait >= 0 && env.DISAGG_SIM_METRICS_WAIT_MS !== undefined ? metricsWait : 2_000,
     kvBytesForTokens: hw.value.kvBytesForTokens,
     kvTransferMs: hw.value.kvTransferMs,
@@ -213,9 +216,16 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     iterationMs: isZeroDelay ? () => 0 : hw.value.iterationMs,
     eventBufferMaxSize: num(kv.event_buffer_max_size) ?? 0,
     isBlockReuse: kv.enable_block_reuse !== false,
+    isPrintIterLog: options.print_iter_log === true,
     loadMs: isZeroDelay ? 0 : Number.isFinite(loadMsEnv) && env.DISAGG_SIM_LOAD_MS !== undefined ? Math.max(0, loadMsEnv) : 300,
     gpuMemUsageBytes: hw.value.weightsBytes,
   };
+}
+
+/** The PyTorch executor's `print_iter_log` line (the slurm benchmark scripts grep its `states` dict). */
+function iterLogLine(stats: IterationStats): string {
+  const b = stats.inflightBatchingStats;
+  return `[TensorRT-LLM][INFO] iter = ${stats.iter}, global_rank = 0, rank = 0, currank_total_requests = ${b.numContextRequests + b.numGenRequests}/${stats.numActiveRequests}, host_step_time = ${stats.iterLatencyMS.toFixed(3)}ms, prev_device_step_time = ${stats.iterLatencyMS.toFixed(3)}ms, timestamp = ${stats.timestamp}, num_scheduled_requests: ${b.numScheduledRequests}, states = {'num_ctx_requests': ${b.numContextRequests}, 'num_ctx_tokens': ${b.numCtxTokens}, 'num_generation_tokens': ${b.numGenRequests}}\n`;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -355,7 +365,13 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
   const engine = new SimEngine({
     limits: resolved.engineLimits,
     timing: { iterationMs: resolved.iterationMs },
-    onIteration: settings.isIterStatsEnabled ? (stats) => server?.recordIteration(stats) : undefined,
+    onIteration:
+      settings.isIterStatsEnabled || resolved.isPrintIterLog
+        ? (stats) => {
+            if (settings.isIterStatsEnabled) server?.recordIteration(stats);
+            if (resolved.isPrintIterLog) io.stderr(iterLogLine(stats));
+          }
+        : undefined,
     gpuMemUsageBytes: resolved.gpuMemUsageBytes,
   });
   const onCrash = (code: number): void => {

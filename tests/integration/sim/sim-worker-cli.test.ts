@@ -67,6 +67,8 @@ describe('sim-worker command line', () => {
       // A local directory is reported by its basename (protocol 1.1).
       const models = (await (await fetch(`${w.url}/v1/models`)).json()) as { data: { id: string }[] };
       expect(models.data[0]?.id).toBe('tmp');
+      // uvicorn-style access log lines.
+      await expect.poll(() => w.output(), { timeout: 5_000 }).toContain('"GET /v1/models HTTP/1.1" 200 OK');
       expect(w.output()).toContain('Loading weights: 100%');
       // No disable_overlap_scheduler and no cache_transceiver_config: this worker cannot serve disaggregated requests.
       const ctxReq = await postJson(`${w.url}/v1/completions`, { model: 'm', prompt: 'hi', disaggregated_params: { request_type: 'context_only' } });

@@ -9,7 +9,7 @@ type Json = Record<string, unknown>;
 describe('batching and queueing (max_batch_size 2, real delays)', () => {
   let w: SimProcess;
   beforeAll(async () => {
-    const options = tempFile('b.yaml', 'enable_iter_perf_stats: true\nstream_interval: 4\n');
+    const options = tempFile('b.yaml', 'enable_iter_perf_stats: true\nstream_interval: 4\nprint_iter_log: true\n');
     w = await startSimWorker(['m', '--max_batch_size', '2', '--config', options], { DISAGG_SIM_FAULTS: '{"extraIterationMs":15}' });
   });
   afterAll(async () => {
@@ -38,6 +38,8 @@ describe('batching and queueing (max_batch_size 2, real delays)', () => {
     const chunks = sseData(r.text).slice(0, -1).map((d) => JSON.parse(d) as { choices: { text: string; finish_reason: string | null }[] });
     expect(chunks).toHaveLength(3);
     expect(chunks.map((c) => c.choices[0]?.finish_reason)).toEqual([null, null, 'length']);
+    // print_iter_log: the executor's per-iteration line with the states dict the slurm scripts parse.
+    await expect.poll(() => w.output(), { timeout: 5_000 }).toMatch(/iter = \d+, .*states = \{'num_ctx_requests': 1, 'num_ctx_tokens': \d+, 'num_generation_tokens': 0\}/);
   });
 
   it('frees the slot of a client that disconnects mid-stream', async () => {
