@@ -543,6 +543,11 @@ export class SimServer {
     out.start();
     const isOk = await this.runTracks(tracks, out, res, timing);
     if (!isOk) return;
+    // A finished sequence's blocks (prompt + generated tokens) stay in the cache for reuse, so a follow-up
+    // turn that extends this conversation matches more blocks (upstream stores blocks for reuse at the end).
+    for (const t of tracks) {
+      if (!t.isContextOnly && t.seq.tokenIds.length > 0) this.deps.kvEvents.storePrompt([...t.prompt.ids, ...t.seq.tokenIds]);
+    }
     timing.last_token_time = steadyNowSec() + this.steadyOffsetSec;
     if (timing.first_token_time === undefined) {
       timing.first_token_time = timing.last_token_time;

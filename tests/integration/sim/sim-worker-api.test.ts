@@ -349,9 +349,12 @@ describe('metrics, perf metrics, clock offset and KV events', () => {
     const text = await (await fetch(`${w.url}/kv_cache_events`, { method: 'POST' })).text();
     const events = parseJsonLossless(text) as { event_id: number; data: { type: string; parent_hash?: bigint | null; blocks?: { block_hash: bigint; tokens: { token_id: number }[] }[] } }[];
     const stored = events.filter((e) => e.data.type === 'stored');
-    expect(stored).toHaveLength(1);
     const hashes = computeBlockHashes(prompt, 32);
     expect(stored[0]?.data.blocks?.map((b) => b.block_hash)).toEqual(hashes);
+    // Then the finished sequence (prompt + 2 generated tokens): only its new last block, chained to block 6.
+    expect(stored).toHaveLength(2);
+    expect(stored[1]?.data.parent_hash).toBe(hashes[5]);
+    expect(stored[1]?.data.blocks).toHaveLength(1);
     expect(hashes.some((h) => h > BigInt(Number.MAX_SAFE_INTEGER))).toBe(true);
     expect(stored[0]?.data.blocks?.[0]?.tokens.map((t) => t.token_id)).toEqual(prompt.slice(0, 32));
     // The same prompt again: cached, no new stored event.
@@ -362,5 +365,16 @@ describe('metrics, perf metrics, clock offset and KV events', () => {
     const later = parseJsonLossless(await (await fetch(`${w.url}/kv_cache_events`, { method: 'POST' })).text()) as { data: { type: string; block_hashes?: bigint[] } }[];
     const removed = later.filter((e) => e.data.type === 'removed').flatMap((e) => e.data.block_hashes ?? []);
     expect(removed).toContain(hashes[0]);
+  });
+
+  it('reuses the blocks of a finished turn when the next turn extends the conversation', async () => {
+    const turn1 = Array.from({ length: 100 }, (_, i) => 600 + (i % 70));
+    const first = await complete({ prompt: turn1, max_tokens: 64, ignore_eos: true, detokenize: false });
+    const generated = choice0(first).token_ids as number[];
+    expect(generated).toHaveLength(64);
+    const turn2 = [...turn1, ...generated, 301, 302, 303, 304, 305];
+    const second = await complete({ prompt: turn2, max_tokens: 2 });
+    // Whole blocks of turn 1's prompt + answer (164 tokens -> 5 blocks of 32) are cached, not just the prompt's 3.
+    expect(((second.usage as Json).prompt_tokens_details as Json).cached_tokens).toBe(160);
   });
 });

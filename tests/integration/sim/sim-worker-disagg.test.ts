@@ -191,7 +191,9 @@ describe('KV events across the pair', () => {
     await postJson(`${gen.url}/v1/completions`, { ...request, disaggregated_params: genParams(ctxBody) });
     const blocksOf = async (url: string): Promise<bigint[]> => {
       const events = parseJsonLossless(await (await fetch(`${url}/kv_cache_events`, { method: 'POST' })).text()) as { data: { type: string; blocks?: { block_hash: bigint }[] } }[];
-      return events.filter((e) => e.data.type === 'stored').flatMap((e) => (e.data.blocks ?? []).map((b) => b.block_hash));
+      // The first stored event is the prompt; a generation worker later adds the finished sequence's blocks.
+      const first = events.find((e) => e.data.type === 'stored');
+      return (first?.data.blocks ?? []).map((b) => b.block_hash);
     };
     const expected = computeBlockHashes(prompt, 32);
     expect(await blocksOf(ctx.url)).toEqual(expected);
