@@ -246,8 +246,9 @@ export class SimServer {
     if (is('GET', '/steady_clock_offset')) {
       const receive = steadyNowSec();
       // Upstream sleeps 0.2 s between the two stamps so the NTP formula has a measurable server interval.
+      // The stamps are the raw steady clock: the pushed offset applies to perf metrics only.
       if (!this.deps.settings.isZeroDelay) await sleep(200);
-      return this.sendJson(res, 200, { receive_ts: receive + this.steadyOffsetSec, transmit_ts: steadyNowSec() + this.steadyOffsetSec });
+      return this.sendJson(res, 200, { receive_ts: receive, transmit_ts: steadyNowSec() });
     }
     if (is('POST', '/steady_clock_offset')) return this.setSteadyOffset(req, res);
     if (is('POST', '/kv_cache_events')) {
