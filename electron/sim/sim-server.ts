@@ -60,6 +60,8 @@ export interface SimServerSettings {
   perfMetricsMaxRequests: number;
   kvTransferTimeoutMs: number;
   isZeroDelay: boolean;
+  /** TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1 (protocol 5.7): generation-only requests may come without a context. */
+  isGenOnlyBenchmark: boolean;
   /** Log one uvicorn-style access line per request (off in zero-delay benchmark mode). */
   isAccessLog: boolean;
   /** How long an empty `/metrics` poll waits for stats (upstream: up to 2 s). */
@@ -678,7 +680,7 @@ export class SimServer {
     if (first.length === 0) return { ok: false, message: 'generation_only requests need disaggregated_params.first_gen_tokens' };
     if (params.encoded_opaque_state === null) {
       // Gen-only benchmark mode (5.7): the KV is left uninitialised, nothing to pull.
-      if (process.env.TRTLLM_DISAGG_BENCHMARK_GEN_ONLY === '1') return { ok: true, firstGenTokens: first, ctxRequestId: params.ctx_request_id };
+      if (this.deps.settings.isGenOnlyBenchmark) return { ok: true, firstGenTokens: first, ctxRequestId: params.ctx_request_id };
       return { ok: false, message: 'generation_only request without encoded_opaque_state (set TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1 for gen-only benchmarks)' };
     }
     const state = decodeOpaqueState(params.encoded_opaque_state);

@@ -182,6 +182,7 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     kvTransferTimeoutMs: num(ctc.kv_transfer_timeout_ms) ?? 60_000,
     isZeroDelay,
     isAccessLog: !isZeroDelay,
+    isGenOnlyBenchmark: env.TRTLLM_DISAGG_BENCHMARK_GEN_ONLY === '1',
     metricsWaitMs: Number.isFinite(metricsWait) && metricsWait >= 0 && env.DISAGG_SIM_METRICS_WAIT_MS !== undefined ? metricsWait : 2_000,
     kvBytesForTokens: hw.value.kvBytesForTokens,
     kvTransferMs: hw.value.kvTransferMs,

@@ -39,7 +39,7 @@ beforeAll(async () => {
       '  tokens_per_block: 32',
     ].join('\n'),
   );
-  w = await startSimWorker(['TinyLlama/TinyLlama-1.1B-Chat-v1.0', '--extra_llm_api_options', options], { DISAGG_SIM_ZERO_DELAY: '1' });
+  w = await startSimWorker(['TinyLlama/TinyLlama-1.1B-Chat-v1.0', '--extra_llm_api_options', options], { DISAGG_SIM_ZERO_DELAY: '1', TRTLLM_DISAGG_BENCHMARK_GEN_ONLY: '1' });
 });
 
 afterAll(async () => {
@@ -252,6 +252,21 @@ describe('several choices and prompts', () => {
       expect(r.status).toBe(400);
       expect(String((r.body as Json).message)).toContain('exactly one prompt and n=1');
     }
+  });
+});
+
+describe('gen-only benchmark mode (TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1, protocol 5.7)', () => {
+  it('serves the proxy\'s generation_only request without a context worker', async () => {
+    const r = await postJson(`${w.url}/v1/completions`, {
+      model: 'm',
+      prompt: tokenize(PROMPT),
+      max_tokens: 8,
+      ignore_eos: true,
+      disaggregated_params: { request_type: 'generation_only', first_gen_tokens: [7], ctx_request_id: 1, encoded_opaque_state: null, draft_tokens: null },
+    });
+    expect(r.status).toBe(200);
+    expect(choice0(r.body as Json)).toMatchObject({ finish_reason: 'length', disaggregated_params: null });
+    expect(((r.body as Json).usage as Json).completion_tokens).toBe(8);
   });
 });
 
