@@ -270,6 +270,16 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     simulatedCount: settings.simulatedGpuCount,
     simulatedModel: settings.simulatedGpuModel,
     holders: () => supervisor.gpuHolders(),
+    // A simulated GPU is as busy as the workers on it: their requests in flight from /metrics.
+    loadOf: (gpuIndex) => {
+      const latest = metrics.latestIteration();
+      let load = 0;
+      for (const h of supervisor.gpuHolders()[String(gpuIndex)] ?? []) {
+        const it = latest[h.workerId];
+        if (it) load = Math.max(load, Math.min(1, ((it.activeRequests ?? 0) + (it.queuedRequests ?? 0)) / 8));
+      }
+      return load;
+    },
     onError: (err) => log('debug', `nvidia-smi: ${errText(err)}`),
   });
 

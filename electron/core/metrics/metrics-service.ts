@@ -76,7 +76,8 @@ export function createMetricsService(opts: MetricsServiceOptions): MetricsServic
     const historyUntil = Math.floor((now() - CLOSE_LAG_MS) / HISTORY_STEP_MS) * HISTORY_STEP_MS;
     if (history && historyUntil > lastHistoryMs) {
       const lines: HistoryLine[] = [];
-      const from = Math.max(lastHistoryMs, requests.oldestInMemoryMs());
+      // Buckets are pruned only after this write, so everything since the last window is still in memory.
+      const from = Math.max(lastHistoryMs, historyUntil - (opts.retentionSec ?? 3600) * 1000 - HISTORY_STEP_MS);
       for (const scope of scopes()) {
         for (const acc of requests.range(scope, from, historyUntil, HISTORY_STEP_MS / 1000)) {
           if (acc.requests > 0) lines.push({ scope, acc });
