@@ -22,6 +22,7 @@ Options:
                         (also what a first start without NVIDIA GPUs does)
       --proxy-port N    port of the LLM proxy (default: the setting, 8000; 0 = a free port)
       --static DIR      built renderer to serve (default dist/renderer)
+      --stop-leftovers  stop workers a crashed console left running (default: report them)
   -h, --help
 `;
 
@@ -31,12 +32,13 @@ export interface ServeArgs {
   isDemo: boolean;
   proxyPort: number | undefined;
   staticDir: string | undefined;
+  shouldStopLeftovers: boolean;
   isHelp: boolean;
 }
 
 /** Parses the serve flags (`--flag value` or `--flag=value`). */
 export function parseServeArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): { ok: true; args: ServeArgs } | { ok: false; message: string } {
-  const args: ServeArgs = { port: 0, dataDir: defaultDataDir(env), isDemo: false, proxyPort: undefined, staticDir: undefined, isHelp: false };
+  const args: ServeArgs = { port: 0, dataDir: defaultDataDir(env), isDemo: false, proxyPort: undefined, staticDir: undefined, shouldStopLeftovers: false, isHelp: false };
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i] as string;
     let value: string | undefined;
@@ -51,6 +53,10 @@ export function parseServeArgs(argv: readonly string[], env: Record<string, stri
     }
     if (flag === '--demo') {
       args.isDemo = true;
+      continue;
+    }
+    if (flag === '--stop-leftovers') {
+      args.shouldStopLeftovers = true;
       continue;
     }
     const v = value ?? argv[++i];
@@ -120,39 +126,20 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   process.on('unhandledRejection', onUnexpectedError);
   process.on('uncaughtException', onUnexpectedError);
 
-  let backend: Backend;
-  try {
-    backend = await createBackend({
-      dataDir: args.dataDir,
-      platform: { name: 'headless' },
-      isDemo: args.isDemo,
-      isDemoOnFirstStartWithoutGpus: true,
-      proxyPort: args.proxyPort,
-    });
-  } catch (err) {
-    process.stderr.write(`serve: the console did not start: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
-  }
-  let server: ApiServer;
-  try {
-    server = await startApiServer({ backend, port: args.port, staticDir: staticDirFor(args) });
-  } catch (err) {
-    await backend.dispose();
-    const code = (err as NodeJS.ErrnoException).code;
-    process.stderr.write(code === 'EADDRINUSE' ? `serve: port ${args.port} on 127.0.0.1 is already in use\n` : `serve: cannot listen: ${String(err)}\n`);
-    return 1;
-  }
-  process.stdout.write(`API listening on ${server.url}\nConsole: ${server.consoleUrl}\nProxy: ${backend.proxyUrl}\n`);
-
+  // Signals are handled from the start: a SIGTERM while workers are starting still stops them.
   let isStopping = false;
+  let backend: Backend | null = null;
+  let server: ApiServer | null = null;
   const stop = (signal: string): void => {
     if (isStopping) return;
     isStopping = true;
     process.stderr.write(`[console] ${signal}: stopping every worker this console started\n`);
     const done = async (): Promise<void> => {
-      await server.close();
-      await backend.dispose();
+      await server?.close();
+      await backend?.dispose();
     };
+    // A backend still starting is disposed by the start path below once it exists.
+    if (backend === null) return;
     done().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -163,5 +150,34 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  let started: Backend;
+  try {
+    started = await createBackend({
+      dataDir: args.dataDir,
+      platform: { name: 'headless' },
+      isDemo: args.isDemo,
+      isDemoOnFirstStartWithoutGpus: true,
+      proxyPort: args.proxyPort,
+      leftovers: args.shouldStopLeftovers ? 'stop' : 'report',
+    });
+  } catch (err) {
+    process.stderr.write(`serve: the console did not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  if (isStopping) {
+    await started.dispose();
+    process.exit(0);
+  }
+  backend = started;
+  try {
+    server = await startApiServer({ backend: started, port: args.port, staticDir: staticDirFor(args) });
+  } catch (err) {
+    await started.dispose();
+    const code = (err as NodeJS.ErrnoException).code;
+    process.stderr.write(code === 'EADDRINUSE' ? `serve: port ${args.port} on 127.0.0.1 is already in use\n` : `serve: cannot listen: ${String(err)}\n`);
+    return 1;
+  }
+  process.stdout.write(`API listening on ${server.url}\nConsole: ${server.consoleUrl}\nProxy: ${started.proxyUrl}\n`);
   return undefined;
 }

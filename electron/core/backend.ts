@@ -36,7 +36,7 @@ import type { LogLevel, ProxyRequestRecord } from './proxy/types';
 import { writeJsonAtomic } from './settings-file';
 import { createFetchHealthProbe } from './supervisor/health-probe';
 import { createLogStore, type LogStore } from './supervisor/log-store';
-import { createPidFile, readLeftovers } from './supervisor/pid-file';
+import { createPidFile, readLeftovers, stopLeftover } from './supervisor/pid-file';
 import { createPortAllocator, probePort } from './supervisor/port-allocator';
 import type { ProcessLauncher } from './supervisor/process-launcher';
 import { createWorkerSupervisor, type SupervisorClock, type WorkerSupervisor } from './supervisor/worker-supervisor';
@@ -44,6 +44,7 @@ import { CONSOLE_FILE, parseConsoleFile, serializeConsoleFile } from './topology
 import { DISAGG_CONFIG_FILE, loadTopology, METADATA_CONFIG_FILE } from './topology/load-topology';
 import { TopologyService } from './topology/topology-service';
 import { TopologyStore } from './topology/topology-store';
+import { toWorkerSpecs } from './topology/worker-specs';
 import { createTopologyRunner } from './topology-runner';
 
 /** Where the backend logs (one line each). */
@@ -80,6 +81,8 @@ export interface BackendDeps {
   gpuPollIntervalMs?: number;
   /** Restart policy overrides for every worker (tests: short timeouts). */
   policy?: Partial<RestartPolicy>;
+  /** Workers a crashed console left running (from its pid file): 'report' them (default) or 'stop' them. */
+  leftovers?: 'report' | 'stop';
   /** Poll period of the workers' /metrics and the registry. */
   pollIntervalMs?: number;
 }
@@ -236,8 +239,12 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     const left = readLeftovers(pidPath);
     if (left && !left.consoleAlive) {
       const running = left.workers.filter((w) => w.state === 'running');
-      if (running.length > 0) {
-        log('warn', `a previous console left ${running.length} worker(s) running: ${running.map((w) => `${w.worker.id} (pid ${w.worker.pid}, port ${w.worker.port})`).join(', ')}`);
+      const names = running.map((w) => `${w.worker.id} (pid ${w.worker.pid}, port ${w.worker.port})`).join(', ');
+      if (running.length > 0 && deps.leftovers === 'stop') {
+        // Only processes whose pid and start time still match the pid file are signalled (pid-file.ts).
+        for (const w of running) log('info', `stopping ${w.worker.id} left by a previous console: ${await stopLeftover(w.worker, 10_000)}`);
+      } else if (running.length > 0) {
+        log('warn', `a previous console left ${running.length} worker(s) running: ${names}; start with --stop-leftovers to stop them`);
       }
     }
   } catch (err) {
@@ -835,11 +842,17 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     await startProxy(current?.disagg ?? null);
     const inventory = await gpus.start();
     let isDemoWanted = deps.isDemo === true || (deps.isDemoOnFirstStartWithoutGpus === true && inventory.simulated);
-    if (current && (await store.listVersions()).length > 0) {
-      // Run the topology applied last time again.
+    const lastVersion = (await store.listVersions())[0]?.version;
+    if (current && lastVersion !== undefined) {
+      // Run the topology applied last time again, from its version folder; nothing runs yet, so every worker
+      // starts (the service's plan would compare it with itself and start nothing).
       isDemoWanted = false;
+      const dir = store.versionDir(lastVersion);
+      const specs = toWorkerSpecs(current, { dir, binaryPath: settings.trtllmServePath });
+      const names = current.console.workers.map((w) => w.name);
       try {
-        await topology.apply(currentFiles, 'start');
+        await runner.apply({ plan: { start: names, restart: [], stop: [], unchanged: [], proxyChanged: true }, next: current, specs, previous: null, dir, version: lastVersion });
+        log('info', `topology version ${lastVersion} started again: ${names.join(', ')}`);
       } catch (err) {
         log('error', `the last applied topology did not start: ${errText(err)}`);
       }

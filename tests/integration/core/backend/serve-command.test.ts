@@ -14,12 +14,29 @@ import { CLI, complete } from './backend-kit';
 
 let child: ChildProcess | undefined;
 let dataDir = '';
+const strays: number[] = [];
 
 afterEach(() => {
   if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
   child = undefined;
+  for (const pid of strays.splice(0)) if (isProcessAlive(pid)) process.kill(-pid, 'SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+function startServe(extra: string[]): { proc: ChildProcess; exited: Promise<{ code: number | null; signal: string | null }> } {
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--proxy-port', '0', '--data-dir', dataDir, ...extra], {
+    env: { ...process.env, DISAGG_SIM_ZERO_DELAY: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  return { proc, exited };
+}
+
+async function workersOf(out: string): Promise<WorkerView[]> {
+  const [, base, token] = /^Console: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]+)$/m.exec(out) as RegExpExecArray;
+  const res = await fetch(`${base}/api/workers:list`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  return ((await res.json()) as { value: WorkerView[] }).value;
+}
 
 function waitForLines(proc: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -66,4 +83,27 @@ describe('disagg-console serve', () => {
     expect(await exited).toEqual({ code: 0, signal: null });
     for (const pid of pids) expect(isProcessAlive(pid)).toBe(false);
   }, 60_000);
+
+  it('after a crash, the next start stops the workers left behind (--stop-leftovers) and runs the last topology again', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'dc-serve-'));
+    const first = startServe(['--demo']);
+    child = first.proc;
+    const out1 = await waitForLines(first.proc, /^Proxy: .+$/m, 30_000);
+    await expect.poll(async () => (await workersOf(out1)).filter((w) => w.status.state === 'ready').length, { timeout: 20_000, interval: 100 }).toBe(2);
+    const leftPids = (await workersOf(out1)).map((w) => w.status.pid as number);
+    strays.push(...leftPids);
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    for (const pid of leftPids) expect(isProcessAlive(pid)).toBe(true);
+
+    const second = startServe(['--stop-leftovers']);
+    child = second.proc;
+    const out2 = await waitForLines(second.proc, /^Proxy: .+$/m, 40_000);
+    for (const pid of leftPids) expect(isProcessAlive(pid)).toBe(false);
+    await expect.poll(async () => (await workersOf(out2)).map((w) => `${w.id}:${w.status.state}`).sort(), { timeout: 20_000, interval: 100 }).toEqual(['ctx0:ready', 'gen0:ready']);
+    const pids = (await workersOf(out2)).map((w) => w.status.pid as number);
+    second.proc.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    for (const pid of pids) expect(isProcessAlive(pid)).toBe(false);
+  }, 90_000);
 });
