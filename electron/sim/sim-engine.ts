@@ -5,9 +5,14 @@
 // numbers of context tokens and decoding requests, and every active request advances by one token.
 // Layer: electron/sim (plain Node). The clock and the timer are injectable so tests run without waiting.
 
-/** How long one executor iteration takes (ms) for a mix of prefill tokens and decoding requests. */
+/** How long one executor iteration takes (ms) for a mix of prefills and decoding requests. */
 export interface IterationTiming {
-  iterationMs(contextTokens: number, generationRequests: number): number;
+  /**
+   * @param prefillTokens the prompt tokens of each request prefilled in this iteration
+   * @param generationRequests requests doing one decode step
+   * @param avgContextTokens their average context (prompt + generated so far), which the step reads from the KV cache
+   */
+  iterationMs(prefillTokens: readonly number[], generationRequests: number, avgContextTokens: number): number;
 }
 
 export interface EngineLimits {
@@ -24,6 +29,8 @@ export interface EngineJob {
   prefillTokens: number;
   /** KV tokens reserved from admission until the job ends (prompt + max new tokens). */
   kvTokens: number;
+  /** Tokens in the KV cache when decoding starts (the prompt); default prefillTokens. */
+  contextTokens?: number;
   /** Called when the job enters the batch (perf metrics: first_scheduled_time, queue latency). */
   onScheduled?: (nowMs: number, iteration: number) => void;
   /** Called at the end of every iteration the job took part in; returns true when the job is finished. */
@@ -107,6 +114,8 @@ export interface EngineOptions {
 interface Slot {
   job: EngineJob;
   enqueuedAtMs: number;
+  /** Decode steps done (tokens generated). */
+  steps: number;
   /** True until the job's prefill iteration has run. */
   isContext: boolean;
   isDone: boolean;
@@ -130,7 +139,7 @@ export class SimEngine {
 
   /** Queues a job; the loop starts if it was idle. */
   submit(job: EngineJob): EngineHandle {
-    const slot: Slot = { job, enqueuedAtMs: this.clock.nowMs(), isContext: job.prefillTokens > 0, isDone: false };
+    const slot: Slot = { job, enqueuedAtMs: this.clock.nowMs(), steps: 0, isContext: job.prefillTokens > 0, isDone: false };
     if (this.kvBlocksFor(job.kvTokens) > this.maxBlocks()) {
       slot.isDone = true;
       job.onRejected?.(
@@ -212,8 +221,15 @@ export class SimEngine {
     const { limits } = this.options;
     const startMs = this.clock.nowMs();
     let contextTokens = 0;
+    const prefills: number[] = [];
     let decodeCount = 0;
-    for (const slot of this.active) if (!slot.isContext) decodeCount += 1;
+    let decodeContextTokens = 0;
+    const contextOf = (slot: Slot): number => (slot.job.contextTokens ?? slot.job.prefillTokens) + slot.steps;
+    for (const slot of this.active) {
+      if (slot.isContext) continue;
+      decodeCount += 1;
+      decodeContextTokens += contextOf(slot);
+    }
     let newlyAdmitted = 0;
     let queueLatencyMs = 0;
     while (this.queue.length > 0 && this.active.length < limits.maxBatchSize) {
@@ -230,8 +246,13 @@ export class SimEngine {
       this.active.push(slot);
       newlyAdmitted += 1;
       queueLatencyMs += startMs - slot.enqueuedAtMs;
-      if (slot.isContext) contextTokens += slot.job.prefillTokens;
-      else decodeCount += 1;
+      if (slot.isContext) {
+        contextTokens += slot.job.prefillTokens;
+        prefills.push(slot.job.prefillTokens);
+      } else {
+        decodeCount += 1;
+        decodeContextTokens += contextOf(slot);
+      }
       slot.job.onScheduled?.(startMs, this.iteration);
     }
     if (this.active.length === 0) {
@@ -241,7 +262,9 @@ export class SimEngine {
     }
     const numContext = this.active.filter((s) => s.isContext).length;
     const durationMs =
-      this.options.timing.iterationMs(contextTokens, decodeCount) * this.slowdownFactor + this.extraIterationMs;
+      this.options.timing.iterationMs(prefills, decodeCount, decodeCount > 0 ? decodeContextTokens / decodeCount : 0) *
+        this.slowdownFactor +
+      this.extraIterationMs;
     const iteration = this.iteration;
     this.iteration += 1;
     this.clock.schedule(() => {
@@ -250,6 +273,7 @@ export class SimEngine {
       for (const slot of [...this.active]) {
         if (slot.isDone) continue;
         slot.isContext = false;
+        slot.steps += 1;
         const isFinished = slot.job.step(endMs, iteration);
         if (isFinished) {
           completed += 1;

@@ -11,6 +11,7 @@ import {
   kvTransferMs,
   memoryPlan,
   modelProfileFromName,
+  PREFILL_OVERHEAD_MS,
   prefillTimeMs,
 } from '../../shared/logic/timing-model';
 
@@ -28,8 +29,8 @@ export interface SimHardware {
   weightsBytes: number;
   defaultMaxSeqLen: number;
   linkGBps: number;
-  /** One executor iteration: prefill of `contextTokens` plus one decode step of `generationRequests` sequences. */
-  iterationMs: (contextTokens: number, generationRequests: number) => number;
+  /** One executor iteration: the prefills of this iteration plus one decode step of `generationRequests` sequences. */
+  iterationMs: (prefillTokens: readonly number[], generationRequests: number, avgContextTokens: number) => number;
   kvBytesForTokens: (tokens: number) => number;
   kvTransferMs: (bytes: number) => number;
 }
@@ -97,8 +98,14 @@ export function resolveHardware(input: HardwareInput): HardwareResult {
       weightsBytes: plan.weightsBytesPerGpu,
       defaultMaxSeqLen: DEFAULT_SIM_MAX_SEQ_LEN,
       linkGBps,
-      iterationMs: (contextTokens, generationRequests) =>
-        prefillTimeMs(contextTokens, model, gpu, tp, pp) + decodeStepMs(generationRequests, model, gpu, tp, pp),
+      iterationMs: (prefillTokens, generationRequests, avgContextTokens) => {
+        // Each prompt's attention is quadratic in its own length; the fixed per-prefill overhead is paid once.
+        let prefillMs = 0;
+        for (const n of prefillTokens) prefillMs += prefillTimeMs(n, model, gpu, tp, pp) - PREFILL_OVERHEAD_MS;
+        if (prefillTokens.length > 0) prefillMs += PREFILL_OVERHEAD_MS;
+        const decodeMs = generationRequests > 0 ? decodeStepMs(generationRequests, model, gpu, tp, pp, avgContextTokens) : 0;
+        return prefillMs + decodeMs;
+      },
       kvBytesForTokens: (tokens) => kvBytes(tokens, model),
       kvTransferMs: (bytes) => kvTransferMs(bytes / bytesPerToken, model, linkGBps),
     },

@@ -624,6 +624,7 @@ export class SimServer {
         handles.push(
           this.deps.engine.submit({
             prefillTokens: track.prefillTokens,
+            contextTokens: track.prompt.ids.length + track.seq.tokenIds.length,
             // A context-only request needs KV for the prompt and its one token, not for max_tokens.
             kvTokens: track.prompt.ids.length + (track.isContextOnly ? 1 : Math.max(1, track.maxNewTokens)),
             onScheduled: (_now, iteration) => {

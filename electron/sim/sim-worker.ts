@@ -24,7 +24,8 @@ import { SimServer, type SimServerSettings } from './sim-server';
 export const SIM_TRTLLM_VERSION = '1.2.0rc1';
 const USAGE_HINT = "Try 'disagg-console sim-worker --help' for help.";
 const SHUTDOWN_GRACE_MS = 3_000;
-const DEREGISTER_TIMEOUT_MS = 2_000;
+// Deregistration gets its own budget after the drain (an etcd delete on a loaded machine can take a while).
+const DEREGISTER_TIMEOUT_MS = 5_000;
 
 type Env = Record<string, string | undefined>;
 
@@ -98,7 +99,7 @@ export interface ResolvedWorker {
   gpus: string[];
   settings: SimServerSettings;
   engineLimits: { maxBatchSize: number; maxNumTokens: number; kvCapacityTokens: number; tokensPerBlock: number };
-  iterationMs: (contextTokens: number, generationRequests: number) => number;
+  iterationMs: (prefillTokens: readonly number[], generationRequests: number, avgContextTokens: number) => number;
   eventBufferMaxSize: number;
   isBlockReuse: boolean;
   /** `print_iter_log: true`: one executor line per iteration, as the slurm scripts parse them. */

@@ -53,7 +53,7 @@ function track(prefillTokens: number, outputTokens: number, kvTokens = prefillTo
 
 const LIMITS: EngineLimits = { maxBatchSize: 4, maxNumTokens: 1000, kvCapacityTokens: 32 * 100, tokensPerBlock: 32 };
 /** 1 ms per 100 prefill tokens plus 10 ms + 1 ms per decoding request. */
-const TIMING = { iterationMs: (ctx: number, gen: number) => ctx / 100 + (gen > 0 ? 10 + gen : 0) };
+const TIMING = { iterationMs: (prefills: readonly number[], gen: number) => prefills.reduce((a, b) => a + b, 0) / 100 + (gen > 0 ? 10 + gen : 0) };
 
 describe('SimEngine', () => {
   it('runs prefill then one decode step per iteration with the timing model', () => {
@@ -141,6 +141,24 @@ describe('SimEngine', () => {
     clock.run();
     expect(b.tokens.length).toBe(0);
     expect(engine.snapshot()).toMatchObject({ queued: 0, active: 0, usedKvTokens: 0 });
+  });
+
+  it('tells the timing model each prefill and the decoding requests\' average context', () => {
+    const clock = new FakeClock();
+    const calls: [number[], number, number][] = [];
+    const engine = new SimEngine({
+      limits: LIMITS,
+      timing: { iterationMs: (p, g, c) => (calls.push([[...p], g, c]), 1) },
+      clock,
+    });
+    engine.submit(track(100, 3).job);
+    engine.submit({ ...track(0, 2).job, contextTokens: 50 });
+    clock.run();
+    expect(calls).toEqual([
+      [[100], 1, 50],
+      [[], 2, 76],
+      [[], 1, 102],
+    ]);
   });
 
   it('applies the slowdown fault to iteration durations', () => {

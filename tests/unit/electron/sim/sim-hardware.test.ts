@@ -53,16 +53,22 @@ describe('resolveHardware', () => {
     expect(resolveHardware({ ...BASE, model: 'meta-llama/Llama-3.1-70B-Instruct', tpSize: 4 }).ok).toBe(true);
   });
 
-  it('times prefill by tokens, decode by batch size, and tp speeds both up', () => {
+  it('times prefill by tokens, decode by batch size and context, and tp speeds both up', () => {
     const one = hw();
     const tp2 = hw({ tpSize: 2 });
-    expect(one.iterationMs(2000, 0)).toBeGreaterThan(one.iterationMs(500, 0) * 3);
-    expect(one.iterationMs(0, 64)).toBeGreaterThan(one.iterationMs(0, 1));
+    const prefill = (h: ReturnType<typeof hw>, ...n: number[]): number => h.iterationMs(n, 0, 0);
+    const decode = (h: ReturnType<typeof hw>, batch: number, ctx = 1024): number => h.iterationMs([], batch, ctx);
+    expect(prefill(one, 2000)).toBeGreaterThan(prefill(one, 500) * 3);
+    // Four 500-token prompts cost less than one 2000-token prompt (attention is quadratic per prompt).
+    expect(prefill(one, 500, 500, 500, 500)).toBeLessThan(prefill(one, 2000));
+    expect(decode(one, 64)).toBeGreaterThan(decode(one, 1));
     // A batch of 64 costs far less than 64 single steps (decode is memory bound).
-    expect(one.iterationMs(0, 64)).toBeLessThan(one.iterationMs(0, 1) * 8);
-    expect(tp2.iterationMs(2000, 0)).toBeLessThan(one.iterationMs(2000, 0));
-    expect(tp2.iterationMs(0, 8)).toBeLessThan(one.iterationMs(0, 8));
-    expect(hw({ env: { DISAGG_SIM_GPU: 'a100' } }).iterationMs(0, 8)).toBeGreaterThan(one.iterationMs(0, 8));
+    expect(decode(one, 64)).toBeLessThan(decode(one, 1) * 8);
+    expect(decode(one, 32, 8000)).toBeGreaterThan(decode(one, 32, 100));
+    expect(prefill(tp2, 2000)).toBeLessThan(prefill(one, 2000));
+    expect(decode(tp2, 8)).toBeLessThan(decode(one, 8));
+    expect(decode(hw({ env: { DISAGG_SIM_GPU: 'a100' } }), 8)).toBeGreaterThan(decode(one, 8));
+    expect(one.iterationMs([], 0, 0)).toBe(0);
   });
 
   it('computes KV bytes of an 8B-class model and the transfer time at the configured link', () => {
