@@ -313,11 +313,13 @@ export async function runProxyBench(args: string[]): Promise<number> {
     // Open loop around the proxy's measured capacity.
     const capacity = run1['disagg-console proxy']?.rps ?? 0;
     log(`\nOpen loop (Poisson, latency from the scheduled time); proxy capacity from run 1: ${f0(capacity)} req/s`);
-    log('case                           offered  goodput  shed(429/503)  p50 ms   p99 ms');
+    log('case                           offered  goodput  shed(429/503)  p50 ms   p99 ms  transport errors');
     const open = (port: number, rate: number): LoadSpec => ({ ...closed(port, plain, false, 0), mode: 'open', rate });
     const cases: Array<[string, number, number, number | undefined]> = [
-      ['proxy at 0.5x', proxyA.port, 0.5 * capacity, proxyA.pid],
       ['direct at 0.5x', genPort, 0.5 * capacity, undefined],
+      ['bare relay at 0.5x', relayA.port, 0.5 * capacity, relayA.pid],
+      ['proxy at 0.5x', proxyA.port, 0.5 * capacity, proxyA.pid],
+      ['bare relay at 1.5x', relayA.port, 1.5 * capacity, relayA.pid],
       ['proxy at 1.5x', proxyA.port, 1.5 * capacity, proxyA.pid],
     ];
     const openResults: Record<string, LoadResult> = {};
@@ -325,7 +327,7 @@ export async function runProxyBench(args: string[]): Promise<number> {
       const r = await runLoad(open(port, Math.max(1, Math.round(rate))), pid);
       openResults[name] = r;
       const shed = (r.statuses['429'] ?? 0) + (r.statuses['503'] ?? 0);
-      log(`${name.padEnd(30)} ${f0(rate).padStart(7)}  ${f0(r.rps).padStart(7)}  ${String(shed).padStart(13)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(7)}`);
+      log(`${name.padEnd(30)} ${f0(rate).padStart(7)}  ${f0(r.rps).padStart(7)}  ${String(shed).padStart(13)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(7)}  ${String(r.transportErrors).padStart(16)}`);
     }
 
     // Summary against the targets of docs/performance.md.
@@ -348,7 +350,8 @@ export async function runProxyBench(args: string[]): Promise<number> {
     const relay2 = run2['bare two-hop relay'];
     if (p2 && relay2) log(`  TTFT p99 with 256 streams: ${f1(p2.ttftP99)} ms vs bare relay ${f1(relay2.ttftP99)} ms (ratio ${(p2.ttftP99 / relay2.ttftP99).toFixed(2)}, target <= 1.2)`);
     if (half && halfDirect) log(`  added latency at 0.5x capacity: p50 ${f1(half.latP50 - halfDirect.latP50)} ms, p99 ${f1(half.latP99 - halfDirect.latP99)} ms (targets < 1 / < 5)`);
-    if (over && p1) log(`  at 1.5x offered: goodput ${f0(over.rps)} req/s = ${((100 * over.rps) / Math.max(1, p1.rps)).toFixed(0)}% of peak (target >= 90%)`);
+    const relayOver = openResults['bare relay at 1.5x'];
+    if (over && p1) log(`  at 1.5x offered: goodput ${f0(over.rps)} req/s = ${((100 * over.rps) / Math.max(1, p1.rps)).toFixed(0)}% of peak (target >= 90%); bare relay ${f0(relayOver?.rps ?? Number.NaN)} req/s`);
     if (d1 && p1) log(`  rig check: direct ${f0(d1.rps)} req/s vs proxy ${f0(p1.rps)} (${(d1.rps / Math.max(1, p1.rps)).toFixed(1)}x; below 3x the run measured the rig, not the proxy)`);
     const lg = Math.max(...Object.values(run1).map((r) => r.loadGenCoreFraction));
     log(`  load generator peak core use: ${lg.toFixed(2)} (sanity: <= 0.5)`);

@@ -36,6 +36,17 @@ export class SseParser {
       this.buffer = '';
     }
     const len = text.length;
+    if (text.indexOf('\r') < 0) {
+      // Fast path (what trtllm-serve sends): `\n` endings only, found with indexOf instead of a char loop.
+      let nl = text.indexOf('\n');
+      while (nl >= 0) {
+        this.line(text.slice(start, nl), out);
+        start = nl + 1;
+        nl = text.indexOf('\n', start);
+      }
+      if (start < len) this.buffer = text.slice(start);
+      return out;
+    }
     while (pos < len) {
       const code = text.charCodeAt(pos);
       if (code === 10 || code === 13) {

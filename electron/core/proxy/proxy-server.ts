@@ -639,6 +639,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       let lastData = '';
       let lastActivity = performance.now();
       let finished = false;
+      let isPausedForClient = false;
       const startedAt = performance.now();
       let idleTimer: NodeJS.Timeout | undefined;
 
@@ -670,6 +671,17 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       const armIdle = (delay: number): void => {
         idleTimer = setTimeout(() => {
           const idle = performance.now() - lastActivity;
+          if (isPausedForClient && idle >= opt.idleTimeoutMs) {
+            // Slow reader (item 15): the client stopped reading for a whole idle period. Its buffer is
+            // bounded by backpressure; give up on it without blaming the worker.
+            finished = true;
+            flow.terminate = undefined;
+            call.abort();
+            out.destroy();
+            finishRecord(flow, 'client_disconnected', 499, 'client stopped reading');
+            resolve();
+            return;
+          }
           if (idle >= opt.idleTimeoutMs || performance.now() - startedAt >= opt.requestTimeoutMs) {
             failStream('Generation stream timed out', 'timeout', true);
           } else {
@@ -697,11 +709,12 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         }
       };
 
+      const origin = performance.timeOrigin;
       up.on('data', (chunk: Buffer) => {
-        lastActivity = performance.now();
+        const tp = performance.now();
+        lastActivity = tp;
         if (isDone) return;
-        const t = now();
-        onEvents(parser.push(decoder.write(chunk)), t);
+        onEvents(parser.push(decoder.write(chunk)), origin + tp);
         if (flow.isClientGone) return;
         if (isDone) {
           // Forward up to [DONE] only, so the client sees it exactly once.
@@ -711,7 +724,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         if (!out.write(chunk)) {
           // Backpressure: stop reading upstream until the client drains (slow reader, item 15).
           up.pause();
+          isPausedForClient = true;
           out.once('drain', () => {
+            isPausedForClient = false;
             lastActivity = performance.now();
             up.resume();
           });
@@ -1053,7 +1068,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       return new Promise((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
         server.once('error', onError);
-        server.listen(options.port, options.host, () => {
+        // A deep accept queue: with Node's default (511) a burst of new client connections overflows it
+        // and the dropped SYNs come back only after the kernel's 1 s retransmit (seen in bench:proxy).
+        server.listen({ port: options.port, host: options.host, backlog: 4096 }, () => {
           server.off('error', onError);
           const addr = server.address();
           boundPort = typeof addr === 'object' && addr !== null ? addr.port : options.port;

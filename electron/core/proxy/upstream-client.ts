@@ -33,9 +33,12 @@ export interface UpstreamTarget {
   agent: http.Agent;
 }
 
-/** A keep-alive agent for one worker: bounded sockets, no per-request connection. */
+/**
+ * A keep-alive agent for one worker: bounded sockets, no per-request connection. Every free socket is
+ * kept (no close-and-reconnect churn after a burst) and the most recently used is reused first.
+ */
 export function createWorkerAgent(maxSockets: number): http.Agent {
-  return new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' });
+  return new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);

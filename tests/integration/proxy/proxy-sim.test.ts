@@ -8,7 +8,8 @@ import { type SimProcess, startSimWorker, tempFile } from '../sim/sim-process';
 import type { ProxyUnderTest } from './proxy-test-kit';
 import { request, startProxy, streamedText } from './proxy-test-kit';
 
-const OPTIONS = 'disable_overlap_scheduler: true\ncache_transceiver_config:\n  backend: UCX\nkv_cache_config:\n  enable_block_reuse: true\n  event_buffer_max_size: 1024\n';
+const OPTIONS =
+  'disable_overlap_scheduler: true\ncache_transceiver_config:\n  backend: UCX\nreturn_perf_metrics: true\nperf_metrics_max_requests: 100\nkv_cache_config:\n  enable_block_reuse: true\n  event_buffer_max_size: 1024\n';
 const ENV = { DISAGG_SIM_ZERO_DELAY: '1' };
 const MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
 
@@ -18,6 +19,7 @@ describe('proxy with simulated workers', () => {
   let agg: SimProcess;
   let p: ProxyUnderTest;
   let kv: ProxyUnderTest;
+  let cond: ProxyUnderTest;
 
   beforeAll(async () => {
     const opts = tempFile('w.yaml', OPTIONS);
@@ -31,7 +33,14 @@ describe('proxy with simulated workers', () => {
     gen = all[2];
     agg = all[3];
     const hp = (s: SimProcess): string => `127.0.0.1:${s.port}`;
-    p = await startProxy({ contextUrls: [hp(ctx[0] as SimProcess)], generationUrls: [hp(gen)] });
+    p = await startProxy({ contextUrls: [hp(ctx[0] as SimProcess)], generationUrls: [hp(gen)], perfMetricsMaxRequests: 50 });
+    cond = await startProxy({
+      contextUrls: [hp(ctx[0] as SimProcess)],
+      generationUrls: [hp(agg)],
+      generationRouter: { type: 'kv_cache_aware', use_tokens: false, max_batch_size: 64, tokens_per_block: 32 },
+      conditionalMaxLocalPrefillLength: 100,
+      kvEventsPollMs: 50,
+    });
     kv = await startProxy({
       contextUrls: ctx.map(hp),
       generationUrls: [hp(gen)],
@@ -43,6 +52,7 @@ describe('proxy with simulated workers', () => {
   afterAll(async () => {
     await p?.proxy.close();
     await kv?.proxy.close();
+    await cond?.proxy.close();
     await Promise.all([...ctx, gen, agg].map((s) => s?.stop()));
   });
 
@@ -102,5 +112,37 @@ describe('proxy with simulated workers', () => {
     for (let i = 0; i < 3; i++) expect((await request(kv.port, 'POST', '/v1/completions', body)).status).toBe(200);
     const counts = kv.proxy.workers().filter((w) => w.role === 'context').map((w) => w.requests);
     expect(counts).toEqual([0, 3]);
+  });
+  it('/perf_metrics joins the context and generation workers\' metrics by ctx_request_id', async () => {
+    expect((await request(p.port, 'POST', '/v1/completions', JSON.stringify({ model: MODEL, prompt: 'Perf metrics please', max_tokens: 4 }))).status).toBe(200);
+    const r = await request(p.port, 'GET', '/perf_metrics');
+    const items = JSON.parse(r.body) as Array<Record<string, unknown>>;
+    expect(items.length).toBeGreaterThan(0);
+    const last = items[items.length - 1] as Record<string, unknown>;
+    expect(last['ctx_server']).toBe(`http://127.0.0.1:${ctx[0]?.port}`);
+    expect(last['gen_server']).toBe(`http://127.0.0.1:${gen.port}`);
+    expect(last['ctx_perf_metrics']).not.toBeNull();
+    expect(last['gen_perf_metrics']).toHaveProperty('perf_metrics');
+    expect(typeof last['disagg_server_arrival_time']).toBe('number');
+    // Returned pairs are forgotten.
+    expect(JSON.parse((await request(p.port, 'GET', '/perf_metrics')).body)).toEqual([]);
+  });
+
+  it('conditional disaggregation skips the context phase when the generation worker has the prefix cached', async () => {
+    const prompt = Array.from({ length: 500 }, (_, i) => 2000 + (i % 89));
+    const body = JSON.stringify({ model: MODEL, prompt, max_tokens: 2, temperature: 0 });
+    const ctxCalls = (): number => cond.proxy.workers().find((w) => w.role === 'context')?.requests ?? 0;
+    // Cold cache: a context phase is needed.
+    expect((await request(cond.port, 'POST', '/v1/completions', body)).status).toBe(200);
+    expect(ctxCalls()).toBe(1);
+    // Warm the generation worker's cache directly (an aggregated request), let the poller see it.
+    expect((await request(agg.port, 'POST', '/v1/completions', body)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await request(cond.port, 'POST', '/v1/completions', body)).status).toBe(200);
+    expect(ctxCalls()).toBe(1);
+    // A different long prompt still needs the context phase.
+    const other = JSON.stringify({ model: MODEL, prompt: prompt.map((t) => t + 1), max_tokens: 2 });
+    expect((await request(cond.port, 'POST', '/v1/completions', other)).status).toBe(200);
+    expect(ctxCalls()).toBe(2);
   });
 });
