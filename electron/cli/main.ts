@@ -1,9 +1,6 @@
 // The `disagg-console` command line: dispatches to one module per subcommand. Layer: core (plain Node).
-import { runBenchCommand } from './bench-command';
-import { runBenchProxyCommand } from './bench-proxy-command';
-import { runProxyCommand } from './proxy-command';
-import { runServeCommand } from './serve-command';
-import { runSimWorkerCommand } from './sim-worker-command';
+// Each subcommand's module is loaded only when it runs: a sim worker then starts without compiling the
+// proxy, the console and the benchmarks, and a broken module cannot take the other subcommands down.
 
 interface Subcommand {
   summary: string;
@@ -13,23 +10,23 @@ interface Subcommand {
 const SUBCOMMANDS: Record<string, Subcommand> = {
   serve: {
     summary: 'Run the console headless: prints the console URL (with its token) and the proxy URL.',
-    run: runServeCommand,
+    run: async (args) => (await import('./serve-command')).runServeCommand(args),
   },
   proxy: {
     summary: 'Run the disaggregated proxy: a drop-in for `trtllm-serve disaggregated` (same files and flags).',
-    run: runProxyCommand,
+    run: async (args) => (await import('./proxy-command')).runProxyCommand(args),
   },
   bench: {
     summary: 'Load test an OpenAI endpoint (benchmark_serving flags and result fields), with sweeps.',
-    run: runBenchCommand,
+    run: async (args) => (await import('./bench-command')).runBenchCommand(args),
   },
   'bench-proxy': {
     summary: 'Benchmark the proxy against zero-delay workers, a direct connection, a bare relay and nginx.',
-    run: runBenchProxyCommand,
+    run: async (args) => (await import('./bench-proxy-command')).runBenchProxyCommand(args),
   },
   'sim-worker': {
     summary: 'Run a simulated trtllm-serve worker (same flags, same HTTP API). Simulated: no GPU is used.',
-    run: runSimWorkerCommand,
+    run: async (args) => (await import('./sim-worker-command')).runSimWorkerCommand(args),
   },
 };
 
