@@ -22,6 +22,7 @@ Options:
                         (also what a first start without NVIDIA GPUs does)
       --proxy-port N    port of the LLM proxy (default: the setting, 8000; 0 = a free port)
       --static DIR      built renderer to serve (default dist/renderer)
+      --first-worker-port N  new workers get free ports from N up (default 8001)
       --stop-leftovers  stop workers a crashed console left running (default: report them)
   -h, --help
 `;
@@ -31,6 +32,7 @@ export interface ServeArgs {
   dataDir: string;
   isDemo: boolean;
   proxyPort: number | undefined;
+  firstWorkerPort: number | undefined;
   staticDir: string | undefined;
   shouldStopLeftovers: boolean;
   isHelp: boolean;
@@ -38,7 +40,7 @@ export interface ServeArgs {
 
 /** Parses the serve flags (`--flag value` or `--flag=value`). */
 export function parseServeArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): { ok: true; args: ServeArgs } | { ok: false; message: string } {
-  const args: ServeArgs = { port: 0, dataDir: defaultDataDir(env), isDemo: false, proxyPort: undefined, staticDir: undefined, shouldStopLeftovers: false, isHelp: false };
+  const args: ServeArgs = { port: 0, dataDir: defaultDataDir(env), isDemo: false, proxyPort: undefined, firstWorkerPort: undefined, staticDir: undefined, shouldStopLeftovers: false, isHelp: false };
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i] as string;
     let value: string | undefined;
@@ -73,6 +75,12 @@ export function parseServeArgs(argv: readonly string[], env: Record<string, stri
         const p = port();
         if (p === null) return { ok: false, message: `--proxy-port expects a port number, got '${v}'` };
         args.proxyPort = p;
+        break;
+      }
+      case '--first-worker-port': {
+        const p = port();
+        if (p === null || p === 0) return { ok: false, message: `--first-worker-port expects a port number, got '${v}'` };
+        args.firstWorkerPort = p;
         break;
       }
       case '--data-dir':
@@ -159,6 +167,7 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
       isDemo: args.isDemo,
       isDemoOnFirstStartWithoutGpus: true,
       proxyPort: args.proxyPort,
+      firstWorkerPort: args.firstWorkerPort,
       leftovers: args.shouldStopLeftovers ? 'stop' : 'report',
     });
   } catch (err) {

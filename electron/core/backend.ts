@@ -81,6 +81,8 @@ export interface BackendDeps {
   gpuPollIntervalMs?: number;
   /** Restart policy overrides for every worker (tests: short timeouts). */
   policy?: Partial<RestartPolicy>;
+  /** First port tried for a new worker (default 8001, as upstream's examples). */
+  firstWorkerPort?: number;
   /** Workers a crashed console left running (from its pid file): 'report' them (default) or 'stop' them. */
   leftovers?: 'report' | 'stop';
   /** Poll period of the workers' /metrics and the registry. */
@@ -670,13 +672,15 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     binaryPath: () => settings.trtllmServePath,
   });
 
-  /** Picks a free port for a new worker, avoiding the topology's and the proxy's. */
+  /** Picks a free port for a new worker, avoiding the topology's and the proxy's (upstream examples use 8001 up). */
+  const firstWorkerPort = deps.firstWorkerPort ?? 8001;
   const freeWorkerPort = async (taken: Set<number>): Promise<number> => {
-    for (let port = 8001; port < 9000; port++) {
+    const last = Math.min(65535, firstWorkerPort + 999);
+    for (let port = firstWorkerPort; port <= last; port++) {
       if (taken.has(port) || port === proxyPort) continue;
       if ((await probePort('127.0.0.1', port)).free) return port;
     }
-    throw new AppError('PORT_IN_USE', 'no free port between 8001 and 8999 for a new worker');
+    throw new AppError('PORT_IN_USE', `no free port between ${firstWorkerPort} and ${last} for a new worker`);
   };
 
   const currentConsole = async (): Promise<{ files: TopologyFiles; console: ConsoleTopology }> => {

@@ -18,6 +18,15 @@ export interface BackendHarness {
   close(): Promise<void>;
 }
 
+/**
+ * A first worker port per backend, far apart, so backends of test files running in parallel do not pick the
+ * same free port before either worker has bound it.
+ */
+export function randomFirstWorkerPort(): number {
+  // Below the Linux ephemeral range (32768+), where client sockets and port-0 listeners land.
+  return 20_000 + Math.floor(Math.random() * 120) * 100;
+}
+
 /** A backend with simulated GPUs, zero-delay sim workers and quick probes. */
 export async function startTestBackend(over: Partial<BackendDeps> = {}): Promise<BackendHarness> {
   const dataDir = over.dataDir ?? mkdtempSync(join(tmpdir(), 'dc-backend-'));
@@ -26,6 +35,7 @@ export async function startTestBackend(over: Partial<BackendDeps> = {}): Promise
     env: { ...process.env, DISAGG_SIM_ZERO_DELAY: '1' },
     cliScript: CLI,
     proxyPort: 0,
+    firstWorkerPort: randomFirstWorkerPort(),
     isGpuSimulationForced: true,
     policy: { readyTimeoutMs: 30_000, probeIntervalMs: 100, killTimeoutMs: 5000, backoffBaseMs: 200, backoffMaxMs: 1000 },
     pollIntervalMs: 500,

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { isProcessAlive } from '../../../../electron/core/supervisor/pid-file';
 import type { WorkerView } from '../../../../shared/model/worker-view';
-import { CLI, complete } from './backend-kit';
+import { CLI, complete, randomFirstWorkerPort } from './backend-kit';
 
 let child: ChildProcess | undefined;
 let dataDir = '';
@@ -24,7 +24,7 @@ afterEach(() => {
 });
 
 function startServe(extra: string[]): { proc: ChildProcess; exited: Promise<{ code: number | null; signal: string | null }> } {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--proxy-port', '0', '--data-dir', dataDir, ...extra], {
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--proxy-port', '0', '--first-worker-port', String(randomFirstWorkerPort()), '--data-dir', dataDir, ...extra], {
     env: { ...process.env, DISAGG_SIM_ZERO_DELAY: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -55,7 +55,7 @@ function waitForLines(proc: ChildProcess, pattern: RegExp, timeoutMs: number): P
 describe('disagg-console serve', () => {
   it('prints both URLs, requires the token, runs the demo, and leaves no child after SIGTERM', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'dc-serve-'));
-    child = spawn(process.execPath, [CLI, 'serve', '--demo', '--port', '0', '--proxy-port', '0', '--data-dir', dataDir, '--static', join(dataDir, 'no-such-build')], {
+    child = spawn(process.execPath, [CLI, 'serve', '--demo', '--port', '0', '--proxy-port', '0', '--first-worker-port', String(randomFirstWorkerPort()), '--data-dir', dataDir, '--static', join(dataDir, 'no-such-build')], {
       env: { ...process.env, DISAGG_SIM_ZERO_DELAY: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
