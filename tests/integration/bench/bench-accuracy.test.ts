@@ -86,6 +86,25 @@ describe('fixed 20 ms iterations (zero-delay engine + extraIterationMs)', () => 
     expect(plain.mean_itl_ms).toBe(0);
   });
 
+  it('an abort ends the run promptly: in-flight requests fail as aborted, the rest are not sent', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const started = performance.now();
+    const r = await runBenchmark({
+      baseUrl: w.url,
+      endpoint: '/v1/completions',
+      model: MODEL,
+      dataset: { kind: 'random', inputLen: 16, outputLen: 200 },
+      numPrompts: 50,
+      maxConcurrency: 2,
+      shouldIgnoreEos: true,
+      signal: controller.signal,
+    });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(r.num_prompts).toBe(2);
+    expect(r.error_counts).toEqual({ aborted: 2 });
+  });
+
   it('open loop: a request sent late because the generator stalled is charged from its scheduled time', async () => {
     // Stall this process's event loop for 300 ms shortly after the start: requests due meanwhile go out late.
     const stall = setTimeout(() => {

@@ -1,5 +1,5 @@
 // Saved runs: save, list (newest first, foreign files skipped), load, remove, path safety; comparing two
-// runs step by step; CSV export; and the summary table and progress line formats.
+// runs step by step; CSV export; sweep chart points; and the summary table and progress line formats.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import type { BenchResult, RequestOutput } from '../../../../electron/core/bench
 import { formatProgress } from '../../../../electron/core/bench/progress-reporter';
 import { compareRuns, RunStore, runToCsv, type SavedRun } from '../../../../electron/core/bench/run-store';
 import { formatSummary } from '../../../../electron/core/bench/summary-table';
+import { sweepPoints } from '../../../../electron/core/bench/sweep-points';
 
 function result(ttftS: number, tokens: number, durationS: number): BenchResult {
   const out: RequestOutput = { isSuccess: true, ttftS, itlS: [0.01, 0.01], latencyS: ttftS + 0.02, outputTokens: tokens, promptTokens: 5, error: '', errorKind: '', scheduledMs: 0, startMs: 0, sentMs: 0 };
@@ -81,5 +82,22 @@ describe('text output', () => {
     expect(formatProgress({ done: 5, failed: 1, total: 10, elapsedMs: 2000 })).toBe(
       `Benchmarking:  50%|${'█'.repeat(15)}${' '.repeat(15)}| 5/10 [2.0s, 2.50 req/s, 1 failed]`,
     );
+  });
+});
+
+describe('sweepPoints', () => {
+  it('gives one chart point per step with throughput and latency percentiles', () => {
+    const points = sweepPoints([
+      { kind: 'concurrency', value: 1, result: result(0.2, 3, 1) },
+      { kind: 'concurrency', value: 4, result: result(0.1, 3, 0.5) },
+    ]);
+    expect(points.map((p) => [p.value, p.outputThroughput])).toEqual([
+      [1, 3],
+      [4, 6],
+    ]);
+    expect(points[0]?.ttftP50Ms).toBeCloseTo(200, 6);
+    expect(points[1]?.ttftP99Ms).toBeCloseTo(100, 6);
+    expect(points[0]?.tpotP50Ms).toBeCloseTo(10, 6);
+    expect(points[0]?.goodput).toBe(0);
   });
 });
