@@ -67,6 +67,15 @@ export interface WorkerSnapshot {
   errors: number;
   ejections: number;
   isEjected: boolean;
+  /** Pooled keep-alive sockets to this worker (busy + idle). */
+  openSockets: number;
+}
+
+function countSockets(agent: http.Agent): number {
+  let n = 0;
+  for (const list of Object.values(agent.sockets)) n += list?.length ?? 0;
+  for (const list of Object.values(agent.freeSockets)) n += list?.length ?? 0;
+  return n;
 }
 
 /** `host:port` or `http://host:port` -> `http://host:port`. */
@@ -259,6 +268,7 @@ export class WorkerPool {
       errors: w.errors,
       ejections: w.ejections,
       isEjected: w.isEjected,
+      openSockets: countSockets(w.agent),
     }));
   }
 

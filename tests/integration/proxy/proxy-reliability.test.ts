@@ -10,7 +10,7 @@ import {
   chatBody,
   checkInvariants,
   completionBody,
-  openFds,
+  fdBaselineOf,
   request,
   sseData,
   startFakeWorker,
@@ -41,7 +41,7 @@ describe('proxy reliability checklist', () => {
     });
     // Warm the pools so pooled keep-alive sockets are part of the fd baseline.
     await request(p.port, 'POST', '/v1/completions', completionBody());
-    fdBase = openFds();
+    fdBase = fdBaselineOf(p);
     return { ctx, gen, p };
   }
 
