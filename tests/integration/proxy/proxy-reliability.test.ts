@@ -224,6 +224,47 @@ describe('proxy reliability checklist', () => {
     await Promise.all(gen.map((w) => w.control({ gen: 'ok' })));
   });
 
+  it('11: a generation worker that dies is routed around, and rejoins when restarted on the same port', async () => {
+    const { gen, p } = await setup(1, 2);
+    const deadPort = gen[0]?.port ?? 0;
+    await gen[0]?.kill();
+    for (let i = 0; i < 4; i++) expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    const url = `http://127.0.0.1:${deadPort}`;
+    expect(p.proxy.workers().find((w) => w.url === url)?.isEjected).toBe(true);
+    const again = await startFakeWorker([], deadPort);
+    workers.push(again);
+    await waitFor(() => p.proxy.workers().find((w) => w.url === url)?.isEjected === false, 5_000, 'rejoined after the probe');
+    for (let i = 0; i < 4; i++) expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    expect((await again.stats()).counts['gen']).toBeGreaterThan(0);
+  });
+
+  it('12: the proxy is stateless: after a restart on the same port the first request succeeds with identical bytes', async () => {
+    const { p: first } = await setup(1, 1);
+    const port = first.port;
+    const before = await request(port, 'POST', '/v1/completions', completionBody({ stream: true }));
+    await first.proxy.close();
+    p = await startProxy({ contextUrls: workers.slice(0, 1).map((w) => w.url), generationUrls: workers.slice(1).map((w) => w.url), port });
+    fdBase = fdBaselineOf(p);
+    const after = await request(port, 'POST', '/v1/completions', completionBody({ stream: true }));
+    expect(after.status).toBe(200);
+    expect(after.body).toBe(before.body);
+  });
+
+  it('14: connection churn: many short-lived client connections reuse a few pooled upstream sockets', async () => {
+    const { ctx, gen, p } = await setup(1, 1);
+    const before = await Promise.all([ctx[0]?.stats(), gen[0]?.stats()]);
+    // Each request on its own client connection (the kit's client agent does not keep alive).
+    for (let batch = 0; batch < 20; batch++) {
+      const rs = await Promise.all(Array.from({ length: 25 }, () => request(p.port, 'POST', '/v1/completions', completionBody({ max_tokens: 1 }))));
+      expect(rs.every((r) => r.status === 200)).toBe(true);
+    }
+    const after = await Promise.all([ctx[0]?.stats(), gen[0]?.stats()]);
+    // 500 requests; each worker saw at most 25 connections (the concurrency), not one per request.
+    for (const s of after) expect(s?.open ?? 0).toBeLessThanOrEqual(26);
+    expect((after[1]?.counts['gen'] ?? 0) - (before[1]?.counts['gen'] ?? 0)).toBe(500);
+    expect(p.proxy.workers().every((w) => w.openSockets <= 26)).toBe(true);
+  });
+
   it('13: overload: a bounded concurrency sheds the excess fast with 429 and Retry-After', async () => {
     const { gen, p } = await setup(1, 1, { maxConcurrency: 2, maxQueue: 1, queueTimeoutMs: 5_000 });
     await gen[0]?.control({ tokenDelayMs: 40, tokens: 5 });
