@@ -81,6 +81,8 @@ export interface BackendDeps {
   gpuPollIntervalMs?: number;
   /** Restart policy overrides for every worker (tests: short timeouts). */
   policy?: Partial<RestartPolicy>;
+  /** The etcd binary for the embedded etcd (default `etcd` on PATH, then /usr/bin/etcd). */
+  etcdBinary?: string;
   /** First port tried for a new worker (default 8001, as upstream's examples). */
   firstWorkerPort?: number;
   /** Workers a crashed console left running (from its pid file): 'report' them (default) or 'stop' them. */
@@ -384,11 +386,11 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
       return;
     }
     try {
-      etcd = await startEmbeddedEtcd({ dataDir: join(dataDir, 'etcd'), clientPort: Number(m[2]), env, log: (line) => log('debug', `etcd: ${line}`) });
+      etcd = await startEmbeddedEtcd({ dataDir: join(dataDir, 'etcd'), binary: deps.etcdBinary, clientPort: Number(m[2]), env, log: (line) => log('debug', `etcd: ${line}`) });
       etcdStatus = etcd.status();
       log('info', `embedded etcd listening on ${etcd.endpoint}`);
     } catch (err) {
-      etcdStatus = err instanceof EtcdStartError ? err.status : { state: 'unavailable', endpoint, message: errText(err) };
+      etcdStatus = err instanceof EtcdStartError ? { state: err.status.state, endpoint: err.status.endpoint, message: err.status.message } : { state: 'unavailable', endpoint, message: errText(err) };
       log('warn', etcdStatus.message ?? ETCD_MISSING_MESSAGE);
     }
   };
@@ -811,7 +813,8 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     ...topology.handlers(),
     'cluster:status': (): Promise<ClusterStatus> => {
       if (etcd) etcdStatus = etcd.status();
-      return Promise.resolve({ mode: applied?.mode ?? settings.clusterMode, etcd: { ...etcdStatus }, isReady: applied?.mode === 'disagg_cluster' ? clusterReady : null, remoteWorkers: [...remote] });
+      const { state, endpoint, message } = etcdStatus;
+      return Promise.resolve({ mode: applied?.mode ?? settings.clusterMode, etcd: { state, endpoint, message }, isReady: applied?.mode === 'disagg_cluster' ? clusterReady : null, remoteWorkers: [...remote] });
     },
     'metrics:snapshot': (query) => Promise.resolve(metrics.snapshot(query)),
     'metrics:csv': (query) => Promise.resolve(metrics.csv(query)),

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { EtcdClusterStorage } from '../../../../electron/core/cluster/etcd-cluster-storage';
+import { ETCD_MISSING_MESSAGE } from '../../../../electron/core/etcd/embedded-etcd';
 import { getFreePort } from '../../../helpers/free-port';
 import { type SimProcess, startSimWorker } from '../../sim/sim-process';
 import { type BackendHarness, complete, MODEL, startTestBackend } from './backend-kit';
@@ -84,4 +85,16 @@ describe('console backend in etcd metadata mode', () => {
       await storage.close();
     }
   }, 90_000);
+
+  it('says clearly in cluster:status when etcd is needed but not installed', async () => {
+    h = await startTestBackend({ etcdBinary: '/nonexistent/etcd' });
+    const hh = h;
+    const [etcdPort, ctxPort, genPort] = [await getFreePort(), await getFreePort(), await getFreePort()];
+    const { port: proxyPort } = await hh.client.invoke('proxy:info');
+    await hh.client.invoke('topology:apply', metadataTopology(etcdPort, ctxPort, genPort, proxyPort));
+    const status = await hh.client.invoke('cluster:status');
+    expect(status.mode).toBe('metadata');
+    expect(status.etcd).toEqual({ state: 'unavailable', endpoint: null, message: ETCD_MISSING_MESSAGE });
+    expect(status.etcd.message).toMatch(/etcd is not installed: install it .*or set an external etcd endpoint/);
+  }, 60_000);
 });
