@@ -5,7 +5,7 @@ import http from 'node:http';
 
 import { computeResult } from './bench-metrics';
 import type { BenchEndpoint, BenchResult, GoodputSlos, PercentileMetric, SampleRequest } from './bench-types';
-import { loadDatasetFile } from './dataset-file';
+import { loadDatasetFile, parseDatasetText } from './dataset-file';
 import { type LoadProgress, runLoad } from './load-generator';
 import { randomRequests } from './random-dataset';
 import { requestBody, sendRequest } from './request-sender';
@@ -14,6 +14,8 @@ import { requestBody, sendRequest } from './request-sender';
 export type DatasetSpec =
   | { kind: 'random'; inputLen: number; outputLen: number; rangeRatio?: number; prefixLen?: number }
   | { kind: 'file'; path: string; outputLen: number; shouldOverrideOutputLen?: boolean }
+  /** The text of a dataset file (what the console uploads), in any shape dataset-file.ts accepts. */
+  | { kind: 'text'; text: string; outputLen: number; shouldOverrideOutputLen?: boolean }
   | { kind: 'requests'; requests: SampleRequest[] };
 
 export interface BenchOptions {
@@ -61,6 +63,12 @@ export async function buildRequests(dataset: DatasetSpec, numPrompts: number, se
       });
     case 'file':
       return loadDatasetFile(dataset.path, {
+        defaultOutputLen: dataset.outputLen,
+        shouldOverrideOutputLen: dataset.shouldOverrideOutputLen,
+        numPrompts,
+      });
+    case 'text':
+      return parseDatasetText(dataset.text, {
         defaultOutputLen: dataset.outputLen,
         shouldOverrideOutputLen: dataset.shouldOverrideOutputLen,
         numPrompts,

@@ -201,7 +201,27 @@ describe('through the real proxy (1 context + 1 generation worker)', () => {
     expect(r.median_itl_ms).toBeGreaterThanOrEqual(10 - 1);
   });
 
-  it('fails fast with a clear message when the model name is wrong for a worker', async () => {
+  it('chat through the proxy, prompts from dataset text: every stream completes with exact output counts', async () => {
+    const r = await runBenchmark({
+      baseUrl: proxy.url,
+      endpoint: '/v1/chat/completions',
+      model: MODEL,
+      dataset: { kind: 'text', text: '["Tell me about asyncio", "The capital of Germany is"]', outputLen: 6 },
+      numPrompts: 4,
+      maxConcurrency: 2,
+      shouldIgnoreEos: true,
+    });
+    expect(r.failed).toBe(0);
+    expect(r.output_lens).toEqual([6, 6, 6, 6]);
+    // The generation worker may send the context's first token together with its own first one (one chunk,
+    // usage jumping by 2): token events, and so ITL entries, can be one fewer than the tokens; TPOT uses usage.
+    expect(r.itls.every((l) => l.length === 4 || l.length === 5)).toBe(true);
+    // Chat prompts are templated by the server: the input count is the server's usage, above the raw text's.
+    expect(r.input_lens.every((n) => n > 4)).toBe(true);
+    expect(r.median_ttft_ms).toBeGreaterThanOrEqual(2 * 10 - 1);
+  });
+
+  it('fails fast with a clear message when the server cannot be reached', async () => {
     await expect(
       runBenchmark({ baseUrl: 'http://127.0.0.1:9', endpoint: '/v1/completions', model: MODEL, dataset: { kind: 'random', inputLen: 4, outputLen: 2 }, numPrompts: 1, shouldTestFirst: true, requestTimeoutMs: 5_000 }),
     ).rejects.toThrow(/Initial test run failed/);
