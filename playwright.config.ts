@@ -35,7 +35,10 @@ export default defineConfig({
       testIgnore: /electron\.spec\.ts/,
       use: {
         browserName: 'chromium',
-        launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS },
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          args: CHROMIUM_ARGS,
+        },
       },
     },
     { name: 'electron', testMatch: /electron\.spec\.ts/ },

@@ -7,7 +7,15 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
 /** Not bundled: Electron itself, Node built-ins and the runtime dependencies that load files by path. */
-export const MAIN_EXTERNALS = ['electron', 'etcd3', 'tsx', /^tsx\//, 'yaml', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+export const MAIN_EXTERNALS = [
+  'electron',
+  'etcd3',
+  'tsx',
+  /^tsx\//,
+  'yaml',
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+];
 
 export default defineConfig({
   resolve: { conditions: ['node'], mainFields: ['module', 'jsnext:main', 'jsnext'] },
@@ -18,7 +26,11 @@ export default defineConfig({
     sourcemap: true,
     minify: false,
     target: 'node20',
-    lib: { entry: resolve(import.meta.dirname, 'electron/main.ts'), formats: ['es'], fileName: () => 'main.js' },
+    lib: {
+      entry: resolve(import.meta.dirname, 'electron/main.ts'),
+      formats: ['es'],
+      fileName: () => 'main.js',
+    },
     rollupOptions: { external: MAIN_EXTERNALS },
   },
 });

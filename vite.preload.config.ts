@@ -12,7 +12,11 @@ export default defineConfig({
     sourcemap: 'inline',
     minify: false,
     target: 'chrome128',
-    lib: { entry: resolve(import.meta.dirname, 'electron/preload.ts'), formats: ['cjs'], fileName: () => 'preload.cjs' },
+    lib: {
+      entry: resolve(import.meta.dirname, 'electron/preload.ts'),
+      formats: ['cjs'],
+      fileName: () => 'preload.cjs',
+    },
     rollupOptions: { external: ['electron'], output: { inlineDynamicImports: true } },
   },
 });

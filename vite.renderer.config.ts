@@ -14,7 +14,9 @@ export default defineConfig((env) => {
     base: './',
     plugins: [react()],
     build: {
-      ...(isForge ? {} : { outDir: resolve(import.meta.dirname, 'dist/renderer'), emptyOutDir: true }),
+      ...(isForge
+        ? {}
+        : { outDir: resolve(import.meta.dirname, 'dist/renderer'), emptyOutDir: true }),
       sourcemap: true,
       chunkSizeWarningLimit: 2000,
     },

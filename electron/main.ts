@@ -6,13 +6,27 @@
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { app, BrowserWindow, Menu, nativeImage, Notification, session, shell, Tray } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  Menu,
+  nativeImage,
+  Notification,
+  session,
+  shell,
+  Tray,
+} from 'electron';
 
 import { type Backend, createBackend } from './core/backend';
 import { bindIpc } from './ipc/bind-ipc';
 import { isTrustedSender, urlPrefixOf } from './ipc/trusted-sender';
 import { watchWorkerCrashes } from './platform/crash-notifier';
-import { appMenuTemplate, type MenuActions, trayMenuTemplate, workerSummary } from './platform/menus';
+import {
+  appMenuTemplate,
+  type MenuActions,
+  trayMenuTemplate,
+  workerSummary,
+} from './platform/menus';
 import { createQuitController } from './platform/quit-controller';
 import { applyCspHeader, hardenWebContents, isExternalWebUrl } from './platform/window-security';
 
@@ -23,7 +37,12 @@ declare const MAIN_WINDOW_VITE_NAME: string | undefined;
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 function rendererUrl(): string {
-  if (typeof MAIN_WINDOW_VITE_DEV_SERVER_URL === 'string' && MAIN_WINDOW_VITE_DEV_SERVER_URL !== '') return MAIN_WINDOW_VITE_DEV_SERVER_URL;
+  if (
+    typeof MAIN_WINDOW_VITE_DEV_SERVER_URL === 'string' &&
+    MAIN_WINDOW_VITE_DEV_SERVER_URL !== ''
+  ) {
+    return MAIN_WINDOW_VITE_DEV_SERVER_URL;
+  }
   const name = typeof MAIN_WINDOW_VITE_NAME === 'string' ? MAIN_WINDOW_VITE_NAME : 'main_window';
   return pathToFileURL(join(here, '..', 'renderer', name, 'index.html')).href;
 }
@@ -42,7 +61,9 @@ function trayIconBitmap(): Buffer {
 }
 
 function onUnexpectedError(err: unknown): void {
-  process.stderr.write(`[disagg-console] unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `[disagg-console] unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -54,14 +75,21 @@ async function main(): Promise<void> {
   process.on('uncaughtException', onUnexpectedError);
   await app.whenReady();
 
-  const backend: Backend = await createBackend({ dataDir: join(app.getPath('userData'), 'data'), platform: { name: 'electron' } });
+  const backend: Backend = await createBackend({
+    dataDir: join(app.getPath('userData'), 'data'),
+    platform: { name: 'electron' },
+  });
   const pageUrl = rendererUrl();
   const allowedPrefix = urlPrefixOf(pageUrl);
   let win: BrowserWindow | null = null;
   let tray: Tray | null = null;
   const states = new Map<string, string>();
 
-  const quit = createQuitController({ dispose: () => backend.dispose(), exit: (code) => app.exit(code), log: (m) => process.stderr.write(`[disagg-console] ${m}\n`) });
+  const quit = createQuitController({
+    dispose: () => backend.dispose(),
+    exit: (code) => app.exit(code),
+    log: (m) => process.stderr.write(`[disagg-console] ${m}\n`),
+  });
   const actions: MenuActions = {
     showWindow: () => showWindow(),
     quit: () => app.quit(),
@@ -119,7 +147,10 @@ async function main(): Promise<void> {
     backend,
     target: () => win?.webContents ?? null,
     isTrusted: (event) =>
-      isTrustedSender(event, { webContentsIds: () => BrowserWindow.getAllWindows().map((w) => w.webContents.id), allowedUrlPrefixes: [allowedPrefix] }),
+      isTrustedSender(event, {
+        webContentsIds: () => BrowserWindow.getAllWindows().map((w) => w.webContents.id),
+        allowedUrlPrefixes: [allowedPrefix],
+      }),
   });
   const offCrashes = watchWorkerCrashes(backend.onEvent, (title, body) => {
     if (Notification.isSupported()) new Notification({ title, body }).show();
@@ -129,7 +160,9 @@ async function main(): Promise<void> {
     refreshTray();
   });
 
-  Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(actions, process.platform === 'darwin')));
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate(appMenuTemplate(actions, process.platform === 'darwin')),
+  );
   tray = new Tray(nativeImage.createFromBitmap(trayIconBitmap(), { width: 16, height: 16 }));
   tray.on('click', showWindow);
   refreshTray();

@@ -21,7 +21,11 @@ const VIEWS: { id: ViewName; label: string }[] = [
   { id: 'playground', label: 'Playground' },
 ];
 
-const THEME_NEXT: Record<ThemeChoice, ThemeChoice> = { system: 'dark', dark: 'light', light: 'system' };
+const THEME_NEXT: Record<ThemeChoice, ThemeChoice> = {
+  system: 'dark',
+  dark: 'light',
+  light: 'system',
+};
 
 function useThemeAttribute(theme: ThemeChoice): void {
   useEffect(() => {
@@ -70,24 +74,42 @@ export function App(): ReactNode {
         </div>
         <nav className="nav" aria-label="Views">
           {VIEWS.map((v, i) => (
-            <button key={v.id} type="button" aria-current={view === v.id ? 'page' : undefined} onClick={() => setView(v.id)} title={`${v.label} (Alt+${i + 1})`}>
+            <button
+              key={v.id}
+              type="button"
+              aria-current={view === v.id ? 'page' : undefined}
+              onClick={() => setView(v.id)}
+              title={`${v.label} (Alt+${i + 1})`}
+            >
               {v.label}
             </button>
           ))}
         </nav>
         <div className="topbar-right">
           {isSimulated ? (
-            <span className="badge sim-badge nodot" title="Simulated GPUs or a simulated engine: timings come from a model, not hardware">
+            <span
+              className="badge sim-badge nodot"
+              title="Simulated GPUs or a simulated engine: timings come from a model, not hardware"
+            >
               simulated
             </span>
           ) : null}
           <span className="dim num" aria-label="Worker summary">
-            {counts.total === 0 ? 'no workers' : `${counts.ready}/${counts.total} ready${counts.starting ? `, ${counts.starting} starting` : ''}${counts.failing ? `, ${counts.failing} failing` : ''}`}
+            {counts.total === 0
+              ? 'no workers'
+              : `${counts.ready}/${counts.total} ready${counts.starting ? `, ${counts.starting} starting` : ''}${counts.failing ? `, ${counts.failing} failing` : ''}`}
           </span>
-          <span className={`badge ${connection === 'ok' ? 'state-ready' : connection === 'error' ? 'state-errored' : 'state-starting'}`}>
+          <span
+            className={`badge ${connection === 'ok' ? 'state-ready' : connection === 'error' ? 'state-errored' : 'state-starting'}`}
+          >
             {connection === 'ok' ? 'connected' : connection === 'error' ? 'offline' : 'connecting'}
           </span>
-          <button type="button" className="btn btn-small" onClick={() => setTheme(THEME_NEXT[theme])} aria-label={`Theme: ${theme}. Switch theme`}>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => setTheme(THEME_NEXT[theme])}
+            aria-label={`Theme: ${theme}. Switch theme`}
+          >
             Theme: {theme}
           </button>
         </div>
@@ -95,7 +117,11 @@ export function App(): ReactNode {
       <main className="main">
         {connection === 'error' ? (
           <div className="view">
-            <ErrorBox title="The console backend cannot be reached" message={connectionError ?? 'unknown error'} onRetry={() => window.location.reload()} />
+            <ErrorBox
+              title="The console backend cannot be reached"
+              message={connectionError ?? 'unknown error'}
+              onRetry={() => window.location.reload()}
+            />
           </div>
         ) : null}
         {view === 'cluster' ? <ClusterView /> : null}

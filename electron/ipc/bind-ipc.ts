@@ -3,7 +3,12 @@
 // window as `event:<name>` (style-guide §3.3). Returns a disposer that removes every handler and listener.
 // Layer: electron shell (the only place besides preload that touches ipcMain).
 
-import { type IpcMain, ipcMain as electronIpcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import {
+  type IpcMain,
+  ipcMain as electronIpcMain,
+  type IpcMainInvokeEvent,
+  type WebContents,
+} from 'electron';
 
 import { API_CHANNELS, API_EVENTS, type ApiBackend } from '../../shared/api/contract';
 import { type Envelope, errorEnvelope } from '../../shared/api/envelope';
@@ -27,10 +32,17 @@ export function bindIpc(options: BindIpcOptions): () => void {
   const { backend, target, isTrusted, log } = options;
   const ipcMain = options.ipcMain ?? electronIpcMain;
   for (const channel of API_CHANNELS) {
-    ipcMain.handle(channel, (event: IpcMainInvokeEvent, ...args: unknown[]): Promise<Envelope<unknown>> => {
-      if (!isTrusted(event)) return Promise.resolve(errorEnvelope('UNAUTHORIZED', `IPC from an untrusted frame refused on '${channel}'`));
-      return dispatch(backend.api, channel, args, log);
-    });
+    ipcMain.handle(
+      channel,
+      (event: IpcMainInvokeEvent, ...args: unknown[]): Promise<Envelope<unknown>> => {
+        if (!isTrusted(event)) {
+          return Promise.resolve(
+            errorEnvelope('UNAUTHORIZED', `IPC from an untrusted frame refused on '${channel}'`),
+          );
+        }
+        return dispatch(backend.api, channel, args, log);
+      },
+    );
   }
   const offs = API_EVENTS.map((name) =>
     backend.onEvent(name, (payload) => {

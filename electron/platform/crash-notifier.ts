@@ -11,18 +11,34 @@ const CRASH_STATES: readonly WorkerState[] = ['errored', 'backoff'];
 /** The notification text for a crashed worker. */
 export function crashMessage(view: WorkerView): { title: string; body: string } {
   const exit = view.status.lastExit;
-  const how = exit ? (exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`) : 'unknown cause';
+  const how = exit
+    ? exit.signal
+      ? `signal ${exit.signal}`
+      : `exit code ${exit.code ?? 'unknown'}`
+    : 'unknown cause';
   const reason = exit?.reason ?? view.status.message;
   const tail = exit?.stderrTail.at(-1);
-  const next = view.status.state === 'backoff' ? 'The console will restart it.' : 'It will not be restarted: open its logs.';
+  const next =
+    view.status.state === 'backoff'
+      ? 'The console will restart it.'
+      : 'It will not be restarted: open its logs.';
   return {
     title: `Worker ${view.id} crashed`,
-    body: [`${view.role} worker stopped (${how})${reason ? `: ${reason}` : ''}.`, tail ? `Last line: ${tail}` : '', next].filter((s) => s !== '').join(' '),
+    body: [
+      `${view.role} worker stopped (${how})${reason ? `: ${reason}` : ''}.`,
+      tail ? `Last line: ${tail}` : '',
+      next,
+    ]
+      .filter((s) => s !== '')
+      .join(' '),
   };
 }
 
 /** Subscribes to status events; returns the unsubscribe function. */
-export function watchWorkerCrashes(onEvent: OnApiEvent, notify: (title: string, body: string) => void): () => void {
+export function watchWorkerCrashes(
+  onEvent: OnApiEvent,
+  notify: (title: string, body: string) => void,
+): () => void {
   const last = new Map<string, WorkerState>();
   return onEvent('workers:statusChanged', (view) => {
     const before = last.get(view.id);

@@ -11,7 +11,10 @@ export interface MenuActions {
 }
 
 /** The application menu. */
-export function appMenuTemplate(actions: MenuActions, isMac: boolean): MenuItemConstructorOptions[] {
+export function appMenuTemplate(
+  actions: MenuActions,
+  isMac: boolean,
+): MenuItemConstructorOptions[] {
   return [
     ...(isMac ? [{ role: 'appMenu' as const }] : []),
     {
@@ -26,14 +29,26 @@ export function appMenuTemplate(actions: MenuActions, isMac: boolean): MenuItemC
     { role: 'editMenu' },
     {
       label: 'View',
-      submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }],
+      submenu: [
+        { role: 'reload' },
+        { role: 'toggleDevTools' },
+        { type: 'separator' },
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { type: 'separator' },
+        { role: 'togglefullscreen' },
+      ],
     },
     { role: 'windowMenu' },
   ];
 }
 
 /** The tray menu; `summary` is e.g. "2/2 workers ready". */
-export function trayMenuTemplate(actions: MenuActions, summary: string): MenuItemConstructorOptions[] {
+export function trayMenuTemplate(
+  actions: MenuActions,
+  summary: string,
+): MenuItemConstructorOptions[] {
   return [
     { label: summary, enabled: false },
     { type: 'separator' },

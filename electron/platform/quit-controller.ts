@@ -37,11 +37,15 @@ export function createQuitController(options: QuitControllerOptions): QuitContro
       });
       void Promise.race([options.dispose().then(() => 'ok' as const), timeout])
         .then((r) => {
-          if (r === 'timeout') options.log?.(`stopping the workers took over ${timeoutMs} ms; quitting anyway`);
+          if (r === 'timeout') {
+            options.log?.(`stopping the workers took over ${timeoutMs} ms; quitting anyway`);
+          }
           return 0;
         })
         .catch((err: unknown) => {
-          options.log?.(`stopping the workers failed: ${err instanceof Error ? err.message : String(err)}`);
+          options.log?.(
+            `stopping the workers failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
           return 1;
         })
         .then((code) => {

@@ -19,7 +19,11 @@ export function isExternalWebUrl(url: string): boolean {
 }
 
 /** Blocks new windows, navigation away from `allowedUrlPrefix` and webviews on one window's contents. */
-export function hardenWebContents(contents: Pick<WebContents, 'setWindowOpenHandler' | 'on'>, allowedUrlPrefix: string, openExternal: (url: string) => void): void {
+export function hardenWebContents(
+  contents: Pick<WebContents, 'setWindowOpenHandler' | 'on'>,
+  allowedUrlPrefix: string,
+  openExternal: (url: string) => void,
+): void {
   contents.setWindowOpenHandler(({ url }) => {
     if (isExternalWebUrl(url)) openExternal(url);
     return { action: 'deny' };
@@ -34,7 +38,9 @@ export function hardenWebContents(contents: Pick<WebContents, 'setWindowOpenHand
 export function applyCspHeader(session: Pick<Session, 'webRequest'>): void {
   session.webRequest.onHeadersReceived((details, callback) => {
     const headers = { ...(details.responseHeaders ?? {}) };
-    if (/^https?:/.test(details.url) && details.resourceType === 'mainFrame') headers['Content-Security-Policy'] = [CONSOLE_CSP];
+    if (/^https?:/.test(details.url) && details.resourceType === 'mainFrame') {
+      headers['Content-Security-Policy'] = [CONSOLE_CSP];
+    }
     callback({ responseHeaders: headers });
   });
 }

@@ -4,7 +4,7 @@
 // window.bridge (style-guide §3.5). Layer: renderer.
 
 import type { ApiTransport } from '../../shared/api/client';
-import { type ApiClient,createApiClient } from '../../shared/api/client';
+import { type ApiClient, createApiClient } from '../../shared/api/client';
 import { type ApiEventName, isApiEvent } from '../../shared/api/contract';
 import { type Envelope, errorEnvelope, parseEnvelope } from '../../shared/api/envelope';
 import { httpTransport } from '../../shared/api/http-transport';
@@ -50,15 +50,21 @@ export function takeToken(win: Window): string | null {
 }
 
 /** The typed client for this page, or null with a reason when there is no way to reach a backend. */
-export function pickApiClient(win: Window): { client: ApiClient; via: 'ipc' | 'http' } | { client: null; reason: string } {
+export function pickApiClient(
+  win: Window,
+): { client: ApiClient; via: 'ipc' | 'http' } | { client: null; reason: string } {
   const bridge = (win as Window & { bridge?: RendererBridge }).bridge;
   if (bridge) return { client: createApiClient(bridgeTransport(bridge)), via: 'ipc' };
   const token = takeToken(win);
   if (!token) {
     return {
       client: null,
-      reason: 'This page needs the console token. Open the full URL that `disagg-console serve` printed (it ends in ?token=…).',
+      reason:
+        'This page needs the console token. Open the full URL that `disagg-console serve` printed (it ends in ?token=…).',
     };
   }
-  return { client: createApiClient(httpTransport({ baseUrl: win.location.origin, token })), via: 'http' };
+  return {
+    client: createApiClient(httpTransport({ baseUrl: win.location.origin, token })),
+    via: 'http',
+  };
 }

@@ -2,7 +2,15 @@
 
 import type { ReactNode } from 'react';
 
-export function ErrorBox({ title, message, onRetry }: { title: string; message: string; onRetry?: () => void }): ReactNode {
+export function ErrorBox({
+  title,
+  message,
+  onRetry,
+}: {
+  title: string;
+  message: string;
+  onRetry?: () => void;
+}): ReactNode {
   return (
     <div className="error-box" role="alert">
       <strong>{title}</strong>

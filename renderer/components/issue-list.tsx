@@ -4,12 +4,21 @@ import type { ReactNode } from 'react';
 
 import type { ConfigIssue } from '../../shared/logic/config-issues';
 
-export function IssueList({ issues, onPick }: { issues: ConfigIssue[]; onPick?: (issue: ConfigIssue) => void }): ReactNode {
+export function IssueList({
+  issues,
+  onPick,
+}: {
+  issues: ConfigIssue[];
+  onPick?: (issue: ConfigIssue) => void;
+}): ReactNode {
   if (issues.length === 0) return null;
   return (
     <ul className="issue-list" aria-label="Problems">
       {issues.map((i, n) => (
-        <li key={`${i.file}:${i.line}:${i.column}:${n}`} className={i.severity === 'error' ? 'issue-error' : 'issue-warning'}>
+        <li
+          key={`${i.file}:${i.line}:${i.column}:${n}`}
+          className={i.severity === 'error' ? 'issue-error' : 'issue-warning'}
+        >
           <span aria-hidden="true">{i.severity === 'error' ? '✖' : '▲'}</span>
           <span style={{ color: 'var(--text)' }}>
             {onPick ? (

@@ -10,14 +10,20 @@ import type { WorkerAddRequest } from '../../shared/model/worker-view';
 /** A port for the pre-flight when the user left it blank: the first one from 8001 not used in the topology. */
 export function candidatePort(files: TopologyFiles): number {
   const used = new Set<number>();
-  for (const m of (files['console.yaml'] ?? '').matchAll(/^\s*port:\s*(\d+)/gm)) used.add(Number(m[1]));
+  for (const m of (files['console.yaml'] ?? '').matchAll(/^\s*port:\s*(\d+)/gm)) {
+    used.add(Number(m[1]));
+  }
   let port = 8001;
   while (used.has(port)) port += 1;
   return port;
 }
 
 /** Files with the worker added to console.yaml and its options file written next to it. */
-export function filesWithWorker(files: TopologyFiles, request: WorkerAddRequest & { id: string }, optionsYaml: string): TopologyFiles {
+export function filesWithWorker(
+  files: TopologyFiles,
+  request: WorkerAddRequest & { id: string },
+  optionsYaml: string,
+): TopologyFiles {
   const optionsFile = `${request.id}.yaml`;
   const doc = parseDocument(files['console.yaml'] ?? 'cluster_mode: static\nworkers: []\n');
   const entry: Record<string, unknown> = {

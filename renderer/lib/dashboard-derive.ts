@@ -3,7 +3,18 @@
 
 import type { MetricsBucket } from '../../shared/model/metrics';
 import type { MetricsSeries, SloTargets } from '../store/store-types';
-import { errorKinds, errorRows, multiSeriesRows, readGpuMem, readGpuUtil, readKv, readQueue, sloAttainment, type TimeRange, trafficRows } from './metrics-derive';
+import {
+  errorKinds,
+  errorRows,
+  multiSeriesRows,
+  readGpuMem,
+  readGpuUtil,
+  readKv,
+  readQueue,
+  sloAttainment,
+  type TimeRange,
+  trafficRows,
+} from './metrics-derive';
 
 export interface DashboardInput {
   windowMin: number;
@@ -21,7 +32,9 @@ export function deriveDashboard(series: MetricsSeries, input: DashboardInput) {
   const range = zoom ?? windowRange;
   const overall = series.overall.since(range.fromMs);
   const traffic = trafficRows(overall, range);
-  const overview = zoom ? trafficRows(series.overall.since(windowRange.fromMs), windowRange) : traffic;
+  const overview = zoom
+    ? trafficRows(series.overall.since(windowRange.fromMs), windowRange)
+    : traffic;
   const kinds = errorKinds(overall, range);
   const errors = errorRows(overall, range, kinds);
   const queue = multiSeriesRows(series.iteration, readQueue, range);
@@ -56,6 +69,7 @@ export function deriveDashboard(series: MetricsSeries, input: DashboardInput) {
       proxyP50: last?.proxy_p50 ?? null,
     },
     deriveMs: performance.now() - t0,
-    pointCount: series.overall.size + [...series.iteration.values()].reduce((a, r) => a + r.size, 0),
+    pointCount:
+      series.overall.size + [...series.iteration.values()].reduce((a, r) => a + r.size, 0),
   };
 }

@@ -4,10 +4,12 @@
 import { isAppError } from '../../shared/api/envelope';
 
 const ADVICE: Partial<Record<string, string>> = {
-  UNAUTHORIZED: 'Open the console with the full URL that `disagg-console serve` printed (with ?token=).',
+  UNAUTHORIZED:
+    'Open the console with the full URL that `disagg-console serve` printed (with ?token=).',
   PORT_IN_USE: 'Pick another port or leave the port blank to get a free one.',
   CONFIG_INVALID: 'Fix the fields marked in the editor, then try again.',
-  CLUSTER_UNAVAILABLE: 'Check that etcd is running (Configuration → cluster mode) or switch to static mode.',
+  CLUSTER_UNAVAILABLE:
+    'Check that etcd is running (Configuration → cluster mode) or switch to static mode.',
   NOT_SUPPORTED: 'This console does not offer that action.',
   WORKER_NOT_FOUND: 'The worker is gone; the list has been refreshed.',
   WORKER_START_FAILED: 'Open the worker logs to see why it did not start.',

@@ -41,7 +41,9 @@ export function formatTemp(c: number | null | undefined): string {
 /** `312 W` or `312 / 700 W` with a limit. */
 export function formatWatts(w: number | null | undefined, limitW?: number | null): string {
   if (w === null || w === undefined || !Number.isFinite(w)) return DASH;
-  if (limitW !== null && limitW !== undefined && Number.isFinite(limitW)) return `${Math.round(w)} / ${Math.round(limitW)} W`;
+  if (limitW !== null && limitW !== undefined && Number.isFinite(limitW)) {
+    return `${Math.round(w)} / ${Math.round(limitW)} W`;
+  }
   return `${Math.round(w)} W`;
 }
 

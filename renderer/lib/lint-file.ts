@@ -2,7 +2,11 @@
 // located issues; cross-file checks come from the backend's topology:validate. Layer: renderer (pure).
 
 import type { ConfigIssue } from '../../shared/logic/config-issues';
-import { parseDisaggConfig, parseMetadataConfig, parseWorkerOptions } from '../../shared/logic/config-parse';
+import {
+  parseDisaggConfig,
+  parseMetadataConfig,
+  parseWorkerOptions,
+} from '../../shared/logic/config-parse';
 import { parseYaml } from '../../shared/logic/yaml-locate';
 import type { TopologyFiles } from '../../shared/model/topology';
 
@@ -21,7 +25,9 @@ export function fileKind(name: string): TopologyFileKind {
 export function lintFile(name: string, text: string, files: TopologyFiles): ConfigIssue[] {
   switch (fileKind(name)) {
     case 'disagg':
-      return parseDisaggConfig(text, name, { hasMetadataServer: files['metadata_config.yaml'] !== undefined }).issues;
+      return parseDisaggConfig(text, name, {
+        hasMetadataServer: files['metadata_config.yaml'] !== undefined,
+      }).issues;
     case 'metadata':
       return parseMetadataConfig(text, name).issues;
     case 'worker':
@@ -33,11 +39,17 @@ export function lintFile(name: string, text: string, files: TopologyFiles): Conf
 }
 
 /** Merges inline issues with the backend report's issues for the same file, without duplicates. */
-export function mergeIssues(inline: readonly ConfigIssue[], report: readonly ConfigIssue[], file: string): ConfigIssue[] {
+export function mergeIssues(
+  inline: readonly ConfigIssue[],
+  report: readonly ConfigIssue[],
+  file: string,
+): ConfigIssue[] {
   const out = [...inline];
   for (const i of report) {
     if (i.file !== file) continue;
-    if (!out.some((x) => x.line === i.line && x.column === i.column && x.message === i.message)) out.push(i);
+    if (!out.some((x) => x.line === i.line && x.column === i.column && x.message === i.message)) {
+      out.push(i);
+    }
   }
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
 }

@@ -4,7 +4,11 @@
 // Layer: renderer (pure).
 
 import type { GpuSample } from '../../shared/model/gpu';
-import type { LatencySummary, MetricsBucket, WorkerIterationSample } from '../../shared/model/metrics';
+import type {
+  LatencySummary,
+  MetricsBucket,
+  WorkerIterationSample,
+} from '../../shared/model/metrics';
 import { type BinReducer, type ChartRow, downsample, type RingSeries } from './series';
 
 /** Rows per chart: enough for a smooth line in a 500-700 px wide chart. */
@@ -17,13 +21,23 @@ export interface TimeRange {
 
 type Field<T> = { read: (p: T) => number | null; reduce: BinReducer };
 
-function pct(key: keyof Pick<MetricsBucket, 'ttftMs' | 'tpotMs' | 'e2eMs' | 'proxyAddedMs' | 'itlMs'>, p: keyof Omit<LatencySummary, 'count'>): Field<MetricsBucket> {
+function pct(
+  key: keyof Pick<MetricsBucket, 'ttftMs' | 'tpotMs' | 'e2eMs' | 'proxyAddedMs' | 'itlMs'>,
+  p: keyof Omit<LatencySummary, 'count'>,
+): Field<MetricsBucket> {
   // Bins of several seconds: p50/p90 as the mean of the seconds, p99 as their max (a spike must stay visible).
-  return { read: (b) => (b[key].count > 0 ? b[key][p] : null), reduce: p === 'p99' ? 'max' : 'mean' };
+  return {
+    read: (b) => (b[key].count > 0 ? b[key][p] : null),
+    reduce: p === 'p99' ? 'max' : 'mean',
+  };
 }
 
 /** TTFT, TPOT, E2E and proxy-added latency percentiles, plus req/s and tok/s. */
-export function trafficRows(overall: readonly MetricsBucket[], range: TimeRange, maxBins = MAX_CHART_POINTS): ChartRow[] {
+export function trafficRows(
+  overall: readonly MetricsBucket[],
+  range: TimeRange,
+  maxBins = MAX_CHART_POINTS,
+): ChartRow[] {
   return downsample(overall, {
     ...range,
     maxBins,
@@ -49,12 +63,21 @@ export function trafficRows(overall: readonly MetricsBucket[], range: TimeRange,
 /** Every error kind seen in the range. */
 export function errorKinds(overall: readonly MetricsBucket[], range: TimeRange): string[] {
   const kinds = new Set<string>();
-  for (const b of overall) if (b.atMs >= range.fromMs && b.atMs < range.toMs) for (const k of Object.keys(b.errors)) kinds.add(k);
+  for (const b of overall) {
+    if (b.atMs >= range.fromMs && b.atMs < range.toMs) {
+      for (const k of Object.keys(b.errors)) kinds.add(k);
+    }
+  }
   return [...kinds].sort();
 }
 
 /** Errors per second by kind. */
-export function errorRows(overall: readonly MetricsBucket[], range: TimeRange, kinds: readonly string[], maxBins = MAX_CHART_POINTS): ChartRow[] {
+export function errorRows(
+  overall: readonly MetricsBucket[],
+  range: TimeRange,
+  kinds: readonly string[],
+  maxBins = MAX_CHART_POINTS,
+): ChartRow[] {
   const fields: Record<string, Field<MetricsBucket>> = {};
   for (const k of kinds) fields[k] = { read: (b) => b.errors[k] ?? 0, reduce: 'mean' };
   return downsample(overall, { ...range, maxBins, fields });
@@ -74,7 +97,11 @@ export function multiSeriesRows<T extends { atMs: number }>(
   const byTime = new Map<number, ChartRow>();
   for (const key of keys) {
     const ring = series.get(key)!;
-    for (const r of downsample(ring.since(range.fromMs), { ...range, maxBins, fields: { v: { read, reduce: 'mean' } } })) {
+    for (const r of downsample(ring.since(range.fromMs), {
+      ...range,
+      maxBins,
+      fields: { v: { read, reduce: 'mean' } },
+    })) {
       let row = byTime.get(r.atMs);
       if (!row) {
         row = { atMs: r.atMs };
@@ -89,7 +116,8 @@ export function multiSeriesRows<T extends { atMs: number }>(
 /** Queue depth per worker (queued requests). */
 export const readQueue = (s: WorkerIterationSample): number | null => s.queuedRequests;
 /** KV cache usage per worker in percent. */
-export const readKv = (s: WorkerIterationSample): number | null => (s.kvCacheUsage === null ? null : s.kvCacheUsage * 100);
+export const readKv = (s: WorkerIterationSample): number | null =>
+  s.kvCacheUsage === null ? null : s.kvCacheUsage * 100;
 /** GPU utilization in percent. */
 export const readGpuUtil = (s: GpuSample): number | null => s.utilizationPct;
 /** GPU memory used in percent of total. */
@@ -110,7 +138,9 @@ export function shareWithin(summary: LatencySummary, targetMs: number): number |
     [p90, 0.9],
     [p99, 0.99],
   ];
-  if (targetMs >= p99) return targetMs >= p99 * 1.5 ? 1 : 0.99 + (0.01 * (targetMs - p99)) / (p99 * 0.5 || 1);
+  if (targetMs >= p99) {
+    return targetMs >= p99 * 1.5 ? 1 : 0.99 + (0.01 * (targetMs - p99)) / (p99 * 0.5 || 1);
+  }
   for (let i = 1; i < points.length; i += 1) {
     const [x0, y0] = points[i - 1]!;
     const [x1, y1] = points[i]!;
@@ -124,7 +154,12 @@ export function sloAttainment(
   overall: readonly MetricsBucket[],
   range: TimeRange,
   targets: { ttftMs: number; tpotMs: number },
-): { requests: number; ttftShare: number | null; tpotShare: number | null; bothShare: number | null } {
+): {
+  requests: number;
+  ttftShare: number | null;
+  tpotShare: number | null;
+  bothShare: number | null;
+} {
   let requests = 0;
   let ttftW = 0;
   let ttftN = 0;
@@ -147,7 +182,10 @@ export function sloAttainment(
   const ttftShare = ttftN > 0 ? ttftW / ttftN : null;
   const tpotShare = tpotN > 0 ? tpotW / tpotN : null;
   // Without per-request data the joint share is bounded above by the smaller one; show that bound.
-  const bothShare = ttftShare !== null && tpotShare !== null ? Math.min(ttftShare, tpotShare) : (ttftShare ?? tpotShare);
+  const bothShare =
+    ttftShare !== null && tpotShare !== null
+      ? Math.min(ttftShare, tpotShare)
+      : (ttftShare ?? tpotShare);
   return { requests, ttftShare, tpotShare, bothShare };
 }
 

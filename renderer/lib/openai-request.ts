@@ -52,11 +52,14 @@ export function buildRequestBody(req: PlaygroundRequest): Record<string, unknown
   const body: Record<string, unknown> = { model: req.model };
   if (req.mode === 'chat') {
     const messages: { role: string; content: string }[] = [];
-    if (req.systemPrompt.trim() !== '') messages.push({ role: 'system', content: req.systemPrompt });
+    if (req.systemPrompt.trim() !== '') {
+      messages.push({ role: 'system', content: req.systemPrompt });
+    }
     messages.push({ role: 'user', content: req.prompt });
     body.messages = messages;
   } else {
-    body.prompt = req.systemPrompt.trim() !== '' ? `${req.systemPrompt}\n\n${req.prompt}` : req.prompt;
+    body.prompt =
+      req.systemPrompt.trim() !== '' ? `${req.systemPrompt}\n\n${req.prompt}` : req.prompt;
   }
   body.max_tokens = req.params.maxTokens;
   body.temperature = req.params.temperature;
@@ -75,9 +78,14 @@ export function endpointPath(mode: PlaygroundMode): string {
 
 /** Request headers, including the route pin when set. */
 export function buildRequestHeaders(req: PlaygroundRequest): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'text/event-stream',
+  };
   if (req.route.contextWorker) headers[DISAGG_HEADERS.contextWorker] = req.route.contextWorker;
-  if (req.route.generationWorker) headers[DISAGG_HEADERS.generationWorker] = req.route.generationWorker;
+  if (req.route.generationWorker) {
+    headers[DISAGG_HEADERS.generationWorker] = req.route.generationWorker;
+  }
   return headers;
 }
 
@@ -126,7 +134,12 @@ export interface StreamResponseLike {
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;
-  body: { getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> } } | null;
+  body: {
+    getReader(): {
+      read(): Promise<{ done: boolean; value?: Uint8Array }>;
+      cancel(): Promise<void>;
+    };
+  } | null;
 }
 
 export type StreamFetch = (
@@ -147,16 +160,32 @@ function numberHeader(value: string | null): number | null {
 }
 
 /** Pulls the text of one chunk, its usage and finish reason. */
-export function readChunk(json: unknown): { text: string; promptTokens?: number; completionTokens?: number; finishReason?: string } {
-  const out: { text: string; promptTokens?: number; completionTokens?: number; finishReason?: string } = { text: '' };
+export function readChunk(json: unknown): {
+  text: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  finishReason?: string;
+} {
+  const out: {
+    text: string;
+    promptTokens?: number;
+    completionTokens?: number;
+    finishReason?: string;
+  } = { text: '' };
   if (typeof json !== 'object' || json === null) return out;
   const j = json as { choices?: unknown; usage?: unknown };
   if (Array.isArray(j.choices)) {
     for (const c of j.choices as unknown[]) {
       if (typeof c !== 'object' || c === null) continue;
-      const choice = c as { text?: unknown; delta?: { content?: unknown }; finish_reason?: unknown };
+      const choice = c as {
+        text?: unknown;
+        delta?: { content?: unknown };
+        finish_reason?: unknown;
+      };
       if (typeof choice.text === 'string') out.text += choice.text;
-      if (choice.delta && typeof choice.delta.content === 'string') out.text += choice.delta.content;
+      if (choice.delta && typeof choice.delta.content === 'string') {
+        out.text += choice.delta.content;
+      }
       if (typeof choice.finish_reason === 'string') out.finishReason = choice.finish_reason;
     }
   }
@@ -171,7 +200,9 @@ export function readChunk(json: unknown): { text: string; promptTokens?: number;
 function errorMessageOf(text: string, status: number): string {
   try {
     const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
-    if (typeof j.error === 'object' && j.error && typeof j.error.message === 'string') return j.error.message;
+    if (typeof j.error === 'object' && j.error && typeof j.error.message === 'string') {
+      return j.error.message;
+    }
     if (typeof j.error === 'string') return j.error;
     if (typeof j.message === 'string') return j.message;
   } catch {
@@ -207,7 +238,9 @@ export async function runStreamingRequest(
   m.contextPhaseMs = numberHeader(res.headers.get(DISAGG_HEADERS.contextMs));
   m.handoffMs = numberHeader(res.headers.get(DISAGG_HEADERS.handoffMs));
   callbacks.onMetrics({ ...m });
-  if (res.status !== 200 || !res.body) throw new Error(errorMessageOf(await res.text(), res.status));
+  if (res.status !== 200 || !res.body) {
+    throw new Error(errorMessageOf(await res.text(), res.status));
+  }
 
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
@@ -250,18 +283,35 @@ export async function runStreamingRequest(
   const endAt = now();
   m.e2eMs = endAt - sentAtMs;
   const tokens = m.completionTokens ?? m.chunks;
-  if (firstTokenAt !== null && lastTokenAt !== null && tokens > 1) m.tpotMs = (lastTokenAt - firstTokenAt) / (tokens - 1);
+  if (firstTokenAt !== null && lastTokenAt !== null && tokens > 1) {
+    m.tpotMs = (lastTokenAt - firstTokenAt) / (tokens - 1);
+  }
   if (!isDone) throw new Error('the stream ended without [DONE]: the reply may be cut short');
   callbacks.onMetrics({ ...m });
   return m;
 }
 
 /** Timeline segments of one response for the bar (O4/G2), in ms from the send; zero-length parts are left out. */
-export function timelineSegments(m: ResponseMetrics): { label: string; kind: 'context' | 'handoff' | 'generation' | 'tokens'; fromMs: number; toMs: number }[] {
-  const out: { label: string; kind: 'context' | 'handoff' | 'generation' | 'tokens'; fromMs: number; toMs: number }[] = [];
+export function timelineSegments(m: ResponseMetrics): {
+  label: string;
+  kind: 'context' | 'handoff' | 'generation' | 'tokens';
+  fromMs: number;
+  toMs: number;
+}[] {
+  const out: {
+    label: string;
+    kind: 'context' | 'handoff' | 'generation' | 'tokens';
+    fromMs: number;
+    toMs: number;
+  }[] = [];
   let t = 0;
   if (m.contextPhaseMs !== null) {
-    out.push({ label: 'context queue + prefill', kind: 'context', fromMs: t, toMs: t + m.contextPhaseMs });
+    out.push({
+      label: 'context queue + prefill',
+      kind: 'context',
+      fromMs: t,
+      toMs: t + m.contextPhaseMs,
+    });
     t += m.contextPhaseMs;
   }
   if (m.handoffMs !== null) {
@@ -269,9 +319,16 @@ export function timelineSegments(m: ResponseMetrics): { label: string; kind: 'co
     t += m.handoffMs;
   }
   if (m.ttftMs !== null && m.ttftMs > t) {
-    out.push({ label: m.contextPhaseMs === null ? 'until first token' : 'generation start', kind: 'generation', fromMs: t, toMs: m.ttftMs });
+    out.push({
+      label: m.contextPhaseMs === null ? 'until first token' : 'generation start',
+      kind: 'generation',
+      fromMs: t,
+      toMs: m.ttftMs,
+    });
     t = m.ttftMs;
   }
-  if (m.e2eMs !== null && m.e2eMs > t) out.push({ label: 'tokens', kind: 'tokens', fromMs: t, toMs: m.e2eMs });
+  if (m.e2eMs !== null && m.e2eMs > t) {
+    out.push({ label: 'tokens', kind: 'tokens', fromMs: t, toMs: m.e2eMs });
+  }
   return out.filter((s) => s.toMs > s.fromMs);
 }

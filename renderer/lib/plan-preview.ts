@@ -32,7 +32,10 @@ function workerEntries(files: TopologyFiles): Map<string, Entry> | null {
     const name = (w as { name?: unknown }).name;
     if (typeof name !== 'string') continue;
     const optionsFile = (w as { options_file?: unknown }).options_file;
-    out.set(name, { json: JSON.stringify(w), optionsFile: typeof optionsFile === 'string' ? optionsFile : null });
+    out.set(name, {
+      json: JSON.stringify(w),
+      optionsFile: typeof optionsFile === 'string' ? optionsFile : null,
+    });
   }
   return out;
 }
@@ -46,8 +49,12 @@ export function previewApplyPlan(applied: TopologyFiles, next: TopologyFiles): A
   for (const [name, entry] of after) {
     const old = before.get(name);
     if (!old) plan.start.push(name);
-    else if (old.json !== entry.json || (entry.optionsFile !== null && applied[entry.optionsFile] !== next[entry.optionsFile])) plan.restart.push(name);
-    else plan.unchanged.push(name);
+    else if (
+      old.json !== entry.json ||
+      (entry.optionsFile !== null && applied[entry.optionsFile] !== next[entry.optionsFile])
+    ) {
+      plan.restart.push(name);
+    } else plan.unchanged.push(name);
   }
   for (const name of before.keys()) if (!after.has(name)) plan.stop.push(name);
   plan.proxyChanged = PROXY_FILES.some((f) => applied[f] !== next[f]);

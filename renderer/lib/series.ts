@@ -14,7 +14,9 @@ export class RingSeries<T extends Timed> {
   private count = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`ring capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new Error(`ring capacity must be a positive integer, got ${capacity}`);
+    }
     this.items = new Array<T | undefined>(capacity);
   }
 
@@ -79,7 +81,12 @@ export type ChartRow = { atMs: number } & Record<string, number | null>;
  */
 export function downsample<T extends Timed>(
   points: readonly T[],
-  opts: { fromMs: number; toMs: number; maxBins: number; fields: Record<string, { read: (p: T) => number | null; reduce: BinReducer }> },
+  opts: {
+    fromMs: number;
+    toMs: number;
+    maxBins: number;
+    fields: Record<string, { read: (p: T) => number | null; reduce: BinReducer }>;
+  },
 ): ChartRow[] {
   const { fromMs, toMs, maxBins, fields } = opts;
   const span = Math.max(1, toMs - fromMs);

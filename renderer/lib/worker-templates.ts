@@ -54,7 +54,10 @@ export const PRESETS: Record<PresetName, { context: number; generation: number }
 };
 
 /** Assigns free GPUs to a preset, context workers first; null when there are not enough free GPUs. */
-export function planPreset(preset: PresetName, freeGpus: readonly number[]): { role: WorkerRole; gpus: number[] }[] | null {
+export function planPreset(
+  preset: PresetName,
+  freeGpus: readonly number[],
+): { role: WorkerRole; gpus: number[] }[] | null {
   const { context, generation } = PRESETS[preset];
   if (freeGpus.length < context + generation) return null;
   const sorted = [...freeGpus].sort((a, b) => a - b);

@@ -10,7 +10,13 @@ import type { AppState } from './store-types';
 const AppStoreContext = createContext<StoreApi<AppState> | null>(null);
 
 /** Provides the store to the tree. */
-export function AppStoreProvider({ store, children }: { store: StoreApi<AppState>; children: ReactNode }): ReactNode {
+export function AppStoreProvider({
+  store,
+  children,
+}: {
+  store: StoreApi<AppState>;
+  children: ReactNode;
+}): ReactNode {
   return <AppStoreContext.Provider value={store}>{children}</AppStoreContext.Provider>;
 }
 

@@ -10,11 +10,23 @@ import type { ConfigSlice, SliceCreator } from './store-types';
 
 /** Issues an APPLY_FAILED/CONFIG_INVALID error carries in `details.issues`, when it does. */
 function issuesOf(err: unknown): ConfigIssue[] {
-  if (!isAppError(err) || typeof err.details !== 'object' || err.details === null || Array.isArray(err.details)) return [];
+  if (
+    !isAppError(err) ||
+    typeof err.details !== 'object' ||
+    err.details === null ||
+    Array.isArray(err.details)
+  ) {
+    return [];
+  }
   const raw: unknown = (err.details as { issues?: unknown }).issues;
   if (!Array.isArray(raw)) return [];
   const list: unknown[] = raw;
-  return list.filter((i): i is ConfigIssue => typeof i === 'object' && i !== null && typeof (i as { message?: unknown }).message === 'string');
+  return list.filter(
+    (i): i is ConfigIssue =>
+      typeof i === 'object' &&
+      i !== null &&
+      typeof (i as { message?: unknown }).message === 'string',
+  );
 }
 
 const FILE_ORDER = ['disagg_config.yaml', 'console.yaml', 'metadata_config.yaml'];
@@ -59,7 +71,13 @@ export const createConfigSlice: SliceCreator<ConfigSlice> = (set, get, { api }) 
   },
   setActiveFile: (activeFile) => set({ activeFile }),
   setDraft: (name, text) => set({ drafts: { ...get().drafts, [name]: text }, pendingPlan: null }),
-  revertDrafts: () => set({ drafts: { ...(get().topology?.files ?? {}) }, validation: null, pendingPlan: null, applyError: null }),
+  revertDrafts: () =>
+    set({
+      drafts: { ...(get().topology?.files ?? {}) },
+      validation: null,
+      pendingPlan: null,
+      applyError: null,
+    }),
   validateDrafts: async () => {
     set({ isValidating: true });
     try {
@@ -74,7 +92,9 @@ export const createConfigSlice: SliceCreator<ConfigSlice> = (set, get, { api }) 
     await get().validateDrafts();
     const plan = previewApplyPlan(get().topology?.files ?? {}, get().drafts);
     if (!plan) {
-      set({ applyError: { message: 'console.yaml cannot be read: fix its YAML first.', issues: [] } });
+      set({
+        applyError: { message: 'console.yaml cannot be read: fix its YAML first.', issues: [] },
+      });
       return;
     }
     set({ pendingPlan: plan, applyError: null });
@@ -85,11 +105,17 @@ export const createConfigSlice: SliceCreator<ConfigSlice> = (set, get, { api }) 
     try {
       const result = await api.invoke('topology:apply', get().drafts);
       set({ lastApply: result, pendingPlan: null });
-      get().notify('success', `Applied version ${result.version}: ${result.plan.start.length} started, ${result.plan.restart.length} restarted, ${result.plan.stop.length} stopped`);
+      get().notify(
+        'success',
+        `Applied version ${result.version}: ${result.plan.start.length} started, ${result.plan.restart.length} restarted, ${result.plan.stop.length} stopped`,
+      );
       await Promise.all([get().loadTopology(), get().loadHistory(), get().loadWorkers()]);
       return true;
     } catch (err) {
-      set({ applyError: { message: describeError(err), issues: issuesOf(err) }, pendingPlan: null });
+      set({
+        applyError: { message: describeError(err), issues: issuesOf(err) },
+        pendingPlan: null,
+      });
       return false;
     } finally {
       set({ isApplying: false });
@@ -122,8 +148,18 @@ export const createConfigSlice: SliceCreator<ConfigSlice> = (set, get, { api }) 
     try {
       const result = await api.invoke('topology:import', files);
       const names = orderedFileNames(Object.keys(result.files));
-      set({ drafts: result.files, activeFile: names[0] ?? null, validation: { ok: !result.issues.some((i) => i.severity === 'error'), issues: result.issues } });
-      get().notify('info', `Imported ${names.length} file(s) (${result.format === 'mpi-worker' ? 'deprecated MPI worker format, converted' : 'upstream files'}). Review, then Apply.`);
+      set({
+        drafts: result.files,
+        activeFile: names[0] ?? null,
+        validation: {
+          ok: !result.issues.some((i) => i.severity === 'error'),
+          issues: result.issues,
+        },
+      });
+      get().notify(
+        'info',
+        `Imported ${names.length} file(s) (${result.format === 'mpi-worker' ? 'deprecated MPI worker format, converted' : 'upstream files'}). Review, then Apply.`,
+      );
     } catch (err) {
       get().notify('error', `Import: ${describeError(err)}`);
     }

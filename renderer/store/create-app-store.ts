@@ -47,7 +47,10 @@ export function createAppStore(deps: StoreDeps): AppStore {
         const crashed = view.status.state === 'errored' || view.status.state === 'backoff';
         if (crashed && before && before.status.state !== view.status.state) {
           const exit = view.status.lastExit;
-          const why = exit ? (exit.reason ?? (exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? '?'}`)) : (view.status.message ?? 'unknown reason');
+          const why = exit
+            ? (exit.reason ??
+              (exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? '?'}`))
+            : (view.status.message ?? 'unknown reason');
           s().notify('error', `${view.id} crashed (${why}). Open its logs to see the last lines.`);
         }
       }),
@@ -64,9 +67,20 @@ export function createAppStore(deps: StoreDeps): AppStore {
       store.setState({ connection: 'error', connectionError: describeError(err) });
       return;
     }
-    await Promise.all([s().loadWorkers(), s().loadGpus(), s().loadTopology(), s().loadMetricsHistory(), s().loadProxy(), s().loadClusterStatus()]);
+    await Promise.all([
+      s().loadWorkers(),
+      s().loadGpus(),
+      s().loadTopology(),
+      s().loadMetricsHistory(),
+      s().loadProxy(),
+      s().loadClusterStatus(),
+    ]);
     const failed = s().workersError ?? (s().gpusError && s().topologyError ? s().gpusError : null);
-    store.setState(failed ? { connection: 'error', connectionError: failed } : { connection: 'ok', connectionError: null });
+    store.setState(
+      failed
+        ? { connection: 'error', connectionError: failed }
+        : { connection: 'ok', connectionError: null },
+    );
     timer = setInterval(() => {
       void s().refreshIteration();
     }, ITERATION_REFRESH_MS);

@@ -38,7 +38,10 @@ export const createGpusSlice: SliceCreator<GpusSlice> = (set, get, { api }) => (
     const byIndex = new Map(inventory.samples.map((s) => [s.index, s]));
     for (const s of samples) byIndex.set(s.index, s);
     const merged = inventory.gpus.map((g) => byIndex.get(g.index)).filter((s) => s !== undefined);
-    set({ inventory: { ...inventory, samples: merged, sampledAtMs: atMs }, metricsVersion: get().metricsVersion + 1 });
+    set({
+      inventory: { ...inventory, samples: merged, sampledAtMs: atMs },
+      metricsVersion: get().metricsVersion + 1,
+    });
   },
   selectGpu: (index, isAdditive) => {
     const current = get().selectedGpus;
@@ -46,7 +49,9 @@ export const createGpusSlice: SliceCreator<GpusSlice> = (set, get, { api }) => (
       set({ selectedGpus: current.length === 1 && current[0] === index ? [] : [index] });
       return;
     }
-    const next = current.includes(index) ? current.filter((i) => i !== index) : [...current, index].sort((a, b) => a - b);
+    const next = current.includes(index)
+      ? current.filter((i) => i !== index)
+      : [...current, index].sort((a, b) => a - b);
     set({ selectedGpus: next });
   },
   clearGpuSelection: () => set({ selectedGpus: [] }),

@@ -13,7 +13,12 @@ export const SERIES_POINTS = 3600;
 
 /** Fresh, empty series. */
 export function createMetricsSeries(): MetricsSeries {
-  return { overall: new RingSeries(SERIES_POINTS), perWorker: new Map(), iteration: new Map(), gpus: new Map() };
+  return {
+    overall: new RingSeries(SERIES_POINTS),
+    perWorker: new Map(),
+    iteration: new Map(),
+    gpus: new Map(),
+  };
 }
 
 /** The snapshot step for a window: about 600 points whatever the window (1 s for 5 min, 6 s for 60 min). */
@@ -21,7 +26,10 @@ export function historyStepSec(windowMin: number): number {
   return Math.max(1, Math.ceil((windowMin * 60) / 600));
 }
 
-function ringOf<T extends { atMs: number }>(map: Map<string, RingSeries<T>>, key: string): RingSeries<T> {
+function ringOf<T extends { atMs: number }>(
+  map: Map<string, RingSeries<T>>,
+  key: string,
+): RingSeries<T> {
   let ring = map.get(key);
   if (!ring) {
     ring = new RingSeries<T>(SERIES_POINTS);
@@ -31,14 +39,22 @@ function ringOf<T extends { atMs: number }>(map: Map<string, RingSeries<T>>, key
 }
 
 /** Merges a snapshot into the series (history first, so later live ticks append in order). */
-export function mergeSnapshot(series: MetricsSeries, snap: MetricsSnapshot, replace: boolean): void {
+export function mergeSnapshot(
+  series: MetricsSeries,
+  snap: MetricsSnapshot,
+  replace: boolean,
+): void {
   if (replace) {
     series.overall.clear();
     series.perWorker.clear();
   }
   for (const b of snap.overall) series.overall.push(b);
-  for (const [id, buckets] of Object.entries(snap.perWorker)) for (const b of buckets) ringOf(series.perWorker, id).push(b);
-  for (const [id, samples] of Object.entries(snap.iteration)) for (const s of samples) ringOf(series.iteration, id).push(s);
+  for (const [id, buckets] of Object.entries(snap.perWorker)) {
+    for (const b of buckets) ringOf(series.perWorker, id).push(b);
+  }
+  for (const [id, samples] of Object.entries(snap.iteration)) {
+    for (const s of samples) ringOf(series.iteration, id).push(s);
+  }
 }
 
 export const createMetricsSlice: SliceCreator<MetricsSlice> = (set, get, { api, now }) => ({
@@ -57,7 +73,11 @@ export const createMetricsSlice: SliceCreator<MetricsSlice> = (set, get, { api, 
     const windowMin = get().metricsWindowMin;
     const toMs = now();
     try {
-      const snap = await api.invoke('metrics:snapshot', { fromMs: toMs - windowMin * 60_000, toMs, stepSec: historyStepSec(windowMin) });
+      const snap = await api.invoke('metrics:snapshot', {
+        fromMs: toMs - windowMin * 60_000,
+        toMs,
+        stepSec: historyStepSec(windowMin),
+      });
       mergeSnapshot(get().series, snap, true);
       set({ metricsLoaded: true, metricsError: null, metricsVersion: get().metricsVersion + 1 });
     } catch (err) {
@@ -73,9 +93,15 @@ export const createMetricsSlice: SliceCreator<MetricsSlice> = (set, get, { api, 
   refreshIteration: async () => {
     const toMs = now();
     try {
-      const snap = await api.invoke('metrics:snapshot', { fromMs: toMs - 10_000, toMs, stepSec: 1 });
+      const snap = await api.invoke('metrics:snapshot', {
+        fromMs: toMs - 10_000,
+        toMs,
+        stepSec: 1,
+      });
       const { series } = get();
-      for (const [id, samples] of Object.entries(snap.iteration)) for (const s of samples) ringOf(series.iteration, id).push(s);
+      for (const [id, samples] of Object.entries(snap.iteration)) {
+        for (const s of samples) ringOf(series.iteration, id).push(s);
+      }
       set({ metricsVersion: get().metricsVersion + 1 });
     } catch {
       // Iteration stats are a best-effort extra; the next refresh tries again and the charts say "no data".
@@ -84,7 +110,10 @@ export const createMetricsSlice: SliceCreator<MetricsSlice> = (set, get, { api, 
   exportCsv: async () => {
     const toMs = now();
     try {
-      return await api.invoke('metrics:csv', { fromMs: toMs - get().metricsWindowMin * 60_000, toMs });
+      return await api.invoke('metrics:csv', {
+        fromMs: toMs - get().metricsWindowMin * 60_000,
+        toMs,
+      });
     } catch (err) {
       get().notify('error', `CSV export: ${describeError(err)}`);
       return null;

@@ -7,7 +7,11 @@ import { type PlaygroundRequest, runStreamingRequest } from '../lib/openai-reque
 import { selectDefaultModel } from './selectors';
 import type { PlaygroundRun, PlaygroundSlice, SliceCreator } from './store-types';
 
-export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (set, get, { api, now, fetch }) => {
+export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (
+  set,
+  get,
+  { api, now, fetch },
+) => {
   let controllers: AbortController[] = [];
 
   const updateRun = (side: 0 | 1, patch: Partial<PlaygroundRun>): void => {
@@ -18,24 +22,42 @@ export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (set, get, {
     set({ pgRuns: runs });
   };
 
-  const runSide = async (side: 0 | 1, proxyUrl: string, request: PlaygroundRequest, controller: AbortController): Promise<void> => {
+  const runSide = async (
+    side: 0 | 1,
+    proxyUrl: string,
+    request: PlaygroundRequest,
+    controller: AbortController,
+  ): Promise<void> => {
     if (!fetch) {
       updateRun(side, { status: 'error', error: 'This window cannot make HTTP requests.' });
       return;
     }
     let text = '';
     try {
-      await runStreamingRequest(fetch, proxyUrl, request, controller.signal, {
-        onText: (t) => {
-          text += t;
-          updateRun(side, { text });
+      await runStreamingRequest(
+        fetch,
+        proxyUrl,
+        request,
+        controller.signal,
+        {
+          onText: (t) => {
+            text += t;
+            updateRun(side, { text });
+          },
+          onMetrics: (metrics) => updateRun(side, { metrics }),
         },
-        onMetrics: (metrics) => updateRun(side, { metrics }),
-      }, now);
+        now,
+      );
       updateRun(side, { status: 'done' });
     } catch (err) {
       if (controller.signal.aborted) updateRun(side, { status: 'stopped' });
-      else updateRun(side, { status: 'error', error: describeError(err) });
+      else if (err instanceof TypeError) {
+        // fetch rejects with a bare TypeError ("Failed to fetch") for network and CORS failures alike.
+        updateRun(side, {
+          status: 'error',
+          error: `The browser could not reach the proxy at ${proxyUrl} (${err.message}). Check that it is running; from a browser it must also allow this page's origin (CORS).`,
+        });
+      } else updateRun(side, { status: 'error', error: describeError(err) });
     }
   };
 
@@ -67,9 +89,13 @@ export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (set, get, {
     sendPrompt: async () => {
       get().stopPrompt();
       if (!get().proxy) await get().loadProxy();
-      const { proxy, pgMode, pgModel, pgSystemPrompt, pgPrompt, pgParams, pgCompare, pgRoutes } = get();
+      const { proxy, pgMode, pgModel, pgSystemPrompt, pgPrompt, pgParams, pgCompare, pgRoutes } =
+        get();
       if (!proxy) {
-        get().notify('error', `The proxy address is unknown: ${get().proxyError ?? 'proxy:info failed'}`);
+        get().notify(
+          'error',
+          `The proxy address is unknown: ${get().proxyError ?? 'proxy:info failed'}`,
+        );
         return;
       }
       if (pgPrompt.trim() === '') return;
@@ -77,7 +103,14 @@ export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (set, get, {
       const model = pgModel.trim() !== '' ? pgModel : selectDefaultModel(get());
       const runs: PlaygroundSlice['pgRuns'] = [null, pgCompare ? get().pgRuns[1] : null];
       const requests = sides.map((side) => {
-        const request: PlaygroundRequest = { mode: pgMode, model, systemPrompt: pgSystemPrompt, prompt: pgPrompt, params: pgParams, route: pgRoutes[side] };
+        const request: PlaygroundRequest = {
+          mode: pgMode,
+          model,
+          systemPrompt: pgSystemPrompt,
+          prompt: pgPrompt,
+          params: pgParams,
+          route: pgRoutes[side],
+        };
         runs[side] = { request, text: '', metrics: null, status: 'streaming', error: null };
         return request;
       });

@@ -22,7 +22,14 @@ import type {
 } from '../../shared/model/topology';
 import type { WorkerEngine } from '../../shared/model/worker';
 import type { ProxyInfo, WorkerAddRequest, WorkerView } from '../../shared/model/worker-view';
-import type { PlaygroundMode, PlaygroundRequest, ResponseMetrics, RoutePin, SamplingParams, StreamFetch } from '../lib/openai-request';
+import type {
+  PlaygroundMode,
+  PlaygroundRequest,
+  ResponseMetrics,
+  RoutePin,
+  SamplingParams,
+  StreamFetch,
+} from '../lib/openai-request';
 import type { RingSeries } from '../lib/series';
 import type { PresetName } from '../lib/worker-templates';
 
@@ -167,14 +174,23 @@ export interface PlaygroundSlice {
   pgRoutes: [RoutePin, RoutePin];
   pgRuns: [PlaygroundRun | null, PlaygroundRun | null];
   loadProxy: () => Promise<void>;
-  setPlayground: (patch: Partial<Pick<PlaygroundSlice, 'pgMode' | 'pgModel' | 'pgSystemPrompt' | 'pgPrompt' | 'pgCompare'>>) => void;
+  setPlayground: (
+    patch: Partial<
+      Pick<PlaygroundSlice, 'pgMode' | 'pgModel' | 'pgSystemPrompt' | 'pgPrompt' | 'pgCompare'>
+    >,
+  ) => void;
   setParams: (patch: Partial<SamplingParams>) => void;
   setRoute: (side: 0 | 1, route: RoutePin) => void;
   sendPrompt: () => Promise<void>;
   stopPrompt: () => void;
 }
 
-export type AppState = UiSlice & WorkersSlice & GpusSlice & ConfigSlice & MetricsSlice & PlaygroundSlice;
+export type AppState = UiSlice &
+  WorkersSlice &
+  GpusSlice &
+  ConfigSlice &
+  MetricsSlice &
+  PlaygroundSlice;
 
 export type SetState = StoreApi<AppState>['setState'];
 export type GetState = StoreApi<AppState>['getState'];

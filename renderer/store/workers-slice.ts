@@ -14,7 +14,10 @@ import type { SliceCreator, WorkersSlice } from './store-types';
 export const MAX_LOG_LINES = 5000;
 
 /** Merges log lines by seq (a snapshot and live appends may overlap), oldest first, bounded. */
-export function mergeLogLines(current: readonly LogLine[], incoming: readonly LogLine[]): LogLine[] {
+export function mergeLogLines(
+  current: readonly LogLine[],
+  incoming: readonly LogLine[],
+): LogLine[] {
   if (incoming.length === 0) return current as LogLine[];
   const lastSeq = current.length > 0 ? current[current.length - 1]!.seq : -Infinity;
   let merged: LogLine[];
@@ -84,7 +87,11 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
         const topology = get().topology ?? (await api.invoke('topology:get'));
         if (!get().topology) set({ topology, drafts: { ...topology.files } });
         const id = request.id ?? nextWorkerName(request.role, Object.keys(get().workers));
-        const files = filesWithWorker(topology.files, { ...request, id }, request.optionsYaml ?? workerOptionsTemplate(request.role));
+        const files = filesWithWorker(
+          topology.files,
+          { ...request, id },
+          request.optionsYaml ?? workerOptionsTemplate(request.role),
+        );
         return await api.invoke('topology:validate', files);
       } catch (err) {
         get().notify('error', `Pre-flight did not run: ${describeError(err)}`);
@@ -134,7 +141,10 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
     runPreset: async (preset, model, engine) => {
       const plan = planPreset(preset, selectFreeGpus(get()));
       if (!plan) {
-        get().notify('error', `Preset ${preset} needs more free GPUs than there are. Remove a worker or pick a smaller preset.`);
+        get().notify(
+          'error',
+          `Preset ${preset} needs more free GPUs than there are. Remove a worker or pick a smaller preset.`,
+        );
         return;
       }
       for (const step of plan) {

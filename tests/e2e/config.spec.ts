@@ -6,7 +6,10 @@ test('break a YAML field, see the error inline, fix it and apply', async ({ app 
   const { console: c, page } = app;
   await expect(c.workerState('ctx0')).toHaveText('ready', { timeout: 60_000 });
   await c.open('Configuration');
-  await page.getByRole('navigation', { name: 'Files' }).getByRole('button', { name: /^ctx0\.yaml/ }).click();
+  await page
+    .getByRole('navigation', { name: 'Files' })
+    .getByRole('button', { name: /^ctx0\.yaml/ })
+    .click();
   const editor = page.getByRole('textbox', { name: 'YAML of ctx0.yaml' });
   await expect(editor).toBeVisible();
   await editor.click();

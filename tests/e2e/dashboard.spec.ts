@@ -6,7 +6,12 @@ async function sendRequests(proxyUrl: string, n: number): Promise<void> {
     const res = await fetch(`${proxyUrl}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'demo', prompt: `request ${i}: tell me about GPUs`, max_tokens: 8, stream: false }),
+      body: JSON.stringify({
+        model: 'demo',
+        prompt: `request ${i}: tell me about GPUs`,
+        max_tokens: 8,
+        stream: false,
+      }),
       signal: AbortSignal.timeout(20_000),
     });
     expect(res.status).toBe(200);

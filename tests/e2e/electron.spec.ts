@@ -17,14 +17,27 @@ function electronBinary(): string | null {
 test('the desktop window shows the console and quits cleanly', async () => {
   const bin = electronBinary();
   test.skip(bin === null, 'the Electron binary is not installed here');
-  test.skip(!existsSync(join(ROOT, '.vite', 'build', 'main.js')), 'build the app first (electron-forge package or vite builds)');
-  const app = await electron.launch({ executablePath: bin!, args: [join(ROOT, '.vite', 'build', 'main.js')], cwd: ROOT });
+  test.skip(
+    !existsSync(join(ROOT, '.vite', 'build', 'main.js')),
+    'build the app first (electron-forge package or vite builds)',
+  );
+  const app = await electron.launch({
+    executablePath: bin!,
+    args: [join(ROOT, '.vite', 'build', 'main.js')],
+    cwd: ROOT,
+  });
   try {
     const window = await app.firstWindow();
-    await expect(window.getByRole('navigation', { name: 'Views' })).toBeVisible({ timeout: 60_000 });
-    const hasBridge = await window.evaluate(() => typeof (window as unknown as { bridge?: unknown }).bridge === 'object');
+    await expect(window.getByRole('navigation', { name: 'Views' })).toBeVisible({
+      timeout: 60_000,
+    });
+    const hasBridge = await window.evaluate(
+      () => typeof (window as unknown as { bridge?: unknown }).bridge === 'object',
+    );
     expect(hasBridge).toBe(true);
-    const hasNode = await window.evaluate(() => typeof (globalThis as { process?: unknown }).process !== 'undefined');
+    const hasNode = await window.evaluate(
+      () => typeof (globalThis as { process?: unknown }).process !== 'undefined',
+    );
     expect(hasNode).toBe(false);
   } finally {
     await app.close();

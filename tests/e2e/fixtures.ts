@@ -23,11 +23,17 @@ export interface ConsoleApp {
   pageErrors: string[];
 }
 
-function waitForUrls(child: ChildProcess, timeoutMs: number): Promise<{ consoleUrl: string; proxyUrl: string }> {
+function waitForUrls(
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<{ consoleUrl: string; proxyUrl: string }> {
   return new Promise((resolve, reject) => {
     let out = '';
     let consoleUrl: string | null = null;
-    const timer = setTimeout(() => reject(new Error(`serve did not print its URLs within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`serve did not print its URLs within ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer): void => {
       out += chunk.toString();
       consoleUrl ??= /Console: (\S+)/.exec(out)?.[1] ?? null;
@@ -50,7 +56,10 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   process.kill(child.pid, 'SIGTERM');
-  const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]);
+  const killed = await Promise.race([
+    exited.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 20_000)),
+  ]);
   if (!killed && child.exitCode === null) {
     process.kill(child.pid, 'SIGKILL');
     await exited;
@@ -61,11 +70,25 @@ export const test = base.extend<{ app: ConsoleApp }>({
   app: async ({ page }, use) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'disagg-e2e-'));
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'disagg-console.mjs'), 'serve', '--port', '0', '--proxy-port', '0', '--data-dir', dataDir, '--demo'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'disagg-console.mjs'),
+        'serve',
+        '--port',
+        '0',
+        '--proxy-port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--demo',
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     try {
       const { consoleUrl, proxyUrl } = await waitForUrls(child, 60_000);
       const pageErrors: string[] = [];

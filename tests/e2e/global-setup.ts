@@ -7,6 +7,14 @@ import { dirname, join } from 'node:path';
 export default function globalSetup(): void {
   if (process.env.E2E_SKIP_BUILD === '1') return;
   const root = join(import.meta.dirname, '..', '..');
-  const viteBin = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-  execFileSync(process.execPath, [viteBin, 'build', '-c', 'vite.renderer.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit', timeout: 180_000 });
+  const viteBin = join(
+    dirname(createRequire(import.meta.url).resolve('vite/package.json')),
+    'bin',
+    'vite.js',
+  );
+  execFileSync(
+    process.execPath,
+    [viteBin, 'build', '-c', 'vite.renderer.config.ts', '--logLevel', 'warn'],
+    { cwd: root, stdio: 'inherit', timeout: 180_000 },
+  );
 }

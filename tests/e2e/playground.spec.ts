@@ -7,7 +7,9 @@ test('send a playground prompt and see streamed text and metrics', async ({ app 
   await expect(c.workerState('gen0')).toHaveText('ready', { timeout: 60_000 });
   await c.open('Playground');
   await page.getByLabel('Max tokens').fill('24');
-  await page.getByLabel('Prompt (Ctrl+Enter sends)').fill('Explain disaggregated serving in one sentence.');
+  await page
+    .getByLabel('Prompt (Ctrl+Enter sends)')
+    .fill('Explain disaggregated serving in one sentence.');
   await page.getByRole('button', { name: 'Send', exact: true }).click();
   const card = page.getByTestId('response-card');
   await expect(card).toHaveAttribute('data-status', 'done', { timeout: 30_000 });

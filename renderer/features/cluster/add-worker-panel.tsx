@@ -15,12 +15,24 @@ import { nextWorkerName, workerOptionsTemplate } from '../../lib/worker-template
 import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
 import { selectDefaultModel } from '../../store/selectors';
 
-export function AddWorkerPanel({ gpus, onClose }: { gpus: number[]; onClose: () => void }): ReactNode {
+export function AddWorkerPanel({
+  gpus,
+  onClose,
+}: {
+  gpus: number[];
+  onClose: () => void;
+}): ReactNode {
   const storeApi = useAppStoreApi();
   const preflightWorker = useAppStore((s) => s.preflightWorker);
   const addWorker = useAppStore((s) => s.addWorker);
-  const defaultEngine: WorkerEngine = useAppStore((s) => (s.inventory?.simulated ? 'simulated' : 'trtllm-serve'));
-  const [role, setRole] = useState<WorkerRole>(() => (Object.values(storeApi.getState().workers).some((w) => w.role === 'context') ? 'generation' : 'context'));
+  const defaultEngine: WorkerEngine = useAppStore((s) =>
+    s.inventory?.simulated ? 'simulated' : 'trtllm-serve',
+  );
+  const [role, setRole] = useState<WorkerRole>(() =>
+    Object.values(storeApi.getState().workers).some((w) => w.role === 'context')
+      ? 'generation'
+      : 'context',
+  );
   const [model, setModel] = useState(() => selectDefaultModel(storeApi.getState()));
   const [engine, setEngine] = useState<WorkerEngine>(defaultEngine);
   const [port, setPort] = useState('');
@@ -34,7 +46,10 @@ export function AddWorkerPanel({ gpus, onClose }: { gpus: number[]; onClose: () 
   const nowMs = useNow(1000);
 
   const defaultName = nextWorkerName(role, Object.keys(storeApi.getState().workers));
-  const portError = port.trim() !== '' && !(/^\d+$/.test(port.trim()) && Number(port) >= 1 && Number(port) <= 65535) ? 'a port is a number from 1 to 65535' : null;
+  const portError =
+    port.trim() !== '' && !(/^\d+$/.test(port.trim()) && Number(port) >= 1 && Number(port) <= 65535)
+      ? 'a port is a number from 1 to 65535'
+      : null;
 
   const request = (): WorkerAddRequest => ({
     role,
@@ -94,11 +109,21 @@ export function AddWorkerPanel({ gpus, onClose }: { gpus: number[]; onClose: () 
           </button>
         </div>
         <p className="dim">
-          {started.role} worker on GPU {gpus.join(', ')} at <span className="mono">{started.url}</span>
+          {started.role} worker on GPU {gpus.join(', ')} at{' '}
+          <span className="mono">{started.url}</span>
         </p>
         {st.state === 'starting' ? (
           <>
-            <div className="bar" role="progressbar" aria-label="Loading" aria-valuenow={st.progress?.fraction !== null && st.progress?.fraction !== undefined ? Math.round(st.progress.fraction * 100) : undefined}>
+            <div
+              className="bar"
+              role="progressbar"
+              aria-label="Loading"
+              aria-valuenow={
+                st.progress?.fraction !== null && st.progress?.fraction !== undefined
+                  ? Math.round(st.progress.fraction * 100)
+                  : undefined
+              }
+            >
               <div style={{ width: `${Math.round((st.progress?.fraction ?? 0.05) * 100)}%` }} />
             </div>
             <p className="progress-line">
@@ -107,10 +132,13 @@ export function AddWorkerPanel({ gpus, onClose }: { gpus: number[]; onClose: () 
             </p>
           </>
         ) : null}
-        {st.state === 'ready' ? <p className="ok-box">Ready: /health answers and the proxy routes to it.</p> : null}
+        {st.state === 'ready' ? (
+          <p className="ok-box">Ready: /health answers and the proxy routes to it.</p>
+        ) : null}
         {st.state === 'errored' || st.state === 'backoff' ? (
           <div className="error-box">
-            {st.message ?? 'The worker exited.'} Open its logs from the worker list for the last lines.
+            {st.message ?? 'The worker exited.'} Open its logs from the worker list for the last
+            lines.
           </div>
         ) : null}
       </section>
@@ -126,7 +154,12 @@ export function AddWorkerPanel({ gpus, onClose }: { gpus: number[]; onClose: () 
           {gpus.length > 1 ? ` · TP ${gpus.length}` : ''}
         </span>
         <span className="spacer" />
-        <button type="button" className="btn btn-small" onClick={onClose} aria-label="Close add worker panel">
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={onClose}
+          aria-label="Close add worker panel"
+        >
           ×
         </button>
       </div>
@@ -143,45 +176,96 @@ export function AddWorkerPanel({ gpus, onClose }: { gpus: number[]; onClose: () 
         </div>
         <label className="field">
           <span>Model (HF id, checkpoint or engine dir)</span>
-          <input value={model} onChange={(e) => { setModel(e.target.value); setReport(null); }} required />
+          <input
+            value={model}
+            onChange={(e) => {
+              setModel(e.target.value);
+              setReport(null);
+            }}
+            required
+          />
         </label>
         <div className="field-row">
           <label className="field">
             <span>Engine</span>
-            <select value={engine} onChange={(e) => { setEngine(e.target.value as WorkerEngine); setReport(null); }}>
+            <select
+              value={engine}
+              onChange={(e) => {
+                setEngine(e.target.value as WorkerEngine);
+                setReport(null);
+              }}
+            >
               <option value="trtllm-serve">trtllm-serve</option>
               <option value="simulated">simulated</option>
             </select>
           </label>
           <label className="field">
             <span>Port (blank = free port)</span>
-            <input value={port} inputMode="numeric" placeholder="auto" onChange={(e) => { setPort(e.target.value); setReport(null); }} aria-invalid={portError !== null} />
+            <input
+              value={port}
+              inputMode="numeric"
+              placeholder="auto"
+              onChange={(e) => {
+                setPort(e.target.value);
+                setReport(null);
+              }}
+              aria-invalid={portError !== null}
+            />
           </label>
           <label className="field">
             <span>Name</span>
-            <input value={name} placeholder={defaultName} onChange={(e) => { setName(e.target.value); setReport(null); }} />
+            <input
+              value={name}
+              placeholder={defaultName}
+              onChange={(e) => {
+                setName(e.target.value);
+                setReport(null);
+              }}
+            />
           </label>
         </div>
         {portError ? <span className="issue-error">{portError}</span> : null}
         <label className="field">
           <span>Options (--extra_llm_api_options YAML, from the {role} template)</span>
-          <textarea rows={10} value={options} spellCheck={false} onChange={(e) => { setOptions(e.target.value); setOptionsEdited(true); setReport(null); }} />
+          <textarea
+            rows={10}
+            value={options}
+            spellCheck={false}
+            onChange={(e) => {
+              setOptions(e.target.value);
+              setOptionsEdited(true);
+              setReport(null);
+            }}
+          />
         </label>
         {report ? (
           report.issues.length === 0 ? (
             <p className="ok-box">Pre-flight passed: no problems across the topology files.</p>
           ) : (
-            <div className={report.issues.some((i) => i.severity === 'error') ? 'error-box' : 'warn-box'}>
+            <div
+              className={
+                report.issues.some((i) => i.severity === 'error') ? 'error-box' : 'warn-box'
+              }
+            >
               <strong>Pre-flight</strong>
               <IssueList issues={report.issues} />
             </div>
           )
         ) : null}
         <div className="btn-group">
-          <button type="button" className="btn" disabled={isBusy} onClick={() => void runPreflight()}>
+          <button
+            type="button"
+            className="btn"
+            disabled={isBusy}
+            onClick={() => void runPreflight()}
+          >
             Run pre-flight
           </button>
-          <button type="submit" className="btn btn-primary" disabled={isBusy || portError !== null || model.trim() === ''}>
+          <button
+            type="submit"
+            className="btn btn-primary"
+            disabled={isBusy || portError !== null || model.trim() === ''}
+          >
             Start worker
           </button>
         </div>

@@ -7,7 +7,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { WorkerEngine } from '../../../shared/model/worker';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
-import { type PresetName,PRESETS } from '../../lib/worker-templates';
+import { type PresetName, PRESETS } from '../../lib/worker-templates';
 import { useAppStore } from '../../store/app-store-context';
 import { selectDefaultModel, selectFreeGpus, selectWorkersOnGpu } from '../../store/selectors';
 import { AddWorkerPanel } from './add-worker-panel';
@@ -28,7 +28,11 @@ function GpuGrid(): ReactNode {
   const onSelect = (index: number, isAdditive: boolean): void => {
     selectGpu(index, isAdditive);
     openLogs(null);
-    const next = isAdditive ? (selected.includes(index) ? selected.filter((i) => i !== index) : [...selected, index].sort((a, b) => a - b)) : [index];
+    const next = isAdditive
+      ? selected.includes(index)
+        ? selected.filter((i) => i !== index)
+        : [...selected, index].sort((a, b) => a - b)
+      : [index];
     openAddPanel(next.length > 0 ? next : null);
   };
   return (
@@ -58,7 +62,9 @@ function Presets(): ReactNode {
   const effectiveEngine: WorkerEngine = engine || (isSimulated ? 'simulated' : 'trtllm-serve');
   const run = (p: PresetName): void => {
     setRunning(true);
-    void runPreset(p, model.trim() || defaultModel, effectiveEngine).finally(() => setRunning(false));
+    void runPreset(p, model.trim() || defaultModel, effectiveEngine).finally(() =>
+      setRunning(false),
+    );
   };
   return (
     <div className="btn-group" style={{ alignItems: 'center' }}>
@@ -78,8 +84,20 @@ function Presets(): ReactNode {
           </button>
         );
       })}
-      <input className="input" aria-label="Preset model" placeholder={defaultModel} value={model} onChange={(e) => setModel(e.target.value)} style={{ width: 240 }} />
-      <select className="input" aria-label="Preset engine" value={engine} onChange={(e) => setEngine(e.target.value as WorkerEngine | '')}>
+      <input
+        className="input"
+        aria-label="Preset model"
+        placeholder={defaultModel}
+        value={model}
+        onChange={(e) => setModel(e.target.value)}
+        style={{ width: 240 }}
+      />
+      <select
+        className="input"
+        aria-label="Preset engine"
+        value={engine}
+        onChange={(e) => setEngine(e.target.value as WorkerEngine | '')}
+      >
         <option value="">{isSimulated ? 'simulated (default)' : 'trtllm-serve (default)'}</option>
         <option value="trtllm-serve">trtllm-serve</option>
         <option value="simulated">simulated</option>
@@ -123,18 +141,37 @@ export function ClusterView(): ReactNode {
           <section className="panel" aria-labelledby="gpus-title">
             <div className="panel-head">
               <h2 id="gpus-title">GPUs</h2>
-              <span className="hint">Click a free GPU to add a worker; shift- or ctrl-click to select several (tensor parallel).</span>
+              <span className="hint">
+                Click a free GPU to add a worker; shift- or ctrl-click to select several (tensor
+                parallel).
+              </span>
               <span className="spacer" />
-              <button type="button" className="btn btn-small" aria-expanded={showTopology} onClick={() => setShowTopology(!showTopology)}>
+              <button
+                type="button"
+                className="btn btn-small"
+                aria-expanded={showTopology}
+                onClick={() => setShowTopology(!showTopology)}
+              >
                 {showTopology ? 'Hide' : 'Show'} interconnect
               </button>
             </div>
-            {gpusError ? <ErrorBox title="The GPU inventory could not be read" message={gpusError} onRetry={() => void loadGpus()} /> : null}
+            {gpusError ? (
+              <ErrorBox
+                title="The GPU inventory could not be read"
+                message={gpusError}
+                onRetry={() => void loadGpus()}
+              />
+            ) : null}
             {!inventory && !gpusError ? <EmptyState title="Reading the GPU inventory…" /> : null}
             {inventory && inventory.gpus.length === 0 ? (
-              <EmptyState title="No GPUs found">Install the NVIDIA driver (nvidia-smi), or set a simulated GPU count in the settings to try the console without GPUs.</EmptyState>
+              <EmptyState title="No GPUs found">
+                Install the NVIDIA driver (nvidia-smi), or set a simulated GPU count in the settings
+                to try the console without GPUs.
+              </EmptyState>
             ) : null}
-            {inventory?.lastError ? <div className="warn-box">nvidia-smi: {inventory.lastError}</div> : null}
+            {inventory?.lastError ? (
+              <div className="warn-box">nvidia-smi: {inventory.lastError}</div>
+            ) : null}
             <GpuGrid />
             {showTopology ? (
               <div style={{ marginTop: 12 }}>
@@ -156,10 +193,14 @@ export function ClusterView(): ReactNode {
               }}
             />
           ) : null}
-          {logsWorkerId ? <LogsPanel key={logsWorkerId} workerId={logsWorkerId} onClose={() => openLogs(null)} /> : null}
+          {logsWorkerId ? (
+            <LogsPanel key={logsWorkerId} workerId={logsWorkerId} onClose={() => openLogs(null)} />
+          ) : null}
           {!addPanelGpus && !logsWorkerId ? (
             <section className="panel">
-              <EmptyState title="Nothing selected">Pick a free GPU to add a worker, or open a worker's logs from the list.</EmptyState>
+              <EmptyState title="Nothing selected">
+                Pick a free GPU to add a worker, or open a worker's logs from the list.
+              </EmptyState>
             </section>
           ) : null}
         </aside>

@@ -56,7 +56,14 @@ export function GpuCard({
             {formatMiB(used)} / {formatMiB(total)}
           </span>
         </div>
-        <div className={barClass(memFraction)} role="meter" aria-label="Memory used" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(memFraction * 100)}>
+        <div
+          className={barClass(memFraction)}
+          role="meter"
+          aria-label="Memory used"
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={Math.round(memFraction * 100)}
+        >
           <div style={{ width: `${Math.min(100, memFraction * 100).toFixed(1)}%` }} />
         </div>
       </div>
@@ -81,10 +88,14 @@ export function GpuCard({
           holders.map((w) => (
             <span key={w.id} className="btn-group" style={{ alignItems: 'center' }}>
               <strong>{w.id}</strong>
-              <span className={`badge nodot role-${w.role}`}>{w.role === 'context' ? 'ctx' : 'gen'}</span>
+              <span className={`badge nodot role-${w.role}`}>
+                {w.role === 'context' ? 'ctx' : 'gen'}
+              </span>
               <StateBadge state={w.status.state} />
               <span className="dim num">:{w.spec?.port ?? new URL(w.url).port}</span>
-              {w.spec?.engine === 'simulated' ? <span className="badge sim-badge nodot">sim</span> : null}
+              {w.spec?.engine === 'simulated' ? (
+                <span className="badge sim-badge nodot">sim</span>
+              ) : null}
             </span>
           ))
         )}

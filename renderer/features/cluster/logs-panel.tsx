@@ -7,7 +7,13 @@ import { formatClock } from '../../lib/format';
 import { crashLineIndex, describeExit, matchingLines, stepMatch } from '../../lib/log-search';
 import { useAppStore } from '../../store/app-store-context';
 
-export function LogsPanel({ workerId, onClose }: { workerId: string; onClose: () => void }): ReactNode {
+export function LogsPanel({
+  workerId,
+  onClose,
+}: {
+  workerId: string;
+  onClose: () => void;
+}): ReactNode {
   const loadLogs = useAppStore((s) => s.loadLogs);
   const notify = useAppStore((s) => s.notify);
   const lines = useAppStore((s) => s.logs[workerId]);
@@ -35,7 +41,9 @@ export function LogsPanel({ workerId, onClose }: { workerId: string; onClose: ()
 
   useEffect(() => {
     if (currentLine === undefined) return;
-    bodyRef.current?.querySelector(`[data-line="${currentLine}"]`)?.scrollIntoView({ block: 'center' });
+    bodyRef.current
+      ?.querySelector(`[data-line="${currentLine}"]`)
+      ?.scrollIntoView({ block: 'center' });
   }, [currentLine]);
 
   const step = (direction: 1 | -1): void => {
@@ -54,7 +62,11 @@ export function LogsPanel({ workerId, onClose }: { workerId: string; onClose: ()
     const text = all.map((l) => l.text).join('\n');
     navigator.clipboard.writeText(text).then(
       () => notify('success', `Copied ${all.length} lines of ${workerId}`),
-      () => notify('error', 'The clipboard is not available here; select the lines and copy them by hand.'),
+      () =>
+        notify(
+          'error',
+          'The clipboard is not available here; select the lines and copy them by hand.',
+        ),
     );
   };
 
@@ -67,9 +79,13 @@ export function LogsPanel({ workerId, onClose }: { workerId: string; onClose: ()
           ×
         </button>
       </div>
-      {exit && (worker?.status.state === 'errored' || worker?.status.state === 'backoff' || exit.code !== 0) ? (
+      {exit &&
+      (worker?.status.state === 'errored' ||
+        worker?.status.state === 'backoff' ||
+        exit.code !== 0) ? (
         <div className="crash-box" role="alert">
-          <strong className="issue-error">Last run ended: {describeExit(exit)}</strong> at {formatClock(exit.atMs)}
+          <strong className="issue-error">Last run ended: {describeExit(exit)}</strong> at{' '}
+          {formatClock(exit.atMs)}
           {exit.stderrTail.length > 0 ? <pre>{exit.stderrTail.join('\n')}</pre> : null}
         </div>
       ) : null}
@@ -88,12 +104,28 @@ export function LogsPanel({ workerId, onClose }: { workerId: string; onClose: ()
           style={{ flex: 1, minWidth: 120 }}
         />
         <span className="dim num" aria-live="polite">
-          {query.trim() === '' ? '' : matches.length === 0 ? 'no match' : `${current >= 0 ? current + 1 : 0}/${matches.length}`}
+          {query.trim() === ''
+            ? ''
+            : matches.length === 0
+              ? 'no match'
+              : `${current >= 0 ? current + 1 : 0}/${matches.length}`}
         </span>
-        <button type="button" className="btn btn-small" onClick={() => step(-1)} disabled={matches.length === 0} aria-label="Previous match">
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={() => step(-1)}
+          disabled={matches.length === 0}
+          aria-label="Previous match"
+        >
           ↑
         </button>
-        <button type="button" className="btn btn-small" onClick={() => step(1)} disabled={matches.length === 0} aria-label="Next match">
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={() => step(1)}
+          disabled={matches.length === 0}
+          aria-label="Next match"
+        >
           ↓
         </button>
         <button type="button" className="btn btn-small" onClick={copy} disabled={all.length === 0}>
@@ -122,7 +154,11 @@ export function LogsPanel({ workerId, onClose }: { workerId: string; onClose: ()
         }}
       >
         {lines === undefined ? <div className="log-line dim">Loading…</div> : null}
-        {lines !== undefined && all.length === 0 ? <div className="log-line dim">No output yet. Lines appear here as the worker prints them.</div> : null}
+        {lines !== undefined && all.length === 0 ? (
+          <div className="log-line dim">
+            No output yet. Lines appear here as the worker prints them.
+          </div>
+        ) : null}
         {all.map((l, i) => (
           <div
             key={l.seq}
@@ -131,7 +167,9 @@ export function LogsPanel({ workerId, onClose }: { workerId: string; onClose: ()
           >
             <span className="dim">{formatClock(l.atMs)} </span>
             {l.text}
-            {i === crashAt && exit ? <strong className="issue-error"> ⟵ process exited here: {describeExit(exit)}</strong> : null}
+            {i === crashAt && exit ? (
+              <strong className="issue-error"> ⟵ process exited here: {describeExit(exit)}</strong>
+            ) : null}
           </div>
         ))}
       </div>

@@ -20,13 +20,18 @@ function hostOf(url: string): string {
 export function RemoteWorkers(): ReactNode {
   const remote = useAppStore(useShallow(selectRemoteWorkers));
   const cluster = useAppStore((s) => s.clusterStatus);
-  const registryOnly = (cluster?.remoteWorkers ?? []).filter((r) => !remote.some((w) => w.id === r.id));
+  const registryOnly = (cluster?.remoteWorkers ?? []).filter(
+    (r) => !remote.some((w) => w.id === r.id),
+  );
   if (remote.length === 0 && registryOnly.length === 0) {
     if (!cluster || cluster.mode === 'static') return null;
     return (
       <section className="panel">
         <h2>Remote workers</h2>
-        <p className="dim">None registered in {cluster.etcd.endpoint ?? 'etcd'} yet. Workers started elsewhere with the same etcd show up here.</p>
+        <p className="dim">
+          None registered in {cluster.etcd.endpoint ?? 'etcd'} yet. Workers started elsewhere with
+          the same etcd show up here.
+        </p>
       </section>
     );
   }
@@ -34,7 +39,10 @@ export function RemoteWorkers(): ReactNode {
     <section className="panel" aria-labelledby="remote-title">
       <div className="panel-head">
         <h2 id="remote-title">Remote workers</h2>
-        <span className="dim">from {cluster?.mode === 'disagg_cluster' ? 'disagg_cluster' : 'etcd'} {cluster?.etcd.endpoint ?? ''}</span>
+        <span className="dim">
+          from {cluster?.mode === 'disagg_cluster' ? 'disagg_cluster' : 'etcd'}{' '}
+          {cluster?.etcd.endpoint ?? ''}
+        </span>
       </div>
       <table className="table" aria-label="Remote workers">
         <thead>
@@ -63,7 +71,13 @@ export function RemoteWorkers(): ReactNode {
               <td className="mono">{r.id}</td>
               <td className={`role-${r.role}`}>{r.role}</td>
               <td className="mono">{hostOf(r.url)}</td>
-              <td>{r.isHealthy === null ? <span className="dim">unknown</span> : <StateBadge state={r.isHealthy ? 'ready' : 'degraded'} />}</td>
+              <td>
+                {r.isHealthy === null ? (
+                  <span className="dim">unknown</span>
+                ) : (
+                  <StateBadge state={r.isHealthy ? 'ready' : 'degraded'} />
+                )}
+              </td>
               <td className="num">{formatClock(r.lastSeenMs)}</td>
             </tr>
           ))}

@@ -43,7 +43,16 @@ export function TopologyMatrix({ topology }: { topology: GpuTopology | null }): 
                 {devices.map((col) => {
                   const link = topology.links[row]?.[col];
                   return (
-                    <td key={col} className={link?.kind === 'nvlink' ? 'nvlink' : link?.kind === 'self' ? 'self' : undefined}>
+                    <td
+                      key={col}
+                      className={
+                        link?.kind === 'nvlink'
+                          ? 'nvlink'
+                          : link?.kind === 'self'
+                            ? 'self'
+                            : undefined
+                      }
+                    >
                       {link?.raw ?? ''}
                     </td>
                   );

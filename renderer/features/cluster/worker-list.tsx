@@ -24,7 +24,8 @@ function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
   });
   const [isConfirming, setConfirming] = useState(false);
   const st = w.status;
-  const uptime = st.state === 'ready' || st.state === 'degraded' ? (st.readyAtMs ?? st.startedAtMs) : null;
+  const uptime =
+    st.state === 'ready' || st.state === 'degraded' ? (st.readyAtMs ?? st.startedAtMs) : null;
   return (
     <tr data-testid={`worker-row-${w.id}`}>
       <td>
@@ -35,36 +36,71 @@ function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
       </td>
       <td>
         <StateBadge state={st.state} />
-        {busy ? <div className="dim" style={{ fontSize: 12 }}>{busy}…</div> : null}
-        {st.state === 'starting' && st.progress ? <div className="progress-line">{st.progress.message}</div> : null}
+        {busy ? (
+          <div className="dim" style={{ fontSize: 12 }}>
+            {busy}…
+          </div>
+        ) : null}
+        {st.state === 'starting' && st.progress ? (
+          <div className="progress-line">{st.progress.message}</div>
+        ) : null}
         {(st.state === 'errored' || st.state === 'backoff') && (st.message || st.lastExit) ? (
           <div className="issue-error" style={{ fontSize: 12 }}>
-            {st.message ?? st.lastExit?.reason ?? `exit ${st.lastExit?.code ?? st.lastExit?.signal ?? '?'}`}
+            {st.message ??
+              st.lastExit?.reason ??
+              `exit ${st.lastExit?.code ?? st.lastExit?.signal ?? '?'}`}
           </div>
         ) : null}
       </td>
       <td className="num">{w.spec ? w.spec.gpus.join(', ') : '—'}</td>
       <td className="mono">{w.url.replace(/^https?:\/\//, '')}</td>
       <td>
-        {w.spec?.engine === 'simulated' ? <span className="badge sim-badge nodot">simulated</span> : <span className="dim">{w.spec?.engine ?? '—'}</span>}
+        {w.spec?.engine === 'simulated' ? (
+          <span className="badge sim-badge nodot">simulated</span>
+        ) : (
+          <span className="dim">{w.spec?.engine ?? '—'}</span>
+        )}
       </td>
       <td className="num">{uptime ? formatDuration(nowMs - uptime) : '—'}</td>
       <td className="num">{formatCount(st.restarts)}</td>
       <td className="num">{formatCount(active)}</td>
       <td>
         <div className="btn-group">
-          <button type="button" className="btn btn-small" onClick={() => openLogs(w.id)} aria-label={`Logs of ${w.id}`}>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => openLogs(w.id)}
+            aria-label={`Logs of ${w.id}`}
+          >
             Logs
           </button>
-          <button type="button" className="btn btn-small" disabled={Boolean(busy)} onClick={() => void restart(w.id)} aria-label={`Restart ${w.id}`}>
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={Boolean(busy)}
+            onClick={() => void restart(w.id)}
+            aria-label={`Restart ${w.id}`}
+          >
             Restart
           </button>
-          <button type="button" className="btn btn-small" disabled={Boolean(busy) || st.state === 'stopped'} onClick={() => void stop(w.id)} aria-label={`Stop ${w.id}`}>
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={Boolean(busy) || st.state === 'stopped'}
+            onClick={() => void stop(w.id)}
+            aria-label={`Stop ${w.id}`}
+          >
             Stop
           </button>
           {isConfirming ? (
             <>
-              <button type="button" className="btn btn-small btn-danger" disabled={Boolean(busy)} onClick={() => void remove(w.id).then(() => setConfirming(false))} aria-label={`Confirm removing ${w.id}`}>
+              <button
+                type="button"
+                className="btn btn-small btn-danger"
+                disabled={Boolean(busy)}
+                onClick={() => void remove(w.id).then(() => setConfirming(false))}
+                aria-label={`Confirm removing ${w.id}`}
+              >
                 Drain and remove
               </button>
               <button type="button" className="btn btn-small" onClick={() => setConfirming(false)}>
@@ -72,7 +108,13 @@ function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
               </button>
             </>
           ) : (
-            <button type="button" className="btn btn-small btn-danger" disabled={Boolean(busy)} onClick={() => setConfirming(true)} aria-label={`Remove ${w.id}`}>
+            <button
+              type="button"
+              className="btn btn-small btn-danger"
+              disabled={Boolean(busy)}
+              onClick={() => setConfirming(true)}
+              aria-label={`Remove ${w.id}`}
+            >
               Remove
             </button>
           )}
@@ -95,7 +137,10 @@ export function WorkerList(): ReactNode {
       </div>
       {error ? <div className="error-box">{error}</div> : null}
       {isLoaded && workers.length === 0 && !error ? (
-        <EmptyState title="No workers yet">Click a free GPU above to add a context or generation worker, or use a preset (1+1 is the smallest working pair).</EmptyState>
+        <EmptyState title="No workers yet">
+          Click a free GPU above to add a context or generation worker, or use a preset (1+1 is the
+          smallest working pair).
+        </EmptyState>
       ) : null}
       {workers.length > 0 ? (
         <div style={{ overflowX: 'auto' }}>

@@ -16,7 +16,13 @@ function PlanList({ label, names }: { label: string; names: string[] }): ReactNo
   );
 }
 
-export function ApplyPanel({ isDirty, onPickIssue }: { isDirty: boolean; onPickIssue: (issue: ConfigIssue) => void }): ReactNode {
+export function ApplyPanel({
+  isDirty,
+  onPickIssue,
+}: {
+  isDirty: boolean;
+  onPickIssue: (issue: ConfigIssue) => void;
+}): ReactNode {
   const validation = useAppStore((s) => s.validation);
   const isValidating = useAppStore((s) => s.isValidating);
   const validate = useAppStore((s) => s.validateDrafts);
@@ -35,13 +41,27 @@ export function ApplyPanel({ isDirty, onPickIssue }: { isDirty: boolean; onPickI
       <div className="panel-head">
         <h2 id="apply-title">Pre-flight and apply</h2>
         <span className="spacer" />
-        {isDirty ? <span className="badge state-starting nodot">unsaved edits</span> : <span className="dim">no edits</span>}
+        {isDirty ? (
+          <span className="badge state-starting nodot">unsaved edits</span>
+        ) : (
+          <span className="dim">no edits</span>
+        )}
       </div>
       <div className="btn-group" style={{ marginBottom: 10 }}>
-        <button type="button" className="btn" onClick={() => void validate()} disabled={isValidating}>
+        <button
+          type="button"
+          className="btn"
+          onClick={() => void validate()}
+          disabled={isValidating}
+        >
           {isValidating ? 'Checking…' : 'Run pre-flight'}
         </button>
-        <button type="button" className="btn btn-primary" onClick={() => void requestApply()} disabled={isValidating || isApplying || pendingPlan !== null}>
+        <button
+          type="button"
+          className="btn btn-primary"
+          onClick={() => void requestApply()}
+          disabled={isValidating || isApplying || pendingPlan !== null}
+        >
           Apply…
         </button>
         <button type="button" className="btn" onClick={revert} disabled={!isDirty}>
@@ -54,24 +74,42 @@ export function ApplyPanel({ isDirty, onPickIssue }: { isDirty: boolean; onPickI
         ) : (
           <div className={hasErrors ? 'error-box' : 'warn-box'}>
             <strong>
-              {validation.issues.filter((i) => i.severity === 'error').length} error(s), {validation.issues.filter((i) => i.severity === 'warning').length} warning(s)
+              {validation.issues.filter((i) => i.severity === 'error').length} error(s),{' '}
+              {validation.issues.filter((i) => i.severity === 'warning').length} warning(s)
             </strong>
             <IssueList issues={validation.issues} onPick={onPickIssue} />
           </div>
         )
       ) : null}
       {pendingPlan ? (
-        <div className="plan-box panel" role="dialog" aria-label="Apply plan" style={{ marginTop: 10 }}>
+        <div
+          className="plan-box panel"
+          role="dialog"
+          aria-label="Apply plan"
+          style={{ marginTop: 10 }}
+        >
           <strong>Applying will:</strong>
           <PlanList label="Start" names={pendingPlan.start} />
           <PlanList label="Restart" names={pendingPlan.restart} />
           <PlanList label="Stop" names={pendingPlan.stop} />
           <PlanList label="Keep running" names={pendingPlan.unchanged} />
           {pendingPlan.proxyChanged ? <div>Reload the proxy configuration.</div> : null}
-          {pendingPlan.start.length + pendingPlan.restart.length + pendingPlan.stop.length === 0 && !pendingPlan.proxyChanged ? <div className="dim">Change nothing that runs (the version is still recorded).</div> : null}
-          {hasErrors ? <div className="issue-error">Pre-flight found errors: the backend will refuse this apply until they are fixed.</div> : null}
+          {pendingPlan.start.length + pendingPlan.restart.length + pendingPlan.stop.length === 0 &&
+          !pendingPlan.proxyChanged ? (
+            <div className="dim">Change nothing that runs (the version is still recorded).</div>
+          ) : null}
+          {hasErrors ? (
+            <div className="issue-error">
+              Pre-flight found errors: the backend will refuse this apply until they are fixed.
+            </div>
+          ) : null}
           <div className="btn-group">
-            <button type="button" className="btn btn-primary" onClick={() => void confirmApply()} disabled={isApplying}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={() => void confirmApply()}
+              disabled={isApplying}
+            >
               {isApplying ? 'Applying…' : 'Confirm apply'}
             </button>
             <button type="button" className="btn" onClick={cancelApply} disabled={isApplying}>

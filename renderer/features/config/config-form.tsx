@@ -3,13 +3,30 @@
 
 import { type ReactNode, useState } from 'react';
 
-import { coerceField, type FieldSpec, FORM_FIELDS, readField, writeField } from '../../lib/config-fields';
+import {
+  coerceField,
+  type FieldSpec,
+  FORM_FIELDS,
+  readField,
+  writeField,
+} from '../../lib/config-fields';
 import { fileKind } from '../../lib/lint-file';
 import { useAppStore } from '../../store/app-store-context';
 
-function FieldInput({ spec, text, onWrite }: { spec: FieldSpec; text: string; onWrite: (value: unknown) => string | null }): ReactNode {
+function FieldInput({
+  spec,
+  text,
+  onWrite,
+}: {
+  spec: FieldSpec;
+  text: string;
+  onWrite: (value: unknown) => string | null;
+}): ReactNode {
   const current = readField(text, spec.path);
-  const shown = typeof current === 'string' || typeof current === 'number' || typeof current === 'boolean' ? String(current) : '';
+  const shown =
+    typeof current === 'string' || typeof current === 'number' || typeof current === 'boolean'
+      ? String(current)
+      : '';
   const [edit, setEdit] = useState<{ base: string; value: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const value = edit && edit.base === shown ? edit.value : shown;
@@ -28,7 +45,11 @@ function FieldInput({ spec, text, onWrite }: { spec: FieldSpec; text: string; on
   if (spec.type === 'bool') {
     return (
       <label className="field" style={{ flexDirection: 'row', alignItems: 'center', gap: 8 }}>
-        <input type="checkbox" checked={current === true} onChange={(e) => commit(e.target.checked)} />
+        <input
+          type="checkbox"
+          checked={current === true}
+          onChange={(e) => commit(e.target.checked)}
+        />
         <span style={{ color: 'var(--text)', fontSize: 13 }}>{spec.label}</span>
         {spec.hint ? <span className="hint">{spec.hint}</span> : null}
         {error ? <span className="issue-error">{error}</span> : null}
@@ -66,7 +87,13 @@ function FieldInput({ spec, text, onWrite }: { spec: FieldSpec; text: string; on
           }}
         />
       )}
-      {error ? <span className="issue-error" style={{ fontSize: 12 }}>{error}</span> : spec.hint ? <span className="hint">{spec.hint}</span> : null}
+      {error ? (
+        <span className="issue-error" style={{ fontSize: 12 }}>
+          {error}
+        </span>
+      ) : spec.hint ? (
+        <span className="hint">{spec.hint}</span>
+      ) : null}
     </div>
   );
 }
@@ -76,16 +103,22 @@ export function ConfigForm({ file }: { file: string }): ReactNode {
   const setDraft = useAppStore((s) => s.setDraft);
   const fields = FORM_FIELDS[fileKind(file)];
   if (!fields) return <p className="dim">No form for this file: edit it as YAML.</p>;
-  const onWrite = (spec: FieldSpec) => (value: unknown): string | null => {
-    try {
-      setDraft(file, writeField(text, spec.path, value));
-      return null;
-    } catch (err) {
-      return err instanceof Error ? err.message : String(err);
-    }
-  };
+  const onWrite =
+    (spec: FieldSpec) =>
+    (value: unknown): string | null => {
+      try {
+        setDraft(file, writeField(text, spec.path, value));
+        return null;
+      } catch (err) {
+        return err instanceof Error ? err.message : String(err);
+      }
+    };
   return (
-    <div style={{ display: 'flex', flexDirection: 'column', gap: 10 }} aria-label={`Common fields of ${file}`} role="group">
+    <div
+      style={{ display: 'flex', flexDirection: 'column', gap: 10 }}
+      aria-label={`Common fields of ${file}`}
+      role="group"
+    >
       {fields.map((f) => (
         <FieldInput key={f.path.join('.')} spec={f} text={text} onWrite={onWrite(f)} />
       ))}

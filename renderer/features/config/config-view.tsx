@@ -30,7 +30,9 @@ export function ConfigView(): ReactNode {
   const names = useMemo(() => orderedFileNames(Object.keys(drafts)), [drafts]);
   const issuesByFile = useMemo(() => {
     const out: Record<string, ConfigIssue[]> = {};
-    for (const n of names) out[n] = mergeIssues(lintFile(n, drafts[n] ?? '', drafts), validation?.issues ?? [], n);
+    for (const n of names) {
+      out[n] = mergeIssues(lintFile(n, drafts[n] ?? '', drafts), validation?.issues ?? [], n);
+    }
     return out;
   }, [names, drafts, validation]);
   const isDirty = useMemo(() => {
@@ -48,14 +50,25 @@ export function ConfigView(): ReactNode {
         <h1 id="view-title">Configuration</h1>
         {topology ? (
           <span className="dim">
-            {topology.name} · {topology.appliedVersion === null ? 'never applied' : `version ${topology.appliedVersion} applied`}
+            {topology.name} ·{' '}
+            {topology.appliedVersion === null
+              ? 'never applied'
+              : `version ${topology.appliedVersion} applied`}
           </span>
         ) : null}
       </div>
-      {topologyError ? <ErrorBox title="The topology could not be loaded" message={topologyError} onRetry={() => void loadTopology()} /> : null}
+      {topologyError ? (
+        <ErrorBox
+          title="The topology could not be loaded"
+          message={topologyError}
+          onRetry={() => void loadTopology()}
+        />
+      ) : null}
       {!topology && !topologyError ? <EmptyState title="Loading the topology…" /> : null}
       {topology && names.length === 0 ? (
-        <EmptyState title="This topology has no files yet">Add a worker from the Cluster view, or import a set of upstream files below.</EmptyState>
+        <EmptyState title="This topology has no files yet">
+          Add a worker from the Cluster view, or import a set of upstream files below.
+        </EmptyState>
       ) : null}
       <div className="config-grid">
         <nav className="panel" aria-label="Files">
@@ -66,12 +79,20 @@ export function ConfigView(): ReactNode {
               const changed = topology?.files[n] !== drafts[n];
               return (
                 <li key={n}>
-                  <button type="button" aria-current={n === active ? 'true' : undefined} onClick={() => setActiveFile(n)}>
+                  <button
+                    type="button"
+                    aria-current={n === active ? 'true' : undefined}
+                    onClick={() => setActiveFile(n)}
+                  >
                     <span>
                       {n}
                       {changed ? ' •' : ''}
                     </span>
-                    {errors > 0 ? <span className="count" aria-label={`${errors} errors`}>{errors}</span> : null}
+                    {errors > 0 ? (
+                      <span className="count" aria-label={`${errors} errors`}>
+                        {errors}
+                      </span>
+                    ) : null}
                   </button>
                 </li>
               );
@@ -84,16 +105,37 @@ export function ConfigView(): ReactNode {
               <div className="panel-head">
                 <h2 className="mono">{active}</h2>
                 <span className="spacer" />
-                <button type="button" className="btn btn-small" aria-pressed={showForm} onClick={() => setShowForm(!showForm)}>
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  aria-pressed={showForm}
+                  onClick={() => setShowForm(!showForm)}
+                >
                   {showForm ? 'Hide form' : 'Show form'}
                 </button>
               </div>
-              <div style={{ display: 'grid', gridTemplateColumns: showForm ? 'minmax(0, 1fr) 240px' : '1fr', gap: 12 }}>
-                <YamlEditor key={active} label={`YAML of ${active}`} value={drafts[active] ?? ''} onChange={(t) => setDraft(active, t)} issues={activeIssues} />
+              <div
+                style={{
+                  display: 'grid',
+                  gridTemplateColumns: showForm ? 'minmax(0, 1fr) 240px' : '1fr',
+                  gap: 12,
+                }}
+              >
+                <YamlEditor
+                  key={active}
+                  label={`YAML of ${active}`}
+                  value={drafts[active] ?? ''}
+                  onChange={(t) => setDraft(active, t)}
+                  issues={activeIssues}
+                />
                 {showForm ? <ConfigForm file={active} /> : null}
               </div>
               <div className="inline-issues" aria-live="polite">
-                {activeIssues.length === 0 ? <p className="dim">No problems in this file.</p> : <IssueList issues={activeIssues} />}
+                {activeIssues.length === 0 ? (
+                  <p className="dim">No problems in this file.</p>
+                ) : (
+                  <IssueList issues={activeIssues} />
+                )}
               </div>
             </section>
           ) : null}

@@ -9,7 +9,18 @@ function DiffText({ text }: { text: string }): ReactNode {
   return (
     <div className="diff" aria-label="Diff">
       {text.split('\n').map((line, i) => (
-        <div key={i} className={line.startsWith('@@') ? 'hunk' : line.startsWith('+') && !line.startsWith('+++') ? 'add' : line.startsWith('-') && !line.startsWith('---') ? 'del' : undefined}>
+        <div
+          key={i}
+          className={
+            line.startsWith('@@')
+              ? 'hunk'
+              : line.startsWith('+') && !line.startsWith('+++')
+                ? 'add'
+                : line.startsWith('-') && !line.startsWith('---')
+                  ? 'del'
+                  : undefined
+          }
+        >
           {line || ' '}
         </div>
       ))}
@@ -35,29 +46,54 @@ export function HistoryPanel(): ReactNode {
       <div className="panel-head">
         <h2 id="history-title">History</h2>
       </div>
-      {history.length === 0 ? <p className="dim">No version applied yet. Apply the topology to record version 1.</p> : null}
+      {history.length === 0 ? (
+        <p className="dim">No version applied yet. Apply the topology to record version 1.</p>
+      ) : null}
       <ul className="file-list" aria-label="Applied versions">
         {history.slice(0, 20).map((v, i) => {
           const previous = history[i + 1];
           return (
-            <li key={v.version} style={{ display: 'flex', gap: 6, alignItems: 'center', padding: '4px 0', borderBottom: '1px solid var(--border)' }}>
+            <li
+              key={v.version}
+              style={{
+                display: 'flex',
+                gap: 6,
+                alignItems: 'center',
+                padding: '4px 0',
+                borderBottom: '1px solid var(--border)',
+              }}
+            >
               <b className="num">v{v.version}</b>
               <span className="dim" style={{ flex: 1, fontSize: 12 }}>
                 {formatClock(v.appliedAtMs)} · {v.note}
                 {v.version === applied ? ' · current' : ''}
               </span>
               {previous ? (
-                <button type="button" className="btn btn-small" onClick={() => void loadDiff(previous.version, v.version)} aria-label={`Diff v${previous.version} to v${v.version}`}>
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  onClick={() => void loadDiff(previous.version, v.version)}
+                  aria-label={`Diff v${previous.version} to v${v.version}`}
+                >
                   Diff
                 </button>
               ) : null}
               {v.version !== applied ? (
                 confirmVersion === v.version ? (
-                  <button type="button" className="btn btn-small btn-danger" onClick={() => void rollback(v.version).then(() => setConfirmVersion(null))}>
+                  <button
+                    type="button"
+                    className="btn btn-small btn-danger"
+                    onClick={() => void rollback(v.version).then(() => setConfirmVersion(null))}
+                  >
                     Confirm
                   </button>
                 ) : (
-                  <button type="button" className="btn btn-small" onClick={() => setConfirmVersion(v.version)} aria-label={`Roll back to v${v.version}`}>
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    onClick={() => setConfirmVersion(v.version)}
+                    aria-label={`Roll back to v${v.version}`}
+                  >
                     Roll back
                   </button>
                 )
@@ -71,7 +107,9 @@ export function HistoryPanel(): ReactNode {
           <strong>
             v{diff.from} → v{diff.to}
           </strong>
-          {diff.files.filter((f) => f.status !== 'unchanged').length === 0 ? <p className="dim">No file changed.</p> : null}
+          {diff.files.filter((f) => f.status !== 'unchanged').length === 0 ? (
+            <p className="dim">No file changed.</p>
+          ) : null}
           {diff.files
             .filter((f) => f.status !== 'unchanged')
             .map((f) => (

@@ -23,7 +23,9 @@ export function ImportExportPanel(): ReactNode {
 
   const onExport = async (format: ExportFormat): Promise<void> => {
     const files = await exportTopology(format);
-    for (const f of files) downloadText(f.name, f.text, f.isExecutable ? 'text/x-shellscript' : 'text/yaml');
+    for (const f of files) {
+      downloadText(f.name, f.text, f.isExecutable ? 'text/x-shellscript' : 'text/yaml');
+    }
     if (files.length > 0) notify('success', `Exported ${files.map((f) => f.name).join(', ')}`);
   };
 
@@ -35,17 +37,34 @@ export function ImportExportPanel(): ReactNode {
       <div style={{ display: 'flex', flexDirection: 'column', gap: 8 }}>
         <label className="btn" style={{ justifyContent: 'center' }}>
           Import upstream files…
-          <input className="sr-only" type="file" multiple accept=".yaml,.yml" onChange={(e) => void onImport(e)} />
+          <input
+            className="sr-only"
+            type="file"
+            multiple
+            accept=".yaml,.yml"
+            onChange={(e) => void onImport(e)}
+          />
         </label>
-        <span className="hint">disagg_config.yaml, worker option files, metadata_config.yaml, or one deprecated MPI worker file. They open as drafts.</span>
+        <span className="hint">
+          disagg_config.yaml, worker option files, metadata_config.yaml, or one deprecated MPI
+          worker file. They open as drafts.
+        </span>
         <div className="btn-group">
           <button type="button" className="btn btn-small" onClick={() => void onExport('files')}>
             Export files
           </button>
-          <button type="button" className="btn btn-small" onClick={() => void onExport('launch-script')}>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => void onExport('launch-script')}
+          >
             Launch script
           </button>
-          <button type="button" className="btn btn-small" onClick={() => void onExport('slurm-script')}>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => void onExport('slurm-script')}
+          >
             SLURM script
           </button>
         </div>

@@ -9,7 +9,13 @@ import { HighlightStyle, syntaxHighlighting } from '@codemirror/language';
 import { type Diagnostic, lintGutter, setDiagnostics } from '@codemirror/lint';
 import { highlightSelectionMatches, searchKeymap } from '@codemirror/search';
 import { EditorState, type Text } from '@codemirror/state';
-import { EditorView, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers } from '@codemirror/view';
+import {
+  EditorView,
+  highlightActiveLine,
+  highlightActiveLineGutter,
+  keymap,
+  lineNumbers,
+} from '@codemirror/view';
 import { tags } from '@lezer/highlight';
 import { type ReactNode, useEffect, useRef } from 'react';
 
@@ -30,12 +36,27 @@ export function issueToDiagnostic(doc: Text, issue: ConfigIssue): Diagnostic {
   const from = Math.min(line.from + Math.max(0, issue.column - 1), line.to);
   const rest = doc.sliceString(from, line.to);
   const token = /^[^\s#]*(?:\s*:\s*[^\s#]+)?/.exec(rest)?.[0] ?? '';
-  const to = token.length > 0 ? from + token.length : line.to > from ? line.to : Math.min(doc.length, from + 1);
+  const to =
+    token.length > 0
+      ? from + token.length
+      : line.to > from
+        ? line.to
+        : Math.min(doc.length, from + 1);
   const message = `${issue.path ? `${issue.path}: ` : ''}${issue.message}${issue.hint ? ` (${issue.hint})` : ''}`;
   return { from, to: Math.max(to, from), severity: issue.severity, message };
 }
 
-export function YamlEditor({ value, onChange, issues, label }: { value: string; onChange: (text: string) => void; issues: ConfigIssue[]; label: string }): ReactNode {
+export function YamlEditor({
+  value,
+  onChange,
+  issues,
+  label,
+}: {
+  value: string;
+  onChange: (text: string) => void;
+  issues: ConfigIssue[];
+  label: string;
+}): ReactNode {
   const hostRef = useRef<HTMLDivElement>(null);
   const viewRef = useRef<EditorView | null>(null);
   const onChangeRef = useRef(onChange);
@@ -80,14 +101,21 @@ export function YamlEditor({ value, onChange, issues, label }: { value: string; 
     const view = viewRef.current;
     if (!view) return;
     const current = view.state.doc.toString();
-    if (current !== value) view.dispatch({ changes: { from: 0, to: current.length, insert: value } });
+    if (current !== value) {
+      view.dispatch({ changes: { from: 0, to: current.length, insert: value } });
+    }
   }, [value]);
 
   useEffect(() => {
     const view = viewRef.current;
     if (!view) return;
     const doc = view.state.doc;
-    view.dispatch(setDiagnostics(view.state, issues.map((i) => issueToDiagnostic(doc, i))));
+    view.dispatch(
+      setDiagnostics(
+        view.state,
+        issues.map((i) => issueToDiagnostic(doc, i)),
+      ),
+    );
   }, [issues, value]);
 
   return <div className="editor-host" ref={hostRef} data-testid="yaml-editor" />;

@@ -49,14 +49,26 @@ export function DashboardView(): ReactNode {
 
   const onCsv = async (): Promise<void> => {
     const csv = await exportCsv();
-    if (csv !== null) downloadText(`disagg-metrics-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`, csv, 'text/csv');
+    if (csv !== null) {
+      downloadText(
+        `disagg-metrics-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`,
+        csv,
+        'text/csv',
+      );
+    }
   };
 
-  const workerSeries = (keys: string[]): ChartSeries[] => keys.map((k, i) => ({ key: k, label: k, color: seriesColor(i, keys.length) }));
-  const noTraffic = 'No requests in this window yet. Send a prompt from the Playground or point a client at the proxy.';
+  const workerSeries = (keys: string[]): ChartSeries[] =>
+    keys.map((k, i) => ({ key: k, label: k, color: seriesColor(i, keys.length) }));
+  const noTraffic =
+    'No requests in this window yet. Send a prompt from the Playground or point a client at the proxy.';
 
   return (
-    <section className="view" aria-labelledby="view-title" data-derive-ms={derived.deriveMs.toFixed(2)}>
+    <section
+      className="view"
+      aria-labelledby="view-title"
+      data-derive-ms={derived.deriveMs.toFixed(2)}
+    >
       <div className="view-head">
         <h1 id="view-title">Dashboard</h1>
         <div className="seg" role="group" aria-label="Time window">
@@ -80,14 +92,23 @@ export function DashboardView(): ReactNode {
           </button>
         ) : null}
         <span className="spacer" />
-        <span className="dim num" title="Time to derive every chart from the series on the last update">
+        <span
+          className="dim num"
+          title="Time to derive every chart from the series on the last update"
+        >
           {formatCount(derived.pointCount)} points · derived in {derived.deriveMs.toFixed(1)} ms
         </span>
         <button type="button" className="btn btn-small" onClick={() => void onCsv()}>
           Export CSV
         </button>
       </div>
-      {metricsError ? <ErrorBox title="Metrics history could not be loaded" message={metricsError} onRetry={() => void loadHistory()} /> : null}
+      {metricsError ? (
+        <ErrorBox
+          title="Metrics history could not be loaded"
+          message={metricsError}
+          onRetry={() => void loadHistory()}
+        />
+      ) : null}
       <div className="stat-row">
         <div className="stat">
           <div className="label">Requests</div>
@@ -113,7 +134,9 @@ export function DashboardView(): ReactNode {
         </div>
         <div className="stat">
           <div className="label">Errors</div>
-          <div className={`value ${derived.stats.errors > 0 ? 'state-errored' : ''}`}>{formatCount(derived.stats.errors)}</div>
+          <div className={`value ${derived.stats.errors > 0 ? 'state-errored' : ''}`}>
+            {formatCount(derived.stats.errors)}
+          </div>
           <div className="sub">last 10 s</div>
         </div>
         <SloTile {...derived.slo} />
@@ -132,12 +155,40 @@ export function DashboardView(): ReactNode {
           emptyHint={noTraffic}
           onZoom={setZoom}
         />
-        <TimeChart title="Time to first token" testId="chart-ttft" rows={derived.traffic} series={pSeries('ttft')} range={derived.range} format={fmtMs} emptyHint={noTraffic} />
-        <TimeChart title="Time per output token" testId="chart-tpot" rows={derived.traffic} series={pSeries('tpot')} range={derived.range} format={fmtMs} emptyHint={noTraffic} />
-        <TimeChart title="End-to-end latency" testId="chart-e2e" rows={derived.traffic} series={pSeries('e2e')} range={derived.range} format={fmtMs} emptyHint={noTraffic} />
+        <TimeChart
+          title="Time to first token"
+          testId="chart-ttft"
+          shouldConnectGaps
+          rows={derived.traffic}
+          series={pSeries('ttft')}
+          range={derived.range}
+          format={fmtMs}
+          emptyHint={noTraffic}
+        />
+        <TimeChart
+          title="Time per output token"
+          testId="chart-tpot"
+          shouldConnectGaps
+          rows={derived.traffic}
+          series={pSeries('tpot')}
+          range={derived.range}
+          format={fmtMs}
+          emptyHint={noTraffic}
+        />
+        <TimeChart
+          title="End-to-end latency"
+          testId="chart-e2e"
+          shouldConnectGaps
+          rows={derived.traffic}
+          series={pSeries('e2e')}
+          range={derived.range}
+          format={fmtMs}
+          emptyHint={noTraffic}
+        />
         <TimeChart
           title="Proxy added latency"
           testId="chart-proxy"
+          shouldConnectGaps
           rows={derived.traffic}
           series={[
             { key: 'proxy_p50', label: 'p50', color: P_COLORS.p50 },
@@ -151,7 +202,11 @@ export function DashboardView(): ReactNode {
           title="Errors by kind (per second)"
           testId="chart-errors"
           rows={derived.errors}
-          series={derived.kinds.map((k, i) => ({ key: k, label: k, color: seriesColor(i, derived.kinds.length) }))}
+          series={derived.kinds.map((k, i) => ({
+            key: k,
+            label: k,
+            color: seriesColor(i, derived.kinds.length),
+          }))}
           range={derived.range}
           format={fmtNum}
           emptyHint="No errors in this window."

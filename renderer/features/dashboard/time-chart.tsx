@@ -2,7 +2,17 @@
 // a "no data" state that says what produces data. Layer: renderer.
 
 import { memo, type ReactNode } from 'react';
-import { Brush, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import {
+  Brush,
+  CartesianGrid,
+  Legend,
+  Line,
+  LineChart,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
 
 import { formatClock } from '../../lib/format';
 import type { TimeRange } from '../../lib/metrics-derive';
@@ -25,13 +35,31 @@ export interface TimeChartProps {
   /** Shows a brush under the chart; dragging it reports the chosen range. */
   onZoom?: (range: TimeRange) => void;
   showLegend?: boolean;
+  /** Draw across seconds without requests (latency lines); off where a gap means "no value" matters. */
+  shouldConnectGaps?: boolean;
   testId?: string;
 }
 
-function TimeChartInner({ title, rows, series, range, format, emptyHint, onZoom, showLegend = true, testId }: TimeChartProps): ReactNode {
+function TimeChartInner({
+  title,
+  rows,
+  series,
+  range,
+  format,
+  emptyHint,
+  onZoom,
+  showLegend = true,
+  shouldConnectGaps = false,
+  testId,
+}: TimeChartProps): ReactNode {
   const hasData = rows.some((r) => series.some((s) => r[s.key] !== null && r[s.key] !== undefined));
   return (
-    <figure className="chart-card" style={{ margin: 0 }} data-testid={testId} data-has-data={hasData ? 'true' : 'false'}>
+    <figure
+      className="chart-card"
+      style={{ margin: 0 }}
+      data-testid={testId}
+      data-has-data={hasData ? 'true' : 'false'}
+    >
       <h3>
         <figcaption>{title}</figcaption>
         <span className="dim num" style={{ fontWeight: 400 }}>
@@ -42,9 +70,20 @@ function TimeChartInner({ title, rows, series, range, format, emptyHint, onZoom,
         <ResponsiveContainer width="100%" height={onZoom ? 240 : 200}>
           <LineChart data={rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
-            <XAxis dataKey="atMs" type="number" scale="time" domain={[range.fromMs, range.toMs]} tickFormatter={(v: number) => formatClock(v)} minTickGap={40} />
+            <XAxis
+              dataKey="atMs"
+              type="number"
+              scale="time"
+              domain={[range.fromMs, range.toMs]}
+              tickFormatter={(v: number) => formatClock(v)}
+              minTickGap={40}
+            />
             <YAxis width={64} tickFormatter={(v: number) => format(v)} />
-            <Tooltip labelFormatter={(v) => formatClock(Number(v))} formatter={(v) => (typeof v === 'number' ? format(v) : String(v))} isAnimationActive={false} />
+            <Tooltip
+              labelFormatter={(v) => formatClock(Number(v))}
+              formatter={(v) => (typeof v === 'number' ? format(v) : String(v))}
+              isAnimationActive={false}
+            />
             {showLegend ? <Legend verticalAlign="top" height={22} iconSize={9} /> : null}
             {series.map((s) => (
               <Line
@@ -57,18 +96,22 @@ function TimeChartInner({ title, rows, series, range, format, emptyHint, onZoom,
                 strokeDasharray={s.isDashed ? '4 3' : undefined}
                 dot={false}
                 isAnimationActive={false}
-                connectNulls={false}
+                connectNulls={shouldConnectGaps}
               />
             ))}
             {onZoom ? (
               <Brush
                 dataKey="atMs"
                 height={22}
+                fill="rgba(128, 128, 128, 0.08)"
+                stroke="#58a6ff"
                 tickFormatter={(v: number) => formatClock(v)}
                 onChange={(e) => {
                   const a = rows[e.startIndex ?? 0];
                   const b = rows[e.endIndex ?? rows.length - 1];
-                  if (a && b && (e.startIndex !== 0 || e.endIndex !== rows.length - 1)) onZoom({ fromMs: a.atMs, toMs: b.atMs + 1 });
+                  if (a && b && (e.startIndex !== 0 || e.endIndex !== rows.length - 1)) {
+                    onZoom({ fromMs: a.atMs, toMs: b.atMs + 1 });
+                  }
                 }}
               />
             ) : null}

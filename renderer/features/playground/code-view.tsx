@@ -13,7 +13,13 @@ const LANGS: { id: SnippetLanguage; label: string }[] = [
   { id: 'node', label: 'Node' },
 ];
 
-export function CodeView({ request, proxyUrl }: { request: PlaygroundRequest; proxyUrl: string }): ReactNode {
+export function CodeView({
+  request,
+  proxyUrl,
+}: {
+  request: PlaygroundRequest;
+  proxyUrl: string;
+}): ReactNode {
   const [lang, setLang] = useState<SnippetLanguage>('curl');
   const notify = useAppStore((s) => s.notify);
   const code = codeSnippet(lang, proxyUrl, request);
@@ -23,7 +29,12 @@ export function CodeView({ request, proxyUrl }: { request: PlaygroundRequest; pr
         <h2>Code</h2>
         <div className="seg" role="group" aria-label="Language">
           {LANGS.map((l) => (
-            <button key={l.id} type="button" aria-pressed={lang === l.id} onClick={() => setLang(l.id)}>
+            <button
+              key={l.id}
+              type="button"
+              aria-pressed={lang === l.id}
+              onClick={() => setLang(l.id)}
+            >
               {l.label}
             </button>
           ))}
@@ -35,7 +46,11 @@ export function CodeView({ request, proxyUrl }: { request: PlaygroundRequest; pr
           onClick={() =>
             void navigator.clipboard.writeText(code).then(
               () => notify('success', 'Copied the snippet'),
-              () => notify('error', 'The clipboard is not available here; select the code and copy it by hand.'),
+              () =>
+                notify(
+                  'error',
+                  'The clipboard is not available here; select the code and copy it by hand.',
+                ),
             )
           }
         >

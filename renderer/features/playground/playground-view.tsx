@@ -27,7 +27,10 @@ function RoutePicker({ side, route }: { side: 0 | 1; route: RoutePin }): ReactNo
     <div className="field-row" role="group" aria-label={`Route ${side === 0 ? 'A' : 'B'}`}>
       <label className="field">
         <span>Context worker {side === 0 ? '(A)' : '(B)'}</span>
-        <select value={route.contextWorker ?? ''} onChange={(e) => setRoute(side, { ...route, contextWorker: e.target.value || undefined })}>
+        <select
+          value={route.contextWorker ?? ''}
+          onChange={(e) => setRoute(side, { ...route, contextWorker: e.target.value || undefined })}
+        >
           <option value="">router picks</option>
           {ctx.map((w) => (
             <option key={w.id} value={hostPort(w.url)}>
@@ -38,7 +41,12 @@ function RoutePicker({ side, route }: { side: 0 | 1; route: RoutePin }): ReactNo
       </label>
       <label className="field">
         <span>Generation worker {side === 0 ? '(A)' : '(B)'}</span>
-        <select value={route.generationWorker ?? ''} onChange={(e) => setRoute(side, { ...route, generationWorker: e.target.value || undefined })}>
+        <select
+          value={route.generationWorker ?? ''}
+          onChange={(e) =>
+            setRoute(side, { ...route, generationWorker: e.target.value || undefined })
+          }
+        >
           <option value="">router picks</option>
           {gen.map((w) => (
             <option key={w.id} value={hostPort(w.url)}>
@@ -103,15 +111,25 @@ export function PlaygroundView(): ReactNode {
         <h1 id="view-title">Playground</h1>
         {s.proxy ? (
           <span className="dim">
-            proxy <span className="mono">{s.proxy.url}</span> {s.proxy.isRunning ? '' : '(not running)'}
+            proxy <span className="mono">{s.proxy.url}</span>{' '}
+            {s.proxy.isRunning ? '' : '(not running)'}
           </span>
         ) : null}
         <span className="spacer" />
         <label className="btn-group" style={{ alignItems: 'center' }}>
-          <input type="checkbox" checked={s.compare} onChange={(e) => setPlayground({ pgCompare: e.target.checked })} />
+          <input
+            type="checkbox"
+            checked={s.compare}
+            onChange={(e) => setPlayground({ pgCompare: e.target.checked })}
+          />
           Side by side (two routes)
         </label>
-        <button type="button" className="btn btn-small" aria-pressed={showCode} onClick={() => setShowCode(!showCode)}>
+        <button
+          type="button"
+          className="btn btn-small"
+          aria-pressed={showCode}
+          onClick={() => setShowCode(!showCode)}
+        >
           View code
         </button>
       </div>
@@ -132,7 +150,8 @@ export function PlaygroundView(): ReactNode {
             </button>
           }
         >
-          Requests need at least one ready context worker and one ready generation worker. Add them from the Cluster view (preset 1+1).
+          Requests need at least one ready context worker and one ready generation worker. Add them
+          from the Cluster view (preset 1+1).
         </EmptyState>
       ) : null}
       <div className="pg-grid">
@@ -146,37 +165,80 @@ export function PlaygroundView(): ReactNode {
           style={{ display: 'flex', flexDirection: 'column', gap: 10 }}
         >
           <div className="seg" role="group" aria-label="Endpoint">
-            <button type="button" aria-pressed={s.mode === 'chat'} onClick={() => setPlayground({ pgMode: 'chat' })}>
+            <button
+              type="button"
+              aria-pressed={s.mode === 'chat'}
+              onClick={() => setPlayground({ pgMode: 'chat' })}
+            >
               Chat
             </button>
-            <button type="button" aria-pressed={s.mode === 'completions'} onClick={() => setPlayground({ pgMode: 'completions' })}>
+            <button
+              type="button"
+              aria-pressed={s.mode === 'completions'}
+              onClick={() => setPlayground({ pgMode: 'completions' })}
+            >
               Completions
             </button>
           </div>
           <label className="field">
             <span>Model</span>
-            <input value={s.model} placeholder={defaultModel} onChange={(e) => setPlayground({ pgModel: e.target.value })} />
+            <input
+              value={s.model}
+              placeholder={defaultModel}
+              onChange={(e) => setPlayground({ pgModel: e.target.value })}
+            />
           </label>
           <label className="field">
             <span>System prompt</span>
-            <textarea rows={2} value={s.systemPrompt} onChange={(e) => setPlayground({ pgSystemPrompt: e.target.value })} />
+            <textarea
+              rows={2}
+              value={s.systemPrompt}
+              onChange={(e) => setPlayground({ pgSystemPrompt: e.target.value })}
+            />
           </label>
           <label className="field">
             <span>Prompt (Ctrl+Enter sends)</span>
-            <textarea rows={5} value={s.prompt} onChange={(e) => setPlayground({ pgPrompt: e.target.value })} onKeyDown={onKey} />
+            <textarea
+              rows={5}
+              value={s.prompt}
+              onChange={(e) => setPlayground({ pgPrompt: e.target.value })}
+              onKeyDown={onKey}
+            />
           </label>
           <div className="field-row">
             <label className="field">
               <span>Temperature</span>
-              <input type="number" min={0} max={2} step={0.1} value={s.params.temperature} onChange={(e) => setParams({ temperature: Number(e.target.value) })} />
+              <input
+                type="number"
+                min={0}
+                max={2}
+                step={0.1}
+                value={s.params.temperature}
+                onChange={(e) => setParams({ temperature: Number(e.target.value) })}
+              />
             </label>
             <label className="field">
               <span>top_p</span>
-              <input type="number" min={0} max={1} step={0.05} value={s.params.topP} onChange={(e) => setParams({ topP: Number(e.target.value) })} />
+              <input
+                type="number"
+                min={0}
+                max={1}
+                step={0.05}
+                value={s.params.topP}
+                onChange={(e) => setParams({ topP: Number(e.target.value) })}
+              />
             </label>
             <label className="field">
               <span>Max tokens</span>
-              <input type="number" min={1} step={1} value={s.params.maxTokens} onChange={(e) => setParams({ maxTokens: Math.max(1, Math.round(Number(e.target.value))) })} />
+              <input
+                type="number"
+                min={1}
+                step={1}
+                value={s.params.maxTokens}
+                onChange={(e) =>
+                  setParams({ maxTokens: Math.max(1, Math.round(Number(e.target.value))) })
+                }
+              />
             </label>
             <label className="field">
               <span>Seed</span>
@@ -185,7 +247,11 @@ export function PlaygroundView(): ReactNode {
                 step={1}
                 placeholder="random"
                 value={s.params.seed ?? ''}
-                onChange={(e) => setParams({ seed: e.target.value === '' ? null : Math.round(Number(e.target.value)) })}
+                onChange={(e) =>
+                  setParams({
+                    seed: e.target.value === '' ? null : Math.round(Number(e.target.value)),
+                  })
+                }
               />
             </label>
           </div>
@@ -195,14 +261,23 @@ export function PlaygroundView(): ReactNode {
               value={stopText}
               onChange={(e) => {
                 setStopText(e.target.value);
-                setParams({ stop: e.target.value.split(',').map((x) => x.trim()).filter((x) => x !== '') });
+                setParams({
+                  stop: e.target.value
+                    .split(',')
+                    .map((x) => x.trim())
+                    .filter((x) => x !== ''),
+                });
               }}
             />
           </label>
           <RoutePicker side={0} route={s.routes[0]} />
           {s.compare ? <RoutePicker side={1} route={s.routes[1]} /> : null}
           <div className="btn-group">
-            <button type="submit" className="btn btn-primary" disabled={isStreaming || s.prompt.trim() === ''}>
+            <button
+              type="submit"
+              className="btn btn-primary"
+              disabled={isStreaming || s.prompt.trim() === ''}
+            >
               Send
             </button>
             <button type="button" className="btn" onClick={stopPrompt} disabled={!isStreaming}>

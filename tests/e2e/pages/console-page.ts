@@ -14,7 +14,10 @@ export class ConsolePage {
   }
 
   async open(view: ViewLabel): Promise<void> {
-    await this.page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: view, exact: true }).click();
+    await this.page
+      .getByRole('navigation', { name: 'Views' })
+      .getByRole('button', { name: view, exact: true })
+      .click();
     await expect(this.page.getByRole('heading', { level: 1, name: view })).toBeVisible();
   }
 

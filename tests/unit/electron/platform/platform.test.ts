@@ -3,9 +3,18 @@
 import { describe, expect, it, vi } from 'vitest';
 
 import { crashMessage, watchWorkerCrashes } from '../../../../electron/platform/crash-notifier';
-import { appMenuTemplate, trayMenuTemplate, workerSummary } from '../../../../electron/platform/menus';
+import {
+  appMenuTemplate,
+  trayMenuTemplate,
+  workerSummary,
+} from '../../../../electron/platform/menus';
 import { createQuitController } from '../../../../electron/platform/quit-controller';
-import { applyCspHeader, CONSOLE_CSP, hardenWebContents, isExternalWebUrl } from '../../../../electron/platform/window-security';
+import {
+  applyCspHeader,
+  CONSOLE_CSP,
+  hardenWebContents,
+  isExternalWebUrl,
+} from '../../../../electron/platform/window-security';
 import type { OnApiEvent } from '../../../../shared/api/contract';
 import type { WorkerState } from '../../../../shared/model/worker';
 import type { WorkerView } from '../../../../shared/model/worker-view';
@@ -17,7 +26,21 @@ function view(state: WorkerState, origin: 'local' | 'remote' = 'local'): WorkerV
     url: 'http://localhost:8002',
     origin,
     spec: null,
-    status: { id: 'gen0', state, pid: null, restarts: 1, lastExit: state === 'ready' ? null : { code: 137, signal: null, stderrTail: ['CUDA out of memory'], atMs: 1, reason: null }, startedAtMs: null, readyAtMs: null, progress: null, nextRestartAtMs: null, message: null },
+    status: {
+      id: 'gen0',
+      state,
+      pid: null,
+      restarts: 1,
+      lastExit:
+        state === 'ready'
+          ? null
+          : { code: 137, signal: null, stderrTail: ['CUDA out of memory'], atMs: 1, reason: null },
+      startedAtMs: null,
+      readyAtMs: null,
+      progress: null,
+      nextRestartAtMs: null,
+      message: null,
+    },
   };
 }
 
@@ -43,7 +66,9 @@ describe('watchWorkerCrashes', () => {
   });
 
   it('says how it ended, the last stderr line and what happens next', () => {
-    expect(crashMessage(view('backoff')).body).toBe('generation worker stopped (exit code 137). Last line: CUDA out of memory The console will restart it.');
+    expect(crashMessage(view('backoff')).body).toBe(
+      'generation worker stopped (exit code 137). Last line: CUDA out of memory The console will restart it.',
+    );
     expect(crashMessage(view('errored')).body).toMatch(/will not be restarted/);
   });
 });
@@ -75,10 +100,17 @@ describe('createQuitController', () => {
 
   it('exits after the timeout when dispose hangs, and with 1 when it fails', async () => {
     const exit = vi.fn();
-    createQuitController({ dispose: () => new Promise(() => undefined), exit, timeoutMs: 20 }).onBeforeQuit({ preventDefault: () => undefined });
+    createQuitController({
+      dispose: () => new Promise(() => undefined),
+      exit,
+      timeoutMs: 20,
+    }).onBeforeQuit({ preventDefault: () => undefined });
     await vi.waitFor(() => expect(exit).toHaveBeenCalledWith(0), { timeout: 1000 });
     const exit2 = vi.fn();
-    createQuitController({ dispose: () => Promise.reject(new Error('boom')), exit: exit2 }).onBeforeQuit({ preventDefault: () => undefined });
+    createQuitController({
+      dispose: () => Promise.reject(new Error('boom')),
+      exit: exit2,
+    }).onBeforeQuit({ preventDefault: () => undefined });
     await vi.waitFor(() => expect(exit2).toHaveBeenCalledWith(1), { timeout: 1000 });
   });
 });
@@ -100,7 +132,13 @@ describe('menus', () => {
 
   it.each([
     [new Map(), 'No workers running'],
-    [new Map([['a', 'ready'], ['b', 'starting']]), '1/2 workers ready'],
+    [
+      new Map([
+        ['a', 'ready'],
+        ['b', 'starting'],
+      ]),
+      '1/2 workers ready',
+    ],
   ])('workerSummary', (states, text) => {
     expect(workerSummary(states)).toBe(text);
   });
@@ -110,7 +148,10 @@ describe('window hardening', () => {
   it('denies new windows (web links go to the browser), blocks foreign navigation and webviews', () => {
     const on = new Map<string, (e: { preventDefault: () => void }, url?: string) => void>();
     let openHandler: ((d: { url: string }) => { action: string }) | undefined;
-    const contents = { setWindowOpenHandler: (h: typeof openHandler) => (openHandler = h), on: (ev: string, h: never) => on.set(ev, h) };
+    const contents = {
+      setWindowOpenHandler: (h: typeof openHandler) => (openHandler = h),
+      on: (ev: string, h: never) => on.set(ev, h),
+    };
     const opened: string[] = [];
     hardenWebContents(contents as never, 'file:///app/', (u) => opened.push(u));
     expect(openHandler!({ url: 'https://docs.nvidia.com/' })).toEqual({ action: 'deny' });
@@ -129,10 +170,18 @@ describe('window hardening', () => {
   });
 
   it('adds the CSP header to http main frames', () => {
-    let hook: ((d: { url: string; resourceType: string; responseHeaders?: Record<string, string[]> }, cb: (r: { responseHeaders: Record<string, string[]> }) => void) => void) | undefined;
+    let hook:
+      | ((
+          d: { url: string; resourceType: string; responseHeaders?: Record<string, string[]> },
+          cb: (r: { responseHeaders: Record<string, string[]> }) => void,
+        ) => void)
+      | undefined;
     applyCspHeader({ webRequest: { onHeadersReceived: (h: typeof hook) => (hook = h) } } as never);
     let out: Record<string, string[]> = {};
-    hook!({ url: 'http://localhost:5173/', resourceType: 'mainFrame', responseHeaders: {} }, (r) => (out = r.responseHeaders));
+    hook!(
+      { url: 'http://localhost:5173/', resourceType: 'mainFrame', responseHeaders: {} },
+      (r) => (out = r.responseHeaders),
+    );
     expect(out['Content-Security-Policy']).toEqual([CONSOLE_CSP]);
     expect(CONSOLE_CSP).toContain("script-src 'self'");
   });

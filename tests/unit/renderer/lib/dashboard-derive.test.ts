@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 
 import { deriveDashboard } from '../../../../renderer/lib/dashboard-derive';
-import { MAX_CHART_POINTS, shareWithin, sloAttainment } from '../../../../renderer/lib/metrics-derive';
+import {
+  MAX_CHART_POINTS,
+  shareWithin,
+  sloAttainment,
+} from '../../../../renderer/lib/metrics-derive';
 import { RingSeries } from '../../../../renderer/lib/series';
 import { createMetricsSeries } from '../../../../renderer/store/metrics-slice';
 import type { MetricsBucket, WorkerIterationSample } from '../../../../shared/model/metrics';
@@ -31,12 +35,41 @@ function fullHour(workers: number) {
   for (let i = 0; i < 3600; i += 1) series.overall.push(bucket(T0 + i * 1000, i));
   for (let w = 0; w < workers; w += 1) {
     const ring = new RingSeries<WorkerIterationSample>(3600);
-    for (let i = 0; i < 3600; i += 1) ring.push({ atMs: T0 + i * 1000, activeRequests: 4, queuedRequests: (i + w) % 7, kvCacheUsage: ((i + w) % 100) / 100, kvCacheHitRate: 0.5 });
+    for (let i = 0; i < 3600; i += 1) {
+      ring.push({
+        atMs: T0 + i * 1000,
+        activeRequests: 4,
+        queuedRequests: (i + w) % 7,
+        kvCacheUsage: ((i + w) % 100) / 100,
+        kvCacheHitRate: 0.5,
+      });
+    }
     series.iteration.set(`w${w}`, ring);
   }
   for (let g = 0; g < 8; g += 1) {
-    const ring = new RingSeries<{ atMs: number; index: number; memoryUsedMiB: number; memoryTotalMiB: number; utilizationPct: number } & Record<string, unknown>>(3600);
-    for (let i = 0; i < 3600; i += 1) ring.push({ atMs: T0 + i * 1000, index: g, memoryUsedMiB: 40_000, memoryTotalMiB: 80_000, utilizationPct: 50, memoryUtilizationPct: null, temperatureC: 60, powerDrawW: 300, powerLimitW: 700, smClockMHz: null });
+    const ring = new RingSeries<
+      {
+        atMs: number;
+        index: number;
+        memoryUsedMiB: number;
+        memoryTotalMiB: number;
+        utilizationPct: number;
+      } & Record<string, unknown>
+    >(3600);
+    for (let i = 0; i < 3600; i += 1) {
+      ring.push({
+        atMs: T0 + i * 1000,
+        index: g,
+        memoryUsedMiB: 40_000,
+        memoryTotalMiB: 80_000,
+        utilizationPct: 50,
+        memoryUtilizationPct: null,
+        temperatureC: 60,
+        powerDrawW: 300,
+        powerLimitW: 700,
+        smClockMHz: null,
+      });
+    }
     series.gpus.set(g, ring as never);
   }
   return series;
@@ -45,7 +78,12 @@ function fullHour(workers: number) {
 describe('deriveDashboard', () => {
   it('bounds every chart to MAX_CHART_POINTS rows for an hour of 32 workers, and takes little time', () => {
     const series = fullHour(32);
-    const input = { windowMin: 60, zoom: null, slo: { ttftMs: 150, tpotMs: 50 }, nowMs: T0 + 3_600_000 };
+    const input = {
+      windowMin: 60,
+      zoom: null,
+      slo: { ttftMs: 150, tpotMs: 50 },
+      nowMs: T0 + 3_600_000,
+    };
     deriveDashboard(series, input); // warm-up (JIT)
     const times: number[] = [];
     let data = deriveDashboard(series, input);
@@ -55,12 +93,23 @@ describe('deriveDashboard', () => {
     }
     times.sort((a, b) => a - b);
     const median = times[2]!;
-    console.log(`deriveDashboard 32 workers x 3600 s + 8 GPUs: median ${median.toFixed(1)} ms over 5 runs`);
+    console.log(
+      `deriveDashboard 32 workers x 3600 s + 8 GPUs: median ${median.toFixed(1)} ms over 5 runs`,
+    );
     expect(data.traffic.length).toBeLessThanOrEqual(MAX_CHART_POINTS);
     expect(data.traffic.length).toBeGreaterThan(250);
     expect(data.queue.keys).toHaveLength(32);
     expect(data.queue.rows.length).toBeLessThanOrEqual(MAX_CHART_POINTS);
-    expect(data.gpuUtil.keys).toEqual(['GPU 0', 'GPU 1', 'GPU 2', 'GPU 3', 'GPU 4', 'GPU 5', 'GPU 6', 'GPU 7']);
+    expect(data.gpuUtil.keys).toEqual([
+      'GPU 0',
+      'GPU 1',
+      'GPU 2',
+      'GPU 3',
+      'GPU 4',
+      'GPU 5',
+      'GPU 6',
+      'GPU 7',
+    ]);
     expect(data.kinds).toEqual(['upstream_5xx']);
     // A generous bound for a loaded 2-core CI box; the measured number is far below (see the log line).
     expect(median).toBeLessThan(400);
@@ -68,7 +117,12 @@ describe('deriveDashboard', () => {
 
   it('zooms into a range with 1 s resolution and keeps the overview of the whole window', () => {
     const series = fullHour(2);
-    const data = deriveDashboard(series, { windowMin: 60, zoom: { fromMs: T0 + 60_000, toMs: T0 + 120_000 }, slo: { ttftMs: 150, tpotMs: 50 }, nowMs: T0 + 3_600_000 });
+    const data = deriveDashboard(series, {
+      windowMin: 60,
+      zoom: { fromMs: T0 + 60_000, toMs: T0 + 120_000 },
+      slo: { ttftMs: 150, tpotMs: 50 },
+      nowMs: T0 + 3_600_000,
+    });
     expect(data.traffic).toHaveLength(60);
     expect(data.traffic[0]!.atMs).toBe(T0 + 60_000);
     expect(data.overview.length).toBeGreaterThan(250);
@@ -77,7 +131,12 @@ describe('deriveDashboard', () => {
 
   it('computes last-10-second stats from the newest buckets', () => {
     const series = fullHour(0);
-    const data = deriveDashboard(series, { windowMin: 5, zoom: null, slo: { ttftMs: 150, tpotMs: 50 }, nowMs: T0 + 3_600_000 });
+    const data = deriveDashboard(series, {
+      windowMin: 5,
+      zoom: null,
+      slo: { ttftMs: 150, tpotMs: 50 },
+      nowMs: T0 + 3_600_000,
+    });
     expect(data.stats.rps).toBe(5);
     expect(data.stats.tps).toBe(250);
   });

@@ -1,7 +1,16 @@
 // Number formatting with units (renderer/lib/format.ts).
 import { describe, expect, it } from 'vitest';
 
-import { formatCount, formatDuration, formatFraction, formatMiB, formatMs, formatRate, formatTemp, formatWatts } from '../../../../renderer/lib/format';
+import {
+  formatCount,
+  formatDuration,
+  formatFraction,
+  formatMiB,
+  formatMs,
+  formatRate,
+  formatTemp,
+  formatWatts,
+} from '../../../../renderer/lib/format';
 
 describe('format helpers', () => {
   it.each([

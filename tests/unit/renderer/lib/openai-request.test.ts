@@ -21,7 +21,11 @@ const REQ: PlaygroundRequest = {
   route: {},
 };
 
-function fakeFetch(chunks: string[], headers: Record<string, string> = {}, status = 200): { fetch: StreamFetch; calls: { url: string; body: string; headers: Record<string, string> }[] } {
+function fakeFetch(
+  chunks: string[],
+  headers: Record<string, string> = {},
+  status = 200,
+): { fetch: StreamFetch; calls: { url: string; body: string; headers: Record<string, string> }[] } {
   const calls: { url: string; body: string; headers: Record<string, string> }[] = [];
   const enc = new TextEncoder();
   const fetch: StreamFetch = (url, init) => {
@@ -33,7 +37,10 @@ function fakeFetch(chunks: string[], headers: Record<string, string> = {}, statu
       text: () => Promise.resolve(chunks.join('')),
       body: {
         getReader: () => ({
-          read: () => Promise.resolve(i < chunks.length ? { done: false, value: enc.encode(chunks[i++]) } : { done: true }),
+          read: () =>
+            Promise.resolve(
+              i < chunks.length ? { done: false, value: enc.encode(chunks[i++]) } : { done: true },
+            ),
           cancel: () => Promise.resolve(),
         }),
       },
@@ -66,7 +73,11 @@ describe('request body and headers', () => {
   });
 
   it('builds a completions body with the system prompt in front and no stop or seed when unset', () => {
-    const body = buildRequestBody({ ...REQ, mode: 'completions', params: { ...REQ.params, stop: [], seed: null } });
+    const body = buildRequestBody({
+      ...REQ,
+      mode: 'completions',
+      params: { ...REQ.params, stop: [], seed: null },
+    });
     expect(body.prompt).toBe('be brief\n\nhi');
     expect(body).not.toHaveProperty('stop');
     expect(body).not.toHaveProperty('seed');
@@ -74,7 +85,10 @@ describe('request body and headers', () => {
 
   it('pins the route with the x-disagg headers only when chosen', () => {
     expect(buildRequestHeaders(REQ)).not.toHaveProperty('x-disagg-context-worker');
-    const h = buildRequestHeaders({ ...REQ, route: { contextWorker: 'localhost:8001', generationWorker: 'localhost:8002' } });
+    const h = buildRequestHeaders({
+      ...REQ,
+      route: { contextWorker: 'localhost:8001', generationWorker: 'localhost:8002' },
+    });
     expect(h['x-disagg-context-worker']).toBe('localhost:8001');
     expect(h['x-disagg-generation-worker']).toBe('localhost:8002');
   });
@@ -89,10 +103,22 @@ describe('runStreamingRequest', () => {
         'data: {"choices":[{"delta":{"content":"lo"},"finish_reason":"stop"}]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2}}\n\n',
         'data: [DONE]\n\n',
       ],
-      { 'x-disagg-context-worker': 'localhost:8001', 'x-disagg-generation-worker': 'localhost:8002', 'x-disagg-context-ms': '40', 'x-disagg-handoff-ms': '3' },
+      {
+        'x-disagg-context-worker': 'localhost:8001',
+        'x-disagg-generation-worker': 'localhost:8002',
+        'x-disagg-context-ms': '40',
+        'x-disagg-handoff-ms': '3',
+      },
     );
     let text = '';
-    const m = await runStreamingRequest(fetch, 'http://127.0.0.1:8000/', REQ, new AbortController().signal, { onText: (t) => (text += t), onMetrics: () => undefined }, clock(10));
+    const m = await runStreamingRequest(
+      fetch,
+      'http://127.0.0.1:8000/',
+      REQ,
+      new AbortController().signal,
+      { onText: (t) => (text += t), onMetrics: () => undefined },
+      clock(10),
+    );
     expect(calls[0]!.url).toBe('http://127.0.0.1:8000/v1/chat/completions');
     expect(text).toBe('Hello');
     expect(m.contextWorker).toBe('localhost:8001');
@@ -110,19 +136,51 @@ describe('runStreamingRequest', () => {
   });
 
   it('rejects with the OpenAI error message of a failed request', async () => {
-    const { fetch } = fakeFetch(['{"error":{"message":"no generation worker is available","type":"server_error","code":503}}'], {}, 503);
-    await expect(runStreamingRequest(fetch, 'http://x', REQ, new AbortController().signal, { onText: () => undefined, onMetrics: () => undefined }, clock(1))).rejects.toThrow(
-      'no generation worker is available',
+    const { fetch } = fakeFetch(
+      [
+        '{"error":{"message":"no generation worker is available","type":"server_error","code":503}}',
+      ],
+      {},
+      503,
     );
+    await expect(
+      runStreamingRequest(
+        fetch,
+        'http://x',
+        REQ,
+        new AbortController().signal,
+        { onText: () => undefined, onMetrics: () => undefined },
+        clock(1),
+      ),
+    ).rejects.toThrow('no generation worker is available');
   });
 
   it('rejects on an SSE error event and on a stream cut before [DONE]', async () => {
-    const withError = fakeFetch(['data: {"choices":[{"text":"a"}]}\n\n', 'data: {"error":{"message":"upstream reset","code":502}}\n\ndata: [DONE]\n\n']);
+    const withError = fakeFetch([
+      'data: {"choices":[{"text":"a"}]}\n\n',
+      'data: {"error":{"message":"upstream reset","code":502}}\n\ndata: [DONE]\n\n',
+    ]);
     await expect(
-      runStreamingRequest(withError.fetch, 'http://x', { ...REQ, mode: 'completions' }, new AbortController().signal, { onText: () => undefined, onMetrics: () => undefined }, clock(1)),
+      runStreamingRequest(
+        withError.fetch,
+        'http://x',
+        { ...REQ, mode: 'completions' },
+        new AbortController().signal,
+        { onText: () => undefined, onMetrics: () => undefined },
+        clock(1),
+      ),
     ).rejects.toThrow('upstream reset');
     const cut = fakeFetch(['data: {"choices":[{"text":"a"}]}\n\n']);
-    await expect(runStreamingRequest(cut.fetch, 'http://x', REQ, new AbortController().signal, { onText: () => undefined, onMetrics: () => undefined }, clock(1))).rejects.toThrow(/without \[DONE\]/);
+    await expect(
+      runStreamingRequest(
+        cut.fetch,
+        'http://x',
+        REQ,
+        new AbortController().signal,
+        { onText: () => undefined, onMetrics: () => undefined },
+        clock(1),
+      ),
+    ).rejects.toThrow(/without \[DONE\]/);
   });
 });
 

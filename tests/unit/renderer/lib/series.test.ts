@@ -27,14 +27,22 @@ describe('RingSeries', () => {
 });
 
 describe('downsample', () => {
-  const points = Array.from({ length: 3600 }, (_, i) => ({ atMs: i * 1000, a: i, b: i % 2 === 0 ? null : 1 }));
+  const points = Array.from({ length: 3600 }, (_, i) => ({
+    atMs: i * 1000,
+    a: i,
+    b: i % 2 === 0 ? null : 1,
+  }));
 
   it('bins an hour of 1 s points into at most maxBins rows', () => {
     const rows = downsample(points, {
       fromMs: 0,
       toMs: 3_600_000,
       maxBins: 300,
-      fields: { a: { read: (p) => p.a, reduce: 'mean' }, amax: { read: (p) => p.a, reduce: 'max' }, b: { read: (p) => p.b, reduce: 'sum' } },
+      fields: {
+        a: { read: (p) => p.a, reduce: 'mean' },
+        amax: { read: (p) => p.a, reduce: 'max' },
+        b: { read: (p) => p.b, reduce: 'sum' },
+      },
     });
     expect(rows.length).toBe(300);
     expect(rows[0]).toEqual({ atMs: 0, a: 5.5, amax: 11, b: 6 });
@@ -42,12 +50,22 @@ describe('downsample', () => {
   });
 
   it('keeps 1 s resolution for short windows and leaves out points outside the range', () => {
-    const rows = downsample(points, { fromMs: 10_000, toMs: 20_000, maxBins: 600, fields: { a: { read: (p) => p.a, reduce: 'last' } } });
+    const rows = downsample(points, {
+      fromMs: 10_000,
+      toMs: 20_000,
+      maxBins: 600,
+      fields: { a: { read: (p) => p.a, reduce: 'last' } },
+    });
     expect(rows.map((r) => r.a)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
   });
 
   it('gives null for a field with no value in a bin', () => {
-    const rows = downsample([{ atMs: 0, v: null }], { fromMs: 0, toMs: 1000, maxBins: 1, fields: { v: { read: (p: { v: number | null }) => p.v, reduce: 'mean' } } });
+    const rows = downsample([{ atMs: 0, v: null }], {
+      fromMs: 0,
+      toMs: 1000,
+      maxBins: 1,
+      fields: { v: { read: (p: { v: number | null }) => p.v, reduce: 'mean' } },
+    });
     expect(rows).toEqual([{ atMs: 0, v: null }]);
   });
 });

@@ -4,27 +4,59 @@
 import { describe, expect, it } from 'vitest';
 
 import { createAppStore } from '../../../../renderer/store/create-app-store';
-import { selectFreeGpus, selectLocalWorkers, selectRemoteWorkers, selectWorkerCounts } from '../../../../renderer/store/selectors';
+import {
+  selectFreeGpus,
+  selectLocalWorkers,
+  selectRemoteWorkers,
+  selectWorkerCounts,
+} from '../../../../renderer/store/selectors';
 import { mergeLogLines } from '../../../../renderer/store/workers-slice';
 import type { MetricsBucket } from '../../../../shared/model/metrics';
 import type { WorkerAddRequest } from '../../../../shared/model/worker-view';
 import { AppError, createFakeApi, inventory, status, view } from './fake-api';
 
-const EMPTY_SNAPSHOT = { fromMs: 0, toMs: 0, stepSec: 1, overall: [], perWorker: {}, iteration: {}, gpus: [] };
+const EMPTY_SNAPSHOT = {
+  fromMs: 0,
+  toMs: 0,
+  stepSec: 1,
+  overall: [],
+  perWorker: {},
+  iteration: {},
+  gpus: [],
+};
 const TOPOLOGY_FILES = {
-  'disagg_config.yaml': 'hostname: localhost\nport: 8000\ncontext_servers:\n  num_instances: 1\n  urls:\n    - localhost:8001\ngeneration_servers:\n  num_instances: 1\n  urls:\n    - localhost:8002\n',
-  'console.yaml': '# kept\ncluster_mode: static\nworkers:\n  - name: ctx0\n    role: context\n    gpus: [0]\n    host: localhost\n    port: 8001\n    model: tiny\n    engine: simulated\n    backend: pytorch\n',
+  'disagg_config.yaml':
+    'hostname: localhost\nport: 8000\ncontext_servers:\n  num_instances: 1\n  urls:\n    - localhost:8001\ngeneration_servers:\n  num_instances: 1\n  urls:\n    - localhost:8002\n',
+  'console.yaml':
+    '# kept\ncluster_mode: static\nworkers:\n  - name: ctx0\n    role: context\n    gpus: [0]\n    host: localhost\n    port: 8001\n    model: tiny\n    engine: simulated\n    backend: pytorch\n',
 };
 
 function setup(extra: Parameters<typeof createFakeApi>[0] = {}) {
-  const workers = [view('ctx0', 'context', [0]), view('gen0', 'generation', [1], 'starting'), view('remote1', 'generation', [7], 'ready', 'remote')];
+  const workers = [
+    view('ctx0', 'context', [0]),
+    view('gen0', 'generation', [1], 'starting'),
+    view('remote1', 'generation', [7], 'ready', 'remote'),
+  ];
   const fake = createFakeApi({
     'workers:list': () => Promise.resolve(workers),
     'gpus:list': () => Promise.resolve(inventory(4)),
-    'topology:get': () => Promise.resolve({ name: 'default', files: TOPOLOGY_FILES, console: null, appliedVersion: 1 }),
+    'topology:get': () =>
+      Promise.resolve({ name: 'default', files: TOPOLOGY_FILES, console: null, appliedVersion: 1 }),
     'metrics:snapshot': () => Promise.resolve(EMPTY_SNAPSHOT),
-    'proxy:info': () => Promise.resolve({ url: 'http://127.0.0.1:8000', host: '127.0.0.1', port: 8000, isRunning: true }),
-    'cluster:status': () => Promise.resolve({ mode: 'static', etcd: { state: 'off', endpoint: null, message: null }, isReady: null, remoteWorkers: [] }),
+    'proxy:info': () =>
+      Promise.resolve({
+        url: 'http://127.0.0.1:8000',
+        host: '127.0.0.1',
+        port: 8000,
+        isRunning: true,
+      }),
+    'cluster:status': () =>
+      Promise.resolve({
+        mode: 'static',
+        etcd: { state: 'off', endpoint: null, message: null },
+        isReady: null,
+        remoteWorkers: [],
+      }),
     ...extra,
   });
   let now = 1_700_000_000_000;
@@ -51,14 +83,25 @@ describe('createAppStore', () => {
   it('applies status events idempotently and warns once when a worker crashes', async () => {
     const { fake, app, store } = setup();
     await app.start();
-    const crashed = { ...view('gen0', 'generation', [1]), status: { ...status('gen0', 'errored'), lastExit: { code: 1, signal: null, stderrTail: ['CUDA OOM'], atMs: 5, reason: null } } };
+    const crashed = {
+      ...view('gen0', 'generation', [1]),
+      status: {
+        ...status('gen0', 'errored'),
+        lastExit: { code: 1, signal: null, stderrTail: ['CUDA OOM'], atMs: 5, reason: null },
+      },
+    };
     fake.emit('workers:statusChanged', crashed);
     fake.emit('workers:statusChanged', crashed);
     expect(store.getState().workers.gen0?.status.state).toBe('errored');
     const errors = store.getState().toasts.filter((t) => t.kind === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]!.text).toContain('gen0 crashed (exit code 1)');
-    expect(selectWorkerCounts(store.getState())).toEqual({ ready: 1, starting: 0, failing: 1, total: 2 });
+    expect(selectWorkerCounts(store.getState())).toEqual({
+      ready: 1,
+      starting: 0,
+      failing: 1,
+      total: 2,
+    });
     app.dispose();
   });
 
@@ -106,7 +149,9 @@ describe('createAppStore', () => {
       },
     });
     await app.start();
-    const report = await store.getState().preflightWorker({ role: 'generation', gpus: [2], model: 'tiny', engine: 'simulated' });
+    const report = await store
+      .getState()
+      .preflightWorker({ role: 'generation', gpus: [2], model: 'tiny', engine: 'simulated' });
     expect(report).toEqual({ ok: true, issues: [] });
     expect(validated['console.yaml']).toContain('# kept');
     expect(validated['console.yaml']).toContain('name: gen1');
@@ -117,11 +162,17 @@ describe('createAppStore', () => {
 
   it('removes a worker for good (late status events do not bring it back) and reports failures by code', async () => {
     const { fake, app, store } = setup({
-      'workers:remove': (id) => (id === 'ctx0' ? Promise.resolve() : Promise.reject(new AppError('WORKER_NOT_FOUND', `no worker '${id}'`))),
+      'workers:remove': (id) =>
+        id === 'ctx0'
+          ? Promise.resolve()
+          : Promise.reject(new AppError('WORKER_NOT_FOUND', `no worker '${id}'`)),
     });
     await app.start();
     expect(await store.getState().removeWorker('ctx0')).toBe(true);
-    fake.emit('workers:statusChanged', { ...view('ctx0', 'context', [0]), status: status('ctx0', 'stopped') });
+    fake.emit('workers:statusChanged', {
+      ...view('ctx0', 'context', [0]),
+      status: status('ctx0', 'stopped'),
+    });
     expect(store.getState().workers.ctx0).toBeUndefined();
     expect(await store.getState().removeWorker('nope')).toBe(false);
     expect(store.getState().toasts.at(-1)?.text).toContain("no worker 'nope'");
@@ -130,7 +181,9 @@ describe('createAppStore', () => {
 
   it('keeps live log lines only for opened workers and merges by seq', async () => {
     const line = (seq: number) => ({ seq, atMs: seq, stream: 'stdout' as const, text: `l${seq}` });
-    const { fake, app, store } = setup({ 'workers:logs': () => Promise.resolve([line(1), line(2)]) });
+    const { fake, app, store } = setup({
+      'workers:logs': () => Promise.resolve([line(1), line(2)]),
+    });
     await app.start();
     fake.emit('logs:appended', { workerId: 'ctx0', lines: [line(3)] });
     expect(store.getState().logs.ctx0).toBeUndefined();
@@ -147,16 +200,47 @@ describe('createAppStore', () => {
       'topology:validate': () => Promise.resolve({ ok: true, issues: [] }),
       'topology:apply': () =>
         shouldFail
-          ? Promise.reject(new AppError('CONFIG_INVALID', 'pre-flight failed', { issues: [{ file: 'disagg_config.yaml', line: 2, column: 7, path: 'port', message: 'must be an integer', severity: 'error' }] }))
-          : Promise.resolve({ version: 2, plan: { start: ['gen0'], restart: [], stop: [], unchanged: ['ctx0'], proxyChanged: true }, warnings: [] }),
+          ? Promise.reject(
+              new AppError('CONFIG_INVALID', 'pre-flight failed', {
+                issues: [
+                  {
+                    file: 'disagg_config.yaml',
+                    line: 2,
+                    column: 7,
+                    path: 'port',
+                    message: 'must be an integer',
+                    severity: 'error',
+                  },
+                ],
+              }),
+            )
+          : Promise.resolve({
+              version: 2,
+              plan: {
+                start: ['gen0'],
+                restart: [],
+                stop: [],
+                unchanged: ['ctx0'],
+                proxyChanged: true,
+              },
+              warnings: [],
+            }),
       'topology:history': () => Promise.resolve([]),
     });
     await app.start();
     const s = store.getState;
-    const more = TOPOLOGY_FILES['console.yaml'] + '  - name: gen0\n    role: generation\n    gpus: [1]\n    host: localhost\n    port: 8002\n    model: tiny\n    engine: simulated\n    backend: pytorch\n';
+    const more =
+      TOPOLOGY_FILES['console.yaml'] +
+      '  - name: gen0\n    role: generation\n    gpus: [1]\n    host: localhost\n    port: 8002\n    model: tiny\n    engine: simulated\n    backend: pytorch\n';
     s().setDraft('console.yaml', more);
     await s().requestApply();
-    expect(s().pendingPlan).toEqual({ start: ['gen0'], restart: [], stop: [], unchanged: ['ctx0'], proxyChanged: false });
+    expect(s().pendingPlan).toEqual({
+      start: ['gen0'],
+      restart: [],
+      stop: [],
+      unchanged: ['ctx0'],
+      proxyChanged: false,
+    });
     expect(await s().confirmApply()).toBe(false);
     expect(s().applyError?.issues[0]?.path).toBe('port');
     shouldFail = false;
@@ -170,7 +254,18 @@ describe('createAppStore', () => {
     await app.start();
     const v0 = store.getState().metricsVersion;
     const lat = { count: 1, p50: 10, p90: 10, p99: 10 };
-    const b = (atMs: number): MetricsBucket => ({ atMs, requests: 1, errors: {}, promptTokens: 1, completionTokens: 1, ttftMs: lat, tpotMs: lat, itlMs: lat, e2eMs: lat, proxyAddedMs: lat });
+    const b = (atMs: number): MetricsBucket => ({
+      atMs,
+      requests: 1,
+      errors: {},
+      promptTokens: 1,
+      completionTokens: 1,
+      ttftMs: lat,
+      tpotMs: lat,
+      itlMs: lat,
+      e2eMs: lat,
+      proxyAddedMs: lat,
+    });
     fake.emit('metrics:tick', { overall: b(1000), perWorker: { ctx0: b(1000) } });
     fake.emit('metrics:tick', { overall: b(2000), perWorker: {} });
     expect(store.getState().series.overall.size).toBe(2);
@@ -180,7 +275,10 @@ describe('createAppStore', () => {
   });
 
   it('says the backend is offline when the first load fails', async () => {
-    const { app, store } = setup({ 'workers:list': () => Promise.reject(new AppError('UNAUTHORIZED', 'the console rejected the token')) });
+    const { app, store } = setup({
+      'workers:list': () =>
+        Promise.reject(new AppError('UNAUTHORIZED', 'the console rejected the token')),
+    });
     await app.start();
     expect(store.getState().connection).toBe('error');
     expect(store.getState().connectionError).toMatch(/rejected the token.*\?token=/);

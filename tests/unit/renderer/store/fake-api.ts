@@ -9,10 +9,27 @@ import type { WorkerStatus } from '../../../../shared/model/worker';
 import type { WorkerView } from '../../../../shared/model/worker-view';
 
 export function status(id: string, state: WorkerStatus['state']): WorkerStatus {
-  return { id, state, pid: 1, restarts: 0, lastExit: null, startedAtMs: 1000, readyAtMs: state === 'ready' ? 2000 : null, progress: null, nextRestartAtMs: null, message: null };
+  return {
+    id,
+    state,
+    pid: 1,
+    restarts: 0,
+    lastExit: null,
+    startedAtMs: 1000,
+    readyAtMs: state === 'ready' ? 2000 : null,
+    progress: null,
+    nextRestartAtMs: null,
+    message: null,
+  };
 }
 
-export function view(id: string, role: 'context' | 'generation', gpus: number[], state: WorkerStatus['state'] = 'ready', origin: 'local' | 'remote' = 'local'): WorkerView {
+export function view(
+  id: string,
+  role: 'context' | 'generation',
+  gpus: number[],
+  state: WorkerStatus['state'] = 'ready',
+  origin: 'local' | 'remote' = 'local',
+): WorkerView {
   return {
     id,
     role,
@@ -20,7 +37,21 @@ export function view(id: string, role: 'context' | 'generation', gpus: number[],
     origin,
     spec:
       origin === 'local'
-        ? { id, role, gpus, host: 'localhost', port: 8001 + gpus[0]!, model: 'tiny', engine: 'simulated', backend: 'pytorch', tpSize: gpus.length, ppSize: 1, optionsFile: null, extraEnv: {}, registration: { kind: 'static' } }
+        ? {
+            id,
+            role,
+            gpus,
+            host: 'localhost',
+            port: 8001 + gpus[0]!,
+            model: 'tiny',
+            engine: 'simulated',
+            backend: 'pytorch',
+            tpSize: gpus.length,
+            ppSize: 1,
+            optionsFile: null,
+            extraEnv: {},
+            registration: { kind: 'static' },
+          }
         : null,
     status: status(id, state),
   };
@@ -32,7 +63,19 @@ export function inventory(count: number): GpuInventorySnapshot {
     simulatedReason: 'nvidia-smi not found',
     driverVersion: null,
     cudaVersion: null,
-    gpus: Array.from({ length: count }, (_, index) => ({ index, uuid: `GPU-${index}`, name: 'Sim H100', pciBusId: '', memoryTotalMiB: 81_559, powerLimitW: 700, maxSmClockMHz: null, driverVersion: null, computeCap: '9.0', architecture: 'Hopper', simulated: true })),
+    gpus: Array.from({ length: count }, (_, index) => ({
+      index,
+      uuid: `GPU-${index}`,
+      name: 'Sim H100',
+      pciBusId: '',
+      memoryTotalMiB: 81_559,
+      powerLimitW: 700,
+      maxSmClockMHz: null,
+      driverVersion: null,
+      computeCap: '9.0',
+      architecture: 'Hopper',
+      simulated: true,
+    })),
     samples: [],
     topology: null,
     apps: [],
