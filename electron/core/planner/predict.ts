@@ -113,6 +113,19 @@ export async function predict(o: PredictOptions): Promise<Prediction> {
           proxy = await startProxyProcess({ contextUrls: ctx.map((w) => w.hostPort), generationUrls: gen.map((w) => w.hostPort) });
           baseUrl = proxy.url;
         }
+        // Warm-up (not measured): a few short requests so the proxy and workers are past their cold start.
+        const warmCount = 2 * (layout.contextWorkers + layout.generationWorkers);
+        await runBenchmark({
+          baseUrl,
+          endpoint: '/v1/completions',
+          model: o.model,
+          dataset: { kind: 'random', inputLen: 16, outputLen: 4 },
+          numPrompts: warmCount,
+          maxConcurrency: warmCount,
+          shouldIgnoreEos: true,
+          seed: 10_000 + index,
+          signal: o.signal,
+        });
         const r = await runBenchmark({
           baseUrl,
           endpoint: '/v1/completions',
