@@ -18,7 +18,7 @@ async function stream(url: string, i: number, onFirstByte: () => void): Promise<
     body: JSON.stringify({ model: MODEL, prompt: `tell me a long story ${i}`, max_tokens: 300, stream: true, ignore_eos: true }),
     signal: AbortSignal.timeout(30_000),
   });
-  const reader = res.body?.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array> | null)?.getReader();
   const decoder = new TextDecoder();
   let text = '';
   let isFirst = true;
