@@ -135,6 +135,8 @@ describe.each(transports)('real backend over $name', ({ make }) => {
     const statuses: WorkerView[] = [];
     const offA = h.client.on('topology:applied', (e) => applied.push(e));
     const offS = h.client.on('workers:statusChanged', (v) => statuses.push(v));
+    const logged: string[] = [];
+    const offL = h.client.on('logs:appended', (e) => logged.push(...e.lines.map((l) => `${e.workerId}|${l.text}`)));
     await h.client.whenConnected();
     const { port: proxyPort } = await h.client.invoke('proxy:info');
     const [ctxPort, genPort] = [await getFreePort(), await getFreePort()];
@@ -149,8 +151,10 @@ describe.each(transports)('real backend over $name', ({ make }) => {
     expect(result.plan).toMatchObject({ start: ['ctx0', 'gen0'], restart: [], stop: [] });
     await expect.poll(() => applied.map((e) => e.version), { timeout: 5000 }).toEqual([1]);
     await expect.poll(() => [...new Set(statuses.filter((s) => s.status.state === 'ready').map((s) => s.id))].sort(), { timeout: 20_000, interval: 100 }).toEqual(['ctx0', 'gen0']);
+    await expect.poll(() => logged.some((l) => l.startsWith('gen0|') && l.includes('CUDA_VISIBLE_DEVICES=1')), { timeout: 5000 }).toBe(true);
     offA();
     offS();
+    offL();
     expect((await h.client.invoke('workers:list')).map((w) => [w.id, w.origin, w.url])).toEqual([
       ['ctx0', 'local', `http://127.0.0.1:${ctxPort}`],
       ['gen0', 'local', `http://127.0.0.1:${genPort}`],
