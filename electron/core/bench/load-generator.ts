@@ -10,7 +10,7 @@ import http from 'node:http';
 import { percentile } from './bench-stats';
 import type { BenchEndpoint, GeneratorStats, RequestOutput, SampleRequest } from './bench-types';
 import { arrivalTimesS, createRandom } from './random-dataset';
-import { requestBody, type RequestTarget, sendRequest } from './request-sender';
+import { endpointUrl, requestBody, type RequestTarget, sendRequest } from './request-sender';
 
 export interface LoadOptions {
   /** Base URL(s) (`http://host:port`); several are used round-robin (the planner's aggregated layout). */
@@ -67,7 +67,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadRun> {
   const cap = o.maxConcurrency ?? Infinity;
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 4096 });
   const targets: RequestTarget[] = o.baseUrls.map((base) => ({
-    url: new URL(o.endpoint, base.endsWith('/') ? base : `${base}/`),
+    url: endpointUrl(base, o.endpoint),
     endpoint: o.endpoint,
     model: o.model,
     agent,

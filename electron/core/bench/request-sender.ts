@@ -38,6 +38,11 @@ interface Chunk {
   usage?: Usage | null;
 }
 
+/** The endpoint's URL as benchmark_serving builds it: base URL (path prefix kept) + endpoint. */
+export function endpointUrl(baseUrl: string, endpoint: string): URL {
+  return new URL(baseUrl.replace(/\/+$/, '') + endpoint);
+}
+
 /** The JSON body of one request (benchmark_serving's payload, minus fields trtllm-serve rejects). */
 export function requestBody(target: RequestTarget, sample: SampleRequest): string {
   const body: Record<string, unknown> = { model: target.model, temperature: 0 };

@@ -8,7 +8,7 @@ import type { BenchEndpoint, BenchResult, GoodputSlos, PercentileMetric, SampleR
 import { loadDatasetFile, parseDatasetText } from './dataset-file';
 import { type LoadProgress, runLoad } from './load-generator';
 import { randomRequests } from './random-dataset';
-import { requestBody, sendRequest } from './request-sender';
+import { endpointUrl, requestBody, sendRequest } from './request-sender';
 
 /** Where prompts come from. */
 export type DatasetSpec =
@@ -87,7 +87,7 @@ async function testRequest(o: BenchOptions, sample: SampleRequest): Promise<void
   const agent = new http.Agent({ keepAlive: false });
   const base = baseUrls(o)[0] ?? '';
   const target = {
-    url: new URL(o.endpoint, base.endsWith('/') ? base : `${base}/`),
+    url: endpointUrl(base, o.endpoint),
     endpoint: o.endpoint,
     model: o.model,
     agent,
