@@ -864,7 +864,9 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
         log('error', `the last applied topology did not start: ${errText(err)}`);
       }
     }
-    if (isDemoWanted && !current) {
+    if (!current && Object.keys(currentFiles).length > 0) log('warn', 'the current topology does not parse; nothing was started (fix it in the topology editor)');
+    // Only on a really first start: a topology whose files no longer parse is left for the user to fix.
+    if (isDemoWanted && Object.keys(currentFiles).length === 0) {
       const ctxPort = await freeWorkerPort(new Set());
       const genPort = await freeWorkerPort(new Set([ctxPort]));
       const demoWorker = (name: string, role: WorkerRole, gpu: number, port: number): TopologyWorker => ({
