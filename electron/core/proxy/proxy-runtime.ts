@@ -125,6 +125,12 @@ export interface StartProxyRuntimeOptions {
   log: (level: LogLevel, msg: string) => void;
   /** Called once listening, before the workers are waited for (the CLI prints its line here). */
   onListening?: (port: number) => void;
+  /**
+   * Static urls: wait for every worker's /health up to startTimeoutS before serving, and fail after it,
+   * like upstream (default true, the CLI). The console passes false: it supervises the workers itself,
+   * and unhealthy ones are handled by retries and ejection.
+   */
+  shouldWaitForWorkers?: boolean;
 }
 
 export async function startProxyRuntime(o: StartProxyRuntimeOptions): Promise<ProxyRuntime> {
@@ -169,7 +175,7 @@ export async function startProxyRuntime(o: StartProxyRuntimeOptions): Promise<Pr
       throw new ProxyStartError(`cannot reach the cluster store ${cfg.disagg_cluster?.cluster_uri}: ${String(err)}`, 'CLUSTER');
     }
   } else {
-    const urls = [...options.contextUrls, ...options.generationUrls];
+    const urls = o.shouldWaitForWorkers === false ? [] : [...options.contextUrls, ...options.generationUrls];
     const missing = await waitForWorkers(urls, settings.startTimeoutS * 1000, (msg) => log('info', msg));
     if (missing.length > 0) {
       await proxy.close();

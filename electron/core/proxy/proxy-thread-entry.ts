@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     settings: init.settings,
     env: init.env,
     overrides: { ...init.overrides, recordBatchMs: init.recordBatchMs },
+    shouldWaitForWorkers: init.shouldWaitForWorkers,
     log: (level, message) => post({ type: 'log', level, message }),
   });
   runtime.proxy.onRecords((records) => post({ type: 'records', records }));

@@ -30,6 +30,7 @@ export interface ProxyThreadInit {
   env: Record<string, string | undefined>;
   overrides: ProxyThreadOverrides;
   recordBatchMs: number;
+  shouldWaitForWorkers: boolean;
 }
 
 export type ProxyThreadCommand =

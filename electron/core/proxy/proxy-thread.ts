@@ -22,6 +22,8 @@ export interface ProxyThreadOptions {
   env?: Record<string, string | undefined>;
   /** How often records are flushed to the parent (default 200 ms). */
   recordBatchMs?: number;
+  /** Wait for the static workers' /health before serving, like the CLI (default false: the console supervises them). */
+  shouldWaitForWorkers?: boolean;
   onLog?: (level: LogLevel, message: string) => void;
 }
 
@@ -58,6 +60,7 @@ export function startProxyInWorkerThread(options: ProxyThreadOptions): Promise<P
     env: options.env ?? { TRTLLM_DISAGG_BENCHMARK_GEN_ONLY: process.env['TRTLLM_DISAGG_BENCHMARK_GEN_ONLY'] },
     overrides: options.overrides ?? {},
     recordBatchMs: options.recordBatchMs ?? 200,
+    shouldWaitForWorkers: options.shouldWaitForWorkers ?? false,
   };
   const worker = new Worker(bootstrapCode(), { eval: true, workerData: init });
   const recordListeners = new Set<(r: ProxyRequestRecord[]) => void>();

@@ -19,11 +19,11 @@ describe('proxy in a worker thread', () => {
     ctx = all[0];
     gen = all.slice(1);
     const cfg = parseDisaggConfig(
-      `hostname: 127.0.0.1\nport: 8000\ncontext_servers:\n  num_instances: 1\n  urls: ["${ctx.url}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["${gen[0]?.url}"]\n`,
+      `hostname: 127.0.0.1\nport: 8000\ncontext_servers:\n  num_instances: 1\n  urls: ["${ctx.url}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["${gen[0]?.url}"]\n  router:\n    type: load_balancing\n`,
       'disagg.yaml',
     );
     if (!cfg.ok) throw new Error('bad config');
-    h = await startProxyInWorkerThread({ config: cfg.value, overrides: { port: 0 }, settings: { startTimeoutS: 10 }, recordBatchMs: 50 });
+    h = await startProxyInWorkerThread({ config: cfg.value, overrides: { port: 0 }, settings: { startTimeoutS: 10 }, recordBatchMs: 50, shouldWaitForWorkers: true });
   }, 30_000);
 
   afterAll(async () => {
@@ -43,7 +43,8 @@ describe('proxy in a worker thread', () => {
 
   it('takes membership and routing changes at run time', async () => {
     h.addWorker('generation', gen[1]?.url ?? '');
-    h.setRouting({ generation: { type: 'load_balancing' } });
+    // Sequential requests under least-load all tie and go to one server; round robin alternates.
+    h.setRouting({ generation: { type: 'round_robin' } });
     await waitFor(async () => (await h.stats()).workers.filter((w) => w.role === 'generation').length === 2, 3_000, 'two gen workers');
     for (let i = 0; i < 4; i++) await request(h.port, 'POST', '/v1/completions', completionBody());
     expect(((await gen[1]?.stats())?.counts['gen'] ?? 0)).toBeGreaterThan(0);
@@ -55,5 +56,22 @@ describe('proxy in a worker thread', () => {
     const s = await h.stats();
     expect(s.isReady).toBe(true);
     expect(s.metricsText).toMatch(/disagg_proxy_requests_total/);
+  });
+  it('by default serves at once, without waiting for static workers (the console supervises them)', async () => {
+    const cfg = parseDisaggConfig(
+      'hostname: 127.0.0.1\nport: 8000\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:1"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:2"]\n',
+      'disagg.yaml',
+    );
+    if (!cfg.ok) throw new Error('bad config');
+    const t0 = Date.now();
+    const other = await startProxyInWorkerThread({ config: cfg.value, overrides: { port: 0 } });
+    try {
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      const r = await request(other.port, 'POST', '/v1/completions', completionBody());
+      expect(r.status).toBe(503);
+      expect(r.body).not.toContain('127.0.0.1');
+    } finally {
+      await other.stop(100);
+    }
   });
 });
