@@ -566,6 +566,19 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   });
 
   // ------------------------------------------------------------------ safe removal (C4)
+  /** The proxy's worker counters; empty when the proxy thread does not answer within 2 s (it never blocks removal). */
+  const proxyWorkers = async (): Promise<{ url: string; inFlight: number }[]> => {
+    const p = proxy;
+    if (!p) return [];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), 2000);
+    });
+    const stats = await Promise.race([p.stats(), timeout]);
+    clearTimeout(timer);
+    return stats?.workers ?? [];
+  };
+
   /** Waits until the requests in flight on url when it left routing have finished (bounded). */
   const drain = async (url: string, inFlight: number, sinceMs: number, timeoutMs: number): Promise<void> => {
     if (inFlight <= 0) return;
@@ -620,7 +633,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const removeSafely = async (id: string, drainTimeoutMs = 30_000): Promise<void> => {
     if (!supervisor.list().some((s) => s.id === id)) return;
     const url = workerUrlOf(supervisor.spec(id));
-    const inFlight = proxy ? ((await proxy.stats()).workers.find((w) => normalizeUrl(w.url) === url)?.inFlight ?? 0) : 0;
+    const inFlight = (await proxyWorkers()).find((w) => normalizeUrl(w.url) === url)?.inFlight ?? 0;
     const sinceMs = Date.now();
     draining.add(url);
     try {
@@ -632,7 +645,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
       await deregister(url).catch((err: unknown) => log('warn', `deregistering ${id}: ${errText(err)}`));
       // 4. wait until the proxy has dropped it (bounded)
       for (let i = 0; proxy && i < 50; i++) {
-        if (!(await proxy.stats()).workers.some((w) => normalizeUrl(w.url) === url)) break;
+        if (!(await proxyWorkers()).some((w) => normalizeUrl(w.url) === url)) break;
         if (applied?.mode !== 'disagg_cluster') syncMembership();
         await sleep(100);
       }
