@@ -122,7 +122,8 @@ export class SseParser {
 
 /** True for the OpenAI stream terminator `data: [DONE]` (trailing spaces tolerated). */
 export function isDoneEvent(ev: SseEvent): boolean {
-  return ev.data.trim() === '[DONE]';
+  const d = ev.data;
+  return d.length < 24 && d.trim() === '[DONE]';
 }
 
 /** True when the event is an error object (`{"error": ...}` or `{"object":"error", ...}`) rather than a chunk. */

@@ -5,7 +5,6 @@
 // record per request to its embedder. Layer: core.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { StringDecoder } from 'node:string_decoder';
 
 import { parseJsonLossless } from '../../../shared/logic/lossless-json';
 import { needsContextPhase } from '../../../shared/logic/routers/conditional';
@@ -633,7 +632,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         connection: 'keep-alive',
       });
       const parser = new SseParser();
-      const decoder = new StringDecoder('utf8');
       let isDone = false;
       let sawError = false;
       let lastData = '';
@@ -714,7 +712,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         const tp = performance.now();
         lastActivity = tp;
         if (isDone) return;
-        onEvents(parser.push(decoder.write(chunk)), origin + tp);
+        // latin1 is a byte-for-byte view: the framing and the patterns we look for are ASCII, and the
+        // bytes forwarded are the original chunk, so no UTF-8 decoding is needed on the token path.
+        onEvents(parser.push(chunk.toString('latin1')), origin + tp);
         if (flow.isClientGone) return;
         if (isDone) {
           // Forward up to [DONE] only, so the client sees it exactly once.
