@@ -310,6 +310,19 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     if (level === 'error' || level === 'warning') log(level === 'warning' ? 'warn' : 'error', `proxy: ${message}`);
   };
 
+  /** Drains and ends the proxy thread; bounded, since a thread that already died never answers. */
+  const stopProxy = async (p: ProxyThreadHandle, drainMs: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        log('warn', 'the proxy thread did not stop in time');
+        resolve();
+      }, drainMs + 5000);
+    });
+    await Promise.race([p.stop(drainMs), bound]);
+    clearTimeout(timer);
+  };
+
   const startProxy = async (cfg: DisaggConfig | null): Promise<void> => {
     const config = proxyConfigOf(cfg, proxyPort);
     const start = (port: number): Promise<ProxyThreadHandle> =>
@@ -665,7 +678,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
       log('info', 'proxy configuration changed: restarting the proxy');
       const old = proxy;
       proxy = null;
-      await old.stop(5000);
+      await stopProxy(old, 5000);
       await startProxy(loaded.disagg);
     }
     await refreshRemote().catch((err: unknown) => log('warn', `registry: ${errText(err)}`));
@@ -850,7 +863,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     if (proxy) {
       const p = proxy;
       proxy = null;
-      await p.stop(2000).catch((err: unknown) => log('warn', `proxy stop: ${errText(err)}`));
+      await stopProxy(p, 2000).catch((err: unknown) => log('warn', `proxy stop: ${errText(err)}`));
     }
     await etcd?.stop();
     logStore.close();
