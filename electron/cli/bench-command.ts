@@ -4,7 +4,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-import { parseGoodput, parseMetricPercentiles, parsePercentileMetrics } from '../core/bench/bench-metrics';
+import {
+  parseGoodput,
+  parseMetricPercentiles,
+  parsePercentileMetrics,
+} from '../core/bench/bench-metrics';
 import type { BenchResult } from '../core/bench/bench-types';
 import { createProgressReporter } from '../core/bench/progress-reporter';
 import {
@@ -86,33 +90,79 @@ interface BenchArgs {
   runsDir: string;
 }
 
-type Parsed = { kind: 'help' } | { kind: 'error'; message: string } | { kind: 'ok'; args: BenchArgs };
+type Parsed =
+  { kind: 'help' } | { kind: 'error'; message: string } | { kind: 'ok'; args: BenchArgs };
 
 const FLAGS_WITH_VALUE = new Set([
-  '--base-url', '--host', '--port', '--endpoint', '--backend', '--model', '--api-key', '--num-prompts',
-  '--max-concurrency', '--request-rate', '--burstiness', '--seed', '--temperature', '--top-p', '--top-k',
-  '--request-timeout', '--random-input-len', '--random-output-len', '--random-range-ratio', '--random-prefix-len',
-  '--dataset-path', '--dataset-name', '--percentile-metrics', '--metric-percentiles', '--result-dir',
-  '--result-filename', '--sweep-concurrency', '--sweep-rate', '--multi-round', '--save-run', '--runs-dir',
-  '--served-model-name', '--tokenizer', '--sharegpt-output-len', '--custom-output-len',
+  '--base-url',
+  '--host',
+  '--port',
+  '--endpoint',
+  '--backend',
+  '--model',
+  '--api-key',
+  '--num-prompts',
+  '--max-concurrency',
+  '--request-rate',
+  '--burstiness',
+  '--seed',
+  '--temperature',
+  '--top-p',
+  '--top-k',
+  '--request-timeout',
+  '--random-input-len',
+  '--random-output-len',
+  '--random-range-ratio',
+  '--random-prefix-len',
+  '--dataset-path',
+  '--dataset-name',
+  '--percentile-metrics',
+  '--metric-percentiles',
+  '--result-dir',
+  '--result-filename',
+  '--sweep-concurrency',
+  '--sweep-rate',
+  '--multi-round',
+  '--save-run',
+  '--runs-dir',
+  '--served-model-name',
+  '--tokenizer',
+  '--sharegpt-output-len',
+  '--custom-output-len',
 ]);
 const FLAGS_MULTI = new Set(['--goodput', '--metadata']);
-const FLAGS_BOOL = new Set(['--ignore-eos', '--non-streaming', '--save-result', '--disable-tqdm', '--no-test-input', '--save-detailed', '--help', '-h']);
+const FLAGS_BOOL = new Set([
+  '--ignore-eos',
+  '--non-streaming',
+  '--save-result',
+  '--disable-tqdm',
+  '--no-test-input',
+  '--save-detailed',
+  '--help',
+  '-h',
+]);
 
 function int(flag: string, v: string, min: number): number {
   const n = Number(v);
-  if (!(Number.isInteger(n) && n >= min)) throw new Error(`${flag} expects an integer >= ${min}, got '${v}'`);
+  if (!(Number.isInteger(n) && n >= min)) {
+    throw new Error(`${flag} expects an integer >= ${min}, got '${v}'`);
+  }
   return n;
 }
 
 function float(flag: string, v: string, min: number): number {
   const n = v === 'inf' ? Infinity : Number(v);
-  if (!(n >= min) || Number.isNaN(n)) throw new Error(`${flag} expects a number >= ${min}, got '${v}'`);
+  if (!(n >= min) || Number.isNaN(n)) {
+    throw new Error(`${flag} expects a number >= ${min}, got '${v}'`);
+  }
   return n;
 }
 
 /** Parses the command line (`--flag value`, `--flag=value`; --goodput and --metadata take several values). */
-export function parseBenchArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): Parsed {
+export function parseBenchArgs(
+  argv: readonly string[],
+  env: Record<string, string | undefined> = process.env,
+): Parsed {
   const single = new Map<string, string>();
   const multi = new Map<string, string[]>();
   const bools = new Set<string>();
@@ -134,7 +184,9 @@ export function parseBenchArgs(argv: readonly string[], env: Record<string, stri
         values.push(argv[i + 1] ?? '');
         i += 1;
       }
-      if (values.length === 0) return { kind: 'error', message: `${flag} needs at least one value` };
+      if (values.length === 0) {
+        return { kind: 'error', message: `${flag} needs at least one value` };
+      }
       multi.set(flag, [...(multi.get(flag) ?? []), ...values]);
     } else {
       return { kind: 'error', message: `unknown option '${raw}'` };
@@ -147,18 +199,29 @@ export function parseBenchArgs(argv: readonly string[], env: Record<string, stri
     let endpoint = single.get('--endpoint') ?? '/v1/completions';
     const backend = single.get('--backend');
     if (backend === 'openai-chat') endpoint = '/v1/chat/completions';
-    else if (backend !== undefined && backend !== 'openai') throw new Error(`--backend must be openai or openai-chat, got '${backend}'`);
-    if (endpoint !== '/v1/completions' && endpoint !== '/v1/chat/completions') {
-      throw new Error(`--endpoint must be /v1/completions or /v1/chat/completions, got '${endpoint}'`);
+    else if (backend !== undefined && backend !== 'openai') {
+      throw new Error(`--backend must be openai or openai-chat, got '${backend}'`);
     }
-    const baseUrl = single.get('--base-url') ?? `http://${single.get('--host') ?? '127.0.0.1'}:${int('--port', single.get('--port') ?? '8000', 1)}`;
+    if (endpoint !== '/v1/completions' && endpoint !== '/v1/chat/completions') {
+      throw new Error(
+        `--endpoint must be /v1/completions or /v1/chat/completions, got '${endpoint}'`,
+      );
+    }
+    const baseUrl =
+      single.get('--base-url') ??
+      `http://${single.get('--host') ?? '127.0.0.1'}:${int('--port', single.get('--port') ?? '8000', 1)}`;
     const outputLen = int('--random-output-len', single.get('--random-output-len') ?? '128', 1);
     const datasetPath = single.get('--dataset-path');
-    const datasetName = single.get('--dataset-name') ?? (datasetPath !== undefined ? 'custom' : 'random');
+    const datasetName =
+      single.get('--dataset-name') ?? (datasetPath !== undefined ? 'custom' : 'random');
     if (!['random', 'custom', 'trtllm_custom', 'sharegpt'].includes(datasetName)) {
-      throw new Error(`--dataset-name must be random, custom, trtllm_custom or sharegpt, got '${datasetName}'`);
+      throw new Error(
+        `--dataset-name must be random, custom, trtllm_custom or sharegpt, got '${datasetName}'`,
+      );
     }
-    if (datasetName !== 'random' && datasetPath === undefined) throw new Error(`--dataset-name ${datasetName} needs --dataset-path`);
+    if (datasetName !== 'random' && datasetPath === undefined) {
+      throw new Error(`--dataset-name ${datasetName} needs --dataset-path`);
+    }
     const fixedOutput = single.get('--sharegpt-output-len') ?? single.get('--custom-output-len');
     const dataset: BenchOptions['dataset'] =
       datasetName === 'random'
@@ -172,14 +235,19 @@ export function parseBenchArgs(argv: readonly string[], env: Record<string, stri
         : {
             kind: 'file',
             path: datasetPath ?? '',
-            outputLen: fixedOutput !== undefined ? int('--custom-output-len', fixedOutput, 1) : outputLen,
+            outputLen:
+              fixedOutput !== undefined ? int('--custom-output-len', fixedOutput, 1) : outputLen,
             shouldOverrideOutputLen: fixedOutput !== undefined,
           };
     const extraBody: Record<string, unknown> = {};
-    if (single.has('--temperature')) extraBody.temperature = float('--temperature', single.get('--temperature') ?? '', 0);
+    if (single.has('--temperature')) {
+      extraBody.temperature = float('--temperature', single.get('--temperature') ?? '', 0);
+    }
     if (single.has('--top-p')) extraBody.top_p = float('--top-p', single.get('--top-p') ?? '', 0);
     if (single.has('--top-k')) extraBody.top_k = int('--top-k', single.get('--top-k') ?? '', 0);
-    const maxConcurrency = single.has('--max-concurrency') ? int('--max-concurrency', single.get('--max-concurrency') ?? '', 1) : null;
+    const maxConcurrency = single.has('--max-concurrency')
+      ? int('--max-concurrency', single.get('--max-concurrency') ?? '', 1)
+      : null;
     const requestRate = float('--request-rate', single.get('--request-rate') ?? 'inf', 0);
     if (requestRate === 0) throw new Error('--request-rate must be positive (or inf)');
     const burstiness = float('--burstiness', single.get('--burstiness') ?? '1', 0);
@@ -196,22 +264,33 @@ export function parseBenchArgs(argv: readonly string[], env: Record<string, stri
       isStreaming: !bools.has('--non-streaming'),
       shouldIgnoreEos: bools.has('--ignore-eos'),
       seed: int('--seed', single.get('--seed') ?? '0', 0),
-      percentileMetrics: single.has('--percentile-metrics') ? parsePercentileMetrics(single.get('--percentile-metrics') ?? '') : DEFAULT_PERCENTILE_METRICS,
-      metricPercentiles: single.has('--metric-percentiles') ? parseMetricPercentiles(single.get('--metric-percentiles') ?? '') : DEFAULT_METRIC_PERCENTILES,
+      percentileMetrics: single.has('--percentile-metrics')
+        ? parsePercentileMetrics(single.get('--percentile-metrics') ?? '')
+        : DEFAULT_PERCENTILE_METRICS,
+      metricPercentiles: single.has('--metric-percentiles')
+        ? parseMetricPercentiles(single.get('--metric-percentiles') ?? '')
+        : DEFAULT_METRIC_PERCENTILES,
       goodput: multi.has('--goodput') ? parseGoodput(multi.get('--goodput') ?? []) : null,
       apiKey: single.get('--api-key') ?? env.OPENAI_API_KEY,
       extraBody,
-      requestTimeoutMs: float('--request-timeout', single.get('--request-timeout') ?? '600', 0.001) * 1000,
+      requestTimeoutMs:
+        float('--request-timeout', single.get('--request-timeout') ?? '600', 0.001) * 1000,
       shouldTestFirst: !bools.has('--no-test-input'),
     };
     const sc = single.get('--sweep-concurrency');
     const sr = single.get('--sweep-rate');
-    if (sc !== undefined && sr !== undefined) throw new Error('use either --sweep-concurrency or --sweep-rate, not both');
+    if (sc !== undefined && sr !== undefined) {
+      throw new Error('use either --sweep-concurrency or --sweep-rate, not both');
+    }
     let sweep: SweepSpec | null = null;
     if (sc !== undefined) {
       sweep = { kind: 'concurrency', values: parseSweepValues(sc) };
-      if (sweep.values.some((v) => !Number.isInteger(v))) throw new Error('--sweep-concurrency steps must be integers');
-      if (single.has('--multi-round')) sweep.multiRound = int('--multi-round', single.get('--multi-round') ?? '', 1);
+      if (sweep.values.some((v) => !Number.isInteger(v))) {
+        throw new Error('--sweep-concurrency steps must be integers');
+      }
+      if (single.has('--multi-round')) {
+        sweep.multiRound = int('--multi-round', single.get('--multi-round') ?? '', 1);
+      }
     } else if (sr !== undefined) {
       sweep = { kind: 'rate', values: parseSweepValues(sr) };
     }
@@ -253,13 +332,18 @@ function stepFilename(name: string, kind: string, value: number): string {
   return `${stem}.${kind}${value}.json`;
 }
 
-async function writeResult(path: string, result: BenchResult, metadata: Record<string, string>): Promise<void> {
+async function writeResult(
+  path: string,
+  result: BenchResult,
+  metadata: Record<string, string>,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, JSON.stringify({ ...metadata, ...result }));
 }
 
 function sweepLine(kind: string, value: number, r: BenchResult): string {
-  const ms = (k: string): string => ((r as unknown as Record<string, number | undefined>)[k] ?? 0).toFixed(1).padStart(9);
+  const ms = (k: string): string =>
+    ((r as unknown as Record<string, number | undefined>)[k] ?? 0).toFixed(1).padStart(9);
   return `${kind.padEnd(11)} ${String(value).padStart(7)} | ${r.request_throughput.toFixed(2).padStart(8)} req/s ${r.output_throughput.toFixed(1).padStart(10)} tok/s | TTFT p50 ${ms('median_ttft_ms')} p99 ${ms('p99_ttft_ms')} | TPOT p50 ${ms('median_tpot_ms')} | failed ${r.failed}`;
 }
 
@@ -271,7 +355,9 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (parsed.kind === 'error') {
-    process.stderr.write(`disagg-console bench: ${parsed.message}\nTry 'disagg-console bench --help'.\n`);
+    process.stderr.write(
+      `disagg-console bench: ${parsed.message}\nTry 'disagg-console bench --help'.\n`,
+    );
     return 2;
   }
   const a = parsed.args;
@@ -291,11 +377,22 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
     };
   };
   try {
-    const target = Array.isArray(a.options.baseUrl) ? a.options.baseUrl.join(',') : a.options.baseUrl;
-    process.stdout.write(`Benchmarking ${target}${a.options.endpoint} (model ${a.options.model})\n`);
-    const results: Array<{ step: { kind: 'concurrency' | 'rate'; value: number } | null; result: BenchResult }> = [];
+    const target = Array.isArray(a.options.baseUrl)
+      ? a.options.baseUrl.join(',')
+      : a.options.baseUrl;
+    process.stdout.write(
+      `Benchmarking ${target}${a.options.endpoint} (model ${a.options.model})\n`,
+    );
+    const results: Array<{
+      step: { kind: 'concurrency' | 'rate'; value: number } | null;
+      result: BenchResult;
+    }> = [];
     if (a.sweep === null) {
-      const result = await runBenchmark({ ...a.options, signal: controller.signal, onProgress: progress('Benchmarking') });
+      const result = await runBenchmark({
+        ...a.options,
+        signal: controller.signal,
+        onProgress: progress('Benchmarking'),
+      });
       process.stdout.write(formatSummary(result) + '\n');
       results.push({ step: null, result });
       if (a.saveResult) {
@@ -305,15 +402,22 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
       }
     } else {
       const sweep = a.sweep;
-      const steps = await runSweep({ ...a.options, signal: controller.signal, onProgress: progress('Sweep step') }, sweep, (step) => {
-        process.stdout.write(formatSummary(step.result) + '\n');
-      });
+      const steps = await runSweep(
+        { ...a.options, signal: controller.signal, onProgress: progress('Sweep step') },
+        sweep,
+        (step) => {
+          process.stdout.write(formatSummary(step.result) + '\n');
+        },
+      );
       process.stdout.write(`\nSweep over ${sweep.kind}:\n`);
       for (const s of steps) {
         process.stdout.write(sweepLine(s.kind, s.value, s.result) + '\n');
         results.push({ step: { kind: s.kind, value: s.value }, result: s.result });
         if (a.saveResult) {
-          const path = resolve(a.resultDir ?? '.', stepFilename(a.resultFilename ?? defaultResultFilename(s.result), s.kind, s.value));
+          const path = resolve(
+            a.resultDir ?? '.',
+            stepFilename(a.resultFilename ?? defaultResultFilename(s.result), s.kind, s.value),
+          );
           await writeResult(path, s.result, a.metadata);
           process.stdout.write(`Result written to ${path}\n`);
         }

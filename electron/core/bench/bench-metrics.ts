@@ -117,7 +117,8 @@ export function computeResult(data: RunData, run: RunDescription): BenchResult {
     goodput: slos,
     output_throughput: totalOutput / dur,
     total_token_throughput: (totalInput + totalOutput) / dur,
-    user_throughput: tputUser.length > 0 ? tputUser.reduce((a, b) => a + b, 0) / tputUser.length : 0,
+    user_throughput:
+      tputUser.length > 0 ? tputUser.reduce((a, b) => a + b, 0) / tputUser.length : 0,
     percentile_metrics: [...run.percentileMetrics],
     metric_percentiles: [...run.metricPercentiles],
     input_lens: data.outputs.map((o) => o.promptTokens),
@@ -129,7 +130,12 @@ export function computeResult(data: RunData, run: RunDescription): BenchResult {
     error_counts: errorCounts,
     generator: data.generator,
   };
-  const series: Record<PercentileMetric, number[]> = { ttft: ttfts, tpot: tpots, itl: itls, e2el: e2els };
+  const series: Record<PercentileMetric, number[]> = {
+    ttft: ttfts,
+    tpot: tpots,
+    itl: itls,
+    e2el: e2els,
+  };
   for (const metric of run.percentileMetrics) {
     const s = summarize(series[metric], run.metricPercentiles);
     result[`mean_${metric}_ms`] = s.mean * 1000;
@@ -143,9 +149,14 @@ export function computeResult(data: RunData, run: RunDescription): BenchResult {
 /** Parses `--percentile-metrics ttft,tpot,itl,e2el`. */
 export function parsePercentileMetrics(text: string): PercentileMetric[] {
   const out: PercentileMetric[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     if (!(PERCENTILE_METRICS as readonly string[]).includes(part)) {
-      throw new Error(`unknown percentile metric '${part}' (allowed: ${PERCENTILE_METRICS.join(', ')})`);
+      throw new Error(
+        `unknown percentile metric '${part}' (allowed: ${PERCENTILE_METRICS.join(', ')})`,
+      );
     }
     if (!out.includes(part as PercentileMetric)) out.push(part as PercentileMetric);
   }
@@ -160,7 +171,9 @@ export function parseMetricPercentiles(text: string): number[] {
     .filter((s) => s !== '')
     .map((s) => {
       const q = Number(s);
-      if (!(q > 0 && q < 100) && q !== 100) throw new Error(`metric percentile '${s}' must be a number in (0, 100]`);
+      if (!(q > 0 && q < 100) && q !== 100) {
+        throw new Error(`metric percentile '${s}' must be a number in (0, 100]`);
+      }
       return q;
     });
 }
@@ -171,8 +184,16 @@ export function parseGoodput(pairs: readonly string[]): GoodputSlos {
   for (const pair of pairs) {
     const [name, value, extra] = pair.split(':');
     const ms = Number(value);
-    if (name === undefined || value === undefined || extra !== undefined || value.trim() === '' || !Number.isFinite(ms)) {
-      throw new Error(`invalid goodput SLO '${pair}': use KEY:VALUE pairs with a value in milliseconds, e.g. ttft:200`);
+    if (
+      name === undefined ||
+      value === undefined ||
+      extra !== undefined ||
+      value.trim() === '' ||
+      !Number.isFinite(ms)
+    ) {
+      throw new Error(
+        `invalid goodput SLO '${pair}': use KEY:VALUE pairs with a value in milliseconds, e.g. ttft:200`,
+      );
     }
     if (name !== 'ttft' && name !== 'tpot' && name !== 'e2el') {
       throw new Error(`invalid goodput metric '${name}' (allowed: ttft, tpot, e2el)`);

@@ -59,7 +59,10 @@ export interface MetricSummary {
 }
 
 /** Summarises values (one sort for all percentiles). */
-export function summarize(values: readonly number[], percentiles: readonly number[]): MetricSummary {
+export function summarize(
+  values: readonly number[],
+  percentiles: readonly number[],
+): MetricSummary {
   const sorted = Float64Array.from(values).sort();
   return {
     mean: mean(values),

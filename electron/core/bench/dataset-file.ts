@@ -39,7 +39,13 @@ function itemOf(item: unknown): { prompt: string; outputLen?: number } | string 
   if (typeof item === 'string') return { prompt: item };
   if (!isObject(item)) return 'an item must be a string or an object';
   if (typeof item.prompt === 'string') {
-    return { prompt: item.prompt, outputLen: positiveInt(item.output_tokens) ?? positiveInt(item.output_len) ?? positiveInt(item.max_tokens) };
+    return {
+      prompt: item.prompt,
+      outputLen:
+        positiveInt(item.output_tokens) ??
+        positiveInt(item.output_len) ??
+        positiveInt(item.max_tokens),
+    };
   }
   if (isObject(item.input) && Array.isArray(item.input.messages)) {
     const users = item.input.messages.filter((m) => isObject(m) && m.role === 'user');
@@ -51,7 +57,10 @@ function itemOf(item: unknown): { prompt: string; outputLen?: number } | string 
     const prompt = textOfTurn(item.conversations[0]);
     if (prompt === undefined) return 'conversations[0] has no text (value or content)';
     const answer = textOfTurn(item.conversations[1]);
-    return { prompt, outputLen: answer !== undefined ? Math.max(1, countTokens(answer)) : undefined };
+    return {
+      prompt,
+      outputLen: answer !== undefined ? Math.max(1, countTokens(answer)) : undefined,
+    };
   }
   return 'an object item needs `prompt`, `input.messages` or `conversations`';
 }
@@ -82,7 +91,10 @@ export function parseDatasetText(text: string, o: DatasetFileOptions): SampleReq
     const item = itemOf(raw);
     if (typeof item === 'string') throw new Error(`dataset item ${i + 1}: ${item}`);
     if (item.prompt.length === 0) throw new Error(`dataset item ${i + 1}: the prompt is empty`);
-    const outputLen = o.shouldOverrideOutputLen === true ? o.defaultOutputLen : (item.outputLen ?? o.defaultOutputLen);
+    const outputLen =
+      o.shouldOverrideOutputLen === true
+        ? o.defaultOutputLen
+        : (item.outputLen ?? o.defaultOutputLen);
     base.push({ prompt: item.prompt, promptLen: countTokens(item.prompt), outputLen });
   }
   if (base.length === 0) throw new Error('dataset: no prompts');
@@ -91,7 +103,10 @@ export function parseDatasetText(text: string, o: DatasetFileOptions): SampleReq
 }
 
 /** Reads and parses a dataset file. */
-export async function loadDatasetFile(path: string, o: DatasetFileOptions): Promise<SampleRequest[]> {
+export async function loadDatasetFile(
+  path: string,
+  o: DatasetFileOptions,
+): Promise<SampleRequest[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

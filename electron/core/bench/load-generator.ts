@@ -61,7 +61,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadRun> {
   if (o.maxConcurrency !== null && !(Number.isInteger(o.maxConcurrency) && o.maxConcurrency >= 1)) {
     throw new RangeError(`max concurrency must be a positive integer, got ${o.maxConcurrency}`);
   }
-  if (!(o.requestRate > 0)) throw new RangeError(`request rate must be positive or Infinity, got ${o.requestRate}`);
+  if (!(o.requestRate > 0)) {
+    throw new RangeError(`request rate must be positive or Infinity, got ${o.requestRate}`);
+  }
   const burstiness = o.burstiness ?? 1;
   const isOpenLoop = Number.isFinite(o.requestRate);
   const cap = o.maxConcurrency ?? Infinity;
@@ -78,9 +80,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadRun> {
     timeoutMs: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
   }));
   const n = o.requests.length;
-  const dueMs = arrivalTimesS(n, o.requestRate, burstiness, createRandom(o.seed ?? 0)).map((s) => s * 1000);
+  const dueMs = arrivalTimesS(n, o.requestRate, burstiness, createRandom(o.seed ?? 0)).map(
+    (s) => s * 1000,
+  );
   // Bodies are built before the clock starts so serialising them is not part of the measured window.
-  const bodies = o.requests.map((r, i) => requestBody(targets[i % targets.length] as RequestTarget, r));
+  const bodies = o.requests.map((r, i) =>
+    requestBody(targets[i % targets.length] as RequestTarget, r),
+  );
 
   const outputs: RequestOutput[] = [];
   const waiting: number[] = [];
@@ -104,7 +110,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadRun> {
       const cpu = process.cpuUsage(cpuStart);
       agent.destroy();
       const issued = o.requests.slice(0, outputs.length);
-      resolve({ outputs, issued, durationS, generator: generatorStats(outputs, (cpu.user + cpu.system) / 1000) });
+      resolve({
+        outputs,
+        issued,
+        durationS,
+        generator: generatorStats(outputs, (cpu.user + cpu.system) / 1000),
+      });
     };
     const onAbort = (): void => {
       isStopped = true;
@@ -118,18 +129,20 @@ export async function runLoad(o: LoadOptions): Promise<LoadRun> {
       const target = targets[i % targets.length] as RequestTarget;
       const sample = o.requests[i] as SampleRequest;
       const scheduledMs = dueMs[i] ?? 0;
-      void sendRequest(target, sample, bodies[i] ?? '', startMs, scheduledMs, o.signal).then((out) => {
-        out.sentMs -= t0;
-        out.startMs -= t0;
-        outputs[i] = out;
-        inFlight -= 1;
-        done += 1;
-        if (!out.isSuccess) failed += 1;
-        o.onProgress?.({ done, failed, total: n, elapsedMs: performance.now() - t0 });
-        const queued = waiting.shift();
-        if (queued !== undefined && !isStopped) start(queued, performance.now());
-        if (inFlight === 0 && waiting.length === 0 && (next >= n || isStopped)) finishRun();
-      });
+      void sendRequest(target, sample, bodies[i] ?? '', startMs, scheduledMs, o.signal).then(
+        (out) => {
+          out.sentMs -= t0;
+          out.startMs -= t0;
+          outputs[i] = out;
+          inFlight -= 1;
+          done += 1;
+          if (!out.isSuccess) failed += 1;
+          o.onProgress?.({ done, failed, total: n, elapsedMs: performance.now() - t0 });
+          const queued = waiting.shift();
+          if (queued !== undefined && !isStopped) start(queued, performance.now());
+          if (inFlight === 0 && waiting.length === 0 && (next >= n || isStopped)) finishRun();
+        },
+      );
     };
 
     // Issues every request that is due; re-arms a timer for the next one.
@@ -151,7 +164,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadRun> {
       }
       if (next < n) {
         const wait = Math.max(0, (dueMs[next] ?? 0) - (performance.now() - t0));
-        const untilStop = o.maxDurationMs !== undefined ? Math.max(0, o.maxDurationMs - now) : Infinity;
+        const untilStop =
+          o.maxDurationMs !== undefined ? Math.max(0, o.maxDurationMs - now) : Infinity;
         timer = setTimeout(pump, Math.min(wait, untilStop));
       } else if (o.maxDurationMs !== undefined && inFlight > 0) {
         // Everything is issued; waiting requests still obey the deadline.

@@ -25,7 +25,10 @@ export function formatProgress(p: LoadProgress, label = 'Benchmarking'): string 
   return `${label}: ${String(Math.round(frac * 100)).padStart(3)}%|${'█'.repeat(filled)}${' '.repeat(BAR_WIDTH - filled)}| ${p.done}/${p.total} [${(p.elapsedMs / 1000).toFixed(1)}s, ${rate.toFixed(2)} req/s${failed}]`;
 }
 
-export function createProgressReporter(stream: ProgressStream, o: { label?: string; plainEveryMs?: number } = {}): ProgressReporter {
+export function createProgressReporter(
+  stream: ProgressStream,
+  o: { label?: string; plainEveryMs?: number } = {},
+): ProgressReporter {
   const isTty = stream.isTTY === true;
   const minGapMs = isTty ? 100 : (o.plainEveryMs ?? 5_000);
   let lastDrawMs = -Infinity;

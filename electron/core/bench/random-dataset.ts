@@ -4,7 +4,13 @@
 // per word, so the prompt length is exact on the simulated worker; a real model's tokenizer counts them
 // differently, which is why the run reports the server's usage.prompt_tokens when there is one.
 // Layer: core (pure functions).
-import { ADJECTIVES, ADVERBS, EXTRA_WORDS, NOUNS, TRANSITIVE_VERBS } from '../../../shared/logic/sim-vocabulary';
+import {
+  ADJECTIVES,
+  ADVERBS,
+  EXTRA_WORDS,
+  NOUNS,
+  TRANSITIVE_VERBS,
+} from '../../../shared/logic/sim-vocabulary';
 import type { SampleRequest } from './bench-types';
 
 /** A seeded uniform generator in [0, 1) (mulberry32: small, fast, good enough for sampling). */
@@ -33,7 +39,9 @@ function normal(rand: Random): number {
  * a Poisson process of rate r are gamma(1, 1/r); benchmark_serving's burstiness b uses gamma(b, 1/(r*b)).
  */
 export function sampleGamma(rand: Random, shape: number, scale: number): number {
-  if (!(shape > 0 && scale > 0)) throw new RangeError(`gamma needs shape > 0 and scale > 0, got ${shape}, ${scale}`);
+  if (!(shape > 0 && scale > 0)) {
+    throw new RangeError(`gamma needs shape > 0 and scale > 0, got ${shape}, ${scale}`);
+  }
   if (shape === 1) return -Math.log(1 - rand()) * scale;
   if (shape < 1) {
     // Boost: gamma(k) = gamma(k + 1) * U^(1/k).
@@ -66,9 +74,9 @@ export function arrivalTimesS(n: number, rate: number, burstiness: number, rand:
 }
 
 /** Words that are exactly one token each for the simulated tokenizer (a word, or a space plus a word). */
-const WORDS: readonly string[] = [...new Set([...NOUNS, ...ADJECTIVES, ...TRANSITIVE_VERBS, ...ADVERBS, ...EXTRA_WORDS])].filter((w) =>
-  /^[a-z]+$/.test(w),
-);
+const WORDS: readonly string[] = [
+  ...new Set([...NOUNS, ...ADJECTIVES, ...TRANSITIVE_VERBS, ...ADVERBS, ...EXTRA_WORDS]),
+].filter((w) => /^[a-z]+$/.test(w));
 
 /** A prompt of exactly `tokens` simulated tokens (random words joined by single spaces). */
 export function randomPrompt(tokens: number, rand: Random): string {
@@ -97,13 +105,17 @@ function drawLength(len: number, ratio: number, rand: Random): number {
 /** `numPrompts` requests with random prompts of the requested token lengths. */
 export function randomRequests(o: RandomDatasetOptions): SampleRequest[] {
   const ratio = o.rangeRatio ?? 0;
-  if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`random range ratio must be in [0, 1), got ${ratio}`);
+  if (!(ratio >= 0 && ratio < 1)) {
+    throw new RangeError(`random range ratio must be in [0, 1), got ${ratio}`);
+  }
   for (const [name, v] of [
     ['num prompts', o.numPrompts],
     ['random input len', o.inputLen],
     ['random output len', o.outputLen],
   ] as const) {
-    if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+    if (!(Number.isInteger(v) && v >= 1)) {
+      throw new RangeError(`${name} must be a positive integer, got ${v}`);
+    }
   }
   const rand = createRandom(o.seed ?? 0);
   const prefixLen = o.prefixLen ?? 0;
@@ -112,7 +124,11 @@ export function randomRequests(o: RandomDatasetOptions): SampleRequest[] {
   for (let i = 0; i < o.numPrompts; i += 1) {
     const inputLen = drawLength(o.inputLen, ratio, rand);
     const outputLen = drawLength(o.outputLen, ratio, rand);
-    out.push({ prompt: prefix + randomPrompt(inputLen, rand), promptLen: prefixLen + inputLen, outputLen });
+    out.push({
+      prompt: prefix + randomPrompt(inputLen, rand),
+      promptLen: prefixLen + inputLen,
+      outputLen,
+    });
   }
   return out;
 }

@@ -32,7 +32,11 @@ interface Usage {
 interface Chunk {
   choices?: Array<{
     text?: string | null;
-    delta?: { content?: string | null; reasoning_content?: string | null; tool_calls?: unknown[] | null };
+    delta?: {
+      content?: string | null;
+      reasoning_content?: string | null;
+      tool_calls?: unknown[] | null;
+    };
     finish_reason?: string | null;
   }>;
   usage?: Usage | null;
@@ -72,7 +76,14 @@ function isTokenChunk(chunk: Chunk, isChat: boolean): boolean {
   if (!choice) return false;
   if (!isChat) return true;
   const d = choice.delta;
-  if (d && ((d.content ?? '') !== '' || (d.reasoning_content ?? '') !== '' || (d.tool_calls?.length ?? 0) > 0)) return true;
+  if (
+    d &&
+    ((d.content ?? '') !== '' ||
+      (d.reasoning_content ?? '') !== '' ||
+      (d.tool_calls?.length ?? 0) > 0)
+  ) {
+    return true;
+  }
   return choice.finish_reason !== null && choice.finish_reason !== undefined;
 }
 
@@ -153,7 +164,12 @@ export function sendRequest(
         res.on('data', (c: string) => {
           if (text.length < 500) text += c;
         });
-        res.on('end', () => finish(`HTTP ${res.statusCode ?? 0}: ${text.slice(0, 300)}`, `HTTP ${res.statusCode ?? 0}`));
+        res.on('end', () =>
+          finish(
+            `HTTP ${res.statusCode ?? 0}: ${text.slice(0, 300)}`,
+            `HTTP ${res.statusCode ?? 0}`,
+          ),
+        );
         res.on('error', (err: NodeJS.ErrnoException) => finish(err.message, errorKindOf(err)));
         return;
       }

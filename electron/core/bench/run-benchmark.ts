@@ -4,7 +4,13 @@
 import http from 'node:http';
 
 import { computeResult } from './bench-metrics';
-import type { BenchEndpoint, BenchResult, GoodputSlos, PercentileMetric, SampleRequest } from './bench-types';
+import type {
+  BenchEndpoint,
+  BenchResult,
+  GoodputSlos,
+  PercentileMetric,
+  SampleRequest,
+} from './bench-types';
 import { loadDatasetFile, parseDatasetText } from './dataset-file';
 import { type LoadProgress, runLoad } from './load-generator';
 import { randomRequests } from './random-dataset';
@@ -50,7 +56,11 @@ export const DEFAULT_PERCENTILE_METRICS: PercentileMetric[] = ['ttft', 'tpot', '
 export const DEFAULT_METRIC_PERCENTILES = [99];
 
 /** The requests of a run (random prompts are seeded, so a seed gives the same prompts every time). */
-export async function buildRequests(dataset: DatasetSpec, numPrompts: number, seed: number): Promise<SampleRequest[]> {
+export async function buildRequests(
+  dataset: DatasetSpec,
+  numPrompts: number,
+  seed: number,
+): Promise<SampleRequest[]> {
   switch (dataset.kind) {
     case 'random':
       return randomRequests({
@@ -74,7 +84,10 @@ export async function buildRequests(dataset: DatasetSpec, numPrompts: number, se
         numPrompts,
       });
     case 'requests':
-      return Array.from({ length: numPrompts }, (_, i) => dataset.requests[i % dataset.requests.length] as SampleRequest);
+      return Array.from(
+        { length: numPrompts },
+        (_, i) => dataset.requests[i % dataset.requests.length] as SampleRequest,
+      );
   }
 }
 
@@ -97,10 +110,19 @@ async function testRequest(o: BenchOptions, sample: SampleRequest): Promise<void
     extraBody: o.extraBody,
     timeoutMs: o.requestTimeoutMs ?? 600_000,
   };
-  const out = await sendRequest(target, sample, requestBody(target, sample), performance.now(), 0, o.signal);
+  const out = await sendRequest(
+    target,
+    sample,
+    requestBody(target, sample),
+    performance.now(),
+    0,
+    o.signal,
+  );
   agent.destroy();
   if (!out.isSuccess) {
-    throw new Error(`Initial test run failed - check the base URL, endpoint and model (${target.url.href}, model '${o.model}'): ${out.error}`);
+    throw new Error(
+      `Initial test run failed - check the base URL, endpoint and model (${target.url.href}, model '${o.model}'): ${out.error}`,
+    );
   }
 }
 
@@ -170,12 +192,17 @@ export async function runSweep(
   if (sweep.values.length === 0) throw new Error('a sweep needs at least one value');
   for (const v of sweep.values) {
     if (!(v > 0)) throw new RangeError(`sweep values must be positive, got ${v}`);
-    if (sweep.kind === 'concurrency' && !Number.isInteger(v)) throw new RangeError(`concurrency steps must be integers, got ${v}`);
+    if (sweep.kind === 'concurrency' && !Number.isInteger(v)) {
+      throw new RangeError(`concurrency steps must be integers, got ${v}`);
+    }
   }
   const steps: SweepStep[] = [];
   for (const [index, value] of sweep.values.entries()) {
     if (o.signal?.aborted === true) break;
-    const numPrompts = sweep.kind === 'concurrency' && sweep.multiRound !== undefined ? value * sweep.multiRound : o.numPrompts;
+    const numPrompts =
+      sweep.kind === 'concurrency' && sweep.multiRound !== undefined
+        ? value * sweep.multiRound
+        : o.numPrompts;
     const stepOptions: BenchOptions = {
       ...o,
       numPrompts,
@@ -198,7 +225,9 @@ export function parseSweepValues(text: string): number[] {
     .filter((s) => s !== '')
     .map(Number);
   if (values.length === 0 || values.some((v) => !(Number.isFinite(v) && v > 0))) {
-    throw new Error(`invalid sweep steps '${text}': use positive numbers separated by commas, e.g. 1,2,4,8`);
+    throw new Error(
+      `invalid sweep steps '${text}': use positive numbers separated by commas, e.g. 1,2,4,8`,
+    );
   }
   return values;
 }

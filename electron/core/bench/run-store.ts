@@ -46,7 +46,12 @@ function newId(nowMs: number): string {
 function isSavedRun(v: unknown): v is SavedRun {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Partial<SavedRun>;
-  return typeof r.id === 'string' && typeof r.name === 'string' && typeof r.createdAtMs === 'number' && Array.isArray(r.steps);
+  return (
+    typeof r.id === 'string' &&
+    typeof r.name === 'string' &&
+    typeof r.createdAtMs === 'number' &&
+    Array.isArray(r.steps)
+  );
 }
 
 /** A directory of saved runs. */
@@ -57,11 +62,21 @@ export class RunStore {
   ) {}
 
   /** Saves a run and returns it with its new id. */
-  async save(run: { name: string; topology?: string | null; steps: SavedStep[] }): Promise<SavedRun> {
+  async save(run: {
+    name: string;
+    topology?: string | null;
+    steps: SavedStep[];
+  }): Promise<SavedRun> {
     if (run.steps.length === 0) throw new Error('a saved run needs at least one result');
     await mkdir(this.dir, { recursive: true });
     const createdAtMs = this.now();
-    const saved: SavedRun = { id: newId(createdAtMs), name: run.name, createdAtMs, topology: run.topology ?? null, steps: run.steps };
+    const saved: SavedRun = {
+      id: newId(createdAtMs),
+      name: run.name,
+      createdAtMs,
+      topology: run.topology ?? null,
+      steps: run.steps,
+    };
     await writeFileAtomic(fileOf(this.dir, saved.id), JSON.stringify(saved));
     return saved;
   }
@@ -116,7 +131,11 @@ export class RunStore {
 }
 
 /** Metrics shown when two runs are compared; `isLowerBetter` for latencies. */
-export const COMPARED_METRICS: ReadonlyArray<{ key: string; label: string; isLowerBetter: boolean }> = [
+export const COMPARED_METRICS: ReadonlyArray<{
+  key: string;
+  label: string;
+  isLowerBetter: boolean;
+}> = [
   { key: 'request_throughput', label: 'Requests/s', isLowerBetter: false },
   { key: 'request_goodput', label: 'Goodput (req/s)', isLowerBetter: false },
   { key: 'output_throughput', label: 'Output tokens/s', isLowerBetter: false },
@@ -155,17 +174,31 @@ export function compareRuns(a: SavedRun, b: SavedRun): ComparisonRow[] {
   const pairs: Array<[number | null, BenchResult | undefined, BenchResult | undefined]> = [];
   const values = [...new Set([...a.steps, ...b.steps].map((s) => s.step?.value ?? null))];
   for (const v of values) {
-    pairs.push([v, a.steps.find((s) => (s.step?.value ?? null) === v)?.result, b.steps.find((s) => (s.step?.value ?? null) === v)?.result]);
+    pairs.push([
+      v,
+      a.steps.find((s) => (s.step?.value ?? null) === v)?.result,
+      b.steps.find((s) => (s.step?.value ?? null) === v)?.result,
+    ]);
   }
   for (const [stepValue, ra, rb] of pairs) {
     for (const m of COMPARED_METRICS) {
       const va = ra ? metricOf(ra, m.key) : null;
       const vb = rb ? metricOf(rb, m.key) : null;
       const delta = va !== null && vb !== null ? vb - va : null;
-      const deltaPct = delta !== null && va !== null && va !== 0 ? (delta / Math.abs(va)) * 100 : null;
+      const deltaPct =
+        delta !== null && va !== null && va !== 0 ? (delta / Math.abs(va)) * 100 : null;
       let better: ComparisonRow['better'] = null;
       if (delta !== null) better = delta === 0 ? 'same' : delta < 0 === m.isLowerBetter ? 'b' : 'a';
-      rows.push({ stepValue, metric: m.key, label: m.label, a: va, b: vb, delta, deltaPct, better });
+      rows.push({
+        stepValue,
+        metric: m.key,
+        label: m.label,
+        a: va,
+        b: vb,
+        delta,
+        deltaPct,
+        better,
+      });
     }
   }
   return rows;
@@ -173,10 +206,22 @@ export function compareRuns(a: SavedRun, b: SavedRun): ComparisonRow[] {
 
 /** A run as CSV: one line per step with the compared metrics. */
 export function runToCsv(run: SavedRun): string {
-  const header = ['step_kind', 'step_value', 'completed', 'duration', ...COMPARED_METRICS.map((m) => m.key)];
+  const header = [
+    'step_kind',
+    'step_value',
+    'completed',
+    'duration',
+    ...COMPARED_METRICS.map((m) => m.key),
+  ];
   const lines = [header.join(',')];
   for (const s of run.steps) {
-    const cells = [s.step?.kind ?? 'single', s.step?.value ?? '', s.result.completed, s.result.duration, ...COMPARED_METRICS.map((m) => metricOf(s.result, m.key) ?? '')];
+    const cells = [
+      s.step?.kind ?? 'single',
+      s.step?.value ?? '',
+      s.result.completed,
+      s.result.duration,
+      ...COMPARED_METRICS.map((m) => metricOf(s.result, m.key) ?? ''),
+    ];
     lines.push(cells.map(String).join(','));
   }
   return lines.join('\n') + '\n';

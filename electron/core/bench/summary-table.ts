@@ -18,7 +18,12 @@ function centered(text: string, fill: string): string {
 }
 
 function row(label: string, value: number | string): string {
-  const v = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : value.toFixed(2)) : value;
+  const v =
+    typeof value === 'number'
+      ? Number.isInteger(value)
+        ? String(value)
+        : value.toFixed(2)
+      : value;
   return `${label.padEnd(40)} ${v}`;
 }
 
@@ -32,7 +37,9 @@ export function formatSummary(r: BenchResult): string {
   lines.push(row('Total input tokens:', r.total_input_tokens));
   lines.push(row('Total generated tokens:', r.total_output_tokens));
   lines.push(row('Request throughput (req/s):', r.request_throughput.toFixed(2)));
-  if (r.request_goodput !== null) lines.push(row('Request goodput (req/s):', r.request_goodput.toFixed(2)));
+  if (r.request_goodput !== null) {
+    lines.push(row('Request goodput (req/s):', r.request_goodput.toFixed(2)));
+  }
   lines.push(row('Output token throughput (tok/s):', r.output_throughput.toFixed(2)));
   lines.push(row('Total Token throughput (tok/s):', r.total_token_throughput.toFixed(2)));
   lines.push(row('User throughput (tok/s):', r.user_throughput.toFixed(2)));
@@ -44,7 +51,9 @@ export function formatSummary(r: BenchResult): string {
     lines.push(row(`Median ${short} (ms):`, (r[`median_${metric}_ms`] ?? 0).toFixed(2)));
     lines.push(row(`Std Dev ${short} (ms):`, (r[`std_${metric}_ms`] ?? 0).toFixed(2)));
     for (const q of r.metric_percentiles) {
-      lines.push(row(`P${String(q)} ${short} (ms):`, (r[`p${String(q)}_${metric}_ms`] ?? 0).toFixed(2)));
+      lines.push(
+        row(`P${String(q)} ${short} (ms):`, (r[`p${String(q)}_${metric}_ms`] ?? 0).toFixed(2)),
+      );
     }
   }
   if (r.failed > 0) {
@@ -56,7 +65,12 @@ export function formatSummary(r: BenchResult): string {
   lines.push(centered(' Load generator ', '-'));
   lines.push(row('CPU per request (us):', r.generator.cpu_us_per_request.toFixed(1)));
   lines.push(row('CPU per streamed token (us):', r.generator.cpu_us_per_token.toFixed(2)));
-  lines.push(row('Send lag p99 / max (ms):', `${r.generator.p99_send_lag_ms.toFixed(2)} / ${r.generator.max_send_lag_ms.toFixed(2)}`));
+  lines.push(
+    row(
+      'Send lag p99 / max (ms):',
+      `${r.generator.p99_send_lag_ms.toFixed(2)} / ${r.generator.max_send_lag_ms.toFixed(2)}`,
+    ),
+  );
   lines.push('='.repeat(50));
   return lines.join('\n');
 }

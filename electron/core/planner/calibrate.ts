@@ -5,11 +5,21 @@
 // GPU profile (profile-fit.ts). Every request uses fresh random prompts so prefix caching cannot make
 // prefill look free. Layer: core.
 import type { GpuProfile } from '../../../shared/logic/gpu-profiles';
-import { DEFAULT_DECODE_CONTEXT_TOKENS, type ModelProfile, modelProfileFromName, PREFILL_OVERHEAD_MS } from '../../../shared/logic/timing-model';
+import {
+  DEFAULT_DECODE_CONTEXT_TOKENS,
+  type ModelProfile,
+  modelProfileFromName,
+  PREFILL_OVERHEAD_MS,
+} from '../../../shared/logic/timing-model';
 import { median } from '../bench/bench-stats';
 import type { BenchEndpoint } from '../bench/bench-types';
 import { runBenchmark } from '../bench/run-benchmark';
-import { type DecodeSample, fitGpuProfile, type PrefillSample, type ProfileFit } from './profile-fit';
+import {
+  type DecodeSample,
+  fitGpuProfile,
+  type PrefillSample,
+  type ProfileFit,
+} from './profile-fit';
 
 export interface CalibrationOptions {
   /** The worker's base URL (http://host:port). */
@@ -74,32 +84,74 @@ export async function measureWorker(o: CalibrationOptions): Promise<CalibrationS
   const batchSizes = o.batchSizes ?? [1, 8, 32];
   const decodeTokens = o.decodeTokens ?? 48;
   const repeats = o.repeats ?? 3;
-  if (decodeTokens < 8) throw new RangeError(`decodeTokens must be at least 8, got ${decodeTokens}`);
+  if (decodeTokens < 8) {
+    throw new RangeError(`decodeTokens must be at least 8, got ${decodeTokens}`);
+  }
   const steps = 1 + inputLens.length + batchSizes.length;
   let step = 0;
   let seed = 1000;
-  const common = { baseUrl: o.baseUrl, endpoint, model: o.model, shouldIgnoreEos: true, apiKey: o.apiKey, signal: o.signal, percentileMetrics: ['ttft' as const] };
+  const common = {
+    baseUrl: o.baseUrl,
+    endpoint,
+    model: o.model,
+    shouldIgnoreEos: true,
+    apiKey: o.apiKey,
+    signal: o.signal,
+    percentileMetrics: ['ttft' as const],
+  };
   const progress = (phase: CalibrationProgress['phase'], message: string): void => {
     step += 1;
     o.onProgress?.({ phase, step, steps, message });
   };
-  const check = (completed: number, expected: number, what: string, firstError: string | undefined): void => {
+  const check = (
+    completed: number,
+    expected: number,
+    what: string,
+    firstError: string | undefined,
+  ): void => {
     if (o.signal?.aborted === true) throw new Error('calibration cancelled');
-    if (completed < expected) throw new Error(`calibration: ${what}: ${expected - completed} of ${expected} requests failed${firstError ? `: ${firstError}` : ''}`);
+    if (completed < expected) {
+      throw new Error(
+        `calibration: ${what}: ${expected - completed} of ${expected} requests failed${firstError ? `: ${firstError}` : ''}`,
+      );
+    }
   };
 
   // A one-token prompt: the engine's fixed prefill overhead plus everything outside the engine.
   progress('overhead', 'client overhead');
   const tinyCount = Math.max(5, repeats);
-  const tiny = await runBenchmark({ ...common, dataset: { kind: 'random', inputLen: 1, outputLen: 1 }, numPrompts: tinyCount, maxConcurrency: 1, seed: seed++, shouldTestFirst: true });
-  check(tiny.completed, tinyCount, 'one-token prompt', tiny.errors.find((e) => e !== ''));
+  const tiny = await runBenchmark({
+    ...common,
+    dataset: { kind: 'random', inputLen: 1, outputLen: 1 },
+    numPrompts: tinyCount,
+    maxConcurrency: 1,
+    seed: seed++,
+    shouldTestFirst: true,
+  });
+  check(
+    tiny.completed,
+    tinyCount,
+    'one-token prompt',
+    tiny.errors.find((e) => e !== ''),
+  );
   const clientOverheadMs = Math.max(0, fastest(tiny.ttfts) - PREFILL_OVERHEAD_MS);
 
   const prefill: PrefillSample[] = [];
   for (const inputLen of inputLens) {
     progress('prefill', `prefill of ${inputLen} tokens`);
-    const r = await runBenchmark({ ...common, dataset: { kind: 'random', inputLen, outputLen: 1 }, numPrompts: repeats, maxConcurrency: 1, seed: seed++ });
-    check(r.completed, repeats, `prefill of ${inputLen} tokens`, r.errors.find((e) => e !== ''));
+    const r = await runBenchmark({
+      ...common,
+      dataset: { kind: 'random', inputLen, outputLen: 1 },
+      numPrompts: repeats,
+      maxConcurrency: 1,
+      seed: seed++,
+    });
+    check(
+      r.completed,
+      repeats,
+      `prefill of ${inputLen} tokens`,
+      r.errors.find((e) => e !== ''),
+    );
     prefill.push({ inputLen, ms: Math.max(0, fastest(r.ttfts) - clientOverheadMs) });
   }
 
@@ -118,10 +170,19 @@ export async function measureWorker(o: CalibrationOptions): Promise<CalibrationS
       maxConcurrency: batchSize,
       seed: seed++,
     });
-    check(r.completed, batchSize, `decode with ${batchSize} streams`, r.errors.find((e) => e !== ''));
+    check(
+      r.completed,
+      batchSize,
+      `decode with ${batchSize} streams`,
+      r.errors.find((e) => e !== ''),
+    );
     const gaps: number[] = [];
     for (const itl of r.itls) for (const g of itl.slice(lo, hi)) gaps.push(g * 1000);
-    decode.push({ batchSize, contextTokens: promptLen + Math.round((lo + hi) / 2), stepMs: median(gaps) });
+    decode.push({
+      batchSize,
+      contextTokens: promptLen + Math.round((lo + hi) / 2),
+      stepMs: median(gaps),
+    });
   }
   return { clientOverheadMs, prefill, decode };
 }

@@ -26,7 +26,9 @@ export interface Workload {
 
 /** A short label, e.g. "1 ctx + 2 gen" or "3 aggregated". */
 export function layoutLabel(l: Layout): string {
-  return l.kind === 'aggregated' ? `${l.generationWorkers} aggregated` : `${l.contextWorkers} ctx + ${l.generationWorkers} gen`;
+  return l.kind === 'aggregated'
+    ? `${l.generationWorkers} aggregated`
+    : `${l.contextWorkers} ctx + ${l.generationWorkers} gen`;
 }
 
 /**
@@ -34,11 +36,25 @@ export function layoutLabel(l: Layout): string {
  * When there are more than `maxLayouts`, the ones using every GPU are kept first, then smaller ones.
  */
 export function enumerateLayouts(gpus: number, maxLayouts = 8): Layout[] {
-  if (!(Number.isInteger(gpus) && gpus >= 1)) throw new RangeError(`gpus must be a positive integer, got ${gpus}`);
-  const aggregated: Layout = { kind: 'aggregated', contextWorkers: 0, generationWorkers: gpus, gpus };
+  if (!(Number.isInteger(gpus) && gpus >= 1)) {
+    throw new RangeError(`gpus must be a positive integer, got ${gpus}`);
+  }
+  const aggregated: Layout = {
+    kind: 'aggregated',
+    contextWorkers: 0,
+    generationWorkers: gpus,
+    gpus,
+  };
   const disagg: Layout[] = [];
   for (let total = 2; total <= gpus; total += 1) {
-    for (let c = 1; c < total; c += 1) disagg.push({ kind: 'disaggregated', contextWorkers: c, generationWorkers: total - c, gpus: total });
+    for (let c = 1; c < total; c += 1) {
+      disagg.push({
+        kind: 'disaggregated',
+        contextWorkers: c,
+        generationWorkers: total - c,
+        gpus: total,
+      });
+    }
   }
   disagg.sort((a, b) => b.gpus - a.gpus || a.contextWorkers - b.contextWorkers);
   return [aggregated, ...disagg.slice(0, Math.max(0, maxLayouts - 1))];
@@ -79,7 +95,8 @@ export function summarizeLayout(layout: Layout, r: BenchResult): LayoutPredictio
     failed: r.failed,
     requestThroughput: r.request_throughput,
     goodput,
-    goodputFraction: goodput !== null && r.request_throughput > 0 ? goodput / r.request_throughput : null,
+    goodputFraction:
+      goodput !== null && r.request_throughput > 0 ? goodput / r.request_throughput : null,
     meanTtftMs: num(r, 'mean_ttft_ms'),
     p99TtftMs: num(r, 'p99_ttft_ms'),
     meanTpotMs: num(r, 'mean_tpot_ms'),
@@ -100,10 +117,14 @@ export interface Recommendation {
 export const MAX_FAILED_SHARE = 0.05;
 
 /** Picks the layout: most goodput per GPU when SLOs are set (ties: tokens/s per GPU), else most tokens/s per GPU. */
-export function recommendLayout(preds: readonly LayoutPrediction[], slos: GoodputSlos): Recommendation {
+export function recommendLayout(
+  preds: readonly LayoutPrediction[],
+  slos: GoodputSlos,
+): Recommendation {
   const hasSlos = Object.keys(slos).length > 0;
   let best = -1;
-  const score = (p: LayoutPrediction): [number, number] => (hasSlos ? [p.goodputPerGpu ?? 0, p.outputTokensPerSecPerGpu] : [p.outputTokensPerSecPerGpu, 0]);
+  const score = (p: LayoutPrediction): [number, number] =>
+    hasSlos ? [p.goodputPerGpu ?? 0, p.outputTokensPerSecPerGpu] : [p.outputTokensPerSecPerGpu, 0];
   for (const [i, p] of preds.entries()) {
     const total = p.completed + p.failed;
     if (total === 0 || p.failed / total > MAX_FAILED_SHARE) continue;
@@ -117,12 +138,20 @@ export function recommendLayout(preds: readonly LayoutPrediction[], slos: Goodpu
     if (a1 > b1 * 1.0001 || (Math.abs(a1 - b1) <= b1 * 1e-4 && a2 > b2)) best = i;
   }
   const chosen = best >= 0 ? preds[best] : undefined;
-  if (chosen === undefined) return { index: -1, reason: 'no layout completed its load test without failures' };
+  if (chosen === undefined) {
+    return { index: -1, reason: 'no layout completed its load test without failures' };
+  }
   if (hasSlos) {
     const pct = ((chosen.goodputFraction ?? 0) * 100).toFixed(0);
-    return { index: best, reason: `${chosen.label}: most goodput per GPU (${(chosen.goodputPerGpu ?? 0).toFixed(2)} req/s per GPU, ${pct}% of requests within the SLOs)` };
+    return {
+      index: best,
+      reason: `${chosen.label}: most goodput per GPU (${(chosen.goodputPerGpu ?? 0).toFixed(2)} req/s per GPU, ${pct}% of requests within the SLOs)`,
+    };
   }
-  return { index: best, reason: `${chosen.label}: most output tokens/s per GPU (${chosen.outputTokensPerSecPerGpu.toFixed(0)})` };
+  return {
+    index: best,
+    reason: `${chosen.label}: most output tokens/s per GPU (${chosen.outputTokensPerSecPerGpu.toFixed(0)})`,
+  };
 }
 
 export interface PredictionErrorRow {
@@ -134,7 +163,10 @@ export interface PredictionErrorRow {
 }
 
 /** The planner checked against itself: prediction vs a load test of the applied layout. */
-export function predictionError(pred: LayoutPrediction, measured: BenchResult): { rows: PredictionErrorRow[]; meanAbsErrorPct: number | null } {
+export function predictionError(
+  pred: LayoutPrediction,
+  measured: BenchResult,
+): { rows: PredictionErrorRow[]; meanAbsErrorPct: number | null } {
   const m = summarizeLayout(pred.layout, measured);
   const pairs: Array<[string, number | null, number | null]> = [
     ['output tokens/s per GPU', pred.outputTokensPerSecPerGpu, m.outputTokensPerSecPerGpu],
@@ -148,8 +180,17 @@ export function predictionError(pred: LayoutPrediction, measured: BenchResult): 
   const rows: PredictionErrorRow[] = [];
   for (const [metric, p, x] of pairs) {
     if (p === null || x === null) continue;
-    rows.push({ metric, predicted: p, measured: x, errorPct: x !== 0 ? ((p - x) / x) * 100 : null });
+    rows.push({
+      metric,
+      predicted: p,
+      measured: x,
+      errorPct: x !== 0 ? ((p - x) / x) * 100 : null,
+    });
   }
   const errs = rows.map((r) => r.errorPct).filter((e): e is number => e !== null);
-  return { rows, meanAbsErrorPct: errs.length > 0 ? errs.reduce((a, b) => a + Math.abs(b), 0) / errs.length : null };
+  return {
+    rows,
+    meanAbsErrorPct:
+      errs.length > 0 ? errs.reduce((a, b) => a + Math.abs(b), 0) / errs.length : null,
+  };
 }

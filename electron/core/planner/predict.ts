@@ -7,7 +7,11 @@
 // Simulated time is real time: on a small box many busy workers compete for CPU, so keep N and the load
 // modest there. Layer: core.
 import type { GpuProfile } from '../../../shared/logic/gpu-profiles';
-import { decodeStepMs, modelProfileFromName, prefillTimeMs } from '../../../shared/logic/timing-model';
+import {
+  decodeStepMs,
+  modelProfileFromName,
+  prefillTimeMs,
+} from '../../../shared/logic/timing-model';
 import type { BenchResult } from '../bench/bench-types';
 import { runBenchmark } from '../bench/run-benchmark';
 import {
@@ -20,7 +24,12 @@ import {
   summarizeLayout,
   type Workload,
 } from './planner-layouts';
-import { type RunningProcess, type SimWorkerSettings, startProxyProcess, startSimWorker } from './sim-cluster';
+import {
+  type RunningProcess,
+  type SimWorkerSettings,
+  startProxyProcess,
+  startSimWorker,
+} from './sim-cluster';
 
 export interface PredictOptions {
   model: string;
@@ -65,15 +74,24 @@ export interface Prediction {
 const MAX_PROMPTS = 5_000;
 
 /** Prompts for one layout: rate x duration, or for a closed loop what `concurrency` users finish in the duration. */
-export function promptsForWorkload(o: Pick<PredictOptions, 'model' | 'gpu' | 'workload' | 'settings'>, durationS: number): number {
+export function promptsForWorkload(
+  o: Pick<PredictOptions, 'model' | 'gpu' | 'workload' | 'settings'>,
+  durationS: number,
+): number {
   const w = o.workload;
-  if (w.requestRate != null && w.requestRate > 0) return Math.max(1, Math.min(MAX_PROMPTS, Math.ceil(w.requestRate * durationS)));
+  if (w.requestRate != null && w.requestRate > 0) {
+    return Math.max(1, Math.min(MAX_PROMPTS, Math.ceil(w.requestRate * durationS)));
+  }
   const c = w.maxConcurrency ?? 0;
   if (!(c >= 1)) throw new Error('the workload needs a request rate or a concurrency');
   const model = modelProfileFromName(o.model);
   const batch = Math.min(c, o.settings?.maxBatchSize ?? c);
-  const e2elMs = prefillTimeMs(w.inputLen, model, o.gpu) + w.outputLen * decodeStepMs(batch, model, o.gpu);
-  return Math.max(2 * c, Math.min(MAX_PROMPTS, Math.ceil((c * durationS * 1000) / Math.max(1, e2elMs))));
+  const e2elMs =
+    prefillTimeMs(w.inputLen, model, o.gpu) + w.outputLen * decodeStepMs(batch, model, o.gpu);
+  return Math.max(
+    2 * c,
+    Math.min(MAX_PROMPTS, Math.ceil((c * durationS * 1000) / Math.max(1, e2elMs))),
+  );
 }
 
 function light(r: BenchResult): BenchResult {
@@ -85,17 +103,31 @@ export async function predict(o: PredictOptions): Promise<Prediction> {
   const started = performance.now();
   const layouts = o.layouts ?? enumerateLayouts(o.gpus, o.maxLayouts);
   const needed = Math.max(...layouts.map((l) => l.contextWorkers + l.generationWorkers));
-  if (needed > o.gpus) throw new Error(`a layout needs ${needed} GPUs but only ${o.gpus} are available`);
+  if (needed > o.gpus) {
+    throw new Error(`a layout needs ${needed} GPUs but only ${o.gpus} are available`);
+  }
   const durationS = o.durationS ?? 10;
   const numPrompts = promptsForWorkload(o, durationS);
   const total = layouts.length;
-  o.onProgress?.({ phase: 'starting', index: 0, total, label: `starting ${needed} simulated workers`, fraction: 0 });
+  o.onProgress?.({
+    phase: 'starting',
+    index: 0,
+    total,
+    label: `starting ${needed} simulated workers`,
+    fraction: 0,
+  });
   const workers: RunningProcess[] = [];
-  const settled = await Promise.allSettled(Array.from({ length: needed }, () => startSimWorker({ model: o.model, gpu: o.gpu, settings: o.settings })));
+  const settled = await Promise.allSettled(
+    Array.from({ length: needed }, () =>
+      startSimWorker({ model: o.model, gpu: o.gpu, settings: o.settings }),
+    ),
+  );
   for (const s of settled) if (s.status === 'fulfilled') workers.push(s.value);
   try {
     const failedStart = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failedStart) throw new Error(`a simulated worker did not start: ${String(failedStart.reason)}`);
+    if (failedStart) {
+      throw new Error(`a simulated worker did not start: ${String(failedStart.reason)}`);
+    }
     const preds: LayoutPrediction[] = [];
     const results: BenchResult[] = [];
     for (const [index, layout] of layouts.entries()) {
@@ -109,8 +141,14 @@ export async function predict(o: PredictOptions): Promise<Prediction> {
           baseUrl = workers.slice(0, layout.generationWorkers).map((w) => w.url);
         } else {
           const ctx = workers.slice(0, layout.contextWorkers);
-          const gen = workers.slice(layout.contextWorkers, layout.contextWorkers + layout.generationWorkers);
-          proxy = await startProxyProcess({ contextUrls: ctx.map((w) => w.hostPort), generationUrls: gen.map((w) => w.hostPort) });
+          const gen = workers.slice(
+            layout.contextWorkers,
+            layout.contextWorkers + layout.generationWorkers,
+          );
+          proxy = await startProxyProcess({
+            contextUrls: ctx.map((w) => w.hostPort),
+            generationUrls: gen.map((w) => w.hostPort),
+          });
           baseUrl = proxy.url;
         }
         // Warm-up (not measured): a few short requests so the proxy and workers are past their cold start.
@@ -130,7 +168,11 @@ export async function predict(o: PredictOptions): Promise<Prediction> {
           baseUrl,
           endpoint: '/v1/completions',
           model: o.model,
-          dataset: { kind: 'random', inputLen: o.workload.inputLen, outputLen: o.workload.outputLen },
+          dataset: {
+            kind: 'random',
+            inputLen: o.workload.inputLen,
+            outputLen: o.workload.outputLen,
+          },
           numPrompts,
           requestRate: o.workload.requestRate ?? Infinity,
           maxConcurrency: o.workload.maxConcurrency ?? null,

@@ -3,7 +3,11 @@
 // decode step times at a few batch sizes, inverting the shared timing model (shared/logic/timing-model.ts)
 // with its fixed overheads held as they are. Least squares on relative error, so short and long samples
 // weigh alike. Layer: core (pure functions).
-import { customGpuProfile, type GpuProfile, REFERENCE_8B_FLOPS_PER_TOKEN } from '../../../shared/logic/gpu-profiles';
+import {
+  customGpuProfile,
+  type GpuProfile,
+  REFERENCE_8B_FLOPS_PER_TOKEN,
+} from '../../../shared/logic/gpu-profiles';
 import {
   ALLREDUCE_US,
   DECODE_BW_EFFICIENCY,
@@ -49,7 +53,13 @@ function prefillFlops(n: number, model: ModelProfile): number {
 }
 
 /** Fits prefill rate and memory bandwidth; throws when the samples cannot give a prefill rate. */
-export function fitGpuProfile(model: ModelProfile, base: GpuProfile, prefill: readonly PrefillSample[], decode: readonly DecodeSample[], tp = 1): ProfileFit {
+export function fitGpuProfile(
+  model: ModelProfile,
+  base: GpuProfile,
+  prefill: readonly PrefillSample[],
+  decode: readonly DecodeSample[],
+  tp = 1,
+): ProfileFit {
   const notes: string[] = [];
   const tpGain = tp ** TP_PREFILL_EXPONENT;
   // t = flops * k + overhead, k = 1000 / (rate * REF * tp^0.9) ms per FLOP.
@@ -63,7 +73,11 @@ export function fitGpuProfile(model: ModelProfile, base: GpuProfile, prefill: re
     num += (f * z) / (y * y);
     den += (f * f) / (y * y);
   }
-  if (!(num > 0 && den > 0)) throw new Error('calibration: no usable prefill sample (every prefill took less than the fixed overhead)');
+  if (!(num > 0 && den > 0)) {
+    throw new Error(
+      'calibration: no usable prefill sample (every prefill took less than the fixed overhead)',
+    );
+  }
   const k = num / den;
   const prefillRate = 1000 / (k * REFERENCE_8B_FLOPS_PER_TOKEN * tpGain);
 
@@ -77,7 +91,11 @@ export function fitGpuProfile(model: ModelProfile, base: GpuProfile, prefill: re
     const y = s.stepMs;
     const z = y - DECODE_STEP_OVERHEAD_MS - DECODE_PER_SEQUENCE_MS * s.batchSize - allReduceMs;
     const bytes = (weightBytes + s.batchSize * s.contextTokens * kvBytesPerToken(model)) / tp;
-    const computeMs = ((2 * model.activeParamsBillions * 1e9 * s.batchSize) / tp / (prefillRate * REFERENCE_8B_FLOPS_PER_TOKEN)) * 1000;
+    const computeMs =
+      ((2 * model.activeParamsBillions * 1e9 * s.batchSize) /
+        tp /
+        (prefillRate * REFERENCE_8B_FLOPS_PER_TOKEN)) *
+      1000;
     // A compute-bound step says nothing about bandwidth.
     if (!(y > 0) || !(z > 0) || computeMs >= 0.9 * z) continue;
     bnum += (bytes * z) / (y * y);
@@ -86,7 +104,11 @@ export function fitGpuProfile(model: ModelProfile, base: GpuProfile, prefill: re
   }
   let bandwidth = base.memoryBandwidthGBps;
   if (bnum > 0 && bden > 0) bandwidth = 1000 / ((bnum / bden) * 1e9 * DECODE_BW_EFFICIENCY);
-  else notes.push(`no memory-bound decode sample: memory bandwidth kept at ${base.memoryBandwidthGBps} GB/s`);
+  else {
+    notes.push(
+      `no memory-bound decode sample: memory bandwidth kept at ${base.memoryBandwidthGBps} GB/s`,
+    );
+  }
 
   const gpu = customGpuProfile({
     name: `${base.name} (calibrated)`,
@@ -98,9 +120,14 @@ export function fitGpuProfile(model: ModelProfile, base: GpuProfile, prefill: re
     kvLinkGBps: base.kvLinkGBps,
   });
   const rel = (pred: number, actual: number): number => Math.abs(pred - actual) / actual;
-  const pErr = prefill.filter((s) => s.ms > 0).map((s) => rel(prefillTimeMs(s.inputLen, model, gpu, tp), s.ms));
-  const dErr = decode.filter((s) => s.stepMs > 0).map((s) => rel(decodeStepMs(s.batchSize, model, gpu, tp, 1, s.contextTokens), s.stepMs));
-  const meanPct = (xs: number[]): number => (xs.length > 0 ? (xs.reduce((a, b) => a + b, 0) / xs.length) * 100 : 0);
+  const pErr = prefill
+    .filter((s) => s.ms > 0)
+    .map((s) => rel(prefillTimeMs(s.inputLen, model, gpu, tp), s.ms));
+  const dErr = decode
+    .filter((s) => s.stepMs > 0)
+    .map((s) => rel(decodeStepMs(s.batchSize, model, gpu, tp, 1, s.contextTokens), s.stepMs));
+  const meanPct = (xs: number[]): number =>
+    xs.length > 0 ? (xs.reduce((a, b) => a + b, 0) / xs.length) * 100 : 0;
   return {
     gpu,
     prefillTokensPerSec8B: prefillRate,

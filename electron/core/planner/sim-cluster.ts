@@ -55,14 +55,27 @@ export function simGpuEnv(gpu: GpuProfile): Record<string, string> {
  * block reuse so repeated runs do not get faster from cached prefixes.
  */
 export function simWorkerOptionsYaml(s: SimWorkerSettings): string {
-  const lines = ['disable_overlap_scheduler: true', 'cache_transceiver_config:', '  backend: UCX', 'kv_cache_config:', '  enable_block_reuse: false'];
-  if (s.freeGpuMemoryFraction !== undefined) lines.push(`  free_gpu_memory_fraction: ${s.freeGpuMemoryFraction}`);
+  const lines = [
+    'disable_overlap_scheduler: true',
+    'cache_transceiver_config:',
+    '  backend: UCX',
+    'kv_cache_config:',
+    '  enable_block_reuse: false',
+  ];
+  if (s.freeGpuMemoryFraction !== undefined) {
+    lines.push(`  free_gpu_memory_fraction: ${s.freeGpuMemoryFraction}`);
+  }
   if (s.maxBatchSize !== undefined) lines.push(`max_batch_size: ${s.maxBatchSize}`);
   if (s.maxNumTokens !== undefined) lines.push(`max_num_tokens: ${s.maxNumTokens}`);
   return lines.join('\n') + '\n';
 }
 
-function track(child: ChildProcess, readyPattern: RegExp, timeoutMs: number, what: string): Promise<{ match: RegExpExecArray; output: () => string; exited: Promise<void> }> {
+function track(
+  child: ChildProcess,
+  readyPattern: RegExp,
+  timeoutMs: number,
+  what: string,
+): Promise<{ match: RegExpExecArray; output: () => string; exited: Promise<void> }> {
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
@@ -83,7 +96,11 @@ function track(child: ChildProcess, readyPattern: RegExp, timeoutMs: number, wha
     child.stderr?.on('data', onData);
     void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`${what} exited before it was ready (code ${String(child.exitCode)}):\n${output.slice(-2000)}`));
+      reject(
+        new Error(
+          `${what} exited before it was ready (code ${String(child.exitCode)}):\n${output.slice(-2000)}`,
+        ),
+      );
     });
   });
 }
@@ -119,15 +136,49 @@ export interface StartSimWorkerOptions {
 /** Starts one simulated worker on 127.0.0.1 and an OS-chosen port; resolves once it serves. */
 export async function startSimWorker(o: StartSimWorkerOptions): Promise<RunningProcess> {
   const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'planner-')));
-  const optionsFile = join(dir, `worker-${process.pid}-${Math.random().toString(36).slice(2)}.yaml`);
+  const optionsFile = join(
+    dir,
+    `worker-${process.pid}-${Math.random().toString(36).slice(2)}.yaml`,
+  );
   await writeFile(optionsFile, simWorkerOptionsYaml(o.settings ?? {}));
-  const child = spawn(process.execPath, [BIN, 'sim-worker', o.model, '--host', '127.0.0.1', '--port', '0', '--extra_llm_api_options', optionsFile], {
-    env: { ...process.env, CUDA_VISIBLE_DEVICES: '0', DISAGG_SIM_LOAD_MS: '0', ...simGpuEnv(o.gpu), ...o.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const t = await track(child, /Uvicorn running on http:\/\/[^:\s]+:(\d+)/, o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, 'simulated worker');
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'sim-worker',
+      o.model,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--extra_llm_api_options',
+      optionsFile,
+    ],
+    {
+      env: {
+        ...process.env,
+        CUDA_VISIBLE_DEVICES: '0',
+        DISAGG_SIM_LOAD_MS: '0',
+        ...simGpuEnv(o.gpu),
+        ...o.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const t = await track(
+    child,
+    /Uvicorn running on http:\/\/[^:\s]+:(\d+)/,
+    o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    'simulated worker',
+  );
   const port = Number(t.match[1]);
-  return { pid: child.pid ?? -1, url: `http://127.0.0.1:${port}`, hostPort: `127.0.0.1:${port}`, output: t.output, stop: stopper(child, t.exited) };
+  return {
+    pid: child.pid ?? -1,
+    url: `http://127.0.0.1:${port}`,
+    hostPort: `127.0.0.1:${port}`,
+    output: t.output,
+    stop: stopper(child, t.exited),
+  };
 }
 
 /** A free loopback port (bind 0, read, close): the proxy's config file needs a number. */
@@ -152,7 +203,9 @@ async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
     } catch {
       // Not listening yet: retry until the deadline.
     }
-    if (performance.now() > deadline) throw new Error(`${url}/health did not answer 200 within ${timeoutMs} ms`);
+    if (performance.now() > deadline) {
+      throw new Error(`${url}/health did not answer 200 within ${timeoutMs} ms`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -182,7 +235,9 @@ export async function startProxyProcess(o: StartProxyOptions): Promise<RunningPr
   ].join('\n');
   const file = join(dir, 'disagg_config.yaml');
   await writeFile(file, yaml + '\n');
-  const child = spawn(process.execPath, [BIN, 'proxy', '-c', file, '-l', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'proxy', '-c', file, '-l', 'warning'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const timeoutMs = o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const t = await track(child, /listening on http:\/\/[^\s]+/, timeoutMs, 'proxy');
   const url = `http://127.0.0.1:${port}`;

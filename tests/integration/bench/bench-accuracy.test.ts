@@ -5,9 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runBenchmark } from '../../../electron/core/bench/run-benchmark';
-import { type RunningProcess, startProxyProcess, startSimWorker } from '../../../electron/core/planner/sim-cluster';
+import {
+  type RunningProcess,
+  startProxyProcess,
+  startSimWorker,
+} from '../../../electron/core/planner/sim-cluster';
 import { customGpuProfile, GPU_PROFILES } from '../../../shared/logic/gpu-profiles';
-import { decodeStepMs, modelProfileFromName, prefillTimeMs } from '../../../shared/logic/timing-model';
+import {
+  decodeStepMs,
+  modelProfileFromName,
+  prefillTimeMs,
+} from '../../../shared/logic/timing-model';
 
 const MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
 const ITER_MS = 20;
@@ -15,7 +23,11 @@ const ITER_MS = 20;
 describe('fixed 20 ms iterations (zero-delay engine + extraIterationMs)', () => {
   let w: RunningProcess;
   beforeAll(async () => {
-    w = await startSimWorker({ model: MODEL, gpu: GPU_PROFILES.h100, env: { DISAGG_SIM_ZERO_DELAY: '1', DISAGG_SIM_FAULTS: `{"extraIterationMs":${ITER_MS}}` } });
+    w = await startSimWorker({
+      model: MODEL,
+      gpu: GPU_PROFILES.h100,
+      env: { DISAGG_SIM_ZERO_DELAY: '1', DISAGG_SIM_FAULTS: `{"extraIterationMs":${ITER_MS}}` },
+    });
   });
   afterAll(async () => {
     await w?.stop();
@@ -72,13 +84,30 @@ describe('fixed 20 ms iterations (zero-delay engine + extraIterationMs)', () => 
   });
 
   it('chat and non-streaming requests are measured too', async () => {
-    const chat = await runBenchmark({ baseUrl: w.url, endpoint: '/v1/chat/completions', model: MODEL, dataset: { kind: 'random', inputLen: 16, outputLen: 6 }, numPrompts: 3, maxConcurrency: 1, shouldIgnoreEos: true });
+    const chat = await runBenchmark({
+      baseUrl: w.url,
+      endpoint: '/v1/chat/completions',
+      model: MODEL,
+      dataset: { kind: 'random', inputLen: 16, outputLen: 6 },
+      numPrompts: 3,
+      maxConcurrency: 1,
+      shouldIgnoreEos: true,
+    });
     expect(chat.completed).toBe(3);
     expect(chat.output_lens).toEqual([6, 6, 6]);
     // The role-only first chunk is not a token: TTFT still covers the prefill iteration.
     expect(chat.median_ttft_ms).toBeGreaterThanOrEqual(ITER_MS - 1);
     expect(chat.itls.every((l) => l.length === 5)).toBe(true);
-    const plain = await runBenchmark({ baseUrl: w.url, endpoint: '/v1/completions', model: MODEL, dataset: { kind: 'random', inputLen: 16, outputLen: 6 }, numPrompts: 3, maxConcurrency: 1, shouldIgnoreEos: true, isStreaming: false });
+    const plain = await runBenchmark({
+      baseUrl: w.url,
+      endpoint: '/v1/completions',
+      model: MODEL,
+      dataset: { kind: 'random', inputLen: 16, outputLen: 6 },
+      numPrompts: 3,
+      maxConcurrency: 1,
+      shouldIgnoreEos: true,
+      isStreaming: false,
+    });
     expect(plain.completed).toBe(3);
     expect(plain.output_lens).toEqual([6, 6, 6]);
     expect(plain.median_ttft_ms).toBeCloseTo(plain.median_e2el_ms ?? 0, 9);
@@ -127,13 +156,20 @@ describe('fixed 20 ms iterations (zero-delay engine + extraIterationMs)', () => 
     expect(r.generator.max_send_lag_ms).toBeGreaterThan(150);
     // The worst TTFT includes the stall: at least the lag plus one iteration.
     expect(r.p99_ttft_ms).toBeGreaterThan(r.generator.max_send_lag_ms * 0.5);
-    expect(Math.max(...r.ttfts) * 1000).toBeGreaterThanOrEqual(r.generator.max_send_lag_ms + ITER_MS - 2);
+    expect(Math.max(...r.ttfts) * 1000).toBeGreaterThanOrEqual(
+      r.generator.max_send_lag_ms + ITER_MS - 2,
+    );
   });
 });
 
 describe('timing model of a slow custom GPU (real delays)', () => {
   // A deliberately slow GPU so model times dwarf scheduling noise: ~28 ms decode steps, ~0.1-0.4 s prefills.
-  const gpu = customGpuProfile({ name: 'Slow test GPU', memoryGiB: 80, memoryBandwidthGBps: 100, denseBf16Tflops: 10 });
+  const gpu = customGpuProfile({
+    name: 'Slow test GPU',
+    memoryGiB: 80,
+    memoryBandwidthGBps: 100,
+    denseBf16Tflops: 10,
+  });
   const model = modelProfileFromName(MODEL);
   let w: RunningProcess;
   beforeAll(async () => {
@@ -173,8 +209,14 @@ describe('through the real proxy (1 context + 1 generation worker)', () => {
   let proxy: RunningProcess;
   beforeAll(async () => {
     const env = { DISAGG_SIM_ZERO_DELAY: '1', DISAGG_SIM_FAULTS: '{"extraIterationMs":10}' };
-    [ctx, gen] = await Promise.all([startSimWorker({ model: MODEL, gpu: GPU_PROFILES.h100, env }), startSimWorker({ model: MODEL, gpu: GPU_PROFILES.h100, env })]);
-    proxy = await startProxyProcess({ contextUrls: [ctx.hostPort], generationUrls: [gen.hostPort] });
+    [ctx, gen] = await Promise.all([
+      startSimWorker({ model: MODEL, gpu: GPU_PROFILES.h100, env }),
+      startSimWorker({ model: MODEL, gpu: GPU_PROFILES.h100, env }),
+    ]);
+    proxy = await startProxyProcess({
+      contextUrls: [ctx.hostPort],
+      generationUrls: [gen.hostPort],
+    });
   });
   afterAll(async () => {
     await proxy?.stop();
@@ -206,7 +248,11 @@ describe('through the real proxy (1 context + 1 generation worker)', () => {
       baseUrl: proxy.url,
       endpoint: '/v1/chat/completions',
       model: MODEL,
-      dataset: { kind: 'text', text: '["Tell me about asyncio", "The capital of Germany is"]', outputLen: 6 },
+      dataset: {
+        kind: 'text',
+        text: '["Tell me about asyncio", "The capital of Germany is"]',
+        outputLen: 6,
+      },
       numPrompts: 4,
       maxConcurrency: 2,
       shouldIgnoreEos: true,
@@ -223,7 +269,15 @@ describe('through the real proxy (1 context + 1 generation worker)', () => {
 
   it('fails fast with a clear message when the server cannot be reached', async () => {
     await expect(
-      runBenchmark({ baseUrl: 'http://127.0.0.1:9', endpoint: '/v1/completions', model: MODEL, dataset: { kind: 'random', inputLen: 4, outputLen: 2 }, numPrompts: 1, shouldTestFirst: true, requestTimeoutMs: 5_000 }),
+      runBenchmark({
+        baseUrl: 'http://127.0.0.1:9',
+        endpoint: '/v1/completions',
+        model: MODEL,
+        dataset: { kind: 'random', inputLen: 4, outputLen: 2 },
+        numPrompts: 1,
+        shouldTestFirst: true,
+        requestTimeoutMs: 5_000,
+      }),
     ).rejects.toThrow(/Initial test run failed/);
   });
 });

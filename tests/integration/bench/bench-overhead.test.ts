@@ -13,7 +13,11 @@ const MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
 describe('load generator overhead (zero-delay worker)', () => {
   let w: RunningProcess;
   beforeAll(async () => {
-    w = await startSimWorker({ model: MODEL, gpu: GPU_PROFILES.h100, env: { DISAGG_SIM_ZERO_DELAY: '1' } });
+    w = await startSimWorker({
+      model: MODEL,
+      gpu: GPU_PROFILES.h100,
+      env: { DISAGG_SIM_ZERO_DELAY: '1' },
+    });
   });
   afterAll(async () => {
     await w?.stop();
@@ -55,7 +59,9 @@ describe('load generator overhead (zero-delay worker)', () => {
       shouldIgnoreEos: true,
       seed: 3,
     });
-    console.log(`[bench overhead] open loop 500/s: send lag mean ${r.generator.mean_send_lag_ms.toFixed(2)} ms, p99 ${r.generator.p99_send_lag_ms.toFixed(2)} ms; ${r.generator.cpu_us_per_request.toFixed(0)} us/request`);
+    console.log(
+      `[bench overhead] open loop 500/s: send lag mean ${r.generator.mean_send_lag_ms.toFixed(2)} ms, p99 ${r.generator.p99_send_lag_ms.toFixed(2)} ms; ${r.generator.cpu_us_per_request.toFixed(0)} us/request`,
+    );
     expect(r.completed).toBe(500);
     expect(r.request_throughput).toBeGreaterThan(200);
     // Timer and event-loop lag only (no request waits for a slot): bounded well below the run's length.

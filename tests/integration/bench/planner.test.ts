@@ -8,12 +8,22 @@ import { runBenchmark } from '../../../electron/core/bench/run-benchmark';
 import { calibrate } from '../../../electron/core/planner/calibrate';
 import { predictionError } from '../../../electron/core/planner/planner-layouts';
 import { type PlannerProgress, predict } from '../../../electron/core/planner/predict';
-import { type RunningProcess, startProxyProcess, startSimWorker } from '../../../electron/core/planner/sim-cluster';
+import {
+  type RunningProcess,
+  startProxyProcess,
+  startSimWorker,
+} from '../../../electron/core/planner/sim-cluster';
 import { customGpuProfile, GPU_PROFILES } from '../../../shared/logic/gpu-profiles';
 
 const MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
 // Slow enough that engine times dominate scheduling noise: ~25 ms decode steps, ~100 ms for 2048-token prefills.
-const TRUE_GPU = customGpuProfile({ name: 'Planner test GPU', memoryGiB: 80, memoryBandwidthGBps: 110, denseBf16Tflops: 100, prefillTokensPerSec8B: 3000 });
+const TRUE_GPU = customGpuProfile({
+  name: 'Planner test GPU',
+  memoryGiB: 80,
+  memoryBandwidthGBps: 110,
+  denseBf16Tflops: 100,
+  prefillTokensPerSec8B: 3000,
+});
 
 describe('calibration against a simulated worker with a known profile', () => {
   let w: RunningProcess;
@@ -40,7 +50,14 @@ describe('calibration against a simulated worker with a known profile', () => {
       `[planner] calibration in ${(cal.elapsedMs / 1000).toFixed(1)} s: prefill ${cal.fit.prefillTokensPerSec8B.toFixed(0)} tok/s (true 3000), ` +
         `bandwidth ${cal.fit.memoryBandwidthGBps.toFixed(1)} GB/s (true 110), fit error prefill ${cal.fit.prefillErrorPct.toFixed(1)}% decode ${cal.fit.decodeErrorPct.toFixed(1)}%`,
     );
-    expect(steps).toEqual(['overhead:1/6', 'prefill:2/6', 'prefill:3/6', 'prefill:4/6', 'decode:5/6', 'decode:6/6']);
+    expect(steps).toEqual([
+      'overhead:1/6',
+      'prefill:2/6',
+      'prefill:3/6',
+      'prefill:4/6',
+      'decode:5/6',
+      'decode:6/6',
+    ]);
     expect(cal.fit.prefillTokensPerSec8B / 3000).toBeGreaterThan(0.8);
     expect(cal.fit.prefillTokensPerSec8B / 3000).toBeLessThan(1.2);
     expect(cal.fit.memoryBandwidthGBps / 110).toBeGreaterThan(0.75);
@@ -51,12 +68,26 @@ describe('calibration against a simulated worker with a known profile', () => {
 });
 
 describe('prediction on 2 simulated GPUs', () => {
-  const workload = { inputLen: 128, outputLen: 12, maxConcurrency: 4, slos: { ttft: 2000, tpot: 200 } };
+  const workload = {
+    inputLen: 128,
+    outputLen: 12,
+    maxConcurrency: 4,
+    slos: { ttft: 2000, tpot: 200 },
+  };
 
   it('simulates aggregated and 1 ctx + 1 gen, recommends one, and the applied layout measures close to the prediction', async () => {
     const progress: PlannerProgress[] = [];
-    const p = await predict({ model: MODEL, gpus: 2, gpu: TRUE_GPU, workload, durationS: 2, onProgress: (x) => progress.push(x) });
-    console.log(`[planner] prediction in ${(p.elapsedMs / 1000).toFixed(1)} s: ${p.layouts.map((l) => `${l.label}: ${l.outputTokensPerSecPerGpu.toFixed(0)} tok/s/GPU, goodput ${(l.goodput ?? 0).toFixed(2)} req/s, TTFT ${l.meanTtftMs.toFixed(0)} ms, TPOT ${l.meanTpotMs.toFixed(1)} ms`).join('; ')} -> ${p.recommended.reason}`);
+    const p = await predict({
+      model: MODEL,
+      gpus: 2,
+      gpu: TRUE_GPU,
+      workload,
+      durationS: 2,
+      onProgress: (x) => progress.push(x),
+    });
+    console.log(
+      `[planner] prediction in ${(p.elapsedMs / 1000).toFixed(1)} s: ${p.layouts.map((l) => `${l.label}: ${l.outputTokensPerSecPerGpu.toFixed(0)} tok/s/GPU, goodput ${(l.goodput ?? 0).toFixed(2)} req/s, TTFT ${l.meanTtftMs.toFixed(0)} ms, TPOT ${l.meanTpotMs.toFixed(1)} ms`).join('; ')} -> ${p.recommended.reason}`,
+    );
     expect(p.layouts.map((l) => l.label)).toEqual(['2 aggregated', '1 ctx + 1 gen']);
     for (const l of p.layouts) {
       expect(l.failed).toBe(0);
@@ -74,10 +105,16 @@ describe('prediction on 2 simulated GPUs', () => {
     // Check the planner against itself: run the 1 ctx + 1 gen layout fresh and compare.
     const disagg = p.layouts[1];
     if (disagg === undefined) throw new Error('missing layout');
-    const [ctx, gen] = await Promise.all([startSimWorker({ model: MODEL, gpu: TRUE_GPU }), startSimWorker({ model: MODEL, gpu: TRUE_GPU })]);
+    const [ctx, gen] = await Promise.all([
+      startSimWorker({ model: MODEL, gpu: TRUE_GPU }),
+      startSimWorker({ model: MODEL, gpu: TRUE_GPU }),
+    ]);
     let proxy: RunningProcess | undefined;
     try {
-      proxy = await startProxyProcess({ contextUrls: [ctx.hostPort], generationUrls: [gen.hostPort] });
+      proxy = await startProxyProcess({
+        contextUrls: [ctx.hostPort],
+        generationUrls: [gen.hostPort],
+      });
       const measured = await runBenchmark({
         baseUrl: proxy.url,
         endpoint: '/v1/completions',
@@ -90,7 +127,9 @@ describe('prediction on 2 simulated GPUs', () => {
         seed: 99,
       });
       const check = predictionError(disagg, measured);
-      console.log(`[planner] prediction vs measurement: ${check.rows.map((r) => `${r.metric} ${r.errorPct?.toFixed(1) ?? '-'}%`).join(', ')}; mean |error| ${check.meanAbsErrorPct?.toFixed(1)}%`);
+      console.log(
+        `[planner] prediction vs measurement: ${check.rows.map((r) => `${r.metric} ${r.errorPct?.toFixed(1) ?? '-'}%`).join(', ')}; mean |error| ${check.meanAbsErrorPct?.toFixed(1)}%`,
+      );
       expect(check.rows.map((r) => r.metric)).toContain('output tokens/s per GPU');
       // Simulated time is real time: on a busy 2-core box both runs share the CPU with other tests, so the
       // bound is loose; the printed errors are the measurement (typically 2-15%).

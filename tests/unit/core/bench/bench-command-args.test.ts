@@ -37,10 +37,37 @@ describe('parseBenchArgs', () => {
   it('reads every flag of the issue', () => {
     const a = ok(
       [
-        '--base-url', 'http://10.0.0.1:8333/', '--endpoint', '/v1/chat/completions', '--model', 'TinyLlama', '--max-concurrency', '64',
-        '--request-rate', '12.5', '--num-prompts', '200', '--random-input-len', '100', '--random-output-len=10', '--ignore-eos',
-        '--non-streaming', '--percentile-metrics', 'ttft,tpot,itl,e2el', '--metric-percentiles', '50,90,99', '--goodput', 'ttft:200',
-        'tpot:20', '--result-filename', 'out.json', '--seed', '7', '--metadata', 'tp=1', 'gpu=h100',
+        '--base-url',
+        'http://10.0.0.1:8333/',
+        '--endpoint',
+        '/v1/chat/completions',
+        '--model',
+        'TinyLlama',
+        '--max-concurrency',
+        '64',
+        '--request-rate',
+        '12.5',
+        '--num-prompts',
+        '200',
+        '--random-input-len',
+        '100',
+        '--random-output-len=10',
+        '--ignore-eos',
+        '--non-streaming',
+        '--percentile-metrics',
+        'ttft,tpot,itl,e2el',
+        '--metric-percentiles',
+        '50,90,99',
+        '--goodput',
+        'ttft:200',
+        'tpot:20',
+        '--result-filename',
+        'out.json',
+        '--seed',
+        '7',
+        '--metadata',
+        'tp=1',
+        'gpu=h100',
       ],
       { OPENAI_API_KEY: 'sk-x' },
     );
@@ -65,15 +92,38 @@ describe('parseBenchArgs', () => {
   });
 
   it('builds the base URL from --host/--port, picks chat with --backend openai-chat, and reads a dataset path', () => {
-    const a = ok(['--model', 'm', '--host', 'localhost', '--port', '8333', '--backend', 'openai-chat', '--dataset-path', 'p.jsonl', '--random-output-len', '50']);
+    const a = ok([
+      '--model',
+      'm',
+      '--host',
+      'localhost',
+      '--port',
+      '8333',
+      '--backend',
+      'openai-chat',
+      '--dataset-path',
+      'p.jsonl',
+      '--random-output-len',
+      '50',
+    ]);
     expect(a.options.baseUrl).toBe('http://localhost:8333');
     expect(a.options.endpoint).toBe('/v1/chat/completions');
-    expect(a.options.dataset).toEqual({ kind: 'file', path: 'p.jsonl', outputLen: 50, shouldOverrideOutputLen: false });
+    expect(a.options.dataset).toEqual({
+      kind: 'file',
+      path: 'p.jsonl',
+      outputLen: 50,
+      shouldOverrideOutputLen: false,
+    });
   });
 
   it('parses sweeps', () => {
-    expect(ok(['--model', 'm', '--sweep-concurrency', '1,2,4', '--multi-round', '3']).sweep).toEqual({ kind: 'concurrency', values: [1, 2, 4], multiRound: 3 });
-    expect(ok(['--model', 'm', '--sweep-rate', '0.5,1']).sweep).toEqual({ kind: 'rate', values: [0.5, 1] });
+    expect(
+      ok(['--model', 'm', '--sweep-concurrency', '1,2,4', '--multi-round', '3']).sweep,
+    ).toEqual({ kind: 'concurrency', values: [1, 2, 4], multiRound: 3 });
+    expect(ok(['--model', 'm', '--sweep-rate', '0.5,1']).sweep).toEqual({
+      kind: 'rate',
+      values: [0.5, 1],
+    });
   });
 
   it.each([
@@ -99,7 +149,15 @@ describe('parseBenchArgs', () => {
   });
 
   it('names result files like benchmark_serving', () => {
-    const r = { backend: 'openai', request_rate: 'inf', max_concurrency: 8, model_id: 'org/Model-8B', date: '20251001-120000' } as unknown as BenchResult;
-    expect(defaultResultFilename(r)).toBe('openai-infqps-concurrency8-Model-8B-20251001-120000.json');
+    const r = {
+      backend: 'openai',
+      request_rate: 'inf',
+      max_concurrency: 8,
+      model_id: 'org/Model-8B',
+      date: '20251001-120000',
+    } as unknown as BenchResult;
+    expect(defaultResultFilename(r)).toBe(
+      'openai-infqps-concurrency8-Model-8B-20251001-120000.json',
+    );
   });
 });

@@ -11,15 +11,46 @@ import {
 } from '../../../../electron/core/bench/bench-metrics';
 import type { GeneratorStats, RequestOutput } from '../../../../electron/core/bench/bench-types';
 
-const GEN: GeneratorStats = { cpu_ms: 1, cpu_us_per_request: 1, cpu_us_per_token: 1, mean_send_lag_ms: 0, p99_send_lag_ms: 0, max_send_lag_ms: 0 };
+const GEN: GeneratorStats = {
+  cpu_ms: 1,
+  cpu_us_per_request: 1,
+  cpu_us_per_token: 1,
+  mean_send_lag_ms: 0,
+  p99_send_lag_ms: 0,
+  max_send_lag_ms: 0,
+};
 
 function ok(ttftS: number, itlS: number[], outputTokens: number, promptTokens = 10): RequestOutput {
   const latencyS = ttftS + itlS.reduce((a, b) => a + b, 0);
-  return { isSuccess: true, ttftS, itlS, latencyS, outputTokens, promptTokens, error: '', errorKind: '', scheduledMs: 0, startMs: 0, sentMs: 0 };
+  return {
+    isSuccess: true,
+    ttftS,
+    itlS,
+    latencyS,
+    outputTokens,
+    promptTokens,
+    error: '',
+    errorKind: '',
+    scheduledMs: 0,
+    startMs: 0,
+    sentMs: 0,
+  };
 }
 
 function failed(kind: string): RequestOutput {
-  return { isSuccess: false, ttftS: 0, itlS: [], latencyS: 0, outputTokens: 0, promptTokens: 10, error: `${kind} happened`, errorKind: kind, scheduledMs: 0, startMs: 0, sentMs: 0 };
+  return {
+    isSuccess: false,
+    ttftS: 0,
+    itlS: [],
+    latencyS: 0,
+    outputTokens: 0,
+    promptTokens: 10,
+    error: `${kind} happened`,
+    errorKind: kind,
+    scheduledMs: 0,
+    startMs: 0,
+    sentMs: 0,
+  };
 }
 
 function run(over: Partial<RunDescription> = {}): RunDescription {
@@ -40,7 +71,12 @@ function run(over: Partial<RunDescription> = {}): RunDescription {
 }
 
 describe('computeResult', () => {
-  const outputs = [ok(0.1, [0.02, 0.02, 0.02], 4), ok(0.3, [0.05], 2), ok(0.05, [], 1), failed('HTTP 503')];
+  const outputs = [
+    ok(0.1, [0.02, 0.02, 0.02], 4),
+    ok(0.3, [0.05], 2),
+    ok(0.05, [], 1),
+    failed('HTTP 503'),
+  ];
   const issued = outputs.map(() => ({ prompt: 'p', promptLen: 10, outputLen: 4 }));
   const r = computeResult({ issued, outputs, durationS: 2, generator: GEN }, run());
 
@@ -80,7 +116,10 @@ describe('computeResult', () => {
   });
 
   it('writes keys only for the selected metrics and percentiles', () => {
-    const only = computeResult({ issued, outputs, durationS: 2, generator: GEN }, run({ percentileMetrics: ['ttft'], metricPercentiles: [99.9] }));
+    const only = computeResult(
+      { issued, outputs, durationS: 2, generator: GEN },
+      run({ percentileMetrics: ['ttft'], metricPercentiles: [99.9] }),
+    );
     expect(only['p99.9_ttft_ms']).toBeDefined();
     expect(only.mean_tpot_ms).toBeUndefined();
     expect(only.p99_ttft_ms).toBeUndefined();
@@ -93,14 +132,20 @@ describe('computeResult', () => {
     [{ e2el: 200 }, 2],
     [{ ttft: 1000, tpot: 1000, e2el: 1000 }, 3],
   ])('goodput %j counts %d good requests (one-token answers have TPOT 0)', (slos, good) => {
-    const g = computeResult({ issued, outputs, durationS: 2, generator: GEN }, run({ goodput: slos }));
+    const g = computeResult(
+      { issued, outputs, durationS: 2, generator: GEN },
+      run({ goodput: slos }),
+    );
     expect(g.request_goodput).toBeCloseTo(good / 2, 12);
     expect(g['request_goodput:']).toBe(g.request_goodput);
     expect(g.goodput).toEqual(slos);
   });
 
   it('names the chat backend and the rate', () => {
-    const c = computeResult({ issued: [], outputs: [], durationS: 1, generator: GEN }, run({ endpoint: '/v1/chat/completions', requestRate: 4 }));
+    const c = computeResult(
+      { issued: [], outputs: [], durationS: 1, generator: GEN },
+      run({ endpoint: '/v1/chat/completions', requestRate: 4 }),
+    );
     expect(c.backend).toBe('openai-chat');
     expect(c.request_rate).toBe(4);
     expect(c.mean_ttft_ms).toBe(0);
@@ -109,7 +154,11 @@ describe('computeResult', () => {
 
 describe('flag parsers', () => {
   it('parses goodput pairs and rejects bad ones', () => {
-    expect(parseGoodput(['ttft:200', 'tpot:20.5', 'e2el:0'])).toEqual({ ttft: 200, tpot: 20.5, e2el: 0 });
+    expect(parseGoodput(['ttft:200', 'tpot:20.5', 'e2el:0'])).toEqual({
+      ttft: 200,
+      tpot: 20.5,
+      e2el: 0,
+    });
     expect(() => parseGoodput(['itl:3'])).toThrow(/allowed: ttft, tpot, e2el/);
     expect(() => parseGoodput(['ttft'])).toThrow(/KEY:VALUE/);
     expect(() => parseGoodput(['ttft:-1'])).toThrow(/non-negative/);

@@ -1,7 +1,13 @@
 // Exact statistics against numpy's reference values (np.mean, np.std, np.median, np.percentile 'linear').
 import { describe, expect, it } from 'vitest';
 
-import { mean, median, percentile, std, summarize } from '../../../../electron/core/bench/bench-stats';
+import {
+  mean,
+  median,
+  percentile,
+  std,
+  summarize,
+} from '../../../../electron/core/bench/bench-stats';
 
 describe('bench stats', () => {
   it.each([

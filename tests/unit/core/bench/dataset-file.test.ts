@@ -13,14 +13,27 @@ const O = { defaultOutputLen: 32 };
 describe('dataset file', () => {
   it('reads a JSON array of strings (the disagg_client prompts.json shape)', () => {
     const reqs = parseDatasetText('["The capital of Germany is", "Tell me about asyncio"]', O);
-    expect(reqs.map((r) => r.prompt)).toEqual(['The capital of Germany is', 'Tell me about asyncio']);
+    expect(reqs.map((r) => r.prompt)).toEqual([
+      'The capital of Germany is',
+      'Tell me about asyncio',
+    ]);
     expect(reqs[0]?.promptLen).toBe(countTokens('The capital of Germany is'));
     expect(reqs.every((r) => r.outputLen === 32)).toBe(true);
   });
 
   it.each([
-    ['custom JSONL', '{"prompt": "a b c", "output_tokens": 7}\n\n{"prompt": "d e"}\n', ['a b c', 'd e'], [7, 32]],
-    ['trtllm_custom', '{"input": {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "hello there"}], "max_tokens": 5}}', ['hello there'], [5]],
+    [
+      'custom JSONL',
+      '{"prompt": "a b c", "output_tokens": 7}\n\n{"prompt": "d e"}\n',
+      ['a b c', 'd e'],
+      [7, 32],
+    ],
+    [
+      'trtllm_custom',
+      '{"input": {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "hello there"}], "max_tokens": 5}}',
+      ['hello there'],
+      [5],
+    ],
     [
       'ShareGPT',
       '[{"conversations": [{"from": "human", "value": "why is the sky blue"}, {"from": "gpt", "value": "because of the light"}]}]',
@@ -34,7 +47,11 @@ describe('dataset file', () => {
   });
 
   it('overrides output lengths on request and repeats items up to numPrompts', () => {
-    const reqs = parseDatasetText('[{"prompt": "x", "output_tokens": 3}, "y"]', { defaultOutputLen: 9, shouldOverrideOutputLen: true, numPrompts: 5 });
+    const reqs = parseDatasetText('[{"prompt": "x", "output_tokens": 3}, "y"]', {
+      defaultOutputLen: 9,
+      shouldOverrideOutputLen: true,
+      numPrompts: 5,
+    });
     expect(reqs.map((r) => r.prompt)).toEqual(['x', 'y', 'x', 'y', 'x']);
     expect(reqs.every((r) => r.outputLen === 9)).toBe(true);
   });
@@ -55,6 +72,8 @@ describe('dataset file', () => {
     const path = join(dir, 'p.json');
     writeFileSync(path, '["one two"]');
     expect((await loadDatasetFile(path, O))[0]?.promptLen).toBe(2);
-    await expect(loadDatasetFile(join(dir, 'missing.json'), O)).rejects.toThrow(/cannot read dataset/);
+    await expect(loadDatasetFile(join(dir, 'missing.json'), O)).rejects.toThrow(
+      /cannot read dataset/,
+    );
   });
 });

@@ -30,7 +30,14 @@ describe('random dataset', () => {
   });
 
   it('draws lengths within the range ratio and puts the shared prefix in front', () => {
-    const reqs = randomRequests({ numPrompts: 200, inputLen: 100, outputLen: 20, rangeRatio: 0.5, prefixLen: 8, seed: 4 });
+    const reqs = randomRequests({
+      numPrompts: 200,
+      inputLen: 100,
+      outputLen: 20,
+      rangeRatio: 0.5,
+      prefixLen: 8,
+      seed: 4,
+    });
     const inputs = reqs.map((r) => r.promptLen - 8);
     expect(Math.min(...inputs)).toBeGreaterThanOrEqual(50);
     expect(Math.max(...inputs)).toBeLessThanOrEqual(150);
@@ -59,13 +66,16 @@ describe('random dataset', () => {
     expect(arrivalTimesS(3, Infinity, 1, createRandom(1))).toEqual([0, 0, 0]);
   });
 
-  it.each([0.5, 1, 4])('gamma(shape %d) has mean shape x scale and variance shape x scale^2', (shape) => {
-    const rand = createRandom(11);
-    const xs = Array.from({ length: 40_000 }, () => sampleGamma(rand, shape, 2));
-    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length;
-    expect(m).toBeCloseTo(shape * 2, 0);
-    expect(v / (shape * 4)).toBeGreaterThan(0.93);
-    expect(v / (shape * 4)).toBeLessThan(1.07);
-  });
+  it.each([0.5, 1, 4])(
+    'gamma(shape %d) has mean shape x scale and variance shape x scale^2',
+    (shape) => {
+      const rand = createRandom(11);
+      const xs = Array.from({ length: 40_000 }, () => sampleGamma(rand, shape, 2));
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length;
+      expect(m).toBeCloseTo(shape * 2, 0);
+      expect(v / (shape * 4)).toBeGreaterThan(0.93);
+      expect(v / (shape * 4)).toBeLessThan(1.07);
+    },
+  );
 });

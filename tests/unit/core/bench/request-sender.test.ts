@@ -4,7 +4,11 @@ import http from 'node:http';
 
 import { describe, expect, it } from 'vitest';
 
-import { endpointUrl, requestBody, type RequestTarget } from '../../../../electron/core/bench/request-sender';
+import {
+  endpointUrl,
+  requestBody,
+  type RequestTarget,
+} from '../../../../electron/core/bench/request-sender';
 
 function target(over: Partial<RequestTarget>): RequestTarget {
   return {
@@ -29,12 +33,39 @@ describe('request building', () => {
   });
 
   it('completions: prompt, max_tokens, usage requested on streams, ignore_eos and extras', () => {
-    const body = JSON.parse(requestBody(target({ shouldIgnoreEos: true, extraBody: { temperature: 0.7, top_p: 0.9 } }), { prompt: 'a b', promptLen: 2, outputLen: 5 })) as Record<string, unknown>;
-    expect(body).toEqual({ model: 'm', temperature: 0.7, top_p: 0.9, prompt: 'a b', max_tokens: 5, stream: true, stream_options: { include_usage: true }, ignore_eos: true });
+    const body = JSON.parse(
+      requestBody(target({ shouldIgnoreEos: true, extraBody: { temperature: 0.7, top_p: 0.9 } }), {
+        prompt: 'a b',
+        promptLen: 2,
+        outputLen: 5,
+      }),
+    ) as Record<string, unknown>;
+    expect(body).toEqual({
+      model: 'm',
+      temperature: 0.7,
+      top_p: 0.9,
+      prompt: 'a b',
+      max_tokens: 5,
+      stream: true,
+      stream_options: { include_usage: true },
+      ignore_eos: true,
+    });
   });
 
   it('chat: one user message and max_completion_tokens; no stream_options when not streaming', () => {
-    const body = JSON.parse(requestBody(target({ endpoint: '/v1/chat/completions', isStreaming: false }), { prompt: 'hi', promptLen: 1, outputLen: 3 })) as Record<string, unknown>;
-    expect(body).toEqual({ model: 'm', temperature: 0, messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 3, stream: false });
+    const body = JSON.parse(
+      requestBody(target({ endpoint: '/v1/chat/completions', isStreaming: false }), {
+        prompt: 'hi',
+        promptLen: 1,
+        outputLen: 3,
+      }),
+    ) as Record<string, unknown>;
+    expect(body).toEqual({
+      model: 'm',
+      temperature: 0,
+      messages: [{ role: 'user', content: 'hi' }],
+      max_completion_tokens: 3,
+      stream: false,
+    });
   });
 });

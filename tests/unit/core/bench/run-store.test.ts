@@ -9,15 +9,56 @@ import { describe, expect, it } from 'vitest';
 import { computeResult } from '../../../../electron/core/bench/bench-metrics';
 import type { BenchResult, RequestOutput } from '../../../../electron/core/bench/bench-types';
 import { formatProgress } from '../../../../electron/core/bench/progress-reporter';
-import { compareRuns, RunStore, runToCsv, type SavedRun } from '../../../../electron/core/bench/run-store';
+import {
+  compareRuns,
+  RunStore,
+  runToCsv,
+  type SavedRun,
+} from '../../../../electron/core/bench/run-store';
 import { formatSummary } from '../../../../electron/core/bench/summary-table';
 import { sweepPoints } from '../../../../electron/core/bench/sweep-points';
 
 function result(ttftS: number, tokens: number, durationS: number): BenchResult {
-  const out: RequestOutput = { isSuccess: true, ttftS, itlS: [0.01, 0.01], latencyS: ttftS + 0.02, outputTokens: tokens, promptTokens: 5, error: '', errorKind: '', scheduledMs: 0, startMs: 0, sentMs: 0 };
+  const out: RequestOutput = {
+    isSuccess: true,
+    ttftS,
+    itlS: [0.01, 0.01],
+    latencyS: ttftS + 0.02,
+    outputTokens: tokens,
+    promptTokens: 5,
+    error: '',
+    errorKind: '',
+    scheduledMs: 0,
+    startMs: 0,
+    sentMs: 0,
+  };
   return computeResult(
-    { issued: [], outputs: [out], durationS, generator: { cpu_ms: 1, cpu_us_per_request: 10, cpu_us_per_token: 2, mean_send_lag_ms: 0, p99_send_lag_ms: 0.5, max_send_lag_ms: 1 } },
-    { model: 'm', baseUrl: 'http://x', endpoint: '/v1/completions', requestRate: Infinity, burstiness: 1, maxConcurrency: 1, isStreaming: true, percentileMetrics: ['ttft', 'tpot', 'itl', 'e2el'], metricPercentiles: [99], goodput: { ttft: 100 }, startedAtMs: 0 },
+    {
+      issued: [],
+      outputs: [out],
+      durationS,
+      generator: {
+        cpu_ms: 1,
+        cpu_us_per_request: 10,
+        cpu_us_per_token: 2,
+        mean_send_lag_ms: 0,
+        p99_send_lag_ms: 0.5,
+        max_send_lag_ms: 1,
+      },
+    },
+    {
+      model: 'm',
+      baseUrl: 'http://x',
+      endpoint: '/v1/completions',
+      requestRate: Infinity,
+      burstiness: 1,
+      maxConcurrency: 1,
+      isStreaming: true,
+      percentileMetrics: ['ttft', 'tpot', 'itl', 'e2el'],
+      metricPercentiles: [99],
+      goodput: { ttft: 100 },
+      startedAtMs: 0,
+    },
   );
 }
 
@@ -27,14 +68,25 @@ describe('RunStore', () => {
     let now = 1_000;
     const store = new RunStore(dir, () => now);
     expect(await store.list()).toEqual([]);
-    const a = await store.save({ name: 'before', steps: [{ step: null, result: result(0.1, 3, 1) }] });
+    const a = await store.save({
+      name: 'before',
+      steps: [{ step: null, result: result(0.1, 3, 1) }],
+    });
     now = 2_000;
-    const b = await store.save({ name: 'after', topology: '1 ctx + 2 gen', steps: [{ step: { kind: 'concurrency', value: 4 }, result: result(0.05, 3, 0.5) }] });
+    const b = await store.save({
+      name: 'after',
+      topology: '1 ctx + 2 gen',
+      steps: [{ step: { kind: 'concurrency', value: 4 }, result: result(0.05, 3, 0.5) }],
+    });
     writeFileSync(join(dir, 'junk.json'), '{"not": "a run"}');
     writeFileSync(join(dir, 'notes.txt'), 'x');
     const list = await store.list();
     expect(list.map((r) => r.name)).toEqual(['after', 'before']);
-    expect(list[0]).toMatchObject({ topology: '1 ctx + 2 gen', stepCount: 1, bestOutputThroughput: 6 });
+    expect(list[0]).toMatchObject({
+      topology: '1 ctx + 2 gen',
+      stepCount: 1,
+      bestOutputThroughput: 6,
+    });
     expect((await store.load(a.id)).steps[0]?.result.completed).toBe(1);
     await store.remove(b.id);
     expect((await store.list()).map((r) => r.id)).toEqual([a.id]);
@@ -44,13 +96,32 @@ describe('RunStore', () => {
 });
 
 describe('compareRuns and export', () => {
-  const a: SavedRun = { id: 'a', name: 'A', createdAtMs: 0, topology: null, steps: [{ step: { kind: 'concurrency', value: 1 }, result: result(0.2, 3, 1) }, { step: { kind: 'concurrency', value: 2 }, result: result(0.2, 3, 1) }] };
-  const b: SavedRun = { id: 'b', name: 'B', createdAtMs: 0, topology: null, steps: [{ step: { kind: 'concurrency', value: 1 }, result: result(0.1, 3, 0.5) }] };
+  const a: SavedRun = {
+    id: 'a',
+    name: 'A',
+    createdAtMs: 0,
+    topology: null,
+    steps: [
+      { step: { kind: 'concurrency', value: 1 }, result: result(0.2, 3, 1) },
+      { step: { kind: 'concurrency', value: 2 }, result: result(0.2, 3, 1) },
+    ],
+  };
+  const b: SavedRun = {
+    id: 'b',
+    name: 'B',
+    createdAtMs: 0,
+    topology: null,
+    steps: [{ step: { kind: 'concurrency', value: 1 }, result: result(0.1, 3, 0.5) }],
+  };
 
   it('pairs steps by value and says which side is better', () => {
     const rows = compareRuns(a, b);
     const ttft = rows.find((r) => r.stepValue === 1 && r.metric === 'mean_ttft_ms');
-    expect(ttft).toMatchObject({ a: expect.closeTo(200, 6) as number, b: expect.closeTo(100, 6) as number, better: 'b' });
+    expect(ttft).toMatchObject({
+      a: expect.closeTo(200, 6) as number,
+      b: expect.closeTo(100, 6) as number,
+      better: 'b',
+    });
     expect(ttft?.deltaPct).toBeCloseTo(-50, 6);
     const tput = rows.find((r) => r.stepValue === 1 && r.metric === 'output_throughput');
     expect(tput).toMatchObject({ a: 3, b: 6, delta: 3, better: 'b' });
@@ -61,7 +132,9 @@ describe('compareRuns and export', () => {
   it('exports one CSV line per step', () => {
     const lines = runToCsv(a).trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]?.startsWith('step_kind,step_value,completed,duration,request_throughput')).toBe(true);
+    expect(lines[0]?.startsWith('step_kind,step_value,completed,duration,request_throughput')).toBe(
+      true,
+    );
     expect(lines[1]?.startsWith('concurrency,1,1,1,1,')).toBe(true);
   });
 });

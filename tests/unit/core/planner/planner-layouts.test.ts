@@ -12,7 +12,13 @@ import {
 import { promptsForWorkload } from '../../../../electron/core/planner/predict';
 import { GPU_PROFILES } from '../../../../shared/logic/gpu-profiles';
 
-function pred(label: string, gpus: number, tokPerGpu: number, goodputPerGpu: number | null, failed = 0): LayoutPrediction {
+function pred(
+  label: string,
+  gpus: number,
+  tokPerGpu: number,
+  goodputPerGpu: number | null,
+  failed = 0,
+): LayoutPrediction {
   return {
     layout: { kind: 'disaggregated', contextWorkers: 1, generationWorkers: gpus - 1, gpus },
     label,
@@ -48,9 +54,15 @@ function result(over: Partial<Record<string, unknown>>): BenchResult {
 
 describe('enumerateLayouts', () => {
   it('lists aggregated first, then every c + g split using all GPUs, then smaller ones', () => {
-    const labels = enumerateLayouts(3).map((l) => (l.kind === 'aggregated' ? `agg${l.generationWorkers}` : `${l.contextWorkers}+${l.generationWorkers}`));
+    const labels = enumerateLayouts(3).map((l) =>
+      l.kind === 'aggregated'
+        ? `agg${l.generationWorkers}`
+        : `${l.contextWorkers}+${l.generationWorkers}`,
+    );
     expect(labels).toEqual(['agg3', '1+2', '2+1', '1+1']);
-    expect(enumerateLayouts(1)).toEqual([{ kind: 'aggregated', contextWorkers: 0, generationWorkers: 1, gpus: 1 }]);
+    expect(enumerateLayouts(1)).toEqual([
+      { kind: 'aggregated', contextWorkers: 0, generationWorkers: 1, gpus: 1 },
+    ]);
   });
 
   it('bounds the count, keeping the full-size layouts', () => {
@@ -66,7 +78,9 @@ describe('recommendLayout', () => {
     const preds = [pred('A', 2, 500, 3), pred('B', 3, 700, 2.5), pred('C', 4, 600, 3)];
     const withSlo = recommendLayout(preds, { ttft: 200 });
     expect(withSlo.index).toBe(2); // A and C tie on goodput per GPU; C has more tokens/s per GPU
-    expect(withSlo.reason).toMatch(/C: most goodput per GPU \(3\.00 req\/s per GPU, 90% of requests within the SLOs\)/);
+    expect(withSlo.reason).toMatch(
+      /C: most goodput per GPU \(3\.00 req\/s per GPU, 90% of requests within the SLOs\)/,
+    );
     expect(recommendLayout(preds, {}).index).toBe(1);
   });
 
@@ -79,12 +93,26 @@ describe('recommendLayout', () => {
 
 describe('summaries and errors', () => {
   it('summarises a result per GPU', () => {
-    const s = summarizeLayout({ kind: 'aggregated', contextWorkers: 0, generationWorkers: 4, gpus: 4 }, result({}));
-    expect(s).toMatchObject({ label: '4 aggregated', outputTokensPerSecPerGpu: 250, goodputPerGpu: 2, goodputFraction: 0.8, p99TtftMs: 250 });
+    const s = summarizeLayout(
+      { kind: 'aggregated', contextWorkers: 0, generationWorkers: 4, gpus: 4 },
+      result({}),
+    );
+    expect(s).toMatchObject({
+      label: '4 aggregated',
+      outputTokensPerSecPerGpu: 250,
+      goodputPerGpu: 2,
+      goodputFraction: 0.8,
+      p99TtftMs: 250,
+    });
   });
 
   it('reports the relative error of each metric and their mean', () => {
-    const layout = { kind: 'disaggregated' as const, contextWorkers: 1, generationWorkers: 1, gpus: 2 };
+    const layout = {
+      kind: 'disaggregated' as const,
+      contextWorkers: 1,
+      generationWorkers: 1,
+      gpus: 2,
+    };
     const predicted = summarizeLayout(layout, result({}));
     const check = predictionError(predicted, result({ output_throughput: 800, mean_ttft_ms: 125 }));
     const row = (m: string) => check.rows.find((r) => r.metric === m);
@@ -98,10 +126,20 @@ describe('summaries and errors', () => {
 describe('promptsForWorkload', () => {
   const base = { model: 'Llama-3.1-8B', gpu: GPU_PROFILES.h100 };
   it('uses rate x duration for an open loop and an estimate for a closed loop', () => {
-    expect(promptsForWorkload({ ...base, workload: { inputLen: 100, outputLen: 10, requestRate: 4, slos: {} } }, 10)).toBe(40);
-    const n = promptsForWorkload({ ...base, workload: { inputLen: 1000, outputLen: 100, maxConcurrency: 8, slos: {} } }, 10);
+    expect(
+      promptsForWorkload(
+        { ...base, workload: { inputLen: 100, outputLen: 10, requestRate: 4, slos: {} } },
+        10,
+      ),
+    ).toBe(40);
+    const n = promptsForWorkload(
+      { ...base, workload: { inputLen: 1000, outputLen: 100, maxConcurrency: 8, slos: {} } },
+      10,
+    );
     expect(n).toBeGreaterThanOrEqual(16);
     expect(n).toBeLessThanOrEqual(5000);
-    expect(() => promptsForWorkload({ ...base, workload: { inputLen: 1, outputLen: 1, slos: {} } }, 10)).toThrow(/rate or a concurrency/);
+    expect(() =>
+      promptsForWorkload({ ...base, workload: { inputLen: 1, outputLen: 1, slos: {} } }, 10),
+    ).toThrow(/rate or a concurrency/);
   });
 });

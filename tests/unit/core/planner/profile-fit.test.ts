@@ -8,28 +8,61 @@ import { simGpuEnv, simWorkerOptionsYaml } from '../../../../electron/core/plann
 import { resolveHardware } from '../../../../electron/sim/sim-hardware';
 import { parseWorkerOptions } from '../../../../shared/logic/config-parse';
 import { customGpuProfile, GPU_PROFILES } from '../../../../shared/logic/gpu-profiles';
-import { decodeStepMs, modelProfileFromName, prefillTimeMs } from '../../../../shared/logic/timing-model';
+import {
+  decodeStepMs,
+  modelProfileFromName,
+  prefillTimeMs,
+} from '../../../../shared/logic/timing-model';
 
-const TRUE_GPU = customGpuProfile({ name: 'Truth', memoryGiB: 80, memoryBandwidthGBps: 2100, denseBf16Tflops: 700, prefillTokensPerSec8B: 17_000 });
+const TRUE_GPU = customGpuProfile({
+  name: 'Truth',
+  memoryGiB: 80,
+  memoryBandwidthGBps: 2100,
+  denseBf16Tflops: 700,
+  prefillTokensPerSec8B: 17_000,
+});
 
 describe('fitGpuProfile', () => {
-  it.each(['meta-llama/Llama-3.1-8B-Instruct', 'TinyLlama/TinyLlama-1.1B-Chat-v1.0', 'Qwen3-30B-A3B'])('recovers prefill rate and bandwidth from exact samples of %s', (name) => {
+  it.each([
+    'meta-llama/Llama-3.1-8B-Instruct',
+    'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
+    'Qwen3-30B-A3B',
+  ])('recovers prefill rate and bandwidth from exact samples of %s', (name) => {
     const model = modelProfileFromName(name);
-    const prefill = [128, 512, 2048].map((n) => ({ inputLen: n, ms: prefillTimeMs(n, model, TRUE_GPU) }));
-    const decode = [1, 8, 32].map((b) => ({ batchSize: b, contextTokens: 1000, stepMs: decodeStepMs(b, model, TRUE_GPU, 1, 1, 1000) }));
+    const prefill = [128, 512, 2048].map((n) => ({
+      inputLen: n,
+      ms: prefillTimeMs(n, model, TRUE_GPU),
+    }));
+    const decode = [1, 8, 32].map((b) => ({
+      batchSize: b,
+      contextTokens: 1000,
+      stepMs: decodeStepMs(b, model, TRUE_GPU, 1, 1, 1000),
+    }));
     const fit = fitGpuProfile(model, GPU_PROFILES.h100, prefill, decode);
     expect(fit.prefillTokensPerSec8B / 17_000).toBeCloseTo(1, 6);
     expect(fit.memoryBandwidthGBps / 2100).toBeCloseTo(1, 6);
     expect(fit.prefillErrorPct).toBeLessThan(1e-6);
     expect(fit.decodeErrorPct).toBeLessThan(1e-6);
-    expect(fit.gpu).toMatchObject({ id: 'custom', memoryBytes: GPU_PROFILES.h100.memoryBytes, interconnect: 'nvlink', kvLinkGBps: 450 });
+    expect(fit.gpu).toMatchObject({
+      id: 'custom',
+      memoryBytes: GPU_PROFILES.h100.memoryBytes,
+      interconnect: 'nvlink',
+      kvLinkGBps: 450,
+    });
   });
 
   it('lands within a few percent of the truth with +-5% noise', () => {
     const model = modelProfileFromName('Llama-3.1-8B');
     const noise = [1.05, 0.95, 1.03, 0.97, 1.02, 0.98];
-    const prefill = [128, 512, 2048].map((n, i) => ({ inputLen: n, ms: prefillTimeMs(n, model, TRUE_GPU) * (noise[i] ?? 1) }));
-    const decode = [1, 8, 32].map((b, i) => ({ batchSize: b, contextTokens: 1000, stepMs: decodeStepMs(b, model, TRUE_GPU, 1, 1, 1000) * (noise[i + 3] ?? 1) }));
+    const prefill = [128, 512, 2048].map((n, i) => ({
+      inputLen: n,
+      ms: prefillTimeMs(n, model, TRUE_GPU) * (noise[i] ?? 1),
+    }));
+    const decode = [1, 8, 32].map((b, i) => ({
+      batchSize: b,
+      contextTokens: 1000,
+      stepMs: decodeStepMs(b, model, TRUE_GPU, 1, 1, 1000) * (noise[i + 3] ?? 1),
+    }));
     const fit = fitGpuProfile(model, GPU_PROFILES.h100, prefill, decode);
     expect(Math.abs(fit.prefillTokensPerSec8B / 17_000 - 1)).toBeLessThan(0.06);
     expect(Math.abs(fit.memoryBandwidthGBps / 2100 - 1)).toBeLessThan(0.06);
@@ -39,8 +72,13 @@ describe('fitGpuProfile', () => {
 
   it('ignores compute-bound decode samples and keeps the base bandwidth when none is memory-bound', () => {
     const model = modelProfileFromName('Llama-3.1-8B');
-    const prefill = [512, 2048].map((n) => ({ inputLen: n, ms: prefillTimeMs(n, model, TRUE_GPU) }));
-    const huge = [{ batchSize: 4096, contextTokens: 10, stepMs: decodeStepMs(4096, model, TRUE_GPU, 1, 1, 10) }];
+    const prefill = [512, 2048].map((n) => ({
+      inputLen: n,
+      ms: prefillTimeMs(n, model, TRUE_GPU),
+    }));
+    const huge = [
+      { batchSize: 4096, contextTokens: 10, stepMs: decodeStepMs(4096, model, TRUE_GPU, 1, 1, 10) },
+    ];
     const fit = fitGpuProfile(model, GPU_PROFILES.h100, prefill, huge);
     expect(fit.bandwidthSamples).toBe(0);
     expect(fit.memoryBandwidthGBps).toBe(GPU_PROFILES.h100.memoryBandwidthGBps);
@@ -48,24 +86,46 @@ describe('fitGpuProfile', () => {
   });
 
   it('throws without a usable prefill sample', () => {
-    expect(() => fitGpuProfile(modelProfileFromName('x-8B'), GPU_PROFILES.h100, [{ inputLen: 10, ms: 0.5 }], [])).toThrow(/no usable prefill sample/);
+    expect(() =>
+      fitGpuProfile(
+        modelProfileFromName('x-8B'),
+        GPU_PROFILES.h100,
+        [{ inputLen: 10, ms: 0.5 }],
+        [],
+      ),
+    ).toThrow(/no usable prefill sample/);
   });
 
   it('the fitted profile reaches the simulated worker through DISAGG_SIM_GPU=custom with the same timing', () => {
     const model = modelProfileFromName('TinyLlama-1.1B');
     const env = simGpuEnv(TRUE_GPU);
     expect(env.DISAGG_SIM_GPU).toBe('custom');
-    const hw = resolveHardware({ model: 'TinyLlama-1.1B', env, tpSize: 1, ppSize: 1, freeGpuMemoryFraction: 0.9, kvMaxTokens: null, tokensPerBlock: 32 });
+    const hw = resolveHardware({
+      model: 'TinyLlama-1.1B',
+      env,
+      tpSize: 1,
+      ppSize: 1,
+      freeGpuMemoryFraction: 0.9,
+      kvMaxTokens: null,
+      tokensPerBlock: 32,
+    });
     expect(hw.ok).toBe(true);
     if (hw.ok) {
       expect(hw.value.iterationMs([777], 0, 0)).toBeCloseTo(prefillTimeMs(777, model, TRUE_GPU), 9);
-      expect(hw.value.iterationMs([], 8, 1000)).toBeCloseTo(decodeStepMs(8, model, TRUE_GPU, 1, 1, 1000), 9);
+      expect(hw.value.iterationMs([], 8, 1000)).toBeCloseTo(
+        decodeStepMs(8, model, TRUE_GPU, 1, 1, 1000),
+        9,
+      );
     }
     expect(simGpuEnv(GPU_PROFILES.l40s)).toEqual({ DISAGG_SIM_GPU: 'l40s' });
   });
 
   it('writes a worker options file that parses and enables every role', () => {
-    const text = simWorkerOptionsYaml({ maxBatchSize: 64, maxNumTokens: 4096, freeGpuMemoryFraction: 0.8 });
+    const text = simWorkerOptionsYaml({
+      maxBatchSize: 64,
+      maxNumTokens: 4096,
+      freeGpuMemoryFraction: 0.8,
+    });
     const parsed = parseWorkerOptions(text, 'w.yaml');
     expect(parsed.ok).toBe(true);
     if (parsed.ok) {
