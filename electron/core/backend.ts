@@ -767,7 +767,21 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
       optionsFile,
       env: { ...(req.extraEnv ?? {}) },
     };
-    const next = filesWithWorkers({ ...files, [optionsFile]: req.optionsYaml ?? optionsTemplate(req.role) }, { ...consoleTopo, workers: [...consoleTopo.workers, worker] });
+    let options = req.optionsYaml ?? optionsTemplate(req.role);
+    const cluster = applied?.mode === 'disagg_cluster' ? applied.disagg.disagg_cluster : undefined;
+    if (req.optionsYaml === undefined && consoleTopo.clusterMode === 'disagg_cluster' && cluster) {
+      // A worker reads cluster_name and the heartbeat timings only from its own disagg_cluster section; the
+      // --disagg_cluster_uri flag alone would register it in cluster '' (protocol 3.3, 7.2).
+      options += [
+        'disagg_cluster:',
+        `  cluster_uri: ${JSON.stringify(cluster.cluster_uri)}`,
+        `  cluster_name: ${JSON.stringify(cluster.cluster_name)}`,
+        `  heartbeat_interval_sec: ${cluster.heartbeat_interval_sec}`,
+        `  inactive_timeout_sec: ${cluster.inactive_timeout_sec}`,
+        '',
+      ].join('\n');
+    }
+    const next = filesWithWorkers({ ...files, [optionsFile]: options }, { ...consoleTopo, workers: [...consoleTopo.workers, worker] });
     await topology.apply(next, `add ${name}`);
     return viewOf(supervisor.status(name));
   };

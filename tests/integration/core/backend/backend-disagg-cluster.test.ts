@@ -51,5 +51,10 @@ describe('console backend in disagg_cluster mode', () => {
     expect(await genPorts()).toEqual([ports[1]]);
     for (let i = 0; i < 4; i++) expect((await complete(url, `q${i}`)).status).toBe(200);
     expect((await hh.client.invoke('workers:list')).map((w) => w.id).sort()).toEqual(['ctx0', 'gen0']);
+
+    // A worker added through the API gets the cluster section and registers in the same cluster.
+    const added = await hh.client.invoke('workers:add', { role: 'generation', gpus: [3], model: MODEL, engine: 'simulated', port: await getFreePort() });
+    expect((await hh.client.invoke('topology:get')).files[`${added.id}.yaml`]).toContain('cluster_name: "console"');
+    await expect.poll(genPorts, { timeout: 10_000, interval: 200 }).toEqual([ports[1], added.spec?.port].sort());
   }, 60_000);
 });
