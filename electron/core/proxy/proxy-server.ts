@@ -647,7 +647,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         if (idleTimer) clearTimeout(idleTimer);
         flow.terminate = undefined;
         const m = /"completion_tokens"\s*:\s*(\d+)/.exec(lastData);
-        if (m) flow.rec.completionTokens = Number(m[1]);
+        // Without usage in the stream, count token events (one token each unless stream_interval > 1).
+        flow.rec.completionTokens = m ? Number(m[1]) : flow.rec.tokenTimes.length;
         finishRecord(flow, outcome, status, msg);
         resolve();
       };
