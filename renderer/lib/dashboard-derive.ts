@@ -6,6 +6,7 @@ import type { MetricsSeries, SloTargets } from '../store/store-types';
 import {
   errorKinds,
   errorRows,
+  MAX_CHART_POINTS,
   multiSeriesRows,
   readGpuMem,
   readGpuUtil,
@@ -23,9 +24,15 @@ export interface DashboardInput {
   nowMs: number;
 }
 
-export type DashboardData = ReturnType<typeof deriveDashboard>;
+export type DashboardCharts = ReturnType<typeof deriveCharts>;
 
-export function deriveDashboard(series: MetricsSeries, input: DashboardInput) {
+/** How often the charts are derived again: once per bin of the window (1 s for 5 min, 12 s for 60 min). */
+export function chartRefreshMs(windowMin: number): number {
+  return Math.max(1000, Math.ceil((windowMin * 60_000) / MAX_CHART_POINTS / 1000) * 1000);
+}
+
+/** Every chart's rows for the window (or the zoomed range), timed. */
+export function deriveCharts(series: MetricsSeries, input: DashboardInput) {
   const t0 = performance.now();
   const { windowMin, zoom, slo, nowMs } = input;
   const windowRange: TimeRange = { fromMs: nowMs - windowMin * 60_000, toMs: nowMs };
@@ -42,11 +49,6 @@ export function deriveDashboard(series: MetricsSeries, input: DashboardInput) {
   const gpuMap = new Map([...series.gpus.entries()].map(([k, v]) => [`GPU ${k}`, v]));
   const gpuUtil = multiSeriesRows(gpuMap, readGpuUtil, range);
   const gpuMem = multiSeriesRows(gpuMap, readGpuMem, range);
-  const sloNow = sloAttainment(overall, range, slo);
-  const recent = overall.filter((b) => b.atMs >= nowMs - 10_000);
-  const sum = (f: (b: MetricsBucket) => number): number => recent.reduce((a, b) => a + f(b), 0);
-  const secs = Math.max(1, Math.min(10, recent.length));
-  const last = traffic.length > 0 ? traffic[traffic.length - 1] : undefined;
   return {
     range,
     overviewRange: zoom ? windowRange : range,
@@ -58,18 +60,41 @@ export function deriveDashboard(series: MetricsSeries, input: DashboardInput) {
     kv,
     gpuUtil,
     gpuMem,
-    slo: sloNow,
-    stats: {
-      rps: sum((b) => b.requests) / secs,
-      tps: sum((b) => b.completionTokens) / secs,
-      errors: sum((b) => Object.values(b.errors).reduce((x, y) => x + y, 0)),
-      ttftP50: last?.ttft_p50 ?? null,
-      ttftP99: last?.ttft_p99 ?? null,
-      tpotP50: last?.tpot_p50 ?? null,
-      proxyP50: last?.proxy_p50 ?? null,
-    },
+    slo: sloAttainment(overall, range, slo),
     deriveMs: performance.now() - t0,
     pointCount:
       series.overall.size + [...series.iteration.values()].reduce((a, r) => a + r.size, 0),
+  };
+}
+
+/** The stat tiles: the last 10 s of traffic (cheap; updated every second whatever the window). */
+export function deriveStats(series: MetricsSeries, nowMs: number) {
+  const recent = series.overall.since(nowMs - 10_000);
+  const sum = (f: (b: MetricsBucket) => number): number => recent.reduce((a, b) => a + f(b), 0);
+  const secs = Math.max(1, Math.min(10, recent.length));
+  const merged = (
+    pick: (b: MetricsBucket) => { count: number; p50: number | null; p99: number | null },
+    key: 'p50' | 'p99',
+  ): number | null => {
+    let w = 0;
+    let n = 0;
+    for (const b of recent) {
+      const l = pick(b);
+      const v = l[key];
+      if (l.count > 0 && v !== null) {
+        w += v * l.count;
+        n += l.count;
+      }
+    }
+    return n > 0 ? w / n : null;
+  };
+  return {
+    rps: sum((b) => b.requests) / secs,
+    tps: sum((b) => b.completionTokens) / secs,
+    errors: sum((b) => Object.values(b.errors).reduce((x, y) => x + y, 0)),
+    ttftP50: merged((b) => b.ttftMs, 'p50'),
+    ttftP99: merged((b) => b.ttftMs, 'p99'),
+    tpotP50: merged((b) => b.tpotMs, 'p50'),
+    proxyP50: merged((b) => b.proxyAddedMs, 'p50'),
   };
 }

@@ -14,6 +14,17 @@ import { type BinReducer, type ChartRow, downsample, type RingSeries } from './s
 /** Rows per chart: enough for a smooth line in a 500-700 px wide chart. */
 export const MAX_CHART_POINTS = 300;
 
+/** Points per chart across all its lines; a chart of 32 workers gets fewer rows so it draws as fast as one of 3. */
+export const MAX_POINTS_PER_CHART = 2400;
+
+/** Rows for a chart with `lines` lines: the point budget shared out, between 60 and MAX_CHART_POINTS. */
+export function binsForLines(lines: number): number {
+  return Math.max(
+    60,
+    Math.min(MAX_CHART_POINTS, Math.floor(MAX_POINTS_PER_CHART / Math.max(1, lines))),
+  );
+}
+
 export interface TimeRange {
   fromMs: number;
   toMs: number;
@@ -91,9 +102,10 @@ export function multiSeriesRows<T extends { atMs: number }>(
   series: ReadonlyMap<string, RingSeries<T>>,
   read: (p: T) => number | null,
   range: TimeRange,
-  maxBins = MAX_CHART_POINTS,
+  maxBinsOverride?: number,
 ): { rows: ChartRow[]; keys: string[] } {
   const keys = [...series.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const maxBins = maxBinsOverride ?? binsForLines(keys.length);
   const byTime = new Map<number, ChartRow>();
   for (const key of keys) {
     const ring = series.get(key)!;

@@ -78,6 +78,7 @@ export type ChartRow = { atMs: number } & Record<string, number | null>;
 /**
  * Groups points into equal time bins over [fromMs, toMs) and reduces each field. With `maxBins` bins, a chart of
  * any window length draws the same number of points; bins without any point are left out (gaps show as gaps).
+ * Bins are aligned to multiples of the bin width in epoch time, so a sliding window does not make lines jitter.
  */
 export function downsample<T extends Timed>(
   points: readonly T[],
@@ -114,7 +115,7 @@ export function downsample<T extends Timed>(
   };
   for (const p of points) {
     if (p.atMs < fromMs || p.atMs >= toMs) continue;
-    const start = fromMs + Math.floor((p.atMs - fromMs) / binMs) * binMs;
+    const start = Math.floor(p.atMs / binMs) * binMs;
     if (start !== binStart) {
       flush();
       binStart = start;

@@ -60,6 +60,7 @@ export function mergeSnapshot(
 export const createMetricsSlice: SliceCreator<MetricsSlice> = (set, get, { api, now }) => ({
   series: createMetricsSeries(),
   metricsVersion: 0,
+  metricsHistoryVersion: 0,
   metricsWindowMin: 5,
   metricsLoaded: false,
   metricsError: null,
@@ -79,7 +80,12 @@ export const createMetricsSlice: SliceCreator<MetricsSlice> = (set, get, { api, 
         stepSec: historyStepSec(windowMin),
       });
       mergeSnapshot(get().series, snap, true);
-      set({ metricsLoaded: true, metricsError: null, metricsVersion: get().metricsVersion + 1 });
+      set({
+        metricsLoaded: true,
+        metricsError: null,
+        metricsVersion: get().metricsVersion + 1,
+        metricsHistoryVersion: get().metricsHistoryVersion + 1,
+      });
     } catch (err) {
       set({ metricsLoaded: true, metricsError: describeError(err) });
     }

@@ -141,6 +141,8 @@ export interface SloTargets {
 export interface MetricsSlice {
   series: MetricsSeries;
   metricsVersion: number;
+  /** Changes when history is (re)loaded, so charts derive at once instead of at their next refresh. */
+  metricsHistoryVersion: number;
   metricsWindowMin: MetricsWindowMin;
   metricsLoaded: boolean;
   metricsError: string | null;

@@ -5,7 +5,7 @@
 import { type ReactNode, useMemo, useState } from 'react';
 
 import { ErrorBox } from '../../components/error-box';
-import { deriveDashboard } from '../../lib/dashboard-derive';
+import { chartRefreshMs, deriveCharts, deriveStats } from '../../lib/dashboard-derive';
 import { downloadText } from '../../lib/download';
 import { formatCount, formatMs, formatPct, formatRate } from '../../lib/format';
 import { seriesColor, type TimeRange } from '../../lib/metrics-derive';
@@ -26,6 +26,23 @@ function pSeries(prefix: string): ChartSeries[] {
   ];
 }
 
+// Stable props: the charts are memoized, so a new array on every render would redraw all of them.
+const THROUGHPUT_SERIES: ChartSeries[] = [
+  { key: 'rps', label: 'req/s', color: '#58a6ff' },
+  { key: 'tps', label: 'tok/s', color: '#76b900' },
+];
+const TTFT_SERIES = pSeries('ttft');
+const TPOT_SERIES = pSeries('tpot');
+const E2E_SERIES = pSeries('e2e');
+const PROXY_SERIES: ChartSeries[] = [
+  { key: 'proxy_p50', label: 'p50', color: P_COLORS.p50 },
+  { key: 'proxy_p99', label: 'p99', color: P_COLORS.p99 },
+];
+
+function keyedSeries(keys: string[]): ChartSeries[] {
+  return keys.map((k, i) => ({ key: k, label: k, color: seriesColor(i, keys.length) }));
+}
+
 const fmtMs = (v: number): string => formatMs(v);
 const fmtPct = (v: number): string => formatPct(v);
 const fmtNum = (v: number): string => (v >= 100 ? formatCount(v) : v.toFixed(1));
@@ -42,10 +59,29 @@ export function DashboardView(): ReactNode {
   const [zoom, setZoom] = useState<TimeRange | null>(null);
 
   const nowMs = useNow(1000);
+  const historyVersion = useAppStore((s) => s.metricsHistoryVersion);
+  // Charts derive once per bin of the window (12 s for 60 min): redrawing 32 lines every second would
+  // redraw points that did not change. The stat tiles below update every second.
+  const refreshMs = chartRefreshMs(windowMin);
+  const chartNowMs = Math.floor(nowMs / refreshMs) * refreshMs;
   const derived = useMemo(() => {
+    void historyVersion; // Loaded history: derive at once.
+    return deriveCharts(series, { windowMin, zoom, slo, nowMs: chartNowMs });
+  }, [series, historyVersion, windowMin, zoom, slo, chartNowMs]);
+  const lines = useMemo(
+    () => ({
+      errors: keyedSeries(derived.kinds),
+      queue: keyedSeries(derived.queue.keys),
+      kv: keyedSeries(derived.kv.keys),
+      gpuUtil: keyedSeries(derived.gpuUtil.keys),
+      gpuMem: keyedSeries(derived.gpuMem.keys),
+    }),
+    [derived],
+  );
+  const stats = useMemo(() => {
     void version; // The series are mutable: the version says they changed.
-    return deriveDashboard(series, { windowMin, zoom, slo, nowMs });
-  }, [series, version, windowMin, zoom, slo, nowMs]);
+    return deriveStats(series, nowMs);
+  }, [series, version, nowMs]);
 
   const onCsv = async (): Promise<void> => {
     const csv = await exportCsv();
@@ -58,8 +94,6 @@ export function DashboardView(): ReactNode {
     }
   };
 
-  const workerSeries = (keys: string[]): ChartSeries[] =>
-    keys.map((k, i) => ({ key: k, label: k, color: seriesColor(i, keys.length) }));
   const noTraffic =
     'No requests in this window yet. Send a prompt from the Playground or point a client at the proxy.';
 
@@ -113,29 +147,29 @@ export function DashboardView(): ReactNode {
         <div className="stat">
           <div className="label">Requests</div>
           <div className="value" data-testid="stat-rps">
-            {formatRate(derived.stats.rps, 'req')}
+            {formatRate(stats.rps, 'req')}
           </div>
           <div className="sub">last 10 s</div>
         </div>
         <div className="stat">
           <div className="label">Output tokens</div>
-          <div className="value">{formatRate(derived.stats.tps, 'tok')}</div>
+          <div className="value">{formatRate(stats.tps, 'tok')}</div>
           <div className="sub">last 10 s</div>
         </div>
         <div className="stat">
           <div className="label">TTFT p50 / p99</div>
-          <div className="value">{formatMs(derived.stats.ttftP50)}</div>
-          <div className="sub">p99 {formatMs(derived.stats.ttftP99)}</div>
+          <div className="value">{formatMs(stats.ttftP50)}</div>
+          <div className="sub">p99 {formatMs(stats.ttftP99)}</div>
         </div>
         <div className="stat">
           <div className="label">TPOT p50</div>
-          <div className="value">{formatMs(derived.stats.tpotP50)}</div>
-          <div className="sub">proxy adds {formatMs(derived.stats.proxyP50)} (p50)</div>
+          <div className="value">{formatMs(stats.tpotP50)}</div>
+          <div className="sub">proxy adds {formatMs(stats.proxyP50)} (p50)</div>
         </div>
         <div className="stat">
           <div className="label">Errors</div>
-          <div className={`value ${derived.stats.errors > 0 ? 'state-errored' : ''}`}>
-            {formatCount(derived.stats.errors)}
+          <div className={`value ${stats.errors > 0 ? 'state-errored' : ''}`}>
+            {formatCount(stats.errors)}
           </div>
           <div className="sub">last 10 s</div>
         </div>
@@ -146,10 +180,7 @@ export function DashboardView(): ReactNode {
           title="Throughput (drag the brush to zoom)"
           testId="chart-throughput"
           rows={derived.overview}
-          series={[
-            { key: 'rps', label: 'req/s', color: '#58a6ff' },
-            { key: 'tps', label: 'tok/s', color: '#76b900' },
-          ]}
+          series={THROUGHPUT_SERIES}
           range={derived.overviewRange}
           format={fmtNum}
           emptyHint={noTraffic}
@@ -160,7 +191,7 @@ export function DashboardView(): ReactNode {
           testId="chart-ttft"
           shouldConnectGaps
           rows={derived.traffic}
-          series={pSeries('ttft')}
+          series={TTFT_SERIES}
           range={derived.range}
           format={fmtMs}
           emptyHint={noTraffic}
@@ -170,7 +201,7 @@ export function DashboardView(): ReactNode {
           testId="chart-tpot"
           shouldConnectGaps
           rows={derived.traffic}
-          series={pSeries('tpot')}
+          series={TPOT_SERIES}
           range={derived.range}
           format={fmtMs}
           emptyHint={noTraffic}
@@ -180,7 +211,7 @@ export function DashboardView(): ReactNode {
           testId="chart-e2e"
           shouldConnectGaps
           rows={derived.traffic}
-          series={pSeries('e2e')}
+          series={E2E_SERIES}
           range={derived.range}
           format={fmtMs}
           emptyHint={noTraffic}
@@ -190,10 +221,7 @@ export function DashboardView(): ReactNode {
           testId="chart-proxy"
           shouldConnectGaps
           rows={derived.traffic}
-          series={[
-            { key: 'proxy_p50', label: 'p50', color: P_COLORS.p50 },
-            { key: 'proxy_p99', label: 'p99', color: P_COLORS.p99 },
-          ]}
+          series={PROXY_SERIES}
           range={derived.range}
           format={fmtMs}
           emptyHint={noTraffic}
@@ -202,11 +230,7 @@ export function DashboardView(): ReactNode {
           title="Errors by kind (per second)"
           testId="chart-errors"
           rows={derived.errors}
-          series={derived.kinds.map((k, i) => ({
-            key: k,
-            label: k,
-            color: seriesColor(i, derived.kinds.length),
-          }))}
+          series={lines.errors}
           range={derived.range}
           format={fmtNum}
           emptyHint="No errors in this window."
@@ -215,7 +239,7 @@ export function DashboardView(): ReactNode {
           title="Queue depth per worker"
           testId="chart-queue"
           rows={derived.queue.rows}
-          series={workerSeries(derived.queue.keys)}
+          series={lines.queue}
           range={derived.range}
           format={fmtNum}
           emptyHint="No iteration stats yet: workers report them at /metrics with enable_iter_perf_stats: true."
@@ -225,7 +249,7 @@ export function DashboardView(): ReactNode {
           title="KV cache usage per worker"
           testId="chart-kv"
           rows={derived.kv.rows}
-          series={workerSeries(derived.kv.keys)}
+          series={lines.kv}
           range={derived.range}
           format={fmtPct}
           emptyHint="No KV cache stats yet: workers report them at /metrics with enable_iter_perf_stats: true."
@@ -235,7 +259,7 @@ export function DashboardView(): ReactNode {
           title="GPU utilization"
           testId="chart-gpu-util"
           rows={derived.gpuUtil.rows}
-          series={workerSeries(derived.gpuUtil.keys)}
+          series={lines.gpuUtil}
           range={derived.range}
           format={fmtPct}
           emptyHint="No GPU samples yet."
@@ -245,7 +269,7 @@ export function DashboardView(): ReactNode {
           title="GPU memory used"
           testId="chart-gpu-mem"
           rows={derived.gpuMem.rows}
-          series={workerSeries(derived.gpuMem.keys)}
+          series={lines.gpuMem}
           range={derived.range}
           format={fmtPct}
           emptyHint="No GPU samples yet."

@@ -74,6 +74,7 @@ function TimeChartInner({
               dataKey="atMs"
               type="number"
               scale="time"
+              allowDataOverflow
               domain={[range.fromMs, range.toMs]}
               tickFormatter={(v: number) => formatClock(v)}
               minTickGap={40}
@@ -88,7 +89,7 @@ function TimeChartInner({
             {series.map((s) => (
               <Line
                 key={s.key}
-                type="monotone"
+                type={series.length > 6 ? 'linear' : 'monotone'}
                 dataKey={s.key}
                 name={s.label}
                 stroke={s.color}

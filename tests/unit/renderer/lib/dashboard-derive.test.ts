@@ -2,8 +2,13 @@
 // estimates, and the cost for 32 workers and one hour of 1 s data (the number reported in the README).
 import { describe, expect, it } from 'vitest';
 
-import { deriveDashboard } from '../../../../renderer/lib/dashboard-derive';
 import {
+  chartRefreshMs,
+  deriveCharts,
+  deriveStats,
+} from '../../../../renderer/lib/dashboard-derive';
+import {
+  binsForLines,
   MAX_CHART_POINTS,
   shareWithin,
   sloAttainment,
@@ -75,7 +80,7 @@ function fullHour(workers: number) {
   return series;
 }
 
-describe('deriveDashboard', () => {
+describe('deriveCharts', () => {
   it('bounds every chart to MAX_CHART_POINTS rows for an hour of 32 workers, and takes little time', () => {
     const series = fullHour(32);
     const input = {
@@ -84,22 +89,25 @@ describe('deriveDashboard', () => {
       slo: { ttftMs: 150, tpotMs: 50 },
       nowMs: T0 + 3_600_000,
     };
-    deriveDashboard(series, input); // warm-up (JIT)
+    deriveCharts(series, input); // warm-up (JIT)
     const times: number[] = [];
-    let data = deriveDashboard(series, input);
+    let data = deriveCharts(series, input);
     for (let i = 0; i < 5; i += 1) {
-      data = deriveDashboard(series, input);
+      data = deriveCharts(series, input);
       times.push(data.deriveMs);
     }
     times.sort((a, b) => a - b);
     const median = times[2]!;
     console.log(
-      `deriveDashboard 32 workers x 3600 s + 8 GPUs: median ${median.toFixed(1)} ms over 5 runs`,
+      `deriveCharts 32 workers x 3600 s + 8 GPUs: median ${median.toFixed(1)} ms over 5 runs`,
     );
-    expect(data.traffic.length).toBeLessThanOrEqual(MAX_CHART_POINTS);
+    expect(data.traffic.length).toBeLessThanOrEqual(MAX_CHART_POINTS + 1); // +1: bins align to epoch time
     expect(data.traffic.length).toBeGreaterThan(250);
     expect(data.queue.keys).toHaveLength(32);
-    expect(data.queue.rows.length).toBeLessThanOrEqual(MAX_CHART_POINTS);
+    // 32 lines share the point budget: 75 rows each.
+    expect(data.queue.rows.length).toBeLessThanOrEqual(binsForLines(32) + 1);
+    expect(binsForLines(32)).toBe(75);
+    expect(binsForLines(3)).toBe(MAX_CHART_POINTS);
     expect(data.gpuUtil.keys).toEqual([
       'GPU 0',
       'GPU 1',
@@ -117,7 +125,7 @@ describe('deriveDashboard', () => {
 
   it('zooms into a range with 1 s resolution and keeps the overview of the whole window', () => {
     const series = fullHour(2);
-    const data = deriveDashboard(series, {
+    const data = deriveCharts(series, {
       windowMin: 60,
       zoom: { fromMs: T0 + 60_000, toMs: T0 + 120_000 },
       slo: { ttftMs: 150, tpotMs: 50 },
@@ -126,19 +134,19 @@ describe('deriveDashboard', () => {
     expect(data.traffic).toHaveLength(60);
     expect(data.traffic[0]!.atMs).toBe(T0 + 60_000);
     expect(data.overview.length).toBeGreaterThan(250);
-    expect(data.stats.rps).toBe(5); // The stat tiles always show the last 10 s, zoomed or not.
   });
 
   it('computes last-10-second stats from the newest buckets', () => {
-    const series = fullHour(0);
-    const data = deriveDashboard(series, {
-      windowMin: 5,
-      zoom: null,
-      slo: { ttftMs: 150, tpotMs: 50 },
-      nowMs: T0 + 3_600_000,
-    });
-    expect(data.stats.rps).toBe(5);
-    expect(data.stats.tps).toBe(250);
+    const stats = deriveStats(fullHour(0), T0 + 3_600_000);
+    expect(stats.rps).toBe(5);
+    expect(stats.tps).toBe(250);
+    expect(stats.ttftP50).toBeCloseTo(104.5, 5);
+  });
+
+  it('refreshes charts once per bin of the window', () => {
+    expect(chartRefreshMs(5)).toBe(1000);
+    expect(chartRefreshMs(15)).toBe(3000);
+    expect(chartRefreshMs(60)).toBe(12_000);
   });
 });
 
