@@ -91,8 +91,9 @@ test('dashboard stays smooth with 32 workers and an hour of data', async ({ app 
     const args = route.request().postDataJSON() as [{ fromMs?: number; toMs?: number }] | null;
     const q = args?.[0];
     // The 5 s iteration refreshes ask for the last 10 s: let those reach the real backend.
-    if (q?.fromMs !== undefined && q.toMs !== undefined && q.toMs - q.fromMs <= 60_000)
+    if (q?.fromMs !== undefined && q.toMs !== undefined && q.toMs - q.fromMs <= 60_000) {
       return route.continue();
+    }
     return route.fulfill({ status: 200, contentType: 'application/json', body: big });
   });
   await c.open('Dashboard');
