@@ -13,7 +13,7 @@ const nodeBuiltins = { group: ['node:*'], message: 'This layer must not use Node
 
 export default tseslint.config(
   {
-    ignores: ['eslint.config.mjs', 'node_modules/**', 'dist/**', '.vite/**', 'out/**', 'reports/**', 'test-results/**', 'bin/**', 'scripts/**/*.mjs', '.ci/**'],
+    ignores: ['eslint.config.mjs', 'node_modules/**', 'dist/**', '.vite/**', 'out/**', 'reports/**', 'test-results/**', 'bin/**', 'scripts/**/*.mjs', 'tests/fixtures/**/*.mjs', '.ci/**', '.devcarry/**', 'docs/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
