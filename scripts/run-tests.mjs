@@ -29,7 +29,7 @@ run('vitest', join(npx, 'vitest'), ['run', '--reporter=default', '--reporter=jso
 const hasE2e = existsSync(join(root, 'tests', 'e2e')) &&
   readdirSync(join(root, 'tests', 'e2e'), { recursive: true }).some((f) => String(f).endsWith('.spec.ts'));
 if (hasE2e) {
-  run('playwright', join(npx, 'playwright'), ['test', '--project=browser'], {
+  run('playwright', join(npx, 'playwright'), ['test', '--project=browser', '--reporter=list,json'], {
     PLAYWRIGHT_JSON_OUTPUT_NAME: join(reports, 'playwright.json'),
   });
 }
