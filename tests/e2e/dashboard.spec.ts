@@ -16,6 +16,8 @@ async function sendRequests(proxyUrl: string, n: number): Promise<void> {
     });
     expect(res.status).toBe(200);
     await res.text();
+    // Spread over a few seconds so the 1 s buckets hold a line, not a single point.
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
@@ -28,7 +30,8 @@ test('charts show data', async ({ app }) => {
   await expect(c.chart('chart-ttft')).toHaveAttribute('data-has-data', 'true', { timeout: 30_000 });
   await expect(c.chart('chart-throughput')).toHaveAttribute('data-has-data', 'true');
   await expect(c.chart('chart-gpu-util')).toHaveAttribute('data-has-data', 'true');
-  await expect(c.chart('chart-ttft').locator('.recharts-line-curve').first()).toBeVisible();
+  await expect(c.chart('chart-ttft').locator('.recharts-line').first()).toBeVisible();
+  await expect(page.getByTestId('stat-rps')).not.toHaveText('0.0 req/s');
   await c.screenshot(SCREENSHOT_DIR, 'dashboard');
   const csv = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export CSV' }).click();

@@ -52,7 +52,10 @@ function TimeChartInner({
   shouldConnectGaps = false,
   testId,
 }: TimeChartProps): ReactNode {
-  const hasData = rows.some((r) => series.some((s) => r[s.key] !== null && r[s.key] !== undefined));
+  const filled = rows.filter((r) => series.some((s) => r[s.key] !== null && r[s.key] !== undefined)).length;
+  const hasData = filled > 0;
+  // A few isolated seconds of traffic would draw as zero-length lines: show their points as dots.
+  const dot = filled < 20 ? { r: 2.5 } : false;
   return (
     <figure
       className="chart-card"
@@ -95,7 +98,7 @@ function TimeChartInner({
                 stroke={s.color}
                 strokeWidth={1.6}
                 strokeDasharray={s.isDashed ? '4 3' : undefined}
-                dot={false}
+                dot={dot}
                 isAnimationActive={false}
                 connectNulls={shouldConnectGaps}
               />
