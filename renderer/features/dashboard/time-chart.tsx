@@ -52,7 +52,9 @@ function TimeChartInner({
   shouldConnectGaps = false,
   testId,
 }: TimeChartProps): ReactNode {
-  const filled = rows.filter((r) => series.some((s) => r[s.key] !== null && r[s.key] !== undefined)).length;
+  const filled = rows.filter((r) =>
+    series.some((s) => r[s.key] !== null && r[s.key] !== undefined),
+  ).length;
   const hasData = filled > 0;
   // A few isolated seconds of traffic would draw as zero-length lines: show their points as dots.
   const dot = filled < 20 ? { r: 2.5 } : false;
