@@ -29,7 +29,7 @@ function pSeries(prefix: string): ChartSeries[] {
 // Stable props: the charts are memoized, so a new array on every render would redraw all of them.
 const THROUGHPUT_SERIES: ChartSeries[] = [
   { key: 'rps', label: 'req/s', color: '#58a6ff' },
-  { key: 'tps', label: 'tok/s', color: '#76b900' },
+  { key: 'tps', label: 'tok/s (right axis)', color: '#76b900', isRightAxis: true },
 ];
 const TTFT_SERIES = pSeries('ttft');
 const TPOT_SERIES = pSeries('tpot');
@@ -45,7 +45,8 @@ function keyedSeries(keys: string[]): ChartSeries[] {
 
 const fmtMs = (v: number): string => formatMs(v);
 const fmtPct = (v: number): string => formatPct(v);
-const fmtNum = (v: number): string => (v >= 100 ? formatCount(v) : v.toFixed(1));
+const fmtNum = (v: number): string =>
+  v >= 100 ? formatCount(v) : v >= 1 || v === 0 ? v.toFixed(1) : v.toFixed(2);
 
 export function DashboardView(): ReactNode {
   const series = useAppStore((s) => s.series);

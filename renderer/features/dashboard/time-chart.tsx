@@ -23,6 +23,8 @@ export interface ChartSeries {
   label: string;
   color: string;
   isDashed?: boolean;
+  /** Drawn against a second axis on the right (a quantity of another scale, e.g. tok/s next to req/s). */
+  isRightAxis?: boolean;
 }
 
 export interface TimeChartProps {
@@ -84,7 +86,15 @@ function TimeChartInner({
               tickFormatter={(v: number) => formatClock(v)}
               minTickGap={40}
             />
-            <YAxis width={64} tickFormatter={(v: number) => format(v)} />
+            <YAxis yAxisId="left" width={64} tickFormatter={(v: number) => format(v)} />
+            {series.some((s) => s.isRightAxis) ? (
+              <YAxis
+                yAxisId="right"
+                orientation="right"
+                width={56}
+                tickFormatter={(v: number) => format(v)}
+              />
+            ) : null}
             <Tooltip
               labelFormatter={(v) => formatClock(Number(v))}
               formatter={(v) => (typeof v === 'number' ? format(v) : String(v))}
@@ -95,6 +105,7 @@ function TimeChartInner({
               <Line
                 key={s.key}
                 type={series.length > 6 ? 'linear' : 'monotone'}
+                yAxisId={s.isRightAxis ? 'right' : 'left'}
                 dataKey={s.key}
                 name={s.label}
                 stroke={s.color}
