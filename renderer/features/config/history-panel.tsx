@@ -49,7 +49,7 @@ export function HistoryPanel(): ReactNode {
       {history.length === 0 ? (
         <p className="dim">No version applied yet. Apply the topology to record version 1.</p>
       ) : null}
-      <ul className="file-list" aria-label="Applied versions">
+      <ul className="history-list" aria-label="Applied versions">
         {history.slice(0, 20).map((v, i) => {
           const previous = history[i + 1];
           return (
