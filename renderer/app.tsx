@@ -10,6 +10,7 @@ import { ClusterView } from './features/cluster/cluster-view';
 import { ConfigView } from './features/config/config-view';
 import { DashboardView } from './features/dashboard/dashboard-view';
 import { PlaygroundView } from './features/playground/playground-view';
+import { SettingsDialog } from './features/settings/settings-dialog';
 import { useAppStore } from './store/app-store-context';
 import { selectIsSimulated, selectWorkerCounts } from './store/selectors';
 import type { ThemeChoice, ViewName } from './store/store-types';
@@ -49,6 +50,7 @@ export function App(): ReactNode {
   const connectionError = useAppStore((s) => s.connectionError);
   const counts = useAppStore(useShallow(selectWorkerCounts));
   const isSimulated = useAppStore(selectIsSimulated);
+  const openSettings = useAppStore((s) => s.openSettings);
   useThemeAttribute(theme);
 
   useEffect(() => {
@@ -104,6 +106,9 @@ export function App(): ReactNode {
           >
             {connection === 'ok' ? 'connected' : connection === 'error' ? 'offline' : 'connecting'}
           </span>
+          <button type="button" className="btn btn-small" onClick={() => openSettings(true)}>
+            Settings
+          </button>
           <button
             type="button"
             className="btn btn-small"
@@ -129,6 +134,7 @@ export function App(): ReactNode {
         {view === 'dashboard' ? <DashboardView /> : null}
         {view === 'playground' ? <PlaygroundView /> : null}
       </main>
+      <SettingsDialog />
       <Toasts />
     </div>
   );

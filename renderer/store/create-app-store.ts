@@ -9,6 +9,7 @@ import { createConfigSlice } from './config-slice';
 import { createGpusSlice } from './gpus-slice';
 import { createMetricsSlice } from './metrics-slice';
 import { createPlaygroundSlice } from './playground-slice';
+import { createSettingsSlice } from './settings-slice';
 import type { AppState, StoreDeps } from './store-types';
 import { createUiSlice } from './ui-slice';
 import { createWorkersSlice } from './workers-slice';
@@ -33,6 +34,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
     ...createConfigSlice(set, get, deps),
     ...createMetricsSlice(set, get, deps),
     ...createPlaygroundSlice(set, get, deps),
+    ...createSettingsSlice(set, get, deps),
   }));
   const { api } = deps;
   const disposers: (() => void)[] = [];

@@ -9,6 +9,7 @@ import type { ClusterStatus } from '../../shared/model/cluster';
 import type { GpuInventorySnapshot, GpuSample } from '../../shared/model/gpu';
 import type { LogLine } from '../../shared/model/logs';
 import type { MetricsBucket, WorkerIterationSample } from '../../shared/model/metrics';
+import type { ConsoleSettings, ConsoleSettingsPatch } from '../../shared/model/settings';
 import type {
   ApplyPlan,
   ApplyResult,
@@ -187,12 +188,23 @@ export interface PlaygroundSlice {
   stopPrompt: () => void;
 }
 
+export interface SettingsSlice {
+  settings: ConsoleSettings | null;
+  settingsError: string | null;
+  isSettingsOpen: boolean;
+  openSettings: (isOpen: boolean) => void;
+  loadSettings: () => Promise<void>;
+  /** Saves a patch; resolves false (with the message in settingsError) when the backend refused it. */
+  saveSettings: (patch: ConsoleSettingsPatch) => Promise<boolean>;
+}
+
 export type AppState = UiSlice &
   WorkersSlice &
   GpusSlice &
   ConfigSlice &
   MetricsSlice &
-  PlaygroundSlice;
+  PlaygroundSlice &
+  SettingsSlice;
 
 export type SetState = StoreApi<AppState>['setState'];
 export type GetState = StoreApi<AppState>['getState'];

@@ -165,8 +165,8 @@ export function ClusterView(): ReactNode {
             {!inventory && !gpusError ? <EmptyState title="Reading the GPU inventory…" /> : null}
             {inventory && inventory.gpus.length === 0 ? (
               <EmptyState title="No GPUs found">
-                Install the NVIDIA driver (nvidia-smi), or set a simulated GPU count in the settings
-                to try the console without GPUs.
+                Install the NVIDIA driver (nvidia-smi), or set a simulated GPU count in Settings
+                (top right) to try the console without GPUs.
               </EmptyState>
             ) : null}
             {inventory?.lastError ? (

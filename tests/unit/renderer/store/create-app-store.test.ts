@@ -1,7 +1,7 @@
 // The renderer store (renderer/store/*) against a fake API: event wiring once in the factory, snapshots,
 // idempotent status events, GPU selection and free GPUs, presets, removal, logs merge, config apply flow,
 // metrics ticks. Runs under Node: the store has no DOM.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { createAppStore } from '../../../../renderer/store/create-app-store';
 import {
@@ -282,6 +282,35 @@ describe('createAppStore', () => {
     await app.start();
     expect(store.getState().connection).toBe('error');
     expect(store.getState().connectionError).toMatch(/rejected the token.*\?token=/);
+    app.dispose();
+  });
+
+  it('loads settings when opened, saves a patch and keeps a refusal as an error', async () => {
+    const base = {
+      trtllmServePath: null,
+      defaultEngine: 'simulated' as const,
+      simulatedGpuCount: 4,
+      simulatedGpuModel: 'H100',
+      readyTimeoutMs: 60_000,
+      clusterMode: 'static' as const,
+      etcdEndpoint: null,
+      proxyPort: 8000,
+    };
+    const { app, store } = setup({
+      'settings:get': () => Promise.resolve(base),
+      'settings:set': (patch) =>
+        patch.proxyPort === 1
+          ? Promise.reject(new AppError('PORT_IN_USE', 'port 1 is taken'))
+          : Promise.resolve({ ...base, ...patch }),
+    });
+    await app.start();
+    const s = store.getState;
+    s().openSettings(true);
+    await vi.waitFor(() => expect(s().settings?.simulatedGpuCount).toBe(4));
+    expect(await s().saveSettings({ simulatedGpuCount: 8 })).toBe(true);
+    expect(s().settings?.simulatedGpuCount).toBe(8);
+    expect(await s().saveSettings({ proxyPort: 1 })).toBe(false);
+    expect(s().settingsError).toMatch(/port 1 is taken. Pick another port/);
     app.dispose();
   });
 });
