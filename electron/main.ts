@@ -28,7 +28,11 @@ import {
   workerSummary,
 } from './platform/menus';
 import { createQuitController } from './platform/quit-controller';
-import { applyCspHeader, hardenWebContents, isExternalWebUrl } from './platform/window-security';
+import {
+  applyResponseHeaders,
+  hardenWebContents,
+  isExternalWebUrl,
+} from './platform/window-security';
 
 // Set by @electron-forge/plugin-vite: the dev server URL under `electron-forge start`, the renderer name otherwise.
 declare const MAIN_WINDOW_VITE_DEV_SERVER_URL: string | undefined;
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
     tray.setContextMenu(Menu.buildFromTemplate(trayMenuTemplate(actions, summary)));
   };
 
-  applyCspHeader(session.defaultSession);
+  applyResponseHeaders(session.defaultSession, () => backend.proxyUrl);
   const unbind = bindIpc({
     backend,
     target: () => win?.webContents ?? null,

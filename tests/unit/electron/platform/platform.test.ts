@@ -10,7 +10,7 @@ import {
 } from '../../../../electron/platform/menus';
 import { createQuitController } from '../../../../electron/platform/quit-controller';
 import {
-  applyCspHeader,
+  applyResponseHeaders,
   CONSOLE_CSP,
   hardenWebContents,
   isExternalWebUrl,
@@ -169,20 +169,57 @@ describe('window hardening', () => {
     expect(isExternalWebUrl('javascript:alert(1)')).toBe(false);
   });
 
-  it('adds the CSP header to http main frames', () => {
-    let hook:
-      | ((
-          d: { url: string; resourceType: string; responseHeaders?: Record<string, string[]> },
-          cb: (r: { responseHeaders: Record<string, string[]> }) => void,
-        ) => void)
-      | undefined;
-    applyCspHeader({ webRequest: { onHeadersReceived: (h: typeof hook) => (hook = h) } } as never);
-    let out: Record<string, string[]> = {};
-    hook!(
-      { url: 'http://localhost:5173/', resourceType: 'mainFrame', responseHeaders: {} },
-      (r) => (out = r.responseHeaders),
+  it('adds the CSP to http main frames and CORS to the proxy answers only', () => {
+    type Details = {
+      url: string;
+      method?: string;
+      resourceType: string;
+      responseHeaders?: Record<string, string[]>;
+    };
+    type Result = { responseHeaders: Record<string, string[]>; statusLine?: string };
+    let hook: ((d: Details, cb: (r: Result) => void) => void) | undefined;
+    applyResponseHeaders(
+      { webRequest: { onHeadersReceived: (h: typeof hook) => (hook = h) } } as never,
+      () => 'http://127.0.0.1:8000',
     );
-    expect(out['Content-Security-Policy']).toEqual([CONSOLE_CSP]);
+    const run = (d: Details): Result => {
+      let out: Result = { responseHeaders: {} };
+      hook!(d, (r) => (out = r));
+      return out;
+    };
+    expect(
+      run({ url: 'http://localhost:5173/', resourceType: 'mainFrame', responseHeaders: {} })
+        .responseHeaders['Content-Security-Policy'],
+    ).toEqual([CONSOLE_CSP]);
     expect(CONSOLE_CSP).toContain("script-src 'self'");
+    const answer = run({
+      url: 'http://127.0.0.1:8000/v1/chat/completions',
+      method: 'POST',
+      resourceType: 'xhr',
+      responseHeaders: { 'content-type': ['text/event-stream'] },
+    });
+    expect(answer.responseHeaders['Access-Control-Allow-Origin']).toEqual(['*']);
+    expect(answer.responseHeaders['Access-Control-Expose-Headers']![0]).toContain(
+      'x-disagg-context-worker',
+    );
+    expect(answer.statusLine).toBeUndefined();
+    const preflight = run({
+      url: 'http://127.0.0.1:8000/v1/chat/completions',
+      method: 'OPTIONS',
+      resourceType: 'xhr',
+      responseHeaders: {},
+    });
+    expect(preflight.statusLine).toBe('HTTP/1.1 204 No Content');
+    expect(preflight.responseHeaders['Access-Control-Allow-Headers']![0]).toContain('content-type');
+    const other = run({
+      url: 'http://127.0.0.1:8001/v1/chat/completions',
+      method: 'POST',
+      resourceType: 'xhr',
+      responseHeaders: {},
+    });
+    expect(other.responseHeaders['Access-Control-Allow-Origin']).toBeUndefined();
+    expect(run({ url: 'http://127.0.0.1:80001/', resourceType: 'xhr' }).responseHeaders).toEqual(
+      {},
+    );
   });
 });
