@@ -9,6 +9,7 @@ import {
   MAX_CHART_POINTS,
   multiSeriesRows,
   readGpuMem,
+  readGpuPower,
   readGpuUtil,
   readKv,
   readQueue,
@@ -49,6 +50,7 @@ export function deriveCharts(series: MetricsSeries, input: DashboardInput) {
   const gpuMap = new Map([...series.gpus.entries()].map(([k, v]) => [`GPU ${k}`, v]));
   const gpuUtil = multiSeriesRows(gpuMap, readGpuUtil, range);
   const gpuMem = multiSeriesRows(gpuMap, readGpuMem, range);
+  const gpuPower = multiSeriesRows(gpuMap, readGpuPower, range);
   return {
     range,
     overviewRange: zoom ? windowRange : range,
@@ -60,6 +62,7 @@ export function deriveCharts(series: MetricsSeries, input: DashboardInput) {
     kv,
     gpuUtil,
     gpuMem,
+    gpuPower,
     slo: sloAttainment(overall, range, slo),
     deriveMs: performance.now() - t0,
     pointCount:

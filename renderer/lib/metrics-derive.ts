@@ -132,6 +132,8 @@ export const readKv = (s: WorkerIterationSample): number | null =>
   s.kvCacheUsage === null ? null : s.kvCacheUsage * 100;
 /** GPU utilization in percent. */
 export const readGpuUtil = (s: GpuSample): number | null => s.utilizationPct;
+/** GPU power draw in watts. */
+export const readGpuPower = (s: GpuSample): number | null => s.powerDrawW;
 /** GPU memory used in percent of total. */
 export const readGpuMem = (s: GpuSample): number | null =>
   s.memoryUsedMiB !== null && s.memoryTotalMiB ? (s.memoryUsedMiB / s.memoryTotalMiB) * 100 : null;

@@ -7,7 +7,7 @@ import { type ReactNode, useMemo, useState } from 'react';
 import { ErrorBox } from '../../components/error-box';
 import { chartRefreshMs, deriveCharts, deriveStats } from '../../lib/dashboard-derive';
 import { downloadText } from '../../lib/download';
-import { formatCount, formatMs, formatPct, formatRate } from '../../lib/format';
+import { formatCount, formatMs, formatPct, formatRate, formatWatts } from '../../lib/format';
 import { seriesColor, type TimeRange } from '../../lib/metrics-derive';
 import { useNow } from '../../lib/use-now';
 import { useAppStore } from '../../store/app-store-context';
@@ -44,6 +44,7 @@ function keyedSeries(keys: string[]): ChartSeries[] {
 }
 
 const fmtMs = (v: number): string => formatMs(v);
+const fmtWatts = (v: number): string => formatWatts(v);
 const fmtPct = (v: number): string => formatPct(v);
 const fmtNum = (v: number): string =>
   v >= 100 ? formatCount(v) : v >= 1 || v === 0 ? v.toFixed(1) : v.toFixed(2);
@@ -76,6 +77,7 @@ export function DashboardView(): ReactNode {
       kv: keyedSeries(derived.kv.keys),
       gpuUtil: keyedSeries(derived.gpuUtil.keys),
       gpuMem: keyedSeries(derived.gpuMem.keys),
+      gpuPower: keyedSeries(derived.gpuPower.keys),
     }),
     [derived],
   );
@@ -275,6 +277,16 @@ export function DashboardView(): ReactNode {
           format={fmtPct}
           emptyHint="No GPU samples yet."
           showLegend={derived.gpuMem.keys.length <= 12}
+        />
+        <TimeChart
+          title="GPU power"
+          testId="chart-gpu-power"
+          rows={derived.gpuPower.rows}
+          series={lines.gpuPower}
+          range={derived.range}
+          format={fmtWatts}
+          emptyHint="No GPU samples yet."
+          showLegend={derived.gpuPower.keys.length <= 12}
         />
       </div>
     </section>
