@@ -2,7 +2,7 @@
 // `npm start`: the desktop app (electron-forge start) where the Electron binary is installed; otherwise the
 // same console headless (`disagg-console serve`), which prints the URL to open in a browser. Extra arguments
 // go to `serve` (e.g. `npm start -- --demo`).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,5 +40,16 @@ if (electronBinary() !== null && existsSync(forge) && process.env.DISAGG_CONSOLE
   run(forge, ['start', ...(args.length > 0 ? ['--', ...args] : [])]);
 } else {
   process.stdout.write('Electron is not installed here: starting the console headless; open the Console URL below in a browser.\n');
+  // A fresh clone has no built UI yet: build it once (about a minute) so the URL shows the console.
+  if (!existsSync(join(root, 'dist', 'renderer', 'index.html'))) {
+    process.stdout.write('Building the console UI once (npm run build:renderer)...\n');
+    const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+    const built = spawnSync(process.execPath, [vite, 'build', '-c', 'vite.renderer.config.ts', '--logLevel', 'warn'], {
+      cwd: root,
+      stdio: 'inherit',
+      timeout: 300_000,
+    });
+    if (built.status !== 0) process.stdout.write('The UI build failed; the console still starts and says how to build it.\n');
+  }
   run(process.execPath, [join(root, 'bin', 'disagg-console.mjs'), 'serve', ...args]);
 }
