@@ -1,19 +1,26 @@
 // The app shell: top bar with navigation (Cluster, Configuration, Dashboard, Playground), theme toggle,
 // connection and worker summary, and the current view. Layer: renderer.
 
-import { type ReactNode, useEffect } from 'react';
+import { lazy, type ReactNode, Suspense, useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
+import { EmptyState } from './components/empty-state';
 import { ErrorBox } from './components/error-box';
 import { Toasts } from './components/toasts';
 import { ClusterView } from './features/cluster/cluster-view';
-import { ConfigView } from './features/config/config-view';
-import { DashboardView } from './features/dashboard/dashboard-view';
 import { PlaygroundView } from './features/playground/playground-view';
 import { SettingsDialog } from './features/settings/settings-dialog';
 import { useAppStore } from './store/app-store-context';
 import { selectIsSimulated, selectWorkerCounts } from './store/selectors';
 import type { ThemeChoice, ViewName } from './store/store-types';
+
+// The editor (CodeMirror) and the charts (recharts) load with their views: the first paint needs neither.
+const ConfigView = lazy(() =>
+  import('./features/config/config-view').then((m) => ({ default: m.ConfigView })),
+);
+const DashboardView = lazy(() =>
+  import('./features/dashboard/dashboard-view').then((m) => ({ default: m.DashboardView })),
+);
 
 const VIEWS: { id: ViewName; label: string }[] = [
   { id: 'cluster', label: 'Cluster' },
@@ -130,8 +137,10 @@ export function App(): ReactNode {
           </div>
         ) : null}
         {view === 'cluster' ? <ClusterView /> : null}
-        {view === 'config' ? <ConfigView /> : null}
-        {view === 'dashboard' ? <DashboardView /> : null}
+        <Suspense fallback={<EmptyState title="Loading…" />}>
+          {view === 'config' ? <ConfigView /> : null}
+          {view === 'dashboard' ? <DashboardView /> : null}
+        </Suspense>
         {view === 'playground' ? <PlaygroundView /> : null}
       </main>
       <SettingsDialog />

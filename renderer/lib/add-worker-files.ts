@@ -18,7 +18,14 @@ export function candidatePort(files: TopologyFiles): number {
   return port;
 }
 
-/** Files with the worker added to console.yaml and its options file written next to it. */
+/** The index the new worker gets in console.yaml's `workers` list (for issues about it). */
+export function newWorkerIndex(files: TopologyFiles): number {
+  const doc = parseDocument(files['console.yaml'] ?? '');
+  const workers = doc.get('workers', true);
+  return isSeq(workers) ? workers.items.length : 0;
+}
+
+/** Files with the worker added to console.yaml (and disagg_config.yaml urls) and its options file next to it. */
 export function filesWithWorker(
   files: TopologyFiles,
   request: WorkerAddRequest & { id: string },
@@ -40,5 +47,24 @@ export function filesWithWorker(
   const workers = doc.get('workers', true);
   if (isSeq(workers)) workers.add(doc.createNode(entry));
   else doc.set('workers', doc.createNode([entry]));
-  return { ...files, 'console.yaml': doc.toString({ lineWidth: 0 }), [optionsFile]: optionsYaml };
+  const out: TopologyFiles = {
+    ...files,
+    'console.yaml': doc.toString({ lineWidth: 0 }),
+    [optionsFile]: optionsYaml,
+  };
+  // Static membership (protocol 3.2): the backend lists the new worker in disagg_config.yaml `urls`; do the same
+  // here so the pre-flight judges the topology as it will be.
+  const disagg = files['disagg_config.yaml'];
+  if (disagg !== undefined) {
+    const d = parseDocument(disagg);
+    const urls = d.getIn(
+      [request.role === 'context' ? 'context_servers' : 'generation_servers', 'urls'],
+      true,
+    );
+    if (isSeq(urls)) {
+      urls.add(d.createNode(`${String(entry.host)}:${String(entry.port)}`));
+      out['disagg_config.yaml'] = d.toString({ lineWidth: 0 });
+    }
+  }
+  return out;
 }

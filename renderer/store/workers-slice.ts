@@ -4,7 +4,7 @@
 
 import type { LogLine } from '../../shared/model/logs';
 import type { WorkerView } from '../../shared/model/worker-view';
-import { filesWithWorker } from '../lib/add-worker-files';
+import { filesWithWorker, newWorkerIndex } from '../lib/add-worker-files';
 import { describeError, errorCode } from '../lib/error-text';
 import { nextWorkerName, planPreset, workerOptionsTemplate } from '../lib/worker-templates';
 import { selectFreeGpus } from './selectors';
@@ -92,7 +92,14 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
           { ...request, id },
           request.optionsYaml ?? workerOptionsTemplate(request.role),
         );
-        return await api.invoke('topology:validate', files);
+        const report = await api.invoke('topology:validate', files);
+        if (request.port !== undefined) return report;
+        // The port was left blank: the backend picks a free one, so problems with the placeholder do not count.
+        const portPath = `workers[${newWorkerIndex(topology.files)}].port`;
+        const issues = report.issues.filter(
+          (i) => !(i.file === 'console.yaml' && i.path === portPath),
+        );
+        return { ok: !issues.some((i) => i.severity === 'error'), issues };
       } catch (err) {
         get().notify('error', `Pre-flight did not run: ${describeError(err)}`);
         return null;

@@ -145,7 +145,15 @@ describe('createAppStore', () => {
     const { app, store } = setup({
       'topology:validate': (files) => {
         validated = files;
-        return Promise.resolve({ ok: true, issues: [] });
+        const placeholder = {
+          file: 'console.yaml',
+          line: 20,
+          column: 5,
+          path: 'workers[1].port',
+          message: 'port 8002 is already in use by another process',
+          severity: 'error' as const,
+        };
+        return Promise.resolve({ ok: false, issues: [placeholder] });
       },
     });
     await app.start();
@@ -157,6 +165,9 @@ describe('createAppStore', () => {
     expect(validated['console.yaml']).toContain('name: gen1');
     expect(validated['console.yaml']).toContain('options_file: gen1.yaml');
     expect(validated['gen1.yaml']).toContain('cache_transceiver_config');
+    // Static membership: the new worker is listed in the proxy's urls too.
+    expect(validated['disagg_config.yaml']).toMatch(/generation_servers:[\s\S]*- localhost:8002/);
+    // A blank port is picked by the backend: the placeholder's port problem is dropped (report above is ok).
     app.dispose();
   });
 
