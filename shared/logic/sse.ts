@@ -66,6 +66,11 @@ export class SseParser {
     return out;
   }
 
+  /** True at an event boundary: nothing buffered, so a chunk of whole events can be scanned elsewhere. */
+  isIdle(): boolean {
+    return this.buffer.length === 0 && !this.pendingCr && !this.hasFields;
+  }
+
   /** End of stream: a last event without its closing blank line is still delivered. */
   end(): SseEvent[] {
     const out: SseEvent[] = [];

@@ -9,7 +9,6 @@ export interface JsonMember {
   end: number;
 }
 
-const COMPOSITE = /["[\]{}]/g;
 const PRIMITIVE_END = /[,}\]\s]/g;
 
 function skipWs(text: string, pos: number): number {
@@ -39,32 +38,34 @@ function skipString(text: string, pos: number): number {
   }
 }
 
-/** Index just past the value starting at `pos`, or -1. */
+/**
+ * Index just past the value starting at `pos`, or -1. Composites are walked with charCodeAt (no regex
+ * match objects per bracket); strings inside them are skipped with indexOf, so long strings stay cheap.
+ */
 function skipValue(text: string, pos: number): number {
-  const c = text[pos];
-  if (c === '"') return skipString(text, pos);
-  if (c === '{' || c === '[') {
+  const c = text.charCodeAt(pos);
+  if (c === 34 /* " */) return skipString(text, pos);
+  if (c === 123 /* { */ || c === 91 /* [ */) {
     let depth = 0;
     let p = pos;
-    for (;;) {
-      COMPOSITE.lastIndex = p;
-      const m = COMPOSITE.exec(text);
-      if (!m) return -1;
-      const ch = m[0];
-      if (ch === '"') {
-        p = skipString(text, m.index);
+    const len = text.length;
+    while (p < len) {
+      const ch = text.charCodeAt(p);
+      if (ch === 34) {
+        p = skipString(text, p);
         if (p < 0) return -1;
         continue;
       }
-      p = m.index + 1;
-      if (ch === '{' || ch === '[') depth++;
-      else {
+      p++;
+      if (ch === 123 || ch === 91) depth++;
+      else if (ch === 125 /* } */ || ch === 93 /* ] */) {
         depth--;
         if (depth === 0) return p;
       }
     }
+    return -1;
   }
-  if (c === undefined) return -1;
+  if (Number.isNaN(c)) return -1;
   PRIMITIVE_END.lastIndex = pos;
   const m = PRIMITIVE_END.exec(text);
   const end = m ? m.index : text.length;
@@ -110,13 +111,24 @@ export function scanObjectMembers(text: string): Map<string, JsonMember> | undef
   }
 }
 
+const quotedKeys = new Map<string, string>();
+
+/** A key as JSON text; the few keys requests use are quoted once and remembered (bounded). */
+export function quoteKey(k: string): string {
+  const q = quotedKeys.get(k);
+  if (q !== undefined) return q;
+  const out = JSON.stringify(k);
+  if (quotedKeys.size < 1024) quotedKeys.set(k, out);
+  return out;
+}
+
 /** Builds an object text from `key -> raw value text` pairs, in order. */
 export function joinMembers(parts: ReadonlyArray<readonly [string, string]>): string {
   let out = '{';
   for (let i = 0; i < parts.length; i++) {
     const [k, v] = parts[i] as readonly [string, string];
     if (i > 0) out += ',';
-    out += JSON.stringify(k) + ':' + v;
+    out += quoteKey(k) + ':' + v;
   }
   return out + '}';
 }

@@ -34,6 +34,7 @@ import {
   spliceJson,
   validateRawClientRequest,
 } from './request-flow';
+import { scanPlainSseChunk, SseChunkScan } from './sse-byte-scan';
 import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RecordOutcome, RoutingUpdate } from './types';
 import { LOG_LEVEL_ORDER } from './types';
 import type { UpstreamCall } from './upstream-client';
@@ -634,7 +635,12 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       const parser = new SseParser();
       let isDone = false;
       let sawError = false;
+      // The last data event's text, kept as bytes (fast path) or text (full parser), decoded at the end.
       let lastData = '';
+      let lastDataChunk: Buffer | undefined;
+      let lastDataStart = 0;
+      let lastDataEnd = 0;
+      const scan = new SseChunkScan();
       let lastActivity = performance.now();
       let finished = false;
       let isPausedForClient = false;
@@ -646,6 +652,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         finished = true;
         if (idleTimer) clearTimeout(idleTimer);
         flow.terminate = undefined;
+        if (lastDataChunk) lastData = lastDataChunk.toString('latin1', lastDataStart, lastDataEnd);
         const m = /"completion_tokens"\s*:\s*(\d+)/.exec(lastData);
         // Without usage in the stream, count token events (one token each unless stream_interval > 1).
         flow.rec.completionTokens = m ? Number(m[1]) : flow.rec.tokenTimes.length;
@@ -702,6 +709,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           }
           const d = ev.data;
           lastData = d;
+          lastDataChunk = undefined;
           // Not tokens: chat's role-only first event and the usage-only final chunk.
           if (d.indexOf('"delta":{"role":"assistant"}') >= 0 || d.indexOf('"choices":[]') >= 0) continue;
           flow.rec.tokenTimes.push(t);
@@ -713,9 +721,22 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         const tp = performance.now();
         lastActivity = tp;
         if (isDone) return;
-        // latin1 is a byte-for-byte view: the framing and the patterns we look for are ASCII, and the
-        // bytes forwarded are the original chunk, so no UTF-8 decoding is needed on the token path.
-        onEvents(parser.push(chunk.toString('latin1')), origin + tp);
+        if (parser.isIdle() && scanPlainSseChunk(chunk, scan)) {
+          // Fast path: whole single-line data events, classified on the bytes (no decoding, no objects).
+          const t = origin + tp;
+          const times = flow.rec.tokenTimes;
+          for (let i = 0; i < scan.tokens; i++) times.push(t);
+          if (scan.lastDataStart >= 0) {
+            lastDataChunk = chunk;
+            lastDataStart = scan.lastDataStart;
+            lastDataEnd = scan.lastDataEnd;
+          }
+          if (scan.isDone) isDone = true;
+        } else {
+          // latin1 is a byte-for-byte view: the framing and the patterns we look for are ASCII, and the
+          // bytes forwarded are the original chunk, so no UTF-8 decoding is needed on the token path.
+          onEvents(parser.push(chunk.toString('latin1')), origin + tp);
+        }
         if (flow.isClientGone) return;
         if (isDone) {
           // Forward up to [DONE] only, so the client sees it exactly once.
@@ -1003,13 +1024,18 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     sendJson(undefined, res, 200, JSON.stringify({ object: 'list', data: [...seen.values()] }));
   }
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** Dispatch; the inference paths go straight to their handler (no extra async layer per request). */
+  function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
-    if (method === 'POST' && path === '/v1/chat/completions') return handleInference(req, res, 'chat');
     if (method === 'POST' && path === '/v1/completions') return handleInference(req, res, 'completions');
+    if (method === 'POST' && path === '/v1/chat/completions') return handleInference(req, res, 'chat');
+    return routeOther(req, res, url, path, method);
+  }
+
+  async function routeOther(req: http.IncomingMessage, res: http.ServerResponse, url: string, path: string, method: string): Promise<void> {
     if (path === '/health' && method === 'GET') return handleHealth(res);
     if (options.clusterStoreHandler && ['/set', '/get', '/delete', '/expire', '/get_prefix'].includes(path)) {
       await options.clusterStoreHandler(req, res, new URL(url, 'http://localhost'));

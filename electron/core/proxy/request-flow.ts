@@ -4,7 +4,7 @@
 // Layer: core (no I/O here, so it is unit-tested directly).
 import type { RouteRequest } from '../../../shared/logic/routers/types';
 import type { JsonMember } from './json-splice';
-import { joinMembers, scanObjectMembers, unwrapTokenListText } from './json-splice';
+import { quoteKey, scanObjectMembers, unwrapTokenListText } from './json-splice';
 
 export type Endpoint = 'completions' | 'chat';
 
@@ -218,14 +218,23 @@ export function memberValue(b: RawJson, key: string): unknown {
 
 /** Rebuilds `b` with members replaced (`null` drops one) and others appended, original order kept. */
 export function spliceJson(b: RawJson, replace: ReadonlyMap<string, string | null>, append: ReadonlyArray<readonly [string, string]> = []): string {
-  const parts: Array<readonly [string, string]> = [];
+  // Built by concatenation (no pairs array): this runs twice per request on the proxy's hot path.
+  let out = '{';
+  let isFirst = true;
+  const text = b.text;
   for (const [k, m] of b.members) {
     const r = replace.get(k);
     if (r === null) continue;
-    parts.push([k, r ?? b.text.slice(m.start, m.end)]);
+    out += (isFirst ? '' : ',') + quoteKey(k) + ':' + (r ?? text.slice(m.start, m.end));
+    isFirst = false;
   }
-  for (const [k, v] of append) if (!b.members.has(k) || replace.get(k) === null) parts.push([k, v]);
-  return joinMembers(parts);
+  for (let i = 0; i < append.length; i++) {
+    const [k, v] = append[i] as readonly [string, string];
+    if (b.members.has(k) && replace.get(k) !== null) continue;
+    out += (isFirst ? '' : ',') + quoteKey(k) + ':' + v;
+    isFirst = false;
+  }
+  return out + '}';
 }
 
 /** 5.1 on text: the prompt's raw text after unwrapping (completions), or an error. */
@@ -263,14 +272,15 @@ const CTX_OVERRIDES: ReadonlyArray<readonly [string, string]> = [
   ['stream_options', 'null'],
 ];
 
+const CTX_DROPPED: ReadonlyMap<string, string | null> = new Map([
+  ['disaggregated_params', null],
+  ['stream', null],
+  ['stream_options', null],
+]);
+
 /** 5.3 on text: the client's members verbatim (prompt unwrapped), the three overrides. */
 export function buildContextRequestText(b: RawJson, promptText: string | undefined): string {
-  const replace = new Map<string, string | null>([
-    ['disaggregated_params', null],
-    ['stream', null],
-    ['stream_options', null],
-  ]);
-  if (promptText !== undefined) replace.set('prompt', promptText);
+  const replace = promptText === undefined ? CTX_DROPPED : new Map(CTX_DROPPED).set('prompt', promptText);
   return spliceJson(b, replace, CTX_OVERRIDES);
 }
 
@@ -306,8 +316,9 @@ export function finishedContextText(a: RawJson): string {
 
 /** 5.4 on text: params replaced, completions' prompt := the ids text, chat gets prompt_token_ids. */
 export function buildGenerationRequestText(endpoint: Endpoint, b: RawJson, ctx: RawContextResult, promptText: string | undefined): string {
-  const replace = new Map<string, string | null>([['disaggregated_params', JSON.stringify(ctx.params)]]);
-  const append: Array<[string, string]> = [['disaggregated_params', JSON.stringify(ctx.params)]];
+  const params = JSON.stringify(ctx.params);
+  const replace = new Map<string, string | null>([['disaggregated_params', params]]);
+  const append: Array<[string, string]> = [['disaggregated_params', params]];
   const ids = ctx.promptTokenIdsText;
   if (endpoint === 'completions') {
     const prompt = ids ?? promptText;

@@ -127,27 +127,26 @@ export interface WholeCall {
 }
 
 /**
- * POSTs and reads the whole answer with one timer for the whole call (context phase, non-streamed
- * generation): the cheap path, one promise and a handful of listeners per call.
+ * One whole-answer call. A class rather than closures: this runs twice per request, and every named
+ * closure costs a property definition under tsx (esbuild keepNames) besides its allocation.
  */
-export function postWhole(target: UpstreamTarget, path: string, body: string, timeoutMs: number): WholeCall {
-  let req: http.ClientRequest | undefined;
-  let fail: ((e: UpstreamError) => void) | undefined;
-  const result = new Promise<WholeResponse>((resolve, reject) => {
-    let done = false;
-    let hasResponse = false;
-    const finish = (err: UpstreamError | undefined, value?: WholeResponse): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (err) {
-        req?.destroy();
-        reject(err);
-      } else resolve(value as WholeResponse);
-    };
-    fail = (e) => finish(e);
-    const timer = setTimeout(() => finish(new UpstreamError('timeout', 'upstream did not answer in time')), timeoutMs);
-    req = http.request({
+class WholeRequest implements WholeCall {
+  readonly result: Promise<WholeResponse>;
+  private resolveResult!: (v: WholeResponse) => void;
+  private rejectResult!: (e: UpstreamError) => void;
+  private isDone = false;
+  private hasResponse = false;
+  private chunks: Buffer[] = [];
+  private readonly req: http.ClientRequest;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(target: UpstreamTarget, path: string, body: string, timeoutMs: number) {
+    this.result = new Promise<WholeResponse>((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+    this.timer = setTimeout(onWholeTimeout, timeoutMs, this);
+    const req = http.request({
       host: target.host,
       port: target.port,
       path,
@@ -155,30 +154,59 @@ export function postWhole(target: UpstreamTarget, path: string, body: string, ti
       agent: target.agent,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     });
-    req.on('response', (res) => {
-      hasResponse = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        finish(undefined, {
-          status: res.statusCode ?? 0,
-          contentType: res.headers['content-type'],
-          body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
-        }),
-      );
-      res.on('close', () => {
-        if (!res.complete) finish(new UpstreamError('truncated', 'upstream closed the response early'));
-      });
-    });
+    this.req = req;
+    req.on('response', (res: http.IncomingMessage) => this.onResponse(res));
     req.on('error', (err: NodeJS.ErrnoException) => {
-      finish(new UpstreamError(hasResponse ? 'truncated' : classify(err), err.code ?? err.message));
+      this.finish(new UpstreamError(this.hasResponse ? 'truncated' : classify(err), err.code ?? err.message));
     });
     req.end(body);
-  });
-  return {
-    result,
-    abort: () => fail?.(new UpstreamError('aborted', 'aborted')),
-  };
+  }
+
+  abort(): void {
+    this.finish(new UpstreamError('aborted', 'aborted'));
+  }
+
+  timeout(): void {
+    this.finish(new UpstreamError('timeout', 'upstream did not answer in time'));
+  }
+
+  private onResponse(res: http.IncomingMessage): void {
+    this.hasResponse = true;
+    res.on('data', (c: Buffer) => this.chunks.push(c));
+    res.on('end', () => {
+      const chunks = this.chunks;
+      this.finish(undefined, {
+        status: res.statusCode ?? 0,
+        contentType: res.headers['content-type'],
+        body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+      });
+    });
+    res.on('close', () => {
+      if (!res.complete) this.finish(new UpstreamError('truncated', 'upstream closed the response early'));
+    });
+  }
+
+  private finish(err: UpstreamError | undefined, value?: WholeResponse): void {
+    if (this.isDone) return;
+    this.isDone = true;
+    clearTimeout(this.timer);
+    if (err) {
+      this.req.destroy();
+      this.rejectResult(err);
+    } else this.resolveResult(value as WholeResponse);
+  }
+}
+
+function onWholeTimeout(call: WholeRequest): void {
+  call.timeout();
+}
+
+/**
+ * POSTs and reads the whole answer with one timer for the whole call (context phase, non-streamed
+ * generation): the cheap path, one promise and a handful of listeners per call.
+ */
+export function postWhole(target: UpstreamTarget, path: string, body: string, timeoutMs: number): WholeCall {
+  return new WholeRequest(target, path, body, timeoutMs);
 }
 
 /** Reads a whole response body, bounded by `timeoutMs`; rejects with UpstreamError on reset or timeout. */
