@@ -52,8 +52,9 @@ export function scanPlainSseChunk(chunk: Buffer, out: SseChunkScan): boolean {
       chunk[s + 2] !== 116 ||
       chunk[s + 3] !== 97 ||
       chunk[s + 4] !== 58
-    )
+    ) {
       return false;
+    }
     const e = chunk.indexOf(LF, s + 5);
     if (e < 0 || chunk[e + 1] !== LF) return false;
     const v = chunk[s + 5] === 32 ? s + 6 : s + 5;
