@@ -57,12 +57,14 @@ export function filesWithWorker(
   const disagg = files['disagg_config.yaml'];
   if (disagg !== undefined) {
     const d = parseDocument(disagg);
-    const urls = d.getIn(
-      [request.role === 'context' ? 'context_servers' : 'generation_servers', 'urls'],
-      true,
-    );
+    const section = request.role === 'context' ? 'context_servers' : 'generation_servers';
+    const urls = d.getIn([section, 'urls'], true);
     if (isSeq(urls)) {
       urls.add(d.createNode(`${String(entry.host)}:${String(entry.port)}`));
+      // num_instances must equal the number of urls (protocol 3.2).
+      if (typeof d.getIn([section, 'num_instances']) === 'number') {
+        d.setIn([section, 'num_instances'], urls.items.length);
+      }
       out['disagg_config.yaml'] = d.toString({ lineWidth: 0 });
     }
   }
