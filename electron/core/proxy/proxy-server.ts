@@ -123,6 +123,8 @@ function now(): number {
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
+const DONE: Promise<void> = Promise.resolve();
+
 /** Per-request mutable state. */
 interface Flow {
   rec: ProxyRequestRecord;
@@ -792,7 +794,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     });
   }
 
-  async function handleInference(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint): Promise<void> {
+  function handleInference(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint): Promise<void> {
     const receivedAt = now();
     const arrivalS = steadySeconds();
     if (options.apiKey !== undefined) {
@@ -800,23 +802,35 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       if (auth !== `Bearer ${options.apiKey}`) {
         req.resume();
         sendError(undefined, res, 401, 'Incorrect API key provided');
-        return;
+        return DONE;
       }
     }
+    // Admitted at once in the common case: no extra async layer around the request.
     const admitted = admit();
-    const isAdmitted = admitted === true || (admitted !== false && (await admitted));
-    if (!isAdmitted) {
-      metrics.shed++;
-      metrics.countOutcome('rejected');
-      req.resume();
-      sendError(undefined, res, 429, 'The proxy is overloaded, retry later', { 'retry-after': '1' });
-      return;
+    if (admitted === true) return runAdmitted(req, res, endpoint, receivedAt, arrivalS);
+    if (admitted === false) {
+      shed(req, res);
+      return DONE;
     }
-    try {
-      await runInference(req, res, endpoint, receivedAt, arrivalS);
-    } finally {
-      leave();
-    }
+    return admitted.then((isAdmitted) => {
+      if (isAdmitted) return runAdmitted(req, res, endpoint, receivedAt, arrivalS);
+      shed(req, res);
+      return undefined;
+    });
+  }
+
+  function shed(req: http.IncomingMessage, res: http.ServerResponse): void {
+    metrics.shed++;
+    metrics.countOutcome('rejected');
+    req.resume();
+    sendError(undefined, res, 429, 'The proxy is overloaded, retry later', { 'retry-after': '1' });
+  }
+
+  /** Runs an admitted request and gives its slot back however it ends (the caller sees any rejection). */
+  function runAdmitted(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, receivedAt: number, arrivalS: number): Promise<void> {
+    const run = runInference(req, res, endpoint, receivedAt, arrivalS);
+    run.then(leave, leave);
+    return run;
   }
 
   async function runInference(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, receivedAt: number, arrivalS: number): Promise<void> {

