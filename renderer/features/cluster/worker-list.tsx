@@ -61,7 +61,7 @@ function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
           <span className="dim">{w.spec?.engine ?? '—'}</span>
         )}
       </td>
-      <td className="num">{uptime ? formatDuration(nowMs - uptime) : '—'}</td>
+      <td className="num">{uptime ? formatDuration(Math.max(0, nowMs - uptime)) : '—'}</td>
       <td className="num">{formatCount(st.restarts)}</td>
       <td className="num">{formatCount(active)}</td>
       <td>
