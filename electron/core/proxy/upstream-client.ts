@@ -155,7 +155,9 @@ class WholeRequest implements WholeCall {
       path,
       method: 'POST',
       agent: target.agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      // Raw header list: Node writes it as is instead of filling and re-reading a header map per call.
+      // Host must then be given explicitly (HTTP/1.1 servers such as uvicorn require it).
+      headers: ['host', hostHeader(target), 'content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))],
     });
     this.req = req;
     req.on('response', (res: http.IncomingMessage) => this.onResponse(res));
@@ -198,6 +200,10 @@ class WholeRequest implements WholeCall {
       this.rejectResult(err);
     } else this.resolveResult(value as WholeResponse);
   }
+}
+
+function hostHeader(target: UpstreamTarget): string {
+  return target.port === 80 ? target.host : `${target.host}:${target.port}`;
 }
 
 /** How often in-flight whole-answer calls are checked against their deadlines. */
