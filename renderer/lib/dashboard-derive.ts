@@ -36,7 +36,13 @@ export function chartRefreshMs(windowMin: number): number {
 export function deriveCharts(series: MetricsSeries, input: DashboardInput) {
   const t0 = performance.now();
   const { windowMin, zoom, slo, nowMs } = input;
-  const windowRange: TimeRange = { fromMs: nowMs - windowMin * 60_000, toMs: nowMs };
+  // Charts are derived once per refresh period: the range reaches one period ahead so points that arrive
+  // before the next derivation still fall inside the axis.
+  const aheadMs = chartRefreshMs(windowMin);
+  const windowRange: TimeRange = {
+    fromMs: nowMs - windowMin * 60_000 + aheadMs,
+    toMs: nowMs + aheadMs,
+  };
   const range = zoom ?? windowRange;
   const overall = series.overall.since(range.fromMs);
   const traffic = trafficRows(overall, range);

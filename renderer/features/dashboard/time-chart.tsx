@@ -60,6 +60,11 @@ function TimeChartInner({
   const hasData = filled > 0;
   // A few isolated seconds of traffic would draw as zero-length lines: show their points as dots.
   const dot = filled < 20 ? { r: 2.5 } : false;
+  // Recharts lays out ticks from the data it is given: a series that began a minute ago would get an axis of
+  // one minute. An empty row at the start of the range keeps the axis to the whole window.
+  const first = rows[0];
+  const padded: ChartRow[] =
+    first && first.atMs > range.fromMs ? [{ atMs: range.fromMs }, ...rows] : rows;
   return (
     <figure
       className="chart-card"
@@ -75,7 +80,7 @@ function TimeChartInner({
       </h3>
       {hasData ? (
         <ResponsiveContainer width="100%" height={onZoom ? 240 : 200}>
-          <LineChart data={rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+          <LineChart data={padded} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis
               dataKey="atMs"
