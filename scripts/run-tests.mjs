@@ -26,11 +26,16 @@ run('typecheck', 'npm', ['run', '--silent', 'typecheck']);
 run('lint', 'npm', ['run', '--silent', 'lint']);
 run('vitest', join(npx, 'vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, 'vitest.json')}`]);
 
+// The Electron main, preload and renderer bundles must build (packaging itself needs the Electron binary).
+const built = run('build', 'npm', ['run', '--silent', 'build']);
+
 const hasE2e = existsSync(join(root, 'tests', 'e2e')) &&
   readdirSync(join(root, 'tests', 'e2e'), { recursive: true }).some((f) => String(f).endsWith('.spec.ts'));
 if (hasE2e) {
   run('playwright', join(npx, 'playwright'), ['test', '--project=browser', '--reporter=list,json'], {
     PLAYWRIGHT_JSON_OUTPUT_NAME: join(reports, 'playwright.json'),
+    // The renderer was just built above; the e2e global setup builds it only when run on its own.
+    ...(built ? { E2E_SKIP_BUILD: '1' } : {}),
   });
 }
 
@@ -59,7 +64,7 @@ if (existsSync(pwReport)) {
 process.stdout.write('\n');
 for (const s of steps) process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.seconds.toFixed(1)} s)\n`);
 const stepFailures = steps.filter((s) => !s.ok).length;
-// typecheck and lint are not test runners: a failure there fails the run and counts as one failure.
-const toolFailures = steps.filter((s) => !s.ok && (s.name === 'typecheck' || s.name === 'lint')).length;
+// typecheck, lint and build are not test runners: a failure there fails the run and counts as one failure.
+const toolFailures = steps.filter((s) => !s.ok && ['typecheck', 'lint', 'build'].includes(s.name)).length;
 process.stdout.write(`${passed} passed, ${failed + toolFailures} failed, ${skipped} skipped\n`);
 process.exitCode = stepFailures === 0 && failed === 0 ? 0 : 1;
