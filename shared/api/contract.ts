@@ -2,10 +2,28 @@
 // types. The single truth for Electron IPC (preload allowlist, bind-ipc) and the HTTP twin (api-server).
 // Channels are `<domain>:<verb>`, events `<domain>:<pastTense>` (style-guide §3, §8). Layer: shared (pure).
 
+import type {
+  BenchComparisonRow,
+  BenchProgressedEvent,
+  BenchRunOutcome,
+  BenchRunRequest,
+  BenchRunSummary,
+  BenchSweepRequest,
+  PlannerCalibrateRequest,
+  PlannerCalibration,
+  PlannerCheckResult,
+  PlannerLayout,
+  PlannerLayoutPrediction,
+  PlannerPrediction,
+  PlannerPredictRequest,
+  PlannerProgressedEvent,
+  PlannerWorkload,
+} from '../model/bench';
 import type { ClusterStatus } from '../model/cluster';
 import type { GpuInventorySnapshot, GpuSample } from '../model/gpu';
 import type { LogLine, LogQuery } from '../model/logs';
 import type { MetricsQuery, MetricsSnapshot, MetricsTick } from '../model/metrics';
+import type { RequestDetail, RequestQuery, RequestsRecordedEvent, RequestSummary } from '../model/requests';
 import type { ConsoleSettings, ConsoleSettingsPatch } from '../model/settings';
 import type {
   ApplyPlan,
@@ -42,9 +60,24 @@ export const ApiChannel = {
   CLUSTER_STATUS: 'cluster:status',
   METRICS_SNAPSHOT: 'metrics:snapshot',
   METRICS_CSV: 'metrics:csv',
+  REQUESTS_LIST: 'requests:list',
+  REQUESTS_GET: 'requests:get',
   PROXY_INFO: 'proxy:info',
   SETTINGS_GET: 'settings:get',
   SETTINGS_SET: 'settings:set',
+  BENCH_RUN: 'bench:run',
+  BENCH_SWEEP: 'bench:sweep',
+  BENCH_CANCEL: 'bench:cancel',
+  BENCH_LIST: 'bench:list',
+  BENCH_GET: 'bench:get',
+  BENCH_DELETE: 'bench:delete',
+  BENCH_COMPARE: 'bench:compare',
+  BENCH_CSV: 'bench:csv',
+  PLANNER_CALIBRATE: 'planner:calibrate',
+  PLANNER_PREDICT: 'planner:predict',
+  PLANNER_CANCEL: 'planner:cancel',
+  PLANNER_APPLY: 'planner:apply',
+  PLANNER_CHECK: 'planner:check',
 } as const;
 
 /** A channel name, e.g. 'workers:add'. */
@@ -96,12 +129,42 @@ export interface ApiInvokeMap {
   [ApiChannel.METRICS_SNAPSHOT]: (query?: MetricsQuery) => Promise<MetricsSnapshot>;
   /** The same range as CSV text. */
   [ApiChannel.METRICS_CSV]: (query?: MetricsQuery) => Promise<string>;
+  /** Recent proxy requests (the last 2,000 at most), newest first, filtered by outcome or worker. */
+  [ApiChannel.REQUESTS_LIST]: (query?: RequestQuery) => Promise<RequestSummary[]>;
+  /** One recent request by the proxy's request id (`x-disagg-request-id`) with its full timeline; NOT_FOUND once evicted. */
+  [ApiChannel.REQUESTS_GET]: (id: number) => Promise<RequestDetail>;
   /** Where the LLM proxy listens. */
   [ApiChannel.PROXY_INFO]: () => Promise<ProxyInfo>;
   /** Every console setting. */
   [ApiChannel.SETTINGS_GET]: () => Promise<ConsoleSettings>;
   /** Changes some settings; resolves with all of them. */
   [ApiChannel.SETTINGS_SET]: (patch: ConsoleSettingsPatch) => Promise<ConsoleSettings>;
+  /** One load test (default target: the proxy of the current topology); saved; one run at a time (BUSY). */
+  [ApiChannel.BENCH_RUN]: (request: BenchRunRequest) => Promise<BenchRunOutcome>;
+  /** One load test per concurrency or rate step; saved as one run. */
+  [ApiChannel.BENCH_SWEEP]: (request: BenchSweepRequest) => Promise<BenchRunOutcome>;
+  /** Cancels the running load test; resolves true when one was running. */
+  [ApiChannel.BENCH_CANCEL]: () => Promise<boolean>;
+  /** Saved runs, newest first. */
+  [ApiChannel.BENCH_LIST]: () => Promise<BenchRunSummary[]>;
+  /** One saved run with its chart points. */
+  [ApiChannel.BENCH_GET]: (id: string) => Promise<BenchRunOutcome>;
+  /** Deletes a saved run. */
+  [ApiChannel.BENCH_DELETE]: (id: string) => Promise<void>;
+  /** Two saved runs side by side, steps paired by value. */
+  [ApiChannel.BENCH_COMPARE]: (idA: string, idB: string) => Promise<BenchComparisonRow[]>;
+  /** A saved run as CSV text, one line per step. */
+  [ApiChannel.BENCH_CSV]: (id: string) => Promise<string>;
+  /** Measures a running worker and fits the simulated engine's GPU profile. */
+  [ApiChannel.PLANNER_CALIBRATE]: (request: PlannerCalibrateRequest) => Promise<PlannerCalibration>;
+  /** Simulates each layout on the GPUs (sim workers behind the real proxy) and recommends one. */
+  [ApiChannel.PLANNER_PREDICT]: (request: PlannerPredictRequest) => Promise<PlannerPrediction>;
+  /** Cancels a running calibration, prediction or check; resolves true when one was running. */
+  [ApiChannel.PLANNER_CANCEL]: () => Promise<boolean>;
+  /** Applies a layout as the topology (a topology:apply of c context + g generation workers). */
+  [ApiChannel.PLANNER_APPLY]: (layout: PlannerLayout) => Promise<ApplyResult>;
+  /** A fresh load test of the running topology compared with the prediction of a layout. */
+  [ApiChannel.PLANNER_CHECK]: (prediction: PlannerLayoutPrediction, workload: PlannerWorkload) => Promise<PlannerCheckResult>;
 }
 
 /** topology:applied payload. */
@@ -128,8 +191,12 @@ export interface ApiEventMap {
   'workers:statusChanged': WorkerView;
   'gpus:sampled': GpusSampledEvent;
   'metrics:tick': MetricsTick;
+  /** Summaries of requests finished since the last one, at most two a second. */
+  'requests:recorded': RequestsRecordedEvent;
   'logs:appended': LogsAppendedEvent;
   'topology:applied': TopologyAppliedEvent;
+  'bench:progressed': BenchProgressedEvent;
+  'planner:progressed': PlannerProgressedEvent;
 }
 
 /** An event name, e.g. 'workers:statusChanged'. */
@@ -140,8 +207,11 @@ export const API_EVENTS: readonly ApiEventName[] = [
   'workers:statusChanged',
   'gpus:sampled',
   'metrics:tick',
+  'requests:recorded',
   'logs:appended',
   'topology:applied',
+  'bench:progressed',
+  'planner:progressed',
 ];
 
 /** True when the string names an event of the contract. */

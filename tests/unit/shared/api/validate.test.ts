@@ -24,9 +24,24 @@ const VALID: Record<ApiChannelName, unknown[]> = {
   'cluster:status': [],
   'metrics:snapshot': [{ fromMs: 0, toMs: 1000, workerId: 'gen0', stepSec: 10 }],
   'metrics:csv': [{ workerId: 'ctx0' }],
+  'requests:list': [{ outcomes: ['ok', 'timeout'], worker: 'gen0', limit: 50 }],
+  'requests:get': [17],
   'proxy:info': [],
   'settings:get': [],
   'settings:set': [{ trtllmServePath: null, simulatedGpuCount: 8, clusterMode: 'metadata', etcdEndpoint: 'http://127.0.0.1:2379', readyTimeoutMs: 1_800_000 }],
+  'bench:run': [{ endpoint: '/v1/completions', isStreaming: true, inputLen: 128, outputLen: 32, numPrompts: 10, maxConcurrency: 2, slos: { ttft: 500 } }],
+  'bench:sweep': [{ endpoint: '/v1/chat/completions', model: 'm', isStreaming: false, inputLen: 64, outputLen: 8, numPrompts: 4, sweep: { kind: 'rate', values: [0.5, 2] } }],
+  'bench:cancel': [],
+  'bench:list': [],
+  'bench:get': ['run-20261124233000-abc123'],
+  'bench:delete': ['run-20261124233000-abc123'],
+  'bench:compare': ['run-a', 'run-b'],
+  'bench:csv': ['run-a'],
+  'planner:calibrate': [{ depth: 'short' }],
+  'planner:predict': [{ workload: { inputLen: 512, outputLen: 64, requestRate: 4, slos: { ttft: 300, tpot: 30 } }, gpus: 3, durationS: 2 }],
+  'planner:cancel': [],
+  'planner:apply': [{ kind: 'disaggregated', contextWorkers: 1, generationWorkers: 2, gpus: 3 }],
+  'planner:check': [{ layout: { kind: 'disaggregated', contextWorkers: 1, generationWorkers: 1, gpus: 2 }, label: '1 ctx + 1 gen', completed: 10, failed: 0, requestThroughput: 2, goodput: null, goodputFraction: null, meanTtftMs: 10, p99TtftMs: 20, meanTpotMs: 5, p99TpotMs: 6, outputTokensPerSec: 100, outputTokensPerSecPerGpu: 50, goodputPerGpu: null }, { inputLen: 128, outputLen: 16, maxConcurrency: 4, slos: {} }],
 };
 
 function message(channel: ApiChannelName, args: unknown): string {
@@ -71,6 +86,8 @@ describe('validateArgs', () => {
     ['topology:export', [{ format: 'slurm-script', slurm: { timeLimit: '1h; rm -rf /' } }], 'argument 1.slurm.timeLimit: must match /^[0-9:-]+$/'],
     ['settings:set', [{ etcdEndpoint: 'file:///etc' }], 'argument 1.etcdEndpoint: must match /^https?:\\/\\/[^\\s]+$/'],
     ['settings:set', [{ theme: 'dark' }], 'argument 1.theme: is not a known field'],
+    ['requests:list', [{ outcomes: ['fine'] }], "argument 1.outcomes[0]: must be one of 'ok', 'ok_context_only', 'client_error', 'upstream_error', 'timeout', 'client_disconnected', 'rejected', 'not_ready', got \"fine\""],
+    ['requests:get', ['17'], 'argument 1: must be an integer, got "17"'],
     ['metrics:snapshot', [{ fromMs: Number.NaN }], 'argument 1.fromMs: must be a number, got NaN'],
   ])('%s %j -> %s', (channel, args, expected) => {
     expect(message(channel, args)).toBe(expected);
