@@ -21,12 +21,16 @@ const ConfigView = lazy(() =>
 const DashboardView = lazy(() =>
   import('./features/dashboard/dashboard-view').then((m) => ({ default: m.DashboardView })),
 );
+const BenchView = lazy(() =>
+  import('./features/bench/bench-view').then((m) => ({ default: m.BenchView })),
+);
 
 const VIEWS: { id: ViewName; label: string }[] = [
   { id: 'cluster', label: 'Cluster' },
   { id: 'config', label: 'Configuration' },
   { id: 'dashboard', label: 'Dashboard' },
   { id: 'playground', label: 'Playground' },
+  { id: 'bench', label: 'Benchmark' },
 ];
 
 const THEME_NEXT: Record<ThemeChoice, ThemeChoice> = {
@@ -140,6 +144,7 @@ export function App(): ReactNode {
         <Suspense fallback={<EmptyState title="Loading…" />}>
           {view === 'config' ? <ConfigView /> : null}
           {view === 'dashboard' ? <DashboardView /> : null}
+          {view === 'bench' ? <BenchView /> : null}
         </Suspense>
         {view === 'playground' ? <PlaygroundView /> : null}
       </main>

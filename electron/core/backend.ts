@@ -17,14 +17,16 @@ import { documentToText, setConfigValue } from '../../shared/logic/config-write'
 import { decodeWorkerInfo, roleNameOf, workersPrefix } from '../../shared/logic/disagg-cluster-keys';
 import type { RestartPolicy } from '../../shared/logic/restart-policy';
 import { parseYaml } from '../../shared/logic/yaml-locate';
+import type { PlannerLayout } from '../../shared/model/bench';
 import type { ClusterStatus, EtcdState, RemoteWorker } from '../../shared/model/cluster';
 import type { DisaggConfig } from '../../shared/model/config';
 import type { GpuInventorySnapshot } from '../../shared/model/gpu';
 import type { LogLine } from '../../shared/model/logs';
 import type { ConsoleSettings, ConsoleSettingsPatch } from '../../shared/model/settings';
-import type { ClusterMode, ConsoleTopology, TopologyFiles, TopologyWorker } from '../../shared/model/topology';
+import type { ApplyResult, ClusterMode, ConsoleTopology, TopologyFiles, TopologyWorker } from '../../shared/model/topology';
 import type { WorkerRole, WorkerSpec, WorkerStatus } from '../../shared/model/worker';
 import type { ProxyInfo, WorkerAddRequest, WorkerRemoveOptions, WorkerView } from '../../shared/model/worker-view';
+import { createBenchService, gpuProfileForName } from './bench-service';
 import { createClusterStorage } from './cluster/cluster-uri';
 import { MetadataClient } from './cluster/metadata-client';
 import { type EmbeddedEtcd, ETCD_MISSING_MESSAGE, EtcdStartError, startEmbeddedEtcd } from './etcd/embedded-etcd';
@@ -844,6 +846,57 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     return Promise.resolve({ ...settings });
   };
 
+  // ------------------------------------------------------------------ load test and planner (B1, B2)
+  /** The planner's apply: ctx0..ctx{c-1} + gen0..gen{g-1}; workers kept by name stay as they are (not restarted). */
+  const applyLayout = async (layout: PlannerLayout): Promise<ApplyResult> => {
+    const { files, console: consoleTopo } = await currentConsole();
+    const first = consoleTopo.workers[0];
+    const wanted: { name: string; role: WorkerRole }[] = [
+      ...Array.from({ length: layout.contextWorkers }, (_, i) => ({ name: `ctx${i}`, role: 'context' as const })),
+      ...Array.from({ length: layout.generationWorkers }, (_, i) => ({ name: `gen${i}`, role: 'generation' as const })),
+    ];
+    const kept = consoleTopo.workers.filter((w) => wanted.some((x) => x.name === w.name && x.role === w.role));
+    const usedGpus = new Set(kept.flatMap((w) => w.gpus));
+    const taken = new Set(kept.map((w) => w.port));
+    const next: TopologyFiles = { ...files };
+    for (const w of consoleTopo.workers) if (!kept.includes(w) && w.optionsFile !== null) delete next[w.optionsFile];
+    const workers: TopologyWorker[] = [];
+    for (const x of wanted) {
+      const old = kept.find((w) => w.name === x.name);
+      if (old) {
+        workers.push(old);
+        continue;
+      }
+      let gpu = 0;
+      while (usedGpus.has(gpu)) gpu++;
+      usedGpus.add(gpu);
+      const port = await freeWorkerPort(taken);
+      taken.add(port);
+      next[`${x.name}.yaml`] = optionsTemplate(x.role);
+      workers.push({ name: x.name, role: x.role, gpus: [gpu], host: '127.0.0.1', port, model: first?.model ?? DEFAULT_MODEL, engine: first?.engine ?? settings.defaultEngine, backend: first?.backend ?? 'pytorch', tpSize: 1, ppSize: 1, optionsFile: `${x.name}.yaml`, env: { ...(first?.env ?? {}) } });
+    }
+    return topology.apply(filesWithWorkers(next, { ...consoleTopo, workers }), `planner: ${layout.contextWorkers} ctx + ${layout.generationWorkers} gen`);
+  };
+  const bench = createBenchService({
+    dataDir,
+    emit,
+    proxyUrl: () => `http://127.0.0.1:${proxyPort}`,
+    currentModel: () => supervisor.list().map((s) => supervisor.spec(s.id).model)[0] ?? null,
+    topologyLabel: () => {
+      const specs = supervisor.list().map((s) => supervisor.spec(s.id));
+      if (specs.length === 0) return null;
+      const n = (role: WorkerRole): number => specs.filter((x) => x.role === role).length;
+      return `${n('context')} ctx + ${n('generation')} gen (${[...new Set(specs.map((x) => x.engine))].join(', ')})`;
+    },
+    calibrationTarget: () => {
+      const ready = supervisor.list().filter((s) => s.state === 'ready').map((s) => supervisor.spec(s.id));
+      const spec = ready.find((x) => x.role === 'generation') ?? ready[0];
+      return spec ? { url: workerUrlOf(spec), model: spec.model } : null;
+    },
+    defaultGpu: () => gpuProfileForName(settings.simulatedGpuModel),
+    applyLayout,
+  });
+
   const api: ApiHandlers = {
     'gpus:list': (): Promise<GpuInventorySnapshot> => Promise.resolve({ ...gpus.snapshot(), holders: supervisor.gpuHolders() }),
     'workers:list': () => Promise.resolve([...supervisor.list().map(viewOf), ...remote.map(remoteView)]),
@@ -873,11 +926,13 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     'proxy:info': (): Promise<ProxyInfo> => Promise.resolve({ url: `http://127.0.0.1:${proxyPort}`, host: '127.0.0.1', port: proxyPort, isRunning: proxy !== null }),
     'settings:get': () => Promise.resolve({ ...settings }),
     'settings:set': settingsSet,
+    ...bench.handlers,
   };
 
   // ------------------------------------------------------------------ start
   let registryTimer: NodeJS.Timeout | null = null;
   const disposeParts = async (): Promise<void> => {
+    await bench.dispose();
     if (registryTimer) clearInterval(registryTimer);
     offStatus();
     offLines();

@@ -5,6 +5,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 
 import { describeError } from '../lib/error-text';
+import { createBenchSlice } from './bench-slice';
 import { createConfigSlice } from './config-slice';
 import { createGpusSlice } from './gpus-slice';
 import { createMetricsSlice } from './metrics-slice';
@@ -35,6 +36,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
     ...createMetricsSlice(set, get, deps),
     ...createPlaygroundSlice(set, get, deps),
     ...createSettingsSlice(set, get, deps),
+    ...createBenchSlice(set, get, deps),
   }));
   const { api } = deps;
   const disposers: (() => void)[] = [];
@@ -62,6 +64,8 @@ export function createAppStore(deps: StoreDeps): AppStore {
       api.on('topology:applied', () => {
         void s().loadHistory();
       }),
+      api.on('bench:progressed', (ev) => s().applyBenchProgress(ev)),
+      api.on('planner:progressed', (ev) => s().applyPlannerProgress(ev)),
     );
     try {
       await api.whenConnected();

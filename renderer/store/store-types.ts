@@ -33,8 +33,9 @@ import type {
 } from '../lib/openai-request';
 import type { RingSeries } from '../lib/series';
 import type { PresetName } from '../lib/worker-templates';
+import type { BenchSlice } from './bench-slice';
 
-export type ViewName = 'cluster' | 'config' | 'dashboard' | 'playground';
+export type ViewName = 'cluster' | 'config' | 'dashboard' | 'playground' | 'bench';
 export type ThemeChoice = 'system' | 'dark' | 'light';
 
 export interface Toast {
@@ -204,7 +205,8 @@ export type AppState = UiSlice &
   ConfigSlice &
   MetricsSlice &
   PlaygroundSlice &
-  SettingsSlice;
+  SettingsSlice &
+  BenchSlice;
 
 export type SetState = StoreApi<AppState>['setState'];
 export type GetState = StoreApi<AppState>['getState'];

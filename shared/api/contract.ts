@@ -2,6 +2,23 @@
 // types. The single truth for Electron IPC (preload allowlist, bind-ipc) and the HTTP twin (api-server).
 // Channels are `<domain>:<verb>`, events `<domain>:<pastTense>` (style-guide §3, §8). Layer: shared (pure).
 
+import type {
+  BenchComparisonRow,
+  BenchProgressedEvent,
+  BenchRunOutcome,
+  BenchRunRequest,
+  BenchRunSummary,
+  BenchSweepRequest,
+  PlannerCalibrateRequest,
+  PlannerCalibration,
+  PlannerCheckResult,
+  PlannerLayout,
+  PlannerLayoutPrediction,
+  PlannerPrediction,
+  PlannerPredictRequest,
+  PlannerProgressedEvent,
+  PlannerWorkload,
+} from '../model/bench';
 import type { ClusterStatus } from '../model/cluster';
 import type { GpuInventorySnapshot, GpuSample } from '../model/gpu';
 import type { LogLine, LogQuery } from '../model/logs';
@@ -48,6 +65,19 @@ export const ApiChannel = {
   PROXY_INFO: 'proxy:info',
   SETTINGS_GET: 'settings:get',
   SETTINGS_SET: 'settings:set',
+  BENCH_RUN: 'bench:run',
+  BENCH_SWEEP: 'bench:sweep',
+  BENCH_CANCEL: 'bench:cancel',
+  BENCH_LIST: 'bench:list',
+  BENCH_GET: 'bench:get',
+  BENCH_DELETE: 'bench:delete',
+  BENCH_COMPARE: 'bench:compare',
+  BENCH_CSV: 'bench:csv',
+  PLANNER_CALIBRATE: 'planner:calibrate',
+  PLANNER_PREDICT: 'planner:predict',
+  PLANNER_CANCEL: 'planner:cancel',
+  PLANNER_APPLY: 'planner:apply',
+  PLANNER_CHECK: 'planner:check',
 } as const;
 
 /** A channel name, e.g. 'workers:add'. */
@@ -109,6 +139,32 @@ export interface ApiInvokeMap {
   [ApiChannel.SETTINGS_GET]: () => Promise<ConsoleSettings>;
   /** Changes some settings; resolves with all of them. */
   [ApiChannel.SETTINGS_SET]: (patch: ConsoleSettingsPatch) => Promise<ConsoleSettings>;
+  /** One load test (default target: the proxy of the current topology); saved; one run at a time (BUSY). */
+  [ApiChannel.BENCH_RUN]: (request: BenchRunRequest) => Promise<BenchRunOutcome>;
+  /** One load test per concurrency or rate step; saved as one run. */
+  [ApiChannel.BENCH_SWEEP]: (request: BenchSweepRequest) => Promise<BenchRunOutcome>;
+  /** Cancels the running load test; resolves true when one was running. */
+  [ApiChannel.BENCH_CANCEL]: () => Promise<boolean>;
+  /** Saved runs, newest first. */
+  [ApiChannel.BENCH_LIST]: () => Promise<BenchRunSummary[]>;
+  /** One saved run with its chart points. */
+  [ApiChannel.BENCH_GET]: (id: string) => Promise<BenchRunOutcome>;
+  /** Deletes a saved run. */
+  [ApiChannel.BENCH_DELETE]: (id: string) => Promise<void>;
+  /** Two saved runs side by side, steps paired by value. */
+  [ApiChannel.BENCH_COMPARE]: (idA: string, idB: string) => Promise<BenchComparisonRow[]>;
+  /** A saved run as CSV text, one line per step. */
+  [ApiChannel.BENCH_CSV]: (id: string) => Promise<string>;
+  /** Measures a running worker and fits the simulated engine's GPU profile. */
+  [ApiChannel.PLANNER_CALIBRATE]: (request: PlannerCalibrateRequest) => Promise<PlannerCalibration>;
+  /** Simulates each layout on the GPUs (sim workers behind the real proxy) and recommends one. */
+  [ApiChannel.PLANNER_PREDICT]: (request: PlannerPredictRequest) => Promise<PlannerPrediction>;
+  /** Cancels a running calibration, prediction or check; resolves true when one was running. */
+  [ApiChannel.PLANNER_CANCEL]: () => Promise<boolean>;
+  /** Applies a layout as the topology (a topology:apply of c context + g generation workers). */
+  [ApiChannel.PLANNER_APPLY]: (layout: PlannerLayout) => Promise<ApplyResult>;
+  /** A fresh load test of the running topology compared with the prediction of a layout. */
+  [ApiChannel.PLANNER_CHECK]: (prediction: PlannerLayoutPrediction, workload: PlannerWorkload) => Promise<PlannerCheckResult>;
 }
 
 /** topology:applied payload. */
@@ -139,6 +195,8 @@ export interface ApiEventMap {
   'requests:recorded': RequestsRecordedEvent;
   'logs:appended': LogsAppendedEvent;
   'topology:applied': TopologyAppliedEvent;
+  'bench:progressed': BenchProgressedEvent;
+  'planner:progressed': PlannerProgressedEvent;
 }
 
 /** An event name, e.g. 'workers:statusChanged'. */
@@ -152,6 +210,8 @@ export const API_EVENTS: readonly ApiEventName[] = [
   'requests:recorded',
   'logs:appended',
   'topology:applied',
+  'bench:progressed',
+  'planner:progressed',
 ];
 
 /** True when the string names an event of the contract. */

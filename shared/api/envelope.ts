@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'NOT_SUPPORTED'
   | 'UNAUTHORIZED'
   | 'PAYLOAD_TOO_LARGE'
+  /** A long task of the same kind is already running (one load test, one planner task at a time). */
+  | 'BUSY'
   | 'INTERNAL';
 
 /** Every ErrorCode, for validation of envelopes that arrive over the wire. */
@@ -35,6 +37,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'NOT_SUPPORTED',
   'UNAUTHORIZED',
   'PAYLOAD_TOO_LARGE',
+  'BUSY',
   'INTERNAL',
 ];
 

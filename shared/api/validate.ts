@@ -2,6 +2,17 @@
 // argument arriving from the renderer or over HTTP is untrusted: wrong types, extra keys, missing required
 // fields and too many arguments are INVALID_ARGUMENT errors naming the argument path. Layer: shared (pure).
 
+import type { GpuProfile } from '../logic/gpu-profiles';
+import type {
+  BenchRunRequest,
+  BenchSlos,
+  BenchSweepRequest,
+  PlannerCalibrateRequest,
+  PlannerLayout,
+  PlannerLayoutPrediction,
+  PlannerPredictRequest,
+  PlannerWorkload,
+} from '../model/bench';
 import type { LogQuery } from '../model/logs';
 import type { MetricsQuery } from '../model/metrics';
 import { REQUEST_OUTCOMES, type RequestQuery } from '../model/requests';
@@ -214,6 +225,95 @@ const settingsPatch = obj<ConsoleSettingsPatch>({
   proxyPort: optional(portNumber),
 });
 
+// ------------------------------------------------------------------ bench and planner (B1, B2)
+const benchRunId = str({ minLength: 1, maxLength: 81, pattern: /^[a-z0-9][a-z0-9-]*$/ });
+const sloMs = num({ min: 0.001, max: 3_600_000 });
+const slos = obj<BenchSlos>({ ttft: optional(sloMs), tpot: optional(sloMs), e2el: optional(sloMs) });
+const tokenLen = int({ min: 1, max: 1_000_000 });
+const httpUrl = str({ minLength: 1, maxLength: 2000, pattern: /^https?:\/\/[^\s]+$/ });
+const benchRunFields = {
+  baseUrl: optional(httpUrl),
+  endpoint: oneOf(['/v1/completions', '/v1/chat/completions'] as const),
+  model: optional(str({ minLength: 1, maxLength: 4096 })),
+  isStreaming: bool(),
+  inputLen: tokenLen,
+  outputLen: tokenLen,
+  numPrompts: int({ min: 1, max: 100_000 }),
+  datasetText: optional(str({ maxLength: 64 << 20 })),
+  requestRate: optional(num({ min: 0.001, max: 1_000_000 })),
+  maxConcurrency: optional(int({ min: 1, max: 100_000 })),
+  shouldIgnoreEos: optional(bool()),
+  slos: optional(slos),
+  name: optional(str({ minLength: 1, maxLength: 200 })),
+};
+const benchRunRequest = obj<BenchRunRequest>(benchRunFields);
+const benchSweepRequest = obj<BenchSweepRequest>({
+  ...benchRunFields,
+  sweep: obj<BenchSweepRequest['sweep']>({
+    kind: oneOf(['concurrency', 'rate'] as const),
+    values: (v, path) => {
+      const values = arrayOf(num({ min: 0.001, max: 1_000_000 }), { maxItems: 64 })(v, path);
+      if (values.length === 0) fail(path, 'must have at least one step');
+      return values;
+    },
+  }),
+});
+const plannerCalibrateRequest = obj<PlannerCalibrateRequest>({
+  baseUrl: optional(httpUrl),
+  model: optional(str({ minLength: 1, maxLength: 4096 })),
+  depth: optional(oneOf(['short', 'thorough'] as const)),
+});
+const positive = num({ min: 0.000001, max: 1e15 });
+const gpuProfile = obj<GpuProfile>({
+  id: oneOf(['h100', 'h200', 'a100', 'l40s', 'rtx4090', 'custom'] as const),
+  name: str({ minLength: 1, maxLength: 200 }),
+  memoryBytes: positive,
+  memoryBandwidthGBps: positive,
+  denseBf16Tflops: positive,
+  prefillTokensPerSec8B: positive,
+  interconnect: oneOf(['nvlink', 'pcie'] as const),
+  kvLinkGBps: positive,
+});
+const plannerWorkload = obj<PlannerWorkload>({
+  inputLen: tokenLen,
+  outputLen: tokenLen,
+  requestRate: optional(nullable(num({ min: 0.001, max: 100_000 }))),
+  maxConcurrency: optional(nullable(int({ min: 1, max: 10_000 }))),
+  slos,
+});
+const plannerPredictRequest = obj<PlannerPredictRequest>({
+  workload: plannerWorkload,
+  gpus: int({ min: 1, max: 64 }),
+  gpu: optional(gpuProfile),
+  model: optional(str({ minLength: 1, maxLength: 4096 })),
+  durationS: optional(num({ min: 0.5, max: 600 })),
+  maxLayouts: optional(int({ min: 1, max: 32 })),
+});
+const workerCount = int({ min: 0, max: 64 });
+const plannerLayout = obj<PlannerLayout>({
+  kind: oneOf(['disaggregated', 'aggregated'] as const),
+  contextWorkers: workerCount,
+  generationWorkers: int({ min: 1, max: 64 }),
+  gpus: int({ min: 1, max: 64 }),
+});
+const metricValue = num({ min: 0 });
+const plannerLayoutPrediction = obj<PlannerLayoutPrediction>({
+  layout: plannerLayout,
+  label: str({ maxLength: 200 }),
+  completed: int({ min: 0 }),
+  failed: int({ min: 0 }),
+  requestThroughput: metricValue,
+  goodput: nullable(metricValue),
+  goodputFraction: nullable(metricValue),
+  meanTtftMs: metricValue,
+  p99TtftMs: metricValue,
+  meanTpotMs: metricValue,
+  p99TpotMs: metricValue,
+  outputTokensPerSec: metricValue,
+  outputTokensPerSecPerGpu: metricValue,
+  goodputPerGpu: nullable(metricValue),
+});
+
 /** The validator of every channel. */
 export const ApiValidators: { [K in ApiChannelName]: ArgsValidator<K> } = {
   'gpus:list': tuple(),
@@ -239,6 +339,19 @@ export const ApiValidators: { [K in ApiChannelName]: ArgsValidator<K> } = {
   'proxy:info': tuple(),
   'settings:get': tuple(),
   'settings:set': tuple(settingsPatch),
+  'bench:run': tuple(benchRunRequest),
+  'bench:sweep': tuple(benchSweepRequest),
+  'bench:cancel': tuple(),
+  'bench:list': tuple(),
+  'bench:get': tuple(benchRunId),
+  'bench:delete': tuple(benchRunId),
+  'bench:compare': tuple(benchRunId, benchRunId),
+  'bench:csv': tuple(benchRunId),
+  'planner:calibrate': tuple(plannerCalibrateRequest),
+  'planner:predict': tuple(plannerPredictRequest),
+  'planner:cancel': tuple(),
+  'planner:apply': tuple(plannerLayout),
+  'planner:check': tuple(plannerLayoutPrediction, plannerWorkload),
 };
 
 /** Validates the raw arguments of a channel; throws AppError INVALID_ARGUMENT naming the bad argument. */

@@ -66,6 +66,7 @@ export function httpStatusForError(code: ErrorCode): number {
     case 'WORKER_NOT_FOUND':
       return 404;
     case 'PORT_IN_USE':
+    case 'BUSY':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
       return 413;

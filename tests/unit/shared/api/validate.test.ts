@@ -29,6 +29,19 @@ const VALID: Record<ApiChannelName, unknown[]> = {
   'proxy:info': [],
   'settings:get': [],
   'settings:set': [{ trtllmServePath: null, simulatedGpuCount: 8, clusterMode: 'metadata', etcdEndpoint: 'http://127.0.0.1:2379', readyTimeoutMs: 1_800_000 }],
+  'bench:run': [{ endpoint: '/v1/completions', isStreaming: true, inputLen: 128, outputLen: 32, numPrompts: 10, maxConcurrency: 2, slos: { ttft: 500 } }],
+  'bench:sweep': [{ endpoint: '/v1/chat/completions', model: 'm', isStreaming: false, inputLen: 64, outputLen: 8, numPrompts: 4, sweep: { kind: 'rate', values: [0.5, 2] } }],
+  'bench:cancel': [],
+  'bench:list': [],
+  'bench:get': ['run-20261124233000-abc123'],
+  'bench:delete': ['run-20261124233000-abc123'],
+  'bench:compare': ['run-a', 'run-b'],
+  'bench:csv': ['run-a'],
+  'planner:calibrate': [{ depth: 'short' }],
+  'planner:predict': [{ workload: { inputLen: 512, outputLen: 64, requestRate: 4, slos: { ttft: 300, tpot: 30 } }, gpus: 3, durationS: 2 }],
+  'planner:cancel': [],
+  'planner:apply': [{ kind: 'disaggregated', contextWorkers: 1, generationWorkers: 2, gpus: 3 }],
+  'planner:check': [{ layout: { kind: 'disaggregated', contextWorkers: 1, generationWorkers: 1, gpus: 2 }, label: '1 ctx + 1 gen', completed: 10, failed: 0, requestThroughput: 2, goodput: null, goodputFraction: null, meanTtftMs: 10, p99TtftMs: 20, meanTpotMs: 5, p99TpotMs: 6, outputTokensPerSec: 100, outputTokensPerSecPerGpu: 50, goodputPerGpu: null }, { inputLen: 128, outputLen: 16, maxConcurrency: 4, slos: {} }],
 };
 
 function message(channel: ApiChannelName, args: unknown): string {

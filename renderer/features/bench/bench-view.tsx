@@ -1,0 +1,418 @@
+// The Benchmark view (features B1, B2): the load-test form (endpoint, model, streaming, ISL/OSL, prompts,
+// concurrency or rate steps, goodput SLOs), live progress, latency-vs-throughput charts of the shown run,
+// saved runs with two compared side by side and CSV export, and the what-if planner panel. Layer: renderer.
+
+import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+
+import type { BenchEndpointPath, BenchSlos, BenchSweepRequest } from '../../../shared/model/bench';
+import { EmptyState } from '../../components/empty-state';
+import { ErrorBox } from '../../components/error-box';
+import { downloadText } from '../../lib/download';
+import { formatMs } from '../../lib/format';
+import { useAppStore } from '../../store/app-store-context';
+import { selectDefaultModel } from '../../store/selectors';
+import { PlannerPanel } from './planner-panel';
+import { SweepCharts } from './sweep-chart';
+
+/** Parses "1,2,4,8" into positive numbers; null when any part is not one. */
+export function parseSteps(text: string): number[] | null {
+  const parts = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const values = parts.map(Number);
+  if (values.length === 0 || values.some((v) => !(Number.isFinite(v) && v > 0))) return null;
+  return values;
+}
+
+function optionalMs(text: string): number | undefined {
+  const v = Number(text);
+  return text.trim() !== '' && Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+function fmt(v: number | null, digits = 2): string {
+  return v === null ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(digits);
+}
+
+function BenchForm(): ReactNode {
+  const defaultModel = useAppStore(selectDefaultModel);
+  const isRunning = useAppStore((s) => s.isBenchRunning);
+  const runBenchSweep = useAppStore((s) => s.runBenchSweep);
+  const cancelBench = useAppStore((s) => s.cancelBench);
+  const [endpoint, setEndpoint] = useState<BenchEndpointPath>('/v1/completions');
+  const [model, setModel] = useState('');
+  const [isStreaming, setStreaming] = useState(true);
+  const [inputLen, setInputLen] = useState('128');
+  const [outputLen, setOutputLen] = useState('32');
+  const [numPrompts, setNumPrompts] = useState('20');
+  const [sweepKind, setSweepKind] = useState<'concurrency' | 'rate'>('concurrency');
+  const [steps, setSteps] = useState('1,4');
+  const [ttft, setTtft] = useState('');
+  const [tpot, setTpot] = useState('');
+  const values = parseSteps(steps);
+  const isConcurrencyBad = sweepKind === 'concurrency' && values?.some((v) => !Number.isInteger(v));
+  const stepsError =
+    values === null
+      ? 'Use positive numbers separated by commas, e.g. 1,2,4,8'
+      : isConcurrencyBad
+        ? 'Concurrency steps are whole numbers'
+        : null;
+
+  const onSubmit = (e: FormEvent): void => {
+    e.preventDefault();
+    if (values === null || stepsError !== null) return;
+    const slos: BenchSlos = {};
+    const t = optionalMs(ttft);
+    const p = optionalMs(tpot);
+    if (t !== undefined) slos.ttft = t;
+    if (p !== undefined) slos.tpot = p;
+    const request: BenchSweepRequest = {
+      endpoint,
+      isStreaming,
+      inputLen: Math.max(1, Math.floor(Number(inputLen) || 1)),
+      outputLen: Math.max(1, Math.floor(Number(outputLen) || 1)),
+      numPrompts: Math.max(1, Math.floor(Number(numPrompts) || 1)),
+      sweep: { kind: sweepKind, values },
+      ...(model.trim() !== '' ? { model: model.trim() } : {}),
+      ...(Object.keys(slos).length > 0 ? { slos } : {}),
+    };
+    void runBenchSweep(request);
+  };
+
+  return (
+    <form className="panel" onSubmit={onSubmit} aria-label="Load test">
+      <div className="panel-head">
+        <h2>Load test</h2>
+        <span className="dim">against the current topology's proxy</span>
+      </div>
+      <div className="field-row">
+        <label className="field">
+          <span>Endpoint</span>
+          <select value={endpoint} onChange={(e) => setEndpoint(e.target.value as BenchEndpointPath)}>
+            <option value="/v1/completions">/v1/completions</option>
+            <option value="/v1/chat/completions">/v1/chat/completions</option>
+          </select>
+        </label>
+        <label className="field">
+          <span>Model</span>
+          <input value={model} placeholder={defaultModel} onChange={(e) => setModel(e.target.value)} />
+        </label>
+        <label className="field" style={{ justifyContent: 'flex-end' }}>
+          <span>
+            <input type="checkbox" checked={isStreaming} onChange={(e) => setStreaming(e.target.checked)} />{' '}
+            Streaming
+          </span>
+        </label>
+      </div>
+      <div className="field-row">
+        <label className="field">
+          <span>Input length (tokens)</span>
+          <input type="number" min={1} value={inputLen} onChange={(e) => setInputLen(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>Output length (tokens)</span>
+          <input type="number" min={1} value={outputLen} onChange={(e) => setOutputLen(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>Prompts per step</span>
+          <input type="number" min={1} value={numPrompts} onChange={(e) => setNumPrompts(e.target.value)} />
+        </label>
+      </div>
+      <div className="field-row">
+        <label className="field">
+          <span>Sweep</span>
+          <select value={sweepKind} onChange={(e) => setSweepKind(e.target.value as 'concurrency' | 'rate')}>
+            <option value="concurrency">Concurrency steps</option>
+            <option value="rate">Request-rate steps (req/s, Poisson)</option>
+          </select>
+        </label>
+        <label className="field">
+          <span>Steps</span>
+          <input
+            value={steps}
+            aria-invalid={stepsError !== null}
+            aria-label="Sweep steps"
+            onChange={(e) => setSteps(e.target.value)}
+          />
+        </label>
+        <label className="field">
+          <span>SLO TTFT (ms)</span>
+          <input type="number" min={0} value={ttft} placeholder="none" onChange={(e) => setTtft(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>SLO TPOT (ms)</span>
+          <input type="number" min={0} value={tpot} placeholder="none" onChange={(e) => setTpot(e.target.value)} />
+        </label>
+      </div>
+      {stepsError ? <div className="dim">{stepsError}</div> : null}
+      <div className="btn-group" style={{ marginTop: 10 }}>
+        <button type="submit" className="btn btn-primary" disabled={isRunning || stepsError !== null}>
+          {isRunning ? 'Running…' : 'Run sweep'}
+        </button>
+        {isRunning ? (
+          <button type="button" className="btn" onClick={() => void cancelBench()}>
+            Cancel
+          </button>
+        ) : null}
+      </div>
+    </form>
+  );
+}
+
+function BenchProgress(): ReactNode {
+  const p = useAppStore((s) => s.benchProgress);
+  const isRunning = useAppStore((s) => s.isBenchRunning);
+  if (!isRunning) return null;
+  const fraction = p && p.total > 0 ? p.done / p.total : 0;
+  return (
+    <div className="panel" role="status" aria-label="Load test progress">
+      <div className="progress-line">
+        {p
+          ? `Step ${p.stepIndex + 1}/${p.stepCount}${p.stepValue !== null ? ` (${p.stepValue})` : ''}: ${p.done}/${p.total} requests, ${p.failed} failed, ${(p.elapsedMs / 1000).toFixed(1)} s`
+          : 'Starting: a test request, then the load…'}
+      </div>
+      <div className="bar" style={{ marginTop: 6 }}>
+        <div style={{ width: `${(fraction * 100).toFixed(1)}%` }} />
+      </div>
+    </div>
+  );
+}
+
+function CurrentRun(): ReactNode {
+  const current = useAppStore((s) => s.benchCurrent);
+  const error = useAppStore((s) => s.benchError);
+  if (error) {
+    return (
+      <ErrorBox
+        title="The load test failed"
+        message={`${error}. Check that the topology has ready workers (Cluster view) and the model name matches.`}
+      />
+    );
+  }
+  if (!current) {
+    return (
+      <EmptyState title="No run shown">
+        Run a sweep above, or open a saved run from the list: its latency percentiles are drawn against
+        throughput, one point per step.
+      </EmptyState>
+    );
+  }
+  const { run, points } = current;
+  return (
+    <div className="panel" data-testid="bench-current">
+      <div className="panel-head">
+        <h2>{run.name}</h2>
+        <span className="dim">{run.topology ?? ''}</span>
+        {current.wasCancelled ? <span className="badge state-starting">cancelled</span> : null}
+      </div>
+      <SweepCharts points={points} />
+      <table className="table" style={{ marginTop: 10 }}>
+        <thead>
+          <tr>
+            <th>Step</th>
+            <th>Completed</th>
+            <th>Failed</th>
+            <th>Req/s</th>
+            <th>Goodput</th>
+            <th>Out tok/s</th>
+            <th>TTFT p50 / p99</th>
+            <th>TPOT p50 / p99</th>
+            <th>E2EL p50 / p99</th>
+          </tr>
+        </thead>
+        <tbody>
+          {run.steps.map((s, i) => {
+            const pt = points[i];
+            return (
+              <tr key={i}>
+                <td className="num">{s.step ? `${s.step.kind} ${s.step.value}` : 'single'}</td>
+                <td className="num">{s.result.completed}</td>
+                <td className="num">{s.result.failed}</td>
+                <td className="num">{s.result.request_throughput.toFixed(2)}</td>
+                <td className="num">{fmt(s.result.request_goodput)}</td>
+                <td className="num">{s.result.output_throughput.toFixed(1)}</td>
+                <td className="num">
+                  {formatMs(pt?.ttftP50Ms)} / {formatMs(pt?.ttftP99Ms)}
+                </td>
+                <td className="num">
+                  {formatMs(pt?.tpotP50Ms)} / {formatMs(pt?.tpotP99Ms)}
+                </td>
+                <td className="num">
+                  {formatMs(pt?.e2elP50Ms)} / {formatMs(pt?.e2elP99Ms)}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function SavedRuns(): ReactNode {
+  const s = useAppStore(
+    useShallow((st) => ({
+      runs: st.benchRuns,
+      isLoaded: st.benchRunsLoaded,
+      error: st.benchRunsError,
+      currentId: st.benchCurrent?.run.id ?? null,
+    })),
+  );
+  const load = useAppStore((st) => st.loadBenchRuns);
+  const open = useAppStore((st) => st.openBenchRun);
+  const remove = useAppStore((st) => st.deleteBenchRun);
+  const compare = useAppStore((st) => st.compareBenchRuns);
+  const csv = useAppStore((st) => st.benchCsv);
+  const [picked, setPicked] = useState<string[]>([]);
+  const toggle = (id: string): void =>
+    setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p.slice(-1), id]));
+
+  return (
+    <div className="panel" aria-label="Saved runs">
+      <div className="panel-head">
+        <h2>Saved runs</h2>
+        <span className="spacer" />
+        <button
+          type="button"
+          className="btn btn-small"
+          disabled={picked.length !== 2}
+          title="Tick two runs to compare them side by side"
+          onClick={() => void compare(picked[0] ?? '', picked[1] ?? '')}
+        >
+          Compare 2 selected
+        </button>
+      </div>
+      {s.error ? <ErrorBox title="Saved runs cannot be listed" message={s.error} onRetry={() => void load()} /> : null}
+      {s.isLoaded && !s.error && s.runs.length === 0 ? (
+        <EmptyState title="No saved runs yet">Every finished sweep is saved here automatically.</EmptyState>
+      ) : null}
+      {s.runs.length > 0 ? (
+        <table className="table" data-testid="bench-runs">
+          <thead>
+            <tr>
+              <th aria-label="Compare" />
+              <th>Name</th>
+              <th>Topology</th>
+              <th>Steps</th>
+              <th>Best out tok/s</th>
+              <th>When</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {s.runs.map((r) => (
+              <tr key={r.id} aria-current={r.id === s.currentId ? 'true' : undefined}>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`Select ${r.name} to compare`}
+                    checked={picked.includes(r.id)}
+                    onChange={() => toggle(r.id)}
+                  />
+                </td>
+                <td>{r.name}</td>
+                <td className="dim">{r.topology ?? '—'}</td>
+                <td className="num">{r.stepCount}</td>
+                <td className="num">{r.bestOutputThroughput.toFixed(1)}</td>
+                <td className="dim num">{new Date(r.createdAtMs).toLocaleString()}</td>
+                <td>
+                  <div className="btn-group">
+                    <button type="button" className="btn btn-small" onClick={() => void open(r.id)}>
+                      Show
+                    </button>
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      onClick={() => {
+                        void csv(r.id).then((text) => {
+                          if (text !== null) downloadText(`${r.id}.csv`, text, 'text/csv');
+                        });
+                      }}
+                    >
+                      CSV
+                    </button>
+                    <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(r.id)}>
+                      Delete
+                    </button>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </div>
+  );
+}
+
+function Comparison(): ReactNode {
+  const c = useAppStore((s) => s.benchComparison);
+  const runs = useAppStore((s) => s.benchRuns);
+  const close = useAppStore((s) => s.closeComparison);
+  if (!c) return null;
+  const name = (id: string): string => runs.find((r) => r.id === id)?.name ?? id;
+  return (
+    <div className="panel" aria-label="Comparison" data-testid="bench-comparison">
+      <div className="panel-head">
+        <h2>Side by side</h2>
+        <span className="spacer" />
+        <button type="button" className="btn btn-small" onClick={close}>
+          Close
+        </button>
+      </div>
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Step</th>
+            <th>Metric</th>
+            <th>A: {name(c.idA)}</th>
+            <th>B: {name(c.idB)}</th>
+            <th>B − A</th>
+          </tr>
+        </thead>
+        <tbody>
+          {c.rows.map((r, i) => (
+            <tr key={i}>
+              <td className="num">{r.stepValue ?? 'single'}</td>
+              <td>{r.label}</td>
+              <td className="num" style={r.better === 'a' ? { fontWeight: 600 } : undefined}>
+                {fmt(r.a)}
+              </td>
+              <td className="num" style={r.better === 'b' ? { fontWeight: 600 } : undefined}>
+                {fmt(r.b)}
+              </td>
+              <td className="num dim">
+                {r.delta === null ? '—' : `${r.delta >= 0 ? '+' : ''}${fmt(r.delta)}`}
+                {r.deltaPct !== null ? ` (${r.deltaPct >= 0 ? '+' : ''}${r.deltaPct.toFixed(1)}%)` : ''}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function BenchView(): ReactNode {
+  const loadBenchRuns = useAppStore((s) => s.loadBenchRuns);
+  useEffect(() => {
+    void loadBenchRuns();
+  }, [loadBenchRuns]);
+  return (
+    <section className="view" aria-labelledby="view-title">
+      <div className="view-head">
+        <h1 id="view-title">Benchmark</h1>
+        <span className="dim">load-test sweeps (benchmark_serving metrics) and the what-if planner</span>
+      </div>
+      <div style={{ display: 'flex', flexDirection: 'column', gap: 12 }}>
+        <BenchForm />
+        <BenchProgress />
+        <CurrentRun />
+        <Comparison />
+        <SavedRuns />
+        <PlannerPanel />
+      </div>
+    </section>
+  );
+}

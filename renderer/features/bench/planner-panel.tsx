@@ -1,0 +1,261 @@
+// The what-if planner (feature B2): calibrate the simulated engine from a running worker (fitted profile and
+// fit error), predict layouts for a workload on N GPUs (goodput, TTFT, TPOT, tokens/s per GPU, the
+// recommendation highlighted), apply one with a click, and check it against a fresh load test. Layer: renderer.
+
+import { type ReactNode, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+
+import type { BenchSlos, PlannerWorkload } from '../../../shared/model/bench';
+import { EmptyState } from '../../components/empty-state';
+import { ErrorBox } from '../../components/error-box';
+import { formatMs } from '../../lib/format';
+import { useAppStore } from '../../store/app-store-context';
+
+function num(text: string, fallback: number): number {
+  const v = Number(text);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+function Calibration(): ReactNode {
+  const cal = useAppStore((s) => s.calibration);
+  if (!cal) {
+    return (
+      <p className="dim">
+        Not calibrated: predictions use the simulated GPU of the settings. Calibrate to fit the profile to a
+        running worker (a few seconds of measurement).
+      </p>
+    );
+  }
+  return (
+    <dl className="kv" aria-label="Fitted profile">
+      <dt>Measured</dt>
+      <dd className="mono">
+        {cal.baseUrl} ({cal.model})
+      </dd>
+      <dt>Prefill rate (8B ref.)</dt>
+      <dd className="num">{cal.prefillTokensPerSec8B.toFixed(0)} tok/s</dd>
+      <dt>Memory bandwidth</dt>
+      <dd className="num">{cal.memoryBandwidthGBps.toFixed(0)} GB/s</dd>
+      <dt>Fit error</dt>
+      <dd className="num">
+        prefill {cal.prefillErrorPct.toFixed(1)}%, decode {cal.decodeErrorPct.toFixed(1)}%
+      </dd>
+      {cal.notes.length > 0 ? (
+        <>
+          <dt>Notes</dt>
+          <dd>{cal.notes.join('; ')}</dd>
+        </>
+      ) : null}
+    </dl>
+  );
+}
+
+export function PlannerPanel(): ReactNode {
+  const s = useAppStore(
+    useShallow((st) => ({
+      task: st.plannerTask,
+      progress: st.plannerProgress,
+      error: st.plannerError,
+      prediction: st.prediction,
+      applied: st.plannerApplied,
+      check: st.plannerCheck,
+      gpuCount: st.inventory?.gpus.length ?? 0,
+    })),
+  );
+  const calibrate = useAppStore((st) => st.calibrate);
+  const predict = useAppStore((st) => st.predict);
+  const cancel = useAppStore((st) => st.cancelPlanner);
+  const applyLayout = useAppStore((st) => st.applyLayout);
+  const checkPlanner = useAppStore((st) => st.checkPlanner);
+  const [inputLen, setInputLen] = useState('512');
+  const [outputLen, setOutputLen] = useState('64');
+  const [loadKind, setLoadKind] = useState<'rate' | 'concurrency'>('concurrency');
+  const [load, setLoad] = useState('4');
+  const [gpus, setGpus] = useState('');
+  const [ttft, setTtft] = useState('');
+  const [tpot, setTpot] = useState('');
+  const isBusy = s.task !== null;
+
+  const onPredict = (): void => {
+    const slos: BenchSlos = {};
+    if (Number(ttft) > 0) slos.ttft = Number(ttft);
+    if (Number(tpot) > 0) slos.tpot = Number(tpot);
+    const workload: PlannerWorkload = {
+      inputLen: Math.floor(num(inputLen, 512)),
+      outputLen: Math.floor(num(outputLen, 64)),
+      ...(loadKind === 'rate' ? { requestRate: num(load, 1) } : { maxConcurrency: Math.floor(num(load, 1)) }),
+      slos,
+    };
+    void predict({ workload, gpus: Math.min(64, Math.floor(num(gpus, Math.max(2, s.gpuCount)))) });
+  };
+
+  const rec = s.prediction?.recommended.index ?? -1;
+  return (
+    <div className="panel" aria-label="Planner" data-testid="planner-panel">
+      <div className="panel-head">
+        <h2>What-if planner</h2>
+        <span className="dim">context:generation ratios simulated before you spend GPUs on them</span>
+        <span className="spacer" />
+        <button type="button" className="btn btn-small" disabled={isBusy} onClick={() => void calibrate({})}>
+          {s.task === 'calibrate' ? 'Calibrating…' : 'Calibrate'}
+        </button>
+        {isBusy ? (
+          <button type="button" className="btn btn-small" onClick={() => void cancel()}>
+            Cancel
+          </button>
+        ) : null}
+      </div>
+      <Calibration />
+      <div className="field-row" style={{ marginTop: 10 }}>
+        <label className="field">
+          <span>Input length</span>
+          <input type="number" min={1} value={inputLen} onChange={(e) => setInputLen(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>Output length</span>
+          <input type="number" min={1} value={outputLen} onChange={(e) => setOutputLen(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>Load</span>
+          <select value={loadKind} onChange={(e) => setLoadKind(e.target.value as 'rate' | 'concurrency')}>
+            <option value="concurrency">Concurrent users</option>
+            <option value="rate">Requests/s</option>
+          </select>
+        </label>
+        <label className="field">
+          <span>{loadKind === 'rate' ? 'Requests/s' : 'Users'}</span>
+          <input type="number" min={0} value={load} onChange={(e) => setLoad(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>GPUs</span>
+          <input
+            type="number"
+            min={1}
+            value={gpus}
+            placeholder={String(Math.max(2, s.gpuCount))}
+            onChange={(e) => setGpus(e.target.value)}
+          />
+        </label>
+        <label className="field">
+          <span>SLO TTFT (ms)</span>
+          <input type="number" min={0} value={ttft} placeholder="none" onChange={(e) => setTtft(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>SLO TPOT (ms)</span>
+          <input type="number" min={0} value={tpot} placeholder="none" onChange={(e) => setTpot(e.target.value)} />
+        </label>
+      </div>
+      <div className="btn-group" style={{ marginTop: 10 }}>
+        <button type="button" className="btn btn-primary" disabled={isBusy} onClick={onPredict}>
+          {s.task === 'predict' ? 'Predicting…' : 'Predict layouts'}
+        </button>
+        {s.progress ? (
+          <span className="progress-line" role="status">
+            {s.progress.message} ({(s.progress.fraction * 100).toFixed(0)}%)
+          </span>
+        ) : null}
+      </div>
+      {s.error ? (
+        <div style={{ marginTop: 10 }}>
+          <ErrorBox title="The planner stopped" message={s.error} />
+        </div>
+      ) : null}
+      {s.prediction ? (
+        <>
+          <table className="table" style={{ marginTop: 10 }} data-testid="planner-layouts">
+            <thead>
+              <tr>
+                <th>Layout</th>
+                <th>GPUs</th>
+                <th>Goodput (req/s)</th>
+                <th>TTFT mean / p99</th>
+                <th>TPOT mean / p99</th>
+                <th>Out tok/s per GPU</th>
+                <th>Failed</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {s.prediction.layouts.map((p, i) => (
+                <tr key={p.label} aria-current={i === rec ? 'true' : undefined} style={i === rec ? { background: 'var(--bar-bg)' } : undefined}>
+                  <td>
+                    {p.label} {i === rec ? <span className="badge state-ready">recommended</span> : null}
+                  </td>
+                  <td className="num">{p.layout.gpus}</td>
+                  <td className="num">{p.goodput === null ? '—' : p.goodput.toFixed(2)}</td>
+                  <td className="num">
+                    {formatMs(p.meanTtftMs)} / {formatMs(p.p99TtftMs)}
+                  </td>
+                  <td className="num">
+                    {formatMs(p.meanTpotMs)} / {formatMs(p.p99TpotMs)}
+                  </td>
+                  <td className="num">{p.outputTokensPerSecPerGpu.toFixed(1)}</td>
+                  <td className="num">{p.failed}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      disabled={isBusy || p.layout.kind === 'aggregated'}
+                      title={p.layout.kind === 'aggregated' ? 'The console runs disaggregated topologies' : 'Apply this layout as the topology'}
+                      onClick={() => void applyLayout(p)}
+                    >
+                      Apply
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p className="dim">{s.prediction.recommended.reason}</p>
+        </>
+      ) : (
+        <EmptyState title="No prediction yet">
+          Set the workload and press Predict: each layout runs simulated workers behind the real proxy for a few
+          seconds.
+        </EmptyState>
+      )}
+      {s.applied ? (
+        <div className="btn-group" style={{ marginTop: 10 }}>
+          <span>
+            Applied <b>{s.applied.label}</b>. Once its workers are ready, check the prediction against a load test:
+          </span>
+          <button type="button" className="btn btn-small" disabled={isBusy} onClick={() => void checkPlanner()}>
+            {s.task === 'check' ? 'Checking…' : 'Check prediction'}
+          </button>
+        </div>
+      ) : null}
+      {s.check ? (
+        <table className="table" style={{ marginTop: 10 }} data-testid="planner-check">
+          <thead>
+            <tr>
+              <th>Metric ({s.check.label})</th>
+              <th>Predicted</th>
+              <th>Measured</th>
+              <th>Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.check.rows.map((r) => (
+              <tr key={r.metric}>
+                <td>{r.metric}</td>
+                <td className="num">{r.predicted.toFixed(2)}</td>
+                <td className="num">{r.measured.toFixed(2)}</td>
+                <td className="num">{r.errorPct === null ? '—' : `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(1)}%`}</td>
+              </tr>
+            ))}
+            <tr>
+              <td>
+                <b>Mean absolute error</b>
+              </td>
+              <td />
+              <td />
+              <td className="num">
+                <b>{s.check.meanAbsErrorPct === null ? '—' : `${s.check.meanAbsErrorPct.toFixed(1)}%`}</b>
+              </td>
+            </tr>
+          </tbody>
+        </table>
+      ) : null}
+    </div>
+  );
+}
