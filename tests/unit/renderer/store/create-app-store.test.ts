@@ -11,6 +11,7 @@ import {
   selectWorkerCounts,
 } from '../../../../renderer/store/selectors';
 import { mergeLogLines } from '../../../../renderer/store/workers-slice';
+import { API_EVENTS } from '../../../../shared/api/contract';
 import type { MetricsBucket } from '../../../../shared/model/metrics';
 import type { WorkerAddRequest } from '../../../../shared/model/worker-view';
 import { AppError, createFakeApi, inventory, status, view } from './fake-api';
@@ -68,7 +69,8 @@ describe('createAppStore', () => {
   it('subscribes once to every event, loads snapshots, and unsubscribes on dispose', async () => {
     const { fake, app, store } = setup();
     await app.start();
-    expect(fake.listenerCount()).toBe(5);
+    // One listener per event of the contract (the store factory wires each once).
+    expect(fake.listenerCount()).toBe(API_EVENTS.length);
     const s = store.getState();
     expect(s.connection).toBe('ok');
     expect(selectLocalWorkers(s).map((w) => w.id)).toEqual(['ctx0', 'gen0']);
