@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { expect, type Locator, type Page } from '@playwright/test';
 
-export type ViewLabel = 'Cluster' | 'Configuration' | 'Dashboard' | 'Playground';
+export type ViewLabel = 'Cluster' | 'Configuration' | 'Dashboard' | 'Playground' | 'Benchmark';
 
 export class ConsolePage {
   constructor(readonly page: Page) {}
