@@ -10,6 +10,7 @@ import { createConfigSlice } from './config-slice';
 import { createGpusSlice } from './gpus-slice';
 import { createMetricsSlice } from './metrics-slice';
 import { createPlaygroundSlice } from './playground-slice';
+import { createRequestsSlice } from './requests-slice';
 import { createSettingsSlice } from './settings-slice';
 import type { AppState, StoreDeps } from './store-types';
 import { createUiSlice } from './ui-slice';
@@ -35,6 +36,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
     ...createConfigSlice(set, get, deps),
     ...createMetricsSlice(set, get, deps),
     ...createPlaygroundSlice(set, get, deps),
+    ...createRequestsSlice(set, get, deps),
     ...createSettingsSlice(set, get, deps),
     ...createBenchSlice(set, get, deps),
   }));
@@ -60,6 +62,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       }),
       api.on('gpus:sampled', (ev) => s().applyGpuSamples(ev.samples, ev.atMs)),
       api.on('metrics:tick', (tick) => s().applyTick(tick.overall, tick.perWorker)),
+      api.on('requests:recorded', (ev) => s().applyRequestsRecorded(ev)),
       api.on('logs:appended', (ev) => s().appendLogs(ev.workerId, ev.lines)),
       api.on('topology:applied', () => {
         void s().loadHistory();
@@ -78,6 +81,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       s().loadGpus(),
       s().loadTopology(),
       s().loadMetricsHistory(),
+      s().loadRequests(),
       s().loadProxy(),
       s().loadClusterStatus(),
     ]);

@@ -1,11 +1,27 @@
 // Playground (features G1-G4): chat/completions requests streamed from the LLM proxy with a stop button,
 // sampling parameters, a system prompt, per-response metrics and route pins, optionally two routes side by
-// side. Requests go to the proxy's own port (proxy:info), not through the console API. Layer: renderer.
+// side. Requests go to the proxy's own port (proxy:info), not through the console API. After an answer, the
+// proxy's own timeline of the request is fetched with `requests:get` by its `x-disagg-request-id` header.
+// Column B may target another base URL (a second proxy, a single aggregated worker) with its own timings.
+// Layer: renderer.
 
+import { isAppError } from '../../shared/api/envelope';
 import { describeError } from '../lib/error-text';
 import { type PlaygroundRequest, runStreamingRequest } from '../lib/openai-request';
 import { selectDefaultModel } from './selectors';
-import type { PlaygroundRun, PlaygroundSlice, SliceCreator } from './store-types';
+import type { PlaygroundRun, PlaygroundSlice, ServerTimeline, SliceCreator } from './store-types';
+
+/** How long to wait for the proxy's record after an answer: records reach the backend in 200 ms batches. */
+export const SERVER_TIMELINE_TRIES = 12;
+export const SERVER_TIMELINE_RETRY_MS = 250;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** True when `url` is the console's proxy (same origin), whatever its trailing slashes. */
+export function isSameBase(url: string, proxyUrl: string): boolean {
+  const norm = (u: string): string => u.trim().replace(/\/+$/, '').toLowerCase();
+  return norm(url) === norm(proxyUrl);
+}
 
 export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (
   set,
@@ -22,7 +38,62 @@ export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (
     set({ pgRuns: runs });
   };
 
+  const setServer = (side: 0 | 1, run: PlaygroundRun, server: ServerTimeline): void => {
+    // Only while the same run is shown (a new Send replaces it).
+    if (get().pgRuns[side] === run || get().pgRuns[side]?.request === run.request) {
+      updateRun(side, { server });
+    }
+  };
+
+  /** Fetches the proxy's record of the request by its x-disagg-request-id, retrying until it arrived. */
+  const fetchServerTimeline = async (side: 0 | 1): Promise<void> => {
+    const run = get().pgRuns[side];
+    if (!run?.isConsoleProxy) return;
+    const idText = run.metrics?.requestId ?? null;
+    const id = idText === null ? NaN : Number(idText);
+    if (!Number.isInteger(id) || id < 0) {
+      setServer(side, run, { status: 'absent', detail: null, message: null });
+      return;
+    }
+    setServer(side, run, { status: 'loading', detail: null, message: null });
+    for (let attempt = 0; attempt < SERVER_TIMELINE_TRIES; attempt++) {
+      try {
+        const detail = await api.invoke('requests:get', id);
+        // A record from before a proxy restart has the same id but arrived before this request was sent.
+        if (run.metrics && detail.receivedAtMs + 1000 < run.metrics.sentAtMs) {
+          throw new Error('stale');
+        }
+        setServer(side, run, { status: 'ok', detail, message: null });
+        return;
+      } catch (err) {
+        const isMissing =
+          (isAppError(err) && err.code === 'NOT_FOUND') ||
+          (err instanceof Error && err.message === 'stale');
+        if (!isMissing) {
+          setServer(side, run, { status: 'error', detail: null, message: describeError(err) });
+          return;
+        }
+      }
+      await sleep(SERVER_TIMELINE_RETRY_MS);
+    }
+    setServer(side, run, {
+      status: 'error',
+      detail: null,
+      message: `The proxy's record of request ${id} did not arrive.`,
+    });
+  };
+
   const runSide = async (
+    side: 0 | 1,
+    proxyUrl: string,
+    request: PlaygroundRequest,
+    controller: AbortController,
+  ): Promise<void> => {
+    await sendSide(side, proxyUrl, request, controller);
+    await fetchServerTimeline(side);
+  };
+
+  const sendSide = async (
     side: 0 | 1,
     proxyUrl: string,
     request: PlaygroundRequest,
@@ -72,6 +143,7 @@ export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (
     pgCompare: false,
     pgRoutes: [{}, {}],
     pgRuns: [null, null],
+    pgTargetB: '',
     loadProxy: async () => {
       try {
         set({ proxy: await api.invoke('proxy:info'), proxyError: null });
@@ -89,8 +161,17 @@ export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (
     sendPrompt: async () => {
       get().stopPrompt();
       if (!get().proxy) await get().loadProxy();
-      const { proxy, pgMode, pgModel, pgSystemPrompt, pgPrompt, pgParams, pgCompare, pgRoutes } =
-        get();
+      const {
+        proxy,
+        pgMode,
+        pgModel,
+        pgSystemPrompt,
+        pgPrompt,
+        pgParams,
+        pgCompare,
+        pgRoutes,
+        pgTargetB,
+      } = get();
       if (!proxy) {
         get().notify(
           'error',
@@ -102,22 +183,37 @@ export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (
       const sides: (0 | 1)[] = pgCompare ? [0, 1] : [0];
       const model = pgModel.trim() !== '' ? pgModel : selectDefaultModel(get());
       const runs: PlaygroundSlice['pgRuns'] = [null, pgCompare ? get().pgRuns[1] : null];
-      const requests = sides.map((side) => {
+      const targets = sides.map((side) =>
+        side === 1 && pgTargetB.trim() !== '' ? pgTargetB.trim().replace(/\/+$/, '') : proxy.url,
+      );
+      const requests = sides.map((side, i) => {
+        const targetUrl = targets[i]!;
+        const isConsoleProxy = isSameBase(targetUrl, proxy.url);
         const request: PlaygroundRequest = {
           mode: pgMode,
           model,
           systemPrompt: pgSystemPrompt,
           prompt: pgPrompt,
           params: pgParams,
-          route: pgRoutes[side],
+          // Worker pins mean something only to the console's proxy.
+          route: isConsoleProxy ? pgRoutes[side] : {},
         };
-        runs[side] = { request, text: '', metrics: null, status: 'streaming', error: null };
+        runs[side] = {
+          request,
+          text: '',
+          metrics: null,
+          status: 'streaming',
+          error: null,
+          targetUrl,
+          isConsoleProxy,
+          server: null,
+        };
         return request;
       });
       set({ pgRuns: runs });
       controllers = sides.map(() => new AbortController());
       const mine = controllers;
-      await Promise.all(sides.map((side, i) => runSide(side, proxy.url, requests[i]!, mine[i]!)));
+      await Promise.all(sides.map((side, i) => runSide(side, targets[i]!, requests[i]!, mine[i]!)));
     },
     stopPrompt: () => {
       for (const c of controllers) c.abort();

@@ -9,6 +9,7 @@ import type { ClusterStatus } from '../../shared/model/cluster';
 import type { GpuInventorySnapshot, GpuSample } from '../../shared/model/gpu';
 import type { LogLine } from '../../shared/model/logs';
 import type { MetricsBucket, WorkerIterationSample } from '../../shared/model/metrics';
+import type { RequestDetail } from '../../shared/model/requests';
 import type { ConsoleSettings, ConsoleSettingsPatch } from '../../shared/model/settings';
 import type {
   ApplyPlan,
@@ -34,6 +35,7 @@ import type {
 import type { RingSeries } from '../lib/series';
 import type { PresetName } from '../lib/worker-templates';
 import type { BenchSlice } from './bench-slice';
+import type { RequestsSlice } from './requests-slice';
 
 export type ViewName = 'cluster' | 'config' | 'dashboard' | 'playground' | 'bench';
 export type ThemeChoice = 'system' | 'dark' | 'light';
@@ -158,12 +160,25 @@ export interface MetricsSlice {
   exportCsv: () => Promise<string | null>;
 }
 
+/** The proxy's record of a playground request, fetched after the answer by its x-disagg-request-id. */
+export interface ServerTimeline {
+  status: 'loading' | 'ok' | 'absent' | 'error';
+  detail: RequestDetail | null;
+  message: string | null;
+}
+
 export interface PlaygroundRun {
   request: PlaygroundRequest;
   text: string;
   metrics: ResponseMetrics | null;
   status: 'streaming' | 'done' | 'stopped' | 'error';
   error: string | null;
+  /** The base URL the request went to (the console's proxy, or column B's own target). */
+  targetUrl: string;
+  /** True when targetUrl is the console's proxy: only then does `requests:get` know the request. */
+  isConsoleProxy: boolean;
+  /** The proxy's own timeline of this request (requests:get), null when not asked for. */
+  server: ServerTimeline | null;
 }
 
 export interface PlaygroundSlice {
@@ -177,10 +192,15 @@ export interface PlaygroundSlice {
   pgCompare: boolean;
   pgRoutes: [RoutePin, RoutePin];
   pgRuns: [PlaygroundRun | null, PlaygroundRun | null];
+  /** Column B's base URL in side-by-side mode ('' = the console's proxy with route B). */
+  pgTargetB: string;
   loadProxy: () => Promise<void>;
   setPlayground: (
     patch: Partial<
-      Pick<PlaygroundSlice, 'pgMode' | 'pgModel' | 'pgSystemPrompt' | 'pgPrompt' | 'pgCompare'>
+      Pick<
+        PlaygroundSlice,
+        'pgMode' | 'pgModel' | 'pgSystemPrompt' | 'pgPrompt' | 'pgCompare' | 'pgTargetB'
+      >
     >,
   ) => void;
   setParams: (patch: Partial<SamplingParams>) => void;
@@ -205,6 +225,7 @@ export type AppState = UiSlice &
   ConfigSlice &
   MetricsSlice &
   PlaygroundSlice &
+  RequestsSlice &
   SettingsSlice &
   BenchSlice;
 

@@ -12,6 +12,7 @@ import { seriesColor, type TimeRange } from '../../lib/metrics-derive';
 import { useNow } from '../../lib/use-now';
 import { useAppStore } from '../../store/app-store-context';
 import type { MetricsWindowMin } from '../../store/store-types';
+import { RecentRequests } from './recent-requests';
 import { SloTile } from './slo-tile';
 import { type ChartSeries, TimeChart } from './time-chart';
 
@@ -289,6 +290,7 @@ export function DashboardView(): ReactNode {
           showLegend={derived.gpuPower.keys.length <= 12}
         />
       </div>
+      <RecentRequests />
     </section>
   );
 }

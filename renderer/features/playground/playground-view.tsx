@@ -1,6 +1,7 @@
 // The Playground (features G1-G4): chat or completions through the proxy, streaming with a stop button,
-// sampling parameters and a system prompt, a chosen worker pair or the router's pick, two routes side by side,
-// and the request as code. Layer: renderer.
+// sampling parameters and a system prompt, a chosen worker pair or the router's pick, two routes side by side
+// (column B may also target another base URL: a second proxy or one aggregated worker, i.e. another
+// topology), and the request as code. Layer: renderer.
 
 import { type KeyboardEvent, type ReactNode, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
@@ -72,6 +73,7 @@ export function PlaygroundView(): ReactNode {
       compare: st.pgCompare,
       routes: st.pgRoutes,
       runs: st.pgRuns,
+      targetB: st.pgTargetB,
     })),
   );
   const defaultModel = useAppStore(selectDefaultModel);
@@ -122,7 +124,7 @@ export function PlaygroundView(): ReactNode {
             checked={s.compare}
             onChange={(e) => setPlayground({ pgCompare: e.target.checked })}
           />
-          Side by side (two routes)
+          Side by side (two routes or two topologies)
         </label>
         <button
           type="button"
@@ -271,7 +273,19 @@ export function PlaygroundView(): ReactNode {
             />
           </label>
           <RoutePicker side={0} route={s.routes[0]} />
-          {s.compare ? <RoutePicker side={1} route={s.routes[1]} /> : null}
+          {s.compare ? (
+            <label className="field">
+              <span>Column B target (base URL; empty = this console&apos;s proxy)</span>
+              <input
+                value={s.targetB}
+                placeholder="http://127.0.0.1:8100 (a second proxy or an aggregated worker)"
+                onChange={(e) => setPlayground({ pgTargetB: e.target.value })}
+              />
+            </label>
+          ) : null}
+          {s.compare && s.targetB.trim() === '' ? (
+            <RoutePicker side={1} route={s.routes[1]} />
+          ) : null}
           <div className="btn-group">
             <button
               type="submit"
@@ -287,8 +301,13 @@ export function PlaygroundView(): ReactNode {
         </form>
         <div style={{ display: 'flex', flexDirection: 'column', gap: 12, minWidth: 0 }}>
           <div className={`pg-out${s.compare ? ' compare' : ''}`}>
-            <ResponseCard run={s.runs[0]} title={s.compare ? 'Route A' : 'Response'} />
-            {s.compare ? <ResponseCard run={s.runs[1]} title="Route B" /> : null}
+            <ResponseCard run={s.runs[0]} title={s.compare ? 'A · console proxy' : 'Response'} />
+            {s.compare ? (
+              <ResponseCard
+                run={s.runs[1]}
+                title={s.targetB.trim() === '' ? 'B · console proxy' : `B · ${s.targetB.trim()}`}
+              />
+            ) : null}
           </div>
           {showCode && s.proxy ? <CodeView request={request} proxyUrl={s.proxy.url} /> : null}
         </div>

@@ -1,20 +1,18 @@
 // One playground response (feature G2): the streamed text, TTFT, TPOT, tokens, end-to-end time, the context
-// and generation workers that served it, and a timeline bar of its phases. Layer: renderer.
+// and generation workers that served it, and timeline bars of its phases: the proxy's own record of the
+// request (requests:get by x-disagg-request-id) when the console's proxy served it, and what the browser
+// measured. Layer: renderer.
 
 import type { ReactNode } from 'react';
 
+import { requestTimeline } from '../../../shared/logic/request-timeline';
+import { TimelineBar } from '../../components/timeline-bar';
 import { formatCount, formatMs } from '../../lib/format';
 import { timelineSegments } from '../../lib/openai-request';
 import type { PlaygroundRun } from '../../store/store-types';
 
-const SEG_COLORS: Record<string, string> = {
-  context: 'var(--ctx)',
-  handoff: 'var(--warn)',
-  generation: 'var(--info)',
-  tokens: 'var(--gen)',
-};
-
 function routeLabel(run: PlaygroundRun): string {
+  if (!run.isConsoleProxy) return `direct to ${run.targetUrl}`;
   const r = run.request.route;
   if (!r.contextWorker && !r.generationWorker) return 'router picks';
   return `${r.contextWorker ?? 'any'} → ${r.generationWorker ?? 'any'}`;
@@ -39,7 +37,8 @@ export function ResponseCard({
   }
   const m = run.metrics;
   const segments = m ? timelineSegments(m) : [];
-  const total = segments.length > 0 ? segments[segments.length - 1]!.toMs : 0;
+  const server = run.server;
+  const serverTimeline = server?.detail ? requestTimeline(server.detail) : null;
   const tokens = m ? (m.completionTokens ?? m.chunks) : null;
   return (
     <section
@@ -92,43 +91,48 @@ export function ResponseCard({
         <div>
           <span className="dim">Context worker</span>
           <b className="mono" style={{ fontSize: 12 }}>
-            {m?.contextWorker ?? '—'}
+            {m?.contextWorker ?? server?.detail?.ctxWorkerId ?? server?.detail?.ctxWorkerUrl ?? '—'}
           </b>
         </div>
         <div>
           <span className="dim">Generation worker</span>
           <b className="mono" style={{ fontSize: 12 }}>
-            {m?.generationWorker ?? '—'}
+            {m?.generationWorker ??
+              server?.detail?.genWorkerId ??
+              server?.detail?.genWorkerUrl ??
+              '—'}
           </b>
         </div>
       </div>
+      {serverTimeline ? (
+        <div style={{ marginTop: 10 }}>
+          <div className="dim" style={{ fontSize: 12, marginBottom: 4 }}>
+            Proxy timeline (request {server?.detail?.id})
+          </div>
+          <TimelineBar
+            label="Proxy timeline"
+            testId="server-timeline"
+            segments={serverTimeline.segments}
+            ticksMs={serverTimeline.ticksMs}
+            totalMs={serverTimeline.totalMs}
+          />
+        </div>
+      ) : server?.status === 'loading' ? (
+        <p className="hint">Fetching the proxy's timeline of this request…</p>
+      ) : server?.status === 'error' ? (
+        <p className="hint">The proxy's timeline is not available: {server.message}</p>
+      ) : null}
       {segments.length > 0 ? (
         <div style={{ marginTop: 10 }}>
-          <div
-            className="timeline"
-            role="img"
-            aria-label={`Timeline: ${segments.map((s) => `${s.label} ${formatMs(s.toMs - s.fromMs)}`).join(', ')}`}
-          >
-            {segments.map((s) => (
-              <div
-                key={s.kind}
-                className={`seg-${s.kind}`}
-                style={{ width: `${((s.toMs - s.fromMs) / total) * 100}%` }}
-                title={`${s.label}: ${formatMs(s.toMs - s.fromMs)}`}
-              />
-            ))}
+          <div className="dim" style={{ fontSize: 12, marginBottom: 4 }}>
+            Browser view ({run.isConsoleProxy ? 'via the console proxy' : run.targetUrl})
           </div>
-          <div className="legend" style={{ marginTop: 4 }}>
-            {segments.map((s) => (
-              <span key={s.kind} style={{ ['--c' as string]: SEG_COLORS[s.kind] }}>
-                {s.label} {formatMs(s.toMs - s.fromMs)}
-              </span>
-            ))}
-          </div>
-          {m && m.contextPhaseMs === null ? (
+          <TimelineBar label="Browser timeline" testId="browser-timeline" segments={segments} />
+          {m && m.contextPhaseMs === null && !serverTimeline ? (
             <p className="hint">
-              The proxy did not report its phase timings (x-disagg-context-ms); the bar shows what
-              the browser measured.
+              {run.isConsoleProxy
+                ? 'The proxy did not report its phase timings (no x-disagg-request-id or x-disagg-context-ms header); the bar shows what the browser measured.'
+                : 'This target is not the console proxy: the bar shows what the browser measured.'}
             </p>
           ) : null}
         </div>

@@ -1,0 +1,220 @@
+// The Dashboard's Recent requests panel (feature O4): the newest requests the proxy finished (time, endpoint,
+// outcome, context and generation worker, TTFT, TPOT, tokens), filtered by outcome and worker, live from
+// `requests:recorded`; a click on a row opens its timeline (proxy routing, context queue + prefill, KV
+// hand-off, generation, a tick per token). Layer: renderer.
+
+import { type ReactNode, useMemo } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+
+import { requestTimeline } from '../../../shared/logic/request-timeline';
+import { isOkOutcome, type RequestSummary } from '../../../shared/model/requests';
+import { ErrorBox } from '../../components/error-box';
+import { TimelineBar } from '../../components/timeline-bar';
+import { formatCount, formatMs } from '../../lib/format';
+import { useAppStore } from '../../store/app-store-context';
+import { requestKey, type RequestsFilter } from '../../store/requests-slice';
+import { selectLocalWorkers, selectRemoteWorkers } from '../../store/selectors';
+
+/** Rows shown at once (the store keeps more for filters applied later). */
+const ROWS_SHOWN = 50;
+
+function timeOfDay(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+}
+
+function workerCell(id: string | null, url: string | null): string {
+  return id ?? (url === null ? '—' : url.replace(/^https?:\/\//, ''));
+}
+
+function OpenTimeline(): ReactNode {
+  const open = useAppStore((s) => s.openRequest);
+  const close = useAppStore((s) => s.openRequestTimeline);
+  const timeline = useMemo(() => (open?.detail ? requestTimeline(open.detail) : null), [open]);
+  if (!open) return null;
+  const d = open.detail;
+  return (
+    <div
+      className="panel"
+      style={{ marginTop: 10 }}
+      aria-label={`Timeline of request ${open.id}`}
+      data-testid="request-timeline"
+    >
+      <div className="panel-head">
+        <h3 style={{ margin: 0, fontSize: 14 }}>Request {open.id}</h3>
+        {d ? (
+          <span className="dim">
+            {d.endpoint} · {d.isStream ? 'stream' : 'whole answer'} · HTTP {d.status}
+            {d.retries > 0 ? ` · ${d.retries} retries` : ''} · {formatCount(d.tokenEvents)} token
+            events
+          </span>
+        ) : null}
+        <span className="spacer" />
+        <button type="button" className="btn btn-small" onClick={() => void close(null)}>
+          Close
+        </button>
+      </div>
+      {open.error ? <p className="hint">{open.error}</p> : null}
+      {!d && !open.error ? <p className="hint">Loading…</p> : null}
+      {d && timeline ? (
+        <>
+          <TimelineBar
+            label={`Timeline of request ${d.id}`}
+            segments={timeline.segments}
+            ticksMs={timeline.ticksMs}
+            totalMs={timeline.totalMs}
+          />
+          {d.errorMessage ? (
+            <div className="error-box" role="alert" style={{ marginTop: 8 }}>
+              {d.errorMessage}
+            </div>
+          ) : null}
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+function RequestRow({
+  r,
+  isOpen,
+  onOpen,
+}: {
+  r: RequestSummary;
+  isOpen: boolean;
+  onOpen: (r: RequestSummary) => void;
+}): ReactNode {
+  return (
+    <tr
+      tabIndex={0}
+      aria-selected={isOpen}
+      style={{ cursor: 'pointer', background: isOpen ? 'var(--bar-bg)' : undefined }}
+      onClick={() => onOpen(r)}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          onOpen(r);
+        }
+      }}
+      data-request-id={r.id}
+    >
+      <td className="num mono">{timeOfDay(r.receivedAtMs)}</td>
+      <td>
+        {r.endpoint}
+        {r.isStream ? '' : ' (whole)'}
+      </td>
+      <td>
+        <span
+          className={`badge ${isOkOutcome(r.outcome) ? 'state-ready' : 'state-errored'}`}
+          title={r.errorMessage ?? undefined}
+        >
+          {r.outcome}
+        </span>
+      </td>
+      <td className="mono">{workerCell(r.ctxWorkerId, r.ctxWorkerUrl)}</td>
+      <td className="mono">{workerCell(r.genWorkerId, r.genWorkerUrl)}</td>
+      <td className="num">{formatMs(r.ttftMs)}</td>
+      <td className="num">{formatMs(r.tpotMs)}</td>
+      <td className="num">
+        {formatCount(r.promptTokens)} / {formatCount(r.completionTokens)}
+      </td>
+    </tr>
+  );
+}
+
+export function RecentRequests(): ReactNode {
+  const rows = useAppStore((s) => s.recentRequests);
+  const filter = useAppStore((s) => s.requestsFilter);
+  const isLoaded = useAppStore((s) => s.requestsLoaded);
+  const error = useAppStore((s) => s.requestsError);
+  const openKey = useAppStore((s) => s.openRequest?.key ?? null);
+  const setFilter = useAppStore((s) => s.setRequestsFilter);
+  const open = useAppStore((s) => s.openRequestTimeline);
+  const reload = useAppStore((s) => s.loadRequests);
+  const local = useAppStore(useShallow(selectLocalWorkers));
+  const remote = useAppStore(useShallow(selectRemoteWorkers));
+  const workerIds = [...local, ...remote].map((w) => w.id);
+
+  return (
+    <section className="panel" aria-label="Recent requests" style={{ marginTop: 12 }}>
+      <div className="panel-head">
+        <h2>Recent requests</h2>
+        <span className="dim">newest first · click a row for its timeline</span>
+        <span className="spacer" />
+        <label className="field" style={{ flexDirection: 'row', alignItems: 'center', gap: 6 }}>
+          <span>Outcome</span>
+          <select
+            value={filter.outcome}
+            onChange={(e) =>
+              void setFilter({ outcome: e.target.value as RequestsFilter['outcome'] })
+            }
+          >
+            <option value="all">all</option>
+            <option value="ok">ok</option>
+            <option value="errors">errors</option>
+          </select>
+        </label>
+        <label className="field" style={{ flexDirection: 'row', alignItems: 'center', gap: 6 }}>
+          <span>Worker</span>
+          <select
+            value={filter.worker ?? ''}
+            onChange={(e) =>
+              void setFilter({ worker: e.target.value === '' ? null : e.target.value })
+            }
+          >
+            <option value="">all</option>
+            {workerIds.map((id) => (
+              <option key={id} value={id}>
+                {id}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {error ? (
+        <ErrorBox
+          title="Recent requests could not be loaded"
+          message={error}
+          onRetry={() => void reload()}
+        />
+      ) : null}
+      {isLoaded && rows.length === 0 && !error ? (
+        <p className="dim">
+          No requests{' '}
+          {filter.outcome !== 'all' || filter.worker !== null ? 'match this filter' : 'yet'}. Send a
+          prompt from the Playground or point a client at the proxy.
+        </p>
+      ) : null}
+      {rows.length > 0 ? (
+        <div style={{ overflowX: 'auto' }}>
+          <table className="table" aria-label="Recent requests">
+            <thead>
+              <tr>
+                <th>Time</th>
+                <th>Endpoint</th>
+                <th>Outcome</th>
+                <th>Context worker</th>
+                <th>Generation worker</th>
+                <th>TTFT</th>
+                <th>TPOT</th>
+                <th>Tokens in / out</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.slice(0, ROWS_SHOWN).map((r) => (
+                <RequestRow
+                  key={requestKey(r)}
+                  r={r}
+                  isOpen={openKey === requestKey(r)}
+                  onOpen={(row) => void open(row)}
+                />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <OpenTimeline />
+    </section>
+  );
+}
