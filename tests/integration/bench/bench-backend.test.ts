@@ -84,4 +84,31 @@ describe('bench and planner in the backend', () => {
     expect(check.run.topology).toBe('1 ctx + 2 gen (simulated)');
     expect((await hh.client.invoke('bench:list')).length).toBe(2);
   }, 90_000);
+
+  it('predicts two layouts on 2 GPUs with simulated workers behind the real proxy; a second planner task is BUSY', async () => {
+    h = await startTestBackend();
+    const hh = h;
+    const events: string[] = [];
+    hh.client.on('planner:progressed', (e) => events.push(`${e.task}:${e.isFinished ? 'end' : e.message}`));
+    const pending = hh.client.invoke('planner:predict', {
+      workload: { inputLen: 64, outputLen: 8, maxConcurrency: 2, slos: { ttft: 2000 } },
+      gpus: 2,
+      model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
+      durationS: 1,
+      maxLayouts: 2,
+    });
+    await expect(hh.client.invoke('planner:calibrate', {})).rejects.toMatchObject({ code: 'BUSY' });
+    const p = await pending;
+    expect(p.layouts.map((l) => l.label)).toEqual(['2 aggregated', '1 ctx + 1 gen']);
+    for (const l of p.layouts) {
+      expect(l.completed).toBeGreaterThan(0);
+      expect(l.goodput).not.toBeNull();
+      expect(l.outputTokensPerSecPerGpu).toBeGreaterThan(0);
+    }
+    expect(p.recommended.index).toBeGreaterThanOrEqual(0);
+    expect(p.recommended.reason.length).toBeGreaterThan(0);
+    expect(p).not.toHaveProperty('results');
+    expect(events).toContain('predict:simulating 1 ctx + 1 gen');
+    expect(events.at(-1)).toBe('predict:end');
+  }, 60_000);
 });
