@@ -111,7 +111,9 @@ export class RequestLog {
   private head = 0;
   private readonly byId = new Map<number, number>();
   private readonly workerIdOf: (url: string) => string | null;
-  private pending: RequestSummary[] = [];
+  /** The newest requests since the last event (at most eventMaxItems) and how many older ones were left out. */
+  private pending: RequestDetail[] = [];
+  private pendingOmitted = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private lastEventAt = 0;
   private isDisposed = false;
@@ -134,7 +136,14 @@ export class RequestLog {
       this.slots[this.head] = detail;
       this.byId.set(detail.id, this.head);
       this.head = (this.head + 1) % this.capacity;
-      if (this.options.onRecorded) this.pending.push(toRequestSummary(detail));
+      if (this.options.onRecorded) {
+        this.pending.push(detail);
+        // Under heavy traffic only the newest few are announced; the table asks requests:list for more.
+        if (this.pending.length > (this.options.eventMaxItems ?? 50)) {
+          this.pending.shift();
+          this.pendingOmitted++;
+        }
+      }
     }
     if (this.options.onRecorded && this.pending.length > 0) this.schedule();
   }
@@ -179,6 +188,7 @@ export class RequestLog {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.pending = [];
+    this.pendingOmitted = 0;
   }
 
   private schedule(): void {
@@ -194,10 +204,10 @@ export class RequestLog {
     this.timer = null;
     this.lastEventAt = Date.now();
     const batch = this.pending;
+    const omitted = this.pendingOmitted;
     this.pending = [];
+    this.pendingOmitted = 0;
     if (batch.length === 0 || !this.options.onRecorded) return;
-    const max = this.options.eventMaxItems ?? 50;
-    const newestFirst = batch.reverse();
-    this.options.onRecorded({ requests: newestFirst.slice(0, max), omitted: Math.max(0, newestFirst.length - max) });
+    this.options.onRecorded({ requests: batch.reverse().map(toRequestSummary), omitted });
   }
 }
