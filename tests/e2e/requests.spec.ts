@@ -84,6 +84,7 @@ test('the playground shows the proxy timeline of its answer (G2)', async ({ app 
   await expect(card).toHaveAttribute('data-status', 'done', { timeout: 30_000 });
   const server = card.getByTestId('server-timeline').getByRole('img');
   await expect(server).toHaveAttribute('aria-label', /context queue \+ prefill .*KV hand-off .*generation/);
+  await expect(card.getByTestId('metric-proxy-ttft')).toHaveText(/\d+(\.\d+)? (ms|s) \/ /);
   await expect(card).toContainText('ctx0');
   await expect(card).toContainText('gen0');
   await card.screenshot({ path: join(SCREENSHOT_DIR, 'playground-timeline.png') });

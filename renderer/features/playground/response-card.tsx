@@ -82,6 +82,14 @@ export function ResponseCard({
           <span className="dim">End to end</span>
           <b>{formatMs(m?.e2eMs)}</b>
         </div>
+        {server?.detail ? (
+          <div title="As the proxy measured it: from the request's arrival, without the browser's network time">
+            <span className="dim">Proxy TTFT / TPOT</span>
+            <b data-testid="metric-proxy-ttft">
+              {formatMs(server.detail.ttftMs)} / {formatMs(server.detail.tpotMs)}
+            </b>
+          </div>
+        ) : null}
         <div>
           <span className="dim">Tokens in / out</span>
           <b data-testid="metric-tokens">
