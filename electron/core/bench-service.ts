@@ -37,7 +37,10 @@ export type BenchHandlers = Pick<ApiHandlers, BenchChannel>;
 /** What the service needs from the backend. */
 export interface BenchServiceDeps {
   dataDir: string;
-  emit: <E extends 'bench:progressed' | 'planner:progressed'>(name: E, payload: ApiEventMap[E]) => void;
+  emit: <E extends 'bench:progressed' | 'planner:progressed'>(
+    name: E,
+    payload: ApiEventMap[E],
+  ) => void;
   /** The proxy of the current topology (`http://127.0.0.1:<port>`). */
   proxyUrl: () => string;
   /** The model the current topology serves, null without workers. */
@@ -93,7 +96,16 @@ function throttle<T>(intervalMs: number, fn: (v: T) => void): { push(v: T): void
 
 /** A result without its per-request lists (they stay in the saved file). */
 export function resultView(r: BenchResult): BenchResultView {
-  const { input_lens: _i, output_lens: _o, ttfts: _t, itls: _l, e2els: _e, errors: _x, generator: _g, ...rest } = r;
+  const {
+    input_lens: _i,
+    output_lens: _o,
+    ttfts: _t,
+    itls: _l,
+    e2els: _e,
+    errors: _x,
+    generator: _g,
+    ...rest
+  } = r;
   return rest;
 }
 
@@ -144,7 +156,10 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
 
   /** Runs `fn` as the one load test; a second at the same time is BUSY. */
   const exclusiveBench = <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-    if (benchAbort) return Promise.reject(new AppError('BUSY', 'a load test is already running; wait for it or cancel it'));
+    if (benchAbort)
+      {return Promise.reject(
+        new AppError('BUSY', 'a load test is already running; wait for it or cancel it'),
+      );}
     const abort = new AbortController();
     benchAbort = abort;
     const timer = setTimeout(() => abort.abort(), MAX_RUN_MS);
@@ -157,8 +172,14 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
     return task;
   };
 
-  const exclusivePlanner = <T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-    if (plannerAbort) return Promise.reject(new AppError('BUSY', `the planner is busy; wait for it or cancel it before the ${what}`));
+  const exclusivePlanner = <T>(
+    what: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> => {
+    if (plannerAbort)
+      {return Promise.reject(
+        new AppError('BUSY', `the planner is busy; wait for it or cancel it before the ${what}`),
+      );}
     const abort = new AbortController();
     plannerAbort = abort;
     const timer = setTimeout(() => abort.abort(), MAX_RUN_MS);
@@ -171,10 +192,17 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
     return task;
   };
 
-  const benchOptions = (r: BenchRunRequest, signal: AbortSignal, onProgress: (p: LoadProgress) => void): BenchOptions => {
+  const benchOptions = (
+    r: BenchRunRequest,
+    signal: AbortSignal,
+    onProgress: (p: LoadProgress) => void,
+  ): BenchOptions => {
     const model = r.model ?? deps.currentModel();
     if (model === null) {
-      throw new AppError('CONFIG_INVALID', 'no model to test: start a worker in the Cluster view, or name the model');
+      throw new AppError(
+        'CONFIG_INVALID',
+        'no model to test: start a worker in the Cluster view, or name the model',
+      );
     }
     return {
       baseUrl: r.baseUrl ?? deps.proxyUrl(),
@@ -199,13 +227,24 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
   };
 
   /** Runs the steps, saves what finished, and emits progress; cancelled runs keep their finished steps. */
-  const runSteps = (r: BenchRunRequest, sweep: BenchSweepRequest['sweep'] | null): Promise<BenchRunOutcome> =>
+  const runSteps = (
+    r: BenchRunRequest,
+    sweep: BenchSweepRequest['sweep'] | null,
+  ): Promise<BenchRunOutcome> =>
     exclusiveBench(async (signal) => {
       const stepCount = sweep ? sweep.values.length : 1;
       let stepIndex = 0;
-      const progress = throttle<BenchProgressedEvent>(interval, (e) => deps.emit('bench:progressed', e));
+      const progress = throttle<BenchProgressedEvent>(interval, (e) =>
+        deps.emit('bench:progressed', e),
+      );
       const onProgress = (p: LoadProgress): void =>
-        progress.push({ stepIndex, stepCount, stepValue: sweep?.values[stepIndex] ?? null, ...p, isFinished: false });
+        progress.push({
+          stepIndex,
+          stepCount,
+          stepValue: sweep?.values[stepIndex] ?? null,
+          ...p,
+          isFinished: false,
+        });
       const o = benchOptions(r, signal, onProgress);
       const steps: SavedStep[] = [];
       try {
@@ -222,9 +261,26 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
       }
       progress.flush();
       const wasCancelled = signal.aborted;
-      deps.emit('bench:progressed', { stepIndex: steps.length, stepCount, stepValue: null, done: 0, failed: 0, total: 0, elapsedMs: 0, isFinished: true });
-      if (steps.length === 0) throw new AppError('INTERNAL', 'the load test was cancelled before a step finished; nothing was saved');
-      const saved = await store.save({ name: r.name ?? defaultName(r, sweep ?? undefined), topology: deps.topologyLabel(), steps });
+      deps.emit('bench:progressed', {
+        stepIndex: steps.length,
+        stepCount,
+        stepValue: null,
+        done: 0,
+        failed: 0,
+        total: 0,
+        elapsedMs: 0,
+        isFinished: true,
+      });
+      if (steps.length === 0)
+        {throw new AppError(
+          'INTERNAL',
+          'the load test was cancelled before a step finished; nothing was saved',
+        );}
+      const saved = await store.save({
+        name: r.name ?? defaultName(r, sweep ?? undefined),
+        topology: deps.topologyLabel(),
+        steps,
+      });
       return outcomeOf(saved, wasCancelled);
     });
 
@@ -244,7 +300,10 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
     'bench:run': (r) => runSteps(r, null),
     'bench:sweep': async (r) => {
       if (r.sweep.kind === 'concurrency' && r.sweep.values.some((v) => !Number.isInteger(v))) {
-        throw new AppError('INVALID_ARGUMENT', 'concurrency steps must be whole numbers, e.g. 1,2,4,8');
+        throw new AppError(
+          'INVALID_ARGUMENT',
+          'concurrency steps must be whole numbers, e.g. 1,2,4,8',
+        );
       }
       return runSteps(r, r.sweep);
     },
@@ -264,9 +323,15 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
 
     'planner:calibrate': (req) =>
       exclusivePlanner('calibration', async (signal) => {
-        const target = req.baseUrl !== undefined ? { url: req.baseUrl, model: req.model ?? deps.currentModel() } : deps.calibrationTarget();
+        const target =
+          req.baseUrl !== undefined
+            ? { url: req.baseUrl, model: req.model ?? deps.currentModel() }
+            : deps.calibrationTarget();
         if (target === null || target.model === null) {
-          throw new AppError('CONFIG_INVALID', 'no running worker to measure: start one in the Cluster view (or the demo 1+1), then calibrate');
+          throw new AppError(
+            'CONFIG_INVALID',
+            'no running worker to measure: start one in the Cluster view (or the demo 1+1), then calibrate',
+          );
         }
         const isThorough = req.depth === 'thorough';
         try {
@@ -274,12 +339,19 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
             baseUrl: target.url,
             model: target.model,
             baseGpu: deps.defaultGpu(),
-            inputLens: isThorough ? [128, 512, 2048] : [128, 1024],
-            batchSizes: isThorough ? [1, 8, 32] : [1, 8],
-            decodeTokens: isThorough ? 48 : 24,
+            // Short keeps the core's lengths and batch sizes (three points fit better than two) with fewer repeats.
+            inputLens: [128, 512, 2048],
+            batchSizes: [1, 8, 32],
+            decodeTokens: isThorough ? 48 : 32,
             repeats: isThorough ? 3 : 2,
             signal,
-            onProgress: (p) => plannerProgress({ task: 'calibrate', message: p.message, fraction: p.step / p.steps, isFinished: false }),
+            onProgress: (p) =>
+              plannerProgress({
+                task: 'calibrate',
+                message: p.message,
+                fraction: p.step / p.steps,
+                isFinished: false,
+              }),
           });
           lastCalibration = {
             model: target.model,
@@ -296,7 +368,10 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
           };
           return lastCalibration;
         } catch (err) {
-          throw new AppError('INTERNAL', signal.aborted ? 'calibration cancelled' : `calibration failed: ${errText(err)}`);
+          throw new AppError(
+            'INTERNAL',
+            signal.aborted ? 'calibration cancelled' : `calibration failed: ${errText(err)}`,
+          );
         } finally {
           plannerProgress({ task: 'calibrate', message: 'done', fraction: 1, isFinished: true });
         }
@@ -305,10 +380,20 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
     'planner:predict': (req) =>
       exclusivePlanner('prediction', async (signal) => {
         const model = req.model ?? lastCalibration?.model ?? deps.currentModel();
-        if (model === null) throw new AppError('CONFIG_INVALID', 'no model to plan for: name one, or start a worker first');
+        if (model === null)
+          {throw new AppError(
+            'CONFIG_INVALID',
+            'no model to plan for: name one, or start a worker first',
+          );}
         const w = req.workload;
-        if (!(w.requestRate != null && w.requestRate > 0) && !(w.maxConcurrency != null && w.maxConcurrency >= 1)) {
-          throw new AppError('INVALID_ARGUMENT', 'the workload needs a request rate or a concurrency');
+        if (
+          !(w.requestRate != null && w.requestRate > 0) &&
+          !(w.maxConcurrency != null && w.maxConcurrency >= 1)
+        ) {
+          throw new AppError(
+            'INVALID_ARGUMENT',
+            'the workload needs a request rate or a concurrency',
+          );
         }
         try {
           const p = await predict({
@@ -319,12 +404,21 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
             maxLayouts: req.maxLayouts,
             durationS: req.durationS ?? 5,
             signal,
-            onProgress: (e) => plannerProgress({ task: 'predict', message: e.phase === 'layout' ? `simulating ${e.label}` : e.label, fraction: e.fraction, isFinished: false }),
+            onProgress: (e) =>
+              plannerProgress({
+                task: 'predict',
+                message: e.phase === 'layout' ? `simulating ${e.label}` : e.label,
+                fraction: e.fraction,
+                isFinished: false,
+              }),
           });
           const { results: _r, ...view } = p;
           return view;
         } catch (err) {
-          throw new AppError('INTERNAL', signal.aborted ? 'prediction cancelled' : `prediction failed: ${errText(err)}`);
+          throw new AppError(
+            'INTERNAL',
+            signal.aborted ? 'prediction cancelled' : `prediction failed: ${errText(err)}`,
+          );
         } finally {
           plannerProgress({ task: 'predict', message: 'done', fraction: 1, isFinished: true });
         }
@@ -338,7 +432,10 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
 
     'planner:apply': async (layout) => {
       if (layout.kind === 'aggregated' || layout.contextWorkers < 1) {
-        throw new AppError('NOT_SUPPORTED', 'the console runs disaggregated topologies; apply a layout with context and generation workers');
+        throw new AppError(
+          'NOT_SUPPORTED',
+          'the console runs disaggregated topologies; apply a layout with context and generation workers',
+        );
       }
       return deps.applyLayout(layout);
     },
@@ -347,16 +444,27 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
       exclusivePlanner('check', () =>
         exclusiveBench(async (signal) => {
           const model = deps.currentModel();
-          if (model === null) throw new AppError('CONFIG_INVALID', 'no running topology to check: apply the layout first');
+          if (model === null)
+            {throw new AppError(
+              'CONFIG_INVALID',
+              'no running topology to check: apply the layout first',
+            );}
           const durationS = 5;
-          const numPrompts = promptsForWorkload({ model, gpu: gpuForPlanning(), workload: { ...workload, slos: {} } }, durationS);
+          const numPrompts = promptsForWorkload(
+            { model, gpu: gpuForPlanning(), workload: { ...workload, slos: {} } },
+            durationS,
+          );
           let result: BenchResult;
           try {
             result = await runBenchmark({
               baseUrl: deps.proxyUrl(),
               endpoint: '/v1/completions',
               model,
-              dataset: { kind: 'random', inputLen: workload.inputLen, outputLen: workload.outputLen },
+              dataset: {
+                kind: 'random',
+                inputLen: workload.inputLen,
+                outputLen: workload.outputLen,
+              },
               numPrompts,
               requestRate: workload.requestRate ?? Infinity,
               maxConcurrency: workload.maxConcurrency ?? null,
@@ -365,16 +473,34 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
               shouldTestFirst: true,
               maxDurationMs: durationS * 1500,
               signal,
-              onProgress: (p) => plannerProgress({ task: 'check', message: `load test ${p.done}/${p.total}`, fraction: p.total > 0 ? p.done / p.total : 0, isFinished: false }),
+              onProgress: (p) =>
+                plannerProgress({
+                  task: 'check',
+                  message: `load test ${p.done}/${p.total}`,
+                  fraction: p.total > 0 ? p.done / p.total : 0,
+                  isFinished: false,
+                }),
             });
           } catch (err) {
-            throw new AppError('INTERNAL', signal.aborted ? 'check cancelled' : `the check's load test failed: ${errText(err)}`);
+            throw new AppError(
+              'INTERNAL',
+              signal.aborted ? 'check cancelled' : `the check's load test failed: ${errText(err)}`,
+            );
           } finally {
             plannerProgress({ task: 'check', message: 'done', fraction: 1, isFinished: true });
           }
           const err = predictionError(pred, result);
-          const saved = await store.save({ name: `planner check: ${pred.label}`, topology: deps.topologyLabel(), steps: [{ step: null, result }] });
-          return { label: pred.label, rows: err.rows, meanAbsErrorPct: err.meanAbsErrorPct, run: runView(saved) };
+          const saved = await store.save({
+            name: `planner check: ${pred.label}`,
+            topology: deps.topologyLabel(),
+            steps: [{ step: null, result }],
+          });
+          return {
+            label: pred.label,
+            rows: err.rows,
+            meanAbsErrorPct: err.meanAbsErrorPct,
+            run: runView(saved),
+          };
         }),
       ),
   };
@@ -385,7 +511,9 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
       benchAbort?.abort();
       plannerAbort?.abort();
       const bounded = (p: Promise<unknown> | null): Promise<unknown> =>
-        p === null ? Promise.resolve() : Promise.race([p, new Promise((r) => setTimeout(r, 5000).unref())]);
+        p === null
+          ? Promise.resolve()
+          : Promise.race([p, new Promise((r) => setTimeout(r, 5000).unref())]);
       await Promise.all([bounded(benchTask), bounded(plannerTask)]);
     },
   };

@@ -50,6 +50,7 @@ function BenchForm(): ReactNode {
   const [steps, setSteps] = useState('1,4');
   const [ttft, setTtft] = useState('');
   const [tpot, setTpot] = useState('');
+  const [dataset, setDataset] = useState<{ name: string; text: string } | null>(null);
   const values = parseSteps(steps);
   const isConcurrencyBad = sweepKind === 'concurrency' && values?.some((v) => !Number.isInteger(v));
   const stepsError =
@@ -75,6 +76,7 @@ function BenchForm(): ReactNode {
       numPrompts: Math.max(1, Math.floor(Number(numPrompts) || 1)),
       sweep: { kind: sweepKind, values },
       ...(model.trim() !== '' ? { model: model.trim() } : {}),
+      ...(dataset ? { datasetText: dataset.text } : {}),
       ...(Object.keys(slos).length > 0 ? { slos } : {}),
     };
     void runBenchSweep(request);
@@ -89,18 +91,29 @@ function BenchForm(): ReactNode {
       <div className="field-row">
         <label className="field">
           <span>Endpoint</span>
-          <select value={endpoint} onChange={(e) => setEndpoint(e.target.value as BenchEndpointPath)}>
+          <select
+            value={endpoint}
+            onChange={(e) => setEndpoint(e.target.value as BenchEndpointPath)}
+          >
             <option value="/v1/completions">/v1/completions</option>
             <option value="/v1/chat/completions">/v1/chat/completions</option>
           </select>
         </label>
         <label className="field">
           <span>Model</span>
-          <input value={model} placeholder={defaultModel} onChange={(e) => setModel(e.target.value)} />
+          <input
+            value={model}
+            placeholder={defaultModel}
+            onChange={(e) => setModel(e.target.value)}
+          />
         </label>
         <label className="field" style={{ justifyContent: 'flex-end' }}>
           <span>
-            <input type="checkbox" checked={isStreaming} onChange={(e) => setStreaming(e.target.checked)} />{' '}
+            <input
+              type="checkbox"
+              checked={isStreaming}
+              onChange={(e) => setStreaming(e.target.checked)}
+            />{' '}
             Streaming
           </span>
         </label>
@@ -108,21 +121,55 @@ function BenchForm(): ReactNode {
       <div className="field-row">
         <label className="field">
           <span>Input length (tokens)</span>
-          <input type="number" min={1} value={inputLen} onChange={(e) => setInputLen(e.target.value)} />
+          <input
+            type="number"
+            min={1}
+            value={inputLen}
+            onChange={(e) => setInputLen(e.target.value)}
+          />
         </label>
         <label className="field">
           <span>Output length (tokens)</span>
-          <input type="number" min={1} value={outputLen} onChange={(e) => setOutputLen(e.target.value)} />
+          <input
+            type="number"
+            min={1}
+            value={outputLen}
+            onChange={(e) => setOutputLen(e.target.value)}
+          />
+        </label>
+        <label className="field">
+          <span>Prompts file (optional)</span>
+          <input
+            type="file"
+            title="JSONL, ShareGPT JSON or one prompt a line; replaces the random prompts"
+            accept=".json,.jsonl,.txt"
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              if (!file) {
+                setDataset(null);
+                return;
+              }
+              void file.text().then((text) => setDataset({ name: file.name, text }));
+            }}
+          />
         </label>
         <label className="field">
           <span>Prompts per step</span>
-          <input type="number" min={1} value={numPrompts} onChange={(e) => setNumPrompts(e.target.value)} />
+          <input
+            type="number"
+            min={1}
+            value={numPrompts}
+            onChange={(e) => setNumPrompts(e.target.value)}
+          />
         </label>
       </div>
       <div className="field-row">
         <label className="field">
           <span>Sweep</span>
-          <select value={sweepKind} onChange={(e) => setSweepKind(e.target.value as 'concurrency' | 'rate')}>
+          <select
+            value={sweepKind}
+            onChange={(e) => setSweepKind(e.target.value as 'concurrency' | 'rate')}
+          >
             <option value="concurrency">Concurrency steps</option>
             <option value="rate">Request-rate steps (req/s, Poisson)</option>
           </select>
@@ -138,16 +185,32 @@ function BenchForm(): ReactNode {
         </label>
         <label className="field">
           <span>SLO TTFT (ms)</span>
-          <input type="number" min={0} value={ttft} placeholder="none" onChange={(e) => setTtft(e.target.value)} />
+          <input
+            type="number"
+            min={0}
+            value={ttft}
+            placeholder="none"
+            onChange={(e) => setTtft(e.target.value)}
+          />
         </label>
         <label className="field">
           <span>SLO TPOT (ms)</span>
-          <input type="number" min={0} value={tpot} placeholder="none" onChange={(e) => setTpot(e.target.value)} />
+          <input
+            type="number"
+            min={0}
+            value={tpot}
+            placeholder="none"
+            onChange={(e) => setTpot(e.target.value)}
+          />
         </label>
       </div>
       {stepsError ? <div className="dim">{stepsError}</div> : null}
       <div className="btn-group" style={{ marginTop: 10 }}>
-        <button type="submit" className="btn btn-primary" disabled={isRunning || stepsError !== null}>
+        <button
+          type="submit"
+          className="btn btn-primary"
+          disabled={isRunning || stepsError !== null}
+        >
           {isRunning ? 'Running…' : 'Run sweep'}
         </button>
         {isRunning ? (
@@ -193,8 +256,8 @@ function CurrentRun(): ReactNode {
   if (!current) {
     return (
       <EmptyState title="No run shown">
-        Run a sweep above, or open a saved run from the list: its latency percentiles are drawn against
-        throughput, one point per step.
+        Run a sweep above, or open a saved run from the list: its latency percentiles are drawn
+        against throughput, one point per step.
       </EmptyState>
     );
   }
@@ -283,9 +346,17 @@ function SavedRuns(): ReactNode {
           Compare 2 selected
         </button>
       </div>
-      {s.error ? <ErrorBox title="Saved runs cannot be listed" message={s.error} onRetry={() => void load()} /> : null}
+      {s.error ? (
+        <ErrorBox
+          title="Saved runs cannot be listed"
+          message={s.error}
+          onRetry={() => void load()}
+        />
+      ) : null}
       {s.isLoaded && !s.error && s.runs.length === 0 ? (
-        <EmptyState title="No saved runs yet">Every finished sweep is saved here automatically.</EmptyState>
+        <EmptyState title="No saved runs yet">
+          Every finished sweep is saved here automatically.
+        </EmptyState>
       ) : null}
       {s.runs.length > 0 ? (
         <table className="table" data-testid="bench-runs">
@@ -332,7 +403,11 @@ function SavedRuns(): ReactNode {
                     >
                       CSV
                     </button>
-                    <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(r.id)}>
+                    <button
+                      type="button"
+                      className="btn btn-small btn-danger"
+                      onClick={() => void remove(r.id)}
+                    >
                       Delete
                     </button>
                   </div>
@@ -384,7 +459,9 @@ function Comparison(): ReactNode {
               </td>
               <td className="num dim">
                 {r.delta === null ? '—' : `${r.delta >= 0 ? '+' : ''}${fmt(r.delta)}`}
-                {r.deltaPct !== null ? ` (${r.deltaPct >= 0 ? '+' : ''}${r.deltaPct.toFixed(1)}%)` : ''}
+                {r.deltaPct !== null
+                  ? ` (${r.deltaPct >= 0 ? '+' : ''}${r.deltaPct.toFixed(1)}%)`
+                  : ''}
               </td>
             </tr>
           ))}
@@ -403,7 +480,9 @@ export function BenchView(): ReactNode {
     <section className="view" aria-labelledby="view-title">
       <div className="view-head">
         <h1 id="view-title">Benchmark</h1>
-        <span className="dim">load-test sweeps (benchmark_serving metrics) and the what-if planner</span>
+        <span className="dim">
+          load-test sweeps (benchmark_serving metrics) and the what-if planner
+        </span>
       </div>
       <div style={{ display: 'flex', flexDirection: 'column', gap: 12 }}>
         <BenchForm />

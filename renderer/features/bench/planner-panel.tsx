@@ -21,8 +21,8 @@ function Calibration(): ReactNode {
   if (!cal) {
     return (
       <p className="dim">
-        Not calibrated: predictions use the simulated GPU of the settings. Calibrate to fit the profile to a
-        running worker (a few seconds of measurement).
+        Not calibrated: predictions use the simulated GPU of the settings. Calibrate to fit the
+        profile to a running worker (a few seconds of measurement).
       </p>
     );
   }
@@ -83,7 +83,9 @@ export function PlannerPanel(): ReactNode {
     const workload: PlannerWorkload = {
       inputLen: Math.floor(num(inputLen, 512)),
       outputLen: Math.floor(num(outputLen, 64)),
-      ...(loadKind === 'rate' ? { requestRate: num(load, 1) } : { maxConcurrency: Math.floor(num(load, 1)) }),
+      ...(loadKind === 'rate'
+        ? { requestRate: num(load, 1) }
+        : { maxConcurrency: Math.floor(num(load, 1)) }),
       slos,
     };
     void predict({ workload, gpus: Math.min(64, Math.floor(num(gpus, Math.max(2, s.gpuCount)))) });
@@ -94,9 +96,16 @@ export function PlannerPanel(): ReactNode {
     <div className="panel" aria-label="Planner" data-testid="planner-panel">
       <div className="panel-head">
         <h2>What-if planner</h2>
-        <span className="dim">context:generation ratios simulated before you spend GPUs on them</span>
+        <span className="dim">
+          context:generation ratios simulated before you spend GPUs on them
+        </span>
         <span className="spacer" />
-        <button type="button" className="btn btn-small" disabled={isBusy} onClick={() => void calibrate({})}>
+        <button
+          type="button"
+          className="btn btn-small"
+          disabled={isBusy}
+          onClick={() => void calibrate({})}
+        >
           {s.task === 'calibrate' ? 'Calibrating…' : 'Calibrate'}
         </button>
         {isBusy ? (
@@ -109,15 +118,28 @@ export function PlannerPanel(): ReactNode {
       <div className="field-row" style={{ marginTop: 10 }}>
         <label className="field">
           <span>Input length</span>
-          <input type="number" min={1} value={inputLen} onChange={(e) => setInputLen(e.target.value)} />
+          <input
+            type="number"
+            min={1}
+            value={inputLen}
+            onChange={(e) => setInputLen(e.target.value)}
+          />
         </label>
         <label className="field">
           <span>Output length</span>
-          <input type="number" min={1} value={outputLen} onChange={(e) => setOutputLen(e.target.value)} />
+          <input
+            type="number"
+            min={1}
+            value={outputLen}
+            onChange={(e) => setOutputLen(e.target.value)}
+          />
         </label>
         <label className="field">
           <span>Load</span>
-          <select value={loadKind} onChange={(e) => setLoadKind(e.target.value as 'rate' | 'concurrency')}>
+          <select
+            value={loadKind}
+            onChange={(e) => setLoadKind(e.target.value as 'rate' | 'concurrency')}
+          >
             <option value="concurrency">Concurrent users</option>
             <option value="rate">Requests/s</option>
           </select>
@@ -138,11 +160,23 @@ export function PlannerPanel(): ReactNode {
         </label>
         <label className="field">
           <span>SLO TTFT (ms)</span>
-          <input type="number" min={0} value={ttft} placeholder="none" onChange={(e) => setTtft(e.target.value)} />
+          <input
+            type="number"
+            min={0}
+            value={ttft}
+            placeholder="none"
+            onChange={(e) => setTtft(e.target.value)}
+          />
         </label>
         <label className="field">
           <span>SLO TPOT (ms)</span>
-          <input type="number" min={0} value={tpot} placeholder="none" onChange={(e) => setTpot(e.target.value)} />
+          <input
+            type="number"
+            min={0}
+            value={tpot}
+            placeholder="none"
+            onChange={(e) => setTpot(e.target.value)}
+          />
         </label>
       </div>
       <div className="btn-group" style={{ marginTop: 10 }}>
@@ -177,9 +211,14 @@ export function PlannerPanel(): ReactNode {
             </thead>
             <tbody>
               {s.prediction.layouts.map((p, i) => (
-                <tr key={p.label} aria-current={i === rec ? 'true' : undefined} style={i === rec ? { background: 'var(--bar-bg)' } : undefined}>
+                <tr
+                  key={p.label}
+                  aria-current={i === rec ? 'true' : undefined}
+                  style={i === rec ? { background: 'var(--bar-bg)' } : undefined}
+                >
                   <td>
-                    {p.label} {i === rec ? <span className="badge state-ready">recommended</span> : null}
+                    {p.label}{' '}
+                    {i === rec ? <span className="badge state-ready">recommended</span> : null}
                   </td>
                   <td className="num">{p.layout.gpus}</td>
                   <td className="num">{p.goodput === null ? '—' : p.goodput.toFixed(2)}</td>
@@ -196,7 +235,11 @@ export function PlannerPanel(): ReactNode {
                       type="button"
                       className="btn btn-small"
                       disabled={isBusy || p.layout.kind === 'aggregated'}
-                      title={p.layout.kind === 'aggregated' ? 'The console runs disaggregated topologies' : 'Apply this layout as the topology'}
+                      title={
+                        p.layout.kind === 'aggregated'
+                          ? 'The console runs disaggregated topologies'
+                          : 'Apply this layout as the topology'
+                      }
                       onClick={() => void applyLayout(p)}
                     >
                       Apply
@@ -210,16 +253,22 @@ export function PlannerPanel(): ReactNode {
         </>
       ) : (
         <EmptyState title="No prediction yet">
-          Set the workload and press Predict: each layout runs simulated workers behind the real proxy for a few
-          seconds.
+          Set the workload and press Predict: each layout runs simulated workers behind the real
+          proxy for a few seconds.
         </EmptyState>
       )}
       {s.applied ? (
         <div className="btn-group" style={{ marginTop: 10 }}>
           <span>
-            Applied <b>{s.applied.label}</b>. Once its workers are ready, check the prediction against a load test:
+            Applied <b>{s.applied.label}</b>. Once its workers are ready, check the prediction
+            against a load test:
           </span>
-          <button type="button" className="btn btn-small" disabled={isBusy} onClick={() => void checkPlanner()}>
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={isBusy}
+            onClick={() => void checkPlanner()}
+          >
             {s.task === 'check' ? 'Checking…' : 'Check prediction'}
           </button>
         </div>
@@ -240,7 +289,11 @@ export function PlannerPanel(): ReactNode {
                 <td>{r.metric}</td>
                 <td className="num">{r.predicted.toFixed(2)}</td>
                 <td className="num">{r.measured.toFixed(2)}</td>
-                <td className="num">{r.errorPct === null ? '—' : `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(1)}%`}</td>
+                <td className="num">
+                  {r.errorPct === null
+                    ? '—'
+                    : `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(1)}%`}
+                </td>
               </tr>
             ))}
             <tr>
@@ -250,7 +303,11 @@ export function PlannerPanel(): ReactNode {
               <td />
               <td />
               <td className="num">
-                <b>{s.check.meanAbsErrorPct === null ? '—' : `${s.check.meanAbsErrorPct.toFixed(1)}%`}</b>
+                <b>
+                  {s.check.meanAbsErrorPct === null
+                    ? '—'
+                    : `${s.check.meanAbsErrorPct.toFixed(1)}%`}
+                </b>
               </td>
             </tr>
           </tbody>

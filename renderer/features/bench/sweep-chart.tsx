@@ -68,7 +68,12 @@ function SweepChartsInner({ points }: { points: BenchSweepPoint[] }): ReactNode 
                 type="number"
                 domain={['auto', 'auto']}
                 tickFormatter={(v: number) => v.toFixed(0)}
-                label={{ value: 'output tok/s', position: 'insideBottom', offset: -8, fontSize: 11 }}
+                label={{
+                  value: 'output tok/s',
+                  position: 'insideBottom',
+                  offset: -8,
+                  fontSize: 11,
+                }}
               />
               <YAxis width={64} tickFormatter={(v: number) => formatMs(v)} />
               <Tooltip
