@@ -70,7 +70,7 @@ test('the playground shows the proxy timeline of its answer (G2)', async ({ app 
       return;
     }
     const res = await route.fetch();
-    const headers = { ...res.headers(), ...cors };
+    const headers: Record<string, string> = { ...res.headers(), ...cors };
     headers['x-disagg-request-id'] ??= '1';
     await route.fulfill({ response: res, headers });
   });
