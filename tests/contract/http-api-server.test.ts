@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type ApiServer, safeJoin, startApiServer } from '../../electron/core/http/api-server';
 import { createApiClient } from '../../shared/api/client';
+import { API_EVENTS } from '../../shared/api/contract';
 import { AppError } from '../../shared/api/envelope';
 import { httpTransport } from '../../shared/api/http-transport';
 import { openSseReader, type SseReader } from '../helpers/sse-reader';
@@ -139,7 +140,8 @@ describe('api-server requests', () => {
     await expect.poll(() => backend.listenerCount(), { timeout: 5000 }).toBe(0);
     const r = await openSseReader(`${server.url}/api/events`, { authorization: `Bearer ${server.token}` });
     await r.waitFor((m) => m.event === 'console:connected');
-    expect(backend.listenerCount()).toBe(5);
+    // The SSE stream subscribes once to every event of the contract.
+    expect(backend.listenerCount()).toBe(API_EVENTS.length);
     r.close();
     await expect.poll(() => backend.listenerCount(), { timeout: 5000 }).toBe(0);
   });

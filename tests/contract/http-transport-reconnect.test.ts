@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { startApiServer } from '../../electron/core/http/api-server';
 import { createApiClient } from '../../shared/api/client';
+import { API_EVENTS } from '../../shared/api/contract';
 import { httpTransport } from '../../shared/api/http-transport';
 import { createFakeBackend } from './fake-backend';
 
@@ -23,7 +24,7 @@ describe('httpTransport reconnect', () => {
 
       await server.close();
       server = await startApiServer({ backend, port, token: 'fixed-token-for-this-test-0123456789' });
-      await expect.poll(() => backend.listenerCount(), { timeout: 5000 }).toBe(5);
+      await expect.poll(() => backend.listenerCount(), { timeout: 5000 }).toBe(API_EVENTS.length);
       await client.whenConnected();
       backend.emit('gpus:sampled', { atMs: 2, samples: [] });
       await expect.poll(() => seen, { timeout: 5000 }).toEqual([1, 2]);
