@@ -51,7 +51,12 @@ export function buildWorkerArgs(spec: WorkerSpec): string[] {
     case 'metadata':
       // 7.1: the metadata server needs the role flag (assertion otherwise); written as `--server_role`, the
       // click option's real spelling (protocol 1.1: the dashed form in the docs is unverified).
-      args.push('--server_role', serverRoleName(spec.role), '--metadata_server_config_file', reg.metadataServerConfigFile);
+      args.push(
+        '--server_role',
+        serverRoleName(spec.role),
+        '--metadata_server_config_file',
+        reg.metadataServerConfigFile,
+      );
       break;
     case 'disagg_cluster':
       args.push('--server_role', serverRoleName(spec.role));
@@ -63,7 +68,10 @@ export function buildWorkerArgs(spec: WorkerSpec): string[] {
 }
 
 /** The child environment; CUDA_VISIBLE_DEVICES comes last so extraEnv cannot move a worker off its GPUs. */
-export function buildWorkerEnv(spec: WorkerSpec, baseEnv: Record<string, string | undefined>): Record<string, string> {
+export function buildWorkerEnv(
+  spec: WorkerSpec,
+  baseEnv: Record<string, string | undefined>,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(baseEnv)) if (value !== undefined) env[key] = value;
   Object.assign(env, spec.extraEnv);
@@ -76,7 +84,13 @@ export function buildWorkerCommand(spec: WorkerSpec, opts: WorkerCommandOptions)
   const env = buildWorkerEnv(spec, opts.baseEnv);
   const args = buildWorkerArgs(spec);
   if (spec.engine === 'simulated') {
-    return { command: opts.nodeBinary, args: [opts.cliScript, 'sim-worker', ...args], env };
+    // In the desktop app nodeBinary is Electron's own executable (process.execPath); this variable makes it
+    // run the CLI as plain Node. Plain Node ignores it.
+    return {
+      command: opts.nodeBinary,
+      args: [opts.cliScript, 'sim-worker', ...args],
+      env: { ...env, ELECTRON_RUN_AS_NODE: '1' },
+    };
   }
   const command = spec.binaryPath ?? opts.trtllmServeBinary ?? 'trtllm-serve';
   return { command, args, env };
@@ -85,8 +99,12 @@ export function buildWorkerCommand(spec: WorkerSpec, opts: WorkerCommandOptions)
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /** A POSIX-shell rendering of a command for display and export only; the console never runs it. */
-export function formatCommandLine(cmd: Pick<WorkerCommand, 'command' | 'args'>, envKeys: Record<string, string> = {}): string {
-  const quote = (s: string): string => (s !== '' && SAFE.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+export function formatCommandLine(
+  cmd: Pick<WorkerCommand, 'command' | 'args'>,
+  envKeys: Record<string, string> = {},
+): string {
+  const quote = (s: string): string =>
+    s !== '' && SAFE.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
   const env = Object.entries(envKeys).map(([k, v]) => `${k}=${quote(v)}`);
   return [...env, quote(cmd.command), ...cmd.args.map(quote)].join(' ');
 }

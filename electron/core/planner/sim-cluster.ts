@@ -157,6 +157,8 @@ export async function startSimWorker(o: StartSimWorkerOptions): Promise<RunningP
     {
       env: {
         ...process.env,
+        // Inside the desktop app process.execPath is Electron; this makes it run the CLI as plain Node.
+        ELECTRON_RUN_AS_NODE: '1',
         CUDA_VISIBLE_DEVICES: '0',
         DISAGG_SIM_LOAD_MS: '0',
         ...simGpuEnv(o.gpu),
@@ -236,6 +238,7 @@ export async function startProxyProcess(o: StartProxyOptions): Promise<RunningPr
   const file = join(dir, 'disagg_config.yaml');
   await writeFile(file, yaml + '\n');
   const child = spawn(process.execPath, [BIN, 'proxy', '-c', file, '-l', 'warning'], {
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const timeoutMs = o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;

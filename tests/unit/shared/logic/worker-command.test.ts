@@ -65,6 +65,9 @@ describe('buildWorkerCommand', () => {
     const cmd = buildWorkerCommand(spec({ engine: 'simulated' }), opts);
     expect(cmd.command).toBe('/usr/bin/node');
     expect(cmd.args).toEqual(['/app/bin/disagg-console.mjs', 'sim-worker', ...BASE_ARGS]);
+    // Inside the desktop app the "node" binary is Electron's executable: it must run the CLI as Node.
+    expect(cmd.env.ELECTRON_RUN_AS_NODE).toBe('1');
+    expect(buildWorkerCommand(spec(), opts).env.ELECTRON_RUN_AS_NODE).toBeUndefined();
   });
 
   it('uses the binary path setting, the spec path first', () => {
