@@ -41,7 +41,7 @@ import type { UpstreamCall } from './upstream-client';
 import type { WholeResponse } from './upstream-client';
 import { getUpstream, postUpstream, postWhole, readBody, UpstreamError } from './upstream-client';
 import type { EjectionPolicy, WorkerEndpoint, WorkerSnapshot } from './worker-pool';
-import { DEFAULT_EJECTION, WorkerPool } from './worker-pool';
+import { DEFAULT_EJECTION, normalizeWorkerUrl, WorkerPool } from './worker-pool';
 
 /** Version reported at /version. */
 export const PROXY_VERSION = '0.1.0';
@@ -126,6 +126,27 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 const DONE: Promise<void> = Promise.resolve();
 
 /** Per-request mutable state. */
+/** Response headers the console reads (and the request headers that pin a route, with the same names). */
+export const DISAGG_HEADER = {
+  requestId: 'x-disagg-request-id',
+  contextWorker: 'x-disagg-context-worker',
+  generationWorker: 'x-disagg-generation-worker',
+  contextMs: 'x-disagg-context-ms',
+  handoffMs: 'x-disagg-handoff-ms',
+} as const;
+
+const EXPOSED_HEADERS = Object.values(DISAGG_HEADER).join(', ');
+
+/** http://127.0.0.1:N, http://localhost:N or http://[::1]:N: the console's own page, never a web site. */
+function isLoopbackOrigin(origin: string): boolean {
+  return /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(origin);
+}
+
+/** `http://host:port` -> `host:port`, as `urls` entries are written. */
+function hostPortOf(url: string): string {
+  return url.replace(/^https?:\/\//, '');
+}
+
 interface Flow {
   rec: ProxyRequestRecord;
   req: http.IncomingMessage;
@@ -257,13 +278,55 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   function sendJson(flow: Flow | undefined, res: http.ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
     if (res.headersSent || res.writableEnded) return;
-    if (flow) flow.hasSentHeaders = true;
+    if (flow) {
+      flow.hasSentHeaders = true;
+      setFlowHeaders(flow);
+    }
     res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body), ...extra });
     res.end(body);
   }
 
   function sendError(flow: Flow | undefined, res: http.ServerResponse, status: number, message: string, extra?: Record<string, string>): void {
     sendJson(flow, res, status, errorBody(message, status), extra);
+  }
+
+  /**
+   * Console additions on every inference answer: the proxy's request id (the console's `requests:get` key),
+   * which workers served it, and the context and hand-off times the playground draws. Set before writeHead,
+   * which merges them. Upstream's proxy sends none of these; clients that do not know them ignore them.
+   */
+  function setFlowHeaders(flow: Flow): void {
+    const { rec, res } = flow;
+    if (res.headersSent) return;
+    res.setHeader(DISAGG_HEADER.requestId, String(rec.id));
+    if (rec.ctxWorker !== undefined) res.setHeader(DISAGG_HEADER.contextWorker, hostPortOf(rec.ctxWorker));
+    if (rec.genWorker !== undefined) res.setHeader(DISAGG_HEADER.generationWorker, hostPortOf(rec.genWorker));
+    if (rec.ctxSentAt !== undefined && rec.ctxAnsweredAt !== undefined) {
+      res.setHeader(DISAGG_HEADER.contextMs, (rec.ctxAnsweredAt - rec.ctxSentAt).toFixed(1));
+    }
+    if (rec.ctxAnsweredAt !== undefined && rec.genSentAt !== undefined) {
+      res.setHeader(DISAGG_HEADER.handoffMs, (rec.genSentAt - rec.ctxAnsweredAt).toFixed(1));
+    }
+  }
+
+  /**
+   * The routing exclusion that pins a phase to the worker a request names in `x-disagg-context-worker` /
+   * `x-disagg-generation-worker` (the playground's "send to this pair"): every other member is excluded, so
+   * the router can only pick the named one, and a retry finds nothing else. 'unknown' when it names no member.
+   */
+  function pinExclusion(flow: Flow, pool: WorkerPool, header: string): Set<string> | 'unknown' {
+    const raw = flow.req.headers[header];
+    const tried = new Set<string>();
+    if (typeof raw !== 'string' || raw === '') return tried;
+    let pinned: string;
+    try {
+      pinned = normalizeWorkerUrl(raw);
+    } catch {
+      return 'unknown';
+    }
+    if (pool.get(pinned) === undefined) return 'unknown';
+    for (const url of pool.urls()) if (url !== pinned) tried.add(url);
+    return tried;
   }
 
   // ---------------------------------------------------------------- readiness
@@ -364,7 +427,13 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   async function contextPhase(flow: Flow, endpoint: Endpoint, payload: string, routeReq: RouteRequest): Promise<PhaseResult<{ ctx: RawContextResult; answer: RawJson; worker: WorkerEndpoint }>> {
     const path = endpoint === 'completions' ? '/v1/completions' : '/v1/chat/completions';
     // Built once; each retry sends the same bytes (the worker assigns a fresh ctx_request_id per attempt).
-    const tried = new Set<string>();
+    const pin = pinExclusion(flow, ctxPool, DISAGG_HEADER.contextWorker);
+    if (pin === 'unknown') {
+      sendError(flow, flow.res, 400, `${DISAGG_HEADER.contextWorker} names no context worker of this proxy`);
+      finishRecord(flow, 'client_error', 400, 'unknown pinned context worker');
+      return { ok: false };
+    }
+    const tried = pin;
     const ctxRoute: RouteRequest = { ...routeReq, requestType: 'context_only' };
     for (let attempt = 0; attempt <= opt.maxRetries; attempt++) {
       if (flow.isClientGone) return { ok: false };
@@ -400,6 +469,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           ctxPool.reportSuccess(worker);
           if (!flow.res.headersSent) {
             flow.hasSentHeaders = true;
+            setFlowHeaders(flow);
             flow.res.writeHead(status, { 'content-type': reply.contentType ?? 'application/json', 'content-length': buf.length });
             flow.res.end(buf);
           }
@@ -464,7 +534,14 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     ctxForPerf: { worker: WorkerEndpoint; ctxRequestId: unknown } | undefined,
   ): Promise<void> {
     const path = endpoint === 'completions' ? '/v1/completions' : '/v1/chat/completions';
-    const tried = new Set<string>();
+    const pin = pinExclusion(flow, genPool, DISAGG_HEADER.generationWorker);
+    if (pin === 'unknown') {
+      if (reserved) genPool.release(reserved.worker, reserved.selection);
+      sendError(flow, flow.res, 400, `${DISAGG_HEADER.generationWorker} names no generation worker of this proxy`);
+      finishRecord(flow, 'client_error', 400, 'unknown pinned generation worker');
+      return;
+    }
+    const tried = pin;
     const genRoute: RouteRequest = { ...routeReq, requestType: 'generation_only' };
     let pre = reserved;
     for (let attempt = 0; attempt <= opt.maxRetries; attempt++) {
@@ -604,6 +681,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     genPool.reportSuccess(worker);
     if (!flow.res.headersSent && !flow.isClientGone) {
       flow.hasSentHeaders = true;
+      setFlowHeaders(flow);
       flow.res.writeHead(status, { 'content-type': answer.contentType ?? 'application/json', 'content-length': buf.length });
       flow.res.end(buf);
     }
@@ -629,6 +707,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     return new Promise<void>((resolve) => {
       const out = flow.res;
       flow.hasSentHeaders = true;
+      setFlowHeaders(flow);
       out.writeHead(200, {
         'content-type': up.headers['content-type'] ?? 'text/event-stream',
         'cache-control': 'no-cache',
@@ -925,6 +1004,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         rec.tokenTimes.push(now());
         if (isStream) {
           flow.hasSentHeaders = true;
+          setFlowHeaders(flow);
           res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
           res.end('data: [DONE]\n\n');
         } else {
@@ -1093,6 +1173,25 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   }
 
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    // The console page (its own loopback port) calls the proxy from the browser: CORS for loopback origins
+    // only. SDKs and curl send no Origin and pay nothing for this.
+    const origin = req.headers.origin;
+    if (origin !== undefined && isLoopbackOrigin(origin)) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'origin');
+      res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
+      if (req.method === 'OPTIONS') {
+        req.resume();
+        res.writeHead(204, {
+          'access-control-allow-methods': 'GET, POST',
+          'access-control-allow-headers': `content-type, authorization, ${DISAGG_HEADER.contextWorker}, ${DISAGG_HEADER.generationWorker}`,
+          'access-control-max-age': '600',
+          'content-length': 0,
+        });
+        res.end();
+        return;
+      }
+    }
     route(req, res).catch((err: unknown) => {
       log('error', `unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       if (!res.headersSent) sendError(undefined, res, 500, 'Internal server error');
