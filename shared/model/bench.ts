@@ -42,15 +42,17 @@ export interface BenchSweepRequest extends BenchRunRequest {
 }
 
 /**
- * One step's result with benchmark_serving's key names (`completed`, `duration`, `request_throughput`,
- * `mean_ttft_ms`, `p99_tpot_ms`...). Per-request lists are left out of what the channels return.
+ * The headline keys of a result, with benchmark_serving's names (`completed`, `duration`,
+ * `request_throughput`...): what the channels return of a step, and the part core's full result file
+ * (electron/core/bench/bench-types.ts) shares with it.
  */
-export interface BenchResultView {
+export interface BenchResultFields {
   date: string;
   model_id: string;
   base_url: string;
   endpoint: BenchEndpointPath;
   num_prompts: number;
+  /** Requests per second, or "inf" (closed loop / all at once), as upstream writes it. */
   request_rate: number | 'inf';
   max_concurrency: number | null;
   streaming: boolean;
@@ -60,10 +62,19 @@ export interface BenchResultView {
   total_input_tokens: number;
   total_output_tokens: number;
   request_throughput: number;
+  /** Good requests per second; null without SLOs. */
   request_goodput: number | null;
   output_throughput: number;
   total_token_throughput: number;
+  /** Failed requests by kind. */
   error_counts: Record<string, number>;
+}
+
+/**
+ * One step's result: the headline keys plus `mean_ttft_ms`, `p99_tpot_ms`... Per-request lists are left
+ * out of what the channels return.
+ */
+export interface BenchResultView extends BenchResultFields {
   [key: `${string}_ms`]: number;
 }
 
@@ -82,7 +93,7 @@ export interface BenchSavedRun {
   steps: BenchSavedStep[];
 }
 
-/** A line of the saved-runs list. */
+/** A line of the saved-runs list (core's RunStore.list returns these). */
 export interface BenchRunSummary {
   id: string;
   name: string;
@@ -95,6 +106,7 @@ export interface BenchRunSummary {
 /** One chart point per sweep step: latency percentiles against throughput. */
 export interface BenchSweepPoint {
   kind: 'concurrency' | 'rate';
+  /** The step's setting (concurrency or offered requests/s). */
   value: number;
   requestThroughput: number;
   outputThroughput: number;
@@ -124,6 +136,7 @@ export interface BenchComparisonRow {
   label: string;
   a: number | null;
   b: number | null;
+  /** b - a, and relative to a (null when a is 0 or a value is missing). */
   delta: number | null;
   deltaPct: number | null;
   better: 'a' | 'b' | 'same' | null;
@@ -166,11 +179,13 @@ export interface PlannerCalibration {
   elapsedMs: number;
 }
 
-/** The workload to plan for. */
+/** The workload to plan for. Exactly one of requestRate and maxConcurrency is usually set. */
 export interface PlannerWorkload {
   inputLen: number;
   outputLen: number;
+  /** Poisson arrivals per second (open loop). */
   requestRate?: number | null;
+  /** Concurrent users (closed loop; also caps an open loop). */
   maxConcurrency?: number | null;
   slos: BenchSlos;
 }
@@ -187,9 +202,10 @@ export interface PlannerPredictRequest {
   maxLayouts?: number;
 }
 
-/** A layout: c context + g generation workers, or g aggregated workers (one GPU each). */
+/** A layout: c context + g generation workers, or g aggregated workers (one GPU each, tensor parallelism 1). */
 export interface PlannerLayout {
   kind: 'disaggregated' | 'aggregated';
+  /** Disaggregated: context and generation workers. Aggregated: `generationWorkers` plain workers, 0 context. */
   contextWorkers: number;
   generationWorkers: number;
   gpus: number;
@@ -202,7 +218,9 @@ export interface PlannerLayoutPrediction {
   completed: number;
   failed: number;
   requestThroughput: number;
+  /** Good requests per second under the SLOs; null without SLOs. */
   goodput: number | null;
+  /** Share of completed requests that met the SLOs; null without SLOs. */
   goodputFraction: number | null;
   meanTtftMs: number;
   p99TtftMs: number;

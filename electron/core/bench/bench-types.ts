@@ -1,9 +1,11 @@
 // Types of the load test (`disagg-console bench` and the console's sweeps): one sampled request, one
 // request's measured outcome, the options of a run, and the result object whose field names are
-// benchmark_serving's (trtllm-protocol.md 9.2) so existing scripts read our result files. Layer: core (types).
+// benchmark_serving's (trtllm-protocol.md 9.2) so existing scripts read our result files. The parts the
+// console's channels carry (endpoint, SLOs, headline keys) are shared/model/bench.ts's. Layer: core (types).
+import type { BenchEndpointPath, BenchResultFields, BenchSlos } from '../../../shared/model/bench';
 
 /** The API a run targets: completions (benchmark_serving's `openai` backend) or chat (`openai-chat`). */
-export type BenchEndpoint = '/v1/completions' | '/v1/chat/completions';
+export type BenchEndpoint = BenchEndpointPath;
 
 /** Request-level metrics that goodput SLOs can name (benchmark_serving `--goodput KEY:MS`). */
 export type SloMetric = 'ttft' | 'tpot' | 'e2el';
@@ -11,8 +13,8 @@ export type SloMetric = 'ttft' | 'tpot' | 'e2el';
 /** Metrics that get mean/median/std/percentile keys (`--percentile-metrics`). */
 export type PercentileMetric = 'ttft' | 'tpot' | 'itl' | 'e2el';
 
-/** Goodput SLOs in milliseconds; a request is good when it meets every one given. */
-export type GoodputSlos = Partial<Record<SloMetric, number>>;
+/** Goodput SLOs in milliseconds (one optional key per SloMetric); a request is good when it meets every one given. */
+export type GoodputSlos = BenchSlos;
 
 /** One request to send: a text prompt (or token ids), its length in tokens and the tokens to generate. */
 export interface SampleRequest {
@@ -62,32 +64,13 @@ export interface GeneratorStats {
 }
 
 /** The result file: benchmark_serving's keys (plus a few of ours, named in the same style). */
-export interface BenchResultCore {
-  date: string;
+export interface BenchResultCore extends BenchResultFields {
   backend: 'openai' | 'openai-chat';
-  model_id: string;
-  base_url: string;
-  endpoint: BenchEndpoint;
-  num_prompts: number;
-  /** Requests per second, or "inf" (closed loop / all at once), as upstream writes it. */
-  request_rate: number | 'inf';
   burstiness: number;
-  max_concurrency: number | null;
-  streaming: boolean;
-  duration: number;
-  completed: number;
-  failed: number;
-  total_input_tokens: number;
-  total_output_tokens: number;
-  request_throughput: number;
-  /** Good requests per second; null without SLOs. */
-  request_goodput: number | null;
   /** Upstream writes this key with a stray colon; kept so scripts reading it keep working. */
   'request_goodput:': number | null;
   /** The SLOs goodput was measured against (ms), null without. */
   goodput: GoodputSlos | null;
-  output_throughput: number;
-  total_token_throughput: number;
   user_throughput: number;
   percentile_metrics: PercentileMetric[];
   metric_percentiles: number[];
@@ -98,8 +81,6 @@ export interface BenchResultCore {
   itls: number[][];
   e2els: number[];
   errors: string[];
-  /** Failed requests by kind. */
-  error_counts: Record<string, number>;
   generator: GeneratorStats;
 }
 

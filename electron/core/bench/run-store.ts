@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import type { BenchComparisonRow, BenchRunSummary } from '../../../shared/model/bench';
 import { writeFileAtomic } from '../topology/atomic-write';
 import type { BenchResult } from './bench-types';
 
@@ -21,15 +22,6 @@ export interface SavedRun {
   /** A label of the topology it ran against, e.g. "1 ctx + 2 gen (simulated h100)". */
   topology: string | null;
   steps: SavedStep[];
-}
-
-export interface SavedRunSummary {
-  id: string;
-  name: string;
-  createdAtMs: number;
-  topology: string | null;
-  stepCount: number;
-  bestOutputThroughput: number;
 }
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,80}$/;
@@ -94,7 +86,7 @@ export class RunStore {
   }
 
   /** Summaries, newest first; unreadable files are skipped. */
-  async list(): Promise<SavedRunSummary[]> {
+  async list(): Promise<BenchRunSummary[]> {
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -102,7 +94,7 @@ export class RunStore {
       // No directory yet: nothing saved.
       return [];
     }
-    const out: SavedRunSummary[] = [];
+    const out: BenchRunSummary[] = [];
     for (const name of names) {
       if (!name.endsWith('.json')) continue;
       const id = name.slice(0, -'.json'.length);
@@ -150,27 +142,14 @@ export const COMPARED_METRICS: ReadonlyArray<{
   { key: 'failed', label: 'Failed requests', isLowerBetter: true },
 ];
 
-export interface ComparisonRow {
-  /** The sweep value the two steps share, or null for single runs. */
-  stepValue: number | null;
-  metric: string;
-  label: string;
-  a: number | null;
-  b: number | null;
-  /** b - a, and relative to a (null when a is 0 or a value is missing). */
-  delta: number | null;
-  deltaPct: number | null;
-  better: 'a' | 'b' | 'same' | null;
-}
-
 function metricOf(r: BenchResult, key: string): number | null {
   const v = (r as unknown as Record<string, unknown>)[key];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 /** Side-by-side comparison; sweep steps are paired by value, single runs with each other. */
-export function compareRuns(a: SavedRun, b: SavedRun): ComparisonRow[] {
-  const rows: ComparisonRow[] = [];
+export function compareRuns(a: SavedRun, b: SavedRun): BenchComparisonRow[] {
+  const rows: BenchComparisonRow[] = [];
   const pairs: Array<[number | null, BenchResult | undefined, BenchResult | undefined]> = [];
   const values = [...new Set([...a.steps, ...b.steps].map((s) => s.step?.value ?? null))];
   for (const v of values) {
@@ -187,7 +166,7 @@ export function compareRuns(a: SavedRun, b: SavedRun): ComparisonRow[] {
       const delta = va !== null && vb !== null ? vb - va : null;
       const deltaPct =
         delta !== null && va !== null && va !== 0 ? (delta / Math.abs(va)) * 100 : null;
-      let better: ComparisonRow['better'] = null;
+      let better: BenchComparisonRow['better'] = null;
       if (delta !== null) better = delta === 0 ? 'same' : delta < 0 === m.isLowerBetter ? 'b' : 'a';
       rows.push({
         stepValue,

@@ -1,24 +1,8 @@
 // Chart data of a sweep for the console (latency percentiles against throughput, one point per step):
 // plain JSON rows the renderer plots as they are. Layer: core (pure).
+import type { BenchSweepPoint } from '../../../shared/model/bench';
 import type { BenchResult } from './bench-types';
 import type { SweepStep } from './run-benchmark';
-
-export interface SweepPoint {
-  kind: 'concurrency' | 'rate';
-  /** The step's setting (concurrency or offered requests/s). */
-  value: number;
-  requestThroughput: number;
-  outputThroughput: number;
-  goodput: number | null;
-  ttftP50Ms: number;
-  ttftP99Ms: number;
-  tpotP50Ms: number;
-  tpotP99Ms: number;
-  itlP99Ms: number;
-  e2elP50Ms: number;
-  e2elP99Ms: number;
-  failed: number;
-}
 
 function ms(r: BenchResult, key: `${string}_ms`): number {
   const v = r[key];
@@ -26,7 +10,7 @@ function ms(r: BenchResult, key: `${string}_ms`): number {
 }
 
 /** One point per step, in step order; p99 values are 0 unless 99 was among the metric percentiles. */
-export function sweepPoints(steps: readonly SweepStep[]): SweepPoint[] {
+export function sweepPoints(steps: readonly SweepStep[]): BenchSweepPoint[] {
   return steps.map(({ kind, value, result: r }) => ({
     kind,
     value,

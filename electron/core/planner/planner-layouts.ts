@@ -2,30 +2,11 @@
 // c + g <= N, and N aggregated workers), a summary of one layout's simulated load test, the recommendation
 // (most goodput per GPU under the SLOs, else most output tokens/s per GPU), and the planner's error against a
 // later real load test of the applied layout. Layer: core (pure functions).
+import type { PlannerLayout, PlannerLayoutPrediction } from '../../../shared/model/bench';
 import type { BenchResult, GoodputSlos } from '../bench/bench-types';
 
-/** A topology to simulate: one GPU per worker (tensor parallelism 1). */
-export interface Layout {
-  kind: 'disaggregated' | 'aggregated';
-  /** Disaggregated: context and generation workers. Aggregated: `generationWorkers` plain workers, 0 context. */
-  contextWorkers: number;
-  generationWorkers: number;
-  gpus: number;
-}
-
-/** The workload the user plans for. Exactly one of requestRate and maxConcurrency is usually set. */
-export interface Workload {
-  inputLen: number;
-  outputLen: number;
-  /** Poisson arrivals per second (open loop). */
-  requestRate?: number | null;
-  /** Concurrent users (closed loop; also caps an open loop). */
-  maxConcurrency?: number | null;
-  slos: GoodputSlos;
-}
-
 /** A short label, e.g. "1 ctx + 2 gen" or "3 aggregated". */
-export function layoutLabel(l: Layout): string {
+export function layoutLabel(l: PlannerLayout): string {
   return l.kind === 'aggregated'
     ? `${l.generationWorkers} aggregated`
     : `${l.contextWorkers} ctx + ${l.generationWorkers} gen`;
@@ -35,17 +16,17 @@ export function layoutLabel(l: Layout): string {
  * Layouts for `gpus` GPUs: every disaggregated c + g <= gpus (c, g >= 1) and the aggregated layout on all GPUs.
  * When there are more than `maxLayouts`, the ones using every GPU are kept first, then smaller ones.
  */
-export function enumerateLayouts(gpus: number, maxLayouts = 8): Layout[] {
+export function enumerateLayouts(gpus: number, maxLayouts = 8): PlannerLayout[] {
   if (!(Number.isInteger(gpus) && gpus >= 1)) {
     throw new RangeError(`gpus must be a positive integer, got ${gpus}`);
   }
-  const aggregated: Layout = {
+  const aggregated: PlannerLayout = {
     kind: 'aggregated',
     contextWorkers: 0,
     generationWorkers: gpus,
     gpus,
   };
-  const disagg: Layout[] = [];
+  const disagg: PlannerLayout[] = [];
   for (let total = 2; total <= gpus; total += 1) {
     for (let c = 1; c < total; c += 1) {
       disagg.push({
@@ -60,33 +41,13 @@ export function enumerateLayouts(gpus: number, maxLayouts = 8): Layout[] {
   return [aggregated, ...disagg.slice(0, Math.max(0, maxLayouts - 1))];
 }
 
-/** What the planner shows for one layout. */
-export interface LayoutPrediction {
-  layout: Layout;
-  label: string;
-  completed: number;
-  failed: number;
-  requestThroughput: number;
-  /** Good requests per second under the SLOs; null without SLOs. */
-  goodput: number | null;
-  /** Share of completed requests that met the SLOs; null without SLOs. */
-  goodputFraction: number | null;
-  meanTtftMs: number;
-  p99TtftMs: number;
-  meanTpotMs: number;
-  p99TpotMs: number;
-  outputTokensPerSec: number;
-  outputTokensPerSecPerGpu: number;
-  goodputPerGpu: number | null;
-}
-
 function num(r: BenchResult, key: `${string}_ms`): number {
   const v = r[key];
   return typeof v === 'number' ? v : 0;
 }
 
 /** The planner's view of one layout's load-test result. */
-export function summarizeLayout(layout: Layout, r: BenchResult): LayoutPrediction {
+export function summarizeLayout(layout: PlannerLayout, r: BenchResult): PlannerLayoutPrediction {
   const goodput = r.request_goodput;
   return {
     layout,
@@ -118,12 +79,12 @@ export const MAX_FAILED_SHARE = 0.05;
 
 /** Picks the layout: most goodput per GPU when SLOs are set (ties: tokens/s per GPU), else most tokens/s per GPU. */
 export function recommendLayout(
-  preds: readonly LayoutPrediction[],
+  preds: readonly PlannerLayoutPrediction[],
   slos: GoodputSlos,
 ): Recommendation {
   const hasSlos = Object.keys(slos).length > 0;
   let best = -1;
-  const score = (p: LayoutPrediction): [number, number] =>
+  const score = (p: PlannerLayoutPrediction): [number, number] =>
     hasSlos ? [p.goodputPerGpu ?? 0, p.outputTokensPerSecPerGpu] : [p.outputTokensPerSecPerGpu, 0];
   for (const [i, p] of preds.entries()) {
     const total = p.completed + p.failed;
@@ -164,7 +125,7 @@ export interface PredictionErrorRow {
 
 /** The planner checked against itself: prediction vs a load test of the applied layout. */
 export function predictionError(
-  pred: LayoutPrediction,
+  pred: PlannerLayoutPrediction,
   measured: BenchResult,
 ): { rows: PredictionErrorRow[]; meanAbsErrorPct: number | null } {
   const m = summarizeLayout(pred.layout, measured);

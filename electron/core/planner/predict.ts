@@ -12,17 +12,19 @@ import {
   modelProfileFromName,
   prefillTimeMs,
 } from '../../../shared/logic/timing-model';
+import type {
+  PlannerLayout,
+  PlannerLayoutPrediction,
+  PlannerWorkload,
+} from '../../../shared/model/bench';
 import type { BenchResult } from '../bench/bench-types';
 import { runBenchmark } from '../bench/run-benchmark';
 import {
   enumerateLayouts,
-  type Layout,
   layoutLabel,
-  type LayoutPrediction,
   type Recommendation,
   recommendLayout,
   summarizeLayout,
-  type Workload,
 } from './planner-layouts';
 import {
   type RunningProcess,
@@ -36,9 +38,9 @@ export interface PredictOptions {
   gpus: number;
   /** The calibrated profile (or a named one). */
   gpu: GpuProfile;
-  workload: Workload;
+  workload: PlannerWorkload;
   /** Default: enumerateLayouts(gpus, maxLayouts). */
-  layouts?: Layout[];
+  layouts?: PlannerLayout[];
   maxLayouts?: number;
   /** Load-test length per layout, seconds (default 10). */
   durationS?: number;
@@ -62,8 +64,8 @@ export interface Prediction {
   model: string;
   gpuName: string;
   gpus: number;
-  workload: Workload;
-  layouts: LayoutPrediction[];
+  workload: PlannerWorkload;
+  layouts: PlannerLayoutPrediction[];
   /** Full load-test results, parallel to `layouts` (per-request lists dropped). */
   results: BenchResult[];
   recommended: Recommendation;
@@ -128,7 +130,7 @@ export async function predict(o: PredictOptions): Promise<Prediction> {
     if (failedStart) {
       throw new Error(`a simulated worker did not start: ${String(failedStart.reason)}`);
     }
-    const preds: LayoutPrediction[] = [];
+    const preds: PlannerLayoutPrediction[] = [];
     const results: BenchResult[] = [];
     for (const [index, layout] of layouts.entries()) {
       if (o.signal?.aborted === true) throw new Error('prediction cancelled');

@@ -4,13 +4,13 @@ import { describe, expect, it } from 'vitest';
 import type { BenchResult } from '../../../../electron/core/bench/bench-types';
 import {
   enumerateLayouts,
-  type LayoutPrediction,
   predictionError,
   recommendLayout,
   summarizeLayout,
 } from '../../../../electron/core/planner/planner-layouts';
 import { promptsForWorkload } from '../../../../electron/core/planner/predict';
 import { GPU_PROFILES } from '../../../../shared/logic/gpu-profiles';
+import type { PlannerLayoutPrediction } from '../../../../shared/model/bench';
 
 function pred(
   label: string,
@@ -18,7 +18,7 @@ function pred(
   tokPerGpu: number,
   goodputPerGpu: number | null,
   failed = 0,
-): LayoutPrediction {
+): PlannerLayoutPrediction {
   return {
     layout: { kind: 'disaggregated', contextWorkers: 1, generationWorkers: gpus - 1, gpus },
     label,
