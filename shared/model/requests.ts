@@ -3,7 +3,7 @@
 // docs/architecture.md "The request path", each token included) for one request. Times are epoch ms
 // (fractional, as the proxy measures them). Layer: shared (pure), JSON-safe.
 
-/** How a request ended, as the proxy records it (electron/core/proxy/types.ts RecordOutcome). */
+/** How a request ended, as the proxy records it (electron/core/proxy/types.ts RecordOutcome is this type). */
 export type RequestOutcome =
   | 'ok'
   /** The context phase finished the request (trtllm-protocol.md 5.5). */

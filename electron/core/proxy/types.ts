@@ -1,16 +1,10 @@
 // Types the proxy reports to its embedder (the console backend) and accepts at run time.
 // JSON-safe plain data so they cross a MessagePort unchanged. Layer: core.
+import type { RouterType } from '../../../shared/model/config';
+import type { RequestOutcome } from '../../../shared/model/requests';
 
-export type RecordOutcome =
-  | 'ok'
-  /** The context phase finished the request (trtllm-protocol.md 5.5). */
-  | 'ok_context_only'
-  | 'client_error'
-  | 'upstream_error'
-  | 'timeout'
-  | 'client_disconnected'
-  | 'rejected'
-  | 'not_ready';
+/** How a request ended: the console API's outcome union (shared/model/requests.ts), one definition for both. */
+export type RecordOutcome = RequestOutcome;
 
 /** One request's timeline (epoch ms, fractional) and result, as docs/architecture.md "request path" lists. */
 export interface ProxyRequestRecord {
@@ -40,10 +34,18 @@ export interface MembershipUpdate {
   generation?: string[];
 }
 
+/** One role's router settings in a routing change (the router section's keys, trtllm-protocol.md 3.2 and 6). */
+export interface RoleRoutingUpdate {
+  type: RouterType;
+  use_tokens?: boolean;
+  max_batch_size?: number;
+  tokens_per_block?: number;
+}
+
 /** A run-time routing change for one or both roles. */
 export interface RoutingUpdate {
-  context?: { type: 'round_robin' | 'load_balancing' | 'kv_cache_aware'; use_tokens?: boolean; max_batch_size?: number; tokens_per_block?: number };
-  generation?: { type: 'round_robin' | 'load_balancing' | 'kv_cache_aware'; use_tokens?: boolean; max_batch_size?: number; tokens_per_block?: number };
+  context?: RoleRoutingUpdate;
+  generation?: RoleRoutingUpdate;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warning' | 'error';
