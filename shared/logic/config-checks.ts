@@ -1,12 +1,12 @@
 // Building blocks for the config validators: an issue sink that turns field paths into located issues, and
-// small type/range checks with plain-words messages. Layer: shared (pure).
+// small type/range checks with plain-words messages, and the frame every file parser shares. Layer: shared (pure).
 
 import type { Document } from 'yaml';
 
 import type { ConfigIssue } from './config-issues';
 import { closestKey } from './config-suggest';
 import type { ConfigPath, SourcePosition } from './yaml-locate';
-import { formatPath } from './yaml-locate';
+import { documentValue, formatPath, locatePath, parseYaml } from './yaml-locate';
 
 /**
  * Result of parsing one file: the typed value (and the Document, for editing) or the errors. A file whose YAML
@@ -238,4 +238,31 @@ export function checkKnownKeys(
       guess ? `did you mean ${guess}?` : undefined,
     );
   }
+}
+
+/**
+ * The frame every file parser shares: YAML syntax, an issue sink located in the document, the root value,
+ * then `validate`. Syntax and validation issues come back together, sorted; the Document comes with any
+ * well-formed file so an editor can fix it in place.
+ */
+export function parseYamlFile<T>(
+  text: string,
+  file: string,
+  validate: (
+    sink: IssueSink,
+    root: unknown,
+    locate: (path: ConfigPath) => SourcePosition,
+  ) => T | undefined,
+): ParseResult<T> {
+  const parsed = parseYaml(text, file);
+  if (hasErrors(parsed.issues)) return { ok: false, issues: sortIssues(parsed.issues) };
+  const { document, lineCounter } = parsed;
+  const locate = (p: ConfigPath) => locatePath(document, lineCounter, p);
+  const sink = createIssueSink(file, locate);
+  const root = documentValue(document, file);
+  if (!root.ok) return { ok: false, issues: [root.issue] };
+  const value = validate(sink, root.value, locate);
+  const issues = sortIssues([...parsed.issues, ...sink.issues]);
+  if (value === undefined || hasErrors(issues)) return { ok: false, issues, document };
+  return { ok: true, value, issues, document };
 }

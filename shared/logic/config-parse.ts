@@ -2,8 +2,6 @@
 // (etcd metadata server) and, re-exported from their own modules, worker options and disagg_cluster. Defaults and
 // rules follow upstream's disagg_utils.py as of Oct 2025 (trtllm-protocol.md §3, §7, §10 item 6). Layer: shared (pure).
 
-import type { Document } from 'yaml';
-
 import type {
   ConditionalDisaggConfig,
   DisaggClusterConfig,
@@ -21,18 +19,14 @@ import {
   checkMapping,
   checkNumber,
   checkString,
-  createIssueSink,
   deepEqual,
   describeValue,
-  hasErrors,
   isPlainObject,
-  sortIssues,
+  parseYamlFile,
 } from './config-checks';
 import { validateDisaggCluster } from './config-cluster';
-import type { ConfigIssue } from './config-issues';
 import { closestKey } from './config-suggest';
 import type { ConfigPath, SourcePosition } from './yaml-locate';
-import { documentValue, locatePath, parseYaml } from './yaml-locate';
 
 export type { ParseResult } from './config-checks';
 export { defaultDisaggClusterConfig, parseDisaggClusterConfig } from './config-cluster';
@@ -550,32 +544,15 @@ export function validateDisaggConfig(
   return config;
 }
 
-function finish<T>(
-  value: T | undefined,
-  syntax: ConfigIssue[],
-  sink: IssueSink,
-  document: Document,
-): ParseResult<T> {
-  const issues = sortIssues([...syntax, ...sink.issues]);
-  if (value === undefined || hasErrors(issues)) return { ok: false, issues, document };
-  return { ok: true, value, issues, document };
-}
-
 /** Parses and validates disagg_config.yaml (`trtllm-serve disaggregated -c`). */
 export function parseDisaggConfig(
   text: string,
   file: string,
   opts: DisaggParseOptions = {},
 ): ParseResult<DisaggConfig> {
-  const parsed = parseYaml(text, file);
-  if (hasErrors(parsed.issues)) return { ok: false, issues: sortIssues(parsed.issues) };
-  const { document, lineCounter } = parsed;
-  const locate = (p: ConfigPath) => locatePath(document, lineCounter, p);
-  const sink = createIssueSink(file, locate);
-  const root = documentValue(document, file);
-  if (!root.ok) return { ok: false, issues: [root.issue] };
-  const value = validateDisaggConfig(sink, root.value, locate, opts);
-  return finish(value, parsed.issues, sink, document);
+  return parseYamlFile(text, file, (sink, root, locate) =>
+    validateDisaggConfig(sink, root, locate, opts),
+  );
 }
 
 const METADATA_KEYS: readonly string[] = [
@@ -623,12 +600,5 @@ export function validateMetadataConfig(sink: IssueSink, root: unknown): Metadata
 
 /** Parses and validates metadata_config.yaml (`-m` / `--metadata_server_config_file`). */
 export function parseMetadataConfig(text: string, file: string): ParseResult<MetadataConfig> {
-  const parsed = parseYaml(text, file);
-  if (hasErrors(parsed.issues)) return { ok: false, issues: sortIssues(parsed.issues) };
-  const { document, lineCounter } = parsed;
-  const sink = createIssueSink(file, (p) => locatePath(document, lineCounter, p));
-  const root = documentValue(document, file);
-  if (!root.ok) return { ok: false, issues: [root.issue] };
-  const value = validateMetadataConfig(sink, root.value);
-  return finish(value, parsed.issues, sink, document);
+  return parseYamlFile(text, file, (sink, root) => validateMetadataConfig(sink, root));
 }

@@ -16,8 +16,8 @@ import {
   createIssueSink,
   deepEqual,
   describeValue,
-  hasErrors,
   isPlainObject,
+  parseYamlFile,
   sortIssues,
 } from './config-checks';
 import { validateDisaggCluster } from './config-cluster';
@@ -31,7 +31,7 @@ import {
   WORKER_OPTION_KEYS,
 } from './worker-option-keys';
 import type { ConfigPath } from './yaml-locate';
-import { documentSource, documentValue, findPath, locatePath, parseYaml } from './yaml-locate';
+import { documentSource, findPath, locatePath } from './yaml-locate';
 
 /** How one field is checked. Only fields with a known type are checked; the rest pass through. */
 type FieldSpec =
@@ -394,16 +394,7 @@ export function parseWorkerOptions(
   file: string,
   opts: WorkerOptionsCheckOptions = {},
 ): ParseResult<WorkerOptions> {
-  const parsed = parseYaml(text, file);
-  if (hasErrors(parsed.issues)) return { ok: false, issues: sortIssues(parsed.issues) };
-  const { document, lineCounter } = parsed;
-  const sink = createIssueSink(file, (p) => locatePath(document, lineCounter, p));
-  const root = documentValue(document, file);
-  if (!root.ok) return { ok: false, issues: [root.issue] };
-  const value = validateWorkerOptions(sink, [], root.value, opts);
-  const issues = sortIssues([...parsed.issues, ...sink.issues]);
-  if (value === undefined || hasErrors(issues)) return { ok: false, issues, document };
-  return { ok: true, value, issues, document };
+  return parseYamlFile(text, file, (sink, root) => validateWorkerOptions(sink, [], root, opts));
 }
 
 /** Section keys of disagg_config.yaml that are not LLM args (they configure the proxy's view of the role). */
