@@ -11,6 +11,7 @@ import { DEFAULT_RUN_SETTINGS, ProxyStartError, startProxyRuntime } from '../cor
 import type { ProxyServer } from '../core/proxy/proxy-server';
 import type { LogLevel } from '../core/proxy/types';
 import { LOG_LEVEL_ORDER, parseLogLevel } from '../core/proxy/types';
+import { exitOnStopSignals, splitFlag } from './cli-flags';
 
 export { proxyOptionsFromConfig } from '../core/proxy/proxy-runtime';
 
@@ -59,13 +60,7 @@ export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
     return Number.isFinite(n) && n >= 0 ? n : `${flag} expects a non-negative number, got '${v}'`;
   };
   for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i] as string;
-    let value: string | undefined;
-    const eq = flag.indexOf('=');
-    if (flag.startsWith('--') && eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
+    const { flag, value } = splitFlag(argv[i] as string);
     if (flag === '-h' || flag === '--help') {
       args.isHelp = true;
       continue;
@@ -225,22 +220,14 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
   let statsTimer: NodeJS.Timeout | undefined;
   if (args.metricsLogIntervalS > 0) statsTimer = startStatisticsLog(proxy, args.metricsLogIntervalS, log);
 
-  let isStopping = false;
-  const stop = (signal: string): void => {
-    if (isStopping) return;
-    isStopping = true;
-    log('info', `${signal}: draining (up to ${args.drainTimeoutS} s)`);
-    if (statsTimer) clearInterval(statsTimer);
-    runtime.stop(args.drainTimeoutS * 1000).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log('error', `shutdown failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  exitOnStopSignals(
+    (signal) => {
+      log('info', `${signal}: draining (up to ${args.drainTimeoutS} s)`);
+      if (statsTimer) clearInterval(statsTimer);
+      return runtime.stop(args.drainTimeoutS * 1000);
+    },
+    (err) => log('error', `shutdown failed: ${String(err)}`),
+  );
   return undefined;
 }
 

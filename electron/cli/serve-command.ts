@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { type Backend, createBackend, defaultDataDir } from '../core/backend';
 import { type ApiServer, startApiServer } from '../core/http/api-server';
+import { exitOnStopSignals, splitFlag } from './cli-flags';
 
 export const SERVE_HELP = `Usage: disagg-console serve [options]
 
@@ -42,13 +43,7 @@ export interface ServeArgs {
 export function parseServeArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): { ok: true; args: ServeArgs } | { ok: false; message: string } {
   const args: ServeArgs = { port: 0, dataDir: defaultDataDir(env), isDemo: false, proxyPort: undefined, firstWorkerPort: undefined, staticDir: undefined, shouldStopLeftovers: false, isHelp: false };
   for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i] as string;
-    let value: string | undefined;
-    const eq = flag.indexOf('=');
-    if (flag.startsWith('--') && eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
+    const { flag, value } = splitFlag(argv[i] as string);
     if (flag === '-h' || flag === '--help') {
       args.isHelp = true;
       continue;
@@ -135,29 +130,18 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   process.on('uncaughtException', onUnexpectedError);
 
   // Signals are handled from the start: a SIGTERM while workers are starting still stops them.
-  let isStopping = false;
   let backend: Backend | null = null;
   let server: ApiServer | null = null;
-  const stop = (signal: string): void => {
-    if (isStopping) return;
-    isStopping = true;
+  const signals = exitOnStopSignals((signal) => {
     process.stderr.write(`[console] ${signal}: stopping every worker this console started\n`);
-    const done = async (): Promise<void> => {
-      await server?.close();
-      await backend?.dispose();
-    };
     // A backend still starting is disposed by the start path below once it exists.
-    if (backend === null) return;
-    done().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        onUnexpectedError(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+    if (backend === null) return undefined;
+    const running = backend;
+    return (async () => {
+      await server?.close();
+      await running.dispose();
+    })();
+  }, onUnexpectedError);
 
   let started: Backend;
   try {
@@ -174,7 +158,7 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
     process.stderr.write(`serve: the console did not start: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  if (isStopping) {
+  if (signals.isStopping()) {
     await started.dispose();
     process.exit(0);
   }
