@@ -5,17 +5,7 @@
 //   node --import tsx bench/load-gen.ts '<json LoadSpec>'
 import http from 'node:http';
 
-interface LoadSpec {
-  port: number;
-  path: string;
-  body: string;
-  mode: 'closed' | 'open';
-  concurrency: number;
-  rate: number;
-  warmupMs: number;
-  durationMs: number;
-  isStream: boolean;
-}
+import type { LoadGenResult, LoadSpec } from './load-spec';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 const agent = new http.Agent({ keepAlive: true, maxSockets: spec.mode === 'closed' ? spec.concurrency : 2048 });
@@ -149,7 +139,7 @@ async function main(): Promise<void> {
   clearTimeout(timerStart);
   clearTimeout(timerEnd);
   const secs = spec.durationMs / 1000;
-  const result = {
+  const result: LoadGenResult = {
     ok,
     statuses,
     transportErrors,

@@ -11,6 +11,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+import type { LoadGenResult, LoadSpec } from './load-spec';
+
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NGINX = '/usr/sbin/nginx';
 
@@ -21,19 +23,7 @@ interface Proc {
   output: () => string;
 }
 
-interface LoadResult {
-  ok: number;
-  statuses: Record<string, number>;
-  transportErrors: number;
-  doneMissing: number;
-  rps: number;
-  latP50: number;
-  latP90: number;
-  latP99: number;
-  ttftP50: number;
-  ttftP99: number;
-  tokens: number;
-  loadGenCoreFraction: number;
+interface LoadResult extends LoadGenResult {
   /** Target process CPU seconds in the window (undefined for the direct path). */
   cpuS?: number;
 }
@@ -107,18 +97,6 @@ async function waitHealthy(port: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`port ${port} never became healthy`);
-}
-
-interface LoadSpec {
-  port: number;
-  path: string;
-  body: string;
-  mode: 'closed' | 'open';
-  concurrency: number;
-  rate: number;
-  warmupMs: number;
-  durationMs: number;
-  isStream: boolean;
 }
 
 /** Runs the load generator on core 1; samples `targetPid`'s CPU at the window edges. */
