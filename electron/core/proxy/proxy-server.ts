@@ -421,6 +421,35 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     await new Promise((r) => setTimeout(r, 1 + Math.random() * 4));
   }
 
+  /** Counts a retry and waits a little jitter, when another attempt is allowed. */
+  async function beforeRetry(flow: Flow, attempt: number): Promise<void> {
+    if (attempt >= opt.maxRetries) return;
+    metrics.retries++;
+    flow.rec.retries++;
+    await jitter();
+  }
+
+  /**
+   * After an upstream call threw: frees the worker's slot and rethrows anything that is not an UpstreamError.
+   * Null when the client went away (not the worker's fault); otherwise the failure is charged to the worker,
+   * counted as `<role>_<kind>`, and the error returned for the caller to retry or answer.
+   */
+  function upstreamFailure(
+    flow: Flow,
+    pool: WorkerPool,
+    worker: WorkerEndpoint,
+    selection: RouteSelection,
+    err: unknown,
+  ): UpstreamError | null {
+    flow.current = undefined;
+    pool.release(worker, selection);
+    if (!(err instanceof UpstreamError)) throw err;
+    if (err.kind === 'aborted' || flow.isClientGone) return null;
+    pool.reportFailure(worker, err.kind);
+    metrics.countUpstreamError(`${pool.role}_${err.kind}`);
+    return err;
+  }
+
   type PhaseResult<T> = { ok: true; value: T } | { ok: false };
 
   /** Context phase with retries on connection errors to other context workers (reliability items 3, 4, 6, 7). */
@@ -498,24 +527,16 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         ctxPool.reportSuccess(worker);
         if (checked.value.promptTokens !== undefined) flow.rec.promptTokens = checked.value.promptTokens;
         return { ok: true, value: { ctx: checked.value, answer, worker } };
-      } catch (err) {
-        flow.current = undefined;
-        ctxPool.release(worker, selection);
-        if (!(err instanceof UpstreamError)) throw err;
-        if (err.kind === 'aborted' || flow.isClientGone) return { ok: false };
-        ctxPool.reportFailure(worker, err.kind);
-        metrics.countUpstreamError(`context_${err.kind}`);
+      } catch (thrown) {
+        const err = upstreamFailure(flow, ctxPool, worker, selection, thrown);
+        if (err === null) return { ok: false };
         if (err.kind === 'timeout') {
           sendError(flow, flow.res, 504, 'Context server timed out');
           finishRecord(flow, 'timeout', 504, 'context timeout');
           return { ok: false };
         }
         log('debug', `context attempt on ${worker.url} failed: ${err.message}`);
-        if (attempt < opt.maxRetries) {
-          metrics.retries++;
-          flow.rec.retries++;
-          await jitter();
-        }
+        await beforeRetry(flow, attempt);
       }
     }
     sendError(flow, flow.res, 503, 'No context server is available', { 'retry-after': '1' });
@@ -578,22 +599,14 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         let answer: WholeResponse;
         try {
           answer = await whole.result;
-        } catch (err) {
-          flow.current = undefined;
-          genPool.release(worker, selection);
-          if (!(err instanceof UpstreamError)) throw err;
-          if (err.kind === 'aborted' || flow.isClientGone) {
+        } catch (thrown) {
+          const err = upstreamFailure(flow, genPool, worker, selection, thrown);
+          if (err === null) {
             finishRecord(flow, 'client_disconnected', 499);
             return;
           }
-          genPool.reportFailure(worker, err.kind);
-          metrics.countUpstreamError(`generation_${err.kind}`);
           if (err.kind === 'connect' || err.kind === 'reset') {
-            if (attempt < opt.maxRetries) {
-              metrics.retries++;
-              flow.rec.retries++;
-              await jitter();
-            }
+            await beforeRetry(flow, attempt);
             continue;
           }
           const st = err.kind === 'timeout' ? 504 : 502;
@@ -615,27 +628,19 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       let res: http.IncomingMessage;
       try {
         res = await call.response;
-      } catch (err) {
-        flow.current = undefined;
-        genPool.release(worker, selection);
-        if (!(err instanceof UpstreamError)) throw err;
-        if (err.kind === 'aborted' || flow.isClientGone) {
+      } catch (thrown) {
+        const err = upstreamFailure(flow, genPool, worker, selection, thrown);
+        if (err === null) {
           finishRecord(flow, 'client_disconnected', 499);
           return;
         }
-        genPool.reportFailure(worker, err.kind);
-        metrics.countUpstreamError(`generation_${err.kind}`);
         if (err.kind === 'timeout') {
           sendError(flow, flow.res, 504, 'Generation server timed out');
           finishRecord(flow, 'timeout', 504, 'generation timeout');
           return;
         }
         log('debug', `generation attempt on ${worker.url} failed: ${err.message}`);
-        if (attempt < opt.maxRetries) {
-          metrics.retries++;
-          flow.rec.retries++;
-          await jitter();
-        }
+        await beforeRetry(flow, attempt);
         continue;
       }
       flow.rec.firstByteAt = now();

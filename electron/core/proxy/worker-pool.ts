@@ -6,10 +6,11 @@ import type http from 'node:http';
 
 import type { Router, RouteRequest, RouteSelection } from '../../../shared/logic/routers/types';
 import { RouterError } from '../../../shared/logic/routers/types';
+import type { WorkerRole } from '../../../shared/model/worker';
 import type { UpstreamFailureKind, UpstreamTarget } from './upstream-client';
 import { createWorkerAgent, getUpstream, parseHostPort } from './upstream-client';
 
-export type WorkerRole = 'context' | 'generation';
+export type { WorkerRole } from '../../../shared/model/worker';
 
 export interface EjectionPolicy {
   /** Consecutive failures (5xx, invalid answers, resets, timeouts) before ejection. */
