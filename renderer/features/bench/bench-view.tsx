@@ -8,6 +8,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { BenchEndpointPath, BenchSlos, BenchSweepRequest } from '../../../shared/model/bench';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
+import { NumberField } from '../../components/number-field';
 import { downloadText } from '../../lib/download';
 import { formatMs } from '../../lib/format';
 import { useAppStore } from '../../store/app-store-context';
@@ -119,24 +120,8 @@ function BenchForm(): ReactNode {
         </label>
       </div>
       <div className="field-row">
-        <label className="field">
-          <span>Input length (tokens)</span>
-          <input
-            type="number"
-            min={1}
-            value={inputLen}
-            onChange={(e) => setInputLen(e.target.value)}
-          />
-        </label>
-        <label className="field">
-          <span>Output length (tokens)</span>
-          <input
-            type="number"
-            min={1}
-            value={outputLen}
-            onChange={(e) => setOutputLen(e.target.value)}
-          />
-        </label>
+        <NumberField label="Input length (tokens)" value={inputLen} onChange={setInputLen} />
+        <NumberField label="Output length (tokens)" value={outputLen} onChange={setOutputLen} />
         <label className="field">
           <span>Prompts file (optional)</span>
           <input
@@ -153,15 +138,7 @@ function BenchForm(): ReactNode {
             }}
           />
         </label>
-        <label className="field">
-          <span>Prompts per step</span>
-          <input
-            type="number"
-            min={1}
-            value={numPrompts}
-            onChange={(e) => setNumPrompts(e.target.value)}
-          />
-        </label>
+        <NumberField label="Prompts per step" value={numPrompts} onChange={setNumPrompts} />
       </div>
       <div className="field-row">
         <label className="field">
@@ -183,26 +160,20 @@ function BenchForm(): ReactNode {
             onChange={(e) => setSteps(e.target.value)}
           />
         </label>
-        <label className="field">
-          <span>SLO TTFT (ms)</span>
-          <input
-            type="number"
-            min={0}
-            value={ttft}
-            placeholder="none"
-            onChange={(e) => setTtft(e.target.value)}
-          />
-        </label>
-        <label className="field">
-          <span>SLO TPOT (ms)</span>
-          <input
-            type="number"
-            min={0}
-            value={tpot}
-            placeholder="none"
-            onChange={(e) => setTpot(e.target.value)}
-          />
-        </label>
+        <NumberField
+          label="SLO TTFT (ms)"
+          value={ttft}
+          onChange={setTtft}
+          min={0}
+          placeholder="none"
+        />
+        <NumberField
+          label="SLO TPOT (ms)"
+          value={tpot}
+          onChange={setTpot}
+          min={0}
+          placeholder="none"
+        />
       </div>
       {stepsError ? <div className="dim">{stepsError}</div> : null}
       <div className="btn-group" style={{ marginTop: 10 }}>

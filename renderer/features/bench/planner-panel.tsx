@@ -8,6 +8,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { BenchSlos, PlannerWorkload } from '../../../shared/model/bench';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
+import { NumberField } from '../../components/number-field';
 import { formatMs } from '../../lib/format';
 import { useAppStore } from '../../store/app-store-context';
 
@@ -116,24 +117,8 @@ export function PlannerPanel(): ReactNode {
       </div>
       <Calibration />
       <div className="field-row" style={{ marginTop: 10 }}>
-        <label className="field">
-          <span>Input length</span>
-          <input
-            type="number"
-            min={1}
-            value={inputLen}
-            onChange={(e) => setInputLen(e.target.value)}
-          />
-        </label>
-        <label className="field">
-          <span>Output length</span>
-          <input
-            type="number"
-            min={1}
-            value={outputLen}
-            onChange={(e) => setOutputLen(e.target.value)}
-          />
-        </label>
+        <NumberField label="Input length" value={inputLen} onChange={setInputLen} />
+        <NumberField label="Output length" value={outputLen} onChange={setOutputLen} />
         <label className="field">
           <span>Load</span>
           <select
@@ -144,40 +129,32 @@ export function PlannerPanel(): ReactNode {
             <option value="rate">Requests/s</option>
           </select>
         </label>
-        <label className="field">
-          <span>{loadKind === 'rate' ? 'Requests/s' : 'Users'}</span>
-          <input type="number" min={0} value={load} onChange={(e) => setLoad(e.target.value)} />
-        </label>
-        <label className="field">
-          <span>GPUs</span>
-          <input
-            type="number"
-            min={1}
-            value={gpus}
-            placeholder={String(Math.max(2, s.gpuCount))}
-            onChange={(e) => setGpus(e.target.value)}
-          />
-        </label>
-        <label className="field">
-          <span>SLO TTFT (ms)</span>
-          <input
-            type="number"
-            min={0}
-            value={ttft}
-            placeholder="none"
-            onChange={(e) => setTtft(e.target.value)}
-          />
-        </label>
-        <label className="field">
-          <span>SLO TPOT (ms)</span>
-          <input
-            type="number"
-            min={0}
-            value={tpot}
-            placeholder="none"
-            onChange={(e) => setTpot(e.target.value)}
-          />
-        </label>
+        <NumberField
+          label={loadKind === 'rate' ? 'Requests/s' : 'Users'}
+          value={load}
+          onChange={setLoad}
+          min={0}
+        />
+        <NumberField
+          label="GPUs"
+          value={gpus}
+          onChange={setGpus}
+          placeholder={String(Math.max(2, s.gpuCount))}
+        />
+        <NumberField
+          label="SLO TTFT (ms)"
+          value={ttft}
+          onChange={setTtft}
+          min={0}
+          placeholder="none"
+        />
+        <NumberField
+          label="SLO TPOT (ms)"
+          value={tpot}
+          onChange={setTpot}
+          min={0}
+          placeholder="none"
+        />
       </div>
       <div className="btn-group" style={{ marginTop: 10 }}>
         <button type="button" className="btn btn-primary" disabled={isBusy} onClick={onPredict}>
