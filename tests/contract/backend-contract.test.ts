@@ -7,58 +7,19 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type Backend, createBackend } from '../../electron/core/backend';
-import { type ApiServer, startApiServer } from '../../electron/core/http/api-server';
-import { type ApiClient, type ApiTransport, createApiClient } from '../../shared/api/client';
+import { type ApiClient } from '../../shared/api/client';
 import type { TopologyAppliedEvent } from '../../shared/api/contract';
-import { AppError } from '../../shared/api/envelope';
-import { httpTransport } from '../../shared/api/http-transport';
-import { inMemoryTransport } from '../../shared/api/in-memory-transport';
 import type { WorkerView } from '../../shared/model/worker-view';
 import { getFreePort } from '../helpers/free-port';
+import { CONTRACT_TRANSPORTS, expectAppError, type TransportHarness } from './contract-transports';
 
 const CLI = resolve(__dirname, '../../bin/disagg-console.mjs');
 const MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
 
-interface Harness {
-  client: ApiClient;
-  transport: ApiTransport;
-  close(): Promise<void>;
-}
-
-const transports: { name: string; make: (backend: Backend) => Promise<Harness> }[] = [
-  {
-    name: 'in-memory',
-    make: (backend) => {
-      const transport = inMemoryTransport(backend);
-      return Promise.resolve({ client: createApiClient(transport), transport, close: () => Promise.resolve(transport.close()) });
-    },
-  },
-  {
-    name: 'http',
-    make: async (backend) => {
-      const server: ApiServer = await startApiServer({ backend, log: () => undefined });
-      const transport = httpTransport({ baseUrl: server.url, token: server.token, reconnectDelayMs: 50 });
-      return {
-        client: createApiClient(transport),
-        transport,
-        close: async () => {
-          transport.close();
-          await server.close();
-        },
-      };
-    },
-  },
-];
-
-async function appError(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected the call to fail');
-}
+const transports = CONTRACT_TRANSPORTS.map(({ name, connect }) => ({
+  name,
+  make: (backend: Backend): Promise<TransportHarness> => connect(backend, () => undefined),
+}));
 
 function workerEntry(name: string, role: string, gpu: number, port: number): string {
   return `  - name: ${name}\n    role: ${role}\n    gpus: [${gpu}]\n    host: 127.0.0.1\n    port: ${port}\n    model: ${MODEL}\n    engine: simulated\n    backend: pytorch\n    options_file: ${name}.yaml\n`;
@@ -67,7 +28,7 @@ function workerEntry(name: string, role: string, gpu: number, port: number): str
 describe.each(transports)('real backend over $name', ({ make }) => {
   let dataDir = '';
   let backend: Backend;
-  let h: Harness;
+  let h: TransportHarness;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'dc-contract-'));
@@ -107,7 +68,7 @@ describe.each(transports)('real backend over $name', ({ make }) => {
     const after = await h.client.invoke('settings:set', { simulatedGpuCount: 8 });
     expect(after).toEqual({ ...before, simulatedGpuCount: 8 });
     expect(await h.client.invoke('settings:get')).toEqual(after);
-    const err = await appError(h.client.invoke('settings:set', { proxyPort: -1 }));
+    const err = await expectAppError(h.client.invoke('settings:set', { proxyPort: -1 }));
     expect(err.code).toBe('INVALID_ARGUMENT');
   });
 
@@ -120,7 +81,7 @@ describe.each(transports)('real backend over $name', ({ make }) => {
     // Upstream needs at least one generation server: a lone context worker is refused before anything starts.
     { call: (c: ApiClient) => c.invoke('workers:add', { role: 'context', gpus: [0], model: MODEL, engine: 'simulated' }), code: 'CONFIG_INVALID' },
   ])('answers $code', async ({ call, code }) => {
-    expect((await appError(call(h.client))).code).toBe(code);
+    expect((await expectAppError(call(h.client))).code).toBe(code);
     expect(await h.client.invoke('workers:list')).toEqual([]);
   });
 

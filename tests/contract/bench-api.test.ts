@@ -9,22 +9,15 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type BenchService, createBenchService } from '../../electron/core/bench-service';
-import { startApiServer } from '../../electron/core/http/api-server';
 import { type RunningProcess, startSimWorker } from '../../electron/core/planner/sim-cluster';
-import { type ApiClient, createApiClient } from '../../shared/api/client';
+import { type ApiClient } from '../../shared/api/client';
 import type { ApiBackend, ApiEventMap } from '../../shared/api/contract';
 import { AppError } from '../../shared/api/envelope';
-import { httpTransport } from '../../shared/api/http-transport';
-import { inMemoryTransport } from '../../shared/api/in-memory-transport';
 import { GPU_PROFILES } from '../../shared/logic/gpu-profiles';
 import type { BenchProgressedEvent, BenchSweepRequest } from '../../shared/model/bench';
+import { CONTRACT_TRANSPORTS, type TransportHarness } from './contract-transports';
 
 const MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
-
-interface Harness {
-  client: ApiClient;
-  close(): Promise<void>;
-}
 
 let worker: RunningProcess;
 beforeAll(async () => {
@@ -69,30 +62,15 @@ function benchBackend(dataDir: string, currentModel: string | null): { backend: 
   };
 }
 
-const transports: { name: string; make: (backend: ApiBackend) => Promise<Harness> }[] = [
-  {
-    name: 'in-memory',
-    make: (backend) => {
-      const t = inMemoryTransport(backend);
-      return Promise.resolve({ client: createApiClient(t), close: () => Promise.resolve(t.close()) });
-    },
+const transports = CONTRACT_TRANSPORTS.map(({ name, connect }) => ({
+  name,
+  make: async (backend: ApiBackend): Promise<TransportHarness> => {
+    const h = await connect(backend);
+    // Progress events are asserted from the first one: the event stream is open before a run starts.
+    await h.client.whenConnected();
+    return h;
   },
-  {
-    name: 'http',
-    make: async (backend) => {
-      const server = await startApiServer({ backend });
-      const t = httpTransport({ baseUrl: server.url, token: server.token });
-      await createApiClient(t).whenConnected();
-      return {
-        client: createApiClient(t),
-        close: async () => {
-          t.close();
-          await server.close();
-        },
-      };
-    },
-  },
-];
+}));
 
 const SWEEP: BenchSweepRequest = {
   endpoint: '/v1/completions',
@@ -117,7 +95,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 
 describe.each(transports)('bench and planner channels over $name', ({ make }) => {
   let dataDir: string | undefined;
-  let h: Harness | undefined;
+  let h: TransportHarness | undefined;
   let service: BenchService | undefined;
   const client = async (model: string | null = MODEL): Promise<ApiClient> => {
     dataDir = mkdtempSync(join(tmpdir(), 'bench-contract-'));

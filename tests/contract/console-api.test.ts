@@ -3,62 +3,24 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { startApiServer } from '../../electron/core/http/api-server';
-import { type ApiClient, type ApiTransport, createApiClient } from '../../shared/api/client';
-import { AppError } from '../../shared/api/envelope';
-import { httpTransport } from '../../shared/api/http-transport';
-import { inMemoryTransport } from '../../shared/api/in-memory-transport';
 import type { WorkerView } from '../../shared/model/worker-view';
+import { CONTRACT_TRANSPORTS, expectAppError, type TransportHarness } from './contract-transports';
 import { createFakeBackend, type FakeBackend } from './fake-backend';
 
-interface Harness {
-  client: ApiClient;
-  transport: ApiTransport;
+interface Harness extends TransportHarness {
   backend: FakeBackend;
   unexpected: unknown[];
-  close(): Promise<void>;
 }
 
-const transports: { name: string; make: () => Promise<Harness> }[] = [
-  {
-    name: 'in-memory',
-    make: () => {
-      const backend = createFakeBackend();
-      const unexpected: unknown[] = [];
-      const transport = inMemoryTransport(backend, (err) => unexpected.push(err));
-      return Promise.resolve({ client: createApiClient(transport), transport, backend, unexpected, close: () => Promise.resolve(transport.close()) });
-    },
+const transports = CONTRACT_TRANSPORTS.map(({ name, connect }) => ({
+  name,
+  make: async (): Promise<Harness> => {
+    const backend = createFakeBackend();
+    const unexpected: unknown[] = [];
+    const h = await connect(backend, (err) => unexpected.push(err));
+    return { ...h, backend, unexpected };
   },
-  {
-    name: 'http',
-    make: async () => {
-      const backend = createFakeBackend();
-      const unexpected: unknown[] = [];
-      const server = await startApiServer({ backend, log: (_m, err) => unexpected.push(err) });
-      const transport = httpTransport({ baseUrl: server.url, token: server.token, reconnectDelayMs: 50 });
-      return {
-        client: createApiClient(transport),
-        transport,
-        backend,
-        unexpected,
-        close: async () => {
-          transport.close();
-          await server.close();
-        },
-      };
-    },
-  },
-];
-
-async function expectAppError(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected the call to fail');
-}
+}));
 
 describe.each(transports)('console API contract over $name', ({ make }) => {
   let h: Harness | undefined;

@@ -3,20 +3,15 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { startApiServer } from '../../electron/core/http/api-server';
 import { RequestLog } from '../../electron/core/metrics/request-log';
 import type { ProxyRequestRecord } from '../../electron/core/proxy/types';
-import { type ApiClient, createApiClient } from '../../shared/api/client';
+import { type ApiClient } from '../../shared/api/client';
 import type { ApiBackend } from '../../shared/api/contract';
-import { AppError } from '../../shared/api/envelope';
-import { httpTransport } from '../../shared/api/http-transport';
-import { inMemoryTransport } from '../../shared/api/in-memory-transport';
 import type { RequestsRecordedEvent } from '../../shared/model/requests';
+import { CONTRACT_TRANSPORTS, expectAppError, type TransportHarness } from './contract-transports';
 
-interface Harness {
-  client: ApiClient;
+interface Harness extends TransportHarness {
   log: RequestLog;
-  close(): Promise<void>;
 }
 
 function rec(id: number, patch: Partial<ProxyRequestRecord> = {}): ProxyRequestRecord {
@@ -65,42 +60,13 @@ function requestsBackend(): { backend: ApiBackend; log: RequestLog } {
   };
 }
 
-const transports: { name: string; make: () => Promise<Harness> }[] = [
-  {
-    name: 'in-memory',
-    make: () => {
-      const { backend, log } = requestsBackend();
-      const t = inMemoryTransport(backend);
-      return Promise.resolve({ client: createApiClient(t), log, close: () => Promise.resolve(t.close()) });
-    },
+const transports = CONTRACT_TRANSPORTS.map(({ name, connect }) => ({
+  name,
+  make: async (): Promise<Harness> => {
+    const { backend, log } = requestsBackend();
+    return { ...(await connect(backend)), log };
   },
-  {
-    name: 'http',
-    make: async () => {
-      const { backend, log } = requestsBackend();
-      const server = await startApiServer({ backend });
-      const t = httpTransport({ baseUrl: server.url, token: server.token });
-      return {
-        client: createApiClient(t),
-        log,
-        close: async () => {
-          t.close();
-          await server.close();
-        },
-      };
-    },
-  },
-];
-
-async function appError(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected the call to fail');
-}
+}));
 
 describe.each(transports)('requests channels over $name', ({ make }) => {
   let h: Harness | undefined;
@@ -130,7 +96,7 @@ describe.each(transports)('requests channels over $name', ({ make }) => {
     { call: (c: ApiClient) => c.invoke('requests:list', { limit: 0 }), code: 'INVALID_ARGUMENT' },
   ])('answers $code', async ({ call, code }) => {
     h = await make();
-    expect((await appError(call(h.client))).code).toBe(code);
+    expect((await expectAppError(call(h.client))).code).toBe(code);
   });
 
   it('pushes requests:recorded batches of summaries', async () => {

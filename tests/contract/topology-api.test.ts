@@ -7,20 +7,13 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { startApiServer } from '../../electron/core/http/api-server';
 import { TopologyService } from '../../electron/core/topology/topology-service';
 import { TopologyStore } from '../../electron/core/topology/topology-store';
-import { type ApiClient, createApiClient } from '../../shared/api/client';
+import { type ApiClient } from '../../shared/api/client';
 import type { ApiBackend, TopologyAppliedEvent } from '../../shared/api/contract';
 import { AppError } from '../../shared/api/envelope';
-import { httpTransport } from '../../shared/api/http-transport';
-import { inMemoryTransport } from '../../shared/api/in-memory-transport';
 import { validTopology, withEdit } from '../unit/core/topology/fixture-topology';
-
-interface Harness {
-  client: ApiClient;
-  close(): Promise<void>;
-}
+import { CONTRACT_TRANSPORTS, type TransportHarness } from './contract-transports';
 
 function topologyBackend(dataDir: string): ApiBackend {
   const listeners = new Set<(e: TopologyAppliedEvent) => void>();
@@ -44,33 +37,14 @@ function topologyBackend(dataDir: string): ApiBackend {
   };
 }
 
-const transports: { name: string; make: (backend: ApiBackend) => Promise<Harness> }[] = [
-  {
-    name: 'in-memory',
-    make: (backend) => {
-      const t = inMemoryTransport(backend);
-      return Promise.resolve({ client: createApiClient(t), close: () => Promise.resolve(t.close()) });
-    },
-  },
-  {
-    name: 'http',
-    make: async (backend) => {
-      const server = await startApiServer({ backend });
-      const t = httpTransport({ baseUrl: server.url, token: server.token });
-      return {
-        client: createApiClient(t),
-        close: async () => {
-          t.close();
-          await server.close();
-        },
-      };
-    },
-  },
-];
+const transports = CONTRACT_TRANSPORTS.map(({ name, connect }) => ({
+  name,
+  make: (backend: ApiBackend): Promise<TransportHarness> => connect(backend),
+}));
 
 describe.each(transports)('topology channels over $name', ({ make }) => {
   let dataDir: string | undefined;
-  let h: Harness | undefined;
+  let h: TransportHarness | undefined;
   const client = async (): Promise<ApiClient> => {
     dataDir = mkdtempSync(join(tmpdir(), 'topo-contract-'));
     h = await make(topologyBackend(dataDir));
