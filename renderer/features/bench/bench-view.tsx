@@ -5,15 +5,17 @@
 import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
-import type { BenchEndpointPath, BenchSlos, BenchSweepRequest } from '../../../shared/model/bench';
+import type { BenchEndpointPath, BenchSweepRequest } from '../../../shared/model/bench';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
 import { NumberField } from '../../components/number-field';
 import { downloadText } from '../../lib/download';
 import { formatMs } from '../../lib/format';
+import { slosFromText } from '../../lib/slo-text';
 import { useAppStore } from '../../store/app-store-context';
 import { selectDefaultModel } from '../../store/selectors';
 import { PlannerPanel } from './planner-panel';
+import { SloFields } from './slo-fields';
 import { SweepCharts } from './sweep-chart';
 
 /** Parses "1,2,4,8" into positive numbers; null when any part is not one. */
@@ -25,11 +27,6 @@ export function parseSteps(text: string): number[] | null {
   const values = parts.map(Number);
   if (values.length === 0 || values.some((v) => !(Number.isFinite(v) && v > 0))) return null;
   return values;
-}
-
-function optionalMs(text: string): number | undefined {
-  const v = Number(text);
-  return text.trim() !== '' && Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
 function fmt(v: number | null, digits = 2): string {
@@ -64,11 +61,7 @@ function BenchForm(): ReactNode {
   const onSubmit = (e: FormEvent): void => {
     e.preventDefault();
     if (values === null || stepsError !== null) return;
-    const slos: BenchSlos = {};
-    const t = optionalMs(ttft);
-    const p = optionalMs(tpot);
-    if (t !== undefined) slos.ttft = t;
-    if (p !== undefined) slos.tpot = p;
+    const slos = slosFromText(ttft, tpot);
     const request: BenchSweepRequest = {
       endpoint,
       isStreaming,
@@ -160,20 +153,7 @@ function BenchForm(): ReactNode {
             onChange={(e) => setSteps(e.target.value)}
           />
         </label>
-        <NumberField
-          label="SLO TTFT (ms)"
-          value={ttft}
-          onChange={setTtft}
-          min={0}
-          placeholder="none"
-        />
-        <NumberField
-          label="SLO TPOT (ms)"
-          value={tpot}
-          onChange={setTpot}
-          min={0}
-          placeholder="none"
-        />
+        <SloFields ttft={ttft} tpot={tpot} onTtft={setTtft} onTpot={setTpot} />
       </div>
       {stepsError ? <div className="dim">{stepsError}</div> : null}
       <div className="btn-group" style={{ marginTop: 10 }}>

@@ -5,12 +5,14 @@
 import { type ReactNode, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
-import type { BenchSlos, PlannerWorkload } from '../../../shared/model/bench';
+import type { PlannerWorkload } from '../../../shared/model/bench';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
 import { NumberField } from '../../components/number-field';
 import { formatMs } from '../../lib/format';
+import { slosFromText } from '../../lib/slo-text';
 import { useAppStore } from '../../store/app-store-context';
+import { SloFields } from './slo-fields';
 
 function num(text: string, fallback: number): number {
   const v = Number(text);
@@ -78,9 +80,7 @@ export function PlannerPanel(): ReactNode {
   const isBusy = s.task !== null;
 
   const onPredict = (): void => {
-    const slos: BenchSlos = {};
-    if (Number(ttft) > 0) slos.ttft = Number(ttft);
-    if (Number(tpot) > 0) slos.tpot = Number(tpot);
+    const slos = slosFromText(ttft, tpot);
     const workload: PlannerWorkload = {
       inputLen: Math.floor(num(inputLen, 512)),
       outputLen: Math.floor(num(outputLen, 64)),
@@ -141,20 +141,7 @@ export function PlannerPanel(): ReactNode {
           onChange={setGpus}
           placeholder={String(Math.max(2, s.gpuCount))}
         />
-        <NumberField
-          label="SLO TTFT (ms)"
-          value={ttft}
-          onChange={setTtft}
-          min={0}
-          placeholder="none"
-        />
-        <NumberField
-          label="SLO TPOT (ms)"
-          value={tpot}
-          onChange={setTpot}
-          min={0}
-          placeholder="none"
-        />
+        <SloFields ttft={ttft} tpot={tpot} onTtft={setTtft} onTpot={setTpot} />
       </div>
       <div className="btn-group" style={{ marginTop: 10 }}>
         <button type="button" className="btn btn-primary" disabled={isBusy} onClick={onPredict}>
