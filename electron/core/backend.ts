@@ -19,7 +19,7 @@ import type { RestartPolicy } from '../../shared/logic/restart-policy';
 import { parseYaml } from '../../shared/logic/yaml-locate';
 import type { PlannerLayout } from '../../shared/model/bench';
 import type { ClusterStatus, EtcdState, RemoteWorker } from '../../shared/model/cluster';
-import type { DisaggConfig } from '../../shared/model/config';
+import type { DisaggClusterConfig, DisaggConfig } from '../../shared/model/config';
 import type { GpuInventorySnapshot } from '../../shared/model/gpu';
 import type { LogLine } from '../../shared/model/logs';
 import type { ConsoleSettings, ConsoleSettingsPatch } from '../../shared/model/settings';
@@ -27,6 +27,7 @@ import type { ApplyResult, ClusterMode, ConsoleTopology, TopologyFiles, Topology
 import type { WorkerRole, WorkerSpec, WorkerStatus } from '../../shared/model/worker';
 import type { ProxyInfo, WorkerAddRequest, WorkerRemoveOptions, WorkerView } from '../../shared/model/worker-view';
 import { createBenchService, gpuProfileForName } from './bench-service';
+import type { ClusterStorage } from './cluster/cluster-storage';
 import { createClusterStorage } from './cluster/cluster-uri';
 import { MetadataClient } from './cluster/metadata-client';
 import { type EmbeddedEtcd, ETCD_MISSING_MESSAGE, EtcdStartError, startEmbeddedEtcd } from './etcd/embedded-etcd';
@@ -428,6 +429,19 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     }
   };
 
+  /** A client of the metadata server (trtllm/<id> keys) with short deadlines: the console only peeks. */
+  const metadataClientOf = (endpoint: string): MetadataClient =>
+    new MetadataClient(createClusterStorage(`etcd://${hostPortOf(endpoint)}`, { etcdCallTimeoutMs: 3000 }), {
+      ownsStorage: true,
+      log: () => undefined,
+    });
+
+  /** The applied disagg_cluster's storage: its etcd, or for an http:// cluster the proxy's own endpoints on this console's port. */
+  const clusterStorageOf = (cluster: DisaggClusterConfig): ClusterStorage => {
+    const uri = cluster.cluster_uri.startsWith('http') ? `http://127.0.0.1:${proxyPort}` : cluster.cluster_uri;
+    return createClusterStorage(uri, { httpTimeoutMs: 3000, etcdCallTimeoutMs: 3000 });
+  };
+
   /** Reads the registry of the applied mode; remote = registered by someone other than this console. */
   const refreshRemote = async (): Promise<void> => {
     if (!applied || applied.mode === 'static') {
@@ -440,7 +454,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     if (applied.mode === 'metadata') {
       const endpoint = settings.etcdEndpoint ?? etcdEndpointNeeded();
       if (endpoint === null) return;
-      const client = new MetadataClient(createClusterStorage(`etcd://${hostPortOf(endpoint)}`, { etcdCallTimeoutMs: 3000 }), { ownsStorage: true, log: () => undefined });
+      const client = metadataClientOf(endpoint);
       try {
         for (const e of await client.listMetadataServers()) {
           const url = normalizeUrl(e.url);
@@ -463,8 +477,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     } else {
       const cluster = applied.disagg.disagg_cluster;
       if (!cluster) return;
-      const uri = cluster.cluster_uri.startsWith('http') ? `http://127.0.0.1:${proxyPort}` : cluster.cluster_uri;
-      const storage = createClusterStorage(uri, { httpTimeoutMs: 3000, etcdCallTimeoutMs: 3000 });
+      const storage = clusterStorageOf(cluster);
       try {
         const entries = await storage.getPrefix(workersPrefix(cluster.cluster_name)).catch(() => ({}));
         let ctx = 0;
@@ -633,7 +646,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     if (applied.mode === 'metadata') {
       const endpoint = settings.etcdEndpoint ?? etcdEndpointNeeded();
       if (endpoint === null) return;
-      const client = new MetadataClient(createClusterStorage(`etcd://${hostPortOf(endpoint)}`, { etcdCallTimeoutMs: 3000 }), { ownsStorage: true, log: () => undefined });
+      const client = metadataClientOf(endpoint);
       try {
         for (const e of await client.listMetadataServers()) if (normalizeUrl(e.url) === url) await client.deleteKey(e.key);
       } finally {
@@ -643,8 +656,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     }
     const cluster = applied.disagg.disagg_cluster;
     if (!cluster) return;
-    const uri = cluster.cluster_uri.startsWith('http') ? `http://127.0.0.1:${proxyPort}` : cluster.cluster_uri;
-    const storage = createClusterStorage(uri, { httpTimeoutMs: 3000, etcdCallTimeoutMs: 3000 });
+    const storage = clusterStorageOf(cluster);
     try {
       const entries = await storage.getPrefix(workersPrefix(cluster.cluster_name)).catch(() => ({}));
       for (const [key, value] of Object.entries(entries)) {
