@@ -369,17 +369,23 @@ function checkUrlSets(sink: IssueSink, sections: Record<string, Map<string, Entr
   }
 }
 
-function parseConditional(sink: IssueSink, value: unknown): ConditionalDisaggConfig | undefined {
-  const path = ['conditional_disagg_config'];
+/** A top-level section upstream builds as a dataclass: a mapping whose unknown keys are errors. */
+function strictSection(
+  sink: IssueSink,
+  path: ConfigPath,
+  value: unknown,
+  keys: readonly string[],
+): Record<string, unknown> | undefined {
   const obj = checkMapping(sink, path, value);
   if (!obj) return undefined;
-  checkKnownKeys(
-    sink,
-    path,
-    obj,
-    ['max_local_prefill_length'],
-    'upstream rejects unknown keys here (TypeError) and will not start',
-  );
+  checkKnownKeys(sink, path, obj, keys, 'upstream rejects unknown keys here (TypeError) and will not start');
+  return obj;
+}
+
+function parseConditional(sink: IssueSink, value: unknown): ConditionalDisaggConfig | undefined {
+  const path = ['conditional_disagg_config'];
+  const obj = strictSection(sink, path, value, ['max_local_prefill_length']);
+  if (!obj) return undefined;
   const out: ConditionalDisaggConfig = { max_local_prefill_length: 0 };
   if (obj.max_local_prefill_length !== undefined) {
     const v = checkInt(sink, [...path, 'max_local_prefill_length'], obj.max_local_prefill_length, {
@@ -392,15 +398,8 @@ function parseConditional(sink: IssueSink, value: unknown): ConditionalDisaggCon
 
 function parseOtlp(sink: IssueSink, value: unknown): { otlp_traces_endpoint?: string } | undefined {
   const path = ['otlp_config'];
-  const obj = checkMapping(sink, path, value);
+  const obj = strictSection(sink, path, value, ['otlp_traces_endpoint']);
   if (!obj) return undefined;
-  checkKnownKeys(
-    sink,
-    path,
-    obj,
-    ['otlp_traces_endpoint'],
-    'upstream rejects unknown keys here (TypeError) and will not start',
-  );
   const out: { otlp_traces_endpoint?: string } = {};
   if (obj.otlp_traces_endpoint !== undefined && obj.otlp_traces_endpoint !== null) {
     const v = checkString(sink, [...path, 'otlp_traces_endpoint'], obj.otlp_traces_endpoint);

@@ -61,19 +61,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * Parses a worker value. Extra fields are ignored (newer workers may add some); `host`, `port` and `role`
- * take upstream's dataclass defaults ("", 0, CONTEXT) when absent. Null when the text is not a JSON
- * object, `worker_id` is missing, or a field has the wrong type.
- */
-export function decodeWorkerInfo(text: string): ClusterWorkerInfo | null {
+/** The JSON object a registry value holds; null for any other JSON or for text that is not JSON. */
+function parseJsonObject(text: string): Record<string, unknown> | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     return null;
   }
-  if (!isRecord(parsed)) return null;
+  return isRecord(parsed) ? parsed : null;
+}
+
+/**
+ * Parses a worker value. Extra fields are ignored (newer workers may add some); `host`, `port` and `role`
+ * take upstream's dataclass defaults ("", 0, CONTEXT) when absent. Null when the text is not a JSON
+ * object, `worker_id` is missing, or a field has the wrong type.
+ */
+export function decodeWorkerInfo(text: string): ClusterWorkerInfo | null {
+  const parsed = parseJsonObject(text);
+  if (parsed === null) return null;
   const { worker_id, host = '', port = 0, role = SERVER_ROLE_NUMBER.CONTEXT } = parsed;
   if (typeof worker_id !== 'string' || worker_id === '') return null;
   if (typeof host !== 'string') return null;
@@ -127,13 +133,8 @@ export interface DecodedMetadataInfo {
 
 /** Null unless the text is a JSON object with a non-empty string `url` (the proxy skips such entries). */
 export function decodeMetadataInfo(text: string): DecodedMetadataInfo | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isRecord(parsed)) return null;
+  const parsed = parseJsonObject(text);
+  if (parsed === null) return null;
   const { url } = parsed;
   if (typeof url !== 'string' || url === '') return null;
   const str = (k: string): string | undefined => {
