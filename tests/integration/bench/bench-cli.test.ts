@@ -1,40 +1,19 @@
 // `node bin/disagg-console.mjs bench` end to end against a simulated worker: summary table on stdout,
 // progress on stderr, the result file with benchmark_serving's field names, sweeps and saved runs.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type RunningProcess, startSimWorker } from '../../../electron/core/planner/sim-cluster';
 import { GPU_PROFILES } from '../../../shared/logic/gpu-profiles';
+import { type CliRun, runCliToExit } from '../../helpers/run-cli';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
 const MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
 
-function runCli(
-  args: string[],
-  timeoutMs = 30_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'bin', 'disagg-console.mjs'), 'bench', ...args],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      res({ code, stdout, stderr });
-    });
-  });
+function runCli(args: string[], timeoutMs = 30_000): Promise<CliRun> {
+  return runCliToExit('bench', args, { timeoutMs });
 }
 
 describe('disagg-console bench', () => {

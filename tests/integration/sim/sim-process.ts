@@ -5,6 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { type CliRun, runCliToExit } from '../../helpers/run-cli';
+
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = join(ROOT, 'bin', 'disagg-console.mjs');
 const READY_TIMEOUT_MS = 20_000;
@@ -35,32 +37,11 @@ export function runToExit(
   env: Record<string, string | undefined> = {},
   timeoutMs = 20_000,
   sigtermOnOutput: string | null = null,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [BIN, 'sim-worker', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DISAGG_SIM_LOAD_MS: '0', CUDA_VISIBLE_DEVICES: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, timeoutMs);
-    let isSignalled = false;
-    child.stderr.on('data', () => {
-      if (sigtermOnOutput !== null && !isSignalled && stderr.includes(sigtermOnOutput) && child.pid !== undefined) {
-        isSignalled = true;
-        process.kill(child.pid, 'SIGTERM');
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      // Give the pipes a moment to deliver the last output.
-      setTimeout(() => resolvePromise({ code, stdout, stderr }), 20);
-    });
+): Promise<CliRun> {
+  return runCliToExit('sim-worker', args, {
+    env: { DISAGG_SIM_LOAD_MS: '0', CUDA_VISIBLE_DEVICES: '0', ...env },
+    timeoutMs,
+    sigtermOnOutput,
   });
 }
 
