@@ -3,21 +3,9 @@
 import { describe, expect, it } from 'vitest';
 
 import type { ApiChannelName } from '../../../../shared/api/contract';
-import { AppError } from '../../../../shared/api/envelope';
-import { validateArgs } from '../../../../shared/api/validate';
+import { validationMessage } from './validation-message';
 
 const RUN = { endpoint: '/v1/completions', isStreaming: true, inputLen: 128, outputLen: 32, numPrompts: 10 };
-
-function message(channel: ApiChannelName, args: unknown): string {
-  try {
-    validateArgs(channel, args);
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).code).toBe('INVALID_ARGUMENT');
-    return (err as AppError).message;
-  }
-  return 'valid';
-}
 
 describe('bench and planner validators', () => {
   it.each<[ApiChannelName, unknown[], string]>([
@@ -37,6 +25,6 @@ describe('bench and planner validators', () => {
     ['planner:predict', [{ workload: { inputLen: 10, outputLen: 10, slos: {} }, gpus: 0 }], 'argument 1.gpus: must be between 1 and 64, got 0'],
     ['planner:apply', [{ kind: 'disaggregated', contextWorkers: 1, generationWorkers: 0, gpus: 1 }], 'argument 1.generationWorkers: must be between 1 and 64, got 0'],
   ])('%s %j -> %s', (channel, args, expected) => {
-    expect(message(channel, args)).toBe(expected);
+    expect(validationMessage(channel, args)).toBe(expected);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { API_CHANNELS, type ApiChannelName } from '../../../../shared/api/contract';
-import { AppError } from '../../../../shared/api/envelope';
 import { validateArgs } from '../../../../shared/api/validate';
+import { validationMessage } from './validation-message';
 
 /** One valid argument list per channel: proves every channel has a validator that accepts good input. */
 const VALID: Record<ApiChannelName, unknown[]> = {
@@ -44,17 +44,6 @@ const VALID: Record<ApiChannelName, unknown[]> = {
   'planner:check': [{ layout: { kind: 'disaggregated', contextWorkers: 1, generationWorkers: 1, gpus: 2 }, label: '1 ctx + 1 gen', completed: 10, failed: 0, requestThroughput: 2, goodput: null, goodputFraction: null, meanTtftMs: 10, p99TtftMs: 20, meanTpotMs: 5, p99TpotMs: 6, outputTokensPerSec: 100, outputTokensPerSecPerGpu: 50, goodputPerGpu: null }, { inputLen: 128, outputLen: 16, maxConcurrency: 4, slos: {} }],
 };
 
-function message(channel: ApiChannelName, args: unknown): string {
-  try {
-    validateArgs(channel, args);
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).code).toBe('INVALID_ARGUMENT');
-    return (err as AppError).message;
-  }
-  return 'valid';
-}
-
 describe('validateArgs', () => {
   it.each(API_CHANNELS.map((c) => [c]))('accepts valid arguments for %s and returns them', (channel) => {
     expect(validateArgs(channel, VALID[channel])).toEqual(VALID[channel]);
@@ -90,12 +79,12 @@ describe('validateArgs', () => {
     ['requests:get', ['17'], 'argument 1: must be an integer, got "17"'],
     ['metrics:snapshot', [{ fromMs: Number.NaN }], 'argument 1.fromMs: must be a number, got NaN'],
   ])('%s %j -> %s', (channel, args, expected) => {
-    expect(message(channel, args)).toBe(expected);
+    expect(validationMessage(channel, args)).toBe(expected);
   });
 
   it('does not let __proto__ through as a field', () => {
     const args = JSON.parse('[{"role":"context","gpus":[0],"model":"m","engine":"simulated","__proto__":{"isAdmin":true}}]') as unknown[];
-    expect(message('workers:add', args)).toBe('argument 1.__proto__: is not a known field');
-    expect(message('topology:apply', JSON.parse('[{"__proto__":"x"}]'))).toBe('argument 1 key: "__proto__" is not allowed');
+    expect(validationMessage('workers:add', args)).toBe('argument 1.__proto__: is not a known field');
+    expect(validationMessage('topology:apply', JSON.parse('[{"__proto__":"x"}]'))).toBe('argument 1 key: "__proto__" is not allowed');
   });
 });
