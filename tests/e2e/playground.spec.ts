@@ -18,11 +18,8 @@ async function proxyAllowsConsoleOrigin(proxyUrl: string, consoleUrl: string): P
 
 test('send a playground prompt and see streamed text and metrics', async ({ app }) => {
   const { console: c, page } = app;
-  // The page (console port) calls the proxy (its own port): without CORS on the proxy the browser blocks it.
-  test.skip(
-    !(await proxyAllowsConsoleOrigin(app.proxyUrl, app.consoleUrl)),
-    'the proxy does not answer CORS preflights yet',
-  );
+  // The page (console port) calls the proxy (its own port): the proxy must grant the console's origin.
+  expect(await proxyAllowsConsoleOrigin(app.proxyUrl, app.consoleUrl)).toBe(true);
   await expect(c.workerState('ctx0')).toHaveText('ready', { timeout: 60_000 });
   await expect(c.workerState('gen0')).toHaveText('ready', { timeout: 60_000 });
   await c.open('Playground');

@@ -56,24 +56,7 @@ test('a completion through the proxy appears in Recent requests with its timelin
 });
 
 test('the playground shows the proxy timeline of its answer (G2)', async ({ app }) => {
-  const { console: c, page, proxyUrl } = app;
-  // The browser may read the proxy only with CORS and the x-disagg-request-id header; where the proxy does not
-  // send them yet, this route adds them (a fresh demo proxy numbers its first request 1).
-  await page.route(`${proxyUrl}/v1/**`, async (route) => {
-    const cors = {
-      'access-control-allow-origin': '*',
-      'access-control-allow-headers': 'content-type, x-disagg-context-worker, x-disagg-generation-worker',
-      'access-control-expose-headers': 'x-disagg-request-id, x-disagg-context-worker, x-disagg-generation-worker',
-    };
-    if (route.request().method() === 'OPTIONS') {
-      await route.fulfill({ status: 204, headers: cors });
-      return;
-    }
-    const res = await route.fetch();
-    const headers: Record<string, string> = { ...res.headers(), ...cors };
-    headers['x-disagg-request-id'] ??= '1';
-    await route.fulfill({ response: res, headers });
-  });
+  const { console: c, page } = app;
   await expect(c.workerState('ctx0')).toHaveText('ready', { timeout: 60_000 });
   await expect(c.workerState('gen0')).toHaveText('ready', { timeout: 60_000 });
   await c.open('Playground');

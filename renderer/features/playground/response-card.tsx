@@ -11,6 +11,13 @@ import { formatCount, formatMs } from '../../lib/format';
 import { timelineSegments } from '../../lib/openai-request';
 import type { PlaygroundRun } from '../../store/store-types';
 
+/** `ctx0 (127.0.0.1:8001)`, or whichever of the two is known, or a dash. */
+function workerLabel(id: string | null | undefined, address: string | null | undefined): string {
+  const addr = address?.replace(/^https?:\/\//, '');
+  if (id && addr) return `${id} (${addr})`;
+  return id ?? addr ?? '—';
+}
+
 function routeLabel(run: PlaygroundRun): string {
   if (!run.isConsoleProxy) return `direct to ${run.targetUrl}`;
   const r = run.request.route;
@@ -99,16 +106,14 @@ export function ResponseCard({
         <div>
           <span className="dim">Context worker</span>
           <b className="mono" style={{ fontSize: 12 }}>
-            {m?.contextWorker ?? server?.detail?.ctxWorkerId ?? server?.detail?.ctxWorkerUrl ?? '—'}
+            {/* The console's name for the worker once the proxy's record is in, else the address the proxy named. */}
+            {workerLabel(server?.detail?.ctxWorkerId, m?.contextWorker ?? server?.detail?.ctxWorkerUrl)}
           </b>
         </div>
         <div>
           <span className="dim">Generation worker</span>
           <b className="mono" style={{ fontSize: 12 }}>
-            {m?.generationWorker ??
-              server?.detail?.genWorkerId ??
-              server?.detail?.genWorkerUrl ??
-              '—'}
+            {workerLabel(server?.detail?.genWorkerId, m?.generationWorker ?? server?.detail?.genWorkerUrl)}
           </b>
         </div>
       </div>
