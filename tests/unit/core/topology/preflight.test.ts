@@ -144,9 +144,12 @@ describe('port checks', () => {
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
     const files = withEdit('console.yaml', 'port: 8002', `port: ${port}`, withEdit('disagg_config.yaml', '"localhost:8002"', `"localhost:${port}"`));
-    const taken = await preflightTopology(files, { isPortFree });
+    // Probe only the port this test holds: the fixture's other fixed port (8001) may be in use by anything
+    // else running on the machine, which is not what this test is about.
+    const probeOnlyOurs = (host: string, p: number): Promise<boolean> => (p === port ? isPortFree(host, p) : Promise.resolve(true));
+    const taken = await preflightTopology(files, { isPortFree: probeOnlyOurs });
     expect(taken.issues.filter((i) => i.severity === 'error').map(formatIssue)).toEqual([`console.yaml:18:5 workers[1].port: port ${port} is already in use by another process`]);
-    const owned = await preflightTopology(files, { isPortFree, ownedPorts: new Set([port]) });
+    const owned = await preflightTopology(files, { isPortFree: probeOnlyOurs, ownedPorts: new Set([port]) });
     expect(owned.issues.filter((i) => i.severity === 'error')).toEqual([]);
   });
 
