@@ -50,6 +50,54 @@ const fmtPct = (v: number): string => formatPct(v);
 const fmtNum = (v: number): string =>
   v >= 100 ? formatCount(v) : v >= 1 || v === 0 ? v.toFixed(1) : v.toFixed(2);
 
+const ITER_HINT = 'workers report them at /metrics with enable_iter_perf_stats: true.';
+const GPU_HINT = 'No GPU samples yet.';
+
+// The charts with one line per worker or GPU: same shape, so one table drives them.
+const PER_SOURCE_CHARTS: {
+  title: string;
+  testId: string;
+  pick: 'queue' | 'kv' | 'gpuUtil' | 'gpuMem' | 'gpuPower';
+  format: (v: number) => string;
+  emptyHint: string;
+}[] = [
+  {
+    title: 'Queue depth per worker',
+    testId: 'chart-queue',
+    pick: 'queue',
+    format: fmtNum,
+    emptyHint: `No iteration stats yet: ${ITER_HINT}`,
+  },
+  {
+    title: 'KV cache usage per worker',
+    testId: 'chart-kv',
+    pick: 'kv',
+    format: fmtPct,
+    emptyHint: `No KV cache stats yet: ${ITER_HINT}`,
+  },
+  {
+    title: 'GPU utilization',
+    testId: 'chart-gpu-util',
+    pick: 'gpuUtil',
+    format: fmtPct,
+    emptyHint: GPU_HINT,
+  },
+  {
+    title: 'GPU memory used',
+    testId: 'chart-gpu-mem',
+    pick: 'gpuMem',
+    format: fmtPct,
+    emptyHint: GPU_HINT,
+  },
+  {
+    title: 'GPU power',
+    testId: 'chart-gpu-power',
+    pick: 'gpuPower',
+    format: fmtWatts,
+    emptyHint: GPU_HINT,
+  },
+];
+
 export function DashboardView(): ReactNode {
   const series = useAppStore((s) => s.series);
   const version = useAppStore((s) => s.metricsVersion);
@@ -74,11 +122,11 @@ export function DashboardView(): ReactNode {
   const lines = useMemo(
     () => ({
       errors: keyedSeries(derived.kinds),
-      queue: keyedSeries(derived.queue.keys),
-      kv: keyedSeries(derived.kv.keys),
-      gpuUtil: keyedSeries(derived.gpuUtil.keys),
-      gpuMem: keyedSeries(derived.gpuMem.keys),
-      gpuPower: keyedSeries(derived.gpuPower.keys),
+      perSource: PER_SOURCE_CHARTS.map((c) => ({
+        ...c,
+        data: derived[c.pick],
+        series: keyedSeries(derived[c.pick].keys),
+      })),
     }),
     [derived],
   );
@@ -239,56 +287,19 @@ export function DashboardView(): ReactNode {
           format={fmtNum}
           emptyHint="No errors in this window."
         />
-        <TimeChart
-          title="Queue depth per worker"
-          testId="chart-queue"
-          rows={derived.queue.rows}
-          series={lines.queue}
-          range={derived.range}
-          format={fmtNum}
-          emptyHint="No iteration stats yet: workers report them at /metrics with enable_iter_perf_stats: true."
-          showLegend={derived.queue.keys.length <= 12}
-        />
-        <TimeChart
-          title="KV cache usage per worker"
-          testId="chart-kv"
-          rows={derived.kv.rows}
-          series={lines.kv}
-          range={derived.range}
-          format={fmtPct}
-          emptyHint="No KV cache stats yet: workers report them at /metrics with enable_iter_perf_stats: true."
-          showLegend={derived.kv.keys.length <= 12}
-        />
-        <TimeChart
-          title="GPU utilization"
-          testId="chart-gpu-util"
-          rows={derived.gpuUtil.rows}
-          series={lines.gpuUtil}
-          range={derived.range}
-          format={fmtPct}
-          emptyHint="No GPU samples yet."
-          showLegend={derived.gpuUtil.keys.length <= 12}
-        />
-        <TimeChart
-          title="GPU memory used"
-          testId="chart-gpu-mem"
-          rows={derived.gpuMem.rows}
-          series={lines.gpuMem}
-          range={derived.range}
-          format={fmtPct}
-          emptyHint="No GPU samples yet."
-          showLegend={derived.gpuMem.keys.length <= 12}
-        />
-        <TimeChart
-          title="GPU power"
-          testId="chart-gpu-power"
-          rows={derived.gpuPower.rows}
-          series={lines.gpuPower}
-          range={derived.range}
-          format={fmtWatts}
-          emptyHint="No GPU samples yet."
-          showLegend={derived.gpuPower.keys.length <= 12}
-        />
+        {lines.perSource.map((c) => (
+          <TimeChart
+            key={c.testId}
+            title={c.title}
+            testId={c.testId}
+            rows={c.data.rows}
+            series={c.series}
+            range={derived.range}
+            format={c.format}
+            emptyHint={c.emptyHint}
+            showLegend={c.data.keys.length <= 12}
+          />
+        ))}
       </div>
       <RecentRequests />
     </section>
