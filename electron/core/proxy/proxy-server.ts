@@ -121,11 +121,13 @@ function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** The worker path each inference endpoint is forwarded to (same path as the client used). */
+const UPSTREAM_PATH: Record<Endpoint, string> = { completions: '/v1/completions', chat: '/v1/chat/completions' };
+
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 const DONE: Promise<void> = Promise.resolve();
 
-/** Per-request mutable state. */
 /** Response headers the console reads (and the request headers that pin a route, with the same names). */
 export const DISAGG_HEADER = {
   requestId: 'x-disagg-request-id',
@@ -147,6 +149,7 @@ function hostPortOf(url: string): string {
   return url.replace(/^https?:\/\//, '');
 }
 
+/** Per-request mutable state. */
 interface Flow {
   rec: ProxyRequestRecord;
   req: http.IncomingMessage;
@@ -154,7 +157,6 @@ interface Flow {
   /** The upstream call that client disconnect must abort. */
   current: { abort(): void } | undefined;
   isClientGone: boolean;
-  hasSentHeaders: boolean;
   /** Ends an open stream with an SSE error (drain deadline). */
   terminate?: (message: string) => void;
   arrivalS: number;
@@ -278,10 +280,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   function sendJson(flow: Flow | undefined, res: http.ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
     if (res.headersSent || res.writableEnded) return;
-    if (flow) {
-      flow.hasSentHeaders = true;
-      setFlowHeaders(flow);
-    }
+    if (flow) setFlowHeaders(flow);
     res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body), ...extra });
     res.end(body);
   }
@@ -454,7 +453,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   /** Context phase with retries on connection errors to other context workers (reliability items 3, 4, 6, 7). */
   async function contextPhase(flow: Flow, endpoint: Endpoint, payload: string, routeReq: RouteRequest): Promise<PhaseResult<{ ctx: RawContextResult; answer: RawJson; worker: WorkerEndpoint }>> {
-    const path = endpoint === 'completions' ? '/v1/completions' : '/v1/chat/completions';
+    const path = UPSTREAM_PATH[endpoint];
     // Built once; each retry sends the same bytes (the worker assigns a fresh ctx_request_id per attempt).
     const pin = pinExclusion(flow, ctxPool, DISAGG_HEADER.contextWorker);
     if (pin === 'unknown') {
@@ -496,12 +495,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         if (status >= 400 && status < 500) {
           // A worker 4xx is the client's problem: relayed verbatim, not retried, not a worker failure.
           ctxPool.reportSuccess(worker);
-          if (!flow.res.headersSent) {
-            flow.hasSentHeaders = true;
-            setFlowHeaders(flow);
-            flow.res.writeHead(status, { 'content-type': reply.contentType ?? 'application/json', 'content-length': buf.length });
-            flow.res.end(buf);
-          }
+          if (!flow.res.headersSent) relayWhole(flow, reply);
           finishRecord(flow, 'client_error', status);
           return { ok: false };
         }
@@ -554,7 +548,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     reserved: { worker: WorkerEndpoint; selection: RouteSelection } | undefined,
     ctxForPerf: { worker: WorkerEndpoint; ctxRequestId: unknown } | undefined,
   ): Promise<void> {
-    const path = endpoint === 'completions' ? '/v1/completions' : '/v1/chat/completions';
+    const path = UPSTREAM_PATH[endpoint];
     const pin = pinExclusion(flow, genPool, DISAGG_HEADER.generationWorker);
     if (pin === 'unknown') {
       if (reserved) genPool.release(reserved.worker, reserved.selection);
@@ -673,6 +667,13 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     finishRecord(flow, 'upstream_error', 503, 'no generation server available');
   }
 
+  /** Relays a worker's whole answer to the client as a byte copy, with its status and content type. */
+  function relayWhole(flow: Flow, answer: WholeResponse): void {
+    setFlowHeaders(flow);
+    flow.res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'application/json', 'content-length': answer.body.length });
+    flow.res.end(answer.body);
+  }
+
   /** A whole gen answer: 2xx byte-copied, 4xx relayed verbatim, anything else a 502 JSON error. */
   function sendWholeAnswer(flow: Flow, worker: WorkerEndpoint, answer: WholeResponse): void {
     const { status, body: buf } = answer;
@@ -684,12 +685,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       return;
     }
     genPool.reportSuccess(worker);
-    if (!flow.res.headersSent && !flow.isClientGone) {
-      flow.hasSentHeaders = true;
-      setFlowHeaders(flow);
-      flow.res.writeHead(status, { 'content-type': answer.contentType ?? 'application/json', 'content-length': buf.length });
-      flow.res.end(buf);
-    }
+    if (!flow.res.headersSent && !flow.isClientGone) relayWhole(flow, answer);
     if (status !== 200) {
       finishRecord(flow, 'client_error', status);
       return;
@@ -711,7 +707,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   function relayStream(flow: Flow, worker: WorkerEndpoint, up: http.IncomingMessage, call: UpstreamCall): Promise<void> {
     return new Promise<void>((resolve) => {
       const out = flow.res;
-      flow.hasSentHeaders = true;
       setFlowHeaders(flow);
       out.writeHead(200, {
         'content-type': up.headers['content-type'] ?? 'text/event-stream',
@@ -959,7 +954,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       status: 0,
       retries: 0,
     };
-    const flow: Flow = { rec, req, res, current: undefined, isClientGone: false, hasSentHeaders: false, arrivalS };
+    const flow: Flow = { rec, req, res, current: undefined, isClientGone: false, arrivalS };
     flows.add(flow);
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -1008,7 +1003,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         if (reserved) genPool.release(reserved.worker, reserved.selection);
         rec.tokenTimes.push(now());
         if (isStream) {
-          flow.hasSentHeaders = true;
           setFlowHeaders(flow);
           res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
           res.end('data: [DONE]\n\n');
