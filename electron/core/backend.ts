@@ -19,7 +19,7 @@ import type { RestartPolicy } from '../../shared/logic/restart-policy';
 import { parseYaml } from '../../shared/logic/yaml-locate';
 import type { PlannerLayout } from '../../shared/model/bench';
 import type { ClusterStatus, EtcdState, RemoteWorker } from '../../shared/model/cluster';
-import type { DisaggClusterConfig, DisaggConfig } from '../../shared/model/config';
+import type { DisaggClusterConfig, DisaggConfig, MetadataConfig } from '../../shared/model/config';
 import type { GpuInventorySnapshot } from '../../shared/model/gpu';
 import type { LogLine } from '../../shared/model/logs';
 import type { ConsoleSettings, ConsoleSettingsPatch } from '../../shared/model/settings';
@@ -45,7 +45,7 @@ import { createPortAllocator, probePort } from './supervisor/port-allocator';
 import type { ProcessLauncher } from './supervisor/process-launcher';
 import { createWorkerSupervisor, type SupervisorClock, type WorkerSupervisor } from './supervisor/worker-supervisor';
 import { CONSOLE_FILE, parseConsoleFile, serializeConsoleFile } from './topology/console-file';
-import { DISAGG_CONFIG_FILE, loadTopology, METADATA_CONFIG_FILE } from './topology/load-topology';
+import { DISAGG_CONFIG_FILE, type LoadedTopology, loadTopology } from './topology/load-topology';
 import { TopologyService } from './topology/topology-service';
 import { TopologyStore } from './topology/topology-store';
 import { toWorkerSpecs } from './topology/worker-specs';
@@ -300,7 +300,10 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
 
   // ------------------------------------------------------------------ topology
   const store = new TopologyStore({ dataDir });
-  let applied: { files: TopologyFiles; disagg: DisaggConfig; mode: ClusterMode } | null = null;
+  /** What the console keeps of the applied topology (parsed once, when it is applied). */
+  type AppliedTopology = { disagg: DisaggConfig; metadata: MetadataConfig | null; mode: ClusterMode };
+  const appliedOf = (t: LoadedTopology): AppliedTopology => ({ disagg: t.disagg, metadata: t.metadata, mode: t.console.clusterMode });
+  let applied: AppliedTopology | null = null;
   /** Workers being removed: not routed to, not listed as remote. */
   const draining = new Set<string>();
 
@@ -354,16 +357,10 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   let remote: RemoteWorker[] = [];
   let clusterReady: boolean | null = null;
 
-  type AppliedTopology = { files: TopologyFiles; disagg: DisaggConfig; mode: ClusterMode };
-
   /** The etcd endpoint a topology names (metadata_config.yaml, or an etcd:// cluster_uri), null when it needs none. */
   const etcdEndpointOf = (t: AppliedTopology | null): string | null => {
     if (!t) return null;
-    if (t.mode === 'metadata') {
-      const text = t.files[METADATA_CONFIG_FILE];
-      const meta = text === undefined ? null : loadTopology(t.files).topology?.metadata;
-      return meta ? `http://${meta.hostname}:${meta.port}` : null;
-    }
+    if (t.mode === 'metadata') return t.metadata ? `http://${t.metadata.hostname}:${t.metadata.port}` : null;
     const uri = t.disagg.disagg_cluster?.cluster_uri;
     if (t.mode === 'disagg_cluster' && uri?.startsWith('etcd://')) return `http://${uri.slice('etcd://'.length).split(',')[0] ?? ''}`;
     return null;
@@ -695,10 +692,8 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   };
 
   // ------------------------------------------------------------------ applying topologies
-  const afterApply = async (files: TopologyFiles): Promise<void> => {
-    const loaded = loadTopology(files).topology;
-    if (!loaded) return;
-    applied = { files, disagg: loaded.disagg, mode: loaded.console.clusterMode };
+  const afterApply = async (loaded: LoadedTopology): Promise<void> => {
+    applied = appliedOf(loaded);
     if (proxy && proxyKeyOf(loaded.disagg) !== proxyKey) {
       log('info', 'proxy configuration changed: restarting the proxy');
       const old = proxy;
@@ -713,8 +708,8 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const runner = createTopologyRunner({
     supervisor,
     removeWorker: (id) => removeSafely(id),
-    prepare: (request) => ensureEtcd({ files: request.next.files, disagg: request.next.disagg, mode: request.next.console.clusterMode }),
-    onApplied: (request) => afterApply(request.next.files),
+    prepare: (request) => ensureEtcd(appliedOf(request.next)),
+    onApplied: (request) => afterApply(request.next),
     log: (m) => log('info', m),
   });
   const topology = new TopologyService({
