@@ -122,24 +122,6 @@ export function quoteKey(k: string): string {
   return out;
 }
 
-/** Builds an object text from `key -> raw value text` pairs, in order. */
-export function joinMembers(parts: ReadonlyArray<readonly [string, string]>): string {
-  let out = '{';
-  for (let i = 0; i < parts.length; i++) {
-    const [k, v] = parts[i] as readonly [string, string];
-    if (i > 0) out += ',';
-    out += quoteKey(k) + ':' + v;
-  }
-  return out + '}';
-}
-
-/** `text`'s members as raw pairs, leaving out `omit`. */
-export function rawMembers(text: string, members: Map<string, JsonMember>, omit: ReadonlySet<string>): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (const [k, m] of members) if (!omit.has(k)) out.push([k, text.slice(m.start, m.end)]);
-  return out;
-}
-
 /**
  * For a flat JSON array of integers given as text: its single inner list when it is `[[...]]`, itself
  * when it is `[n, ...]`, undefined otherwise (cheap checks on the first and last characters only).
