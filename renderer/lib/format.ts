@@ -73,6 +73,11 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
+/** A worker's address without its scheme: `http://127.0.0.1:8001` → `127.0.0.1:8001`. */
+export function formatAddress(url: string): string {
+  return url.replace(/^https?:\/\//, '');
+}
+
 /** Wall-clock time of day `14:03:27` (local time). */
 export function formatClock(atMs: number): string {
   const d = new Date(atMs);

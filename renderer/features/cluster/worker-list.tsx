@@ -7,7 +7,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { WorkerView } from '../../../shared/model/worker-view';
 import { EmptyState } from '../../components/empty-state';
 import { StateBadge } from '../../components/state-badge';
-import { formatCount, formatDuration } from '../../lib/format';
+import { formatAddress, formatCount, formatDuration } from '../../lib/format';
 import { useNow } from '../../lib/use-now';
 import { useAppStore } from '../../store/app-store-context';
 import { selectLocalWorkers } from '../../store/selectors';
@@ -53,7 +53,7 @@ function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
         ) : null}
       </td>
       <td className="num">{w.spec ? w.spec.gpus.join(', ') : '—'}</td>
-      <td className="mono">{w.url.replace(/^https?:\/\//, '')}</td>
+      <td className="mono">{formatAddress(w.url)}</td>
       <td>
         {w.spec?.engine === 'simulated' ? (
           <span className="badge sim-badge nodot">simulated</span>

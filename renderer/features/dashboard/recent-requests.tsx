@@ -10,7 +10,7 @@ import { requestTimeline } from '../../../shared/logic/request-timeline';
 import { isOkOutcome, type RequestSummary } from '../../../shared/model/requests';
 import { ErrorBox } from '../../components/error-box';
 import { TimelineBar } from '../../components/timeline-bar';
-import { formatCount, formatMs } from '../../lib/format';
+import { formatAddress, formatClock, formatCount, formatMs } from '../../lib/format';
 import { useAppStore } from '../../store/app-store-context';
 import { requestKey, type RequestsFilter } from '../../store/requests-slice';
 import { selectLocalWorkers, selectRemoteWorkers } from '../../store/selectors';
@@ -19,13 +19,11 @@ import { selectLocalWorkers, selectRemoteWorkers } from '../../store/selectors';
 const ROWS_SHOWN = 50;
 
 function timeOfDay(ms: number): string {
-  const d = new Date(ms);
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+  return `${formatClock(ms)}.${String(new Date(ms).getMilliseconds()).padStart(3, '0')}`;
 }
 
 function workerCell(id: string | null, url: string | null): string {
-  return id ?? (url === null ? '—' : url.replace(/^https?:\/\//, ''));
+  return id ?? (url === null ? '—' : formatAddress(url));
 }
 
 function OpenTimeline(): ReactNode {

@@ -7,6 +7,7 @@ import { type KeyboardEvent, type ReactNode, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
 import { EmptyState } from '../../components/empty-state';
+import { formatAddress } from '../../lib/format';
 import type { PlaygroundRequest, RoutePin } from '../../lib/openai-request';
 import { useAppStore } from '../../store/app-store-context';
 import { selectDefaultModel, selectLocalWorkers, selectRemoteWorkers } from '../../store/selectors';
@@ -14,7 +15,7 @@ import { CodeView } from './code-view';
 import { ResponseCard } from './response-card';
 
 function hostPort(url: string): string {
-  return url.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  return formatAddress(url).replace(/\/+$/, '');
 }
 
 function RoutePicker({ side, route }: { side: 0 | 1; route: RoutePin }): ReactNode {

@@ -7,13 +7,13 @@ import type { ReactNode } from 'react';
 
 import { requestTimeline } from '../../../shared/logic/request-timeline';
 import { TimelineBar } from '../../components/timeline-bar';
-import { formatCount, formatMs } from '../../lib/format';
+import { formatAddress, formatCount, formatMs } from '../../lib/format';
 import { timelineSegments } from '../../lib/openai-request';
 import type { PlaygroundRun } from '../../store/store-types';
 
 /** `ctx0 (127.0.0.1:8001)`, or whichever of the two is known, or a dash. */
 function workerLabel(id: string | null | undefined, address: string | null | undefined): string {
-  const addr = address?.replace(/^https?:\/\//, '');
+  const addr = address ? formatAddress(address) : address;
   if (id && addr) return `${id} (${addr})`;
   return id ?? addr ?? '—';
 }
@@ -107,13 +107,19 @@ export function ResponseCard({
           <span className="dim">Context worker</span>
           <b className="mono" style={{ fontSize: 12 }}>
             {/* The console's name for the worker once the proxy's record is in, else the address the proxy named. */}
-            {workerLabel(server?.detail?.ctxWorkerId, m?.contextWorker ?? server?.detail?.ctxWorkerUrl)}
+            {workerLabel(
+              server?.detail?.ctxWorkerId,
+              m?.contextWorker ?? server?.detail?.ctxWorkerUrl,
+            )}
           </b>
         </div>
         <div>
           <span className="dim">Generation worker</span>
           <b className="mono" style={{ fontSize: 12 }}>
-            {workerLabel(server?.detail?.genWorkerId, m?.generationWorker ?? server?.detail?.genWorkerUrl)}
+            {workerLabel(
+              server?.detail?.genWorkerId,
+              m?.generationWorker ?? server?.detail?.genWorkerUrl,
+            )}
           </b>
         </div>
       </div>

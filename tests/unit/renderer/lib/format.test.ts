@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  formatAddress,
   formatCount,
   formatDuration,
   formatFraction,
@@ -50,5 +51,13 @@ describe('format helpers', () => {
     expect(formatTemp(63.4)).toBe('63 °C');
     expect(formatWatts(312.4, 700)).toBe('312 / 700 W');
     expect(formatWatts(null)).toBe('—');
+  });
+
+  it.each([
+    ['http://127.0.0.1:8001', '127.0.0.1:8001'],
+    ['https://gpu-a:8443', 'gpu-a:8443'],
+    ['127.0.0.1:8001', '127.0.0.1:8001'],
+  ])('formatAddress(%s) is %s', (url, want) => {
+    expect(formatAddress(url)).toBe(want);
   });
 });
