@@ -60,11 +60,6 @@ export function mergeInto(into: LogHistogramData, from: LogHistogramData): void 
   for (const [k, n] of Object.entries(from.buckets)) into.buckets[k] = (into.buckets[k] ?? 0) + n;
 }
 
-/** A deep copy. */
-export function cloneHistogram(h: LogHistogramData): LogHistogramData {
-  return { ...h, buckets: { ...h.buckets } };
-}
-
 /**
  * The q-quantile (0..1) by rank: the geometric middle of the bucket holding the ceil(q * count)-th value,
  * clamped to the exact min and max. null when empty.

@@ -44,12 +44,6 @@ export function median(values: readonly number[]): number {
   return percentile(values, 50);
 }
 
-/** The key word of a percentile as upstream writes it: 99 -> "99", 99.9 -> "99.9". */
-export function percentileWord(q: number): string {
-  // JavaScript already prints 99 as "99" and 99.9 as "99.9", as upstream's str(int(p)) / str(p) does.
-  return String(q);
-}
-
 /** Mean, median, std and the chosen percentiles of one metric. */
 export interface MetricSummary {
   mean: number;

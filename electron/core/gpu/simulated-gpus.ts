@@ -25,9 +25,6 @@ const MODELS: Record<string, ModelFacts> = {
   'NVIDIA L40S': { memoryTotalMiB: 46068, powerLimitW: 350, idlePowerW: 35, maxSmClockMHz: 2520, computeCap: '8.9', architecture: 'Ada Lovelace', nvlinks: null },
 };
 
-/** Models with known numbers; any other name gets the H100's. */
-export const SIMULATED_MODELS = Object.keys(MODELS);
-
 const facts = (model: string): ModelFacts => MODELS[model] ?? (MODELS[DEFAULT_SIMULATED_MODEL] as ModelFacts);
 
 export function simulatedGpus(count: number, model: string): GpuInfo[] {
