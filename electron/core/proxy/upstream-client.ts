@@ -63,11 +63,9 @@ export interface UpstreamCall {
 export function postUpstream(
   target: UpstreamTarget,
   path: string,
-  body: Buffer | string,
+  body: string,
   headersTimeoutMs: number,
-  extraHeaders?: Record<string, string>,
 ): UpstreamCall {
-  const len = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   let settled = false;
   let req: http.ClientRequest | undefined;
   let reject: ((e: Error) => void) | undefined;
@@ -79,7 +77,7 @@ export function postUpstream(
       path,
       method: 'POST',
       agent: target.agent,
-      headers: { 'content-type': 'application/json', 'content-length': len, ...extraHeaders },
+      headers: jsonPostHeaders(target, body),
     });
     const timer = setTimeout(() => {
       if (settled) return;
@@ -155,9 +153,7 @@ class WholeRequest implements WholeCall {
       path,
       method: 'POST',
       agent: target.agent,
-      // Raw header list: Node writes it as is instead of filling and re-reading a header map per call.
-      // Host must then be given explicitly (HTTP/1.1 servers such as uvicorn require it).
-      headers: ['host', hostHeader(target), 'content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))],
+      headers: jsonPostHeaders(target, body),
     });
     this.req = req;
     req.on('response', (res: http.IncomingMessage) => this.onResponse(res));
@@ -204,6 +200,14 @@ class WholeRequest implements WholeCall {
 
 function hostHeader(target: UpstreamTarget): string {
   return target.port === 80 ? target.host : `${target.host}:${target.port}`;
+}
+
+/**
+ * Headers of a JSON POST as a raw list: Node writes it as is instead of filling and re-reading a header
+ * map per call. Host must then be given explicitly (HTTP/1.1 servers such as uvicorn require it).
+ */
+function jsonPostHeaders(target: UpstreamTarget, body: string): string[] {
+  return ['host', hostHeader(target), 'content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))];
 }
 
 /** How often in-flight whole-answer calls are checked against their deadlines. */
