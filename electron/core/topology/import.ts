@@ -4,7 +4,7 @@
 // context_servers / generation_servers sections, protocol 1.3), and writes the console.yaml that ties them
 // together. The draft is returned, not applied. Layer: core.
 
-import { parse } from 'yaml';
+import { type Document, parse } from 'yaml';
 
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
 import { extractMpiWorkerOptions, parseDisaggConfig, parseWorkerOptions, splitHostPort } from '../../../shared/logic/config-parse';
@@ -120,10 +120,8 @@ function endpointPortAllocator(used: number[]): () => number {
 }
 
 /** The deprecated single-file format: one disagg_config.yaml with LLM args inside the sections. */
-function importMpiWorker(name: string, text: string, disagg: DisaggConfig, issues: ConfigIssue[]): ImportResult | null {
-  const r = parseDisaggConfig(text, name);
-  if (!r.ok) return null;
-  const extracted = extractMpiWorkerOptions(disagg, { file: name, document: r.document });
+function importMpiWorker(name: string, document: Document, disagg: DisaggConfig, issues: ConfigIssue[]): ImportResult {
+  const extracted = extractMpiWorkerOptions(disagg, { file: name, document });
   issues.push(...extracted.issues);
   const strip = (o: WorkerOptions): WorkerOptions => {
     // model/backend are trtllm-serve's positional and --backend in the split form, not options-file keys.
@@ -187,8 +185,7 @@ export function importTopologyFiles(input: TopologyFiles): ImportResult {
   const disagg = parsed.value;
 
   if (names.length === 1 && (hasLlmArgs(disagg.context_servers) || hasLlmArgs(disagg.generation_servers))) {
-    const mpi = importMpiWorker(disaggFile.name, disaggFile.text, disagg, issues);
-    if (mpi) return mpi;
+    return importMpiWorker(disaggFile.name, parsed.document, disagg, issues);
   }
 
   const files: TopologyFiles = { [DISAGG_CONFIG_FILE]: disaggFile.text };
