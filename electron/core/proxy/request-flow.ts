@@ -137,15 +137,19 @@ export function contextAlreadyFinished(finishReason: unknown): boolean {
   return finishReason !== 'length' && finishReason !== 'not_finished';
 }
 
-/** 5.5 non-streaming: the context answer with `choices[0].disaggregated_params` removed. */
-export function finishedContextBody(json: JsonObject): JsonObject {
-  const choices = (json['choices'] as JsonObject[]).map((c, i) => {
+/** `choices` with the first choice's `disaggregated_params` removed (5.5). */
+function withoutFirstChoiceParams(choices: JsonObject[]): JsonObject[] {
+  return choices.map((c, i) => {
     if (i !== 0) return c;
     const copy = { ...c };
     delete copy['disaggregated_params'];
     return copy;
   });
-  return { ...json, choices };
+}
+
+/** 5.5 non-streaming: the context answer with `choices[0].disaggregated_params` removed. */
+export function finishedContextBody(json: JsonObject): JsonObject {
+  return { ...json, choices: withoutFirstChoiceParams(json['choices'] as JsonObject[]) };
 }
 
 /**
@@ -309,13 +313,7 @@ export function checkContextResponseText(a: RawJson): FlowCheck<RawContextResult
 export function finishedContextText(a: RawJson): string {
   const choices = memberValue(a, 'choices');
   if (!Array.isArray(choices)) return a.text;
-  const out = (choices as JsonObject[]).map((c, i) => {
-    if (i !== 0) return c;
-    const copy = { ...c };
-    delete copy['disaggregated_params'];
-    return copy;
-  });
-  return spliceJson(a, new Map([['choices', JSON.stringify(out)]]));
+  return spliceJson(a, new Map([['choices', JSON.stringify(withoutFirstChoiceParams(choices as JsonObject[]))]]));
 }
 
 /** 5.4 on text: params replaced, completions' prompt := the ids text, chat gets prompt_token_ids. */
