@@ -18,7 +18,7 @@ export interface RendererBridge {
 const TOKEN_KEY = 'disagg-console.token';
 
 /** A transport over the preload bridge; the bridge already returns envelopes from the main-side dispatcher. */
-export function bridgeTransport(bridge: RendererBridge): ApiTransport {
+function bridgeTransport(bridge: RendererBridge): ApiTransport {
   return {
     async invoke(channel: string, args: unknown[]): Promise<Envelope<unknown>> {
       try {
@@ -37,7 +37,7 @@ export function bridgeTransport(bridge: RendererBridge): ApiTransport {
 }
 
 /** Reads the token from `?token=` (then hides it from the URL) or from sessionStorage. */
-export function takeToken(win: Window): string | null {
+function takeToken(win: Window): string | null {
   const url = new URL(win.location.href);
   const fromUrl = url.searchParams.get('token');
   if (fromUrl) {

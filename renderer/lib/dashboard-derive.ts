@@ -25,8 +25,6 @@ export interface DashboardInput {
   nowMs: number;
 }
 
-export type DashboardCharts = ReturnType<typeof deriveCharts>;
-
 /** How often the charts are derived again: once per bin of the window (1 s for 5 min, 12 s for 60 min). */
 export function chartRefreshMs(windowMin: number): number {
   return Math.max(1000, Math.ceil((windowMin * 60_000) / MAX_CHART_POINTS / 1000) * 1000);

@@ -110,7 +110,7 @@ export interface ResponseMetrics {
 }
 
 /** A fresh measurement record. */
-export function emptyMetrics(sentAtMs: number): ResponseMetrics {
+function emptyMetrics(sentAtMs: number): ResponseMetrics {
   return {
     sentAtMs,
     headersMs: null,
@@ -160,7 +160,7 @@ function numberHeader(value: string | null): number | null {
 }
 
 /** Pulls the text of one chunk, its usage and finish reason. */
-export function readChunk(json: unknown): {
+function readChunk(json: unknown): {
   text: string;
   promptTokens?: number;
   completionTokens?: number;

@@ -22,7 +22,7 @@ export function createMetricsSeries(): MetricsSeries {
 }
 
 /** The snapshot step for a window: about 600 points whatever the window (1 s for 5 min, 6 s for 60 min). */
-export function historyStepSec(windowMin: number): number {
+function historyStepSec(windowMin: number): number {
   return Math.max(1, Math.ceil((windowMin * 60) / 600));
 }
 
@@ -39,7 +39,7 @@ function ringOf<T extends { atMs: number }>(
 }
 
 /** Merges a snapshot into the series (history first, so later live ticks append in order). */
-export function mergeSnapshot(
+function mergeSnapshot(
   series: MetricsSeries,
   snap: MetricsSnapshot,
   replace: boolean,

@@ -18,7 +18,7 @@ export const SERVER_TIMELINE_RETRY_MS = 250;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** True when `url` is the console's proxy (same origin), whatever its trailing slashes. */
-export function isSameBase(url: string, proxyUrl: string): boolean {
+function isSameBase(url: string, proxyUrl: string): boolean {
   const norm = (u: string): string => u.trim().replace(/\/+$/, '').toLowerCase();
   return norm(url) === norm(proxyUrl);
 }

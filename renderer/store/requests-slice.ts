@@ -51,7 +51,7 @@ export function requestKey(r: Pick<RequestSummary, 'id' | 'receivedAtMs'>): stri
 }
 
 /** The `requests:list` query of a filter. */
-export function queryOfFilter(f: RequestsFilter): RequestQuery {
+function queryOfFilter(f: RequestsFilter): RequestQuery {
   const q: RequestQuery = { limit: RECENT_REQUESTS_MAX };
   if (f.outcome === 'ok') q.outcomes = REQUEST_OUTCOMES.filter(isOkOutcome);
   if (f.outcome === 'errors') {
@@ -62,7 +62,7 @@ export function queryOfFilter(f: RequestsFilter): RequestQuery {
 }
 
 /** True when a row passes the filter (events are filtered here, the list by the backend). */
-export function matchesFilter(r: RequestSummary, f: RequestsFilter): boolean {
+function matchesFilter(r: RequestSummary, f: RequestsFilter): boolean {
   if (f.outcome === 'ok' && !isOkOutcome(r.outcome)) return false;
   if (f.outcome === 'errors' && isOkOutcome(r.outcome)) return false;
   if (f.worker !== null && r.ctxWorkerId !== f.worker && r.genWorkerId !== f.worker) return false;

@@ -2,7 +2,7 @@
 // Envelope. electron/core/dispatch.ts wraps it with logging; inMemoryTransport uses it directly, so the
 // in-memory and HTTP transports cannot drift apart. Layer: shared (pure).
 
-import { type ApiHandlers, type ApiInvokeMap, isApiChannel } from './contract';
+import { type ApiHandlers, isApiChannel } from './contract';
 import { AppError, type Envelope, errorEnvelope, isAppError, okEnvelope } from './envelope';
 import { validateArgs } from './validate';
 
@@ -31,6 +31,3 @@ export async function dispatchCall(
     return errorEnvelope('INTERNAL', message || 'internal error');
   }
 }
-
-/** The result type of a channel, unwrapped from its promise. */
-export type ApiResult<K extends keyof ApiInvokeMap> = Awaited<ReturnType<ApiInvokeMap[K]>>;

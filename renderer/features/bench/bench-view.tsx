@@ -19,7 +19,7 @@ import { SloFields } from './slo-fields';
 import { SweepCharts } from './sweep-chart';
 
 /** Parses "1,2,4,8" into positive numbers; null when any part is not one. */
-export function parseSteps(text: string): number[] | null {
+function parseSteps(text: string): number[] | null {
   const parts = text
     .split(',')
     .map((s) => s.trim())

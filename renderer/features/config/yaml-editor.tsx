@@ -30,7 +30,7 @@ const highlight = HighlightStyle.define([
 ]);
 
 /** Converts a 1-based line/column issue into a CodeMirror range covering the token at that place. */
-export function issueToDiagnostic(doc: Text, issue: ConfigIssue): Diagnostic {
+function issueToDiagnostic(doc: Text, issue: ConfigIssue): Diagnostic {
   const lineNo = Math.min(Math.max(1, issue.line), doc.lines);
   const line = doc.line(lineNo);
   const from = Math.min(line.from + Math.max(0, issue.column - 1), line.to);
