@@ -62,7 +62,6 @@ export const createMetricsSlice: SliceCreator<MetricsSlice> = (set, get, { api, 
   metricsVersion: 0,
   metricsHistoryVersion: 0,
   metricsWindowMin: 5,
-  metricsLoaded: false,
   metricsError: null,
   slo: { ttftMs: 500, tpotMs: 50 },
   setMetricsWindow: async (metricsWindowMin) => {
@@ -81,13 +80,12 @@ export const createMetricsSlice: SliceCreator<MetricsSlice> = (set, get, { api, 
       });
       mergeSnapshot(get().series, snap, true);
       set({
-        metricsLoaded: true,
         metricsError: null,
         metricsVersion: get().metricsVersion + 1,
         metricsHistoryVersion: get().metricsHistoryVersion + 1,
       });
     } catch (err) {
-      set({ metricsLoaded: true, metricsError: describeError(err) });
+      set({ metricsError: describeError(err) });
     }
   },
   applyTick: (overall: MetricsBucket, perWorker: Record<string, MetricsBucket>) => {

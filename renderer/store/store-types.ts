@@ -148,7 +148,6 @@ export interface MetricsSlice {
   /** Changes when history is (re)loaded, so charts derive at once instead of at their next refresh. */
   metricsHistoryVersion: number;
   metricsWindowMin: MetricsWindowMin;
-  metricsLoaded: boolean;
   metricsError: string | null;
   slo: SloTargets;
   setMetricsWindow: (min: MetricsWindowMin) => Promise<void>;
