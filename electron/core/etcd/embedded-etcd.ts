@@ -5,10 +5,10 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
 import type { EtcdState } from '../../../shared/model/cluster';
+import { freeLoopbackPort } from '../supervisor/port-allocator';
 
 /** What the UI shows about etcd. */
 export interface EtcdStatus {
@@ -69,19 +69,6 @@ export function findEtcdBinary(binary: string | undefined, env: Record<string, s
   return null;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function isHealthy(endpoint: string): Promise<boolean> {
   try {
     const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
@@ -124,9 +111,9 @@ export async function startEmbeddedEtcd(opts: EmbeddedEtcdOptions): Promise<Embe
   }
   mkdirSync(opts.dataDir, { recursive: true });
   const host = '127.0.0.1';
-  const port = opts.clientPort ?? (await freePort());
-  let peerPort = await freePort();
-  while (peerPort === port) peerPort = await freePort();
+  const port = opts.clientPort ?? (await freeLoopbackPort());
+  let peerPort = await freeLoopbackPort();
+  while (peerPort === port) peerPort = await freeLoopbackPort();
   const endpoint = `http://${host}:${port}`;
   const peer = `http://${host}:${peerPort}`;
   const args = [

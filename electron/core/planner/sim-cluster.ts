@@ -4,12 +4,12 @@
 // over a chosen subset of them. Every process is stopped by its own pid. Layer: core.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { CustomGpuSpec, GpuProfile } from '../../../shared/logic/gpu-profiles';
+import { freeLoopbackPort } from '../supervisor/port-allocator';
 
 const BIN = fileURLToPath(new URL('../../../bin/disagg-console.mjs', import.meta.url));
 const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -183,19 +183,6 @@ export async function startSimWorker(o: StartSimWorkerOptions): Promise<RunningP
   };
 }
 
-/** A free loopback port (bind 0, read, close): the proxy's config file needs a number. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
@@ -221,7 +208,7 @@ export interface StartProxyOptions {
 /** Writes a disagg_config.yaml for the given workers and runs the real proxy on it. */
 export async function startProxyProcess(o: StartProxyOptions): Promise<RunningProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'planner-proxy-'));
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const yaml = [
     'hostname: 127.0.0.1',
     `port: ${port}`,

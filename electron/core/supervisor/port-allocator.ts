@@ -22,6 +22,20 @@ export function probePort(host: string, port: number): Promise<PortCheck> {
   });
 }
 
+/** A free loopback port chosen by the OS (bind 0, read, close), for a process that needs a number up front. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port'))));
+    });
+  });
+}
+
 export interface PortAllocatorOptions {
   /** First port tried by allocate(); workers conventionally sit at 8001, 8002 ... (upstream examples). */
   firstPort?: number;
