@@ -39,7 +39,6 @@ export class WorkerEndpoint implements UpstreamTarget {
   inFlight = 0;
   consecutiveFailures = 0;
   ejectionCount = 0;
-  ejectedUntilMs = 0;
   isEjected = false;
   isRemoved = false;
   requests = 0;
@@ -87,7 +86,6 @@ export function normalizeWorkerUrl(url: string): string {
 
 export class WorkerPool {
   private readonly workers = new Map<string, WorkerEndpoint>();
-  private onChange: (() => void) | undefined;
 
   constructor(
     readonly role: WorkerRole,
@@ -97,11 +95,6 @@ export class WorkerPool {
     private readonly log: (msg: string) => void = () => undefined,
   ) {
     for (const s of router.servers()) this.workers.set(s, new WorkerEndpoint(s, role, maxSocketsPerWorker));
-  }
-
-  /** Called after every membership change (readiness and metrics listen). */
-  setOnChange(cb: () => void): void {
-    this.onChange = cb;
   }
 
   get routerType(): Router['type'] {
@@ -160,7 +153,6 @@ export class WorkerPool {
     }
     if (changed || this.router.servers().length !== this.workers.size) {
       this.router.setServers([...this.workers.keys()]);
-      this.onChange?.();
     }
   }
 
@@ -226,22 +218,23 @@ export class WorkerPool {
   }
 
   private eject(worker: WorkerEndpoint): void {
-    worker.ejectionCount++;
     worker.ejections++;
     worker.isEjected = true;
-    const ms = Math.min(this.policy.baseEjectionMs * worker.ejectionCount, this.policy.maxEjectionMs);
-    worker.ejectedUntilMs = Date.now() + ms;
+    const ms = this.backOff(worker);
     this.log(`Server ${worker.url} ejected for ${ms} ms after ${worker.consecutiveFailures} failures`);
-    this.scheduleProbe(worker, ms);
   }
 
-  private scheduleProbe(worker: WorkerEndpoint, delayMs: number): void {
+  /** One more ejection period (base x count, capped), after which the worker is probed; returns its length. */
+  private backOff(worker: WorkerEndpoint): number {
+    worker.ejectionCount++;
+    const delayMs = Math.min(this.policy.baseEjectionMs * worker.ejectionCount, this.policy.maxEjectionMs);
     if (worker.probeTimer) clearTimeout(worker.probeTimer);
     worker.probeTimer = setTimeout(() => {
       worker.probeTimer = undefined;
       void this.probe(worker);
     }, delayMs);
     worker.probeTimer.unref();
+    return delayMs;
   }
 
   private async probe(worker: WorkerEndpoint): Promise<void> {
@@ -254,10 +247,7 @@ export class WorkerPool {
       this.log(`Server ${worker.url} recovered`);
       return;
     }
-    worker.ejectionCount++;
-    const ms = Math.min(this.policy.baseEjectionMs * worker.ejectionCount, this.policy.maxEjectionMs);
-    worker.ejectedUntilMs = Date.now() + ms;
-    this.scheduleProbe(worker, ms);
+    this.backOff(worker);
   }
 
   snapshot(): WorkerSnapshot[] {
