@@ -8,12 +8,14 @@ export function NumberField({
   value,
   onChange,
   min = 1,
+  max,
   placeholder,
 }: {
   label: ReactNode;
   value: string;
   onChange: (text: string) => void;
   min?: number;
+  max?: number;
   placeholder?: string;
 }): ReactNode {
   return (
@@ -22,6 +24,7 @@ export function NumberField({
       <input
         type="number"
         min={min}
+        max={max}
         value={value}
         placeholder={placeholder}
         onChange={(e) => onChange(e.target.value)}

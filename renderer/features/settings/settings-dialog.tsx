@@ -7,6 +7,7 @@ import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'rea
 import type { ConsoleSettings, ConsoleSettingsPatch } from '../../../shared/model/settings';
 import type { ClusterMode } from '../../../shared/model/topology';
 import type { WorkerEngine } from '../../../shared/model/worker';
+import { NumberField } from '../../components/number-field';
 import { useAppStore } from '../../store/app-store-context';
 
 function SettingsForm({
@@ -73,37 +74,25 @@ function SettingsForm({
             <option value="simulated">simulated</option>
           </select>
         </label>
-        <label className="field">
-          <span>Ready timeout (s)</span>
-          <input
-            type="number"
-            min={1}
-            value={draft.readyTimeoutSec}
-            onChange={(e) => set({ readyTimeoutSec: e.target.value })}
-          />
-        </label>
-        <label className="field">
-          <span>Proxy port</span>
-          <input
-            type="number"
-            min={1}
-            max={65535}
-            value={draft.proxyPort}
-            onChange={(e) => set({ proxyPort: e.target.value })}
-          />
-        </label>
+        <NumberField
+          label="Ready timeout (s)"
+          value={draft.readyTimeoutSec}
+          onChange={(v) => set({ readyTimeoutSec: v })}
+        />
+        <NumberField
+          label="Proxy port"
+          max={65535}
+          value={draft.proxyPort}
+          onChange={(v) => set({ proxyPort: v })}
+        />
       </div>
       <div className="field-row">
-        <label className="field">
-          <span>Simulated GPUs (without nvidia-smi)</span>
-          <input
-            type="number"
-            min={1}
-            max={64}
-            value={draft.simulatedGpuCount}
-            onChange={(e) => set({ simulatedGpuCount: e.target.value })}
-          />
-        </label>
+        <NumberField
+          label="Simulated GPUs (without nvidia-smi)"
+          max={64}
+          value={draft.simulatedGpuCount}
+          onChange={(v) => set({ simulatedGpuCount: v })}
+        />
         <label className="field">
           <span>Simulated GPU model</span>
           <input
