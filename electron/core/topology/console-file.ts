@@ -4,6 +4,7 @@
 
 import { Document, isSeq, LineCounter, parseDocument } from 'yaml';
 
+import { isPlainObject } from '../../../shared/logic/config-checks';
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
 import { type ConfigPath, formatPath, locatePath } from '../../../shared/logic/yaml-locate';
 import type { ClusterMode, ConsoleTopology, TopologyWorker } from '../../../shared/model/topology';
@@ -19,10 +20,6 @@ const WORKER_KEYS = ['name', 'role', 'gpus', 'host', 'port', 'model', 'engine', 
 
 /** Result of parsing console.yaml. */
 export type ConsoleParseResult = { ok: true; value: ConsoleTopology; issues: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Parses console.yaml; every problem is located at its key. */
 export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsoleParseResult {
@@ -43,7 +40,7 @@ export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsolePars
   const error = (path: ConfigPath, message: string, hint?: string): void => add('error', path, message, hint);
 
   const root: unknown = document.toJS() ?? {};
-  if (!isObject(root)) {
+  if (!isPlainObject(root)) {
     error([], 'must be a mapping with cluster_mode and workers');
     return { ok: false, issues };
   }
@@ -69,7 +66,7 @@ export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsolePars
     const seen = new Set<string>();
     rawWorkers.forEach((raw: unknown, i) => {
       const at = (k?: string): ConfigPath => (k === undefined ? ['workers', i] : ['workers', i, k]);
-      if (!isObject(raw)) {
+      if (!isPlainObject(raw)) {
         error(at(), 'must be a mapping');
         return;
       }
@@ -120,7 +117,7 @@ export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsolePars
       }
       const env: Record<string, string> = {};
       if (raw.env !== undefined && raw.env !== null) {
-        if (!isObject(raw.env)) error(at('env'), 'must be a mapping of variable names to values');
+        if (!isPlainObject(raw.env)) error(at('env'), 'must be a mapping of variable names to values');
         else
           {for (const [k, v] of Object.entries(raw.env)) {
             if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) error(['workers', i, 'env', k], 'is not a valid environment variable name');

@@ -6,6 +6,7 @@
 
 import { type Document, parse } from 'yaml';
 
+import { isPlainObject } from '../../../shared/logic/config-checks';
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
 import { extractMpiWorkerOptions, parseDisaggConfig, parseWorkerOptions, splitHostPort } from '../../../shared/logic/config-parse';
 import { serializeDisaggConfig, serializeWorkerOptions } from '../../../shared/logic/config-write';
@@ -26,10 +27,6 @@ const TEMPLATE_OPTIONS: Record<WorkerRole, WorkerOptions> = {
 
 type FileKind = 'console' | 'disagg' | 'metadata' | 'options';
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** What a file is, by its keys (users name their files freely). */
 function classify(name: string, text: string): FileKind {
   if (name === CONSOLE_FILE) return 'console';
@@ -39,7 +36,7 @@ function classify(name: string, text: string): FileKind {
   } catch {
     return 'options'; // A syntax error is reported by the options parser with its position.
   }
-  if (!isObject(value)) return 'options';
+  if (!isPlainObject(value)) return 'options';
   if ('context_servers' in value || 'generation_servers' in value || ('disagg_cluster' in value && 'hostname' in value)) return 'disagg';
   if ('server_type' in value || 'refresh_interval' in value || 'refersh_interval' in value || 'health_check_timeout' in value) return 'metadata';
   return 'options';
