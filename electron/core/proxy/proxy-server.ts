@@ -470,7 +470,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         picked = ctxPool.select(ctxRoute, tried);
       } catch (err) {
         if (err instanceof RouterError) {
-          if (attempt === 0 && !(ctxPool.size() === 0)) {
+          if (attempt === 0 && ctxPool.size() > 0) {
             sendError(flow, flow.res, 500, `Internal server error ${err.message}`);
             finishRecord(flow, 'upstream_error', 500, err.message);
             return { ok: false };
@@ -838,7 +838,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       up.on('end', () => {
         if (finished) return;
         onEvents(parser.end(), now());
-        if (isDone || (sawError && isDone)) {
+        if (isDone) {
           genPool.reportSuccess(worker);
           if (!out.writableEnded && !flow.isClientGone) out.end();
           finish(sawError ? 'upstream_error' : 'ok', 200);
@@ -1171,6 +1171,17 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     return metrics.render([...ctxPool.snapshot(), ...genPool.snapshot()], flows.size, readiness().ready);
   }
 
+  /** After the server closed: stop polling, close the pools' sockets and probes, deliver pending records. */
+  function releaseResources(): void {
+    if (kvTimer) clearTimeout(kvTimer);
+    ctxPool.close();
+    genPool.close();
+    if (recordTimer) {
+      clearTimeout(recordTimer);
+      flushRecords();
+    }
+  }
+
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     // The console page (its own loopback port) calls the proxy from the browser: CORS for loopback origins
     // only. SDKs and curl send no Origin and pay nothing for this.
@@ -1223,12 +1234,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       for (const f of flows) f.current?.abort();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      ctxPool.close();
-      genPool.close();
-      if (recordTimer) {
-        clearTimeout(recordTimer);
-        flushRecords();
-      }
+      releaseResources();
     },
     async drain(deadlineMs: number): Promise<void> {
       isDraining = true;
@@ -1248,13 +1254,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       }
       server.closeAllConnections();
       await closed;
-      if (kvTimer) clearTimeout(kvTimer);
-      ctxPool.close();
-      genPool.close();
-      if (recordTimer) {
-        clearTimeout(recordTimer);
-        flushRecords();
-      }
+      releaseResources();
     },
     updateMembership(m: MembershipUpdate): void {
       if (m.context) ctxPool.setMembers(m.context);
