@@ -5,10 +5,7 @@
 
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 
-import { isApiChannel, isApiEvent } from '../shared/api/contract';
-
-/** Prefix of the IPC channel an event travels on (same as electron/ipc/bind-ipc.ts). */
-const EVENT_CHANNEL_PREFIX = 'event:';
+import { EVENT_CHANNEL_PREFIX, isApiChannel, isApiEvent } from '../shared/api/contract';
 
 /** What the renderer sees as window.bridge. */
 export const bridge = {

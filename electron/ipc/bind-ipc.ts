@@ -10,12 +10,14 @@ import {
   type WebContents,
 } from 'electron';
 
-import { API_CHANNELS, API_EVENTS, type ApiBackend } from '../../shared/api/contract';
+import {
+  API_CHANNELS,
+  API_EVENTS,
+  type ApiBackend,
+  EVENT_CHANNEL_PREFIX,
+} from '../../shared/api/contract';
 import { type Envelope, errorEnvelope } from '../../shared/api/envelope';
 import { dispatch, type DispatchLogger } from '../core/dispatch';
-
-/** Prefix of the IPC channel an event travels on, e.g. `event:workers:statusChanged`. */
-export const EVENT_CHANNEL_PREFIX = 'event:';
 
 export interface BindIpcOptions {
   /** Default: Electron's ipcMain (tests pass a fake). */

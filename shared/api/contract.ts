@@ -214,6 +214,9 @@ export const API_EVENTS: readonly ApiEventName[] = [
   'planner:progressed',
 ];
 
+/** Prefix of the IPC channel an event travels on, e.g. `event:workers:statusChanged` (bind-ipc sends, preload listens). */
+export const EVENT_CHANNEL_PREFIX = 'event:';
+
 /** True when the string names an event of the contract. */
 export function isApiEvent(name: string): name is ApiEventName {
   return (API_EVENTS as readonly string[]).includes(name);

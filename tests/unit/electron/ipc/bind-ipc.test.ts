@@ -4,9 +4,14 @@ import { describe, expect, it, vi } from 'vitest';
 
 vi.mock('electron', () => ({ ipcMain: { handle: vi.fn(), removeHandler: vi.fn() } }));
 
-import { bindIpc, EVENT_CHANNEL_PREFIX } from '../../../../electron/ipc/bind-ipc';
+import { bindIpc } from '../../../../electron/ipc/bind-ipc';
 import { isTrustedSender, urlPrefixOf } from '../../../../electron/ipc/trusted-sender';
-import { API_CHANNELS, API_EVENTS, type ApiBackend } from '../../../../shared/api/contract';
+import {
+  API_CHANNELS,
+  API_EVENTS,
+  type ApiBackend,
+  EVENT_CHANNEL_PREFIX,
+} from '../../../../shared/api/contract';
 import { AppError } from '../../../../shared/api/envelope';
 
 type Handler = (event: unknown, ...args: unknown[]) => Promise<unknown>;
