@@ -523,12 +523,14 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   };
 
   // ------------------------------------------------------------------ metrics
+  /** The id of the local or remote worker at a proxy record's worker url; null for an unknown url. */
+  const workerIdOf = (url: string): string | null => {
+    const u = normalizeUrl(url);
+    return localUrls().get(u) ?? remote.find((r) => r.url === u)?.id ?? null;
+  };
   const metrics: MetricsService = createMetricsService({
     historyDir: join(dataDir, 'metrics'),
-    workerIdOf: (url) => {
-      const u = normalizeUrl(url);
-      return localUrls().get(u) ?? remote.find((r) => r.url === u)?.id ?? null;
-    },
+    workerIdOf,
     pollWorkers: () => [
       ...supervisor
         .list()
@@ -543,10 +545,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
 
   // Recent requests for the timelines (O4, G2); worker ids are resolved when a record arrives.
   const requestLog = new RequestLog({
-    workerIdOf: (url) => {
-      const u = normalizeUrl(url);
-      return localUrls().get(u) ?? remote.find((r) => r.url === u)?.id ?? null;
-    },
+    workerIdOf,
     onRecorded: (event) => emit('requests:recorded', event),
   });
 
