@@ -32,12 +32,19 @@ const THROUGHPUT_SERIES: ChartSeries[] = [
   { key: 'rps', label: 'req/s', color: '#58a6ff' },
   { key: 'tps', label: 'tok/s (right axis)', color: '#76b900', isRightAxis: true },
 ];
-const TTFT_SERIES = pSeries('ttft');
-const TPOT_SERIES = pSeries('tpot');
-const E2E_SERIES = pSeries('e2e');
-const PROXY_SERIES: ChartSeries[] = [
-  { key: 'proxy_p50', label: 'p50', color: P_COLORS.p50 },
-  { key: 'proxy_p99', label: 'p99', color: P_COLORS.p99 },
+// The latency percentile charts over the traffic rows (gaps connected, milliseconds).
+const LATENCY_CHARTS: { title: string; testId: string; series: ChartSeries[] }[] = [
+  { title: 'Time to first token', testId: 'chart-ttft', series: pSeries('ttft') },
+  { title: 'Time per output token', testId: 'chart-tpot', series: pSeries('tpot') },
+  { title: 'End-to-end latency', testId: 'chart-e2e', series: pSeries('e2e') },
+  {
+    title: 'Proxy added latency',
+    testId: 'chart-proxy',
+    series: [
+      { key: 'proxy_p50', label: 'p50', color: P_COLORS.p50 },
+      { key: 'proxy_p99', label: 'p99', color: P_COLORS.p99 },
+    ],
+  },
 ];
 
 function keyedSeries(keys: string[]): ChartSeries[] {
@@ -238,46 +245,19 @@ export function DashboardView(): ReactNode {
           emptyHint={noTraffic}
           onZoom={setZoom}
         />
-        <TimeChart
-          title="Time to first token"
-          testId="chart-ttft"
-          shouldConnectGaps
-          rows={derived.traffic}
-          series={TTFT_SERIES}
-          range={derived.range}
-          format={fmtMs}
-          emptyHint={noTraffic}
-        />
-        <TimeChart
-          title="Time per output token"
-          testId="chart-tpot"
-          shouldConnectGaps
-          rows={derived.traffic}
-          series={TPOT_SERIES}
-          range={derived.range}
-          format={fmtMs}
-          emptyHint={noTraffic}
-        />
-        <TimeChart
-          title="End-to-end latency"
-          testId="chart-e2e"
-          shouldConnectGaps
-          rows={derived.traffic}
-          series={E2E_SERIES}
-          range={derived.range}
-          format={fmtMs}
-          emptyHint={noTraffic}
-        />
-        <TimeChart
-          title="Proxy added latency"
-          testId="chart-proxy"
-          shouldConnectGaps
-          rows={derived.traffic}
-          series={PROXY_SERIES}
-          range={derived.range}
-          format={fmtMs}
-          emptyHint={noTraffic}
-        />
+        {LATENCY_CHARTS.map((c) => (
+          <TimeChart
+            key={c.testId}
+            title={c.title}
+            testId={c.testId}
+            shouldConnectGaps
+            rows={derived.traffic}
+            series={c.series}
+            range={derived.range}
+            format={fmtMs}
+            emptyHint={noTraffic}
+          />
+        ))}
         <TimeChart
           title="Errors by kind (per second)"
           testId="chart-errors"
