@@ -34,7 +34,7 @@ import {
   spliceJson,
   validateRawClientRequest,
 } from './request-flow';
-import { scanPlainSseChunk, SseChunkScan } from './sse-byte-scan';
+import { isNonTokenData, scanPlainSseChunk, SseChunkScan } from './sse-byte-scan';
 import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RecordOutcome, RoutingUpdate } from './types';
 import { LOG_LEVEL_ORDER } from './types';
 import type { UpstreamCall } from './upstream-client';
@@ -791,8 +791,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           const d = ev.data;
           lastData = d;
           lastDataChunk = undefined;
-          // Not tokens: chat's role-only first event and the usage-only final chunk.
-          if (d.indexOf('"delta":{"role":"assistant"}') >= 0 || d.indexOf('"choices":[]') >= 0) continue;
+          if (isNonTokenData(d)) continue;
           flow.rec.tokenTimes.push(t);
         }
       };

@@ -8,8 +8,17 @@ const CR = 13;
 // A token event always carries a non-empty choices list; error events (no "choices", see isErrorEvent)
 // and the usage-only final chunk (`"choices":[]`) do not, so they fall to the full parser.
 const CHOICES = Buffer.from('"choices":[{');
-// Chat's role-only first event is not a token (the same pattern the full path looks for).
-const ROLE_ONLY = Buffer.from('"delta":{"role":"assistant"}');
+// Chat's role-only first event is not a token.
+const ROLE_ONLY_TEXT = '"delta":{"role":"assistant"}';
+const ROLE_ONLY = Buffer.from(ROLE_ONLY_TEXT);
+
+/**
+ * The full path's rule for a data event that is not a token: chat's role-only first event and the
+ * usage-only final chunk (`"choices":[]`). scanPlainSseChunk leaves chunks holding either to that path.
+ */
+export function isNonTokenData(data: string): boolean {
+  return data.indexOf(ROLE_ONLY_TEXT) >= 0 || data.indexOf('"choices":[]') >= 0;
+}
 
 /** What one scanned chunk held; reused between calls (no allocation per chunk). */
 export class SseChunkScan {
