@@ -22,6 +22,7 @@ import {
 } from '../core/bench/run-benchmark';
 import { RunStore } from '../core/bench/run-store';
 import { formatSummary } from '../core/bench/summary-table';
+import { splitFlag } from './cli-flags';
 
 export const BENCH_HELP = `Usage: disagg-console bench --model MODEL [options]
 
@@ -168,9 +169,7 @@ export function parseBenchArgs(
   const bools = new Set<string>();
   for (let i = 0; i < argv.length; i += 1) {
     const raw = argv[i] ?? '';
-    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
-    const flag = eq > 0 ? raw.slice(0, eq) : raw;
-    const inline = eq > 0 ? raw.slice(eq + 1) : undefined;
+    const { flag, value: inline } = splitFlag(raw);
     if (FLAGS_BOOL.has(flag)) {
       bools.add(flag);
     } else if (FLAGS_WITH_VALUE.has(flag)) {
