@@ -1,6 +1,8 @@
 // GPU inventory, live samples and the `nvidia-smi topo -m` matrix as JSON-safe data for the console API.
 // Layer: shared (pure). Values nvidia-smi reports as "[N/A]" / "[Not Supported]" are null here.
 
+import type { WorkerRole } from './worker';
+
 /** One GPU as it is seen once (static facts). */
 export interface GpuInfo {
   /** nvidia-smi index, the number CUDA_VISIBLE_DEVICES takes. */
@@ -78,7 +80,7 @@ export interface GpuTopology {
 /** Which workers hold a GPU (from the supervisor's specs). */
 export interface GpuHolder {
   workerId: string;
-  role: 'context' | 'generation';
+  role: WorkerRole;
 }
 
 /** Everything the GPU view shows, as one JSON-safe snapshot. */
