@@ -54,6 +54,12 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
     }
   };
 
+  /** A restart or stop answers the worker's new status: shown at once, before its status event. */
+  const applyStatus = (id: string, status: WorkerView['status']): void => {
+    const view = get().workers[id];
+    if (view) get().applyWorkerView({ ...view, status });
+  };
+
   return {
     workers: {},
     workersLoaded: false,
@@ -120,15 +126,11 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
     },
     restartWorker: (id) =>
       withBusy(id, 'restarting', async () => {
-        const status = await api.invoke('workers:restart', id);
-        const view = get().workers[id];
-        if (view) get().applyWorkerView({ ...view, status });
+        applyStatus(id, await api.invoke('workers:restart', id));
       }),
     stopWorker: (id) =>
       withBusy(id, 'stopping', async () => {
-        const status = await api.invoke('workers:stop', id);
-        const view = get().workers[id];
-        if (view) get().applyWorkerView({ ...view, status });
+        applyStatus(id, await api.invoke('workers:stop', id));
       }),
     removeWorker: async (id) => {
       let ok = false;
