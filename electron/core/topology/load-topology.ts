@@ -63,6 +63,8 @@ export function loadTopology(files: TopologyFiles): LoadResult {
 
   const options: Record<string, WorkerOptions> = {};
   let isOptionsOk = true;
+  // Two workers may share one options file: it is parsed, and its problems reported, once.
+  const parsedOptions = new Map<string, ReturnType<typeof parseWorkerOptions>>();
   if (consoleResult?.ok) {
     consoleResult.value.workers.forEach((w, i) => {
       if (w.optionsFile === null) {
@@ -75,9 +77,12 @@ export function loadTopology(files: TopologyFiles): LoadResult {
         isOptionsOk = false;
         return;
       }
-      const r = parseWorkerOptions(text, w.optionsFile);
-      // Two workers may share one options file; report its problems once.
-      for (const issue of r.issues) if (!issues.some((x) => x.file === issue.file && x.line === issue.line && x.message === issue.message)) issues.push(issue);
+      let r = parsedOptions.get(w.optionsFile);
+      if (r === undefined) {
+        r = parseWorkerOptions(text, w.optionsFile);
+        parsedOptions.set(w.optionsFile, r);
+        for (const issue of r.issues) if (!issues.some((x) => x.file === issue.file && x.line === issue.line && x.message === issue.message)) issues.push(issue);
+      }
       if (r.ok) options[w.name] = r.value;
       else isOptionsOk = false;
     });
