@@ -8,7 +8,7 @@ import type { WorkerEngine } from '../../../shared/model/worker';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
 import { type PresetName, PRESETS } from '../../lib/worker-templates';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
 import { selectDefaultModel, selectFreeGpus, selectWorkersOnGpu } from '../../store/selectors';
 import { AddWorkerPanel } from './add-worker-panel';
 import { GpuCard } from './gpu-card';
@@ -24,15 +24,13 @@ function GpuGrid(): ReactNode {
   const selectGpu = useAppStore((s) => s.selectGpu);
   const openAddPanel = useAppStore((s) => s.openAddPanel);
   const openLogs = useAppStore((s) => s.openLogs);
+  const storeApi = useAppStoreApi();
   if (!inventory) return null;
   const onSelect = (index: number, isAdditive: boolean): void => {
     selectGpu(index, isAdditive);
     openLogs(null);
-    const next = isAdditive
-      ? selected.includes(index)
-        ? selected.filter((i) => i !== index)
-        : [...selected, index].sort((a, b) => a - b)
-      : [index];
+    // An additive click opens the panel for the store's new selection; a plain click always for this GPU.
+    const next = isAdditive ? storeApi.getState().selectedGpus : [index];
     openAddPanel(next.length > 0 ? next : null);
   };
   return (
