@@ -358,14 +358,15 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   let clusterReady: boolean | null = null;
 
   /** The etcd endpoint a topology names (metadata_config.yaml, or an etcd:// cluster_uri), null when it needs none. */
-  const etcdEndpointOf = (t: AppliedTopology | null): string | null => {
+  const namedEtcdEndpoint = (t: AppliedTopology | null): string | null => {
     if (!t) return null;
     if (t.mode === 'metadata') return t.metadata ? `http://${t.metadata.hostname}:${t.metadata.port}` : null;
     const uri = t.disagg.disagg_cluster?.cluster_uri;
     if (t.mode === 'disagg_cluster' && uri?.startsWith('etcd://')) return `http://${uri.slice('etcd://'.length).split(',')[0] ?? ''}`;
     return null;
   };
-  const etcdEndpointNeeded = (): string | null => etcdEndpointOf(applied);
+  /** The etcd to use for a topology: the one set in the settings, else the one the topology names. */
+  const etcdEndpointOf = (t: AppliedTopology | null): string | null => settings.etcdEndpoint ?? namedEtcdEndpoint(t);
 
   const isEtcdUp = async (endpoint: string): Promise<boolean> => {
     try {
@@ -382,7 +383,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
    * external one, or the embedded one on exactly that loopback port, so the files need no edit.
    */
   const ensureEtcd = async (t: AppliedTopology | null): Promise<void> => {
-    const endpoint = settings.etcdEndpoint ?? etcdEndpointOf(t);
+    const endpoint = etcdEndpointOf(t);
     if (endpoint === null) {
       etcdStatus = etcd ? etcd.status() : { state: 'off', endpoint: null, message: null };
       return;
@@ -449,7 +450,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     const local = localUrls();
     const found: RemoteWorker[] = [];
     if (applied.mode === 'metadata') {
-      const endpoint = settings.etcdEndpoint ?? etcdEndpointNeeded();
+      const endpoint = etcdEndpointOf(applied);
       if (endpoint === null) return;
       const client = metadataClientOf(endpoint);
       try {
@@ -640,7 +641,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const deregister = async (url: string): Promise<void> => {
     if (!applied || applied.mode === 'static') return;
     if (applied.mode === 'metadata') {
-      const endpoint = settings.etcdEndpoint ?? etcdEndpointNeeded();
+      const endpoint = etcdEndpointOf(applied);
       if (endpoint === null) return;
       const client = metadataClientOf(endpoint);
       try {
