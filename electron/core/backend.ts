@@ -964,8 +964,8 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     await startProxy(current?.disagg ?? null);
     const inventory = await gpus.start();
     let isDemoWanted = deps.isDemo === true || (deps.isDemoOnFirstStartWithoutGpus === true && inventory.simulated);
-    const lastVersion = (await store.listVersions())[0]?.version;
-    if (current && lastVersion !== undefined) {
+    const lastVersion = await store.latestVersion();
+    if (current && lastVersion !== null) {
       // Run the topology applied last time again, from its version folder; nothing runs yet, so every worker
       // starts (the service's plan would compare it with itself and start nothing).
       isDemoWanted = false;

@@ -93,10 +93,6 @@ export class TopologyService {
     return run;
   }
 
-  private async appliedVersion(): Promise<number | null> {
-    return (await this.opts.store.listVersions())[0]?.version ?? null;
-  }
-
   private async currentLoaded(): Promise<LoadedTopology | null> {
     const files = await this.opts.store.readCurrent();
     return Object.keys(files).length === 0 ? null : loadTopology(files).topology;
@@ -107,7 +103,7 @@ export class TopologyService {
     const files = await this.opts.store.readCurrent();
     const consoleText = files[CONSOLE_FILE];
     const parsed = consoleText === undefined ? null : parseConsoleFile(consoleText);
-    return { name: this.opts.store.name, files, console: parsed?.ok ? parsed.value : null, appliedVersion: await this.appliedVersion() };
+    return { name: this.opts.store.name, files, console: parsed?.ok ? parsed.value : null, appliedVersion: await this.opts.store.latestVersion() };
   }
 
   private async preflight(files: TopologyFiles): Promise<{ topology: LoadedTopology | null; issues: ConfigIssue[]; previous: LoadedTopology | null }> {

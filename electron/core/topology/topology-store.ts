@@ -87,27 +87,42 @@ export class TopologyStore {
     await fsyncDir(this.dir);
   }
 
-  /** Every version, newest first. */
-  async listVersions(): Promise<TopologyVersionInfo[]> {
-    const root = join(this.dir, 'versions');
+  /** The version folder numbers, highest first (not yet checked for a meta.json). */
+  private async versionNumbers(): Promise<number[]> {
     let names: string[];
     try {
-      names = await readdir(root);
+      names = await readdir(join(this.dir, 'versions'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    const out: TopologyVersionInfo[] = [];
-    for (const n of names) {
-      if (!/^[1-9][0-9]*$/.test(n)) continue;
-      try {
-        const meta = JSON.parse(await readFile(join(root, n, META_FILE), 'utf8')) as VersionMeta;
-        out.push({ version: Number(n), appliedAtMs: meta.appliedAtMs, note: meta.note, fileNames: meta.fileNames });
-      } catch {
-        continue; // A folder without a readable meta.json is not a version (e.g. a foreign folder).
-      }
+    return names.filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number).sort((a, b) => b - a);
+  }
+
+  /** Version n's info; null for a folder without a readable meta.json (not a version, e.g. a foreign folder). */
+  private async versionInfo(version: number): Promise<TopologyVersionInfo | null> {
+    try {
+      const meta = JSON.parse(await readFile(join(this.versionDir(version), META_FILE), 'utf8')) as VersionMeta;
+      return { version, appliedAtMs: meta.appliedAtMs, note: meta.note, fileNames: meta.fileNames };
+    } catch {
+      return null;
     }
-    return out.sort((a, b) => b.version - a.version);
+  }
+
+  /** Every version, newest first. */
+  async listVersions(): Promise<TopologyVersionInfo[]> {
+    const out: TopologyVersionInfo[] = [];
+    for (const n of await this.versionNumbers()) {
+      const info = await this.versionInfo(n);
+      if (info) out.push(info);
+    }
+    return out;
+  }
+
+  /** The newest version's number, null when there is none (reads one meta.json, not every version's). */
+  async latestVersion(): Promise<number | null> {
+    for (const n of await this.versionNumbers()) if (await this.versionInfo(n)) return n;
+    return null;
   }
 
   /** The files of version n; NOT_FOUND when there is none. */
@@ -129,7 +144,7 @@ export class TopologyStore {
     checkFileNames(files);
     const root = join(this.dir, 'versions');
     await mkdir(root, { recursive: true });
-    const latest = (await this.listVersions())[0]?.version ?? 0;
+    const latest = (await this.latestVersion()) ?? 0;
     const version = latest + 1;
     const tmp = join(root, `.tmp-${version}-${randomBytes(4).toString('hex')}`);
     await mkdir(tmp);

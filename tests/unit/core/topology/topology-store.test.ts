@@ -66,7 +66,13 @@ describe('TopologyStore', () => {
     mkdirSync(join(store.dir, 'versions', '.tmp-2-abcd'));
     mkdirSync(join(store.dir, 'versions', '7'));
     expect((await store.listVersions()).map((v) => v.version)).toEqual([1]);
+    expect(await store.latestVersion()).toBe(1);
     expect(await store.addVersion({ 'console.yaml': 'v2' }, 'apply')).toBe(2);
+    expect(await store.latestVersion()).toBe(2);
+  });
+
+  it('has no latest version before the first one', async () => {
+    expect(await new TopologyStore({ dataDir }).latestVersion()).toBeNull();
   });
 
   it('answers NOT_FOUND for a version that does not exist', async () => {
