@@ -30,6 +30,16 @@ function run(command, commandArgs) {
   const child = spawn(command, commandArgs, { cwd: root, stdio: 'inherit', shell: false });
   // Pass our termination on, so quitting `npm start` stops the console and with it every worker.
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  // `npm` exits on SIGTERM without passing it to us; we notice by being re-parented and stop the console
+  // the same way, so no worker outlives the command that started it.
+  const parentPid = process.ppid;
+  const parentWatch = setInterval(() => {
+    if (process.ppid !== parentPid) {
+      clearInterval(parentWatch);
+      child.kill('SIGTERM');
+    }
+  }, 1000);
+  parentWatch.unref();
   child.on('exit', (code, signal) => {
     process.exitCode = code ?? (signal ? 1 : 0);
   });
