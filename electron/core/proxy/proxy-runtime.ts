@@ -10,7 +10,7 @@ import { defaultTokenizer } from './default-tokenizer';
 import type { ProxyServer, ProxyServerOptions } from './proxy-server';
 import { createProxyServer } from './proxy-server';
 import type { LogLevel } from './types';
-import { createWorkerAgent, getUpstream, parseHostPort } from './upstream-client';
+import { createUpstreamPool, getUpstream, parseHostPort, type UpstreamPool } from './upstream-client';
 
 /** Settings that are flags rather than file contents (trtllm-protocol.md 1.2 plus our additions). */
 export interface ProxyRunSettings {
@@ -75,15 +75,20 @@ export function proxyOptionsFromConfig(cfg: DisaggConfig, s: ProxyRunSettings, e
 
 /** Probes every url's /health (in parallel, every 500 ms) until all answer 200 or the time is up; returns those still down. */
 export async function waitForWorkers(urls: string[], timeoutMs: number, log: (m: string) => void): Promise<string[]> {
-  const agent = createWorkerAgent(4);
+  const pools = new Map<string, UpstreamPool>();
   const pending = new Set(urls);
   const until = Date.now() + timeoutMs;
   try {
     while (pending.size > 0) {
       await Promise.all(
         [...pending].map(async (u) => {
-          const { host, port } = parseHostPort(u);
-          const r = await getUpstream({ host, port, agent }, '/health', 1_000);
+          let pool = pools.get(u);
+          if (pool === undefined) {
+            const { host, port } = parseHostPort(u);
+            pool = createUpstreamPool(host, port, 1);
+            pools.set(u, pool);
+          }
+          const r = await getUpstream({ pool }, '/health', 1_000);
           if (r && r.status === 200) pending.delete(u);
         }),
       );
@@ -92,7 +97,7 @@ export async function waitForWorkers(urls: string[], timeoutMs: number, log: (m:
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
-    agent.destroy();
+    for (const pool of pools.values()) pool.destroy();
   }
   return [...pending];
 }

@@ -37,9 +37,8 @@ import {
 import { isNonTokenData, scanPlainSseChunk, SseChunkScan } from './sse-byte-scan';
 import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RecordOutcome, RoutingUpdate } from './types';
 import { LOG_LEVEL_ORDER } from './types';
-import type { UpstreamCall } from './upstream-client';
-import type { WholeResponse } from './upstream-client';
-import { getUpstream, postUpstream, postWhole, readBody, UpstreamError } from './upstream-client';
+import type { StreamCall, StreamHead, WholeResponse } from './upstream-client';
+import { getUpstream, postStream, postWhole, UpstreamError } from './upstream-client';
 import type { EjectionPolicy, WorkerEndpoint, WorkerSnapshot } from './worker-pool';
 import { DEFAULT_EJECTION, normalizeWorkerUrl, WorkerPool } from './worker-pool';
 
@@ -617,11 +616,11 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         }
         return;
       }
-      const call = postUpstream(worker, path, payload, opt.firstByteTimeoutMs);
+      const call = postStream(worker, path, payload, opt.firstByteTimeoutMs);
       flow.current = call;
-      let res: http.IncomingMessage;
+      let head: StreamHead;
       try {
-        res = await call.response;
+        head = await call.head;
       } catch (thrown) {
         const err = upstreamFailure(flow, genPool, worker, selection, thrown);
         if (err === null) {
@@ -638,12 +637,12 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         continue;
       }
       flow.rec.firstByteAt = now();
-      const status = res.statusCode ?? 502;
+      const status = head.status;
       if (status !== 200) {
         // A streaming request answered with an error body (e.g. a 400 JSON): relay it, never an empty 200 stream.
         try {
-          const body = await readBody(res, opt.requestTimeoutMs);
-          sendWholeAnswer(flow, worker, { status, contentType: res.headers['content-type'], body });
+          const body = await call.readRest(opt.requestTimeoutMs);
+          sendWholeAnswer(flow, worker, { status, contentType: head.contentType, body });
         } catch {
           genPool.reportFailure(worker, 'truncated');
           sendError(flow, flow.res, 502, 'Generation server failed while answering');
@@ -653,7 +652,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         genPool.release(worker, selection);
         return;
       }
-      await relayStream(flow, worker, res, call);
+      await relayStream(flow, worker, head, call);
       flow.current = undefined;
       genPool.release(worker, selection);
       if (ctxForPerf && flow.rec.outcome === 'ok') {
@@ -704,12 +703,12 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
    * events and see `[DONE]`; a stream that ends without it, stalls or resets is closed with an SSE
    * error event and `[DONE]` (never a silent truncation).
    */
-  function relayStream(flow: Flow, worker: WorkerEndpoint, up: http.IncomingMessage, call: UpstreamCall): Promise<void> {
+  function relayStream(flow: Flow, worker: WorkerEndpoint, head: StreamHead, call: StreamCall): Promise<void> {
     return new Promise<void>((resolve) => {
       const out = flow.res;
       setFlowHeaders(flow);
       out.writeHead(200, {
-        'content-type': up.headers['content-type'] ?? 'text/event-stream',
+        'content-type': head.contentType ?? 'text/event-stream',
         'cache-control': 'no-cache',
         connection: 'keep-alive',
       });
@@ -747,7 +746,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           genPool.reportFailure(worker, cls === 'timeout' ? 'timeout' : 'reset');
           metrics.countUpstreamError(`generation_stream_${cls}`);
         }
-        up.removeAllListeners('data');
         call.abort();
         if (!out.writableEnded && !flow.isClientGone) out.end(formatSseError(message, cls === 'timeout' ? 504 : 502));
         finish(cls === 'timeout' ? 'timeout' : 'upstream_error', 200, message);
@@ -797,7 +795,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       };
 
       const origin = performance.timeOrigin;
-      up.on('data', (chunk: Buffer) => {
+      const onData = (chunk: Buffer): void => {
         const tp = performance.now();
         lastActivity = tp;
         if (isDone) return;
@@ -825,16 +823,16 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         }
         if (!out.write(chunk)) {
           // Backpressure: stop reading upstream until the client drains (slow reader, item 15).
-          up.pause();
+          call.pause();
           isPausedForClient = true;
           out.once('drain', () => {
             isPausedForClient = false;
             lastActivity = performance.now();
-            up.resume();
+            call.resume();
           });
         }
-      });
-      up.on('end', () => {
+      };
+      const onEnd = (): void => {
         if (finished) return;
         onEvents(parser.end(), now());
         if (isDone) {
@@ -844,7 +842,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           return;
         }
         failStream('Generation stream ended before [DONE]', 'truncated', true);
-      });
+      };
       const onBroken = (): void => {
         if (finished) return;
         if (flow.isClientGone) {
@@ -858,11 +856,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         }
         failStream('Generation server connection lost', 'reset', true);
       };
-      up.on('error', onBroken);
-      up.on('aborted', onBroken);
-      up.on('close', () => {
-        if (!finished && !up.complete) onBroken();
-      });
+      call.attach({ onData, onEnd, onFail: onBroken });
       out.on('close', () => {
         if (!finished && !out.writableFinished) {
           call.abort();

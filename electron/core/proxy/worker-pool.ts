@@ -1,14 +1,12 @@
-// One role's workers (context or generation): membership, the router over them, a pooled agent per
+// One role's workers (context or generation): membership, the router over them, a connection pool per
 // worker, in-flight and error counts, and passive ejection with recovery through an active /health
 // probe (reliability.md item 10: ejection time x count with a cap, never eject every worker).
 // Layer: core.
-import type http from 'node:http';
-
 import type { Router, RouteRequest, RouteSelection } from '../../../shared/logic/routers/types';
 import { RouterError } from '../../../shared/logic/routers/types';
 import type { WorkerRole } from '../../../shared/model/worker';
 import type { UpstreamFailureKind, UpstreamTarget } from './upstream-client';
-import { createWorkerAgent, getUpstream, parseHostPort } from './upstream-client';
+import { createUpstreamPool, getUpstream, parseHostPort, type UpstreamPool } from './upstream-client';
 
 export type { WorkerRole } from '../../../shared/model/worker';
 
@@ -35,7 +33,8 @@ export const DEFAULT_EJECTION: EjectionPolicy = {
 export class WorkerEndpoint implements UpstreamTarget {
   readonly host: string;
   readonly port: number;
-  readonly agent: http.Agent;
+  /** Keep-alive connections to this worker. */
+  readonly pool: UpstreamPool;
   inFlight = 0;
   consecutiveFailures = 0;
   ejectionCount = 0;
@@ -54,7 +53,7 @@ export class WorkerEndpoint implements UpstreamTarget {
     const hp = parseHostPort(url);
     this.host = hp.host;
     this.port = hp.port;
-    this.agent = createWorkerAgent(maxSockets);
+    this.pool = createUpstreamPool(this.host, this.port, maxSockets);
   }
 }
 
@@ -71,12 +70,6 @@ export interface WorkerSnapshot {
   openSockets: number;
 }
 
-function countSockets(agent: http.Agent): number {
-  let n = 0;
-  for (const list of Object.values(agent.sockets)) n += list?.length ?? 0;
-  for (const list of Object.values(agent.freeSockets)) n += list?.length ?? 0;
-  return n;
-}
 
 /** `host:port` or `http://host:port` -> `http://host:port`. */
 export function normalizeWorkerUrl(url: string): string {
@@ -139,7 +132,7 @@ export class WorkerPool {
         this.workers.delete(url);
         w.isRemoved = true;
         if (w.probeTimer) clearTimeout(w.probeTimer);
-        if (w.inFlight === 0) w.agent.destroy();
+        if (w.inFlight === 0) w.pool.destroy();
         this.log(`Server ${url} is removed`);
         changed = true;
       }
@@ -197,7 +190,7 @@ export class WorkerPool {
   release(worker: WorkerEndpoint, selection: RouteSelection): void {
     this.router.finish(selection);
     worker.inFlight = Math.max(0, worker.inFlight - 1);
-    if (worker.isRemoved && worker.inFlight === 0) worker.agent.destroy();
+    if (worker.isRemoved && worker.inFlight === 0) worker.pool.destroy();
   }
 
   reportSuccess(worker: WorkerEndpoint): void {
@@ -259,7 +252,7 @@ export class WorkerPool {
       errors: w.errors,
       ejections: w.ejections,
       isEjected: w.isEjected,
-      openSockets: countSockets(w.agent),
+      openSockets: w.pool.openSockets(),
     }));
   }
 
@@ -267,7 +260,7 @@ export class WorkerPool {
   close(): void {
     for (const w of this.workers.values()) {
       if (w.probeTimer) clearTimeout(w.probeTimer);
-      w.agent.destroy();
+      w.pool.destroy();
     }
   }
 }

@@ -1,0 +1,304 @@
+// Pooled keep-alive HTTP/1.1 connections to one worker, written on `net` sockets instead of Node's
+// http.Agent: one write per request, one parse pass per read, no per-call stream objects. At most
+// `maxSockets` connections; requests beyond that wait in FIFO order. The most recently used idle
+// connection is reused first, and idle ones close after `idleTimeoutMs`, before the worker's own
+// keep-alive timeout (uvicorn's default is 5 s) can close them under a request. A request that finds its
+// reused connection already closed by the worker (no response byte) is sent once more on a new
+// connection: that race is inherent to keep-alive, and it says nothing about the worker's health.
+// Layer: core.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+import { Http1ResponseParser, type ResponseSink } from './http1-response-parser';
+import type { UpstreamFailureKind } from './upstream-error';
+
+/** What one request's owner hears. Nothing is called after `onEnd`, `onFail`, or the owner's abort(). */
+export interface ExchangeHandler {
+  onHead(status: number, contentType: string | undefined): void;
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+  onFail(kind: UpstreamFailureKind, message: string): void;
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+
+/** Bodies below this are sent in one write with the head; larger ones as a second write, corked. */
+const JOINED_WRITE_MAX = 64 * 1024;
+
+/** One request on the pool, from queued to answered. */
+export class UpstreamExchange {
+  /** The connection carrying it, once dispatched. */
+  conn: UpstreamConnection | undefined;
+  isFinished = false;
+  /** Whether it was already re-sent after a stale keep-alive connection. */
+  hasResent = false;
+
+  constructor(
+    readonly pool: UpstreamPool,
+    readonly head: string,
+    readonly body: string | undefined,
+    readonly handler: ExchangeHandler,
+  ) {}
+
+  /** Stops it without telling the handler; the connection is closed, so the worker sees the disconnect. */
+  abort(): void {
+    if (this.isFinished) return;
+    this.isFinished = true;
+    const conn = this.conn;
+    if (conn) conn.drop(this);
+    else this.pool.unqueue(this);
+  }
+
+  /** Backpressure: stop reading the worker's answer (the worker's writes block once buffers fill). */
+  pause(): void {
+    this.conn?.socket.pause();
+  }
+
+  resume(): void {
+    this.conn?.socket.resume();
+  }
+}
+
+class UpstreamConnection implements ResponseSink {
+  readonly socket: net.Socket;
+  private readonly parser = new Http1ResponseParser(this);
+  private exchange: UpstreamExchange | undefined;
+  /** Requests completed on this connection; a failure after one or more may be a stale keep-alive. */
+  private served = 0;
+  private isReusable = false;
+  idleSince = 0;
+
+  constructor(private readonly pool: UpstreamPool) {
+    const socket = net.connect({ host: pool.host, port: pool.port });
+    socket.setNoDelay(true);
+    socket.on('data', (b: Buffer) => this.onSocketData(b));
+    socket.on('end', () => this.onSocketEnd());
+    socket.on('error', (err: NodeJS.ErrnoException) => this.onSocketError(err));
+    socket.on('close', () => this.onSocketClose());
+    this.socket = socket;
+  }
+
+  start(ex: UpstreamExchange): void {
+    this.parser.reset();
+    this.exchange = ex;
+    ex.conn = this;
+    const s = this.socket;
+    if (ex.body === undefined) s.write(ex.head);
+    else if (ex.body.length < JOINED_WRITE_MAX) s.write(ex.head + ex.body);
+    else {
+      s.cork();
+      s.write(ex.head);
+      s.write(ex.body);
+      s.uncork();
+    }
+  }
+
+  /** The owner aborted `ex`: close the connection (never reuse one with an unread answer). */
+  drop(ex: UpstreamExchange): void {
+    if (this.exchange !== ex) return;
+    this.exchange = undefined;
+    ex.conn = undefined;
+    this.socket.destroy();
+  }
+
+  // ResponseSink: called from parser.push, only for the current exchange.
+  onHead(status: number, contentType: string | undefined): void {
+    const ex = this.exchange;
+    if (ex !== undefined && !ex.isFinished) ex.handler.onHead(status, contentType);
+  }
+
+  onBody(chunk: Buffer): void {
+    const ex = this.exchange;
+    if (ex !== undefined && !ex.isFinished) ex.handler.onData(chunk);
+  }
+
+  onComplete(canReuse: boolean): void {
+    this.isReusable = canReuse;
+  }
+
+  private onSocketData(b: Buffer): void {
+    const ex = this.exchange;
+    if (ex === undefined) {
+      // Bytes while idle: the worker is not answering what we asked; this connection cannot be trusted.
+      this.socket.destroy();
+      return;
+    }
+    let leftover: number;
+    try {
+      leftover = this.parser.push(b);
+    } catch (err) {
+      this.fail(this.parser.hasHead ? 'truncated' : 'reset', `invalid HTTP response: ${(err as Error).message}`);
+      return;
+    }
+    if (this.parser.isDone && this.exchange === ex) this.complete(ex, this.isReusable && leftover === 0);
+  }
+
+  private complete(ex: UpstreamExchange, canReuse: boolean): void {
+    this.exchange = undefined;
+    ex.conn = undefined;
+    this.served++;
+    const wasAborted = ex.isFinished;
+    ex.isFinished = true;
+    this.pool.release(this, canReuse);
+    if (!wasAborted) ex.handler.onEnd();
+  }
+
+  private onSocketEnd(): void {
+    const ex = this.exchange;
+    if (ex === undefined) return;
+    if (this.parser.endOfInput()) this.complete(ex, false);
+    else this.fail(this.parser.hasStarted ? 'truncated' : 'reset', 'worker closed the connection');
+  }
+
+  private onSocketError(err: NodeJS.ErrnoException): void {
+    if (this.exchange === undefined) return;
+    const code = err.code ?? err.message;
+    if (err.code !== undefined && CONNECT_CODES.has(err.code)) this.fail('connect', code);
+    else this.fail(this.parser.hasStarted ? 'truncated' : 'reset', code);
+  }
+
+  private onSocketClose(): void {
+    if (this.exchange !== undefined) this.fail(this.parser.hasStarted ? 'truncated' : 'reset', 'connection closed');
+    this.pool.onClosed(this);
+  }
+
+  /** Ends the current exchange with a failure and closes the connection; a stale reuse is re-sent once. */
+  private fail(kind: UpstreamFailureKind, message: string): void {
+    const ex = this.exchange;
+    if (ex === undefined) return;
+    this.exchange = undefined;
+    ex.conn = undefined;
+    this.socket.destroy();
+    if (ex.isFinished) return;
+    if (kind === 'reset' && this.served > 0 && !this.parser.hasStarted && !ex.hasResent) {
+      ex.hasResent = true;
+      this.pool.resend(ex);
+      return;
+    }
+    ex.isFinished = true;
+    ex.handler.onFail(kind, message);
+  }
+}
+
+export class UpstreamPool {
+  /** `HTTP/1.1` and the Host header, written after each request's path. */
+  private readonly headSuffix: string;
+  private readonly free: UpstreamConnection[] = [];
+  private readonly waiting: UpstreamExchange[] = [];
+  private readonly conns = new Set<UpstreamConnection>();
+  private isDestroyed = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly maxSockets: number,
+    private readonly idleTimeoutMs = 3_000,
+  ) {
+    const hostHeader = port === 80 ? host : `${host}:${port}`;
+    this.headSuffix = ` HTTP/1.1\r\nhost: ${hostHeader}\r\n`;
+  }
+
+  /** Sends a request; a JSON body when `body` is given. The handler hears the answer. */
+  request(method: 'GET' | 'POST', path: string, body: string | undefined, handler: ExchangeHandler): UpstreamExchange {
+    const head =
+      body === undefined
+        ? `${method} ${path}${this.headSuffix}\r\n`
+        : `${method} ${path}${this.headSuffix}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    const ex = new UpstreamExchange(this, head, body, handler);
+    if (this.isDestroyed) {
+      // Asynchronously, like any other failure: the caller has not kept `ex` yet.
+      queueMicrotask(() => {
+        if (ex.isFinished) return;
+        ex.isFinished = true;
+        handler.onFail('reset', 'worker connections were closed');
+      });
+      return ex;
+    }
+    const conn = this.free.pop();
+    if (conn !== undefined) conn.start(ex);
+    else if (this.conns.size < this.maxSockets) this.open().start(ex);
+    else this.waiting.push(ex);
+    return ex;
+  }
+
+  /** Connections open to the worker, busy and idle. */
+  openSockets(): number {
+    return this.conns.size;
+  }
+
+  /** Closes every connection; queued requests fail as resets (the worker was removed). */
+  destroy(): void {
+    this.isDestroyed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const c of [...this.conns]) c.socket.destroy();
+    this.free.length = 0;
+    for (const ex of this.waiting.splice(0)) {
+      if (ex.isFinished) continue;
+      ex.isFinished = true;
+      ex.handler.onFail('reset', 'worker connections were closed');
+    }
+  }
+
+  /** A connection finished its exchange: hand it to the next waiting request, keep it idle, or close it. */
+  release(conn: UpstreamConnection, canReuse: boolean): void {
+    if (!canReuse || this.isDestroyed) {
+      conn.socket.destroy();
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next !== undefined) {
+      conn.start(next);
+      return;
+    }
+    conn.idleSince = performance.now();
+    this.free.push(conn);
+    this.sweepTimer ??= setInterval(() => this.closeIdle(), Math.max(100, this.idleTimeoutMs / 3)).unref();
+  }
+
+  /** Re-sends a request whose reused connection turned out closed, on a new connection. */
+  resend(ex: UpstreamExchange): void {
+    if (this.isDestroyed) {
+      ex.isFinished = true;
+      ex.handler.onFail('reset', 'worker connections were closed');
+    } else if (this.conns.size < this.maxSockets) {
+      this.open().start(ex);
+    } else {
+      // The failed connection still counts until its close event, which dispatches this one.
+      this.waiting.unshift(ex);
+    }
+  }
+
+  unqueue(ex: UpstreamExchange): void {
+    const i = this.waiting.indexOf(ex);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  onClosed(conn: UpstreamConnection): void {
+    this.conns.delete(conn);
+    const i = this.free.indexOf(conn);
+    if (i >= 0) this.free.splice(i, 1);
+    if (this.isDestroyed) return;
+    const next = this.waiting.shift();
+    if (next !== undefined) this.open().start(next);
+  }
+
+  private open(): UpstreamConnection {
+    const conn = new UpstreamConnection(this);
+    this.conns.add(conn);
+    return conn;
+  }
+
+  private closeIdle(): void {
+    const cutoff = performance.now() - this.idleTimeoutMs;
+    // `free` is oldest-first (used from the end), so the idle ones are at the front.
+    let n = 0;
+    while (n < this.free.length && (this.free[n] as UpstreamConnection).idleSince <= cutoff) n++;
+    for (const c of this.free.splice(0, n)) c.socket.destroy();
+    if (this.free.length === 0 && this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+    }
+  }
+}
