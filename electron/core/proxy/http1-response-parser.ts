@@ -176,6 +176,8 @@ export class Http1ResponseParser {
     }
     let text = this.pendingLine + buf.toString('latin1', from, nl);
     this.pendingLine = '';
+    // Checked on the whole line too, so the limit does not depend on how the reads cut it.
+    if (text.length > MAX_LINE_BYTES) throw new HttpParseError('chunk line too long');
     if (text.endsWith('\r')) text = text.slice(0, -1);
     return { text, next: nl + 1 };
   }
@@ -199,6 +201,7 @@ export class Http1ResponseParser {
     if (pending === undefined) {
       const end = findHeadEnd(buf, from);
       if (end !== undefined) {
+        if (end.headEnd - from > MAX_HEAD_BYTES) throw new HttpParseError('response head too large');
         this.parseHead(buf.toString('latin1', from, end.headEnd));
         return end.bodyStart;
       }
@@ -214,12 +217,15 @@ export class Http1ResponseParser {
       this.keepPartialHead(head);
       return buf.length;
     }
+    if (end.headEnd > MAX_HEAD_BYTES) throw new HttpParseError('response head too large');
     this.parseHead(head.toString('latin1', 0, end.headEnd));
     return from + end.bodyStart - pending.length;
   }
 
   private keepPartialHead(bytes: Buffer): void {
-    if (bytes.length > MAX_HEAD_BYTES) throw new HttpParseError('response head too large');
+    // The limit is on the head's text (without its blank line); a partial head may end in the first
+    // two bytes of that blank line, hence the + 2.
+    if (bytes.length > MAX_HEAD_BYTES + 2) throw new HttpParseError('response head too large');
     this.pendingHead = Buffer.from(bytes);
   }
 
