@@ -25,6 +25,13 @@ const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'E
 /** Bodies below this are sent in one write with the head; larger ones as a second write, corked. */
 const JOINED_WRITE_MAX = 64 * 1024;
 
+/**
+ * Every upstream socket reads into this one buffer (net's `onread`): no allocation per read and no
+ * readable-stream machinery per token. Safe to share: each read is handled to the end, synchronously,
+ * before the next one is delivered. What outlives a read (body bytes) is copied out.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** One request on the pool, from queued to answered. */
 export class UpstreamExchange {
   /** The connection carrying it, once dispatched. */
@@ -69,9 +76,18 @@ class UpstreamConnection implements ResponseSink {
   idleSince = 0;
 
   constructor(private readonly pool: UpstreamPool) {
-    const socket = net.connect({ host: pool.host, port: pool.port });
+    const socket = net.connect({
+      host: pool.host,
+      port: pool.port,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number): boolean => {
+          this.onRead(READ_BUFFER.subarray(0, n));
+          return true; // not false: false would pause the socket; backpressure pauses it explicitly
+        },
+      },
+    });
     socket.setNoDelay(true);
-    socket.on('data', (b: Buffer) => this.onSocketData(b));
     socket.on('end', () => this.onSocketEnd());
     socket.on('error', (err: NodeJS.ErrnoException) => this.onSocketError(err));
     socket.on('close', () => this.onSocketClose());
@@ -109,14 +125,16 @@ class UpstreamConnection implements ResponseSink {
 
   onBody(chunk: Buffer): void {
     const ex = this.exchange;
-    if (ex !== undefined && !ex.isFinished) ex.handler.onData(chunk);
+    // A copy: `chunk` is a view of the shared read buffer, and the owner may keep or queue it.
+    if (ex !== undefined && !ex.isFinished) ex.handler.onData(Buffer.from(chunk));
   }
 
   onComplete(canReuse: boolean): void {
     this.isReusable = canReuse;
   }
 
-  private onSocketData(b: Buffer): void {
+  /** One read from the socket; `b` is valid only during this call. */
+  private onRead(b: Buffer): void {
     const ex = this.exchange;
     if (ex === undefined) {
       // Bytes while idle: the worker is not answering what we asked; this connection cannot be trusted.
