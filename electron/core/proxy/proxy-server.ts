@@ -161,6 +161,9 @@ interface Flow {
   arrivalS: number;
 }
 
+/** The routing exclusion of a first attempt with no pin. */
+const NO_EXCLUSION: ReadonlySet<string> = new Set();
+
 export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const opt = {
     maxRetries: options.maxRetries ?? 1,
@@ -310,12 +313,13 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   /**
    * The routing exclusion that pins a phase to the worker a request names in `x-disagg-context-worker` /
    * `x-disagg-generation-worker` (the playground's "send to this pair"): every other member is excluded, so
-   * the router can only pick the named one, and a retry finds nothing else. 'unknown' when it names no member.
+   * the router can only pick the named one, and a retry finds nothing else. 'unknown' when it names no member;
+   * undefined when the request pins nothing (the common case: no set is made).
    */
-  function pinExclusion(flow: Flow, pool: WorkerPool, header: string): Set<string> | 'unknown' {
+  function pinExclusion(flow: Flow, pool: WorkerPool, header: string): Set<string> | 'unknown' | undefined {
     const raw = flow.req.headers[header];
+    if (typeof raw !== 'string' || raw === '') return undefined;
     const tried = new Set<string>();
-    if (typeof raw !== 'string' || raw === '') return tried;
     let pinned: string;
     try {
       pinned = normalizeWorkerUrl(raw);
@@ -460,13 +464,16 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       finishRecord(flow, 'client_error', 400, 'unknown pinned context worker');
       return { ok: false };
     }
-    const tried = pin;
+    // Workers this request may not go to: the pin's exclusions, then each failed attempt's worker.
+    let tried = pin;
+    let failedUrl: string | undefined;
     const ctxRoute: RouteRequest = { ...routeReq, requestType: 'context_only' };
     for (let attempt = 0; attempt <= opt.maxRetries; attempt++) {
       if (flow.isClientGone) return { ok: false };
       let picked: { worker: WorkerEndpoint; selection: RouteSelection };
       try {
-        picked = ctxPool.select(ctxRoute, tried);
+        if (failedUrl !== undefined) (tried ??= new Set()).add(failedUrl);
+        picked = ctxPool.select(ctxRoute, tried ?? NO_EXCLUSION);
       } catch (err) {
         if (err instanceof RouterError) {
           if (attempt === 0 && ctxPool.size() > 0) {
@@ -479,7 +486,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         throw err;
       }
       const { worker, selection } = picked;
-      tried.add(worker.url);
+      failedUrl = worker.url;
       flow.rec.ctxWorker = worker.url;
       flow.rec.ctxSentAt = now();
       const call = postWhole(worker, path, payload, opt.contextTimeoutMs);
@@ -555,7 +562,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       finishRecord(flow, 'client_error', 400, 'unknown pinned generation worker');
       return;
     }
-    const tried = pin;
+    // Workers this request may not go to: the pin's exclusions, then each failed attempt's worker.
+    let tried = pin;
+    let failedUrl: string | undefined;
     const genRoute: RouteRequest = { ...routeReq, requestType: 'generation_only' };
     let pre = reserved;
     for (let attempt = 0; attempt <= opt.maxRetries; attempt++) {
@@ -568,7 +577,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       pre = undefined;
       if (!picked) {
         try {
-          picked = genPool.select(genRoute, tried);
+          if (failedUrl !== undefined) (tried ??= new Set()).add(failedUrl);
+          picked = genPool.select(genRoute, tried ?? NO_EXCLUSION);
         } catch (err) {
           if (err instanceof RouterError) {
             if (attempt === 0 && genPool.size() > 0) {
@@ -582,7 +592,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         }
       }
       const { worker, selection } = picked;
-      tried.add(worker.url);
+      failedUrl = worker.url;
       flow.rec.genWorker = worker.url;
       flow.rec.genSentAt = now();
       if (!isStream) {
