@@ -35,7 +35,7 @@ import { createGpuInventory, type GpuInventory } from './gpu/gpu-inventory';
 import type { CommandRunner } from './gpu/nvidia-smi-runner';
 import { createMetricsService, type MetricsService } from './metrics/metrics-service';
 import { RequestLog } from './metrics/request-log';
-import { type ProxyThreadHandle, startProxyInWorkerThread } from './proxy/proxy-thread';
+import { type ProxyThreadHandle, type ProxyThreadStatus, startProxyInWorkerThread } from './proxy/proxy-thread';
 import type { LogLevel, ProxyRequestRecord } from './proxy/types';
 import { writeJsonAtomic } from './settings-file';
 import { createFetchHealthProbe } from './supervisor/health-probe';
@@ -313,6 +313,8 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   let proxyPort = deps.proxyPort ?? settings.proxyPort;
   const recordWaiters = new Set<(records: ProxyRequestRecord[]) => void>();
   let lastMembership = '';
+  /** The running proxy thread's state (restarted after a crash, see proxy-thread.ts); shown by proxy:info. */
+  let proxyStatus: ProxyThreadStatus | null = null;
   const proxyLog = (level: LogLevel, message: string): void => {
     if (level === 'error' || level === 'warning') log(level === 'warning' ? 'warn' : 'error', `proxy: ${message}`);
   };
@@ -333,7 +335,15 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const startProxy = async (cfg: DisaggConfig | null): Promise<void> => {
     const config = proxyConfigOf(cfg, proxyPort);
     const start = (port: number): Promise<ProxyThreadHandle> =>
-      startProxyInWorkerThread({ config, env: { TRTLLM_DISAGG_BENCHMARK_GEN_ONLY: env.TRTLLM_DISAGG_BENCHMARK_GEN_ONLY }, overrides: { host: '127.0.0.1', port }, onLog: proxyLog });
+      startProxyInWorkerThread({
+        config,
+        env: { TRTLLM_DISAGG_BENCHMARK_GEN_ONLY: env.TRTLLM_DISAGG_BENCHMARK_GEN_ONLY },
+        overrides: { host: '127.0.0.1', port },
+        onLog: proxyLog,
+        onStatus: (st) => {
+          proxyStatus = st;
+        },
+      });
     try {
       proxy = await start(proxyPort);
     } catch (err) {
@@ -342,6 +352,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
       proxy = await start(0);
     }
     proxyPort = proxy.port;
+    proxyStatus = proxy.status();
     proxyKey = proxyKeyOf(config);
     lastMembership = '';
     proxy.onRecords((records) => {
@@ -610,7 +621,8 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     const timeout = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), 2000);
     });
-    const stats = await Promise.race([p.stats(), timeout]);
+    // A thread being restarted answers nothing: no counters, like a silent one.
+    const stats = await Promise.race([p.stats().catch(() => null), timeout]);
     clearTimeout(timer);
     return stats?.workers ?? [];
   };
@@ -930,7 +942,14 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     'metrics:snapshot': (query) => Promise.resolve(metrics.snapshot(query)),
     'metrics:csv': (query) => Promise.resolve(metrics.csv(query)),
     ...requestLog.handlers(),
-    'proxy:info': (): Promise<ProxyInfo> => Promise.resolve({ url: `http://127.0.0.1:${proxyPort}`, host: '127.0.0.1', port: proxyPort, isRunning: proxy !== null }),
+    'proxy:info': (): Promise<ProxyInfo> =>
+      Promise.resolve({
+        url: `http://127.0.0.1:${proxyPort}`,
+        host: '127.0.0.1',
+        port: proxyPort,
+        isRunning: proxy !== null && proxyStatus?.state === 'running',
+        ...(proxy !== null && proxyStatus ? { state: proxyStatus.state, restarts: proxyStatus.restarts, lastError: proxyStatus.lastError } : {}),
+      }),
     'settings:get': () => Promise.resolve({ ...settings }),
     'settings:set': settingsSet,
     ...bench.handlers,

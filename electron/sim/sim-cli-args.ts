@@ -163,7 +163,8 @@ export function serveHelpText(): string {
   lines.push('  DISAGG_SIM_GPU (h100|h200|a100|l40s|rtx4090|custom), DISAGG_SIM_GPU_PROFILE (JSON, custom numbers),');
   lines.push('  DISAGG_SIM_GPU_COUNT (GPUs when CUDA_VISIBLE_DEVICES is unset, default 4), DISAGG_SIM_ZERO_DELAY=1,');
   lines.push('  DISAGG_SIM_LOAD_MS (simulated load time), DISAGG_SIM_KV_LINK_GB_S (KV transfer link, GB/s, default 25),');
-  lines.push('  DISAGG_SIM_FAULTS (JSON fault switches, also at runtime on /_sim/faults).');
+  lines.push('  DISAGG_SIM_FAULTS (JSON fault switches, also at runtime on /_sim/faults),');
+  lines.push('  DISAGG_SIM_STEADY_CLOCK_SKEW_S (seconds added to the steady clock, for /steady_clock_offset tests).');
   return lines.join('\n');
 }
 

@@ -58,6 +58,8 @@ export interface SimServerSettings {
   isIterStatsEnabled: boolean;
   isPerfMetricsEnabled: boolean;
   perfMetricsMaxRequests: number;
+  /** DISAGG_SIM_STEADY_CLOCK_SKEW_S: added to this worker's steady clock, as if it ran on another machine. */
+  steadyClockSkewSec: number;
   kvTransferTimeoutMs: number;
   isZeroDelay: boolean;
   /** TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1 (protocol 5.7): generation-only requests may come without a context. */
@@ -95,7 +97,7 @@ const SIM_HEADER = { 'x-disagg-sim': '1' };
 const CTX_ID_BASE = 1_000_000;
 const MAX_ITER_STATS = 1_000;
 
-function steadyNowSec(): number {
+function monotonicSec(): number {
   // CLOCK_MONOTONIC like upstream's steady clock: shared by all processes of one machine.
   return Number(process.hrtime.bigint()) / 1e9;
 }
@@ -246,11 +248,11 @@ export class SimServer {
       return this.sendJson(res, 200, out);
     }
     if (is('GET', '/steady_clock_offset')) {
-      const receive = steadyNowSec();
+      const receive = this.steadyNowSec();
       // Upstream sleeps 0.2 s between the two stamps so the NTP formula has a measurable server interval.
       // The stamps are the raw steady clock: the pushed offset applies to perf metrics only.
       if (!this.deps.settings.isZeroDelay) await sleep(200);
-      return this.sendJson(res, 200, { receive_ts: receive, transmit_ts: steadyNowSec() });
+      return this.sendJson(res, 200, { receive_ts: receive, transmit_ts: this.steadyNowSec() });
     }
     if (is('POST', '/steady_clock_offset')) return this.setSteadyOffset(req, res);
     if (is('POST', '/kv_cache_events')) {
@@ -331,6 +333,11 @@ export class SimServer {
     const out = this.iterStats;
     this.iterStats = [];
     this.sendJson(res, 200, out);
+  }
+
+  /** This worker's steady clock: the machine's monotonic clock plus the simulated skew. */
+  private steadyNowSec(): number {
+    return monotonicSec() + this.deps.settings.steadyClockSkewSec;
   }
 
   private async setSteadyOffset(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -415,7 +422,7 @@ export class SimServer {
       this.sendJson(res, 400, errorResponse(parsed.message));
       return;
     }
-    const arrivalSec = steadyNowSec();
+    const arrivalSec = this.steadyNowSec();
     try {
       await this.generate(parsed.value, res, endpoint, arrivalSec);
     } finally {
@@ -551,7 +558,7 @@ export class SimServer {
     for (const t of tracks) {
       if (!t.isContextOnly && t.seq.tokenIds.length > 0) this.deps.kvEvents.storePrompt([...t.prompt.ids, ...t.seq.tokenIds]);
     }
-    timing.last_token_time = steadyNowSec() + this.steadyOffsetSec;
+    timing.last_token_time = this.steadyNowSec() + this.steadyOffsetSec;
     if (timing.first_token_time === undefined) {
       timing.first_token_time = timing.last_token_time;
       timing.server_first_token_time = timing.last_token_time;
@@ -617,7 +624,7 @@ export class SimServer {
       for (const track of tracks) {
         if (track.seq.isFinished) {
           // A generation-only request whose first token already ends it (max_tokens 1, EOS).
-          timing.first_scheduled_time ??= steadyNowSec() + this.steadyOffsetSec;
+          timing.first_scheduled_time ??= this.steadyNowSec() + this.steadyOffsetSec;
           trackDone(track);
           continue;
         }
@@ -629,13 +636,13 @@ export class SimServer {
             kvTokens: track.prompt.ids.length + (track.isContextOnly ? 1 : Math.max(1, track.maxNewTokens)),
             onScheduled: (_now, iteration) => {
               track.iters.first = iteration;
-              timing.first_scheduled_time ??= steadyNowSec() + this.steadyOffsetSec;
+              timing.first_scheduled_time ??= this.steadyNowSec() + this.steadyOffsetSec;
             },
             step: (_now, iteration) => {
               track.iters.last = iteration;
               track.seq.advance();
               if (timing.first_token_time === undefined) {
-                timing.first_token_time = steadyNowSec() + this.steadyOffsetSec;
+                timing.first_token_time = this.steadyNowSec() + this.steadyOffsetSec;
                 timing.server_first_token_time = timing.first_token_time;
               }
               const isDone = track.seq.isFinished;
@@ -686,7 +693,7 @@ export class SimServer {
     }
     const state = decodeOpaqueState(params.encoded_opaque_state);
     if (state === null) return { ok: false, message: 'encoded_opaque_state is not from a simulated context worker' };
-    timing.kv_cache_transfer_start = steadyNowSec() + this.steadyOffsetSec;
+    timing.kv_cache_transfer_start = this.steadyNowSec() + this.steadyOffsetSec;
     const pulled = await pullKvState(state, params.ctx_request_id, 10_000);
     if (!pulled.ok) return pulled;
     const same = pulled.payload.prompt_token_ids.length === promptTokenIds.length && pulled.payload.prompt_token_ids.every((t, i) => t === promptTokenIds[i]);
@@ -694,7 +701,7 @@ export class SimServer {
     // Time proportional to the bytes a real KV cache of this model and length holds, at the link bandwidth.
     const transferMs = this.deps.settings.isZeroDelay ? 0 : this.deps.settings.kvTransferMs(pulled.payload.kv_bytes);
     if (transferMs > 0) await sleep(transferMs);
-    timing.kv_cache_transfer_end = steadyNowSec() + this.steadyOffsetSec;
+    timing.kv_cache_transfer_end = this.steadyNowSec() + this.steadyOffsetSec;
     timing.kv_cache_size = pulled.payload.kv_bytes;
     return { ok: true, firstGenTokens: first, ctxRequestId: params.ctx_request_id };
   }

@@ -158,6 +158,7 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
   const ctc = options.cache_transceiver_config ?? {};
   const loadMsEnv = Number(env.DISAGG_SIM_LOAD_MS ?? '');
   const metricsWait = Number(env.DISAGG_SIM_METRICS_WAIT_MS ?? '');
+  const clockSkew = Number(env.DISAGG_SIM_STEADY_CLOCK_SKEW_S ?? '0');
   let modelName = args.model;
   try {
     if (statSync(args.model).isDirectory()) modelName = basename(args.model.replace(/\/+$/, ''));
@@ -179,6 +180,7 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     isIterStatsEnabled: options.enable_iter_perf_stats === true,
     isPerfMetricsEnabled: options.return_perf_metrics === true,
     perfMetricsMaxRequests: num(options.perf_metrics_max_requests) ?? 0,
+    steadyClockSkewSec: Number.isFinite(clockSkew) ? clockSkew : 0,
     // No timeout upstream in Oct 2025; the simulator frees unclaimed states after 60 s (the newer default).
     kvTransferTimeoutMs: num(ctc.kv_transfer_timeout_ms) ?? 60_000,
     isZeroDelay,

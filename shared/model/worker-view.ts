@@ -48,4 +48,10 @@ export interface ProxyInfo {
   host: string;
   port: number;
   isRunning: boolean;
+  /** The proxy thread's state while one exists: restarted with backoff after a crash, 'errored' when it gave up. */
+  state?: 'running' | 'restarting' | 'errored' | 'stopped';
+  /** Crash restarts of the proxy thread since it was started. */
+  restarts?: number;
+  /** Why the proxy thread last died; null while it never did. */
+  lastError?: string | null;
 }

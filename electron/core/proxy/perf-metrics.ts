@@ -2,8 +2,6 @@
 // ctx_request_id, arrival, first token) per finished request, pulls each worker's /perf_metrics and
 // returns the pairs joined by ctx_request_id; pairs whose gen metrics are not there yet are kept.
 // Times are seconds on this process's steady clock. Layer: core.
-import { performance } from 'node:perf_hooks';
-
 import type { UpstreamTarget } from './upstream-client';
 import { getUpstream } from './upstream-client';
 
@@ -24,9 +22,13 @@ export interface PerfMetricsItem {
   gen_perf_metrics: unknown;
 }
 
-/** Steady-clock seconds (the proxy's clock for perf timestamps). */
+/**
+ * Steady-clock seconds (the proxy's clock for perf timestamps): CLOCK_MONOTONIC like upstream's
+ * get_steady_clock_now_in_seconds, not performance.now(), whose origin is this thread's start: the same
+ * clock in every process and thread of the machine, so a restarted proxy thread keeps the workers' offsets.
+ */
 export function steadySeconds(): number {
-  return performance.now() / 1000;
+  return Number(process.hrtime.bigint()) / 1e9;
 }
 
 /** ctx_request_id as a map key (ints and strings alike). */

@@ -16,6 +16,7 @@ import type { RouteRequest, RouteSelection } from '../../../shared/logic/routers
 import { RouterError } from '../../../shared/logic/routers/types';
 import { formatSseError, isDoneEvent, isErrorEvent, SseParser } from '../../../shared/logic/sse';
 import type { RouterConfig } from '../../../shared/model/config';
+import { SteadyClockSync } from './clock-sync';
 import { ProxyMetrics } from './metrics';
 import { PerfMetricsCollector, steadySeconds } from './perf-metrics';
 import type { Endpoint, RawContextResult, RawJson } from './request-flow';
@@ -200,6 +201,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   const metrics = new ProxyMetrics();
   const perf = new PerfMetricsCollector(options.perfMetricsMaxRequests ?? 0);
+  // Upstream aligns every worker's steady clock when perf metrics are on (8.3): at start and on every join.
+  const clockSync = perf.isEnabled ? new SteadyClockSync({ log }) : undefined;
+  const syncClocks = (): void => clockSync?.reconcile([...ctxPool.all(), ...genPool.all()].map((w) => w.url));
   const flows = new Set<Flow>();
   const recordListeners = new Set<(r: ProxyRequestRecord[]) => void>();
   let recordBuffer: ProxyRequestRecord[] = [];
@@ -1179,6 +1183,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     if (kvTimer) clearTimeout(kvTimer);
     ctxPool.close();
     genPool.close();
+    clockSync?.close();
     if (recordTimer) {
       clearTimeout(recordTimer);
       flushRecords();
@@ -1228,6 +1233,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           const addr = server.address();
           boundPort = typeof addr === 'object' && addr !== null ? addr.port : options.port;
           startKvPolling();
+          // A gated start syncs once the workers are healthy (markStarted), like upstream's server preparation.
+          if (!isStarting) syncClocks();
           resolve(boundPort);
         });
       });
@@ -1262,12 +1269,15 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     updateMembership(m: MembershipUpdate): void {
       if (m.context) ctxPool.setMembers(m.context);
       if (m.generation) genPool.setMembers(m.generation);
+      syncClocks();
     },
     addWorker(role, url): void {
       (role === 'context' ? ctxPool : genPool).addMember(url);
+      syncClocks();
     },
     removeWorker(role, url): void {
       (role === 'context' ? ctxPool : genPool).removeMember(url);
+      syncClocks();
     },
     setRouting(r: RoutingUpdate): void {
       const merge = (c: RoutingUpdate['context']): RouterSettings => ({ ...ROUTER_DEFAULT, ...c });
@@ -1282,6 +1292,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     isReady: () => readiness().ready,
     markStarted: () => {
       isStarting = false;
+      syncClocks();
     },
     workers: () => [...ctxPool.snapshot(), ...genPool.snapshot()],
     metricsText,

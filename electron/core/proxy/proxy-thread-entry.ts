@@ -40,6 +40,13 @@ async function main(): Promise<void> {
       case 'stats':
         post({ type: 'stats', id: cmd.id, workers: runtime.proxy.workers(), isReady: runtime.proxy.isReady(), metricsText: runtime.proxy.metricsText() });
         break;
+      case 'crash':
+        // Outside this handler's stack, so it is uncaught like a real bug in a callback.
+        if (cmd.how === 'exit') process.exit(1);
+        setImmediate(() => {
+          throw new Error('proxy thread crash requested (crashForTesting)');
+        });
+        break;
       case 'stop':
         runtime.stop(cmd.drainMs).then(
           () => post({ type: 'stopped' }),

@@ -39,7 +39,9 @@ export type ProxyThreadCommand =
   | { type: 'removeWorker'; role: 'context' | 'generation'; url: string }
   | { type: 'routing'; update: RoutingUpdate }
   | { type: 'stats'; id: number }
-  | { type: 'stop'; drainMs: number };
+  | { type: 'stop'; drainMs: number }
+  /** Test and diagnostics only: die like a bug would (uncaught exception, or process.exit(1) in the thread). */
+  | { type: 'crash'; how: 'throw' | 'exit' };
 
 export type ProxyThreadEvent =
   | { type: 'listening'; port: number }

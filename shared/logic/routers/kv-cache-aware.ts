@@ -1,7 +1,17 @@
 // kv_cache_aware router: scores servers by KV-cache prefix hits minus load (trtllm-protocol.md 6.3).
 // Block hashes are upstream's exact 64-bit BlockKeyHasher chain (shared/logic/kv-block-hash.ts), kept
 // as bigint so values above 2^53 stay exact. Block sets are fed from each worker's /kv_cache_events
-// by the proxy (`applyEvents`); upstream forgot to poll, we do. Layer: shared (pure).
+// by the proxy (`applyEvents`); upstream forgot to poll, we do.
+//
+// `use_tokens` (as upstream's KvCacheAwareRouter, Oct 2025 to its 2026 LoadBalancingMixin version):
+// it only switches the load accounting to prompt tokens (active tokens per server, and the selection's
+// `load`); the score keeps `active_requests / max_batch_size` either way (upstream's "TODO: use
+// max_num_tokens?"), so the choice of server is the same with and without it. Tokens are the router's
+// token lists (upstream 2026 replaces string prompts by their ids before counting; Oct 2025 counted
+// characters). Where upstream raises ValueError with use_tokens (chat requests, generation_only requests,
+// that is every request of a generation router) we count the tokens we tokenised instead: the flag then
+// changes no routing decision there either, and raising would make the whole role unusable.
+// Layer: shared (pure).
 import { computeBlockHashes } from '../kv-block-hash';
 import type { KvRouteInfo, Router, RouteRequest, RouteSelection } from './types';
 import { noServersMessage, RouterError } from './types';
@@ -148,6 +158,16 @@ export class KvCacheAwareRouter implements Router {
     return this.state.get(server)?.activeRequests ?? 0;
   }
 
+  /** Prompt tokens of the server's active requests; counted only with use_tokens (0 otherwise, as upstream). */
+  activeTokens(server: string): number {
+    return this.state.get(server)?.activeTokens ?? 0;
+  }
+
+  /** True when load is accounted in prompt tokens (use_tokens). */
+  get usesTokens(): boolean {
+    return this.useTokens;
+  }
+
   select(req: RouteRequest, exclude?: ReadonlySet<string>): RouteSelection {
     if (this.list.length === 0) throw new RouterError(noServersMessage(this.role));
     const tokenLists = this.tokenLists(req);
@@ -172,6 +192,7 @@ export class KvCacheAwareRouter implements Router {
       matches.push(matched);
       if (exclude && exclude.has(s)) continue;
       const hitRate = padded > 0 ? matched / padded : 0;
+      // Requests, not tokens, even with use_tokens: upstream's score (see the header).
       const score = hitRate - st.activeRequests / this.maxBatchSize;
       // Highest score wins; the first server wins ties.
       if (score > bestScore) {
@@ -181,9 +202,11 @@ export class KvCacheAwareRouter implements Router {
     }
     if (best === undefined) throw new RouterError(noServersMessage(this.role));
     const st = this.state.get(best) as ServerState;
+    const load = this.useTokens ? totalTokens : 0;
     st.activeRequests++;
-    st.activeTokens += totalTokens;
+    st.activeTokens += load;
     const info: KvRouteInfo = { block_hashes: blockHashes, token_lists: tokenLists, matches };
+    // `load` is what this request added to the accounting: its tokens with use_tokens, else one request.
     return { server: best, load: this.useTokens ? totalTokens : 1, info, finished: false };
   }
 
@@ -193,8 +216,6 @@ export class KvCacheAwareRouter implements Router {
     const st = this.state.get(sel.server);
     if (!st) return;
     st.activeRequests = Math.max(0, st.activeRequests - 1);
-    let tokens = 0;
-    for (const t of sel.info?.token_lists ?? []) tokens += t.length;
-    st.activeTokens = Math.max(0, st.activeTokens - tokens);
+    if (this.useTokens) st.activeTokens = Math.max(0, st.activeTokens - sel.load);
   }
 }

@@ -45,6 +45,16 @@ describe('resolveWorker', () => {
   });
 
   it.each([
+    [undefined, 0],
+    ['1000', 1000],
+    ['-2.5', -2.5],
+    ['soon', 0],
+  ])('DISAGG_SIM_STEADY_CLOCK_SKEW_S=%s skews the steady clock by %d s', (v, skew) => {
+    const r = resolveWorker(defaultServeArgs('m'), { CUDA_VISIBLE_DEVICES: '0', DISAGG_SIM_STEADY_CLOCK_SKEW_S: v }, io);
+    expect(r.settings.steadyClockSkewSec).toBe(skew);
+  });
+
+  it.each([
     [{ server_role: 'context', disagg_cluster_uri: null, metadata_server_config_file: null }, null],
     [{ server_role: 'worker' }, "KeyError: 'WORKER' is not a ServerRole"],
     [{ disagg_cluster_uri: 'etcd://127.0.0.1:2379' }, '--server_role is required'],

@@ -152,6 +152,78 @@ describe('kv_cache_aware', () => {
     expect(withTok.select({ endpoint: 'chat', promptTokenIds: [1, 2, 3] }).info?.token_lists).toEqual([[1, 2, 3]]);
   });
 
+  it('use_tokens: upstream test expectations hold unchanged (the score stays active_requests / max_batch_size)', () => {
+    const plain = new KvCacheAwareRouter(servers, { maxBatchSize: 32, tokensPerBlock: 32 });
+    const byTokens = new KvCacheAwareRouter(servers, { maxBatchSize: 32, tokensPerBlock: 32, useTokens: true });
+    // Same sequence as test_kv_cache_aware_router, including the load-driven spread of 20 duplicates.
+    const run = (r: KvCacheAwareRouter): string[] => {
+      const out: string[] = [];
+      const first = [req0, req1, req2].map((q) => r.select(q));
+      for (const s of first) r.finish(s);
+      for (const s of first) r.addBlocks(s.server, s.info?.block_hashes[0] ?? []);
+      const dup = Array.from({ length: 20 }, () => r.select(tok(new Array<number>(500).fill(1000))));
+      out.push(...first.map((s) => s.server), ...dup.map((s) => s.server));
+      for (const s of dup) r.finish(s);
+      return out;
+    };
+    const a = run(plain);
+    expect(run(byTokens)).toEqual(a);
+    expect(a.slice(0, 3)).toEqual(['server1', 'server2', 'server3']);
+  });
+
+  it('use_tokens: prompt tokens are what is accounted, and released on finish', () => {
+    const r = new KvCacheAwareRouter(['a', 'b'], { useTokens: true, tokensPerBlock: 4, maxBatchSize: 2 });
+    const s1 = r.select({ endpoint: 'completions', prompt: [1, 2, 3, 4, 5, 6, 7] });
+    expect(s1.server).toBe('a');
+    expect(s1.load).toBe(7);
+    expect(r.activeTokens('a')).toBe(7);
+    expect(r.activeRequests('a')).toBe(1);
+    const s2 = r.select({ endpoint: 'completions', prompt: [9, 9] });
+    // One active request on `a` costs 1/2 of the score: `b` wins although tokens were never compared.
+    expect(s2.server).toBe('b');
+    expect(r.activeTokens('b')).toBe(2);
+    r.finish(s1);
+    r.finish(s1); // double finish is harmless
+    expect(r.activeTokens('a')).toBe(0);
+    expect(r.activeRequests('a')).toBe(0);
+    r.finish(s2);
+    expect(r.activeTokens('b')).toBe(0);
+  });
+
+  it('use_tokens: the score ignores tokens, so a few long prompts do not outweigh many short ones', () => {
+    const r = new KvCacheAwareRouter(['a', 'b'], { useTokens: true, tokensPerBlock: 4, maxBatchSize: 8 });
+    const long = r.select({ endpoint: 'completions', prompt: new Array<number>(4000).fill(7) });
+    expect(long.server).toBe('a');
+    const short1 = r.select({ endpoint: 'completions', prompt: [1, 2] });
+    const short2 = r.select({ endpoint: 'completions', prompt: [3, 4] });
+    // b then has 1 request, a has 1 (with 2000x the tokens): tie on requests, first server wins.
+    expect([short1.server, short2.server]).toEqual(['b', 'a']);
+    expect(r.activeTokens('a')).toBe(4002);
+  });
+
+  it('use_tokens: chat and generation_only requests are counted, not refused (upstream raises ValueError)', () => {
+    const r = new KvCacheAwareRouter(['a'], { useTokens: true, tokenizer: (t) => [...t].map((c) => c.charCodeAt(0)) });
+    const chat = r.select({ endpoint: 'chat', messages: [{ role: 'user', content: 'hey' }] });
+    expect(chat.load).toBe(3);
+    const gen = r.select({ endpoint: 'completions', prompt: [5, 6, 7, 8], requestType: 'generation_only' });
+    expect(gen.load).toBe(4);
+    expect(r.activeTokens('a')).toBe(7);
+    expect(r.usesTokens).toBe(true);
+  });
+
+  it('without use_tokens no tokens are accounted (upstream counts 0) and each request loads 1', () => {
+    const r = new KvCacheAwareRouter(['a']);
+    const s = r.select({ endpoint: 'completions', prompt: [1, 2, 3] });
+    expect(s.load).toBe(1);
+    expect(r.activeTokens('a')).toBe(0);
+    expect(r.usesTokens).toBe(false);
+  });
+
+  it('createRouter passes use_tokens to kv_cache_aware', () => {
+    const r = createRouter({ type: 'kv_cache_aware', use_tokens: true, max_batch_size: 64, tokens_per_block: 32 }, ['a'], 'context');
+    expect(r.select({ endpoint: 'completions', prompt: [1, 2, 3] }).load).toBe(3);
+  });
+
   it('keeps block sets across membership changes (upstream cannot)', () => {
     const r = new KvCacheAwareRouter(['a', 'b']);
     r.addBlocks('a', [1n, 2n]);
