@@ -157,6 +157,9 @@ class UpstreamConnection implements ResponseSink {
     this.served++;
     const wasAborted = ex.isFinished;
     ex.isFinished = true;
+    // The owner may have paused (backpressure) in the read that ended its answer; a connection left
+    // paused would never read the next exchange's answer, nor the worker closing it while idle.
+    if (this.socket.isPaused()) this.socket.resume();
     this.pool.release(this, canReuse);
     if (!wasAborted) ex.handler.onEnd();
   }
