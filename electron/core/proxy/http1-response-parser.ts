@@ -102,6 +102,12 @@ export class Http1ResponseParser {
           break;
         }
         case State.ChunkSize: {
+          // Fast path, once per streamed token: a plain hex size and CRLF, read from the bytes.
+          const next = this.pendingLine === '' ? this.readPlainChunkSize(buf, i) : -1;
+          if (next >= 0) {
+            i = next;
+            break;
+          }
           const line = this.readLine(buf, i);
           if (line === undefined) return 0;
           i = line.next;
@@ -180,6 +186,30 @@ export class Http1ResponseParser {
     if (text.length > MAX_LINE_BYTES) throw new HttpParseError('chunk line too long');
     if (text.endsWith('\r')) text = text.slice(0, -1);
     return { text, next: nl + 1 };
+  }
+
+  /**
+   * Reads a chunk-size line of only hex digits and CRLF (what servers send) without making a string.
+   * Returns the index after the line, or -1 for anything else (extensions, LF only, a split line,
+   * too many digits), which the general line path handles.
+   */
+  private readPlainChunkSize(buf: Buffer, from: number): number {
+    let size = 0;
+    let k = from;
+    const end = Math.min(buf.length, from + 12);
+    for (; k < end; k++) {
+      const c = buf[k] as number;
+      const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (digit < 0) break;
+      size = size * 16 + digit;
+    }
+    if (k === from || buf[k] !== CR || buf[k + 1] !== LF) return -1;
+    if (size === 0) this.state = State.Trailer;
+    else {
+      this.remaining = size;
+      this.state = State.ChunkData;
+    }
+    return k + 2;
   }
 
   private startChunk(line: string): void {
