@@ -336,6 +336,38 @@ describe('UpstreamPool: stale keep-alive and broken connections', () => {
     expect(s.requests.filter((r) => r.path === '/b').map((r) => r.conn)).toEqual([1]);
   });
 
+  it('back-to-back requests succeed when the worker closes each connection right after its answer', async () => {
+    // The close comes with (or just after) the answer, without Connection: close: each next request,
+    // sent from the previous one's onEnd, may go onto a connection that is already half closed.
+    const s = await serve((r) => r.socket.end(ok(r.path)));
+    const pool = poolFor(s, 1);
+    const bodies: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`stalled after ${bodies.length} answers`)), 10_000);
+      const next = (i: number): void => {
+        if (i === 10) {
+          clearTimeout(timer);
+          resolve();
+          return;
+        }
+        const rec = new Recorder();
+        rec.onEnd = () => {
+          bodies.push(Buffer.concat(rec.chunks).toString());
+          next(i + 1);
+        };
+        rec.onFail = (kind) => {
+          clearTimeout(timer);
+          reject(new Error(`request ${i} failed: ${kind}`));
+        };
+        pool.request('POST', `/b${i}`, '{}', rec);
+      };
+      next(0);
+    });
+    expect(bodies).toEqual(Array.from({ length: 10 }, (_, i) => `/b${i}`));
+    // One answer per connection: a request that hit a half-closed one was re-sent on a fresh one.
+    expect(s.accepted).toBe(10);
+  });
+
   it("a worker that resets every request gives onFail('reset') after exactly one re-send", async () => {
     const s = await serve((r) => (r.conn === 0 && r.nth === 0 ? r.socket.write(ok(r.path)) : r.socket.destroy()));
     const pool = poolFor(s, 4);
@@ -600,6 +632,20 @@ describe('upstream-client over the pool', () => {
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(3_000);
     await waitFor(() => s.closed.includes(0), 'the worker to see the disconnect');
+  });
+
+  it('a postWhole that times out while queued is dropped from the queue and never reaches the worker', async () => {
+    const held: SeenRequest[] = [];
+    const s = await serve((r) => (r.path === '/hold' ? held.push(r) : r.socket.write(ok(r.path))));
+    const pool = poolFor(s, 1);
+    const first = send(pool, '/hold');
+    const queued = postWhole({ pool }, '/queued', '{}', 200);
+    const err = await queued.result.catch((e: unknown) => e);
+    expect((err as UpstreamError).kind).toBe('timeout');
+    (held[0] as SeenRequest).socket.write(ok('/hold'));
+    await first.rec.finished();
+    await send(pool, '/after').rec.finished();
+    expect(s.paths()).toEqual(['/hold', '/after']);
   });
 
   it("postWhole abort() rejects with 'aborted'; a refused worker with 'connect'", async () => {
