@@ -283,8 +283,9 @@ export class Http1ResponseParser {
         if (contentLength >= 0 && contentLength !== n) throw new HttpParseError('conflicting content-length headers');
         contentLength = n;
       } else if (name === 'transfer-encoding') {
-        const codings = value.toLowerCase().split(',');
-        isChunked = codings[codings.length - 1]?.trim() === 'chunked';
+        // Only plain chunked: a compressing coding (gzip, chunked) would reach the client still
+        // compressed, since the proxy relays bodies without transfer-coding headers.
+        isChunked = value.toLowerCase() === 'chunked';
         if (!isChunked) throw new HttpParseError(`unsupported transfer-encoding ${JSON.stringify(value)}`);
       } else if (name === 'content-type') {
         contentType = value;

@@ -348,6 +348,11 @@ const ERRORS: ErrorCase[] = [
   },
   { name: 'transfer-encoding gzip', raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n', message: /unsupported transfer-encoding/ },
   {
+    name: 'transfer-encoding gzip, chunked (would relay compressed bytes)',
+    raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n',
+    message: /unsupported transfer-encoding/,
+  },
+  {
     name: 'chunked not the last transfer coding',
     raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\n',
     message: /unsupported transfer-encoding/,
