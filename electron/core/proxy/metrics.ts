@@ -3,13 +3,15 @@
 // added latency. Upstream (Oct 2025) serves no /metrics at all (trtllm-protocol.md 8).
 // Layer: core.
 import { Histogram, LATENCY_BUCKETS_SECONDS, OVERHEAD_BUCKETS_SECONDS } from '../../../shared/logic/histogram';
+import type { AdmissionSnapshot, ShedReason } from './admission';
 import type { RecordOutcome } from './types';
 import type { WorkerSnapshot } from './worker-pool';
 
 export class ProxyMetrics {
   readonly requestsByOutcome = new Map<RecordOutcome, number>();
   retries = 0;
-  shed = 0;
+  /** Requests refused by admission control, by reason (queue_full: 429; overloaded, queue_timeout: 503). */
+  readonly shedByReason = new Map<ShedReason, number>();
   upstreamErrorsByClass = new Map<string, number>();
   readonly ttft = new Histogram(LATENCY_BUCKETS_SECONDS);
   readonly tpot = new Histogram(LATENCY_BUCKETS_SECONDS);
@@ -21,22 +23,32 @@ export class ProxyMetrics {
     this.requestsByOutcome.set(o, (this.requestsByOutcome.get(o) ?? 0) + 1);
   }
 
+  countShed(reason: ShedReason): void {
+    this.shedByReason.set(reason, (this.shedByReason.get(reason) ?? 0) + 1);
+  }
+
   countUpstreamError(cls: string): void {
     this.upstreamErrorsByClass.set(cls, (this.upstreamErrorsByClass.get(cls) ?? 0) + 1);
   }
 
-  render(workers: WorkerSnapshot[], inFlight: number, isReady: boolean): string {
+  render(workers: WorkerSnapshot[], inFlight: number, isReady: boolean, admission?: AdmissionSnapshot): string {
     const out: string[] = [];
     const p = 'disagg_proxy_';
     out.push(`# HELP ${p}requests_total Requests by outcome.`, `# TYPE ${p}requests_total counter`);
     for (const [o, n] of this.requestsByOutcome) out.push(`${p}requests_total{outcome="${o}"} ${n}`);
     out.push(`# HELP ${p}retries_total Upstream attempts retried on another worker.`, `# TYPE ${p}retries_total counter`);
     out.push(`${p}retries_total ${this.retries}`);
-    out.push(`# HELP ${p}shed_total Requests refused by admission control (429/503).`, `# TYPE ${p}shed_total counter`);
-    out.push(`${p}shed_total ${this.shed}`);
+    out.push(`# HELP ${p}shed_total Requests refused by admission control, by reason (queue_full 429; overloaded, queue_timeout 503).`, `# TYPE ${p}shed_total counter`);
+    for (const [r, n] of this.shedByReason) out.push(`${p}shed_total{reason="${r}"} ${n}`);
     out.push(`# HELP ${p}upstream_errors_total Upstream failures by class.`, `# TYPE ${p}upstream_errors_total counter`);
     for (const [c, n] of this.upstreamErrorsByClass) out.push(`${p}upstream_errors_total{class="${c}"} ${n}`);
     out.push(`# HELP ${p}in_flight Requests being served.`, `# TYPE ${p}in_flight gauge`, `${p}in_flight ${inFlight}`);
+    if (admission) {
+      out.push(`# HELP ${p}admission_active Requests holding an admission slot.`, `# TYPE ${p}admission_active gauge`, `${p}admission_active ${admission.active}`);
+      out.push(`# HELP ${p}admission_limit Concurrency limit (--max-concurrency).`, `# TYPE ${p}admission_limit gauge`, `${p}admission_limit ${admission.limit}`);
+      out.push(`# HELP ${p}admission_queued Requests waiting for a slot.`, `# TYPE ${p}admission_queued gauge`, `${p}admission_queued ${admission.queued}`);
+      out.push(`# HELP ${p}admission_overloaded 1 while the queue stands above its target (arrivals beyond it are shed).`, `# TYPE ${p}admission_overloaded gauge`, `${p}admission_overloaded ${admission.isOverloaded ? 1 : 0}`);
+    }
     out.push(`# HELP ${p}ready 1 when the proxy is ready.`, `# TYPE ${p}ready gauge`, `${p}ready ${isReady ? 1 : 0}`);
     const hist = (name: string, help: string, h: Histogram): void => {
       out.push(`# HELP ${p}${name} ${help}`, `# TYPE ${p}${name} histogram`, ...h.render(p + name));

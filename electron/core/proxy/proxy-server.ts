@@ -16,6 +16,8 @@ import type { RouteRequest, RouteSelection } from '../../../shared/logic/routers
 import { RouterError } from '../../../shared/logic/routers/types';
 import { formatSseError, isDoneEvent, isErrorEvent, SseParser } from '../../../shared/logic/sse';
 import type { RouterConfig } from '../../../shared/model/config';
+import type { ShedReason } from './admission';
+import { AdmissionController } from './admission';
 import { SteadyClockSync } from './clock-sync';
 import { ProxyMetrics } from './metrics';
 import { PerfMetricsCollector, steadySeconds } from './perf-metrics';
@@ -71,8 +73,14 @@ export interface ProxyServerOptions {
   isGenOnlyBenchmark?: boolean;
   apiKey?: string;
   maxBodyBytes?: number;
+  /** Requests served at once (admission.ts); the rest wait in a bounded queue. */
   maxConcurrency?: number;
+  /** Queue capacity; beyond it, 429 + Retry-After at once. */
   maxQueue?: number;
+  /** Acceptable queue wait; a queue standing above it for queueIntervalMs sheds the excess with 503. */
+  queueTargetMs?: number;
+  queueIntervalMs?: number;
+  /** Hard bound on one request's queue wait (503). */
   queueTimeoutMs?: number;
   perfMetricsMaxRequests?: number;
   /** disagg_cluster readiness thresholds (7.4); without them the proxy is ready with >= 1 worker per role. */
@@ -175,6 +183,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024,
     maxConcurrency: options.maxConcurrency ?? 4096,
     maxQueue: options.maxQueue ?? 1024,
+    queueTargetMs: options.queueTargetMs ?? 100,
+    queueIntervalMs: options.queueIntervalMs ?? 1_000,
     queueTimeoutMs: options.queueTimeoutMs ?? 5_000,
     maxSocketsPerWorker: options.maxSocketsPerWorker ?? 512,
     kvEventsPollMs: options.kvEventsPollMs ?? 500,
@@ -209,8 +219,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   let recordBuffer: ProxyRequestRecord[] = [];
   let recordTimer: NodeJS.Timeout | undefined;
   let nextId = 1;
-  let active = 0;
-  const queue: Array<{ resolve: (ok: boolean) => void; timer: NodeJS.Timeout }> = [];
+  const admission = new AdmissionController(opt);
   let isDraining = false;
   let isStarting = options.isStartingGated === true;
   let boundPort = 0;
@@ -348,37 +357,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       return { ready: false, reason: min ? `Cluster is not ready: ${counts}` : `Not enough servers: ${counts}` };
     }
     return { ready: true, reason: '' };
-  }
-
-  // ---------------------------------------------------------------- admission control
-
-  function admit(): Promise<boolean> | boolean {
-    if (active < opt.maxConcurrency) {
-      active++;
-      return true;
-    }
-    if (queue.length >= opt.maxQueue) return false;
-    return new Promise<boolean>((resolve) => {
-      const entry = {
-        resolve,
-        timer: setTimeout(() => {
-          const i = queue.indexOf(entry);
-          if (i >= 0) queue.splice(i, 1);
-          resolve(false);
-        }, opt.queueTimeoutMs),
-      };
-      queue.push(entry);
-    });
-  }
-
-  function leave(): void {
-    const next = queue.shift();
-    if (next) {
-      clearTimeout(next.timer);
-      next.resolve(true);
-    } else {
-      active--;
-    }
   }
 
   // ---------------------------------------------------------------- body
@@ -891,31 +869,41 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         return DONE;
       }
     }
-    // Admitted at once in the common case: no extra async layer around the request.
-    const admitted = admit();
-    if (admitted === true) return runAdmitted(req, res, endpoint, receivedAt, arrivalS);
-    if (admitted === false) {
-      shed(req, res);
+    // Admitted at once in the common case: no extra async layer around the request. Decided before the
+    // body is read, so a shed costs no parse and no upstream call.
+    const verdict = admission.admit();
+    if (verdict === 'admitted') return runAdmitted(req, res, endpoint, receivedAt, arrivalS);
+    if (typeof verdict === 'string') {
+      shed(req, res, verdict);
       return DONE;
     }
-    return admitted.then((isAdmitted) => {
-      if (isAdmitted) return runAdmitted(req, res, endpoint, receivedAt, arrivalS);
-      shed(req, res);
+    // A client that leaves while queued frees its place at once, not at the queue timeout.
+    const onGone = (): void => verdict.cancel();
+    res.once('close', onGone);
+    return verdict.result.then((v) => {
+      res.off('close', onGone);
+      if (v === 'admitted') return runAdmitted(req, res, endpoint, receivedAt, arrivalS);
+      if (v === 'cancelled') metrics.countOutcome('client_disconnected');
+      else shed(req, res, v);
       return undefined;
     });
   }
 
-  function shed(req: http.IncomingMessage, res: http.ServerResponse): void {
-    metrics.shed++;
+  function shed(req: http.IncomingMessage, res: http.ServerResponse, reason: ShedReason): void {
+    metrics.countShed(reason);
     metrics.countOutcome('rejected');
     req.resume();
-    sendError(undefined, res, 429, 'The proxy is overloaded, retry later', { 'retry-after': '1' });
+    // 429 when the queue is full (this client is one too many); 503 when waiting would exceed the
+    // queue target or timeout (the service is saturated). Both tell clients when to come back.
+    if (reason === 'queue_full') sendError(undefined, res, 429, 'The proxy is overloaded, retry later', { 'retry-after': '1' });
+    else sendError(undefined, res, 503, 'The proxy is overloaded: the wait for a slot exceeds its target, retry later', { 'retry-after': '1' });
   }
 
   /** Runs an admitted request and gives its slot back however it ends (the caller sees any rejection). */
   function runAdmitted(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, receivedAt: number, arrivalS: number): Promise<void> {
     const run = runInference(req, res, endpoint, receivedAt, arrivalS);
-    run.then(leave, leave);
+    const release = (): void => admission.release();
+    run.then(release, release);
     return run;
   }
 
@@ -1175,7 +1163,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   }
 
   function metricsText(): string {
-    return metrics.render([...ctxPool.snapshot(), ...genPool.snapshot()], flows.size, readiness().ready);
+    return metrics.render([...ctxPool.snapshot(), ...genPool.snapshot()], flows.size, readiness().ready, admission.snapshot());
   }
 
   /** After the server closed: stop polling, close the pools' sockets and probes, deliver pending records. */

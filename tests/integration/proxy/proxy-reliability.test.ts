@@ -277,7 +277,7 @@ describe('proxy reliability checklist', () => {
       expect(r.headers['retry-after']).toBe('1');
       expect(r.headersMs).toBeLessThan(100);
     }
-    expect((await request(p.port, 'GET', '/metrics')).body).toMatch(/disagg_proxy_shed_total 5/);
+    expect((await request(p.port, 'GET', '/metrics')).body).toMatch(/disagg_proxy_shed_total\{reason="queue_full"\} 5/);
   });
 
   it('16: a 1 MB chat body passes; a body over the limit gets 413', async () => {

@@ -1,0 +1,214 @@
+// AdmissionController (reliability.md item 13) on a manual clock: limit, FIFO queue, 429 when full,
+// CoDel-style 503 once the queue stands above target for an interval, timeouts and cancellation.
+import { describe, expect, it } from 'vitest';
+
+import type { AdmissionClock, AdmissionOptions, AdmissionVerdict, QueuedAdmission } from '../../../../electron/core/proxy/admission';
+import { AdmissionController } from '../../../../electron/core/proxy/admission';
+
+class ManualClock implements AdmissionClock {
+  t = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  private next = 1;
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.timers.set(id, { at: this.t + ms, fn });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.timers.delete(h as number);
+  }
+  advance(ms: number): void {
+    const until = this.t + ms;
+    for (;;) {
+      let due: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= until && (!due || e[1].at < due[1].at)) due = e;
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.t = due[1].at;
+      due[1].fn();
+    }
+    this.t = until;
+  }
+  pending(): number {
+    return this.timers.size;
+  }
+}
+
+const OPTS: AdmissionOptions = { maxConcurrency: 2, maxQueue: 3, queueTargetMs: 10, queueIntervalMs: 100, queueTimeoutMs: 1_000 };
+
+function make(o: Partial<AdmissionOptions> = {}): { c: AdmissionController; clock: ManualClock } {
+  const clock = new ManualClock();
+  return { c: new AdmissionController({ ...OPTS, ...o }, clock), clock };
+}
+
+function queued(v: AdmissionVerdict | QueuedAdmission): QueuedAdmission {
+  if (typeof v === 'string') throw new Error(`expected to be queued, got ${v}`);
+  return v;
+}
+
+/** Settled value of a promise, or 'pending' (microtasks flushed first). */
+async function state<T>(p: Promise<T>): Promise<T | 'pending'> {
+  return Promise.race([p, new Promise<'pending'>((r) => setTimeout(() => r('pending'), 0))]);
+}
+
+describe('AdmissionController', () => {
+  it('admits up to the limit at once, queues FIFO behind it, and answers queue_full when the queue is full', async () => {
+    const { c } = make();
+    expect(c.admit()).toBe('admitted');
+    expect(c.admit()).toBe('admitted');
+    const q = [queued(c.admit()), queued(c.admit()), queued(c.admit())];
+    expect(c.admit()).toBe('queue_full');
+    expect(c.snapshot()).toMatchObject({ active: 2, queued: 3, limit: 2 });
+    c.release();
+    expect(await state(q[0]!.result)).toBe('admitted');
+    expect(await state(q[1]!.result)).toBe('pending');
+    c.release();
+    expect(await state(q[1]!.result)).toBe('admitted');
+    expect(await state(q[2]!.result)).toBe('pending');
+    expect(c.snapshot()).toMatchObject({ active: 2, queued: 1 });
+  });
+
+  it('a burst shorter than the interval waits and is admitted (good queue), even past the target', async () => {
+    const { c, clock } = make();
+    c.admit();
+    c.admit();
+    const q = queued(c.admit());
+    clock.advance(50); // 5x target, but within the first interval
+    c.release();
+    expect(await state(q.result)).toBe('admitted');
+    expect(c.snapshot().isOverloaded).toBe(false);
+  });
+
+  it('a queue standing above target for a whole interval turns overloaded: new arrivals are refused at once, queued ones keep their place', async () => {
+    const { c, clock } = make({ maxConcurrency: 2, maxQueue: 100 });
+    c.admit();
+    c.admit();
+    const waiting = [queued(c.admit()), queued(c.admit()), queued(c.admit())];
+    // First interval (0-100 ms): it began with a request admitted without waiting, so it does not count.
+    clock.advance(100);
+    waiting.push(queued(c.admit()));
+    expect(c.snapshot().isOverloaded).toBe(false);
+    // Second interval (100-200 ms): the queue stands; releases at 140 and 180 admit heads that waited 140 and 180 ms.
+    clock.advance(40);
+    c.release();
+    clock.advance(40);
+    c.release();
+    expect(c.snapshot().isOverloaded).toBe(false);
+    clock.advance(40);
+    c.release();
+    // At 220 ms the interval's best sojourn (140 ms) was above the 10 ms target: overloaded.
+    expect(c.snapshot()).toMatchObject({ isOverloaded: true, active: 2, queued: 1 });
+    expect(await Promise.all(waiting.map((w) => state(w.result)))).toEqual(['admitted', 'admitted', 'admitted', 'pending']);
+    // A new arrival would wait about one slot turnover (~70 ms) > target: refused at once, not queued.
+    expect(c.admit()).toBe('overloaded');
+    expect(c.snapshot().queued).toBe(1);
+    // The one already queued is admitted in turn, not thrown out.
+    c.release();
+    expect(await state(waiting[3]!.result)).toBe('admitted');
+  });
+
+  it('while overloaded, arrivals join while their predicted wait (position x service time / limit) is within target', async () => {
+    const { c, clock } = make({ maxConcurrency: 100, maxQueue: 100 });
+    for (let i = 0; i < 100; i++) expect(c.admit()).toBe('admitted');
+    const early = [queued(c.admit()), queued(c.admit()), queued(c.admit())];
+    clock.advance(100);
+    early.push(queued(c.admit()));
+    clock.advance(50);
+    c.release(); // service time 150 ms; admits the first in line after 150 ms
+    expect(await state(early[0]!.result)).toBe('admitted');
+    clock.advance(50);
+    // At 200 ms: overloaded. 3 in line; a slot turns over every 150 / 100 = 1.5 ms, so positions 4..6
+    // expect 6, 7.5 and 9 ms (within the 10 ms target) and position 7 expects 10.5 ms.
+    const joined = [c.admit(), c.admit(), c.admit()];
+    expect(c.snapshot().isOverloaded).toBe(true);
+    expect(joined.every((v) => typeof v !== 'string')).toBe(true);
+    expect(c.admit()).toBe('overloaded');
+    expect(c.snapshot().queued).toBe(6);
+  });
+
+  it('stays overloaded through an interval whose best sojourn is under target but above half of it, and leaves once the queue ran empty', () => {
+    const { c, clock } = make({ maxConcurrency: 100, maxQueue: 100 });
+    for (let i = 0; i < 100; i++) c.admit();
+    c.admit();
+    c.admit();
+    c.admit();
+    clock.advance(100);
+    c.admit();
+    clock.advance(50);
+    c.release();
+    clock.advance(50);
+    c.admit();
+    c.admit();
+    c.admit(); // at 200 ms: overloaded, 6 in line, the last three since 200 ms
+    expect(c.snapshot()).toMatchObject({ isOverloaded: true, queued: 6 });
+    clock.advance(7);
+    for (let i = 0; i < 4; i++) c.release(); // admits three old ones and one that waited 7 ms
+    clock.advance(93);
+    c.release(); // at 300 ms: best sojourn 7 ms, under the 10 ms target but not under 5 ms: still overloaded
+    expect(c.snapshot().isOverloaded).toBe(true);
+    c.release();
+    c.release(); // the queue ran empty
+    expect(c.snapshot().queued).toBe(0);
+    clock.advance(100);
+    c.release();
+    expect(c.snapshot().isOverloaded).toBe(false);
+  });
+
+  it('a queued request times out with queue_timeout and its place is freed', async () => {
+    const { c, clock } = make({ queueTimeoutMs: 500 });
+    c.admit();
+    c.admit();
+    const q = queued(c.admit());
+    clock.advance(499);
+    expect(await state(q.result)).toBe('pending');
+    clock.advance(1);
+    expect(await state(q.result)).toBe('queue_timeout');
+    expect(c.snapshot().queued).toBe(0);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('cancel leaves the queue: the next release admits the one behind, and the timer is cleared', async () => {
+    const { c, clock } = make();
+    c.admit();
+    c.admit();
+    const a = queued(c.admit());
+    const b = queued(c.admit());
+    a.cancel();
+    expect(await state(a.result)).toBe('cancelled');
+    expect(c.snapshot().queued).toBe(1);
+    c.release();
+    expect(await state(b.result)).toBe('admitted');
+    expect(clock.pending()).toBe(0);
+    a.cancel(); // twice is harmless
+    expect(c.snapshot()).toMatchObject({ active: 2, queued: 0 });
+  });
+
+  it('counts stay exact over many admit/cancel/release cycles (no leak of slots or queue places)', async () => {
+    const { c, clock } = make({ maxConcurrency: 3, maxQueue: 5 });
+    let held = 0;
+    const waiting: QueuedAdmission[] = [];
+    for (let i = 0; i < 800; i++) {
+      const v = c.admit();
+      if (v === 'admitted') held++;
+      else if (typeof v !== 'string') waiting.push(v);
+      if (i % 3 === 0 && waiting.length > 0) waiting.shift()?.cancel();
+      if (i % 2 === 0 && held > 0) {
+        held--;
+        c.release();
+      }
+      clock.advance(1);
+      // Admissions from the queue become holders.
+      const settled = await Promise.all(waiting.map((w) => state(w.result)));
+      for (let k = settled.length - 1; k >= 0; k--) {
+        if (settled[k] === 'pending') continue;
+        if (settled[k] === 'admitted') held++;
+        waiting.splice(k, 1);
+      }
+      expect(c.snapshot().active).toBe(held);
+      expect(c.snapshot().queued).toBe(waiting.length);
+    }
+  });
+});
