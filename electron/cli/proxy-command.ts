@@ -33,8 +33,15 @@ Additions:
       --first-byte-timeout SECONDS       generation: bound to response headers (default 60)
       --idle-timeout SECONDS             generation stream: longest silence (default 30)
       --max-body-bytes N                 larger request bodies get 413 (default 33554432)
-      --max-concurrency N                requests served at once (default 4096); more wait in a queue
+      --max-concurrency N                requests served at once (default 4096); more wait in a queue.
+                                         Set it to what the generation workers batch (sum of max_batch_size)
+                                         so excess load waits here, bounded, instead of inside the workers
       --max-queue N                      queued requests beyond that get 429 + Retry-After (default 1024)
+      --queue-target SECONDS             acceptable queue wait (default 0.1): once the queue stays above it
+                                         for a whole --queue-interval, requests that would wait longer get
+                                         503 + Retry-After at once
+      --queue-interval SECONDS           how long a queue may stand above target before shedding (default 1)
+      --queue-timeout SECONDS            longest any request waits in the queue, then 503 (default 5)
       --drain-timeout SECONDS            on SIGTERM, let streams finish this long (default 30)
 
 kv_cache_aware routing: token-id prompts are hashed exactly like upstream; text prompts need a
@@ -128,6 +135,15 @@ export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--max-queue':
         err = setNum((n) => (args.maxQueue = n));
+        break;
+      case '--queue-target':
+        err = setNum((n) => (args.queueTargetS = n));
+        break;
+      case '--queue-interval':
+        err = setNum((n) => (args.queueIntervalS = n));
+        break;
+      case '--queue-timeout':
+        err = setNum((n) => (args.queueTimeoutS = n));
         break;
       case '--drain-timeout':
         err = setNum((n) => (args.drainTimeoutS = n));

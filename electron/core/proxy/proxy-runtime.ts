@@ -22,8 +22,15 @@ export interface ProxyRunSettings {
   firstByteTimeoutS: number;
   idleTimeoutS: number;
   maxBodyBytes: number;
+  /** Requests served at once; set it to what the generation workers can batch (sum of their max_batch_size). */
   maxConcurrency: number;
+  /** Requests waiting for a slot; one more gets 429 + Retry-After. */
   maxQueue: number;
+  /** Acceptable queue wait; once the queue stands above it for queueIntervalS, the excess gets 503 + Retry-After. */
+  queueTargetS: number;
+  queueIntervalS: number;
+  /** Hard bound on a request's queue wait (503). */
+  queueTimeoutS: number;
 }
 
 export const DEFAULT_RUN_SETTINGS: ProxyRunSettings = {
@@ -34,8 +41,13 @@ export const DEFAULT_RUN_SETTINGS: ProxyRunSettings = {
   firstByteTimeoutS: 60,
   idleTimeoutS: 30,
   maxBodyBytes: 32 * 1024 * 1024,
+  // A limit far above any fleet's batch capacity: by default nothing queues in the proxy (today's
+  // behaviour); the queue settings matter once --max-concurrency is set to the workers' capacity.
   maxConcurrency: 4096,
   maxQueue: 1024,
+  queueTargetS: 0.1,
+  queueIntervalS: 1,
+  queueTimeoutS: 5,
 };
 
 /** Proxy options from the parsed file and flags (pure). */
@@ -61,6 +73,9 @@ export function proxyOptionsFromConfig(cfg: DisaggConfig, s: ProxyRunSettings, e
     maxBodyBytes: s.maxBodyBytes,
     maxConcurrency: s.maxConcurrency,
     maxQueue: s.maxQueue,
+    queueTargetMs: s.queueTargetS * 1000,
+    queueIntervalMs: s.queueIntervalS * 1000,
+    queueTimeoutMs: s.queueTimeoutS * 1000,
     perfMetricsMaxRequests: cfg.perf_metrics_max_requests,
     minimalInstances: cfg.disagg_cluster
       ? {

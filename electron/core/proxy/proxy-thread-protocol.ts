@@ -18,6 +18,9 @@ export interface ProxyThreadOverrides {
   maxBodyBytes?: number;
   maxConcurrency?: number;
   maxQueue?: number;
+  queueTargetMs?: number;
+  queueIntervalMs?: number;
+  queueTimeoutMs?: number;
   kvEventsPollMs?: number;
   ejection?: Partial<EjectionPolicy>;
   logLevel?: LogLevel;

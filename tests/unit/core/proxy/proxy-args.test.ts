@@ -14,7 +14,19 @@ describe('parseProxyArgs', () => {
     const r = parseProxyArgs(['-c', 'a.yaml']);
     expect(r.ok && r.args).toMatchObject({ startTimeoutS: 180, requestTimeoutS: 180, logLevel: 'info', metricsLogIntervalS: 0 });
   });
+  it('takes the admission flags, in seconds like the other timeouts, and maps them to proxy options in ms', () => {
+    const r = parseProxyArgs(['-c', 'a.yaml', '--max-concurrency', '64', '--max-queue=128', '--queue-target', '0.25', '--queue-interval', '2', '--queue-timeout', '10']);
+    expect(r.ok && r.args).toMatchObject({ maxConcurrency: 64, maxQueue: 128, queueTargetS: 0.25, queueIntervalS: 2, queueTimeoutS: 10 });
+    const cfg = parseDisaggConfig('context_servers:\n  num_instances: 1\n  urls: ["localhost:8001"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["localhost:8002"]\n', 'x.yaml');
+    if (!cfg.ok || !r.ok) throw new Error('parse failed');
+    expect(proxyOptionsFromConfig(cfg.value, r.args, {})).toMatchObject({ maxConcurrency: 64, maxQueue: 128, queueTargetMs: 250, queueIntervalMs: 2000, queueTimeoutMs: 10_000 });
+  });
+  it('keeps admission defaults that never queue under light load', () => {
+    const r = parseProxyArgs(['-c', 'a.yaml']);
+    expect(r.ok && r.args).toMatchObject({ maxConcurrency: 4096, maxQueue: 1024, queueTargetS: 0.1, queueIntervalS: 1, queueTimeoutS: 5 });
+  });
   it.each([
+    [['--queue-target', 'soon'], /non-negative number/],
     [['--bogus', '1'], /unknown option/],
     [['-t', 'soon'], /non-negative number/],
     [['-l', 'loud'], /unknown log level/],
