@@ -1,11 +1,13 @@
 // Admission control for the proxy's inference endpoints (reliability.md item 13): a concurrency limit,
-// a bounded FIFO queue behind it, and CoDel-style shedding of a standing queue. Modelled on the request
-// queues of Facebook's "Fail at scale" (CoDel over a server queue: a queue that never empties within an
-// interval is bad, a burst that drains is good) and folly's Codel (overloaded when the minimum sojourn
-// over an interval stays above target). While overloaded, a new request whose predicted wait exceeds the
-// target is refused at once; a request already queued is never thrown out after waiting.
+// a bounded FIFO queue behind it (429 when full), and CoDel-style shedding of a standing queue, after
+// Facebook's "Fail at scale" server queues and CoDel: a queue whose wait stays above a target for a whole
+// interval is bad (overload), a burst that drains within it is good and passes. While overloaded, a new
+// request whose predicted wait exceeds the target is refused at once with 503, before it waited at all;
+// a request already queued is never thrown out after waiting (only the hard queue timeout ends a wait).
+// Overload ends once the queue drained in an interval whose arrivals did not outnumber departures.
 // Decisions are O(1) and need nothing from the request, so a shed costs no body parse and no upstream
-// call. Pure: the clock and timers are injected, so it is unit-tested without waiting. Layer: core.
+// call. The limit is fixed (no gradient adaptation): the operator sets it to the generation workers'
+// batch capacity. Pure: the clock and timers are injected, so it is unit-tested without waiting. Layer: core.
 
 /** Why a request was refused; `queue_full` answers 429, the others 503 (both with Retry-After). */
 export type ShedReason = 'queue_full' | 'overloaded' | 'queue_timeout';
@@ -71,9 +73,13 @@ export class AdmissionController {
   private head = 0;
   private queued = 0;
   private isOverloaded = false;
-  private intervalEnd: number;
-  /** Smallest sojourn seen this interval (0 once a request passed without waiting or the queue ran empty). */
-  private minSojourn = Infinity;
+  /** Since when the queue's wait has stayed above target (CoDel's first_above_time); undefined while below. */
+  private aboveSince: number | undefined;
+  /** While overloaded: the current interval's end, its smallest wait, and its arrivals and departures. */
+  private windowEnd = 0;
+  private windowMin = Infinity;
+  private arrivals = 0;
+  private departures = 0;
   /** Mean time a request holds its slot, for the predicted wait of a new arrival. */
   private serviceMs = 0;
   private readonly startedAt: number[] = [];
@@ -81,9 +87,7 @@ export class AdmissionController {
   constructor(
     private readonly opt: AdmissionOptions,
     private readonly clock: AdmissionClock = REAL_CLOCK,
-  ) {
-    this.intervalEnd = clock.now() + opt.queueIntervalMs;
-  }
+  ) {}
 
   /**
    * Admits at once (`'admitted'`: the caller holds a slot and must `release()` it), refuses at once
@@ -91,9 +95,10 @@ export class AdmissionController {
    */
   admit(): AdmissionVerdict | QueuedAdmission {
     const t = this.clock.now();
-    this.tick(t);
+    this.arrivals++;
+    this.endWindow(t);
+    this.observe(t);
     if (this.active < this.opt.maxConcurrency && this.queued === 0) {
-      this.minSojourn = 0;
       this.take(t);
       return 'admitted';
     }
@@ -119,8 +124,10 @@ export class AdmissionController {
       this.serviceMs = this.serviceMs === 0 ? d : this.serviceMs + SERVICE_EWMA_ALPHA * (d - this.serviceMs);
     }
     this.active--;
-    this.tick(t);
-    this.pump(t);
+    this.departures++;
+    this.endWindow(t);
+    this.pump();
+    this.observe(t);
   }
 
   snapshot(): AdmissionSnapshot {
@@ -144,39 +151,60 @@ export class AdmissionController {
    * (only the hard queue timeout ends its wait): dropping it at the head, as CoDel drops packets, would
    * make its client wait and then get nothing. Shedding happens at arrival instead (admit()).
    */
-  private pump(t: number): void {
+  private pump(): void {
+    const t = this.clock.now();
     while (this.active < this.opt.maxConcurrency) {
       const w = this.shiftLive();
-      if (!w) {
-        // The queue ran empty: not a standing queue.
-        this.minSojourn = 0;
-        return;
-      }
-      const sojourn = t - w.enqueuedAt;
-      if (sojourn < this.minSojourn) this.minSojourn = sojourn;
+      if (!w) return;
       this.take(t);
       this.settle(w, 'admitted');
     }
   }
 
   /**
-   * At each interval's end: overloaded once even the best sojourn of an interval stayed above target (a
-   * standing queue, not a burst that drains); normal again after an interval whose best sojourn fell
-   * below half the target (the queue drained: arrivals fell below the service rate). The hysteresis
-   * matters: while overloaded, arrivals are held to sojourns of about the target, so "best sojourn below
-   * target" alone would flip the state every few intervals and let a new standing queue build each time.
+   * Samples the queue's wait (the head's age; 0 when empty) at every admit and release. Overload starts
+   * once it has stayed above target for a whole interval, as CoDel's first_above_time: a burst that
+   * drains within the interval is a good queue and passes.
    */
-  private tick(t: number): void {
-    if (t < this.intervalEnd) return;
-    let min = this.minSojourn;
-    // No request left the queue this interval: the waiting head's age is the sojourn that counts.
-    if (min === Infinity) {
-      const h = this.peekLive();
-      min = h ? t - h.enqueuedAt : 0;
+  private observe(t: number): void {
+    const h = this.peekLive();
+    const wait = h ? t - h.enqueuedAt : 0;
+    if (this.isOverloaded) {
+      if (wait < this.windowMin) this.windowMin = wait;
+      return;
     }
-    this.isOverloaded = this.isOverloaded ? min >= this.opt.queueTargetMs / 2 : min > this.opt.queueTargetMs;
-    this.minSojourn = Infinity;
-    this.intervalEnd = t + this.opt.queueIntervalMs;
+    if (wait <= this.opt.queueTargetMs) {
+      this.aboveSince = undefined;
+      return;
+    }
+    this.aboveSince ??= t;
+    if (t - this.aboveSince >= this.opt.queueIntervalMs) {
+      this.isOverloaded = true;
+      this.startWindow(t);
+    }
+  }
+
+  private startWindow(t: number): void {
+    this.windowEnd = t + this.opt.queueIntervalMs;
+    this.windowMin = Infinity;
+    this.arrivals = 0;
+    this.departures = 0;
+  }
+
+  /**
+   * While overloaded, at each interval's end: normal again once the queue drained (its wait fell below
+   * half the target) in an interval that saw no more arrivals than departures (offered load at or under
+   * capacity). Both, because the shedding itself keeps the wait near the target and a lull in arrivals
+   * briefly empties the queue; leaving on that alone would let a new standing queue build each time.
+   */
+  private endWindow(t: number): void {
+    if (!this.isOverloaded || t < this.windowEnd) return;
+    if (this.windowMin < this.opt.queueTargetMs / 2 && this.arrivals <= this.departures) {
+      this.isOverloaded = false;
+      this.aboveSince = undefined;
+      return;
+    }
+    this.startWindow(t);
   }
 
   private drop(w: Waiter, why: 'queue_timeout' | 'cancelled'): void {
