@@ -10,12 +10,27 @@ import { createProxyServer } from '../../../electron/core/proxy/proxy-server';
 
 const FAKE = path.resolve(__dirname, '../../fixtures/fake-worker.mjs');
 
+export interface FakeWorkerStats {
+  counts: Record<string, number>;
+  lastCtx: Record<string, unknown> | null;
+  lastGen: Record<string, unknown> | null;
+  aborted: number;
+  open: number;
+  /** genSlots: streams being served now, waiting for a slot, and the most served at once. */
+  genActive: number;
+  genWaiting: number;
+  genMaxActive: number;
+  /** Bytes the generation streams wrote, and writes that hit backpressure (gen: flood). */
+  genBytes: number;
+  genBlocked: number;
+}
+
 export interface FakeWorker {
   port: number;
   url: string;
   proc: ChildProcess;
   control(modes: Record<string, unknown>): Promise<void>;
-  stats(): Promise<{ counts: Record<string, number>; lastCtx: Record<string, unknown> | null; lastGen: Record<string, unknown> | null; aborted: number; open: number }>;
+  stats(): Promise<FakeWorkerStats>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -47,7 +62,7 @@ export async function startFakeWorker(args: string[] = [], port = 0): Promise<Fa
     },
     async stats() {
       const r = await request(bound, 'GET', '/_control');
-      return JSON.parse(r.body) as Awaited<ReturnType<FakeWorker['stats']>>;
+      return JSON.parse(r.body) as FakeWorkerStats;
     },
     kill(signal: NodeJS.Signals = 'SIGKILL') {
       return new Promise<void>((resolve) => {
