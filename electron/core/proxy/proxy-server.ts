@@ -750,11 +750,14 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           const idle = performance.now() - lastActivity;
           if (isPausedForClient && idle >= opt.idleTimeoutMs) {
             // Slow reader (item 15): the client stopped reading for a whole idle period. Its buffer is
-            // bounded by backpressure; give up on it without blaming the worker.
+            // bounded by backpressure; give up on it without blaming the worker. Reset rather than close:
+            // a FIN queues behind the unread bytes, so the client (not reading) would never see it and
+            // the kernel would hold the connection's buffers while it probes the zero window.
             finished = true;
             flow.terminate = undefined;
             call.abort();
-            out.destroy();
+            if (out.socket) out.socket.resetAndDestroy();
+            else out.destroy();
             finishRecord(flow, 'client_disconnected', 499, 'client stopped reading');
             resolve();
             return;
@@ -813,7 +816,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           out.end(chunk);
           return;
         }
-        if (!out.write(chunk)) {
+        // Once paused, a chunk already on its way is queued too, but one 'drain' listener is enough.
+        if (!out.write(chunk) && !isPausedForClient) {
           // Backpressure: stop reading upstream until the client drains (slow reader, item 15).
           call.pause();
           isPausedForClient = true;
