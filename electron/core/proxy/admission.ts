@@ -75,11 +75,13 @@ export class AdmissionController {
   private isOverloaded = false;
   /** Since when the queue's wait has stayed above target (CoDel's first_above_time); undefined while below. */
   private aboveSince: number | undefined;
-  /** While overloaded: the current interval's end, its smallest wait, and its arrivals and departures. */
+  /** While overloaded: the current interval's end, whether a slot went free with nobody waiting, and its arrivals and departures. */
   private windowEnd = 0;
-  private windowMin = Infinity;
+  private sawIdleSlot = false;
   private arrivals = 0;
   private departures = 0;
+  /** Consecutive intervals that looked like spare capacity. */
+  private calmIntervals = 0;
   /** Mean time a request holds its slot, for the predicted wait of a new arrival. */
   private serviceMs = 0;
   private readonly startedAt: number[] = [];
@@ -99,6 +101,7 @@ export class AdmissionController {
     this.endWindow(t);
     this.observe(t);
     if (this.active < this.opt.maxConcurrency && this.queued === 0) {
+      this.sawIdleSlot = true;
       this.take(t);
       return 'admitted';
     }
@@ -155,7 +158,10 @@ export class AdmissionController {
     const t = this.clock.now();
     while (this.active < this.opt.maxConcurrency) {
       const w = this.shiftLive();
-      if (!w) return;
+      if (!w) {
+        this.sawIdleSlot = true;
+        return;
+      }
       this.take(t);
       this.settle(w, 'admitted');
     }
@@ -167,12 +173,9 @@ export class AdmissionController {
    * drains within the interval is a good queue and passes.
    */
   private observe(t: number): void {
+    if (this.isOverloaded) return;
     const h = this.peekLive();
     const wait = h ? t - h.enqueuedAt : 0;
-    if (this.isOverloaded) {
-      if (wait < this.windowMin) this.windowMin = wait;
-      return;
-    }
     if (wait <= this.opt.queueTargetMs) {
       this.aboveSince = undefined;
       return;
@@ -180,26 +183,31 @@ export class AdmissionController {
     this.aboveSince ??= t;
     if (t - this.aboveSince >= this.opt.queueIntervalMs) {
       this.isOverloaded = true;
+      this.calmIntervals = 0;
       this.startWindow(t);
     }
   }
 
   private startWindow(t: number): void {
     this.windowEnd = t + this.opt.queueIntervalMs;
-    this.windowMin = Infinity;
+    this.sawIdleSlot = false;
     this.arrivals = 0;
     this.departures = 0;
   }
 
   /**
-   * While overloaded, at each interval's end: normal again once the queue drained (its wait fell below
-   * half the target) in an interval that saw no more arrivals than departures (offered load at or under
-   * capacity). Both, because the shedding itself keeps the wait near the target and a lull in arrivals
-   * briefly empties the queue; leaving on that alone would let a new standing queue build each time.
+   * While overloaded, at each interval's end: normal again after two intervals in a row in which a slot
+   * went free with nobody waiting and arrivals (shed ones included) did not outnumber departures: offered
+   * load at or under capacity. Not "the wait fell below target": the shedding itself holds the wait near
+   * the target, and a lull in arrivals briefly empties the queue (the open loop at 1.5x left the state on
+   * those every second or so, and on one calm interval about every 3 s, each time letting a new standing
+   * queue build for an interval). Staying overloaded too long costs little: requests are still admitted
+   * up to the target wait.
    */
   private endWindow(t: number): void {
     if (!this.isOverloaded || t < this.windowEnd) return;
-    if (this.windowMin < this.opt.queueTargetMs / 2 && this.arrivals <= this.departures) {
+    this.calmIntervals = this.sawIdleSlot && this.arrivals <= this.departures ? this.calmIntervals + 1 : 0;
+    if (this.calmIntervals >= 2) {
       this.isOverloaded = false;
       this.aboveSince = undefined;
       return;

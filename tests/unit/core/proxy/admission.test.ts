@@ -146,7 +146,7 @@ describe('AdmissionController', () => {
     expect(c.snapshot().queued).toBe(6);
   });
 
-  it('stays overloaded while arrivals outnumber departures even when the queue drains, and leaves once they do not', () => {
+  it('stays overloaded while arrivals outnumber departures or every slot stays busy, and leaves after two intervals in which neither held', () => {
     const { c, clock } = make({ maxConcurrency: 100, maxQueue: 100 });
     for (let i = 0; i < 103; i++) c.admit();
     clock.advance(20);
@@ -163,9 +163,17 @@ describe('AdmissionController', () => {
     c.release(); // at 250 ms
     expect(c.snapshot().isOverloaded).toBe(true);
     clock.advance(10);
-    for (let i = 0; i < 6; i++) c.release(); // the next interval: only departures, the queue drains
+    for (let i = 0; i < 3; i++) c.release(); // the next interval: only departures, but the slots stay busy
     clock.advance(90);
-    c.release(); // at 350 ms: drained and arrivals (0) <= departures: normal again
+    c.release(); // at 350 ms: arrivals (0) <= departures, yet no slot went free: still overloaded
+    expect(c.snapshot()).toMatchObject({ isOverloaded: true, queued: 1 });
+    clock.advance(10);
+    for (let i = 0; i < 2; i++) c.release(); // the queue drains and a slot goes free
+    clock.advance(90);
+    c.release(); // at 450 ms: spare capacity and arrivals <= departures, once
+    expect(c.snapshot().isOverloaded).toBe(true);
+    clock.advance(100);
+    c.release(); // at 550 ms: a second calm interval in a row: normal again
     expect(c.snapshot().isOverloaded).toBe(false);
     expect(c.admit()).toBe('admitted');
   });
