@@ -4,7 +4,7 @@
 // interval is bad (overload), a burst that drains within it is good and passes. While overloaded, a new
 // request whose predicted wait exceeds the target is refused at once with 503, before it waited at all;
 // a request already queued is never thrown out after waiting (only the hard queue timeout ends a wait).
-// Overload ends once the queue drained in an interval whose arrivals did not outnumber departures.
+// Overload ends after two intervals in a row with a slot free and no more arrivals than departures.
 // Decisions are O(1) and need nothing from the request, so a shed costs no body parse and no upstream
 // call. The limit is fixed (no gradient adaptation): the operator sets it to the generation workers'
 // batch capacity. Pure: the clock and timers are injected, so it is unit-tested without waiting. Layer: core.
