@@ -37,6 +37,7 @@ import {
   spliceJson,
   validateRawClientRequest,
 } from './request-flow';
+import { SlotSet,type Slotted } from './slot-set';
 import { isNonTokenData, scanPlainSseChunk, SseChunkScan } from './sse-byte-scan';
 import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RecordOutcome, RoutingUpdate } from './types';
 import { LOG_LEVEL_ORDER } from './types';
@@ -158,7 +159,7 @@ function hostPortOf(url: string): string {
 }
 
 /** Per-request mutable state. */
-interface Flow {
+interface Flow extends Slotted {
   rec: ProxyRequestRecord;
   req: http.IncomingMessage;
   res: http.ServerResponse;
@@ -214,7 +215,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   // Upstream aligns every worker's steady clock when perf metrics are on (8.3): at start and on every join.
   const clockSync = perf.isEnabled ? new SteadyClockSync({ log }) : undefined;
   const syncClocks = (): void => clockSync?.reconcile([...ctxPool.all(), ...genPool.all()].map((w) => w.url));
-  const flows = new Set<Flow>();
+  /** Requests in flight (for drain and shutdown); a SlotSet, not a Set: see slot-set.ts. */
+  const flows = new SlotSet<Flow>();
   const recordListeners = new Set<(r: ProxyRequestRecord[]) => void>();
   let recordBuffer: ProxyRequestRecord[] = [];
   let recordTimer: NodeJS.Timeout | undefined;
@@ -953,7 +955,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       status: 0,
       retries: 0,
     };
-    const flow: Flow = { rec, req, res, current: undefined, isClientGone: false, arrivalS };
+    const flow: Flow = { rec, req, res, current: undefined, isClientGone: false, arrivalS, slot: -1 };
     flows.add(flow);
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -1233,7 +1235,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     },
     async close(): Promise<void> {
       if (kvTimer) clearTimeout(kvTimer);
-      for (const f of flows) f.current?.abort();
+      for (const f of flows.snapshot()) f.current?.abort();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       releaseResources();
@@ -1247,7 +1249,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         await new Promise((r) => setTimeout(r, 20));
         server.closeIdleConnections();
       }
-      for (const f of [...flows]) {
+      for (const f of flows.snapshot()) {
         if (f.terminate) f.terminate('The proxy is shutting down');
         else {
           f.current?.abort();

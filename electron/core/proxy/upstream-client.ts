@@ -4,6 +4,7 @@
 // Layer: core.
 import { performance } from 'node:perf_hooks';
 
+import { SlotSet,type Slotted } from './slot-set';
 import { UpstreamError, type UpstreamFailureKind } from './upstream-error';
 import { type ExchangeHandler, type UpstreamExchange, UpstreamPool } from './upstream-pool';
 
@@ -31,7 +32,7 @@ export interface WholeCall {
 }
 
 /** A call the deadline sweep can time out. */
-interface Deadlined {
+interface Deadlined extends Slotted {
   /** performance.now() after which the sweep times the call out. */
   readonly deadline: number;
   timeout(): void;
@@ -45,7 +46,8 @@ const SWEEP_MS = 20;
  * within SWEEP_MS after its deadline, and the sweep runs only while calls are in flight.
  */
 class DeadlineSweep {
-  private readonly calls = new Set<Deadlined>();
+  /** A SlotSet, not a Set: calls come and go at the request rate (see slot-set.ts). */
+  private readonly calls = new SlotSet<Deadlined>();
   private timer: NodeJS.Timeout | undefined;
 
   add(call: Deadlined): void {
@@ -62,7 +64,7 @@ class DeadlineSweep {
 
   private sweep(): void {
     const t = performance.now();
-    for (const c of this.calls) if (t >= c.deadline) c.timeout();
+    for (const c of this.calls.snapshot()) if (t >= c.deadline) c.timeout();
     if (this.calls.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -75,6 +77,7 @@ const deadlines = new DeadlineSweep();
 /** One whole-answer call (context phase, non-streamed generation): body collected, one promise. */
 class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
   readonly result: Promise<WholeResponse>;
+  slot = -1;
   readonly deadline: number;
   private resolveResult!: (v: WholeResponse) => void;
   private rejectResult!: (e: UpstreamError) => void;
@@ -161,6 +164,7 @@ export interface StreamBodyHandler {
  */
 export class StreamCall implements ExchangeHandler, Deadlined {
   readonly head: Promise<StreamHead>;
+  slot = -1;
   readonly deadline: number;
   private resolveHead!: (h: StreamHead) => void;
   private rejectHead!: (e: UpstreamError) => void;
