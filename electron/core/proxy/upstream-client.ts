@@ -112,8 +112,9 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
   }
 
   onData(chunk: Buffer): void {
-    if (this.first === undefined) this.first = chunk;
-    else (this.rest ??= [this.first]).push(chunk);
+    const copy = Buffer.from(chunk); // the pool's view is valid only during this call
+    if (this.first === undefined) this.first = copy;
+    else (this.rest ??= [this.first]).push(copy);
   }
 
   onEnd(): void {
@@ -150,6 +151,7 @@ export interface StreamHead {
 
 /** Where a streamed answer's body goes once its head was seen. */
 export interface StreamBodyHandler {
+  /** Body bytes; a view valid only during this call (copy what you keep or queue). */
   onData(chunk: Buffer): void;
   onEnd(): void;
   /** The connection broke or the answer was not valid HTTP, after the head. */
@@ -208,7 +210,7 @@ export class StreamCall implements ExchangeHandler, Deadlined {
         reject(new UpstreamError('timeout', 'upstream body timed out'));
       }, timeoutMs);
       this.attach({
-        onData: (c) => chunks.push(c),
+        onData: (c) => chunks.push(Buffer.from(c)),
         onEnd: () => {
           clearTimeout(timer);
           resolve(Buffer.concat(chunks));
@@ -250,7 +252,7 @@ export class StreamCall implements ExchangeHandler, Deadlined {
 
   onData(chunk: Buffer): void {
     if (this.body !== undefined) this.body.onData(chunk);
-    else this.held.push(chunk);
+    else this.held.push(Buffer.from(chunk)); // kept past this read: copied out of the shared buffer
   }
 
   onEnd(): void {
@@ -292,7 +294,7 @@ export function getUpstream(
     };
     const exchange = target.pool.request(method, path, method === 'POST' ? '' : undefined, {
       onHead: (s) => (status = s),
-      onData: (c) => chunks.push(c),
+      onData: (c) => chunks.push(Buffer.from(c)),
       onEnd: () => finish({ status, body: Buffer.concat(chunks) }),
       onFail: () => finish(undefined),
     });

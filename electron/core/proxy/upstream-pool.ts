@@ -15,6 +15,10 @@ import type { UpstreamFailureKind } from './upstream-error';
 /** What one request's owner hears. Nothing is called after `onEnd`, `onFail`, or the owner's abort(). */
 export interface ExchangeHandler {
   onHead(status: number, contentType: string | undefined): void;
+  /**
+   * Body bytes, de-chunked: a view of the shared read buffer, valid only during this call. An owner
+   * that keeps them copies them (the stream relay copies once, straight into its outgoing frame).
+   */
   onData(chunk: Buffer): void;
   onEnd(): void;
   onFail(kind: UpstreamFailureKind, message: string): void;
@@ -28,7 +32,7 @@ const JOINED_WRITE_MAX = 64 * 1024;
 /**
  * Every upstream socket reads into this one buffer (net's `onread`): no allocation per read and no
  * readable-stream machinery per token. Safe to share: each read is handled to the end, synchronously,
- * before the next one is delivered. What outlives a read (body bytes) is copied out.
+ * before the next one is delivered. What outlives a read (body bytes) is copied out by its owner.
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
@@ -125,8 +129,7 @@ class UpstreamConnection implements ResponseSink {
 
   onBody(chunk: Buffer): void {
     const ex = this.exchange;
-    // A copy: `chunk` is a view of the shared read buffer, and the owner may keep or queue it.
-    if (ex !== undefined && !ex.isFinished) ex.handler.onData(Buffer.from(chunk));
+    if (ex !== undefined && !ex.isFinished) ex.handler.onData(chunk);
   }
 
   onComplete(canReuse: boolean): void {

@@ -1,0 +1,112 @@
+// The bytes a streaming client receives, read off a raw socket: HTTP/1.1 clients get chunked framing
+// that the proxy writes itself (one frame per upstream chunk), HTTP/1.0 clients a close-delimited body.
+// Either way every token arrives once and [DONE] exactly once, and an HTTP/1.1 connection stays usable.
+import net from 'node:net';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { FakeWorker, ProxyUnderTest } from './proxy-test-kit';
+import { completionBody, startFakeWorker, startProxy } from './proxy-test-kit';
+
+/** Sends raw request bytes and collects everything until `isComplete` says so or the socket closes. */
+function rawExchange(port: number, requests: string[], isComplete: (text: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`timed out; got ${JSON.stringify(text.slice(0, 400))}`));
+    }, 10_000);
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(text);
+    };
+    socket.on('data', (b: Buffer) => {
+      text += b.toString('latin1');
+      if (isComplete(text)) done();
+    });
+    socket.on('close', done);
+    socket.on('error', () => undefined);
+    socket.write(requests.join(''));
+  });
+}
+
+function post(version: '1.0' | '1.1', body: string): string {
+  return `POST /v1/completions HTTP/${version}\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/** Decodes a chunked body strictly; throws on any framing error. Returns the body and what followed. */
+function dechunk(raw: string): { body: string; rest: string } {
+  let i = 0;
+  let body = '';
+  for (;;) {
+    const nl = raw.indexOf('\r\n', i);
+    if (nl < 0) throw new Error('missing chunk size line');
+    const sizeText = raw.slice(i, nl);
+    if (!/^[0-9a-f]+$/.test(sizeText)) throw new Error(`bad chunk size ${JSON.stringify(sizeText)}`);
+    const size = parseInt(sizeText, 16);
+    i = nl + 2;
+    if (size === 0) {
+      if (raw.slice(i, i + 2) !== '\r\n') throw new Error('missing CRLF after last chunk');
+      return { body, rest: raw.slice(i + 2) };
+    }
+    body += raw.slice(i, i + size);
+    i += size;
+    if (raw.slice(i, i + 2) !== '\r\n') throw new Error('missing CRLF after chunk data');
+    i += 2;
+  }
+}
+
+const dataEvents = (body: string): string[] => body.split('\n\n').filter((e) => e.startsWith('data: '));
+
+describe('streamed answer framing on the wire', () => {
+  let ctx: FakeWorker;
+  let gen: FakeWorker;
+  let p: ProxyUnderTest;
+  const streamBody = completionBody({ stream: true, max_tokens: 6 });
+
+  beforeAll(async () => {
+    [ctx, gen] = await Promise.all([startFakeWorker(['--name', 'ctx']), startFakeWorker(['--name', 'gen', '--token-delay-ms', '2'])]);
+    p = await startProxy({ contextUrls: [ctx.url], generationUrls: [gen.url] });
+  });
+  afterAll(async () => {
+    await p.proxy.close();
+    await Promise.all([ctx.kill(), gen.kill()]);
+  });
+
+  it('HTTP/1.1: valid chunked framing, every token once, one [DONE], and the connection serves the next request', async () => {
+    // Two requests pipelined on one connection: the second answer must follow the first intact.
+    const text = await rawExchange(p.port, [post('1.1', streamBody), post('1.1', streamBody)], (t) => t.split('data: [DONE]').length - 1 >= 2 && t.endsWith('0\r\n\r\n'));
+    const answers: string[] = [];
+    let rest = text;
+    for (let n = 0; n < 2; n++) {
+      const headEnd = rest.indexOf('\r\n\r\n');
+      const head = rest.slice(0, headEnd).toLowerCase();
+      expect(head.startsWith('http/1.1 200')).toBe(true);
+      expect(head).toContain('transfer-encoding: chunked');
+      expect(head).toContain('content-type: text/event-stream');
+      const decoded = dechunk(rest.slice(headEnd + 4));
+      answers.push(decoded.body);
+      rest = decoded.rest;
+    }
+    expect(rest).toBe('');
+    for (const body of answers) {
+      const events = dataEvents(body);
+      expect(events.filter((e) => e === 'data: [DONE]')).toHaveLength(1);
+      expect(events[events.length - 1]).toBe('data: [DONE]');
+      expect(events.filter((e) => e !== 'data: [DONE]')).toHaveLength(6);
+    }
+  });
+
+  it('HTTP/1.0: a close-delimited body with every token once and one [DONE]', async () => {
+    const text = await rawExchange(p.port, [post('1.0', streamBody)], () => false);
+    const headEnd = text.indexOf('\r\n\r\n');
+    const head = text.slice(0, headEnd).toLowerCase();
+    expect(head.startsWith('http/1.1 200')).toBe(true);
+    expect(head).not.toContain('transfer-encoding');
+    const events = dataEvents(text.slice(headEnd + 4));
+    expect(events.filter((e) => e === 'data: [DONE]')).toHaveLength(1);
+    expect(events.filter((e) => e !== 'data: [DONE]')).toHaveLength(6);
+  });
+});
