@@ -1,7 +1,11 @@
 // A lean zero-delay trtllm-serve stand-in for the proxy benchmark (docs/performance.md): canned
 // context-only answers, canned generation answers, and streams of N tokens written one per write
 // (each token its own TCP segment), optionally one token per interval from a shared ticker.
-//   node --import tsx bench/bench-worker.ts --port P [--tokens 32] [--interval-ms 0]
+// With --slots K --service-ms D it is a bounded worker instead, like a GPU's batch: at most K requests
+// are served at once, each holding its slot for D ms (a stream writes its tokens evenly over the D ms,
+// the first after D/tokens), and the rest wait FIFO inside the worker, so a proxy that forwards
+// everything sees its requests' latency grow with the worker's backlog.
+//   node --import tsx bench/bench-worker.ts --port P [--tokens 32] [--interval-ms 0] [--slots K --service-ms D]
 import http from 'node:http';
 
 function arg(name: string, fallback: number): number {
@@ -12,6 +16,9 @@ function arg(name: string, fallback: number): number {
 const port = arg('port', 0);
 const tokens = arg('tokens', 32);
 const intervalMs = arg('interval-ms', 0);
+const slots = arg('slots', 0);
+const serviceMs = arg('service-ms', 0);
+const isBounded = slots > 0 && serviceMs > 0;
 
 let ctxId = 1;
 const promptIds = JSON.stringify(Array.from({ length: 16 }, (_, i) => 100 + i));
@@ -46,6 +53,73 @@ if (intervalMs > 0) {
   }, intervalMs);
 }
 
+// Bounded mode: requests holding a slot, and those waiting for one (FIFO; head index, so O(1)).
+let busy = 0;
+let waiting: Array<() => void> = [];
+let waitHead = 0;
+
+function acquire(serve: () => void): void {
+  if (busy < slots) {
+    busy++;
+    serve();
+  } else {
+    waiting.push(serve);
+  }
+}
+
+/** The slot passes straight to the oldest waiter, if any. */
+function release(): void {
+  if (waitHead < waiting.length) {
+    const next = waiting[waitHead] as () => void;
+    waiting[waitHead++] = (): void => undefined;
+    if (waitHead > 1024 && waitHead * 2 > waiting.length) {
+      waiting = waiting.slice(waitHead);
+      waitHead = 0;
+    }
+    next();
+  } else {
+    busy--;
+  }
+}
+
+function serveBounded(res: http.ServerResponse, body: string): void {
+  acquire(() => {
+    // A request whose client left while it waited costs no service time (a GPU drops it too).
+    if (res.destroyed) {
+      release();
+      return;
+    }
+    if (!body.includes('"stream":true') || body.includes('"context_only"')) {
+      setTimeout(() => {
+        const a = body.includes('"context_only"') ? ctxAnswer(ctxId++) : genAnswer;
+        if (!res.destroyed) {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(a) });
+          res.end(a);
+        }
+        release();
+      }, serviceMs);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    let next = 0;
+    const step = (): void => {
+      if (res.destroyed) {
+        release();
+        return;
+      }
+      res.write(chunks[next]);
+      next++;
+      if (next < tokens) {
+        setTimeout(step, serviceMs / tokens);
+        return;
+      }
+      res.end(DONE);
+      release();
+    };
+    setTimeout(step, serviceMs / tokens);
+  });
+}
+
 const server = http.createServer((req, res) => {
   if (req.method === 'GET') {
     res.writeHead(200, { 'content-length': 0 });
@@ -56,6 +130,10 @@ const server = http.createServer((req, res) => {
   req.setEncoding('utf8');
   req.on('data', (c: string) => (body += c));
   req.on('end', () => {
+    if (isBounded) {
+      serveBounded(res, body);
+      return;
+    }
     if (body.includes('"context_only"')) {
       const a = ctxAnswer(ctxId++);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(a) });
