@@ -16,12 +16,17 @@ let windowStart = 0;
 let windowEnd = 0;
 const lat: number[] = [];
 const ttft: number[] = [];
+const shedLat: number[] = [];
+let shedRetryAfter = 0;
+let unfinished = 0;
 const statuses: Record<string, number> = {};
 let ok = 0;
 let transportErrors = 0;
 let doneMissing = 0;
 let tokens = 0;
 let outstanding = 0;
+/** Requests sent in the window and not yet answered. */
+let windowOutstanding = 0;
 
 function countData(s: string): number {
   let n = 0;
@@ -37,6 +42,17 @@ function one(scheduledAt: number): Promise<void> {
   outstanding++;
   return new Promise((resolve) => {
     const inWindow = phase === 'window';
+    if (inWindow) windowOutstanding++;
+    // A socket reset can raise both the response's and the request's error: count the request once.
+    let isSettled = false;
+    const settle = (): boolean => {
+      if (isSettled) return false;
+      isSettled = true;
+      outstanding--;
+      if (inWindow) windowOutstanding--;
+      resolve();
+      return true;
+    };
     const req = http.request(
       { host: '127.0.0.1', port: spec.port, path: spec.path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': bodyBuf.length } },
       (res) => {
@@ -53,33 +69,32 @@ function one(scheduledAt: number): Promise<void> {
         });
         res.on('end', () => {
           const end = performance.now();
-          outstanding--;
+          if (!settle()) return;
           const st = String(res.statusCode ?? 0);
-          if (inWindow && end <= windowEnd) {
+          const isInTime = inWindow && end <= windowEnd;
+          if (isInTime && res.statusCode === 200) ok++;
+          if (spec.isBySend ? inWindow : isInTime) {
             statuses[st] = (statuses[st] ?? 0) + 1;
             if (res.statusCode === 200) {
-              ok++;
               lat.push(end - scheduledAt);
               if (spec.isStream) {
                 ttft.push(first - scheduledAt);
                 tokens += n;
                 if (!tail.includes('[DONE]')) doneMissing++;
               }
+            } else if (res.statusCode === 429 || res.statusCode === 503) {
+              shedLat.push(end - scheduledAt);
+              if (res.headers['retry-after'] !== undefined) shedRetryAfter++;
             }
           }
-          resolve();
         });
         res.on('error', () => {
-          outstanding--;
-          transportErrors++;
-          resolve();
+          if (settle()) transportErrors++;
         });
       },
     );
     req.on('error', () => {
-      outstanding--;
-      if (inWindow) transportErrors++;
-      resolve();
+      if (settle() && inWindow) transportErrors++;
     });
     req.end(bodyBuf);
   });
@@ -134,8 +149,9 @@ async function main(): Promise<void> {
   const until = (): boolean => phase === 'done';
   if (spec.mode === 'closed') await closedLoop(until);
   else await openLoop(until);
-  const drainUntil = performance.now() + 3_000;
+  const drainUntil = performance.now() + (spec.drainMs ?? 3_000);
   while (outstanding > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 10));
+  unfinished = windowOutstanding;
   clearTimeout(timerStart);
   clearTimeout(timerEnd);
   const secs = spec.durationMs / 1000;
@@ -153,6 +169,10 @@ async function main(): Promise<void> {
     ttftP99: pct(ttft, 0.99),
     tokens,
     loadGenCoreFraction: (cpuWindow.user + cpuWindow.system) / 1e6 / secs,
+    shedLatP50: pct(shedLat, 0.5),
+    shedLatP99: pct(shedLat, 0.99),
+    shedRetryAfter,
+    unfinished,
   };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   agent.destroy();

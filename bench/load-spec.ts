@@ -12,6 +12,15 @@ export interface LoadSpec {
   warmupMs: number;
   durationMs: number;
   isStream: boolean;
+  /**
+   * Latency percentiles and status counts cover every request sent in the window, however late it
+   * finished (the generator waits up to `drainMs` for them), instead of those that finished inside it:
+   * a backlog that grows through the window then shows in the percentiles. Goodput (`ok`, `rps`) still
+   * counts 200s that finished inside the window.
+   */
+  isBySend?: boolean;
+  /** How long to wait for outstanding requests after the window (default 3000). */
+  drainMs?: number;
 }
 
 /** Counts and latency percentiles (ms) of the measured window. */
@@ -30,4 +39,10 @@ export interface LoadGenResult {
   ttftP99: number;
   tokens: number;
   loadGenCoreFraction: number;
+  /** 429/503 answers (shed), their latency from the scheduled send time, and how many had Retry-After. */
+  shedLatP50: number;
+  shedLatP99: number;
+  shedRetryAfter: number;
+  /** Requests of the window still unanswered when the drain ended (their latency is not in the percentiles). */
+  unfinished: number;
 }
