@@ -260,8 +260,8 @@ export class Http1ResponseParser {
   }
 
   private parseHead(text: string): void {
-    const lines = text.split('\n');
-    const statusLine = stripCr(lines[0] ?? '');
+    const firstEnd = lineEndAt(text, 0);
+    const statusLine = text.slice(0, firstEnd.end);
     const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(statusLine);
     if (!m) throw new HttpParseError(`invalid status line ${JSON.stringify(statusLine.slice(0, 60))}`);
     const isHttp10 = m[1] === '0';
@@ -270,28 +270,38 @@ export class Http1ResponseParser {
     let isChunked = false;
     let contentType: string | undefined;
     let connection = '';
-    for (let k = 1; k < lines.length; k++) {
-      const line = stripCr(lines[k] as string);
-      if (line === '') continue;
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new HttpParseError(`invalid header line ${JSON.stringify(line.slice(0, 60))}`);
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (name === 'content-length') {
-        if (!/^\d{1,15}$/.test(value)) throw new HttpParseError(`invalid content-length ${JSON.stringify(value)}`);
-        const n = Number(value);
-        if (contentLength >= 0 && contentLength !== n) throw new HttpParseError('conflicting content-length headers');
-        contentLength = n;
-      } else if (name === 'transfer-encoding') {
-        // Only plain chunked: a compressing coding (gzip, chunked) would reach the client still
-        // compressed, since the proxy relays bodies without transfer-coding headers.
-        isChunked = value.toLowerCase() === 'chunked';
-        if (!isChunked) throw new HttpParseError(`unsupported transfer-encoding ${JSON.stringify(value)}`);
-      } else if (name === 'content-type') {
-        contentType = value;
-      } else if (name === 'connection') {
-        connection += value.toLowerCase() + ',';
+    // One pass over the header lines, copying only the four headers that matter (picked by their
+    // name's length first): this runs twice per proxied request.
+    for (let start = firstEnd.next; start < text.length; ) {
+      const { end, next } = lineEndAt(text, start);
+      if (end > start) {
+        const colon = text.indexOf(':', start);
+        if (colon <= start || colon >= end) throw new HttpParseError(`invalid header line ${JSON.stringify(text.slice(start, Math.min(end, start + 60)))}`);
+        const last = text.charCodeAt(colon - 1);
+        // RFC 9112 5.1: no whitespace between a field name and its colon; such a response is rejected.
+        if (last === 32 || last === 9) throw new HttpParseError(`whitespace before colon in header ${JSON.stringify(text.slice(start, colon))}`);
+        const nameLength = colon - start;
+        if (nameLength === 14 || nameLength === 17 || nameLength === 12 || nameLength === 10) {
+          const name = text.slice(start, colon).toLowerCase();
+          const value = text.slice(colon + 1, end).trim();
+          if (name === 'content-length') {
+            if (!/^\d{1,15}$/.test(value)) throw new HttpParseError(`invalid content-length ${JSON.stringify(value)}`);
+            const n = Number(value);
+            if (contentLength >= 0 && contentLength !== n) throw new HttpParseError('conflicting content-length headers');
+            contentLength = n;
+          } else if (name === 'transfer-encoding') {
+            // Only plain chunked: a compressing coding (gzip, chunked) would reach the client still
+            // compressed, since the proxy relays bodies without transfer-coding headers.
+            isChunked = value.toLowerCase() === 'chunked';
+            if (!isChunked) throw new HttpParseError(`unsupported transfer-encoding ${JSON.stringify(value)}`);
+          } else if (name === 'content-type') {
+            contentType = value;
+          } else if (name === 'connection') {
+            connection += value.toLowerCase() + ',';
+          }
+        }
       }
+      start = next;
     }
     if (status >= 100 && status < 200) {
       // 100 Continue, 103 Early Hints: informational; the real answer follows on the same connection.
@@ -317,8 +327,12 @@ export class Http1ResponseParser {
   }
 }
 
-function stripCr(s: string): string {
-  return s.endsWith('\r') ? s.slice(0, -1) : s;
+/** The line starting at `start`: where its text ends (before CR LF or LF) and where the next begins. */
+function lineEndAt(text: string, start: number): { end: number; next: number } {
+  let nl = text.indexOf('\n', start);
+  if (nl < 0) nl = text.length;
+  const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+  return { end, next: nl + 1 };
 }
 
 /**

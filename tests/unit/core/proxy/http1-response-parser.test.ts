@@ -338,6 +338,11 @@ const ERRORS: ErrorCase[] = [
   { name: 'lower-case protocol', raw: 'http/1.1 200 OK\r\n\r\n', message: /invalid status line/ },
   { name: 'header line without a colon', raw: 'HTTP/1.1 200 OK\r\ncontent-length 0\r\n\r\n', message: /invalid header line/ },
   { name: 'header line with an empty name', raw: 'HTTP/1.1 200 OK\r\n: x\r\n\r\n', message: /invalid header line/ },
+  {
+    name: 'whitespace between a header name and its colon (RFC 9112 5.1)',
+    raw: 'HTTP/1.1 200 OK\r\ncontent-length : 3\r\n\r\nabc',
+    message: /whitespace before colon/,
+  },
   { name: 'non-numeric content-length', raw: 'HTTP/1.1 200 OK\r\ncontent-length: 1e3\r\n\r\n', message: /invalid content-length/ },
   { name: 'negative content-length', raw: 'HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n', message: /invalid content-length/ },
   { name: 'list-valued content-length', raw: 'HTTP/1.1 200 OK\r\ncontent-length: 3, 3\r\n\r\nabc', message: /invalid content-length/ },
