@@ -34,8 +34,10 @@ Additions:
       --idle-timeout SECONDS             generation stream: longest silence (default 30)
       --max-body-bytes N                 larger request bodies get 413 (default 33554432)
       --max-concurrency N                requests served at once (default 4096); more wait in a queue.
-                                         Set it to what the generation workers batch (sum of max_batch_size)
-                                         so excess load waits here, bounded, instead of inside the workers
+                                         Set it to what the workers batch (sum of the generation workers'
+                                         max_batch_size, plus the requests in their context phase: a slot
+                                         is held from admission to the last token) so excess load waits
+                                         here, bounded, instead of inside the workers
       --max-queue N                      queued requests beyond that get 429 + Retry-After (default 1024)
       --queue-target SECONDS             acceptable queue wait (default 0.1): once the queue stays above it
                                          for a whole --queue-interval, requests that would wait longer get
