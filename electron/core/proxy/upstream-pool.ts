@@ -239,7 +239,7 @@ export class UpstreamPool {
       });
       return ex;
     }
-    const conn = this.free.pop();
+    const conn = this.popUsable();
     if (conn !== undefined) conn.start(ex);
     else if (this.conns.size < this.maxSockets) this.open().start(ex);
     else this.waiting.push(ex);
@@ -306,6 +306,18 @@ export class UpstreamPool {
     if (this.isDestroyed) return;
     const next = this.waiting.shift();
     if (next !== undefined) this.open().start(next);
+  }
+
+  /**
+   * The most recently used idle connection the worker has not closed: one whose FIN already arrived
+   * (ended, its close event still to come) is dropped rather than handed a request that would fail.
+   */
+  private popUsable(): UpstreamConnection | undefined {
+    for (let conn = this.free.pop(); conn !== undefined; conn = this.free.pop()) {
+      if (!conn.socket.readableEnded && !conn.socket.destroyed) return conn;
+      conn.socket.destroy();
+    }
+    return undefined;
   }
 
   private open(): UpstreamConnection {
