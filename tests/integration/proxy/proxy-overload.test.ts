@@ -9,6 +9,7 @@ import http from 'node:http';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { createRandom } from '../../../electron/core/bench/random-dataset';
 import type { ProxyServerOptions } from '../../../electron/core/proxy/proxy-server';
 import type { FakeWorker, ProxyUnderTest } from './proxy-test-kit';
 import { checkInvariants, completionBody, fdBaselineOf, request, startFakeWorker, startProxy, waitFor } from './proxy-test-kit';
@@ -93,21 +94,10 @@ async function closedLoop(port: number, clients: number, ms: number): Promise<nu
   return (ok * 1000) / (performance.now() - t0);
 }
 
-/** Seeded PRNG (mulberry32): the same Poisson schedule every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Open loop: Poisson arrivals at `rate`/s for `ms`, each sent at its scheduled time whatever the others do. */
 async function openLoop(port: number, rate: number, ms: number, seed: number): Promise<Sample[]> {
-  const rand = rng(seed);
+  const rand = createRandom(seed); // seeded: the same Poisson schedule every run
   const t0 = performance.now() + 20;
   const pending: Promise<Sample>[] = [];
   let at = 0;
