@@ -129,7 +129,7 @@ export class AdmissionController {
     this.active--;
     this.departures++;
     this.endWindow(t);
-    this.pump();
+    this.pump(t);
     this.observe(t);
   }
 
@@ -154,8 +154,7 @@ export class AdmissionController {
    * (only the hard queue timeout ends its wait): dropping it at the head, as CoDel drops packets, would
    * make its client wait and then get nothing. Shedding happens at arrival instead (admit()).
    */
-  private pump(): void {
-    const t = this.clock.now();
+  private pump(t: number): void {
     while (this.active < this.opt.maxConcurrency) {
       const w = this.shiftLive();
       if (!w) {

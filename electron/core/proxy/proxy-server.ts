@@ -37,7 +37,7 @@ import {
   spliceJson,
   validateRawClientRequest,
 } from './request-flow';
-import { SlotSet,type Slotted } from './slot-set';
+import { SlotSet, type Slotted } from './slot-set';
 import { isNonTokenData, scanPlainSseChunk, SseChunkScan } from './sse-byte-scan';
 import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RecordOutcome, RoutingUpdate } from './types';
 import { LOG_LEVEL_ORDER } from './types';
@@ -235,6 +235,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   let recordTimer: NodeJS.Timeout | undefined;
   let nextId = 1;
   const admission = new AdmissionController(opt);
+  /** Gives an admitted request's slot back; one function for every request, not a closure each. */
+  const releaseSlot = (): void => admission.release();
   let isDraining = false;
   let isStarting = options.isStartingGated === true;
   let boundPort = 0;
@@ -937,8 +939,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   /** Runs an admitted request and gives its slot back however it ends (the caller sees any rejection). */
   function runAdmitted(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, receivedAt: number, arrivalS: number): Promise<void> {
     const run = runInference(req, res, endpoint, receivedAt, arrivalS);
-    const release = (): void => admission.release();
-    run.then(release, release);
+    run.then(releaseSlot, releaseSlot);
     return run;
   }
 
