@@ -16,10 +16,14 @@ function electronBinary(): string | null {
 
 test('the desktop window shows the console and quits cleanly', async () => {
   const bin = electronBinary();
-  test.skip(bin === null, 'the Electron binary is not installed here');
+  test.skip(
+    bin === null,
+    'no Electron binary: node_modules/electron/path.txt or the file it names under node_modules/electron/dist is missing ' +
+      '(installs made with ELECTRON_SKIP_BINARY_DOWNLOAD=1, as on CI machines, never download it)',
+  );
   test.skip(
     !existsSync(join(ROOT, '.vite', 'build', 'main.js')),
-    'build the app first (electron-forge package or vite builds)',
+    '.vite/build/main.js is missing: run `npm run build` (or electron-forge package) first',
   );
   const app = await electron.launch({
     executablePath: bin!,
