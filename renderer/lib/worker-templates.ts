@@ -5,6 +5,19 @@
 
 import type { WorkerRole } from '../../shared/model/worker';
 
+// The lines both roles share (iteration stats for /metrics, the UCX KV transceiver, KV events for the
+// router), written once so the two templates cannot drift apart.
+const COMMON_OPTIONS: readonly string[] = [
+  'enable_iter_perf_stats: true',
+  'cache_transceiver_config:',
+  '  backend: UCX',
+  '  max_tokens_in_buffer: 8192',
+  'kv_cache_config:',
+  '  free_gpu_memory_fraction: 0.85',
+  '  event_buffer_max_size: 1024',
+  '',
+];
+
 /** The YAML template for a role. */
 export function workerOptionsTemplate(role: WorkerRole): string {
   if (role === 'context') {
@@ -13,28 +26,14 @@ export function workerOptionsTemplate(role: WorkerRole): string {
       'disable_overlap_scheduler: true',
       'max_batch_size: 8',
       'max_num_tokens: 8192',
-      'enable_iter_perf_stats: true',
-      'cache_transceiver_config:',
-      '  backend: UCX',
-      '  max_tokens_in_buffer: 8192',
-      'kv_cache_config:',
-      '  free_gpu_memory_fraction: 0.85',
-      '  event_buffer_max_size: 1024',
-      '',
+      ...COMMON_OPTIONS,
     ].join('\n');
   }
   return [
     '# Generation worker: large batches, KV arrives from the context worker over UCX (protocol 2.4).',
     'max_batch_size: 256',
     'max_num_tokens: 512',
-    'enable_iter_perf_stats: true',
-    'cache_transceiver_config:',
-    '  backend: UCX',
-    '  max_tokens_in_buffer: 8192',
-    'kv_cache_config:',
-    '  free_gpu_memory_fraction: 0.85',
-    '  event_buffer_max_size: 1024',
-    '',
+    ...COMMON_OPTIONS,
   ].join('\n');
 }
 
