@@ -67,6 +67,26 @@ const WAIT_FUNCTION = [
   '}',
 ];
 
+// Both scripts start every worker in the background into $LOG_DIR, kill them all on exit, and wait on /health.
+const BACKGROUND_JOBS = [
+  'mkdir -p "$LOG_DIR"',
+  'pids=()',
+  'trap \'kill "${pids[@]}" 2>/dev/null || true\' EXIT',
+  ...WAIT_FUNCTION,
+  '',
+];
+
+/** A worker's command started in the background with its log file, its pid kept for wait_healthy and the trap. */
+function backgroundWorker(spec: WorkerSpec, i: number, cmd: string): string[] {
+  return [
+    `# ${spec.role} worker ${spec.id}: TP ${spec.tpSize} x PP ${spec.ppSize} on GPUs ${spec.gpus.join(',')}`,
+    `${cmd} > "$LOG_DIR"/${shellQuote(spec.id)}.log 2>&1 &`,
+    `pid_${i}=$!`,
+    `pids+=("$pid_${i}")`,
+    '',
+  ];
+}
+
 function header(t: LoadedTopology, what: string): string[] {
   const simulated = t.console.workers.filter((w) => w.engine === 'simulated').map((w) => w.name);
   const lines = [`# ${what}, exported by Disagg Console.`, `# Workers: ${t.console.workers.map((w) => `${w.name} (${w.role}, GPUs ${w.gpus.join(',') || 'none'})`).join(', ') || 'none'}.`];
@@ -85,17 +105,11 @@ export function exportLaunchScript(t: LoadedTopology, opts: ExportOptions = { fo
     configDirLine(opts, '"$(cd "$(dirname "$0")" && pwd)"'),
     'LOG_DIR=${LOG_DIR:-"$CONFIG_DIR/logs"}',
     'HEALTH_TIMEOUT_S=${HEALTH_TIMEOUT_S:-1800}',
-    'mkdir -p "$LOG_DIR"',
-    'pids=()',
-    'trap \'kill "${pids[@]}" 2>/dev/null || true\' EXIT',
-    ...WAIT_FUNCTION,
-    '',
+    ...BACKGROUND_JOBS,
   ];
   specs.forEach((spec, i) => {
-    lines.push(`# ${spec.role} worker ${spec.id}: TP ${spec.tpSize} x PP ${spec.ppSize} on GPUs ${spec.gpus.join(',')}`);
     const cmd = [...envWords(spec), 'trtllm-serve', ...buildWorkerArgs(spec).map(renderArg)].join(' ');
-    lines.push(`${cmd} > "$LOG_DIR"/${shellQuote(spec.id)}.log 2>&1 &`);
-    lines.push(`pid_${i}=$!`, `pids+=("$pid_${i}")`, '');
+    lines.push(...backgroundWorker(spec, i, cmd));
   });
   specs.forEach((spec, i) => lines.push(`wait_healthy ${shellQuote(spec.id)} ${shellQuote(healthUrl(spec))} "$pid_${i}"`));
   lines.push('', '# The proxy last, in the foreground.', ['trtllm-serve', ...proxyArgs(t).map(renderArg)].join(' '), '');
@@ -132,19 +146,13 @@ export function exportSlurmScript(t: LoadedTopology, opts: ExportOptions = { for
     '# Every step runs on the node this script runs on (the first of the allocation), where localhost is valid.',
     '# (sed, not head: head would close the pipe early and pipefail would end the script on SIGPIPE.)',
     'HEAD_NODE=${HEAD_NODE:-$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p)}',
-    'mkdir -p "$LOG_DIR"',
-    'pids=()',
-    'trap \'kill "${pids[@]}" 2>/dev/null || true\' EXIT',
-    ...WAIT_FUNCTION,
-    '',
+    ...BACKGROUND_JOBS,
   );
   specs.forEach((spec, i) => {
     const ranks = spec.tpSize * spec.ppSize;
-    lines.push(`# ${spec.role} worker ${spec.id}: TP ${spec.tpSize} x PP ${spec.ppSize} on GPUs ${spec.gpus.join(',')}`);
     const srun = ['srun', '--overlap', '--mpi=pmix', '--nodes=1', '--nodelist="$HEAD_NODE"', `--ntasks=${ranks}`, `--ntasks-per-node=${ranks}`, `--gpus-per-node=${gpusPerNode}`];
     const cmd = [...srun, 'env', ...envWords(spec), 'trtllm-llmapi-launch', 'trtllm-serve', ...buildWorkerArgs(spec).map(renderArg)].join(' ');
-    lines.push(`${cmd} > "$LOG_DIR"/${shellQuote(spec.id)}.log 2>&1 &`);
-    lines.push(`pid_${i}=$!`, `pids+=("$pid_${i}")`, '');
+    lines.push(...backgroundWorker(spec, i, cmd));
   });
   specs.forEach((spec, i) => lines.push(`wait_healthy ${shellQuote(spec.id)} ${shellQuote(healthUrl(spec))} "$pid_${i}"`));
   lines.push(
