@@ -7,6 +7,10 @@ import type { AdmissionSnapshot, ShedReason } from './admission';
 import type { RecordOutcome } from './types';
 import type { WorkerSnapshot } from './worker-pool';
 
+function increment<K>(counts: Map<K, number>, key: K): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
 export class ProxyMetrics {
   readonly requestsByOutcome = new Map<RecordOutcome, number>();
   retries = 0;
@@ -20,18 +24,18 @@ export class ProxyMetrics {
   readonly overhead = new Histogram(OVERHEAD_BUCKETS_SECONDS);
 
   countOutcome(o: RecordOutcome): void {
-    this.requestsByOutcome.set(o, (this.requestsByOutcome.get(o) ?? 0) + 1);
+    increment(this.requestsByOutcome, o);
   }
 
   countShed(reason: ShedReason): void {
-    this.shedByReason.set(reason, (this.shedByReason.get(reason) ?? 0) + 1);
+    increment(this.shedByReason, reason);
   }
 
   countUpstreamError(cls: string): void {
-    this.upstreamErrorsByClass.set(cls, (this.upstreamErrorsByClass.get(cls) ?? 0) + 1);
+    increment(this.upstreamErrorsByClass, cls);
   }
 
-  render(workers: WorkerSnapshot[], inFlight: number, isReady: boolean, admission?: AdmissionSnapshot): string {
+  render(workers: WorkerSnapshot[], inFlight: number, isReady: boolean, admission: AdmissionSnapshot): string {
     const out: string[] = [];
     const p = 'disagg_proxy_';
     out.push(`# HELP ${p}requests_total Requests by outcome.`, `# TYPE ${p}requests_total counter`);
@@ -43,12 +47,10 @@ export class ProxyMetrics {
     out.push(`# HELP ${p}upstream_errors_total Upstream failures by class.`, `# TYPE ${p}upstream_errors_total counter`);
     for (const [c, n] of this.upstreamErrorsByClass) out.push(`${p}upstream_errors_total{class="${c}"} ${n}`);
     out.push(`# HELP ${p}in_flight Requests being served.`, `# TYPE ${p}in_flight gauge`, `${p}in_flight ${inFlight}`);
-    if (admission) {
-      out.push(`# HELP ${p}admission_active Requests holding an admission slot.`, `# TYPE ${p}admission_active gauge`, `${p}admission_active ${admission.active}`);
-      out.push(`# HELP ${p}admission_limit Concurrency limit (--max-concurrency).`, `# TYPE ${p}admission_limit gauge`, `${p}admission_limit ${admission.limit}`);
-      out.push(`# HELP ${p}admission_queued Requests waiting for a slot.`, `# TYPE ${p}admission_queued gauge`, `${p}admission_queued ${admission.queued}`);
-      out.push(`# HELP ${p}admission_overloaded 1 while the queue stands above its target (arrivals beyond it are shed).`, `# TYPE ${p}admission_overloaded gauge`, `${p}admission_overloaded ${admission.isOverloaded ? 1 : 0}`);
-    }
+    out.push(`# HELP ${p}admission_active Requests holding an admission slot.`, `# TYPE ${p}admission_active gauge`, `${p}admission_active ${admission.active}`);
+    out.push(`# HELP ${p}admission_limit Concurrency limit (--max-concurrency).`, `# TYPE ${p}admission_limit gauge`, `${p}admission_limit ${admission.limit}`);
+    out.push(`# HELP ${p}admission_queued Requests waiting for a slot.`, `# TYPE ${p}admission_queued gauge`, `${p}admission_queued ${admission.queued}`);
+    out.push(`# HELP ${p}admission_overloaded 1 while the queue stands above its target (arrivals beyond it are shed).`, `# TYPE ${p}admission_overloaded gauge`, `${p}admission_overloaded ${admission.isOverloaded ? 1 : 0}`);
     out.push(`# HELP ${p}ready 1 when the proxy is ready.`, `# TYPE ${p}ready gauge`, `${p}ready ${isReady ? 1 : 0}`);
     const hist = (name: string, help: string, h: Histogram): void => {
       out.push(`# HELP ${p}${name} ${help}`, `# TYPE ${p}${name} histogram`, ...h.render(p + name));
