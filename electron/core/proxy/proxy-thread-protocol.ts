@@ -2,29 +2,33 @@
 // Layer: core.
 import type { DisaggConfig, MetadataConfig } from '../../../shared/model/config';
 import type { ProxyRunSettings } from './proxy-runtime';
+import type { ProxyServerOptions } from './proxy-server';
 import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RoutingUpdate } from './types';
-import type { EjectionPolicy, WorkerSnapshot } from './worker-pool';
+import type { WorkerSnapshot } from './worker-pool';
 
-/** Proxy options that may cross the thread boundary (no functions). */
-export interface ProxyThreadOverrides {
-  host?: string;
-  port?: number;
-  maxRetries?: number;
-  requestTimeoutMs?: number;
-  contextTimeoutMs?: number;
-  firstByteTimeoutMs?: number;
-  idleTimeoutMs?: number;
-  apiKey?: string;
-  maxBodyBytes?: number;
-  maxConcurrency?: number;
-  maxQueue?: number;
-  queueTargetMs?: number;
-  queueIntervalMs?: number;
-  queueTimeoutMs?: number;
-  kvEventsPollMs?: number;
-  ejection?: Partial<EjectionPolicy>;
-  logLevel?: LogLevel;
-}
+/** Proxy options that may cross the thread boundary (no functions): a subset of the server's own. */
+export type ProxyThreadOverrides = Partial<
+  Pick<
+    ProxyServerOptions,
+    | 'host'
+    | 'port'
+    | 'maxRetries'
+    | 'requestTimeoutMs'
+    | 'contextTimeoutMs'
+    | 'firstByteTimeoutMs'
+    | 'idleTimeoutMs'
+    | 'apiKey'
+    | 'maxBodyBytes'
+    | 'maxConcurrency'
+    | 'maxQueue'
+    | 'queueTargetMs'
+    | 'queueIntervalMs'
+    | 'queueTimeoutMs'
+    | 'kvEventsPollMs'
+    | 'ejection'
+    | 'logLevel'
+  >
+>;
 
 export interface ProxyThreadInit {
   config: DisaggConfig;
