@@ -8,9 +8,10 @@ import { createTopologyRunner } from '../../../electron/core/topology-runner';
 import { AppError } from '../../../shared/api/envelope';
 import type { ApplyPlan } from '../../../shared/model/topology';
 import type { WorkerSpec, WorkerState, WorkerStatus } from '../../../shared/model/worker';
+import { workerSpec } from '../../helpers/worker-spec';
 
 function spec(id: string, model = 'm'): WorkerSpec {
-  return { id, role: 'generation', gpus: [0], host: '127.0.0.1', port: 1, model, engine: 'simulated', backend: 'pytorch', tpSize: 1, ppSize: 1, optionsFile: null, extraEnv: {}, registration: { kind: 'static' } };
+  return workerSpec({ id, role: 'generation', port: 1, model, engine: 'simulated' });
 }
 
 function fakeSupervisor(failing: Set<string>): { sup: WorkerSupervisor; log: string[]; specs: Map<string, WorkerSpec>; states: Map<string, WorkerState> } {

@@ -11,6 +11,7 @@ import { createPidFile, isProcessAlive, readLeftovers } from '../../../../electr
 import { createWorkerSupervisor, type WorkerSupervisor } from '../../../../electron/core/supervisor/worker-supervisor';
 import type { WorkerSpec } from '../../../../shared/model/worker';
 import { getFreePort } from '../../../helpers/free-port';
+import { workerSpec } from '../../../helpers/worker-spec';
 
 const FAKE = resolve(__dirname, '../../../fixtures/fake-trtllm-serve/trtllm-serve');
 let dir: string;
@@ -44,21 +45,7 @@ async function leaveWorkerBehind(port: number): Promise<number> {
   return pid;
 }
 
-const specFor = (port: number): WorkerSpec => ({
-  id: 'ctx0',
-  role: 'context',
-  gpus: [0],
-  host: '127.0.0.1',
-  port,
-  model: 'm',
-  engine: 'trtllm-serve',
-  backend: 'pytorch',
-  tpSize: 1,
-  ppSize: 1,
-  optionsFile: null,
-  extraEnv: {},
-  registration: { kind: 'static' },
-});
+const specFor = (port: number): WorkerSpec => workerSpec({ port });
 
 describe('adopting a leftover worker', () => {
   it('supervises the running process (ready on /health) and stops it', async () => {

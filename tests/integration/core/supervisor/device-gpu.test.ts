@@ -16,6 +16,7 @@ import { createWorkerSupervisor } from '../../../../electron/core/supervisor/wor
 import { buildWorkerEnv } from '../../../../shared/logic/worker-command';
 import type { WorkerSpec } from '../../../../shared/model/worker';
 import { getFreePort } from '../../../helpers/free-port';
+import { workerSpec } from '../../../helpers/worker-spec';
 
 const hasNvidiaSmi = ((): boolean => {
   try {
@@ -92,10 +93,9 @@ describe.skipIf(!hasNvidiaSmi)('on a real NVIDIA machine', () => {
       commandOptions: { baseEnv: process.env, nodeBinary: process.execPath, cliScript: resolve(__dirname, '../../../../bin/disagg-console.mjs') },
     });
     try {
-      sup.add({
-        id: 'gen0', role: 'generation', gpus: [0], host: '127.0.0.1', port: await getFreePort(), model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
-        engine: 'simulated', backend: 'pytorch', tpSize: 1, ppSize: 1, optionsFile: null, extraEnv: {}, registration: { kind: 'static' },
-      });
+      sup.add(
+        workerSpec({ id: 'gen0', role: 'generation', port: await getFreePort(), model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0', engine: 'simulated' }),
+      );
       await sup.start('gen0');
       const ready = await sup.waitFor('gen0', ['ready'], 60_000);
       const inv = createGpuInventory({ holders: () => sup.gpuHolders() });

@@ -11,6 +11,7 @@ import { isProcessAlive } from '../../../../electron/core/supervisor/pid-file';
 import { createWorkerSupervisor, type WorkerSupervisor } from '../../../../electron/core/supervisor/worker-supervisor';
 import type { WorkerSpec, WorkerStatus } from '../../../../shared/model/worker';
 import { getFreePort } from '../../../helpers/free-port';
+import { workerSpec } from '../../../helpers/worker-spec';
 
 const CLI = resolve(__dirname, '../../../../bin/disagg-console.mjs');
 
@@ -34,22 +35,15 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const spec = async (over: Partial<WorkerSpec>): Promise<WorkerSpec> => ({
-  id: 'gen0',
-  role: 'generation',
-  gpus: [0],
-  host: '127.0.0.1',
-  port: await getFreePort(),
-  model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
-  engine: 'simulated',
-  backend: 'pytorch',
-  tpSize: 1,
-  ppSize: 1,
-  optionsFile: null,
-  extraEnv: {},
-  registration: { kind: 'static' },
-  ...over,
-});
+const spec = async (over: Partial<WorkerSpec>): Promise<WorkerSpec> =>
+  workerSpec({
+    id: 'gen0',
+    role: 'generation',
+    port: await getFreePort(),
+    model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
+    engine: 'simulated',
+    ...over,
+  });
 
 describe('supervised simulated worker', () => {
   it('starts pinned to its GPUs, shows loading progress, serves, and stops on SIGTERM', async () => {

@@ -13,6 +13,7 @@ import { createWorkerSupervisor, type WorkerSupervisor } from '../../../../elect
 import type { RestartPolicy } from '../../../../shared/logic/restart-policy';
 import type { WorkerSpec, WorkerStatus } from '../../../../shared/model/worker';
 import { getFreePort } from '../../../helpers/free-port';
+import { workerSpec } from '../../../helpers/worker-spec';
 
 const FAKE_BIN = resolve(__dirname, '../../../fixtures/fake-trtllm-serve');
 const FAST: Partial<RestartPolicy> = {
@@ -68,22 +69,13 @@ function make(policy: Partial<RestartPolicy> = {}, withPidFile = false): WorkerS
 }
 
 async function spec(over: Partial<WorkerSpec> = {}, env: Record<string, string> = {}): Promise<WorkerSpec> {
-  return {
-    id: 'ctx0',
-    role: 'context',
-    gpus: [0],
-    host: '127.0.0.1',
+  return workerSpec({
     port: await getFreePort(),
     model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
-    engine: 'trtllm-serve',
-    backend: 'pytorch',
-    tpSize: 1,
-    ppSize: 1,
     optionsFile: join(dir, 'ctx0.yaml'),
     extraEnv: { FAKE_TRTLLM_RECORD: join(dir, 'record.json'), ...env },
-    registration: { kind: 'static' },
     ...over,
-  };
+  });
 }
 
 const waitUntil = async (check: () => boolean, timeoutMs: number): Promise<void> => {

@@ -7,6 +7,7 @@ import { createPortAllocator } from '../../../../electron/core/supervisor/port-a
 import type { LaunchedProcess, LaunchRequest, ProcessExit, StdStream } from '../../../../electron/core/supervisor/process-launcher';
 import { createWorkerSupervisor, type SupervisorClock } from '../../../../electron/core/supervisor/worker-supervisor';
 import type { WorkerSpec, WorkerStatus } from '../../../../shared/model/worker';
+import { workerSpec } from '../../../helpers/worker-spec';
 
 class FakeProcess implements LaunchedProcess {
   readonly signals: string[] = [];
@@ -94,21 +95,7 @@ function setup() {
   };
 }
 
-const spec: WorkerSpec = {
-  id: 'w',
-  role: 'context',
-  gpus: [0, 1],
-  host: '0.0.0.0',
-  port: 8001,
-  model: 'm',
-  engine: 'trtllm-serve',
-  backend: 'pytorch',
-  tpSize: 2,
-  ppSize: 1,
-  optionsFile: null,
-  extraEnv: {},
-  registration: { kind: 'static' },
-};
+const spec: WorkerSpec = workerSpec({ id: 'w', gpus: [0, 1], host: '0.0.0.0', port: 8001, tpSize: 2 });
 
 describe('worker supervisor (fakes)', () => {
   it('probes over loopback for a 0.0.0.0 worker and is ready on the first 200', async () => {

@@ -2,23 +2,19 @@ import { describe, expect, it } from 'vitest';
 
 import { buildWorkerCommand, formatCommandLine } from '../../../../shared/logic/worker-command';
 import type { WorkerSpec } from '../../../../shared/model/worker';
+import { workerSpec } from '../../../helpers/worker-spec';
 
-const spec = (over: Partial<WorkerSpec> = {}): WorkerSpec => ({
-  id: 'ctx-0',
-  role: 'context',
-  gpus: [0, 1],
-  host: 'localhost',
-  port: 8001,
-  model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
-  engine: 'trtllm-serve',
-  backend: 'pytorch',
-  tpSize: 2,
-  ppSize: 1,
-  optionsFile: '/data/topo/ctx-0.yaml',
-  extraEnv: {},
-  registration: { kind: 'static' },
-  ...over,
-});
+const spec = (over: Partial<WorkerSpec> = {}): WorkerSpec =>
+  workerSpec({
+    id: 'ctx-0',
+    gpus: [0, 1],
+    host: 'localhost',
+    port: 8001,
+    model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
+    tpSize: 2,
+    optionsFile: '/data/topo/ctx-0.yaml',
+    ...over,
+  });
 
 const opts = { baseEnv: { PATH: '/usr/bin', HOME: '/home/u', UNSET: undefined }, nodeBinary: '/usr/bin/node', cliScript: '/app/bin/disagg-console.mjs' };
 
