@@ -3,11 +3,9 @@
 // compute the NTP offset, and POST its negation so the worker adds it to every perf timestamp; the
 // timestamps of /perf_metrics are then on the proxy's clock. Same formula and sign as upstream's
 // OpenAIDisaggServer._sync_server_clock. Failures are logged and retried later; never fatal. Layer: core.
-import http from 'node:http';
-
 import { steadySeconds } from './perf-metrics';
 import type { LogLevel } from './types';
-import { parseHostPort } from './upstream-client';
+import { createUpstreamPool, parseHostPort, requestUpstream, type UpstreamTarget } from './upstream-client';
 
 export interface NtpSample {
   /** Round trip minus the worker's own time between its two stamps (seconds). */
@@ -27,30 +25,11 @@ export function ntpOffset(originate: number, receive: number, transmit: number, 
   };
 }
 
-interface HttpAnswer {
-  status: number;
-  body: string;
-}
-
-/** One short-lived request (no pooled socket: a sync is rare and must not occupy the request agents). */
-function call(url: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number): Promise<HttpAnswer> {
-  const { host, port } = parseHostPort(url);
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = {};
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(body);
-    }
-    const req = http.request({ host, port, method, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
+/** One call of a sync; throws with the reason when there is no answer. */
+async function call(target: UpstreamTarget, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const answer = await requestUpstream(target, method, path, timeoutMs, body);
+  if ('error' in answer) throw new Error(answer.error);
+  return { status: answer.status, body: answer.body.toString('utf8') };
 }
 
 export interface ClockSyncOptions {
@@ -130,9 +109,13 @@ export class SteadyClockSync {
   }
 
   private async syncOnce(url: string, w: WorkerSync): Promise<void> {
+    // Its own one-connection pool, closed after the sync: the GET and the POST share a connection and
+    // take none from the request path.
+    const { host, port } = parseHostPort(url);
+    const target: UpstreamTarget = { pool: createUpstreamPool(host, port, 1) };
     try {
       const t0 = this.now();
-      const r = await call(url, 'GET', '/steady_clock_offset', undefined, this.timeoutMs);
+      const r = await call(target, 'GET', '/steady_clock_offset', undefined, this.timeoutMs);
       const t3 = this.now();
       if (r.status !== 200) throw new Error(`GET /steady_clock_offset answered ${r.status}`);
       const j = JSON.parse(r.body) as { receive_ts?: unknown; transmit_ts?: unknown };
@@ -140,7 +123,7 @@ export class SteadyClockSync {
       const s = ntpOffset(t0, j.receive_ts, j.transmit_ts, t3);
       // Negated so that the worker's timestamps plus the pushed offset are on the proxy's clock.
       const pushed = -s.offset;
-      const p = await call(url, 'POST', '/steady_clock_offset', JSON.stringify({ offset: pushed }), this.timeoutMs);
+      const p = await call(target, 'POST', '/steady_clock_offset', JSON.stringify({ offset: pushed }), this.timeoutMs);
       if (p.status !== 200) throw new Error(`POST /steady_clock_offset answered ${p.status}`);
       if (this.workers.get(url) !== w) return;
       w.state = 'done';
@@ -162,6 +145,8 @@ export class SteadyClockSync {
         if (!this.isClosed && this.workers.get(url) === w) this.start(url, w);
       }, waitMs);
       w.timer.unref();
+    } finally {
+      target.pool.destroy();
     }
   }
 }

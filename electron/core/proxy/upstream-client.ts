@@ -275,34 +275,52 @@ export function postStream(target: UpstreamTarget, path: string, payload: string
   return new StreamCall(target, path, payload, firstByteTimeoutMs);
 }
 
-/** GET (or an empty POST) with a timeout; resolves with status and body, or undefined on any failure (probes, /v1/models). */
-export function getUpstream(
+/** A small call's answer, or why there was none (connect, reset, timeout...). */
+export type SmallAnswer = { status: number; body: Buffer } | { error: string };
+
+/**
+ * One small call with a timeout (probes, /v1/models, clock sync): a GET, or a POST with a JSON body
+ * (an empty one when `body` is omitted). Never rejects.
+ */
+export function requestUpstream(
   target: UpstreamTarget,
+  method: 'GET' | 'POST',
   path: string,
   timeoutMs: number,
-  method: 'GET' | 'POST' = 'GET',
-): Promise<{ status: number; body: Buffer } | undefined> {
+  body?: string,
+): Promise<SmallAnswer> {
   return new Promise((resolve) => {
     let status = 0;
     const chunks: Buffer[] = [];
     let isDone = false;
-    const finish = (v: { status: number; body: Buffer } | undefined): void => {
+    const finish = (v: SmallAnswer): void => {
       if (isDone) return;
       isDone = true;
       clearTimeout(timer);
       resolve(v);
     };
-    const exchange = target.pool.request(method, path, method === 'POST' ? '' : undefined, {
+    const exchange = target.pool.request(method, path, method === 'POST' ? (body ?? '') : undefined, {
       onHead: (s) => (status = s),
       onData: (c) => chunks.push(Buffer.from(c)),
       onEnd: () => finish({ status, body: Buffer.concat(chunks) }),
-      onFail: () => finish(undefined),
+      onFail: (kind, message) => finish({ error: `${kind}: ${message}` }),
     });
     const timer = setTimeout(() => {
       exchange.abort();
-      finish(undefined);
+      finish({ error: `timed out after ${timeoutMs} ms` });
     }, timeoutMs);
   });
+}
+
+/** GET (or an empty POST) with a timeout; resolves with status and body, or undefined on any failure. */
+export async function getUpstream(
+  target: UpstreamTarget,
+  path: string,
+  timeoutMs: number,
+  method: 'GET' | 'POST' = 'GET',
+): Promise<{ status: number; body: Buffer } | undefined> {
+  const answer = await requestUpstream(target, method, path, timeoutMs);
+  return 'error' in answer ? undefined : answer;
 }
 
 /** Splits `host:port` (upstream's url form, optionally with an http:// prefix). */
