@@ -2,7 +2,7 @@
 // apply plans and exports. Layer: shared (pure), JSON-safe. On-disk layout: docs/architecture.md "Data on disk".
 
 import type { ConfigIssue } from '../logic/config-issues';
-import type { WorkerBackend, WorkerEngine, WorkerRole } from './worker';
+import type { WorkerPlacement } from './worker';
 
 /** File name (no directories) -> file text, e.g. { 'disagg_config.yaml': '...', 'console.yaml': '...' }. */
 export type TopologyFiles = Record<string, string>;
@@ -11,16 +11,9 @@ export type TopologyFiles = Record<string, string>;
 export type ClusterMode = 'static' | 'metadata' | 'disagg_cluster';
 
 /** One worker entry of console.yaml: what only the console knows about it. */
-export interface TopologyWorker {
+export interface TopologyWorker extends WorkerPlacement {
   /** Unique name; also the worker id and the default options file name `<name>.yaml`. */
   name: string;
-  role: WorkerRole;
-  gpus: number[];
-  host: string;
-  port: number;
-  model: string;
-  engine: WorkerEngine;
-  backend: WorkerBackend;
   /** `--tp_size`/`--pp_size`; the options file's tensor/pipeline_parallel_size win when set (YAML wins). */
   tpSize: number | null;
   ppSize: number | null;

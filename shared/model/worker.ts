@@ -22,9 +22,11 @@ export type WorkerRegistration =
   /** 7.2: `--disagg_cluster_uri URI`; with uri null the `disagg_cluster` section of the options YAML is used. */
   | { kind: 'disagg_cluster'; clusterUri: string | null };
 
-/** What the console needs to launch one worker. */
-export interface WorkerSpec {
-  id: string;
+/**
+ * Which model a worker serves on which GPUs and address, with which engine and backend: the fields a
+ * console.yaml worker entry (TopologyWorker) carries over unchanged into its launch spec (WorkerSpec).
+ */
+export interface WorkerPlacement {
   role: WorkerRole;
   /** GPU indices; become CUDA_VISIBLE_DEVICES. TP x PP must equal their count for real workers. */
   gpus: number[];
@@ -34,6 +36,11 @@ export interface WorkerSpec {
   model: string;
   engine: WorkerEngine;
   backend: WorkerBackend;
+}
+
+/** What the console needs to launch one worker. */
+export interface WorkerSpec extends WorkerPlacement {
+  id: string;
   tpSize: number;
   ppSize: number;
   /** Path of the `--extra_llm_api_options` YAML, null to omit the flag. */
