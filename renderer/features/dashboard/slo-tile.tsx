@@ -6,6 +6,29 @@ import type { ReactNode } from 'react';
 import { formatCount, formatFraction } from '../../lib/format';
 import { useAppStore } from '../../store/app-store-context';
 
+/** One target input; only a positive number is taken, so a cleared or zero field never sets a target of 0. */
+function TargetField({
+  label,
+  value,
+  onSet,
+}: {
+  label: string;
+  value: number;
+  onSet: (ms: number) => void;
+}): ReactNode {
+  return (
+    <label className="field" style={{ width: 120 }}>
+      <span>{label}</span>
+      <input
+        type="number"
+        min={1}
+        value={value}
+        onChange={(e) => Number(e.target.value) > 0 && onSet(Number(e.target.value))}
+      />
+    </label>
+  );
+}
+
 export function SloTile({
   requests,
   ttftShare,
@@ -38,28 +61,16 @@ export function SloTile({
         {formatFraction(tpotShare, 1)} · {formatCount(requests)} requests
       </div>
       <div className="btn-group" style={{ marginTop: 6 }}>
-        <label className="field" style={{ width: 120 }}>
-          <span>TTFT target (ms)</span>
-          <input
-            type="number"
-            min={1}
-            value={slo.ttftMs}
-            onChange={(e) =>
-              Number(e.target.value) > 0 && setSlo({ ttftMs: Number(e.target.value) })
-            }
-          />
-        </label>
-        <label className="field" style={{ width: 120 }}>
-          <span>TPOT target (ms)</span>
-          <input
-            type="number"
-            min={1}
-            value={slo.tpotMs}
-            onChange={(e) =>
-              Number(e.target.value) > 0 && setSlo({ tpotMs: Number(e.target.value) })
-            }
-          />
-        </label>
+        <TargetField
+          label="TTFT target (ms)"
+          value={slo.ttftMs}
+          onSet={(ms) => setSlo({ ttftMs: ms })}
+        />
+        <TargetField
+          label="TPOT target (ms)"
+          value={slo.tpotMs}
+          onSet={(ms) => setSlo({ tpotMs: ms })}
+        />
       </div>
     </section>
   );
