@@ -1,11 +1,12 @@
 // A throw-away etcd server for integration tests: Debian's /usr/bin/etcd (3.4) on free loopback ports
 // with a temp data dir, stopped by pid and cleaned up by stop(). Layer: tests (node).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { isEtcdHealthy, waitForExit } from '../../electron/core/etcd/embedded-etcd';
 import { getFreePort } from './free-port';
 
 export const ETCD_BINARY = process.env.ETCD_BINARY ?? '/usr/bin/etcd';
@@ -25,28 +26,6 @@ const STOP_GRACE_MS = 3_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function isHealthy(endpoint: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
-    const body = (await res.json()) as { health?: unknown };
-    return res.ok && String(body.health) === 'true';
-  } catch {
-    // Not listening yet (ECONNREFUSED) or not elected yet: keep polling until the deadline.
-    return false;
-  }
-}
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 export interface StartEtcdOptions {
@@ -114,7 +93,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
     if (spawnState.error !== null) failure = `could not spawn ${binary}: ${spawnState.error.message}`;
     else if (child.exitCode !== null || child.signalCode !== null) {
       failure = `etcd exited early (code ${child.exitCode}, signal ${child.signalCode})`;
-    } else if (await isHealthy(endpoint)) break;
+    } else if (await isEtcdHealthy(endpoint)) break;
     else if (Date.now() > deadline) failure = `etcd did not become healthy within ${START_TIMEOUT_MS} ms`;
     if (failure !== null) {
       await stop();

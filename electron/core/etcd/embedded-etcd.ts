@@ -69,18 +69,20 @@ export function findEtcdBinary(binary: string | undefined, env: Record<string, s
   return null;
 }
 
-async function isHealthy(endpoint: string): Promise<boolean> {
+/** True once etcd's `GET /health` answers `{"health":"true"}` (also used by the tests' throw-away etcd). */
+export async function isEtcdHealthy(endpoint: string): Promise<boolean> {
   try {
     const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
     const body = (await res.json()) as { health?: unknown };
     return res.ok && String(body.health) === 'true';
   } catch {
-    // Not listening or not elected yet.
+    // Not listening yet (ECONNREFUSED) or not elected yet: the caller keeps polling until its deadline.
     return false;
   }
 }
 
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+/** Resolves true when the child has exited (or already had), false after `ms`. */
+export function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(false), ms);
@@ -149,9 +151,9 @@ export async function startEmbeddedEtcd(opts: EmbeddedEtcdOptions): Promise<Embe
     stopping ??= (async () => {
       if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      if (!(await waitExit(child, opts.stopTimeoutMs ?? 5000))) {
+      if (!(await waitForExit(child, opts.stopTimeoutMs ?? 5000))) {
         child.kill('SIGKILL');
-        await waitExit(child, 5000);
+        await waitForExit(child, 5000);
       }
     })();
     return stopping;
@@ -162,7 +164,7 @@ export async function startEmbeddedEtcd(opts: EmbeddedEtcdOptions): Promise<Embe
     let failure: string | null = null;
     if (spawnError.err) failure = `cannot start ${binary}: ${spawnError.err.message}`;
     else if (child.exitCode !== null || child.signalCode !== null) failure = `etcd exited at start (code ${child.exitCode}, signal ${child.signalCode})`;
-    else if (await isHealthy(endpoint)) break;
+    else if (await isEtcdHealthy(endpoint)) break;
     else if (Date.now() > deadline) failure = `etcd did not become healthy within ${opts.startTimeoutMs ?? 20_000} ms`;
     if (failure !== null) {
       await stop();
