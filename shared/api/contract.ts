@@ -20,6 +20,7 @@ import type {
   PlannerWorkload,
 } from '../model/bench';
 import type { ClusterStatus } from '../model/cluster';
+import type { ClusterChangedEvent, ClusterCommandRequest, ClusterCommandResult, ClusterState } from '../model/cluster-state';
 import type { GpuInventorySnapshot, GpuSample } from '../model/gpu';
 import type { LogLine, LogQuery } from '../model/logs';
 import type { MetricsQuery, MetricsSnapshot, MetricsTick } from '../model/metrics';
@@ -58,6 +59,8 @@ export const ApiChannel = {
   TOPOLOGY_IMPORT: 'topology:import',
   TOPOLOGY_EXPORT: 'topology:export',
   CLUSTER_STATUS: 'cluster:status',
+  CLUSTER_SNAPSHOT: 'cluster:snapshot',
+  CLUSTER_COMMAND: 'cluster:command',
   METRICS_SNAPSHOT: 'metrics:snapshot',
   METRICS_CSV: 'metrics:csv',
   REQUESTS_LIST: 'requests:list',
@@ -125,6 +128,10 @@ export interface ApiInvokeMap {
   [ApiChannel.TOPOLOGY_EXPORT]: (options: ExportOptions) => Promise<ExportedFile[]>;
   /** Membership mode, the etcd in use, readiness and workers registered by others. */
   [ApiChannel.CLUSTER_STATUS]: () => Promise<ClusterStatus>;
+  /** The whole cluster document (topology, workers, GPU assignments, draft, pending commands) and its version. */
+  [ApiChannel.CLUSTER_SNAPSHOT]: () => Promise<ClusterState>;
+  /** Runs one command built on `expectedVersion`; answers with what it really did, or STALE_STATE. */
+  [ApiChannel.CLUSTER_COMMAND]: (request: ClusterCommandRequest) => Promise<ClusterCommandResult>;
   /** Metrics buckets for a time range. */
   [ApiChannel.METRICS_SNAPSHOT]: (query?: MetricsQuery) => Promise<MetricsSnapshot>;
   /** The same range as CSV text. */
@@ -197,6 +204,8 @@ export interface ApiEventMap {
   'topology:applied': TopologyAppliedEvent;
   'bench:progressed': BenchProgressedEvent;
   'planner:progressed': PlannerProgressedEvent;
+  /** Ordered changes of the cluster document, one version each; a gap means re-sync with cluster:snapshot. */
+  'cluster:changed': ClusterChangedEvent;
 }
 
 /** An event name, e.g. 'workers:statusChanged'. */
@@ -212,6 +221,7 @@ export const API_EVENTS: readonly ApiEventName[] = [
   'topology:applied',
   'bench:progressed',
   'planner:progressed',
+  'cluster:changed',
 ];
 
 /** Prefix of the IPC channel an event travels on, e.g. `event:workers:statusChanged` (bind-ipc sends, preload listens). */

@@ -21,6 +21,10 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   /** A long task of the same kind is already running (one load test, one planner task at a time). */
   | 'BUSY'
+  /** A command was built on a cluster state that has changed in a way it relied on (details: StaleStateDetails). */
+  | 'STALE_STATE'
+  /** Another console already runs on this data dir (details name its URL and pid). */
+  | 'DATA_DIR_LOCKED'
   | 'INTERNAL';
 
 /** Every ErrorCode, for validation of envelopes that arrive over the wire. */
@@ -38,6 +42,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'UNAUTHORIZED',
   'PAYLOAD_TOO_LARGE',
   'BUSY',
+  'STALE_STATE',
+  'DATA_DIR_LOCKED',
   'INTERNAL',
 ];
 
