@@ -76,7 +76,7 @@ export async function startServices(p: StartupParts): Promise<void> {
   const isDemoWanted = p.isDemo || (p.isDemoOnFirstStartWithoutGpus && inventory.simulated);
   if (isDemoWanted && !hasFiles) {
     const demo = await p.workers.demoFiles();
-    await p.controller.executor.runCurrent((s) => ({ kind: 'applyConfig', files: demo, baseTopologyVersion: s.topology.appliedVersion }));
+    await p.controller.executor.runCurrent((s) => ({ kind: 'applyConfig', files: demo, baseTopologyVersion: s.topology.appliedVersion, note: 'demo' }));
     p.log('info', 'demo topology started: ctx0 + gen0 (simulated) behind the proxy');
   }
   await p.controller.refresh();

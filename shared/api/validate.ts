@@ -237,7 +237,7 @@ const commandShapes: { [K in ClusterCommand['kind']]: Check<Extract<ClusterComma
   undrainWorker: obj({ kind: oneOf(['undrainWorker'] as const), id }),
   restartWorker: obj({ kind: oneOf(['restartWorker'] as const), id }),
   stopWorker: obj({ kind: oneOf(['stopWorker'] as const), id }),
-  applyConfig: obj({ kind: oneOf(['applyConfig'] as const), files: topologyFiles, baseTopologyVersion }),
+  applyConfig: obj({ kind: oneOf(['applyConfig'] as const), files: topologyFiles, baseTopologyVersion, note: optional(str({ minLength: 1, maxLength: 200 })) }),
   rollback: obj({ kind: oneOf(['rollback'] as const), version }),
   saveDraft: obj({ kind: oneOf(['saveDraft'] as const), files: topologyFiles, baseTopologyVersion }),
   discardDraft: obj({ kind: oneOf(['discardDraft'] as const) }),

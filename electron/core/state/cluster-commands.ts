@@ -147,7 +147,7 @@ export class ClusterCommandExecutor {
       case 'stopWorker':
         return ops.stopWorker(command.id);
       case 'applyConfig':
-        return this.applyFiles(command.files, before.draft, 'apply');
+        return this.applyFiles(command.files, before.draft, command.note ?? 'apply');
       case 'rollback': {
         const applied = await ops.rollback(command.version);
         return { summary: `rolled back to version ${command.version} as version ${applied.version}`, applied, warnings: applied.warnings.map(formatIssue) };

@@ -113,7 +113,8 @@ export async function createClusterController(opts: ClusterControllerOptions): P
     }),
     async applyLayout(layout) {
       const files = await workers.layoutFiles(layout);
-      const result = await current((s) => ({ kind: 'applyConfig', files, baseTopologyVersion: s.topology.appliedVersion }));
+      const note = `planner: ${layout.contextWorkers} ctx + ${layout.generationWorkers} gen`;
+      const result = await current((s) => ({ kind: 'applyConfig', files, baseTopologyVersion: s.topology.appliedVersion, note }));
       return needs(result.applied, 'an apply result');
     },
   };
