@@ -2,6 +2,8 @@
 // `npm test`: typecheck, lint, the Vitest suites (unit, contract, integration) and the Playwright
 // end-to-end suite, then one summary line `N passed, N failed, N skipped` summed from the runners'
 // JSON reports (reports/*.json).
+// `npm run test:fast` (`--fast`): typecheck, lint and the unit and contract Vitest projects only (no
+// integration, build or e2e), ending with the same summary line. The lanes are in tests/README.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ const reports = join(root, 'reports');
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 
+const isFast = process.argv.includes('--fast');
 const steps = [];
 function run(name, cmd, args, env = {}) {
   const started = Date.now();
@@ -24,12 +27,13 @@ function run(name, cmd, args, env = {}) {
 const npx = join(root, 'node_modules', '.bin');
 run('typecheck', 'npm', ['run', '--silent', 'typecheck']);
 run('lint', 'npm', ['run', '--silent', 'lint']);
-run('vitest', join(npx, 'vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, 'vitest.json')}`]);
+const projects = isFast ? ['--project', 'unit', '--project', 'contract'] : [];
+run('vitest', join(npx, 'vitest'), ['run', ...projects, '--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, 'vitest.json')}`]);
 
 // The Electron main, preload and renderer bundles must build (packaging itself needs the Electron binary).
-const built = run('build', 'npm', ['run', '--silent', 'build']);
+const built = !isFast && run('build', 'npm', ['run', '--silent', 'build']);
 
-const hasE2e = existsSync(join(root, 'tests', 'e2e')) &&
+const hasE2e = !isFast && existsSync(join(root, 'tests', 'e2e')) &&
   readdirSync(join(root, 'tests', 'e2e'), { recursive: true }).some((f) => String(f).endsWith('.spec.ts'));
 if (hasE2e) {
   run('playwright', join(npx, 'playwright'), ['test', '--project=browser', '--reporter=list,json'], {
