@@ -16,7 +16,9 @@ import { checkInvariants, completionBody, fdBaselineOf, request, sseData, startF
 
 /** The flood a worker would send if nothing pushed back: 500k chunks of ~190 bytes, about 95 MB. */
 const FLOOD_TOKENS = 500_000;
-const IDLE_TIMEOUT_MS = 2_000;
+/** Long enough that even a loaded machine sees the worker block (polled for most of it) before the
+ *  proxy cuts the stalled client (a load average of 20 on 2 cores took over 3 s). */
+const IDLE_TIMEOUT_MS = 10_000;
 
 interface SlowReader {
   /** Resolves once the first chunk arrived (then the client stops reading). */
@@ -124,7 +126,7 @@ describe('proxy slow reader (reliability item 15)', () => {
         plateau = s.genBytes;
         return isFlat;
       },
-      IDLE_TIMEOUT_MS / 2,
+      IDLE_TIMEOUT_MS * 0.8,
       'the flooding worker to block',
     );
     const memBlocked = bufferedBytes() - memBase;
