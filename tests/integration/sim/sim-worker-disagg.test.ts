@@ -167,8 +167,10 @@ describe('KV state on the context worker', () => {
     };
     const short = await timeGen(Array.from({ length: 20 }, (_, i) => 300 + i));
     const long = await timeGen(Array.from({ length: 1_000 }, (_, i) => 300 + (i % 90)));
-    // 1000 tokens x 128 KiB per token (8B-class model, fp16) at 0.2 GB/s is about 650 ms.
-    expect(long - short).toBeGreaterThan(400);
+    // 1000 tokens x 128 KiB per token (8B-class model, fp16) at 0.2 GB/s is about 650 ms, 20 tokens about
+    // 13 ms: floors on the long one (load only adds time); the difference is printed, not asserted.
+    expect(long).toBeGreaterThanOrEqual(600);
+    console.log(`KV transfer at 0.2 GB/s: ${long} ms for 1000 tokens, ${short} ms for 20`);
     const perf = (await (await fetch(`${gen.url}/perf_metrics`)).json()) as { ctx_request_id?: number; perf_metrics: { timing_metrics: Record<string, number> } }[];
     expect(perf).toHaveLength(2);
     const t = perf[1]?.perf_metrics.timing_metrics ?? {};
