@@ -27,11 +27,12 @@ export async function handleLeftovers(
     if (running.length === 0) return;
     if (mode === 'stop') {
       // Only processes whose pid and start time still match the pid file are signalled (pid-file.ts).
-      for (const w of running)
-        {log(
+      for (const w of running) {
+        log(
           'info',
           `stopping ${w.worker.id} left by a previous console: ${await stopLeftover(w.worker, 10_000)}`,
-        );}
+        );
+      }
       return;
     }
     const names = running
@@ -95,11 +96,12 @@ export async function startServices(p: StartupParts): Promise<void> {
   const inventory = await p.gpus.start();
   const lastVersion = await p.store.latestVersion();
   if (current && lastVersion !== null) await restartLastTopology(p, current, lastVersion);
-  if (!current && hasFiles)
-    {p.log(
+  if (!current && hasFiles) {
+    p.log(
       'warn',
       'the current topology does not parse; nothing was started (fix it in the topology editor)',
-    );}
+    );
+  }
   // Only on a really first start: a topology whose files no longer parse is left for the user to fix.
   const isDemoWanted = p.isDemo || (p.isDemoOnFirstStartWithoutGpus && inventory.simulated);
   if (isDemoWanted && !hasFiles) {

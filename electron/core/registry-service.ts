@@ -222,8 +222,9 @@ async function deleteKeysAt(
     if (endpoint === null) return;
     const client = metadataClientOf(endpoint);
     try {
-      for (const e of await client.listMetadataServers())
-        {if (normalizeUrl(e.url) === url) await client.deleteKey(e.key);}
+      for (const e of await client.listMetadataServers()) {
+        if (normalizeUrl(e.url) === url) await client.deleteKey(e.key);
+      }
     } finally {
       await client.close();
     }
@@ -236,8 +237,9 @@ async function deleteKeysAt(
     const entries = await storage.getPrefix(workersPrefix(cluster.cluster_name)).catch(() => ({}));
     for (const [key, value] of Object.entries(entries)) {
       const info = decodeWorkerInfo(value);
-      if (info && normalizeUrl(`http://${info.host}:${info.port}`) === url)
-        {await storage.delete(key);}
+      if (info && normalizeUrl(`http://${info.host}:${info.port}`) === url) {
+        await storage.delete(key);
+      }
     }
   } finally {
     await storage.close();

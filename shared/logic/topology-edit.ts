@@ -171,8 +171,9 @@ export function filesForLayout(
   );
   const usedGpus = new Set(kept.flatMap((w) => w.gpus));
   const next: TopologyFiles = { ...files };
-  for (const w of consoleTopo.workers)
-    {if (!kept.includes(w) && w.optionsFile !== null) delete next[w.optionsFile];}
+  for (const w of consoleTopo.workers) {
+    if (!kept.includes(w) && w.optionsFile !== null) delete next[w.optionsFile];
+  }
   const ports = [...fresh.ports];
   const workers = wanted.map((x): TopologyWorker => {
     const old = kept.find((w) => w.name === x.name);
