@@ -2,12 +2,12 @@
 // crypto.timingSafeEqual: equal-length inputs, so neither the key's length nor the position of the
 // first wrong byte shows in the answer time (a `!==` on strings stops at the first difference; issue #15).
 // Layer: core.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import crypto from 'node:crypto';
 
 const BEARER = 'Bearer ';
 
 function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+  return crypto.createHash('sha256').update(text, 'utf8').digest();
 }
 
 /** Whether an `Authorization` header carries the key; built once per server (the key's digest is kept). */
@@ -20,7 +20,7 @@ export function createApiKeyCheck(apiKey: string | undefined): ApiKeyCheck {
   return (authorization) => {
     const presented = authorization?.startsWith(BEARER) ? authorization.slice(BEARER.length) : '';
     // Always hash and compare, also for a missing header, so every refusal costs the same.
-    const isEqual = timingSafeEqual(digest(presented), expected);
+    const isEqual = crypto.timingSafeEqual(digest(presented), expected);
     return isEqual && authorization !== undefined && authorization.startsWith(BEARER);
   };
 }
