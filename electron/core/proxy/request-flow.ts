@@ -181,12 +181,6 @@ export function buildGenOnlyBenchmarkRequest(body: JsonObject): JsonObject {
   };
 }
 
-/** OpenAI-shaped error body; never carries internal addresses (callers pass generic text). */
-export function errorBody(message: string, status: number): string {
-  const type = status === 401 ? 'authentication_error' : status < 500 ? 'invalid_request_error' : 'server_error';
-  return JSON.stringify({ error: { message, type, param: null, code: status } });
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The same rules on JSON text: what the server runs. Members are spliced as text so large values (chat
 // history, prompt token ids) are byte copies, never parsed and re-serialised on the event loop. The

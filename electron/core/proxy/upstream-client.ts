@@ -4,7 +4,7 @@
 // Layer: core.
 import { performance } from 'node:perf_hooks';
 
-import { SlotSet,type Slotted } from './slot-set';
+import { type Deadlined, sharedDeadlines } from './deadline-sweep';
 import { UpstreamError, type UpstreamFailureKind } from './upstream-error';
 import { type ExchangeHandler, type UpstreamExchange, UpstreamPool } from './upstream-pool';
 
@@ -31,48 +31,7 @@ export interface WholeCall {
   abort(): void;
 }
 
-/** A call the deadline sweep can time out. */
-interface Deadlined extends Slotted {
-  /** performance.now() after which the sweep times the call out. */
-  readonly deadline: number;
-  timeout(): void;
-}
-
-/** How often in-flight calls are checked against their deadlines. */
-const SWEEP_MS = 20;
-
-/**
- * One periodic sweep for every call's deadline instead of a timer per call: a phase timeout fires
- * within SWEEP_MS after its deadline, and the sweep runs only while calls are in flight.
- */
-class DeadlineSweep {
-  /** A SlotSet, not a Set: calls come and go at the request rate (see slot-set.ts). */
-  private readonly calls = new SlotSet<Deadlined>();
-  private timer: NodeJS.Timeout | undefined;
-
-  add(call: Deadlined): void {
-    this.calls.add(call);
-    if (!this.timer) {
-      this.timer = setInterval(() => this.sweep(), SWEEP_MS);
-      this.timer.unref();
-    }
-  }
-
-  delete(call: Deadlined): void {
-    this.calls.delete(call);
-  }
-
-  private sweep(): void {
-    const t = performance.now();
-    for (const c of this.calls.snapshot()) if (t >= c.deadline) c.timeout();
-    if (this.calls.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
-  }
-}
-
-const deadlines = new DeadlineSweep();
+const deadlines = sharedDeadlines;
 
 /** One whole-answer call (context phase, non-streamed generation): body collected, one promise. */
 class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
@@ -102,7 +61,7 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
     this.fail('aborted', 'aborted');
   }
 
-  timeout(): void {
+  onDeadline(): void {
     this.fail('timeout', 'upstream did not answer in time');
   }
 
@@ -240,7 +199,7 @@ export class StreamCall implements ExchangeHandler, Deadlined {
     if (!this.hasHead) this.rejectHead(new UpstreamError(kind, message));
   }
 
-  timeout(): void {
+  onDeadline(): void {
     this.abort('timeout', 'upstream did not answer in time');
   }
 

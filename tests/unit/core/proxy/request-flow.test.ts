@@ -7,11 +7,11 @@ import {
   buildGenOnlyBenchmarkRequest,
   checkContextResponse,
   contextAlreadyFinished,
-  errorBody,
   finishedContextBody,
   routeRequestOf,
   validateClientRequest,
 } from '../../../../electron/core/proxy/request-flow';
+import { errorBody } from '../../../../electron/core/proxy/openai-error';
 
 const ctxAnswer = (over: Record<string, unknown> = {}, dp: unknown = { request_type: 'context_only', first_gen_tokens: [5], ctx_request_id: 42, encoded_opaque_state: 'abc', draft_tokens: null }): Record<string, unknown> => ({
   id: 'cmpl-1',
