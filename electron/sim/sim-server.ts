@@ -9,6 +9,7 @@ import { stringifyJsonLossless } from '../../shared/logic/lossless-json';
 import { detokenize, EOS_TOKEN_ID, tokenize } from '../../shared/logic/text-generator';
 import type { TrtllmDialect } from '../../shared/logic/trtllm-dialect';
 import { INTERNAL_DISAGG_AUTH_HEADER, verifyInternalRequest } from '../core/proxy/internal-auth';
+import { scanObjectMembers } from '../core/proxy/json-splice';
 import { buildMetricsHeaders, type MetricsHeaders, metricsSseEvent, RETURN_METRICS_HEADER, wantsRequestMetrics } from '../core/proxy/request-metrics';
 import type { EngineHandle, SimEngine } from './sim-engine';
 import { applyFaultPatch, type SimFaults } from './sim-faults';
@@ -107,6 +108,17 @@ const SIM_HEADER = { 'x-disagg-sim': '1' };
 /** Upstream's ctx_request_id values are large executor ids; start high so they do not look like indexes. */
 const CTX_ID_BASE = 1_000_000;
 const MAX_ITER_STATS = 1_000;
+const RECENT_REQUESTS = 50;
+
+/** One inference request as `/_sim/requests` shows it. */
+interface SimRequestRecord {
+  path: string;
+  /** The `disaggregated_params` member's text exactly as received, or null. */
+  disaggregated_params: string | null;
+  /** The x-trtllm-disagg-auth header, or null. */
+  auth: string | null;
+  return_metrics: boolean;
+}
 
 function monotonicSec(): number {
   // CLOCK_MONOTONIC like upstream's steady clock: shared by all processes of one machine.
@@ -154,6 +166,11 @@ export class SimServer {
   private answeredRequests = 0;
   private isDraining = false;
   private boundPort = 0;
+  /** Inference requests received (any outcome), and the last few as seen on the wire (`/_sim/requests`). */
+  private receivedInference = 0;
+  private recentRequests: SimRequestRecord[] = [];
+  /** The disaggregated_params text of the last context answers, as written on the wire. */
+  private sentContextParams: string[] = [];
   /** `/prometheus/metrics`: only releases that mount it, and only with return_perf_metrics (section 4). */
   private readonly prometheus: SimPrometheus | null;
 
@@ -280,9 +297,12 @@ export class SimServer {
     if (is('POST', '/v1/chat/completions')) return this.inference(req, res, 'chat');
     if (is('GET', '/_sim/info')) return this.sendJson(res, 200, this.info());
     if (is('GET', '/_sim/faults')) return this.sendJson(res, 200, this.faults);
+    if (is('GET', '/_sim/requests')) {
+      return this.sendJson(res, 200, { received: this.receivedInference, recent: this.recentRequests, sent_context_params: this.sentContextParams });
+    }
     if (is('POST', '/_sim/faults')) return this.setFaults(req, res);
     if (method === 'POST' && path.startsWith('/_sim/kv_transfer/')) return this.kvTransfer(path, res);
-    const known = ['/health', '/health_generate', '/version', '/v1/models', '/metrics', '/prometheus/metrics', '/perf_metrics', '/steady_clock_offset', '/kv_cache_events', '/v1/completions', '/v1/chat/completions', '/_sim/info', '/_sim/faults'];
+    const known = ['/health', '/health_generate', '/version', '/v1/models', '/metrics', '/prometheus/metrics', '/perf_metrics', '/steady_clock_offset', '/kv_cache_events', '/v1/completions', '/v1/chat/completions', '/_sim/info', '/_sim/faults', '/_sim/requests'];
     if (known.includes(path)) return this.sendJson(res, 405, { detail: 'Method Not Allowed' });
     return this.sendJson(res, 404, { detail: 'Not Found' });
   }
@@ -423,6 +443,7 @@ export class SimServer {
       return;
     }
     const text = await readBody(req);
+    this.recordRequest(req, text);
     if (this.faults.hang) {
       // Accept and never answer; the connection is only closed at shutdown.
       this.hung.add(res);
@@ -464,6 +485,20 @@ export class SimServer {
         if (res.writableFinished) this.deps.onCrash(1);
       }
     }
+  }
+
+  /** Keeps what a test needs to see of a request: its params text byte for byte and the headers that matter. */
+  private recordRequest(req: IncomingMessage, text: string): void {
+    this.receivedInference += 1;
+    const member = scanObjectMembers(text)?.get('disaggregated_params');
+    const auth = req.headers[INTERNAL_DISAGG_AUTH_HEADER];
+    this.recentRequests.push({
+      path: req.url ?? '',
+      disaggregated_params: member ? text.slice(member.start, member.end) : null,
+      auth: typeof auth === 'string' ? auth : null,
+      return_metrics: typeof req.headers[RETURN_METRICS_HEADER] === 'string',
+    });
+    if (this.recentRequests.length > RECENT_REQUESTS) this.recentRequests.shift();
   }
 
   /** Upstream's worker check of signed generation calls (1.3, shape S4); null when the request may run. */
@@ -618,6 +653,8 @@ export class SimServer {
         draft_tokens: null,
         ...this.contextAnswerExtras(request, ctxRequestId, first),
       };
+      this.sentContextParams.push(JSON.stringify(disaggOut));
+      if (this.sentContextParams.length > RECENT_REQUESTS) this.sentContextParams.shift();
       if (first.seq.finishReason !== 'stop') {
         // Keep the KV for the generation worker until it pulls it or kv_transfer_timeout_ms passes.
         const payload: KvTransferPayload = {

@@ -87,7 +87,7 @@ function checkChatTemplate(b: RawJson, options: ValidationOptions): RequestVerdi
 }
 
 /** Every rule in upstream's order of evaluation; the first refusal wins. */
-export function validateRequest(endpoint: Endpoint, b: RawJson, options: ValidationOptions): RequestVerdict {
+export function checkUpstreamRules(endpoint: Endpoint, b: RawJson, options: ValidationOptions): RequestVerdict {
   const checks: Array<() => RequestVerdict> = [
     () => checkStreamOptions(endpoint, b),
     ...(endpoint === 'chat' ? [() => checkToolChoice(b, options.dialect), () => checkLogprobs(b)] : []),

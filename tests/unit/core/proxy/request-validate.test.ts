@@ -2,18 +2,18 @@
 import { describe, expect, it } from 'vitest';
 
 import { rawJsonOf } from '../../../../electron/core/proxy/request-flow';
-import { validateRequest } from '../../../../electron/core/proxy/request-validate';
+import { checkUpstreamRules } from '../../../../electron/core/proxy/request-validate';
 import { dialectOf } from '../../../../shared/logic/trtllm-dialect';
 
-function check(endpoint: 'chat' | 'completions', body: Record<string, unknown>, over: Partial<Parameters<typeof validateRequest>[2]> = {}) {
+function check(endpoint: 'chat' | 'completions', body: Record<string, unknown>, over: Partial<Parameters<typeof checkUpstreamRules>[2]> = {}) {
   const raw = rawJsonOf(JSON.stringify(body));
   if (!raw) throw new Error('test body is not an object');
-  return validateRequest(endpoint, raw, { dialect: dialectOf('1.3'), ...over });
+  return checkUpstreamRules(endpoint, raw, { dialect: dialectOf('1.3'), ...over });
 }
 
 const chat = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
 
-describe('validateRequest', () => {
+describe('checkUpstreamRules', () => {
   it('accepts a plain request', () => {
     expect(check('chat', chat)).toEqual({ ok: true });
     expect(check('completions', { model: 'm', prompt: 'hi', max_tokens: 0 })).toEqual({ ok: true });
