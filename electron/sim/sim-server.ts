@@ -302,8 +302,9 @@ export class SimServer {
     }
     if (is('POST', '/_sim/faults')) return this.setFaults(req, res);
     if (method === 'POST' && path.startsWith('/_sim/kv_transfer/')) return this.kvTransfer(path, res);
-    const known = ['/health', '/health_generate', '/version', '/v1/models', '/metrics', '/prometheus/metrics', '/perf_metrics', '/steady_clock_offset', '/kv_cache_events', '/v1/completions', '/v1/chat/completions', '/_sim/info', '/_sim/faults', '/_sim/requests'];
-    if (known.includes(path)) return this.sendJson(res, 405, { detail: 'Method Not Allowed' });
+    const known = ['/health', '/health_generate', '/version', '/v1/models', '/metrics', '/perf_metrics', '/steady_clock_offset', '/kv_cache_events', '/v1/completions', '/v1/chat/completions', '/_sim/info', '/_sim/faults', '/_sim/requests'];
+    // The Prometheus route exists only where this release mounts it (a 404 elsewhere, as upstream).
+    if (known.includes(path) || (path === '/prometheus/metrics' && this.prometheus)) return this.sendJson(res, 405, { detail: 'Method Not Allowed' });
     return this.sendJson(res, 404, { detail: 'Not Found' });
   }
 
