@@ -4,6 +4,7 @@
 // release (five in Oct 2025; docs/upstream-versions.md section 1 for 1.2 and 1.3, and section 6 for the chat
 // validators). The field lists are upstream's CompletionRequest / ChatCompletionRequest (openai_protocol.py,
 // Oct 2025). Layer: electron/sim (plain Node; pure functions).
+import { chatRuleViolation, objectFields } from '../../shared/logic/trtllm-chat-rules';
 import { dialectOf, type TrtllmDialect } from '../../shared/logic/trtllm-dialect';
 
 /** What an emulated release checks beyond the pydantic shapes (docs/upstream-versions.md sections 1 and 6). */
@@ -309,35 +310,8 @@ function common(c: Checker, body: Json, maxTokensKey: string): SimSamplingReques
   };
 }
 
-/** Chat `check_logprobs` (upstream `is False`: an explicit null passes). */
-function logprobsError(body: Json): string | null {
-  const top = body.top_logprobs;
-  if (top === undefined || top === null) return null;
-  if (!('logprobs' in body) || body.logprobs === false) return 'when using `top_logprobs`, `logprobs` must be set to true.';
-  if (typeof top === 'number' && top < 0) return '`top_logprobs` must be a value a positive value.';
-  return null;
-}
-
-/** Chat `check_tool_choice`: 1.3 lets null/none/auto through and wants a non-empty tools list. */
-function toolChoiceError(body: Json, dialect: TrtllmDialect): string | null {
-  if (!('tool_choice' in body)) return null;
-  const choice = body.tool_choice;
-  if (dialect.allowsAutoToolChoiceWithoutTools) {
-    const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
-    return choice === null || choice === 'none' || choice === 'auto' || hasTools ? null : 'When using `tool_choice`, `tools` must be set.';
-  }
-  return choice !== 'none' && (body.tools === undefined || body.tools === null) ? 'When using `tool_choice`, `tools` must be set.' : null;
-}
-
 function chatRuleError(body: Json, rules: RequestRules): string | null {
-  const tools = toolChoiceError(body, rules.dialect);
-  if (tools !== null) return tools;
-  const logprobs = logprobsError(body);
-  if (logprobs !== null) return logprobs;
-  if (rules.dialect.gatesRequestChatTemplate && !rules.allowRequestChatTemplate && body.chat_template !== undefined && body.chat_template !== null) {
-    return 'chat_template cannot be supplied per request unless request-level chat templates are enabled at server startup.';
-  }
-  return null;
+  return chatRuleViolation(objectFields(body), rules.dialect, rules.allowRequestChatTemplate)?.message ?? null;
 }
 
 function beforeValidators(body: Json, kind: 'completion' | 'chat', rules: RequestRules): string | null {

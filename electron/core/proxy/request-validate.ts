@@ -3,6 +3,7 @@
 // `validate_stream_options`, `ensure_request_chat_template_allowed`): a request upstream refuses with 400
 // is refused here with 400 too, instead of costing a context prefill first. Only small members are parsed;
 // large ones (messages, prompt, tools) are looked at as text. Layer: core (pure).
+import { chatRuleViolation, type RequestFields } from '../../../shared/logic/trtllm-chat-rules';
 import type { TrtllmDialect } from '../../../shared/logic/trtllm-dialect';
 import type { Endpoint, RawJson } from './request-flow';
 import { memberText, memberValue } from './request-flow';
@@ -27,30 +28,14 @@ function isSet(b: RawJson, key: string): boolean {
   return t !== undefined && t.trim() !== 'null';
 }
 
-/** Chat `check_logprobs` (note upstream's `is False`: an explicit `logprobs: null` passes). */
-function checkLogprobs(b: RawJson): RequestVerdict {
-  const top = memberValue(b, 'top_logprobs');
-  if (top === undefined || top === null) return { ok: true };
-  if (!b.members.has('logprobs') || memberValue(b, 'logprobs') === false) {
-    return refuse('when using `top_logprobs`, `logprobs` must be set to true.', 'top_logprobs');
-  }
-  if (typeof top === 'number' && top < 0) return refuse('`top_logprobs` must be a value a positive value.', 'top_logprobs');
-  return { ok: true };
+/** The raw request's members as RequestFields (members are parsed only when a rule reads them). */
+function rawFields(b: RawJson): RequestFields {
+  return { has: (key) => b.members.has(key), get: (key) => memberValue(b, key) };
 }
 
-/** Chat `check_tool_choice`: 1.3 lets `auto` through without tools; older releases only `none`. */
-function checkToolChoice(b: RawJson, dialect: TrtllmDialect): RequestVerdict {
-  if (!b.members.has('tool_choice')) return { ok: true };
-  const choice = memberValue(b, 'tool_choice');
-  const isFree = dialect.allowsAutoToolChoiceWithoutTools ? choice === null || choice === 'none' || choice === 'auto' : choice === 'none';
-  if (isFree || isToolListGiven(b, dialect)) return { ok: true };
-  return refuse('When using `tool_choice`, `tools` must be set.', 'tool_choice');
-}
-
-function isToolListGiven(b: RawJson, dialect: TrtllmDialect): boolean {
-  if (!isSet(b, 'tools')) return false;
-  // 1.3 asks for a non-empty list (`not data.get("tools")`).
-  return !dialect.allowsAutoToolChoiceWithoutTools || (memberText(b, 'tools') ?? '').replace(/\s/g, '') !== '[]';
+function checkChatRules(b: RawJson, options: ValidationOptions): RequestVerdict {
+  const violation = chatRuleViolation(rawFields(b), options.dialect, options.allowRequestChatTemplate === true);
+  return violation === null ? { ok: true } : refuse(violation.message, violation.param);
 }
 
 function checkStreamOptions(endpoint: Endpoint, b: RawJson): RequestVerdict {
@@ -81,19 +66,13 @@ function checkModel(b: RawJson, knownModels: readonly string[] | undefined): Req
   return { ok: true };
 }
 
-function checkChatTemplate(b: RawJson, options: ValidationOptions): RequestVerdict {
-  if (!options.dialect.gatesRequestChatTemplate || options.allowRequestChatTemplate || !isSet(b, 'chat_template')) return { ok: true };
-  return refuse('chat_template cannot be supplied per request unless request-level chat templates are enabled at server startup.', 'chat_template');
-}
-
 /** Every rule in upstream's order of evaluation; the first refusal wins. */
 export function checkUpstreamRules(endpoint: Endpoint, b: RawJson, options: ValidationOptions): RequestVerdict {
   const checks: Array<() => RequestVerdict> = [
     () => checkStreamOptions(endpoint, b),
-    ...(endpoint === 'chat' ? [() => checkToolChoice(b, options.dialect), () => checkLogprobs(b)] : []),
+    ...(endpoint === 'chat' ? [() => checkChatRules(b, options)] : []),
     () => checkModel(b, options.knownModels),
     () => checkMaxTokens(endpoint, b),
-    ...(endpoint === 'chat' ? [() => checkChatTemplate(b, options)] : []),
   ];
   for (const check of checks) {
     const verdict = check();
