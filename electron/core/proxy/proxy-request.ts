@@ -6,6 +6,7 @@ import type http from 'node:http';
 
 import type { Deadlined } from './deadline-sweep';
 import type { Endpoint } from './request-flow';
+import type { MetricsHeaders } from './request-metrics';
 import type { Slotted } from './slot-set';
 import type { ProxyRequestRecord, RecordOutcome } from './types';
 
@@ -77,6 +78,8 @@ export class ProxyRequest implements Slotted {
   finished: Promise<void> | undefined;
   /** The client sent `X-TRTLLM-return-metrics: 1` and the proxy returns per-request metrics (request-metrics.ts). */
   wantsMetrics = false;
+  /** For such a stream: the SSE event to write after [DONE], from the generation worker's own metrics. */
+  streamMetricsTail: ((worker: MetricsHeaders | undefined) => string) | undefined;
 
   constructor(
     readonly req: http.IncomingMessage,

@@ -29,6 +29,7 @@ import {
   limitMetricsHeaders,
   type MetricsHeaders,
   metricsHeadersOf,
+  metricsSseEvent,
   phaseFromWorkerHeaders,
   RETURN_METRICS_HEADER,
   wantsRequestMetrics,
@@ -421,6 +422,7 @@ export class InferenceHandler {
       r.rec.firstByteAt = epochNow();
       if (got.value.status !== 200) return await this.streamErrorEnding(r, got);
       r.current = got.call;
+      if (r.wantsMetrics) r.streamMetricsTail = (gen) => metricsSseEvent(this.mergedMetrics(r, ctx, gen, this.firstTokenSeconds(r)));
       const ending = await relayStream(this.relayDeps, r, got.lease.worker, got.value, got.call);
       if (ending.outcome === 'ok') this.addPerf(r, ctx, got.lease.worker, this.firstTokenSeconds(r));
       return ending;

@@ -130,6 +130,30 @@ describe.each(['1.0', '1.1', '1.2', '1.3'] as const)('TensorRT-LLM %s workers be
     expect((await simRequests(d.ctx)).recent.at(-1)?.return_metrics).toBe(true);
     expect((await simRequests(d.gen)).recent.at(-1)?.return_metrics).toBe(true);
   });
+
+  it(dialect.hasRequestMetrics ? 'ends a metrics stream with one merged trtllm.perf_metrics event after [DONE]' : 'ends a stream at [DONE]', async () => {
+    if (!d) throw new Error('not deployed');
+    const r = await fetch(`http://127.0.0.1:${d.proxy.port}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'X-TRTLLM-return-metrics': '1' },
+      body: JSON.stringify({ model: MODEL, prompt: 'The capital of Italy is', max_tokens: 6, stream: true }),
+    });
+    const text = await r.text();
+    const afterDone = text.slice(text.indexOf('data: [DONE]\n\n') + 'data: [DONE]\n\n'.length);
+    if (!dialect.hasRequestMetrics) {
+      expect(afterDone).toBe('');
+      return;
+    }
+    const [eventLine, dataLine, ...rest] = afterDone.split('\n');
+    expect(eventLine).toBe('event: trtllm.perf_metrics');
+    expect(rest).toEqual(['', '']);
+    const payload = JSON.parse((dataLine ?? '').replace(/^data: /, '')) as Record<string, string>;
+    const names = (payload['Server-Timing'] ?? '').split(', ').map((e) => e.split(';dur=')[0]);
+    expect(names.slice(0, 2)).toEqual(['disagg_queue', 'disagg_ttft']);
+    expect(names).toEqual(expect.arrayContaining(['ctx_e2e', 'gen_e2e', 'gen_kv_transfer']));
+    // The generation worker's own (server_) event was replaced, not relayed.
+    expect(text).not.toContain('server_e2e');
+  });
 });
 
 describe('1.3 internal request signing', () => {
