@@ -11,21 +11,55 @@ import { TRTLLM_VERSIONS } from './trtllm-dialect';
 type ReleaseKey = keyof DisaggReleaseSettings;
 
 /** Each key, the release that reads it as a disaggregated-server setting (inferred, section 0) and its check. */
-const RELEASE_KEYS: Readonly<Record<ReleaseKey, { since: TrtllmVersion; check: (sink: IssueSink, v: unknown) => unknown }>> = {
+const RELEASE_KEYS: Readonly<
+  Record<ReleaseKey, { since: TrtllmVersion; check: (sink: IssueSink, v: unknown) => unknown }>
+> = {
   // `0 <= node_id < 2**DISAGG_NODE_ID_BITS`; the dataclass comment gives the range [0, 255].
-  node_id: { since: '1.2', check: (sink, v) => checkInt(sink, ['node_id'], v, { min: 0, max: 255 }) },
-  schedule_style: { since: '1.2', check: (sink, v) => checkEnum(sink, ['schedule_style'], v, ['context_first', 'generation_first']) },
-  return_perf_metrics: { since: '1.3', check: (sink, v) => checkBool(sink, ['return_perf_metrics'], v) },
-  perf_metrics_output_dir: { since: '1.3', check: (sink, v) => checkString(sink, ['perf_metrics_output_dir'], v, { nonEmpty: true }) },
+  node_id: {
+    since: '1.2',
+    check: (sink, v) => checkInt(sink, ['node_id'], v, { min: 0, max: 255 }),
+  },
+  schedule_style: {
+    since: '1.2',
+    check: (sink, v) =>
+      checkEnum(sink, ['schedule_style'], v, ['context_first', 'generation_first']),
+  },
+  return_perf_metrics: {
+    since: '1.3',
+    check: (sink, v) => checkBool(sink, ['return_perf_metrics'], v),
+  },
+  perf_metrics_output_dir: {
+    since: '1.3',
+    check: (sink, v) => checkString(sink, ['perf_metrics_output_dir'], v, { nonEmpty: true }),
+  },
   // `validate_config_bool`: a YAML boolean, nothing else.
-  allow_request_chat_template: { since: '1.3', check: (sink, v) => checkBool(sink, ['allow_request_chat_template'], v) },
-  gen_strip_message_history: { since: '1.3', check: (sink, v) => checkBool(sink, ['gen_strip_message_history'], v) },
-  gen_tokids_ctxbytes: { since: '1.3', check: (sink, v) => checkBool(sink, ['gen_tokids_ctxbytes'], v) },
+  allow_request_chat_template: {
+    since: '1.3',
+    check: (sink, v) => checkBool(sink, ['allow_request_chat_template'], v),
+  },
+  gen_strip_message_history: {
+    since: '1.3',
+    check: (sink, v) => checkBool(sink, ['gen_strip_message_history'], v),
+  },
+  gen_tokids_ctxbytes: {
+    since: '1.3',
+    check: (sink, v) => checkBool(sink, ['gen_tokids_ctxbytes'], v),
+  },
   num_workers: { since: '1.3', check: (sink, v) => checkInt(sink, ['num_workers'], v, { min: 1 }) },
-  disagg_coordinator_url: { since: '1.3', check: (sink, v) => checkString(sink, ['disagg_coordinator_url'], v, { nonEmpty: true }) },
-  server_keep_alive_timeout: { since: '1.3', check: (sink, v) => checkNumber(sink, ['server_keep_alive_timeout'], v, { min: 0, exclusiveMin: true }) },
+  disagg_coordinator_url: {
+    since: '1.3',
+    check: (sink, v) => checkString(sink, ['disagg_coordinator_url'], v, { nonEmpty: true }),
+  },
+  server_keep_alive_timeout: {
+    since: '1.3',
+    check: (sink, v) =>
+      checkNumber(sink, ['server_keep_alive_timeout'], v, { min: 0, exclusiveMin: true }),
+  },
   // The serve schema: a string of at least one character (or null).
-  internal_request_auth_key: { since: '1.3', check: (sink, v) => checkString(sink, ['internal_request_auth_key'], v, { nonEmpty: true }) },
+  internal_request_auth_key: {
+    since: '1.3',
+    check: (sink, v) => checkString(sink, ['internal_request_auth_key'], v, { nonEmpty: true }),
+  },
   // Named in the 2026 server; its value is not read by this console.
   bounded_replay_on_generation: { since: '1.3', check: (_sink, v) => v },
 };
@@ -40,7 +74,11 @@ function isOlder(version: TrtllmVersion, than: TrtllmVersion): boolean {
  * Checks the release keys present in `top`. With `version` set, a key that release does not read yet is a
  * warning (that release copies it into both server sections as an LLM arg instead).
  */
-export function validateReleaseSettings(sink: IssueSink, top: Record<string, unknown>, version: TrtllmVersion | undefined): DisaggReleaseSettings | undefined {
+export function validateReleaseSettings(
+  sink: IssueSink,
+  top: Record<string, unknown>,
+  version: TrtllmVersion | undefined,
+): DisaggReleaseSettings | undefined {
   const out: Record<string, unknown> = {};
   for (const key of RELEASE_PROXY_KEYS) {
     if (!(key in top) || top[key] === null) continue;
@@ -54,11 +92,13 @@ export function validateReleaseSettings(sink: IssueSink, top: Record<string, unk
       );
     }
   }
-  return Object.keys(out).length > 0 ? (out) : undefined;
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** Routers newer than the three this console's proxy implements, and how the proxy routes them instead. */
-export const NEWER_ROUTERS: Readonly<Record<string, { since: TrtllmVersion; routesAs: RouterType; requiredArgs: readonly string[] }>> = {
+export const NEWER_ROUTERS: Readonly<
+  Record<string, { since: TrtllmVersion; routesAs: RouterType; requiredArgs: readonly string[] }>
+> = {
   conversation: { since: '1.3', routesAs: 'round_robin', requiredArgs: [] },
   centralized_kv_cache_aware: { since: '1.3', routesAs: 'kv_cache_aware', requiredArgs: [] },
   // `create_router`: "Requires args={"remote_url": "http://host:port"}".

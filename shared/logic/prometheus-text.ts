@@ -24,12 +24,18 @@ function parseValue(text: string, line: number): number {
   if (text === 'NaN') return Number.NaN;
   if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY;
   if (text === '-Inf') return Number.NEGATIVE_INFINITY;
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) throw new PromParseError(`line ${line}: invalid sample value ${JSON.stringify(text)}`);
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+    throw new PromParseError(`line ${line}: invalid sample value ${JSON.stringify(text)}`);
+  }
   return Number(text);
 }
 
 /** The labels between `{` at `pos` and its `}`; returns them and the index after `}`. */
-function parseLabels(text: string, pos: number, line: number): { labels: Record<string, string>; end: number } {
+function parseLabels(
+  text: string,
+  pos: number,
+  line: number,
+): { labels: Record<string, string>; end: number } {
   const labels: Record<string, string> = {};
   let p = pos + 1;
   for (;;) {
@@ -39,16 +45,21 @@ function parseLabels(text: string, pos: number, line: number): { labels: Record<
     if (!m) throw new PromParseError(`line ${line}: invalid label name at column ${p + 1}`);
     const name = m[0];
     p += name.length;
-    if (text[p] !== '=' || text[p + 1] !== '"') throw new PromParseError(`line ${line}: expected ="..." after label ${name}`);
+    if (text[p] !== '=' || text[p + 1] !== '"') {
+      throw new PromParseError(`line ${line}: expected ="..." after label ${name}`);
+    }
     p += 2;
     let value = '';
     for (;;) {
       const c = text[p];
-      if (c === undefined) throw new PromParseError(`line ${line}: unterminated value of label ${name}`);
+      if (c === undefined) {
+        throw new PromParseError(`line ${line}: unterminated value of label ${name}`);
+      }
       if (c === '"') break;
       if (c === '\\') {
         const next = text[p + 1];
-        value += next === 'n' ? '\n' : next === '"' ? '"' : next === '\\' ? '\\' : `\\${next ?? ''}`;
+        value +=
+          next === 'n' ? '\n' : next === '"' ? '"' : next === '\\' ? '\\' : `\\${next ?? ''}`;
         p += 2;
         continue;
       }
@@ -84,7 +95,9 @@ export function parsePrometheusText(text: string): PromText {
       p = parsed.end;
     }
     const rest = line.slice(p).trim().split(/\s+/);
-    if (rest[0] === undefined || rest[0] === '' || rest.length > 2) throw new PromParseError(`line ${i + 1}: expected a value and an optional timestamp`);
+    if (rest[0] === undefined || rest[0] === '' || rest.length > 2) {
+      throw new PromParseError(`line ${i + 1}: expected a value and an optional timestamp`);
+    }
     samples.push({ name, labels, value: parseValue(rest[0], i + 1) });
   }
   return { samples, types };

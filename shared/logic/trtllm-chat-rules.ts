@@ -21,9 +21,15 @@ function toolChoiceViolation(fields: RequestFields, dialect: TrtllmDialect): Rul
   if (!fields.has('tool_choice')) return null;
   const choice = fields.get('tool_choice');
   const tools = fields.get('tools');
-  const isFree = dialect.allowsAutoToolChoiceWithoutTools ? choice === null || choice === 'none' || choice === 'auto' : choice === 'none';
-  const hasTools = dialect.allowsAutoToolChoiceWithoutTools ? Array.isArray(tools) && tools.length > 0 : tools !== undefined && tools !== null;
-  return isFree || hasTools ? null : { message: 'When using `tool_choice`, `tools` must be set.', param: 'tool_choice' };
+  const isFree = dialect.allowsAutoToolChoiceWithoutTools
+    ? choice === null || choice === 'none' || choice === 'auto'
+    : choice === 'none';
+  const hasTools = dialect.allowsAutoToolChoiceWithoutTools
+    ? Array.isArray(tools) && tools.length > 0
+    : tools !== undefined && tools !== null;
+  return isFree || hasTools
+    ? null
+    : { message: 'When using `tool_choice`, `tools` must be set.', param: 'tool_choice' };
 }
 
 /** `check_logprobs` (note upstream's `is False`: an explicit `logprobs: null` passes). */
@@ -31,22 +37,50 @@ function logprobsViolation(fields: RequestFields): RuleViolation | null {
   const top = fields.get('top_logprobs');
   if (top === undefined || top === null) return null;
   if (!fields.has('logprobs') || fields.get('logprobs') === false) {
-    return { message: 'when using `top_logprobs`, `logprobs` must be set to true.', param: 'top_logprobs' };
+    return {
+      message: 'when using `top_logprobs`, `logprobs` must be set to true.',
+      param: 'top_logprobs',
+    };
   }
-  if (typeof top === 'number' && top < 0) return { message: '`top_logprobs` must be a value a positive value.', param: 'top_logprobs' };
+  if (typeof top === 'number' && top < 0) {
+    return { message: '`top_logprobs` must be a value a positive value.', param: 'top_logprobs' };
+  }
   return null;
 }
 
 /** `ensure_request_chat_template_allowed` (1.3). */
-function chatTemplateViolation(fields: RequestFields, dialect: TrtllmDialect, allowRequestChatTemplate: boolean): RuleViolation | null {
+function chatTemplateViolation(
+  fields: RequestFields,
+  dialect: TrtllmDialect,
+  allowRequestChatTemplate: boolean,
+): RuleViolation | null {
   const template = fields.get('chat_template');
-  if (!dialect.gatesRequestChatTemplate || allowRequestChatTemplate || template === undefined || template === null) return null;
-  return { message: 'chat_template cannot be supplied per request unless request-level chat templates are enabled at server startup.', param: 'chat_template' };
+  if (
+    !dialect.gatesRequestChatTemplate ||
+    allowRequestChatTemplate ||
+    template === undefined ||
+    template === null
+  ) {
+    return null;
+  }
+  return {
+    message:
+      'chat_template cannot be supplied per request unless request-level chat templates are enabled at server startup.',
+    param: 'chat_template',
+  };
 }
 
 /** The first chat rule the request breaks, in upstream's order, or null. */
-export function chatRuleViolation(fields: RequestFields, dialect: TrtllmDialect, allowRequestChatTemplate: boolean): RuleViolation | null {
-  return toolChoiceViolation(fields, dialect) ?? logprobsViolation(fields) ?? chatTemplateViolation(fields, dialect, allowRequestChatTemplate);
+export function chatRuleViolation(
+  fields: RequestFields,
+  dialect: TrtllmDialect,
+  allowRequestChatTemplate: boolean,
+): RuleViolation | null {
+  return (
+    toolChoiceViolation(fields, dialect) ??
+    logprobsViolation(fields) ??
+    chatTemplateViolation(fields, dialect, allowRequestChatTemplate)
+  );
 }
 
 /** RequestFields over a parsed JSON object. */

@@ -30,11 +30,27 @@ export interface TrtllmDialect {
 }
 
 /** Generation A: the five fields of 1.0 and 1.1 (openai_protocol.py). */
-const PARAMS_A = ['request_type', 'first_gen_tokens', 'ctx_request_id', 'encoded_opaque_state', 'draft_tokens'] as const;
+const PARAMS_A = [
+  'request_type',
+  'first_gen_tokens',
+  'ctx_request_id',
+  'encoded_opaque_state',
+  'draft_tokens',
+] as const;
 /** Generation B (1.2). */
-const PARAMS_B_EXTRA = ['disagg_request_id', 'ctx_dp_rank', 'ctx_info_endpoint', 'schedule_style'] as const;
+const PARAMS_B_EXTRA = [
+  'disagg_request_id',
+  'ctx_dp_rank',
+  'ctx_info_endpoint',
+  'schedule_style',
+] as const;
 /** Generation C (1.3). */
-const PARAMS_C_EXTRA = ['first_gen_log_probs', 'first_gen_logits', 'ctx_usage', 'conversation_id'] as const;
+const PARAMS_C_EXTRA = [
+  'first_gen_log_probs',
+  'first_gen_logits',
+  'ctx_usage',
+  'conversation_id',
+] as const;
 /** Generation D: the handoff fields the newest disagg_auth.py protects (accepted by the 1.3 dialect). */
 export const HANDOFF_FIELDS = [
   'logical_request_id',
@@ -77,7 +93,12 @@ const DIALECTS: Record<TrtllmVersion, TrtllmDialect> = {
     version: '1.2',
     versionString: '1.2.0',
     disaggParamFields: [...PARAMS_A, ...PARAMS_B_EXTRA],
-    contextAnswerExtras: ['disagg_request_id', 'ctx_dp_rank', 'ctx_info_endpoint', 'schedule_style'],
+    contextAnswerExtras: [
+      'disagg_request_id',
+      'ctx_dp_rank',
+      'ctx_info_endpoint',
+      'schedule_style',
+    ],
     signing: 'none',
     hasPrometheusRoute: true,
     hasRequestMetrics: false,
@@ -88,7 +109,15 @@ const DIALECTS: Record<TrtllmVersion, TrtllmDialect> = {
     version: '1.3',
     versionString: '1.3.0rc0',
     disaggParamFields: [...PARAMS_A, ...PARAMS_B_EXTRA, ...PARAMS_C_EXTRA, ...HANDOFF_FIELDS],
-    contextAnswerExtras: ['disagg_request_id', 'ctx_dp_rank', 'ctx_info_endpoint', 'schedule_style', 'ctx_usage', 'first_gen_log_probs', 'first_gen_logits'],
+    contextAnswerExtras: [
+      'disagg_request_id',
+      'ctx_dp_rank',
+      'ctx_info_endpoint',
+      'schedule_style',
+      'ctx_usage',
+      'first_gen_log_probs',
+      'first_gen_logits',
+    ],
     signing: 'hmac-s4',
     hasPrometheusRoute: true,
     hasRequestMetrics: true,

@@ -29,19 +29,32 @@ export function generationParamsText(ctxParamsText: string): string | undefined 
   if (!members) return undefined;
   const requestType = members.get('request_type');
   if (requestType) {
-    return ctxParamsText.slice(0, requestType.start) + GENERATION_ONLY + ctxParamsText.slice(requestType.end);
+    return (
+      ctxParamsText.slice(0, requestType.start) +
+      GENERATION_ONLY +
+      ctxParamsText.slice(requestType.end)
+    );
   }
   const open = ctxParamsText.indexOf('{');
   const rest = ctxParamsText.slice(open + 1);
   const separator = members.size > 0 ? ',' : '';
-  return ctxParamsText.slice(0, open + 1) + quoteKey('request_type') + ':' + GENERATION_ONLY + separator + rest;
+  return (
+    ctxParamsText.slice(0, open + 1) +
+    quoteKey('request_type') +
+    ':' +
+    GENERATION_ONLY +
+    separator +
+    rest
+  );
 }
 
 /** The params as data for reading (ints beyond 2^53 stay exact as bigint); undefined when not an object. */
 export function readParams(paramsText: string): Record<string, unknown> | undefined {
   try {
     const v = parseJsonLossless(paramsText);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -12,16 +12,27 @@ export const INTERNAL_DISAGG_AUTH_HEADER = 'x-trtllm-disagg-auth';
 const SIGNATURE_PREFIX = 'sha256=';
 
 /** Fields whose presence (not null) makes a request need a signature. */
-export const PROTECTED_FIELDS: readonly string[] = ['encoded_opaque_state', 'ctx_info_endpoint', ...HANDOFF_FIELDS];
+export const PROTECTED_FIELDS: readonly string[] = [
+  'encoded_opaque_state',
+  'ctx_info_endpoint',
+  ...HANDOFF_FIELDS,
+];
 /** The protected fields plus the routing fields that are signed with them. */
-const SIGNED_FIELDS: readonly string[] = [...PROTECTED_FIELDS, 'request_type', 'ctx_dp_rank', 'schedule_style'];
+const SIGNED_FIELDS: readonly string[] = [
+  ...PROTECTED_FIELDS,
+  'request_type',
+  'ctx_dp_rank',
+  'schedule_style',
+];
 
 function isPresent(v: unknown): boolean {
   return v !== undefined && v !== null;
 }
 
 /** True when a request with these disaggregated_params must be signed. */
-export function requiresInternalAuth(params: Readonly<Record<string, unknown>> | undefined): boolean {
+export function requiresInternalAuth(
+  params: Readonly<Record<string, unknown>> | undefined,
+): boolean {
   return params !== undefined && PROTECTED_FIELDS.some((f) => isPresent(params[f]));
 }
 
@@ -70,7 +81,9 @@ export function pythonCanonicalJson(value: unknown): string {
     const obj = value as Record<string, unknown>;
     // Python sorts str keys by code point; JS sort on UTF-16 units agrees for the BMP keys used here.
     const keys = Object.keys(obj).sort();
-    return '{' + keys.map((k) => pythonString(k) + ':' + pythonCanonicalJson(obj[k])).join(',') + '}';
+    return (
+      '{' + keys.map((k) => pythonString(k) + ':' + pythonCanonicalJson(obj[k])).join(',') + '}'
+    );
   }
   throw new Error(`canonical JSON: unsupported value of type ${typeof value}`);
 }
@@ -91,13 +104,22 @@ export function authPayload(params: Readonly<Record<string, unknown>>): string {
   return pythonCanonicalJson(payload);
 }
 
-export function signInternalRequest(key: string, params: Readonly<Record<string, unknown>>): string {
+export function signInternalRequest(
+  key: string,
+  params: Readonly<Record<string, unknown>>,
+): string {
   if (key === '') throw new Error('internal_request_auth_key must be a non-empty string');
-  return SIGNATURE_PREFIX + createHmac('sha256', Buffer.from(key, 'utf8')).update(authPayload(params), 'utf8').digest('hex');
+  return (
+    SIGNATURE_PREFIX +
+    createHmac('sha256', Buffer.from(key, 'utf8')).update(authPayload(params), 'utf8').digest('hex')
+  );
 }
 
 /** Headers to add to a generation call: the signature when the params need one and a key is configured. */
-export function internalAuthHeaders(key: string | undefined, params: Readonly<Record<string, unknown>> | undefined): Record<string, string> {
+export function internalAuthHeaders(
+  key: string | undefined,
+  params: Readonly<Record<string, unknown>> | undefined,
+): Record<string, string> {
   if (!key || !params || !requiresInternalAuth(params)) return {};
   return { [INTERNAL_DISAGG_AUTH_HEADER]: signInternalRequest(key, params) };
 }
@@ -108,7 +130,11 @@ export type AuthVerdict = { ok: true } | { ok: false; message: string };
  * A worker's check: without a key upstream (S4) only warns and accepts; with a key a protected request
  * needs the exact signature (constant-time compare).
  */
-export function verifyInternalRequest(key: string | undefined, params: Readonly<Record<string, unknown>> | undefined, header: string | undefined): AuthVerdict {
+export function verifyInternalRequest(
+  key: string | undefined,
+  params: Readonly<Record<string, unknown>> | undefined,
+  header: string | undefined,
+): AuthVerdict {
   if (!params || !requiresInternalAuth(params) || !key) return { ok: true };
   const expected = Buffer.from(signInternalRequest(key, params), 'utf8');
   const provided = Buffer.from(header ?? '', 'utf8');

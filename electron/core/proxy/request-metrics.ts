@@ -14,7 +14,12 @@ export const CTX_CHUNK_METRICS_HEADER = 'X-TRTLLM-Ctx-Chunk-Metrics';
 export const SSE_METRICS_EVENT = 'trtllm.perf_metrics';
 
 /** The four metric headers, in upstream's order (also the key order of the stream event). */
-export const METRICS_HEADERS = [SERVER_TIMING_HEADER, START_END_TIME_HEADER, STEP_METRICS_HEADER, CTX_CHUNK_METRICS_HEADER] as const;
+export const METRICS_HEADERS = [
+  SERVER_TIMING_HEADER,
+  START_END_TIME_HEADER,
+  STEP_METRICS_HEADER,
+  CTX_CHUNK_METRICS_HEADER,
+] as const;
 export type MetricsHeaderName = (typeof METRICS_HEADERS)[number];
 export type MetricsHeaders = Partial<Record<MetricsHeaderName, string>>;
 
@@ -22,18 +27,20 @@ export type MetricsHeaders = Partial<Record<MetricsHeaderName, string>>;
 const PAYLOAD_BUDGET_BYTES = 80 * 1024;
 
 /** Seconds on the reporting process's steady clock; null or absent when not known. */
-export type PhaseTiming = Partial<Record<
-  | 'arrival_time'
-  | 'first_scheduled_time'
-  | 'first_token_time'
-  | 'last_token_time'
-  | 'kv_cache_transfer_start'
-  | 'kv_cache_transfer_end'
-  | 'server_arrival_time'
-  | 'ctx_dispatch_time'
-  | 'server_first_token_time',
-  number | null
->>;
+export type PhaseTiming = Partial<
+  Record<
+    | 'arrival_time'
+    | 'first_scheduled_time'
+    | 'first_token_time'
+    | 'last_token_time'
+    | 'kv_cache_transfer_start'
+    | 'kv_cache_transfer_end'
+    | 'server_arrival_time'
+    | 'ctx_dispatch_time'
+    | 'server_first_token_time',
+    number | null
+  >
+>;
 
 /** One phase of a record: its timestamps and, for a worker phase, the header text it came with. */
 export interface MetricsPhase {
@@ -49,7 +56,11 @@ export function wantsRequestMetrics(value: string | string[] | undefined): boole
 }
 
 /** Upstream `_elapsed_ms`: (end - start) in ms when both are known, finite and not negative. */
-function elapsedMs(timing: PhaseTiming, start: keyof PhaseTiming, end: keyof PhaseTiming): number | undefined {
+function elapsedMs(
+  timing: PhaseTiming,
+  start: keyof PhaseTiming,
+  end: keyof PhaseTiming,
+): number | undefined {
   const a = timing[start];
   const b = timing[end];
   if (a === undefined || a === null || b === undefined || b === null) return undefined;
@@ -81,13 +92,20 @@ export function buildMetricsHeaders(phases: readonly MetricsPhase[]): MetricsHea
   };
   for (const phase of phases) {
     const { timing } = phase;
-    for (const [label, field] of [['start', 'arrival_time'], ['end', 'last_token_time']] as const) {
+    for (const [label, field] of [
+      ['start', 'arrival_time'],
+      ['end', 'last_token_time'],
+    ] as const) {
       const ts = timing[field];
-      if (ts !== undefined && ts !== null) values[START_END_TIME_HEADER].push(`${phase.name}-${label};ts=${ts.toFixed(9)}`);
+      if (ts !== undefined && ts !== null) {
+        values[START_END_TIME_HEADER].push(`${phase.name}-${label};ts=${ts.toFixed(9)}`);
+      }
     }
     for (const [label, start, end] of phase.name === 'disagg' ? DISAGG_RANGES : WORKER_RANGES) {
       const ms = elapsedMs(timing, start, end);
-      if (ms !== undefined) values[SERVER_TIMING_HEADER].push(`${phase.name}_${label};dur=${ms.toFixed(6)}`);
+      if (ms !== undefined) {
+        values[SERVER_TIMING_HEADER].push(`${phase.name}_${label};dur=${ms.toFixed(6)}`);
+      }
     }
     for (const header of METRICS_HEADERS) {
       const text = phase.inherited?.[header];
@@ -95,12 +113,16 @@ export function buildMetricsHeaders(phases: readonly MetricsPhase[]): MetricsHea
     }
   }
   const out: MetricsHeaders = {};
-  for (const header of METRICS_HEADERS) if (values[header].length > 0) out[header] = values[header].join(', ');
+  for (const header of METRICS_HEADERS) {
+    if (values[header].length > 0) out[header] = values[header].join(', ');
+  }
   return out;
 }
 
 /** Reads the metric headers of a worker answer (any header-name case). */
-export function metricsHeadersOf(get: (lowerCaseName: string) => string | string[] | undefined): MetricsHeaders {
+export function metricsHeadersOf(
+  get: (lowerCaseName: string) => string | string[] | undefined,
+): MetricsHeaders {
   const out: MetricsHeaders = {};
   for (const header of METRICS_HEADERS) {
     const v = get(header.toLowerCase());
@@ -114,15 +136,23 @@ export function metricsHeadersOf(get: (lowerCaseName: string) => string | string
  * Upstream `build_metrics_record_from_headers`: a worker's `server` phase renamed to `phase` and its
  * timestamps recovered from the start/end stamps plus the durations. Undefined when it sent none.
  */
-export function phaseFromWorkerHeaders(headers: MetricsHeaders, phase: string): MetricsPhase | undefined {
+export function phaseFromWorkerHeaders(
+  headers: MetricsHeaders,
+  phase: string,
+): MetricsPhase | undefined {
   const renamed: MetricsHeaders = {};
   for (const header of METRICS_HEADERS) {
     const v = headers[header];
-    if (v) renamed[header] = v.replaceAll('server_', `${phase}_`).replaceAll('server-', `${phase}-`);
+    if (v) {
+      renamed[header] = v.replaceAll('server_', `${phase}_`).replaceAll('server-', `${phase}-`);
+    }
   }
   if (Object.keys(renamed).length === 0) return undefined;
   const timing: PhaseTiming = {};
-  const stampFields: Record<string, 'arrival_time' | 'last_token_time'> = { [`${phase}-start`]: 'arrival_time', [`${phase}-end`]: 'last_token_time' };
+  const stampFields: Record<string, 'arrival_time' | 'last_token_time'> = {
+    [`${phase}-start`]: 'arrival_time',
+    [`${phase}-end`]: 'last_token_time',
+  };
   for (const item of (renamed[START_END_TIME_HEADER] ?? '').split(',')) {
     const [name, ts] = splitOnce(item.trim(), ';ts=');
     const field = name === undefined ? undefined : stampFields[name];
@@ -131,13 +161,22 @@ export function phaseFromWorkerHeaders(headers: MetricsHeaders, phase: string): 
   const durationsSec = new Map<string, number>();
   for (const item of (renamed[SERVER_TIMING_HEADER] ?? '').split(',')) {
     const [name, dur] = splitOnce(item.trim(), ';dur=');
-    if (name !== undefined && dur !== undefined && name.startsWith(`${phase}_`) && isPythonFloat(dur)) {
+    if (
+      name !== undefined &&
+      dur !== undefined &&
+      name.startsWith(`${phase}_`) &&
+      isPythonFloat(dur)
+    ) {
       durationsSec.set(name.slice(phase.length + 1), Number(dur) / 1000);
     }
   }
   const arrival = timing.arrival_time;
   if (arrival !== undefined && arrival !== null) {
-    for (const [label, field] of [['queue', 'first_scheduled_time'], ['ttft', 'first_token_time'], ['e2e', 'last_token_time']] as const) {
+    for (const [label, field] of [
+      ['queue', 'first_scheduled_time'],
+      ['ttft', 'first_token_time'],
+      ['e2e', 'last_token_time'],
+    ] as const) {
       const d = durationsSec.get(label);
       if (d !== undefined && timing[field] === undefined) timing[field] = arrival + d;
     }
@@ -157,7 +196,12 @@ function isPythonFloat(text: string): boolean {
 }
 
 /** The disaggregated server's own phase (upstream RawRequestResponseHooks.on_resp_done). */
-export function disaggPhase(t: { arrivalSec: number; ctxDispatchSec: number | null; firstTokenSec: number | null; lastTokenSec: number }): MetricsPhase {
+export function disaggPhase(t: {
+  arrivalSec: number;
+  ctxDispatchSec: number | null;
+  firstTokenSec: number | null;
+  lastTokenSec: number;
+}): MetricsPhase {
   return {
     name: 'disagg',
     timing: {
@@ -179,8 +223,12 @@ export function limitMetricsHeaders(headers: MetricsHeaders): MetricsHeaders {
   }
   if (size <= PAYLOAD_BUDGET_BYTES) return headers;
   const out: MetricsHeaders = {};
-  if (headers[SERVER_TIMING_HEADER] !== undefined) out[SERVER_TIMING_HEADER] = headers[SERVER_TIMING_HEADER];
-  if (headers[START_END_TIME_HEADER] !== undefined) out[START_END_TIME_HEADER] = headers[START_END_TIME_HEADER];
+  if (headers[SERVER_TIMING_HEADER] !== undefined) {
+    out[SERVER_TIMING_HEADER] = headers[SERVER_TIMING_HEADER];
+  }
+  if (headers[START_END_TIME_HEADER] !== undefined) {
+    out[START_END_TIME_HEADER] = headers[START_END_TIME_HEADER];
+  }
   return out;
 }
 

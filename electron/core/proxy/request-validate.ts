@@ -16,7 +16,8 @@ export interface ValidationOptions {
   allowRequestChatTemplate?: boolean;
 }
 
-export type RequestVerdict = { ok: true } | { ok: false; status: 400; message: string; param: string | null };
+export type RequestVerdict =
+  { ok: true } | { ok: false; status: 400; message: string; param: string | null };
 
 function refuse(message: string, param: string | null): RequestVerdict {
   return { ok: false, status: 400, message, param };
@@ -34,19 +35,28 @@ function rawFields(b: RawJson): RequestFields {
 }
 
 function checkChatRules(b: RawJson, options: ValidationOptions): RequestVerdict {
-  const violation = chatRuleViolation(rawFields(b), options.dialect, options.allowRequestChatTemplate === true);
+  const violation = chatRuleViolation(
+    rawFields(b),
+    options.dialect,
+    options.allowRequestChatTemplate === true,
+  );
   return violation === null ? { ok: true } : refuse(violation.message, violation.param);
 }
 
 function checkStreamOptions(endpoint: Endpoint, b: RawJson): RequestVerdict {
   if (!isSet(b, 'stream_options') || memberValue(b, 'stream') === true) return { ok: true };
-  const message = endpoint === 'chat' ? 'stream_options can only be set if stream is true' : 'Stream options can only be defined when stream is true.';
+  const message =
+    endpoint === 'chat'
+      ? 'stream_options can only be set if stream is true'
+      : 'Stream options can only be defined when stream is true.';
   return refuse(message, 'stream_options');
 }
 
 /** Ours, not upstream's wording: a negative or fractional token budget can never run. */
 function checkMaxTokens(endpoint: Endpoint, b: RawJson): RequestVerdict {
-  for (const key of endpoint === 'chat' ? ['max_completion_tokens', 'max_tokens'] : ['max_tokens']) {
+  for (const key of endpoint === 'chat'
+    ? ['max_completion_tokens', 'max_tokens']
+    : ['max_tokens']) {
     const v = memberValue(b, key);
     if (v === undefined || v === null) continue;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
@@ -59,15 +69,24 @@ function checkMaxTokens(endpoint: Endpoint, b: RawJson): RequestVerdict {
 function checkModel(b: RawJson, knownModels: readonly string[] | undefined): RequestVerdict {
   if (!b.members.has('model')) return { ok: true };
   const model = memberValue(b, 'model');
-  if (typeof model !== 'string') return refuse('`model` must be a string naming the served model', 'model');
+  if (typeof model !== 'string') {
+    return refuse('`model` must be a string naming the served model', 'model');
+  }
   if (knownModels && knownModels.length > 0 && !knownModels.includes(model)) {
-    return refuse(`The model \`${model}\` does not exist. Served: ${knownModels.join(', ')}`, 'model');
+    return refuse(
+      `The model \`${model}\` does not exist. Served: ${knownModels.join(', ')}`,
+      'model',
+    );
   }
   return { ok: true };
 }
 
 /** Every rule in upstream's order of evaluation; the first refusal wins. */
-export function checkUpstreamRules(endpoint: Endpoint, b: RawJson, options: ValidationOptions): RequestVerdict {
+export function checkUpstreamRules(
+  endpoint: Endpoint,
+  b: RawJson,
+  options: ValidationOptions,
+): RequestVerdict {
   const checks: Array<() => RequestVerdict> = [
     () => checkStreamOptions(endpoint, b),
     ...(endpoint === 'chat' ? [() => checkChatRules(b, options)] : []),

@@ -13,22 +13,37 @@ describe.each([
 ] as const)('sim worker emulating %s', (version, versionString, hasPrometheus) => {
   let sim: SimProcess | undefined;
   beforeAll(async () => {
-    sim = await startSimWorker([MODEL, '--extra_llm_api_options', tempFile('w.yaml', OPTIONS), '--emulate-version', version], { DISAGG_SIM_ZERO_DELAY: '1' });
+    sim = await startSimWorker(
+      [MODEL, '--extra_llm_api_options', tempFile('w.yaml', OPTIONS), '--emulate-version', version],
+      { DISAGG_SIM_ZERO_DELAY: '1' },
+    );
   }, 30_000);
   afterAll(() => sim?.stop());
 
   it('reports the release on /version and answers a request', async () => {
     if (!sim) throw new Error('not started');
     expect(await (await fetch(`${sim.url}/version`)).json()).toEqual({ version: versionString });
-    const r = await fetch(`${sim.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', prompt: 'hello', max_tokens: 3 }) });
+    const r = await fetch(`${sim.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', prompt: 'hello', max_tokens: 3 }),
+    });
     expect(r.status).toBe(200);
   });
 
   it('iteration stats carry staticBatchingStats', async () => {
     if (!sim) throw new Error('not started');
-    const stats = (await (await fetch(`${sim.url}/metrics`)).json()) as Array<Record<string, unknown>>;
+    const stats = (await (await fetch(`${sim.url}/metrics`)).json()) as Array<
+      Record<string, unknown>
+    >;
     expect(stats.length).toBeGreaterThan(0);
-    expect(stats[0]?.staticBatchingStats).toEqual({ numScheduledRequests: 0, numContextRequests: 0, numCtxTokens: 0, numGenTokens: 0, emptyGenSlots: 0 });
+    expect(stats[0]?.staticBatchingStats).toEqual({
+      numScheduledRequests: 0,
+      numContextRequests: 0,
+      numCtxTokens: 0,
+      numGenTokens: 0,
+      emptyGenSlots: 0,
+    });
   });
 
   it(hasPrometheus ? 'serves trtllm_* Prometheus text' : 'has no Prometheus route', async () => {

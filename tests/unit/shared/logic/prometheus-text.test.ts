@@ -1,7 +1,11 @@
 // The text exposition format (Prometheus "Exposition formats", text format 0.0.4), held to the spec's example.
 import { describe, expect, it } from 'vitest';
 
-import { parsePrometheusText, PromParseError, sampleValue } from '../../../../shared/logic/prometheus-text';
+import {
+  parsePrometheusText,
+  PromParseError,
+  sampleValue,
+} from '../../../../shared/logic/prometheus-text';
 
 // The example of the format's documentation, comments and escapes included.
 const SPEC_EXAMPLE = `# HELP http_requests_total The total number of HTTP requests.
@@ -30,10 +34,21 @@ http_request_duration_seconds_count 144320
 describe('parsePrometheusText', () => {
   it('reads the format documentation example', () => {
     const t = parsePrometheusText(SPEC_EXAMPLE);
-    expect(t.types).toEqual({ http_requests_total: 'counter', http_request_duration_seconds: 'histogram' });
+    expect(t.types).toEqual({
+      http_requests_total: 'counter',
+      http_request_duration_seconds: 'histogram',
+    });
     expect(t.samples).toHaveLength(9);
-    expect(t.samples[0]).toEqual({ name: 'http_requests_total', labels: { method: 'post', code: '200' }, value: 1027 });
-    expect(t.samples[2]).toEqual({ name: 'msdos_file_access_time_seconds', labels: { path: 'C:\\DIR\\FILE.TXT', error: 'Cannot find file:\n"FILE.TXT"' }, value: 1.458255915e9 });
+    expect(t.samples[0]).toEqual({
+      name: 'http_requests_total',
+      labels: { method: 'post', code: '200' },
+      value: 1027,
+    });
+    expect(t.samples[2]).toEqual({
+      name: 'msdos_file_access_time_seconds',
+      labels: { path: 'C:\\DIR\\FILE.TXT', error: 'Cannot find file:\n"FILE.TXT"' },
+      value: 1.458255915e9,
+    });
     expect(sampleValue(t, 'metric_without_timestamp_and_labels')).toBe(12.47);
     expect(sampleValue(t, 'something_weird')).toBe(Number.POSITIVE_INFINITY);
     expect(t.samples.find((s) => s.labels.le === '+Inf')?.value).toBe(144320);

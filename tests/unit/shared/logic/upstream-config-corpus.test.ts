@@ -10,7 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { formatIssue } from '../../../../shared/logic/config-issues';
 import type { DisaggParseOptions } from '../../../../shared/logic/config-parse';
 import { parseDisaggConfig, parseWorkerOptions } from '../../../../shared/logic/config-parse';
-import { documentToText, serializeDisaggConfig, serializeWorkerOptions } from '../../../../shared/logic/config-write';
+import {
+  documentToText,
+  serializeDisaggConfig,
+  serializeWorkerOptions,
+} from '../../../../shared/logic/config-write';
 import type { TrtllmVersion } from '../../../../shared/logic/trtllm-dialect';
 import { isTrtllmVersion } from '../../../../shared/logic/trtllm-dialect';
 
@@ -41,14 +45,25 @@ function corpus(): CorpusFile[] {
       name: rel,
       path,
       version: isTrtllmVersion(release) ? release : undefined,
-      kind: /extra-llm-api|_config\.yml$/.test(rel) || rel.includes('ctx_config') || rel.includes('gen_config') ? 'worker' : 'disagg',
+      kind:
+        /extra-llm-api|_config\.yml$/.test(rel) ||
+        rel.includes('ctx_config') ||
+        rel.includes('gen_config')
+          ? 'worker'
+          : 'disagg',
       isTemplate: rel.includes('/test_configs/'),
     };
   });
   // The October 2025 fixtures (1.1 era) minus the deliberately broken README-typo files.
   const oct2025 = yamlFiles(join(FIXTURES, 'configs'))
     .filter((p) => !p.includes('typo') && !p.includes('metadata'))
-    .map((path): CorpusFile => ({ name: `1.1/${relative(FIXTURES, path)}`, path, version: '1.1', kind: path.includes('/worker-') ? 'worker' : 'disagg', isTemplate: false }));
+    .map((path): CorpusFile => ({
+      name: `1.1/${relative(FIXTURES, path)}`,
+      path,
+      version: '1.1',
+      kind: path.includes('/worker-') ? 'worker' : 'disagg',
+      isTemplate: false,
+    }));
   return [...upstream, ...oct2025];
 }
 
@@ -56,7 +71,9 @@ const FILES = corpus();
 
 describe('upstream config corpus', () => {
   it('holds files of several releases', () => {
-    expect(new Set(FILES.map((f) => f.name.split('/')[0]))).toEqual(new Set(['pre-1.0', '1.1', '1.2', '1.3']));
+    expect(new Set(FILES.map((f) => f.name.split('/')[0]))).toEqual(
+      new Set(['pre-1.0', '1.1', '1.2', '1.3']),
+    );
   });
 
   it.each(FILES.map((f) => [f.name, f] as const))('%s validates and round-trips', (_name, f) => {
@@ -70,7 +87,10 @@ describe('upstream config corpus', () => {
       expect(again.ok && again.value).toEqual(r.value);
       return;
     }
-    const opts: DisaggParseOptions = { urlsFromLauncher: f.isTemplate, ...(f.version ? { trtllmVersion: f.version } : {}) };
+    const opts: DisaggParseOptions = {
+      urlsFromLauncher: f.isTemplate,
+      ...(f.version ? { trtllmVersion: f.version } : {}),
+    };
     const r = parseDisaggConfig(text, f.name, opts);
     expect(r.issues.filter((i) => i.severity === 'error').map(formatIssue)).toEqual([]);
     if (!r.ok) throw new Error('not ok');
