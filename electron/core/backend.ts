@@ -40,7 +40,9 @@ import type { LogLevel, ProxyRequestRecord } from './proxy/types';
 import { writeJsonAtomic } from './settings-file';
 import { createFetchHealthProbe } from './supervisor/health-probe';
 import { createLogStore, type LogStore } from './supervisor/log-store';
-import { createPidFile, readLeftovers, stopLeftover } from './supervisor/pid-file';
+import { type LeftoverMode, settleLeftovers } from './lifecycle/leftovers';
+import { recoverCurrentTopology } from './lifecycle/topology-recovery';
+import { createPidFile } from './supervisor/pid-file';
 import { createPortAllocator, probePort } from './supervisor/port-allocator';
 import type { ProcessLauncher } from './supervisor/process-launcher';
 import { createWorkerSupervisor, type SupervisorClock, type WorkerSupervisor } from './supervisor/worker-supervisor';
@@ -89,8 +91,8 @@ export interface BackendDeps {
   etcdBinary?: string;
   /** First port tried for a new worker (default 8001, as upstream's examples). */
   firstWorkerPort?: number;
-  /** Workers a crashed console left running (from its pid file): 'report' them (default) or 'stop' them. */
-  leftovers?: 'report' | 'stop';
+  /** Workers a crashed console left running (from its pid file): 'adopt' those the topology has (default), or 'stop' all. */
+  leftovers?: LeftoverMode;
   /** Poll period of the workers' /metrics and the registry. */
   pollIntervalMs?: number;
 }
@@ -241,23 +243,8 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     };
   };
 
-  // ------------------------------------------------------------------ leftovers of a crashed console
+  // Workers a crashed console left: settled (adopted or stopped) at start, see lifecycle/leftovers.ts.
   const pidPath = join(dataDir, 'console.pid');
-  try {
-    const left = readLeftovers(pidPath);
-    if (left && !left.consoleAlive) {
-      const running = left.workers.filter((w) => w.state === 'running');
-      const names = running.map((w) => `${w.worker.id} (pid ${w.worker.pid}, port ${w.worker.port})`).join(', ');
-      if (running.length > 0 && deps.leftovers === 'stop') {
-        // Only processes whose pid and start time still match the pid file are signalled (pid-file.ts).
-        for (const w of running) log('info', `stopping ${w.worker.id} left by a previous console: ${await stopLeftover(w.worker, 10_000)}`);
-      } else if (running.length > 0) {
-        log('warn', `a previous console left ${running.length} worker(s) running: ${names}; start with --stop-leftovers to stop them`);
-      }
-    }
-  } catch (err) {
-    log('warn', errText(err));
-  }
 
   // ------------------------------------------------------------------ supervisor and logs
   const logStore: LogStore = createLogStore({ dir: join(dataDir, 'logs') });
@@ -978,22 +965,25 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   };
 
   try {
+    await recoverCurrentTopology(store, (m) => log('warn', m));
     const currentFiles = await store.readCurrent();
     const current = Object.keys(currentFiles).length > 0 ? loadTopology(currentFiles).topology : null;
     await startProxy(current?.disagg ?? null);
     const inventory = await gpus.start();
     let isDemoWanted = deps.isDemo === true || (deps.isDemoOnFirstStartWithoutGpus === true && inventory.simulated);
     const lastVersion = await store.latestVersion();
+    const lastSpecs = current && lastVersion !== null ? toWorkerSpecs(current, { dir: store.versionDir(lastVersion), binaryPath: settings.trtllmServePath }) : [];
+    const leftovers = await settleLeftovers({ pidPath, specs: lastSpecs, supervisor, mode: deps.leftovers ?? 'adopt', log });
     if (current && lastVersion !== null) {
-      // Run the topology applied last time again, from its version folder; nothing runs yet, so every worker
-      // starts (the service's plan would compare it with itself and start nothing).
+      // Run the topology applied last time again, from its version folder; nothing of it runs yet but what was
+      // just adopted, so every other worker starts (the service's plan would compare it with itself).
       isDemoWanted = false;
       const dir = store.versionDir(lastVersion);
-      const specs = toWorkerSpecs(current, { dir, binaryPath: settings.trtllmServePath });
-      const names = current.console.workers.map((w) => w.name);
+      const specs = lastSpecs;
+      const names = current.console.workers.map((w) => w.name).filter((n) => !leftovers.adopted.includes(n));
       try {
         await runner.apply({ plan: { start: names, restart: [], stop: [], unchanged: [], proxyChanged: true }, next: current, specs, previous: null, dir, version: lastVersion });
-        log('info', `topology version ${lastVersion} started again: ${names.join(', ')}`);
+        log('info', `topology version ${lastVersion} started again: ${names.join(', ') || 'nothing to start'}${leftovers.adopted.length > 0 ? `; adopted ${leftovers.adopted.join(', ')}` : ''}`);
       } catch (err) {
         log('error', `the last applied topology did not start: ${errText(err)}`);
       }

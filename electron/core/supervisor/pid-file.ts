@@ -12,11 +12,17 @@ export interface ProcessIdentity {
   startTime: string;
 }
 
-export interface PidFileWorker {
+/** What the supervisor reports for each running worker. */
+export interface RunningWorker {
   id: string;
   pid: number;
   host: string;
   port: number;
+  /** The command and arguments it was launched with (argv as given to spawn). */
+  command: string[];
+}
+
+export interface PidFileWorker extends RunningWorker {
   identity: ProcessIdentity | null;
 }
 
@@ -71,20 +77,38 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Whether pid is still the process recorded in the pid file. */
-export function checkProcess(pid: number, recorded: ProcessIdentity | null): LeftoverState {
+/**
+ * Whether a live command line is the launched one: it ends with the launch arguments after the program. The
+ * program itself may differ, because exec rewrites it (`#!/usr/bin/env node` scripts run as `node script ...`).
+ */
+export function cmdlineMatchesLaunch(cmdline: readonly string[], command: readonly string[]): boolean {
+  const args = command.slice(1);
+  if (cmdline.length < args.length) return false;
+  const tail = cmdline.slice(cmdline.length - args.length);
+  return args.every((a, i) => a === tail[i]);
+}
+
+/**
+ * Whether pid is still the process recorded in the pid file: alive, same start time (pid + start time name
+ * one process for the life of the boot) and, when the launch command was recorded, the same command line.
+ */
+export function checkProcess(pid: number, recorded: ProcessIdentity | null, command?: readonly string[]): LeftoverState {
   if (!isProcessAlive(pid)) return 'gone';
   const now = readProcessIdentity(pid);
   if (recorded === null || now === null) return 'unverifiable';
-  // pid + start time identify a process for the life of the boot. The command line is kept for display only:
-  // it changes on exec (`#!/usr/bin/env node` scripts, mpirun) and processes may rewrite it (setproctitle).
-  return now.startTime === recorded.startTime ? 'running' : 'reused';
+  if (now.startTime !== recorded.startTime) return 'reused';
+  return command === undefined || command.length === 0 || cmdlineMatchesLaunch(now.cmdline, command) ? 'running' : 'reused';
+}
+
+/** checkProcess for a pid file entry. */
+export function checkRecordedWorker(worker: PidFileWorker): LeftoverState {
+  return checkProcess(worker.pid, worker.identity, worker.command);
 }
 
 export interface PidFile {
   readonly path: string;
   /** Rewrites the file with the current workers (atomically: temp file, then rename). */
-  update(workers: { id: string; pid: number; host: string; port: number }[]): void;
+  update(workers: RunningWorker[]): void;
   /** Removes the file: a clean shutdown leaves nothing behind. */
   remove(): void;
 }
@@ -123,7 +147,7 @@ export function readLeftovers(path: string): Leftovers | null {
   return {
     consoleAlive,
     record,
-    workers: (record.workers ?? []).map((worker) => ({ worker, state: checkProcess(worker.pid, worker.identity) })),
+    workers: (record.workers ?? []).map((w) => ({ ...w, command: Array.isArray(w.command) ? w.command : [] })).map((worker) => ({ worker, state: checkRecordedWorker(worker) })),
   };
 }
 
@@ -131,7 +155,7 @@ export type StopLeftoverResult = 'stopped' | 'killed' | 'gone' | 'not-ours';
 
 /** Stops one leftover worker tree: SIGTERM, SIGKILL after killTimeoutMs. Refuses a pid that was reused. */
 export async function stopLeftover(worker: PidFileWorker, killTimeoutMs: number): Promise<StopLeftoverResult> {
-  const state = checkProcess(worker.pid, worker.identity);
+  const state = checkRecordedWorker(worker);
   if (state === 'gone') return 'gone';
   if (state !== 'running') return 'not-ours';
   signalProcessTree(worker.pid, 'SIGTERM');
@@ -141,17 +165,23 @@ export async function stopLeftover(worker: PidFileWorker, killTimeoutMs: number)
     await new Promise((r) => setTimeout(r, 50));
   }
   signalProcessTree(worker.pid, 'SIGKILL');
+  // Wait (bounded) for the kill to land, so the port is free when this resolves.
+  const killDeadline = Date.now() + 5000;
+  while (isProcessAlive(worker.pid) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 20));
   return 'killed';
 }
 
 /**
  * Wraps a leftover worker this console did not spawn, so the supervisor can adopt it: no output (its pipes
- * went with the crashed console), exit noticed by polling, signals sent to its process group.
+ * went with the crashed console), exit noticed by polling pid and start time (a pid reused after the exit is
+ * not mistaken for the worker), signals sent to its process group only while it is still that process.
  */
-export function adoptProcess(pid: number, pollMs = 500): LaunchedProcess {
+export function adoptProcess(worker: PidFileWorker, pollMs = 200): LaunchedProcess {
+  const { pid } = worker;
+  const isStillIt = (): boolean => checkRecordedWorker(worker) === 'running';
   const exited = new Promise<ProcessExit>((resolve) => {
     const timer = setInterval(() => {
-      if (isProcessAlive(pid)) return;
+      if (isStillIt()) return;
       clearInterval(timer);
       // The exit status of a process that is not our child cannot be read.
       resolve({ code: null, signal: null });
@@ -162,6 +192,6 @@ export function adoptProcess(pid: number, pollMs = 500): LaunchedProcess {
     pid,
     exited,
     onLine: () => undefined,
-    kill: (signal) => signalProcessTree(pid, signal),
+    kill: (signal) => isStillIt() && signalProcessTree(pid, signal),
   };
 }

@@ -1,0 +1,83 @@
+// The console API's port and token, kept in `<dataDir>/console-endpoint.json` (mode 0600: the token grants the
+// API) so that a restarted console on the same data dir answers at the same URL and a reloaded page reconnects
+// (issue #12, liveness). `--port` still wins; a stored port that someone else took is replaced, saying so.
+// Layer: core.
+import { chmodSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const ENDPOINT_FILE = 'console-endpoint.json';
+const TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** What is stored: the port last listened on (null before the first start) and the token. */
+export interface StoredEndpoint {
+  port: number | null;
+  token: string | null;
+}
+
+/** The stored endpoint; fields that are missing or malformed come back null (and are replaced on save). */
+export function readStoredEndpoint(dataDir: string, log: (message: string) => void = () => undefined): StoredEndpoint {
+  const path = join(dataDir, ENDPOINT_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`cannot read ${path}: ${(err as Error).message}; a new port and token are chosen`);
+    return { port: null, token: null };
+  }
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    const port = typeof v.port === 'number' && Number.isInteger(v.port) && v.port > 0 && v.port <= 65535 ? v.port : null;
+    const token = typeof v.token === 'string' && TOKEN.test(v.token) ? v.token : null;
+    return { port, token };
+  } catch (err) {
+    log(`${path} is not valid JSON (${(err as Error).message}); a new port and token are chosen`);
+    return { port: null, token: null };
+  }
+}
+
+/** Stores the endpoint atomically, readable by the owner only. */
+export function saveEndpoint(dataDir: string, endpoint: { port: number; token: string }): void {
+  const path = join(dataDir, ENDPOINT_FILE);
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(endpoint) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  // An existing temp file keeps its old mode on open: set it explicitly before it becomes the real file.
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+export interface ListenPlan {
+  /** Ports to try in order: [the one asked for] or [the stored one, then 0 = any free port]. */
+  ports: number[];
+  /** Why a later port would be tried (for the message when the first is taken). */
+  isStoredPort: boolean;
+}
+
+/** Which port to listen on: `--port` wins, else the stored one with a free port as fallback, else a free one. */
+export function planListenPort(requested: number | undefined, stored: StoredEndpoint): ListenPlan {
+  if (requested !== undefined) return { ports: [requested], isStoredPort: false };
+  if (stored.port !== null) return { ports: [stored.port, 0], isStoredPort: true };
+  return { ports: [0], isStoredPort: false };
+}
+
+/**
+ * Listens on the planned ports in order: a stored port that is taken (EADDRINUSE) falls through to a free one,
+ * with a message; any other failure, or a taken `--port`, is thrown.
+ */
+export async function listenWithPlan<T>(plan: ListenPlan, listen: (port: number) => Promise<T>, log: (message: string) => void): Promise<T> {
+  for (let i = 0; ; i++) {
+    const port = plan.ports[i] as number;
+    try {
+      return await listen(port);
+    } catch (err) {
+      const isLast = i === plan.ports.length - 1;
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || isLast) throw err;
+      log(`the console's port ${port} from the last start is taken by another process; listening on a new port (reload the page at the new URL)`);
+    }
+  }
+}
