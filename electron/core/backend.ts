@@ -33,6 +33,8 @@ import { MetadataClient } from './cluster/metadata-client';
 import { type EmbeddedEtcd, ETCD_MISSING_MESSAGE, EtcdStartError, startEmbeddedEtcd } from './etcd/embedded-etcd';
 import { createGpuInventory, type GpuInventory } from './gpu/gpu-inventory';
 import type { CommandRunner } from './gpu/nvidia-smi-runner';
+import { type LeftoverMode, settleLeftovers } from './lifecycle/leftovers';
+import { recoverCurrentTopology } from './lifecycle/topology-recovery';
 import { createMetricsService, type MetricsService } from './metrics/metrics-service';
 import { RequestLog } from './metrics/request-log';
 import { type ProxyThreadHandle, type ProxyThreadStatus, startProxyInWorkerThread } from './proxy/proxy-thread';
@@ -40,8 +42,6 @@ import type { LogLevel, ProxyRequestRecord } from './proxy/types';
 import { writeJsonAtomic } from './settings-file';
 import { createFetchHealthProbe } from './supervisor/health-probe';
 import { createLogStore, type LogStore } from './supervisor/log-store';
-import { type LeftoverMode, settleLeftovers } from './lifecycle/leftovers';
-import { recoverCurrentTopology } from './lifecycle/topology-recovery';
 import { createPidFile } from './supervisor/pid-file';
 import { createPortAllocator, probePort } from './supervisor/port-allocator';
 import type { ProcessLauncher } from './supervisor/process-launcher';
@@ -260,6 +260,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     policy: deps.policy,
     policyFor: (spec) => (spec.engine === 'simulated' ? { readyTimeoutMs: Math.min(settings.readyTimeoutMs, deps.policy?.readyTimeoutMs ?? SIM_READY_TIMEOUT_MS) } : { readyTimeoutMs: deps.policy?.readyTimeoutMs ?? settings.readyTimeoutMs }),
     pidFile: createPidFile(pidPath),
+    ownerTag: dataDir,
     onUnexpectedError: (err) => log('error', `supervisor: ${errText(err)}`),
   });
 
@@ -973,7 +974,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     let isDemoWanted = deps.isDemo === true || (deps.isDemoOnFirstStartWithoutGpus === true && inventory.simulated);
     const lastVersion = await store.latestVersion();
     const lastSpecs = current && lastVersion !== null ? toWorkerSpecs(current, { dir: store.versionDir(lastVersion), binaryPath: settings.trtllmServePath }) : [];
-    const leftovers = await settleLeftovers({ pidPath, specs: lastSpecs, supervisor, mode: deps.leftovers ?? 'adopt', log });
+    const leftovers = await settleLeftovers({ pidPath, ownerTag: dataDir, specs: lastSpecs, supervisor, mode: deps.leftovers ?? 'adopt', log });
     if (current && lastVersion !== null) {
       // Run the topology applied last time again, from its version folder; nothing of it runs yet but what was
       // just adopted, so every other worker starts (the service's plan would compare it with itself).

@@ -8,8 +8,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 
 import type { WorkerSpec } from '../../../shared/model/worker';
-import { type Leftover, readLeftovers, stopLeftover, type StopLeftoverResult } from '../supervisor/pid-file';
+import { findOwnedProcesses, type Leftover, readLeftovers, stopLeftover, type StopLeftoverResult } from '../supervisor/pid-file';
 import type { WorkerSupervisor } from '../supervisor/worker-supervisor';
+import { semanticText } from '../topology/apply-plan';
 
 /** 'adopt' (default): adopt the matching ones, stop the rest. 'stop' (`--stop-leftovers`): stop them all. */
 export type LeftoverMode = 'adopt' | 'stop';
@@ -17,6 +18,8 @@ export type LeftoverMode = 'adopt' | 'stop';
 export interface SettleLeftoversOptions {
   /** The previous run's pid file (the one this console's supervisor writes). */
   pidPath: string;
+  /** The supervisor's ownerTag: workers launched with it that the pid file missed are stopped too. */
+  ownerTag?: string;
   /** The workers of the topology about to be started. */
   specs: readonly WorkerSpec[];
   supervisor: Pick<WorkerSupervisor, 'adopt' | 'launchOf' | 'recordPids'>;
@@ -33,13 +36,16 @@ export interface LeftoverDecision {
   untouched: { id: string; pid: number; why: string }[];
 }
 
-/** Two launch arguments are the same: equal, or two option files (different version folders) with equal text. */
+/**
+ * Two launch arguments are the same: equal, or two option files (of different version folders) that an apply
+ * plan would call unchanged (same YAML content; comments and layout aside), so the running worker is current.
+ */
 function sameArgument(a: string, b: string): boolean {
   if (a === b) return true;
   if (!isAbsolute(a) || !isAbsolute(b)) return false;
   try {
     if (!statSync(a).isFile() || !statSync(b).isFile()) return false;
-    return readFileSync(a, 'utf8') === readFileSync(b, 'utf8');
+    return semanticText(readFileSync(a, 'utf8')) === semanticText(readFileSync(b, 'utf8'));
   } catch {
     return false;
   }
@@ -79,15 +85,30 @@ function describe(left: Leftover): string {
  */
 export async function settleLeftovers(opts: SettleLeftoversOptions): Promise<LeftoverDecision> {
   const decision: LeftoverDecision = { adopted: [], stopped: [], untouched: [] };
-  const left = readLeftovers(opts.pidPath);
-  if (left === null) return decision;
-  if (left.consoleAlive) {
+  let left: ReturnType<typeof readLeftovers> = null;
+  try {
+    left = readLeftovers(opts.pidPath);
+  } catch (err) {
+    // Still settle what the owner mark finds; the unreadable record is replaced below.
+    opts.log('warn', err instanceof Error ? err.message : String(err));
+  }
+  if (left?.consoleAlive === true) {
     // Only possible without the data dir lock (two consoles side by side): its workers are not ours to touch.
     opts.log('warn', `the console that wrote ${opts.pidPath} (pid ${left.record.consolePid}) still runs; its workers are left alone`);
     return decision;
   }
+  const toStop = left === null ? [] : await adoptMatching(left.workers, opts, decision);
+  toStop.push(...unrecordedWorkers(opts, left?.workers ?? []));
+  await stopAll(toStop, opts, decision);
+  // Only now: a start that failed before this point leaves the previous record to act on.
+  opts.supervisor.recordPids();
+  return decision;
+}
+
+/** Adopts the recorded leftovers that match; returns those to stop. */
+async function adoptMatching(recorded: Leftover[], opts: SettleLeftoversOptions, decision: LeftoverDecision): Promise<Leftover[]> {
   const toStop: Leftover[] = [];
-  for (const entry of left.workers) {
+  for (const entry of recorded) {
     if (entry.state === 'gone') continue;
     if (entry.state !== 'running') {
       const why = entry.state === 'reused' ? 'its pid now belongs to another process' : 'its identity cannot be checked here (no /proc)';
@@ -111,11 +132,30 @@ export async function settleLeftovers(opts: SettleLeftoversOptions): Promise<Lef
       toStop.push(entry);
     }
   }
+  return toStop;
+}
+
+/**
+ * Workers launched for this data dir that the pid file does not name: the previous console died between
+ * spawning one and recording it. Identified now (live, group leader, marked with the data dir), so no pid
+ * reuse is possible; the lock guarantees no live console owns them.
+ */
+function unrecordedWorkers(opts: SettleLeftoversOptions, recorded: Leftover[]): Leftover[] {
+  if (opts.ownerTag === undefined) return [];
+  const known = new Set(recorded.map((l) => l.worker.pid));
+  return findOwnedProcesses(opts.ownerTag)
+    .filter((p) => !known.has(p.pid) && p.pid !== process.pid)
+    .map((p) => {
+      const worker = { id: '(unrecorded)', pid: p.pid, host: '', port: 0, command: [], identity: p.identity };
+      opts.log('info', `stopping pid ${p.pid} (${p.identity.cmdline.join(' ').slice(0, 200)}): a worker of this data dir that the previous console started but had not recorded`);
+      return { worker, state: 'running' as const };
+    });
+}
+
+async function stopAll(toStop: Leftover[], opts: SettleLeftoversOptions, decision: LeftoverDecision): Promise<void> {
   const results = await Promise.all(toStop.map(async (entry) => ({ entry, result: await stopLeftover(entry.worker, opts.killTimeoutMs ?? 10_000) })));
   for (const { entry, result } of results) {
     decision.stopped.push({ id: entry.worker.id, pid: entry.worker.pid, result });
     opts.log('info', `leftover ${describe(entry)}: ${result}`);
   }
-  opts.supervisor.recordPids();
-  return decision;
 }

@@ -2,7 +2,7 @@
 // to stop or adopt what it left running. A pid is only acted on when /proc shows the same process (same
 // command line and start time), never merely "a process with that pid". Layer: core (Linux /proc; elsewhere
 // identity cannot be checked and leftovers are reported as unverifiable).
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 import { type LaunchedProcess, type ProcessExit, signalProcessTree } from './process-launcher';
 
@@ -60,6 +60,45 @@ export function readProcessIdentity(pid: number): ProcessIdentity | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The environment variable that marks a worker with the data dir of the console that launched it. It finds a
+ * worker the pid file missed (the console died between spawning it and writing the record).
+ */
+export const WORKER_OWNER_ENV = 'DISAGG_CONSOLE_DATA_DIR';
+
+/** A live process-group leader carrying WORKER_OWNER_ENV=owner (its children carry it too, but lead no group). */
+export interface OwnedProcess {
+  pid: number;
+  identity: ProcessIdentity;
+}
+
+/** The process groups whose leader was launched for `owner` (Linux /proc; empty elsewhere). */
+export function findOwnedProcesses(owner: string): OwnedProcess[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const marker = `${WORKER_OWNER_ENV}=${owner}`;
+  const found: OwnedProcess[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(marker)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Field 5 (pgrp) follows state (field 3) and ppid (field 4) after the ')' that ends the command name.
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      const identity = readProcessIdentity(pid);
+      if (pgrp === pid && identity !== null && isProcessAlive(pid)) found.push({ pid, identity });
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
 }
 
 /** Alive and not a zombie (a zombie still answers kill(pid, 0) until its parent reaps it). */

@@ -16,7 +16,7 @@ import type { GpuHolder } from '../../../shared/model/gpu';
 import type { WorkerSpec, WorkerState, WorkerStatus } from '../../../shared/model/worker';
 import { createFetchHealthProbe, type HealthProbe, healthUrl } from './health-probe';
 import { CONSOLE_LINE_PREFIX, type LogStore } from './log-store';
-import { adoptProcess, checkRecordedWorker, type Leftover, type PidFile } from './pid-file';
+import { adoptProcess, checkRecordedWorker, type Leftover, type PidFile, WORKER_OWNER_ENV } from './pid-file';
 import { createPortAllocator, type PortAllocator } from './port-allocator';
 import { createNodeProcessLauncher, type LaunchedProcess, type ProcessLauncher } from './process-launcher';
 import { SupervisorError } from './supervisor-errors';
@@ -45,6 +45,8 @@ export interface WorkerSupervisorOptions {
   /** Per-worker policy overrides (e.g. a short readyTimeoutMs for simulated workers). */
   policyFor?: (spec: WorkerSpec) => Partial<RestartPolicy>;
   pidFile?: PidFile | null;
+  /** Marks every launched worker with WORKER_OWNER_ENV=ownerTag (the data dir), so a crash cannot hide one. */
+  ownerTag?: string;
   /** stderr lines kept as the crash reason. */
   stderrTailLines?: number;
   /** Where failures that are nobody's request end up (style guide §7). */
@@ -205,7 +207,8 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         w.adopting = null;
         note(id, `adopted running process ${proc.pid} left by an earlier console: its output since that console stopped is lost, and it is not captured while it runs (its stdout/stderr pipes went with that console); the next restart logs as usual`);
       } else {
-        proc = await launcher.launch({ command: cmd.command, args: cmd.args, env: cmd.env });
+        const env = opts.ownerTag === undefined ? cmd.env : { ...cmd.env, [WORKER_OWNER_ENV]: opts.ownerTag };
+        proc = await launcher.launch({ command: cmd.command, args: cmd.args, env });
         w.command = [cmd.command, ...cmd.args];
       }
     } catch (err) {

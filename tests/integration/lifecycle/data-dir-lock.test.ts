@@ -12,7 +12,7 @@ import { acquireDataDirLock, LOCK_FILE, type LockHolder, readLockHolder } from '
 import { isProcessAlive, readProcessIdentity } from '../../../electron/core/supervisor/pid-file';
 import { startSleeper } from './serve-kit';
 
-const TAKE_LOCK = resolve(import.meta.dirname, 'fixtures/take-lock.mjs');
+const TAKE_LOCK = resolve(import.meta.dirname, '../../fixtures/take-lock.mjs');
 let dir = '';
 const cleanups: (() => Promise<void> | void)[] = [];
 

@@ -86,7 +86,8 @@ function pickOp(rand: () => number, workers: TopologyWorker[], round: number): O
   if (kind === 'add') return { kind, role: rand() < 0.5 ? 'context' : 'generation', gpu: freeGpus[Math.floor(rand() * freeGpus.length)] as number };
   if (kind === 'remove') return { kind, id: (removable[Math.floor(rand() * removable.length)] as TopologyWorker).name };
   const w = workers[Math.floor(rand() * workers.length)] as TopologyWorker;
-  return { kind, file: w.optionsFile ?? `${w.name}.yaml`, mark: `# round ${round}` };
+  // A change the plan sees (a restart), not only a comment.
+  return { kind, file: w.optionsFile ?? `${w.name}.yaml`, mark: `max_batch_size: ${16 + round}` };
 }
 
 async function runOp(c: { base: string; token: string }, op: Op): Promise<string | null> {
@@ -99,7 +100,8 @@ async function runOp(c: { base: string; token: string }, op: Op): Promise<string
     return op.id;
   }
   const topo = await call<TopologyView>(c, 'topology:get');
-  const files = { ...topo.files, [op.file]: `${topo.files[op.file] ?? ''}${op.mark}\n` };
+  const kept = (topo.files[op.file] ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('max_batch_size:'));
+  const files = { ...topo.files, [op.file]: [...kept, op.mark, ''].join('\n') };
   await call(c, 'topology:apply', [files]);
   return op.file;
 }
@@ -168,7 +170,11 @@ describe('kill -9 of the console during add/remove/apply', () => {
       if (answered !== null && op.kind === 'add') expect(names, context).toContain(answered);
       if (answered !== null && op.kind === 'remove') expect(names, context).not.toContain(op.id);
       if (answered !== null && op.kind === 'apply') expect(completeTopologyOnDisk().files[op.file], context).toContain(op.mark);
-      const adopted = (serve.stderr().match(/ adopted \S+ \(pid/g) ?? []).length;
+      // An adopted worker is the very process that ran before the kill, still running, not restarted.
+      const adoptedPids = [...serve.stderr().matchAll(/ adopted (\S+) \(pid (\d+),/g)].map((m) => [m[1], Number(m[2])] as const);
+      const nowListed = await listWorkers(c);
+      for (const [id, pid] of adoptedPids) expect(nowListed.find((w) => w.id === id)?.status, context).toMatchObject({ pid, restarts: 0, state: 'ready' });
+      const adopted = adoptedPids.length;
       const stopped = (serve.stderr().match(/ stopping \S+ \(pid/g) ?? []).length;
       adoptedTotal += adopted;
       if (process.env.DISAGG_KILL9_ROUNDS !== undefined) console.log(`round ${round}: ${op.kind} killed after ${delayMs} ms, ${answered === null ? 'not answered' : 'answered'}; ${adopted} adopted, ${stopped} stopped, ${workers.length} workers`);

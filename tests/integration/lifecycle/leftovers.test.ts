@@ -38,6 +38,7 @@ const pidPath = (): string => join(dir, 'console.pid');
 
 function supervisor(pidFile: PidFile = createPidFile(pidPath())): WorkerSupervisor {
   const sup = createWorkerSupervisor({
+    ownerTag: dir,
     logStore: logs,
     policy: { probeIntervalMs: 100, killTimeoutMs: 3000, maxRestarts: 0 },
     commandOptions: { baseEnv: process.env, nodeBinary: process.execPath, cliScript: FAKE, trtllmServeBinary: FAKE },
@@ -114,6 +115,18 @@ describe('settling the leftovers of a crashed console', () => {
     expect(isProcessAlive(left.ctx0 as number)).toBe(false);
     expect(sup.list()).toEqual([]);
     expect(recordedIds()).toEqual([]);
+  });
+
+  it('stops a worker of this data dir that the dead console started but never recorded (found by its owner mark)', async () => {
+    const spec = workerSpec({ id: 'ctx0', port: await getFreePort() });
+    const left = await leaveRunning([spec]);
+    // The console died between the spawn and the record: the record on disk does not name the worker.
+    writeFileSync(pidPath(), JSON.stringify({ consolePid: 999_999_999, consoleIdentity: null, writtenAtMs: 1, workers: [] } satisfies PidFileRecord));
+    const said: string[] = [];
+    const decision = await settleLeftovers({ pidPath: pidPath(), ownerTag: dir, specs: [spec], supervisor: supervisor(), mode: 'adopt', log: (_l, m) => said.push(m) });
+    expect(decision.stopped).toEqual([{ id: '(unrecorded)', pid: left.ctx0, result: 'stopped' }]);
+    expect(isProcessAlive(left.ctx0 as number)).toBe(false);
+    expect(said.join('\n')).toContain('had not recorded');
   });
 
   it('never signals a recorded pid that is alive but another process (start time or command line differ)', async () => {
