@@ -52,17 +52,15 @@ export function saveEndpoint(dataDir: string, endpoint: { port: number; token: s
 }
 
 export interface ListenPlan {
-  /** Ports to try in order: [the one asked for] or [the stored one, then 0 = any free port]. */
+  /** Ports to try in order: [the one asked for], or [the stored one, then 0 = any free port], or [0]. */
   ports: number[];
-  /** Why a later port would be tried (for the message when the first is taken). */
-  isStoredPort: boolean;
 }
 
 /** Which port to listen on: `--port` wins, else the stored one with a free port as fallback, else a free one. */
 export function planListenPort(requested: number | undefined, stored: StoredEndpoint): ListenPlan {
-  if (requested !== undefined) return { ports: [requested], isStoredPort: false };
-  if (stored.port !== null) return { ports: [stored.port, 0], isStoredPort: true };
-  return { ports: [0], isStoredPort: false };
+  if (requested !== undefined) return { ports: [requested] };
+  if (stored.port !== null) return { ports: [stored.port, 0] };
+  return { ports: [0] };
 }
 
 /**

@@ -19,8 +19,8 @@ import { call, consoleOf, eventually, killWorkersOf, listWorkers, portArgOf, typ
 const ROUNDS = Number(process.env.DISAGG_KILL9_ROUNDS ?? 3);
 const SEED = Number(process.env.DISAGG_KILL9_SEED ?? 20261207);
 const GPU_COUNT = 4;
-/** Longest pause between starting an operation and the kill (add/apply take about a second here). */
-const MAX_KILL_DELAY_MS = 1500;
+/** Longest pause between starting an operation and the kill (add and apply take one to three seconds on a loaded machine). */
+const MAX_KILL_DELAY_MS = 3000;
 
 let dataDir = '';
 let serve: Serve | null = null;
@@ -175,7 +175,7 @@ describe('kill -9 of the console during add/remove/apply', () => {
       const nowListed = await listWorkers(c);
       for (const [id, pid] of adoptedPids) expect(nowListed.find((w) => w.id === id)?.status, context).toMatchObject({ pid, restarts: 0, state: 'ready' });
       const adopted = adoptedPids.length;
-      const stopped = (serve.stderr().match(/ stopping \S+ \(pid/g) ?? []).length;
+      const stopped = (serve.stderr().match(/ stopping (\S+ \(pid|pid \d+ \()/g) ?? []).length;
       adoptedTotal += adopted;
       if (process.env.DISAGG_KILL9_ROUNDS !== undefined) console.log(`round ${round}: ${op.kind} killed after ${delayMs} ms, ${answered === null ? 'not answered' : 'answered'}; ${adopted} adopted, ${stopped} stopped, ${workers.length} workers`);
     }
