@@ -10,11 +10,12 @@ import { isPlainObject } from '../../../shared/logic/config-checks';
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
 import { extractMpiWorkerOptions, parseDisaggConfig, parseWorkerOptions, splitHostPort } from '../../../shared/logic/config-parse';
 import { serializeDisaggConfig, serializeWorkerOptions } from '../../../shared/logic/config-write';
+import { parseYaml } from '../../../shared/logic/yaml-locate';
 import type { DisaggConfig, ServerSectionConfig, WorkerOptions } from '../../../shared/model/config';
 import type { ClusterMode, ImportResult, TopologyFiles, TopologyWorker } from '../../../shared/model/topology';
 import type { WorkerRole } from '../../../shared/model/worker';
-import { CONSOLE_FILE, serializeConsoleFile } from './console-file';
-import { DISAGG_CONFIG_FILE, METADATA_CONFIG_FILE } from './load-topology';
+import { CONSOLE_FILE, serializeConsoleFile } from '../../../shared/logic/console-file';
+import { DISAGG_CONFIG_FILE, loadTopology, METADATA_CONFIG_FILE } from '../../../shared/logic/load-topology';
 
 /** The model a worker gets when the files do not say (the README's example model). */
 export const PLACEHOLDER_MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
@@ -164,14 +165,17 @@ export function importTopologyFiles(input: TopologyFiles): ImportResult {
   const issues: ConfigIssue[] = [];
   const names = Object.keys(input);
   if (names.length === 0) return { files: {}, format: 'files', issues: [note(DISAGG_CONFIG_FILE, 'no files to import', 'error')] };
-  // A folder exported by the console already has its console.yaml: take it as it is.
-  if (input[CONSOLE_FILE] !== undefined) return { files: { ...input }, format: 'files', issues };
+  // A folder exported by the console already has its console.yaml: take it as it is, with every problem its
+  // files have (a file that does not parse is an error, so the importer keeps the draft it had).
+  if (input[CONSOLE_FILE] !== undefined) return { files: { ...input }, format: 'files', issues: loadTopology(input).issues };
 
   const kinds = names.map((name) => ({ name, text: input[name] ?? '', kind: classify(name, input[name] ?? '') }));
   const disaggFiles = kinds.filter((k) => k.kind === 'disagg');
   const metadataFiles = kinds.filter((k) => k.kind === 'metadata');
   if (disaggFiles.length !== 1) {
-    return { files: {}, format: 'files', issues: [note(disaggFiles[1]?.name ?? names[0] ?? DISAGG_CONFIG_FILE, disaggFiles.length === 0 ? 'none of the files is a disagg_config.yaml (it has context_servers / generation_servers)' : `more than one proxy config: ${disaggFiles.map((d) => d.name).join(', ')}`, 'error')] };
+    // A file that is not YAML cannot be recognised: its syntax errors, at their line and column, come first.
+    const syntax = kinds.flatMap((k) => parseYaml(k.text, k.name).issues.filter((i) => i.severity === 'error'));
+    return { files: {}, format: 'files', issues: [...syntax, note(disaggFiles[1]?.name ?? names[0] ?? DISAGG_CONFIG_FILE, disaggFiles.length === 0 ? 'none of the files is a disagg_config.yaml (it has context_servers / generation_servers)' : `more than one proxy config: ${disaggFiles.map((d) => d.name).join(', ')}`, 'error')] };
   }
   if (metadataFiles.length > 1) issues.push(note(metadataFiles[1]!.name, `more than one metadata config; using ${metadataFiles[0]!.name}`));
   const disaggFile = disaggFiles[0]!;

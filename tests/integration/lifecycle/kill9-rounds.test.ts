@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { parseConsoleFile } from '../../../electron/core/topology/console-file';
+import { parseConsoleFile } from '../../../shared/logic/console-file';
 import type { TopologyView, TopologyWorker } from '../../../shared/model/topology';
 import { complete, MODEL, randomFirstWorkerPort } from '../core/backend/backend-kit';
 import { call, consoleOf, eventually, killWorkersOf, listWorkers, portArgOf, type Serve, startServe, workerProcessesOf } from './serve-kit';
