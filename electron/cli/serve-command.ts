@@ -194,8 +194,8 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
     process.stderr.write(code === 'EADDRINUSE' ? `serve: port ${plan.ports[0] ?? 0} on 127.0.0.1 is already in use\n` : `serve: cannot listen: ${String(err)}\n`);
     return 1;
   }
-  saveEndpoint(args.dataDir, { port: server.port, token });
-  lock.setUrl(server.url);
+  await saveEndpoint(args.dataDir, { port: server.port, token });
+  await lock.setUrl(server.url);
   process.stdout.write(`API listening on ${server.url}\nConsole: ${server.consoleUrl}\nProxy: ${started.proxyUrl}\n`);
   return undefined;
 }

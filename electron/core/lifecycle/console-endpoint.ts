@@ -2,8 +2,10 @@
 // API) so that a restarted console on the same data dir answers at the same URL and a reloaded page reconnects
 // (issue #12, liveness). `--port` still wins; a stored port that someone else took is replaced, saying so.
 // Layer: core.
-import { chmodSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { writeFileAtomic } from '../topology/atomic-write';
 
 export const ENDPOINT_FILE = 'console-endpoint.json';
 const TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
@@ -36,19 +38,8 @@ export function readStoredEndpoint(dataDir: string, log: (message: string) => vo
 }
 
 /** Stores the endpoint atomically, readable by the owner only. */
-export function saveEndpoint(dataDir: string, endpoint: { port: number; token: string }): void {
-  const path = join(dataDir, ENDPOINT_FILE);
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify(endpoint) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  // An existing temp file keeps its old mode on open: set it explicitly before it becomes the real file.
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+export async function saveEndpoint(dataDir: string, endpoint: { port: number; token: string }): Promise<void> {
+  await writeFileAtomic(join(dataDir, ENDPOINT_FILE), JSON.stringify(endpoint) + '\n', 0o600);
 }
 
 export interface ListenPlan {

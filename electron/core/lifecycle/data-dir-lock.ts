@@ -4,11 +4,12 @@
 // (the pid was reused), is stale and taken over, saying so. The lock is removed on release only while it is
 // still ours, so stopping a console that was refused never touches the first one's files. Layer: core (Linux
 // /proc for start times; elsewhere a live pid counts as the holder).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { AppError } from '../../../shared/api/envelope';
 import { isProcessAlive, readProcessIdentity } from '../supervisor/pid-file';
+import { writeFileAtomic } from '../topology/atomic-write';
 
 export const LOCK_FILE = 'console.lock';
 /** A takeover marker older than this belongs to a console that died while taking over. */
@@ -30,7 +31,7 @@ export interface DataDirLock {
   /** The stale holder this console took the lock over from, null when the dir was free. */
   readonly tookOverFrom: LockHolder | null;
   /** Records the URL the console listens on, so a refused second console can name it. */
-  setUrl(url: string): void;
+  setUrl(url: string): Promise<void>;
   /** Removes the lock if it is still ours; idempotent. */
   release(): void;
 }
@@ -172,19 +173,11 @@ function heldLock(path: string, holder: LockHolder, tookOverFrom: LockHolder | n
   return {
     path,
     tookOverFrom,
-    setUrl(url) {
+    async setUrl(url) {
       if (isReleased || !isStillOurs()) return;
       current = { ...current, url };
-      // Replace, not rewrite in place: a reader never sees a half-written holder.
-      const tmp = `${path}.${holder.pid}.tmp`;
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        writeSync(fd, JSON.stringify(current) + '\n');
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, path);
+      // Replaced, not rewritten in place: a reader never sees a half-written holder.
+      await writeFileAtomic(path, JSON.stringify(current) + '\n', 0o600);
     },
     release() {
       if (isReleased) return;

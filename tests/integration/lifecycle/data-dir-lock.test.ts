@@ -33,7 +33,7 @@ describe('data dir lock', () => {
     const lock = await acquireDataDirLock(dir);
     expect(lock.tookOverFrom).toBeNull();
     expect(readLockHolder(lock.path)).toMatchObject({ pid: process.pid, startTime: readProcessIdentity(process.pid)?.startTime, url: null });
-    lock.setUrl('http://127.0.0.1:4321');
+    await lock.setUrl('http://127.0.0.1:4321');
     expect(readLockHolder(lock.path)?.url).toBe('http://127.0.0.1:4321');
     lock.release();
     expect(existsSync(lock.path)).toBe(false);

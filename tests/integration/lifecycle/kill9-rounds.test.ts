@@ -11,6 +11,7 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { createRandom } from '../../../electron/core/bench/random-dataset';
 import { parseConsoleFile } from '../../../shared/logic/console-file';
 import type { TopologyView, TopologyWorker } from '../../../shared/model/topology';
 import { complete, MODEL, randomFirstWorkerPort } from '../core/backend/backend-kit';
@@ -34,18 +35,6 @@ afterEach(async () => {
   killWorkersOf(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The topology files in a folder as the store reads them (dot files are its temp files, meta.json its own). */
 function filesIn(dir: string): Record<string, string> {
@@ -132,7 +121,7 @@ describe('kill -9 of the console during add/remove/apply', () => {
   it(`loses nothing over ${ROUNDS} rounds (seed ${SEED}): the next start adopts what runs and starts the rest`, async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'dc-kill9-'));
     const firstWorkerPort = String(randomFirstWorkerPort());
-    const rand = seededRandom(SEED);
+    const rand = createRandom(SEED);
     serve = startServe(dataDir, ['--demo', '--first-worker-port', firstWorkerPort]);
     let c = await consoleOf(serve);
     let proxyUrl = /^Proxy: (\S+)$/m.exec(serve.stdout())?.[1] as string;

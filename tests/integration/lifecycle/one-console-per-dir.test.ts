@@ -98,7 +98,7 @@ describe('the console address across restarts', () => {
     expect(c4.token).toBe(c1.token);
     expect(s4.stderr()).toContain(`port ${taken} from the last start is taken by another process`);
     await stop(s4);
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('the stored endpoint file', () => {
