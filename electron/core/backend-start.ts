@@ -5,7 +5,11 @@
 import { loadTopology } from '../../shared/logic/load-topology';
 import { type BackendLog, errText } from './event-hub';
 import type { GpuInventory } from './gpu/gpu-inventory';
-import { type LeftoverDecision, settleLeftovers, type SettleLeftoversOptions } from './lifecycle/leftovers';
+import {
+  type LeftoverDecision,
+  settleLeftovers,
+  type SettleLeftoversOptions,
+} from './lifecycle/leftovers';
 import { recoverCurrentTopology } from './lifecycle/topology-recovery';
 import type { ProxyHost } from './proxy-host';
 import type { SettingsService } from './settings-service';
@@ -35,17 +39,43 @@ export interface StartupParts {
 
 type Loaded = NonNullable<ReturnType<typeof loadTopology>['topology']>;
 
-/**
- * Runs the topology applied last time again, from its version folder: nothing of it runs yet but what was just
- * adopted, so every other worker starts (the service's plan would compare it with itself and start nothing).
- */
-async function restartLastTopology(p: StartupParts, current: Loaded, version: number, adopted: LeftoverDecision['adopted']): Promise<void> {
+/** The launch specs of the topology applied last time, from its version folder. */
+function specsOf(
+  p: StartupParts,
+  current: Loaded,
+  version: number,
+): ReturnType<typeof toWorkerSpecs> {
   const dir = p.store.versionDir(version);
-  const specs = toWorkerSpecs(current, { dir, binaryPath: p.settings.get().trtllmServePath });
+  return toWorkerSpecs(current, { dir, binaryPath: p.settings.get().trtllmServePath });
+}
+
+/**
+ * Runs the topology applied last time again, from its version folder: nothing of it runs yet but what was
+ * just adopted, so every other worker starts (the service's plan would compare it with itself).
+ */
+async function restartLastTopology(
+  p: StartupParts,
+  current: Loaded,
+  version: number,
+  adopted: LeftoverDecision['adopted'],
+): Promise<void> {
+  const dir = p.store.versionDir(version);
+  const specs = specsOf(p, current, version);
   const names = current.console.workers.map((w) => w.name).filter((n) => !adopted.includes(n));
   try {
-    await p.runner.apply({ plan: { start: names, restart: [], stop: [], unchanged: [], proxyChanged: true }, next: current, specs, previous: null, dir, version });
-    p.log('info', `topology version ${version} started again: ${names.join(', ') || 'nothing to start'}${adopted.length > 0 ? `; adopted ${adopted.join(', ')}` : ''}`);
+    await p.runner.apply({
+      plan: { start: names, restart: [], stop: [], unchanged: [], proxyChanged: true },
+      next: current,
+      specs,
+      previous: null,
+      dir,
+      version,
+    });
+    const adoptedNote = adopted.length > 0 ? `; adopted ${adopted.join(', ')}` : '';
+    p.log(
+      'info',
+      `topology version ${version} started again: ${names.join(', ') || 'nothing to start'}${adoptedNote}`,
+    );
   } catch (err) {
     p.log('error', `the last applied topology did not start: ${errText(err)}`);
   }
@@ -53,6 +83,7 @@ async function restartLastTopology(p: StartupParts, current: Loaded, version: nu
 
 /** Starts the proxy, the GPUs, and the last topology or the demo; then reads the cluster document. */
 export async function startServices(p: StartupParts): Promise<void> {
+  // A crash during an apply can leave the current files behind the last version, or half-copied.
   await recoverCurrentTopology(p.store, (m) => p.log('warn', m));
   const files = await p.store.readCurrent();
   const hasFiles = Object.keys(files).length > 0;
@@ -60,15 +91,27 @@ export async function startServices(p: StartupParts): Promise<void> {
   await p.proxy.start(current?.disagg ?? null);
   const inventory = await p.gpus.start();
   const lastVersion = await p.store.latestVersion();
-  const lastSpecs = current && lastVersion !== null ? toWorkerSpecs(current, { dir: p.store.versionDir(lastVersion), binaryPath: p.settings.get().trtllmServePath }) : [];
-  const { adopted } = await settleLeftovers({ ...p.leftovers, specs: lastSpecs, log: p.log });
-  if (current && lastVersion !== null) await restartLastTopology(p, current, lastVersion, adopted);
-  if (!current && hasFiles) p.log('warn', 'the current topology does not parse; nothing was started (fix it in the topology editor)');
+  const last = current && lastVersion !== null ? { current, version: lastVersion } : null;
+  const specs = last ? specsOf(p, last.current, last.version) : [];
+  // Before anything spawns: adopt what runs and matches, stop the rest (lifecycle/leftovers.ts).
+  const { adopted } = await settleLeftovers({ ...p.leftovers, specs, log: p.log });
+  if (last) await restartLastTopology(p, last.current, last.version, adopted);
+  if (!current && hasFiles) {
+    p.log(
+      'warn',
+      'the current topology does not parse; nothing was started (fix it in the topology editor)',
+    );
+  }
   // Only on a really first start: a topology whose files no longer parse is left for the user to fix.
   const isDemoWanted = p.isDemo || (p.isDemoOnFirstStartWithoutGpus && inventory.simulated);
   if (isDemoWanted && !hasFiles) {
     const demo = await p.workers.demoFiles();
-    await p.controller.executor.runCurrent((s) => ({ kind: 'applyConfig', files: demo, baseTopologyVersion: s.topology.appliedVersion, note: 'demo' }));
+    await p.controller.executor.runCurrent((s) => ({
+      kind: 'applyConfig',
+      files: demo,
+      baseTopologyVersion: s.topology.appliedVersion,
+      note: 'demo',
+    }));
     p.log('info', 'demo topology started: ctx0 + gen0 (simulated) behind the proxy');
   }
   await p.controller.refresh();

@@ -4,8 +4,8 @@
 import type { WorkerRole } from '../../shared/model/worker';
 
 // The template and the default name have one home in shared/logic (the backend uses the same ones).
-export { workerOptionsTemplate } from '../../shared/logic/worker-template';
 export { nextWorkerName } from '../../shared/logic/worker-allocation';
+export { workerOptionsTemplate } from '../../shared/logic/worker-template';
 
 export type PresetName = '1+1' | '2+1' | '1+2';
 

@@ -3,10 +3,10 @@
 // good and broken files, restart the backend on its data dir) against the REAL backend with simulated
 // workers, a small model beside it, and the invariants of state-kit.ts after every step. Fixed seed; short
 // in the normal suite, MODEL_STEPS=200 for a long run.
-import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { AppError } from '../../../shared/api/envelope';
@@ -16,7 +16,10 @@ import { checkInvariants, StateHarness } from './state-kit';
 const GPUS = 4;
 const TARGET_STEPS = Number(process.env.MODEL_STEPS ?? 10);
 const README_FILES = {
-  'disagg_config.yaml': readFileSync(resolve(__dirname, '../../fixtures/configs/disagg-readme-minimal.yaml'), 'utf8'),
+  'disagg_config.yaml': readFileSync(
+    resolve(__dirname, '../../fixtures/configs/disagg-readme-minimal.yaml'),
+    'utf8',
+  ),
 };
 
 interface Model {
@@ -34,10 +37,14 @@ const tally = { steps: 0, invariants: 0, byKind: {} as Record<string, number> };
 
 const names = (m: Model): string[] => Object.keys(m.workers).sort();
 const pick = (m: Model, i: number): string => names(m)[i % names(m).length] ?? '';
-const isGpuFree = (m: Model, gpu: number): boolean => !Object.values(m.workers).some((g) => g.includes(gpu));
+const isGpuFree = (m: Model, gpu: number): boolean =>
+  !Object.values(m.workers).some((g) => g.includes(gpu));
 
 async function refused(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AppError);
   return err as AppError;
 }
@@ -60,12 +67,18 @@ abstract class Step implements fc.AsyncCommand<Model, Real> {
 
 class Add extends Step {
   readonly kind = 'add';
-  constructor(private readonly role: 'context' | 'generation', private readonly gpu: number) {
+  constructor(
+    private readonly role: 'context' | 'generation',
+    private readonly gpu: number,
+  ) {
     super();
   }
   check = (m: Readonly<Model>): boolean => isGpuFree(m, this.gpu);
   protected async act(m: Model, r: Real): Promise<void> {
-    const res = await r.s.command({ kind: 'addWorker', request: { role: this.role, gpus: [this.gpu], model: MODEL, engine: 'simulated' } });
+    const res = await r.s.command({
+      kind: 'addWorker',
+      request: { role: this.role, gpus: [this.gpu], model: MODEL, engine: 'simulated' },
+    });
     const id = res.worker?.id ?? '';
     m.workers[id] = [this.gpu];
     m.removed.delete(id);
@@ -82,7 +95,15 @@ class AddOnTakenGpu extends Step {
   check = (m: Readonly<Model>): boolean => !isGpuFree(m, this.gpu);
   protected async act(_m: Model, r: Real): Promise<void> {
     const seen = (r.s.mirror?.version ?? 1) - 1;
-    const err = await refused(r.s.command({ kind: 'addWorker', request: { role: 'generation', gpus: [this.gpu], model: MODEL, engine: 'simulated' } }, seen));
+    const err = await refused(
+      r.s.command(
+        {
+          kind: 'addWorker',
+          request: { role: 'generation', gpus: [this.gpu], model: MODEL, engine: 'simulated' },
+        },
+        seen,
+      ),
+    );
     expect(err.code).toBe('STALE_STATE');
     expect(err.message).toContain(`GPU ${this.gpu} is now used by`);
   }
@@ -112,7 +133,9 @@ class DrainAndUndrain extends Step {
   check = (m: Readonly<Model>): boolean => names(m).length > 0;
   protected async act(m: Model, r: Real): Promise<void> {
     const id = pick(m, this.i);
-    expect((await r.s.command({ kind: 'drainWorker', id, drainTimeoutMs: 2000 })).worker?.isDrained).toBe(true);
+    expect(
+      (await r.s.command({ kind: 'drainWorker', id, drainTimeoutMs: 2000 })).worker?.isDrained,
+    ).toBe(true);
     expect((await r.s.command({ kind: 'undrainWorker', id })).worker?.isDrained).toBeUndefined();
   }
 }
@@ -141,7 +164,11 @@ class Kill extends Step {
     if (!before?.pid) return;
     process.kill(before.pid, 'SIGKILL');
     // The supervisor notices the exit and restarts it (state, not an exception).
-    await expect.poll(async () => (await r.s.snapshot()).workers.find((w) => w.id === id)?.status.restarts, { timeout: 10_000 }).toBeGreaterThan(before.restarts);
+    await expect
+      .poll(async () => (await r.s.snapshot()).workers.find((w) => w.id === id)?.status.restarts, {
+        timeout: 10_000,
+      })
+      .toBeGreaterThan(before.restarts);
   }
 }
 
@@ -150,8 +177,16 @@ class ApplyFreshDraft extends Step {
   check = (m: Readonly<Model>): boolean => m.applies > 0;
   protected async act(m: Model, r: Real): Promise<void> {
     const { topology } = await r.s.snapshot();
-    await r.s.command({ kind: 'saveDraft', files: topology.files, baseTopologyVersion: topology.appliedVersion });
-    const res = await r.s.command({ kind: 'applyConfig', files: topology.files, baseTopologyVersion: topology.appliedVersion });
+    await r.s.command({
+      kind: 'saveDraft',
+      files: topology.files,
+      baseTopologyVersion: topology.appliedVersion,
+    });
+    const res = await r.s.command({
+      kind: 'applyConfig',
+      files: topology.files,
+      baseTopologyVersion: topology.appliedVersion,
+    });
     expect(res.applied?.plan.start).toEqual([]);
     expect((await r.s.snapshot()).draft).toBeNull();
     m.applies++;
@@ -164,7 +199,9 @@ class ApplyStaleDraft extends Step {
   protected async act(_m: Model, r: Real): Promise<void> {
     const { topology } = await r.s.snapshot();
     const base = (topology.appliedVersion ?? 2) - 1;
-    const err = await refused(r.s.command({ kind: 'applyConfig', files: topology.files, baseTopologyVersion: base }));
+    const err = await refused(
+      r.s.command({ kind: 'applyConfig', files: topology.files, baseTopologyVersion: base }),
+    );
     expect(err.code).toBe('STALE_STATE');
     expect(err.message).toContain(`built on topology version ${base}`);
   }
@@ -179,7 +216,9 @@ class Import extends Step {
   check = (): boolean => true;
   protected async act(_m: Model, r: Real): Promise<void> {
     const before = (await r.s.snapshot()).draft;
-    const files = this.isBroken ? { 'disagg_config.yaml': 'hostname: x\ncontext_servers:\n  urls: [\n' } : README_FILES;
+    const files = this.isBroken
+      ? { 'disagg_config.yaml': 'hostname: x\ncontext_servers:\n  urls: [\n' }
+      : README_FILES;
     const res = await r.s.command({ kind: 'importFiles', files });
     const draft = (await r.s.snapshot()).draft;
     if (this.isBroken) {
@@ -204,7 +243,9 @@ class RestartBackend extends Step {
 const gpu = fc.integer({ min: 0, max: GPUS - 1 });
 const index = fc.nat({ max: 7 });
 const steps = [
-  fc.tuple(fc.constantFrom('context' as const, 'generation' as const), gpu).map(([role, g]) => new Add(role, g)),
+  fc
+    .tuple(fc.constantFrom('context' as const, 'generation' as const), gpu)
+    .map(([role, g]) => new Add(role, g)),
   gpu.map((g) => new AddOnTakenGpu(g)),
   index.map((i) => new Remove(i)),
   index.map((i) => new DrainAndUndrain(i)),
@@ -217,21 +258,40 @@ const steps = [
 ];
 
 describe('cluster document, model-based (real backend, simulated workers)', () => {
-  it(`keeps every invariant over random command sequences (${TARGET_STEPS} steps)`, async () => {
-    for (let run = 0; tally.steps < TARGET_STEPS; run++) {
-      await fc.assert(
-        fc.asyncProperty(fc.commands(steps, { maxCommands: Math.min(40, TARGET_STEPS - tally.steps) }), async (cmds) => {
-          const s = await StateHarness.start({ isDemo: true });
-          try {
-            await fc.asyncModelRun(() => ({ model: { workers: { ctx0: [0], gen0: [1] }, removed: new Set<string>(), applies: 1 }, real: { s } }), cmds);
-          } finally {
-            await s.close();
-          }
-        }),
-        { seed: 20261207 + run, numRuns: 1, endOnFailure: true },
+  it(
+    `keeps every invariant over random command sequences (${TARGET_STEPS} steps)`,
+    async () => {
+      for (let run = 0; tally.steps < TARGET_STEPS; run++) {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.commands(steps, { maxCommands: Math.min(40, TARGET_STEPS - tally.steps) }),
+            async (cmds) => {
+              const s = await StateHarness.start({ isDemo: true });
+              try {
+                await fc.asyncModelRun(
+                  () => ({
+                    model: {
+                      workers: { ctx0: [0], gen0: [1] },
+                      removed: new Set<string>(),
+                      applies: 1,
+                    },
+                    real: { s },
+                  }),
+                  cmds,
+                );
+              } finally {
+                await s.close();
+              }
+            },
+          ),
+          { seed: 20261207 + run, numRuns: 1, endOnFailure: true },
+        );
+      }
+      process.stdout.write(
+        `[cluster-model] ${tally.steps} steps, ${tally.invariants} invariant checks, by kind ${JSON.stringify(tally.byKind)}\n`,
       );
-    }
-    process.stdout.write(`[cluster-model] ${tally.steps} steps, ${tally.invariants} invariant checks, by kind ${JSON.stringify(tally.byKind)}\n`);
-    expect(tally.steps).toBeGreaterThanOrEqual(TARGET_STEPS);
-  }, Math.max(60_000, TARGET_STEPS * 6000));
+      expect(tally.steps).toBeGreaterThanOrEqual(TARGET_STEPS);
+    },
+    Math.max(60_000, TARGET_STEPS * 6000),
+  );
 });

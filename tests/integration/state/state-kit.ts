@@ -6,13 +6,21 @@ import { isDeepStrictEqual } from 'node:util';
 
 import { expect } from 'vitest';
 
-import { TopologyStore } from '../../../electron/core/topology/topology-store';
 import type { BackendDeps } from '../../../electron/core/backend';
+import { TopologyStore } from '../../../electron/core/topology/topology-store';
 import { stepMirror } from '../../../shared/logic/cluster-mirror';
 import { parseConsoleFile } from '../../../shared/logic/console-file';
 import { doubleBookedGpus } from '../../../shared/logic/worker-allocation';
-import type { ClusterCommand, ClusterCommandResult, ClusterState } from '../../../shared/model/cluster-state';
-import { type BackendHarness, randomFirstWorkerPort, startTestBackend } from '../core/backend/backend-kit';
+import type {
+  ClusterCommand,
+  ClusterCommandResult,
+  ClusterState,
+} from '../../../shared/model/cluster-state';
+import {
+  type BackendHarness,
+  randomFirstWorkerPort,
+  startTestBackend,
+} from '../core/backend/backend-kit';
 
 /** A backend, its mirror, and what it takes to restart it on the same data dir. */
 export class StateHarness {
@@ -59,7 +67,10 @@ export class StateHarness {
 
   /** Runs a command built on `expectedVersion` (default: the mirror's version, as the UI does). */
   command(command: ClusterCommand, expectedVersion?: number): Promise<ClusterCommandResult> {
-    return this.harness.client.invoke('cluster:command', { command, expectedVersion: expectedVersion ?? this.mirror?.version ?? 0 });
+    return this.harness.client.invoke('cluster:command', {
+      command,
+      expectedVersion: expectedVersion ?? this.mirror?.version ?? 0,
+    });
   }
 
   /** Stops the backend (its workers too) and starts a new one on the same data dir. */
@@ -98,22 +109,34 @@ export interface ExpectedCluster {
 export async function checkInvariants(s: StateHarness, expected: ExpectedCluster): Promise<number> {
   // The mirror catches up with the backend through events alone (status changes may still arrive).
   await expect
-    .poll(async () => {
-      const snap = await s.snapshot();
-      return s.mirror?.version === snap.version && isDeepStrictEqual(s.mirror, snap);
-    }, { timeout: 10_000, interval: 50 })
+    .poll(
+      async () => {
+        const snap = await s.snapshot();
+        return s.mirror?.version === snap.version && isDeepStrictEqual(s.mirror, snap);
+      },
+      { timeout: 10_000, interval: 50 },
+    )
     .toBe(true);
   const snap = await s.snapshot();
   expect(doubleBookedGpus(snap.gpuAssignments), 'no GPU double-booked').toEqual([]);
   const disk = await topologyOnDisk(s.harness.dataDir);
-  const inState = Object.fromEntries((snap.topology.console?.workers ?? []).map((w) => [w.name, w.gpus]));
+  const inState = Object.fromEntries(
+    (snap.topology.console?.workers ?? []).map((w) => [w.name, w.gpus]),
+  );
   expect(disk, 'topology on disk equals the state').toEqual(inState);
   expect(inState, 'the state has the workers the model expects').toEqual(expected.workers);
-  expect(snap.workers.map((w) => w.id).sort(), 'a live worker per topology worker').toEqual(Object.keys(expected.workers).sort());
+  expect(snap.workers.map((w) => w.id).sort(), 'a live worker per topology worker').toEqual(
+    Object.keys(expected.workers).sort(),
+  );
   for (const w of snap.workers) {
-    const isLive = w.status.pid !== null && ['starting', 'ready', 'degraded', 'stopping'].includes(w.status.state);
+    const isLive =
+      w.status.pid !== null &&
+      ['starting', 'ready', 'degraded', 'stopping'].includes(w.status.state);
     const hasReason = w.status.lastExit !== null || w.status.message !== null;
-    expect(isLive || hasReason, `${w.id} has a live process or a failure reason (${w.status.state})`).toBe(true);
+    expect(
+      isLive || hasReason,
+      `${w.id} has a live process or a failure reason (${w.status.state})`,
+    ).toBe(true);
   }
   const back = snap.workers.filter((w) => expected.removed.has(w.id)).map((w) => w.id);
   expect(back, 'no removed worker reappears').toEqual([]);
