@@ -17,18 +17,25 @@ export interface StoredEndpoint {
 }
 
 /** The stored endpoint; fields that are missing or malformed come back null (and are replaced on save). */
-export function readStoredEndpoint(dataDir: string, log: (message: string) => void = () => undefined): StoredEndpoint {
+export function readStoredEndpoint(
+  dataDir: string,
+  log: (message: string) => void = () => undefined,
+): StoredEndpoint {
   const path = join(dataDir, ENDPOINT_FILE);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`cannot read ${path}: ${(err as Error).message}; a new port and token are chosen`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      {log(`cannot read ${path}: ${(err as Error).message}; a new port and token are chosen`);}
     return { port: null, token: null };
   }
   try {
     const v = JSON.parse(text) as Record<string, unknown>;
-    const port = typeof v.port === 'number' && Number.isInteger(v.port) && v.port > 0 && v.port <= 65535 ? v.port : null;
+    const port =
+      typeof v.port === 'number' && Number.isInteger(v.port) && v.port > 0 && v.port <= 65535
+        ? v.port
+        : null;
     const token = typeof v.token === 'string' && TOKEN.test(v.token) ? v.token : null;
     return { port, token };
   } catch (err) {
@@ -38,7 +45,10 @@ export function readStoredEndpoint(dataDir: string, log: (message: string) => vo
 }
 
 /** Stores the endpoint atomically, readable by the owner only. */
-export async function saveEndpoint(dataDir: string, endpoint: { port: number; token: string }): Promise<void> {
+export async function saveEndpoint(
+  dataDir: string,
+  endpoint: { port: number; token: string },
+): Promise<void> {
   await writeFileAtomic(join(dataDir, ENDPOINT_FILE), JSON.stringify(endpoint) + '\n', 0o600);
 }
 
@@ -58,7 +68,11 @@ export function planListenPort(requested: number | undefined, stored: StoredEndp
  * Listens on the planned ports in order: a stored port that is taken (EADDRINUSE) falls through to a free one,
  * with a message; any other failure, or a taken `--port`, is thrown.
  */
-export async function listenWithPlan<T>(plan: ListenPlan, listen: (port: number) => Promise<T>, log: (message: string) => void): Promise<T> {
+export async function listenWithPlan<T>(
+  plan: ListenPlan,
+  listen: (port: number) => Promise<T>,
+  log: (message: string) => void,
+): Promise<T> {
   for (let i = 0; ; i++) {
     const port = plan.ports[i] as number;
     try {
@@ -66,7 +80,9 @@ export async function listenWithPlan<T>(plan: ListenPlan, listen: (port: number)
     } catch (err) {
       const isLast = i === plan.ports.length - 1;
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || isLast) throw err;
-      log(`the console's port ${port} from the last start is taken by another process; listening on a new port (reload the page at the new URL)`);
+      log(
+        `the console's port ${port} from the last start is taken by another process; listening on a new port (reload the page at the new URL)`,
+      );
     }
   }
 }

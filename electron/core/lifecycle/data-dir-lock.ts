@@ -42,7 +42,12 @@ export interface AcquireLockOptions {
 }
 
 function holderOf(pid: number, now: number): LockHolder {
-  return { pid, startTime: readProcessIdentity(pid)?.startTime ?? null, url: null, acquiredAtMs: now };
+  return {
+    pid,
+    startTime: readProcessIdentity(pid)?.startTime ?? null,
+    url: null,
+    acquiredAtMs: now,
+  };
 }
 
 /** The holder in the lock file, null when it is missing or not (yet) readable. */
@@ -56,7 +61,12 @@ export function readLockHolder(path: string): LockHolder | null {
   try {
     const v = JSON.parse(text) as Partial<LockHolder>;
     if (typeof v.pid !== 'number' || !Number.isInteger(v.pid) || v.pid <= 0) return null;
-    return { pid: v.pid, startTime: typeof v.startTime === 'string' ? v.startTime : null, url: typeof v.url === 'string' ? v.url : null, acquiredAtMs: typeof v.acquiredAtMs === 'number' ? v.acquiredAtMs : 0 };
+    return {
+      pid: v.pid,
+      startTime: typeof v.startTime === 'string' ? v.startTime : null,
+      url: typeof v.url === 'string' ? v.url : null,
+      acquiredAtMs: typeof v.acquiredAtMs === 'number' ? v.acquiredAtMs : 0,
+    };
   } catch {
     return null;
   }
@@ -117,7 +127,8 @@ function removeStaleLock(path: string, stale: LockHolder, now: number): boolean 
   if (!createExclusive(marker, holderOf(process.pid, now))) return false;
   try {
     const again = readLockHolder(path);
-    if (again === null || again.pid !== stale.pid || again.startTime !== stale.startTime) return false;
+    if (again === null || again.pid !== stale.pid || again.startTime !== stale.startTime)
+      {return false;}
     rmSync(path, { force: true });
     return true;
   } finally {
@@ -129,7 +140,10 @@ function removeStaleLock(path: string, stale: LockHolder, now: number): boolean 
  * Takes the data dir's lock, or throws DATA_DIR_LOCKED naming the console that holds it. A lock file that
  * cannot be parsed is treated as being written right now for a short while, then as stale.
  */
-export async function acquireDataDirLock(dataDir: string, opts: AcquireLockOptions = {}): Promise<DataDirLock> {
+export async function acquireDataDirLock(
+  dataDir: string,
+  opts: AcquireLockOptions = {},
+): Promise<DataDirLock> {
   const path = join(dataDir, LOCK_FILE);
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => undefined);
@@ -150,17 +164,26 @@ export async function acquireDataDirLock(dataDir: string, opts: AcquireLockOptio
       rmSync(path, { force: true });
       continue;
     }
-    if (holder.pid === mine.pid && holder.startTime === mine.startTime) return heldLock(path, holder, tookOverFrom);
+    if (holder.pid === mine.pid && holder.startTime === mine.startTime)
+      {return heldLock(path, holder, tookOverFrom);}
     if (isHolderAlive(holder)) throw lockedError(dataDir, holder);
     if (removeStaleLock(path, holder, now())) {
       tookOverFrom = holder;
-      const why = isProcessAlive(holder.pid) ? 'its pid now belongs to another process' : 'that process is gone';
-      log(`taking over the data dir lock of console pid ${holder.pid}${holder.url ? ` (${holder.url})` : ''}: ${why}`);
+      const why = isProcessAlive(holder.pid)
+        ? 'its pid now belongs to another process'
+        : 'that process is gone';
+      log(
+        `taking over the data dir lock of console pid ${holder.pid}${holder.url ? ` (${holder.url})` : ''}: ${why}`,
+      );
     } else {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  throw new AppError('DATA_DIR_LOCKED', `could not take the lock ${path}: it keeps changing (several consoles starting at once?)`, { dataDir });
+  throw new AppError(
+    'DATA_DIR_LOCKED',
+    `could not take the lock ${path}: it keeps changing (several consoles starting at once?)`,
+    { dataDir },
+  );
 }
 
 function heldLock(path: string, holder: LockHolder, tookOverFrom: LockHolder | null): DataDirLock {

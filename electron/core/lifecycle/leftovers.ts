@@ -8,7 +8,13 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 
 import type { WorkerSpec } from '../../../shared/model/worker';
-import { findOwnedProcesses, type Leftover, readLeftovers, stopLeftover, type StopLeftoverResult } from '../supervisor/pid-file';
+import {
+  findOwnedProcesses,
+  type Leftover,
+  readLeftovers,
+  stopLeftover,
+  type StopLeftoverResult,
+} from '../supervisor/pid-file';
 import type { WorkerSupervisor } from '../supervisor/worker-supervisor';
 import { semanticText } from '../topology/apply-plan';
 
@@ -64,14 +70,24 @@ function cudaDevicesOf(pid: number): string | undefined {
 }
 
 /** Why a running leftover is not the topology's worker of that name, null when it is exactly that worker. */
-export function mismatchOf(left: Leftover, spec: WorkerSpec | undefined, launch: { command: string[]; env: Record<string, string> } | null): string | null {
+export function mismatchOf(
+  left: Leftover,
+  spec: WorkerSpec | undefined,
+  launch: { command: string[]; env: Record<string, string> } | null,
+): string | null {
   const w = left.worker;
   if (spec === undefined || launch === null) return 'the topology has no worker of that name';
-  if (spec.host !== w.host || spec.port !== w.port) return `the topology has it on ${spec.host}:${spec.port}, it runs on ${w.host}:${w.port}`;
-  if (launch.command.length !== w.command.length || !launch.command.every((a, i) => sameArgument(a, w.command[i] as string))) return 'its command line differs from the topology';
+  if (spec.host !== w.host || spec.port !== w.port)
+    {return `the topology has it on ${spec.host}:${spec.port}, it runs on ${w.host}:${w.port}`;}
+  if (
+    launch.command.length !== w.command.length ||
+    !launch.command.every((a, i) => sameArgument(a, w.command[i] as string))
+  )
+    {return 'its command line differs from the topology';}
   const gpus = cudaDevicesOf(w.pid);
   const wanted = launch.env.CUDA_VISIBLE_DEVICES ?? '';
-  if (gpus !== undefined && gpus !== wanted) return `it runs on GPUs '${gpus}', the topology wants '${wanted}'`;
+  if (gpus !== undefined && gpus !== wanted)
+    {return `it runs on GPUs '${gpus}', the topology wants '${wanted}'`;}
   return null;
 }
 
@@ -94,7 +110,10 @@ export async function settleLeftovers(opts: SettleLeftoversOptions): Promise<Lef
   }
   if (left?.consoleAlive === true) {
     // Only possible without the data dir lock (two consoles side by side): its workers are not ours to touch.
-    opts.log('warn', `the console that wrote ${opts.pidPath} (pid ${left.record.consolePid}) still runs; its workers are left alone`);
+    opts.log(
+      'warn',
+      `the console that wrote ${opts.pidPath} (pid ${left.record.consolePid}) still runs; its workers are left alone`,
+    );
     return decision;
   }
   const toStop = left === null ? [] : await adoptMatching(left.workers, opts, decision);
@@ -106,29 +125,48 @@ export async function settleLeftovers(opts: SettleLeftoversOptions): Promise<Lef
 }
 
 /** Adopts the recorded leftovers that match; returns those to stop. */
-async function adoptMatching(recorded: Leftover[], opts: SettleLeftoversOptions, decision: LeftoverDecision): Promise<Leftover[]> {
+async function adoptMatching(
+  recorded: Leftover[],
+  opts: SettleLeftoversOptions,
+  decision: LeftoverDecision,
+): Promise<Leftover[]> {
   const toStop: Leftover[] = [];
   for (const entry of recorded) {
     if (entry.state === 'gone') continue;
     if (entry.state !== 'running') {
-      const why = entry.state === 'reused' ? 'its pid now belongs to another process' : 'its identity cannot be checked here (no /proc)';
+      const why =
+        entry.state === 'reused'
+          ? 'its pid now belongs to another process'
+          : 'its identity cannot be checked here (no /proc)';
       decision.untouched.push({ id: entry.worker.id, pid: entry.worker.pid, why });
       opts.log('warn', `leftover ${describe(entry)} left alone: ${why}`);
       continue;
     }
     const spec = opts.specs.find((s) => s.id === entry.worker.id);
-    const mismatch = opts.mode === 'stop' ? '--stop-leftovers was given' : mismatchOf(entry, spec, spec ? opts.supervisor.launchOf(spec) : null);
+    const mismatch =
+      opts.mode === 'stop'
+        ? '--stop-leftovers was given'
+        : mismatchOf(entry, spec, spec ? opts.supervisor.launchOf(spec) : null);
     if (mismatch !== null || spec === undefined) {
-      opts.log('info', `stopping ${describe(entry)} left running by the previous console: ${mismatch ?? 'no spec'}`);
+      opts.log(
+        'info',
+        `stopping ${describe(entry)} left running by the previous console: ${mismatch ?? 'no spec'}`,
+      );
       toStop.push(entry);
       continue;
     }
     try {
       await opts.supervisor.adopt(spec, entry);
       decision.adopted.push(spec.id);
-      opts.log('info', `adopted ${describe(entry)} left running by the previous console: it matches the topology`);
+      opts.log(
+        'info',
+        `adopted ${describe(entry)} left running by the previous console: it matches the topology`,
+      );
     } catch (err) {
-      opts.log('warn', `could not adopt ${describe(entry)} (${err instanceof Error ? err.message : String(err)}); stopping it`);
+      opts.log(
+        'warn',
+        `could not adopt ${describe(entry)} (${err instanceof Error ? err.message : String(err)}); stopping it`,
+      );
       toStop.push(entry);
     }
   }
@@ -146,14 +184,33 @@ function unrecordedWorkers(opts: SettleLeftoversOptions, recorded: Leftover[]): 
   return findOwnedProcesses(opts.ownerTag)
     .filter((p) => !known.has(p.pid) && p.pid !== process.pid)
     .map((p) => {
-      const worker = { id: '(unrecorded)', pid: p.pid, host: '', port: 0, command: [], identity: p.identity };
-      opts.log('info', `stopping pid ${p.pid} (${p.identity.cmdline.join(' ').slice(0, 200)}): a worker of this data dir that the previous console started but had not recorded`);
+      const worker = {
+        id: '(unrecorded)',
+        pid: p.pid,
+        host: '',
+        port: 0,
+        command: [],
+        identity: p.identity,
+      };
+      opts.log(
+        'info',
+        `stopping pid ${p.pid} (${p.identity.cmdline.join(' ').slice(0, 200)}): a worker of this data dir that the previous console started but had not recorded`,
+      );
       return { worker, state: 'running' as const };
     });
 }
 
-async function stopAll(toStop: Leftover[], opts: SettleLeftoversOptions, decision: LeftoverDecision): Promise<void> {
-  const results = await Promise.all(toStop.map(async (entry) => ({ entry, result: await stopLeftover(entry.worker, opts.killTimeoutMs ?? 10_000) })));
+async function stopAll(
+  toStop: Leftover[],
+  opts: SettleLeftoversOptions,
+  decision: LeftoverDecision,
+): Promise<void> {
+  const results = await Promise.all(
+    toStop.map(async (entry) => ({
+      entry,
+      result: await stopLeftover(entry.worker, opts.killTimeoutMs ?? 10_000),
+    })),
+  );
   for (const { entry, result } of results) {
     decision.stopped.push({ id: entry.worker.id, pid: entry.worker.pid, result });
     opts.log('info', `leftover ${describe(entry)}: ${result}`);

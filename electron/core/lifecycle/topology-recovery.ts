@@ -12,12 +12,17 @@ function sameFiles(a: TopologyFiles, b: TopologyFiles): boolean {
 }
 
 /** Rewrites the current files from the newest version when they differ; returns that version, or null. */
-export async function recoverCurrentTopology(store: TopologyStore, log: (message: string) => void): Promise<number | null> {
+export async function recoverCurrentTopology(
+  store: TopologyStore,
+  log: (message: string) => void,
+): Promise<number | null> {
   const latest = await store.latestVersion();
   if (latest === null) return null;
   const [version, current] = await Promise.all([store.readVersion(latest), store.readCurrent()]);
   if (sameFiles(version, current)) return null;
-  log(`the current topology files differ from version ${latest}, the last one applied (the console stopped during an apply); restoring them from that version`);
+  log(
+    `the current topology files differ from version ${latest}, the last one applied (the console stopped during an apply); restoring them from that version`,
+  );
   await store.writeCurrent(version);
   return latest;
 }

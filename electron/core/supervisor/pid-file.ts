@@ -50,7 +50,9 @@ export interface Leftovers {
 /** The identity of a live process from /proc, null when it is gone or /proc is unavailable. */
 export function readProcessIdentity(pid: number): ProcessIdentity | null {
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a !== '');
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may contain spaces and ')'; fields follow the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -120,7 +122,10 @@ export function isProcessAlive(pid: number): boolean {
  * Whether a live command line is the launched one: it ends with the launch arguments after the program. The
  * program itself may differ, because exec rewrites it (`#!/usr/bin/env node` scripts run as `node script ...`).
  */
-export function cmdlineMatchesLaunch(cmdline: readonly string[], command: readonly string[]): boolean {
+export function cmdlineMatchesLaunch(
+  cmdline: readonly string[],
+  command: readonly string[],
+): boolean {
   const args = command.slice(1);
   if (cmdline.length < args.length) return false;
   const tail = cmdline.slice(cmdline.length - args.length);
@@ -131,12 +136,18 @@ export function cmdlineMatchesLaunch(cmdline: readonly string[], command: readon
  * Whether pid is still the process recorded in the pid file: alive, same start time (pid + start time name
  * one process for the life of the boot) and, when the launch command was recorded, the same command line.
  */
-export function checkProcess(pid: number, recorded: ProcessIdentity | null, command?: readonly string[]): LeftoverState {
+export function checkProcess(
+  pid: number,
+  recorded: ProcessIdentity | null,
+  command?: readonly string[],
+): LeftoverState {
   if (!isProcessAlive(pid)) return 'gone';
   const now = readProcessIdentity(pid);
   if (recorded === null || now === null) return 'unverifiable';
   if (now.startTime !== recorded.startTime) return 'reused';
-  return command === undefined || command.length === 0 || cmdlineMatchesLaunch(now.cmdline, command) ? 'running' : 'reused';
+  return command === undefined || command.length === 0 || cmdlineMatchesLaunch(now.cmdline, command)
+    ? 'running'
+    : 'reused';
 }
 
 /** checkProcess for a pid file entry. */
@@ -182,18 +193,25 @@ export function readLeftovers(path: string): Leftovers | null {
   } catch (err) {
     throw new Error(`unreadable pid file ${path}: ${(err as Error).message}`, { cause: err });
   }
-  const consoleAlive = record.consolePid !== process.pid && checkProcess(record.consolePid, record.consoleIdentity) === 'running';
+  const consoleAlive =
+    record.consolePid !== process.pid &&
+    checkProcess(record.consolePid, record.consoleIdentity) === 'running';
   return {
     consoleAlive,
     record,
-    workers: (record.workers ?? []).map((w) => ({ ...w, command: Array.isArray(w.command) ? w.command : [] })).map((worker) => ({ worker, state: checkRecordedWorker(worker) })),
+    workers: (record.workers ?? [])
+      .map((w) => ({ ...w, command: Array.isArray(w.command) ? w.command : [] }))
+      .map((worker) => ({ worker, state: checkRecordedWorker(worker) })),
   };
 }
 
 export type StopLeftoverResult = 'stopped' | 'killed' | 'gone' | 'not-ours';
 
 /** Stops one leftover worker tree: SIGTERM, SIGKILL after killTimeoutMs. Refuses a pid that was reused. */
-export async function stopLeftover(worker: PidFileWorker, killTimeoutMs: number): Promise<StopLeftoverResult> {
+export async function stopLeftover(
+  worker: PidFileWorker,
+  killTimeoutMs: number,
+): Promise<StopLeftoverResult> {
   const state = checkRecordedWorker(worker);
   if (state === 'gone') return 'gone';
   if (state !== 'running') return 'not-ours';
@@ -206,7 +224,8 @@ export async function stopLeftover(worker: PidFileWorker, killTimeoutMs: number)
   signalProcessTree(worker.pid, 'SIGKILL');
   // Wait (bounded) for the kill to land, so the port is free when this resolves.
   const killDeadline = Date.now() + 5000;
-  while (isProcessAlive(worker.pid) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 20));
+  while (isProcessAlive(worker.pid) && Date.now() < killDeadline)
+    {await new Promise((r) => setTimeout(r, 20));}
   return 'killed';
 }
 

@@ -8,7 +8,12 @@ import { join, resolve } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { acquireDataDirLock, LOCK_FILE, type LockHolder, readLockHolder } from '../../../electron/core/lifecycle/data-dir-lock';
+import {
+  acquireDataDirLock,
+  LOCK_FILE,
+  type LockHolder,
+  readLockHolder,
+} from '../../../electron/core/lifecycle/data-dir-lock';
 import { isProcessAlive, readProcessIdentity } from '../../../electron/core/supervisor/pid-file';
 import { startSleeper } from './serve-kit';
 
@@ -32,7 +37,11 @@ describe('data dir lock', () => {
   it('is taken on a free dir with pid and start time, records the URL, and is removed on release', async () => {
     const lock = await acquireDataDirLock(dir);
     expect(lock.tookOverFrom).toBeNull();
-    expect(readLockHolder(lock.path)).toMatchObject({ pid: process.pid, startTime: readProcessIdentity(process.pid)?.startTime, url: null });
+    expect(readLockHolder(lock.path)).toMatchObject({
+      pid: process.pid,
+      startTime: readProcessIdentity(process.pid)?.startTime,
+      url: null,
+    });
     await lock.setUrl('http://127.0.0.1:4321');
     expect(readLockHolder(lock.path)?.url).toBe('http://127.0.0.1:4321');
     lock.release();
@@ -42,10 +51,18 @@ describe('data dir lock', () => {
   it('refuses while the holder lives, naming its URL and pid, and leaves its lock as it was', async () => {
     const first = await startSleeper();
     cleanups.push(first.stop);
-    writeHolder({ pid: first.pid, startTime: readProcessIdentity(first.pid)?.startTime ?? null, url: 'http://127.0.0.1:5555', acquiredAtMs: 1 });
+    writeHolder({
+      pid: first.pid,
+      startTime: readProcessIdentity(first.pid)?.startTime ?? null,
+      url: 'http://127.0.0.1:5555',
+      acquiredAtMs: 1,
+    });
     const before = readFileSync(join(dir, LOCK_FILE), 'utf8');
     const err = await acquireDataDirLock(dir).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'DATA_DIR_LOCKED', details: { pid: first.pid, url: 'http://127.0.0.1:5555' } });
+    expect(err).toMatchObject({
+      code: 'DATA_DIR_LOCKED',
+      details: { pid: first.pid, url: 'http://127.0.0.1:5555' },
+    });
     expect((err as Error).message).toContain('http://127.0.0.1:5555');
     expect((err as Error).message).toContain(`pid ${first.pid}`);
     expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(before);
@@ -60,7 +77,9 @@ describe('data dir lock', () => {
     const lock = await acquireDataDirLock(dir, { log: (m) => said.push(m) });
     cleanups.push(() => lock.release());
     expect(lock.tookOverFrom?.pid).toBe(dead.pid);
-    expect(said.join('\n')).toMatch(new RegExp(`pid ${dead.pid} \\(http://127.0.0.1:5556\\): that process is gone`));
+    expect(said.join('\n')).toMatch(
+      new RegExp(`pid ${dead.pid} \\(http://127.0.0.1:5556\\): that process is gone`),
+    );
     expect(readLockHolder(lock.path)?.pid).toBe(process.pid);
   });
 
@@ -79,7 +98,12 @@ describe('data dir lock', () => {
     const lock = await acquireDataDirLock(dir);
     const other = await startSleeper();
     cleanups.push(other.stop);
-    writeHolder({ pid: other.pid, startTime: readProcessIdentity(other.pid)?.startTime ?? null, url: null, acquiredAtMs: 2 });
+    writeHolder({
+      pid: other.pid,
+      startTime: readProcessIdentity(other.pid)?.startTime ?? null,
+      url: null,
+      acquiredAtMs: 2,
+    });
     lock.release();
     expect(readLockHolder(join(dir, LOCK_FILE))?.pid).toBe(other.pid);
   });
@@ -88,7 +112,10 @@ describe('data dir lock', () => {
     writeFileSync(join(dir, LOCK_FILE), '');
     const said: string[] = [];
     // Its age is what tells "being written" from "abandoned": pretend three seconds passed.
-    const lock = await acquireDataDirLock(dir, { log: (m) => said.push(m), now: () => Date.now() + 3000 });
+    const lock = await acquireDataDirLock(dir, {
+      log: (m) => said.push(m),
+      now: () => Date.now() + 3000,
+    });
     cleanups.push(() => lock.release());
     expect(said.join('\n')).toContain('unreadable');
     expect(readLockHolder(lock.path)?.pid).toBe(process.pid);
@@ -100,11 +127,14 @@ describe('data dir lock', () => {
       [0, 1, 2, 3].map(
         (i) =>
           new Promise<string>((resolveAnswer, reject) => {
-            const child = spawn(process.execPath, [TAKE_LOCK, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+            const child = spawn(process.execPath, [TAKE_LOCK, dir], {
+              stdio: ['pipe', 'pipe', 'inherit'],
+            });
             racers[i] = child;
             cleanups.push(async () => {
               child.stdin?.end();
-              if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+              if (child.exitCode === null && child.signalCode === null)
+                {await new Promise((r) => child.once('exit', r));}
             });
             const timer = setTimeout(() => reject(new Error(`racer ${i} did not answer`)), 30_000);
             child.stdout?.once('data', (c: Buffer) => {

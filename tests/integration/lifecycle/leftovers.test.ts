@@ -10,8 +10,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { settleLeftovers } from '../../../electron/core/lifecycle/leftovers';
 import { createLogStore, type LogStore } from '../../../electron/core/supervisor/log-store';
-import { createPidFile, isProcessAlive, type PidFile, type PidFileRecord, readProcessIdentity } from '../../../electron/core/supervisor/pid-file';
-import { createWorkerSupervisor, type WorkerSupervisor } from '../../../electron/core/supervisor/worker-supervisor';
+import {
+  createPidFile,
+  isProcessAlive,
+  type PidFile,
+  type PidFileRecord,
+  readProcessIdentity,
+} from '../../../electron/core/supervisor/pid-file';
+import {
+  createWorkerSupervisor,
+  type WorkerSupervisor,
+} from '../../../electron/core/supervisor/worker-supervisor';
 import type { WorkerSpec } from '../../../shared/model/worker';
 import { getFreePort } from '../../helpers/free-port';
 import { workerSpec } from '../../helpers/worker-spec';
@@ -41,7 +50,12 @@ function supervisor(pidFile: PidFile = createPidFile(pidPath())): WorkerSupervis
     ownerTag: dir,
     logStore: logs,
     policy: { probeIntervalMs: 100, killTimeoutMs: 3000, maxRestarts: 0 },
-    commandOptions: { baseEnv: process.env, nodeBinary: process.execPath, cliScript: FAKE, trtllmServeBinary: FAKE },
+    commandOptions: {
+      baseEnv: process.env,
+      nodeBinary: process.execPath,
+      cliScript: FAKE,
+      trtllmServeBinary: FAKE,
+    },
     pidFile,
   });
   supervisors.push(sup);
@@ -54,7 +68,11 @@ async function leaveRunning(specs: WorkerSpec[]): Promise<Record<string, number>
   // this test process and would otherwise rewrite the record when its children exit).
   const real = createPidFile(pidPath());
   let isDead = false;
-  const dead = supervisor({ path: real.path, update: (w) => !isDead && real.update(w), remove: () => undefined });
+  const dead = supervisor({
+    path: real.path,
+    update: (w) => !isDead && real.update(w),
+    remove: () => undefined,
+  });
   supervisors.pop();
   for (const spec of specs) {
     dead.add(spec);
@@ -70,11 +88,17 @@ async function leaveRunning(specs: WorkerSpec[]): Promise<Record<string, number>
   return pids;
 }
 
-const recordedIds = (): string[] => (JSON.parse(readFileSync(pidPath(), 'utf8')) as PidFileRecord).workers.map((w) => w.id).sort();
+const recordedIds = (): string[] =>
+  (JSON.parse(readFileSync(pidPath(), 'utf8')) as PidFileRecord).workers.map((w) => w.id).sort();
 
 describe('settling the leftovers of a crashed console', () => {
   it('adopts the exact match and stops the rest by pid; the record then lists only the adopted', async () => {
-    const [a, b, c, d] = await Promise.all([getFreePort(), getFreePort(), getFreePort(), getFreePort()]);
+    const [a, b, c, d] = await Promise.all([
+      getFreePort(),
+      getFreePort(),
+      getFreePort(),
+      getFreePort(),
+    ]);
     const ctx0 = workerSpec({ id: 'ctx0', port: a, gpus: [0] });
     const ctx1 = workerSpec({ id: 'ctx1', port: b, gpus: [1] });
     const gen0 = workerSpec({ id: 'gen0', role: 'generation', port: c, gpus: [2] });
@@ -86,11 +110,18 @@ describe('settling the leftovers of a crashed console', () => {
     const said: string[] = [];
     // The topology being started: ctx0 as it runs, ctx1 on another port, gen0 on another GPU, no 'old'.
     const specs = [ctx0, { ...ctx1, port: d + 1 }, { ...gen0, gpus: [3] }];
-    const decision = await settleLeftovers({ pidPath: pidPath(), specs, supervisor: sup, mode: 'adopt', log: (_l, m) => said.push(m) });
+    const decision = await settleLeftovers({
+      pidPath: pidPath(),
+      specs,
+      supervisor: sup,
+      mode: 'adopt',
+      log: (_l, m) => said.push(m),
+    });
 
     expect(decision.adopted).toEqual(['ctx0']);
     expect(decision.stopped.map((s) => s.id).sort()).toEqual(['ctx1', 'gen0', 'old']);
-    for (const id of ['ctx1', 'gen0', 'old']) expect(isProcessAlive(left[id] as number), id).toBe(false);
+    for (const id of ['ctx1', 'gen0', 'old'])
+      {expect(isProcessAlive(left[id] as number), id).toBe(false);}
     expect(said.join('\n')).toMatch(/stopping ctx1 .*runs on 127\.0\.0\.1:\d+/);
     expect(said.join('\n')).toMatch(/stopping gen0 .*GPUs '2', the topology wants '3'/);
     expect(said.join('\n')).toMatch(/stopping old .*no worker of that name/);
@@ -110,7 +141,13 @@ describe('settling the leftovers of a crashed console', () => {
     const spec = workerSpec({ id: 'ctx0', port: await getFreePort() });
     const left = await leaveRunning([spec]);
     const sup = supervisor();
-    const decision = await settleLeftovers({ pidPath: pidPath(), specs: [spec], supervisor: sup, mode: 'stop', log: () => undefined });
+    const decision = await settleLeftovers({
+      pidPath: pidPath(),
+      specs: [spec],
+      supervisor: sup,
+      mode: 'stop',
+      log: () => undefined,
+    });
     expect(decision).toMatchObject({ adopted: [], stopped: [{ id: 'ctx0', result: 'stopped' }] });
     expect(isProcessAlive(left.ctx0 as number)).toBe(false);
     expect(sup.list()).toEqual([]);
@@ -121,9 +158,24 @@ describe('settling the leftovers of a crashed console', () => {
     const spec = workerSpec({ id: 'ctx0', port: await getFreePort() });
     const left = await leaveRunning([spec]);
     // The console died between the spawn and the record: the record on disk does not name the worker.
-    writeFileSync(pidPath(), JSON.stringify({ consolePid: 999_999_999, consoleIdentity: null, writtenAtMs: 1, workers: [] } satisfies PidFileRecord));
+    writeFileSync(
+      pidPath(),
+      JSON.stringify({
+        consolePid: 999_999_999,
+        consoleIdentity: null,
+        writtenAtMs: 1,
+        workers: [],
+      } satisfies PidFileRecord),
+    );
     const said: string[] = [];
-    const decision = await settleLeftovers({ pidPath: pidPath(), ownerTag: dir, specs: [spec], supervisor: supervisor(), mode: 'adopt', log: (_l, m) => said.push(m) });
+    const decision = await settleLeftovers({
+      pidPath: pidPath(),
+      ownerTag: dir,
+      specs: [spec],
+      supervisor: supervisor(),
+      mode: 'adopt',
+      log: (_l, m) => said.push(m),
+    });
     expect(decision.stopped).toEqual([{ id: '(unrecorded)', pid: left.ctx0, result: 'stopped' }]);
     expect(isProcessAlive(left.ctx0 as number)).toBe(false);
     expect(said.join('\n')).toContain('had not recorded');
@@ -139,14 +191,37 @@ describe('settling the leftovers of a crashed console', () => {
       consoleIdentity: null,
       writtenAtMs: 1,
       workers: [
-        { id: 'ctx0', pid: reused.pid, host: '127.0.0.1', port: 1, command: reused.command, identity: { cmdline: reused.command, startTime: '1' } },
-        { id: 'gen0', pid: renamed.pid, host: '127.0.0.1', port: 2, command: [process.execPath, 'worker.js', '--port', '2'], identity: identity(renamed.pid) },
+        {
+          id: 'ctx0',
+          pid: reused.pid,
+          host: '127.0.0.1',
+          port: 1,
+          command: reused.command,
+          identity: { cmdline: reused.command, startTime: '1' },
+        },
+        {
+          id: 'gen0',
+          pid: renamed.pid,
+          host: '127.0.0.1',
+          port: 2,
+          command: [process.execPath, 'worker.js', '--port', '2'],
+          identity: identity(renamed.pid),
+        },
       ],
     };
     writeFileSync(pidPath(), JSON.stringify(record));
     const sup = supervisor();
-    const specs = [workerSpec({ id: 'ctx0', port: 1 }), workerSpec({ id: 'gen0', role: 'generation', port: 2 })];
-    const decision = await settleLeftovers({ pidPath: pidPath(), specs, supervisor: sup, mode: 'stop', log: () => undefined });
+    const specs = [
+      workerSpec({ id: 'ctx0', port: 1 }),
+      workerSpec({ id: 'gen0', role: 'generation', port: 2 }),
+    ];
+    const decision = await settleLeftovers({
+      pidPath: pidPath(),
+      specs,
+      supervisor: sup,
+      mode: 'stop',
+      log: () => undefined,
+    });
     expect(decision.untouched.map((u) => u.id).sort()).toEqual(['ctx0', 'gen0']);
     expect(decision.stopped).toEqual([]);
     expect(isProcessAlive(reused.pid)).toBe(true);

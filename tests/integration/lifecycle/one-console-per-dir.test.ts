@@ -9,11 +9,22 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ENDPOINT_FILE, planListenPort, readStoredEndpoint } from '../../../electron/core/lifecycle/console-endpoint';
+import {
+  ENDPOINT_FILE,
+  planListenPort,
+  readStoredEndpoint,
+} from '../../../electron/core/lifecycle/console-endpoint';
 import { LOCK_FILE } from '../../../electron/core/lifecycle/data-dir-lock';
 import { getFreePort } from '../../helpers/free-port';
 import { complete, randomFirstWorkerPort } from '../core/backend/backend-kit';
-import { consoleOf, eventually, killWorkersOf, listWorkers, type Serve, startServe } from './serve-kit';
+import {
+  consoleOf,
+  eventually,
+  killWorkersOf,
+  listWorkers,
+  type Serve,
+  startServe,
+} from './serve-kit';
 
 let dataDir = '';
 const serves: Serve[] = [];
@@ -42,11 +53,15 @@ async function stop(s: Serve): Promise<void> {
 }
 
 describe('one console per data dir', () => {
-  it('refuses a second console with the first one\'s URL and pid; the first keeps running and keeps its records', async () => {
+  it("refuses a second console with the first one's URL and pid; the first keeps running and keeps its records", async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'dc-two-'));
     const first = serve(['--demo', '--first-worker-port', String(randomFirstWorkerPort())]);
     const c1 = await consoleOf(first);
-    await eventually(async () => expect((await listWorkers(c1)).map((w) => w.status.state)).toEqual(['ready', 'ready']), 40_000);
+    await eventually(
+      async () =>
+        expect((await listWorkers(c1)).map((w) => w.status.state)).toEqual(['ready', 'ready']),
+      40_000,
+    );
     const pidRecord = readFileSync(join(dataDir, 'console.pid'), 'utf8');
     const lock = readFileSync(join(dataDir, LOCK_FILE), 'utf8');
 
@@ -59,7 +74,10 @@ describe('one console per data dir', () => {
     // The first console is untouched: same records, same workers, still serving.
     expect(readFileSync(join(dataDir, 'console.pid'), 'utf8')).toBe(pidRecord);
     expect(readFileSync(join(dataDir, LOCK_FILE), 'utf8')).toBe(lock);
-    expect((await listWorkers(c1)).map((w) => `${w.id}:${w.status.state}`).sort()).toEqual(['ctx0:ready', 'gen0:ready']);
+    expect((await listWorkers(c1)).map((w) => `${w.id}:${w.status.state}`).sort()).toEqual([
+      'ctx0:ready',
+      'gen0:ready',
+    ]);
     const proxyUrl = /^Proxy: (\S+)$/m.exec(first.stdout())?.[1] as string;
     expect((await complete(proxyUrl)).status).toBe(200);
 
