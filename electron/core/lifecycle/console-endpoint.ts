@@ -26,8 +26,9 @@ export function readStoredEndpoint(
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-      {log(`cannot read ${path}: ${(err as Error).message}; a new port and token are chosen`);}
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      log(`cannot read ${path}: ${(err as Error).message}; a new port and token are chosen`);
+    }
     return { port: null, token: null };
   }
   try {

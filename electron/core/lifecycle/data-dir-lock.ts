@@ -127,8 +127,9 @@ function removeStaleLock(path: string, stale: LockHolder, now: number): boolean 
   if (!createExclusive(marker, holderOf(process.pid, now))) return false;
   try {
     const again = readLockHolder(path);
-    if (again === null || again.pid !== stale.pid || again.startTime !== stale.startTime)
-      {return false;}
+    if (again === null || again.pid !== stale.pid || again.startTime !== stale.startTime) {
+      return false;
+    }
     rmSync(path, { force: true });
     return true;
   } finally {
@@ -164,8 +165,9 @@ export async function acquireDataDirLock(
       rmSync(path, { force: true });
       continue;
     }
-    if (holder.pid === mine.pid && holder.startTime === mine.startTime)
-      {return heldLock(path, holder, tookOverFrom);}
+    if (holder.pid === mine.pid && holder.startTime === mine.startTime) {
+      return heldLock(path, holder, tookOverFrom);
+    }
     if (isHolderAlive(holder)) throw lockedError(dataDir, holder);
     if (removeStaleLock(path, holder, now())) {
       tookOverFrom = holder;

@@ -77,17 +77,20 @@ export function mismatchOf(
 ): string | null {
   const w = left.worker;
   if (spec === undefined || launch === null) return 'the topology has no worker of that name';
-  if (spec.host !== w.host || spec.port !== w.port)
-    {return `the topology has it on ${spec.host}:${spec.port}, it runs on ${w.host}:${w.port}`;}
+  if (spec.host !== w.host || spec.port !== w.port) {
+    return `the topology has it on ${spec.host}:${spec.port}, it runs on ${w.host}:${w.port}`;
+  }
   if (
     launch.command.length !== w.command.length ||
     !launch.command.every((a, i) => sameArgument(a, w.command[i] as string))
-  )
-    {return 'its command line differs from the topology';}
+  ) {
+    return 'its command line differs from the topology';
+  }
   const gpus = cudaDevicesOf(w.pid);
   const wanted = launch.env.CUDA_VISIBLE_DEVICES ?? '';
-  if (gpus !== undefined && gpus !== wanted)
-    {return `it runs on GPUs '${gpus}', the topology wants '${wanted}'`;}
+  if (gpus !== undefined && gpus !== wanted) {
+    return `it runs on GPUs '${gpus}', the topology wants '${wanted}'`;
+  }
   return null;
 }
 

@@ -224,8 +224,9 @@ export async function stopLeftover(
   signalProcessTree(worker.pid, 'SIGKILL');
   // Wait (bounded) for the kill to land, so the port is free when this resolves.
   const killDeadline = Date.now() + 5000;
-  while (isProcessAlive(worker.pid) && Date.now() < killDeadline)
-    {await new Promise((r) => setTimeout(r, 20));}
+  while (isProcessAlive(worker.pid) && Date.now() < killDeadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return 'killed';
 }
 

@@ -133,8 +133,9 @@ describe('data dir lock', () => {
             racers[i] = child;
             cleanups.push(async () => {
               child.stdin?.end();
-              if (child.exitCode === null && child.signalCode === null)
-                {await new Promise((r) => child.once('exit', r));}
+              if (child.exitCode === null && child.signalCode === null) {
+                await new Promise((r) => child.once('exit', r));
+              }
             });
             const timer = setTimeout(() => reject(new Error(`racer ${i} did not answer`)), 30_000);
             child.stdout?.once('data', (c: Buffer) => {

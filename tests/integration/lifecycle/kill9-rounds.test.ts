@@ -85,14 +85,16 @@ function pickOp(rand: () => number, workers: TopologyWorker[], round: number): O
   if (freeGpus.length > 0) kinds.push('add');
   if (removable.length > 0) kinds.push('remove');
   const kind = kinds[Math.floor(rand() * kinds.length)] as Op['kind'];
-  if (kind === 'add')
-    {return {
+  if (kind === 'add') {
+    return {
       kind,
       role: rand() < 0.5 ? 'context' : 'generation',
       gpu: freeGpus[Math.floor(rand() * freeGpus.length)] as number,
-    };}
-  if (kind === 'remove')
-    {return { kind, id: (removable[Math.floor(rand() * removable.length)] as TopologyWorker).name };}
+    };
+  }
+  if (kind === 'remove') {
+    return { kind, id: (removable[Math.floor(rand() * removable.length)] as TopologyWorker).name };
+  }
   const w = workers[Math.floor(rand() * workers.length)] as TopologyWorker;
   // A change the plan sees (a restart), not only a comment.
   return { kind, file: w.optionsFile ?? `${w.name}.yaml`, mark: `max_batch_size: ${16 + round}` };
@@ -137,11 +139,12 @@ async function expectNothingLost(
   await eventually(() => {
     const procs = workerProcessesOf(dataDir);
     const byPort = new Map<number, number[]>();
-    for (const p of procs)
-      {byPort.set(portArgOf(p.cmdline) ?? -1, [
+    for (const p of procs) {
+      byPort.set(portArgOf(p.cmdline) ?? -1, [
         ...(byPort.get(portArgOf(p.cmdline) ?? -1) ?? []),
         p.pid,
-      ]);}
+      ]);
+    }
     const expected = new Map(
       workers.map((w) => [w.port, [listed.find((l) => l.id === w.name)?.status.pid]]),
     );
@@ -196,26 +199,29 @@ describe('kill -9 of the console during add/remove/apply', () => {
         const names = workers.map((w) => w.name);
         if (answered !== null && op.kind === 'add') expect(names, context).toContain(answered);
         if (answered !== null && op.kind === 'remove') expect(names, context).not.toContain(op.id);
-        if (answered !== null && op.kind === 'apply')
-          {expect(completeTopologyOnDisk().files[op.file], context).toContain(op.mark);}
+        if (answered !== null && op.kind === 'apply') {
+          expect(completeTopologyOnDisk().files[op.file], context).toContain(op.mark);
+        }
         // An adopted worker is the very process that ran before the kill, still running, not restarted.
         const adoptedPids = [...serve.stderr().matchAll(/ adopted (\S+) \(pid (\d+),/g)].map(
           (m) => [m[1], Number(m[2])] as const,
         );
         const nowListed = await listWorkers(c);
-        for (const [id, pid] of adoptedPids)
-          {expect(nowListed.find((w) => w.id === id)?.status, context).toMatchObject({
+        for (const [id, pid] of adoptedPids) {
+          expect(nowListed.find((w) => w.id === id)?.status, context).toMatchObject({
             pid,
             restarts: 0,
             state: 'ready',
-          });}
+          });
+        }
         const adopted = adoptedPids.length;
         const stopped = (serve.stderr().match(/ stopping (\S+ \(pid|pid \d+ \()/g) ?? []).length;
         adoptedTotal += adopted;
-        if (process.env.DISAGG_KILL9_ROUNDS !== undefined)
-          {console.log(
+        if (process.env.DISAGG_KILL9_ROUNDS !== undefined) {
+          console.log(
             `round ${round}: ${op.kind} killed after ${delayMs} ms, ${answered === null ? 'not answered' : 'answered'}; ${adopted} adopted, ${stopped} stopped, ${workers.length} workers`,
-          );}
+          );
+        }
       }
 
       serve.proc.kill('SIGTERM');

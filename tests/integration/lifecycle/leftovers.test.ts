@@ -120,8 +120,9 @@ describe('settling the leftovers of a crashed console', () => {
 
     expect(decision.adopted).toEqual(['ctx0']);
     expect(decision.stopped.map((s) => s.id).sort()).toEqual(['ctx1', 'gen0', 'old']);
-    for (const id of ['ctx1', 'gen0', 'old'])
-      {expect(isProcessAlive(left[id] as number), id).toBe(false);}
+    for (const id of ['ctx1', 'gen0', 'old']) {
+      expect(isProcessAlive(left[id] as number), id).toBe(false);
+    }
     expect(said.join('\n')).toMatch(/stopping ctx1 .*runs on 127\.0\.0\.1:\d+/);
     expect(said.join('\n')).toMatch(/stopping gen0 .*GPUs '2', the topology wants '3'/);
     expect(said.join('\n')).toMatch(/stopping old .*no worker of that name/);

@@ -58,14 +58,16 @@ export async function waitForOutput(
   let isExited = false;
   void s.exited.then(() => (isExited = true));
   while (!pred(s.stdout())) {
-    if (isExited)
-      {throw new Error(
+    if (isExited) {
+      throw new Error(
         `serve exited before the expected output; stdout:\n${s.stdout()}\nstderr:\n${s.stderr()}`,
-      );}
-    if (Date.now() > deadline)
-      {throw new Error(
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
         `no expected output within ${timeoutMs} ms; stdout:\n${s.stdout()}\nstderr:\n${s.stderr()}`,
-      );}
+      );
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return s.stdout();
