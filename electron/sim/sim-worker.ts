@@ -335,6 +335,13 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
   const onEarlyInt = (): void => earlyStop('SIGINT');
   process.on('SIGTERM', onEarlyTerm);
   process.on('SIGINT', onEarlyInt);
+  // The console that started this worker may die (kill -9) and a new one adopt the worker: output to the dead
+  // console's pipe must not end it, as it does not end trtllm-serve (Python ignores SIGPIPE, logging swallows EPIPE).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
   process.on('uncaughtException', (err) => {
     io.stderr(`[sim] unexpected error: ${err.stack ?? err.message}\n`);
     process.exit(1);
