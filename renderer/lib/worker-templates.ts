@@ -3,6 +3,8 @@
 // enable_iter_perf_stats for /metrics; 2.3: event_buffer_max_size for the kv_cache_aware router).
 // Layer: renderer (pure).
 
+import { isMap, parseDocument } from 'yaml';
+
 import type { WorkerRole } from '../../shared/model/worker';
 
 // The lines both roles share (iteration stats for /metrics, the UCX KV transceiver, KV events for the
@@ -18,12 +20,14 @@ const COMMON_OPTIONS: readonly string[] = [
   '',
 ];
 
-/** The YAML template for a role. */
-export function workerOptionsTemplate(role: WorkerRole): string {
+/** The YAML template for a role on `gpuCount` GPUs (tensor parallel over all of them, no pipeline split). */
+export function workerOptionsTemplate(role: WorkerRole, gpuCount = 1): string {
+  const parallel = [`tensor_parallel_size: ${gpuCount}`, 'pipeline_parallel_size: 1'];
   if (role === 'context') {
     return [
       '# Context worker: the overlap scheduler must be off for context-only requests (protocol 2.2).',
       'disable_overlap_scheduler: true',
+      ...parallel,
       'max_batch_size: 8',
       'max_num_tokens: 8192',
       ...COMMON_OPTIONS,
@@ -31,10 +35,31 @@ export function workerOptionsTemplate(role: WorkerRole): string {
   }
   return [
     '# Generation worker: large batches, KV arrives from the context worker over UCX (protocol 2.4).',
+    ...parallel,
     'max_batch_size: 256',
     'max_num_tokens: 512',
     ...COMMON_OPTIONS,
   ].join('\n');
+}
+
+/**
+ * The options YAML with tensor_parallel_size and pipeline_parallel_size set (comments and other keys kept),
+ * so the file agrees with the GPUs picked; the text unchanged when it is not a YAML mapping (its lint says why).
+ */
+export function withParallelism(optionsYaml: string, tpSize: number, ppSize: number): string {
+  const doc = parseDocument(optionsYaml);
+  if (doc.errors.length > 0 || (doc.contents !== null && !isMap(doc.contents))) return optionsYaml;
+  if (doc.get('tensor_parallel_size') === tpSize && doc.get('pipeline_parallel_size') === ppSize) {
+    return optionsYaml;
+  }
+  doc.set('tensor_parallel_size', tpSize);
+  doc.set('pipeline_parallel_size', ppSize);
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** Pipeline sizes that split `gpuCount` GPUs evenly (TP = gpuCount / PP). */
+export function pipelineChoices(gpuCount: number): number[] {
+  return Array.from({ length: gpuCount }, (_, i) => i + 1).filter((pp) => gpuCount % pp === 0);
 }
 
 /** The default name for the next worker of a role: ctx0, ctx1 ... not already taken. */
