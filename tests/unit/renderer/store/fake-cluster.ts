@@ -39,6 +39,8 @@ export function createFakeCluster(workers: WorkerView[], files: TopologyFiles, e
   let dropNext = false;
   const commands: ClusterCommandRequest[] = [];
   let refuse: ((request: ClusterCommandRequest) => Error | null) | null = null;
+  let snapshotGate: Promise<void> | null = null;
+  let snapshotsTaken = 0;
 
   const publish = (changes: ClusterChange[]): number => {
     const next = changes.reduce(applyClusterChange, state);
@@ -118,8 +120,12 @@ export function createFakeCluster(workers: WorkerView[], files: TopologyFiles, e
         publish([{ kind: 'draft', draft: { files: c.files, baseTopologyVersion: state.topology.appliedVersion, issues: [], updatedAtMs: 1 } }]);
         return done(`imported ${Object.keys(c.files).length} file(s)`);
       }
-      default:
-        throw new AppError('NOT_SUPPORTED', `fake cluster: ${c.kind}`);
+      case 'drainWorker':
+      case 'undrainWorker':
+      case 'restartWorker':
+      case 'stopWorker':
+      case 'rollback':
+        throw new AppError('NOT_SUPPORTED', `the fake cluster has no ${c.kind}`);
     }
   };
 
@@ -129,7 +135,12 @@ export function createFakeCluster(workers: WorkerView[], files: TopologyFiles, e
     },
     commands,
     handlers: {
-      'cluster:snapshot': () => Promise.resolve(state),
+      'cluster:snapshot': async () => {
+        const taken = state;
+        snapshotsTaken += 1;
+        if (snapshotGate) await snapshotGate;
+        return taken;
+      },
       'cluster:command': (request: ClusterCommandRequest) => {
         commands.push(request);
         const refusal = refuse?.(request);
@@ -144,6 +155,18 @@ export function createFakeCluster(workers: WorkerView[], files: TopologyFiles, e
     /** Where published events go (the fake api's emit). */
     connect(sink: (event: ClusterChangedEvent) => void): void {
       emit = sink;
+    },
+    get snapshotsTaken() {
+      return snapshotsTaken;
+    },
+    /** Snapshots are taken at once but answered only when the returned function is called. */
+    holdSnapshots(): () => void {
+      let release: () => void = () => undefined;
+      snapshotGate = new Promise<void>((r) => (release = r));
+      return () => {
+        snapshotGate = null;
+        release();
+      };
     },
     /** Makes the backend refuse the commands `fn` returns an error for. */
     refuseWhen(fn: ((request: ClusterCommandRequest) => Error | null) | null): void {
