@@ -17,6 +17,7 @@ import type { LogQuery } from '../model/logs';
 import type { MetricsQuery } from '../model/metrics';
 import { REQUEST_OUTCOMES, type RequestQuery } from '../model/requests';
 import type { ConsoleSettingsPatch } from '../model/settings';
+import type { ClusterCommand, ClusterCommandRequest } from '../model/cluster-state';
 import type { ExportOptions, TopologyFiles } from '../model/topology';
 import type { WorkerAddRequest, WorkerRemoveOptions } from '../model/worker-view';
 import type { ApiChannelName, ApiInvokeMap } from './contract';
@@ -225,6 +226,31 @@ const settingsPatch = obj<ConsoleSettingsPatch>({
   proxyPort: optional(portNumber),
 });
 
+// ------------------------------------------------------------------ cluster commands (#12)
+const drainTimeoutMs = optional(int({ min: 0, max: 3_600_000 }));
+const baseTopologyVersion = nullable(int({ min: 1 }));
+/** One check per command kind: the fields each kind takes (the `kind` itself is checked by clusterCommand). */
+const commandShapes: { [K in ClusterCommand['kind']]: Check<Extract<ClusterCommand, { kind: K }>> } = {
+  addWorker: obj({ kind: oneOf(['addWorker'] as const), request: workerAddRequest }),
+  removeWorker: obj({ kind: oneOf(['removeWorker'] as const), id, drainTimeoutMs }),
+  drainWorker: obj({ kind: oneOf(['drainWorker'] as const), id, drainTimeoutMs }),
+  undrainWorker: obj({ kind: oneOf(['undrainWorker'] as const), id }),
+  restartWorker: obj({ kind: oneOf(['restartWorker'] as const), id }),
+  stopWorker: obj({ kind: oneOf(['stopWorker'] as const), id }),
+  applyConfig: obj({ kind: oneOf(['applyConfig'] as const), files: topologyFiles, baseTopologyVersion, note: optional(str({ minLength: 1, maxLength: 200 })) }),
+  rollback: obj({ kind: oneOf(['rollback'] as const), version }),
+  saveDraft: obj({ kind: oneOf(['saveDraft'] as const), files: topologyFiles, baseTopologyVersion }),
+  discardDraft: obj({ kind: oneOf(['discardDraft'] as const) }),
+  importFiles: obj({ kind: oneOf(['importFiles'] as const), files: topologyFiles }),
+};
+const COMMAND_KINDS = Object.keys(commandShapes) as ClusterCommand['kind'][];
+const clusterCommand: Check<ClusterCommand> = (v, path) => {
+  if (!isPlainObject(v)) fail(path, `must be an object, got ${describe(v)}`);
+  const kind = oneOf(COMMAND_KINDS)(v.kind, `${path}.kind`);
+  return commandShapes[kind](v, path);
+};
+const clusterCommandRequest = obj<ClusterCommandRequest>({ command: clusterCommand, expectedVersion: int({ min: 0 }) });
+
 // ------------------------------------------------------------------ bench and planner (B1, B2)
 const benchRunId = str({ minLength: 1, maxLength: 81, pattern: /^[a-z0-9][a-z0-9-]*$/ });
 const sloMs = num({ min: 0.001, max: 3_600_000 });
@@ -332,6 +358,8 @@ export const ApiValidators: { [K in ApiChannelName]: ArgsValidator<K> } = {
   'topology:import': tuple(topologyFiles),
   'topology:export': tuple(exportOptions),
   'cluster:status': tuple(),
+  'cluster:snapshot': tuple(),
+  'cluster:command': tuple(clusterCommandRequest),
   'metrics:snapshot': tuple(optional(metricsQuery)),
   'metrics:csv': tuple(optional(metricsQuery)),
   'requests:list': tuple(optional(requestQuery)),

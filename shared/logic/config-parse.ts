@@ -97,6 +97,12 @@ export interface DisaggParseOptions {
   genOnlyBenchmark?: boolean;
   /** The proxy also gets `-m metadata_config.yaml` (§7.1). */
   hasMetadataServer?: boolean;
+  /**
+   * The console routes to the workers of its console.yaml and updates the proxy's membership itself, so a
+   * role with no worker is allowed (the proxy answers 503 for it until one is added; docs/state-model.md):
+   * the "at least one server" rule becomes a warning instead of an error.
+   */
+  isMembershipManaged?: boolean;
 }
 
 type HostPortCheck =
@@ -514,15 +520,16 @@ export function validateDisaggConfig(
       const v = sections[role]?.get('urls')?.value;
       return Array.isArray(v) && v.length > 0;
     };
+    const requireServers = opts.isMembershipManaged === true ? sink.warn.bind(sink) : sink.error.bind(sink);
     if (!listed('generation_servers')) {
-      sink.error(
+      requireServers(
         sections.generation_servers?.get('urls')?.path ?? ['generation_servers'],
         'at least one generation server is required: list it in generation_servers.urls as host:port',
         'or use disagg_cluster for service discovery',
       );
     }
     if (!listed('context_servers') && !opts.genOnlyBenchmark) {
-      sink.error(
+      requireServers(
         sections.context_servers?.get('urls')?.path ?? ['context_servers'],
         'at least one context server is required: list it in context_servers.urls as host:port',
         'only a gen-only benchmark (TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1) runs without context servers',

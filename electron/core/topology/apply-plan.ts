@@ -4,8 +4,8 @@
 
 import { parseYaml } from '../../../shared/logic/yaml-locate';
 import type { ApplyPlan, TopologyFiles, TopologyWorker } from '../../../shared/model/topology';
-import { CONSOLE_FILE, parseConsoleFile } from './console-file';
-import { DISAGG_CONFIG_FILE, METADATA_CONFIG_FILE } from './load-topology';
+import { CONSOLE_FILE, parseConsoleFile } from '../../../shared/logic/console-file';
+import { DISAGG_CONFIG_FILE, METADATA_CONFIG_FILE } from '../../../shared/logic/load-topology';
 
 /** What the plan needs of one side: the files (console.yaml must parse). */
 export interface PlanInput {

@@ -8,7 +8,7 @@
 import { buildWorkerArgs } from '../../../shared/logic/worker-command';
 import type { ExportedFile, ExportOptions } from '../../../shared/model/topology';
 import type { WorkerSpec } from '../../../shared/model/worker';
-import { DISAGG_CONFIG_FILE, type LoadedTopology, METADATA_CONFIG_FILE } from './load-topology';
+import { DISAGG_CONFIG_FILE, type LoadedTopology, METADATA_CONFIG_FILE } from '../../../shared/logic/load-topology';
 import { shellQuote } from './shell-quote';
 import { toWorkerSpecs } from './worker-specs';
 

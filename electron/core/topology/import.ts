@@ -13,8 +13,8 @@ import { serializeDisaggConfig, serializeWorkerOptions } from '../../../shared/l
 import type { DisaggConfig, ServerSectionConfig, WorkerOptions } from '../../../shared/model/config';
 import type { ClusterMode, ImportResult, TopologyFiles, TopologyWorker } from '../../../shared/model/topology';
 import type { WorkerRole } from '../../../shared/model/worker';
-import { CONSOLE_FILE, serializeConsoleFile } from './console-file';
-import { DISAGG_CONFIG_FILE, METADATA_CONFIG_FILE } from './load-topology';
+import { CONSOLE_FILE, serializeConsoleFile } from '../../../shared/logic/console-file';
+import { DISAGG_CONFIG_FILE, METADATA_CONFIG_FILE } from '../../../shared/logic/load-topology';
 
 /** The model a worker gets when the files do not say (the README's example model). */
 export const PLACEHOLDER_MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';

@@ -1,6 +1,7 @@
-// The topology:* channels of the console API over the store: get, validate (pre-flight), apply (plan, then
-// the TopologyApplier port runs it; a failed apply keeps the previous topology and says why), history,
-// diff, rollback, import, export. Applies are serialised. Layer: core.
+// The topology over its store: get, validate (pre-flight), apply (the same pre-flight, then a plan the
+// TopologyApplier port runs; a failed apply keeps the previous topology and says why), history, diff,
+// rollback, import, export. Applies are serialised; the cluster commands (state/cluster-commands.ts) call
+// apply, rollback and import. Layer: core.
 
 import type { ApiHandlers, TopologyAppliedEvent } from '../../../shared/api/contract';
 import { AppError, type JsonValue } from '../../../shared/api/envelope';
@@ -9,6 +10,7 @@ import type {
   ApplyPlan,
   ApplyResult,
   ExportedFile,
+  ConsoleTopology,
   ExportOptions,
   FileDiff,
   ImportResult,
@@ -19,12 +21,12 @@ import type {
 } from '../../../shared/model/topology';
 import type { WorkerSpec } from '../../../shared/model/worker';
 import { planApply } from './apply-plan';
-import { CONSOLE_FILE, parseConsoleFile } from './console-file';
+import { CONSOLE_FILE, parseConsoleFile } from '../../../shared/logic/console-file';
 import { exportTopology } from './export';
 import { importTopologyFiles } from './import';
-import { type LoadedTopology, loadTopology } from './load-topology';
+import { type LoadedTopology, loadTopology } from '../../../shared/logic/load-topology';
 import { isPortFree } from './port-probe';
-import { type PortProbe, preflightTopology } from './preflight';
+import { type PortProbe, preflightTopology } from '../../../shared/logic/preflight';
 import { diffTopologyFiles } from './topology-diff';
 import type { TopologyStore } from './topology-store';
 import { toWorkerSpecs } from './worker-specs';
@@ -96,6 +98,24 @@ export class TopologyService {
   private async currentLoaded(): Promise<LoadedTopology | null> {
     const files = await this.opts.store.readCurrent();
     return Object.keys(files).length === 0 ? null : loadTopology(files).topology;
+  }
+
+  /** The current files and console.yaml parsed (an empty topology before the first apply); CONFIG_INVALID when it does not parse. */
+  async current(defaultMode: ConsoleTopology['clusterMode']): Promise<{ files: TopologyFiles; console: ConsoleTopology }> {
+    const files = await this.opts.store.readCurrent();
+    const text = files[CONSOLE_FILE];
+    if (text === undefined) return { files: {}, console: { clusterMode: defaultMode, expectedMaxInputTokens: null, workers: [] } };
+    const parsed = parseConsoleFile(text);
+    if (!parsed.ok) throw new AppError('CONFIG_INVALID', 'console.yaml of the current topology does not parse; fix it in the topology editor first');
+    return { files, console: parsed.value };
+  }
+
+  /** console.yaml of an applied version; null when that version is gone or its console.yaml does not parse. */
+  async consoleAt(version: number): Promise<ConsoleTopology | null> {
+    const files = await this.opts.store.readVersion(version).catch(() => null);
+    const text = files?.[CONSOLE_FILE];
+    const parsed = text === undefined ? null : parseConsoleFile(text);
+    return parsed?.ok ? parsed.value : null;
   }
 
   /** The current files, console.yaml parsed, and the version last applied. */
@@ -179,16 +199,13 @@ export class TopologyService {
     return exportTopology(loaded.topology, options);
   }
 
-  /** The topology:* handlers for createBackend's api. */
-  handlers(): Pick<ApiHandlers, 'topology:get' | 'topology:validate' | 'topology:apply' | 'topology:history' | 'topology:diff' | 'topology:rollback' | 'topology:import' | 'topology:export'> {
+  /** The read-only topology:* handlers (apply, rollback and import are cluster commands). */
+  handlers(): Pick<ApiHandlers, 'topology:get' | 'topology:validate' | 'topology:history' | 'topology:diff' | 'topology:export'> {
     return {
       'topology:get': () => this.get(),
       'topology:validate': (files) => this.validate(files),
-      'topology:apply': (files) => this.apply(files),
       'topology:history': () => this.history(),
       'topology:diff': (from, to) => this.diff(from, to),
-      'topology:rollback': (version) => this.rollback(version),
-      'topology:import': (files) => this.import(files),
       'topology:export': (options) => this.export(options),
     };
   }

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 
 import type { WorkerSpec } from '../../../shared/model/worker';
-import { effectivePpSize, effectiveTpSize, type LoadedTopology, METADATA_CONFIG_FILE } from './load-topology';
+import { effectivePpSize, effectiveTpSize, type LoadedTopology, METADATA_CONFIG_FILE } from '../../../shared/logic/load-topology';
 
 /** Options of toWorkerSpecs. */
 export interface WorkerSpecOptions {

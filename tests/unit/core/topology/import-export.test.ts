@@ -11,8 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { exportLaunchScript, exportSlurmScript } from '../../../../electron/core/topology/export';
 import { importTopologyFiles } from '../../../../electron/core/topology/import';
-import { type LoadedTopology, loadTopology } from '../../../../electron/core/topology/load-topology';
-import { preflightTopology } from '../../../../electron/core/topology/preflight';
+import { type LoadedTopology, loadTopology } from '../../../../shared/logic/load-topology';
+import { preflightTopology } from '../../../../shared/logic/preflight';
 import { formatIssue } from '../../../../shared/logic/config-issues';
 import type { TopologyFiles } from '../../../../shared/model/topology';
 import { CTX_YAML, DISAGG_YAML, GEN_YAML, validTopology, withEdit } from './fixture-topology';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseConsoleFile, serializeConsoleFile } from '../../../../electron/core/topology/console-file';
+import { parseConsoleFile, serializeConsoleFile } from '../../../../shared/logic/console-file';
 import { formatIssue } from '../../../../shared/logic/config-issues';
 import type { ConsoleTopology } from '../../../../shared/model/topology';
-import { CONSOLE_YAML } from './fixture-topology';
+import { CONSOLE_YAML } from '../../core/topology/fixture-topology';
 
 describe('console.yaml', () => {
   it('parses every field, with defaults for host, engine and backend', () => {

@@ -4,10 +4,10 @@
 
 import { Document, isSeq, LineCounter, parseDocument } from 'yaml';
 
-import { isPlainObject } from '../../../shared/logic/config-checks';
-import type { ConfigIssue } from '../../../shared/logic/config-issues';
-import { type ConfigPath, formatPath, locatePath } from '../../../shared/logic/yaml-locate';
-import type { ClusterMode, ConsoleTopology, TopologyWorker } from '../../../shared/model/topology';
+import { isPlainObject } from './config-checks';
+import type { ConfigIssue } from './config-issues';
+import { type ConfigPath, formatPath, locatePath } from './yaml-locate';
+import type { ClusterMode, ConsoleTopology, TopologyWorker } from '../model/topology';
 
 /** The console's file name inside a topology folder. */
 export const CONSOLE_FILE = 'console.yaml';

@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { isPortFree } from '../../../../electron/core/topology/port-probe';
-import { preflightTopology } from '../../../../electron/core/topology/preflight';
+import { preflightTopology } from '../../../../shared/logic/preflight';
 import { formatIssue } from '../../../../shared/logic/config-issues';
-import { DISAGG_YAML, validTopology, withEdit } from './fixture-topology';
+import { DISAGG_YAML, validTopology, withEdit } from '../../core/topology/fixture-topology';
 
 const allFree = { isPortFree: () => Promise.resolve(true) };
 

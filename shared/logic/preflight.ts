@@ -6,9 +6,9 @@
 
 import type { Document, LineCounter } from 'yaml';
 
-import type { ConfigIssue } from '../../../shared/logic/config-issues';
-import { type ConfigPath, formatPath, locatePath, parseYaml } from '../../../shared/logic/yaml-locate';
-import type { TopologyFiles } from '../../../shared/model/topology';
+import type { ConfigIssue } from './config-issues';
+import { type ConfigPath, formatPath, locatePath, parseYaml } from './yaml-locate';
+import type { TopologyFiles } from '../model/topology';
 import { CONSOLE_FILE } from './console-file';
 import { DISAGG_CONFIG_FILE, effectivePpSize, effectiveTpSize, type LoadedTopology, loadTopology, METADATA_CONFIG_FILE } from './load-topology';
 
@@ -174,7 +174,7 @@ export function crossFileChecks(t: LoadedTopology): ConfigIssue[] {
   if (mode !== 'disagg_cluster') {
     for (const role of ['context', 'generation'] as const) {
       if (!roles.has(role) && (role === 'context' ? t.disagg.context_servers : t.disagg.generation_servers).urls.length === 0) {
-        out.push(loc.issue('warning', CONSOLE_FILE, ['workers'], `no ${role} worker in this topology`));
+        out.push(loc.issue('warning', CONSOLE_FILE, ['workers'], `no ${role} worker in this topology: the proxy answers 503 to every request until one is added`));
       }
     }
   }

@@ -2,10 +2,10 @@
 // present) and each worker's options file, with the parsers of shared/logic/config-parse.ts. The result is
 // what pre-flight, the apply plan and the exports work on. Layer: core.
 
-import type { ConfigIssue } from '../../../shared/logic/config-issues';
-import { parseDisaggConfig, parseMetadataConfig, parseWorkerOptions } from '../../../shared/logic/config-parse';
-import type { DisaggConfig, MetadataConfig, WorkerOptions } from '../../../shared/model/config';
-import type { ConsoleTopology, TopologyFiles } from '../../../shared/model/topology';
+import type { ConfigIssue } from './config-issues';
+import { parseDisaggConfig, parseMetadataConfig, parseWorkerOptions } from './config-parse';
+import type { DisaggConfig, MetadataConfig, WorkerOptions } from '../model/config';
+import type { ConsoleTopology, TopologyFiles } from '../model/topology';
 import { CONSOLE_FILE, parseConsoleFile } from './console-file';
 
 /** The upstream proxy file name (`trtllm-serve disaggregated -c`). */
@@ -56,7 +56,8 @@ export function loadTopology(files: TopologyFiles): LoadResult {
   if (disaggText === undefined) {
     issues.push(missing(DISAGG_CONFIG_FILE, 'disagg_config.yaml is missing: the proxy needs it'));
   } else {
-    const r = parseDisaggConfig(disaggText, DISAGG_CONFIG_FILE, { hasMetadataServer: metadataText !== undefined });
+    // With a console.yaml the console manages membership, so a role may be empty (removing its last worker).
+    const r = parseDisaggConfig(disaggText, DISAGG_CONFIG_FILE, { hasMetadataServer: metadataText !== undefined, isMembershipManaged: consoleResult?.ok === true });
     issues.push(...r.issues);
     if (r.ok) disagg = r.value;
   }
