@@ -71,30 +71,3 @@ export function filesWithWorker(
   return out;
 }
 
-/** What the backend's state says about a placement right now: the facts an add request relies on. */
-export interface PlacementFacts {
-  /** GPU index (as a string) -> names of the workers on it. */
-  gpuAssignments: Record<string, string[]>;
-  namesInUse: readonly string[];
-  portsInUse: readonly number[];
-}
-
-/**
- * Why a new worker cannot go where the form says, as sentences (empty when it can): a GPU someone else took,
- * a name or a port in use. The Add worker panel re-checks this on every mirror change.
- */
-export function placementConflicts(
-  facts: PlacementFacts,
-  placement: { gpus: readonly number[]; id: string; port?: number },
-): string[] {
-  const out: string[] = [];
-  for (const gpu of placement.gpus) {
-    const holders = facts.gpuAssignments[String(gpu)] ?? [];
-    if (holders.length > 0) out.push(`GPU ${gpu} is now used by ${holders.join(', ')}`);
-  }
-  if (facts.namesInUse.includes(placement.id)) out.push(`the name ${placement.id} is taken`);
-  if (placement.port !== undefined && facts.portsInUse.includes(placement.port)) {
-    out.push(`port ${placement.port} is taken`);
-  }
-  return out;
-}

@@ -7,8 +7,8 @@ import { isMap, parseDocument } from 'yaml';
 import type { WorkerRole } from '../../shared/model/worker';
 
 // The template and the default name have one home in shared/logic (the backend uses the same ones).
-export { workerOptionsTemplate } from '../../shared/logic/worker-template';
 export { nextWorkerName } from '../../shared/logic/worker-allocation';
+export { workerOptionsTemplate } from '../../shared/logic/worker-template';
 
 /**
  * The options YAML with tensor_parallel_size and pipeline_parallel_size set (comments and other keys kept),

@@ -76,6 +76,14 @@ function crashReason(view: WorkerView): string {
   return exit.reason ?? (exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? '?'}`);
 }
 
+/** Commands whose warnings are config issues, shown in the editor and panels rather than as toasts. */
+const ISSUE_COMMANDS: ReadonlySet<ClusterCommand['kind']> = new Set([
+  'saveDraft',
+  'importFiles',
+  'applyConfig',
+  'rollback',
+]);
+
 export const createClusterSlice: SliceCreator<ClusterSlice> = (set, get, { api }) => {
   // Events that arrive while a snapshot is on its way: replayed on top of it (older ones are ignored).
   let buffered: ClusterChangedEvent[] | null = null;
@@ -152,7 +160,9 @@ export const createClusterSlice: SliceCreator<ClusterSlice> = (set, get, { api }
           command,
           expectedVersion: expectedVersion ?? mirror.version,
         });
-        for (const w of result.warnings) get().notify('info', w);
+        if (!ISSUE_COMMANDS.has(command.kind)) {
+          for (const w of result.warnings) get().notify('info', w);
+        }
         return { ok: true, result };
       } catch (err) {
         return {

@@ -182,8 +182,13 @@ export const createConfigSlice: SliceCreator<ConfigSlice> = (set, get, { api }) 
       set({ importError: null });
       const outcome = await get().runCommand({ kind: 'importFiles', files });
       if (!outcome.ok) {
-        // The backend kept the draft as it was; say what is wrong where, next to the import button.
         set({ importError: { message: outcome.message, issues: outcome.issues } });
+        return;
+      }
+      const issues = outcome.result.imported?.issues ?? [];
+      if (issues.some((i) => i.severity === 'error')) {
+        // The backend kept the draft as it was; say what is wrong where, next to the import button.
+        set({ importError: { message: outcome.result.summary, issues } });
         return;
       }
       // The imported files arrive as the mirror's draft; the editor opens on its first file.

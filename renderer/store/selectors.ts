@@ -3,6 +3,7 @@
 // backend's document. Ones that return arrays or objects are used through useShallow in components, or
 // return references the mirror already holds (style-guide §6). Layer: renderer (pure).
 
+import { namesInUse } from '../../shared/logic/cluster-preconditions';
 import type { ClusterState, ConfigDraft } from '../../shared/model/cluster-state';
 import type { TopologyFiles, TopologyView } from '../../shared/model/topology';
 import type { WorkerView } from '../../shared/model/worker-view';
@@ -82,21 +83,9 @@ export function selectFreeGpus(state: Pick<AppState, 'cluster' | 'inventory'>): 
     .filter((i) => (state.cluster?.gpuAssignments[String(i)] ?? []).length === 0);
 }
 
-/** Names a new worker cannot take: live workers and workers of the applied topology. */
-export function namesInUse(cluster: ClusterState | null): string[] {
-  if (!cluster) return [];
-  const names = new Set(cluster.workers.map((w) => w.id));
-  for (const w of cluster.topology.console?.workers ?? []) names.add(w.name);
-  return [...names].sort();
-}
-
-/** Ports a new local worker cannot take: the proxy's and those of the topology's and live local workers. */
-export function portsInUse(cluster: ClusterState | null): number[] {
-  if (!cluster) return [];
-  const ports = new Set<number>([cluster.proxyPort]);
-  for (const w of cluster.topology.console?.workers ?? []) ports.add(w.port);
-  for (const w of cluster.workers) if (w.spec) ports.add(w.spec.port);
-  return [...ports].sort((a, b) => a - b);
+/** Names a new worker cannot take (the shared rule the backend's preconditions use). */
+export function selectNamesInUse(state: MirrorState): string[] {
+  return state.cluster ? [...namesInUse(state.cluster)].sort() : [];
 }
 
 /** The model the playground and presets default to: the first local worker's model. */

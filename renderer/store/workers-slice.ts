@@ -6,8 +6,13 @@ import type { ClusterCommand } from '../../shared/model/cluster-state';
 import type { LogLine } from '../../shared/model/logs';
 import { filesWithWorker, newWorkerIndex } from '../lib/add-worker-files';
 import { describeError } from '../lib/error-text';
-import { nextWorkerName, planPreset, workerOptionsTemplate } from '../lib/worker-templates';
-import { namesInUse, selectFreeGpus, selectTopology } from './selectors';
+import {
+  nextWorkerName,
+  planPreset,
+  withParallelism,
+  workerOptionsTemplate,
+} from '../lib/worker-templates';
+import { selectFreeGpus, selectNamesInUse, selectTopology } from './selectors';
 import type { CommandOutcome, SliceCreator, WorkersSlice } from './store-types';
 
 /** Log lines kept per worker in the panel. */
@@ -69,11 +74,16 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
     preflightWorker: async (request) => {
       try {
         const topology = selectTopology(get()) ?? (await api.invoke('topology:get'));
-        const id = request.id ?? nextWorkerName(request.role, namesInUse(get().cluster));
+        const id = request.id ?? nextWorkerName(request.role, selectNamesInUse(get()));
         const files = filesWithWorker(
           topology.files,
           { ...request, id },
-          request.optionsYaml ?? workerOptionsTemplate(request.role, request.gpus.length),
+          request.optionsYaml ??
+            withParallelism(
+              workerOptionsTemplate(request.role),
+              request.tpSize ?? request.gpus.length,
+              request.ppSize ?? 1,
+            ),
         );
         const report = await api.invoke('topology:validate', files);
         if (request.port !== undefined) return report;
@@ -122,7 +132,7 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
         );
         return;
       }
-      const taken = namesInUse(get().cluster);
+      const taken = selectNamesInUse(get());
       for (const step of plan) {
         const id = nextWorkerName(step.role, taken);
         taken.push(id);

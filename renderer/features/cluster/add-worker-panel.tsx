@@ -7,12 +7,12 @@
 
 import { type FormEvent, type ReactNode, useMemo, useState } from 'react';
 
+import { commandConflicts, namesInUse } from '../../../shared/logic/cluster-preconditions';
 import type { ValidationReport } from '../../../shared/model/topology';
 import type { WorkerEngine, WorkerRole } from '../../../shared/model/worker';
 import type { WorkerAddRequest } from '../../../shared/model/worker-view';
 import { IssueList } from '../../components/issue-list';
 import { StateBadge } from '../../components/state-badge';
-import { placementConflicts } from '../../lib/add-worker-files';
 import { formatDuration } from '../../lib/format';
 import { useNow } from '../../lib/use-now';
 import {
@@ -22,13 +22,7 @@ import {
   workerOptionsTemplate,
 } from '../../lib/worker-templates';
 import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
-import {
-  namesInUse,
-  portsInUse,
-  selectDefaultModel,
-  selectWorker,
-  selectWorkers,
-} from '../../store/selectors';
+import { selectDefaultModel, selectWorker, selectWorkers } from '../../store/selectors';
 
 /** A report with the mirror version it was made at (the version the add command is built on). */
 interface CheckedReport {
@@ -59,7 +53,9 @@ export function AddWorkerPanel({
   const [name, setName] = useState('');
   const [ppSize, setPpSize] = useState(1);
   const tpSize = gpus.length / ppSize;
-  const [options, setOptions] = useState(() => workerOptionsTemplate(role, gpus.length));
+  const [options, setOptions] = useState(() =>
+    withParallelism(workerOptionsTemplate(role), gpus.length, 1),
+  );
   const [isOptionsEdited, setOptionsEdited] = useState(false);
   const [checked, setChecked] = useState<CheckedReport | null>(null);
   const [submitError, setSubmitError] = useState<string | null>(null);
@@ -68,28 +64,24 @@ export function AddWorkerPanel({
   const started = useAppStore((s) => (startedId ? selectWorker(s, startedId) : undefined));
   const nowMs = useNow(1000);
 
-  const takenNames = useMemo(() => namesInUse(cluster), [cluster]);
-  const defaultName = nextWorkerName(role, takenNames);
+  const defaultName = useMemo(
+    () => nextWorkerName(role, cluster ? namesInUse(cluster) : []),
+    [role, cluster],
+  );
   const portError =
     port.trim() !== '' && !(/^\d+$/.test(port.trim()) && Number(port) >= 1 && Number(port) <= 65535)
       ? 'a port is a number from 1 to 65535'
       : null;
   const id = name.trim() || defaultName;
   const chosenPort = port.trim() !== '' && portError === null ? Number(port) : undefined;
-  const conflicts = useMemo(
-    () =>
-      cluster
-        ? placementConflicts(
-            {
-              gpuAssignments: cluster.gpuAssignments,
-              namesInUse: takenNames,
-              portsInUse: portsInUse(cluster),
-            },
-            { gpus, id, ...(chosenPort !== undefined ? { port: chosenPort } : {}) },
-          )
-        : [],
-    [cluster, takenNames, gpus, id, chosenPort],
-  );
+  // The backend's own preconditions, run on the mirror as it changes (a GPU taken by another action).
+  const conflicts = useMemo(() => {
+    if (!cluster) return [];
+    const placement = { role, gpus, model: 'm', engine, id, port: chosenPort };
+    return commandConflicts({ kind: 'addWorker', request: placement }, cluster, true).map(
+      (c) => c.message,
+    );
+  }, [cluster, role, gpus, engine, id, chosenPort]);
 
   const request = (): WorkerAddRequest => ({
     role,

@@ -1,10 +1,9 @@
 // A fake console API for the store tests: handlers in memory behind the real in-memory transport (so
 // validation and envelopes are real), events emitted by the test.
-import { type ApiTransport, createApiClient } from '../../../../shared/api/client';
+import { createApiClient } from '../../../../shared/api/client';
 import type { ApiEventMap, ApiEventName, ApiHandlers } from '../../../../shared/api/contract';
-import { AppError, errorEnvelope, okEnvelope } from '../../../../shared/api/envelope';
+import { AppError } from '../../../../shared/api/envelope';
 import { inMemoryTransport } from '../../../../shared/api/in-memory-transport';
-import { ApiValidators } from '../../../../shared/api/validate';
 import type { GpuInventorySnapshot } from '../../../../shared/model/gpu';
 import type { WorkerStatus } from '../../../../shared/model/worker';
 import type { WorkerView } from '../../../../shared/model/worker-view';
@@ -86,30 +85,6 @@ export function inventory(count: number): GpuInventorySnapshot {
   };
 }
 
-/**
- * Channels the contract names but validate.ts has no validator for yet (the cluster channels, until the
- * state-backend branch adds them) go straight to the handler, still through JSON like the wire.
- */
-function withUnvalidatedChannels(inner: ApiTransport, api: Partial<ApiHandlers>): ApiTransport {
-  const hasValidator = (channel: string): boolean =>
-    typeof (ApiValidators as Record<string, unknown>)[channel] === 'function';
-  return {
-    ...inner,
-    async invoke(channel, args) {
-      if (hasValidator(channel)) return inner.invoke(channel, args);
-      const handler = (api as Record<string, ((...a: unknown[]) => Promise<unknown>) | undefined>)[channel];
-      if (!handler) return errorEnvelope('NOT_SUPPORTED', `'${channel}' is not available`);
-      try {
-        const value = await handler(...(JSON.parse(JSON.stringify(args)) as unknown[]));
-        return okEnvelope(JSON.parse(JSON.stringify(value ?? null)) as unknown);
-      } catch (err) {
-        if (err instanceof AppError) return { ok: false, error: err.toPayload() };
-        return errorEnvelope('INTERNAL', err instanceof Error ? err.message : String(err));
-      }
-    },
-  };
-}
-
 export function createFakeApi(handlers: Partial<ApiHandlers>) {
   const listeners = new Map<string, Set<(p: unknown) => void>>();
   const calls: { channel: string; args: unknown[] }[] = [];
@@ -129,7 +104,7 @@ export function createFakeApi(handlers: Partial<ApiHandlers>) {
       return () => set.delete(listener as (p: unknown) => void);
     },
   };
-  const client = createApiClient(withUnvalidatedChannels(inMemoryTransport(backend), api));
+  const client = createApiClient(inMemoryTransport(backend));
   return {
     client,
     calls,

@@ -111,14 +111,14 @@ export function createFakeCluster(workers: WorkerView[], files: TopologyFiles, e
         });
       }
       case 'importFiles': {
+        // As the backend: a file that does not parse is answered with its issues and the draft is kept.
         const broken = Object.entries(c.files).find(([, text]) => text.includes(': ['));
         if (broken) {
-          throw new AppError('CONFIG_INVALID', `${broken[0]} is not valid YAML`, {
-            issues: [{ file: broken[0], line: 2, column: 7, path: '', message: 'flow sequence not closed', severity: 'error' }],
-          });
+          const issue = { file: broken[0], line: 2, column: 7, path: '', message: 'flow sequence not closed', severity: 'error' as const };
+          return done('import failed, the draft is kept', { imported: { files: {}, issues: [issue], format: 'files' } });
         }
         publish([{ kind: 'draft', draft: { files: c.files, baseTopologyVersion: state.topology.appliedVersion, issues: [], updatedAtMs: 1 } }]);
-        return done(`imported ${Object.keys(c.files).length} file(s)`);
+        return done(`imported ${Object.keys(c.files).length} file(s)`, { imported: { files: c.files, issues: [], format: 'files' } });
       }
       case 'drainWorker':
       case 'undrainWorker':
