@@ -36,6 +36,11 @@ export function mergeLogLines(
   return merged.length > MAX_LOG_LINES ? merged.slice(merged.length - MAX_LOG_LINES) : merged;
 }
 
+/** The backend's summary as a sentence for a toast ("removed gen0: …" -> "Removed gen0: …"). */
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }) => {
   const busy = (id: string, what: string | null): void => {
     const next = { ...get().workerBusy };
@@ -120,7 +125,7 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
       const logs = { ...get().logs };
       delete logs[id];
       set({ logs, logsWorkerId: get().logsWorkerId === id ? null : get().logsWorkerId });
-      get().notify('success', outcome.result.summary || `${id} removed`);
+      get().notify('success', sentence(outcome.result.summary || `removed ${id}`));
       return true;
     },
     runPreset: async (preset, model, engine) => {

@@ -42,6 +42,7 @@ export function GpuCard({
       aria-label={label}
       aria-disabled={!isFree}
       data-testid={`gpu-card-${gpu.index}`}
+      data-holders={holders.map((h) => h.id).join(',')}
       onClick={onClick}
     >
       <div className="gpu-title">
