@@ -57,7 +57,7 @@ export class ConsolePage {
         (await card.getAttribute('data-holders')) ?? '',
       ]),
     );
-    return Object.fromEntries(pairs) as Record<string, string>;
+    return Object.fromEntries(pairs);
   }
 
   /** Opens the Add worker panel on a GPU, picks the role and (optionally) the name, and starts the worker. */
