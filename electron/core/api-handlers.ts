@@ -39,10 +39,12 @@ export interface ApiServices {
 /** Every channel's handler. */
 export function createApiHandlers(s: ApiServices): ApiHandlers {
   const localOrThrow = (id: string): void => {
-    if (!s.supervisor.list().some((w) => w.id === id)) throw new AppError('WORKER_NOT_FOUND', `no worker '${id}'`, { id });
+    if (!s.supervisor.list().some((w) => w.id === id))
+      {throw new AppError('WORKER_NOT_FOUND', `no worker '${id}'`, { id });}
   };
   return {
-    'gpus:list': () => Promise.resolve({ ...s.gpus.snapshot(), holders: s.supervisor.gpuHolders() }),
+    'gpus:list': () =>
+      Promise.resolve({ ...s.gpus.snapshot(), holders: s.supervisor.gpuHolders() }),
     'workers:list': () => Promise.resolve(s.views()),
     'workers:logs': (id, query) => {
       localOrThrow(id);
@@ -50,7 +52,8 @@ export function createApiHandlers(s: ApiServices): ApiHandlers {
     },
     ...s.topology.handlers(),
     ...s.controller.handlers(),
-    'cluster:status': () => Promise.resolve(s.registry.status(s.membership.applied(), s.settings.get().clusterMode)),
+    'cluster:status': () =>
+      Promise.resolve(s.registry.status(s.membership.applied(), s.settings.get().clusterMode)),
     'metrics:snapshot': (query) => Promise.resolve(s.metrics.snapshot(query)),
     'metrics:csv': (query) => Promise.resolve(s.metrics.csv(query)),
     ...s.requestLog.handlers(),

@@ -60,7 +60,8 @@ export function connectFeeds(f: BackendFeeds): () => void {
     const key = JSON.stringify(status);
     if (lastEmitted.get(status.id) === key) return;
     lastEmitted.set(status.id, key);
-    if (f.supervisor.list().some((s) => s.id === status.id)) f.hub.emit('workers:statusChanged', f.view(status.id));
+    if (f.supervisor.list().some((s) => s.id === status.id))
+      {f.hub.emit('workers:statusChanged', f.view(status.id));}
   });
   const offLines = batchLogLines(f.hub, f.logStore);
   const offGpus = f.gpus.onDidSample((snap) => {
@@ -69,7 +70,11 @@ export function connectFeeds(f: BackendFeeds): () => void {
   });
   const registryTimer = setInterval(() => {
     f.registry
-      .refresh(f.membership.applied(), new Set(f.membership.localUrls().keys()), f.membership.drained())
+      .refresh(
+        f.membership.applied(),
+        new Set(f.membership.localUrls().keys()),
+        f.membership.drained(),
+      )
       .then(() => {
         f.membership.sync();
         f.controller.refreshWorkers();

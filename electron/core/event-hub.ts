@@ -11,7 +11,7 @@ export const errText = (err: unknown): string => (err instanceof Error ? err.mes
 
 /** Emits events to the subscribed listeners. */
 export interface EventHub {
-  emit<E extends ApiEventName>(name: E, payload: ApiEventMap[E]): void;
+  emit: <E extends ApiEventName>(name: E, payload: ApiEventMap[E]) => void;
   onEvent: OnApiEvent;
 }
 

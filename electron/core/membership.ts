@@ -5,9 +5,9 @@
 
 import { normalizeUrl, workerUrlOf } from '../../shared/logic/worker-url';
 import type { RemoteWorker } from '../../shared/model/cluster';
-import type { WorkerSupervisor } from './supervisor/worker-supervisor';
 import type { Membership, ProxyHost } from './proxy-host';
 import type { AppliedTopology } from './registry-service';
+import type { WorkerSupervisor } from './supervisor/worker-supervisor';
 
 /** The membership part of the backend. */
 export interface ClusterMembership {
@@ -38,7 +38,8 @@ export function createMembership(opts: MembershipOptions): ClusterMembership {
   let applied: AppliedTopology | null = null;
   const draining = new Set<string>();
 
-  const localUrls = (): Map<string, string> => new Map(supervisor.list().map((s) => [workerUrlOf(supervisor.spec(s.id)), s.id]));
+  const localUrls = (): Map<string, string> =>
+    new Map(supervisor.list().map((s) => [workerUrlOf(supervisor.spec(s.id)), s.id]));
 
   const wanted = (): Membership => {
     const want: Membership = { context: [], generation: [] };
@@ -46,18 +47,23 @@ export function createMembership(opts: MembershipOptions): ClusterMembership {
     for (const s of supervisor.list()) {
       const spec = supervisor.spec(s.id);
       const url = workerUrlOf(spec);
-      if ((s.state === 'ready' || s.state === 'degraded') && !draining.has(url)) want[spec.role].push(url);
+      if ((s.state === 'ready' || s.state === 'degraded') && !draining.has(url))
+        {want[spec.role].push(url);}
     }
     if (applied?.mode === 'static') {
       const { context_servers: ctx, generation_servers: gen } = applied.disagg;
-      for (const [role, urls] of [['context', ctx.urls], ['generation', gen.urls]] as const) {
+      for (const [role, urls] of [
+        ['context', ctx.urls],
+        ['generation', gen.urls],
+      ] as const) {
         for (const u of urls) {
           const url = normalizeUrl(u);
           if (!local.has(url) && !draining.has(url)) want[role].push(url);
         }
       }
     }
-    for (const r of opts.remote()) if (r.isHealthy !== false && !draining.has(r.url)) want[r.role].push(r.url);
+    for (const r of opts.remote())
+      {if (r.isHealthy !== false && !draining.has(r.url)) want[r.role].push(r.url);}
     return want;
   };
 

@@ -11,7 +11,11 @@ import type { DisaggConfig } from '../../shared/model/config';
 import type { WorkerRole } from '../../shared/model/worker';
 import type { ProxyInfo } from '../../shared/model/worker-view';
 import { type BackendLog, errText } from './event-hub';
-import { type ProxyThreadHandle, type ProxyThreadStatus, startProxyInWorkerThread } from './proxy/proxy-thread';
+import {
+  type ProxyThreadHandle,
+  type ProxyThreadStatus,
+  startProxyInWorkerThread,
+} from './proxy/proxy-thread';
 import type { LogLevel, ProxyRequestRecord } from './proxy/types';
 
 /** Urls (normalized `http://host:port`) the proxy should route to, per role. */
@@ -43,7 +47,14 @@ export interface ProxyHostOptions {
 
 /** A proxy config without static urls: the backend owns membership in static and metadata modes. */
 function proxyConfigOf(cfg: DisaggConfig | null, port: number): DisaggConfig {
-  const base = cfg ?? (parseDisaggConfig(disaggConfigText(port, ['127.0.0.1:1'], ['127.0.0.1:2']), DISAGG_CONFIG_FILE) as { ok: true; value: DisaggConfig }).value;
+  const base =
+    cfg ??
+    (
+      parseDisaggConfig(
+        disaggConfigText(port, ['127.0.0.1:1'], ['127.0.0.1:2']),
+        DISAGG_CONFIG_FILE,
+      ) as { ok: true; value: DisaggConfig }
+    ).value;
   return {
     ...base,
     hostname: '127.0.0.1',
@@ -92,7 +103,8 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
   let status: ProxyThreadStatus | null = null;
   const recordListeners = new Set<(records: ProxyRequestRecord[]) => void>();
   const proxyLog = (level: LogLevel, message: string): void => {
-    if (level === 'error' || level === 'warning') log(level === 'warning' ? 'warn' : 'error', `proxy: ${message}`);
+    if (level === 'error' || level === 'warning')
+      {log(level === 'warning' ? 'warn' : 'error', `proxy: ${message}`);}
   };
 
   const startOn = (config: DisaggConfig, at: number): Promise<ProxyThreadHandle> =>
@@ -118,7 +130,8 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       try {
         proxy = await startOn(config, port);
       } catch (err) {
-        if ((err as { code?: string }).code !== 'EADDRINUSE' && !/in use/.test(errText(err))) throw err;
+        if ((err as { code?: string }).code !== 'EADDRINUSE' && !/in use/.test(errText(err)))
+          {throw err;}
         log('warn', `proxy port ${port} is in use; the proxy takes a free port instead`);
         proxy = await startOn(config, 0);
       }
@@ -143,18 +156,35 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       const next = JSON.stringify(want);
       if (!proxy || next === lastMembership) return;
       lastMembership = next;
-      proxy.updateMembership({ context: want.context.map(hostPortOf), generation: want.generation.map(hostPortOf) });
+      proxy.updateMembership({
+        context: want.context.map(hostPortOf),
+        generation: want.generation.map(hostPortOf),
+      });
     },
     async inFlight() {
       const p = proxy;
       if (!p) return [];
       // A thread being restarted answers nothing: no counters, like a silent one (removal never blocks on it).
-      const stats = await within(p.stats().catch(() => null), 2000, null);
-      return (stats?.workers ?? []).map((w) => ({ url: normalizeUrl(w.url), inFlight: w.inFlight }));
+      const stats = await within(
+        p.stats().catch(() => null),
+        2000,
+        null,
+      );
+      return (stats?.workers ?? []).map((w) => ({
+        url: normalizeUrl(w.url),
+        inFlight: w.inFlight,
+      }));
     },
     info() {
-      const base = { url: host.url, host: '127.0.0.1', port, isRunning: proxy !== null && status?.state === 'running' };
-      return proxy !== null && status ? { ...base, state: status.state, restarts: status.restarts, lastError: status.lastError } : base;
+      const base = {
+        url: host.url,
+        host: '127.0.0.1',
+        port,
+        isRunning: proxy !== null && status?.state === 'running',
+      };
+      return proxy !== null && status
+        ? { ...base, state: status.state, restarts: status.restarts, lastError: status.lastError }
+        : base;
     },
     onRecords(listener) {
       recordListeners.add(listener);
@@ -163,7 +193,10 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
     async stop() {
       const p = proxy;
       proxy = null;
-      if (p) await stopBounded(p, 2000, log).catch((err: unknown) => log('warn', `proxy stop: ${errText(err)}`));
+      if (p)
+        {await stopBounded(p, 2000, log).catch((err: unknown) =>
+          log('warn', `proxy stop: ${errText(err)}`),
+        );}
     },
   };
   return host;

@@ -5,8 +5,12 @@
 
 import { join } from 'node:path';
 
+import {
+  decodeWorkerInfo,
+  roleNameOf,
+  workersPrefix,
+} from '../../shared/logic/disagg-cluster-keys';
 import type { LoadedTopology } from '../../shared/logic/load-topology';
-import { decodeWorkerInfo, roleNameOf, workersPrefix } from '../../shared/logic/disagg-cluster-keys';
 import { hostPortOf, normalizeUrl } from '../../shared/logic/worker-url';
 import type { ClusterStatus, EtcdState, RemoteWorker } from '../../shared/model/cluster';
 import type { DisaggClusterConfig, DisaggConfig, MetadataConfig } from '../../shared/model/config';
@@ -14,7 +18,12 @@ import type { ClusterMode } from '../../shared/model/topology';
 import type { ClusterStorage } from './cluster/cluster-storage';
 import { createClusterStorage } from './cluster/cluster-uri';
 import { MetadataClient } from './cluster/metadata-client';
-import { type EmbeddedEtcd, ETCD_MISSING_MESSAGE, EtcdStartError, startEmbeddedEtcd } from './etcd/embedded-etcd';
+import {
+  type EmbeddedEtcd,
+  ETCD_MISSING_MESSAGE,
+  EtcdStartError,
+  startEmbeddedEtcd,
+} from './etcd/embedded-etcd';
 import { type BackendLog, errText } from './event-hub';
 
 /** What the console keeps of the applied topology (parsed once, when it is applied). */
@@ -34,7 +43,11 @@ export interface RegistryService {
   /** Makes sure the etcd a topology names answers before its workers start (they register at startup). */
   ensureEtcd(t: AppliedTopology | null): Promise<void>;
   /** Reads the registry of the applied mode; `local` urls (this console's workers) and `draining` ones are left out. */
-  refresh(t: AppliedTopology | null, local: ReadonlySet<string>, draining: ReadonlySet<string>): Promise<void>;
+  refresh(
+    t: AppliedTopology | null,
+    local: ReadonlySet<string>,
+    draining: ReadonlySet<string>,
+  ): Promise<void>;
   /** Workers registered by someone other than this console. */
   remote(): RemoteWorker[];
   /** Drops a remote worker from the list (after its key was deleted). */
@@ -62,9 +75,11 @@ type EtcdStatus = { state: EtcdState; endpoint: string | null; message: string |
 /** The etcd endpoint a topology names (metadata_config.yaml, or an etcd:// cluster_uri), null when it needs none. */
 function namedEtcdEndpoint(t: AppliedTopology | null): string | null {
   if (!t) return null;
-  if (t.mode === 'metadata') return t.metadata ? `http://${t.metadata.hostname}:${t.metadata.port}` : null;
+  if (t.mode === 'metadata')
+    {return t.metadata ? `http://${t.metadata.hostname}:${t.metadata.port}` : null;}
   const uri = t.disagg.disagg_cluster?.cluster_uri;
-  if (t.mode === 'disagg_cluster' && uri?.startsWith('etcd://')) return `http://${uri.slice('etcd://'.length).split(',')[0] ?? ''}`;
+  if (t.mode === 'disagg_cluster' && uri?.startsWith('etcd://'))
+    {return `http://${uri.slice('etcd://'.length).split(',')[0] ?? ''}`;}
   return null;
 }
 
@@ -86,27 +101,45 @@ export function createRegistryService(opts: RegistryServiceOptions): RegistrySer
   let remote: RemoteWorker[] = [];
   let clusterReady: boolean | null = null;
 
-  const endpointOf = (t: AppliedTopology | null): string | null => opts.etcdEndpointSetting() ?? namedEtcdEndpoint(t);
+  const endpointOf = (t: AppliedTopology | null): string | null =>
+    opts.etcdEndpointSetting() ?? namedEtcdEndpoint(t);
   /** A client of the metadata server (trtllm/<id> keys) with short deadlines: the console only peeks. */
   const metadataClientOf = (endpoint: string): MetadataClient =>
-    new MetadataClient(createClusterStorage(`etcd://${hostPortOf(endpoint)}`, { etcdCallTimeoutMs: 3000 }), { ownsStorage: true, log: () => undefined });
+    new MetadataClient(
+      createClusterStorage(`etcd://${hostPortOf(endpoint)}`, { etcdCallTimeoutMs: 3000 }),
+      { ownsStorage: true, log: () => undefined },
+    );
   const clusterStorageOf = (cluster: DisaggClusterConfig): ClusterStorage => {
-    const uri = cluster.cluster_uri.startsWith('http') ? `http://127.0.0.1:${opts.proxyPort()}` : cluster.cluster_uri;
+    const uri = cluster.cluster_uri.startsWith('http')
+      ? `http://127.0.0.1:${opts.proxyPort()}`
+      : cluster.cluster_uri;
     return createClusterStorage(uri, { httpTimeoutMs: 3000, etcdCallTimeoutMs: 3000 });
   };
 
   const startEmbedded = async (endpoint: string, clientPort: number): Promise<void> => {
     try {
-      etcd = await startEmbeddedEtcd({ dataDir: join(opts.dataDir, 'etcd'), binary: opts.etcdBinary, clientPort, env: opts.env, log: (line) => log('debug', `etcd: ${line}`) });
+      etcd = await startEmbeddedEtcd({
+        dataDir: join(opts.dataDir, 'etcd'),
+        binary: opts.etcdBinary,
+        clientPort,
+        env: opts.env,
+        log: (line) => log('debug', `etcd: ${line}`),
+      });
       etcdStatus = etcd.status();
       log('info', `embedded etcd listening on ${etcd.endpoint}`);
     } catch (err) {
-      etcdStatus = err instanceof EtcdStartError ? { state: err.status.state, endpoint: err.status.endpoint, message: err.status.message } : { state: 'unavailable', endpoint, message: errText(err) };
+      etcdStatus =
+        err instanceof EtcdStartError
+          ? { state: err.status.state, endpoint: err.status.endpoint, message: err.status.message }
+          : { state: 'unavailable', endpoint, message: errText(err) };
       log('warn', etcdStatus.message ?? ETCD_MISSING_MESSAGE);
     }
   };
 
-  const readMetadata = async (t: AppliedTopology, local: ReadonlySet<string>): Promise<RemoteWorker[]> => {
+  const readMetadata = async (
+    t: AppliedTopology,
+    local: ReadonlySet<string>,
+  ): Promise<RemoteWorker[]> => {
     const endpoint = endpointOf(t);
     if (endpoint === null) return [];
     const client = metadataClientOf(endpoint);
@@ -120,10 +153,19 @@ export function createRegistryService(opts: RegistryServiceOptions): RegistrySer
         const isHealthy = (await answersHealth(url, 2000)) || (await answersHealth(url, 2000));
         if (!isHealthy) {
           log('warn', `remote worker ${url} failed two health checks; deleting ${e.key}`);
-          await client.deleteKey(e.key).catch((err: unknown) => log('warn', `cannot delete ${e.key}: ${errText(err)}`));
+          await client
+            .deleteKey(e.key)
+            .catch((err: unknown) => log('warn', `cannot delete ${e.key}: ${errText(err)}`));
           continue;
         }
-        found.push({ id: e.key.slice('trtllm/'.length), role, url, model: e.info.model ?? null, isHealthy, lastSeenMs: Date.now() });
+        found.push({
+          id: e.key.slice('trtllm/'.length),
+          role,
+          url,
+          model: e.info.model ?? null,
+          isHealthy,
+          lastSeenMs: Date.now(),
+        });
       }
     } finally {
       await client.close();
@@ -131,11 +173,16 @@ export function createRegistryService(opts: RegistryServiceOptions): RegistrySer
     return found;
   };
 
-  const readCluster = async (cluster: DisaggClusterConfig, local: ReadonlySet<string>): Promise<RemoteWorker[]> => {
+  const readCluster = async (
+    cluster: DisaggClusterConfig,
+    local: ReadonlySet<string>,
+  ): Promise<RemoteWorker[]> => {
     const storage = clusterStorageOf(cluster);
     const found: RemoteWorker[] = [];
     try {
-      const entries = await storage.getPrefix(workersPrefix(cluster.cluster_name)).catch(() => ({}));
+      const entries = await storage
+        .getPrefix(workersPrefix(cluster.cluster_name))
+        .catch(() => ({}));
       const counts = { CONTEXT: 0, GENERATION: 0 };
       for (const [key, value] of Object.entries(entries)) {
         const info = decodeWorkerInfo(value);
@@ -144,9 +191,18 @@ export function createRegistryService(opts: RegistryServiceOptions): RegistrySer
         counts[roleName]++;
         const url = normalizeUrl(`http://${info.host}:${info.port}`);
         if (local.has(url)) continue;
-        found.push({ id: info.worker_id || key, role: roleName === 'CONTEXT' ? 'context' : 'generation', url, model: null, isHealthy: await answersHealth(url, 2000), lastSeenMs: Date.now() });
+        found.push({
+          id: info.worker_id || key,
+          role: roleName === 'CONTEXT' ? 'context' : 'generation',
+          url,
+          model: null,
+          isHealthy: await answersHealth(url, 2000),
+          lastSeenMs: Date.now(),
+        });
       }
-      clusterReady = counts.CONTEXT >= cluster.minimal_instances.context_servers && counts.GENERATION >= cluster.minimal_instances.generation_servers;
+      clusterReady =
+        counts.CONTEXT >= cluster.minimal_instances.context_servers &&
+        counts.GENERATION >= cluster.minimal_instances.generation_servers;
     } finally {
       await storage.close();
     }
@@ -159,7 +215,8 @@ export function createRegistryService(opts: RegistryServiceOptions): RegistrySer
       if (endpoint === null) return;
       const client = metadataClientOf(endpoint);
       try {
-        for (const e of await client.listMetadataServers()) if (normalizeUrl(e.url) === url) await client.deleteKey(e.key);
+        for (const e of await client.listMetadataServers())
+          {if (normalizeUrl(e.url) === url) await client.deleteKey(e.key);}
       } finally {
         await client.close();
       }
@@ -169,10 +226,13 @@ export function createRegistryService(opts: RegistryServiceOptions): RegistrySer
     if (!cluster) return;
     const storage = clusterStorageOf(cluster);
     try {
-      const entries = await storage.getPrefix(workersPrefix(cluster.cluster_name)).catch(() => ({}));
+      const entries = await storage
+        .getPrefix(workersPrefix(cluster.cluster_name))
+        .catch(() => ({}));
       for (const [key, value] of Object.entries(entries)) {
         const info = decodeWorkerInfo(value);
-        if (info && normalizeUrl(`http://${info.host}:${info.port}`) === url) await storage.delete(key);
+        if (info && normalizeUrl(`http://${info.host}:${info.port}`) === url)
+          {await storage.delete(key);}
       }
     } finally {
       await storage.close();
@@ -192,11 +252,20 @@ export function createRegistryService(opts: RegistryServiceOptions): RegistrySer
       }
       const isSetting = opts.etcdEndpointSetting() !== null;
       if (await answersHealth(endpoint, 1000)) {
-        etcdStatus = { state: isSetting ? 'external' : etcd ? 'embedded' : 'external', endpoint, message: null };
+        etcdStatus = {
+          state: isSetting ? 'external' : etcd ? 'embedded' : 'external',
+          endpoint,
+          message: null,
+        };
         return;
       }
       const m = /^http:\/\/(127\.0\.0\.1|localhost):(\d+)$/.exec(endpoint);
-      if (isSetting || !m) etcdStatus = { state: 'unavailable', endpoint, message: `etcd at ${endpoint} does not answer` };
+      if (isSetting || !m)
+        {etcdStatus = {
+          state: 'unavailable',
+          endpoint,
+          message: `etcd at ${endpoint} does not answer`,
+        };}
       else await startEmbedded(endpoint, Number(m[2]));
     },
     async refresh(t, local, draining) {
@@ -225,7 +294,12 @@ export function createRegistryService(opts: RegistryServiceOptions): RegistrySer
     status(t, defaultMode) {
       if (etcd) etcdStatus = etcd.status();
       const { state, endpoint, message } = etcdStatus;
-      return { mode: t?.mode ?? defaultMode, etcd: { state, endpoint, message }, isReady: t?.mode === 'disagg_cluster' ? clusterReady : null, remoteWorkers: [...remote] };
+      return {
+        mode: t?.mode ?? defaultMode,
+        etcd: { state, endpoint, message },
+        isReady: t?.mode === 'disagg_cluster' ? clusterReady : null,
+        remoteWorkers: [...remote],
+      };
     },
     async stop() {
       await etcd?.stop();

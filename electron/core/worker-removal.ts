@@ -7,7 +7,12 @@ import { type BackendLog, errText } from './event-hub';
 import type { ClusterMembership } from './membership';
 import type { ProxyHost } from './proxy-host';
 import type { RegistryService } from './registry-service';
-import { drainWorkerSafely, removeWorkerSafely, type SafeRemovalPorts, type SafeRemovalReport } from './supervisor/safe-removal';
+import {
+  drainWorkerSafely,
+  removeWorkerSafely,
+  type SafeRemovalPorts,
+  type SafeRemovalReport,
+} from './supervisor/safe-removal';
 import type { WorkerSupervisor } from './supervisor/worker-supervisor';
 
 /** Removal and draining of local workers. */
@@ -34,9 +39,12 @@ export interface WorkerRemovalOptions {
 export function createWorkerRemoval(opts: WorkerRemovalOptions): WorkerRemoval {
   const { supervisor, membership, proxy, registry, log } = opts;
   const urlOf = (id: string): string => workerUrlOf(supervisor.spec(id));
-  const inFlightOf = async (url: string): Promise<number> => (await proxy.inFlight()).find((w) => w.url === url)?.inFlight ?? 0;
+  const inFlightOf = async (url: string): Promise<number> =>
+    (await proxy.inFlight()).find((w) => w.url === url)?.inFlight ?? 0;
   const deregister = (id: string, url: string): Promise<void> =>
-    registry.deregister(membership.applied(), url).catch((err: unknown) => log('warn', `deregistering ${id}: ${errText(err)}`));
+    registry
+      .deregister(membership.applied(), url)
+      .catch((err: unknown) => log('warn', `deregistering ${id}: ${errText(err)}`));
 
   const portsFor = (url: string): SafeRemovalPorts => ({
     async stopRouting(id) {
@@ -54,15 +62,21 @@ export function createWorkerRemoval(opts: WorkerRemovalOptions): WorkerRemoval {
     async remove(id, drainTimeoutMs) {
       const url = urlOf(id);
       try {
-        return await removeWorkerSafely(id, portsFor(url), { drainTimeoutMs, proxyDropTimeoutMs: 5000, pollIntervalMs: 100 });
+        return await removeWorkerSafely(id, portsFor(url), {
+          drainTimeoutMs,
+          proxyDropTimeoutMs: 5000,
+          pollIntervalMs: 100,
+        });
       } finally {
         membership.undrain(url);
       }
     },
-    drain: (id, drainTimeoutMs) => drainWorkerSafely(id, portsFor(urlOf(id)), { drainTimeoutMs, pollIntervalMs: 100 }),
+    drain: (id, drainTimeoutMs) =>
+      drainWorkerSafely(id, portsFor(urlOf(id)), { drainTimeoutMs, pollIntervalMs: 100 }),
     undrain(id) {
       membership.undrain(urlOf(id));
     },
-    isDrained: (id) => supervisor.list().some((s) => s.id === id) && membership.drained().has(urlOf(id)),
+    isDrained: (id) =>
+      supervisor.list().some((s) => s.id === id) && membership.drained().has(urlOf(id)),
   };
 }

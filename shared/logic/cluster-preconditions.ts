@@ -16,7 +16,10 @@ export interface CommandConflict {
 
 /** Names the state knows: live workers (local and remote) and the topology's workers. */
 export function namesInUse(state: ClusterState): Set<string> {
-  return new Set([...state.workers.map((w) => w.id), ...(state.topology.console?.workers ?? []).map((w) => w.name)]);
+  return new Set([
+    ...state.workers.map((w) => w.id),
+    ...(state.topology.console?.workers ?? []).map((w) => w.name),
+  ]);
 }
 
 /** Who holds each port: topology workers, live local workers and the proxy. */
@@ -27,31 +30,65 @@ export function portHolders(state: ClusterState): Map<number, string> {
   return out;
 }
 
-function workerExists(state: ClusterState, id: string, isStale: boolean, where: 'anywhere' | 'local'): CommandConflict[] {
+function workerExists(
+  state: ClusterState,
+  id: string,
+  isStale: boolean,
+  where: 'anywhere' | 'local',
+): CommandConflict[] {
   const live = state.workers.find((w) => w.id === id);
   const inTopology = (state.topology.console?.workers ?? []).some((w) => w.name === id);
-  const isFound = where === 'anywhere' ? live !== undefined || inTopology : live?.origin === 'local';
+  const isFound =
+    where === 'anywhere' ? live !== undefined || inTopology : live?.origin === 'local';
   if (isFound) return [];
-  if (where === 'local' && live) return [{ code: 'WORKER_NOT_FOUND', message: `worker ${id} is registered by another machine; this console can only remove it from the registry` }];
-  return [{ code: 'WORKER_NOT_FOUND', message: isStale ? `worker ${id} no longer exists` : `no worker '${id}'` }];
+  if (where === 'local' && live)
+    {return [
+      {
+        code: 'WORKER_NOT_FOUND',
+        message: `worker ${id} is registered by another machine; this console can only remove it from the registry`,
+      },
+    ];}
+  return [
+    {
+      code: 'WORKER_NOT_FOUND',
+      message: isStale ? `worker ${id} no longer exists` : `no worker '${id}'`,
+    },
+  ];
 }
 
-function addConflicts(command: Extract<ClusterCommand, { kind: 'addWorker' }>, state: ClusterState, isStale: boolean): CommandConflict[] {
+function addConflicts(
+  command: Extract<ClusterCommand, { kind: 'addWorker' }>,
+  state: ClusterState,
+  isStale: boolean,
+): CommandConflict[] {
   const req = command.request;
   const now = isStale ? 'now ' : '';
   const out: CommandConflict[] = [];
-  if (req.gpus.length === 0) out.push({ code: 'CONFIG_INVALID', message: 'a worker needs at least one GPU' });
-  if (req.id !== undefined && namesInUse(state).has(req.id)) out.push({ code: 'CONFIG_INVALID', message: `the name ${req.id} is ${now}used by another worker` });
+  if (req.gpus.length === 0)
+    {out.push({ code: 'CONFIG_INVALID', message: 'a worker needs at least one GPU' });}
+  if (req.id !== undefined && namesInUse(state).has(req.id))
+    {out.push({
+      code: 'CONFIG_INVALID',
+      message: `the name ${req.id} is ${now}used by another worker`,
+    });}
   for (const { gpu, holders } of busyGpus(req.gpus, state.gpuAssignments)) {
-    out.push({ code: 'CONFIG_INVALID', message: `GPU ${gpu} is ${now}used by ${holders.join(', ')}` });
+    out.push({
+      code: 'CONFIG_INVALID',
+      message: `GPU ${gpu} is ${now}used by ${holders.join(', ')}`,
+    });
   }
   const holder = req.port === undefined ? undefined : portHolders(state).get(req.port);
-  if (req.port !== undefined && holder !== undefined) out.push({ code: 'PORT_IN_USE', message: `port ${req.port} is ${now}used by ${holder}` });
+  if (req.port !== undefined && holder !== undefined)
+    {out.push({ code: 'PORT_IN_USE', message: `port ${req.port} is ${now}used by ${holder}` });}
   return out;
 }
 
 /** Every fact `command` relies on that does not hold in `state` (empty: it may run). */
-export function commandConflicts(command: ClusterCommand, state: ClusterState, isStale: boolean): CommandConflict[] {
+export function commandConflicts(
+  command: ClusterCommand,
+  state: ClusterState,
+  isStale: boolean,
+): CommandConflict[] {
   switch (command.kind) {
     case 'addWorker':
       return addConflicts(command, state, isStale);
@@ -94,7 +131,19 @@ export function topologyChanges(
  */
 export function roleWarnings(state: ClusterState): string[] {
   const consoleTopo = state.topology.console;
-  if (state.topology.appliedVersion === null || !consoleTopo || consoleTopo.clusterMode === 'disagg_cluster') return [];
-  const hasRole = (role: 'context' | 'generation'): boolean => consoleTopo.workers.some((w) => w.role === role) || state.workers.some((w) => w.role === role && w.origin === 'remote');
-  return (['context', 'generation'] as const).filter((role) => !hasRole(role)).map((role) => `no ${role} worker in the topology: the proxy answers 503 to every request until one is added`);
+  if (
+    state.topology.appliedVersion === null ||
+    !consoleTopo ||
+    consoleTopo.clusterMode === 'disagg_cluster'
+  )
+    {return [];}
+  const hasRole = (role: 'context' | 'generation'): boolean =>
+    consoleTopo.workers.some((w) => w.role === role) ||
+    state.workers.some((w) => w.role === role && w.origin === 'remote');
+  return (['context', 'generation'] as const)
+    .filter((role) => !hasRole(role))
+    .map(
+      (role) =>
+        `no ${role} worker in the topology: the proxy answers 503 to every request until one is added`,
+    );
 }

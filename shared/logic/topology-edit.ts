@@ -30,15 +30,23 @@ export function disaggConfigText(port: number, ctxUrls: string[], genUrls: strin
 }
 
 /** The files with console.yaml and the urls of disagg_config.yaml rewritten for a new worker list. */
-export function filesWithWorkers(files: TopologyFiles, consoleTopo: ConsoleTopology, proxyPort: number): TopologyFiles {
+export function filesWithWorkers(
+  files: TopologyFiles,
+  consoleTopo: ConsoleTopology,
+  proxyPort: number,
+): TopologyFiles {
   const next: TopologyFiles = { ...files, [CONSOLE_FILE]: serializeConsoleFile(consoleTopo) };
-  const urls = (role: WorkerRole): string[] => consoleTopo.workers.filter((w) => w.role === role).map((w) => `${w.host}:${w.port}`);
+  const urls = (role: WorkerRole): string[] =>
+    consoleTopo.workers.filter((w) => w.role === role).map((w) => `${w.host}:${w.port}`);
   const disaggText = files[DISAGG_CONFIG_FILE];
   if (disaggText === undefined) {
     next[DISAGG_CONFIG_FILE] = disaggConfigText(proxyPort, urls('context'), urls('generation'));
   } else if (consoleTopo.clusterMode !== 'disagg_cluster') {
     const { document } = parseYaml(disaggText, DISAGG_CONFIG_FILE);
-    for (const [section, role] of [['context_servers', 'context'], ['generation_servers', 'generation']] as const) {
+    for (const [section, role] of [
+      ['context_servers', 'context'],
+      ['generation_servers', 'generation'],
+    ] as const) {
       setConfigValue(document, [section, 'urls'], urls(role));
       setConfigValue(document, [section, 'num_instances'], urls(role).length);
     }
@@ -48,7 +56,11 @@ export function filesWithWorkers(files: TopologyFiles, consoleTopo: ConsoleTopol
 }
 
 /** The console.yaml entry of a worker added by request, named and placed by the caller. */
-export function workerFromRequest(req: WorkerAddRequest, name: string, port: number): TopologyWorker {
+export function workerFromRequest(
+  req: WorkerAddRequest,
+  name: string,
+  port: number,
+): TopologyWorker {
   const ppSize = req.ppSize ?? 1;
   return {
     name,
@@ -71,31 +83,54 @@ export function workerFromRequest(req: WorkerAddRequest, name: string, port: num
  * the template also gets the cluster section, since a worker reads cluster_name and the heartbeat timings
  * only from its own options (the --disagg_cluster_uri flag alone registers it in cluster '', protocol 3.3, 7.2).
  */
-export function newWorkerOptions(req: Pick<WorkerAddRequest, 'role' | 'optionsYaml'>, cluster: DisaggClusterConfig | null): string {
+export function newWorkerOptions(
+  req: Pick<WorkerAddRequest, 'role' | 'optionsYaml'>,
+  cluster: DisaggClusterConfig | null,
+): string {
   if (req.optionsYaml !== undefined) return req.optionsYaml;
   const template = workerOptionsTemplate(req.role);
   if (!cluster) return template;
-  return template + [
-    'disagg_cluster:',
-    `  cluster_uri: ${JSON.stringify(cluster.cluster_uri)}`,
-    `  cluster_name: ${JSON.stringify(cluster.cluster_name)}`,
-    `  heartbeat_interval_sec: ${cluster.heartbeat_interval_sec}`,
-    `  inactive_timeout_sec: ${cluster.inactive_timeout_sec}`,
-    '',
-  ].join('\n');
+  return (
+    template +
+    [
+      'disagg_cluster:',
+      `  cluster_uri: ${JSON.stringify(cluster.cluster_uri)}`,
+      `  cluster_name: ${JSON.stringify(cluster.cluster_name)}`,
+      `  heartbeat_interval_sec: ${cluster.heartbeat_interval_sec}`,
+      `  inactive_timeout_sec: ${cluster.inactive_timeout_sec}`,
+      '',
+    ].join('\n')
+  );
 }
 
 /** The files with one more worker and its options file. */
-export function filesWithWorkerAdded(files: TopologyFiles, consoleTopo: ConsoleTopology, worker: TopologyWorker, options: string, proxyPort: number): TopologyFiles {
-  const withOptions = worker.optionsFile === null ? files : { ...files, [worker.optionsFile]: options };
-  return filesWithWorkers(withOptions, { ...consoleTopo, workers: [...consoleTopo.workers, worker] }, proxyPort);
+export function filesWithWorkerAdded(
+  files: TopologyFiles,
+  consoleTopo: ConsoleTopology,
+  worker: TopologyWorker,
+  options: string,
+  proxyPort: number,
+): TopologyFiles {
+  const withOptions =
+    worker.optionsFile === null ? files : { ...files, [worker.optionsFile]: options };
+  return filesWithWorkers(
+    withOptions,
+    { ...consoleTopo, workers: [...consoleTopo.workers, worker] },
+    proxyPort,
+  );
 }
 
 /** The files without a worker; its options file goes too unless another worker shares it. */
-export function filesWithWorkerRemoved(files: TopologyFiles, consoleTopo: ConsoleTopology, name: string, proxyPort: number): TopologyFiles {
+export function filesWithWorkerRemoved(
+  files: TopologyFiles,
+  consoleTopo: ConsoleTopology,
+  name: string,
+  proxyPort: number,
+): TopologyFiles {
   const entry = consoleTopo.workers.find((w) => w.name === name);
   const rest = consoleTopo.workers.filter((w) => w.name !== name);
   const next = filesWithWorkers(files, { ...consoleTopo, workers: rest }, proxyPort);
-  if (entry?.optionsFile && !rest.some((w) => w.optionsFile === entry.optionsFile)) delete next[entry.optionsFile];
+  if (entry?.optionsFile && !rest.some((w) => w.optionsFile === entry.optionsFile))
+    {delete next[entry.optionsFile];}
   return next;
 }

@@ -32,7 +32,11 @@ export function gpuAssignmentsOf(placements: Iterable<GpuPlacement>): Record<str
 }
 
 /** The GPUs of `gpus` that someone other than `self` holds, with their holders. */
-export function busyGpus(gpus: readonly number[], assignments: Record<string, string[]>, self?: string): { gpu: number; holders: string[] }[] {
+export function busyGpus(
+  gpus: readonly number[],
+  assignments: Record<string, string[]>,
+  self?: string,
+): { gpu: number; holders: string[] }[] {
   const out: { gpu: number; holders: string[] }[] = [];
   for (const gpu of new Set(gpus)) {
     const holders = (assignments[String(gpu)] ?? []).filter((name) => name !== self);
@@ -42,7 +46,9 @@ export function busyGpus(gpus: readonly number[], assignments: Record<string, st
 }
 
 /** GPUs held by two or more names: what "no GPU double-booked" forbids. */
-export function doubleBookedGpus(assignments: Record<string, string[]>): { gpu: number; holders: string[] }[] {
+export function doubleBookedGpus(
+  assignments: Record<string, string[]>,
+): { gpu: number; holders: string[] }[] {
   return Object.entries(assignments)
     .filter(([, holders]) => holders.length > 1)
     .map(([gpu, holders]) => ({ gpu: Number(gpu), holders }));

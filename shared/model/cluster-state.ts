@@ -75,7 +75,12 @@ export type ClusterCommand =
   | { kind: 'restartWorker'; id: string }
   | { kind: 'stopWorker'; id: string }
   /** Apply files (the draft's, normally); refused when the topology moved on since `baseTopologyVersion`. */
-  | { kind: 'applyConfig'; files: TopologyFiles; baseTopologyVersion: number | null; /** Shown in the topology history (default 'apply'). */ note?: string }
+  | {
+      kind: 'applyConfig';
+      files: TopologyFiles;
+      baseTopologyVersion: number | null;
+      /** Shown in the topology history (default 'apply'). */ note?: string;
+    }
   | { kind: 'rollback'; version: number }
   /** Replace the draft (validated; issues are kept in the draft, never a reason to drop it). */
   | { kind: 'saveDraft'; files: TopologyFiles; baseTopologyVersion: number | null }

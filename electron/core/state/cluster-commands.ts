@@ -6,7 +6,11 @@
 // Layer: core.
 
 import { AppError, type JsonValue } from '../../../shared/api/envelope';
-import { commandConflicts, roleWarnings, topologyChanges } from '../../../shared/logic/cluster-preconditions';
+import {
+  commandConflicts,
+  roleWarnings,
+  topologyChanges,
+} from '../../../shared/logic/cluster-preconditions';
 import { formatIssue } from '../../../shared/logic/config-issues';
 import type {
   ClusterCommand,
@@ -18,8 +22,8 @@ import type {
   StaleStateDetails,
 } from '../../../shared/model/cluster-state';
 import type { TopologyFiles } from '../../../shared/model/topology';
-import type { ClusterStateService } from './cluster-state-service';
 import type { ClusterOps } from './cluster-ops';
+import type { ClusterStateService } from './cluster-state-service';
 
 /** What one command did, before the executor adds the version and `rebased`. */
 export type CommandOutcome = Omit<ClusterCommandResult, 'version' | 'rebased'>;
@@ -32,23 +36,40 @@ export interface ClusterCommandExecutorOptions {
 }
 
 function staleError(request: ClusterCommandRequest, current: number, changed: string[]): AppError {
-  const details: StaleStateDetails = { expectedVersion: request.expectedVersion, currentVersion: current, changed };
-  return new AppError('STALE_STATE', `the cluster changed since version ${request.expectedVersion} (now ${current}): ${changed.join('; ')}`, details as unknown as JsonValue);
+  const details: StaleStateDetails = {
+    expectedVersion: request.expectedVersion,
+    currentVersion: current,
+    changed,
+  };
+  return new AppError(
+    'STALE_STATE',
+    `the cluster changed since version ${request.expectedVersion} (now ${current}): ${changed.join('; ')}`,
+    details as unknown as JsonValue,
+  );
 }
 
 function summaryOf(command: ClusterCommand): { summary: string; workerIds: string[] } {
   switch (command.kind) {
     case 'addWorker':
-      return { summary: `add ${command.request.role} worker${command.request.id ? ` ${command.request.id}` : ''} on GPU ${command.request.gpus.join(', ')}`, workerIds: command.request.id ? [command.request.id] : [] };
+      return {
+        summary: `add ${command.request.role} worker${command.request.id ? ` ${command.request.id}` : ''} on GPU ${command.request.gpus.join(', ')}`,
+        workerIds: command.request.id ? [command.request.id] : [],
+      };
     case 'removeWorker':
     case 'drainWorker':
     case 'undrainWorker':
     case 'restartWorker':
     case 'stopWorker':
-      return { summary: `${command.kind.replace('Worker', '')} ${command.id}`, workerIds: [command.id] };
+      return {
+        summary: `${command.kind.replace('Worker', '')} ${command.id}`,
+        workerIds: [command.id],
+      };
     case 'rollback':
       return { summary: `roll back to topology version ${command.version}`, workerIds: [] };
-    default:
+    case 'applyConfig':
+    case 'saveDraft':
+    case 'discardDraft':
+    case 'importFiles':
       return { summary: command.kind.replace(/([A-Z])/g, ' $1').toLowerCase(), workerIds: [] };
   }
 }
@@ -95,7 +116,12 @@ export class ClusterCommandExecutor {
     const isStale = request.expectedVersion !== before.version;
     this.checkPreconditions(request, before, isStale);
     await this.checkTopologyBase(request, before);
-    const pending: PendingCommand = { id: this.nextId++, kind: request.command.kind, ...summaryOf(request.command), startedAtMs: this.now() };
+    const pending: PendingCommand = {
+      id: this.nextId++,
+      kind: request.command.kind,
+      ...summaryOf(request.command),
+      startedAtMs: this.now(),
+    };
     state.update({ pending: [pending] });
     try {
       const outcome = await this.perform(request.command, before);
@@ -109,26 +135,44 @@ export class ClusterCommandExecutor {
     }
   }
 
-  private checkPreconditions(request: ClusterCommandRequest, state: ClusterState, isStale: boolean): void {
+  private checkPreconditions(
+    request: ClusterCommandRequest,
+    state: ClusterState,
+    isStale: boolean,
+  ): void {
     const conflicts = commandConflicts(request.command, state, isStale);
     if (conflicts.length === 0) return;
-    if (isStale) throw staleError(request, state.version, conflicts.map((c) => c.message));
+    if (isStale)
+      {throw staleError(
+        request,
+        state.version,
+        conflicts.map((c) => c.message),
+      );}
     const first = conflicts[0];
     throw new AppError(first?.code ?? 'CONFIG_INVALID', conflicts.map((c) => c.message).join('; '));
   }
 
   /** applyConfig / saveDraft: the draft must be built on the topology applied now. */
-  private async checkTopologyBase(request: ClusterCommandRequest, state: ClusterState): Promise<void> {
+  private async checkTopologyBase(
+    request: ClusterCommandRequest,
+    state: ClusterState,
+  ): Promise<void> {
     const command = request.command;
     if (command.kind !== 'applyConfig' && command.kind !== 'saveDraft') return;
     const current = state.topology.appliedVersion;
     if (command.baseTopologyVersion === current) return;
-    const base = command.baseTopologyVersion === null ? null : await this.opts.ops.consoleAt(command.baseTopologyVersion);
+    const base =
+      command.baseTopologyVersion === null
+        ? null
+        : await this.opts.ops.consoleAt(command.baseTopologyVersion);
     const changed = topologyChanges(
       { version: command.baseTopologyVersion, workers: base?.workers ?? [] },
       { version: current, workers: state.topology.console?.workers ?? [] },
     );
-    throw staleError(request, state.version, [`the draft was built on topology version ${command.baseTopologyVersion ?? 'none'}`, ...changed]);
+    throw staleError(request, state.version, [
+      `the draft was built on topology version ${command.baseTopologyVersion ?? 'none'}`,
+      ...changed,
+    ]);
   }
 
   private async perform(command: ClusterCommand, before: ClusterState): Promise<CommandOutcome> {
@@ -150,7 +194,11 @@ export class ClusterCommandExecutor {
         return this.applyFiles(command.files, before.draft, command.note ?? 'apply');
       case 'rollback': {
         const applied = await ops.rollback(command.version);
-        return { summary: `rolled back to version ${command.version} as version ${applied.version}`, applied, warnings: applied.warnings.map(formatIssue) };
+        return {
+          summary: `rolled back to version ${command.version} as version ${applied.version}`,
+          applied,
+          warnings: applied.warnings.map(formatIssue),
+        };
       }
       case 'saveDraft':
         return this.saveDraft(command.files, command.baseTopologyVersion);
@@ -162,21 +210,39 @@ export class ClusterCommandExecutor {
     }
   }
 
-  private async applyFiles(files: TopologyFiles, draft: ConfigDraft | null, note: string): Promise<CommandOutcome> {
+  private async applyFiles(
+    files: TopologyFiles,
+    draft: ConfigDraft | null,
+    note: string,
+  ): Promise<CommandOutcome> {
     const applied = await this.opts.ops.apply(files, note);
     // The draft that was just applied is done; a different draft stays (it is now stale, and says so).
     const isDraftApplied = draft !== null && JSON.stringify(draft.files) === JSON.stringify(files);
     if (isDraftApplied) await this.opts.ops.setDraft(null);
     const { start, stop, restart } = applied.plan;
-    const did = [start.length ? `started ${start.join(', ')}` : '', restart.length ? `restarted ${restart.join(', ')}` : '', stop.length ? `removed ${stop.join(', ')}` : ''].filter(Boolean);
-    return { summary: `applied as topology version ${applied.version}${did.length ? `: ${did.join('; ')}` : ' (no worker changed)'}`, applied, warnings: applied.warnings.map(formatIssue) };
+    const did = [
+      start.length ? `started ${start.join(', ')}` : '',
+      restart.length ? `restarted ${restart.join(', ')}` : '',
+      stop.length ? `removed ${stop.join(', ')}` : '',
+    ].filter(Boolean);
+    return {
+      summary: `applied as topology version ${applied.version}${did.length ? `: ${did.join('; ')}` : ' (no worker changed)'}`,
+      applied,
+      warnings: applied.warnings.map(formatIssue),
+    };
   }
 
-  private async saveDraft(files: TopologyFiles, baseTopologyVersion: number | null): Promise<CommandOutcome> {
+  private async saveDraft(
+    files: TopologyFiles,
+    baseTopologyVersion: number | null,
+  ): Promise<CommandOutcome> {
     const issues = await this.opts.ops.validate(files);
     await this.opts.ops.setDraft({ files, baseTopologyVersion, issues, updatedAtMs: this.now() });
     const errors = issues.filter((i) => i.severity === 'error').length;
-    return { summary: `draft saved${errors > 0 ? ` with ${errors} error${errors === 1 ? '' : 's'} (apply refuses it until they are fixed)` : ''}`, warnings: issues.map(formatIssue) };
+    return {
+      summary: `draft saved${errors > 0 ? ` with ${errors} error${errors === 1 ? '' : 's'} (apply refuses it until they are fixed)` : ''}`,
+      warnings: issues.map(formatIssue),
+    };
   }
 
   private async importFiles(files: TopologyFiles, before: ClusterState): Promise<CommandOutcome> {
@@ -184,13 +250,30 @@ export class ClusterCommandExecutor {
     const errors = imported.issues.filter((i) => i.severity === 'error');
     if (errors.length > 0 || Object.keys(imported.files).length === 0) {
       // A broken file never replaces the draft: the draft is kept and shows the import's problems.
-      if (before.draft) await this.opts.ops.setDraft({ ...before.draft, issues: imported.issues, updatedAtMs: this.now() });
+      if (before.draft)
+        {await this.opts.ops.setDraft({
+          ...before.draft,
+          issues: imported.issues,
+          updatedAtMs: this.now(),
+        });}
       const where = errors.slice(0, 3).map(formatIssue).join('; ');
-      return { summary: `import failed, ${before.draft ? 'the draft is kept' : 'no draft was made'}: ${where}`, imported, warnings: imported.issues.map(formatIssue) };
+      return {
+        summary: `import failed, ${before.draft ? 'the draft is kept' : 'no draft was made'}: ${where}`,
+        imported,
+        warnings: imported.issues.map(formatIssue),
+      };
     }
     const base = before.topology.appliedVersion;
-    await this.opts.ops.setDraft({ files: imported.files, baseTopologyVersion: base, issues: imported.issues, updatedAtMs: this.now() });
-    return { summary: `imported ${Object.keys(imported.files).length} files (${imported.format}) into the draft`, imported, warnings: imported.issues.map(formatIssue) };
+    await this.opts.ops.setDraft({
+      files: imported.files,
+      baseTopologyVersion: base,
+      issues: imported.issues,
+      updatedAtMs: this.now(),
+    });
+    return {
+      summary: `imported ${Object.keys(imported.files).length} files (${imported.format}) into the draft`,
+      imported,
+      warnings: imported.issues.map(formatIssue),
+    };
   }
 }
-

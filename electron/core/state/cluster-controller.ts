@@ -5,10 +5,14 @@
 
 import type { ApiHandlers } from '../../../shared/api/contract';
 import { AppError } from '../../../shared/api/envelope';
-import type { ClusterChangedEvent, ClusterCommandResult } from '../../../shared/model/cluster-state';
 import type { PlannerLayout } from '../../../shared/model/bench';
+import type {
+  ClusterChangedEvent,
+  ClusterCommandResult,
+} from '../../../shared/model/cluster-state';
 import type { ApplyResult } from '../../../shared/model/topology';
 import type { WorkerView } from '../../../shared/model/worker-view';
+import type { BackendLog } from '../event-hub';
 import { importTopologyFiles } from '../topology/import';
 import type { TopologyService } from '../topology/topology-service';
 import type { WorkerCommands } from '../worker-commands';
@@ -20,7 +24,15 @@ import { DraftStore } from './draft-store';
 /** The channels the controller answers. */
 export type ClusterHandlers = Pick<
   ApiHandlers,
-  'cluster:snapshot' | 'cluster:command' | 'workers:add' | 'workers:remove' | 'workers:restart' | 'workers:stop' | 'topology:apply' | 'topology:rollback' | 'topology:import'
+  | 'cluster:snapshot'
+  | 'cluster:command'
+  | 'workers:add'
+  | 'workers:remove'
+  | 'workers:restart'
+  | 'workers:stop'
+  | 'topology:apply'
+  | 'topology:rollback'
+  | 'topology:import'
 >;
 
 /** The cluster document with its commands. */
@@ -45,7 +57,7 @@ export interface ClusterControllerOptions {
   views: () => WorkerView[];
   proxyPort: () => number;
   publish: (event: ClusterChangedEvent) => void;
-  log: (message: string) => void;
+  log: BackendLog;
 }
 
 function needs<T>(value: T | undefined, what: string): T {
@@ -54,17 +66,30 @@ function needs<T>(value: T | undefined, what: string): T {
 }
 
 /** Builds the controller and reads the current topology and draft into the document. */
-export async function createClusterController(opts: ClusterControllerOptions): Promise<ClusterController> {
-  const drafts = new DraftStore(opts.dataDir, opts.log);
+export async function createClusterController(
+  opts: ClusterControllerOptions,
+): Promise<ClusterController> {
+  const drafts = new DraftStore(opts.dataDir, (m) => opts.log('warn', m));
   const state = new ClusterStateService({
-    initial: { topology: await opts.topology.get(), workers: opts.views(), draft: drafts.current(), pending: [], proxyPort: opts.proxyPort() },
+    initial: {
+      topology: await opts.topology.get(),
+      workers: opts.views(),
+      draft: drafts.current(),
+      pending: [],
+      proxyPort: opts.proxyPort(),
+    },
     publish: opts.publish,
   });
   let refreshing: Promise<void> = Promise.resolve();
   const refresh = (): Promise<void> => {
     const next = refreshing.then(async () => {
       const topology = await opts.topology.get();
-      state.update({ topology, workers: opts.views(), draft: drafts.current(), proxyPort: opts.proxyPort() });
+      state.update({
+        topology,
+        workers: opts.views(),
+        draft: drafts.current(),
+        proxyPort: opts.proxyPort(),
+      });
     });
     refreshing = next.catch(() => undefined);
     return next;
@@ -89,7 +114,9 @@ export async function createClusterController(opts: ClusterControllerOptions): P
     consoleAt: (version) => topology.consoleAt(version),
   };
   const executor = new ClusterCommandExecutor({ state, ops });
-  const current = (build: Parameters<ClusterCommandExecutor['runCurrent']>[0]): Promise<ClusterCommandResult> => executor.runCurrent(build);
+  const current = (
+    build: Parameters<ClusterCommandExecutor['runCurrent']>[0],
+  ): Promise<ClusterCommandResult> => executor.runCurrent(build);
 
   return {
     state,
@@ -101,20 +128,44 @@ export async function createClusterController(opts: ClusterControllerOptions): P
     handlers: () => ({
       'cluster:snapshot': () => Promise.resolve(state.snapshot()),
       'cluster:command': (request) => executor.run(request),
-      'workers:add': async (request) => needs((await current(() => ({ kind: 'addWorker', request }))).worker, 'a worker'),
+      'workers:add': async (request) =>
+        needs((await current(() => ({ kind: 'addWorker', request }))).worker, 'a worker'),
       'workers:remove': async (id, options) => {
-        await current(() => ({ kind: 'removeWorker', id, drainTimeoutMs: options?.drainTimeoutMs }));
+        await current(() => ({
+          kind: 'removeWorker',
+          id,
+          drainTimeoutMs: options?.drainTimeoutMs,
+        }));
       },
-      'workers:restart': async (id) => needs((await current(() => ({ kind: 'restartWorker', id }))).worker, 'a worker').status,
-      'workers:stop': async (id) => needs((await current(() => ({ kind: 'stopWorker', id }))).worker, 'a worker').status,
-      'topology:apply': async (files) => needs((await current((s) => ({ kind: 'applyConfig', files, baseTopologyVersion: s.topology.appliedVersion }))).applied, 'an apply result'),
-      'topology:rollback': async (version) => needs((await current(() => ({ kind: 'rollback', version }))).applied, 'an apply result'),
-      'topology:import': async (files) => needs((await current(() => ({ kind: 'importFiles', files }))).imported, 'an import result'),
+      'workers:restart': async (id) =>
+        needs((await current(() => ({ kind: 'restartWorker', id }))).worker, 'a worker').status,
+      'workers:stop': async (id) =>
+        needs((await current(() => ({ kind: 'stopWorker', id }))).worker, 'a worker').status,
+      'topology:apply': async (files) =>
+        needs(
+          (
+            await current((s) => ({
+              kind: 'applyConfig',
+              files,
+              baseTopologyVersion: s.topology.appliedVersion,
+            }))
+          ).applied,
+          'an apply result',
+        ),
+      'topology:rollback': async (version) =>
+        needs((await current(() => ({ kind: 'rollback', version }))).applied, 'an apply result'),
+      'topology:import': async (files) =>
+        needs((await current(() => ({ kind: 'importFiles', files }))).imported, 'an import result'),
     }),
     async applyLayout(layout) {
       const files = await workers.layoutFiles(layout);
       const note = `planner: ${layout.contextWorkers} ctx + ${layout.generationWorkers} gen`;
-      const result = await current((s) => ({ kind: 'applyConfig', files, baseTopologyVersion: s.topology.appliedVersion, note }));
+      const result = await current((s) => ({
+        kind: 'applyConfig',
+        files,
+        baseTopologyVersion: s.topology.appliedVersion,
+        note,
+      }));
       return needs(result.applied, 'an apply result');
     },
   };

@@ -3,7 +3,12 @@
 
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
 import type { ConfigDraft } from '../../../shared/model/cluster-state';
-import type { ApplyResult, ConsoleTopology, ImportResult, TopologyFiles } from '../../../shared/model/topology';
+import type {
+  ApplyResult,
+  ConsoleTopology,
+  ImportResult,
+  TopologyFiles,
+} from '../../../shared/model/topology';
 import type { WorkerAddRequest } from '../../../shared/model/worker-view';
 import type { CommandOutcome } from './cluster-commands';
 

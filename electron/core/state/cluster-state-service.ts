@@ -5,8 +5,12 @@
 
 import { randomUUID } from 'node:crypto';
 
+import {
+  clusterChangesBetween,
+  type ClusterContent,
+  sortedWorkers,
+} from '../../../shared/logic/cluster-diff';
 import { applyClusterChange } from '../../../shared/logic/cluster-mirror';
-import { type ClusterContent, clusterChangesBetween, sortedWorkers } from '../../../shared/logic/cluster-diff';
 import { gpuAssignmentsOf, type GpuPlacement } from '../../../shared/logic/worker-allocation';
 import type { ClusterChangedEvent, ClusterState } from '../../../shared/model/cluster-state';
 
@@ -24,13 +28,20 @@ export interface ClusterStateServiceOptions {
 
 /** Who sits on which GPU: the topology's workers and the live local workers (a removed one frees its GPUs at once). */
 function placementsOf(parts: ClusterParts): GpuPlacement[] {
-  const fromTopology = (parts.topology.console?.workers ?? []).map((w) => ({ name: w.name, gpus: w.gpus }));
+  const fromTopology = (parts.topology.console?.workers ?? []).map((w) => ({
+    name: w.name,
+    gpus: w.gpus,
+  }));
   const live = parts.workers.flatMap((w) => (w.spec ? [{ name: w.id, gpus: w.spec.gpus }] : []));
   return [...fromTopology, ...live];
 }
 
 function contentOf(parts: ClusterParts): ClusterContent {
-  return { ...parts, workers: sortedWorkers(parts.workers), gpuAssignments: gpuAssignmentsOf(placementsOf(parts)) };
+  return {
+    ...parts,
+    workers: sortedWorkers(parts.workers),
+    gpuAssignments: gpuAssignmentsOf(placementsOf(parts)),
+  };
 }
 
 /** The versioned cluster document. */

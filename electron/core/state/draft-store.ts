@@ -15,9 +15,17 @@ function isDraft(v: unknown): v is ConfigDraft {
   if (typeof v !== 'object' || v === null) return false;
   const d = v as Record<string, unknown>;
   const files = d.files;
-  const isFiles = typeof files === 'object' && files !== null && Object.values(files).every((t) => typeof t === 'string');
+  const isFiles =
+    typeof files === 'object' &&
+    files !== null &&
+    Object.values(files).every((t) => typeof t === 'string');
   const base = d.baseTopologyVersion;
-  return isFiles && (base === null || Number.isInteger(base)) && Array.isArray(d.issues) && typeof d.updatedAtMs === 'number';
+  return (
+    isFiles &&
+    (base === null || Number.isInteger(base)) &&
+    Array.isArray(d.issues) &&
+    typeof d.updatedAtMs === 'number'
+  );
 }
 
 /** Reads and writes the draft of one data dir; keeps the current one in memory. */
@@ -25,7 +33,10 @@ export class DraftStore {
   private readonly path: string;
   private draft: ConfigDraft | null;
 
-  constructor(dataDir: string, private readonly log: (message: string) => void = () => undefined) {
+  constructor(
+    dataDir: string,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {
     this.path = join(dataDir, DRAFT_FILE);
     this.draft = this.load();
   }
@@ -43,7 +54,9 @@ export class DraftStore {
       throw new Error('it is not a draft (files, baseTopologyVersion, issues, updatedAtMs)');
     } catch (err) {
       renameSync(this.path, `${this.path}.bad`);
-      this.log(`${this.path} is unreadable and was moved to ${DRAFT_FILE}.bad: ${err instanceof Error ? err.message : String(err)}`);
+      this.log(
+        `${this.path} is unreadable and was moved to ${DRAFT_FILE}.bad: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return null;
     }
   }

@@ -29,7 +29,8 @@ export interface SafeRemovalOptions {
   onStep?: (step: SafeRemovalStep) => void;
 }
 
-export type SafeRemovalStepName = 'stopRouting' | 'drain' | 'deregister' | 'proxyDropped' | 'stopProcess';
+export type SafeRemovalStepName =
+  'stopRouting' | 'drain' | 'deregister' | 'proxyDropped' | 'stopProcess';
 
 export interface SafeRemovalStep {
   name: SafeRemovalStepName;
@@ -54,13 +55,19 @@ class StepRunner {
   private readonly now: () => number;
   private readonly pollMs: number;
 
-  constructor(workerId: string, private readonly opts: SafeRemovalOptions) {
+  constructor(
+    workerId: string,
+    private readonly opts: SafeRemovalOptions,
+  ) {
     this.report = { workerId, steps: [], cutOffRequests: 0 };
     this.now = opts.now ?? Date.now;
     this.pollMs = opts.pollIntervalMs ?? 200;
   }
 
-  async step(name: SafeRemovalStepName, body: () => Promise<{ outcome: 'done' | 'timeout'; detail: string | null }>): Promise<void> {
+  async step(
+    name: SafeRemovalStepName,
+    body: () => Promise<{ outcome: 'done' | 'timeout'; detail: string | null }>,
+  ): Promise<void> {
     const t0 = this.now();
     let s: SafeRemovalStep;
     try {
@@ -85,28 +92,49 @@ class StepRunner {
 }
 
 /** Stop routing, then wait (bounded) for the requests in flight: the first two steps of a removal. */
-async function stopRoutingAndDrain(workerId: string, ports: Pick<SafeRemovalPorts, 'stopRouting' | 'inFlight'>, run: StepRunner, drainTimeoutMs: number): Promise<void> {
+async function stopRoutingAndDrain(
+  workerId: string,
+  ports: Pick<SafeRemovalPorts, 'stopRouting' | 'inFlight'>,
+  run: StepRunner,
+  drainTimeoutMs: number,
+): Promise<void> {
   await run.step('stopRouting', async () => {
     await ports.stopRouting(workerId);
     return { outcome: 'done', detail: null };
   });
   await run.step('drain', async () => {
     let left = 0;
-    const drained = await run.until(async () => (left = await ports.inFlight(workerId)) === 0, drainTimeoutMs);
+    const drained = await run.until(
+      async () => (left = await ports.inFlight(workerId)) === 0,
+      drainTimeoutMs,
+    );
     run.report.cutOffRequests = drained ? 0 : left;
-    return drained ? { outcome: 'done', detail: null } : { outcome: 'timeout', detail: `${left} request(s) still in flight after ${drainTimeoutMs} ms` };
+    return drained
+      ? { outcome: 'done', detail: null }
+      : {
+          outcome: 'timeout',
+          detail: `${left} request(s) still in flight after ${drainTimeoutMs} ms`,
+        };
   });
 }
 
 /** Drains a worker without removing it (cluster command drainWorker): it stays running, routed to by nobody. */
-export async function drainWorkerSafely(workerId: string, ports: Pick<SafeRemovalPorts, 'stopRouting' | 'inFlight'>, opts: SafeRemovalOptions = {}): Promise<SafeRemovalReport> {
+export async function drainWorkerSafely(
+  workerId: string,
+  ports: Pick<SafeRemovalPorts, 'stopRouting' | 'inFlight'>,
+  opts: SafeRemovalOptions = {},
+): Promise<SafeRemovalReport> {
   const run = new StepRunner(workerId, opts);
   await stopRoutingAndDrain(workerId, ports, run, opts.drainTimeoutMs ?? 30_000);
   return run.report;
 }
 
 /** Removes one worker safely. Steps that fail or time out are reported and the removal goes on: the process is always stopped. */
-export async function removeWorkerSafely(workerId: string, ports: SafeRemovalPorts, opts: SafeRemovalOptions = {}): Promise<SafeRemovalReport> {
+export async function removeWorkerSafely(
+  workerId: string,
+  ports: SafeRemovalPorts,
+  opts: SafeRemovalOptions = {},
+): Promise<SafeRemovalReport> {
   const proxyDropTimeoutMs = opts.proxyDropTimeoutMs ?? 30_000;
   const run = new StepRunner(workerId, opts);
   await stopRoutingAndDrain(workerId, ports, run, opts.drainTimeoutMs ?? 30_000);
@@ -115,8 +143,16 @@ export async function removeWorkerSafely(workerId: string, ports: SafeRemovalPor
     return { outcome: 'done', detail: null };
   });
   await run.step('proxyDropped', async () => {
-    const dropped = await run.until(async () => !(await ports.isKnownToProxy(workerId)), proxyDropTimeoutMs);
-    return dropped ? { outcome: 'done', detail: null } : { outcome: 'timeout', detail: `the proxy still lists the worker after ${proxyDropTimeoutMs} ms` };
+    const dropped = await run.until(
+      async () => !(await ports.isKnownToProxy(workerId)),
+      proxyDropTimeoutMs,
+    );
+    return dropped
+      ? { outcome: 'done', detail: null }
+      : {
+          outcome: 'timeout',
+          detail: `the proxy still lists the worker after ${proxyDropTimeoutMs} ms`,
+        };
   });
   await run.step('stopProcess', async () => {
     await ports.stopProcess(workerId);

@@ -6,11 +6,14 @@
 import type { ApiHandlers, TopologyAppliedEvent } from '../../../shared/api/contract';
 import { AppError, type JsonValue } from '../../../shared/api/envelope';
 import { type ConfigIssue, formatIssue } from '../../../shared/logic/config-issues';
+import { CONSOLE_FILE, parseConsoleFile } from '../../../shared/logic/console-file';
+import { type LoadedTopology, loadTopology } from '../../../shared/logic/load-topology';
+import { type PortProbe, preflightTopology } from '../../../shared/logic/preflight';
 import type {
   ApplyPlan,
   ApplyResult,
-  ExportedFile,
   ConsoleTopology,
+  ExportedFile,
   ExportOptions,
   FileDiff,
   ImportResult,
@@ -21,12 +24,9 @@ import type {
 } from '../../../shared/model/topology';
 import type { WorkerSpec } from '../../../shared/model/worker';
 import { planApply } from './apply-plan';
-import { CONSOLE_FILE, parseConsoleFile } from '../../../shared/logic/console-file';
 import { exportTopology } from './export';
 import { importTopologyFiles } from './import';
-import { type LoadedTopology, loadTopology } from '../../../shared/logic/load-topology';
 import { isPortFree } from './port-probe';
-import { type PortProbe, preflightTopology } from '../../../shared/logic/preflight';
 import { diffTopologyFiles } from './topology-diff';
 import type { TopologyStore } from './topology-store';
 import { toWorkerSpecs } from './worker-specs';
@@ -68,7 +68,14 @@ export interface TopologyServiceOptions {
 
 function jsonIssues(issues: ConfigIssue[]): JsonValue {
   return issues.map((i) => {
-    const o: { [key: string]: JsonValue } = { file: i.file, line: i.line, column: i.column, path: i.path, message: i.message, severity: i.severity };
+    const o: { [key: string]: JsonValue } = {
+      file: i.file,
+      line: i.line,
+      column: i.column,
+      path: i.path,
+      message: i.message,
+      severity: i.severity,
+    };
     if (i.hint !== undefined) o.hint = i.hint;
     return o;
   });
@@ -101,12 +108,22 @@ export class TopologyService {
   }
 
   /** The current files and console.yaml parsed (an empty topology before the first apply); CONFIG_INVALID when it does not parse. */
-  async current(defaultMode: ConsoleTopology['clusterMode']): Promise<{ files: TopologyFiles; console: ConsoleTopology }> {
+  async current(
+    defaultMode: ConsoleTopology['clusterMode'],
+  ): Promise<{ files: TopologyFiles; console: ConsoleTopology }> {
     const files = await this.opts.store.readCurrent();
     const text = files[CONSOLE_FILE];
-    if (text === undefined) return { files: {}, console: { clusterMode: defaultMode, expectedMaxInputTokens: null, workers: [] } };
+    if (text === undefined)
+      {return {
+        files: {},
+        console: { clusterMode: defaultMode, expectedMaxInputTokens: null, workers: [] },
+      };}
     const parsed = parseConsoleFile(text);
-    if (!parsed.ok) throw new AppError('CONFIG_INVALID', 'console.yaml of the current topology does not parse; fix it in the topology editor first');
+    if (!parsed.ok)
+      {throw new AppError(
+        'CONFIG_INVALID',
+        'console.yaml of the current topology does not parse; fix it in the topology editor first',
+      );}
     return { files, console: parsed.value };
   }
 
@@ -123,10 +140,21 @@ export class TopologyService {
     const files = await this.opts.store.readCurrent();
     const consoleText = files[CONSOLE_FILE];
     const parsed = consoleText === undefined ? null : parseConsoleFile(consoleText);
-    return { name: this.opts.store.name, files, console: parsed?.ok ? parsed.value : null, appliedVersion: await this.opts.store.latestVersion() };
+    return {
+      name: this.opts.store.name,
+      files,
+      console: parsed?.ok ? parsed.value : null,
+      appliedVersion: await this.opts.store.latestVersion(),
+    };
   }
 
-  private async preflight(files: TopologyFiles): Promise<{ topology: LoadedTopology | null; issues: ConfigIssue[]; previous: LoadedTopology | null }> {
+  private async preflight(
+    files: TopologyFiles,
+  ): Promise<{
+    topology: LoadedTopology | null;
+    issues: ConfigIssue[];
+    previous: LoadedTopology | null;
+  }> {
     const previous = await this.currentLoaded();
     const owned = new Set([...ownedPortsOf(previous), ...(this.opts.extraOwnedPorts?.() ?? [])]);
     const r = await preflightTopology(files, { isPortFree: this.probe, ownedPorts: owned });
@@ -147,7 +175,11 @@ export class TopologyService {
       if (!topology || errors.length > 0) {
         const shown = errors.slice(0, 5).map(formatIssue).join('\n');
         const more = errors.length > 5 ? `\n(and ${errors.length - 5} more)` : '';
-        throw new AppError('CONFIG_INVALID', `the topology has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was changed:\n${shown}${more}`, { issues: jsonIssues(issues) });
+        throw new AppError(
+          'CONFIG_INVALID',
+          `the topology has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was changed:\n${shown}${more}`,
+          { issues: jsonIssues(issues) },
+        );
       }
       const plan = planApply(previous ? { files: previous.files } : null, { files });
       const { store } = this.opts;
@@ -160,7 +192,9 @@ export class TopologyService {
         await store.removeVersion(version);
         const why = err instanceof Error ? err.message : String(err);
         const code = err instanceof AppError ? err.code : 'APPLY_FAILED';
-        throw new AppError(code, `apply failed, the previous topology keeps running: ${why}`, { plan: { ...plan } as unknown as JsonValue });
+        throw new AppError(code, `apply failed, the previous topology keeps running: ${why}`, {
+          plan: { ...plan } as unknown as JsonValue,
+        });
       }
       await store.writeCurrent(files);
       this.opts.emit?.({ version, plan, atMs: this.now() });
@@ -175,7 +209,10 @@ export class TopologyService {
 
   /** Per-file diff from version `from` to version `to`. */
   async diff(from: number, to: number): Promise<FileDiff[]> {
-    const [a, b] = await Promise.all([this.opts.store.readVersion(from), this.opts.store.readVersion(to)]);
+    const [a, b] = await Promise.all([
+      this.opts.store.readVersion(from),
+      this.opts.store.readVersion(to),
+    ]);
     return diffTopologyFiles(a, b, { from: `v${from}`, to: `v${to}` });
   }
 
@@ -193,14 +230,21 @@ export class TopologyService {
   /** The applied topology as files or scripts. */
   async export(options: ExportOptions): Promise<ExportedFile[]> {
     const files = await this.opts.store.readCurrent();
-    if (Object.keys(files).length === 0) throw new AppError('NOT_FOUND', 'there is no topology to export yet');
+    if (Object.keys(files).length === 0)
+      {throw new AppError('NOT_FOUND', 'there is no topology to export yet');}
     const loaded = loadTopology(files);
-    if (!loaded.topology) throw new AppError('CONFIG_INVALID', 'the current topology does not parse', { issues: jsonIssues(loaded.issues) });
+    if (!loaded.topology)
+      {throw new AppError('CONFIG_INVALID', 'the current topology does not parse', {
+        issues: jsonIssues(loaded.issues),
+      });}
     return exportTopology(loaded.topology, options);
   }
 
   /** The read-only topology:* handlers (apply, rollback and import are cluster commands). */
-  handlers(): Pick<ApiHandlers, 'topology:get' | 'topology:validate' | 'topology:history' | 'topology:diff' | 'topology:export'> {
+  handlers(): Pick<
+    ApiHandlers,
+    'topology:get' | 'topology:validate' | 'topology:history' | 'topology:diff' | 'topology:export'
+  > {
     return {
       'topology:get': () => this.get(),
       'topology:validate': (files) => this.validate(files),
