@@ -14,9 +14,10 @@ test('break a YAML field, see the error inline, fix it and apply', async ({ app 
   await expect(editor).toBeVisible();
   await editor.click();
   await page.keyboard.press('ControlOrMeta+End');
-  await page.keyboard.type('\nmax_batch_size: -4');
+  // A key the role's template does not set (the demo's options come from the shared template).
+  await page.keyboard.type('\nmax_num_streams: -4');
   const problems = page.getByRole('list', { name: 'Problems' }).first();
-  await expect(problems).toContainText('max_batch_size');
+  await expect(problems).toContainText('max_num_streams');
   await expect(problems).toContainText(/ctx0\.yaml:\d+:\d+/);
   await expect(page.locator('.cm-lintRange-error').first()).toBeVisible();
   await expect(page.getByRole('button', { name: /ctx0\.yaml/ }).getByLabel(/errors/)).toBeVisible();
