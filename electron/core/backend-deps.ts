@@ -8,6 +8,7 @@ import type { ApiHandlers, OnApiEvent } from '../../shared/api/contract';
 import type { RestartPolicy } from '../../shared/logic/restart-policy';
 import type { BackendLog } from './event-hub';
 import type { CommandRunner } from './gpu/nvidia-smi-runner';
+import type { LeftoverMode } from './lifecycle/leftovers';
 import type { ProcessLauncher } from './supervisor/process-launcher';
 import type { SupervisorClock } from './supervisor/worker-supervisor';
 
@@ -46,8 +47,8 @@ export interface BackendDeps {
   etcdBinary?: string;
   /** First port tried for a new worker (default 8001, as upstream's examples). */
   firstWorkerPort?: number;
-  /** Workers a crashed console left running (from its pid file): 'report' them (default) or 'stop' them. */
-  leftovers?: 'report' | 'stop';
+  /** Workers a crashed console left running (from its pid file): 'adopt' those the topology has (default), or 'stop' all. */
+  leftovers?: LeftoverMode;
   /** Poll period of the workers' /metrics and the registry. */
   pollIntervalMs?: number;
 }

@@ -62,6 +62,7 @@ export function createSupervisorPart(
     policy: deps.policy,
     policyFor: (spec) => ({ readyTimeoutMs: readyTimeoutMs(spec.engine === 'simulated') }),
     pidFile: createPidFile(pidPath),
+    ownerTag: deps.dataDir,
     onUnexpectedError: (err) => log('error', `supervisor: ${errText(err)}`),
   });
 }

@@ -5,46 +5,19 @@
 import { loadTopology } from '../../shared/logic/load-topology';
 import { type BackendLog, errText } from './event-hub';
 import type { GpuInventory } from './gpu/gpu-inventory';
+import {
+  type LeftoverDecision,
+  settleLeftovers,
+  type SettleLeftoversOptions,
+} from './lifecycle/leftovers';
+import { recoverCurrentTopology } from './lifecycle/topology-recovery';
 import type { ProxyHost } from './proxy-host';
 import type { SettingsService } from './settings-service';
 import type { ClusterController } from './state/cluster-controller';
-import { readLeftovers, stopLeftover } from './supervisor/pid-file';
 import type { TopologyApplier } from './topology/topology-service';
 import type { TopologyStore } from './topology/topology-store';
 import { toWorkerSpecs } from './topology/worker-specs';
 import type { WorkerCommands } from './worker-commands';
-
-/** Reports (or, with 'stop', stops) the workers a crashed console left running, from its pid file. */
-export async function handleLeftovers(
-  pidPath: string,
-  mode: 'report' | 'stop',
-  log: BackendLog,
-): Promise<void> {
-  try {
-    const left = readLeftovers(pidPath);
-    if (!left || left.consoleAlive) return;
-    const running = left.workers.filter((w) => w.state === 'running');
-    if (running.length === 0) return;
-    if (mode === 'stop') {
-      // Only processes whose pid and start time still match the pid file are signalled (pid-file.ts).
-      for (const w of running)
-        {log(
-          'info',
-          `stopping ${w.worker.id} left by a previous console: ${await stopLeftover(w.worker, 10_000)}`,
-        );}
-      return;
-    }
-    const names = running
-      .map((w) => `${w.worker.id} (pid ${w.worker.pid}, port ${w.worker.port})`)
-      .join(', ');
-    log(
-      'warn',
-      `a previous console left ${running.length} worker(s) running: ${names}; start with --stop-leftovers to stop them`,
-    );
-  } catch (err) {
-    log('warn', errText(err));
-  }
-}
 
 /** What the startup sequence starts. */
 export interface StartupParts {
@@ -56,21 +29,39 @@ export interface StartupParts {
   controller: ClusterController;
   settings: SettingsService;
   log: BackendLog;
+  /** What the previous run left running: settled before anything starts (lifecycle/leftovers.ts). */
+  leftovers: Omit<SettleLeftoversOptions, 'specs' | 'log'>;
   /** Start the demo topology when none was ever applied. */
   isDemo: boolean;
   /** Also start the demo on a first start without NVIDIA GPUs. */
   isDemoOnFirstStartWithoutGpus: boolean;
 }
 
-/** Runs the topology applied last time again, from its version folder: nothing runs yet, so every worker starts. */
+type Loaded = NonNullable<ReturnType<typeof loadTopology>['topology']>;
+
+/** The launch specs of the topology applied last time, from its version folder. */
+function specsOf(
+  p: StartupParts,
+  current: Loaded,
+  version: number,
+): ReturnType<typeof toWorkerSpecs> {
+  const dir = p.store.versionDir(version);
+  return toWorkerSpecs(current, { dir, binaryPath: p.settings.get().trtllmServePath });
+}
+
+/**
+ * Runs the topology applied last time again, from its version folder: nothing of it runs yet but what was
+ * just adopted, so every other worker starts (the service's plan would compare it with itself).
+ */
 async function restartLastTopology(
   p: StartupParts,
-  current: NonNullable<ReturnType<typeof loadTopology>['topology']>,
+  current: Loaded,
   version: number,
+  adopted: LeftoverDecision['adopted'],
 ): Promise<void> {
   const dir = p.store.versionDir(version);
-  const specs = toWorkerSpecs(current, { dir, binaryPath: p.settings.get().trtllmServePath });
-  const names = current.console.workers.map((w) => w.name);
+  const specs = specsOf(p, current, version);
+  const names = current.console.workers.map((w) => w.name).filter((n) => !adopted.includes(n));
   try {
     await p.runner.apply({
       plan: { start: names, restart: [], stop: [], unchanged: [], proxyChanged: true },
@@ -80,7 +71,11 @@ async function restartLastTopology(
       dir,
       version,
     });
-    p.log('info', `topology version ${version} started again: ${names.join(', ')}`);
+    const adoptedNote = adopted.length > 0 ? `; adopted ${adopted.join(', ')}` : '';
+    p.log(
+      'info',
+      `topology version ${version} started again: ${names.join(', ') || 'nothing to start'}${adoptedNote}`,
+    );
   } catch (err) {
     p.log('error', `the last applied topology did not start: ${errText(err)}`);
   }
@@ -88,18 +83,25 @@ async function restartLastTopology(
 
 /** Starts the proxy, the GPUs, and the last topology or the demo; then reads the cluster document. */
 export async function startServices(p: StartupParts): Promise<void> {
+  // A crash during an apply can leave the current files behind the last version, or half-copied.
+  await recoverCurrentTopology(p.store, (m) => p.log('warn', m));
   const files = await p.store.readCurrent();
   const hasFiles = Object.keys(files).length > 0;
   const current = hasFiles ? loadTopology(files).topology : null;
   await p.proxy.start(current?.disagg ?? null);
   const inventory = await p.gpus.start();
   const lastVersion = await p.store.latestVersion();
-  if (current && lastVersion !== null) await restartLastTopology(p, current, lastVersion);
-  if (!current && hasFiles)
-    {p.log(
+  const last = current && lastVersion !== null ? { current, version: lastVersion } : null;
+  const specs = last ? specsOf(p, last.current, last.version) : [];
+  // Before anything spawns: adopt what runs and matches, stop the rest (lifecycle/leftovers.ts).
+  const { adopted } = await settleLeftovers({ ...p.leftovers, specs, log: p.log });
+  if (last) await restartLastTopology(p, last.current, last.version, adopted);
+  if (!current && hasFiles) {
+    p.log(
       'warn',
       'the current topology does not parse; nothing was started (fix it in the topology editor)',
-    );}
+    );
+  }
   // Only on a really first start: a topology whose files no longer parse is left for the user to fix.
   const isDemoWanted = p.isDemo || (p.isDemoOnFirstStartWithoutGpus && inventory.simulated);
   if (isDemoWanted && !hasFiles) {

@@ -18,7 +18,7 @@ import {
   createSupervisorPart,
   createTopologyPart,
 } from './backend-parts';
-import { handleLeftovers, startServices } from './backend-start';
+import { startServices } from './backend-start';
 import { type BackendLog, createEventHub } from './event-hub';
 import { createMembership } from './membership';
 import { createProxyHost } from './proxy-host';
@@ -43,8 +43,8 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     deps.log ?? ((level, message) => process.stderr.write(`[console] ${level} ${message}\n`));
   const hub = createEventHub(log);
   const settings = createSettingsService(dataDir, log);
+  // Workers a crashed console left: settled (adopted or stopped) at start, see lifecycle/leftovers.ts.
   const pidPath = join(dataDir, 'console.pid');
-  await handleLeftovers(pidPath, deps.leftovers ?? 'report', log);
 
   // Workers and the proxy in front of them.
   const logStore = createLogStore({ dir: join(dataDir, 'logs') });
@@ -126,6 +126,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
       store,
       runner,
       workers,
+      leftovers: { pidPath, ownerTag: dataDir, supervisor, mode: deps.leftovers ?? 'adopt' },
       isDemo: deps.isDemo === true,
       isDemoOnFirstStartWithoutGpus,
     });

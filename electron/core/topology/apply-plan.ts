@@ -13,7 +13,7 @@ export interface PlanInput {
 }
 
 /** JSON of a YAML text with sorted keys, or the raw text when it does not parse; undefined when absent. */
-function semanticText(text: string | undefined): string | undefined {
+export function semanticText(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const parsed = parseYaml(text, 'x.yaml');
   if (parsed.issues.some((i) => i.severity === 'error')) return `raw:${text}`;
