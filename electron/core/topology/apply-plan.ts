@@ -2,7 +2,7 @@
 // says which workers to start, restart, stop or leave alone, by comparing each worker's console.yaml entry
 // and its options as parsed (so a comment-only edit restarts nothing). Layer: core (pure code).
 
-import { parseYaml } from '../../../shared/logic/yaml-locate';
+import { readYamlValue } from '../../../shared/logic/yaml-guard';
 import type { ApplyPlan, TopologyFiles, TopologyWorker } from '../../../shared/model/topology';
 import { CONSOLE_FILE, parseConsoleFile } from './console-file';
 import { DISAGG_CONFIG_FILE, METADATA_CONFIG_FILE } from './load-topology';
@@ -15,9 +15,8 @@ export interface PlanInput {
 /** JSON of a YAML text with sorted keys, or the raw text when it does not parse; undefined when absent. */
 function semanticText(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  const parsed = parseYaml(text, 'x.yaml');
-  if (parsed.issues.some((i) => i.severity === 'error')) return `raw:${text}`;
-  return stableJson(parsed.document.toJS());
+  const read = readYamlValue(text, 'x.yaml', { version: '1.1' });
+  return read.ok ? stableJson(read.value) : `raw:${text}`;
 }
 
 function stableJson(value: unknown): string {

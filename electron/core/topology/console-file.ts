@@ -2,10 +2,11 @@
 // model, engine, backend, TP/PP, options file and extra env; the membership mode; the longest expected
 // input). Parsed with located issues like the upstream files, written back in a fixed layout. Layer: core.
 
-import { Document, isSeq, LineCounter, parseDocument } from 'yaml';
+import { Document, isSeq } from 'yaml';
 
 import { isPlainObject } from '../../../shared/logic/config-checks';
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
+import { parseYamlGuarded, yamlValue } from '../../../shared/logic/yaml-guard';
 import { type ConfigPath, formatPath, locatePath } from '../../../shared/logic/yaml-locate';
 import type { ClusterMode, ConsoleTopology, TopologyWorker } from '../../../shared/model/topology';
 
@@ -25,13 +26,9 @@ export type ConsoleParseResult = { ok: true; value: ConsoleTopology; issues: Con
 export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsoleParseResult {
   // console.yaml is the console's own file, read as YAML 1.2 (unlike the upstream files, which PyYAML reads
   // as 1.1): an env var named N or a value `on` must stay a string.
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { version: '1.2', uniqueKeys: true, prettyErrors: false, lineCounter });
-  const issues: ConfigIssue[] = [];
-  for (const e of document.errors) {
-    const at = lineCounter.linePos(e.pos[0]);
-    issues.push({ file, line: at.line, column: at.col, path: '', message: e.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear only once in a mapping' : `YAML syntax: ${e.message.split('\n')[0] ?? ''}`, severity: 'error' });
-  }
+  const parsed = parseYamlGuarded(text, file, { version: '1.2' });
+  const { document, lineCounter } = parsed;
+  const issues: ConfigIssue[] = parsed.issues.filter((i) => i.severity === 'error');
   if (issues.length > 0) return { ok: false, issues };
   const add = (severity: 'error' | 'warning', path: ConfigPath, message: string, hint?: string): void => {
     const at = locatePath(document, lineCounter, path);
@@ -39,7 +36,9 @@ export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsolePars
   };
   const error = (path: ConfigPath, message: string, hint?: string): void => add('error', path, message, hint);
 
-  const root: unknown = document.toJS() ?? {};
+  const value = yamlValue(document, file);
+  if (!value.ok) return { ok: false, issues: [value.issue] };
+  const root: unknown = value.value ?? {};
   if (!isPlainObject(root)) {
     error([], 'must be a mapping with cluster_mode and workers');
     return { ok: false, issues };

@@ -4,12 +4,13 @@
 // context_servers / generation_servers sections, protocol 1.3), and writes the console.yaml that ties them
 // together. The draft is returned, not applied. Layer: core.
 
-import { type Document, parse } from 'yaml';
+import type { Document } from 'yaml';
 
 import { isPlainObject } from '../../../shared/logic/config-checks';
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
 import { extractMpiWorkerOptions, parseDisaggConfig, parseWorkerOptions, splitHostPort } from '../../../shared/logic/config-parse';
 import { serializeDisaggConfig, serializeWorkerOptions } from '../../../shared/logic/config-write';
+import { readYamlValue } from '../../../shared/logic/yaml-guard';
 import type { DisaggConfig, ServerSectionConfig, WorkerOptions } from '../../../shared/model/config';
 import type { ClusterMode, ImportResult, TopologyFiles, TopologyWorker } from '../../../shared/model/topology';
 import type { WorkerRole } from '../../../shared/model/worker';
@@ -30,12 +31,9 @@ type FileKind = 'console' | 'disagg' | 'metadata' | 'options';
 /** What a file is, by its keys (users name their files freely). */
 function classify(name: string, text: string): FileKind {
   if (name === CONSOLE_FILE) return 'console';
-  let value: unknown;
-  try {
-    value = parse(text, { version: '1.1' });
-  } catch {
-    return 'options'; // A syntax error is reported by the options parser with its position.
-  }
+  // A file that does not read (syntax, limits) is reported by the options parser with its position.
+  const read = readYamlValue(text, name, { version: '1.1' });
+  const value = read.ok ? read.value : null;
   if (!isPlainObject(value)) return 'options';
   if ('context_servers' in value || 'generation_servers' in value || ('disagg_cluster' in value && 'hostname' in value)) return 'disagg';
   if ('server_type' in value || 'refresh_interval' in value || 'refersh_interval' in value || 'health_check_timeout' in value) return 'metadata';
