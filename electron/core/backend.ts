@@ -31,6 +31,7 @@ import type { ClusterStorage } from './cluster/cluster-storage';
 import { createClusterStorage } from './cluster/cluster-uri';
 import { MetadataClient } from './cluster/metadata-client';
 import { type EmbeddedEtcd, ETCD_MISSING_MESSAGE, EtcdStartError, startEmbeddedEtcd } from './etcd/embedded-etcd';
+import { confirmedListFromDisk, settingsAfterPatch } from './executable-allowlist';
 import { createGpuInventory, type GpuInventory } from './gpu/gpu-inventory';
 import type { CommandRunner } from './gpu/nvidia-smi-runner';
 import { createMetricsService, type MetricsService } from './metrics/metrics-service';
@@ -123,6 +124,7 @@ export const DEFAULT_SETTINGS: ConsoleSettings = {
   clusterMode: 'static',
   etcdEndpoint: null,
   proxyPort: 8000,
+  confirmedExecutables: [],
 };
 
 const SIM_READY_TIMEOUT_MS = 60_000;
@@ -186,7 +188,7 @@ function readSettings(path: string, log: BackendLog): ConsoleSettings {
   if (!existsSync(path)) return { ...DEFAULT_SETTINGS };
   try {
     const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<ConsoleSettings>;
-    return { ...DEFAULT_SETTINGS, ...raw };
+    return { ...DEFAULT_SETTINGS, ...raw, confirmedExecutables: confirmedListFromDisk(raw, Date.now()) };
   } catch (err) {
     log('warn', `settings file ${path} is unreadable, using defaults: ${errText(err)}`);
     return { ...DEFAULT_SETTINGS };
@@ -859,10 +861,10 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   };
 
   // ------------------------------------------------------------------ settings
-  const settingsSet = (patch: ConsoleSettingsPatch): Promise<ConsoleSettings> => {
-    settings = { ...settings, ...patch };
+  const settingsSet = async (patch: ConsoleSettingsPatch): Promise<ConsoleSettings> => {
+    settings = await settingsAfterPatch(settings, patch, Date.now());
     writeJsonAtomic(settingsPath, settings);
-    return Promise.resolve({ ...settings });
+    return { ...settings };
   };
 
   // ------------------------------------------------------------------ load test and planner (B1, B2)

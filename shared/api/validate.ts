@@ -223,6 +223,7 @@ const settingsPatch = obj<ConsoleSettingsPatch>({
   clusterMode: optional(clusterMode),
   etcdEndpoint: optional(nullable(str({ minLength: 1, maxLength: 500, pattern: /^https?:\/\/[^\s]+$/ }))),
   proxyPort: optional(portNumber),
+  confirmExecutable: optional(bool()),
 });
 
 // ------------------------------------------------------------------ bench and planner (B1, B2)
