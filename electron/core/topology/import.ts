@@ -28,12 +28,19 @@ const TEMPLATE_OPTIONS: Record<WorkerRole, WorkerOptions> = {
 
 type FileKind = 'console' | 'disagg' | 'metadata' | 'options';
 
-/** What a file is, by its keys (users name their files freely). */
-function classify(name: string, text: string): FileKind {
-  if (name === CONSOLE_FILE) return 'console';
-  // A file that does not read (syntax, limits) is reported by the options parser with its position.
+/**
+ * What a file is, by its keys (users name their files freely). A file that does not read (syntax, limits)
+ * counts as options, whose parser reports it with its position; its issues are kept for when no file turns
+ * out to be the proxy config, so the answer says why.
+ */
+function classify(name: string, text: string): { kind: FileKind; unreadable: ConfigIssue[] } {
+  if (name === CONSOLE_FILE) return { kind: 'console', unreadable: [] };
   const read = readYamlValue(text, name, { version: '1.1' });
-  const value = read.ok ? read.value : null;
+  if (!read.ok) return { kind: 'options', unreadable: read.issues };
+  return { kind: kindOf(read.value), unreadable: [] };
+}
+
+function kindOf(value: unknown): FileKind {
   if (!isPlainObject(value)) return 'options';
   if ('context_servers' in value || 'generation_servers' in value || ('disagg_cluster' in value && 'hostname' in value)) return 'disagg';
   if ('server_type' in value || 'refresh_interval' in value || 'refersh_interval' in value || 'health_check_timeout' in value) return 'metadata';
@@ -165,11 +172,12 @@ export function importTopologyFiles(input: TopologyFiles): ImportResult {
   // A folder exported by the console already has its console.yaml: take it as it is.
   if (input[CONSOLE_FILE] !== undefined) return { files: { ...input }, format: 'files', issues };
 
-  const kinds = names.map((name) => ({ name, text: input[name] ?? '', kind: classify(name, input[name] ?? '') }));
+  const kinds = names.map((name) => ({ name, text: input[name] ?? '', ...classify(name, input[name] ?? '') }));
   const disaggFiles = kinds.filter((k) => k.kind === 'disagg');
   const metadataFiles = kinds.filter((k) => k.kind === 'metadata');
   if (disaggFiles.length !== 1) {
-    return { files: {}, format: 'files', issues: [note(disaggFiles[1]?.name ?? names[0] ?? DISAGG_CONFIG_FILE, disaggFiles.length === 0 ? 'none of the files is a disagg_config.yaml (it has context_servers / generation_servers)' : `more than one proxy config: ${disaggFiles.map((d) => d.name).join(', ')}`, 'error')] };
+    const why = note(disaggFiles[1]?.name ?? names[0] ?? DISAGG_CONFIG_FILE, disaggFiles.length === 0 ? 'none of the files is a disagg_config.yaml (it has context_servers / generation_servers)' : `more than one proxy config: ${disaggFiles.map((d) => d.name).join(', ')}`, 'error');
+    return { files: {}, format: 'files', issues: [why, ...kinds.flatMap((k) => k.unreadable)] };
   }
   if (metadataFiles.length > 1) issues.push(note(metadataFiles[1]!.name, `more than one metadata config; using ${metadataFiles[0]!.name}`));
   const disaggFile = disaggFiles[0]!;
