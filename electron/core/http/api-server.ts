@@ -36,6 +36,11 @@ export interface ApiServerOptions {
   staticDir?: string | null;
   /** Request body limit; topology files travel in bodies, so the default is 16 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Time a client has to send a whole request (headers and body), default 60 s: a client that trickles its
+   * body (slow-body denial of service) is answered 408 and cut off. Event streams are responses, not bound.
+   */
+  requestTimeoutMs?: number;
   /** SSE comment interval that keeps proxies and idle timers from closing the stream. */
   heartbeatMs?: number;
   /** Unsent event bytes one SSE client may hold before it is disconnected. */
@@ -173,6 +178,10 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
     });
     req.on('end', () => resolveBody(Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client gone mid-body (or cut off by the request timeout) must not leave this promise pending.
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('the client closed the connection before the body was complete'));
+    });
   });
 }
 
@@ -352,7 +361,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     await handleStatic(req, res, pathname);
   };
 
-  const server: Server = createServer((req, res) => {
+  const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const server: Server = createServer({
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: requestTimeoutMs,
+    // Node checks the two timeouts on this interval (default 30 s); keep it a fraction of the timeout.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
+  }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       (options.log ?? ((m, e) => process.stderr.write(`${m}: ${String(e)}\n`)))('console API request failed', err);
       if (!res.headersSent) sendEnvelope(res, errorEnvelope('INTERNAL', 'request failed'));
