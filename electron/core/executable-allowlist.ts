@@ -10,7 +10,13 @@ import { access, realpath, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 
 import { AppError } from '../../shared/api/envelope';
-import type { ConfirmedExecutable, ConsoleSettings, ConsoleSettingsPatch, ExecutableConfirmationDetails, ExecutableIdentity } from '../../shared/model/settings';
+import type {
+  ConfirmedExecutable,
+  ConsoleSettings,
+  ConsoleSettingsPatch,
+  ExecutableConfirmationDetails,
+  ExecutableIdentity,
+} from '../../shared/model/settings';
 
 async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -20,14 +26,23 @@ async function sha256OfFile(path: string): Promise<string> {
 
 /** Where `path` really is and what it holds; INVALID_ARGUMENT when it is not an executable file. */
 export async function executableIdentity(path: string): Promise<ExecutableIdentity> {
-  const refuse = (why: string): AppError => new AppError('INVALID_ARGUMENT', `trtllmServePath ${JSON.stringify(path)} ${why}`, { field: 'trtllmServePath', path });
+  const refuse = (why: string): AppError =>
+    new AppError('INVALID_ARGUMENT', `trtllmServePath ${JSON.stringify(path)} ${why}`, {
+      field: 'trtllmServePath',
+      path,
+    });
   // A relative path would depend on the directory the console happened to start in.
-  if (!isAbsolute(path)) throw refuse('must be an absolute path (leave it blank to find trtllm-serve on PATH)');
+  if (!isAbsolute(path)) {
+    throw refuse('must be an absolute path (leave it blank to find trtllm-serve on PATH)');
+  }
   const realPath = await realpath(path).catch(() => null);
   if (realPath === null) throw refuse('does not exist');
   const info = await stat(realPath);
   if (!info.isFile()) throw refuse(`is not a regular file (it resolves to ${realPath})`);
-  const isExecutable = await access(realPath, constants.X_OK).then(() => true, () => false);
+  const isExecutable = await access(realPath, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
   if (!isExecutable) throw refuse(`is not executable (${realPath} lacks the execute permission)`);
   return { path, realPath, sha256: await sha256OfFile(realPath), sizeBytes: info.size };
 }
@@ -41,9 +56,17 @@ function isConfirmed(list: readonly ConfirmedExecutable[], id: ExecutableIdentit
  * a new trtllmServePath nobody confirmed, INVALID_ARGUMENT for one that is not an executable file. A patch
  * that leaves trtllmServePath as it is, or sets it blank (PATH lookup), needs no confirmation.
  */
-export async function settingsAfterPatch(current: ConsoleSettings, patch: ConsoleSettingsPatch, nowMs: number): Promise<ConsoleSettings> {
+export async function settingsAfterPatch(
+  current: ConsoleSettings,
+  patch: ConsoleSettingsPatch,
+  nowMs: number,
+): Promise<ConsoleSettings> {
   const { confirmExecutable, ...changes } = patch;
-  const next: ConsoleSettings = { ...current, ...changes, confirmedExecutables: current.confirmedExecutables };
+  const next: ConsoleSettings = {
+    ...current,
+    ...changes,
+    confirmedExecutables: current.confirmedExecutables,
+  };
   const path = changes.trtllmServePath;
   if (path === undefined || path === null || path === current.trtllmServePath) return next;
   const id = await executableIdentity(path);
@@ -56,23 +79,39 @@ export async function settingsAfterPatch(current: ConsoleSettings, patch: Consol
       { ...details },
     );
   }
-  return { ...next, confirmedExecutables: [...current.confirmedExecutables, { ...id, confirmedAtMs: nowMs }] };
+  return {
+    ...next,
+    confirmedExecutables: [...current.confirmedExecutables, { ...id, confirmedAtMs: nowMs }],
+  };
 }
 
 /**
  * The confirmed list of settings read from disk. A file written before confirmation existed has no list; the
  * trtllmServePath it holds was typed by the user into the settings, so that one executable counts as confirmed.
  */
-export function confirmedListFromDisk(raw: { confirmedExecutables?: unknown; trtllmServePath?: unknown }, nowMs: number): ConfirmedExecutable[] {
+export function confirmedListFromDisk(
+  raw: { confirmedExecutables?: unknown; trtllmServePath?: unknown },
+  nowMs: number,
+): ConfirmedExecutable[] {
   if (raw.confirmedExecutables !== undefined) {
-    return Array.isArray(raw.confirmedExecutables) ? (raw.confirmedExecutables as unknown[]).filter(isConfirmedEntry) : [];
+    return Array.isArray(raw.confirmedExecutables)
+      ? (raw.confirmedExecutables as unknown[]).filter(isConfirmedEntry)
+      : [];
   }
   if (typeof raw.trtllmServePath !== 'string') return [];
   const path = raw.trtllmServePath;
   try {
     const realPath = realpathSync(path);
     const bytes = readFileSync(realPath);
-    return [{ path, realPath, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length, confirmedAtMs: nowMs }];
+    return [
+      {
+        path,
+        realPath,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        sizeBytes: bytes.length,
+        confirmedAtMs: nowMs,
+      },
+    ];
   } catch {
     // Missing or unreadable: nothing to confirm; choosing it again goes through the confirmation.
     return [];
@@ -81,5 +120,13 @@ export function confirmedListFromDisk(raw: { confirmedExecutables?: unknown; trt
 
 function isConfirmedEntry(v: unknown): v is ConfirmedExecutable {
   const e = v as Partial<ConfirmedExecutable> | null;
-  return typeof e === 'object' && e !== null && typeof e.path === 'string' && typeof e.realPath === 'string' && typeof e.sha256 === 'string' && typeof e.sizeBytes === 'number' && typeof e.confirmedAtMs === 'number';
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.path === 'string' &&
+    typeof e.realPath === 'string' &&
+    typeof e.sha256 === 'string' &&
+    typeof e.sizeBytes === 'number' &&
+    typeof e.confirmedAtMs === 'number'
+  );
 }

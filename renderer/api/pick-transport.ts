@@ -20,7 +20,10 @@ const TOKEN_KEY = 'disagg-console.token';
 /** The parts of the page's window this module uses (a narrow type, so it can be tested without a DOM). */
 export interface PageWindow {
   location: { href: string; origin: string };
-  sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+  sessionStorage: {
+    getItem(key: string): string | null;
+    setItem(key: string, value: string): void;
+  };
   history: { replaceState(data: unknown, unused: string, url: string): void };
   bridge?: RendererBridge;
 }

@@ -11,8 +11,22 @@ import type { SettingsSlice, SliceCreator } from './store-types';
 function confirmationOf(err: unknown): ExecutableConfirmationDetails | null {
   if (!isAppError(err) || err.code !== 'CONFIRMATION_REQUIRED') return null;
   const d = err.details as Partial<ExecutableConfirmationDetails> | undefined;
-  if (d?.kind !== 'executable' || typeof d.path !== 'string' || typeof d.realPath !== 'string' || typeof d.sha256 !== 'string' || typeof d.sizeBytes !== 'number') return null;
-  return { kind: 'executable', path: d.path, realPath: d.realPath, sha256: d.sha256, sizeBytes: d.sizeBytes };
+  if (
+    d?.kind !== 'executable' ||
+    typeof d.path !== 'string' ||
+    typeof d.realPath !== 'string' ||
+    typeof d.sha256 !== 'string' ||
+    typeof d.sizeBytes !== 'number'
+  ) {
+    return null;
+  }
+  return {
+    kind: 'executable',
+    path: d.path,
+    realPath: d.realPath,
+    sha256: d.sha256,
+    sizeBytes: d.sizeBytes,
+  };
 }
 
 export const createSettingsSlice: SliceCreator<SettingsSlice> = (set, get, { api }) => ({
@@ -40,7 +54,10 @@ export const createSettingsSlice: SliceCreator<SettingsSlice> = (set, get, { api
       return true;
     } catch (err) {
       const confirmation = confirmationOf(err);
-      set({ settingsError: confirmation ? null : describeError(err), settingsConfirmation: confirmation });
+      set({
+        settingsError: confirmation ? null : describeError(err),
+        settingsConfirmation: confirmation,
+      });
       return false;
     }
   },

@@ -10,7 +10,11 @@ import type { GpuInventorySnapshot, GpuSample } from '../../shared/model/gpu';
 import type { LogLine } from '../../shared/model/logs';
 import type { MetricsBucket, WorkerIterationSample } from '../../shared/model/metrics';
 import type { RequestDetail } from '../../shared/model/requests';
-import type { ConsoleSettings, ConsoleSettingsPatch, ExecutableConfirmationDetails } from '../../shared/model/settings';
+import type {
+  ConsoleSettings,
+  ConsoleSettingsPatch,
+  ExecutableConfirmationDetails,
+} from '../../shared/model/settings';
 import type {
   ApplyPlan,
   ApplyResult,

@@ -50,26 +50,50 @@ function limitsOf(partial: Partial<YamlLimits> | undefined): YamlLimits {
   return { ...DEFAULT_YAML_LIMITS, ...partial };
 }
 
-function issueAt(file: string, at: { line: number; col: number }, message: string, severity: 'error' | 'warning' = 'error'): ConfigIssue {
+function issueAt(
+  file: string,
+  at: { line: number; col: number },
+  message: string,
+  severity: 'error' | 'warning' = 'error',
+): ConfigIssue {
   return { file, line: at.line, column: at.col, path: '', message, severity };
 }
 
 /** Parses `text` within the limits; never throws. */
-export function parseYamlGuarded(text: string, file: string, options: GuardedYamlOptions): GuardedYaml {
+export function parseYamlGuarded(
+  text: string,
+  file: string,
+  options: GuardedYamlOptions,
+): GuardedYaml {
   const limits = limitsOf(options.limits);
   const lineCounter = new LineCounter();
-  const parseOptions = { version: options.version, uniqueKeys: true, prettyErrors: false, lineCounter } as const;
+  const parseOptions = {
+    version: options.version,
+    uniqueKeys: true,
+    prettyErrors: false,
+    lineCounter,
+  } as const;
   if (text.length > limits.maxChars) {
     return {
       document: parseDocument('', parseOptions),
       lineCounter,
-      issues: [issueAt(file, { line: 1, col: 1 }, `file is too large: ${text.length} characters, at most ${limits.maxChars} are accepted`)],
+      issues: [
+        issueAt(
+          file,
+          { line: 1, col: 1 },
+          `file is too large: ${text.length} characters, at most ${limits.maxChars} are accepted`,
+        ),
+      ],
     };
   }
   const document = parseDocument(text, parseOptions);
   const issues: ConfigIssue[] = [];
-  for (const e of document.errors) issues.push(syntaxIssue(text, file, lineCounter, e.pos[0], e.code, e.message, 'error'));
-  for (const w of document.warnings) issues.push(syntaxIssue(text, file, lineCounter, w.pos[0], w.code, w.message, 'warning'));
+  for (const e of document.errors) {
+    issues.push(syntaxIssue(text, file, lineCounter, e.pos[0], e.code, e.message, 'error'));
+  }
+  for (const w of document.warnings) {
+    issues.push(syntaxIssue(text, file, lineCounter, w.pos[0], w.code, w.message, 'warning'));
+  }
   issues.push(...shapeIssues(document, file, lineCounter, limits));
   return { document, lineCounter, issues };
 }
@@ -86,9 +110,16 @@ function syntaxIssue(
   const at = lineCounter.linePos(offset ?? 0);
   if (code === 'DUPLICATE_KEY') {
     const key = keyTextAt(text, offset ?? 0);
-    return issueAt(file, at, `duplicate key${key ? ` "${key}"` : ''}: each key may appear only once in a mapping`, severity);
+    return issueAt(
+      file,
+      at,
+      `duplicate key${key ? ` "${key}"` : ''}: each key may appear only once in a mapping`,
+      severity,
+    );
   }
-  if (code === 'RESOURCE_EXHAUSTION') return issueAt(file, at, 'YAML: nesting too deep to read', severity);
+  if (code === 'RESOURCE_EXHAUSTION') {
+    return issueAt(file, at, 'YAML: nesting too deep to read', severity);
+  }
   return issueAt(file, at, `YAML syntax: ${lowerFirst(message.split('\n')[0] ?? '')}`, severity);
 }
 
@@ -112,7 +143,12 @@ function startOf(node: unknown): number {
  * Alias count and nesting depth of the parsed tree, walked without recursion (a hostile depth must not
  * overflow the stack here either). Reports the first alias past the limit and the first too-deep node.
  */
-function shapeIssues(document: Document, file: string, lineCounter: LineCounter, limits: YamlLimits): ConfigIssue[] {
+function shapeIssues(
+  document: Document,
+  file: string,
+  lineCounter: LineCounter,
+  limits: YamlLimits,
+): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   let aliases = 0;
   let isDepthReported = false;
@@ -122,13 +158,27 @@ function shapeIssues(document: Document, file: string, lineCounter: LineCounter,
     if (isAlias(node)) {
       aliases += 1;
       if (aliases === limits.maxAliases + 1) {
-        issues.push(issueAt(file, lineCounter.linePos(startOf(node)), `too many aliases: more than ${limits.maxAliases} (*name) references in one file`));
+        issues.push(
+          issueAt(
+            file,
+            lineCounter.linePos(startOf(node)),
+            `too many aliases: more than ${limits.maxAliases} (*name) references in one file`,
+          ),
+        );
       }
       continue;
     }
     if (!isMap(node) && !isSeq(node)) continue;
     if (depth >= limits.maxDepth) {
-      if (!isDepthReported) issues.push(issueAt(file, lineCounter.linePos(startOf(node)), `nesting too deep: more than ${limits.maxDepth} levels of mappings and lists`));
+      if (!isDepthReported) {
+        issues.push(
+          issueAt(
+            file,
+            lineCounter.linePos(startOf(node)),
+            `nesting too deep: more than ${limits.maxDepth} levels of mappings and lists`,
+          ),
+        );
+      }
       isDepthReported = true;
       continue;
     }
@@ -136,8 +186,9 @@ function shapeIssues(document: Document, file: string, lineCounter: LineCounter,
     const items = node.items as unknown[];
     for (let i = items.length - 1; i >= 0; i--) {
       const item = items[i];
-      if (isPair(item)) stack.push({ node: item.value, depth: depth + 1 }, { node: item.key, depth: depth + 1 });
-      else stack.push({ node: item, depth: depth + 1 });
+      if (isPair(item)) {
+        stack.push({ node: item.value, depth: depth + 1 }, { node: item.key, depth: depth + 1 });
+      } else stack.push({ node: item, depth: depth + 1 });
     }
   }
   return issues;
@@ -154,10 +205,15 @@ export function yamlValue(
   limits?: Partial<YamlLimits>,
 ): { ok: true; value: unknown } | { ok: false; issue: ConfigIssue } {
   try {
-    return { ok: true, value: document.toJS({ maxAliasCount: limitsOf(limits).maxAliasExpansion }) as unknown };
+    return {
+      ok: true,
+      value: document.toJS({ maxAliasCount: limitsOf(limits).maxAliasExpansion }) as unknown,
+    };
   } catch (e) {
     const why = e instanceof Error ? e.message : 'cannot be read';
-    const message = /alias count/i.test(why) ? 'aliases expand too far (a YAML "billion laughs" file is refused)' : lowerFirst(why);
+    const message = /alias count/i.test(why)
+      ? 'aliases expand too far (a YAML "billion laughs" file is refused)'
+      : lowerFirst(why);
     return { ok: false, issue: issueAt(file, { line: 1, col: 1 }, `YAML: ${message}`) };
   }
 }
@@ -169,7 +225,11 @@ export function readYamlValue(
   options: GuardedYamlOptions,
 ): { ok: true; value: unknown; issues: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] } {
   const parsed = parseYamlGuarded(text, file, options);
-  if (parsed.issues.some((i) => i.severity === 'error')) return { ok: false, issues: parsed.issues };
+  if (parsed.issues.some((i) => i.severity === 'error')) {
+    return { ok: false, issues: parsed.issues };
+  }
   const value = yamlValue(parsed.document, file, options.limits);
-  return value.ok ? { ok: true, value: value.value, issues: parsed.issues } : { ok: false, issues: [...parsed.issues, value.issue] };
+  return value.ok
+    ? { ok: true, value: value.value, issues: parsed.issues }
+    : { ok: false, issues: [...parsed.issues, value.issue] };
 }

@@ -15,9 +15,13 @@ const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
  * The host names (no port) the console answers to: loopback, the address it listens on when that is a
  * concrete one, and names the user configured (a reverse proxy, a machine name). Lower-case.
  */
-export function allowedHostNames(listenHost: string, configured: readonly string[] = []): Set<string> {
+export function allowedHostNames(
+  listenHost: string,
+  configured: readonly string[] = [],
+): Set<string> {
   const names = new Set(LOOPBACK_NAMES);
-  const listen = listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost;
+  const listen =
+    listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost;
   if (listen !== '0.0.0.0' && listen !== '[::]') names.add(listen.toLowerCase());
   for (const name of configured) names.add(name.trim().toLowerCase());
   return names;
@@ -34,7 +38,10 @@ export function hostNameOf(hostHeader: string): string | null {
 }
 
 /** Why a request's Host is refused, or null when it is one of the allowed names. */
-export function hostRefusal(hostHeader: string | undefined, allowed: ReadonlySet<string>): string | null {
+export function hostRefusal(
+  hostHeader: string | undefined,
+  allowed: ReadonlySet<string>,
+): string | null {
   if (hostHeader === undefined || hostHeader === '') return 'the request has no Host header';
   const name = hostNameOf(hostHeader);
   if (name !== null && allowed.has(name)) return null;
@@ -50,9 +57,17 @@ export function hostRefusal(hostHeader: string | undefined, allowed: ReadonlySet
  * browser always sends one on a cross-origin POST. Otherwise the Origin must be this very server as the
  * browser reached it: `http://` plus the request's Host.
  */
-export function originRefusal(originHeader: string | undefined, hostHeader: string | undefined): string | null {
+export function originRefusal(
+  originHeader: string | undefined,
+  hostHeader: string | undefined,
+): string | null {
   if (originHeader === undefined) return null;
-  if (hostHeader !== undefined && originHeader.toLowerCase() === `http://${hostHeader.toLowerCase()}`) return null;
+  if (
+    hostHeader !== undefined &&
+    originHeader.toLowerCase() === `http://${hostHeader.toLowerCase()}`
+  ) {
+    return null;
+  }
   return `Origin ${JSON.stringify(originHeader)} may not change this console: only its own page (http://${hostHeader ?? '?'}) or a client without an Origin may`;
 }
 

@@ -139,8 +139,13 @@ function SettingsForm({
         <div className="error-box" role="alertdialog" aria-label="Confirm executable">
           <p>
             Workers would run <code>{confirmation.realPath}</code>
-            {confirmation.realPath !== confirmation.path ? <> (via <code>{confirmation.path}</code>)</> : null} as
-            trtllm-serve, with your permissions.
+            {confirmation.realPath !== confirmation.path ? (
+              <>
+                {' '}
+                (via <code>{confirmation.path}</code>)
+              </>
+            ) : null}{' '}
+            as trtllm-serve, with your permissions.
           </p>
           <p className="dim">
             sha256 <code>{confirmation.sha256}</code>, {confirmation.sizeBytes} bytes

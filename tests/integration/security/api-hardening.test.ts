@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type ApiServer, startApiServer } from '../../../electron/core/http/api-server';
-import { allowedHostNames, createTokenCheck, hostNameOf, hostRefusal, originRefusal } from '../../../electron/core/http/request-guards';
+import {
+  allowedHostNames,
+  createTokenCheck,
+  hostNameOf,
+  hostRefusal,
+  originRefusal,
+} from '../../../electron/core/http/request-guards';
 import { createFakeBackend, type FakeBackend } from '../../contract/fake-backend';
 
 let root: string;
@@ -33,7 +39,12 @@ beforeAll(async () => {
   symlinkSync(join(root, 'outside'), join(staticDir, 'leakdir'));
   symlinkSync(join(staticDir, 'assets', 'app.js'), join(staticDir, 'alias.js'));
   backend = createFakeBackend();
-  server = await startApiServer({ backend, staticDir, allowedHosts: ['gpu-box.example'], log: () => undefined });
+  server = await startApiServer({
+    backend,
+    staticDir,
+    allowedHosts: ['gpu-box.example'],
+    log: () => undefined,
+  });
 });
 
 afterAll(async () => {
@@ -47,14 +58,22 @@ interface RawAnswer {
 }
 
 /** A request with exactly the headers given (fetch would set Host and Origin itself). */
-function raw(method: string, path: string, headers: Record<string, string>, body?: string): Promise<RawAnswer> {
+function raw(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, method, path, headers, setHost: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: server.port, method, path, headers, setHost: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -80,28 +99,41 @@ describe('Host allowlist (DNS rebinding)', () => {
     ['a name that only starts like localhost', 'localhost.attacker.example'],
     ['another address', '10.0.0.5'],
     ['garbage', 'a b'],
-  ])('refuses %s with 421 FORBIDDEN on /api and on static files, before the token check', async (_name, host) => {
-    const before = backend.calls.length;
-    for (const [method, path, headers] of [
-      ['POST', '/api/workers:list', auth()],
-      ['POST', '/api/workers:list', {}],
-      ['GET', '/', {}],
-    ] as const) {
-      const res = await raw(method, path, { host, ...headers }, method === 'POST' ? '[]' : undefined);
-      expect(res.status).toBe(421);
-      const answer = JSON.parse(res.body) as { ok: boolean; error: { code: string; message: string } };
-      expect(answer.ok).toBe(false);
-      expect(answer.error.code).toBe('FORBIDDEN');
-      expect(answer.error.message).toContain('DNS-rebinding');
-    }
-    expect(backend.calls.length).toBe(before);
-  });
+  ])(
+    'refuses %s with 421 FORBIDDEN on /api and on static files, before the token check',
+    async (_name, host) => {
+      const before = backend.calls.length;
+      for (const [method, path, headers] of [
+        ['POST', '/api/workers:list', auth()],
+        ['POST', '/api/workers:list', {}],
+        ['GET', '/', {}],
+      ] as const) {
+        const res = await raw(
+          method,
+          path,
+          { host, ...headers },
+          method === 'POST' ? '[]' : undefined,
+        );
+        expect(res.status).toBe(421);
+        const answer = JSON.parse(res.body) as {
+          ok: boolean;
+          error: { code: string; message: string };
+        };
+        expect(answer.ok).toBe(false);
+        expect(answer.error.code).toBe('FORBIDDEN');
+        expect(answer.error.message).toContain('DNS-rebinding');
+      }
+      expect(backend.calls.length).toBe(before);
+    },
+  );
 
   it('refuses a request without a Host header (Node answers 400 itself; the guard would say 421)', async () => {
     const res = await raw('GET', '/', {});
     expect([400, 421]).toContain(res.status);
     expect(res.body).not.toContain('<title>console</title>');
-    expect(hostRefusal(undefined, allowedHostNames('127.0.0.1'))).toBe('the request has no Host header');
+    expect(hostRefusal(undefined, allowedHostNames('127.0.0.1'))).toBe(
+      'the request has no Host header',
+    );
   });
 
   it('parses Host values and builds the allowed set', () => {
@@ -111,14 +143,27 @@ describe('Host allowlist (DNS rebinding)', () => {
     expect([...allowedHostNames('0.0.0.0')]).toEqual(['127.0.0.1', 'localhost', '[::1]']);
     expect(allowedHostNames('192.168.1.7').has('192.168.1.7')).toBe(true);
     expect(allowedHostNames('::1').has('[::1]')).toBe(true);
-    expect(hostRefusal('192.168.1.7:80', allowedHostNames('127.0.0.1'))).toMatch(/not a name this console answers to/);
+    expect(hostRefusal('192.168.1.7:80', allowedHostNames('127.0.0.1'))).toMatch(
+      /not a name this console answers to/,
+    );
   });
 });
 
 describe('Origin check on state-changing calls', () => {
   it('allows calls without an Origin (curl, SDKs) and from its own page', async () => {
-    expect((await raw('POST', '/api/workers:list', { host: own(), ...auth() }, '[]')).status).toBe(200);
-    expect((await raw('POST', '/api/workers:list', { host: own(), origin: `http://${own()}`, ...auth() }, '[]')).status).toBe(200);
+    expect((await raw('POST', '/api/workers:list', { host: own(), ...auth() }, '[]')).status).toBe(
+      200,
+    );
+    expect(
+      (
+        await raw(
+          'POST',
+          '/api/workers:list',
+          { host: own(), origin: `http://${own()}`, ...auth() },
+          '[]',
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it.each([
@@ -128,7 +173,12 @@ describe('Origin check on state-changing calls', () => {
     ['https of the same host', () => `https://${own()}`],
   ])('refuses %s with 403 FORBIDDEN and never reaches the backend', async (_name, origin) => {
     const before = backend.calls.length;
-    const res = await raw('POST', '/api/workers:remove', { host: own(), origin: typeof origin === 'function' ? origin() : origin, ...auth() }, '["ctx0"]');
+    const res = await raw(
+      'POST',
+      '/api/workers:remove',
+      { host: own(), origin: typeof origin === 'function' ? origin() : origin, ...auth() },
+      '["ctx0"]',
+    );
     expect(res.status).toBe(403);
     expect(JSON.parse(res.body)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(backend.calls.length).toBe(before);
@@ -142,9 +192,16 @@ describe('Origin check on state-changing calls', () => {
 
 describe('the token', () => {
   it('is read only from the Authorization header, never from the query string', async () => {
-    const viaQuery = await raw('POST', `/api/workers:list?token=${encodeURIComponent(server.token)}`, { host: own() }, '[]');
+    const viaQuery = await raw(
+      'POST',
+      `/api/workers:list?token=${encodeURIComponent(server.token)}`,
+      { host: own() },
+      '[]',
+    );
     expect(viaQuery.status).toBe(401);
-    const events = await raw('GET', `/api/events?token=${encodeURIComponent(server.token)}`, { host: own() });
+    const events = await raw('GET', `/api/events?token=${encodeURIComponent(server.token)}`, {
+      host: own(),
+    });
     expect(events.status).toBe(401);
   });
 

@@ -36,7 +36,12 @@ beforeAll(async () => {
   writeFileSync(join(staticRoot, 'ui', 'index.html'), '<!doctype html><title>console</title>');
   writeFileSync(join(staticRoot, 'secret.txt'), 'secret');
   h = await startTestBackend();
-  server = await startApiServer({ backend: h.backend, staticDir: join(staticRoot, 'ui'), requestTimeoutMs: 1000, log: () => undefined });
+  server = await startApiServer({
+    backend: h.backend,
+    staticDir: join(staticRoot, 'ui'),
+    requestTimeoutMs: 1000,
+    log: () => undefined,
+  });
   // One call first, so lazily opened handles (keep-alive agents, log files) are part of the baseline.
   await callRaw('proxy:info', '[]');
   baselineFds = openFds();
@@ -55,7 +60,13 @@ interface Answer {
 }
 
 /** A request on a fresh connection (no pooling, so closed sockets really close). */
-function rawRequest(method: string, path: string, body: string | undefined, headers: Record<string, string> = {}, url = server.url): Promise<Answer> {
+function rawRequest(
+  method: string,
+  path: string,
+  body: string | undefined,
+  headers: Record<string, string> = {},
+  url = server.url,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(`${url}${path}`, { method, agent: false, headers }, (res) => {
       let text = '';
@@ -69,14 +80,19 @@ function rawRequest(method: string, path: string, body: string | undefined, head
 }
 
 function callRaw(channel: string, body: string): Promise<Answer> {
-  return rawRequest('POST', `/api/${encodeURIComponent(channel)}`, body, { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' });
+  return rawRequest('POST', `/api/${encodeURIComponent(channel)}`, body, {
+    authorization: `Bearer ${server.token}`,
+    'content-type': 'application/json',
+  });
 }
 
 /** The checks every case ends with. */
 async function expectInvariants(): Promise<void> {
   const alive = await callRaw('proxy:info', '[]');
   expect(alive.status).toBe(200);
-  await expect.poll(openFds, { timeout: 10_000, interval: 100 }).toBeLessThanOrEqual(baselineFds + 5);
+  await expect
+    .poll(openFds, { timeout: 10_000, interval: 100 })
+    .toBeLessThanOrEqual(baselineFds + 5);
   expect(unhandled).toEqual([]);
 }
 
@@ -91,7 +107,10 @@ describe('malformed input on every channel', () => {
     ['a null argument', '[null]'],
     ['a 100 KB string', JSON.stringify(['x'.repeat(100_000)])],
     ['deeply nested arrays', `[${deep}]`],
-    ['prototype keys', '[{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}]'],
+    [
+      'prototype keys',
+      '[{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}]',
+    ],
   ];
 
   it(`never answers 5xx or INTERNAL (${API_CHANNELS.length} channels x ${bodies.length} bodies)`, async () => {
@@ -100,7 +119,9 @@ describe('malformed input on every channel', () => {
       for (const [name, body] of bodies) {
         const r = await callRaw(channel, body);
         const envelope = JSON.parse(r.text) as { ok: boolean; error?: { code: string } };
-        if (r.status >= 500 || envelope.error?.code === 'INTERNAL') bad.push(`${channel} with ${name}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+        if (r.status >= 500 || envelope.error?.code === 'INTERNAL') {
+          bad.push(`${channel} with ${name}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+        }
       }
     }
     expect(bad).toEqual([]);
@@ -111,8 +132,20 @@ describe('malformed input on every channel', () => {
   it('answers unknown channels and wrong methods with 4xx envelopes', async () => {
     expect((await callRaw('shell:exec', '[]')).status).toBe(404);
     expect((await callRaw('%E0%A4%A', '[]')).status).toBe(404);
-    expect((await rawRequest('PUT', '/api/workers:list', '[]', { authorization: `Bearer ${server.token}` })).status).toBe(405);
-    expect((await rawRequest('DELETE', '/api/events', undefined, { authorization: `Bearer ${server.token}` })).status).toBe(405);
+    expect(
+      (
+        await rawRequest('PUT', '/api/workers:list', '[]', {
+          authorization: `Bearer ${server.token}`,
+        })
+      ).status,
+    ).toBe(405);
+    expect(
+      (
+        await rawRequest('DELETE', '/api/events', undefined, {
+          authorization: `Bearer ${server.token}`,
+        })
+      ).status,
+    ).toBe(405);
     await expectInvariants();
   });
 });
@@ -120,14 +153,23 @@ describe('malformed input on every channel', () => {
 /** Streams `totalBytes` of body (declared or chunked) and resolves with the status the server answered. */
 function pushBigBody(totalBytes: number, isDeclared: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${server.token}`,
+      'content-type': 'application/json',
+    };
     if (isDeclared) headers['content-length'] = String(totalBytes);
-    const req = request(`${server.url}/api/topology:validate`, { method: 'POST', agent: false, headers }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      `${server.url}/api/topology:validate`,
+      { method: 'POST', agent: false, headers },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     // The server closes the connection once it has refused the body: writes after that fail, as they should.
-    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err),
+    );
     const chunk = Buffer.alloc(1 << 20, 0x20);
     let sent = 0;
     const pump = (): void => {
@@ -163,7 +205,11 @@ describe('clients that misbehave on the wire', () => {
   it('survives a client that disconnects in the middle of its body', async () => {
     for (let i = 0; i < 20; i++) {
       await new Promise<void>((resolve) => {
-        const req = request(`${server.url}/api/topology:validate`, { method: 'POST', agent: false, headers: { authorization: `Bearer ${server.token}`, 'content-length': '100000' } });
+        const req = request(`${server.url}/api/topology:validate`, {
+          method: 'POST',
+          agent: false,
+          headers: { authorization: `Bearer ${server.token}`, 'content-length': '100000' },
+        });
         req.on('error', () => undefined);
         req.write('[{"console.yaml": "');
         setImmediate(() => {
@@ -183,7 +229,9 @@ describe('clients that misbehave on the wire', () => {
       socket.on('close', () => resolve(text));
       socket.on('error', () => undefined);
     });
-    socket.write(`POST /api/topology:validate HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer ${server.token}\r\nContent-Length: 1000\r\n\r\n[`);
+    socket.write(
+      `POST /api/topology:validate HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer ${server.token}\r\nContent-Length: 1000\r\n\r\n[`,
+    );
     const normal = await callRaw('workers:list', '[]');
     expect(normal.status).toBe(200);
     // The request timeout (1 s here) ends the slow request; the test's own timeout is the only time bound.
@@ -233,11 +281,24 @@ describe('500 event-stream subscribers', () => {
     const before = openFds();
     const readers: SseReader[] = [];
     try {
-      for (let i = 0; i < 500; i++) readers.push(await openSseReader(`${sseServer.url}/api/events`, { authorization: `Bearer ${sseServer.token}` }));
-      await Promise.all(readers.map((r) => r.waitFor((m) => m.event === 'console:connected', 20_000)));
+      for (let i = 0; i < 500; i++) {
+        readers.push(
+          await openSseReader(`${sseServer.url}/api/events`, {
+            authorization: `Bearer ${sseServer.token}`,
+          }),
+        );
+      }
+      await Promise.all(
+        readers.map((r) => r.waitFor((m) => m.event === 'console:connected', 20_000)),
+      );
       expect(fake.listenerCount()).toBe(500 * API_EVENTS.length);
-      fake.emit('logs:appended', { workerId: 'ctx0', lines: [{ seq: 1, atMs: 1, stream: 'stdout', text: 'to everyone' }] });
-      const got = await Promise.all(readers.map((r) => r.waitFor((m) => m.event === 'logs:appended', 20_000)));
+      fake.emit('logs:appended', {
+        workerId: 'ctx0',
+        lines: [{ seq: 1, atMs: 1, stream: 'stdout', text: 'to everyone' }],
+      });
+      const got = await Promise.all(
+        readers.map((r) => r.waitFor((m) => m.event === 'logs:appended', 20_000)),
+      );
       expect(got.every((m) => m.data.includes('to everyone'))).toBe(true);
     } finally {
       for (const r of readers) r.close();

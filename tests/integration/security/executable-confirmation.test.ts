@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DEFAULT_SETTINGS } from '../../../electron/core/backend';
-import { confirmedListFromDisk, settingsAfterPatch } from '../../../electron/core/executable-allowlist';
+import {
+  confirmedListFromDisk,
+  settingsAfterPatch,
+} from '../../../electron/core/executable-allowlist';
 import { startApiServer } from '../../../electron/core/http/api-server';
 import { AppError } from '../../../shared/api/envelope';
 import type { ConsoleSettings } from '../../../shared/model/settings';
@@ -30,7 +33,10 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AppError);
   return err as AppError;
 }
@@ -39,20 +45,44 @@ const fresh = (): ConsoleSettings => ({ ...DEFAULT_SETTINGS, confirmedExecutable
 
 describe('settingsAfterPatch', () => {
   it('asks for confirmation of a new executable, naming its real path and hash', async () => {
-    const err = await refusal(settingsAfterPatch(fresh(), { trtllmServePath: join(dir, 'link-to-serve') }, 1));
+    const err = await refusal(
+      settingsAfterPatch(fresh(), { trtllmServePath: join(dir, 'link-to-serve') }, 1),
+    );
     expect(err.code).toBe('CONFIRMATION_REQUIRED');
-    expect(err.details).toEqual({ kind: 'executable', path: join(dir, 'link-to-serve'), realPath: tool, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown, sizeBytes: 20 });
+    expect(err.details).toEqual({
+      kind: 'executable',
+      path: join(dir, 'link-to-serve'),
+      realPath: tool,
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+      sizeBytes: 20,
+    });
     expect(err.message).toContain(tool);
   });
 
   it('applies it once confirmed and remembers it by real path and content', async () => {
-    const confirmed = await settingsAfterPatch(fresh(), { trtllmServePath: tool, confirmExecutable: true }, 42);
+    const confirmed = await settingsAfterPatch(
+      fresh(),
+      { trtllmServePath: tool, confirmExecutable: true },
+      42,
+    );
     expect(confirmed.trtllmServePath).toBe(tool);
-    expect(confirmed.confirmedExecutables).toEqual([{ path: tool, realPath: tool, sha256: expect.any(String) as unknown, sizeBytes: 20, confirmedAtMs: 42 }]);
+    expect(confirmed.confirmedExecutables).toEqual([
+      {
+        path: tool,
+        realPath: tool,
+        sha256: expect.any(String) as unknown,
+        sizeBytes: 20,
+        confirmedAtMs: 42,
+      },
+    ]);
     expect(confirmed).not.toHaveProperty('confirmExecutable');
     // Back to PATH and then to the same file through a symlink: no new question.
     const viaPath = await settingsAfterPatch(confirmed, { trtllmServePath: null }, 43);
-    const viaLink = await settingsAfterPatch(viaPath, { trtllmServePath: join(dir, 'link-to-serve') }, 44);
+    const viaLink = await settingsAfterPatch(
+      viaPath,
+      { trtllmServePath: join(dir, 'link-to-serve') },
+      44,
+    );
     expect(viaLink.trtllmServePath).toBe(join(dir, 'link-to-serve'));
     expect(viaLink.confirmedExecutables).toHaveLength(1);
   });
@@ -61,16 +91,32 @@ describe('settingsAfterPatch', () => {
     const other = join(dir, 'swapped');
     writeFileSync(other, '#!/bin/sh\necho one\n');
     chmodSync(other, 0o755);
-    const confirmed = await settingsAfterPatch(fresh(), { trtllmServePath: other, confirmExecutable: true }, 1);
+    const confirmed = await settingsAfterPatch(
+      fresh(),
+      { trtllmServePath: other, confirmExecutable: true },
+      1,
+    );
     const away = await settingsAfterPatch(confirmed, { trtllmServePath: null }, 2);
     writeFileSync(other, '#!/bin/sh\necho two; curl evil\n');
-    expect((await refusal(settingsAfterPatch(away, { trtllmServePath: other }, 3))).code).toBe('CONFIRMATION_REQUIRED');
+    expect((await refusal(settingsAfterPatch(away, { trtllmServePath: other }, 3))).code).toBe(
+      'CONFIRMATION_REQUIRED',
+    );
   });
 
   it('needs no confirmation when the path does not change or is cleared', async () => {
     const current = { ...fresh(), trtllmServePath: '/opt/old/trtllm-serve' };
-    expect((await settingsAfterPatch(current, { trtllmServePath: '/opt/old/trtllm-serve', proxyPort: 9000 }, 1)).proxyPort).toBe(9000);
-    expect((await settingsAfterPatch(current, { trtllmServePath: null }, 1)).trtllmServePath).toBeNull();
+    expect(
+      (
+        await settingsAfterPatch(
+          current,
+          { trtllmServePath: '/opt/old/trtllm-serve', proxyPort: 9000 },
+          1,
+        )
+      ).proxyPort,
+    ).toBe(9000);
+    expect(
+      (await settingsAfterPatch(current, { trtllmServePath: null }, 1)).trtllmServePath,
+    ).toBeNull();
   });
 
   it.each([
@@ -81,16 +127,28 @@ describe('settingsAfterPatch', () => {
   ])('refuses %s with INVALID_ARGUMENT, confirmed or not', async (_name, path, message) => {
     const p = path === 'PLAIN' ? join(dir, 'plain.txt') : path;
     for (const confirmExecutable of [false, true]) {
-      const err = await refusal(settingsAfterPatch(fresh(), { trtllmServePath: p, confirmExecutable }, 1));
+      const err = await refusal(
+        settingsAfterPatch(fresh(), { trtllmServePath: p, confirmExecutable }, 1),
+      );
       expect(err.code).toBe('INVALID_ARGUMENT');
       expect(err.message).toMatch(message);
     }
   });
 
   it('treats the path of a settings file from before confirmation existed as confirmed, and ignores a bad list', () => {
-    expect(confirmedListFromDisk({ trtllmServePath: tool }, 5)).toEqual([{ path: tool, realPath: tool, sha256: expect.any(String) as unknown, sizeBytes: 20, confirmedAtMs: 5 }]);
+    expect(confirmedListFromDisk({ trtllmServePath: tool }, 5)).toEqual([
+      {
+        path: tool,
+        realPath: tool,
+        sha256: expect.any(String) as unknown,
+        sizeBytes: 20,
+        confirmedAtMs: 5,
+      },
+    ]);
     expect(confirmedListFromDisk({ trtllmServePath: '/nonexistent/x' }, 5)).toEqual([]);
-    expect(confirmedListFromDisk({ trtllmServePath: tool, confirmedExecutables: 'junk' }, 5)).toEqual([]);
+    expect(
+      confirmedListFromDisk({ trtllmServePath: tool, confirmedExecutables: 'junk' }, 5),
+    ).toEqual([]);
     expect(confirmedListFromDisk({ confirmedExecutables: [{ path: 1 }] }, 5)).toEqual([]);
   });
 });
@@ -102,10 +160,17 @@ describe('settings:set through the backend and the HTTP API', () => {
     const server = await startApiServer({ backend: h.backend, log: () => undefined });
     try {
       const call = (patch: unknown): Promise<Response> =>
-        fetch(`${server.url}/api/settings:set`, { method: 'POST', headers: { authorization: `Bearer ${server.token}` }, body: JSON.stringify([patch]) });
+        fetch(`${server.url}/api/settings:set`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${server.token}` },
+          body: JSON.stringify([patch]),
+        });
       const asked = await call({ trtllmServePath: tool });
       expect(asked.status).toBe(409);
-      expect(await asked.json()).toMatchObject({ ok: false, error: { code: 'CONFIRMATION_REQUIRED', details: { kind: 'executable', realPath: tool } } });
+      expect(await asked.json()).toMatchObject({
+        ok: false,
+        error: { code: 'CONFIRMATION_REQUIRED', details: { kind: 'executable', realPath: tool } },
+      });
       expect((await h.client.invoke('settings:get')).trtllmServePath).toBeNull();
 
       const smuggled = await call({ confirmedExecutables: [{ path: '/bin/sh' }] });
@@ -123,7 +188,9 @@ describe('settings:set through the backend and the HTTP API', () => {
       expect(settings.confirmedExecutables.map((e) => e.realPath)).toEqual([tool]);
       // Cleared and chosen again after the restart: still confirmed.
       await again.client.invoke('settings:set', { trtllmServePath: null });
-      expect((await again.client.invoke('settings:set', { trtllmServePath: tool })).trtllmServePath).toBe(tool);
+      expect(
+        (await again.client.invoke('settings:set', { trtllmServePath: tool })).trtllmServePath,
+      ).toBe(tool);
     } finally {
       await again.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -5,12 +5,18 @@ import { describe, expect, it, vi } from 'vitest';
 
 import { type PageWindow, pickApiClient } from '../../../renderer/api/pick-transport';
 
-function fakeWindow(href: string, stored: Record<string, string> = {}): { win: PageWindow; replaced: string[]; storage: Map<string, string> } {
+function fakeWindow(
+  href: string,
+  stored: Record<string, string> = {},
+): { win: PageWindow; replaced: string[]; storage: Map<string, string> } {
   const storage = new Map(Object.entries(stored));
   const replaced: string[] = [];
   const win: PageWindow = {
     location: { href, origin: new URL(href).origin },
-    sessionStorage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) },
+    sessionStorage: {
+      getItem: (k: string) => storage.get(k) ?? null,
+      setItem: (k: string, v: string) => void storage.set(k, v),
+    },
     history: { replaceState: (_s: unknown, _t: string, url: string) => void replaced.push(url) },
   };
   return { win, replaced, storage };
@@ -18,7 +24,9 @@ function fakeWindow(href: string, stored: Record<string, string> = {}): { win: P
 
 describe('the page takes the URL token once', () => {
   it('moves ?token= into sessionStorage and removes it from the address bar, keeping the rest', () => {
-    const { win, replaced, storage } = fakeWindow('http://127.0.0.1:5000/workers?tab=logs&token=abc#x');
+    const { win, replaced, storage } = fakeWindow(
+      'http://127.0.0.1:5000/workers?tab=logs&token=abc#x',
+    );
     const picked = pickApiClient(win);
     expect(picked.client).not.toBeNull();
     expect([...storage.values()]).toEqual(['abc']);
@@ -26,7 +34,9 @@ describe('the page takes the URL token once', () => {
   });
 
   it('uses the stored token after a reload without ?token=, and explains when there is none', () => {
-    const { win, replaced } = fakeWindow('http://127.0.0.1:5000/', { 'disagg-console.token': 'abc' });
+    const { win, replaced } = fakeWindow('http://127.0.0.1:5000/', {
+      'disagg-console.token': 'abc',
+    });
     expect(pickApiClient(win).client).not.toBeNull();
     expect(replaced).toEqual([]);
     const none = pickApiClient(fakeWindow('http://127.0.0.1:5000/').win);
@@ -37,7 +47,9 @@ describe('the page takes the URL token once', () => {
     const seen: { url: string; headers: Record<string, string> }[] = [];
     const fetchStub = vi.fn((url: string, init: { headers: Record<string, string> }) => {
       seen.push({ url, headers: init.headers });
-      return Promise.resolve(new Response(JSON.stringify({ ok: true, value: [] }), { status: 200 }));
+      return Promise.resolve(
+        new Response(JSON.stringify({ ok: true, value: [] }), { status: 200 }),
+      );
     });
     vi.stubGlobal('fetch', fetchStub);
     try {

@@ -16,7 +16,8 @@ import { type BackendHarness, MODEL, startTestBackend } from '../core/backend/ba
 
 const BOMB_MESSAGE = /aliases expand too far|too many aliases/;
 const CONSOLE_YAML = `cluster_mode: static\nworkers:\n  - name: gen0\n    role: generation\n    gpus: [0]\n    port: 18001\n    model: ${MODEL}\n    engine: simulated\n    options_file: gen0.yaml\n`;
-const DISAGG_YAML = 'hostname: localhost\nport: 18000\ncontext_servers:\n  num_instances: 1\n  urls: ["localhost:18002"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["localhost:18001"]\n';
+const DISAGG_YAML =
+  'hostname: localhost\nport: 18000\ncontext_servers:\n  num_instances: 1\n  urls: ["localhost:18002"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["localhost:18001"]\n';
 
 let h: BackendHarness;
 let server: ApiServer;
@@ -36,11 +37,23 @@ afterAll(async () => {
 
 interface Answer {
   status: number;
-  body: { ok: boolean; value?: unknown; error?: { code: string; message: string; details?: { issues?: { file: string; message: string }[] } } };
+  body: {
+    ok: boolean;
+    value?: unknown;
+    error?: {
+      code: string;
+      message: string;
+      details?: { issues?: { file: string; message: string }[] };
+    };
+  };
 }
 
 async function call(channel: string, ...args: unknown[]): Promise<Answer> {
-  const res = await fetch(`${server.url}/api/${channel}`, { method: 'POST', headers: { authorization: `Bearer ${server.token}` }, body: JSON.stringify(args) });
+  const res = await fetch(`${server.url}/api/${channel}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}` },
+    body: JSON.stringify(args),
+  });
   return { status: res.status, body: (await res.json()) as Answer['body'] };
 }
 
@@ -53,34 +66,54 @@ const filesWith = (file: string, text: string): Record<string, string> => ({
 
 const hostile: [string, () => string, RegExp][] = [
   ['an alias bomb', billionLaughs, BOMB_MESSAGE],
-  ['an oversized file', () => `# ${'x'.repeat(DEFAULT_YAML_LIMITS.maxChars)}\n`, /file is too large/],
+  [
+    'an oversized file',
+    () => `# ${'x'.repeat(DEFAULT_YAML_LIMITS.maxChars)}\n`,
+    /file is too large/,
+  ],
 ];
 
 describe.each(hostile)('%s through the console API', (_name, text, message) => {
-  it.each(['console.yaml', 'disagg_config.yaml', 'metadata_config.yaml', 'gen0.yaml'])('topology:apply with it as %s is 400 CONFIG_INVALID naming the file', async (file) => {
-    const r = await call('topology:apply', filesWith(file, text()));
-    expect(r.status).toBe(400);
-    expect(r.body.error?.code).toBe('CONFIG_INVALID');
-    expect(r.body.error?.details?.issues?.some((i) => i.file === file && message.test(i.message))).toBe(true);
-  });
+  it.each(['console.yaml', 'disagg_config.yaml', 'metadata_config.yaml', 'gen0.yaml'])(
+    'topology:apply with it as %s is 400 CONFIG_INVALID naming the file',
+    async (file) => {
+      const r = await call('topology:apply', filesWith(file, text()));
+      expect(r.status).toBe(400);
+      expect(r.body.error?.code).toBe('CONFIG_INVALID');
+      expect(
+        r.body.error?.details?.issues?.some((i) => i.file === file && message.test(i.message)),
+      ).toBe(true);
+    },
+  );
 
-  it.each(['console.yaml', 'disagg_config.yaml', 'metadata_config.yaml', 'gen0.yaml'])('topology:validate with it as %s reports the issue', async (file) => {
-    const r = await call('topology:validate', filesWith(file, text()));
-    expect(r.status).toBe(200);
-    const report = r.body.value as { ok: boolean; issues: { file: string; message: string }[] };
-    expect(report.ok).toBe(false);
-    expect(report.issues.some((i) => i.file === file && message.test(i.message))).toBe(true);
-  });
+  it.each(['console.yaml', 'disagg_config.yaml', 'metadata_config.yaml', 'gen0.yaml'])(
+    'topology:validate with it as %s reports the issue',
+    async (file) => {
+      const r = await call('topology:validate', filesWith(file, text()));
+      expect(r.status).toBe(200);
+      const report = r.body.value as { ok: boolean; issues: { file: string; message: string }[] };
+      expect(report.ok).toBe(false);
+      expect(report.issues.some((i) => i.file === file && message.test(i.message))).toBe(true);
+    },
+  );
 
   it('topology:import answers with the issue, never INTERNAL', async () => {
     const r = await call('topology:import', { 'disagg_config.yaml': text(), 'ctx.yaml': text() });
     expect(r.status).toBeLessThan(500);
-    const issues = r.body.ok ? (r.body.value as { issues: { message: string }[] }).issues : (r.body.error?.details?.issues ?? []);
+    const issues = r.body.ok
+      ? (r.body.value as { issues: { message: string }[] }).issues
+      : (r.body.error?.details?.issues ?? []);
     expect(issues.some((i) => message.test(i.message))).toBe(true);
   });
 
   it('workers:add with it as the options file is refused as invalid (400)', async () => {
-    const r = await call('workers:add', { role: 'generation', gpus: [1], model: MODEL, engine: 'simulated', optionsYaml: text() });
+    const r = await call('workers:add', {
+      role: 'generation',
+      gpus: [1],
+      model: MODEL,
+      engine: 'simulated',
+      optionsYaml: text(),
+    });
     expect(r.status).toBe(400);
     // The argument validator's own length bound may answer first for the oversized text.
     expect(['CONFIG_INVALID', 'INVALID_ARGUMENT']).toContain(r.body.error?.code);
@@ -109,10 +142,17 @@ describe('an alias bomb in the files of the command-line entry points', () => {
     expect(r.stderr).toMatch(/bomb\.yaml:1:1 YAML: aliases expand too far/);
   });
 
-  it.each([['--extra_llm_api_options'], ['--metadata_server_config_file']])('sim-worker %s: exit 1 with the located issue', async (flag) => {
-    const r = await runCliToExit('sim-worker', ['m', '--server_role', 'GENERATION', flag, bombFile()], { env: { DISAGG_SIM_LOAD_MS: '0', CUDA_VISIBLE_DEVICES: '0' }, timeoutMs: 20_000 });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/bomb\.yaml:1:1 YAML: aliases expand too far/);
-    expect(r.stderr).not.toMatch(/\n\s+at /);
-  });
+  it.each([['--extra_llm_api_options'], ['--metadata_server_config_file']])(
+    'sim-worker %s: exit 1 with the located issue',
+    async (flag) => {
+      const r = await runCliToExit(
+        'sim-worker',
+        ['m', '--server_role', 'GENERATION', flag, bombFile()],
+        { env: { DISAGG_SIM_LOAD_MS: '0', CUDA_VISIBLE_DEVICES: '0' }, timeoutMs: 20_000 },
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/bomb\.yaml:1:1 YAML: aliases expand too far/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
 });

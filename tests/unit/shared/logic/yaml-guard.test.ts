@@ -3,8 +3,17 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { parseDisaggConfig, parseMetadataConfig, parseWorkerOptions } from '../../../../shared/logic/config-parse';
-import { DEFAULT_YAML_LIMITS, parseYamlGuarded, readYamlValue, yamlValue } from '../../../../shared/logic/yaml-guard';
+import {
+  parseDisaggConfig,
+  parseMetadataConfig,
+  parseWorkerOptions,
+} from '../../../../shared/logic/config-parse';
+import {
+  DEFAULT_YAML_LIMITS,
+  parseYamlGuarded,
+  readYamlValue,
+  yamlValue,
+} from '../../../../shared/logic/yaml-guard';
 import { billionLaughs } from '../../../helpers/hostile-yaml';
 
 const errorsOf = (issues: { severity: string; message: string }[]): string[] =>
@@ -33,24 +42,49 @@ describe('parseYamlGuarded', () => {
     const text = 'a: &x 1\nb: [*x, *x, *x]\n';
     const r = parseYamlGuarded(text, 'f.yaml', { version: '1.1', limits: { maxAliases: 2 } });
     expect(r.issues).toEqual([
-      { file: 'f.yaml', line: 2, column: 13, path: '', message: 'too many aliases: more than 2 (*name) references in one file', severity: 'error' },
+      {
+        file: 'f.yaml',
+        line: 2,
+        column: 13,
+        path: '',
+        message: 'too many aliases: more than 2 (*name) references in one file',
+        severity: 'error',
+      },
     ]);
   });
 
   it('refuses a file larger than the size limit before parsing it', () => {
-    const r = parseYamlGuarded('a: 1\n'.repeat(10), 'big.yaml', { version: '1.1', limits: { maxChars: 20 } });
-    expect(errorsOf(r.issues)).toEqual(['file is too large: 50 characters, at most 20 are accepted']);
+    const r = parseYamlGuarded('a: 1\n'.repeat(10), 'big.yaml', {
+      version: '1.1',
+      limits: { maxChars: 20 },
+    });
+    expect(errorsOf(r.issues)).toEqual([
+      'file is too large: 50 characters, at most 20 are accepted',
+    ]);
     expect(r.document.contents).toBeNull();
   });
 
   it('refuses nesting deeper than the limit (block and flow style) at the first too-deep node', () => {
-    const block = Array.from({ length: 6 }, (_v, i) => `${'  '.repeat(i)}k${i}:`).join('\n') + ' 1\n';
+    const block =
+      Array.from({ length: 6 }, (_v, i) => `${'  '.repeat(i)}k${i}:`).join('\n') + ' 1\n';
     const r = parseYamlGuarded(block, 'deep.yaml', { version: '1.1', limits: { maxDepth: 3 } });
     expect(r.issues).toEqual([
-      { file: 'deep.yaml', line: 4, column: 7, path: '', message: 'nesting too deep: more than 3 levels of mappings and lists', severity: 'error' },
+      {
+        file: 'deep.yaml',
+        line: 4,
+        column: 7,
+        path: '',
+        message: 'nesting too deep: more than 3 levels of mappings and lists',
+        severity: 'error',
+      },
     ]);
-    const flow = parseYamlGuarded('x: ' + '['.repeat(10) + ']'.repeat(10), 'flow.yaml', { version: '1.1', limits: { maxDepth: 5 } });
-    expect(errorsOf(flow.issues)).toEqual(['nesting too deep: more than 5 levels of mappings and lists']);
+    const flow = parseYamlGuarded('x: ' + '['.repeat(10) + ']'.repeat(10), 'flow.yaml', {
+      version: '1.1',
+      limits: { maxDepth: 5 },
+    });
+    expect(errorsOf(flow.issues)).toEqual([
+      'nesting too deep: more than 5 levels of mappings and lists',
+    ]);
   });
 
   it('turns a nesting that exhausts the parser itself into an issue (default limits)', () => {
@@ -63,7 +97,11 @@ describe('parseYamlGuarded', () => {
   it('reports syntax errors and duplicate keys located', () => {
     const r = parseYamlGuarded('a: 1\na: 2\nb: [1\n', 'f.yaml', { version: '1.1' });
     const errors = r.issues.filter((i) => i.severity === 'error');
-    expect(errors[0]).toMatchObject({ line: 2, column: 1, message: 'duplicate key "a": each key may appear only once in a mapping' });
+    expect(errors[0]).toMatchObject({
+      line: 2,
+      column: 1,
+      message: 'duplicate key "a": each key may appear only once in a mapping',
+    });
     expect(errors.slice(1).every((i) => i.message.startsWith('YAML syntax: '))).toBe(true);
   });
 
@@ -76,7 +114,10 @@ describe('parseYamlGuarded', () => {
 describe('yamlValue', () => {
   it('builds a document whose aliases stay within the expansion bound', () => {
     const parsed = parseYamlGuarded('base: &b {x: 1}\nuse: *b\n', 'f.yaml', { version: '1.1' });
-    expect(yamlValue(parsed.document, 'f.yaml')).toEqual({ ok: true, value: { base: { x: 1 }, use: { x: 1 } } });
+    expect(yamlValue(parsed.document, 'f.yaml')).toEqual({
+      ok: true,
+      value: { base: { x: 1 }, use: { x: 1 } },
+    });
   });
 });
 
@@ -88,7 +129,9 @@ describe('every upstream-file parser goes through the guard', () => {
   ])('%s: an alias bomb is a validation issue', (_name, parse) => {
     const r = parse(billionLaughs());
     expect(r.ok).toBe(false);
-    expect(r.issues.some((i) => /aliases expand too far|too many aliases/.test(i.message))).toBe(true);
+    expect(r.issues.some((i) => /aliases expand too far|too many aliases/.test(i.message))).toBe(
+      true,
+    );
   });
 
   it('a file over the size limit is a validation issue, not a slow parse', () => {
