@@ -3,7 +3,6 @@
 // root that serves neither dotfiles nor files reached through a symlink leading out of it.
 
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,6 +17,7 @@ import {
   originRefusal,
 } from '../../../electron/core/http/request-guards';
 import { createFakeBackend, type FakeBackend } from '../../contract/fake-backend';
+import { type RawAnswer, rawHttp } from '../../helpers/raw-http';
 
 let root: string;
 let staticDir: string;
@@ -52,30 +52,17 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-interface RawAnswer {
-  status: number;
-  body: string;
-}
-
-/** A request with exactly the headers given (fetch would set Host and Origin itself). */
+/** A request with exactly the headers given; the Host header only when the test names one. */
 function raw(
   method: string,
   path: string,
   headers: Record<string, string>,
   body?: string,
 ): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: server.port, method, path, headers, setHost: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+  return rawHttp(server.port, method, path, {
+    headers,
+    body,
+    isHostOmitted: headers.host === undefined,
   });
 }
 
@@ -115,7 +102,7 @@ describe('Host allowlist (DNS rebinding)', () => {
           method === 'POST' ? '[]' : undefined,
         );
         expect(res.status).toBe(421);
-        const answer = JSON.parse(res.body) as {
+        const answer = JSON.parse(res.text) as {
           ok: boolean;
           error: { code: string; message: string };
         };
@@ -130,7 +117,7 @@ describe('Host allowlist (DNS rebinding)', () => {
   it('refuses a request without a Host header (Node answers 400 itself; the guard would say 421)', async () => {
     const res = await raw('GET', '/', {});
     expect([400, 421]).toContain(res.status);
-    expect(res.body).not.toContain('<title>console</title>');
+    expect(res.text).not.toContain('<title>console</title>');
     expect(hostRefusal(undefined, allowedHostNames('127.0.0.1'))).toBe(
       'the request has no Host header',
     );
@@ -180,7 +167,7 @@ describe('Origin check on state-changing calls', () => {
       '["ctx0"]',
     );
     expect(res.status).toBe(403);
-    expect(JSON.parse(res.body)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(JSON.parse(res.text)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(backend.calls.length).toBe(before);
   });
 
@@ -230,7 +217,7 @@ describe('static root', () => {
   ])('GET %s -> %i', async (path, status) => {
     const res = await raw('GET', path, { host: own() });
     expect(res.status).toBe(status);
-    expect(res.body).not.toContain('secret');
-    expect(res.body).not.toContain('SECRET');
+    expect(res.text).not.toContain('secret');
+    expect(res.text).not.toContain('SECRET');
   });
 });

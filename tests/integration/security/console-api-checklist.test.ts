@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer } from '../../../electron/core/http/api-server';
 import { API_CHANNELS, API_EVENTS } from '../../../shared/api/contract';
 import { createFakeBackend } from '../../contract/fake-backend';
+import { type RawAnswer, rawHttp } from '../../helpers/raw-http';
 import { openSseReader, type SseReader } from '../../helpers/sse-reader';
 import { type BackendHarness, startTestBackend } from '../core/backend/backend-kit';
 
@@ -54,32 +55,16 @@ afterAll(async () => {
   rmSync(staticRoot, { recursive: true, force: true });
 });
 
-interface Answer {
-  status: number;
-  text: string;
-}
-
-/** A request on a fresh connection (no pooling, so closed sockets really close). */
 function rawRequest(
   method: string,
   path: string,
   body: string | undefined,
   headers: Record<string, string> = {},
-  url = server.url,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method, agent: false, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+): Promise<RawAnswer> {
+  return rawHttp(server.port, method, path, { headers, body });
 }
 
-function callRaw(channel: string, body: string): Promise<Answer> {
+function callRaw(channel: string, body: string): Promise<RawAnswer> {
   return rawRequest('POST', `/api/${encodeURIComponent(channel)}`, body, {
     authorization: `Bearer ${server.token}`,
     'content-type': 'application/json',

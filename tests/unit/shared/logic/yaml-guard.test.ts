@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 
+import type { ConfigIssue } from '../../../../shared/logic/config-issues';
 import {
   parseDisaggConfig,
   parseMetadataConfig,
@@ -15,6 +16,16 @@ import {
   yamlValue,
 } from '../../../../shared/logic/yaml-guard';
 import { billionLaughs } from '../../../helpers/hostile-yaml';
+
+/** A guard refusal as parseYamlGuarded reports it. */
+const guardError = (file: string, line: number, column: number, message: string): ConfigIssue => ({
+  file,
+  line,
+  column,
+  path: '',
+  message,
+  severity: 'error',
+});
 
 const errorsOf = (issues: { severity: string; message: string }[]): string[] =>
   issues.filter((i) => i.severity === 'error').map((i) => i.message);
@@ -42,14 +53,7 @@ describe('parseYamlGuarded', () => {
     const text = 'a: &x 1\nb: [*x, *x, *x]\n';
     const r = parseYamlGuarded(text, 'f.yaml', { version: '1.1', limits: { maxAliases: 2 } });
     expect(r.issues).toEqual([
-      {
-        file: 'f.yaml',
-        line: 2,
-        column: 13,
-        path: '',
-        message: 'too many aliases: more than 2 (*name) references in one file',
-        severity: 'error',
-      },
+      guardError('f.yaml', 2, 13, 'too many aliases: more than 2 (*name) references in one file'),
     ]);
   });
 
@@ -69,14 +73,7 @@ describe('parseYamlGuarded', () => {
       Array.from({ length: 6 }, (_v, i) => `${'  '.repeat(i)}k${i}:`).join('\n') + ' 1\n';
     const r = parseYamlGuarded(block, 'deep.yaml', { version: '1.1', limits: { maxDepth: 3 } });
     expect(r.issues).toEqual([
-      {
-        file: 'deep.yaml',
-        line: 4,
-        column: 7,
-        path: '',
-        message: 'nesting too deep: more than 3 levels of mappings and lists',
-        severity: 'error',
-      },
+      guardError('deep.yaml', 4, 7, 'nesting too deep: more than 3 levels of mappings and lists'),
     ]);
     const flow = parseYamlGuarded('x: ' + '['.repeat(10) + ']'.repeat(10), 'flow.yaml', {
       version: '1.1',
