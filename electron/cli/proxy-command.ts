@@ -45,6 +45,15 @@ Additions:
       --queue-interval SECONDS           how long a queue may stand above target before shedding (default 1)
       --queue-timeout SECONDS            longest any request waits in the queue, then 503 (default 5)
       --drain-timeout SECONDS            on SIGTERM, let streams finish this long (default 30)
+      --total-timeout SECONDS            one request from its body's arrival to its last byte, queue wait
+                                         included (default 300): 504, or an SSE error once streaming
+      --header-timeout SECONDS           request line and headers must arrive within this (default 20): 408
+      --body-timeout SECONDS             the request body must arrive within this (default 30): 408.
+                                         Read before a request takes a --max-concurrency slot
+      --min-body-rate BYTES_PER_S        slowest acceptable request body after a 5 s grace (default 1024;
+                                         0: off): 408, so a trickling client cannot hold a connection
+      --max-connections-per-client N     open connections one client address may hold (default 1024;
+                                         0: no limit); requests on more get 429 and the connection closes
 
 kv_cache_aware routing: token-id prompts are hashed exactly like upstream; text prompts need a
 tokenizer and upstream loads the model's HF tokenizer, which this proxy cannot download, so text is
@@ -149,6 +158,21 @@ export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--drain-timeout':
         err = setNum((n) => (args.drainTimeoutS = n));
+        break;
+      case '--total-timeout':
+        err = setNum((n) => (args.totalTimeoutS = n));
+        break;
+      case '--header-timeout':
+        err = setNum((n) => (args.headerTimeoutS = n));
+        break;
+      case '--body-timeout':
+        err = setNum((n) => (args.bodyTimeoutS = n));
+        break;
+      case '--min-body-rate':
+        err = setNum((n) => (args.minBodyRateBytesPerS = n));
+        break;
+      case '--max-connections-per-client':
+        err = setNum((n) => (args.maxConnectionsPerClient = n));
         break;
       default:
         return { ok: false, message: `unknown option '${flag}'` };

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DEFAULT_SETTINGS } from '../../../electron/core/backend';
+import { DEFAULT_SETTINGS } from '../../../electron/core/settings-service';
 import {
   confirmedListFromDisk,
   settingsAfterPatch,
