@@ -60,7 +60,7 @@ export function createApiHandlers(s: ApiServices): ApiHandlers {
     ...s.requestLog.handlers(),
     'proxy:info': () => Promise.resolve(s.proxy.info()),
     'settings:get': () => Promise.resolve(s.settings.get()),
-    'settings:set': (patch) => Promise.resolve(s.settings.set(patch)),
+    'settings:set': (patch) => s.settings.set(patch),
     ...s.bench.handlers,
   };
 }

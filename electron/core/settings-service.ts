@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import type { ConsoleSettings, ConsoleSettingsPatch } from '../../shared/model/settings';
 import { type BackendLog, errText } from './event-hub';
+import { confirmedListFromDisk, settingsAfterPatch } from './executable-allowlist';
 import { writeJsonAtomic } from './settings-file';
 
 /** The settings a fresh console starts with. */
@@ -19,20 +20,21 @@ export const DEFAULT_SETTINGS: ConsoleSettings = {
   clusterMode: 'static',
   etcdEndpoint: null,
   proxyPort: 8000,
+  confirmedExecutables: [],
 };
 
 /** The settings of one data dir. */
 export interface SettingsService {
   get(): ConsoleSettings;
-  /** Applies a patch, saves, and returns every setting. */
-  set(patch: ConsoleSettingsPatch): ConsoleSettings;
+  /** Applies a patch (a new trtllm-serve executable only once confirmed), saves, and returns every setting. */
+  set(patch: ConsoleSettingsPatch): Promise<ConsoleSettings>;
 }
 
 function readSettings(path: string, log: BackendLog): ConsoleSettings {
   if (!existsSync(path)) return { ...DEFAULT_SETTINGS };
   try {
     const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<ConsoleSettings>;
-    return { ...DEFAULT_SETTINGS, ...raw };
+    return { ...DEFAULT_SETTINGS, ...raw, confirmedExecutables: confirmedListFromDisk(raw, Date.now()) };
   } catch (err) {
     log('warn', `settings file ${path} is unreadable, using defaults: ${errText(err)}`);
     return { ...DEFAULT_SETTINGS };
@@ -45,8 +47,8 @@ export function createSettingsService(dataDir: string, log: BackendLog): Setting
   let settings = readSettings(path, log);
   return {
     get: () => ({ ...settings }),
-    set(patch) {
-      settings = { ...settings, ...patch };
+    async set(patch) {
+      settings = await settingsAfterPatch(settings, patch, Date.now());
       writeJsonAtomic(path, settings);
       return { ...settings };
     },

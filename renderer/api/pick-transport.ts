@@ -17,6 +17,17 @@ export interface RendererBridge {
 
 const TOKEN_KEY = 'disagg-console.token';
 
+/** The parts of the page's window this module uses (a narrow type, so it can be tested without a DOM). */
+export interface PageWindow {
+  location: { href: string; origin: string };
+  sessionStorage: {
+    getItem(key: string): string | null;
+    setItem(key: string, value: string): void;
+  };
+  history: { replaceState(data: unknown, unused: string, url: string): void };
+  bridge?: RendererBridge;
+}
+
 /** A transport over the preload bridge; the bridge already returns envelopes from the main-side dispatcher. */
 function bridgeTransport(bridge: RendererBridge): ApiTransport {
   return {
@@ -37,7 +48,7 @@ function bridgeTransport(bridge: RendererBridge): ApiTransport {
 }
 
 /** Reads the token from `?token=` (then hides it from the URL) or from sessionStorage. */
-function takeToken(win: Window): string | null {
+function takeToken(win: PageWindow): string | null {
   const url = new URL(win.location.href);
   const fromUrl = url.searchParams.get('token');
   if (fromUrl) {
@@ -51,9 +62,9 @@ function takeToken(win: Window): string | null {
 
 /** The typed client for this page, or null with a reason when there is no way to reach a backend. */
 export function pickApiClient(
-  win: Window,
+  win: PageWindow,
 ): { client: ApiClient; via: 'ipc' | 'http' } | { client: null; reason: string } {
-  const bridge = (win as Window & { bridge?: RendererBridge }).bridge;
+  const bridge = win.bridge;
   if (bridge) return { client: createApiClient(bridgeTransport(bridge)), via: 'ipc' };
   const token = takeToken(win);
   if (!token) {

@@ -1,9 +1,8 @@
 // The common fields the Configuration forms edit (feature K2), read from and written to the YAML text with
 // shared/logic/config-write.ts, so comments and layout elsewhere stay byte-identical. Layer: renderer (pure).
 
-import { parse } from 'yaml';
-
 import { documentToText, setConfigValue } from '../../shared/logic/config-write';
+import { readYamlValue } from '../../shared/logic/yaml-guard';
 import { parseYaml } from '../../shared/logic/yaml-locate';
 import type { TopologyFileKind } from './lint-file';
 
@@ -92,13 +91,9 @@ export const FORM_FIELDS: Partial<Record<TopologyFileKind, FieldSpec[]>> = {
 
 /** The value at a path of the text, or undefined (also when the text does not parse). */
 export function readField(text: string, path: readonly (string | number)[]): unknown {
-  let root: unknown;
-  try {
-    root = parse(text);
-  } catch {
-    return undefined;
-  }
-  let cur: unknown = root;
+  const read = readYamlValue(text, 'file.yaml', { version: '1.2' });
+  if (!read.ok) return undefined;
+  let cur: unknown = read.value;
   for (const seg of path) {
     if (typeof cur !== 'object' || cur === null) return undefined;
     cur = (cur as Record<string | number, unknown>)[seg];

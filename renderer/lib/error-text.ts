@@ -6,6 +6,8 @@ import { isAppError } from '../../shared/api/envelope';
 const ADVICE: Partial<Record<string, string>> = {
   UNAUTHORIZED:
     'Open the console with the full URL that `disagg-console serve` printed (with ?token=).',
+  FORBIDDEN:
+    'Open the console at the address `disagg-console serve` printed (127.0.0.1 or localhost), not through another name or site.',
   PORT_IN_USE: 'Pick another port or leave the port blank to get a free one.',
   CONFIG_INVALID: 'Fix the fields marked in the editor, then try again.',
   CLUSTER_UNAVAILABLE:

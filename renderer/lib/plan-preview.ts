@@ -3,8 +3,7 @@
 // computes the authoritative plan when it applies; this preview uses the same rule (a worker whose entry or
 // options text changed restarts). Layer: renderer (pure).
 
-import { parse } from 'yaml';
-
+import { readYamlValue } from '../../shared/logic/yaml-guard';
 import type { ApplyPlan, TopologyFiles } from '../../shared/model/topology';
 
 const CONSOLE_FILE = 'console.yaml';
@@ -18,12 +17,9 @@ interface Entry {
 function workerEntries(files: TopologyFiles): Map<string, Entry> | null {
   const text = files[CONSOLE_FILE];
   if (text === undefined) return new Map();
-  let root: unknown;
-  try {
-    root = parse(text);
-  } catch {
-    return null;
-  }
+  const read = readYamlValue(text, CONSOLE_FILE, { version: '1.2' });
+  if (!read.ok) return null;
+  const root = read.value;
   const out = new Map<string, Entry>();
   const workers = (root as { workers?: unknown } | null)?.workers;
   if (!Array.isArray(workers)) return out;

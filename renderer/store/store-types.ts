@@ -17,7 +17,11 @@ import type { GpuInventorySnapshot, GpuSample } from '../../shared/model/gpu';
 import type { LogLine } from '../../shared/model/logs';
 import type { MetricsBucket, WorkerIterationSample } from '../../shared/model/metrics';
 import type { RequestDetail } from '../../shared/model/requests';
-import type { ConsoleSettings, ConsoleSettingsPatch } from '../../shared/model/settings';
+import type {
+  ConsoleSettings,
+  ConsoleSettingsPatch,
+  ExecutableConfirmationDetails,
+} from '../../shared/model/settings';
 import type {
   ApplyPlan,
   ApplyResult,
@@ -250,6 +254,8 @@ export interface PlaygroundSlice {
 export interface SettingsSlice {
   settings: ConsoleSettings | null;
   settingsError: string | null;
+  /** The executable the last save named and the backend wants confirmed before it runs it; null otherwise. */
+  settingsConfirmation: ExecutableConfirmationDetails | null;
   isSettingsOpen: boolean;
   openSettings: (isOpen: boolean) => void;
   loadSettings: () => Promise<void>;

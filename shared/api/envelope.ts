@@ -25,6 +25,10 @@ export type ErrorCode =
   | 'STALE_STATE'
   /** Another console already runs on this data dir (details name its URL and pid). */
   | 'DATA_DIR_LOCKED'
+  /** The request came through a Host or Origin this console does not answer to (DNS rebinding, another site). */
+  | 'FORBIDDEN'
+  /** The change needs the user's explicit confirmation first (details say what to confirm, e.g. an executable). */
+  | 'CONFIRMATION_REQUIRED'
   | 'INTERNAL';
 
 /** Every ErrorCode, for validation of envelopes that arrive over the wire. */
@@ -44,6 +48,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'BUSY',
   'STALE_STATE',
   'DATA_DIR_LOCKED',
+  'FORBIDDEN',
+  'CONFIRMATION_REQUIRED',
   'INTERNAL',
 ];
 

@@ -253,6 +253,7 @@ const settingsPatch = obj<ConsoleSettingsPatch>({
     nullable(str({ minLength: 1, maxLength: 500, pattern: /^https?:\/\/[^\s]+$/ })),
   ),
   proxyPort: optional(portNumber),
+  confirmExecutable: optional(bool()),
 });
 
 // ------------------------------------------------------------------ cluster commands (#12)

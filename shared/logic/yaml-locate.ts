@@ -5,9 +5,10 @@
 // are booleans, `0755` is octal), so the documents are parsed with the `yaml` package's 1.1 schema.
 
 import type { Document, Node, Pair } from 'yaml';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, type LineCounter } from 'yaml';
 
 import type { ConfigIssue } from './config-issues';
+import { parseYamlGuarded, yamlValue } from './yaml-guard';
 
 /** A field path inside a document: mapping keys and sequence indexes, e.g. `['context_servers', 'urls', 1]`. */
 export type ConfigPath = readonly (string | number)[];
@@ -61,80 +62,22 @@ export function setDocumentSource(
   sources.set(document, { text, lineCounter });
 }
 
-/** Parses `text` and reports YAML syntax problems as located issues. */
+/** Parses `text` through the guarded parser (size, alias and depth limits) and reports problems as located issues. */
 export function parseYaml(text: string, file: string): ParsedYaml {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { ...YAML_PARSE_OPTIONS, lineCounter });
-  sources.set(document, { text, lineCounter });
-  const issues: ConfigIssue[] = [];
-  const toIssue = (
-    pos: readonly number[],
-    code: string,
-    message: string,
-    severity: 'error' | 'warning',
-  ): ConfigIssue => {
-    const at = lineCounter.linePos(pos[0] ?? 0);
-    if (code === 'DUPLICATE_KEY') {
-      const key = keyTextAt(text, pos[0] ?? 0);
-      return {
-        file,
-        line: at.line,
-        column: at.col,
-        path: '',
-        message: `duplicate key${key ? ` "${key}"` : ''}: each key may appear only once in a mapping`,
-        severity,
-      };
-    }
-    return {
-      file,
-      line: at.line,
-      column: at.col,
-      path: '',
-      message: `YAML syntax: ${lowerFirst(message)}`,
-      severity,
-    };
-  };
-  for (const e of document.errors) issues.push(toIssue(e.pos, e.code, e.message, 'error'));
-  for (const w of document.warnings) issues.push(toIssue(w.pos, w.code, w.message, 'warning'));
-  return { document, lineCounter, issues };
-}
-
-function lowerFirst(s: string): string {
-  return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s;
-}
-
-/** The key text starting at `offset` (up to the `:`), for duplicate-key messages. */
-function keyTextAt(text: string, offset: number): string {
-  const rest = text.slice(offset, offset + 200);
-  const m = /^(?:"([^"]*)"|'([^']*)'|([^:\n#]*?))\s*:/.exec(rest);
-  if (!m) return '';
-  return (m[1] ?? m[2] ?? m[3] ?? '').trim();
+  const parsed = parseYamlGuarded(text, file, { version: YAML_PARSE_OPTIONS.version });
+  sources.set(parsed.document, { text, lineCounter: parsed.lineCounter });
+  return parsed;
 }
 
 /**
  * The plain value of a parsed document, or a located error when it cannot be built (an alias expanding past
- * the `yaml` package's limit, which guards against "billion laughs" files).
+ * the guard's limit: a "billion laughs" file).
  */
 export function documentValue(
   document: Document,
   file: string,
 ): { ok: true; value: unknown } | { ok: false; issue: ConfigIssue } {
-  try {
-    return { ok: true, value: document.toJS() as unknown };
-  } catch (e) {
-    const message = e instanceof Error ? e.message : 'cannot be read';
-    return {
-      ok: false,
-      issue: {
-        file,
-        line: 1,
-        column: 1,
-        path: '',
-        message: `YAML: ${lowerFirst(message)}`,
-        severity: 'error',
-      },
-    };
-  }
+  return yamlValue(document, file);
 }
 
 /** What `findPath` found: the node at the path, the pair holding it (when the last step was a key). */

@@ -18,7 +18,36 @@ export interface ConsoleSettings {
   etcdEndpoint: string | null;
   /** Port of the LLM proxy. */
   proxyPort: number;
+  /**
+   * Executables the user confirmed as the `trtllm-serve` to run workers with. Read-only over the API: an
+   * entry is added only by a settings:set that carries `confirmExecutable: true`.
+   */
+  confirmedExecutables: ConfirmedExecutable[];
 }
 
-/** settings:set argument. */
-export type ConsoleSettingsPatch = Partial<ConsoleSettings>;
+/** What identifies an executable the user looked at: where it really is and what it contained. */
+export interface ExecutableIdentity {
+  /** The path as the user typed it. */
+  path: string;
+  /** The path with every symlink resolved. */
+  realPath: string;
+  /** SHA-256 of the file's bytes, hex; replacing the file at the same path needs a new confirmation. */
+  sha256: string;
+  sizeBytes: number;
+}
+
+/** An executable the user confirmed, and when. */
+export interface ConfirmedExecutable extends ExecutableIdentity {
+  confirmedAtMs: number;
+}
+
+/** settings:set argument: any settings except the confirmed list, and the confirmation of a new executable. */
+export type ConsoleSettingsPatch = Partial<Omit<ConsoleSettings, 'confirmedExecutables'>> & {
+  /** The user saw the executable named in `trtllmServePath` (path, real path, hash) and trusts it. */
+  confirmExecutable?: boolean;
+};
+
+/** details of a CONFIRMATION_REQUIRED answer to settings:set: the executable to show the user. */
+export interface ExecutableConfirmationDetails extends ExecutableIdentity {
+  kind: 'executable';
+}

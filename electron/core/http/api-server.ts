@@ -1,12 +1,13 @@
 // The console API over HTTP for the headless console (`disagg-console serve`) and browsers:
 // POST /api/<channel> with a JSON array of arguments -> the same Envelope dispatch() gives Electron IPC;
 // GET /api/events -> Server-Sent Events (`event: <name>` / `data: <json>`); any other GET serves the built
-// renderer. Listens on 127.0.0.1 and requires a random per-launch token on every /api call (Bearer header or
-// `?token=`). Layer: core (plain Node).
+// renderer. Listens on 127.0.0.1, answers only to allowed Host names, refuses state changes from other
+// origins, and requires a random per-launch token on every /api call in the Authorization header (the page
+// URL's `?token=` is moved into sessionStorage by the page and never accepted by /api). Layer: core.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
@@ -15,6 +16,7 @@ import { API_EVENTS, type ApiBackend } from '../../../shared/api/contract';
 import { type Envelope, type ErrorCode,errorEnvelope } from '../../../shared/api/envelope';
 import { SSE_CONNECTED_EVENT } from '../../../shared/api/http-transport';
 import { dispatch, type DispatchLogger } from '../dispatch';
+import { allowedHostNames, bearerToken, createTokenCheck, hasDotSegment, hostRefusal, originRefusal, realPathInside } from './request-guards';
 
 /** Options of startApiServer. */
 export interface ApiServerOptions {
@@ -25,10 +27,20 @@ export interface ApiServerOptions {
   port?: number;
   /** Default: a random 32-byte token. */
   token?: string;
+  /**
+   * Host names (no port) the console also answers to besides 127.0.0.1, localhost, [::1] and the listen
+   * address: a reverse proxy's or the machine's name. Every other Host is refused (DNS rebinding).
+   */
+  allowedHosts?: readonly string[];
   /** Built renderer directory to serve; null/undefined serves nothing but the API. */
   staticDir?: string | null;
   /** Request body limit; topology files travel in bodies, so the default is 16 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Time a client has to send a whole request (headers and body), default 60 s: a client that trickles its
+   * body (slow-body denial of service) is answered 408 and cut off. Event streams are responses, not bound.
+   */
+  requestTimeoutMs?: number;
   /** SSE comment interval that keeps proxies and idle timers from closing the stream. */
   heartbeatMs?: number;
   /** Unsent event bytes one SSE client may hold before it is disconnected. */
@@ -58,6 +70,8 @@ export function httpStatusForError(code: ErrorCode): number {
   switch (code) {
     case 'UNAUTHORIZED':
       return 401;
+    case 'FORBIDDEN':
+      return 403;
     case 'INVALID_ARGUMENT':
     case 'CONFIG_INVALID':
       return 400;
@@ -69,6 +83,7 @@ export function httpStatusForError(code: ErrorCode): number {
     case 'BUSY':
     case 'STALE_STATE':
     case 'DATA_DIR_LOCKED':
+    case 'CONFIRMATION_REQUIRED':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
       return 413;
@@ -126,7 +141,8 @@ export function safeJoin(root: string, urlPath: string): string | null {
   return full === base || full.startsWith(base + sep) ? full : null;
 }
 
-// Security headers on every answer. no-referrer: the console URL carries the token in its query string.
+// Security headers on every answer. no-referrer: the console URL carries the token in its query string until
+// the page has moved it into sessionStorage.
 const BASE_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -137,21 +153,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendEnvelope(res: ServerResponse, envelope: Envelope<unknown>): void {
   sendJson(res, envelope.ok ? 200 : httpStatusForError(envelope.error.code), envelope);
-}
-
-function tokenMatches(expected: Buffer, given: string | null): boolean {
-  if (given === null) return false;
-  const g = Buffer.from(given);
-  return g.length === expected.length && timingSafeEqual(g, expected);
-}
-
-function presentedToken(req: IncomingMessage, url: URL): string | null {
-  const auth = req.headers.authorization;
-  if (typeof auth === 'string') {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (m?.[1]) return m[1];
-  }
-  return url.searchParams.get('token');
 }
 
 class BodyTooLargeError extends Error {}
@@ -177,6 +178,10 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
     });
     req.on('end', () => resolveBody(Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client gone mid-body (or cut off by the request timeout) must not leave this promise pending.
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('the client closed the connection before the body was complete'));
+    });
   });
 }
 
@@ -184,11 +189,13 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? createApiToken();
-  const expectedToken = Buffer.from(token);
+  const isTokenValid = createTokenCheck(token);
+  const allowedHosts = allowedHostNames(host, options.allowedHosts);
   const maxBodyBytes = options.maxBodyBytes ?? 16 << 20;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const maxSseBufferBytes = options.maxSseBufferBytes ?? 8 << 20;
-  const staticRoot = options.staticDir ? resolve(options.staticDir) : null;
+  // The real path, so a symlinked static folder still works and only links leading out of it are refused.
+  const staticRoot = options.staticDir ? await realpath(resolve(options.staticDir)).catch(() => resolve(options.staticDir as string)) : null;
   const { backend } = options;
   const openStreams = new Set<ServerResponse>();
 
@@ -273,6 +280,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       res.writeHead(400, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('bad path\n');
       return;
     }
+    // Dotfiles (.env, .git) are never part of a built renderer: answer as if they did not exist.
+    if (hasDotSegment(target.slice(staticRoot.length).split(sep).join('/'))) {
+      res.writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
     let file = target;
     let info = await stat(file).catch(() => null);
     if (info?.isDirectory()) {
@@ -284,10 +296,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       file = resolve(staticRoot, 'index.html');
       info = await stat(file).catch(() => null);
     }
-    if (!info?.isFile()) {
+    const real = info?.isFile() ? await realPathInside(staticRoot, file) : null;
+    if (real === null || !info) {
       res.writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;
     }
+    file = real;
     const isHtml = extname(file).toLowerCase() === '.html';
     res.writeHead(200, {
       ...BASE_HEADERS,
@@ -305,10 +319,21 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const { pathname } = url;
+    const hostProblem = hostRefusal(req.headers.host, allowedHosts);
+    if (hostProblem !== null) {
+      // 421 Misdirected Request: this server is not the one the name was meant for.
+      res.setHeader('connection', 'close');
+      sendJson(res, 421, errorEnvelope('FORBIDDEN', hostProblem));
+      return;
+    }
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
     if (pathname === '/api' || pathname.startsWith('/api/')) {
-      if (!tokenMatches(expectedToken, presentedToken(req, url))) {
+      const originProblem = req.method === 'GET' || req.method === 'HEAD' ? null : originRefusal(req.headers.origin, req.headers.host);
+      if (originProblem !== null) {
+        sendEnvelope(res, errorEnvelope('FORBIDDEN', originProblem));
+        return;
+      }
+      if (!isTokenValid(bearerToken(req.headers.authorization))) {
         res.setHeader('www-authenticate', 'Bearer');
         sendEnvelope(res, errorEnvelope('UNAUTHORIZED', 'missing or wrong console token'));
         return;
@@ -336,7 +361,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     await handleStatic(req, res, pathname);
   };
 
-  const server: Server = createServer((req, res) => {
+  const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const server: Server = createServer({
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: requestTimeoutMs,
+    // Node checks the two timeouts on this interval (default 30 s); keep it a fraction of the timeout.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
+  }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       (options.log ?? ((m, e) => process.stderr.write(`${m}: ${String(e)}\n`)))('console API request failed', err);
       if (!res.headersSent) sendEnvelope(res, errorEnvelope('INTERNAL', 'request failed'));

@@ -4,7 +4,7 @@
 
 import { CONSOLE_FILE, parseConsoleFile } from '../../../shared/logic/console-file';
 import { DISAGG_CONFIG_FILE, METADATA_CONFIG_FILE } from '../../../shared/logic/load-topology';
-import { parseYaml } from '../../../shared/logic/yaml-locate';
+import { readYamlValue } from '../../../shared/logic/yaml-guard';
 import type { ApplyPlan, TopologyFiles, TopologyWorker } from '../../../shared/model/topology';
 
 /** What the plan needs of one side: the files (console.yaml must parse). */
@@ -15,9 +15,8 @@ export interface PlanInput {
 /** JSON of a YAML text with sorted keys, or the raw text when it does not parse; undefined when absent. */
 export function semanticText(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  const parsed = parseYaml(text, 'x.yaml');
-  if (parsed.issues.some((i) => i.severity === 'error')) return `raw:${text}`;
-  return stableJson(parsed.document.toJS());
+  const read = readYamlValue(text, 'x.yaml', { version: '1.1' });
+  return read.ok ? stableJson(read.value) : `raw:${text}`;
 }
 
 function stableJson(value: unknown): string {

@@ -19,6 +19,9 @@ function SettingsForm({
 }): ReactNode {
   const save = useAppStore((s) => s.saveSettings);
   const error = useAppStore((s) => s.settingsError);
+  const confirmation = useAppStore((s) => s.settingsConfirmation);
+  // The patch that asked for a confirmation, sent again with the user's consent.
+  const [lastPatch, setLastPatch] = useState<ConsoleSettingsPatch | null>(null);
   const [draft, setDraft] = useState({
     trtllmServePath: settings.trtllmServePath ?? '',
     defaultEngine: settings.defaultEngine,
@@ -44,6 +47,11 @@ function SettingsForm({
       etcdEndpoint: draft.etcdEndpoint.trim() === '' ? null : draft.etcdEndpoint.trim(),
       proxyPort: Math.round(Number(draft.proxyPort)),
     };
+    await send(patch);
+  };
+
+  const send = async (patch: ConsoleSettingsPatch): Promise<void> => {
+    setLastPatch(patch);
     setSaving(true);
     const ok = await save(patch);
     setSaving(false);
@@ -125,6 +133,31 @@ function SettingsForm({
       {error ? (
         <div className="error-box" role="alert">
           {error}
+        </div>
+      ) : null}
+      {confirmation && lastPatch ? (
+        <div className="error-box" role="alertdialog" aria-label="Confirm executable">
+          <p>
+            Workers would run <code>{confirmation.realPath}</code>
+            {confirmation.realPath !== confirmation.path ? (
+              <>
+                {' '}
+                (via <code>{confirmation.path}</code>)
+              </>
+            ) : null}{' '}
+            as trtllm-serve, with your permissions.
+          </p>
+          <p className="dim">
+            sha256 <code>{confirmation.sha256}</code>, {confirmation.sizeBytes} bytes
+          </p>
+          <button
+            type="button"
+            className="btn btn-primary"
+            disabled={isSaving}
+            onClick={() => void send({ ...lastPatch, confirmExecutable: true })}
+          >
+            Trust this program and save
+          </button>
         </div>
       ) : null}
       <div className="btn-group">

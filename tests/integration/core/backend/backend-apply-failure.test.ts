@@ -1,5 +1,8 @@
 // A failed apply leaves the previous topology running and says why: a new worker whose binary is missing,
 // and a changed worker that cannot start again (its old run is brought back).
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { AppError } from '../../../../shared/api/envelope';
@@ -28,7 +31,11 @@ describe('failed applies', () => {
     h = await startTestBackend({ isDemo: true });
     const hh = h;
     await expect.poll(() => states(hh), { timeout: 20_000, interval: 100 }).toEqual(['ctx0:ready', 'gen0:ready']);
-    await hh.client.invoke('settings:set', { trtllmServePath: '/nonexistent/trtllm-serve' });
+    // A confirmed trtllm-serve that has since disappeared (settings refuse a path that is missing when set).
+    const binary = join(hh.dataDir, 'trtllm-serve');
+    writeFileSync(binary, '#!/bin/sh\n', { mode: 0o755 });
+    await hh.client.invoke('settings:set', { trtllmServePath: binary, confirmExecutable: true });
+    rmSync(binary);
 
     const added = await failure(hh.client.invoke('workers:add', { role: 'generation', gpus: [2], model: MODEL, engine: 'trtllm-serve' }));
     expect(added.code).toBe('WORKER_START_FAILED');

@@ -260,6 +260,7 @@ describe('createAppStore', () => {
       clusterMode: 'static' as const,
       etcdEndpoint: null,
       proxyPort: 8000,
+      confirmedExecutables: [],
     };
     const { app, store } = setup({
       'settings:get': () => Promise.resolve(base),
@@ -276,6 +277,28 @@ describe('createAppStore', () => {
     expect(s().settings?.simulatedGpuCount).toBe(8);
     expect(await s().saveSettings({ proxyPort: 1 })).toBe(false);
     expect(s().settingsError).toMatch(/port 1 is taken. Pick another port/);
+    app.dispose();
+  });
+
+  it('keeps what to confirm when a new trtllm-serve executable needs confirmation, and clears it once saved', async () => {
+    const details = { kind: 'executable' as const, path: '/opt/x/trtllm-serve', realPath: '/opt/x/real', sha256: 'ab'.repeat(32), sizeBytes: 10 };
+    const sent: unknown[] = [];
+    const { app, store } = setup({
+      'settings:set': (patch) => {
+        sent.push(patch);
+        return patch.confirmExecutable === true
+          ? Promise.resolve({ trtllmServePath: details.path, defaultEngine: 'simulated', simulatedGpuCount: 4, simulatedGpuModel: 'H100', readyTimeoutMs: 60_000, clusterMode: 'static', etcdEndpoint: null, proxyPort: 8000, confirmedExecutables: [{ ...details, confirmedAtMs: 1 }] })
+          : Promise.reject(new AppError('CONFIRMATION_REQUIRED', 'confirm it', details));
+      },
+    });
+    await app.start();
+    const s = store.getState;
+    expect(await s().saveSettings({ trtllmServePath: details.path })).toBe(false);
+    expect(s().settingsConfirmation).toEqual(details);
+    expect(s().settingsError).toBeNull();
+    expect(await s().saveSettings({ trtllmServePath: details.path, confirmExecutable: true })).toBe(true);
+    expect(s().settingsConfirmation).toBeNull();
+    expect(sent).toEqual([{ trtllmServePath: details.path }, { trtllmServePath: details.path, confirmExecutable: true }]);
     app.dispose();
   });
 });
