@@ -6,8 +6,8 @@
 import http from 'node:http';
 import type net from 'node:net';
 
-import { errorBody } from './openai-error';
 import { sendError } from './client-reply';
+import { errorBody } from './openai-error';
 import type { ProxyLog } from './proxy-options';
 
 export interface ListenerOptions {

@@ -137,7 +137,7 @@ export class InferenceHandler {
   async cancelAll(reason: 'shutdown'): Promise<void> {
     const all = this.inFlight.snapshot();
     for (const r of all) r.cancel(reason);
-    await Promise.all(all.map((r) => r.finished));
+    await Promise.all(all.map((r) => r.finished ?? Promise.resolve()));
   }
 
   private async run(r: ProxyRequest): Promise<void> {
@@ -253,7 +253,7 @@ export class InferenceHandler {
       return undefined;
     }
     if (typeof verdict === 'string') return this.shed(verdict);
-    r.onCancel = verdict.cancel;
+    r.onCancel = () => verdict.cancel();
     const waited = await verdict.result;
     r.onCancel = undefined;
     if (waited === 'admitted') {

@@ -8,12 +8,12 @@ import { readClientBody } from '../../../../electron/core/proxy/client-body';
 import { DeadlineSweep } from '../../../../electron/core/proxy/deadline-sweep';
 
 /** A sweep whose time moves only when the test says; sweepNow() stands in for the interval. */
-function manualSweep(): { sweep: DeadlineSweep; advance(ms: number): void } {
+function manualSweep(): { sweep: DeadlineSweep; advance: (ms: number) => void } {
   let now = 0;
   const sweep = new DeadlineSweep(20, { now: () => now, setInterval: () => undefined, clearInterval: () => undefined });
   return {
     sweep,
-    advance(ms) {
+    advance: (ms) => {
       now += ms;
       sweep.sweepNow();
     },

@@ -1,6 +1,7 @@
 // The section 5 flow rules as pure functions (trtllm-protocol.md 5.1-5.5, 5.7).
 import { describe, expect, it } from 'vitest';
 
+import { errorBody } from '../../../../electron/core/proxy/openai-error';
 import {
   buildContextRequest,
   buildGenerationRequest,
@@ -11,7 +12,6 @@ import {
   routeRequestOf,
   validateClientRequest,
 } from '../../../../electron/core/proxy/request-flow';
-import { errorBody } from '../../../../electron/core/proxy/openai-error';
 
 const ctxAnswer = (over: Record<string, unknown> = {}, dp: unknown = { request_type: 'context_only', first_gen_tokens: [5], ctx_request_id: 42, encoded_opaque_state: 'abc', draft_tokens: null }): Record<string, unknown> => ({
   id: 'cmpl-1',
