@@ -50,11 +50,13 @@ export interface Abortable {
 export class TotalDeadline implements Deadlined {
   slot = -1;
   constructor(
-    readonly deadline: number,
+    public deadline: number,
     private readonly request: ProxyRequest,
   ) {}
 
+  /** Fires once: the request's finish takes it off the sweep. */
   onDeadline(): void {
+    this.deadline = Number.POSITIVE_INFINITY;
     this.request.cancel('timeout');
   }
 }

@@ -3,6 +3,8 @@
 // without it, stalls or resets is closed with an SSE error event and `[DONE]`, never silently cut.
 // Backpressure from a slow client pauses the upstream read. Resolves with how the request ended; the
 // lifecycle answers nothing more once the stream began except, for a cancel, the SSE error. Layer: core.
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import { formatSseError, isDoneEvent, isErrorEvent, SseParser } from '../../../shared/logic/sse';
@@ -38,9 +40,9 @@ export function relayStream(deps: RelayDeps, request: ProxyRequest, worker: Work
 class StreamRelay {
   readonly ended: Promise<Ending>;
   private resolveEnded!: (e: Ending) => void;
-  private readonly out;
+  private readonly out: ServerResponse;
   /** The client's socket when this response may write chunk frames straight onto it (see constructor). */
-  private readonly direct;
+  private readonly direct: Socket | null;
   private readonly parser = new SseParser();
   private readonly scan = new SseChunkScan();
   private isDone = false;
