@@ -49,10 +49,12 @@ class BodyRead implements Deadlined {
     this.endsAt = this.startedAt + limits.timeoutMs;
     this.deadline = limits.minBytesPerS > 0 ? Math.min(this.endsAt, this.startedAt + limits.rateGraceMs) : this.endsAt;
     sweep.add(this);
+    // Plain `on` (no once-wrappers) and no removal: every handler ignores calls after the first settle,
+    // and the listeners go with the request (this runs once per request on the hot path).
     source.on('data', this.onData);
-    source.once('end', this.onEnd);
-    source.once('error', this.onGone);
-    source.once('close', this.onGone);
+    source.on('end', this.onEnd);
+    source.on('error', this.onGone);
+    source.on('close', this.onGone);
   }
 
   onDeadline(now: number): void {
@@ -70,6 +72,7 @@ class BodyRead implements Deadlined {
   };
 
   private readonly onEnd = (): void => {
+    if (this.isDone) return;
     this.settle(this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks));
   };
 
@@ -79,10 +82,6 @@ class BodyRead implements Deadlined {
     if (this.isDone) return;
     this.isDone = true;
     this.sweep.delete(this);
-    this.source.off('data', this.onData);
-    this.source.off('end', this.onEnd);
-    this.source.off('error', this.onGone);
-    this.source.off('close', this.onGone);
     this.resolve(r);
   }
 }

@@ -8,7 +8,7 @@ import type http from 'node:http';
 import { needsContextPhase } from '../../../shared/logic/routers/conditional';
 import type { RouteRequest } from '../../../shared/logic/routers/types';
 import { RouterError } from '../../../shared/logic/routers/types';
-import type { AdmissionController, ShedReason } from './admission';
+import type { AdmissionController, QueuedAdmission, ShedReason } from './admission';
 import type { ApiKeyCheck } from './api-key';
 import type { BodyLimits } from './client-body';
 import { readClientBody } from './client-body';
@@ -161,7 +161,8 @@ export class InferenceHandler {
     const input = checked.value;
     r.isStream = r.rec.isStream = input.isStream;
     this.armTotalTimeout(r);
-    const refused = await this.admit(r);
+    const admitted = this.admit(r);
+    const refused = admitted instanceof Promise ? await admitted : admitted;
     if (refused) return refused;
     const ready = this.deps.upstreams.readiness();
     if (!ready.ready) return Ending.error('not_ready', 503, ready.reason, ready.reason, RETRY_AFTER);
@@ -245,14 +246,19 @@ export class InferenceHandler {
     this.deps.sweep.add(r.totalDeadline);
   }
 
-  /** Takes a slot at once, or waits in the queue (leaving it at once when cancelled), or is shed. */
-  private async admit(r: ProxyRequest): Promise<Ending | undefined> {
+  /** Takes a slot at once (no promise: the common case), or waits in the queue, or is shed. */
+  private admit(r: ProxyRequest): Ending | undefined | Promise<Ending | undefined> {
     const verdict = this.deps.admission.admit();
     if (verdict === 'admitted') {
       r.hasSlot = true;
       return undefined;
     }
     if (typeof verdict === 'string') return this.shed(verdict);
+    return this.waitForSlot(r, verdict);
+  }
+
+  /** Waits in the queue; a cancelled request (client gone, timeout, shutdown) leaves it at once. */
+  private async waitForSlot(r: ProxyRequest, verdict: QueuedAdmission): Promise<Ending | undefined> {
     r.onCancel = () => verdict.cancel();
     const waited = await verdict.result;
     r.onCancel = undefined;
