@@ -10,7 +10,7 @@ import type { RouteRequest } from '../../../shared/logic/routers/types';
 import { RouterError } from '../../../shared/logic/routers/types';
 import type { AdmissionController, QueuedAdmission, ShedReason } from './admission';
 import type { ApiKeyCheck } from './api-key';
-import type { BodyLimits } from './client-body';
+import type { BodyFailure, BodyLimits } from './client-body';
 import { readClientBody } from './client-body';
 import { DISAGG_HEADER, sendBody, sendError, setRouteHeaders } from './client-reply';
 import type { DeadlineSweep } from './deadline-sweep';
@@ -154,8 +154,10 @@ export class InferenceHandler {
   /** validate -> admit -> context call -> generation call -> stream; each step returns its result or the Ending. */
   private async lifecycle(r: ProxyRequest): Promise<Ending> {
     if (!this.deps.isAuthorized(r.req.headers.authorization)) return Ending.error('client_error', 401, 'Incorrect API key provided');
-    const raw = await this.readBody(r);
-    if (raw instanceof Ending) return raw;
+    r.isReadingBody = true;
+    const raw = await readClientBody(r.req, this.bodyLimits, this.deps.sweep);
+    r.isReadingBody = false;
+    if (!Buffer.isBuffer(raw)) return this.bodyRefused(r, raw);
     const checked = validateRequest(r.endpoint, raw);
     if (!checked.ok) return Ending.error('client_error', checked.status, checked.message);
     const input = checked.value;
@@ -220,14 +222,10 @@ export class InferenceHandler {
 
   // ---------------------------------------------------------------- before any worker call
 
-  /** The body under its size, deadline and rate bounds, read before the request may take a slot. */
-  private async readBody(r: ProxyRequest): Promise<Buffer | Ending> {
+  /** Why the body (read before the request may take a slot) was not accepted. */
+  private bodyRefused(r: ProxyRequest, failure: BodyFailure): Ending {
     const limits = this.bodyLimits;
-    r.isReadingBody = true;
-    const raw = await readClientBody(r.req, limits, this.deps.sweep);
-    r.isReadingBody = false;
-    if (Buffer.isBuffer(raw)) return raw;
-    switch (raw) {
+    switch (failure) {
       case 'aborted':
         return r.cancelEnding();
       case 'too_large':
