@@ -62,8 +62,21 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     isGenOnlyBenchmark: options.isGenOnlyBenchmark === true,
     conditionalMaxLocalPrefillLength: options.conditionalMaxLocalPrefillLength,
   });
-  const metricsText = (): string => metrics.render(upstreams.snapshot(), inference.inFlight.size, upstreams.readiness().ready, admission.snapshot());
-  const endpoints = new ProxyEndpoints({ upstreams, isAuthorized, log, metricsText, options, infer: (req, res, e) => inference.handle(req, res, e) });
+  const metricsText = (): string =>
+    metrics.render(
+      upstreams.snapshot(),
+      inference.inFlight.size,
+      upstreams.readiness().ready,
+      admission.snapshot(),
+    );
+  const endpoints = new ProxyEndpoints({
+    upstreams,
+    isAuthorized,
+    log,
+    metricsText,
+    options,
+    infer: (req, res, e) => inference.handle(req, res, e),
+  });
   const listener = new ProxyListener(
     {
       host: options.host,

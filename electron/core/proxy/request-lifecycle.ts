@@ -20,11 +20,21 @@ import { steadySeconds } from './perf-metrics';
 import type { ProxyLimits, ProxyLog } from './proxy-options';
 import { Ending, ProxyRequest, TotalDeadline } from './proxy-request';
 import type { Endpoint, RawContextResult, RawJson } from './request-flow';
-import { checkContextResponseText, contextAlreadyFinished, finishedContextText, rawJsonOf } from './request-flow';
+import {
+  checkContextResponseText,
+  contextAlreadyFinished,
+  finishedContextText,
+  rawJsonOf,
+} from './request-flow';
 import type { RequestRecords } from './request-records';
 import { epochNow } from './request-records';
 import type { ValidRequest } from './request-steps';
-import { contextPayload, directGenerationPayload, generationPayload, validateRequest } from './request-steps';
+import {
+  contextPayload,
+  directGenerationPayload,
+  generationPayload,
+  validateRequest,
+} from './request-steps';
 import { SlotSet } from './slot-set';
 import { endStreamWithError, type RelayDeps, relayStream } from './stream-relay';
 import type { Answered, PhaseSpec, UpstreamCallDeps } from './upstream-call';
@@ -49,7 +59,10 @@ export interface LifecycleDeps {
 }
 
 /** The worker path each inference endpoint is forwarded to (same path as the client used). */
-const UPSTREAM_PATH: Record<Endpoint, string> = { completions: '/v1/completions', chat: '/v1/chat/completions' };
+const UPSTREAM_PATH: Record<Endpoint, string> = {
+  completions: '/v1/completions',
+  chat: '/v1/chat/completions',
+};
 
 const RETRY_AFTER = { 'retry-after': '1' };
 const CLOSE = { connection: 'close' };
@@ -117,14 +130,30 @@ export class InferenceHandler {
 
   constructor(private readonly deps: LifecycleDeps) {
     const { limits, metrics, upstreams } = deps;
-    this.callDeps = { upstreams, metrics, policy: new RetryPolicy(limits.maxRetries, metrics), log: (m) => deps.log('debug', m) };
+    this.callDeps = {
+      upstreams,
+      metrics,
+      policy: new RetryPolicy(limits.maxRetries, metrics),
+      log: (m) => deps.log('debug', m),
+    };
     this.relayDeps = { pool: upstreams.generation, metrics, timeouts: limits };
-    this.bodyLimits = { maxBytes: limits.maxBodyBytes, timeoutMs: limits.bodyTimeoutMs, minBytesPerS: limits.minBodyBytesPerS, rateGraceMs: limits.bodyRateGraceMs };
+    this.bodyLimits = {
+      maxBytes: limits.maxBodyBytes,
+      timeoutMs: limits.bodyTimeoutMs,
+      minBytesPerS: limits.minBodyBytesPerS,
+      rateGraceMs: limits.bodyRateGraceMs,
+    };
   }
 
   /** Runs one request to its end; never rejects. */
   handle(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint): Promise<void> {
-    const r = new ProxyRequest(req, res, endpoint, this.deps.records.start(endpoint, epochNow()), steadySeconds());
+    const r = new ProxyRequest(
+      req,
+      res,
+      endpoint,
+      this.deps.records.start(endpoint, epochNow()),
+      steadySeconds(),
+    );
     this.inFlight.add(r);
     res.on('close', () => {
       if (!res.writableFinished) r.cancel('client_gone');
@@ -153,7 +182,9 @@ export class InferenceHandler {
 
   /** validate -> admit -> context call -> generation call -> stream; each step returns its result or the Ending. */
   private async lifecycle(r: ProxyRequest): Promise<Ending> {
-    if (!this.deps.isAuthorized(r.req.headers.authorization)) return Ending.error('client_error', 401, 'Incorrect API key provided');
+    if (!this.deps.isAuthorized(r.req.headers.authorization)) {
+      return Ending.error('client_error', 401, 'Incorrect API key provided');
+    }
     r.isReadingBody = true;
     const raw = await readClientBody(r.req, this.bodyLimits, this.deps.sweep);
     r.isReadingBody = false;
@@ -167,11 +198,20 @@ export class InferenceHandler {
     const refused = admitted instanceof Promise ? await admitted : admitted;
     if (refused) return refused;
     const ready = this.deps.upstreams.readiness();
-    if (!ready.ready) return Ending.error('not_ready', 503, ready.reason, ready.reason, RETRY_AFTER);
+    if (!ready.ready) {
+      return Ending.error('not_ready', 503, ready.reason, ready.reason, RETRY_AFTER);
+    }
     const route = this.deps.upstreams.routeRequestFor(r.endpoint, input.body, input.promptText);
     const plan = this.planPhases(route);
     try {
-      if (!plan.needsContext) return await this.generate(r, route, directGenerationPayload(input, this.deps.isGenOnlyBenchmark), plan.reserved);
+      if (!plan.needsContext) {
+        return await this.generate(
+          r,
+          route,
+          directGenerationPayload(input, this.deps.isGenOnlyBenchmark),
+          plan.reserved,
+        );
+      }
       const ctx = await this.contextCall(r, route, input);
       if (ctx instanceof Ending) return ctx;
       // Item 9: the client left during the context phase: never start the generation request.
@@ -216,7 +256,12 @@ export class InferenceHandler {
   private unexpected(r: ProxyRequest, err: unknown): Ending {
     const isRouter = err instanceof RouterError;
     const message = isRouter ? `Internal server error ${err.message}` : 'Internal server error';
-    if (!isRouter) this.deps.log('error', `request ${r.rec.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    if (!isRouter) {
+      this.deps.log(
+        'error',
+        `request ${r.rec.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
+    }
     return new Ending('upstream_error', 500, { kind: 'error', status: 500, message }, message);
   }
 
@@ -229,11 +274,29 @@ export class InferenceHandler {
       case 'aborted':
         return r.cancelEnding();
       case 'too_large':
-        return Ending.error('client_error', 413, `Request body exceeds ${limits.maxBytes} bytes`, undefined, CLOSE);
+        return Ending.error(
+          'client_error',
+          413,
+          `Request body exceeds ${limits.maxBytes} bytes`,
+          undefined,
+          CLOSE,
+        );
       case 'timeout':
-        return Ending.error('client_error', 408, `Request body not received within ${limits.timeoutMs / 1000} s`, 'body timeout', CLOSE);
+        return Ending.error(
+          'client_error',
+          408,
+          `Request body not received within ${limits.timeoutMs / 1000} s`,
+          'body timeout',
+          CLOSE,
+        );
       case 'too_slow':
-        return Ending.error('client_error', 408, `Request body arrived slower than ${limits.minBytesPerS} bytes/s`, 'body too slow', CLOSE);
+        return Ending.error(
+          'client_error',
+          408,
+          `Request body arrived slower than ${limits.minBytesPerS} bytes/s`,
+          'body too slow',
+          CLOSE,
+        );
     }
   }
 
@@ -256,7 +319,10 @@ export class InferenceHandler {
   }
 
   /** Waits in the queue; a cancelled request (client gone, timeout, shutdown) leaves it at once. */
-  private async waitForSlot(r: ProxyRequest, verdict: QueuedAdmission): Promise<Ending | undefined> {
+  private async waitForSlot(
+    r: ProxyRequest,
+    verdict: QueuedAdmission,
+  ): Promise<Ending | undefined> {
     r.onCancel = () => verdict.cancel();
     const waited = await verdict.result;
     r.onCancel = undefined;
@@ -273,8 +339,22 @@ export class InferenceHandler {
    */
   private shed(reason: ShedReason): Ending {
     this.deps.metrics.countShed(reason);
-    if (reason === 'queue_full') return Ending.error('rejected', 429, 'The proxy is overloaded, retry later', reason, RETRY_AFTER);
-    return Ending.error('rejected', 503, 'The proxy is overloaded: the wait for a slot exceeds its target, retry later', reason, RETRY_AFTER);
+    if (reason === 'queue_full') {
+      return Ending.error(
+        'rejected',
+        429,
+        'The proxy is overloaded, retry later',
+        reason,
+        RETRY_AFTER,
+      );
+    }
+    return Ending.error(
+      'rejected',
+      503,
+      'The proxy is overloaded: the wait for a slot exceeds its target, retry later',
+      reason,
+      RETRY_AFTER,
+    );
   }
 
   /** 5.2: conditional disaggregation asks the gen router first and may skip the context phase. */
@@ -285,13 +365,21 @@ export class InferenceHandler {
     if (maxLocal === undefined || pool.routerType !== 'kv_cache_aware') return { needsContext };
     const { worker, selection } = pool.select(route, new Set());
     const reserved = new Lease(pool, worker, selection);
-    return { needsContext: selection.info === undefined ? true : needsContextPhase(selection.info, maxLocal), reserved };
+    return {
+      needsContext:
+        selection.info === undefined ? true : needsContextPhase(selection.info, maxLocal),
+      reserved,
+    };
   }
 
   // ---------------------------------------------------------------- context phase
 
   /** The context call with retries, then the 5.3 checks on its answer (reliability.md items 3, 4, 6, 7). */
-  private async contextCall(r: ProxyRequest, route: RouteRequest, input: ValidRequest): Promise<ContextAnswer | Ending> {
+  private async contextCall(
+    r: ProxyRequest,
+    route: RouteRequest,
+    input: ValidRequest,
+  ): Promise<ContextAnswer | Ending> {
     const got = await callWithRetry(this.callDeps, {
       request: r,
       route,
@@ -306,7 +394,11 @@ export class InferenceHandler {
     return this.checkContextAnswer(r, got.lease.worker, got.value);
   }
 
-  private checkContextAnswer(r: ProxyRequest, worker: WorkerEndpoint, reply: WholeResponse): ContextAnswer | Ending {
+  private checkContextAnswer(
+    r: ProxyRequest,
+    worker: WorkerEndpoint,
+    reply: WholeResponse,
+  ): ContextAnswer | Ending {
     const pool = this.deps.upstreams.context;
     const { status } = reply;
     if (status >= 400 && status < 500) {
@@ -317,12 +409,18 @@ export class InferenceHandler {
     if (status !== 200) {
       pool.reportFailure(worker, 'status');
       this.deps.metrics.countUpstreamError('context_5xx');
-      return Ending.error('upstream_error', 502, `Context server returned HTTP ${status}`, `context status ${status}`);
+      return Ending.error(
+        'upstream_error',
+        502,
+        `Context server returned HTTP ${status}`,
+        `context status ${status}`,
+      );
     }
     const answer = rawJsonOf(reply.body.toString('utf8'));
     const checked = answer ? checkContextResponseText(answer) : undefined;
     if (!answer || !checked?.ok) {
-      const message = checked && !checked.ok ? checked.message : 'Context server returned a non-object response';
+      const message =
+        checked && !checked.ok ? checked.message : 'Context server returned a non-object response';
       pool.reportFailure(worker, 'invalid');
       this.deps.metrics.countUpstreamError('context_invalid');
       return Ending.error('upstream_error', 502, message);
@@ -343,11 +441,21 @@ export class InferenceHandler {
   // ---------------------------------------------------------------- generation phase
 
   /** The generation call with retries while nothing reached the client, then the answer or the stream (items 1, 2, 5, 18). */
-  private async generate(r: ProxyRequest, route: RouteRequest, payload: string, reserved: Lease | undefined, ctx?: ContextAnswer): Promise<Ending> {
+  private async generate(
+    r: ProxyRequest,
+    route: RouteRequest,
+    payload: string,
+    reserved: Lease | undefined,
+    ctx?: ContextAnswer,
+  ): Promise<Ending> {
     const limits = this.deps.limits;
     const call = { request: r, route, path: UPSTREAM_PATH[r.endpoint], payload, reserved };
     if (!r.isStream) {
-      const got = await callWithRetry(this.callDeps, { ...call, timeoutMs: limits.requestTimeoutMs, spec: GENERATION_WHOLE });
+      const got = await callWithRetry(this.callDeps, {
+        ...call,
+        timeoutMs: limits.requestTimeoutMs,
+        spec: GENERATION_WHOLE,
+      });
       if (got instanceof Ending) return got;
       got.lease.release();
       r.rec.firstByteAt = epochNow();
@@ -355,14 +463,20 @@ export class InferenceHandler {
       if (ending.outcome === 'ok') this.addPerf(r, ctx, got.lease.worker, steadySeconds());
       return ending;
     }
-    const got = await callWithRetry(this.callDeps, { ...call, timeoutMs: limits.firstByteTimeoutMs, spec: GENERATION_STREAM });
+    const got = await callWithRetry(this.callDeps, {
+      ...call,
+      timeoutMs: limits.firstByteTimeoutMs,
+      spec: GENERATION_STREAM,
+    });
     if (got instanceof Ending) return got;
     try {
       r.rec.firstByteAt = epochNow();
       if (got.value.status !== 200) return await this.streamErrorEnding(r, got);
       r.current = got.call;
       const ending = await relayStream(this.relayDeps, r, got.lease.worker, got.value, got.call);
-      if (ending.outcome === 'ok') this.addPerf(r, ctx, got.lease.worker, this.firstTokenSeconds(r));
+      if (ending.outcome === 'ok') {
+        this.addPerf(r, ctx, got.lease.worker, this.firstTokenSeconds(r));
+      }
       return ending;
     } finally {
       r.current = undefined;
@@ -371,13 +485,22 @@ export class InferenceHandler {
   }
 
   /** A whole generation answer: 2xx relayed as bytes, 4xx relayed in the OpenAI shape, anything else a 502. */
-  private wholeGenerationEnding(r: ProxyRequest, worker: WorkerEndpoint, answer: WholeResponse): Ending {
+  private wholeGenerationEnding(
+    r: ProxyRequest,
+    worker: WorkerEndpoint,
+    answer: WholeResponse,
+  ): Ending {
     const pool = this.deps.upstreams.generation;
     const { status, body } = answer;
     if (status >= 500 || status < 200 || (status >= 300 && status < 400)) {
       pool.reportFailure(worker, 'status');
       this.deps.metrics.countUpstreamError('generation_5xx');
-      return Ending.error('upstream_error', 502, `Generation server returned HTTP ${status}`, `generation status ${status}`);
+      return Ending.error(
+        'upstream_error',
+        502,
+        `Generation server returned HTTP ${status}`,
+        `generation status ${status}`,
+      );
     }
     pool.reportSuccess(worker);
     if (status !== 200) return this.workerErrorEnding(answer);
@@ -391,21 +514,38 @@ export class InferenceHandler {
   }
 
   /** A streaming request answered with an error body (e.g. a 400 JSON): relayed, never an empty 200 stream. */
-  private async streamErrorEnding(r: ProxyRequest, got: Answered<StreamCall, StreamHead>): Promise<Ending> {
+  private async streamErrorEnding(
+    r: ProxyRequest,
+    got: Answered<StreamCall, StreamHead>,
+  ): Promise<Ending> {
     r.current = got.call;
     try {
       const body = await got.call.readRest(this.deps.limits.requestTimeoutMs);
-      return this.wholeGenerationEnding(r, got.lease.worker, { status: got.value.status, contentType: got.value.contentType, body });
+      return this.wholeGenerationEnding(r, got.lease.worker, {
+        status: got.value.status,
+        contentType: got.value.contentType,
+        body,
+      });
     } catch {
       if (r.isCancelled) return r.cancelEnding();
       this.deps.upstreams.generation.reportFailure(got.lease.worker, 'truncated');
-      return Ending.error('upstream_error', 502, 'Generation server failed while answering', 'generation error body failed');
+      return Ending.error(
+        'upstream_error',
+        502,
+        'Generation server failed while answering',
+        'generation error body failed',
+      );
     }
   }
 
   /** A worker's 4xx answer, relayed with its status in the OpenAI error shape. */
   private workerErrorEnding(reply: WholeResponse): Ending {
-    return new Ending('client_error', reply.status, { kind: 'body', status: reply.status, contentType: 'application/json', body: workerErrorBody(reply.body, reply.status) });
+    return new Ending('client_error', reply.status, {
+      kind: 'body',
+      status: reply.status,
+      contentType: 'application/json',
+      body: workerErrorBody(reply.body, reply.status),
+    });
   }
 
   private firstTokenSeconds(r: ProxyRequest): number {
@@ -413,7 +553,20 @@ export class InferenceHandler {
     return first === undefined ? steadySeconds() : r.arrivalS + (first - r.rec.receivedAt) / 1000;
   }
 
-  private addPerf(r: ProxyRequest, ctx: ContextAnswer | undefined, genWorker: WorkerEndpoint, firstTokenS: number): void {
-    if (ctx) this.deps.upstreams.perf.add(ctx.worker.url, genWorker.url, ctx.ctx.params.ctx_request_id, r.arrivalS, firstTokenS);
+  private addPerf(
+    r: ProxyRequest,
+    ctx: ContextAnswer | undefined,
+    genWorker: WorkerEndpoint,
+    firstTokenS: number,
+  ): void {
+    if (ctx) {
+      this.deps.upstreams.perf.add(
+        ctx.worker.url,
+        genWorker.url,
+        ctx.ctx.params.ctx_request_id,
+        r.arrivalS,
+        firstTokenS,
+      );
+    }
   }
 }
