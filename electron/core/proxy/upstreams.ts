@@ -45,22 +45,23 @@ export class Upstreams {
   ) {
     const ejection = { ...DEFAULT_EJECTION, ...options.ejection };
     const poolLog = (m: string): void => log('info', m);
-    this.context = new WorkerPool(
-      'context',
-      this.makeRouter(options.contextRouter, 'context'),
-      limits.maxSocketsPerWorker,
-      ejection,
-      poolLog,
-    );
-    this.generation = new WorkerPool(
-      'generation',
-      this.makeRouter(options.generationRouter, 'generation'),
-      limits.maxSocketsPerWorker,
-      ejection,
-      poolLog,
-    );
-    this.context.setMembers(options.contextUrls);
-    this.generation.setMembers(options.generationUrls);
+    const poolOf = (
+      role: WorkerRole,
+      router: RouterSettings | undefined,
+      urls: string[],
+    ): WorkerPool => {
+      const pool = new WorkerPool(
+        role,
+        this.makeRouter(router, role),
+        limits.maxSocketsPerWorker,
+        ejection,
+        poolLog,
+      );
+      pool.setMembers(urls);
+      return pool;
+    };
+    this.context = poolOf('context', options.contextRouter, options.contextUrls);
+    this.generation = poolOf('generation', options.generationRouter, options.generationUrls);
     this.perf = new PerfMetricsCollector(options.perfMetricsMaxRequests ?? 0);
     // Upstream aligns every worker's steady clock when perf metrics are on (8.3): at start and on every join.
     this.clockSync = this.perf.isEnabled ? new SteadyClockSync({ log }) : undefined;
