@@ -50,9 +50,11 @@ export function sendBody(
   status: number,
   contentType: string | undefined,
   body: Buffer | string,
+  headers?: Record<string, string>,
 ): void {
   if (res.headersSent || res.writableEnded) return;
   res.writeHead(status, {
+    ...headers,
     'content-type': contentType ?? JSON_TYPE,
     'content-length': Buffer.byteLength(body),
   });

@@ -14,6 +14,8 @@ import type { BodyFailure, BodyLimits } from './client-body';
 import { readClientBody } from './client-body';
 import { DISAGG_HEADER, sendBody, sendError, setRouteHeaders } from './client-reply';
 import type { DeadlineSweep } from './deadline-sweep';
+import { readParams } from './disagg-params';
+import { internalAuthHeaders } from './internal-auth';
 import type { ProxyMetrics } from './metrics';
 import { workerErrorBody } from './openai-error';
 import { steadySeconds } from './perf-metrics';
@@ -26,6 +28,17 @@ import {
   finishedContextText,
   rawJsonOf,
 } from './request-flow';
+import {
+  buildMetricsHeaders,
+  disaggPhase,
+  limitMetricsHeaders,
+  type MetricsHeaders,
+  metricsHeadersOf,
+  metricsSseEvent,
+  phaseFromWorkerHeaders,
+  RETURN_METRICS_HEADER,
+  wantsRequestMetrics,
+} from './request-metrics';
 import type { RequestRecords } from './request-records';
 import { epochNow } from './request-records';
 import type { ValidRequest } from './request-steps';
@@ -35,6 +48,7 @@ import {
   generationPayload,
   validateRequest,
 } from './request-steps';
+import type { ValidationOptions } from './request-validate';
 import { SlotSet } from './slot-set';
 import { endStreamWithError, type RelayDeps, relayStream } from './stream-relay';
 import type { Answered, PhaseSpec, UpstreamCallDeps } from './upstream-call';
@@ -56,7 +70,15 @@ export interface LifecycleDeps {
   sweep: DeadlineSweep;
   isGenOnlyBenchmark: boolean;
   conditionalMaxLocalPrefillLength: number | undefined;
+  /** The workers' release's request rules, checked before any worker call (request-validate.ts). */
+  requestRules: ValidationOptions;
+  /** Signs generation calls whose params carry protected fields (internal-auth.ts). */
+  internalAuthKey: string | undefined;
+  /** disagg YAML `return_perf_metrics`: `X-TRTLLM-return-metrics: 1` is honoured (request-metrics.ts). */
+  returnPerfMetrics: boolean;
 }
+
+const METRICS_OPT_IN: Readonly<Record<string, string>> = { [RETURN_METRICS_HEADER]: '1' };
 
 /** The worker path each inference endpoint is forwarded to (same path as the client used). */
 const UPSTREAM_PATH: Record<Endpoint, string> = {
@@ -119,6 +141,8 @@ interface ContextAnswer {
   ctx: RawContextResult;
   answer: RawJson;
   worker: WorkerEndpoint;
+  /** The context worker's per-request metrics headers, when asked for. */
+  metricsHeaders?: MetricsHeaders;
 }
 
 export class InferenceHandler {
@@ -189,10 +213,12 @@ export class InferenceHandler {
     const raw = await readClientBody(r.req, this.bodyLimits, this.deps.sweep);
     r.isReadingBody = false;
     if (!Buffer.isBuffer(raw)) return this.bodyRefused(r, raw);
-    const checked = validateRequest(r.endpoint, raw);
+    const checked = validateRequest(r.endpoint, raw, this.deps.requestRules);
     if (!checked.ok) return Ending.error('client_error', checked.status, checked.message);
     const input = checked.value;
     r.isStream = r.rec.isStream = input.isStream;
+    r.wantsMetrics =
+      this.deps.returnPerfMetrics && wantsRequestMetrics(r.req.headers[RETURN_METRICS_HEADER]);
     this.armTotalTimeout(r);
     const admitted = this.admit(r);
     const refused = admitted instanceof Promise ? await admitted : admitted;
@@ -217,7 +243,14 @@ export class InferenceHandler {
       // Item 9: the client left during the context phase: never start the generation request.
       if (r.isCancelled) return r.cancelEnding();
       if (contextAlreadyFinished(ctx.ctx.finishReason)) return this.contextOnlyEnding(r, ctx);
-      return await this.generate(r, route, generationPayload(input, ctx.ctx), plan.reserved, ctx);
+      return await this.generate(
+        r,
+        route,
+        generationPayload(input, ctx.ctx),
+        plan.reserved,
+        ctx,
+        this.generationHeaders(r, ctx),
+      );
     } finally {
       plan.reserved?.release();
     }
@@ -248,7 +281,8 @@ export class InferenceHandler {
     const reply = ending.reply;
     if (reply.kind === 'written' || r.cancelReason === 'client_gone') return;
     setRouteHeaders(res, r.rec);
-    if (reply.kind === 'body') return sendBody(res, reply.status, reply.contentType, reply.body);
+    if (reply.kind === 'body')
+      {return sendBody(res, reply.status, reply.contentType, reply.body, reply.headers);}
     if (!res.headersSent) return sendError(res, reply.status, reply.message, reply.headers);
     endStreamWithError(r, reply.message, reply.status);
   }
@@ -386,6 +420,7 @@ export class InferenceHandler {
       path: UPSTREAM_PATH[r.endpoint],
       payload: contextPayload(input),
       timeoutMs: this.deps.limits.contextTimeoutMs,
+      ...(r.wantsMetrics ? { headers: METRICS_OPT_IN } : {}),
       spec: CONTEXT,
     });
     if (got instanceof Ending) return got;
@@ -427,7 +462,65 @@ export class InferenceHandler {
     }
     pool.reportSuccess(worker);
     if (checked.value.promptTokens !== undefined) r.rec.promptTokens = checked.value.promptTokens;
-    return { ctx: checked.value, answer, worker };
+    return { ctx: checked.value, answer, worker, metricsHeaders: workerMetricsHeaders(reply) };
+  }
+
+  /** The generation call's extra headers: the metrics opt-in, and the signature its params need (section 2). */
+  private generationHeaders(
+    r: ProxyRequest,
+    ctx: ContextAnswer,
+  ): Record<string, string> | undefined {
+    const paramsText = ctx.ctx.genParamsText;
+    const params = paramsText === undefined ? undefined : readParams(paramsText);
+    const headers = {
+      ...(r.wantsMetrics ? METRICS_OPT_IN : {}),
+      ...internalAuthHeaders(this.deps.internalAuthKey, params),
+    };
+    return Object.keys(headers).length > 0 ? headers : undefined;
+  }
+
+  /**
+   * The merged per-request metrics of a whole answer (upstream combine_disagg_metrics): the proxy's own
+   * phase, then the context and generation workers' phases renamed `ctx` / `gen`.
+   */
+  private mergedMetrics(
+    r: ProxyRequest,
+    ctx: ContextAnswer | undefined,
+    gen: MetricsHeaders | undefined,
+    firstTokenS: number,
+  ): Record<string, string> {
+    const ctxDispatchS =
+      r.rec.ctxSentAt === undefined
+        ? null
+        : r.arrivalS + (r.rec.ctxSentAt - r.rec.receivedAt) / 1000;
+    const phases = [
+      disaggPhase({
+        arrivalSec: r.arrivalS,
+        ctxDispatchSec: ctxDispatchS,
+        firstTokenSec: firstTokenS,
+        lastTokenSec: steadySeconds(),
+      }),
+    ];
+    const ctxPhase = ctx?.metricsHeaders
+      ? phaseFromWorkerHeaders(ctx.metricsHeaders, 'ctx')
+      : undefined;
+    const genPhase = gen ? phaseFromWorkerHeaders(gen, 'gen') : undefined;
+    if (ctxPhase) phases.push(ctxPhase);
+    if (genPhase) phases.push(genPhase);
+    return limitMetricsHeaders(buildMetricsHeaders(phases));
+  }
+
+  /** `ending` with the merged metrics headers added, when the client asked and the answer is a whole body. */
+  private withMetrics(
+    r: ProxyRequest,
+    ending: Ending,
+    ctx: ContextAnswer | undefined,
+    gen: MetricsHeaders | undefined,
+    firstTokenS: number,
+  ): Ending {
+    if (!r.wantsMetrics || ending.reply.kind !== 'body' || ending.status !== 200) return ending;
+    const headers = this.mergedMetrics(r, ctx, gen, firstTokenS);
+    return new Ending(ending.outcome, ending.status, { ...ending.reply, headers }, ending.note);
   }
 
   /** 5.5: the context phase finished the request; its answer (without the disaggregated params) is the answer. */
@@ -435,7 +528,13 @@ export class InferenceHandler {
     r.rec.tokenTimes.push(epochNow());
     const body = r.isStream ? 'data: [DONE]\n\n' : finishedContextText(ctx.answer);
     const contentType = r.isStream ? 'text/event-stream' : 'application/json';
-    return new Ending('ok_context_only', 200, { kind: 'body', status: 200, contentType, body });
+    const ending = new Ending('ok_context_only', 200, {
+      kind: 'body',
+      status: 200,
+      contentType,
+      body,
+    });
+    return this.withMetrics(r, ending, ctx, undefined, steadySeconds());
   }
 
   // ---------------------------------------------------------------- generation phase
@@ -447,9 +546,18 @@ export class InferenceHandler {
     payload: string,
     reserved: Lease | undefined,
     ctx?: ContextAnswer,
+    headers?: Readonly<Record<string, string>>,
   ): Promise<Ending> {
     const limits = this.deps.limits;
-    const call = { request: r, route, path: UPSTREAM_PATH[r.endpoint], payload, reserved };
+    const optIn = r.wantsMetrics && !ctx ? METRICS_OPT_IN : undefined;
+    const call = {
+      request: r,
+      route,
+      path: UPSTREAM_PATH[r.endpoint],
+      payload,
+      reserved,
+      headers: headers ?? optIn,
+    };
     if (!r.isStream) {
       const got = await callWithRetry(this.callDeps, {
         ...call,
@@ -459,9 +567,10 @@ export class InferenceHandler {
       if (got instanceof Ending) return got;
       got.lease.release();
       r.rec.firstByteAt = epochNow();
+      const firstTokenS = steadySeconds();
       const ending = this.wholeGenerationEnding(r, got.lease.worker, got.value);
-      if (ending.outcome === 'ok') this.addPerf(r, ctx, got.lease.worker, steadySeconds());
-      return ending;
+      if (ending.outcome === 'ok') this.addPerf(r, ctx, got.lease.worker, firstTokenS);
+      return this.withMetrics(r, ending, ctx, workerMetricsHeaders(got.value), firstTokenS);
     }
     const got = await callWithRetry(this.callDeps, {
       ...call,
@@ -473,6 +582,9 @@ export class InferenceHandler {
       r.rec.firstByteAt = epochNow();
       if (got.value.status !== 200) return await this.streamErrorEnding(r, got);
       r.current = got.call;
+      if (r.wantsMetrics)
+        {r.streamMetricsTail = (gen) =>
+          metricsSseEvent(this.mergedMetrics(r, ctx, gen, this.firstTokenSeconds(r)));}
       const ending = await relayStream(this.relayDeps, r, got.lease.worker, got.value, got.call);
       if (ending.outcome === 'ok') {
         this.addPerf(r, ctx, got.lease.worker, this.firstTokenSeconds(r));
@@ -569,4 +681,11 @@ export class InferenceHandler {
       );
     }
   }
+}
+
+/** A worker answer's metric headers under upstream's names (request-metrics.ts), or undefined. */
+function workerMetricsHeaders(reply: WholeResponse): MetricsHeaders | undefined {
+  if (!reply.metricsHeaders) return undefined;
+  const headers = metricsHeadersOf((name) => reply.metricsHeaders?.[name]);
+  return Object.keys(headers).length > 0 ? headers : undefined;
 }
