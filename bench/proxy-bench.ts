@@ -16,6 +16,8 @@ import path from 'node:path';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+/** Whose proxy is started (`--proxy-root DIR`: another checkout, to compare builds in one sitting). */
+let proxyRoot = ROOT;
 const NGINX = '/usr/sbin/nginx';
 
 interface Proc {
@@ -167,7 +169,7 @@ async function startProxy(tmp: string, name: string, ctx: number, gen: number, e
   const port = await freePort();
   const cfg = path.join(tmp, `${name}.yaml`);
   writeFileSync(cfg, `hostname: 127.0.0.1\nport: ${port}\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${ctx}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${gen}"]\n`);
-  const { proc } = await start(name, 0, process.execPath, [path.join(ROOT, 'bin/disagg-console.mjs'), 'proxy', '-c', cfg, '-l', 'warning', ...extra], /listening on/);
+  const { proc } = await start(name, 0, process.execPath, [path.join(proxyRoot, 'bin/disagg-console.mjs'), 'proxy', '-c', cfg, '-l', 'warning', ...extra], /listening on/);
   await waitHealthy(port);
   return { port, pid: proc.pid };
 }
@@ -375,6 +377,86 @@ function overloadTargets(ov: OverloadResult, log: (s: string) => void, warnings:
   if (ov.peak < 0.5 * ov.nominal) warnings.push(`run 3: peak ${f0(ov.peak)} req/s is under half the workers' ${f0(ov.nominal)}: something other than the workers limited it`);
 }
 
+/**
+ * Run 4, slow clients (issue #15): normal requests in a closed loop through a proxy whose slots match
+ * bounded workers, alone and then beside clients that send their body (or their headers) a byte a
+ * second. Those must hold no slot (the body is read before admission, under a rate and a deadline), so
+ * the normal requests keep their latency. Prints p50/p99 of the normal requests with and without them,
+ * their non-200 answers, and how the slow clients were answered.
+ */
+const SLOW = { slowBodies: 10, slowHeaders: 10, slots: 8, genServiceMs: 20, clients: 8 };
+
+interface SlowClientTally {
+  answered408: number;
+  otherAnswers: number;
+  stillOpen: number;
+}
+
+/** Opens `n` connections that trickle one byte a second: a body after complete headers, or the headers themselves. */
+function startSlowClients(port: number, n: number, isHeaders: boolean): { stop(): SlowClientTally } {
+  const body = '{"model":"m","prompt":"x","max_tokens":4}';
+  const head = `POST /v1/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
+  const first = isHeaders ? head.slice(0, 4) : head;
+  const trickle = isHeaders ? head.slice(4) + body : body;
+  const conns = Array.from({ length: n }, () => {
+    const c = { socket: net.connect(port, '127.0.0.1'), answer: '', sent: 0, isClosed: false };
+    c.socket.on('data', (d: Buffer) => (c.answer += d.toString('latin1')));
+    c.socket.on('error', () => undefined);
+    c.socket.on('close', () => (c.isClosed = true));
+    c.socket.write(first);
+    return c;
+  });
+  const timer = setInterval(() => {
+    for (const c of conns) if (!c.isClosed && c.sent < trickle.length) c.socket.write(trickle[c.sent++] as string);
+  }, 1_000);
+  return {
+    stop() {
+      clearInterval(timer);
+      const tally = { answered408: 0, otherAnswers: 0, stillOpen: 0 };
+      for (const c of conns) {
+        if (c.answer.startsWith('HTTP/1.1 408')) tally.answered408++;
+        else if (c.answer !== '') tally.otherAnswers++;
+        else tally.stillOpen++;
+        c.socket.destroy();
+      }
+      return tally;
+    },
+  };
+}
+
+async function runSlowClients(tmp: string, runs: number, isQuick: boolean, log: (s: string) => void): Promise<object> {
+  const { slots, genServiceMs, clients, slowBodies, slowHeaders } = SLOW;
+  const [ctx, gen] = await Promise.all([
+    startWorker('ctx-slow', ['--tokens', '4', '--slots', String(slots), '--service-ms', '2']),
+    startWorker('gen-slow', ['--tokens', '4', '--slots', String(slots), '--service-ms', String(genServiceMs)]),
+  ]);
+  const proxy = await startProxy(tmp, 'proxy-slow-clients', ctx, gen, ['--max-concurrency', String(slots), '--max-queue', String(4 * slots)]);
+  // The window ends before the default 5 s rate grace: the slow bodies are still trickling throughout.
+  const spec: LoadSpec = { port: proxy.port, path: '/v1/completions', body: JSON.stringify({ model: 'm', prompt: 'x', max_tokens: 4 }), mode: 'closed', concurrency: clients, rate: 0, warmupMs: 300, durationMs: isQuick ? 2_000 : 3_000, isStream: false };
+  const alone: LoadResult[] = [];
+  const beside: LoadResult[] = [];
+  const tallies: SlowClientTally[] = [];
+  for (let i = 0; i < runs; i++) {
+    alone.push(await runLoad(spec, proxy.pid));
+    const bodies = startSlowClients(proxy.port, slowBodies, false);
+    const headers = startSlowClients(proxy.port, slowHeaders, true);
+    await new Promise((r) => setTimeout(r, 500));
+    beside.push(await runLoad(spec, proxy.pid));
+    // Past the rate grace: the slow bodies have been answered 408 by now; slow headers wait for --header-timeout.
+    await new Promise((r) => setTimeout(r, 6_000 - spec.durationMs - spec.warmupMs));
+    const b = bodies.stop();
+    const h = headers.stop();
+    tallies.push(b, h);
+    log(`  run ${i + 1}: slow bodies ${JSON.stringify(b)}, slow headers ${JSON.stringify(h)}`);
+  }
+  const a = reduce(alone, spec.durationMs / 1000);
+  const s = reduce(beside, spec.durationMs / 1000);
+  log(`Run 4: ${clients} closed-loop clients through --max-concurrency ${slots} (gen ${slots} slots x ${genServiceMs} ms), alone and beside ${slowBodies} slow-body + ${slowHeaders} slow-header clients (1 byte/s)`);
+  log(`  alone:  ${f0(a.rps)} req/s, latency p50 ${f1(a.latP50)} ms, p99 ${f1(a.latP99)} ms, non-200 ${a.non200}`);
+  log(`  beside: ${f0(s.rps)} req/s, latency p50 ${f1(s.latP50)} ms, p99 ${f1(s.latP99)} ms, non-200 ${s.non200} (p99 ratio ${ratio(s.latP99, a.latP99)})`);
+  return { alone: { rps: a.rps, latP50: a.latP50, latP99: a.latP99, non200: a.non200 }, beside: { rps: s.rps, latP50: s.latP50, latP99: s.latP99, non200: s.non200 }, tallies };
+}
+
 function argValue(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -384,15 +466,18 @@ export async function runProxyBench(args: string[]): Promise<number> {
   const isQuick = args.includes('--quick');
   if (args.includes('--help')) {
     process.stdout.write(
-      'Usage: npm run bench:proxy [-- --quick] [--runs N] [--json FILE] [--no-overload | --only-overload]\n' +
-        '  --no-overload    skip run 3 (overload with capacity set by bounded workers)\n' +
-        '  --only-overload  run only run 3\n',
+      'Usage: npm run bench:proxy [-- --quick] [--runs N] [--json FILE] [--no-overload | --only-overload | --only-slow-clients] [--proxy-root DIR]\n' +
+        '  --no-overload        skip run 3 (overload with capacity set by bounded workers)\n' +
+        '  --only-overload      run only run 3\n' +
+        '  --only-slow-clients  run only run 4 (normal latency beside slow-body and slow-header clients)\n' +
+        "  --proxy-root DIR     benchmark the proxy of another checkout (compare builds in one sitting)\n",
     );
     return 0;
   }
   // A full run: 3 interleaved runs of every case, medians reported, about 3 minutes in all.
   const runs = Math.max(1, Number(argValue(args, '--runs') ?? (isQuick ? 1 : 3)));
   const jsonOut = argValue(args, '--json');
+  proxyRoot = path.resolve(argValue(args, '--proxy-root') ?? ROOT);
   const isOverloadOnly = args.includes('--only-overload');
   const isOverload = isOverloadOnly || !args.includes('--no-overload');
   const warmupMs = isQuick ? 500 : 600;
@@ -413,6 +498,11 @@ export async function runProxyBench(args: string[]): Promise<number> {
   log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   try {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-'));
+    if (args.includes('--only-slow-clients')) {
+      const result = await runSlowClients(tmp, runs, isQuick, log);
+      if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), runs, slowClients: result }, null, 2));
+      return 0;
+    }
     if (isOverloadOnly) {
       const ov = await runOverload(tmp, runs, isQuick, log);
       log('Targets (docs/performance.md)');

@@ -47,12 +47,17 @@ class BodyRead implements Deadlined {
     this.result = new Promise((r) => (this.resolve = r));
     this.startedAt = sweep.now();
     this.endsAt = this.startedAt + limits.timeoutMs;
-    this.deadline = limits.minBytesPerS > 0 ? Math.min(this.endsAt, this.startedAt + limits.rateGraceMs) : this.endsAt;
+    this.deadline =
+      limits.minBytesPerS > 0
+        ? Math.min(this.endsAt, this.startedAt + limits.rateGraceMs)
+        : this.endsAt;
     sweep.add(this);
+    // Plain `on` (no once-wrappers) and no removal: every handler ignores calls after the first settle,
+    // and the listeners go with the request (this runs once per request on the hot path).
     source.on('data', this.onData);
-    source.once('end', this.onEnd);
-    source.once('error', this.onGone);
-    source.once('close', this.onGone);
+    source.on('end', this.onEnd);
+    source.on('error', this.onGone);
+    source.on('close', this.onGone);
   }
 
   onDeadline(now: number): void {
@@ -70,6 +75,7 @@ class BodyRead implements Deadlined {
   };
 
   private readonly onEnd = (): void => {
+    if (this.isDone) return;
     this.settle(this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks));
   };
 
@@ -79,16 +85,16 @@ class BodyRead implements Deadlined {
     if (this.isDone) return;
     this.isDone = true;
     this.sweep.delete(this);
-    this.source.off('data', this.onData);
-    this.source.off('end', this.onEnd);
-    this.source.off('error', this.onGone);
-    this.source.off('close', this.onGone);
     this.resolve(r);
   }
 }
 
 /** The body as one buffer, or why not. A declared Content-Length over the limit fails at once. */
-export function readClientBody(source: BodySource, limits: BodyLimits, sweep: DeadlineSweep): Promise<Buffer | BodyFailure> {
+export function readClientBody(
+  source: BodySource,
+  limits: BodyLimits,
+  sweep: DeadlineSweep,
+): Promise<Buffer | BodyFailure> {
   const declared = Number(source.headers['content-length'] ?? -1);
   if (declared > limits.maxBytes) return Promise.resolve('too_large');
   return new BodyRead(source, limits, sweep).result;

@@ -176,6 +176,169 @@ class AppliedChanges {
   }
 }
 
+/**
+ * Keeps one proxy thread running: starts it, restarts it after a crash with backoff (giving the new
+ * thread the membership and routing set so far), and stops it on request. The handle forwards to it.
+ */
+class ProxyThreadSupervisor implements ThreadHooks {
+  private readonly recordListeners = new Set<(r: ProxyRequestRecord[]) => void>();
+  private readonly pendingStats = new Map<number, { resolve: (v: ThreadStats) => void; reject: (e: Error) => void }>();
+  readonly applied = new AppliedChanges();
+  private nextStatsId = 1;
+  private state: ProxyThreadState = 'running';
+  private restarts = 0;
+  /** Crashes in a row (reset by a run of policy.minUptimeMs). */
+  private crashes = 0;
+  private lastError: string | null = null;
+  private isStopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private launching: Promise<void> | undefined;
+  private readonly stopWaiters: Array<() => void> = [];
+  private current: ThreadRun | undefined;
+  /** Restarts take the port the first run bound (the console's URL stays valid). */
+  private restartInit: ProxyThreadInit;
+
+  constructor(
+    private readonly init: ProxyThreadInit,
+    private readonly policy: ProxyThreadRestartPolicy,
+    private readonly options: ProxyThreadOptions,
+  ) {
+    this.restartInit = init;
+  }
+
+  /** Starts the first thread; resolves with its port once it listens. */
+  async start(): Promise<number> {
+    const first = await launchThread(this.init, this);
+    this.current = first;
+    this.restartInit = { ...this.init, overrides: { ...this.init.overrides, port: first.port } };
+    return first.port;
+  }
+
+  status(): ProxyThreadStatus {
+    return { state: this.state, restarts: this.restarts, lastError: this.lastError };
+  }
+
+  onRecords(cb: (records: ProxyRequestRecord[]) => void): () => void {
+    this.recordListeners.add(cb);
+    return () => this.recordListeners.delete(cb);
+  }
+
+  /** Sends to the running thread; while none runs the change is only remembered for the next one. */
+  send(cmd: ProxyThreadCommand): void {
+    this.current?.send(cmd);
+  }
+
+  stats(): Promise<ThreadStats> {
+    const run = this.current;
+    if (!run) return Promise.reject(new Error(`the proxy thread is ${this.state}`));
+    const id = this.nextStatsId++;
+    return new Promise((resolve, reject) => {
+      this.pendingStats.set(id, { resolve, reject });
+      run.send({ type: 'stats', id });
+    });
+  }
+
+  async stop(drainMs: number): Promise<void> {
+    this.isStopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    // A restart in progress finishes first (and ends its thread itself, seeing isStopping).
+    if (this.launching) await this.launching;
+    const run = this.current;
+    if (!run) {
+      if (this.state !== 'stopped') this.setState('stopped');
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      this.stopWaiters.push(resolve);
+      run.send({ type: 'stop', drainMs });
+    });
+  }
+
+  onEvent(run: ThreadRun, ev: ProxyThreadEvent): void {
+    switch (ev.type) {
+      case 'records':
+        for (const cb of this.recordListeners) cb(ev.records);
+        break;
+      case 'log':
+        this.log(ev.level, ev.message);
+        break;
+      case 'stats':
+        this.pendingStats.get(ev.id)?.resolve({ workers: ev.workers, isReady: ev.isReady, metricsText: ev.metricsText });
+        this.pendingStats.delete(ev.id);
+        break;
+      case 'stopped':
+        void run.worker.terminate();
+        break;
+      case 'listening':
+      case 'failed':
+        // Startup events: launchThread handles them.
+        break;
+    }
+  }
+
+  onExit(run: ThreadRun, code: number, error: Error | undefined): void {
+    if (run !== this.current) return;
+    this.current = undefined;
+    for (const p of this.pendingStats.values()) p.reject(new Error('the proxy thread ended'));
+    this.pendingStats.clear();
+    if (this.isStopping) {
+      this.setState('stopped');
+      for (const w of this.stopWaiters.splice(0)) w();
+      return;
+    }
+    this.lastError = error ? error.message : `exited with code ${code}`;
+    if (Date.now() - run.startedAt >= this.policy.minUptimeMs) this.crashes = 0;
+    this.crashAndMaybeRestart();
+  }
+
+  private log(level: LogLevel, message: string): void {
+    this.options.onLog?.(level, message);
+  }
+
+  private setState(s: ProxyThreadState): void {
+    this.state = s;
+    this.options.onStatus?.(this.status());
+  }
+
+  private crashAndMaybeRestart(): void {
+    this.crashes += 1;
+    if (!shouldRestart(this.crashes, this.policy)) {
+      this.log('error', `proxy thread died (${this.lastError}); ${this.crashes - 1} restarts in a row failed, not restarting`);
+      this.setState('errored');
+      return;
+    }
+    const delayMs = nextRestartDelayMs(this.crashes, this.policy);
+    this.log('warning', `proxy thread died (${this.lastError}); restarting it in ${delayMs} ms`);
+    this.setState('restarting');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.launching = this.relaunch().finally(() => (this.launching = undefined));
+    }, delayMs);
+  }
+
+  private async relaunch(): Promise<void> {
+    let run: ThreadRun;
+    try {
+      run = await launchThread(this.restartInit, this);
+    } catch (err) {
+      if (this.isStopping) return;
+      this.lastError = `restart failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.crashAndMaybeRestart();
+      return;
+    }
+    if (this.isStopping) {
+      await run.worker.terminate();
+      return;
+    }
+    this.current = run;
+    this.restarts += 1;
+    for (const cmd of this.applied.commands()) run.send(cmd);
+    this.log('warning', `proxy thread restarted on port ${run.port} (restart ${this.restarts})`);
+    this.setState('running');
+  }
+}
+
 /** Starts the proxy thread; resolves once it listens, rejects with the startup error. */
 export async function startProxyInWorkerThread(options: ProxyThreadOptions): Promise<ProxyThreadHandle> {
   const init: ProxyThreadInit = {
@@ -187,163 +350,31 @@ export async function startProxyInWorkerThread(options: ProxyThreadOptions): Pro
     recordBatchMs: options.recordBatchMs ?? 200,
     shouldWaitForWorkers: options.shouldWaitForWorkers ?? false,
   };
-  const policy: ProxyThreadRestartPolicy = { ...PROXY_THREAD_RESTART_POLICY, ...options.restartPolicy };
-  const log = (level: LogLevel, message: string): void => options.onLog?.(level, message);
-  const recordListeners = new Set<(r: ProxyRequestRecord[]) => void>();
-  const pendingStats = new Map<number, { resolve: (v: ThreadStats) => void; reject: (e: Error) => void }>();
-  const applied = new AppliedChanges();
-  let nextStatsId = 1;
-  let state: ProxyThreadState = 'running';
-  let restarts = 0;
-  /** Crashes in a row (reset by a run of policy.minUptimeMs). */
-  let crashes = 0;
-  let lastError: string | null = null;
-  let isStopping = false;
-  let restartTimer: NodeJS.Timeout | undefined;
-  let launching: Promise<void> | undefined;
-  const stopWaiters: Array<() => void> = [];
-  let current: ThreadRun | undefined;
-
-  const status = (): ProxyThreadStatus => ({ state, restarts, lastError });
-  const setState = (s: ProxyThreadState): void => {
-    state = s;
-    options.onStatus?.(status());
-  };
-
-  const hooks: ThreadHooks = {
-    onEvent(run, ev) {
-      switch (ev.type) {
-        case 'records':
-          for (const cb of recordListeners) cb(ev.records);
-          break;
-        case 'log':
-          log(ev.level, ev.message);
-          break;
-        case 'stats':
-          pendingStats.get(ev.id)?.resolve({ workers: ev.workers, isReady: ev.isReady, metricsText: ev.metricsText });
-          pendingStats.delete(ev.id);
-          break;
-        case 'stopped':
-          void run.worker.terminate();
-          break;
-        case 'listening':
-        case 'failed':
-          // Startup events: launchThread handles them.
-          break;
-      }
-    },
-    onExit(run, code, error) {
-      if (run !== current) return;
-      current = undefined;
-      for (const p of pendingStats.values()) p.reject(new Error('the proxy thread ended'));
-      pendingStats.clear();
-      if (isStopping) {
-        setState('stopped');
-        for (const w of stopWaiters.splice(0)) w();
-        return;
-      }
-      lastError = error ? error.message : `exited with code ${code}`;
-      if (Date.now() - run.startedAt >= policy.minUptimeMs) crashes = 0;
-      crashAndMaybeRestart();
-    },
-  };
-
-  const first = await launchThread(init, hooks);
-  current = first;
-  const port = first.port;
-  // Restarts take the port the first run bound (the console's URL stays valid).
-  const restartInit: ProxyThreadInit = { ...init, overrides: { ...init.overrides, port } };
-
-  function crashAndMaybeRestart(): void {
-    crashes += 1;
-    if (!shouldRestart(crashes, policy)) {
-      log('error', `proxy thread died (${lastError}); ${crashes - 1} restarts in a row failed, not restarting`);
-      setState('errored');
-      return;
-    }
-    const delayMs = nextRestartDelayMs(crashes, policy);
-    log('warning', `proxy thread died (${lastError}); restarting it in ${delayMs} ms`);
-    setState('restarting');
-    restartTimer = setTimeout(() => {
-      restartTimer = undefined;
-      launching = relaunch().finally(() => (launching = undefined));
-    }, delayMs);
-  }
-
-  async function relaunch(): Promise<void> {
-    let run: ThreadRun;
-    try {
-      run = await launchThread(restartInit, hooks);
-    } catch (err) {
-      if (isStopping) return;
-      lastError = `restart failed: ${err instanceof Error ? err.message : String(err)}`;
-      crashAndMaybeRestart();
-      return;
-    }
-    if (isStopping) {
-      await run.worker.terminate();
-      return;
-    }
-    current = run;
-    restarts += 1;
-    for (const cmd of applied.commands()) run.send(cmd);
-    log('warning', `proxy thread restarted on port ${run.port} (restart ${restarts})`);
-    setState('running');
-  }
-
-  /** Sends to the running thread; while none runs the change is only remembered for the next one. */
-  const send = (cmd: ProxyThreadCommand): void => current?.send(cmd);
-
+  const sup = new ProxyThreadSupervisor(init, { ...PROXY_THREAD_RESTART_POLICY, ...options.restartPolicy }, options);
+  const port = await sup.start();
+  const applied = sup.applied;
   return {
     port,
-    onRecords(cb) {
-      recordListeners.add(cb);
-      return () => recordListeners.delete(cb);
-    },
+    onRecords: (cb) => sup.onRecords(cb),
     updateMembership(update) {
       applied.membership(update);
-      send({ type: 'membership', update });
+      sup.send({ type: 'membership', update });
     },
     addWorker(role, url) {
       applied.add(role, url);
-      send({ type: 'addWorker', role, url });
+      sup.send({ type: 'addWorker', role, url });
     },
     removeWorker(role, url) {
       applied.remove(role, url);
-      send({ type: 'removeWorker', role, url });
+      sup.send({ type: 'removeWorker', role, url });
     },
     setRouting(update) {
       applied.route(update);
-      send({ type: 'routing', update });
+      sup.send({ type: 'routing', update });
     },
-    stats() {
-      const run = current;
-      if (!run) return Promise.reject(new Error(`the proxy thread is ${state}`));
-      const id = nextStatsId++;
-      return new Promise((resolve, reject) => {
-        pendingStats.set(id, { resolve, reject });
-        run.send({ type: 'stats', id });
-      });
-    },
-    status,
-    crashForTesting(how) {
-      send({ type: 'crash', how });
-    },
-    async stop(drainMs = 5_000) {
-      isStopping = true;
-      if (restartTimer) clearTimeout(restartTimer);
-      restartTimer = undefined;
-      // A restart in progress finishes first (and ends its thread itself, seeing isStopping).
-      if (launching) await launching;
-      const run = current;
-      if (!run) {
-        if (state !== 'stopped') setState('stopped');
-        return;
-      }
-      await new Promise<void>((resolve) => {
-        stopWaiters.push(resolve);
-        run.send({ type: 'stop', drainMs });
-      });
-    },
+    stats: () => sup.stats(),
+    status: () => sup.status(),
+    crashForTesting: (how) => sup.send({ type: 'crash', how }),
+    stop: (drainMs = 5_000) => sup.stop(drainMs),
   };
 }
