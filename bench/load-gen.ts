@@ -9,7 +9,14 @@ import type { LoadGenResult, LoadSpec } from './load-spec';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 const agent = new http.Agent({ keepAlive: true, maxSockets: spec.mode === 'closed' ? spec.concurrency : 2048 });
-const bodyBuf = Buffer.from(spec.body);
+const bodyBuf = Buffer.from(spec.promptBytes === undefined ? spec.body : withPromptOf(spec.body, spec.promptBytes));
+
+/** `body` with its prompt replaced by English-like text of `bytes` bytes (ASCII, so bytes = characters). */
+function withPromptOf(body: string, bytes: number): string {
+  const words = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing ';
+  const prompt = words.repeat(Math.ceil(bytes / words.length)).slice(0, bytes);
+  return JSON.stringify({ ...(JSON.parse(body) as object), prompt });
+}
 
 let phase: 'warmup' | 'window' | 'done' = 'warmup';
 let windowStart = 0;

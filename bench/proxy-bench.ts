@@ -291,6 +291,8 @@ const OVERLOAD_FLAGS = ['--max-concurrency', String(OVERLOAD.slots), '--max-queu
 const LIMITED = `proxy --max-concurrency ${OVERLOAD.slots}`;
 const DEFAULTS = 'proxy, default limits';
 const BARE = 'bare two-hop relay';
+const PROXY_NAME = 'disagg-console proxy';
+const NGINX_NAME = 'nginx one hop';
 
 interface OverloadResult {
   /** What the generation worker can serve at most: slots x 1000 / service ms. */
@@ -457,6 +459,68 @@ async function runSlowClients(tmp: string, runs: number, isQuick: boolean, log: 
   return { alone: { rps: a.rps, latP50: a.latP50, latP99: a.latP99, non200: a.non200 }, beside: { rps: s.rps, latP50: s.latP50, latP99: s.latP99, non200: s.non200 }, tallies };
 }
 
+/** Run 5's prompt sizes: a long RAG/code prompt, a large one (llm-d's 220 KB case), and 1 MB. */
+const LONG_PROMPT_BYTES = [20 * 1024, 200 * 1024, 1024 * 1024];
+const LONG_PROMPT_CLIENTS = 8;
+
+interface LongPromptRow {
+  promptBytes: number;
+  isStream: boolean;
+  results: Record<string, Measured>;
+}
+
+/**
+ * Run 5, long prompts: completions with prompts of 20 KB, 200 KB and 1 MB (the context worker answers
+ * with one token id per 4 prompt bytes, which go out again in the generation request), non-streamed and
+ * streamed, 8 closed-loop clients, against the bare relay and nginx in the same run. Prints CPU per
+ * request and its ratios, the request rate ratio, latency p99 above the bare relay's, and CPU per KB
+ * (linear in size when it stays flat from 200 KB to 1 MB).
+ */
+async function runLongPrompts(plainTargets: Target[], streamTargets: Target[], base: (port: number, isStream: boolean) => LoadSpec, runs: number, durationS: number, log: (s: string) => void): Promise<LongPromptRow[]> {
+  const rows: LongPromptRow[] = [];
+  log(`\nRun 5: long prompts (completions), closed loop, ${LONG_PROMPT_CLIENTS} clients`);
+  log('prompt   kind       path                   req/s  p50 ms  p99 ms  CPU us/req  CPU us/KB');
+  for (const isStream of [false, true]) {
+    const targets = isStream ? streamTargets : plainTargets;
+    for (const promptBytes of LONG_PROMPT_BYTES) {
+      const results = await measure(targets, (t) => ({ ...base(t.port, isStream), concurrency: LONG_PROMPT_CLIENTS, promptBytes }), runs, durationS);
+      rows.push({ promptBytes, isStream, results });
+      for (const t of targets) {
+        const r = results[t.name] as Measured;
+        const perKb = r.cpuUsPerReq / (promptBytes / 1024);
+        log(`${`${promptBytes / 1024} KB`.padEnd(8)} ${(isStream ? 'streamed' : 'plain').padEnd(10)} ${t.name.padEnd(20)} ${f0(r.rps).padStart(7)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(perKb).padStart(9)}${r.non200 + r.transportErrors > 0 ? `  non-200: ${r.non200}, errors: ${r.transportErrors}` : ''}`);
+      }
+    }
+  }
+  return rows;
+}
+
+/** Run 5's ratios: proxy against the bare relay and nginx per size, and the 200 KB -> 1 MB linearity. */
+function longPromptSummary(rows: LongPromptRow[], log: (s: string) => void): void {
+  log('\nRun 5 summary (proxy ratios within this run; targets of issue 16 at 200 KB: CPU <= 0.5x bare, rate >= 0.9x bare, added p99 <= 2 ms)');
+  log('prompt   kind       CPU/bare  CPU/nginx  rate/bare  p99 - bare p99 ms');
+  for (const row of rows) {
+    const p = row.results[PROXY_NAME];
+    const b = row.results[BARE];
+    const n = row.results[NGINX_NAME];
+    log(`${`${row.promptBytes / 1024} KB`.padEnd(8)} ${(row.isStream ? 'streamed' : 'plain').padEnd(10)} ${ratio(p?.cpuUsPerReq, b?.cpuUsPerReq).padStart(8)}  ${ratio(p?.cpuUsPerReq, n?.cpuUsPerReq).padStart(9)}  ${ratio(p?.rps, b?.rps).padStart(9)}  ${f1((p?.latP99 ?? Number.NaN) - (b?.latP99 ?? Number.NaN)).padStart(17)}`);
+  }
+  for (const isStream of [false, true]) {
+    const at = (bytes: number): number => rows.find((r) => r.isStream === isStream && r.promptBytes === bytes)?.results[PROXY_NAME]?.cpuUsPerReq ?? Number.NaN;
+    const small = at(200 * 1024) / 200;
+    const large = at(1024 * 1024) / 1024;
+    log(`  ${isStream ? 'streamed' : 'plain'}: proxy CPU per KB at 1 MB / at 200 KB = ${f2(large / small)} (1.0 = linear; above about 1.2 is a super-linear step)`);
+  }
+}
+
+function machineName(): string {
+  return `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`;
+}
+
+function longPromptJson(rows: LongPromptRow[]): object {
+  return rows.map((r) => ({ promptBytes: r.promptBytes, isStream: r.isStream, results: strip(r.results) }));
+}
+
 function argValue(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -466,7 +530,9 @@ export async function runProxyBench(args: string[]): Promise<number> {
   const isQuick = args.includes('--quick');
   if (args.includes('--help')) {
     process.stdout.write(
-      'Usage: npm run bench:proxy [-- --quick] [--runs N] [--json FILE] [--no-overload | --only-overload | --only-slow-clients] [--proxy-root DIR]\n' +
+      'Usage: npm run bench:proxy [-- --quick] [--runs N] [--json FILE] [--no-overload | --only-overload | --only-slow-clients | --no-long-prompts | --only-long-prompts] [--proxy-root DIR]\n' +
+        '  --no-long-prompts    skip run 5 (20 KB, 200 KB and 1 MB prompts)\n' +
+        '  --only-long-prompts  run only run 5\n' +
         '  --no-overload        skip run 3 (overload with capacity set by bounded workers)\n' +
         '  --only-overload      run only run 3\n' +
         '  --only-slow-clients  run only run 4 (normal latency beside slow-body and slow-header clients)\n' +
@@ -479,6 +545,8 @@ export async function runProxyBench(args: string[]): Promise<number> {
   const jsonOut = argValue(args, '--json');
   proxyRoot = path.resolve(argValue(args, '--proxy-root') ?? ROOT);
   const isOverloadOnly = args.includes('--only-overload');
+  const isLongOnly = args.includes('--only-long-prompts');
+  const isLong = isLongOnly || !args.includes('--no-long-prompts');
   const isOverload = isOverloadOnly || !args.includes('--no-overload');
   const warmupMs = isQuick ? 500 : 600;
   const durationMs = isQuick ? 1_500 : 2_000;
@@ -558,8 +626,19 @@ export async function runProxyBench(args: string[]): Promise<number> {
       isStream,
     });
     const DIRECT = 'direct (one worker)';
-    const NGX = 'nginx one hop';
-    const PROXY = 'disagg-console proxy';
+    const NGX = NGINX_NAME;
+    const PROXY = PROXY_NAME;
+
+    // Run 5's targets: the two relays and the proxy (a long prompt straight to one worker says nothing).
+    const longPlain: Target[] = [...(nginx ? [{ name: NGX, port: nginx.a, pid: nginx.pid }] : []), { name: BARE, port: relayA.port, pid: relayA.pid }, { name: PROXY, port: proxyA.port, pid: proxyA.pid }];
+    const longStream: Target[] = [...(nginx ? [{ name: NGX, port: nginx.b, pid: nginx.pid }] : []), { name: BARE, port: relayB.port, pid: relayB.pid }, { name: PROXY, port: proxyB.port, pid: proxyB.pid }];
+    const runLong = (): Promise<LongPromptRow[]> => runLongPrompts(longPlain, longStream, (port, isStream) => closed(port, isStream ? streamed : plain, isStream, LONG_PROMPT_CLIENTS), runs, durationS, log);
+    if (isLongOnly) {
+      const rows = await runLong();
+      longPromptSummary(rows, log);
+      if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), runs, durationMs, machine: machineName(), node: process.version, longPrompts: longPromptJson(rows) }, null, 2));
+      return 0;
+    }
 
     // Run 1: non-streamed, 32 clients, instant workers.
     log('\nRun 1: non-streamed requests, closed loop, 32 clients, instant workers');
@@ -638,6 +717,7 @@ export async function runProxyBench(args: string[]): Promise<number> {
 
     // Run 3: overload where the workers set capacity (the case a 2-core rig can show; see runOverload).
     const ov = isOverload ? await runOverload(tmp, runs, isQuick, log) : undefined;
+    const longRows = isLong ? await runLong() : undefined;
 
     // Summary: ratios against floors measured in the same run (docs/performance.md), then the targets.
     const p1 = run1[PROXY];
@@ -668,6 +748,7 @@ export async function runProxyBench(args: string[]): Promise<number> {
     const hd = half[DIRECT];
     if (hp && hd) log(`  added latency at 0.5x capacity: p50 ${f1(hp.latP50 - hd.latP50)} ms, p99 ${f1(hp.latP99 - hd.latP99)} ms (< 1 / < 5)`);
     if (ov) overloadTargets(ov, log, warnings);
+    if (longRows) longPromptSummary(longRows, log);
 
     // Sanity checks of docs/performance.md: otherwise the run measured the rig, not the proxy.
     const missing = Object.values(run2).reduce((a, r) => a + r.doneMissing, 0);
@@ -699,7 +780,7 @@ export async function runProxyBench(args: string[]): Promise<number> {
     if (jsonOut) {
       writeFileSync(
         jsonOut,
-        JSON.stringify({ date: new Date().toISOString(), runs, durationMs, machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`, node: process.version, run1: strip(run1), run1b: strip(run1b), run2: strip(run2), openHalf: strip(half), openOver: strip(over), overload: ov ? overloadJson(ov) : undefined, warnings }, null, 2),
+        JSON.stringify({ date: new Date().toISOString(), runs, durationMs, machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`, node: process.version, run1: strip(run1), run1b: strip(run1b), run2: strip(run2), openHalf: strip(half), openOver: strip(over), overload: ov ? overloadJson(ov) : undefined, longPrompts: longRows ? longPromptJson(longRows) : undefined, warnings }, null, 2),
       );
     }
     return 0;
