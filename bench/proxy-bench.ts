@@ -169,7 +169,8 @@ async function startProxy(tmp: string, name: string, ctx: number, gen: number, e
   const port = await freePort();
   const cfg = path.join(tmp, `${name}.yaml`);
   writeFileSync(cfg, `hostname: 127.0.0.1\nport: ${port}\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${ctx}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${gen}"]\n`);
-  const { proc } = await start(name, 0, process.execPath, [path.join(proxyRoot, 'bin/disagg-console.mjs'), 'proxy', '-c', cfg, '-l', 'warning', ...extra], /listening on/);
+  // One process (--workers defaults to half the cores): the fleet is measured on its own.
+  const { proc } = await start(name, 0, process.execPath, [path.join(proxyRoot, 'bin/disagg-console.mjs'), 'proxy', '-c', cfg, '-l', 'warning', '--workers', '1', ...extra], /listening on/);
   await waitHealthy(port);
   return { port, pid: proc.pid };
 }
