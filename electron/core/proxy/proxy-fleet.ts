@@ -139,6 +139,7 @@ export class ProxyFleet {
     this.fork(index);
     const slot = this.slots[index] as Slot;
     slot.hasListened = true;
+    this.opts.log('info', `proxy process ${index} restarted as pid ${String(slot.worker.process.pid)}`);
   }
 }
 
