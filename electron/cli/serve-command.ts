@@ -8,7 +8,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { type Backend, createBackend, defaultDataDir } from '../core/backend';
-import { type ApiServer, startApiServer } from '../core/http/api-server';
+import { type ApiServer, createApiToken, startApiServer } from '../core/http/api-server';
+import { listenWithPlan, planListenPort, readStoredEndpoint, saveEndpoint } from '../core/lifecycle/console-endpoint';
+import { acquireDataDirLock, type DataDirLock } from '../core/lifecycle/data-dir-lock';
 import { exitOnStopSignals, splitFlag } from './cli-flags';
 
 export const SERVE_HELP = `Usage: disagg-console serve [options]
@@ -16,7 +18,8 @@ export const SERVE_HELP = `Usage: disagg-console serve [options]
 Runs the console without Electron and prints the URL to open in a browser.
 
 Options:
-      --port N          console port on 127.0.0.1 (default 0: a free port)
+      --port N          console port on 127.0.0.1 (default: the port of the last start on this data dir,
+                        else a free one; 0 = a free port)
       --data-dir DIR    topologies, logs, metrics history, settings
                         (default $XDG_DATA_HOME/disagg-console or ~/.local/share/disagg-console)
       --demo            run a simulated 4-GPU machine with one context and one generation worker
@@ -24,12 +27,14 @@ Options:
       --proxy-port N    port of the LLM proxy (default: the setting, 8000; 0 = a free port)
       --static DIR      built renderer to serve (default dist/renderer)
       --first-worker-port N  new workers get free ports from N up (default 8001)
-      --stop-leftovers  stop workers a crashed console left running (default: report them)
+      --stop-leftovers  stop every worker a crashed console left running (default: adopt those that
+                        match the topology being started, stop the others)
   -h, --help
 `;
 
 export interface ServeArgs {
-  port: number;
+  /** undefined: the stored port of this data dir (see lifecycle/console-endpoint.ts). */
+  port: number | undefined;
   dataDir: string;
   isDemo: boolean;
   proxyPort: number | undefined;
@@ -41,7 +46,7 @@ export interface ServeArgs {
 
 /** Parses the serve flags (`--flag value` or `--flag=value`). */
 export function parseServeArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): { ok: true; args: ServeArgs } | { ok: false; message: string } {
-  const args: ServeArgs = { port: 0, dataDir: defaultDataDir(env), isDemo: false, proxyPort: undefined, firstWorkerPort: undefined, staticDir: undefined, shouldStopLeftovers: false, isHelp: false };
+  const args: ServeArgs = { port: undefined, dataDir: defaultDataDir(env), isDemo: false, proxyPort: undefined, firstWorkerPort: undefined, staticDir: undefined, shouldStopLeftovers: false, isHelp: false };
   for (let i = 0; i < argv.length; i++) {
     const { flag, value } = splitFlag(argv[i] as string);
     if (flag === '-h' || flag === '--help') {
@@ -129,6 +134,17 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   process.on('unhandledRejection', onUnexpectedError);
   process.on('uncaughtException', onUnexpectedError);
 
+  // One console per data dir: taken before anything in it is read or started (lifecycle/data-dir-lock.ts).
+  mkdirSync(args.dataDir, { recursive: true });
+  const say = (message: string): void => void process.stderr.write(`[console] ${message}\n`);
+  let lock: DataDirLock;
+  try {
+    lock = await acquireDataDirLock(args.dataDir, { log: say });
+  } catch (err) {
+    process.stderr.write(`serve: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+
   // Signals are handled from the start: a SIGTERM while workers are starting still stops them.
   let backend: Backend | null = null;
   let server: ApiServer | null = null;
@@ -140,6 +156,7 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
     return (async () => {
       await server?.close();
       await running.dispose();
+      lock.release();
     })();
   }, onUnexpectedError);
 
@@ -152,25 +169,33 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
       isDemoOnFirstStartWithoutGpus: true,
       proxyPort: args.proxyPort,
       firstWorkerPort: args.firstWorkerPort,
-      leftovers: args.shouldStopLeftovers ? 'stop' : 'report',
+      leftovers: args.shouldStopLeftovers ? 'stop' : 'adopt',
     });
   } catch (err) {
+    lock.release();
     process.stderr.write(`serve: the console did not start: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   if (signals.isStopping()) {
     await started.dispose();
+    lock.release();
     process.exit(0);
   }
   backend = started;
+  const stored = readStoredEndpoint(args.dataDir, say);
+  const token = stored.token ?? createApiToken();
+  const plan = planListenPort(args.port, stored);
   try {
-    server = await startApiServer({ backend: started, port: args.port, staticDir: staticDirFor(args) });
+    server = await listenWithPlan(plan, (port) => startApiServer({ backend: started, port, token, staticDir: staticDirFor(args) }), say);
   } catch (err) {
     await started.dispose();
+    lock.release();
     const code = (err as NodeJS.ErrnoException).code;
-    process.stderr.write(code === 'EADDRINUSE' ? `serve: port ${args.port} on 127.0.0.1 is already in use\n` : `serve: cannot listen: ${String(err)}\n`);
+    process.stderr.write(code === 'EADDRINUSE' ? `serve: port ${plan.ports[0] ?? 0} on 127.0.0.1 is already in use\n` : `serve: cannot listen: ${String(err)}\n`);
     return 1;
   }
+  await saveEndpoint(args.dataDir, { port: server.port, token });
+  await lock.setUrl(server.url);
   process.stdout.write(`API listening on ${server.url}\nConsole: ${server.consoleUrl}\nProxy: ${started.proxyUrl}\n`);
   return undefined;
 }

@@ -1,6 +1,7 @@
 // The simulated worker's command line: the flag table of `trtllm-serve serve` (trtllm-protocol.md 1.1)
 // with upstream's names, types and defaults, parsed the way click does (`--flag value`, `--flag=value`,
 // `serve` as optional default sub-command, unknown flags rejected). Layer: electron/sim (plain Node; no I/O).
+import { TRTLLM_VERSIONS, type TrtllmVersion } from '../../shared/logic/trtllm-dialect';
 
 /** Parsed `trtllm-serve serve` arguments, upstream names (snake_case). */
 export interface SimServeArgs {
@@ -39,6 +40,8 @@ export interface SimServeArgs {
   custom_module_dirs: string | null;
   cp_size: number;
   grpc: boolean;
+  /** Simulation only: the TensorRT-LLM release whose dialect to speak (docs/upstream-versions.md section 7). */
+  emulate_version: TrtllmVersion;
 }
 
 type FlagKind = 'str' | 'int' | 'float' | 'flag' | { choice: readonly string[] };
@@ -90,6 +93,12 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'custom_module_dirs', names: ['--custom_module_dirs'], kind: 'str', help: '[Newer] Custom module directories.' },
   { key: 'cp_size', names: ['--cp_size', '--context_parallel_size'], kind: 'int', help: '[Newer] Context parallelism size. [default: 1]' },
   { key: 'grpc', names: ['--grpc'], kind: 'flag', help: '[Newer] Serve gRPC instead of HTTP (not simulated).' },
+  {
+    key: 'emulate_version',
+    names: ['--emulate-version'],
+    kind: { choice: TRTLLM_VERSIONS },
+    help: "[Simulation] The TensorRT-LLM release to emulate: its /version, disaggregated_params fields, routes, request checks, signing and per-request metrics. [default: 1.1]",
+  },
 ];
 
 /** Defaults of protocol 1.1 (BuildConfig defaults for batch size / tokens / beam width). */
@@ -129,6 +138,7 @@ export function defaultServeArgs(model: string): SimServeArgs {
     custom_module_dirs: null,
     cp_size: 1,
     grpc: false,
+    emulate_version: '1.1',
   };
 }
 

@@ -31,9 +31,9 @@ export function sendError(res: http.ServerResponse, status: number, message: str
 }
 
 /** A whole answer relayed as bytes, with its status and content type. */
-export function sendBody(res: http.ServerResponse, status: number, contentType: string | undefined, body: Buffer | string): void {
+export function sendBody(res: http.ServerResponse, status: number, contentType: string | undefined, body: Buffer | string, headers?: Record<string, string>): void {
   if (res.headersSent || res.writableEnded) return;
-  res.writeHead(status, { 'content-type': contentType ?? JSON_TYPE, 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, { ...headers, 'content-type': contentType ?? JSON_TYPE, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 

@@ -9,7 +9,8 @@
 /** Where parsed pieces go. Called synchronously from `push` / `endOfInput`. */
 export interface ResponseSink {
   /** The final (non-1xx) status line and headers. */
-  onHead(status: number, contentType: string | undefined): void;
+  /** `metricsHeaders`: Server-Timing and X-TRTLLM-* headers by lower-case name, when the answer has any. */
+  onHead(status: number, contentType: string | undefined, metricsHeaders?: Record<string, string>): void;
   /** Body bytes, de-chunked; a view into the pushed buffer, valid to keep. */
   onBody(chunk: Buffer): void;
   /** The body ended; `canReuse` says whether the connection may carry another request. */
@@ -270,6 +271,7 @@ export class Http1ResponseParser {
     let isChunked = false;
     let contentType: string | undefined;
     let connection = '';
+    let metricsHeaders: Record<string, string> | undefined;
     // One pass over the header lines, copying only the four headers that matter (picked by their
     // name's length first): this runs twice per proxied request.
     for (let start = firstEnd.next; start < text.length; ) {
@@ -281,7 +283,13 @@ export class Http1ResponseParser {
         // RFC 9112 5.1: no whitespace between a field name and its colon; such a response is rejected.
         if (last === 32 || last === 9) throw new HttpParseError(`whitespace before colon in header ${JSON.stringify(text.slice(start, colon))}`);
         const nameLength = colon - start;
-        if (nameLength === 14 || nameLength === 17 || nameLength === 12 || nameLength === 10) {
+        if (isMetricsHeaderName(text, start, nameLength)) {
+          // Per-request metrics (TensorRT-LLM 1.3, request-metrics.ts): rare, so only looked at by name shape.
+          const name = text.slice(start, colon).toLowerCase();
+          const value = text.slice(colon + 1, end).trim();
+          metricsHeaders ??= {};
+          metricsHeaders[name] = metricsHeaders[name] === undefined ? value : `${metricsHeaders[name]}, ${value}`;
+        } else if (nameLength === 14 || nameLength === 17 || nameLength === 12 || nameLength === 10) {
           const name = text.slice(start, colon).toLowerCase();
           const value = text.slice(colon + 1, end).trim();
           if (name === 'content-length') {
@@ -310,7 +318,7 @@ export class Http1ResponseParser {
       return;
     }
     this.canReuse = isHttp10 ? /(^|,)\s*keep-alive\s*(,|$)/.test(connection) : !/(^|,)\s*close\s*(,|$)/.test(connection);
-    this.sink.onHead(status, contentType);
+    this.sink.onHead(status, contentType, metricsHeaders);
     if (this.state === State.Done) return; // the sink aborted from onHead
     if (status === 204 || status === 304) {
       this.complete();
@@ -346,4 +354,11 @@ function findHeadEnd(buf: Buffer, from: number): { headEnd: number; bodyStart: n
     if (next === CR && buf[i + 2] === LF) return { headEnd: i, bodyStart: i + 3 };
   }
   return undefined;
+}
+
+/** `server-timing` or `x-trtllm-...` (case-insensitive), checked without slicing the usual headers. */
+function isMetricsHeaderName(text: string, start: number, length: number): boolean {
+  const c = text.charCodeAt(start) | 0x20;
+  if (c === 115 /* s */) return length === 13 && text.slice(start, start + 13).toLowerCase() === 'server-timing';
+  return c === 120 /* x */ && length > 9 && text.slice(start, start + 9).toLowerCase() === 'x-trtllm-';
 }

@@ -2,7 +2,9 @@
 import type http from 'node:http';
 
 import type { Tokenizer } from '../../../shared/logic/routers/kv-cache-aware';
+import { dialectOf, NEWEST_TRTLLM_VERSION, type TrtllmVersion } from '../../../shared/logic/trtllm-dialect';
 import type { RouterConfig } from '../../../shared/model/config';
+import type { ValidationOptions } from './request-validate';
 import type { LogLevel } from './types';
 import { LOG_LEVEL_ORDER } from './types';
 import type { EjectionPolicy } from './worker-pool';
@@ -69,6 +71,25 @@ export interface ProxyServerOptions {
   recordBatchMs?: number;
   /** Start not ready ("waiting for workers") until `markStarted()`; the CLI waits for static workers' /health. */
   isStartingGated?: boolean;
+  /** The workers' TensorRT-LLM release: its request rules (docs/upstream-versions.md); default the newest. */
+  trtllmVersion?: TrtllmVersion;
+  /** disagg YAML `internal_request_auth_key`: generation calls with protected params are signed (section 2). */
+  internalRequestAuthKey?: string;
+  /** disagg YAML `allow_request_chat_template` (1.3 refuses a per-request chat_template without it). */
+  allowRequestChatTemplate?: boolean;
+  /** Model ids the workers serve (their /v1/models); a request naming another is refused with 400. */
+  servedModels?: string[];
+  /** disagg YAML `return_perf_metrics`: `X-TRTLLM-return-metrics: 1` gets merged per-request metrics. */
+  returnPerfMetrics?: boolean;
+}
+
+/** The request rules of the workers' release, from the options. */
+export function requestRulesOf(options: ProxyServerOptions): ValidationOptions {
+  return {
+    dialect: dialectOf(options.trtllmVersion ?? NEWEST_TRTLLM_VERSION),
+    allowRequestChatTemplate: options.allowRequestChatTemplate === true,
+    ...(options.servedModels ? { knownModels: options.servedModels } : {}),
+  };
 }
 
 /** The numeric options with their defaults applied. */

@@ -6,6 +6,7 @@ import type http from 'node:http';
 
 import type { Deadlined } from './deadline-sweep';
 import type { Endpoint } from './request-flow';
+import type { MetricsHeaders } from './request-metrics';
 import type { Slotted } from './slot-set';
 import type { ProxyRequestRecord, RecordOutcome } from './types';
 
@@ -14,7 +15,7 @@ export type Reply =
   /** An OpenAI-shaped error: a JSON answer, or an SSE error event and [DONE] once a stream began. */
   | { kind: 'error'; status: number; message: string; headers?: Record<string, string> }
   /** A whole answer relayed as bytes (a worker's answer, or the context-only result). */
-  | { kind: 'body'; status: number; contentType: string | undefined; body: Buffer | string }
+  | { kind: 'body'; status: number; contentType: string | undefined; body: Buffer | string; headers?: Record<string, string> }
   /** Already written (a finished stream), or nobody to write to (the client left). */
   | { kind: 'written' };
 
@@ -77,6 +78,10 @@ export class ProxyRequest implements Slotted {
   isReadingBody = false;
   /** The lifecycle's run, settled once the request answered, released its slot and recorded. */
   finished: Promise<void> | undefined;
+  /** The client sent `X-TRTLLM-return-metrics: 1` and the proxy returns per-request metrics (request-metrics.ts). */
+  wantsMetrics = false;
+  /** For such a stream: the SSE event to write after [DONE], from the generation worker's own metrics. */
+  streamMetricsTail: ((worker: MetricsHeaders | undefined) => string) | undefined;
 
   constructor(
     readonly req: http.IncomingMessage,

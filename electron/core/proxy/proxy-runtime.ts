@@ -98,6 +98,10 @@ export function proxyOptionsFromConfig(cfg: DisaggConfig, s: ProxyRunSettings, e
     headersTimeoutMs: s.headerTimeoutS * 1000,
     maxConnectionsPerClient: s.maxConnectionsPerClient,
     perfMetricsMaxRequests: cfg.perf_metrics_max_requests,
+    // TensorRT-LLM 1.2+ server settings of the YAML (docs/upstream-versions.md sections 2, 3, 6).
+    internalRequestAuthKey: cfg.release_settings?.internal_request_auth_key,
+    returnPerfMetrics: cfg.release_settings?.return_perf_metrics === true,
+    allowRequestChatTemplate: cfg.release_settings?.allow_request_chat_template === true,
     minimalInstances: cfg.disagg_cluster
       ? {
           context: cfg.disagg_cluster.minimal_instances.context_servers,

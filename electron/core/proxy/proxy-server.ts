@@ -10,7 +10,7 @@ import { ProxyEndpoints } from './endpoints';
 import { ProxyListener } from './listener';
 import { ProxyMetrics } from './metrics';
 import type { ProxyServerOptions } from './proxy-options';
-import { createProxyLog, resolveLimits } from './proxy-options';
+import { createProxyLog, requestRulesOf, resolveLimits } from './proxy-options';
 import { InferenceHandler } from './request-lifecycle';
 import { RequestRecords } from './request-records';
 import type { MembershipUpdate, ProxyRequestRecord, RoutingUpdate } from './types';
@@ -50,6 +50,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const upstreams = new Upstreams(options, limits, log);
   const admission = new AdmissionController(limits);
   const records = new RequestRecords(metrics, limits.recordBatchMs, log);
+  const requestRules = requestRulesOf(options);
   const inference = new InferenceHandler({
     limits,
     upstreams,
@@ -61,6 +62,10 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     sweep: sharedDeadlines,
     isGenOnlyBenchmark: options.isGenOnlyBenchmark === true,
     conditionalMaxLocalPrefillLength: options.conditionalMaxLocalPrefillLength,
+    requestRules,
+    internalAuthKey: options.internalRequestAuthKey,
+    // Per-request metrics exist from 1.3 on; an older release's workers would not answer the opt-in.
+    returnPerfMetrics: options.returnPerfMetrics === true && requestRules.dialect.hasRequestMetrics,
   });
   const metricsText = (): string => metrics.render(upstreams.snapshot(), inference.inFlight.size, upstreams.readiness().ready, admission.snapshot());
   const endpoints = new ProxyEndpoints({ upstreams, isAuthorized, log, metricsText, options, infer: (req, res, e) => inference.handle(req, res, e) });

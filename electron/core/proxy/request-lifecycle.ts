@@ -14,6 +14,8 @@ import type { BodyFailure, BodyLimits } from './client-body';
 import { readClientBody } from './client-body';
 import { DISAGG_HEADER, sendBody, sendError, setRouteHeaders } from './client-reply';
 import type { DeadlineSweep } from './deadline-sweep';
+import { readParams } from './disagg-params';
+import { internalAuthHeaders } from './internal-auth';
 import type { ProxyMetrics } from './metrics';
 import { workerErrorBody } from './openai-error';
 import { steadySeconds } from './perf-metrics';
@@ -21,10 +23,22 @@ import type { ProxyLimits, ProxyLog } from './proxy-options';
 import { Ending, ProxyRequest, TotalDeadline } from './proxy-request';
 import type { Endpoint, RawContextResult, RawJson } from './request-flow';
 import { checkContextResponseText, contextAlreadyFinished, finishedContextText, rawJsonOf } from './request-flow';
+import {
+  buildMetricsHeaders,
+  disaggPhase,
+  limitMetricsHeaders,
+  type MetricsHeaders,
+  metricsHeadersOf,
+  metricsSseEvent,
+  phaseFromWorkerHeaders,
+  RETURN_METRICS_HEADER,
+  wantsRequestMetrics,
+} from './request-metrics';
 import type { RequestRecords } from './request-records';
 import { epochNow } from './request-records';
 import type { ValidRequest } from './request-steps';
 import { contextPayload, directGenerationPayload, generationPayload, validateRequest } from './request-steps';
+import type { ValidationOptions } from './request-validate';
 import { SlotSet } from './slot-set';
 import { endStreamWithError, type RelayDeps, relayStream } from './stream-relay';
 import type { Answered, PhaseSpec, UpstreamCallDeps } from './upstream-call';
@@ -46,7 +60,15 @@ export interface LifecycleDeps {
   sweep: DeadlineSweep;
   isGenOnlyBenchmark: boolean;
   conditionalMaxLocalPrefillLength: number | undefined;
+  /** The workers' release's request rules, checked before any worker call (request-validate.ts). */
+  requestRules: ValidationOptions;
+  /** Signs generation calls whose params carry protected fields (internal-auth.ts). */
+  internalAuthKey: string | undefined;
+  /** disagg YAML `return_perf_metrics`: `X-TRTLLM-return-metrics: 1` is honoured (request-metrics.ts). */
+  returnPerfMetrics: boolean;
 }
+
+const METRICS_OPT_IN: Readonly<Record<string, string>> = { [RETURN_METRICS_HEADER]: '1' };
 
 /** The worker path each inference endpoint is forwarded to (same path as the client used). */
 const UPSTREAM_PATH: Record<Endpoint, string> = { completions: '/v1/completions', chat: '/v1/chat/completions' };
@@ -106,6 +128,8 @@ interface ContextAnswer {
   ctx: RawContextResult;
   answer: RawJson;
   worker: WorkerEndpoint;
+  /** The context worker's per-request metrics headers, when asked for. */
+  metricsHeaders?: MetricsHeaders;
 }
 
 export class InferenceHandler {
@@ -158,10 +182,11 @@ export class InferenceHandler {
     const raw = await readClientBody(r.req, this.bodyLimits, this.deps.sweep);
     r.isReadingBody = false;
     if (!Buffer.isBuffer(raw)) return this.bodyRefused(r, raw);
-    const checked = validateRequest(r.endpoint, raw);
+    const checked = validateRequest(r.endpoint, raw, this.deps.requestRules);
     if (!checked.ok) return Ending.error('client_error', checked.status, checked.message);
     const input = checked.value;
     r.isStream = r.rec.isStream = input.isStream;
+    r.wantsMetrics = this.deps.returnPerfMetrics && wantsRequestMetrics(r.req.headers[RETURN_METRICS_HEADER]);
     this.armTotalTimeout(r);
     const admitted = this.admit(r);
     const refused = admitted instanceof Promise ? await admitted : admitted;
@@ -177,7 +202,7 @@ export class InferenceHandler {
       // Item 9: the client left during the context phase: never start the generation request.
       if (r.isCancelled) return r.cancelEnding();
       if (contextAlreadyFinished(ctx.ctx.finishReason)) return this.contextOnlyEnding(r, ctx);
-      return await this.generate(r, route, generationPayload(input, ctx.ctx), plan.reserved, ctx);
+      return await this.generate(r, route, generationPayload(input, ctx.ctx), plan.reserved, ctx, this.generationHeaders(r, ctx));
     } finally {
       plan.reserved?.release();
     }
@@ -208,7 +233,7 @@ export class InferenceHandler {
     const reply = ending.reply;
     if (reply.kind === 'written' || r.cancelReason === 'client_gone') return;
     setRouteHeaders(res, r.rec);
-    if (reply.kind === 'body') return sendBody(res, reply.status, reply.contentType, reply.body);
+    if (reply.kind === 'body') return sendBody(res, reply.status, reply.contentType, reply.body, reply.headers);
     if (!res.headersSent) return sendError(res, reply.status, reply.message, reply.headers);
     endStreamWithError(r, reply.message, reply.status);
   }
@@ -298,6 +323,7 @@ export class InferenceHandler {
       path: UPSTREAM_PATH[r.endpoint],
       payload: contextPayload(input),
       timeoutMs: this.deps.limits.contextTimeoutMs,
+      ...(r.wantsMetrics ? { headers: METRICS_OPT_IN } : {}),
       spec: CONTEXT,
     });
     if (got instanceof Ending) return got;
@@ -329,7 +355,36 @@ export class InferenceHandler {
     }
     pool.reportSuccess(worker);
     if (checked.value.promptTokens !== undefined) r.rec.promptTokens = checked.value.promptTokens;
-    return { ctx: checked.value, answer, worker };
+    return { ctx: checked.value, answer, worker, metricsHeaders: workerMetricsHeaders(reply) };
+  }
+
+  /** The generation call's extra headers: the metrics opt-in, and the signature its params need (section 2). */
+  private generationHeaders(r: ProxyRequest, ctx: ContextAnswer): Record<string, string> | undefined {
+    const paramsText = ctx.ctx.genParamsText;
+    const params = paramsText === undefined ? undefined : readParams(paramsText);
+    const headers = { ...(r.wantsMetrics ? METRICS_OPT_IN : {}), ...internalAuthHeaders(this.deps.internalAuthKey, params) };
+    return Object.keys(headers).length > 0 ? headers : undefined;
+  }
+
+  /**
+   * The merged per-request metrics of a whole answer (upstream combine_disagg_metrics): the proxy's own
+   * phase, then the context and generation workers' phases renamed `ctx` / `gen`.
+   */
+  private mergedMetrics(r: ProxyRequest, ctx: ContextAnswer | undefined, gen: MetricsHeaders | undefined, firstTokenS: number): Record<string, string> {
+    const ctxDispatchS = r.rec.ctxSentAt === undefined ? null : r.arrivalS + (r.rec.ctxSentAt - r.rec.receivedAt) / 1000;
+    const phases = [disaggPhase({ arrivalSec: r.arrivalS, ctxDispatchSec: ctxDispatchS, firstTokenSec: firstTokenS, lastTokenSec: steadySeconds() })];
+    const ctxPhase = ctx?.metricsHeaders ? phaseFromWorkerHeaders(ctx.metricsHeaders, 'ctx') : undefined;
+    const genPhase = gen ? phaseFromWorkerHeaders(gen, 'gen') : undefined;
+    if (ctxPhase) phases.push(ctxPhase);
+    if (genPhase) phases.push(genPhase);
+    return limitMetricsHeaders(buildMetricsHeaders(phases));
+  }
+
+  /** `ending` with the merged metrics headers added, when the client asked and the answer is a whole body. */
+  private withMetrics(r: ProxyRequest, ending: Ending, ctx: ContextAnswer | undefined, gen: MetricsHeaders | undefined, firstTokenS: number): Ending {
+    if (!r.wantsMetrics || ending.reply.kind !== 'body' || ending.status !== 200) return ending;
+    const headers = this.mergedMetrics(r, ctx, gen, firstTokenS);
+    return new Ending(ending.outcome, ending.status, { ...ending.reply, headers }, ending.note);
   }
 
   /** 5.5: the context phase finished the request; its answer (without the disaggregated params) is the answer. */
@@ -337,23 +392,33 @@ export class InferenceHandler {
     r.rec.tokenTimes.push(epochNow());
     const body = r.isStream ? 'data: [DONE]\n\n' : finishedContextText(ctx.answer);
     const contentType = r.isStream ? 'text/event-stream' : 'application/json';
-    return new Ending('ok_context_only', 200, { kind: 'body', status: 200, contentType, body });
+    const ending = new Ending('ok_context_only', 200, { kind: 'body', status: 200, contentType, body });
+    return this.withMetrics(r, ending, ctx, undefined, steadySeconds());
   }
 
   // ---------------------------------------------------------------- generation phase
 
   /** The generation call with retries while nothing reached the client, then the answer or the stream (items 1, 2, 5, 18). */
-  private async generate(r: ProxyRequest, route: RouteRequest, payload: string, reserved: Lease | undefined, ctx?: ContextAnswer): Promise<Ending> {
+  private async generate(
+    r: ProxyRequest,
+    route: RouteRequest,
+    payload: string,
+    reserved: Lease | undefined,
+    ctx?: ContextAnswer,
+    headers?: Readonly<Record<string, string>>,
+  ): Promise<Ending> {
     const limits = this.deps.limits;
-    const call = { request: r, route, path: UPSTREAM_PATH[r.endpoint], payload, reserved };
+    const optIn = r.wantsMetrics && !ctx ? METRICS_OPT_IN : undefined;
+    const call = { request: r, route, path: UPSTREAM_PATH[r.endpoint], payload, reserved, headers: headers ?? optIn };
     if (!r.isStream) {
       const got = await callWithRetry(this.callDeps, { ...call, timeoutMs: limits.requestTimeoutMs, spec: GENERATION_WHOLE });
       if (got instanceof Ending) return got;
       got.lease.release();
       r.rec.firstByteAt = epochNow();
+      const firstTokenS = steadySeconds();
       const ending = this.wholeGenerationEnding(r, got.lease.worker, got.value);
-      if (ending.outcome === 'ok') this.addPerf(r, ctx, got.lease.worker, steadySeconds());
-      return ending;
+      if (ending.outcome === 'ok') this.addPerf(r, ctx, got.lease.worker, firstTokenS);
+      return this.withMetrics(r, ending, ctx, workerMetricsHeaders(got.value), firstTokenS);
     }
     const got = await callWithRetry(this.callDeps, { ...call, timeoutMs: limits.firstByteTimeoutMs, spec: GENERATION_STREAM });
     if (got instanceof Ending) return got;
@@ -361,6 +426,7 @@ export class InferenceHandler {
       r.rec.firstByteAt = epochNow();
       if (got.value.status !== 200) return await this.streamErrorEnding(r, got);
       r.current = got.call;
+      if (r.wantsMetrics) r.streamMetricsTail = (gen) => metricsSseEvent(this.mergedMetrics(r, ctx, gen, this.firstTokenSeconds(r)));
       const ending = await relayStream(this.relayDeps, r, got.lease.worker, got.value, got.call);
       if (ending.outcome === 'ok') this.addPerf(r, ctx, got.lease.worker, this.firstTokenSeconds(r));
       return ending;
@@ -416,4 +482,11 @@ export class InferenceHandler {
   private addPerf(r: ProxyRequest, ctx: ContextAnswer | undefined, genWorker: WorkerEndpoint, firstTokenS: number): void {
     if (ctx) this.deps.upstreams.perf.add(ctx.worker.url, genWorker.url, ctx.ctx.params.ctx_request_id, r.arrivalS, firstTokenS);
   }
+}
+
+/** A worker answer's metric headers under upstream's names (request-metrics.ts), or undefined. */
+function workerMetricsHeaders(reply: WholeResponse): MetricsHeaders | undefined {
+  if (!reply.metricsHeaders) return undefined;
+  const headers = metricsHeadersOf((name) => reply.metricsHeaders?.[name]);
+  return Object.keys(headers).length > 0 ? headers : undefined;
 }

@@ -13,6 +13,7 @@ import {
   spliceJson,
   validateRawClientRequest,
 } from './request-flow';
+import { checkUpstreamRules, type ValidationOptions } from './request-validate';
 
 /** Client bodies below this are also checked with JSON.parse; larger ones are only framed. */
 const FULL_PARSE_MAX_BYTES = 64 * 1024;
@@ -26,8 +27,11 @@ export interface ValidRequest {
   isStream: boolean;
 }
 
-/** Entry validation of a client body: JSON object, the prompt/messages rules of 5.1. */
-export function validateRequest(endpoint: Endpoint, raw: Buffer): FlowCheck<ValidRequest> {
+/**
+ * Entry validation of a client body: JSON object, the prompt/messages rules of 5.1, then the workers'
+ * release's own request rules (request-validate.ts), all before any worker is called.
+ */
+export function validateRequest(endpoint: Endpoint, raw: Buffer, rules?: ValidationOptions): FlowCheck<ValidRequest> {
   const text = raw.toString('utf8');
   // Small bodies are checked with JSON.parse (a clean 400 for garbage); large ones only framed, so a
   // 1 MB history is never parsed on this loop: the worker validates what it receives.
@@ -42,6 +46,10 @@ export function validateRequest(endpoint: Endpoint, raw: Buffer): FlowCheck<Vali
   if (!body) return { ok: false, status: 400, message: 'Request body must be a JSON object' };
   const valid = validateRawClientRequest(endpoint, body);
   if (!valid.ok) return valid;
+  if (rules) {
+    const verdict = checkUpstreamRules(endpoint, body, rules);
+    if (!verdict.ok) return verdict;
+  }
   const isStream = memberText(body, 'stream')?.trim() === 'true';
   return { ok: true, value: { endpoint, body, promptText: valid.value.promptText, isStream } };
 }

@@ -12,6 +12,7 @@ import { frameChunk, setRouteHeaders } from './client-reply';
 import type { ProxyMetrics } from './metrics';
 import type { ProxyRequest } from './proxy-request';
 import { Ending } from './proxy-request';
+import { metricsFromSseEvent,type MetricsHeaders } from './request-metrics';
 import { epochNow } from './request-records';
 import { isNonTokenData, scanPlainSseChunk, SseChunkScan } from './sse-byte-scan';
 import type { RecordOutcome } from './types';
@@ -103,6 +104,16 @@ class StreamRelay {
     else this.takeEvents(this.parser.push(chunk.toString('latin1')), t);
     if (this.request.isCancelled) return;
     const out = this.out;
+    if (this.isDone && this.request.streamMetricsTail) {
+      // 1.3 per-request metrics: the stream ends with [DONE] and the proxy's merged event, which replaces
+      // the generation worker's own event (read from the same chunk, where the worker writes it).
+      const last = withMetricsTail(chunk, this.request.streamMetricsTail);
+      if (direct) {
+        direct.write(frameChunk(last));
+        out.end();
+      } else out.end(last);
+      return;
+    }
     if (this.isDone) {
       // Forward up to [DONE] only, so the client sees it exactly once.
       if (framed && direct) {
@@ -236,4 +247,19 @@ export function endStreamWithError(request: ProxyRequest, message: string, code:
   const out = request.res;
   if (out.writableEnded || out.destroyed) return;
   out.end(formatSseError(message, code));
+}
+
+const DONE_EVENT = 'data: [DONE]';
+
+/**
+ * The chunk that holds [DONE], cut after the [DONE] event, with the event `tail` writes from the worker's
+ * metrics (the `trtllm.perf_metrics` event after [DONE] in the same chunk, if any).
+ */
+function withMetricsTail(chunk: Buffer, tail: (worker: MetricsHeaders | undefined) => string): Buffer {
+  const text = chunk.toString('latin1');
+  const at = text.lastIndexOf(DONE_EVENT);
+  const eventEnd = at < 0 ? -1 : text.indexOf('\n\n', at);
+  const cut = eventEnd < 0 ? text.length : eventEnd + 2;
+  const worker = metricsFromSseEvent(chunk.subarray(cut).toString('utf8'));
+  return Buffer.concat([chunk.subarray(0, cut), Buffer.from(tail(worker), 'utf8')]);
 }

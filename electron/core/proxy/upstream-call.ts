@@ -55,7 +55,7 @@ export interface PhaseSpec<C extends Abortable, T> {
   /** Failures worth another worker (the request surely or probably never ran); timeouts never are. */
   retryOn: ReadonlySet<UpstreamFailureKind>;
   /** Opens the call: postWhole or postStream. */
-  open(worker: WorkerEndpoint, path: string, payload: string, timeoutMs: number): C;
+  open(worker: WorkerEndpoint, path: string, payload: string, timeoutMs: number, headers?: Readonly<Record<string, string>>): C;
   /** The call's first result: the whole answer, or a stream's head. */
   awaitReply(call: C): Promise<T>;
   /** Stamps the record when a request goes out (ctxSentAt / genSentAt and the worker). */
@@ -71,6 +71,8 @@ export interface PhaseCall<C, T> {
   path: string;
   payload: string;
   timeoutMs: number;
+  /** Extra request headers (the internal-auth signature of a generation call). */
+  headers?: Readonly<Record<string, string>>;
   /** A worker chosen earlier for the first attempt (conditional disaggregation reserves the gen worker). */
   reserved?: Lease;
   spec: PhaseSpec<Abortable & C, T>;
@@ -116,7 +118,7 @@ export async function callWithRetry<C extends Abortable, T>(deps: UpstreamCallDe
     if (lease instanceof Ending) return lease;
     if (lease === undefined) break;
     spec.markSent(request, lease.worker);
-    const call = spec.open(lease.worker, p.path, p.payload, p.timeoutMs);
+    const call = spec.open(lease.worker, p.path, p.payload, p.timeoutMs, p.headers);
     request.current = call;
     try {
       const value = await spec.awaitReply(call);
