@@ -110,7 +110,10 @@ function serveBounded(res: http.ServerResponse, body: string): void {
       setTimeout(() => {
         const a = body.includes('"context_only"') ? ctxAnswer(ctxId++, body.length) : genAnswer;
         if (!res.destroyed) {
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(a) });
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(a),
+          });
           res.end(a);
         }
         release();
@@ -153,12 +156,18 @@ const server = http.createServer((req, res) => {
     }
     if (body.includes('"context_only"')) {
       const a = ctxAnswer(ctxId++, body.length);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(a) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(a),
+      });
       res.end(a);
       return;
     }
     if (!body.includes('"stream":true')) {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(genAnswer) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(genAnswer),
+      });
       res.end(genAnswer);
       return;
     }

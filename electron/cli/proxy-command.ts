@@ -7,9 +7,18 @@ import { readFileSync } from 'node:fs';
 import { formatIssue } from '../../shared/logic/config-issues';
 import { parseDisaggConfig, parseMetadataConfig } from '../../shared/logic/config-parse';
 import type { MetadataConfig } from '../../shared/model/config';
-import { fleetPlace, fleetProcessSettings, ProxyFleet, suggestedWorkerCount } from '../core/proxy/proxy-fleet';
+import {
+  fleetPlace,
+  fleetProcessSettings,
+  ProxyFleet,
+  suggestedWorkerCount,
+} from '../core/proxy/proxy-fleet';
 import type { ProxyRunSettings } from '../core/proxy/proxy-runtime';
-import { DEFAULT_RUN_SETTINGS, ProxyStartError, startProxyRuntime } from '../core/proxy/proxy-runtime';
+import {
+  DEFAULT_RUN_SETTINGS,
+  ProxyStartError,
+  startProxyRuntime,
+} from '../core/proxy/proxy-runtime';
 import type { ProxyServer } from '../core/proxy/proxy-server';
 import type { LogLevel } from '../core/proxy/types';
 import { LOG_LEVEL_ORDER, parseLogLevel } from '../core/proxy/types';
@@ -80,7 +89,13 @@ type ParsedArgs = { ok: true; args: ProxyArgs } | { ok: false; message: string }
 
 /** Parses the command line; accepts `--flag value` and `--flag=value`. */
 export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
-  const args: ProxyArgs = { ...DEFAULT_RUN_SETTINGS, metricsLogIntervalS: 0, drainTimeoutS: 30, workers: suggestedWorkerCount(), isHelp: false };
+  const args: ProxyArgs = {
+    ...DEFAULT_RUN_SETTINGS,
+    metricsLogIntervalS: 0,
+    drainTimeoutS: 30,
+    workers: suggestedWorkerCount(),
+    isHelp: false,
+  };
   const num = (flag: string, v: string): number | string => {
     const n = Number(v);
     return Number.isFinite(n) && n >= 0 ? n : `${flag} expects a non-negative number, got '${v}'`;
@@ -184,7 +199,9 @@ export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--workers':
         err = setNum((n) => (args.workers = n));
-        if (!err && (!Number.isInteger(args.workers) || args.workers < 1)) err = `--workers expects a whole number of processes, at least 1, got '${v}'`;
+        if (!err && (!Number.isInteger(args.workers) || args.workers < 1)) {
+          err = `--workers expects a whole number of processes, at least 1, got '${v}'`;
+        }
         break;
       default:
         return { ok: false, message: `unknown option '${flag}'` };
@@ -229,7 +246,10 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
     return 1;
   }
   const isGenOnly = process.env['TRTLLM_DISAGG_BENCHMARK_GEN_ONLY'] === '1';
-  const cfgResult = parseDisaggConfig(text, args.configFile, { genOnlyBenchmark: isGenOnly, hasMetadataServer: args.metadataFile !== undefined });
+  const cfgResult = parseDisaggConfig(text, args.configFile, {
+    genOnlyBenchmark: isGenOnly,
+    hasMetadataServer: args.metadataFile !== undefined,
+  });
   if (!cfgResult.ok) {
     for (const issue of cfgResult.issues) process.stderr.write(`${formatIssue(issue)}\n`);
     return 1;
@@ -252,7 +272,8 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
     meta = m.value;
   }
 
-  const announce = (port: number): void => void process.stdout.write(`Disaggregated proxy listening on http://${cfg.hostname}:${port}\n`);
+  const announce = (port: number): void =>
+    void process.stdout.write(`Disaggregated proxy listening on http://${cfg.hostname}:${port}\n`);
   if (cluster.isPrimary && args.workers > 1) return runFleetPrimary(args, announce, log);
   let settings: ProxyRunSettings = args;
   const place = fleetPlace();
@@ -267,7 +288,9 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
       env: process.env,
       log: place ? (lv, msg) => log(lv, `[${place.index}] ${msg}`) : log,
       // The fleet's primary announces the port once every process listens.
-      onListening: place ? (port) => log('debug', `process ${place.index} listening on ${port}`) : announce,
+      onListening: place
+        ? (port) => log('debug', `process ${place.index} listening on ${port}`)
+        : announce,
     });
   } catch (err) {
     if (err instanceof ProxyStartError) {
@@ -279,7 +302,9 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
   const proxy = runtime.proxy;
 
   let statsTimer: NodeJS.Timeout | undefined;
-  if (args.metricsLogIntervalS > 0) statsTimer = startStatisticsLog(proxy, args.metricsLogIntervalS, log);
+  if (args.metricsLogIntervalS > 0) {
+    statsTimer = startStatisticsLog(proxy, args.metricsLogIntervalS, log);
+  }
 
   exitOnStopSignals(
     (signal) => {
@@ -296,7 +321,11 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
  * The primary of `--workers N`: the config was checked here once; it forks the processes (each runs this
  * command again as a cluster worker) and stops them on SIGTERM/SIGINT. Resolves undefined while serving.
  */
-function runFleetPrimary(args: ProxyArgs, announce: (port: number) => void, log: (lv: LogLevel, m: string) => void): Promise<number | undefined> {
+function runFleetPrimary(
+  args: ProxyArgs,
+  announce: (port: number) => void,
+  log: (lv: LogLevel, m: string) => void,
+): Promise<number | undefined> {
   try {
     fleetProcessSettings(args, args.workers, 0);
   } catch (err) {
@@ -308,7 +337,10 @@ function runFleetPrimary(args: ProxyArgs, announce: (port: number) => void, log:
     drainTimeoutS: args.drainTimeoutS,
     log,
     onListening: (port) => {
-      log('info', `${args.workers} proxy processes (pids ${fleet.pids().join(', ')}) serve port ${port}`);
+      log(
+        'info',
+        `${args.workers} proxy processes (pids ${fleet.pids().join(', ')}) serve port ${port}`,
+      );
       announce(port);
     },
     onFailed: (code) => process.exit(code),
@@ -325,10 +357,15 @@ function runFleetPrimary(args: ProxyArgs, announce: (port: number) => void, log:
 }
 
 /** Upstream's `--metrics-log-interval` line, from the per-worker counters. */
-function startStatisticsLog(proxy: ProxyServer, intervalS: number, log: (lv: LogLevel, m: string) => void): NodeJS.Timeout {
+function startStatisticsLog(
+  proxy: ProxyServer,
+  intervalS: number,
+  log: (lv: LogLevel, m: string) => void,
+): NodeJS.Timeout {
   const t = setInterval(() => {
     const ws = proxy.workers();
-    const sum = (role: string, f: (w: (typeof ws)[number]) => number): number => ws.filter((w) => w.role === role).reduce((a, w) => a + f(w), 0);
+    const sum = (role: string, f: (w: (typeof ws)[number]) => number): number =>
+      ws.filter((w) => w.role === role).reduce((a, w) => a + f(w), 0);
     const tc = sum('context', (w) => w.requests);
     const tg = sum('generation', (w) => w.requests);
     log(

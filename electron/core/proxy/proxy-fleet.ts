@@ -29,17 +29,35 @@ export function shareOf(total: number, n: number, index: number): number {
  * The settings one fleet process runs with: the global admission limits split (see the file comment).
  * Throws when a limit is below the fleet size, since some process would get no slot at all.
  */
-export function fleetProcessSettings<S extends ProxyRunSettings>(settings: S, n: number, index: number): S {
-  if (settings.maxConcurrency < n) throw new Error(`--max-concurrency ${settings.maxConcurrency} is below --workers ${n}: each process needs at least one slot`);
-  return { ...settings, maxConcurrency: shareOf(settings.maxConcurrency, n, index), maxQueue: shareOf(settings.maxQueue, n, index) };
+export function fleetProcessSettings<S extends ProxyRunSettings>(
+  settings: S,
+  n: number,
+  index: number,
+): S {
+  if (settings.maxConcurrency < n) {
+    throw new Error(
+      `--max-concurrency ${settings.maxConcurrency} is below --workers ${n}: each process needs at least one slot`,
+    );
+  }
+  return {
+    ...settings,
+    maxConcurrency: shareOf(settings.maxConcurrency, n, index),
+    maxQueue: shareOf(settings.maxQueue, n, index),
+  };
 }
 
 /** This process's place in a fleet, or undefined when it is not a fleet process. */
-export function fleetPlace(env: Record<string, string | undefined> = process.env): { index: number; size: number } | undefined {
+export function fleetPlace(
+  env: Record<string, string | undefined> = process.env,
+): { index: number; size: number } | undefined {
   if (!cluster.isWorker) return undefined;
   const index = Number(env[FLEET_INDEX_ENV]);
   const size = Number(env[FLEET_SIZE_ENV]);
-  if (!Number.isInteger(index) || !Number.isInteger(size) || index < 0 || index >= size) throw new Error(`fleet process started without a valid ${FLEET_INDEX_ENV}/${FLEET_SIZE_ENV} (${String(env[FLEET_INDEX_ENV])}/${String(env[FLEET_SIZE_ENV])})`);
+  if (!Number.isInteger(index) || !Number.isInteger(size) || index < 0 || index >= size) {
+    throw new Error(
+      `fleet process started without a valid ${FLEET_INDEX_ENV}/${FLEET_SIZE_ENV} (${String(env[FLEET_INDEX_ENV])}/${String(env[FLEET_SIZE_ENV])})`,
+    );
+  }
   return { index, size };
 }
 
@@ -92,17 +110,28 @@ export class ProxyFleet {
     for (const t of this.restartTimers) clearTimeout(t);
     this.restartTimers.clear();
     const live = this.slots.filter((s) => !s.worker.isDead());
-    const exits = live.map((s) => new Promise<void>((resolve) => (s.worker.isDead() ? resolve() : s.worker.once('exit', () => resolve()))));
+    const exits = live.map(
+      (s) =>
+        new Promise<void>((resolve) =>
+          s.worker.isDead() ? resolve() : s.worker.once('exit', () => resolve()),
+        ),
+    );
     for (const s of live) signal(s.worker, 'SIGTERM');
-    const killer = setTimeout(() => {
-      for (const s of live) if (!s.worker.isDead()) signal(s.worker, 'SIGKILL');
-    }, this.opts.drainTimeoutS * 1000 + STOP_GRACE_MS);
+    const killer = setTimeout(
+      () => {
+        for (const s of live) if (!s.worker.isDead()) signal(s.worker, 'SIGKILL');
+      },
+      this.opts.drainTimeoutS * 1000 + STOP_GRACE_MS,
+    );
     await Promise.all(exits);
     clearTimeout(killer);
   }
 
   private fork(index: number): void {
-    const worker = cluster.fork({ [FLEET_INDEX_ENV]: String(index), [FLEET_SIZE_ENV]: String(this.opts.size) });
+    const worker = cluster.fork({
+      [FLEET_INDEX_ENV]: String(index),
+      [FLEET_SIZE_ENV]: String(this.opts.size),
+    });
     const slot: Slot = { index, worker, startedAt: Date.now(), hasListened: false };
     this.slots[index] = slot;
     worker.on('listening', (address) => this.onListening(slot, address.port));
@@ -121,12 +150,18 @@ export class ProxyFleet {
     const how = sig ? `signal ${sig}` : `code ${String(code)}`;
     if (!slot.hasListened) {
       // It never served (bad config, port taken, workers not healthy): restarting would only repeat it.
-      this.opts.log('error', `proxy process ${slot.index} (pid ${String(slot.worker.process.pid)}) exited with ${how} before it listened; stopping the fleet`);
+      this.opts.log(
+        'error',
+        `proxy process ${slot.index} (pid ${String(slot.worker.process.pid)}) exited with ${how} before it listened; stopping the fleet`,
+      );
       void this.stop().then(() => this.opts.onFailed(code && code > 0 ? code : 1));
       return;
     }
     const pause = Date.now() - slot.startedAt < QUICK_DEATH_MS ? RESTART_PAUSE_MS : 0;
-    this.opts.log('warning', `proxy process ${slot.index} (pid ${String(slot.worker.process.pid)}) exited with ${how}; restarting${pause ? ` in ${pause} ms` : ''}`);
+    this.opts.log(
+      'warning',
+      `proxy process ${slot.index} (pid ${String(slot.worker.process.pid)}) exited with ${how}; restarting${pause ? ` in ${pause} ms` : ''}`,
+    );
     const t = setTimeout(() => {
       this.restartTimers.delete(t);
       if (!this.isStopping) this.forkReplacement(slot.index);
@@ -139,7 +174,10 @@ export class ProxyFleet {
     this.fork(index);
     const slot = this.slots[index] as Slot;
     slot.hasListened = true;
-    this.opts.log('info', `proxy process ${index} restarted as pid ${String(slot.worker.process.pid)}`);
+    this.opts.log(
+      'info',
+      `proxy process ${index} restarted as pid ${String(slot.worker.process.pid)}`,
+    );
   }
 }
 

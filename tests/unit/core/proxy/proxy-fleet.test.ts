@@ -1,16 +1,28 @@
 // The fleet's pure parts: the default process count and how global admission limits are split.
 import { describe, expect, it } from 'vitest';
 
-import { fleetProcessSettings, shareOf, suggestedWorkerCount } from '../../../../electron/core/proxy/proxy-fleet';
+import {
+  fleetProcessSettings,
+  shareOf,
+  suggestedWorkerCount,
+} from '../../../../electron/core/proxy/proxy-fleet';
 import { DEFAULT_RUN_SETTINGS } from '../../../../electron/core/proxy/proxy-runtime';
 
 describe('proxy fleet', () => {
   it('suggests one process per two cores, at least 1 and at most 8', () => {
-    expect([1, 2, 3, 4, 16, 17, 64].map((c) => suggestedWorkerCount(c))).toEqual([1, 1, 1, 2, 8, 8, 8]);
+    expect([1, 2, 3, 4, 16, 17, 64].map((c) => suggestedWorkerCount(c))).toEqual([
+      1, 1, 1, 2, 8, 8, 8,
+    ]);
   });
 
   it('splits a limit into parts that differ by at most one and sum to it', () => {
-    for (const [total, n] of [[4096, 3], [10, 4], [7, 7], [1024, 8], [9, 2]] as const) {
+    for (const [total, n] of [
+      [4096, 3],
+      [10, 4],
+      [7, 7],
+      [1024, 8],
+      [9, 2],
+    ] as const) {
       const parts = Array.from({ length: n }, (_, i) => shareOf(total, n, i));
       expect(parts.reduce((a, b) => a + b, 0)).toBe(total);
       expect(Math.max(...parts) - Math.min(...parts)).toBeLessThanOrEqual(1);
@@ -26,6 +38,8 @@ describe('proxy fleet', () => {
   });
 
   it('refuses a concurrency limit below the process count', () => {
-    expect(() => fleetProcessSettings({ ...DEFAULT_RUN_SETTINGS, maxConcurrency: 3 }, 4, 0)).toThrow(/--max-concurrency 3 is below --workers 4/);
+    expect(() =>
+      fleetProcessSettings({ ...DEFAULT_RUN_SETTINGS, maxConcurrency: 3 }, 4, 0),
+    ).toThrow(/--max-concurrency 3 is below --workers 4/);
   });
 });
