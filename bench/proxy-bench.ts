@@ -728,6 +728,13 @@ function machineName(): string {
   return `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`;
 }
 
+/** `--json FILE`: the results with the date, machine and Node version; nothing without a file. */
+function writeResults(file: string | undefined, results: object): void {
+  if (file === undefined) return;
+  const head = { date: new Date().toISOString(), machine: machineName(), node: process.version };
+  writeFileSync(file, JSON.stringify({ ...head, ...results }, null, 2));
+}
+
 function longPromptJson(rows: LongPromptRow[]): object {
   return rows.map((r) => ({
     promptBytes: r.promptBytes,
@@ -923,23 +930,7 @@ export async function runProxyBench(args: string[]): Promise<number> {
     if (isLongOnly) {
       const rows = await runLong();
       longPromptSummary(rows, log);
-      if (jsonOut) {
-        writeFileSync(
-          jsonOut,
-          JSON.stringify(
-            {
-              date: new Date().toISOString(),
-              runs,
-              durationMs,
-              machine: machineName(),
-              node: process.version,
-              longPrompts: longPromptJson(rows),
-            },
-            null,
-            2,
-          ),
-        );
-      }
+      writeResults(jsonOut, { runs, durationMs, longPrompts: longPromptJson(rows) });
       return 0;
     }
 
@@ -1154,30 +1145,18 @@ export async function runProxyBench(args: string[]): Promise<number> {
     );
     for (const w of warnings) log(`  WARNING: ${w}`);
     if (warnings.length === 0) log('  all checks passed');
-    if (jsonOut) {
-      writeFileSync(
-        jsonOut,
-        JSON.stringify(
-          {
-            date: new Date().toISOString(),
-            runs,
-            durationMs,
-            machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`,
-            node: process.version,
-            run1: strip(run1),
-            run1b: strip(run1b),
-            run2: strip(run2),
-            openHalf: strip(half),
-            openOver: strip(over),
-            overload: ov ? overloadJson(ov) : undefined,
-            longPrompts: longRows ? longPromptJson(longRows) : undefined,
-            warnings,
-          },
-          null,
-          2,
-        ),
-      );
-    }
+    writeResults(jsonOut, {
+      runs,
+      durationMs,
+      run1: strip(run1),
+      run1b: strip(run1b),
+      run2: strip(run2),
+      openHalf: strip(half),
+      openOver: strip(over),
+      overload: ov ? overloadJson(ov) : undefined,
+      longPrompts: longRows ? longPromptJson(longRows) : undefined,
+      warnings,
+    });
     return 0;
   } finally {
     for (const p of procs.reverse()) {
