@@ -47,7 +47,10 @@ class BodyRead implements Deadlined {
     this.result = new Promise((r) => (this.resolve = r));
     this.startedAt = sweep.now();
     this.endsAt = this.startedAt + limits.timeoutMs;
-    this.deadline = limits.minBytesPerS > 0 ? Math.min(this.endsAt, this.startedAt + limits.rateGraceMs) : this.endsAt;
+    this.deadline =
+      limits.minBytesPerS > 0
+        ? Math.min(this.endsAt, this.startedAt + limits.rateGraceMs)
+        : this.endsAt;
     sweep.add(this);
     // Plain `on` (no once-wrappers) and no removal: every handler ignores calls after the first settle,
     // and the listeners go with the request (this runs once per request on the hot path).
@@ -87,7 +90,11 @@ class BodyRead implements Deadlined {
 }
 
 /** The body as one buffer, or why not. A declared Content-Length over the limit fails at once. */
-export function readClientBody(source: BodySource, limits: BodyLimits, sweep: DeadlineSweep): Promise<Buffer | BodyFailure> {
+export function readClientBody(
+  source: BodySource,
+  limits: BodyLimits,
+  sweep: DeadlineSweep,
+): Promise<Buffer | BodyFailure> {
   const declared = Number(source.headers['content-length'] ?? -1);
   if (declared > limits.maxBytes) return Promise.resolve('too_large');
   return new BodyRead(source, limits, sweep).result;

@@ -19,21 +19,45 @@ export const EXPOSED_HEADERS = Object.values(DISAGG_HEADER).join(', ');
 const JSON_TYPE = 'application/json';
 
 /** Writes a whole JSON answer unless something was already sent. */
-export function sendJson(res: http.ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: string,
+  extra?: Record<string, string>,
+): void {
   if (res.headersSent || res.writableEnded) return;
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), ...extra });
+  res.writeHead(status, {
+    'content-type': JSON_TYPE,
+    'content-length': Buffer.byteLength(body),
+    ...extra,
+  });
   res.end(body);
 }
 
 /** An OpenAI-shaped error answer (openai-error.ts). */
-export function sendError(res: http.ServerResponse, status: number, message: string, extra?: Record<string, string>): void {
+export function sendError(
+  res: http.ServerResponse,
+  status: number,
+  message: string,
+  extra?: Record<string, string>,
+): void {
   sendJson(res, status, errorBody(message, status), extra);
 }
 
 /** A whole answer relayed as bytes, with its status and content type. */
-export function sendBody(res: http.ServerResponse, status: number, contentType: string | undefined, body: Buffer | string, headers?: Record<string, string>): void {
+export function sendBody(
+  res: http.ServerResponse,
+  status: number,
+  contentType: string | undefined,
+  body: Buffer | string,
+  headers?: Record<string, string>,
+): void {
   if (res.headersSent || res.writableEnded) return;
-  res.writeHead(status, { ...headers, 'content-type': contentType ?? JSON_TYPE, 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': contentType ?? JSON_TYPE,
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -50,8 +74,12 @@ function hostPortOf(url: string): string {
 export function setRouteHeaders(res: http.ServerResponse, rec: ProxyRequestRecord): void {
   if (res.headersSent) return;
   res.setHeader(DISAGG_HEADER.requestId, String(rec.id));
-  if (rec.ctxWorker !== undefined) res.setHeader(DISAGG_HEADER.contextWorker, hostPortOf(rec.ctxWorker));
-  if (rec.genWorker !== undefined) res.setHeader(DISAGG_HEADER.generationWorker, hostPortOf(rec.genWorker));
+  if (rec.ctxWorker !== undefined) {
+    res.setHeader(DISAGG_HEADER.contextWorker, hostPortOf(rec.ctxWorker));
+  }
+  if (rec.genWorker !== undefined) {
+    res.setHeader(DISAGG_HEADER.generationWorker, hostPortOf(rec.genWorker));
+  }
   if (rec.ctxSentAt !== undefined && rec.ctxAnsweredAt !== undefined) {
     res.setHeader(DISAGG_HEADER.contextMs, (rec.ctxAnsweredAt - rec.ctxSentAt).toFixed(1));
   }

@@ -63,18 +63,29 @@ export class ProxyEndpoints {
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
     // The lifecycle never rejects: it answers and records every failure itself.
-    if (method === 'POST' && path === '/v1/completions') void this.deps.infer(req, res, 'completions');
-    else if (method === 'POST' && path === '/v1/chat/completions') void this.deps.infer(req, res, 'chat');
-    else {
+    if (method === 'POST' && path === '/v1/completions') {
+      void this.deps.infer(req, res, 'completions');
+    } else if (method === 'POST' && path === '/v1/chat/completions') {
+      void this.deps.infer(req, res, 'chat');
+    } else {
       this.handleOther(req, res, url, path, method).catch((err: unknown) => {
-        this.deps.log('error', `unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        this.deps.log(
+          'error',
+          `unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        );
         if (!res.headersSent) sendError(res, 500, 'Internal server error');
         else if (!res.writableEnded) res.end();
       });
     }
   }
 
-  private async handleOther(req: http.IncomingMessage, res: http.ServerResponse, url: string, path: string, method: string): Promise<void> {
+  private async handleOther(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: string,
+    path: string,
+    method: string,
+  ): Promise<void> {
     const { options } = this.deps;
     if (path === '/health' && method === 'GET') return this.health(res);
     if (options.clusterStoreHandler && CLUSTER_STORE_PATHS.has(path)) {
@@ -90,17 +101,25 @@ export class ProxyEndpoints {
         return sendJson(res, 200, JSON.stringify(options.clusterInfo ? options.clusterInfo() : {}));
       case '/perf_metrics': {
         const { upstreams } = this.deps;
-        const items = await upstreams.perf.collect(upstreams.context.all(), upstreams.generation.all());
+        const items = await upstreams.perf.collect(
+          upstreams.context.all(),
+          upstreams.generation.all(),
+        );
         return sendJson(res, 200, JSON.stringify(items));
       }
       case '/metrics': {
         const text = this.deps.metricsText();
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
+        res.writeHead(200, {
+          'content-type': 'text/plain; version=0.0.4',
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
         return;
       }
       case '/v1/models':
-        if (!this.deps.isAuthorized(req.headers.authorization)) return sendError(res, 401, 'Incorrect API key provided');
+        if (!this.deps.isAuthorized(req.headers.authorization)) {
+          return sendError(res, 401, 'Incorrect API key provided');
+        }
         return this.models(res);
       default:
         return sendError(res, 404, 'Not Found');
@@ -117,10 +136,17 @@ export class ProxyEndpoints {
     if (!r.ready) return notReady(r.reason);
     // Static mode: when every worker of a role is ejected, check one for real before claiming ready.
     for (const pool of [upstreams.context, upstreams.generation]) {
-      if (pool.size() === 0 || (pool === upstreams.context && this.deps.options.isGenOnlyBenchmark)) continue;
+      if (
+        pool.size() === 0 ||
+        (pool === upstreams.context && this.deps.options.isGenOnlyBenchmark)
+      ) {
+        continue;
+      }
       if (!pool.all().every((w) => w.isEjected)) continue;
       const probes = await Promise.all(pool.all().map((w) => getUpstream(w, '/health', 500)));
-      if (!probes.some((p) => p !== undefined && p.status === 200)) return notReady(`No healthy ${pool.role} server`);
+      if (!probes.some((p) => p !== undefined && p.status === 200)) {
+        return notReady(`No healthy ${pool.role} server`);
+      }
     }
     res.writeHead(200, { 'content-length': 0 });
     res.end();
@@ -135,7 +161,9 @@ export class ProxyEndpoints {
     for (const a of answers) {
       if (a && a.status === 200) this.collectModels(a.body, seen);
     }
-    if (seen.size === 0 && all.length > 0) return sendError(res, 503, 'No worker answered /v1/models', { 'retry-after': '1' });
+    if (seen.size === 0 && all.length > 0) {
+      return sendError(res, 503, 'No worker answered /v1/models', { 'retry-after': '1' });
+    }
     sendJson(res, 200, JSON.stringify({ object: 'list', data: [...seen.values()] }));
   }
 

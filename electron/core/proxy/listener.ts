@@ -27,13 +27,18 @@ function rawErrorResponse(status: number, reason: string, message: string): stri
   return `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
-const HEADERS_TIMEOUT_RESPONSE = rawErrorResponse(408, 'Request Timeout', 'Request headers not received in time');
+const HEADERS_TIMEOUT_RESPONSE = rawErrorResponse(
+  408,
+  'Request Timeout',
+  'Request headers not received in time',
+);
 const BAD_REQUEST_RESPONSE = rawErrorResponse(400, 'Bad Request', 'Malformed HTTP request');
 
 /** Whether Node already started an answer on this socket (then nothing more may be written to it). */
 function isAnswering(socket: net.Socket): boolean {
   // Node's own clientError fallback checks the same private field (lib/_http_server.js socketOnError).
-  const inFlight = (socket as net.Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  const inFlight = (socket as net.Socket & { _httpMessage?: { headersSent?: boolean } })
+    ._httpMessage;
   return inFlight?.headersSent === true;
 }
 
@@ -63,8 +68,12 @@ export class ProxyListener {
         onRequest(req, res);
       },
     );
-    if (o.maxConnectionsPerClient > 0) this.server.on('connection', (s: net.Socket) => this.countConnection(s));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
+    if (o.maxConnectionsPerClient > 0) {
+      this.server.on('connection', (s: net.Socket) => this.countConnection(s));
+    }
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) =>
+      this.onClientError(err, socket),
+    );
   }
 
   get port(): number {
@@ -113,15 +122,25 @@ export class ProxyListener {
   }
 
   private refuseOverLimit(req: http.IncomingMessage, res: http.ServerResponse): void {
-    this.o.log('debug', `refused a request from ${req.socket.remoteAddress ?? '?'}: over ${this.o.maxConnectionsPerClient} connections`);
+    this.o.log(
+      'debug',
+      `refused a request from ${req.socket.remoteAddress ?? '?'}: over ${this.o.maxConnectionsPerClient} connections`,
+    );
     req.resume();
-    sendError(res, 429, `Too many connections from this client (limit ${this.o.maxConnectionsPerClient})`, { 'retry-after': '1', connection: 'close' });
+    sendError(
+      res,
+      429,
+      `Too many connections from this client (limit ${this.o.maxConnectionsPerClient})`,
+      { 'retry-after': '1', connection: 'close' },
+    );
   }
 
   /** Malformed requests and header timeouts: an OpenAI-shaped answer where nothing was answered yet, then close. */
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
     if (err.code !== 'ECONNRESET' && socket.writable && !isAnswering(socket)) {
-      socket.write(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? HEADERS_TIMEOUT_RESPONSE : BAD_REQUEST_RESPONSE);
+      socket.write(
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? HEADERS_TIMEOUT_RESPONSE : BAD_REQUEST_RESPONSE,
+      );
     }
     socket.destroy();
   }

@@ -12,7 +12,12 @@ export function errorTypeOf(status: number): string {
 }
 
 /** An OpenAI-shaped error body; never carries internal addresses (callers pass generic text). */
-export function errorBody(message: string, status: number, type: string = errorTypeOf(status), param: string | null = null): string {
+export function errorBody(
+  message: string,
+  status: number,
+  type: string = errorTypeOf(status),
+  param: string | null = null,
+): string {
   return JSON.stringify({ error: { message, type, param, code: status } });
 }
 
@@ -42,7 +47,11 @@ export function workerErrorBody(body: Buffer, status: number): string {
   const inner = parsed['error'];
   if (isRecord(inner) && typeof inner['message'] === 'string') return text;
   // {"object":"error",...} (trtllm-serve), {"detail":...} (FastAPI), {"error":"text"} (disagg server).
-  const message = textOf(parsed['message']) ?? textOf(parsed['detail']) ?? textOf(inner) ?? `Worker returned HTTP ${status}`;
+  const message =
+    textOf(parsed['message']) ??
+    textOf(parsed['detail']) ??
+    textOf(inner) ??
+    `Worker returned HTTP ${status}`;
   const type = typeof parsed['type'] === 'string' ? parsed['type'] : errorTypeOf(status);
   const param = typeof parsed['param'] === 'string' ? parsed['param'] : null;
   return errorBody(message, status, type, param);

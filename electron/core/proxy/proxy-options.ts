@@ -9,9 +9,17 @@ import type { LogLevel } from './types';
 import { LOG_LEVEL_ORDER } from './types';
 import type { EjectionPolicy } from './worker-pool';
 
-export type RouterSettings = Pick<RouterConfig, 'type' | 'use_tokens' | 'max_batch_size' | 'tokens_per_block'>;
+export type RouterSettings = Pick<
+  RouterConfig,
+  'type' | 'use_tokens' | 'max_batch_size' | 'tokens_per_block'
+>;
 
-export const ROUTER_DEFAULT: RouterSettings = { type: 'round_robin', use_tokens: false, max_batch_size: 64, tokens_per_block: 32 };
+export const ROUTER_DEFAULT: RouterSettings = {
+  type: 'round_robin',
+  use_tokens: false,
+  max_batch_size: 64,
+  tokens_per_block: 32,
+};
 
 export interface ProxyServerOptions {
   host: string;

@@ -31,8 +31,19 @@ export class Ending {
   ) {}
 
   /** An error answered with `status` (and recorded with it), e.g. 503 "No context server is available". */
-  static error(outcome: RecordOutcome, status: number, message: string, note?: string, headers?: Record<string, string>): Ending {
-    return new Ending(outcome, status, { kind: 'error', status, message, headers }, note ?? message);
+  static error(
+    outcome: RecordOutcome,
+    status: number,
+    message: string,
+    note?: string,
+    headers?: Record<string, string>,
+  ): Ending {
+    return new Ending(
+      outcome,
+      status,
+      { kind: 'error', status, message, headers },
+      note ?? message,
+    );
   }
 
   /** The answer is on the wire already (or the client is gone). */
@@ -110,9 +121,19 @@ export class ProxyRequest implements Slotted {
     const status = this.res.headersSent ? this.res.statusCode : undefined;
     switch (this.cancelReason) {
       case 'timeout':
-        return new Ending('timeout', status ?? 504, { kind: 'error', status: 504, message: 'Request timed out' }, 'total timeout');
+        return new Ending(
+          'timeout',
+          status ?? 504,
+          { kind: 'error', status: 504, message: 'Request timed out' },
+          'total timeout',
+        );
       case 'shutdown':
-        return new Ending('not_ready', status ?? 503, { kind: 'error', status: 503, message: 'The proxy is shutting down' }, 'shutdown');
+        return new Ending(
+          'not_ready',
+          status ?? 503,
+          { kind: 'error', status: 503, message: 'The proxy is shutting down' },
+          'shutdown',
+        );
       case 'client_gone':
       case undefined:
         return Ending.written('client_disconnected', 499);

@@ -67,8 +67,21 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     // Per-request metrics exist from 1.3 on; an older release's workers would not answer the opt-in.
     returnPerfMetrics: options.returnPerfMetrics === true && requestRules.dialect.hasRequestMetrics,
   });
-  const metricsText = (): string => metrics.render(upstreams.snapshot(), inference.inFlight.size, upstreams.readiness().ready, admission.snapshot());
-  const endpoints = new ProxyEndpoints({ upstreams, isAuthorized, log, metricsText, options, infer: (req, res, e) => inference.handle(req, res, e) });
+  const metricsText = (): string =>
+    metrics.render(
+      upstreams.snapshot(),
+      inference.inFlight.size,
+      upstreams.readiness().ready,
+      admission.snapshot(),
+    );
+  const endpoints = new ProxyEndpoints({
+    upstreams,
+    isAuthorized,
+    log,
+    metricsText,
+    options,
+    infer: (req, res, e) => inference.handle(req, res, e),
+  });
   const listener = new ProxyListener(
     {
       host: options.host,

@@ -22,7 +22,12 @@ import { steadySeconds } from './perf-metrics';
 import type { ProxyLimits, ProxyLog } from './proxy-options';
 import { Ending, ProxyRequest, TotalDeadline } from './proxy-request';
 import type { Endpoint, RawContextResult, RawJson } from './request-flow';
-import { checkContextResponseText, contextAlreadyFinished, finishedContextText, rawJsonOf } from './request-flow';
+import {
+  checkContextResponseText,
+  contextAlreadyFinished,
+  finishedContextText,
+  rawJsonOf,
+} from './request-flow';
 import {
   buildMetricsHeaders,
   disaggPhase,
@@ -37,7 +42,12 @@ import {
 import type { RequestRecords } from './request-records';
 import { epochNow } from './request-records';
 import type { ValidRequest } from './request-steps';
-import { contextPayload, directGenerationPayload, generationPayload, validateRequest } from './request-steps';
+import {
+  contextPayload,
+  directGenerationPayload,
+  generationPayload,
+  validateRequest,
+} from './request-steps';
 import type { ValidationOptions } from './request-validate';
 import { SlotSet } from './slot-set';
 import { endStreamWithError, type RelayDeps, relayStream } from './stream-relay';
@@ -71,7 +81,10 @@ export interface LifecycleDeps {
 const METRICS_OPT_IN: Readonly<Record<string, string>> = { [RETURN_METRICS_HEADER]: '1' };
 
 /** The worker path each inference endpoint is forwarded to (same path as the client used). */
-const UPSTREAM_PATH: Record<Endpoint, string> = { completions: '/v1/completions', chat: '/v1/chat/completions' };
+const UPSTREAM_PATH: Record<Endpoint, string> = {
+  completions: '/v1/completions',
+  chat: '/v1/chat/completions',
+};
 
 const RETRY_AFTER = { 'retry-after': '1' };
 const CLOSE = { connection: 'close' };
@@ -141,14 +154,30 @@ export class InferenceHandler {
 
   constructor(private readonly deps: LifecycleDeps) {
     const { limits, metrics, upstreams } = deps;
-    this.callDeps = { upstreams, metrics, policy: new RetryPolicy(limits.maxRetries, metrics), log: (m) => deps.log('debug', m) };
+    this.callDeps = {
+      upstreams,
+      metrics,
+      policy: new RetryPolicy(limits.maxRetries, metrics),
+      log: (m) => deps.log('debug', m),
+    };
     this.relayDeps = { pool: upstreams.generation, metrics, timeouts: limits };
-    this.bodyLimits = { maxBytes: limits.maxBodyBytes, timeoutMs: limits.bodyTimeoutMs, minBytesPerS: limits.minBodyBytesPerS, rateGraceMs: limits.bodyRateGraceMs };
+    this.bodyLimits = {
+      maxBytes: limits.maxBodyBytes,
+      timeoutMs: limits.bodyTimeoutMs,
+      minBytesPerS: limits.minBodyBytesPerS,
+      rateGraceMs: limits.bodyRateGraceMs,
+    };
   }
 
   /** Runs one request to its end; never rejects. */
   handle(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint): Promise<void> {
-    const r = new ProxyRequest(req, res, endpoint, this.deps.records.start(endpoint, epochNow()), steadySeconds());
+    const r = new ProxyRequest(
+      req,
+      res,
+      endpoint,
+      this.deps.records.start(endpoint, epochNow()),
+      steadySeconds(),
+    );
     this.inFlight.add(r);
     res.on('close', () => {
       if (!res.writableFinished) r.cancel('client_gone');
@@ -177,7 +206,9 @@ export class InferenceHandler {
 
   /** validate -> admit -> context call -> generation call -> stream; each step returns its result or the Ending. */
   private async lifecycle(r: ProxyRequest): Promise<Ending> {
-    if (!this.deps.isAuthorized(r.req.headers.authorization)) return Ending.error('client_error', 401, 'Incorrect API key provided');
+    if (!this.deps.isAuthorized(r.req.headers.authorization)) {
+      return Ending.error('client_error', 401, 'Incorrect API key provided');
+    }
     r.isReadingBody = true;
     const raw = await readClientBody(r.req, this.bodyLimits, this.deps.sweep);
     r.isReadingBody = false;
@@ -186,23 +217,40 @@ export class InferenceHandler {
     if (!checked.ok) return Ending.error('client_error', checked.status, checked.message);
     const input = checked.value;
     r.isStream = r.rec.isStream = input.isStream;
-    r.wantsMetrics = this.deps.returnPerfMetrics && wantsRequestMetrics(r.req.headers[RETURN_METRICS_HEADER]);
+    r.wantsMetrics =
+      this.deps.returnPerfMetrics && wantsRequestMetrics(r.req.headers[RETURN_METRICS_HEADER]);
     this.armTotalTimeout(r);
     const admitted = this.admit(r);
     const refused = admitted instanceof Promise ? await admitted : admitted;
     if (refused) return refused;
     const ready = this.deps.upstreams.readiness();
-    if (!ready.ready) return Ending.error('not_ready', 503, ready.reason, ready.reason, RETRY_AFTER);
+    if (!ready.ready) {
+      return Ending.error('not_ready', 503, ready.reason, ready.reason, RETRY_AFTER);
+    }
     const route = this.deps.upstreams.routeRequestFor(r.endpoint, input.body, input.promptText);
     const plan = this.planPhases(route);
     try {
-      if (!plan.needsContext) return await this.generate(r, route, directGenerationPayload(input, this.deps.isGenOnlyBenchmark), plan.reserved);
+      if (!plan.needsContext) {
+        return await this.generate(
+          r,
+          route,
+          directGenerationPayload(input, this.deps.isGenOnlyBenchmark),
+          plan.reserved,
+        );
+      }
       const ctx = await this.contextCall(r, route, input);
       if (ctx instanceof Ending) return ctx;
       // Item 9: the client left during the context phase: never start the generation request.
       if (r.isCancelled) return r.cancelEnding();
       if (contextAlreadyFinished(ctx.ctx.finishReason)) return this.contextOnlyEnding(r, ctx);
-      return await this.generate(r, route, generationPayload(input, ctx.ctx), plan.reserved, ctx, this.generationHeaders(r, ctx));
+      return await this.generate(
+        r,
+        route,
+        generationPayload(input, ctx.ctx),
+        plan.reserved,
+        ctx,
+        this.generationHeaders(r, ctx),
+      );
     } finally {
       plan.reserved?.release();
     }
@@ -233,7 +281,8 @@ export class InferenceHandler {
     const reply = ending.reply;
     if (reply.kind === 'written' || r.cancelReason === 'client_gone') return;
     setRouteHeaders(res, r.rec);
-    if (reply.kind === 'body') return sendBody(res, reply.status, reply.contentType, reply.body, reply.headers);
+    if (reply.kind === 'body')
+      {return sendBody(res, reply.status, reply.contentType, reply.body, reply.headers);}
     if (!res.headersSent) return sendError(res, reply.status, reply.message, reply.headers);
     endStreamWithError(r, reply.message, reply.status);
   }
@@ -241,7 +290,12 @@ export class InferenceHandler {
   private unexpected(r: ProxyRequest, err: unknown): Ending {
     const isRouter = err instanceof RouterError;
     const message = isRouter ? `Internal server error ${err.message}` : 'Internal server error';
-    if (!isRouter) this.deps.log('error', `request ${r.rec.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    if (!isRouter) {
+      this.deps.log(
+        'error',
+        `request ${r.rec.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
+    }
     return new Ending('upstream_error', 500, { kind: 'error', status: 500, message }, message);
   }
 
@@ -254,11 +308,29 @@ export class InferenceHandler {
       case 'aborted':
         return r.cancelEnding();
       case 'too_large':
-        return Ending.error('client_error', 413, `Request body exceeds ${limits.maxBytes} bytes`, undefined, CLOSE);
+        return Ending.error(
+          'client_error',
+          413,
+          `Request body exceeds ${limits.maxBytes} bytes`,
+          undefined,
+          CLOSE,
+        );
       case 'timeout':
-        return Ending.error('client_error', 408, `Request body not received within ${limits.timeoutMs / 1000} s`, 'body timeout', CLOSE);
+        return Ending.error(
+          'client_error',
+          408,
+          `Request body not received within ${limits.timeoutMs / 1000} s`,
+          'body timeout',
+          CLOSE,
+        );
       case 'too_slow':
-        return Ending.error('client_error', 408, `Request body arrived slower than ${limits.minBytesPerS} bytes/s`, 'body too slow', CLOSE);
+        return Ending.error(
+          'client_error',
+          408,
+          `Request body arrived slower than ${limits.minBytesPerS} bytes/s`,
+          'body too slow',
+          CLOSE,
+        );
     }
   }
 
@@ -281,7 +353,10 @@ export class InferenceHandler {
   }
 
   /** Waits in the queue; a cancelled request (client gone, timeout, shutdown) leaves it at once. */
-  private async waitForSlot(r: ProxyRequest, verdict: QueuedAdmission): Promise<Ending | undefined> {
+  private async waitForSlot(
+    r: ProxyRequest,
+    verdict: QueuedAdmission,
+  ): Promise<Ending | undefined> {
     r.onCancel = () => verdict.cancel();
     const waited = await verdict.result;
     r.onCancel = undefined;
@@ -298,8 +373,22 @@ export class InferenceHandler {
    */
   private shed(reason: ShedReason): Ending {
     this.deps.metrics.countShed(reason);
-    if (reason === 'queue_full') return Ending.error('rejected', 429, 'The proxy is overloaded, retry later', reason, RETRY_AFTER);
-    return Ending.error('rejected', 503, 'The proxy is overloaded: the wait for a slot exceeds its target, retry later', reason, RETRY_AFTER);
+    if (reason === 'queue_full') {
+      return Ending.error(
+        'rejected',
+        429,
+        'The proxy is overloaded, retry later',
+        reason,
+        RETRY_AFTER,
+      );
+    }
+    return Ending.error(
+      'rejected',
+      503,
+      'The proxy is overloaded: the wait for a slot exceeds its target, retry later',
+      reason,
+      RETRY_AFTER,
+    );
   }
 
   /** 5.2: conditional disaggregation asks the gen router first and may skip the context phase. */
@@ -310,13 +399,21 @@ export class InferenceHandler {
     if (maxLocal === undefined || pool.routerType !== 'kv_cache_aware') return { needsContext };
     const { worker, selection } = pool.select(route, new Set());
     const reserved = new Lease(pool, worker, selection);
-    return { needsContext: selection.info === undefined ? true : needsContextPhase(selection.info, maxLocal), reserved };
+    return {
+      needsContext:
+        selection.info === undefined ? true : needsContextPhase(selection.info, maxLocal),
+      reserved,
+    };
   }
 
   // ---------------------------------------------------------------- context phase
 
   /** The context call with retries, then the 5.3 checks on its answer (reliability.md items 3, 4, 6, 7). */
-  private async contextCall(r: ProxyRequest, route: RouteRequest, input: ValidRequest): Promise<ContextAnswer | Ending> {
+  private async contextCall(
+    r: ProxyRequest,
+    route: RouteRequest,
+    input: ValidRequest,
+  ): Promise<ContextAnswer | Ending> {
     const got = await callWithRetry(this.callDeps, {
       request: r,
       route,
@@ -332,7 +429,11 @@ export class InferenceHandler {
     return this.checkContextAnswer(r, got.lease.worker, got.value);
   }
 
-  private checkContextAnswer(r: ProxyRequest, worker: WorkerEndpoint, reply: WholeResponse): ContextAnswer | Ending {
+  private checkContextAnswer(
+    r: ProxyRequest,
+    worker: WorkerEndpoint,
+    reply: WholeResponse,
+  ): ContextAnswer | Ending {
     const pool = this.deps.upstreams.context;
     const { status } = reply;
     if (status >= 400 && status < 500) {
@@ -343,12 +444,18 @@ export class InferenceHandler {
     if (status !== 200) {
       pool.reportFailure(worker, 'status');
       this.deps.metrics.countUpstreamError('context_5xx');
-      return Ending.error('upstream_error', 502, `Context server returned HTTP ${status}`, `context status ${status}`);
+      return Ending.error(
+        'upstream_error',
+        502,
+        `Context server returned HTTP ${status}`,
+        `context status ${status}`,
+      );
     }
     const answer = rawJsonOf(reply.body.toString('utf8'));
     const checked = answer ? checkContextResponseText(answer) : undefined;
     if (!answer || !checked?.ok) {
-      const message = checked && !checked.ok ? checked.message : 'Context server returned a non-object response';
+      const message =
+        checked && !checked.ok ? checked.message : 'Context server returned a non-object response';
       pool.reportFailure(worker, 'invalid');
       this.deps.metrics.countUpstreamError('context_invalid');
       return Ending.error('upstream_error', 502, message);
@@ -359,10 +466,16 @@ export class InferenceHandler {
   }
 
   /** The generation call's extra headers: the metrics opt-in, and the signature its params need (section 2). */
-  private generationHeaders(r: ProxyRequest, ctx: ContextAnswer): Record<string, string> | undefined {
+  private generationHeaders(
+    r: ProxyRequest,
+    ctx: ContextAnswer,
+  ): Record<string, string> | undefined {
     const paramsText = ctx.ctx.genParamsText;
     const params = paramsText === undefined ? undefined : readParams(paramsText);
-    const headers = { ...(r.wantsMetrics ? METRICS_OPT_IN : {}), ...internalAuthHeaders(this.deps.internalAuthKey, params) };
+    const headers = {
+      ...(r.wantsMetrics ? METRICS_OPT_IN : {}),
+      ...internalAuthHeaders(this.deps.internalAuthKey, params),
+    };
     return Object.keys(headers).length > 0 ? headers : undefined;
   }
 
@@ -370,10 +483,27 @@ export class InferenceHandler {
    * The merged per-request metrics of a whole answer (upstream combine_disagg_metrics): the proxy's own
    * phase, then the context and generation workers' phases renamed `ctx` / `gen`.
    */
-  private mergedMetrics(r: ProxyRequest, ctx: ContextAnswer | undefined, gen: MetricsHeaders | undefined, firstTokenS: number): Record<string, string> {
-    const ctxDispatchS = r.rec.ctxSentAt === undefined ? null : r.arrivalS + (r.rec.ctxSentAt - r.rec.receivedAt) / 1000;
-    const phases = [disaggPhase({ arrivalSec: r.arrivalS, ctxDispatchSec: ctxDispatchS, firstTokenSec: firstTokenS, lastTokenSec: steadySeconds() })];
-    const ctxPhase = ctx?.metricsHeaders ? phaseFromWorkerHeaders(ctx.metricsHeaders, 'ctx') : undefined;
+  private mergedMetrics(
+    r: ProxyRequest,
+    ctx: ContextAnswer | undefined,
+    gen: MetricsHeaders | undefined,
+    firstTokenS: number,
+  ): Record<string, string> {
+    const ctxDispatchS =
+      r.rec.ctxSentAt === undefined
+        ? null
+        : r.arrivalS + (r.rec.ctxSentAt - r.rec.receivedAt) / 1000;
+    const phases = [
+      disaggPhase({
+        arrivalSec: r.arrivalS,
+        ctxDispatchSec: ctxDispatchS,
+        firstTokenSec: firstTokenS,
+        lastTokenSec: steadySeconds(),
+      }),
+    ];
+    const ctxPhase = ctx?.metricsHeaders
+      ? phaseFromWorkerHeaders(ctx.metricsHeaders, 'ctx')
+      : undefined;
     const genPhase = gen ? phaseFromWorkerHeaders(gen, 'gen') : undefined;
     if (ctxPhase) phases.push(ctxPhase);
     if (genPhase) phases.push(genPhase);
@@ -381,7 +511,13 @@ export class InferenceHandler {
   }
 
   /** `ending` with the merged metrics headers added, when the client asked and the answer is a whole body. */
-  private withMetrics(r: ProxyRequest, ending: Ending, ctx: ContextAnswer | undefined, gen: MetricsHeaders | undefined, firstTokenS: number): Ending {
+  private withMetrics(
+    r: ProxyRequest,
+    ending: Ending,
+    ctx: ContextAnswer | undefined,
+    gen: MetricsHeaders | undefined,
+    firstTokenS: number,
+  ): Ending {
     if (!r.wantsMetrics || ending.reply.kind !== 'body' || ending.status !== 200) return ending;
     const headers = this.mergedMetrics(r, ctx, gen, firstTokenS);
     return new Ending(ending.outcome, ending.status, { ...ending.reply, headers }, ending.note);
@@ -392,7 +528,12 @@ export class InferenceHandler {
     r.rec.tokenTimes.push(epochNow());
     const body = r.isStream ? 'data: [DONE]\n\n' : finishedContextText(ctx.answer);
     const contentType = r.isStream ? 'text/event-stream' : 'application/json';
-    const ending = new Ending('ok_context_only', 200, { kind: 'body', status: 200, contentType, body });
+    const ending = new Ending('ok_context_only', 200, {
+      kind: 'body',
+      status: 200,
+      contentType,
+      body,
+    });
     return this.withMetrics(r, ending, ctx, undefined, steadySeconds());
   }
 
@@ -409,9 +550,20 @@ export class InferenceHandler {
   ): Promise<Ending> {
     const limits = this.deps.limits;
     const optIn = r.wantsMetrics && !ctx ? METRICS_OPT_IN : undefined;
-    const call = { request: r, route, path: UPSTREAM_PATH[r.endpoint], payload, reserved, headers: headers ?? optIn };
+    const call = {
+      request: r,
+      route,
+      path: UPSTREAM_PATH[r.endpoint],
+      payload,
+      reserved,
+      headers: headers ?? optIn,
+    };
     if (!r.isStream) {
-      const got = await callWithRetry(this.callDeps, { ...call, timeoutMs: limits.requestTimeoutMs, spec: GENERATION_WHOLE });
+      const got = await callWithRetry(this.callDeps, {
+        ...call,
+        timeoutMs: limits.requestTimeoutMs,
+        spec: GENERATION_WHOLE,
+      });
       if (got instanceof Ending) return got;
       got.lease.release();
       r.rec.firstByteAt = epochNow();
@@ -420,15 +572,23 @@ export class InferenceHandler {
       if (ending.outcome === 'ok') this.addPerf(r, ctx, got.lease.worker, firstTokenS);
       return this.withMetrics(r, ending, ctx, workerMetricsHeaders(got.value), firstTokenS);
     }
-    const got = await callWithRetry(this.callDeps, { ...call, timeoutMs: limits.firstByteTimeoutMs, spec: GENERATION_STREAM });
+    const got = await callWithRetry(this.callDeps, {
+      ...call,
+      timeoutMs: limits.firstByteTimeoutMs,
+      spec: GENERATION_STREAM,
+    });
     if (got instanceof Ending) return got;
     try {
       r.rec.firstByteAt = epochNow();
       if (got.value.status !== 200) return await this.streamErrorEnding(r, got);
       r.current = got.call;
-      if (r.wantsMetrics) r.streamMetricsTail = (gen) => metricsSseEvent(this.mergedMetrics(r, ctx, gen, this.firstTokenSeconds(r)));
+      if (r.wantsMetrics)
+        {r.streamMetricsTail = (gen) =>
+          metricsSseEvent(this.mergedMetrics(r, ctx, gen, this.firstTokenSeconds(r)));}
       const ending = await relayStream(this.relayDeps, r, got.lease.worker, got.value, got.call);
-      if (ending.outcome === 'ok') this.addPerf(r, ctx, got.lease.worker, this.firstTokenSeconds(r));
+      if (ending.outcome === 'ok') {
+        this.addPerf(r, ctx, got.lease.worker, this.firstTokenSeconds(r));
+      }
       return ending;
     } finally {
       r.current = undefined;
@@ -437,13 +597,22 @@ export class InferenceHandler {
   }
 
   /** A whole generation answer: 2xx relayed as bytes, 4xx relayed in the OpenAI shape, anything else a 502. */
-  private wholeGenerationEnding(r: ProxyRequest, worker: WorkerEndpoint, answer: WholeResponse): Ending {
+  private wholeGenerationEnding(
+    r: ProxyRequest,
+    worker: WorkerEndpoint,
+    answer: WholeResponse,
+  ): Ending {
     const pool = this.deps.upstreams.generation;
     const { status, body } = answer;
     if (status >= 500 || status < 200 || (status >= 300 && status < 400)) {
       pool.reportFailure(worker, 'status');
       this.deps.metrics.countUpstreamError('generation_5xx');
-      return Ending.error('upstream_error', 502, `Generation server returned HTTP ${status}`, `generation status ${status}`);
+      return Ending.error(
+        'upstream_error',
+        502,
+        `Generation server returned HTTP ${status}`,
+        `generation status ${status}`,
+      );
     }
     pool.reportSuccess(worker);
     if (status !== 200) return this.workerErrorEnding(answer);
@@ -457,21 +626,38 @@ export class InferenceHandler {
   }
 
   /** A streaming request answered with an error body (e.g. a 400 JSON): relayed, never an empty 200 stream. */
-  private async streamErrorEnding(r: ProxyRequest, got: Answered<StreamCall, StreamHead>): Promise<Ending> {
+  private async streamErrorEnding(
+    r: ProxyRequest,
+    got: Answered<StreamCall, StreamHead>,
+  ): Promise<Ending> {
     r.current = got.call;
     try {
       const body = await got.call.readRest(this.deps.limits.requestTimeoutMs);
-      return this.wholeGenerationEnding(r, got.lease.worker, { status: got.value.status, contentType: got.value.contentType, body });
+      return this.wholeGenerationEnding(r, got.lease.worker, {
+        status: got.value.status,
+        contentType: got.value.contentType,
+        body,
+      });
     } catch {
       if (r.isCancelled) return r.cancelEnding();
       this.deps.upstreams.generation.reportFailure(got.lease.worker, 'truncated');
-      return Ending.error('upstream_error', 502, 'Generation server failed while answering', 'generation error body failed');
+      return Ending.error(
+        'upstream_error',
+        502,
+        'Generation server failed while answering',
+        'generation error body failed',
+      );
     }
   }
 
   /** A worker's 4xx answer, relayed with its status in the OpenAI error shape. */
   private workerErrorEnding(reply: WholeResponse): Ending {
-    return new Ending('client_error', reply.status, { kind: 'body', status: reply.status, contentType: 'application/json', body: workerErrorBody(reply.body, reply.status) });
+    return new Ending('client_error', reply.status, {
+      kind: 'body',
+      status: reply.status,
+      contentType: 'application/json',
+      body: workerErrorBody(reply.body, reply.status),
+    });
   }
 
   private firstTokenSeconds(r: ProxyRequest): number {
@@ -479,8 +665,21 @@ export class InferenceHandler {
     return first === undefined ? steadySeconds() : r.arrivalS + (first - r.rec.receivedAt) / 1000;
   }
 
-  private addPerf(r: ProxyRequest, ctx: ContextAnswer | undefined, genWorker: WorkerEndpoint, firstTokenS: number): void {
-    if (ctx) this.deps.upstreams.perf.add(ctx.worker.url, genWorker.url, ctx.ctx.params.ctx_request_id, r.arrivalS, firstTokenS);
+  private addPerf(
+    r: ProxyRequest,
+    ctx: ContextAnswer | undefined,
+    genWorker: WorkerEndpoint,
+    firstTokenS: number,
+  ): void {
+    if (ctx) {
+      this.deps.upstreams.perf.add(
+        ctx.worker.url,
+        genWorker.url,
+        ctx.ctx.params.ctx_request_id,
+        r.arrivalS,
+        firstTokenS,
+      );
+    }
   }
 }
 

@@ -27,11 +27,26 @@ export class RequestRecords {
 
   /** A new, unfinished record (doneAt 0) with the next id. */
   start(endpoint: Endpoint, receivedAt: number): ProxyRequestRecord {
-    return { id: this.nextId++, endpoint, isStream: false, receivedAt, tokenTimes: [], doneAt: 0, outcome: 'ok', status: 0, retries: 0 };
+    return {
+      id: this.nextId++,
+      endpoint,
+      isStream: false,
+      receivedAt,
+      tokenTimes: [],
+      doneAt: 0,
+      outcome: 'ok',
+      status: 0,
+      retries: 0,
+    };
   }
 
   /** Ends a record once: later calls for the same record do nothing. */
-  finish(rec: ProxyRequestRecord, outcome: RecordOutcome, status: number, errorMessage?: string): void {
+  finish(
+    rec: ProxyRequestRecord,
+    outcome: RecordOutcome,
+    status: number,
+    errorMessage?: string,
+  ): void {
     if (rec.doneAt !== 0) return;
     rec.doneAt = epochNow();
     rec.outcome = outcome;
@@ -66,7 +81,9 @@ export class RequestRecords {
     m.e2e.observe((rec.doneAt - rec.receivedAt) / 1000);
     if (t.length > 1) {
       m.tpot.observe(((t[t.length - 1] as number) - (t[0] as number)) / 1000 / (t.length - 1));
-      for (let i = 1; i < t.length; i++) m.itl.observe(((t[i] as number) - (t[i - 1] as number)) / 1000);
+      for (let i = 1; i < t.length; i++) {
+        m.itl.observe(((t[i] as number) - (t[i - 1] as number)) / 1000);
+      }
     }
     let own = 0;
     if (rec.ctxSentAt !== undefined) own += rec.ctxSentAt - rec.receivedAt;

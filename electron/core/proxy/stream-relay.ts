@@ -34,7 +34,13 @@ export interface RelayDeps {
 
 const COMPLETION_TOKENS = /"completion_tokens"\s*:\s*(\d+)/;
 
-export function relayStream(deps: RelayDeps, request: ProxyRequest, worker: WorkerEndpoint, head: StreamHead, call: StreamCall): Promise<Ending> {
+export function relayStream(
+  deps: RelayDeps,
+  request: ProxyRequest,
+  worker: WorkerEndpoint,
+  head: StreamHead,
+  call: StreamCall,
+): Promise<Ending> {
   return new StreamRelay(deps, request, worker, head, call).ended;
 }
 
@@ -85,7 +91,11 @@ class StreamRelay {
     if (this.direct) out.flushHeaders();
     request.onCancel = () => this.onCancel();
     this.armIdle(deps.timeouts.idleTimeoutMs);
-    call.attach({ onData: (v) => this.onData(v), onEnd: () => this.onEnd(), onFail: () => this.onBroken() });
+    call.attach({
+      onData: (v) => this.onData(v),
+      onEnd: () => this.onEnd(),
+      onFail: () => this.onBroken(),
+    });
   }
 
   private onData(view: Buffer): void {
@@ -96,7 +106,9 @@ class StreamRelay {
     // directly, else a plain copy. `chunk` is the event bytes within it, stable from here on.
     const direct = this.direct;
     const framed = direct ? frameChunk(view) : undefined;
-    const chunk = framed ? framed.subarray(framed.length - 2 - view.length, framed.length - 2) : Buffer.from(view);
+    const chunk = framed
+      ? framed.subarray(framed.length - 2 - view.length, framed.length - 2)
+      : Buffer.from(view);
     const t = performance.timeOrigin + tp;
     if (this.parser.isIdle() && scanPlainSseChunk(chunk, this.scan)) this.takeScanned(chunk, t);
     // latin1 is a byte-for-byte view: the framing and the patterns we look for are ASCII, and the
@@ -199,7 +211,14 @@ class StreamRelay {
     this.deps.metrics.countUpstreamError(`generation_stream_${cls}`);
     this.call.abort();
     const outcome: RecordOutcome = cls === 'timeout' ? 'timeout' : 'upstream_error';
-    this.finish(new Ending(outcome, 200, { kind: 'error', status: cls === 'timeout' ? 504 : 502, message }, message));
+    this.finish(
+      new Ending(
+        outcome,
+        200,
+        { kind: 'error', status: cls === 'timeout' ? 504 : 502, message },
+        message,
+      ),
+    );
   }
 
   private armIdle(delayMs: number): void {
@@ -211,7 +230,9 @@ class StreamRelay {
     const now = performance.now();
     const idle = now - this.lastActivity;
     if (this.isPausedForClient && idle >= idleTimeoutMs) return this.dropSlowReader();
-    if (idle >= idleTimeoutMs || now - this.startedAt >= requestTimeoutMs) return this.failStream('Generation stream timed out', 'timeout');
+    if (idle >= idleTimeoutMs || now - this.startedAt >= requestTimeoutMs) {
+      return this.failStream('Generation stream timed out', 'timeout');
+    }
     this.armIdle(Math.min(idleTimeoutMs - idle, requestTimeoutMs - (now - this.startedAt)) + 1);
   }
 
@@ -234,7 +255,9 @@ class StreamRelay {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.request.onCancel = undefined;
     const rec = this.request.rec;
-    if (this.lastDataChunk) this.lastData = this.lastDataChunk.toString('latin1', this.lastDataStart, this.lastDataEnd);
+    if (this.lastDataChunk) {
+      this.lastData = this.lastDataChunk.toString('latin1', this.lastDataStart, this.lastDataEnd);
+    }
     const m = COMPLETION_TOKENS.exec(this.lastData);
     // Without usage in the stream, count token events (one token each unless stream_interval > 1).
     rec.completionTokens = m ? Number(m[1]) : rec.tokenTimes.length;

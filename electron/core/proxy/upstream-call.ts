@@ -96,13 +96,21 @@ export interface UpstreamCallDeps {
  * Runs one phase: the reply and the lease on the worker that gave it (the caller releases it), or how
  * the request ends. On failure the lease is released here.
  */
-export async function callWithRetry<C extends Abortable, T>(deps: UpstreamCallDeps, p: PhaseCall<C, T>): Promise<Answered<C, T> | Ending> {
+export async function callWithRetry<C extends Abortable, T>(
+  deps: UpstreamCallDeps,
+  p: PhaseCall<C, T>,
+): Promise<Answered<C, T> | Ending> {
   const { request, spec } = p;
   const pool = deps.upstreams.pool(spec.role);
   const pin = deps.upstreams.pinExclusion(request.req, pool, spec.pinHeader);
   if (pin === 'unknown') {
     p.reserved?.release();
-    return Ending.error('client_error', 400, `${spec.pinHeader} names no ${spec.role} worker of this proxy`, `unknown pinned ${spec.role} worker`);
+    return Ending.error(
+      'client_error',
+      400,
+      `${spec.pinHeader} names no ${spec.role} worker of this proxy`,
+      `unknown pinned ${spec.role} worker`,
+    );
   }
   // Workers this request may not go to: the pin's exclusions, then each failed attempt's worker.
   let excluded = pin;
@@ -129,14 +137,20 @@ export async function callWithRetry<C extends Abortable, T>(deps: UpstreamCallDe
       lease.release();
       const failed = chargeFailure(deps, request, lease, thrown);
       if (failed instanceof Ending) return failed;
-      if (failed === 'timeout') return Ending.error('timeout', 504, spec.timeoutMessage, `${spec.role} timeout`);
-      if (!spec.retryOn.has(failed)) return Ending.error('upstream_error', 502, spec.failedMessage, `${spec.role} ${failed}`);
+      if (failed === 'timeout') {
+        return Ending.error('timeout', 504, spec.timeoutMessage, `${spec.role} timeout`);
+      }
+      if (!spec.retryOn.has(failed)) {
+        return Ending.error('upstream_error', 502, spec.failedMessage, `${spec.role} ${failed}`);
+      }
       deps.log(`${spec.role} attempt on ${lease.worker.url} failed: ${failed}`);
       (excluded ??= new Set()).add(lease.worker.url);
       if (!(await deps.policy.allowsAnother(attempt, request))) break;
     }
   }
-  return Ending.error('upstream_error', 503, spec.unavailableMessage, spec.unavailableMessage, { 'retry-after': '1' });
+  return Ending.error('upstream_error', 503, spec.unavailableMessage, spec.unavailableMessage, {
+    'retry-after': '1',
+  });
 }
 
 /** The routing exclusion of a first attempt with no pin. */
@@ -146,13 +160,25 @@ const NO_EXCLUSION: ReadonlySet<string> = new Set();
  * Routes one attempt. A router error on the first attempt with members present is the router's own
  * failure (500, as upstream); later, or with no members, it means nobody is left (undefined: 503).
  */
-function pickWorker(pool: WorkerPool, route: RouteRequest, excluded: ReadonlySet<string>, attempt: number): Lease | Ending | undefined {
+function pickWorker(
+  pool: WorkerPool,
+  route: RouteRequest,
+  excluded: ReadonlySet<string>,
+  attempt: number,
+): Lease | Ending | undefined {
   try {
     const { worker, selection } = pool.select(route, excluded);
     return new Lease(pool, worker, selection);
   } catch (err) {
     if (!(err instanceof RouterError)) throw err;
-    if (attempt === 0 && pool.size() > 0) return Ending.error('upstream_error', 500, `Internal server error ${err.message}`, err.message);
+    if (attempt === 0 && pool.size() > 0) {
+      return Ending.error(
+        'upstream_error',
+        500,
+        `Internal server error ${err.message}`,
+        err.message,
+      );
+    }
     return undefined;
   }
 }
@@ -162,7 +188,12 @@ function pickWorker(pool: WorkerPool, route: RouteRequest, excluded: ReadonlySet
  * ends the request as its cancel reason says, without blaming the worker; any other failure is charged
  * to the worker, counted as `<role>_<kind>`, and its kind returned.
  */
-function chargeFailure(deps: UpstreamCallDeps, request: ProxyRequest, lease: Lease, thrown: unknown): UpstreamFailureKind | Ending {
+function chargeFailure(
+  deps: UpstreamCallDeps,
+  request: ProxyRequest,
+  lease: Lease,
+  thrown: unknown,
+): UpstreamFailureKind | Ending {
   if (!(thrown instanceof UpstreamError)) throw thrown;
   if (thrown.kind === 'aborted' || request.isCancelled) return request.cancelEnding();
   lease.pool.reportFailure(lease.worker, thrown.kind);

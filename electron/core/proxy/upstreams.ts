@@ -45,10 +45,23 @@ export class Upstreams {
   ) {
     const ejection = { ...DEFAULT_EJECTION, ...options.ejection };
     const poolLog = (m: string): void => log('info', m);
-    this.context = new WorkerPool('context', this.makeRouter(options.contextRouter, 'context'), limits.maxSocketsPerWorker, ejection, poolLog);
-    this.generation = new WorkerPool('generation', this.makeRouter(options.generationRouter, 'generation'), limits.maxSocketsPerWorker, ejection, poolLog);
-    this.context.setMembers(options.contextUrls);
-    this.generation.setMembers(options.generationUrls);
+    const poolOf = (
+      role: WorkerRole,
+      router: RouterSettings | undefined,
+      urls: string[],
+    ): WorkerPool => {
+      const pool = new WorkerPool(
+        role,
+        this.makeRouter(router, role),
+        limits.maxSocketsPerWorker,
+        ejection,
+        poolLog,
+      );
+      pool.setMembers(urls);
+      return pool;
+    };
+    this.context = poolOf('context', options.contextRouter, options.contextUrls);
+    this.generation = poolOf('generation', options.generationRouter, options.generationUrls);
     this.perf = new PerfMetricsCollector(options.perfMetricsMaxRequests ?? 0);
     // Upstream aligns every worker's steady clock when perf metrics are on (8.3): at start and on every join.
     this.clockSync = this.perf.isEnabled ? new SteadyClockSync({ log }) : undefined;
@@ -61,20 +74,27 @@ export class Upstreams {
 
   readiness(): Readiness {
     if (this.isDraining) return { ready: false, reason: 'Proxy is shutting down' };
-    if (this.isStarting) return { ready: false, reason: 'Proxy is starting: waiting for workers to become healthy' };
+    if (this.isStarting) {
+      return { ready: false, reason: 'Proxy is starting: waiting for workers to become healthy' };
+    }
     const min = this.options.minimalInstances;
     const needCtx = this.options.isGenOnlyBenchmark ? 0 : (min?.context ?? 1);
     const needGen = min?.generation ?? 1;
     if (this.context.size() < needCtx || this.generation.size() < needGen) {
       const counts = `${this.context.size()}/${needCtx} context and ${this.generation.size()}/${needGen} generation servers`;
-      return { ready: false, reason: min ? `Cluster is not ready: ${counts}` : `Not enough servers: ${counts}` };
+      return {
+        ready: false,
+        reason: min ? `Cluster is not ready: ${counts}` : `Not enough servers: ${counts}`,
+      };
     }
     return { ready: true, reason: '' };
   }
 
   /** The routers' view of a request; the prompt is parsed only when a router needs it. */
   routeRequestFor(endpoint: Endpoint, body: RawJson, promptText: string | undefined): RouteRequest {
-    if (!routerNeedsPrompt(this.context) && !routerNeedsPrompt(this.generation)) return { endpoint };
+    if (!routerNeedsPrompt(this.context) && !routerNeedsPrompt(this.generation)) {
+      return { endpoint };
+    }
     if (endpoint === 'completions') {
       let prompt: unknown;
       try {
@@ -84,7 +104,10 @@ export class Upstreams {
       }
       return routeRequestOf(endpoint, { prompt });
     }
-    return routeRequestOf(endpoint, { messages: memberValue(body, 'messages'), prompt_token_ids: memberValue(body, 'prompt_token_ids') });
+    return routeRequestOf(endpoint, {
+      messages: memberValue(body, 'messages'),
+      prompt_token_ids: memberValue(body, 'prompt_token_ids'),
+    });
   }
 
   /**
@@ -163,7 +186,10 @@ export class Upstreams {
     this.clockSync?.close();
   }
 
-  private makeRouter(cfg: RouterSettings | undefined, role: WorkerRole): ReturnType<typeof createRouter> {
+  private makeRouter(
+    cfg: RouterSettings | undefined,
+    role: WorkerRole,
+  ): ReturnType<typeof createRouter> {
     return createRouter(cfg ?? ROUTER_DEFAULT, [], role, this.options.tokenizer);
   }
 
@@ -172,7 +198,12 @@ export class Upstreams {
   }
 
   private startKvPolling(): void {
-    if (this.context.routerType !== 'kv_cache_aware' && this.generation.routerType !== 'kv_cache_aware') return;
+    if (
+      this.context.routerType !== 'kv_cache_aware' &&
+      this.generation.routerType !== 'kv_cache_aware'
+    ) {
+      return;
+    }
     if (this.kvTimer) return;
     const tick = (): void => {
       this.kvTimer = setTimeout(() => {
@@ -192,7 +223,9 @@ export class Upstreams {
    */
   private async pollKvEvents(): Promise<void> {
     const targets: WorkerEndpoint[] = [];
-    for (const pool of [this.context, this.generation]) if (pool.routerType === 'kv_cache_aware') targets.push(...pool.all());
+    for (const pool of [this.context, this.generation]) {
+      if (pool.routerType === 'kv_cache_aware') targets.push(...pool.all());
+    }
     await Promise.all(targets.map((w) => this.pollWorkerKvEvents(w)));
   }
 

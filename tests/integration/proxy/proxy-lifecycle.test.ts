@@ -32,7 +32,8 @@ interface Scenario {
   outcomes: string[];
 }
 
-const error = (body: string): { message: string; type: string; code: number } => (JSON.parse(body) as { error: { message: string; type: string; code: number } }).error;
+const error = (body: string): { message: string; type: string; code: number } =>
+  (JSON.parse(body) as { error: { message: string; type: string; code: number } }).error;
 
 const SCENARIOS: Record<string, Scenario> = {
   'success, not streamed': {
@@ -74,8 +75,20 @@ const SCENARIOS: Record<string, Scenario> = {
     opts: { maxConcurrency: 1, maxQueue: 0 },
     run: async (p, _ctx, [gen]) => {
       await gen?.control({ tokens: 20, tokenDelayMs: 20 });
-      const holder = streamRequest(p.port, '/v1/completions', completionBody({ stream: true, max_tokens: 20 }));
-      await waitFor(async () => metricValue((await request(p.port, 'GET', '/metrics')).body, 'disagg_proxy_admission_active') === 1, 5_000, 'slot taken');
+      const holder = streamRequest(
+        p.port,
+        '/v1/completions',
+        completionBody({ stream: true, max_tokens: 20 }),
+      );
+      await waitFor(
+        async () =>
+          metricValue(
+            (await request(p.port, 'GET', '/metrics')).body,
+            'disagg_proxy_admission_active',
+          ) === 1,
+        5_000,
+        'slot taken',
+      );
       const shed = await request(p.port, 'POST', '/v1/completions', completionBody());
       expect(shed.status).toBe(429);
       expect(shed.headers['retry-after']).toBe('1');
@@ -88,12 +101,40 @@ const SCENARIOS: Record<string, Scenario> = {
     opts: { maxConcurrency: 1, maxQueue: 4, queueTimeoutMs: 10_000 },
     run: async (p, _ctx, [gen]) => {
       await gen?.control({ tokens: 30, tokenDelayMs: 20 });
-      const holder = streamRequest(p.port, '/v1/completions', completionBody({ stream: true, max_tokens: 30 }));
-      await waitFor(async () => metricValue((await request(p.port, 'GET', '/metrics')).body, 'disagg_proxy_admission_active') === 1, 5_000, 'slot taken');
+      const holder = streamRequest(
+        p.port,
+        '/v1/completions',
+        completionBody({ stream: true, max_tokens: 30 }),
+      );
+      await waitFor(
+        async () =>
+          metricValue(
+            (await request(p.port, 'GET', '/metrics')).body,
+            'disagg_proxy_admission_active',
+          ) === 1,
+        5_000,
+        'slot taken',
+      );
       const queued = abandonStream(p.port, '/v1/completions', completionBody({ stream: true }), 1);
-      await waitFor(async () => metricValue((await request(p.port, 'GET', '/metrics')).body, 'disagg_proxy_admission_queued') === 1, 5_000, 'queued');
+      await waitFor(
+        async () =>
+          metricValue(
+            (await request(p.port, 'GET', '/metrics')).body,
+            'disagg_proxy_admission_queued',
+          ) === 1,
+        5_000,
+        'queued',
+      );
       await abandonAll(queued);
-      await waitFor(async () => metricValue((await request(p.port, 'GET', '/metrics')).body, 'disagg_proxy_admission_queued') === 0, 5_000, 'left the queue');
+      await waitFor(
+        async () =>
+          metricValue(
+            (await request(p.port, 'GET', '/metrics')).body,
+            'disagg_proxy_admission_queued',
+          ) === 0,
+        5_000,
+        'left the queue',
+      );
       expect((await holder).status).toBe(200);
       return 2;
     },
@@ -103,7 +144,13 @@ const SCENARIOS: Record<string, Scenario> = {
     run: async (p, ctx, [gen]) => {
       await ctx.control({ ctx: 'hang' });
       await abandonStream(p.port, '/v1/completions', completionBody({ stream: true }), 0, 150);
-      await waitFor(async () => metricValue((await request(p.port, 'GET', '/metrics')).body, 'disagg_proxy_in_flight') === 0, 5_000, 'request ended');
+      await waitFor(
+        async () =>
+          metricValue((await request(p.port, 'GET', '/metrics')).body, 'disagg_proxy_in_flight') ===
+          0,
+        5_000,
+        'request ended',
+      );
       // Item 9: the generation request is never started.
       expect((await gen?.stats())?.counts['gen'] ?? 0).toBe(0);
       return 1;
@@ -113,8 +160,17 @@ const SCENARIOS: Record<string, Scenario> = {
   'client abort during the stream': {
     run: async (p, _ctx, [gen]) => {
       await gen?.control({ tokens: 50, tokenDelayMs: 20 });
-      await abandonStream(p.port, '/v1/completions', completionBody({ stream: true, max_tokens: 50 }), 3);
-      await waitFor(async () => ((await gen?.stats())?.aborted ?? 0) === 1, 5_000, 'generation aborted');
+      await abandonStream(
+        p.port,
+        '/v1/completions',
+        completionBody({ stream: true, max_tokens: 50 }),
+        3,
+      );
+      await waitFor(
+        async () => ((await gen?.stats())?.aborted ?? 0) === 1,
+        5_000,
+        'generation aborted',
+      );
       return 1;
     },
     outcomes: ['client_disconnected'],
@@ -134,7 +190,12 @@ const SCENARIOS: Record<string, Scenario> = {
     run: async (p, _ctx, gens) => {
       await gens[0]?.kill();
       // Round robin: at least one of two requests meets the dead worker first and is retried.
-      for (let i = 0; i < 2; i++) expect((await request(p.port, 'POST', '/v1/completions', completionBody({ stream: true }))).status).toBe(200);
+      for (let i = 0; i < 2; i++) {
+        expect(
+          (await request(p.port, 'POST', '/v1/completions', completionBody({ stream: true })))
+            .status,
+        ).toBe(200);
+      }
       return 2;
     },
     outcomes: ['ok', 'ok'],
@@ -164,11 +225,17 @@ const SCENARIOS: Record<string, Scenario> = {
     opts: { totalTimeoutMs: 400 },
     run: async (p, _ctx, [gen]) => {
       await gen?.control({ tokens: 200, tokenDelayMs: 20 });
-      const r = await streamRequest(p.port, '/v1/completions', completionBody({ stream: true, max_tokens: 200 }));
+      const r = await streamRequest(
+        p.port,
+        '/v1/completions',
+        completionBody({ stream: true, max_tokens: 200 }),
+      );
       expect(r.status).toBe(200);
       const data = sseData(r.body);
       expect(data.at(-1)).toBe('[DONE]');
-      expect(JSON.parse(data.at(-2) ?? '{}')).toMatchObject({ error: { message: 'Request timed out', code: 504 } });
+      expect(JSON.parse(data.at(-2) ?? '{}')).toMatchObject({
+        error: { message: 'Request timed out', code: 504 },
+      });
       return 1;
     },
     outcomes: ['timeout'],
@@ -205,7 +272,12 @@ describe('proxy request lifecycle: every exit path answers once, releases once, 
   it.each(Object.entries(SCENARIOS))('%s', async (_name, s) => {
     workers = await Promise.all(Array.from({ length: 1 + (s.gens ?? 1) }, () => startFakeWorker()));
     const [ctx, ...gens] = workers as [FakeWorker, ...FakeWorker[]];
-    p = await startProxy({ contextUrls: [ctx.url], generationUrls: gens.map((w) => w.url), recordBatchMs: 5, ...s.opts });
+    p = await startProxy({
+      contextUrls: [ctx.url],
+      generationUrls: gens.map((w) => w.url),
+      recordBatchMs: 5,
+      ...s.opts,
+    });
     const records: ProxyRequestRecord[] = [];
     p.proxy.onRecords((rs) => records.push(...rs));
     const proxy = p;

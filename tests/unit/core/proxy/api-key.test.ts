@@ -30,7 +30,15 @@ describe('createApiKeyCheck', () => {
   it('compares equal-length digests with timingSafeEqual for every header, right or wrong, present or not', () => {
     const spy = vi.spyOn(crypto, 'timingSafeEqual');
     const check = createApiKeyCheck('sk-secret');
-    for (const h of ['Bearer sk-secret', 'Bearer x', 'Bearer ' + 'y'.repeat(500), undefined, 'junk']) check(h);
+    for (const h of [
+      'Bearer sk-secret',
+      'Bearer x',
+      'Bearer ' + 'y'.repeat(500),
+      undefined,
+      'junk',
+    ]) {
+      check(h);
+    }
     expect(spy).toHaveBeenCalledTimes(5);
     for (const [a, b] of spy.mock.calls) {
       expect((a as Buffer).length).toBe(32);

@@ -10,7 +10,11 @@ import { DeadlineSweep } from '../../../../electron/core/proxy/deadline-sweep';
 /** A sweep whose time moves only when the test says; sweepNow() stands in for the interval. */
 function manualSweep(): { sweep: DeadlineSweep; advance: (ms: number) => void } {
   let now = 0;
-  const sweep = new DeadlineSweep(20, { now: () => now, setInterval: () => undefined, clearInterval: () => undefined });
+  const sweep = new DeadlineSweep(20, {
+    now: () => now,
+    setInterval: () => undefined,
+    clearInterval: () => undefined,
+  });
   return {
     sweep,
     advance: (ms) => {
@@ -26,7 +30,12 @@ function source(contentLength?: number): BodySource & EventEmitter {
   return s;
 }
 
-const LIMITS: BodyLimits = { maxBytes: 100, timeoutMs: 10_000, minBytesPerS: 10, rateGraceMs: 2_000 };
+const LIMITS: BodyLimits = {
+  maxBytes: 100,
+  timeoutMs: 10_000,
+  minBytesPerS: 10,
+  rateGraceMs: 2_000,
+};
 
 describe('readClientBody', () => {
   it('returns the body once it ended, and leaves the sweep empty', async () => {

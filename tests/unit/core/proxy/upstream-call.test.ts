@@ -42,7 +42,12 @@ function setup(script: Record<string, Outcome>, maxRetries: number) {
   const { pool, events } = stubPool(script);
   const metrics = new ProxyMetrics();
   const upstreams = { pool: () => pool, pinExclusion: () => undefined } as unknown as Upstreams;
-  const deps: UpstreamCallDeps = { upstreams, metrics, policy: new RetryPolicy(maxRetries, metrics, () => 0), log: () => undefined };
+  const deps: UpstreamCallDeps = {
+    upstreams,
+    metrics,
+    policy: new RetryPolicy(maxRetries, metrics, () => 0),
+    log: () => undefined,
+  };
   const spec: PhaseSpec<FakeCall, string> = {
     role: 'generation',
     pinHeader: 'x-pin',
@@ -51,7 +56,9 @@ function setup(script: Record<string, Outcome>, maxRetries: number) {
     open: (worker) => ({ url: worker.url, abort: () => undefined }),
     awaitReply: (call) => {
       const o = script[call.url];
-      return o === 'ok' ? Promise.resolve(`answer from ${call.url}`) : Promise.reject(new UpstreamError(o ?? 'connect', 'scripted'));
+      return o === 'ok'
+        ? Promise.resolve(`answer from ${call.url}`)
+        : Promise.reject(new UpstreamError(o ?? 'connect', 'scripted'));
     },
     markSent: () => undefined,
     timeoutMessage: 'timed out',
@@ -59,8 +66,32 @@ function setup(script: Record<string, Outcome>, maxRetries: number) {
     unavailableMessage: 'none available',
   };
   const res = { headersSent: false, statusCode: 200 };
-  const request = new ProxyRequest({ headers: {} } as never, res as never, 'completions', { id: 1, endpoint: 'completions', isStream: false, receivedAt: 0, tokenTimes: [], doneAt: 0, outcome: 'ok', status: 0, retries: 0 }, 0);
-  const run = () => callWithRetry(deps, { request, route: { endpoint: 'completions' }, path: '/v1/completions', payload: '{}', timeoutMs: 1_000, spec });
+  const request = new ProxyRequest(
+    { headers: {} } as never,
+    res as never,
+    'completions',
+    {
+      id: 1,
+      endpoint: 'completions',
+      isStream: false,
+      receivedAt: 0,
+      tokenTimes: [],
+      doneAt: 0,
+      outcome: 'ok',
+      status: 0,
+      retries: 0,
+    },
+    0,
+  );
+  const run = () =>
+    callWithRetry(deps, {
+      request,
+      route: { endpoint: 'completions' },
+      path: '/v1/completions',
+      payload: '{}',
+      timeoutMs: 1_000,
+      spec,
+    });
   return { run, events, metrics, request };
 }
 
@@ -82,7 +113,11 @@ describe('callWithRetry', () => {
     const { run, events } = setup({ a: 'connect', b: 'reset', c: 'ok' }, 1);
     const got = await run();
     expect(got).toBeInstanceOf(Ending);
-    expect(got).toMatchObject({ outcome: 'upstream_error', status: 503, reply: { kind: 'error', status: 503, headers: { 'retry-after': '1' } } });
+    expect(got).toMatchObject({
+      outcome: 'upstream_error',
+      status: 503,
+      reply: { kind: 'error', status: 503, headers: { 'retry-after': '1' } },
+    });
     expect(events.filter((e) => e.startsWith('select'))).toEqual(['select a', 'select b']);
   });
 
