@@ -1,5 +1,6 @@
 // The app shell: top bar with navigation (Cluster, Configuration, Dashboard, Playground), theme toggle,
-// connection and worker summary, and the current view. Layer: renderer.
+// connection and worker summary, and the current view. While the backend is lost the header says
+// "disconnected" and every live number is marked stale (data-stale on the shell). Layer: renderer.
 
 import { lazy, type ReactNode, Suspense, useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
@@ -12,7 +13,7 @@ import { PlaygroundView } from './features/playground/playground-view';
 import { SettingsDialog } from './features/settings/settings-dialog';
 import { useAppStore } from './store/app-store-context';
 import { selectIsSimulated, selectWorkerCounts } from './store/selectors';
-import type { ThemeChoice, ViewName } from './store/store-types';
+import type { ThemeChoice, UiSlice, ViewName } from './store/store-types';
 
 // The editor (CodeMirror) and the charts (recharts) load with their views: the first paint needs neither.
 const ConfigView = lazy(() =>
@@ -32,6 +33,13 @@ const VIEWS: { id: ViewName; label: string }[] = [
   { id: 'playground', label: 'Playground' },
   { id: 'bench', label: 'Benchmark' },
 ];
+
+const CONNECTION_BADGE: Record<UiSlice['connection'], { text: string; className: string }> = {
+  connecting: { text: 'connecting', className: 'state-starting' },
+  ok: { text: 'connected', className: 'state-ready' },
+  lost: { text: 'disconnected', className: 'state-errored' },
+  error: { text: 'offline', className: 'state-errored' },
+};
 
 const THEME_NEXT: Record<ThemeChoice, ThemeChoice> = {
   system: 'dark',
@@ -62,6 +70,7 @@ export function App(): ReactNode {
   const counts = useAppStore(useShallow(selectWorkerCounts));
   const isSimulated = useAppStore(selectIsSimulated);
   const openSettings = useAppStore((s) => s.openSettings);
+  const isStale = connection === 'lost';
   useThemeAttribute(theme);
 
   useEffect(() => {
@@ -79,7 +88,7 @@ export function App(): ReactNode {
   }, [setView]);
 
   return (
-    <div className="app">
+    <div className="app" data-stale={isStale ? 'true' : undefined}>
       <header className="topbar">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true" />
@@ -107,15 +116,22 @@ export function App(): ReactNode {
               simulated
             </span>
           ) : null}
-          <span className="dim num" aria-label="Worker summary">
+          <span
+            className="dim num live"
+            aria-label="Worker summary"
+            title={isStale ? 'Last known state: the backend is not answering' : undefined}
+          >
+            {isStale ? 'last known: ' : ''}
             {counts.total === 0
               ? 'no workers'
               : `${counts.ready}/${counts.total} ready${counts.starting ? `, ${counts.starting} starting` : ''}${counts.failing ? `, ${counts.failing} failing` : ''}`}
           </span>
           <span
-            className={`badge ${connection === 'ok' ? 'state-ready' : connection === 'error' ? 'state-errored' : 'state-starting'}`}
+            className={`badge ${CONNECTION_BADGE[connection].className}`}
+            aria-label="Connection"
+            title={connectionError ?? undefined}
           >
-            {connection === 'ok' ? 'connected' : connection === 'error' ? 'offline' : 'connecting'}
+            {CONNECTION_BADGE[connection].text}
           </span>
           <button type="button" className="btn btn-small" onClick={() => openSettings(true)}>
             Settings
@@ -138,6 +154,12 @@ export function App(): ReactNode {
               message={connectionError ?? 'unknown error'}
               onRetry={() => window.location.reload()}
             />
+          </div>
+        ) : null}
+        {isStale ? (
+          <div className="warn-box stale-banner" role="status">
+            Lost the console backend ({connectionError ?? 'no answer'}). Numbers below are the last
+            known ones; reconnecting by itself…
           </div>
         ) : null}
         {view === 'cluster' ? <ClusterView /> : null}

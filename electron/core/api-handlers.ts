@@ -39,8 +39,9 @@ export interface ApiServices {
 /** Every channel's handler. */
 export function createApiHandlers(s: ApiServices): ApiHandlers {
   const localOrThrow = (id: string): void => {
-    if (!s.supervisor.list().some((w) => w.id === id))
-      {throw new AppError('WORKER_NOT_FOUND', `no worker '${id}'`, { id });}
+    if (!s.supervisor.list().some((w) => w.id === id)) {
+      throw new AppError('WORKER_NOT_FOUND', `no worker '${id}'`, { id });
+    }
   };
   return {
     'gpus:list': () =>

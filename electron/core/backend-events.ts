@@ -60,8 +60,9 @@ export function connectFeeds(f: BackendFeeds): () => void {
     const key = JSON.stringify(status);
     if (lastEmitted.get(status.id) === key) return;
     lastEmitted.set(status.id, key);
-    if (f.supervisor.list().some((s) => s.id === status.id))
-      {f.hub.emit('workers:statusChanged', f.view(status.id));}
+    if (f.supervisor.list().some((s) => s.id === status.id)) {
+      f.hub.emit('workers:statusChanged', f.view(status.id));
+    }
   });
   const offLines = batchLogLines(f.hub, f.logStore);
   const offGpus = f.gpus.onDidSample((snap) => {

@@ -47,8 +47,9 @@ export function createMembership(opts: MembershipOptions): ClusterMembership {
     for (const s of supervisor.list()) {
       const spec = supervisor.spec(s.id);
       const url = workerUrlOf(spec);
-      if ((s.state === 'ready' || s.state === 'degraded') && !draining.has(url))
-        {want[spec.role].push(url);}
+      if ((s.state === 'ready' || s.state === 'degraded') && !draining.has(url)) {
+        want[spec.role].push(url);
+      }
     }
     if (applied?.mode === 'static') {
       const { context_servers: ctx, generation_servers: gen } = applied.disagg;
@@ -62,8 +63,9 @@ export function createMembership(opts: MembershipOptions): ClusterMembership {
         }
       }
     }
-    for (const r of opts.remote())
-      {if (r.isHealthy !== false && !draining.has(r.url)) want[r.role].push(r.url);}
+    for (const r of opts.remote()) {
+      if (r.isHealthy !== false && !draining.has(r.url)) want[r.role].push(r.url);
+    }
     return want;
   };
 

@@ -103,8 +103,9 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
   let status: ProxyThreadStatus | null = null;
   const recordListeners = new Set<(records: ProxyRequestRecord[]) => void>();
   const proxyLog = (level: LogLevel, message: string): void => {
-    if (level === 'error' || level === 'warning')
-      {log(level === 'warning' ? 'warn' : 'error', `proxy: ${message}`);}
+    if (level === 'error' || level === 'warning') {
+      log(level === 'warning' ? 'warn' : 'error', `proxy: ${message}`);
+    }
   };
 
   const startOn = (config: DisaggConfig, at: number): Promise<ProxyThreadHandle> =>
@@ -130,8 +131,9 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       try {
         proxy = await startOn(config, port);
       } catch (err) {
-        if ((err as { code?: string }).code !== 'EADDRINUSE' && !/in use/.test(errText(err)))
-          {throw err;}
+        if ((err as { code?: string }).code !== 'EADDRINUSE' && !/in use/.test(errText(err))) {
+          throw err;
+        }
         log('warn', `proxy port ${port} is in use; the proxy takes a free port instead`);
         proxy = await startOn(config, 0);
       }
@@ -193,10 +195,11 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
     async stop() {
       const p = proxy;
       proxy = null;
-      if (p)
-        {await stopBounded(p, 2000, log).catch((err: unknown) =>
+      if (p) {
+        await stopBounded(p, 2000, log).catch((err: unknown) =>
           log('warn', `proxy stop: ${errText(err)}`),
-        );}
+        );
+      }
     },
   };
   return host;

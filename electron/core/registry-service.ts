@@ -75,11 +75,13 @@ type EtcdStatus = { state: EtcdState; endpoint: string | null; message: string |
 /** The etcd endpoint a topology names (metadata_config.yaml, or an etcd:// cluster_uri), null when it needs none. */
 function namedEtcdEndpoint(t: AppliedTopology | null): string | null {
   if (!t) return null;
-  if (t.mode === 'metadata')
-    {return t.metadata ? `http://${t.metadata.hostname}:${t.metadata.port}` : null;}
+  if (t.mode === 'metadata') {
+    return t.metadata ? `http://${t.metadata.hostname}:${t.metadata.port}` : null;
+  }
   const uri = t.disagg.disagg_cluster?.cluster_uri;
-  if (t.mode === 'disagg_cluster' && uri?.startsWith('etcd://'))
-    {return `http://${uri.slice('etcd://'.length).split(',')[0] ?? ''}`;}
+  if (t.mode === 'disagg_cluster' && uri?.startsWith('etcd://')) {
+    return `http://${uri.slice('etcd://'.length).split(',')[0] ?? ''}`;
+  }
   return null;
 }
 
@@ -93,161 +95,171 @@ async function answersHealth(url: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
-/** The registry service; starts nothing before ensureEtcd. */
-export function createRegistryService(opts: RegistryServiceOptions): RegistryService {
-  const { log } = opts;
-  let etcd: EmbeddedEtcd | null = null;
-  let etcdStatus: EtcdStatus = { state: 'off', endpoint: null, message: null };
-  let remote: RemoteWorker[] = [];
-  let clusterReady: boolean | null = null;
+/** A client of the metadata server (trtllm/<id> keys) with short deadlines: the console only peeks. */
+function metadataClientOf(endpoint: string): MetadataClient {
+  const storage = createClusterStorage(`etcd://${hostPortOf(endpoint)}`, {
+    etcdCallTimeoutMs: 3000,
+  });
+  return new MetadataClient(storage, { ownsStorage: true, log: () => undefined });
+}
 
-  const endpointOf = (t: AppliedTopology | null): string | null =>
-    opts.etcdEndpointSetting() ?? namedEtcdEndpoint(t);
-  /** A client of the metadata server (trtllm/<id> keys) with short deadlines: the console only peeks. */
-  const metadataClientOf = (endpoint: string): MetadataClient =>
-    new MetadataClient(
-      createClusterStorage(`etcd://${hostPortOf(endpoint)}`, { etcdCallTimeoutMs: 3000 }),
-      { ownsStorage: true, log: () => undefined },
-    );
-  const clusterStorageOf = (cluster: DisaggClusterConfig): ClusterStorage => {
-    const uri = cluster.cluster_uri.startsWith('http')
-      ? `http://127.0.0.1:${opts.proxyPort()}`
-      : cluster.cluster_uri;
-    return createClusterStorage(uri, { httpTimeoutMs: 3000, etcdCallTimeoutMs: 3000 });
-  };
+/** The applied disagg_cluster's storage: its etcd, or for an http:// cluster the proxy's own endpoints. */
+function clusterStorageOf(cluster: DisaggClusterConfig, proxyPort: number): ClusterStorage {
+  const uri = cluster.cluster_uri.startsWith('http')
+    ? `http://127.0.0.1:${proxyPort}`
+    : cluster.cluster_uri;
+  return createClusterStorage(uri, { httpTimeoutMs: 3000, etcdCallTimeoutMs: 3000 });
+}
 
-  const startEmbedded = async (endpoint: string, clientPort: number): Promise<void> => {
-    try {
-      etcd = await startEmbeddedEtcd({
-        dataDir: join(opts.dataDir, 'etcd'),
-        binary: opts.etcdBinary,
-        clientPort,
-        env: opts.env,
-        log: (line) => log('debug', `etcd: ${line}`),
+/** Starts the embedded etcd on a loopback port; on failure, the status says why. */
+async function startEmbedded(
+  opts: RegistryServiceOptions,
+  endpoint: string,
+  clientPort: number,
+): Promise<{ etcd: EmbeddedEtcd | null; status: EtcdStatus }> {
+  try {
+    const etcd = await startEmbeddedEtcd({
+      dataDir: join(opts.dataDir, 'etcd'),
+      binary: opts.etcdBinary,
+      clientPort,
+      env: opts.env,
+      log: (line) => opts.log('debug', `etcd: ${line}`),
+    });
+    opts.log('info', `embedded etcd listening on ${etcd.endpoint}`);
+    return { etcd, status: etcd.status() };
+  } catch (err) {
+    const status: EtcdStatus =
+      err instanceof EtcdStartError
+        ? { state: err.status.state, endpoint: err.status.endpoint, message: err.status.message }
+        : { state: 'unavailable', endpoint, message: errText(err) };
+    opts.log('warn', status.message ?? ETCD_MISSING_MESSAGE);
+    return { etcd: null, status };
+  }
+}
+
+/** Metadata mode: the healthy trtllm/<id> servers other than `local`; a key that fails two checks is deleted (7.1). */
+async function readMetadata(
+  endpoint: string,
+  local: ReadonlySet<string>,
+  log: BackendLog,
+): Promise<RemoteWorker[]> {
+  const client = metadataClientOf(endpoint);
+  const found: RemoteWorker[] = [];
+  try {
+    for (const e of await client.listMetadataServers()) {
+      const url = normalizeUrl(e.url);
+      const role = (e.info.server_role ?? e.info.server_type ?? '').toLowerCase();
+      if (local.has(url) || (role !== 'context' && role !== 'generation')) continue;
+      const isHealthy = (await answersHealth(url, 2000)) || (await answersHealth(url, 2000));
+      if (!isHealthy) {
+        log('warn', `remote worker ${url} failed two health checks; deleting ${e.key}`);
+        await client
+          .deleteKey(e.key)
+          .catch((err: unknown) => log('warn', `cannot delete ${e.key}: ${errText(err)}`));
+        continue;
+      }
+      found.push({
+        id: e.key.slice('trtllm/'.length),
+        role,
+        url,
+        model: e.info.model ?? null,
+        isHealthy,
+        lastSeenMs: Date.now(),
       });
-      etcdStatus = etcd.status();
-      log('info', `embedded etcd listening on ${etcd.endpoint}`);
-    } catch (err) {
-      etcdStatus =
-        err instanceof EtcdStartError
-          ? { state: err.status.state, endpoint: err.status.endpoint, message: err.status.message }
-          : { state: 'unavailable', endpoint, message: errText(err) };
-      log('warn', etcdStatus.message ?? ETCD_MISSING_MESSAGE);
     }
-  };
+  } finally {
+    await client.close();
+  }
+  return found;
+}
 
-  const readMetadata = async (
-    t: AppliedTopology,
-    local: ReadonlySet<string>,
-  ): Promise<RemoteWorker[]> => {
-    const endpoint = endpointOf(t);
-    if (endpoint === null) return [];
+/** disagg_cluster mode: the registered workers other than `local`, and whether minimal_instances is met. */
+async function readCluster(
+  cluster: DisaggClusterConfig,
+  proxyPort: number,
+  local: ReadonlySet<string>,
+): Promise<{ found: RemoteWorker[]; isReady: boolean }> {
+  const storage = clusterStorageOf(cluster, proxyPort);
+  const found: RemoteWorker[] = [];
+  const counts = { CONTEXT: 0, GENERATION: 0 };
+  try {
+    const entries = await storage.getPrefix(workersPrefix(cluster.cluster_name)).catch(() => ({}));
+    for (const [key, value] of Object.entries(entries)) {
+      const info = decodeWorkerInfo(value);
+      const roleName = info ? roleNameOf(info.role) : null;
+      if (!info || roleName === null) continue;
+      counts[roleName]++;
+      const url = normalizeUrl(`http://${info.host}:${info.port}`);
+      if (local.has(url)) continue;
+      const role = roleName === 'CONTEXT' ? 'context' : 'generation';
+      found.push({
+        id: info.worker_id || key,
+        role,
+        url,
+        model: null,
+        isHealthy: await answersHealth(url, 2000),
+        lastSeenMs: Date.now(),
+      });
+    }
+  } finally {
+    await storage.close();
+  }
+  const { minimal_instances: min } = cluster;
+  return {
+    found,
+    isReady: counts.CONTEXT >= min.context_servers && counts.GENERATION >= min.generation_servers,
+  };
+}
+
+/** Deletes the key(s) of the worker at url: trtllm/<id> in metadata mode, its worker key in disagg_cluster mode. */
+async function deleteKeysAt(
+  t: AppliedTopology,
+  url: string,
+  endpoint: string | null,
+  proxyPort: number,
+): Promise<void> {
+  if (t.mode === 'metadata') {
+    if (endpoint === null) return;
     const client = metadataClientOf(endpoint);
-    const found: RemoteWorker[] = [];
     try {
       for (const e of await client.listMetadataServers()) {
-        const url = normalizeUrl(e.url);
-        const role = (e.info.server_role ?? e.info.server_type ?? '').toLowerCase();
-        if (local.has(url) || (role !== 'context' && role !== 'generation')) continue;
-        // Health is checked twice before a key is called dead, as upstream's monitor does (7.1).
-        const isHealthy = (await answersHealth(url, 2000)) || (await answersHealth(url, 2000));
-        if (!isHealthy) {
-          log('warn', `remote worker ${url} failed two health checks; deleting ${e.key}`);
-          await client
-            .deleteKey(e.key)
-            .catch((err: unknown) => log('warn', `cannot delete ${e.key}: ${errText(err)}`));
-          continue;
-        }
-        found.push({
-          id: e.key.slice('trtllm/'.length),
-          role,
-          url,
-          model: e.info.model ?? null,
-          isHealthy,
-          lastSeenMs: Date.now(),
-        });
+        if (normalizeUrl(e.url) === url) await client.deleteKey(e.key);
       }
     } finally {
       await client.close();
     }
-    return found;
-  };
+    return;
+  }
+  const cluster = t.disagg.disagg_cluster;
+  if (!cluster) return;
+  const storage = clusterStorageOf(cluster, proxyPort);
+  try {
+    const entries = await storage.getPrefix(workersPrefix(cluster.cluster_name)).catch(() => ({}));
+    for (const [key, value] of Object.entries(entries)) {
+      const info = decodeWorkerInfo(value);
+      if (info && normalizeUrl(`http://${info.host}:${info.port}`) === url) {
+        await storage.delete(key);
+      }
+    }
+  } finally {
+    await storage.close();
+  }
+}
 
-  const readCluster = async (
-    cluster: DisaggClusterConfig,
-    local: ReadonlySet<string>,
-  ): Promise<RemoteWorker[]> => {
-    const storage = clusterStorageOf(cluster);
-    const found: RemoteWorker[] = [];
-    try {
-      const entries = await storage
-        .getPrefix(workersPrefix(cluster.cluster_name))
-        .catch(() => ({}));
-      const counts = { CONTEXT: 0, GENERATION: 0 };
-      for (const [key, value] of Object.entries(entries)) {
-        const info = decodeWorkerInfo(value);
-        const roleName = info ? roleNameOf(info.role) : null;
-        if (!info || roleName === null) continue;
-        counts[roleName]++;
-        const url = normalizeUrl(`http://${info.host}:${info.port}`);
-        if (local.has(url)) continue;
-        found.push({
-          id: info.worker_id || key,
-          role: roleName === 'CONTEXT' ? 'context' : 'generation',
-          url,
-          model: null,
-          isHealthy: await answersHealth(url, 2000),
-          lastSeenMs: Date.now(),
-        });
-      }
-      clusterReady =
-        counts.CONTEXT >= cluster.minimal_instances.context_servers &&
-        counts.GENERATION >= cluster.minimal_instances.generation_servers;
-    } finally {
-      await storage.close();
-    }
-    return found;
-  };
-
-  const deleteKeysAt = async (t: AppliedTopology, url: string): Promise<void> => {
-    if (t.mode === 'metadata') {
-      const endpoint = endpointOf(t);
-      if (endpoint === null) return;
-      const client = metadataClientOf(endpoint);
-      try {
-        for (const e of await client.listMetadataServers())
-          {if (normalizeUrl(e.url) === url) await client.deleteKey(e.key);}
-      } finally {
-        await client.close();
-      }
-      return;
-    }
-    const cluster = t.disagg.disagg_cluster;
-    if (!cluster) return;
-    const storage = clusterStorageOf(cluster);
-    try {
-      const entries = await storage
-        .getPrefix(workersPrefix(cluster.cluster_name))
-        .catch(() => ({}));
-      for (const [key, value] of Object.entries(entries)) {
-        const info = decodeWorkerInfo(value);
-        if (info && normalizeUrl(`http://${info.host}:${info.port}`) === url)
-          {await storage.delete(key);}
-      }
-    } finally {
-      await storage.close();
-    }
-  };
+/** The registry service; starts nothing before ensureEtcd. */
+export function createRegistryService(opts: RegistryServiceOptions): RegistryService {
+  let etcd: EmbeddedEtcd | null = null;
+  let etcdStatus: EtcdStatus = { state: 'off', endpoint: null, message: null };
+  let remote: RemoteWorker[] = [];
+  let clusterReady: boolean | null = null;
+  const endpointOf = (t: AppliedTopology | null): string | null =>
+    opts.etcdEndpointSetting() ?? namedEtcdEndpoint(t);
 
   return {
     async ensureEtcd(t) {
       const endpoint = endpointOf(t);
-      if (endpoint === null) {
+      if (endpoint === null || (etcd && etcd.endpoint === normalizeUrl(endpoint))) {
         etcdStatus = etcd ? etcd.status() : { state: 'off', endpoint: null, message: null };
-        return;
-      }
-      if (etcd && etcd.endpoint === normalizeUrl(endpoint)) {
-        etcdStatus = etcd.status();
         return;
       }
       const isSetting = opts.etcdEndpointSetting() !== null;
@@ -260,27 +272,30 @@ export function createRegistryService(opts: RegistryServiceOptions): RegistrySer
         return;
       }
       const m = /^http:\/\/(127\.0\.0\.1|localhost):(\d+)$/.exec(endpoint);
-      if (isSetting || !m)
-        {etcdStatus = {
+      if (isSetting || !m) {
+        etcdStatus = {
           state: 'unavailable',
           endpoint,
           message: `etcd at ${endpoint} does not answer`,
-        };}
-      else await startEmbedded(endpoint, Number(m[2]));
-    },
-    async refresh(t, local, draining) {
-      if (!t || t.mode === 'static') {
-        remote = [];
-        clusterReady = null;
+        };
         return;
       }
-      let found: RemoteWorker[];
-      if (t.mode === 'metadata') {
-        found = await readMetadata(t, local);
-        clusterReady = null;
-      } else {
+      const started = await startEmbedded(opts, endpoint, Number(m[2]));
+      etcd = started.etcd;
+      etcdStatus = started.status;
+    },
+    async refresh(t, local, draining) {
+      let found: RemoteWorker[] = [];
+      clusterReady = null;
+      if (t?.mode === 'metadata') {
+        const endpoint = endpointOf(t);
+        if (endpoint === null) return;
+        found = await readMetadata(endpoint, local, opts.log);
+      } else if (t?.mode === 'disagg_cluster') {
         if (!t.disagg.disagg_cluster) return;
-        found = await readCluster(t.disagg.disagg_cluster, local);
+        const r = await readCluster(t.disagg.disagg_cluster, opts.proxyPort(), local);
+        found = r.found;
+        clusterReady = r.isReady;
       }
       remote = found.filter((r) => !draining.has(r.url));
     },
@@ -289,15 +304,16 @@ export function createRegistryService(opts: RegistryServiceOptions): RegistrySer
       remote = remote.filter((r) => r.id !== id);
     },
     async deregister(t, url) {
-      if (t && t.mode !== 'static') await deleteKeysAt(t, url);
+      if (t && t.mode !== 'static') await deleteKeysAt(t, url, endpointOf(t), opts.proxyPort());
     },
     status(t, defaultMode) {
       if (etcd) etcdStatus = etcd.status();
       const { state, endpoint, message } = etcdStatus;
+      const isReady = t?.mode === 'disagg_cluster' ? clusterReady : null;
       return {
         mode: t?.mode ?? defaultMode,
         etcd: { state, endpoint, message },
-        isReady: t?.mode === 'disagg_cluster' ? clusterReady : null,
+        isReady,
         remoteWorkers: [...remote],
       };
     },

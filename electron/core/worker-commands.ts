@@ -5,17 +5,16 @@
 
 import { AppError } from '../../shared/api/envelope';
 import {
+  filesForLayout,
   filesWithWorkerAdded,
   filesWithWorkerRemoved,
-  filesWithWorkers,
+  layoutWorkerNames,
   newWorkerOptions,
   workerFromRequest,
 } from '../../shared/logic/topology-edit';
 import { firstFreePort, nextWorkerName } from '../../shared/logic/worker-allocation';
-import { DEFAULT_MODEL_ID, workerOptionsTemplate } from '../../shared/logic/worker-template';
 import type { PlannerLayout } from '../../shared/model/bench';
-import type { TopologyFiles, TopologyWorker } from '../../shared/model/topology';
-import type { WorkerRole } from '../../shared/model/worker';
+import type { TopologyFiles } from '../../shared/model/topology';
 import type { WorkerAddRequest, WorkerView } from '../../shared/model/worker-view';
 import type { ClusterMembership } from './membership';
 import type { ProxyHost } from './proxy-host';
@@ -64,66 +63,69 @@ function removalWarnings(report: SafeRemovalReport): string[] {
     .map((s) => `${s.name} ${s.outcome}${s.detail ? `: ${s.detail}` : ''}`);
 }
 
+/** A free port for a new worker, avoiding the topology's, the live workers' and the proxy's. */
+async function freeWorkerPort(
+  opts: WorkerCommandsOptions,
+  topologyPorts: Iterable<number>,
+): Promise<number> {
+  const { supervisor } = opts;
+  const livePorts = supervisor.list().map((s) => supervisor.spec(s.id).port);
+  const taken = new Set([...topologyPorts, ...livePorts, opts.proxy.port]);
+  const first = opts.firstWorkerPort;
+  const last = Math.min(65535, first + 999);
+  const isFree = async (p: number): Promise<boolean> => (await probePort('127.0.0.1', p)).free;
+  const port = await firstFreePort({ first, last, taken, isFree });
+  if (port === null) {
+    throw new AppError('PORT_IN_USE', `no free port between ${first} and ${last} for a new worker`);
+  }
+  return port;
+}
+
+/** A remote worker: the console can only stop routing to it by deleting its registry key. */
+async function removeRemote(opts: WorkerCommandsOptions, id: string): Promise<CommandOutcome> {
+  const { registry, membership } = opts;
+  const r = registry.remote().find((x) => x.id === id);
+  if (!r) throw new AppError('WORKER_NOT_FOUND', `no worker '${id}'`, { id });
+  membership.drain(r.url);
+  try {
+    await registry.deregister(membership.applied(), r.url);
+    registry.forget(id);
+  } finally {
+    membership.undrain(r.url);
+  }
+  return {
+    summary: `removed ${id} from the registry; it keeps running on its own machine`,
+    warnings: [],
+  };
+}
+
+/** Applies the topology without the worker; a failure says the worker is stopped but still listed. */
+async function dropFromTopology(
+  opts: WorkerCommandsOptions,
+  id: string,
+  stoppedNote: string,
+): Promise<void> {
+  const { files, console: consoleTopo } = await opts.topology.current(
+    opts.settings.get().clusterMode,
+  );
+  try {
+    await opts.topology.apply(
+      filesWithWorkerRemoved(files, consoleTopo, id, opts.proxy.port),
+      `remove ${id}`,
+    );
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    const code = err instanceof AppError ? err.code : 'APPLY_FAILED';
+    throw new AppError(code, `${id} ${stoppedNote} but is still in the topology: ${why}`, { id });
+  }
+}
+
 /** The worker commands service. */
 export function createWorkerCommands(opts: WorkerCommandsOptions): WorkerCommands {
   const { supervisor, topology, membership, registry, removal, proxy, settings } = opts;
   const isLocal = (id: string): boolean => supervisor.list().some((s) => s.id === id);
-
-  /** A free port for a new worker, avoiding the topology's, the live workers' and the proxy's. */
-  const freePort = async (topologyPorts: Iterable<number>): Promise<number> => {
-    const taken = new Set([
-      ...topologyPorts,
-      ...supervisor.list().map((s) => supervisor.spec(s.id).port),
-      proxy.port,
-    ]);
-    const last = Math.min(65535, opts.firstWorkerPort + 999);
-    const port = await firstFreePort({
-      first: opts.firstWorkerPort,
-      last,
-      taken,
-      isFree: async (p) => (await probePort('127.0.0.1', p)).free,
-    });
-    if (port === null)
-      {throw new AppError(
-        'PORT_IN_USE',
-        `no free port between ${opts.firstWorkerPort} and ${last} for a new worker`,
-      );}
-    return port;
-  };
-
-  const removeRemote = async (id: string): Promise<CommandOutcome> => {
-    const r = registry.remote().find((x) => x.id === id);
-    if (!r) throw new AppError('WORKER_NOT_FOUND', `no worker '${id}'`, { id });
-    // A remote worker: the console can only stop routing to it by deleting its registry key.
-    membership.drain(r.url);
-    try {
-      await registry.deregister(membership.applied(), r.url);
-      registry.forget(id);
-    } finally {
-      membership.undrain(r.url);
-    }
-    return {
-      summary: `removed ${id} from the registry; it keeps running on its own machine`,
-      warnings: [],
-    };
-  };
-
-  const dropFromTopology = async (id: string, stoppedNote: string): Promise<void> => {
-    const { files, console: consoleTopo } = await topology.current(settings.get().clusterMode);
-    try {
-      await topology.apply(
-        filesWithWorkerRemoved(files, consoleTopo, id, proxy.port),
-        `remove ${id}`,
-      );
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      throw new AppError(
-        err instanceof AppError ? err.code : 'APPLY_FAILED',
-        `${id} ${stoppedNote} but is still in the topology: ${why}`,
-        { id },
-      );
-    }
-  };
+  const freePort = (topologyPorts: Iterable<number>): Promise<number> =>
+    freeWorkerPort(opts, topologyPorts);
 
   return {
     async add(req) {
@@ -161,9 +163,9 @@ export function createWorkerCommands(opts: WorkerCommandsOptions): WorkerCommand
     async remove(id, drainTimeoutMs) {
       const { console: consoleTopo } = await topology.current(settings.get().clusterMode);
       const isInTopology = consoleTopo.workers.some((w) => w.name === id);
-      if (!isLocal(id) && !isInTopology) return removeRemote(id);
+      if (!isLocal(id) && !isInTopology) return removeRemote(opts, id);
       const report = isLocal(id) ? await removal.remove(id, drainTimeoutMs) : null;
-      if (isInTopology) await dropFromTopology(id, report ? 'is stopped' : 'was not running');
+      if (isInTopology) await dropFromTopology(opts, id, report ? 'is stopped' : 'was not running');
       const cut =
         report && report.cutOffRequests > 0
           ? ` (${report.cutOffRequests} request(s) still in flight were cut off)`
@@ -207,71 +209,29 @@ export function createWorkerCommands(opts: WorkerCommandsOptions): WorkerCommand
     },
     async layoutFiles(layout) {
       const { files, console: consoleTopo } = await topology.current(settings.get().clusterMode);
-      const first = consoleTopo.workers[0];
-      const wanted: { name: string; role: WorkerRole }[] = [
-        ...Array.from({ length: layout.contextWorkers }, (_, i) => ({
-          name: `ctx${i}`,
-          role: 'context' as const,
-        })),
-        ...Array.from({ length: layout.generationWorkers }, (_, i) => ({
-          name: `gen${i}`,
-          role: 'generation' as const,
-        })),
-      ];
-      const kept = consoleTopo.workers.filter((w) =>
-        wanted.some((x) => x.name === w.name && x.role === w.role),
+      const ports: number[] = consoleTopo.workers.map((w) => w.port);
+      const fresh = layoutWorkerNames(layout).filter(
+        (x) => !consoleTopo.workers.some((w) => w.name === x.name && w.role === x.role),
       );
-      const usedGpus = new Set(kept.flatMap((w) => w.gpus));
-      const ports = kept.map((w) => w.port);
-      const next: TopologyFiles = { ...files };
-      for (const w of consoleTopo.workers)
-        {if (!kept.includes(w) && w.optionsFile !== null) delete next[w.optionsFile];}
-      const workers: TopologyWorker[] = [];
-      for (const x of wanted) {
-        const old = kept.find((w) => w.name === x.name);
-        if (old) {
-          workers.push(old);
-          continue;
-        }
-        let gpu = 0;
-        while (usedGpus.has(gpu)) gpu++;
-        usedGpus.add(gpu);
-        const port = await freePort(ports);
-        ports.push(port);
-        next[`${x.name}.yaml`] = workerOptionsTemplate(x.role);
-        const request: WorkerAddRequest = {
-          role: x.role,
-          gpus: [gpu],
-          model: first?.model ?? DEFAULT_MODEL_ID,
-          engine: first?.engine ?? settings.get().defaultEngine,
-          backend: first?.backend ?? 'pytorch',
-          tpSize: 1,
-          ppSize: 1,
-          extraEnv: first?.env,
-        };
-        workers.push(workerFromRequest(request, x.name, port));
-      }
-      return filesWithWorkers(next, { ...consoleTopo, workers }, proxy.port);
+      for (let i = 0; i < fresh.length; i++) ports.push(await freePort(ports));
+      const newPorts = ports.slice(consoleTopo.workers.length);
+      return filesForLayout(files, consoleTopo, layout, {
+        ports: newPorts,
+        engine: settings.get().defaultEngine,
+        proxyPort: proxy.port,
+      });
     },
     async demoFiles() {
-      const ctxPort = await freePort([]);
-      const genPort = await freePort([ctxPort]);
-      const demo = (name: string, role: WorkerRole, gpu: number, port: number): TopologyWorker =>
-        workerFromRequest(
-          { role, gpus: [gpu], model: DEFAULT_MODEL_ID, engine: 'simulated' },
-          name,
-          port,
-        );
-      const workers = [demo('ctx0', 'context', 0, ctxPort), demo('gen0', 'generation', 1, genPort)];
-      const options = {
-        'ctx0.yaml': workerOptionsTemplate('context'),
-        'gen0.yaml': workerOptionsTemplate('generation'),
-      };
-      return filesWithWorkers(
-        options,
-        { clusterMode: 'static', expectedMaxInputTokens: null, workers },
-        proxy.port,
-      );
+      // The demo is the planner's 1 + 1 layout on an empty topology, simulated.
+      const ports = [await freePort([])];
+      ports.push(await freePort(ports));
+      const empty = { clusterMode: 'static' as const, expectedMaxInputTokens: null, workers: [] };
+      const layout = { contextWorkers: 1, generationWorkers: 1 };
+      return filesForLayout({}, empty, layout, {
+        ports,
+        engine: 'simulated',
+        proxyPort: proxy.port,
+      });
     },
   };
 }

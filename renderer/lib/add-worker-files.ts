@@ -70,3 +70,4 @@ export function filesWithWorker(
   }
   return out;
 }
+

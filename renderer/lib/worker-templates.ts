@@ -1,11 +1,35 @@
-// Add-worker helpers of the renderer: presets (feature C6) and their GPU plan; re-exports the per-role
-// options template and the default worker name from shared/logic. Layer: renderer (pure).
+// Add-worker helpers of the renderer: presets (feature C6) and their GPU plan, the tensor/pipeline split
+// written into the options; re-exports the per-role options template and the default worker name from
+// shared/logic. Layer: renderer (pure).
+
+import { isMap, parseDocument } from 'yaml';
 
 import type { WorkerRole } from '../../shared/model/worker';
 
 // The template and the default name have one home in shared/logic (the backend uses the same ones).
 export { nextWorkerName } from '../../shared/logic/worker-allocation';
 export { workerOptionsTemplate } from '../../shared/logic/worker-template';
+
+/**
+ * The options YAML with tensor_parallel_size and pipeline_parallel_size set (comments and other keys kept),
+ * so the file agrees with the GPUs picked (the YAML wins over --tp_size); the text unchanged when it is not a
+ * YAML mapping (its lint says why).
+ */
+export function withParallelism(optionsYaml: string, tpSize: number, ppSize: number): string {
+  const doc = parseDocument(optionsYaml);
+  if (doc.errors.length > 0 || (doc.contents !== null && !isMap(doc.contents))) return optionsYaml;
+  if (doc.get('tensor_parallel_size') === tpSize && doc.get('pipeline_parallel_size') === ppSize) {
+    return optionsYaml;
+  }
+  doc.set('tensor_parallel_size', tpSize);
+  doc.set('pipeline_parallel_size', ppSize);
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** Pipeline sizes that split `gpuCount` GPUs evenly (TP = gpuCount / PP). */
+export function pipelineChoices(gpuCount: number): number[] {
+  return Array.from({ length: gpuCount }, (_, i) => i + 1).filter((pp) => gpuCount % pp === 0);
+}
 
 export type PresetName = '1+1' | '2+1' | '1+2';
 

@@ -1,33 +1,17 @@
-// Configuration (features K1-K5): the topology files as drafts next to what was applied, backend pre-flight,
-// Apply with a preview of the plan, history with diffs and rollback, import and export. Inline lint of one
-// file runs in the editor from the shared parsers; this slice holds the cross-file report. Layer: renderer.
+// Configuration (features K1-K5): the draft next to what was applied, backend pre-flight, Apply with a
+// preview of the plan, history with diffs and rollback, import and export. The draft is the backend's (the
+// cluster mirror's `draft`, so every window sees one draft); this slice only holds edits typed in the last
+// moment before they are saved, and results of the user's own requests. Inline lint of one file runs in the
+// editor from the shared parsers; this slice holds the cross-file report. Layer: renderer.
 
-import { isAppError } from '../../shared/api/envelope';
-import type { ConfigIssue } from '../../shared/logic/config-issues';
+import type { TopologyFiles } from '../../shared/model/topology';
 import { describeError } from '../lib/error-text';
 import { previewApplyPlan } from '../lib/plan-preview';
+import { selectDraftBase, selectDraftFiles, selectTopology } from './selectors';
 import type { ConfigSlice, SliceCreator } from './store-types';
 
-/** Issues an APPLY_FAILED/CONFIG_INVALID error carries in `details.issues`, when it does. */
-function issuesOf(err: unknown): ConfigIssue[] {
-  if (
-    !isAppError(err) ||
-    typeof err.details !== 'object' ||
-    err.details === null ||
-    Array.isArray(err.details)
-  ) {
-    return [];
-  }
-  const raw: unknown = (err.details as { issues?: unknown }).issues;
-  if (!Array.isArray(raw)) return [];
-  const list: unknown[] = raw;
-  return list.filter(
-    (i): i is ConfigIssue =>
-      typeof i === 'object' &&
-      i !== null &&
-      typeof (i as { message?: unknown }).message === 'string',
-  );
-}
+/** The pause after the last keystroke before the draft is saved to the backend. */
+export const DRAFT_SAVE_DELAY_MS = 500;
 
 const FILE_ORDER = ['disagg_config.yaml', 'console.yaml', 'metadata_config.yaml'];
 
@@ -41,135 +25,183 @@ export function orderedFileNames(names: readonly string[]): string[] {
   });
 }
 
-export const createConfigSlice: SliceCreator<ConfigSlice> = (set, get, { api }) => ({
-  topology: null,
-  topologyError: null,
-  drafts: {},
-  activeFile: null,
-  validation: null,
-  isValidating: false,
-  pendingPlan: null,
-  isApplying: false,
-  lastApply: null,
-  applyError: null,
-  history: [],
-  diff: null,
-  loadTopology: async () => {
-    try {
-      const topology = await api.invoke('topology:get');
-      const names = orderedFileNames(Object.keys(topology.files));
-      const active = get().activeFile;
+/** True when two file sets have the same names and texts. */
+export function sameFiles(a: TopologyFiles | undefined, b: TopologyFiles | undefined): boolean {
+  if (!a || !b) return a === b;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+export const createConfigSlice: SliceCreator<ConfigSlice> = (set, get, { api }) => {
+  let saveTimer: ReturnType<typeof setTimeout> | null = null;
+  const cancelSave = (): void => {
+    if (saveTimer !== null) clearTimeout(saveTimer);
+    saveTimer = null;
+  };
+
+  /** Topology history changes with every apply and rollback. */
+  const afterTopologyChange = async (): Promise<void> => {
+    await get().loadHistory();
+  };
+
+  return {
+    draftEdits: null,
+    draftEditsSavedAt: null,
+    activeFile: null,
+    validation: null,
+    isValidating: false,
+    pendingPlan: null,
+    isApplying: false,
+    lastApply: null,
+    applyError: null,
+    importError: null,
+    history: [],
+    diff: null,
+    setActiveFile: (activeFile) => set({ activeFile }),
+    setDraft: (name, text) => {
       set({
-        topology,
-        topologyError: null,
-        drafts: { ...topology.files },
-        activeFile: active && names.includes(active) ? active : (names[0] ?? null),
-      });
-    } catch (err) {
-      set({ topologyError: describeError(err) });
-    }
-  },
-  setActiveFile: (activeFile) => set({ activeFile }),
-  setDraft: (name, text) => set({ drafts: { ...get().drafts, [name]: text }, pendingPlan: null }),
-  revertDrafts: () =>
-    set({
-      drafts: { ...(get().topology?.files ?? {}) },
-      validation: null,
-      pendingPlan: null,
-      applyError: null,
-    }),
-  validateDrafts: async () => {
-    set({ isValidating: true });
-    try {
-      set({ validation: await api.invoke('topology:validate', get().drafts) });
-    } catch (err) {
-      get().notify('error', `Pre-flight failed: ${describeError(err)}`);
-    } finally {
-      set({ isValidating: false });
-    }
-  },
-  requestApply: async () => {
-    await get().validateDrafts();
-    const plan = previewApplyPlan(get().topology?.files ?? {}, get().drafts);
-    if (!plan) {
-      set({
-        applyError: { message: 'console.yaml cannot be read: fix its YAML first.', issues: [] },
-      });
-      return;
-    }
-    set({ pendingPlan: plan, applyError: null });
-  },
-  cancelApply: () => set({ pendingPlan: null }),
-  confirmApply: async () => {
-    set({ isApplying: true, applyError: null });
-    try {
-      const result = await api.invoke('topology:apply', get().drafts);
-      set({ lastApply: result, pendingPlan: null });
-      get().notify(
-        'success',
-        `Applied version ${result.version}: ${result.plan.start.length} started, ${result.plan.restart.length} restarted, ${result.plan.stop.length} stopped`,
-      );
-      await Promise.all([get().loadTopology(), get().loadHistory(), get().loadWorkers()]);
-      return true;
-    } catch (err) {
-      set({
-        applyError: { message: describeError(err), issues: issuesOf(err) },
+        draftEdits: { ...selectDraftFiles(get()), [name]: text },
+        draftEditsSavedAt: null,
         pendingPlan: null,
       });
-      return false;
-    } finally {
-      set({ isApplying: false });
-    }
-  },
-  loadHistory: async () => {
-    try {
-      set({ history: await api.invoke('topology:history') });
-    } catch (err) {
-      get().notify('error', `History: ${describeError(err)}`);
-    }
-  },
-  loadDiff: async (from, to) => {
-    try {
-      set({ diff: { from, to, files: await api.invoke('topology:diff', from, to) } });
-    } catch (err) {
-      get().notify('error', `Diff: ${describeError(err)}`);
-    }
-  },
-  rollback: async (version) => {
-    try {
-      const result = await api.invoke('topology:rollback', version);
-      get().notify('success', `Rolled back to version ${version} (now version ${result.version})`);
-      await Promise.all([get().loadTopology(), get().loadHistory(), get().loadWorkers()]);
-    } catch (err) {
-      get().notify('error', `Rollback: ${describeError(err)}`);
-    }
-  },
-  importFiles: async (files) => {
-    try {
-      const result = await api.invoke('topology:import', files);
-      const names = orderedFileNames(Object.keys(result.files));
-      set({
-        drafts: result.files,
-        activeFile: names[0] ?? null,
-        validation: {
-          ok: !result.issues.some((i) => i.severity === 'error'),
-          issues: result.issues,
-        },
+      cancelSave();
+      saveTimer = setTimeout(() => {
+        saveTimer = null;
+        void get().flushDraft();
+      }, DRAFT_SAVE_DELAY_MS);
+    },
+    flushDraft: async () => {
+      cancelSave();
+      const edits = get().draftEdits;
+      if (!edits || get().draftEditsSavedAt !== null) return true;
+      const outcome = await get().runCommand({
+        kind: 'saveDraft',
+        files: edits,
+        baseTopologyVersion: selectDraftBase(get()),
       });
-      get().notify(
-        'info',
-        `Imported ${names.length} file(s) (${result.format === 'mpi-worker' ? 'deprecated MPI worker format, converted' : 'upstream files'}). Review, then Apply.`,
-      );
-    } catch (err) {
-      get().notify('error', `Import: ${describeError(err)}`);
-    }
-  },
-  exportTopology: async (format) => {
-    try {
-      return await api.invoke('topology:export', { format });
-    } catch (err) {
-      get().notify('error', `Export: ${describeError(err)}`);
-      return [];
-    }
-  },
-});
+      if (!outcome.ok) {
+        get().notify('error', `The draft was not saved: ${outcome.message}`);
+        return false;
+      }
+      // Typed on meanwhile: those edits are saved by their own timer.
+      if (get().draftEdits === edits) set({ draftEditsSavedAt: outcome.result.version });
+      get().settleDraftEdits();
+      return true;
+    },
+    settleDraftEdits: () => {
+      const { draftEdits, draftEditsSavedAt, cluster } = get();
+      if (!draftEdits || !cluster) return;
+      const isSaved = draftEditsSavedAt !== null && cluster.version >= draftEditsSavedAt;
+      if (isSaved || sameFiles(draftEdits, cluster.draft?.files)) {
+        set({ draftEdits: null, draftEditsSavedAt: null });
+      }
+    },
+    revertDrafts: async () => {
+      cancelSave();
+      set({ draftEdits: null, draftEditsSavedAt: null, validation: null, pendingPlan: null, applyError: null });
+      if (!get().cluster?.draft) return;
+      const outcome = await get().runCommand({ kind: 'discardDraft' });
+      if (!outcome.ok) get().notify('error', `The draft was not discarded: ${outcome.message}`);
+    },
+    validateDrafts: async () => {
+      set({ isValidating: true });
+      try {
+        set({ validation: await api.invoke('topology:validate', selectDraftFiles(get())) });
+      } catch (err) {
+        get().notify('error', `Pre-flight failed: ${describeError(err)}`);
+      } finally {
+        set({ isValidating: false });
+      }
+    },
+    requestApply: async () => {
+      if (!(await get().flushDraft())) return;
+      await get().validateDrafts();
+      const plan = previewApplyPlan(selectTopology(get())?.files ?? {}, selectDraftFiles(get()));
+      if (!plan) {
+        set({
+          applyError: { message: 'console.yaml cannot be read: fix its YAML first.', issues: [] },
+        });
+        return;
+      }
+      set({ pendingPlan: plan, applyError: null });
+    },
+    cancelApply: () => set({ pendingPlan: null }),
+    confirmApply: async () => {
+      set({ isApplying: true, applyError: null });
+      try {
+        if (!(await get().flushDraft())) return false;
+        const outcome = await get().runCommand({
+          kind: 'applyConfig',
+          files: selectDraftFiles(get()),
+          baseTopologyVersion: selectDraftBase(get()),
+        });
+        if (!outcome.ok) {
+          set({ applyError: { message: outcome.message, issues: outcome.issues }, pendingPlan: null });
+          return false;
+        }
+        const result = outcome.result.applied ?? null;
+        set({ lastApply: result, pendingPlan: null, validation: null });
+        get().notify(
+          'success',
+          result
+            ? `Applied version ${result.version}: ${result.plan.start.length} started, ${result.plan.restart.length} restarted, ${result.plan.stop.length} stopped`
+            : outcome.result.summary,
+        );
+        await afterTopologyChange();
+        return true;
+      } finally {
+        set({ isApplying: false });
+      }
+    },
+    loadHistory: async () => {
+      try {
+        set({ history: await api.invoke('topology:history') });
+      } catch (err) {
+        get().notify('error', `History: ${describeError(err)}`);
+      }
+    },
+    loadDiff: async (from, to) => {
+      try {
+        set({ diff: { from, to, files: await api.invoke('topology:diff', from, to) } });
+      } catch (err) {
+        get().notify('error', `Diff: ${describeError(err)}`);
+      }
+    },
+    rollback: async (version) => {
+      const outcome = await get().runCommand({ kind: 'rollback', version });
+      if (!outcome.ok) {
+        get().notify('error', `Rollback: ${outcome.message}`);
+        return;
+      }
+      const now = outcome.result.applied?.version;
+      get().notify('success', `Rolled back to version ${version}${now !== undefined ? ` (now version ${now})` : ''}`);
+      await afterTopologyChange();
+    },
+    importFiles: async (files) => {
+      cancelSave();
+      set({ importError: null });
+      const outcome = await get().runCommand({ kind: 'importFiles', files });
+      if (!outcome.ok) {
+        set({ importError: { message: outcome.message, issues: outcome.issues } });
+        return;
+      }
+      const issues = outcome.result.imported?.issues ?? [];
+      if (issues.some((i) => i.severity === 'error')) {
+        // The backend kept the draft as it was; say what is wrong where, next to the import button.
+        set({ importError: { message: outcome.result.summary, issues } });
+        return;
+      }
+      // The imported files arrive as the mirror's draft; the editor opens on its first file.
+      set({ draftEdits: null, draftEditsSavedAt: null, validation: null, activeFile: null });
+      get().notify('info', `${outcome.result.summary}. Review, then Apply.`);
+    },
+    exportTopology: async (format) => {
+      try {
+        return await api.invoke('topology:export', { format });
+      } catch (err) {
+        get().notify('error', `Export: ${describeError(err)}`);
+        return [];
+      }
+    },
+  };
+};

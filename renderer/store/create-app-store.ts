@@ -1,11 +1,15 @@
 // createAppStore(deps): the renderer's one store, built with zustand's vanilla createStore from slices, with
-// the backend events wired once here (subscribe first, then pull snapshots: style-guide §3.3). Components
-// never subscribe to the API themselves. Tests pass a fake api. Layer: renderer (no DOM).
+// the backend events wired once here (subscribe first, then pull snapshots: style-guide §3.3), and the
+// liveness check: a cheap call every HEARTBEAT_MS; one that fails or takes longer than HEARTBEAT_TIMEOUT_MS
+// marks the backend lost (the header says "disconnected", live numbers show as stale) and the first answer
+// after that re-syncs every snapshot. Components never subscribe to the API themselves. Tests pass a fake
+// api. Layer: renderer (no DOM).
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
 
 import { describeError } from '../lib/error-text';
 import { createBenchSlice } from './bench-slice';
+import { createClusterSlice } from './cluster-slice';
 import { createConfigSlice } from './config-slice';
 import { createGpusSlice } from './gpus-slice';
 import { createMetricsSlice } from './metrics-slice';
@@ -28,9 +32,33 @@ export interface AppStore {
 /** How often iteration stats (queue depth, KV usage) are pulled, and crashed workers' logs refreshed. */
 export const ITERATION_REFRESH_MS = 5000;
 
+/** Liveness: one cheap call this often; the header says "disconnected" within HEARTBEAT_MS + TIMEOUT. */
+export const HEARTBEAT_MS = 1500;
+export const HEARTBEAT_TIMEOUT_MS = 2000;
+/** How long a re-sync after a reconnect waits for the event stream before taking snapshots anyway. */
+export const RECONNECT_STREAM_WAIT_MS = 3000;
+
+/** Resolves with the promise's outcome, or rejects once `ms` passed without one. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
 export function createAppStore(deps: StoreDeps): AppStore {
   const store = createStore<AppState>()((set, get) => ({
     ...createUiSlice(set, get, deps),
+    ...createClusterSlice(set, get, deps),
     ...createWorkersSlice(set, get, deps),
     ...createGpusSlice(set, get, deps),
     ...createConfigSlice(set, get, deps),
@@ -43,23 +71,53 @@ export function createAppStore(deps: StoreDeps): AppStore {
   const { api } = deps;
   const disposers: (() => void)[] = [];
   let timer: ReturnType<typeof setInterval> | null = null;
+  let heartbeat: ReturnType<typeof setTimeout> | null = null;
+  let isDisposed = false;
+  const s = store.getState;
+
+  /** Every snapshot the views need: the cluster mirror and the live data around it. */
+  const loadAll = async (): Promise<void> => {
+    await Promise.all([
+      s().resyncCluster(),
+      s().loadGpus(),
+      s().loadHistory(),
+      s().loadMetricsHistory(),
+      s().loadRequests(),
+      s().loadProxy(),
+      s().loadClusterStatus(),
+    ]);
+  };
+
+  /** Back after a loss: wait (bounded) for the event stream to be live again, then take every snapshot. */
+  const recover = async (): Promise<void> => {
+    await withTimeout(api.whenConnected(), RECONNECT_STREAM_WAIT_MS, 'the event stream').catch(
+      () => undefined, // A later gap or epoch change in the events re-syncs the mirror again.
+    );
+    await loadAll();
+    if (!isDisposed) store.setState({ connection: 'ok', connectionError: null });
+  };
+
+  const beat = async (): Promise<void> => {
+    try {
+      await withTimeout(api.invoke('proxy:info'), HEARTBEAT_TIMEOUT_MS, 'the console backend');
+      if (s().connection === 'lost') await recover();
+    } catch (err) {
+      if (s().connection === 'ok') {
+        store.setState({ connection: 'lost', connectionError: describeError(err) });
+      }
+    }
+  };
+
+  const scheduleBeat = (): void => {
+    if (isDisposed) return;
+    heartbeat = setTimeout(() => {
+      void beat().finally(scheduleBeat);
+    }, HEARTBEAT_MS);
+  };
 
   const start = async (): Promise<void> => {
-    const s = store.getState;
     disposers.push(
-      api.on('workers:statusChanged', (view) => {
-        const before = s().workers[view.id];
-        s().applyWorkerView(view);
-        const crashed = view.status.state === 'errored' || view.status.state === 'backoff';
-        if (crashed && before && before.status.state !== view.status.state) {
-          const exit = view.status.lastExit;
-          const why = exit
-            ? (exit.reason ??
-              (exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? '?'}`))
-            : (view.status.message ?? 'unknown reason');
-          s().notify('error', `${view.id} crashed (${why}). Open its logs to see the last lines.`);
-        }
-      }),
+      api.on('cluster:changed', (ev) => s().applyClusterEvent(ev)),
       api.on('gpus:sampled', (ev) => s().applyGpuSamples(ev.samples, ev.atMs)),
       api.on('metrics:tick', (tick) => s().applyTick(tick.overall, tick.perWorker)),
       api.on('requests:recorded', (ev) => s().applyRequestsRecorded(ev)),
@@ -76,33 +134,29 @@ export function createAppStore(deps: StoreDeps): AppStore {
       store.setState({ connection: 'error', connectionError: describeError(err) });
       return;
     }
-    await Promise.all([
-      s().loadWorkers(),
-      s().loadGpus(),
-      s().loadTopology(),
-      s().loadMetricsHistory(),
-      s().loadRequests(),
-      s().loadProxy(),
-      s().loadClusterStatus(),
-    ]);
-    const failed = s().workersError ?? (s().gpusError && s().topologyError ? s().gpusError : null);
+    await loadAll();
+    const failed = s().clusterError ?? (s().gpusError ? s().gpusError : null);
     store.setState(
       failed
         ? { connection: 'error', connectionError: failed }
         : { connection: 'ok', connectionError: null },
     );
     timer = setInterval(() => {
-      void s().refreshIteration();
+      if (s().connection === 'ok') void s().refreshIteration();
     }, ITERATION_REFRESH_MS);
+    scheduleBeat();
   };
 
   return {
     store,
     start,
     dispose: () => {
+      isDisposed = true;
       for (const d of disposers.splice(0)) d();
       if (timer !== null) clearInterval(timer);
+      if (heartbeat !== null) clearTimeout(heartbeat);
       timer = null;
+      heartbeat = null;
       store.getState().stopPrompt();
     },
   };

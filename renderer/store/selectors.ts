@@ -1,12 +1,54 @@
-// Selectors over the app state. Ones that return arrays or objects are used through useShallow in
-// components (style-guide §6). Layer: renderer (pure).
+// Selectors over the app state. Cluster facts (workers, GPU holders, names and ports in use, the topology,
+// the draft) are read from the cluster mirror only (cluster-slice.ts), so no view can disagree with the
+// backend's document. Ones that return arrays or objects are used through useShallow in components, or
+// return references the mirror already holds (style-guide §6). Layer: renderer (pure).
 
+import { namesInUse } from '../../shared/logic/cluster-preconditions';
+import type { ClusterState, ConfigDraft } from '../../shared/model/cluster-state';
+import type { TopologyFiles, TopologyView } from '../../shared/model/topology';
 import type { WorkerView } from '../../shared/model/worker-view';
 import type { AppState } from './store-types';
 
+type MirrorState = Pick<AppState, 'cluster'>;
+
+const NO_WORKERS: WorkerView[] = [];
+const NO_FILES: TopologyFiles = {};
+
+/** Every worker the backend knows, local and remote, sorted by id (the mirror's own array). */
+export function selectWorkers(state: MirrorState): WorkerView[] {
+  return state.cluster?.workers ?? NO_WORKERS;
+}
+
+/** One worker by id, undefined when the backend has none by that name. */
+export function selectWorker(state: MirrorState, id: string): WorkerView | undefined {
+  return state.cluster?.workers.find((w) => w.id === id);
+}
+
+/** The applied topology, null before the first snapshot. */
+export function selectTopology(state: MirrorState): TopologyView | null {
+  return state.cluster?.topology ?? null;
+}
+
+/** The backend's draft, null when nobody is editing one. */
+export function selectDraft(state: MirrorState): ConfigDraft | null {
+  return state.cluster?.draft ?? null;
+}
+
+/** The files the editor shows: unsaved local edits, else the backend's draft, else the applied files. */
+export function selectDraftFiles(state: Pick<AppState, 'cluster' | 'draftEdits'>): TopologyFiles {
+  return state.draftEdits ?? state.cluster?.draft?.files ?? state.cluster?.topology.files ?? NO_FILES;
+}
+
+/** The topology version a draft edit is based on: the draft's base, or the applied version for a new draft. */
+export function selectDraftBase(state: MirrorState): number | null {
+  const cluster = state.cluster;
+  if (!cluster) return null;
+  return cluster.draft ? cluster.draft.baseTopologyVersion : cluster.topology.appliedVersion;
+}
+
 /** Local workers sorted by role (context first) then id. */
-export function selectLocalWorkers(state: Pick<AppState, 'workers'>): WorkerView[] {
-  return Object.values(state.workers)
+export function selectLocalWorkers(state: MirrorState): WorkerView[] {
+  return selectWorkers(state)
     .filter((w) => w.origin === 'local')
     .sort((a, b) =>
       a.role === b.role
@@ -18,35 +60,36 @@ export function selectLocalWorkers(state: Pick<AppState, 'workers'>): WorkerView
 }
 
 /** Workers found in the registry that this console did not start. */
-export function selectRemoteWorkers(state: Pick<AppState, 'workers'>): WorkerView[] {
-  return Object.values(state.workers)
-    .filter((w) => w.origin === 'remote')
-    .sort((a, b) => a.id.localeCompare(b.id));
+export function selectRemoteWorkers(state: MirrorState): WorkerView[] {
+  return selectWorkers(state).filter((w) => w.origin === 'remote');
 }
 
-/** The local workers holding a GPU (from their launch specs, and the inventory's holders). */
-export function selectWorkersOnGpu(
-  state: Pick<AppState, 'workers' | 'inventory'>,
-  index: number,
-): WorkerView[] {
-  const out = new Map<string, WorkerView>();
-  for (const w of Object.values(state.workers)) if (w.spec?.gpus.includes(index)) out.set(w.id, w);
-  for (const h of state.inventory?.holders[String(index)] ?? []) {
-    const w = state.workers[h.workerId];
-    if (w) out.set(w.id, w);
-  }
-  return [...out.values()];
+/** A worker placed on a GPU: its name from the backend's assignments, and its live view when it has one. */
+export interface GpuHolder {
+  id: string;
+  worker: WorkerView | null;
 }
 
-/** GPU indices no worker holds. */
-export function selectFreeGpus(state: Pick<AppState, 'workers' | 'inventory'>): number[] {
+/** Who holds a GPU, from the backend's GPU assignments. */
+export function gpuHolders(cluster: ClusterState | null, index: number): GpuHolder[] {
+  const names = cluster?.gpuAssignments[String(index)] ?? [];
+  return names.map((id) => ({ id, worker: cluster?.workers.find((w) => w.id === id) ?? null }));
+}
+
+/** GPU indices of the inventory that no worker holds. */
+export function selectFreeGpus(state: Pick<AppState, 'cluster' | 'inventory'>): number[] {
   return (state.inventory?.gpus ?? [])
     .map((g) => g.index)
-    .filter((i) => selectWorkersOnGpu(state, i).length === 0);
+    .filter((i) => (state.cluster?.gpuAssignments[String(i)] ?? []).length === 0);
+}
+
+/** Names a new worker cannot take (the shared rule the backend's preconditions use). */
+export function selectNamesInUse(state: MirrorState): string[] {
+  return state.cluster ? [...namesInUse(state.cluster)].sort() : [];
 }
 
 /** The model the playground and presets default to: the first local worker's model. */
-export function selectDefaultModel(state: Pick<AppState, 'workers'>): string {
+export function selectDefaultModel(state: MirrorState): string {
   return (
     selectLocalWorkers(state).find((w) => w.spec)?.spec?.model ??
     'TinyLlama/TinyLlama-1.1B-Chat-v1.0'
@@ -54,7 +97,7 @@ export function selectDefaultModel(state: Pick<AppState, 'workers'>): string {
 }
 
 /** Counts by state for the header summary. */
-export function selectWorkerCounts(state: Pick<AppState, 'workers'>): {
+export function selectWorkerCounts(state: MirrorState): {
   ready: number;
   starting: number;
   failing: number;
@@ -78,10 +121,15 @@ export function selectWorkerCounts(state: Pick<AppState, 'workers'>): {
   return { ready, starting, failing, total: local.length };
 }
 
+/** What the backend is doing to a worker right now ("remove gen1 (draining 3 requests)"), from the mirror. */
+export function selectPendingFor(state: MirrorState, id: string): string | null {
+  return state.cluster?.pending.find((p) => p.workerIds.includes(id))?.summary ?? null;
+}
+
 /** True when the worker's engine or the GPU inventory is simulated. */
-export function selectIsSimulated(state: Pick<AppState, 'workers' | 'inventory'>): boolean {
+export function selectIsSimulated(state: Pick<AppState, 'cluster' | 'inventory'>): boolean {
   return (
     Boolean(state.inventory?.simulated) ||
-    Object.values(state.workers).some((w) => w.spec?.engine === 'simulated')
+    selectWorkers(state).some((w) => w.spec?.engine === 'simulated')
   );
 }

@@ -6,6 +6,13 @@ import type { StoreApi } from 'zustand/vanilla';
 import type { ApiClient } from '../../shared/api/client';
 import type { ConfigIssue } from '../../shared/logic/config-issues';
 import type { ClusterStatus } from '../../shared/model/cluster';
+import type {
+  ClusterChangedEvent,
+  ClusterCommand,
+  ClusterCommandResult,
+  ClusterState,
+  StaleStateDetails,
+} from '../../shared/model/cluster-state';
 import type { GpuInventorySnapshot, GpuSample } from '../../shared/model/gpu';
 import type { LogLine } from '../../shared/model/logs';
 import type { MetricsBucket, WorkerIterationSample } from '../../shared/model/metrics';
@@ -19,11 +26,10 @@ import type {
   FileDiff,
   TopologyFiles,
   TopologyVersionInfo,
-  TopologyView,
   ValidationReport,
 } from '../../shared/model/topology';
 import type { WorkerEngine } from '../../shared/model/worker';
-import type { ProxyInfo, WorkerAddRequest, WorkerView } from '../../shared/model/worker-view';
+import type { ProxyInfo, WorkerAddRequest } from '../../shared/model/worker-view';
 import type {
   PlaygroundMode,
   PlaygroundRequest,
@@ -54,8 +60,11 @@ export interface UiSlice {
   logsWorkerId: string | null;
   /** GPUs the Add worker panel is open for, null when closed. */
   addPanelGpus: number[] | null;
-  /** 'ok' once the first snapshot loaded; 'error' with a reason when the backend cannot be reached. */
-  connection: 'connecting' | 'ok' | 'error';
+  /**
+   * 'ok' once the first snapshot loaded; 'lost' when a connected backend stopped answering (live numbers are
+   * stale until it is back and re-synced); 'error' with a reason when it could not be reached at start.
+   */
+  connection: 'connecting' | 'ok' | 'lost' | 'error';
   connectionError: string | null;
   setView: (view: ViewName) => void;
   setTheme: (theme: ThemeChoice) => void;
@@ -66,25 +75,48 @@ export interface UiSlice {
 }
 
 export interface WorkersSlice {
-  workers: Record<string, WorkerView>;
-  workersLoaded: boolean;
-  workersError: string | null;
-  /** What is running on a worker right now ('restarting', 'removing' ...), for disabling its buttons. */
+  /** Commands this window has in flight per worker ('restarting', 'removing' ...), to disable its buttons. */
   workerBusy: Record<string, string>;
   clusterStatus: ClusterStatus | null;
   logs: Record<string, LogLine[]>;
-  loadWorkers: () => Promise<void>;
   loadClusterStatus: () => Promise<void>;
-  applyWorkerView: (view: WorkerView) => void;
-  /** Pre-flight of an add request against the current topology; null when it cannot run (message in a toast). */
+  /** Pre-flight of an add request against the mirror's topology; null when it cannot run (message in a toast). */
   preflightWorker: (request: WorkerAddRequest) => Promise<ValidationReport | null>;
-  addWorker: (request: WorkerAddRequest) => Promise<WorkerView | null>;
+  /** Sends addWorker built on `expectedVersion` (default: the mirror's); the outcome says what happened. */
+  addWorker: (request: WorkerAddRequest, expectedVersion?: number) => Promise<CommandOutcome>;
   restartWorker: (id: string) => Promise<void>;
   stopWorker: (id: string) => Promise<void>;
   removeWorker: (id: string) => Promise<boolean>;
   runPreset: (preset: PresetName, model: string, engine: WorkerEngine) => Promise<void>;
   loadLogs: (id: string) => Promise<void>;
   appendLogs: (workerId: string, lines: LogLine[]) => void;
+}
+
+/** What a cluster command did: the backend's result, or why it was refused (STALE_STATE with what changed). */
+export type CommandOutcome =
+  | { ok: true; result: ClusterCommandResult }
+  | {
+      ok: false;
+      code: string;
+      message: string;
+      stale: StaleStateDetails | null;
+      /** Config problems the error carries (a broken import: file, line and column). */
+      issues: ConfigIssue[];
+    };
+
+export interface ClusterSlice {
+  /** The mirror of the backend's cluster document; null until the first snapshot. */
+  cluster: ClusterState | null;
+  clusterError: string | null;
+  /** Snapshots taken so far (the first one and every re-sync). */
+  clusterSyncs: number;
+  /** Why the last re-sync was needed (a gap, a new backend epoch). */
+  lastResyncReason: string | null;
+  /** Takes a snapshot; events that arrive meanwhile are applied on top of it. */
+  resyncCluster: () => Promise<void>;
+  applyClusterEvent: (event: ClusterChangedEvent) => void;
+  /** Sends one command built on `expectedVersion` (default: the mirror's version). */
+  runCommand: (command: ClusterCommand, expectedVersion?: number) => Promise<CommandOutcome>;
 }
 
 export interface GpusSlice {
@@ -99,9 +131,10 @@ export interface GpusSlice {
 }
 
 export interface ConfigSlice {
-  topology: TopologyView | null;
-  topologyError: string | null;
-  drafts: TopologyFiles;
+  /** Edits typed here and not yet saved as the backend's draft (saved after a short pause); null when none. */
+  draftEdits: TopologyFiles | null;
+  /** The mirror version at which the last save lands; the edits are dropped once the mirror reaches it. */
+  draftEditsSavedAt: number | null;
   activeFile: string | null;
   validation: ValidationReport | null;
   isValidating: boolean;
@@ -110,12 +143,18 @@ export interface ConfigSlice {
   isApplying: boolean;
   lastApply: ApplyResult | null;
   applyError: { message: string; issues: ConfigIssue[] } | null;
+  /** Why the last import was refused (the draft is kept as it was). */
+  importError: { message: string; issues: ConfigIssue[] } | null;
   history: TopologyVersionInfo[];
   diff: { from: number; to: number; files: FileDiff[] } | null;
-  loadTopology: () => Promise<void>;
   setActiveFile: (name: string) => void;
+  /** Changes one file of the draft here and saves the draft to the backend after a short pause. */
   setDraft: (name: string, text: string) => void;
-  revertDrafts: () => void;
+  /** Saves unsaved edits as the backend's draft now; false when the backend refused them. */
+  flushDraft: () => Promise<boolean>;
+  /** Drops local edits that the mirror's draft now holds (called on every mirror change). */
+  settleDraftEdits: () => void;
+  revertDrafts: () => Promise<void>;
   validateDrafts: () => Promise<void>;
   requestApply: () => Promise<void>;
   cancelApply: () => void;
@@ -219,6 +258,7 @@ export interface SettingsSlice {
 }
 
 export type AppState = UiSlice &
+  ClusterSlice &
   WorkersSlice &
   GpusSlice &
   ConfigSlice &

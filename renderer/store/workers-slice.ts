@@ -1,14 +1,19 @@
-// Workers (features C2-C6): the list from workers:list kept current by workers:statusChanged (full status,
-// so applying an event is idempotent), add with pre-flight, restart/stop/safe removal, presets, logs with
-// live appends, and the cluster status with remote workers. Layer: renderer.
+// Workers (features C2-C6): actions on workers as cluster commands (add with pre-flight, restart, stop, safe
+// removal, presets), logs with live appends, and the cluster status with remote workers. The workers
+// themselves are the cluster mirror's (selectors.ts): this slice keeps no list of its own. Layer: renderer.
 
+import type { ClusterCommand } from '../../shared/model/cluster-state';
 import type { LogLine } from '../../shared/model/logs';
-import type { WorkerView } from '../../shared/model/worker-view';
 import { filesWithWorker, newWorkerIndex } from '../lib/add-worker-files';
-import { describeError, errorCode } from '../lib/error-text';
-import { nextWorkerName, planPreset, workerOptionsTemplate } from '../lib/worker-templates';
-import { selectFreeGpus } from './selectors';
-import type { SliceCreator, WorkersSlice } from './store-types';
+import { describeError } from '../lib/error-text';
+import {
+  nextWorkerName,
+  planPreset,
+  withParallelism,
+  workerOptionsTemplate,
+} from '../lib/worker-templates';
+import { selectFreeGpus, selectNamesInUse, selectTopology } from './selectors';
+import type { CommandOutcome, SliceCreator, WorkersSlice } from './store-types';
 
 /** Log lines kept per worker in the panel. */
 export const MAX_LOG_LINES = 5000;
@@ -31,10 +36,12 @@ export function mergeLogLines(
   return merged.length > MAX_LOG_LINES ? merged.slice(merged.length - MAX_LOG_LINES) : merged;
 }
 
-export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }) => {
-  // Ids removed by the user: a late status event must not bring them back.
-  const removed = new Set<string>();
+/** The backend's summary as a sentence for a toast ("removed gen0: …" -> "Removed gen0: …"). */
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
+export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }) => {
   const busy = (id: string, what: string | null): void => {
     const next = { ...get().workerBusy };
     if (what === null) delete next[id];
@@ -42,41 +49,26 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
     set({ workerBusy: next });
   };
 
-  const withBusy = async (id: string, what: string, run: () => Promise<void>): Promise<void> => {
+  /** Runs one command on a worker with its buttons disabled; a refusal becomes a toast. */
+  const workerCommand = async (
+    id: string,
+    what: string,
+    command: ClusterCommand,
+  ): Promise<CommandOutcome> => {
     busy(id, what);
     try {
-      await run();
-    } catch (err) {
-      get().notify('error', `${id}: ${describeError(err)}`);
-      if (errorCode(err) === 'WORKER_NOT_FOUND') await get().loadWorkers();
+      const outcome = await get().runCommand(command);
+      if (!outcome.ok) get().notify('error', `${id}: ${outcome.message}`);
+      return outcome;
     } finally {
       busy(id, null);
     }
   };
 
-  /** A restart or stop answers the worker's new status: shown at once, before its status event. */
-  const applyStatus = (id: string, status: WorkerView['status']): void => {
-    const view = get().workers[id];
-    if (view) get().applyWorkerView({ ...view, status });
-  };
-
   return {
-    workers: {},
-    workersLoaded: false,
-    workersError: null,
     workerBusy: {},
     clusterStatus: null,
     logs: {},
-    loadWorkers: async () => {
-      try {
-        const list = await api.invoke('workers:list');
-        const workers: Record<string, WorkerView> = {};
-        for (const w of list) workers[w.id] = w;
-        set({ workers, workersLoaded: true, workersError: null });
-      } catch (err) {
-        set({ workersError: describeError(err), workersLoaded: true });
-      }
-    },
     loadClusterStatus: async () => {
       try {
         set({ clusterStatus: await api.invoke('cluster:status') });
@@ -84,19 +76,19 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
         set({ clusterStatus: null }); // Cluster status is optional: static mode has nothing to show.
       }
     },
-    applyWorkerView: (view) => {
-      if (removed.has(view.id)) return;
-      set({ workers: { ...get().workers, [view.id]: view } });
-    },
     preflightWorker: async (request) => {
       try {
-        const topology = get().topology ?? (await api.invoke('topology:get'));
-        if (!get().topology) set({ topology, drafts: { ...topology.files } });
-        const id = request.id ?? nextWorkerName(request.role, Object.keys(get().workers));
+        const topology = selectTopology(get()) ?? (await api.invoke('topology:get'));
+        const id = request.id ?? nextWorkerName(request.role, selectNamesInUse(get()));
         const files = filesWithWorker(
           topology.files,
           { ...request, id },
-          request.optionsYaml ?? workerOptionsTemplate(request.role),
+          request.optionsYaml ??
+            withParallelism(
+              workerOptionsTemplate(request.role),
+              request.tpSize ?? request.gpus.length,
+              request.ppSize ?? 1,
+            ),
         );
         const report = await api.invoke('topology:validate', files);
         if (request.port !== undefined) return report;
@@ -111,41 +103,30 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
         return null;
       }
     },
-    addWorker: async (request) => {
-      try {
-        if (request.id) removed.delete(request.id);
-        const view = await api.invoke('workers:add', request);
-        removed.delete(view.id);
-        get().applyWorkerView(view);
-        get().notify('info', `${view.id} is starting on GPU ${request.gpus.join(', ')}`);
-        return view;
-      } catch (err) {
-        get().notify('error', `Could not add the worker: ${describeError(err)}`);
-        return null;
+    addWorker: async (request, expectedVersion) => {
+      const outcome = await get().runCommand({ kind: 'addWorker', request }, expectedVersion);
+      if (outcome.ok) {
+        const id = outcome.result.worker?.id ?? request.id ?? 'the worker';
+        get().notify('info', `${id} is starting on GPU ${request.gpus.join(', ')}`);
+      } else {
+        get().notify('error', `Could not add the worker: ${outcome.message}`);
       }
+      return outcome;
     },
-    restartWorker: (id) =>
-      withBusy(id, 'restarting', async () => {
-        applyStatus(id, await api.invoke('workers:restart', id));
-      }),
-    stopWorker: (id) =>
-      withBusy(id, 'stopping', async () => {
-        applyStatus(id, await api.invoke('workers:stop', id));
-      }),
+    restartWorker: async (id) => {
+      await workerCommand(id, 'restarting', { kind: 'restartWorker', id });
+    },
+    stopWorker: async (id) => {
+      await workerCommand(id, 'stopping', { kind: 'stopWorker', id });
+    },
     removeWorker: async (id) => {
-      let ok = false;
-      await withBusy(id, 'removing', async () => {
-        await api.invoke('workers:remove', id);
-        removed.add(id);
-        const workers = { ...get().workers };
-        delete workers[id];
-        const logs = { ...get().logs };
-        delete logs[id];
-        set({ workers, logs, logsWorkerId: get().logsWorkerId === id ? null : get().logsWorkerId });
-        get().notify('success', `${id} removed: drained, deregistered and stopped`);
-        ok = true;
-      });
-      return ok;
+      const outcome = await workerCommand(id, 'removing', { kind: 'removeWorker', id });
+      if (!outcome.ok) return false;
+      const logs = { ...get().logs };
+      delete logs[id];
+      set({ logs, logsWorkerId: get().logsWorkerId === id ? null : get().logsWorkerId });
+      get().notify('success', sentence(outcome.result.summary || `removed ${id}`));
+      return true;
     },
     runPreset: async (preset, model, engine) => {
       const plan = planPreset(preset, selectFreeGpus(get()));
@@ -156,10 +137,12 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
         );
         return;
       }
+      const taken = selectNamesInUse(get());
       for (const step of plan) {
-        const id = nextWorkerName(step.role, Object.keys(get().workers));
-        const view = await get().addWorker({ id, role: step.role, gpus: step.gpus, model, engine });
-        if (!view) return;
+        const id = nextWorkerName(step.role, taken);
+        taken.push(id);
+        const outcome = await get().addWorker({ id, role: step.role, gpus: step.gpus, model, engine });
+        if (!outcome.ok) return;
       }
     },
     loadLogs: async (id) => {

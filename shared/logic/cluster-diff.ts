@@ -18,8 +18,9 @@ function workerChanges(prev: readonly WorkerView[], next: readonly WorkerView[])
   const after = new Map(next.map((w) => [w.id, w]));
   const out: ClusterChange[] = [];
   for (const [id] of before) if (!after.has(id)) out.push({ kind: 'worker', id, worker: null });
-  for (const [id, w] of after)
-    {if (!same(before.get(id), w)) out.push({ kind: 'worker', id, worker: w });}
+  for (const [id, w] of after) {
+    if (!same(before.get(id), w)) out.push({ kind: 'worker', id, worker: w });
+  }
   return out;
 }
 
@@ -27,8 +28,9 @@ function workerChanges(prev: readonly WorkerView[], next: readonly WorkerView[])
 export function clusterChangesBetween(prev: ClusterContent, next: ClusterContent): ClusterChange[] {
   const out = workerChanges(prev.workers, next.workers);
   if (!same(prev.topology, next.topology)) out.push({ kind: 'topology', topology: next.topology });
-  if (!same(prev.gpuAssignments, next.gpuAssignments))
-    {out.push({ kind: 'gpuAssignments', gpuAssignments: next.gpuAssignments });}
+  if (!same(prev.gpuAssignments, next.gpuAssignments)) {
+    out.push({ kind: 'gpuAssignments', gpuAssignments: next.gpuAssignments });
+  }
   if (!same(prev.draft, next.draft)) out.push({ kind: 'draft', draft: next.draft });
   if (!same(prev.pending, next.pending)) out.push({ kind: 'pending', pending: next.pending });
   if (prev.proxyPort !== next.proxyPort) out.push({ kind: 'proxyPort', proxyPort: next.proxyPort });

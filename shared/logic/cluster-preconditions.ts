@@ -41,13 +41,14 @@ function workerExists(
   const isFound =
     where === 'anywhere' ? live !== undefined || inTopology : live?.origin === 'local';
   if (isFound) return [];
-  if (where === 'local' && live)
-    {return [
+  if (where === 'local' && live) {
+    return [
       {
         code: 'WORKER_NOT_FOUND',
         message: `worker ${id} is registered by another machine; this console can only remove it from the registry`,
       },
-    ];}
+    ];
+  }
   return [
     {
       code: 'WORKER_NOT_FOUND',
@@ -64,13 +65,15 @@ function addConflicts(
   const req = command.request;
   const now = isStale ? 'now ' : '';
   const out: CommandConflict[] = [];
-  if (req.gpus.length === 0)
-    {out.push({ code: 'CONFIG_INVALID', message: 'a worker needs at least one GPU' });}
-  if (req.id !== undefined && namesInUse(state).has(req.id))
-    {out.push({
+  if (req.gpus.length === 0) {
+    out.push({ code: 'CONFIG_INVALID', message: 'a worker needs at least one GPU' });
+  }
+  if (req.id !== undefined && namesInUse(state).has(req.id)) {
+    out.push({
       code: 'CONFIG_INVALID',
       message: `the name ${req.id} is ${now}used by another worker`,
-    });}
+    });
+  }
   for (const { gpu, holders } of busyGpus(req.gpus, state.gpuAssignments)) {
     out.push({
       code: 'CONFIG_INVALID',
@@ -78,8 +81,9 @@ function addConflicts(
     });
   }
   const holder = req.port === undefined ? undefined : portHolders(state).get(req.port);
-  if (req.port !== undefined && holder !== undefined)
-    {out.push({ code: 'PORT_IN_USE', message: `port ${req.port} is ${now}used by ${holder}` });}
+  if (req.port !== undefined && holder !== undefined) {
+    out.push({ code: 'PORT_IN_USE', message: `port ${req.port} is ${now}used by ${holder}` });
+  }
   return out;
 }
 
@@ -135,8 +139,9 @@ export function roleWarnings(state: ClusterState): string[] {
     state.topology.appliedVersion === null ||
     !consoleTopo ||
     consoleTopo.clusterMode === 'disagg_cluster'
-  )
-    {return [];}
+  ) {
+    return [];
+  }
   const hasRole = (role: 'context' | 'generation'): boolean =>
     consoleTopo.workers.some((w) => w.role === role) ||
     state.workers.some((w) => w.role === role && w.origin === 'remote');

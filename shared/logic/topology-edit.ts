@@ -2,14 +2,15 @@
 // layout, the demo): console.yaml rewritten, disagg_config.yaml's `urls` and `num_instances` updated in place
 // (comments and other keys kept), options files added or dropped. Layer: shared (pure).
 
+import type { PlannerLayout } from '../model/bench';
 import type { DisaggClusterConfig } from '../model/config';
 import type { ConsoleTopology, TopologyFiles, TopologyWorker } from '../model/topology';
-import type { WorkerRole } from '../model/worker';
+import type { WorkerEngine, WorkerRole } from '../model/worker';
 import type { WorkerAddRequest } from '../model/worker-view';
 import { documentToText, setConfigValue } from './config-write';
 import { CONSOLE_FILE, serializeConsoleFile } from './console-file';
 import { DISAGG_CONFIG_FILE } from './load-topology';
-import { workerOptionsTemplate } from './worker-template';
+import { DEFAULT_MODEL_ID, workerOptionsTemplate } from './worker-template';
 import { parseYaml } from './yaml-locate';
 
 /** The disagg_config.yaml of a console topology: the proxy on loopback and the workers' urls. */
@@ -130,7 +131,70 @@ export function filesWithWorkerRemoved(
   const entry = consoleTopo.workers.find((w) => w.name === name);
   const rest = consoleTopo.workers.filter((w) => w.name !== name);
   const next = filesWithWorkers(files, { ...consoleTopo, workers: rest }, proxyPort);
-  if (entry?.optionsFile && !rest.some((w) => w.optionsFile === entry.optionsFile))
-    {delete next[entry.optionsFile];}
+  if (entry?.optionsFile && !rest.some((w) => w.optionsFile === entry.optionsFile)) {
+    delete next[entry.optionsFile];
+  }
   return next;
+}
+
+/** The workers a planner layout names: ctx0..ctx{c-1}, then gen0..gen{g-1}. */
+export function layoutWorkerNames(
+  layout: Pick<PlannerLayout, 'contextWorkers' | 'generationWorkers'>,
+): { name: string; role: WorkerRole }[] {
+  return [
+    ...Array.from({ length: layout.contextWorkers }, (_, i) => ({
+      name: `ctx${i}`,
+      role: 'context' as const,
+    })),
+    ...Array.from({ length: layout.generationWorkers }, (_, i) => ({
+      name: `gen${i}`,
+      role: 'generation' as const,
+    })),
+  ];
+}
+
+/**
+ * The files of a planner layout: workers it names that exist with the same role stay as they are (not
+ * restarted); the others are dropped with their options files; new ones take the lowest free GPUs, the
+ * given ports in order, the role's template, and the first existing worker's model and engine.
+ */
+export function filesForLayout(
+  files: TopologyFiles,
+  consoleTopo: ConsoleTopology,
+  layout: Pick<PlannerLayout, 'contextWorkers' | 'generationWorkers'>,
+  fresh: { ports: readonly number[]; engine: WorkerEngine; proxyPort: number },
+): TopologyFiles {
+  const wanted = layoutWorkerNames(layout);
+  const first = consoleTopo.workers[0];
+  const kept = consoleTopo.workers.filter((w) =>
+    wanted.some((x) => x.name === w.name && x.role === w.role),
+  );
+  const usedGpus = new Set(kept.flatMap((w) => w.gpus));
+  const next: TopologyFiles = { ...files };
+  for (const w of consoleTopo.workers) {
+    if (!kept.includes(w) && w.optionsFile !== null) delete next[w.optionsFile];
+  }
+  const ports = [...fresh.ports];
+  const workers = wanted.map((x): TopologyWorker => {
+    const old = kept.find((w) => w.name === x.name);
+    if (old) return old;
+    let gpu = 0;
+    while (usedGpus.has(gpu)) gpu++;
+    usedGpus.add(gpu);
+    const port = ports.shift();
+    if (port === undefined) throw new Error(`filesForLayout: no port left for ${x.name}`);
+    next[`${x.name}.yaml`] = workerOptionsTemplate(x.role);
+    const request: WorkerAddRequest = {
+      role: x.role,
+      gpus: [gpu],
+      model: first?.model ?? DEFAULT_MODEL_ID,
+      engine: first?.engine ?? fresh.engine,
+      backend: first?.backend ?? 'pytorch',
+      tpSize: 1,
+      ppSize: 1,
+      extraEnv: first?.env,
+    };
+    return workerFromRequest(request, x.name, port);
+  });
+  return filesWithWorkers(next, { ...consoleTopo, workers }, fresh.proxyPort);
 }

@@ -14,15 +14,16 @@ test('break a YAML field, see the error inline, fix it and apply', async ({ app 
   await expect(editor).toBeVisible();
   await editor.click();
   await page.keyboard.press('ControlOrMeta+End');
-  await page.keyboard.type('\nmax_batch_size: -4');
+  // A key the role's template does not set (the demo's options come from the shared template).
+  await page.keyboard.type('\ntensor_parallel_size: -4');
   const problems = page.getByRole('list', { name: 'Problems' }).first();
-  await expect(problems).toContainText('max_batch_size');
+  await expect(problems).toContainText('tensor_parallel_size');
   await expect(problems).toContainText(/ctx0\.yaml:\d+:\d+/);
   await expect(page.locator('.cm-lintRange-error').first()).toBeVisible();
   await expect(page.getByRole('button', { name: /ctx0\.yaml/ }).getByLabel(/errors/)).toBeVisible();
   await c.screenshot(SCREENSHOT_DIR, 'configuration-error');
   for (let i = 0; i < 2; i += 1) await page.keyboard.press('Backspace');
-  await page.keyboard.type('16');
+  await page.keyboard.type('1'); // one GPU: TP 1
   await expect(page.getByText('No problems in this file.')).toBeVisible();
   await page.getByRole('button', { name: 'Apply…' }).click();
   const plan = page.getByRole('dialog', { name: 'Apply plan' });

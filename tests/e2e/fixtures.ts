@@ -1,6 +1,8 @@
 // The `app` fixture: a fresh data dir, `disagg-console serve --port 0 --demo` (a simulated 4-GPU machine with
 // one context and one generation worker), the page opened at the console URL with its token; afterwards the
-// server is stopped by its pid (SIGTERM: it stops every worker it started), SIGKILL after a bound.
+// server is stopped by its pid (SIGTERM: it stops every worker it started), SIGKILL after a bound. Journeys
+// can stop the backend and start it again on the same data dir and console port (`stopBackend`,
+// `startBackend`), and call the console API as another window would (`call`).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,54 @@ export interface ConsoleApp {
   dataDir: string;
   /** Browser console errors seen so far (CSP violations, exceptions). */
   pageErrors: string[];
+  /** Calls one API channel with the console's token (as a second window would); rejects on an error envelope. */
+  call: <T = unknown>(channel: string, ...args: unknown[]) => Promise<T>;
+  /** The same call, answering the envelope (for refusals a test expects). */
+  callEnvelope: (channel: string, ...args: unknown[]) => Promise<ApiEnvelope>;
+  /** Stops the backend by its pid (SIGTERM) and waits for it to exit. */
+  stopBackend: () => Promise<void>;
+  /** Starts the backend again on the same data dir and console port; resolves with its console URL. */
+  startBackend: () => Promise<string>;
+}
+
+export interface ApiEnvelope {
+  ok: boolean;
+  value?: unknown;
+  error?: { code: string; message: string; details?: unknown };
+}
+
+function serveArgs(dataDir: string, port: number): string[] {
+  return [
+    join(ROOT, 'bin', 'disagg-console.mjs'),
+    'serve',
+    '--port',
+    String(port),
+    '--proxy-port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--demo',
+  ];
+}
+
+function spawnServe(dataDir: string, port: number): ChildProcess {
+  return spawn(process.execPath, serveArgs(dataDir, port), {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+}
+
+/** POSTs one call to the console API with the token of `consoleUrl`. */
+async function callApi(consoleUrl: string, channel: string, args: unknown[]): Promise<ApiEnvelope> {
+  const url = new URL(consoleUrl);
+  const token = url.searchParams.get('token') ?? '';
+  const res = await fetch(`${url.origin}/api/${encodeURIComponent(channel)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(args),
+  });
+  return (await res.json()) as ApiEnvelope;
 }
 
 function waitForUrls(
@@ -70,27 +120,10 @@ export const test = base.extend<{ app: ConsoleApp }>({
   app: async ({ page }, use) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'disagg-e2e-'));
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    const child = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'bin', 'disagg-console.mjs'),
-        'serve',
-        '--port',
-        '0',
-        '--proxy-port',
-        '0',
-        '--data-dir',
-        dataDir,
-        '--demo',
-      ],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, NO_COLOR: '1' },
-      },
-    );
+    let child = spawnServe(dataDir, 0);
     try {
-      const { consoleUrl, proxyUrl } = await waitForUrls(child, 60_000);
+      let { consoleUrl, proxyUrl } = await waitForUrls(child, 60_000);
+      const port = Number(new URL(consoleUrl).port);
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(e.message));
       page.on('console', (m) => {
@@ -99,7 +132,33 @@ export const test = base.extend<{ app: ConsoleApp }>({
       await page.goto(consoleUrl);
       const cp = new ConsolePage(page);
       await expect(cp.connectionBadge).toHaveText('connected');
-      await use({ page, console: cp, consoleUrl, proxyUrl, dataDir, pageErrors });
+      const callEnvelope = (channel: string, ...args: unknown[]): Promise<ApiEnvelope> =>
+        callApi(consoleUrl, channel, args);
+      const call = async <T,>(channel: string, ...args: unknown[]): Promise<T> => {
+        const envelope = await callEnvelope(channel, ...args);
+        if (!envelope.ok) throw new Error(`${channel}: ${JSON.stringify(envelope.error)}`);
+        return envelope.value as T;
+      };
+      await use({
+        page,
+        console: cp,
+        get consoleUrl() {
+          return consoleUrl;
+        },
+        get proxyUrl() {
+          return proxyUrl;
+        },
+        dataDir,
+        pageErrors,
+        call,
+        callEnvelope,
+        stopBackend: () => stop(child),
+        startBackend: async () => {
+          child = spawnServe(dataDir, port);
+          ({ consoleUrl, proxyUrl } = await waitForUrls(child, 60_000));
+          return consoleUrl;
+        },
+      });
     } finally {
       await stop(child);
       rmSync(dataDir, { recursive: true, force: true });

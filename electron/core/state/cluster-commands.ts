@@ -142,12 +142,13 @@ export class ClusterCommandExecutor {
   ): void {
     const conflicts = commandConflicts(request.command, state, isStale);
     if (conflicts.length === 0) return;
-    if (isStale)
-      {throw staleError(
+    if (isStale) {
+      throw staleError(
         request,
         state.version,
         conflicts.map((c) => c.message),
-      );}
+      );
+    }
     const first = conflicts[0];
     throw new AppError(first?.code ?? 'CONFIG_INVALID', conflicts.map((c) => c.message).join('; '));
   }
@@ -250,12 +251,13 @@ export class ClusterCommandExecutor {
     const errors = imported.issues.filter((i) => i.severity === 'error');
     if (errors.length > 0 || Object.keys(imported.files).length === 0) {
       // A broken file never replaces the draft: the draft is kept and shows the import's problems.
-      if (before.draft)
-        {await this.opts.ops.setDraft({
+      if (before.draft) {
+        await this.opts.ops.setDraft({
           ...before.draft,
           issues: imported.issues,
           updatedAtMs: this.now(),
-        });}
+        });
+      }
       const where = errors.slice(0, 3).map(formatIssue).join('; ');
       return {
         summary: `import failed, ${before.draft ? 'the draft is kept' : 'no draft was made'}: ${where}`,

@@ -1,9 +1,13 @@
 // The Add worker panel (feature C2): opened by clicking free GPUs; role, model, engine, port (blank = a free
-// one), name, options from the role's template; pre-flight (topology:validate) before start; then the new
-// worker's progress until it is ready. Layer: renderer.
+// one), name, tensor/pipeline split (TP = GPUs / PP), options from the role's template; pre-flight
+// (topology:validate) before start; then the new worker's progress until it is ready. The placement is
+// re-checked against the cluster mirror as it changes: a GPU, name or port taken meanwhile is shown and the
+// submit refused; the command carries the version the pre-flight saw, so the backend refuses a stale one
+// too (STALE_STATE). Layer: renderer.
 
-import { type FormEvent, type ReactNode, useState } from 'react';
+import { type FormEvent, type ReactNode, useMemo, useState } from 'react';
 
+import { commandConflicts, namesInUse } from '../../../shared/logic/cluster-preconditions';
 import type { ValidationReport } from '../../../shared/model/topology';
 import type { WorkerEngine, WorkerRole } from '../../../shared/model/worker';
 import type { WorkerAddRequest } from '../../../shared/model/worker-view';
@@ -11,9 +15,20 @@ import { IssueList } from '../../components/issue-list';
 import { StateBadge } from '../../components/state-badge';
 import { formatDuration } from '../../lib/format';
 import { useNow } from '../../lib/use-now';
-import { nextWorkerName, workerOptionsTemplate } from '../../lib/worker-templates';
+import {
+  nextWorkerName,
+  pipelineChoices,
+  withParallelism,
+  workerOptionsTemplate,
+} from '../../lib/worker-templates';
 import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
-import { selectDefaultModel } from '../../store/selectors';
+import { selectDefaultModel, selectWorker, selectWorkers } from '../../store/selectors';
+
+/** A report with the mirror version it was made at (the version the add command is built on). */
+interface CheckedReport {
+  report: ValidationReport;
+  version: number;
+}
 
 export function AddWorkerPanel({
   gpus,
@@ -25,55 +40,88 @@ export function AddWorkerPanel({
   const storeApi = useAppStoreApi();
   const preflightWorker = useAppStore((s) => s.preflightWorker);
   const addWorker = useAppStore((s) => s.addWorker);
+  const cluster = useAppStore((s) => s.cluster);
   const defaultEngine: WorkerEngine = useAppStore((s) =>
     s.inventory?.simulated ? 'simulated' : 'trtllm-serve',
   );
   const [role, setRole] = useState<WorkerRole>(() =>
-    Object.values(storeApi.getState().workers).some((w) => w.role === 'context')
-      ? 'generation'
-      : 'context',
+    selectWorkers(storeApi.getState()).some((w) => w.role === 'context') ? 'generation' : 'context',
   );
   const [model, setModel] = useState(() => selectDefaultModel(storeApi.getState()));
   const [engine, setEngine] = useState<WorkerEngine>(defaultEngine);
   const [port, setPort] = useState('');
   const [name, setName] = useState('');
-  const [options, setOptions] = useState(() => workerOptionsTemplate(role));
+  const [ppSize, setPpSize] = useState(1);
+  const tpSize = gpus.length / ppSize;
+  const [options, setOptions] = useState(() =>
+    withParallelism(workerOptionsTemplate(role), gpus.length, 1),
+  );
   const [isOptionsEdited, setOptionsEdited] = useState(false);
-  const [report, setReport] = useState<ValidationReport | null>(null);
+  const [checked, setChecked] = useState<CheckedReport | null>(null);
+  const [submitError, setSubmitError] = useState<string | null>(null);
   const [isBusy, setBusy] = useState(false);
   const [startedId, setStartedId] = useState<string | null>(null);
-  const started = useAppStore((s) => (startedId ? s.workers[startedId] : undefined));
+  const started = useAppStore((s) => (startedId ? selectWorker(s, startedId) : undefined));
   const nowMs = useNow(1000);
 
-  const defaultName = nextWorkerName(role, Object.keys(storeApi.getState().workers));
+  const defaultName = useMemo(
+    () => nextWorkerName(role, cluster ? namesInUse(cluster) : []),
+    [role, cluster],
+  );
   const portError =
     port.trim() !== '' && !(/^\d+$/.test(port.trim()) && Number(port) >= 1 && Number(port) <= 65535)
       ? 'a port is a number from 1 to 65535'
       : null;
+  const id = name.trim() || defaultName;
+  const chosenPort = port.trim() !== '' && portError === null ? Number(port) : undefined;
+  // The backend's own preconditions, run on the mirror as it changes (a GPU taken by another action).
+  const conflicts = useMemo(() => {
+    if (!cluster) return [];
+    const placement = { role, gpus, model: 'm', engine, id, port: chosenPort };
+    return commandConflicts({ kind: 'addWorker', request: placement }, cluster, true).map(
+      (c) => c.message,
+    );
+  }, [cluster, role, gpus, engine, id, chosenPort]);
 
   const request = (): WorkerAddRequest => ({
     role,
     gpus,
     model: model.trim(),
     engine,
-    id: name.trim() || defaultName,
+    id,
     optionsYaml: options,
-    tpSize: gpus.length,
-    ...(port.trim() !== '' ? { port: Number(port) } : {}),
+    tpSize,
+    ppSize,
+    ...(chosenPort !== undefined ? { port: chosenPort } : {}),
   });
+
+  /** Any change to the form makes the last pre-flight and refusal out of date. */
+  const changed = (): void => {
+    setChecked(null);
+    setSubmitError(null);
+  };
 
   const changeRole = (next: WorkerRole): void => {
     setRole(next);
-    setReport(null);
-    if (!isOptionsEdited) setOptions(workerOptionsTemplate(next));
+    changed();
+    if (!isOptionsEdited) setOptions(withParallelism(workerOptionsTemplate(next), tpSize, ppSize));
   };
 
-  const runPreflight = async (): Promise<ValidationReport | null> => {
+  const changePp = (next: number): void => {
+    setPpSize(next);
+    changed();
+    setOptions(withParallelism(options, gpus.length / next, next));
+  };
+
+  const runPreflight = async (): Promise<CheckedReport | null> => {
+    const version = storeApi.getState().cluster?.version ?? null;
+    if (version === null) return null;
     setBusy(true);
     try {
-      const r = await preflightWorker(request());
-      setReport(r);
-      return r;
+      const report = await preflightWorker(request());
+      const next = report ? { report, version } : null;
+      setChecked(next);
+      return next;
     } finally {
       setBusy(false);
     }
@@ -81,20 +129,26 @@ export function AddWorkerPanel({
 
   const onSubmit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
-    if (portError || model.trim() === '') return;
-    const r = report ?? (await runPreflight());
-    if (!r || r.issues.some((i) => i.severity === 'error')) return;
+    if (portError || model.trim() === '' || conflicts.length > 0) return;
+    setSubmitError(null);
+    const c = checked ?? (await runPreflight());
+    if (!c || c.report.issues.some((i) => i.severity === 'error')) return;
     setBusy(true);
     try {
-      const view = await addWorker(request());
-      if (view) {
-        setStartedId(view.id);
+      const outcome = await addWorker(request(), c.version);
+      if (outcome.ok) {
+        setStartedId(outcome.result.worker?.id ?? id);
         storeApi.getState().clearGpuSelection();
+      } else {
+        setChecked(null);
+        setSubmitError(outcome.message);
       }
     } finally {
       setBusy(false);
     }
   };
+
+  const report = checked?.report ?? null;
 
   if (started) {
     const st = started.status;
@@ -180,7 +234,7 @@ export function AddWorkerPanel({
             value={model}
             onChange={(e) => {
               setModel(e.target.value);
-              setReport(null);
+              changed();
             }}
             required
           />
@@ -192,7 +246,7 @@ export function AddWorkerPanel({
               value={engine}
               onChange={(e) => {
                 setEngine(e.target.value as WorkerEngine);
-                setReport(null);
+                changed();
               }}
             >
               <option value="trtllm-serve">trtllm-serve</option>
@@ -207,7 +261,7 @@ export function AddWorkerPanel({
               placeholder="auto"
               onChange={(e) => {
                 setPort(e.target.value);
-                setReport(null);
+                changed();
               }}
               aria-invalid={portError !== null}
             />
@@ -219,12 +273,32 @@ export function AddWorkerPanel({
               placeholder={defaultName}
               onChange={(e) => {
                 setName(e.target.value);
-                setReport(null);
+                changed();
               }}
             />
           </label>
         </div>
         {portError ? <span className="issue-error">{portError}</span> : null}
+        <div className="field-row">
+          <label className="field">
+            <span>Pipeline parallel</span>
+            <select
+              value={ppSize}
+              aria-label="Pipeline parallel size"
+              onChange={(e) => changePp(Number(e.target.value))}
+            >
+              {pipelineChoices(gpus.length).map((pp) => (
+                <option key={pp} value={pp}>
+                  {pp}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Tensor parallel (GPUs / PP)</span>
+            <input value={tpSize} readOnly aria-label="Tensor parallel size" />
+          </label>
+        </div>
         <label className="field">
           <span>Options (--extra_llm_api_options YAML, from the {role} template)</span>
           <textarea
@@ -234,10 +308,21 @@ export function AddWorkerPanel({
             onChange={(e) => {
               setOptions(e.target.value);
               setOptionsEdited(true);
-              setReport(null);
+              changed();
             }}
           />
         </label>
+        {conflicts.length > 0 ? (
+          <div className="error-box" role="alert" aria-label="Placement conflicts">
+            <strong>Cannot start here:</strong> {conflicts.join('; ')}. Pick another GPU, name or
+            port.
+          </div>
+        ) : null}
+        {submitError ? (
+          <div className="error-box" role="alert" aria-label="Add refused">
+            {submitError}
+          </div>
+        ) : null}
         {report ? (
           report.issues.length === 0 ? (
             <p className="ok-box">Pre-flight passed: no problems across the topology files.</p>
@@ -264,7 +349,9 @@ export function AddWorkerPanel({
           <button
             type="submit"
             className="btn btn-primary"
-            disabled={isBusy || portError !== null || model.trim() === ''}
+            disabled={
+              isBusy || portError !== null || model.trim() === '' || conflicts.length > 0
+            }
           >
             Start worker
           </button>

@@ -9,7 +9,7 @@ import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
 import { type PresetName, PRESETS } from '../../lib/worker-templates';
 import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
-import { selectDefaultModel, selectFreeGpus, selectWorkersOnGpu } from '../../store/selectors';
+import { gpuHolders, selectDefaultModel, selectFreeGpus } from '../../store/selectors';
 import { AddWorkerPanel } from './add-worker-panel';
 import { GpuCard } from './gpu-card';
 import { LogsPanel } from './logs-panel';
@@ -19,7 +19,7 @@ import { WorkerList } from './worker-list';
 
 function GpuGrid(): ReactNode {
   const inventory = useAppStore((s) => s.inventory);
-  const workers = useAppStore((s) => s.workers);
+  const cluster = useAppStore((s) => s.cluster);
   const selected = useAppStore((s) => s.selectedGpus);
   const selectGpu = useAppStore((s) => s.selectGpu);
   const openAddPanel = useAppStore((s) => s.openAddPanel);
@@ -40,7 +40,7 @@ function GpuGrid(): ReactNode {
           key={g.index}
           gpu={g}
           sample={inventory.samples.find((s) => s.index === g.index)}
-          holders={selectWorkersOnGpu({ workers, inventory }, g.index)}
+          holders={gpuHolders(cluster, g.index)}
           isSelected={selected.includes(g.index)}
           onSelect={onSelect}
         />

@@ -5,9 +5,9 @@
 import type { MouseEvent, ReactNode } from 'react';
 
 import type { GpuInfo, GpuSample } from '../../../shared/model/gpu';
-import type { WorkerView } from '../../../shared/model/worker-view';
 import { StateBadge } from '../../components/state-badge';
 import { formatMiB, formatPct, formatTemp, formatWatts } from '../../lib/format';
+import type { GpuHolder } from '../../store/selectors';
 
 function barClass(fraction: number): string {
   return fraction > 0.95 ? 'bar err' : fraction > 0.85 ? 'bar warn' : 'bar';
@@ -22,7 +22,7 @@ export function GpuCard({
 }: {
   gpu: GpuInfo;
   sample: GpuSample | undefined;
-  holders: WorkerView[];
+  holders: GpuHolder[];
   isSelected: boolean;
   onSelect: (index: number, isAdditive: boolean) => void;
 }): ReactNode {
@@ -42,6 +42,7 @@ export function GpuCard({
       aria-label={label}
       aria-disabled={!isFree}
       data-testid={`gpu-card-${gpu.index}`}
+      data-holders={holders.map((h) => h.id).join(',')}
       onClick={onClick}
     >
       <div className="gpu-title">
@@ -85,17 +86,23 @@ export function GpuCard({
         {isFree ? (
           <span className="dim">{isSelected ? 'Selected' : 'Free: click to add a worker'}</span>
         ) : (
-          holders.map((w) => (
-            <span key={w.id} className="btn-group" style={{ alignItems: 'center' }}>
-              <strong>{w.id}</strong>
-              <span className={`badge nodot role-${w.role}`}>
-                {w.role === 'context' ? 'ctx' : 'gen'}
-              </span>
-              <StateBadge state={w.status.state} />
-              <span className="dim num">:{w.spec?.port ?? new URL(w.url).port}</span>
-              {w.spec?.engine === 'simulated' ? (
-                <span className="badge sim-badge nodot">sim</span>
-              ) : null}
+          holders.map(({ id, worker: w }) => (
+            <span key={id} className="btn-group" style={{ alignItems: 'center' }}>
+              <strong>{id}</strong>
+              {w ? (
+                <>
+                  <span className={`badge nodot role-${w.role}`}>
+                    {w.role === 'context' ? 'ctx' : 'gen'}
+                  </span>
+                  <StateBadge state={w.status.state} />
+                  <span className="dim num">:{w.spec?.port ?? new URL(w.url).port}</span>
+                  {w.spec?.engine === 'simulated' ? (
+                    <span className="badge sim-badge nodot">sim</span>
+                  ) : null}
+                </>
+              ) : (
+                <span className="dim">in the topology, not running</span>
+              )}
             </span>
           ))
         )}

@@ -6,6 +6,7 @@ import { type KeyboardEvent, type ReactNode, useEffect, useMemo, useRef, useStat
 import { formatClock } from '../../lib/format';
 import { crashLineIndex, describeExit, matchingLines, stepMatch } from '../../lib/log-search';
 import { useAppStore } from '../../store/app-store-context';
+import { selectWorker } from '../../store/selectors';
 
 export function LogsPanel({
   workerId,
@@ -17,7 +18,7 @@ export function LogsPanel({
   const loadLogs = useAppStore((s) => s.loadLogs);
   const notify = useAppStore((s) => s.notify);
   const lines = useAppStore((s) => s.logs[workerId]);
-  const worker = useAppStore((s) => s.workers[workerId]);
+  const worker = useAppStore((s) => selectWorker(s, workerId));
   const [query, setQuery] = useState('');
   const [current, setCurrent] = useState(-1);
   const [isFollowing, setFollowing] = useState(true);

@@ -10,10 +10,10 @@ import { StateBadge } from '../../components/state-badge';
 import { formatAddress, formatCount, formatDuration } from '../../lib/format';
 import { useNow } from '../../lib/use-now';
 import { useAppStore } from '../../store/app-store-context';
-import { selectLocalWorkers } from '../../store/selectors';
+import { selectLocalWorkers, selectPendingFor } from '../../store/selectors';
 
 function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
-  const busy = useAppStore((s) => s.workerBusy[w.id]);
+  const busy = useAppStore((s) => s.workerBusy[w.id] ?? selectPendingFor(s, w.id));
   const restart = useAppStore((s) => s.restartWorker);
   const stop = useAppStore((s) => s.stopWorker);
   const remove = useAppStore((s) => s.removeWorker);
@@ -126,8 +126,8 @@ function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
 
 export function WorkerList(): ReactNode {
   const workers = useAppStore(useShallow(selectLocalWorkers));
-  const isLoaded = useAppStore((s) => s.workersLoaded);
-  const error = useAppStore((s) => s.workersError);
+  const isLoaded = useAppStore((s) => s.cluster !== null);
+  const error = useAppStore((s) => s.clusterError);
   const nowMs = useNow(1000);
   return (
     <section className="panel" aria-labelledby="workers-title">

@@ -6,6 +6,7 @@ import type { ReactNode } from 'react';
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
 import { IssueList } from '../../components/issue-list';
 import { useAppStore } from '../../store/app-store-context';
+import { selectDraft, selectTopology } from '../../store/selectors';
 
 function PlanList({ label, names }: { label: string; names: string[] }): ReactNode {
   if (names.length === 0) return null;
@@ -35,6 +36,9 @@ export function ApplyPanel({
   const revert = useAppStore((s) => s.revertDrafts);
   const lastApply = useAppStore((s) => s.lastApply);
   const hasErrors = validation?.issues.some((i) => i.severity === 'error') ?? false;
+  const draftBase = useAppStore((s) => selectDraft(s)?.baseTopologyVersion ?? null);
+  const applied = useAppStore((s) => selectTopology(s)?.appliedVersion ?? null);
+  const isDraftBehind = isDirty && draftBase !== applied;
 
   return (
     <section className="panel" aria-labelledby="apply-title">
@@ -42,7 +46,7 @@ export function ApplyPanel({
         <h2 id="apply-title">Pre-flight and apply</h2>
         <span className="spacer" />
         {isDirty ? (
-          <span className="badge state-starting nodot">unsaved edits</span>
+          <span className="badge state-starting nodot">draft not applied</span>
         ) : (
           <span className="dim">no edits</span>
         )}
@@ -64,10 +68,17 @@ export function ApplyPanel({
         >
           Apply…
         </button>
-        <button type="button" className="btn" onClick={revert} disabled={!isDirty}>
+        <button type="button" className="btn" onClick={() => void revert()} disabled={!isDirty}>
           Revert
         </button>
       </div>
+      {isDraftBehind ? (
+        <div className="warn-box" role="status">
+          This draft was started from version {draftBase ?? 'none'}; version {applied ?? 'none'} is
+          applied now. Apply will be refused so the newer change is not undone: Revert and edit
+          again.
+        </div>
+      ) : null}
       {validation ? (
         validation.issues.length === 0 ? (
           <p className="ok-box">Pre-flight passed across all files.</p>

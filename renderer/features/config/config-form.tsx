@@ -12,6 +12,7 @@ import {
 } from '../../lib/config-fields';
 import { fileKind } from '../../lib/lint-file';
 import { useAppStore } from '../../store/app-store-context';
+import { selectDraftFiles } from '../../store/selectors';
 
 function FieldInput({
   spec,
@@ -99,7 +100,7 @@ function FieldInput({
 }
 
 export function ConfigForm({ file }: { file: string }): ReactNode {
-  const text = useAppStore((s) => s.drafts[file] ?? '');
+  const text = useAppStore((s) => selectDraftFiles(s)[file] ?? '');
   const setDraft = useAppStore((s) => s.setDraft);
   const fields = FORM_FIELDS[fileKind(file)];
   if (!fields) return <p className="dim">No form for this file: edit it as YAML.</p>;

@@ -10,6 +10,7 @@ import { IssueList } from '../../components/issue-list';
 import { lintFile, mergeIssues } from '../../lib/lint-file';
 import { useAppStore } from '../../store/app-store-context';
 import { orderedFileNames } from '../../store/config-slice';
+import { selectDraft, selectDraftFiles, selectTopology } from '../../store/selectors';
 import { ApplyPanel } from './apply-panel';
 import { ConfigForm } from './config-form';
 import { HistoryPanel } from './history-panel';
@@ -17,10 +18,11 @@ import { ImportExportPanel } from './import-export-panel';
 import { YamlEditor } from './yaml-editor';
 
 export function ConfigView(): ReactNode {
-  const topology = useAppStore((s) => s.topology);
-  const topologyError = useAppStore((s) => s.topologyError);
-  const loadTopology = useAppStore((s) => s.loadTopology);
-  const drafts = useAppStore((s) => s.drafts);
+  const topology = useAppStore(selectTopology);
+  const topologyError = useAppStore((s) => s.clusterError);
+  const resyncCluster = useAppStore((s) => s.resyncCluster);
+  const drafts = useAppStore(selectDraftFiles);
+  const draftIssues = useAppStore((s) => selectDraft(s)?.issues);
   const activeFile = useAppStore((s) => s.activeFile);
   const setActiveFile = useAppStore((s) => s.setActiveFile);
   const setDraft = useAppStore((s) => s.setDraft);
@@ -31,10 +33,11 @@ export function ConfigView(): ReactNode {
   const issuesByFile = useMemo(() => {
     const out: Record<string, ConfigIssue[]> = {};
     for (const n of names) {
-      out[n] = mergeIssues(lintFile(n, drafts[n] ?? '', drafts), validation?.issues ?? [], n);
+      const reported = [...(draftIssues ?? []), ...(validation?.issues ?? [])];
+      out[n] = mergeIssues(lintFile(n, drafts[n] ?? '', drafts), reported, n);
     }
     return out;
-  }, [names, drafts, validation]);
+  }, [names, drafts, validation, draftIssues]);
   const isDirty = useMemo(() => {
     const applied = topology?.files ?? {};
     const keys = new Set([...Object.keys(applied), ...Object.keys(drafts)]);
@@ -61,7 +64,7 @@ export function ConfigView(): ReactNode {
         <ErrorBox
           title="The topology could not be loaded"
           message={topologyError}
-          onRetry={() => void loadTopology()}
+          onRetry={() => void resyncCluster()}
         />
       ) : null}
       {!topology && !topologyError ? <EmptyState title="Loading the topology…" /> : null}

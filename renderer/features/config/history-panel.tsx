@@ -4,6 +4,7 @@ import { type ReactNode, useEffect, useState } from 'react';
 
 import { formatClock } from '../../lib/format';
 import { useAppStore } from '../../store/app-store-context';
+import { selectTopology } from '../../store/selectors';
 
 function DiffText({ text }: { text: string }): ReactNode {
   return (
@@ -34,7 +35,7 @@ export function HistoryPanel(): ReactNode {
   const diff = useAppStore((s) => s.diff);
   const loadDiff = useAppStore((s) => s.loadDiff);
   const rollback = useAppStore((s) => s.rollback);
-  const applied = useAppStore((s) => s.topology?.appliedVersion ?? null);
+  const applied = useAppStore((s) => selectTopology(s)?.appliedVersion ?? null);
   const [confirmVersion, setConfirmVersion] = useState<number | null>(null);
 
   useEffect(() => {

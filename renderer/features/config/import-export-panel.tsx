@@ -1,9 +1,11 @@
-// Import of upstream files (also the deprecated MPI worker file) as drafts, and export of the topology as the
-// upstream files, the launch script or a SLURM script (feature K4). Layer: renderer.
+// Import of upstream files (also the deprecated MPI worker file) as the backend's draft, and export of the
+// topology as the upstream files, the launch script or a SLURM script (feature K4). A file that does not parse
+// leaves the draft as it was; the error is shown here at its line and column. Layer: renderer.
 
 import { type ChangeEvent, type ReactNode } from 'react';
 
 import type { ExportFormat } from '../../../shared/model/topology';
+import { IssueList } from '../../components/issue-list';
 import { downloadText } from '../../lib/download';
 import { useAppStore } from '../../store/app-store-context';
 
@@ -11,6 +13,7 @@ export function ImportExportPanel(): ReactNode {
   const importFiles = useAppStore((s) => s.importFiles);
   const exportTopology = useAppStore((s) => s.exportTopology);
   const notify = useAppStore((s) => s.notify);
+  const importError = useAppStore((s) => s.importError);
 
   const onImport = async (e: ChangeEvent<HTMLInputElement>): Promise<void> => {
     const list = [...(e.target.files ?? [])];
@@ -45,6 +48,12 @@ export function ImportExportPanel(): ReactNode {
             onChange={(e) => void onImport(e)}
           />
         </label>
+        {importError ? (
+          <div className="error-box" role="alert" aria-label="Import error">
+            <strong>Not imported:</strong> {importError.message} The draft was kept as it was.
+            <IssueList issues={importError.issues} />
+          </div>
+        ) : null}
         <span className="hint">
           disagg_config.yaml, worker option files, metadata_config.yaml, or one deprecated MPI
           worker file. They open as drafts.

@@ -10,7 +10,12 @@ import { EmptyState } from '../../components/empty-state';
 import { formatAddress } from '../../lib/format';
 import type { PlaygroundRequest, RoutePin } from '../../lib/openai-request';
 import { useAppStore } from '../../store/app-store-context';
-import { selectDefaultModel, selectLocalWorkers, selectRemoteWorkers } from '../../store/selectors';
+import {
+  selectDefaultModel,
+  selectLocalWorkers,
+  selectRemoteWorkers,
+  selectWorkers,
+} from '../../store/selectors';
 import { CodeView } from './code-view';
 import { ResponseCard } from './response-card';
 
@@ -79,7 +84,7 @@ export function PlaygroundView(): ReactNode {
   );
   const defaultModel = useAppStore(selectDefaultModel);
   const hasReadyPair = useAppStore((st) => {
-    const ws = Object.values(st.workers).filter((w) => w.status.state === 'ready');
+    const ws = selectWorkers(st).filter((w) => w.status.state === 'ready');
     return ws.some((w) => w.role === 'context') && ws.some((w) => w.role === 'generation');
   });
   const setPlayground = useAppStore((st) => st.setPlayground);

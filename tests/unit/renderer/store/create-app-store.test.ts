@@ -1,89 +1,43 @@
-// The renderer store (renderer/store/*) against a fake API: event wiring once in the factory, snapshots,
-// idempotent status events, GPU selection and free GPUs, presets, removal, logs merge, config apply flow,
-// metrics ticks. Runs under Node: the store has no DOM.
+// The renderer store (renderer/store/*) against a fake API with a fake cluster document: event wiring once in
+// the factory, snapshots, worker changes through the mirror, GPU selection and free GPUs, presets, removal,
+// logs merge, config apply flow, metrics ticks. Runs under Node: the store has no DOM.
 import { describe, expect, it, vi } from 'vitest';
 
-import { createAppStore } from '../../../../renderer/store/create-app-store';
 import {
+  selectDraftFiles,
   selectFreeGpus,
   selectLocalWorkers,
   selectRemoteWorkers,
+  selectTopology,
+  selectWorker,
   selectWorkerCounts,
 } from '../../../../renderer/store/selectors';
 import { mergeLogLines } from '../../../../renderer/store/workers-slice';
 import { API_EVENTS } from '../../../../shared/api/contract';
 import type { MetricsBucket } from '../../../../shared/model/metrics';
 import type { WorkerAddRequest } from '../../../../shared/model/worker-view';
-import { AppError, createFakeApi, inventory, status, view } from './fake-api';
-
-const EMPTY_SNAPSHOT = {
-  fromMs: 0,
-  toMs: 0,
-  stepSec: 1,
-  overall: [],
-  perWorker: {},
-  iteration: {},
-  gpus: [],
-};
-const TOPOLOGY_FILES = {
-  'disagg_config.yaml':
-    'hostname: localhost\nport: 8000\ncontext_servers:\n  num_instances: 1\n  urls:\n    - localhost:8001\ngeneration_servers:\n  num_instances: 1\n  urls:\n    - localhost:8002\n',
-  'console.yaml':
-    '# kept\ncluster_mode: static\nworkers:\n  - name: ctx0\n    role: context\n    gpus: [0]\n    host: localhost\n    port: 8001\n    model: tiny\n    engine: simulated\n    backend: pytorch\n',
-};
-
-function setup(extra: Parameters<typeof createFakeApi>[0] = {}) {
-  const workers = [
-    view('ctx0', 'context', [0]),
-    view('gen0', 'generation', [1], 'starting'),
-    view('remote1', 'generation', [7], 'ready', 'remote'),
-  ];
-  const fake = createFakeApi({
-    'workers:list': () => Promise.resolve(workers),
-    'gpus:list': () => Promise.resolve(inventory(4)),
-    'topology:get': () =>
-      Promise.resolve({ name: 'default', files: TOPOLOGY_FILES, console: null, appliedVersion: 1 }),
-    'metrics:snapshot': () => Promise.resolve(EMPTY_SNAPSHOT),
-    'proxy:info': () =>
-      Promise.resolve({
-        url: 'http://127.0.0.1:8000',
-        host: '127.0.0.1',
-        port: 8000,
-        isRunning: true,
-      }),
-    'cluster:status': () =>
-      Promise.resolve({
-        mode: 'static',
-        etcd: { state: 'off', endpoint: null, message: null },
-        isReady: null,
-        remoteWorkers: [],
-      }),
-    ...extra,
-  });
-  let now = 1_700_000_000_000;
-  const app = createAppStore({ api: fake.client, now: () => now, fetch: null });
-  return { fake, app, store: app.store, advance: (ms: number) => (now += ms) };
-}
+import { AppError, status, view } from './fake-api';
+import { setup, TOPOLOGY_FILES } from './store-setup';
 
 describe('createAppStore', () => {
   it('subscribes once to every event, loads snapshots, and unsubscribes on dispose', async () => {
     const { fake, app, store } = setup();
     await app.start();
-    // One listener per event of the contract (the store factory wires each once).
-    expect(fake.listenerCount()).toBe(API_EVENTS.length);
+    // One listener per event of the contract (the store factory wires each once); worker status comes
+    // with the cluster mirror's events, so workers:statusChanged has no listener of its own.
+    expect(fake.listenerCount()).toBe(API_EVENTS.filter((e) => e !== 'workers:statusChanged').length);
     const s = store.getState();
     expect(s.connection).toBe('ok');
     expect(selectLocalWorkers(s).map((w) => w.id)).toEqual(['ctx0', 'gen0']);
     expect(selectRemoteWorkers(s).map((w) => w.id)).toEqual(['remote1']);
-    expect(s.drafts).toEqual(TOPOLOGY_FILES);
-    expect(s.activeFile).toBe('disagg_config.yaml');
+    expect(selectDraftFiles(s)).toEqual(TOPOLOGY_FILES);
     expect(s.proxy?.url).toBe('http://127.0.0.1:8000');
     app.dispose();
     expect(fake.listenerCount()).toBe(0);
   });
 
-  it('applies status events idempotently and warns once when a worker crashes', async () => {
-    const { fake, app, store } = setup();
+  it('applies worker changes from the mirror once and warns once when a worker crashes', async () => {
+    const { fake, cluster, app, store } = setup();
     await app.start();
     const crashed = {
       ...view('gen0', 'generation', [1]),
@@ -92,9 +46,14 @@ describe('createAppStore', () => {
         lastExit: { code: 1, signal: null, stderrTail: ['CUDA OOM'], atMs: 5, reason: null },
       },
     };
-    fake.emit('workers:statusChanged', crashed);
-    fake.emit('workers:statusChanged', crashed);
-    expect(store.getState().workers.gen0?.status.state).toBe('errored');
+    cluster.publish([{ kind: 'worker', id: 'gen0', worker: crashed }]);
+    // The same event delivered twice (a reconnect replay) is ignored by version.
+    fake.emit('cluster:changed', {
+      epoch: 'e1',
+      version: cluster.state.version,
+      changes: [{ kind: 'worker', id: 'gen0', worker: crashed }],
+    });
+    expect(selectWorker(store.getState(), 'gen0')?.status.state).toBe('errored');
     const errors = store.getState().toasts.filter((t) => t.kind === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]!.text).toContain('gen0 crashed (exit code 1)');
@@ -123,15 +82,12 @@ describe('createAppStore', () => {
   });
 
   it('runs a preset on free GPUs with generated names, and refuses when GPUs are short', async () => {
-    const added: WorkerAddRequest[] = [];
-    const { app, store } = setup({
-      'workers:add': (req) => {
-        added.push(req);
-        return Promise.resolve(view(req.id ?? 'x', req.role, req.gpus, 'starting'));
-      },
-    });
+    const { cluster, app, store } = setup();
     await app.start();
     await store.getState().runPreset('1+1', 'tiny', 'simulated');
+    const added = cluster.commands.flatMap((c): WorkerAddRequest[] =>
+      c.command.kind === 'addWorker' ? [c.command.request] : [],
+    );
     expect(added.map((r) => [r.id, r.role, r.gpus])).toEqual([
       ['ctx1', 'context', [2]],
       ['gen1', 'generation', [3]],
@@ -175,20 +131,18 @@ describe('createAppStore', () => {
     app.dispose();
   });
 
-  it('removes a worker for good (late status events do not bring it back) and reports failures by code', async () => {
-    const { fake, app, store } = setup({
-      'workers:remove': (id) =>
-        id === 'ctx0'
-          ? Promise.resolve()
-          : Promise.reject(new AppError('WORKER_NOT_FOUND', `no worker '${id}'`)),
-    });
+  it('removes a worker, frees its GPU for the next add without a reload, and reports failures by code', async () => {
+    const { app, store } = setup();
     await app.start();
     expect(await store.getState().removeWorker('ctx0')).toBe(true);
-    fake.emit('workers:statusChanged', {
-      ...view('ctx0', 'context', [0]),
-      status: status('ctx0', 'stopped'),
-    });
-    expect(store.getState().workers.ctx0).toBeUndefined();
+    expect(selectWorker(store.getState(), 'ctx0')).toBeUndefined();
+    expect(selectFreeGpus(store.getState())).toEqual([0, 2, 3]);
+    // Repro 1: the freed GPU and the freed name are usable at once.
+    const outcome = await store
+      .getState()
+      .addWorker({ id: 'ctx0', role: 'context', gpus: [0], model: 'tiny', engine: 'simulated' });
+    expect(outcome.ok).toBe(true);
+    expect(selectWorker(store.getState(), 'ctx0')?.status.state).toBe('starting');
     expect(await store.getState().removeWorker('nope')).toBe(false);
     expect(store.getState().toasts.at(-1)?.text).toContain("no worker 'nope'");
     app.dispose();
@@ -211,37 +165,25 @@ describe('createAppStore', () => {
 
   it('previews the apply plan, applies, and keeps CONFIG_INVALID issues for the editor', async () => {
     let shouldFail = true;
-    const { app, store } = setup({
+    const { cluster, app, store } = setup({
       'topology:validate': () => Promise.resolve({ ok: true, issues: [] }),
-      'topology:apply': () =>
-        shouldFail
-          ? Promise.reject(
-              new AppError('CONFIG_INVALID', 'pre-flight failed', {
-                issues: [
-                  {
-                    file: 'disagg_config.yaml',
-                    line: 2,
-                    column: 7,
-                    path: 'port',
-                    message: 'must be an integer',
-                    severity: 'error',
-                  },
-                ],
-              }),
-            )
-          : Promise.resolve({
-              version: 2,
-              plan: {
-                start: ['gen0'],
-                restart: [],
-                stop: [],
-                unchanged: ['ctx0'],
-                proxyChanged: true,
-              },
-              warnings: [],
-            }),
-      'topology:history': () => Promise.resolve([]),
     });
+    cluster.refuseWhen((request) =>
+      shouldFail && request.command.kind === 'applyConfig'
+        ? new AppError('CONFIG_INVALID', 'pre-flight failed', {
+            issues: [
+              {
+                file: 'disagg_config.yaml',
+                line: 2,
+                column: 7,
+                path: 'port',
+                message: 'must be an integer',
+                severity: 'error',
+              },
+            ],
+          })
+        : null,
+    );
     await app.start();
     const s = store.getState;
     const more =
@@ -261,6 +203,14 @@ describe('createAppStore', () => {
     shouldFail = false;
     expect(await s().confirmApply()).toBe(true);
     expect(s().lastApply?.version).toBe(2);
+    expect(selectTopology(s())?.files['console.yaml']).toBe(more);
+    // The draft was saved to the backend before the apply, and the apply consumed it.
+    expect(cluster.commands.map((c) => c.command.kind)).toEqual([
+      'saveDraft',
+      'applyConfig',
+      'applyConfig',
+    ]);
+    expect(s().cluster?.draft).toBeNull();
     app.dispose();
   });
 
@@ -291,7 +241,7 @@ describe('createAppStore', () => {
 
   it('says the backend is offline when the first load fails', async () => {
     const { app, store } = setup({
-      'workers:list': () =>
+      'cluster:snapshot': () =>
         Promise.reject(new AppError('UNAUTHORIZED', 'the console rejected the token')),
     });
     await app.start();
