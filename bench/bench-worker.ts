@@ -21,9 +21,26 @@ const serviceMs = arg('service-ms', 0);
 const isBounded = slots > 0 && serviceMs > 0;
 
 let ctxId = 1;
-const promptIds = JSON.stringify(Array.from({ length: 16 }, (_, i) => 100 + i));
-const ctxAnswer = (id: number): string =>
-  `{"id":"cmpl-b","object":"text_completion","created":1,"model":"bench","choices":[{"index":0,"text":" a","token_ids":null,"logprobs":null,"finish_reason":"not_finished","stop_reason":null,"disaggregated_params":{"request_type":"context_only","first_gen_tokens":[7],"ctx_request_id":${id},"encoded_opaque_state":"b3BhcXVl","draft_tokens":null},"avg_decoded_tokens_per_iter":1.0}],"usage":{"prompt_tokens":16,"total_tokens":17,"completion_tokens":1,"prompt_tokens_details":null},"prompt_token_ids":${promptIds}}`;
+/**
+ * The prompt's token ids in a context answer: 16 for a short request, one per 4 request bytes for a
+ * long one (about what a tokenizer gives for English), so a long prompt costs the proxy what it would
+ * with a real worker: the ids come back and go out again in the generation request.
+ */
+const LONG_REQUEST_BYTES = 4096;
+const idsByCount = new Map<number, string>();
+function promptIdsFor(requestBytes: number): { count: number; text: string } {
+  const count = requestBytes < LONG_REQUEST_BYTES ? 16 : Math.floor(requestBytes / 4);
+  let text = idsByCount.get(count);
+  if (text === undefined) {
+    text = JSON.stringify(Array.from({ length: count }, (_, i) => 100 + (i % 30_000)));
+    idsByCount.set(count, text);
+  }
+  return { count, text };
+}
+const ctxAnswer = (id: number, requestBytes: number): string => {
+  const ids = promptIdsFor(requestBytes);
+  return `{"id":"cmpl-b","object":"text_completion","created":1,"model":"bench","choices":[{"index":0,"text":" a","token_ids":null,"logprobs":null,"finish_reason":"not_finished","stop_reason":null,"disaggregated_params":{"request_type":"context_only","first_gen_tokens":[7],"ctx_request_id":${id},"encoded_opaque_state":"b3BhcXVl","draft_tokens":null},"avg_decoded_tokens_per_iter":1.0}],"usage":{"prompt_tokens":${ids.count},"total_tokens":${ids.count + 1},"completion_tokens":1,"prompt_tokens_details":null},"prompt_token_ids":${ids.text}}`;
+};
 const genAnswer = `{"id":"cmpl-b","object":"text_completion","created":1,"model":"bench","choices":[{"index":0,"text":"${' tok'.repeat(tokens)}","token_ids":null,"logprobs":null,"finish_reason":"length","stop_reason":null,"disaggregated_params":null,"avg_decoded_tokens_per_iter":1.0}],"usage":{"prompt_tokens":16,"total_tokens":${16 + tokens},"completion_tokens":${tokens},"prompt_tokens_details":null},"prompt_token_ids":null}`;
 const chunk = (i: number): string =>
   `data: {"id":"cmpl-b","object":"text_completion","created":1,"model":"bench","choices":[{"index":0,"text":" t${i}","token_ids":null,"logprobs":null,"finish_reason":${i === tokens - 1 ? '"length"' : 'null'},"stop_reason":null,"avg_decoded_tokens_per_iter":1.0}],"usage":null}\n\n`;
@@ -91,9 +108,12 @@ function serveBounded(res: http.ServerResponse, body: string): void {
     }
     if (!body.includes('"stream":true') || body.includes('"context_only"')) {
       setTimeout(() => {
-        const a = body.includes('"context_only"') ? ctxAnswer(ctxId++) : genAnswer;
+        const a = body.includes('"context_only"') ? ctxAnswer(ctxId++, body.length) : genAnswer;
         if (!res.destroyed) {
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(a) });
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(a),
+          });
           res.end(a);
         }
         release();
@@ -135,13 +155,19 @@ const server = http.createServer((req, res) => {
       return;
     }
     if (body.includes('"context_only"')) {
-      const a = ctxAnswer(ctxId++);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(a) });
+      const a = ctxAnswer(ctxId++, body.length);
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(a),
+      });
       res.end(a);
       return;
     }
     if (!body.includes('"stream":true')) {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(genAnswer) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(genAnswer),
+      });
       res.end(genAnswer);
       return;
     }

@@ -8,8 +8,21 @@ import http from 'node:http';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
-const agent = new http.Agent({ keepAlive: true, maxSockets: spec.mode === 'closed' ? spec.concurrency : 2048 });
-const bodyBuf = Buffer.from(spec.body);
+const agent = new http.Agent({
+  keepAlive: true,
+  maxSockets: spec.mode === 'closed' ? spec.concurrency : 2048,
+});
+const bodyBuf = Buffer.from(
+  spec.promptBytes === undefined ? spec.body : withPromptOf(spec.body, spec.promptBytes),
+);
+
+/** `body` with its prompt replaced by English-like text of `bytes` bytes (ASCII, so bytes = characters). */
+function withPromptOf(body: string, bytes: number): string {
+  const words =
+    'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing ';
+  const prompt = words.repeat(Math.ceil(bytes / words.length)).slice(0, bytes);
+  return JSON.stringify({ ...(JSON.parse(body) as object), prompt });
+}
 
 let phase: 'warmup' | 'window' | 'done' = 'warmup';
 let windowStart = 0;
@@ -54,7 +67,14 @@ function one(scheduledAt: number): Promise<void> {
       return true;
     };
     const req = http.request(
-      { host: '127.0.0.1', port: spec.port, path: spec.path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': bodyBuf.length } },
+      {
+        host: '127.0.0.1',
+        port: spec.port,
+        path: spec.path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': bodyBuf.length },
+      },
       (res) => {
         let first = 0;
         let tail = '';
@@ -150,7 +170,9 @@ async function main(): Promise<void> {
   if (spec.mode === 'closed') await closedLoop(until);
   else await openLoop(until);
   const drainUntil = performance.now() + (spec.drainMs ?? 3_000);
-  while (outstanding > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 10));
+  while (outstanding > 0 && performance.now() < drainUntil) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   unfinished = windowOutstanding;
   clearTimeout(timerStart);
   clearTimeout(timerEnd);

@@ -21,6 +21,11 @@ export interface LoadSpec {
   isBySend?: boolean;
   /** How long to wait for outstanding requests after the window (default 3000). */
   drainMs?: number;
+  /**
+   * When set, `body`'s `prompt` is replaced by a text of this many bytes (built by the generator: a
+   * 1 MB body does not fit in one command-line argument).
+   */
+  promptBytes?: number;
 }
 
 /** Counts and latency percentiles (ms) of the measured window. */

@@ -39,7 +39,13 @@ function pinned(core: number, cmd: string, args: string[]): [string, string[]] {
   return canPin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
 }
 
-function start(name: string, core: number, cmd: string, args: string[], ready: RegExp): Promise<{ proc: Proc; match: RegExpExecArray }> {
+function start(
+  name: string,
+  core: number,
+  cmd: string,
+  args: string[],
+  ready: RegExp,
+): Promise<{ proc: Proc; match: RegExpExecArray }> {
   const [c, a] = pinned(core, cmd, args);
   const child = spawn(c, a, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -132,7 +138,9 @@ function runLoad(spec: LoadSpec, targetPid?: number): Promise<LoadResult> {
 }
 
 function nginxConfig(dir: string, routes: Array<{ listen: number; upstream: number }>): string {
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join('\n  ');
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `${t}_temp_path ${dir}/${t};`)
+    .join('\n  ');
   const blocks = routes
     .map(
       (r, i) => `
@@ -165,17 +173,54 @@ ${blocks}
 }
 
 /** The proxy under test through the real CLI, pinned to core 0, with `extra` proxy flags. */
-async function startProxy(tmp: string, name: string, ctx: number, gen: number, extra: string[] = []): Promise<{ port: number; pid: number }> {
+async function startProxy(
+  tmp: string,
+  name: string,
+  ctx: number,
+  gen: number,
+  extra: string[] = [],
+): Promise<{ port: number; pid: number }> {
   const port = await freePort();
   const cfg = path.join(tmp, `${name}.yaml`);
-  writeFileSync(cfg, `hostname: 127.0.0.1\nport: ${port}\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${ctx}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${gen}"]\n`);
-  const { proc } = await start(name, 0, process.execPath, [path.join(proxyRoot, 'bin/disagg-console.mjs'), 'proxy', '-c', cfg, '-l', 'warning', ...extra], /listening on/);
+  writeFileSync(
+    cfg,
+    `hostname: 127.0.0.1\nport: ${port}\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${ctx}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${gen}"]\n`,
+  );
+  // One process (--workers defaults to half the cores): the fleet is measured on its own.
+  const { proc } = await start(
+    name,
+    0,
+    process.execPath,
+    [
+      path.join(proxyRoot, 'bin/disagg-console.mjs'),
+      'proxy',
+      '-c',
+      cfg,
+      '-l',
+      'warning',
+      '--workers',
+      '1',
+      ...extra,
+    ],
+    /listening on/,
+  );
   await waitHealthy(port);
   return { port, pid: proc.pid };
 }
 
-async function startRelay(name: string, ctx: number, gen: number): Promise<{ port: number; pid: number }> {
-  const [cmd, a] = tsNode('bench/bare-relay.ts', ['--port', '0', '--ctx', `127.0.0.1:${ctx}`, '--gen', `127.0.0.1:${gen}`]);
+async function startRelay(
+  name: string,
+  ctx: number,
+  gen: number,
+): Promise<{ port: number; pid: number }> {
+  const [cmd, a] = tsNode('bench/bare-relay.ts', [
+    '--port',
+    '0',
+    '--ctx',
+    `127.0.0.1:${ctx}`,
+    '--gen',
+    `127.0.0.1:${gen}`,
+  ]);
   const { proc, match } = await start(name, 0, cmd, a, /listening on (\d+)/);
   return { port: Number(match[1]), pid: proc.pid };
 }
@@ -195,7 +240,9 @@ function median(values: number[]): number {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return Number.NaN;
   const mid = Math.floor(v.length / 2);
-  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+  return v.length % 2 === 1
+    ? (v[mid] as number)
+    : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
 }
 
 /** One target's repeated results reduced to medians, per field (a lone run on a shared box is noise). */
@@ -227,7 +274,8 @@ interface Measured {
 
 function reduce(runs: LoadResult[], durationS: number): Measured {
   const m = (pick: (r: LoadResult) => number): number => median(runs.map(pick));
-  const cpu = (r: LoadResult, n: number): number => (r.cpuS !== undefined && n > 0 ? (r.cpuS * 1e6) / n : Number.NaN);
+  const cpu = (r: LoadResult, n: number): number =>
+    r.cpuS !== undefined && n > 0 ? (r.cpuS * 1e6) / n : Number.NaN;
   const sum = (pick: (r: LoadResult) => number): number => runs.reduce((a, r) => a + pick(r), 0);
   return {
     runs,
@@ -243,7 +291,9 @@ function reduce(runs: LoadResult[], durationS: number): Measured {
     doneMissing: sum((r) => r.doneMissing),
     transportErrors: sum((r) => r.transportErrors),
     shed: sum((r) => (r.statuses['429'] ?? 0) + (r.statuses['503'] ?? 0)),
-    non200: sum((r) => Object.entries(r.statuses).reduce((a, [s, n]) => a + (s === '200' ? 0 : n), 0)),
+    non200: sum((r) =>
+      Object.entries(r.statuses).reduce((a, [s, n]) => a + (s === '200' ? 0 : n), 0),
+    ),
     shed429: sum((r) => r.statuses['429'] ?? 0),
     shed503: sum((r) => r.statuses['503'] ?? 0),
     shedRetryAfter: sum((r) => r.shedRetryAfter),
@@ -259,7 +309,12 @@ type Target = { name: string; port: number; pid: number | undefined };
  * Runs every target `runs` times, interleaved (A B C A B C ...), so slow drift of a shared machine hits
  * all targets alike; returns the medians per target.
  */
-async function measure(targets: Target[], spec: (t: Target) => LoadSpec, runs: number, durationS: number): Promise<Record<string, Measured>> {
+async function measure(
+  targets: Target[],
+  spec: (t: Target) => LoadSpec,
+  runs: number,
+  durationS: number,
+): Promise<Record<string, Measured>> {
   const all: Record<string, LoadResult[]> = {};
   for (let i = 0; i < runs; i++) {
     for (const t of targets) {
@@ -273,7 +328,9 @@ async function measure(targets: Target[], spec: (t: Target) => LoadSpec, runs: n
 }
 
 const ratio = (a: number | undefined, b: number | undefined): string =>
-  a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-';
+  a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0
+    ? `${(a / b).toFixed(2)}x`
+    : '-';
 
 /**
  * Run 3's rig: bounded workers (a GPU batch each: `--slots`, `--service-ms`) whose capacity, a few
@@ -287,10 +344,23 @@ const OVERLOAD = { slots: 16, genServiceMs: 50, ctxServiceMs: 5, tokens: 4 };
  * generation service times, an interval of ten (so a Poisson burst passes), a queue of at most four
  * batches, and no wait longer than 1 s.
  */
-const OVERLOAD_FLAGS = ['--max-concurrency', String(OVERLOAD.slots), '--max-queue', String(4 * OVERLOAD.slots), '--queue-target', '0.1', '--queue-interval', '0.5', '--queue-timeout', '1'];
+const OVERLOAD_FLAGS = [
+  '--max-concurrency',
+  String(OVERLOAD.slots),
+  '--max-queue',
+  String(4 * OVERLOAD.slots),
+  '--queue-target',
+  '0.1',
+  '--queue-interval',
+  '0.5',
+  '--queue-timeout',
+  '1',
+];
 const LIMITED = `proxy --max-concurrency ${OVERLOAD.slots}`;
 const DEFAULTS = 'proxy, default limits';
 const BARE = 'bare two-hop relay';
+const PROXY_NAME = 'disagg-console proxy';
+const NGINX_NAME = 'nginx one hop';
 
 interface OverloadResult {
   /** What the generation worker can serve at most: slots x 1000 / service ms. */
@@ -302,12 +372,29 @@ interface OverloadResult {
   open: Record<string, Measured>;
 }
 
-async function runOverload(tmp: string, runs: number, isQuick: boolean, log: (s: string) => void): Promise<OverloadResult> {
+async function runOverload(
+  tmp: string,
+  runs: number,
+  isQuick: boolean,
+  log: (s: string) => void,
+): Promise<OverloadResult> {
   const { slots, genServiceMs, ctxServiceMs, tokens } = OVERLOAD;
   const tok = ['--tokens', String(tokens)];
   const [ctx, gen] = await Promise.all([
-    startWorker('ctx-bounded', [...tok, '--slots', String(slots), '--service-ms', String(ctxServiceMs)]),
-    startWorker('gen-bounded', [...tok, '--slots', String(slots), '--service-ms', String(genServiceMs)]),
+    startWorker('ctx-bounded', [
+      ...tok,
+      '--slots',
+      String(slots),
+      '--service-ms',
+      String(ctxServiceMs),
+    ]),
+    startWorker('gen-bounded', [
+      ...tok,
+      '--slots',
+      String(slots),
+      '--service-ms',
+      String(genServiceMs),
+    ]),
   ]);
   const limited = await startProxy(tmp, 'proxy-limited', ctx, gen, OVERLOAD_FLAGS);
   const defaults = await startProxy(tmp, 'proxy-defaults', ctx, gen);
@@ -316,18 +403,43 @@ async function runOverload(tmp: string, runs: number, isQuick: boolean, log: (s:
   // Past the start of shedding (one --queue-interval) before the window opens.
   const warmupMs = 1_000;
   const durationMs = isQuick ? 1_500 : 2_000;
-  const body = JSON.stringify({ model: 'bench', prompt: 'The capital of Germany is', max_tokens: tokens, temperature: 0, stream: true });
-  const base: LoadSpec = { port: 0, path: '/v1/completions', body, mode: 'closed', concurrency: 2 * slots, rate: 0, warmupMs, durationMs, isStream: true, isBySend: true, drainMs: 5_000 };
+  const body = JSON.stringify({
+    model: 'bench',
+    prompt: 'The capital of Germany is',
+    max_tokens: tokens,
+    temperature: 0,
+    stream: true,
+  });
+  const base: LoadSpec = {
+    port: 0,
+    path: '/v1/completions',
+    body,
+    mode: 'closed',
+    concurrency: 2 * slots,
+    rate: 0,
+    warmupMs,
+    durationMs,
+    isStream: true,
+    isBySend: true,
+    drainMs: 5_000,
+  };
   log(
     `\nRun 3: overload, capacity set by the workers (generation worker ${slots} slots x ${genServiceMs} ms = ${f0(nominal)} req/s, context worker ${slots} x ${ctxServiceMs} ms; ` +
       `streams of ${tokens} tokens spread over the service time; ${LIMITED} with ${OVERLOAD_FLAGS.slice(2).join(' ')})`,
   );
   // Two clients per slot keep every slot busy; the queue they form (one batch, about 55 ms) stays under
   // the target, so the closed loop sheds nothing.
-  const closed = await measure([{ name: LIMITED, port: limited.port, pid: limited.pid }], (t) => ({ ...base, port: t.port, isBySend: false }), runs, durationMs / 1000);
+  const closed = await measure(
+    [{ name: LIMITED, port: limited.port, pid: limited.pid }],
+    (t) => ({ ...base, port: t.port, isBySend: false }),
+    runs,
+    durationMs / 1000,
+  );
   const peak = closed[LIMITED]?.rps ?? 0;
   const offered = Math.max(1, Math.round(1.5 * peak));
-  log(`peak (closed loop, ${2 * slots} clients through ${LIMITED}): ${f0(peak)} req/s; open loop (Poisson, latency from the scheduled time) at 1.5x: ${offered} req/s`);
+  log(
+    `peak (closed loop, ${2 * slots} clients through ${LIMITED}): ${f0(peak)} req/s; open loop (Poisson, latency from the scheduled time) at 1.5x: ${offered} req/s`,
+  );
   const open = await measure(
     [
       { name: LIMITED, port: limited.port, pid: limited.pid },
@@ -338,7 +450,9 @@ async function runOverload(tmp: string, runs: number, isQuick: boolean, log: (s:
     runs,
     durationMs / 1000,
   );
-  log('case                        offered  goodput  /peak   429   503  Retry-After  TTFT p50  TTFT p99  shed p50  shed p99  unfinished');
+  log(
+    'case                        offered  goodput  /peak   429   503  Retry-After  TTFT p50  TTFT p99  shed p50  shed p99  unfinished',
+  );
   for (const [name, r] of Object.entries(open)) {
     const shed = r.shed429 + r.shed503;
     log(
@@ -349,10 +463,19 @@ async function runOverload(tmp: string, runs: number, isQuick: boolean, log: (s:
   return { nominal, peak, offered, closed, open };
 }
 
-const strip = (g: Record<string, Measured>): Record<string, Omit<Measured, 'runs'>> => Object.fromEntries(Object.entries(g).map(([k, v]) => [k, { ...v, runs: undefined }]));
+const strip = (g: Record<string, Measured>): Record<string, Omit<Measured, 'runs'>> =>
+  Object.fromEntries(Object.entries(g).map(([k, v]) => [k, { ...v, runs: undefined }]));
 
 function overloadJson(ov: OverloadResult): object {
-  return { workers: OVERLOAD, proxyFlags: OVERLOAD_FLAGS.join(' '), nominal: ov.nominal, peak: ov.peak, offered: ov.offered, closed: strip(ov.closed), open: strip(ov.open) };
+  return {
+    workers: OVERLOAD,
+    proxyFlags: OVERLOAD_FLAGS.join(' '),
+    nominal: ov.nominal,
+    peak: ov.peak,
+    offered: ov.offered,
+    closed: strip(ov.closed),
+    open: strip(ov.open),
+  };
 }
 
 /** Run 3's line under Targets, and its sanity warnings. */
@@ -360,21 +483,46 @@ function overloadTargets(ov: OverloadResult, log: (s: string) => void, warnings:
   const l = ov.open[LIMITED];
   if (!l) return;
   const shed = l.shed429 + l.shed503;
-  const ra = shed === 0 ? 'nothing shed' : l.shedRetryAfter === shed ? 'all with Retry-After' : `${l.shedRetryAfter} of ${shed} with Retry-After`;
+  const ra =
+    shed === 0
+      ? 'nothing shed'
+      : l.shedRetryAfter === shed
+        ? 'all with Retry-After'
+        : `${l.shedRetryAfter} of ${shed} with Retry-After`;
   log(
     `  worker-bound overload at 1.5x (${ov.offered} req/s offered): goodput ${f0(l.rps)} req/s = ${((100 * l.rps) / Math.max(1, ov.peak)).toFixed(0)}% of peak (>= 90%); ` +
       `shed ${l.shed429} x 429 + ${l.shed503} x 503, ${ra}, p99 ${f1(l.shedLatP99)} ms; admitted TTFT p99 ${f1(l.ttftP99)} ms ` +
       `(default limits ${f1(ov.open[DEFAULTS]?.ttftP99 ?? Number.NaN)} ms, bare relay ${f1(ov.open[BARE]?.ttftP99 ?? Number.NaN)} ms)`,
   );
-  if (shed > l.shedRetryAfter) warnings.push(`run 3: ${shed - l.shedRetryAfter} of ${shed} shed answers had no Retry-After`);
+  if (shed > l.shedRetryAfter) {
+    warnings.push(`run 3: ${shed - l.shedRetryAfter} of ${shed} shed answers had no Retry-After`);
+  }
   for (const [name, r] of [...Object.entries(ov.closed), ...Object.entries(ov.open)]) {
-    if (r.unfinished > 0) warnings.push(`run 3, ${name}: ${r.unfinished} requests still unanswered 5 s after the window (their TTFT is missing from the percentiles)`);
-    if (r.transportErrors > 0 || r.doneMissing > 0) warnings.push(`run 3, ${name}: ${r.transportErrors} transport errors, ${r.doneMissing} streams without [DONE]`);
-    if (r.loadGenCore > 0.5) warnings.push(`run 3, ${name}: the load generator used ${r.loadGenCore.toFixed(2)} of a core (> 0.5)`);
+    if (r.unfinished > 0) {
+      warnings.push(
+        `run 3, ${name}: ${r.unfinished} requests still unanswered 5 s after the window (their TTFT is missing from the percentiles)`,
+      );
+    }
+    if (r.transportErrors > 0 || r.doneMissing > 0) {
+      warnings.push(
+        `run 3, ${name}: ${r.transportErrors} transport errors, ${r.doneMissing} streams without [DONE]`,
+      );
+    }
+    if (r.loadGenCore > 0.5) {
+      warnings.push(
+        `run 3, ${name}: the load generator used ${r.loadGenCore.toFixed(2)} of a core (> 0.5)`,
+      );
+    }
   }
   const c = ov.closed[LIMITED];
-  if (c && c.non200 > 0) warnings.push(`run 3: the closed loop that measures peak got ${c.non200} non-200 answers`);
-  if (ov.peak < 0.5 * ov.nominal) warnings.push(`run 3: peak ${f0(ov.peak)} req/s is under half the workers' ${f0(ov.nominal)}: something other than the workers limited it`);
+  if (c && c.non200 > 0) {
+    warnings.push(`run 3: the closed loop that measures peak got ${c.non200} non-200 answers`);
+  }
+  if (ov.peak < 0.5 * ov.nominal) {
+    warnings.push(
+      `run 3: peak ${f0(ov.peak)} req/s is under half the workers' ${f0(ov.nominal)}: something other than the workers limited it`,
+    );
+  }
 }
 
 /**
@@ -393,7 +541,11 @@ interface SlowClientTally {
 }
 
 /** Opens `n` connections that trickle one byte a second: a body after complete headers, or the headers themselves. */
-function startSlowClients(port: number, n: number, isHeaders: boolean): { stop(): SlowClientTally } {
+function startSlowClients(
+  port: number,
+  n: number,
+  isHeaders: boolean,
+): { stop(): SlowClientTally } {
   const body = '{"model":"m","prompt":"x","max_tokens":4}';
   const head = `POST /v1/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
   const first = isHeaders ? head.slice(0, 4) : head;
@@ -407,7 +559,9 @@ function startSlowClients(port: number, n: number, isHeaders: boolean): { stop()
     return c;
   });
   const timer = setInterval(() => {
-    for (const c of conns) if (!c.isClosed && c.sent < trickle.length) c.socket.write(trickle[c.sent++] as string);
+    for (const c of conns) {
+      if (!c.isClosed && c.sent < trickle.length) c.socket.write(trickle[c.sent++] as string);
+    }
   }, 1_000);
   return {
     stop() {
@@ -424,15 +578,42 @@ function startSlowClients(port: number, n: number, isHeaders: boolean): { stop()
   };
 }
 
-async function runSlowClients(tmp: string, runs: number, isQuick: boolean, log: (s: string) => void): Promise<object> {
+async function runSlowClients(
+  tmp: string,
+  runs: number,
+  isQuick: boolean,
+  log: (s: string) => void,
+): Promise<object> {
   const { slots, genServiceMs, clients, slowBodies, slowHeaders } = SLOW;
   const [ctx, gen] = await Promise.all([
     startWorker('ctx-slow', ['--tokens', '4', '--slots', String(slots), '--service-ms', '2']),
-    startWorker('gen-slow', ['--tokens', '4', '--slots', String(slots), '--service-ms', String(genServiceMs)]),
+    startWorker('gen-slow', [
+      '--tokens',
+      '4',
+      '--slots',
+      String(slots),
+      '--service-ms',
+      String(genServiceMs),
+    ]),
   ]);
-  const proxy = await startProxy(tmp, 'proxy-slow-clients', ctx, gen, ['--max-concurrency', String(slots), '--max-queue', String(4 * slots)]);
+  const proxy = await startProxy(tmp, 'proxy-slow-clients', ctx, gen, [
+    '--max-concurrency',
+    String(slots),
+    '--max-queue',
+    String(4 * slots),
+  ]);
   // The window ends before the default 5 s rate grace: the slow bodies are still trickling throughout.
-  const spec: LoadSpec = { port: proxy.port, path: '/v1/completions', body: JSON.stringify({ model: 'm', prompt: 'x', max_tokens: 4 }), mode: 'closed', concurrency: clients, rate: 0, warmupMs: 300, durationMs: isQuick ? 2_000 : 3_000, isStream: false };
+  const spec: LoadSpec = {
+    port: proxy.port,
+    path: '/v1/completions',
+    body: JSON.stringify({ model: 'm', prompt: 'x', max_tokens: 4 }),
+    mode: 'closed',
+    concurrency: clients,
+    rate: 0,
+    warmupMs: 300,
+    durationMs: isQuick ? 2_000 : 3_000,
+    isStream: false,
+  };
   const alone: LoadResult[] = [];
   const beside: LoadResult[] = [];
   const tallies: SlowClientTally[] = [];
@@ -451,10 +632,115 @@ async function runSlowClients(tmp: string, runs: number, isQuick: boolean, log: 
   }
   const a = reduce(alone, spec.durationMs / 1000);
   const s = reduce(beside, spec.durationMs / 1000);
-  log(`Run 4: ${clients} closed-loop clients through --max-concurrency ${slots} (gen ${slots} slots x ${genServiceMs} ms), alone and beside ${slowBodies} slow-body + ${slowHeaders} slow-header clients (1 byte/s)`);
-  log(`  alone:  ${f0(a.rps)} req/s, latency p50 ${f1(a.latP50)} ms, p99 ${f1(a.latP99)} ms, non-200 ${a.non200}`);
-  log(`  beside: ${f0(s.rps)} req/s, latency p50 ${f1(s.latP50)} ms, p99 ${f1(s.latP99)} ms, non-200 ${s.non200} (p99 ratio ${ratio(s.latP99, a.latP99)})`);
-  return { alone: { rps: a.rps, latP50: a.latP50, latP99: a.latP99, non200: a.non200 }, beside: { rps: s.rps, latP50: s.latP50, latP99: s.latP99, non200: s.non200 }, tallies };
+  log(
+    `Run 4: ${clients} closed-loop clients through --max-concurrency ${slots} (gen ${slots} slots x ${genServiceMs} ms), alone and beside ${slowBodies} slow-body + ${slowHeaders} slow-header clients (1 byte/s)`,
+  );
+  log(
+    `  alone:  ${f0(a.rps)} req/s, latency p50 ${f1(a.latP50)} ms, p99 ${f1(a.latP99)} ms, non-200 ${a.non200}`,
+  );
+  log(
+    `  beside: ${f0(s.rps)} req/s, latency p50 ${f1(s.latP50)} ms, p99 ${f1(s.latP99)} ms, non-200 ${s.non200} (p99 ratio ${ratio(s.latP99, a.latP99)})`,
+  );
+  return {
+    alone: { rps: a.rps, latP50: a.latP50, latP99: a.latP99, non200: a.non200 },
+    beside: { rps: s.rps, latP50: s.latP50, latP99: s.latP99, non200: s.non200 },
+    tallies,
+  };
+}
+
+/** Run 5's prompt sizes: a long RAG/code prompt, a large one (llm-d's 220 KB case), and 1 MB. */
+const LONG_PROMPT_BYTES = [20 * 1024, 200 * 1024, 1024 * 1024];
+const LONG_PROMPT_CLIENTS = 8;
+
+interface LongPromptRow {
+  promptBytes: number;
+  isStream: boolean;
+  results: Record<string, Measured>;
+}
+
+/**
+ * Run 5, long prompts: completions with prompts of 20 KB, 200 KB and 1 MB (the context worker answers
+ * with one token id per 4 prompt bytes, which go out again in the generation request), non-streamed and
+ * streamed, 8 closed-loop clients, against the bare relay and nginx in the same run. Prints CPU per
+ * request and its ratios, the request rate ratio, latency p99 above the bare relay's, and CPU per KB
+ * (linear in size when it stays flat from 200 KB to 1 MB).
+ */
+async function runLongPrompts(
+  plainTargets: Target[],
+  streamTargets: Target[],
+  base: (port: number, isStream: boolean) => LoadSpec,
+  runs: number,
+  durationS: number,
+  log: (s: string) => void,
+): Promise<LongPromptRow[]> {
+  const rows: LongPromptRow[] = [];
+  log(`\nRun 5: long prompts (completions), closed loop, ${LONG_PROMPT_CLIENTS} clients`);
+  log('prompt   kind       path                   req/s  p50 ms  p99 ms  CPU us/req  CPU us/KB');
+  for (const isStream of [false, true]) {
+    const targets = isStream ? streamTargets : plainTargets;
+    for (const promptBytes of LONG_PROMPT_BYTES) {
+      const results = await measure(
+        targets,
+        (t) => ({ ...base(t.port, isStream), concurrency: LONG_PROMPT_CLIENTS, promptBytes }),
+        runs,
+        durationS,
+      );
+      rows.push({ promptBytes, isStream, results });
+      for (const t of targets) {
+        const r = results[t.name] as Measured;
+        const perKb = r.cpuUsPerReq / (promptBytes / 1024);
+        log(
+          `${`${promptBytes / 1024} KB`.padEnd(8)} ${(isStream ? 'streamed' : 'plain').padEnd(10)} ${t.name.padEnd(20)} ${f0(r.rps).padStart(7)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(perKb).padStart(9)}${r.non200 + r.transportErrors > 0 ? `  non-200: ${r.non200}, errors: ${r.transportErrors}` : ''}`,
+        );
+      }
+    }
+  }
+  return rows;
+}
+
+/** Run 5's ratios: proxy against the bare relay and nginx per size, and the 200 KB -> 1 MB linearity. */
+function longPromptSummary(rows: LongPromptRow[], log: (s: string) => void): void {
+  log(
+    '\nRun 5 summary (proxy ratios within this run; targets of issue 16 at 200 KB: CPU <= 0.5x bare, rate >= 0.9x bare, added p99 <= 2 ms)',
+  );
+  log('prompt   kind       CPU/bare  CPU/nginx  rate/bare  p99 - bare p99 ms');
+  for (const row of rows) {
+    const p = row.results[PROXY_NAME];
+    const b = row.results[BARE];
+    const n = row.results[NGINX_NAME];
+    log(
+      `${`${row.promptBytes / 1024} KB`.padEnd(8)} ${(row.isStream ? 'streamed' : 'plain').padEnd(10)} ${ratio(p?.cpuUsPerReq, b?.cpuUsPerReq).padStart(8)}  ${ratio(p?.cpuUsPerReq, n?.cpuUsPerReq).padStart(9)}  ${ratio(p?.rps, b?.rps).padStart(9)}  ${f1((p?.latP99 ?? Number.NaN) - (b?.latP99 ?? Number.NaN)).padStart(17)}`,
+    );
+  }
+  for (const isStream of [false, true]) {
+    const at = (bytes: number): number =>
+      rows.find((r) => r.isStream === isStream && r.promptBytes === bytes)?.results[PROXY_NAME]
+        ?.cpuUsPerReq ?? Number.NaN;
+    const small = at(200 * 1024) / 200;
+    const large = at(1024 * 1024) / 1024;
+    log(
+      `  ${isStream ? 'streamed' : 'plain'}: proxy CPU per KB at 1 MB / at 200 KB = ${f2(large / small)} (1.0 = linear; above about 1.2 is a super-linear step)`,
+    );
+  }
+}
+
+function machineName(): string {
+  return `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`;
+}
+
+/** `--json FILE`: the results with the date, machine and Node version; nothing without a file. */
+function writeResults(file: string | undefined, results: object): void {
+  if (file === undefined) return;
+  const head = { date: new Date().toISOString(), machine: machineName(), node: process.version };
+  writeFileSync(file, JSON.stringify({ ...head, ...results }, null, 2));
+}
+
+function longPromptJson(rows: LongPromptRow[]): object {
+  return rows.map((r) => ({
+    promptBytes: r.promptBytes,
+    isStream: r.isStream,
+    results: strip(r.results),
+  }));
 }
 
 function argValue(args: string[], name: string): string | undefined {
@@ -466,11 +752,13 @@ export async function runProxyBench(args: string[]): Promise<number> {
   const isQuick = args.includes('--quick');
   if (args.includes('--help')) {
     process.stdout.write(
-      'Usage: npm run bench:proxy [-- --quick] [--runs N] [--json FILE] [--no-overload | --only-overload | --only-slow-clients] [--proxy-root DIR]\n' +
+      'Usage: npm run bench:proxy [-- --quick] [--runs N] [--json FILE] [--no-overload | --only-overload | --only-slow-clients | --no-long-prompts | --only-long-prompts] [--proxy-root DIR]\n' +
+        '  --no-long-prompts    skip run 5 (20 KB, 200 KB and 1 MB prompts)\n' +
+        '  --only-long-prompts  run only run 5\n' +
         '  --no-overload        skip run 3 (overload with capacity set by bounded workers)\n' +
         '  --only-overload      run only run 3\n' +
         '  --only-slow-clients  run only run 4 (normal latency beside slow-body and slow-header clients)\n' +
-        "  --proxy-root DIR     benchmark the proxy of another checkout (compare builds in one sitting)\n",
+        '  --proxy-root DIR     benchmark the proxy of another checkout (compare builds in one sitting)\n',
     );
     return 0;
   }
@@ -479,6 +767,8 @@ export async function runProxyBench(args: string[]): Promise<number> {
   const jsonOut = argValue(args, '--json');
   proxyRoot = path.resolve(argValue(args, '--proxy-root') ?? ROOT);
   const isOverloadOnly = args.includes('--only-overload');
+  const isLongOnly = args.includes('--only-long-prompts');
+  const isLong = isLongOnly || !args.includes('--no-long-prompts');
   const isOverload = isOverloadOnly || !args.includes('--no-overload');
   const warmupMs = isQuick ? 500 : 600;
   const durationMs = isQuick ? 1_500 : 2_000;
@@ -495,12 +785,22 @@ export async function runProxyBench(args: string[]): Promise<number> {
     `proxy benchmark (${isQuick ? 'quick' : 'full'}, median of ${runs} interleaved run${runs > 1 ? 's' : ''} per case, ${durationMs} ms windows): ` +
       `${canPin ? 'proxy and floors pinned to core 0, workers and load generator to core 1' : 'NOT pinned (need 2 cores and taskset)'}`,
   );
-  log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   try {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-'));
     if (args.includes('--only-slow-clients')) {
       const result = await runSlowClients(tmp, runs, isQuick, log);
-      if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), runs, slowClients: result }, null, 2));
+      if (jsonOut) {
+        writeFileSync(
+          jsonOut,
+          JSON.stringify({ date: new Date().toISOString(), runs, slowClients: result }, null, 2),
+        );
+      }
       return 0;
     }
     if (isOverloadOnly) {
@@ -508,19 +808,42 @@ export async function runProxyBench(args: string[]): Promise<number> {
       log('Targets (docs/performance.md)');
       overloadTargets(ov, log, warnings);
       for (const w of warnings) log(`  WARNING: ${w}`);
-      if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), runs, machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`, node: process.version, overload: overloadJson(ov), warnings }, null, 2));
+      if (jsonOut) {
+        writeFileSync(
+          jsonOut,
+          JSON.stringify(
+            {
+              date: new Date().toISOString(),
+              runs,
+              machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`,
+              node: process.version,
+              overload: overloadJson(ov),
+              warnings,
+            },
+            null,
+            2,
+          ),
+        );
+      }
       return 0;
     }
     // Workers: one context, one instant generation, one streaming generation (32 tokens, 5 ms apart).
-    const wk = (name: string, extra: string[]): Promise<number> => startWorker(name, ['--tokens', '32', ...extra]);
-    const [ctxPort, genPort, streamPort] = await Promise.all([wk('ctx', []), wk('gen', []), wk('gen-stream', ['--interval-ms', '5'])]);
+    const wk = (name: string, extra: string[]): Promise<number> =>
+      startWorker(name, ['--tokens', '32', ...extra]);
+    const [ctxPort, genPort, streamPort] = await Promise.all([
+      wk('ctx', []),
+      wk('gen', []),
+      wk('gen-stream', ['--interval-ms', '5']),
+    ]);
 
     // The proxy under test, twice (instant gen / streaming gen), through the real CLI.
-    const proxyFor = (name: string, gen: number): Promise<{ port: number; pid: number }> => startProxy(tmp, name, ctxPort, gen);
+    const proxyFor = (name: string, gen: number): Promise<{ port: number; pid: number }> =>
+      startProxy(tmp, name, ctxPort, gen);
     const proxyA = await proxyFor('proxy', genPort);
     const proxyB = await proxyFor('proxy-stream', streamPort);
 
-    const relayFor = (name: string, gen: number): Promise<{ port: number; pid: number }> => startRelay(name, ctxPort, gen);
+    const relayFor = (name: string, gen: number): Promise<{ port: number; pid: number }> =>
+      startRelay(name, ctxPort, gen);
     const relayA = await relayFor('relay', genPort);
     const relayB = await relayFor('relay-stream', streamPort);
 
@@ -530,7 +853,13 @@ export async function runProxyBench(args: string[]): Promise<number> {
       const b = await freePort();
       const dir = mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-nginx-'));
       const conf = path.join(dir, 'nginx.conf');
-      writeFileSync(conf, nginxConfig(dir, [{ listen: a, upstream: genPort }, { listen: b, upstream: streamPort }]));
+      writeFileSync(
+        conf,
+        nginxConfig(dir, [
+          { listen: a, upstream: genPort },
+          { listen: b, upstream: streamPort },
+        ]),
+      );
       const [c, ar] = pinned(0, NGINX, ['-p', dir, '-c', conf]);
       const child = spawn(c, ar, { stdio: ['ignore', 'pipe', 'pipe'] });
       procs.push({ name: 'nginx', child, pid: child.pid ?? 0, output: () => '' });
@@ -544,9 +873,25 @@ export async function runProxyBench(args: string[]): Promise<number> {
       log('nginx not installed; the nginx floor is skipped');
     }
 
-    const plain = JSON.stringify({ model: 'bench', prompt: 'The capital of Germany is', max_tokens: 32, temperature: 0 });
-    const streamed = JSON.stringify({ model: 'bench', prompt: 'The capital of Germany is', max_tokens: 32, temperature: 0, stream: true });
-    const closed = (port: number, body: string, isStream: boolean, concurrency: number): LoadSpec => ({
+    const plain = JSON.stringify({
+      model: 'bench',
+      prompt: 'The capital of Germany is',
+      max_tokens: 32,
+      temperature: 0,
+    });
+    const streamed = JSON.stringify({
+      model: 'bench',
+      prompt: 'The capital of Germany is',
+      max_tokens: 32,
+      temperature: 0,
+      stream: true,
+    });
+    const closed = (
+      port: number,
+      body: string,
+      isStream: boolean,
+      concurrency: number,
+    ): LoadSpec => ({
       port,
       path: '/v1/completions',
       body,
@@ -558,8 +903,36 @@ export async function runProxyBench(args: string[]): Promise<number> {
       isStream,
     });
     const DIRECT = 'direct (one worker)';
-    const NGX = 'nginx one hop';
-    const PROXY = 'disagg-console proxy';
+    const NGX = NGINX_NAME;
+    const PROXY = PROXY_NAME;
+
+    // Run 5's targets: the two relays and the proxy (a long prompt straight to one worker says nothing).
+    const longPlain: Target[] = [
+      ...(nginx ? [{ name: NGX, port: nginx.a, pid: nginx.pid }] : []),
+      { name: BARE, port: relayA.port, pid: relayA.pid },
+      { name: PROXY, port: proxyA.port, pid: proxyA.pid },
+    ];
+    const longStream: Target[] = [
+      ...(nginx ? [{ name: NGX, port: nginx.b, pid: nginx.pid }] : []),
+      { name: BARE, port: relayB.port, pid: relayB.pid },
+      { name: PROXY, port: proxyB.port, pid: proxyB.pid },
+    ];
+    const runLong = (): Promise<LongPromptRow[]> =>
+      runLongPrompts(
+        longPlain,
+        longStream,
+        (port, isStream) =>
+          closed(port, isStream ? streamed : plain, isStream, LONG_PROMPT_CLIENTS),
+        runs,
+        durationS,
+        log,
+      );
+    if (isLongOnly) {
+      const rows = await runLong();
+      longPromptSummary(rows, log);
+      writeResults(jsonOut, { runs, durationMs, longPrompts: longPromptJson(rows) });
+      return 0;
+    }
 
     // Run 1: non-streamed, 32 clients, instant workers.
     log('\nRun 1: non-streamed requests, closed loop, 32 clients, instant workers');
@@ -573,7 +946,9 @@ export async function runProxyBench(args: string[]): Promise<number> {
     const run1 = await measure(targets1, (t) => closed(t.port, plain, false, 32), runs, durationS);
     for (const t of targets1) {
       const r = run1[t.name] as Measured;
-      log(`${t.name.padEnd(20)} ${f0(r.rps).padStart(6)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(r.loadGenCore).padStart(12)}${r.non200 > 0 ? `  non-200: ${r.non200}` : ''}`);
+      log(
+        `${t.name.padEnd(20)} ${f0(r.rps).padStart(6)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(r.loadGenCore).padStart(12)}${r.non200 > 0 ? `  non-200: ${r.non200}` : ''}`,
+      );
     }
 
     // Run 1b: the same with 128 clients, so the relays saturate core 0 (on a VM, cross-core wakeups
@@ -581,32 +956,56 @@ export async function runProxyBench(args: string[]): Promise<number> {
     log('\nRun 1b: non-streamed, closed loop, 128 clients (relays saturated)');
     log('path                 req/s   p50 ms  p99 ms  CPU us/req  proxy core');
     const targets1b = targets1.filter((t) => t.pid !== undefined);
-    const run1b = await measure(targets1b, (t) => closed(t.port, plain, false, 128), runs, durationS);
+    const run1b = await measure(
+      targets1b,
+      (t) => closed(t.port, plain, false, 128),
+      runs,
+      durationS,
+    );
     for (const t of targets1b) {
       const r = run1b[t.name] as Measured;
-      log(`${t.name.padEnd(20)} ${f0(r.rps).padStart(6)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(r.core).padStart(10)}`);
+      log(
+        `${t.name.padEnd(20)} ${f0(r.rps).padStart(6)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(r.core).padStart(10)}`,
+      );
     }
 
     // Run 2: 256 concurrent streams of 32 tokens, 5 ms apart (each token its own write).
     log('\nRun 2: 256 concurrent streams, 32 tokens each, 5 ms between tokens');
-    log('path                 streams/s  TTFT p50  TTFT p99  CPU us/token  CPU us/stream  [DONE] missing');
+    log(
+      'path                 streams/s  TTFT p50  TTFT p99  CPU us/token  CPU us/stream  [DONE] missing',
+    );
     const targets2: Target[] = [
       { name: DIRECT, port: streamPort, pid: undefined },
       ...(nginx ? [{ name: NGX, port: nginx.b, pid: nginx.pid }] : []),
       { name: BARE, port: relayB.port, pid: relayB.pid },
       { name: PROXY, port: proxyB.port, pid: proxyB.pid },
     ];
-    const run2 = await measure(targets2, (t) => closed(t.port, streamed, true, 256), runs, durationS);
+    const run2 = await measure(
+      targets2,
+      (t) => closed(t.port, streamed, true, 256),
+      runs,
+      durationS,
+    );
     for (const t of targets2) {
       const r = run2[t.name] as Measured;
-      log(`${t.name.padEnd(20)} ${f0(r.rps).padStart(9)}  ${f1(r.ttftP50).padStart(8)}  ${f1(r.ttftP99).padStart(8)}  ${f1(r.cpuUsPerToken).padStart(12)}  ${f1(r.cpuUsPerReq).padStart(13)}  ${String(r.doneMissing).padStart(14)}`);
+      log(
+        `${t.name.padEnd(20)} ${f0(r.rps).padStart(9)}  ${f1(r.ttftP50).padStart(8)}  ${f1(r.ttftP99).padStart(8)}  ${f1(r.cpuUsPerToken).padStart(12)}  ${f1(r.cpuUsPerReq).padStart(13)}  ${String(r.doneMissing).padStart(14)}`,
+      );
     }
 
     // Open loop around the proxy's measured capacity (the better of its closed-loop rates).
     const capacity = Math.max(run1b[PROXY]?.rps ?? 0, run1[PROXY]?.rps ?? 0);
-    log(`\nOpen loop (Poisson, latency from the scheduled time); proxy capacity (best of runs 1 and 1b): ${f0(capacity)} req/s`);
-    log('case                           offered  goodput  shed(429/503)  p50 ms   p99 ms  transport errors');
-    const open = (port: number, rate: number): LoadSpec => ({ ...closed(port, plain, false, 0), mode: 'open', rate: Math.max(1, Math.round(rate)) });
+    log(
+      `\nOpen loop (Poisson, latency from the scheduled time); proxy capacity (best of runs 1 and 1b): ${f0(capacity)} req/s`,
+    );
+    log(
+      'case                           offered  goodput  shed(429/503)  p50 ms   p99 ms  transport errors',
+    );
+    const open = (port: number, rate: number): LoadSpec => ({
+      ...closed(port, plain, false, 0),
+      mode: 'open',
+      rate: Math.max(1, Math.round(rate)),
+    });
     const half = await measure(
       [
         { name: DIRECT, port: genPort, pid: undefined },
@@ -628,7 +1027,9 @@ export async function runProxyBench(args: string[]): Promise<number> {
     );
     const openRow = (label: string, offered: number, r: Measured | undefined): void => {
       if (!r) return;
-      log(`${label.padEnd(30)} ${f0(offered).padStart(7)}  ${f0(r.rps).padStart(7)}  ${String(r.shed).padStart(13)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(7)}  ${String(r.transportErrors).padStart(16)}`);
+      log(
+        `${label.padEnd(30)} ${f0(offered).padStart(7)}  ${f0(r.rps).padStart(7)}  ${String(r.shed).padStart(13)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(7)}  ${String(r.transportErrors).padStart(16)}`,
+      );
     };
     openRow('direct at 0.5x', 0.5 * capacity, half[DIRECT]);
     openRow('bare relay at 0.5x', 0.5 * capacity, half[BARE]);
@@ -638,6 +1039,7 @@ export async function runProxyBench(args: string[]): Promise<number> {
 
     // Run 3: overload where the workers set capacity (the case a 2-core rig can show; see runOverload).
     const ov = isOverload ? await runOverload(tmp, runs, isQuick, log) : undefined;
+    const longRows = isLong ? await runLong() : undefined;
 
     // Summary: ratios against floors measured in the same run (docs/performance.md), then the targets.
     const p1 = run1[PROXY];
@@ -645,29 +1047,60 @@ export async function runProxyBench(args: string[]): Promise<number> {
     const p2 = run2[PROXY];
     log('\nSummary (medians; ratios against floors measured in this run)');
     log('                              proxy    /bare relay  /nginx   /direct');
-    log(`  CPU us/request, 32 clients  ${f1(p1?.cpuUsPerReq ?? Number.NaN).padStart(7)}  ${ratio(p1?.cpuUsPerReq, run1[BARE]?.cpuUsPerReq).padStart(11)}  ${ratio(p1?.cpuUsPerReq, run1[NGX]?.cpuUsPerReq).padStart(7)}        -`);
-    log(`  CPU us/request, saturated   ${f1(p1b?.cpuUsPerReq ?? Number.NaN).padStart(7)}  ${ratio(p1b?.cpuUsPerReq, run1b[BARE]?.cpuUsPerReq).padStart(11)}  ${ratio(p1b?.cpuUsPerReq, run1b[NGX]?.cpuUsPerReq).padStart(7)}        -`);
-    log(`  req/s, saturated            ${f0(p1b?.rps ?? Number.NaN).padStart(7)}  ${ratio(p1b?.rps, run1b[BARE]?.rps).padStart(11)}  ${ratio(p1b?.rps, run1b[NGX]?.rps).padStart(7)}  ${ratio(p1?.rps, run1[DIRECT]?.rps).padStart(7)}`);
-    log(`  CPU us/streamed token       ${f1(p2?.cpuUsPerToken ?? Number.NaN).padStart(7)}  ${ratio(p2?.cpuUsPerToken, run2[BARE]?.cpuUsPerToken).padStart(11)}  ${ratio(p2?.cpuUsPerToken, run2[NGX]?.cpuUsPerToken).padStart(7)}        -`);
-    log(`  TTFT p50 ms, 256 streams    ${f1(p2?.ttftP50 ?? Number.NaN).padStart(7)}  ${ratio(p2?.ttftP50, run2[BARE]?.ttftP50).padStart(11)}  ${ratio(p2?.ttftP50, run2[NGX]?.ttftP50).padStart(7)}  ${ratio(p2?.ttftP50, run2[DIRECT]?.ttftP50).padStart(7)}`);
-    log(`  TTFT p99 ms, 256 streams    ${f1(p2?.ttftP99 ?? Number.NaN).padStart(7)}  ${ratio(p2?.ttftP99, run2[BARE]?.ttftP99).padStart(11)}  ${ratio(p2?.ttftP99, run2[NGX]?.ttftP99).padStart(7)}  ${ratio(p2?.ttftP99, run2[DIRECT]?.ttftP99).padStart(7)}`);
+    log(
+      `  CPU us/request, 32 clients  ${f1(p1?.cpuUsPerReq ?? Number.NaN).padStart(7)}  ${ratio(p1?.cpuUsPerReq, run1[BARE]?.cpuUsPerReq).padStart(11)}  ${ratio(p1?.cpuUsPerReq, run1[NGX]?.cpuUsPerReq).padStart(7)}        -`,
+    );
+    log(
+      `  CPU us/request, saturated   ${f1(p1b?.cpuUsPerReq ?? Number.NaN).padStart(7)}  ${ratio(p1b?.cpuUsPerReq, run1b[BARE]?.cpuUsPerReq).padStart(11)}  ${ratio(p1b?.cpuUsPerReq, run1b[NGX]?.cpuUsPerReq).padStart(7)}        -`,
+    );
+    log(
+      `  req/s, saturated            ${f0(p1b?.rps ?? Number.NaN).padStart(7)}  ${ratio(p1b?.rps, run1b[BARE]?.rps).padStart(11)}  ${ratio(p1b?.rps, run1b[NGX]?.rps).padStart(7)}  ${ratio(p1?.rps, run1[DIRECT]?.rps).padStart(7)}`,
+    );
+    log(
+      `  CPU us/streamed token       ${f1(p2?.cpuUsPerToken ?? Number.NaN).padStart(7)}  ${ratio(p2?.cpuUsPerToken, run2[BARE]?.cpuUsPerToken).padStart(11)}  ${ratio(p2?.cpuUsPerToken, run2[NGX]?.cpuUsPerToken).padStart(7)}        -`,
+    );
+    log(
+      `  TTFT p50 ms, 256 streams    ${f1(p2?.ttftP50 ?? Number.NaN).padStart(7)}  ${ratio(p2?.ttftP50, run2[BARE]?.ttftP50).padStart(11)}  ${ratio(p2?.ttftP50, run2[NGX]?.ttftP50).padStart(7)}  ${ratio(p2?.ttftP50, run2[DIRECT]?.ttftP50).padStart(7)}`,
+    );
+    log(
+      `  TTFT p99 ms, 256 streams    ${f1(p2?.ttftP99 ?? Number.NaN).padStart(7)}  ${ratio(p2?.ttftP99, run2[BARE]?.ttftP99).padStart(11)}  ${ratio(p2?.ttftP99, run2[NGX]?.ttftP99).padStart(7)}  ${ratio(p2?.ttftP99, run2[DIRECT]?.ttftP99).padStart(7)}`,
+    );
     const o = over[PROXY];
-    log(`  goodput at 1.5x, req/s      ${f0(o?.rps ?? Number.NaN).padStart(7)}  ${ratio(o?.rps, over[BARE]?.rps).padStart(11)}        -        -`);
+    log(
+      `  goodput at 1.5x, req/s      ${f0(o?.rps ?? Number.NaN).padStart(7)}  ${ratio(o?.rps, over[BARE]?.rps).padStart(11)}        -        -`,
+    );
     const ol = ov?.open[LIMITED];
     const ob = ov?.open[BARE];
     if (ol) {
-      log(`  run 3 goodput at 1.5x, req/s${f0(ol.rps).padStart(7)}  ${ratio(ol.rps, ob?.rps).padStart(11)}        -        -   (workers' capacity, ${LIMITED})`);
-      log(`  run 3 TTFT p99 ms at 1.5x   ${f1(ol.ttftP99).padStart(7)}  ${ratio(ol.ttftP99, ob?.ttftP99).padStart(11)}        -        -`);
+      log(
+        `  run 3 goodput at 1.5x, req/s${f0(ol.rps).padStart(7)}  ${ratio(ol.rps, ob?.rps).padStart(11)}        -        -   (workers' capacity, ${LIMITED})`,
+      );
+      log(
+        `  run 3 TTFT p99 ms at 1.5x   ${f1(ol.ttftP99).padStart(7)}  ${ratio(ol.ttftP99, ob?.ttftP99).padStart(11)}        -        -`,
+      );
     }
     log('Targets (docs/performance.md)');
-    log(`  CPU per request ${f1(p1b?.cpuUsPerReq ?? Number.NaN)} us saturated (<= 100, then <= 70; proxy/bare <= 1.2 on this box: ${ratio(p1b?.cpuUsPerReq, run1b[BARE]?.cpuUsPerReq)})`);
+    log(
+      `  CPU per request ${f1(p1b?.cpuUsPerReq ?? Number.NaN)} us saturated (<= 100, then <= 70; proxy/bare <= 1.2 on this box: ${ratio(p1b?.cpuUsPerReq, run1b[BARE]?.cpuUsPerReq)})`,
+    );
     log(`  CPU per token ${f1(p2?.cpuUsPerToken ?? Number.NaN)} us (<= 20, then <= 10)`);
-    log(`  TTFT p99 at 256 streams vs bare relay: ${ratio(p2?.ttftP99, run2[BARE]?.ttftP99)} (<= 1.2)`);
-    if (o) log(`  goodput at 1.5x offered: ${f0(o.rps)} req/s = ${((100 * o.rps) / Math.max(1, capacity)).toFixed(0)}% of peak (>= 90%), shed ${o.shed}, p99 ${f1(o.latP99)} ms`);
+    log(
+      `  TTFT p99 at 256 streams vs bare relay: ${ratio(p2?.ttftP99, run2[BARE]?.ttftP99)} (<= 1.2)`,
+    );
+    if (o) {
+      log(
+        `  goodput at 1.5x offered: ${f0(o.rps)} req/s = ${((100 * o.rps) / Math.max(1, capacity)).toFixed(0)}% of peak (>= 90%), shed ${o.shed}, p99 ${f1(o.latP99)} ms`,
+      );
+    }
     const hp = half[PROXY];
     const hd = half[DIRECT];
-    if (hp && hd) log(`  added latency at 0.5x capacity: p50 ${f1(hp.latP50 - hd.latP50)} ms, p99 ${f1(hp.latP99 - hd.latP99)} ms (< 1 / < 5)`);
+    if (hp && hd) {
+      log(
+        `  added latency at 0.5x capacity: p50 ${f1(hp.latP50 - hd.latP50)} ms, p99 ${f1(hp.latP99 - hd.latP99)} ms (< 1 / < 5)`,
+      );
+    }
     if (ov) overloadTargets(ov, log, warnings);
+    if (longRows) longPromptSummary(longRows, log);
 
     // Sanity checks of docs/performance.md: otherwise the run measured the rig, not the proxy.
     const missing = Object.values(run2).reduce((a, r) => a + r.doneMissing, 0);
@@ -681,9 +1114,17 @@ export async function runProxyBench(args: string[]): Promise<number> {
           .map(([, r]) => r.loadGenCore),
       ),
     );
-    if (lgPeak > 0.5) warnings.push(`the load generator used ${lgPeak.toFixed(2)} of a core (> 0.5): it shares core 1 with the workers`);
+    if (lgPeak > 0.5) {
+      warnings.push(
+        `the load generator used ${lgPeak.toFixed(2)} of a core (> 0.5): it shares core 1 with the workers`,
+      );
+    }
     const d1 = run1[DIRECT];
-    if (d1 && p1 && d1.rps < 3 * p1.rps) warnings.push(`direct reached only ${(d1.rps / Math.max(1, p1.rps)).toFixed(1)}x the proxy's rate (< 3x): the rig limited this run`);
+    if (d1 && p1 && d1.rps < 3 * p1.rps) {
+      warnings.push(
+        `direct reached only ${(d1.rps / Math.max(1, p1.rps)).toFixed(1)}x the proxy's rate (< 3x): the rig limited this run`,
+      );
+    }
     if (!canPin) warnings.push('processes were not pinned (need 2 cores and taskset)');
     const bareOver = over[BARE];
     if (bareOver && bareOver.rps < 0.9 * capacity) {
@@ -691,17 +1132,31 @@ export async function runProxyBench(args: string[]): Promise<number> {
         `at 1.5x the bare relay also delivered only ${f0(bareOver.rps)} req/s (< 90% of the proxy's peak): the rig (load generator and workers on core 1) limited the open-loop run`,
       );
     }
-    const errors = [run1, run1b, run2].flatMap((g) => Object.entries(g)).filter(([, r]) => r.transportErrors > 0 || r.non200 > 0);
-    for (const [name, r] of errors) warnings.push(`${name}: ${r.transportErrors} transport errors, ${r.non200} non-200 answers in a closed-loop run`);
-    log(`Sanity: load generator peak ${lgPeak.toFixed(2)} core on the bare relay and proxy runs (<= 0.5), direct ${ratio(d1?.rps, p1?.rps)} the proxy's rate (>= 3x), [DONE] missing ${missing}`);
-    for (const w of warnings) log(`  WARNING: ${w}`);
-    if (warnings.length === 0) log('  all checks passed');
-    if (jsonOut) {
-      writeFileSync(
-        jsonOut,
-        JSON.stringify({ date: new Date().toISOString(), runs, durationMs, machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`, node: process.version, run1: strip(run1), run1b: strip(run1b), run2: strip(run2), openHalf: strip(half), openOver: strip(over), overload: ov ? overloadJson(ov) : undefined, warnings }, null, 2),
+    const errors = [run1, run1b, run2]
+      .flatMap((g) => Object.entries(g))
+      .filter(([, r]) => r.transportErrors > 0 || r.non200 > 0);
+    for (const [name, r] of errors) {
+      warnings.push(
+        `${name}: ${r.transportErrors} transport errors, ${r.non200} non-200 answers in a closed-loop run`,
       );
     }
+    log(
+      `Sanity: load generator peak ${lgPeak.toFixed(2)} core on the bare relay and proxy runs (<= 0.5), direct ${ratio(d1?.rps, p1?.rps)} the proxy's rate (>= 3x), [DONE] missing ${missing}`,
+    );
+    for (const w of warnings) log(`  WARNING: ${w}`);
+    if (warnings.length === 0) log('  all checks passed');
+    writeResults(jsonOut, {
+      runs,
+      durationMs,
+      run1: strip(run1),
+      run1b: strip(run1b),
+      run2: strip(run2),
+      openHalf: strip(half),
+      openOver: strip(over),
+      overload: ov ? overloadJson(ov) : undefined,
+      longPrompts: longRows ? longPromptJson(longRows) : undefined,
+      warnings,
+    });
     return 0;
   } finally {
     for (const p of procs.reverse()) {

@@ -1,13 +1,24 @@
 // `disagg-console proxy`: a drop-in for `trtllm-serve disaggregated` (trtllm-protocol.md 1.2) that reads
 // the same disagg_config.yaml / metadata_config.yaml, waits for the static workers like upstream, and
 // runs the proxy server until SIGTERM/SIGINT, then drains. Layer: core (cli).
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 
 import { formatIssue } from '../../shared/logic/config-issues';
 import { parseDisaggConfig, parseMetadataConfig } from '../../shared/logic/config-parse';
 import type { MetadataConfig } from '../../shared/model/config';
+import {
+  fleetPlace,
+  fleetProcessSettings,
+  ProxyFleet,
+  suggestedWorkerCount,
+} from '../core/proxy/proxy-fleet';
 import type { ProxyRunSettings } from '../core/proxy/proxy-runtime';
-import { DEFAULT_RUN_SETTINGS, ProxyStartError, startProxyRuntime } from '../core/proxy/proxy-runtime';
+import {
+  DEFAULT_RUN_SETTINGS,
+  ProxyStartError,
+  startProxyRuntime,
+} from '../core/proxy/proxy-runtime';
 import type { ProxyServer } from '../core/proxy/proxy-server';
 import type { LogLevel } from '../core/proxy/types';
 import { LOG_LEVEL_ORDER, parseLogLevel } from '../core/proxy/types';
@@ -53,7 +64,12 @@ Additions:
       --min-body-rate BYTES_PER_S        slowest acceptable request body after a 5 s grace (default 1024;
                                          0: off): 408, so a trickling client cannot hold a connection
       --max-connections-per-client N     open connections one client address may hold (default 1024;
-                                         0: no limit); requests on more get 429 and the connection closes
+                                         0: no limit); requests on more get 429 and the connection closes.
+                                         Counted per process with --workers
+      --workers N                        proxy processes sharing the port (default: half the cores, at
+                                         most 8; here ${suggestedWorkerCount()}). --max-concurrency and --max-queue are split
+                                         between them so they hold for the whole fleet; a process that
+                                         dies is restarted
 
 kv_cache_aware routing: token-id prompts are hashed exactly like upstream; text prompts need a
 tokenizer and upstream loads the model's HF tokenizer, which this proxy cannot download, so text is
@@ -65,6 +81,7 @@ interface ProxyArgs extends ProxyRunSettings {
   metadataFile?: string;
   metricsLogIntervalS: number;
   drainTimeoutS: number;
+  workers: number;
   isHelp: boolean;
 }
 
@@ -72,7 +89,13 @@ type ParsedArgs = { ok: true; args: ProxyArgs } | { ok: false; message: string }
 
 /** Parses the command line; accepts `--flag value` and `--flag=value`. */
 export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
-  const args: ProxyArgs = { ...DEFAULT_RUN_SETTINGS, metricsLogIntervalS: 0, drainTimeoutS: 30, isHelp: false };
+  const args: ProxyArgs = {
+    ...DEFAULT_RUN_SETTINGS,
+    metricsLogIntervalS: 0,
+    drainTimeoutS: 30,
+    workers: suggestedWorkerCount(),
+    isHelp: false,
+  };
   const num = (flag: string, v: string): number | string => {
     const n = Number(v);
     return Number.isFinite(n) && n >= 0 ? n : `${flag} expects a non-negative number, got '${v}'`;
@@ -174,6 +197,12 @@ export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
       case '--max-connections-per-client':
         err = setNum((n) => (args.maxConnectionsPerClient = n));
         break;
+      case '--workers':
+        err = setNum((n) => (args.workers = n));
+        if (!err && (!Number.isInteger(args.workers) || args.workers < 1)) {
+          err = `--workers expects a whole number of processes, at least 1, got '${v}'`;
+        }
+        break;
       default:
         return { ok: false, message: `unknown option '${flag}'` };
     }
@@ -217,7 +246,10 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
     return 1;
   }
   const isGenOnly = process.env['TRTLLM_DISAGG_BENCHMARK_GEN_ONLY'] === '1';
-  const cfgResult = parseDisaggConfig(text, args.configFile, { genOnlyBenchmark: isGenOnly, hasMetadataServer: args.metadataFile !== undefined });
+  const cfgResult = parseDisaggConfig(text, args.configFile, {
+    genOnlyBenchmark: isGenOnly,
+    hasMetadataServer: args.metadataFile !== undefined,
+  });
   if (!cfgResult.ok) {
     for (const issue of cfgResult.issues) process.stderr.write(`${formatIssue(issue)}\n`);
     return 1;
@@ -240,15 +272,25 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
     meta = m.value;
   }
 
+  const announce = (port: number): void =>
+    void process.stdout.write(`Disaggregated proxy listening on http://${cfg.hostname}:${port}\n`);
+  if (cluster.isPrimary && args.workers > 1) return runFleetPrimary(args, announce, log);
+  let settings: ProxyRunSettings = args;
+  const place = fleetPlace();
+  if (place) settings = fleetProcessSettings(args, place.size, place.index);
+
   let runtime: Awaited<ReturnType<typeof startProxyRuntime>>;
   try {
     runtime = await startProxyRuntime({
       config: cfg,
       metadata: meta,
-      settings: args,
+      settings,
       env: process.env,
-      log,
-      onListening: (port) => process.stdout.write(`Disaggregated proxy listening on http://${cfg.hostname}:${port}\n`),
+      log: place ? (lv, msg) => log(lv, `[${place.index}] ${msg}`) : log,
+      // The fleet's primary announces the port once every process listens.
+      onListening: place
+        ? (port) => log('debug', `process ${place.index} listening on ${port}`)
+        : announce,
     });
   } catch (err) {
     if (err instanceof ProxyStartError) {
@@ -260,7 +302,9 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
   const proxy = runtime.proxy;
 
   let statsTimer: NodeJS.Timeout | undefined;
-  if (args.metricsLogIntervalS > 0) statsTimer = startStatisticsLog(proxy, args.metricsLogIntervalS, log);
+  if (args.metricsLogIntervalS > 0) {
+    statsTimer = startStatisticsLog(proxy, args.metricsLogIntervalS, log);
+  }
 
   exitOnStopSignals(
     (signal) => {
@@ -273,11 +317,55 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
   return undefined;
 }
 
+/**
+ * The primary of `--workers N`: the config was checked here once; it forks the processes (each runs this
+ * command again as a cluster worker) and stops them on SIGTERM/SIGINT. Resolves undefined while serving.
+ */
+function runFleetPrimary(
+  args: ProxyArgs,
+  announce: (port: number) => void,
+  log: (lv: LogLevel, m: string) => void,
+): Promise<number | undefined> {
+  try {
+    fleetProcessSettings(args, args.workers, 0);
+  } catch (err) {
+    process.stderr.write(`proxy: ${(err as Error).message}\n`);
+    return Promise.resolve(2);
+  }
+  const fleet = new ProxyFleet({
+    size: args.workers,
+    drainTimeoutS: args.drainTimeoutS,
+    log,
+    onListening: (port) => {
+      log(
+        'info',
+        `${args.workers} proxy processes (pids ${fleet.pids().join(', ')}) serve port ${port}`,
+      );
+      announce(port);
+    },
+    onFailed: (code) => process.exit(code),
+  });
+  fleet.start();
+  exitOnStopSignals(
+    (signal) => {
+      log('info', `${signal}: draining ${args.workers} processes (up to ${args.drainTimeoutS} s)`);
+      return fleet.stop();
+    },
+    (err) => log('error', `shutdown failed: ${String(err)}`),
+  );
+  return Promise.resolve(undefined);
+}
+
 /** Upstream's `--metrics-log-interval` line, from the per-worker counters. */
-function startStatisticsLog(proxy: ProxyServer, intervalS: number, log: (lv: LogLevel, m: string) => void): NodeJS.Timeout {
+function startStatisticsLog(
+  proxy: ProxyServer,
+  intervalS: number,
+  log: (lv: LogLevel, m: string) => void,
+): NodeJS.Timeout {
   const t = setInterval(() => {
     const ws = proxy.workers();
-    const sum = (role: string, f: (w: (typeof ws)[number]) => number): number => ws.filter((w) => w.role === role).reduce((a, w) => a + f(w), 0);
+    const sum = (role: string, f: (w: (typeof ws)[number]) => number): number =>
+      ws.filter((w) => w.role === role).reduce((a, w) => a + f(w), 0);
     const tc = sum('context', (w) => w.requests);
     const tg = sum('generation', (w) => w.requests);
     log(

@@ -281,8 +281,9 @@ export class InferenceHandler {
     const reply = ending.reply;
     if (reply.kind === 'written' || r.cancelReason === 'client_gone') return;
     setRouteHeaders(res, r.rec);
-    if (reply.kind === 'body')
-      {return sendBody(res, reply.status, reply.contentType, reply.body, reply.headers);}
+    if (reply.kind === 'body') {
+      return sendBody(res, reply.status, reply.contentType, reply.body, reply.headers);
+    }
     if (!res.headersSent) return sendError(res, reply.status, reply.message, reply.headers);
     endStreamWithError(r, reply.message, reply.status);
   }
@@ -582,9 +583,10 @@ export class InferenceHandler {
       r.rec.firstByteAt = epochNow();
       if (got.value.status !== 200) return await this.streamErrorEnding(r, got);
       r.current = got.call;
-      if (r.wantsMetrics)
-        {r.streamMetricsTail = (gen) =>
-          metricsSseEvent(this.mergedMetrics(r, ctx, gen, this.firstTokenSeconds(r)));}
+      if (r.wantsMetrics) {
+        r.streamMetricsTail = (gen) =>
+          metricsSseEvent(this.mergedMetrics(r, ctx, gen, this.firstTokenSeconds(r)));
+      }
       const ending = await relayStream(this.relayDeps, r, got.lease.worker, got.value, got.call);
       if (ending.outcome === 'ok') {
         this.addPerf(r, ctx, got.lease.worker, this.firstTokenSeconds(r));
