@@ -453,6 +453,14 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   type PhaseResult<T> = { ok: true; value: T } | { ok: false };
 
+  /** A worker's answer was not valid HTTP (its connection is already closed): 502, not retried. */
+  function failOnProtocolError(flow: Flow, role: 'Context' | 'Generation', err: UpstreamError): { ok: false } {
+    const message = `${role} server sent an invalid HTTP response`;
+    sendError(flow, flow.res, 502, message);
+    finishRecord(flow, 'upstream_error', 502, err.message);
+    return { ok: false };
+  }
+
   /** Context phase with retries on connection errors to other context workers (reliability items 3, 4, 6, 7). */
   async function contextPhase(flow: Flow, endpoint: Endpoint, payload: string, routeReq: RouteRequest): Promise<PhaseResult<{ ctx: RawContextResult; answer: RawJson; worker: WorkerEndpoint }>> {
     const path = UPSTREAM_PATH[endpoint];
@@ -529,6 +537,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       } catch (thrown) {
         const err = upstreamFailure(flow, ctxPool, worker, selection, thrown);
         if (err === null) return { ok: false };
+        if (err.kind === 'protocol') return failOnProtocolError(flow, 'Context', err);
         if (err.kind === 'timeout') {
           sendError(flow, flow.res, 504, 'Context server timed out');
           finishRecord(flow, 'timeout', 504, 'context timeout');
@@ -634,6 +643,10 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         const err = upstreamFailure(flow, genPool, worker, selection, thrown);
         if (err === null) {
           finishRecord(flow, 'client_disconnected', 499);
+          return;
+        }
+        if (err.kind === 'protocol') {
+          failOnProtocolError(flow, 'Generation', err);
           return;
         }
         if (err.kind === 'timeout') {
