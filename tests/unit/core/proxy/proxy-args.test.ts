@@ -26,10 +26,11 @@ describe('parseProxyArgs', () => {
     expect(r.ok && r.args).toMatchObject({ maxConcurrency: 4096, maxQueue: 1024, queueTargetS: 0.1, queueIntervalS: 1, queueTimeoutS: 5 });
   });
   it.each([
-    [['--queue-target', 'soon'], /non-negative number/],
-    [['--bogus', '1'], /unknown option/],
-    [['-t', 'soon'], /non-negative number/],
-    [['-l', 'loud'], /unknown log level/],
+    [['--queue-target', 'soon'], /--queue-target expects a number >= 0, got 'soon'/],
+    [['--bogus', '1'], /^unknown flag --bogus$/],
+    [['--max-concurency', '3'], /^unknown flag --max-concurency; did you mean --max-concurrency\?$/],
+    [['-t', 'soon'], /--server_start_timeout expects a number >= 0/],
+    [['-l', 'loud'], /--log_level must be one of trace, debug, info, warning, error, got 'loud'/],
     [['-c'], /needs a value/],
   ])('refuses %j', (argv, re) => {
     const r = parseProxyArgs(argv);
