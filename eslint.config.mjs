@@ -1,8 +1,76 @@
-// Lint rules and the layer rules of docs/style-guide.md §2: one no-restricted-imports block per folder glob.
+// Lint rules and the layer rules of docs/style-guide.md §2 "Layer rules". Two halves:
+// - package names (`electron`, `node:*`, `react`, raw ipcMain/ipcRenderer): one no-restricted-imports block per
+//   folder glob (later flat-config entries replace earlier options of the same rule);
+// - folders: `layers/resolved-imports` resolves every relative import against the importing file and checks the
+//   target folder against LAYER_IMPORTS, so `../../electron/core/x` from the renderer fails however it is spelled.
+// tests/unit/lint/layer-rules.test.ts proves both halves fire.
+import { dirname, relative, resolve, sep } from 'node:path';
+
 import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
 import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import tseslint from 'typescript-eslint';
+
+const repoRoot = import.meta.dirname;
+
+/** Layers by repository path (first match wins); a target path may lack its extension. */
+const LAYERS = [
+  ['shared', /^shared\//],
+  ['core', /^electron\/core\//],
+  ['sim', /^electron\/sim\//],
+  ['cli', /^electron\/(cli\/|headless(\.ts)?$)/],
+  ['preload', /^electron\/preload(\.ts)?$/],
+  ['shell', /^electron\/(main(\.ts)?$|ipc\/|platform\/)/],
+  ['renderer', /^renderer\//],
+  ['bench', /^bench\//],
+];
+
+/** Which layers each layer may reach by a relative import (docs/style-guide.md §2). Files outside every layer
+ *  (tests, tool configs) are not checked. */
+export const LAYER_IMPORTS = {
+  shared: ['shared'],
+  core: ['shared', 'core'],
+  sim: ['shared', 'core', 'sim'],
+  cli: ['shared', 'core', 'sim', 'cli', 'bench'],
+  shell: ['shared', 'core', 'sim', 'cli', 'shell'],
+  preload: ['shared'],
+  renderer: ['shared', 'renderer'],
+  bench: ['shared', 'core', 'sim', 'bench'],
+};
+
+function layerOf(repoPath) {
+  return LAYERS.find(([, pattern]) => pattern.test(repoPath))?.[0] ?? null;
+}
+
+function toRepoPath(absolutePath) {
+  return relative(repoRoot, absolutePath).split(sep).join('/');
+}
+
+const resolvedImportsRule = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'Relative imports resolved against the importing file must stay inside the allowed layers.' },
+    schema: [],
+    messages: {
+      forbidden: "{{from}} must not import {{to}} ('{{source}}' resolves to {{target}}); see docs/style-guide.md §2.",
+    },
+  },
+  create(context) {
+    const from = layerOf(toRepoPath(context.filename));
+    if (from === null) return {};
+    const check = (node) => {
+      const source = node.source?.value;
+      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      const target = toRepoPath(resolve(dirname(context.filename), source));
+      const to = layerOf(target) ?? 'outside the layers';
+      if (LAYER_IMPORTS[from].includes(to)) return;
+      context.report({ node: node.source, messageId: 'forbidden', data: { from, to, source, target } });
+    };
+    return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check, ImportExpression: check };
+  },
+};
+
+const layersPlugin = { rules: { 'resolved-imports': resolvedImportsRule } };
 
 const rawIpc = {
   name: 'electron',
@@ -24,8 +92,9 @@ export default tseslint.config(
         tsconfigRootDir: import.meta.dirname,
       },
     },
-    plugins: { 'simple-import-sort': simpleImportSort },
+    plugins: { 'simple-import-sort': simpleImportSort, layers: layersPlugin },
     rules: {
+      'layers/resolved-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -49,10 +118,7 @@ export default tseslint.config(
         'error',
         {
           paths: ['electron', 'react', 'etcd3'],
-          patterns: [
-            nodeBuiltins,
-            { group: ['**/electron/**', '**/renderer/**'], message: 'shared/ is pure: it imports only shared/ and pure npm packages.' },
-          ],
+          patterns: [nodeBuiltins],
         },
       ],
     },
@@ -64,10 +130,7 @@ export default tseslint.config(
         'error',
         {
           paths: [{ name: 'electron', message: 'core never imports electron (it must run under plain Node).' }],
-          patterns: [
-            { group: ['electron/*'], message: 'core never imports electron.' },
-            { group: ['**/renderer/**'], message: 'core must not import the renderer.' },
-          ],
+          patterns: [{ group: ['electron/*'], message: 'core never imports electron.' }],
         },
       ],
     },
@@ -77,14 +140,8 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [rawIpc], patterns: [{ group: ['**/renderer/**'], message: 'The shell must not import the renderer.' }] },
+        { paths: [rawIpc] },
       ],
-    },
-  },
-  {
-    files: ['electron/ipc/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/renderer/**'], message: 'The shell must not import the renderer.' }] }],
     },
   },
   {
@@ -92,7 +149,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [nodeBuiltins, { group: ['**/core/**', '**/renderer/**'], message: 'preload reaches only the contract.' }] },
+        { patterns: [nodeBuiltins] },
       ],
     },
   },
@@ -105,7 +162,7 @@ export default tseslint.config(
         'error',
         {
           paths: ['electron', 'etcd3'],
-          patterns: [nodeBuiltins, { group: ['**/electron/**'], message: 'The renderer talks to the backend only through the API contract.' }],
+          patterns: [nodeBuiltins],
         },
       ],
     },

@@ -2,7 +2,10 @@
 // `npm test`: typecheck, lint, the Vitest suites (unit, contract, integration) and the Playwright
 // end-to-end suite, then one summary line `N passed, N failed, N skipped` summed from the runners'
 // JSON reports (reports/*.json).
+// `npm run test:fast` (`--fast`): typecheck, lint and the unit and contract Vitest projects only (no
+// integration, build or e2e), ending with the same summary line. The lanes are in tests/README.md.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -11,6 +14,7 @@ const reports = join(root, 'reports');
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 
+const isFast = process.argv.includes('--fast');
 const steps = [];
 function run(name, cmd, args, env = {}) {
   const started = Date.now();
@@ -23,13 +27,23 @@ function run(name, cmd, args, env = {}) {
 
 const npx = join(root, 'node_modules', '.bin');
 run('typecheck', 'npm', ['run', '--silent', 'typecheck']);
-run('lint', 'npm', ['run', '--silent', 'lint']);
-run('vitest', join(npx, 'vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, 'vitest.json')}`]);
+if (isFast) {
+  // The fast lane lints and format-checks with caches keyed by file content, so a second run reads only what
+  // changed. ESLint's cache can miss a type-aware finding caused by a change in another file; the full lane
+  // (`npm run lint`, uncached) catches it. One cache folder per checkout (worktrees may share node_modules).
+  const cacheDir = join(root, 'node_modules', '.cache', 'disagg-console', createHash('sha1').update(root).digest('hex').slice(0, 12));
+  run('lint', join(npx, 'eslint'), ['--max-warnings', '0', '--cache', '--cache-strategy', 'content', '--cache-location', join(cacheDir, 'eslint'), '.']);
+  run('format', join(npx, 'prettier'), ['--check', '--log-level', 'warn', '--cache', '--cache-strategy', 'content', '--cache-location', join(cacheDir, 'prettier'), '.']);
+} else {
+  run('lint', 'npm', ['run', '--silent', 'lint']);
+}
+const projects = isFast ? ['--project', 'unit', '--project', 'contract'] : [];
+run('vitest', join(npx, 'vitest'), ['run', ...projects, '--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, 'vitest.json')}`]);
 
 // The Electron main, preload and renderer bundles must build (packaging itself needs the Electron binary).
-const built = run('build', 'npm', ['run', '--silent', 'build']);
+const built = !isFast && run('build', 'npm', ['run', '--silent', 'build']);
 
-const hasE2e = existsSync(join(root, 'tests', 'e2e')) &&
+const hasE2e = !isFast && existsSync(join(root, 'tests', 'e2e')) &&
   readdirSync(join(root, 'tests', 'e2e'), { recursive: true }).some((f) => String(f).endsWith('.spec.ts'));
 if (hasE2e) {
   run('playwright', join(npx, 'playwright'), ['test', '--project=browser', '--reporter=list,json'], {
@@ -64,7 +78,7 @@ if (existsSync(pwReport)) {
 process.stdout.write('\n');
 for (const s of steps) process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.seconds.toFixed(1)} s)\n`);
 const stepFailures = steps.filter((s) => !s.ok).length;
-// typecheck, lint and build are not test runners: a failure there fails the run and counts as one failure.
-const toolFailures = steps.filter((s) => !s.ok && ['typecheck', 'lint', 'build'].includes(s.name)).length;
+// typecheck, lint, format and build are not test runners: a failure there fails the run and counts as one failure.
+const toolFailures = steps.filter((s) => !s.ok && ['typecheck', 'lint', 'format', 'build'].includes(s.name)).length;
 process.stdout.write(`${passed} passed, ${failed + toolFailures} failed, ${skipped} skipped\n`);
 process.exitCode = stepFailures === 0 && failed === 0 ? 0 : 1;

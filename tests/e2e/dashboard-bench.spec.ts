@@ -2,7 +2,9 @@
 // console loads is replaced, at the network level, by an hour of 1 s buckets and iteration stats for 32
 // workers; live ticks keep arriving from the real backend. Measures the time to switch to the 60 min window
 // and, over the next 15 s of live updates, frame gaps (requestAnimationFrame) and long tasks, and writes
-// them to test-results/dashboard-bench.json.
+// them to test-results/dashboard-bench.json. Those are wall-clock figures, printed and written, not
+// asserted; asserted are counts: the page keeps rendering, and the hour-long chart is re-derived on a
+// few of the live ticks, not on every one.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -117,11 +119,10 @@ test('dashboard stays smooth with 32 workers and an hour of data', async ({ app 
     JSON.stringify(result, null, 2),
   );
   await c.screenshot(SCREENSHOT_DIR, 'dashboard-32-workers-1h');
-  // Live updates keep rendering: frames keep coming, and no single update freezes the page for long.
-  // Measured on a 2-core box: p95 frame 16.8 ms, 2 long tasks (max 262 ms, the 12 s chart redraw) in 15 s.
-  // Bounds leave room for a loaded CI machine while still catching a redraw on every tick.
-  expect(stats.frames).toBeGreaterThan(300);
+  // Live updates keep rendering, and the 60 min chart is re-derived only now and then (measured on a 2-core
+  // box: p95 frame 16.8 ms, 2 long tasks, max 262 ms, the chart's redraw every 12 s). A redraw on every
+  // 1 s tick would give about 15 derives in the 15 s observed.
+  expect(stats.frames).toBeGreaterThan(0);
   expect(stats.chartDerives).toBeGreaterThanOrEqual(1);
-  expect(stats.frameP95Ms).toBeLessThan(100);
-  expect(stats.longTaskTotalMs).toBeLessThan(4000);
+  expect(stats.chartDerives).toBeLessThan(OBSERVE_MS / 1000 / 2);
 });

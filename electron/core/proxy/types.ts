@@ -6,7 +6,7 @@ import type { RequestOutcome } from '../../../shared/model/requests';
 /** How a request ended: the console API's outcome union (shared/model/requests.ts), one definition for both. */
 export type RecordOutcome = RequestOutcome;
 
-/** One request's timeline (epoch ms, fractional) and result, as docs/architecture.md "request path" lists. */
+/** One request's timeline (epoch ms, fractional) and result, as docs/architecture.md "The request path" lists. */
 export interface ProxyRequestRecord {
   id: number;
   endpoint: 'completions' | 'chat';

@@ -629,8 +629,8 @@ describe('upstream-client over the pool', () => {
     const took = Date.now() - t0;
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as UpstreamError).kind).toBe('timeout');
+    // Not before its deadline (timers never fire early, so load cannot break this); how late is not bounded.
     expect(took).toBeGreaterThanOrEqual(290);
-    expect(took).toBeLessThan(3_000);
     await waitFor(() => s.closed.includes(0), 'the worker to see the disconnect');
   });
 
@@ -749,9 +749,8 @@ describe('upstream-client over the pool', () => {
     const posted = await getUpstream({ pool }, '/probe', 5_000, 'POST');
     expect(posted?.body.toString()).toBe('POST /probe 0');
 
-    const t0 = Date.now();
+    // The stall never answers, so undefined here is the 250 ms timer's doing (a hang would hit the test timeout).
     expect(await getUpstream({ pool }, '/stall', 250)).toBeUndefined();
-    expect(Date.now() - t0).toBeLessThan(3_000);
     await waitFor(() => s.open.size === 1, 'the stalled connection to be closed');
 
     const probe = net.createServer();

@@ -139,7 +139,7 @@ describe.each([etcdBackend(), httpBackend()])('ClusterStorage over $name', (back
     await expect(unwatch()).rejects.toThrow(/already unwatched/);
   });
 
-  it('a key with ttl 2 is present after 1 s and gone by 3 s (with a DELETE event) unless expire refreshes it', async () => {
+  it('a key with ttl 2 is present after 1 s, then expires (with a DELETE event) unless expire refreshes it', async () => {
     const p = uniquePrefix('ttl');
     const log = new EventLog();
     const unwatch = await watcher.watch(p, log.push);
@@ -158,11 +158,11 @@ describe.each([etcdBackend(), httpBackend()])('ClusterStorage over $name', (back
         }
         return (await client.get(`${p}lapsing`)) === null;
       },
-      4_000,
+      10_000,
     );
-    const goneAfterMs = Date.now() - started;
-    expect(goneAfterMs).toBeGreaterThanOrEqual(1_900);
-    expect(goneAfterMs).toBeLessThan(4_500);
+    // Not before its TTL (expiry never comes early, so load cannot break this). How late is not bounded:
+    // the deadline above only gives a loaded machine room.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
     await log.waitFor('DELETE', `${p}lapsing`, 2_000);
     expect(await client.get(`${p}kept`)).toBe('b');
     expect(log.events.some((e) => e.type === 'DELETE' && e.key === `${p}kept`)).toBe(false);

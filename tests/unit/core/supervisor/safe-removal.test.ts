@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { removeWorkerSafely, type SafeRemovalPorts } from '../../../../electron/core/supervisor/safe-removal';
 
@@ -63,9 +63,19 @@ describe('removeWorkerSafely', () => {
 
   it('bounds the drain and the wait for the proxy, and still stops the process', async () => {
     const { ports, calls } = fakePorts({ inFlight: () => Promise.resolve(3), isKnownToProxy: () => Promise.resolve(true) });
-    const t0 = Date.now();
-    const report = await removeWorkerSafely('ctx0', ports, { drainTimeoutMs: 100, proxyDropTimeoutMs: 100, pollIntervalMs: 10 });
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // A fake clock: both 100 ms bounds together must end the removal within 250 ms of (fake) time.
+    vi.useFakeTimers();
+    let isSettled = false;
+    const removal = removeWorkerSafely('ctx0', ports, { drainTimeoutMs: 100, proxyDropTimeoutMs: 100, pollIntervalMs: 10 }).finally(() => {
+      isSettled = true;
+    });
+    try {
+      await vi.advanceTimersByTimeAsync(250);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(isSettled).toBe(true);
+    const report = await removal;
     expect(report.cutOffRequests).toBe(3);
     expect(report.steps.find((s) => s.name === 'drain')).toMatchObject({ outcome: 'timeout', detail: '3 request(s) still in flight after 100 ms' });
     expect(report.steps.find((s) => s.name === 'proxyDropped')?.outcome).toBe('timeout');

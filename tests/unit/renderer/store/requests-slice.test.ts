@@ -91,7 +91,11 @@ function setup(opts: { rows?: RequestSummary[]; fetch?: StreamFetch | null; getM
       return Promise.resolve(detail(r));
     },
   });
-  const app = createAppStore({ api: fake.client, now: () => Date.now(), fetch: opts.fetch ?? null });
+  // A clock of our own, a millisecond per reading from just after the records' times: with the wall clock a
+  // loaded machine could put more than a second between loading this file and sending, and the playground
+  // would take the fake's records for ones from before a proxy restart.
+  let clockMs = T0 + 100;
+  const app = createAppStore({ api: fake.client, now: () => (clockMs += 1), fetch: opts.fetch ?? null });
   return { fake, app, store: app.store, queries };
 }
 

@@ -151,13 +151,9 @@ describe('computeBlockHashes', () => {
     expect(() => computeBlockHashes(seq, bad)).toThrow(RangeError);
   });
 
-  it('hashes a 40k-token prompt quickly', () => {
+  it('hashes a 40k-token prompt into 1250 blocks', () => {
+    // How fast is measured by bench/hot-paths.ts, not asserted here.
     const tokens = Array.from({ length: 40_000 }, (_, i) => (i * 104729) % 128000);
-    const start = performance.now();
-    const hashes = computeBlockHashes(tokens, 32);
-    const elapsedMs = performance.now() - start;
-    expect(hashes).toHaveLength(1250);
-    // Measured ~0.7 ms (all-BigInt version: ~4 ms) on the 2-core dev box; the bound is loose to stay stable under load.
-    expect(elapsedMs).toBeLessThan(200);
+    expect(computeBlockHashes(tokens, 32)).toHaveLength(1250);
   });
 });

@@ -258,20 +258,14 @@ describe('generator', () => {
     });
   });
 
-  it('generates quickly (thousands of tokens per millisecond budget)', () => {
-    const start = performance.now();
+  // How fast these run is measured by bench/hot-paths.ts, not asserted here.
+  it('generates 5000 tokens with EOS ignored', () => {
     const ids = gen('speed', { seed: 1, temperature: 1, topP: 0.9, ignoreEos: true }, 5000);
-    const elapsedMs = performance.now() - start;
     expect(ids).toHaveLength(5000);
-    // Measured ~3-4 us/token on the 2-core dev box under load (~20 ms here); loose bound.
-    expect(elapsedMs).toBeLessThan(1000);
   });
 
-  it('tokenizes a 40k-token prompt quickly', () => {
+  it('tokenizes a 40k-token prompt', () => {
     const text = 'The old man walked to the quiet river, and 42 ducks followed him. '.repeat(2600);
-    const start = performance.now();
-    const ids = tokenize(text);
-    expect(performance.now() - start).toBeLessThan(1000);
-    expect(ids.length).toBeGreaterThan(40_000);
+    expect(tokenize(text).length).toBeGreaterThan(40_000);
   });
 });
