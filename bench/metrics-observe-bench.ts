@@ -18,13 +18,27 @@ function timeNsPerObserve(observe: (v: number) => void): number {
 
 const ours = new Histogram(LATENCY_BUCKETS_SECONDS);
 const registry = new Registry();
-const prom = new PromHistogram({ name: 'x_seconds', help: 'x', buckets: [...LATENCY_BUCKETS_SECONDS], registers: [registry] });
+const prom = new PromHistogram({
+  name: 'x_seconds',
+  help: 'x',
+  buckets: [...LATENCY_BUCKETS_SECONDS],
+  registers: [registry],
+});
 const rounds: { ours: number[]; prom: number[] } = { ours: [], prom: [] };
 for (let r = 0; r < 7; r++) {
   rounds.ours.push(timeNsPerObserve((v) => ours.observe(v)));
   rounds.prom.push(timeNsPerObserve((v) => prom.observe(v)));
 }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-console.log(`ns per observe (median of 7 x ${N}): ours ${median(rounds.ours).toFixed(1)}, prom-client ${median(rounds.prom).toFixed(1)} (${(median(rounds.prom) / median(rounds.ours)).toFixed(1)}x)`);
+const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+console.log(
+  `ns per observe (median of 7 x ${N}): ours ${median(rounds.ours).toFixed(1)}, prom-client ${median(rounds.prom).toFixed(1)} (${(median(rounds.prom) / median(rounds.ours)).toFixed(1)}x)`,
+);
 const t0 = process.hrtime.bigint();
-void registry.metrics().then(() => console.log(`prom-client render of one histogram: ${(Number(process.hrtime.bigint() - t0) / 1000).toFixed(0)} us (async)`));
+void registry
+  .metrics()
+  .then(() =>
+    console.log(
+      `prom-client render of one histogram: ${(Number(process.hrtime.bigint() - t0) / 1000).toFixed(0)} us (async)`,
+    ),
+  );

@@ -33,7 +33,12 @@ function flag(name: string, fallback: string): string {
 
 // ---- client side: one process, one client kind, one mode ----
 
-const WHOLE_BODY = JSON.stringify({ model: 'bench', prompt: 'x', max_tokens: 32, disaggregated_params: { request_type: 'context_only' } });
+const WHOLE_BODY = JSON.stringify({
+  model: 'bench',
+  prompt: 'x',
+  max_tokens: 32,
+  disaggregated_params: { request_type: 'context_only' },
+});
 const STREAM_BODY = JSON.stringify({ model: 'bench', prompt: 'x', max_tokens: 32, stream: true });
 
 /** One request's callbacks, the same for both clients. */
@@ -64,7 +69,12 @@ async function undiciSender(port: number, concurrency: number): Promise<Send> {
   const headers = ['content-type', 'application/json'];
   return (body, sink) => {
     pool.dispatch(
-      { method: 'POST', path: '/v1/completions', headers: [...headers, 'content-length', String(Buffer.byteLength(body))], body },
+      {
+        method: 'POST',
+        path: '/v1/completions',
+        headers: [...headers, 'content-length', String(Buffer.byteLength(body))],
+        body,
+      },
       {
         onConnect: () => undefined,
         onHeaders: () => true,
@@ -88,7 +98,8 @@ async function runClient(): Promise<void> {
   // Long enough for undici's llhttp wasm and both clients' hot paths to reach optimised code: with 1 s,
   // undici's first runs measured 4-6x its steady cost.
   const warmupMs = Number(flag('warmup-ms', '3000'));
-  const send = kind === 'ours' ? await ourSender(port, concurrency) : await undiciSender(port, concurrency);
+  const send =
+    kind === 'ours' ? await ourSender(port, concurrency) : await undiciSender(port, concurrency);
   const body = mode === 'whole' ? WHOLE_BODY : STREAM_BODY;
   const result: ClientResult = { requests: 0, bodyChunks: 0, bodyBytes: 0, cpuUs: 0, failures: 0 };
   let isMeasuring = false;
@@ -146,7 +157,12 @@ const canPin = os.cpus().length >= 2 && existsSync('/usr/bin/taskset');
 
 function spawnPinned(core: number, args: string[]): ChildProcess {
   const cmd = [process.execPath, '--import', 'tsx', ...args];
-  return canPin ? spawn('taskset', ['-c', String(core), ...cmd], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(cmd[0] as string, cmd.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  return canPin
+    ? spawn('taskset', ['-c', String(core), ...cmd], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : spawn(cmd[0] as string, cmd.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
@@ -157,25 +173,53 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecAr
       const m = pattern.exec(out);
       if (m) resolve(m);
     });
-    child.on('exit', (code) => reject(new Error(`exited with ${String(code)} before ${String(pattern)}:\n${out}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`exited with ${String(code)} before ${String(pattern)}:\n${out}`)),
+    );
   });
 }
 
 async function startWorker(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawnPinned(1, [path.join(ROOT, 'bench/bench-worker.ts'), '--port', '0', '--tokens', '32']);
+  const child = spawnPinned(1, [
+    path.join(ROOT, 'bench/bench-worker.ts'),
+    '--port',
+    '0',
+    '--tokens',
+    '32',
+  ]);
   const m = await waitForLine(child, /listening on (\d+)/);
   return { child, port: Number(m[1]) };
 }
 
-async function runOnce(kind: ClientKind, mode: Mode, port: number, concurrency: number, ms: number): Promise<ClientResult> {
-  const child = spawnPinned(0, [SELF, '--client', kind, '--mode', mode, '--port', String(port), '--concurrency', String(concurrency), '--ms', String(ms)]);
+async function runOnce(
+  kind: ClientKind,
+  mode: Mode,
+  port: number,
+  concurrency: number,
+  ms: number,
+): Promise<ClientResult> {
+  const child = spawnPinned(0, [
+    SELF,
+    '--client',
+    kind,
+    '--mode',
+    mode,
+    '--port',
+    String(port),
+    '--concurrency',
+    String(concurrency),
+    '--ms',
+    String(ms),
+  ]);
   const m = await waitForLine(child, /RESULT (\{.*\})\n/);
   return JSON.parse(m[1] as string) as ClientResult;
 }
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+  return s.length % 2 === 1
+    ? (s[(s.length - 1) / 2] as number)
+    : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 
 async function orchestrate(): Promise<void> {
@@ -183,14 +227,18 @@ async function orchestrate(): Promise<void> {
   const ms = Number(flag('ms', '3000'));
   const concurrency = Number(flag('concurrency', '32'));
   const worker = await startWorker();
-  console.log(`upstream client bench: ${runs} interleaved runs of ${ms} ms, ${concurrency} concurrent requests, ${canPin ? 'client on core 0, worker on core 1' : 'NOT pinned'}; node ${process.version}`);
+  console.log(
+    `upstream client bench: ${runs} interleaved runs of ${ms} ms, ${concurrency} concurrent requests, ${canPin ? 'client on core 0, worker on core 1' : 'NOT pinned'}; node ${process.version}`,
+  );
   try {
     for (const mode of ['whole', 'stream'] as const) {
       const perUnit: Record<ClientKind, number[]> = { ours: [], undici: [] };
       const rates: Record<ClientKind, number[]> = { ours: [], undici: [] };
       let failures = 0;
       for (let r = 0; r < runs; r++) {
-        for (const kind of r % 2 === 0 ? (['ours', 'undici'] as const) : (['undici', 'ours'] as const)) {
+        for (const kind of r % 2 === 0
+          ? (['ours', 'undici'] as const)
+          : (['undici', 'ours'] as const)) {
           const res = await runOnce(kind, mode, worker.port, concurrency, ms);
           failures += res.failures;
           // A streamed token is one SSE event, 32 per stream plus [DONE].

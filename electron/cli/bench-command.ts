@@ -22,21 +22,81 @@ import {
 } from '../core/bench/run-benchmark';
 import { RunStore } from '../core/bench/run-store';
 import { formatSummary } from '../core/bench/summary-table';
-import { choiceFlag, CliError, type CommandSpec, type FlagSpec, type FlagValue, formatHelp, numberFlag, parseFlags, portFlag } from './cli-args';
+import {
+  choiceFlag,
+  CliError,
+  type CommandSpec,
+  type FlagSpec,
+  type FlagValue,
+  formatHelp,
+  numberFlag,
+  parseFlags,
+  portFlag,
+} from '../core/cli-args';
 
 type BenchFlag =
-  | 'baseUrl' | 'host' | 'port' | 'endpoint' | 'backend' | 'model' | 'apiKey'
-  | 'numPrompts' | 'maxConcurrency' | 'requestRate' | 'burstiness' | 'ignoreEos' | 'nonStreaming' | 'seed'
-  | 'temperature' | 'topP' | 'topK' | 'requestTimeout' | 'noTestInput'
-  | 'randomInputLen' | 'randomOutputLen' | 'randomRangeRatio' | 'randomPrefixLen' | 'datasetPath' | 'datasetName'
-  | 'percentileMetrics' | 'metricPercentiles' | 'goodput' | 'saveResult' | 'resultDir' | 'resultFilename'
-  | 'metadata' | 'disableTqdm' | 'saveRun' | 'runsDir'
-  | 'sweepConcurrency' | 'sweepRate' | 'multiRound'
-  | 'servedModelName' | 'tokenizer' | 'sharegptOutputLen' | 'customOutputLen' | 'saveDetailed';
+  | 'baseUrl'
+  | 'host'
+  | 'port'
+  | 'endpoint'
+  | 'backend'
+  | 'model'
+  | 'apiKey'
+  | 'numPrompts'
+  | 'maxConcurrency'
+  | 'requestRate'
+  | 'burstiness'
+  | 'ignoreEos'
+  | 'nonStreaming'
+  | 'seed'
+  | 'temperature'
+  | 'topP'
+  | 'topK'
+  | 'requestTimeout'
+  | 'noTestInput'
+  | 'randomInputLen'
+  | 'randomOutputLen'
+  | 'randomRangeRatio'
+  | 'randomPrefixLen'
+  | 'datasetPath'
+  | 'datasetName'
+  | 'percentileMetrics'
+  | 'metricPercentiles'
+  | 'goodput'
+  | 'saveResult'
+  | 'resultDir'
+  | 'resultFilename'
+  | 'metadata'
+  | 'disableTqdm'
+  | 'saveRun'
+  | 'runsDir'
+  | 'sweepConcurrency'
+  | 'sweepRate'
+  | 'multiRound'
+  | 'servedModelName'
+  | 'tokenizer'
+  | 'sharegptOutputLen'
+  | 'customOutputLen'
+  | 'saveDetailed';
 
-const value = (key: BenchFlag, name: string, metavar: string, help: string): FlagSpec<BenchFlag> => ({ key, names: [name], takes: 'value', metavar, help });
-const list = (key: BenchFlag, name: string, metavar: string, help: string): FlagSpec<BenchFlag> => ({ key, names: [name], takes: 'list', metavar, help });
-const toggle = (key: BenchFlag, name: string, help: string): FlagSpec<BenchFlag> => ({ key, names: [name], takes: 'switch', help });
+const value = (
+  key: BenchFlag,
+  name: string,
+  metavar: string,
+  help: string,
+): FlagSpec<BenchFlag> => ({ key, names: [name], takes: 'value', metavar, help });
+const list = (
+  key: BenchFlag,
+  name: string,
+  metavar: string,
+  help: string,
+): FlagSpec<BenchFlag> => ({ key, names: [name], takes: 'list', metavar, help });
+const toggle = (key: BenchFlag, name: string, help: string): FlagSpec<BenchFlag> => ({
+  key,
+  names: [name],
+  takes: 'switch',
+  help,
+});
 
 /** benchmark_serving's flags, with its spellings, plus sweeps and saved runs. */
 export const BENCH_COMMAND: CommandSpec<BenchFlag> = {
@@ -50,26 +110,69 @@ export const BENCH_COMMAND: CommandSpec<BenchFlag> = {
         value('baseUrl', '--base-url', 'URL', 'server base URL (default http://HOST:PORT)'),
         value('host', '--host', 'HOST', 'used when --base-url is absent (default 127.0.0.1)'),
         value('port', '--port', 'PORT', 'used when --base-url is absent (default 8000)'),
-        value('endpoint', '--endpoint', 'PATH', '/v1/completions (default) or /v1/chat/completions'),
-        value('backend', '--backend', 'NAME', 'openai | openai-chat (openai-chat selects /v1/chat/completions)'),
+        value(
+          'endpoint',
+          '--endpoint',
+          'PATH',
+          '/v1/completions (default) or /v1/chat/completions',
+        ),
+        value(
+          'backend',
+          '--backend',
+          'NAME',
+          'openai | openai-chat (openai-chat selects /v1/chat/completions)',
+        ),
         value('model', '--model', 'MODEL', 'model name sent in each request (required)'),
-        value('apiKey', '--api-key', 'KEY', '"Authorization: Bearer KEY" (default: $OPENAI_API_KEY when set)'),
+        value(
+          'apiKey',
+          '--api-key',
+          'KEY',
+          '"Authorization: Bearer KEY" (default: $OPENAI_API_KEY when set)',
+        ),
       ],
     },
     {
       title: 'Load',
       flags: [
         value('numPrompts', '--num-prompts', 'N', 'requests to send (default 1000)'),
-        value('maxConcurrency', '--max-concurrency', 'N', 'at most N requests in flight (closed loop when --request-rate is inf)'),
-        value('requestRate', '--request-rate', 'R', "requests/s with Poisson arrivals (default inf: all at once); latency is\ncounted from each request's scheduled time (no coordinated omission)"),
-        value('burstiness', '--burstiness', 'B', 'gamma-distributed gaps instead of Poisson when B != 1 (default 1)'),
-        toggle('ignoreEos', '--ignore-eos', 'set ignore_eos so every request generates its full output length'),
-        toggle('nonStreaming', '--non-streaming', "stream: false (TTFT is then the whole answer's latency)"),
+        value(
+          'maxConcurrency',
+          '--max-concurrency',
+          'N',
+          'at most N requests in flight (closed loop when --request-rate is inf)',
+        ),
+        value(
+          'requestRate',
+          '--request-rate',
+          'R',
+          "requests/s with Poisson arrivals (default inf: all at once); latency is\ncounted from each request's scheduled time (no coordinated omission)",
+        ),
+        value(
+          'burstiness',
+          '--burstiness',
+          'B',
+          'gamma-distributed gaps instead of Poisson when B != 1 (default 1)',
+        ),
+        toggle(
+          'ignoreEos',
+          '--ignore-eos',
+          'set ignore_eos so every request generates its full output length',
+        ),
+        toggle(
+          'nonStreaming',
+          '--non-streaming',
+          "stream: false (TTFT is then the whole answer's latency)",
+        ),
         value('seed', '--seed', 'N', 'random seed for prompts and arrivals (default 0)'),
         value('temperature', '--temperature', 'T', 'sampling temperature (default 0)'),
         value('topP', '--top-p', 'P', 'sampling top_p'),
         value('topK', '--top-k', 'K', 'sampling top_k'),
-        value('requestTimeout', '--request-timeout', 'S', 'bound for one request in seconds (default 600)'),
+        value(
+          'requestTimeout',
+          '--request-timeout',
+          'S',
+          'bound for one request in seconds (default 600)',
+        ),
         toggle('noTestInput', '--no-test-input', 'skip the initial single-request test'),
       ],
     },
@@ -77,44 +180,118 @@ export const BENCH_COMMAND: CommandSpec<BenchFlag> = {
       title: 'Dataset (default: random)',
       flags: [
         value('randomInputLen', '--random-input-len', 'N', 'prompt tokens (default 1024)'),
-        value('randomOutputLen', '--random-output-len', 'N', 'output tokens (default 128); also the output length of dataset items\nthat do not give one'),
-        value('randomRangeRatio', '--random-range-ratio', 'R', 'draw lengths from [len*(1-R), len*(1+R)] (default 0)'),
-        value('randomPrefixLen', '--random-prefix-len', 'N', 'tokens of one prefix shared by every prompt (default 0)'),
+        value(
+          'randomOutputLen',
+          '--random-output-len',
+          'N',
+          'output tokens (default 128); also the output length of dataset items\nthat do not give one',
+        ),
+        value(
+          'randomRangeRatio',
+          '--random-range-ratio',
+          'R',
+          'draw lengths from [len*(1-R), len*(1+R)] (default 0)',
+        ),
+        value(
+          'randomPrefixLen',
+          '--random-prefix-len',
+          'N',
+          'tokens of one prefix shared by every prompt (default 0)',
+        ),
         value(
           'datasetPath',
           '--dataset-path',
           'FILE',
           'prompts file: JSON array of strings, or JSON/JSONL items with\n{prompt, output_tokens}, {input: {messages, max_tokens}} or ShareGPT\n{conversations: [...]}',
         ),
-        value('datasetName', '--dataset-name', 'NAME', 'random | custom | trtllm_custom | sharegpt (implied by --dataset-path)'),
-        value('sharegptOutputLen', '--sharegpt-output-len', 'N', 'output tokens of every dataset item (overrides the file)'),
-        value('customOutputLen', '--custom-output-len', 'N', 'the same, under its trtllm_custom name'),
+        value(
+          'datasetName',
+          '--dataset-name',
+          'NAME',
+          'random | custom | trtllm_custom | sharegpt (implied by --dataset-path)',
+        ),
+        value(
+          'sharegptOutputLen',
+          '--sharegpt-output-len',
+          'N',
+          'output tokens of every dataset item (overrides the file)',
+        ),
+        value(
+          'customOutputLen',
+          '--custom-output-len',
+          'N',
+          'the same, under its trtllm_custom name',
+        ),
       ],
     },
     {
       title: 'Metrics and output',
       flags: [
-        value('percentileMetrics', '--percentile-metrics', 'LIST', 'metrics with mean/median/std/percentiles (default ttft,tpot,itl,e2el)'),
-        value('metricPercentiles', '--metric-percentiles', 'LIST', 'percentiles to report (default 99), e.g. 50,90,99'),
+        value(
+          'percentileMetrics',
+          '--percentile-metrics',
+          'LIST',
+          'metrics with mean/median/std/percentiles (default ttft,tpot,itl,e2el)',
+        ),
+        value(
+          'metricPercentiles',
+          '--metric-percentiles',
+          'LIST',
+          'percentiles to report (default 99), e.g. 50,90,99',
+        ),
         list('goodput', '--goodput', 'KEY:MS', 'SLOs for goodput: ttft:MS tpot:MS e2el:MS'),
         toggle('saveResult', '--save-result', 'write the result JSON'),
         value('resultDir', '--result-dir', 'DIR', 'directory for the result file'),
-        value('resultFilename', '--result-filename', 'NAME', 'result file name (implies --save-result)'),
+        value(
+          'resultFilename',
+          '--result-filename',
+          'NAME',
+          'result file name (implies --save-result)',
+        ),
         list('metadata', '--metadata', 'KEY=VALUE', 'extra fields for the result file'),
         toggle('disableTqdm', '--disable-tqdm', 'no progress bar'),
-        toggle('saveDetailed', '--save-detailed', "accepted for benchmark_serving's scripts; per-request fields are always saved"),
-        value('saveRun', '--save-run', 'NAME', "also save the run under --runs-dir (the console's saved runs)"),
+        toggle(
+          'saveDetailed',
+          '--save-detailed',
+          "accepted for benchmark_serving's scripts; per-request fields are always saved",
+        ),
+        value(
+          'saveRun',
+          '--save-run',
+          'NAME',
+          "also save the run under --runs-dir (the console's saved runs)",
+        ),
         value('runsDir', '--runs-dir', 'DIR', 'saved runs directory (default ./bench-runs)'),
-        value('servedModelName', '--served-model-name', 'NAME', 'model name sent in requests when it differs from --model'),
-        value('tokenizer', '--tokenizer', 'NAME', "accepted for benchmark_serving's scripts; token counts come from the server"),
+        value(
+          'servedModelName',
+          '--served-model-name',
+          'NAME',
+          'model name sent in requests when it differs from --model',
+        ),
+        value(
+          'tokenizer',
+          '--tokenizer',
+          'NAME',
+          "accepted for benchmark_serving's scripts; token counts come from the server",
+        ),
       ],
     },
     {
       title: 'Sweeps (one run per step, a summary line per step)',
       flags: [
-        value('sweepConcurrency', '--sweep-concurrency', 'LIST', 'e.g. 1,2,4,8,16: each step sets --max-concurrency'),
+        value(
+          'sweepConcurrency',
+          '--sweep-concurrency',
+          'LIST',
+          'e.g. 1,2,4,8,16: each step sets --max-concurrency',
+        ),
         value('sweepRate', '--sweep-rate', 'LIST', 'e.g. 1,2,4: each step sets --request-rate'),
-        value('multiRound', '--multi-round', 'N', 'concurrency sweeps: num prompts = concurrency x N'),
+        value(
+          'multiRound',
+          '--multi-round',
+          'N',
+          'concurrency sweeps: num prompts = concurrency x N',
+        ),
       ],
     },
   ],
@@ -134,13 +311,19 @@ interface BenchArgs {
   runsDir: string;
 }
 
-type Parsed = { kind: 'help' } | { kind: 'error'; message: string } | { kind: 'ok'; args: BenchArgs };
+type Parsed =
+  { kind: 'help' } | { kind: 'error'; message: string } | { kind: 'ok'; args: BenchArgs };
 
-const int = (flag: string, v: string, min: number): number => numberFlag(flag, v, { min, isInteger: true });
-const float = (flag: string, v: string, min: number): number => numberFlag(flag, v, { min, allowInf: true });
+const int = (flag: string, v: string, min: number): number =>
+  numberFlag(flag, v, { min, isInteger: true });
+const float = (flag: string, v: string, min: number): number =>
+  numberFlag(flag, v, { min, allowInf: true });
 
 /** Parses the command line (`--flag value`, `--flag=value`; --goodput and --metadata take several values). */
-export function parseBenchArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): Parsed {
+export function parseBenchArgs(
+  argv: readonly string[],
+  env: Record<string, string | undefined> = process.env,
+): Parsed {
   const parsed = parseFlags(BENCH_COMMAND, argv);
   if (!parsed.ok) return { kind: 'error', message: parsed.message };
   if (parsed.isHelp) return { kind: 'help' };
@@ -160,9 +343,18 @@ function benchArgsOf(values: BenchValues, env: Record<string, string | undefined
   const model = str('model');
   if (model === undefined) throw new CliError('--model is required');
   const backend = str('backend');
-  const isChat = backend !== undefined && choiceFlag('--backend', backend, ['openai', 'openai-chat']) === 'openai-chat';
-  const endpoint = isChat ? '/v1/chat/completions' : choiceFlag('--endpoint', str('endpoint') ?? '/v1/completions', ['/v1/completions', '/v1/chat/completions'] as const);
-  const baseUrl = str('baseUrl') ?? `http://${str('host') ?? '127.0.0.1'}:${portFlag('--port', str('port') ?? '8000', false)}`;
+  const isChat =
+    backend !== undefined &&
+    choiceFlag('--backend', backend, ['openai', 'openai-chat']) === 'openai-chat';
+  const endpoint = isChat
+    ? '/v1/chat/completions'
+    : choiceFlag('--endpoint', str('endpoint') ?? '/v1/completions', [
+        '/v1/completions',
+        '/v1/chat/completions',
+      ] as const);
+  const baseUrl =
+    str('baseUrl') ??
+    `http://${str('host') ?? '127.0.0.1'}:${portFlag('--port', str('port') ?? '8000', false)}`;
   const extraBody: Record<string, unknown> = {};
   const temperature = str('temperature');
   if (temperature !== undefined) extraBody.temperature = float('--temperature', temperature, 0);
@@ -186,12 +378,19 @@ function benchArgsOf(values: BenchValues, env: Record<string, string | undefined
     numPrompts: int('--num-prompts', str('numPrompts') ?? '1000', 1),
     requestRate,
     burstiness,
-    maxConcurrency: maxConcurrency !== undefined ? int('--max-concurrency', maxConcurrency, 1) : null,
+    maxConcurrency:
+      maxConcurrency !== undefined ? int('--max-concurrency', maxConcurrency, 1) : null,
     isStreaming: values.nonStreaming !== true,
     shouldIgnoreEos: values.ignoreEos === true,
     seed: int('--seed', str('seed') ?? '0', 0),
-    percentileMetrics: percentileMetrics !== undefined ? checked('--percentile-metrics', () => parsePercentileMetrics(percentileMetrics)) : DEFAULT_PERCENTILE_METRICS,
-    metricPercentiles: metricPercentiles !== undefined ? checked('--metric-percentiles', () => parseMetricPercentiles(metricPercentiles)) : DEFAULT_METRIC_PERCENTILES,
+    percentileMetrics:
+      percentileMetrics !== undefined
+        ? checked('--percentile-metrics', () => parsePercentileMetrics(percentileMetrics))
+        : DEFAULT_PERCENTILE_METRICS,
+    metricPercentiles:
+      metricPercentiles !== undefined
+        ? checked('--metric-percentiles', () => parseMetricPercentiles(metricPercentiles))
+        : DEFAULT_METRIC_PERCENTILES,
     goodput: goodput !== undefined ? checked('--goodput', () => parseGoodput(goodput)) : null,
     apiKey: str('apiKey') ?? env.OPENAI_API_KEY,
     extraBody,
@@ -215,7 +414,11 @@ function datasetOf(values: BenchValues): BenchOptions['dataset'] {
   const str = (key: BenchFlag): string | undefined => values[key] as string | undefined;
   const outputLen = int('--random-output-len', str('randomOutputLen') ?? '128', 1);
   const datasetPath = str('datasetPath');
-  const datasetName = choiceFlag('--dataset-name', str('datasetName') ?? (datasetPath !== undefined ? 'custom' : 'random'), ['random', 'custom', 'trtllm_custom', 'sharegpt']);
+  const datasetName = choiceFlag(
+    '--dataset-name',
+    str('datasetName') ?? (datasetPath !== undefined ? 'custom' : 'random'),
+    ['random', 'custom', 'trtllm_custom', 'sharegpt'],
+  );
   if (datasetName === 'random') {
     return {
       kind: 'random',
@@ -225,7 +428,8 @@ function datasetOf(values: BenchValues): BenchOptions['dataset'] {
       prefixLen: int('--random-prefix-len', str('randomPrefixLen') ?? '0', 0),
     };
   }
-  if (datasetPath === undefined) throw new CliError(`--dataset-name ${datasetName} needs --dataset-path`);
+  if (datasetPath === undefined)
+    {throw new CliError(`--dataset-name ${datasetName} needs --dataset-path`);}
   const fixedOutput = str('sharegptOutputLen') ?? str('customOutputLen');
   return {
     kind: 'file',
@@ -238,11 +442,17 @@ function datasetOf(values: BenchValues): BenchOptions['dataset'] {
 function sweepOf(values: BenchValues): SweepSpec | null {
   const sc = values.sweepConcurrency as string | undefined;
   const sr = values.sweepRate as string | undefined;
-  if (sc !== undefined && sr !== undefined) throw new CliError('use either --sweep-concurrency or --sweep-rate, not both');
-  if (sr !== undefined) return { kind: 'rate', values: checked('--sweep-rate', () => parseSweepValues(sr)) };
+  if (sc !== undefined && sr !== undefined)
+    {throw new CliError('use either --sweep-concurrency or --sweep-rate, not both');}
+  if (sr !== undefined)
+    {return { kind: 'rate', values: checked('--sweep-rate', () => parseSweepValues(sr)) };}
   if (sc === undefined) return null;
-  const sweep: SweepSpec = { kind: 'concurrency', values: checked('--sweep-concurrency', () => parseSweepValues(sc)) };
-  if (sweep.values.some((v) => !Number.isInteger(v))) throw new CliError('--sweep-concurrency steps must be integers');
+  const sweep: SweepSpec = {
+    kind: 'concurrency',
+    values: checked('--sweep-concurrency', () => parseSweepValues(sc)),
+  };
+  if (sweep.values.some((v) => !Number.isInteger(v)))
+    {throw new CliError('--sweep-concurrency steps must be integers');}
   const rounds = values.multiRound as string | undefined;
   if (rounds !== undefined) sweep.multiRound = int('--multi-round', rounds, 1);
   return sweep;

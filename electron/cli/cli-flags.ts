@@ -1,5 +1,5 @@
 // What the long-running subcommands (`serve`, `proxy`) share: stopping once on SIGTERM/SIGINT, then exiting
-// with the stop's outcome (their flags are read by cli-args.ts). Layer: core (cli).
+// with the stop's outcome (their flags are read by core/cli-args.ts). Layer: core (cli).
 
 /**
  * Runs `stop` on the first SIGTERM or SIGINT (later signals are ignored, so a second Ctrl-C does not cut a

@@ -6,63 +6,165 @@ import { readFileSync } from 'node:fs';
 import { formatIssue } from '../../shared/logic/config-issues';
 import { parseDisaggConfig, parseMetadataConfig } from '../../shared/logic/config-parse';
 import type { MetadataConfig } from '../../shared/model/config';
+import {
+  CliError,
+  type CommandSpec,
+  flagName,
+  type FlagSpec,
+  formatHelp,
+  numberFlag,
+  parseFlags,
+} from '../core/cli-args';
 import type { ProxyRunSettings } from '../core/proxy/proxy-runtime';
-import { DEFAULT_RUN_SETTINGS, ProxyStartError, startProxyRuntime } from '../core/proxy/proxy-runtime';
+import {
+  DEFAULT_RUN_SETTINGS,
+  ProxyStartError,
+  startProxyRuntime,
+} from '../core/proxy/proxy-runtime';
 import type { ProxyServer } from '../core/proxy/proxy-server';
 import type { LogLevel } from '../core/proxy/types';
 import { LOG_LEVEL_ORDER, parseLogLevel } from '../core/proxy/types';
-import { CliError, type CommandSpec, flagName, type FlagSpec, formatHelp, numberFlag, parseFlags } from './cli-args';
 import { exitOnStopSignals } from './cli-flags';
 
 export { proxyOptionsFromConfig } from '../core/proxy/proxy-runtime';
 
 type ProxyFlag =
-  | 'configFile' | 'metadataFile' | 'startTimeoutS' | 'requestTimeoutS' | 'logLevel' | 'metricsLogIntervalS'
-  | 'apiKey' | 'contextTimeoutS' | 'firstByteTimeoutS' | 'idleTimeoutS' | 'maxBodyBytes' | 'maxConcurrency'
-  | 'maxQueue' | 'queueTargetS' | 'queueIntervalS' | 'queueTimeoutS' | 'drainTimeoutS';
+  | 'configFile'
+  | 'metadataFile'
+  | 'startTimeoutS'
+  | 'requestTimeoutS'
+  | 'logLevel'
+  | 'metricsLogIntervalS'
+  | 'apiKey'
+  | 'contextTimeoutS'
+  | 'firstByteTimeoutS'
+  | 'idleTimeoutS'
+  | 'maxBodyBytes'
+  | 'maxConcurrency'
+  | 'maxQueue'
+  | 'queueTargetS'
+  | 'queueIntervalS'
+  | 'queueTimeoutS'
+  | 'drainTimeoutS';
 
-const value = (key: ProxyFlag, names: string[], metavar: string, help: string): FlagSpec<ProxyFlag> => ({ key, names, takes: 'value', metavar, help });
+const value = (
+  key: ProxyFlag,
+  names: string[],
+  metavar: string,
+  help: string,
+): FlagSpec<ProxyFlag> => ({ key, names, takes: 'value', metavar, help });
 
 /** trtllm-serve disaggregated's flags with its spellings, then ours. */
 export const PROXY_COMMAND: CommandSpec<ProxyFlag> = {
   usage: 'Usage: disagg-console proxy -c disagg_config.yaml [options]',
-  description: 'A drop-in for `trtllm-serve disaggregated`: same files, same flags, same endpoints.',
+  description:
+    'A drop-in for `trtllm-serve disaggregated`: same files, same flags, same endpoints.',
   groups: [
     {
       title: 'Upstream flags',
       flags: [
         value('configFile', ['-c', '--config_file'], 'FILE', 'disagg_config.yaml (required)'),
-        value('metadataFile', ['-m', '--metadata_server_config_file'], 'FILE', 'metadata_config.yaml (etcd metadata mode)'),
-        value('startTimeoutS', ['-t', '--server_start_timeout'], 'SECONDS', "wait this long for the static workers' /health (default 180)"),
-        value('requestTimeoutS', ['-r', '--request_timeout'], 'SECONDS', 'bound for one upstream call, whole stream included (default 180)'),
-        value('logLevel', ['-l', '--log_level'], 'LEVEL', 'trace|debug|info|warning|error (default info)'),
-        value('metricsLogIntervalS', ['--metrics-log-interval'], 'SECONDS', 'log [Statistics] counters every N seconds (default 0: off)'),
+        value(
+          'metadataFile',
+          ['-m', '--metadata_server_config_file'],
+          'FILE',
+          'metadata_config.yaml (etcd metadata mode)',
+        ),
+        value(
+          'startTimeoutS',
+          ['-t', '--server_start_timeout'],
+          'SECONDS',
+          "wait this long for the static workers' /health (default 180)",
+        ),
+        value(
+          'requestTimeoutS',
+          ['-r', '--request_timeout'],
+          'SECONDS',
+          'bound for one upstream call, whole stream included (default 180)',
+        ),
+        value(
+          'logLevel',
+          ['-l', '--log_level'],
+          'LEVEL',
+          'trace|debug|info|warning|error (default info)',
+        ),
+        value(
+          'metricsLogIntervalS',
+          ['--metrics-log-interval'],
+          'SECONDS',
+          'log [Statistics] counters every N seconds (default 0: off)',
+        ),
       ],
     },
     {
       title: 'Additions',
       flags: [
-        value('apiKey', ['--api-key'], 'KEY', 'require "Authorization: Bearer KEY" (or api_key: in the file)'),
-        value('contextTimeoutS', ['--context-timeout'], 'SECONDS', 'context phase bound (default 60)'),
-        value('firstByteTimeoutS', ['--first-byte-timeout'], 'SECONDS', 'generation: bound to response headers (default 60)'),
-        value('idleTimeoutS', ['--idle-timeout'], 'SECONDS', 'generation stream: longest silence (default 30)'),
-        value('maxBodyBytes', ['--max-body-bytes'], 'N', 'larger request bodies get 413 (default 33554432)'),
+        value(
+          'apiKey',
+          ['--api-key'],
+          'KEY',
+          'require "Authorization: Bearer KEY" (or api_key: in the file)',
+        ),
+        value(
+          'contextTimeoutS',
+          ['--context-timeout'],
+          'SECONDS',
+          'context phase bound (default 60)',
+        ),
+        value(
+          'firstByteTimeoutS',
+          ['--first-byte-timeout'],
+          'SECONDS',
+          'generation: bound to response headers (default 60)',
+        ),
+        value(
+          'idleTimeoutS',
+          ['--idle-timeout'],
+          'SECONDS',
+          'generation stream: longest silence (default 30)',
+        ),
+        value(
+          'maxBodyBytes',
+          ['--max-body-bytes'],
+          'N',
+          'larger request bodies get 413 (default 33554432)',
+        ),
         value(
           'maxConcurrency',
           ['--max-concurrency'],
           'N',
           "requests served at once (default 4096); more wait in a queue.\nSet it to what the workers batch (sum of the generation workers'\nmax_batch_size, plus the requests in their context phase: a slot\nis held from admission to the last token) so excess load waits\nhere, bounded, instead of inside the workers",
         ),
-        value('maxQueue', ['--max-queue'], 'N', 'queued requests beyond that get 429 + Retry-After (default 1024)'),
+        value(
+          'maxQueue',
+          ['--max-queue'],
+          'N',
+          'queued requests beyond that get 429 + Retry-After (default 1024)',
+        ),
         value(
           'queueTargetS',
           ['--queue-target'],
           'SECONDS',
           'acceptable queue wait (default 0.1): once the queue stays above it\nfor a whole --queue-interval, requests that would wait longer get\n503 + Retry-After at once',
         ),
-        value('queueIntervalS', ['--queue-interval'], 'SECONDS', 'how long a queue may stand above target before shedding (default 1)'),
-        value('queueTimeoutS', ['--queue-timeout'], 'SECONDS', 'longest any request waits in the queue, then 503 (default 5)'),
-        value('drainTimeoutS', ['--drain-timeout'], 'SECONDS', 'on SIGTERM, let streams finish this long (default 30)'),
+        value(
+          'queueIntervalS',
+          ['--queue-interval'],
+          'SECONDS',
+          'how long a queue may stand above target before shedding (default 1)',
+        ),
+        value(
+          'queueTimeoutS',
+          ['--queue-timeout'],
+          'SECONDS',
+          'longest any request waits in the queue, then 503 (default 5)',
+        ),
+        value(
+          'drainTimeoutS',
+          ['--drain-timeout'],
+          'SECONDS',
+          'on SIGTERM, let streams finish this long (default 30)',
+        ),
       ],
     },
   ],
@@ -85,24 +187,44 @@ type ParsedArgs = { ok: true; args: ProxyArgs } | { ok: false; message: string }
 
 /** The flags whose value is a non-negative number of seconds or a count. */
 const NUMERIC_FLAGS = [
-  'startTimeoutS', 'requestTimeoutS', 'metricsLogIntervalS', 'contextTimeoutS', 'firstByteTimeoutS', 'idleTimeoutS',
-  'maxBodyBytes', 'maxConcurrency', 'maxQueue', 'queueTargetS', 'queueIntervalS', 'queueTimeoutS', 'drainTimeoutS',
+  'startTimeoutS',
+  'requestTimeoutS',
+  'metricsLogIntervalS',
+  'contextTimeoutS',
+  'firstByteTimeoutS',
+  'idleTimeoutS',
+  'maxBodyBytes',
+  'maxConcurrency',
+  'maxQueue',
+  'queueTargetS',
+  'queueIntervalS',
+  'queueTimeoutS',
+  'drainTimeoutS',
 ] as const satisfies readonly ProxyFlag[];
 
 /** Parses the command line; accepts `--flag value` and `--flag=value`. */
 export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
   const parsed = parseFlags(PROXY_COMMAND, argv);
   if (!parsed.ok) return parsed;
-  const args: ProxyArgs = { ...DEFAULT_RUN_SETTINGS, metricsLogIntervalS: 0, drainTimeoutS: 30, isHelp: parsed.isHelp };
+  const args: ProxyArgs = {
+    ...DEFAULT_RUN_SETTINGS,
+    metricsLogIntervalS: 0,
+    drainTimeoutS: 30,
+    isHelp: parsed.isHelp,
+  };
   const v = parsed.values as Partial<Record<ProxyFlag, string>>;
-  const nameOf = (key: ProxyFlag): string => flagName(PROXY_COMMAND.groups.flatMap((g) => g.flags).find((f) => f.key === key) as FlagSpec);
+  const nameOf = (key: ProxyFlag): string =>
+    flagName(PROXY_COMMAND.groups.flatMap((g) => g.flags).find((f) => f.key === key) as FlagSpec);
   try {
     if (v.configFile !== undefined) args.configFile = v.configFile;
     if (v.metadataFile !== undefined) args.metadataFile = v.metadataFile;
     if (v.apiKey !== undefined) args.apiKey = v.apiKey;
     if (v.logLevel !== undefined) {
       const lv = parseLogLevel(v.logLevel);
-      if (!lv) throw new CliError(`${nameOf('logLevel')} must be one of ${Object.keys(LOG_LEVEL_ORDER).join(', ')}, got '${v.logLevel}'`);
+      if (!lv)
+        {throw new CliError(
+          `${nameOf('logLevel')} must be one of ${Object.keys(LOG_LEVEL_ORDER).join(', ')}, got '${v.logLevel}'`,
+        );}
       args.logLevel = lv;
     }
     for (const key of NUMERIC_FLAGS) {
@@ -128,7 +250,9 @@ function readFile(path: string): string | Error {
 export async function runProxyCommand(argv: string[]): Promise<number | undefined> {
   const parsed = parseProxyArgs(argv);
   if (!parsed.ok) {
-    process.stderr.write(`proxy: ${parsed.message}\nRun 'disagg-console proxy --help' for the flags.\n`);
+    process.stderr.write(
+      `proxy: ${parsed.message}\nRun 'disagg-console proxy --help' for the flags.\n`,
+    );
     return 2;
   }
   const args = parsed.args;
@@ -137,7 +261,9 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
     return 0;
   }
   if (args.configFile === undefined) {
-    process.stderr.write(`proxy: -c/--config_file is required\nRun 'disagg-console proxy --help' for the flags.\n`);
+    process.stderr.write(
+      `proxy: -c/--config_file is required\nRun 'disagg-console proxy --help' for the flags.\n`,
+    );
     return 2;
   }
   const level = LOG_LEVEL_ORDER[args.logLevel];
@@ -151,7 +277,10 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
     return 1;
   }
   const isGenOnly = process.env['TRTLLM_DISAGG_BENCHMARK_GEN_ONLY'] === '1';
-  const cfgResult = parseDisaggConfig(text, args.configFile, { genOnlyBenchmark: isGenOnly, hasMetadataServer: args.metadataFile !== undefined });
+  const cfgResult = parseDisaggConfig(text, args.configFile, {
+    genOnlyBenchmark: isGenOnly,
+    hasMetadataServer: args.metadataFile !== undefined,
+  });
   if (!cfgResult.ok) {
     for (const issue of cfgResult.issues) process.stderr.write(`${formatIssue(issue)}\n`);
     return 1;
@@ -182,7 +311,8 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
       settings: args,
       env: process.env,
       log,
-      onListening: (port) => process.stdout.write(`Disaggregated proxy listening on http://${cfg.hostname}:${port}\n`),
+      onListening: (port) =>
+        process.stdout.write(`Disaggregated proxy listening on http://${cfg.hostname}:${port}\n`),
     });
   } catch (err) {
     if (err instanceof ProxyStartError) {
@@ -194,7 +324,8 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
   const proxy = runtime.proxy;
 
   let statsTimer: NodeJS.Timeout | undefined;
-  if (args.metricsLogIntervalS > 0) statsTimer = startStatisticsLog(proxy, args.metricsLogIntervalS, log);
+  if (args.metricsLogIntervalS > 0)
+    {statsTimer = startStatisticsLog(proxy, args.metricsLogIntervalS, log);}
 
   exitOnStopSignals(
     (signal) => {
@@ -208,10 +339,15 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
 }
 
 /** Upstream's `--metrics-log-interval` line, from the per-worker counters. */
-function startStatisticsLog(proxy: ProxyServer, intervalS: number, log: (lv: LogLevel, m: string) => void): NodeJS.Timeout {
+function startStatisticsLog(
+  proxy: ProxyServer,
+  intervalS: number,
+  log: (lv: LogLevel, m: string) => void,
+): NodeJS.Timeout {
   const t = setInterval(() => {
     const ws = proxy.workers();
-    const sum = (role: string, f: (w: (typeof ws)[number]) => number): number => ws.filter((w) => w.role === role).reduce((a, w) => a + f(w), 0);
+    const sum = (role: string, f: (w: (typeof ws)[number]) => number): number =>
+      ws.filter((w) => w.role === role).reduce((a, w) => a + f(w), 0);
     const tc = sum('context', (w) => w.requests);
     const tg = sum('generation', (w) => w.requests);
     log(

@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { type Backend, createBackend, defaultDataDir } from '../core/backend';
+import { CliError, type CommandSpec, formatHelp, parseFlags, portFlag } from '../core/cli-args';
 import { type ApiServer, startApiServer } from '../core/http/api-server';
-import { CliError, type CommandSpec, formatHelp, parseFlags, portFlag } from './cli-args';
 import { exitOnStopSignals } from './cli-flags';
 
 type ServeFlag = 'port' | 'dataDir' | 'isDemo' | 'proxyPort' | 'staticDir' | 'firstWorkerPort' | 'shouldStopLeftovers';

@@ -1,8 +1,8 @@
 // The simulated worker's command line: the flag table of `trtllm-serve serve` (trtllm-protocol.md 1.1)
 // with upstream's names, types and defaults, parsed the way click does (`--flag value`, `--flag=value`,
 // `serve` as optional default sub-command, unknown flags rejected with click's messages), read by the
-// console's one argument parser (electron/cli/cli-args.ts). Layer: electron/sim (plain Node; no I/O).
-import { type CommandSpec, type FlagIssue, parseFlags } from '../cli/cli-args';
+// console's one argument parser (electron/core/cli-args.ts). Layer: electron/sim (plain Node; no I/O).
+import { type CommandSpec, type FlagIssue, parseFlags } from '../core/cli-args';
 
 /** Parsed `trtllm-serve serve` arguments, upstream names (snake_case). */
 export interface SimServeArgs {

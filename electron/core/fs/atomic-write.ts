@@ -46,7 +46,11 @@ function fsyncDirSync(dir: string): void {
 }
 
 /** Atomically replaces `path` with `data`. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
   const tmp = tempPathFor(path);
   const handle = await open(tmp, 'wx', mode);
   try {

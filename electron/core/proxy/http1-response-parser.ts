@@ -213,7 +213,14 @@ export class Http1ResponseParser {
     const end = Math.min(buf.length, from + 12);
     for (; k < end; k++) {
       const c = buf[k] as number;
-      const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      const digit =
+        c >= 48 && c <= 57
+          ? c - 48
+          : c >= 97 && c <= 102
+            ? c - 87
+            : c >= 65 && c <= 70
+              ? c - 55
+              : -1;
       if (digit < 0) break;
       size = size * 16 + digit;
     }
@@ -242,7 +249,8 @@ export class Http1ResponseParser {
     if (pending === undefined) {
       const end = findHeadEnd(buf, from);
       if (end !== undefined) {
-        if (end.headEnd - 1 - from > MAX_HEAD_BYTES) throw new HttpParseError('response head too large');
+        if (end.headEnd - 1 - from > MAX_HEAD_BYTES)
+          {throw new HttpParseError('response head too large');}
         this.parseHead(buf.toString('latin1', from, end.headEnd));
         return end.bodyStart;
       }
@@ -275,7 +283,7 @@ export class Http1ResponseParser {
     const statusEnd = crlfAt(text, 0, 'status line');
     const { isHttp10, status } = parseStatusLine(text.slice(0, statusEnd));
     const fields = new HeadFields();
-    for (let start = statusEnd + 2; start < text.length; ) {
+    for (let start = statusEnd + 2; start < text.length;) {
       const end = crlfAt(text, start, 'header line');
       fields.add(text, start, end);
       start = end + 2;
@@ -307,7 +315,8 @@ export class Http1ResponseParser {
 
 /** tchar of RFC 9110 5.6.2: the bytes a header (or chunk extension) name may hold. */
 const IS_TOKEN = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") IS_TOKEN[c.charCodeAt(0)] = 1;
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+  {IS_TOKEN[c.charCodeAt(0)] = 1;}
 
 /** field-vchar, SP and HTAB (RFC 9110 5.5): what a header value or reason phrase may hold. */
 function isFieldChar(c: number): boolean {
@@ -323,19 +332,25 @@ function parseChunkSizeLine(line: string): number {
   const m = /^([0-9a-fA-F]+)(.*)$/s.exec(line);
   if (!m) throw new HttpParseError(`invalid chunk size ${JSON.stringify(line.slice(0, 40))}`);
   const hex = (m[1] as string).replace(/^0+(?=.)/, '');
-  if (m[2] !== '' && !CHUNK_EXTENSIONS.test(m[2] as string)) throw new HttpParseError(`invalid chunk extension ${JSON.stringify(line.slice(0, 40))}`);
-  if (hex.length > 12) throw new HttpParseError(`chunk size too large ${JSON.stringify(line.slice(0, 40))}`);
+  if (m[2] !== '' && !CHUNK_EXTENSIONS.test(m[2] as string))
+    {throw new HttpParseError(`invalid chunk extension ${JSON.stringify(line.slice(0, 40))}`);}
+  if (hex.length > 12)
+    {throw new HttpParseError(`chunk size too large ${JSON.stringify(line.slice(0, 40))}`);}
   return parseInt(hex, 16);
 }
 
 const TCHARS = "[!#$%&'*+\\-.^_`|~0-9a-zA-Z]";
-const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
-const CHUNK_EXTENSIONS = new RegExp(`^(?:;(?:${TCHARS}+(?:=(?:${TCHARS}*|${QUOTED}))?|=(?:${TCHARS}*|${QUOTED})))+$`);
+const QUOTED =
+  '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
+const CHUNK_EXTENSIONS = new RegExp(
+  `^(?:;(?:${TCHARS}+(?:=(?:${TCHARS}*|${QUOTED}))?|=(?:${TCHARS}*|${QUOTED})))+$`,
+);
 
 /** The CRLF ending the line that starts at `from`; a bare LF (or none) is an error, as in llhttp. */
 function crlfAt(text: string, from: number, what: string): number {
   const nl = text.indexOf('\n', from);
-  if (nl < 0 || nl === from || text.charCodeAt(nl - 1) !== CR) throw new HttpParseError(`${what} not ended by CRLF`);
+  if (nl < 0 || nl === from || text.charCodeAt(nl - 1) !== CR)
+    {throw new HttpParseError(`${what} not ended by CRLF`);}
   return nl - 1;
 }
 
@@ -345,11 +360,13 @@ function parseStatusLine(line: string): { isHttp10: boolean; status: number } {
     // llhttp skips empty lines before a status line; RFC 9112 2.2 allows that before a request only,
     // and a worker that sends stray line ends between answers is out of step with its connection.
     if (line === '') throw new HttpParseError('empty line before the status line');
-    if (/^[A-Z]+\/\d\.\d \d{3}(?: |$)/.test(line)) throw new HttpParseError(`unsupported HTTP version ${JSON.stringify(line.slice(0, 12))}`);
+    if (/^[A-Z]+\/\d\.\d \d{3}(?: |$)/.test(line))
+      {throw new HttpParseError(`unsupported HTTP version ${JSON.stringify(line.slice(0, 12))}`);}
     throw new HttpParseError(`invalid status line ${JSON.stringify(line.slice(0, 60))}`);
   }
   // The reason phrase is not read; like llhttp, only a bare CR in it is an error.
-  if (line.includes('\r')) throw new HttpParseError(`bare CR in the status line ${JSON.stringify(line.slice(0, 60))}`);
+  if (line.includes('\r'))
+    {throw new HttpParseError(`bare CR in the status line ${JSON.stringify(line.slice(0, 60))}`);}
   return { isHttp10: m[1] === '0', status: Number(m[2]) };
 }
 
@@ -357,22 +374,41 @@ function parseStatusLine(line: string): { isHttp10: boolean; status: number } {
  * Checks a field line (RFC 9112 5: token name, colon, OWS, value, OWS) and returns where its value's
  * text starts and ends, trimmed. Used for headers and trailers alike.
  */
-function checkFieldLine(text: string, start: number, end: number): { colon: number; valueStart: number; valueEnd: number } {
+function checkFieldLine(
+  text: string,
+  start: number,
+  end: number,
+): { colon: number; valueStart: number; valueEnd: number } {
   let colon = start;
   while (colon < end && IS_TOKEN[text.charCodeAt(colon)] === 1) colon++;
   if (colon === end || text.charCodeAt(colon) !== 58) {
     const c = text.charCodeAt(colon);
     // RFC 9112 5.1: no whitespace between a field name and its colon; such a response is rejected.
-    if (colon > start && (c === 32 || c === 9) && text.indexOf(':', colon) > 0 && text.indexOf(':', colon) < end) {
-      throw new HttpParseError(`whitespace before colon in header ${JSON.stringify(text.slice(start, Math.min(end, start + 60)))}`);
+    if (
+      colon > start &&
+      (c === 32 || c === 9) &&
+      text.indexOf(':', colon) > 0 &&
+      text.indexOf(':', colon) < end
+    ) {
+      throw new HttpParseError(
+        `whitespace before colon in header ${JSON.stringify(text.slice(start, Math.min(end, start + 60)))}`,
+      );
     }
-    throw new HttpParseError(`invalid header line ${JSON.stringify(text.slice(start, Math.min(end, start + 60)))}`);
+    throw new HttpParseError(
+      `invalid header line ${JSON.stringify(text.slice(start, Math.min(end, start + 60)))}`,
+    );
   }
-  if (colon === start) throw new HttpParseError(`invalid header line ${JSON.stringify(text.slice(start, Math.min(end, start + 60)))}`);
+  if (colon === start)
+    {throw new HttpParseError(
+      `invalid header line ${JSON.stringify(text.slice(start, Math.min(end, start + 60)))}`,
+    );}
   let valueStart = colon + 1;
   let valueEnd = end;
   for (let k = valueStart; k < end; k++) {
-    if (!isFieldChar(text.charCodeAt(k))) throw new HttpParseError(`invalid character in header ${JSON.stringify(text.slice(start, colon))}`);
+    if (!isFieldChar(text.charCodeAt(k)))
+      {throw new HttpParseError(
+        `invalid character in header ${JSON.stringify(text.slice(start, colon))}`,
+      );}
   }
   while (valueStart < valueEnd && isOws(text.charCodeAt(valueStart))) valueStart++;
   while (valueEnd > valueStart && isOws(text.charCodeAt(valueEnd - 1))) valueEnd--;
@@ -402,20 +438,24 @@ class HeadFields {
       // Several Transfer-Encoding lines are one list (RFC 9110 5.3). Kept with trailing whitespace:
       // llhttp reads "chunked<TAB>" as not chunked, so it must not look chunked here.
       const value = text.slice(valueStart, end);
-      this.transferEncoding = this.transferEncoding === undefined ? value : `${this.transferEncoding}, ${value}`;
+      this.transferEncoding =
+        this.transferEncoding === undefined ? value : `${this.transferEncoding}, ${value}`;
     } else if (name === 'content-type') {
       // The first one, as Node's http client keeps it.
       this.contentType ??= text.slice(valueStart, valueEnd);
-    } else if (name === 'connection') this.connection += text.slice(valueStart, valueEnd).toLowerCase() + ',';
+    } else if (name === 'connection')
+      {this.connection += text.slice(valueStart, valueEnd).toLowerCase() + ',';}
   }
 
   private addContentLength(value: string): void {
     // llhttp rejects any second Content-Length, even an equal one: a list or repeat is how lengths get
     // smuggled past one parser and not another.
     if (this.contentLength >= 0) throw new HttpParseError('duplicate content-length headers');
-    if (!/^\d+$/.test(value)) throw new HttpParseError(`invalid content-length ${JSON.stringify(value.slice(0, 30))}`);
+    if (!/^\d+$/.test(value))
+      {throw new HttpParseError(`invalid content-length ${JSON.stringify(value.slice(0, 30))}`);}
     // Past 15 digits a JS number is no longer an exact byte count; no worker sends a petabyte.
-    if (value.replace(/^0+/, '').length > 15) throw new HttpParseError(`content-length too large ${JSON.stringify(value.slice(0, 30))}`);
+    if (value.replace(/^0+/, '').length > 15)
+      {throw new HttpParseError(`content-length too large ${JSON.stringify(value.slice(0, 30))}`);}
     this.contentLength = Number(value);
   }
 
@@ -425,15 +465,19 @@ class HeadFields {
     if (te === undefined) return this.contentLength;
     // Only plain chunked: a compressing coding (gzip, chunked) would reach the client still compressed,
     // since the proxy relays bodies without transfer-coding headers.
-    if (te.replace(/ +$/, '').toLowerCase() !== 'chunked') throw new HttpParseError(`unsupported transfer-encoding ${JSON.stringify(te.slice(0, 40))}`);
+    if (te.replace(/ +$/, '').toLowerCase() !== 'chunked')
+      {throw new HttpParseError(`unsupported transfer-encoding ${JSON.stringify(te.slice(0, 40))}`);}
     // RFC 9112 6.1: both framings at once "ought to be handled as an error" (the shape of response
     // smuggling); llhttp rejects it.
-    if (this.contentLength >= 0) throw new HttpParseError('both content-length and transfer-encoding');
+    if (this.contentLength >= 0)
+      {throw new HttpParseError('both content-length and transfer-encoding');}
     return 'chunked';
   }
 
   keepsAlive(isHttp10: boolean): boolean {
-    return isHttp10 ? /(^|,)\s*keep-alive\s*(,|$)/.test(this.connection) : !/(^|,)\s*close\s*(,|$)/.test(this.connection);
+    return isHttp10
+      ? /(^|,)\s*keep-alive\s*(,|$)/.test(this.connection)
+      : !/(^|,)\s*close\s*(,|$)/.test(this.connection);
   }
 }
 
@@ -442,7 +486,10 @@ class HeadFields {
  * head's text ends (after its last line's CRLF) and where the body starts. A blank line of a bare LF
  * is an error (llhttp in strict mode rejects it too).
  */
-function findHeadEnd(buf: Buffer, from: number): { headEnd: number; bodyStart: number } | undefined {
+function findHeadEnd(
+  buf: Buffer,
+  from: number,
+): { headEnd: number; bodyStart: number } | undefined {
   for (let i = buf.indexOf(LF, from); i >= 0; i = buf.indexOf(LF, i + 1)) {
     const next = buf[i + 1];
     if (next === CR && buf[i + 2] === LF) return { headEnd: i + 1, bodyStart: i + 3 };

@@ -55,8 +55,10 @@ class BrokenWorker {
   }
 }
 
-const SMUGGLE = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n';
-const DOUBLE_LENGTH = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}x';
+const SMUGGLE =
+  'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n';
+const DOUBLE_LENGTH =
+  'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}x';
 
 async function waitFor(cond: () => boolean, what: string): Promise<void> {
   for (let n = 0; n < 200 && !cond(); n++) await new Promise((r) => setTimeout(r, 10));
@@ -64,7 +66,9 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
 }
 
 function expectOpenAiError(body: string, status: number): { message: string } {
-  const parsed = JSON.parse(body) as { error?: { message?: unknown; type?: unknown; code?: unknown } };
+  const parsed = JSON.parse(body) as {
+    error?: { message?: unknown; type?: unknown; code?: unknown };
+  };
   expect(parsed.error).toBeDefined();
   expect(typeof parsed.error?.message).toBe('string');
   expect(typeof parsed.error?.type).toBe('string');
@@ -78,10 +82,16 @@ describe('framing errors from a worker', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function setUp(ctxAnswer: string | undefined, genAnswer: string | undefined): Promise<{ p: ProxyUnderTest; broken: BrokenWorker }> {
+  async function setUp(
+    ctxAnswer: string | undefined,
+    genAnswer: string | undefined,
+  ): Promise<{ p: ProxyUnderTest; broken: BrokenWorker }> {
     const broken = await new BrokenWorker((ctxAnswer ?? genAnswer) as string).listen();
     cleanups.push(() => broken.close());
-    const good: FakeWorker = await startFakeWorker(['--name', ctxAnswer === undefined ? 'ctx' : 'gen']);
+    const good: FakeWorker = await startFakeWorker([
+      '--name',
+      ctxAnswer === undefined ? 'ctx' : 'gen',
+    ]);
     cleanups.push(() => good.kill());
     const p = await startProxy({
       contextUrls: [ctxAnswer === undefined ? good.url : broken.url],
@@ -94,14 +104,22 @@ describe('framing errors from a worker', () => {
   it.each([
     ['Content-Length with Transfer-Encoding', SMUGGLE],
     ['two different Content-Lengths', DOUBLE_LENGTH],
-  ])('context worker sends %s: 502 JSON error, no retry, connection closed', async (_name, answer) => {
-    const { p, broken } = await setUp(answer, undefined);
-    const res = await request(p.port, 'POST', '/v1/completions', completionBody());
-    expect(res.status).toBe(502);
-    expect(expectOpenAiError(res.body, 502).message).toMatch(/Context server sent an invalid HTTP response/);
-    expect(broken.requests).toBe(1);
-    await waitFor(() => broken.closed === 1 && broken.open.size === 0, 'the worker connection to close');
-  });
+  ])(
+    'context worker sends %s: 502 JSON error, no retry, connection closed',
+    async (_name, answer) => {
+      const { p, broken } = await setUp(answer, undefined);
+      const res = await request(p.port, 'POST', '/v1/completions', completionBody());
+      expect(res.status).toBe(502);
+      expect(expectOpenAiError(res.body, 502).message).toMatch(
+        /Context server sent an invalid HTTP response/,
+      );
+      expect(broken.requests).toBe(1);
+      await waitFor(
+        () => broken.closed === 1 && broken.open.size === 0,
+        'the worker connection to close',
+      );
+    },
+  );
 
   it('generation worker sends Content-Length with Transfer-Encoding, non-streamed: 502 JSON error, connection closed', async () => {
     const { p, broken } = await setUp(undefined, SMUGGLE);
@@ -113,16 +131,22 @@ describe('framing errors from a worker', () => {
   });
 
   it('generation worker sends Content-Length with Transfer-Encoding to a stream request: 502 before any 200', async () => {
-    const { p, broken } = await setUp(undefined, SMUGGLE.replace('application/json', 'text/event-stream'));
+    const { p, broken } = await setUp(
+      undefined,
+      SMUGGLE.replace('application/json', 'text/event-stream'),
+    );
     const res = await request(p.port, 'POST', '/v1/completions', completionBody({ stream: true }));
     expect(res.status).toBe(502);
-    expect(expectOpenAiError(res.body, 502).message).toMatch(/Generation server sent an invalid HTTP response/);
+    expect(expectOpenAiError(res.body, 502).message).toMatch(
+      /Generation server sent an invalid HTTP response/,
+    );
     expect(broken.requests).toBe(1);
     await waitFor(() => broken.closed === 1, 'the worker connection to close');
   });
 
   it('a bad chunk in the middle of a stream: an SSE error event with code 502, then [DONE]', async () => {
-    const head = 'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n';
+    const head =
+      'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n';
     const event = 'data: {"choices":[{"index":0,"text":"a","finish_reason":null}]}\n\n';
     const answer = `${head}${event.length.toString(16)}\r\n${event}\r\nzz\r\n`;
     const { p, broken } = await setUp(undefined, answer);
@@ -130,7 +154,9 @@ describe('framing errors from a worker', () => {
     expect(res.status).toBe(200);
     const events = sseData(res.body);
     expect(events[events.length - 1]).toBe('[DONE]');
-    const error = JSON.parse(events[events.length - 2] as string) as { error: { code: number; message: string } };
+    const error = JSON.parse(events[events.length - 2] as string) as {
+      error: { code: number; message: string };
+    };
     expect(error.error.code).toBe(502);
     await waitFor(() => broken.closed === 1, 'the worker connection to close');
   });

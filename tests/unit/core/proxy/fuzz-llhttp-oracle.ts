@@ -43,7 +43,8 @@ function loadBinding(): LlhttpBinding {
   const emit = process.emitWarning.bind(process);
   const quiet = (warning: string | Error, ...rest: unknown[]): void => {
     const text = typeof warning === 'string' ? warning : warning.message;
-    if (!text.includes("process.binding('http_parser')")) (emit as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+    if (!text.includes("process.binding('http_parser')"))
+      {(emit as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);}
   };
   process.emitWarning = quiet;
   try {
@@ -74,8 +75,24 @@ export function parseWithLlhttp(input: Buffer, maxHeaderSize: number): ParseOutc
   parser[HTTPParser.kOnHeaders] = (headers: string[]) => {
     early = early.concat(headers);
   };
-  parser[HTTPParser.kOnHeadersComplete] = (_maj: number, _min: number, headers: string[] | undefined, _m: unknown, _u: unknown, status: number, _r: unknown, _up: boolean, keepAlive: boolean) => {
-    current = { status, headers: early.concat(headers ?? []), body: [], canReuse: keepAlive, isComplete: false };
+  parser[HTTPParser.kOnHeadersComplete] = (
+    _maj: number,
+    _min: number,
+    headers: string[] | undefined,
+    _m: unknown,
+    _u: unknown,
+    status: number,
+    _r: unknown,
+    _up: boolean,
+    keepAlive: boolean,
+  ) => {
+    current = {
+      status,
+      headers: early.concat(headers ?? []),
+      body: [],
+      canReuse: keepAlive,
+      isComplete: false,
+    };
     early = [];
     messages.push(current);
     return 0;
@@ -94,7 +111,11 @@ export function parseWithLlhttp(input: Buffer, maxHeaderSize: number): ParseOutc
   return outcomeOf(messages, error, endError);
 }
 
-function outcomeOf(messages: Message[], error: Error | undefined, endError: Error | undefined): ParseOutcome {
+function outcomeOf(
+  messages: Message[],
+  error: Error | undefined,
+  endError: Error | undefined,
+): ParseOutcome {
   const finalAt = messages.findIndex((m) => m.status < 100 || m.status >= 200 || m.status === 101);
   const final = finalAt >= 0 ? messages[finalAt] : undefined;
   if (final === undefined || !final.isComplete) {
@@ -102,7 +123,8 @@ function outcomeOf(messages: Message[], error: Error | undefined, endError: Erro
     return endError ? { kind: 'incomplete' } : { kind: 'incomplete' };
   }
   // Anything llhttp saw after the final response: another message, or an error while reading one.
-  const hasTrailingBytes = finalAt < messages.length - 1 || error !== undefined || endError !== undefined;
+  const hasTrailingBytes =
+    finalAt < messages.length - 1 || error !== undefined || endError !== undefined;
   return {
     kind: 'accepted',
     status: final.status,
@@ -119,6 +141,7 @@ function reasonOf(err: Error): string {
 }
 
 function firstHeader(flat: string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < flat.length; i += 2) if ((flat[i] as string).toLowerCase() === name) return flat[i + 1];
+  for (let i = 0; i + 1 < flat.length; i += 2)
+    {if ((flat[i] as string).toLowerCase() === name) return flat[i + 1];}
   return undefined;
 }

@@ -72,9 +72,19 @@ const STATUS_LINES_BAD = [
   'GET / HTTP/1.1',
 ];
 
-const INFORMATIONAL = ['HTTP/1.1 100 Continue\r\n\r\n', 'HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n', 'HTTP/1.1 102 Processing\r\n\r\n'];
+const INFORMATIONAL = [
+  'HTTP/1.1 100 Continue\r\n\r\n',
+  'HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n',
+  'HTTP/1.1 102 Processing\r\n\r\n',
+];
 
-const CONTENT_TYPES = ['application/json', 'text/event-stream', 'text/event-stream; charset=utf-8', 'text/plain', ''];
+const CONTENT_TYPES = [
+  'application/json',
+  'text/event-stream',
+  'text/event-stream; charset=utf-8',
+  'text/plain',
+  '',
+];
 
 const NOISE_HEADERS: [string, string][] = [
   ['date', 'Mon, 07 Dec 2026 13:00:00 GMT'],
@@ -89,13 +99,94 @@ const NOISE_HEADERS: [string, string][] = [
   ['x-spaces', '  padded  '],
 ];
 
-const BAD_NAMES = ['bad name', 'bad\x00name', 'bad(name)', '', 'x@y', 'bad"name', '\xe9', 'a\tb', 'x[1]'];
+const BAD_NAMES = [
+  'bad name',
+  'bad\x00name',
+  'bad(name)',
+  '',
+  'x@y',
+  'bad"name',
+  '\xe9',
+  'a\tb',
+  'x[1]',
+];
 const BAD_VALUES = ['a\x00b', 'a\x01b', 'a\x7fb', 'a\rb', 'a\x1bb'];
-const CONNECTION_VALUES = ['close', 'keep-alive', 'Close', 'Keep-Alive', 'keep-alive, close', 'upgrade', 'close, upgrade', 'x, close', 'te', 'closed'];
-const TE_VALUES = ['chunked', 'Chunked', 'CHUNKED', ' chunked', 'chunked ', 'gzip', 'gzip, chunked', 'chunked, gzip', 'identity', '', 'chunked;q=1', 'chunk', 'chunkedx', 'x-custom', 'chunked\t', '\tchunked', 'chunked, chunked', 'chunked,', ',chunked'];
-const CL_BAD = ['-1', '+3', '0x10', '3 3', '3,3', '3, 4', '', 'abc', '1e3', '99999999999999999999', '18446744073709551616', '9007199254740993', '1234567890123456', ' 3', '3 ', '\t3'];
-const CHUNK_EXTENSIONS = [';a=b', ';a', ';a="q"', ';a="q\\"x"', '; a=b', ' ;a=b', ';a=b;c=d', ';a=', ';=b', ';a b', ';a=\x00', ';\xe9', ';a="unterminated', '\t;a'];
-const TRAILERS = ['Trailer-A: 1\r\n', 'x: y\r\nz: w\r\n', 'bad name: 1\r\n', 'nocolon\r\n', 'x:\x00\r\n', ' fold: 1\r\n', 'x: 1\n'];
+const CONNECTION_VALUES = [
+  'close',
+  'keep-alive',
+  'Close',
+  'Keep-Alive',
+  'keep-alive, close',
+  'upgrade',
+  'close, upgrade',
+  'x, close',
+  'te',
+  'closed',
+];
+const TE_VALUES = [
+  'chunked',
+  'Chunked',
+  'CHUNKED',
+  ' chunked',
+  'chunked ',
+  'gzip',
+  'gzip, chunked',
+  'chunked, gzip',
+  'identity',
+  '',
+  'chunked;q=1',
+  'chunk',
+  'chunkedx',
+  'x-custom',
+  'chunked\t',
+  '\tchunked',
+  'chunked, chunked',
+  'chunked,',
+  ',chunked',
+];
+const CL_BAD = [
+  '-1',
+  '+3',
+  '0x10',
+  '3 3',
+  '3,3',
+  '3, 4',
+  '',
+  'abc',
+  '1e3',
+  '99999999999999999999',
+  '18446744073709551616',
+  '9007199254740993',
+  '1234567890123456',
+  ' 3',
+  '3 ',
+  '\t3',
+];
+const CHUNK_EXTENSIONS = [
+  ';a=b',
+  ';a',
+  ';a="q"',
+  ';a="q\\"x"',
+  '; a=b',
+  ' ;a=b',
+  ';a=b;c=d',
+  ';a=',
+  ';=b',
+  ';a b',
+  ';a=\x00',
+  ';\xe9',
+  ';a="unterminated',
+  '\t;a',
+];
+const TRAILERS = [
+  'Trailer-A: 1\r\n',
+  'x: y\r\nz: w\r\n',
+  'bad name: 1\r\n',
+  'nocolon\r\n',
+  'x:\x00\r\n',
+  ' fold: 1\r\n',
+  'x: 1\n',
+];
 
 export interface GeneratedResponse {
   bytes: Buffer;
@@ -132,12 +223,21 @@ export function generateResponse(rng: Rng): GeneratedResponse {
   }
   text += statusLine + eol;
 
-  const framing: Framing = rng.pick(['length', 'length', 'chunked', 'chunked', 'close', 'none'] as const);
+  const framing: Framing = rng.pick([
+    'length',
+    'length',
+    'chunked',
+    'chunked',
+    'close',
+    'none',
+  ] as const);
   const body = randomBody(rng);
   const headers: string[] = [];
-  const add = (name: string, value: string): void => void headers.push(`${name}:${rng.chance(0.85) ? ' ' : ''}${value}`);
+  const add = (name: string, value: string): void =>
+    void headers.push(`${name}:${rng.chance(0.85) ? ' ' : ''}${value}`);
 
-  if (rng.chance(0.8)) add(rng.pick(['Content-Type', 'content-type', 'CONTENT-TYPE']), rng.pick(CONTENT_TYPES));
+  if (rng.chance(0.8))
+    {add(rng.pick(['Content-Type', 'content-type', 'CONTENT-TYPE']), rng.pick(CONTENT_TYPES));}
   if (rng.chance(0.1)) add('content-type', 'text/second');
   for (let n = rng.int(4); n > 0; n--) {
     const [name, value] = rng.pick(NOISE_HEADERS);
@@ -181,7 +281,15 @@ export function generateResponse(rng: Rng): GeneratedResponse {
     // No body framing headers, and no body: a 204/304 or a close-delimited empty body.
   }
   if (fault(0.12)) {
-    const bad = rng.pick(['name', 'value', 'nocolon', 'space-before-colon', 'obs-fold', 'empty-line-ws', 'leading-space'] as const);
+    const bad = rng.pick([
+      'name',
+      'value',
+      'nocolon',
+      'space-before-colon',
+      'obs-fold',
+      'empty-line-ws',
+      'leading-space',
+    ] as const);
     headers.splice(rng.int(headers.length + 1), 0, badHeader(rng, bad));
     note(`bad header (${bad})`);
   }
@@ -192,7 +300,10 @@ export function generateResponse(rng: Rng): GeneratedResponse {
   }
   if (fault(0.05) && framing === 'length') {
     headers.push(`Content-Length: ${rng.pick(CL_BAD)}`);
-    headers.splice(headers.findIndex((h) => h.toLowerCase().startsWith('content-length')), 1);
+    headers.splice(
+      headers.findIndex((h) => h.toLowerCase().startsWith('content-length')),
+      1,
+    );
     note('bad content-length value');
   }
   for (const h of headers) text += h + eol;
@@ -203,7 +314,12 @@ export function generateResponse(rng: Rng): GeneratedResponse {
   else if (framing === 'chunked') text += chunkedBody(rng, body, fault, note);
   else if (framing === 'close') text += body;
   if (!hasNoBody && framing !== 'close' && framing !== 'none' && fault(0.1)) {
-    const extra = rng.pick(['garbage', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', '\r\n', 'X']);
+    const extra = rng.pick([
+      'garbage',
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+      '\r\n',
+      'X',
+    ]);
     text += extra;
     note(`bytes after the body ${JSON.stringify(extra.slice(0, 12))}`);
   }
@@ -226,7 +342,17 @@ function randomBody(rng: Rng): string {
   return s;
 }
 
-function badHeader(rng: Rng, kind: 'name' | 'value' | 'nocolon' | 'space-before-colon' | 'obs-fold' | 'empty-line-ws' | 'leading-space'): string {
+function badHeader(
+  rng: Rng,
+  kind:
+    | 'name'
+    | 'value'
+    | 'nocolon'
+    | 'space-before-colon'
+    | 'obs-fold'
+    | 'empty-line-ws'
+    | 'leading-space',
+): string {
   switch (kind) {
     case 'name':
       return `${rng.pick(BAD_NAMES)}: v`;
@@ -237,7 +363,11 @@ function badHeader(rng: Rng, kind: 'name' | 'value' | 'nocolon' | 'space-before-
     case 'space-before-colon':
       return rng.pick(['Content-Length : 0', 'x-a : b', 'x-a\t: b']);
     case 'obs-fold':
-      return rng.pick(['x-fold: a\r\n b', 'x-fold: a\r\n\tb', 'Content-Type: text/plain\r\n ; charset=x']);
+      return rng.pick([
+        'x-fold: a\r\n b',
+        'x-fold: a\r\n\tb',
+        'Content-Type: text/plain\r\n ; charset=x',
+      ]);
     case 'empty-line-ws':
       return ' ';
     case 'leading-space':
@@ -251,7 +381,12 @@ function hexSize(rng: Rng, n: number): string {
   return rng.chance(0.1) ? '0'.repeat(1 + rng.int(4)) + cased : cased;
 }
 
-function chunkedBody(rng: Rng, body: string, fault: (p: number) => boolean, note: (s: string) => void): string {
+function chunkedBody(
+  rng: Rng,
+  body: string,
+  fault: (p: number) => boolean,
+  note: (s: string) => void,
+): string {
   let out = '';
   let rest = body;
   const crlf = (): string => {
@@ -272,7 +407,17 @@ function chunkedBody(rng: Rng, body: string, fault: (p: number) => boolean, note
       sizeLine += ';name=value';
     }
     if (fault(0.03)) {
-      sizeLine = rng.pick(['', 'g', '-1', ' 1', '1 ', '0x1', 'ffffffffffffffffff', '1000000000000', '7fffffffffffffff']);
+      sizeLine = rng.pick([
+        '',
+        'g',
+        '-1',
+        ' 1',
+        '1 ',
+        '0x1',
+        'ffffffffffffffffff',
+        '1000000000000',
+        '7fffffffffffffff',
+      ]);
       note(`chunk size ${JSON.stringify(sizeLine)}`);
     }
     out += sizeLine + crlf() + rest.slice(0, n);
@@ -299,7 +444,8 @@ function chunkedBody(rng: Rng, body: string, fault: (p: number) => boolean, note
 export function randomSplit(rng: Rng, bytes: Buffer): Buffer[] {
   const mode = rng.int(10);
   if (mode === 0 || bytes.length < 2) return [bytes];
-  if (mode === 1 && bytes.length <= 2_000) return Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));
+  if (mode === 1 && bytes.length <= 2_000)
+    {return Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));}
   const cuts = new Set<number>();
   for (let n = 1 + rng.int(4); n > 0; n--) cuts.add(rng.int(bytes.length + 1));
   const sorted = [...cuts].sort((a, b) => a - b);

@@ -33,11 +33,17 @@ function runFuzz(count: number, seed: number): Tally {
     const g = generateResponse(rng);
     const theirs = parseWithLlhttp(g.bytes, MAX_HEAD_BYTES);
     const isSmall = g.bytes.length <= EVERY_SPLIT_MAX_BYTES;
-    const cuts = [[g.bytes], randomSplit(rng, g.bytes), ...(n % EVERY_SPLIT_EACH === 0 && isSmall ? everySplit(g.bytes) : [])];
+    const cuts = [
+      [g.bytes],
+      randomSplit(rng, g.bytes),
+      ...(n % EVERY_SPLIT_EACH === 0 && isSmall ? everySplit(g.bytes) : []),
+    ];
     for (const pieces of cuts) {
       const d = divergence(g.bytes, pieces, theirs);
       if (d !== undefined && tally.divergences.length < 20) {
-        tally.divergences.push(`#${n} (seed ${seed}) cut ${pieces.map((p) => p.length).join('+')}: ${d}\n  recipe: ${g.recipe.join(' | ')}\n  bytes: ${JSON.stringify(g.bytes.toString('latin1').slice(0, 400))}`);
+        tally.divergences.push(
+          `#${n} (seed ${seed}) cut ${pieces.map((p) => p.length).join('+')}: ${d}\n  recipe: ${g.recipe.join(' | ')}\n  bytes: ${JSON.stringify(g.bytes.toString('latin1').slice(0, 400))}`,
+        );
       }
     }
     const theyAccept = theirs.kind === 'accepted';
@@ -50,35 +56,65 @@ function runFuzz(count: number, seed: number): Tally {
 }
 
 describe('Http1ResponseParser against llhttp (differential fuzzing)', () => {
-  it(`agrees on ${COUNT} generated responses, cut into reads every way tried`, () => {
-    const tally = runFuzz(COUNT, SEED);
-    console.log(`http1 fuzz: ${COUNT} responses (seed ${SEED}): both accepted ${tally.bothAccepted}, both rejected ${tally.bothRejected}, ours stricter by intent ${tally.oursStricter}, divergences ${tally.divergences.length}`);
-    expect(tally.divergences).toEqual([]);
-    // The generator must exercise both sides: a run of only valid or only broken responses proves little.
-    expect(tally.bothAccepted).toBeGreaterThan(COUNT / 5);
-    expect(tally.bothRejected).toBeGreaterThan(COUNT / 5);
-  }, Math.max(30_000, COUNT));
+  it(
+    `agrees on ${COUNT} generated responses, cut into reads every way tried`,
+    () => {
+      const tally = runFuzz(COUNT, SEED);
+      console.log(
+        `http1 fuzz: ${COUNT} responses (seed ${SEED}): both accepted ${tally.bothAccepted}, both rejected ${tally.bothRejected}, ours stricter by intent ${tally.oursStricter}, divergences ${tally.divergences.length}`,
+      );
+      expect(tally.divergences).toEqual([]);
+      // The generator must exercise both sides: a run of only valid or only broken responses proves little.
+      expect(tally.bothAccepted).toBeGreaterThan(COUNT / 5);
+      expect(tally.bothRejected).toBeGreaterThan(COUNT / 5);
+    },
+    Math.max(30_000, COUNT),
+  );
 
   it('the oracle is llhttp as Node runs it: it rejects Content-Length with Transfer-Encoding, and so do we', () => {
-    const smuggle = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+    const smuggle = Buffer.from(
+      'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    );
     const theirs = parseWithLlhttp(smuggle, MAX_HEAD_BYTES);
     const ours = parseWithOurs([smuggle]);
-    expect(theirs.kind === 'rejected' && theirs.reason).toMatch(/Transfer-Encoding can't be present with Content-Length/);
-    expect(ours.kind === 'rejected' && ours.reason).toMatch(/both content-length and transfer-encoding/);
+    expect(theirs.kind === 'rejected' && theirs.reason).toMatch(
+      /Transfer-Encoding can't be present with Content-Length/,
+    );
+    expect(ours.kind === 'rejected' && ours.reason).toMatch(
+      /both content-length and transfer-encoding/,
+    );
   });
 
   it('the comparison fails on each kind of difference (so a clean run means agreement)', () => {
-    const ok = { kind: 'accepted', status: 200, contentType: 'a/b', body: 'xy', canReuse: true, hasTrailingBytes: false } as const;
+    const ok = {
+      kind: 'accepted',
+      status: 200,
+      contentType: 'a/b',
+      body: 'xy',
+      canReuse: true,
+      hasTrailingBytes: false,
+    } as const;
     expect(compareOutcomes(ok, ok)).toBeUndefined();
     expect(compareOutcomes({ kind: 'rejected', reason: 'HPE_X: x' }, ok)).toMatch(/ours accepted/);
     expect(compareOutcomes({ kind: 'incomplete' }, ok)).toMatch(/ours accepted/);
-    expect(compareOutcomes(ok, { kind: 'rejected', reason: 'invalid header line' })).toMatch(/ours rejected/);
-    expect(compareOutcomes(ok, { kind: 'rejected', reason: 'both content-length and transfer-encoding' })).toMatch(/ours rejected/);
-    expect(compareOutcomes(ok, { kind: 'rejected', reason: 'unsupported transfer-encoding "gzip"' })).toBeUndefined();
+    expect(compareOutcomes(ok, { kind: 'rejected', reason: 'invalid header line' })).toMatch(
+      /ours rejected/,
+    );
+    expect(
+      compareOutcomes(ok, {
+        kind: 'rejected',
+        reason: 'both content-length and transfer-encoding',
+      }),
+    ).toMatch(/ours rejected/);
+    expect(
+      compareOutcomes(ok, { kind: 'rejected', reason: 'unsupported transfer-encoding "gzip"' }),
+    ).toBeUndefined();
     expect(compareOutcomes(ok, { ...ok, status: 201 })).toMatch(/status/);
     expect(compareOutcomes(ok, { ...ok, contentType: undefined })).toMatch(/content-type/);
     expect(compareOutcomes(ok, { ...ok, body: 'x' })).toMatch(/body/);
-    expect(compareOutcomes({ ...ok, hasTrailingBytes: true }, ok)).toMatch(/bytes after the response/);
+    expect(compareOutcomes({ ...ok, hasTrailingBytes: true }, ok)).toMatch(
+      /bytes after the response/,
+    );
     expect(compareOutcomes({ ...ok, canReuse: false }, ok)).toMatch(/reuse/);
   });
 });

@@ -5,7 +5,11 @@
 import { Histogram as PromHistogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 
-import { Histogram, LATENCY_BUCKETS_SECONDS, OVERHEAD_BUCKETS_SECONDS } from '../../../../shared/logic/histogram';
+import {
+  Histogram,
+  LATENCY_BUCKETS_SECONDS,
+  OVERHEAD_BUCKETS_SECONDS,
+} from '../../../../shared/logic/histogram';
 
 /** Exposition lines as series -> value, comments dropped. */
 function series(text: string): Map<string, number> {
@@ -21,9 +25,16 @@ function series(text: string): Map<string, number> {
 /** A seeded spread of latencies: bucket bounds exactly, just above and below, zero, and far beyond. */
 function observations(bounds: readonly number[], seed: number): number[] {
   let s = seed;
-  const rnd = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const values = [0, ...bounds, ...bounds.map((b) => b * 1.000001), ...bounds.map((b) => b * 0.999999), (bounds[bounds.length - 1] as number) * 10];
-  for (let i = 0; i < 2000; i++) values.push(rnd() ** 3 * (bounds[bounds.length - 1] as number) * 1.2);
+  const rnd = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const values = [
+    0,
+    ...bounds,
+    ...bounds.map((b) => b * 1.000001),
+    ...bounds.map((b) => b * 0.999999),
+    (bounds[bounds.length - 1] as number) * 10,
+  ];
+  for (let i = 0; i < 2000; i++)
+    {values.push(rnd() ** 3 * (bounds[bounds.length - 1] as number) * 1.2);}
   return values;
 }
 
@@ -34,7 +45,12 @@ describe('Histogram against prom-client', () => {
   ])('%s: same buckets, sum and count', async (_name, bounds, seed) => {
     const ours = new Histogram(bounds);
     const registry = new Registry();
-    const prom = new PromHistogram({ name: 'disagg_proxy_x_seconds', help: 'x', buckets: [...bounds], registers: [registry] });
+    const prom = new PromHistogram({
+      name: 'disagg_proxy_x_seconds',
+      help: 'x',
+      buckets: [...bounds],
+      registers: [registry],
+    });
     for (const v of observations(bounds, seed)) {
       ours.observe(v);
       prom.observe(v);

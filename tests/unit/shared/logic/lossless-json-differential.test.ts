@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 
 import { parseJsonLossless, stringifyJsonLossless } from '../../../../shared/logic/lossless-json';
 
-const BIG = fc.oneof(fc.bigInt({ min: 2n ** 53n, max: 2n ** 64n - 1n }), fc.bigInt({ min: -(2n ** 63n), max: -(2n ** 53n) - 1n }));
+const BIG = fc.oneof(
+  fc.bigInt({ min: 2n ** 53n, max: 2n ** 64n - 1n }),
+  fc.bigInt({ min: -(2n ** 63n), max: -(2n ** 53n) - 1n }),
+);
 
 /** A JSON value whose leaves may be big integers. */
 const DOC = fc.letrec((tie) => ({
@@ -27,7 +30,9 @@ const DOC = fc.letrec((tie) => ({
 
 /** JSON text with bigints written as plain integer literals. */
 function toText(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `__big:${v}` : v)).replace(/"__big:(-?\d+)"/g, '$1');
+  return JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'bigint' ? `__big:${v}` : v,
+  ).replace(/"__big:(-?\d+)"/g, '$1');
 }
 
 /**
@@ -36,11 +41,20 @@ function toText(value: unknown): string {
  * 1e21; larger ones are written with an exponent and stay numbers), as the digits JSON writes.
  */
 function expected(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `__big:${v}` : v)), (_k, v: unknown) => {
-    if (typeof v === 'string' && v.startsWith('__big:')) return BigInt(v.slice(6));
-    if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) && Math.abs(v) < 1e21) return BigInt(JSON.stringify(v));
-    return v;
-  });
+  return JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `__big:${v}` : v)),
+    (_k, v: unknown) => {
+      if (typeof v === 'string' && v.startsWith('__big:')) return BigInt(v.slice(6));
+      if (
+        typeof v === 'number' &&
+        Number.isInteger(v) &&
+        !Number.isSafeInteger(v) &&
+        Math.abs(v) < 1e21
+      )
+        {return BigInt(JSON.stringify(v));}
+      return v;
+    },
+  );
 }
 
 describe('parseJsonLossless against JSON.parse', () => {
@@ -56,7 +70,9 @@ describe('parseJsonLossless against JSON.parse', () => {
   it('round-trips through its own stringify', () => {
     fc.assert(
       fc.property(DOC, (doc) => {
-        expect(parseJsonLossless(stringifyJsonLossless(parseJsonLossless(toText(doc))))).toEqual(expected(doc));
+        expect(parseJsonLossless(stringifyJsonLossless(parseJsonLossless(toText(doc))))).toEqual(
+          expected(doc),
+        );
       }),
       { numRuns: 500, seed: 18 },
     );
@@ -64,19 +80,24 @@ describe('parseJsonLossless against JSON.parse', () => {
 
   it('throws where JSON.parse throws (broken documents that take the lossless path)', () => {
     fc.assert(
-      fc.property(DOC, fc.nat(), fc.constantFrom('', ',', ']', '}', '"', ':', 'x', '01', '--1', '1.', '.5', '\u0001'), (doc, at, junk) => {
-        const text = `[18446744073709551615,${toText(doc)}]`;
-        const cut = Math.min(text.length, 1 + (at % text.length));
-        const broken = text.slice(0, cut) + junk + text.slice(cut);
-        let jsonThrows = false;
-        try {
-          JSON.parse(broken);
-        } catch {
-          jsonThrows = true;
-        }
-        if (jsonThrows) expect(() => parseJsonLossless(broken)).toThrow();
-        else expect(() => parseJsonLossless(broken)).not.toThrow();
-      }),
+      fc.property(
+        DOC,
+        fc.nat(),
+        fc.constantFrom('', ',', ']', '}', '"', ':', 'x', '01', '--1', '1.', '.5', '\u0001'),
+        (doc, at, junk) => {
+          const text = `[18446744073709551615,${toText(doc)}]`;
+          const cut = Math.min(text.length, 1 + (at % text.length));
+          const broken = text.slice(0, cut) + junk + text.slice(cut);
+          let jsonThrows = false;
+          try {
+            JSON.parse(broken);
+          } catch {
+            jsonThrows = true;
+          }
+          if (jsonThrows) expect(() => parseJsonLossless(broken)).toThrow();
+          else expect(() => parseJsonLossless(broken)).not.toThrow();
+        },
+      ),
       { numRuns: 1500, seed: 19 },
     );
   });

@@ -6,7 +6,13 @@
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 
-import { createLogHistogram, DEFAULT_BUCKET_RATIO, mergeInto, observe, percentile } from '../../../../shared/logic/percentiles';
+import {
+  createLogHistogram,
+  DEFAULT_BUCKET_RATIO,
+  mergeInto,
+  observe,
+  percentile,
+} from '../../../../shared/logic/percentiles';
 
 /** Seeded latencies in ms: a lognormal body and a long tail, as TTFT and ITL look. */
 function latencies(seed: number, n: number): number[] {
@@ -26,25 +32,36 @@ const OURS_ERROR = (DEFAULT_BUCKET_RATIO - 1) / 2 + 1e-9;
 const HDR_ERROR = 0.001;
 
 describe('percentiles against hdr-histogram-js', () => {
-  it.each([1, 2, 3])('seed %i: every quantile within both stated errors of the exact value and of each other', (seed) => {
-    const values = latencies(seed, 20_000);
-    const ours = createLogHistogram();
-    // hdr records integers: microseconds, 3 significant digits.
-    const theirs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
-    for (const v of values) {
-      observe(ours, v);
-      theirs.recordValue(Math.round(v * 1000));
-    }
-    const sorted = [...values].sort((a, b) => a - b);
-    for (const q of QUANTILES) {
-      const exact = sorted[Math.ceil(q * sorted.length) - 1] as number;
-      const mine = percentile(ours, q) as number;
-      const hdrValue = theirs.getValueAtPercentile(q * 100) / 1000;
-      expect(Math.abs(hdrValue - exact) / exact, `hdr p${q * 100}`).toBeLessThanOrEqual(HDR_ERROR + 0.0005);
-      expect(Math.abs(mine - exact) / exact, `ours p${q * 100}`).toBeLessThanOrEqual(OURS_ERROR);
-      expect(Math.abs(mine - hdrValue) / hdrValue, `ours vs hdr p${q * 100}`).toBeLessThanOrEqual(OURS_ERROR + HDR_ERROR + 0.0005);
-    }
-  });
+  it.each([1, 2, 3])(
+    'seed %i: every quantile within both stated errors of the exact value and of each other',
+    (seed) => {
+      const values = latencies(seed, 20_000);
+      const ours = createLogHistogram();
+      // hdr records integers: microseconds, 3 significant digits.
+      const theirs = hdr.build({
+        lowestDiscernibleValue: 1,
+        highestTrackableValue: 3_600_000_000,
+        numberOfSignificantValueDigits: 3,
+      });
+      for (const v of values) {
+        observe(ours, v);
+        theirs.recordValue(Math.round(v * 1000));
+      }
+      const sorted = [...values].sort((a, b) => a - b);
+      for (const q of QUANTILES) {
+        const exact = sorted[Math.ceil(q * sorted.length) - 1] as number;
+        const mine = percentile(ours, q) as number;
+        const hdrValue = theirs.getValueAtPercentile(q * 100) / 1000;
+        expect(Math.abs(hdrValue - exact) / exact, `hdr p${q * 100}`).toBeLessThanOrEqual(
+          HDR_ERROR + 0.0005,
+        );
+        expect(Math.abs(mine - exact) / exact, `ours p${q * 100}`).toBeLessThanOrEqual(OURS_ERROR);
+        expect(Math.abs(mine - hdrValue) / hdrValue, `ours vs hdr p${q * 100}`).toBeLessThanOrEqual(
+          OURS_ERROR + HDR_ERROR + 0.0005,
+        );
+      }
+    },
+  );
 
   it('merging per-second histograms gives what one histogram of everything gives, as hdr.add does', () => {
     const values = latencies(7, 6_000);
@@ -66,7 +83,9 @@ describe('percentiles against hdr-histogram-js', () => {
     for (const q of QUANTILES) {
       expect(percentile(merged, q)).toBe(percentile(whole, q));
       const hdrValue = hdrMerged.getValueAtPercentile(q * 100) / 1000;
-      expect(Math.abs((percentile(merged, q) as number) - hdrValue) / hdrValue).toBeLessThanOrEqual(OURS_ERROR + HDR_ERROR + 0.0005);
+      expect(Math.abs((percentile(merged, q) as number) - hdrValue) / hdrValue).toBeLessThanOrEqual(
+        OURS_ERROR + HDR_ERROR + 0.0005,
+      );
     }
   });
 });

@@ -3,7 +3,7 @@
 // parseArgs leaves out: several spellings per flag (upstream's names and ours), flags taking one or
 // more values (argparse's nargs='+': `--goodput ttft:100 tpot:20`), an unknown flag answered with the
 // nearest known one, one-line errors for bad values, and `--help` generated from the same table.
-// Layer: core (cli).
+// Layer: core (plain Node), so both electron/cli and electron/sim read their flags through it.
 import { parseArgs } from 'node:util';
 
 /** One flag: every spelling, what it takes, and its line in --help. */
@@ -50,7 +50,12 @@ export class CliError extends Error {
   }
 }
 
-const HELP_FLAG: FlagSpec<never> = { key: undefined as never, names: ['-h', '--help'], takes: 'switch', help: 'show this help and exit' };
+const HELP_FLAG: FlagSpec<never> = {
+  key: undefined as never,
+  names: ['-h', '--help'],
+  takes: 'switch',
+  help: 'show this help and exit',
+};
 
 function allFlags<K extends string>(spec: CommandSpec<K>): FlagSpec<K>[] {
   return spec.groups.flatMap((g) => g.flags);
@@ -65,10 +70,16 @@ export function flagName(flag: FlagSpec): string {
  * Parses `argv` against the command's flag table. The last of repeated single-value flags wins; list
  * flags collect every value. Never throws: errors come back as one line.
  */
-export function parseFlags<K extends string>(spec: CommandSpec<K>, argv: readonly string[]): ParsedFlags<K> {
+export function parseFlags<K extends string>(
+  spec: CommandSpec<K>,
+  argv: readonly string[],
+): ParsedFlags<K> {
   const flags = allFlags(spec);
   const byName = new Map<string, FlagSpec<K>>();
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  const options: Record<
+    string,
+    { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
+  > = {};
   for (const flag of [...flags, HELP_FLAG as FlagSpec<K>]) {
     const long = flag.names.filter((n) => n.startsWith('--'));
     const short = flag.names.filter((n) => /^-[^-]$/.test(n));
@@ -78,14 +89,25 @@ export function parseFlags<K extends string>(spec: CommandSpec<K>, argv: readonl
     // parseArgs ties a short name to a long one; a short-only flag is its own option.
     for (const s of short) {
       const first = long[0];
-      if (first !== undefined && options[first.slice(2)]?.short === undefined) (options[first.slice(2)] as { short?: string }).short = s.slice(1);
-      else options[s.slice(1)] = { type };
+      if (first !== undefined && options[first.slice(2)]?.short === undefined) {
+        (options[first.slice(2)] as { short?: string }).short = s.slice(1);
+      } else options[s.slice(1)] = { type };
     }
   }
   // strict: false so an unknown flag reaches us (for the suggestion) instead of a generic throw; with
   // strict off and positionals allowed, parseArgs does not throw.
-  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
-  const fail = (issue: FlagIssue): ParsedFlags<K> => ({ ok: false, message: issueMessage(issue), issue });
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const fail = (issue: FlagIssue): ParsedFlags<K> => ({
+    ok: false,
+    message: issueMessage(issue),
+    issue,
+  });
   const values: Partial<Record<K, FlagValue>> = {};
   const positionals: string[] = [];
   let isHelp = false;
@@ -101,18 +123,28 @@ export function parseFlags<K extends string>(spec: CommandSpec<K>, argv: readonl
       continue;
     }
     const flag = byName.get(token.name);
-    if (flag === undefined) return fail({ kind: 'unknown', flag: token.rawName, nearest: nearestName(token.rawName, flags.flatMap((f) => f.names).concat(HELP_FLAG.names)) });
+    if (flag === undefined) {
+      return fail({
+        kind: 'unknown',
+        flag: token.rawName,
+        nearest: nearestName(token.rawName, flags.flatMap((f) => f.names).concat(HELP_FLAG.names)),
+      });
+    }
     openList = undefined;
     if (flag === (HELP_FLAG as FlagSpec<K>)) {
       isHelp = true;
       continue;
     }
     if (flag.takes === 'switch') {
-      if (token.inlineValue === true) return fail({ kind: 'unexpected-value', flag: token.rawName });
+      if (token.inlineValue === true) {
+        return fail({ kind: 'unexpected-value', flag: token.rawName });
+      }
       values[flag.key] = true;
       continue;
     }
-    if (token.value === undefined) return fail({ kind: 'missing-value', flag: token.rawName, isList: flag.takes === 'list' });
+    if (token.value === undefined) {
+      return fail({ kind: 'missing-value', flag: token.rawName, isList: flag.takes === 'list' });
+    }
     if (flag.takes === 'value') {
       values[flag.key] = token.value;
       continue;
@@ -165,14 +197,22 @@ export function nearestName(typed: string, names: readonly string[]): string | u
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       const row = d[i] as number[];
       const up = d[i - 1] as number[];
-      row[j] = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      row[j] = Math.min(
+        (up[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (up[j - 1] as number) + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      }
     }
   }
   return (d[a.length] as number[])[b.length] as number;
@@ -185,18 +225,28 @@ export function formatHelp(spec: CommandSpec): string {
   const label = (f: FlagSpec): string => {
     const shorts = f.names.filter((n) => !n.startsWith('--'));
     const longs = f.names.filter((n) => n.startsWith('--'));
-    const names = shorts.length > 0 ? `${shorts.join(', ')}, ${longs.join(', ')}` : `    ${longs.join(', ')}`;
-    return f.takes === 'switch' ? names : `${names} ${f.metavar ?? 'VALUE'}${f.takes === 'list' ? ' ...' : ''}`;
+    const names =
+      shorts.length > 0 ? `${shorts.join(', ')}, ${longs.join(', ')}` : `    ${longs.join(', ')}`;
+    return f.takes === 'switch'
+      ? names
+      : `${names} ${f.metavar ?? 'VALUE'}${f.takes === 'list' ? ' ...' : ''}`;
   };
   const groups = [...spec.groups, { title: '', flags: [HELP_FLAG] }];
-  const width = Math.min(40, Math.max(...groups.flatMap((g) => g.flags.map((f) => label(f).length)))) + 2;
+  const width =
+    Math.min(40, Math.max(...groups.flatMap((g) => g.flags.map((f) => label(f).length)))) + 2;
   for (const group of groups) {
     if (group.title) lines.push(`${group.title}:`);
     for (const f of group.flags) {
       const l = label(f);
       const helpLines = f.help.split('\n');
-      if (l.length + 2 > width) lines.push(`  ${l}`, ...helpLines.map((h) => `  ${' '.repeat(width)}${h}`));
-      else lines.push(`  ${l.padEnd(width)}${helpLines[0] as string}`, ...helpLines.slice(1).map((h) => `  ${' '.repeat(width)}${h}`));
+      if (l.length + 2 > width) {
+        lines.push(`  ${l}`, ...helpLines.map((h) => `  ${' '.repeat(width)}${h}`));
+      } else {
+        lines.push(
+          `  ${l.padEnd(width)}${helpLines[0] as string}`,
+          ...helpLines.slice(1).map((h) => `  ${' '.repeat(width)}${h}`),
+        );
+      }
     }
     lines.push('');
   }
@@ -207,10 +257,18 @@ export function formatHelp(spec: CommandSpec): string {
 // ---- values: one-line errors naming the flag and what it got ----
 
 /** A number, with `inf` when allowed; throws CliError "FLAG expects ..., got 'RAW'". */
-export function numberFlag(flag: string, raw: string, rule: { min: number; isInteger?: boolean; allowInf?: boolean; max?: number }): number {
+export function numberFlag(
+  flag: string,
+  raw: string,
+  rule: { min: number; isInteger?: boolean; allowInf?: boolean; max?: number },
+): number {
   const text = raw.trim();
   const n = rule.allowInf === true && text === 'inf' ? Infinity : text === '' ? NaN : Number(text);
-  const isOk = !Number.isNaN(n) && n >= rule.min && (rule.max === undefined || n <= rule.max) && (rule.isInteger !== true || Number.isInteger(n));
+  const isOk =
+    !Number.isNaN(n) &&
+    n >= rule.min &&
+    (rule.max === undefined || n <= rule.max) &&
+    (rule.isInteger !== true || Number.isInteger(n));
   if (!isOk) {
     const what = rule.isInteger === true ? 'an integer' : 'a number';
     const range = rule.max === undefined ? `>= ${rule.min}` : `from ${rule.min} to ${rule.max}`;
