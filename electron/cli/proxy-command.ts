@@ -45,7 +45,12 @@ type ProxyFlag =
   | 'queueTargetS'
   | 'queueIntervalS'
   | 'queueTimeoutS'
-  | 'drainTimeoutS';
+  | 'drainTimeoutS'
+  | 'totalTimeoutS'
+  | 'headerTimeoutS'
+  | 'bodyTimeoutS'
+  | 'minBodyRateBytesPerS'
+  | 'maxConnectionsPerClient';
 
 const value = (
   key: ProxyFlag,
@@ -165,6 +170,36 @@ export const PROXY_COMMAND: CommandSpec<ProxyFlag> = {
           'SECONDS',
           'on SIGTERM, let streams finish this long (default 30)',
         ),
+        value(
+          'totalTimeoutS',
+          ['--total-timeout'],
+          'SECONDS',
+          "one request from its body's arrival to its last byte, queue wait\nincluded (default 300): 504, or an SSE error once streaming",
+        ),
+        value(
+          'headerTimeoutS',
+          ['--header-timeout'],
+          'SECONDS',
+          'request line and headers must arrive within this (default 20): 408',
+        ),
+        value(
+          'bodyTimeoutS',
+          ['--body-timeout'],
+          'SECONDS',
+          'the request body must arrive within this (default 30): 408.\nRead before a request takes a --max-concurrency slot',
+        ),
+        value(
+          'minBodyRateBytesPerS',
+          ['--min-body-rate'],
+          'BYTES_PER_S',
+          'slowest acceptable request body after a 5 s grace (default 1024;\n0: off): 408, so a trickling client cannot hold a connection',
+        ),
+        value(
+          'maxConnectionsPerClient',
+          ['--max-connections-per-client'],
+          'N',
+          'open connections one client address may hold (default 1024;\n0: no limit); requests on more get 429 and the connection closes',
+        ),
       ],
     },
   ],
@@ -200,6 +235,11 @@ const NUMERIC_FLAGS = [
   'queueIntervalS',
   'queueTimeoutS',
   'drainTimeoutS',
+  'totalTimeoutS',
+  'headerTimeoutS',
+  'bodyTimeoutS',
+  'minBodyRateBytesPerS',
+  'maxConnectionsPerClient',
 ] as const satisfies readonly ProxyFlag[];
 
 /** Parses the command line; accepts `--flag value` and `--flag=value`. */

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 import { type Backend, createBackend, defaultDataDir } from '../core/backend';
 import { CliError, type CommandSpec, formatHelp, parseFlags, portFlag } from '../core/cli-args';
-import { type ApiServer, startApiServer } from '../core/http/api-server';
+import { type ApiServer, createApiToken, startApiServer } from '../core/http/api-server';
+import { listenWithPlan, planListenPort, readStoredEndpoint, saveEndpoint } from '../core/lifecycle/console-endpoint';
+import { acquireDataDirLock, type DataDirLock } from '../core/lifecycle/data-dir-lock';
 import { exitOnStopSignals } from './cli-flags';
 
 type ServeFlag = 'port' | 'dataDir' | 'isDemo' | 'proxyPort' | 'staticDir' | 'firstWorkerPort' | 'shouldStopLeftovers';
@@ -21,13 +23,13 @@ export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
     {
       title: 'Options',
       flags: [
-        { key: 'port', names: ['--port'], takes: 'value', metavar: 'N', help: 'console port on 127.0.0.1 (default 0: a free port)' },
+        { key: 'port', names: ['--port'], takes: 'value', metavar: 'N', help: 'console port on 127.0.0.1 (default: the port of the last start on this data dir,\nelse a free one; 0 = a free port)' },
         { key: 'dataDir', names: ['--data-dir'], takes: 'value', metavar: 'DIR', help: 'topologies, logs, metrics history, settings\n(default $XDG_DATA_HOME/disagg-console or ~/.local/share/disagg-console)' },
         { key: 'isDemo', names: ['--demo'], takes: 'switch', help: 'run a simulated 4-GPU machine with one context and one generation worker\n(also what a first start without NVIDIA GPUs does)' },
         { key: 'proxyPort', names: ['--proxy-port'], takes: 'value', metavar: 'N', help: 'port of the LLM proxy (default: the setting, 8000; 0 = a free port)' },
         { key: 'staticDir', names: ['--static'], takes: 'value', metavar: 'DIR', help: 'built renderer to serve (default dist/renderer)' },
         { key: 'firstWorkerPort', names: ['--first-worker-port'], takes: 'value', metavar: 'N', help: 'new workers get free ports from N up (default 8001)' },
-        { key: 'shouldStopLeftovers', names: ['--stop-leftovers'], takes: 'switch', help: 'stop workers a crashed console left running (default: report them)' },
+        { key: 'shouldStopLeftovers', names: ['--stop-leftovers'], takes: 'switch', help: 'stop every worker a crashed console left running (default: adopt those that\nmatch the topology being started, stop the others)' },
       ],
     },
   ],
@@ -36,7 +38,8 @@ export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
 export const SERVE_HELP = formatHelp(SERVE_COMMAND);
 
 export interface ServeArgs {
-  port: number;
+  /** undefined: the stored port of this data dir (see lifecycle/console-endpoint.ts). */
+  port: number | undefined;
   dataDir: string;
   isDemo: boolean;
   proxyPort: number | undefined;
@@ -53,7 +56,7 @@ export function parseServeArgs(argv: readonly string[], env: Record<string, stri
   const v = parsed.values as Partial<Record<ServeFlag, string>>;
   try {
     const args: ServeArgs = {
-      port: v.port !== undefined ? portFlag('--port', v.port, true) : 0,
+      port: v.port !== undefined ? portFlag('--port', v.port, true) : undefined,
       dataDir: v.dataDir !== undefined ? resolve(v.dataDir) : defaultDataDir(env),
       isDemo: parsed.values.isDemo === true,
       proxyPort: v.proxyPort !== undefined ? portFlag('--proxy-port', v.proxyPort, true) : undefined,
@@ -107,6 +110,17 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   process.on('unhandledRejection', onUnexpectedError);
   process.on('uncaughtException', onUnexpectedError);
 
+  // One console per data dir: taken before anything in it is read or started (lifecycle/data-dir-lock.ts).
+  mkdirSync(args.dataDir, { recursive: true });
+  const say = (message: string): void => void process.stderr.write(`[console] ${message}\n`);
+  let lock: DataDirLock;
+  try {
+    lock = await acquireDataDirLock(args.dataDir, { log: say });
+  } catch (err) {
+    process.stderr.write(`serve: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+
   // Signals are handled from the start: a SIGTERM while workers are starting still stops them.
   let backend: Backend | null = null;
   let server: ApiServer | null = null;
@@ -118,6 +132,7 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
     return (async () => {
       await server?.close();
       await running.dispose();
+      lock.release();
     })();
   }, onUnexpectedError);
 
@@ -130,25 +145,33 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
       isDemoOnFirstStartWithoutGpus: true,
       proxyPort: args.proxyPort,
       firstWorkerPort: args.firstWorkerPort,
-      leftovers: args.shouldStopLeftovers ? 'stop' : 'report',
+      leftovers: args.shouldStopLeftovers ? 'stop' : 'adopt',
     });
   } catch (err) {
+    lock.release();
     process.stderr.write(`serve: the console did not start: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   if (signals.isStopping()) {
     await started.dispose();
+    lock.release();
     process.exit(0);
   }
   backend = started;
+  const stored = readStoredEndpoint(args.dataDir, say);
+  const token = stored.token ?? createApiToken();
+  const plan = planListenPort(args.port, stored);
   try {
-    server = await startApiServer({ backend: started, port: args.port, staticDir: staticDirFor(args) });
+    server = await listenWithPlan(plan, (port) => startApiServer({ backend: started, port, token, staticDir: staticDirFor(args) }), say);
   } catch (err) {
     await started.dispose();
+    lock.release();
     const code = (err as NodeJS.ErrnoException).code;
-    process.stderr.write(code === 'EADDRINUSE' ? `serve: port ${args.port} on 127.0.0.1 is already in use\n` : `serve: cannot listen: ${String(err)}\n`);
+    process.stderr.write(code === 'EADDRINUSE' ? `serve: port ${plan.ports[0] ?? 0} on 127.0.0.1 is already in use\n` : `serve: cannot listen: ${String(err)}\n`);
     return 1;
   }
+  await saveEndpoint(args.dataDir, { port: server.port, token });
+  await lock.setUrl(server.url);
   process.stdout.write(`API listening on ${server.url}\nConsole: ${server.consoleUrl}\nProxy: ${started.proxyUrl}\n`);
   return undefined;
 }

@@ -2,6 +2,7 @@
 // with upstream's names, types and defaults, parsed the way click does (`--flag value`, `--flag=value`,
 // `serve` as optional default sub-command, unknown flags rejected with click's messages), read by the
 // console's one argument parser (electron/core/cli-args.ts). Layer: electron/sim (plain Node; no I/O).
+import { TRTLLM_VERSIONS, type TrtllmVersion } from '../../shared/logic/trtllm-dialect';
 import { type CommandSpec, type FlagIssue, parseFlags } from '../core/cli-args';
 
 /** Parsed `trtllm-serve serve` arguments, upstream names (snake_case). */
@@ -41,6 +42,8 @@ export interface SimServeArgs {
   custom_module_dirs: string | null;
   cp_size: number;
   grpc: boolean;
+  /** Simulation only: the TensorRT-LLM release whose dialect to speak (docs/upstream-versions.md section 7). */
+  emulate_version: TrtllmVersion;
 }
 
 type FlagKind = 'str' | 'int' | 'float' | 'flag' | { choice: readonly string[] };
@@ -92,6 +95,12 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'custom_module_dirs', names: ['--custom_module_dirs'], kind: 'str', help: '[Newer] Custom module directories.' },
   { key: 'cp_size', names: ['--cp_size', '--context_parallel_size'], kind: 'int', help: '[Newer] Context parallelism size. [default: 1]' },
   { key: 'grpc', names: ['--grpc'], kind: 'flag', help: '[Newer] Serve gRPC instead of HTTP (not simulated).' },
+  {
+    key: 'emulate_version',
+    names: ['--emulate-version'],
+    kind: { choice: TRTLLM_VERSIONS },
+    help: "[Simulation] The TensorRT-LLM release to emulate: its /version, disaggregated_params fields, routes, request checks, signing and per-request metrics. [default: 1.1]",
+  },
 ];
 
 /** Defaults of protocol 1.1 (BuildConfig defaults for batch size / tokens / beam width). */
@@ -131,6 +140,7 @@ export function defaultServeArgs(model: string): SimServeArgs {
     custom_module_dirs: null,
     cp_size: 1,
     grpc: false,
+    emulate_version: '1.1',
   };
 }
 

@@ -75,6 +75,14 @@ export interface IterationStats {
     missedBlocks: number;
     cacheHitRate: number;
   };
+  /** Always present in upstream's JSON; the PyTorch backend does no static batching, so all zeros. */
+  staticBatchingStats: {
+    numScheduledRequests: number;
+    numContextRequests: number;
+    numCtxTokens: number;
+    numGenTokens: number;
+    emptyGenSlots: number;
+  };
   inflightBatchingStats: {
     numScheduledRequests: number;
     numContextRequests: number;
@@ -150,6 +158,11 @@ export class SimEngine {
     this.queue.push(slot);
     this.kick();
     return { cancel: () => this.cancel(slot) };
+  }
+
+  /** Tokens the KV cache holds in all. */
+  get kvCapacityTokens(): number {
+    return this.options.limits.kvCapacityTokens;
   }
 
   get tokensPerBlock(): number {
@@ -340,6 +353,7 @@ export class SimEngine {
         missedBlocks: Math.ceil(r.contextTokens / limits.tokensPerBlock),
         cacheHitRate: 0,
       },
+      staticBatchingStats: { numScheduledRequests: 0, numContextRequests: 0, numCtxTokens: 0, numGenTokens: 0, emptyGenSlots: 0 },
       inflightBatchingStats: {
         numScheduledRequests: r.numContext + r.decodeCount,
         numContextRequests: r.numContext,

@@ -1,11 +1,21 @@
 // Validation of `/v1/completions` and `/v1/chat/completions` bodies as upstream's pydantic request models do
 // (trtllm-protocol.md 4.2): `extra="forbid"` (an unknown field is a 400), the model validators that reject
-// `logprobs`/`suffix`, `stream_options` without `stream`, and the five-field DisaggregatedParams of Oct 2025.
-// The field lists are upstream's CompletionRequest / ChatCompletionRequest (openai_protocol.py, Oct 2025).
-// Layer: electron/sim (plain Node; pure functions).
+// `logprobs`/`suffix`, `stream_options` without `stream`, and the DisaggregatedParams fields of the emulated
+// release (five in Oct 2025; docs/upstream-versions.md section 1 for 1.2 and 1.3, and section 6 for the chat
+// validators). The field lists are upstream's CompletionRequest / ChatCompletionRequest (openai_protocol.py,
+// Oct 2025). Layer: electron/sim (plain Node; pure functions).
+import { chatRuleViolation, objectFields } from '../../shared/logic/trtllm-chat-rules';
+import { dialectOf, type TrtllmDialect } from '../../shared/logic/trtllm-dialect';
 
-/** DisaggregatedParams (Oct 2025): exactly these five fields. Newer fields are a 400 on this version. */
-export const DISAGG_PARAM_FIELDS = ['request_type', 'first_gen_tokens', 'ctx_request_id', 'encoded_opaque_state', 'draft_tokens'] as const;
+/** What an emulated release checks beyond the pydantic shapes (docs/upstream-versions.md sections 1 and 6). */
+export interface RequestRules {
+  dialect: TrtllmDialect;
+  /** The worker's `allow_request_chat_template` (1.3 refuses a per-request chat_template without it). */
+  allowRequestChatTemplate: boolean;
+}
+
+/** The Oct 2025 worker (the sim's default dialect). */
+export const DEFAULT_REQUEST_RULES: RequestRules = { dialect: dialectOf('1.1'), allowRequestChatTemplate: false };
 
 /** Every field CompletionRequest accepts. */
 export const COMPLETION_REQUEST_FIELDS: readonly string[] = [
@@ -36,6 +46,8 @@ export interface DisaggParamsIn {
   ctx_request_id: number | null;
   encoded_opaque_state: string | null;
   draft_tokens: number[] | null;
+  /** The object as sent (what a signature covers, and the newer fields the sim echoes). */
+  raw: Record<string, unknown>;
 }
 
 /** The sampling and output settings the simulator acts on, common to both endpoints. */
@@ -57,6 +69,8 @@ export interface SimSamplingRequest {
   isEcho: boolean;
   shouldDetokenize: boolean;
   disagg: DisaggParamsIn | null;
+  /** The client asked for per-request metrics and the emulated worker returns them (set by the server). */
+  wantsMetrics?: boolean;
 }
 
 export interface CompletionRequestIn extends SimSamplingRequest {
@@ -120,7 +134,10 @@ function isIntArray(v: unknown): v is number[] {
 class Checker {
   readonly errors: PydanticError[] = [];
 
-  constructor(private readonly body: Json) {}
+  constructor(
+    private readonly body: Json,
+    private readonly disaggFields: readonly string[],
+  ) {}
 
   private err(type: string, loc: (string | number)[], msg: string, input: unknown): void {
     this.errors.push({ type, loc: ['body', ...loc], msg, input });
@@ -205,7 +222,7 @@ class Checker {
       this.err('model_type', ['disaggregated_params'], 'Input should be a valid dictionary or instance of DisaggregatedParams', v);
       return null;
     }
-    this.extra(DISAGG_PARAM_FIELDS, v, ['disaggregated_params']);
+    this.extra(this.disaggFields, v, ['disaggregated_params']);
     const requestType = v.request_type;
     if (requestType === undefined) {
       this.err('missing', ['disaggregated_params', 'request_type'], 'Field required', v);
@@ -238,6 +255,7 @@ class Checker {
       ctx_request_id: typeof ctxId === 'number' ? ctxId : null,
       encoded_opaque_state: typeof opaque === 'string' ? opaque : null,
       draft_tokens: ids('draft_tokens'),
+      raw: v,
     };
   }
 
@@ -292,25 +310,26 @@ function common(c: Checker, body: Json, maxTokensKey: string): SimSamplingReques
   };
 }
 
-function beforeValidators(body: Json, kind: 'completion' | 'chat'): string | null {
+function chatRuleError(body: Json, rules: RequestRules): string | null {
+  return chatRuleViolation(objectFields(body), rules.dialect, rules.allowRequestChatTemplate)?.message ?? null;
+}
+
+function beforeValidators(body: Json, kind: 'completion' | 'chat', rules: RequestRules): string | null {
   if (kind === 'completion' && body.logprobs) return 'logprobs is not supported';
   if (body.suffix) return 'suffix is not supported';
   if (kind === 'completion' && body.stream_options && !body.stream) return 'Stream options can only be defined when stream is true.';
   if (kind === 'chat' && body.stream_options !== undefined && body.stream_options !== null && !body.stream) {
     return 'stream_options can only be set if stream is true';
   }
-  if (kind === 'chat' && 'tool_choice' in body && body.tool_choice !== 'none' && (body.tools === undefined || body.tools === null)) {
-    return 'When using `tool_choice`, `tools` must be set.';
-  }
-  return null;
+  return kind === 'chat' ? chatRuleError(body, rules) : null;
 }
 
 /** Parses a `/v1/completions` body. */
-export function parseCompletionRequest(raw: unknown): ParsedRequest<CompletionRequestIn> {
+export function parseCompletionRequest(raw: unknown, rules: RequestRules = DEFAULT_REQUEST_RULES): ParsedRequest<CompletionRequestIn> {
   if (!isObject(raw)) return { ok: false, message: formatValidationErrors([{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: raw }]) };
-  const before = beforeValidators(raw, 'completion');
+  const before = beforeValidators(raw, 'completion', rules);
   if (before !== null) return valueError(before);
-  const c = new Checker(raw);
+  const c = new Checker(raw, rules.dialect.disaggParamFields);
   c.extra(COMPLETION_REQUEST_FIELDS, raw, []);
   const base = common(c, raw, 'max_tokens');
   let prompts: (string | number[])[] = [];
@@ -341,11 +360,11 @@ function messageText(content: unknown): string | null {
 }
 
 /** Parses a `/v1/chat/completions` body. */
-export function parseChatRequest(raw: unknown): ParsedRequest<ChatRequestIn> {
+export function parseChatRequest(raw: unknown, rules: RequestRules = DEFAULT_REQUEST_RULES): ParsedRequest<ChatRequestIn> {
   if (!isObject(raw)) return { ok: false, message: formatValidationErrors([{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: raw }]) };
-  const before = beforeValidators(raw, 'chat');
+  const before = beforeValidators(raw, 'chat', rules);
   if (before !== null) return valueError(before);
-  const c = new Checker(raw);
+  const c = new Checker(raw, rules.dialect.disaggParamFields);
   c.extra(CHAT_REQUEST_FIELDS, raw, []);
   const base = common(c, raw, 'max_completion_tokens');
   const messages: ChatMessageIn[] = [];

@@ -18,6 +18,8 @@ export interface DisaggParamsOut {
   ctx_request_id: number | null;
   encoded_opaque_state: string | null;
   draft_tokens: number[] | null;
+  /** Fields of newer releases (disagg_request_id, ctx_dp_rank, ctx_info_endpoint, ctx_usage, ...). */
+  [field: string]: unknown;
 }
 
 export function usage(promptTokens: number, completionTokens: number, cachedTokens: number): UsageOut {

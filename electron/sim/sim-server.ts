@@ -7,6 +7,10 @@ import type { Socket } from 'node:net';
 
 import { stringifyJsonLossless } from '../../shared/logic/lossless-json';
 import { detokenize, EOS_TOKEN_ID, tokenize } from '../../shared/logic/text-generator';
+import type { TrtllmDialect } from '../../shared/logic/trtllm-dialect';
+import { INTERNAL_DISAGG_AUTH_HEADER, verifyInternalRequest } from '../core/proxy/internal-auth';
+import { scanObjectMembers } from '../core/proxy/json-splice';
+import { buildMetricsHeaders, type MetricsHeaders, metricsSseEvent, RETURN_METRICS_HEADER, wantsRequestMetrics } from '../core/proxy/request-metrics';
 import type { EngineHandle, SimEngine } from './sim-engine';
 import { applyFaultPatch, type SimFaults } from './sim-faults';
 import type { KvEventBuffer } from './sim-kv-events';
@@ -22,6 +26,7 @@ import {
   type CompletionRequestIn,
   parseChatRequest,
   parseCompletionRequest,
+  type RequestRules,
 } from './sim-openai-request';
 import {
   chatContentChunk,
@@ -36,6 +41,7 @@ import {
   usage,
   type UsageOut,
 } from './sim-openai-response';
+import { SimPrometheus } from './sim-prometheus';
 import { chatPromptTokenIds, SimSequence } from './sim-sequence';
 
 /** Everything the server needs to know, resolved from flags, the options file and the environment. */
@@ -44,7 +50,13 @@ export interface SimServerSettings {
   modelName: string;
   host: string;
   port: number;
+  /** The emulated release (`--emulate-version`, docs/upstream-versions.md section 7). */
+  dialect: TrtllmDialect;
   version: string;
+  /** `internal_request_auth_key` of the options file: signed generation calls are required (1.3). */
+  internalAuthKey: string | null;
+  /** `allow_request_chat_template` of the options file. */
+  allowRequestChatTemplate: boolean;
   maxSeqLen: number;
   maxNumTokens: number;
   isChunkedPrefill: boolean;
@@ -96,6 +108,17 @@ const SIM_HEADER = { 'x-disagg-sim': '1' };
 /** Upstream's ctx_request_id values are large executor ids; start high so they do not look like indexes. */
 const CTX_ID_BASE = 1_000_000;
 const MAX_ITER_STATS = 1_000;
+const RECENT_REQUESTS = 50;
+
+/** One inference request as `/_sim/requests` shows it. */
+interface SimRequestRecord {
+  path: string;
+  /** The `disaggregated_params` member's text exactly as received, or null. */
+  disaggregated_params: string | null;
+  /** The x-trtllm-disagg-auth header, or null. */
+  auth: string | null;
+  return_metrics: boolean;
+}
 
 function monotonicSec(): number {
   // CLOCK_MONOTONIC like upstream's steady clock: shared by all processes of one machine.
@@ -143,9 +166,18 @@ export class SimServer {
   private answeredRequests = 0;
   private isDraining = false;
   private boundPort = 0;
+  /** Inference requests received (any outcome), and the last few as seen on the wire (`/_sim/requests`). */
+  private receivedInference = 0;
+  private recentRequests: SimRequestRecord[] = [];
+  /** The disaggregated_params text of the last context answers, as written on the wire. */
+  private sentContextParams: string[] = [];
+  /** `/prometheus/metrics`: only releases that mount it, and only with return_perf_metrics (section 4). */
+  private readonly prometheus: SimPrometheus | null;
 
   constructor(private readonly deps: SimServerDeps) {
     this.faults = { ...deps.faults };
+    const { settings } = deps;
+    this.prometheus = settings.dialect.hasPrometheusRoute && settings.isPerfMetricsEnabled ? new SimPrometheus(settings.modelName) : null;
     deps.engine.setSlowdown(this.faults.slowdownFactor, this.faults.extraIterationMs);
     this.contexts = new ContextStateStore(deps.settings.kvTransferTimeoutMs, (id) =>
       deps.log(`[sim] KV state of ctx_request_id ${id} expired after ${deps.settings.kvTransferTimeoutMs} ms; freed`),
@@ -242,6 +274,7 @@ export class SimServer {
       });
     }
     if (is('GET', '/metrics')) return this.metrics(res);
+    if (is('GET', '/prometheus/metrics') && this.prometheus) return this.prometheusMetrics(res, this.prometheus);
     if (is('GET', '/perf_metrics')) {
       const out = this.perfRecords;
       this.perfRecords = [];
@@ -264,10 +297,14 @@ export class SimServer {
     if (is('POST', '/v1/chat/completions')) return this.inference(req, res, 'chat');
     if (is('GET', '/_sim/info')) return this.sendJson(res, 200, this.info());
     if (is('GET', '/_sim/faults')) return this.sendJson(res, 200, this.faults);
+    if (is('GET', '/_sim/requests')) {
+      return this.sendJson(res, 200, { received: this.receivedInference, recent: this.recentRequests, sent_context_params: this.sentContextParams });
+    }
     if (is('POST', '/_sim/faults')) return this.setFaults(req, res);
     if (method === 'POST' && path.startsWith('/_sim/kv_transfer/')) return this.kvTransfer(path, res);
-    const known = ['/health', '/health_generate', '/version', '/v1/models', '/metrics', '/perf_metrics', '/steady_clock_offset', '/kv_cache_events', '/v1/completions', '/v1/chat/completions', '/_sim/info', '/_sim/faults'];
-    if (known.includes(path)) return this.sendJson(res, 405, { detail: 'Method Not Allowed' });
+    const known = ['/health', '/health_generate', '/version', '/v1/models', '/metrics', '/perf_metrics', '/steady_clock_offset', '/kv_cache_events', '/v1/completions', '/v1/chat/completions', '/_sim/info', '/_sim/faults', '/_sim/requests'];
+    // The Prometheus route exists only where this release mounts it (a 404 elsewhere, as upstream).
+    if (known.includes(path) || (path === '/prometheus/metrics' && this.prometheus)) return this.sendJson(res, 405, { detail: 'Method Not Allowed' });
     return this.sendJson(res, 404, { detail: 'Not Found' });
   }
 
@@ -335,6 +372,13 @@ export class SimServer {
     this.sendJson(res, 200, out);
   }
 
+  private async prometheusMetrics(res: ServerResponse, prometheus: SimPrometheus): Promise<void> {
+    const load = this.deps.engine.snapshot();
+    const capacity = this.deps.engine.kvCapacityTokens;
+    prometheus.setLoad(load.active, load.queued, capacity > 0 ? (load.usedKvTokens + load.heldKvTokens) / capacity : 0);
+    this.sendText(res, 200, await prometheus.text(), prometheus.contentType);
+  }
+
   /** This worker's steady clock: the machine's monotonic clock plus the simulated skew. */
   private steadyNowSec(): number {
     return monotonicSec() + this.deps.settings.steadyClockSkewSec;
@@ -400,6 +444,7 @@ export class SimServer {
       return;
     }
     const text = await readBody(req);
+    this.recordRequest(req, text);
     if (this.faults.hang) {
       // Accept and never answer; the connection is only closed at shutdown.
       this.hung.add(res);
@@ -417,11 +462,18 @@ export class SimServer {
       this.sendJson(res, 400, errorResponse(`[{'type': 'json_invalid', 'loc': ('body', 0), 'msg': 'JSON decode error', 'input': {}, 'ctx': {'error': '${(err as Error).message}'}}]`));
       return;
     }
-    const parsed = endpoint === 'completion' ? parseCompletionRequest(raw) : parseChatRequest(raw);
+    const rules: RequestRules = { dialect: this.deps.settings.dialect, allowRequestChatTemplate: this.deps.settings.allowRequestChatTemplate };
+    const parsed = endpoint === 'completion' ? parseCompletionRequest(raw, rules) : parseChatRequest(raw, rules);
     if (!parsed.ok) {
       this.sendJson(res, 400, errorResponse(parsed.message));
       return;
     }
+    const refusal = this.authRefusal(parsed.value, req);
+    if (refusal !== null) {
+      this.sendJson(res, 400, errorResponse(refusal));
+      return;
+    }
+    parsed.value.wantsMetrics = this.deps.settings.dialect.hasRequestMetrics && this.deps.settings.isPerfMetricsEnabled && wantsRequestMetrics(req.headers[RETURN_METRICS_HEADER]);
     const arrivalSec = this.steadyNowSec();
     try {
       await this.generate(parsed.value, res, endpoint, arrivalSec);
@@ -434,6 +486,28 @@ export class SimServer {
         if (res.writableFinished) this.deps.onCrash(1);
       }
     }
+  }
+
+  /** Keeps what a test needs to see of a request: its params text byte for byte and the headers that matter. */
+  private recordRequest(req: IncomingMessage, text: string): void {
+    this.receivedInference += 1;
+    const member = scanObjectMembers(text)?.get('disaggregated_params');
+    const auth = req.headers[INTERNAL_DISAGG_AUTH_HEADER];
+    this.recentRequests.push({
+      path: req.url ?? '',
+      disaggregated_params: member ? text.slice(member.start, member.end) : null,
+      auth: typeof auth === 'string' ? auth : null,
+      return_metrics: typeof req.headers[RETURN_METRICS_HEADER] === 'string',
+    });
+    if (this.recentRequests.length > RECENT_REQUESTS) this.recentRequests.shift();
+  }
+
+  /** Upstream's worker check of signed generation calls (1.3, shape S4); null when the request may run. */
+  private authRefusal(request: CompletionRequestIn | ChatRequestIn, req: IncomingMessage): string | null {
+    if (this.deps.settings.dialect.signing === 'none' || !request.disagg) return null;
+    const header = req.headers[INTERNAL_DISAGG_AUTH_HEADER];
+    const verdict = verifyInternalRequest(this.deps.settings.internalAuthKey ?? undefined, request.disagg.raw, Array.isArray(header) ? header[0] : header);
+    return verdict.ok ? null : verdict.message;
   }
 
   /** The prompts of a request with their token ids (chat: the templated messages unless prompt_token_ids is given). */
@@ -469,9 +543,11 @@ export class SimServer {
       // Without cache_transceiver_config.backend upstream builds no KV transceiver (2.1): no disaggregation.
       return `${requestType} requests need cache_transceiver_config.backend on this worker (the KV cache transceiver is disabled)`;
     }
-    if (requestType !== 'context_and_generation' && (request.n !== 1 || prompts.length !== 1)) {
-      return 'Disaggregated requests carry exactly one prompt and n=1';
+    if (requestType !== 'context_and_generation' && prompts.length !== 1) {
+      // Upstream's wording for a disaggregated request with several prompts.
+      return 'Disaggregated server currently only supports single string prompt or list of integers in request';
     }
+    if (requestType !== 'context_and_generation' && request.n !== 1) return 'Disaggregated requests carry exactly one prompt and n=1';
     return null;
   }
 
@@ -576,7 +652,10 @@ export class SimServer {
         ctx_request_id: ctxRequestId,
         encoded_opaque_state: opaque,
         draft_tokens: null,
+        ...this.contextAnswerExtras(request, ctxRequestId, first),
       };
+      this.sentContextParams.push(JSON.stringify(disaggOut));
+      if (this.sentContextParams.length > RECENT_REQUESTS) this.sentContextParams.shift();
       if (first.seq.finishReason !== 'stop') {
         // Keep the KV for the generation worker until it pulls it or kv_transfer_timeout_ms passes.
         const payload: KvTransferPayload = {
@@ -588,8 +667,10 @@ export class SimServer {
         this.contexts.put(payload, this.deps.engine.holdKv(promptTokenIds.length + 1));
       }
     }
-    out.finish(disaggOut, isContextOnly && first ? first.prompt.ids : null);
+    const metrics = request.wantsMetrics ? buildMetricsHeaders([{ name: 'server', timing }]) : undefined;
+    out.finish(disaggOut, isContextOnly && first ? first.prompt.ids : null, metrics);
     if (first) this.recordPerf(requestId, ctxRequestId, this.perfMetrics(first, requestType, timing));
+    if (first) this.recordPrometheus(tracks, timing);
   }
 
   /** Runs every sequence of the request through the engine; false when the request failed or was abandoned. */
@@ -658,6 +739,45 @@ export class SimServer {
         );
       }
     });
+  }
+
+  /**
+   * The fields a context worker of the emulated release adds to its disaggregated_params (section 1): the
+   * request's disagg_request_id echoed, attention-DP rank 0, where the generation side finds this context,
+   * context-first scheduling, and (1.3) the context's usage.
+   */
+  private contextAnswerExtras(request: CompletionRequestIn | ChatRequestIn, ctxRequestId: number, first: Track): Record<string, unknown> {
+    const extras = this.deps.settings.dialect.contextAnswerExtras;
+    const values: Record<string, unknown> = {
+      disagg_request_id: request.disagg?.raw['disagg_request_id'] ?? ctxRequestId,
+      ctx_dp_rank: 0,
+      ctx_info_endpoint: `sim://${this.deps.settings.host}:${this.boundPort}/${ctxRequestId}`,
+      schedule_style: 0,
+      ctx_usage: usage(first.prompt.ids.length, 1, first.cachedTokens),
+      first_gen_log_probs: null,
+      first_gen_logits: null,
+    };
+    const out: Record<string, unknown> = {};
+    for (const field of extras) out[field] = values[field] ?? null;
+    return out;
+  }
+
+  private recordPrometheus(tracks: Track[], timing: Record<string, number>): void {
+    if (!this.prometheus) return;
+    const arrival = timing.arrival_time ?? 0;
+    const firstToken = timing.first_token_time ?? arrival;
+    const last = timing.last_token_time ?? firstToken;
+    for (const t of tracks) {
+      const generated = t.isContextOnly ? 1 : t.seq.tokenIds.length;
+      this.prometheus.recordFinished({
+        finishReason: t.seq.finishReason ?? 'unknown',
+        e2eSec: last - arrival,
+        ttftSec: firstToken - arrival,
+        tpotSec: generated > 1 ? (last - firstToken) / (generated - 1) : null,
+        promptTokens: t.prompt.ids.length,
+        generationTokens: generated,
+      });
+    }
   }
 
   private perfMetrics(track: Track, requestType: string, timing: Record<string, number>): Record<string, unknown> {
@@ -872,13 +992,14 @@ class ResponseWriter {
     return usage(promptTokens, completionTokens, cachedTokens);
   }
 
-  finish(disagg: ChoiceResult['disaggregatedParams'], promptTokenIdsOut: number[] | null): void {
+  /** `metrics`: the per-request metrics a 1.3 worker returns (headers, or an SSE event after [DONE]). */
+  finish(disagg: ChoiceResult['disaggregatedParams'], promptTokenIdsOut: number[] | null, metrics?: MetricsHeaders): void {
     if (this.isEnded) return;
     this.isEnded = true;
     const u = this.usageOf(this.tracks);
     if (this.request.isStream) {
       if (this.request.includeUsage && this.endpoint === 'chat') this.res.write(finalUsageChunk(this.request.model, u));
-      this.res.end(DONE_LINE);
+      this.res.end(DONE_LINE + (metrics ? metricsSseEvent(metrics) : ''));
       return;
     }
     const choices = this.tracks.map((t) => {
@@ -907,7 +1028,7 @@ class ResponseWriter {
         ? completionResponse(isMerged ? this.servedModel : this.request.model, choices, u, isMerged ? [] : promptTokenIdsOut)
         : chatResponse(this.request.model, choices, u, promptTokenIdsOut);
     const json = JSON.stringify(body);
-    this.res.writeHead(200, { ...SIM_HEADER, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    this.res.writeHead(200, { ...SIM_HEADER, ...metrics, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
     this.res.end(json);
   }
 

@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { defaultDisaggClusterConfig } from '../../shared/logic/config-cluster';
 import { formatIssue } from '../../shared/logic/config-issues';
 import { parseMetadataConfig, parseWorkerOptions } from '../../shared/logic/config-parse';
+import { dialectOf } from '../../shared/logic/trtllm-dialect';
 import type { DisaggClusterConfig, WorkerOptions } from '../../shared/model/config';
 import { errorMessage } from '../core/cluster/cluster-storage';
 import { createClusterStorage } from '../core/cluster/cluster-uri';
@@ -20,8 +21,6 @@ import { resolveHardware } from './sim-hardware';
 import { KvEventBuffer } from './sim-kv-events';
 import { SimServer, type SimServerSettings } from './sim-server';
 
-/** The version string `/version` reports (an Oct 2025 era upstream build; never a "simulated" marker). */
-export const SIM_TRTLLM_VERSION = '1.2.0rc1';
 const USAGE_HINT = "Try 'disagg-console sim-worker --help' for help.";
 const SHUTDOWN_GRACE_MS = 3_000;
 // Deregistration gets its own budget after the drain (an etcd delete on a loaded machine can take a while).
@@ -169,7 +168,11 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     modelName,
     host: args.host,
     port: args.port,
-    version: SIM_TRTLLM_VERSION,
+    // `--emulate-version` picks the release: /version, params fields, routes, checks (docs/upstream-versions.md 7).
+    dialect: dialectOf(args.emulate_version),
+    version: dialectOf(args.emulate_version).versionString,
+    internalAuthKey: typeof options.internal_request_auth_key === 'string' && options.internal_request_auth_key !== '' ? options.internal_request_auth_key : null,
+    allowRequestChatTemplate: options.allow_request_chat_template === true,
     maxSeqLen,
     maxNumTokens,
     isChunkedPrefill: options.enable_chunked_prefill ?? args.enable_chunked_prefill,
@@ -266,7 +269,7 @@ async function register(resolved: ResolvedWorker, port: number, io: SimWorkerIo)
     const client = MetadataClient.forConfig(cfg, log);
     const key = await client.registerMetadataServer({
       model: resolved.settings.modelName,
-      version: SIM_TRTLLM_VERSION,
+      version: resolved.settings.version,
       serverRole: role,
       url: `http://${args.host}:${port}`,
     });
@@ -332,6 +335,13 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
   const onEarlyInt = (): void => earlyStop('SIGINT');
   process.on('SIGTERM', onEarlyTerm);
   process.on('SIGINT', onEarlyInt);
+  // The console that started this worker may die (kill -9) and a new one adopt the worker: output to the dead
+  // console's pipe must not end it, as it does not end trtllm-serve (Python ignores SIGPIPE, logging swallows EPIPE).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
   process.on('uncaughtException', (err) => {
     io.stderr(`[sim] unexpected error: ${err.stack ?? err.message}\n`);
     process.exit(1);
@@ -345,7 +355,7 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
   if (!faults.ok) throw new StartupError(`Error: ${faults.message}`, 1);
   const { settings } = resolved;
   const info = settings.info;
-  io.stderr(`[TensorRT-LLM] TensorRT-LLM version: ${SIM_TRTLLM_VERSION} (SIMULATED worker: no GPU is used)\n`);
+  io.stderr(`[TensorRT-LLM] TensorRT-LLM version: ${settings.version} (SIMULATED worker: no GPU is used)\n`);
   io.stderr(
     `[TensorRT-LLM][INFO] simulated ${String(info.gpu_profile)} x${resolved.gpus.length} (CUDA_VISIBLE_DEVICES=${resolved.gpus.join(',')}), tp_size=${String(info.tp_size)} pp_size=${String(info.pp_size)}, model ${args.model}\n`,
   );

@@ -1,47 +1,11 @@
-// Per-role `--extra_llm_api_options` templates offered when adding a worker (feature C2), following the
-// minimal working pair of docs/trtllm-protocol.md 2.4 plus what the console's charts need (2.2:
-// enable_iter_perf_stats for /metrics; 2.3: event_buffer_max_size for the kv_cache_aware router).
-// Layer: renderer (pure).
+// Add-worker helpers of the renderer: presets (feature C6) and their GPU plan; re-exports the per-role
+// options template and the default worker name from shared/logic. Layer: renderer (pure).
 
 import type { WorkerRole } from '../../shared/model/worker';
 
-// The lines both roles share (iteration stats for /metrics, the UCX KV transceiver, KV events for the
-// router), written once so the two templates cannot drift apart.
-const COMMON_OPTIONS: readonly string[] = [
-  'enable_iter_perf_stats: true',
-  'cache_transceiver_config:',
-  '  backend: UCX',
-  '  max_tokens_in_buffer: 8192',
-  'kv_cache_config:',
-  '  free_gpu_memory_fraction: 0.85',
-  '  event_buffer_max_size: 1024',
-  '',
-];
-
-/** The YAML template for a role. */
-export function workerOptionsTemplate(role: WorkerRole): string {
-  if (role === 'context') {
-    return [
-      '# Context worker: the overlap scheduler must be off for context-only requests (protocol 2.2).',
-      'disable_overlap_scheduler: true',
-      'max_batch_size: 8',
-      'max_num_tokens: 8192',
-      ...COMMON_OPTIONS,
-    ].join('\n');
-  }
-  return [
-    '# Generation worker: large batches, KV arrives from the context worker over UCX (protocol 2.4).',
-    'max_batch_size: 256',
-    'max_num_tokens: 512',
-    ...COMMON_OPTIONS,
-  ].join('\n');
-}
-
-/** The default name for the next worker of a role: ctx0, ctx1 ... not already taken. */
-export function nextWorkerName(role: WorkerRole, taken: readonly string[]): string {
-  const prefix = role === 'context' ? 'ctx' : 'gen';
-  for (let i = 0; ; i += 1) if (!taken.includes(`${prefix}${i}`)) return `${prefix}${i}`;
-}
+// The template and the default name have one home in shared/logic (the backend uses the same ones).
+export { nextWorkerName } from '../../shared/logic/worker-allocation';
+export { workerOptionsTemplate } from '../../shared/logic/worker-template';
 
 export type PresetName = '1+1' | '2+1' | '1+2';
 

@@ -13,6 +13,7 @@ import type {
   PlannerPredictRequest,
   PlannerWorkload,
 } from '../model/bench';
+import type { ClusterCommand, ClusterCommandRequest } from '../model/cluster-state';
 import type { LogQuery } from '../model/logs';
 import type { MetricsQuery } from '../model/metrics';
 import { REQUEST_OUTCOMES, type RequestQuery } from '../model/requests';
@@ -32,18 +33,26 @@ function fail(path: string, message: string): never {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `"${value.length > 40 ? value.slice(0, 40) + '...' : value}"`;
+  if (typeof value === 'string')
+    {return `"${value.length > 40 ? value.slice(0, 40) + '...' : value}"`;}
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    {return String(value);}
   return typeof value;
 }
 
 /** A string with optional length bounds (default at most 1 MiB of text). */
-export function str(opts: { minLength?: number; maxLength?: number; pattern?: RegExp } = {}): Check<string> {
+export function str(
+  opts: { minLength?: number; maxLength?: number; pattern?: RegExp } = {},
+): Check<string> {
   const { minLength = 0, maxLength = 1 << 20, pattern } = opts;
   return (v, path) => {
     if (typeof v !== 'string') fail(path, `must be a string, got ${describe(v)}`);
-    if (v.length < minLength) fail(path, minLength === 1 ? 'must not be empty' : `must have at least ${minLength} characters`);
+    if (v.length < minLength)
+      {fail(
+        path,
+        minLength === 1 ? 'must not be empty' : `must have at least ${minLength} characters`,
+      );}
     if (v.length > maxLength) fail(path, `must have at most ${maxLength} characters`);
     if (pattern && !pattern.test(v)) fail(path, `must match ${String(pattern)}`);
     return v;
@@ -54,7 +63,8 @@ export function str(opts: { minLength?: number; maxLength?: number; pattern?: Re
 export function int(opts: { min?: number; max?: number } = {}): Check<number> {
   const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = opts;
   return (v, path) => {
-    if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, `must be an integer, got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      {fail(path, `must be an integer, got ${describe(v)}`);}
     if (v < min || v > max) fail(path, `must be between ${min} and ${max}, got ${v}`);
     return v;
   };
@@ -64,7 +74,8 @@ export function int(opts: { min?: number; max?: number } = {}): Check<number> {
 export function num(opts: { min?: number; max?: number } = {}): Check<number> {
   const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE } = opts;
   return (v, path) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(path, `must be a number, got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      {fail(path, `must be a number, got ${describe(v)}`);}
     if (v < min || v > max) fail(path, `must be between ${min} and ${max}, got ${v}`);
     return v;
   };
@@ -72,7 +83,8 @@ export function num(opts: { min?: number; max?: number } = {}): Check<number> {
 
 /** A boolean. */
 export function bool(): Check<boolean> {
-  return (v, path) => (typeof v === 'boolean' ? v : fail(path, `must be true or false, got ${describe(v)}`));
+  return (v, path) =>
+    typeof v === 'boolean' ? v : fail(path, `must be true or false, got ${describe(v)}`);
 }
 
 /** One of the listed string literals. */
@@ -98,7 +110,10 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** An object used as a map from string keys to checked values. */
-export function recordOf<T>(value: Check<T>, opts: { maxKeys?: number; key?: Check<string> } = {}): Check<Record<string, T>> {
+export function recordOf<T>(
+  value: Check<T>,
+  opts: { maxKeys?: number; key?: Check<string> } = {},
+): Check<Record<string, T>> {
   const { maxKeys = 1000, key } = opts;
   return (v, path) => {
     if (!isPlainObject(v)) fail(path, `must be an object, got ${describe(v)}`);
@@ -133,7 +148,8 @@ export function obj<T extends object>(shape: { [K in keyof T]-?: Check<T[K]> }):
   return (v, path) => {
     if (!isPlainObject(v)) fail(path, `must be an object, got ${describe(v)}`);
     for (const k of Object.keys(v)) {
-      if (!Object.prototype.hasOwnProperty.call(shape, k)) fail(`${path}.${k}`, 'is not a known field');
+      if (!Object.prototype.hasOwnProperty.call(shape, k))
+        {fail(`${path}.${k}`, 'is not a known field');}
     }
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(shape) as (keyof T & string)[]) {
@@ -145,7 +161,9 @@ export function obj<T extends object>(shape: { [K in keyof T]-?: Check<T[K]> }):
 }
 
 /** Checks a raw argument list against one check per parameter; extra arguments are rejected. */
-export function tuple<T extends unknown[]>(...checks: { [I in keyof T]: Check<T[I]> }): (raw: unknown[]) => T {
+export function tuple<T extends unknown[]>(
+  ...checks: { [I in keyof T]: Check<T[I]> }
+): (raw: unknown[]) => T {
   return (raw) => {
     if (raw.length > checks.length) {
       fail('arguments', `expected at most ${checks.length}, got ${raw.length}`);
@@ -155,17 +173,25 @@ export function tuple<T extends unknown[]>(...checks: { [I in keyof T]: Check<T[
 }
 
 /** Checks an array of unknown values as the argument list of one channel. */
-export type ArgsValidator<K extends ApiChannelName> = (raw: unknown[]) => Parameters<ApiInvokeMap[K]>;
+export type ArgsValidator<K extends ApiChannelName> = (
+  raw: unknown[],
+) => Parameters<ApiInvokeMap[K]>;
 
 const id = str({ minLength: 1, maxLength: 200 });
 const portNumber = int({ min: 1, max: 65535 });
 const gpuIndex = int({ min: 0, max: 1023 });
-const envMap = recordOf(str({ maxLength: 100_000 }), { maxKeys: 500, key: str({ minLength: 1, maxLength: 200, pattern: /^[A-Za-z_][A-Za-z0-9_]*$/ }) });
+const envMap = recordOf(str({ maxLength: 100_000 }), {
+  maxKeys: 500,
+  key: str({ minLength: 1, maxLength: 200, pattern: /^[A-Za-z_][A-Za-z0-9_]*$/ }),
+});
 const engine = oneOf(['trtllm-serve', 'simulated'] as const);
 const clusterMode = oneOf(['static', 'metadata', 'disagg_cluster'] as const);
 /** File names inside a topology folder: no directories, no dot files. */
 const fileName = str({ minLength: 1, maxLength: 200, pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/ });
-const topologyFiles: Check<TopologyFiles> = recordOf(str({ maxLength: 4 << 20 }), { maxKeys: 200, key: fileName });
+const topologyFiles: Check<TopologyFiles> = recordOf(str({ maxLength: 4 << 20 }), {
+  maxKeys: 200,
+  key: fileName,
+});
 const version = int({ min: 1 });
 
 const workerAddRequest = obj<WorkerAddRequest>({
@@ -183,7 +209,9 @@ const workerAddRequest = obj<WorkerAddRequest>({
   extraEnv: optional(envMap),
 });
 
-const removeOptions = obj<WorkerRemoveOptions>({ drainTimeoutMs: optional(int({ min: 0, max: 3_600_000 })) });
+const removeOptions = obj<WorkerRemoveOptions>({
+  drainTimeoutMs: optional(int({ min: 0, max: 3_600_000 })),
+});
 const logQuery = obj<LogQuery>({
   tail: optional(int({ min: 1, max: 100_000 })),
   search: optional(str({ maxLength: 1000 })),
@@ -221,14 +249,59 @@ const settingsPatch = obj<ConsoleSettingsPatch>({
   simulatedGpuModel: optional(str({ minLength: 1, maxLength: 200 })),
   readyTimeoutMs: optional(int({ min: 1000, max: 24 * 3_600_000 })),
   clusterMode: optional(clusterMode),
-  etcdEndpoint: optional(nullable(str({ minLength: 1, maxLength: 500, pattern: /^https?:\/\/[^\s]+$/ }))),
+  etcdEndpoint: optional(
+    nullable(str({ minLength: 1, maxLength: 500, pattern: /^https?:\/\/[^\s]+$/ })),
+  ),
   proxyPort: optional(portNumber),
+});
+
+// ------------------------------------------------------------------ cluster commands (#12)
+const drainTimeoutMs = optional(int({ min: 0, max: 3_600_000 }));
+const baseTopologyVersion = nullable(int({ min: 1 }));
+/** One check per command kind: the fields each kind takes (the `kind` itself is checked by clusterCommand). */
+const commandShapes: {
+  [K in ClusterCommand['kind']]: Check<Extract<ClusterCommand, { kind: K }>>;
+} = {
+  addWorker: obj({ kind: oneOf(['addWorker'] as const), request: workerAddRequest }),
+  removeWorker: obj({ kind: oneOf(['removeWorker'] as const), id, drainTimeoutMs }),
+  drainWorker: obj({ kind: oneOf(['drainWorker'] as const), id, drainTimeoutMs }),
+  undrainWorker: obj({ kind: oneOf(['undrainWorker'] as const), id }),
+  restartWorker: obj({ kind: oneOf(['restartWorker'] as const), id }),
+  stopWorker: obj({ kind: oneOf(['stopWorker'] as const), id }),
+  applyConfig: obj({
+    kind: oneOf(['applyConfig'] as const),
+    files: topologyFiles,
+    baseTopologyVersion,
+    note: optional(str({ minLength: 1, maxLength: 200 })),
+  }),
+  rollback: obj({ kind: oneOf(['rollback'] as const), version }),
+  saveDraft: obj({
+    kind: oneOf(['saveDraft'] as const),
+    files: topologyFiles,
+    baseTopologyVersion,
+  }),
+  discardDraft: obj({ kind: oneOf(['discardDraft'] as const) }),
+  importFiles: obj({ kind: oneOf(['importFiles'] as const), files: topologyFiles }),
+};
+const COMMAND_KINDS = Object.keys(commandShapes) as ClusterCommand['kind'][];
+const clusterCommand: Check<ClusterCommand> = (v, path) => {
+  if (!isPlainObject(v)) fail(path, `must be an object, got ${describe(v)}`);
+  const kind = oneOf(COMMAND_KINDS)(v.kind, `${path}.kind`);
+  return commandShapes[kind](v, path);
+};
+const clusterCommandRequest = obj<ClusterCommandRequest>({
+  command: clusterCommand,
+  expectedVersion: int({ min: 0 }),
 });
 
 // ------------------------------------------------------------------ bench and planner (B1, B2)
 const benchRunId = str({ minLength: 1, maxLength: 81, pattern: /^[a-z0-9][a-z0-9-]*$/ });
 const sloMs = num({ min: 0.001, max: 3_600_000 });
-const slos = obj<BenchSlos>({ ttft: optional(sloMs), tpot: optional(sloMs), e2el: optional(sloMs) });
+const slos = obj<BenchSlos>({
+  ttft: optional(sloMs),
+  tpot: optional(sloMs),
+  e2el: optional(sloMs),
+});
 const tokenLen = int({ min: 1, max: 1_000_000 });
 const httpUrl = str({ minLength: 1, maxLength: 2000, pattern: /^https?:\/\/[^\s]+$/ });
 const benchRunFields = {
@@ -332,6 +405,8 @@ export const ApiValidators: { [K in ApiChannelName]: ArgsValidator<K> } = {
   'topology:import': tuple(topologyFiles),
   'topology:export': tuple(exportOptions),
   'cluster:status': tuple(),
+  'cluster:snapshot': tuple(),
+  'cluster:command': tuple(clusterCommandRequest),
   'metrics:snapshot': tuple(optional(metricsQuery)),
   'metrics:csv': tuple(optional(metricsQuery)),
   'requests:list': tuple(optional(requestQuery)),
@@ -355,7 +430,10 @@ export const ApiValidators: { [K in ApiChannelName]: ArgsValidator<K> } = {
 };
 
 /** Validates the raw arguments of a channel; throws AppError INVALID_ARGUMENT naming the bad argument. */
-export function validateArgs<K extends ApiChannelName>(channel: K, raw: unknown): Parameters<ApiInvokeMap[K]> {
+export function validateArgs<K extends ApiChannelName>(
+  channel: K,
+  raw: unknown,
+): Parameters<ApiInvokeMap[K]> {
   if (!Array.isArray(raw)) fail('arguments', `must be an array, got ${describe(raw)}`);
   const validator: ArgsValidator<K> = ApiValidators[channel];
   return validator(raw);

@@ -219,8 +219,8 @@ export function checkMapping(
 }
 
 /**
- * Reports every key of `obj` that is not in `known` as an error, with a "did you mean" hint.
- * `why` finishes the sentence "unknown key "x": ..." (what upstream does with it).
+ * Reports every key of `obj` that is not in `known` (an error unless `severity` says warning), with a
+ * "did you mean" hint. `why` finishes the sentence "unknown key "x": ..." (what upstream does with it).
  */
 export function checkKnownKeys(
   sink: IssueSink,
@@ -228,11 +228,13 @@ export function checkKnownKeys(
   obj: Record<string, unknown>,
   known: readonly string[],
   why: string,
+  severity: 'error' | 'warning' = 'error',
 ): void {
+  const report = severity === 'error' ? sink.error.bind(sink) : sink.warn.bind(sink);
   for (const key of Object.keys(obj)) {
     if (known.includes(key)) continue;
     const guess = closestKey(key, known);
-    sink.error(
+    report(
       [...path, key],
       `unknown key "${key}": ${why}`,
       guess ? `did you mean ${guess}?` : undefined,

@@ -25,7 +25,9 @@ import {
   parseYamlFile,
 } from './config-checks';
 import { validateDisaggCluster } from './config-cluster';
+import { isBeforeDynamicKvRouting, NEWER_ROUTERS, RELEASE_PROXY_KEYS, validateReleaseSettings } from './config-release-keys';
 import { closestKey } from './config-suggest';
+import type { TrtllmVersion } from './trtllm-dialect';
 import type { ConfigPath, SourcePosition } from './yaml-locate';
 
 export type { ParseResult } from './config-checks';
@@ -43,21 +45,6 @@ export const DISAGG_PROXY_KEYS: readonly string[] = [
   'conditional_disagg_config',
   'otlp_config',
   'disagg_cluster',
-];
-
-/** Proxy settings that only newer (2026) proxies know; the Oct 2025 proxy treats them as LLM args (§3.1). */
-const NEWER_PROXY_KEYS: readonly string[] = [
-  'node_id',
-  'schedule_style',
-  'allow_request_chat_template',
-  'gen_strip_message_history',
-  'gen_tokids_ctxbytes',
-  'num_workers',
-  'disagg_coordinator_url',
-  'server_keep_alive_timeout',
-  'internal_request_auth_key',
-  'perf_metrics_output_dir',
-  'bounded_replay_on_generation',
 ];
 
 export const ROUTER_TYPES: readonly RouterType[] = [
@@ -97,6 +84,19 @@ export interface DisaggParseOptions {
   genOnlyBenchmark?: boolean;
   /** The proxy also gets `-m metadata_config.yaml` (§7.1). */
   hasMetadataServer?: boolean;
+  /** The TensorRT-LLM release the file is for; unset: rules that differ by release are warnings. */
+  trtllmVersion?: TrtllmVersion;
+  /**
+   * The file is a template whose `urls` a launcher writes in (upstream's test harness does this for the
+   * test_configs YAMLs): missing urls are not an error.
+   */
+  urlsFromLauncher?: boolean;
+  /**
+   * The console routes to the workers of its console.yaml and updates the proxy's membership itself, so a
+   * role with no worker is allowed (the proxy answers 503 for it until one is added; docs/state-model.md):
+   * the "at least one server" rule becomes a warning instead of an error.
+   */
+  isMembershipManaged?: boolean;
 }
 
 type HostPortCheck =
@@ -164,6 +164,7 @@ function parseRouter(ctx: SectionContext, entry: Entry | undefined): RouterConfi
   const { sink } = ctx;
   const args: Record<string, unknown> = {};
   let type: RouterType = DISAGG_DEFAULTS.router_type;
+  let declaredType: string | undefined;
   if (entry && entry.value !== null && entry.value !== undefined) {
     const router = checkMapping(sink, entry.path, entry.value);
     for (const [key, v] of Object.entries(router ?? {})) {
@@ -175,17 +176,26 @@ function parseRouter(ctx: SectionContext, entry: Entry | undefined): RouterConfi
         }
         // create_router lower-cases the name (§3.2).
         const lower = v.toLowerCase();
+        const newer = NEWER_ROUTERS[lower];
         if ((ROUTER_TYPES as readonly string[]).includes(lower)) type = lower as RouterType;
-        else
+        else if (newer) {
+          type = newer.routesAs;
+          declaredType = lower;
+          sink.warn(
+            path,
+            `the ${lower} router is TensorRT-LLM ${newer.since}'s; Disagg Console's proxy routes this section as ${newer.routesAs}`,
+          );
+        } else
           {sink.error(
             path,
-            `unknown router type ${JSON.stringify(v)}; allowed: ${ROUTER_TYPES.join(', ')}`,
+            `unknown router type ${JSON.stringify(v)}; allowed: ${[...ROUTER_TYPES, ...Object.keys(NEWER_ROUTERS)].join(', ')}`,
           );}
         continue;
       }
       if (key === 'use_tokens') checkBool(sink, path, v);
       else if (key === 'max_batch_size' || key === 'tokens_per_block' || key === 'max_num_tokens')
         {checkInt(sink, path, v, { min: 1 });}
+      else if (isNewerRouterArg(router, key)) checkString(sink, path, v, { nonEmpty: true });
       else {
         const guess = closestKey(key, ROUTER_ARG_KEYS);
         sink.warn(
@@ -211,7 +221,11 @@ function parseRouter(ctx: SectionContext, entry: Entry | undefined): RouterConfi
     if (key !== 'use_tokens' && key !== 'max_batch_size' && key !== 'tokens_per_block')
       {extra[key] = v;}
   }
+  for (const required of declaredType ? (NEWER_ROUTERS[declaredType]?.requiredArgs ?? []) : []) {
+    if (!(required in args)) sink.error(entry?.path ?? [ctx.role], `the ${declaredType} router needs ${required}`);
+  }
   return {
+    ...(declaredType ? { declared_type: declaredType } : {}),
     type,
     use_tokens: args.use_tokens === true,
     max_batch_size: intArg('max_batch_size', DISAGG_DEFAULTS.kv_cache_aware_max_batch_size),
@@ -219,6 +233,12 @@ function parseRouter(ctx: SectionContext, entry: Entry | undefined): RouterConfi
     extra,
     args,
   };
+}
+
+/** An argument a newer router requires (remote_http's remote_url): a known key, not a typo. */
+function isNewerRouterArg(router: Record<string, unknown> | undefined, key: string): boolean {
+  const name = typeof router?.type === 'string' ? router.type.toLowerCase() : '';
+  return NEWER_ROUTERS[name]?.requiredArgs.includes(key) ?? false;
 }
 
 function parseUrls(ctx: SectionContext, entry: Entry | undefined): string[] {
@@ -443,16 +463,10 @@ export function validateDisaggConfig(
       settings.perf_metrics_max_requests;
   }
 
+  const releaseSettings = validateReleaseSettings(sink, top, opts.trtllmVersion);
   for (const [key, value] of Object.entries(top)) {
-    if (DISAGG_PROXY_KEYS.includes(key)) continue;
+    if (DISAGG_PROXY_KEYS.includes(key) || RELEASE_PROXY_KEYS.includes(key)) continue;
     settings.shared_keys[key] = value;
-    if (NEWER_PROXY_KEYS.includes(key)) {
-      sink.warn(
-        [key],
-        `${key} is a proxy setting only in TensorRT-LLM newer than Oct 2025; the Oct 2025 proxy copies it into both ` +
-          'server sections as an LLM arg and ignores it',
-      );
-    }
   }
 
   const clusterRaw = top.disagg_cluster;
@@ -470,6 +484,7 @@ export function validateDisaggConfig(
     ...settings,
     context_servers: parseRole('context_servers'),
     generation_servers: parseRole('generation_servers'),
+    ...(releaseSettings ? { release_settings: releaseSettings } : {}),
   };
 
   if (!isEmptySection(top.conditional_disagg_config)) {
@@ -501,11 +516,13 @@ export function validateDisaggConfig(
       {sink.error(['disagg_cluster'], 'Cluster manager and metadata server cannot be used together');}
     for (const role of ['context_servers', 'generation_servers'] as const) {
       if (config[role].router.type === 'kv_cache_aware') {
-        sink.error(
-          sections[role]?.get('router')?.path ?? [role],
-          'the kv_cache_aware router cannot add or remove servers, so it cannot be used with disagg_cluster',
-          'use round_robin or load_balancing',
-        );
+        const at = sections[role]?.get('router')?.path ?? [role];
+        // 1.2 builds routers that follow cluster membership (upstream test_configs/*_sd.yaml use it).
+        if (isBeforeDynamicKvRouting(opts.trtllmVersion)) {
+          sink.error(at, 'the kv_cache_aware router cannot add or remove servers before TensorRT-LLM 1.2, so it cannot be used with disagg_cluster', 'use round_robin or load_balancing');
+        } else if (opts.trtllmVersion === undefined) {
+          sink.warn(at, 'kv_cache_aware with disagg_cluster needs TensorRT-LLM 1.2 or later (older routers cannot add or remove servers)');
+        }
       }
     }
   } else {
@@ -514,15 +531,18 @@ export function validateDisaggConfig(
       const v = sections[role]?.get('urls')?.value;
       return Array.isArray(v) && v.length > 0;
     };
-    if (!listed('generation_servers')) {
-      sink.error(
+    const requireServers = opts.isMembershipManaged === true ? sink.warn.bind(sink) : sink.error.bind(sink);
+    if (opts.urlsFromLauncher) {
+      // The launcher writes urls in; nothing to require here.
+    } else if (!listed('generation_servers')) {
+      requireServers(
         sections.generation_servers?.get('urls')?.path ?? ['generation_servers'],
         'at least one generation server is required: list it in generation_servers.urls as host:port',
         'or use disagg_cluster for service discovery',
       );
     }
-    if (!listed('context_servers') && !opts.genOnlyBenchmark) {
-      sink.error(
+    if (!listed('context_servers') && !opts.genOnlyBenchmark && !opts.urlsFromLauncher) {
+      requireServers(
         sections.context_servers?.get('urls')?.path ?? ['context_servers'],
         'at least one context server is required: list it in context_servers.urls as host:port',
         'only a gen-only benchmark (TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1) runs without context servers',

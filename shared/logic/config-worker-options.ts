@@ -3,7 +3,7 @@
 
 import type { Document } from 'yaml';
 
-import type { DisaggConfig, KvCacheConfig, WorkerOptions } from '../model/config';
+import type { CacheTransceiverBackend, DisaggConfig, KvCacheConfig, WorkerOptions } from '../model/config';
 import type { IssueSink, ParseResult } from './config-checks';
 import {
   checkBool,
@@ -28,6 +28,7 @@ import {
   NESTED_OPTION_KEYS,
   nestedSectionOf,
   RENAMED_OPTION_HINTS,
+  TRANSCEIVER_RUNTIMES,
   WORKER_OPTION_KEYS,
 } from './worker-option-keys';
 import type { ConfigPath } from './yaml-locate';
@@ -86,6 +87,7 @@ const CACHE_TRANSCEIVER_FIELDS: Readonly<Record<string, FieldSpec>> = {
   // `backend` has its own check (case handling), see checkTransceiverBackend.
   max_tokens_in_buffer: OPTIONAL_POSITIVE_INT,
   kv_transfer_timeout_ms: OPTIONAL_POSITIVE_INT,
+  transceiver_runtime: { kind: 'enum', values: TRANSCEIVER_RUNTIMES, nullable: true },
 };
 
 const CUDA_GRAPH_FIELDS: Readonly<Record<string, FieldSpec>> = {
@@ -229,10 +231,20 @@ const TOP_LEVEL_FIELDS: Readonly<Record<string, FieldSpec>> = {
   kv_connector_config: OPTIONAL_MAPPING,
   mm_encoder_only: BOOL,
   ray_worker_extension_cls: OPTIONAL_STRING,
+  // Serving options of 1.3 (docs/upstream-versions.md sections 2 and 6).
+  internal_request_auth_key: OPTIONAL_STRING,
+  allow_request_chat_template: BOOL,
 };
 
 const FORBID_WHY =
   'TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start';
+
+/**
+ * Why an unknown key is only a warning: releases keep adding options (docs/upstream-versions.md), so a key this
+ * console does not know may be valid for the user's release; one that is not stops the worker at startup.
+ */
+const UNKNOWN_WHY =
+  'not an option of TensorRT-LLM 1.0-1.3 as this console knows them; a release without it rejects unknown keys (extra="forbid") and the worker would not start';
 
 function checkField(sink: IssueSink, path: ConfigPath, v: unknown, spec: FieldSpec): void {
   if ((v === null || v === undefined) && 'nullable' in spec && spec.nullable) return;
@@ -264,7 +276,7 @@ function checkField(sink: IssueSink, path: ConfigPath, v: unknown, spec: FieldSp
       if (!obj) return;
       if (spec.section !== undefined) {
         const known = NESTED_OPTION_KEYS[spec.section] ?? [];
-        checkKnownKeys(sink, path, obj, known, FORBID_WHY);
+        checkKnownKeys(sink, path, obj, known, UNKNOWN_WHY, 'warning');
       }
       for (const [key, sub] of Object.entries(spec.fields ?? {})) {
         if (key in obj) checkField(sink, [...path, key], obj[key], sub);
@@ -345,8 +357,8 @@ export function validateWorkerOptions(
       const section = nestedSectionOf(key);
       const guess =
         section !== undefined ? `${section}.${key}` : closestKey(key, WORKER_OPTION_KEYS);
-      const hint = renamed ?? (guess ? `did you mean ${guess}?` : undefined);
-      sink.error(keyPath, `unknown option "${key}": ${FORBID_WHY}`, hint);
+      if (renamed !== undefined) sink.error(keyPath, `unknown option "${key}": ${FORBID_WHY}`, renamed);
+      else sink.warn(keyPath, `unknown option "${key}": ${UNKNOWN_WHY}`, guess ? `did you mean ${guess}?` : undefined);
       continue;
     }
     const spec = TOP_LEVEL_FIELDS[key];
@@ -363,7 +375,7 @@ export function validateWorkerOptions(
     if (backend)
       {out.cache_transceiver_config = {
         ...ctc,
-        backend: backend as 'DEFAULT' | 'UCX' | 'NIXL' | 'MPI',
+        backend: backend as CacheTransceiverBackend,
       };}
   }
 

@@ -503,10 +503,10 @@ function sectionToPlain(
   clusterMode: boolean,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (!clusterMode) {
-    out.num_instances = s.num_instances;
-    if (s.urls.length > 0) out.urls = [...s.urls];
-  }
+  // With disagg_cluster the urls are ignored, but a num_instances other than the default is still the user's
+  // (upstream's test harness reads it to launch that many workers).
+  if (!clusterMode || s.num_instances !== 1) out.num_instances = s.num_instances;
+  if (!clusterMode && s.urls.length > 0) out.urls = [...s.urls];
   const sectionCopied = (key: string): boolean =>
     (key === 'max_batch_size' && s.max_batch_size !== undefined) ||
     (key === 'max_num_tokens' && s.max_num_tokens !== undefined);
@@ -522,8 +522,9 @@ function sectionToPlain(
     if (s.router.tokens_per_block !== 32) args.tokens_per_block = s.router.tokens_per_block;
     for (const [k, v] of Object.entries(s.router.extra)) if (!sectionCopied(k)) args[k] = v;
   }
-  if (s.router.type !== 'round_robin' || Object.keys(args).length > 0)
-    {out.router = { type: s.router.type, ...args };}
+  const routerName = s.router.declared_type ?? s.router.type;
+  if (routerName !== 'round_robin' || Object.keys(args).length > 0)
+    {out.router = { type: routerName, ...args };}
   const notShared = (key: string, v: unknown): boolean =>
     !(key in shared && deepEqual(shared[key], v));
   if (s.max_batch_size !== undefined && notShared('max_batch_size', s.max_batch_size))
@@ -552,6 +553,7 @@ export function serializeDisaggConfig(config: DisaggConfig): string {
   if (config.max_retries !== 1) out.max_retries = config.max_retries;
   if (config.perf_metrics_max_requests !== 0)
     {out.perf_metrics_max_requests = config.perf_metrics_max_requests;}
+  for (const [k, v] of Object.entries(config.release_settings ?? {})) if (v !== undefined) out[k] = v;
   for (const [k, v] of Object.entries(config.shared_keys)) if (v !== undefined) out[k] = v;
   const ctx = sectionToPlain(config.context_servers, config.shared_keys, clusterMode);
   const gen = sectionToPlain(config.generation_servers, config.shared_keys, clusterMode);

@@ -56,6 +56,12 @@ const BASE_LLM_ARGS_KEYS = [
   'orchestrator_type',
 ] as const;
 
+/**
+ * Serving options newer releases accept in the same file (docs/upstream-versions.md sections 2, 6): the
+ * serve schema in tensorrt_llm/commands adds them next to the LLM args and pops them before building those.
+ */
+const SERVE_ONLY_KEYS = ['internal_request_auth_key', 'allow_request_chat_template'] as const;
+
 /** Fields that only TorchLlmArgs (the default `pytorch` backend) adds. */
 const TORCH_ONLY_KEYS = [
   'build_config',
@@ -96,6 +102,7 @@ const TORCH_ONLY_KEYS = [
 export const WORKER_OPTION_KEYS: readonly string[] = [
   ...BASE_LLM_ARGS_KEYS,
   ...TORCH_ONLY_KEYS,
+  ...SERVE_ONLY_KEYS,
   'disagg_cluster',
 ];
 
@@ -126,10 +133,19 @@ export const CACHE_TRANSCEIVER_CONFIG_KEYS: readonly string[] = [
   'backend',
   'max_tokens_in_buffer',
   'kv_transfer_timeout_ms',
+  // 2026 (docs/upstream-versions.md section 5; upstream test_configs/*transceiver_runtime_python.yaml and
+  // examples/disaggregated/slurm/simple_example/ctx_extra-llm-api-config.yaml): CPP or PYTHON.
+  'transceiver_runtime',
 ];
 
-/** Oct 2025 literal values of `cache_transceiver_config.backend` (uppercase; mid-2025 builds used lowercase). */
-export const CACHE_TRANSCEIVER_BACKENDS = ['DEFAULT', 'UCX', 'NIXL', 'MPI'] as const;
+/**
+ * Literal values of `cache_transceiver_config.backend` (uppercase; mid-2025 builds used lowercase). MOONCAKE
+ * arrived in 1.2 (release notes: "Mooncake transfer engine as a cache transceiver backend").
+ */
+export const CACHE_TRANSCEIVER_BACKENDS = ['DEFAULT', 'UCX', 'NIXL', 'MPI', 'MOONCAKE'] as const;
+
+/** `cache_transceiver_config.transceiver_runtime` values (2026). */
+export const TRANSCEIVER_RUNTIMES = ['CPP', 'PYTHON'] as const;
 
 /** CudaGraphConfig fields. */
 export const CUDA_GRAPH_CONFIG_KEYS: readonly string[] = [

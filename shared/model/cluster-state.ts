@@ -4,7 +4,7 @@
 // Layer: shared (pure), JSON-safe. Design: docs/state-model.md.
 
 import type { ConfigIssue } from '../logic/config-issues';
-import type { ApplyResult, TopologyFiles, TopologyView } from './topology';
+import type { ApplyResult, ImportResult, TopologyFiles, TopologyView } from './topology';
 import type { WorkerAddRequest, WorkerView } from './worker-view';
 
 /** The config draft the user is editing, kept by the backend so every window sees the same one. */
@@ -75,7 +75,12 @@ export type ClusterCommand =
   | { kind: 'restartWorker'; id: string }
   | { kind: 'stopWorker'; id: string }
   /** Apply files (the draft's, normally); refused when the topology moved on since `baseTopologyVersion`. */
-  | { kind: 'applyConfig'; files: TopologyFiles; baseTopologyVersion: number | null }
+  | {
+      kind: 'applyConfig';
+      files: TopologyFiles;
+      baseTopologyVersion: number | null;
+      /** Shown in the topology history (default 'apply'). */ note?: string;
+    }
   | { kind: 'rollback'; version: number }
   /** Replace the draft (validated; issues are kept in the draft, never a reason to drop it). */
   | { kind: 'saveDraft'; files: TopologyFiles; baseTopologyVersion: number | null }
@@ -106,6 +111,8 @@ export interface ClusterCommandResult {
   worker?: WorkerView;
   /** The apply's result for commands that apply a topology. */
   applied?: ApplyResult;
+  /** importFiles: the converted files and every issue (with file, line and column); the draft is kept when it has errors. */
+  imported?: ImportResult;
   /** Warnings worth showing (e.g. "no context worker left: the proxy answers 503"). */
   warnings: string[];
 }

@@ -24,6 +24,11 @@ export interface RouterConfig {
    * plus the section's `max_batch_size`/`max_num_tokens` when set (set by the parser; optional for callers).
    */
   args?: Record<string, unknown>;
+  /**
+   * The router name as written when it is one of the newer upstream routers this console's proxy does not
+   * implement (`conversation`, `centralized_kv_cache_aware`, `remote_http`); `type` is then what the proxy uses.
+   */
+  declared_type?: string;
 }
 
 /** `context_servers` / `generation_servers`. */
@@ -65,6 +70,24 @@ export interface DisaggConfig {
   otlp_config?: { otlp_traces_endpoint?: string };
   /** Top-level keys that are not proxy settings (model, backend, ...), copied into both sections. */
   shared_keys: Record<string, unknown>;
+  /** Disaggregated-server settings of TensorRT-LLM 1.2 and later (docs/upstream-versions.md section 5). */
+  release_settings?: DisaggReleaseSettings;
+}
+
+/** Top-level disaggregated-server keys added after October 2025, as upstream's DisaggServerConfig names them. */
+export interface DisaggReleaseSettings {
+  node_id?: number;
+  schedule_style?: 'context_first' | 'generation_first';
+  return_perf_metrics?: boolean;
+  perf_metrics_output_dir?: string;
+  allow_request_chat_template?: boolean;
+  gen_strip_message_history?: boolean;
+  gen_tokids_ctxbytes?: boolean;
+  num_workers?: number;
+  disagg_coordinator_url?: string;
+  server_keep_alive_timeout?: number;
+  internal_request_auth_key?: string;
+  bounded_replay_on_generation?: unknown;
 }
 
 /** metadata_config.yaml (`-m` / `--metadata_server_config_file`). */
@@ -76,7 +99,7 @@ export interface MetadataConfig {
   refresh_interval: number;
 }
 
-export type CacheTransceiverBackend = 'DEFAULT' | 'UCX' | 'NIXL' | 'MPI';
+export type CacheTransceiverBackend = 'DEFAULT' | 'UCX' | 'NIXL' | 'MPI' | 'MOONCAKE';
 
 export interface CacheTransceiverConfig {
   backend?: CacheTransceiverBackend;

@@ -13,6 +13,8 @@ export interface WorkerView {
   /** The launch spec; null for remote workers. */
   spec: WorkerSpec | null;
   status: WorkerStatus;
+  /** Present (true) while the worker is drained: the proxy sends it no new request (cluster command drainWorker). */
+  isDrained?: true;
 }
 
 /** workers:add: what the user chose when clicking a GPU; the backend fills in the rest. */

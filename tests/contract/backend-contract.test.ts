@@ -78,8 +78,8 @@ describe.each(transports)('real backend over $name', ({ make }) => {
     { call: (c: ApiClient) => c.invoke('workers:remove', 'nope'), code: 'WORKER_NOT_FOUND' },
     { call: (c: ApiClient) => c.invoke('topology:export', { format: 'files' }), code: 'NOT_FOUND' },
     { call: (c: ApiClient) => c.invoke('topology:apply', { 'console.yaml': 'workers: 3\n' }), code: 'CONFIG_INVALID' },
-    // Upstream needs at least one generation server: a lone context worker is refused before anything starts.
-    { call: (c: ApiClient) => c.invoke('workers:add', { role: 'context', gpus: [0], model: MODEL, engine: 'simulated' }), code: 'CONFIG_INVALID' },
+    // A worker without a GPU is refused before anything is written or started.
+    { call: (c: ApiClient) => c.invoke('workers:add', { role: 'context', gpus: [], model: MODEL, engine: 'simulated' }), code: 'CONFIG_INVALID' },
   ])('answers $code', async ({ call, code }) => {
     expect((await expectAppError(call(h.client))).code).toBe(code);
     expect(await h.client.invoke('workers:list')).toEqual([]);

@@ -27,7 +27,8 @@ function topologyBackend(dataDir: string): ApiBackend {
     now: () => 1234,
   });
   return {
-    api: service.handlers(),
+    // In the backend, apply, rollback and import are cluster commands over these same service methods.
+    api: { ...service.handlers(), 'topology:apply': (f) => service.apply(f), 'topology:rollback': (v) => service.rollback(v), 'topology:import': (f) => service.import(f) },
     onEvent: (name, listener) => {
       if (name !== 'topology:applied') return () => undefined;
       const l = listener as (e: TopologyAppliedEvent) => void;

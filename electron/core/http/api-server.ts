@@ -67,6 +67,8 @@ export function httpStatusForError(code: ErrorCode): number {
       return 404;
     case 'PORT_IN_USE':
     case 'BUSY':
+    case 'STALE_STATE':
+    case 'DATA_DIR_LOCKED':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
       return 413;

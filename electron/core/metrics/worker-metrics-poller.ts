@@ -1,10 +1,43 @@
-// Polls each worker's `/metrics` (iteration stats, trtllm-protocol.md 4.5) for active and queued requests,
-// KV cache usage and hit rate (feature O1). The endpoint returns a JSON array of the iterations since the last
-// read and drains it, so it is polled often and only by the console; an empty array means the worker ran no
-// iteration (idle). Workers without `enable_iter_perf_stats: true` always answer `[]`. Layer: core.
+// Polls each worker for active and queued requests, KV cache usage and hit rate (feature O1). Where the
+// worker serves Prometheus text on `/prometheus/metrics` (TensorRT-LLM 1.1+ with `return_perf_metrics`,
+// docs/upstream-versions.md section 4) its `trtllm_*` gauges are read; otherwise the JSON `/metrics`
+// (iteration stats, trtllm-protocol.md 4.5), which returns the iterations since the last read and drains
+// them, so it is polled often and only by the console; an empty array means the worker ran no iteration
+// (idle). Workers without `enable_iter_perf_stats: true` always answer `[]`. Layer: core.
 
+import { parsePrometheusText, type PromText, sampleValue } from '../../../shared/logic/prometheus-text';
 import { RingSeries } from '../../../shared/logic/series';
+import { dialectForVersionString, type TrtllmDialect } from '../../../shared/logic/trtllm-dialect';
 import type { WorkerIterationSample } from '../../../shared/model/metrics';
+
+/**
+ * A sample from a worker's Prometheus text (upstream MetricsCollector names); null when the text has none of
+ * the scheduler gauges (a release whose Prometheus route carries only per-request metrics).
+ */
+export function parsePrometheusSample(text: PromText, atMs: number): WorkerIterationSample | null {
+  const running = sampleValue(text, 'trtllm_num_requests_running');
+  const waiting = sampleValue(text, 'trtllm_num_requests_waiting');
+  const usage = sampleValue(text, 'trtllm_kv_cache_utilization');
+  const hitRate = sampleValue(text, 'trtllm_kv_cache_hit_rate');
+  if (running === null && waiting === null && usage === null) return null;
+  const unit = (v: number | null): number | null => (v === null || !Number.isFinite(v) ? null : Math.min(1, Math.max(0, v)));
+  return { atMs, activeRequests: running, queuedRequests: waiting, kvCacheUsage: unit(usage), kvCacheHitRate: unit(hitRate) };
+}
+
+/**
+ * The dialect of the worker at `url` from its `GET /version` (`{"version": "x.y.z"}` on every release), or
+ * undefined when it does not answer one; the console then uses the user's setting or the default.
+ */
+export async function fetchWorkerDialect(url: string, fetchImpl: typeof fetch = fetch, timeoutMs = 3000): Promise<TrtllmDialect | undefined> {
+  try {
+    const res = await fetchImpl(`${url.replace(/\/+$/, '')}/version`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (res.status !== 200) return undefined;
+    const body = (await res.json()) as { version?: unknown };
+    return typeof body.version === 'string' ? dialectForVersionString(body.version) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Parses one `/metrics` answer into a sample from its newest iteration; null when it is not an array. */
 export function parseIterationStats(body: unknown, atMs: number): WorkerIterationSample | null {
@@ -73,20 +106,41 @@ export function createWorkerMetricsPoller(opts: WorkerMetricsPollerOptions): Wor
   let round: Promise<void> | null = null;
   let isStopped = false;
 
+  /** Workers whose `/prometheus/metrics` answered 404 or had no scheduler gauges: JSON `/metrics` only. */
+  const jsonOnly = new Set<string>();
+
+  /** The Prometheus sample of a worker, or undefined when this worker must be read from JSON. */
+  const prometheusSample = async (w: PolledWorker): Promise<WorkerIterationSample | null | undefined> => {
+    if (jsonOnly.has(w.id)) return undefined;
+    const res = await doFetch(`${w.url.replace(/\/+$/, '')}/prometheus/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (res.status !== 200) {
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status === 404) jsonOnly.add(w.id);
+      return res.status === 404 ? undefined : null;
+    }
+    const sample = parsePrometheusSample(parsePrometheusText(await res.text()), now());
+    if (sample === null) jsonOnly.add(w.id);
+    return sample ?? undefined;
+  };
+
+  const jsonSample = async (w: PolledWorker): Promise<WorkerIterationSample | null> => {
+    const res = await doFetch(`${w.url.replace(/\/+$/, '')}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (res.status !== 200) {
+      await res.arrayBuffer().catch(() => undefined);
+      return null;
+    }
+    return parseIterationStats(await res.json(), now());
+  };
+
   const pollOne = async (w: PolledWorker): Promise<void> => {
-    let body: unknown;
+    let sample: WorkerIterationSample | null;
     try {
-      const res = await doFetch(`${w.url.replace(/\/+$/, '')}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
-      if (res.status !== 200) {
-        await res.arrayBuffer().catch(() => undefined);
-        return;
-      }
-      body = await res.json();
+      const fromPrometheus = await prometheusSample(w);
+      sample = fromPrometheus === undefined ? await jsonSample(w) : fromPrometheus;
     } catch {
       // A worker that is starting, stopping or gone has no stats this round; its health is shown elsewhere.
       return;
     }
-    const sample = parseIterationStats(body, now());
     if (!sample) return;
     let s = series.get(w.id);
     if (!s) {

@@ -17,8 +17,11 @@
 
 /** Where parsed pieces go. Called synchronously from `push` / `endOfInput`. */
 export interface ResponseSink {
-  /** The final (non-1xx) status line and headers. */
-  onHead(status: number, contentType: string | undefined): void;
+  /**
+   * The final (non-1xx) status line and headers. `metricsHeaders`: Server-Timing and X-TRTLLM-* headers by
+   * lower-case name, when the answer has any.
+   */
+  onHead(status: number, contentType: string | undefined, metricsHeaders?: Record<string, string>): void;
   /** Body bytes, de-chunked; a view into the pushed buffer, valid to keep. */
   onBody(chunk: Buffer): void;
   /** The body ended; `canReuse` says whether the connection may carry another request. */
@@ -296,7 +299,7 @@ export class Http1ResponseParser {
       return;
     }
     this.canReuse = fields.keepsAlive(isHttp10);
-    this.sink.onHead(status, fields.contentType);
+    this.sink.onHead(status, fields.contentType, fields.metricsHeaders);
     if (this.state === State.Done) return; // the sink aborted from onHead
     if (status === 204 || status === 304) {
       this.complete();
@@ -419,9 +422,14 @@ function isOws(c: number): boolean {
   return c === 32 || c === 9;
 }
 
-/** The header fields that decide framing, reuse and the content type; the rest are checked and dropped. */
+/**
+ * The header fields that decide framing, reuse and the content type, plus the per-request metrics
+ * headers; the rest are checked and dropped.
+ */
 class HeadFields {
   contentType: string | undefined;
+  /** Server-Timing and X-TRTLLM-* values by lower-case name (repeats joined), when the answer has any. */
+  metricsHeaders: Record<string, string> | undefined;
   private contentLength = -1;
   private transferEncoding: string | undefined;
   private connection = '';
@@ -431,6 +439,10 @@ class HeadFields {
     // Only the four headers that matter are copied, picked by their name's length first: this runs
     // for every header line, twice per proxied request.
     const nameLength = colon - start;
+    if (isMetricsHeaderName(text, start, nameLength)) {
+      this.addMetricsHeader(text.slice(start, colon).toLowerCase(), text.slice(valueStart, valueEnd));
+      return;
+    }
     if (nameLength !== 14 && nameLength !== 17 && nameLength !== 12 && nameLength !== 10) return;
     const name = text.slice(start, colon).toLowerCase();
     if (name === 'content-length') this.addContentLength(text.slice(valueStart, valueEnd));
@@ -445,6 +457,13 @@ class HeadFields {
       this.contentType ??= text.slice(valueStart, valueEnd);
     } else if (name === 'connection')
       {this.connection += text.slice(valueStart, valueEnd).toLowerCase() + ',';}
+  }
+
+  /** Per-request metrics (TensorRT-LLM 1.3, request-metrics.ts): rare, so only looked at by name shape. */
+  private addMetricsHeader(name: string, value: string): void {
+    const headers = (this.metricsHeaders ??= {});
+    const earlier = headers[name];
+    headers[name] = earlier === undefined ? value : `${earlier}, ${value}`;
   }
 
   private addContentLength(value: string): void {
@@ -496,4 +515,11 @@ function findHeadEnd(
     if (next === LF) throw new HttpParseError('line not ended by CRLF in the response head');
   }
   return undefined;
+}
+
+/** `server-timing` or `x-trtllm-...` (case-insensitive), checked without slicing the usual headers. */
+function isMetricsHeaderName(text: string, start: number, length: number): boolean {
+  const c = text.charCodeAt(start) | 0x20;
+  if (c === 115 /* s */) return length === 13 && text.slice(start, start + 13).toLowerCase() === 'server-timing';
+  return c === 120 /* x */ && length > 9 && text.slice(start, start + 9).toLowerCase() === 'x-trtllm-';
 }

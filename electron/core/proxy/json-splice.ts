@@ -139,3 +139,13 @@ export function unwrapTokenListText(raw: string): string | undefined {
   if (inner === '' || /^-?\d/.test(inner)) return t;
   return undefined;
 }
+
+/** The text range of the first element of a JSON array text, or undefined (empty array, not an array, broken). */
+export function firstArrayElement(text: string): JsonMember | undefined {
+  let p = skipWs(text, 0);
+  if (text[p] !== '[') return undefined;
+  p = skipWs(text, p + 1);
+  if (text[p] === ']' || p >= text.length) return undefined;
+  const end = skipValue(text, p);
+  return end < 0 ? undefined : { start: p, end };
+}

@@ -7,6 +7,7 @@ import { DisaggClusterManager, workerUrl } from '../cluster/disagg-cluster-manag
 import { handleClusterStoreRequest } from '../cluster/http-store-routes';
 import { MetadataClient, MetadataMonitor } from '../cluster/metadata-client';
 import { defaultTokenizer } from './default-tokenizer';
+import { PROXY_DEFAULTS } from './proxy-options';
 import type { ProxyServer, ProxyServerOptions } from './proxy-server';
 import { createProxyServer } from './proxy-server';
 import type { LogLevel } from './types';
@@ -31,6 +32,16 @@ export interface ProxyRunSettings {
   queueIntervalS: number;
   /** Hard bound on a request's queue wait (503). */
   queueTimeoutS: number;
+  /** One request from its body's arrival to its last byte (504, or an SSE error once streaming). */
+  totalTimeoutS: number;
+  /** The request body must arrive within this (408), before the request may take a slot. */
+  bodyTimeoutS: number;
+  /** Slowest acceptable request body after a 5 s grace (408); 0 turns the check off. */
+  minBodyRateBytesPerS: number;
+  /** Request line and headers must arrive within this (408). */
+  headerTimeoutS: number;
+  /** Open connections per client address; requests on more get 429 (0: no limit). */
+  maxConnectionsPerClient: number;
 }
 
 export const DEFAULT_RUN_SETTINGS: ProxyRunSettings = {
@@ -48,6 +59,11 @@ export const DEFAULT_RUN_SETTINGS: ProxyRunSettings = {
   queueTargetS: 0.1,
   queueIntervalS: 1,
   queueTimeoutS: 5,
+  totalTimeoutS: PROXY_DEFAULTS.totalTimeoutMs / 1000,
+  bodyTimeoutS: PROXY_DEFAULTS.bodyTimeoutMs / 1000,
+  minBodyRateBytesPerS: PROXY_DEFAULTS.minBodyBytesPerS,
+  headerTimeoutS: PROXY_DEFAULTS.headersTimeoutMs / 1000,
+  maxConnectionsPerClient: PROXY_DEFAULTS.maxConnectionsPerClient,
 };
 
 /** Proxy options from the parsed file and flags (pure). */
@@ -76,7 +92,16 @@ export function proxyOptionsFromConfig(cfg: DisaggConfig, s: ProxyRunSettings, e
     queueTargetMs: s.queueTargetS * 1000,
     queueIntervalMs: s.queueIntervalS * 1000,
     queueTimeoutMs: s.queueTimeoutS * 1000,
+    totalTimeoutMs: s.totalTimeoutS * 1000,
+    bodyTimeoutMs: s.bodyTimeoutS * 1000,
+    minBodyBytesPerS: s.minBodyRateBytesPerS,
+    headersTimeoutMs: s.headerTimeoutS * 1000,
+    maxConnectionsPerClient: s.maxConnectionsPerClient,
     perfMetricsMaxRequests: cfg.perf_metrics_max_requests,
+    // TensorRT-LLM 1.2+ server settings of the YAML (docs/upstream-versions.md sections 2, 3, 6).
+    internalRequestAuthKey: cfg.release_settings?.internal_request_auth_key,
+    returnPerfMetrics: cfg.release_settings?.return_perf_metrics === true,
+    allowRequestChatTemplate: cfg.release_settings?.allow_request_chat_template === true,
     minimalInstances: cfg.disagg_cluster
       ? {
           context: cfg.disagg_cluster.minimal_instances.context_servers,

@@ -3,6 +3,7 @@
 // "context already finished" rule. The server (proxy-server.ts) only does I/O around these.
 // Layer: core (no I/O here, so it is unit-tested directly).
 import type { RouteRequest } from '../../../shared/logic/routers/types';
+import { contextParamsText, generationParamsText } from './disagg-params';
 import type { JsonMember } from './json-splice';
 import { quoteKey, scanObjectMembers, unwrapTokenListText } from './json-splice';
 
@@ -10,16 +11,18 @@ export type Endpoint = 'completions' | 'chat';
 
 export type JsonObject = Record<string, unknown>;
 
-/** The five OpenAI-side DisaggregatedParams fields an Oct 2025 worker accepts (section 4.2, extra="forbid"). */
+/**
+ * OpenAI-side DisaggregatedParams: the five fields of Oct 2025 named, and whatever newer releases add
+ * (docs/upstream-versions.md section 1) kept as the context worker sent them.
+ */
 export interface DisaggParams {
   request_type: string;
   first_gen_tokens?: unknown;
   ctx_request_id?: unknown;
   encoded_opaque_state?: unknown;
   draft_tokens?: unknown;
+  [field: string]: unknown;
 }
-
-const DISAGG_FIELDS = ['first_gen_tokens', 'ctx_request_id', 'encoded_opaque_state', 'draft_tokens'] as const;
 
 export type FlowCheck<T> = { ok: true; value: T } | { ok: false; status: number; message: string };
 
@@ -114,8 +117,8 @@ export function checkContextResponse(json: unknown): FlowCheck<ContextResult> {
   if (dp['ctx_request_id'] === null || dp['ctx_request_id'] === undefined) {
     return { ok: false, status: 502, message: 'Invalid disaggregated params in context phase response' };
   }
-  const params: DisaggParams = { request_type: 'generation_only' };
-  for (const f of DISAGG_FIELDS) if (f in dp) params[f] = dp[f];
+  // Upstream copies the context's params and changes only request_type: no field is dropped.
+  const params: DisaggParams = { ...dp, request_type: 'generation_only' };
   const usage = json['usage'];
   const pt = isObject(usage) ? usage['prompt_tokens'] : undefined;
   return {
@@ -179,12 +182,6 @@ export function buildGenOnlyBenchmarkRequest(body: JsonObject): JsonObject {
     },
     ignore_eos: true,
   };
-}
-
-/** OpenAI-shaped error body; never carries internal addresses (callers pass generic text). */
-export function errorBody(message: string, status: number): string {
-  const type = status === 401 ? 'authentication_error' : status < 500 ? 'invalid_request_error' : 'server_error';
-  return JSON.stringify({ error: { message, type, param: null, code: status } });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -291,6 +288,11 @@ export function buildContextRequestText(b: RawJson, promptText: string | undefin
 export interface RawContextResult extends ContextResult {
   /** `prompt_token_ids` of the answer as text (a byte copy of the worker's array), if present and not null. */
   promptTokenIdsText?: string;
+  /**
+   * The generation request's `disaggregated_params` as text: the context answer's object byte for byte with
+   * only `request_type` changed, so fields of newer releases reach the generation worker (disagg-params.ts).
+   */
+  genParamsText?: string;
 }
 
 const PROMPT_TOKENS = /"prompt_tokens"\s*:\s*(\d+)/;
@@ -306,6 +308,10 @@ export function checkContextResponseText(a: RawJson): FlowCheck<RawContextResult
   const ids = memberText(a, 'prompt_token_ids');
   const value: RawContextResult = { ...checked.value };
   if (ids !== undefined && ids !== 'null') value.promptTokenIdsText = ids;
+  const choicesText = memberText(a, 'choices');
+  const paramsText = choicesText === undefined ? undefined : contextParamsText(choicesText);
+  const genParams = paramsText === undefined ? undefined : generationParamsText(paramsText);
+  if (genParams !== undefined) value.genParamsText = genParams;
   return { ok: true, value };
 }
 
@@ -318,7 +324,7 @@ export function finishedContextText(a: RawJson): string {
 
 /** 5.4 on text: params replaced, completions' prompt := the ids text, chat gets prompt_token_ids. */
 export function buildGenerationRequestText(endpoint: Endpoint, b: RawJson, ctx: RawContextResult, promptText: string | undefined): string {
-  const params = JSON.stringify(ctx.params);
+  const params = ctx.genParamsText ?? JSON.stringify(ctx.params);
   const replace = new Map<string, string | null>([['disaggregated_params', params]]);
   const append: Array<[string, string]> = [['disaggregated_params', params]];
   const ids = ctx.promptTokenIdsText;

@@ -4,7 +4,7 @@
 // Layer: core.
 import { performance } from 'node:perf_hooks';
 
-import { SlotSet,type Slotted } from './slot-set';
+import { type Deadlined, sharedDeadlines } from './deadline-sweep';
 import { UpstreamError, type UpstreamFailureKind } from './upstream-error';
 import { type ExchangeHandler, type UpstreamExchange, UpstreamPool } from './upstream-pool';
 
@@ -24,6 +24,8 @@ export interface WholeResponse {
   status: number;
   contentType: string | undefined;
   body: Buffer;
+  /** Server-Timing / X-TRTLLM-* headers by lower-case name (TensorRT-LLM 1.3 per-request metrics). */
+  metricsHeaders?: Record<string, string>;
 }
 
 export interface WholeCall {
@@ -31,48 +33,7 @@ export interface WholeCall {
   abort(): void;
 }
 
-/** A call the deadline sweep can time out. */
-interface Deadlined extends Slotted {
-  /** performance.now() after which the sweep times the call out. */
-  readonly deadline: number;
-  timeout(): void;
-}
-
-/** How often in-flight calls are checked against their deadlines. */
-const SWEEP_MS = 20;
-
-/**
- * One periodic sweep for every call's deadline instead of a timer per call: a phase timeout fires
- * within SWEEP_MS after its deadline, and the sweep runs only while calls are in flight.
- */
-class DeadlineSweep {
-  /** A SlotSet, not a Set: calls come and go at the request rate (see slot-set.ts). */
-  private readonly calls = new SlotSet<Deadlined>();
-  private timer: NodeJS.Timeout | undefined;
-
-  add(call: Deadlined): void {
-    this.calls.add(call);
-    if (!this.timer) {
-      this.timer = setInterval(() => this.sweep(), SWEEP_MS);
-      this.timer.unref();
-    }
-  }
-
-  delete(call: Deadlined): void {
-    this.calls.delete(call);
-  }
-
-  private sweep(): void {
-    const t = performance.now();
-    for (const c of this.calls.snapshot()) if (t >= c.deadline) c.timeout();
-    if (this.calls.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
-  }
-}
-
-const deadlines = new DeadlineSweep();
+const deadlines = sharedDeadlines;
 
 /** One whole-answer call (context phase, non-streamed generation): body collected, one promise. */
 class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
@@ -84,31 +45,33 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
   private isDone = false;
   private status = 0;
   private contentType: string | undefined;
+  private metricsHeaders: Record<string, string> | undefined;
   private first: Buffer | undefined;
   private rest: Buffer[] | undefined;
   private readonly exchange: UpstreamExchange;
 
-  constructor(target: UpstreamTarget, path: string, body: string, timeoutMs: number) {
+  constructor(target: UpstreamTarget, path: string, body: string, timeoutMs: number, extraHeaders: string) {
     this.result = new Promise<WholeResponse>((resolve, reject) => {
       this.resolveResult = resolve;
       this.rejectResult = reject;
     });
     this.deadline = performance.now() + timeoutMs;
     deadlines.add(this);
-    this.exchange = target.pool.request('POST', path, body, this);
+    this.exchange = target.pool.request('POST', path, body, this, extraHeaders);
   }
 
   abort(): void {
     this.fail('aborted', 'aborted');
   }
 
-  timeout(): void {
+  onDeadline(): void {
     this.fail('timeout', 'upstream did not answer in time');
   }
 
-  onHead(status: number, contentType: string | undefined): void {
+  onHead(status: number, contentType: string | undefined, metricsHeaders?: Record<string, string>): void {
     this.status = status;
     this.contentType = contentType;
+    this.metricsHeaders = metricsHeaders;
   }
 
   onData(chunk: Buffer): void {
@@ -122,7 +85,7 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
     this.isDone = true;
     deadlines.delete(this);
     const body = this.rest ? Buffer.concat(this.rest) : (this.first ?? Buffer.alloc(0));
-    this.resolveResult({ status: this.status, contentType: this.contentType, body });
+    this.resolveResult({ status: this.status, contentType: this.contentType, body, ...(this.metricsHeaders ? { metricsHeaders: this.metricsHeaders } : {}) });
   }
 
   onFail(kind: UpstreamFailureKind, message: string): void {
@@ -139,8 +102,19 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
 }
 
 /** POSTs a JSON body and reads the whole answer, bounded by `timeoutMs` for the whole call. */
-export function postWhole(target: UpstreamTarget, path: string, body: string, timeoutMs: number): WholeCall {
-  return new WholeRequest(target, path, body, timeoutMs);
+export function postWhole(target: UpstreamTarget, path: string, body: string, timeoutMs: number, headers?: Readonly<Record<string, string>>): WholeCall {
+  return new WholeRequest(target, path, body, timeoutMs, headerLines(headers));
+}
+
+/** Extra request headers as HTTP/1.1 lines; names and values are ours (ASCII, no line breaks). */
+export function headerLines(headers: Readonly<Record<string, string>> | undefined): string {
+  if (!headers) return '';
+  let out = '';
+  for (const [name, value] of Object.entries(headers)) {
+    if (/[\r\n]/.test(name + value)) throw new Error(`header ${name} holds a line break`);
+    out += `${name}: ${value}\r\n`;
+  }
+  return out;
 }
 
 /** Status and content type of a streamed answer. */
@@ -178,14 +152,14 @@ export class StreamCall implements ExchangeHandler, Deadlined {
   private heldEnd: { kind?: UpstreamFailureKind; message?: string } | undefined;
   private readonly exchange: UpstreamExchange;
 
-  constructor(target: UpstreamTarget, path: string, payload: string, firstByteTimeoutMs: number) {
+  constructor(target: UpstreamTarget, path: string, payload: string, firstByteTimeoutMs: number, extraHeaders = '') {
     this.head = new Promise<StreamHead>((resolve, reject) => {
       this.resolveHead = resolve;
       this.rejectHead = reject;
     });
     this.deadline = performance.now() + firstByteTimeoutMs;
     deadlines.add(this);
-    this.exchange = target.pool.request('POST', path, payload, this);
+    this.exchange = target.pool.request('POST', path, payload, this, extraHeaders);
   }
 
   /** Attaches the body handler and replays what arrived with the head. */
@@ -240,7 +214,7 @@ export class StreamCall implements ExchangeHandler, Deadlined {
     if (!this.hasHead) this.rejectHead(new UpstreamError(kind, message));
   }
 
-  timeout(): void {
+  onDeadline(): void {
     this.abort('timeout', 'upstream did not answer in time');
   }
 
@@ -271,8 +245,8 @@ export class StreamCall implements ExchangeHandler, Deadlined {
 }
 
 /** Starts a streamed POST; see StreamCall. */
-export function postStream(target: UpstreamTarget, path: string, payload: string, firstByteTimeoutMs: number): StreamCall {
-  return new StreamCall(target, path, payload, firstByteTimeoutMs);
+export function postStream(target: UpstreamTarget, path: string, payload: string, firstByteTimeoutMs: number, headers?: Readonly<Record<string, string>>): StreamCall {
+  return new StreamCall(target, path, payload, firstByteTimeoutMs, headerLines(headers));
 }
 
 /** A small call's answer, or why there was none (connect, reset, timeout...). */

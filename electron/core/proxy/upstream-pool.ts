@@ -14,7 +14,7 @@ import type { UpstreamFailureKind } from './upstream-error';
 
 /** What one request's owner hears. Nothing is called after `onEnd`, `onFail`, or the owner's abort(). */
 export interface ExchangeHandler {
-  onHead(status: number, contentType: string | undefined): void;
+  onHead(status: number, contentType: string | undefined, metricsHeaders?: Record<string, string>): void;
   /**
    * Body bytes, de-chunked: a view of the shared read buffer, valid only during this call. An owner
    * that keeps them copies them (the stream relay copies once, straight into its outgoing frame).
@@ -122,9 +122,9 @@ class UpstreamConnection implements ResponseSink {
   }
 
   // ResponseSink: called from parser.push, only for the current exchange.
-  onHead(status: number, contentType: string | undefined): void {
+  onHead(status: number, contentType: string | undefined, metricsHeaders?: Record<string, string>): void {
     const ex = this.exchange;
-    if (ex !== undefined && !ex.isFinished) ex.handler.onHead(status, contentType);
+    if (ex !== undefined && !ex.isFinished) ex.handler.onHead(status, contentType, metricsHeaders);
   }
 
   onBody(chunk: Buffer): void {
@@ -225,12 +225,15 @@ export class UpstreamPool {
     this.headSuffix = ` HTTP/1.1\r\nhost: ${hostHeader}\r\n`;
   }
 
-  /** Sends a request; a JSON body when `body` is given. The handler hears the answer. */
-  request(method: 'GET' | 'POST', path: string, body: string | undefined, handler: ExchangeHandler): UpstreamExchange {
+  /**
+   * Sends a request; a JSON body when `body` is given. The handler hears the answer. `extraHeaders` are
+   * complete `name: value\r\n` lines (internal-auth signature, metrics opt-in), empty on the usual path.
+   */
+  request(method: 'GET' | 'POST', path: string, body: string | undefined, handler: ExchangeHandler, extraHeaders = ''): UpstreamExchange {
     const head =
       body === undefined
-        ? `${method} ${path}${this.headSuffix}\r\n`
-        : `${method} ${path}${this.headSuffix}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`;
+        ? `${method} ${path}${this.headSuffix}${extraHeaders}\r\n`
+        : `${method} ${path}${this.headSuffix}${extraHeaders}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`;
     const ex = new UpstreamExchange(this, head, body, handler);
     if (this.isDestroyed) {
       // Asynchronously, like any other failure: the caller has not kept `ex` yet.

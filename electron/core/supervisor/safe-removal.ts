@@ -1,7 +1,8 @@
 // Safe removal of a worker (feature C4), the four manual steps upstream documents (protocol 7.1: delete the
 // etcd key first, wait for "Server xxx is removed", then stop the worker) done in order with bounds:
 // stop routing -> drain in-flight requests -> delete its registry key -> wait until the proxy dropped it ->
-// stop the process. The proxy and registry sides are ports, filled in by the backend. Layer: core.
+// stop the process. The proxy and registry sides are ports, filled in by the backend (worker-removal.ts).
+// Layer: core.
 
 /** What the backend provides for one removal; every call may throw (the step is then reported 'failed'). */
 export interface SafeRemovalPorts {
@@ -28,7 +29,8 @@ export interface SafeRemovalOptions {
   onStep?: (step: SafeRemovalStep) => void;
 }
 
-export type SafeRemovalStepName = 'stopRouting' | 'drain' | 'deregister' | 'proxyDropped' | 'stopProcess';
+export type SafeRemovalStepName =
+  'stopRouting' | 'drain' | 'deregister' | 'proxyDropped' | 'stopProcess';
 
 export interface SafeRemovalStep {
   name: SafeRemovalStepName;
@@ -47,58 +49,114 @@ export interface SafeRemovalReport {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** Removes one worker safely. Steps that fail or time out are reported and the removal goes on: the process is always stopped. */
-export async function removeWorkerSafely(workerId: string, ports: SafeRemovalPorts, opts: SafeRemovalOptions = {}): Promise<SafeRemovalReport> {
-  const drainTimeoutMs = opts.drainTimeoutMs ?? 30_000;
-  const proxyDropTimeoutMs = opts.proxyDropTimeoutMs ?? 30_000;
-  const pollMs = opts.pollIntervalMs ?? 200;
-  const now = opts.now ?? Date.now;
-  const report: SafeRemovalReport = { workerId, steps: [], cutOffRequests: 0 };
+/** Runs the removal's steps in order, each reported; a step that fails or times out does not stop the next. */
+class StepRunner {
+  readonly report: SafeRemovalReport;
+  private readonly now: () => number;
+  private readonly pollMs: number;
 
-  const step = async (name: SafeRemovalStepName, body: () => Promise<{ outcome: 'done' | 'timeout'; detail: string | null }>): Promise<void> => {
-    const t0 = now();
+  constructor(
+    workerId: string,
+    private readonly opts: SafeRemovalOptions,
+  ) {
+    this.report = { workerId, steps: [], cutOffRequests: 0 };
+    this.now = opts.now ?? Date.now;
+    this.pollMs = opts.pollIntervalMs ?? 200;
+  }
+
+  async step(
+    name: SafeRemovalStepName,
+    body: () => Promise<{ outcome: 'done' | 'timeout'; detail: string | null }>,
+  ): Promise<void> {
+    const t0 = this.now();
     let s: SafeRemovalStep;
     try {
       const r = await body();
-      s = { name, ...r, durationMs: now() - t0 };
+      s = { name, ...r, durationMs: this.now() - t0 };
     } catch (err) {
-      s = { name, outcome: 'failed', detail: message(err), durationMs: now() - t0 };
+      s = { name, outcome: 'failed', detail: message(err), durationMs: this.now() - t0 };
     }
-    report.steps.push(s);
-    opts.onStep?.(s);
-  };
+    this.report.steps.push(s);
+    this.opts.onStep?.(s);
+  }
 
   /** Polls until done() or the bound; resolves with whether it finished in time. */
-  const until = async (done: () => Promise<boolean>, boundMs: number): Promise<boolean> => {
-    const deadline = now() + boundMs;
+  async until(done: () => Promise<boolean>, boundMs: number): Promise<boolean> {
+    const deadline = this.now() + boundMs;
     for (;;) {
       if (await done()) return true;
-      if (now() >= deadline) return false;
-      await sleep(Math.min(pollMs, Math.max(1, deadline - now())));
+      if (this.now() >= deadline) return false;
+      await sleep(Math.min(this.pollMs, Math.max(1, deadline - this.now())));
     }
-  };
+  }
+}
 
-  await step('stopRouting', async () => {
+/** Stop routing, then wait (bounded) for the requests in flight: the first two steps of a removal. */
+async function stopRoutingAndDrain(
+  workerId: string,
+  ports: Pick<SafeRemovalPorts, 'stopRouting' | 'inFlight'>,
+  run: StepRunner,
+  drainTimeoutMs: number,
+): Promise<void> {
+  await run.step('stopRouting', async () => {
     await ports.stopRouting(workerId);
     return { outcome: 'done', detail: null };
   });
-  await step('drain', async () => {
+  await run.step('drain', async () => {
     let left = 0;
-    const drained = await until(async () => (left = await ports.inFlight(workerId)) === 0, drainTimeoutMs);
-    report.cutOffRequests = drained ? 0 : left;
-    return drained ? { outcome: 'done', detail: null } : { outcome: 'timeout', detail: `${left} request(s) still in flight after ${drainTimeoutMs} ms` };
+    const drained = await run.until(
+      async () => (left = await ports.inFlight(workerId)) === 0,
+      drainTimeoutMs,
+    );
+    run.report.cutOffRequests = drained ? 0 : left;
+    return drained
+      ? { outcome: 'done', detail: null }
+      : {
+          outcome: 'timeout',
+          detail: `${left} request(s) still in flight after ${drainTimeoutMs} ms`,
+        };
   });
-  await step('deregister', async () => {
+}
+
+/** Drains a worker without removing it (cluster command drainWorker): it stays running, routed to by nobody. */
+export async function drainWorkerSafely(
+  workerId: string,
+  ports: Pick<SafeRemovalPorts, 'stopRouting' | 'inFlight'>,
+  opts: SafeRemovalOptions = {},
+): Promise<SafeRemovalReport> {
+  const run = new StepRunner(workerId, opts);
+  await stopRoutingAndDrain(workerId, ports, run, opts.drainTimeoutMs ?? 30_000);
+  return run.report;
+}
+
+/** Removes one worker safely. Steps that fail or time out are reported and the removal goes on: the process is always stopped. */
+export async function removeWorkerSafely(
+  workerId: string,
+  ports: SafeRemovalPorts,
+  opts: SafeRemovalOptions = {},
+): Promise<SafeRemovalReport> {
+  const proxyDropTimeoutMs = opts.proxyDropTimeoutMs ?? 30_000;
+  const run = new StepRunner(workerId, opts);
+  await stopRoutingAndDrain(workerId, ports, run, opts.drainTimeoutMs ?? 30_000);
+  await run.step('deregister', async () => {
     await ports.deregister(workerId);
     return { outcome: 'done', detail: null };
   });
-  await step('proxyDropped', async () => {
-    const dropped = await until(async () => !(await ports.isKnownToProxy(workerId)), proxyDropTimeoutMs);
-    return dropped ? { outcome: 'done', detail: null } : { outcome: 'timeout', detail: `the proxy still lists the worker after ${proxyDropTimeoutMs} ms` };
+  await run.step('proxyDropped', async () => {
+    const dropped = await run.until(
+      async () => !(await ports.isKnownToProxy(workerId)),
+      proxyDropTimeoutMs,
+    );
+    return dropped
+      ? { outcome: 'done', detail: null }
+      : {
+          outcome: 'timeout',
+          detail: `the proxy still lists the worker after ${proxyDropTimeoutMs} ms`,
+        };
   });
-  await step('stopProcess', async () => {
+  await run.step('stopProcess', async () => {
     await ports.stopProcess(workerId);
     return { outcome: 'done', detail: null };
   });
-  return report;
+  return run.report;
 }

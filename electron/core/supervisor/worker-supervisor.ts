@@ -16,7 +16,7 @@ import type { GpuHolder } from '../../../shared/model/gpu';
 import type { WorkerSpec, WorkerState, WorkerStatus } from '../../../shared/model/worker';
 import { createFetchHealthProbe, type HealthProbe, healthUrl } from './health-probe';
 import { CONSOLE_LINE_PREFIX, type LogStore } from './log-store';
-import { adoptProcess, checkProcess, type Leftover, type PidFile } from './pid-file';
+import { adoptProcess, checkRecordedWorker, type Leftover, type PidFile, WORKER_OWNER_ENV } from './pid-file';
 import { createPortAllocator, type PortAllocator } from './port-allocator';
 import { createNodeProcessLauncher, type LaunchedProcess, type ProcessLauncher } from './process-launcher';
 import { SupervisorError } from './supervisor-errors';
@@ -45,6 +45,8 @@ export interface WorkerSupervisorOptions {
   /** Per-worker policy overrides (e.g. a short readyTimeoutMs for simulated workers). */
   policyFor?: (spec: WorkerSpec) => Partial<RestartPolicy>;
   pidFile?: PidFile | null;
+  /** Marks every launched worker with WORKER_OWNER_ENV=ownerTag (the data dir), so a crash cannot hide one. */
+  ownerTag?: string;
   /** stderr lines kept as the crash reason. */
   stderrTailLines?: number;
   /** Where failures that are nobody's request end up (style guide §7). */
@@ -66,6 +68,10 @@ export interface WorkerSupervisor {
    * supervises the existing process (health, stop, restart on exit) instead of spawning one.
    */
   adopt(spec: WorkerSpec, leftover: Leftover): Promise<WorkerStatus>;
+  /** How a worker with this spec is launched: command line (program first, as the pid file records it), env. */
+  launchOf(spec: WorkerSpec): { command: string[]; env: Record<string, string> };
+  /** Rewrites the pid file with the running workers now (after a leftover decision, before any spawn). */
+  recordPids(): void;
   /** Stops the worker and forgets it. */
   remove(id: string): Promise<void>;
   status(id: string): WorkerStatus;
@@ -98,7 +104,9 @@ interface Managed {
   starting: Promise<unknown> | null;
   lastProgressKey: string;
   /** Set by adopt(): the next spawn wraps this running process instead of launching one. */
-  adoptPid: number | null;
+  adopting: Leftover | null;
+  /** The command line of the running process (program first), for the pid file. */
+  command: string[];
 }
 
 const RUNNING: WorkerState[] = ['starting', 'ready', 'degraded', 'stopping'];
@@ -126,7 +134,7 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     if (!opts.pidFile) return;
     try {
       const running = [...workers.values()].filter((w) => w.proc !== null);
-      opts.pidFile.update(running.map((w) => ({ id: w.spec.id, pid: w.proc?.pid ?? -1, host: w.spec.host, port: w.spec.port })));
+      opts.pidFile.update(running.map((w) => ({ id: w.spec.id, pid: w.proc?.pid ?? -1, host: w.spec.host, port: w.spec.port, command: w.command })));
     } catch (err) {
       onUnexpectedError(err);
     }
@@ -191,13 +199,17 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     w.runFirstSeq = note(id, `$ ${formatCommandLine(cmd, { CUDA_VISIBLE_DEVICES: cmd.env.CUDA_VISIBLE_DEVICES ?? '' })}`).seq;
     w.lastProgressKey = '';
     let proc: LaunchedProcess;
+    const isAdopted = w.adopting !== null;
     try {
-      if (w.adoptPid !== null) {
-        proc = adoptProcess(w.adoptPid);
-        w.adoptPid = null;
-        note(id, `adopted running process ${proc.pid} left by an earlier console (its output is not available)`);
+      if (w.adopting !== null) {
+        proc = adoptProcess(w.adopting.worker);
+        w.command = w.adopting.worker.command;
+        w.adopting = null;
+        note(id, `adopted running process ${proc.pid} left by an earlier console: its output since that console stopped is lost, and it is not captured while it runs (its stdout/stderr pipes went with that console); the next restart logs as usual`);
       } else {
-        proc = await launcher.launch({ command: cmd.command, args: cmd.args, env: cmd.env });
+        const env = opts.ownerTag === undefined ? cmd.env : { ...cmd.env, [WORKER_OWNER_ENV]: opts.ownerTag };
+        proc = await launcher.launch({ command: cmd.command, args: cmd.args, env });
+        w.command = [cmd.command, ...cmd.args];
       }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -226,6 +238,7 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
       dispatch(w, { type: 'progress', progress });
     });
     dispatch(w, { type: 'spawned', pid: proc.pid, atMs: clock.now() });
+    if (isAdopted) dispatch(w, { type: 'progress', progress: { message: `adopted from the previous console (pid ${proc.pid}); waiting for /health`, fraction: null, atMs: clock.now() } });
     writePidFile();
     void proc.exited.then((exit) => {
       const stderrTail = logs
@@ -323,7 +336,8 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         spawning: null,
         starting: null,
         lastProgressKey: '',
-        adoptPid: null,
+        adopting: null,
+        command: [],
       };
       workers.set(spec.id, w);
       return w.machine.status;
@@ -332,18 +346,25 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     start,
 
     async adopt(spec, leftover) {
-      const state = checkProcess(leftover.worker.pid, leftover.worker.identity);
+      const state = checkRecordedWorker(leftover.worker);
       if (state !== 'running') {
         throw new SupervisorError('WORKER_START_FAILED', `cannot adopt pid ${leftover.worker.pid}: ${state}`, { pid: leftover.worker.pid, state });
       }
       api.add(spec);
-      get(spec.id).adoptPid = leftover.worker.pid;
+      get(spec.id).adopting = leftover;
       // No port check: the adopted process is the one holding the port.
       dispatch(get(spec.id), { type: 'start', atMs: clock.now() });
       const w = get(spec.id);
       if (w.spawning) await w.spawning;
       return w.machine.status;
     },
+
+    launchOf(spec) {
+      const cmd = buildWorkerCommand(spec, opts.commandOptions);
+      return { command: [cmd.command, ...cmd.args], env: cmd.env };
+    },
+
+    recordPids: () => writePidFile(),
 
     stop,
 

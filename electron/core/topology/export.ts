@@ -5,10 +5,14 @@
 // loop like upstream's wait_server.sh, the proxy last). Every value is shell-quoted. Facts:
 // docs/trtllm-protocol.md 1.1, 1.2, 1.4, 2.4, 9.2. Layer: core.
 
+import {
+  DISAGG_CONFIG_FILE,
+  type LoadedTopology,
+  METADATA_CONFIG_FILE,
+} from '../../../shared/logic/load-topology';
 import { buildWorkerArgs } from '../../../shared/logic/worker-command';
 import type { ExportedFile, ExportOptions } from '../../../shared/model/topology';
 import type { WorkerSpec } from '../../../shared/model/worker';
-import { DISAGG_CONFIG_FILE, type LoadedTopology, METADATA_CONFIG_FILE } from './load-topology';
 import { shellQuote } from './shell-quote';
 import { toWorkerSpecs } from './worker-specs';
 
@@ -23,7 +27,9 @@ export function exportFiles(t: LoadedTopology): ExportedFile[] {
 }
 
 function renderArg(arg: string): string {
-  return arg.startsWith(FILE_MARK) ? `"$CONFIG_DIR"/${shellQuote(arg.slice(FILE_MARK.length))}` : shellQuote(arg);
+  return arg.startsWith(FILE_MARK)
+    ? `"$CONFIG_DIR"/${shellQuote(arg.slice(FILE_MARK.length))}`
+    : shellQuote(arg);
 }
 
 function workerSpecs(t: LoadedTopology): WorkerSpec[] {
@@ -38,10 +44,16 @@ function proxyArgs(t: LoadedTopology): string[] {
 }
 
 function envWords(spec: WorkerSpec): string[] {
-  const env: Record<string, string> = { ...spec.extraEnv, CUDA_VISIBLE_DEVICES: spec.gpus.join(',') };
+  const env: Record<string, string> = {
+    ...spec.extraEnv,
+    CUDA_VISIBLE_DEVICES: spec.gpus.join(','),
+  };
   // CUDA_VISIBLE_DEVICES first, as the README writes it; it wins over an extra env entry of the same name.
   const { CUDA_VISIBLE_DEVICES: cvd, ...rest } = env;
-  return [`CUDA_VISIBLE_DEVICES=${shellQuote(cvd ?? '')}`, ...Object.entries(rest).map(([k, v]) => `${k}=${shellQuote(v)}`)];
+  return [
+    `CUDA_VISIBLE_DEVICES=${shellQuote(cvd ?? '')}`,
+    ...Object.entries(rest).map(([k, v]) => `${k}=${shellQuote(v)}`),
+  ];
 }
 
 function healthUrl(spec: { host: string; port: number }): string {
@@ -50,7 +62,9 @@ function healthUrl(spec: { host: string; port: number }): string {
 }
 
 function configDirLine(opts: ExportOptions, fallback: string): string {
-  return opts.configDir ? `CONFIG_DIR=\${CONFIG_DIR:-${shellQuote(opts.configDir)}}` : `CONFIG_DIR=\${CONFIG_DIR:-${fallback}}`;
+  return opts.configDir
+    ? `CONFIG_DIR=\${CONFIG_DIR:-${shellQuote(opts.configDir)}}`
+    : `CONFIG_DIR=\${CONFIG_DIR:-${fallback}}`;
 }
 
 // Upstream's wait_server.sh polls /health every 10 s for up to 1800 s (protocol 9.2).
@@ -89,17 +103,29 @@ function backgroundWorker(spec: WorkerSpec, i: number, cmd: string): string[] {
 
 function header(t: LoadedTopology, what: string): string[] {
   const simulated = t.console.workers.filter((w) => w.engine === 'simulated').map((w) => w.name);
-  const lines = [`# ${what}, exported by Disagg Console.`, `# Workers: ${t.console.workers.map((w) => `${w.name} (${w.role}, GPUs ${w.gpus.join(',') || 'none'})`).join(', ') || 'none'}.`];
-  if (simulated.length > 0) lines.push(`# ${simulated.join(', ')} ran simulated in the console; this script runs the real trtllm-serve.`);
+  const lines = [
+    `# ${what}, exported by Disagg Console.`,
+    `# Workers: ${t.console.workers.map((w) => `${w.name} (${w.role}, GPUs ${w.gpus.join(',') || 'none'})`).join(', ') || 'none'}.`,
+  ];
+  if (simulated.length > 0)
+    {lines.push(
+      `# ${simulated.join(', ')} ran simulated in the console; this script runs the real trtllm-serve.`,
+    );}
   return lines;
 }
 
 /** A bash script with the upstream README launch commands, a health wait per worker, then the proxy. */
-export function exportLaunchScript(t: LoadedTopology, opts: ExportOptions = { format: 'launch-script' }): ExportedFile {
+export function exportLaunchScript(
+  t: LoadedTopology,
+  opts: ExportOptions = { format: 'launch-script' },
+): ExportedFile {
   const specs = workerSpecs(t);
   const lines = [
     '#!/usr/bin/env bash',
-    ...header(t, 'Launch commands for this topology as in TensorRT-LLM examples/disaggregated/README.md'),
+    ...header(
+      t,
+      'Launch commands for this topology as in TensorRT-LLM examples/disaggregated/README.md',
+    ),
     '# Run it next to the YAML files (or set CONFIG_DIR). Ctrl-C stops the proxy and every worker.',
     'set -euo pipefail',
     configDirLine(opts, '"$(cd "$(dirname "$0")" && pwd)"'),
@@ -108,16 +134,28 @@ export function exportLaunchScript(t: LoadedTopology, opts: ExportOptions = { fo
     ...BACKGROUND_JOBS,
   ];
   specs.forEach((spec, i) => {
-    const cmd = [...envWords(spec), 'trtllm-serve', ...buildWorkerArgs(spec).map(renderArg)].join(' ');
+    const cmd = [...envWords(spec), 'trtllm-serve', ...buildWorkerArgs(spec).map(renderArg)].join(
+      ' ',
+    );
     lines.push(...backgroundWorker(spec, i, cmd));
   });
-  specs.forEach((spec, i) => lines.push(`wait_healthy ${shellQuote(spec.id)} ${shellQuote(healthUrl(spec))} "$pid_${i}"`));
-  lines.push('', '# The proxy last, in the foreground.', ['trtllm-serve', ...proxyArgs(t).map(renderArg)].join(' '), '');
+  specs.forEach((spec, i) =>
+    lines.push(`wait_healthy ${shellQuote(spec.id)} ${shellQuote(healthUrl(spec))} "$pid_${i}"`),
+  );
+  lines.push(
+    '',
+    '# The proxy last, in the foreground.',
+    ['trtllm-serve', ...proxyArgs(t).map(renderArg)].join(' '),
+    '',
+  );
   return { name: 'launch.sh', text: lines.join('\n'), isExecutable: true };
 }
 
 /** A SLURM batch script: one background `srun ... trtllm-llmapi-launch trtllm-serve` step per worker, the proxy last. */
-export function exportSlurmScript(t: LoadedTopology, opts: ExportOptions = { format: 'slurm-script' }): ExportedFile {
+export function exportSlurmScript(
+  t: LoadedTopology,
+  opts: ExportOptions = { format: 'slurm-script' },
+): ExportedFile {
   const specs = workerSpecs(t);
   const s = opts.slurm ?? {};
   const maxGpu = Math.max(0, ...t.console.workers.flatMap((w) => w.gpus));
@@ -150,15 +188,41 @@ export function exportSlurmScript(t: LoadedTopology, opts: ExportOptions = { for
   );
   specs.forEach((spec, i) => {
     const ranks = spec.tpSize * spec.ppSize;
-    const srun = ['srun', '--overlap', '--mpi=pmix', '--nodes=1', '--nodelist="$HEAD_NODE"', `--ntasks=${ranks}`, `--ntasks-per-node=${ranks}`, `--gpus-per-node=${gpusPerNode}`];
-    const cmd = [...srun, 'env', ...envWords(spec), 'trtllm-llmapi-launch', 'trtllm-serve', ...buildWorkerArgs(spec).map(renderArg)].join(' ');
+    const srun = [
+      'srun',
+      '--overlap',
+      '--mpi=pmix',
+      '--nodes=1',
+      '--nodelist="$HEAD_NODE"',
+      `--ntasks=${ranks}`,
+      `--ntasks-per-node=${ranks}`,
+      `--gpus-per-node=${gpusPerNode}`,
+    ];
+    const cmd = [
+      ...srun,
+      'env',
+      ...envWords(spec),
+      'trtllm-llmapi-launch',
+      'trtllm-serve',
+      ...buildWorkerArgs(spec).map(renderArg),
+    ].join(' ');
     lines.push(...backgroundWorker(spec, i, cmd));
   });
-  specs.forEach((spec, i) => lines.push(`wait_healthy ${shellQuote(spec.id)} ${shellQuote(healthUrl(spec))} "$pid_${i}"`));
+  specs.forEach((spec, i) =>
+    lines.push(`wait_healthy ${shellQuote(spec.id)} ${shellQuote(healthUrl(spec))} "$pid_${i}"`),
+  );
   lines.push(
     '',
     '# The proxy last, in the foreground: the job lasts as long as it runs.',
-    ['srun', '--overlap', '--nodes=1', '--nodelist="$HEAD_NODE"', '--ntasks=1', 'trtllm-serve', ...proxyArgs(t).map(renderArg)].join(' '),
+    [
+      'srun',
+      '--overlap',
+      '--nodes=1',
+      '--nodelist="$HEAD_NODE"',
+      '--ntasks=1',
+      'trtllm-serve',
+      ...proxyArgs(t).map(renderArg),
+    ].join(' '),
     '',
   );
   return { name: 'slurm.sh', text: lines.join('\n'), isExecutable: true };

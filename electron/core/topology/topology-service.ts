@@ -1,13 +1,18 @@
-// The topology:* channels of the console API over the store: get, validate (pre-flight), apply (plan, then
-// the TopologyApplier port runs it; a failed apply keeps the previous topology and says why), history,
-// diff, rollback, import, export. Applies are serialised. Layer: core.
+// The topology over its store: get, validate (pre-flight), apply (the same pre-flight, then a plan the
+// TopologyApplier port runs; a failed apply keeps the previous topology and says why), history, diff,
+// rollback, import, export. Applies are serialised; the cluster commands (state/cluster-commands.ts) call
+// apply, rollback and import. Layer: core.
 
 import type { ApiHandlers, TopologyAppliedEvent } from '../../../shared/api/contract';
 import { AppError, type JsonValue } from '../../../shared/api/envelope';
 import { type ConfigIssue, formatIssue } from '../../../shared/logic/config-issues';
+import { CONSOLE_FILE, parseConsoleFile } from '../../../shared/logic/console-file';
+import { type LoadedTopology, loadTopology } from '../../../shared/logic/load-topology';
+import { type PortProbe, preflightTopology } from '../../../shared/logic/preflight';
 import type {
   ApplyPlan,
   ApplyResult,
+  ConsoleTopology,
   ExportedFile,
   ExportOptions,
   FileDiff,
@@ -19,12 +24,9 @@ import type {
 } from '../../../shared/model/topology';
 import type { WorkerSpec } from '../../../shared/model/worker';
 import { planApply } from './apply-plan';
-import { CONSOLE_FILE, parseConsoleFile } from './console-file';
 import { exportTopology } from './export';
 import { importTopologyFiles } from './import';
-import { type LoadedTopology, loadTopology } from './load-topology';
 import { isPortFree } from './port-probe';
-import { type PortProbe, preflightTopology } from './preflight';
 import { diffTopologyFiles } from './topology-diff';
 import type { TopologyStore } from './topology-store';
 import { toWorkerSpecs } from './worker-specs';
@@ -66,7 +68,14 @@ export interface TopologyServiceOptions {
 
 function jsonIssues(issues: ConfigIssue[]): JsonValue {
   return issues.map((i) => {
-    const o: { [key: string]: JsonValue } = { file: i.file, line: i.line, column: i.column, path: i.path, message: i.message, severity: i.severity };
+    const o: { [key: string]: JsonValue } = {
+      file: i.file,
+      line: i.line,
+      column: i.column,
+      path: i.path,
+      message: i.message,
+      severity: i.severity,
+    };
     if (i.hint !== undefined) o.hint = i.hint;
     return o;
   });
@@ -98,15 +107,54 @@ export class TopologyService {
     return Object.keys(files).length === 0 ? null : loadTopology(files).topology;
   }
 
+  /** The current files and console.yaml parsed (an empty topology before the first apply); CONFIG_INVALID when it does not parse. */
+  async current(
+    defaultMode: ConsoleTopology['clusterMode'],
+  ): Promise<{ files: TopologyFiles; console: ConsoleTopology }> {
+    const files = await this.opts.store.readCurrent();
+    const text = files[CONSOLE_FILE];
+    if (text === undefined)
+      {return {
+        files: {},
+        console: { clusterMode: defaultMode, expectedMaxInputTokens: null, workers: [] },
+      };}
+    const parsed = parseConsoleFile(text);
+    if (!parsed.ok)
+      {throw new AppError(
+        'CONFIG_INVALID',
+        'console.yaml of the current topology does not parse; fix it in the topology editor first',
+      );}
+    return { files, console: parsed.value };
+  }
+
+  /** console.yaml of an applied version; null when that version is gone or its console.yaml does not parse. */
+  async consoleAt(version: number): Promise<ConsoleTopology | null> {
+    const files = await this.opts.store.readVersion(version).catch(() => null);
+    const text = files?.[CONSOLE_FILE];
+    const parsed = text === undefined ? null : parseConsoleFile(text);
+    return parsed?.ok ? parsed.value : null;
+  }
+
   /** The current files, console.yaml parsed, and the version last applied. */
   async get(): Promise<TopologyView> {
     const files = await this.opts.store.readCurrent();
     const consoleText = files[CONSOLE_FILE];
     const parsed = consoleText === undefined ? null : parseConsoleFile(consoleText);
-    return { name: this.opts.store.name, files, console: parsed?.ok ? parsed.value : null, appliedVersion: await this.opts.store.latestVersion() };
+    return {
+      name: this.opts.store.name,
+      files,
+      console: parsed?.ok ? parsed.value : null,
+      appliedVersion: await this.opts.store.latestVersion(),
+    };
   }
 
-  private async preflight(files: TopologyFiles): Promise<{ topology: LoadedTopology | null; issues: ConfigIssue[]; previous: LoadedTopology | null }> {
+  private async preflight(
+    files: TopologyFiles,
+  ): Promise<{
+    topology: LoadedTopology | null;
+    issues: ConfigIssue[];
+    previous: LoadedTopology | null;
+  }> {
     const previous = await this.currentLoaded();
     const owned = new Set([...ownedPortsOf(previous), ...(this.opts.extraOwnedPorts?.() ?? [])]);
     const r = await preflightTopology(files, { isPortFree: this.probe, ownedPorts: owned });
@@ -127,7 +175,11 @@ export class TopologyService {
       if (!topology || errors.length > 0) {
         const shown = errors.slice(0, 5).map(formatIssue).join('\n');
         const more = errors.length > 5 ? `\n(and ${errors.length - 5} more)` : '';
-        throw new AppError('CONFIG_INVALID', `the topology has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was changed:\n${shown}${more}`, { issues: jsonIssues(issues) });
+        throw new AppError(
+          'CONFIG_INVALID',
+          `the topology has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was changed:\n${shown}${more}`,
+          { issues: jsonIssues(issues) },
+        );
       }
       const plan = planApply(previous ? { files: previous.files } : null, { files });
       const { store } = this.opts;
@@ -140,7 +192,9 @@ export class TopologyService {
         await store.removeVersion(version);
         const why = err instanceof Error ? err.message : String(err);
         const code = err instanceof AppError ? err.code : 'APPLY_FAILED';
-        throw new AppError(code, `apply failed, the previous topology keeps running: ${why}`, { plan: { ...plan } as unknown as JsonValue });
+        throw new AppError(code, `apply failed, the previous topology keeps running: ${why}`, {
+          plan: { ...plan } as unknown as JsonValue,
+        });
       }
       await store.writeCurrent(files);
       this.opts.emit?.({ version, plan, atMs: this.now() });
@@ -155,7 +209,10 @@ export class TopologyService {
 
   /** Per-file diff from version `from` to version `to`. */
   async diff(from: number, to: number): Promise<FileDiff[]> {
-    const [a, b] = await Promise.all([this.opts.store.readVersion(from), this.opts.store.readVersion(to)]);
+    const [a, b] = await Promise.all([
+      this.opts.store.readVersion(from),
+      this.opts.store.readVersion(to),
+    ]);
     return diffTopologyFiles(a, b, { from: `v${from}`, to: `v${to}` });
   }
 
@@ -173,22 +230,26 @@ export class TopologyService {
   /** The applied topology as files or scripts. */
   async export(options: ExportOptions): Promise<ExportedFile[]> {
     const files = await this.opts.store.readCurrent();
-    if (Object.keys(files).length === 0) throw new AppError('NOT_FOUND', 'there is no topology to export yet');
+    if (Object.keys(files).length === 0)
+      {throw new AppError('NOT_FOUND', 'there is no topology to export yet');}
     const loaded = loadTopology(files);
-    if (!loaded.topology) throw new AppError('CONFIG_INVALID', 'the current topology does not parse', { issues: jsonIssues(loaded.issues) });
+    if (!loaded.topology)
+      {throw new AppError('CONFIG_INVALID', 'the current topology does not parse', {
+        issues: jsonIssues(loaded.issues),
+      });}
     return exportTopology(loaded.topology, options);
   }
 
-  /** The topology:* handlers for createBackend's api. */
-  handlers(): Pick<ApiHandlers, 'topology:get' | 'topology:validate' | 'topology:apply' | 'topology:history' | 'topology:diff' | 'topology:rollback' | 'topology:import' | 'topology:export'> {
+  /** The read-only topology:* handlers (apply, rollback and import are cluster commands). */
+  handlers(): Pick<
+    ApiHandlers,
+    'topology:get' | 'topology:validate' | 'topology:history' | 'topology:diff' | 'topology:export'
+  > {
     return {
       'topology:get': () => this.get(),
       'topology:validate': (files) => this.validate(files),
-      'topology:apply': (files) => this.apply(files),
       'topology:history': () => this.history(),
       'topology:diff': (from, to) => this.diff(from, to),
-      'topology:rollback': (version) => this.rollback(version),
-      'topology:import': (files) => this.import(files),
       'topology:export': (options) => this.export(options),
     };
   }

@@ -4,8 +4,13 @@
 
 import { join } from 'node:path';
 
+import {
+  effectivePpSize,
+  effectiveTpSize,
+  type LoadedTopology,
+  METADATA_CONFIG_FILE,
+} from '../../../shared/logic/load-topology';
 import type { WorkerSpec } from '../../../shared/model/worker';
-import { effectivePpSize, effectiveTpSize, type LoadedTopology, METADATA_CONFIG_FILE } from './load-topology';
 
 /** Options of toWorkerSpecs. */
 export interface WorkerSpecOptions {
@@ -24,9 +29,14 @@ export function toWorkerSpecs(t: LoadedTopology, opts: WorkerSpecOptions): Worke
   return t.console.workers.map((w): WorkerSpec => {
     const options = t.options[w.name] ?? {};
     let registration: WorkerSpec['registration'] = { kind: 'static' };
-    if (t.console.clusterMode === 'metadata') registration = { kind: 'metadata', metadataServerConfigFile: pathFor(METADATA_CONFIG_FILE) };
+    if (t.console.clusterMode === 'metadata')
+      {registration = { kind: 'metadata', metadataServerConfigFile: pathFor(METADATA_CONFIG_FILE) };}
     // A worker whose options carry their own disagg_cluster section uses it; otherwise it gets the proxy's URI.
-    else if (t.console.clusterMode === 'disagg_cluster') registration = { kind: 'disagg_cluster', clusterUri: options.disagg_cluster ? null : (cluster?.cluster_uri ?? null) };
+    else if (t.console.clusterMode === 'disagg_cluster')
+      {registration = {
+        kind: 'disagg_cluster',
+        clusterUri: options.disagg_cluster ? null : (cluster?.cluster_uri ?? null),
+      };}
     return {
       id: w.name,
       role: w.role,

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 
 import type { ProxyServer, ProxyServerOptions } from '../../../electron/core/proxy/proxy-server';
@@ -260,4 +261,58 @@ export function streamedText(body: string): string[] {
     .filter((c) => c.error === undefined)
     .map((c) => c.choices?.[0]?.text ?? c.choices?.[0]?.delta?.content ?? '')
     .filter((t) => t !== '');
+}
+
+export interface RawAnswer {
+  /** 0 when the connection closed without any answer. */
+  status: number;
+  body: string;
+  /** How the connection ended: 'end' (closed by the proxy) or the error code. */
+  ending: string;
+}
+
+/**
+ * A client on a raw socket that sends `head` (request line and headers, or part of them), then
+ * `trickle` one byte every `everyMs` until the proxy answers or closes. The slow-body and slow-headers
+ * attacker of issue #15. Resolves with whatever the proxy answered; never rejects.
+ */
+export function trickleClient(port: number, head: string, trickle: string, everyMs: number): Promise<RawAnswer> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i < trickle.length && socket.writable) socket.write(trickle[i++] as string);
+    }, everyMs);
+    const finish = (ending: string): void => {
+      clearInterval(timer);
+      socket.destroy();
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(received);
+      const split = received.indexOf('\r\n\r\n');
+      resolve({ status: m ? Number(m[1]) : 0, body: split >= 0 ? received.slice(split + 4) : '', ending });
+    };
+    socket.on('data', (c: Buffer) => (received += c.toString('utf8')));
+    socket.on('end', () => finish('end'));
+    socket.on('error', (e: NodeJS.ErrnoException) => finish(e.code ?? e.message));
+    socket.on('close', () => finish('close'));
+    socket.write(head);
+  });
+}
+
+/** Request line and headers of a POST whose body of `length` bytes the caller sends later. */
+export function postHead(p: string, length: number): string {
+  return `POST ${p} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n\r\n`;
+}
+
+/** A gauge or counter of the proxy's /metrics text (the sum over label sets when `label` is omitted). */
+export function metricValue(text: string, name: string, label?: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-z_]+)(\{[^}]*\})? (-?[\d.e+]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (label !== undefined && m[2] !== `{${label}}`) continue;
+    sum += Number(m[3]);
+  }
+  return sum;
 }

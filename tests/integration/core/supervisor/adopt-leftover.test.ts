@@ -36,12 +36,14 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const LEFTOVER_ARGS = (port: number): string[] => ['m', '--host', '127.0.0.1', '--port', String(port)];
+
 async function leaveWorkerBehind(port: number): Promise<number> {
   // What the crashed console had started: a worker in its own process group.
-  leftover = spawn(FAKE, ['m', '--host', '127.0.0.1', '--port', String(port)], { detached: true, stdio: 'ignore' });
+  leftover = spawn(FAKE, LEFTOVER_ARGS(port), { detached: true, stdio: 'ignore' });
   await new Promise((r) => leftover?.once('spawn', r));
   const pid = leftover.pid ?? -1;
-  createPidFile(join(dir, 'console.pid.json')).update([{ id: 'ctx0', pid, host: '127.0.0.1', port }]);
+  createPidFile(join(dir, 'console.pid.json')).update([{ id: 'ctx0', pid, host: '127.0.0.1', port, command: [FAKE, ...LEFTOVER_ARGS(port)] }]);
   return pid;
 }
 

@@ -25,8 +25,20 @@ describe('parseProxyArgs', () => {
     const r = parseProxyArgs(['-c', 'a.yaml']);
     expect(r.ok && r.args).toMatchObject({ maxConcurrency: 4096, maxQueue: 1024, queueTargetS: 0.1, queueIntervalS: 1, queueTimeoutS: 5 });
   });
+  it('takes the defence flags (issue #15) and maps them to proxy options', () => {
+    const r = parseProxyArgs(['-c', 'a.yaml', '--total-timeout', '90', '--header-timeout=5', '--body-timeout', '7', '--min-body-rate', '0', '--max-connections-per-client', '16']);
+    expect(r.ok && r.args).toMatchObject({ totalTimeoutS: 90, headerTimeoutS: 5, bodyTimeoutS: 7, minBodyRateBytesPerS: 0, maxConnectionsPerClient: 16 });
+    const cfg = parseDisaggConfig('context_servers:\n  num_instances: 1\n  urls: ["localhost:8001"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["localhost:8002"]\n', 'x.yaml');
+    if (!cfg.ok || !r.ok) throw new Error('parse failed');
+    expect(proxyOptionsFromConfig(cfg.value, r.args, {})).toMatchObject({ totalTimeoutMs: 90_000, headersTimeoutMs: 5_000, bodyTimeoutMs: 7_000, minBodyBytesPerS: 0, maxConnectionsPerClient: 16 });
+  });
+  it('has defence defaults that bound slow clients without touching normal ones', () => {
+    const r = parseProxyArgs(['-c', 'a.yaml']);
+    expect(r.ok && r.args).toMatchObject({ totalTimeoutS: 300, headerTimeoutS: 20, bodyTimeoutS: 30, minBodyRateBytesPerS: 1024, maxConnectionsPerClient: 1024 });
+  });
   it.each([
     [['--queue-target', 'soon'], /--queue-target expects a number >= 0, got 'soon'/],
+    [['--total-timeout', '-1'], /--total-timeout expects a number >= 0, got '-1'/],
     [['--bogus', '1'], /^unknown flag --bogus$/],
     [['--max-concurency', '3'], /^unknown flag --max-concurency; did you mean --max-concurrency\?$/],
     [['-t', 'soon'], /--server_start_timeout expects a number >= 0/],

@@ -1,13 +1,13 @@
 // The section 5 flow rules as pure functions (trtllm-protocol.md 5.1-5.5, 5.7).
 import { describe, expect, it } from 'vitest';
 
+import { errorBody } from '../../../../electron/core/proxy/openai-error';
 import {
   buildContextRequest,
   buildGenerationRequest,
   buildGenOnlyBenchmarkRequest,
   checkContextResponse,
   contextAlreadyFinished,
-  errorBody,
   finishedContextBody,
   routeRequestOf,
   validateClientRequest,
@@ -56,9 +56,9 @@ describe('buildContextRequest (5.3)', () => {
 });
 
 describe('checkContextResponse (5.3)', () => {
-  it('extracts the five params with request_type flipped, and drops newer fields', () => {
+  it('keeps every param, newer fields included, with request_type flipped (issue #13)', () => {
     const r = checkContextResponse(ctxAnswer({}, { request_type: 'context_only', first_gen_tokens: [5], ctx_request_id: 42, encoded_opaque_state: 'abc', draft_tokens: null, disagg_request_id: 7, ctx_dp_rank: 0 }));
-    expect(r.ok && r.value.params).toEqual({ request_type: 'generation_only', first_gen_tokens: [5], ctx_request_id: 42, encoded_opaque_state: 'abc', draft_tokens: null });
+    expect(r.ok && r.value.params).toEqual({ request_type: 'generation_only', first_gen_tokens: [5], ctx_request_id: 42, encoded_opaque_state: 'abc', draft_tokens: null, disagg_request_id: 7, ctx_dp_rank: 0 });
     expect(r.ok && r.value.promptTokens).toBe(6);
   });
   it('accepts missing optional fields (older workers)', () => {

@@ -22,6 +22,8 @@ const VALID: Record<ApiChannelName, unknown[]> = {
   'topology:import': [{ 'disagg.yml': '' }],
   'topology:export': [{ format: 'slurm-script', slurm: { partition: null, nodes: 1, timeLimit: '1-00:00:00' }, configDir: '/shared/cfg' }],
   'cluster:status': [],
+  'cluster:snapshot': [],
+  'cluster:command': [{ command: { kind: 'addWorker', request: { role: 'generation', gpus: [2], model: 'm', engine: 'simulated' } }, expectedVersion: 7 }],
   'metrics:snapshot': [{ fromMs: 0, toMs: 1000, workerId: 'gen0', stepSec: 10 }],
   'metrics:csv': [{ workerId: 'ctx0' }],
   'requests:list': [{ outcomes: ['ok', 'timeout'], worker: 'gen0', limit: 50 }],
@@ -78,6 +80,11 @@ describe('validateArgs', () => {
     ['requests:list', [{ outcomes: ['fine'] }], "argument 1.outcomes[0]: must be one of 'ok', 'ok_context_only', 'client_error', 'upstream_error', 'timeout', 'client_disconnected', 'rejected', 'not_ready', got \"fine\""],
     ['requests:get', ['17'], 'argument 1: must be an integer, got "17"'],
     ['metrics:snapshot', [{ fromMs: Number.NaN }], 'argument 1.fromMs: must be a number, got NaN'],
+    ['cluster:command', [{ command: { kind: 'explode' }, expectedVersion: 1 }], "argument 1.command.kind: must be one of 'addWorker', 'removeWorker', 'drainWorker', 'undrainWorker', 'restartWorker', 'stopWorker', 'applyConfig', 'rollback', 'saveDraft', 'discardDraft', 'importFiles', got \"explode\""],
+    ['cluster:command', [{ command: { kind: 'removeWorker' }, expectedVersion: 1 }], 'argument 1.command.id: must be a string, got undefined'],
+    ['cluster:command', [{ command: { kind: 'discardDraft', id: 'x' }, expectedVersion: 1 }], 'argument 1.command.id: is not a known field'],
+    ['cluster:command', [{ command: { kind: 'applyConfig', files: {}, baseTopologyVersion: 0 }, expectedVersion: 1 }], 'argument 1.command.baseTopologyVersion: must be between 1 and 9007199254740991, got 0'],
+    ['cluster:command', [{ command: { kind: 'discardDraft' } }], 'argument 1.expectedVersion: must be an integer, got undefined'],
   ])('%s %j -> %s', (channel, args, expected) => {
     expect(validationMessage(channel, args)).toBe(expected);
   });

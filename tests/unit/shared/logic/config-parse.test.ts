@@ -271,11 +271,11 @@ describe('parseDisaggConfig: defaults and lenient spellings', () => {
   });
 
   it('the warnings of a valid file come with ok: true', () => {
-    const r = parseDisaggConfig(`schedule_style: generation_first\n${URLS}`, 'd.yaml');
+    const r = parseDisaggConfig(`schedule_style: generation_first\n${URLS}`, 'd.yaml', { trtllmVersion: '1.1' });
     expect(r.ok).toBe(true);
     expect(r.issues.map(formatIssue)).toEqual([
       expect.stringMatching(
-        /^d\.yaml:1:1 warning: schedule_style: schedule_style is a proxy setting only in TensorRT-LLM newer than Oct 2025/,
+        /^d\.yaml:1:1 warning: schedule_style: schedule_style is a disaggregated-server setting from TensorRT-LLM 1.2; 1.1 copies it/,
       ),
     ]);
   });
@@ -347,7 +347,7 @@ describe('parseDisaggConfig: every rule, located', () => {
       'unknown router type',
       `${URLS}  router:\n    type: random\n`,
       'd.yaml:8:5 generation_servers.router.type:',
-      /unknown router type "random"; allowed: round_robin, load_balancing, kv_cache_aware$/,
+      /unknown router type "random"; allowed: round_robin, load_balancing, kv_cache_aware, conversation, centralized_kv_cache_aware, remote_http$/,
     ],
     [
       'router type not a string',
@@ -444,7 +444,8 @@ describe('parseDisaggConfig: every rule, located', () => {
       'kv_cache_aware router with disagg_cluster',
       'generation_servers:\n  router: {type: kv_cache_aware}\ndisagg_cluster:\n  cluster_uri: http://localhost:8000\n',
       'd.yaml:2:3 generation_servers.router:',
-      /kv_cache_aware router cannot add or remove servers/,
+      /kv_cache_aware router cannot add or remove servers before TensorRT-LLM 1.2/,
+      { trtllmVersion: '1.1' },
     ],
     [
       'the file is a list',

@@ -82,31 +82,6 @@ describe('parseWorkerOptions: rules', () => {
 
   it.each<[string, string, string]>([
     [
-      'unknown top-level key, closest known key suggested',
-      'max_num_token: 4096\n',
-      'gen.yaml:1:1 max_num_token: unknown option "max_num_token": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start (did you mean max_num_tokens?)',
-    ],
-    [
-      'a kv_cache_config field written at the top level',
-      'free_gpu_memory_fraction: 0.5\n',
-      'gen.yaml:1:1 free_gpu_memory_fraction: unknown option "free_gpu_memory_fraction": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start (did you mean kv_cache_config.free_gpu_memory_fraction?)',
-    ],
-    [
-      'unknown key without a plausible suggestion',
-      'banana: 1\n',
-      'gen.yaml:1:1 banana: unknown option "banana": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start',
-    ],
-    [
-      'unknown nested kv_cache_config key',
-      'kv_cache_config:\n  enable_block_reus: true\n',
-      'gen.yaml:2:3 kv_cache_config.enable_block_reus: unknown key "enable_block_reus": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start (did you mean enable_block_reuse?)',
-    ],
-    [
-      'unknown nested cache_transceiver_config key',
-      'cache_transceiver_config:\n  backend: UCX\n  max_tokens_in_buffers: 2048\n',
-      'gen.yaml:3:3 cache_transceiver_config.max_tokens_in_buffers: unknown key "max_tokens_in_buffers": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start (did you mean max_tokens_in_buffer?)',
-    ],
-    [
       'old pytorch_backend_config section',
       'pytorch_backend_config:\n  disable_overlap_scheduler: true\n',
       'gen.yaml:1:1 pytorch_backend_config: pytorch_backend_config no longer exists in TensorRT-LLM; its options are top-level keys now (move disable_overlap_scheduler and the other keys under it to the top level)',
@@ -124,12 +99,12 @@ describe('parseWorkerOptions: rules', () => {
     [
       'unknown transceiver backend',
       'cache_transceiver_config:\n  backend: TCP\n',
-      'gen.yaml:2:3 cache_transceiver_config.backend: must be one of DEFAULT, UCX, NIXL, MPI, got "TCP"',
+      'gen.yaml:2:3 cache_transceiver_config.backend: must be one of DEFAULT, UCX, NIXL, MPI, MOONCAKE, got "TCP"',
     ],
     [
       'transceiver backend not a string',
       'cache_transceiver_config:\n  backend: 1\n',
-      'gen.yaml:2:3 cache_transceiver_config.backend: must be one of DEFAULT, UCX, NIXL, MPI, got 1',
+      'gen.yaml:2:3 cache_transceiver_config.backend: must be one of DEFAULT, UCX, NIXL, MPI, MOONCAKE, got 1',
     ],
     [
       'kv_transfer_timeout_ms zero',
@@ -212,11 +187,6 @@ describe('parseWorkerOptions: rules', () => {
       'gen.yaml:2:20 cuda_graph_config.batch_sizes[1]: must be at least 1, got 0',
     ],
     [
-      'unknown cuda_graph key',
-      'cuda_graph_config:\n  padding: true\n',
-      'gen.yaml:2:3 cuda_graph_config.padding: unknown key "padding": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start',
-    ],
-    [
       'guided decoding backend',
       'guided_decoding_backend: outlines\n',
       'gen.yaml:1:1 guided_decoding_backend: must be one of xgrammar, llguidance, got "outlines"',
@@ -249,6 +219,44 @@ describe('parseWorkerOptions: rules', () => {
   ])('%s', (_name, text, expected) => {
     const r = parseWorkerOptions(text, 'gen.yaml');
     expect(r.ok).toBe(false);
+    expect(r.issues.map(formatIssue)).toContain(expected);
+  });
+
+
+  it.each<[string, string, string]>([
+    [
+      'unknown top-level key, closest known key suggested',
+      'max_num_token: 4096\n',
+      'gen.yaml:1:1 warning: max_num_token: unknown option "max_num_token": not an option of TensorRT-LLM 1.0-1.3 as this console knows them; a release without it rejects unknown keys (extra="forbid") and the worker would not start (did you mean max_num_tokens?)',
+    ],
+    [
+      'a kv_cache_config field written at the top level',
+      'free_gpu_memory_fraction: 0.5\n',
+      'gen.yaml:1:1 warning: free_gpu_memory_fraction: unknown option "free_gpu_memory_fraction": not an option of TensorRT-LLM 1.0-1.3 as this console knows them; a release without it rejects unknown keys (extra="forbid") and the worker would not start (did you mean kv_cache_config.free_gpu_memory_fraction?)',
+    ],
+    [
+      'unknown key without a plausible suggestion',
+      'banana: 1\n',
+      'gen.yaml:1:1 warning: banana: unknown option "banana": not an option of TensorRT-LLM 1.0-1.3 as this console knows them; a release without it rejects unknown keys (extra="forbid") and the worker would not start',
+    ],
+    [
+      'unknown nested kv_cache_config key',
+      'kv_cache_config:\n  enable_block_reus: true\n',
+      'gen.yaml:2:3 warning: kv_cache_config.enable_block_reus: unknown key "enable_block_reus": not an option of TensorRT-LLM 1.0-1.3 as this console knows them; a release without it rejects unknown keys (extra="forbid") and the worker would not start (did you mean enable_block_reuse?)',
+    ],
+    [
+      'unknown nested cache_transceiver_config key',
+      'cache_transceiver_config:\n  backend: UCX\n  max_tokens_in_buffers: 2048\n',
+      'gen.yaml:3:3 warning: cache_transceiver_config.max_tokens_in_buffers: unknown key "max_tokens_in_buffers": not an option of TensorRT-LLM 1.0-1.3 as this console knows them; a release without it rejects unknown keys (extra="forbid") and the worker would not start (did you mean max_tokens_in_buffer?)',
+    ],
+    [
+      'unknown cuda_graph key',
+      'cuda_graph_config:\n  padding: true\n',
+      'gen.yaml:2:3 warning: cuda_graph_config.padding: unknown key "padding": not an option of TensorRT-LLM 1.0-1.3 as this console knows them; a release without it rejects unknown keys (extra="forbid") and the worker would not start',
+    ],
+  ])('warning: %s (an unknown key does not fail the file)', (_name, text, expected) => {
+    const r = parseWorkerOptions(text, 'gen.yaml');
+    expect(r.ok).toBe(true);
     expect(r.issues.map(formatIssue)).toContain(expected);
   });
 
@@ -401,7 +409,7 @@ generation_servers:
     });
     const lines = issues.map(formatIssue);
     expect(lines).toContain(
-      'mpi.yaml:2:1 bogus_top: unknown option "bogus_top": TensorRT-LLM rejects unknown keys (its config models forbid extra fields), so the worker would not start',
+      'mpi.yaml:2:1 warning: bogus_top: unknown option "bogus_top": not an option of TensorRT-LLM 1.0-1.3 as this console knows them; a release without it rejects unknown keys (extra="forbid") and the worker would not start',
     );
     expect(lines).toContain(
       'mpi.yaml:5:3 context_servers.pytorch_backend_config: pytorch_backend_config no longer exists in TensorRT-LLM; its options are top-level keys now (move disable_overlap_scheduler and the other keys under it to the top level)',

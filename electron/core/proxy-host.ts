@@ -1,0 +1,203 @@
+// The console's LLM proxy, hosted in a worker thread (proxy/proxy-thread.ts): start on the configured port
+// (a free one when it is taken), restart when the applied topology's proxy settings change (not when only
+// its urls do: adding a worker must not restart it), push membership (deduplicated), the per-worker
+// in-flight counters, request records, and a bounded stop. Layer: core.
+
+import { parseDisaggConfig } from '../../shared/logic/config-parse';
+import { DISAGG_CONFIG_FILE } from '../../shared/logic/load-topology';
+import { disaggConfigText } from '../../shared/logic/topology-edit';
+import { hostPortOf, normalizeUrl } from '../../shared/logic/worker-url';
+import type { DisaggConfig } from '../../shared/model/config';
+import type { WorkerRole } from '../../shared/model/worker';
+import type { ProxyInfo } from '../../shared/model/worker-view';
+import { type BackendLog, errText } from './event-hub';
+import {
+  type ProxyThreadHandle,
+  type ProxyThreadStatus,
+  startProxyInWorkerThread,
+} from './proxy/proxy-thread';
+import type { LogLevel, ProxyRequestRecord } from './proxy/types';
+
+/** Urls (normalized `http://host:port`) the proxy should route to, per role. */
+export type Membership = Record<WorkerRole, string[]>;
+
+/** The proxy part of the backend. */
+export interface ProxyHost {
+  readonly port: number;
+  readonly url: string;
+  /** Starts the proxy for a topology's config (null: none applied yet). */
+  start(config: DisaggConfig | null): Promise<void>;
+  /** Restarts the proxy when the config's proxy settings differ from the running ones; true when it did. */
+  reloadIfChanged(config: DisaggConfig): Promise<boolean>;
+  /** Sends the membership when it differs from the last one sent. */
+  setMembership(want: Membership): void;
+  /** The proxy's in-flight counters per worker url; empty when it does not answer within 2 s. */
+  inFlight(): Promise<{ url: string; inFlight: number }[]>;
+  info(): ProxyInfo;
+  onRecords(listener: (records: ProxyRequestRecord[]) => void): () => void;
+  stop(): Promise<void>;
+}
+
+/** Options of createProxyHost. */
+export interface ProxyHostOptions {
+  port: number;
+  env: Record<string, string | undefined>;
+  log: BackendLog;
+}
+
+/** A proxy config without static urls: the backend owns membership in static and metadata modes. */
+function proxyConfigOf(cfg: DisaggConfig | null, port: number): DisaggConfig {
+  const base =
+    cfg ??
+    (
+      parseDisaggConfig(
+        disaggConfigText(port, ['127.0.0.1:1'], ['127.0.0.1:2']),
+        DISAGG_CONFIG_FILE,
+      ) as { ok: true; value: DisaggConfig }
+    ).value;
+  return {
+    ...base,
+    hostname: '127.0.0.1',
+    port,
+    context_servers: { ...base.context_servers, urls: [], num_instances: 0 },
+    generation_servers: { ...base.generation_servers, urls: [], num_instances: 0 },
+  };
+}
+
+/** What a proxy restart depends on: the config without urls. */
+function proxyKeyOf(cfg: DisaggConfig): string {
+  return JSON.stringify(proxyConfigOf(cfg, 0));
+}
+
+/** Ends a proxy thread, bounded: a thread that already died never answers. */
+async function stopBounded(p: ProxyThreadHandle, drainMs: number, log: BackendLog): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log('warn', 'the proxy thread did not stop in time');
+      resolve();
+    }, drainMs + 5000);
+  });
+  await Promise.race([p.stop(drainMs), bound]);
+  clearTimeout(timer);
+}
+
+/** Resolves with p's value, or with `fallback` after ms. */
+async function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  const value = await Promise.race([p, timeout]);
+  clearTimeout(timer);
+  return value;
+}
+
+/** The proxy host; nothing runs before start(). */
+export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
+  const { log } = opts;
+  let proxy: ProxyThreadHandle | null = null;
+  let port = opts.port;
+  let key = '';
+  let lastMembership = '';
+  let status: ProxyThreadStatus | null = null;
+  const recordListeners = new Set<(records: ProxyRequestRecord[]) => void>();
+  const proxyLog = (level: LogLevel, message: string): void => {
+    if (level === 'error' || level === 'warning')
+      {log(level === 'warning' ? 'warn' : 'error', `proxy: ${message}`);}
+  };
+
+  const startOn = (config: DisaggConfig, at: number): Promise<ProxyThreadHandle> =>
+    startProxyInWorkerThread({
+      config,
+      env: { TRTLLM_DISAGG_BENCHMARK_GEN_ONLY: opts.env.TRTLLM_DISAGG_BENCHMARK_GEN_ONLY },
+      overrides: { host: '127.0.0.1', port: at },
+      onLog: proxyLog,
+      onStatus: (st) => {
+        status = st;
+      },
+    });
+
+  const host: ProxyHost = {
+    get port() {
+      return port;
+    },
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    async start(cfg) {
+      const config = proxyConfigOf(cfg, port);
+      try {
+        proxy = await startOn(config, port);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EADDRINUSE' && !/in use/.test(errText(err)))
+          {throw err;}
+        log('warn', `proxy port ${port} is in use; the proxy takes a free port instead`);
+        proxy = await startOn(config, 0);
+      }
+      port = proxy.port;
+      status = proxy.status();
+      key = proxyKeyOf(config);
+      lastMembership = '';
+      proxy.onRecords((records) => {
+        for (const l of [...recordListeners]) l(records);
+      });
+    },
+    async reloadIfChanged(cfg) {
+      if (!proxy || proxyKeyOf(cfg) === key) return false;
+      log('info', 'proxy configuration changed: restarting the proxy');
+      const old = proxy;
+      proxy = null;
+      await stopBounded(old, 5000, log);
+      await host.start(cfg);
+      return true;
+    },
+    setMembership(want) {
+      const next = JSON.stringify(want);
+      if (!proxy || next === lastMembership) return;
+      lastMembership = next;
+      proxy.updateMembership({
+        context: want.context.map(hostPortOf),
+        generation: want.generation.map(hostPortOf),
+      });
+    },
+    async inFlight() {
+      const p = proxy;
+      if (!p) return [];
+      // A thread being restarted answers nothing: no counters, like a silent one (removal never blocks on it).
+      const stats = await within(
+        p.stats().catch(() => null),
+        2000,
+        null,
+      );
+      return (stats?.workers ?? []).map((w) => ({
+        url: normalizeUrl(w.url),
+        inFlight: w.inFlight,
+      }));
+    },
+    info() {
+      const base = {
+        url: host.url,
+        host: '127.0.0.1',
+        port,
+        isRunning: proxy !== null && status?.state === 'running',
+      };
+      return proxy !== null && status
+        ? { ...base, state: status.state, restarts: status.restarts, lastError: status.lastError }
+        : base;
+    },
+    onRecords(listener) {
+      recordListeners.add(listener);
+      return () => recordListeners.delete(listener);
+    },
+    async stop() {
+      const p = proxy;
+      proxy = null;
+      if (p)
+        {await stopBounded(p, 2000, log).catch((err: unknown) =>
+          log('warn', `proxy stop: ${errText(err)}`),
+        );}
+    },
+  };
+  return host;
+}

@@ -1,0 +1,54 @@
+// The console settings (<dataDir>/settings.json): read once at start (an unreadable file means defaults, with
+// a warning), changed by settings:set and written atomically. Layer: core.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { ConsoleSettings, ConsoleSettingsPatch } from '../../shared/model/settings';
+import { type BackendLog, errText } from './event-hub';
+import { writeJsonAtomic } from './settings-file';
+
+/** The settings a fresh console starts with. */
+export const DEFAULT_SETTINGS: ConsoleSettings = {
+  trtllmServePath: null,
+  defaultEngine: 'simulated',
+  simulatedGpuCount: 4,
+  simulatedGpuModel: 'NVIDIA H100 80GB HBM3',
+  // Real models take minutes to load (C2); simulated workers get a short bound of their own.
+  readyTimeoutMs: 30 * 60_000,
+  clusterMode: 'static',
+  etcdEndpoint: null,
+  proxyPort: 8000,
+};
+
+/** The settings of one data dir. */
+export interface SettingsService {
+  get(): ConsoleSettings;
+  /** Applies a patch, saves, and returns every setting. */
+  set(patch: ConsoleSettingsPatch): ConsoleSettings;
+}
+
+function readSettings(path: string, log: BackendLog): ConsoleSettings {
+  if (!existsSync(path)) return { ...DEFAULT_SETTINGS };
+  try {
+    const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<ConsoleSettings>;
+    return { ...DEFAULT_SETTINGS, ...raw };
+  } catch (err) {
+    log('warn', `settings file ${path} is unreadable, using defaults: ${errText(err)}`);
+    return { ...DEFAULT_SETTINGS };
+  }
+}
+
+/** Reads the settings of dataDir. */
+export function createSettingsService(dataDir: string, log: BackendLog): SettingsService {
+  const path = join(dataDir, 'settings.json');
+  let settings = readSettings(path, log);
+  return {
+    get: () => ({ ...settings }),
+    set(patch) {
+      settings = { ...settings, ...patch };
+      writeJsonAtomic(path, settings);
+      return { ...settings };
+    },
+  };
+}

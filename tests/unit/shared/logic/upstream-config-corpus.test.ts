@@ -1,0 +1,101 @@
+// The upstream config corpus (tests/fixtures/upstream-configs/README.md, plus the October 2025 files of
+// tests/fixtures/configs as the 1.1 part): every file validates, opens and saves back byte for byte, and its
+// typed value survives serialise -> parse.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { describe, expect, it } from 'vitest';
+
+import { formatIssue } from '../../../../shared/logic/config-issues';
+import type { DisaggParseOptions } from '../../../../shared/logic/config-parse';
+import { parseDisaggConfig, parseWorkerOptions } from '../../../../shared/logic/config-parse';
+import {
+  documentToText,
+  serializeDisaggConfig,
+  serializeWorkerOptions,
+} from '../../../../shared/logic/config-write';
+import type { TrtllmVersion } from '../../../../shared/logic/trtllm-dialect';
+import { isTrtllmVersion } from '../../../../shared/logic/trtllm-dialect';
+
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return yamlFiles(path);
+    return /\.ya?ml$/.test(name) ? [path] : [];
+  });
+}
+
+interface CorpusFile {
+  name: string;
+  path: string;
+  version: TrtllmVersion | undefined;
+  kind: 'disagg' | 'worker';
+  /** Upstream's test harness writes urls into test_configs before launching. */
+  isTemplate: boolean;
+}
+
+function corpus(): CorpusFile[] {
+  const upstream = yamlFiles(join(FIXTURES, 'upstream-configs')).map((path): CorpusFile => {
+    const rel = relative(join(FIXTURES, 'upstream-configs'), path);
+    const release = rel.split('/')[0] ?? '';
+    return {
+      name: rel,
+      path,
+      version: isTrtllmVersion(release) ? release : undefined,
+      kind:
+        /extra-llm-api|_config\.yml$/.test(rel) ||
+        rel.includes('ctx_config') ||
+        rel.includes('gen_config')
+          ? 'worker'
+          : 'disagg',
+      isTemplate: rel.includes('/test_configs/'),
+    };
+  });
+  // The October 2025 fixtures (1.1 era) minus the deliberately broken README-typo files.
+  const oct2025 = yamlFiles(join(FIXTURES, 'configs'))
+    .filter((p) => !p.includes('typo') && !p.includes('metadata'))
+    .map((path): CorpusFile => ({
+      name: `1.1/${relative(FIXTURES, path)}`,
+      path,
+      version: '1.1',
+      kind: path.includes('/worker-') ? 'worker' : 'disagg',
+      isTemplate: false,
+    }));
+  return [...upstream, ...oct2025];
+}
+
+const FILES = corpus();
+
+describe('upstream config corpus', () => {
+  it('holds files of several releases', () => {
+    expect(new Set(FILES.map((f) => f.name.split('/')[0]))).toEqual(
+      new Set(['pre-1.0', '1.1', '1.2', '1.3']),
+    );
+  });
+
+  it.each(FILES.map((f) => [f.name, f] as const))('%s validates and round-trips', (_name, f) => {
+    const text = readFileSync(f.path, 'utf8');
+    if (f.kind === 'worker') {
+      const r = parseWorkerOptions(text, f.name);
+      expect(r.issues.filter((i) => i.severity === 'error').map(formatIssue)).toEqual([]);
+      if (!r.ok) throw new Error('not ok');
+      expect(documentToText(r.document)).toBe(text);
+      const again = parseWorkerOptions(serializeWorkerOptions(r.value), 'again.yaml');
+      expect(again.ok && again.value).toEqual(r.value);
+      return;
+    }
+    const opts: DisaggParseOptions = {
+      urlsFromLauncher: f.isTemplate,
+      ...(f.version ? { trtllmVersion: f.version } : {}),
+    };
+    const r = parseDisaggConfig(text, f.name, opts);
+    expect(r.issues.filter((i) => i.severity === 'error').map(formatIssue)).toEqual([]);
+    if (!r.ok) throw new Error('not ok');
+    expect(documentToText(r.document)).toBe(text);
+    const again = parseDisaggConfig(serializeDisaggConfig(r.value), 'again.yaml', opts);
+    expect(again.ok && again.value).toEqual(r.value);
+  });
+});
