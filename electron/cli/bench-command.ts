@@ -22,62 +22,282 @@ import {
 } from '../core/bench/run-benchmark';
 import { RunStore } from '../core/bench/run-store';
 import { formatSummary } from '../core/bench/summary-table';
-import { splitFlag } from './cli-flags';
+import {
+  choiceFlag,
+  CliError,
+  type CommandSpec,
+  type FlagSpec,
+  type FlagValue,
+  formatHelp,
+  numberFlag,
+  parseFlags,
+  portFlag,
+} from '../core/cli-args';
 
-export const BENCH_HELP = `Usage: disagg-console bench --model MODEL [options]
+type BenchFlag =
+  | 'baseUrl'
+  | 'host'
+  | 'port'
+  | 'endpoint'
+  | 'backend'
+  | 'model'
+  | 'apiKey'
+  | 'numPrompts'
+  | 'maxConcurrency'
+  | 'requestRate'
+  | 'burstiness'
+  | 'ignoreEos'
+  | 'nonStreaming'
+  | 'seed'
+  | 'temperature'
+  | 'topP'
+  | 'topK'
+  | 'requestTimeout'
+  | 'noTestInput'
+  | 'randomInputLen'
+  | 'randomOutputLen'
+  | 'randomRangeRatio'
+  | 'randomPrefixLen'
+  | 'datasetPath'
+  | 'datasetName'
+  | 'percentileMetrics'
+  | 'metricPercentiles'
+  | 'goodput'
+  | 'saveResult'
+  | 'resultDir'
+  | 'resultFilename'
+  | 'metadata'
+  | 'disableTqdm'
+  | 'saveRun'
+  | 'runsDir'
+  | 'sweepConcurrency'
+  | 'sweepRate'
+  | 'multiRound'
+  | 'servedModelName'
+  | 'tokenizer'
+  | 'sharegptOutputLen'
+  | 'customOutputLen'
+  | 'saveDetailed';
 
-Load test of an OpenAI-compatible server (the proxy or one worker). Flags follow TensorRT-LLM's
-benchmark_serving; the result file uses its field names.
+const value = (
+  key: BenchFlag,
+  name: string,
+  metavar: string,
+  help: string,
+): FlagSpec<BenchFlag> => ({ key, names: [name], takes: 'value', metavar, help });
+const list = (
+  key: BenchFlag,
+  name: string,
+  metavar: string,
+  help: string,
+): FlagSpec<BenchFlag> => ({ key, names: [name], takes: 'list', metavar, help });
+const toggle = (key: BenchFlag, name: string, help: string): FlagSpec<BenchFlag> => ({
+  key,
+  names: [name],
+  takes: 'switch',
+  help,
+});
 
-Target:
-  --base-url URL              server base URL (default http://HOST:PORT)
-  --host HOST / --port PORT   used when --base-url is absent (default 127.0.0.1:8000)
-  --endpoint PATH             /v1/completions (default) or /v1/chat/completions
-  --backend openai|openai-chat  openai-chat selects /v1/chat/completions
-  --model MODEL               model name sent in each request (required)
-  --api-key KEY               "Authorization: Bearer KEY" (default: $OPENAI_API_KEY when set)
+/** benchmark_serving's flags, with its spellings, plus sweeps and saved runs. */
+export const BENCH_COMMAND: CommandSpec<BenchFlag> = {
+  usage: 'Usage: disagg-console bench --model MODEL [options]',
+  description:
+    "Load test of an OpenAI-compatible server (the proxy or one worker). Flags follow TensorRT-LLM's\nbenchmark_serving; the result file uses its field names.",
+  groups: [
+    {
+      title: 'Target',
+      flags: [
+        value('baseUrl', '--base-url', 'URL', 'server base URL (default http://HOST:PORT)'),
+        value('host', '--host', 'HOST', 'used when --base-url is absent (default 127.0.0.1)'),
+        value('port', '--port', 'PORT', 'used when --base-url is absent (default 8000)'),
+        value(
+          'endpoint',
+          '--endpoint',
+          'PATH',
+          '/v1/completions (default) or /v1/chat/completions',
+        ),
+        value(
+          'backend',
+          '--backend',
+          'NAME',
+          'openai | openai-chat (openai-chat selects /v1/chat/completions)',
+        ),
+        value('model', '--model', 'MODEL', 'model name sent in each request (required)'),
+        value(
+          'apiKey',
+          '--api-key',
+          'KEY',
+          '"Authorization: Bearer KEY" (default: $OPENAI_API_KEY when set)',
+        ),
+      ],
+    },
+    {
+      title: 'Load',
+      flags: [
+        value('numPrompts', '--num-prompts', 'N', 'requests to send (default 1000)'),
+        value(
+          'maxConcurrency',
+          '--max-concurrency',
+          'N',
+          'at most N requests in flight (closed loop when --request-rate is inf)',
+        ),
+        value(
+          'requestRate',
+          '--request-rate',
+          'R',
+          "requests/s with Poisson arrivals (default inf: all at once); latency is\ncounted from each request's scheduled time (no coordinated omission)",
+        ),
+        value(
+          'burstiness',
+          '--burstiness',
+          'B',
+          'gamma-distributed gaps instead of Poisson when B != 1 (default 1)',
+        ),
+        toggle(
+          'ignoreEos',
+          '--ignore-eos',
+          'set ignore_eos so every request generates its full output length',
+        ),
+        toggle(
+          'nonStreaming',
+          '--non-streaming',
+          "stream: false (TTFT is then the whole answer's latency)",
+        ),
+        value('seed', '--seed', 'N', 'random seed for prompts and arrivals (default 0)'),
+        value('temperature', '--temperature', 'T', 'sampling temperature (default 0)'),
+        value('topP', '--top-p', 'P', 'sampling top_p'),
+        value('topK', '--top-k', 'K', 'sampling top_k'),
+        value(
+          'requestTimeout',
+          '--request-timeout',
+          'S',
+          'bound for one request in seconds (default 600)',
+        ),
+        toggle('noTestInput', '--no-test-input', 'skip the initial single-request test'),
+      ],
+    },
+    {
+      title: 'Dataset (default: random)',
+      flags: [
+        value('randomInputLen', '--random-input-len', 'N', 'prompt tokens (default 1024)'),
+        value(
+          'randomOutputLen',
+          '--random-output-len',
+          'N',
+          'output tokens (default 128); also the output length of dataset items\nthat do not give one',
+        ),
+        value(
+          'randomRangeRatio',
+          '--random-range-ratio',
+          'R',
+          'draw lengths from [len*(1-R), len*(1+R)] (default 0)',
+        ),
+        value(
+          'randomPrefixLen',
+          '--random-prefix-len',
+          'N',
+          'tokens of one prefix shared by every prompt (default 0)',
+        ),
+        value(
+          'datasetPath',
+          '--dataset-path',
+          'FILE',
+          'prompts file: JSON array of strings, or JSON/JSONL items with\n{prompt, output_tokens}, {input: {messages, max_tokens}} or ShareGPT\n{conversations: [...]}',
+        ),
+        value(
+          'datasetName',
+          '--dataset-name',
+          'NAME',
+          'random | custom | trtllm_custom | sharegpt (implied by --dataset-path)',
+        ),
+        value(
+          'sharegptOutputLen',
+          '--sharegpt-output-len',
+          'N',
+          'output tokens of every dataset item (overrides the file)',
+        ),
+        value(
+          'customOutputLen',
+          '--custom-output-len',
+          'N',
+          'the same, under its trtllm_custom name',
+        ),
+      ],
+    },
+    {
+      title: 'Metrics and output',
+      flags: [
+        value(
+          'percentileMetrics',
+          '--percentile-metrics',
+          'LIST',
+          'metrics with mean/median/std/percentiles (default ttft,tpot,itl,e2el)',
+        ),
+        value(
+          'metricPercentiles',
+          '--metric-percentiles',
+          'LIST',
+          'percentiles to report (default 99), e.g. 50,90,99',
+        ),
+        list('goodput', '--goodput', 'KEY:MS', 'SLOs for goodput: ttft:MS tpot:MS e2el:MS'),
+        toggle('saveResult', '--save-result', 'write the result JSON'),
+        value('resultDir', '--result-dir', 'DIR', 'directory for the result file'),
+        value(
+          'resultFilename',
+          '--result-filename',
+          'NAME',
+          'result file name (implies --save-result)',
+        ),
+        list('metadata', '--metadata', 'KEY=VALUE', 'extra fields for the result file'),
+        toggle('disableTqdm', '--disable-tqdm', 'no progress bar'),
+        toggle(
+          'saveDetailed',
+          '--save-detailed',
+          "accepted for benchmark_serving's scripts; per-request fields are always saved",
+        ),
+        value(
+          'saveRun',
+          '--save-run',
+          'NAME',
+          "also save the run under --runs-dir (the console's saved runs)",
+        ),
+        value('runsDir', '--runs-dir', 'DIR', 'saved runs directory (default ./bench-runs)'),
+        value(
+          'servedModelName',
+          '--served-model-name',
+          'NAME',
+          'model name sent in requests when it differs from --model',
+        ),
+        value(
+          'tokenizer',
+          '--tokenizer',
+          'NAME',
+          "accepted for benchmark_serving's scripts; token counts come from the server",
+        ),
+      ],
+    },
+    {
+      title: 'Sweeps (one run per step, a summary line per step)',
+      flags: [
+        value(
+          'sweepConcurrency',
+          '--sweep-concurrency',
+          'LIST',
+          'e.g. 1,2,4,8,16: each step sets --max-concurrency',
+        ),
+        value('sweepRate', '--sweep-rate', 'LIST', 'e.g. 1,2,4: each step sets --request-rate'),
+        value(
+          'multiRound',
+          '--multi-round',
+          'N',
+          'concurrency sweeps: num prompts = concurrency x N',
+        ),
+      ],
+    },
+  ],
+};
 
-Load:
-  --num-prompts N             requests to send (default 1000)
-  --max-concurrency N         at most N requests in flight (closed loop when --request-rate is inf)
-  --request-rate R            requests/s with Poisson arrivals (default inf: all at once); latency is
-                              counted from each request's scheduled time (no coordinated omission)
-  --burstiness B              gamma-distributed gaps instead of Poisson when B != 1 (default 1)
-  --ignore-eos                set ignore_eos so every request generates its full output length
-  --non-streaming             stream: false (TTFT is then the whole answer's latency)
-  --seed N                    random seed for prompts and arrivals (default 0)
-  --temperature T / --top-p P / --top-k K   sampling parameters (default temperature 0)
-  --request-timeout S         bound for one request in seconds (default 600)
-  --no-test-input             skip the initial single-request test
-
-Dataset (default: random):
-  --random-input-len N        prompt tokens (default 1024)
-  --random-output-len N       output tokens (default 128); also the output length of dataset items
-                              that do not give one
-  --random-range-ratio R      draw lengths from [len*(1-R), len*(1+R)] (default 0)
-  --random-prefix-len N       tokens of one prefix shared by every prompt (default 0)
-  --dataset-path FILE         prompts file: JSON array of strings, or JSON/JSONL items with
-                              {prompt, output_tokens}, {input: {messages, max_tokens}} or ShareGPT
-                              {conversations: [...]}
-  --dataset-name NAME         random | custom | trtllm_custom | sharegpt (implied by --dataset-path)
-
-Metrics and output:
-  --percentile-metrics LIST   metrics with mean/median/std/percentiles (default ttft,tpot,itl,e2el)
-  --metric-percentiles LIST   percentiles to report (default 99), e.g. 50,90,99
-  --goodput KEY:MS ...        SLOs for goodput: ttft:MS tpot:MS e2el:MS
-  --save-result               write the result JSON
-  --result-dir DIR            directory for the result file
-  --result-filename NAME      result file name (implies --save-result)
-  --metadata KEY=VALUE ...    extra fields for the result file
-  --disable-tqdm              no progress bar
-  --save-run NAME             also save the run under --runs-dir (the console's saved runs)
-  --runs-dir DIR              saved runs directory (default ./bench-runs)
-
-Sweeps (one run per step, a summary line per step):
-  --sweep-concurrency LIST    e.g. 1,2,4,8,16: each step sets --max-concurrency
-  --sweep-rate LIST           e.g. 1,2,4: each step sets --request-rate
-  --multi-round N             concurrency sweeps: num prompts = concurrency x N
-`;
+export const BENCH_HELP = formatHelp(BENCH_COMMAND);
 
 interface BenchArgs {
   options: BenchOptions;
@@ -94,228 +314,167 @@ interface BenchArgs {
 type Parsed =
   { kind: 'help' } | { kind: 'error'; message: string } | { kind: 'ok'; args: BenchArgs };
 
-const FLAGS_WITH_VALUE = new Set([
-  '--base-url',
-  '--host',
-  '--port',
-  '--endpoint',
-  '--backend',
-  '--model',
-  '--api-key',
-  '--num-prompts',
-  '--max-concurrency',
-  '--request-rate',
-  '--burstiness',
-  '--seed',
-  '--temperature',
-  '--top-p',
-  '--top-k',
-  '--request-timeout',
-  '--random-input-len',
-  '--random-output-len',
-  '--random-range-ratio',
-  '--random-prefix-len',
-  '--dataset-path',
-  '--dataset-name',
-  '--percentile-metrics',
-  '--metric-percentiles',
-  '--result-dir',
-  '--result-filename',
-  '--sweep-concurrency',
-  '--sweep-rate',
-  '--multi-round',
-  '--save-run',
-  '--runs-dir',
-  '--served-model-name',
-  '--tokenizer',
-  '--sharegpt-output-len',
-  '--custom-output-len',
-]);
-const FLAGS_MULTI = new Set(['--goodput', '--metadata']);
-const FLAGS_BOOL = new Set([
-  '--ignore-eos',
-  '--non-streaming',
-  '--save-result',
-  '--disable-tqdm',
-  '--no-test-input',
-  '--save-detailed',
-  '--help',
-  '-h',
-]);
-
-function int(flag: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!(Number.isInteger(n) && n >= min)) {
-    throw new Error(`${flag} expects an integer >= ${min}, got '${v}'`);
-  }
-  return n;
-}
-
-function float(flag: string, v: string, min: number): number {
-  const n = v === 'inf' ? Infinity : Number(v);
-  if (!(n >= min) || Number.isNaN(n)) {
-    throw new Error(`${flag} expects a number >= ${min}, got '${v}'`);
-  }
-  return n;
-}
+const int = (flag: string, v: string, min: number): number =>
+  numberFlag(flag, v, { min, isInteger: true });
+const float = (flag: string, v: string, min: number): number =>
+  numberFlag(flag, v, { min, allowInf: true });
 
 /** Parses the command line (`--flag value`, `--flag=value`; --goodput and --metadata take several values). */
 export function parseBenchArgs(
   argv: readonly string[],
   env: Record<string, string | undefined> = process.env,
 ): Parsed {
-  const single = new Map<string, string>();
-  const multi = new Map<string, string[]>();
-  const bools = new Set<string>();
-  for (let i = 0; i < argv.length; i += 1) {
-    const raw = argv[i] ?? '';
-    const { flag, value: inline } = splitFlag(raw);
-    if (FLAGS_BOOL.has(flag)) {
-      bools.add(flag);
-    } else if (FLAGS_WITH_VALUE.has(flag)) {
-      const v = inline ?? argv[i + 1];
-      if (v === undefined) return { kind: 'error', message: `${flag} needs a value` };
-      if (inline === undefined) i += 1;
-      single.set(flag, v);
-    } else if (FLAGS_MULTI.has(flag)) {
-      const values = inline !== undefined ? [inline] : [];
-      while (inline === undefined && i + 1 < argv.length && !(argv[i + 1] ?? '').startsWith('--')) {
-        values.push(argv[i + 1] ?? '');
-        i += 1;
-      }
-      if (values.length === 0) {
-        return { kind: 'error', message: `${flag} needs at least one value` };
-      }
-      multi.set(flag, [...(multi.get(flag) ?? []), ...values]);
-    } else {
-      return { kind: 'error', message: `unknown option '${raw}'` };
-    }
-  }
-  if (bools.has('--help') || bools.has('-h')) return { kind: 'help' };
+  const parsed = parseFlags(BENCH_COMMAND, argv);
+  if (!parsed.ok) return { kind: 'error', message: parsed.message };
+  if (parsed.isHelp) return { kind: 'help' };
   try {
-    const model = single.get('--model');
-    if (model === undefined) throw new Error('--model is required');
-    let endpoint = single.get('--endpoint') ?? '/v1/completions';
-    const backend = single.get('--backend');
-    if (backend === 'openai-chat') endpoint = '/v1/chat/completions';
-    else if (backend !== undefined && backend !== 'openai') {
-      throw new Error(`--backend must be openai or openai-chat, got '${backend}'`);
-    }
-    if (endpoint !== '/v1/completions' && endpoint !== '/v1/chat/completions') {
-      throw new Error(
-        `--endpoint must be /v1/completions or /v1/chat/completions, got '${endpoint}'`,
-      );
-    }
-    const baseUrl =
-      single.get('--base-url') ??
-      `http://${single.get('--host') ?? '127.0.0.1'}:${int('--port', single.get('--port') ?? '8000', 1)}`;
-    const outputLen = int('--random-output-len', single.get('--random-output-len') ?? '128', 1);
-    const datasetPath = single.get('--dataset-path');
-    const datasetName =
-      single.get('--dataset-name') ?? (datasetPath !== undefined ? 'custom' : 'random');
-    if (!['random', 'custom', 'trtllm_custom', 'sharegpt'].includes(datasetName)) {
-      throw new Error(
-        `--dataset-name must be random, custom, trtllm_custom or sharegpt, got '${datasetName}'`,
-      );
-    }
-    if (datasetName !== 'random' && datasetPath === undefined) {
-      throw new Error(`--dataset-name ${datasetName} needs --dataset-path`);
-    }
-    const fixedOutput = single.get('--sharegpt-output-len') ?? single.get('--custom-output-len');
-    const dataset: BenchOptions['dataset'] =
-      datasetName === 'random'
-        ? {
-            kind: 'random',
-            inputLen: int('--random-input-len', single.get('--random-input-len') ?? '1024', 1),
-            outputLen,
-            rangeRatio: float('--random-range-ratio', single.get('--random-range-ratio') ?? '0', 0),
-            prefixLen: int('--random-prefix-len', single.get('--random-prefix-len') ?? '0', 0),
-          }
-        : {
-            kind: 'file',
-            path: datasetPath ?? '',
-            outputLen:
-              fixedOutput !== undefined ? int('--custom-output-len', fixedOutput, 1) : outputLen,
-            shouldOverrideOutputLen: fixedOutput !== undefined,
-          };
-    const extraBody: Record<string, unknown> = {};
-    if (single.has('--temperature')) {
-      extraBody.temperature = float('--temperature', single.get('--temperature') ?? '', 0);
-    }
-    if (single.has('--top-p')) extraBody.top_p = float('--top-p', single.get('--top-p') ?? '', 0);
-    if (single.has('--top-k')) extraBody.top_k = int('--top-k', single.get('--top-k') ?? '', 0);
-    const maxConcurrency = single.has('--max-concurrency')
-      ? int('--max-concurrency', single.get('--max-concurrency') ?? '', 1)
-      : null;
-    const requestRate = float('--request-rate', single.get('--request-rate') ?? 'inf', 0);
-    if (requestRate === 0) throw new Error('--request-rate must be positive (or inf)');
-    const burstiness = float('--burstiness', single.get('--burstiness') ?? '1', 0);
-    if (burstiness === 0) throw new Error('--burstiness must be positive');
-    const options: BenchOptions = {
-      baseUrl: baseUrl.replace(/\/+$/, ''),
-      endpoint,
-      model: single.get('--served-model-name') ?? model,
-      dataset,
-      numPrompts: int('--num-prompts', single.get('--num-prompts') ?? '1000', 1),
-      requestRate,
-      burstiness,
-      maxConcurrency,
-      isStreaming: !bools.has('--non-streaming'),
-      shouldIgnoreEos: bools.has('--ignore-eos'),
-      seed: int('--seed', single.get('--seed') ?? '0', 0),
-      percentileMetrics: single.has('--percentile-metrics')
-        ? parsePercentileMetrics(single.get('--percentile-metrics') ?? '')
-        : DEFAULT_PERCENTILE_METRICS,
-      metricPercentiles: single.has('--metric-percentiles')
-        ? parseMetricPercentiles(single.get('--metric-percentiles') ?? '')
-        : DEFAULT_METRIC_PERCENTILES,
-      goodput: multi.has('--goodput') ? parseGoodput(multi.get('--goodput') ?? []) : null,
-      apiKey: single.get('--api-key') ?? env.OPENAI_API_KEY,
-      extraBody,
-      requestTimeoutMs:
-        float('--request-timeout', single.get('--request-timeout') ?? '600', 0.001) * 1000,
-      shouldTestFirst: !bools.has('--no-test-input'),
-    };
-    const sc = single.get('--sweep-concurrency');
-    const sr = single.get('--sweep-rate');
-    if (sc !== undefined && sr !== undefined) {
-      throw new Error('use either --sweep-concurrency or --sweep-rate, not both');
-    }
-    let sweep: SweepSpec | null = null;
-    if (sc !== undefined) {
-      sweep = { kind: 'concurrency', values: parseSweepValues(sc) };
-      if (sweep.values.some((v) => !Number.isInteger(v))) {
-        throw new Error('--sweep-concurrency steps must be integers');
-      }
-      if (single.has('--multi-round')) {
-        sweep.multiRound = int('--multi-round', single.get('--multi-round') ?? '', 1);
-      }
-    } else if (sr !== undefined) {
-      sweep = { kind: 'rate', values: parseSweepValues(sr) };
-    }
-    const metadata: Record<string, string> = {};
-    for (const item of multi.get('--metadata') ?? []) {
-      const at = item.indexOf('=');
-      if (at <= 0) throw new Error(`--metadata expects KEY=VALUE, got '${item}'`);
-      metadata[item.slice(0, at).trim()] = item.slice(at + 1).trim();
-    }
-    return {
-      kind: 'ok',
-      args: {
-        options,
-        saveResult: bools.has('--save-result') || single.has('--result-filename'),
-        resultDir: single.get('--result-dir') ?? null,
-        resultFilename: single.get('--result-filename') ?? null,
-        metadata,
-        disableProgress: bools.has('--disable-tqdm'),
-        sweep,
-        saveRunName: single.get('--save-run') ?? null,
-        runsDir: single.get('--runs-dir') ?? 'bench-runs',
-      },
-    };
+    return { kind: 'ok', args: benchArgsOf(parsed.values, env) };
   } catch (err) {
-    return { kind: 'error', message: (err as Error).message };
+    if (err instanceof CliError) return { kind: 'error', message: err.message };
+    throw err;
   }
+}
+
+type BenchValues = Partial<Record<BenchFlag, FlagValue>>;
+
+/** The parsed flags as run options; throws CliError on a bad or missing value. */
+function benchArgsOf(values: BenchValues, env: Record<string, string | undefined>): BenchArgs {
+  const str = (key: BenchFlag): string | undefined => values[key] as string | undefined;
+  const model = str('model');
+  if (model === undefined) throw new CliError('--model is required');
+  const backend = str('backend');
+  const isChat =
+    backend !== undefined &&
+    choiceFlag('--backend', backend, ['openai', 'openai-chat']) === 'openai-chat';
+  const endpoint = isChat
+    ? '/v1/chat/completions'
+    : choiceFlag('--endpoint', str('endpoint') ?? '/v1/completions', [
+        '/v1/completions',
+        '/v1/chat/completions',
+      ] as const);
+  const baseUrl =
+    str('baseUrl') ??
+    `http://${str('host') ?? '127.0.0.1'}:${portFlag('--port', str('port') ?? '8000', false)}`;
+  const extraBody: Record<string, unknown> = {};
+  const temperature = str('temperature');
+  if (temperature !== undefined) extraBody.temperature = float('--temperature', temperature, 0);
+  const topP = str('topP');
+  if (topP !== undefined) extraBody.top_p = float('--top-p', topP, 0);
+  const topK = str('topK');
+  if (topK !== undefined) extraBody.top_k = int('--top-k', topK, 0);
+  const maxConcurrency = str('maxConcurrency');
+  const requestRate = float('--request-rate', str('requestRate') ?? 'inf', 0);
+  if (requestRate === 0) throw new CliError('--request-rate must be positive (or inf)');
+  const burstiness = float('--burstiness', str('burstiness') ?? '1', 0);
+  if (burstiness === 0) throw new CliError('--burstiness must be positive');
+  const percentileMetrics = str('percentileMetrics');
+  const metricPercentiles = str('metricPercentiles');
+  const goodput = values.goodput as string[] | undefined;
+  const options: BenchOptions = {
+    baseUrl: baseUrl.replace(/\/+$/, ''),
+    endpoint,
+    model: str('servedModelName') ?? model,
+    dataset: datasetOf(values),
+    numPrompts: int('--num-prompts', str('numPrompts') ?? '1000', 1),
+    requestRate,
+    burstiness,
+    maxConcurrency:
+      maxConcurrency !== undefined ? int('--max-concurrency', maxConcurrency, 1) : null,
+    isStreaming: values.nonStreaming !== true,
+    shouldIgnoreEos: values.ignoreEos === true,
+    seed: int('--seed', str('seed') ?? '0', 0),
+    percentileMetrics:
+      percentileMetrics !== undefined
+        ? checked('--percentile-metrics', () => parsePercentileMetrics(percentileMetrics))
+        : DEFAULT_PERCENTILE_METRICS,
+    metricPercentiles:
+      metricPercentiles !== undefined
+        ? checked('--metric-percentiles', () => parseMetricPercentiles(metricPercentiles))
+        : DEFAULT_METRIC_PERCENTILES,
+    goodput: goodput !== undefined ? checked('--goodput', () => parseGoodput(goodput)) : null,
+    apiKey: str('apiKey') ?? env.OPENAI_API_KEY,
+    extraBody,
+    requestTimeoutMs: float('--request-timeout', str('requestTimeout') ?? '600', 0.001) * 1000,
+    shouldTestFirst: values.noTestInput !== true,
+  };
+  return {
+    options,
+    saveResult: values.saveResult === true || str('resultFilename') !== undefined,
+    resultDir: str('resultDir') ?? null,
+    resultFilename: str('resultFilename') ?? null,
+    metadata: metadataOf((values.metadata as string[] | undefined) ?? []),
+    disableProgress: values.disableTqdm === true,
+    sweep: sweepOf(values),
+    saveRunName: str('saveRun') ?? null,
+    runsDir: str('runsDir') ?? 'bench-runs',
+  };
+}
+
+function datasetOf(values: BenchValues): BenchOptions['dataset'] {
+  const str = (key: BenchFlag): string | undefined => values[key] as string | undefined;
+  const outputLen = int('--random-output-len', str('randomOutputLen') ?? '128', 1);
+  const datasetPath = str('datasetPath');
+  const datasetName = choiceFlag(
+    '--dataset-name',
+    str('datasetName') ?? (datasetPath !== undefined ? 'custom' : 'random'),
+    ['random', 'custom', 'trtllm_custom', 'sharegpt'],
+  );
+  if (datasetName === 'random') {
+    return {
+      kind: 'random',
+      inputLen: int('--random-input-len', str('randomInputLen') ?? '1024', 1),
+      outputLen,
+      rangeRatio: float('--random-range-ratio', str('randomRangeRatio') ?? '0', 0),
+      prefixLen: int('--random-prefix-len', str('randomPrefixLen') ?? '0', 0),
+    };
+  }
+  if (datasetPath === undefined)
+    {throw new CliError(`--dataset-name ${datasetName} needs --dataset-path`);}
+  const fixedOutput = str('sharegptOutputLen') ?? str('customOutputLen');
+  return {
+    kind: 'file',
+    path: datasetPath,
+    outputLen: fixedOutput !== undefined ? int('--custom-output-len', fixedOutput, 1) : outputLen,
+    shouldOverrideOutputLen: fixedOutput !== undefined,
+  };
+}
+
+function sweepOf(values: BenchValues): SweepSpec | null {
+  const sc = values.sweepConcurrency as string | undefined;
+  const sr = values.sweepRate as string | undefined;
+  if (sc !== undefined && sr !== undefined)
+    {throw new CliError('use either --sweep-concurrency or --sweep-rate, not both');}
+  if (sr !== undefined)
+    {return { kind: 'rate', values: checked('--sweep-rate', () => parseSweepValues(sr)) };}
+  if (sc === undefined) return null;
+  const sweep: SweepSpec = {
+    kind: 'concurrency',
+    values: checked('--sweep-concurrency', () => parseSweepValues(sc)),
+  };
+  if (sweep.values.some((v) => !Number.isInteger(v)))
+    {throw new CliError('--sweep-concurrency steps must be integers');}
+  const rounds = values.multiRound as string | undefined;
+  if (rounds !== undefined) sweep.multiRound = int('--multi-round', rounds, 1);
+  return sweep;
+}
+
+/** The bench modules' value parsers throw a plain Error; as a CLI error it names the flag. */
+function checked<T>(flag: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new CliError(`${flag}: ${(err as Error).message}`);
+  }
+}
+
+function metadataOf(items: readonly string[]): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const item of items) {
+    const at = item.indexOf('=');
+    if (at <= 0) throw new CliError(`--metadata expects KEY=VALUE, got '${item}'`);
+    metadata[item.slice(0, at).trim()] = item.slice(at + 1).trim();
+  }
+  return metadata;
 }
 
 /** benchmark_serving's default file name: {backend}-{rate}qps[-concurrency{C}]-{model}-{date}.json. */

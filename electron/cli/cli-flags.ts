@@ -1,12 +1,5 @@
-// Small pieces the long-running subcommands (`serve`, `proxy`) share: splitting `--flag=value` tokens and
-// stopping once on SIGTERM/SIGINT, then exiting with the stop's outcome. Layer: core (cli).
-
-/** `--flag=value` as flag and value; any other token is a flag whose value (if any) is the next token. */
-export function splitFlag(token: string): { flag: string; value: string | undefined } {
-  const eq = token.indexOf('=');
-  if (token.startsWith('--') && eq > 0) return { flag: token.slice(0, eq), value: token.slice(eq + 1) };
-  return { flag: token, value: undefined };
-}
+// What the long-running subcommands (`serve`, `proxy`) share: stopping once on SIGTERM/SIGINT, then exiting
+// with the stop's outcome (their flags are read by core/cli-args.ts). Layer: core (cli).
 
 /**
  * Runs `stop` on the first SIGTERM or SIGINT (later signals are ignored, so a second Ctrl-C does not cut a

@@ -8,6 +8,15 @@ import { formatIssue } from '../../shared/logic/config-issues';
 import { parseDisaggConfig, parseMetadataConfig } from '../../shared/logic/config-parse';
 import type { MetadataConfig } from '../../shared/model/config';
 import {
+  CliError,
+  type CommandSpec,
+  flagName,
+  type FlagSpec,
+  formatHelp,
+  numberFlag,
+  parseFlags,
+} from '../core/cli-args';
+import {
   fleetPlace,
   fleetProcessSettings,
   ProxyFleet,
@@ -22,59 +31,198 @@ import {
 import type { ProxyServer } from '../core/proxy/proxy-server';
 import type { LogLevel } from '../core/proxy/types';
 import { LOG_LEVEL_ORDER, parseLogLevel } from '../core/proxy/types';
-import { exitOnStopSignals, splitFlag } from './cli-flags';
+import { exitOnStopSignals } from './cli-flags';
 
 export { proxyOptionsFromConfig } from '../core/proxy/proxy-runtime';
 
-export const PROXY_HELP = `Usage: disagg-console proxy -c disagg_config.yaml [options]
+type ProxyFlag =
+  | 'configFile'
+  | 'metadataFile'
+  | 'startTimeoutS'
+  | 'requestTimeoutS'
+  | 'logLevel'
+  | 'metricsLogIntervalS'
+  | 'apiKey'
+  | 'contextTimeoutS'
+  | 'firstByteTimeoutS'
+  | 'idleTimeoutS'
+  | 'maxBodyBytes'
+  | 'maxConcurrency'
+  | 'maxQueue'
+  | 'queueTargetS'
+  | 'queueIntervalS'
+  | 'queueTimeoutS'
+  | 'drainTimeoutS'
+  | 'totalTimeoutS'
+  | 'headerTimeoutS'
+  | 'bodyTimeoutS'
+  | 'minBodyRateBytesPerS'
+  | 'maxConnectionsPerClient'
+  | 'workers';
 
-A drop-in for \`trtllm-serve disaggregated\`: same files, same flags, same endpoints.
+const value = (
+  key: ProxyFlag,
+  names: string[],
+  metavar: string,
+  help: string,
+): FlagSpec<ProxyFlag> => ({ key, names, takes: 'value', metavar, help });
 
-Upstream flags:
-  -c, --config_file FILE                 disagg_config.yaml (required)
-  -m, --metadata_server_config_file FILE metadata_config.yaml (etcd metadata mode)
-  -t, --server_start_timeout SECONDS     wait this long for the static workers' /health (default 180)
-  -r, --request_timeout SECONDS          bound for one upstream call, whole stream included (default 180)
-  -l, --log_level LEVEL                  trace|debug|info|warning|error (default info)
-      --metrics-log-interval SECONDS     log [Statistics] counters every N seconds (default 0: off)
-
-Additions:
-      --api-key KEY                      require "Authorization: Bearer KEY" (or api_key: in the file)
-      --context-timeout SECONDS          context phase bound (default 60)
-      --first-byte-timeout SECONDS       generation: bound to response headers (default 60)
-      --idle-timeout SECONDS             generation stream: longest silence (default 30)
-      --max-body-bytes N                 larger request bodies get 413 (default 33554432)
-      --max-concurrency N                requests served at once (default 4096); more wait in a queue.
-                                         Set it to what the workers batch (sum of the generation workers'
-                                         max_batch_size, plus the requests in their context phase: a slot
-                                         is held from admission to the last token) so excess load waits
-                                         here, bounded, instead of inside the workers
-      --max-queue N                      queued requests beyond that get 429 + Retry-After (default 1024)
-      --queue-target SECONDS             acceptable queue wait (default 0.1): once the queue stays above it
-                                         for a whole --queue-interval, requests that would wait longer get
-                                         503 + Retry-After at once
-      --queue-interval SECONDS           how long a queue may stand above target before shedding (default 1)
-      --queue-timeout SECONDS            longest any request waits in the queue, then 503 (default 5)
-      --drain-timeout SECONDS            on SIGTERM, let streams finish this long (default 30)
-      --total-timeout SECONDS            one request from its body's arrival to its last byte, queue wait
-                                         included (default 300): 504, or an SSE error once streaming
-      --header-timeout SECONDS           request line and headers must arrive within this (default 20): 408
-      --body-timeout SECONDS             the request body must arrive within this (default 30): 408.
-                                         Read before a request takes a --max-concurrency slot
-      --min-body-rate BYTES_PER_S        slowest acceptable request body after a 5 s grace (default 1024;
-                                         0: off): 408, so a trickling client cannot hold a connection
-      --max-connections-per-client N     open connections one client address may hold (default 1024;
-                                         0: no limit); requests on more get 429 and the connection closes.
-                                         Counted per process with --workers
-      --workers N                        proxy processes sharing the port (default: half the cores, at
-                                         most 8; here ${suggestedWorkerCount()}). --max-concurrency and --max-queue are split
-                                         between them so they hold for the whole fleet; a process that
-                                         dies is restarted
-
-kv_cache_aware routing: token-id prompts are hashed exactly like upstream; text prompts need a
+/** trtllm-serve disaggregated's flags with its spellings, then ours. */
+export const PROXY_COMMAND: CommandSpec<ProxyFlag> = {
+  usage: 'Usage: disagg-console proxy -c disagg_config.yaml [options]',
+  description:
+    'A drop-in for `trtllm-serve disaggregated`: same files, same flags, same endpoints.',
+  groups: [
+    {
+      title: 'Upstream flags',
+      flags: [
+        value('configFile', ['-c', '--config_file'], 'FILE', 'disagg_config.yaml (required)'),
+        value(
+          'metadataFile',
+          ['-m', '--metadata_server_config_file'],
+          'FILE',
+          'metadata_config.yaml (etcd metadata mode)',
+        ),
+        value(
+          'startTimeoutS',
+          ['-t', '--server_start_timeout'],
+          'SECONDS',
+          "wait this long for the static workers' /health (default 180)",
+        ),
+        value(
+          'requestTimeoutS',
+          ['-r', '--request_timeout'],
+          'SECONDS',
+          'bound for one upstream call, whole stream included (default 180)',
+        ),
+        value(
+          'logLevel',
+          ['-l', '--log_level'],
+          'LEVEL',
+          'trace|debug|info|warning|error (default info)',
+        ),
+        value(
+          'metricsLogIntervalS',
+          ['--metrics-log-interval'],
+          'SECONDS',
+          'log [Statistics] counters every N seconds (default 0: off)',
+        ),
+      ],
+    },
+    {
+      title: 'Additions',
+      flags: [
+        value(
+          'apiKey',
+          ['--api-key'],
+          'KEY',
+          'require "Authorization: Bearer KEY" (or api_key: in the file)',
+        ),
+        value(
+          'contextTimeoutS',
+          ['--context-timeout'],
+          'SECONDS',
+          'context phase bound (default 60)',
+        ),
+        value(
+          'firstByteTimeoutS',
+          ['--first-byte-timeout'],
+          'SECONDS',
+          'generation: bound to response headers (default 60)',
+        ),
+        value(
+          'idleTimeoutS',
+          ['--idle-timeout'],
+          'SECONDS',
+          'generation stream: longest silence (default 30)',
+        ),
+        value(
+          'maxBodyBytes',
+          ['--max-body-bytes'],
+          'N',
+          'larger request bodies get 413 (default 33554432)',
+        ),
+        value(
+          'maxConcurrency',
+          ['--max-concurrency'],
+          'N',
+          "requests served at once (default 4096); more wait in a queue.\nSet it to what the workers batch (sum of the generation workers'\nmax_batch_size, plus the requests in their context phase: a slot\nis held from admission to the last token) so excess load waits\nhere, bounded, instead of inside the workers",
+        ),
+        value(
+          'maxQueue',
+          ['--max-queue'],
+          'N',
+          'queued requests beyond that get 429 + Retry-After (default 1024)',
+        ),
+        value(
+          'queueTargetS',
+          ['--queue-target'],
+          'SECONDS',
+          'acceptable queue wait (default 0.1): once the queue stays above it\nfor a whole --queue-interval, requests that would wait longer get\n503 + Retry-After at once',
+        ),
+        value(
+          'queueIntervalS',
+          ['--queue-interval'],
+          'SECONDS',
+          'how long a queue may stand above target before shedding (default 1)',
+        ),
+        value(
+          'queueTimeoutS',
+          ['--queue-timeout'],
+          'SECONDS',
+          'longest any request waits in the queue, then 503 (default 5)',
+        ),
+        value(
+          'drainTimeoutS',
+          ['--drain-timeout'],
+          'SECONDS',
+          'on SIGTERM, let streams finish this long (default 30)',
+        ),
+        value(
+          'totalTimeoutS',
+          ['--total-timeout'],
+          'SECONDS',
+          "one request from its body's arrival to its last byte, queue wait\nincluded (default 300): 504, or an SSE error once streaming",
+        ),
+        value(
+          'headerTimeoutS',
+          ['--header-timeout'],
+          'SECONDS',
+          'request line and headers must arrive within this (default 20): 408',
+        ),
+        value(
+          'bodyTimeoutS',
+          ['--body-timeout'],
+          'SECONDS',
+          'the request body must arrive within this (default 30): 408.\nRead before a request takes a --max-concurrency slot',
+        ),
+        value(
+          'minBodyRateBytesPerS',
+          ['--min-body-rate'],
+          'BYTES_PER_S',
+          'slowest acceptable request body after a 5 s grace (default 1024;\n0: off): 408, so a trickling client cannot hold a connection',
+        ),
+        value(
+          'maxConnectionsPerClient',
+          ['--max-connections-per-client'],
+          'N',
+          'open connections one client address may hold (default 1024;\n0: no limit); requests on more get 429 and the connection closes.\nCounted per process with --workers',
+        ),
+        value(
+          'workers',
+          ['--workers'],
+          'N',
+          `proxy processes sharing the port (default: half the cores, at\nmost 8; here ${suggestedWorkerCount()}). --max-concurrency and --max-queue are split\nbetween them so they hold for the whole fleet; a process that\ndies is restarted`,
+        ),
+      ],
+    },
+  ],
+  epilog: `kv_cache_aware routing: token-id prompts are hashed exactly like upstream; text prompts need a
 tokenizer and upstream loads the model's HF tokenizer, which this proxy cannot download, so text is
-tokenised by a built-in stand-in (routing by cache hits for text prompts is approximate).
-`;
+tokenised by a built-in stand-in (routing by cache hits for text prompts is approximate).`,
+};
+
+export const PROXY_HELP = formatHelp(PROXY_COMMAND);
 
 interface ProxyArgs extends ProxyRunSettings {
   configFile?: string;
@@ -87,126 +235,65 @@ interface ProxyArgs extends ProxyRunSettings {
 
 type ParsedArgs = { ok: true; args: ProxyArgs } | { ok: false; message: string };
 
+/** The flags whose value is a non-negative number of seconds or a count. */
+const NUMERIC_FLAGS = [
+  'startTimeoutS',
+  'requestTimeoutS',
+  'metricsLogIntervalS',
+  'contextTimeoutS',
+  'firstByteTimeoutS',
+  'idleTimeoutS',
+  'maxBodyBytes',
+  'maxConcurrency',
+  'maxQueue',
+  'queueTargetS',
+  'queueIntervalS',
+  'queueTimeoutS',
+  'drainTimeoutS',
+  'totalTimeoutS',
+  'headerTimeoutS',
+  'bodyTimeoutS',
+  'minBodyRateBytesPerS',
+  'maxConnectionsPerClient',
+] as const satisfies readonly ProxyFlag[];
+
 /** Parses the command line; accepts `--flag value` and `--flag=value`. */
 export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
+  const parsed = parseFlags(PROXY_COMMAND, argv);
+  if (!parsed.ok) return parsed;
   const args: ProxyArgs = {
     ...DEFAULT_RUN_SETTINGS,
     metricsLogIntervalS: 0,
     drainTimeoutS: 30,
     workers: suggestedWorkerCount(),
-    isHelp: false,
+    isHelp: parsed.isHelp,
   };
-  const num = (flag: string, v: string): number | string => {
-    const n = Number(v);
-    return Number.isFinite(n) && n >= 0 ? n : `${flag} expects a non-negative number, got '${v}'`;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const { flag, value } = splitFlag(argv[i] as string);
-    if (flag === '-h' || flag === '--help') {
-      args.isHelp = true;
-      continue;
-    }
-    const take = (): string | undefined => {
-      if (value !== undefined) return value;
-      const v = argv[i + 1];
-      if (v === undefined) return undefined;
-      i++;
-      return v;
-    };
-    const v = take();
-    if (v === undefined) return { ok: false, message: `${flag} needs a value` };
-    const setNum = (apply: (n: number) => void): string | undefined => {
-      const n = num(flag, v);
-      if (typeof n === 'string') return n;
-      apply(n);
-      return undefined;
-    };
-    let err: string | undefined;
-    switch (flag) {
-      case '-c':
-      case '--config_file':
-        args.configFile = v;
-        break;
-      case '-m':
-      case '--metadata_server_config_file':
-        args.metadataFile = v;
-        break;
-      case '-t':
-      case '--server_start_timeout':
-        err = setNum((n) => (args.startTimeoutS = n));
-        break;
-      case '-r':
-      case '--request_timeout':
-        err = setNum((n) => (args.requestTimeoutS = n));
-        break;
-      case '-l':
-      case '--log_level': {
-        const lv = parseLogLevel(v);
-        if (!lv) return { ok: false, message: `unknown log level '${v}'` };
-        args.logLevel = lv;
-        break;
+  const v = parsed.values as Partial<Record<ProxyFlag, string>>;
+  const nameOf = (key: ProxyFlag): string =>
+    flagName(PROXY_COMMAND.groups.flatMap((g) => g.flags).find((f) => f.key === key) as FlagSpec);
+  try {
+    if (v.configFile !== undefined) args.configFile = v.configFile;
+    if (v.metadataFile !== undefined) args.metadataFile = v.metadataFile;
+    if (v.apiKey !== undefined) args.apiKey = v.apiKey;
+    if (v.logLevel !== undefined) {
+      const lv = parseLogLevel(v.logLevel);
+      if (!lv) {
+        throw new CliError(
+          `${nameOf('logLevel')} must be one of ${Object.keys(LOG_LEVEL_ORDER).join(', ')}, got '${v.logLevel}'`,
+        );
       }
-      case '--metrics-log-interval':
-        err = setNum((n) => (args.metricsLogIntervalS = n));
-        break;
-      case '--api-key':
-        args.apiKey = v;
-        break;
-      case '--context-timeout':
-        err = setNum((n) => (args.contextTimeoutS = n));
-        break;
-      case '--first-byte-timeout':
-        err = setNum((n) => (args.firstByteTimeoutS = n));
-        break;
-      case '--idle-timeout':
-        err = setNum((n) => (args.idleTimeoutS = n));
-        break;
-      case '--max-body-bytes':
-        err = setNum((n) => (args.maxBodyBytes = n));
-        break;
-      case '--max-concurrency':
-        err = setNum((n) => (args.maxConcurrency = n));
-        break;
-      case '--max-queue':
-        err = setNum((n) => (args.maxQueue = n));
-        break;
-      case '--queue-target':
-        err = setNum((n) => (args.queueTargetS = n));
-        break;
-      case '--queue-interval':
-        err = setNum((n) => (args.queueIntervalS = n));
-        break;
-      case '--queue-timeout':
-        err = setNum((n) => (args.queueTimeoutS = n));
-        break;
-      case '--drain-timeout':
-        err = setNum((n) => (args.drainTimeoutS = n));
-        break;
-      case '--total-timeout':
-        err = setNum((n) => (args.totalTimeoutS = n));
-        break;
-      case '--header-timeout':
-        err = setNum((n) => (args.headerTimeoutS = n));
-        break;
-      case '--body-timeout':
-        err = setNum((n) => (args.bodyTimeoutS = n));
-        break;
-      case '--min-body-rate':
-        err = setNum((n) => (args.minBodyRateBytesPerS = n));
-        break;
-      case '--max-connections-per-client':
-        err = setNum((n) => (args.maxConnectionsPerClient = n));
-        break;
-      case '--workers':
-        err = setNum((n) => (args.workers = n));
-        if (!err && (!Number.isInteger(args.workers) || args.workers < 1)) {
-          err = `--workers expects a whole number of processes, at least 1, got '${v}'`;
-        }
-        break;
-      default:
-        return { ok: false, message: `unknown option '${flag}'` };
+      args.logLevel = lv;
     }
-    if (err) return { ok: false, message: err };
+    for (const key of NUMERIC_FLAGS) {
+      const raw = v[key];
+      if (raw !== undefined) args[key] = numberFlag(nameOf(key), raw, { min: 0 });
+    }
+    if (v.workers !== undefined) {
+      args.workers = numberFlag(nameOf('workers'), v.workers, { min: 1, isInteger: true });
+    }
+  } catch (err) {
+    if (err instanceof CliError) return { ok: false, message: err.message };
+    throw err;
   }
   return { ok: true, args };
 }
@@ -223,7 +310,9 @@ function readFile(path: string): string | Error {
 export async function runProxyCommand(argv: string[]): Promise<number | undefined> {
   const parsed = parseProxyArgs(argv);
   if (!parsed.ok) {
-    process.stderr.write(`proxy: ${parsed.message}\n\n${PROXY_HELP}`);
+    process.stderr.write(
+      `proxy: ${parsed.message}\nRun 'disagg-console proxy --help' for the flags.\n`,
+    );
     return 2;
   }
   const args = parsed.args;
@@ -232,7 +321,9 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
     return 0;
   }
   if (args.configFile === undefined) {
-    process.stderr.write(`proxy: -c/--config_file is required\n\n${PROXY_HELP}`);
+    process.stderr.write(
+      `proxy: -c/--config_file is required\nRun 'disagg-console proxy --help' for the flags.\n`,
+    );
     return 2;
   }
   const level = LOG_LEVEL_ORDER[args.logLevel];

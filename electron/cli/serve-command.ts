@@ -8,29 +8,34 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { type Backend, createBackend, defaultDataDir } from '../core/backend';
+import { CliError, type CommandSpec, formatHelp, parseFlags, portFlag } from '../core/cli-args';
 import { type ApiServer, createApiToken, startApiServer } from '../core/http/api-server';
 import { listenWithPlan, planListenPort, readStoredEndpoint, saveEndpoint } from '../core/lifecycle/console-endpoint';
 import { acquireDataDirLock, type DataDirLock } from '../core/lifecycle/data-dir-lock';
-import { exitOnStopSignals, splitFlag } from './cli-flags';
+import { exitOnStopSignals } from './cli-flags';
 
-export const SERVE_HELP = `Usage: disagg-console serve [options]
+type ServeFlag = 'port' | 'dataDir' | 'isDemo' | 'proxyPort' | 'staticDir' | 'firstWorkerPort' | 'shouldStopLeftovers';
 
-Runs the console without Electron and prints the URL to open in a browser.
+export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
+  usage: 'Usage: disagg-console serve [options]',
+  description: 'Runs the console without Electron and prints the URL to open in a browser.',
+  groups: [
+    {
+      title: 'Options',
+      flags: [
+        { key: 'port', names: ['--port'], takes: 'value', metavar: 'N', help: 'console port on 127.0.0.1 (default: the port of the last start on this data dir,\nelse a free one; 0 = a free port)' },
+        { key: 'dataDir', names: ['--data-dir'], takes: 'value', metavar: 'DIR', help: 'topologies, logs, metrics history, settings\n(default $XDG_DATA_HOME/disagg-console or ~/.local/share/disagg-console)' },
+        { key: 'isDemo', names: ['--demo'], takes: 'switch', help: 'run a simulated 4-GPU machine with one context and one generation worker\n(also what a first start without NVIDIA GPUs does)' },
+        { key: 'proxyPort', names: ['--proxy-port'], takes: 'value', metavar: 'N', help: 'port of the LLM proxy (default: the setting, 8000; 0 = a free port)' },
+        { key: 'staticDir', names: ['--static'], takes: 'value', metavar: 'DIR', help: 'built renderer to serve (default dist/renderer)' },
+        { key: 'firstWorkerPort', names: ['--first-worker-port'], takes: 'value', metavar: 'N', help: 'new workers get free ports from N up (default 8001)' },
+        { key: 'shouldStopLeftovers', names: ['--stop-leftovers'], takes: 'switch', help: 'stop every worker a crashed console left running (default: adopt those that\nmatch the topology being started, stop the others)' },
+      ],
+    },
+  ],
+};
 
-Options:
-      --port N          console port on 127.0.0.1 (default: the port of the last start on this data dir,
-                        else a free one; 0 = a free port)
-      --data-dir DIR    topologies, logs, metrics history, settings
-                        (default $XDG_DATA_HOME/disagg-console or ~/.local/share/disagg-console)
-      --demo            run a simulated 4-GPU machine with one context and one generation worker
-                        (also what a first start without NVIDIA GPUs does)
-      --proxy-port N    port of the LLM proxy (default: the setting, 8000; 0 = a free port)
-      --static DIR      built renderer to serve (default dist/renderer)
-      --first-worker-port N  new workers get free ports from N up (default 8001)
-      --stop-leftovers  stop every worker a crashed console left running (default: adopt those that
-                        match the topology being started, stop the others)
-  -h, --help
-`;
+export const SERVE_HELP = formatHelp(SERVE_COMMAND);
 
 export interface ServeArgs {
   /** undefined: the stored port of this data dir (see lifecycle/console-endpoint.ts). */
@@ -46,54 +51,25 @@ export interface ServeArgs {
 
 /** Parses the serve flags (`--flag value` or `--flag=value`). */
 export function parseServeArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): { ok: true; args: ServeArgs } | { ok: false; message: string } {
-  const args: ServeArgs = { port: undefined, dataDir: defaultDataDir(env), isDemo: false, proxyPort: undefined, firstWorkerPort: undefined, staticDir: undefined, shouldStopLeftovers: false, isHelp: false };
-  for (let i = 0; i < argv.length; i++) {
-    const { flag, value } = splitFlag(argv[i] as string);
-    if (flag === '-h' || flag === '--help') {
-      args.isHelp = true;
-      continue;
-    }
-    if (flag === '--demo') {
-      args.isDemo = true;
-      continue;
-    }
-    if (flag === '--stop-leftovers') {
-      args.shouldStopLeftovers = true;
-      continue;
-    }
-    const v = value ?? argv[++i];
-    if (v === undefined) return { ok: false, message: `${flag} needs a value` };
-    const port = (): number | null => (/^\d+$/.test(v) && Number(v) <= 65535 ? Number(v) : null);
-    switch (flag) {
-      case '--port': {
-        const p = port();
-        if (p === null) return { ok: false, message: `--port expects a port number, got '${v}'` };
-        args.port = p;
-        break;
-      }
-      case '--proxy-port': {
-        const p = port();
-        if (p === null) return { ok: false, message: `--proxy-port expects a port number, got '${v}'` };
-        args.proxyPort = p;
-        break;
-      }
-      case '--first-worker-port': {
-        const p = port();
-        if (p === null || p === 0) return { ok: false, message: `--first-worker-port expects a port number, got '${v}'` };
-        args.firstWorkerPort = p;
-        break;
-      }
-      case '--data-dir':
-        args.dataDir = resolve(v);
-        break;
-      case '--static':
-        args.staticDir = resolve(v);
-        break;
-      default:
-        return { ok: false, message: `unknown option '${flag}'` };
-    }
+  const parsed = parseFlags(SERVE_COMMAND, argv);
+  if (!parsed.ok) return parsed;
+  const v = parsed.values as Partial<Record<ServeFlag, string>>;
+  try {
+    const args: ServeArgs = {
+      port: v.port !== undefined ? portFlag('--port', v.port, true) : undefined,
+      dataDir: v.dataDir !== undefined ? resolve(v.dataDir) : defaultDataDir(env),
+      isDemo: parsed.values.isDemo === true,
+      proxyPort: v.proxyPort !== undefined ? portFlag('--proxy-port', v.proxyPort, true) : undefined,
+      firstWorkerPort: v.firstWorkerPort !== undefined ? portFlag('--first-worker-port', v.firstWorkerPort, false) : undefined,
+      staticDir: v.staticDir !== undefined ? resolve(v.staticDir) : undefined,
+      shouldStopLeftovers: parsed.values.shouldStopLeftovers === true,
+      isHelp: parsed.isHelp,
+    };
+    return { ok: true, args };
+  } catch (err) {
+    if (err instanceof CliError) return { ok: false, message: err.message };
+    throw err;
   }
-  return { ok: true, args };
 }
 
 const NOT_BUILT_PAGE = `<!doctype html>
@@ -120,7 +96,7 @@ function staticDirFor(args: ServeArgs): string {
 export async function runServeCommand(argv: string[]): Promise<number | undefined> {
   const parsed = parseServeArgs(argv);
   if (!parsed.ok) {
-    process.stderr.write(`serve: ${parsed.message}\n\n${SERVE_HELP}`);
+    process.stderr.write(`serve: ${parsed.message}\nRun 'disagg-console serve --help' for the flags.\n`);
     return 2;
   }
   const args = parsed.args;

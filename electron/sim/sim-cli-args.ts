@@ -1,7 +1,9 @@
 // The simulated worker's command line: the flag table of `trtllm-serve serve` (trtllm-protocol.md 1.1)
 // with upstream's names, types and defaults, parsed the way click does (`--flag value`, `--flag=value`,
-// `serve` as optional default sub-command, unknown flags rejected). Layer: electron/sim (plain Node; no I/O).
+// `serve` as optional default sub-command, unknown flags rejected with click's messages), read by the
+// console's one argument parser (electron/core/cli-args.ts). Layer: electron/sim (plain Node; no I/O).
 import { TRTLLM_VERSIONS, type TrtllmVersion } from '../../shared/logic/trtllm-dialect';
+import { type CommandSpec, type FlagIssue, parseFlags } from '../core/cli-args';
 
 /** Parsed `trtllm-serve serve` arguments, upstream names (snake_case). */
 export interface SimServeArgs {
@@ -178,8 +180,30 @@ export function serveHelpText(): string {
   return lines.join('\n');
 }
 
-function findFlag(name: string): FlagSpec | undefined {
-  return SERVE_FLAGS.find((f) => f.names.includes(name));
+/** The flag table as the shared parser reads it; values stay text until convert() applies click's types. */
+const SERVE_COMMAND: CommandSpec<keyof SimServeArgs> = {
+  usage: USAGE,
+  groups: [{ title: 'Options', flags: SERVE_FLAGS.map((f) => ({ key: f.key, names: f.names, takes: f.kind === 'flag' ? 'switch' : 'value', help: f.help })) }],
+  allowPositionals: true,
+};
+
+/** click's wording of a command-line mistake. */
+function clickMessage(issue: FlagIssue): string {
+  switch (issue.kind) {
+    case 'unknown': {
+      // click lists the spellings that differ only by - and _ ("Possible options"), else its nearest match.
+      const name = issue.flag;
+      const close = SERVE_FLAGS.flatMap((f) => f.names).filter((n) => n.replace(/-/g, '_') === name.replace(/-/g, '_'));
+      if (close.length > 0) return `No such option: ${name} (Possible options: ${close.join(', ')})`;
+      return `No such option: ${name}${issue.nearest !== undefined && issue.nearest !== '-h' ? ` Did you mean ${issue.nearest}?` : ''}`;
+    }
+    case 'missing-value':
+      return `Option '${issue.flag}' requires an argument.`;
+    case 'unexpected-value':
+      return `Option '${issue.flag}' does not take a value.`;
+    case 'unexpected-argument':
+      return `Got unexpected extra argument (${issue.value})`;
+  }
 }
 
 function convert(flag: FlagSpec, name: string, raw: string): { ok: true; value: string | number } | { ok: false; message: string } {
@@ -212,46 +236,21 @@ function convert(flag: FlagSpec, name: string, raw: string): { ok: true; value: 
  */
 export function parseServeArgs(argv: readonly string[]): ParseArgsResult {
   const rest = argv[0] === 'serve' ? argv.slice(1) : [...argv];
+  const parsed = parseFlags(SERVE_COMMAND, rest);
+  if (!parsed.ok) return { kind: 'error', message: clickMessage(parsed.issue), usage: USAGE };
+  if (parsed.isHelp) return { kind: 'help', text: serveHelpText() };
   const values: Partial<Record<keyof SimServeArgs, string | number | boolean>> = {};
-  const positionals: string[] = [];
-  let optionsDone = false;
-  for (let i = 0; i < rest.length; i += 1) {
-    const token = rest[i] ?? '';
-    if (optionsDone || !token.startsWith('-') || token === '-') {
-      positionals.push(token);
+  for (const [key, raw] of Object.entries(parsed.values) as [keyof SimServeArgs, string | true][]) {
+    const flag = SERVE_FLAGS.find((f) => f.key === key) as FlagSpec;
+    if (raw === true) {
+      values[key] = true;
       continue;
     }
-    if (token === '--') {
-      optionsDone = true;
-      continue;
-    }
-    if (token === '--help' || token === '-h') return { kind: 'help', text: serveHelpText() };
-    const eq = token.indexOf('=');
-    const name = eq > 0 ? token.slice(0, eq) : token;
-    const flag = findFlag(name);
-    if (!flag) {
-      const close = SERVE_FLAGS.flatMap((f) => f.names).filter((n) => n.replace(/-/g, '_') === name.replace(/-/g, '_'));
-      const hint = close.length > 0 ? ` (Possible options: ${close.join(', ')})` : '';
-      return { kind: 'error', message: `No such option: ${name}${hint}`, usage: USAGE };
-    }
-    if (flag.kind === 'flag') {
-      if (eq > 0) return { kind: 'error', message: `Option '${name}' does not take a value.`, usage: USAGE };
-      values[flag.key] = true;
-      continue;
-    }
-    let raw: string;
-    if (eq > 0) {
-      raw = token.slice(eq + 1);
-    } else {
-      const next = rest[i + 1];
-      if (next === undefined) return { kind: 'error', message: `Option '${name}' requires an argument.`, usage: USAGE };
-      raw = next;
-      i += 1;
-    }
-    const converted = convert(flag, name, raw);
+    const converted = convert(flag, flag.names[0] as string, raw);
     if (!converted.ok) return { kind: 'error', message: converted.message, usage: USAGE };
-    values[flag.key] = converted.value;
+    values[key] = converted.value;
   }
+  const positionals = parsed.positionals;
   if (positionals.length === 0) return { kind: 'error', message: "Missing argument 'MODEL'.", usage: USAGE };
   if (positionals.length > 1) {
     return { kind: 'error', message: `Got unexpected extra argument (${positionals.slice(1).join(' ')})`, usage: USAGE };

@@ -1,4 +1,8 @@
 // Fixed-bucket cumulative histogram for Prometheus text exposition (the proxy's /metrics).
+// Ours, not prom-client's: an observation costs about 50 ns here against about 1 us in prom-client
+// (bench/metrics-observe-bench.ts), and the proxy observes one inter-token gap per streamed token
+// (~15 us of proxy CPU each); prom-client's exposition is also async where /metrics renders in one
+// pass. tests/unit/core/proxy/metrics-prom-client.test.ts holds the output to prom-client's.
 // Layer: shared (pure).
 
 /** Default latency buckets in seconds (1 ms .. 60 s). */

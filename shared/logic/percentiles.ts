@@ -1,7 +1,9 @@
 // A mergeable log-bucket histogram for latencies and its percentiles (features O1, O2): values fall into
 // buckets whose bounds grow by a fixed ratio, so p50/p90/p99 come from the distribution with a bounded
 // relative error (about 2 % at the default ratio), never from averages. Sparse and JSON-safe, so per-second
-// histograms can be summed into coarser steps, stored on disk and sent to the UI. Layer: shared (pure).
+// histograms can be summed into coarser steps, stored on disk and sent to the UI. Kept rather than
+// hdr-histogram-js for that plain JSON form (hdr's portable form is a compressed blob of integers at a fixed
+// unit); tests/unit/shared/logic/percentiles-hdr.test.ts holds its percentiles to hdr's. Layer: shared (pure).
 
 /** Bucket growth ratio: a value is reported within +-(ratio-1)/2 of its true value. */
 export const DEFAULT_BUCKET_RATIO = 1.04;

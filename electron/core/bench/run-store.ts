@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { BenchComparisonRow, BenchRunSummary } from '../../../shared/model/bench';
-import { writeFileAtomic } from '../topology/atomic-write';
+import { writeFileAtomic } from '../fs/atomic-write';
 import type { BenchResult } from './bench-types';
 
 /** One step of a saved run: a sweep value, or null for a single run. */

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { writeFileAtomic } from '../topology/atomic-write';
+import { writeFileAtomic } from '../fs/atomic-write';
 
 export const ENDPOINT_FILE = 'console-endpoint.json';
 const TOKEN = /^[A-Za-z0-9_-]{16,128}$/;

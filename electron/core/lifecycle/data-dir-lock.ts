@@ -8,8 +8,8 @@ import { closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSy
 import { join } from 'node:path';
 
 import { AppError } from '../../../shared/api/envelope';
+import { writeFileAtomic } from '../fs/atomic-write';
 import { isProcessAlive, readProcessIdentity } from '../supervisor/pid-file';
-import { writeFileAtomic } from '../topology/atomic-write';
 
 export const LOCK_FILE = 'console.lock';
 /** A takeover marker older than this belongs to a console that died while taking over. */

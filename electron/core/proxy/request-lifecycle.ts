@@ -106,6 +106,7 @@ const CONTEXT: PhaseSpec<WholeCall, WholeResponse> = {
   },
   timeoutMessage: 'Context server timed out',
   failedMessage: 'Context server failed while answering',
+  protocolMessage: 'Context server sent an invalid HTTP response',
   unavailableMessage: 'No context server is available',
 };
 
@@ -125,6 +126,7 @@ const GENERATION_WHOLE: PhaseSpec<WholeCall, WholeResponse> = {
   markSent: markGenerationSent,
   timeoutMessage: 'Generation server timed out',
   failedMessage: 'Generation server failed while answering',
+  protocolMessage: 'Generation server sent an invalid HTTP response',
   unavailableMessage: 'No generation server is available',
 };
 

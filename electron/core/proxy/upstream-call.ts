@@ -55,13 +55,21 @@ export interface PhaseSpec<C extends Abortable, T> {
   /** Failures worth another worker (the request surely or probably never ran); timeouts never are. */
   retryOn: ReadonlySet<UpstreamFailureKind>;
   /** Opens the call: postWhole or postStream. */
-  open(worker: WorkerEndpoint, path: string, payload: string, timeoutMs: number, headers?: Readonly<Record<string, string>>): C;
+  open(
+    worker: WorkerEndpoint,
+    path: string,
+    payload: string,
+    timeoutMs: number,
+    headers?: Readonly<Record<string, string>>,
+  ): C;
   /** The call's first result: the whole answer, or a stream's head. */
   awaitReply(call: C): Promise<T>;
   /** Stamps the record when a request goes out (ctxSentAt / genSentAt and the worker). */
   markSent(request: ProxyRequest, worker: WorkerEndpoint): void;
   timeoutMessage: string;
   failedMessage: string;
+  /** The client's message when the worker's bytes were not valid HTTP. */
+  protocolMessage: string;
   unavailableMessage: string;
 }
 
@@ -139,6 +147,10 @@ export async function callWithRetry<C extends Abortable, T>(
       if (failed instanceof Ending) return failed;
       if (failed === 'timeout') {
         return Ending.error('timeout', 504, spec.timeoutMessage, `${spec.role} timeout`);
+      }
+      // Bad framing (the connection is already closed): the worker answered, so never retried.
+      if (failed === 'protocol') {
+        return Ending.error('upstream_error', 502, spec.protocolMessage, `${spec.role} protocol`);
       }
       if (!spec.retryOn.has(failed)) {
         return Ending.error('upstream_error', 502, spec.failedMessage, `${spec.role} ${failed}`);

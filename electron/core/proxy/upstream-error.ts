@@ -9,8 +9,13 @@ export type UpstreamFailureKind =
   | 'timeout'
   /** We aborted (client went away or shutdown). */
   | 'aborted'
-  /** The response started but the connection broke before its end, or was not valid HTTP. */
-  | 'truncated';
+  /** The response started but the connection broke before its end. */
+  | 'truncated'
+  /**
+   * The worker's bytes are not a valid HTTP/1.1 response (bad framing, conflicting lengths, Content-Length
+   * with Transfer-Encoding). The connection is closed; the request is not retried: the worker answered.
+   */
+  | 'protocol';
 
 export class UpstreamError extends Error {
   constructor(

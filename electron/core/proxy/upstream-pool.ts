@@ -148,7 +148,9 @@ class UpstreamConnection implements ResponseSink {
     try {
       leftover = this.parser.push(b);
     } catch (err) {
-      this.fail(this.parser.hasHead ? 'truncated' : 'reset', `invalid HTTP response: ${(err as Error).message}`);
+      // Closes the connection (fail destroys the socket): after a framing error, where the next answer
+      // would start on this connection is unknown.
+      this.fail('protocol', `invalid HTTP response: ${(err as Error).message}`);
       return;
     }
     if (this.parser.isDone && this.exchange === ex) this.complete(ex, this.isReusable && leftover === 0);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { ConfigDraft } from '../../../shared/model/cluster-state';
-import { writeFileAtomic } from '../topology/atomic-write';
+import { writeFileAtomic } from '../fs/atomic-write';
 
 const DRAFT_FILE = 'draft.json';
 

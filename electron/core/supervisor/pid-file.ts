@@ -2,8 +2,9 @@
 // to stop or adopt what it left running. A pid is only acted on when /proc shows the same process (same
 // command line and start time), never merely "a process with that pid". Layer: core (Linux /proc; elsewhere
 // identity cannot be checked and leftovers are reported as unverifiable).
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 
+import { writeFileAtomicSync } from '../fs/atomic-write';
 import { type LaunchedProcess, type ProcessExit, signalProcessTree } from './process-launcher';
 
 export interface ProcessIdentity {
@@ -157,7 +158,7 @@ export function checkRecordedWorker(worker: PidFileWorker): LeftoverState {
 
 export interface PidFile {
   readonly path: string;
-  /** Rewrites the file with the current workers (atomically: temp file, then rename). */
+  /** Rewrites the file with the current workers (atomically: fs/atomic-write.ts). */
   update(workers: RunningWorker[]): void;
   /** Removes the file: a clean shutdown leaves nothing behind. */
   remove(): void;
@@ -174,9 +175,7 @@ export function createPidFile(path: string, now: () => number = Date.now): PidFi
         writtenAtMs: now(),
         workers: workers.map((w) => ({ ...w, identity: readProcessIdentity(w.pid) })),
       };
-      const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(record, null, 2) + '\n');
-      renameSync(tmp, path);
+      writeFileAtomicSync(path, JSON.stringify(record, null, 2) + '\n');
     },
     remove() {
       rmSync(path, { force: true });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { AppError } from '../../../shared/api/envelope';
 import type { TopologyFiles, TopologyVersionInfo } from '../../../shared/model/topology';
-import { fsyncDir, writeFileAtomic } from './atomic-write';
+import { fsyncDir, writeFileAtomic } from '../fs/atomic-write';
 
 const META_FILE = 'meta.json';
 /** Names a topology file may have: no directories, no dot files (those are the store's own). */

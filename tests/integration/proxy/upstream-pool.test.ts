@@ -438,7 +438,7 @@ describe('UpstreamPool: stale keep-alive and broken connections', () => {
     const pool = poolFor(s, 1);
     const bad = send(pool, '/garbage');
     await bad.rec.finished();
-    expect(bad.rec.events).toEqual(['fail:reset']);
+    expect(bad.rec.events).toEqual(['fail:protocol']);
     expect(bad.rec.failure?.message).toMatch(/invalid HTTP response/);
     await waitFor(() => s.closed.includes(0), 'the server to see the bad connection closed');
     const after = send(pool, '/fine');
@@ -447,7 +447,7 @@ describe('UpstreamPool: stale keep-alive and broken connections', () => {
 
     const badChunk = send(pool, '/badchunk');
     await badChunk.rec.finished();
-    expect(badChunk.rec.events).toEqual(['head', 'data', 'fail:truncated']);
+    expect(badChunk.rec.events).toEqual(['head', 'data', 'fail:protocol']);
     await send(pool, '/fine2').rec.finished();
     expect(s.requests.map((r) => [r.path, r.conn])).toEqual([
       ['/garbage', 0],

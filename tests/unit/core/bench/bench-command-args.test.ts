@@ -136,7 +136,12 @@ describe('parseBenchArgs', () => {
     [['--model', 'm', '--sweep-concurrency', '1,x'], /invalid sweep steps/],
     [['--model', 'm', '--sweep-concurrency', '1', '--sweep-rate', '1'], /either/],
     [['--model', 'm', '--dataset-name', 'sharegpt'], /needs --dataset-path/],
-    [['--model', 'm', '--bogus'], /unknown option '--bogus'/],
+    [['--model', 'm', '--bogus'], /^unknown flag --bogus$/],
+    [
+      ['--model', 'm', '--num-promts', '5'],
+      /^unknown flag --num-promts; did you mean --num-prompts\?$/,
+    ],
+    [['--model', 'm', '--port', '70000'], /--port expects an integer from 1 to 65535, got '70000'/],
     [['--model'], /--model needs a value/],
   ])('rejects %j', (argv, message) => {
     const p = parseBenchArgs(argv, {});

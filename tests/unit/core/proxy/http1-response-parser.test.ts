@@ -82,13 +82,6 @@ const VALID: ValidCase[] = [
   { name: 'Content-Length 0', raw: 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n', status: 200, body: '', canReuse: true },
   { name: 'status line without a reason phrase', raw: 'HTTP/1.1 503\r\ncontent-length: 1\r\n\r\nx', status: 503, body: 'x', canReuse: true },
   {
-    name: 'repeated identical Content-Length',
-    raw: 'HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\nContent-Length: 3\r\n\r\nbad',
-    status: 400,
-    body: 'bad',
-    canReuse: true,
-  },
-  {
     name: 'header values trimmed, names case-insensitive',
     raw: 'HTTP/1.1 200 OK\r\nCONTENT-TYPE:   text/plain; charset=utf-8  \r\ncontent-LENGTH:2\r\n\r\nhi',
     status: 200,
@@ -109,7 +102,7 @@ const VALID: ValidCase[] = [
     raw:
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n' +
       '5;name=val\r\nhello\r\n' +
-      'A ; q="x;y"\r\n 012345678\r\n' +
+      'A;q="x;y"\r\n 012345678\r\n' +
       '0;last\r\nX-Trailer: a\r\nX-Other: b\r\n\r\n',
     status: 200,
     body: 'hello 012345678',
@@ -121,28 +114,6 @@ const VALID: ValidCase[] = [
     status: 200,
     contentType: 'text/event-stream',
     body: '\r\n0\r\n\r\n',
-    canReuse: true,
-  },
-  {
-    name: 'chunked wins over Content-Length',
-    raw: 'HTTP/1.1 200 OK\r\ncontent-length: 100\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
-    status: 200,
-    body: 'abc',
-    canReuse: true,
-  },
-  {
-    name: 'LF-only line ends, Content-Length',
-    raw: 'HTTP/1.1 200 OK\ncontent-type: application/json\ncontent-length: 4\n\n{\r\n}',
-    status: 200,
-    contentType: 'application/json',
-    body: '{\r\n}',
-    canReuse: true,
-  },
-  {
-    name: 'LF-only line ends, chunked',
-    raw: 'HTTP/1.1 200 OK\ntransfer-encoding: chunked\n\n3\nabc\n2;x\nde\n0\nT: 1\n\n',
-    status: 200,
-    body: 'abcde',
     canReuse: true,
   },
   { name: '204 has no body', raw: 'HTTP/1.1 204 No Content\r\nx-a: b\r\n\r\n', status: 204, body: '', canReuse: true },
@@ -294,8 +265,8 @@ describe('Http1ResponseParser: valid responses, at every split', () => {
     }
   });
 
-  it('a three-way split at every pair of offsets agrees too (chunked with trailers, CRLF and LF mixed)', () => {
-    const raw = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\n\r\n2;e=1\r\nab\n3\r\ncde\r\n0\nT: x\r\n\r\n', 'latin1');
+  it('a three-way split at every pair of offsets agrees too (chunked with an extension and a trailer)', () => {
+    const raw = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;e=1\r\nab\r\n3\r\ncde\r\n0\r\nT: x\r\n\r\n', 'latin1');
     for (let a = 0; a <= raw.length; a++) {
       for (let b = a; b <= raw.length; b++) {
         const got = feed([raw.subarray(0, a), raw.subarray(a, b), raw.subarray(b)], false);
@@ -349,7 +320,7 @@ const ERRORS: ErrorCase[] = [
   {
     name: 'conflicting content-length headers',
     raw: 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello!',
-    message: /conflicting content-length/,
+    message: /duplicate content-length/,
   },
   { name: 'transfer-encoding gzip', raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n', message: /unsupported transfer-encoding/ },
   {
@@ -366,7 +337,34 @@ const ERRORS: ErrorCase[] = [
   { name: 'non-hex chunk size', raw: CHUNKED_HEAD + 'zz\r\n', message: /invalid chunk size/ },
   { name: 'empty chunk-size line', raw: CHUNKED_HEAD + '\r\n', message: /invalid chunk size/ },
   { name: 'negative chunk size', raw: CHUNKED_HEAD + '-5\r\nhello\r\n', message: /invalid chunk size/ },
-  { name: 'chunk size of 13 hex digits', raw: CHUNKED_HEAD + '1000000000000\r\n', message: /invalid chunk size/ },
+  { name: 'chunk size of 13 hex digits', raw: CHUNKED_HEAD + '1000000000000\r\n', message: /chunk size too large/ },
+  // Where llhttp (Node's parser) rejects, so do we: the differential fuzzing in
+  // http1-response-parser-fuzz.test.ts holds the two together; these are the named cases.
+  {
+    name: 'Content-Length and Transfer-Encoding together (RFC 9112 6.1; the shape of response smuggling)',
+    raw: 'HTTP/1.1 200 OK\r\ncontent-length: 100\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    message: /both content-length and transfer-encoding/,
+  },
+  {
+    name: 'Transfer-Encoding before Content-Length',
+    raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    message: /both content-length and transfer-encoding/,
+  },
+  { name: 'repeated identical Content-Length', raw: 'HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\nContent-Length: 3\r\n\r\nbad', message: /duplicate content-length/ },
+  { name: 'LF-only line ends in the head', raw: 'HTTP/1.1 200 OK\ncontent-length: 4\n\n{\r\n}', message: /not ended by CRLF/ },
+  { name: 'LF-only blank line after CRLF headers', raw: 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\n', message: /not ended by CRLF/ },
+  { name: 'LF-only chunk-size line', raw: CHUNKED_HEAD + '3\nabc\r\n0\r\n\r\n', message: /not ended by CRLF/ },
+  { name: 'LF-only end of chunk data', raw: CHUNKED_HEAD + '3\r\nabc\n0\r\n\r\n', message: /missing CRLF after chunk data/ },
+  { name: 'obs-fold (a header line continued on the next)', raw: 'HTTP/1.1 200 OK\r\nx-a: b\r\n c\r\ncontent-length: 0\r\n\r\n', message: /invalid header line/ },
+  { name: 'a header name with a space', raw: 'HTTP/1.1 200 OK\r\nbad name: v\r\ncontent-length: 0\r\n\r\n', message: /whitespace before colon|invalid header line/ },
+  { name: 'a control byte in a header value', raw: 'HTTP/1.1 200 OK\r\nx-a: b\x01c\r\ncontent-length: 0\r\n\r\n', message: /invalid character in header/ },
+  { name: 'a bare CR in a header value', raw: 'HTTP/1.1 200 OK\r\nx-a: b\rc\r\ncontent-length: 0\r\n\r\n', message: /invalid character in header/ },
+  { name: 'whitespace before a chunk extension', raw: CHUNKED_HEAD + '3 ;a=b\r\nabc\r\n0\r\n\r\n', message: /invalid chunk extension/ },
+  { name: 'an unterminated quoted chunk extension', raw: CHUNKED_HEAD + '3;a="x\r\nabc\r\n0\r\n\r\n', message: /invalid chunk extension/ },
+  { name: 'a malformed trailer', raw: CHUNKED_HEAD + '0\r\nbad trailer\r\n\r\n', message: /invalid header line/ },
+  { name: 'transfer-encoding "chunked<TAB>" (llhttp reads it as not chunked)', raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\t\r\n\r\n0\r\n\r\n', message: /unsupported transfer-encoding/ },
+  { name: 'an empty line before the status line', raw: '\r\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n', message: /empty line before the status line/ },
+  { name: 'HTTP/2.0 status line', raw: 'HTTP/2.0 200 OK\r\ncontent-length: 0\r\n\r\n', message: /unsupported HTTP version/ },
   { name: 'chunk data longer than its size', raw: CHUNKED_HEAD + '3\r\nabcd\r\n0\r\n\r\n', message: /missing CRLF after chunk data/ },
   { name: 'CR CR after chunk data', raw: CHUNKED_HEAD + '3\r\nabc\r\r\n0\r\n\r\n', message: /missing CRLF after chunk data/ },
 ];

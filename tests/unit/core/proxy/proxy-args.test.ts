@@ -37,11 +37,12 @@ describe('parseProxyArgs', () => {
     expect(r.ok && r.args).toMatchObject({ totalTimeoutS: 300, headerTimeoutS: 20, bodyTimeoutS: 30, minBodyRateBytesPerS: 1024, maxConnectionsPerClient: 1024 });
   });
   it.each([
-    [['--queue-target', 'soon'], /non-negative number/],
-    [['--total-timeout', '-1'], /non-negative number/],
-    [['--bogus', '1'], /unknown option/],
-    [['-t', 'soon'], /non-negative number/],
-    [['-l', 'loud'], /unknown log level/],
+    [['--queue-target', 'soon'], /--queue-target expects a number >= 0, got 'soon'/],
+    [['--total-timeout', '-1'], /--total-timeout expects a number >= 0, got '-1'/],
+    [['--bogus', '1'], /^unknown flag --bogus$/],
+    [['--max-concurency', '3'], /^unknown flag --max-concurency; did you mean --max-concurrency\?$/],
+    [['-t', 'soon'], /--server_start_timeout expects a number >= 0/],
+    [['-l', 'loud'], /--log_level must be one of trace, debug, info, warning, error, got 'loud'/],
     [['-c'], /needs a value/],
   ])('refuses %j', (argv, re) => {
     const r = parseProxyArgs(argv);

@@ -63,6 +63,7 @@ function setup(script: Record<string, Outcome>, maxRetries: number) {
     markSent: () => undefined,
     timeoutMessage: 'timed out',
     failedMessage: 'failed',
+    protocolMessage: 'sent an invalid HTTP response',
     unavailableMessage: 'none available',
   };
   const res = { headersSent: false, statusCode: 200 };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { writeFileAtomic } from '../../../../electron/core/topology/atomic-write';
+import { writeFileAtomic } from '../../../../electron/core/fs/atomic-write';
 import { TopologyStore } from '../../../../electron/core/topology/topology-store';
 import { AppError } from '../../../../shared/api/envelope';
 
