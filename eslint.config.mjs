@@ -49,10 +49,14 @@ function toRepoPath(absolutePath) {
 const resolvedImportsRule = {
   meta: {
     type: 'problem',
-    docs: { description: 'Relative imports resolved against the importing file must stay inside the allowed layers.' },
+    docs: {
+      description:
+        'Relative imports resolved against the importing file must stay inside the allowed layers.',
+    },
     schema: [],
     messages: {
-      forbidden: "{{from}} must not import {{to}} ('{{source}}' resolves to {{target}}); see docs/style-guide.md §2.",
+      forbidden:
+        "{{from}} must not import {{to}} ('{{source}}' resolves to {{target}}); see docs/style-guide.md §2.",
     },
   },
   create(context) {
@@ -64,9 +68,18 @@ const resolvedImportsRule = {
       const target = toRepoPath(resolve(dirname(context.filename), source));
       const to = layerOf(target) ?? 'outside the layers';
       if (LAYER_IMPORTS[from].includes(to)) return;
-      context.report({ node: node.source, messageId: 'forbidden', data: { from, to, source, target } });
+      context.report({
+        node: node.source,
+        messageId: 'forbidden',
+        data: { from, to, source, target },
+      });
     };
-    return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check, ImportExpression: check };
+    return {
+      ImportDeclaration: check,
+      ExportNamedDeclaration: check,
+      ExportAllDeclaration: check,
+      ImportExpression: check,
+    };
   },
 };
 
@@ -81,7 +94,21 @@ const nodeBuiltins = { group: ['node:*'], message: 'This layer must not use Node
 
 export default tseslint.config(
   {
-    ignores: ['eslint.config.mjs', 'node_modules/**', 'dist/**', '.vite/**', 'out/**', 'reports/**', 'test-results/**', 'bin/**', 'scripts/**/*.mjs', 'tests/fixtures/**/*.mjs', '.ci/**', '.devcarry/**', 'docs/**'],
+    ignores: [
+      'eslint.config.mjs',
+      'node_modules/**',
+      'dist/**',
+      '.vite/**',
+      'out/**',
+      'reports/**',
+      'test-results/**',
+      'bin/**',
+      'scripts/**/*.mjs',
+      'tests/fixtures/**/*.mjs',
+      '.ci/**',
+      '.devcarry/**',
+      'docs/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -102,13 +129,19 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/only-throw-error': 'error',
       '@typescript-eslint/prefer-promise-reject-errors': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'simple-import-sort/imports': 'error',
       'simple-import-sort/exports': 'error',
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       curly: ['error', 'multi-line'],
       'no-empty': ['error', { allowEmptyCatch: false }],
-      'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Named exports only.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Named exports only.' },
+      ],
     },
   },
   {
@@ -124,12 +157,22 @@ export default tseslint.config(
     },
   },
   {
-    files: ['electron/core/**/*.ts', 'electron/sim/**/*.ts', 'electron/cli/**/*.ts', 'electron/headless.ts'],
+    files: [
+      'electron/core/**/*.ts',
+      'electron/sim/**/*.ts',
+      'electron/cli/**/*.ts',
+      'electron/headless.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'electron', message: 'core never imports electron (it must run under plain Node).' }],
+          paths: [
+            {
+              name: 'electron',
+              message: 'core never imports electron (it must run under plain Node).',
+            },
+          ],
           patterns: [{ group: ['electron/*'], message: 'core never imports electron.' }],
         },
       ],
@@ -138,19 +181,13 @@ export default tseslint.config(
   {
     files: ['electron/main.ts', 'electron/platform/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        { paths: [rawIpc] },
-      ],
+      'no-restricted-imports': ['error', { paths: [rawIpc] }],
     },
   },
   {
     files: ['electron/preload.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [nodeBuiltins] },
-      ],
+      'no-restricted-imports': ['error', { patterns: [nodeBuiltins] }],
     },
   },
   {
@@ -168,7 +205,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*.config.ts', '*.config.mjs', 'forge.config.ts', 'vite.*.config.ts', 'playwright.config.ts', 'vitest.config.ts'],
+    files: [
+      '*.config.ts',
+      '*.config.mjs',
+      'forge.config.ts',
+      'vite.*.config.ts',
+      'playwright.config.ts',
+      'vitest.config.ts',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

@@ -9,8 +9,24 @@ const [ctxHost, ctxPort] = val('ctx').split(':');
 const [genHost, genPort] = val('gen').split(':');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
-function post(host: string, port: string, path: string, body: string, cb: (res: http.IncomingMessage) => void): void {
-  const req = http.request({ host, port: Number(port), path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, cb);
+function post(
+  host: string,
+  port: string,
+  path: string,
+  body: string,
+  cb: (res: http.IncomingMessage) => void,
+): void {
+  const req = http.request(
+    {
+      host,
+      port: Number(port),
+      path,
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    },
+    cb,
+  );
   req.on('error', () => undefined);
   req.end(body);
 }
@@ -21,17 +37,31 @@ const server = http.createServer((req, res) => {
   req.on('data', (c: string) => (raw += c));
   req.on('end', () => {
     const body = JSON.parse(raw) as Record<string, unknown>;
-    const ctxBody = JSON.stringify({ ...body, stream: false, stream_options: null, disaggregated_params: { request_type: 'context_only' } });
+    const ctxBody = JSON.stringify({
+      ...body,
+      stream: false,
+      stream_options: null,
+      disaggregated_params: { request_type: 'context_only' },
+    });
     post(ctxHost ?? '', ctxPort ?? '', req.url ?? '/', ctxBody, (cres) => {
       let text = '';
       cres.setEncoding('utf8');
       cres.on('data', (c: string) => (text += c));
       cres.on('end', () => {
-        const ctx = JSON.parse(text) as { choices: Array<{ disaggregated_params: Record<string, unknown> }>; prompt_token_ids: unknown };
+        const ctx = JSON.parse(text) as {
+          choices: Array<{ disaggregated_params: Record<string, unknown> }>;
+          prompt_token_ids: unknown;
+        };
         const params = { ...ctx.choices[0]?.disaggregated_params, request_type: 'generation_only' };
-        const genBody = JSON.stringify({ ...body, prompt: ctx.prompt_token_ids, disaggregated_params: params });
+        const genBody = JSON.stringify({
+          ...body,
+          prompt: ctx.prompt_token_ids,
+          disaggregated_params: params,
+        });
         post(genHost ?? '', genPort ?? '', req.url ?? '/', genBody, (gres) => {
-          res.writeHead(gres.statusCode ?? 502, { 'content-type': gres.headers['content-type'] ?? 'application/json' });
+          res.writeHead(gres.statusCode ?? 502, {
+            'content-type': gres.headers['content-type'] ?? 'application/json',
+          });
           gres.pipe(res);
         });
       });

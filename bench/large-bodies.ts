@@ -17,7 +17,9 @@ const TOKENS = 60;
 const FAKE_WORKER = path.resolve(import.meta.dirname, '..', 'tests', 'fixtures', 'fake-worker.mjs');
 
 function startFakeWorker(): Promise<{ port: number; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [FAKE_WORKER, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [FAKE_WORKER, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout?.on('data', (c: Buffer) => {
@@ -30,14 +32,27 @@ function startFakeWorker(): Promise<{ port: number; proc: ChildProcess }> {
 }
 
 /** POSTs `body`; resolves with the arrival time of every body chunk (performance.now, ms). */
-function post(port: number, urlPath: string, body: string): Promise<{ status: number; chunkTimes: number[] }> {
+function post(
+  port: number,
+  urlPath: string,
+  body: string,
+): Promise<{ status: number; chunkTimes: number[] }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: urlPath, headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunkTimes: number[] = [];
-      res.on('data', () => chunkTimes.push(performance.now()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, chunkTimes }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: urlPath,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        const chunkTimes: number[] = [];
+        res.on('data', () => chunkTimes.push(performance.now()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, chunkTimes }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -54,11 +69,18 @@ function median(values: number[]): number {
 }
 
 /** Gap p99 of STREAMS concurrent streams, the first two chunks (headers, role) left out. */
-async function streamGapP99(port: number, alongside: () => Promise<unknown> = () => Promise.resolve()): Promise<number> {
+async function streamGapP99(
+  port: number,
+  alongside: () => Promise<unknown> = () => Promise.resolve(),
+): Promise<number> {
   const body = JSON.stringify({ model: 'm', prompt: 'hello', max_tokens: TOKENS, stream: true });
-  const streams = Promise.all(Array.from({ length: STREAMS }, () => post(port, '/v1/completions', body)));
+  const streams = Promise.all(
+    Array.from({ length: STREAMS }, () => post(port, '/v1/completions', body)),
+  );
   await alongside();
-  const gaps = (await streams).flatMap((r) => r.chunkTimes.slice(2).map((t, i) => t - (r.chunkTimes[i + 1] as number)));
+  const gaps = (await streams).flatMap((r) =>
+    r.chunkTimes.slice(2).map((t, i) => t - (r.chunkTimes[i + 1] as number)),
+  );
   return p99(gaps);
 }
 
@@ -73,19 +95,43 @@ async function main(): Promise<void> {
   const proxy = await startProxyInWorkerThread({ config: config.value, overrides: { port: 0 } });
   try {
     // Built before measuring, so only their sending and the proxy's handling of them are on the clock.
-    const bigChat = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'y'.repeat(1024 * 1024) }], max_tokens: 2 });
-    const bigIds = JSON.stringify({ model: 'm', prompt: Array.from({ length: 40_000 }, (_, i) => i % 30000), max_tokens: 2 });
+    const bigChat = JSON.stringify({
+      model: 'm',
+      messages: [{ role: 'user', content: 'y'.repeat(1024 * 1024) }],
+      max_tokens: 2,
+    });
+    const bigIds = JSON.stringify({
+      model: 'm',
+      prompt: Array.from({ length: 40_000 }, (_, i) => i % 30000),
+      max_tokens: 2,
+    });
     const sendBig = async (): Promise<void> => {
       await new Promise((r) => setTimeout(r, 100));
-      const answers = await Promise.all([post(proxy.port, '/v1/chat/completions', bigChat), post(proxy.port, '/v1/completions', bigIds)]);
-      if (answers.some((a) => a.status !== 200)) throw new Error(`large bodies answered ${answers.map((a) => a.status).join(', ')}`);
+      const answers = await Promise.all([
+        post(proxy.port, '/v1/chat/completions', bigChat),
+        post(proxy.port, '/v1/completions', bigIds),
+      ]);
+      if (answers.some((a) => a.status !== 200)) {
+        throw new Error(`large bodies answered ${answers.map((a) => a.status).join(', ')}`);
+      }
     };
     await streamGapP99(proxy.port); // warm-up: pooled connections, JIT
     const rows: Array<{ alone: number; beside: number }> = [];
-    for (let i = 0; i < ROUNDS; i += 1) rows.push({ alone: await streamGapP99(proxy.port), beside: await streamGapP99(proxy.port, sendBig) });
+    for (let i = 0; i < ROUNDS; i += 1) {
+      rows.push({
+        alone: await streamGapP99(proxy.port),
+        beside: await streamGapP99(proxy.port, sendBig),
+      });
+    }
     const delta = median(rows.map((r) => r.beside - r.alone));
-    process.stdout.write(`large bodies beside ${STREAMS} streams, ${ROUNDS} rounds (inter-token gap p99, ms)\n`);
-    for (const [i, r] of rows.entries()) process.stdout.write(`  round ${i + 1}: alone ${r.alone.toFixed(1)}, beside a 1 MB chat and a 40k-token prompt ${r.beside.toFixed(1)}\n`);
+    process.stdout.write(
+      `large bodies beside ${STREAMS} streams, ${ROUNDS} rounds (inter-token gap p99, ms)\n`,
+    );
+    for (const [i, r] of rows.entries()) {
+      process.stdout.write(
+        `  round ${i + 1}: alone ${r.alone.toFixed(1)}, beside a 1 MB chat and a 40k-token prompt ${r.beside.toFixed(1)}\n`,
+      );
+    }
     process.stdout.write(`  median increase ${delta.toFixed(1)} ms (target: at most 5 ms)\n`);
   } finally {
     await proxy.stop(1_000);

@@ -49,17 +49,26 @@ const forge = join(root, 'node_modules', '.bin', 'electron-forge');
 if (electronBinary() !== null && existsSync(forge) && process.env.DISAGG_CONSOLE_HEADLESS !== '1') {
   run(forge, ['start', ...(args.length > 0 ? ['--', ...args] : [])]);
 } else {
-  process.stdout.write('Electron is not installed here: starting the console headless; open the Console URL below in a browser.\n');
+  process.stdout.write(
+    'Electron is not installed here: starting the console headless; open the Console URL below in a browser.\n',
+  );
   // A fresh clone has no built UI yet: build it once (about a minute) so the URL shows the console.
   if (!existsSync(join(root, 'dist', 'renderer', 'index.html'))) {
     process.stdout.write('Building the console UI once (npm run build:renderer)...\n');
     const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-    const built = spawnSync(process.execPath, [vite, 'build', '-c', 'vite.renderer.config.ts', '--logLevel', 'warn'], {
-      cwd: root,
-      stdio: 'inherit',
-      timeout: 300_000,
-    });
-    if (built.status !== 0) process.stdout.write('The UI build failed; the console still starts and says how to build it.\n');
+    const built = spawnSync(
+      process.execPath,
+      [vite, 'build', '-c', 'vite.renderer.config.ts', '--logLevel', 'warn'],
+      {
+        cwd: root,
+        stdio: 'inherit',
+        timeout: 300_000,
+      },
+    );
+    if (built.status !== 0)
+      process.stdout.write(
+        'The UI build failed; the console still starts and says how to build it.\n',
+      );
   }
   run(process.execPath, [join(root, 'bin', 'disagg-console.mjs'), 'serve', ...args]);
 }

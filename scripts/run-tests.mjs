@@ -19,7 +19,11 @@ const steps = [];
 function run(name, cmd, args, env = {}) {
   const started = Date.now();
   process.stdout.write(`\n=== ${name}: ${cmd} ${args.join(' ')}\n`);
-  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const result = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
   const ok = result.status === 0;
   steps.push({ name, ok, seconds: (Date.now() - started) / 1000 });
   return ok;
@@ -31,26 +35,66 @@ if (isFast) {
   // The fast lane lints and format-checks with caches keyed by file content, so a second run reads only what
   // changed. ESLint's cache can miss a type-aware finding caused by a change in another file; the full lane
   // (`npm run lint`, uncached) catches it. One cache folder per checkout (worktrees may share node_modules).
-  const cacheDir = join(root, 'node_modules', '.cache', 'disagg-console', createHash('sha1').update(root).digest('hex').slice(0, 12));
-  run('lint', join(npx, 'eslint'), ['--max-warnings', '0', '--cache', '--cache-strategy', 'content', '--cache-location', join(cacheDir, 'eslint'), '.']);
-  run('format', join(npx, 'prettier'), ['--check', '--log-level', 'warn', '--cache', '--cache-strategy', 'content', '--cache-location', join(cacheDir, 'prettier'), '.']);
+  const cacheDir = join(
+    root,
+    'node_modules',
+    '.cache',
+    'disagg-console',
+    createHash('sha1').update(root).digest('hex').slice(0, 12),
+  );
+  run('lint', join(npx, 'eslint'), [
+    '--max-warnings',
+    '0',
+    '--cache',
+    '--cache-strategy',
+    'content',
+    '--cache-location',
+    join(cacheDir, 'eslint'),
+    '.',
+  ]);
+  run('format', join(npx, 'prettier'), [
+    '--check',
+    '--log-level',
+    'warn',
+    '--cache',
+    '--cache-strategy',
+    'content',
+    '--cache-location',
+    join(cacheDir, 'prettier'),
+    '.',
+  ]);
 } else {
   run('lint', 'npm', ['run', '--silent', 'lint']);
 }
 const projects = isFast ? ['--project', 'unit', '--project', 'contract'] : [];
-run('vitest', join(npx, 'vitest'), ['run', ...projects, '--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, 'vitest.json')}`]);
+run('vitest', join(npx, 'vitest'), [
+  'run',
+  ...projects,
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${join(reports, 'vitest.json')}`,
+]);
 
 // The Electron main, preload and renderer bundles must build (packaging itself needs the Electron binary).
 const built = !isFast && run('build', 'npm', ['run', '--silent', 'build']);
 
-const hasE2e = !isFast && existsSync(join(root, 'tests', 'e2e')) &&
-  readdirSync(join(root, 'tests', 'e2e'), { recursive: true }).some((f) => String(f).endsWith('.spec.ts'));
+const hasE2e =
+  !isFast &&
+  existsSync(join(root, 'tests', 'e2e')) &&
+  readdirSync(join(root, 'tests', 'e2e'), { recursive: true }).some((f) =>
+    String(f).endsWith('.spec.ts'),
+  );
 if (hasE2e) {
-  run('playwright', join(npx, 'playwright'), ['test', '--project=browser', '--reporter=list,json'], {
-    PLAYWRIGHT_JSON_OUTPUT_NAME: join(reports, 'playwright.json'),
-    // The renderer was just built above; the e2e global setup builds it only when run on its own.
-    ...(built ? { E2E_SKIP_BUILD: '1' } : {}),
-  });
+  run(
+    'playwright',
+    join(npx, 'playwright'),
+    ['test', '--project=browser', '--reporter=list,json'],
+    {
+      PLAYWRIGHT_JSON_OUTPUT_NAME: join(reports, 'playwright.json'),
+      // The renderer was just built above; the e2e global setup builds it only when run on its own.
+      ...(built ? { E2E_SKIP_BUILD: '1' } : {}),
+    },
+  );
 }
 
 let passed = 0;
@@ -76,9 +120,12 @@ if (existsSync(pwReport)) {
 }
 
 process.stdout.write('\n');
-for (const s of steps) process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.seconds.toFixed(1)} s)\n`);
+for (const s of steps)
+  process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.seconds.toFixed(1)} s)\n`);
 const stepFailures = steps.filter((s) => !s.ok).length;
 // typecheck, lint, format and build are not test runners: a failure there fails the run and counts as one failure.
-const toolFailures = steps.filter((s) => !s.ok && ['typecheck', 'lint', 'format', 'build'].includes(s.name)).length;
+const toolFailures = steps.filter(
+  (s) => !s.ok && ['typecheck', 'lint', 'format', 'build'].includes(s.name),
+).length;
 process.stdout.write(`${passed} passed, ${failed + toolFailures} failed, ${skipped} skipped\n`);
 process.exitCode = stepFailures === 0 && failed === 0 ? 0 : 1;

@@ -428,8 +428,9 @@ function datasetOf(values: BenchValues): BenchOptions['dataset'] {
       prefixLen: int('--random-prefix-len', str('randomPrefixLen') ?? '0', 0),
     };
   }
-  if (datasetPath === undefined)
-    {throw new CliError(`--dataset-name ${datasetName} needs --dataset-path`);}
+  if (datasetPath === undefined) {
+    throw new CliError(`--dataset-name ${datasetName} needs --dataset-path`);
+  }
   const fixedOutput = str('sharegptOutputLen') ?? str('customOutputLen');
   return {
     kind: 'file',
@@ -442,17 +443,20 @@ function datasetOf(values: BenchValues): BenchOptions['dataset'] {
 function sweepOf(values: BenchValues): SweepSpec | null {
   const sc = values.sweepConcurrency as string | undefined;
   const sr = values.sweepRate as string | undefined;
-  if (sc !== undefined && sr !== undefined)
-    {throw new CliError('use either --sweep-concurrency or --sweep-rate, not both');}
-  if (sr !== undefined)
-    {return { kind: 'rate', values: checked('--sweep-rate', () => parseSweepValues(sr)) };}
+  if (sc !== undefined && sr !== undefined) {
+    throw new CliError('use either --sweep-concurrency or --sweep-rate, not both');
+  }
+  if (sr !== undefined) {
+    return { kind: 'rate', values: checked('--sweep-rate', () => parseSweepValues(sr)) };
+  }
   if (sc === undefined) return null;
   const sweep: SweepSpec = {
     kind: 'concurrency',
     values: checked('--sweep-concurrency', () => parseSweepValues(sc)),
   };
-  if (sweep.values.some((v) => !Number.isInteger(v)))
-    {throw new CliError('--sweep-concurrency steps must be integers');}
+  if (sweep.values.some((v) => !Number.isInteger(v))) {
+    throw new CliError('--sweep-concurrency steps must be integers');
+  }
   const rounds = values.multiRound as string | undefined;
   if (rounds !== undefined) sweep.multiRound = int('--multi-round', rounds, 1);
   return sweep;

@@ -13,26 +13,32 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     run: async (args) => (await import('./serve-command')).runServeCommand(args),
   },
   proxy: {
-    summary: 'Run the disaggregated proxy: a drop-in for `trtllm-serve disaggregated` (same files and flags).',
+    summary:
+      'Run the disaggregated proxy: a drop-in for `trtllm-serve disaggregated` (same files and flags).',
     run: async (args) => (await import('./proxy-command')).runProxyCommand(args),
   },
   bench: {
-    summary: 'Load test an OpenAI endpoint (benchmark_serving flags and result fields), with sweeps.',
+    summary:
+      'Load test an OpenAI endpoint (benchmark_serving flags and result fields), with sweeps.',
     run: async (args) => (await import('./bench-command')).runBenchCommand(args),
   },
   'bench-proxy': {
-    summary: 'Benchmark the proxy against zero-delay workers, a direct connection, a bare relay and nginx.',
+    summary:
+      'Benchmark the proxy against zero-delay workers, a direct connection, a bare relay and nginx.',
     run: async (args) => (await import('./bench-proxy-command')).runBenchProxyCommand(args),
   },
   'sim-worker': {
-    summary: 'Run a simulated trtllm-serve worker (same flags, same HTTP API). Simulated: no GPU is used.',
+    summary:
+      'Run a simulated trtllm-serve worker (same flags, same HTTP API). Simulated: no GPU is used.',
     run: async (args) => (await import('./sim-worker-command')).runSimWorkerCommand(args),
   },
 };
 
 function usage(): string {
   const lines = ['Usage: disagg-console <subcommand> [options]', '', 'Subcommands:'];
-  for (const [name, sub] of Object.entries(SUBCOMMANDS)) lines.push(`  ${name.padEnd(12)} ${sub.summary}`);
+  for (const [name, sub] of Object.entries(SUBCOMMANDS)) {
+    lines.push(`  ${name.padEnd(12)} ${sub.summary}`);
+  }
   lines.push('', 'Run `disagg-console <subcommand> --help` for the options of one subcommand.');
   return lines.join('\n');
 }

@@ -10,11 +10,23 @@ import { fileURLToPath } from 'node:url';
 import { type Backend, createBackend, defaultDataDir } from '../core/backend';
 import { CliError, type CommandSpec, formatHelp, parseFlags, portFlag } from '../core/cli-args';
 import { type ApiServer, createApiToken, startApiServer } from '../core/http/api-server';
-import { listenWithPlan, planListenPort, readStoredEndpoint, saveEndpoint } from '../core/lifecycle/console-endpoint';
+import {
+  listenWithPlan,
+  planListenPort,
+  readStoredEndpoint,
+  saveEndpoint,
+} from '../core/lifecycle/console-endpoint';
 import { acquireDataDirLock, type DataDirLock } from '../core/lifecycle/data-dir-lock';
 import { exitOnStopSignals } from './cli-flags';
 
-type ServeFlag = 'port' | 'dataDir' | 'isDemo' | 'proxyPort' | 'staticDir' | 'firstWorkerPort' | 'shouldStopLeftovers';
+type ServeFlag =
+  | 'port'
+  | 'dataDir'
+  | 'isDemo'
+  | 'proxyPort'
+  | 'staticDir'
+  | 'firstWorkerPort'
+  | 'shouldStopLeftovers';
 
 export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
   usage: 'Usage: disagg-console serve [options]',
@@ -23,13 +35,53 @@ export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
     {
       title: 'Options',
       flags: [
-        { key: 'port', names: ['--port'], takes: 'value', metavar: 'N', help: 'console port on 127.0.0.1 (default: the port of the last start on this data dir,\nelse a free one; 0 = a free port)' },
-        { key: 'dataDir', names: ['--data-dir'], takes: 'value', metavar: 'DIR', help: 'topologies, logs, metrics history, settings\n(default $XDG_DATA_HOME/disagg-console or ~/.local/share/disagg-console)' },
-        { key: 'isDemo', names: ['--demo'], takes: 'switch', help: 'run a simulated 4-GPU machine with one context and one generation worker\n(also what a first start without NVIDIA GPUs does)' },
-        { key: 'proxyPort', names: ['--proxy-port'], takes: 'value', metavar: 'N', help: 'port of the LLM proxy (default: the setting, 8000; 0 = a free port)' },
-        { key: 'staticDir', names: ['--static'], takes: 'value', metavar: 'DIR', help: 'built renderer to serve (default dist/renderer)' },
-        { key: 'firstWorkerPort', names: ['--first-worker-port'], takes: 'value', metavar: 'N', help: 'new workers get free ports from N up (default 8001)' },
-        { key: 'shouldStopLeftovers', names: ['--stop-leftovers'], takes: 'switch', help: 'stop every worker a crashed console left running (default: adopt those that\nmatch the topology being started, stop the others)' },
+        {
+          key: 'port',
+          names: ['--port'],
+          takes: 'value',
+          metavar: 'N',
+          help: 'console port on 127.0.0.1 (default: the port of the last start on this data dir,\nelse a free one; 0 = a free port)',
+        },
+        {
+          key: 'dataDir',
+          names: ['--data-dir'],
+          takes: 'value',
+          metavar: 'DIR',
+          help: 'topologies, logs, metrics history, settings\n(default $XDG_DATA_HOME/disagg-console or ~/.local/share/disagg-console)',
+        },
+        {
+          key: 'isDemo',
+          names: ['--demo'],
+          takes: 'switch',
+          help: 'run a simulated 4-GPU machine with one context and one generation worker\n(also what a first start without NVIDIA GPUs does)',
+        },
+        {
+          key: 'proxyPort',
+          names: ['--proxy-port'],
+          takes: 'value',
+          metavar: 'N',
+          help: 'port of the LLM proxy (default: the setting, 8000; 0 = a free port)',
+        },
+        {
+          key: 'staticDir',
+          names: ['--static'],
+          takes: 'value',
+          metavar: 'DIR',
+          help: 'built renderer to serve (default dist/renderer)',
+        },
+        {
+          key: 'firstWorkerPort',
+          names: ['--first-worker-port'],
+          takes: 'value',
+          metavar: 'N',
+          help: 'new workers get free ports from N up (default 8001)',
+        },
+        {
+          key: 'shouldStopLeftovers',
+          names: ['--stop-leftovers'],
+          takes: 'switch',
+          help: 'stop every worker a crashed console left running (default: adopt those that\nmatch the topology being started, stop the others)',
+        },
       ],
     },
   ],
@@ -50,7 +102,10 @@ export interface ServeArgs {
 }
 
 /** Parses the serve flags (`--flag value` or `--flag=value`). */
-export function parseServeArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): { ok: true; args: ServeArgs } | { ok: false; message: string } {
+export function parseServeArgs(
+  argv: readonly string[],
+  env: Record<string, string | undefined> = process.env,
+): { ok: true; args: ServeArgs } | { ok: false; message: string } {
   const parsed = parseFlags(SERVE_COMMAND, argv);
   if (!parsed.ok) return parsed;
   const v = parsed.values as Partial<Record<ServeFlag, string>>;
@@ -59,8 +114,12 @@ export function parseServeArgs(argv: readonly string[], env: Record<string, stri
       port: v.port !== undefined ? portFlag('--port', v.port, true) : undefined,
       dataDir: v.dataDir !== undefined ? resolve(v.dataDir) : defaultDataDir(env),
       isDemo: parsed.values.isDemo === true,
-      proxyPort: v.proxyPort !== undefined ? portFlag('--proxy-port', v.proxyPort, true) : undefined,
-      firstWorkerPort: v.firstWorkerPort !== undefined ? portFlag('--first-worker-port', v.firstWorkerPort, false) : undefined,
+      proxyPort:
+        v.proxyPort !== undefined ? portFlag('--proxy-port', v.proxyPort, true) : undefined,
+      firstWorkerPort:
+        v.firstWorkerPort !== undefined
+          ? portFlag('--first-worker-port', v.firstWorkerPort, false)
+          : undefined,
       staticDir: v.staticDir !== undefined ? resolve(v.staticDir) : undefined,
       shouldStopLeftovers: parsed.values.shouldStopLeftovers === true,
       isHelp: parsed.isHelp,
@@ -96,7 +155,9 @@ function staticDirFor(args: ServeArgs): string {
 export async function runServeCommand(argv: string[]): Promise<number | undefined> {
   const parsed = parseServeArgs(argv);
   if (!parsed.ok) {
-    process.stderr.write(`serve: ${parsed.message}\nRun 'disagg-console serve --help' for the flags.\n`);
+    process.stderr.write(
+      `serve: ${parsed.message}\nRun 'disagg-console serve --help' for the flags.\n`,
+    );
     return 2;
   }
   const args = parsed.args;
@@ -105,7 +166,9 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
     return 0;
   }
   const onUnexpectedError = (err: unknown): void => {
-    process.stderr.write(`[console] unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `[console] unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
   };
   process.on('unhandledRejection', onUnexpectedError);
   process.on('uncaughtException', onUnexpectedError);
@@ -149,7 +212,9 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
     });
   } catch (err) {
     lock.release();
-    process.stderr.write(`serve: the console did not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `serve: the console did not start: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     return 1;
   }
   if (signals.isStopping()) {
@@ -162,16 +227,26 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   const token = stored.token ?? createApiToken();
   const plan = planListenPort(args.port, stored);
   try {
-    server = await listenWithPlan(plan, (port) => startApiServer({ backend: started, port, token, staticDir: staticDirFor(args) }), say);
+    server = await listenWithPlan(
+      plan,
+      (port) => startApiServer({ backend: started, port, token, staticDir: staticDirFor(args) }),
+      say,
+    );
   } catch (err) {
     await started.dispose();
     lock.release();
     const code = (err as NodeJS.ErrnoException).code;
-    process.stderr.write(code === 'EADDRINUSE' ? `serve: port ${plan.ports[0] ?? 0} on 127.0.0.1 is already in use\n` : `serve: cannot listen: ${String(err)}\n`);
+    process.stderr.write(
+      code === 'EADDRINUSE'
+        ? `serve: port ${plan.ports[0] ?? 0} on 127.0.0.1 is already in use\n`
+        : `serve: cannot listen: ${String(err)}\n`,
+    );
     return 1;
   }
   await saveEndpoint(args.dataDir, { port: server.port, token });
   await lock.setUrl(server.url);
-  process.stdout.write(`API listening on ${server.url}\nConsole: ${server.consoleUrl}\nProxy: ${started.proxyUrl}\n`);
+  process.stdout.write(
+    `API listening on ${server.url}\nConsole: ${server.consoleUrl}\nProxy: ${started.proxyUrl}\n`,
+  );
   return undefined;
 }

@@ -156,10 +156,11 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
 
   /** Runs `fn` as the one load test; a second at the same time is BUSY. */
   const exclusiveBench = <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-    if (benchAbort)
-      {return Promise.reject(
+    if (benchAbort) {
+      return Promise.reject(
         new AppError('BUSY', 'a load test is already running; wait for it or cancel it'),
-      );}
+      );
+    }
     const abort = new AbortController();
     benchAbort = abort;
     const timer = setTimeout(() => abort.abort(), MAX_RUN_MS);
@@ -176,10 +177,11 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
     what: string,
     fn: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> => {
-    if (plannerAbort)
-      {return Promise.reject(
+    if (plannerAbort) {
+      return Promise.reject(
         new AppError('BUSY', `the planner is busy; wait for it or cancel it before the ${what}`),
-      );}
+      );
+    }
     const abort = new AbortController();
     plannerAbort = abort;
     const timer = setTimeout(() => abort.abort(), MAX_RUN_MS);
@@ -271,11 +273,12 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
         elapsedMs: 0,
         isFinished: true,
       });
-      if (steps.length === 0)
-        {throw new AppError(
+      if (steps.length === 0) {
+        throw new AppError(
           'INTERNAL',
           'the load test was cancelled before a step finished; nothing was saved',
-        );}
+        );
+      }
       const saved = await store.save({
         name: r.name ?? defaultName(r, sweep ?? undefined),
         topology: deps.topologyLabel(),
@@ -380,11 +383,12 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
     'planner:predict': (req) =>
       exclusivePlanner('prediction', async (signal) => {
         const model = req.model ?? lastCalibration?.model ?? deps.currentModel();
-        if (model === null)
-          {throw new AppError(
+        if (model === null) {
+          throw new AppError(
             'CONFIG_INVALID',
             'no model to plan for: name one, or start a worker first',
-          );}
+          );
+        }
         const w = req.workload;
         if (
           !(w.requestRate != null && w.requestRate > 0) &&
@@ -444,11 +448,12 @@ export function createBenchService(deps: BenchServiceDeps): BenchService {
       exclusivePlanner('check', () =>
         exclusiveBench(async (signal) => {
           const model = deps.currentModel();
-          if (model === null)
-            {throw new AppError(
+          if (model === null) {
+            throw new AppError(
               'CONFIG_INVALID',
               'no running topology to check: apply the layout first',
-            );}
+            );
+          }
           const durationS = 5;
           const numPrompts = promptsForWorkload(
             { model, gpu: gpuForPlanning(), workload: { ...workload, slos: {} } },

@@ -22,5 +22,7 @@ export function dispatch(
   rawArgs: unknown,
   log: DispatchLogger = defaultLogger,
 ): Promise<Envelope<unknown>> {
-  return dispatchCall(api, channel, rawArgs, (err, ch) => log(`console API '${ch}' failed unexpectedly`, err));
+  return dispatchCall(api, channel, rawArgs, (err, ch) =>
+    log(`console API '${ch}' failed unexpectedly`, err),
+  );
 }

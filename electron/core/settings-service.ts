@@ -34,7 +34,11 @@ function readSettings(path: string, log: BackendLog): ConsoleSettings {
   if (!existsSync(path)) return { ...DEFAULT_SETTINGS };
   try {
     const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<ConsoleSettings>;
-    return { ...DEFAULT_SETTINGS, ...raw, confirmedExecutables: confirmedListFromDisk(raw, Date.now()) };
+    return {
+      ...DEFAULT_SETTINGS,
+      ...raw,
+      confirmedExecutables: confirmedListFromDisk(raw, Date.now()),
+    };
   } catch (err) {
     log('warn', `settings file ${path} is unreadable, using defaults: ${errText(err)}`);
     return { ...DEFAULT_SETTINGS };

@@ -29,7 +29,11 @@ function isKnown(sup: WorkerSupervisor, id: string): boolean {
 async function startChecked(sup: WorkerSupervisor, id: string): Promise<void> {
   const status = await sup.start(id);
   if (status.state === 'errored' || status.state === 'stopped') {
-    throw new AppError('WORKER_START_FAILED', `worker ${id} did not start: ${status.message ?? status.lastExit?.reason ?? status.state}`, { id });
+    throw new AppError(
+      'WORKER_START_FAILED',
+      `worker ${id} did not start: ${status.message ?? status.lastExit?.reason ?? status.state}`,
+      { id },
+    );
   }
 }
 
@@ -43,7 +47,12 @@ export function createTopologyRunner(opts: TopologyRunnerOptions): TopologyAppli
       const { plan, specs } = request;
       const specOf = (name: string): WorkerSpec => {
         const s = specs.find((x) => x.id === name);
-        if (!s) throw new AppError('INTERNAL', `the plan names ${name} but the topology has no such worker`);
+        if (!s) {
+          throw new AppError(
+            'INTERNAL',
+            `the plan names ${name} but the topology has no such worker`,
+          );
+        }
         return s;
       };
       // Undo steps, run in reverse on failure.
@@ -69,7 +78,8 @@ export function createTopologyRunner(opts: TopologyRunnerOptions): TopologyAppli
         }
         for (const name of plan.restart) {
           const old = isKnown(sup, name) ? sup.spec(name) : null;
-          const wasRunning = old !== null && !['stopped', 'errored'].includes(sup.status(name).state);
+          const wasRunning =
+            old !== null && !['stopped', 'errored'].includes(sup.status(name).state);
           if (old) await sup.remove(name);
           undo.push(async () => {
             if (isKnown(sup, name)) await sup.remove(name);

@@ -58,48 +58,201 @@ interface FlagSpec {
 }
 
 /** TRT-LLM `severity_map` keys accepted by `--log_level`. */
-const LOG_LEVELS = ['internal_error', 'error', 'warning', 'info', 'verbose', 'debug', 'trace'] as const;
+const LOG_LEVELS = [
+  'internal_error',
+  'error',
+  'warning',
+  'info',
+  'verbose',
+  'debug',
+  'trace',
+] as const;
 
 /** The flag table of protocol 1.1, in upstream's order. Aliases are the newer spellings listed there. */
 export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'tokenizer', names: ['--tokenizer'], kind: 'str', help: 'Path | Name of the tokenizer.' },
-  { key: 'host', names: ['--host'], kind: 'str', help: 'Hostname of the server. [default: localhost]' },
+  {
+    key: 'host',
+    names: ['--host'],
+    kind: 'str',
+    help: 'Hostname of the server. [default: localhost]',
+  },
   { key: 'port', names: ['--port'], kind: 'int', help: 'Port of the server. [default: 8000]' },
-  { key: 'backend', names: ['--backend'], kind: { choice: ['pytorch', 'tensorrt', '_autodeploy', 'trt'] }, help: 'The backend to use. [default: pytorch]' },
-  { key: 'log_level', names: ['--log_level'], kind: { choice: LOG_LEVELS }, help: 'The logging level. [default: info]' },
-  { key: 'max_beam_width', names: ['--max_beam_width'], kind: 'int', help: 'Maximum number of beams for beam search decoding. [default: 1]' },
-  { key: 'max_batch_size', names: ['--max_batch_size'], kind: 'int', help: 'Maximum number of requests that the engine can schedule. [default: 2048]' },
-  { key: 'max_num_tokens', names: ['--max_num_tokens'], kind: 'int', help: 'Maximum number of batched input tokens after padding is removed in each batch. [default: 8192]' },
-  { key: 'max_seq_len', names: ['--max_seq_len'], kind: 'int', help: 'Maximum total length of one request, including prompt and outputs.' },
-  { key: 'tp_size', names: ['--tp_size', '--tensor_parallel_size'], kind: 'int', help: 'Tensor parallelism size. [default: 1]' },
-  { key: 'pp_size', names: ['--pp_size', '--pipeline_parallel_size'], kind: 'int', help: 'Pipeline parallelism size. [default: 1]' },
-  { key: 'ep_size', names: ['--ep_size', '--moe_expert_parallel_size'], kind: 'int', help: 'Expert parallelism size.' },
-  { key: 'cluster_size', names: ['--cluster_size'], kind: 'int', help: 'Expert cluster parallelism size.' },
-  { key: 'gpus_per_node', names: ['--gpus_per_node'], kind: 'int', help: 'Number of GPUs per node. Default to None, and it will be detected automatically.' },
-  { key: 'kv_cache_free_gpu_memory_fraction', names: ['--kv_cache_free_gpu_memory_fraction', '--free_gpu_memory_fraction'], kind: 'float', help: 'Free GPU memory fraction reserved for KV Cache, after allocating model weights and buffers. [default: 0.9]' },
-  { key: 'num_postprocess_workers', names: ['--num_postprocess_workers'], kind: 'int', help: '[Experimental] Number of workers to postprocess raw responses to comply with OpenAI protocol. [default: 0]' },
-  { key: 'trust_remote_code', names: ['--trust_remote_code'], kind: 'flag', help: 'Flag for HF transformers.' },
-  { key: 'extra_llm_api_options', names: ['--extra_llm_api_options', '--config'], kind: 'str', help: 'Path to a YAML file that overwrites the parameters specified by trtllm-serve.' },
-  { key: 'reasoning_parser', names: ['--reasoning_parser'], kind: 'str', help: '[Experimental] Specify the parser for reasoning models.' },
-  { key: 'metadata_server_config_file', names: ['--metadata_server_config_file'], kind: 'str', help: 'Path to metadata server config file' },
-  { key: 'server_role', names: ['--server_role'], kind: 'str', help: 'Server role. Specify this value only if running in disaggregated mode.' },
-  { key: 'fail_fast_on_attention_window_too_large', names: ['--fail_fast_on_attention_window_too_large'], kind: 'flag', help: 'Exit with runtime error when attention window is too large to fit even a single sequence in the KV cache.' },
-  { key: 'disagg_cluster_uri', names: ['--disagg_cluster_uri'], kind: 'str', help: 'URI of the disaggregated cluster.' },
-  { key: 'enable_chunked_prefill', names: ['--enable_chunked_prefill'], kind: 'flag', help: 'Enable chunked prefill' },
-  { key: 'media_io_kwargs', names: ['--media_io_kwargs'], kind: 'str', help: 'Keyword arguments for media I/O (JSON string).' },
+  {
+    key: 'backend',
+    names: ['--backend'],
+    kind: { choice: ['pytorch', 'tensorrt', '_autodeploy', 'trt'] },
+    help: 'The backend to use. [default: pytorch]',
+  },
+  {
+    key: 'log_level',
+    names: ['--log_level'],
+    kind: { choice: LOG_LEVELS },
+    help: 'The logging level. [default: info]',
+  },
+  {
+    key: 'max_beam_width',
+    names: ['--max_beam_width'],
+    kind: 'int',
+    help: 'Maximum number of beams for beam search decoding. [default: 1]',
+  },
+  {
+    key: 'max_batch_size',
+    names: ['--max_batch_size'],
+    kind: 'int',
+    help: 'Maximum number of requests that the engine can schedule. [default: 2048]',
+  },
+  {
+    key: 'max_num_tokens',
+    names: ['--max_num_tokens'],
+    kind: 'int',
+    help: 'Maximum number of batched input tokens after padding is removed in each batch. [default: 8192]',
+  },
+  {
+    key: 'max_seq_len',
+    names: ['--max_seq_len'],
+    kind: 'int',
+    help: 'Maximum total length of one request, including prompt and outputs.',
+  },
+  {
+    key: 'tp_size',
+    names: ['--tp_size', '--tensor_parallel_size'],
+    kind: 'int',
+    help: 'Tensor parallelism size. [default: 1]',
+  },
+  {
+    key: 'pp_size',
+    names: ['--pp_size', '--pipeline_parallel_size'],
+    kind: 'int',
+    help: 'Pipeline parallelism size. [default: 1]',
+  },
+  {
+    key: 'ep_size',
+    names: ['--ep_size', '--moe_expert_parallel_size'],
+    kind: 'int',
+    help: 'Expert parallelism size.',
+  },
+  {
+    key: 'cluster_size',
+    names: ['--cluster_size'],
+    kind: 'int',
+    help: 'Expert cluster parallelism size.',
+  },
+  {
+    key: 'gpus_per_node',
+    names: ['--gpus_per_node'],
+    kind: 'int',
+    help: 'Number of GPUs per node. Default to None, and it will be detected automatically.',
+  },
+  {
+    key: 'kv_cache_free_gpu_memory_fraction',
+    names: ['--kv_cache_free_gpu_memory_fraction', '--free_gpu_memory_fraction'],
+    kind: 'float',
+    help: 'Free GPU memory fraction reserved for KV Cache, after allocating model weights and buffers. [default: 0.9]',
+  },
+  {
+    key: 'num_postprocess_workers',
+    names: ['--num_postprocess_workers'],
+    kind: 'int',
+    help: '[Experimental] Number of workers to postprocess raw responses to comply with OpenAI protocol. [default: 0]',
+  },
+  {
+    key: 'trust_remote_code',
+    names: ['--trust_remote_code'],
+    kind: 'flag',
+    help: 'Flag for HF transformers.',
+  },
+  {
+    key: 'extra_llm_api_options',
+    names: ['--extra_llm_api_options', '--config'],
+    kind: 'str',
+    help: 'Path to a YAML file that overwrites the parameters specified by trtllm-serve.',
+  },
+  {
+    key: 'reasoning_parser',
+    names: ['--reasoning_parser'],
+    kind: 'str',
+    help: '[Experimental] Specify the parser for reasoning models.',
+  },
+  {
+    key: 'metadata_server_config_file',
+    names: ['--metadata_server_config_file'],
+    kind: 'str',
+    help: 'Path to metadata server config file',
+  },
+  {
+    key: 'server_role',
+    names: ['--server_role'],
+    kind: 'str',
+    help: 'Server role. Specify this value only if running in disaggregated mode.',
+  },
+  {
+    key: 'fail_fast_on_attention_window_too_large',
+    names: ['--fail_fast_on_attention_window_too_large'],
+    kind: 'flag',
+    help: 'Exit with runtime error when attention window is too large to fit even a single sequence in the KV cache.',
+  },
+  {
+    key: 'disagg_cluster_uri',
+    names: ['--disagg_cluster_uri'],
+    kind: 'str',
+    help: 'URI of the disaggregated cluster.',
+  },
+  {
+    key: 'enable_chunked_prefill',
+    names: ['--enable_chunked_prefill'],
+    kind: 'flag',
+    help: 'Enable chunked prefill',
+  },
+  {
+    key: 'media_io_kwargs',
+    names: ['--media_io_kwargs'],
+    kind: 'str',
+    help: 'Keyword arguments for media I/O (JSON string).',
+  },
   { key: 'tool_parser', names: ['--tool_parser'], kind: 'str', help: '[Newer] Tool call parser.' },
-  { key: 'otlp_traces_endpoint', names: ['--otlp_traces_endpoint'], kind: 'str', help: '[Newer] OTLP traces endpoint.' },
-  { key: 'chat_template', names: ['--chat_template'], kind: 'str', help: '[Newer] Chat template file or string.' },
-  { key: 'custom_tokenizer', names: ['--custom_tokenizer'], kind: 'str', help: '[Newer] Custom tokenizer.' },
+  {
+    key: 'otlp_traces_endpoint',
+    names: ['--otlp_traces_endpoint'],
+    kind: 'str',
+    help: '[Newer] OTLP traces endpoint.',
+  },
+  {
+    key: 'chat_template',
+    names: ['--chat_template'],
+    kind: 'str',
+    help: '[Newer] Chat template file or string.',
+  },
+  {
+    key: 'custom_tokenizer',
+    names: ['--custom_tokenizer'],
+    kind: 'str',
+    help: '[Newer] Custom tokenizer.',
+  },
   { key: 'revision', names: ['--revision'], kind: 'str', help: '[Newer] Model revision.' },
-  { key: 'custom_module_dirs', names: ['--custom_module_dirs'], kind: 'str', help: '[Newer] Custom module directories.' },
-  { key: 'cp_size', names: ['--cp_size', '--context_parallel_size'], kind: 'int', help: '[Newer] Context parallelism size. [default: 1]' },
-  { key: 'grpc', names: ['--grpc'], kind: 'flag', help: '[Newer] Serve gRPC instead of HTTP (not simulated).' },
+  {
+    key: 'custom_module_dirs',
+    names: ['--custom_module_dirs'],
+    kind: 'str',
+    help: '[Newer] Custom module directories.',
+  },
+  {
+    key: 'cp_size',
+    names: ['--cp_size', '--context_parallel_size'],
+    kind: 'int',
+    help: '[Newer] Context parallelism size. [default: 1]',
+  },
+  {
+    key: 'grpc',
+    names: ['--grpc'],
+    kind: 'flag',
+    help: '[Newer] Serve gRPC instead of HTTP (not simulated).',
+  },
   {
     key: 'emulate_version',
     names: ['--emulate-version'],
     kind: { choice: TRTLLM_VERSIONS },
-    help: "[Simulation] The TensorRT-LLM release to emulate: its /version, disaggregated_params fields, routes, request checks, signing and per-request metrics. [default: 1.1]",
+    help: '[Simulation] The TensorRT-LLM release to emulate: its /version, disaggregated_params fields, routes, request checks, signing and per-request metrics. [default: 1.1]',
   },
 ];
 
@@ -165,25 +318,49 @@ export function serveHelpText(): string {
   ];
   for (const flag of SERVE_FLAGS) {
     const meta =
-      flag.kind === 'flag' ? '' : typeof flag.kind === 'object' ? ` [${flag.kind.choice.join('|')}]` : ` ${flag.kind.toUpperCase()}`;
+      flag.kind === 'flag'
+        ? ''
+        : typeof flag.kind === 'object'
+          ? ` [${flag.kind.choice.join('|')}]`
+          : ` ${flag.kind.toUpperCase()}`;
     lines.push(`  ${flag.names.join(', ')}${meta}`);
     lines.push(`      ${flag.help}`);
   }
   lines.push('  --help  Show this message and exit.');
   lines.push('');
-  lines.push('Simulation settings come from the environment (so the command line stays upstream-compatible):');
-  lines.push('  DISAGG_SIM_GPU (h100|h200|a100|l40s|rtx4090|custom), DISAGG_SIM_GPU_PROFILE (JSON, custom numbers),');
-  lines.push('  DISAGG_SIM_GPU_COUNT (GPUs when CUDA_VISIBLE_DEVICES is unset, default 4), DISAGG_SIM_ZERO_DELAY=1,');
-  lines.push('  DISAGG_SIM_LOAD_MS (simulated load time), DISAGG_SIM_KV_LINK_GB_S (KV transfer link, GB/s, default 25),');
+  lines.push(
+    'Simulation settings come from the environment (so the command line stays upstream-compatible):',
+  );
+  lines.push(
+    '  DISAGG_SIM_GPU (h100|h200|a100|l40s|rtx4090|custom), DISAGG_SIM_GPU_PROFILE (JSON, custom numbers),',
+  );
+  lines.push(
+    '  DISAGG_SIM_GPU_COUNT (GPUs when CUDA_VISIBLE_DEVICES is unset, default 4), DISAGG_SIM_ZERO_DELAY=1,',
+  );
+  lines.push(
+    '  DISAGG_SIM_LOAD_MS (simulated load time), DISAGG_SIM_KV_LINK_GB_S (KV transfer link, GB/s, default 25),',
+  );
   lines.push('  DISAGG_SIM_FAULTS (JSON fault switches, also at runtime on /_sim/faults),');
-  lines.push('  DISAGG_SIM_STEADY_CLOCK_SKEW_S (seconds added to the steady clock, for /steady_clock_offset tests).');
+  lines.push(
+    '  DISAGG_SIM_STEADY_CLOCK_SKEW_S (seconds added to the steady clock, for /steady_clock_offset tests).',
+  );
   return lines.join('\n');
 }
 
 /** The flag table as the shared parser reads it; values stay text until convert() applies click's types. */
 const SERVE_COMMAND: CommandSpec<keyof SimServeArgs> = {
   usage: USAGE,
-  groups: [{ title: 'Options', flags: SERVE_FLAGS.map((f) => ({ key: f.key, names: f.names, takes: f.kind === 'flag' ? 'switch' : 'value', help: f.help })) }],
+  groups: [
+    {
+      title: 'Options',
+      flags: SERVE_FLAGS.map((f) => ({
+        key: f.key,
+        names: f.names,
+        takes: f.kind === 'flag' ? 'switch' : 'value',
+        help: f.help,
+      })),
+    },
+  ],
   allowPositionals: true,
 };
 
@@ -193,8 +370,12 @@ function clickMessage(issue: FlagIssue): string {
     case 'unknown': {
       // click lists the spellings that differ only by - and _ ("Possible options"), else its nearest match.
       const name = issue.flag;
-      const close = SERVE_FLAGS.flatMap((f) => f.names).filter((n) => n.replace(/-/g, '_') === name.replace(/-/g, '_'));
-      if (close.length > 0) return `No such option: ${name} (Possible options: ${close.join(', ')})`;
+      const close = SERVE_FLAGS.flatMap((f) => f.names).filter(
+        (n) => n.replace(/-/g, '_') === name.replace(/-/g, '_'),
+      );
+      if (close.length > 0) {
+        return `No such option: ${name} (Possible options: ${close.join(', ')})`;
+      }
       return `No such option: ${name}${issue.nearest !== undefined && issue.nearest !== '-h' ? ` Did you mean ${issue.nearest}?` : ''}`;
     }
     case 'missing-value':
@@ -206,18 +387,29 @@ function clickMessage(issue: FlagIssue): string {
   }
 }
 
-function convert(flag: FlagSpec, name: string, raw: string): { ok: true; value: string | number } | { ok: false; message: string } {
+function convert(
+  flag: FlagSpec,
+  name: string,
+  raw: string,
+): { ok: true; value: string | number } | { ok: false; message: string } {
   const kind = flag.kind;
   if (kind === 'int') {
     // click's INT accepts an optional sign and digits (Python int()), surrounding spaces included.
     const text = raw.trim();
-    if (!/^[+-]?\d+$/.test(text)) return { ok: false, message: `Invalid value for '${name}': '${raw}' is not a valid integer.` };
+    if (!/^[+-]?\d+$/.test(text)) {
+      return {
+        ok: false,
+        message: `Invalid value for '${name}': '${raw}' is not a valid integer.`,
+      };
+    }
     return { ok: true, value: Number.parseInt(text, 10) };
   }
   if (kind === 'float') {
     const text = raw.trim();
     const value = Number(text);
-    if (text === '' || Number.isNaN(value)) return { ok: false, message: `Invalid value for '${name}': '${raw}' is not a valid float.` };
+    if (text === '' || Number.isNaN(value)) {
+      return { ok: false, message: `Invalid value for '${name}': '${raw}' is not a valid float.` };
+    }
     return { ok: true, value };
   }
   if (typeof kind === 'object') {
@@ -251,11 +443,20 @@ export function parseServeArgs(argv: readonly string[]): ParseArgsResult {
     values[key] = converted.value;
   }
   const positionals = parsed.positionals;
-  if (positionals.length === 0) return { kind: 'error', message: "Missing argument 'MODEL'.", usage: USAGE };
-  if (positionals.length > 1) {
-    return { kind: 'error', message: `Got unexpected extra argument (${positionals.slice(1).join(' ')})`, usage: USAGE };
+  if (positionals.length === 0) {
+    return { kind: 'error', message: "Missing argument 'MODEL'.", usage: USAGE };
   }
-  const args: SimServeArgs = { ...defaultServeArgs(positionals[0] ?? ''), ...values } as SimServeArgs;
+  if (positionals.length > 1) {
+    return {
+      kind: 'error',
+      message: `Got unexpected extra argument (${positionals.slice(1).join(' ')})`,
+      usage: USAGE,
+    };
+  }
+  const args: SimServeArgs = {
+    ...defaultServeArgs(positionals[0] ?? ''),
+    ...values,
+  } as SimServeArgs;
   // `trt` is an alias of `tensorrt` (protocol 1.1).
   if ((args.backend as string) === 'trt') args.backend = 'tensorrt';
   return { kind: 'ok', args };

@@ -12,7 +12,11 @@ export interface IterationTiming {
    * @param generationRequests requests doing one decode step
    * @param avgContextTokens their average context (prompt + generated so far), which the step reads from the KV cache
    */
-  iterationMs(prefillTokens: readonly number[], generationRequests: number, avgContextTokens: number): number;
+  iterationMs(
+    prefillTokens: readonly number[],
+    generationRequests: number,
+    avgContextTokens: number,
+  ): number;
 }
 
 export interface EngineLimits {
@@ -147,7 +151,13 @@ export class SimEngine {
 
   /** Queues a job; the loop starts if it was idle. */
   submit(job: EngineJob): EngineHandle {
-    const slot: Slot = { job, enqueuedAtMs: this.clock.nowMs(), steps: 0, isContext: job.prefillTokens > 0, isDone: false };
+    const slot: Slot = {
+      job,
+      enqueuedAtMs: this.clock.nowMs(),
+      steps: 0,
+      isContext: job.prefillTokens > 0,
+      isDone: false,
+    };
     if (this.kvBlocksFor(job.kvTokens) > this.maxBlocks()) {
       slot.isDone = true;
       job.onRejected?.(
@@ -189,7 +199,13 @@ export class SimEngine {
   }
 
   /** Numbers for /metrics, /_sim/info and tests. */
-  snapshot(): { queued: number; active: number; usedKvTokens: number; heldKvTokens: number; iteration: number } {
+  snapshot(): {
+    queued: number;
+    active: number;
+    usedKvTokens: number;
+    heldKvTokens: number;
+    iteration: number;
+  } {
     return {
       queued: this.queue.length,
       active: this.active.length,
@@ -237,7 +253,8 @@ export class SimEngine {
     const prefills: number[] = [];
     let decodeCount = 0;
     let decodeContextTokens = 0;
-    const contextOf = (slot: Slot): number => (slot.job.contextTokens ?? slot.job.prefillTokens) + slot.steps;
+    const contextOf = (slot: Slot): number =>
+      (slot.job.contextTokens ?? slot.job.prefillTokens) + slot.steps;
     for (const slot of this.active) {
       if (slot.isContext) continue;
       decodeCount += 1;
@@ -250,7 +267,9 @@ export class SimEngine {
       if (!slot) break;
       const tokensThisStep = slot.isContext ? slot.job.prefillTokens : 1;
       // The first request of an iteration is always admitted so an oversized prompt cannot stall the queue.
-      const isBudgetFull = contextTokens + decodeCount > 0 && contextTokens + decodeCount + tokensThisStep > limits.maxNumTokens;
+      const isBudgetFull =
+        contextTokens + decodeCount > 0 &&
+        contextTokens + decodeCount + tokensThisStep > limits.maxNumTokens;
       const kvTokens = this.kvBlocksFor(slot.job.kvTokens) * limits.tokensPerBlock;
       const isKvFull = this.usedKvTokens + this.heldKvTokens + kvTokens > limits.kvCapacityTokens;
       if (isBudgetFull || isKvFull) break;
@@ -275,7 +294,11 @@ export class SimEngine {
     }
     const numContext = this.active.filter((s) => s.isContext).length;
     const durationMs =
-      this.options.timing.iterationMs(prefills, decodeCount, decodeCount > 0 ? decodeContextTokens / decodeCount : 0) *
+      this.options.timing.iterationMs(
+        prefills,
+        decodeCount,
+        decodeCount > 0 ? decodeContextTokens / decodeCount : 0,
+      ) *
         this.slowdownFactor +
       this.extraIterationMs;
     const iteration = this.iteration;
@@ -353,7 +376,13 @@ export class SimEngine {
         missedBlocks: Math.ceil(r.contextTokens / limits.tokensPerBlock),
         cacheHitRate: 0,
       },
-      staticBatchingStats: { numScheduledRequests: 0, numContextRequests: 0, numCtxTokens: 0, numGenTokens: 0, emptyGenSlots: 0 },
+      staticBatchingStats: {
+        numScheduledRequests: 0,
+        numContextRequests: 0,
+        numCtxTokens: 0,
+        numGenTokens: 0,
+        emptyGenSlots: 0,
+      },
       inflightBatchingStats: {
         numScheduledRequests: r.numContext + r.decodeCount,
         numContextRequests: r.numContext,

@@ -48,7 +48,9 @@ export function applyFaultPatch(base: SimFaults, patch: unknown): FaultsResult {
     switch (key) {
       case 'crashAfterRequests':
       case 'dieMidStreamAfterTokens':
-        if (value !== null && !isNonNegInt(value)) return { ok: false, message: `${key} must be a non-negative integer or null` };
+        if (value !== null && !isNonNegInt(value)) {
+          return { ok: false, message: `${key} must be a non-negative integer or null` };
+        }
         next[key] = value;
         break;
       case 'answer5xx':
@@ -65,11 +67,16 @@ export function applyFaultPatch(base: SimFaults, patch: unknown): FaultsResult {
         break;
       case 'slowdownFactor':
       case 'extraIterationMs':
-        if (typeof value !== 'number' || !(value >= 0)) return { ok: false, message: `${key} must be a number >= 0` };
+        if (typeof value !== 'number' || !(value >= 0)) {
+          return { ok: false, message: `${key} must be a number >= 0` };
+        }
         next[key] = value;
         break;
       default:
-        return { ok: false, message: `unknown fault switch '${key}' (known: ${Object.keys(NO_FAULTS).join(', ')})` };
+        return {
+          ok: false,
+          message: `unknown fault switch '${key}' (known: ${Object.keys(NO_FAULTS).join(', ')})`,
+        };
     }
   }
   return { ok: true, faults: next };

@@ -2,7 +2,13 @@
 // l40s, rtx4090, or `custom` with numbers in DISAGG_SIM_GPU_PROFILE), the model profile guessed from MODEL, and
 // from the shared timing model: KV capacity, iteration time, KV bytes and KV transfer time. Settings come from the
 // environment so the command line stays exactly upstream's. Layer: electron/sim (reads only the env it is given).
-import { customGpuProfile, type CustomGpuSpec, getGpuProfile, GPU_PROFILE_IDS, type GpuProfile } from '../../shared/logic/gpu-profiles';
+import {
+  customGpuProfile,
+  type CustomGpuSpec,
+  getGpuProfile,
+  GPU_PROFILE_IDS,
+  type GpuProfile,
+} from '../../shared/logic/gpu-profiles';
 import {
   decodeStepMs,
   kvBytes,
@@ -30,7 +36,11 @@ export interface SimHardware {
   defaultMaxSeqLen: number;
   linkGBps: number;
   /** One executor iteration: the prefills of this iteration plus one decode step of `generationRequests` sequences. */
-  iterationMs: (prefillTokens: readonly number[], generationRequests: number, avgContextTokens: number) => number;
+  iterationMs: (
+    prefillTokens: readonly number[],
+    generationRequests: number,
+    avgContextTokens: number,
+  ) => number;
   kvBytesForTokens: (tokens: number) => number;
   kvTransferMs: (bytes: number) => number;
 }
@@ -52,7 +62,10 @@ function gpuFromEnv(env: Env): { ok: true; gpu: GpuProfile } | { ok: false; mess
   const id = (env.DISAGG_SIM_GPU ?? 'h100').trim().toLowerCase();
   if (id === 'custom') {
     try {
-      return { ok: true, gpu: customGpuProfile(JSON.parse(env.DISAGG_SIM_GPU_PROFILE ?? '') as CustomGpuSpec) };
+      return {
+        ok: true,
+        gpu: customGpuProfile(JSON.parse(env.DISAGG_SIM_GPU_PROFILE ?? '') as CustomGpuSpec),
+      };
     } catch (err) {
       return {
         ok: false,
@@ -61,7 +74,12 @@ function gpuFromEnv(env: Env): { ok: true; gpu: GpuProfile } | { ok: false; mess
     }
   }
   const gpu = getGpuProfile(id);
-  if (!gpu) return { ok: false, message: `unknown DISAGG_SIM_GPU '${id}' (known: ${[...GPU_PROFILE_IDS, 'custom'].join(', ')})` };
+  if (!gpu) {
+    return {
+      ok: false,
+      message: `unknown DISAGG_SIM_GPU '${id}' (known: ${[...GPU_PROFILE_IDS, 'custom'].join(', ')})`,
+    };
+  }
   return { ok: true, gpu };
 }
 
@@ -73,10 +91,20 @@ export function resolveHardware(input: HardwareInput): HardwareResult {
   const model = modelProfileFromName(input.model);
   const { tpSize: tp, ppSize: pp } = input;
   if (!(input.freeGpuMemoryFraction >= 0 && input.freeGpuMemoryFraction <= 1)) {
-    return { ok: false, message: `free_gpu_memory_fraction must be in [0, 1], got ${input.freeGpuMemoryFraction}` };
+    return {
+      ok: false,
+      message: `free_gpu_memory_fraction must be in [0, 1], got ${input.freeGpuMemoryFraction}`,
+    };
   }
   const plan = memoryPlan(model, gpu, tp, pp);
-  let capacity = kvCapacityTokens(model, gpu, tp, input.freeGpuMemoryFraction, input.kvMaxTokens ?? undefined, pp);
+  let capacity = kvCapacityTokens(
+    model,
+    gpu,
+    tp,
+    input.freeGpuMemoryFraction,
+    input.kvMaxTokens ?? undefined,
+    pp,
+  );
   capacity = Math.floor(capacity / input.tokensPerBlock) * input.tokensPerBlock;
   if (plan.freeBytesPerGpu <= 0 || capacity < input.tokensPerBlock) {
     const needGiB = (plan.weightsBytesPerGpu / 2 ** 30).toFixed(1);
@@ -101,9 +129,14 @@ export function resolveHardware(input: HardwareInput): HardwareResult {
       iterationMs: (prefillTokens, generationRequests, avgContextTokens) => {
         // Each prompt's attention is quadratic in its own length; the fixed per-prefill overhead is paid once.
         let prefillMs = 0;
-        for (const n of prefillTokens) prefillMs += prefillTimeMs(n, model, gpu, tp, pp) - PREFILL_OVERHEAD_MS;
+        for (const n of prefillTokens) {
+          prefillMs += prefillTimeMs(n, model, gpu, tp, pp) - PREFILL_OVERHEAD_MS;
+        }
         if (prefillTokens.length > 0) prefillMs += PREFILL_OVERHEAD_MS;
-        const decodeMs = generationRequests > 0 ? decodeStepMs(generationRequests, model, gpu, tp, pp, avgContextTokens) : 0;
+        const decodeMs =
+          generationRequests > 0
+            ? decodeStepMs(generationRequests, model, gpu, tp, pp, avgContextTokens)
+            : 0;
         return prefillMs + decodeMs;
       },
       kvBytesForTokens: (tokens) => kvBytes(tokens, model),

@@ -61,7 +61,9 @@ export class KvEventBuffer {
     const size = this.options.tokensPerBlock;
     const hashes = computeBlockHashes(tokenIds, size);
     let leadingHits = 0;
-    while (leadingHits < hashes.length && this.stored.has(hashes[leadingHits] ?? -1n)) leadingHits += 1;
+    while (leadingHits < hashes.length && this.stored.has(hashes[leadingHits] ?? -1n)) {
+      leadingHits += 1;
+    }
     const end = tokenIds.length - 1;
     // Reuse counts whole blocks only (a trailing partial block is recomputed).
     const fullBlocks = Math.floor(Math.max(0, end) / size);
@@ -82,7 +84,11 @@ export class KvEventBuffer {
         blocks.push({
           type: 'stored_block',
           block_hash: hash,
-          tokens: tokens.map((t) => ({ type: 'unique_token' as const, token_id: t, token_extra_id: 0 })),
+          tokens: tokens.map((t) => ({
+            type: 'unique_token' as const,
+            token_id: t,
+            token_extra_id: 0,
+          })),
           cache_level: 0,
           priority: DEFAULT_PRIORITY,
         });
@@ -110,7 +116,9 @@ export class KvEventBuffer {
     if (!this.isEnabled) return;
     this.events.push({ event_id: this.nextEventId, data, window_size: this.options.windowSize });
     this.nextEventId += 1;
-    if (this.events.length > this.options.maxEvents) this.events.splice(0, this.events.length - this.options.maxEvents);
+    if (this.events.length > this.options.maxEvents) {
+      this.events.splice(0, this.events.length - this.options.maxEvents);
+    }
   }
 
   /** Returns and forgets the buffered events (upstream drains the event queue on each call). */

@@ -20,10 +20,21 @@ export function encodeOpaqueState(state: OpaqueState): string {
 export function decodeOpaqueState(text: string): OpaqueState | null {
   try {
     const value = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as Partial<OpaqueState>;
-    if (value.sim !== 1 || typeof value.host !== 'string' || typeof value.port !== 'number' || typeof value.ctx_request_id !== 'number') {
+    if (
+      value.sim !== 1 ||
+      typeof value.host !== 'string' ||
+      typeof value.port !== 'number' ||
+      typeof value.ctx_request_id !== 'number'
+    ) {
       return null;
     }
-    return { sim: 1, host: value.host, port: value.port, ctx_request_id: value.ctx_request_id, pid: value.pid ?? 0 };
+    return {
+      sim: 1,
+      host: value.host,
+      port: value.port,
+      ctx_request_id: value.ctx_request_id,
+      pid: value.pid ?? 0,
+    };
   } catch {
     // Not base64 JSON: not a simulated worker's state.
     return null;
@@ -95,7 +106,11 @@ export class ContextStateStore {
 export type PullResult = { ok: true; payload: KvTransferPayload } | { ok: false; message: string };
 
 /** Pulls a context state from the worker named in the opaque state (fails fast on unknown ids). */
-export async function pullKvState(state: OpaqueState, ctxRequestId: number, timeoutMs: number): Promise<PullResult> {
+export async function pullKvState(
+  state: OpaqueState,
+  ctxRequestId: number,
+  timeoutMs: number,
+): Promise<PullResult> {
   const host = state.host === '0.0.0.0' || state.host === '::' ? '127.0.0.1' : state.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${state.port}/_sim/kv_transfer/${ctxRequestId}`;
   try {
@@ -108,10 +123,16 @@ export async function pullKvState(state: OpaqueState, ctxRequestId: number, time
       } catch {
         // Plain-text error body: use it as it is.
       }
-      return { ok: false, message: `KV cache transfer from ${host}:${state.port} failed: ${message}` };
+      return {
+        ok: false,
+        message: `KV cache transfer from ${host}:${state.port} failed: ${message}`,
+      };
     }
     return { ok: true, payload: JSON.parse(text) as KvTransferPayload };
   } catch (err) {
-    return { ok: false, message: `KV cache transfer from ${host}:${state.port} failed: ${(err as Error).message}` };
+    return {
+      ok: false,
+      message: `KV cache transfer from ${host}:${state.port} failed: ${(err as Error).message}`,
+    };
   }
 }

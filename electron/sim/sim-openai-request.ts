@@ -15,27 +15,101 @@ export interface RequestRules {
 }
 
 /** The Oct 2025 worker (the sim's default dialect). */
-export const DEFAULT_REQUEST_RULES: RequestRules = { dialect: dialectOf('1.1'), allowRequestChatTemplate: false };
+export const DEFAULT_REQUEST_RULES: RequestRules = {
+  dialect: dialectOf('1.1'),
+  allowRequestChatTemplate: false,
+};
 
 /** Every field CompletionRequest accepts. */
 export const COMPLETION_REQUEST_FIELDS: readonly string[] = [
-  'model', 'prompt', 'best_of', 'echo', 'frequency_penalty', 'logit_bias', 'logprobs', 'max_tokens', 'n',
-  'presence_penalty', 'seed', 'stop', 'stream', 'stream_options', 'suffix', 'temperature', 'top_p', 'user',
-  'lora_request', 'use_beam_search', 'top_k', 'top_p_min', 'min_p', 'repetition_penalty', 'length_penalty',
-  'early_stopping', 'stop_token_ids', 'include_stop_str_in_output', 'ignore_eos', 'min_tokens',
-  'skip_special_tokens', 'spaces_between_special_tokens', 'truncate_prompt_tokens', 'return_context_logits',
-  'detokenize', 'add_special_tokens', 'response_format', 'disaggregated_params',
+  'model',
+  'prompt',
+  'best_of',
+  'echo',
+  'frequency_penalty',
+  'logit_bias',
+  'logprobs',
+  'max_tokens',
+  'n',
+  'presence_penalty',
+  'seed',
+  'stop',
+  'stream',
+  'stream_options',
+  'suffix',
+  'temperature',
+  'top_p',
+  'user',
+  'lora_request',
+  'use_beam_search',
+  'top_k',
+  'top_p_min',
+  'min_p',
+  'repetition_penalty',
+  'length_penalty',
+  'early_stopping',
+  'stop_token_ids',
+  'include_stop_str_in_output',
+  'ignore_eos',
+  'min_tokens',
+  'skip_special_tokens',
+  'spaces_between_special_tokens',
+  'truncate_prompt_tokens',
+  'return_context_logits',
+  'detokenize',
+  'add_special_tokens',
+  'response_format',
+  'disaggregated_params',
 ];
 
 /** Every field ChatCompletionRequest accepts (`max_tokens` is the input alias of `max_completion_tokens`). */
 export const CHAT_REQUEST_FIELDS: readonly string[] = [
-  'messages', 'prompt_token_ids', 'model', 'frequency_penalty', 'logit_bias', 'logprobs', 'top_logprobs',
-  'max_completion_tokens', 'max_tokens', 'n', 'presence_penalty', 'response_format', 'seed', 'stop', 'stream',
-  'stream_options', 'temperature', 'top_p', 'tools', 'tool_choice', 'user', 'reasoning_effort', 'best_of',
-  'use_beam_search', 'top_k', 'top_p_min', 'min_p', 'repetition_penalty', 'length_penalty', 'early_stopping',
-  'stop_token_ids', 'include_stop_str_in_output', 'ignore_eos', 'min_tokens', 'skip_special_tokens',
-  'spaces_between_special_tokens', 'truncate_prompt_tokens', 'lora_request', 'echo', 'add_generation_prompt',
-  'add_special_tokens', 'documents', 'chat_template', 'chat_template_kwargs', 'disaggregated_params', 'cache_salt',
+  'messages',
+  'prompt_token_ids',
+  'model',
+  'frequency_penalty',
+  'logit_bias',
+  'logprobs',
+  'top_logprobs',
+  'max_completion_tokens',
+  'max_tokens',
+  'n',
+  'presence_penalty',
+  'response_format',
+  'seed',
+  'stop',
+  'stream',
+  'stream_options',
+  'temperature',
+  'top_p',
+  'tools',
+  'tool_choice',
+  'user',
+  'reasoning_effort',
+  'best_of',
+  'use_beam_search',
+  'top_k',
+  'top_p_min',
+  'min_p',
+  'repetition_penalty',
+  'length_penalty',
+  'early_stopping',
+  'stop_token_ids',
+  'include_stop_str_in_output',
+  'ignore_eos',
+  'min_tokens',
+  'skip_special_tokens',
+  'spaces_between_special_tokens',
+  'truncate_prompt_tokens',
+  'lora_request',
+  'echo',
+  'add_generation_prompt',
+  'add_special_tokens',
+  'documents',
+  'chat_template',
+  'chat_template_kwargs',
+  'disaggregated_params',
+  'cache_salt',
 ];
 
 export type RequestType = 'context_only' | 'generation_only' | 'context_and_generation';
@@ -108,7 +182,9 @@ function pyRepr(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
   if (typeof value === 'object') {
-    return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(', ')}}`;
+    return `{${Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`)
+      .join(', ')}}`;
   }
   return JSON.stringify(value) ?? '';
 }
@@ -116,7 +192,8 @@ function pyRepr(value: unknown): string {
 /** FastAPI's RequestValidationError text: the list of pydantic error dicts in Python repr. */
 export function formatValidationErrors(errors: PydanticError[]): string {
   const items = errors.map(
-    (e) => `{'type': '${e.type}', 'loc': (${e.loc.map(pyRepr).join(', ')}${e.loc.length === 1 ? ',' : ''}), 'msg': ${pyRepr(e.msg)}, 'input': ${pyRepr(e.input)}}`,
+    (e) =>
+      `{'type': '${e.type}', 'loc': (${e.loc.map(pyRepr).join(', ')}${e.loc.length === 1 ? ',' : ''}), 'msg': ${pyRepr(e.msg)}, 'input': ${pyRepr(e.input)}}`,
   );
   return `[${items.join(', ')}]`;
 }
@@ -145,7 +222,9 @@ class Checker {
 
   extra(allowed: readonly string[], obj: Json, path: (string | number)[]): void {
     for (const key of Object.keys(obj)) {
-      if (!allowed.includes(key)) this.err('extra_forbidden', [...path, key], 'Extra inputs are not permitted', obj[key]);
+      if (!allowed.includes(key)) {
+        this.err('extra_forbidden', [...path, key], 'Extra inputs are not permitted', obj[key]);
+      }
     }
   }
 
@@ -219,7 +298,12 @@ class Checker {
     const v = this.body.disaggregated_params;
     if (v === undefined || v === null) return null;
     if (!isObject(v)) {
-      this.err('model_type', ['disaggregated_params'], 'Input should be a valid dictionary or instance of DisaggregatedParams', v);
+      this.err(
+        'model_type',
+        ['disaggregated_params'],
+        'Input should be a valid dictionary or instance of DisaggregatedParams',
+        v,
+      );
       return null;
     }
     this.extra(this.disaggFields, v, ['disaggregated_params']);
@@ -229,7 +313,12 @@ class Checker {
       return null;
     }
     if (typeof requestType !== 'string') {
-      this.err('string_type', ['disaggregated_params', 'request_type'], 'Input should be a valid string', requestType);
+      this.err(
+        'string_type',
+        ['disaggregated_params', 'request_type'],
+        'Input should be a valid string',
+        requestType,
+      );
       return null;
     }
     const ids = (k: string): number[] | null => {
@@ -243,11 +332,21 @@ class Checker {
     };
     const ctxId = v.ctx_request_id;
     if (ctxId !== undefined && ctxId !== null && !Number.isInteger(ctxId)) {
-      this.err('int_type', ['disaggregated_params', 'ctx_request_id'], 'Input should be a valid integer', ctxId);
+      this.err(
+        'int_type',
+        ['disaggregated_params', 'ctx_request_id'],
+        'Input should be a valid integer',
+        ctxId,
+      );
     }
     const opaque = v.encoded_opaque_state;
     if (opaque !== undefined && opaque !== null && typeof opaque !== 'string') {
-      this.err('string_type', ['disaggregated_params', 'encoded_opaque_state'], 'Input should be a valid string', opaque);
+      this.err(
+        'string_type',
+        ['disaggregated_params', 'encoded_opaque_state'],
+        'Input should be a valid string',
+        opaque,
+      );
     }
     return {
       request_type: requestType as RequestType,
@@ -263,14 +362,23 @@ class Checker {
     const v = this.body.stream_options;
     if (v === undefined || v === null) return { includeUsage: false, isContinuous: false };
     if (!isObject(v)) {
-      this.err('model_type', ['stream_options'], 'Input should be a valid dictionary or instance of StreamOptions', v);
+      this.err(
+        'model_type',
+        ['stream_options'],
+        'Input should be a valid dictionary or instance of StreamOptions',
+        v,
+      );
       return { includeUsage: false, isContinuous: false };
     }
     this.extra(['include_usage', 'continuous_usage_stats'], v, ['stream_options']);
     if (!isStream) return { includeUsage: false, isContinuous: false };
     // StreamOptions defaults (Oct 2025): include_usage=True, continuous_usage_stats=True once the object is present.
-    const includeUsage = v.include_usage === undefined || v.include_usage === null ? true : v.include_usage === true;
-    const continuous = v.continuous_usage_stats === undefined || v.continuous_usage_stats === null ? true : v.continuous_usage_stats === true;
+    const includeUsage =
+      v.include_usage === undefined || v.include_usage === null ? true : v.include_usage === true;
+    const continuous =
+      v.continuous_usage_stats === undefined || v.continuous_usage_stats === null
+        ? true
+        : v.continuous_usage_stats === true;
     return { includeUsage, isContinuous: includeUsage && continuous };
   }
 }
@@ -279,7 +387,9 @@ class Checker {
 function valueError(message: string): ParsedRequest<never> {
   return {
     ok: false,
-    message: formatValidationErrors([{ type: 'value_error', loc: ['body'], msg: `Value error, ${message}`, input: null }]),
+    message: formatValidationErrors([
+      { type: 'value_error', loc: ['body'], msg: `Value error, ${message}`, input: null },
+    ]),
   };
 }
 
@@ -289,7 +399,9 @@ function common(c: Checker, body: Json, maxTokensKey: string): SimSamplingReques
   const model = c.str('model', true) ?? '';
   return {
     model,
-    maxTokens: c.int(maxTokensKey) ?? (maxTokensKey === 'max_completion_tokens' ? c.int('max_tokens') : null),
+    maxTokens:
+      c.int(maxTokensKey) ??
+      (maxTokensKey === 'max_completion_tokens' ? c.int('max_tokens') : null),
     n: c.int('n', 1) ?? 1,
     isStream,
     includeUsage: usage.includeUsage,
@@ -311,22 +423,51 @@ function common(c: Checker, body: Json, maxTokensKey: string): SimSamplingReques
 }
 
 function chatRuleError(body: Json, rules: RequestRules): string | null {
-  return chatRuleViolation(objectFields(body), rules.dialect, rules.allowRequestChatTemplate)?.message ?? null;
+  return (
+    chatRuleViolation(objectFields(body), rules.dialect, rules.allowRequestChatTemplate)?.message ??
+    null
+  );
 }
 
-function beforeValidators(body: Json, kind: 'completion' | 'chat', rules: RequestRules): string | null {
+function beforeValidators(
+  body: Json,
+  kind: 'completion' | 'chat',
+  rules: RequestRules,
+): string | null {
   if (kind === 'completion' && body.logprobs) return 'logprobs is not supported';
   if (body.suffix) return 'suffix is not supported';
-  if (kind === 'completion' && body.stream_options && !body.stream) return 'Stream options can only be defined when stream is true.';
-  if (kind === 'chat' && body.stream_options !== undefined && body.stream_options !== null && !body.stream) {
+  if (kind === 'completion' && body.stream_options && !body.stream) {
+    return 'Stream options can only be defined when stream is true.';
+  }
+  if (
+    kind === 'chat' &&
+    body.stream_options !== undefined &&
+    body.stream_options !== null &&
+    !body.stream
+  ) {
     return 'stream_options can only be set if stream is true';
   }
   return kind === 'chat' ? chatRuleError(body, rules) : null;
 }
 
 /** Parses a `/v1/completions` body. */
-export function parseCompletionRequest(raw: unknown, rules: RequestRules = DEFAULT_REQUEST_RULES): ParsedRequest<CompletionRequestIn> {
-  if (!isObject(raw)) return { ok: false, message: formatValidationErrors([{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: raw }]) };
+export function parseCompletionRequest(
+  raw: unknown,
+  rules: RequestRules = DEFAULT_REQUEST_RULES,
+): ParsedRequest<CompletionRequestIn> {
+  if (!isObject(raw)) {
+    return {
+      ok: false,
+      message: formatValidationErrors([
+        {
+          type: 'model_attributes_type',
+          loc: ['body'],
+          msg: 'Input should be a valid dictionary or object to extract fields from',
+          input: raw,
+        },
+      ]),
+    };
+  }
   const before = beforeValidators(raw, 'completion', rules);
   if (before !== null) return valueError(before);
   const c = new Checker(raw, rules.dialect.disaggParamFields);
@@ -334,13 +475,23 @@ export function parseCompletionRequest(raw: unknown, rules: RequestRules = DEFAU
   const base = common(c, raw, 'max_tokens');
   let prompts: (string | number[])[] = [];
   const p = raw.prompt;
-  if (p === undefined) c.errors.push({ type: 'missing', loc: ['body', 'prompt'], msg: 'Field required', input: raw });
-  else if (typeof p === 'string') prompts = [p];
+  if (p === undefined) {
+    c.errors.push({ type: 'missing', loc: ['body', 'prompt'], msg: 'Field required', input: raw });
+  } else if (typeof p === 'string') prompts = [p];
   else if (isIntArray(p) && p.length > 0) prompts = [p];
   // Union[List[int], List[List[int]], str, List[str]]: several prompts give several sets of choices.
-  else if (Array.isArray(p) && p.length > 0 && p.every((x): x is string => typeof x === 'string')) prompts = p;
-  else if (Array.isArray(p) && p.length > 0 && p.every((x): x is number[] => isIntArray(x))) prompts = p;
-  else c.errors.push({ type: 'union_tag_invalid', loc: ['body', 'prompt'], msg: 'Input should be a valid string, a list of strings or a list of (lists of) integers', input: p });
+  else if (Array.isArray(p) && p.length > 0 && p.every((x): x is string => typeof x === 'string')) {
+    prompts = p;
+  } else if (Array.isArray(p) && p.length > 0 && p.every((x): x is number[] => isIntArray(x))) {
+    prompts = p;
+  } else {
+    c.errors.push({
+      type: 'union_tag_invalid',
+      loc: ['body', 'prompt'],
+      msg: 'Input should be a valid string, a list of strings or a list of (lists of) integers',
+      input: p,
+    });
+  }
   if (c.errors.length > 0) return { ok: false, message: formatValidationErrors(c.errors) };
   return { ok: true, value: { ...base, kind: 'completion', prompts } };
 }
@@ -360,8 +511,23 @@ function messageText(content: unknown): string | null {
 }
 
 /** Parses a `/v1/chat/completions` body. */
-export function parseChatRequest(raw: unknown, rules: RequestRules = DEFAULT_REQUEST_RULES): ParsedRequest<ChatRequestIn> {
-  if (!isObject(raw)) return { ok: false, message: formatValidationErrors([{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: raw }]) };
+export function parseChatRequest(
+  raw: unknown,
+  rules: RequestRules = DEFAULT_REQUEST_RULES,
+): ParsedRequest<ChatRequestIn> {
+  if (!isObject(raw)) {
+    return {
+      ok: false,
+      message: formatValidationErrors([
+        {
+          type: 'model_attributes_type',
+          loc: ['body'],
+          msg: 'Input should be a valid dictionary or object to extract fields from',
+          input: raw,
+        },
+      ]),
+    };
+  }
   const before = beforeValidators(raw, 'chat', rules);
   if (before !== null) return valueError(before);
   const c = new Checker(raw, rules.dialect.disaggParamFields);
@@ -369,13 +535,30 @@ export function parseChatRequest(raw: unknown, rules: RequestRules = DEFAULT_REQ
   const base = common(c, raw, 'max_completion_tokens');
   const messages: ChatMessageIn[] = [];
   const m = raw.messages;
-  if (m === undefined) c.errors.push({ type: 'missing', loc: ['body', 'messages'], msg: 'Field required', input: raw });
-  else if (!Array.isArray(m)) c.errors.push({ type: 'list_type', loc: ['body', 'messages'], msg: 'Input should be a valid list', input: m });
-  else {
+  if (m === undefined) {
+    c.errors.push({
+      type: 'missing',
+      loc: ['body', 'messages'],
+      msg: 'Field required',
+      input: raw,
+    });
+  } else if (!Array.isArray(m)) {
+    c.errors.push({
+      type: 'list_type',
+      loc: ['body', 'messages'],
+      msg: 'Input should be a valid list',
+      input: m,
+    });
+  } else {
     m.forEach((msg, i) => {
       const text = isObject(msg) ? messageText(msg.content) : null;
       if (!isObject(msg) || typeof msg.role !== 'string' || text === null) {
-        c.errors.push({ type: 'model_type', loc: ['body', 'messages', i], msg: 'Input should be a valid chat message with a role and content', input: msg });
+        c.errors.push({
+          type: 'model_type',
+          loc: ['body', 'messages', i],
+          msg: 'Input should be a valid chat message with a role and content',
+          input: msg,
+        });
         return;
       }
       messages.push({ role: msg.role, content: text });
@@ -386,6 +569,12 @@ export function parseChatRequest(raw: unknown, rules: RequestRules = DEFAULT_REQ
   if (c.errors.length > 0) return { ok: false, message: formatValidationErrors(c.errors) };
   return {
     ok: true,
-    value: { ...base, kind: 'chat', messages, promptTokenIds, shouldAddGenerationPrompt: addGen ?? true },
+    value: {
+      ...base,
+      kind: 'chat',
+      messages,
+      promptTokenIds,
+      shouldAddGenerationPrompt: addGen ?? true,
+    },
   };
 }

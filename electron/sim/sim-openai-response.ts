@@ -22,7 +22,11 @@ export interface DisaggParamsOut {
   [field: string]: unknown;
 }
 
-export function usage(promptTokens: number, completionTokens: number, cachedTokens: number): UsageOut {
+export function usage(
+  promptTokens: number,
+  completionTokens: number,
+  cachedTokens: number,
+): UsageOut {
   return {
     prompt_tokens: promptTokens,
     total_tokens: promptTokens + completionTokens,
@@ -44,7 +48,11 @@ function nowSec(): number {
 }
 
 /** Upstream's ErrorResponse (4.8): 400 for validation failures and request errors. */
-export function errorResponse(message: string, type = 'BadRequestError', code = 400): Record<string, unknown> {
+export function errorResponse(
+  message: string,
+  type = 'BadRequestError',
+  code = 400,
+): Record<string, unknown> {
   return { object: 'error', message, type, param: null, code };
 }
 
@@ -97,7 +105,13 @@ export function chatResponse(
     model,
     choices: choices.map((choice) => ({
       index: choice.index,
-      message: { role: 'assistant', content: choice.text, reasoning_content: '', reasoning: null, tool_calls: [] },
+      message: {
+        role: 'assistant',
+        content: choice.text,
+        reasoning_content: '',
+        reasoning: null,
+        tool_calls: [],
+      },
       logprobs: null,
       finish_reason: choice.finishReason,
       stop_reason: choice.stopReason,
@@ -114,7 +128,12 @@ export function chatResponse(
 export function completionChunk(
   model: string,
   index: number,
-  delta: { text: string; tokenIds: number[] | null; finishReason: string | null; stopReason: string | number | null },
+  delta: {
+    text: string;
+    tokenIds: number[] | null;
+    finishReason: string | null;
+    stopReason: string | number | null;
+  },
   usageOut: UsageOut | null,
 ): string {
   const body = {
@@ -158,7 +177,10 @@ export function chatContentChunk(
   delta: { text: string; finishReason: string | null; stopReason: string | number | null },
   usageOut: UsageOut | null,
 ): string {
-  const choice: Record<string, unknown> = { index, delta: { content: delta.text, reasoning_content: '' } };
+  const choice: Record<string, unknown> = {
+    index,
+    delta: { content: delta.text, reasoning_content: '' },
+  };
   if (delta.finishReason !== null) choice.finish_reason = delta.finishReason;
   if (delta.stopReason !== null) choice.stop_reason = delta.stopReason;
   const body: Record<string, unknown> = {
@@ -177,7 +199,14 @@ export function chatContentChunk(
  * both endpoints, dumped with all fields.
  */
 export function finalUsageChunk(model: string, usageOut: UsageOut): string {
-  const body = { id: chatCompletionId(), object: 'chat.completion.chunk', created: nowSec(), model, choices: [], usage: usageOut };
+  const body = {
+    id: chatCompletionId(),
+    object: 'chat.completion.chunk',
+    created: nowSec(),
+    model,
+    choices: [],
+    usage: usageOut,
+  };
   return `data: ${JSON.stringify(body)}\n\n`;
 }
 

@@ -79,7 +79,11 @@ export class SimSequence {
   /** Applies one token: EOS / stop token / stop string / length rules. */
   push(token: number): void {
     if (this.finishReason !== null) return;
-    if (token === EOS_TOKEN_ID && !this.params.shouldIgnoreEos && this.tokenIds.length >= this.params.minTokens) {
+    if (
+      token === EOS_TOKEN_ID &&
+      !this.params.shouldIgnoreEos &&
+      this.tokenIds.length >= this.params.minTokens
+    ) {
       this.finishReason = 'stop';
       this.text += this.detokenizer.flush();
       return;
@@ -99,7 +103,10 @@ export class SimSequence {
       const hit = findStop(this.text.slice(from), this.params.stop);
       if (hit !== null) {
         const at = from + hit.index;
-        this.text = this.text.slice(0, this.params.shouldIncludeStopStr ? at + hit.stop.length : at);
+        this.text = this.text.slice(
+          0,
+          this.params.shouldIncludeStopStr ? at + hit.stop.length : at,
+        );
         this.finishReason = 'stop';
         this.stopReason = hit.stop;
         return;
@@ -115,7 +122,9 @@ export class SimSequence {
    */
   takeDelta(): string {
     let end = this.text.length;
-    if (!this.isFinished && this.maxStopLen > 0) end -= partialStopLength(this.text.slice(this.emittedChars), this.params.stop);
+    if (!this.isFinished && this.maxStopLen > 0) {
+      end -= partialStopLength(this.text.slice(this.emittedChars), this.params.stop);
+    }
     if (end <= this.emittedChars) return '';
     const delta = this.text.slice(this.emittedChars, end);
     this.emittedChars = end;
@@ -128,13 +137,19 @@ export class SimSequence {
  * open assistant turn. Deterministic, so the context worker's `prompt_token_ids` equal what an aggregated
  * worker would tokenize.
  */
-export function renderChatPrompt(messages: readonly ChatMessageIn[], shouldAddGenerationPrompt: boolean): string {
+export function renderChatPrompt(
+  messages: readonly ChatMessageIn[],
+  shouldAddGenerationPrompt: boolean,
+): string {
   const parts = messages.map((m) => `<|${m.role}|>\n${m.content}\n`);
   if (shouldAddGenerationPrompt) parts.push('<|assistant|>\n');
   return parts.join('');
 }
 
 /** Token ids of a chat request's prompt (after the template). */
-export function chatPromptTokenIds(messages: readonly ChatMessageIn[], shouldAddGenerationPrompt: boolean): number[] {
+export function chatPromptTokenIds(
+  messages: readonly ChatMessageIn[],
+  shouldAddGenerationPrompt: boolean,
+): number[] {
   return tokenize(renderChatPrompt(messages, shouldAddGenerationPrompt));
 }

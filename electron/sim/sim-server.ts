@@ -2,7 +2,13 @@
 // JSON shapes, the disaggregated context_only / generation_only flow of section 5, and the internal `/_sim/*`
 // routes (info, fault switches, KV transfer) that are clearly outside the OpenAI API. Every response carries
 // `x-disagg-sim: 1` so the console can label the worker as simulated. Layer: electron/sim (plain Node).
-import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { Socket } from 'node:net';
 
 import { stringifyJsonLossless } from '../../shared/logic/lossless-json';
@@ -10,7 +16,13 @@ import { detokenize, EOS_TOKEN_ID, tokenize } from '../../shared/logic/text-gene
 import type { TrtllmDialect } from '../../shared/logic/trtllm-dialect';
 import { INTERNAL_DISAGG_AUTH_HEADER, verifyInternalRequest } from '../core/proxy/internal-auth';
 import { scanObjectMembers } from '../core/proxy/json-splice';
-import { buildMetricsHeaders, type MetricsHeaders, metricsSseEvent, RETURN_METRICS_HEADER, wantsRequestMetrics } from '../core/proxy/request-metrics';
+import {
+  buildMetricsHeaders,
+  type MetricsHeaders,
+  metricsSseEvent,
+  RETURN_METRICS_HEADER,
+  wantsRequestMetrics,
+} from '../core/proxy/request-metrics';
 import type { EngineHandle, SimEngine } from './sim-engine';
 import { applyFaultPatch, type SimFaults } from './sim-faults';
 import type { KvEventBuffer } from './sim-kv-events';
@@ -177,10 +189,15 @@ export class SimServer {
   constructor(private readonly deps: SimServerDeps) {
     this.faults = { ...deps.faults };
     const { settings } = deps;
-    this.prometheus = settings.dialect.hasPrometheusRoute && settings.isPerfMetricsEnabled ? new SimPrometheus(settings.modelName) : null;
+    this.prometheus =
+      settings.dialect.hasPrometheusRoute && settings.isPerfMetricsEnabled
+        ? new SimPrometheus(settings.modelName)
+        : null;
     deps.engine.setSlowdown(this.faults.slowdownFactor, this.faults.extraIterationMs);
     this.contexts = new ContextStateStore(deps.settings.kvTransferTimeoutMs, (id) =>
-      deps.log(`[sim] KV state of ctx_request_id ${id} expired after ${deps.settings.kvTransferTimeoutMs} ms; freed`),
+      deps.log(
+        `[sim] KV state of ctx_request_id ${id} expired after ${deps.settings.kvTransferTimeoutMs} ms; freed`,
+      ),
     );
     this.nextCtxRequestId = CTX_ID_BASE + (process.pid % 1000) * 1_000_000;
   }
@@ -189,7 +206,9 @@ export class SimServer {
   recordIteration(stats: unknown): void {
     if (!this.deps.settings.isIterStatsEnabled) return;
     this.iterStats.push(stats);
-    if (this.iterStats.length > MAX_ITER_STATS) this.iterStats.splice(0, this.iterStats.length - MAX_ITER_STATS);
+    if (this.iterStats.length > MAX_ITER_STATS) {
+      this.iterStats.splice(0, this.iterStats.length - MAX_ITER_STATS);
+    }
     const waiters = this.iterWaiters;
     this.iterWaiters = [];
     for (const wake of waiters) wake();
@@ -209,13 +228,24 @@ export class SimServer {
         // uvicorn's access log line (trtllm-serve runs uvicorn at log_level info).
         res.once('finish', () => {
           const peer = `${req.socket.remoteAddress ?? '-'}:${req.socket.remotePort ?? 0}`;
-          this.deps.log(`INFO:     ${peer} - "${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}" ${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`);
+          this.deps.log(
+            `INFO:     ${peer} - "${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}" ${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`,
+          );
         });
       }
       this.route(req, res).catch((err: unknown) => {
         this.deps.log(`[sim] request failed: ${(err as Error).stack ?? String(err)}`);
-        if (!res.headersSent) this.sendJson(res, 500, errorResponse(`Internal server error ${(err as Error).message}`, 'InternalServerError', 500));
-        else res.destroy();
+        if (!res.headersSent) {
+          this.sendJson(
+            res,
+            500,
+            errorResponse(
+              `Internal server error ${(err as Error).message}`,
+              'InternalServerError',
+              500,
+            ),
+          );
+        } else res.destroy();
       });
     });
     server.keepAliveTimeout = 5_000;
@@ -232,7 +262,8 @@ export class SimServer {
       });
     });
     const address = server.address();
-    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.deps.settings.port;
+    this.boundPort =
+      typeof address === 'object' && address !== null ? address.port : this.deps.settings.port;
     return this.boundPort;
   }
 
@@ -243,7 +274,9 @@ export class SimServer {
   async shutdown(graceMs: number): Promise<void> {
     this.isDraining = true;
     const server = this.server;
-    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const closed = server
+      ? new Promise<void>((resolve) => server.close(() => resolve()))
+      : Promise.resolve();
     server?.closeIdleConnections();
     for (const res of this.hung) res.destroy();
     this.hung.clear();
@@ -266,15 +299,26 @@ export class SimServer {
 
     if (is('GET', '/health')) return this.health(res);
     if (is('GET', '/health_generate')) return this.healthGenerate(res);
-    if (is('GET', '/version')) return this.sendJson(res, 200, { version: this.deps.settings.version });
+    if (is('GET', '/version')) {
+      return this.sendJson(res, 200, { version: this.deps.settings.version });
+    }
     if (is('GET', '/v1/models')) {
       return this.sendJson(res, 200, {
         object: 'list',
-        data: [{ id: this.deps.settings.modelName, object: 'model', created: Math.floor(Date.now() / 1000), owned_by: 'tensorrt_llm' }],
+        data: [
+          {
+            id: this.deps.settings.modelName,
+            object: 'model',
+            created: Math.floor(Date.now() / 1000),
+            owned_by: 'tensorrt_llm',
+          },
+        ],
       });
     }
     if (is('GET', '/metrics')) return this.metrics(res);
-    if (is('GET', '/prometheus/metrics') && this.prometheus) return this.prometheusMetrics(res, this.prometheus);
+    if (is('GET', '/prometheus/metrics') && this.prometheus) {
+      return this.prometheusMetrics(res, this.prometheus);
+    }
     if (is('GET', '/perf_metrics')) {
       const out = this.perfRecords;
       this.perfRecords = [];
@@ -298,13 +342,35 @@ export class SimServer {
     if (is('GET', '/_sim/info')) return this.sendJson(res, 200, this.info());
     if (is('GET', '/_sim/faults')) return this.sendJson(res, 200, this.faults);
     if (is('GET', '/_sim/requests')) {
-      return this.sendJson(res, 200, { received: this.receivedInference, recent: this.recentRequests, sent_context_params: this.sentContextParams });
+      return this.sendJson(res, 200, {
+        received: this.receivedInference,
+        recent: this.recentRequests,
+        sent_context_params: this.sentContextParams,
+      });
     }
     if (is('POST', '/_sim/faults')) return this.setFaults(req, res);
-    if (method === 'POST' && path.startsWith('/_sim/kv_transfer/')) return this.kvTransfer(path, res);
-    const known = ['/health', '/health_generate', '/version', '/v1/models', '/metrics', '/perf_metrics', '/steady_clock_offset', '/kv_cache_events', '/v1/completions', '/v1/chat/completions', '/_sim/info', '/_sim/faults', '/_sim/requests'];
+    if (method === 'POST' && path.startsWith('/_sim/kv_transfer/')) {
+      return this.kvTransfer(path, res);
+    }
+    const known = [
+      '/health',
+      '/health_generate',
+      '/version',
+      '/v1/models',
+      '/metrics',
+      '/perf_metrics',
+      '/steady_clock_offset',
+      '/kv_cache_events',
+      '/v1/completions',
+      '/v1/chat/completions',
+      '/_sim/info',
+      '/_sim/faults',
+      '/_sim/requests',
+    ];
     // The Prometheus route exists only where this release mounts it (a 404 elsewhere, as upstream).
-    if (known.includes(path) || (path === '/prometheus/metrics' && this.prometheus)) return this.sendJson(res, 405, { detail: 'Method Not Allowed' });
+    if (known.includes(path) || (path === '/prometheus/metrics' && this.prometheus)) {
+      return this.sendJson(res, 405, { detail: 'Method Not Allowed' });
+    }
     return this.sendJson(res, 404, { detail: 'Not Found' });
   }
 
@@ -325,8 +391,16 @@ export class SimServer {
     // Upstream runs a one-token chat completion ("hi", temperature 0) through the executor.
     const promptTokenIds = chatPromptTokenIds([{ role: 'user', content: 'hi' }], true);
     const seq = new SimSequence({
-      promptTokenIds, seed: 0, temperature: 0, topP: 1, maxNewTokens: 1, stop: [], stopTokenIds: [],
-      shouldIncludeStopStr: false, shouldIgnoreEos: false, minTokens: 0,
+      promptTokenIds,
+      seed: 0,
+      temperature: 0,
+      topP: 1,
+      maxNewTokens: 1,
+      stop: [],
+      stopTokenIds: [],
+      shouldIncludeStopStr: false,
+      shouldIgnoreEos: false,
+      minTokens: 0,
     });
     const isOk = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
@@ -375,7 +449,11 @@ export class SimServer {
   private async prometheusMetrics(res: ServerResponse, prometheus: SimPrometheus): Promise<void> {
     const load = this.deps.engine.snapshot();
     const capacity = this.deps.engine.kvCapacityTokens;
-    prometheus.setLoad(load.active, load.queued, capacity > 0 ? (load.usedKvTokens + load.heldKvTokens) / capacity : 0);
+    prometheus.setLoad(
+      load.active,
+      load.queued,
+      capacity > 0 ? (load.usedKvTokens + load.heldKvTokens) / capacity : 0,
+    );
     this.sendText(res, 200, await prometheus.text(), prometheus.contentType);
   }
 
@@ -386,9 +464,10 @@ export class SimServer {
 
   private async setSteadyOffset(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.readJson(req);
-    const offset = typeof body === 'object' && body !== null ? (body as { offset?: unknown }).offset : undefined;
+    const offset =
+      typeof body === 'object' && body !== null ? (body as { offset?: unknown }).offset : undefined;
     if (typeof offset !== 'number') {
-      this.sendJson(res, 400, errorResponse("offset must be a number, e.g. {\"offset\": -0.01}"));
+      this.sendJson(res, 400, errorResponse('offset must be a number, e.g. {"offset": -0.01}'));
       return;
     }
     this.steadyOffsetSec = offset;
@@ -413,7 +492,15 @@ export class SimServer {
     const id = Number(path.slice('/_sim/kv_transfer/'.length));
     const payload = Number.isInteger(id) ? this.contexts.take(id) : undefined;
     if (!payload) {
-      this.sendJson(res, 404, errorResponse(`unknown or expired ctx_request_id ${path.slice('/_sim/kv_transfer/'.length)}`, 'NotFoundError', 404));
+      this.sendJson(
+        res,
+        404,
+        errorResponse(
+          `unknown or expired ctx_request_id ${path.slice('/_sim/kv_transfer/'.length)}`,
+          'NotFoundError',
+          404,
+        ),
+      );
       return;
     }
     this.sendJson(res, 200, payload);
@@ -434,9 +521,17 @@ export class SimServer {
 
   // ---- inference ----
 
-  private async inference(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): Promise<void> {
+  private async inference(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: Endpoint,
+  ): Promise<void> {
     if (this.isDraining) {
-      this.sendJson(res, 503, errorResponse('Server is shutting down', 'ServiceUnavailableError', 503));
+      this.sendJson(
+        res,
+        503,
+        errorResponse('Server is shutting down', 'ServiceUnavailableError', 503),
+      );
       return;
     }
     if (this.faults.refuseRequests) {
@@ -452,18 +547,32 @@ export class SimServer {
       return;
     }
     if (this.faults.answer5xx !== null) {
-      this.sendJson(res, this.faults.answer5xx, errorResponse('Simulated fault: answer5xx', 'InternalServerError', this.faults.answer5xx));
+      this.sendJson(
+        res,
+        this.faults.answer5xx,
+        errorResponse('Simulated fault: answer5xx', 'InternalServerError', this.faults.answer5xx),
+      );
       return;
     }
     let raw: unknown;
     try {
       raw = JSON.parse(text) as unknown;
     } catch (err) {
-      this.sendJson(res, 400, errorResponse(`[{'type': 'json_invalid', 'loc': ('body', 0), 'msg': 'JSON decode error', 'input': {}, 'ctx': {'error': '${(err as Error).message}'}}]`));
+      this.sendJson(
+        res,
+        400,
+        errorResponse(
+          `[{'type': 'json_invalid', 'loc': ('body', 0), 'msg': 'JSON decode error', 'input': {}, 'ctx': {'error': '${(err as Error).message}'}}]`,
+        ),
+      );
       return;
     }
-    const rules: RequestRules = { dialect: this.deps.settings.dialect, allowRequestChatTemplate: this.deps.settings.allowRequestChatTemplate };
-    const parsed = endpoint === 'completion' ? parseCompletionRequest(raw, rules) : parseChatRequest(raw, rules);
+    const rules: RequestRules = {
+      dialect: this.deps.settings.dialect,
+      allowRequestChatTemplate: this.deps.settings.allowRequestChatTemplate,
+    };
+    const parsed =
+      endpoint === 'completion' ? parseCompletionRequest(raw, rules) : parseChatRequest(raw, rules);
     if (!parsed.ok) {
       this.sendJson(res, 400, errorResponse(parsed.message));
       return;
@@ -473,7 +582,10 @@ export class SimServer {
       this.sendJson(res, 400, errorResponse(refusal));
       return;
     }
-    parsed.value.wantsMetrics = this.deps.settings.dialect.hasRequestMetrics && this.deps.settings.isPerfMetricsEnabled && wantsRequestMetrics(req.headers[RETURN_METRICS_HEADER]);
+    parsed.value.wantsMetrics =
+      this.deps.settings.dialect.hasRequestMetrics &&
+      this.deps.settings.isPerfMetricsEnabled &&
+      wantsRequestMetrics(req.headers[RETURN_METRICS_HEADER]);
     const arrivalSec = this.steadyNowSec();
     try {
       await this.generate(parsed.value, res, endpoint, arrivalSec);
@@ -503,23 +615,43 @@ export class SimServer {
   }
 
   /** Upstream's worker check of signed generation calls (1.3, shape S4); null when the request may run. */
-  private authRefusal(request: CompletionRequestIn | ChatRequestIn, req: IncomingMessage): string | null {
+  private authRefusal(
+    request: CompletionRequestIn | ChatRequestIn,
+    req: IncomingMessage,
+  ): string | null {
     if (this.deps.settings.dialect.signing === 'none' || !request.disagg) return null;
     const header = req.headers[INTERNAL_DISAGG_AUTH_HEADER];
-    const verdict = verifyInternalRequest(this.deps.settings.internalAuthKey ?? undefined, request.disagg.raw, Array.isArray(header) ? header[0] : header);
+    const verdict = verifyInternalRequest(
+      this.deps.settings.internalAuthKey ?? undefined,
+      request.disagg.raw,
+      Array.isArray(header) ? header[0] : header,
+    );
     return verdict.ok ? null : verdict.message;
   }
 
   /** The prompts of a request with their token ids (chat: the templated messages unless prompt_token_ids is given). */
   private promptsOf(request: CompletionRequestIn | ChatRequestIn): PromptIn[] {
     if (request.kind === 'completion') {
-      return request.prompts.map((p) => (typeof p === 'string' ? { text: p, ids: tokenize(p) } : { text: null, ids: p }));
+      return request.prompts.map((p) =>
+        typeof p === 'string' ? { text: p, ids: tokenize(p) } : { text: null, ids: p },
+      );
     }
-    return [{ text: null, ids: request.promptTokenIds ?? chatPromptTokenIds(request.messages, request.shouldAddGenerationPrompt) }];
+    return [
+      {
+        text: null,
+        ids:
+          request.promptTokenIds ??
+          chatPromptTokenIds(request.messages, request.shouldAddGenerationPrompt),
+      },
+    ];
   }
 
   /** A 400 message for a request the worker cannot run, or null. */
-  private rejectReason(prompts: PromptIn[], requestType: string, request: CompletionRequestIn | ChatRequestIn): string | null {
+  private rejectReason(
+    prompts: PromptIn[],
+    requestType: string,
+    request: CompletionRequestIn | ChatRequestIn,
+  ): string | null {
     const { settings } = this.deps;
     for (const p of prompts) {
       if (p.ids.length === 0) return 'The prompt must not be empty';
@@ -534,7 +666,9 @@ export class SimServer {
       // Upstream's check_multiple_response (chat_utils.py, Oct 2025).
       return 'Multiple response is not supported in PyTorch workflow';
     }
-    if (!['context_only', 'generation_only', 'context_and_generation'].includes(requestType)) return `Unknown request_type '${requestType}'`;
+    if (!['context_only', 'generation_only', 'context_and_generation'].includes(requestType)) {
+      return `Unknown request_type '${requestType}'`;
+    }
     if (requestType === 'context_only' && settings.isOverlapScheduler) {
       // Oct 2025 upstream (trtllm-protocol.md 2.2): context workers must run with disable_overlap_scheduler: true.
       return 'Context only requests are not supported in pytorch backend when overlap is enabled.';
@@ -547,7 +681,9 @@ export class SimServer {
       // Upstream's wording for a disaggregated request with several prompts.
       return 'Disaggregated server currently only supports single string prompt or list of integers in request';
     }
-    if (requestType !== 'context_and_generation' && request.n !== 1) return 'Disaggregated requests carry exactly one prompt and n=1';
+    if (requestType !== 'context_and_generation' && request.n !== 1) {
+      return 'Disaggregated requests carry exactly one prompt and n=1';
+    }
     return null;
   }
 
@@ -619,20 +755,36 @@ export class SimServer {
           maxNewTokens,
           cachedTokens,
           // The choices of one prompt share its prefill.
-          prefillTokens: requestType === 'generation_only' ? 0 : i === 0 ? Math.max(1, prompt.ids.length - cachedTokens) : 1,
+          prefillTokens:
+            requestType === 'generation_only'
+              ? 0
+              : i === 0
+                ? Math.max(1, prompt.ids.length - cachedTokens)
+                : 1,
           isContextOnly,
           iters: { first: 0, last: 0 },
         });
       }
     });
-    const out = new ResponseWriter(res, request, endpoint, tracks, settings.modelName, settings.streamInterval, this.faults.dieMidStreamAfterTokens, () => this.deps.onCrash(137));
+    const out = new ResponseWriter(
+      res,
+      request,
+      endpoint,
+      tracks,
+      settings.modelName,
+      settings.streamInterval,
+      this.faults.dieMidStreamAfterTokens,
+      () => this.deps.onCrash(137),
+    );
     out.start();
     const isOk = await this.runTracks(tracks, out, res, timing);
     if (!isOk) return;
     // A finished sequence's blocks (prompt + generated tokens) stay in the cache for reuse, so a follow-up
     // turn that extends this conversation matches more blocks (upstream stores blocks for reuse at the end).
     for (const t of tracks) {
-      if (!t.isContextOnly && t.seq.tokenIds.length > 0) this.deps.kvEvents.storePrompt([...t.prompt.ids, ...t.seq.tokenIds]);
+      if (!t.isContextOnly && t.seq.tokenIds.length > 0) {
+        this.deps.kvEvents.storePrompt([...t.prompt.ids, ...t.seq.tokenIds]);
+      }
     }
     timing.last_token_time = this.steadyNowSec() + this.steadyOffsetSec;
     if (timing.first_token_time === undefined) {
@@ -644,8 +796,15 @@ export class SimServer {
     const first = tracks[0];
     if (isContextOnly && ctxRequestId !== null && first) {
       const promptTokenIds = first.prompt.ids;
-      const firstGenTokens = first.seq.tokenIds.length > 0 ? first.seq.tokenIds.slice(0, 1) : [EOS_TOKEN_ID];
-      const opaque = encodeOpaqueState({ sim: 1, host: settings.host, port: this.boundPort, ctx_request_id: ctxRequestId, pid: process.pid });
+      const firstGenTokens =
+        first.seq.tokenIds.length > 0 ? first.seq.tokenIds.slice(0, 1) : [EOS_TOKEN_ID];
+      const opaque = encodeOpaqueState({
+        sim: 1,
+        host: settings.host,
+        port: this.boundPort,
+        ctx_request_id: ctxRequestId,
+        pid: process.pid,
+      });
       disaggOut = {
         request_type: 'context_only',
         first_gen_tokens: firstGenTokens,
@@ -667,14 +826,23 @@ export class SimServer {
         this.contexts.put(payload, this.deps.engine.holdKv(promptTokenIds.length + 1));
       }
     }
-    const metrics = request.wantsMetrics ? buildMetricsHeaders([{ name: 'server', timing }]) : undefined;
+    const metrics = request.wantsMetrics
+      ? buildMetricsHeaders([{ name: 'server', timing }])
+      : undefined;
     out.finish(disaggOut, isContextOnly && first ? first.prompt.ids : null, metrics);
-    if (first) this.recordPerf(requestId, ctxRequestId, this.perfMetrics(first, requestType, timing));
+    if (first) {
+      this.recordPerf(requestId, ctxRequestId, this.perfMetrics(first, requestType, timing));
+    }
     if (first) this.recordPrometheus(tracks, timing);
   }
 
   /** Runs every sequence of the request through the engine; false when the request failed or was abandoned. */
-  private runTracks(tracks: Track[], out: ResponseWriter, res: ServerResponse, timing: Record<string, number>): Promise<boolean> {
+  private runTracks(
+    tracks: Track[],
+    out: ResponseWriter,
+    res: ServerResponse,
+    timing: Record<string, number>,
+  ): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       const handles: EngineHandle[] = [];
       let remaining = tracks.length;
@@ -714,7 +882,8 @@ export class SimServer {
             prefillTokens: track.prefillTokens,
             contextTokens: track.prompt.ids.length + track.seq.tokenIds.length,
             // A context-only request needs KV for the prompt and its one token, not for max_tokens.
-            kvTokens: track.prompt.ids.length + (track.isContextOnly ? 1 : Math.max(1, track.maxNewTokens)),
+            kvTokens:
+              track.prompt.ids.length + (track.isContextOnly ? 1 : Math.max(1, track.maxNewTokens)),
             onScheduled: (_now, iteration) => {
               track.iters.first = iteration;
               timing.first_scheduled_time ??= this.steadyNowSec() + this.steadyOffsetSec;
@@ -746,7 +915,11 @@ export class SimServer {
    * request's disagg_request_id echoed, attention-DP rank 0, where the generation side finds this context,
    * context-first scheduling, and (1.3) the context's usage.
    */
-  private contextAnswerExtras(request: CompletionRequestIn | ChatRequestIn, ctxRequestId: number, first: Track): Record<string, unknown> {
+  private contextAnswerExtras(
+    request: CompletionRequestIn | ChatRequestIn,
+    ctxRequestId: number,
+    first: Track,
+  ): Record<string, unknown> {
     const extras = this.deps.settings.dialect.contextAnswerExtras;
     const values: Record<string, unknown> = {
       disagg_request_id: request.disagg?.raw['disagg_request_id'] ?? ctxRequestId,
@@ -780,9 +953,15 @@ export class SimServer {
     }
   }
 
-  private perfMetrics(track: Track, requestType: string, timing: Record<string, number>): Record<string, unknown> {
+  private perfMetrics(
+    track: Track,
+    requestType: string,
+    timing: Record<string, number>,
+  ): Record<string, unknown> {
     const blockSize = this.deps.engine.tokensPerBlock;
-    const totalBlocks = Math.ceil((track.prompt.ids.length + track.seq.tokenIds.length) / blockSize);
+    const totalBlocks = Math.ceil(
+      (track.prompt.ids.length + track.seq.tokenIds.length) / blockSize,
+    );
     const reusedBlocks = Math.floor(track.cachedTokens / blockSize);
     return {
       first_iter: track.iters.first,
@@ -792,7 +971,10 @@ export class SimServer {
         num_total_allocated_blocks: totalBlocks,
         num_new_allocated_blocks: totalBlocks - reusedBlocks,
         num_reused_blocks: reusedBlocks,
-        num_missed_blocks: requestType === 'generation_only' ? 0 : Math.ceil(track.prompt.ids.length / blockSize) - reusedBlocks,
+        num_missed_blocks:
+          requestType === 'generation_only'
+            ? 0
+            : Math.ceil(track.prompt.ids.length / blockSize) - reusedBlocks,
       },
     };
   }
@@ -801,32 +983,65 @@ export class SimServer {
     request: CompletionRequestIn | ChatRequestIn,
     promptTokenIds: number[],
     timing: Record<string, number>,
-  ): Promise<{ ok: true; firstGenTokens: number[]; ctxRequestId: number } | { ok: false; message: string }> {
+  ): Promise<
+    { ok: true; firstGenTokens: number[]; ctxRequestId: number } | { ok: false; message: string }
+  > {
     const params = request.disagg;
-    if (!params || params.ctx_request_id === null) return { ok: false, message: 'generation_only requests need disaggregated_params.ctx_request_id' };
+    if (!params || params.ctx_request_id === null) {
+      return {
+        ok: false,
+        message: 'generation_only requests need disaggregated_params.ctx_request_id',
+      };
+    }
     const first = params.first_gen_tokens ?? [];
-    if (first.length === 0) return { ok: false, message: 'generation_only requests need disaggregated_params.first_gen_tokens' };
+    if (first.length === 0) {
+      return {
+        ok: false,
+        message: 'generation_only requests need disaggregated_params.first_gen_tokens',
+      };
+    }
     if (params.encoded_opaque_state === null) {
       // Gen-only benchmark mode (5.7): the KV is left uninitialised, nothing to pull.
-      if (this.deps.settings.isGenOnlyBenchmark) return { ok: true, firstGenTokens: first, ctxRequestId: params.ctx_request_id };
-      return { ok: false, message: 'generation_only request without encoded_opaque_state (set TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1 for gen-only benchmarks)' };
+      if (this.deps.settings.isGenOnlyBenchmark) {
+        return { ok: true, firstGenTokens: first, ctxRequestId: params.ctx_request_id };
+      }
+      return {
+        ok: false,
+        message:
+          'generation_only request without encoded_opaque_state (set TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1 for gen-only benchmarks)',
+      };
     }
     const state = decodeOpaqueState(params.encoded_opaque_state);
-    if (state === null) return { ok: false, message: 'encoded_opaque_state is not from a simulated context worker' };
+    if (state === null) {
+      return { ok: false, message: 'encoded_opaque_state is not from a simulated context worker' };
+    }
     timing.kv_cache_transfer_start = this.steadyNowSec() + this.steadyOffsetSec;
     const pulled = await pullKvState(state, params.ctx_request_id, 10_000);
     if (!pulled.ok) return pulled;
-    const same = pulled.payload.prompt_token_ids.length === promptTokenIds.length && pulled.payload.prompt_token_ids.every((t, i) => t === promptTokenIds[i]);
-    if (!same) return { ok: false, message: `the prompt does not match the context of ctx_request_id ${params.ctx_request_id}` };
+    const same =
+      pulled.payload.prompt_token_ids.length === promptTokenIds.length &&
+      pulled.payload.prompt_token_ids.every((t, i) => t === promptTokenIds[i]);
+    if (!same) {
+      return {
+        ok: false,
+        message: `the prompt does not match the context of ctx_request_id ${params.ctx_request_id}`,
+      };
+    }
     // Time proportional to the bytes a real KV cache of this model and length holds, at the link bandwidth.
-    const transferMs = this.deps.settings.isZeroDelay ? 0 : this.deps.settings.kvTransferMs(pulled.payload.kv_bytes);
+    const transferMs = this.deps.settings.isZeroDelay
+      ? 0
+      : this.deps.settings.kvTransferMs(pulled.payload.kv_bytes);
     if (transferMs > 0) await sleep(transferMs);
     timing.kv_cache_transfer_end = this.steadyNowSec() + this.steadyOffsetSec;
     timing.kv_cache_size = pulled.payload.kv_bytes;
     return { ok: true, firstGenTokens: first, ctxRequestId: params.ctx_request_id };
   }
 
-  private recordPerf(requestId: number, ctxRequestId: number | null, perfMetrics: Record<string, unknown>): void {
+  private recordPerf(
+    requestId: number,
+    ctxRequestId: number | null,
+    perfMetrics: Record<string, unknown>,
+  ): void {
     const { settings } = this.deps;
     if (!settings.isPerfMetricsEnabled || settings.perfMetricsMaxRequests <= 0) return;
     const record: PerfRecord = {
@@ -857,7 +1072,11 @@ export class SimServer {
   }
 
   private sendText(res: ServerResponse, status: number, text: string, contentType: string): void {
-    res.writeHead(status, { ...SIM_HEADER, 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      ...SIM_HEADER,
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
   }
 }
@@ -887,12 +1106,17 @@ interface Track {
  */
 function reportedFinishReason(track: Track): string | null {
   if (!track.isContextOnly) return track.seq.finishReason;
-  return track.seq.finishReason === 'stop' || track.maxNewTokens <= 1 ? track.seq.finishReason : 'not_finished';
+  return track.seq.finishReason === 'stop' || track.maxNewTokens <= 1
+    ? track.seq.finishReason
+    : 'not_finished';
 }
 
 /** Writes one request's answer: SSE chunks while generating, or one JSON body at the end. */
 class ResponseWriter {
-  private readonly state = new Map<Track, { streamedTokens: number; sinceWrite: number; hasEchoed: boolean; isDone: boolean }>();
+  private readonly state = new Map<
+    Track,
+    { streamedTokens: number; sinceWrite: number; hasEchoed: boolean; isDone: boolean }
+  >();
   private isEnded = false;
 
   constructor(
@@ -906,15 +1130,23 @@ class ResponseWriter {
     private readonly dieAfterTokens: number | null,
     private readonly die: () => void,
   ) {
-    for (const t of tracks) this.state.set(t, { streamedTokens: 0, sinceWrite: 0, hasEchoed: false, isDone: false });
+    for (const t of tracks) {
+      this.state.set(t, { streamedTokens: 0, sinceWrite: 0, hasEchoed: false, isDone: false });
+    }
   }
 
   start(): void {
     if (!this.request.isStream) return;
-    this.res.writeHead(200, { ...SIM_HEADER, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    this.res.writeHead(200, {
+      ...SIM_HEADER,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+    });
     if (this.endpoint === 'chat') {
       for (const t of this.tracks) {
-        const u = this.request.isContinuousUsage ? usage(t.prompt.ids.length, 0, t.cachedTokens) : null;
+        const u = this.request.isContinuousUsage
+          ? usage(t.prompt.ids.length, 0, t.cachedTokens)
+          : null;
         this.res.write(chatFirstChunk(this.request.model, t.index, u));
       }
     }
@@ -950,7 +1182,11 @@ class ResponseWriter {
     return track.prompt.text ?? detokenize(track.prompt.ids);
   }
 
-  private writeDelta(track: Track, finishReason: string | null, stopReason: string | number | null): void {
+  private writeDelta(
+    track: Track,
+    finishReason: string | null,
+    stopReason: string | number | null,
+  ): void {
     const st = this.state.get(track);
     if (!st) return;
     const seq = track.seq;
@@ -958,17 +1194,38 @@ class ResponseWriter {
     const newTokens = seq.tokenIds.length - st.streamedTokens;
     const tokenIds = seq.tokenIds.slice(st.streamedTokens);
     st.streamedTokens = seq.tokenIds.length;
-    const u = this.request.isContinuousUsage ? usage(track.prompt.ids.length, seq.tokenIds.length, track.cachedTokens) : null;
+    const u = this.request.isContinuousUsage
+      ? usage(track.prompt.ids.length, seq.tokenIds.length, track.cachedTokens)
+      : null;
     if (this.endpoint === 'completion') {
       const req = this.request as CompletionRequestIn;
       if (req.isEcho && !st.hasEchoed) text = this.echoText(track) + text;
       st.hasEchoed = true;
       const isText = req.shouldDetokenize;
-      this.res.write(completionChunk(req.model, track.index, { text: isText ? text : '', tokenIds: isText ? null : tokenIds, finishReason, stopReason }, u));
+      this.res.write(
+        completionChunk(
+          req.model,
+          track.index,
+          {
+            text: isText ? text : '',
+            tokenIds: isText ? null : tokenIds,
+            finishReason,
+            stopReason,
+          },
+          u,
+        ),
+      );
     } else {
-      this.res.write(chatContentChunk(this.request.model, track.index, { text, finishReason, stopReason }, u));
+      this.res.write(
+        chatContentChunk(this.request.model, track.index, { text, finishReason, stopReason }, u),
+      );
     }
-    if (this.dieAfterTokens !== null && newTokens > 0 && st.streamedTokens >= this.dieAfterTokens && finishReason === null) {
+    if (
+      this.dieAfterTokens !== null &&
+      newTokens > 0 &&
+      st.streamedTokens >= this.dieAfterTokens &&
+      finishReason === null
+    ) {
       // Fault: the process dies in the middle of the stream (no [DONE]).
       this.die();
     }
@@ -993,12 +1250,18 @@ class ResponseWriter {
   }
 
   /** `metrics`: the per-request metrics a 1.3 worker returns (headers, or an SSE event after [DONE]). */
-  finish(disagg: ChoiceResult['disaggregatedParams'], promptTokenIdsOut: number[] | null, metrics?: MetricsHeaders): void {
+  finish(
+    disagg: ChoiceResult['disaggregatedParams'],
+    promptTokenIdsOut: number[] | null,
+    metrics?: MetricsHeaders,
+  ): void {
     if (this.isEnded) return;
     this.isEnded = true;
     const u = this.usageOf(this.tracks);
     if (this.request.isStream) {
-      if (this.request.includeUsage && this.endpoint === 'chat') this.res.write(finalUsageChunk(this.request.model, u));
+      if (this.request.includeUsage && this.endpoint === 'chat') {
+        this.res.write(finalUsageChunk(this.request.model, u));
+      }
       this.res.end(DONE_LINE + (metrics ? metricsSseEvent(metrics) : ''));
       return;
     }
@@ -1020,15 +1283,26 @@ class ResponseWriter {
       }
       return choice;
     });
-    const isMerged = this.endpoint === 'completion' && new Set(this.tracks.map((t) => t.promptIndex)).size > 1;
+    const isMerged =
+      this.endpoint === 'completion' && new Set(this.tracks.map((t) => t.promptIndex)).size > 1;
     // Upstream merges several prompts' responses into one with the served model name and the list of the
     // context-only prompt ids (empty here: disaggregated requests carry one prompt).
     const body =
       this.endpoint === 'completion'
-        ? completionResponse(isMerged ? this.servedModel : this.request.model, choices, u, isMerged ? [] : promptTokenIdsOut)
+        ? completionResponse(
+            isMerged ? this.servedModel : this.request.model,
+            choices,
+            u,
+            isMerged ? [] : promptTokenIdsOut,
+          )
         : chatResponse(this.request.model, choices, u, promptTokenIdsOut);
     const json = JSON.stringify(body);
-    this.res.writeHead(200, { ...SIM_HEADER, ...metrics, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    this.res.writeHead(200, {
+      ...SIM_HEADER,
+      ...metrics,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(json),
+    });
     this.res.end(json);
   }
 
@@ -1041,7 +1315,11 @@ class ResponseWriter {
       return;
     }
     const json = JSON.stringify(errorResponse(message));
-    this.res.writeHead(400, { ...SIM_HEADER, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    this.res.writeHead(400, {
+      ...SIM_HEADER,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(json),
+    });
     this.res.end(json);
   }
 }

@@ -53,7 +53,10 @@ function parseRole(value: string | null): 'CONTEXT' | 'GENERATION' | 'MM_ENCODER
   if (value === null) return null;
   const upper = value.toUpperCase();
   if (upper === 'CONTEXT' || upper === 'GENERATION' || upper === 'MM_ENCODER') return upper;
-  throw new StartupError(`KeyError: '${upper}' is not a ServerRole (use CONTEXT or GENERATION for --server_role)`, 1);
+  throw new StartupError(
+    `KeyError: '${upper}' is not a ServerRole (use CONTEXT or GENERATION for --server_role)`,
+    1,
+  );
 }
 
 /** The GPUs this process "has": CUDA_VISIBLE_DEVICES, else the simulated machine's count. */
@@ -61,9 +64,14 @@ export function visibleGpus(env: Env): string[] {
   const cvd = env.CUDA_VISIBLE_DEVICES;
   if (cvd === undefined) {
     const count = Number(env.DISAGG_SIM_GPU_COUNT ?? '4');
-    return Array.from({ length: Number.isInteger(count) && count >= 0 ? count : 4 }, (_, i) => String(i));
+    return Array.from({ length: Number.isInteger(count) && count >= 0 ? count : 4 }, (_, i) =>
+      String(i),
+    );
   }
-  return cvd.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== '-1');
+  return cvd
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s !== '-1');
 }
 
 function loadOptions(args: SimServeArgs, io: SimWorkerIo): WorkerOptions {
@@ -73,9 +81,16 @@ function loadOptions(args: SimServeArgs, io: SimWorkerIo): WorkerOptions {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new StartupError(`Error: cannot read --extra_llm_api_options file '${file}': ${(err as Error).message}`, 1);
+    throw new StartupError(
+      `Error: cannot read --extra_llm_api_options file '${file}': ${(err as Error).message}`,
+      1,
+    );
   }
-  const parsed = parseWorkerOptions(text, file, args.disagg_cluster_uri !== null ? { disaggClusterUri: args.disagg_cluster_uri } : {});
+  const parsed = parseWorkerOptions(
+    text,
+    file,
+    args.disagg_cluster_uri !== null ? { disaggClusterUri: args.disagg_cluster_uri } : {},
+  );
   if (!parsed.ok) {
     const lines = parsed.issues.map(formatIssue).join('\n');
     throw new StartupError(`Error: invalid --extra_llm_api_options file ${file}:\n${lines}`, 1);
@@ -97,8 +112,17 @@ export interface ResolvedWorker {
   metadataServer: { hostname: string; port: number } | null;
   gpus: string[];
   settings: SimServerSettings;
-  engineLimits: { maxBatchSize: number; maxNumTokens: number; kvCapacityTokens: number; tokensPerBlock: number };
-  iterationMs: (prefillTokens: readonly number[], generationRequests: number, avgContextTokens: number) => number;
+  engineLimits: {
+    maxBatchSize: number;
+    maxNumTokens: number;
+    kvCapacityTokens: number;
+    tokensPerBlock: number;
+  };
+  iterationMs: (
+    prefillTokens: readonly number[],
+    generationRequests: number,
+    avgContextTokens: number,
+  ) => number;
   eventBufferMaxSize: number;
   isBlockReuse: boolean;
   /** `print_iter_log: true`: one executor line per iteration, as the slurm scripts parse them. */
@@ -120,7 +144,9 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
   const freeFraction = num(kv.free_gpu_memory_fraction) ?? args.kv_cache_free_gpu_memory_fraction;
   const tokensPerBlock = num(kv.tokens_per_block) ?? 32;
   let disaggCluster: DisaggClusterConfig | null = options.disagg_cluster ?? null;
-  if (disaggCluster === null && args.disagg_cluster_uri !== null) disaggCluster = defaultDisaggClusterConfig(args.disagg_cluster_uri);
+  if (disaggCluster === null && args.disagg_cluster_uri !== null) {
+    disaggCluster = defaultDisaggClusterConfig(args.disagg_cluster_uri);
+  }
   const role = parseRole(args.server_role);
   if ((disaggCluster !== null || args.metadata_server_config_file !== null) && role === null) {
     throw new StartupError(
@@ -129,11 +155,17 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     );
   }
   if (disaggCluster !== null && args.metadata_server_config_file !== null) {
-    throw new StartupError('ValueError: disagg_cluster and a metadata server cannot be used together', 1);
+    throw new StartupError(
+      'ValueError: disagg_cluster and a metadata server cannot be used together',
+      1,
+    );
   }
   const gpus = visibleGpus(env);
   if (gpus.length === 0) {
-    throw new StartupError('RuntimeError: No CUDA GPUs are available (CUDA_VISIBLE_DEVICES selects none)', 1);
+    throw new StartupError(
+      'RuntimeError: No CUDA GPUs are available (CUDA_VISIBLE_DEVICES selects none)',
+      1,
+    );
   }
   const need = tp * pp * cp;
   if (gpus.length !== need) {
@@ -171,7 +203,11 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     // `--emulate-version` picks the release: /version, params fields, routes, checks (docs/upstream-versions.md 7).
     dialect: dialectOf(args.emulate_version),
     version: dialectOf(args.emulate_version).versionString,
-    internalAuthKey: typeof options.internal_request_auth_key === 'string' && options.internal_request_auth_key !== '' ? options.internal_request_auth_key : null,
+    internalAuthKey:
+      typeof options.internal_request_auth_key === 'string' &&
+      options.internal_request_auth_key !== ''
+        ? options.internal_request_auth_key
+        : null,
     allowRequestChatTemplate: options.allow_request_chat_template === true,
     maxSeqLen,
     maxNumTokens,
@@ -189,7 +225,12 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     isZeroDelay,
     isAccessLog: !isZeroDelay,
     isGenOnlyBenchmark: env.TRTLLM_DISAGG_BENCHMARK_GEN_ONLY === '1',
-    metricsWaitMs: Number.isFinite(metricsWait) && metricsWait >= 0 && env.DISAGG_SIM_METRICS_WAIT_MS !== undefined ? metricsWait : 2_000,
+    metricsWaitMs:
+      Number.isFinite(metricsWait) &&
+      metricsWait >= 0 &&
+      env.DISAGG_SIM_METRICS_WAIT_MS !== undefined
+        ? metricsWait
+        : 2_000,
     kvBytesForTokens: hw.value.kvBytesForTokens,
     kvTransferMs: hw.value.kvTransferMs,
     info: {
@@ -216,15 +257,27 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     options,
     role,
     disaggCluster,
-    metadataServer: args.metadata_server_config_file !== null ? readMetadataConfig(args.metadata_server_config_file) : null,
+    metadataServer:
+      args.metadata_server_config_file !== null
+        ? readMetadataConfig(args.metadata_server_config_file)
+        : null,
     gpus,
     settings,
-    engineLimits: { maxBatchSize, maxNumTokens, kvCapacityTokens: hw.value.kvCapacityTokens, tokensPerBlock },
+    engineLimits: {
+      maxBatchSize,
+      maxNumTokens,
+      kvCapacityTokens: hw.value.kvCapacityTokens,
+      tokensPerBlock,
+    },
     iterationMs: isZeroDelay ? () => 0 : hw.value.iterationMs,
     eventBufferMaxSize: num(kv.event_buffer_max_size) ?? 0,
     isBlockReuse: kv.enable_block_reuse !== false,
     isPrintIterLog: options.print_iter_log === true,
-    loadMs: isZeroDelay ? 0 : Number.isFinite(loadMsEnv) && env.DISAGG_SIM_LOAD_MS !== undefined ? Math.max(0, loadMsEnv) : 300,
+    loadMs: isZeroDelay
+      ? 0
+      : Number.isFinite(loadMsEnv) && env.DISAGG_SIM_LOAD_MS !== undefined
+        ? Math.max(0, loadMsEnv)
+        : 300,
     gpuMemUsageBytes: hw.value.weightsBytes,
   };
 }
@@ -252,18 +305,29 @@ function readMetadataConfig(file: string): { hostname: string; port: number } {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new StartupError(`Error: cannot read --metadata_server_config_file '${file}': ${(err as Error).message}`, 1);
+    throw new StartupError(
+      `Error: cannot read --metadata_server_config_file '${file}': ${(err as Error).message}`,
+      1,
+    );
   }
   const parsed = parseMetadataConfig(text, file);
   if (!parsed.ok) {
-    throw new StartupError(`Error: invalid --metadata_server_config_file ${file}:\n${parsed.issues.map(formatIssue).join('\n')}`, 1);
+    throw new StartupError(
+      `Error: invalid --metadata_server_config_file ${file}:\n${parsed.issues.map(formatIssue).join('\n')}`,
+      1,
+    );
   }
   return { hostname: parsed.value.hostname, port: parsed.value.port };
 }
 
-async function register(resolved: ResolvedWorker, port: number, io: SimWorkerIo): Promise<Registration | null> {
+async function register(
+  resolved: ResolvedWorker,
+  port: number,
+  io: SimWorkerIo,
+): Promise<Registration | null> {
   const { args, role } = resolved;
-  const log = (level: string, message: string): void => io.stderr(`[sim] cluster ${level}: ${message}\n`);
+  const log = (level: string, message: string): void =>
+    io.stderr(`[sim] cluster ${level}: ${message}\n`);
   if (resolved.metadataServer !== null && role !== null) {
     const cfg = resolved.metadataServer;
     const client = MetadataClient.forConfig(cfg, log);
@@ -284,13 +348,25 @@ async function register(resolved: ResolvedWorker, port: number, io: SimWorkerIo)
   if (resolved.disaggCluster !== null && (role === 'CONTEXT' || role === 'GENERATION')) {
     const cluster = resolved.disaggCluster;
     const storage = createClusterStorage(cluster.cluster_uri, { log });
-    const worker = new DisaggClusterWorker({ role, host: args.host, port, config: cluster, storage, log });
+    const worker = new DisaggClusterWorker({
+      role,
+      host: args.host,
+      port,
+      config: cluster,
+      storage,
+      log,
+    });
     // Registration retries in the background (every 5 s) while the store is unreachable, as upstream.
     worker.register().then(
       (ok) => {
-        if (ok) io.stderr(`[sim] registered in disagg_cluster ${cluster.cluster_uri} as ${worker.workerKey}\n`);
+        if (ok) {
+          io.stderr(
+            `[sim] registered in disagg_cluster ${cluster.cluster_uri} as ${worker.workerKey}\n`,
+          );
+        }
       },
-      (err: unknown) => io.stderr(`[sim] disagg_cluster registration failed: ${errorMessage(err)}\n`),
+      (err: unknown) =>
+        io.stderr(`[sim] disagg_cluster registration failed: ${errorMessage(err)}\n`),
     );
     return {
       deregister: async () => {
@@ -303,7 +379,11 @@ async function register(resolved: ResolvedWorker, port: number, io: SimWorkerIo)
 }
 
 /** Starts the worker; resolves with an exit code on startup failure, or undefined once it serves. */
-export async function runSimWorker(argv: readonly string[], env: Env = process.env, io: SimWorkerIo = processIo): Promise<number | undefined> {
+export async function runSimWorker(
+  argv: readonly string[],
+  env: Env = process.env,
+  io: SimWorkerIo = processIo,
+): Promise<number | undefined> {
   const parsed = parseServeArgs(argv);
   if (parsed.kind === 'help') {
     io.stdout(parsed.text + '\n');
@@ -355,7 +435,9 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
   if (!faults.ok) throw new StartupError(`Error: ${faults.message}`, 1);
   const { settings } = resolved;
   const info = settings.info;
-  io.stderr(`[TensorRT-LLM] TensorRT-LLM version: ${settings.version} (SIMULATED worker: no GPU is used)\n`);
+  io.stderr(
+    `[TensorRT-LLM] TensorRT-LLM version: ${settings.version} (SIMULATED worker: no GPU is used)\n`,
+  );
   io.stderr(
     `[TensorRT-LLM][INFO] simulated ${String(info.gpu_profile)} x${resolved.gpus.length} (CUDA_VISIBLE_DEVICES=${resolved.gpus.join(',')}), tp_size=${String(info.tp_size)} pp_size=${String(info.pp_size)}, model ${args.model}\n`,
   );
@@ -370,7 +452,9 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
 
   const kvEvents = new KvEventBuffer({
     maxEvents: resolved.eventBufferMaxSize,
-    maxBlocks: Math.floor(resolved.engineLimits.kvCapacityTokens / resolved.engineLimits.tokensPerBlock),
+    maxBlocks: Math.floor(
+      resolved.engineLimits.kvCapacityTokens / resolved.engineLimits.tokensPerBlock,
+    ),
     tokensPerBlock: resolved.engineLimits.tokensPerBlock,
     windowSize: settings.maxSeqLen,
     isReuseEnabled: resolved.isBlockReuse,
@@ -392,12 +476,22 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
     if (code === 137) process.kill(process.pid, 'SIGKILL');
     else process.exit(code);
   };
-  server = new SimServer({ settings, engine, kvEvents, faults: faults.faults, log: (line) => io.stderr(`${line}\n`), onCrash });
+  server = new SimServer({
+    settings,
+    engine,
+    kvEvents,
+    faults: faults.faults,
+    log: (line) => io.stderr(`${line}\n`),
+    onCrash,
+  });
   let port: number;
   try {
     port = await server.listen();
   } catch (err) {
-    throw new StartupError(`ERROR: [Errno 98] error while attempting to bind on address (${args.host}, ${args.port}): ${(err as Error).message}`, 1);
+    throw new StartupError(
+      `ERROR: [Errno 98] error while attempting to bind on address (${args.host}, ${args.port}): ${(err as Error).message}`,
+      1,
+    );
   }
   io.stderr('INFO:     Started server process [' + String(process.pid) + ']\n');
   io.stderr('INFO:     Waiting for application startup.\n');
@@ -422,7 +516,11 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
       await server?.shutdown(SHUTDOWN_GRACE_MS);
       if (registration) {
         await withTimeout(
-          registration.deregister().catch((err: unknown) => io.stderr(`[sim] deregistration failed: ${errorMessage(err)}\n`)),
+          registration
+            .deregister()
+            .catch((err: unknown) =>
+              io.stderr(`[sim] deregistration failed: ${errorMessage(err)}\n`),
+            ),
           DEREGISTER_TIMEOUT_MS,
           undefined,
         );

@@ -70,4 +70,3 @@ export function filesWithWorker(
   }
   return out;
 }
-

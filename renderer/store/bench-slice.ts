@@ -95,7 +95,11 @@ export const createBenchSlice: SliceCreator<BenchSlice> = (set, get, { api }) =>
 
     loadBenchRuns: async () => {
       try {
-        set({ benchRuns: await api.invoke('bench:list'), benchRunsLoaded: true, benchRunsError: null });
+        set({
+          benchRuns: await api.invoke('bench:list'),
+          benchRunsLoaded: true,
+          benchRunsError: null,
+        });
       } catch (err) {
         set({ benchRunsLoaded: true, benchRunsError: describeError(err) });
       }
@@ -105,12 +109,17 @@ export const createBenchSlice: SliceCreator<BenchSlice> = (set, get, { api }) =>
       try {
         const outcome =
           request.sweep.values.length === 1 && request.sweep.kind === 'concurrency'
-            ? await api.invoke('bench:run', { ...withoutSweep(request), maxConcurrency: request.sweep.values[0] })
+            ? await api.invoke('bench:run', {
+                ...withoutSweep(request),
+                maxConcurrency: request.sweep.values[0],
+              })
             : await api.invoke('bench:sweep', request);
         set({ benchCurrent: outcome });
         get().notify(
           outcome.wasCancelled ? 'info' : 'success',
-          outcome.wasCancelled ? `Cancelled; ${outcome.run.steps.length} finished step(s) saved` : `Saved run "${outcome.run.name}"`,
+          outcome.wasCancelled
+            ? `Cancelled; ${outcome.run.steps.length} finished step(s) saved`
+            : `Saved run "${outcome.run.name}"`,
         );
         await get().loadBenchRuns();
         return outcome;

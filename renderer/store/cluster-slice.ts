@@ -61,7 +61,10 @@ export function commandErrorText(err: unknown): string {
 }
 
 /** Workers that went into errored/backoff with this change (for a "crashed" toast). */
-export function newlyCrashed(before: readonly WorkerView[], after: readonly WorkerView[]): WorkerView[] {
+export function newlyCrashed(
+  before: readonly WorkerView[],
+  after: readonly WorkerView[],
+): WorkerView[] {
   const previous = new Map(before.map((w) => [w.id, w.status.state]));
   return after.filter((w) => {
     const crashed = w.status.state === 'errored' || w.status.state === 'backoff';
@@ -94,7 +97,10 @@ export const createClusterSlice: SliceCreator<ClusterSlice> = (set, get, { api }
     set({ cluster: next, clusterError: null });
     if (before && before.epoch === next.epoch) {
       for (const w of newlyCrashed(before.workers, next.workers)) {
-        get().notify('error', `${w.id} crashed (${crashReason(w)}). Open its logs to see the last lines.`);
+        get().notify(
+          'error',
+          `${w.id} crashed (${crashReason(w)}). Open its logs to see the last lines.`,
+        );
       }
     }
     get().settleDraftEdits();
@@ -144,7 +150,10 @@ export const createClusterSlice: SliceCreator<ClusterSlice> = (set, get, { api }
       }
       if (step(event)) void get().resyncCluster();
     },
-    runCommand: async (command: ClusterCommand, expectedVersion?: number): Promise<CommandOutcome> => {
+    runCommand: async (
+      command: ClusterCommand,
+      expectedVersion?: number,
+    ): Promise<CommandOutcome> => {
       const mirror = get().cluster;
       if (!mirror) {
         return {

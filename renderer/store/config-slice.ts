@@ -98,7 +98,13 @@ export const createConfigSlice: SliceCreator<ConfigSlice> = (set, get, { api }) 
     },
     revertDrafts: async () => {
       cancelSave();
-      set({ draftEdits: null, draftEditsSavedAt: null, validation: null, pendingPlan: null, applyError: null });
+      set({
+        draftEdits: null,
+        draftEditsSavedAt: null,
+        validation: null,
+        pendingPlan: null,
+        applyError: null,
+      });
       if (!get().cluster?.draft) return;
       const outcome = await get().runCommand({ kind: 'discardDraft' });
       if (!outcome.ok) get().notify('error', `The draft was not discarded: ${outcome.message}`);
@@ -136,7 +142,10 @@ export const createConfigSlice: SliceCreator<ConfigSlice> = (set, get, { api }) 
           baseTopologyVersion: selectDraftBase(get()),
         });
         if (!outcome.ok) {
-          set({ applyError: { message: outcome.message, issues: outcome.issues }, pendingPlan: null });
+          set({
+            applyError: { message: outcome.message, issues: outcome.issues },
+            pendingPlan: null,
+          });
           return false;
         }
         const result = outcome.result.applied ?? null;
@@ -174,7 +183,10 @@ export const createConfigSlice: SliceCreator<ConfigSlice> = (set, get, { api }) 
         return;
       }
       const now = outcome.result.applied?.version;
-      get().notify('success', `Rolled back to version ${version}${now !== undefined ? ` (now version ${now})` : ''}`);
+      get().notify(
+        'success',
+        `Rolled back to version ${version}${now !== undefined ? ` (now version ${now})` : ''}`,
+      );
       await afterTopologyChange();
     },
     importFiles: async (files) => {

@@ -39,11 +39,7 @@ function ringOf<T extends { atMs: number }>(
 }
 
 /** Merges a snapshot into the series (history first, so later live ticks append in order). */
-function mergeSnapshot(
-  series: MetricsSeries,
-  snap: MetricsSnapshot,
-  replace: boolean,
-): void {
+function mergeSnapshot(series: MetricsSeries, snap: MetricsSnapshot, replace: boolean): void {
   if (replace) {
     series.overall.clear();
     series.perWorker.clear();

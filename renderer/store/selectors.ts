@@ -36,7 +36,9 @@ export function selectDraft(state: MirrorState): ConfigDraft | null {
 
 /** The files the editor shows: unsaved local edits, else the backend's draft, else the applied files. */
 export function selectDraftFiles(state: Pick<AppState, 'cluster' | 'draftEdits'>): TopologyFiles {
-  return state.draftEdits ?? state.cluster?.draft?.files ?? state.cluster?.topology.files ?? NO_FILES;
+  return (
+    state.draftEdits ?? state.cluster?.draft?.files ?? state.cluster?.topology.files ?? NO_FILES
+  );
 }
 
 /** The topology version a draft edit is based on: the draft's base, or the applied version for a new draft. */

@@ -141,7 +141,13 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
       for (const step of plan) {
         const id = nextWorkerName(step.role, taken);
         taken.push(id);
-        const outcome = await get().addWorker({ id, role: step.role, gpus: step.gpus, model, engine });
+        const outcome = await get().addWorker({
+          id,
+          role: step.role,
+          gpus: step.gpus,
+          model,
+          engine,
+        });
         if (!outcome.ok) return;
       }
     },

@@ -12,9 +12,17 @@ import { join } from 'node:path';
 
 import { createGpuInventory, GPU_QUERY_ARGS } from '../../electron/core/gpu/gpu-inventory';
 import { createLogStore } from '../../electron/core/supervisor/log-store';
-import { createNodeProcessLauncher, signalProcessTree } from '../../electron/core/supervisor/process-launcher';
+import {
+  createNodeProcessLauncher,
+  signalProcessTree,
+} from '../../electron/core/supervisor/process-launcher';
 import { createWorkerSupervisor } from '../../electron/core/supervisor/worker-supervisor';
-import { parseComputeAppsCsv, parseGpuQueryCsv, parseNvidiaSmiXml, parseTopoMatrix } from '../../shared/logic/gpu-parse';
+import {
+  parseComputeAppsCsv,
+  parseGpuQueryCsv,
+  parseNvidiaSmiXml,
+  parseTopoMatrix,
+} from '../../shared/logic/gpu-parse';
 import { buildWorkerEnv } from '../../shared/logic/worker-command';
 import type { GpuInventorySnapshot } from '../../shared/model/gpu';
 import type { WorkerSpec } from '../../shared/model/worker';
@@ -55,8 +63,16 @@ while time.time() < end:
     torch.cuda.synchronize()
 `;
 
-async function runPython(code: string, args: string[], env: Record<string, string>): Promise<string> {
-  const proc = await createNodeProcessLauncher().launch({ command: 'python3', args: ['-c', code, ...args], env });
+async function runPython(
+  code: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<string> {
+  const proc = await createNodeProcessLauncher().launch({
+    command: 'python3',
+    args: ['-c', code, ...args],
+    env,
+  });
   const out: string[] = [];
   proc.onLine((stream, line) => (stream === 'stdout' ? out.push(line) : undefined));
   const exit = await proc.exited;
@@ -64,7 +80,10 @@ async function runPython(code: string, args: string[], env: Record<string, strin
   return out.join('\n');
 }
 
-function sampleOf(snap: GpuInventorySnapshot, index: number): { util: number | null; memMiB: number | null } {
+function sampleOf(
+  snap: GpuInventorySnapshot,
+  index: number,
+): { util: number | null; memMiB: number | null } {
   const s = snap.samples.find((x) => x.index === index);
   return { util: s?.utilizationPct ?? null, memMiB: s?.memoryUsedMiB ?? null };
 }
@@ -76,7 +95,10 @@ async function main(): Promise<void> {
   const raw = {
     'query-gpu.csv': smi(GPU_QUERY_ARGS),
     'query-gpu-header.csv': smi([GPU_QUERY_ARGS[0] ?? '', '--format=csv']),
-    'query-apps.csv': smi(['--query-compute-apps=pid,process_name,gpu_uuid,used_memory', '--format=csv']),
+    'query-apps.csv': smi([
+      '--query-compute-apps=pid,process_name,gpu_uuid,used_memory',
+      '--format=csv',
+    ]),
     'topo-m.txt': smi(['topo', '-m']),
     'nvidia-smi-q.xml': smi(['-q', '-x']),
     'nvidia-smi-L.txt': smi(['-L']),
@@ -86,16 +108,29 @@ async function main(): Promise<void> {
   const parsedCsv = parseGpuQueryCsv(raw['query-gpu.csv'], Date.now());
   const topo = parseTopoMatrix(raw['topo-m.txt']);
   const xml = parseNvidiaSmiXml(raw['nvidia-smi-q.xml']);
-  report.parsed = { gpus: parsedCsv.gpus, topology: topo, xml, apps: parseComputeAppsCsv(raw['query-apps.csv']) };
+  report.parsed = {
+    gpus: parsedCsv.gpus,
+    topology: topo,
+    xml,
+    apps: parseComputeAppsCsv(raw['query-apps.csv']),
+  };
   const gpuCount = parsedCsv.gpus.length;
-  check('parse query CSV', gpuCount > 0, `${gpuCount} GPU(s): ${parsedCsv.gpus.map((g) => g.name).join(', ')}`);
+  check(
+    'parse query CSV',
+    gpuCount > 0,
+    `${gpuCount} GPU(s): ${parsedCsv.gpus.map((g) => g.name).join(', ')}`,
+  );
   check('parse topo -m', topo.gpus.length === gpuCount, JSON.stringify(topo.links));
 
   // 2. The inventory as the console runs it.
   const inventory = createGpuInventory({ pollIntervalMs: 1000 });
   const first = await inventory.start();
   report.inventory = first;
-  check('inventory is real', !first.simulated && first.gpus.length === gpuCount, `simulated=${first.simulated} gpus=${first.gpus.length}`);
+  check(
+    'inventory is real',
+    !first.simulated && first.gpus.length === gpuCount,
+    `simulated=${first.simulated} gpus=${first.gpus.length}`,
+  );
 
   const dataDir = mkdtempSync(join(tmpdir(), 'gpu-run-data-'));
   const supervisor = createWorkerSupervisor({
@@ -103,7 +138,12 @@ async function main(): Promise<void> {
     commandOptions: { baseEnv: process.env, nodeBinary: process.execPath, cliScript: CLI_BUNDLE },
     policy: { readyTimeoutMs: 120_000, maxRestarts: 0, killTimeoutMs: 5000 },
   });
-  const spec = (id: string, gpus: number[], port: number, over: Partial<WorkerSpec> = {}): WorkerSpec => ({
+  const spec = (
+    id: string,
+    gpus: number[],
+    port: number,
+    over: Partial<WorkerSpec> = {},
+  ): WorkerSpec => ({
     id,
     role: 'context',
     gpus,
@@ -130,7 +170,10 @@ async function main(): Promise<void> {
     supervisor.add(s);
     await supervisor.start(id);
     const ready = await supervisor.waitFor(id, ['ready', 'errored'], 120_000);
-    const probe = JSON.parse(await runPython(CUDA_PROBE, [], buildWorkerEnv(s, process.env))) as { count: number; uuids: string[] };
+    const probe = JSON.parse(await runPython(CUDA_PROBE, [], buildWorkerEnv(s, process.env))) as {
+      count: number;
+      uuids: string[];
+    };
     const expected = gpus.map((g) => first.gpus.find((x) => x.index === g)?.uuid);
     seen.push({ id, gpus, state: ready.state, pid: ready.pid, probe, expectedUuids: expected });
     check(`worker ${id} ready`, ready.state === 'ready', `state=${ready.state} pid=${ready.pid}`);
@@ -165,12 +208,20 @@ async function main(): Promise<void> {
   }
   await loading;
   report.loadSamples = samples;
-  check(`load shows on GPU ${target} only`, peakTarget >= 50 && peakOthers <= 10, `peak util GPU${target}=${peakTarget}% others=${peakOthers}%`);
+  check(
+    `load shows on GPU ${target} only`,
+    peakTarget >= 50 && peakOthers <= 10,
+    `peak util GPU${target}=${peakTarget}% others=${peakOthers}%`,
+  );
 
   // 5. A worker that holds GPU memory (a trtllm-serve stand-in allocating with torch), killed with its tree.
   if (HOLD_WORKER !== '') {
     const before = sampleOf(await inventory.refresh(), 0).memMiB ?? 0;
-    const hold = spec('holder', [0], port++, { engine: 'trtllm-serve', binaryPath: HOLD_WORKER, extraEnv: { HOLD_GIB: '8' } });
+    const hold = spec('holder', [0], port++, {
+      engine: 'trtllm-serve',
+      binaryPath: HOLD_WORKER,
+      extraEnv: { HOLD_GIB: '8' },
+    });
     supervisor.add(hold);
     await supervisor.start('holder');
     const ready = await supervisor.waitFor('holder', ['ready', 'errored'], 120_000);
@@ -179,13 +230,29 @@ async function main(): Promise<void> {
     const held = sampleOf(during, 0).memMiB ?? 0;
     const app = during.apps.find((a) => a.pid === ready.pid);
     const killed = ready.pid !== null && signalProcessTree(ready.pid, 'SIGKILL');
-    const exited = await supervisor.waitFor('holder', (st) => st.state !== 'ready' && st.state !== 'starting', 30_000);
+    const exited = await supervisor.waitFor(
+      'holder',
+      (st) => st.state !== 'ready' && st.state !== 'starting',
+      30_000,
+    );
     await sleep(2000);
     const after = sampleOf(await inventory.refresh(), 0).memMiB ?? 0;
-    report.holder = { before, held, after, app, readyState: ready.state, killed, afterKill: exited };
+    report.holder = {
+      before,
+      held,
+      after,
+      app,
+      readyState: ready.state,
+      killed,
+      afterKill: exited,
+    };
     check('holder ready', ready.state === 'ready', `state=${ready.state}`);
     check('holder memory visible', held - before >= 7000, `before=${before} MiB held=${held} MiB`);
-    check('memory released after kill', after - before < 500, `after=${after} MiB (before=${before})`);
+    check(
+      'memory released after kill',
+      after - before < 500,
+      `after=${after} MiB (before=${before})`,
+    );
     check(
       'console reports the kill',
       exited.lastExit?.signal === 'SIGKILL',
@@ -203,7 +270,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`gpu-run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `gpu-run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   report.checks = checks;
   report.error = String(err);
   writeFileSync(join(OUT, 'report.json'), JSON.stringify(report, null, 2));

@@ -19,7 +19,10 @@ export interface ApiTransport {
 /** The typed API surface. */
 export interface ApiClient {
   /** Calls one channel; rejects with AppError on an error envelope. */
-  invoke<K extends ApiChannelName>(channel: K, ...args: Parameters<ApiInvokeMap[K]>): ReturnType<ApiInvokeMap[K]>;
+  invoke<K extends ApiChannelName>(
+    channel: K,
+    ...args: Parameters<ApiInvokeMap[K]>
+  ): ReturnType<ApiInvokeMap[K]>;
   /** Subscribes to one event; returns the unsubscribe function. */
   on<E extends ApiEventName>(event: E, listener: (payload: ApiEventMap[E]) => void): () => void;
   /** Resolves once subscriptions made so far are live. */
@@ -31,7 +34,10 @@ export interface ApiClient {
 /** Builds the typed client over any transport. */
 export function createApiClient(transport: ApiTransport): ApiClient {
   return {
-    invoke<K extends ApiChannelName>(channel: K, ...args: Parameters<ApiInvokeMap[K]>): ReturnType<ApiInvokeMap[K]> {
+    invoke<K extends ApiChannelName>(
+      channel: K,
+      ...args: Parameters<ApiInvokeMap[K]>
+    ): ReturnType<ApiInvokeMap[K]> {
       const call = async (): Promise<unknown> => {
         const envelope = await transport.invoke(channel, args);
         if (!envelope.ok) throw appErrorFromPayload(envelope.error);

@@ -20,11 +20,21 @@ import type {
   PlannerWorkload,
 } from '../model/bench';
 import type { ClusterStatus } from '../model/cluster';
-import type { ClusterChangedEvent, ClusterCommandRequest, ClusterCommandResult, ClusterState } from '../model/cluster-state';
+import type {
+  ClusterChangedEvent,
+  ClusterCommandRequest,
+  ClusterCommandResult,
+  ClusterState,
+} from '../model/cluster-state';
 import type { GpuInventorySnapshot, GpuSample } from '../model/gpu';
 import type { LogLine, LogQuery } from '../model/logs';
 import type { MetricsQuery, MetricsSnapshot, MetricsTick } from '../model/metrics';
-import type { RequestDetail, RequestQuery, RequestsRecordedEvent, RequestSummary } from '../model/requests';
+import type {
+  RequestDetail,
+  RequestQuery,
+  RequestsRecordedEvent,
+  RequestSummary,
+} from '../model/requests';
 import type { ConsoleSettings, ConsoleSettingsPatch } from '../model/settings';
 import type {
   ApplyPlan,
@@ -39,7 +49,12 @@ import type {
   ValidationReport,
 } from '../model/topology';
 import type { WorkerStatus } from '../model/worker';
-import type { ProxyInfo, WorkerAddRequest, WorkerRemoveOptions, WorkerView } from '../model/worker-view';
+import type {
+  ProxyInfo,
+  WorkerAddRequest,
+  WorkerRemoveOptions,
+  WorkerView,
+} from '../model/worker-view';
 
 /** Channel names by constant. */
 export const ApiChannel = {
@@ -171,7 +186,10 @@ export interface ApiInvokeMap {
   /** Applies a layout as the topology (a topology:apply of c context + g generation workers). */
   [ApiChannel.PLANNER_APPLY]: (layout: PlannerLayout) => Promise<ApplyResult>;
   /** A fresh load test of the running topology compared with the prediction of a layout. */
-  [ApiChannel.PLANNER_CHECK]: (prediction: PlannerLayoutPrediction, workload: PlannerWorkload) => Promise<PlannerCheckResult>;
+  [ApiChannel.PLANNER_CHECK]: (
+    prediction: PlannerLayoutPrediction,
+    workload: PlannerWorkload,
+  ) => Promise<PlannerCheckResult>;
 }
 
 /** topology:applied payload. */
@@ -236,7 +254,10 @@ export function isApiEvent(name: string): name is ApiEventName {
 export type ApiHandlers = { [K in ApiChannelName]: ApiInvokeMap[K] };
 
 /** Subscribes to one backend event; returns the unsubscribe function. */
-export type OnApiEvent = <E extends ApiEventName>(name: E, listener: (payload: ApiEventMap[E]) => void) => () => void;
+export type OnApiEvent = <E extends ApiEventName>(
+  name: E,
+  listener: (payload: ApiEventMap[E]) => void,
+) => () => void;
 
 /** What a transport needs from a backend: handlers (missing ones answer NOT_SUPPORTED) and events. */
 export interface ApiBackend {

@@ -16,11 +16,15 @@ export async function dispatchCall(
   rawArgs: unknown,
   onUnexpected: UnexpectedErrorSink,
 ): Promise<Envelope<unknown>> {
-  if (!isApiChannel(channel)) return errorEnvelope('UNKNOWN_CHANNEL', `unknown channel '${channel}'`);
+  if (!isApiChannel(channel)) {
+    return errorEnvelope('UNKNOWN_CHANNEL', `unknown channel '${channel}'`);
+  }
   try {
     const args = validateArgs(channel, rawArgs);
     const handler = api[channel] as ((...a: unknown[]) => Promise<unknown>) | undefined;
-    if (!handler) throw new AppError('NOT_SUPPORTED', `'${channel}' is not available in this console`);
+    if (!handler) {
+      throw new AppError('NOT_SUPPORTED', `'${channel}' is not available in this console`);
+    }
     const value: unknown = await handler(...(args as unknown[]));
     // `undefined` is not JSON; void channels answer null over every transport.
     return okEnvelope(value === undefined ? null : value);

@@ -3,7 +3,8 @@
 // Layer: shared (pure).
 
 /** Any value that survives JSON.stringify/parse and structured clone unchanged. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** What went wrong, as a code the UI branches on (never on message text). */
 export type ErrorCode =
@@ -84,7 +85,12 @@ export class AppError extends Error {
 
 /** True for an AppError, also one created by another copy of this module. */
 export function isAppError(err: unknown): err is AppError {
-  return err instanceof AppError || (err instanceof Error && err.name === 'AppError' && isErrorCode((err as { code?: unknown }).code));
+  return (
+    err instanceof AppError ||
+    (err instanceof Error &&
+      err.name === 'AppError' &&
+      isErrorCode((err as { code?: unknown }).code))
+  );
 }
 
 /** True when the value is one of the known error codes. */
@@ -98,8 +104,15 @@ export function okEnvelope<T>(value: T): Envelope<T> {
 }
 
 /** Builds a failure envelope. */
-export function errorEnvelope<T = never>(code: ErrorCode, message: string, details?: JsonValue): Envelope<T> {
-  return { ok: false, error: details === undefined ? { code, message } : { code, message, details } };
+export function errorEnvelope<T = never>(
+  code: ErrorCode,
+  message: string,
+  details?: JsonValue,
+): Envelope<T> {
+  return {
+    ok: false,
+    error: details === undefined ? { code, message } : { code, message, details },
+  };
 }
 
 /** Re-creates the AppError an error envelope carries. */
@@ -120,7 +133,10 @@ export function parseEnvelope(raw: unknown): Envelope<unknown> {
       if (isErrorCode(e.code) && typeof e.message === 'string') {
         return e.details === undefined
           ? { ok: false, error: { code: e.code, message: e.message } }
-          : { ok: false, error: { code: e.code, message: e.message, details: e.details as JsonValue } };
+          : {
+              ok: false,
+              error: { code: e.code, message: e.message, details: e.details as JsonValue },
+            };
       }
     }
   }

@@ -26,7 +26,12 @@ interface AbortSignalLike {
 /** The parts of fetch this transport uses (the global fetch of browsers and Node 18+ fits). */
 export type FetchLike = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignalLike },
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body?: string;
+    signal?: AbortSignalLike;
+  },
 ) => Promise<FetchResponseLike>;
 
 interface HostGlobals {
@@ -71,7 +76,9 @@ export class TinySseParser {
       const line = this.buffer.slice(0, m.index);
       this.buffer = this.buffer.slice(m.index + m[0].length);
       if (line === '') {
-        if (this.data.length > 0) out.push({ event: this.event || 'message', data: this.data.join('\n') });
+        if (this.data.length > 0) {
+          out.push({ event: this.event || 'message', data: this.data.join('\n') });
+        }
         this.data = [];
         this.event = '';
         continue;
@@ -101,7 +108,12 @@ export function httpTransport(options: HttpTransportOptions): ApiTransport {
   let controller: { signal: AbortSignalLike; abort(): void } | null = null;
   let reconnectTimer: unknown = null;
   let isClosed = false;
-  let connected: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void; isSettled: boolean } | null = null;
+  let connected: {
+    promise: Promise<void>;
+    resolve: () => void;
+    reject: (e: Error) => void;
+    isSettled: boolean;
+  } | null = null;
 
   const newConnectedPromise = (): NonNullable<typeof connected> => {
     let resolve!: () => void;
@@ -152,21 +164,29 @@ export function httpTransport(options: HttpTransportOptions): ApiTransport {
     if (!connected || connected.isSettled) connected = newConnectedPromise();
     const current = connected;
     const run = async (): Promise<void> => {
-      const res = await doFetch(`${baseUrl}/api/events`, { method: 'GET', headers: { ...authHeaders, accept: 'text/event-stream' }, signal: ctl.signal });
+      const res = await doFetch(`${baseUrl}/api/events`, {
+        method: 'GET',
+        headers: { ...authHeaders, accept: 'text/event-stream' },
+        signal: ctl.signal,
+      });
       if (res.status === 401) {
         current.isSettled = true;
         current.reject(new AppError('UNAUTHORIZED', 'the console rejected the token'));
         isClosed = true;
         return;
       }
-      if (res.status !== 200 || !res.body) throw new Error(`event stream answered HTTP ${res.status}`);
+      if (res.status !== 200 || !res.body) {
+        throw new Error(`event stream answered HTTP ${res.status}`);
+      }
       const reader = res.body.getReader();
       const decoder = new host.TextDecoder();
       const parser = new TinySseParser();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        for (const ev of parser.push(decoder.decode(value, { stream: true }))) deliver(ev.event, ev.data);
+        for (const ev of parser.push(decoder.decode(value, { stream: true }))) {
+          deliver(ev.event, ev.data);
+        }
       }
     };
     run()
@@ -200,13 +220,19 @@ export function httpTransport(options: HttpTransportOptions): ApiTransport {
           body: JSON.stringify(args),
         });
       } catch (err) {
-        return errorEnvelope('INTERNAL', `cannot reach the console at ${baseUrl}: ${err instanceof Error ? err.message : String(err)}`);
+        return errorEnvelope(
+          'INTERNAL',
+          `cannot reach the console at ${baseUrl}: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
       const text = await res.text();
       try {
         return parseEnvelope(JSON.parse(text));
       } catch {
-        return errorEnvelope('INTERNAL', `the console answered HTTP ${res.status} without an envelope`);
+        return errorEnvelope(
+          'INTERNAL',
+          `the console answered HTTP ${res.status} without an envelope`,
+        );
       }
     },
     on(event: string, listener: (payload: unknown) => void): () => void {

@@ -12,7 +12,10 @@ function jsonRoundTrip<T>(value: T): T {
 }
 
 /** A transport that calls the backend's handlers directly (with validation and error mapping). */
-export function inMemoryTransport(backend: ApiBackend, onUnexpected: UnexpectedErrorSink = () => undefined): ApiTransport {
+export function inMemoryTransport(
+  backend: ApiBackend,
+  onUnexpected: UnexpectedErrorSink = () => undefined,
+): ApiTransport {
   const disposers = new Set<() => void>();
   return {
     async invoke(channel: string, args: unknown[]): Promise<Envelope<unknown>> {

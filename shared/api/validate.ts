@@ -33,11 +33,13 @@ function fail(path: string, message: string): never {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string')
-    {return `"${value.length > 40 ? value.slice(0, 40) + '...' : value}"`;}
+  if (typeof value === 'string') {
+    return `"${value.length > 40 ? value.slice(0, 40) + '...' : value}"`;
+  }
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
-    {return String(value);}
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
   return typeof value;
 }
 
@@ -48,11 +50,12 @@ export function str(
   const { minLength = 0, maxLength = 1 << 20, pattern } = opts;
   return (v, path) => {
     if (typeof v !== 'string') fail(path, `must be a string, got ${describe(v)}`);
-    if (v.length < minLength)
-      {fail(
+    if (v.length < minLength) {
+      fail(
         path,
         minLength === 1 ? 'must not be empty' : `must have at least ${minLength} characters`,
-      );}
+      );
+    }
     if (v.length > maxLength) fail(path, `must have at most ${maxLength} characters`);
     if (pattern && !pattern.test(v)) fail(path, `must match ${String(pattern)}`);
     return v;
@@ -63,8 +66,9 @@ export function str(
 export function int(opts: { min?: number; max?: number } = {}): Check<number> {
   const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = opts;
   return (v, path) => {
-    if (typeof v !== 'number' || !Number.isInteger(v))
-      {fail(path, `must be an integer, got ${describe(v)}`);}
+    if (typeof v !== 'number' || !Number.isInteger(v)) {
+      fail(path, `must be an integer, got ${describe(v)}`);
+    }
     if (v < min || v > max) fail(path, `must be between ${min} and ${max}, got ${v}`);
     return v;
   };
@@ -74,8 +78,9 @@ export function int(opts: { min?: number; max?: number } = {}): Check<number> {
 export function num(opts: { min?: number; max?: number } = {}): Check<number> {
   const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE } = opts;
   return (v, path) => {
-    if (typeof v !== 'number' || !Number.isFinite(v))
-      {fail(path, `must be a number, got ${describe(v)}`);}
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      fail(path, `must be a number, got ${describe(v)}`);
+    }
     if (v < min || v > max) fail(path, `must be between ${min} and ${max}, got ${v}`);
     return v;
   };
@@ -148,8 +153,9 @@ export function obj<T extends object>(shape: { [K in keyof T]-?: Check<T[K]> }):
   return (v, path) => {
     if (!isPlainObject(v)) fail(path, `must be an object, got ${describe(v)}`);
     for (const k of Object.keys(v)) {
-      if (!Object.prototype.hasOwnProperty.call(shape, k))
-        {fail(`${path}.${k}`, 'is not a known field');}
+      if (!Object.prototype.hasOwnProperty.call(shape, k)) {
+        fail(`${path}.${k}`, 'is not a known field');
+      }
     }
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(shape) as (keyof T & string)[]) {

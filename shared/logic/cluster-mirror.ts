@@ -36,10 +36,15 @@ export function applyClusterChange(state: ClusterState, change: ClusterChange): 
 
 /** Applies an event to a mirror when it is the next one; says to re-sync on a gap or a new epoch. */
 export function stepMirror(mirror: ClusterState, event: ClusterChangedEvent): MirrorStep {
-  if (event.epoch !== mirror.epoch) return { kind: 'resync', reason: `backend restarted (epoch ${event.epoch})` };
+  if (event.epoch !== mirror.epoch) {
+    return { kind: 'resync', reason: `backend restarted (epoch ${event.epoch})` };
+  }
   if (event.version <= mirror.version) return { kind: 'ignored' };
   if (event.version !== mirror.version + 1) {
-    return { kind: 'resync', reason: `missed versions ${mirror.version + 1}..${event.version - 1}` };
+    return {
+      kind: 'resync',
+      reason: `missed versions ${mirror.version + 1}..${event.version - 1}`,
+    };
   }
   const state = event.changes.reduce(applyClusterChange, mirror);
   return { kind: 'applied', state: { ...state, version: event.version } };

@@ -87,8 +87,9 @@ export function describeValue(v: unknown): string {
 /** Deep equality of parsed YAML values (plain data only), as Python's `==` on dicts and lists. */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b))
-    {return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));}
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  }
   if (isPlainObject(a) && isPlainObject(b)) {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
@@ -103,10 +104,12 @@ export interface IntRange {
 }
 
 function rangeWords(range: IntRange): string {
-  if (range.min !== undefined && range.max !== undefined)
-    {return `must be between ${range.min} and ${range.max}`;}
-  if (range.min !== undefined)
-    {return range.min === 1 ? 'must be at least 1' : `must be at least ${range.min}`;}
+  if (range.min !== undefined && range.max !== undefined) {
+    return `must be between ${range.min} and ${range.max}`;
+  }
+  if (range.min !== undefined) {
+    return range.min === 1 ? 'must be at least 1' : `must be at least ${range.min}`;
+  }
   return `must be at most ${String(range.max)}`;
 }
 
@@ -151,9 +154,9 @@ export function checkNumber(
   if (tooLow || tooHigh) {
     let words: string;
     if (min !== undefined && max !== undefined) words = `must be between ${min} and ${max}`;
-    else if (min !== undefined)
-      {words = exclusiveMin ? `must be greater than ${min}` : `must be at least ${min}`;}
-    else words = `must be at most ${String(max)}`;
+    else if (min !== undefined) {
+      words = exclusiveMin ? `must be greater than ${min}` : `must be at least ${min}`;
+    } else words = `must be at most ${String(max)}`;
     sink.error(path, `${words}, got ${v}`);
     return undefined;
   }

@@ -28,7 +28,12 @@ export function formatIssue(issue: ConfigIssue): string {
 /** Thrown where a caller needs the parsed value and the file is invalid. */
 export class ConfigError extends Error {
   constructor(readonly issues: ConfigIssue[]) {
-    super(issues.filter((i) => i.severity === 'error').map(formatIssue).join('\n') || 'invalid configuration');
+    super(
+      issues
+        .filter((i) => i.severity === 'error')
+        .map(formatIssue)
+        .join('\n') || 'invalid configuration',
+    );
     this.name = 'ConfigError';
   }
 }

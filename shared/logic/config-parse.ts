@@ -25,7 +25,12 @@ import {
   parseYamlFile,
 } from './config-checks';
 import { validateDisaggCluster } from './config-cluster';
-import { isBeforeDynamicKvRouting, NEWER_ROUTERS, RELEASE_PROXY_KEYS, validateReleaseSettings } from './config-release-keys';
+import {
+  isBeforeDynamicKvRouting,
+  NEWER_ROUTERS,
+  RELEASE_PROXY_KEYS,
+  validateReleaseSettings,
+} from './config-release-keys';
 import { closestKey } from './config-suggest';
 import type { TrtllmVersion } from './trtllm-dialect';
 import type { ConfigPath, SourcePosition } from './yaml-locate';
@@ -123,20 +128,24 @@ function checkHostPort(url: string): HostPortCheck {
       hint: 'use a hostname or an IPv4 address',
     };
   }
-  if (parts.length !== 2)
-    {return {
+  if (parts.length !== 2) {
+    return {
       ok: false,
       message: `must be host:port, got ${JSON.stringify(url)}`,
       hint: `e.g. ${url || 'localhost'}:8001`,
-    };}
+    };
+  }
   const [host, portText] = parts as [string, string];
-  if (host.trim() === '')
-    {return { ok: false, message: `must be host:port with a host name, got ${JSON.stringify(url)}` };}
-  if (!/^\d+$/.test(portText.trim()))
-    {return { ok: false, message: `has port ${JSON.stringify(portText)}, which is not a number` };}
+  if (host.trim() === '') {
+    return { ok: false, message: `must be host:port with a host name, got ${JSON.stringify(url)}` };
+  }
+  if (!/^\d+$/.test(portText.trim())) {
+    return { ok: false, message: `has port ${JSON.stringify(portText)}, which is not a number` };
+  }
   const port = Number(portText.trim());
-  if (port < 1 || port > 65535)
-    {return { ok: false, message: `has port ${port}, which is outside 1-65535` };}
+  if (port < 1 || port > 65535) {
+    return { ok: false, message: `has port ${port}, which is outside 1-65535` };
+  }
   return { ok: true, host, port };
 }
 
@@ -185,17 +194,18 @@ function parseRouter(ctx: SectionContext, entry: Entry | undefined): RouterConfi
             path,
             `the ${lower} router is TensorRT-LLM ${newer.since}'s; Disagg Console's proxy routes this section as ${newer.routesAs}`,
           );
-        } else
-          {sink.error(
+        } else {
+          sink.error(
             path,
             `unknown router type ${JSON.stringify(v)}; allowed: ${[...ROUTER_TYPES, ...Object.keys(NEWER_ROUTERS)].join(', ')}`,
-          );}
+          );
+        }
         continue;
       }
       if (key === 'use_tokens') checkBool(sink, path, v);
-      else if (key === 'max_batch_size' || key === 'tokens_per_block' || key === 'max_num_tokens')
-        {checkInt(sink, path, v, { min: 1 });}
-      else if (isNewerRouterArg(router, key)) checkString(sink, path, v, { nonEmpty: true });
+      else if (key === 'max_batch_size' || key === 'tokens_per_block' || key === 'max_num_tokens') {
+        checkInt(sink, path, v, { min: 1 });
+      } else if (isNewerRouterArg(router, key)) checkString(sink, path, v, { nonEmpty: true });
       else {
         const guess = closestKey(key, ROUTER_ARG_KEYS);
         sink.warn(
@@ -218,11 +228,14 @@ function parseRouter(ctx: SectionContext, entry: Entry | undefined): RouterConfi
   };
   const extra: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(args)) {
-    if (key !== 'use_tokens' && key !== 'max_batch_size' && key !== 'tokens_per_block')
-      {extra[key] = v;}
+    if (key !== 'use_tokens' && key !== 'max_batch_size' && key !== 'tokens_per_block') {
+      extra[key] = v;
+    }
   }
   for (const required of declaredType ? (NEWER_ROUTERS[declaredType]?.requiredArgs ?? []) : []) {
-    if (!(required in args)) sink.error(entry?.path ?? [ctx.role], `the ${declaredType} router needs ${required}`);
+    if (!(required in args)) {
+      sink.error(entry?.path ?? [ctx.role], `the ${declaredType} router needs ${required}`);
+    }
   }
   return {
     ...(declaredType ? { declared_type: declaredType } : {}),
@@ -398,7 +411,13 @@ function strictSection(
 ): Record<string, unknown> | undefined {
   const obj = checkMapping(sink, path, value);
   if (!obj) return undefined;
-  checkKnownKeys(sink, path, obj, keys, 'upstream rejects unknown keys here (TypeError) and will not start');
+  checkKnownKeys(
+    sink,
+    path,
+    obj,
+    keys,
+    'upstream rejects unknown keys here (TypeError) and will not start',
+  );
   return obj;
 }
 
@@ -449,14 +468,17 @@ export function validateDisaggConfig(
     perf_metrics_max_requests: DISAGG_DEFAULTS.perf_metrics_max_requests as number,
     shared_keys: {} as Record<string, unknown>,
   };
-  if ('hostname' in top)
-    {settings.hostname =
-      checkString(sink, ['hostname'], top.hostname, { nonEmpty: true }) ?? settings.hostname;}
-  if ('port' in top)
-    {settings.port = checkInt(sink, ['port'], top.port, { min: 0, max: 65535 }) ?? settings.port;}
-  if ('max_retries' in top)
-    {settings.max_retries =
-      checkInt(sink, ['max_retries'], top.max_retries, { min: 0 }) ?? settings.max_retries;}
+  if ('hostname' in top) {
+    settings.hostname =
+      checkString(sink, ['hostname'], top.hostname, { nonEmpty: true }) ?? settings.hostname;
+  }
+  if ('port' in top) {
+    settings.port = checkInt(sink, ['port'], top.port, { min: 0, max: 65535 }) ?? settings.port;
+  }
+  if ('max_retries' in top) {
+    settings.max_retries =
+      checkInt(sink, ['max_retries'], top.max_retries, { min: 0 }) ?? settings.max_retries;
+  }
   if ('perf_metrics_max_requests' in top) {
     settings.perf_metrics_max_requests =
       checkInt(sink, ['perf_metrics_max_requests'], top.perf_metrics_max_requests, { min: 0 }) ??
@@ -471,8 +493,9 @@ export function validateDisaggConfig(
 
   const clusterRaw = top.disagg_cluster;
   const clusterMode = !isEmptySection(clusterRaw);
-  if ('disagg_cluster' in top && !clusterMode)
-    {sink.warn(['disagg_cluster'], 'an empty disagg_cluster section is ignored');}
+  if ('disagg_cluster' in top && !clusterMode) {
+    sink.warn(['disagg_cluster'], 'an empty disagg_cluster section is ignored');
+  }
 
   const sections: Record<string, Map<string, Entry>> = {};
   const parseRole = (role: 'context_servers' | 'generation_servers'): ServerSectionConfig => {
@@ -512,16 +535,24 @@ export function validateDisaggConfig(
       clusterRaw,
     );
     if (cluster) config.disagg_cluster = cluster;
-    if (opts.hasMetadataServer)
-      {sink.error(['disagg_cluster'], 'Cluster manager and metadata server cannot be used together');}
+    if (opts.hasMetadataServer) {
+      sink.error(['disagg_cluster'], 'Cluster manager and metadata server cannot be used together');
+    }
     for (const role of ['context_servers', 'generation_servers'] as const) {
       if (config[role].router.type === 'kv_cache_aware') {
         const at = sections[role]?.get('router')?.path ?? [role];
         // 1.2 builds routers that follow cluster membership (upstream test_configs/*_sd.yaml use it).
         if (isBeforeDynamicKvRouting(opts.trtllmVersion)) {
-          sink.error(at, 'the kv_cache_aware router cannot add or remove servers before TensorRT-LLM 1.2, so it cannot be used with disagg_cluster', 'use round_robin or load_balancing');
+          sink.error(
+            at,
+            'the kv_cache_aware router cannot add or remove servers before TensorRT-LLM 1.2, so it cannot be used with disagg_cluster',
+            'use round_robin or load_balancing',
+          );
         } else if (opts.trtllmVersion === undefined) {
-          sink.warn(at, 'kv_cache_aware with disagg_cluster needs TensorRT-LLM 1.2 or later (older routers cannot add or remove servers)');
+          sink.warn(
+            at,
+            'kv_cache_aware with disagg_cluster needs TensorRT-LLM 1.2 or later (older routers cannot add or remove servers)',
+          );
         }
       }
     }
@@ -531,7 +562,8 @@ export function validateDisaggConfig(
       const v = sections[role]?.get('urls')?.value;
       return Array.isArray(v) && v.length > 0;
     };
-    const requireServers = opts.isMembershipManaged === true ? sink.warn.bind(sink) : sink.error.bind(sink);
+    const requireServers =
+      opts.isMembershipManaged === true ? sink.warn.bind(sink) : sink.error.bind(sink);
     if (opts.urlsFromLauncher) {
       // The launcher writes urls in; nothing to require here.
     } else if (!listed('generation_servers')) {
@@ -605,14 +637,17 @@ export function validateMetadataConfig(sink: IssueSink, root: unknown): Metadata
       `must be "etcd" (the only metadata server), got ${describeValue(top.server_type)}`,
     );
   }
-  if ('hostname' in top)
-    {out.hostname =
-      checkString(sink, ['hostname'], top.hostname, { nonEmpty: true }) ?? out.hostname;}
-  if ('port' in top)
-    {out.port = checkInt(sink, ['port'], top.port, { min: 1, max: 65535 }) ?? out.port;}
+  if ('hostname' in top) {
+    out.hostname =
+      checkString(sink, ['hostname'], top.hostname, { nonEmpty: true }) ?? out.hostname;
+  }
+  if ('port' in top) {
+    out.port = checkInt(sink, ['port'], top.port, { min: 1, max: 65535 }) ?? out.port;
+  }
   for (const key of ['health_check_timeout', 'refresh_interval'] as const) {
-    if (key in top)
-      {out[key] = checkNumber(sink, [key], top[key], { min: 0, exclusiveMin: true }) ?? out[key];}
+    if (key in top) {
+      out[key] = checkNumber(sink, [key], top[key], { min: 0, exclusiveMin: true }) ?? out[key];
+    }
   }
   return out;
 }

@@ -3,7 +3,12 @@
 
 import type { Document } from 'yaml';
 
-import type { CacheTransceiverBackend, DisaggConfig, KvCacheConfig, WorkerOptions } from '../model/config';
+import type {
+  CacheTransceiverBackend,
+  DisaggConfig,
+  KvCacheConfig,
+  WorkerOptions,
+} from '../model/config';
 import type { IssueSink, ParseResult } from './config-checks';
 import {
   checkBool,
@@ -316,8 +321,9 @@ function checkTransceiverBackend(
       `write ${upper}`,
     );
   }
-  if (upper === 'MPI')
-    {sink.warn(path, 'the MPI transceiver backend is deprecated upstream', 'use UCX or NIXL');}
+  if (upper === 'MPI') {
+    sink.warn(path, 'the MPI transceiver backend is deprecated upstream', 'use UCX or NIXL');
+  }
   return upper;
 }
 
@@ -357,8 +363,15 @@ export function validateWorkerOptions(
       const section = nestedSectionOf(key);
       const guess =
         section !== undefined ? `${section}.${key}` : closestKey(key, WORKER_OPTION_KEYS);
-      if (renamed !== undefined) sink.error(keyPath, `unknown option "${key}": ${FORBID_WHY}`, renamed);
-      else sink.warn(keyPath, `unknown option "${key}": ${UNKNOWN_WHY}`, guess ? `did you mean ${guess}?` : undefined);
+      if (renamed !== undefined) {
+        sink.error(keyPath, `unknown option "${key}": ${FORBID_WHY}`, renamed);
+      } else {
+        sink.warn(
+          keyPath,
+          `unknown option "${key}": ${UNKNOWN_WHY}`,
+          guess ? `did you mean ${guess}?` : undefined,
+        );
+      }
       continue;
     }
     const spec = TOP_LEVEL_FIELDS[key];
@@ -372,11 +385,12 @@ export function validateWorkerOptions(
       [...path, 'cache_transceiver_config', 'backend'],
       ctc.backend,
     );
-    if (backend)
-      {out.cache_transceiver_config = {
+    if (backend) {
+      out.cache_transceiver_config = {
         ...ctc,
         backend: backend as CacheTransceiverBackend,
-      };}
+      };
+    }
   }
 
   // Popped by serve.py before the LLM args are built (§7.2). An empty section is falsy and ignored upstream.
@@ -421,8 +435,9 @@ function mpiSectionArgs(section: DisaggConfig['context_servers']): WorkerOptions
   if (section.max_batch_size !== undefined) args.max_batch_size = section.max_batch_size;
   if (section.max_num_tokens !== undefined) args.max_num_tokens = section.max_num_tokens;
   if (section.tensor_parallel_size !== 1) args.tensor_parallel_size = section.tensor_parallel_size;
-  if (section.pipeline_parallel_size !== 1)
-    {args.pipeline_parallel_size = section.pipeline_parallel_size;}
+  if (section.pipeline_parallel_size !== 1) {
+    args.pipeline_parallel_size = section.pipeline_parallel_size;
+  }
   return args;
 }
 
@@ -453,19 +468,20 @@ export function extractMpiWorkerOptions(
     // disaggregated_mpi_worker calls get_llm_args(**section): `model` is its required positional argument and
     // `free_gpu_memory_fraction` one of its CLI-style parameters (it builds kv_cache_config from it, and a
     // kv_cache_config in the section then replaces that object whole).
-    if (args.model === undefined)
-      {sink.error(
+    if (args.model === undefined) {
+      sink.error(
         [],
         'model is required for disaggregated_mpi_worker (write it at the top level or in the section)',
-      );}
+      );
+    }
     if ('free_gpu_memory_fraction' in args) {
       const fraction = args.free_gpu_memory_fraction;
       delete args.free_gpu_memory_fraction;
       checkField(sink, ['free_gpu_memory_fraction'], fraction, FRACTION);
       const kv = args.kv_cache_config;
-      if (kv === undefined || kv === null)
-        {args.kv_cache_config = { free_gpu_memory_fraction: fraction } as KvCacheConfig;}
-      else if (isPlainObject(kv) && !('free_gpu_memory_fraction' in kv)) {
+      if (kv === undefined || kv === null) {
+        args.kv_cache_config = { free_gpu_memory_fraction: fraction } as KvCacheConfig;
+      } else if (isPlainObject(kv) && !('free_gpu_memory_fraction' in kv)) {
         sink.warn(
           ['free_gpu_memory_fraction'],
           'has no effect: the kv_cache_config mapping replaces it, so the KV cache uses the default fraction 0.9',

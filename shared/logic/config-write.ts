@@ -241,8 +241,9 @@ function replaceSeqItem(
   const r = rangeOf(item);
   const end = contentEnd(text, item);
   if (!r || end === undefined || isPair(item)) return undefined;
-  if (seq.flow || !needsBlock(value))
-    {return { start: r[0], end, insert: renderInline(value, styleOf(item)) };}
+  if (seq.flow || !needsBlock(value)) {
+    return { start: r[0], end, insert: renderInline(value, styleOf(item)) };
+  }
   const column = columnOf(text, r[0]);
   return { start: r[0], end, insert: renderBlock(value, column).slice(column) };
 }
@@ -319,8 +320,9 @@ function spliceForSet(
   const seg = rest[0]!;
   const holder = look.depth === 0 ? (doc.contents ?? null) : look.node;
   if (isMap(holder)) return addPair(text, holder, String(seg), nest(rest.slice(1), value));
-  if (isSeq(holder) && typeof seg === 'number' && seg === holder.items.length)
-    {return appendItem(text, holder, nest(rest.slice(1), value));}
+  if (isSeq(holder) && typeof seg === 'number' && seg === holder.items.length) {
+    return appendItem(text, holder, nest(rest.slice(1), value));
+  }
   if (look.depth === 0 && (holder === null || (isScalar(holder) && holder.value === null))) {
     // Empty file (or only comments): append the new top-level key.
     const body = needsBlock(nest(rest.slice(1), value))
@@ -359,8 +361,9 @@ function spliceForDelete(text: string, doc: Document, path: ConfigPath): Splice 
     const items = parent.items;
     const i = items.indexOf(look.pair);
     if (items.length === 1) {
-      if (parentPath.length === 0)
-        {return { start: 0, end: text.length, insert: parent.flow ? '{}\n' : '' };}
+      if (parentPath.length === 0) {
+        return { start: 0, end: text.length, insert: parent.flow ? '{}\n' : '' };
+      }
       return spliceForSet(text, doc, parentPath, {});
     }
     const keyStart = rangeOf(look.pair.key)?.[0];
@@ -375,8 +378,9 @@ function spliceForDelete(text: string, doc: Document, path: ConfigPath): Splice 
   if (isSeq(parent) && typeof seg === 'number') {
     const items = parent.items;
     if (items.length === 1) {
-      if (parentPath.length === 0)
-        {return { start: 0, end: text.length, insert: parent.flow ? '[]\n' : '' };}
+      if (parentPath.length === 0) {
+        return { start: 0, end: text.length, insert: parent.flow ? '[]\n' : '' };
+      }
       return spliceForSet(text, doc, parentPath, []);
     }
     const r = rangeOf(items[seg]);
@@ -395,10 +399,11 @@ function itemStart(item: unknown): number | undefined {
 }
 
 function itemEnd(text: string, item: unknown): number | undefined {
-  if (isPair(item))
-    {return item.value === null || item.value === undefined
+  if (isPair(item)) {
+    return item.value === null || item.value === undefined
       ? rangeOf(item.key)?.[1]
-      : contentEnd(text, item.value);}
+      : contentEnd(text, item.value);
+  }
   return contentEnd(text, item);
 }
 
@@ -434,8 +439,9 @@ function commit(
 ): void {
   if (splice) {
     // New lines follow the file's own line endings.
-    if (text.includes('\r\n'))
-      {splice = { ...splice, insert: splice.insert.replace(/\r?\n/g, '\r\n') };}
+    if (text.includes('\r\n')) {
+      splice = { ...splice, insert: splice.insert.replace(/\r?\n/g, '\r\n') };
+    }
     const next = applySplice(text, splice);
     const check = parseText(next);
     if (check.errors.length === 0 && deepEqual(check.toJS(), expected)) {
@@ -517,22 +523,27 @@ function sectionToPlain(
   } else {
     args = {};
     if (s.router.use_tokens) args.use_tokens = true;
-    if (s.router.max_batch_size !== 64 && s.max_batch_size === undefined)
-      {args.max_batch_size = s.router.max_batch_size;}
+    if (s.router.max_batch_size !== 64 && s.max_batch_size === undefined) {
+      args.max_batch_size = s.router.max_batch_size;
+    }
     if (s.router.tokens_per_block !== 32) args.tokens_per_block = s.router.tokens_per_block;
     for (const [k, v] of Object.entries(s.router.extra)) if (!sectionCopied(k)) args[k] = v;
   }
   const routerName = s.router.declared_type ?? s.router.type;
-  if (routerName !== 'round_robin' || Object.keys(args).length > 0)
-    {out.router = { type: routerName, ...args };}
+  if (routerName !== 'round_robin' || Object.keys(args).length > 0) {
+    out.router = { type: routerName, ...args };
+  }
   const notShared = (key: string, v: unknown): boolean =>
     !(key in shared && deepEqual(shared[key], v));
-  if (s.max_batch_size !== undefined && notShared('max_batch_size', s.max_batch_size))
-    {out.max_batch_size = s.max_batch_size;}
-  if (s.max_num_tokens !== undefined && notShared('max_num_tokens', s.max_num_tokens))
-    {out.max_num_tokens = s.max_num_tokens;}
-  if (s.tensor_parallel_size !== 1 && notShared('tensor_parallel_size', s.tensor_parallel_size))
-    {out.tensor_parallel_size = s.tensor_parallel_size;}
+  if (s.max_batch_size !== undefined && notShared('max_batch_size', s.max_batch_size)) {
+    out.max_batch_size = s.max_batch_size;
+  }
+  if (s.max_num_tokens !== undefined && notShared('max_num_tokens', s.max_num_tokens)) {
+    out.max_num_tokens = s.max_num_tokens;
+  }
+  if (s.tensor_parallel_size !== 1 && notShared('tensor_parallel_size', s.tensor_parallel_size)) {
+    out.tensor_parallel_size = s.tensor_parallel_size;
+  }
   if (
     s.pipeline_parallel_size !== 1 &&
     notShared('pipeline_parallel_size', s.pipeline_parallel_size)
@@ -551,18 +562,23 @@ export function serializeDisaggConfig(config: DisaggConfig): string {
   const clusterMode = config.disagg_cluster !== undefined;
   const out: Record<string, unknown> = { hostname: config.hostname, port: config.port };
   if (config.max_retries !== 1) out.max_retries = config.max_retries;
-  if (config.perf_metrics_max_requests !== 0)
-    {out.perf_metrics_max_requests = config.perf_metrics_max_requests;}
-  for (const [k, v] of Object.entries(config.release_settings ?? {})) if (v !== undefined) out[k] = v;
+  if (config.perf_metrics_max_requests !== 0) {
+    out.perf_metrics_max_requests = config.perf_metrics_max_requests;
+  }
+  for (const [k, v] of Object.entries(config.release_settings ?? {})) {
+    if (v !== undefined) out[k] = v;
+  }
   for (const [k, v] of Object.entries(config.shared_keys)) if (v !== undefined) out[k] = v;
   const ctx = sectionToPlain(config.context_servers, config.shared_keys, clusterMode);
   const gen = sectionToPlain(config.generation_servers, config.shared_keys, clusterMode);
   if (Object.keys(ctx).length > 0) out.context_servers = ctx;
   if (Object.keys(gen).length > 0) out.generation_servers = gen;
-  if (config.conditional_disagg_config)
-    {out.conditional_disagg_config = { ...config.conditional_disagg_config };}
-  if (config.otlp_config && config.otlp_config.otlp_traces_endpoint !== undefined)
-    {out.otlp_config = { ...config.otlp_config };}
+  if (config.conditional_disagg_config) {
+    out.conditional_disagg_config = { ...config.conditional_disagg_config };
+  }
+  if (config.otlp_config && config.otlp_config.otlp_traces_endpoint !== undefined) {
+    out.otlp_config = { ...config.otlp_config };
+  }
   if (config.disagg_cluster) {
     const c = config.disagg_cluster;
     out.disagg_cluster = {
@@ -585,13 +601,15 @@ export function serializeWorkerOptions(options: WorkerOptions): string {
     if (typeof ctc.backend === 'string') c.backend = ctc.backend.toUpperCase();
     out.cache_transceiver_config = c;
   }
-  if (options.kv_cache_config)
-    {out.kv_cache_config = withoutUndefined({ ...options.kv_cache_config });}
-  if (options.disagg_cluster)
-    {out.disagg_cluster = {
+  if (options.kv_cache_config) {
+    out.kv_cache_config = withoutUndefined({ ...options.kv_cache_config });
+  }
+  if (options.disagg_cluster) {
+    out.disagg_cluster = {
       ...options.disagg_cluster,
       minimal_instances: { ...options.disagg_cluster.minimal_instances },
-    };}
+    };
+  }
   return Object.keys(out).length === 0 ? '{}\n' : toYaml(out);
 }
 

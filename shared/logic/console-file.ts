@@ -72,9 +72,11 @@ export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsolePars
     error([], 'must be a mapping with cluster_mode and workers');
     return { ok: false, issues };
   }
-  for (const key of Object.keys(root))
-    {if (!TOP_KEYS.includes(key))
-      {error([key], 'is not a console.yaml key', `known keys: ${TOP_KEYS.join(', ')}`);}}
+  for (const key of Object.keys(root)) {
+    if (!TOP_KEYS.includes(key)) {
+      error([key], 'is not a console.yaml key', `known keys: ${TOP_KEYS.join(', ')}`);
+    }
+  }
 
   let clusterMode: ClusterMode = 'static';
   if (root.cluster_mode !== undefined) {
@@ -82,20 +84,22 @@ export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsolePars
       root.cluster_mode === 'static' ||
       root.cluster_mode === 'metadata' ||
       root.cluster_mode === 'disagg_cluster'
-    )
-      {clusterMode = root.cluster_mode;}
-    else
-      {error(
+    ) {
+      clusterMode = root.cluster_mode;
+    } else {
+      error(
         ['cluster_mode'],
         `must be static, metadata or disagg_cluster, got ${JSON.stringify(root.cluster_mode)}`,
-      );}
+      );
+    }
   }
   let expectedMaxInputTokens: number | null = null;
   if (root.expected_max_input_tokens !== undefined && root.expected_max_input_tokens !== null) {
     const v = root.expected_max_input_tokens;
     if (typeof v === 'number' && Number.isInteger(v) && v >= 1) expectedMaxInputTokens = v;
-    else
-      {error(['expected_max_input_tokens'], `must be a positive integer, got ${JSON.stringify(v)}`);}
+    else {
+      error(['expected_max_input_tokens'], `must be a positive integer, got ${JSON.stringify(v)}`);
+    }
   }
 
   const workers: TopologyWorker[] = [];
@@ -110,9 +114,11 @@ export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsolePars
         error(at(), 'must be a mapping');
         return;
       }
-      for (const key of Object.keys(raw))
-        {if (!WORKER_KEYS.includes(key))
-          {error(at(key), 'is not a worker key', `known keys: ${WORKER_KEYS.join(', ')}`);}}
+      for (const key of Object.keys(raw)) {
+        if (!WORKER_KEYS.includes(key)) {
+          error(at(key), 'is not a worker key', `known keys: ${WORKER_KEYS.join(', ')}`);
+        }
+      }
       const str = (k: string, fallback?: string): string | null => {
         const v = raw[k];
         if (v === undefined && fallback !== undefined) return fallback;
@@ -132,70 +138,77 @@ export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsolePars
       };
       const name = str('name');
       if (name !== null) {
-        if (!WORKER_NAME_PATTERN.test(name))
-          {error(
+        if (!WORKER_NAME_PATTERN.test(name)) {
+          error(
             at('name'),
             `must use letters, digits, '_', '.', '-' only, got ${JSON.stringify(name)}`,
-          );}
-        else if (seen.has(name))
-          {error(at('name'), `worker name ${JSON.stringify(name)} is used twice`);}
+          );
+        } else if (seen.has(name)) {
+          error(at('name'), `worker name ${JSON.stringify(name)} is used twice`);
+        }
         seen.add(name);
       }
       const role = raw.role;
-      if (role !== 'context' && role !== 'generation')
-        {error(at('role'), `must be context or generation, got ${JSON.stringify(role)}`);}
+      if (role !== 'context' && role !== 'generation') {
+        error(at('role'), `must be context or generation, got ${JSON.stringify(role)}`);
+      }
       const gpus: number[] = [];
       if (raw.gpus !== undefined) {
         if (!Array.isArray(raw.gpus)) error(at('gpus'), 'must be a list of GPU indices');
         else {
           raw.gpus.forEach((g: unknown, j) => {
             if (typeof g === 'number' && Number.isInteger(g) && g >= 0) gpus.push(g);
-            else
-              {error(
+            else {
+              error(
                 ['workers', i, 'gpus', j],
                 `must be a GPU index (0, 1, ...), got ${JSON.stringify(g)}`,
-              );}
+              );
+            }
           });
         }
       }
       const host = str('host', 'localhost');
       const port = raw.port;
-      if (!(typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535))
-        {error(at('port'), `must be a port number 1-65535, got ${JSON.stringify(port)}`);}
+      if (!(typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535)) {
+        error(at('port'), `must be a port number 1-65535, got ${JSON.stringify(port)}`);
+      }
       const model = str('model');
       const engine = raw.engine ?? 'trtllm-serve';
-      if (engine !== 'trtllm-serve' && engine !== 'simulated')
-        {error(at('engine'), `must be trtllm-serve or simulated, got ${JSON.stringify(engine)}`);}
+      if (engine !== 'trtllm-serve' && engine !== 'simulated') {
+        error(at('engine'), `must be trtllm-serve or simulated, got ${JSON.stringify(engine)}`);
+      }
       const backend = raw.backend ?? 'pytorch';
-      if (backend !== 'pytorch' && backend !== 'tensorrt' && backend !== '_autodeploy')
-        {error(
+      if (backend !== 'pytorch' && backend !== 'tensorrt' && backend !== '_autodeploy') {
+        error(
           at('backend'),
           `must be pytorch, tensorrt or _autodeploy, got ${JSON.stringify(backend)}`,
-        );}
+        );
+      }
       let optionsFile: string | null = null;
       if (raw.options_file !== undefined && raw.options_file !== null) {
         if (
           typeof raw.options_file === 'string' &&
           /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(raw.options_file)
-        )
-          {optionsFile = raw.options_file;}
-        else
-          {error(
+        ) {
+          optionsFile = raw.options_file;
+        } else {
+          error(
             at('options_file'),
             `must be a file name in the topology folder, got ${JSON.stringify(raw.options_file)}`,
-          );}
+          );
+        }
       }
       const env: Record<string, string> = {};
       if (raw.env !== undefined && raw.env !== null) {
-        if (!isPlainObject(raw.env))
-          {error(at('env'), 'must be a mapping of variable names to values');}
-        else {
+        if (!isPlainObject(raw.env)) {
+          error(at('env'), 'must be a mapping of variable names to values');
+        } else {
           for (const [k, v] of Object.entries(raw.env)) {
-            if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
-              {error(['workers', i, 'env', k], 'is not a valid environment variable name');}
-            else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
-              {env[k] = String(v);}
-            else error(['workers', i, 'env', k], 'must be a string');
+            if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+              error(['workers', i, 'env', k], 'is not a valid environment variable name');
+            } else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+              env[k] = String(v);
+            } else error(['workers', i, 'env', k], 'must be a string');
           }
         }
       }
@@ -207,13 +220,15 @@ export function parseConsoleFile(text: string, file = CONSOLE_FILE): ConsolePars
         host === null ||
         typeof port !== 'number' ||
         model === null
-      )
-        {return;}
+      ) {
+        return;
+      }
       if (
         (engine !== 'trtllm-serve' && engine !== 'simulated') ||
         (backend !== 'pytorch' && backend !== 'tensorrt' && backend !== '_autodeploy')
-      )
-        {return;}
+      ) {
+        return;
+      }
       workers.push({
         name,
         role,

@@ -54,7 +54,12 @@ export function roleNameOf(role: number): ClusterRoleName | null {
 
 /** The JSON value upstream writes: exactly `{"worker_id","host","port","role"}` in that order. */
 export function encodeWorkerInfo(info: ClusterWorkerInfo): string {
-  return JSON.stringify({ worker_id: info.worker_id, host: info.host, port: info.port, role: info.role });
+  return JSON.stringify({
+    worker_id: info.worker_id,
+    host: info.host,
+    port: info.port,
+    role: info.role,
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -153,7 +158,10 @@ export function decodeMetadataInfo(text: string): DecodedMetadataInfo | null {
 }
 
 /** Whether a metadata entry belongs to `role` (`context`/`generation`): server_type or server_role, lower-cased. */
-export function metadataMatchesRole(info: DecodedMetadataInfo, role: 'context' | 'generation'): boolean {
+export function metadataMatchesRole(
+  info: DecodedMetadataInfo,
+  role: 'context' | 'generation',
+): boolean {
   return info.server_type?.toLowerCase() === role || info.server_role?.toLowerCase() === role;
 }
 

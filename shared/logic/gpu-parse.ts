@@ -1,7 +1,15 @@
 // Pure parsers of nvidia-smi output: `--query-gpu` CSV (with or without header and units),
 // `--query-compute-apps` CSV, the `topo -m` matrix (ANSI escapes, NV#/PIX/PXB/PHB/NODE/SYS, affinity columns)
 // and `-q -x` XML for what the CSV lacks. Layer: shared (pure). "[N/A]", "N/A", "[Not Supported]" -> null.
-import type { GpuComputeApp, GpuInfo, GpuLink, GpuLinkKind, GpuSample, GpuTopology, GpuTopologyRow } from '../model/gpu';
+import type {
+  GpuComputeApp,
+  GpuInfo,
+  GpuLink,
+  GpuLinkKind,
+  GpuSample,
+  GpuTopology,
+  GpuTopologyRow,
+} from '../model/gpu';
 
 /** The fields the inventory asks for, in this order (`--query-gpu=` joined with commas). */
 export const GPU_QUERY_FIELDS = [
@@ -61,10 +69,15 @@ function headerKey(name: string): string {
  * `noheader`, and used by position when a header is present with the same number of columns.
  */
 export function parseQueryCsv(text: string, fields?: readonly string[]): Record<string, string>[] {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !/^no running/i.test(l));
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^no running/i.test(l));
   if (lines.length === 0) return [];
   const first = (lines[0] ?? '').split(',').map((c) => c.trim());
-  const hasHeader = fields ? first.some((c, i) => headerKey(c) === fields[i] || /\[[^\]]*\]$/.test(c)) : true;
+  const hasHeader = fields
+    ? first.some((c, i) => headerKey(c) === fields[i] || /\[[^\]]*\]$/.test(c))
+    : true;
   let keys: string[];
   if (hasHeader) {
     keys = fields && first.length === fields.length ? [...fields] : first.map(headerKey);
@@ -94,7 +107,11 @@ export interface GpuQueryResult {
 }
 
 /** GpuInfo + GpuSample per row of `--query-gpu=GPU_QUERY_FIELDS` output (csv, with or without header/units). */
-export function parseGpuQueryCsv(text: string, atMs: number, fields: readonly string[] = GPU_QUERY_FIELDS): GpuQueryResult {
+export function parseGpuQueryCsv(
+  text: string,
+  atMs: number,
+  fields: readonly string[] = GPU_QUERY_FIELDS,
+): GpuQueryResult {
   const gpus: GpuInfo[] = [];
   const samples: GpuSample[] = [];
   for (const row of parseQueryCsv(text, fields)) {
@@ -130,7 +147,10 @@ export function parseGpuQueryCsv(text: string, atMs: number, fields: readonly st
 }
 
 /** `--query-compute-apps=pid,process_name,gpu_uuid,used_memory` (header-only output = no processes). */
-export function parseComputeAppsCsv(text: string, fields: readonly string[] = COMPUTE_APP_FIELDS): GpuComputeApp[] {
+export function parseComputeAppsCsv(
+  text: string,
+  fields: readonly string[] = COMPUTE_APP_FIELDS,
+): GpuComputeApp[] {
   const apps: GpuComputeApp[] = [];
   for (const row of parseQueryCsv(text, fields)) {
     const pid = cellNumber(row.pid);
@@ -154,7 +174,14 @@ export function parseTopoLink(raw: string): GpuLink {
   const t = raw.trim();
   const nv = /^NV(\d+)$/.exec(t);
   if (nv) return { kind: 'nvlink', nvlinkCount: Number(nv[1]), raw: t };
-  const kinds: Record<string, GpuLinkKind> = { X: 'self', PIX: 'pix', PXB: 'pxb', PHB: 'phb', NODE: 'node', SYS: 'sys' };
+  const kinds: Record<string, GpuLinkKind> = {
+    X: 'self',
+    PIX: 'pix',
+    PXB: 'pxb',
+    PHB: 'phb',
+    NODE: 'node',
+    SYS: 'sys',
+  };
   return { kind: kinds[t] ?? 'unknown', nvlinkCount: null, raw: t };
 }
 
@@ -168,12 +195,18 @@ export function parseTopoMatrix(text: string): GpuTopology {
   const headerAt = lines.findIndex((l) => /\bGPU0\b/.test(l));
   const topo: GpuTopology = { devices: [], links: {}, gpus: [], nicNames: {} };
   if (headerAt < 0) return topo;
-  const header = (lines[headerAt] ?? '').split('\t').map((c) => c.trim()).filter((c) => c !== '');
+  const header = (lines[headerAt] ?? '')
+    .split('\t')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   topo.devices = header.filter((c) => DEVICE.test(c));
   const extraCols = header.filter((c) => !DEVICE.test(c));
   for (const line of lines.slice(headerAt + 1)) {
     if (line.trim() === '' || /^legend/i.test(line.trim())) break;
-    const cells = line.split('\t').map((c) => c.trim()).filter((c) => c !== '');
+    const cells = line
+      .split('\t')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
     const device = cells[0];
     if (device === undefined || !DEVICE.test(device)) continue;
     const row: Record<string, GpuLink> = {};
@@ -213,7 +246,9 @@ export interface XmlElement {
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const decode = (s: string): string =>
   s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (all, e: string) => {
-    if (e.startsWith('#x') || e.startsWith('#X')) return String.fromCodePoint(parseInt(e.slice(2), 16));
+    if (e.startsWith('#x') || e.startsWith('#X')) {
+      return String.fromCodePoint(parseInt(e.slice(2), 16));
+    }
     if (e.startsWith('#')) return String.fromCodePoint(Number(e.slice(1)));
     return ENTITIES[e] ?? all;
   });
@@ -222,7 +257,8 @@ const decode = (s: string): string =>
 export function parseXml(text: string): XmlElement {
   const root: XmlElement = { name: '#root', attrs: {}, children: [], text: '' };
   const stack: XmlElement[] = [root];
-  const token = /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^>]*>|<\/([\w.:-]+)\s*>|<([\w.:-]+)((?:\s+[\w.:-]+\s*=\s*"[^"]*")*)\s*(\/?)>|([^<]+)/g;
+  const token =
+    /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^>]*>|<\/([\w.:-]+)\s*>|<([\w.:-]+)((?:\s+[\w.:-]+\s*=\s*"[^"]*")*)\s*(\/?)>|([^<]+)/g;
   let m: RegExpExecArray | null;
   while ((m = token.exec(text)) !== null) {
     const top = stack[stack.length - 1] ?? root;
@@ -230,7 +266,9 @@ export function parseXml(text: string): XmlElement {
       if (stack.length > 1) stack.pop();
     } else if (m[2] !== undefined) {
       const attrs: Record<string, string> = {};
-      for (const a of (m[3] ?? '').matchAll(/([\w.:-]+)\s*=\s*"([^"]*)"/g)) if (a[1]) attrs[a[1]] = decode(a[2] ?? '');
+      for (const a of (m[3] ?? '').matchAll(/([\w.:-]+)\s*=\s*"([^"]*)"/g)) {
+        if (a[1]) attrs[a[1]] = decode(a[2] ?? '');
+      }
       const el: XmlElement = { name: m[2], attrs, children: [], text: '' };
       top.children.push(el);
       if (m[4] !== '/') stack.push(el);
@@ -248,8 +286,10 @@ export function xmlFind(el: XmlElement | undefined, path: string): XmlElement | 
   return cur;
 }
 
-const xmlText = (el: XmlElement | undefined, path: string): string | null => cellText(xmlFind(el, path)?.text);
-const xmlNumber = (el: XmlElement | undefined, path: string): number | null => cellNumber(xmlFind(el, path)?.text);
+const xmlText = (el: XmlElement | undefined, path: string): string | null =>
+  cellText(xmlFind(el, path)?.text);
+const xmlNumber = (el: XmlElement | undefined, path: string): number | null =>
+  cellNumber(xmlFind(el, path)?.text);
 
 export interface SmiXmlGpu {
   pciBusId: string;
@@ -309,7 +349,9 @@ export function parseNvidiaSmiXml(text: string): SmiXml {
         persistenceMode: xmlText(g, 'persistence_mode'),
         temperatureC: xmlNumber(g, 'temperature/gpu_temp'),
         memoryTemperatureC: xmlNumber(g, 'temperature/memory_temp'),
-        powerDrawW: xmlNumber(g, 'gpu_power_readings/instant_power_draw') ?? xmlNumber(g, 'gpu_power_readings/average_power_draw'),
+        powerDrawW:
+          xmlNumber(g, 'gpu_power_readings/instant_power_draw') ??
+          xmlNumber(g, 'gpu_power_readings/average_power_draw'),
         powerLimitW: xmlNumber(g, 'gpu_power_readings/current_power_limit'),
         maxPowerLimitW: xmlNumber(g, 'gpu_power_readings/max_power_limit'),
         processes,

@@ -38,8 +38,14 @@ export function loadTopology(files: TopologyFiles): LoadResult {
   const issues: ConfigIssue[] = [];
   const consoleText = files[CONSOLE_FILE];
   const consoleResult = consoleText === undefined ? null : parseConsoleFile(consoleText);
-  if (consoleText === undefined) issues.push(missing(CONSOLE_FILE, 'console.yaml is missing: it names the workers, their roles, GPUs and ports'));
-  else if (consoleResult) issues.push(...consoleResult.issues);
+  if (consoleText === undefined) {
+    issues.push(
+      missing(
+        CONSOLE_FILE,
+        'console.yaml is missing: it names the workers, their roles, GPUs and ports',
+      ),
+    );
+  } else if (consoleResult) issues.push(...consoleResult.issues);
 
   const metadataText = files[METADATA_CONFIG_FILE];
   let metadata: MetadataConfig | null = null;
@@ -57,7 +63,10 @@ export function loadTopology(files: TopologyFiles): LoadResult {
     issues.push(missing(DISAGG_CONFIG_FILE, 'disagg_config.yaml is missing: the proxy needs it'));
   } else {
     // With a console.yaml the console manages membership, so a role may be empty (removing its last worker).
-    const r = parseDisaggConfig(disaggText, DISAGG_CONFIG_FILE, { hasMetadataServer: metadataText !== undefined, isMembershipManaged: consoleResult?.ok === true });
+    const r = parseDisaggConfig(disaggText, DISAGG_CONFIG_FILE, {
+      hasMetadataServer: metadataText !== undefined,
+      isMembershipManaged: consoleResult?.ok === true,
+    });
     issues.push(...r.issues);
     if (r.ok) disagg = r.value;
   }
@@ -74,7 +83,14 @@ export function loadTopology(files: TopologyFiles): LoadResult {
       }
       const text = files[w.optionsFile];
       if (text === undefined) {
-        issues.push({ file: CONSOLE_FILE, line: 1, column: 1, path: `workers[${i}].options_file`, message: `worker ${w.name}: options file ${w.optionsFile} is not in the topology`, severity: 'error' });
+        issues.push({
+          file: CONSOLE_FILE,
+          line: 1,
+          column: 1,
+          path: `workers[${i}].options_file`,
+          message: `worker ${w.name}: options file ${w.optionsFile} is not in the topology`,
+          severity: 'error',
+        });
         isOptionsOk = false;
         return;
       }
@@ -82,14 +98,27 @@ export function loadTopology(files: TopologyFiles): LoadResult {
       if (r === undefined) {
         r = parseWorkerOptions(text, w.optionsFile);
         parsedOptions.set(w.optionsFile, r);
-        for (const issue of r.issues) if (!issues.some((x) => x.file === issue.file && x.line === issue.line && x.message === issue.message)) issues.push(issue);
+        for (const issue of r.issues) {
+          if (
+            !issues.some(
+              (x) => x.file === issue.file && x.line === issue.line && x.message === issue.message,
+            )
+          ) {
+            issues.push(issue);
+          }
+        }
       }
       if (r.ok) options[w.name] = r.value;
       else isOptionsOk = false;
     });
   }
 
-  const isOk = consoleResult?.ok === true && disagg !== null && isMetadataOk && isOptionsOk && !issues.some((i) => i.severity === 'error');
+  const isOk =
+    consoleResult?.ok === true &&
+    disagg !== null &&
+    isMetadataOk &&
+    isOptionsOk &&
+    !issues.some((i) => i.severity === 'error');
   if (!isOk || !consoleResult?.ok || !disagg) return { topology: null, issues };
   return { topology: { files, console: consoleResult.value, disagg, metadata, options }, issues };
 }

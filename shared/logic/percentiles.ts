@@ -53,7 +53,9 @@ export function observe(h: LogHistogramData, value: number, times = 1): void {
 /** Adds every observation of `from` into `into` (both must use the same ratio). */
 export function mergeInto(into: LogHistogramData, from: LogHistogramData): void {
   if (from.count === 0) return;
-  if (from.ratio !== into.ratio) throw new Error(`cannot merge histograms of ratio ${from.ratio} and ${into.ratio}`);
+  if (from.ratio !== into.ratio) {
+    throw new Error(`cannot merge histograms of ratio ${from.ratio} and ${into.ratio}`);
+  }
   into.count += from.count;
   into.sum += from.sum;
   into.zeroCount += from.zeroCount;
@@ -95,5 +97,10 @@ export interface PercentileSummary {
 
 /** The summary the console charts show. */
 export function summarize(h: LogHistogramData): PercentileSummary {
-  return { count: h.count, p50: percentile(h, 0.5), p90: percentile(h, 0.9), p99: percentile(h, 0.99) };
+  return {
+    count: h.count,
+    p50: percentile(h, 0.5),
+    p90: percentile(h, 0.9),
+    p99: percentile(h, 0.99),
+  };
 }

@@ -34,8 +34,15 @@ export function requestTimeline(d: RequestDetail): RequestTimeline {
   const firstByte = rel(d.firstByteAtMs);
   const done = Math.max(0, d.doneAtMs - t0);
   const out: TimelineSegment[] = [];
-  const push = (kind: TimelineKind, label: string, from: number | null, to: number | null): void => {
-    if (from !== null && to !== null && to > from) out.push({ kind, label, fromMs: from, toMs: to });
+  const push = (
+    kind: TimelineKind,
+    label: string,
+    from: number | null,
+    to: number | null,
+  ): void => {
+    if (from !== null && to !== null && to > from) {
+      out.push({ kind, label, fromMs: from, toMs: to });
+    }
   };
   const firstUpstream = ctxSent ?? genSent;
   push('proxy', 'proxy routing', 0, firstUpstream ?? done);
@@ -43,7 +50,12 @@ export function requestTimeline(d: RequestDetail): RequestTimeline {
   if (genSent !== null) {
     // Without a context phase (conditional disaggregation, gen-only) the same span is the generation queue.
     const from = ctxAnswered ?? genSent;
-    push('handoff', ctxAnswered === null ? 'generation queue' : 'KV hand-off', from, firstByte ?? done);
+    push(
+      'handoff',
+      ctxAnswered === null ? 'generation queue' : 'KV hand-off',
+      from,
+      firstByte ?? done,
+    );
     push('generation', 'generation', firstByte, done);
   } else if (ctxAnswered !== null) {
     // The context phase answered the whole request (trtllm-protocol.md 5.5): only the relay remains.

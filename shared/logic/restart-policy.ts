@@ -36,7 +36,10 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
 };
 
 /** Delay before restart number `attempt` (1-based): base x 2^(attempt-1), capped at backoffMaxMs. */
-export function nextRestartDelayMs(attempt: number, policy: Pick<RestartPolicy, 'backoffBaseMs' | 'backoffMaxMs'>): number {
+export function nextRestartDelayMs(
+  attempt: number,
+  policy: Pick<RestartPolicy, 'backoffBaseMs' | 'backoffMaxMs'>,
+): number {
   const n = Math.max(1, Math.floor(attempt));
   // Stop doubling well before the number overflows; the cap applies anyway.
   const delay = policy.backoffBaseMs * 2 ** Math.min(n - 1, 30);
@@ -44,7 +47,10 @@ export function nextRestartDelayMs(attempt: number, policy: Pick<RestartPolicy, 
 }
 
 /** Whether crash number `attempt` (1-based, consecutive) still gets a restart. */
-export function shouldRestart(attempt: number, policy: Pick<RestartPolicy, 'maxRestarts'>): boolean {
+export function shouldRestart(
+  attempt: number,
+  policy: Pick<RestartPolicy, 'maxRestarts'>,
+): boolean {
   return attempt <= policy.maxRestarts;
 }
 

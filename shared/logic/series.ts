@@ -14,7 +14,9 @@ export class RingSeries<T> {
   private size = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`series capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new Error(`series capacity must be a positive integer, got ${capacity}`);
+    }
     this.items = new Array<T | undefined>(capacity);
   }
 
@@ -63,6 +65,10 @@ export class RingSeries<T> {
 }
 
 /** Points with fromMs <= atMs < toMs, oldest first (the series must be in time order). */
-export function pointsBetween<T extends TimedPoint>(series: RingSeries<T>, fromMs: number, toMs: number): T[] {
+export function pointsBetween<T extends TimedPoint>(
+  series: RingSeries<T>,
+  fromMs: number,
+  toMs: number,
+): T[] {
   return series.toArray().filter((p) => p.atMs >= fromMs && p.atMs < toMs);
 }

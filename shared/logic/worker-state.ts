@@ -13,7 +13,13 @@ export type WorkerEvent =
   | { type: 'spawnFailed'; message: string; atMs: number }
   | { type: 'probeOk'; atMs: number }
   | { type: 'probeFailed'; message: string; atMs: number }
-  | { type: 'exited'; code: number | null; signal: string | null; stderrTail: string[]; atMs: number }
+  | {
+      type: 'exited';
+      code: number | null;
+      signal: string | null;
+      stderrTail: string[];
+      atMs: number;
+    }
   | { type: 'stopRequested'; atMs: number }
   | { type: 'restartRequested'; atMs: number }
   | { type: 'timerFired'; timer: WorkerTimer; atMs: number }
@@ -67,7 +73,8 @@ export function initialWorkerMachine(id: string): WorkerMachine {
 }
 
 const RUN_TIMERS: WorkerTimer[] = ['readyTimeout', 'probe'];
-const cancel = (...timers: WorkerTimer[]): WorkerEffect[] => timers.map((timer) => ({ type: 'cancelTimer', timer }));
+const cancel = (...timers: WorkerTimer[]): WorkerEffect[] =>
+  timers.map((timer) => ({ type: 'cancelTimer', timer }));
 
 function beginSpawn(m: WorkerMachine, overrides: Partial<WorkerStatus> = {}): WorkerTransition {
   return {
@@ -92,9 +99,19 @@ function beginSpawn(m: WorkerMachine, overrides: Partial<WorkerStatus> = {}): Wo
   };
 }
 
-function beginStop(m: WorkerMachine, afterExit: AfterExit, reason: string, policy: RestartPolicy): WorkerTransition {
+function beginStop(
+  m: WorkerMachine,
+  afterExit: AfterExit,
+  reason: string,
+  policy: RestartPolicy,
+): WorkerTransition {
   return {
-    machine: { ...m, afterExit, stopReason: reason, status: { ...m.status, state: 'stopping', message: reason } },
+    machine: {
+      ...m,
+      afterExit,
+      stopReason: reason,
+      status: { ...m.status, state: 'stopping', message: reason },
+    },
     effects: [
       ...cancel(...RUN_TIMERS),
       { type: 'kill', signal: 'SIGTERM' },
@@ -113,7 +130,11 @@ function afterCrash(m: WorkerMachine, exit: WorkerExit, policy: RestartPolicy): 
   if (!shouldRestart(crashCount, policy)) {
     const message = `gave up after ${crashCount} crash${crashCount === 1 ? '' : 'es'} in a row (maxRestarts ${policy.maxRestarts})`;
     return {
-      machine: { ...m, crashCount, status: { ...base, state: 'errored', nextRestartAtMs: null, message } },
+      machine: {
+        ...m,
+        crashCount,
+        status: { ...base, state: 'errored', nextRestartAtMs: null, message },
+      },
       effects,
     };
   }
@@ -122,26 +143,46 @@ function afterCrash(m: WorkerMachine, exit: WorkerExit, policy: RestartPolicy): 
     machine: {
       ...m,
       crashCount,
-      status: { ...base, state: 'backoff', nextRestartAtMs: exit.atMs + delayMs, message: `restarting in ${delayMs} ms` },
+      status: {
+        ...base,
+        state: 'backoff',
+        nextRestartAtMs: exit.atMs + delayMs,
+        message: `restarting in ${delayMs} ms`,
+      },
     },
     effects: [...effects, { type: 'startTimer', timer: 'restart', delayMs }],
   };
 }
 
-function exitOf(event: Extract<WorkerEvent, { type: 'exited' }>, reason: string | null): WorkerExit {
-  return { code: event.code, signal: event.signal, stderrTail: event.stderrTail, atMs: event.atMs, reason };
+function exitOf(
+  event: Extract<WorkerEvent, { type: 'exited' }>,
+  reason: string | null,
+): WorkerExit {
+  return {
+    code: event.code,
+    signal: event.signal,
+    stderrTail: event.stderrTail,
+    atMs: event.atMs,
+    reason,
+  };
 }
 
 const same = (m: WorkerMachine): WorkerTransition => ({ machine: m, effects: [] });
 
 /** The one transition function of the worker lifecycle. Events that do not apply leave the machine as is. */
-export function reduceWorker(m: WorkerMachine, event: WorkerEvent, policy: RestartPolicy): WorkerTransition {
+export function reduceWorker(
+  m: WorkerMachine,
+  event: WorkerEvent,
+  policy: RestartPolicy,
+): WorkerTransition {
   const state = m.status.state;
   switch (event.type) {
     case 'start':
       if (state === 'stopped' || state === 'errored') return beginSpawn({ ...m, crashCount: 0 });
       if (state === 'backoff') return withEffects(beginSpawn(m), cancel('restart'));
-      if (state === 'stopping' && m.afterExit === 'stop') return same({ ...m, afterExit: 'restart' });
+      if (state === 'stopping' && m.afterExit === 'stop') {
+        return same({ ...m, afterExit: 'restart' });
+      }
       return same(m);
 
     case 'restartRequested':
@@ -153,7 +194,10 @@ export function reduceWorker(m: WorkerMachine, event: WorkerEvent, policy: Resta
     case 'spawned':
       if (state !== 'starting') return same(m);
       return {
-        machine: { ...m, status: { ...m.status, pid: event.pid, startedAtMs: event.atMs, message: null } },
+        machine: {
+          ...m,
+          status: { ...m.status, pid: event.pid, startedAtMs: event.atMs, message: null },
+        },
         effects: [
           { type: 'startTimer', timer: 'readyTimeout', delayMs: policy.readyTimeoutMs },
           { type: 'probe' },
@@ -163,9 +207,18 @@ export function reduceWorker(m: WorkerMachine, event: WorkerEvent, policy: Resta
     case 'spawnFailed': {
       if (state !== 'starting') return same(m);
       // A binary that cannot be executed will not start on a retry: no backoff loop.
-      const lastExit: WorkerExit = { code: null, signal: null, stderrTail: [], atMs: event.atMs, reason: event.message };
+      const lastExit: WorkerExit = {
+        code: null,
+        signal: null,
+        stderrTail: [],
+        atMs: event.atMs,
+        reason: event.message,
+      };
       return {
-        machine: { ...m, status: { ...m.status, state: 'errored', pid: null, lastExit, message: event.message } },
+        machine: {
+          ...m,
+          status: { ...m.status, state: 'errored', pid: null, lastExit, message: event.message },
+        },
         effects: cancel(...RUN_TIMERS),
       };
     }
@@ -176,21 +229,38 @@ export function reduceWorker(m: WorkerMachine, event: WorkerEvent, policy: Resta
           machine: {
             ...m,
             probeFailures: 0,
-            status: { ...m.status, state: 'ready', readyAtMs: event.atMs, progress: null, message: null },
+            status: {
+              ...m.status,
+              state: 'ready',
+              readyAtMs: event.atMs,
+              progress: null,
+              message: null,
+            },
           },
-          effects: [...cancel('readyTimeout'), { type: 'startTimer', timer: 'probe', delayMs: policy.probeIntervalMs }],
+          effects: [
+            ...cancel('readyTimeout'),
+            { type: 'startTimer', timer: 'probe', delayMs: policy.probeIntervalMs },
+          ],
         };
       }
       if (state === 'ready' || state === 'degraded') {
         return {
-          machine: { ...m, probeFailures: 0, status: { ...m.status, state: 'ready', message: null } },
+          machine: {
+            ...m,
+            probeFailures: 0,
+            status: { ...m.status, state: 'ready', message: null },
+          },
           effects: [{ type: 'startTimer', timer: 'probe', delayMs: policy.probeIntervalMs }],
         };
       }
       return same(m);
 
     case 'probeFailed': {
-      const next: WorkerEffect = { type: 'startTimer', timer: 'probe', delayMs: policy.probeIntervalMs };
+      const next: WorkerEffect = {
+        type: 'startTimer',
+        timer: 'probe',
+        delayMs: policy.probeIntervalMs,
+      };
       if (state === 'starting') return { machine: m, effects: [next] };
       if (state === 'ready' || state === 'degraded') {
         const probeFailures = m.probeFailures + 1;
@@ -210,10 +280,15 @@ export function reduceWorker(m: WorkerMachine, event: WorkerEvent, policy: Resta
       if (state === 'starting' || state === 'ready' || state === 'degraded') {
         return beginStop(m, 'stop', 'stopped by the console', policy);
       }
-      if (state === 'stopping') return same({ ...m, afterExit: 'stop', stopReason: 'stopped by the console' });
+      if (state === 'stopping') {
+        return same({ ...m, afterExit: 'stop', stopReason: 'stopped by the console' });
+      }
       if (state === 'backoff') {
         return {
-          machine: { ...m, status: { ...m.status, state: 'stopped', nextRestartAtMs: null, message: null } },
+          machine: {
+            ...m,
+            status: { ...m.status, state: 'stopped', nextRestartAtMs: null, message: null },
+          },
           effects: cancel('restart'),
         };
       }
@@ -225,9 +300,19 @@ export function reduceWorker(m: WorkerMachine, event: WorkerEvent, policy: Resta
         if (m.afterExit === 'crash') return afterCrash(m, exit, policy);
         const stopped: WorkerMachine = {
           ...m,
-          status: { ...m.status, state: 'stopped', pid: null, lastExit: exit, readyAtMs: null, progress: null, message: null },
+          status: {
+            ...m.status,
+            state: 'stopped',
+            pid: null,
+            lastExit: exit,
+            readyAtMs: null,
+            progress: null,
+            message: null,
+          },
         };
-        if (m.afterExit === 'restart') return withEffects(beginSpawn(stopped), cancel('kill'), true);
+        if (m.afterExit === 'restart') {
+          return withEffects(beginSpawn(stopped), cancel('kill'), true);
+        }
         return { machine: stopped, effects: cancel('kill', ...RUN_TIMERS) };
       }
       if (state === 'starting' || state === 'ready' || state === 'degraded') {
@@ -252,21 +337,36 @@ function onTimer(m: WorkerMachine, timer: WorkerTimer, policy: RestartPolicy): W
         : same(m);
     case 'readyTimeout':
       if (state !== 'starting') return same(m);
-      return beginStop(m, 'crash', `ready timeout: /health did not answer 200 within ${policy.readyTimeoutMs} ms`, policy);
+      return beginStop(
+        m,
+        'crash',
+        `ready timeout: /health did not answer 200 within ${policy.readyTimeoutMs} ms`,
+        policy,
+      );
     case 'restart':
       if (state !== 'backoff') return same(m);
       return beginSpawn(m, { restarts: m.status.restarts + 1 });
     case 'kill':
       if (state !== 'stopping') return same(m);
       return {
-        machine: { ...m, stopReason: `${m.stopReason ?? 'stopped'} (SIGKILL after ${policy.killTimeoutMs} ms)` },
+        machine: {
+          ...m,
+          stopReason: `${m.stopReason ?? 'stopped'} (SIGKILL after ${policy.killTimeoutMs} ms)`,
+        },
         effects: [{ type: 'kill', signal: 'SIGKILL' }],
       };
   }
 }
 
-function withEffects(t: WorkerTransition, extra: WorkerEffect[], prepend = false): WorkerTransition {
-  return { machine: t.machine, effects: prepend ? [...extra, ...t.effects] : [...t.effects, ...extra] };
+function withEffects(
+  t: WorkerTransition,
+  extra: WorkerEffect[],
+  prepend = false,
+): WorkerTransition {
+  return {
+    machine: t.machine,
+    effects: prepend ? [...extra, ...t.effects] : [...t.effects, ...extra],
+  };
 }
 
 // eslint-disable-next-line no-control-regex -- ANSI escapes start with ESC; nvidia-smi and tqdm print them.
@@ -299,8 +399,14 @@ export function parseProgressLine(line: string, atMs: number): WorkerProgress | 
     const label = (bar[1] ?? '').trim() || 'Loading';
     const count = /\|\s*(\d+)\/(\d+)/.exec(text);
     const suffix = count ? ` ${count[1]}/${count[2]}` : '';
-    return { message: `${label}${suffix}`.slice(0, 160), fraction: Math.min(1, Math.max(0, pct / 100)), atMs };
+    return {
+      message: `${label}${suffix}`.slice(0, 160),
+      fraction: Math.min(1, Math.max(0, pct / 100)),
+      atMs,
+    };
   }
-  if (STAGES.some((re) => re.test(text))) return { message: text.slice(0, 160), fraction: null, atMs };
+  if (STAGES.some((re) => re.test(text))) {
+    return { message: text.slice(0, 160), fraction: null, atMs };
+  }
   return null;
 }

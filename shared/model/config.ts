@@ -4,7 +4,11 @@
 
 /** `ServerRole` as upstream's IntEnum: CONTEXT=0, GENERATION=1, MM_ENCODER=2. */
 export type ServerRoleName = 'CONTEXT' | 'GENERATION' | 'MM_ENCODER';
-export const SERVER_ROLE_NUMBER: Record<ServerRoleName, number> = { CONTEXT: 0, GENERATION: 1, MM_ENCODER: 2 };
+export const SERVER_ROLE_NUMBER: Record<ServerRoleName, number> = {
+  CONTEXT: 0,
+  GENERATION: 1,
+  MM_ENCODER: 2,
+};
 
 export type RouterType = 'round_robin' | 'load_balancing' | 'kv_cache_aware';
 

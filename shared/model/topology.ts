@@ -96,7 +96,14 @@ export type ExportFormat = 'files' | 'launch-script' | 'slurm-script';
 export interface ExportOptions {
   format: ExportFormat;
   /** Slurm only: `#SBATCH` values. */
-  slurm?: { jobName?: string; partition?: string | null; account?: string | null; timeLimit?: string; nodes?: number; gpusPerNode?: number };
+  slurm?: {
+    jobName?: string;
+    partition?: string | null;
+    account?: string | null;
+    timeLimit?: string;
+    nodes?: number;
+    gpusPerNode?: number;
+  };
   /** Directory the scripts refer to for the YAML files; default `.` (next to the script). */
   configDir?: string;
 }

@@ -9,7 +9,8 @@ export type WorkerEngine = 'trtllm-serve' | 'simulated';
 /** `trtllm-serve --backend` choices (protocol 1.1). */
 export type WorkerBackend = 'pytorch' | 'tensorrt' | '_autodeploy';
 
-export type WorkerState = 'stopped' | 'starting' | 'ready' | 'degraded' | 'backoff' | 'stopping' | 'errored';
+export type WorkerState =
+  'stopped' | 'starting' | 'ready' | 'degraded' | 'backoff' | 'stopping' | 'errored';
 
 /**
  * How the worker registers itself for dynamic scaling (protocol 7). Both kinds add `--server_role`.

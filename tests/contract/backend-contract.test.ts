@@ -52,14 +52,28 @@ describe.each(transports)('real backend over $name', ({ make }) => {
 
   it('starts empty: no workers, no topology, simulated GPUs, a running proxy, static membership', async () => {
     expect(await h.client.invoke('workers:list')).toEqual([]);
-    expect(await h.client.invoke('topology:get')).toMatchObject({ name: 'default', files: {}, console: null, appliedVersion: null });
+    expect(await h.client.invoke('topology:get')).toMatchObject({
+      name: 'default',
+      files: {},
+      console: null,
+      appliedVersion: null,
+    });
     expect(await h.client.invoke('topology:history')).toEqual([]);
     const gpus = await h.client.invoke('gpus:list');
-    expect([gpus.simulated, gpus.gpus.length, gpus.gpus[0]?.name]).toEqual([true, 4, 'NVIDIA H100 80GB HBM3']);
+    expect([gpus.simulated, gpus.gpus.length, gpus.gpus[0]?.name]).toEqual([
+      true,
+      4,
+      'NVIDIA H100 80GB HBM3',
+    ]);
     const proxy = await h.client.invoke('proxy:info');
     expect(proxy).toMatchObject({ host: '127.0.0.1', isRunning: true });
     expect(proxy.url).toBe(`http://127.0.0.1:${proxy.port}`);
-    expect(await h.client.invoke('cluster:status')).toEqual({ mode: 'static', etcd: { state: 'off', endpoint: null, message: null }, isReady: null, remoteWorkers: [] });
+    expect(await h.client.invoke('cluster:status')).toEqual({
+      mode: 'static',
+      etcd: { state: 'off', endpoint: null, message: null },
+      isReady: null,
+      remoteWorkers: [],
+    });
   });
 
   it('keeps settings across calls and validates patches', async () => {
@@ -77,18 +91,29 @@ describe.each(transports)('real backend over $name', ({ make }) => {
     { call: (c: ApiClient) => c.invoke('workers:restart', 'nope'), code: 'WORKER_NOT_FOUND' },
     { call: (c: ApiClient) => c.invoke('workers:remove', 'nope'), code: 'WORKER_NOT_FOUND' },
     { call: (c: ApiClient) => c.invoke('topology:export', { format: 'files' }), code: 'NOT_FOUND' },
-    { call: (c: ApiClient) => c.invoke('topology:apply', { 'console.yaml': 'workers: 3\n' }), code: 'CONFIG_INVALID' },
+    {
+      call: (c: ApiClient) => c.invoke('topology:apply', { 'console.yaml': 'workers: 3\n' }),
+      code: 'CONFIG_INVALID',
+    },
     // A worker without a GPU is refused before anything is written or started.
-    { call: (c: ApiClient) => c.invoke('workers:add', { role: 'context', gpus: [], model: MODEL, engine: 'simulated' }), code: 'CONFIG_INVALID' },
+    {
+      call: (c: ApiClient) =>
+        c.invoke('workers:add', { role: 'context', gpus: [], model: MODEL, engine: 'simulated' }),
+      code: 'CONFIG_INVALID',
+    },
   ])('answers $code', async ({ call, code }) => {
     expect((await expectAppError(call(h.client))).code).toBe(code);
     expect(await h.client.invoke('workers:list')).toEqual([]);
   });
 
   it('validates a topology without changing anything', async () => {
-    const report = await h.client.invoke('topology:validate', { 'console.yaml': 'cluster_mode: static\nworkers: []\n' });
+    const report = await h.client.invoke('topology:validate', {
+      'console.yaml': 'cluster_mode: static\nworkers: []\n',
+    });
     expect(report.ok).toBe(false);
-    expect(report.issues.some((i) => i.file === 'disagg_config.yaml' && i.severity === 'error')).toBe(true);
+    expect(
+      report.issues.some((i) => i.file === 'disagg_config.yaml' && i.severity === 'error'),
+    ).toBe(true);
   });
 
   it('applies a topology: events for the plan and each worker, then workers serve; metrics answer', async () => {
@@ -97,7 +122,9 @@ describe.each(transports)('real backend over $name', ({ make }) => {
     const offA = h.client.on('topology:applied', (e) => applied.push(e));
     const offS = h.client.on('workers:statusChanged', (v) => statuses.push(v));
     const logged: string[] = [];
-    const offL = h.client.on('logs:appended', (e) => logged.push(...e.lines.map((l) => `${e.workerId}|${l.text}`)));
+    const offL = h.client.on('logs:appended', (e) =>
+      logged.push(...e.lines.map((l) => `${e.workerId}|${l.text}`)),
+    );
     await h.client.whenConnected();
     const { port: proxyPort } = await h.client.invoke('proxy:info');
     const [ctxPort, genPort] = [await getFreePort(), await getFreePort()];
@@ -111,8 +138,19 @@ describe.each(transports)('real backend over $name', ({ make }) => {
     expect(result.version).toBe(1);
     expect(result.plan).toMatchObject({ start: ['ctx0', 'gen0'], restart: [], stop: [] });
     await expect.poll(() => applied.map((e) => e.version), { timeout: 5000 }).toEqual([1]);
-    await expect.poll(() => [...new Set(statuses.filter((s) => s.status.state === 'ready').map((s) => s.id))].sort(), { timeout: 20_000, interval: 100 }).toEqual(['ctx0', 'gen0']);
-    await expect.poll(() => logged.some((l) => l.startsWith('gen0|') && l.includes('CUDA_VISIBLE_DEVICES=1')), { timeout: 5000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          [...new Set(statuses.filter((s) => s.status.state === 'ready').map((s) => s.id))].sort(),
+        { timeout: 20_000, interval: 100 },
+      )
+      .toEqual(['ctx0', 'gen0']);
+    await expect
+      .poll(
+        () => logged.some((l) => l.startsWith('gen0|') && l.includes('CUDA_VISIBLE_DEVICES=1')),
+        { timeout: 5000 },
+      )
+      .toBe(true);
     offA();
     offS();
     offL();
@@ -120,14 +158,24 @@ describe.each(transports)('real backend over $name', ({ make }) => {
       ['ctx0', 'local', `http://127.0.0.1:${ctxPort}`],
       ['gen0', 'local', `http://127.0.0.1:${genPort}`],
     ]);
-    const lines = await h.client.invoke('workers:logs', 'gen0', { search: 'CUDA_VISIBLE_DEVICES=1' });
+    const lines = await h.client.invoke('workers:logs', 'gen0', {
+      search: 'CUDA_VISIBLE_DEVICES=1',
+    });
     expect(lines.length).toBeGreaterThan(0);
     const exported = await h.client.invoke('topology:export', { format: 'launch-script' });
     expect(exported[0]?.text).toContain('trtllm-serve');
-    const snap = await h.client.invoke('metrics:snapshot', { fromMs: Date.now() - 10_000, stepSec: 5 });
+    const snap = await h.client.invoke('metrics:snapshot', {
+      fromMs: Date.now() - 10_000,
+      stepSec: 5,
+    });
     expect(snap.stepSec).toBe(5);
     expect(snap.overall.length).toBeGreaterThanOrEqual(2);
-    expect((await h.client.invoke('metrics:csv')).split('\n')[0]).toMatch(/^time_iso,at_ms,scope,requests/);
-    expect(await h.client.invoke('workers:stop', 'gen0')).toMatchObject({ id: 'gen0', state: 'stopped' });
+    expect((await h.client.invoke('metrics:csv')).split('\n')[0]).toMatch(
+      /^time_iso,at_ms,scope,requests/,
+    );
+    expect(await h.client.invoke('workers:stop', 'gen0')).toMatchObject({
+      id: 'gen0',
+      state: 'stopped',
+    });
   }, 60_000);
 });

@@ -32,7 +32,10 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-function benchBackend(dataDir: string, currentModel: string | null): { backend: ApiBackend; service: BenchService } {
+function benchBackend(
+  dataDir: string,
+  currentModel: string | null,
+): { backend: ApiBackend; service: BenchService } {
   const listeners = new Map<string, Set<(p: unknown) => void>>();
   const service = createBenchService({
     dataDir,
@@ -134,7 +137,9 @@ describe.each(transports)('bench and planner channels over $name', ({ make }) =>
     expect(out.run.topology).toBe('1 simulated worker');
     // Progress arrives over SSE asynchronously: wait (bounded) for the final event.
     const deadline = Date.now() + 3000;
-    while (!events.some((e) => e.isFinished) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!events.some((e) => e.isFinished) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(events.some((e) => e.isFinished)).toBe(true);
     expect(events.length).toBeLessThan(40);
 
@@ -150,7 +155,12 @@ describe.each(transports)('bench and planner channels over $name', ({ make }) =>
 
   it('one run at a time: a second is BUSY; cancel ends the first and keeps finished steps', async () => {
     const c = await client();
-    const long = c.invoke('bench:sweep', { ...SWEEP, outputLen: 200, numPrompts: 40, sweep: { kind: 'concurrency', values: [2, 2, 2] } });
+    const long = c.invoke('bench:sweep', {
+      ...SWEEP,
+      outputLen: 200,
+      numPrompts: 40,
+      sweep: { kind: 'concurrency', values: [2, 2, 2] },
+    });
     await new Promise((r) => setTimeout(r, 200));
     expect(await codeOf(c.invoke('bench:run', { ...RUN, maxConcurrency: 1 }))).toBe('BUSY');
     expect(await c.invoke('bench:cancel')).toBe(true);
@@ -166,8 +176,16 @@ describe.each(transports)('bench and planner channels over $name', ({ make }) =>
 
   it('compares two runs and deletes one; unknown runs are NOT_FOUND', async () => {
     const c = await client();
-    const a = await c.invoke('bench:sweep', { ...SWEEP, numPrompts: 3, sweep: { kind: 'concurrency', values: [1] } });
-    const b = await c.invoke('bench:sweep', { ...SWEEP, numPrompts: 3, sweep: { kind: 'concurrency', values: [1, 2] } });
+    const a = await c.invoke('bench:sweep', {
+      ...SWEEP,
+      numPrompts: 3,
+      sweep: { kind: 'concurrency', values: [1] },
+    });
+    const b = await c.invoke('bench:sweep', {
+      ...SWEEP,
+      numPrompts: 3,
+      sweep: { kind: 'concurrency', values: [1, 2] },
+    });
     const rows = await c.invoke('bench:compare', a.run.id, b.run.id);
     const tput = rows.filter((r) => r.metric === 'output_throughput');
     expect(tput.map((r) => r.stepValue)).toEqual([1, 2]);
@@ -183,10 +201,29 @@ describe.each(transports)('bench and planner channels over $name', ({ make }) =>
   it('says what to do next: no model, wrong URL, no worker to calibrate, aggregated apply', async () => {
     const c = await client(null);
     expect(await codeOf(c.invoke('bench:run', RUN))).toBe('CONFIG_INVALID');
-    expect(await codeOf(c.invoke('bench:run', { ...RUN, model: MODEL, baseUrl: 'http://127.0.0.1:1' }))).toBe('INTERNAL');
+    expect(
+      await codeOf(c.invoke('bench:run', { ...RUN, model: MODEL, baseUrl: 'http://127.0.0.1:1' })),
+    ).toBe('INTERNAL');
     expect(await codeOf(c.invoke('planner:calibrate', {}))).toBe('CONFIG_INVALID');
-    expect(await codeOf(c.invoke('planner:apply', { kind: 'aggregated', contextWorkers: 0, generationWorkers: 2, gpus: 2 }))).toBe('NOT_SUPPORTED');
-    expect(await codeOf(c.invoke('planner:predict', { workload: { inputLen: 8, outputLen: 4, slos: {} }, gpus: 2, model: MODEL }))).toBe('INVALID_ARGUMENT');
+    expect(
+      await codeOf(
+        c.invoke('planner:apply', {
+          kind: 'aggregated',
+          contextWorkers: 0,
+          generationWorkers: 2,
+          gpus: 2,
+        }),
+      ),
+    ).toBe('NOT_SUPPORTED');
+    expect(
+      await codeOf(
+        c.invoke('planner:predict', {
+          workload: { inputLen: 8, outputLen: 4, slos: {} },
+          gpus: 2,
+          model: MODEL,
+        }),
+      ),
+    ).toBe('INVALID_ARGUMENT');
     expect(await c.invoke('planner:cancel')).toBe(false);
   }, 30_000);
 });

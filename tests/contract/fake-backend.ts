@@ -15,7 +15,18 @@ export interface FakeBackend extends ApiBackend {
 }
 
 function status(id: string, state: WorkerStatus['state']): WorkerStatus {
-  return { id, state, pid: state === 'stopped' ? null : 4242, restarts: 0, lastExit: null, startedAtMs: 1_700_000_000_000, readyAtMs: null, progress: null, nextRestartAtMs: null, message: null };
+  return {
+    id,
+    state,
+    pid: state === 'stopped' ? null : 4242,
+    restarts: 0,
+    lastExit: null,
+    startedAtMs: 1_700_000_000_000,
+    readyAtMs: null,
+    progress: null,
+    nextRestartAtMs: null,
+    message: null,
+  };
 }
 
 /** Builds the fake: one worker `ctx0`; `settings:set` is left out on purpose (NOT_SUPPORTED). */
@@ -23,7 +34,14 @@ export function createFakeBackend(): FakeBackend {
   const listeners = new Map<string, Set<(p: unknown) => void>>();
   const calls: { channel: string; args: unknown[] }[] = [];
   const workers = new Map<string, WorkerView>();
-  workers.set('ctx0', { id: 'ctx0', role: 'context', url: 'http://localhost:8001', origin: 'local', spec: null, status: status('ctx0', 'ready') });
+  workers.set('ctx0', {
+    id: 'ctx0',
+    role: 'context',
+    url: 'http://localhost:8001',
+    origin: 'local',
+    spec: null,
+    status: status('ctx0', 'ready'),
+  });
 
   const emit = <E extends ApiEventName>(name: E, payload: ApiEventMap[E]): void => {
     for (const l of [...(listeners.get(name) ?? [])]) l(payload);
@@ -37,15 +55,28 @@ export function createFakeBackend(): FakeBackend {
     'workers:add': (request) => {
       calls.push({ channel: 'workers:add', args: [request] });
       const id = request.id ?? `w${workers.size}`;
-      if (workers.has(id)) return Promise.reject(new AppError('CONFIG_INVALID', `worker '${id}' exists`, { field: 'id', id }));
-      const view: WorkerView = { id, role: request.role, url: `http://${request.host ?? 'localhost'}:${request.port ?? 9000}`, origin: 'local', spec: null, status: status(id, 'starting') };
+      if (workers.has(id)) {
+        return Promise.reject(
+          new AppError('CONFIG_INVALID', `worker '${id}' exists`, { field: 'id', id }),
+        );
+      }
+      const view: WorkerView = {
+        id,
+        role: request.role,
+        url: `http://${request.host ?? 'localhost'}:${request.port ?? 9000}`,
+        origin: 'local',
+        spec: null,
+        status: status(id, 'starting'),
+      };
       workers.set(id, view);
       emit('workers:statusChanged', view);
       return Promise.resolve(view);
     },
     'workers:remove': (id) => {
       calls.push({ channel: 'workers:remove', args: [id] });
-      if (!workers.delete(id)) return Promise.reject(new AppError('WORKER_NOT_FOUND', `no worker '${id}'`, { id }));
+      if (!workers.delete(id)) {
+        return Promise.reject(new AppError('WORKER_NOT_FOUND', `no worker '${id}'`, { id }));
+      }
       return Promise.resolve();
     },
     'workers:stop': (id) => {
@@ -54,12 +85,20 @@ export function createFakeBackend(): FakeBackend {
     },
     'workers:logs': (id, query) => {
       calls.push({ channel: 'workers:logs', args: [id, query] });
-      const lines = ['loading model', 'Loading weights 50%', 'server ready', 'GET /health 200'].map((text, i) => ({ seq: i + 1, atMs: 1000 + i, stream: 'stdout' as const, text }));
+      const lines = ['loading model', 'Loading weights 50%', 'server ready', 'GET /health 200'].map(
+        (text, i) => ({ seq: i + 1, atMs: 1000 + i, stream: 'stdout' as const, text }),
+      );
       const search = query?.search?.toLowerCase();
       const filtered = search ? lines.filter((l) => l.text.toLowerCase().includes(search)) : lines;
       return Promise.resolve(filtered.slice(-(query?.tail ?? filtered.length)));
     },
-    'proxy:info': () => Promise.resolve({ url: 'http://127.0.0.1:8000', host: '127.0.0.1', port: 8000, isRunning: true }),
+    'proxy:info': () =>
+      Promise.resolve({
+        url: 'http://127.0.0.1:8000',
+        host: '127.0.0.1',
+        port: 8000,
+        isRunning: true,
+      }),
     'metrics:csv': () => Promise.resolve('atMs,requests\n1000,3\n'),
   };
 

@@ -40,8 +40,16 @@ afterAll(async () => {
   rmSync(staticDir, { recursive: true, force: true });
 });
 
-const post = (path: string, body: string, headers: Record<string, string> = {}): Promise<Response> =>
-  fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+const post = (
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<Response> =>
+  fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
 
 describe('api-server auth', () => {
   it('prints a console URL with the token on 127.0.0.1', () => {
@@ -57,12 +65,22 @@ describe('api-server auth', () => {
     { name: 'basic auth', headers: { authorization: 'Basic abc' }, query: '' },
     { name: 'right token, but in the query string', headers: {}, query: '?token=<right>' },
   ];
-  it.each(cases)('answers 401 with an UNAUTHORIZED envelope ($name) and never calls the backend', async ({ headers, query }) => {
-    const res = await post(`/api/workers:list${query.replace('<right>', encodeURIComponent(server.token))}`, '[]', headers);
-    expect(res.status).toBe(401);
-    expect(await res.json()).toEqual({ ok: false, error: { code: 'UNAUTHORIZED', message: 'missing or wrong console token' } });
-    expect(backend.calls.filter((c) => c.channel === 'workers:list')).toEqual([]);
-  });
+  it.each(cases)(
+    'answers 401 with an UNAUTHORIZED envelope ($name) and never calls the backend',
+    async ({ headers, query }) => {
+      const res = await post(
+        `/api/workers:list${query.replace('<right>', encodeURIComponent(server.token))}`,
+        '[]',
+        headers,
+      );
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({
+        ok: false,
+        error: { code: 'UNAUTHORIZED', message: 'missing or wrong console token' },
+      });
+      expect(backend.calls.filter((c) => c.channel === 'workers:list')).toEqual([]);
+    },
+  );
 
   it('accepts the token as a bearer header', async () => {
     const res = await post('/api/proxy:info', '[]', { authorization: `Bearer ${server.token}` });
@@ -81,7 +99,10 @@ describe('api-server auth', () => {
     const client = createApiClient(transport);
     await expect(client.invoke('workers:list')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     client.on('workers:statusChanged', () => undefined);
-    const err = await client.whenConnected().then(() => null, (e: unknown) => e);
+    const err = await client.whenConnected().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('UNAUTHORIZED');
     client.close();
@@ -92,9 +113,27 @@ describe('api-server requests', () => {
   const auth = (): Record<string, string> => ({ authorization: `Bearer ${server.token}` });
 
   it.each([
-    { name: 'not JSON', body: '{oops', status: 400, code: 'INVALID_ARGUMENT', message: 'request body must be a JSON array of arguments' },
-    { name: 'an object, not an array', body: '{"a":1}', status: 400, code: 'INVALID_ARGUMENT', message: 'arguments: must be an array, got an object' },
-    { name: 'over the size limit', body: JSON.stringify(['x'.repeat(2000)]), status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'request body exceeds 1024 bytes' },
+    {
+      name: 'not JSON',
+      body: '{oops',
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+      message: 'request body must be a JSON array of arguments',
+    },
+    {
+      name: 'an object, not an array',
+      body: '{"a":1}',
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+      message: 'arguments: must be an array, got an object',
+    },
+    {
+      name: 'over the size limit',
+      body: JSON.stringify(['x'.repeat(2000)]),
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'request body exceeds 1024 bytes',
+    },
   ])('rejects a body that is $name', async ({ body, status, code, message }) => {
     const res = await post('/api/workers:restart', body, auth());
     expect(res.status).toBe(status);
@@ -111,11 +150,14 @@ describe('api-server requests', () => {
     { path: '/api/workers:remove', body: '["ghost"]', status: 404, code: 'WORKER_NOT_FOUND' },
     { path: '/api/settings:get', status: 501, code: 'NOT_SUPPORTED' },
     { path: '/api/workers:stop', body: '["ctx0"]', status: 500, code: 'INTERNAL' },
-  ])('maps $code to HTTP $status with the envelope in the body', async ({ path, body, status, code }) => {
-    const res = await post(path, body ?? '[]', auth());
-    expect(res.status).toBe(status);
-    expect(await res.json()).toMatchObject({ ok: false, error: { code } });
-  });
+  ])(
+    'maps $code to HTTP $status with the envelope in the body',
+    async ({ path, body, status, code }) => {
+      const res = await post(path, body ?? '[]', auth());
+      expect(res.status).toBe(status);
+      expect(await res.json()).toMatchObject({ ok: false, error: { code } });
+    },
+  );
 
   it('answers 405 for GET on a channel', async () => {
     const res = await fetch(`${server.url}/api/workers:list`, { headers: auth() });
@@ -123,20 +165,30 @@ describe('api-server requests', () => {
   });
 
   it('streams events as `event: <name>` / `data: <json>` after a connected event', async () => {
-    const r = await openSseReader(`${server.url}/api/events`, { authorization: `Bearer ${server.token}` });
+    const r = await openSseReader(`${server.url}/api/events`, {
+      authorization: `Bearer ${server.token}`,
+    });
     readers.push(r);
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     await r.waitFor((m) => m.event === 'console:connected');
-    backend.emit('logs:appended', { workerId: 'ctx0', lines: [{ seq: 1, atMs: 2, stream: 'stderr', text: 'a "quoted"\nline' }] });
+    backend.emit('logs:appended', {
+      workerId: 'ctx0',
+      lines: [{ seq: 1, atMs: 2, stream: 'stderr', text: 'a "quoted"\nline' }],
+    });
     const m = await r.waitFor((x) => x.event === 'logs:appended');
-    expect(JSON.parse(m.data)).toEqual({ workerId: 'ctx0', lines: [{ seq: 1, atMs: 2, stream: 'stderr', text: 'a "quoted"\nline' }] });
+    expect(JSON.parse(m.data)).toEqual({
+      workerId: 'ctx0',
+      lines: [{ seq: 1, atMs: 2, stream: 'stderr', text: 'a "quoted"\nline' }],
+    });
     expect(r.rawText()).toContain('event: logs:appended\ndata: {"workerId":"ctx0"');
   });
 
   it('drops its backend subscriptions when the client disconnects', async () => {
     await expect.poll(() => backend.listenerCount(), { timeout: 5000 }).toBe(0);
-    const r = await openSseReader(`${server.url}/api/events`, { authorization: `Bearer ${server.token}` });
+    const r = await openSseReader(`${server.url}/api/events`, {
+      authorization: `Bearer ${server.token}`,
+    });
     await r.waitFor((m) => m.event === 'console:connected');
     // The SSE stream subscribes once to every event of the contract.
     expect(backend.listenerCount()).toBe(API_EVENTS.length);
@@ -148,14 +200,23 @@ describe('api-server requests', () => {
 describe('api-server slow event clients', () => {
   it('disconnects a client that stops reading instead of buffering without bound', async () => {
     const slowBackend = createFakeBackend();
-    const slow = await startApiServer({ backend: slowBackend, maxSseBufferBytes: 64 * 1024, log: () => undefined });
-    const r = await openSseReader(`${slow.url}/api/events`, { authorization: `Bearer ${slow.token}` });
+    const slow = await startApiServer({
+      backend: slowBackend,
+      maxSseBufferBytes: 64 * 1024,
+      log: () => undefined,
+    });
+    const r = await openSseReader(`${slow.url}/api/events`, {
+      authorization: `Bearer ${slow.token}`,
+    });
     try {
       await r.waitFor((m) => m.event === 'console:connected');
       r.pause();
       const big = 'x'.repeat(512 * 1024);
       for (let i = 0; i < 64 && slowBackend.listenerCount() > 0; i++) {
-        slowBackend.emit('logs:appended', { workerId: 'ctx0', lines: [{ seq: i, atMs: i, stream: 'stdout', text: big }] });
+        slowBackend.emit('logs:appended', {
+          workerId: 'ctx0',
+          lines: [{ seq: i, atMs: i, stream: 'stdout', text: big }],
+        });
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       await expect.poll(() => slowBackend.listenerCount(), { timeout: 5000 }).toBe(0);
@@ -168,14 +229,49 @@ describe('api-server slow event clients', () => {
 
 describe('api-server static files', () => {
   it.each([
-    { path: '/', status: 200, type: 'text/html; charset=utf-8', body: '<!doctype html><title>console</title>' },
-    { path: '/?token=abc', status: 200, type: 'text/html; charset=utf-8', body: '<!doctype html><title>console</title>' },
-    { path: '/assets/app.js', status: 200, type: 'text/javascript; charset=utf-8', body: 'console.log(1)' },
+    {
+      path: '/',
+      status: 200,
+      type: 'text/html; charset=utf-8',
+      body: '<!doctype html><title>console</title>',
+    },
+    {
+      path: '/?token=abc',
+      status: 200,
+      type: 'text/html; charset=utf-8',
+      body: '<!doctype html><title>console</title>',
+    },
+    {
+      path: '/assets/app.js',
+      status: 200,
+      type: 'text/javascript; charset=utf-8',
+      body: 'console.log(1)',
+    },
     { path: '/assets/app.css', status: 200, type: 'text/css; charset=utf-8', body: 'body{}' },
-    { path: '/workers/ctx0', status: 200, type: 'text/html; charset=utf-8', body: '<!doctype html><title>console</title>' },
-    { path: '/assets/missing.js', status: 404, type: 'text/plain; charset=utf-8', body: 'not found\n' },
-    { path: '/..%2fapi-secret.txt', status: 400, type: 'text/plain; charset=utf-8', body: 'bad path\n' },
-    { path: '/assets/..%2f..%2fapi-secret.txt', status: 400, type: 'text/plain; charset=utf-8', body: 'bad path\n' },
+    {
+      path: '/workers/ctx0',
+      status: 200,
+      type: 'text/html; charset=utf-8',
+      body: '<!doctype html><title>console</title>',
+    },
+    {
+      path: '/assets/missing.js',
+      status: 404,
+      type: 'text/plain; charset=utf-8',
+      body: 'not found\n',
+    },
+    {
+      path: '/..%2fapi-secret.txt',
+      status: 400,
+      type: 'text/plain; charset=utf-8',
+      body: 'bad path\n',
+    },
+    {
+      path: '/assets/..%2f..%2fapi-secret.txt',
+      status: 400,
+      type: 'text/plain; charset=utf-8',
+      body: 'bad path\n',
+    },
     { path: '/%E0%A4%A', status: 400, type: 'text/plain; charset=utf-8', body: 'bad path\n' },
   ])('GET $path -> $status', async ({ path, status, type, body }) => {
     const res = await fetch(`${server.url}${path}`);

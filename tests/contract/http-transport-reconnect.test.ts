@@ -14,7 +14,9 @@ describe('httpTransport reconnect', () => {
     const backend = createFakeBackend();
     let server = await startApiServer({ backend, token: 'fixed-token-for-this-test-0123456789' });
     const { port } = server;
-    const client = createApiClient(httpTransport({ baseUrl: server.url, token: server.token, reconnectDelayMs: 50 }));
+    const client = createApiClient(
+      httpTransport({ baseUrl: server.url, token: server.token, reconnectDelayMs: 50 }),
+    );
     try {
       const seen: number[] = [];
       client.on('gpus:sampled', (e) => seen.push(e.atMs));
@@ -23,7 +25,11 @@ describe('httpTransport reconnect', () => {
       await expect.poll(() => seen, { timeout: 5000 }).toEqual([1]);
 
       await server.close();
-      server = await startApiServer({ backend, port, token: 'fixed-token-for-this-test-0123456789' });
+      server = await startApiServer({
+        backend,
+        port,
+        token: 'fixed-token-for-this-test-0123456789',
+      });
       await expect.poll(() => backend.listenerCount(), { timeout: 5000 }).toBe(API_EVENTS.length);
       await client.whenConnected();
       backend.emit('gpus:sampled', { atMs: 2, samples: [] });

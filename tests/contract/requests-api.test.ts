@@ -40,7 +40,8 @@ function rec(id: number, patch: Partial<ProxyRequestRecord> = {}): ProxyRequestR
 function requestsBackend(): { backend: ApiBackend; log: RequestLog } {
   const listeners = new Set<(e: RequestsRecordedEvent) => void>();
   const log = new RequestLog({
-    workerIdOf: (url) => ({ 'http://127.0.0.1:8001': 'ctx0', 'http://127.0.0.1:8002': 'gen0' })[url] ?? null,
+    workerIdOf: (url) =>
+      ({ 'http://127.0.0.1:8001': 'ctx0', 'http://127.0.0.1:8002': 'gen0' })[url] ?? null,
     onRecorded: (e) => {
       for (const l of listeners) l(e);
     },
@@ -78,12 +79,31 @@ describe.each(transports)('requests channels over $name', ({ make }) => {
 
   it('lists newest first with filters and returns one request with its whole timeline', async () => {
     h = await make();
-    h.log.add([rec(1), rec(2, { outcome: 'upstream_error', status: 502, tokenTimes: [], errorMessage: 'ctx 500' }), rec(3)]);
+    h.log.add([
+      rec(1),
+      rec(2, { outcome: 'upstream_error', status: 502, tokenTimes: [], errorMessage: 'ctx 500' }),
+      rec(3),
+    ]);
     expect((await h.client.invoke('requests:list')).map((r) => r.id)).toEqual([3, 2, 1]);
-    expect((await h.client.invoke('requests:list', { outcomes: ['upstream_error'] })).map((r) => [r.id, r.errorMessage])).toEqual([[2, 'ctx 500']]);
-    expect((await h.client.invoke('requests:list', { worker: 'gen0', limit: 2 })).map((r) => r.id)).toEqual([3, 2]);
+    expect(
+      (await h.client.invoke('requests:list', { outcomes: ['upstream_error'] })).map((r) => [
+        r.id,
+        r.errorMessage,
+      ]),
+    ).toEqual([[2, 'ctx 500']]);
+    expect(
+      (await h.client.invoke('requests:list', { worker: 'gen0', limit: 2 })).map((r) => r.id),
+    ).toEqual([3, 2]);
     const d = await h.client.invoke('requests:get', 3);
-    expect(d).toMatchObject({ id: 3, ctxWorkerId: 'ctx0', genWorkerId: 'gen0', ttftMs: 40, tpotMs: 10.5, e2eMs: 55, tokenEvents: 2 });
+    expect(d).toMatchObject({
+      id: 3,
+      ctxWorkerId: 'ctx0',
+      genWorkerId: 'gen0',
+      ttftMs: 40,
+      tpotMs: 10.5,
+      e2eMs: 55,
+      tokenEvents: 2,
+    });
     expect(d.tokenTimesMs).toEqual([1_700_000_000_043, 1_700_000_000_053.5]);
     expect(d.firstByteAtMs).toBe(1_700_000_000_033);
   });
@@ -92,7 +112,10 @@ describe.each(transports)('requests channels over $name', ({ make }) => {
     { call: (c: ApiClient) => c.invoke('requests:get', 404), code: 'NOT_FOUND' },
     { call: (c: ApiClient) => c.invoke('requests:get', 1.5), code: 'INVALID_ARGUMENT' },
     // Deliberately wrong shape, as a renderer bug would send it.
-    { call: (c: ApiClient) => c.invoke('requests:list', { outcomes: ['fine'] } as never), code: 'INVALID_ARGUMENT' },
+    {
+      call: (c: ApiClient) => c.invoke('requests:list', { outcomes: ['fine'] } as never),
+      code: 'INVALID_ARGUMENT',
+    },
     { call: (c: ApiClient) => c.invoke('requests:list', { limit: 0 }), code: 'INVALID_ARGUMENT' },
   ])('answers $code', async ({ call, code }) => {
     h = await make();
@@ -105,7 +128,9 @@ describe.each(transports)('requests channels over $name', ({ make }) => {
     const off = h.client.on('requests:recorded', (e) => events.push(e));
     await h.client.whenConnected();
     h.log.add([rec(10), rec(11)]);
-    await expect.poll(() => events.flatMap((e) => e.requests.map((r) => r.id)), { timeout: 5000 }).toEqual([11, 10]);
+    await expect
+      .poll(() => events.flatMap((e) => e.requests.map((r) => r.id)), { timeout: 5000 })
+      .toEqual([11, 10]);
     expect(events[0]?.requests[0]).not.toHaveProperty('tokenTimesMs');
     expect(events[0]?.omitted).toBe(0);
     off();

@@ -134,7 +134,7 @@ export const test = base.extend<{ app: ConsoleApp }>({
       await expect(cp.connectionBadge).toHaveText('connected');
       const callEnvelope = (channel: string, ...args: unknown[]): Promise<ApiEnvelope> =>
         callApi(consoleUrl, channel, args);
-      const call = async <T,>(channel: string, ...args: unknown[]): Promise<T> => {
+      const call = async <T>(channel: string, ...args: unknown[]): Promise<T> => {
         const envelope = await callEnvelope(channel, ...args);
         if (!envelope.ok) throw new Error(`${channel}: ${JSON.stringify(envelope.error)}`);
         return envelope.value as T;

@@ -10,10 +10,18 @@ const GPU_COUNT = 4;
 /** The page's worker table and GPU holders next to the backend's snapshot, as one comparable string each. */
 async function pageAndBackend(app: ConsoleApp): Promise<{ page: string; backend: string }> {
   const snap = await app.call<ClusterState>('cluster:snapshot');
-  const backendWorkers = snap.workers.filter((w) => w.origin === 'local').map((w) => w.id).sort();
+  const backendWorkers = snap.workers
+    .filter((w) => w.origin === 'local')
+    .map((w) => w.id)
+    .sort();
   const backendGpus: Record<string, string> = {};
-  for (let i = 0; i < GPU_COUNT; i++) backendGpus[String(i)] = (snap.gpuAssignments[String(i)] ?? []).join(',');
-  const page = JSON.stringify({ workers: await app.console.workerIds(), gpus: await app.console.gpuHolders() });
+  for (let i = 0; i < GPU_COUNT; i++) {
+    backendGpus[String(i)] = (snap.gpuAssignments[String(i)] ?? []).join(',');
+  }
+  const page = JSON.stringify({
+    workers: await app.console.workerIds(),
+    gpus: await app.console.gpuHolders(),
+  });
   return { page, backend: JSON.stringify({ workers: backendWorkers, gpus: backendGpus }) };
 }
 
@@ -32,7 +40,9 @@ async function snapshot(app: ConsoleApp): Promise<ClusterState> {
   return app.call<ClusterState>('cluster:snapshot');
 }
 
-test('repro 1: remove a worker, then add a new one on the GPU it freed, without a reload', async ({ app }) => {
+test('repro 1: remove a worker, then add a new one on the GPU it freed, without a reload', async ({
+  app,
+}) => {
   const c = app.console;
   await c.removeWorker('gen0');
   await expect(c.gpuCard(1)).toContainText('Free');
@@ -47,16 +57,25 @@ test('repro 1: remove a worker, then add a new one on the GPU it freed, without 
   await expectMirrorsBackend(app);
 });
 
-test('repro 2: a draft started before a removal is refused on apply, and the removed worker stays gone', async ({ app }) => {
+test('repro 2: a draft started before a removal is refused on apply, and the removed worker stays gone', async ({
+  app,
+}) => {
   const { console: c, page } = app;
   await c.appendToDraft('console.yaml', '# tuned by hand');
   await expect(page.getByText('draft not applied')).toBeVisible();
-  await expect.poll(async () => (await snapshot(app)).draft?.files['console.yaml'] ?? '').toContain('# tuned by hand');
+  await expect
+    .poll(async () => (await snapshot(app)).draft?.files['console.yaml'] ?? '')
+    .toContain('# tuned by hand');
   await c.removeWorker('gen0');
   await c.open('Configuration');
-  await expect(page.getByRole('status').filter({ hasText: 'This draft was started from version' })).toBeVisible();
+  await expect(
+    page.getByRole('status').filter({ hasText: 'This draft was started from version' }),
+  ).toBeVisible();
   await page.getByRole('button', { name: 'Apply…' }).click();
-  await page.getByRole('dialog', { name: 'Apply plan' }).getByRole('button', { name: 'Confirm apply' }).click();
+  await page
+    .getByRole('dialog', { name: 'Apply plan' })
+    .getByRole('button', { name: 'Confirm apply' })
+    .click();
   const refusal = page.getByRole('alert').filter({ hasText: 'Apply failed' });
   await expect(refusal).toContainText('changed since you looked');
   const snap = await snapshot(app);
@@ -66,13 +85,17 @@ test('repro 2: a draft started before a removal is refused on apply, and the rem
   await expectMirrorsBackend(app);
 });
 
-test('repro 3: the header says disconnected within 5 s of losing the backend, then reconnects and re-syncs', async ({ app }) => {
+test('repro 3: the header says disconnected within 5 s of losing the backend, then reconnects and re-syncs', async ({
+  app,
+}) => {
   const { console: c, page } = app;
   await expect(c.workerState('ctx0')).toHaveText('ready', { timeout: 60_000 });
   await app.stopBackend();
   await expect(c.connectionBadge).toHaveText('disconnected', { timeout: 5_000 });
   await expect(page.locator('.app')).toHaveAttribute('data-stale', 'true');
-  await expect(page.getByRole('status').filter({ hasText: 'Lost the console backend' })).toBeVisible();
+  await expect(
+    page.getByRole('status').filter({ hasText: 'Lost the console backend' }),
+  ).toBeVisible();
   await app.startBackend();
   await expect(c.connectionBadge).toHaveText('connected', { timeout: 60_000 });
   await expect(page.locator('.app')).not.toHaveAttribute('data-stale', 'true');
@@ -82,7 +105,9 @@ test('repro 3: the header says disconnected within 5 s of losing the backend, th
   await expectMirrorsBackend(app);
 });
 
-test('repro 4: removing the last generation worker drops it from the topology, also across a restart', async ({ app }) => {
+test('repro 4: removing the last generation worker drops it from the topology, also across a restart', async ({
+  app,
+}) => {
   const { console: c, page } = app;
   await c.removeWorker('gen0');
   await expect(page.getByText(/removed gen0/i)).toBeVisible();
@@ -96,7 +121,9 @@ test('repro 4: removing the last generation worker drops it from the topology, a
   expect((await snapshot(app)).workers.map((w) => w.id)).not.toContain('gen0');
 });
 
-test('repro 5: the Add-worker panel sees its GPU taken by another window and refuses; so does the backend', async ({ app }) => {
+test('repro 5: the Add-worker panel sees its GPU taken by another window and refuses; so does the backend', async ({
+  app,
+}) => {
   const { console: c, page } = app;
   await c.gpuCard(2).click();
   const form = c.addWorkerForm;
@@ -104,14 +131,22 @@ test('repro 5: the Add-worker panel sees its GPU taken by another window and ref
   const seen = (await snapshot(app)).version;
   // Another window places gen9 on GPU 2 while this panel is open.
   await app.call('cluster:command', {
-    command: { kind: 'addWorker', request: { id: 'gen9', role: 'generation', gpus: [2], model: 'm', engine: 'simulated' } },
+    command: {
+      kind: 'addWorker',
+      request: { id: 'gen9', role: 'generation', gpus: [2], model: 'm', engine: 'simulated' },
+    },
     expectedVersion: seen,
   });
-  await expect(form.getByRole('alert', { name: 'Placement conflicts' })).toContainText('GPU 2 is now used by gen9');
+  await expect(form.getByRole('alert', { name: 'Placement conflicts' })).toContainText(
+    'GPU 2 is now used by gen9',
+  );
   await expect(form.getByRole('button', { name: 'Start worker' })).toBeDisabled();
   // A command built on the version the panel saw is refused by the backend too, naming what changed.
   const stale = await app.callEnvelope('cluster:command', {
-    command: { kind: 'addWorker', request: { id: 'gen8', role: 'generation', gpus: [2], model: 'm', engine: 'simulated' } },
+    command: {
+      kind: 'addWorker',
+      request: { id: 'gen8', role: 'generation', gpus: [2], model: 'm', engine: 'simulated' },
+    },
     expectedVersion: seen,
   });
   expect(stale.error?.code).toBe('STALE_STATE');
@@ -128,7 +163,9 @@ test('repro 6: shift-clicking two GPUs places a TP=2 worker', async ({ app }) =>
   const form = c.addWorkerForm;
   await expect(form).toContainText('GPU 2, 3 · TP 2');
   await expect(form.getByLabel('Tensor parallel size')).toHaveValue('2');
-  await expect(form.getByRole('textbox', { name: /Options/ })).toHaveValue(/tensor_parallel_size: 2/);
+  await expect(form.getByRole('textbox', { name: /Options/ })).toHaveValue(
+    /tensor_parallel_size: 2/,
+  );
   await form.getByRole('button', { name: 'Start worker' }).click();
   await expect(page.getByRole('region', { name: /^Worker / })).toBeVisible();
   await expect
@@ -157,16 +194,24 @@ test('repro 7: at 1024x700 the cluster view does not scroll sideways', async ({ 
   await expect.poll(fits).toBe(true);
 });
 
-test('repro 8: importing a broken YAML keeps the draft and shows the error at its line and column', async ({ app }) => {
+test('repro 8: importing a broken YAML keeps the draft and shows the error at its line and column', async ({
+  app,
+}) => {
   const { console: c, page } = app;
   await c.appendToDraft('console.yaml', '# keep me');
-  await expect.poll(async () => (await snapshot(app)).draft?.files['console.yaml'] ?? '').toContain('# keep me');
-  await c.importFiles({ 'disagg_config.yaml': 'hostname: localhost\nport: 8000\ncontext_servers: [a, b\n' });
+  await expect
+    .poll(async () => (await snapshot(app)).draft?.files['console.yaml'] ?? '')
+    .toContain('# keep me');
+  await c.importFiles({
+    'disagg_config.yaml': 'hostname: localhost\nport: 8000\ncontext_servers: [a, b\n',
+  });
   const error = page.getByRole('alert', { name: 'Import error' });
   await expect(error).toContainText('The draft was kept');
   await expect(error).toContainText(/disagg_config\.yaml:\d+:\d+/);
   expect((await snapshot(app)).draft?.files['console.yaml']).toContain('# keep me');
-  await expect(page.getByRole('region', { name: 'Editor for console.yaml' }).locator('.cm-content')).toContainText('# keep me');
+  await expect(
+    page.getByRole('region', { name: 'Editor for console.yaml' }).locator('.cm-content'),
+  ).toContainText('# keep me');
 });
 
 test('ten actions in a row on one page, each checked against cluster:snapshot', async ({ app }) => {
@@ -183,9 +228,14 @@ test('ten actions in a row on one page, each checked against cluster:snapshot', 
   await expect(c.workerState('gen0')).toHaveText(/starting|ready/);
   await expectMirrorsBackend(app);
   await c.appendToDraft('console.yaml', '# ten actions'); // 5: edit the draft
-  await expect.poll(async () => (await snapshot(app)).draft?.files['console.yaml'] ?? '').toContain('# ten actions');
+  await expect
+    .poll(async () => (await snapshot(app)).draft?.files['console.yaml'] ?? '')
+    .toContain('# ten actions');
   await page.getByRole('button', { name: 'Apply…' }).click(); // 6: apply it
-  await page.getByRole('dialog', { name: 'Apply plan' }).getByRole('button', { name: 'Confirm apply' }).click();
+  await page
+    .getByRole('dialog', { name: 'Apply plan' })
+    .getByRole('button', { name: 'Confirm apply' })
+    .click();
   await expect(page.getByText(/Applied as version/)).toBeVisible();
   expect((await snapshot(app)).topology.files['console.yaml']).toContain('# ten actions');
   await expectMirrorsBackend(app);

@@ -23,7 +23,9 @@ async function streamCompletion(proxyUrl: string): Promise<string | null> {
   return res.headers.get('x-disagg-request-id');
 }
 
-test('a completion through the proxy appears in Recent requests with its timeline', async ({ app }) => {
+test('a completion through the proxy appears in Recent requests with its timeline', async ({
+  app,
+}) => {
   const { console: c, page, proxyUrl } = app;
   await expect(c.workerState('ctx0')).toHaveText('ready', { timeout: 60_000 });
   await expect(c.workerState('gen0')).toHaveText('ready', { timeout: 60_000 });
@@ -45,7 +47,10 @@ test('a completion through the proxy appears in Recent requests with its timelin
   const timeline = page.getByTestId('request-timeline');
   await expect(timeline).toBeVisible();
   const bar = timeline.getByRole('img', { name: /Timeline of request \d+/ });
-  await expect(bar).toHaveAttribute('aria-label', /context queue \+ prefill .*KV hand-off .*generation .*\d+ tokens/);
+  await expect(bar).toHaveAttribute(
+    'aria-label',
+    /context queue \+ prefill .*KV hand-off .*generation .*\d+ tokens/,
+  );
   expect(await bar.locator('[data-tick]').count()).toBeGreaterThan(0);
   // The panel alone: a full-page shot would cut through the sticky top bar this far down.
   await panel.screenshot({ path: join(SCREENSHOT_DIR, 'requests.png') });
@@ -66,7 +71,10 @@ test('the playground shows the proxy timeline of its answer (G2)', async ({ app 
   const card = page.getByTestId('response-card');
   await expect(card).toHaveAttribute('data-status', 'done', { timeout: 30_000 });
   const server = card.getByTestId('server-timeline').getByRole('img');
-  await expect(server).toHaveAttribute('aria-label', /context queue \+ prefill .*KV hand-off .*generation/);
+  await expect(server).toHaveAttribute(
+    'aria-label',
+    /context queue \+ prefill .*KV hand-off .*generation/,
+  );
   await expect(card.getByTestId('metric-proxy-ttft')).toHaveText(/\d+(\.\d+)? (ms|s) \/ /);
   await expect(card).toContainText('ctx0');
   await expect(card).toContainText('gen0');

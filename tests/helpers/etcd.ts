@@ -48,19 +48,33 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
   const endpoint = `http://${host}:${port}`;
   const peer = `http://${host}:${peerPort}`;
   const args = [
-    '--name', 'test',
-    '--data-dir', dataDir,
-    '--listen-client-urls', endpoint,
-    '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `test=${peer}`,
-    '--initial-cluster-state', 'new',
-    '--logger', 'zap',
-    '--log-level', 'error',
+    '--name',
+    'test',
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    endpoint,
+    '--advertise-client-urls',
+    endpoint,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `test=${peer}`,
+    '--initial-cluster-state',
+    'new',
+    '--logger',
+    'zap',
+    '--log-level',
+    'error',
   ];
   // etcd refuses to start on arm64 (and other non-amd64 builds) unless this is set.
-  const env = { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'arm64' ? 'arm64' : (process.env.ETCD_UNSUPPORTED_ARCH ?? '') };
+  const env = {
+    ...process.env,
+    ETCD_UNSUPPORTED_ARCH:
+      process.arch === 'arm64' ? 'arm64' : (process.env.ETCD_UNSUPPORTED_ARCH ?? ''),
+  };
   const child = spawn(binary, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
@@ -90,11 +104,14 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
   const deadline = Date.now() + START_TIMEOUT_MS;
   let failure: string | null = null;
   for (;;) {
-    if (spawnState.error !== null) failure = `could not spawn ${binary}: ${spawnState.error.message}`;
-    else if (child.exitCode !== null || child.signalCode !== null) {
+    if (spawnState.error !== null) {
+      failure = `could not spawn ${binary}: ${spawnState.error.message}`;
+    } else if (child.exitCode !== null || child.signalCode !== null) {
       failure = `etcd exited early (code ${child.exitCode}, signal ${child.signalCode})`;
     } else if (await isEtcdHealthy(endpoint)) break;
-    else if (Date.now() > deadline) failure = `etcd did not become healthy within ${START_TIMEOUT_MS} ms`;
+    else if (Date.now() > deadline) {
+      failure = `etcd did not become healthy within ${START_TIMEOUT_MS} ms`;
+    }
     if (failure !== null) {
       await stop();
       throw new Error(`${failure}; stderr tail:\n${stderr}`);

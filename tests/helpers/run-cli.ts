@@ -22,7 +22,11 @@ export interface CliRunOptions {
 }
 
 /** Runs the subcommand; resolves once it has exited and its output pipes are closed. */
-export function runCliToExit(subcommand: string, args: readonly string[], opts: CliRunOptions = {}): Promise<CliRun> {
+export function runCliToExit(
+  subcommand: string,
+  args: readonly string[],
+  opts: CliRunOptions = {},
+): Promise<CliRun> {
   const { env = {}, timeoutMs = 30_000, sigtermOnOutput = null } = opts;
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [BIN, subcommand, ...args], {
@@ -36,7 +40,12 @@ export function runCliToExit(subcommand: string, args: readonly string[], opts: 
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString();
-      if (sigtermOnOutput !== null && !isSignalled && stderr.includes(sigtermOnOutput) && child.pid !== undefined) {
+      if (
+        sigtermOnOutput !== null &&
+        !isSignalled &&
+        stderr.includes(sigtermOnOutput) &&
+        child.pid !== undefined
+      ) {
         isSignalled = true;
         process.kill(child.pid, 'SIGTERM');
       }

@@ -26,9 +26,16 @@ export interface SseReader {
 }
 
 /** Opens `url` as an event stream; resolves once the response headers arrived. */
-export function openSseReader(url: string, headers: Record<string, string> = {}, timeoutMs = 5000): Promise<SseReader> {
+export function openSseReader(
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 5000,
+): Promise<SseReader> {
   return new Promise((resolveOpen, rejectOpen) => {
-    const req = request(url, { method: 'GET', headers: { accept: 'text/event-stream', ...headers } });
+    const req = request(url, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', ...headers },
+    });
     const timer = setTimeout(() => {
       req.destroy();
       rejectOpen(new Error(`no response from ${url} within ${timeoutMs} ms`));
@@ -40,7 +47,10 @@ export function openSseReader(url: string, headers: Record<string, string> = {},
     req.on('response', (res) => {
       clearTimeout(timer);
       const received: SseMessage[] = [];
-      const waiters = new Set<{ predicate: (m: SseMessage) => boolean; resolve: (m: SseMessage) => void }>();
+      const waiters = new Set<{
+        predicate: (m: SseMessage) => boolean;
+        resolve: (m: SseMessage) => void;
+      }>();
       let raw = '';
       let pending = '';
       res.setEncoding('utf8');
@@ -91,7 +101,11 @@ export function openSseReader(url: string, headers: Record<string, string> = {},
             };
             const t = setTimeout(() => {
               waiters.delete(entry);
-              rejectWait(new Error(`no matching SSE event within ${waitMs} ms; got ${JSON.stringify(received)}`));
+              rejectWait(
+                new Error(
+                  `no matching SSE event within ${waitMs} ms; got ${JSON.stringify(received)}`,
+                ),
+              );
             }, waitMs);
             waiters.add(entry);
           });

@@ -66,7 +66,9 @@ export const silentClusterLog: ClusterLog = () => undefined;
 
 /** Writes warnings and errors to stderr, as a server log would. */
 export const stderrClusterLog: ClusterLog = (level, message) => {
-  if (level === 'warn' || level === 'error') process.stderr.write(`[cluster] ${level}: ${message}\n`);
+  if (level === 'warn' || level === 'error') {
+    process.stderr.write(`[cluster] ${level}: ${message}\n`);
+  }
 };
 
 /** Message of an unknown thrown value, for logs. */

@@ -6,8 +6,7 @@ import { EtcdClusterStorage } from './etcd-cluster-storage';
 import { HttpClusterStorage } from './http-cluster-storage';
 
 export type ParsedClusterUri =
-  | { kind: 'etcd'; hosts: string[] }
-  | { kind: 'http'; baseUrl: string };
+  { kind: 'etcd'; hosts: string[] } | { kind: 'http'; baseUrl: string };
 
 function parseHostPort(text: string, uri: string): { host: string; port: number } {
   let url: URL;
@@ -17,7 +16,9 @@ function parseHostPort(text: string, uri: string): { host: string; port: number 
     throw new Error(`invalid cluster_uri '${uri}': '${text}' is not a URL`);
   }
   if (url.hostname === '') throw new Error(`invalid cluster_uri '${uri}': no host`);
-  if (url.pathname !== '' && url.pathname !== '/') throw new Error(`invalid cluster_uri '${uri}': unexpected path '${url.pathname}'`);
+  if (url.pathname !== '' && url.pathname !== '/') {
+    throw new Error(`invalid cluster_uri '${uri}': unexpected path '${url.pathname}'`);
+  }
   return { host: url.hostname, port: url.port === '' ? 0 : Number(url.port) };
 }
 
@@ -54,11 +55,17 @@ export interface CreateClusterStorageOptions {
  * The client a worker (or an etcd-backed proxy) uses for `uri`. For http:// this is the HTTP client of
  * the proxy's store; the proxy itself hosts a MemoryClusterStore instead (see DisaggClusterManager).
  */
-export function createClusterStorage(uri: string, options: CreateClusterStorageOptions = {}): ClusterStorage {
+export function createClusterStorage(
+  uri: string,
+  options: CreateClusterStorageOptions = {},
+): ClusterStorage {
   const parsed = parseClusterUri(uri);
   switch (parsed.kind) {
     case 'etcd':
-      return new EtcdClusterStorage(parsed.hosts, { log: options.log, callTimeoutMs: options.etcdCallTimeoutMs });
+      return new EtcdClusterStorage(parsed.hosts, {
+        log: options.log,
+        callTimeoutMs: options.etcdCallTimeoutMs,
+      });
     case 'http':
       return new HttpClusterStorage(parsed.baseUrl, { timeoutMs: options.httpTimeoutMs });
   }

@@ -23,7 +23,10 @@ import { MemoryClusterStore } from './memory-cluster-store';
 
 /** Upstream's `/cluster_info` body in `disagg_cluster` mode. */
 export interface ClusterInfo {
-  current_workers: { context_servers: ClusterWorkerInfo[]; generation_servers: ClusterWorkerInfo[] };
+  current_workers: {
+    context_servers: ClusterWorkerInfo[];
+    generation_servers: ClusterWorkerInfo[];
+  };
   minimal_instances: { context_servers: number; generation_servers: number };
   is_ready: boolean;
 }
@@ -74,7 +77,9 @@ export class DisaggClusterManager {
     } else {
       const parsed = parseClusterUri(config.cluster_uri);
       this.store = parsed.kind === 'http' ? new MemoryClusterStore({ log: this.log }) : null;
-      this.storage = this.store ?? new EtcdClusterStorage(parsed.kind === 'etcd' ? parsed.hosts : [], { log: this.log });
+      this.storage =
+        this.store ??
+        new EtcdClusterStorage(parsed.kind === 'etcd' ? parsed.hosts : [], { log: this.log });
       this.ownsStorage = true;
     }
   }
@@ -146,7 +151,10 @@ export class DisaggClusterManager {
 
   clusterInfo(): ClusterInfo {
     return {
-      current_workers: { context_servers: this.workers('CONTEXT'), generation_servers: this.workers('GENERATION') },
+      current_workers: {
+        context_servers: this.workers('CONTEXT'),
+        generation_servers: this.workers('GENERATION'),
+      },
       minimal_instances: { ...this.minimal },
       is_ready: this.isReady(),
     };
@@ -164,7 +172,10 @@ export class DisaggClusterManager {
     const info = decodeWorkerInfo(event.value ?? '');
     const role = info === null ? null : roleNameOf(info.role);
     if (info === null || role === null) {
-      this.log('error', `ignoring worker key ${event.key}: unreadable WorkerInfo ${JSON.stringify(event.value ?? '')}`);
+      this.log(
+        'error',
+        `ignoring worker key ${event.key}: unreadable WorkerInfo ${JSON.stringify(event.value ?? '')}`,
+      );
       return;
     }
     const known = this.findKey(event.key);

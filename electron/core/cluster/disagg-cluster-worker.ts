@@ -10,14 +10,22 @@ import {
   workerKey,
 } from '../../../shared/logic/disagg-cluster-keys';
 import type { DisaggClusterConfig } from '../../../shared/model/config';
-import { type ClusterLog, type ClusterStorage, errorMessage, stderrClusterLog } from './cluster-storage';
+import {
+  type ClusterLog,
+  type ClusterStorage,
+  errorMessage,
+  stderrClusterLog,
+} from './cluster-storage';
 
 export interface DisaggClusterWorkerOptions {
   role: ClusterRoleName;
   /** The literal `--host` (upstream registers it as is, even 0.0.0.0). */
   host: string;
   port: number;
-  config: Pick<DisaggClusterConfig, 'cluster_name' | 'heartbeat_interval_sec' | 'inactive_timeout_sec'>;
+  config: Pick<
+    DisaggClusterConfig,
+    'cluster_name' | 'heartbeat_interval_sec' | 'inactive_timeout_sec'
+  >;
   storage: ClusterStorage;
   /** Delay between failed registrations; upstream uses 5 s. */
   retryIntervalMs?: number;
@@ -59,7 +67,12 @@ export class DisaggClusterWorker {
 
   /** The WorkerInfo written as the key's value (`role` as upstream's IntEnum). */
   get workerInfo(): ClusterWorkerInfo {
-    return { worker_id: this.workerId, host: this.options.host, port: this.options.port, role: roleNumber(this.options.role) };
+    return {
+      worker_id: this.workerId,
+      host: this.options.host,
+      port: this.options.port,
+      role: roleNumber(this.options.role),
+    };
   }
 
   get isRegistered(): boolean {
@@ -130,7 +143,10 @@ export class DisaggClusterWorker {
         return true;
       }
       if (!retry) return false;
-      this.log('warn', `worker ${this.workerId} registration failed, retry in ${this.retryIntervalMs} ms`);
+      this.log(
+        'warn',
+        `worker ${this.workerId} registration failed, retry in ${this.retryIntervalMs} ms`,
+      );
       await this.sleep(this.retryIntervalMs);
     }
     return false;

@@ -131,16 +131,23 @@ export class EtcdClusterStorage implements ClusterStorage {
       try {
         onEvent(event);
       } catch (err) {
-        this.log('error', `watch callback for ${prefix} threw on ${event.type} ${event.key}: ${errorMessage(err)}`);
+        this.log(
+          'error',
+          `watch callback for ${prefix} threw on ${event.type} ${event.key}: ${errorMessage(err)}`,
+        );
       }
     };
-    watcher.on('put', (kv) => deliver({ type: 'SET', key: kv.key.toString(), value: kv.value.toString() }));
+    watcher.on('put', (kv) =>
+      deliver({ type: 'SET', key: kv.key.toString(), value: kv.value.toString() }),
+    );
     watcher.on('delete', (kv, previous) =>
       deliver({ type: 'DELETE', key: kv.key.toString(), value: previous?.value.toString() }),
     );
     // The library reconnects and replays from the last revision by itself; errors are only reported.
     watcher.on('error', (err) => this.log('warn', `etcd watch on ${prefix}: ${errorMessage(err)}`));
-    watcher.on('disconnected', (err) => this.log('warn', `etcd watch on ${prefix} disconnected: ${errorMessage(err)}`));
+    watcher.on('disconnected', (err) =>
+      this.log('warn', `etcd watch on ${prefix} disconnected: ${errorMessage(err)}`),
+    );
     let active = true;
     return async () => {
       if (!active) throw new Error(`not watching prefix '${prefix}' (already unwatched)`);
@@ -168,7 +175,10 @@ export class EtcdClusterStorage implements ClusterStorage {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
-        () => reject(new ClusterStorageError(`watch was not established within ${this.callTimeoutMs} ms`)),
+        () =>
+          reject(
+            new ClusterStorageError(`watch was not established within ${this.callTimeoutMs} ms`),
+          ),
         this.callTimeoutMs,
       );
     });
@@ -177,8 +187,13 @@ export class EtcdClusterStorage implements ClusterStorage {
     } catch (err) {
       pending.then(
         (late) =>
-          late.cancel().catch((cancelErr: unknown) => this.log('debug', `cancel late watch ${prefix}: ${errorMessage(cancelErr)}`)),
-        (lateErr: unknown) => this.log('debug', `watch ${prefix} failed after giving up: ${errorMessage(lateErr)}`),
+          late
+            .cancel()
+            .catch((cancelErr: unknown) =>
+              this.log('debug', `cancel late watch ${prefix}: ${errorMessage(cancelErr)}`),
+            ),
+        (lateErr: unknown) =>
+          this.log('debug', `watch ${prefix} failed after giving up: ${errorMessage(lateErr)}`),
       );
       throw err;
     } finally {
@@ -206,7 +221,10 @@ export class EtcdClusterStorage implements ClusterStorage {
     try {
       return await new Promise<boolean>((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new ClusterStorageError(`lease keepalive timed out after ${this.callTimeoutMs} ms`)),
+          () =>
+            reject(
+              new ClusterStorageError(`lease keepalive timed out after ${this.callTimeoutMs} ms`),
+            ),
           this.callTimeoutMs,
         );
         stream.on('data', (res) => {
@@ -232,9 +250,12 @@ export class EtcdClusterStorage implements ClusterStorage {
       return await fn();
     } catch (err) {
       if (err instanceof ClusterStorageError) throw err;
-      throw new ClusterStorageError(`etcd ${op} ${subject} at ${this.hosts.join(',')} failed: ${errorMessage(err)}`, {
-        cause: err,
-      });
+      throw new ClusterStorageError(
+        `etcd ${op} ${subject} at ${this.hosts.join(',')} failed: ${errorMessage(err)}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 }

@@ -71,14 +71,20 @@ export class HttpClusterStorage implements ClusterStorage {
       keys_only: options.keysOnly === true ? '1' : '0',
     });
     // An Oct 2025 upstream proxy answers an empty result with 400 {"result": {}}: still a valid answer.
-    if ((answer.status === 200 || answer.status === 400) && isRecordOfStrings(answer.result)) return answer.result;
-    throw new ClusterStorageError(`${this.baseUrl}/get_prefix answered ${answer.status} without a key map`);
+    if ((answer.status === 200 || answer.status === 400) && isRecordOfStrings(answer.result)) {
+      return answer.result;
+    }
+    throw new ClusterStorageError(
+      `${this.baseUrl}/get_prefix answered ${answer.status} without a key map`,
+    );
   }
 
   watch(_prefix: string, _onEvent: (event: StorageWatchEvent) => void): Promise<Unwatch> {
     // Upstream workers never watch; only the proxy that hosts the store watches it, in memory.
     return Promise.reject(
-      new Error('watch is not supported over the HTTP cluster store; the proxy hosting the store watches it in memory'),
+      new Error(
+        'watch is not supported over the HTTP cluster store; the proxy hosting the store watches it in memory',
+      ),
     );
   }
 
@@ -86,7 +92,12 @@ export class HttpClusterStorage implements ClusterStorage {
     return Promise.resolve();
   }
 
-  private async call(method: string, endpoint: string, query: Record<string, string>, body?: unknown): Promise<StoreAnswer> {
+  private async call(
+    method: string,
+    endpoint: string,
+    query: Record<string, string>,
+    body?: unknown,
+  ): Promise<StoreAnswer> {
     const url = new URL(`${this.baseUrl}/${endpoint}`);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     let res: Response;
@@ -100,12 +111,17 @@ export class HttpClusterStorage implements ClusterStorage {
       });
       text = await res.text();
     } catch (err) {
-      throw new ClusterStorageError(`${method} ${url.origin}/${endpoint} failed: ${errorMessage(err)}`, { cause: err });
+      throw new ClusterStorageError(
+        `${method} ${url.origin}/${endpoint} failed: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
     let result: unknown = null;
     try {
       const parsed: unknown = JSON.parse(text);
-      if (typeof parsed === 'object' && parsed !== null && 'result' in parsed) result = parsed.result;
+      if (typeof parsed === 'object' && parsed !== null && 'result' in parsed) {
+        result = parsed.result;
+      }
     } catch {
       // A non-JSON answer (proxy without the store, an HTML error page) carries no result; status decides.
       result = null;

@@ -22,13 +22,18 @@ class HttpStoreError extends Error {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
 /** Python truthiness, since upstream answers 200 only for a truthy result. */
 function isTruthy(value: unknown): boolean {
-  if (value === null || value === undefined || value === false || value === '' || value === 0) return false;
+  if (value === null || value === undefined || value === false || value === '' || value === 0) {
+    return false;
+  }
   if (typeof value === 'object') return Object.keys(value).length > 0;
   return true;
 }
@@ -43,7 +48,8 @@ function sendResult(res: ServerResponse, result: unknown, emptyObjectIsOk = fals
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
-  const tooLarge = (): HttpStoreError => new HttpStoreError(413, `body larger than ${MAX_STORE_BODY_BYTES} bytes`);
+  const tooLarge = (): HttpStoreError =>
+    new HttpStoreError(413, `body larger than ${MAX_STORE_BODY_BYTES} bytes`);
   if (Number(req.headers['content-length'] ?? 0) > MAX_STORE_BODY_BYTES) {
     // Discard the body rather than destroying the request, so the 413 answer still reaches the client.
     req.resume();
@@ -113,7 +119,9 @@ function queryParam(url: URL, name: string): string {
 }
 
 function parseIntParam(name: string, text: string): number {
-  if (!/^\s*[+-]?\d+\s*$/.test(text)) throw new HttpStoreError(422, `query parameter '${name}' must be an integer`);
+  if (!/^\s*[+-]?\d+\s*$/.test(text)) {
+    throw new HttpStoreError(422, `query parameter '${name}' must be an integer`);
+  }
   return Number(text);
 }
 
@@ -125,7 +133,12 @@ function parseBoolParam(name: string, text: string): boolean {
   throw new HttpStoreError(422, `query parameter '${name}' must be a boolean`);
 }
 
-async function route(store: ClusterStorage, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+async function route(
+  store: ClusterStorage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   const method = req.method ?? 'GET';
   const notAllowed = (): never => {
     throw new HttpStoreError(405, 'Method Not Allowed');
@@ -199,7 +212,8 @@ export async function handleClusterStoreRequest(
     await route(store, req, res, url);
   } catch (err) {
     const status = err instanceof HttpStoreError ? err.status : 500;
-    const detail = err instanceof HttpStoreError ? err.message : `cluster store error: ${errorMessage(err)}`;
+    const detail =
+      err instanceof HttpStoreError ? err.message : `cluster store error: ${errorMessage(err)}`;
     if (!res.headersSent) sendJson(res, status, { detail });
     else res.destroy();
   }

@@ -52,7 +52,10 @@ export class MemoryClusterStore implements ClusterStorage {
     this.dropIfExpired(key);
     if (this.entries.has(key) && options.overwrite !== true) return Promise.resolve(false);
     const ttlSec = options.ttlSec ?? -1;
-    this.entries.set(key, { value, expiresAtMs: ttlSec > 0 ? this.nowMs() + ttlSec * 1_000 : null });
+    this.entries.set(key, {
+      value,
+      expiresAtMs: ttlSec > 0 ? this.nowMs() + ttlSec * 1_000 : null,
+    });
     this.notify({ type: 'SET', key, value });
     return Promise.resolve(true);
   }
@@ -120,7 +123,9 @@ export class MemoryClusterStore implements ClusterStorage {
   /** Deletes the key if its TTL has passed; true when it did. */
   private dropIfExpired(key: string): boolean {
     const entry = this.entries.get(key);
-    if (entry === undefined || entry.expiresAtMs === null || entry.expiresAtMs > this.nowMs()) return false;
+    if (entry === undefined || entry.expiresAtMs === null || entry.expiresAtMs > this.nowMs()) {
+      return false;
+    }
     this.entries.delete(key);
     this.log('debug', `key ${key} expired`);
     this.notify({ type: 'DELETE', key, value: entry.value });
@@ -133,7 +138,10 @@ export class MemoryClusterStore implements ClusterStorage {
       try {
         watch.onEvent(event);
       } catch (err) {
-        this.log('error', `watch callback for ${watch.prefix} threw on ${event.type} ${event.key}: ${errorMessage(err)}`);
+        this.log(
+          'error',
+          `watch callback for ${watch.prefix} threw on ${event.type} ${event.key}: ${errorMessage(err)}`,
+        );
       }
     }
   }

@@ -14,7 +14,12 @@ import {
   metadataMatchesRole,
 } from '../../../shared/logic/disagg-cluster-keys';
 import type { MetadataConfig } from '../../../shared/model/config';
-import { type ClusterLog, type ClusterStorage, errorMessage, stderrClusterLog } from './cluster-storage';
+import {
+  type ClusterLog,
+  type ClusterStorage,
+  errorMessage,
+  stderrClusterLog,
+} from './cluster-storage';
 import { EtcdClusterStorage } from './etcd-cluster-storage';
 
 export type MetadataRole = 'context' | 'generation';
@@ -52,7 +57,10 @@ export class MetadataClient {
   }
 
   /** A client of the etcd named by metadata_config.yaml (`hostname`, `port`). */
-  static forConfig(config: Pick<MetadataConfig, 'hostname' | 'port'>, log?: ClusterLog): MetadataClient {
+  static forConfig(
+    config: Pick<MetadataConfig, 'hostname' | 'port'>,
+    log?: ClusterLog,
+  ): MetadataClient {
     const storage = new EtcdClusterStorage([`http://${config.hostname}:${config.port}`], { log });
     return new MetadataClient(storage, { ownsStorage: true, log });
   }
@@ -60,7 +68,11 @@ export class MetadataClient {
   /** Worker side: PUT the key (no lease: a crashed worker leaves it behind). Resolves with the key. */
   async registerMetadataServer(options: RegisterMetadataServerOptions): Promise<string> {
     const nowMs = options.nowMs ?? Date.now();
-    const key = makeMetadataKey(options.hostname ?? osHostname(), options.pid ?? process.pid, nowMs);
+    const key = makeMetadataKey(
+      options.hostname ?? osHostname(),
+      options.pid ?? process.pid,
+      nowMs,
+    );
     const tzOffsetMin = -new Date(nowMs).getTimezoneOffset();
     const value = encodeMetadataInfo({
       model: options.model,
@@ -85,7 +97,9 @@ export class MetadataClient {
    */
   async listMetadataServers(): Promise<MetadataServerEntry[]> {
     const all = await this.storage.getPrefix(METADATA_KEY_PREFIX);
-    const reduced = [...new Set(Object.keys(all).map(firstTwoSegments))].filter((k) => k.startsWith(METADATA_KEY_PREFIX));
+    const reduced = [...new Set(Object.keys(all).map(firstTwoSegments))].filter((k) =>
+      k.startsWith(METADATA_KEY_PREFIX),
+    );
     const entries: MetadataServerEntry[] = [];
     for (const key of reduced.sort()) {
       const text = key in all ? all[key] : await this.storage.get(key);
@@ -111,7 +125,9 @@ export type HealthCheck = (url: string, timeoutMs: number) => Promise<boolean>;
 
 export const httpHealthCheck: HealthCheck = async (url, timeoutMs) => {
   try {
-    const res = await fetch(`${url.replace(/\/+$/, '')}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${url.replace(/\/+$/, '')}/health`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await res.arrayBuffer();
     return res.status === 200;
   } catch {
@@ -152,7 +168,9 @@ export class MetadataMonitor {
     this.healthCheck = options.healthCheck ?? httpHealthCheck;
     this.log = options.log ?? stderrClusterLog;
     this.roles = options.roles ?? ['context', 'generation'];
-    for (const role of this.roles) this.current.set(role, [...(options.initialServers?.[role] ?? [])]);
+    for (const role of this.roles) {
+      this.current.set(role, [...(options.initialServers?.[role] ?? [])]);
+    }
   }
 
   /** Starts the periodic refresh; the first one runs after refresh_interval, as upstream's loop. */
@@ -197,13 +215,22 @@ export class MetadataMonitor {
     }
     const live = checked.filter((c) => c.alive).map((c) => c.entry);
     for (const role of this.roles) {
-      const found = new Set(live.filter((e) => metadataMatchesRole(e.info, role)).map((e) => e.url));
+      const found = new Set(
+        live.filter((e) => metadataMatchesRole(e.info, role)).map((e) => e.url),
+      );
       const previous = this.current.get(role) ?? [];
       // Known servers keep their place (a router's rotation is not reshuffled); new ones follow in key order.
-      const urls = [...previous.filter((u) => found.has(u)), ...[...found].filter((u) => !previous.includes(u))];
+      const urls = [
+        ...previous.filter((u) => found.has(u)),
+        ...[...found].filter((u) => !previous.includes(u)),
+      ];
       if (urls.length === previous.length && urls.every((u, i) => u === previous[i])) continue;
-      for (const url of urls) if (!previous.includes(url)) this.log('info', `Server ${url} is added`);
-      for (const url of previous) if (!urls.includes(url)) this.log('info', `Server ${url} is removed`);
+      for (const url of urls) {
+        if (!previous.includes(url)) this.log('info', `Server ${url} is added`);
+      }
+      for (const url of previous) {
+        if (!urls.includes(url)) this.log('info', `Server ${url} is removed`);
+      }
       if (urls.length === 0) this.log('warn', `no live ${role} server in etcd; still monitoring`);
       this.current.set(role, urls);
       try {

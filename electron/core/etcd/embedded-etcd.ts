@@ -47,7 +47,7 @@ export interface EmbeddedEtcd {
 /** The message the UI shows when no etcd can be started. */
 export const ETCD_MISSING_MESSAGE =
   'etcd is not installed: install it (Debian/Ubuntu: apt install etcd-server) or set an external etcd endpoint in the settings; ' +
-  'metadata and disagg_cluster-over-etcd modes need it (disagg_cluster over the proxy\'s HTTP store does not)';
+  "metadata and disagg_cluster-over-etcd modes need it (disagg_cluster over the proxy's HTTP store does not)";
 
 function isExecutable(path: string): boolean {
   try {
@@ -59,13 +59,18 @@ function isExecutable(path: string): boolean {
 }
 
 /** The etcd binary to run (a path, or a name looked up on PATH; default `etcd`), or null when none is installed. */
-export function findEtcdBinary(binary: string | undefined, env: Record<string, string | undefined> = process.env): string | null {
+export function findEtcdBinary(
+  binary: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): string | null {
   const name = binary ?? 'etcd';
   if (name.includes('/')) return isExecutable(name) ? name : null;
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir !== '' && isExecutable(join(dir, name))) return join(dir, name);
   }
-  if (binary === undefined) for (const p of ['/usr/bin/etcd', '/usr/local/bin/etcd']) if (isExecutable(p)) return p;
+  if (binary === undefined) {
+    for (const p of ['/usr/bin/etcd', '/usr/local/bin/etcd']) if (isExecutable(p)) return p;
+  }
   return null;
 }
 
@@ -109,7 +114,12 @@ export async function startEmbeddedEtcd(opts: EmbeddedEtcdOptions): Promise<Embe
   const env = opts.env ?? process.env;
   const binary = findEtcdBinary(opts.binary, env);
   if (binary === null) {
-    throw new EtcdStartError(ETCD_MISSING_MESSAGE, { state: 'unavailable', endpoint: null, message: ETCD_MISSING_MESSAGE, pid: null });
+    throw new EtcdStartError(ETCD_MISSING_MESSAGE, {
+      state: 'unavailable',
+      endpoint: null,
+      message: ETCD_MISSING_MESSAGE,
+      pid: null,
+    });
   }
   mkdirSync(opts.dataDir, { recursive: true });
   const host = '127.0.0.1';
@@ -119,22 +129,36 @@ export async function startEmbeddedEtcd(opts: EmbeddedEtcdOptions): Promise<Embe
   const endpoint = `http://${host}:${port}`;
   const peer = `http://${host}:${peerPort}`;
   const args = [
-    '--name', 'disagg-console',
-    '--data-dir', opts.dataDir,
-    '--listen-client-urls', endpoint,
-    '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `disagg-console=${peer}`,
-    '--initial-cluster-state', 'new',
-    '--logger', 'zap',
-    '--log-level', 'warn',
+    '--name',
+    'disagg-console',
+    '--data-dir',
+    opts.dataDir,
+    '--listen-client-urls',
+    endpoint,
+    '--advertise-client-urls',
+    endpoint,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `disagg-console=${peer}`,
+    '--initial-cluster-state',
+    'new',
+    '--logger',
+    'zap',
+    '--log-level',
+    'warn',
   ];
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
   // etcd refuses to start on non-amd64 builds unless told the architecture is accepted.
   if (process.arch === 'arm64') childEnv.ETCD_UNSUPPORTED_ARCH = 'arm64';
-  const child = spawn(binary, args, { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'], shell: false });
+  const child = spawn(binary, args, {
+    env: childEnv,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    shell: false,
+  });
   let stderrTail = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
@@ -163,13 +187,21 @@ export async function startEmbeddedEtcd(opts: EmbeddedEtcdOptions): Promise<Embe
   for (;;) {
     let failure: string | null = null;
     if (spawnError.err) failure = `cannot start ${binary}: ${spawnError.err.message}`;
-    else if (child.exitCode !== null || child.signalCode !== null) failure = `etcd exited at start (code ${child.exitCode}, signal ${child.signalCode})`;
-    else if (await isEtcdHealthy(endpoint)) break;
-    else if (Date.now() > deadline) failure = `etcd did not become healthy within ${opts.startTimeoutMs ?? 20_000} ms`;
+    else if (child.exitCode !== null || child.signalCode !== null) {
+      failure = `etcd exited at start (code ${child.exitCode}, signal ${child.signalCode})`;
+    } else if (await isEtcdHealthy(endpoint)) break;
+    else if (Date.now() > deadline) {
+      failure = `etcd did not become healthy within ${opts.startTimeoutMs ?? 20_000} ms`;
+    }
     if (failure !== null) {
       await stop();
       const message = `${failure}${stderrTail ? `: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
-      throw new EtcdStartError(message, { state: 'unavailable', endpoint: null, message, pid: null });
+      throw new EtcdStartError(message, {
+        state: 'unavailable',
+        endpoint: null,
+        message,
+        pid: null,
+      });
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -182,7 +214,12 @@ export async function startEmbeddedEtcd(opts: EmbeddedEtcdOptions): Promise<Embe
     status: () =>
       child.exitCode === null && child.signalCode === null
         ? { state: 'embedded', endpoint, message: null, pid }
-        : { state: 'unavailable', endpoint, message: `embedded etcd exited (code ${child.exitCode}, signal ${child.signalCode})`, pid: null },
+        : {
+            state: 'unavailable',
+            endpoint,
+            message: `embedded etcd exited (code ${child.exitCode}, signal ${child.signalCode})`,
+            pid: null,
+          },
     stop,
   };
 }

@@ -48,8 +48,14 @@ export interface GpuInventory {
   stop(): void;
 }
 
-export const GPU_QUERY_ARGS = [`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
-export const COMPUTE_APPS_ARGS = [`--query-compute-apps=${COMPUTE_APP_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
+export const GPU_QUERY_ARGS = [
+  `--query-gpu=${GPU_QUERY_FIELDS.join(',')}`,
+  '--format=csv,noheader,nounits',
+];
+export const COMPUTE_APPS_ARGS = [
+  `--query-compute-apps=${COMPUTE_APP_FIELDS.join(',')}`,
+  '--format=csv,noheader,nounits',
+];
 
 const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -110,16 +116,29 @@ export function createGpuInventory(opts: GpuInventoryOptions = {}): GpuInventory
       useSimulation('nvidia-smi lists no GPU');
       return;
     }
-    snap = { ...snap, simulated: false, simulatedReason: null, gpus: parsed.gpus, samples: parsed.samples, sampledAtMs: atMs };
+    snap = {
+      ...snap,
+      simulated: false,
+      simulatedReason: null,
+      gpus: parsed.gpus,
+      samples: parsed.samples,
+      sampledAtMs: atMs,
+    };
     // Static facts the CSV lacks; either may fail (old drivers, containers) without making the inventory fail.
-    const [topo, xml] = await Promise.allSettled([run(smi, ['topo', '-m'], timeoutMs), run(smi, ['-q', '-x'], timeoutMs)]);
+    const [topo, xml] = await Promise.allSettled([
+      run(smi, ['topo', '-m'], timeoutMs),
+      run(smi, ['-q', '-x'], timeoutMs),
+    ]);
     if (topo.status === 'fulfilled') snap.topology = parseTopoMatrix(topo.value);
     else onError(topo.reason);
     if (xml.status === 'fulfilled') {
       const x = parseNvidiaSmiXml(xml.value);
       snap.driverVersion = x.driverVersion;
       snap.cudaVersion = x.cudaVersion;
-      snap.gpus = snap.gpus.map((g) => ({ ...g, architecture: x.gpus.find((xg) => xg.uuid === g.uuid)?.architecture ?? null }));
+      snap.gpus = snap.gpus.map((g) => ({
+        ...g,
+        architecture: x.gpus.find((xg) => xg.uuid === g.uuid)?.architecture ?? null,
+      }));
     } else {
       onError(xml.reason);
     }
@@ -130,13 +149,25 @@ export function createGpuInventory(opts: GpuInventoryOptions = {}): GpuInventory
     const atMs = now();
     const held = holders();
     if (snap.simulated) {
-      const samples = snap.gpus.map((g) => simulatedSample(g, held[String(g.index)] ?? [], opts.loadOf?.(g.index) ?? 0, atMs));
+      const samples = snap.gpus.map((g) =>
+        simulatedSample(g, held[String(g.index)] ?? [], opts.loadOf?.(g.index) ?? 0, atMs),
+      );
       snap = { ...snap, samples, holders: held, sampledAtMs: atMs, lastError: null };
     } else {
       try {
-        const [csv, appsCsv] = await Promise.all([run(smi, GPU_QUERY_ARGS, timeoutMs), run(smi, COMPUTE_APPS_ARGS, timeoutMs).catch(() => '')]);
+        const [csv, appsCsv] = await Promise.all([
+          run(smi, GPU_QUERY_ARGS, timeoutMs),
+          run(smi, COMPUTE_APPS_ARGS, timeoutMs).catch(() => ''),
+        ]);
         const parsed = parseGpuQueryCsv(csv, atMs);
-        snap = { ...snap, samples: parsed.samples, apps: parseComputeAppsCsv(appsCsv), holders: held, sampledAtMs: atMs, lastError: null };
+        snap = {
+          ...snap,
+          samples: parsed.samples,
+          apps: parseComputeAppsCsv(appsCsv),
+          holders: held,
+          sampledAtMs: atMs,
+          lastError: null,
+        };
       } catch (err) {
         // Keep the last samples; the UI shows the error next to them.
         snap = { ...snap, holders: held, lastError: errText(err) };

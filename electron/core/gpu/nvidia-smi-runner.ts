@@ -18,15 +18,27 @@ export class CommandFailedError extends Error {
 
 export const execFileRunner: CommandRunner = (file, args, timeoutMs) =>
   new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (!err) {
-        resolve(stdout);
-        return;
-      }
-      const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
-      const code = e.code === 'ENOENT' ? 'ENOENT' : e.killed ? 'ETIMEDOUT' : String(e.code ?? 'ERROR');
-      // nvidia-smi prints its failures ("couldn't communicate with the NVIDIA driver") on stdout.
-      const detail = (stderr || stdout || e.message).trim().split('\n')[0] ?? e.message;
-      reject(new CommandFailedError(`${file} ${args.join(' ')}: ${code === 'ETIMEDOUT' ? `timed out after ${timeoutMs} ms` : detail}`, code, stderr));
-    });
+    execFile(
+      file,
+      args,
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (!err) {
+          resolve(stdout);
+          return;
+        }
+        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
+        const code =
+          e.code === 'ENOENT' ? 'ENOENT' : e.killed ? 'ETIMEDOUT' : String(e.code ?? 'ERROR');
+        // nvidia-smi prints its failures ("couldn't communicate with the NVIDIA driver") on stdout.
+        const detail = (stderr || stdout || e.message).trim().split('\n')[0] ?? e.message;
+        reject(
+          new CommandFailedError(
+            `${file} ${args.join(' ')}: ${code === 'ETIMEDOUT' ? `timed out after ${timeoutMs} ms` : detail}`,
+            code,
+            stderr,
+          ),
+        );
+      },
+    );
   });

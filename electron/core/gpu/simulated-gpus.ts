@@ -1,6 +1,12 @@
 // The simulated GPU inventory for machines without nvidia-smi: count and model set by the user, samples that
 // move with the simulated workers' load, always flagged `simulated: true`. Layer: core.
-import type { GpuHolder, GpuInfo, GpuLink, GpuSample, GpuTopology } from '../../../shared/model/gpu';
+import type {
+  GpuHolder,
+  GpuInfo,
+  GpuLink,
+  GpuSample,
+  GpuTopology,
+} from '../../../shared/model/gpu';
 
 export const DEFAULT_SIMULATED_MODEL = 'NVIDIA H100 80GB HBM3';
 export const DEFAULT_SIMULATED_COUNT = 4;
@@ -18,14 +24,55 @@ interface ModelFacts {
 
 // Numbers as nvidia-smi reports them for these boards (H100 from tests/fixtures/nvidia-smi/h100-x1).
 const MODELS: Record<string, ModelFacts> = {
-  'NVIDIA H100 80GB HBM3': { memoryTotalMiB: 81559, powerLimitW: 700, idlePowerW: 70, maxSmClockMHz: 1980, computeCap: '9.0', architecture: 'Hopper', nvlinks: 18 },
-  'NVIDIA H200': { memoryTotalMiB: 143771, powerLimitW: 700, idlePowerW: 75, maxSmClockMHz: 1980, computeCap: '9.0', architecture: 'Hopper', nvlinks: 18 },
-  'NVIDIA B200': { memoryTotalMiB: 183359, powerLimitW: 1000, idlePowerW: 140, maxSmClockMHz: 1965, computeCap: '10.0', architecture: 'Blackwell', nvlinks: 18 },
-  'NVIDIA A100-SXM4-80GB': { memoryTotalMiB: 81920, powerLimitW: 400, idlePowerW: 55, maxSmClockMHz: 1410, computeCap: '8.0', architecture: 'Ampere', nvlinks: 12 },
-  'NVIDIA L40S': { memoryTotalMiB: 46068, powerLimitW: 350, idlePowerW: 35, maxSmClockMHz: 2520, computeCap: '8.9', architecture: 'Ada Lovelace', nvlinks: null },
+  'NVIDIA H100 80GB HBM3': {
+    memoryTotalMiB: 81559,
+    powerLimitW: 700,
+    idlePowerW: 70,
+    maxSmClockMHz: 1980,
+    computeCap: '9.0',
+    architecture: 'Hopper',
+    nvlinks: 18,
+  },
+  'NVIDIA H200': {
+    memoryTotalMiB: 143771,
+    powerLimitW: 700,
+    idlePowerW: 75,
+    maxSmClockMHz: 1980,
+    computeCap: '9.0',
+    architecture: 'Hopper',
+    nvlinks: 18,
+  },
+  'NVIDIA B200': {
+    memoryTotalMiB: 183359,
+    powerLimitW: 1000,
+    idlePowerW: 140,
+    maxSmClockMHz: 1965,
+    computeCap: '10.0',
+    architecture: 'Blackwell',
+    nvlinks: 18,
+  },
+  'NVIDIA A100-SXM4-80GB': {
+    memoryTotalMiB: 81920,
+    powerLimitW: 400,
+    idlePowerW: 55,
+    maxSmClockMHz: 1410,
+    computeCap: '8.0',
+    architecture: 'Ampere',
+    nvlinks: 12,
+  },
+  'NVIDIA L40S': {
+    memoryTotalMiB: 46068,
+    powerLimitW: 350,
+    idlePowerW: 35,
+    maxSmClockMHz: 2520,
+    computeCap: '8.9',
+    architecture: 'Ada Lovelace',
+    nvlinks: null,
+  },
 };
 
-const facts = (model: string): ModelFacts => MODELS[model] ?? (MODELS[DEFAULT_SIMULATED_MODEL] as ModelFacts);
+const facts = (model: string): ModelFacts =>
+  MODELS[model] ?? (MODELS[DEFAULT_SIMULATED_MODEL] as ModelFacts);
 
 export function simulatedGpus(count: number, model: string): GpuInfo[] {
   const f = facts(model);
@@ -54,16 +101,24 @@ export function simulatedTopology(count: number, model: string): GpuTopology {
     const r: Record<string, GpuLink> = {};
     devices.forEach((col, j) => {
       if (i === j) r[col] = { kind: 'self', nvlinkCount: null, raw: 'X' };
-      else if (f.nvlinks !== null) r[col] = { kind: 'nvlink', nvlinkCount: f.nvlinks, raw: `NV${f.nvlinks}` };
-      else if (Math.floor(i / half) === Math.floor(j / half)) r[col] = { kind: 'node', nvlinkCount: null, raw: 'NODE' };
-      else r[col] = { kind: 'sys', nvlinkCount: null, raw: 'SYS' };
+      else if (f.nvlinks !== null) {
+        r[col] = { kind: 'nvlink', nvlinkCount: f.nvlinks, raw: `NV${f.nvlinks}` };
+      } else if (Math.floor(i / half) === Math.floor(j / half)) {
+        r[col] = { kind: 'node', nvlinkCount: null, raw: 'NODE' };
+      } else r[col] = { kind: 'sys', nvlinkCount: null, raw: 'SYS' };
     });
     links[row] = r;
   });
   return {
     devices,
     links,
-    gpus: devices.map((device, index) => ({ device, index, cpuAffinity: null, numaAffinity: String(Math.floor(index / half)), gpuNumaId: null })),
+    gpus: devices.map((device, index) => ({
+      device,
+      index,
+      cpuAffinity: null,
+      numaAffinity: String(Math.floor(index / half)),
+      gpuNumaId: null,
+    })),
     nicNames: {},
   };
 }
@@ -73,14 +128,24 @@ export function simulatedTopology(count: number, model: string): GpuTopology {
  * free_gpu_memory_fraction 0.9 would), utilization, power, clock and temperature follow `load` (0..1), with a
  * small deterministic wobble so charts move.
  */
-export function simulatedSample(gpu: GpuInfo, holders: GpuHolder[], load: number, atMs: number): GpuSample {
+export function simulatedSample(
+  gpu: GpuInfo,
+  holders: GpuHolder[],
+  load: number,
+  atMs: number,
+): GpuSample {
   const f = facts(gpu.name);
   const wobble = Math.sin(atMs / 1700 + gpu.index * 1.3);
   const l = Math.min(1, Math.max(0, load));
   const held = holders.length > 0;
   const util = held ? Math.round(Math.min(100, Math.max(0, l * 95 + (l > 0 ? 3 * wobble : 0)))) : 0;
-  const memoryUsedMiB = held ? Math.round(f.memoryTotalMiB * 0.9 + (l * 0.02 + 0.005 * wobble) * f.memoryTotalMiB) : 0;
-  const powerDrawW = Math.round((f.idlePowerW + (f.powerLimitW - f.idlePowerW) * (util / 100) * 0.9 + 2 * wobble) * 100) / 100;
+  const memoryUsedMiB = held
+    ? Math.round(f.memoryTotalMiB * 0.9 + (l * 0.02 + 0.005 * wobble) * f.memoryTotalMiB)
+    : 0;
+  const powerDrawW =
+    Math.round(
+      (f.idlePowerW + (f.powerLimitW - f.idlePowerW) * (util / 100) * 0.9 + 2 * wobble) * 100,
+    ) / 100;
   return {
     index: gpu.index,
     atMs,

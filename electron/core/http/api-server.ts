@@ -13,10 +13,18 @@ import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 
 import { API_EVENTS, type ApiBackend } from '../../../shared/api/contract';
-import { type Envelope, type ErrorCode,errorEnvelope } from '../../../shared/api/envelope';
+import { type Envelope, type ErrorCode, errorEnvelope } from '../../../shared/api/envelope';
 import { SSE_CONNECTED_EVENT } from '../../../shared/api/http-transport';
 import { dispatch, type DispatchLogger } from '../dispatch';
-import { allowedHostNames, bearerToken, createTokenCheck, hasDotSegment, hostRefusal, originRefusal, realPathInside } from './request-guards';
+import {
+  allowedHostNames,
+  bearerToken,
+  createTokenCheck,
+  hasDotSegment,
+  hostRefusal,
+  originRefusal,
+  realPathInside,
+} from './request-guards';
 
 /** Options of startApiServer. */
 export interface ApiServerOptions {
@@ -147,7 +155,12 @@ const BASE_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': '
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...BASE_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...BASE_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -180,7 +193,9 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
     req.on('error', reject);
     // A client gone mid-body (or cut off by the request timeout) must not leave this promise pending.
     req.on('close', () => {
-      if (!req.complete) reject(new Error('the client closed the connection before the body was complete'));
+      if (!req.complete) {
+        reject(new Error('the client closed the connection before the body was complete'));
+      }
     });
   });
 }
@@ -195,11 +210,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const maxSseBufferBytes = options.maxSseBufferBytes ?? 8 << 20;
   // The real path, so a symlinked static folder still works and only links leading out of it are refused.
-  const staticRoot = options.staticDir ? await realpath(resolve(options.staticDir)).catch(() => resolve(options.staticDir as string)) : null;
+  const staticRoot = options.staticDir
+    ? await realpath(resolve(options.staticDir)).catch(() => resolve(options.staticDir as string))
+    : null;
   const { backend } = options;
   const openStreams = new Set<ServerResponse>();
 
-  const handleCall = async (req: IncomingMessage, res: ServerResponse, channel: string): Promise<void> => {
+  const handleCall = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    channel: string,
+  ): Promise<void> => {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       sendJson(res, 405, errorEnvelope('INVALID_ARGUMENT', `use POST for /api/${channel}`));
@@ -211,7 +232,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         res.setHeader('connection', 'close');
-        sendEnvelope(res, errorEnvelope('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`));
+        sendEnvelope(
+          res,
+          errorEnvelope('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`),
+        );
       } else {
         sendEnvelope(res, errorEnvelope('INVALID_ARGUMENT', 'request body could not be read'));
       }
@@ -222,7 +246,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       try {
         args = JSON.parse(body.toString('utf8'));
       } catch {
-        sendEnvelope(res, errorEnvelope('INVALID_ARGUMENT', 'request body must be a JSON array of arguments'));
+        sendEnvelope(
+          res,
+          errorEnvelope('INVALID_ARGUMENT', 'request body must be a JSON array of arguments'),
+        );
         return;
       }
     }
@@ -266,23 +293,33 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     res.on('close', cleanup);
   };
 
-  const handleStatic = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
+  const handleStatic = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+  ): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { ...BASE_HEADERS, allow: 'GET, HEAD' }).end();
       return;
     }
     if (!staticRoot) {
-      res.writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      res
+        .writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
+        .end('not found\n');
       return;
     }
     const target = safeJoin(staticRoot, pathname);
     if (target === null) {
-      res.writeHead(400, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('bad path\n');
+      res
+        .writeHead(400, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
+        .end('bad path\n');
       return;
     }
     // Dotfiles (.env, .git) are never part of a built renderer: answer as if they did not exist.
     if (hasDotSegment(target.slice(staticRoot.length).split(sep).join('/'))) {
-      res.writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      res
+        .writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
+        .end('not found\n');
       return;
     }
     let file = target;
@@ -298,7 +335,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     const real = info?.isFile() ? await realPathInside(staticRoot, file) : null;
     if (real === null || !info) {
-      res.writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      res
+        .writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
+        .end('not found\n');
       return;
     }
     file = real;
@@ -328,7 +367,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
     if (pathname === '/api' || pathname.startsWith('/api/')) {
-      const originProblem = req.method === 'GET' || req.method === 'HEAD' ? null : originRefusal(req.headers.origin, req.headers.host);
+      const originProblem =
+        req.method === 'GET' || req.method === 'HEAD'
+          ? null
+          : originRefusal(req.headers.origin, req.headers.host);
       if (originProblem !== null) {
         sendEnvelope(res, errorEnvelope('FORBIDDEN', originProblem));
         return;
@@ -362,18 +404,24 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
 
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
-  const server: Server = createServer({
-    requestTimeout: requestTimeoutMs,
-    headersTimeout: requestTimeoutMs,
-    // Node checks the two timeouts on this interval (default 30 s); keep it a fraction of the timeout.
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
-  }, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      (options.log ?? ((m, e) => process.stderr.write(`${m}: ${String(e)}\n`)))('console API request failed', err);
-      if (!res.headersSent) sendEnvelope(res, errorEnvelope('INTERNAL', 'request failed'));
-      else res.destroy();
-    });
-  });
+  const server: Server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: requestTimeoutMs,
+      // Node checks the two timeouts on this interval (default 30 s); keep it a fraction of the timeout.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
+    },
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        (options.log ?? ((m, e) => process.stderr.write(`${m}: ${String(e)}\n`)))(
+          'console API request failed',
+          err,
+        );
+        if (!res.headersSent) sendEnvelope(res, errorEnvelope('INTERNAL', 'request failed'));
+        else res.destroy();
+      });
+    },
+  );
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

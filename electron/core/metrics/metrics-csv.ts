@@ -38,7 +38,11 @@ function latencyCells(s: LatencySummary): (number | null)[] {
 }
 
 /** Rows for one scope's buckets. */
-export function csvRows(scope: string, buckets: readonly MetricsBucket[], stepSec: number): string[] {
+export function csvRows(
+  scope: string,
+  buckets: readonly MetricsBucket[],
+  stepSec: number,
+): string[] {
   return buckets.map((b) => {
     const errors = Object.values(b.errors).reduce((a, n) => a + n, 0);
     const kinds = Object.entries(b.errors)
@@ -63,8 +67,14 @@ export function csvRows(scope: string, buckets: readonly MetricsBucket[], stepSe
 }
 
 /** The whole CSV text: header, overall rows, then each worker's rows. */
-export function metricsToCsv(overall: readonly MetricsBucket[], perWorker: Record<string, MetricsBucket[]>, stepSec: number): string {
+export function metricsToCsv(
+  overall: readonly MetricsBucket[],
+  perWorker: Record<string, MetricsBucket[]>,
+  stepSec: number,
+): string {
   const lines = [CSV_HEADER, ...csvRows('overall', overall, stepSec)];
-  for (const id of Object.keys(perWorker).sort()) lines.push(...csvRows(id, perWorker[id] ?? [], stepSec));
+  for (const id of Object.keys(perWorker).sort()) {
+    lines.push(...csvRows(id, perWorker[id] ?? [], stepSec));
+  }
   return lines.join('\n') + '\n';
 }

@@ -41,7 +41,8 @@ export interface MetricsHistory {
 export function createMetricsHistory(opts: MetricsHistoryOptions): MetricsHistory {
   const maxFiles = opts.maxFiles ?? 168;
   mkdirSync(opts.dir, { recursive: true });
-  const fileFor = (atMs: number): string => join(opts.dir, `metrics-${Math.floor(atMs / HOUR_MS) * HOUR_MS}.jsonl`);
+  const fileFor = (atMs: number): string =>
+    join(opts.dir, `metrics-${Math.floor(atMs / HOUR_MS) * HOUR_MS}.jsonl`);
 
   const hourFiles = (): { hourMs: number; path: string }[] =>
     readdirSync(opts.dir)
@@ -52,7 +53,9 @@ export function createMetricsHistory(opts: MetricsHistoryOptions): MetricsHistor
 
   const enforceBound = (): void => {
     const files = hourFiles();
-    for (const f of files.slice(0, Math.max(0, files.length - maxFiles))) rmSync(f.path, { force: true });
+    for (const f of files.slice(0, Math.max(0, files.length - maxFiles))) {
+      rmSync(f.path, { force: true });
+    }
   };
 
   const read = (fromMs: number, toMs: number): HistoryLine[] => {
@@ -88,7 +91,10 @@ export function createMetricsHistory(opts: MetricsHistoryOptions): MetricsHistor
       if (byFile.size > 0) enforceBound();
     },
     range(scope, fromMs, toMs, stepMs) {
-      const step = Math.max(HISTORY_STEP_MS, Math.round(stepMs / HISTORY_STEP_MS) * HISTORY_STEP_MS);
+      const step = Math.max(
+        HISTORY_STEP_MS,
+        Math.round(stepMs / HISTORY_STEP_MS) * HISTORY_STEP_MS,
+      );
       const start = Math.floor(fromMs / step) * step;
       const out: BucketAccumulator[] = [];
       const index = new Map<number, BucketAccumulator>();

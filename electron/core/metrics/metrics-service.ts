@@ -4,12 +4,32 @@
 
 import { RingSeries } from '../../../shared/logic/series';
 import type { GpuSample } from '../../../shared/model/gpu';
-import type { MetricsBucket, MetricsQuery, MetricsSnapshot, MetricsTick, WorkerIterationSample } from '../../../shared/model/metrics';
+import type {
+  MetricsBucket,
+  MetricsQuery,
+  MetricsSnapshot,
+  MetricsTick,
+  WorkerIterationSample,
+} from '../../../shared/model/metrics';
 import type { ProxyRequestRecord } from '../proxy/types';
 import { metricsToCsv } from './metrics-csv';
-import { createMetricsHistory, HISTORY_STEP_MS, type HistoryLine, type MetricsHistory } from './metrics-history';
-import { type BucketAccumulator, OVERALL_SCOPE, RequestMetrics, toMetricsBucket } from './request-metrics';
-import { createWorkerMetricsPoller, type PolledWorker, type WorkerMetricsPoller } from './worker-metrics-poller';
+import {
+  createMetricsHistory,
+  HISTORY_STEP_MS,
+  type HistoryLine,
+  type MetricsHistory,
+} from './metrics-history';
+import {
+  type BucketAccumulator,
+  OVERALL_SCOPE,
+  RequestMetrics,
+  toMetricsBucket,
+} from './request-metrics';
+import {
+  createWorkerMetricsPoller,
+  type PolledWorker,
+  type WorkerMetricsPoller,
+} from './worker-metrics-poller';
 
 /** Options of createMetricsService. */
 export interface MetricsServiceOptions {
@@ -50,9 +70,20 @@ const DEFAULT_RANGE_MS = 300_000;
 export function createMetricsService(opts: MetricsServiceOptions): MetricsService {
   const now = opts.now ?? Date.now;
   const onError = opts.onError ?? (() => undefined);
-  const requests = new RequestMetrics({ retentionSec: opts.retentionSec, workerIdOf: opts.workerIdOf, now });
-  const history: MetricsHistory | null = opts.historyDir === null ? null : createMetricsHistory({ dir: opts.historyDir, maxFiles: opts.historyMaxFiles });
-  const poller: WorkerMetricsPoller = createWorkerMetricsPoller({ workers: opts.pollWorkers, intervalMs: opts.pollIntervalMs, now });
+  const requests = new RequestMetrics({
+    retentionSec: opts.retentionSec,
+    workerIdOf: opts.workerIdOf,
+    now,
+  });
+  const history: MetricsHistory | null =
+    opts.historyDir === null
+      ? null
+      : createMetricsHistory({ dir: opts.historyDir, maxFiles: opts.historyMaxFiles });
+  const poller: WorkerMetricsPoller = createWorkerMetricsPoller({
+    workers: opts.pollWorkers,
+    intervalMs: opts.pollIntervalMs,
+    now,
+  });
   const gpuSeries = new RingSeries<GpuSample[]>(3600);
   let lastTickMs = Math.floor((now() - CLOSE_LAG_MS) / 1000) * 1000;
   let lastHistoryMs = Math.floor((now() - CLOSE_LAG_MS) / HISTORY_STEP_MS) * HISTORY_STEP_MS;
@@ -64,8 +95,12 @@ export function createMetricsService(opts: MetricsServiceOptions): MetricsServic
     // One event per closed second (at most a minute of catch-up after a stall).
     for (let at = Math.max(lastTickMs, closedUntil - 60_000); at < closedUntil; at += 1000) {
       const perWorker: Record<string, MetricsBucket> = {};
-      for (const id of requests.workerIds()) perWorker[id] = toMetricsBucket(requests.range(id, at, at + 1000)[0] as BucketAccumulator);
-      const overall = toMetricsBucket(requests.range(OVERALL_SCOPE, at, at + 1000)[0] as BucketAccumulator);
+      for (const id of requests.workerIds()) {
+        perWorker[id] = toMetricsBucket(requests.range(id, at, at + 1000)[0] as BucketAccumulator);
+      }
+      const overall = toMetricsBucket(
+        requests.range(OVERALL_SCOPE, at, at + 1000)[0] as BucketAccumulator,
+      );
       try {
         opts.onTick?.({ overall, perWorker });
       } catch (err) {
@@ -77,7 +112,10 @@ export function createMetricsService(opts: MetricsServiceOptions): MetricsServic
     if (history && historyUntil > lastHistoryMs) {
       const lines: HistoryLine[] = [];
       // Buckets are pruned only after this write, so everything since the last window is still in memory.
-      const from = Math.max(lastHistoryMs, historyUntil - (opts.retentionSec ?? 3600) * 1000 - HISTORY_STEP_MS);
+      const from = Math.max(
+        lastHistoryMs,
+        historyUntil - (opts.retentionSec ?? 3600) * 1000 - HISTORY_STEP_MS,
+      );
       for (const scope of scopes()) {
         for (const acc of requests.range(scope, from, historyUntil, HISTORY_STEP_MS / 1000)) {
           if (acc.requests > 0) lines.push({ scope, acc });
@@ -96,17 +134,26 @@ export function createMetricsService(opts: MetricsServiceOptions): MetricsServic
   const timer = setInterval(tick, 1000);
   timer.unref();
 
-  const resolveQuery = (q: MetricsQuery = {}): { fromMs: number; toMs: number; stepSec: number } => {
+  const resolveQuery = (
+    q: MetricsQuery = {},
+  ): { fromMs: number; toMs: number; stepSec: number } => {
     const toMs = q.toMs ?? now();
     const fromMs = q.fromMs ?? toMs - DEFAULT_RANGE_MS;
     const stepSec = Math.max(1, Math.round(q.stepSec ?? 1));
     return { fromMs, toMs, stepSec };
   };
 
-  const bucketsFor = (scope: string, fromMs: number, toMs: number, stepSec: number): MetricsBucket[] => {
+  const bucketsFor = (
+    scope: string,
+    fromMs: number,
+    toMs: number,
+    stepSec: number,
+  ): MetricsBucket[] => {
     // In memory when the whole range is there; older ranges come from the 10 s history files.
     const fromMemory = fromMs >= requests.oldestInMemoryMs() || history === null;
-    const accs = fromMemory ? requests.range(scope, fromMs, toMs, stepSec) : history.range(scope, fromMs, toMs, stepSec * 1000);
+    const accs = fromMemory
+      ? requests.range(scope, fromMs, toMs, stepSec)
+      : history.range(scope, fromMs, toMs, stepSec * 1000);
     return accs.map(toMetricsBucket);
   };
 
@@ -116,7 +163,12 @@ export function createMetricsService(opts: MetricsServiceOptions): MetricsServic
     const stepSec = isFromMemory ? asked : Math.max(HISTORY_STEP_MS / 1000, asked);
     // Bound the answer: at most ~4000 points per series.
     const step = Math.max(stepSec, Math.ceil((toMs - fromMs) / 1000 / 4000));
-    const ids = query?.workerId !== undefined ? [query.workerId] : isFromMemory ? requests.workerIds() : (history?.scopes(fromMs, toMs).filter((s) => s !== OVERALL_SCOPE) ?? []);
+    const ids =
+      query?.workerId !== undefined
+        ? [query.workerId]
+        : isFromMemory
+          ? requests.workerIds()
+          : (history?.scopes(fromMs, toMs).filter((s) => s !== OVERALL_SCOPE) ?? []);
     const perWorker: Record<string, MetricsBucket[]> = {};
     for (const id of ids) perWorker[id] = bucketsFor(id, fromMs, toMs, step);
     const iteration: Record<string, WorkerIterationSample[]> = {};
@@ -124,7 +176,10 @@ export function createMetricsService(opts: MetricsServiceOptions): MetricsServic
       if (query?.workerId !== undefined && w.id !== query.workerId) continue;
       iteration[w.id] = poller.samples(w.id).filter((s) => s.atMs >= fromMs && s.atMs < toMs);
     }
-    const gpus = gpuSeries.toArray().flat().filter((s) => s.atMs >= fromMs && s.atMs < toMs);
+    const gpus = gpuSeries
+      .toArray()
+      .flat()
+      .filter((s) => s.atMs >= fromMs && s.atMs < toMs);
     return {
       fromMs,
       toMs,

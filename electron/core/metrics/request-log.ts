@@ -33,7 +33,10 @@ const DEFAULT_LIST_LIMIT = 200;
 const numOrNull = (v: number | undefined): number | null => (v === undefined ? null : v);
 
 /** The JSON-safe detail of one proxy record; token times beyond REQUEST_TOKEN_TIMES_MAX are dropped. */
-export function toRequestDetail(rec: ProxyRequestRecord, workerIdOf: (url: string) => string | null = () => null): RequestDetail {
+export function toRequestDetail(
+  rec: ProxyRequestRecord,
+  workerIdOf: (url: string) => string | null = () => null,
+): RequestDetail {
   // Array.from: the proxy may hand token times over as a typed array.
   const times = Array.from(rec.tokenTimes);
   const isOk = rec.outcome === 'ok' || rec.outcome === 'ok_context_only';
@@ -55,7 +58,10 @@ export function toRequestDetail(rec: ProxyRequestRecord, workerIdOf: (url: strin
     completionTokens: rec.completionTokens ?? (rec.isStream ? times.length : null),
     // Same definitions as the dashboard's buckets (request-metrics.ts addRecord).
     ttftMs: isOk ? (first ?? rec.doneAt) - rec.receivedAt : null,
-    tpotMs: first !== undefined && last !== undefined && times.length > 1 ? (last - first) / (times.length - 1) : null,
+    tpotMs:
+      first !== undefined && last !== undefined && times.length > 1
+        ? (last - first) / (times.length - 1)
+        : null,
     e2eMs: rec.doneAt - rec.receivedAt,
     retries: rec.retries,
     errorMessage: rec.errorMessage ?? null,
@@ -63,7 +69,8 @@ export function toRequestDetail(rec: ProxyRequestRecord, workerIdOf: (url: strin
     ctxAnsweredAtMs: numOrNull(rec.ctxAnsweredAt),
     genSentAtMs: numOrNull(rec.genSentAt),
     firstByteAtMs: numOrNull(rec.firstByteAt),
-    tokenTimesMs: times.length > REQUEST_TOKEN_TIMES_MAX ? times.slice(0, REQUEST_TOKEN_TIMES_MAX) : times,
+    tokenTimesMs:
+      times.length > REQUEST_TOKEN_TIMES_MAX ? times.slice(0, REQUEST_TOKEN_TIMES_MAX) : times,
     tokenEvents: times.length,
   };
 }
@@ -96,8 +103,16 @@ function matches(d: RequestDetail, q: RequestQuery): boolean {
   if (q.outcomes !== undefined && !q.outcomes.includes(d.outcome)) return false;
   if (q.worker !== undefined) {
     const w = q.worker;
-    const hostPort = (url: string | null): string | null => (url === null ? null : url.replace(/^https?:\/\//, '').replace(/\/+$/, ''));
-    const hits = [d.ctxWorkerId, d.genWorkerId, d.ctxWorkerUrl, d.genWorkerUrl, hostPort(d.ctxWorkerUrl), hostPort(d.genWorkerUrl)];
+    const hostPort = (url: string | null): string | null =>
+      url === null ? null : url.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    const hits = [
+      d.ctxWorkerId,
+      d.genWorkerId,
+      d.ctxWorkerUrl,
+      d.genWorkerUrl,
+      hostPort(d.ctxWorkerUrl),
+      hostPort(d.genWorkerUrl),
+    ];
     if (!hits.includes(w)) return false;
   }
   return true;
@@ -176,7 +191,15 @@ export class RequestLog {
       'requests:list': (query) => Promise.resolve(this.list(query)),
       'requests:get': (id) => {
         const d = this.get(id);
-        if (!d) return Promise.reject(new AppError('NOT_FOUND', `request ${id} is not among the last ${this.capacity} requests`, { id }));
+        if (!d) {
+          return Promise.reject(
+            new AppError(
+              'NOT_FOUND',
+              `request ${id} is not among the last ${this.capacity} requests`,
+              { id },
+            ),
+          );
+        }
         return Promise.resolve(d);
       },
     };

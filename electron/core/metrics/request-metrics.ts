@@ -3,7 +3,13 @@
 // distribution, not from averages), requests, tokens and errors by kind, overall and per worker. An hour stays
 // in memory at 1 s; coarser steps merge the histograms. Layer: core (pure code, no I/O).
 
-import { createLogHistogram, type LogHistogramData, mergeInto, observe, summarize } from '../../../shared/logic/percentiles';
+import {
+  createLogHistogram,
+  type LogHistogramData,
+  mergeInto,
+  observe,
+  summarize,
+} from '../../../shared/logic/percentiles';
 import type { MetricsBucket } from '../../../shared/model/metrics';
 import type { ProxyRequestRecord } from '../proxy/types';
 

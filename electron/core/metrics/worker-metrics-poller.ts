@@ -5,7 +5,11 @@
 // them, so it is polled often and only by the console; an empty array means the worker ran no iteration
 // (idle). Workers without `enable_iter_perf_stats: true` always answer `[]`. Layer: core.
 
-import { parsePrometheusText, type PromText, sampleValue } from '../../../shared/logic/prometheus-text';
+import {
+  parsePrometheusText,
+  type PromText,
+  sampleValue,
+} from '../../../shared/logic/prometheus-text';
 import { RingSeries } from '../../../shared/logic/series';
 import { dialectForVersionString, type TrtllmDialect } from '../../../shared/logic/trtllm-dialect';
 import type { WorkerIterationSample } from '../../../shared/model/metrics';
@@ -20,17 +24,30 @@ export function parsePrometheusSample(text: PromText, atMs: number): WorkerItera
   const usage = sampleValue(text, 'trtllm_kv_cache_utilization');
   const hitRate = sampleValue(text, 'trtllm_kv_cache_hit_rate');
   if (running === null && waiting === null && usage === null) return null;
-  const unit = (v: number | null): number | null => (v === null || !Number.isFinite(v) ? null : Math.min(1, Math.max(0, v)));
-  return { atMs, activeRequests: running, queuedRequests: waiting, kvCacheUsage: unit(usage), kvCacheHitRate: unit(hitRate) };
+  const unit = (v: number | null): number | null =>
+    v === null || !Number.isFinite(v) ? null : Math.min(1, Math.max(0, v));
+  return {
+    atMs,
+    activeRequests: running,
+    queuedRequests: waiting,
+    kvCacheUsage: unit(usage),
+    kvCacheHitRate: unit(hitRate),
+  };
 }
 
 /**
  * The dialect of the worker at `url` from its `GET /version` (`{"version": "x.y.z"}` on every release), or
  * undefined when it does not answer one; the console then uses the user's setting or the default.
  */
-export async function fetchWorkerDialect(url: string, fetchImpl: typeof fetch = fetch, timeoutMs = 3000): Promise<TrtllmDialect | undefined> {
+export async function fetchWorkerDialect(
+  url: string,
+  fetchImpl: typeof fetch = fetch,
+  timeoutMs = 3000,
+): Promise<TrtllmDialect | undefined> {
   try {
-    const res = await fetchImpl(`${url.replace(/\/+$/, '')}/version`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetchImpl(`${url.replace(/\/+$/, '')}/version`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (res.status !== 200) return undefined;
     const body = (await res.json()) as { version?: unknown };
     return typeof body.version === 'string' ? dialectForVersionString(body.version) : undefined;
@@ -42,24 +59,38 @@ export async function fetchWorkerDialect(url: string, fetchImpl: typeof fetch = 
 /** Parses one `/metrics` answer into a sample from its newest iteration; null when it is not an array. */
 export function parseIterationStats(body: unknown, atMs: number): WorkerIterationSample | null {
   if (!Array.isArray(body)) return null;
-  if (body.length === 0) return { atMs, activeRequests: 0, queuedRequests: 0, kvCacheUsage: null, kvCacheHitRate: null };
+  if (body.length === 0) {
+    return { atMs, activeRequests: 0, queuedRequests: 0, kvCacheUsage: null, kvCacheHitRate: null };
+  }
   const last = body[body.length - 1] as Record<string, unknown> | null;
   if (typeof last !== 'object' || last === null) return null;
-  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-  const kv = (typeof last.kvCacheStats === 'object' && last.kvCacheStats !== null ? last.kvCacheStats : {}) as Record<string, unknown>;
+  const num = (v: unknown): number | null =>
+    typeof v === 'number' && Number.isFinite(v) ? v : null;
+  const kv = (
+    typeof last.kvCacheStats === 'object' && last.kvCacheStats !== null ? last.kvCacheStats : {}
+  ) as Record<string, unknown>;
   const maxBlocks = num(kv.maxNumBlocks);
-  const usedBlocks = num(kv.usedNumBlocks) ?? (maxBlocks !== null && num(kv.freeNumBlocks) !== null ? maxBlocks - (num(kv.freeNumBlocks) as number) : null);
+  const usedBlocks =
+    num(kv.usedNumBlocks) ??
+    (maxBlocks !== null && num(kv.freeNumBlocks) !== null
+      ? maxBlocks - (num(kv.freeNumBlocks) as number)
+      : null);
   let hitRate = num(kv.cacheHitRate);
   if (hitRate === null) {
     const reused = num(kv.reusedBlocks);
     const missed = num(kv.missedBlocks);
-    if (reused !== null && missed !== null && reused + missed > 0) hitRate = reused / (reused + missed);
+    if (reused !== null && missed !== null && reused + missed > 0) {
+      hitRate = reused / (reused + missed);
+    }
   }
   return {
     atMs,
     activeRequests: num(last.numActiveRequests),
     queuedRequests: num(last.numQueuedRequests),
-    kvCacheUsage: maxBlocks !== null && maxBlocks > 0 && usedBlocks !== null ? Math.min(1, Math.max(0, usedBlocks / maxBlocks)) : null,
+    kvCacheUsage:
+      maxBlocks !== null && maxBlocks > 0 && usedBlocks !== null
+        ? Math.min(1, Math.max(0, usedBlocks / maxBlocks))
+        : null,
     kvCacheHitRate: hitRate === null ? null : Math.min(1, Math.max(0, hitRate)),
   };
 }
@@ -110,9 +141,13 @@ export function createWorkerMetricsPoller(opts: WorkerMetricsPollerOptions): Wor
   const jsonOnly = new Set<string>();
 
   /** The Prometheus sample of a worker, or undefined when this worker must be read from JSON. */
-  const prometheusSample = async (w: PolledWorker): Promise<WorkerIterationSample | null | undefined> => {
+  const prometheusSample = async (
+    w: PolledWorker,
+  ): Promise<WorkerIterationSample | null | undefined> => {
     if (jsonOnly.has(w.id)) return undefined;
-    const res = await doFetch(`${w.url.replace(/\/+$/, '')}/prometheus/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await doFetch(`${w.url.replace(/\/+$/, '')}/prometheus/metrics`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (res.status !== 200) {
       await res.arrayBuffer().catch(() => undefined);
       if (res.status === 404) jsonOnly.add(w.id);
@@ -124,7 +159,9 @@ export function createWorkerMetricsPoller(opts: WorkerMetricsPollerOptions): Wor
   };
 
   const jsonSample = async (w: PolledWorker): Promise<WorkerIterationSample | null> => {
-    const res = await doFetch(`${w.url.replace(/\/+$/, '')}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await doFetch(`${w.url.replace(/\/+$/, '')}/metrics`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (res.status !== 200) {
       await res.arrayBuffer().catch(() => undefined);
       return null;

@@ -108,7 +108,9 @@ export class AdmissionController {
     if (this.queued >= this.opt.maxQueue) return 'queue_full';
     // A standing queue: join only when the wait this arrival can expect stays within target, so the
     // excess is told at once, before it waited at all (Little's law: position x service time / slots).
-    if (this.isOverloaded && this.predictedWaitMs(this.queued + 1) > this.opt.queueTargetMs) return 'overloaded';
+    if (this.isOverloaded && this.predictedWaitMs(this.queued + 1) > this.opt.queueTargetMs) {
+      return 'overloaded';
+    }
     let resolve!: (v: AdmissionVerdict | 'cancelled') => void;
     const result = new Promise<AdmissionVerdict | 'cancelled'>((r) => (resolve = r));
     const w: Waiter = { enqueuedAt: t, resolve, timer: undefined, isDone: false };
@@ -124,7 +126,8 @@ export class AdmissionController {
     const started = this.startedAt.shift();
     if (started !== undefined) {
       const d = t - started;
-      this.serviceMs = this.serviceMs === 0 ? d : this.serviceMs + SERVICE_EWMA_ALPHA * (d - this.serviceMs);
+      this.serviceMs =
+        this.serviceMs === 0 ? d : this.serviceMs + SERVICE_EWMA_ALPHA * (d - this.serviceMs);
     }
     this.active--;
     this.departures++;
@@ -134,7 +137,12 @@ export class AdmissionController {
   }
 
   snapshot(): AdmissionSnapshot {
-    return { active: this.active, queued: this.queued, limit: this.opt.maxConcurrency, isOverloaded: this.isOverloaded };
+    return {
+      active: this.active,
+      queued: this.queued,
+      limit: this.opt.maxConcurrency,
+      isOverloaded: this.isOverloaded,
+    };
   }
 
   /** Expected wait of the n-th in line: the slots turn over every serviceMs / limit on average. */
@@ -205,7 +213,8 @@ export class AdmissionController {
    */
   private endWindow(t: number): void {
     if (!this.isOverloaded || t < this.windowEnd) return;
-    this.calmIntervals = this.sawIdleSlot && this.arrivals <= this.departures ? this.calmIntervals + 1 : 0;
+    this.calmIntervals =
+      this.sawIdleSlot && this.arrivals <= this.departures ? this.calmIntervals + 1 : 0;
     if (this.calmIntervals >= 2) {
       this.isOverloaded = false;
       this.aboveSince = undefined;

@@ -5,7 +5,12 @@
 // OpenAIDisaggServer._sync_server_clock. Failures are logged and retried later; never fatal. Layer: core.
 import { steadySeconds } from './perf-metrics';
 import type { LogLevel } from './types';
-import { createUpstreamPool, parseHostPort, requestUpstream, type UpstreamTarget } from './upstream-client';
+import {
+  createUpstreamPool,
+  parseHostPort,
+  requestUpstream,
+  type UpstreamTarget,
+} from './upstream-client';
 
 export interface NtpSample {
   /** Round trip minus the worker's own time between its two stamps (seconds). */
@@ -18,7 +23,12 @@ export interface NtpSample {
  * NTP clock synchronisation (RFC 5905 / upstream): t0 originate (proxy, before the request), t1 receive and
  * t2 transmit (worker), t3 destination (proxy, after the answer).
  */
-export function ntpOffset(originate: number, receive: number, transmit: number, destination: number): NtpSample {
+export function ntpOffset(
+  originate: number,
+  receive: number,
+  transmit: number,
+  destination: number,
+): NtpSample {
   return {
     delay: destination - originate - (transmit - receive),
     offset: (receive - originate + (transmit - destination)) / 2,
@@ -26,7 +36,13 @@ export function ntpOffset(originate: number, receive: number, transmit: number, 
 }
 
 /** One call of a sync; throws with the reason when there is no answer. */
-async function call(target: UpstreamTarget, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number): Promise<{ status: number; body: string }> {
+async function call(
+  target: UpstreamTarget,
+  method: 'GET' | 'POST',
+  path: string,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   const answer = await requestUpstream(target, method, path, timeoutMs, body);
   if ('error' in answer) throw new Error(answer.error);
   return { status: answer.status, body: answer.body.toString('utf8') };
@@ -119,16 +135,27 @@ export class SteadyClockSync {
       const t3 = this.now();
       if (r.status !== 200) throw new Error(`GET /steady_clock_offset answered ${r.status}`);
       const j = JSON.parse(r.body) as { receive_ts?: unknown; transmit_ts?: unknown };
-      if (typeof j.receive_ts !== 'number' || typeof j.transmit_ts !== 'number') throw new Error('GET /steady_clock_offset: no numeric receive_ts/transmit_ts');
+      if (typeof j.receive_ts !== 'number' || typeof j.transmit_ts !== 'number') {
+        throw new Error('GET /steady_clock_offset: no numeric receive_ts/transmit_ts');
+      }
       const s = ntpOffset(t0, j.receive_ts, j.transmit_ts, t3);
       // Negated so that the worker's timestamps plus the pushed offset are on the proxy's clock.
       const pushed = -s.offset;
-      const p = await call(target, 'POST', '/steady_clock_offset', JSON.stringify({ offset: pushed }), this.timeoutMs);
+      const p = await call(
+        target,
+        'POST',
+        '/steady_clock_offset',
+        JSON.stringify({ offset: pushed }),
+        this.timeoutMs,
+      );
       if (p.status !== 200) throw new Error(`POST /steady_clock_offset answered ${p.status}`);
       if (this.workers.get(url) !== w) return;
       w.state = 'done';
       w.offset = pushed;
-      this.o.log('info', `Server: ${url}, delay: ${s.delay.toFixed(6)} second, offset: ${s.offset.toFixed(6)} second`);
+      this.o.log(
+        'info',
+        `Server: ${url}, delay: ${s.delay.toFixed(6)} second, offset: ${s.offset.toFixed(6)} second`,
+      );
     } catch (err) {
       if (this.isClosed || this.workers.get(url) !== w) return;
       const reason = err instanceof Error ? err.message : String(err);

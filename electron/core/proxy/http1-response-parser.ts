@@ -21,7 +21,11 @@ export interface ResponseSink {
    * The final (non-1xx) status line and headers. `metricsHeaders`: Server-Timing and X-TRTLLM-* headers by
    * lower-case name, when the answer has any.
    */
-  onHead(status: number, contentType: string | undefined, metricsHeaders?: Record<string, string>): void;
+  onHead(
+    status: number,
+    contentType: string | undefined,
+    metricsHeaders?: Record<string, string>,
+  ): void;
   /** Body bytes, de-chunked; a view into the pushed buffer, valid to keep. */
   onBody(chunk: Buffer): void;
   /** The body ended; `canReuse` says whether the connection may carry another request. */
@@ -252,8 +256,9 @@ export class Http1ResponseParser {
     if (pending === undefined) {
       const end = findHeadEnd(buf, from);
       if (end !== undefined) {
-        if (end.headEnd - 1 - from > MAX_HEAD_BYTES)
-          {throw new HttpParseError('response head too large');}
+        if (end.headEnd - 1 - from > MAX_HEAD_BYTES) {
+          throw new HttpParseError('response head too large');
+        }
         this.parseHead(buf.toString('latin1', from, end.headEnd));
         return end.bodyStart;
       }
@@ -318,8 +323,9 @@ export class Http1ResponseParser {
 
 /** tchar of RFC 9110 5.6.2: the bytes a header (or chunk extension) name may hold. */
 const IS_TOKEN = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-  {IS_TOKEN[c.charCodeAt(0)] = 1;}
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+  IS_TOKEN[c.charCodeAt(0)] = 1;
+}
 
 /** field-vchar, SP and HTAB (RFC 9110 5.5): what a header value or reason phrase may hold. */
 function isFieldChar(c: number): boolean {
@@ -335,10 +341,12 @@ function parseChunkSizeLine(line: string): number {
   const m = /^([0-9a-fA-F]+)(.*)$/s.exec(line);
   if (!m) throw new HttpParseError(`invalid chunk size ${JSON.stringify(line.slice(0, 40))}`);
   const hex = (m[1] as string).replace(/^0+(?=.)/, '');
-  if (m[2] !== '' && !CHUNK_EXTENSIONS.test(m[2] as string))
-    {throw new HttpParseError(`invalid chunk extension ${JSON.stringify(line.slice(0, 40))}`);}
-  if (hex.length > 12)
-    {throw new HttpParseError(`chunk size too large ${JSON.stringify(line.slice(0, 40))}`);}
+  if (m[2] !== '' && !CHUNK_EXTENSIONS.test(m[2] as string)) {
+    throw new HttpParseError(`invalid chunk extension ${JSON.stringify(line.slice(0, 40))}`);
+  }
+  if (hex.length > 12) {
+    throw new HttpParseError(`chunk size too large ${JSON.stringify(line.slice(0, 40))}`);
+  }
   return parseInt(hex, 16);
 }
 
@@ -352,8 +360,9 @@ const CHUNK_EXTENSIONS = new RegExp(
 /** The CRLF ending the line that starts at `from`; a bare LF (or none) is an error, as in llhttp. */
 function crlfAt(text: string, from: number, what: string): number {
   const nl = text.indexOf('\n', from);
-  if (nl < 0 || nl === from || text.charCodeAt(nl - 1) !== CR)
-    {throw new HttpParseError(`${what} not ended by CRLF`);}
+  if (nl < 0 || nl === from || text.charCodeAt(nl - 1) !== CR) {
+    throw new HttpParseError(`${what} not ended by CRLF`);
+  }
   return nl - 1;
 }
 
@@ -363,13 +372,15 @@ function parseStatusLine(line: string): { isHttp10: boolean; status: number } {
     // llhttp skips empty lines before a status line; RFC 9112 2.2 allows that before a request only,
     // and a worker that sends stray line ends between answers is out of step with its connection.
     if (line === '') throw new HttpParseError('empty line before the status line');
-    if (/^[A-Z]+\/\d\.\d \d{3}(?: |$)/.test(line))
-      {throw new HttpParseError(`unsupported HTTP version ${JSON.stringify(line.slice(0, 12))}`);}
+    if (/^[A-Z]+\/\d\.\d \d{3}(?: |$)/.test(line)) {
+      throw new HttpParseError(`unsupported HTTP version ${JSON.stringify(line.slice(0, 12))}`);
+    }
     throw new HttpParseError(`invalid status line ${JSON.stringify(line.slice(0, 60))}`);
   }
   // The reason phrase is not read; like llhttp, only a bare CR in it is an error.
-  if (line.includes('\r'))
-    {throw new HttpParseError(`bare CR in the status line ${JSON.stringify(line.slice(0, 60))}`);}
+  if (line.includes('\r')) {
+    throw new HttpParseError(`bare CR in the status line ${JSON.stringify(line.slice(0, 60))}`);
+  }
   return { isHttp10: m[1] === '0', status: Number(m[2]) };
 }
 
@@ -401,17 +412,19 @@ function checkFieldLine(
       `invalid header line ${JSON.stringify(text.slice(start, Math.min(end, start + 60)))}`,
     );
   }
-  if (colon === start)
-    {throw new HttpParseError(
+  if (colon === start) {
+    throw new HttpParseError(
       `invalid header line ${JSON.stringify(text.slice(start, Math.min(end, start + 60)))}`,
-    );}
+    );
+  }
   let valueStart = colon + 1;
   let valueEnd = end;
   for (let k = valueStart; k < end; k++) {
-    if (!isFieldChar(text.charCodeAt(k)))
-      {throw new HttpParseError(
+    if (!isFieldChar(text.charCodeAt(k))) {
+      throw new HttpParseError(
         `invalid character in header ${JSON.stringify(text.slice(start, colon))}`,
-      );}
+      );
+    }
   }
   while (valueStart < valueEnd && isOws(text.charCodeAt(valueStart))) valueStart++;
   while (valueEnd > valueStart && isOws(text.charCodeAt(valueEnd - 1))) valueEnd--;
@@ -440,7 +453,10 @@ class HeadFields {
     // for every header line, twice per proxied request.
     const nameLength = colon - start;
     if (isMetricsHeaderName(text, start, nameLength)) {
-      this.addMetricsHeader(text.slice(start, colon).toLowerCase(), text.slice(valueStart, valueEnd));
+      this.addMetricsHeader(
+        text.slice(start, colon).toLowerCase(),
+        text.slice(valueStart, valueEnd),
+      );
       return;
     }
     if (nameLength !== 14 && nameLength !== 17 && nameLength !== 12 && nameLength !== 10) return;
@@ -455,8 +471,9 @@ class HeadFields {
     } else if (name === 'content-type') {
       // The first one, as Node's http client keeps it.
       this.contentType ??= text.slice(valueStart, valueEnd);
-    } else if (name === 'connection')
-      {this.connection += text.slice(valueStart, valueEnd).toLowerCase() + ',';}
+    } else if (name === 'connection') {
+      this.connection += text.slice(valueStart, valueEnd).toLowerCase() + ',';
+    }
   }
 
   /** Per-request metrics (TensorRT-LLM 1.3, request-metrics.ts): rare, so only looked at by name shape. */
@@ -470,11 +487,13 @@ class HeadFields {
     // llhttp rejects any second Content-Length, even an equal one: a list or repeat is how lengths get
     // smuggled past one parser and not another.
     if (this.contentLength >= 0) throw new HttpParseError('duplicate content-length headers');
-    if (!/^\d+$/.test(value))
-      {throw new HttpParseError(`invalid content-length ${JSON.stringify(value.slice(0, 30))}`);}
+    if (!/^\d+$/.test(value)) {
+      throw new HttpParseError(`invalid content-length ${JSON.stringify(value.slice(0, 30))}`);
+    }
     // Past 15 digits a JS number is no longer an exact byte count; no worker sends a petabyte.
-    if (value.replace(/^0+/, '').length > 15)
-      {throw new HttpParseError(`content-length too large ${JSON.stringify(value.slice(0, 30))}`);}
+    if (value.replace(/^0+/, '').length > 15) {
+      throw new HttpParseError(`content-length too large ${JSON.stringify(value.slice(0, 30))}`);
+    }
     this.contentLength = Number(value);
   }
 
@@ -484,12 +503,14 @@ class HeadFields {
     if (te === undefined) return this.contentLength;
     // Only plain chunked: a compressing coding (gzip, chunked) would reach the client still compressed,
     // since the proxy relays bodies without transfer-coding headers.
-    if (te.replace(/ +$/, '').toLowerCase() !== 'chunked')
-      {throw new HttpParseError(`unsupported transfer-encoding ${JSON.stringify(te.slice(0, 40))}`);}
+    if (te.replace(/ +$/, '').toLowerCase() !== 'chunked') {
+      throw new HttpParseError(`unsupported transfer-encoding ${JSON.stringify(te.slice(0, 40))}`);
+    }
     // RFC 9112 6.1: both framings at once "ought to be handled as an error" (the shape of response
     // smuggling); llhttp rejects it.
-    if (this.contentLength >= 0)
-      {throw new HttpParseError('both content-length and transfer-encoding');}
+    if (this.contentLength >= 0) {
+      throw new HttpParseError('both content-length and transfer-encoding');
+    }
     return 'chunked';
   }
 
@@ -520,6 +541,10 @@ function findHeadEnd(
 /** `server-timing` or `x-trtllm-...` (case-insensitive), checked without slicing the usual headers. */
 function isMetricsHeaderName(text: string, start: number, length: number): boolean {
   const c = text.charCodeAt(start) | 0x20;
-  if (c === 115 /* s */) return length === 13 && text.slice(start, start + 13).toLowerCase() === 'server-timing';
-  return c === 120 /* x */ && length > 9 && text.slice(start, start + 9).toLowerCase() === 'x-trtllm-';
+  if (c === 115 /* s */) {
+    return length === 13 && text.slice(start, start + 13).toLowerCase() === 'server-timing';
+  }
+  return (
+    c === 120 /* x */ && length > 9 && text.slice(start, start + 9).toLowerCase() === 'x-trtllm-'
+  );
 }

@@ -2,7 +2,11 @@
 // end-to-end histograms, per-worker in-flight and errors, retries, ejections, and the proxy's own
 // added latency. Upstream (Oct 2025) serves no /metrics at all (trtllm-protocol.md 8).
 // Layer: core.
-import { Histogram, LATENCY_BUCKETS_SECONDS, OVERHEAD_BUCKETS_SECONDS } from '../../../shared/logic/histogram';
+import {
+  Histogram,
+  LATENCY_BUCKETS_SECONDS,
+  OVERHEAD_BUCKETS_SECONDS,
+} from '../../../shared/logic/histogram';
 import type { AdmissionSnapshot, ShedReason } from './admission';
 import type { RecordOutcome } from './types';
 import type { WorkerSnapshot } from './worker-pool';
@@ -35,34 +39,91 @@ export class ProxyMetrics {
     increment(this.upstreamErrorsByClass, cls);
   }
 
-  render(workers: WorkerSnapshot[], inFlight: number, isReady: boolean, admission: AdmissionSnapshot): string {
+  render(
+    workers: WorkerSnapshot[],
+    inFlight: number,
+    isReady: boolean,
+    admission: AdmissionSnapshot,
+  ): string {
     const out: string[] = [];
     const p = 'disagg_proxy_';
     out.push(`# HELP ${p}requests_total Requests by outcome.`, `# TYPE ${p}requests_total counter`);
-    for (const [o, n] of this.requestsByOutcome) out.push(`${p}requests_total{outcome="${o}"} ${n}`);
-    out.push(`# HELP ${p}retries_total Upstream attempts retried on another worker.`, `# TYPE ${p}retries_total counter`);
+    for (const [o, n] of this.requestsByOutcome) {
+      out.push(`${p}requests_total{outcome="${o}"} ${n}`);
+    }
+    out.push(
+      `# HELP ${p}retries_total Upstream attempts retried on another worker.`,
+      `# TYPE ${p}retries_total counter`,
+    );
     out.push(`${p}retries_total ${this.retries}`);
-    out.push(`# HELP ${p}shed_total Requests refused by admission control, by reason (queue_full 429; overloaded, queue_timeout 503).`, `# TYPE ${p}shed_total counter`);
+    out.push(
+      `# HELP ${p}shed_total Requests refused by admission control, by reason (queue_full 429; overloaded, queue_timeout 503).`,
+      `# TYPE ${p}shed_total counter`,
+    );
     for (const [r, n] of this.shedByReason) out.push(`${p}shed_total{reason="${r}"} ${n}`);
-    out.push(`# HELP ${p}upstream_errors_total Upstream failures by class.`, `# TYPE ${p}upstream_errors_total counter`);
-    for (const [c, n] of this.upstreamErrorsByClass) out.push(`${p}upstream_errors_total{class="${c}"} ${n}`);
-    out.push(`# HELP ${p}in_flight Requests being served.`, `# TYPE ${p}in_flight gauge`, `${p}in_flight ${inFlight}`);
-    out.push(`# HELP ${p}admission_active Requests holding an admission slot.`, `# TYPE ${p}admission_active gauge`, `${p}admission_active ${admission.active}`);
-    out.push(`# HELP ${p}admission_limit Concurrency limit (--max-concurrency).`, `# TYPE ${p}admission_limit gauge`, `${p}admission_limit ${admission.limit}`);
-    out.push(`# HELP ${p}admission_queued Requests waiting for a slot.`, `# TYPE ${p}admission_queued gauge`, `${p}admission_queued ${admission.queued}`);
-    out.push(`# HELP ${p}admission_overloaded 1 while the queue stands above its target (arrivals beyond it are shed).`, `# TYPE ${p}admission_overloaded gauge`, `${p}admission_overloaded ${admission.isOverloaded ? 1 : 0}`);
-    out.push(`# HELP ${p}ready 1 when the proxy is ready.`, `# TYPE ${p}ready gauge`, `${p}ready ${isReady ? 1 : 0}`);
+    out.push(
+      `# HELP ${p}upstream_errors_total Upstream failures by class.`,
+      `# TYPE ${p}upstream_errors_total counter`,
+    );
+    for (const [c, n] of this.upstreamErrorsByClass) {
+      out.push(`${p}upstream_errors_total{class="${c}"} ${n}`);
+    }
+    out.push(
+      `# HELP ${p}in_flight Requests being served.`,
+      `# TYPE ${p}in_flight gauge`,
+      `${p}in_flight ${inFlight}`,
+    );
+    out.push(
+      `# HELP ${p}admission_active Requests holding an admission slot.`,
+      `# TYPE ${p}admission_active gauge`,
+      `${p}admission_active ${admission.active}`,
+    );
+    out.push(
+      `# HELP ${p}admission_limit Concurrency limit (--max-concurrency).`,
+      `# TYPE ${p}admission_limit gauge`,
+      `${p}admission_limit ${admission.limit}`,
+    );
+    out.push(
+      `# HELP ${p}admission_queued Requests waiting for a slot.`,
+      `# TYPE ${p}admission_queued gauge`,
+      `${p}admission_queued ${admission.queued}`,
+    );
+    out.push(
+      `# HELP ${p}admission_overloaded 1 while the queue stands above its target (arrivals beyond it are shed).`,
+      `# TYPE ${p}admission_overloaded gauge`,
+      `${p}admission_overloaded ${admission.isOverloaded ? 1 : 0}`,
+    );
+    out.push(
+      `# HELP ${p}ready 1 when the proxy is ready.`,
+      `# TYPE ${p}ready gauge`,
+      `${p}ready ${isReady ? 1 : 0}`,
+    );
     const hist = (name: string, help: string, h: Histogram): void => {
       out.push(`# HELP ${p}${name} ${help}`, `# TYPE ${p}${name} histogram`, ...h.render(p + name));
     };
-    hist('time_to_first_token_seconds', 'Time from request received to first token sent.', this.ttft);
+    hist(
+      'time_to_first_token_seconds',
+      'Time from request received to first token sent.',
+      this.ttft,
+    );
     hist('time_per_output_token_seconds', 'Mean time per output token after the first.', this.tpot);
     hist('inter_token_latency_seconds', 'Gap between consecutive streamed events.', this.itl);
     hist('e2e_request_latency_seconds', 'End-to-end request latency.', this.e2e);
-    hist('added_latency_seconds', "The proxy's own time before forwarding each phase.", this.overhead);
-    const w = (name: string, help: string, type: string, pick: (s: WorkerSnapshot) => number): void => {
+    hist(
+      'added_latency_seconds',
+      "The proxy's own time before forwarding each phase.",
+      this.overhead,
+    );
+    const w = (
+      name: string,
+      help: string,
+      type: string,
+      pick: (s: WorkerSnapshot) => number,
+    ): void => {
       out.push(`# HELP ${p}worker_${name} ${help}`, `# TYPE ${p}worker_${name} ${type}`);
-      for (const s of workers) out.push(`${p}worker_${name}{role="${s.role}",worker="${s.url}"} ${pick(s)}`);
+      for (const s of workers) {
+        out.push(`${p}worker_${name}{role="${s.role}",worker="${s.url}"} ${pick(s)}`);
+      }
     };
     w('in_flight', 'Requests in flight per worker.', 'gauge', (s) => s.inFlight);
     w('requests_total', 'Requests sent per worker.', 'counter', (s) => s.requests);

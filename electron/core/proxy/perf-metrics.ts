@@ -48,7 +48,13 @@ export class PerfMetricsCollector {
   }
 
   /** Records one finished disaggregated request (arrival and first token in steady seconds). */
-  add(ctxServer: string, genServer: string, ctxRequestId: unknown, arrivalS: number, firstTokenS: number): void {
+  add(
+    ctxServer: string,
+    genServer: string,
+    ctxRequestId: unknown,
+    arrivalS: number,
+    firstTokenS: number,
+  ): void {
     if (!this.isEnabled || ctxRequestId === undefined || ctxRequestId === null) return;
     this.pending.push({
       ctx_server: ctxServer,
@@ -57,11 +63,16 @@ export class PerfMetricsCollector {
       disagg_server_arrival_time: arrivalS,
       disagg_server_first_token_time: firstTokenS,
     });
-    if (this.pending.length > this.maxRequests) this.pending.splice(0, this.pending.length - this.maxRequests);
+    if (this.pending.length > this.maxRequests) {
+      this.pending.splice(0, this.pending.length - this.maxRequests);
+    }
   }
 
   /** Fetches workers' metrics and returns (and forgets) the completed pairs. */
-  async collect(ctxWorkers: UpstreamTarget[], genWorkers: UpstreamTarget[]): Promise<PerfMetricsItem[]> {
+  async collect(
+    ctxWorkers: UpstreamTarget[],
+    genWorkers: UpstreamTarget[],
+  ): Promise<PerfMetricsItem[]> {
     if (!this.isEnabled) return [];
     const pull = async (targets: UpstreamTarget[], into: Map<string, unknown>): Promise<void> => {
       await Promise.all(

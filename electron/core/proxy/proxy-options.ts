@@ -2,7 +2,11 @@
 import type http from 'node:http';
 
 import type { Tokenizer } from '../../../shared/logic/routers/kv-cache-aware';
-import { dialectOf, NEWEST_TRTLLM_VERSION, type TrtllmVersion } from '../../../shared/logic/trtllm-dialect';
+import {
+  dialectOf,
+  NEWEST_TRTLLM_VERSION,
+  type TrtllmVersion,
+} from '../../../shared/logic/trtllm-dialect';
 import type { RouterConfig } from '../../../shared/model/config';
 import type { ValidationOptions } from './request-validate';
 import type { LogLevel } from './types';

@@ -15,7 +15,13 @@ export type Reply =
   /** An OpenAI-shaped error: a JSON answer, or an SSE error event and [DONE] once a stream began. */
   | { kind: 'error'; status: number; message: string; headers?: Record<string, string> }
   /** A whole answer relayed as bytes (a worker's answer, or the context-only result). */
-  | { kind: 'body'; status: number; contentType: string | undefined; body: Buffer | string; headers?: Record<string, string> }
+  | {
+      kind: 'body';
+      status: number;
+      contentType: string | undefined;
+      body: Buffer | string;
+      headers?: Record<string, string>;
+    }
   /** Already written (a finished stream), or nobody to write to (the client left). */
   | { kind: 'written' };
 

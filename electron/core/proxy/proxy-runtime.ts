@@ -11,7 +11,12 @@ import { PROXY_DEFAULTS } from './proxy-options';
 import type { ProxyServer, ProxyServerOptions } from './proxy-server';
 import { createProxyServer } from './proxy-server';
 import type { LogLevel } from './types';
-import { createUpstreamPool, getUpstream, parseHostPort, type UpstreamPool } from './upstream-client';
+import {
+  createUpstreamPool,
+  getUpstream,
+  parseHostPort,
+  type UpstreamPool,
+} from './upstream-client';
 
 /** Settings that are flags rather than file contents (trtllm-protocol.md 1.2 plus our additions). */
 export interface ProxyRunSettings {
@@ -67,7 +72,11 @@ export const DEFAULT_RUN_SETTINGS: ProxyRunSettings = {
 };
 
 /** Proxy options from the parsed file and flags (pure). */
-export function proxyOptionsFromConfig(cfg: DisaggConfig, s: ProxyRunSettings, env: Record<string, string | undefined>): ProxyServerOptions {
+export function proxyOptionsFromConfig(
+  cfg: DisaggConfig,
+  s: ProxyRunSettings,
+  env: Record<string, string | undefined>,
+): ProxyServerOptions {
   const fileKey = cfg.shared_keys['api_key'];
   const hasCluster = cfg.disagg_cluster !== undefined;
   return {
@@ -114,7 +123,11 @@ export function proxyOptionsFromConfig(cfg: DisaggConfig, s: ProxyRunSettings, e
 }
 
 /** Probes every url's /health (in parallel, every 500 ms) until all answer 200 or the time is up; returns those still down. */
-export async function waitForWorkers(urls: string[], timeoutMs: number, log: (m: string) => void): Promise<string[]> {
+export async function waitForWorkers(
+  urls: string[],
+  timeoutMs: number,
+  log: (m: string) => void,
+): Promise<string[]> {
   const pools = new Map<string, UpstreamPool>();
   const pending = new Set(urls);
   const until = Date.now() + timeoutMs;
@@ -181,14 +194,21 @@ export interface StartProxyRuntimeOptions {
 export async function startProxyRuntime(o: StartProxyRuntimeOptions): Promise<ProxyRuntime> {
   const { config: cfg, settings, log } = o;
   const clusterLog: ClusterLog = (lv, msg) => log(lv === 'warn' ? 'warning' : lv, msg);
-  const options: ProxyServerOptions = { ...proxyOptionsFromConfig(cfg, settings, o.env ?? {}), log, ...o.overrides };
+  const options: ProxyServerOptions = {
+    ...proxyOptionsFromConfig(cfg, settings, o.env ?? {}),
+    log,
+    ...o.overrides,
+  };
   options.isStartingGated = cfg.disagg_cluster === undefined;
 
   let manager: DisaggClusterManager | undefined;
   if (cfg.disagg_cluster) {
     manager = new DisaggClusterManager({ config: cfg.disagg_cluster, log: clusterLog });
     const store = manager.store;
-    if (store) options.clusterStoreHandler = (req, res, url) => handleClusterStoreRequest(store, req, res, url);
+    if (store) {
+      options.clusterStoreHandler = (req, res, url) =>
+        handleClusterStoreRequest(store, req, res, url);
+    }
     const m = manager;
     options.clusterInfo = () => m.clusterInfo();
   }
@@ -200,8 +220,16 @@ export async function startProxyRuntime(o: StartProxyRuntimeOptions): Promise<Pr
   } catch (err) {
     await manager?.stop();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new ProxyStartError(`port ${options.port} on ${options.host} is already in use`, 'EADDRINUSE');
-    throw new ProxyStartError(`cannot listen on ${options.host}:${options.port}: ${String(err)}`, 'LISTEN');
+    if (code === 'EADDRINUSE') {
+      throw new ProxyStartError(
+        `port ${options.port} on ${options.host} is already in use`,
+        'EADDRINUSE',
+      );
+    }
+    throw new ProxyStartError(
+      `cannot listen on ${options.host}:${options.port}: ${String(err)}`,
+      'LISTEN',
+    );
   }
   o.onListening?.(port);
 
@@ -209,7 +237,8 @@ export async function startProxyRuntime(o: StartProxyRuntimeOptions): Promise<Pr
   let metadataClient: MetadataClient | undefined;
   if (manager) {
     const m = manager;
-    const roleOf = (role: number): 'context' | 'generation' => (role === 0 ? 'context' : 'generation');
+    const roleOf = (role: number): 'context' | 'generation' =>
+      role === 0 ? 'context' : 'generation';
     m.onWorkerAdded((w) => proxy.addWorker(roleOf(w.role), workerUrl(w)));
     m.onWorkerRemoved((w) => proxy.removeWorker(roleOf(w.role), workerUrl(w)));
     try {
@@ -217,14 +246,23 @@ export async function startProxyRuntime(o: StartProxyRuntimeOptions): Promise<Pr
       for (const w of await m.start()) proxy.addWorker(roleOf(w.role), workerUrl(w));
     } catch (err) {
       await proxy.close();
-      throw new ProxyStartError(`cannot reach the cluster store ${cfg.disagg_cluster?.cluster_uri}: ${String(err)}`, 'CLUSTER');
+      throw new ProxyStartError(
+        `cannot reach the cluster store ${cfg.disagg_cluster?.cluster_uri}: ${String(err)}`,
+        'CLUSTER',
+      );
     }
   } else {
-    const urls = o.shouldWaitForWorkers === false ? [] : [...options.contextUrls, ...options.generationUrls];
-    const missing = await waitForWorkers(urls, settings.startTimeoutS * 1000, (msg) => log('info', msg));
+    const urls =
+      o.shouldWaitForWorkers === false ? [] : [...options.contextUrls, ...options.generationUrls];
+    const missing = await waitForWorkers(urls, settings.startTimeoutS * 1000, (msg) =>
+      log('info', msg),
+    );
     if (missing.length > 0) {
       await proxy.close();
-      throw new ProxyStartError(`workers not healthy after ${settings.startTimeoutS} s: ${missing.join(', ')}`, 'WORKERS');
+      throw new ProxyStartError(
+        `workers not healthy after ${settings.startTimeoutS} s: ${missing.join(', ')}`,
+        'WORKERS',
+      );
     }
     proxy.markStarted();
     log('info', 'all workers are healthy');

@@ -5,7 +5,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { startProxyRuntime } from './proxy-runtime';
-import type { ProxyThreadCommand, ProxyThreadEvent, ProxyThreadInit } from './proxy-thread-protocol';
+import type {
+  ProxyThreadCommand,
+  ProxyThreadEvent,
+  ProxyThreadInit,
+} from './proxy-thread-protocol';
 
 function post(ev: ProxyThreadEvent): void {
   parentPort?.postMessage(ev);
@@ -38,7 +42,13 @@ async function main(): Promise<void> {
         runtime.proxy.setRouting(cmd.update);
         break;
       case 'stats':
-        post({ type: 'stats', id: cmd.id, workers: runtime.proxy.workers(), isReady: runtime.proxy.isReady(), metricsText: runtime.proxy.metricsText() });
+        post({
+          type: 'stats',
+          id: cmd.id,
+          workers: runtime.proxy.workers(),
+          isReady: runtime.proxy.isReady(),
+          metricsText: runtime.proxy.metricsText(),
+        });
         break;
       case 'crash':
         // Outside this handler's stack, so it is uncaught like a real bug in a callback.
@@ -50,7 +60,8 @@ async function main(): Promise<void> {
       case 'stop':
         runtime.stop(cmd.drainMs).then(
           () => post({ type: 'stopped' }),
-          (err: unknown) => post({ type: 'log', level: 'error', message: `stop failed: ${String(err)}` }),
+          (err: unknown) =>
+            post({ type: 'log', level: 'error', message: `stop failed: ${String(err)}` }),
         );
         break;
     }

@@ -14,19 +14,32 @@ import { nextRestartDelayMs, shouldRestart } from '../../../shared/logic/restart
 import type { DisaggConfig, MetadataConfig } from '../../../shared/model/config';
 import type { ProxyRunSettings } from './proxy-runtime';
 import { DEFAULT_RUN_SETTINGS } from './proxy-runtime';
-import type { ProxyThreadCommand, ProxyThreadEvent, ProxyThreadInit, ProxyThreadOverrides } from './proxy-thread-protocol';
+import type {
+  ProxyThreadCommand,
+  ProxyThreadEvent,
+  ProxyThreadInit,
+  ProxyThreadOverrides,
+} from './proxy-thread-protocol';
 import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RoutingUpdate } from './types';
 import type { WorkerSnapshot } from './worker-pool';
 import { normalizeWorkerUrl } from './worker-pool';
 
 /** The part of the worker restart policy that applies to the proxy thread. */
-export type ProxyThreadRestartPolicy = Pick<RestartPolicy, 'maxRestarts' | 'backoffBaseMs' | 'backoffMaxMs' | 'minUptimeMs'>;
+export type ProxyThreadRestartPolicy = Pick<
+  RestartPolicy,
+  'maxRestarts' | 'backoffBaseMs' | 'backoffMaxMs' | 'minUptimeMs'
+>;
 
 /**
  * A thread starts in well under a second (no model to load): restart quickly, but stop after ten crashes
  * in a row (a run of a minute resets the count), since a proxy that dies at once every time is a bug.
  */
-export const PROXY_THREAD_RESTART_POLICY: ProxyThreadRestartPolicy = { maxRestarts: 10, backoffBaseMs: 250, backoffMaxMs: 15_000, minUptimeMs: 60_000 };
+export const PROXY_THREAD_RESTART_POLICY: ProxyThreadRestartPolicy = {
+  maxRestarts: 10,
+  backoffBaseMs: 250,
+  backoffMaxMs: 15_000,
+  minUptimeMs: 60_000,
+};
 
 export type ProxyThreadState = 'running' | 'restarting' | 'errored' | 'stopped';
 
@@ -107,7 +120,11 @@ function launchThread(init: ProxyThreadInit, hooks: ThreadHooks): Promise<Thread
   // short-lived garbage per proxied request, and fewer scavenges promote fewer in-flight requests to
   // the old space. Measured with bench:proxy (--max-semi-space-size=32 on the CLI proxy): about 8% less
   // CPU per request.
-  const worker = new Worker(bootstrapCode(), { eval: true, workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 96 } });
+  const worker = new Worker(bootstrapCode(), {
+    eval: true,
+    workerData: init,
+    resourceLimits: { maxYoungGenerationSizeMb: 96 },
+  });
   return new Promise((resolve, reject) => {
     let run: ThreadRun | undefined;
     let lastError: Error | undefined;
@@ -116,12 +133,18 @@ function launchThread(init: ProxyThreadInit, hooks: ThreadHooks): Promise<Thread
       if (!run) reject(err);
     });
     worker.on('exit', (code) => {
-      if (!run) reject(lastError ?? new Error(`proxy thread exited with code ${code} before listening`));
-      else hooks.onExit(run, code, lastError);
+      if (!run) {
+        reject(lastError ?? new Error(`proxy thread exited with code ${code} before listening`));
+      } else hooks.onExit(run, code, lastError);
     });
     worker.on('message', (ev: ProxyThreadEvent) => {
       if (ev.type === 'listening') {
-        run = { worker, port: ev.port, startedAt: Date.now(), send: (cmd) => worker.postMessage(cmd) };
+        run = {
+          worker,
+          port: ev.port,
+          startedAt: Date.now(),
+          send: (cmd) => worker.postMessage(cmd),
+        };
         resolve(run);
       } else if (ev.type === 'failed') {
         const err = new Error(ev.message) as Error & { code?: string };
@@ -170,8 +193,12 @@ class AppliedChanges {
 
   commands(): ProxyThreadCommand[] {
     const out: ProxyThreadCommand[] = [];
-    if (this.routing.context || this.routing.generation) out.push({ type: 'routing', update: { ...this.routing } });
-    if (this.members.context || this.members.generation) out.push({ type: 'membership', update: { ...this.members } });
+    if (this.routing.context || this.routing.generation) {
+      out.push({ type: 'routing', update: { ...this.routing } });
+    }
+    if (this.members.context || this.members.generation) {
+      out.push({ type: 'membership', update: { ...this.members } });
+    }
     return [...out, ...this.ops];
   }
 }
@@ -182,7 +209,10 @@ class AppliedChanges {
  */
 class ProxyThreadSupervisor implements ThreadHooks {
   private readonly recordListeners = new Set<(r: ProxyRequestRecord[]) => void>();
-  private readonly pendingStats = new Map<number, { resolve: (v: ThreadStats) => void; reject: (e: Error) => void }>();
+  private readonly pendingStats = new Map<
+    number,
+    { resolve: (v: ThreadStats) => void; reject: (e: Error) => void }
+  >();
   readonly applied = new AppliedChanges();
   private nextStatsId = 1;
   private state: ProxyThreadState = 'running';
@@ -264,7 +294,9 @@ class ProxyThreadSupervisor implements ThreadHooks {
         this.log(ev.level, ev.message);
         break;
       case 'stats':
-        this.pendingStats.get(ev.id)?.resolve({ workers: ev.workers, isReady: ev.isReady, metricsText: ev.metricsText });
+        this.pendingStats
+          .get(ev.id)
+          ?.resolve({ workers: ev.workers, isReady: ev.isReady, metricsText: ev.metricsText });
         this.pendingStats.delete(ev.id);
         break;
       case 'stopped':
@@ -304,7 +336,10 @@ class ProxyThreadSupervisor implements ThreadHooks {
   private crashAndMaybeRestart(): void {
     this.crashes += 1;
     if (!shouldRestart(this.crashes, this.policy)) {
-      this.log('error', `proxy thread died (${this.lastError}); ${this.crashes - 1} restarts in a row failed, not restarting`);
+      this.log(
+        'error',
+        `proxy thread died (${this.lastError}); ${this.crashes - 1} restarts in a row failed, not restarting`,
+      );
       this.setState('errored');
       return;
     }
@@ -340,17 +375,25 @@ class ProxyThreadSupervisor implements ThreadHooks {
 }
 
 /** Starts the proxy thread; resolves once it listens, rejects with the startup error. */
-export async function startProxyInWorkerThread(options: ProxyThreadOptions): Promise<ProxyThreadHandle> {
+export async function startProxyInWorkerThread(
+  options: ProxyThreadOptions,
+): Promise<ProxyThreadHandle> {
   const init: ProxyThreadInit = {
     config: options.config,
     metadata: options.metadata,
     settings: { ...DEFAULT_RUN_SETTINGS, ...options.settings },
-    env: options.env ?? { TRTLLM_DISAGG_BENCHMARK_GEN_ONLY: process.env['TRTLLM_DISAGG_BENCHMARK_GEN_ONLY'] },
+    env: options.env ?? {
+      TRTLLM_DISAGG_BENCHMARK_GEN_ONLY: process.env['TRTLLM_DISAGG_BENCHMARK_GEN_ONLY'],
+    },
     overrides: options.overrides ?? {},
     recordBatchMs: options.recordBatchMs ?? 200,
     shouldWaitForWorkers: options.shouldWaitForWorkers ?? false,
   };
-  const sup = new ProxyThreadSupervisor(init, { ...PROXY_THREAD_RESTART_POLICY, ...options.restartPolicy }, options);
+  const sup = new ProxyThreadSupervisor(
+    init,
+    { ...PROXY_THREAD_RESTART_POLICY, ...options.restartPolicy },
+    options,
+  );
   const port = await sup.start();
   const applied = sup.applied;
   return {

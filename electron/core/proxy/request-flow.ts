@@ -41,7 +41,9 @@ function isIntArray(v: unknown): v is number[] {
  * several prompts are refused (upstream answers 500, we answer 400: it is the client's request).
  */
 export function validateClientRequest(endpoint: Endpoint, body: unknown): FlowCheck<JsonObject> {
-  if (!isObject(body)) return { ok: false, status: 400, message: 'Request body must be a JSON object' };
+  if (!isObject(body)) {
+    return { ok: false, status: 400, message: 'Request body must be a JSON object' };
+  }
   if (endpoint === 'completions') {
     const p = body['prompt'];
     if (typeof p === 'string') return { ok: true, value: body };
@@ -54,18 +56,29 @@ export function validateClientRequest(endpoint: Endpoint, body: unknown): FlowCh
     return {
       ok: false,
       status: 400,
-      message: 'Disaggregated server currently only supports single string prompt or list of integers in request',
+      message:
+        'Disaggregated server currently only supports single string prompt or list of integers in request',
     };
   }
-  if (!Array.isArray(body['messages'])) return { ok: false, status: 400, message: "'messages' must be a list" };
+  if (!Array.isArray(body['messages'])) {
+    return { ok: false, status: 400, message: "'messages' must be a list" };
+  }
   return { ok: true, value: body };
 }
 
 /** What the routers see of a request. */
-export function routeRequestOf(endpoint: Endpoint, body: JsonObject, requestType?: string): RouteRequest {
+export function routeRequestOf(
+  endpoint: Endpoint,
+  body: JsonObject,
+  requestType?: string,
+): RouteRequest {
   if (endpoint === 'completions') {
     const p = body['prompt'];
-    return { endpoint, prompt: typeof p === 'string' || isIntArray(p) ? p : undefined, requestType };
+    return {
+      endpoint,
+      prompt: typeof p === 'string' || isIntArray(p) ? p : undefined,
+      requestType,
+    };
   }
   const ids = body['prompt_token_ids'];
   return {
@@ -103,19 +116,31 @@ export interface ContextResult {
  * with a ctx_request_id. Extra or missing optional fields are accepted (workers of other versions).
  */
 export function checkContextResponse(json: unknown): FlowCheck<ContextResult> {
-  if (!isObject(json)) return { ok: false, status: 502, message: 'Context server returned a non-object response' };
+  if (!isObject(json)) {
+    return { ok: false, status: 502, message: 'Context server returned a non-object response' };
+  }
   const choices = json['choices'];
   if (!Array.isArray(choices) || choices.length !== 1) {
     return { ok: false, status: 502, message: 'Context server did not return exactly one choice' };
   }
   const choice: unknown = choices[0];
-  if (!isObject(choice)) return { ok: false, status: 502, message: 'Context server returned an invalid choice' };
+  if (!isObject(choice)) {
+    return { ok: false, status: 502, message: 'Context server returned an invalid choice' };
+  }
   const dp = choice['disaggregated_params'];
   if (!isObject(dp)) {
-    return { ok: false, status: 502, message: 'Context server did not return disaggregated params' };
+    return {
+      ok: false,
+      status: 502,
+      message: 'Context server did not return disaggregated params',
+    };
   }
   if (dp['ctx_request_id'] === null || dp['ctx_request_id'] === undefined) {
-    return { ok: false, status: 502, message: 'Invalid disaggregated params in context phase response' };
+    return {
+      ok: false,
+      status: 502,
+      message: 'Invalid disaggregated params in context phase response',
+    };
   }
   // Upstream copies the context's params and changes only request_type: no field is dropped.
   const params: DisaggParams = { ...dp, request_type: 'generation_only' };
@@ -160,7 +185,11 @@ export function finishedContextBody(json: JsonObject): JsonObject {
  * to generation_only, only the five known fields); completions get `prompt` replaced by the context's
  * `prompt_token_ids`, chat gets `prompt_token_ids` added (messages kept).
  */
-export function buildGenerationRequest(endpoint: Endpoint, body: JsonObject, ctx: ContextResult): JsonObject {
+export function buildGenerationRequest(
+  endpoint: Endpoint,
+  body: JsonObject,
+  ctx: ContextResult,
+): JsonObject {
   const gen: JsonObject = { ...body, disaggregated_params: ctx.params };
   if (ctx.promptTokenIds !== undefined && ctx.promptTokenIds !== null) {
     if (endpoint === 'completions') gen['prompt'] = ctx.promptTokenIds;
@@ -218,7 +247,11 @@ export function memberValue(b: RawJson, key: string): unknown {
 }
 
 /** Rebuilds `b` with members replaced (`null` drops one) and others appended, original order kept. */
-export function spliceJson(b: RawJson, replace: ReadonlyMap<string, string | null>, append: ReadonlyArray<readonly [string, string]> = []): string {
+export function spliceJson(
+  b: RawJson,
+  replace: ReadonlyMap<string, string | null>,
+  append: ReadonlyArray<readonly [string, string]> = [],
+): string {
   // Built by concatenation (no pairs array): this runs twice per request on the proxy's hot path.
   let out = '{';
   let isFirst = true;
@@ -239,15 +272,21 @@ export function spliceJson(b: RawJson, replace: ReadonlyMap<string, string | nul
 }
 
 /** 5.1 on text: the prompt's raw text after unwrapping (completions), or an error. */
-export function validateRawClientRequest(endpoint: Endpoint, b: RawJson): FlowCheck<{ promptText?: string }> {
+export function validateRawClientRequest(
+  endpoint: Endpoint,
+  b: RawJson,
+): FlowCheck<{ promptText?: string }> {
   const refuse: FlowCheck<{ promptText?: string }> = {
     ok: false,
     status: 400,
-    message: 'Disaggregated server currently only supports single string prompt or list of integers in request',
+    message:
+      'Disaggregated server currently only supports single string prompt or list of integers in request',
   };
   if (endpoint === 'chat') {
     const m = memberText(b, 'messages');
-    if (m === undefined || m.trimStart()[0] !== '[') return { ok: false, status: 400, message: "'messages' must be a list" };
+    if (m === undefined || m.trimStart()[0] !== '[') {
+      return { ok: false, status: 400, message: "'messages' must be a list" };
+    }
     return { ok: true, value: {} };
   }
   const p = memberText(b, 'prompt');
@@ -259,7 +298,9 @@ export function validateRawClientRequest(endpoint: Endpoint, b: RawJson): FlowCh
   if (afterBracket === '"') {
     // A list of strings: small in practice; parse it to unwrap exactly one.
     const v = memberValue(b, 'prompt');
-    if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'string') return { ok: true, value: { promptText: JSON.stringify(v[0]) } };
+    if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'string') {
+      return { ok: true, value: { promptText: JSON.stringify(v[0]) } };
+    }
     return refuse;
   }
   if (afterBracket === ']') return { ok: true, value: { promptText: p } };
@@ -281,7 +322,8 @@ const CTX_DROPPED: ReadonlyMap<string, string | null> = new Map([
 
 /** 5.3 on text: the client's members verbatim (prompt unwrapped), the three overrides. */
 export function buildContextRequestText(b: RawJson, promptText: string | undefined): string {
-  const replace = promptText === undefined ? CTX_DROPPED : new Map(CTX_DROPPED).set('prompt', promptText);
+  const replace =
+    promptText === undefined ? CTX_DROPPED : new Map(CTX_DROPPED).set('prompt', promptText);
   return spliceJson(b, replace, CTX_OVERRIDES);
 }
 
@@ -303,7 +345,10 @@ export function checkContextResponseText(a: RawJson): FlowCheck<RawContextResult
   // Only usage.prompt_tokens is read: a pattern on the member's text, not a parse.
   const usageText = memberText(a, 'usage');
   const pt = usageText === undefined ? undefined : PROMPT_TOKENS.exec(usageText);
-  const checked = checkContextResponse({ choices, usage: pt ? { prompt_tokens: Number(pt[1]) } : undefined });
+  const checked = checkContextResponse({
+    choices,
+    usage: pt ? { prompt_tokens: Number(pt[1]) } : undefined,
+  });
   if (!checked.ok) return checked;
   const ids = memberText(a, 'prompt_token_ids');
   const value: RawContextResult = { ...checked.value };
@@ -319,11 +364,19 @@ export function checkContextResponseText(a: RawJson): FlowCheck<RawContextResult
 export function finishedContextText(a: RawJson): string {
   const choices = memberValue(a, 'choices');
   if (!Array.isArray(choices)) return a.text;
-  return spliceJson(a, new Map([['choices', JSON.stringify(withoutFirstChoiceParams(choices as JsonObject[]))]]));
+  return spliceJson(
+    a,
+    new Map([['choices', JSON.stringify(withoutFirstChoiceParams(choices as JsonObject[]))]]),
+  );
 }
 
 /** 5.4 on text: params replaced, completions' prompt := the ids text, chat gets prompt_token_ids. */
-export function buildGenerationRequestText(endpoint: Endpoint, b: RawJson, ctx: RawContextResult, promptText: string | undefined): string {
+export function buildGenerationRequestText(
+  endpoint: Endpoint,
+  b: RawJson,
+  ctx: RawContextResult,
+  promptText: string | undefined,
+): string {
   const params = ctx.genParamsText ?? JSON.stringify(ctx.params);
   const replace = new Map<string, string | null>([['disaggregated_params', params]]);
   const append: Array<[string, string]> = [['disaggregated_params', params]];
@@ -340,7 +393,8 @@ export function buildGenerationRequestText(endpoint: Endpoint, b: RawJson, ctx: 
 
 /** 5.7 on text. */
 export function buildGenOnlyBenchmarkText(b: RawJson, promptText: string | undefined): string {
-  const params = '{"request_type":"generation_only","first_gen_tokens":[7],"ctx_request_id":1,"encoded_opaque_state":null,"draft_tokens":null}';
+  const params =
+    '{"request_type":"generation_only","first_gen_tokens":[7],"ctx_request_id":1,"encoded_opaque_state":null,"draft_tokens":null}';
   const replace = new Map<string, string | null>([
     ['disaggregated_params', params],
     ['ignore_eos', 'true'],

@@ -31,7 +31,11 @@ export interface ValidRequest {
  * Entry validation of a client body: JSON object, the prompt/messages rules of 5.1, then the workers'
  * release's own request rules (request-validate.ts), all before any worker is called.
  */
-export function validateRequest(endpoint: Endpoint, raw: Buffer, rules?: ValidationOptions): FlowCheck<ValidRequest> {
+export function validateRequest(
+  endpoint: Endpoint,
+  raw: Buffer,
+  rules?: ValidationOptions,
+): FlowCheck<ValidRequest> {
   const text = raw.toString('utf8');
   // Small bodies are checked with JSON.parse (a clean 400 for garbage); large ones only framed, so a
   // 1 MB history is never parsed on this loop: the worker validates what it receives.

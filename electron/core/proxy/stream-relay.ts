@@ -12,7 +12,7 @@ import { frameChunk, setRouteHeaders } from './client-reply';
 import type { ProxyMetrics } from './metrics';
 import type { ProxyRequest } from './proxy-request';
 import { Ending } from './proxy-request';
-import { metricsFromSseEvent,type MetricsHeaders } from './request-metrics';
+import { metricsFromSseEvent, type MetricsHeaders } from './request-metrics';
 import { epochNow } from './request-records';
 import { isNonTokenData, scanPlainSseChunk, SseChunkScan } from './sse-byte-scan';
 import type { RecordOutcome } from './types';
@@ -278,7 +278,10 @@ const DONE_EVENT = 'data: [DONE]';
  * The chunk that holds [DONE], cut after the [DONE] event, with the event `tail` writes from the worker's
  * metrics (the `trtllm.perf_metrics` event after [DONE] in the same chunk, if any).
  */
-function withMetricsTail(chunk: Buffer, tail: (worker: MetricsHeaders | undefined) => string): Buffer {
+function withMetricsTail(
+  chunk: Buffer,
+  tail: (worker: MetricsHeaders | undefined) => string,
+): Buffer {
   const text = chunk.toString('latin1');
   const at = text.lastIndexOf(DONE_EVENT);
   const eventEnd = at < 0 ? -1 : text.indexOf('\n\n', at);

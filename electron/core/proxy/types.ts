@@ -50,7 +50,13 @@ export interface RoutingUpdate {
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warning' | 'error';
 
-export const LOG_LEVEL_ORDER: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warning: 3, error: 4 };
+export const LOG_LEVEL_ORDER: Record<LogLevel, number> = {
+  trace: 0,
+  debug: 1,
+  info: 2,
+  warning: 3,
+  error: 4,
+};
 
 /** Accepts upstream's level names too (`verbose` -> debug, `internal_error` -> error). */
 export function parseLogLevel(s: string): LogLevel | undefined {

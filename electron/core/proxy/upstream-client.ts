@@ -50,7 +50,13 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
   private rest: Buffer[] | undefined;
   private readonly exchange: UpstreamExchange;
 
-  constructor(target: UpstreamTarget, path: string, body: string, timeoutMs: number, extraHeaders: string) {
+  constructor(
+    target: UpstreamTarget,
+    path: string,
+    body: string,
+    timeoutMs: number,
+    extraHeaders: string,
+  ) {
     this.result = new Promise<WholeResponse>((resolve, reject) => {
       this.resolveResult = resolve;
       this.rejectResult = reject;
@@ -68,7 +74,11 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
     this.fail('timeout', 'upstream did not answer in time');
   }
 
-  onHead(status: number, contentType: string | undefined, metricsHeaders?: Record<string, string>): void {
+  onHead(
+    status: number,
+    contentType: string | undefined,
+    metricsHeaders?: Record<string, string>,
+  ): void {
     this.status = status;
     this.contentType = contentType;
     this.metricsHeaders = metricsHeaders;
@@ -85,7 +95,12 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
     this.isDone = true;
     deadlines.delete(this);
     const body = this.rest ? Buffer.concat(this.rest) : (this.first ?? Buffer.alloc(0));
-    this.resolveResult({ status: this.status, contentType: this.contentType, body, ...(this.metricsHeaders ? { metricsHeaders: this.metricsHeaders } : {}) });
+    this.resolveResult({
+      status: this.status,
+      contentType: this.contentType,
+      body,
+      ...(this.metricsHeaders ? { metricsHeaders: this.metricsHeaders } : {}),
+    });
   }
 
   onFail(kind: UpstreamFailureKind, message: string): void {
@@ -102,7 +117,13 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
 }
 
 /** POSTs a JSON body and reads the whole answer, bounded by `timeoutMs` for the whole call. */
-export function postWhole(target: UpstreamTarget, path: string, body: string, timeoutMs: number, headers?: Readonly<Record<string, string>>): WholeCall {
+export function postWhole(
+  target: UpstreamTarget,
+  path: string,
+  body: string,
+  timeoutMs: number,
+  headers?: Readonly<Record<string, string>>,
+): WholeCall {
   return new WholeRequest(target, path, body, timeoutMs, headerLines(headers));
 }
 
@@ -152,7 +173,13 @@ export class StreamCall implements ExchangeHandler, Deadlined {
   private heldEnd: { kind?: UpstreamFailureKind; message?: string } | undefined;
   private readonly exchange: UpstreamExchange;
 
-  constructor(target: UpstreamTarget, path: string, payload: string, firstByteTimeoutMs: number, extraHeaders = '') {
+  constructor(
+    target: UpstreamTarget,
+    path: string,
+    payload: string,
+    firstByteTimeoutMs: number,
+    extraHeaders = '',
+  ) {
     this.head = new Promise<StreamHead>((resolve, reject) => {
       this.resolveHead = resolve;
       this.rejectHead = reject;
@@ -245,7 +272,13 @@ export class StreamCall implements ExchangeHandler, Deadlined {
 }
 
 /** Starts a streamed POST; see StreamCall. */
-export function postStream(target: UpstreamTarget, path: string, payload: string, firstByteTimeoutMs: number, headers?: Readonly<Record<string, string>>): StreamCall {
+export function postStream(
+  target: UpstreamTarget,
+  path: string,
+  payload: string,
+  firstByteTimeoutMs: number,
+  headers?: Readonly<Record<string, string>>,
+): StreamCall {
   return new StreamCall(target, path, payload, firstByteTimeoutMs, headerLines(headers));
 }
 
@@ -273,12 +306,17 @@ export function requestUpstream(
       clearTimeout(timer);
       resolve(v);
     };
-    const exchange = target.pool.request(method, path, method === 'POST' ? (body ?? '') : undefined, {
-      onHead: (s) => (status = s),
-      onData: (c) => chunks.push(Buffer.from(c)),
-      onEnd: () => finish({ status, body: Buffer.concat(chunks) }),
-      onFail: (kind, message) => finish({ error: `${kind}: ${message}` }),
-    });
+    const exchange = target.pool.request(
+      method,
+      path,
+      method === 'POST' ? (body ?? '') : undefined,
+      {
+        onHead: (s) => (status = s),
+        onData: (c) => chunks.push(Buffer.from(c)),
+        onEnd: () => finish({ status, body: Buffer.concat(chunks) }),
+        onFail: (kind, message) => finish({ error: `${kind}: ${message}` }),
+      },
+    );
     const timer = setTimeout(() => {
       exchange.abort();
       finish({ error: `timed out after ${timeoutMs} ms` });

@@ -14,7 +14,11 @@ import type { UpstreamFailureKind } from './upstream-error';
 
 /** What one request's owner hears. Nothing is called after `onEnd`, `onFail`, or the owner's abort(). */
 export interface ExchangeHandler {
-  onHead(status: number, contentType: string | undefined, metricsHeaders?: Record<string, string>): void;
+  onHead(
+    status: number,
+    contentType: string | undefined,
+    metricsHeaders?: Record<string, string>,
+  ): void;
   /**
    * Body bytes, de-chunked: a view of the shared read buffer, valid only during this call. An owner
    * that keeps them copies them (the stream relay copies once, straight into its outgoing frame).
@@ -24,7 +28,14 @@ export interface ExchangeHandler {
   onFail(kind: UpstreamFailureKind, message: string): void;
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+]);
 
 /** Bodies below this are sent in one write with the head; larger ones as a second write, corked. */
 const JOINED_WRITE_MAX = 64 * 1024;
@@ -122,7 +133,11 @@ class UpstreamConnection implements ResponseSink {
   }
 
   // ResponseSink: called from parser.push, only for the current exchange.
-  onHead(status: number, contentType: string | undefined, metricsHeaders?: Record<string, string>): void {
+  onHead(
+    status: number,
+    contentType: string | undefined,
+    metricsHeaders?: Record<string, string>,
+  ): void {
     const ex = this.exchange;
     if (ex !== undefined && !ex.isFinished) ex.handler.onHead(status, contentType, metricsHeaders);
   }
@@ -153,7 +168,9 @@ class UpstreamConnection implements ResponseSink {
       this.fail('protocol', `invalid HTTP response: ${(err as Error).message}`);
       return;
     }
-    if (this.parser.isDone && this.exchange === ex) this.complete(ex, this.isReusable && leftover === 0);
+    if (this.parser.isDone && this.exchange === ex) {
+      this.complete(ex, this.isReusable && leftover === 0);
+    }
   }
 
   private complete(ex: UpstreamExchange, canReuse: boolean): void {
@@ -184,7 +201,9 @@ class UpstreamConnection implements ResponseSink {
   }
 
   private onSocketClose(): void {
-    if (this.exchange !== undefined) this.fail(this.parser.hasStarted ? 'truncated' : 'reset', 'connection closed');
+    if (this.exchange !== undefined) {
+      this.fail(this.parser.hasStarted ? 'truncated' : 'reset', 'connection closed');
+    }
     this.pool.onClosed(this);
   }
 
@@ -229,7 +248,13 @@ export class UpstreamPool {
    * Sends a request; a JSON body when `body` is given. The handler hears the answer. `extraHeaders` are
    * complete `name: value\r\n` lines (internal-auth signature, metrics opt-in), empty on the usual path.
    */
-  request(method: 'GET' | 'POST', path: string, body: string | undefined, handler: ExchangeHandler, extraHeaders = ''): UpstreamExchange {
+  request(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    handler: ExchangeHandler,
+    extraHeaders = '',
+  ): UpstreamExchange {
     const head =
       body === undefined
         ? `${method} ${path}${this.headSuffix}${extraHeaders}\r\n`
@@ -283,7 +308,10 @@ export class UpstreamPool {
     }
     conn.idleSince = performance.now();
     this.free.push(conn);
-    this.sweepTimer ??= setInterval(() => this.closeIdle(), Math.max(100, this.idleTimeoutMs / 3)).unref();
+    this.sweepTimer ??= setInterval(
+      () => this.closeIdle(),
+      Math.max(100, this.idleTimeoutMs / 3),
+    ).unref();
   }
 
   /** Re-sends a request whose reused connection turned out closed, on a new connection. */

@@ -6,7 +6,12 @@ import type { Router, RouteRequest, RouteSelection } from '../../../shared/logic
 import { RouterError } from '../../../shared/logic/routers/types';
 import type { WorkerRole } from '../../../shared/model/worker';
 import type { UpstreamFailureKind, UpstreamTarget } from './upstream-client';
-import { createUpstreamPool, getUpstream, parseHostPort, type UpstreamPool } from './upstream-client';
+import {
+  createUpstreamPool,
+  getUpstream,
+  parseHostPort,
+  type UpstreamPool,
+} from './upstream-client';
 
 export type { WorkerRole } from '../../../shared/model/worker';
 
@@ -70,7 +75,6 @@ export interface WorkerSnapshot {
   openSockets: number;
 }
 
-
 /** `host:port` or `http://host:port` -> `http://host:port`. */
 export function normalizeWorkerUrl(url: string): string {
   const { host, port } = parseHostPort(url);
@@ -87,7 +91,9 @@ export class WorkerPool {
     private readonly policy: EjectionPolicy = DEFAULT_EJECTION,
     private readonly log: (msg: string) => void = () => undefined,
   ) {
-    for (const s of router.servers()) this.workers.set(s, new WorkerEndpoint(s, role, maxSocketsPerWorker));
+    for (const s of router.servers()) {
+      this.workers.set(s, new WorkerEndpoint(s, role, maxSocketsPerWorker));
+    }
   }
 
   get routerType(): Router['type'] {
@@ -162,7 +168,10 @@ export class WorkerPool {
    * Picks a worker that is neither ejected nor already tried. When every untried worker is ejected,
    * ejected ones are allowed again (panic mode: never refuse because everything is ejected).
    */
-  select(req: RouteRequest, tried: ReadonlySet<string>): { worker: WorkerEndpoint; selection: RouteSelection } {
+  select(
+    req: RouteRequest,
+    tried: ReadonlySet<string>,
+  ): { worker: WorkerEndpoint; selection: RouteSelection } {
     let exclude: Set<string> | undefined;
     let hasHealthyCandidate = false;
     for (const w of this.workers.values()) {
@@ -202,7 +211,8 @@ export class WorkerPool {
     if (kind === 'aborted') return;
     worker.errors++;
     worker.consecutiveFailures++;
-    const threshold = kind === 'connect' ? this.policy.connectFailureThreshold : this.policy.failureThreshold;
+    const threshold =
+      kind === 'connect' ? this.policy.connectFailureThreshold : this.policy.failureThreshold;
     if (worker.isEjected || worker.isRemoved || worker.consecutiveFailures < threshold) return;
     let others = 0;
     for (const w of this.workers.values()) if (w !== worker && !w.isEjected) others++;
@@ -214,13 +224,18 @@ export class WorkerPool {
     worker.ejections++;
     worker.isEjected = true;
     const ms = this.backOff(worker);
-    this.log(`Server ${worker.url} ejected for ${ms} ms after ${worker.consecutiveFailures} failures`);
+    this.log(
+      `Server ${worker.url} ejected for ${ms} ms after ${worker.consecutiveFailures} failures`,
+    );
   }
 
   /** One more ejection period (base x count, capped), after which the worker is probed; returns its length. */
   private backOff(worker: WorkerEndpoint): number {
     worker.ejectionCount++;
-    const delayMs = Math.min(this.policy.baseEjectionMs * worker.ejectionCount, this.policy.maxEjectionMs);
+    const delayMs = Math.min(
+      this.policy.baseEjectionMs * worker.ejectionCount,
+      this.policy.maxEjectionMs,
+    );
     if (worker.probeTimer) clearTimeout(worker.probeTimer);
     worker.probeTimer = setTimeout(() => {
       worker.probeTimer = undefined;

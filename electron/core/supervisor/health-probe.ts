@@ -15,7 +15,14 @@ export interface HealthProbe {
 
 /** The URL the console probes: a worker bound to 0.0.0.0 or :: is reached over loopback. */
 export function healthUrl(host: string, port: number): string {
-  const h = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const h =
+    host === '0.0.0.0' || host === ''
+      ? '127.0.0.1'
+      : host === '::'
+        ? '[::1]'
+        : host.includes(':')
+          ? `[${host}]`
+          : host;
   return `http://${h}:${port}/health`;
 }
 
@@ -37,7 +44,10 @@ export function createFetchHealthProbe(): HealthProbe {
           : { ok: false, status: res.status, error: `HTTP ${res.status}` };
       } catch (err) {
         const name = (err as { name?: string }).name;
-        const error = name === 'TimeoutError' || name === 'AbortError' ? `timeout after ${timeoutMs} ms` : causeOf(err);
+        const error =
+          name === 'TimeoutError' || name === 'AbortError'
+            ? `timeout after ${timeoutMs} ms`
+            : causeOf(err);
         return { ok: false, status: null, error };
       }
     },

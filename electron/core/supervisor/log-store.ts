@@ -1,6 +1,14 @@
 // Worker logs: a ring buffer per worker for the UI, rotating files under <dataDir>/logs for keeps, and
 // search over both. Layer: core.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 import type { LogLine, LogQuery } from '../../../shared/model/logs';
@@ -98,10 +106,13 @@ export function createLogStore(opts: LogStoreOptions): LogStore {
     }
     return log;
   };
-  const filePath = (id: string): string | null => (opts.dir === null ? null : join(opts.dir, `${safeName(id)}.log`));
+  const filePath = (id: string): string | null =>
+    opts.dir === null ? null : join(opts.dir, `${safeName(id)}.log`);
 
   const rotate = (path: string): void => {
-    for (let i = maxFiles - 1; i >= 1; i--) if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+    for (let i = maxFiles - 1; i >= 1; i--) {
+      if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+    }
     if (existsSync(`${path}.${maxFiles + 1}`)) rmSync(`${path}.${maxFiles + 1}`);
     if (maxFiles >= 1) renameSync(path, `${path}.1`);
     else rmSync(path);
@@ -134,12 +145,19 @@ export function createLogStore(opts: LogStoreOptions): LogStore {
     const files: string[] = [];
     for (let i = maxFiles; i >= 1; i--) if (existsSync(`${path}.${i}`)) files.push(`${path}.${i}`);
     if (existsSync(path)) files.push(path);
-    return files.map((file) => ({ file, lines: readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') }));
+    return files.map((file) => ({
+      file,
+      lines: readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+    }));
   };
 
   const search = (workerId: string, query: LogSearch): LogLine[] => {
     const match = matcher(query);
-    const hits = (logs.get(workerId)?.ring ?? []).filter((l) => (query.stream === undefined || l.stream === query.stream) && match(l.text));
+    const hits = (logs.get(workerId)?.ring ?? []).filter(
+      (l) => (query.stream === undefined || l.stream === query.stream) && match(l.text),
+    );
     return hits.slice(Math.max(0, hits.length - (query.limit ?? 500)));
   };
 
@@ -169,7 +187,11 @@ export function createLogStore(opts: LogStoreOptions): LogStore {
     },
     search,
     query(workerId, q = {}) {
-      return search(workerId, { text: q.search, caseSensitive: q.isCaseSensitive, limit: q.tail ?? 500 });
+      return search(workerId, {
+        text: q.search,
+        caseSensitive: q.isCaseSensitive,
+        limit: q.tail ?? 500,
+      });
     },
     searchFiles(workerId, query) {
       flush();

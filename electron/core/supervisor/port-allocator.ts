@@ -13,7 +13,11 @@ export function probePort(host: string, port: number): Promise<PortCheck> {
     const server = createServer();
     server.unref();
     server.once('error', (err: NodeJS.ErrnoException) => {
-      resolve({ free: false, reason: err.code === 'EADDRINUSE' ? 'in use by another process' : `${err.code ?? err.message}` });
+      resolve({
+        free: false,
+        reason:
+          err.code === 'EADDRINUSE' ? 'in use by another process' : `${err.code ?? err.message}`,
+      });
     });
     // exclusive: a port held by a cluster-worker socket of our own process must not look free.
     server.listen({ host, port, exclusive: true }, () => {
@@ -62,11 +66,19 @@ export function createPortAllocator(opts: PortAllocatorOptions = {}): PortAlloca
   const assertFree = async (host: string, port: number, owner: string): Promise<void> => {
     const holder = held.get(port);
     if (holder !== undefined && holder !== owner) {
-      throw new SupervisorError('PORT_IN_USE', `port ${port} is already assigned to worker ${holder}`, { port, holder });
+      throw new SupervisorError(
+        'PORT_IN_USE',
+        `port ${port} is already assigned to worker ${holder}`,
+        { port, holder },
+      );
     }
     const check = await probePort(host, port);
     if (!check.free) {
-      throw new SupervisorError('PORT_IN_USE', `port ${port} on ${host} is not available: ${check.reason}`, { port, host });
+      throw new SupervisorError(
+        'PORT_IN_USE',
+        `port ${port} on ${host} is not available: ${check.reason}`,
+        { port, host },
+      );
     }
   };
 
@@ -80,7 +92,11 @@ export function createPortAllocator(opts: PortAllocatorOptions = {}): PortAlloca
           return port;
         }
       }
-      throw new SupervisorError('PORT_IN_USE', `no free port between ${first} and ${last} on ${host}`, { host });
+      throw new SupervisorError(
+        'PORT_IN_USE',
+        `no free port between ${first} and ${last} on ${host}`,
+        { host },
+      );
     },
     reserve(port, owner) {
       held.set(port, owner);

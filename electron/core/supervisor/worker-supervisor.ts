@@ -2,7 +2,11 @@
 // (shared/logic/worker-state.ts) asks for: spawn, health probes, timers, signals. Ready only when GET /health
 // answers 200 (protocol 7.4); crashes become state with their reason kept (style guide §5). Layer: core.
 import { resolveRestartPolicy, type RestartPolicy } from '../../../shared/logic/restart-policy';
-import { buildWorkerCommand, formatCommandLine, type WorkerCommandOptions } from '../../../shared/logic/worker-command';
+import {
+  buildWorkerCommand,
+  formatCommandLine,
+  type WorkerCommandOptions,
+} from '../../../shared/logic/worker-command';
 import {
   initialWorkerMachine,
   parseProgressLine,
@@ -16,9 +20,19 @@ import type { GpuHolder } from '../../../shared/model/gpu';
 import type { WorkerSpec, WorkerState, WorkerStatus } from '../../../shared/model/worker';
 import { createFetchHealthProbe, type HealthProbe, healthUrl } from './health-probe';
 import { CONSOLE_LINE_PREFIX, type LogStore } from './log-store';
-import { adoptProcess, checkRecordedWorker, type Leftover, type PidFile, WORKER_OWNER_ENV } from './pid-file';
+import {
+  adoptProcess,
+  checkRecordedWorker,
+  type Leftover,
+  type PidFile,
+  WORKER_OWNER_ENV,
+} from './pid-file';
 import { createPortAllocator, type PortAllocator } from './port-allocator';
-import { createNodeProcessLauncher, type LaunchedProcess, type ProcessLauncher } from './process-launcher';
+import {
+  createNodeProcessLauncher,
+  type LaunchedProcess,
+  type ProcessLauncher,
+} from './process-launcher';
 import { SupervisorError } from './supervisor-errors';
 
 /** Time source and timers; tests may pass fakes. */
@@ -78,7 +92,11 @@ export interface WorkerSupervisor {
   spec(id: string): WorkerSpec;
   list(): WorkerStatus[];
   /** Resolves with the first status that satisfies the predicate; rejects after timeoutMs. */
-  waitFor(id: string, until: WorkerState[] | ((s: WorkerStatus) => boolean), timeoutMs: number): Promise<WorkerStatus>;
+  waitFor(
+    id: string,
+    until: WorkerState[] | ((s: WorkerStatus) => boolean),
+    timeoutMs: number,
+  ): Promise<WorkerStatus>;
   /** Every status change, carrying the full status (idempotent for the UI). */
   onDidChangeStatus(cb: (status: WorkerStatus) => void): () => void;
   /** GPU index -> the workers assigned to it. */
@@ -118,7 +136,8 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
   const ports = opts.ports ?? createPortAllocator();
   const logs = opts.logStore;
   const tailLines = opts.stderrTailLines ?? 20;
-  const onUnexpectedError = opts.onUnexpectedError ?? ((err: unknown) => console.error('supervisor:', err));
+  const onUnexpectedError =
+    opts.onUnexpectedError ?? ((err: unknown) => console.error('supervisor:', err));
   const workers = new Map<string, Managed>();
   const listeners = new Set<(s: WorkerStatus) => void>();
 
@@ -134,7 +153,15 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     if (!opts.pidFile) return;
     try {
       const running = [...workers.values()].filter((w) => w.proc !== null);
-      opts.pidFile.update(running.map((w) => ({ id: w.spec.id, pid: w.proc?.pid ?? -1, host: w.spec.host, port: w.spec.port, command: w.command })));
+      opts.pidFile.update(
+        running.map((w) => ({
+          id: w.spec.id,
+          pid: w.proc?.pid ?? -1,
+          host: w.spec.host,
+          port: w.spec.port,
+          command: w.command,
+        })),
+      );
     } catch (err) {
       onUnexpectedError(err);
     }
@@ -196,7 +223,10 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     const cmd = buildWorkerCommand(w.spec, opts.commandOptions);
     w.runId++;
     const runId = w.runId;
-    w.runFirstSeq = note(id, `$ ${formatCommandLine(cmd, { CUDA_VISIBLE_DEVICES: cmd.env.CUDA_VISIBLE_DEVICES ?? '' })}`).seq;
+    w.runFirstSeq = note(
+      id,
+      `$ ${formatCommandLine(cmd, { CUDA_VISIBLE_DEVICES: cmd.env.CUDA_VISIBLE_DEVICES ?? '' })}`,
+    ).seq;
     w.lastProgressKey = '';
     let proc: LaunchedProcess;
     const isAdopted = w.adopting !== null;
@@ -205,9 +235,13 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         proc = adoptProcess(w.adopting.worker);
         w.command = w.adopting.worker.command;
         w.adopting = null;
-        note(id, `adopted running process ${proc.pid} left by an earlier console: its output since that console stopped is lost, and it is not captured while it runs (its stdout/stderr pipes went with that console); the next restart logs as usual`);
+        note(
+          id,
+          `adopted running process ${proc.pid} left by an earlier console: its output since that console stopped is lost, and it is not captured while it runs (its stdout/stderr pipes went with that console); the next restart logs as usual`,
+        );
       } else {
-        const env = opts.ownerTag === undefined ? cmd.env : { ...cmd.env, [WORKER_OWNER_ENV]: opts.ownerTag };
+        const env =
+          opts.ownerTag === undefined ? cmd.env : { ...cmd.env, [WORKER_OWNER_ENV]: opts.ownerTag };
         proc = await launcher.launch({ command: cmd.command, args: cmd.args, env });
         w.command = [cmd.command, ...cmd.args];
       }
@@ -238,7 +272,16 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
       dispatch(w, { type: 'progress', progress });
     });
     dispatch(w, { type: 'spawned', pid: proc.pid, atMs: clock.now() });
-    if (isAdopted) dispatch(w, { type: 'progress', progress: { message: `adopted from the previous console (pid ${proc.pid}); waiting for /health`, fraction: null, atMs: clock.now() } });
+    if (isAdopted) {
+      dispatch(w, {
+        type: 'progress',
+        progress: {
+          message: `adopted from the previous console (pid ${proc.pid}); waiting for /health`,
+          fraction: null,
+          atMs: clock.now(),
+        },
+      });
+    }
     writePidFile();
     void proc.exited.then((exit) => {
       const stderrTail = logs
@@ -246,10 +289,19 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         .filter((l) => l.stream === 'stderr')
         .slice(-tailLines)
         .map((l) => l.text);
-      note(id, `process ${proc.pid} exited (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'})`);
+      note(
+        id,
+        `process ${proc.pid} exited (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'})`,
+      );
       if (w.proc === proc) w.proc = null;
       writePidFile();
-      dispatch(w, { type: 'exited', code: exit.code, signal: exit.signal, stderrTail, atMs: clock.now() });
+      dispatch(w, {
+        type: 'exited',
+        code: exit.code,
+        signal: exit.signal,
+        stderrTail,
+        atMs: clock.now(),
+      });
     });
   };
 
@@ -258,7 +310,12 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     const result = await probe.probe(healthUrl(w.spec.host, w.spec.port), w.policy.probeTimeoutMs);
     if (w.runId !== runId || !workers.has(w.spec.id)) return;
     const atMs = clock.now();
-    dispatch(w, result.ok ? { type: 'probeOk', atMs } : { type: 'probeFailed', message: result.error ?? 'unhealthy', atMs });
+    dispatch(
+      w,
+      result.ok
+        ? { type: 'probeOk', atMs }
+        : { type: 'probeFailed', message: result.error ?? 'unhealthy', atMs },
+    );
   };
 
   const waitFor: WorkerSupervisor['waitFor'] = (id, until, timeoutMs) => {
@@ -279,7 +336,11 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
       const timer = setTimeout(() => {
         off();
         const s = workers.get(id)?.machine.status;
-        reject(new Error(`worker ${id}: timed out after ${timeoutMs} ms waiting (state ${s?.state ?? 'removed'})`));
+        reject(
+          new Error(
+            `worker ${id}: timed out after ${timeoutMs} ms waiting (state ${s?.state ?? 'removed'})`,
+          ),
+        );
       }, timeoutMs);
       listeners.add(onStatus);
     });
@@ -317,10 +378,18 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     allocatePort: (id, host) => ports.allocate(host, id),
 
     add(spec) {
-      if (workers.has(spec.id)) throw new SupervisorError('CONFIG_INVALID', `a worker '${spec.id}' already exists`, { id: spec.id });
+      if (workers.has(spec.id)) {
+        throw new SupervisorError('CONFIG_INVALID', `a worker '${spec.id}' already exists`, {
+          id: spec.id,
+        });
+      }
       for (const [port, holder] of Object.entries(ports.reservations())) {
         if (Number(port) === spec.port && holder !== spec.id) {
-          throw new SupervisorError('PORT_IN_USE', `port ${spec.port} is already assigned to worker ${holder}`, { port: spec.port, holder });
+          throw new SupervisorError(
+            'PORT_IN_USE',
+            `port ${spec.port} is already assigned to worker ${holder}`,
+            { port: spec.port, holder },
+          );
         }
       }
       ports.reserve(spec.port, spec.id);
@@ -348,7 +417,11 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     async adopt(spec, leftover) {
       const state = checkRecordedWorker(leftover.worker);
       if (state !== 'running') {
-        throw new SupervisorError('WORKER_START_FAILED', `cannot adopt pid ${leftover.worker.pid}: ${state}`, { pid: leftover.worker.pid, state });
+        throw new SupervisorError(
+          'WORKER_START_FAILED',
+          `cannot adopt pid ${leftover.worker.pid}: ${state}`,
+          { pid: leftover.worker.pid, state },
+        );
       }
       api.add(spec);
       get(spec.id).adopting = leftover;
@@ -401,7 +474,9 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     gpuHolders() {
       const holders: Record<string, GpuHolder[]> = {};
       for (const w of workers.values()) {
-        for (const gpu of w.spec.gpus) (holders[String(gpu)] ??= []).push({ workerId: w.spec.id, role: w.spec.role });
+        for (const gpu of w.spec.gpus) {
+          (holders[String(gpu)] ??= []).push({ workerId: w.spec.id, role: w.spec.role });
+        }
       }
       return holders;
     },
@@ -414,7 +489,9 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
 
     async dispose() {
       await Promise.all([...workers.keys()].map((id) => stop(id).catch(onUnexpectedError)));
-      for (const w of workers.values()) for (const handle of w.timers.values()) clock.clearTimeout(handle);
+      for (const w of workers.values()) {
+        for (const handle of w.timers.values()) clock.clearTimeout(handle);
+      }
       logs.flush();
       opts.pidFile?.remove();
     },

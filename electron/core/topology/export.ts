@@ -107,10 +107,11 @@ function header(t: LoadedTopology, what: string): string[] {
     `# ${what}, exported by Disagg Console.`,
     `# Workers: ${t.console.workers.map((w) => `${w.name} (${w.role}, GPUs ${w.gpus.join(',') || 'none'})`).join(', ') || 'none'}.`,
   ];
-  if (simulated.length > 0)
-    {lines.push(
+  if (simulated.length > 0) {
+    lines.push(
       `# ${simulated.join(', ')} ran simulated in the console; this script runs the real trtllm-serve.`,
-    );}
+    );
+  }
   return lines;
 }
 

@@ -57,7 +57,9 @@ type FileKind = 'console' | 'disagg' | 'metadata' | 'options';
 function classify(name: string, text: string): { kind: FileKind; unreadable: ConfigIssue[] } {
   if (name === CONSOLE_FILE) return { kind: 'console', unreadable: [] };
   const read = readYamlValue(text, name, { version: '1.1' });
-  if (!read.ok) return { kind: 'options', unreadable: read.issues.filter((i) => i.severity === 'error') };
+  if (!read.ok) {
+    return { kind: 'options', unreadable: read.issues.filter((i) => i.severity === 'error') };
+  }
   return { kind: kindOf(read.value), unreadable: [] };
 }
 
@@ -67,15 +69,17 @@ function kindOf(value: unknown): FileKind {
     'context_servers' in value ||
     'generation_servers' in value ||
     ('disagg_cluster' in value && 'hostname' in value)
-  )
-    {return 'disagg';}
+  ) {
+    return 'disagg';
+  }
   if (
     'server_type' in value ||
     'refresh_interval' in value ||
     'refersh_interval' in value ||
     'health_check_timeout' in value
-  )
-    {return 'metadata';}
+  ) {
+    return 'metadata';
+  }
   return 'options';
 }
 
@@ -275,16 +279,18 @@ function hasLlmArgs(s: ServerSectionConfig): boolean {
 export function importTopologyFiles(input: TopologyFiles): ImportResult {
   const issues: ConfigIssue[] = [];
   const names = Object.keys(input);
-  if (names.length === 0)
-    {return {
+  if (names.length === 0) {
+    return {
       files: {},
       format: 'files',
       issues: [note(DISAGG_CONFIG_FILE, 'no files to import', 'error')],
-    };}
+    };
+  }
   // A folder exported by the console already has its console.yaml: take it as it is, with every problem its
   // files have (a file that does not parse is an error, so the importer keeps the draft it had).
-  if (input[CONSOLE_FILE] !== undefined)
-    {return { files: { ...input }, format: 'files', issues: loadTopology(input).issues };}
+  if (input[CONSOLE_FILE] !== undefined) {
+    return { files: { ...input }, format: 'files', issues: loadTopology(input).issues };
+  }
 
   const kinds = names.map((name) => ({
     name,
@@ -311,13 +317,14 @@ export function importTopologyFiles(input: TopologyFiles): ImportResult {
       ],
     };
   }
-  if (metadataFiles.length > 1)
-    {issues.push(
+  if (metadataFiles.length > 1) {
+    issues.push(
       note(
         metadataFiles[1]!.name,
         `more than one metadata config; using ${metadataFiles[0]!.name}`,
       ),
-    );}
+    );
+  }
   const disaggFile = disaggFiles[0]!;
   const metadataFile = metadataFiles[0] ?? null;
   const parsed = parseDisaggConfig(disaggFile.text, disaggFile.name, {
@@ -399,13 +406,14 @@ export function importTopologyFiles(input: TopologyFiles): ImportResult {
     ...workersFor('context', staticSections.context, byRole.context, ctx),
     ...workersFor('generation', staticSections.generation, byRole.generation, ctx),
   ];
-  if (mode !== 'static')
-    {issues.push(
+  if (mode !== 'static') {
+    issues.push(
       note(
         CONSOLE_FILE,
         `${mode} mode: one worker per options file on ports ${workers.map((w) => w.port).join(', ')}; add more in console.yaml`,
       ),
-    );}
+    );
+  }
   files[CONSOLE_FILE] = serializeConsoleFile({
     clusterMode: mode,
     expectedMaxInputTokens: null,

@@ -74,7 +74,11 @@ export function diffLines(a: readonly string[], b: readonly string[]): DiffLine[
 }
 
 /** Unified diff of two texts (`--- a/<name>`, `+++ b/<name>`, `@@ -l,n +l,n @@` hunks); '' when equal. */
-export function unifiedDiff(aText: string, bText: string, opts: { aName: string; bName: string; context?: number }): string {
+export function unifiedDiff(
+  aText: string,
+  bText: string,
+  opts: { aName: string; bName: string; context?: number },
+): string {
   const a = splitLines(aText);
   const b = splitLines(bText);
   const script = diffLines(a, b);
@@ -108,7 +112,9 @@ export function unifiedDiff(aText: string, bText: string, opts: { aName: string;
     const aStart = aCount === 0 ? p.ai : p.ai + 1;
     const bStart = bCount === 0 ? p.bi : p.bi + 1;
     lines.push(`@@ -${aStart},${aCount} +${bStart},${bCount} @@`);
-    for (const l of slice) lines.push(`${l.kind === 'same' ? ' ' : l.kind === 'del' ? '-' : '+'}${l.text}`);
+    for (const l of slice) {
+      lines.push(`${l.kind === 'same' ? ' ' : l.kind === 'del' ? '-' : '+'}${l.text}`);
+    }
   }
   return lines.join('\n') + '\n';
 }

@@ -4,7 +4,11 @@ import type { FileDiff, TopologyFiles } from '../../../shared/model/topology';
 import { unifiedDiff } from './line-diff';
 
 /** One FileDiff per file present in either version, sorted by name (console.yaml and disagg_config.yaml first). */
-export function diffTopologyFiles(from: TopologyFiles, to: TopologyFiles, labels: { from: string; to: string } = { from: 'a', to: 'b' }): FileDiff[] {
+export function diffTopologyFiles(
+  from: TopologyFiles,
+  to: TopologyFiles,
+  labels: { from: string; to: string } = { from: 'a', to: 'b' },
+): FileDiff[] {
   const names = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort(compareFileNames);
   return names.map((file): FileDiff => {
     const a = from[file];
@@ -12,7 +16,8 @@ export function diffTopologyFiles(from: TopologyFiles, to: TopologyFiles, labels
     const aName = a === undefined ? '/dev/null' : `${labels.from}/${file}`;
     const bName = b === undefined ? '/dev/null' : `${labels.to}/${file}`;
     const unified = unifiedDiff(a ?? '', b ?? '', { aName, bName });
-    const status = a === undefined ? 'added' : b === undefined ? 'removed' : a === b ? 'unchanged' : 'changed';
+    const status =
+      a === undefined ? 'added' : b === undefined ? 'removed' : a === b ? 'unchanged' : 'changed';
     return { file, status, unified: status === 'unchanged' ? '' : unified };
   });
 }

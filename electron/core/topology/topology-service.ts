@@ -113,17 +113,19 @@ export class TopologyService {
   ): Promise<{ files: TopologyFiles; console: ConsoleTopology }> {
     const files = await this.opts.store.readCurrent();
     const text = files[CONSOLE_FILE];
-    if (text === undefined)
-      {return {
+    if (text === undefined) {
+      return {
         files: {},
         console: { clusterMode: defaultMode, expectedMaxInputTokens: null, workers: [] },
-      };}
+      };
+    }
     const parsed = parseConsoleFile(text);
-    if (!parsed.ok)
-      {throw new AppError(
+    if (!parsed.ok) {
+      throw new AppError(
         'CONFIG_INVALID',
         'console.yaml of the current topology does not parse; fix it in the topology editor first',
-      );}
+      );
+    }
     return { files, console: parsed.value };
   }
 
@@ -148,9 +150,7 @@ export class TopologyService {
     };
   }
 
-  private async preflight(
-    files: TopologyFiles,
-  ): Promise<{
+  private async preflight(files: TopologyFiles): Promise<{
     topology: LoadedTopology | null;
     issues: ConfigIssue[];
     previous: LoadedTopology | null;
@@ -230,13 +230,15 @@ export class TopologyService {
   /** The applied topology as files or scripts. */
   async export(options: ExportOptions): Promise<ExportedFile[]> {
     const files = await this.opts.store.readCurrent();
-    if (Object.keys(files).length === 0)
-      {throw new AppError('NOT_FOUND', 'there is no topology to export yet');}
+    if (Object.keys(files).length === 0) {
+      throw new AppError('NOT_FOUND', 'there is no topology to export yet');
+    }
     const loaded = loadTopology(files);
-    if (!loaded.topology)
-      {throw new AppError('CONFIG_INVALID', 'the current topology does not parse', {
+    if (!loaded.topology) {
+      throw new AppError('CONFIG_INVALID', 'the current topology does not parse', {
         issues: jsonIssues(loaded.issues),
-      });}
+      });
+    }
     return exportTopology(loaded.topology, options);
   }
 

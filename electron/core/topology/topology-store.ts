@@ -34,7 +34,9 @@ export interface TopologyStoreOptions {
 
 function checkFileNames(files: TopologyFiles): void {
   for (const name of Object.keys(files)) {
-    if (!FILE_NAME.test(name) || name === META_FILE) throw new AppError('INVALID_ARGUMENT', `'${name}' is not a valid topology file name`);
+    if (!FILE_NAME.test(name) || name === META_FILE) {
+      throw new AppError('INVALID_ARGUMENT', `'${name}' is not a valid topology file name`);
+    }
   }
 }
 
@@ -57,7 +59,9 @@ export class TopologyStore {
 
   constructor(opts: TopologyStoreOptions) {
     this.name = opts.name ?? 'default';
-    if (!TOPOLOGY_NAME.test(this.name)) throw new AppError('INVALID_ARGUMENT', `'${this.name}' is not a valid topology name`);
+    if (!TOPOLOGY_NAME.test(this.name)) {
+      throw new AppError('INVALID_ARGUMENT', `'${this.name}' is not a valid topology name`);
+    }
     this.dir = join(opts.dataDir, 'topologies', this.name);
     this.now = opts.now ?? Date.now;
   }
@@ -81,9 +85,13 @@ export class TopologyStore {
   async writeCurrent(files: TopologyFiles): Promise<void> {
     checkFileNames(files);
     await mkdir(this.dir, { recursive: true });
-    for (const [name, text] of Object.entries(files)) await writeFileAtomic(join(this.dir, name), text);
+    for (const [name, text] of Object.entries(files)) {
+      await writeFileAtomic(join(this.dir, name), text);
+    }
     const existing = await readFolder(this.dir);
-    for (const name of Object.keys(existing)) if (!(name in files)) await rm(join(this.dir, name), { force: true });
+    for (const name of Object.keys(existing)) {
+      if (!(name in files)) await rm(join(this.dir, name), { force: true });
+    }
     await fsyncDir(this.dir);
   }
 
@@ -96,13 +104,18 @@ export class TopologyStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    return names.filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number).sort((a, b) => b - a);
+    return names
+      .filter((n) => /^[1-9][0-9]*$/.test(n))
+      .map(Number)
+      .sort((a, b) => b - a);
   }
 
   /** Version n's info; null for a folder without a readable meta.json (not a version, e.g. a foreign folder). */
   private async versionInfo(version: number): Promise<TopologyVersionInfo | null> {
     try {
-      const meta = JSON.parse(await readFile(join(this.versionDir(version), META_FILE), 'utf8')) as VersionMeta;
+      const meta = JSON.parse(
+        await readFile(join(this.versionDir(version), META_FILE), 'utf8'),
+      ) as VersionMeta;
       return { version, appliedAtMs: meta.appliedAtMs, note: meta.note, fileNames: meta.fileNames };
     } catch {
       return null;
@@ -132,7 +145,9 @@ export class TopologyStore {
       () => true,
       () => false,
     );
-    if (!isVersion) throw new AppError('NOT_FOUND', `topology version ${version} does not exist`, { version });
+    if (!isVersion) {
+      throw new AppError('NOT_FOUND', `topology version ${version} does not exist`, { version });
+    }
     return readFolder(dir);
   }
 
@@ -149,8 +164,15 @@ export class TopologyStore {
     const tmp = join(root, `.tmp-${version}-${randomBytes(4).toString('hex')}`);
     await mkdir(tmp);
     try {
-      for (const [name, text] of Object.entries(files)) await writeFileAtomic(join(tmp, name), text);
-      const meta: VersionMeta = { version, appliedAtMs: this.now(), note, fileNames: Object.keys(files).sort() };
+      for (const [name, text] of Object.entries(files)) {
+        await writeFileAtomic(join(tmp, name), text);
+      }
+      const meta: VersionMeta = {
+        version,
+        appliedAtMs: this.now(),
+        note,
+        fileNames: Object.keys(files).sort(),
+      };
       await writeFileAtomic(join(tmp, META_FILE), JSON.stringify(meta, null, 2) + '\n');
       await rename(tmp, this.versionDir(version));
     } catch (err) {

@@ -29,14 +29,16 @@ export function toWorkerSpecs(t: LoadedTopology, opts: WorkerSpecOptions): Worke
   return t.console.workers.map((w): WorkerSpec => {
     const options = t.options[w.name] ?? {};
     let registration: WorkerSpec['registration'] = { kind: 'static' };
-    if (t.console.clusterMode === 'metadata')
-      {registration = { kind: 'metadata', metadataServerConfigFile: pathFor(METADATA_CONFIG_FILE) };}
+    if (t.console.clusterMode === 'metadata') {
+      registration = { kind: 'metadata', metadataServerConfigFile: pathFor(METADATA_CONFIG_FILE) };
+    }
     // A worker whose options carry their own disagg_cluster section uses it; otherwise it gets the proxy's URI.
-    else if (t.console.clusterMode === 'disagg_cluster')
-      {registration = {
+    else if (t.console.clusterMode === 'disagg_cluster') {
+      registration = {
         kind: 'disagg_cluster',
         clusterUri: options.disagg_cluster ? null : (cluster?.cluster_uri ?? null),
-      };}
+      };
+    }
     return {
       id: w.name,
       role: w.role,

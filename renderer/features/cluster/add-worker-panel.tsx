@@ -349,9 +349,7 @@ export function AddWorkerPanel({
           <button
             type="submit"
             className="btn btn-primary"
-            disabled={
-              isBusy || portError !== null || model.trim() === '' || conflicts.length > 0
-            }
+            disabled={isBusy || portError !== null || model.trim() === '' || conflicts.length > 0}
           >
             Start worker
           </button>

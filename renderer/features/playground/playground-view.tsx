@@ -120,7 +120,11 @@ export function PlaygroundView(): ReactNode {
         {s.proxy ? (
           <span className="dim">
             proxy <span className="mono">{s.proxy.url}</span>{' '}
-            {s.proxy.isRunning ? '' : s.proxy.state === 'restarting' ? '(restarting after a crash)' : '(not running)'}
+            {s.proxy.isRunning
+              ? ''
+              : s.proxy.state === 'restarting'
+                ? '(restarting after a crash)'
+                : '(not running)'}
             {s.proxy.restarts ? ` · restarted ${s.proxy.restarts}×` : ''}
           </span>
         ) : null}

@@ -88,7 +88,9 @@ export class KvCacheAwareRouter implements Router {
   setServers(servers: readonly string[]): void {
     this.list = [...servers];
     for (const s of this.list) {
-      if (!this.state.has(s)) this.state.set(s, { blocks: new Set(), activeRequests: 0, activeTokens: 0 });
+      if (!this.state.has(s)) {
+        this.state.set(s, { blocks: new Set(), activeRequests: 0, activeTokens: 0 });
+      }
     }
     for (const s of [...this.state.keys()]) if (!this.list.includes(s)) this.state.delete(s);
   }
@@ -107,7 +109,9 @@ export class KvCacheAwareRouter implements Router {
   }
 
   private tokenize(text: string): number[] {
-    if (!this.tokenizer) throw new RouterError('kv_cache_aware routing of text prompts needs a tokenizer');
+    if (!this.tokenizer) {
+      throw new RouterError('kv_cache_aware routing of text prompts needs a tokenizer');
+    }
     return this.tokenizer(text);
   }
 
@@ -130,11 +134,17 @@ export class KvCacheAwareRouter implements Router {
     for (const raw of events) {
       if (typeof raw !== 'object' || raw === null) continue;
       const wrapped = (raw as { data?: unknown }).data;
-      const ev = (typeof wrapped === 'object' && wrapped !== null ? wrapped : raw) as Record<string, unknown>;
+      const ev = (typeof wrapped === 'object' && wrapped !== null ? wrapped : raw) as Record<
+        string,
+        unknown
+      >;
       if (ev['type'] === 'stored' && Array.isArray(ev['blocks'])) {
         const hashes: bigint[] = [];
         for (const b of ev['blocks'] as unknown[]) {
-          const h = typeof b === 'object' && b !== null ? toHash((b as { block_hash?: unknown }).block_hash) : undefined;
+          const h =
+            typeof b === 'object' && b !== null
+              ? toHash((b as { block_hash?: unknown }).block_hash)
+              : undefined;
           if (h !== undefined) hashes.push(h);
         }
         this.addBlocks(server, hashes);

@@ -8,10 +8,14 @@ import { noServersMessage, RouterError } from './types';
 /** Upstream's token load: `sum(len(p) for p in prompts)`; throws where upstream raises ValueError. */
 export function tokenLoad(req: RouteRequest): number {
   if (req.endpoint === 'chat') {
-    throw new RouterError('Chat completion requests are not supported for load balancing by tokens');
+    throw new RouterError(
+      'Chat completion requests are not supported for load balancing by tokens',
+    );
   }
   if (req.requestType !== undefined && req.requestType !== 'context_only') {
-    throw new RouterError('Only context-only or non-disaggregated requests can be balanced by tokens');
+    throw new RouterError(
+      'Only context-only or non-disaggregated requests can be balanced by tokens',
+    );
   }
   const p = req.prompt;
   if (p === undefined) return 0;

@@ -76,16 +76,25 @@ export class ConsolePage {
   /** Removes a worker through its row (with the confirmation) and waits until the row is gone. */
   async removeWorker(id: string): Promise<void> {
     await this.open('Cluster');
-    await this.workerRow(id).getByRole('button', { name: `Remove ${id}` }).click();
-    await this.workerRow(id).getByRole('button', { name: `Confirm removing ${id}` }).click();
+    await this.workerRow(id)
+      .getByRole('button', { name: `Remove ${id}` })
+      .click();
+    await this.workerRow(id)
+      .getByRole('button', { name: `Confirm removing ${id}` })
+      .click();
     await expect(this.workerRow(id)).toHaveCount(0, { timeout: 60_000 });
   }
 
   /** Appends a line to a file of the draft in the Configuration view's editor. */
   async appendToDraft(file: string, line: string): Promise<void> {
     await this.open('Configuration');
-    await this.page.getByRole('navigation', { name: 'Files' }).getByRole('button', { name: new RegExp(`^${file}`) }).click();
-    const editor = this.page.getByRole('region', { name: `Editor for ${file}` }).locator('.cm-content');
+    await this.page
+      .getByRole('navigation', { name: 'Files' })
+      .getByRole('button', { name: new RegExp(`^${file}`) })
+      .click();
+    const editor = this.page
+      .getByRole('region', { name: `Editor for ${file}` })
+      .locator('.cm-content');
     await editor.click();
     await this.page.keyboard.press('ControlOrMeta+End');
     await this.page.keyboard.type(`\n${line}`);
@@ -95,7 +104,11 @@ export class ConsolePage {
   async importFiles(files: Record<string, string>): Promise<void> {
     await this.open('Configuration');
     await this.page.locator('input[type="file"]').setInputFiles(
-      Object.entries(files).map(([name, text]) => ({ name, mimeType: 'text/yaml', buffer: Buffer.from(text) })),
+      Object.entries(files).map(([name, text]) => ({
+        name,
+        mimeType: 'text/yaml',
+        buffer: Buffer.from(text),
+      })),
     );
   }
 

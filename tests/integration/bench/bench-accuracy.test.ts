@@ -75,7 +75,9 @@ describe('fixed 20 ms iterations (zero-delay engine + extraIterationMs)', () => 
     const ideal = (8 * 1000) / ITER_MS; // tokens/s if every iteration advanced 8 sequences by one token
     // A ceiling the worker's iterations impose (load only lowers throughput); how close it comes is printed.
     expect(r.output_throughput).toBeLessThanOrEqual(ideal * 1.02);
-    console.log(`[bench accuracy] closed loop of 8: ${r.output_throughput.toFixed(0)} tokens/s of an ideal ${ideal.toFixed(0)}`);
+    console.log(
+      `[bench accuracy] closed loop of 8: ${r.output_throughput.toFixed(0)} tokens/s of an ideal ${ideal.toFixed(0)}`,
+    );
     expect(r.output_throughput).toBeCloseTo(r.total_output_tokens / r.duration, 6);
     expect(r.request_throughput).toBeCloseTo(32 / r.duration, 6);
     expect(r.median_itl_ms).toBeGreaterThanOrEqual(ITER_MS - 1);
@@ -195,10 +197,14 @@ describe('timing model of a slow custom GPU (real delays)', () => {
     // before the decode steps: the 7 steps after it are at least 7 x step, so it is not taken at the end.
     expect(r.median_ttft_ms).toBeGreaterThanOrEqual(prefill - 1);
     expect(r.median_tpot_ms).toBeGreaterThanOrEqual(step - 1);
-    for (let i = 0; i < 3; i += 1) expect((r.e2els[i] ?? 0) - (r.ttfts[i] ?? 0)).toBeGreaterThanOrEqual((7 * step - 2) / 1000);
+    for (let i = 0; i < 3; i += 1) {
+      expect((r.e2els[i] ?? 0) - (r.ttfts[i] ?? 0)).toBeGreaterThanOrEqual((7 * step - 2) / 1000);
+    }
     const e2el = prefill + 7 * step;
     expect(r.median_e2el_ms).toBeGreaterThanOrEqual(e2el - 2);
-    console.log(`[bench accuracy] model TTFT ${prefill.toFixed(1)} ms, TPOT ${step.toFixed(1)} ms; measured ${r.median_ttft_ms?.toFixed(1)} / ${r.median_tpot_ms?.toFixed(1)} ms`);
+    console.log(
+      `[bench accuracy] model TTFT ${prefill.toFixed(1)} ms, TPOT ${step.toFixed(1)} ms; measured ${r.median_ttft_ms?.toFixed(1)} / ${r.median_tpot_ms?.toFixed(1)} ms`,
+    );
   });
 });
 

@@ -27,7 +27,9 @@ describe('bench and planner in the backend', () => {
   it('sweeps the demo topology through its proxy, saves the run, applies and checks a planner layout', async () => {
     h = await startTestBackend({ isDemo: true });
     const hh = h;
-    await expect.poll(() => readyIds(hh), { timeout: 20_000, interval: 100 }).toEqual(['ctx0', 'gen0']);
+    await expect
+      .poll(() => readyIds(hh), { timeout: 20_000, interval: 100 })
+      .toEqual(['ctx0', 'gen0']);
 
     const progress: number[] = [];
     hh.client.on('bench:progressed', (e) => progress.push(e.done));
@@ -53,10 +55,17 @@ describe('bench and planner in the backend', () => {
     expect((await hh.client.invoke('bench:list')).map((r) => r.id)).toEqual([out.run.id]);
 
     // Apply 1 ctx + 2 gen: ctx0 and gen0 stay as they are, gen1 is started on a free GPU.
-    const applied = await hh.client.invoke('planner:apply', { kind: 'disaggregated', contextWorkers: 1, generationWorkers: 2, gpus: 3 });
+    const applied = await hh.client.invoke('planner:apply', {
+      kind: 'disaggregated',
+      contextWorkers: 1,
+      generationWorkers: 2,
+      gpus: 3,
+    });
     expect(applied.plan.start).toEqual(['gen1']);
     expect(applied.plan.unchanged.sort()).toEqual(['ctx0', 'gen0']);
-    await expect.poll(() => readyIds(hh), { timeout: 20_000, interval: 100 }).toEqual(['ctx0', 'gen0', 'gen1']);
+    await expect
+      .poll(() => readyIds(hh), { timeout: 20_000, interval: 100 })
+      .toEqual(['ctx0', 'gen0', 'gen1']);
     const gen1 = (await hh.client.invoke('workers:list')).find((w) => w.id === 'gen1');
     expect(gen1?.spec?.gpus).toEqual([2]);
 
@@ -76,7 +85,12 @@ describe('bench and planner in the backend', () => {
       outputTokensPerSecPerGpu: 10,
       goodputPerGpu: null,
     };
-    const check = await hh.client.invoke('planner:check', prediction, { inputLen: 32, outputLen: 4, maxConcurrency: 2, slos: {} });
+    const check = await hh.client.invoke('planner:check', prediction, {
+      inputLen: 32,
+      outputLen: 4,
+      maxConcurrency: 2,
+      slos: {},
+    });
     expect(check.label).toBe('1 ctx + 2 gen');
     expect(check.rows.map((r) => r.metric)).toContain('requests/s');
     expect(check.rows.every((r) => r.measured >= 0)).toBe(true);
@@ -89,7 +103,9 @@ describe('bench and planner in the backend', () => {
     h = await startTestBackend();
     const hh = h;
     const events: string[] = [];
-    hh.client.on('planner:progressed', (e) => events.push(`${e.task}:${e.isFinished ? 'end' : e.message}`));
+    hh.client.on('planner:progressed', (e) =>
+      events.push(`${e.task}:${e.isFinished ? 'end' : e.message}`),
+    );
     const pending = hh.client.invoke('planner:predict', {
       workload: { inputLen: 64, outputLen: 8, maxConcurrency: 2, slos: { ttft: 2000 } },
       gpus: 2,

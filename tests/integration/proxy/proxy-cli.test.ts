@@ -29,7 +29,10 @@ interface Run {
 }
 
 function run(args: string[]): Run {
-  const child = spawn(process.execPath, [BIN, 'proxy', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'proxy', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
@@ -41,7 +44,9 @@ async function waitOutput(r: Run, re: RegExp, timeoutMs = 15_000): Promise<void>
   const until = Date.now() + timeoutMs;
   while (!re.test(r.out())) {
     if (Date.now() > until) throw new Error(`no ${String(re)} in output:\n${r.out()}`);
-    if (r.child.exitCode !== null) throw new Error(`proxy exited (${r.child.exitCode}):\n${r.out()}`);
+    if (r.child.exitCode !== null) {
+      throw new Error(`proxy exited (${r.child.exitCode}):\n${r.out()}`);
+    }
     await new Promise((res) => setTimeout(res, 20));
   }
 }
@@ -63,7 +68,9 @@ describe('disagg-console proxy (CLI)', () => {
   }
 
   it('exits non-zero naming file:line:column for an invalid file', async () => {
-    const f = writeConfig('hostname: 127.0.0.1\nport: 8000\ncontext_servers:\n  num_instances: 1\n  urls: ["localhost:8001"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["localhost:notaport"]\n');
+    const f = writeConfig(
+      'hostname: 127.0.0.1\nport: 8000\ncontext_servers:\n  num_instances: 1\n  urls: ["localhost:8001"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["localhost:notaport"]\n',
+    );
     const r = track(run(['-c', f]));
     expect(await r.exited).not.toBe(0);
     expect(r.out()).toMatch(new RegExp(`${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+`));
@@ -71,9 +78,13 @@ describe('disagg-console proxy (CLI)', () => {
 
   it('exits non-zero with a clear message when the port is taken', async () => {
     const blocker = net.createServer();
-    const port = await new Promise<number>((res) => blocker.listen(0, '127.0.0.1', () => res((blocker.address() as net.AddressInfo).port)));
+    const port = await new Promise<number>((res) =>
+      blocker.listen(0, '127.0.0.1', () => res((blocker.address() as net.AddressInfo).port)),
+    );
     cleanups.push(() => new Promise<void>((res) => blocker.close(() => res())));
-    const f = writeConfig(`hostname: 127.0.0.1\nport: ${port}\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:1"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:2"]\n`);
+    const f = writeConfig(
+      `hostname: 127.0.0.1\nport: ${port}\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:1"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:2"]\n`,
+    );
     const r = track(run(['-c', f, '-t', '1']));
     expect(await r.exited).toBe(1);
     expect(r.out()).toMatch(/already in use/);
@@ -81,12 +92,17 @@ describe('disagg-console proxy (CLI)', () => {
 
   it('waits for the workers, serves, and drains on SIGTERM with exit code 0', async () => {
     const port = await getFreePort();
-    const [ctx, gen] = await Promise.all([startFakeWorker([], 0), startFakeWorker(['--start-delay-ms', '600'])]);
+    const [ctx, gen] = await Promise.all([
+      startFakeWorker([], 0),
+      startFakeWorker(['--start-delay-ms', '600']),
+    ]);
     cleanups.push(async () => {
       await Promise.all([ctx.kill(), gen.kill()].map((p) => p));
     });
     const w = (x: FakeWorker): string => `"127.0.0.1:${x.port}"`;
-    const f = writeConfig(`hostname: 127.0.0.1\nport: ${port}\nbackend: pytorch\ncontext_servers:\n  num_instances: 1\n  urls: [${w(ctx)}]\ngeneration_servers:\n  num_instances: 1\n  urls: [${w(gen)}]\n`);
+    const f = writeConfig(
+      `hostname: 127.0.0.1\nport: ${port}\nbackend: pytorch\ncontext_servers:\n  num_instances: 1\n  urls: [${w(ctx)}]\ngeneration_servers:\n  num_instances: 1\n  urls: [${w(gen)}]\n`,
+    );
     const r = track(run(['-c', f, '-t', '10', '-l', 'info']));
     await waitOutput(r, /listening on http:\/\/127\.0\.0\.1:\d+/);
     await waitOutput(r, /all workers are healthy/);
@@ -99,7 +115,9 @@ describe('disagg-console proxy (CLI)', () => {
   it('fails after -t seconds when a worker never becomes healthy', async () => {
     const port = await getFreePort();
     const dead = await getFreePort();
-    const f = writeConfig(`hostname: 127.0.0.1\nport: ${port}\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${dead}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${dead}"]\n`);
+    const f = writeConfig(
+      `hostname: 127.0.0.1\nport: ${port}\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${dead}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${dead}"]\n`,
+    );
     const r = track(run(['-c', f, '-t', '1']));
     expect(await r.exited).toBe(1);
     expect(r.out()).toMatch(/not healthy after 1 s/);

@@ -4,7 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FakeWorker, ProxyUnderTest } from './proxy-test-kit';
-import { completionBody, request, startFakeWorker, startProxy, streamRequest } from './proxy-test-kit';
+import {
+  completionBody,
+  request,
+  startFakeWorker,
+  startProxy,
+  streamRequest,
+} from './proxy-test-kit';
 
 const hostPort = (w: FakeWorker): string => `127.0.0.1:${w.port}`;
 
@@ -22,7 +28,10 @@ describe('proxy headers for the console', () => {
       startFakeWorker(['--name', 'genA']),
       startFakeWorker(['--name', 'genB']),
     ]);
-    p = await startProxy({ contextUrls: [ctxA.url, ctxB.url], generationUrls: [genA.url, genB.url] });
+    p = await startProxy({
+      contextUrls: [ctxA.url, ctxB.url],
+      generationUrls: [genA.url, genB.url],
+    });
   });
   afterAll(async () => {
     await p.proxy.close();
@@ -45,7 +54,9 @@ describe('proxy headers for the console', () => {
   });
 
   it('gives no CORS grant to a web site origin', async () => {
-    const r = await request(p.port, 'OPTIONS', '/v1/completions', undefined, { origin: 'https://evil.example' });
+    const r = await request(p.port, 'OPTIONS', '/v1/completions', undefined, {
+      origin: 'https://evil.example',
+    });
     expect(r.headers['access-control-allow-origin']).toBeUndefined();
     expect(r.status).toBe(404);
   });
@@ -59,14 +70,23 @@ describe('proxy headers for the console', () => {
     expect(Number(whole.headers['x-disagg-context-ms'])).toBeGreaterThanOrEqual(0);
     expect(Number(whole.headers['x-disagg-handoff-ms'])).toBeGreaterThanOrEqual(0);
 
-    const streamed = await streamRequest(p.port, '/v1/completions', completionBody({ stream: true }));
+    const streamed = await streamRequest(
+      p.port,
+      '/v1/completions',
+      completionBody({ stream: true }),
+    );
     expect(streamed.status).toBe(200);
-    expect(Number(streamed.headers['x-disagg-request-id'])).toBeGreaterThan(Number(whole.headers['x-disagg-request-id']));
+    expect(Number(streamed.headers['x-disagg-request-id'])).toBeGreaterThan(
+      Number(whole.headers['x-disagg-request-id']),
+    );
     expect(streamed.headers['x-disagg-generation-worker']).toBeDefined();
   });
 
   it('sends every request to the pinned pair', async () => {
-    const pins = { 'x-disagg-context-worker': hostPort(ctxB), 'x-disagg-generation-worker': hostPort(genA) };
+    const pins = {
+      'x-disagg-context-worker': hostPort(ctxB),
+      'x-disagg-generation-worker': hostPort(genA),
+    };
     for (let i = 0; i < 4; i++) {
       const r = await request(p.port, 'POST', '/v1/completions', completionBody(), pins);
       expect(r.status).toBe(200);
@@ -76,7 +96,9 @@ describe('proxy headers for the console', () => {
   });
 
   it('refuses a pin that names no worker of the proxy with a 400 that says which header', async () => {
-    const r = await request(p.port, 'POST', '/v1/completions', completionBody(), { 'x-disagg-generation-worker': '127.0.0.1:1' });
+    const r = await request(p.port, 'POST', '/v1/completions', completionBody(), {
+      'x-disagg-generation-worker': '127.0.0.1:1',
+    });
     expect(r.status).toBe(400);
     expect(r.body).toContain('x-disagg-generation-worker');
   });

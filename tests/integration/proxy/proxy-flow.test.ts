@@ -3,7 +3,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { FakeWorker, ProxyUnderTest } from './proxy-test-kit';
-import { chatBody, completionBody, request, sseData, startFakeWorker, startProxy } from './proxy-test-kit';
+import {
+  chatBody,
+  completionBody,
+  request,
+  sseData,
+  startFakeWorker,
+  startProxy,
+} from './proxy-test-kit';
 
 describe('proxy request flow (section 5)', () => {
   let ctx: FakeWorker;
@@ -11,7 +18,10 @@ describe('proxy request flow (section 5)', () => {
   let p: ProxyUnderTest;
 
   beforeAll(async () => {
-    [ctx, gen] = await Promise.all([startFakeWorker(['--name', 'ctx']), startFakeWorker(['--name', 'gen'])]);
+    [ctx, gen] = await Promise.all([
+      startFakeWorker(['--name', 'ctx']),
+      startFakeWorker(['--name', 'gen']),
+    ]);
     p = await startProxy({ contextUrls: [ctx.url], generationUrls: [gen.url] });
   });
   afterAll(async () => {
@@ -19,11 +29,19 @@ describe('proxy request flow (section 5)', () => {
     await Promise.all([ctx.kill(), gen.kill()]);
   });
   beforeEach(async () => {
-    await Promise.all([ctx.control({ ctx: 'ok', gen: 'ok', finishReason: 'not_finished' }), gen.control({ ctx: 'ok', gen: 'ok' })]);
+    await Promise.all([
+      ctx.control({ ctx: 'ok', gen: 'ok', finishReason: 'not_finished' }),
+      gen.control({ ctx: 'ok', gen: 'ok' }),
+    ]);
   });
 
   it('sends the context request with only disaggregated_params, stream and stream_options changed', async () => {
-    const r = await request(p.port, 'POST', '/v1/completions', completionBody({ temperature: 0, stream: true, stream_options: { include_usage: true } }));
+    const r = await request(
+      p.port,
+      'POST',
+      '/v1/completions',
+      completionBody({ temperature: 0, stream: true, stream_options: { include_usage: true } }),
+    );
     expect(r.status).toBe(200);
     const s = await ctx.stats();
     expect(s.lastCtx).toEqual({
@@ -41,7 +59,8 @@ describe('proxy request flow (section 5)', () => {
     await request(p.port, 'POST', '/v1/completions', completionBody());
     const c = await ctx.stats();
     const g = await gen.stats();
-    const ids = (c.lastCtx && Array.isArray(g.lastGen?.['prompt'])) ? g.lastGen?.['prompt'] : undefined;
+    const ids =
+      c.lastCtx && Array.isArray(g.lastGen?.['prompt']) ? g.lastGen?.['prompt'] : undefined;
     expect(Array.isArray(ids)).toBe(true);
     expect(g.lastGen?.['disaggregated_params']).toEqual({
       request_type: 'generation_only',
@@ -59,9 +78,16 @@ describe('proxy request flow (section 5)', () => {
     expect((await ctx.stats()).lastCtx?.['prompt']).toBe('Hello world');
     await request(p.port, 'POST', '/v1/completions', completionBody({ prompt: [[5, 6, 7]] }));
     expect((await ctx.stats()).lastCtx?.['prompt']).toEqual([5, 6, 7]);
-    const r = await request(p.port, 'POST', '/v1/completions', completionBody({ prompt: ['a', 'b'] }));
+    const r = await request(
+      p.port,
+      'POST',
+      '/v1/completions',
+      completionBody({ prompt: ['a', 'b'] }),
+    );
     expect(r.status).toBe(400);
-    expect((JSON.parse(r.body) as { error: { message: string } }).error.message).toMatch(/single string prompt/);
+    expect((JSON.parse(r.body) as { error: { message: string } }).error.message).toMatch(
+      /single string prompt/,
+    );
   });
 
   it('gives chat generation requests prompt_token_ids and keeps the messages', async () => {
@@ -70,7 +96,10 @@ describe('proxy request flow (section 5)', () => {
     const g = await gen.stats();
     expect(Array.isArray(g.lastGen?.['prompt_token_ids'])).toBe(true);
     expect(g.lastGen?.['messages']).toEqual([{ role: 'user', content: 'Hello there' }]);
-    const j = JSON.parse(r.body) as { object: string; choices: Array<{ message: { content: string } }> };
+    const j = JSON.parse(r.body) as {
+      object: string;
+      choices: Array<{ message: { content: string } }>;
+    };
     expect(j.object).toBe('chat.completion');
     expect(j.choices[0]?.message.content).toBe(' w0 w1 w2 w3 w4 w5 w6 w7');
   });
@@ -87,7 +116,9 @@ describe('proxy request flow (section 5)', () => {
     expect(data[data.length - 1]).toBe('[DONE]');
     const text = data
       .filter((d) => d !== '[DONE]')
-      .map((d) => JSON.parse(d) as { choices: Array<{ text?: string; delta?: { content?: string } }> })
+      .map(
+        (d) => JSON.parse(d) as { choices: Array<{ text?: string; delta?: { content?: string } }> },
+      )
       .map((c) => c.choices[0]?.text ?? c.choices[0]?.delta?.content ?? '')
       .join('');
     expect(text).toBe(' w0 w1 w2 w3 w4 w5 w6 w7');
@@ -98,7 +129,10 @@ describe('proxy request flow (section 5)', () => {
     const before = (await gen.stats()).counts['gen'] ?? 0;
     const r = await request(p.port, 'POST', '/v1/completions', completionBody());
     expect(r.status).toBe(200);
-    const j = JSON.parse(r.body) as { choices: Array<Record<string, unknown>>; prompt_token_ids: unknown };
+    const j = JSON.parse(r.body) as {
+      choices: Array<Record<string, unknown>>;
+      prompt_token_ids: unknown;
+    };
     expect(j.choices[0]).not.toHaveProperty('disaggregated_params');
     expect(j.choices[0]?.['finish_reason']).toBe('stop');
     expect(Array.isArray(j.prompt_token_ids)).toBe(true);
@@ -112,19 +146,24 @@ describe('proxy request flow (section 5)', () => {
     expect(sseData(r.body)).toEqual(['[DONE]']);
   });
 
-  it.each(['length', 'not_finished'])('still calls the generation worker when the context finish_reason is %s', async (reason) => {
-    await ctx.control({ finishReason: reason });
-    const before = (await gen.stats()).counts['gen'] ?? 0;
-    const r = await request(p.port, 'POST', '/v1/completions', completionBody());
-    expect(r.status).toBe(200);
-    expect((await gen.stats()).counts['gen']).toBe(before + 1);
-  });
+  it.each(['length', 'not_finished'])(
+    'still calls the generation worker when the context finish_reason is %s',
+    async (reason) => {
+      await ctx.control({ finishReason: reason });
+      const before = (await gen.stats()).counts['gen'] ?? 0;
+      const r = await request(p.port, 'POST', '/v1/completions', completionBody());
+      expect(r.status).toBe(200);
+      expect((await gen.stats()).counts['gen']).toBe(before + 1);
+    },
+  );
 
   it('serves /version, /cluster_info, /perf_metrics, /v1/models, /metrics and 404s', async () => {
     expect(JSON.parse((await request(p.port, 'GET', '/version')).body)).toHaveProperty('version');
     expect(JSON.parse((await request(p.port, 'GET', '/cluster_info')).body)).toEqual({});
     expect(JSON.parse((await request(p.port, 'GET', '/perf_metrics')).body)).toEqual([]);
-    const models = JSON.parse((await request(p.port, 'GET', '/v1/models')).body) as { data: Array<{ id: string }> };
+    const models = JSON.parse((await request(p.port, 'GET', '/v1/models')).body) as {
+      data: Array<{ id: string }>;
+    };
     expect(models.data.map((m) => m.id)).toEqual(['fake-model']);
     const m = await request(p.port, 'GET', '/metrics');
     expect(m.body).toMatch(/disagg_proxy_requests_total\{outcome="ok"\} \d+/);
@@ -145,8 +184,19 @@ describe('proxy request flow (section 5)', () => {
     expect(rec['ctxWorker']).toBe(`http://${ctx.url}`);
     expect(rec['genWorker']).toBe(`http://${gen.url}`);
     expect((rec['tokenTimes'] as number[]).length).toBe(8);
-    const t = rec as { receivedAt: number; ctxSentAt: number; ctxAnsweredAt: number; genSentAt: number; firstByteAt: number; doneAt: number };
-    expect(t.receivedAt <= t.ctxSentAt && t.ctxSentAt <= t.ctxAnsweredAt && t.ctxAnsweredAt <= t.genSentAt).toBe(true);
+    const t = rec as {
+      receivedAt: number;
+      ctxSentAt: number;
+      ctxAnsweredAt: number;
+      genSentAt: number;
+      firstByteAt: number;
+      doneAt: number;
+    };
+    expect(
+      t.receivedAt <= t.ctxSentAt &&
+        t.ctxSentAt <= t.ctxAnsweredAt &&
+        t.ctxAnsweredAt <= t.genSentAt,
+    ).toBe(true);
     expect(t.genSentAt <= t.firstByteAt && t.firstByteAt <= t.doneAt).toBe(true);
   });
 });

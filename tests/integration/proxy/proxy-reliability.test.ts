@@ -28,7 +28,12 @@ describe('proxy reliability checklist', () => {
   let fdBase = 0;
   let isDrained = false;
 
-  async function setup(nCtx: number, nGen: number, opts: Partial<ProxyServerOptions> = {}, args: string[] = []): Promise<{ ctx: FakeWorker[]; gen: FakeWorker[]; p: ProxyUnderTest }> {
+  async function setup(
+    nCtx: number,
+    nGen: number,
+    opts: Partial<ProxyServerOptions> = {},
+    args: string[] = [],
+  ): Promise<{ ctx: FakeWorker[]; gen: FakeWorker[]; p: ProxyUnderTest }> {
     const all = await Promise.all(Array.from({ length: nCtx + nGen }, () => startFakeWorker(args)));
     workers = all;
     const ctx = all.slice(0, nCtx);
@@ -77,7 +82,9 @@ describe('proxy reliability checklist', () => {
     const data = sseData(r.body);
     expect(data[data.length - 1]).toBe('[DONE]');
     expect(data.filter((d) => d === '[DONE]')).toHaveLength(1);
-    const err = JSON.parse(data[data.length - 2] as string) as { error: { type: string; code: number } };
+    const err = JSON.parse(data[data.length - 2] as string) as {
+      error: { type: string; code: number };
+    };
     expect(err.error).toMatchObject({ type: 'server_error', code: 502 });
     expect(streamedText(r.body)).toEqual([' w0', ' w1']);
     // The error arrived promptly after the last token (the worker died right after it).
@@ -85,7 +92,9 @@ describe('proxy reliability checklist', () => {
     expect(r.endedAt - lastToken).toBeLessThan(100);
     expect((await gen[1]?.stats())?.counts['gen']).toBe(before);
     // Next request that meets the dead worker gets a connect error: retried on gen[1] and gen[0] ejected.
-    for (let i = 0; i < 3; i++) expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    }
     expect(p.proxy.workers().find((w) => w.url === `http://${gen[0]?.url}`)?.isEjected).toBe(true);
   });
 
@@ -109,7 +118,9 @@ describe('proxy reliability checklist', () => {
   it('3: a dead context worker is retried on the next one; all down -> fast 503 with Retry-After and no addresses', async () => {
     const { ctx, p } = await setup(2, 1);
     await ctx[0]?.kill();
-    for (let i = 0; i < 3; i++) expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    }
     await ctx[1]?.kill();
     const r = await request(p.port, 'POST', '/v1/chat/completions', chatBody());
     expect(r.status).toBe(503);
@@ -136,7 +147,11 @@ describe('proxy reliability checklist', () => {
     expect(timedOut).toBeDefined();
     expect(errorOf(timedOut?.body ?? '{}').code).toBe(504);
     // The upstream socket was destroyed: the hanging worker sees its connection go away.
-    await waitFor(async () => ((await ctx[0]?.stats())?.open ?? 0) <= 2, 2_000, 'hung socket closed');
+    await waitFor(
+      async () => ((await ctx[0]?.stats())?.open ?? 0) <= 2,
+      2_000,
+      'hung socket closed',
+    );
   });
 
   it('5: a generation stream that stalls hits the idle timeout: SSE error + [DONE], upstream aborted, failure counted', async () => {
@@ -145,49 +160,72 @@ describe('proxy reliability checklist', () => {
     const r = await streamRequest(p.port, '/v1/chat/completions', chatBody({ stream: true }));
     const data = sseData(r.body);
     expect(data[data.length - 1]).toBe('[DONE]');
-    expect((JSON.parse(data[data.length - 2] as string) as { error: { code: number } }).error.code).toBe(504);
+    expect(
+      (JSON.parse(data[data.length - 2] as string) as { error: { code: number } }).error.code,
+    ).toBe(504);
     expect(streamedText(r.body)).toEqual([' w0', ' w1', ' w2']);
-    await waitFor(async () => ((await gen[0]?.stats())?.aborted ?? 0) === 1, 2_000, 'upstream aborted');
+    await waitFor(
+      async () => ((await gen[0]?.stats())?.aborted ?? 0) === 1,
+      2_000,
+      'upstream aborted',
+    );
     expect(p.proxy.workers().find((w) => w.role === 'generation')?.errors).toBe(1);
   });
 
   it.each([
     ['context', 'ctx'],
     ['generation', 'gen'],
-  ])('6: a %s worker 4xx is relayed with its status in the OpenAI error shape, not retried, not a worker failure', async (role, key) => {
-    const { ctx, gen, p } = await setup(2, 2);
-    const target = role === 'context' ? ctx : gen;
-    for (const w of target) await w.control({ [key]: 'status400' });
-    const before = await Promise.all(target.map(async (w) => (await w.stats()).counts[key] ?? 0));
-    const r = await request(p.port, 'POST', '/v1/completions', completionBody());
-    expect(r.status).toBe(400);
-    // The worker's {"object":"error",...} answer, mapped to {"error":{...}} (issue #15: one error shape).
-    const message = role === 'context' ? 'bad request from worker' : 'gen says bad request';
-    expect(JSON.parse(r.body)).toEqual({ error: { message, type: 'BadRequestError', param: null, code: 400 } });
-    const after = await Promise.all(target.map(async (w) => (await w.stats()).counts[key] ?? 0));
-    expect(after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)).toBe(1);
-    expect(p.proxy.workers().every((w) => w.errors === 0)).toBe(true);
-  });
+  ])(
+    '6: a %s worker 4xx is relayed with its status in the OpenAI error shape, not retried, not a worker failure',
+    async (role, key) => {
+      const { ctx, gen, p } = await setup(2, 2);
+      const target = role === 'context' ? ctx : gen;
+      for (const w of target) await w.control({ [key]: 'status400' });
+      const before = await Promise.all(target.map(async (w) => (await w.stats()).counts[key] ?? 0));
+      const r = await request(p.port, 'POST', '/v1/completions', completionBody());
+      expect(r.status).toBe(400);
+      // The worker's {"object":"error",...} answer, mapped to {"error":{...}} (issue #15: one error shape).
+      const message = role === 'context' ? 'bad request from worker' : 'gen says bad request';
+      expect(JSON.parse(r.body)).toEqual({
+        error: { message, type: 'BadRequestError', param: null, code: 400 },
+      });
+      const after = await Promise.all(target.map(async (w) => (await w.stats()).counts[key] ?? 0));
+      expect(after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)).toBe(1);
+      expect(p.proxy.workers().every((w) => w.errors === 0)).toBe(true);
+    },
+  );
 
-  it.each(['status500', 'malformed', 'two_choices', 'no_params'])('7: a context answer that is %s gives a 502 JSON, no generation call, and counts as a failure', async (mode) => {
-    const { ctx, gen, p } = await setup(1, 1);
-    await ctx[0]?.control({ ctx: mode });
-    const before = (await gen[0]?.stats())?.counts['gen'] ?? 0;
-    const r = await request(p.port, 'POST', '/v1/completions', completionBody({ stream: true }));
-    expect(r.status).toBe(502);
-    expect(errorOf(r.body)).toMatchObject({ type: 'server_error', code: 502 });
-    expect((await gen[0]?.stats())?.counts['gen']).toBe(before);
-    expect(p.proxy.workers().find((w) => w.role === 'context')?.errors).toBe(1);
-  });
+  it.each(['status500', 'malformed', 'two_choices', 'no_params'])(
+    '7: a context answer that is %s gives a 502 JSON, no generation call, and counts as a failure',
+    async (mode) => {
+      const { ctx, gen, p } = await setup(1, 1);
+      await ctx[0]?.control({ ctx: mode });
+      const before = (await gen[0]?.stats())?.counts['gen'] ?? 0;
+      const r = await request(p.port, 'POST', '/v1/completions', completionBody({ stream: true }));
+      expect(r.status).toBe(502);
+      expect(errorOf(r.body)).toMatchObject({ type: 'server_error', code: 502 });
+      expect((await gen[0]?.stats())?.counts['gen']).toBe(before);
+      expect(p.proxy.workers().find((w) => w.role === 'context')?.errors).toBe(1);
+    },
+  );
 
   it('8: a client that disconnects mid-stream aborts the upstream generation promptly', async () => {
     const { gen, p } = await setup(1, 1);
     await gen[0]?.control({ tokens: 100, tokenDelayMs: 30 });
     const records: Array<{ outcome: string }> = [];
     p.proxy.onRecords((r) => records.push(...r));
-    await abandonStream(p.port, '/v1/completions', completionBody({ stream: true, max_tokens: 100 }), 3);
+    await abandonStream(
+      p.port,
+      '/v1/completions',
+      completionBody({ stream: true, max_tokens: 100 }),
+      3,
+    );
     // Promptly = while the worker still had most of its 100 tokens to send (asserted by outcome, not by a clock).
-    await waitFor(async () => ((await gen[0]?.stats())?.aborted ?? 0) === 1, 2_000, 'upstream aborted');
+    await waitFor(
+      async () => ((await gen[0]?.stats())?.aborted ?? 0) === 1,
+      2_000,
+      'upstream aborted',
+    );
     await waitFor(() => records.length > 0, 2_000, 'record');
     expect(records.some((r) => r.outcome === 'client_disconnected')).toBe(true);
     expect(p.logs.filter((l) => l.startsWith('error'))).toEqual([]);
@@ -209,12 +247,17 @@ describe('proxy reliability checklist', () => {
     await gen[0]?.control({ gen: 'status500', health: 500 });
     // Round robin alternates (the warm-up went to gen[0]): gen[0] fails on every second request.
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await request(p.port, 'POST', '/v1/completions', completionBody())).status);
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await request(p.port, 'POST', '/v1/completions', completionBody())).status);
+    }
     expect(statuses).toEqual([200, 502, 200, 502, 200, 502]);
-    const g0 = (): ReturnType<typeof p.proxy.workers>[number] | undefined => p.proxy.workers().find((w) => w.url === `http://${gen[0]?.url}`);
+    const g0 = (): ReturnType<typeof p.proxy.workers>[number] | undefined =>
+      p.proxy.workers().find((w) => w.url === `http://${gen[0]?.url}`);
     expect(g0()?.isEjected).toBe(true);
     const served = (await gen[0]?.stats())?.counts['gen'] ?? 0;
-    for (let i = 0; i < 4; i++) expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    for (let i = 0; i < 4; i++) {
+      expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    }
     expect((await gen[0]?.stats())?.counts['gen']).toBe(served);
     // Heal it: the probe after the ejection time brings it back.
     await gen[0]?.control({ gen: 'ok', health: 200 });
@@ -224,7 +267,9 @@ describe('proxy reliability checklist', () => {
     // Never eject every worker: both failing leaves at least one in rotation.
     await Promise.all(gen.map((w) => w.control({ gen: 'status500' })));
     for (let i = 0; i < 10; i++) await request(p.port, 'POST', '/v1/completions', completionBody());
-    expect(p.proxy.workers().filter((w) => w.role === 'generation' && !w.isEjected).length).toBeGreaterThanOrEqual(1);
+    expect(
+      p.proxy.workers().filter((w) => w.role === 'generation' && !w.isEjected).length,
+    ).toBeGreaterThanOrEqual(1);
     await Promise.all(gen.map((w) => w.control({ gen: 'ok' })));
   });
 
@@ -232,13 +277,21 @@ describe('proxy reliability checklist', () => {
     const { gen, p } = await setup(1, 2);
     const deadPort = gen[0]?.port ?? 0;
     await gen[0]?.kill();
-    for (let i = 0; i < 4; i++) expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    for (let i = 0; i < 4; i++) {
+      expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    }
     const url = `http://127.0.0.1:${deadPort}`;
     expect(p.proxy.workers().find((w) => w.url === url)?.isEjected).toBe(true);
     const again = await startFakeWorker([], deadPort);
     workers.push(again);
-    await waitFor(() => p.proxy.workers().find((w) => w.url === url)?.isEjected === false, 5_000, 'rejoined after the probe');
-    for (let i = 0; i < 4; i++) expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    await waitFor(
+      () => p.proxy.workers().find((w) => w.url === url)?.isEjected === false,
+      5_000,
+      'rejoined after the probe',
+    );
+    for (let i = 0; i < 4; i++) {
+      expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+    }
     expect((await again.stats()).counts['gen']).toBeGreaterThan(0);
   });
 
@@ -247,7 +300,11 @@ describe('proxy reliability checklist', () => {
     const port = first.port;
     const before = await request(port, 'POST', '/v1/completions', completionBody({ stream: true }));
     await first.proxy.close();
-    p = await startProxy({ contextUrls: workers.slice(0, 1).map((w) => w.url), generationUrls: workers.slice(1).map((w) => w.url), port });
+    p = await startProxy({
+      contextUrls: workers.slice(0, 1).map((w) => w.url),
+      generationUrls: workers.slice(1).map((w) => w.url),
+      port,
+    });
     fdBase = fdBaselineOf(p);
     const after = await request(port, 'POST', '/v1/completions', completionBody({ stream: true }));
     expect(after.status).toBe(200);
@@ -259,7 +316,11 @@ describe('proxy reliability checklist', () => {
     const before = await Promise.all([ctx[0]?.stats(), gen[0]?.stats()]);
     // Each request on its own client connection (the kit's client agent does not keep alive).
     for (let batch = 0; batch < 20; batch++) {
-      const rs = await Promise.all(Array.from({ length: 25 }, () => request(p.port, 'POST', '/v1/completions', completionBody({ max_tokens: 1 }))));
+      const rs = await Promise.all(
+        Array.from({ length: 25 }, () =>
+          request(p.port, 'POST', '/v1/completions', completionBody({ max_tokens: 1 })),
+        ),
+      );
       expect(rs.every((r) => r.status === 200)).toBe(true);
     }
     const after = await Promise.all([ctx[0]?.stats(), gen[0]?.stats()]);
@@ -272,7 +333,11 @@ describe('proxy reliability checklist', () => {
   it('13: overload: a bounded concurrency sheds the excess fast with 429 and Retry-After', async () => {
     const { gen, p } = await setup(1, 1, { maxConcurrency: 2, maxQueue: 1, queueTimeoutMs: 5_000 });
     await gen[0]?.control({ tokenDelayMs: 40, tokens: 5 });
-    const rs = await Promise.all(Array.from({ length: 8 }, () => request(p.port, 'POST', '/v1/completions', completionBody({ max_tokens: 5 }))));
+    const rs = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        request(p.port, 'POST', '/v1/completions', completionBody({ max_tokens: 5 })),
+      ),
+    );
     const ok = rs.filter((r) => r.status === 200);
     const shed = rs.filter((r) => r.status === 429);
     expect(ok).toHaveLength(3);
@@ -283,16 +348,34 @@ describe('proxy reliability checklist', () => {
       expect(r.headers['retry-after']).toBe('1');
       expect(r.headersMs).toBeLessThan(firstOk);
     }
-    expect((await request(p.port, 'GET', '/metrics')).body).toMatch(/disagg_proxy_shed_total\{reason="queue_full"\} 5/);
+    expect((await request(p.port, 'GET', '/metrics')).body).toMatch(
+      /disagg_proxy_shed_total\{reason="queue_full"\} 5/,
+    );
   });
 
   it('16: a 1 MB chat body passes; a body over the limit gets 413', async () => {
     const { p } = await setup(1, 1, { maxBodyBytes: 2 * 1024 * 1024 });
     const big = 'x'.repeat(1024 * 1024);
-    expect((await request(p.port, 'POST', '/v1/chat/completions', chatBody({ messages: [{ role: 'user', content: big }] }))).status).toBe(200);
+    expect(
+      (
+        await request(
+          p.port,
+          'POST',
+          '/v1/chat/completions',
+          chatBody({ messages: [{ role: 'user', content: big }] }),
+        )
+      ).status,
+    ).toBe(200);
     const ids = Array.from({ length: 40_000 }, (_, i) => i % 30000);
-    expect((await request(p.port, 'POST', '/v1/completions', completionBody({ prompt: ids }))).status).toBe(200);
-    const r = await request(p.port, 'POST', '/v1/chat/completions', chatBody({ messages: [{ role: 'user', content: big + big + big }] }));
+    expect(
+      (await request(p.port, 'POST', '/v1/completions', completionBody({ prompt: ids }))).status,
+    ).toBe(200);
+    const r = await request(
+      p.port,
+      'POST',
+      '/v1/chat/completions',
+      chatBody({ messages: [{ role: 'user', content: big + big + big }] }),
+    );
     expect(r.status).toBe(413);
     expect(errorOf(r.body).code).toBe(413);
   });
@@ -303,11 +386,24 @@ describe('proxy reliability checklist', () => {
     const { ctx, gen, p } = await setup(1, 2, { maxBodyBytes: 8 * 1024 * 1024 });
     await gen[0]?.control({ tokens: 60, tokenDelayMs: 10 });
     await gen[1]?.control({ tokens: 60, tokenDelayMs: 10 });
-    const bigChat = chatBody({ messages: [{ role: 'user', content: 'y'.repeat(1024 * 1024) }], max_tokens: 2 });
-    const bigIds = completionBody({ prompt: Array.from({ length: 40_000 }, (_, i) => i % 30000), max_tokens: 2 });
+    const bigChat = chatBody({
+      messages: [{ role: 'user', content: 'y'.repeat(1024 * 1024) }],
+      max_tokens: 2,
+    });
+    const bigIds = completionBody({
+      prompt: Array.from({ length: 40_000 }, (_, i) => i % 30000),
+      max_tokens: 2,
+    });
     await ctx[0]?.control({ ctxDelayMs: 0 });
-    const during = Promise.all(Array.from({ length: 4 }, () => streamRequest(p.port, '/v1/completions', completionBody({ stream: true, max_tokens: 60 }))));
-    const bigOnes = await Promise.all([request(p.port, 'POST', '/v1/chat/completions', bigChat), request(p.port, 'POST', '/v1/completions', bigIds)]);
+    const during = Promise.all(
+      Array.from({ length: 4 }, () =>
+        streamRequest(p.port, '/v1/completions', completionBody({ stream: true, max_tokens: 60 })),
+      ),
+    );
+    const bigOnes = await Promise.all([
+      request(p.port, 'POST', '/v1/chat/completions', bigChat),
+      request(p.port, 'POST', '/v1/completions', bigIds),
+    ]);
     expect(bigOnes.map((r) => r.status)).toEqual([200, 200]);
     for (const r of await during) {
       expect(r.status).toBe(200);
@@ -316,33 +412,45 @@ describe('proxy reliability checklist', () => {
     }
   });
 
-  it.each(['crlf', 'split', 'comments', 'multiline', 'no_final_newline'])('17: upstream SSE framing "%s" is relayed with every token and exactly one [DONE]', async (mode) => {
-    const { gen, p } = await setup(1, 1);
-    await gen[0]?.control({ gen: mode });
-    const r = await streamRequest(p.port, '/v1/completions', completionBody({ stream: true }));
-    expect(r.status).toBe(200);
-    const done = sseData(r.body).filter((d) => d.trim() === '[DONE]');
-    expect(done).toHaveLength(1);
-    expect(streamedText(r.body).join('')).toBe(' w0 w1 w2 w3 w4 w5 w6 w7');
-  });
+  it.each(['crlf', 'split', 'comments', 'multiline', 'no_final_newline'])(
+    '17: upstream SSE framing "%s" is relayed with every token and exactly one [DONE]',
+    async (mode) => {
+      const { gen, p } = await setup(1, 1);
+      await gen[0]?.control({ gen: mode });
+      const r = await streamRequest(p.port, '/v1/completions', completionBody({ stream: true }));
+      expect(r.status).toBe(200);
+      const done = sseData(r.body).filter((d) => d.trim() === '[DONE]');
+      expect(done).toHaveLength(1);
+      expect(streamedText(r.body).join('')).toBe(' w0 w1 w2 w3 w4 w5 w6 w7');
+    },
+  );
 
-  it.each(['no_done', 'json_error_after', 'reset_after'])('17/18: an upstream stream ending badly (%s) ends with an error event and one [DONE], tokens never duplicated', async (mode) => {
-    const { gen, p } = await setup(1, 2);
-    await Promise.all(gen.map((w) => w.control({ gen: mode, failAfterTokens: 3, tokenDelayMs: 5 })));
-    const r = await streamRequest(p.port, '/v1/completions', completionBody({ stream: true }));
-    const data = sseData(r.body);
-    expect(data.filter((d) => d === '[DONE]')).toHaveLength(1);
-    expect(data[data.length - 1]).toBe('[DONE]');
-    expect(data.some((d) => d.startsWith('{"error"'))).toBe(true);
-    const text = streamedText(r.body);
-    expect(new Set(text).size).toBe(text.length);
-    await Promise.all(gen.map((w) => w.control({ gen: 'ok' })));
-  });
+  it.each(['no_done', 'json_error_after', 'reset_after'])(
+    '17/18: an upstream stream ending badly (%s) ends with an error event and one [DONE], tokens never duplicated',
+    async (mode) => {
+      const { gen, p } = await setup(1, 2);
+      await Promise.all(
+        gen.map((w) => w.control({ gen: mode, failAfterTokens: 3, tokenDelayMs: 5 })),
+      );
+      const r = await streamRequest(p.port, '/v1/completions', completionBody({ stream: true }));
+      const data = sseData(r.body);
+      expect(data.filter((d) => d === '[DONE]')).toHaveLength(1);
+      expect(data[data.length - 1]).toBe('[DONE]');
+      expect(data.some((d) => d.startsWith('{"error"'))).toBe(true);
+      const text = streamedText(r.body);
+      expect(new Set(text).size).toBe(text.length);
+      await Promise.all(gen.map((w) => w.control({ gen: 'ok' })));
+    },
+  );
 
   it('19: drain lets in-flight streams finish, turns readiness off and refuses new connections', async () => {
     const { gen, p } = await setup(1, 1);
     await gen[0]?.control({ tokens: 10, tokenDelayMs: 30 });
-    const stream = streamRequest(p.port, '/v1/completions', completionBody({ stream: true, max_tokens: 10 }));
+    const stream = streamRequest(
+      p.port,
+      '/v1/completions',
+      completionBody({ stream: true, max_tokens: 10 }),
+    );
     await new Promise((r) => setTimeout(r, 60));
     const drained = p.proxy.drain(3_000);
     const r = await stream;
@@ -357,7 +465,11 @@ describe('proxy reliability checklist', () => {
   it('19: past the drain deadline open streams end with an SSE error event and [DONE]', async () => {
     const { gen, p: px } = await setup(1, 1);
     await gen[0]?.control({ tokens: 100, tokenDelayMs: 30 });
-    const stream = streamRequest(px.port, '/v1/completions', completionBody({ stream: true, max_tokens: 100 }));
+    const stream = streamRequest(
+      px.port,
+      '/v1/completions',
+      completionBody({ stream: true, max_tokens: 100 }),
+    );
     await new Promise((r) => setTimeout(r, 100));
     await px.proxy.drain(150);
     isDrained = true;
@@ -370,7 +482,9 @@ describe('proxy reliability checklist', () => {
   it('20: with every worker gone, readiness fails but the proxy serves /metrics with the failures', async () => {
     const { ctx, gen, p } = await setup(1, 1);
     await Promise.all([...ctx, ...gen].map((w) => w.kill()));
-    for (let i = 0; i < 3; i++) expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(503);
+    for (let i = 0; i < 3; i++) {
+      expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(503);
+    }
     const m = await request(p.port, 'GET', '/metrics');
     expect(m.status).toBe(200);
     expect(m.body).toMatch(/disagg_proxy_upstream_errors_total\{class="context_connect"\} [1-9]/);
@@ -383,8 +497,20 @@ describe('proxy reliability checklist', () => {
     const no = await request(p.port, 'POST', '/v1/completions', completionBody());
     expect(no.status).toBe(401);
     expect(errorOf(no.body)).toMatchObject({ type: 'authentication_error', code: 401 });
-    expect((await request(p.port, 'POST', '/v1/completions', completionBody(), { authorization: 'Bearer wrong' })).status).toBe(401);
-    expect((await request(p.port, 'POST', '/v1/completions', completionBody(), { authorization: 'Bearer sk-test' })).status).toBe(200);
+    expect(
+      (
+        await request(p.port, 'POST', '/v1/completions', completionBody(), {
+          authorization: 'Bearer wrong',
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await request(p.port, 'POST', '/v1/completions', completionBody(), {
+          authorization: 'Bearer sk-test',
+        })
+      ).status,
+    ).toBe(200);
     expect((await request(p.port, 'GET', '/health')).status).toBe(200);
   });
 });

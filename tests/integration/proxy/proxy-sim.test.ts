@@ -33,18 +33,32 @@ describe('proxy with simulated workers', () => {
     gen = all[2];
     agg = all[3];
     const hp = (s: SimProcess): string => `127.0.0.1:${s.port}`;
-    p = await startProxy({ contextUrls: [hp(ctx[0] as SimProcess)], generationUrls: [hp(gen)], perfMetricsMaxRequests: 50 });
+    p = await startProxy({
+      contextUrls: [hp(ctx[0] as SimProcess)],
+      generationUrls: [hp(gen)],
+      perfMetricsMaxRequests: 50,
+    });
     cond = await startProxy({
       contextUrls: [hp(ctx[0] as SimProcess)],
       generationUrls: [hp(agg)],
-      generationRouter: { type: 'kv_cache_aware', use_tokens: false, max_batch_size: 64, tokens_per_block: 32 },
+      generationRouter: {
+        type: 'kv_cache_aware',
+        use_tokens: false,
+        max_batch_size: 64,
+        tokens_per_block: 32,
+      },
       conditionalMaxLocalPrefillLength: 100,
       kvEventsPollMs: 50,
     });
     kv = await startProxy({
       contextUrls: ctx.map(hp),
       generationUrls: [hp(gen)],
-      contextRouter: { type: 'kv_cache_aware', use_tokens: false, max_batch_size: 64, tokens_per_block: 32 },
+      contextRouter: {
+        type: 'kv_cache_aware',
+        use_tokens: false,
+        max_batch_size: 64,
+        tokens_per_block: 32,
+      },
       kvEventsPollMs: 50,
     });
   }, 60_000);
@@ -56,19 +70,45 @@ describe('proxy with simulated workers', () => {
     await Promise.all([...ctx, gen, agg].map((s) => s?.stop()));
   });
 
-  async function textOf(port: number, path: string, body: Record<string, unknown>): Promise<string> {
+  async function textOf(
+    port: number,
+    path: string,
+    body: Record<string, unknown>,
+  ): Promise<string> {
     const r = await request(port, 'POST', path, JSON.stringify(body));
     expect(r.status).toBe(200);
     if (body['stream'] === true) return streamedText(r.body).join('');
-    const j = JSON.parse(r.body) as { choices: Array<{ text?: string; message?: { content: string } }> };
+    const j = JSON.parse(r.body) as {
+      choices: Array<{ text?: string; message?: { content: string } }>;
+    };
     return j.choices[0]?.text ?? j.choices[0]?.message?.content ?? '';
   }
 
   it.each([
-    ['completions', '/v1/completions', { prompt: 'The capital of Germany is', max_tokens: 12 }, false],
-    ['completions stream', '/v1/completions', { prompt: 'The capital of Germany is', max_tokens: 12 }, true],
-    ['chat', '/v1/chat/completions', { messages: [{ role: 'user', content: 'Tell me about asyncio' }], max_tokens: 12 }, false],
-    ['chat stream', '/v1/chat/completions', { messages: [{ role: 'user', content: 'Tell me about asyncio' }], max_tokens: 12 }, true],
+    [
+      'completions',
+      '/v1/completions',
+      { prompt: 'The capital of Germany is', max_tokens: 12 },
+      false,
+    ],
+    [
+      'completions stream',
+      '/v1/completions',
+      { prompt: 'The capital of Germany is', max_tokens: 12 },
+      true,
+    ],
+    [
+      'chat',
+      '/v1/chat/completions',
+      { messages: [{ role: 'user', content: 'Tell me about asyncio' }], max_tokens: 12 },
+      false,
+    ],
+    [
+      'chat stream',
+      '/v1/chat/completions',
+      { messages: [{ role: 'user', content: 'Tell me about asyncio' }], max_tokens: 12 },
+      true,
+    ],
   ])('%s: disaggregated text equals aggregated text', async (_n, path, body, stream) => {
     const b = { model: MODEL, temperature: 0, ...body, stream };
     const direct = await textOf(agg.port, path, b);
@@ -78,23 +118,49 @@ describe('proxy with simulated workers', () => {
   });
 
   it('works with the OpenAI Node SDK: completions and chat, streaming and not', async () => {
-    const client = new OpenAI({ baseURL: `http://127.0.0.1:${p.port}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({
+      baseURL: `http://127.0.0.1:${p.port}/v1`,
+      apiKey: 'unused',
+      maxRetries: 0,
+    });
     const models = await client.models.list();
     expect(models.data.map((m) => m.id)).toContain(MODEL);
 
-    const c = await client.completions.create({ model: MODEL, prompt: 'The capital of Germany is', max_tokens: 8, temperature: 0 });
+    const c = await client.completions.create({
+      model: MODEL,
+      prompt: 'The capital of Germany is',
+      max_tokens: 8,
+      temperature: 0,
+    });
     expect(c.choices[0]?.text.length).toBeGreaterThan(0);
 
-    const cs = await client.completions.create({ model: MODEL, prompt: 'The capital of Germany is', max_tokens: 8, temperature: 0, stream: true });
+    const cs = await client.completions.create({
+      model: MODEL,
+      prompt: 'The capital of Germany is',
+      max_tokens: 8,
+      temperature: 0,
+      stream: true,
+    });
     let streamed = '';
     for await (const chunk of cs) streamed += chunk.choices[0]?.text ?? '';
     expect(streamed).toBe(c.choices[0]?.text);
 
-    const chat = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, temperature: 0 });
+    const chat = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Hello' }],
+      max_tokens: 8,
+      temperature: 0,
+    });
     const content = chat.choices[0]?.message.content ?? '';
     expect(content.length).toBeGreaterThan(0);
 
-    const chatStream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, temperature: 0, stream: true });
+    const chatStream = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Hello' }],
+      max_tokens: 8,
+      temperature: 0,
+      stream: true,
+    });
     let chatText = '';
     for await (const chunk of chatStream) chatText += chunk.choices[0]?.delta?.content ?? '';
     expect(chatText).toBe(content);
@@ -104,17 +170,41 @@ describe('proxy with simulated workers', () => {
     const prompt = Array.from({ length: 400 }, (_, i) => 1000 + (i % 97));
     // Prime the second context worker directly, behind the proxy's back.
     const primed = ctx[1] as SimProcess;
-    const prime = await request(primed.port, 'POST', '/v1/completions', JSON.stringify({ model: MODEL, prompt, max_tokens: 1, disaggregated_params: { request_type: 'context_only' } }));
+    const prime = await request(
+      primed.port,
+      'POST',
+      '/v1/completions',
+      JSON.stringify({
+        model: MODEL,
+        prompt,
+        max_tokens: 1,
+        disaggregated_params: { request_type: 'context_only' },
+      }),
+    );
     expect(prime.status).toBe(200);
     // Without cache knowledge the tie goes to the first server; with the polled events it must not.
     await new Promise((r) => setTimeout(r, 300));
     const body = JSON.stringify({ model: MODEL, prompt, max_tokens: 2, temperature: 0 });
-    for (let i = 0; i < 3; i++) expect((await request(kv.port, 'POST', '/v1/completions', body)).status).toBe(200);
-    const counts = kv.proxy.workers().filter((w) => w.role === 'context').map((w) => w.requests);
+    for (let i = 0; i < 3; i++) {
+      expect((await request(kv.port, 'POST', '/v1/completions', body)).status).toBe(200);
+    }
+    const counts = kv.proxy
+      .workers()
+      .filter((w) => w.role === 'context')
+      .map((w) => w.requests);
     expect(counts).toEqual([0, 3]);
   });
-  it('/perf_metrics joins the context and generation workers\' metrics by ctx_request_id', async () => {
-    expect((await request(p.port, 'POST', '/v1/completions', JSON.stringify({ model: MODEL, prompt: 'Perf metrics please', max_tokens: 4 }))).status).toBe(200);
+  it("/perf_metrics joins the context and generation workers' metrics by ctx_request_id", async () => {
+    expect(
+      (
+        await request(
+          p.port,
+          'POST',
+          '/v1/completions',
+          JSON.stringify({ model: MODEL, prompt: 'Perf metrics please', max_tokens: 4 }),
+        )
+      ).status,
+    ).toBe(200);
     const r = await request(p.port, 'GET', '/perf_metrics');
     const items = JSON.parse(r.body) as Array<Record<string, unknown>>;
     expect(items.length).toBeGreaterThan(0);
@@ -131,7 +221,8 @@ describe('proxy with simulated workers', () => {
   it('conditional disaggregation skips the context phase when the generation worker has the prefix cached', async () => {
     const prompt = Array.from({ length: 500 }, (_, i) => 2000 + (i % 89));
     const body = JSON.stringify({ model: MODEL, prompt, max_tokens: 2, temperature: 0 });
-    const ctxCalls = (): number => cond.proxy.workers().find((w) => w.role === 'context')?.requests ?? 0;
+    const ctxCalls = (): number =>
+      cond.proxy.workers().find((w) => w.role === 'context')?.requests ?? 0;
     // Cold cache: a context phase is needed.
     expect((await request(cond.port, 'POST', '/v1/completions', body)).status).toBe(200);
     expect(ctxCalls()).toBe(1);

@@ -12,7 +12,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DISAGG_HEADER } from '../../../electron/core/proxy/proxy-server';
 import type { ProxyRequestRecord } from '../../../electron/core/proxy/types';
 import type { FakeWorker, ProxyUnderTest } from './proxy-test-kit';
-import { checkInvariants, completionBody, fdBaselineOf, request, sseData, startFakeWorker, startProxy, streamRequest, waitFor } from './proxy-test-kit';
+import {
+  checkInvariants,
+  completionBody,
+  fdBaselineOf,
+  request,
+  sseData,
+  startFakeWorker,
+  startProxy,
+  streamRequest,
+  waitFor,
+} from './proxy-test-kit';
 
 /** The flood a worker would send if nothing pushed back: 500k chunks of ~190 bytes, about 95 MB. */
 const FLOOD_TOKENS = 500_000;
@@ -34,15 +44,28 @@ function slowReader(port: number, body: string, headers: Record<string, string>)
   const firstChunk = new Promise<void>((r) => (onFirst = r));
   let response: http.IncomingMessage | undefined;
   let ending = '';
-  const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/completions', agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-    response = res;
-    res.once('data', () => {
-      res.pause();
-      onFirst();
-    });
-    res.on('error', (e: NodeJS.ErrnoException) => (ending ||= `error ${e.code ?? ''} ${e.message}`));
-    res.on('end', () => (ending ||= 'end'));
-  });
+  const req = http.request(
+    {
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/v1/completions',
+      agent: false,
+      headers: { 'content-type': 'application/json', ...headers },
+    },
+    (res) => {
+      response = res;
+      res.once('data', () => {
+        res.pause();
+        onFirst();
+      });
+      res.on(
+        'error',
+        (e: NodeJS.ErrnoException) => (ending ||= `error ${e.code ?? ''} ${e.message}`),
+      );
+      res.on('end', () => (ending ||= 'end'));
+    },
+  );
   req.on('error', (e: NodeJS.ErrnoException) => (ending ||= `error ${e.code ?? ''} ${e.message}`));
   req.end(body);
   return {
@@ -98,82 +121,108 @@ describe('proxy slow reader (reliability item 15)', () => {
 
   // The other stream's inter-token gaps are printed, not asserted: another process can steal the CPU at any
   // time, so a wall-clock bound fails on a loaded machine. What is asserted is counted: bytes, tokens, outcomes.
-  it('backpressure reaches the worker, the stalled stream is cut after the idle timeout, and other streams are served whole', { timeout: 60_000 }, async () => {
-    workers = await Promise.all([startFakeWorker(), startFakeWorker(), startFakeWorker()]);
-    const [ctx, flooder, normal] = workers as [FakeWorker, FakeWorker, FakeWorker];
-    await flooder.control({ gen: 'flood' });
-    await normal.control({ tokenDelayMs: 10 });
-    p = await startProxy({ contextUrls: [ctx.url], generationUrls: [flooder.url, normal.url], idleTimeoutMs: IDLE_TIMEOUT_MS, logLevel: 'info' });
-    const records: ProxyRequestRecord[] = [];
-    p.proxy.onRecords((rs) => records.push(...rs));
-    const pinNormal = { [DISAGG_HEADER.generationWorker]: normal.url };
-    const normalBody = completionBody({ stream: true, max_tokens: 80 });
-    // Warm-up (pooled sockets, JIT), then the baseline gaps of a normal stream alone.
-    await streamRequest(p.port, '/v1/completions', normalBody, 10_000, pinNormal);
-    const fdBase = fdBaselineOf(p);
-    const alone = await streamRequest(p.port, '/v1/completions', normalBody, 10_000, pinNormal);
-    const baseP99 = pct(gaps(alone.chunkTimes), 0.99);
-    const memBase = bufferedBytes();
+  it(
+    'backpressure reaches the worker, the stalled stream is cut after the idle timeout, and other streams are served whole',
+    { timeout: 60_000 },
+    async () => {
+      workers = await Promise.all([startFakeWorker(), startFakeWorker(), startFakeWorker()]);
+      const [ctx, flooder, normal] = workers as [FakeWorker, FakeWorker, FakeWorker];
+      await flooder.control({ gen: 'flood' });
+      await normal.control({ tokenDelayMs: 10 });
+      p = await startProxy({
+        contextUrls: [ctx.url],
+        generationUrls: [flooder.url, normal.url],
+        idleTimeoutMs: IDLE_TIMEOUT_MS,
+        logLevel: 'info',
+      });
+      const records: ProxyRequestRecord[] = [];
+      p.proxy.onRecords((rs) => records.push(...rs));
+      const pinNormal = { [DISAGG_HEADER.generationWorker]: normal.url };
+      const normalBody = completionBody({ stream: true, max_tokens: 80 });
+      // Warm-up (pooled sockets, JIT), then the baseline gaps of a normal stream alone.
+      await streamRequest(p.port, '/v1/completions', normalBody, 10_000, pinNormal);
+      const fdBase = fdBaselineOf(p);
+      const alone = await streamRequest(p.port, '/v1/completions', normalBody, 10_000, pinNormal);
+      const baseP99 = pct(gaps(alone.chunkTimes), 0.99);
+      const memBase = bufferedBytes();
 
-    slow = slowReader(p.port, completionBody({ stream: true, max_tokens: FLOOD_TOKENS }), { [DISAGG_HEADER.generationWorker]: flooder.url });
-    await slow.firstChunk;
-    // The worker is pushed back: its writes hit a full socket and the bytes it wrote stop growing.
-    let plateau = 0;
-    await waitFor(
-      async () => {
-        const s = await flooder.stats();
-        const isFlat = s.genBlocked > 0 && s.genBytes === plateau;
-        plateau = s.genBytes;
-        return isFlat;
-      },
-      IDLE_TIMEOUT_MS * 0.8,
-      'the flooding worker to block',
-    );
-    const memBlocked = bufferedBytes() - memBase;
+      slow = slowReader(p.port, completionBody({ stream: true, max_tokens: FLOOD_TOKENS }), {
+        [DISAGG_HEADER.generationWorker]: flooder.url,
+      });
+      await slow.firstChunk;
+      // The worker is pushed back: its writes hit a full socket and the bytes it wrote stop growing.
+      let plateau = 0;
+      await waitFor(
+        async () => {
+          const s = await flooder.stats();
+          const isFlat = s.genBlocked > 0 && s.genBytes === plateau;
+          plateau = s.genBytes;
+          return isFlat;
+        },
+        IDLE_TIMEOUT_MS * 0.8,
+        'the flooding worker to block',
+      );
+      const memBlocked = bufferedBytes() - memBase;
 
-    // A normal stream while the slow one is stalled (and until it is cut).
-    const during = await streamRequest(p.port, '/v1/completions', normalBody, 10_000, pinNormal);
-    const duringP99 = pct(gaps(during.chunkTimes), 0.99);
+      // A normal stream while the slow one is stalled (and until it is cut).
+      const during = await streamRequest(p.port, '/v1/completions', normalBody, 10_000, pinNormal);
+      const duringP99 = pct(gaps(during.chunkTimes), 0.99);
 
-    // The proxy gives up on the client after the idle timeout, aborting the worker's stream.
-    await waitFor(() => records.some((r) => r.genWorker?.endsWith(flooder.url) === true), IDLE_TIMEOUT_MS * 3, 'the slow stream record');
-    const slowRec = records.find((r) => r.genWorker?.endsWith(flooder.url) === true);
-    await waitFor(async () => (await flooder.stats()).aborted === 1, 3_000, 'the worker to see its stream aborted');
-    const final = await flooder.stats();
-    // The client was reset, not closed behind the megabytes it left unread: reading again, it gets a
-    // reset and little or nothing of them (a close would deliver them all, then a truncated end).
-    const after = await slow.resume();
+      // The proxy gives up on the client after the idle timeout, aborting the worker's stream.
+      await waitFor(
+        () => records.some((r) => r.genWorker?.endsWith(flooder.url) === true),
+        IDLE_TIMEOUT_MS * 3,
+        'the slow stream record',
+      );
+      const slowRec = records.find((r) => r.genWorker?.endsWith(flooder.url) === true);
+      await waitFor(
+        async () => (await flooder.stats()).aborted === 1,
+        3_000,
+        'the worker to see its stream aborted',
+      );
+      const final = await flooder.stats();
+      // The client was reset, not closed behind the megabytes it left unread: reading again, it gets a
+      // reset and little or nothing of them (a close would deliver them all, then a truncated end).
+      const after = await slow.resume();
 
-    console.log(
-      `slow reader: ${JSON.stringify({
-        workerWroteMB: +(final.genBytes / 1e6).toFixed(2),
-        floodMB: +((FLOOD_TOKENS * 190) / 1e6).toFixed(0),
-        workerBlockedWrites: final.genBlocked,
-        proxyBufferedDeltaMB: +(memBlocked / 1e6).toFixed(2),
-        gapP99AloneMs: +baseP99.toFixed(1),
-        gapP99DuringMs: +duringP99.toFixed(1),
-        clientAfterResume: after,
-      })}`,
-    );
+      console.log(
+        `slow reader: ${JSON.stringify({
+          workerWroteMB: +(final.genBytes / 1e6).toFixed(2),
+          floodMB: +((FLOOD_TOKENS * 190) / 1e6).toFixed(0),
+          workerBlockedWrites: final.genBlocked,
+          proxyBufferedDeltaMB: +(memBlocked / 1e6).toFixed(2),
+          gapP99AloneMs: +baseP99.toFixed(1),
+          gapP99DuringMs: +duringP99.toFixed(1),
+          clientAfterResume: after,
+        })}`,
+      );
 
-    // Bounded: what the worker managed to write is what the kernel buffers of the two hops hold (about
-    // 8 MB measured: receive autotuning grows a buffer only as its reader reads), not the 95 MB flood,
-    // and it stopped growing once the reader stopped; the proxy's own buffers (measured after a GC) stay
-    // far below what it would hold if it ignored backpressure (the whole flood).
-    expect(final.genBytes).toBeLessThan(24e6);
-    expect(final.genBytes).toBe(plateau);
-    expect(memBlocked).toBeLessThan(16e6);
-    expect(after.ending).toMatch(/ECONNRESET/);
-    expect(after.bytes).toBeLessThan(1e6);
-    expect(slowRec).toMatchObject({ outcome: 'client_disconnected', status: 499, errorMessage: 'client stopped reading' });
-    // The worker was not blamed for the client's stall.
-    expect(p.proxy.workers().find((w) => w.url.endsWith(flooder.url))).toMatchObject({ errors: 0, isEjected: false });
+      // Bounded: what the worker managed to write is what the kernel buffers of the two hops hold (about
+      // 8 MB measured: receive autotuning grows a buffer only as its reader reads), not the 95 MB flood,
+      // and it stopped growing once the reader stopped; the proxy's own buffers (measured after a GC) stay
+      // far below what it would hold if it ignored backpressure (the whole flood).
+      expect(final.genBytes).toBeLessThan(24e6);
+      expect(final.genBytes).toBe(plateau);
+      expect(memBlocked).toBeLessThan(16e6);
+      expect(after.ending).toMatch(/ECONNRESET/);
+      expect(after.bytes).toBeLessThan(1e6);
+      expect(slowRec).toMatchObject({
+        outcome: 'client_disconnected',
+        status: 499,
+        errorMessage: 'client stopped reading',
+      });
+      // The worker was not blamed for the client's stall.
+      expect(p.proxy.workers().find((w) => w.url.endsWith(flooder.url))).toMatchObject({
+        errors: 0,
+        isEjected: false,
+      });
 
-    // The other stream was served whole (its pace is the gapP99 figures printed above).
-    expect(during.status).toBe(200);
-    expect(sseData(during.body).filter((d) => d !== '[DONE]')).toHaveLength(80);
+      // The other stream was served whole (its pace is the gapP99 figures printed above).
+      expect(during.status).toBe(200);
+      expect(sseData(during.body).filter((d) => d !== '[DONE]')).toHaveLength(80);
 
-    expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
-    await checkInvariants(p, fdBase);
-  });
+      expect((await request(p.port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
+      await checkInvariants(p, fdBase);
+    },
+  );
 });

@@ -9,7 +9,11 @@ import type { FakeWorker, ProxyUnderTest } from './proxy-test-kit';
 import { completionBody, startFakeWorker, startProxy } from './proxy-test-kit';
 
 /** Sends raw request bytes and collects everything until `isComplete` says so or the socket closes. */
-function rawExchange(port: number, requests: string[], isComplete: (text: string) => boolean): Promise<string> {
+function rawExchange(
+  port: number,
+  requests: string[],
+  isComplete: (text: string) => boolean,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let text = '';
@@ -44,7 +48,9 @@ function dechunk(raw: string): { body: string; rest: string } {
     const nl = raw.indexOf('\r\n', i);
     if (nl < 0) throw new Error('missing chunk size line');
     const sizeText = raw.slice(i, nl);
-    if (!/^[0-9a-f]+$/.test(sizeText)) throw new Error(`bad chunk size ${JSON.stringify(sizeText)}`);
+    if (!/^[0-9a-f]+$/.test(sizeText)) {
+      throw new Error(`bad chunk size ${JSON.stringify(sizeText)}`);
+    }
     const size = parseInt(sizeText, 16);
     i = nl + 2;
     if (size === 0) {
@@ -58,7 +64,8 @@ function dechunk(raw: string): { body: string; rest: string } {
   }
 }
 
-const dataEvents = (body: string): string[] => body.split('\n\n').filter((e) => e.startsWith('data: '));
+const dataEvents = (body: string): string[] =>
+  body.split('\n\n').filter((e) => e.startsWith('data: '));
 
 describe('streamed answer framing on the wire', () => {
   let ctx: FakeWorker;
@@ -67,7 +74,10 @@ describe('streamed answer framing on the wire', () => {
   const streamBody = completionBody({ stream: true, max_tokens: 6 });
 
   beforeAll(async () => {
-    [ctx, gen] = await Promise.all([startFakeWorker(['--name', 'ctx']), startFakeWorker(['--name', 'gen', '--token-delay-ms', '2'])]);
+    [ctx, gen] = await Promise.all([
+      startFakeWorker(['--name', 'ctx']),
+      startFakeWorker(['--name', 'gen', '--token-delay-ms', '2']),
+    ]);
     p = await startProxy({ contextUrls: [ctx.url], generationUrls: [gen.url] });
   });
   afterAll(async () => {
@@ -77,7 +87,11 @@ describe('streamed answer framing on the wire', () => {
 
   it('HTTP/1.1: valid chunked framing, every token once, one [DONE], and the connection serves the next request', async () => {
     // Two requests pipelined on one connection: the second answer must follow the first intact.
-    const text = await rawExchange(p.port, [post('1.1', streamBody), post('1.1', streamBody)], (t) => t.split('data: [DONE]').length - 1 >= 2 && t.endsWith('0\r\n\r\n'));
+    const text = await rawExchange(
+      p.port,
+      [post('1.1', streamBody), post('1.1', streamBody)],
+      (t) => t.split('data: [DONE]').length - 1 >= 2 && t.endsWith('0\r\n\r\n'),
+    );
     const answers: string[] = [];
     let rest = text;
     for (let n = 0; n < 2; n++) {

@@ -36,7 +36,9 @@ export interface FakeWorker {
 }
 
 export async function startFakeWorker(args: string[] = [], port = 0): Promise<FakeWorker> {
-  const proc = spawn(process.execPath, [FAKE, '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [FAKE, '--port', String(port), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const bound = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('fake worker did not start in 10 s')), 10_000);
     let out = '';
@@ -88,23 +90,45 @@ export interface HttpResult {
 
 const clientAgent = new http.Agent({ keepAlive: false });
 
-export function request(port: number, method: string, p: string, body?: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<HttpResult> {
+export function request(
+  port: number,
+  method: string,
+  p: string,
+  body?: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     let headersMs = 0;
-    const req = http.request({ host: '127.0.0.1', port, method, path: p, agent: clientAgent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      headersMs = performance.now() - t0;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), headersMs });
-      });
-      res.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: p,
+        agent: clientAgent,
+        headers: { 'content-type': 'application/json', ...headers },
+      },
+      (res) => {
+        headersMs = performance.now() - t0;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headersMs,
+          });
+        });
+        res.on('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      },
+    );
     const timer = setTimeout(() => {
       req.destroy();
       reject(new Error(`request ${method} ${p} timed out after ${timeoutMs} ms`));
@@ -132,11 +156,21 @@ export function sseData(body: string): string[] {
 }
 
 export function completionBody(extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ model: 'fake-model', prompt: 'The capital of Germany is', max_tokens: 8, ...extra });
+  return JSON.stringify({
+    model: 'fake-model',
+    prompt: 'The capital of Germany is',
+    max_tokens: 8,
+    ...extra,
+  });
 }
 
 export function chatBody(extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 8, ...extra });
+  return JSON.stringify({
+    model: 'fake-model',
+    messages: [{ role: 'user', content: 'Hello there' }],
+    max_tokens: 8,
+    ...extra,
+  });
 }
 
 export interface ProxyUnderTest {
@@ -145,7 +179,9 @@ export interface ProxyUnderTest {
   logs: string[];
 }
 
-export async function startProxy(opts: Partial<ProxyServerOptions> & Pick<ProxyServerOptions, 'contextUrls' | 'generationUrls'>): Promise<ProxyUnderTest> {
+export async function startProxy(
+  opts: Partial<ProxyServerOptions> & Pick<ProxyServerOptions, 'contextUrls' | 'generationUrls'>,
+): Promise<ProxyUnderTest> {
   const logs: string[] = [];
   const proxy = createProxyServer({
     host: '127.0.0.1',
@@ -166,7 +202,11 @@ export function openFds(): number {
   }
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await cond()) return;
@@ -184,10 +224,19 @@ export function fdBaselineOf(p: ProxyUnderTest): number {
 export async function checkInvariants(p: ProxyUnderTest, fdBaseline: number): Promise<void> {
   const h = await request(p.port, 'GET', '/health');
   if (h.status !== 200 && h.status !== 503) throw new Error(`/health answered ${h.status}`);
-  await waitFor(() => p.proxy.workers().every((w) => w.inFlight === 0), 3_000, 'in-flight counters back to 0');
+  await waitFor(
+    () => p.proxy.workers().every((w) => w.inFlight === 0),
+    3_000,
+    'in-flight counters back to 0',
+  );
   // Pooled keep-alive sockets to workers are meant to stay open; everything else must be released.
-  const nonPooled = (): number => openFds() - p.proxy.workers().reduce((a, w) => a + w.openSockets, 0);
-  await waitFor(() => Math.abs(nonPooled() - fdBaseline) <= 5, 3_000, `fds back to baseline ${fdBaseline} (now ${nonPooled()} besides pooled sockets)`);
+  const nonPooled = (): number =>
+    openFds() - p.proxy.workers().reduce((a, w) => a + w.openSockets, 0);
+  await waitFor(
+    () => Math.abs(nonPooled() - fdBaseline) <= 5,
+    3_000,
+    `fds back to baseline ${fdBaseline} (now ${nonPooled()} besides pooled sockets)`,
+  );
   const bad = p.logs.filter((l) => l.includes('unhandled'));
   if (bad.length > 0) throw new Error(`unhandled errors logged: ${bad.join('; ')}`);
 }
@@ -202,21 +251,43 @@ export interface StreamResult {
 }
 
 /** POSTs and collects the streamed body with chunk arrival times. */
-export function streamRequest(port: number, p: string, body: string, timeoutMs = 10_000, headers: Record<string, string> = {}): Promise<StreamResult> {
+export function streamRequest(
+  port: number,
+  p: string,
+  body: string,
+  timeoutMs = 10_000,
+  headers: Record<string, string> = {},
+): Promise<StreamResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: p, agent: clientAgent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      const chunkTimes: number[] = [];
-      res.on('data', (c: Buffer) => {
-        chunks.push(c);
-        chunkTimes.push(performance.now());
-      });
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), chunkTimes, endedAt: performance.now() });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: p,
+        agent: clientAgent,
+        headers: { 'content-type': 'application/json', ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        const chunkTimes: number[] = [];
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          chunkTimes.push(performance.now());
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            chunkTimes,
+            endedAt: performance.now(),
+          });
+        });
+        res.on('error', reject);
+      },
+    );
     const timer = setTimeout(() => {
       req.destroy();
       reject(new Error(`stream ${p} timed out after ${timeoutMs} ms`));
@@ -230,18 +301,34 @@ export function streamRequest(port: number, p: string, body: string, timeoutMs =
 }
 
 /** Opens a stream and destroys the connection after `afterChunks` chunks (0: right after sending). */
-export function abandonStream(port: number, p: string, body: string, afterChunks: number, afterMs = 0): Promise<void> {
+export function abandonStream(
+  port: number,
+  p: string,
+  body: string,
+  afterChunks: number,
+  afterMs = 0,
+): Promise<void> {
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: p, agent: clientAgent, headers: { 'content-type': 'application/json' } }, (res) => {
-      let n = 0;
-      res.on('data', () => {
-        n++;
-        if (n >= afterChunks) {
-          req.destroy();
-          resolve();
-        }
-      });
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: p,
+        agent: clientAgent,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let n = 0;
+        res.on('data', () => {
+          n++;
+          if (n >= afterChunks) {
+            req.destroy();
+            resolve();
+          }
+        });
+      },
+    );
     req.on('error', () => resolve());
     req.end(body);
     if (afterChunks === 0) {
@@ -257,7 +344,13 @@ export function abandonStream(port: number, p: string, body: string, afterChunks
 export function streamedText(body: string): string[] {
   return sseData(body)
     .filter((d) => d !== '[DONE]')
-    .map((d) => JSON.parse(d) as { choices?: Array<{ text?: string; delta?: { content?: string } }>; error?: unknown })
+    .map(
+      (d) =>
+        JSON.parse(d) as {
+          choices?: Array<{ text?: string; delta?: { content?: string } }>;
+          error?: unknown;
+        },
+    )
     .filter((c) => c.error === undefined)
     .map((c) => c.choices?.[0]?.text ?? c.choices?.[0]?.delta?.content ?? '')
     .filter((t) => t !== '');
@@ -276,7 +369,12 @@ export interface RawAnswer {
  * `trickle` one byte every `everyMs` until the proxy answers or closes. The slow-body and slow-headers
  * attacker of issue #15. Resolves with whatever the proxy answered; never rejects.
  */
-export function trickleClient(port: number, head: string, trickle: string, everyMs: number): Promise<RawAnswer> {
+export function trickleClient(
+  port: number,
+  head: string,
+  trickle: string,
+  everyMs: number,
+): Promise<RawAnswer> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     let received = '';
@@ -289,7 +387,11 @@ export function trickleClient(port: number, head: string, trickle: string, every
       socket.destroy();
       const m = /^HTTP\/1\.1 (\d{3})/.exec(received);
       const split = received.indexOf('\r\n\r\n');
-      resolve({ status: m ? Number(m[1]) : 0, body: split >= 0 ? received.slice(split + 4) : '', ending });
+      resolve({
+        status: m ? Number(m[1]) : 0,
+        body: split >= 0 ? received.slice(split + 4) : '',
+        ending,
+      });
     };
     socket.on('data', (c: Buffer) => (received += c.toString('utf8')));
     socket.on('end', () => finish('end'));

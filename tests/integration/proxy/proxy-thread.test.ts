@@ -2,7 +2,10 @@
 // request records in batches, and takes membership and routing changes at run time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { ProxyThreadHandle, ProxyThreadStatus } from '../../../electron/core/proxy/proxy-thread';
+import type {
+  ProxyThreadHandle,
+  ProxyThreadStatus,
+} from '../../../electron/core/proxy/proxy-thread';
 import { startProxyInWorkerThread } from '../../../electron/core/proxy/proxy-thread';
 import type { ProxyRequestRecord } from '../../../electron/core/proxy/types';
 import { parseDisaggConfig } from '../../../shared/logic/config-parse';
@@ -24,7 +27,13 @@ describe('proxy in a worker thread', () => {
       'disagg.yaml',
     );
     if (!cfg.ok) throw new Error('bad config');
-    h = await startProxyInWorkerThread({ config: cfg.value, overrides: { port: 0 }, settings: { startTimeoutS: 10 }, recordBatchMs: 50, shouldWaitForWorkers: true });
+    h = await startProxyInWorkerThread({
+      config: cfg.value,
+      overrides: { port: 0 },
+      settings: { startTimeoutS: 10 },
+      recordBatchMs: 50,
+      shouldWaitForWorkers: true,
+    });
   }, 30_000);
 
   afterAll(async () => {
@@ -35,10 +44,17 @@ describe('proxy in a worker thread', () => {
   it('serves requests and reports records in batches', async () => {
     const got: ProxyRequestRecord[] = [];
     const off = h.onRecords((r) => got.push(...r));
-    for (let i = 0; i < 3; i++) expect((await request(h.port, 'POST', '/v1/completions', completionBody({ stream: i % 2 === 0 }))).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      expect(
+        (await request(h.port, 'POST', '/v1/completions', completionBody({ stream: i % 2 === 0 })))
+          .status,
+      ).toBe(200);
+    }
     await waitFor(() => got.length === 3, 3_000, 'three records');
     off();
-    expect(got.every((r) => r.outcome === 'ok' && r.genWorker === `http://${gen[0]?.url}`)).toBe(true);
+    expect(got.every((r) => r.outcome === 'ok' && r.genWorker === `http://${gen[0]?.url}`)).toBe(
+      true,
+    );
     expect(got[0]?.tokenTimes.length).toBe(8);
   });
 
@@ -46,11 +62,19 @@ describe('proxy in a worker thread', () => {
     h.addWorker('generation', gen[1]?.url ?? '');
     // Sequential requests under least-load all tie and go to one server; round robin alternates.
     h.setRouting({ generation: { type: 'round_robin' } });
-    await waitFor(async () => (await h.stats()).workers.filter((w) => w.role === 'generation').length === 2, 3_000, 'two gen workers');
+    await waitFor(
+      async () => (await h.stats()).workers.filter((w) => w.role === 'generation').length === 2,
+      3_000,
+      'two gen workers',
+    );
     for (let i = 0; i < 4; i++) await request(h.port, 'POST', '/v1/completions', completionBody());
-    expect(((await gen[1]?.stats())?.counts['gen'] ?? 0)).toBeGreaterThan(0);
+    expect((await gen[1]?.stats())?.counts['gen'] ?? 0).toBeGreaterThan(0);
     h.updateMembership({ generation: [gen[1]?.url ?? ''] });
-    await waitFor(async () => (await h.stats()).workers.filter((w) => w.role === 'generation').length === 1, 3_000, 'one gen worker');
+    await waitFor(
+      async () => (await h.stats()).workers.filter((w) => w.role === 'generation').length === 1,
+      3_000,
+      'one gen worker',
+    );
     const before = (await gen[0]?.stats())?.counts['gen'] ?? 0;
     for (let i = 0; i < 3; i++) await request(h.port, 'POST', '/v1/completions', completionBody());
     expect((await gen[0]?.stats())?.counts['gen']).toBe(before);
@@ -99,7 +123,8 @@ describe('proxy thread restart after a crash', () => {
     return cfg.value;
   }
 
-  const genCount = async (w: FakeWorker | undefined): Promise<number> => (await w?.stats())?.counts['gen'] ?? 0;
+  const genCount = async (w: FakeWorker | undefined): Promise<number> =>
+    (await w?.stats())?.counts['gen'] ?? 0;
 
   it('restarts on the same port with backoff, re-applies membership and routing, and counts the restarts', async () => {
     const statuses: ProxyThreadStatus[] = [];
@@ -116,29 +141,50 @@ describe('proxy thread restart after a crash', () => {
       // The console's changes: route generation to gen[1] only (the file names gen[0]), round robin.
       h.setRouting({ generation: { type: 'round_robin' } });
       h.updateMembership({ context: [ctx.url], generation: [gen[1]?.url ?? ''] });
-      await waitFor(async () => (await h.stats()).workers.some((w) => w.url === `http://${gen[1]?.url}`), 5_000, 'membership applied');
+      await waitFor(
+        async () => (await h.stats()).workers.some((w) => w.url === `http://${gen[1]?.url}`),
+        5_000,
+        'membership applied',
+      );
       const records: ProxyRequestRecord[] = [];
       h.onRecords((r) => records.push(...r));
 
       for (const [i, how] of (['throw', 'exit'] as const).entries()) {
         h.crashForTesting(how);
-        await waitFor(() => h.status().restarts === i + 1 && h.status().state === 'running', 20_000, `restart ${i + 1} after ${how}`);
+        await waitFor(
+          () => h.status().restarts === i + 1 && h.status().state === 'running',
+          20_000,
+          `restart ${i + 1} after ${how}`,
+        );
         expect(statuses.some((s) => s.state === 'restarting' && s.restarts === i)).toBe(true);
-        expect(h.status().lastError).toMatch(how === 'throw' ? /crash requested/ : /exited with code 1/);
+        expect(h.status().lastError).toMatch(
+          how === 'throw' ? /crash requested/ : /exited with code 1/,
+        );
         const gen0Before = await genCount(gen[0]);
         const gen1Before = await genCount(gen[1]);
         // The same port serves again, with the membership the console set, not the file's.
         for (let k = 0; k < 3; k++) {
-          const r = await request(port, 'POST', '/v1/completions', completionBody({ stream: k === 1 }));
+          const r = await request(
+            port,
+            'POST',
+            '/v1/completions',
+            completionBody({ stream: k === 1 }),
+          );
           expect(r.status).toBe(200);
         }
         expect(await genCount(gen[1])).toBe(gen1Before + 3);
         expect(await genCount(gen[0])).toBe(gen0Before);
         const st = await h.stats();
-        expect(st.workers.filter((w) => w.role === 'generation').map((w) => w.url)).toEqual([`http://${gen[1]?.url}`]);
+        expect(st.workers.filter((w) => w.role === 'generation').map((w) => w.url)).toEqual([
+          `http://${gen[1]?.url}`,
+        ]);
         // Records of the new thread reach listeners registered before the crash. (A batch not yet flushed
         // when a thread dies dies with it, so wait for this one before the next crash.)
-        await waitFor(() => records.length === 3 * (i + 1), 5_000, `records after restart ${i + 1}`);
+        await waitFor(
+          () => records.length === 3 * (i + 1),
+          5_000,
+          `records after restart ${i + 1}`,
+        );
       }
       expect(logs.filter((l) => l.startsWith('warning proxy thread died'))).toHaveLength(2);
       expect(logs.some((l) => l.includes(`restarted on port ${port} (restart 2)`))).toBe(true);
@@ -149,7 +195,11 @@ describe('proxy thread restart after a crash', () => {
   }, 60_000);
 
   it('does not restart a thread the owner stopped, nor one stopped while a restart was pending', async () => {
-    const h = await startProxyInWorkerThread({ config: config(), overrides: { port: 0 }, restartPolicy: { backoffBaseMs: 300 } });
+    const h = await startProxyInWorkerThread({
+      config: config(),
+      overrides: { port: 0 },
+      restartPolicy: { backoffBaseMs: 300 },
+    });
     const port = h.port;
     expect((await request(port, 'POST', '/v1/completions', completionBody())).status).toBe(200);
     await h.stop(500);
@@ -158,7 +208,11 @@ describe('proxy thread restart after a crash', () => {
     expect(h.status()).toMatchObject({ state: 'stopped', restarts: 0 });
     await expect(request(port, 'GET', '/health', undefined, {}, 2_000)).rejects.toThrow();
 
-    const h2 = await startProxyInWorkerThread({ config: config(), overrides: { port: 0 }, restartPolicy: { backoffBaseMs: 1_000 } });
+    const h2 = await startProxyInWorkerThread({
+      config: config(),
+      overrides: { port: 0 },
+      restartPolicy: { backoffBaseMs: 1_000 },
+    });
     h2.crashForTesting('exit');
     await waitFor(() => h2.status().state === 'restarting', 10_000, 'restart pending');
     await h2.stop(200);
@@ -176,11 +230,17 @@ describe('proxy thread restart after a crash', () => {
       onLog: (lv, m) => logs.push(`${lv} ${m}`),
     });
     h.crashForTesting('throw');
-    await waitFor(() => h.status().state === 'running' && h.status().restarts === 1, 20_000, 'first restart');
+    await waitFor(
+      () => h.status().state === 'running' && h.status().restarts === 1,
+      20_000,
+      'first restart',
+    );
     h.crashForTesting('throw');
     await waitFor(() => h.status().state === 'errored', 10_000, 'errored');
     expect(h.status().restarts).toBe(1);
-    expect(logs.some((l) => l.startsWith('error proxy thread died') && l.includes('not restarting'))).toBe(true);
+    expect(
+      logs.some((l) => l.startsWith('error proxy thread died') && l.includes('not restarting')),
+    ).toBe(true);
     await expect(h.stats()).rejects.toThrow(/errored/);
     await h.stop(100);
     expect(h.status().state).toBe('stopped');

@@ -6,8 +6,17 @@ import net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { getUpstream, postStream, postWhole, UpstreamError } from '../../../electron/core/proxy/upstream-client';
-import { type ExchangeHandler, type UpstreamExchange, UpstreamPool } from '../../../electron/core/proxy/upstream-pool';
+import {
+  getUpstream,
+  postStream,
+  postWhole,
+  UpstreamError,
+} from '../../../electron/core/proxy/upstream-client';
+import {
+  type ExchangeHandler,
+  type UpstreamExchange,
+  UpstreamPool,
+} from '../../../electron/core/proxy/upstream-pool';
 
 /** A request as the server read it. */
 interface SeenRequest {
@@ -88,14 +97,17 @@ class RawServer {
 }
 
 function ok(body: string, extra = ''): string {
-  return `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n`.concat(body);
+  return `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n`.concat(
+    body,
+  );
 }
 
 function chunk(s: string): string {
   return `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
 }
 
-const SSE_HEAD = 'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n';
+const SSE_HEAD =
+  'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n';
 
 /** Answers every request with its path as the body. */
 const echoPath: Responder = (r) => r.socket.write(ok(r.path));
@@ -151,7 +163,15 @@ class Recorder implements ExchangeHandler {
   async finished(timeoutMs = 5_000): Promise<this> {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`exchange did not finish in ${timeoutMs} ms (events: ${this.events.join(',')})`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `exchange did not finish in ${timeoutMs} ms (events: ${this.events.join(',')})`,
+            ),
+          ),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([this.done, limit]);
@@ -172,15 +192,27 @@ async function serve(respond: Responder): Promise<RawServer> {
 }
 
 function poolFor(s: RawServer | number, maxSockets = 4, idleTimeoutMs = 3_000): UpstreamPool {
-  const p = new UpstreamPool('127.0.0.1', typeof s === 'number' ? s : s.port, maxSockets, idleTimeoutMs);
+  const p = new UpstreamPool(
+    '127.0.0.1',
+    typeof s === 'number' ? s : s.port,
+    maxSockets,
+    idleTimeoutMs,
+  );
   pools.push(p);
   return p;
 }
 
 /** A POST with `body`, or a GET when `body` is null. */
-function send(pool: UpstreamPool, path: string, body: string | null = '{}'): { rec: Recorder; ex: UpstreamExchange } {
+function send(
+  pool: UpstreamPool,
+  path: string,
+  body: string | null = '{}',
+): { rec: Recorder; ex: UpstreamExchange } {
   const rec = new Recorder();
-  const ex = body === null ? pool.request('GET', path, undefined, rec) : pool.request('POST', path, body, rec);
+  const ex =
+    body === null
+      ? pool.request('GET', path, undefined, rec)
+      : pool.request('POST', path, body, rec);
   return { rec, ex };
 }
 
@@ -189,7 +221,9 @@ afterEach(async () => {
   pools = [];
   try {
     // No leaked sockets: once the pools are destroyed, the server sees every connection close.
-    for (const s of servers) await waitFor(() => s.open.size === 0, 'the server to see every connection closed');
+    for (const s of servers) {
+      await waitFor(() => s.open.size === 0, 'the server to see every connection closed');
+    }
   } finally {
     await Promise.all(servers.map((s) => s.close()));
     servers = [];
@@ -204,7 +238,11 @@ describe('UpstreamPool: connections', () => {
       const { rec } = send(pool, `/r${i}`, i % 2 ? null : `{"i":${i}}`);
       await rec.finished();
       expect(rec.events).toEqual(['head', 'data', 'end']);
-      expect([rec.status, rec.contentType, rec.body()]).toEqual([200, 'application/json', `/r${i}`]);
+      expect([rec.status, rec.contentType, rec.body()]).toEqual([
+        200,
+        'application/json',
+        `/r${i}`,
+      ]);
     }
     expect(s.accepted).toBe(1);
     expect(pool.openSockets()).toBe(1);
@@ -217,7 +255,11 @@ describe('UpstreamPool: connections', () => {
       ['GET', 5, ''],
     ]);
     // The request head names the worker and frames a JSON body.
-    expect(s.requests[0]?.headers).toMatchObject({ host: `127.0.0.1:${s.port}`, 'content-type': 'application/json', 'content-length': '7' });
+    expect(s.requests[0]?.headers).toMatchObject({
+      host: `127.0.0.1:${s.port}`,
+      'content-type': 'application/json',
+      'content-length': '7',
+    });
   });
 
   it('sends a body larger than one joined write intact', async () => {
@@ -246,7 +288,9 @@ describe('UpstreamPool: connections', () => {
       r.socket.write(ok(r.path));
       await calls[k]?.rec.finished();
       expect(calls[k]?.rec.body()).toBe(`/q${k}`);
-      if (k + 2 < 5) await waitFor(() => s.requests.length === k + 3, `request ${k + 2} at the server`);
+      if (k + 2 < 5) {
+        await waitFor(() => s.requests.length === k + 3, `request ${k + 2} at the server`);
+      }
     }
     expect(s.paths()).toEqual(['/q0', '/q1', '/q2', '/q3', '/q4']);
     expect(s.accepted).toBe(2);
@@ -254,7 +298,9 @@ describe('UpstreamPool: connections', () => {
 
   it('reuses the most recently freed connection first (LIFO)', async () => {
     const held: SeenRequest[] = [];
-    const s = await serve((r) => (r.path.startsWith('/hold') ? held.push(r) : r.socket.write(ok(r.path))));
+    const s = await serve((r) =>
+      r.path.startsWith('/hold') ? held.push(r) : r.socket.write(ok(r.path)),
+    );
     const pool = poolFor(s, 3);
     const calls = [send(pool, '/hold0'), send(pool, '/hold1'), send(pool, '/hold2')];
     await waitFor(() => held.length === 3, 'three held requests');
@@ -343,7 +389,10 @@ describe('UpstreamPool: stale keep-alive and broken connections', () => {
     const pool = poolFor(s, 1);
     const bodies: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`stalled after ${bodies.length} answers`)), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`stalled after ${bodies.length} answers`)),
+        10_000,
+      );
       const next = (i: number): void => {
         if (i === 10) {
           clearTimeout(timer);
@@ -369,7 +418,9 @@ describe('UpstreamPool: stale keep-alive and broken connections', () => {
   });
 
   it("a worker that resets every request gives onFail('reset') after exactly one re-send", async () => {
-    const s = await serve((r) => (r.conn === 0 && r.nth === 0 ? r.socket.write(ok(r.path)) : r.socket.destroy()));
+    const s = await serve((r) =>
+      r.conn === 0 && r.nth === 0 ? r.socket.write(ok(r.path)) : r.socket.destroy(),
+    );
     const pool = poolFor(s, 4);
     await send(pool, '/warm').rec.finished();
     const { rec } = send(pool, '/doomed');
@@ -406,8 +457,9 @@ describe('UpstreamPool: stale keep-alive and broken connections', () => {
 
   it("a worker that closes mid-body gives onFail('truncated') after the head and the bytes it sent", async () => {
     const s = await serve((r) => {
-      if (r.path === '/length') r.socket.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789');
-      else r.socket.end(SSE_HEAD + chunk('data: 1\n\n') + '20\r\npartial');
+      if (r.path === '/length') {
+        r.socket.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789');
+      } else r.socket.end(SSE_HEAD + chunk('data: 1\n\n') + '20\r\npartial');
     });
     const pool = poolFor(s);
     for (const path of ['/length', '/chunked']) {
@@ -481,7 +533,9 @@ describe('UpstreamPool: stale keep-alive and broken connections', () => {
   });
 
   it('a close-delimited body completes at the end of input', async () => {
-    const s = await serve((r) => r.socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end'));
+    const s = await serve((r) =>
+      r.socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end'),
+    );
     const pool = poolFor(s);
     const { rec } = send(pool, '/x');
     await rec.finished();
@@ -492,7 +546,9 @@ describe('UpstreamPool: stale keep-alive and broken connections', () => {
 
 describe('UpstreamPool: abort, backpressure, destroy', () => {
   it('abort() closes the connection (the worker sees it) and the handler hears nothing more', async () => {
-    const s = await serve((r) => r.socket.write(r.path === '/stream' ? SSE_HEAD + chunk('data: 1\n\n') : ok(r.path)));
+    const s = await serve((r) =>
+      r.socket.write(r.path === '/stream' ? SSE_HEAD + chunk('data: 1\n\n') : ok(r.path)),
+    );
     const pool = poolFor(s, 1);
     const { rec, ex } = send(pool, '/stream');
     await waitFor(() => rec.events.includes('data'), 'the first event');
@@ -612,7 +668,14 @@ describe('UpstreamPool: abort, backpressure, destroy', () => {
 
 describe('upstream-client over the pool', () => {
   it('postWhole resolves with status, content type and the whole (chunked) body', async () => {
-    const s = await serve((r) => r.socket.write(SSE_HEAD.replace('text/event-stream', 'application/json') + chunk('{"a":') + chunk('1}') + '0\r\n\r\n'));
+    const s = await serve((r) =>
+      r.socket.write(
+        SSE_HEAD.replace('text/event-stream', 'application/json') +
+          chunk('{"a":') +
+          chunk('1}') +
+          '0\r\n\r\n',
+      ),
+    );
     const pool = poolFor(s);
     const res = await postWhole({ pool }, '/v1/completions', '{"prompt":"x"}', 5_000).result;
     expect(res.status).toBe(200);
@@ -625,7 +688,9 @@ describe('upstream-client over the pool', () => {
     const s = await serve(() => {});
     const pool = poolFor(s);
     const t0 = Date.now();
-    const err = await postWhole({ pool }, '/v1/completions', '{}', 300).result.catch((e: unknown) => e);
+    const err = await postWhole({ pool }, '/v1/completions', '{}', 300).result.catch(
+      (e: unknown) => e,
+    );
     const took = Date.now() - t0;
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as UpstreamError).kind).toBe('timeout');
@@ -662,7 +727,9 @@ describe('upstream-client over the pool', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    const refused = await postWhole({ pool: poolFor(port) }, '/x', '{}', 5_000).result.catch((e: unknown) => e);
+    const refused = await postWhole({ pool: poolFor(port) }, '/x', '{}', 5_000).result.catch(
+      (e: unknown) => e,
+    );
     expect((refused as UpstreamError).kind).toBe('connect');
   });
 
@@ -680,7 +747,9 @@ describe('upstream-client over the pool', () => {
     // Before attaching, let other connections read (they share the pool's read buffer): what was
     // held must be the worker's bytes still, not whatever a later read left in that buffer.
     const other = poolFor(s);
-    for (let i = 0; i < 3; i++) await send(other, `/overwrite-${'z'.repeat(40)}-${i}`).rec.finished();
+    for (let i = 0; i < 3; i++) {
+      await send(other, `/overwrite-${'z'.repeat(40)}-${i}`).rec.finished();
+    }
     const got: string[] = [];
     let ended = false;
     call.attach({
@@ -699,14 +768,22 @@ describe('upstream-client over the pool', () => {
 
   it('postStream: an answer that ended before attach replays its end; readRest reads an error body', async () => {
     const s = await serve((r) =>
-      r.socket.write(r.path === '/err' ? 'HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 13\r\n\r\n{"error":"x"}' : SSE_HEAD + chunk('data: 1\n\n') + '0\r\n\r\n'),
+      r.socket.write(
+        r.path === '/err'
+          ? 'HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 13\r\n\r\n{"error":"x"}'
+          : SSE_HEAD + chunk('data: 1\n\n') + '0\r\n\r\n',
+      ),
     );
     const pool = poolFor(s);
     const call = postStream({ pool }, '/ok', '{}', 5_000);
     await call.head;
     await sleep(50);
     const got: string[] = [];
-    call.attach({ onData: (c) => got.push(c.toString()), onEnd: () => got.push('end'), onFail: (k) => got.push(`fail:${k}`) });
+    call.attach({
+      onData: (c) => got.push(c.toString()),
+      onEnd: () => got.push('end'),
+      onFail: (k) => got.push(`fail:${k}`),
+    });
     expect(got).toEqual(['data: 1\n\n', 'end']);
 
     const errCall = postStream({ pool }, '/err', '{}', 5_000);
@@ -732,7 +809,11 @@ describe('upstream-client over the pool', () => {
     const call = postStream({ pool }, '/x', '{}', 5_000);
     await call.head;
     const got: string[] = [];
-    call.attach({ onData: (c) => got.push(c.toString()), onEnd: () => got.push('end'), onFail: (k) => got.push(`fail:${k}`) });
+    call.attach({
+      onData: (c) => got.push(c.toString()),
+      onEnd: () => got.push('end'),
+      onFail: (k) => got.push(`fail:${k}`),
+    });
     await waitFor(() => got.length === 2, 'the failure');
     expect(got).toEqual(['data: 1\n\n', 'fail:truncated']);
   });

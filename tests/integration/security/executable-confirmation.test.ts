@@ -8,12 +8,12 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DEFAULT_SETTINGS } from '../../../electron/core/settings-service';
 import {
   confirmedListFromDisk,
   settingsAfterPatch,
 } from '../../../electron/core/executable-allowlist';
 import { startApiServer } from '../../../electron/core/http/api-server';
+import { DEFAULT_SETTINGS } from '../../../electron/core/settings-service';
 import { AppError } from '../../../shared/api/envelope';
 import type { ConsoleSettings } from '../../../shared/model/settings';
 import { startTestBackend } from '../core/backend/backend-kit';

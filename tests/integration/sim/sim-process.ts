@@ -54,7 +54,13 @@ export async function startSimWorker(
   const fullArgs = [...args, '--host', '127.0.0.1', ...(hasPort ? [] : ['--port', '0'])];
   const child = spawn(process.execPath, [BIN, 'sim-worker', ...fullArgs], {
     cwd: ROOT,
-    env: { ...process.env, DISAGG_SIM_LOAD_MS: '0', CUDA_VISIBLE_DEVICES: '0', DISAGG_SIM_METRICS_WAIT_MS: '300', ...env },
+    env: {
+      ...process.env,
+      DISAGG_SIM_LOAD_MS: '0',
+      CUDA_VISIBLE_DEVICES: '0',
+      DISAGG_SIM_METRICS_WAIT_MS: '300',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -62,7 +68,10 @@ export async function startSimWorker(
     child.on('exit', (code, signal) => res({ code, signal }));
   });
   const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`sim worker not ready within ${READY_TIMEOUT_MS} ms:\n${output}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => rej(new Error(`sim worker not ready within ${READY_TIMEOUT_MS} ms:\n${output}`)),
+      READY_TIMEOUT_MS,
+    );
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       const m = /Uvicorn running on http:\/\/[^:]+:(\d+)/.exec(output);
@@ -102,8 +111,16 @@ export async function startSimWorker(
 }
 
 /** POSTs JSON and returns status + parsed body (text when not JSON). */
-export async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+export async function postJson(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {

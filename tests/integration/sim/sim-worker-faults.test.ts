@@ -7,7 +7,11 @@ type Json = Record<string, unknown>;
 const REQUEST = { model: 'm', prompt: 'The old man and the sea', max_tokens: 6 };
 
 async function setFaults(w: SimProcess, patch: Json): Promise<Response> {
-  return fetch(`${w.url}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) });
+  return fetch(`${w.url}/_sim/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(patch),
+  });
 }
 
 describe('runtime fault switches', () => {
@@ -21,7 +25,12 @@ describe('runtime fault switches', () => {
 
   it('lists the switches and rejects unknown ones', async () => {
     const now = (await (await fetch(`${w.url}/_sim/faults`)).json()) as Json;
-    expect(now).toMatchObject({ hang: false, failHealth: false, answer5xx: null, slowdownFactor: 1 });
+    expect(now).toMatchObject({
+      hang: false,
+      failHealth: false,
+      answer5xx: null,
+      slowdownFactor: 1,
+    });
     const bad = await setFaults(w, { explode: true });
     expect(bad.status).toBe(400);
   });
@@ -71,7 +80,9 @@ describe('runtime fault switches', () => {
   it('slows down iterations', async () => {
     const time = async (): Promise<number> => {
       const started = Date.now();
-      expect((await postJson(`${w.url}/v1/completions`, { ...REQUEST, max_tokens: 10 })).status).toBe(200);
+      expect(
+        (await postJson(`${w.url}/v1/completions`, { ...REQUEST, max_tokens: 10 })).status,
+      ).toBe(200);
       return Date.now() - started;
     };
     const fast = await time();
@@ -87,7 +98,10 @@ describe('runtime fault switches', () => {
 
 describe('crash faults (env DISAGG_SIM_FAULTS)', () => {
   it('crashes after N requests', async () => {
-    const w = await startSimWorker(['m'], { DISAGG_SIM_ZERO_DELAY: '1', DISAGG_SIM_FAULTS: '{"crashAfterRequests":2}' });
+    const w = await startSimWorker(['m'], {
+      DISAGG_SIM_ZERO_DELAY: '1',
+      DISAGG_SIM_FAULTS: '{"crashAfterRequests":2}',
+    });
     try {
       expect((await postJson(`${w.url}/v1/completions`, REQUEST)).status).toBe(200);
       expect((await postJson(`${w.url}/v1/completions`, REQUEST)).status).toBe(200);
@@ -100,9 +114,16 @@ describe('crash faults (env DISAGG_SIM_FAULTS)', () => {
   });
 
   it('dies mid-stream after k tokens without [DONE]', async () => {
-    const w = await startSimWorker(['m'], { DISAGG_SIM_ZERO_DELAY: '1', DISAGG_SIM_FAULTS: '{"dieMidStreamAfterTokens":3}' });
+    const w = await startSimWorker(['m'], {
+      DISAGG_SIM_ZERO_DELAY: '1',
+      DISAGG_SIM_FAULTS: '{"dieMidStreamAfterTokens":3}',
+    });
     try {
-      const res = await fetch(`${w.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...REQUEST, max_tokens: 20, stream: true }) });
+      const res = await fetch(`${w.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...REQUEST, max_tokens: 20, stream: true }),
+      });
       const text = await res.text().catch(() => 'cut');
       expect(text).not.toContain('[DONE]');
       const exit = await w.exited;
@@ -115,7 +136,12 @@ describe('crash faults (env DISAGG_SIM_FAULTS)', () => {
 
 describe('graceful SIGTERM', () => {
   it('exits 0 when stopped while still loading', async () => {
-    const r = await runToExit(['m'], { DISAGG_SIM_LOAD_MS: '10000' }, 15_000, 'Loading weights: 0%');
+    const r = await runToExit(
+      ['m'],
+      { DISAGG_SIM_LOAD_MS: '10000' },
+      15_000,
+      'Loading weights: 0%',
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('Shutting down during startup (SIGTERM)');
     // It did not sit out the 10 s load first.
@@ -125,7 +151,11 @@ describe('graceful SIGTERM', () => {
   it('finishes an in-flight stream, stops accepting, and exits 0', async () => {
     // Real delays: ~40 tokens take well over the time before SIGTERM, but less than the 3 s grace.
     const w = await startSimWorker(['m'], { DISAGG_SIM_FAULTS: '{"extraIterationMs":20}' });
-    const res = await fetch(`${w.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...REQUEST, max_tokens: 40, ignore_eos: true, stream: true }) });
+    const res = await fetch(`${w.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...REQUEST, max_tokens: 40, ignore_eos: true, stream: true }),
+    });
     const body = res.text();
     await new Promise((r) => setTimeout(r, 200));
     process.kill(w.pid, 'SIGTERM');
@@ -144,7 +174,11 @@ describe('graceful SIGTERM', () => {
 
   it('cuts a stream that cannot finish within the grace period and still exits 0', async () => {
     const w = await startSimWorker(['m'], { DISAGG_SIM_FAULTS: '{"extraIterationMs":200}' });
-    const res = await fetch(`${w.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...REQUEST, max_tokens: 200, ignore_eos: true, stream: true }) });
+    const res = await fetch(`${w.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...REQUEST, max_tokens: 200, ignore_eos: true, stream: true }),
+    });
     const body = res.text().catch(() => 'cut');
     await new Promise((r) => setTimeout(r, 300));
     process.kill(w.pid, 'SIGTERM');

@@ -24,7 +24,11 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-async function waitFor<T>(probe: () => Promise<T>, isDone: (v: T) => boolean, timeoutMs = 8_000): Promise<T> {
+async function waitFor<T>(
+  probe: () => Promise<T>,
+  isDone: (v: T) => boolean,
+  timeoutMs = 8_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -35,15 +39,28 @@ async function waitFor<T>(probe: () => Promise<T>, isDone: (v: T) => boolean, ti
 
 describe('etcd metadata mode (7.1)', () => {
   it('puts trtllm/<host-pid-ms> with the JSON value and deletes it on SIGTERM', async () => {
-    const config = tempFile('metadata_config.yaml', `server_type: etcd\nhostname: 127.0.0.1\nport: ${etcd.port}\nhealth_check_timeout: 5.0\nrefresh_interval: 10.0\n`);
-    const w = await startSimWorker(['my-model', '--metadata_server_config_file', config, '--server_role', 'CONTEXT'], { DISAGG_SIM_ZERO_DELAY: '1' });
+    const config = tempFile(
+      'metadata_config.yaml',
+      `server_type: etcd\nhostname: 127.0.0.1\nport: ${etcd.port}\nhealth_check_timeout: 5.0\nrefresh_interval: 10.0\n`,
+    );
+    const w = await startSimWorker(
+      ['my-model', '--metadata_server_config_file', config, '--server_role', 'CONTEXT'],
+      { DISAGG_SIM_ZERO_DELAY: '1' },
+    );
     try {
-      const entries = await waitFor(() => storage.getPrefix('trtllm/'), (e) => Object.keys(e).length > 0);
+      const entries = await waitFor(
+        () => storage.getPrefix('trtllm/'),
+        (e) => Object.keys(e).length > 0,
+      );
       const keys = Object.keys(entries);
       expect(keys).toHaveLength(1);
       expect(keys[0]).toMatch(new RegExp(`^trtllm/.+-${w.pid}-\\d{13}$`));
       const value = JSON.parse(entries[keys[0] ?? ''] ?? '{}') as Record<string, unknown>;
-      expect(value).toMatchObject({ model: 'my-model', server_role: 'CONTEXT', url: `http://127.0.0.1:${w.port}` });
+      expect(value).toMatchObject({
+        model: 'my-model',
+        server_role: 'CONTEXT',
+        url: `http://127.0.0.1:${w.port}`,
+      });
       expect(typeof value.version).toBe('string');
       expect(typeof value.timestamp).toBe('string');
     } finally {
@@ -56,16 +73,45 @@ describe('etcd metadata mode (7.1)', () => {
 
 describe('disagg_cluster over etcd (7.2)', () => {
   it('registers a leased key, re-registers when the key is gone, and deletes it on SIGTERM', async () => {
-    const options = tempFile('gen.yaml', 'disagg_cluster:\n  cluster_name: simtest\n  heartbeat_interval_sec: 1\n  inactive_timeout_sec: 3\n');
-    const w = await startSimWorker(['m', '--config', options, '--disagg_cluster_uri', `etcd://127.0.0.1:${etcd.port}`, '--server_role', 'generation'], { DISAGG_SIM_ZERO_DELAY: '1' });
+    const options = tempFile(
+      'gen.yaml',
+      'disagg_cluster:\n  cluster_name: simtest\n  heartbeat_interval_sec: 1\n  inactive_timeout_sec: 3\n',
+    );
+    const w = await startSimWorker(
+      [
+        'm',
+        '--config',
+        options,
+        '--disagg_cluster_uri',
+        `etcd://127.0.0.1:${etcd.port}`,
+        '--server_role',
+        'generation',
+      ],
+      { DISAGG_SIM_ZERO_DELAY: '1' },
+    );
     const prefix = workersPrefix('simtest');
     try {
-      const entries = await waitFor(() => storage.getPrefix(prefix), (e) => Object.keys(e).length > 0);
+      const entries = await waitFor(
+        () => storage.getPrefix(prefix),
+        (e) => Object.keys(e).length > 0,
+      );
       const [key, text] = Object.entries(entries)[0] ?? ['', ''];
-      expect(key).toMatch(new RegExp(`^/trtllm-disagg/simtest/workers/GENERATION-127\\.0\\.0\\.1:${w.port}-\\d{13}-${w.pid}-\\d{3}$`));
-      expect(JSON.parse(text)).toEqual({ worker_id: key.slice(prefix.length + 1), host: '127.0.0.1', port: w.port, role: 1 });
+      expect(key).toMatch(
+        new RegExp(
+          `^/trtllm-disagg/simtest/workers/GENERATION-127\\.0\\.0\\.1:${w.port}-\\d{13}-${w.pid}-\\d{3}$`,
+        ),
+      );
+      expect(JSON.parse(text)).toEqual({
+        worker_id: key.slice(prefix.length + 1),
+        host: '127.0.0.1',
+        port: w.port,
+        role: 1,
+      });
       await storage.delete(key);
-      const back = await waitFor(() => storage.getPrefix(prefix), (e) => key in e);
+      const back = await waitFor(
+        () => storage.getPrefix(prefix),
+        (e) => key in e,
+      );
       expect(Object.keys(back)).toContain(key);
     } finally {
       await w.stop();
@@ -101,12 +147,20 @@ describe("disagg_cluster over the proxy's HTTP store (7.2)", () => {
   });
 
   it('registers with --disagg_cluster_uri only (default cluster config) and deregisters on SIGTERM', async () => {
-    const w = await startSimWorker(['m', '--disagg_cluster_uri', `http://127.0.0.1:${port}`, '--server_role', 'context'], { DISAGG_SIM_ZERO_DELAY: '1' });
+    const w = await startSimWorker(
+      ['m', '--disagg_cluster_uri', `http://127.0.0.1:${port}`, '--server_role', 'context'],
+      { DISAGG_SIM_ZERO_DELAY: '1' },
+    );
     const prefix = workersPrefix('');
     try {
-      const entries = await waitFor(() => store.getPrefix(prefix), (e) => Object.keys(e).length > 0);
+      const entries = await waitFor(
+        () => store.getPrefix(prefix),
+        (e) => Object.keys(e).length > 0,
+      );
       const values = Object.values(entries).map((v) => JSON.parse(v) as Record<string, unknown>);
-      expect(values).toEqual([expect.objectContaining({ host: '127.0.0.1', port: w.port, role: 0 })]);
+      expect(values).toEqual([
+        expect.objectContaining({ host: '127.0.0.1', port: w.port, role: 0 }),
+      ]);
     } finally {
       await w.stop();
     }

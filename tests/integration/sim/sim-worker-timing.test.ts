@@ -9,8 +9,13 @@ type Json = Record<string, unknown>;
 describe('batching and queueing (max_batch_size 2, real delays)', () => {
   let w: SimProcess;
   beforeAll(async () => {
-    const options = tempFile('b.yaml', 'enable_iter_perf_stats: true\nstream_interval: 4\nprint_iter_log: true\n');
-    w = await startSimWorker(['m', '--max_batch_size', '2', '--config', options], { DISAGG_SIM_FAULTS: '{"extraIterationMs":15}' });
+    const options = tempFile(
+      'b.yaml',
+      'enable_iter_perf_stats: true\nstream_interval: 4\nprint_iter_log: true\n',
+    );
+    w = await startSimWorker(['m', '--max_batch_size', '2', '--config', options], {
+      DISAGG_SIM_FAULTS: '{"extraIterationMs":15}',
+    });
   });
   afterAll(async () => {
     await w.stop();
@@ -21,7 +26,12 @@ describe('batching and queueing (max_batch_size 2, real delays)', () => {
     const started = Date.now();
     const ends = await Promise.all(
       Array.from({ length: 6 }, async () => {
-        const r = await postJson(`${w.url}/v1/completions`, { model: 'm', prompt: 'the long road home', max_tokens: 10, ignore_eos: true });
+        const r = await postJson(`${w.url}/v1/completions`, {
+          model: 'm',
+          prompt: 'the long road home',
+          max_tokens: 10,
+          ignore_eos: true,
+        });
         expect(r.status).toBe(200);
         return Date.now() - started;
       }),
@@ -34,12 +44,24 @@ describe('batching and queueing (max_batch_size 2, real delays)', () => {
   });
 
   it('streams every stream_interval tokens', async () => {
-    const r = await postJson(`${w.url}/v1/completions`, { model: 'm', prompt: 'a b c', max_tokens: 12, ignore_eos: true, stream: true });
-    const chunks = sseData(r.text).slice(0, -1).map((d) => JSON.parse(d) as { choices: { text: string; finish_reason: string | null }[] });
+    const r = await postJson(`${w.url}/v1/completions`, {
+      model: 'm',
+      prompt: 'a b c',
+      max_tokens: 12,
+      ignore_eos: true,
+      stream: true,
+    });
+    const chunks = sseData(r.text)
+      .slice(0, -1)
+      .map((d) => JSON.parse(d) as { choices: { text: string; finish_reason: string | null }[] });
     expect(chunks).toHaveLength(3);
     expect(chunks.map((c) => c.choices[0]?.finish_reason)).toEqual([null, null, 'length']);
     // print_iter_log: the executor's per-iteration line with the states dict the slurm scripts parse.
-    await expect.poll(() => w.output(), { timeout: 5_000 }).toMatch(/iter = \d+, .*states = \{'num_ctx_requests': 1, 'num_ctx_tokens': \d+, 'num_generation_tokens': 0\}/);
+    await expect
+      .poll(() => w.output(), { timeout: 5_000 })
+      .toMatch(
+        /iter = \d+, .*states = \{'num_ctx_requests': 1, 'num_ctx_tokens': \d+, 'num_generation_tokens': 0\}/,
+      );
   });
 
   it('frees the slot of a client that disconnects mid-stream', async () => {
@@ -47,7 +69,13 @@ describe('batching and queueing (max_batch_size 2, real delays)', () => {
     const res = await fetch(`${w.url}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'm', prompt: 'x y z', max_tokens: 500, ignore_eos: true, stream: true }),
+      body: JSON.stringify({
+        model: 'm',
+        prompt: 'x y z',
+        max_tokens: 500,
+        ignore_eos: true,
+        stream: true,
+      }),
       signal: controller.signal,
     });
     const reader = res.body?.getReader();
@@ -56,7 +84,9 @@ describe('batching and queueing (max_batch_size 2, real delays)', () => {
     let active = -1;
     for (let i = 0; i < 40 && active !== 0; i += 1) {
       await new Promise((r) => setTimeout(r, 50));
-      const info = (await (await fetch(`${w.url}/_sim/info`)).json()) as { scheduler: { active: number } };
+      const info = (await (await fetch(`${w.url}/_sim/info`)).json()) as {
+        scheduler: { active: number };
+      };
       active = info.scheduler.active;
     }
     expect(active).toBe(0);
@@ -68,7 +98,10 @@ describe('tensor parallelism', () => {
     const env = { DISAGG_SIM_GPU: 'rtx4090' };
     const [tp1, tp2] = await Promise.all([
       startSimWorker(['meta-llama/Llama-3.1-8B-Instruct'], { ...env, CUDA_VISIBLE_DEVICES: '0' }),
-      startSimWorker(['meta-llama/Llama-3.1-8B-Instruct', '--tp_size', '2'], { ...env, CUDA_VISIBLE_DEVICES: '0,1' }),
+      startSimWorker(['meta-llama/Llama-3.1-8B-Instruct', '--tp_size', '2'], {
+        ...env,
+        CUDA_VISIBLE_DEVICES: '0,1',
+      }),
     ]);
     try {
       const prompt = Array.from({ length: 4000 }, (_, i) => 300 + (i % 200));

@@ -14,11 +14,27 @@ function spec(id: string, model = 'm'): WorkerSpec {
   return workerSpec({ id, role: 'generation', port: 1, model, engine: 'simulated' });
 }
 
-function fakeSupervisor(failing: Set<string>): { sup: WorkerSupervisor; log: string[]; specs: Map<string, WorkerSpec>; states: Map<string, WorkerState> } {
+function fakeSupervisor(failing: Set<string>): {
+  sup: WorkerSupervisor;
+  log: string[];
+  specs: Map<string, WorkerSpec>;
+  states: Map<string, WorkerState>;
+} {
   const specs = new Map<string, WorkerSpec>();
   const states = new Map<string, WorkerState>();
   const log: string[] = [];
-  const status = (id: string): WorkerStatus => ({ id, state: states.get(id) ?? 'stopped', pid: null, restarts: 0, lastExit: null, startedAtMs: null, readyAtMs: null, progress: null, nextRestartAtMs: null, message: failing.has(`${id}:${specs.get(id)?.model}`) ? 'not found' : null });
+  const status = (id: string): WorkerStatus => ({
+    id,
+    state: states.get(id) ?? 'stopped',
+    pid: null,
+    restarts: 0,
+    lastExit: null,
+    startedAtMs: null,
+    readyAtMs: null,
+    progress: null,
+    nextRestartAtMs: null,
+    message: failing.has(`${id}:${specs.get(id)?.model}`) ? 'not found' : null,
+  });
   const sup = {
     add(s: WorkerSpec) {
       log.push(`add ${s.id}:${s.model}`);
@@ -45,7 +61,14 @@ function fakeSupervisor(failing: Set<string>): { sup: WorkerSupervisor; log: str
 }
 
 function request(plan: Partial<ApplyPlan>, specs: WorkerSpec[]): ApplyRequest {
-  return { plan: { start: [], restart: [], stop: [], unchanged: [], proxyChanged: false, ...plan }, specs, next: {} as ApplyRequest['next'], previous: null, dir: '/v/2', version: 2 };
+  return {
+    plan: { start: [], restart: [], stop: [], unchanged: [], proxyChanged: false, ...plan },
+    specs,
+    next: {} as ApplyRequest['next'],
+    previous: null,
+    dir: '/v/2',
+    version: 2,
+  };
 }
 
 describe('topology runner', () => {
@@ -55,9 +78,17 @@ describe('topology runner', () => {
     await f.sup.start('gen0');
     f.sup.add(spec('old'));
     const removed: string[] = [];
-    const runner = createTopologyRunner({ supervisor: f.sup, removeWorker: (id) => Promise.resolve(void removed.push(id)) });
+    const runner = createTopologyRunner({
+      supervisor: f.sup,
+      removeWorker: (id) => Promise.resolve(void removed.push(id)),
+    });
     f.log.length = 0;
-    await runner.apply(request({ start: ['gen1'], restart: ['gen0'], stop: ['old'] }, [spec('gen1'), spec('gen0', 'm2')]));
+    await runner.apply(
+      request({ start: ['gen1'], restart: ['gen0'], stop: ['old'] }, [
+        spec('gen1'),
+        spec('gen0', 'm2'),
+      ]),
+    );
     expect(f.log).toEqual(['add gen1:m', 'start gen1', 'remove gen0', 'add gen0:m2', 'start gen0']);
     expect(removed).toEqual(['old']);
   });
@@ -66,13 +97,33 @@ describe('topology runner', () => {
     const f = fakeSupervisor(new Set(['gen0:bad']));
     f.sup.add(spec('gen0'));
     await f.sup.start('gen0');
-    const runner = createTopologyRunner({ supervisor: f.sup, removeWorker: () => Promise.reject(new Error('must not stop anything')) });
+    const runner = createTopologyRunner({
+      supervisor: f.sup,
+      removeWorker: () => Promise.reject(new Error('must not stop anything')),
+    });
     f.log.length = 0;
-    const err = await runner.apply(request({ start: ['gen1'], restart: ['gen0'], stop: ['x'] }, [spec('gen1'), spec('gen0', 'bad')])).catch((e: unknown) => e);
+    const err = await runner
+      .apply(
+        request({ start: ['gen1'], restart: ['gen0'], stop: ['x'] }, [
+          spec('gen1'),
+          spec('gen0', 'bad'),
+        ]),
+      )
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('WORKER_START_FAILED');
     expect((err as AppError).message).toContain('gen0 did not start: not found');
-    expect(f.log).toEqual(['add gen1:m', 'start gen1', 'remove gen0', 'add gen0:bad', 'start gen0', 'remove gen0', 'add gen0:m', 'start gen0', 'remove gen1']);
+    expect(f.log).toEqual([
+      'add gen1:m',
+      'start gen1',
+      'remove gen0',
+      'add gen0:bad',
+      'start gen0',
+      'remove gen0',
+      'add gen0:m',
+      'start gen0',
+      'remove gen1',
+    ]);
     expect([...f.specs.keys()]).toEqual(['gen0']);
     expect(f.specs.get('gen0')?.model).toBe('m');
   });

@@ -26,7 +26,10 @@ async function ruleIdsFor(filePath: string, code: string): Promise<string[]> {
 
 describe('layer rules on resolved relative paths', () => {
   it.each([
-    ['renderer/features/x/probe.ts', "import { createBackend } from '../../../electron/core/backend';"],
+    [
+      'renderer/features/x/probe.ts',
+      "import { createBackend } from '../../../electron/core/backend';",
+    ],
     ['renderer/probe.tsx', "import { dispatch } from '../electron/core/dispatch';"],
     ['renderer/lib/probe.ts', "const m = import('../../electron/sim/sim-worker'); export { m };"],
     ['shared/logic/probe.ts', "import { ProxyRecord } from '../../electron/core/proxy/types';"],
@@ -46,7 +49,10 @@ describe('layer rules on resolved relative paths', () => {
     ['renderer/features/x/probe.ts', "import { ApiChannel } from '../../../shared/api/contract';"],
     ['renderer/features/x/probe.ts', "import { Button } from '../../components/button';"],
     ['shared/logic/probe.ts', "import type { WorkerSpec } from '../model/worker';"],
-    ['electron/core/proxy/probe.ts', "import { percentile } from '../../../shared/logic/percentiles';"],
+    [
+      'electron/core/proxy/probe.ts',
+      "import { percentile } from '../../../shared/logic/percentiles';",
+    ],
     ['electron/sim/probe.ts', "import { x } from '../core/cluster/cluster-uri';"],
     ['electron/cli/probe.ts', "import { runSimWorker } from '../sim/sim-worker';"],
     ['electron/ipc/probe.ts', "import { dispatch } from '../core/dispatch';"],

@@ -22,10 +22,16 @@ afterEach(async () => {
   h = undefined;
 });
 
-function metadataTopology(etcdPort: number, ctxPort: number, genPort: number, proxyPort: number): Record<string, string> {
+function metadataTopology(
+  etcdPort: number,
+  ctxPort: number,
+  genPort: number,
+  proxyPort: number,
+): Record<string, string> {
   const worker = (name: string, role: string, gpu: number, port: number): string =>
     `  - name: ${name}\n    role: ${role}\n    gpus: [${gpu}]\n    host: 127.0.0.1\n    port: ${port}\n    model: ${MODEL}\n    engine: simulated\n    backend: pytorch\n    options_file: ${name}.yaml\n`;
-  const opts = (extra: string): string => `${extra}cache_transceiver_config:\n  backend: UCX\n  max_tokens_in_buffer: 8192\nenable_iter_perf_stats: true\n`;
+  const opts = (extra: string): string =>
+    `${extra}cache_transceiver_config:\n  backend: UCX\n  max_tokens_in_buffer: 8192\nenable_iter_perf_stats: true\n`;
   return {
     'console.yaml': `cluster_mode: metadata\nworkers:\n${worker('ctx0', 'context', 0, ctxPort)}${worker('gen0', 'generation', 1, genPort)}`,
     'disagg_config.yaml': `hostname: 127.0.0.1\nport: ${proxyPort}\nbackend: pytorch\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${ctxPort}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${genPort}"]\n`,
@@ -46,14 +52,24 @@ describe('console backend in etcd metadata mode', () => {
     const result = await hh.client.invoke('topology:apply', files);
     expect(result.plan.start.sort()).toEqual(['ctx0', 'gen0']);
     const status = await hh.client.invoke('cluster:status');
-    expect(status).toMatchObject({ mode: 'metadata', etcd: { state: 'embedded', endpoint: `http://127.0.0.1:${etcdPort}` } });
+    expect(status).toMatchObject({
+      mode: 'metadata',
+      etcd: { state: 'embedded', endpoint: `http://127.0.0.1:${etcdPort}` },
+    });
 
     const storage = new EtcdClusterStorage([`http://127.0.0.1:${etcdPort}`]);
     try {
       // The console's own workers register in the embedded etcd (trtllm/<host-pid-ms>, protocol 7.1) ...
-      await expect.poll(async () => Object.keys(await storage.getPrefix('trtllm/')).length, { timeout: 20_000, interval: 200 }).toBe(2);
+      await expect
+        .poll(async () => Object.keys(await storage.getPrefix('trtllm/')).length, {
+          timeout: 20_000,
+          interval: 200,
+        })
+        .toBe(2);
       // ... and are not listed twice (local, not remote).
-      expect((await hh.client.invoke('workers:list')).map((w) => `${w.id}:${w.origin}`).sort()).toEqual(['ctx0:local', 'gen0:local']);
+      expect(
+        (await hh.client.invoke('workers:list')).map((w) => `${w.id}:${w.origin}`).sort(),
+      ).toEqual(['ctx0:local', 'gen0:local']);
 
       // A worker started by someone else, registering in the same etcd.
       const metaFile = join(hh.dataDir, 'remote-metadata.yaml');
@@ -61,9 +77,28 @@ describe('console backend in etcd metadata mode', () => {
       const optionsFile = join(hh.dataDir, 'remote-gen.yaml');
       writeFileSync(optionsFile, files['gen0.yaml'] ?? '');
       const remotePort = await getFreePort();
-      remote = await startSimWorker([MODEL, '--port', String(remotePort), '--extra_llm_api_options', optionsFile, '--metadata_server_config_file', metaFile, '--server_role', 'GENERATION'], { DISAGG_SIM_ZERO_DELAY: '1' });
+      remote = await startSimWorker(
+        [
+          MODEL,
+          '--port',
+          String(remotePort),
+          '--extra_llm_api_options',
+          optionsFile,
+          '--metadata_server_config_file',
+          metaFile,
+          '--server_role',
+          'GENERATION',
+        ],
+        { DISAGG_SIM_ZERO_DELAY: '1' },
+      );
       await expect
-        .poll(async () => (await hh.client.invoke('workers:list')).filter((w) => w.origin === 'remote').map((w) => [w.role, w.url, w.status.state]), { timeout: 15_000, interval: 200 })
+        .poll(
+          async () =>
+            (await hh.client.invoke('workers:list'))
+              .filter((w) => w.origin === 'remote')
+              .map((w) => [w.role, w.url, w.status.state]),
+          { timeout: 15_000, interval: 200 },
+        )
         .toEqual([['generation', `http://127.0.0.1:${remotePort}`, 'ready']]);
       const remoteView = (await hh.client.invoke('cluster:status')).remoteWorkers[0];
       expect(remoteView).toMatchObject({ role: 'generation', model: MODEL, isHealthy: true });
@@ -74,13 +109,26 @@ describe('console backend in etcd metadata mode', () => {
         expect(r.status, JSON.stringify(r.body)).toBe(200);
       }
       await expect
-        .poll(async () => ((await hh.client.invoke('metrics:snapshot', { fromMs: Date.now() - 60_000 })).perWorker[remoteView?.id ?? ''] ?? []).reduce((n, b) => n + b.requests, 0), { timeout: 10_000, interval: 200 })
+        .poll(
+          async () =>
+            (
+              (await hh.client.invoke('metrics:snapshot', { fromMs: Date.now() - 60_000 }))
+                .perWorker[remoteView?.id ?? ''] ?? []
+            ).reduce((n, b) => n + b.requests, 0),
+          { timeout: 10_000, interval: 200 },
+        )
         .toBeGreaterThan(0);
 
       // Gone remote workers drop out: its key is deleted on SIGTERM.
       await remote.stop();
       remote = undefined;
-      await expect.poll(async () => (await hh.client.invoke('workers:list')).filter((w) => w.origin === 'remote').length, { timeout: 15_000, interval: 200 }).toBe(0);
+      await expect
+        .poll(
+          async () =>
+            (await hh.client.invoke('workers:list')).filter((w) => w.origin === 'remote').length,
+          { timeout: 15_000, interval: 200 },
+        )
+        .toBe(0);
     } finally {
       await storage.close();
     }
@@ -89,12 +137,25 @@ describe('console backend in etcd metadata mode', () => {
   it('says clearly in cluster:status when etcd is needed but not installed', async () => {
     h = await startTestBackend({ etcdBinary: '/nonexistent/etcd' });
     const hh = h;
-    const [etcdPort, ctxPort, genPort] = [await getFreePort(), await getFreePort(), await getFreePort()];
+    const [etcdPort, ctxPort, genPort] = [
+      await getFreePort(),
+      await getFreePort(),
+      await getFreePort(),
+    ];
     const { port: proxyPort } = await hh.client.invoke('proxy:info');
-    await hh.client.invoke('topology:apply', metadataTopology(etcdPort, ctxPort, genPort, proxyPort));
+    await hh.client.invoke(
+      'topology:apply',
+      metadataTopology(etcdPort, ctxPort, genPort, proxyPort),
+    );
     const status = await hh.client.invoke('cluster:status');
     expect(status.mode).toBe('metadata');
-    expect(status.etcd).toEqual({ state: 'unavailable', endpoint: null, message: ETCD_MISSING_MESSAGE });
-    expect(status.etcd.message).toMatch(/etcd is not installed: install it .*or set an external etcd endpoint/);
+    expect(status.etcd).toEqual({
+      state: 'unavailable',
+      endpoint: null,
+      message: ETCD_MISSING_MESSAGE,
+    });
+    expect(status.etcd.message).toMatch(
+      /etcd is not installed: install it .*or set an external etcd endpoint/,
+    );
   }, 60_000);
 });

@@ -38,23 +38,51 @@ describe('console backend in disagg_cluster mode', () => {
     const ports = [await getFreePort(), await getFreePort(), await getFreePort()];
     const result = await hh.client.invoke('topology:apply', clusterTopology(proxyPort, ports));
     expect(result.plan.start.sort()).toEqual(['ctx0', 'gen0', 'gen1']);
-    await expect.poll(async () => (await hh.client.invoke('cluster:status')).isReady, { timeout: 20_000, interval: 200 }).toBe(true);
+    await expect
+      .poll(async () => (await hh.client.invoke('cluster:status')).isReady, {
+        timeout: 20_000,
+        interval: 200,
+      })
+      .toBe(true);
     expect((await hh.client.invoke('cluster:status')).mode).toBe('disagg_cluster');
-    await expect.poll(async () => (await complete(url)).status, { timeout: 10_000, interval: 200 }).toBe(200);
+    await expect
+      .poll(async () => (await complete(url)).status, { timeout: 10_000, interval: 200 })
+      .toBe(200);
     // The store lists all three and none counts as remote: they are the console's own.
     const genPorts = async (): Promise<number[]> =>
-      ((await (await fetch(`${url}/cluster_info`)).json()) as { current_workers: { generation_servers: { port: number }[] } }).current_workers.generation_servers.map((w) => w.port).sort();
-    await expect.poll(genPorts, { timeout: 10_000, interval: 200 }).toEqual([ports[1], ports[2]].sort());
+      (
+        (await (await fetch(`${url}/cluster_info`)).json()) as {
+          current_workers: { generation_servers: { port: number }[] };
+        }
+      ).current_workers.generation_servers
+        .map((w) => w.port)
+        .sort();
+    await expect
+      .poll(genPorts, { timeout: 10_000, interval: 200 })
+      .toEqual([ports[1], ports[2]].sort());
     expect((await hh.client.invoke('workers:list')).every((w) => w.origin === 'local')).toBe(true);
 
     await hh.client.invoke('workers:remove', 'gen1');
     expect(await genPorts()).toEqual([ports[1]]);
     for (let i = 0; i < 4; i++) expect((await complete(url, `q${i}`)).status).toBe(200);
-    expect((await hh.client.invoke('workers:list')).map((w) => w.id).sort()).toEqual(['ctx0', 'gen0']);
+    expect((await hh.client.invoke('workers:list')).map((w) => w.id).sort()).toEqual([
+      'ctx0',
+      'gen0',
+    ]);
 
     // A worker added through the API gets the cluster section and registers in the same cluster.
-    const added = await hh.client.invoke('workers:add', { role: 'generation', gpus: [3], model: MODEL, engine: 'simulated', port: await getFreePort() });
-    expect((await hh.client.invoke('topology:get')).files[`${added.id}.yaml`]).toContain('cluster_name: "console"');
-    await expect.poll(genPorts, { timeout: 10_000, interval: 200 }).toEqual([ports[1], added.spec?.port].sort());
+    const added = await hh.client.invoke('workers:add', {
+      role: 'generation',
+      gpus: [3],
+      model: MODEL,
+      engine: 'simulated',
+      port: await getFreePort(),
+    });
+    expect((await hh.client.invoke('topology:get')).files[`${added.id}.yaml`]).toContain(
+      'cluster_name: "console"',
+    );
+    await expect
+      .poll(genPorts, { timeout: 10_000, interval: 200 })
+      .toEqual([ports[1], added.spec?.port].sort());
   }, 60_000);
 });

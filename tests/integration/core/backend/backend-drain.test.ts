@@ -11,11 +11,21 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function stream(url: string, i: number, onFirstByte: () => void): Promise<{ status: number; text: string; endAt: number }> {
+async function stream(
+  url: string,
+  i: number,
+  onFirstByte: () => void,
+): Promise<{ status: number; text: string; endAt: number }> {
   const res = await fetch(`${url}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: MODEL, prompt: `tell me a long story ${i}`, max_tokens: 300, stream: true, ignore_eos: true }),
+    body: JSON.stringify({
+      model: MODEL,
+      prompt: `tell me a long story ${i}`,
+      max_tokens: 300,
+      stream: true,
+      ignore_eos: true,
+    }),
     signal: AbortSignal.timeout(30_000),
   });
   const reader = (res.body as ReadableStream<Uint8Array> | null)?.getReader();
@@ -38,9 +48,16 @@ describe('safe removal', () => {
   it('lets streams on the removed worker finish before stopping it', async () => {
     h = await startTestBackend({ isDemo: true, env: { ...process.env, DISAGG_SIM_LOAD_MS: '0' } });
     const hh = h;
-    const ready = async (): Promise<number> => (await hh.client.invoke('workers:list')).filter((w) => w.status.state === 'ready').length;
+    const ready = async (): Promise<number> =>
+      (await hh.client.invoke('workers:list')).filter((w) => w.status.state === 'ready').length;
     await expect.poll(ready, { timeout: 20_000, interval: 100 }).toBe(2);
-    await hh.client.invoke('workers:add', { role: 'generation', gpus: [2], model: MODEL, engine: 'simulated', id: 'gen1' });
+    await hh.client.invoke('workers:add', {
+      role: 'generation',
+      gpus: [2],
+      model: MODEL,
+      engine: 'simulated',
+      id: 'gen1',
+    });
     await expect.poll(ready, { timeout: 20_000, interval: 100 }).toBe(3);
     const { url } = await hh.client.invoke('proxy:info');
     let started = 0;
@@ -56,6 +73,9 @@ describe('safe removal', () => {
     }
     // The removal waited for the streams it had: it returned only after (at least some of) them ended.
     expect(removedAt).toBeGreaterThanOrEqual(Math.min(...results.map((r) => r.endAt)));
-    expect((await hh.client.invoke('workers:list')).map((w) => w.id).sort()).toEqual(['ctx0', 'gen0']);
+    expect((await hh.client.invoke('workers:list')).map((w) => w.id).sort()).toEqual([
+      'ctx0',
+      'gen0',
+    ]);
   }, 90_000);
 });

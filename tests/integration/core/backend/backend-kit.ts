@@ -37,7 +37,13 @@ export async function startTestBackend(over: Partial<BackendDeps> = {}): Promise
     proxyPort: 0,
     firstWorkerPort: randomFirstWorkerPort(),
     isGpuSimulationForced: true,
-    policy: { readyTimeoutMs: 30_000, probeIntervalMs: 100, killTimeoutMs: 5000, backoffBaseMs: 200, backoffMaxMs: 1000 },
+    policy: {
+      readyTimeoutMs: 30_000,
+      probeIntervalMs: 100,
+      killTimeoutMs: 5000,
+      backoffBaseMs: 200,
+      backoffMaxMs: 1000,
+    },
     pollIntervalMs: 500,
     log: () => undefined,
     ...over,
@@ -57,7 +63,11 @@ export async function startTestBackend(over: Partial<BackendDeps> = {}): Promise
 }
 
 /** One non-streaming completion through the proxy; resolves with the status and the body. */
-export async function complete(proxyUrl: string, prompt = 'Hello there', maxTokens = 4): Promise<{ status: number; body: { choices?: { text: string }[] } }> {
+export async function complete(
+  proxyUrl: string,
+  prompt = 'Hello there',
+  maxTokens = 4,
+): Promise<{ status: number; body: { choices?: { text: string }[] } }> {
   const res = await fetch(`${proxyUrl}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -25,23 +25,63 @@ describe('engine trtllm-serve', () => {
     const record = join(recordDir, 'record.json');
     h = await startTestBackend({
       isDemo: true,
-      env: { ...process.env, DISAGG_SIM_ZERO_DELAY: '1', PATH: `${FAKE_DIR}:${process.env.PATH ?? ''}`, FAKE_TRTLLM_RECORD: record },
+      env: {
+        ...process.env,
+        DISAGG_SIM_ZERO_DELAY: '1',
+        PATH: `${FAKE_DIR}:${process.env.PATH ?? ''}`,
+        FAKE_TRTLLM_RECORD: record,
+      },
     });
     const hh = h;
-    await expect.poll(async () => (await hh.client.invoke('workers:list')).filter((w) => w.status.state === 'ready').length, { timeout: 20_000, interval: 100 }).toBe(2);
-    const view = await hh.client.invoke('workers:add', { role: 'generation', gpus: [2, 3], model: MODEL, engine: 'trtllm-serve', id: 'gen-real', extraEnv: { UCX_TLS: '^ib' } });
-    await expect.poll(async () => (await hh.client.invoke('workers:list')).find((w) => w.id === 'gen-real')?.status.state, { timeout: 20_000, interval: 100 }).toBe('ready');
-    const seen = JSON.parse(readFileSync(record, 'utf8')) as { argv: string[]; env: Record<string, string> };
+    await expect
+      .poll(
+        async () =>
+          (await hh.client.invoke('workers:list')).filter((w) => w.status.state === 'ready').length,
+        { timeout: 20_000, interval: 100 },
+      )
+      .toBe(2);
+    const view = await hh.client.invoke('workers:add', {
+      role: 'generation',
+      gpus: [2, 3],
+      model: MODEL,
+      engine: 'trtllm-serve',
+      id: 'gen-real',
+      extraEnv: { UCX_TLS: '^ib' },
+    });
+    await expect
+      .poll(
+        async () =>
+          (await hh.client.invoke('workers:list')).find((w) => w.id === 'gen-real')?.status.state,
+        { timeout: 20_000, interval: 100 },
+      )
+      .toBe('ready');
+    const seen = JSON.parse(readFileSync(record, 'utf8')) as {
+      argv: string[];
+      env: Record<string, string>;
+    };
     const version = (await hh.client.invoke('topology:get')).appliedVersion;
     expect(seen.argv).toEqual([
-      MODEL, '--host', '127.0.0.1', '--port', String(view.spec?.port), '--backend', 'pytorch', '--tp_size', '2', '--pp_size', '1',
-      '--extra_llm_api_options', join(hh.dataDir, 'topologies', 'default', 'versions', String(version), 'gen-real.yaml'),
+      MODEL,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(view.spec?.port),
+      '--backend',
+      'pytorch',
+      '--tp_size',
+      '2',
+      '--pp_size',
+      '1',
+      '--extra_llm_api_options',
+      join(hh.dataDir, 'topologies', 'default', 'versions', String(version), 'gen-real.yaml'),
     ]);
     expect(seen.env.CUDA_VISIBLE_DEVICES).toBe('2,3');
     expect(seen.env.UCX_TLS).toBe('^ib');
     const gpus = await hh.client.invoke('gpus:list');
     expect(gpus.holders['3']).toEqual([{ workerId: 'gen-real', role: 'generation' }]);
-    const logs = await hh.client.invoke('workers:logs', 'gen-real', { search: 'Loading safetensors' });
+    const logs = await hh.client.invoke('workers:logs', 'gen-real', {
+      search: 'Loading safetensors',
+    });
     expect(logs.length).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -17,31 +17,62 @@ let dataDir = '';
 const strays: number[] = [];
 
 afterEach(() => {
-  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    process.kill(child.pid, 'SIGKILL');
+  }
   child = undefined;
   for (const pid of strays.splice(0)) if (isProcessAlive(pid)) process.kill(-pid, 'SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function startServe(extra: string[]): { proc: ChildProcess; exited: Promise<{ code: number | null; signal: string | null }> } {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--proxy-port', '0', '--first-worker-port', String(randomFirstWorkerPort()), '--data-dir', dataDir, ...extra], {
-    env: { ...process.env, DISAGG_SIM_ZERO_DELAY: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+function startServe(extra: string[]): {
+  proc: ChildProcess;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+} {
+  const proc = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--proxy-port',
+      '0',
+      '--first-worker-port',
+      String(randomFirstWorkerPort()),
+      '--data-dir',
+      dataDir,
+      ...extra,
+    ],
+    {
+      env: { ...process.env, DISAGG_SIM_ZERO_DELAY: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { proc, exited };
 }
 
 async function workersOf(out: string): Promise<WorkerView[]> {
-  const [, base, token] = /^Console: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]+)$/m.exec(out) as RegExpExecArray;
-  const res = await fetch(`${base}/api/workers:list`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  const [, base, token] = /^Console: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]+)$/m.exec(
+    out,
+  ) as RegExpExecArray;
+  const res = await fetch(`${base}/api/workers:list`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
   return ((await res.json()) as { value: WorkerView[] }).value;
 }
 
 function waitForLines(proc: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`no ${String(pattern)} within ${timeoutMs} ms; output:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no ${String(pattern)} within ${timeoutMs} ms; output:\n${out}`)),
+      timeoutMs,
+    );
     proc.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
       if (pattern.test(out)) {
@@ -55,13 +86,35 @@ function waitForLines(proc: ChildProcess, pattern: RegExp, timeoutMs: number): P
 describe('disagg-console serve', () => {
   it('prints both URLs, requires the token, runs the demo, and leaves no child after SIGTERM', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'dc-serve-'));
-    child = spawn(process.execPath, [CLI, 'serve', '--demo', '--port', '0', '--proxy-port', '0', '--first-worker-port', String(randomFirstWorkerPort()), '--data-dir', dataDir, '--static', join(dataDir, 'no-such-build')], {
-      env: { ...process.env, DISAGG_SIM_ZERO_DELAY: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child?.once('exit', (code, signal) => resolve({ code, signal })));
+    child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'serve',
+        '--demo',
+        '--port',
+        '0',
+        '--proxy-port',
+        '0',
+        '--first-worker-port',
+        String(randomFirstWorkerPort()),
+        '--data-dir',
+        dataDir,
+        '--static',
+        join(dataDir, 'no-such-build'),
+      ],
+      {
+        env: { ...process.env, DISAGG_SIM_ZERO_DELAY: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child?.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     const out = await waitForLines(child, /^Proxy: .+$/m, 30_000);
-    const consoleUrl = /^Console: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]+)$/m.exec(out);
+    const consoleUrl = /^Console: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]+)$/m.exec(
+      out,
+    );
     const proxyUrl = /^Proxy: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1];
     expect(consoleUrl).not.toBeNull();
     expect(proxyUrl).toBeDefined();
@@ -72,10 +125,18 @@ describe('disagg-console serve', () => {
     expect(page).toContain('npm run build:renderer');
 
     const list = async (): Promise<WorkerView[]> => {
-      const res = await fetch(`${base}/api/workers:list`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(`${base}/api/workers:list`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
       return ((await res.json()) as { value: WorkerView[] }).value;
     };
-    await expect.poll(async () => (await list()).map((w) => `${w.id}:${w.status.state}`).sort(), { timeout: 20_000, interval: 100 }).toEqual(['ctx0:ready', 'gen0:ready']);
+    await expect
+      .poll(async () => (await list()).map((w) => `${w.id}:${w.status.state}`).sort(), {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .toEqual(['ctx0:ready', 'gen0:ready']);
     const pids = (await list()).map((w) => w.status.pid as number);
     expect((await complete(proxyUrl as string)).status).toBe(200);
 
@@ -89,7 +150,12 @@ describe('disagg-console serve', () => {
     const first = startServe(['--demo']);
     child = first.proc;
     const out1 = await waitForLines(first.proc, /^Proxy: .+$/m, 30_000);
-    await expect.poll(async () => (await workersOf(out1)).filter((w) => w.status.state === 'ready').length, { timeout: 20_000, interval: 100 }).toBe(2);
+    await expect
+      .poll(async () => (await workersOf(out1)).filter((w) => w.status.state === 'ready').length, {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .toBe(2);
     const leftPids = (await workersOf(out1)).map((w) => w.status.pid as number);
     strays.push(...leftPids);
     first.proc.kill('SIGKILL');
@@ -100,7 +166,12 @@ describe('disagg-console serve', () => {
     child = second.proc;
     const out2 = await waitForLines(second.proc, /^Proxy: .+$/m, 40_000);
     for (const pid of leftPids) expect(isProcessAlive(pid)).toBe(false);
-    await expect.poll(async () => (await workersOf(out2)).map((w) => `${w.id}:${w.status.state}`).sort(), { timeout: 20_000, interval: 100 }).toEqual(['ctx0:ready', 'gen0:ready']);
+    await expect
+      .poll(async () => (await workersOf(out2)).map((w) => `${w.id}:${w.status.state}`).sort(), {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .toEqual(['ctx0:ready', 'gen0:ready']);
     const pids = (await workersOf(out2)).map((w) => w.status.pid as number);
     second.proc.kill('SIGTERM');
     expect(await second.exited).toEqual({ code: 0, signal: null });

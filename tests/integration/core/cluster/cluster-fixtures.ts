@@ -3,7 +3,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { ClusterStorage, StorageWatchEvent } from '../../../../electron/core/cluster/cluster-storage';
+import type {
+  ClusterStorage,
+  StorageWatchEvent,
+} from '../../../../electron/core/cluster/cluster-storage';
 import { handleClusterStoreRequest } from '../../../../electron/core/cluster/http-store-routes';
 import { startEtcd } from '../../../helpers/etcd';
 
@@ -17,7 +20,10 @@ export interface StoreBackend {
 }
 
 /** Serves `store` (the proxy's in-memory store) on 127.0.0.1; other paths answer 404. */
-export async function serveStore(getStore: () => ClusterStorage, port = 0): Promise<{ server: Server; url: string }> {
+export async function serveStore(
+  getStore: () => ClusterStorage,
+  port = 0,
+): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     handleClusterStoreRequest(getStore(), req, res, url)
@@ -48,7 +54,12 @@ export function closeServer(server: Server): Promise<void> {
 
 export async function startEtcdBackend(): Promise<StoreBackend & { endpoint: string }> {
   const etcd = await startEtcd();
-  return { name: 'etcd', uri: `etcd://${etcd.host}:${etcd.port}`, endpoint: etcd.endpoint, stop: etcd.stop };
+  return {
+    name: 'etcd',
+    uri: `etcd://${etcd.host}:${etcd.port}`,
+    endpoint: etcd.endpoint,
+    stop: etcd.stop,
+  };
 }
 
 /** A unique key prefix per test so tests sharing one store never see each other's keys. */
@@ -61,11 +72,17 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` every 50 ms until it returns true; fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
     await sleep(50);
   }
 }
@@ -77,12 +94,20 @@ export class EventLog {
     this.events.push(event);
   };
 
-  async waitFor(type: StorageWatchEvent['type'], key: string, timeoutMs = 5_000): Promise<StorageWatchEvent> {
+  async waitFor(
+    type: StorageWatchEvent['type'],
+    key: string,
+    timeoutMs = 5_000,
+  ): Promise<StorageWatchEvent> {
     let found: StorageWatchEvent | undefined;
-    await waitFor(`${type} ${key}`, () => {
-      found = this.events.find((e) => e.type === type && e.key === key);
-      return found !== undefined;
-    }, timeoutMs);
+    await waitFor(
+      `${type} ${key}`,
+      () => {
+        found = this.events.find((e) => e.type === type && e.key === key);
+        return found !== undefined;
+      },
+      timeoutMs,
+    );
     return found as StorageWatchEvent;
   }
 }

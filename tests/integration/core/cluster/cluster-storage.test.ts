@@ -110,7 +110,10 @@ describe.each([etcdBackend(), httpBackend()])('ClusterStorage over $name', (back
     await client.set(`${p}workers/a`, 'va');
     await client.set(`${p}workers/b`, 'vb');
     await client.set(`${p}other/c`, 'vc');
-    expect(await client.getPrefix(`${p}workers/`)).toEqual({ [`${p}workers/a`]: 'va', [`${p}workers/b`]: 'vb' });
+    expect(await client.getPrefix(`${p}workers/`)).toEqual({
+      [`${p}workers/a`]: 'va',
+      [`${p}workers/b`]: 'vb',
+    });
     expect(await client.getPrefix(`${p}workers/`, { keysOnly: true })).toEqual({
       [`${p}workers/a`]: '',
       [`${p}workers/b`]: '',
@@ -178,15 +181,20 @@ describe.each([etcdBackend(), httpBackend()])('ClusterStorage over $name', (back
 });
 
 describe('createClusterStorage', () => {
-  it.each(['redis://localhost:6379', 'localhost:2379', '', 'etcd://'])('rejects %j with the accepted forms', (uri) => {
-    expect(() => createClusterStorage(uri)).toThrow(/cluster_uri/);
-  });
+  it.each(['redis://localhost:6379', 'localhost:2379', '', 'etcd://'])(
+    'rejects %j with the accepted forms',
+    (uri) => {
+      expect(() => createClusterStorage(uri)).toThrow(/cluster_uri/);
+    },
+  );
 
   it('an HTTP store that is not listening rejects with ClusterStorageError', async () => {
     // Port 9 (discard) is never served on loopback here: the connection is refused at once.
     const client = createClusterStorage('http://127.0.0.1:9', { httpTimeoutMs: 1_000 });
     await expect(client.set('k', 'v')).rejects.toBeInstanceOf(ClusterStorageError);
-    await expect(client.watch('k', () => undefined)).rejects.toThrow(/not supported over the HTTP cluster store/);
+    await expect(client.watch('k', () => undefined)).rejects.toThrow(
+      /not supported over the HTTP cluster store/,
+    );
   });
 
   it('an etcd that is not listening rejects with ClusterStorageError', async () => {

@@ -4,12 +4,22 @@ import type { Server } from 'node:http';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import type { ClusterLogLevel, ClusterStorage, SetOptions } from '../../../../electron/core/cluster/cluster-storage';
+import type {
+  ClusterLogLevel,
+  ClusterStorage,
+  SetOptions,
+} from '../../../../electron/core/cluster/cluster-storage';
 import { createClusterStorage } from '../../../../electron/core/cluster/cluster-uri';
-import { DisaggClusterManager, workerUrl } from '../../../../electron/core/cluster/disagg-cluster-manager';
+import {
+  DisaggClusterManager,
+  workerUrl,
+} from '../../../../electron/core/cluster/disagg-cluster-manager';
 import { DisaggClusterWorker } from '../../../../electron/core/cluster/disagg-cluster-worker';
 import { MemoryClusterStore } from '../../../../electron/core/cluster/memory-cluster-store';
-import type { ClusterRoleName, ClusterWorkerInfo } from '../../../../shared/logic/disagg-cluster-keys';
+import type {
+  ClusterRoleName,
+  ClusterWorkerInfo,
+} from '../../../../shared/logic/disagg-cluster-keys';
 import { getFreePort } from '../../../helpers/free-port';
 import { closeServer, serveStore, sleep, startEtcdBackend, waitFor } from './cluster-fixtures';
 
@@ -46,7 +56,10 @@ class SpyStorage implements ClusterStorage {
   getPrefix(prefix: string, options?: { keysOnly?: boolean }): Promise<Record<string, string>> {
     return this.inner.getPrefix(prefix, options);
   }
-  watch(prefix: string, onEvent: Parameters<ClusterStorage['watch']>[1]): ReturnType<ClusterStorage['watch']> {
+  watch(
+    prefix: string,
+    onEvent: Parameters<ClusterStorage['watch']>[1],
+  ): ReturnType<ClusterStorage['watch']> {
     return this.inner.watch(prefix, onEvent);
   }
   close(): Promise<void> {
@@ -65,7 +78,10 @@ interface MembershipBackend {
   name: string;
   beforeAll(): Promise<void>;
   afterAll(): Promise<void>;
-  cluster(clusterName: string, minimal: { context_servers: number; generation_servers: number }): Promise<Cluster>;
+  cluster(
+    clusterName: string,
+    minimal: { context_servers: number; generation_servers: number },
+  ): Promise<Cluster>;
 }
 
 function etcdMembership(): MembershipBackend {
@@ -116,7 +132,9 @@ function httpMembership(): MembershipBackend {
         log: () => undefined,
       });
       const store = manager.store;
-      if (store === null) throw new Error('an http:// cluster_uri must give the manager its own store');
+      if (store === null) {
+        throw new Error('an http:// cluster_uri must give the manager its own store');
+      }
       const { server } = await serveStore(() => store, port);
       return {
         manager,
@@ -130,136 +148,160 @@ function httpMembership(): MembershipBackend {
   };
 }
 
-describe.each([etcdMembership(), httpMembership()])('disagg_cluster membership over $name', (backend) => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  let clusterSeq = 0;
+describe.each([etcdMembership(), httpMembership()])(
+  'disagg_cluster membership over $name',
+  (backend) => {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    let clusterSeq = 0;
 
-  beforeAll(() => backend.beforeAll());
-  afterAll(() => backend.afterAll());
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-
-  async function newCluster(minimal = { context_servers: 1, generation_servers: 1 }): Promise<Cluster> {
-    clusterSeq += 1;
-    const cluster = await backend.cluster(`c${clusterSeq}-${Date.now()}`, minimal);
-    cleanups.push(() => cluster.stop());
-    return cluster;
-  }
-
-  function newWorker(
-    cluster: Cluster,
-    role: ClusterRoleName,
-    port: number,
-    storage: ClusterStorage = cluster.workerStorage(),
-    config: { heartbeat_interval_sec?: number; inactive_timeout_sec?: number } = {},
-  ): DisaggClusterWorker {
-    const worker = new DisaggClusterWorker({
-      role,
-      host: '127.0.0.1',
-      port,
-      storage,
-      config: {
-        cluster_name: cluster.manager.prefix.split('/')[2] ?? '',
-        heartbeat_interval_sec: config.heartbeat_interval_sec ?? HEARTBEAT_SEC,
-        inactive_timeout_sec: config.inactive_timeout_sec ?? INACTIVE_SEC,
-      },
-      retryIntervalMs: 200,
-      log: () => undefined,
+    beforeAll(() => backend.beforeAll());
+    afterAll(() => backend.afterAll());
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     });
-    cleanups.push(() => worker.stop());
-    return worker;
-  }
 
-  it('reports workers registered before the manager started, then is ready', async () => {
-    const cluster = await newCluster();
-    const ctx = newWorker(cluster, 'CONTEXT', 8001);
-    const gen = newWorker(cluster, 'GENERATION', 8002);
-    expect(await ctx.register()).toBe(true);
-    expect(await gen.register()).toBe(true);
-    const seen = new Membership(cluster.manager);
-    const existing = await cluster.manager.start();
-    expect(existing).toEqual([ctx.workerInfo, gen.workerInfo]);
-    expect(seen.added).toEqual([ctx.workerInfo, gen.workerInfo]);
-    expect(cluster.manager.isReady()).toBe(true);
-    expect(cluster.manager.clusterInfo()).toEqual({
-      current_workers: { context_servers: [ctx.workerInfo], generation_servers: [gen.workerInfo] },
-      minimal_instances: { context_servers: 1, generation_servers: 1 },
-      is_ready: true,
+    async function newCluster(
+      minimal = { context_servers: 1, generation_servers: 1 },
+    ): Promise<Cluster> {
+      clusterSeq += 1;
+      const cluster = await backend.cluster(`c${clusterSeq}-${Date.now()}`, minimal);
+      cleanups.push(() => cluster.stop());
+      return cluster;
+    }
+
+    function newWorker(
+      cluster: Cluster,
+      role: ClusterRoleName,
+      port: number,
+      storage: ClusterStorage = cluster.workerStorage(),
+      config: { heartbeat_interval_sec?: number; inactive_timeout_sec?: number } = {},
+    ): DisaggClusterWorker {
+      const worker = new DisaggClusterWorker({
+        role,
+        host: '127.0.0.1',
+        port,
+        storage,
+        config: {
+          cluster_name: cluster.manager.prefix.split('/')[2] ?? '',
+          heartbeat_interval_sec: config.heartbeat_interval_sec ?? HEARTBEAT_SEC,
+          inactive_timeout_sec: config.inactive_timeout_sec ?? INACTIVE_SEC,
+        },
+        retryIntervalMs: 200,
+        log: () => undefined,
+      });
+      cleanups.push(() => worker.stop());
+      return worker;
+    }
+
+    it('reports workers registered before the manager started, then is ready', async () => {
+      const cluster = await newCluster();
+      const ctx = newWorker(cluster, 'CONTEXT', 8001);
+      const gen = newWorker(cluster, 'GENERATION', 8002);
+      expect(await ctx.register()).toBe(true);
+      expect(await gen.register()).toBe(true);
+      const seen = new Membership(cluster.manager);
+      const existing = await cluster.manager.start();
+      expect(existing).toEqual([ctx.workerInfo, gen.workerInfo]);
+      expect(seen.added).toEqual([ctx.workerInfo, gen.workerInfo]);
+      expect(cluster.manager.isReady()).toBe(true);
+      expect(cluster.manager.clusterInfo()).toEqual({
+        current_workers: {
+          context_servers: [ctx.workerInfo],
+          generation_servers: [gen.workerInfo],
+        },
+        minimal_instances: { context_servers: 1, generation_servers: 1 },
+        is_ready: true,
+      });
+      expect(ctx.workerInfo).toEqual({
+        worker_id: ctx.workerId,
+        host: '127.0.0.1',
+        port: 8001,
+        role: 0,
+      });
+      expect(workerUrl(gen.workerInfo)).toBe('http://127.0.0.1:8002');
     });
-    expect(ctx.workerInfo).toEqual({ worker_id: ctx.workerId, host: '127.0.0.1', port: 8001, role: 0 });
-    expect(workerUrl(gen.workerInfo)).toBe('http://127.0.0.1:8002');
-  });
 
-  it('emits one SET per registration with the exact WorkerInfo, DELETE on deregistration, and flips readiness', async () => {
-    const cluster = await newCluster({ context_servers: 2, generation_servers: 1 });
-    const seen = new Membership(cluster.manager);
-    expect(await cluster.manager.start()).toEqual([]);
-    expect(cluster.manager.isReady()).toBe(false);
+    it('emits one SET per registration with the exact WorkerInfo, DELETE on deregistration, and flips readiness', async () => {
+      const cluster = await newCluster({ context_servers: 2, generation_servers: 1 });
+      const seen = new Membership(cluster.manager);
+      expect(await cluster.manager.start()).toEqual([]);
+      expect(cluster.manager.isReady()).toBe(false);
 
-    const ctx1 = newWorker(cluster, 'CONTEXT', 9001);
-    const gen1 = newWorker(cluster, 'GENERATION', 9002);
-    const ctx2 = newWorker(cluster, 'CONTEXT', 9003);
-    await ctx1.register();
-    await gen1.register();
-    await waitFor('two workers added', () => seen.added.length === 2);
-    expect(cluster.manager.isReady()).toBe(false);
-    await ctx2.register();
-    await waitFor('three workers added', () => seen.added.length === 3);
-    expect(seen.added).toEqual([ctx1.workerInfo, gen1.workerInfo, ctx2.workerInfo]);
-    expect(cluster.manager.isReady()).toBe(true);
+      const ctx1 = newWorker(cluster, 'CONTEXT', 9001);
+      const gen1 = newWorker(cluster, 'GENERATION', 9002);
+      const ctx2 = newWorker(cluster, 'CONTEXT', 9003);
+      await ctx1.register();
+      await gen1.register();
+      await waitFor('two workers added', () => seen.added.length === 2);
+      expect(cluster.manager.isReady()).toBe(false);
+      await ctx2.register();
+      await waitFor('three workers added', () => seen.added.length === 3);
+      expect(seen.added).toEqual([ctx1.workerInfo, gen1.workerInfo, ctx2.workerInfo]);
+      expect(cluster.manager.isReady()).toBe(true);
 
-    expect(await gen1.deregister()).toBe(true);
-    await waitFor('generation worker removed', () => seen.removed.length === 1);
-    expect(seen.removed).toEqual([gen1.workerInfo]);
-    expect(cluster.manager.isReady()).toBe(false);
-    expect(cluster.manager.clusterInfo().current_workers).toEqual({
-      context_servers: [ctx1.workerInfo, ctx2.workerInfo],
-      generation_servers: [],
+      expect(await gen1.deregister()).toBe(true);
+      await waitFor('generation worker removed', () => seen.removed.length === 1);
+      expect(seen.removed).toEqual([gen1.workerInfo]);
+      expect(cluster.manager.isReady()).toBe(false);
+      expect(cluster.manager.clusterInfo().current_workers).toEqual({
+        context_servers: [ctx1.workerInfo, ctx2.workerInfo],
+        generation_servers: [],
+      });
+      // Heartbeats of live workers must not produce duplicate SET events.
+      await sleep(HEARTBEAT_SEC * 1_000 * 2);
+      expect(seen.added).toHaveLength(3);
     });
-    // Heartbeats of live workers must not produce duplicate SET events.
-    await sleep(HEARTBEAT_SEC * 1_000 * 2);
-    expect(seen.added).toHaveLength(3);
-  });
 
-  it('heartbeats keep a worker past inactive_timeout_sec; once they stop, DELETE follows the timeout', async () => {
-    const cluster = await newCluster();
-    const seen = new Membership(cluster.manager);
-    await cluster.manager.start();
-    const worker = newWorker(cluster, 'GENERATION', 9100);
-    await worker.register();
-    await sleep(INACTIVE_SEC * 1_000 + 500);
-    expect(seen.removed).toEqual([]);
-    expect(cluster.manager.workers('GENERATION')).toEqual([worker.workerInfo]);
+    it('heartbeats keep a worker past inactive_timeout_sec; once they stop, DELETE follows the timeout', async () => {
+      const cluster = await newCluster();
+      const seen = new Membership(cluster.manager);
+      await cluster.manager.start();
+      const worker = newWorker(cluster, 'GENERATION', 9100);
+      await worker.register();
+      await sleep(INACTIVE_SEC * 1_000 + 500);
+      expect(seen.removed).toEqual([]);
+      expect(cluster.manager.workers('GENERATION')).toEqual([worker.workerInfo]);
 
-    worker.stop();
-    const stoppedAt = Date.now();
-    await waitFor('the silent worker to be removed', () => seen.removed.length === 1, (INACTIVE_SEC + 3) * 1_000);
-    // The key outlives the last heartbeat by about inactive_timeout_sec (minus up to one interval).
-    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual((INACTIVE_SEC - HEARTBEAT_SEC) * 1_000 - 200);
-    expect(seen.removed).toEqual([worker.workerInfo]);
-    expect(cluster.manager.isReady()).toBe(false);
-  });
+      worker.stop();
+      const stoppedAt = Date.now();
+      await waitFor(
+        'the silent worker to be removed',
+        () => seen.removed.length === 1,
+        (INACTIVE_SEC + 3) * 1_000,
+      );
+      // The key outlives the last heartbeat by about inactive_timeout_sec (minus up to one interval).
+      expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(
+        (INACTIVE_SEC - HEARTBEAT_SEC) * 1_000 - 200,
+      );
+      expect(seen.removed).toEqual([worker.workerInfo]);
+      expect(cluster.manager.isReady()).toBe(false);
+    });
 
-  it('when the key disappears behind its back the worker re-registers with overwrite', async () => {
-    const cluster = await newCluster();
-    const seen = new Membership(cluster.manager);
-    await cluster.manager.start();
-    const spy = new SpyStorage(cluster.workerStorage());
-    const worker = newWorker(cluster, 'CONTEXT', 9200, spy);
-    await worker.register();
-    await waitFor('worker added', () => seen.added.length === 1);
-    expect(spy.sets).toEqual([{ key: worker.workerKey, options: { ttlSec: INACTIVE_SEC, overwrite: false } }]);
+    it('when the key disappears behind its back the worker re-registers with overwrite', async () => {
+      const cluster = await newCluster();
+      const seen = new Membership(cluster.manager);
+      await cluster.manager.start();
+      const spy = new SpyStorage(cluster.workerStorage());
+      const worker = newWorker(cluster, 'CONTEXT', 9200, spy);
+      await worker.register();
+      await waitFor('worker added', () => seen.added.length === 1);
+      expect(spy.sets).toEqual([
+        { key: worker.workerKey, options: { ttlSec: INACTIVE_SEC, overwrite: false } },
+      ]);
 
-    expect(await cluster.workerStorage().delete(worker.workerKey)).toBe(true);
-    await waitFor('worker removed', () => seen.removed.length === 1);
-    await waitFor('worker re-added', () => seen.added.length === 2, 5_000);
-    expect(seen.added[1]).toEqual(worker.workerInfo);
-    expect(spy.sets[1]).toEqual({ key: worker.workerKey, options: { ttlSec: INACTIVE_SEC, overwrite: true } });
-    expect(cluster.manager.isReady()).toBe(false); // 1 ctx, 0 gen
-    expect(cluster.manager.workers('CONTEXT')).toEqual([worker.workerInfo]);
-  });
-});
+      expect(await cluster.workerStorage().delete(worker.workerKey)).toBe(true);
+      await waitFor('worker removed', () => seen.removed.length === 1);
+      await waitFor('worker re-added', () => seen.added.length === 2, 5_000);
+      expect(seen.added[1]).toEqual(worker.workerInfo);
+      expect(spy.sets[1]).toEqual({
+        key: worker.workerKey,
+        options: { ttlSec: INACTIVE_SEC, overwrite: true },
+      });
+      expect(cluster.manager.isReady()).toBe(false); // 1 ctx, 0 gen
+      expect(cluster.manager.workers('CONTEXT')).toEqual([worker.workerInfo]);
+    });
+  },
+);
 
 describe('DisaggClusterWorker without a cluster', () => {
   const config = { cluster_name: 'solo', heartbeat_interval_sec: 1, inactive_timeout_sec: 2 };
@@ -323,7 +365,10 @@ describe('DisaggClusterWorker without a cluster', () => {
       await closeServer(server);
       await first.close();
       server = (await serveStore(() => second, port)).server;
-      await waitFor('the worker to re-register in the new store', async () => (await second.get(worker.workerKey)) !== null);
+      await waitFor(
+        'the worker to re-register in the new store',
+        async () => (await second.get(worker.workerKey)) !== null,
+      );
     } finally {
       worker.stop();
       await closeServer(server);
@@ -336,36 +381,39 @@ describe('DisaggClusterWorker without a cluster', () => {
     [2, 2],
     [3, 2],
     [-1, 2],
-  ])('heartbeat_interval_sec %d with inactive_timeout_sec %d disables heartbeats with a warning', async (hb, ttl) => {
-    const store = new MemoryClusterStore();
-    const warnings: string[] = [];
-    const spy = new SpyStorage(store);
-    let expires = 0;
-    spy.expire = (key, sec) => {
-      expires += 1;
-      return store.expire(key, sec);
-    };
-    const worker = new DisaggClusterWorker({
-      role: 'CONTEXT',
-      host: 'h',
-      port: 4,
-      config: { cluster_name: 'nohb', heartbeat_interval_sec: hb, inactive_timeout_sec: ttl },
-      storage: spy,
-      log: (level: ClusterLogLevel, message: string) => {
-        if (level === 'warn') warnings.push(message);
-      },
-    });
-    try {
-      expect(await worker.register()).toBe(true);
-      expect(worker.heartbeatEnabled).toBe(false);
-      expect(warnings.join('\n')).toMatch(/heartbeat is disabled/);
-      await sleep(300);
-      expect(expires).toBe(0);
-    } finally {
-      worker.stop();
-      await store.close();
-    }
-  });
+  ])(
+    'heartbeat_interval_sec %d with inactive_timeout_sec %d disables heartbeats with a warning',
+    async (hb, ttl) => {
+      const store = new MemoryClusterStore();
+      const warnings: string[] = [];
+      const spy = new SpyStorage(store);
+      let expires = 0;
+      spy.expire = (key, sec) => {
+        expires += 1;
+        return store.expire(key, sec);
+      };
+      const worker = new DisaggClusterWorker({
+        role: 'CONTEXT',
+        host: 'h',
+        port: 4,
+        config: { cluster_name: 'nohb', heartbeat_interval_sec: hb, inactive_timeout_sec: ttl },
+        storage: spy,
+        log: (level: ClusterLogLevel, message: string) => {
+          if (level === 'warn') warnings.push(message);
+        },
+      });
+      try {
+        expect(await worker.register()).toBe(true);
+        expect(worker.heartbeatEnabled).toBe(false);
+        expect(warnings.join('\n')).toMatch(/heartbeat is disabled/);
+        await sleep(300);
+        expect(expires).toBe(0);
+      } finally {
+        worker.stop();
+        await store.close();
+      }
+    },
+  );
 
   it('deregister deletes the key and stops heartbeats', async () => {
     const store = new MemoryClusterStore();

@@ -21,7 +21,11 @@ afterAll(async () => {
   await store.close();
 });
 
-async function call(method: string, path: string, body?: string): Promise<{ status: number; json: unknown }> {
+async function call(
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; json: unknown }> {
   const res = await fetch(`${base}${path}`, {
     method,
     body,
@@ -33,13 +37,28 @@ async function call(method: string, path: string, body?: string): Promise<{ stat
 }
 
 const item = (key: string, extra: Record<string, unknown> = {}): string =>
-  JSON.stringify({ key, value: `v-${key}`, expire_time: -1, ttl: -1, overwrite_if_exists: false, ...extra });
+  JSON.stringify({
+    key,
+    value: `v-${key}`,
+    expire_time: -1,
+    ttl: -1,
+    overwrite_if_exists: false,
+    ...extra,
+  });
 
 describe('HTTP cluster store routes', () => {
   it('POST /set answers 200 true, then 400 false for an existing key without overwrite', async () => {
-    expect(await call('POST', '/set', item('/r/set'))).toEqual({ status: 200, json: { result: true } });
-    expect(await call('POST', '/set', item('/r/set'))).toEqual({ status: 400, json: { result: false } });
-    expect(await call('POST', '/set', item('/r/set', { overwrite_if_exists: true, value: 'new' }))).toEqual({
+    expect(await call('POST', '/set', item('/r/set'))).toEqual({
+      status: 200,
+      json: { result: true },
+    });
+    expect(await call('POST', '/set', item('/r/set'))).toEqual({
+      status: 400,
+      json: { result: false },
+    });
+    expect(
+      await call('POST', '/set', item('/r/set', { overwrite_if_exists: true, value: 'new' })),
+    ).toEqual({
       status: 200,
       json: { result: true },
     });
@@ -47,9 +66,18 @@ describe('HTTP cluster store routes', () => {
   });
 
   it('StorageItem optional fields may be omitted or null', async () => {
-    expect(await call('POST', '/set', JSON.stringify({ key: '/r/minimal' }))).toEqual({ status: 200, json: { result: true } });
+    expect(await call('POST', '/set', JSON.stringify({ key: '/r/minimal' }))).toEqual({
+      status: 200,
+      json: { result: true },
+    });
     expect(await store.get('/r/minimal')).toBe('');
-    expect(await call('POST', '/set', JSON.stringify({ key: '/r/nulls', value: 'x', ttl: null, overwrite_if_exists: null }))).toEqual({
+    expect(
+      await call(
+        'POST',
+        '/set',
+        JSON.stringify({ key: '/r/nulls', value: 'x', ttl: null, overwrite_if_exists: null }),
+      ),
+    ).toEqual({
       status: 200,
       json: { result: true },
     });
@@ -57,21 +85,39 @@ describe('HTTP cluster store routes', () => {
 
   it('GET /get answers the value with 200, null with 400', async () => {
     await call('POST', '/set', item('/r/get'));
-    expect(await call('GET', '/get?key=%2Fr%2Fget')).toEqual({ status: 200, json: { result: 'v-/r/get' } });
+    expect(await call('GET', '/get?key=%2Fr%2Fget')).toEqual({
+      status: 200,
+      json: { result: 'v-/r/get' },
+    });
     expect(await call('GET', '/get?key=/r/none')).toEqual({ status: 400, json: { result: null } });
   });
 
   it('DELETE /delete answers true once, then false with 400', async () => {
     await call('POST', '/set', item('/r/del'));
-    expect(await call('DELETE', '/delete?key=/r/del')).toEqual({ status: 200, json: { result: true } });
-    expect(await call('DELETE', '/delete?key=/r/del')).toEqual({ status: 400, json: { result: false } });
+    expect(await call('DELETE', '/delete?key=/r/del')).toEqual({
+      status: 200,
+      json: { result: true },
+    });
+    expect(await call('DELETE', '/delete?key=/r/del')).toEqual({
+      status: 400,
+      json: { result: false },
+    });
   });
 
   it('/expire works as GET with a query and as POST with a JSON body; an unknown key is 400 false', async () => {
     await call('POST', '/set', item('/r/exp', { ttl: 5 }));
-    expect(await call('GET', '/expire?key=/r/exp&ttl=10')).toEqual({ status: 200, json: { result: true } });
-    expect(await call('POST', '/expire', JSON.stringify({ key: '/r/exp', ttl: 10 }))).toEqual({ status: 200, json: { result: true } });
-    expect(await call('GET', '/expire?key=/r/unknown&ttl=10')).toEqual({ status: 400, json: { result: false } });
+    expect(await call('GET', '/expire?key=/r/exp&ttl=10')).toEqual({
+      status: 200,
+      json: { result: true },
+    });
+    expect(await call('POST', '/expire', JSON.stringify({ key: '/r/exp', ttl: 10 }))).toEqual({
+      status: 200,
+      json: { result: true },
+    });
+    expect(await call('GET', '/expire?key=/r/unknown&ttl=10')).toEqual({
+      status: 400,
+      json: { result: false },
+    });
     expect((await call('GET', '/expire?key=/r/exp&ttl=ten')).status).toBe(422);
   });
 
@@ -86,7 +132,10 @@ describe('HTTP cluster store routes', () => {
       status: 200,
       json: { result: { '/gp/a': '', '/gp/b': '' } },
     });
-    expect(await call('GET', '/get_prefix?key_prefix=/nothing/')).toEqual({ status: 200, json: { result: {} } });
+    expect(await call('GET', '/get_prefix?key_prefix=/nothing/')).toEqual({
+      status: 200,
+      json: { result: {} },
+    });
   });
 
   it.each([
@@ -113,18 +162,29 @@ describe('HTTP cluster store routes', () => {
   });
 
   it('a chunked body (no content-length) over the limit is refused with 413 too', async () => {
-    const { status, detail } = await new Promise<{ status: number; detail: string }>((resolve, reject) => {
-      const req = request(`${base}/set`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, detail: (JSON.parse(text) as { detail: string }).detail }));
-      });
-      req.on('error', reject);
-      req.write('{"key":"/r/chunked","value":"');
-      req.write('y'.repeat(MAX_STORE_BODY_BYTES));
-      req.end('"}');
-    });
+    const { status, detail } = await new Promise<{ status: number; detail: string }>(
+      (resolve, reject) => {
+        const req = request(
+          `${base}/set`,
+          { method: 'POST', headers: { 'content-type': 'application/json' } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                detail: (JSON.parse(text) as { detail: string }).detail,
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.write('{"key":"/r/chunked","value":"');
+        req.write('y'.repeat(MAX_STORE_BODY_BYTES));
+        req.end('"}');
+      },
+    );
     expect(status).toBe(413);
     expect(detail).toMatch(/larger than/);
     expect(await store.get('/r/chunked')).toBeNull();

@@ -2,17 +2,28 @@
 // event handling (bad values, unknown roles, updates, events racing the initial read). Fast: no sockets.
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { ClusterLogLevel, StorageWatchEvent } from '../../../../electron/core/cluster/cluster-storage';
+import type {
+  ClusterLogLevel,
+  StorageWatchEvent,
+} from '../../../../electron/core/cluster/cluster-storage';
 import { DisaggClusterManager } from '../../../../electron/core/cluster/disagg-cluster-manager';
 import { MemoryClusterStore } from '../../../../electron/core/cluster/memory-cluster-store';
-import { encodeWorkerInfo, workerKey, workersPrefix } from '../../../../shared/logic/disagg-cluster-keys';
+import {
+  encodeWorkerInfo,
+  workerKey,
+  workersPrefix,
+} from '../../../../shared/logic/disagg-cluster-keys';
 
 const stores: MemoryClusterStore[] = [];
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
 
-function clockedStore(): { store: MemoryClusterStore; advance: (ms: number) => void; events: StorageWatchEvent[] } {
+function clockedStore(): {
+  store: MemoryClusterStore;
+  advance: (ms: number) => void;
+  events: StorageWatchEvent[];
+} {
   let now = 1_000;
   // A sweep interval far beyond the test, so only explicit sweeps and reads expire keys.
   const store = new MemoryClusterStore({ nowMs: () => now, sweepIntervalMs: 3_600_000 });
@@ -142,20 +153,31 @@ describe('DisaggClusterManager event handling', () => {
     expect(existing.map((w) => w.worker_id)).toEqual(['racer']);
     expect(added).toEqual(['early:1', 'racer:1']);
     expect(removed).toEqual(['early:1']);
-    expect(manager.clusterInfo().current_workers).toEqual({ context_servers: [], generation_servers: [info('racer', 1)] });
+    expect(manager.clusterInfo().current_workers).toEqual({
+      context_servers: [],
+      generation_servers: [info('racer', 1)],
+    });
     await manager.stop();
   });
 
   it('an http:// cluster_uri gives the manager its own store, closed by stop(); etcd:// does not', async () => {
     const http = new DisaggClusterManager({
-      config: { cluster_uri: 'http://127.0.0.1:8000', cluster_name: '', minimal_instances: { context_servers: 1, generation_servers: 1 } },
+      config: {
+        cluster_uri: 'http://127.0.0.1:8000',
+        cluster_name: '',
+        minimal_instances: { context_servers: 1, generation_servers: 1 },
+      },
       log: () => undefined,
     });
     expect(http.store).toBeInstanceOf(MemoryClusterStore);
     expect(http.prefix).toBe('/trtllm-disagg//workers');
     await http.stop();
     const etcd = new DisaggClusterManager({
-      config: { cluster_uri: 'etcd://127.0.0.1:2379', cluster_name: 'x', minimal_instances: { context_servers: 1, generation_servers: 1 } },
+      config: {
+        cluster_uri: 'etcd://127.0.0.1:2379',
+        cluster_name: 'x',
+        minimal_instances: { context_servers: 1, generation_servers: 1 },
+      },
       log: () => undefined,
     });
     expect(etcd.store).toBeNull();

@@ -42,20 +42,34 @@ afterAll(async () => {
 });
 afterEach(async () => {
   // Like the upstream etcd test: `etcdctl del --prefix trtllm/` between cases.
-  for (const key of Object.keys(await raw.getPrefix('trtllm/', { keysOnly: true }))) await raw.delete(key);
+  for (const key of Object.keys(await raw.getPrefix('trtllm/', { keysOnly: true }))) {
+    await raw.delete(key);
+  }
 });
 
 function value(url: string, role: string, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ model: 'm', version: '1.1.0', timestamp: '2025-10-23T00:00:00.000000', server_role: role, url, ...extra });
+  return JSON.stringify({
+    model: 'm',
+    version: '1.1.0',
+    timestamp: '2025-10-23T00:00:00.000000',
+    server_role: role,
+    url,
+    ...extra,
+  });
 }
 
 /** A health check whose answers are scripted per url; records every call. */
-function scriptedHealth(script: Record<string, boolean[]>): { check: HealthCheck; calls: string[] } {
+function scriptedHealth(script: Record<string, boolean[]>): {
+  check: HealthCheck;
+  calls: string[];
+} {
   const calls: string[] = [];
   const check: HealthCheck = (url) => {
     calls.push(url);
     const answers = script[url] ?? [true];
-    return Promise.resolve(answers.length > 1 ? (answers.shift() as boolean) : (answers[0] ?? true));
+    return Promise.resolve(
+      answers.length > 1 ? (answers.shift() as boolean) : (answers[0] ?? true),
+    );
   };
   return { check, calls };
 }
@@ -75,7 +89,12 @@ describe('MetadataClient', () => {
     expect(key).toBe(makeMetadataKey('node7', 4242, nowMs));
     const stored = JSON.parse((await raw.get(key)) ?? 'null') as Record<string, unknown>;
     expect(Object.keys(stored)).toEqual(['model', 'version', 'timestamp', 'server_role', 'url']);
-    expect(stored).toMatchObject({ model: 'TinyLlama', version: '1.1.0rc0', server_role: 'CONTEXT', url: 'http://127.0.0.1:8001' });
+    expect(stored).toMatchObject({
+      model: 'TinyLlama',
+      version: '1.1.0rc0',
+      server_role: 'CONTEXT',
+      url: 'http://127.0.0.1:8001',
+    });
     expect(stored.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
     // No lease (protocol 7.1): a crashed worker leaves its key behind.
     const etcd = new Etcd3({ hosts: `http://${etcdHost}:${etcdPort}` });
@@ -111,7 +130,10 @@ describe('MetadataMonitor', () => {
     await Promise.all(monitors.splice(0).map((m) => m.stop()));
   });
 
-  function newMonitor(health: HealthCheck, initialServers: Partial<Record<MetadataRole, string[]>> = {}) {
+  function newMonitor(
+    health: HealthCheck,
+    initialServers: Partial<Record<MetadataRole, string[]>> = {},
+  ) {
     const changes: [MetadataRole, string[]][] = [];
     const monitor = new MetadataMonitor({
       client,
@@ -130,8 +152,14 @@ describe('MetadataMonitor', () => {
     await raw.set('trtllm/ctx-flaky', value('http://ctx-flaky:2', 'CONTEXT'));
     await raw.set('trtllm/ctx-dead', value('http://ctx-dead:3', 'CONTEXT'));
     await raw.set('trtllm/gen-ok', value('http://gen-ok:4', 'generation'));
-    await raw.set('trtllm/gen-typed', JSON.stringify({ url: 'http://gen-typed:5', server_type: 'GENERATION' }));
-    const { check, calls } = scriptedHealth({ 'http://ctx-flaky:2': [false, true], 'http://ctx-dead:3': [false] });
+    await raw.set(
+      'trtllm/gen-typed',
+      JSON.stringify({ url: 'http://gen-typed:5', server_type: 'GENERATION' }),
+    );
+    const { check, calls } = scriptedHealth({
+      'http://ctx-flaky:2': [false, true],
+      'http://ctx-dead:3': [false],
+    });
     const { monitor, changes } = newMonitor(check, { context: ['http://ctx-ok:1'] });
     await monitor.refreshOnce();
 
@@ -161,7 +189,9 @@ describe('MetadataMonitor', () => {
     });
     monitor.start();
     alive.delete('http://gen:2');
-    await waitFor('generation list to become empty', () => changes.some(([r, u]) => r === 'generation' && u.length === 0));
+    await waitFor('generation list to become empty', () =>
+      changes.some(([r, u]) => r === 'generation' && u.length === 0),
+    );
     expect(await raw.get('trtllm/gen')).toBeNull();
     expect(monitor.servers('generation')).toEqual([]);
 

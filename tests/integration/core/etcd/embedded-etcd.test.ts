@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { EtcdClusterStorage } from '../../../../electron/core/cluster/etcd-cluster-storage';
-import { type EmbeddedEtcd, ETCD_MISSING_MESSAGE, EtcdStartError, findEtcdBinary, startEmbeddedEtcd } from '../../../../electron/core/etcd/embedded-etcd';
+import {
+  type EmbeddedEtcd,
+  ETCD_MISSING_MESSAGE,
+  EtcdStartError,
+  findEtcdBinary,
+  startEmbeddedEtcd,
+} from '../../../../electron/core/etcd/embedded-etcd';
 import { isProcessAlive } from '../../../../electron/core/supervisor/pid-file';
 
 let dir = '';
@@ -24,7 +30,11 @@ describe('embedded etcd', () => {
     dir = mkdtempSync(join(tmpdir(), 'dc-etcd-'));
     etcd = await startEmbeddedEtcd({ dataDir: join(dir, 'etcd') });
     expect(etcd.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(etcd.status()).toMatchObject({ state: 'embedded', endpoint: etcd.endpoint, message: null });
+    expect(etcd.status()).toMatchObject({
+      state: 'embedded',
+      endpoint: etcd.endpoint,
+      message: null,
+    });
     expect(existsSync(join(dir, 'etcd', 'member'))).toBe(true);
     const storage = new EtcdClusterStorage([etcd.endpoint]);
     try {
@@ -42,9 +52,16 @@ describe('embedded etcd', () => {
   it('reports a clear unavailable status when the binary is missing', async () => {
     dir = mkdtempSync(join(tmpdir(), 'dc-etcd-'));
     expect(findEtcdBinary('/nonexistent/etcd')).toBeNull();
-    const err = await startEmbeddedEtcd({ dataDir: dir, binary: '/nonexistent/etcd' }).catch((e: unknown) => e);
+    const err = await startEmbeddedEtcd({ dataDir: dir, binary: '/nonexistent/etcd' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(EtcdStartError);
-    expect((err as EtcdStartError).status).toEqual({ state: 'unavailable', endpoint: null, message: ETCD_MISSING_MESSAGE, pid: null });
+    expect((err as EtcdStartError).status).toEqual({
+      state: 'unavailable',
+      endpoint: null,
+      message: ETCD_MISSING_MESSAGE,
+      pid: null,
+    });
     expect(ETCD_MISSING_MESSAGE).toContain('install');
   });
 });

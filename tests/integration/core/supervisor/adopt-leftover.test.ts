@@ -7,8 +7,15 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { createLogStore, type LogStore } from '../../../../electron/core/supervisor/log-store';
-import { createPidFile, isProcessAlive, readLeftovers } from '../../../../electron/core/supervisor/pid-file';
-import { createWorkerSupervisor, type WorkerSupervisor } from '../../../../electron/core/supervisor/worker-supervisor';
+import {
+  createPidFile,
+  isProcessAlive,
+  readLeftovers,
+} from '../../../../electron/core/supervisor/pid-file';
+import {
+  createWorkerSupervisor,
+  type WorkerSupervisor,
+} from '../../../../electron/core/supervisor/worker-supervisor';
 import type { WorkerSpec } from '../../../../shared/model/worker';
 import { getFreePort } from '../../../helpers/free-port';
 import { workerSpec } from '../../../helpers/worker-spec';
@@ -25,25 +32,40 @@ beforeEach(() => {
   sup = createWorkerSupervisor({
     logStore: logs,
     policy: { probeIntervalMs: 100, killTimeoutMs: 3000, maxRestarts: 0 },
-    commandOptions: { baseEnv: process.env, nodeBinary: process.execPath, cliScript: FAKE, trtllmServeBinary: FAKE },
+    commandOptions: {
+      baseEnv: process.env,
+      nodeBinary: process.execPath,
+      cliScript: FAKE,
+      trtllmServeBinary: FAKE,
+    },
   });
 });
 
 afterEach(async () => {
   await sup.dispose();
-  if (leftover?.pid !== undefined && isProcessAlive(leftover.pid)) process.kill(leftover.pid, 'SIGKILL');
+  if (leftover?.pid !== undefined && isProcessAlive(leftover.pid)) {
+    process.kill(leftover.pid, 'SIGKILL');
+  }
   logs.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const LEFTOVER_ARGS = (port: number): string[] => ['m', '--host', '127.0.0.1', '--port', String(port)];
+const LEFTOVER_ARGS = (port: number): string[] => [
+  'm',
+  '--host',
+  '127.0.0.1',
+  '--port',
+  String(port),
+];
 
 async function leaveWorkerBehind(port: number): Promise<number> {
   // What the crashed console had started: a worker in its own process group.
   leftover = spawn(FAKE, LEFTOVER_ARGS(port), { detached: true, stdio: 'ignore' });
   await new Promise((r) => leftover?.once('spawn', r));
   const pid = leftover.pid ?? -1;
-  createPidFile(join(dir, 'console.pid.json')).update([{ id: 'ctx0', pid, host: '127.0.0.1', port, command: [FAKE, ...LEFTOVER_ARGS(port)] }]);
+  createPidFile(join(dir, 'console.pid.json')).update([
+    { id: 'ctx0', pid, host: '127.0.0.1', port, command: [FAKE, ...LEFTOVER_ARGS(port)] },
+  ]);
   return pid;
 }
 
@@ -82,8 +104,13 @@ describe('adopting a leftover worker', () => {
     const pid = await leaveWorkerBehind(port);
     const entry = readLeftovers(join(dir, 'console.pid.json'))?.workers[0];
     if (!entry?.worker.identity) throw new Error('no leftover');
-    const reused = { ...entry, worker: { ...entry.worker, identity: { ...entry.worker.identity, startTime: '1' } } };
-    await expect(sup.adopt(specFor(port), reused)).rejects.toMatchObject({ code: 'WORKER_START_FAILED' });
+    const reused = {
+      ...entry,
+      worker: { ...entry.worker, identity: { ...entry.worker.identity, startTime: '1' } },
+    };
+    await expect(sup.adopt(specFor(port), reused)).rejects.toMatchObject({
+      code: 'WORKER_START_FAILED',
+    });
     expect(isProcessAlive(pid)).toBe(true);
   });
 });

@@ -52,12 +52,18 @@ const report: Record<string, unknown> = {};
 const outDir = process.env.OUT ?? mkdtempSync(join(tmpdir(), 'dc-device-'));
 
 afterAll(() => {
-  if (hasNvidiaSmi) writeFileSync(join(outDir, 'device-gpu-report.json'), JSON.stringify(report, null, 2));
+  if (hasNvidiaSmi) {
+    writeFileSync(join(outDir, 'device-gpu-report.json'), JSON.stringify(report, null, 2));
+  }
 });
 
 async function cudaSees(gpus: number[]): Promise<Record<string, unknown>> {
   const spec = { gpus, extraEnv: {} } as unknown as WorkerSpec;
-  const proc = await createNodeProcessLauncher().launch({ command: 'python3', args: ['-c', CUDA_PROBE], env: buildWorkerEnv(spec, process.env) });
+  const proc = await createNodeProcessLauncher().launch({
+    command: 'python3',
+    args: ['-c', CUDA_PROBE],
+    env: buildWorkerEnv(spec, process.env),
+  });
   const lines: string[] = [];
   proc.onLine((_s, l) => lines.push(l));
   await proc.exited;
@@ -90,20 +96,37 @@ describe.skipIf(!hasNvidiaSmi)('on a real NVIDIA machine', () => {
     const sup = createWorkerSupervisor({
       logStore: logs,
       policy: { readyTimeoutMs: 60_000, probeIntervalMs: 200 },
-      commandOptions: { baseEnv: process.env, nodeBinary: process.execPath, cliScript: resolve(__dirname, '../../../../bin/disagg-console.mjs') },
+      commandOptions: {
+        baseEnv: process.env,
+        nodeBinary: process.execPath,
+        cliScript: resolve(__dirname, '../../../../bin/disagg-console.mjs'),
+      },
     });
     try {
       sup.add(
-        workerSpec({ id: 'gen0', role: 'generation', port: await getFreePort(), model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0', engine: 'simulated' }),
+        workerSpec({
+          id: 'gen0',
+          role: 'generation',
+          port: await getFreePort(),
+          model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
+          engine: 'simulated',
+        }),
       );
       await sup.start('gen0');
       const ready = await sup.waitFor('gen0', ['ready'], 60_000);
       const inv = createGpuInventory({ holders: () => sup.gpuHolders() });
       const snap = await inv.start();
       inv.stop();
-      report.supervisor = { ready, readyAfterMs: (ready.readyAtMs ?? 0) - (ready.startedAtMs ?? 0), holders: snap.holders, log: logs.tail('gen0', 30) };
+      report.supervisor = {
+        ready,
+        readyAfterMs: (ready.readyAtMs ?? 0) - (ready.startedAtMs ?? 0),
+        holders: snap.holders,
+        log: logs.tail('gen0', 30),
+      };
       expect(snap.holders['0']).toEqual([{ workerId: 'gen0', role: 'generation' }]);
-      expect(logs.search('gen0', { text: '(CUDA_VISIBLE_DEVICES=0)' }).length).toBeGreaterThanOrEqual(1);
+      expect(
+        logs.search('gen0', { text: '(CUDA_VISIBLE_DEVICES=0)' }).length,
+      ).toBeGreaterThanOrEqual(1);
     } finally {
       await sup.dispose();
       logs.close();

@@ -23,11 +23,14 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'dc-pid-'));
 });
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.pid !== undefined && c.exitCode === null) c.kill('SIGKILL');
+  for (const c of children.splice(0)) {
+    if (c.pid !== undefined && c.exitCode === null) c.kill('SIGKILL');
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
-const sleeperCode = (isDeaf: boolean): string => `${isDeaf ? "process.on('SIGTERM', () => {});" : ''} setInterval(() => {}, 1000); process.stdout.write('up');`;
+const sleeperCode = (isDeaf: boolean): string =>
+  `${isDeaf ? "process.on('SIGTERM', () => {});" : ''} setInterval(() => {}, 1000); process.stdout.write('up');`;
 /** The command line sleeper() launches. */
 const sleeperCommand = (isDeaf = false): string[] => [process.execPath, '-e', sleeperCode(isDeaf)];
 
@@ -71,7 +74,11 @@ describe('pid file', () => {
     const file = createPidFile(path, () => 5);
     file.update([{ id: 'ctx0', pid, host: '127.0.0.1', port: 8001, command: sleeperCommand() }]);
     const record = JSON.parse(readFileSync(path, 'utf8')) as PidFileRecord;
-    expect(record).toMatchObject({ consolePid: process.pid, writtenAtMs: 5, workers: [{ id: 'ctx0', pid, port: 8001, command: sleeperCommand() }] });
+    expect(record).toMatchObject({
+      consolePid: process.pid,
+      writtenAtMs: 5,
+      workers: [{ id: 'ctx0', pid, port: 8001, command: sleeperCommand() }],
+    });
     expect(readLeftovers(path)?.workers).toEqual([expect.objectContaining({ state: 'running' })]);
     file.remove();
     expect(readLeftovers(path)).toBeNull();
@@ -80,7 +87,12 @@ describe('pid file', () => {
   it('sees that the console which wrote the file is still alive', async () => {
     const other = await sleeper();
     const path = join(dir, 'console.pid.json');
-    const record: PidFileRecord = { consolePid: other, consoleIdentity: readProcessIdentity(other), writtenAtMs: 1, workers: [] };
+    const record: PidFileRecord = {
+      consolePid: other,
+      consoleIdentity: readProcessIdentity(other),
+      writtenAtMs: 1,
+      workers: [],
+    };
     writeFileSync(path, JSON.stringify(record));
     expect(readLeftovers(path)?.consoleAlive).toBe(true);
   });
@@ -88,10 +100,27 @@ describe('pid file', () => {
   it('stopLeftover: SIGTERM for a well-behaved process, SIGKILL for a deaf one, never a reused pid', async () => {
     const polite = await sleeper();
     const deaf = await sleeper(true);
-    const entry = (pid: number, isDeaf = false) => ({ id: 'w', pid, host: 'h', port: 1, command: sleeperCommand(isDeaf), identity: readProcessIdentity(pid) });
+    const entry = (pid: number, isDeaf = false) => ({
+      id: 'w',
+      pid,
+      host: 'h',
+      port: 1,
+      command: sleeperCommand(isDeaf),
+      identity: readProcessIdentity(pid),
+    });
     const politeEntry = entry(polite);
-    expect(await stopLeftover({ ...politeEntry, identity: politeEntry.identity && { ...politeEntry.identity, startTime: '1' } }, 300)).toBe('not-ours');
-    expect(await stopLeftover({ ...politeEntry, command: ['node', 'other.js'] }, 300)).toBe('not-ours');
+    expect(
+      await stopLeftover(
+        {
+          ...politeEntry,
+          identity: politeEntry.identity && { ...politeEntry.identity, startTime: '1' },
+        },
+        300,
+      ),
+    ).toBe('not-ours');
+    expect(await stopLeftover({ ...politeEntry, command: ['node', 'other.js'] }, 300)).toBe(
+      'not-ours',
+    );
     expect(isProcessAlive(polite)).toBe(true);
     expect(await stopLeftover(politeEntry, 3000)).toBe('stopped');
     expect(await stopLeftover(entry(deaf, true), 300)).toBe('killed');

@@ -8,7 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { createLogStore, type LogStore } from '../../../../electron/core/supervisor/log-store';
 import { isProcessAlive } from '../../../../electron/core/supervisor/pid-file';
-import { createWorkerSupervisor, type WorkerSupervisor } from '../../../../electron/core/supervisor/worker-supervisor';
+import {
+  createWorkerSupervisor,
+  type WorkerSupervisor,
+} from '../../../../electron/core/supervisor/worker-supervisor';
 import type { WorkerSpec, WorkerStatus } from '../../../../shared/model/worker';
 import { getFreePort } from '../../../helpers/free-port';
 import { workerSpec } from '../../../helpers/worker-spec';
@@ -53,9 +56,13 @@ describe('supervised simulated worker', () => {
     sup.add(sp);
     const { pid } = await sup.start('gen0');
     await sup.waitFor('gen0', ['ready'], 20_000);
-    expect(logs.search('gen0', { text: '(CUDA_VISIBLE_DEVICES=1,2)' }).length).toBeGreaterThanOrEqual(1);
+    expect(
+      logs.search('gen0', { text: '(CUDA_VISIBLE_DEVICES=1,2)' }).length,
+    ).toBeGreaterThanOrEqual(1);
     expect(seen.some((s) => s.state === 'starting' && s.progress?.fraction === 1)).toBe(true);
-    const models = (await (await fetch(`http://127.0.0.1:${sp.port}/v1/models`)).json()) as { data: { id: string }[] };
+    const models = (await (await fetch(`http://127.0.0.1:${sp.port}/v1/models`)).json()) as {
+      data: { id: string }[];
+    };
     expect(models.data[0]?.id).toBe('TinyLlama/TinyLlama-1.1B-Chat-v1.0');
     const st = await sup.stop('gen0');
     expect(st.state).toBe('stopped');

@@ -9,7 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogStore, type LogStore } from '../../../../electron/core/supervisor/log-store';
 import { isProcessAlive, readLeftovers } from '../../../../electron/core/supervisor/pid-file';
 import { createPidFile } from '../../../../electron/core/supervisor/pid-file';
-import { createWorkerSupervisor, type WorkerSupervisor } from '../../../../electron/core/supervisor/worker-supervisor';
+import {
+  createWorkerSupervisor,
+  type WorkerSupervisor,
+} from '../../../../electron/core/supervisor/worker-supervisor';
 import type { RestartPolicy } from '../../../../shared/logic/restart-policy';
 import type { WorkerSpec, WorkerStatus } from '../../../../shared/model/worker';
 import { getFreePort } from '../../../helpers/free-port';
@@ -68,7 +71,10 @@ function make(policy: Partial<RestartPolicy> = {}, withPidFile = false): WorkerS
   return sup;
 }
 
-async function spec(over: Partial<WorkerSpec> = {}, env: Record<string, string> = {}): Promise<WorkerSpec> {
+async function spec(
+  over: Partial<WorkerSpec> = {},
+  env: Record<string, string> = {},
+): Promise<WorkerSpec> {
   return workerSpec({
     port: await getFreePort(),
     model: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
@@ -92,7 +98,11 @@ describe('worker supervisor with real processes', () => {
     const seen: WorkerStatus[] = [];
     s.onDidChangeStatus((st) => seen.push(st));
     const sp = await spec(
-      { gpus: [2, 3], tpSize: 2, registration: { kind: 'disagg_cluster', clusterUri: 'http://localhost:18000' } },
+      {
+        gpus: [2, 3],
+        tpSize: 2,
+        registration: { kind: 'disagg_cluster', clusterUri: 'http://localhost:18000' },
+      },
       { FAKE_TRTLLM_READY_DELAY_MS: '400', UCX_TLS: '^ib' },
     );
     s.add(sp);
@@ -102,24 +112,38 @@ describe('worker supervisor with real processes', () => {
     const ready = await s.waitFor('ctx0', ['ready'], 15_000);
     expect(ready.readyAtMs).toBeGreaterThanOrEqual(ready.startedAtMs ?? Infinity);
 
-    const record = JSON.parse(readFileSync(join(dir, 'record.json'), 'utf8')) as { argv: string[]; env: Record<string, string>; pid: number };
+    const record = JSON.parse(readFileSync(join(dir, 'record.json'), 'utf8')) as {
+      argv: string[];
+      env: Record<string, string>;
+      pid: number;
+    };
     expect(record.pid).toBe(started.pid);
     expect(record.argv).toEqual([
       'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
-      '--host', '127.0.0.1',
-      '--port', String(sp.port),
-      '--backend', 'pytorch',
-      '--tp_size', '2',
-      '--pp_size', '1',
-      '--extra_llm_api_options', join(dir, 'ctx0.yaml'),
-      '--server_role', 'CONTEXT',
-      '--disagg_cluster_uri', 'http://localhost:18000',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(sp.port),
+      '--backend',
+      'pytorch',
+      '--tp_size',
+      '2',
+      '--pp_size',
+      '1',
+      '--extra_llm_api_options',
+      join(dir, 'ctx0.yaml'),
+      '--server_role',
+      'CONTEXT',
+      '--disagg_cluster_uri',
+      'http://localhost:18000',
     ]);
     expect(record.env.CUDA_VISIBLE_DEVICES).toBe('2,3');
     expect(record.env.UCX_TLS).toBe('^ib');
     expect(record.env.HOME).toBe(process.env.HOME);
 
-    const progress = seen.filter((st) => st.state === 'starting' && st.progress !== null).map((st) => st.progress?.fraction);
+    const progress = seen
+      .filter((st) => st.state === 'starting' && st.progress !== null)
+      .map((st) => st.progress?.fraction);
     expect(progress.length).toBeGreaterThanOrEqual(2);
     expect(progress).toContain(1);
     expect(s.status('ctx0').progress).toBeNull();
@@ -137,7 +161,12 @@ describe('worker supervisor with real processes', () => {
     await s.start('ctx0');
     await s.waitFor('ctx0', ['ready'], 15_000);
     const record = JSON.parse(readFileSync(join(dir, 'record.json'), 'utf8')) as { argv: string[] };
-    expect(record.argv.slice(0, 4)).toEqual(['sim-worker', 'TinyLlama/TinyLlama-1.1B-Chat-v1.0', '--host', '127.0.0.1']);
+    expect(record.argv.slice(0, 4)).toEqual([
+      'sim-worker',
+      'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
+      '--host',
+      '127.0.0.1',
+    ]);
   });
 
   it('health never answers: ready timeout, SIGTERM, then errored with the reason kept', async () => {
@@ -164,7 +193,16 @@ describe('worker supervisor with real processes', () => {
     const s = make({ maxRestarts: 2, backoffBaseMs: 200 });
     const statuses: WorkerStatus[] = [];
     s.onDidChangeStatus((st) => statuses.push(st));
-    s.add(await spec({}, { FAKE_TRTLLM_CRASH_AFTER_MS: '150', FAKE_TRTLLM_EXIT_CODE: '3', FAKE_TRTLLM_READY_DELAY_MS: '2000' }));
+    s.add(
+      await spec(
+        {},
+        {
+          FAKE_TRTLLM_CRASH_AFTER_MS: '150',
+          FAKE_TRTLLM_EXIT_CODE: '3',
+          FAKE_TRTLLM_READY_DELAY_MS: '2000',
+        },
+      ),
+    );
     await s.start('ctx0');
     const st = await s.waitFor('ctx0', ['errored'], 20_000);
     expect(st.restarts).toBe(2);
@@ -175,7 +213,9 @@ describe('worker supervisor with real processes', () => {
       'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB',
     ]);
     const backoffs = statuses.filter((x) => x.state === 'backoff');
-    expect(backoffs.map((b) => (b.nextRestartAtMs ?? 0) - (b.lastExit?.atMs ?? 0))).toEqual([200, 400]);
+    expect(backoffs.map((b) => (b.nextRestartAtMs ?? 0) - (b.lastExit?.atMs ?? 0))).toEqual([
+      200, 400,
+    ]);
     expect(st.message).toContain('3 crashes');
   });
 
@@ -212,9 +252,14 @@ describe('worker supervisor with real processes', () => {
     const s = make();
     const server = createServer();
     servers.push(server);
-    const port = await new Promise<number>((res) => server.listen(0, '127.0.0.1', () => res((server.address() as { port: number }).port)));
+    const port = await new Promise<number>((res) =>
+      server.listen(0, '127.0.0.1', () => res((server.address() as { port: number }).port)),
+    );
     s.add(await spec({ port }));
-    await expect(s.start('ctx0')).rejects.toMatchObject({ code: 'PORT_IN_USE', message: expect.stringContaining(String(port)) as string });
+    await expect(s.start('ctx0')).rejects.toMatchObject({
+      code: 'PORT_IN_USE',
+      message: expect.stringContaining(String(port)) as string,
+    });
     expect(s.status('ctx0').state).toBe('stopped');
     expect(existsSync(join(dir, 'record.json'))).toBe(false);
   });
@@ -223,7 +268,9 @@ describe('worker supervisor with real processes', () => {
     const s = make();
     const sp = await spec();
     s.add(sp);
-    expect(() => s.add({ ...sp, id: 'gen0' })).toThrow(expect.objectContaining({ code: 'PORT_IN_USE' }) as Error);
+    expect(() => s.add({ ...sp, id: 'gen0' })).toThrow(
+      expect.objectContaining({ code: 'PORT_IN_USE' }) as Error,
+    );
   });
 
   it('a binary that does not exist: errored with a clear message, no restart loop', async () => {
@@ -237,7 +284,9 @@ describe('worker supervisor with real processes', () => {
   it('writes a pid file while workers run and removes it on dispose, which stops every worker', async () => {
     const s = make({}, true);
     s.add(await spec());
-    s.add(await spec({ id: 'gen0', role: 'generation' }, { FAKE_TRTLLM_RECORD: join(dir, 'gen.json') }));
+    s.add(
+      await spec({ id: 'gen0', role: 'generation' }, { FAKE_TRTLLM_RECORD: join(dir, 'gen.json') }),
+    );
     await Promise.all([s.start('ctx0'), s.start('gen0')]);
     const left = readLeftovers(join(dir, 'console.pid.json'));
     expect(left?.consoleAlive).toBe(false);

@@ -3,8 +3,16 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { COMPUTE_APPS_ARGS, createGpuInventory, GPU_QUERY_ARGS } from '../../../../electron/core/gpu/gpu-inventory';
-import { CommandFailedError, type CommandRunner, execFileRunner } from '../../../../electron/core/gpu/nvidia-smi-runner';
+import {
+  COMPUTE_APPS_ARGS,
+  createGpuInventory,
+  GPU_QUERY_ARGS,
+} from '../../../../electron/core/gpu/gpu-inventory';
+import {
+  CommandFailedError,
+  type CommandRunner,
+  execFileRunner,
+} from '../../../../electron/core/gpu/nvidia-smi-runner';
 import { simulatedSample, simulatedTopology } from '../../../../electron/core/gpu/simulated-gpus';
 
 const FIX = join(__dirname, '../../../fixtures/nvidia-smi');
@@ -26,12 +34,22 @@ function fixtureRunner(dir: string, calls: string[][] = []): CommandRunner {
 describe('GPU inventory from nvidia-smi', () => {
   it('reads the recorded H100: inventory, sample, topology, architecture, CUDA version', async () => {
     const calls: string[][] = [];
-    const inv = createGpuInventory({ run: fixtureRunner('h100-x1', calls), nvidiaSmiPath: '/usr/bin/nvidia-smi', now: () => 42 });
+    const inv = createGpuInventory({
+      run: fixtureRunner('h100-x1', calls),
+      nvidiaSmiPath: '/usr/bin/nvidia-smi',
+      now: () => 42,
+    });
     const snap = await inv.start();
     inv.stop();
     expect(snap.simulated).toBe(false);
     expect(snap.gpus).toEqual([
-      expect.objectContaining({ index: 0, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, architecture: 'Hopper', simulated: false }),
+      expect.objectContaining({
+        index: 0,
+        name: 'NVIDIA H100 80GB HBM3',
+        memoryTotalMiB: 81559,
+        architecture: 'Hopper',
+        simulated: false,
+      }),
     ]);
     expect(snap.samples[0]).toMatchObject({ temperatureC: 39, powerDrawW: 131.98, atMs: 42 });
     expect(snap.driverVersion).toBe('580.159.04');
@@ -59,7 +77,11 @@ describe('GPU inventory from nvidia-smi', () => {
     let isBroken = false;
     const good = fixtureRunner('h100-x1');
     const run: CommandRunner = (file, args, t) =>
-      isBroken ? Promise.reject(new CommandFailedError('nvidia-smi: timed out after 5000 ms', 'ETIMEDOUT', '')) : good(file, args, t);
+      isBroken
+        ? Promise.reject(
+            new CommandFailedError('nvidia-smi: timed out after 5000 ms', 'ETIMEDOUT', ''),
+          )
+        : good(file, args, t);
     const inv = createGpuInventory({ run });
     await inv.start();
     inv.stop();
@@ -89,14 +111,29 @@ describe('simulated inventory', () => {
     expect(snap.simulated).toBe(true);
     expect(snap.simulatedReason).toBe('/nonexistent/nvidia-smi not found');
     expect(snap.gpus).toHaveLength(4);
-    expect(snap.gpus.every((g) => g.simulated && g.name === 'NVIDIA H100 80GB HBM3' && g.memoryTotalMiB === 81559)).toBe(true);
+    expect(
+      snap.gpus.every(
+        (g) => g.simulated && g.name === 'NVIDIA H100 80GB HBM3' && g.memoryTotalMiB === 81559,
+      ),
+    ).toBe(true);
     expect(snap.samples).toHaveLength(4);
     expect(snap.topology?.links.GPU0?.GPU1?.raw).toBe('NV18');
   });
 
   it('is used when nvidia-smi fails (no driver), sized by the user', async () => {
-    const run: CommandRunner = () => Promise.reject(new CommandFailedError("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver", '9', ''));
-    const snap = await createGpuInventory({ run, simulatedCount: 8, simulatedModel: 'NVIDIA H200' }).start();
+    const run: CommandRunner = () =>
+      Promise.reject(
+        new CommandFailedError(
+          "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver",
+          '9',
+          '',
+        ),
+      );
+    const snap = await createGpuInventory({
+      run,
+      simulatedCount: 8,
+      simulatedModel: 'NVIDIA H200',
+    }).start();
     expect(snap.simulated).toBe(true);
     expect(snap.simulatedReason).toMatch(/couldn't communicate/);
     expect(snap.gpus).toHaveLength(8);
@@ -105,7 +142,11 @@ describe('simulated inventory', () => {
 
   it('can be forced even where nvidia-smi works', async () => {
     const calls: string[][] = [];
-    const snap = await createGpuInventory({ run: fixtureRunner('h100-x1', calls), isSimulationForced: true, simulatedCount: 2 }).start();
+    const snap = await createGpuInventory({
+      run: fixtureRunner('h100-x1', calls),
+      isSimulationForced: true,
+      simulatedCount: 2,
+    }).start();
     expect(snap.simulated).toBe(true);
     expect(calls).toEqual([]);
   });
@@ -131,7 +172,19 @@ describe('simulated inventory', () => {
   });
 
   it('moves over time but stays within the board limits', () => {
-    const gpu = { index: 0, uuid: 'u', name: 'NVIDIA H100 80GB HBM3', pciBusId: '', memoryTotalMiB: 81559, powerLimitW: 700, maxSmClockMHz: 1980, driverVersion: null, computeCap: '9.0', architecture: 'Hopper', simulated: true };
+    const gpu = {
+      index: 0,
+      uuid: 'u',
+      name: 'NVIDIA H100 80GB HBM3',
+      pciBusId: '',
+      memoryTotalMiB: 81559,
+      powerLimitW: 700,
+      maxSmClockMHz: 1980,
+      driverVersion: null,
+      computeCap: '9.0',
+      architecture: 'Hopper',
+      simulated: true,
+    };
     const holders = [{ workerId: 'w', role: 'context' as const }];
     const a = simulatedSample(gpu, holders, 0.5, 0);
     const b = simulatedSample(gpu, holders, 0.5, 2500);
@@ -152,8 +205,14 @@ describe('simulated inventory', () => {
 
 describe('execFileRunner', () => {
   it('returns stdout, and ENOENT / time-out as coded errors', async () => {
-    await expect(execFileRunner(process.execPath, ['-e', 'process.stdout.write("a, b")'], 5000)).resolves.toBe('a, b');
-    await expect(execFileRunner('/nonexistent/nvidia-smi', [], 5000)).rejects.toMatchObject({ code: 'ENOENT' });
-    await expect(execFileRunner(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], 300)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await expect(
+      execFileRunner(process.execPath, ['-e', 'process.stdout.write("a, b")'], 5000),
+    ).resolves.toBe('a, b');
+    await expect(execFileRunner('/nonexistent/nvidia-smi', [], 5000)).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    await expect(
+      execFileRunner(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], 300),
+    ).rejects.toMatchObject({ code: 'ETIMEDOUT' });
   });
 });

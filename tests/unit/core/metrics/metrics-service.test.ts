@@ -4,7 +4,10 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createMetricsService, type MetricsService } from '../../../../electron/core/metrics/metrics-service';
+import {
+  createMetricsService,
+  type MetricsService,
+} from '../../../../electron/core/metrics/metrics-service';
 import type { ProxyRequestRecord } from '../../../../electron/core/proxy/types';
 import type { MetricsTick } from '../../../../shared/model/metrics';
 
@@ -12,8 +15,22 @@ const T0 = 1_699_999_980_000;
 
 function rec(doneAt: number, genWorker = 'http://127.0.0.1:8002'): ProxyRequestRecord {
   return {
-    id: 1, endpoint: 'chat', isStream: true, receivedAt: doneAt - 100, ctxSentAt: doneAt - 99, ctxAnsweredAt: doneAt - 60, genSentAt: doneAt - 59,
-    tokenTimes: [doneAt - 50, doneAt - 25, doneAt], doneAt, ctxWorker: 'http://127.0.0.1:8001', genWorker, promptTokens: 10, completionTokens: 3, outcome: 'ok', status: 200, retries: 0,
+    id: 1,
+    endpoint: 'chat',
+    isStream: true,
+    receivedAt: doneAt - 100,
+    ctxSentAt: doneAt - 99,
+    ctxAnsweredAt: doneAt - 60,
+    genSentAt: doneAt - 59,
+    tokenTimes: [doneAt - 50, doneAt - 25, doneAt],
+    doneAt,
+    ctxWorker: 'http://127.0.0.1:8001',
+    genWorker,
+    promptTokens: 10,
+    completionTokens: 3,
+    outcome: 'ok',
+    status: 200,
+    retries: 0,
   };
 }
 
@@ -45,7 +62,9 @@ describe('metrics service', () => {
     const at = ticks.map((t) => t.overall.atMs);
     expect(at).toEqual([...new Set(at)].sort((a, b) => a - b));
     expect(at.at(-1)).toBe(T0 + 1000);
-    expect(ticks.filter((t) => t.overall.atMs >= T0).map((t) => t.overall.requests)).toEqual([2, 1]);
+    expect(ticks.filter((t) => t.overall.atMs >= T0).map((t) => t.overall.requests)).toEqual([
+      2, 1,
+    ]);
     expect(ticks.find((t) => t.overall.atMs === T0)?.perWorker['gen0']?.requests).toBe(2);
 
     // Past the 10 s window and beyond the in-memory retention: the snapshot reads the 10 s history.
@@ -58,6 +77,11 @@ describe('metrics service', () => {
     expect(snap.overall.map((b) => b.requests)).toEqual([3, 0]);
     expect(snap.perWorker['gen0']?.map((b) => b.requests)).toEqual([3, 0]);
     expect(snap.overall[0]?.ttftMs.count).toBe(3);
-    expect(svc.csv({ fromMs: T0, toMs: T0 + 10_000 }).trim().split('\n')).toHaveLength(1 + 1 + 2);
+    expect(
+      svc
+        .csv({ fromMs: T0, toMs: T0 + 10_000 })
+        .trim()
+        .split('\n'),
+    ).toHaveLength(1 + 1 + 2);
   });
 });

@@ -31,7 +31,11 @@ function rec(id: number, patch: Partial<ProxyRequestRecord> = {}): ProxyRequestR
   };
 }
 
-const ids = { 'http://127.0.0.1:8001': 'ctx0', 'http://127.0.0.1:8002': 'gen0', 'http://127.0.0.1:8003': 'gen1' } as Record<string, string>;
+const ids = {
+  'http://127.0.0.1:8001': 'ctx0',
+  'http://127.0.0.1:8002': 'gen0',
+  'http://127.0.0.1:8003': 'gen1',
+} as Record<string, string>;
 const workerIdOf = (url: string): string | null => ids[url] ?? null;
 
 afterEach(() => {
@@ -41,13 +45,32 @@ afterEach(() => {
 describe('toRequestDetail', () => {
   it('computes TTFT, TPOT and e2e from the record and resolves worker ids', () => {
     const d = toRequestDetail(rec(1), workerIdOf);
-    expect(d).toMatchObject({ id: 1, ttftMs: 80, tpotMs: 10, e2eMs: 115, ctxWorkerId: 'ctx0', genWorkerId: 'gen0', tokenEvents: 4, completionTokens: 4 });
+    expect(d).toMatchObject({
+      id: 1,
+      ttftMs: 80,
+      tpotMs: 10,
+      e2eMs: 115,
+      ctxWorkerId: 'ctx0',
+      genWorkerId: 'gen0',
+      tokenEvents: 4,
+      completionTokens: 4,
+    });
     expect(d.tokenTimesMs).toEqual([1080, 1090, 1100, 1110]);
   });
 
   it.each([
-    { name: 'failed request: no TTFT', patch: { outcome: 'upstream_error' as const, tokenTimes: [], status: 502 }, ttft: null, tpot: null },
-    { name: 'whole answer: TTFT is end to end', patch: { isStream: false, tokenTimes: [], completionTokens: undefined }, ttft: 115, tpot: null },
+    {
+      name: 'failed request: no TTFT',
+      patch: { outcome: 'upstream_error' as const, tokenTimes: [], status: 502 },
+      ttft: null,
+      tpot: null,
+    },
+    {
+      name: 'whole answer: TTFT is end to end',
+      patch: { isStream: false, tokenTimes: [], completionTokens: undefined },
+      ttft: 115,
+      tpot: null,
+    },
     { name: 'one token: no TPOT', patch: { tokenTimes: [1080] }, ttft: 80, tpot: null },
   ])('$name', ({ patch, ttft, tpot }) => {
     const d = toRequestDetail(rec(1, patch));
@@ -56,7 +79,9 @@ describe('toRequestDetail', () => {
 
   it('keeps at most REQUEST_TOKEN_TIMES_MAX token times but counts all', () => {
     const n = REQUEST_TOKEN_TIMES_MAX + 10;
-    const d = toRequestDetail(rec(1, { tokenTimes: Array.from({ length: n }, (_, i) => 1080 + i) }));
+    const d = toRequestDetail(
+      rec(1, { tokenTimes: Array.from({ length: n }, (_, i) => 1080 + i) }),
+    );
     expect([d.tokenTimesMs.length, d.tokenEvents]).toEqual([REQUEST_TOKEN_TIMES_MAX, n]);
   });
 });
@@ -102,7 +127,11 @@ describe('RequestLog', () => {
     { query: { worker: 'nobody' }, want: [] },
   ])('filters $query', ({ query, want }) => {
     const log = new RequestLog({ workerIdOf });
-    log.add([rec(1), rec(2, { genWorker: 'http://127.0.0.1:8003' }), rec(3, { outcome: 'timeout', status: 504 })]);
+    log.add([
+      rec(1),
+      rec(2, { genWorker: 'http://127.0.0.1:8003' }),
+      rec(3, { outcome: 'timeout', status: 504 }),
+    ]);
     expect(log.list(query).map((r) => r.id)).toEqual(want);
   });
 
@@ -123,7 +152,11 @@ describe('RequestLog', () => {
   it('batches requests:recorded: at most one event per interval, newest first, capped with a count of the rest', () => {
     vi.useFakeTimers();
     const events: RequestsRecordedEvent[] = [];
-    const log = new RequestLog({ onRecorded: (e) => events.push(e), eventIntervalMs: 500, eventMaxItems: 2 });
+    const log = new RequestLog({
+      onRecorded: (e) => events.push(e),
+      eventIntervalMs: 500,
+      eventMaxItems: 2,
+    });
     log.add([rec(1)]);
     log.add([rec(2), rec(3)]);
     expect(events).toEqual([]);

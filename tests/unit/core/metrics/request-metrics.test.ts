@@ -6,7 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { CSV_HEADER, metricsToCsv } from '../../../../electron/core/metrics/metrics-csv';
 import { createMetricsHistory } from '../../../../electron/core/metrics/metrics-history';
-import { OVERALL_SCOPE, RequestMetrics, toMetricsBucket } from '../../../../electron/core/metrics/request-metrics';
+import {
+  OVERALL_SCOPE,
+  RequestMetrics,
+  toMetricsBucket,
+} from '../../../../electron/core/metrics/request-metrics';
 import { parseIterationStats } from '../../../../electron/core/metrics/worker-metrics-poller';
 import type { ProxyRequestRecord } from '../../../../electron/core/proxy/types';
 
@@ -34,14 +38,33 @@ function rec(over: Partial<ProxyRequestRecord>): ProxyRequestRecord {
   };
 }
 
-const ids: Record<string, string> = { 'http://127.0.0.1:8001': 'ctx0', 'http://127.0.0.1:8002': 'gen0' };
+const ids: Record<string, string> = {
+  'http://127.0.0.1:8001': 'ctx0',
+  'http://127.0.0.1:8002': 'gen0',
+};
 
 describe('RequestMetrics', () => {
   it('buckets records by the second they finished, overall and per worker', () => {
     const m = new RequestMetrics({ now: () => T0 + 5000, workerIdOf: (u) => ids[u] ?? null });
-    m.addRecords([rec({}), rec({ id: 2, doneAt: T0 + 1500, tokenTimes: [T0 + 300, T0 + 320] }), rec({ id: 3, outcome: 'upstream_error', status: 502, tokenTimes: [], completionTokens: undefined })]);
+    m.addRecords([
+      rec({}),
+      rec({ id: 2, doneAt: T0 + 1500, tokenTimes: [T0 + 300, T0 + 320] }),
+      rec({
+        id: 3,
+        outcome: 'upstream_error',
+        status: 502,
+        tokenTimes: [],
+        completionTokens: undefined,
+      }),
+    ]);
     const [b0, b1] = m.range(OVERALL_SCOPE, T0, T0 + 2000).map(toMetricsBucket);
-    expect(b0).toMatchObject({ atMs: T0, requests: 2, errors: { upstream_error: 1 }, promptTokens: 40, completionTokens: 4 });
+    expect(b0).toMatchObject({
+      atMs: T0,
+      requests: 2,
+      errors: { upstream_error: 1 },
+      promptTokens: 40,
+      completionTokens: 4,
+    });
     expect(b0?.ttftMs.count).toBe(1);
     expect(b0?.ttftMs.p50).toBeCloseTo(100, -1);
     expect(b0?.tpotMs.p50).toBeCloseTo(10, 0);
@@ -83,7 +106,9 @@ describe('metrics history and CSV', () => {
     const h = createMetricsHistory({ dir, maxFiles: 2 });
     const m = new RequestMetrics({ now: () => T0 + 10_000 });
     m.addRecords([rec({}), rec({ doneAt: T0 + 9000 })]);
-    h.append(m.range(OVERALL_SCOPE, T0, T0 + 10_000, 10).map((acc) => ({ scope: OVERALL_SCOPE, acc })));
+    h.append(
+      m.range(OVERALL_SCOPE, T0, T0 + 10_000, 10).map((acc) => ({ scope: OVERALL_SCOPE, acc })),
+    );
     const back = h.range(OVERALL_SCOPE, T0, T0 + 60_000, 60_000);
     expect(back.map((b) => b.requests)).toEqual([2]);
     expect(toMetricsBucket(back[0]!).ttftMs.count).toBe(2);
@@ -99,13 +124,25 @@ describe('metrics history and CSV', () => {
     const m = new RequestMetrics({ now: () => T0 + 10_000, workerIdOf: (u) => ids[u] ?? null });
     m.addRecords([rec({}), rec({ outcome: 'timeout', tokenTimes: [] })]);
     const overall = m.range(OVERALL_SCOPE, T0, T0 + 2000, 2).map(toMetricsBucket);
-    const csv = metricsToCsv(overall, { gen0: m.range('gen0', T0, T0 + 2000, 2).map(toMetricsBucket) }, 2);
+    const csv = metricsToCsv(
+      overall,
+      { gen0: m.range('gen0', T0, T0 + 2000, 2).map(toMetricsBucket) },
+      2,
+    );
     const lines = csv.trim().split('\n');
     expect(lines[0]).toBe(CSV_HEADER);
     expect(lines).toHaveLength(3);
     const cols = CSV_HEADER.split(',');
-    const row: Record<string, string> = Object.fromEntries(lines[1]!.split(',').map((v, i) => [cols[i] ?? '', v]));
-    expect(row).toMatchObject({ scope: 'overall', requests: '2', requests_per_s: '1', errors: '1', errors_by_kind: 'timeout=1' });
+    const row: Record<string, string> = Object.fromEntries(
+      lines[1]!.split(',').map((v, i) => [cols[i] ?? '', v]),
+    );
+    expect(row).toMatchObject({
+      scope: 'overall',
+      requests: '2',
+      requests_per_s: '1',
+      errors: '1',
+      errors_by_kind: 'timeout=1',
+    });
     expect(Number(row['ttft_p50_ms'])).toBeGreaterThan(95);
     expect(lines[2]!.split(',')[2]).toBe('gen0');
   });
@@ -113,9 +150,33 @@ describe('metrics history and CSV', () => {
 
 describe('parseIterationStats', () => {
   it.each([
-    { name: 'newest iteration', body: [{ numActiveRequests: 1 }, { numActiveRequests: 3, numQueuedRequests: 2, kvCacheStats: { maxNumBlocks: 100, usedNumBlocks: 25, cacheHitRate: 0.5 } }], want: { activeRequests: 3, queuedRequests: 2, kvCacheUsage: 0.25, kvCacheHitRate: 0.5 } },
-    { name: 'free blocks and reuse counts', body: [{ numActiveRequests: 0, kvCacheStats: { maxNumBlocks: 10, freeNumBlocks: 8, reusedBlocks: 3, missedBlocks: 1 } }], want: { kvCacheUsage: 0.2, kvCacheHitRate: 0.75 } },
-    { name: 'idle (empty array)', body: [], want: { activeRequests: 0, queuedRequests: 0, kvCacheUsage: null } },
+    {
+      name: 'newest iteration',
+      body: [
+        { numActiveRequests: 1 },
+        {
+          numActiveRequests: 3,
+          numQueuedRequests: 2,
+          kvCacheStats: { maxNumBlocks: 100, usedNumBlocks: 25, cacheHitRate: 0.5 },
+        },
+      ],
+      want: { activeRequests: 3, queuedRequests: 2, kvCacheUsage: 0.25, kvCacheHitRate: 0.5 },
+    },
+    {
+      name: 'free blocks and reuse counts',
+      body: [
+        {
+          numActiveRequests: 0,
+          kvCacheStats: { maxNumBlocks: 10, freeNumBlocks: 8, reusedBlocks: 3, missedBlocks: 1 },
+        },
+      ],
+      want: { kvCacheUsage: 0.2, kvCacheHitRate: 0.75 },
+    },
+    {
+      name: 'idle (empty array)',
+      body: [],
+      want: { activeRequests: 0, queuedRequests: 0, kvCacheUsage: null },
+    },
   ])('reads $name', ({ body, want }) => {
     expect(parseIterationStats(body, 5)).toMatchObject({ atMs: 5, ...want });
   });

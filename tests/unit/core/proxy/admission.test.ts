@@ -2,7 +2,12 @@
 // CoDel-style 503 once the queue stands above target for an interval, timeouts and cancellation.
 import { describe, expect, it } from 'vitest';
 
-import type { AdmissionClock, AdmissionOptions, AdmissionVerdict, QueuedAdmission } from '../../../../electron/core/proxy/admission';
+import type {
+  AdmissionClock,
+  AdmissionOptions,
+  AdmissionVerdict,
+  QueuedAdmission,
+} from '../../../../electron/core/proxy/admission';
 import { AdmissionController } from '../../../../electron/core/proxy/admission';
 
 class ManualClock implements AdmissionClock {
@@ -37,7 +42,13 @@ class ManualClock implements AdmissionClock {
   }
 }
 
-const OPTS: AdmissionOptions = { maxConcurrency: 2, maxQueue: 3, queueTargetMs: 10, queueIntervalMs: 100, queueTimeoutMs: 1_000 };
+const OPTS: AdmissionOptions = {
+  maxConcurrency: 2,
+  maxQueue: 3,
+  queueTargetMs: 10,
+  queueIntervalMs: 100,
+  queueTimeoutMs: 1_000,
+};
 
 function make(o: Partial<AdmissionOptions> = {}): { c: AdmissionController; clock: ManualClock } {
   const clock = new ManualClock();
@@ -101,7 +112,12 @@ describe('AdmissionController', () => {
     // Those already queued are admitted in turn, not thrown out.
     c.release();
     c.release();
-    expect(await Promise.all(waiting.map((w) => state(w.result)))).toEqual(['admitted', 'admitted', 'admitted', 'admitted']);
+    expect(await Promise.all(waiting.map((w) => state(w.result)))).toEqual([
+      'admitted',
+      'admitted',
+      'admitted',
+      'admitted',
+    ]);
   });
 
   it('a queue that drains restarts the interval (only a standing queue counts)', () => {

@@ -34,7 +34,11 @@ describe('SteadyClockSync', () => {
   });
 
   /** A worker whose steady clock is the proxy's (injected) clock plus `skew`, recording what is pushed. */
-  async function fakeWorker(skew: number, clock: { t: number }, getStatus = 200): Promise<{ url: string; pushed: unknown[]; gets: () => number }> {
+  async function fakeWorker(
+    skew: number,
+    clock: { t: number },
+    getStatus = 200,
+  ): Promise<{ url: string; pushed: unknown[]; gets: () => number }> {
     const pushed: unknown[] = [];
     let gets = 0;
     const srv = http.createServer((req, res) => {
@@ -59,7 +63,11 @@ describe('SteadyClockSync', () => {
     });
     servers.push(srv);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, pushed, gets: () => gets };
+    return {
+      url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+      pushed,
+      gets: () => gets,
+    };
   }
 
   it('pushes the negated offset, so worker time + pushed offset = proxy time', async () => {
@@ -85,7 +93,12 @@ describe('SteadyClockSync', () => {
     const clock = { t: 0 };
     const w = await fakeWorker(0, clock, 500);
     const logs: Array<[string, string]> = [];
-    const sync = new SteadyClockSync({ log: (l, m) => logs.push([l, m]), now: () => clock.t, retryMs: 20, maxRetryMs: 40 });
+    const sync = new SteadyClockSync({
+      log: (l, m) => logs.push([l, m]),
+      now: () => clock.t,
+      retryMs: 20,
+      maxRetryMs: 40,
+    });
     sync.reconcile([w.url]);
     await sync.idle();
     expect(sync.pushedOffset(w.url)).toBeUndefined();
@@ -111,7 +124,12 @@ describe('SteadyClockSync', () => {
     const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     const w = await fakeWorker(-2, clock);
     const logs: string[] = [];
-    const sync = new SteadyClockSync({ log: (_l, m) => logs.push(m), now: () => clock.t, timeoutMs: 300, retryMs: 60_000 });
+    const sync = new SteadyClockSync({
+      log: (_l, m) => logs.push(m),
+      now: () => clock.t,
+      timeoutMs: 300,
+      retryMs: 60_000,
+    });
     sync.reconcile([silentUrl, w.url]);
     await sync.idle();
     // idle() settled, so the silent worker's exchange ended by its own 300 ms timeout (logged below).

@@ -89,24 +89,29 @@ export function compareOutcomes(theirs: ParseOutcome, ours: ParseOutcome): strin
   if (ours.kind !== 'accepted') return `llhttp accepted ${describe(theirs)}, ours ${ours.kind}`;
   const differs: string[] = [];
   if (ours.status !== theirs.status) differs.push(`status ${ours.status} vs ${theirs.status}`);
-  if (ours.contentType !== theirs.contentType)
-    {differs.push(
+  if (ours.contentType !== theirs.contentType) {
+    differs.push(
       `content-type ${JSON.stringify(ours.contentType)} vs ${JSON.stringify(theirs.contentType)}`,
-    );}
-  if (ours.body !== theirs.body)
-    {differs.push(
+    );
+  }
+  if (ours.body !== theirs.body) {
+    differs.push(
       `body ${JSON.stringify(ours.body.slice(0, 40))} vs ${JSON.stringify(theirs.body.slice(0, 40))}`,
-    );}
+    );
+  }
   // Trailing bytes: ours must not reuse a connection llhttp found more bytes on; "\r\n" alone after
   // a response llhttp skips, and ours (stricter) treats as unexpected: the connection is just not reused.
-  if (theirs.hasTrailingBytes && !ours.hasTrailingBytes)
-    {differs.push('llhttp saw bytes after the response, ours did not');}
+  if (theirs.hasTrailingBytes && !ours.hasTrailingBytes) {
+    differs.push('llhttp saw bytes after the response, ours did not');
+  }
   const reusable = (o: { canReuse: boolean; hasTrailingBytes: boolean }): boolean =>
     o.canReuse && !o.hasTrailingBytes;
-  if (reusable(ours) && !reusable(theirs))
-    {differs.push('ours would reuse a connection llhttp would not');}
-  if (!ours.canReuse && theirs.canReuse && !theirs.hasTrailingBytes)
-    {differs.push('ours would close a connection llhttp keeps');}
+  if (reusable(ours) && !reusable(theirs)) {
+    differs.push('ours would reuse a connection llhttp would not');
+  }
+  if (!ours.canReuse && theirs.canReuse && !theirs.hasTrailingBytes) {
+    differs.push('ours would close a connection llhttp keeps');
+  }
   return differs.length > 0 ? differs.join('; ') : undefined;
 }
 

@@ -43,8 +43,9 @@ function loadBinding(): LlhttpBinding {
   const emit = process.emitWarning.bind(process);
   const quiet = (warning: string | Error, ...rest: unknown[]): void => {
     const text = typeof warning === 'string' ? warning : warning.message;
-    if (!text.includes("process.binding('http_parser')"))
-      {(emit as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);}
+    if (!text.includes("process.binding('http_parser')")) {
+      (emit as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+    }
   };
   process.emitWarning = quiet;
   try {
@@ -141,7 +142,8 @@ function reasonOf(err: Error): string {
 }
 
 function firstHeader(flat: string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < flat.length; i += 2)
-    {if ((flat[i] as string).toLowerCase() === name) return flat[i + 1];}
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if ((flat[i] as string).toLowerCase() === name) return flat[i + 1];
+  }
   return undefined;
 }

@@ -236,8 +236,9 @@ export function generateResponse(rng: Rng): GeneratedResponse {
   const add = (name: string, value: string): void =>
     void headers.push(`${name}:${rng.chance(0.85) ? ' ' : ''}${value}`);
 
-  if (rng.chance(0.8))
-    {add(rng.pick(['Content-Type', 'content-type', 'CONTENT-TYPE']), rng.pick(CONTENT_TYPES));}
+  if (rng.chance(0.8)) {
+    add(rng.pick(['Content-Type', 'content-type', 'CONTENT-TYPE']), rng.pick(CONTENT_TYPES));
+  }
   if (rng.chance(0.1)) add('content-type', 'text/second');
   for (let n = rng.int(4); n > 0; n--) {
     const [name, value] = rng.pick(NOISE_HEADERS);
@@ -444,8 +445,9 @@ function chunkedBody(
 export function randomSplit(rng: Rng, bytes: Buffer): Buffer[] {
   const mode = rng.int(10);
   if (mode === 0 || bytes.length < 2) return [bytes];
-  if (mode === 1 && bytes.length <= 2_000)
-    {return Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));}
+  if (mode === 1 && bytes.length <= 2_000) {
+    return Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));
+  }
   const cuts = new Set<number>();
   for (let n = 1 + rng.int(4); n > 0; n--) cuts.add(rng.int(bytes.length + 1));
   const sorted = [...cuts].sort((a, b) => a - b);

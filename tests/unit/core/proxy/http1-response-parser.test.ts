@@ -5,7 +5,12 @@
 // every split as well.
 import { describe, expect, it } from 'vitest';
 
-import { Http1ResponseParser, HttpParseError, MAX_HEAD_BYTES, type ResponseSink } from '../../../../electron/core/proxy/http1-response-parser';
+import {
+  Http1ResponseParser,
+  HttpParseError,
+  MAX_HEAD_BYTES,
+  type ResponseSink,
+} from '../../../../electron/core/proxy/http1-response-parser';
 
 /** What the sink heard, with body bytes joined (how they are cut depends on the reads). */
 interface Outcome {
@@ -22,7 +27,15 @@ interface Outcome {
 }
 
 function feed(pieces: Buffer[], endInput: boolean): Outcome {
-  const out: Outcome = { heads: [], body: '', completions: [], leftover: 0, ended: undefined, isDone: false, order: '' };
+  const out: Outcome = {
+    heads: [],
+    body: '',
+    completions: [],
+    leftover: 0,
+    ended: undefined,
+    isDone: false,
+    order: '',
+  };
   const bodyParts: Buffer[] = [];
   const sink: ResponseSink = {
     onHead(status, contentType) {
@@ -50,7 +63,9 @@ function feed(pieces: Buffer[], endInput: boolean): Outcome {
 /** The whole input, every two-way split (including an empty first or last read), and byte by byte. */
 function splits(raw: Buffer): { name: string; pieces: Buffer[] }[] {
   const all: { name: string; pieces: Buffer[] }[] = [{ name: 'whole', pieces: [raw] }];
-  for (let k = 0; k <= raw.length; k++) all.push({ name: `split at ${k}`, pieces: [raw.subarray(0, k), raw.subarray(k)] });
+  for (let k = 0; k <= raw.length; k++) {
+    all.push({ name: `split at ${k}`, pieces: [raw.subarray(0, k), raw.subarray(k)] });
+  }
   all.push({ name: 'byte by byte', pieces: Array.from(raw, (_, i) => raw.subarray(i, i + 1)) });
   return all;
 }
@@ -67,7 +82,8 @@ interface ValidCase {
   leftover?: number;
 }
 
-const CHUNKED_HEAD = 'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n';
+const CHUNKED_HEAD =
+  'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n';
 const EXTRA = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nno';
 
 const VALID: ValidCase[] = [
@@ -79,8 +95,20 @@ const VALID: ValidCase[] = [
     body: '{"a":"b c"}',
     canReuse: true,
   },
-  { name: 'Content-Length 0', raw: 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n', status: 200, body: '', canReuse: true },
-  { name: 'status line without a reason phrase', raw: 'HTTP/1.1 503\r\ncontent-length: 1\r\n\r\nx', status: 503, body: 'x', canReuse: true },
+  {
+    name: 'Content-Length 0',
+    raw: 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
+    status: 200,
+    body: '',
+    canReuse: true,
+  },
+  {
+    name: 'status line without a reason phrase',
+    raw: 'HTTP/1.1 503\r\ncontent-length: 1\r\n\r\nx',
+    status: 503,
+    body: 'x',
+    canReuse: true,
+  },
   {
     name: 'header values trimmed, names case-insensitive',
     raw: 'HTTP/1.1 200 OK\r\nCONTENT-TYPE:   text/plain; charset=utf-8  \r\ncontent-LENGTH:2\r\n\r\nhi',
@@ -116,7 +144,13 @@ const VALID: ValidCase[] = [
     body: '\r\n0\r\n\r\n',
     canReuse: true,
   },
-  { name: '204 has no body', raw: 'HTTP/1.1 204 No Content\r\nx-a: b\r\n\r\n', status: 204, body: '', canReuse: true },
+  {
+    name: '204 has no body',
+    raw: 'HTTP/1.1 204 No Content\r\nx-a: b\r\n\r\n',
+    status: 204,
+    body: '',
+    canReuse: true,
+  },
   {
     name: '304 has no body even with a Content-Length',
     raw: 'HTTP/1.1 304 Not Modified\r\ncontent-length: 10\r\n\r\n',
@@ -266,7 +300,10 @@ describe('Http1ResponseParser: valid responses, at every split', () => {
   });
 
   it('a three-way split at every pair of offsets agrees too (chunked with an extension and a trailer)', () => {
-    const raw = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;e=1\r\nab\r\n3\r\ncde\r\n0\r\nT: x\r\n\r\n', 'latin1');
+    const raw = Buffer.from(
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;e=1\r\nab\r\n3\r\ncde\r\n0\r\nT: x\r\n\r\n',
+      'latin1',
+    );
     for (let a = 0; a <= raw.length; a++) {
       for (let b = a; b <= raw.length; b++) {
         const got = feed([raw.subarray(0, a), raw.subarray(a, b), raw.subarray(b)], false);
@@ -285,7 +322,11 @@ describe('Http1ResponseParser: valid responses, at every split', () => {
 
   it('body chunks are views of the pushed buffer, not copies', () => {
     const chunks: Buffer[] = [];
-    const p = new Http1ResponseParser({ onHead() {}, onBody: (c) => chunks.push(c), onComplete() {} });
+    const p = new Http1ResponseParser({
+      onHead() {},
+      onBody: (c) => chunks.push(c),
+      onComplete() {},
+    });
     const head = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n');
     p.push(head);
     const body = Buffer.from('abcdef');
@@ -304,25 +345,53 @@ interface ErrorCase {
 const ERRORS: ErrorCase[] = [
   { name: 'HTTP/2 status line', raw: 'HTTP/2 200 OK\r\n\r\n', message: /invalid status line/ },
   { name: 'two-digit status', raw: 'HTTP/1.1 20 OK\r\n\r\n', message: /invalid status line/ },
-  { name: 'no space after the status', raw: 'HTTP/1.1 200OK\r\n\r\n', message: /invalid status line/ },
+  {
+    name: 'no space after the status',
+    raw: 'HTTP/1.1 200OK\r\n\r\n',
+    message: /invalid status line/,
+  },
   { name: 'not HTTP at all', raw: 'SSH-2.0-OpenSSH_9.6\r\n\r\n', message: /invalid status line/ },
   { name: 'lower-case protocol', raw: 'http/1.1 200 OK\r\n\r\n', message: /invalid status line/ },
-  { name: 'header line without a colon', raw: 'HTTP/1.1 200 OK\r\ncontent-length 0\r\n\r\n', message: /invalid header line/ },
-  { name: 'header line with an empty name', raw: 'HTTP/1.1 200 OK\r\n: x\r\n\r\n', message: /invalid header line/ },
+  {
+    name: 'header line without a colon',
+    raw: 'HTTP/1.1 200 OK\r\ncontent-length 0\r\n\r\n',
+    message: /invalid header line/,
+  },
+  {
+    name: 'header line with an empty name',
+    raw: 'HTTP/1.1 200 OK\r\n: x\r\n\r\n',
+    message: /invalid header line/,
+  },
   {
     name: 'whitespace between a header name and its colon (RFC 9112 5.1)',
     raw: 'HTTP/1.1 200 OK\r\ncontent-length : 3\r\n\r\nabc',
     message: /whitespace before colon/,
   },
-  { name: 'non-numeric content-length', raw: 'HTTP/1.1 200 OK\r\ncontent-length: 1e3\r\n\r\n', message: /invalid content-length/ },
-  { name: 'negative content-length', raw: 'HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n', message: /invalid content-length/ },
-  { name: 'list-valued content-length', raw: 'HTTP/1.1 200 OK\r\ncontent-length: 3, 3\r\n\r\nabc', message: /invalid content-length/ },
+  {
+    name: 'non-numeric content-length',
+    raw: 'HTTP/1.1 200 OK\r\ncontent-length: 1e3\r\n\r\n',
+    message: /invalid content-length/,
+  },
+  {
+    name: 'negative content-length',
+    raw: 'HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n',
+    message: /invalid content-length/,
+  },
+  {
+    name: 'list-valued content-length',
+    raw: 'HTTP/1.1 200 OK\r\ncontent-length: 3, 3\r\n\r\nabc',
+    message: /invalid content-length/,
+  },
   {
     name: 'conflicting content-length headers',
     raw: 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello!',
     message: /duplicate content-length/,
   },
-  { name: 'transfer-encoding gzip', raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n', message: /unsupported transfer-encoding/ },
+  {
+    name: 'transfer-encoding gzip',
+    raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n',
+    message: /unsupported transfer-encoding/,
+  },
   {
     name: 'transfer-encoding gzip, chunked (would relay compressed bytes)',
     raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n',
@@ -333,11 +402,23 @@ const ERRORS: ErrorCase[] = [
     raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\n',
     message: /unsupported transfer-encoding/,
   },
-  { name: '101 Switching Protocols', raw: 'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n', message: /protocol switch/ },
+  {
+    name: '101 Switching Protocols',
+    raw: 'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n',
+    message: /protocol switch/,
+  },
   { name: 'non-hex chunk size', raw: CHUNKED_HEAD + 'zz\r\n', message: /invalid chunk size/ },
   { name: 'empty chunk-size line', raw: CHUNKED_HEAD + '\r\n', message: /invalid chunk size/ },
-  { name: 'negative chunk size', raw: CHUNKED_HEAD + '-5\r\nhello\r\n', message: /invalid chunk size/ },
-  { name: 'chunk size of 13 hex digits', raw: CHUNKED_HEAD + '1000000000000\r\n', message: /chunk size too large/ },
+  {
+    name: 'negative chunk size',
+    raw: CHUNKED_HEAD + '-5\r\nhello\r\n',
+    message: /invalid chunk size/,
+  },
+  {
+    name: 'chunk size of 13 hex digits',
+    raw: CHUNKED_HEAD + '1000000000000\r\n',
+    message: /chunk size too large/,
+  },
   // Where llhttp (Node's parser) rejects, so do we: the differential fuzzing in
   // http1-response-parser-fuzz.test.ts holds the two together; these are the named cases.
   {
@@ -350,23 +431,91 @@ const ERRORS: ErrorCase[] = [
     raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
     message: /both content-length and transfer-encoding/,
   },
-  { name: 'repeated identical Content-Length', raw: 'HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\nContent-Length: 3\r\n\r\nbad', message: /duplicate content-length/ },
-  { name: 'LF-only line ends in the head', raw: 'HTTP/1.1 200 OK\ncontent-length: 4\n\n{\r\n}', message: /not ended by CRLF/ },
-  { name: 'LF-only blank line after CRLF headers', raw: 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\n', message: /not ended by CRLF/ },
-  { name: 'LF-only chunk-size line', raw: CHUNKED_HEAD + '3\nabc\r\n0\r\n\r\n', message: /not ended by CRLF/ },
-  { name: 'LF-only end of chunk data', raw: CHUNKED_HEAD + '3\r\nabc\n0\r\n\r\n', message: /missing CRLF after chunk data/ },
-  { name: 'obs-fold (a header line continued on the next)', raw: 'HTTP/1.1 200 OK\r\nx-a: b\r\n c\r\ncontent-length: 0\r\n\r\n', message: /invalid header line/ },
-  { name: 'a header name with a space', raw: 'HTTP/1.1 200 OK\r\nbad name: v\r\ncontent-length: 0\r\n\r\n', message: /whitespace before colon|invalid header line/ },
-  { name: 'a control byte in a header value', raw: 'HTTP/1.1 200 OK\r\nx-a: b\x01c\r\ncontent-length: 0\r\n\r\n', message: /invalid character in header/ },
-  { name: 'a bare CR in a header value', raw: 'HTTP/1.1 200 OK\r\nx-a: b\rc\r\ncontent-length: 0\r\n\r\n', message: /invalid character in header/ },
-  { name: 'whitespace before a chunk extension', raw: CHUNKED_HEAD + '3 ;a=b\r\nabc\r\n0\r\n\r\n', message: /invalid chunk extension/ },
-  { name: 'an unterminated quoted chunk extension', raw: CHUNKED_HEAD + '3;a="x\r\nabc\r\n0\r\n\r\n', message: /invalid chunk extension/ },
-  { name: 'a malformed trailer', raw: CHUNKED_HEAD + '0\r\nbad trailer\r\n\r\n', message: /invalid header line/ },
-  { name: 'transfer-encoding "chunked<TAB>" (llhttp reads it as not chunked)', raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\t\r\n\r\n0\r\n\r\n', message: /unsupported transfer-encoding/ },
-  { name: 'an empty line before the status line', raw: '\r\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n', message: /empty line before the status line/ },
-  { name: 'HTTP/2.0 status line', raw: 'HTTP/2.0 200 OK\r\ncontent-length: 0\r\n\r\n', message: /unsupported HTTP version/ },
-  { name: 'chunk data longer than its size', raw: CHUNKED_HEAD + '3\r\nabcd\r\n0\r\n\r\n', message: /missing CRLF after chunk data/ },
-  { name: 'CR CR after chunk data', raw: CHUNKED_HEAD + '3\r\nabc\r\r\n0\r\n\r\n', message: /missing CRLF after chunk data/ },
+  {
+    name: 'repeated identical Content-Length',
+    raw: 'HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\nContent-Length: 3\r\n\r\nbad',
+    message: /duplicate content-length/,
+  },
+  {
+    name: 'LF-only line ends in the head',
+    raw: 'HTTP/1.1 200 OK\ncontent-length: 4\n\n{\r\n}',
+    message: /not ended by CRLF/,
+  },
+  {
+    name: 'LF-only blank line after CRLF headers',
+    raw: 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\n',
+    message: /not ended by CRLF/,
+  },
+  {
+    name: 'LF-only chunk-size line',
+    raw: CHUNKED_HEAD + '3\nabc\r\n0\r\n\r\n',
+    message: /not ended by CRLF/,
+  },
+  {
+    name: 'LF-only end of chunk data',
+    raw: CHUNKED_HEAD + '3\r\nabc\n0\r\n\r\n',
+    message: /missing CRLF after chunk data/,
+  },
+  {
+    name: 'obs-fold (a header line continued on the next)',
+    raw: 'HTTP/1.1 200 OK\r\nx-a: b\r\n c\r\ncontent-length: 0\r\n\r\n',
+    message: /invalid header line/,
+  },
+  {
+    name: 'a header name with a space',
+    raw: 'HTTP/1.1 200 OK\r\nbad name: v\r\ncontent-length: 0\r\n\r\n',
+    message: /whitespace before colon|invalid header line/,
+  },
+  {
+    name: 'a control byte in a header value',
+    raw: 'HTTP/1.1 200 OK\r\nx-a: b\x01c\r\ncontent-length: 0\r\n\r\n',
+    message: /invalid character in header/,
+  },
+  {
+    name: 'a bare CR in a header value',
+    raw: 'HTTP/1.1 200 OK\r\nx-a: b\rc\r\ncontent-length: 0\r\n\r\n',
+    message: /invalid character in header/,
+  },
+  {
+    name: 'whitespace before a chunk extension',
+    raw: CHUNKED_HEAD + '3 ;a=b\r\nabc\r\n0\r\n\r\n',
+    message: /invalid chunk extension/,
+  },
+  {
+    name: 'an unterminated quoted chunk extension',
+    raw: CHUNKED_HEAD + '3;a="x\r\nabc\r\n0\r\n\r\n',
+    message: /invalid chunk extension/,
+  },
+  {
+    name: 'a malformed trailer',
+    raw: CHUNKED_HEAD + '0\r\nbad trailer\r\n\r\n',
+    message: /invalid header line/,
+  },
+  {
+    name: 'transfer-encoding "chunked<TAB>" (llhttp reads it as not chunked)',
+    raw: 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\t\r\n\r\n0\r\n\r\n',
+    message: /unsupported transfer-encoding/,
+  },
+  {
+    name: 'an empty line before the status line',
+    raw: '\r\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
+    message: /empty line before the status line/,
+  },
+  {
+    name: 'HTTP/2.0 status line',
+    raw: 'HTTP/2.0 200 OK\r\ncontent-length: 0\r\n\r\n',
+    message: /unsupported HTTP version/,
+  },
+  {
+    name: 'chunk data longer than its size',
+    raw: CHUNKED_HEAD + '3\r\nabcd\r\n0\r\n\r\n',
+    message: /missing CRLF after chunk data/,
+  },
+  {
+    name: 'CR CR after chunk data',
+    raw: CHUNKED_HEAD + '3\r\nabc\r\r\n0\r\n\r\n',
+    message: /missing CRLF after chunk data/,
+  },
 ];
 
 function errorAt(pieces: Buffer[]): unknown {
@@ -388,7 +537,10 @@ describe('Http1ResponseParser: malformed responses, at every split', () => {
   });
 
   it('a head without its blank line beyond MAX_HEAD_BYTES', () => {
-    const raw = Buffer.from('HTTP/1.1 200 OK\r\n' + 'x-pad: ' + 'a'.repeat(MAX_HEAD_BYTES) + '\r\n', 'latin1');
+    const raw = Buffer.from(
+      'HTTP/1.1 200 OK\r\n' + 'x-pad: ' + 'a'.repeat(MAX_HEAD_BYTES) + '\r\n',
+      'latin1',
+    );
     for (const size of [1024, 16 * 1024, raw.length - 1, raw.length]) {
       const pieces: Buffer[] = [];
       for (let i = 0; i < raw.length; i += size) pieces.push(raw.subarray(i, i + size));
@@ -399,7 +551,10 @@ describe('Http1ResponseParser: malformed responses, at every split', () => {
   });
 
   it('a complete head beyond MAX_HEAD_BYTES is refused however it is read', () => {
-    const raw = Buffer.from('HTTP/1.1 200 OK\r\nx-pad: ' + 'a'.repeat(MAX_HEAD_BYTES) + '\r\ncontent-length: 0\r\n\r\n', 'latin1');
+    const raw = Buffer.from(
+      'HTTP/1.1 200 OK\r\nx-pad: ' + 'a'.repeat(MAX_HEAD_BYTES) + '\r\ncontent-length: 0\r\n\r\n',
+      'latin1',
+    );
     for (const size of [4096, 40 * 1024, raw.length - 1, raw.length]) {
       const pieces: Buffer[] = [];
       for (let i = 0; i < raw.length; i += size) pieces.push(raw.subarray(i, i + size));
@@ -411,7 +566,10 @@ describe('Http1ResponseParser: malformed responses, at every split', () => {
   it('a head just under MAX_HEAD_BYTES is accepted', () => {
     const prefix = 'HTTP/1.1 200 OK\r\nx-pad: ';
     const suffix = '\r\ncontent-length: 0\r\n\r\n';
-    const raw = Buffer.from(prefix + 'a'.repeat(MAX_HEAD_BYTES - prefix.length - suffix.length) + suffix, 'latin1');
+    const raw = Buffer.from(
+      prefix + 'a'.repeat(MAX_HEAD_BYTES - prefix.length - suffix.length) + suffix,
+      'latin1',
+    );
     for (const size of [4096, raw.length]) {
       const pieces: Buffer[] = [];
       for (let i = 0; i < raw.length; i += size) pieces.push(raw.subarray(i, i + size));
@@ -441,7 +599,10 @@ describe('Http1ResponseParser: malformed responses, at every split', () => {
   });
 
   it('an over-long chunk-size line is refused however it is read', () => {
-    const raw = Buffer.from(CHUNKED_HEAD + '5;ext=' + 'e'.repeat(8 * 1024) + '\r\nhello\r\n0\r\n\r\n', 'latin1');
+    const raw = Buffer.from(
+      CHUNKED_HEAD + '5;ext=' + 'e'.repeat(8 * 1024) + '\r\nhello\r\n0\r\n\r\n',
+      'latin1',
+    );
     for (const size of [1024, raw.length]) {
       const pieces: Buffer[] = [];
       for (let i = 0; i < raw.length; i += size) pieces.push(raw.subarray(i, i + size));
@@ -490,9 +651,20 @@ describe('Http1ResponseParser: state and reset', () => {
     p.push(Buffer.from('HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 1\r\n\r\na'));
     p.reset();
     expect([p.hasStarted, p.hasHead, p.isDone]).toEqual([false, false, false]);
-    p.push(Buffer.from('HTTP/1.1 201 Created\r\ncontent-type: t/x\r\ntransfer-encoding: chunked\r\n\r\n1\r\nb\r\n0\r\n\r\n'));
+    p.push(
+      Buffer.from(
+        'HTTP/1.1 201 Created\r\ncontent-type: t/x\r\ntransfer-encoding: chunked\r\n\r\n1\r\nb\r\n0\r\n\r\n',
+      ),
+    );
     expect(p.isDone).toBe(true);
-    expect(log).toEqual(['head 200 -', 'body a', 'complete false', 'head 201 t/x', 'body b', 'complete true']);
+    expect(log).toEqual([
+      'head 200 -',
+      'body a',
+      'complete false',
+      'head 201 t/x',
+      'body b',
+      'complete true',
+    ]);
   });
 
   it('reset() mid-response drops every partial state (head, chunk line, CR after chunk data)', () => {

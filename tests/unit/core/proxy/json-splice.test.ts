@@ -2,8 +2,15 @@
 // member scanner frames JSON correctly, including strings holding quotes, braces and escapes.
 import { describe, expect, it } from 'vitest';
 
-import { scanObjectMembers, unwrapTokenListText } from '../../../../electron/core/proxy/json-splice';
-import type { ContextResult, Endpoint, JsonObject } from '../../../../electron/core/proxy/request-flow';
+import {
+  scanObjectMembers,
+  unwrapTokenListText,
+} from '../../../../electron/core/proxy/json-splice';
+import type {
+  ContextResult,
+  Endpoint,
+  JsonObject,
+} from '../../../../electron/core/proxy/request-flow';
 import {
   buildContextRequest,
   buildContextRequestText,
@@ -22,7 +29,8 @@ import {
 
 describe('scanObjectMembers', () => {
   it('frames members, nested values and tricky strings', () => {
-    const text = ' { "a" : 1, "b":"x\\"}{[", "c": {"d": [1, {"e": "]"}]}, "f": null , "g": -1.5e3, "h": "\\\\" } ';
+    const text =
+      ' { "a" : 1, "b":"x\\"}{[", "c": {"d": [1, {"e": "]"}]}, "f": null , "g": -1.5e3, "h": "\\\\" } ';
     const m = scanObjectMembers(text);
     expect(m && [...m.keys()]).toEqual(['a', 'b', 'c', 'f', 'g', 'h']);
     const val = (k: string): unknown => {
@@ -40,7 +48,17 @@ describe('scanObjectMembers', () => {
     const r = m?.get('a');
     expect(r && text.slice(r.start, r.end)).toBe('2');
   });
-  it.each(['', '[]', '{', '{"a"}', '{"a":}', '{"a":1,}', '{"a":1} x', '{"a":"unterminated}', 'null'])('refuses %j', (text) => {
+  it.each([
+    '',
+    '[]',
+    '{',
+    '{"a"}',
+    '{"a":}',
+    '{"a":1,}',
+    '{"a":1} x',
+    '{"a":"unterminated}',
+    'null',
+  ])('refuses %j', (text) => {
     expect(scanObjectMembers(text)).toBeUndefined();
   });
   it.each([
@@ -55,45 +73,95 @@ describe('scanObjectMembers', () => {
 });
 
 const bodies: Array<[Endpoint, JsonObject]> = [
-  ['completions', { model: 'm', prompt: 'The capital of "Germany" is', max_tokens: 8, stream: true, stream_options: { include_usage: true } }],
+  [
+    'completions',
+    {
+      model: 'm',
+      prompt: 'The capital of "Germany" is',
+      max_tokens: 8,
+      stream: true,
+      stream_options: { include_usage: true },
+    },
+  ],
   ['completions', { model: 'm', prompt: ['one prompt'], temperature: 0 }],
   ['completions', { model: 'm', prompt: [[1, 2, 3]], max_tokens: 1 }],
   ['completions', { model: 'm', prompt: [4, 5, 6], disaggregated_params: { request_type: 'x' } }],
-  ['chat', { model: 'm', messages: [{ role: 'user', content: 'hi {"x": ]' }], max_tokens: 8, stream: true }],
-  ['chat', { messages: [{ role: 'system', content: 'a' }, { role: 'user', content: 'b' }], prompt_token_ids: [9, 9], model: 'm' }],
+  [
+    'chat',
+    {
+      model: 'm',
+      messages: [{ role: 'user', content: 'hi {"x": ]' }],
+      max_tokens: 8,
+      stream: true,
+    },
+  ],
+  [
+    'chat',
+    {
+      messages: [
+        { role: 'system', content: 'a' },
+        { role: 'user', content: 'b' },
+      ],
+      prompt_token_ids: [9, 9],
+      model: 'm',
+    },
+  ],
 ];
 
 const ctxAnswer = {
   id: 'cmpl-1',
   object: 'text_completion',
-  choices: [{ index: 0, text: ' Berlin', finish_reason: 'not_finished', disaggregated_params: { request_type: 'context_only', first_gen_tokens: [5], ctx_request_id: 42, encoded_opaque_state: 'abc', draft_tokens: null, disagg_request_id: 7 } }],
+  choices: [
+    {
+      index: 0,
+      text: ' Berlin',
+      finish_reason: 'not_finished',
+      disaggregated_params: {
+        request_type: 'context_only',
+        first_gen_tokens: [5],
+        ctx_request_id: 42,
+        encoded_opaque_state: 'abc',
+        draft_tokens: null,
+        disagg_request_id: 7,
+      },
+    },
+  ],
   usage: { prompt_tokens: 3, completion_tokens: 1 },
   prompt_token_ids: [1, 2, 3],
 };
 
 describe('text path == object path', () => {
-  it.each(bodies)('%s body %#: validation, context, generation and gen-only requests agree', (endpoint, body) => {
-    const text = JSON.stringify(body);
-    const raw = rawJsonOf(text);
-    expect(raw).toBeDefined();
-    if (!raw) return;
-    const objValid = validateClientRequest(endpoint, body);
-    const rawValid = validateRawClientRequest(endpoint, raw);
-    expect(rawValid.ok).toBe(objValid.ok);
-    if (!objValid.ok || !rawValid.ok) return;
-    const promptText = rawValid.value.promptText;
-    expect(JSON.parse(buildContextRequestText(raw, promptText))).toEqual(buildContextRequest(objValid.value));
+  it.each(bodies)(
+    '%s body %#: validation, context, generation and gen-only requests agree',
+    (endpoint, body) => {
+      const text = JSON.stringify(body);
+      const raw = rawJsonOf(text);
+      expect(raw).toBeDefined();
+      if (!raw) return;
+      const objValid = validateClientRequest(endpoint, body);
+      const rawValid = validateRawClientRequest(endpoint, raw);
+      expect(rawValid.ok).toBe(objValid.ok);
+      if (!objValid.ok || !rawValid.ok) return;
+      const promptText = rawValid.value.promptText;
+      expect(JSON.parse(buildContextRequestText(raw, promptText))).toEqual(
+        buildContextRequest(objValid.value),
+      );
 
-    const objCtx = checkContextResponse(ctxAnswer);
-    const rawCtx = checkContextResponseText(rawJsonOf(JSON.stringify(ctxAnswer)) ?? raw);
-    expect(objCtx.ok && rawCtx.ok).toBe(true);
-    if (!objCtx.ok || !rawCtx.ok) return;
-    expect(rawCtx.value.params).toEqual(objCtx.value.params);
-    expect(rawCtx.value.promptTokenIdsText).toBe('[1,2,3]');
-    const ctx: ContextResult = objCtx.value;
-    expect(JSON.parse(buildGenerationRequestText(endpoint, raw, rawCtx.value, promptText))).toEqual(buildGenerationRequest(endpoint, objValid.value, ctx));
-    expect(JSON.parse(buildGenOnlyBenchmarkText(raw, promptText))).toEqual(buildGenOnlyBenchmarkRequest(objValid.value));
-  });
+      const objCtx = checkContextResponse(ctxAnswer);
+      const rawCtx = checkContextResponseText(rawJsonOf(JSON.stringify(ctxAnswer)) ?? raw);
+      expect(objCtx.ok && rawCtx.ok).toBe(true);
+      if (!objCtx.ok || !rawCtx.ok) return;
+      expect(rawCtx.value.params).toEqual(objCtx.value.params);
+      expect(rawCtx.value.promptTokenIdsText).toBe('[1,2,3]');
+      const ctx: ContextResult = objCtx.value;
+      expect(
+        JSON.parse(buildGenerationRequestText(endpoint, raw, rawCtx.value, promptText)),
+      ).toEqual(buildGenerationRequest(endpoint, objValid.value, ctx));
+      expect(JSON.parse(buildGenOnlyBenchmarkText(raw, promptText))).toEqual(
+        buildGenOnlyBenchmarkRequest(objValid.value),
+      );
+    },
+  );
 
   it('refuses the same completions prompts', () => {
     for (const prompt of [['a', 'b'], [[1], [2]], 5, { x: 1 }]) {
@@ -107,7 +175,11 @@ describe('text path == object path', () => {
     const text = JSON.stringify(ctxAnswer);
     const raw = rawJsonOf(text);
     expect(raw && JSON.parse(finishedContextText(raw))).toEqual(finishedContextBody(ctxAnswer));
-    for (const bad of [{ choices: [] }, { choices: [{ disaggregated_params: null }] }, { choices: [{}, {}] }]) {
+    for (const bad of [
+      { choices: [] },
+      { choices: [{ disaggregated_params: null }] },
+      { choices: [{}, {}] },
+    ]) {
       const r = rawJsonOf(JSON.stringify(bad));
       expect(r && checkContextResponseText(r).ok).toBe(false);
     }
@@ -115,7 +187,10 @@ describe('text path == object path', () => {
 
   it('keeps a large token array as a byte copy (same text as the worker sent)', () => {
     const ids = Array.from({ length: 40_000 }, (_, i) => i);
-    const answerText = JSON.stringify({ ...ctxAnswer, prompt_token_ids: ids }).replace('"prompt_token_ids":[', '"prompt_token_ids": [ ');
+    const answerText = JSON.stringify({ ...ctxAnswer, prompt_token_ids: ids }).replace(
+      '"prompt_token_ids":[',
+      '"prompt_token_ids": [ ',
+    );
     const a = rawJsonOf(answerText);
     const c = a ? checkContextResponseText(a) : undefined;
     expect(c?.ok).toBe(true);

@@ -33,8 +33,9 @@ function observations(bounds: readonly number[], seed: number): number[] {
     ...bounds.map((b) => b * 0.999999),
     (bounds[bounds.length - 1] as number) * 10,
   ];
-  for (let i = 0; i < 2000; i++)
-    {values.push(rnd() ** 3 * (bounds[bounds.length - 1] as number) * 1.2);}
+  for (let i = 0; i < 2000; i++) {
+    values.push(rnd() ** 3 * (bounds[bounds.length - 1] as number) * 1.2);
+  }
   return values;
 }
 

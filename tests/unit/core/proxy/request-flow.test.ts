@@ -13,7 +13,16 @@ import {
   validateClientRequest,
 } from '../../../../electron/core/proxy/request-flow';
 
-const ctxAnswer = (over: Record<string, unknown> = {}, dp: unknown = { request_type: 'context_only', first_gen_tokens: [5], ctx_request_id: 42, encoded_opaque_state: 'abc', draft_tokens: null }): Record<string, unknown> => ({
+const ctxAnswer = (
+  over: Record<string, unknown> = {},
+  dp: unknown = {
+    request_type: 'context_only',
+    first_gen_tokens: [5],
+    ctx_request_id: 42,
+    encoded_opaque_state: 'abc',
+    draft_tokens: null,
+  },
+): Record<string, unknown> => ({
   id: 'cmpl-1',
   choices: [{ index: 0, text: 'Berlin', finish_reason: 'not_finished', disaggregated_params: dp }],
   usage: { prompt_tokens: 6, completion_tokens: 1 },
@@ -49,20 +58,56 @@ describe('validateClientRequest (5.1)', () => {
 
 describe('buildContextRequest (5.3)', () => {
   it('changes only disaggregated_params, stream and stream_options', () => {
-    const body = { model: 'm', prompt: 'p', max_tokens: 9, temperature: 0.5, stream: true, stream_options: { include_usage: true }, n: 1 };
-    expect(buildContextRequest(body)).toEqual({ ...body, stream: false, stream_options: null, disaggregated_params: { request_type: 'context_only' } });
+    const body = {
+      model: 'm',
+      prompt: 'p',
+      max_tokens: 9,
+      temperature: 0.5,
+      stream: true,
+      stream_options: { include_usage: true },
+      n: 1,
+    };
+    expect(buildContextRequest(body)).toEqual({
+      ...body,
+      stream: false,
+      stream_options: null,
+      disaggregated_params: { request_type: 'context_only' },
+    });
     expect(body.stream).toBe(true);
   });
 });
 
 describe('checkContextResponse (5.3)', () => {
   it('keeps every param, newer fields included, with request_type flipped (issue #13)', () => {
-    const r = checkContextResponse(ctxAnswer({}, { request_type: 'context_only', first_gen_tokens: [5], ctx_request_id: 42, encoded_opaque_state: 'abc', draft_tokens: null, disagg_request_id: 7, ctx_dp_rank: 0 }));
-    expect(r.ok && r.value.params).toEqual({ request_type: 'generation_only', first_gen_tokens: [5], ctx_request_id: 42, encoded_opaque_state: 'abc', draft_tokens: null, disagg_request_id: 7, ctx_dp_rank: 0 });
+    const r = checkContextResponse(
+      ctxAnswer(
+        {},
+        {
+          request_type: 'context_only',
+          first_gen_tokens: [5],
+          ctx_request_id: 42,
+          encoded_opaque_state: 'abc',
+          draft_tokens: null,
+          disagg_request_id: 7,
+          ctx_dp_rank: 0,
+        },
+      ),
+    );
+    expect(r.ok && r.value.params).toEqual({
+      request_type: 'generation_only',
+      first_gen_tokens: [5],
+      ctx_request_id: 42,
+      encoded_opaque_state: 'abc',
+      draft_tokens: null,
+      disagg_request_id: 7,
+      ctx_dp_rank: 0,
+    });
     expect(r.ok && r.value.promptTokens).toBe(6);
   });
   it('accepts missing optional fields (older workers)', () => {
-    const r = checkContextResponse(ctxAnswer({ usage: undefined }, { request_type: 'context_only', ctx_request_id: 1 }));
+    const r = checkContextResponse(
+      ctxAnswer({ usage: undefined }, { request_type: 'context_only', ctx_request_id: 1 }),
+    );
     expect(r.ok && r.value.params).toEqual({ request_type: 'generation_only', ctx_request_id: 1 });
   });
   it.each([
@@ -89,7 +134,9 @@ describe('contextAlreadyFinished (5.5)', () => {
   });
   it('removes choices[0].disaggregated_params from the returned context answer', () => {
     const out = finishedContextBody(ctxAnswer());
-    expect((out['choices'] as Array<Record<string, unknown>>)[0]).not.toHaveProperty('disaggregated_params');
+    expect((out['choices'] as Array<Record<string, unknown>>)[0]).not.toHaveProperty(
+      'disaggregated_params',
+    );
     expect(out['prompt_token_ids']).toEqual([1, 2, 3]);
   });
 });
@@ -98,34 +145,63 @@ describe('buildGenerationRequest (5.4)', () => {
   const r = checkContextResponse(ctxAnswer());
   const ctx = r.ok ? r.value : (undefined as never);
   it('completions: prompt replaced by the context prompt_token_ids', () => {
-    const g = buildGenerationRequest('completions', { model: 'm', prompt: 'hello', max_tokens: 4, stream: true }, ctx);
-    expect(g).toEqual({ model: 'm', prompt: [1, 2, 3], max_tokens: 4, stream: true, disaggregated_params: ctx.params });
+    const g = buildGenerationRequest(
+      'completions',
+      { model: 'm', prompt: 'hello', max_tokens: 4, stream: true },
+      ctx,
+    );
+    expect(g).toEqual({
+      model: 'm',
+      prompt: [1, 2, 3],
+      max_tokens: 4,
+      stream: true,
+      disaggregated_params: ctx.params,
+    });
   });
   it('chat: prompt_token_ids added, messages kept', () => {
     const msgs = [{ role: 'user', content: 'hi' }];
     const g = buildGenerationRequest('chat', { model: 'm', messages: msgs }, ctx);
-    expect(g).toEqual({ model: 'm', messages: msgs, prompt_token_ids: [1, 2, 3], disaggregated_params: ctx.params });
+    expect(g).toEqual({
+      model: 'm',
+      messages: msgs,
+      prompt_token_ids: [1, 2, 3],
+      disaggregated_params: ctx.params,
+    });
   });
   it('gen-only benchmark mode sends fixed params and ignore_eos (5.7)', () => {
     expect(buildGenOnlyBenchmarkRequest({ model: 'm', prompt: 'x' })).toEqual({
       model: 'm',
       prompt: 'x',
       ignore_eos: true,
-      disaggregated_params: { request_type: 'generation_only', first_gen_tokens: [7], ctx_request_id: 1, encoded_opaque_state: null, draft_tokens: null },
+      disaggregated_params: {
+        request_type: 'generation_only',
+        first_gen_tokens: [7],
+        ctx_request_id: 1,
+        encoded_opaque_state: null,
+        draft_tokens: null,
+      },
     });
   });
 });
 
 describe('routeRequestOf and errorBody', () => {
   it('describes requests for the routers', () => {
-    expect(routeRequestOf('completions', { prompt: [1, 2] })).toEqual({ endpoint: 'completions', prompt: [1, 2], requestType: undefined });
-    expect(routeRequestOf('chat', { messages: [], prompt_token_ids: [3] }, 'context_only')).toMatchObject({ endpoint: 'chat', promptTokenIds: [3], requestType: 'context_only' });
+    expect(routeRequestOf('completions', { prompt: [1, 2] })).toEqual({
+      endpoint: 'completions',
+      prompt: [1, 2],
+      requestType: undefined,
+    });
+    expect(
+      routeRequestOf('chat', { messages: [], prompt_token_ids: [3] }, 'context_only'),
+    ).toMatchObject({ endpoint: 'chat', promptTokenIds: [3], requestType: 'context_only' });
   });
   it.each([
     [400, 'invalid_request_error'],
     [401, 'authentication_error'],
     [503, 'server_error'],
   ])('status %i -> type %s', (status, type) => {
-    expect(JSON.parse(errorBody('m', status))).toEqual({ error: { message: 'm', type, param: null, code: status } });
+    expect(JSON.parse(errorBody('m', status))).toEqual({
+      error: { message: 'm', type, param: null, code: status },
+    });
   });
 });

@@ -8,7 +8,11 @@ interface Item {
 }
 
 const item = (id: number): Item => ({ id, slot: -1 });
-const ids = (s: SlotSet<Item>): number[] => s.snapshot().map((i) => i.id).sort((a, b) => a - b);
+const ids = (s: SlotSet<Item>): number[] =>
+  s
+    .snapshot()
+    .map((i) => i.id)
+    .sort((a, b) => a - b);
 
 describe('SlotSet', () => {
   it('adds, removes from any position and keeps the remaining members', () => {

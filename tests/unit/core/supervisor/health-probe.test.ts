@@ -2,7 +2,10 @@ import { createServer, type Server } from 'node:http';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createFetchHealthProbe, healthUrl } from '../../../../electron/core/supervisor/health-probe';
+import {
+  createFetchHealthProbe,
+  healthUrl,
+} from '../../../../electron/core/supervisor/health-probe';
 import { getFreePort } from '../../../helpers/free-port';
 
 let server: Server | null = null;
@@ -35,22 +38,38 @@ describe('fetch health probe', () => {
 
   it('ok on 200', async () => {
     const port = await serve((_req, res) => res.writeHead(200).end());
-    expect(await probe.probe(healthUrl('127.0.0.1', port), 1000)).toEqual({ ok: true, status: 200, error: null });
+    expect(await probe.probe(healthUrl('127.0.0.1', port), 1000)).toEqual({
+      ok: true,
+      status: 200,
+      error: null,
+    });
   });
 
   it('not ok on 503, with the status', async () => {
     const port = await serve((_req, res) => res.writeHead(503).end('loading'));
-    expect(await probe.probe(healthUrl('127.0.0.1', port), 1000)).toEqual({ ok: false, status: 503, error: 'HTTP 503' });
+    expect(await probe.probe(healthUrl('127.0.0.1', port), 1000)).toEqual({
+      ok: false,
+      status: 503,
+      error: 'HTTP 503',
+    });
   });
 
   it('not ok when nothing listens', async () => {
     const port = await getFreePort();
-    expect(await probe.probe(healthUrl('127.0.0.1', port), 1000)).toEqual({ ok: false, status: null, error: 'ECONNREFUSED' });
+    expect(await probe.probe(healthUrl('127.0.0.1', port), 1000)).toEqual({
+      ok: false,
+      status: null,
+      error: 'ECONNREFUSED',
+    });
   });
 
   it('times out on a worker that never answers', async () => {
     const port = await serve(() => undefined);
     // The reason names the 200 ms limit: the probe's own timer ended it (a hang would hit the test timeout).
-    expect(await probe.probe(healthUrl('127.0.0.1', port), 200)).toEqual({ ok: false, status: null, error: 'timeout after 200 ms' });
+    expect(await probe.probe(healthUrl('127.0.0.1', port), 200)).toEqual({
+      ok: false,
+      status: null,
+      error: 'timeout after 200 ms',
+    });
   });
 });

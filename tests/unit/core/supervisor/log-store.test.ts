@@ -79,8 +79,12 @@ describe('log store: files', () => {
     logs.flush();
     const path = logs.filePath('ctx/0') ?? '';
     expect(path).toBe(join(dir, 'ctx_0.log'));
-    expect(readFileSync(path, 'utf8')).toBe('2026-11-24T12:00:00.000Z stdout | hello\n2026-11-24T12:00:00.000Z stderr | Traceback\n');
-    expect(logs.searchFiles('ctx/0', { text: 'trace' })).toEqual([{ file: path, lineNo: 2, text: 'Traceback' }]);
+    expect(readFileSync(path, 'utf8')).toBe(
+      '2026-11-24T12:00:00.000Z stdout | hello\n2026-11-24T12:00:00.000Z stderr | Traceback\n',
+    );
+    expect(logs.searchFiles('ctx/0', { text: 'trace' })).toEqual([
+      { file: path, lineNo: 2, text: 'Traceback' },
+    ]);
     expect(logs.searchFiles('ctx/0', { text: 'hello', stream: 'stderr' })).toEqual([]);
     logs.close();
   });
@@ -96,7 +100,9 @@ describe('log store: files', () => {
     expect(existsSync(`${path}.1`)).toBe(true);
     expect(existsSync(`${path}.2`)).toBe(true);
     expect(existsSync(`${path}.3`)).toBe(false);
-    for (const f of [path, `${path}.1`, `${path}.2`]) expect(readFileSync(f).length).toBeLessThanOrEqual(200);
+    for (const f of [path, `${path}.1`, `${path}.2`]) {
+      expect(readFileSync(f).length).toBeLessThanOrEqual(200);
+    }
     const all = logs.searchFiles('w', { text: 'line number' }).map((m) => m.text.slice(12, 14));
     expect(all.at(-1)).toBe('19');
     expect(all).toEqual([...all].sort());

@@ -2,7 +2,10 @@ import { createServer, type Server } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createPortAllocator, probePort } from '../../../../electron/core/supervisor/port-allocator';
+import {
+  createPortAllocator,
+  probePort,
+} from '../../../../electron/core/supervisor/port-allocator';
 import { getFreePort } from '../../../helpers/free-port';
 
 const servers: Server[] = [];
@@ -22,7 +25,10 @@ describe('port allocator', () => {
     const port = await getFreePort();
     expect(await probePort('127.0.0.1', port)).toEqual({ free: true });
     await occupy(port);
-    expect(await probePort('127.0.0.1', port)).toEqual({ free: false, reason: 'in use by another process' });
+    expect(await probePort('127.0.0.1', port)).toEqual({
+      free: false,
+      reason: 'in use by another process',
+    });
   });
 
   it('allocates the first free port, skipping bound and reserved ones', async () => {
@@ -41,16 +47,24 @@ describe('port allocator', () => {
     const ports = createPortAllocator();
     const bound = await getFreePort();
     await occupy(bound);
-    await expect(ports.assertFree('127.0.0.1', bound, 'w')).rejects.toMatchObject({ code: 'PORT_IN_USE', message: expect.stringContaining(`port ${bound} on 127.0.0.1`) as string });
+    await expect(ports.assertFree('127.0.0.1', bound, 'w')).rejects.toMatchObject({
+      code: 'PORT_IN_USE',
+      message: expect.stringContaining(`port ${bound} on 127.0.0.1`) as string,
+    });
     const held = await getFreePort();
     ports.reserve(held, 'ctx0');
-    await expect(ports.assertFree('127.0.0.1', held, 'gen0')).rejects.toMatchObject({ code: 'PORT_IN_USE', details: { port: held, holder: 'ctx0' } });
+    await expect(ports.assertFree('127.0.0.1', held, 'gen0')).rejects.toMatchObject({
+      code: 'PORT_IN_USE',
+      details: { port: held, holder: 'ctx0' },
+    });
     await expect(ports.assertFree('127.0.0.1', held, 'ctx0')).resolves.toBeUndefined();
   });
 
   it('fails clearly when the range is exhausted', async () => {
     const port = await getFreePort();
     await occupy(port);
-    await expect(createPortAllocator({ firstPort: port, lastPort: port }).allocate('127.0.0.1', 'w')).rejects.toMatchObject({ code: 'PORT_IN_USE' });
+    await expect(
+      createPortAllocator({ firstPort: port, lastPort: port }).allocate('127.0.0.1', 'w'),
+    ).rejects.toMatchObject({ code: 'PORT_IN_USE' });
   });
 });

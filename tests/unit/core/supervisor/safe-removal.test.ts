@@ -1,8 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
 
-import { removeWorkerSafely, type SafeRemovalPorts } from '../../../../electron/core/supervisor/safe-removal';
+import {
+  removeWorkerSafely,
+  type SafeRemovalPorts,
+} from '../../../../electron/core/supervisor/safe-removal';
 
-function fakePorts(over: Partial<SafeRemovalPorts> = {}): { ports: SafeRemovalPorts; calls: string[] } {
+function fakePorts(over: Partial<SafeRemovalPorts> = {}): {
+  ports: SafeRemovalPorts;
+  calls: string[];
+} {
   const calls: string[] = [];
   const ports: SafeRemovalPorts = {
     stopRouting: (id) => {
@@ -62,11 +68,18 @@ describe('removeWorkerSafely', () => {
   });
 
   it('bounds the drain and the wait for the proxy, and still stops the process', async () => {
-    const { ports, calls } = fakePorts({ inFlight: () => Promise.resolve(3), isKnownToProxy: () => Promise.resolve(true) });
+    const { ports, calls } = fakePorts({
+      inFlight: () => Promise.resolve(3),
+      isKnownToProxy: () => Promise.resolve(true),
+    });
     // A fake clock: both 100 ms bounds together must end the removal within 250 ms of (fake) time.
     vi.useFakeTimers();
     let isSettled = false;
-    const removal = removeWorkerSafely('ctx0', ports, { drainTimeoutMs: 100, proxyDropTimeoutMs: 100, pollIntervalMs: 10 }).finally(() => {
+    const removal = removeWorkerSafely('ctx0', ports, {
+      drainTimeoutMs: 100,
+      proxyDropTimeoutMs: 100,
+      pollIntervalMs: 10,
+    }).finally(() => {
       isSettled = true;
     });
     try {
@@ -77,17 +90,33 @@ describe('removeWorkerSafely', () => {
     expect(isSettled).toBe(true);
     const report = await removal;
     expect(report.cutOffRequests).toBe(3);
-    expect(report.steps.find((s) => s.name === 'drain')).toMatchObject({ outcome: 'timeout', detail: '3 request(s) still in flight after 100 ms' });
+    expect(report.steps.find((s) => s.name === 'drain')).toMatchObject({
+      outcome: 'timeout',
+      detail: '3 request(s) still in flight after 100 ms',
+    });
     expect(report.steps.find((s) => s.name === 'proxyDropped')?.outcome).toBe('timeout');
     expect(calls.at(-1)).toBe('stopProcess ctx0');
   });
 
   it('reports a failing step and goes on (e.g. etcd down: the worker deletes its own key on a clean shutdown)', async () => {
     const steps: string[] = [];
-    const { ports, calls } = fakePorts({ deregister: () => Promise.reject(new Error('etcd unavailable')) });
-    const report = await removeWorkerSafely('gen0', ports, { onStep: (s) => steps.push(`${s.name}:${s.outcome}`) });
-    expect(report.steps.find((s) => s.name === 'deregister')).toMatchObject({ outcome: 'failed', detail: 'etcd unavailable' });
-    expect(steps).toEqual(['stopRouting:done', 'drain:done', 'deregister:failed', 'proxyDropped:done', 'stopProcess:done']);
+    const { ports, calls } = fakePorts({
+      deregister: () => Promise.reject(new Error('etcd unavailable')),
+    });
+    const report = await removeWorkerSafely('gen0', ports, {
+      onStep: (s) => steps.push(`${s.name}:${s.outcome}`),
+    });
+    expect(report.steps.find((s) => s.name === 'deregister')).toMatchObject({
+      outcome: 'failed',
+      detail: 'etcd unavailable',
+    });
+    expect(steps).toEqual([
+      'stopRouting:done',
+      'drain:done',
+      'deregister:failed',
+      'proxyDropped:done',
+      'stopProcess:done',
+    ]);
     expect(calls.at(-1)).toBe('stopProcess gen0');
   });
 });

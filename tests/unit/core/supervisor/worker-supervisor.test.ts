@@ -4,8 +4,16 @@ import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../../../electron/core/supervisor/health-probe';
 import { createLogStore } from '../../../../electron/core/supervisor/log-store';
 import { createPortAllocator } from '../../../../electron/core/supervisor/port-allocator';
-import type { LaunchedProcess, LaunchRequest, ProcessExit, StdStream } from '../../../../electron/core/supervisor/process-launcher';
-import { createWorkerSupervisor, type SupervisorClock } from '../../../../electron/core/supervisor/worker-supervisor';
+import type {
+  LaunchedProcess,
+  LaunchRequest,
+  ProcessExit,
+  StdStream,
+} from '../../../../electron/core/supervisor/process-launcher';
+import {
+  createWorkerSupervisor,
+  type SupervisorClock,
+} from '../../../../electron/core/supervisor/worker-supervisor';
 import type { WorkerSpec, WorkerStatus } from '../../../../shared/model/worker';
 import { workerSpec } from '../../../helpers/worker-spec';
 
@@ -14,7 +22,10 @@ class FakeProcess implements LaunchedProcess {
   private lineCb: ((s: StdStream, l: string) => void) | null = null;
   private resolveExit: (e: ProcessExit) => void = () => undefined;
   readonly exited = new Promise<ProcessExit>((r) => (this.resolveExit = r));
-  constructor(readonly pid: number, readonly req: LaunchRequest) {}
+  constructor(
+    readonly pid: number,
+    readonly req: LaunchRequest,
+  ) {}
   onLine(cb: (s: StdStream, l: string) => void): void {
     this.lineCb = cb;
   }
@@ -47,7 +58,9 @@ function manualClock(): SupervisorClock & { advance(ms: number): void } {
     advance(ms) {
       const end = t + ms;
       for (;;) {
-        const due = [...timers.entries()].filter(([, x]) => x.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+        const due = [...timers.entries()]
+          .filter(([, x]) => x.at <= end)
+          .sort((a, b) => a[1].at - b[1].at)[0];
         if (!due) break;
         timers.delete(due[0]);
         t = due[1].at;
@@ -70,7 +83,13 @@ function setup() {
     logStore: createLogStore({ dir: null }),
     clock,
     ports: { ...createPortAllocator(), assertFree: () => Promise.resolve() },
-    policy: { readyTimeoutMs: 10_000, probeIntervalMs: 100, killTimeoutMs: 500, backoffBaseMs: 1000, maxRestarts: 5 },
+    policy: {
+      readyTimeoutMs: 10_000,
+      probeIntervalMs: 100,
+      killTimeoutMs: 500,
+      backoffBaseMs: 1000,
+      maxRestarts: 5,
+    },
     commandOptions: { baseEnv: {}, nodeBinary: 'node', cliScript: 'cli.mjs' },
     launcher: {
       async launch(req) {
@@ -95,7 +114,13 @@ function setup() {
   };
 }
 
-const spec: WorkerSpec = workerSpec({ id: 'w', gpus: [0, 1], host: '0.0.0.0', port: 8001, tpSize: 2 });
+const spec: WorkerSpec = workerSpec({
+  id: 'w',
+  gpus: [0, 1],
+  host: '0.0.0.0',
+  port: 8001,
+  tpSize: 2,
+});
 
 describe('worker supervisor (fakes)', () => {
   it('probes over loopback for a 0.0.0.0 worker and is ready on the first 200', async () => {
@@ -186,13 +211,18 @@ describe('worker supervisor (fakes)', () => {
   it('remove stops, forgets the worker and frees its port and GPUs', async () => {
     const t = setup();
     t.sup.add(spec);
-    expect(t.sup.gpuHolders()).toEqual({ '0': [{ workerId: 'w', role: 'context' }], '1': [{ workerId: 'w', role: 'context' }] });
+    expect(t.sup.gpuHolders()).toEqual({
+      '0': [{ workerId: 'w', role: 'context' }],
+      '1': [{ workerId: 'w', role: 'context' }],
+    });
     await t.sup.start('w');
     const removing = t.sup.remove('w');
     await flush();
     t.procs[0]?.exit(0);
     await removing;
-    expect(() => t.sup.status('w')).toThrow(expect.objectContaining({ code: 'WORKER_NOT_FOUND' }) as Error);
+    expect(() => t.sup.status('w')).toThrow(
+      expect.objectContaining({ code: 'WORKER_NOT_FOUND' }) as Error,
+    );
     expect(t.sup.gpuHolders()).toEqual({});
     expect(() => t.sup.add({ ...spec, id: 'w2' })).not.toThrow();
   });
@@ -201,7 +231,9 @@ describe('worker supervisor (fakes)', () => {
     const t = setup();
     const port = await t.sup.allocatePort('gen0', '127.0.0.1');
     expect(port).toBeGreaterThanOrEqual(8001);
-    expect(() => t.sup.add({ ...spec, id: 'other', port })).toThrow(expect.objectContaining({ code: 'PORT_IN_USE' }) as Error);
+    expect(() => t.sup.add({ ...spec, id: 'other', port })).toThrow(
+      expect.objectContaining({ code: 'PORT_IN_USE' }) as Error,
+    );
     expect(() => t.sup.add({ ...spec, id: 'gen0', port })).not.toThrow();
     expect(await t.sup.allocatePort('gen1', '127.0.0.1')).not.toBe(port);
   });
@@ -209,6 +241,8 @@ describe('worker supervisor (fakes)', () => {
   it('rejects a duplicate id', () => {
     const t = setup();
     t.sup.add(spec);
-    expect(() => t.sup.add(spec)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
+    expect(() => t.sup.add(spec)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error,
+    );
   });
 });

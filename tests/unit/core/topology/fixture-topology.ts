@@ -53,12 +53,24 @@ export const GEN_YAML = `cache_transceiver_config:
 
 /** A fresh copy of the valid topology. */
 export function validTopology(): TopologyFiles {
-  return { 'console.yaml': CONSOLE_YAML, 'disagg_config.yaml': DISAGG_YAML, 'ctx.yaml': CTX_YAML, 'gen.yaml': GEN_YAML };
+  return {
+    'console.yaml': CONSOLE_YAML,
+    'disagg_config.yaml': DISAGG_YAML,
+    'ctx.yaml': CTX_YAML,
+    'gen.yaml': GEN_YAML,
+  };
 }
 
 /** The valid topology with one file's text edited by a replace (which must match). */
-export function withEdit(file: string, from: string, to: string, base: TopologyFiles = validTopology()): TopologyFiles {
+export function withEdit(
+  file: string,
+  from: string,
+  to: string,
+  base: TopologyFiles = validTopology(),
+): TopologyFiles {
   const text = base[file];
-  if (text === undefined || !text.includes(from)) throw new Error(`fixture edit: ${JSON.stringify(from)} not in ${file}`);
+  if (text === undefined || !text.includes(from)) {
+    throw new Error(`fixture edit: ${JSON.stringify(from)} not in ${file}`);
+  }
   return { ...base, [file]: text.replace(from, to) };
 }

@@ -35,7 +35,21 @@ describe('line diff', () => {
     const a = 'a\nb\nc\nd\ne\nf\ng\nh\n';
     const b = 'a\nb\nc\nd\nE\nf\ng\nh\ni\n';
     expect(unifiedDiff(a, b, { aName: 'a/x.yaml', bName: 'b/x.yaml' })).toBe(
-      ['--- a/x.yaml', '+++ b/x.yaml', '@@ -2,7 +2,8 @@', ' b', ' c', ' d', '-e', '+E', ' f', ' g', ' h', '+i', ''].join('\n'),
+      [
+        '--- a/x.yaml',
+        '+++ b/x.yaml',
+        '@@ -2,7 +2,8 @@',
+        ' b',
+        ' c',
+        ' d',
+        '-e',
+        '+E',
+        ' f',
+        ' g',
+        ' h',
+        '+i',
+        '',
+      ].join('\n'),
     );
   });
 
@@ -57,26 +71,52 @@ describe('line diff', () => {
       return seed / 2147483648;
     };
     for (let t = 0; t < 200; t++) {
-      const make = (): string[] => Array.from({ length: Math.floor(rnd() * 25) }, () => 'abcd'[Math.floor(rnd() * 4)]!);
+      const make = (): string[] =>
+        Array.from({ length: Math.floor(rnd() * 25) }, () => 'abcd'[Math.floor(rnd() * 4)]!);
       const a = make();
       const b = make();
       const at = a.map((x) => x + '\n').join('');
       const bt = b.map((x) => x + '\n').join('');
-      expect(applyPatch(at, unifiedDiff(at, bt, { aName: 'a', bName: 'b' }) || '--- a\n+++ b\n')).toBe(bt);
+      expect(
+        applyPatch(at, unifiedDiff(at, bt, { aName: 'a', bName: 'b' }) || '--- a\n+++ b\n'),
+      ).toBe(bt);
       // Minimal: kept lines = LCS length.
-      const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-      for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+      const lcs = Array.from({ length: a.length + 1 }, () =>
+        new Array<number>(b.length + 1).fill(0),
+      );
+      for (let i = a.length - 1; i >= 0; i--) {
+        for (let j = b.length - 1; j >= 0; j--) {
+          lcs[i]![j] =
+            a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+        }
+      }
       expect(diffLines(a, b).filter((l) => l.kind === 'same').length).toBe(lcs[0]![0]);
     }
   });
 
   it('diffs topologies per file with added, removed, changed and unchanged files', () => {
-    const d = diffTopologyFiles({ 'console.yaml': 'a\n', 'gen.yaml': 'x\n', 'old.yaml': 'o\n' }, { 'console.yaml': 'b\n', 'gen.yaml': 'x\n', 'new.yaml': 'n\n' }, { from: 'v1', to: 'v2' });
+    const d = diffTopologyFiles(
+      { 'console.yaml': 'a\n', 'gen.yaml': 'x\n', 'old.yaml': 'o\n' },
+      { 'console.yaml': 'b\n', 'gen.yaml': 'x\n', 'new.yaml': 'n\n' },
+      { from: 'v1', to: 'v2' },
+    );
     expect(d).toEqual([
-      { file: 'console.yaml', status: 'changed', unified: '--- v1/console.yaml\n+++ v2/console.yaml\n@@ -1,1 +1,1 @@\n-a\n+b\n' },
+      {
+        file: 'console.yaml',
+        status: 'changed',
+        unified: '--- v1/console.yaml\n+++ v2/console.yaml\n@@ -1,1 +1,1 @@\n-a\n+b\n',
+      },
       { file: 'gen.yaml', status: 'unchanged', unified: '' },
-      { file: 'new.yaml', status: 'added', unified: '--- /dev/null\n+++ v2/new.yaml\n@@ -0,0 +1,1 @@\n+n\n' },
-      { file: 'old.yaml', status: 'removed', unified: '--- v1/old.yaml\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-o\n' },
+      {
+        file: 'new.yaml',
+        status: 'added',
+        unified: '--- /dev/null\n+++ v2/new.yaml\n@@ -0,0 +1,1 @@\n+n\n',
+      },
+      {
+        file: 'old.yaml',
+        status: 'removed',
+        unified: '--- v1/old.yaml\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-o\n',
+      },
     ]);
   });
 });

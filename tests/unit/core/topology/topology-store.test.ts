@@ -39,21 +39,36 @@ describe('TopologyStore', () => {
     await store.writeCurrent({ 'console.yaml': 'a', 'ctx.yaml': 'c' });
     await store.writeCurrent({ 'console.yaml': 'b', 'gen.yaml': 'g' });
     expect(await store.readCurrent()).toEqual({ 'console.yaml': 'b', 'gen.yaml': 'g' });
-    expect(readdirSync(join(dataDir, 'topologies', 'lab')).sort()).toEqual(['console.yaml', 'gen.yaml']);
+    expect(readdirSync(join(dataDir, 'topologies', 'lab')).sort()).toEqual([
+      'console.yaml',
+      'gen.yaml',
+    ]);
   });
 
-  it.each(['../x.yaml', '.hidden', 'a/b.yaml', 'meta.json'])('refuses the file name %s', async (name) => {
-    const store = new TopologyStore({ dataDir });
-    await expect(store.writeCurrent({ [name]: 'x' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-  });
+  it.each(['../x.yaml', '.hidden', 'a/b.yaml', 'meta.json'])(
+    'refuses the file name %s',
+    async (name) => {
+      const store = new TopologyStore({ dataDir });
+      await expect(store.writeCurrent({ [name]: 'x' })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+    },
+  );
 
   it('numbers versions, keeps every one, and lists them newest first', async () => {
     let t = 1000;
     const store = new TopologyStore({ dataDir, now: () => t++ });
     expect(await store.addVersion({ 'console.yaml': 'v1' }, 'apply')).toBe(1);
-    expect(await store.addVersion({ 'console.yaml': 'v2', 'gen.yaml': 'g' }, 'rollback to 1')).toBe(2);
+    expect(await store.addVersion({ 'console.yaml': 'v2', 'gen.yaml': 'g' }, 'rollback to 1')).toBe(
+      2,
+    );
     expect(await store.listVersions()).toEqual([
-      { version: 2, appliedAtMs: 1001, note: 'rollback to 1', fileNames: ['console.yaml', 'gen.yaml'] },
+      {
+        version: 2,
+        appliedAtMs: 1001,
+        note: 'rollback to 1',
+        fileNames: ['console.yaml', 'gen.yaml'],
+      },
       { version: 1, appliedAtMs: 1000, note: 'apply', fileNames: ['console.yaml'] },
     ]);
     expect(await store.readVersion(1)).toEqual({ 'console.yaml': 'v1' });

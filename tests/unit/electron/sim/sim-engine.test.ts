@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { type EngineClock, type EngineJob, type EngineLimits, type IterationStats, SimEngine } from '../../../../electron/sim/sim-engine';
+import {
+  type EngineClock,
+  type EngineJob,
+  type EngineLimits,
+  type IterationStats,
+  SimEngine,
+} from '../../../../electron/sim/sim-engine';
 
 /** A virtual clock: schedule() queues tasks, run() executes them in time order without real waiting. */
 class FakeClock implements EngineClock {
@@ -31,8 +37,17 @@ interface Tracked {
   doneAt: number | null;
 }
 
-function track(prefillTokens: number, outputTokens: number, kvTokens = prefillTokens + outputTokens): Tracked {
-  const t: Tracked = { tokens: [], scheduledAt: null, doneAt: null, job: undefined as unknown as EngineJob };
+function track(
+  prefillTokens: number,
+  outputTokens: number,
+  kvTokens = prefillTokens + outputTokens,
+): Tracked {
+  const t: Tracked = {
+    tokens: [],
+    scheduledAt: null,
+    doneAt: null,
+    job: undefined as unknown as EngineJob,
+  };
   t.job = {
     prefillTokens,
     kvTokens,
@@ -51,9 +66,17 @@ function track(prefillTokens: number, outputTokens: number, kvTokens = prefillTo
   return t;
 }
 
-const LIMITS: EngineLimits = { maxBatchSize: 4, maxNumTokens: 1000, kvCapacityTokens: 32 * 100, tokensPerBlock: 32 };
+const LIMITS: EngineLimits = {
+  maxBatchSize: 4,
+  maxNumTokens: 1000,
+  kvCapacityTokens: 32 * 100,
+  tokensPerBlock: 32,
+};
 /** 1 ms per 100 prefill tokens plus 10 ms + 1 ms per decoding request. */
-const TIMING = { iterationMs: (prefills: readonly number[], gen: number) => prefills.reduce((a, b) => a + b, 0) / 100 + (gen > 0 ? 10 + gen : 0) };
+const TIMING = {
+  iterationMs: (prefills: readonly number[], gen: number) =>
+    prefills.reduce((a, b) => a + b, 0) / 100 + (gen > 0 ? 10 + gen : 0),
+};
 
 describe('SimEngine', () => {
   it('runs prefill then one decode step per iteration with the timing model', () => {
@@ -70,7 +93,12 @@ describe('SimEngine', () => {
   it('bounds the batch by max_batch_size and queues the rest', () => {
     const clock = new FakeClock();
     const stats: IterationStats[] = [];
-    const engine = new SimEngine({ limits: LIMITS, timing: TIMING, clock, onIteration: (s) => stats.push(s) });
+    const engine = new SimEngine({
+      limits: LIMITS,
+      timing: TIMING,
+      clock,
+      onIteration: (s) => stats.push(s),
+    });
     const jobs = Array.from({ length: 6 }, () => track(100, 2));
     for (const j of jobs) engine.submit(j.job);
     expect(engine.snapshot().queued).toBe(6);
@@ -80,14 +108,29 @@ describe('SimEngine', () => {
     // The 5th and 6th start only after the first ones finish.
     expect(jobs[4]?.scheduledAt).toBeGreaterThan(0);
     expect(jobs[4]?.scheduledAt).toBeGreaterThanOrEqual(jobs[0]?.doneAt ?? Infinity);
-    expect(stats[0]).toMatchObject({ iter: 0, numNewActiveRequests: 4, numQueuedRequests: 2, maxBatchSizeStatic: 4, maxNumTokensStatic: 1000 });
-    expect(stats[0]?.inflightBatchingStats).toMatchObject({ numContextRequests: 4, numCtxTokens: 400, numGenRequests: 0 });
+    expect(stats[0]).toMatchObject({
+      iter: 0,
+      numNewActiveRequests: 4,
+      numQueuedRequests: 2,
+      maxBatchSizeStatic: 4,
+      maxNumTokensStatic: 1000,
+    });
+    expect(stats[0]?.inflightBatchingStats).toMatchObject({
+      numContextRequests: 4,
+      numCtxTokens: 400,
+      numGenRequests: 0,
+    });
   });
 
   it('bounds prefill tokens per iteration by max_num_tokens', () => {
     const clock = new FakeClock();
     const stats: IterationStats[] = [];
-    const engine = new SimEngine({ limits: { ...LIMITS, maxNumTokens: 600 }, timing: TIMING, clock, onIteration: (s) => stats.push(s) });
+    const engine = new SimEngine({
+      limits: { ...LIMITS, maxNumTokens: 600 },
+      timing: TIMING,
+      clock,
+      onIteration: (s) => stats.push(s),
+    });
     engine.submit(track(400, 1).job);
     engine.submit(track(400, 1).job);
     clock.run();
@@ -96,7 +139,11 @@ describe('SimEngine', () => {
 
   it('admits only what fits in the KV cache and rejects a job larger than the cache', () => {
     const clock = new FakeClock();
-    const engine = new SimEngine({ limits: { ...LIMITS, kvCapacityTokens: 320 }, timing: TIMING, clock });
+    const engine = new SimEngine({
+      limits: { ...LIMITS, kvCapacityTokens: 320 },
+      timing: TIMING,
+      clock,
+    });
     const a = track(200, 10);
     const b = track(200, 10);
     engine.submit(a.job);
@@ -104,7 +151,12 @@ describe('SimEngine', () => {
     clock.run();
     expect(b.scheduledAt).toBeGreaterThanOrEqual(a.doneAt ?? Infinity);
     let rejected = '';
-    engine.submit({ prefillTokens: 1000, kvTokens: 1000, step: () => true, onRejected: (r) => (rejected = r) });
+    engine.submit({
+      prefillTokens: 1000,
+      kvTokens: 1000,
+      step: () => true,
+      onRejected: (r) => (rejected = r),
+    });
     expect(rejected).toContain('KV cache holds 320');
   });
 
@@ -123,7 +175,11 @@ describe('SimEngine', () => {
 
   it('frees the slot of a cancelled job and keeps held KV until released', () => {
     const clock = new FakeClock();
-    const engine = new SimEngine({ limits: { ...LIMITS, kvCapacityTokens: 320 }, timing: TIMING, clock });
+    const engine = new SimEngine({
+      limits: { ...LIMITS, kvCapacityTokens: 320 },
+      timing: TIMING,
+      clock,
+    });
     const release = engine.holdKv(320);
     const a = track(100, 2);
     const handle = engine.submit(a.job);
@@ -143,7 +199,7 @@ describe('SimEngine', () => {
     expect(engine.snapshot()).toMatchObject({ queued: 0, active: 0, usedKvTokens: 0 });
   });
 
-  it('tells the timing model each prefill and the decoding requests\' average context', () => {
+  it("tells the timing model each prefill and the decoding requests' average context", () => {
     const clock = new FakeClock();
     const calls: [number[], number, number][] = [];
     const engine = new SimEngine({

@@ -14,7 +14,16 @@ describe('fault switches', () => {
     );
     expect(r).toEqual({
       ok: true,
-      faults: { crashAfterRequests: 3, dieMidStreamAfterTokens: 2, hang: true, slowdownFactor: 2.5, extraIterationMs: 4, failHealth: true, answer5xx: 503, refuseRequests: true },
+      faults: {
+        crashAfterRequests: 3,
+        dieMidStreamAfterTokens: 2,
+        hang: true,
+        slowdownFactor: 2.5,
+        extraIterationMs: 4,
+        failHealth: true,
+        answer5xx: 503,
+        refuseRequests: true,
+      },
     });
   });
 

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_SIM_MAX_SEQ_LEN, type HardwareInput, resolveHardware } from '../../../../electron/sim/sim-hardware';
+import {
+  DEFAULT_SIM_MAX_SEQ_LEN,
+  type HardwareInput,
+  resolveHardware,
+} from '../../../../electron/sim/sim-hardware';
 
-const BASE: HardwareInput = { model: 'meta-llama/Llama-3.1-8B-Instruct', env: {}, tpSize: 1, ppSize: 1, freeGpuMemoryFraction: 0.9, kvMaxTokens: null, tokensPerBlock: 32 };
+const BASE: HardwareInput = {
+  model: 'meta-llama/Llama-3.1-8B-Instruct',
+  env: {},
+  tpSize: 1,
+  ppSize: 1,
+  freeGpuMemoryFraction: 0.9,
+  kvMaxTokens: null,
+  tokensPerBlock: 32,
+};
 
 function hw(patch: Partial<HardwareInput> = {}) {
   const r = resolveHardware({ ...BASE, ...patch });
@@ -18,12 +30,21 @@ describe('resolveHardware', () => {
     ['l40s', 'NVIDIA L40S'],
     ['rtx4090', 'NVIDIA GeForce RTX 4090'],
   ])('knows the %s profile', (id, name) => {
-    expect(hw({ env: { DISAGG_SIM_GPU: id } })).toMatchObject({ profileName: id, gpuName: name, defaultMaxSeqLen: DEFAULT_SIM_MAX_SEQ_LEN });
+    expect(hw({ env: { DISAGG_SIM_GPU: id } })).toMatchObject({
+      profileName: id,
+      gpuName: name,
+      defaultMaxSeqLen: DEFAULT_SIM_MAX_SEQ_LEN,
+    });
   });
 
   it('defaults to h100 and takes custom numbers', () => {
     expect(hw().profileName).toBe('h100');
-    const custom = hw({ env: { DISAGG_SIM_GPU: 'custom', DISAGG_SIM_GPU_PROFILE: '{"memoryGiB":48,"memoryBandwidthGBps":960,"denseBf16Tflops":180}' } });
+    const custom = hw({
+      env: {
+        DISAGG_SIM_GPU: 'custom',
+        DISAGG_SIM_GPU_PROFILE: '{"memoryGiB":48,"memoryBandwidthGBps":960,"denseBf16Tflops":180}',
+      },
+    });
     expect(custom.profileName).toBe('custom');
     expect(custom.kvCapacityTokens).toBeLessThan(hw().kvCapacityTokens);
   });
@@ -47,17 +68,24 @@ describe('resolveHardware', () => {
   });
 
   it('fails like an out-of-memory worker when the model does not fit', () => {
-    const r = resolveHardware({ ...BASE, model: 'meta-llama/Llama-3.1-70B-Instruct', env: { DISAGG_SIM_GPU: 'rtx4090' } });
+    const r = resolveHardware({
+      ...BASE,
+      model: 'meta-llama/Llama-3.1-70B-Instruct',
+      env: { DISAGG_SIM_GPU: 'rtx4090' },
+    });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.message).toContain('out of memory');
-    expect(resolveHardware({ ...BASE, model: 'meta-llama/Llama-3.1-70B-Instruct', tpSize: 4 }).ok).toBe(true);
+    expect(
+      resolveHardware({ ...BASE, model: 'meta-llama/Llama-3.1-70B-Instruct', tpSize: 4 }).ok,
+    ).toBe(true);
   });
 
   it('times prefill by tokens, decode by batch size and context, and tp speeds both up', () => {
     const one = hw();
     const tp2 = hw({ tpSize: 2 });
     const prefill = (h: ReturnType<typeof hw>, ...n: number[]): number => h.iterationMs(n, 0, 0);
-    const decode = (h: ReturnType<typeof hw>, batch: number, ctx = 1024): number => h.iterationMs([], batch, ctx);
+    const decode = (h: ReturnType<typeof hw>, batch: number, ctx = 1024): number =>
+      h.iterationMs([], batch, ctx);
     expect(prefill(one, 2000)).toBeGreaterThan(prefill(one, 500) * 3);
     // Four 500-token prompts cost less than one 2000-token prompt (attention is quadratic per prompt).
     expect(prefill(one, 500, 500, 500, 500)).toBeLessThan(prefill(one, 2000));

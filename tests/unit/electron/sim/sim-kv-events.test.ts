@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { KvEventBuffer, type KvEventBufferOptions } from '../../../../electron/sim/sim-kv-events';
 import { computeBlockHashes } from '../../../../shared/logic/kv-block-hash';
 
-const OPTS: KvEventBufferOptions = { maxEvents: 100, maxBlocks: 8, tokensPerBlock: 4, windowSize: 128, isReuseEnabled: true };
+const OPTS: KvEventBufferOptions = {
+  maxEvents: 100,
+  maxBlocks: 8,
+  tokensPerBlock: 4,
+  windowSize: 128,
+  isReuseEnabled: true,
+};
 const ids = (n: number, base = 1000): number[] => Array.from({ length: n }, (_, i) => base + i);
 
 describe('KvEventBuffer', () => {
@@ -12,7 +18,11 @@ describe('KvEventBuffer', () => {
     const prompt = ids(10);
     expect(buf.storePrompt(prompt)).toEqual({ cachedTokens: 0 });
     const events = buf.drain();
-    expect(events[0]).toEqual({ event_id: 0, data: { type: 'created', num_blocks_per_cache_level: [8, 0] }, window_size: 128 });
+    expect(events[0]).toEqual({
+      event_id: 0,
+      data: { type: 'created', num_blocks_per_cache_level: [8, 0] },
+      window_size: 128,
+    });
     const stored = events[1];
     expect(stored?.event_id).toBe(1);
     if (stored?.data.type !== 'stored') throw new Error('expected stored');
@@ -20,7 +30,11 @@ describe('KvEventBuffer', () => {
     expect(stored.data.parent_hash).toBeNull();
     expect(stored.data.blocks.map((b) => b.block_hash)).toEqual(computeBlockHashes(prompt, 4));
     expect(stored.data.blocks.map((b) => b.tokens.length)).toEqual([4, 4, 1]);
-    expect(stored.data.blocks[0]?.tokens[0]).toEqual({ type: 'unique_token', token_id: 1000, token_extra_id: 0 });
+    expect(stored.data.blocks[0]?.tokens[0]).toEqual({
+      type: 'unique_token',
+      token_id: 1000,
+      token_extra_id: 0,
+    });
     expect(buf.drain()).toEqual([]);
   });
 
@@ -35,7 +49,9 @@ describe('KvEventBuffer', () => {
     const hashes = computeBlockHashes(longer, 4);
     expect(ev.data.parent_hash).toBe(hashes[1]);
     expect(ev.data.blocks.map((b) => b.block_hash)).toEqual(hashes.slice(2));
-    expect(new KvEventBuffer({ ...OPTS, isReuseEnabled: false }).storePrompt(ids(9)).cachedTokens).toBe(0);
+    expect(
+      new KvEventBuffer({ ...OPTS, isReuseEnabled: false }).storePrompt(ids(9)).cachedTokens,
+    ).toBe(0);
   });
 
   it('evicts least recently used blocks beyond capacity with a removed event', () => {
@@ -45,7 +61,10 @@ describe('KvEventBuffer', () => {
     buf.storePrompt(ids(17, 500));
     const removed = buf.drain().filter((e) => e.data.type === 'removed');
     expect(removed).toHaveLength(1);
-    expect(removed[0]?.data).toEqual({ type: 'removed', block_hashes: computeBlockHashes(a, 4).slice(0, 2) });
+    expect(removed[0]?.data).toEqual({
+      type: 'removed',
+      block_hashes: computeBlockHashes(a, 4).slice(0, 2),
+    });
     expect(buf.storedBlockCount).toBe(8);
   });
 

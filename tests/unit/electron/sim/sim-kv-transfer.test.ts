@@ -1,6 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 
-import { ContextStateStore, decodeOpaqueState, encodeOpaqueState } from '../../../../electron/sim/sim-kv-transfer';
+import {
+  ContextStateStore,
+  decodeOpaqueState,
+  encodeOpaqueState,
+} from '../../../../electron/sim/sim-kv-transfer';
 
 describe('opaque state', () => {
   it('round-trips through base64 JSON and rejects foreign states', () => {
@@ -14,7 +18,12 @@ describe('opaque state', () => {
 });
 
 describe('ContextStateStore', () => {
-  const payload = { ctx_request_id: 5, prompt_token_ids: [1, 2], first_gen_tokens: [3], kv_bytes: 100 };
+  const payload = {
+    ctx_request_id: 5,
+    prompt_token_ids: [1, 2],
+    first_gen_tokens: [3],
+    kv_bytes: 100,
+  };
 
   it('hands a state out once and releases its KV', () => {
     const store = new ContextStateStore(60_000);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { chatPromptTokenIds, renderChatPrompt, type SequenceParams, SimSequence } from '../../../../electron/sim/sim-sequence';
+import {
+  chatPromptTokenIds,
+  renderChatPrompt,
+  type SequenceParams,
+  SimSequence,
+} from '../../../../electron/sim/sim-sequence';
 import { countTokens, EOS_TOKEN_ID, tokenize } from '../../../../shared/logic/text-generator';
 
 const BASE: SequenceParams = {
@@ -63,7 +68,9 @@ describe('SimSequence', () => {
     expect(seq.stopReason).toBe(stop);
     expect(seq.text).toBe(full.slice(0, at));
     expect(streamed).toBe(full.slice(0, at));
-    expect(run({ stop: [stop], shouldIncludeStopStr: true }).text).toBe(full.slice(0, at + stop.length));
+    expect(run({ stop: [stop], shouldIncludeStopStr: true }).text).toBe(
+      full.slice(0, at + stop.length),
+    );
   });
 
   it('stops at a stop token id and at EOS (EOS not in the output)', () => {
@@ -85,8 +92,13 @@ describe('SimSequence', () => {
 
 describe('chat template', () => {
   it('renders roles and the generation prompt deterministically', () => {
-    const messages = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }];
-    expect(renderChatPrompt(messages, true)).toBe('<|system|>\nBe brief.\n<|user|>\nHi\n<|assistant|>\n');
+    const messages = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Hi' },
+    ];
+    expect(renderChatPrompt(messages, true)).toBe(
+      '<|system|>\nBe brief.\n<|user|>\nHi\n<|assistant|>\n',
+    );
     expect(renderChatPrompt(messages, false)).toBe('<|system|>\nBe brief.\n<|user|>\nHi\n');
     expect(chatPromptTokenIds(messages, true)).toEqual(tokenize(renderChatPrompt(messages, true)));
   });

@@ -20,8 +20,16 @@ describe('visibleGpus', () => {
 
 describe('resolveWorker', () => {
   it('resolves defaults into engine limits and server settings', () => {
-    const r = resolveWorker(defaultServeArgs('meta-llama/Llama-3.1-8B-Instruct'), { CUDA_VISIBLE_DEVICES: '0' }, io);
-    expect(r.engineLimits).toMatchObject({ maxBatchSize: 2048, maxNumTokens: 8192, tokensPerBlock: 32 });
+    const r = resolveWorker(
+      defaultServeArgs('meta-llama/Llama-3.1-8B-Instruct'),
+      { CUDA_VISIBLE_DEVICES: '0' },
+      io,
+    );
+    expect(r.engineLimits).toMatchObject({
+      maxBatchSize: 2048,
+      maxNumTokens: 8192,
+      tokensPerBlock: 32,
+    });
     expect(r.engineLimits.kvCapacityTokens).toBeGreaterThan(100_000);
     expect(r.settings).toMatchObject({
       modelName: 'meta-llama/Llama-3.1-8B-Instruct',
@@ -38,7 +46,11 @@ describe('resolveWorker', () => {
   });
 
   it('zero-delay mode removes every simulated delay', () => {
-    const r = resolveWorker(defaultServeArgs('m'), { CUDA_VISIBLE_DEVICES: '0', DISAGG_SIM_ZERO_DELAY: '1' }, io);
+    const r = resolveWorker(
+      defaultServeArgs('m'),
+      { CUDA_VISIBLE_DEVICES: '0', DISAGG_SIM_ZERO_DELAY: '1' },
+      io,
+    );
     expect(r.iterationMs([4000], 64, 4000)).toBe(0);
     expect(r.loadMs).toBe(0);
     expect(r.settings.isAccessLog).toBe(false);
@@ -50,7 +62,11 @@ describe('resolveWorker', () => {
     ['-2.5', -2.5],
     ['soon', 0],
   ])('DISAGG_SIM_STEADY_CLOCK_SKEW_S=%s skews the steady clock by %d s', (v, skew) => {
-    const r = resolveWorker(defaultServeArgs('m'), { CUDA_VISIBLE_DEVICES: '0', DISAGG_SIM_STEADY_CLOCK_SKEW_S: v }, io);
+    const r = resolveWorker(
+      defaultServeArgs('m'),
+      { CUDA_VISIBLE_DEVICES: '0', DISAGG_SIM_STEADY_CLOCK_SKEW_S: v },
+      io,
+    );
     expect(r.settings.steadyClockSkewSec).toBe(skew);
   });
 

@@ -91,7 +91,16 @@ const PREDICTION: PlannerPrediction = {
 function setup(extra: Parameters<typeof createFakeApi>[0] = {}) {
   const fake = createFakeApi({
     'bench:list': () =>
-      Promise.resolve([{ id: 'run-1', name: 'sweep', createdAtMs: 1, topology: null, stepCount: 2, bestOutputThroughput: 50 }]),
+      Promise.resolve([
+        {
+          id: 'run-1',
+          name: 'sweep',
+          createdAtMs: 1,
+          topology: null,
+          stepCount: 2,
+          bestOutputThroughput: 50,
+        },
+      ]),
     ...extra,
   });
   const app = createAppStore({ api: fake.client, now: () => 0, fetch: null });
@@ -107,9 +116,27 @@ describe('bench slice', () => {
     await app.start();
     const pending = store.getState().runBenchSweep(REQUEST);
     expect(store.getState().isBenchRunning).toBe(true);
-    fake.emit('bench:progressed', { stepIndex: 0, stepCount: 2, stepValue: 1, done: 2, failed: 0, total: 4, elapsedMs: 100, isFinished: false });
+    fake.emit('bench:progressed', {
+      stepIndex: 0,
+      stepCount: 2,
+      stepValue: 1,
+      done: 2,
+      failed: 0,
+      total: 4,
+      elapsedMs: 100,
+      isFinished: false,
+    });
     expect(store.getState().benchProgress?.done).toBe(2);
-    fake.emit('bench:progressed', { stepIndex: 2, stepCount: 2, stepValue: null, done: 0, failed: 0, total: 0, elapsedMs: 0, isFinished: true });
+    fake.emit('bench:progressed', {
+      stepIndex: 2,
+      stepCount: 2,
+      stepValue: null,
+      done: 0,
+      failed: 0,
+      total: 0,
+      elapsedMs: 0,
+      isFinished: true,
+    });
     expect(store.getState().benchProgress).toBeNull();
     await Promise.resolve();
     release(OUTCOME);
@@ -125,7 +152,9 @@ describe('bench slice', () => {
 
   it('a single concurrency step goes through bench:run with that concurrency', async () => {
     const { fake, store } = setup({ 'bench:run': () => Promise.resolve(OUTCOME) });
-    await store.getState().runBenchSweep({ ...REQUEST, sweep: { kind: 'concurrency', values: [3] } });
+    await store
+      .getState()
+      .runBenchSweep({ ...REQUEST, sweep: { kind: 'concurrency', values: [3] } });
     const call = fake.calls.find((c) => c.channel === 'bench:run');
     expect(call?.args[0]).toMatchObject({ maxConcurrency: 3, numPrompts: 4 });
     expect(call?.args[0]).not.toHaveProperty('sweep');
@@ -133,7 +162,10 @@ describe('bench slice', () => {
 
   it('keeps a BUSY error as the form error and clears the running flag', async () => {
     const { store } = setup({
-      'bench:sweep': () => Promise.reject(new AppError('BUSY', 'a load test is already running; wait for it or cancel it')),
+      'bench:sweep': () =>
+        Promise.reject(
+          new AppError('BUSY', 'a load test is already running; wait for it or cancel it'),
+        ),
     });
     expect(await store.getState().runBenchSweep(REQUEST)).toBeNull();
     expect(store.getState().benchError).toContain('already running');
@@ -141,7 +173,18 @@ describe('bench slice', () => {
   });
 
   it('compares two runs, exports CSV, and deleting a compared run closes the comparison', async () => {
-    const rows = [{ stepValue: 1, metric: 'output_throughput', label: 'Output tokens/s', a: 30, b: 50, delta: 20, deltaPct: 66.7, better: 'b' as const }];
+    const rows = [
+      {
+        stepValue: 1,
+        metric: 'output_throughput',
+        label: 'Output tokens/s',
+        a: 30,
+        b: 50,
+        delta: 20,
+        deltaPct: 66.7,
+        better: 'b' as const,
+      },
+    ];
     const { fake, store } = setup({
       'bench:compare': () => Promise.resolve(rows),
       'bench:csv': () => Promise.resolve('step_kind,step_value\n'),
@@ -165,9 +208,19 @@ describe('bench slice', () => {
   it('planner: predict, apply the chosen layout, then check it against a load test', async () => {
     const { fake, store } = setup({
       'planner:predict': () => Promise.resolve(PREDICTION),
-      'planner:apply': () => Promise.resolve({ version: 4, plan: { start: [], restart: [], stop: [], unchanged: [], proxyChanged: false }, warnings: [] }),
+      'planner:apply': () =>
+        Promise.resolve({
+          version: 4,
+          plan: { start: [], restart: [], stop: [], unchanged: [], proxyChanged: false },
+          warnings: [],
+        }),
       'planner:check': () =>
-        Promise.resolve({ label: '1 ctx + 1 gen', rows: [{ metric: 'requests/s', predicted: 2, measured: 2.5, errorPct: -20 }], meanAbsErrorPct: 20, run: OUTCOME.run }),
+        Promise.resolve({
+          label: '1 ctx + 1 gen',
+          rows: [{ metric: 'requests/s', predicted: 2, measured: 2.5, errorPct: -20 }],
+          meanAbsErrorPct: 20,
+          run: OUTCOME.run,
+        }),
     });
     await store.getState().checkPlanner();
     expect(store.getState().plannerError).toContain('apply a predicted layout first');
@@ -181,15 +234,24 @@ describe('bench slice', () => {
     expect(s.plannerError).toBeNull();
     expect(s.plannerTask).toBeNull();
     expect(s.plannerCheck?.meanAbsErrorPct).toBe(20);
-    expect(fake.calls.find((c) => c.channel === 'planner:check')?.args).toEqual([PRED, PREDICTION.workload]);
+    expect(fake.calls.find((c) => c.channel === 'planner:check')?.args).toEqual([
+      PRED,
+      PREDICTION.workload,
+    ]);
   });
 
   it('planner errors land in plannerError and progress events are applied', async () => {
     const { fake, store, app } = setup({
-      'planner:calibrate': () => Promise.reject(new AppError('CONFIG_INVALID', 'no running worker to measure')),
+      'planner:calibrate': () =>
+        Promise.reject(new AppError('CONFIG_INVALID', 'no running worker to measure')),
     });
     await app.start();
-    fake.emit('planner:progressed', { task: 'calibrate', message: 'prefill 512', fraction: 0.5, isFinished: false });
+    fake.emit('planner:progressed', {
+      task: 'calibrate',
+      message: 'prefill 512',
+      fraction: 0.5,
+      isFinished: false,
+    });
     expect(store.getState().plannerProgress?.fraction).toBe(0.5);
     await store.getState().calibrate({});
     expect(store.getState().plannerError).toContain('no running worker');

@@ -6,7 +6,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { commandErrorText } from '../../../../renderer/store/cluster-slice';
 import { HEARTBEAT_MS, HEARTBEAT_TIMEOUT_MS } from '../../../../renderer/store/create-app-store';
-import { selectDraftFiles, selectFreeGpus, selectWorker } from '../../../../renderer/store/selectors';
+import {
+  selectDraftFiles,
+  selectFreeGpus,
+  selectWorker,
+} from '../../../../renderer/store/selectors';
 import { AppError, view } from './fake-api';
 import { setup } from './store-setup';
 
@@ -72,7 +76,10 @@ describe('commands on the mirror', () => {
     const other = view('gen7', 'generation', [2], 'starting');
     cluster.publish([
       { kind: 'worker', id: 'gen7', worker: other },
-      { kind: 'gpuAssignments', gpuAssignments: { ...cluster.state.gpuAssignments, '2': ['gen7'] } },
+      {
+        kind: 'gpuAssignments',
+        gpuAssignments: { ...cluster.state.gpuAssignments, '2': ['gen7'] },
+      },
     ]);
     expect(selectFreeGpus(s())).toEqual([3]);
     const outcome = await s().addWorker(
@@ -98,7 +105,9 @@ describe('commands on the mirror', () => {
     expect(commandErrorText(stale)).toBe(
       'Not done: the cluster changed since you looked (topology version 1 -> 2). Check the form against the current state and try again.',
     );
-    expect(commandErrorText(new AppError('WORKER_NOT_FOUND', "no worker 'x'"))).toMatch(/^no worker 'x'/);
+    expect(commandErrorText(new AppError('WORKER_NOT_FOUND', "no worker 'x'"))).toMatch(
+      /^no worker 'x'/,
+    );
   });
 
   it('refuses to apply a draft started before the topology moved on (repro 2), and keeps the draft', async () => {
@@ -130,7 +139,11 @@ describe('commands on the mirror', () => {
     await s().flushDraft();
     const draft = s().cluster?.draft;
     await s().importFiles({ 'disagg_config.yaml': 'hostname: localhost\nurls: [a, b\n' });
-    expect(s().importError?.issues[0]).toMatchObject({ file: 'disagg_config.yaml', line: 2, column: 7 });
+    expect(s().importError?.issues[0]).toMatchObject({
+      file: 'disagg_config.yaml',
+      line: 2,
+      column: 7,
+    });
     expect(s().cluster?.draft).toEqual(draft);
     expect(selectDraftFiles(s())['console.yaml']).toContain('# mine');
     await s().importFiles({ 'disagg_config.yaml': 'hostname: localhost\n' });
@@ -166,7 +179,12 @@ describe('liveness', () => {
     const { cluster, app, store } = setup({
       'proxy:info': () =>
         isUp
-          ? Promise.resolve({ url: 'http://127.0.0.1:8000', host: '127.0.0.1', port: 8000, isRunning: true })
+          ? Promise.resolve({
+              url: 'http://127.0.0.1:8000',
+              host: '127.0.0.1',
+              port: 8000,
+              isRunning: true,
+            })
           : Promise.reject(new AppError('INTERNAL', 'cannot reach the console')),
     });
     await app.start();
@@ -194,7 +212,12 @@ describe('liveness', () => {
       'proxy:info': () =>
         hang
           ? new Promise(() => undefined)
-          : Promise.resolve({ url: 'http://127.0.0.1:8000', host: '127.0.0.1', port: 8000, isRunning: true }),
+          : Promise.resolve({
+              url: 'http://127.0.0.1:8000',
+              host: '127.0.0.1',
+              port: 8000,
+              isRunning: true,
+            }),
     });
     await app.start();
     hang = true;

@@ -25,7 +25,9 @@ describe('createAppStore', () => {
     await app.start();
     // One listener per event of the contract (the store factory wires each once); worker status comes
     // with the cluster mirror's events, so workers:statusChanged has no listener of its own.
-    expect(fake.listenerCount()).toBe(API_EVENTS.filter((e) => e !== 'workers:statusChanged').length);
+    expect(fake.listenerCount()).toBe(
+      API_EVENTS.filter((e) => e !== 'workers:statusChanged').length,
+    );
     const s = store.getState();
     expect(s.connection).toBe('ok');
     expect(selectLocalWorkers(s).map((w) => w.id)).toEqual(['ctx0', 'gen0']);
@@ -281,13 +283,29 @@ describe('createAppStore', () => {
   });
 
   it('keeps what to confirm when a new trtllm-serve executable needs confirmation, and clears it once saved', async () => {
-    const details = { kind: 'executable' as const, path: '/opt/x/trtllm-serve', realPath: '/opt/x/real', sha256: 'ab'.repeat(32), sizeBytes: 10 };
+    const details = {
+      kind: 'executable' as const,
+      path: '/opt/x/trtllm-serve',
+      realPath: '/opt/x/real',
+      sha256: 'ab'.repeat(32),
+      sizeBytes: 10,
+    };
     const sent: unknown[] = [];
     const { app, store } = setup({
       'settings:set': (patch) => {
         sent.push(patch);
         return patch.confirmExecutable === true
-          ? Promise.resolve({ trtllmServePath: details.path, defaultEngine: 'simulated', simulatedGpuCount: 4, simulatedGpuModel: 'H100', readyTimeoutMs: 60_000, clusterMode: 'static', etcdEndpoint: null, proxyPort: 8000, confirmedExecutables: [{ ...details, confirmedAtMs: 1 }] })
+          ? Promise.resolve({
+              trtllmServePath: details.path,
+              defaultEngine: 'simulated',
+              simulatedGpuCount: 4,
+              simulatedGpuModel: 'H100',
+              readyTimeoutMs: 60_000,
+              clusterMode: 'static',
+              etcdEndpoint: null,
+              proxyPort: 8000,
+              confirmedExecutables: [{ ...details, confirmedAtMs: 1 }],
+            })
           : Promise.reject(new AppError('CONFIRMATION_REQUIRED', 'confirm it', details));
       },
     });
@@ -296,9 +314,14 @@ describe('createAppStore', () => {
     expect(await s().saveSettings({ trtllmServePath: details.path })).toBe(false);
     expect(s().settingsConfirmation).toEqual(details);
     expect(s().settingsError).toBeNull();
-    expect(await s().saveSettings({ trtllmServePath: details.path, confirmExecutable: true })).toBe(true);
+    expect(await s().saveSettings({ trtllmServePath: details.path, confirmExecutable: true })).toBe(
+      true,
+    );
     expect(s().settingsConfirmation).toBeNull();
-    expect(sent).toEqual([{ trtllmServePath: details.path }, { trtllmServePath: details.path, confirmExecutable: true }]);
+    expect(sent).toEqual([
+      { trtllmServePath: details.path },
+      { trtllmServePath: details.path, confirmExecutable: true },
+    ]);
     app.dispose();
   });
 });

@@ -56,16 +56,23 @@ export function createFakeCluster(workers: WorkerView[], files: TopologyFiles, e
   ];
 
   const stale = (request: ClusterCommandRequest, changed: string[]): never => {
-    throw new AppError('STALE_STATE', `the cluster changed since version ${request.expectedVersion}`, {
-      expectedVersion: request.expectedVersion,
-      currentVersion: state.version,
-      changed,
-    });
+    throw new AppError(
+      'STALE_STATE',
+      `the cluster changed since version ${request.expectedVersion}`,
+      {
+        expectedVersion: request.expectedVersion,
+        currentVersion: state.version,
+        changed,
+      },
+    );
   };
 
   const run = (request: ClusterCommandRequest): ClusterCommandResult => {
     const c = request.command;
-    const done = (summary: string, extra: Partial<ClusterCommandResult> = {}): ClusterCommandResult => ({
+    const done = (
+      summary: string,
+      extra: Partial<ClusterCommandResult> = {},
+    ): ClusterCommandResult => ({
       version: state.version,
       summary,
       rebased: request.expectedVersion !== state.version,
@@ -75,10 +82,17 @@ export function createFakeCluster(workers: WorkerView[], files: TopologyFiles, e
     switch (c.kind) {
       case 'addWorker': {
         const id = c.request.id ?? 'w';
-        const taken = c.request.gpus.filter((g) => (state.gpuAssignments[String(g)] ?? []).length > 0);
+        const taken = c.request.gpus.filter(
+          (g) => (state.gpuAssignments[String(g)] ?? []).length > 0,
+        );
         if (taken.length > 0) {
           if (request.expectedVersion !== state.version) {
-            stale(request, taken.map((g) => `GPU ${g} is now used by ${state.gpuAssignments[String(g)]!.join(', ')}`));
+            stale(
+              request,
+              taken.map(
+                (g) => `GPU ${g} is now used by ${state.gpuAssignments[String(g)]!.join(', ')}`,
+              ),
+            );
           }
           throw new AppError('CONFIG_INVALID', `GPU ${taken.join(', ')} is busy`);
         }
@@ -88,13 +102,25 @@ export function createFakeCluster(workers: WorkerView[], files: TopologyFiles, e
         return done(`added ${id}`, { worker: w });
       }
       case 'removeWorker': {
-        if (!state.workers.some((w) => w.id === c.id)) throw new AppError('WORKER_NOT_FOUND', `no worker '${c.id}'`);
+        if (!state.workers.some((w) => w.id === c.id)) {
+          throw new AppError('WORKER_NOT_FOUND', `no worker '${c.id}'`);
+        }
         const next = state.workers.filter((w) => w.id !== c.id);
         publish([{ kind: 'worker', id: c.id, worker: null }, ...workerChanges(next)]);
         return done(`removed ${c.id}`);
       }
       case 'saveDraft':
-        publish([{ kind: 'draft', draft: { files: c.files, baseTopologyVersion: c.baseTopologyVersion, issues: [], updatedAtMs: 1 } }]);
+        publish([
+          {
+            kind: 'draft',
+            draft: {
+              files: c.files,
+              baseTopologyVersion: c.baseTopologyVersion,
+              issues: [],
+              updatedAtMs: 1,
+            },
+          },
+        ]);
         return done('draft saved');
       case 'discardDraft':
         publish([{ kind: 'draft', draft: null }]);
@@ -102,23 +128,53 @@ export function createFakeCluster(workers: WorkerView[], files: TopologyFiles, e
       case 'applyConfig': {
         const applied = state.topology.appliedVersion;
         if (c.baseTopologyVersion !== applied) {
-          stale(request, [`topology version ${c.baseTopologyVersion ?? 'none'} -> ${applied ?? 'none'}`]);
+          stale(request, [
+            `topology version ${c.baseTopologyVersion ?? 'none'} -> ${applied ?? 'none'}`,
+          ]);
         }
         const version = (applied ?? 0) + 1;
-        publish([{ kind: 'topology', topology: topologyView(c.files, version) }, { kind: 'draft', draft: null }]);
+        publish([
+          { kind: 'topology', topology: topologyView(c.files, version) },
+          { kind: 'draft', draft: null },
+        ]);
         return done(`applied version ${version}`, {
-          applied: { version, plan: { start: [], restart: [], stop: [], unchanged: [], proxyChanged: false }, warnings: [] },
+          applied: {
+            version,
+            plan: { start: [], restart: [], stop: [], unchanged: [], proxyChanged: false },
+            warnings: [],
+          },
         });
       }
       case 'importFiles': {
         // As the backend: a file that does not parse is answered with its issues and the draft is kept.
         const broken = Object.entries(c.files).find(([, text]) => text.includes(': ['));
         if (broken) {
-          const issue = { file: broken[0], line: 2, column: 7, path: '', message: 'flow sequence not closed', severity: 'error' as const };
-          return done('import failed, the draft is kept', { imported: { files: {}, issues: [issue], format: 'files' } });
+          const issue = {
+            file: broken[0],
+            line: 2,
+            column: 7,
+            path: '',
+            message: 'flow sequence not closed',
+            severity: 'error' as const,
+          };
+          return done('import failed, the draft is kept', {
+            imported: { files: {}, issues: [issue], format: 'files' },
+          });
         }
-        publish([{ kind: 'draft', draft: { files: c.files, baseTopologyVersion: state.topology.appliedVersion, issues: [], updatedAtMs: 1 } }]);
-        return done(`imported ${Object.keys(c.files).length} file(s)`, { imported: { files: c.files, issues: [], format: 'files' } });
+        publish([
+          {
+            kind: 'draft',
+            draft: {
+              files: c.files,
+              baseTopologyVersion: state.topology.appliedVersion,
+              issues: [],
+              updatedAtMs: 1,
+            },
+          },
+        ]);
+        return done(`imported ${Object.keys(c.files).length} file(s)`, {
+          imported: { files: c.files, issues: [], format: 'files' },
+        });
       }
       case 'drainWorker':
       case 'undrainWorker':

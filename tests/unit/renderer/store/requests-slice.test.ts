@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import type { StreamFetch } from '../../../../renderer/lib/openai-request';
 import { createAppStore } from '../../../../renderer/store/create-app-store';
 import { mergeRecent, RECENT_REQUESTS_MAX } from '../../../../renderer/store/requests-slice';
-import type { RequestDetail, RequestQuery, RequestSummary } from '../../../../shared/model/requests';
+import type {
+  RequestDetail,
+  RequestQuery,
+  RequestSummary,
+} from '../../../../shared/model/requests';
 import { AppError, createFakeApi, view } from './fake-api';
 
 /** Records taken now: the playground ignores a record older than its request (a proxy restart reused the id). */
@@ -74,20 +78,37 @@ function fakeFetch(headers: Record<string, string>, calls: string[]): StreamFetc
   };
 }
 
-function setup(opts: { rows?: RequestSummary[]; fetch?: StreamFetch | null; getMisses?: number } = {}) {
-  const rows = opts.rows ?? [summary(3), summary(2, { outcome: 'timeout', status: 504, ttftMs: null }), summary(1)];
+function setup(
+  opts: { rows?: RequestSummary[]; fetch?: StreamFetch | null; getMisses?: number } = {},
+) {
+  const rows = opts.rows ?? [
+    summary(3),
+    summary(2, { outcome: 'timeout', status: 504, ttftMs: null }),
+    summary(1),
+  ];
   const queries: (RequestQuery | undefined)[] = [];
   let misses = opts.getMisses ?? 0;
   const fake = createFakeApi({
-    'workers:list': () => Promise.resolve([view('ctx0', 'context', [0]), view('gen0', 'generation', [1])]),
-    'proxy:info': () => Promise.resolve({ url: 'http://127.0.0.1:8000', host: '127.0.0.1', port: 8000, isRunning: true }),
+    'workers:list': () =>
+      Promise.resolve([view('ctx0', 'context', [0]), view('gen0', 'generation', [1])]),
+    'proxy:info': () =>
+      Promise.resolve({
+        url: 'http://127.0.0.1:8000',
+        host: '127.0.0.1',
+        port: 8000,
+        isRunning: true,
+      }),
     'requests:list': (q) => {
       queries.push(q);
-      return Promise.resolve(rows.filter((r) => q?.outcomes === undefined || q.outcomes.includes(r.outcome)));
+      return Promise.resolve(
+        rows.filter((r) => q?.outcomes === undefined || q.outcomes.includes(r.outcome)),
+      );
     },
     'requests:get': (id) => {
       const r = rows.find((x) => x.id === id);
-      if (!r || misses-- > 0) return Promise.reject(new AppError('NOT_FOUND', `request ${id} is not held`));
+      if (!r || misses-- > 0) {
+        return Promise.reject(new AppError('NOT_FOUND', `request ${id} is not held`));
+      }
       return Promise.resolve(detail(r));
     },
   });
@@ -95,7 +116,11 @@ function setup(opts: { rows?: RequestSummary[]; fetch?: StreamFetch | null; getM
   // loaded machine could put more than a second between loading this file and sending, and the playground
   // would take the fake's records for ones from before a proxy restart.
   let clockMs = T0 + 100;
-  const app = createAppStore({ api: fake.client, now: () => (clockMs += 1), fetch: opts.fetch ?? null });
+  const app = createAppStore({
+    api: fake.client,
+    now: () => (clockMs += 1),
+    fetch: opts.fetch ?? null,
+  });
   return { fake, app, store: app.store, queries };
 }
 
@@ -105,7 +130,14 @@ describe('requests slice', () => {
     await app.start();
     expect(store.getState().recentRequests.map((r) => r.id)).toEqual([3, 2, 1]);
     await store.getState().setRequestsFilter({ outcome: 'errors' });
-    expect(queries.at(-1)?.outcomes).toEqual(['client_error', 'upstream_error', 'timeout', 'client_disconnected', 'rejected', 'not_ready']);
+    expect(queries.at(-1)?.outcomes).toEqual([
+      'client_error',
+      'upstream_error',
+      'timeout',
+      'client_disconnected',
+      'rejected',
+      'not_ready',
+    ]);
     expect(store.getState().recentRequests.map((r) => r.id)).toEqual([2]);
     await store.getState().setRequestsFilter({ outcome: 'all', worker: 'gen0' });
     expect(queries.at(-1)).toEqual({ limit: RECENT_REQUESTS_MAX, worker: 'gen0' });
@@ -118,7 +150,10 @@ describe('requests slice', () => {
     fake.emit('requests:recorded', { requests: [summary(5), summary(4), summary(3)], omitted: 0 });
     expect(store.getState().recentRequests.map((r) => r.id)).toEqual([5, 4, 3, 2, 1]);
     await store.getState().setRequestsFilter({ outcome: 'errors' });
-    fake.emit('requests:recorded', { requests: [summary(7), summary(6, { outcome: 'upstream_error' })], omitted: 0 });
+    fake.emit('requests:recorded', {
+      requests: [summary(7), summary(6, { outcome: 'upstream_error' })],
+      omitted: 0,
+    });
     expect(store.getState().recentRequests.map((r) => r.id)).toEqual([6, 2]);
     app.dispose();
   });
@@ -127,7 +162,10 @@ describe('requests slice', () => {
     const many = Array.from({ length: RECENT_REQUESTS_MAX + 20 }, (_, i) => summary(i + 1));
     expect(mergeRecent([], many)).toHaveLength(RECENT_REQUESTS_MAX);
     const restarted = summary(1, { receivedAtMs: T0 + 9000, doneAtMs: T0 + 9100 });
-    expect(mergeRecent([summary(1)], [restarted]).map((r) => r.receivedAtMs)).toEqual([T0 + 9000, T0 + 1]);
+    expect(mergeRecent([summary(1)], [restarted]).map((r) => r.receivedAtMs)).toEqual([
+      T0 + 9000,
+      T0 + 1,
+    ]);
   });
 
   it('opens a row timeline and says so when the request is no longer held', async () => {
@@ -147,7 +185,10 @@ describe('requests slice', () => {
 describe('playground server timeline', () => {
   it('fetches the proxy record by x-disagg-request-id after the answer, retrying until it arrived', async () => {
     const calls: string[] = [];
-    const { app, store, fake } = setup({ fetch: fakeFetch({ 'x-disagg-request-id': '3' }, calls), getMisses: 2 });
+    const { app, store, fake } = setup({
+      fetch: fakeFetch({ 'x-disagg-request-id': '3' }, calls),
+      getMisses: 2,
+    });
     await app.start();
     store.getState().setPlayground({ pgPrompt: 'Hello' });
     await store.getState().sendPrompt();
@@ -164,7 +205,11 @@ describe('playground server timeline', () => {
     await app.start();
     store.getState().setPlayground({ pgPrompt: 'Hello' });
     await store.getState().sendPrompt();
-    expect(store.getState().pgRuns[0]?.server).toEqual({ status: 'absent', detail: null, message: null });
+    expect(store.getState().pgRuns[0]?.server).toEqual({
+      status: 'absent',
+      detail: null,
+      message: null,
+    });
     expect(fake.calls.some((c) => c.channel === 'requests:get')).toBe(false);
     app.dispose();
   });
@@ -173,12 +218,21 @@ describe('playground server timeline', () => {
     const calls: string[] = [];
     const { app, store, fake } = setup({ fetch: fakeFetch({ 'x-disagg-request-id': '1' }, calls) });
     await app.start();
-    store.getState().setPlayground({ pgPrompt: 'Hello', pgCompare: true, pgTargetB: 'http://127.0.0.1:9000/' });
+    store
+      .getState()
+      .setPlayground({ pgPrompt: 'Hello', pgCompare: true, pgTargetB: 'http://127.0.0.1:9000/' });
     store.getState().setRoute(1, { contextWorker: '127.0.0.1:8001' });
     await store.getState().sendPrompt();
     const [a, b] = store.getState().pgRuns;
-    expect(calls.sort()).toEqual(['http://127.0.0.1:8000/v1/chat/completions', 'http://127.0.0.1:9000/v1/chat/completions']);
-    expect([a?.isConsoleProxy, b?.isConsoleProxy, b?.targetUrl]).toEqual([true, false, 'http://127.0.0.1:9000']);
+    expect(calls.sort()).toEqual([
+      'http://127.0.0.1:8000/v1/chat/completions',
+      'http://127.0.0.1:9000/v1/chat/completions',
+    ]);
+    expect([a?.isConsoleProxy, b?.isConsoleProxy, b?.targetUrl]).toEqual([
+      true,
+      false,
+      'http://127.0.0.1:9000',
+    ]);
     expect(b?.request.route).toEqual({});
     expect(b?.server).toBeNull();
     expect(a?.server?.status).toBe('ok');

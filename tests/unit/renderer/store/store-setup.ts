@@ -53,4 +53,3 @@ export function setup(extra: Parameters<typeof createFakeApi>[0] = {}) {
   const app = createAppStore({ api: fake.client, now: () => now, fetch: null });
   return { fake, cluster, app, store: app.store, advance: (ms: number) => (now += ms) };
 }
-

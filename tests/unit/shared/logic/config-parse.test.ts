@@ -271,7 +271,9 @@ describe('parseDisaggConfig: defaults and lenient spellings', () => {
   });
 
   it('the warnings of a valid file come with ok: true', () => {
-    const r = parseDisaggConfig(`schedule_style: generation_first\n${URLS}`, 'd.yaml', { trtllmVersion: '1.1' });
+    const r = parseDisaggConfig(`schedule_style: generation_first\n${URLS}`, 'd.yaml', {
+      trtllmVersion: '1.1',
+    });
     expect(r.ok).toBe(true);
     expect(r.issues.map(formatIssue)).toEqual([
       expect.stringMatching(

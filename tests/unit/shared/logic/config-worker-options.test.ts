@@ -222,7 +222,6 @@ describe('parseWorkerOptions: rules', () => {
     expect(r.issues.map(formatIssue)).toContain(expected);
   });
 
-
   it.each<[string, string, string]>([
     [
       'unknown top-level key, closest known key suggested',

@@ -67,7 +67,12 @@ describe('disagg_cluster keys', () => {
       port: 5,
       role: 0,
     });
-    expect(decodeWorkerInfo('{"worker_id":"w"}')).toEqual({ worker_id: 'w', host: '', port: 0, role: 0 });
+    expect(decodeWorkerInfo('{"worker_id":"w"}')).toEqual({
+      worker_id: 'w',
+      host: '',
+      port: 0,
+      role: 0,
+    });
   });
 
   it.each([
@@ -108,9 +113,12 @@ describe('metadata-mode keys', () => {
     expect(decoded && metadataMatchesRole(decoded, 'generation')).toBe(true);
   });
 
-  it.each([['{}'], ['{"url":""}'], ['{"url":5}'], ['nope'], ['null']])('decodeMetadataInfo(%s) is null', (text) => {
-    expect(decodeMetadataInfo(text)).toBeNull();
-  });
+  it.each([['{}'], ['{"url":""}'], ['{"url":5}'], ['nope'], ['null']])(
+    'decodeMetadataInfo(%s) is null',
+    (text) => {
+      expect(decodeMetadataInfo(text)).toBeNull();
+    },
+  );
 
   it.each([
     ['trtllm/abc', 'trtllm/abc'],

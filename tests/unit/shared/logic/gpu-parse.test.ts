@@ -87,7 +87,16 @@ describe('parseGpuQueryCsv on the synthetic 4-GPU box', () => {
       [2, 'GPU-22222222', '00000000:9A:00.0', 700],
       [3, 'GPU-33333333', '00000000:DB:00.0', null],
     ]);
-    expect(r.samples.map((s) => [s.memoryUsedMiB, s.utilizationPct, s.memoryUtilizationPct, s.temperatureC, s.powerDrawW, s.smClockMHz])).toEqual([
+    expect(
+      r.samples.map((s) => [
+        s.memoryUsedMiB,
+        s.utilizationPct,
+        s.memoryUtilizationPct,
+        s.temperatureC,
+        s.powerDrawW,
+        s.smClockMHz,
+      ]),
+    ).toEqual([
       [73210, 97, 61, 64, 612.4, 1980],
       [70112, 42, 30, 51, 389.07, 1755],
       [0, 0, 0, 33, null, 345],
@@ -103,14 +112,31 @@ describe('parseComputeAppsCsv', () => {
 
   it('reads the synthetic processes with units and [N/A]', () => {
     expect(parseComputeAppsCsv(read('synthetic-4gpu-nvlink', 'query-apps.csv'))).toEqual([
-      { pid: 41235, processName: '/usr/bin/python3', gpuUuid: 'GPU-00000000-0000-4000-8000-000000000000', usedMemoryMiB: 72680 },
-      { pid: 41236, processName: '/usr/bin/python3', gpuUuid: 'GPU-11111111-1111-4111-8111-111111111111', usedMemoryMiB: 69582 },
-      { pid: 41300, processName: 'trtllm-serve', gpuUuid: 'GPU-33333333-3333-4333-8333-333333333333', usedMemoryMiB: null },
+      {
+        pid: 41235,
+        processName: '/usr/bin/python3',
+        gpuUuid: 'GPU-00000000-0000-4000-8000-000000000000',
+        usedMemoryMiB: 72680,
+      },
+      {
+        pid: 41236,
+        processName: '/usr/bin/python3',
+        gpuUuid: 'GPU-11111111-1111-4111-8111-111111111111',
+        usedMemoryMiB: 69582,
+      },
+      {
+        pid: 41300,
+        processName: 'trtllm-serve',
+        gpuUuid: 'GPU-33333333-3333-4333-8333-333333333333',
+        usedMemoryMiB: null,
+      },
     ]);
   });
 
   it('reads noheader output with the default field order', () => {
-    expect(parseComputeAppsCsv('123, python, GPU-abc, 100\n')).toEqual([{ pid: 123, processName: 'python', gpuUuid: 'GPU-abc', usedMemoryMiB: 100 }]);
+    expect(parseComputeAppsCsv('123, python, GPU-abc, 100\n')).toEqual([
+      { pid: 123, processName: 'python', gpuUuid: 'GPU-abc', usedMemoryMiB: 100 },
+    ]);
   });
 });
 
@@ -135,7 +161,9 @@ describe('parseTopoMatrix', () => {
     const t = parseTopoMatrix(read('h100-x1', 'topo-m.txt'));
     expect(t.devices).toEqual(['GPU0']);
     expect(t.links).toEqual({ GPU0: { GPU0: { kind: 'self', nvlinkCount: null, raw: 'X' } } });
-    expect(t.gpus).toEqual([{ device: 'GPU0', index: 0, cpuAffinity: '0-15', numaAffinity: '0', gpuNumaId: null }]);
+    expect(t.gpus).toEqual([
+      { device: 'GPU0', index: 0, cpuAffinity: '0-15', numaAffinity: '0', gpuNumaId: null },
+    ]);
     expect(t.nicNames).toEqual({});
   });
 
@@ -198,6 +226,8 @@ describe('parseNvidiaSmiXml', () => {
     expect(x.driverVersion).toBeNull();
     expect(x.gpus[0]?.productName).toBe('A & B');
     expect(x.gpus[0]?.pciBusId).toBe('00000000:18:00.0');
-    expect(x.gpus[0]?.processes).toEqual([{ pid: 77, processName: 'python3', gpuUuid: 'GPU-1', usedMemoryMiB: 1024 }]);
+    expect(x.gpus[0]?.processes).toEqual([
+      { pid: 77, processName: 'python3', gpuUuid: 'GPU-1', usedMemoryMiB: 1024 },
+    ]);
   });
 });

@@ -50,8 +50,9 @@ function expected(value: unknown): unknown {
         Number.isInteger(v) &&
         !Number.isSafeInteger(v) &&
         Math.abs(v) < 1e21
-      )
-        {return BigInt(JSON.stringify(v));}
+      ) {
+        return BigInt(JSON.stringify(v));
+      }
       return v;
     },
   );

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { createLogHistogram, mergeInto, observe, percentile, summarize } from '../../../../shared/logic/percentiles';
+import {
+  createLogHistogram,
+  mergeInto,
+  observe,
+  percentile,
+  summarize,
+} from '../../../../shared/logic/percentiles';
 
 describe('log-bucket histogram', () => {
   it.each([

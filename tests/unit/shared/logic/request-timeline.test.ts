@@ -34,7 +34,8 @@ function detail(patch: Partial<RequestDetail> = {}): RequestDetail {
   };
 }
 
-const brief = (d: RequestDetail): [string, number, number][] => requestTimeline(d).segments.map((s) => [s.kind, s.fromMs, s.toMs]);
+const brief = (d: RequestDetail): [string, number, number][] =>
+  requestTimeline(d).segments.map((s) => [s.kind, s.fromMs, s.toMs]);
 
 describe('requestTimeline', () => {
   it('splits a disaggregated request into proxy, context, hand-off and generation, with token ticks', () => {
@@ -52,22 +53,51 @@ describe('requestTimeline', () => {
     {
       name: 'no context phase: generation queue',
       patch: { ctxSentAtMs: null, ctxAnsweredAtMs: null, ctxWorkerUrl: null },
-      want: [['proxy', 0, 52], ['handoff', 52, 70], ['generation', 70, 115]],
+      want: [
+        ['proxy', 0, 52],
+        ['handoff', 52, 70],
+        ['generation', 70, 115],
+      ],
     },
     {
       name: 'context phase finished the request',
-      patch: { genSentAtMs: null, firstByteAtMs: null, outcome: 'ok_context_only' as const, tokenTimesMs: [] },
-      want: [['proxy', 0, 1], ['context', 1, 50], ['tokens', 50, 115]],
+      patch: {
+        genSentAtMs: null,
+        firstByteAtMs: null,
+        outcome: 'ok_context_only' as const,
+        tokenTimesMs: [],
+      },
+      want: [
+        ['proxy', 0, 1],
+        ['context', 1, 50],
+        ['tokens', 50, 115],
+      ],
     },
     {
       name: 'rejected before any upstream call',
-      patch: { ctxSentAtMs: null, ctxAnsweredAtMs: null, genSentAtMs: null, firstByteAtMs: null, tokenTimesMs: [], doneAtMs: 1002 },
+      patch: {
+        ctxSentAtMs: null,
+        ctxAnsweredAtMs: null,
+        genSentAtMs: null,
+        firstByteAtMs: null,
+        tokenTimesMs: [],
+        doneAtMs: 1002,
+      },
       want: [['proxy', 0, 2]],
     },
     {
       name: 'context failed: its phase runs to done',
-      patch: { ctxAnsweredAtMs: null, genSentAtMs: null, firstByteAtMs: null, tokenTimesMs: [], doneAtMs: 1030 },
-      want: [['proxy', 0, 1], ['context', 1, 30]],
+      patch: {
+        ctxAnsweredAtMs: null,
+        genSentAtMs: null,
+        firstByteAtMs: null,
+        tokenTimesMs: [],
+        doneAtMs: 1030,
+      },
+      want: [
+        ['proxy', 0, 1],
+        ['context', 1, 30],
+      ],
     },
   ])('$name', ({ patch, want }) => {
     expect(brief(detail(patch))).toEqual(want);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_RESTART_POLICY, nextRestartDelayMs, resolveRestartPolicy, shouldRestart } from '../../../../shared/logic/restart-policy';
+import {
+  DEFAULT_RESTART_POLICY,
+  nextRestartDelayMs,
+  resolveRestartPolicy,
+  shouldRestart,
+} from '../../../../shared/logic/restart-policy';
 
 describe('nextRestartDelayMs', () => {
   const policy = { backoffBaseMs: 1000, backoffMaxMs: 15_000 };

@@ -21,8 +21,16 @@ describe('SseParser', () => {
     ['multi-line data', ['data: {\ndata: "x": 1\ndata: }\n\n'], ['{\n"x": 1\n}']],
     ['missing final blank line at EOF', ['data: a\n\ndata: [DONE]'], ['a', '[DONE]']],
     ['no space after colon', ['data:a\n\n'], ['a']],
-    ['trailing space before newlines (trtllm chat role event)', ['data: {"x":1} \n\n'], ['{"x":1} ']],
-    ['several events in one chunk', ['data: a\n\ndata: b\n\ndata: [DONE]\n\n'], ['a', 'b', '[DONE]']],
+    [
+      'trailing space before newlines (trtllm chat role event)',
+      ['data: {"x":1} \n\n'],
+      ['{"x":1} '],
+    ],
+    [
+      'several events in one chunk',
+      ['data: a\n\ndata: b\n\ndata: [DONE]\n\n'],
+      ['a', 'b', '[DONE]'],
+    ],
   ])('%s', (_n, chunks, expected) => {
     expect(feed(chunks)).toEqual(expected);
   });
@@ -45,7 +53,9 @@ describe('SseParser', () => {
   it('formats an OpenAI error event followed by [DONE]', () => {
     const out = feed([formatSseError('boom', 502)]);
     expect(out).toHaveLength(2);
-    expect(JSON.parse(out[0] as string)).toEqual({ error: { message: 'boom', type: 'server_error', param: null, code: 502 } });
+    expect(JSON.parse(out[0] as string)).toEqual({
+      error: { message: 'boom', type: 'server_error', param: null, code: 502 },
+    });
     expect(out[1]).toBe('[DONE]');
   });
 });

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 
 import { resolveRestartPolicy } from '../../../../shared/logic/restart-policy';
-import type { WorkerEffect, WorkerEvent, WorkerMachine } from '../../../../shared/logic/worker-state';
-import { initialWorkerMachine, parseProgressLine, reduceWorker } from '../../../../shared/logic/worker-state';
+import type {
+  WorkerEffect,
+  WorkerEvent,
+  WorkerMachine,
+} from '../../../../shared/logic/worker-state';
+import {
+  initialWorkerMachine,
+  parseProgressLine,
+  reduceWorker,
+} from '../../../../shared/logic/worker-state';
 import type { WorkerState } from '../../../../shared/model/worker';
 
 const policy = resolveRestartPolicy({
@@ -18,7 +26,8 @@ const policy = resolveRestartPolicy({
 
 function inState(state: WorkerState, over: Partial<WorkerMachine> = {}): WorkerMachine {
   const m = initialWorkerMachine('w1');
-  const running = state === 'starting' || state === 'ready' || state === 'degraded' || state === 'stopping';
+  const running =
+    state === 'starting' || state === 'ready' || state === 'degraded' || state === 'stopping';
   return {
     ...m,
     ...over,
@@ -32,7 +41,13 @@ function inState(state: WorkerState, over: Partial<WorkerMachine> = {}): WorkerM
   };
 }
 
-const exited = (atMs = 200): WorkerEvent => ({ type: 'exited', code: 1, signal: null, stderrTail: ['boom'], atMs });
+const exited = (atMs = 200): WorkerEvent => ({
+  type: 'exited',
+  code: 1,
+  signal: null,
+  stderrTail: ['boom'],
+  atMs,
+});
 const T = 1000;
 type Row = [WorkerState, WorkerEvent, WorkerState, WorkerEffect[]];
 
@@ -54,7 +69,12 @@ describe('reduceWorker: state x event', () => {
   it.each<Row>([
     ['stopped', { type: 'start', atMs: T }, 'starting', [SPAWN]],
     ['errored', { type: 'start', atMs: T }, 'starting', [SPAWN]],
-    ['backoff', { type: 'start', atMs: T }, 'starting', [SPAWN, { type: 'cancelTimer', timer: 'restart' }]],
+    [
+      'backoff',
+      { type: 'start', atMs: T },
+      'starting',
+      [SPAWN, { type: 'cancelTimer', timer: 'restart' }],
+    ],
     ['starting', { type: 'start', atMs: T }, 'starting', []],
     ['ready', { type: 'start', atMs: T }, 'ready', []],
     [
@@ -64,12 +84,27 @@ describe('reduceWorker: state x event', () => {
       [{ type: 'startTimer', timer: 'readyTimeout', delayMs: 1000 }, { type: 'probe' }],
     ],
     ['stopped', { type: 'spawned', pid: 7, atMs: T }, 'stopped', []],
-    ['starting', { type: 'spawnFailed', message: 'spawn trtllm-serve ENOENT', atMs: T }, 'errored', [
-      { type: 'cancelTimer', timer: 'readyTimeout' },
-      { type: 'cancelTimer', timer: 'probe' },
-    ]],
-    ['starting', { type: 'probeOk', atMs: T }, 'ready', [{ type: 'cancelTimer', timer: 'readyTimeout' }, nextProbe]],
-    ['starting', { type: 'probeFailed', message: 'ECONNREFUSED', atMs: T }, 'starting', [nextProbe]],
+    [
+      'starting',
+      { type: 'spawnFailed', message: 'spawn trtllm-serve ENOENT', atMs: T },
+      'errored',
+      [
+        { type: 'cancelTimer', timer: 'readyTimeout' },
+        { type: 'cancelTimer', timer: 'probe' },
+      ],
+    ],
+    [
+      'starting',
+      { type: 'probeOk', atMs: T },
+      'ready',
+      [{ type: 'cancelTimer', timer: 'readyTimeout' }, nextProbe],
+    ],
+    [
+      'starting',
+      { type: 'probeFailed', message: 'ECONNREFUSED', atMs: T },
+      'starting',
+      [nextProbe],
+    ],
     ['ready', { type: 'probeOk', atMs: T }, 'ready', [nextProbe]],
     ['ready', { type: 'probeFailed', message: 'HTTP 500', atMs: T }, 'ready', [nextProbe]],
     ['degraded', { type: 'probeOk', atMs: T }, 'ready', [nextProbe]],
@@ -83,18 +118,43 @@ describe('reduceWorker: state x event', () => {
     ['ready', { type: 'timerFired', timer: 'readyTimeout', atMs: T }, 'ready', []],
     ['backoff', { type: 'timerFired', timer: 'restart', atMs: T }, 'starting', [SPAWN]],
     ['stopped', { type: 'timerFired', timer: 'restart', atMs: T }, 'stopped', []],
-    ['stopping', { type: 'timerFired', timer: 'kill', atMs: T }, 'stopping', [{ type: 'kill', signal: 'SIGKILL' }]],
+    [
+      'stopping',
+      { type: 'timerFired', timer: 'kill', atMs: T },
+      'stopping',
+      [{ type: 'kill', signal: 'SIGKILL' }],
+    ],
     ['ready', { type: 'timerFired', timer: 'kill', atMs: T }, 'ready', []],
     ['starting', { type: 'stopRequested', atMs: T }, 'stopping', TERM],
     ['ready', { type: 'stopRequested', atMs: T }, 'stopping', TERM],
     ['degraded', { type: 'stopRequested', atMs: T }, 'stopping', TERM],
-    ['backoff', { type: 'stopRequested', atMs: T }, 'stopped', [{ type: 'cancelTimer', timer: 'restart' }]],
+    [
+      'backoff',
+      { type: 'stopRequested', atMs: T },
+      'stopped',
+      [{ type: 'cancelTimer', timer: 'restart' }],
+    ],
     ['stopped', { type: 'stopRequested', atMs: T }, 'stopped', []],
     ['errored', { type: 'stopRequested', atMs: T }, 'errored', []],
     ['stopping', exited(), 'stopped', EXIT_CANCELS],
-    ['starting', exited(), 'backoff', [...EXIT_CANCELS, { type: 'startTimer', timer: 'restart', delayMs: 100 }]],
-    ['ready', exited(), 'backoff', [...EXIT_CANCELS, { type: 'startTimer', timer: 'restart', delayMs: 100 }]],
-    ['degraded', exited(), 'backoff', [...EXIT_CANCELS, { type: 'startTimer', timer: 'restart', delayMs: 100 }]],
+    [
+      'starting',
+      exited(),
+      'backoff',
+      [...EXIT_CANCELS, { type: 'startTimer', timer: 'restart', delayMs: 100 }],
+    ],
+    [
+      'ready',
+      exited(),
+      'backoff',
+      [...EXIT_CANCELS, { type: 'startTimer', timer: 'restart', delayMs: 100 }],
+    ],
+    [
+      'degraded',
+      exited(),
+      'backoff',
+      [...EXIT_CANCELS, { type: 'startTimer', timer: 'restart', delayMs: 100 }],
+    ],
     ['stopped', exited(), 'stopped', []],
     ['backoff', exited(), 'backoff', []],
     ['ready', { type: 'restartRequested', atMs: T }, 'stopping', TERM],
@@ -128,10 +188,20 @@ describe('reduceWorker: details', () => {
     let m = inState('ready');
     const delays: number[] = [];
     for (let i = 0; i < 2; i++) {
-      const t = reduceWorker(m, { type: 'exited', code: 134, signal: null, stderrTail: ['CUDA error'], atMs: 150 }, policy);
+      const t = reduceWorker(
+        m,
+        { type: 'exited', code: 134, signal: null, stderrTail: ['CUDA error'], atMs: 150 },
+        policy,
+      );
       m = t.machine;
       expect(m.status.state).toBe('backoff');
-      expect(m.status.lastExit).toEqual({ code: 134, signal: null, stderrTail: ['CUDA error'], atMs: 150, reason: i === 0 ? 'exited unexpectedly' : 'exited while starting' });
+      expect(m.status.lastExit).toEqual({
+        code: 134,
+        signal: null,
+        stderrTail: ['CUDA error'],
+        atMs: 150,
+        reason: i === 0 ? 'exited unexpectedly' : 'exited while starting',
+      });
       const timer = t.effects.find((e) => e.type === 'startTimer');
       delays.push(timer && timer.type === 'startTimer' ? timer.delayMs : -1);
       expect(m.status.nextRestartAtMs).toBe(150 + (delays[i] ?? 0));
@@ -153,13 +223,25 @@ describe('reduceWorker: details', () => {
   });
 
   it('a manual start after errored clears the crash count', () => {
-    const m = reduceWorker(inState('errored', { crashCount: 3 }), { type: 'start', atMs: 1 }, policy).machine;
+    const m = reduceWorker(
+      inState('errored', { crashCount: 3 }),
+      { type: 'start', atMs: 1 },
+      policy,
+    ).machine;
     expect(m.crashCount).toBe(0);
   });
 
   it('ready timeout: SIGTERM, then the exit counts as a crash with the timeout as the reason', () => {
-    let m = reduceWorker(inState('starting'), { type: 'timerFired', timer: 'readyTimeout', atMs: 1000 }, policy).machine;
-    m = reduceWorker(m, { type: 'exited', code: null, signal: 'SIGTERM', stderrTail: [], atMs: 1010 }, policy).machine;
+    let m = reduceWorker(
+      inState('starting'),
+      { type: 'timerFired', timer: 'readyTimeout', atMs: 1000 },
+      policy,
+    ).machine;
+    m = reduceWorker(
+      m,
+      { type: 'exited', code: null, signal: 'SIGTERM', stderrTail: [], atMs: 1010 },
+      policy,
+    ).machine;
     expect(m.status.state).toBe('backoff');
     expect(m.status.lastExit?.reason).toMatch(/ready timeout/);
     expect(m.status.lastExit?.signal).toBe('SIGTERM');
@@ -168,13 +250,21 @@ describe('reduceWorker: details', () => {
   it('stop escalates to SIGKILL and says so in the exit reason', () => {
     let m = reduceWorker(inState('ready'), { type: 'stopRequested', atMs: 1 }, policy).machine;
     m = reduceWorker(m, { type: 'timerFired', timer: 'kill', atMs: 60 }, policy).machine;
-    m = reduceWorker(m, { type: 'exited', code: null, signal: 'SIGKILL', stderrTail: [], atMs: 61 }, policy).machine;
+    m = reduceWorker(
+      m,
+      { type: 'exited', code: null, signal: 'SIGKILL', stderrTail: [], atMs: 61 },
+      policy,
+    ).machine;
     expect(m.status).toMatchObject({ state: 'stopped', pid: null });
     expect(m.status.lastExit?.reason).toBe('stopped by the console (SIGKILL after 50 ms)');
   });
 
   it('a stop during a ready-timeout stop turns the pending crash into a plain stop', () => {
-    let m = reduceWorker(inState('starting'), { type: 'timerFired', timer: 'readyTimeout', atMs: 1 }, policy).machine;
+    let m = reduceWorker(
+      inState('starting'),
+      { type: 'timerFired', timer: 'readyTimeout', atMs: 1 },
+      policy,
+    ).machine;
     m = reduceWorker(m, { type: 'stopRequested', atMs: 2 }, policy).machine;
     m = reduceWorker(m, exited(3), policy).machine;
     expect(m.status.state).toBe('stopped');
@@ -182,7 +272,11 @@ describe('reduceWorker: details', () => {
 
   it('restart of a running worker: stop, then spawn on exit', () => {
     let m = reduceWorker(inState('ready'), { type: 'restartRequested', atMs: 1 }, policy).machine;
-    const t = reduceWorker(m, { type: 'exited', code: 0, signal: null, stderrTail: [], atMs: 2 }, policy);
+    const t = reduceWorker(
+      m,
+      { type: 'exited', code: 0, signal: null, stderrTail: [], atMs: 2 },
+      policy,
+    );
     m = t.machine;
     expect(m.status.state).toBe('starting');
     expect(t.effects).toContainEqual({ type: 'spawn' });
@@ -196,19 +290,41 @@ describe('reduceWorker: details', () => {
 
   it('keeps progress only while starting', () => {
     const progress = { message: 'Loading weights 2/4', fraction: 0.5, atMs: 3 };
-    expect(reduceWorker(inState('starting'), { type: 'progress', progress }, policy).machine.status.progress).toEqual(progress);
-    expect(reduceWorker(inState('ready'), { type: 'progress', progress }, policy).machine.status.progress).toBeNull();
+    expect(
+      reduceWorker(inState('starting'), { type: 'progress', progress }, policy).machine.status
+        .progress,
+    ).toEqual(progress);
+    expect(
+      reduceWorker(inState('ready'), { type: 'progress', progress }, policy).machine.status
+        .progress,
+    ).toBeNull();
   });
 });
 
 describe('parseProgressLine', () => {
   it.each<[string, string | null, number | null]>([
-    ['Loading safetensors weights in parallel:  50%|█████     | 2/4 [00:03<00:03,  1.5s/it]', 'Loading safetensors weights in parallel 2/4', 0.5],
-    ['\u001b[32m[11/24/2026-21:55:43] [TRT-LLM] [I] Loading weights: 100%|##########| 4/4', 'Loading weights 4/4', 1],
+    [
+      'Loading safetensors weights in parallel:  50%|█████     | 2/4 [00:03<00:03,  1.5s/it]',
+      'Loading safetensors weights in parallel 2/4',
+      0.5,
+    ],
+    [
+      '\u001b[32m[11/24/2026-21:55:43] [TRT-LLM] [I] Loading weights: 100%|##########| 4/4',
+      'Loading weights 4/4',
+      1,
+    ],
     ['[TensorRT-LLM][INFO] Loading weights: 75%', 'Loading weights', 0.75],
     ['  7%|▋         | 1/14 [00:00<00:01]', 'Loading 1/14', 0.07],
-    ['[TRT-LLM] [I] Loading model weights from /models/llama', 'Loading model weights from /models/llama', null],
-    ['INFO:     Uvicorn running on http://localhost:8001 (Press CTRL+C to quit)', 'INFO:     Uvicorn running on http://localhost:8001 (Press CTRL+C to quit)', null],
+    [
+      '[TRT-LLM] [I] Loading model weights from /models/llama',
+      'Loading model weights from /models/llama',
+      null,
+    ],
+    [
+      'INFO:     Uvicorn running on http://localhost:8001 (Press CTRL+C to quit)',
+      'INFO:     Uvicorn running on http://localhost:8001 (Press CTRL+C to quit)',
+      null,
+    ],
     ['some unrelated line', null, null],
     ['', null, null],
   ])('%j', (line, message, fraction) => {

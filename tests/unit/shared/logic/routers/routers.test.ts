@@ -13,21 +13,48 @@ import { RouterError } from '../../../../../shared/logic/routers/types';
 
 const servers = ['server1', 'server2', 'server3'];
 const lengths = [100, 500, 10, 400, 2000, 100];
-const ctxReqs: RouteRequest[] = lengths.map((n) => ({ endpoint: 'completions', prompt: 'the '.repeat(n), requestType: 'context_only' }));
-const chatCtxReqs: RouteRequest[] = lengths.map((n) => ({ endpoint: 'chat', messages: [{ role: 'user', content: 'the '.repeat(n) }], requestType: 'context_only' }));
-const genReqs: RouteRequest[] = lengths.map((n) => ({ endpoint: 'completions', prompt: 'the '.repeat(n), requestType: 'generation_only' }));
-const chatGenReqs: RouteRequest[] = lengths.map((n) => ({ endpoint: 'chat', messages: [{ role: 'user', content: 'the '.repeat(n) }], requestType: 'generation_only' }));
+const ctxReqs: RouteRequest[] = lengths.map((n) => ({
+  endpoint: 'completions',
+  prompt: 'the '.repeat(n),
+  requestType: 'context_only',
+}));
+const chatCtxReqs: RouteRequest[] = lengths.map((n) => ({
+  endpoint: 'chat',
+  messages: [{ role: 'user', content: 'the '.repeat(n) }],
+  requestType: 'context_only',
+}));
+const genReqs: RouteRequest[] = lengths.map((n) => ({
+  endpoint: 'completions',
+  prompt: 'the '.repeat(n),
+  requestType: 'generation_only',
+}));
+const chatGenReqs: RouteRequest[] = lengths.map((n) => ({
+  endpoint: 'chat',
+  messages: [{ role: 'user', content: 'the '.repeat(n) }],
+  requestType: 'generation_only',
+}));
 
 describe('round_robin', () => {
   it('cycles s1,s2,s3,s1,s2,s3', () => {
     const r = new RoundRobinRouter(servers);
-    expect(ctxReqs.map((q) => r.select(q).server)).toEqual(['server1', 'server2', 'server3', 'server1', 'server2', 'server3']);
+    expect(ctxReqs.map((q) => r.select(q).server)).toEqual([
+      'server1',
+      'server2',
+      'server3',
+      'server1',
+      'server2',
+      'server3',
+    ]);
   });
   it('skips excluded servers and fails when none is left', () => {
     const r = new RoundRobinRouter(servers, 'generation');
     expect(r.select(ctxReqs[0] as RouteRequest, new Set(['server1'])).server).toBe('server2');
-    expect(() => r.select(ctxReqs[0] as RouteRequest, new Set(servers))).toThrow('No generation servers available');
-    expect(() => new RoundRobinRouter([], 'context').select(ctxReqs[0] as RouteRequest)).toThrow(RouterError);
+    expect(() => r.select(ctxReqs[0] as RouteRequest, new Set(servers))).toThrow(
+      'No generation servers available',
+    );
+    expect(() => new RoundRobinRouter([], 'context').select(ctxReqs[0] as RouteRequest)).toThrow(
+      RouterError,
+    );
   });
   it('resets the index when a server is removed', () => {
     const r = new RoundRobinRouter(servers);
@@ -126,8 +153,12 @@ describe('kv_cache_aware', () => {
     for (const s of dup) r.finish(s);
 
     // Eviction on the servers holding req0 and req1 (bare `removed` events).
-    r.applyEvents('server2', [{ type: 'removed', block_hashes: hits[1]?.info?.block_hashes[0] ?? [] }]);
-    r.applyEvents('server1', [{ type: 'removed', block_hashes: hits[2]?.info?.block_hashes[0] ?? [] }]);
+    r.applyEvents('server2', [
+      { type: 'removed', block_hashes: hits[1]?.info?.block_hashes[0] ?? [] },
+    ]);
+    r.applyEvents('server1', [
+      { type: 'removed', block_hashes: hits[2]?.info?.block_hashes[0] ?? [] },
+    ]);
     const final = [req2, req1, req0].map((q) => r.select(q));
     expect(final[0]?.server).toBe('server3');
     expect(new Set(final.map((s) => s.server)).size).toBe(3);
@@ -137,8 +168,20 @@ describe('kv_cache_aware', () => {
     const r = new KvCacheAwareRouter(['a', 'b'], { tokensPerBlock: 4 });
     const prompt = [1, 2, 3, 4, 5, 6, 7, 8, 9];
     const hashes = computeBlockHashes(prompt, 4);
-    r.applyEvents('b', [{ event_id: 1, data: { type: 'stored', parent_hash: null, blocks: hashes.map((h) => ({ type: 'stored_block', block_hash: h })) }, window_size: 1 }]);
-    r.applyEvents('a', [{ data: { type: 'stored', blocks: [{ block_hash: 18446744073709551615n }] } }]);
+    r.applyEvents('b', [
+      {
+        event_id: 1,
+        data: {
+          type: 'stored',
+          parent_hash: null,
+          blocks: hashes.map((h) => ({ type: 'stored_block', block_hash: h })),
+        },
+        window_size: 1,
+      },
+    ]);
+    r.applyEvents('a', [
+      { data: { type: 'stored', blocks: [{ block_hash: 18446744073709551615n }] } },
+    ]);
     const s = r.select({ endpoint: 'completions', prompt });
     expect(s.server).toBe('b');
     expect(s.info?.matches).toEqual([0, 8]);
@@ -146,22 +189,36 @@ describe('kv_cache_aware', () => {
   });
 
   it('tokenizes text prompts with the pluggable tokenizer and refuses without one', () => {
-    const withTok = new KvCacheAwareRouter(['a'], { tokenizer: (t) => [...t].map((c) => c.charCodeAt(0)) });
-    expect(withTok.select({ endpoint: 'completions', prompt: 'hello' }).info?.token_lists).toEqual([[104, 101, 108, 108, 111]]);
-    expect(() => new KvCacheAwareRouter(['a']).select({ endpoint: 'completions', prompt: 'hello' })).toThrow(RouterError);
-    expect(withTok.select({ endpoint: 'chat', promptTokenIds: [1, 2, 3] }).info?.token_lists).toEqual([[1, 2, 3]]);
+    const withTok = new KvCacheAwareRouter(['a'], {
+      tokenizer: (t) => [...t].map((c) => c.charCodeAt(0)),
+    });
+    expect(withTok.select({ endpoint: 'completions', prompt: 'hello' }).info?.token_lists).toEqual([
+      [104, 101, 108, 108, 111],
+    ]);
+    expect(() =>
+      new KvCacheAwareRouter(['a']).select({ endpoint: 'completions', prompt: 'hello' }),
+    ).toThrow(RouterError);
+    expect(
+      withTok.select({ endpoint: 'chat', promptTokenIds: [1, 2, 3] }).info?.token_lists,
+    ).toEqual([[1, 2, 3]]);
   });
 
   it('use_tokens: upstream test expectations hold unchanged (the score stays active_requests / max_batch_size)', () => {
     const plain = new KvCacheAwareRouter(servers, { maxBatchSize: 32, tokensPerBlock: 32 });
-    const byTokens = new KvCacheAwareRouter(servers, { maxBatchSize: 32, tokensPerBlock: 32, useTokens: true });
+    const byTokens = new KvCacheAwareRouter(servers, {
+      maxBatchSize: 32,
+      tokensPerBlock: 32,
+      useTokens: true,
+    });
     // Same sequence as test_kv_cache_aware_router, including the load-driven spread of 20 duplicates.
     const run = (r: KvCacheAwareRouter): string[] => {
       const out: string[] = [];
       const first = [req0, req1, req2].map((q) => r.select(q));
       for (const s of first) r.finish(s);
       for (const s of first) r.addBlocks(s.server, s.info?.block_hashes[0] ?? []);
-      const dup = Array.from({ length: 20 }, () => r.select(tok(new Array<number>(500).fill(1000))));
+      const dup = Array.from({ length: 20 }, () =>
+        r.select(tok(new Array<number>(500).fill(1000))),
+      );
       out.push(...first.map((s) => s.server), ...dup.map((s) => s.server));
       for (const s of dup) r.finish(s);
       return out;
@@ -172,7 +229,11 @@ describe('kv_cache_aware', () => {
   });
 
   it('use_tokens: prompt tokens are what is accounted, and released on finish', () => {
-    const r = new KvCacheAwareRouter(['a', 'b'], { useTokens: true, tokensPerBlock: 4, maxBatchSize: 2 });
+    const r = new KvCacheAwareRouter(['a', 'b'], {
+      useTokens: true,
+      tokensPerBlock: 4,
+      maxBatchSize: 2,
+    });
     const s1 = r.select({ endpoint: 'completions', prompt: [1, 2, 3, 4, 5, 6, 7] });
     expect(s1.server).toBe('a');
     expect(s1.load).toBe(7);
@@ -191,7 +252,11 @@ describe('kv_cache_aware', () => {
   });
 
   it('use_tokens: the score ignores tokens, so a few long prompts do not outweigh many short ones', () => {
-    const r = new KvCacheAwareRouter(['a', 'b'], { useTokens: true, tokensPerBlock: 4, maxBatchSize: 8 });
+    const r = new KvCacheAwareRouter(['a', 'b'], {
+      useTokens: true,
+      tokensPerBlock: 4,
+      maxBatchSize: 8,
+    });
     const long = r.select({ endpoint: 'completions', prompt: new Array<number>(4000).fill(7) });
     expect(long.server).toBe('a');
     const short1 = r.select({ endpoint: 'completions', prompt: [1, 2] });
@@ -202,10 +267,17 @@ describe('kv_cache_aware', () => {
   });
 
   it('use_tokens: chat and generation_only requests are counted, not refused (upstream raises ValueError)', () => {
-    const r = new KvCacheAwareRouter(['a'], { useTokens: true, tokenizer: (t) => [...t].map((c) => c.charCodeAt(0)) });
+    const r = new KvCacheAwareRouter(['a'], {
+      useTokens: true,
+      tokenizer: (t) => [...t].map((c) => c.charCodeAt(0)),
+    });
     const chat = r.select({ endpoint: 'chat', messages: [{ role: 'user', content: 'hey' }] });
     expect(chat.load).toBe(3);
-    const gen = r.select({ endpoint: 'completions', prompt: [5, 6, 7, 8], requestType: 'generation_only' });
+    const gen = r.select({
+      endpoint: 'completions',
+      prompt: [5, 6, 7, 8],
+      requestType: 'generation_only',
+    });
     expect(gen.load).toBe(4);
     expect(r.activeTokens('a')).toBe(7);
     expect(r.usesTokens).toBe(true);
@@ -220,7 +292,11 @@ describe('kv_cache_aware', () => {
   });
 
   it('createRouter passes use_tokens to kv_cache_aware', () => {
-    const r = createRouter({ type: 'kv_cache_aware', use_tokens: true, max_batch_size: 64, tokens_per_block: 32 }, ['a'], 'context');
+    const r = createRouter(
+      { type: 'kv_cache_aware', use_tokens: true, max_batch_size: 64, tokens_per_block: 32 },
+      ['a'],
+      'context',
+    );
     expect(r.select({ endpoint: 'completions', prompt: [1, 2, 3] }).load).toBe(3);
   });
 
@@ -240,12 +316,23 @@ describe('conditional disaggregation', () => {
     [[50, 0], 200, 100, true],
     [[32, 96], 200, 100, false],
   ])('matches %j over %i tokens with limit %i -> need ctx %s', (matches, total, limit, need) => {
-    expect(needsContextPhase({ matches, block_hashes: [], token_lists: [new Array<number>(total).fill(1)] }, limit)).toBe(need);
+    expect(
+      needsContextPhase(
+        { matches, block_hashes: [], token_lists: [new Array<number>(total).fill(1)] },
+        limit,
+      ),
+    ).toBe(need);
   });
 });
 
 describe('createRouter', () => {
   it.each(['round_robin', 'load_balancing', 'kv_cache_aware'] as const)('builds %s', (type) => {
-    expect(createRouter({ type, use_tokens: false, max_batch_size: 64, tokens_per_block: 32 }, ['a'], 'context').type).toBe(type);
+    expect(
+      createRouter(
+        { type, use_tokens: false, max_batch_size: 64, tokens_per_block: 32 },
+        ['a'],
+        'context',
+      ).type,
+    ).toBe(type);
   });
 });
