@@ -211,7 +211,9 @@ export function createBenchPart(
     topologyLabel: () => topologyLabelOf(local()),
     calibrationTarget: () => {
       const ready = local().filter((v) => v.status.state === 'ready');
-      const v = ready.find((x) => x.role === 'generation') ?? ready[0];
+      // Calibration measures prefills up to 2,048 tokens: a context worker's template allows 8,192 tokens
+      // per batch, a generation worker's only 512 (upstream's gen examples), which refuses such a prefill.
+      const v = ready.find((x) => x.role === 'context') ?? ready[0];
       return v?.spec ? { url: v.url, model: v.spec.model } : null;
     },
     defaultGpu: () => gpuProfileForName(settings.get().simulatedGpuModel),
