@@ -37,6 +37,9 @@ test('planner: calibrate, predict on 2 GPUs, apply the 1+1 layout and check it',
 }) => {
   const { console: c, page } = app;
   await expect(c.workerState('gen0')).toHaveText('ready', { timeout: 60_000 });
+  // Calibration measures the context worker (its prefills reach 2,048 tokens; the generation template's
+  // max_num_tokens is 512), so it must be ready too.
+  await expect(c.workerState('ctx0')).toHaveText('ready', { timeout: 60_000 });
   await c.open('Benchmark');
   const panel = page.getByTestId('planner-panel');
   await panel.getByRole('button', { name: 'Calibrate' }).click();
