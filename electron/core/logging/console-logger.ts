@@ -157,7 +157,7 @@ export function formatHumanLine(r: ConsoleLogRecord): string {
 function humanValue(v: unknown): string {
   if (typeof v === 'string') return /\s/.test(v) ? JSON.stringify(v) : v;
   if (v !== null && typeof v === 'object' && 'message' in v) {
-    return JSON.stringify((v as { message: unknown }).message);
+    return JSON.stringify(v.message);
   }
   return JSON.stringify(v) ?? String(v);
 }
