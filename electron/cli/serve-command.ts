@@ -16,6 +16,7 @@ import {
   formatHelp,
   parseFlags,
   portFlag,
+  usageErrorLine,
 } from '../core/cli-args';
 import { type ApiServer, createApiToken, startApiServer } from '../core/http/api-server';
 import {
@@ -177,9 +178,7 @@ function staticDirFor(args: ServeArgs): string {
 export async function runServeCommand(argv: string[]): Promise<number | undefined> {
   const parsed = parseServeArgs(argv);
   if (!parsed.ok) {
-    process.stderr.write(
-      `serve: ${parsed.message}\nRun 'disagg-console serve --help' for the flags.\n`,
-    );
+    process.stderr.write(usageErrorLine('serve', parsed.message));
     return 2;
   }
   const args = parsed.args;
