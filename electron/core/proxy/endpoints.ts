@@ -107,7 +107,9 @@ export class ProxyEndpoints {
         );
         return sendJson(res, 200, JSON.stringify(items));
       }
-      case '/metrics': {
+      case '/metrics':
+      // Upstream's disaggregated server mounts prometheus_client here (openai_disagg_server.py).
+      case '/prometheus/metrics': {
         const text = this.deps.metricsText();
         res.writeHead(200, {
           'content-type': 'text/plain; version=0.0.4',
