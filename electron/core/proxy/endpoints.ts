@@ -107,8 +107,9 @@ export class ProxyEndpoints {
         );
         return sendJson(res, 200, JSON.stringify(items));
       }
+      // Upstream's disaggregated server mounts prometheus_client on /prometheus/metrics
+      // (openai_disagg_server.py); both paths answer the same text.
       case '/metrics':
-      // Upstream's disaggregated server mounts prometheus_client here (openai_disagg_server.py).
       case '/prometheus/metrics': {
         const text = this.deps.metricsText();
         res.writeHead(200, {

@@ -109,8 +109,9 @@ export function feedUpstreamMetrics(rec: ProxyRequestRecord, sink: UpstreamMetri
     sink.inc('http_exceptions');
   } else if (rec.outcome === 'upstream_error') sink.inc('internal_errors');
   const begunAt = rec.ctxSentAt ?? rec.genSentAt;
-  if (begunAt !== undefined)
+  if (begunAt !== undefined) {
     sink.observe('queue_latency_seconds', (begunAt - rec.receivedAt) / 1000);
+  }
   feedContext(rec, sink);
   feedGeneration(rec, sink);
 }
