@@ -3,16 +3,16 @@
 // per streamed token, so this cost is paid per token. Same process, alternating rounds, medians.
 //   node --import tsx bench/metrics-observe-bench.ts
 // It prints numbers; it is not a test.
-import { Counter, Histogram as PromHistogram, Registry } from 'prom-client';
+import { Histogram as PromHistogram, Registry } from 'prom-client';
 
 import type { ProxyRequestRecord } from '../electron/core/proxy/types';
 import {
   feedUpstreamMetrics,
-  UPSTREAM_METRICS,
   type UpstreamMetricSink,
   UpstreamNamedMetrics,
 } from '../electron/core/proxy/upstream-metrics';
 import { Histogram, LATENCY_BUCKETS_SECONDS } from '../shared/logic/histogram';
+import { promClientUpstreamSink } from './prom-client-upstream-sink';
 
 const N = 2_000_000;
 const values = Float64Array.from({ length: 4096 }, (_, i) => ((i * 7919) % 4096) / 40_000);
@@ -66,29 +66,6 @@ const record: ProxyRequestRecord = {
   status: 200,
   retries: 0,
 };
-function promUpstreamSink(): UpstreamMetricSink {
-  const reg = new Registry();
-  const counters = new Map<string, Counter>();
-  const hists = new Map<string, PromHistogram>();
-  for (const d of UPSTREAM_METRICS) {
-    if (d.type === 'counter') {
-      counters.set(
-        d.name,
-        new Counter({ name: `${d.name}_total`, help: d.help, registers: [reg] }),
-      );
-    } else {
-      const buckets = [...(d.buckets ?? [])];
-      hists.set(
-        d.name,
-        new PromHistogram({ name: d.name, help: d.help, buckets, registers: [reg] }),
-      );
-    }
-  }
-  return {
-    inc: (n) => counters.get(n)?.inc(),
-    observe: (n, v) => hists.get(n)?.observe(v),
-  };
-}
 function usPerRecord(sink: UpstreamMetricSink): number {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < RECORDS; i++) feedUpstreamMetrics(record, sink);
@@ -97,7 +74,7 @@ function usPerRecord(sink: UpstreamMetricSink): number {
 /** Runs after the render above (its timer spans the await). */
 function upstreamSection(): void {
   const upstreamOurs = new UpstreamNamedMetrics();
-  const upstreamProm = promUpstreamSink();
+  const upstreamProm = promClientUpstreamSink().sink;
   const perRecord: { ours: number[]; prom: number[] } = { ours: [], prom: [] };
   for (let r = 0; r < 7; r++) {
     perRecord.ours.push(usPerRecord(upstreamOurs));

@@ -2,9 +2,9 @@
 // names are perf_metrics.py's; our exposition equals prom-client's for the same events (both parsed,
 // series for series, plus the HELP/TYPE lines); and the record -> event mapping counts where upstream's
 // handlers count.
-import { Counter, Histogram as PromHistogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 
+import { promClientUpstreamSink } from '../../../../bench/prom-client-upstream-sink';
 import type { ProxyRequestRecord } from '../../../../electron/core/proxy/types';
 import {
   feedUpstreamMetrics,
@@ -13,7 +13,7 @@ import {
   type UpstreamMetricSink,
   UpstreamNamedMetrics,
 } from '../../../../electron/core/proxy/upstream-metrics';
-import type { RequestOutcome } from '../../../../shared/model/requests';
+import { REQUEST_OUTCOMES, type RequestOutcome } from '../../../../shared/model/requests';
 
 /** Transcribed from tensorrt_llm/serve/perf_metrics.py (SERVER_ and CLIENT_METRICS_DEFINITIONS, role prefixes). */
 const UPSTREAM_NAMES = [
@@ -57,18 +57,8 @@ function rec(patch: Partial<ProxyRequestRecord>): ProxyRequestRecord {
 function records(count: number, seed: number): ProxyRequestRecord[] {
   let s = seed;
   const rnd = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const outcomes: RequestOutcome[] = [
-    'ok',
-    'ok',
-    'ok',
-    'ok_context_only',
-    'client_error',
-    'upstream_error',
-    'timeout',
-    'client_disconnected',
-    'rejected',
-    'not_ready',
-  ];
+  // Every outcome, 'ok' weighted up.
+  const outcomes: RequestOutcome[] = ['ok', 'ok', ...REQUEST_OUTCOMES];
   const out: ProxyRequestRecord[] = [];
   for (let i = 0; i < count; i++) {
     const outcome = outcomes[Math.floor(rnd() * outcomes.length)] as RequestOutcome;
@@ -108,38 +98,6 @@ function records(count: number, seed: number): ProxyRequestRecord[] {
   return out;
 }
 
-/** prom-client's side of the same definitions: a Counter named `<name>_total`, as prometheus_client writes. */
-function promSink(): { sink: UpstreamMetricSink; registry: Registry } {
-  const registry = new Registry();
-  const counters = new Map<string, Counter>();
-  const histograms = new Map<string, PromHistogram>();
-  for (const d of UPSTREAM_METRICS) {
-    if (d.type === 'counter') {
-      counters.set(
-        d.name,
-        new Counter({ name: `${d.name}_total`, help: d.help, registers: [registry] }),
-      );
-    } else {
-      histograms.set(
-        d.name,
-        new PromHistogram({
-          name: d.name,
-          help: d.help,
-          buckets: [...(d.buckets ?? [])],
-          registers: [registry],
-        }),
-      );
-    }
-  }
-  return {
-    registry,
-    sink: {
-      inc: (name) => counters.get(name)?.inc(),
-      observe: (name, v) => histograms.get(name)?.observe(v),
-    },
-  };
-}
-
 /** Exposition lines as series -> value; comment lines kept apart. */
 function parse(text: string): { series: Map<string, number>; comments: string[] } {
   const series = new Map<string, number>();
@@ -163,7 +121,7 @@ describe('upstream-named disaggregated server metrics', () => {
 
   it.each([1, 2, 3])('our text equals prom-client for the same records (seed %i)', async (seed) => {
     const ours = new UpstreamNamedMetrics();
-    const prom = promSink();
+    const prom = promClientUpstreamSink();
     for (const r of records(400, seed)) {
       for (const sink of [ours, prom.sink]) {
         if (r.id % 7 === 0) feedUpstreamRetry(r, sink);
