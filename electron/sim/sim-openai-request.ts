@@ -384,7 +384,7 @@ class Checker {
 }
 
 /** A `model_validator(mode="before")` failure: pydantic reports it as a value_error on the body. */
-function valueError(message: string): ParsedRequest<never> {
+function valueError(message: string): { ok: false; message: string } {
   return {
     ok: false,
     message: formatValidationErrors([
