@@ -87,18 +87,9 @@ async function addStaticFacts(
   snap.driverVersion ??= snap.gpus[0]?.driverVersion ?? null;
 }
 
-export function createGpuInventory(opts: GpuInventoryOptions = {}): GpuInventory {
-  const smi = opts.nvidiaSmiPath ?? 'nvidia-smi';
-  const run = opts.run ?? execFileRunner;
-  const pollIntervalMs = opts.pollIntervalMs ?? 3000;
-  const timeoutMs = opts.commandTimeoutMs ?? 5000;
-  const now = opts.now ?? Date.now;
-  const holders = opts.holders ?? ((): Record<string, GpuHolder[]> => ({}));
-  const onError = opts.onError ?? (() => undefined);
-  const listeners = new Set<(s: GpuInventorySnapshot) => void>();
-  let timer: NodeJS.Timeout | null = null;
-  let polling: Promise<GpuInventorySnapshot> | null = null;
-  let snap: GpuInventorySnapshot = {
+/** The snapshot before the first detection: no GPUs, no samples, nothing known. */
+function emptySnapshot(): GpuInventorySnapshot {
+  return {
     simulated: false,
     simulatedReason: null,
     driverVersion: null,
@@ -111,6 +102,20 @@ export function createGpuInventory(opts: GpuInventoryOptions = {}): GpuInventory
     lastError: null,
     sampledAtMs: null,
   };
+}
+
+export function createGpuInventory(opts: GpuInventoryOptions = {}): GpuInventory {
+  const smi = opts.nvidiaSmiPath ?? 'nvidia-smi';
+  const run = opts.run ?? execFileRunner;
+  const pollIntervalMs = opts.pollIntervalMs ?? 3000;
+  const timeoutMs = opts.commandTimeoutMs ?? 5000;
+  const now = opts.now ?? Date.now;
+  const holders = opts.holders ?? ((): Record<string, GpuHolder[]> => ({}));
+  const onError = opts.onError ?? (() => undefined);
+  const listeners = new Set<(s: GpuInventorySnapshot) => void>();
+  let timer: NodeJS.Timeout | null = null;
+  let polling: Promise<GpuInventorySnapshot> | null = null;
+  let snap = emptySnapshot();
 
   const useSimulation = (reason: string): void => {
     const count = Math.max(0, Math.floor(opts.simulatedCount ?? DEFAULT_SIMULATED_COUNT));
