@@ -8,8 +8,8 @@ import type { ClusterMode, ConsoleTopology, TopologyWorker } from '../model/topo
 import {
   createIssueSink,
   hasErrors,
-  type IssueSink,
   isPlainObject,
+  type IssueSink,
   sortIssues,
 } from './config-checks';
 import type { ConfigIssue } from './config-issues';
