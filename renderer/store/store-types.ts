@@ -5,6 +5,7 @@ import type { StoreApi } from 'zustand/vanilla';
 
 import type { ApiClient } from '../../shared/api/client';
 import type { ConfigIssue } from '../../shared/logic/config-issues';
+import type { TimeSeries } from '../../shared/logic/series';
 import type { ClusterStatus } from '../../shared/model/cluster';
 import type {
   ClusterChangedEvent,
@@ -42,7 +43,6 @@ import type {
   SamplingParams,
   StreamFetch,
 } from '../lib/openai-request';
-import type { RingSeries } from '../lib/series';
 import type { PresetName } from '../lib/worker-templates';
 import type { BenchSlice } from './bench-slice';
 import type { RequestsSlice } from './requests-slice';
@@ -172,10 +172,10 @@ export interface ConfigSlice {
 
 /** Mutable bounded series, kept outside the immutable state; `metricsVersion` changes when they change. */
 export interface MetricsSeries {
-  overall: RingSeries<MetricsBucket>;
-  perWorker: Map<string, RingSeries<MetricsBucket>>;
-  iteration: Map<string, RingSeries<WorkerIterationSample>>;
-  gpus: Map<number, RingSeries<GpuSample>>;
+  overall: TimeSeries<MetricsBucket>;
+  perWorker: Map<string, TimeSeries<MetricsBucket>>;
+  iteration: Map<string, TimeSeries<WorkerIterationSample>>;
+  gpus: Map<number, TimeSeries<GpuSample>>;
 }
 
 export type MetricsWindowMin = 5 | 15 | 60;

@@ -14,9 +14,9 @@ import {
   YAxis,
 } from 'recharts';
 
+import type { ChartRow } from '../../../shared/logic/series';
 import { formatClock } from '../../lib/format';
 import type { TimeRange } from '../../lib/metrics-derive';
-import type { ChartRow } from '../../lib/series';
 
 export interface ChartSeries {
   key: string;
