@@ -5,6 +5,7 @@
 import { lazy, type ReactNode, Suspense, useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
+import { Button } from './components/button';
 import { EmptyState } from './components/empty-state';
 import { ErrorBox } from './components/error-box';
 import { Toasts } from './components/toasts';
@@ -133,17 +134,16 @@ export function App(): ReactNode {
           >
             {CONNECTION_BADGE[connection].text}
           </span>
-          <button type="button" className="btn btn-small" onClick={() => openSettings(true)}>
+          <Button isSmall onClick={() => openSettings(true)}>
             Settings
-          </button>
-          <button
-            type="button"
-            className="btn btn-small"
+          </Button>
+          <Button
+            isSmall
             onClick={() => setTheme(THEME_NEXT[theme])}
             aria-label={`Theme: ${theme}. Switch theme`}
           >
             Theme: {theme}
-          </button>
+          </Button>
         </div>
       </header>
       <main className="main">

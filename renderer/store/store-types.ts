@@ -7,13 +7,6 @@ import type { ApiClient } from '../../shared/api/client';
 import type { ConfigIssue } from '../../shared/logic/config-issues';
 import type { TimeSeries } from '../../shared/logic/series';
 import type { ClusterStatus } from '../../shared/model/cluster';
-import type {
-  ClusterChangedEvent,
-  ClusterCommand,
-  ClusterCommandResult,
-  ClusterState,
-  StaleStateDetails,
-} from '../../shared/model/cluster-state';
 import type { GpuInventorySnapshot, GpuSample } from '../../shared/model/gpu';
 import type { LogLine } from '../../shared/model/logs';
 import type { MetricsBucket, WorkerIterationSample } from '../../shared/model/metrics';
@@ -45,6 +38,7 @@ import type {
 } from '../lib/openai-request';
 import type { PresetName } from '../lib/worker-templates';
 import type { BenchSlice } from './bench-slice';
+import type { ClusterSlice, CommandOutcome } from './cluster-slice';
 import type { RequestsSlice } from './requests-slice';
 
 export type ViewName = 'cluster' | 'config' | 'dashboard' | 'playground' | 'bench';
@@ -94,33 +88,6 @@ export interface WorkersSlice {
   runPreset: (preset: PresetName, model: string, engine: WorkerEngine) => Promise<void>;
   loadLogs: (id: string) => Promise<void>;
   appendLogs: (workerId: string, lines: LogLine[]) => void;
-}
-
-/** What a cluster command did: the backend's result, or why it was refused (STALE_STATE with what changed). */
-export type CommandOutcome =
-  | { ok: true; result: ClusterCommandResult }
-  | {
-      ok: false;
-      code: string;
-      message: string;
-      stale: StaleStateDetails | null;
-      /** Config problems the error carries (a broken import: file, line and column). */
-      issues: ConfigIssue[];
-    };
-
-export interface ClusterSlice {
-  /** The mirror of the backend's cluster document; null until the first snapshot. */
-  cluster: ClusterState | null;
-  clusterError: string | null;
-  /** Snapshots taken so far (the first one and every re-sync). */
-  clusterSyncs: number;
-  /** Why the last re-sync was needed (a gap, a new backend epoch). */
-  lastResyncReason: string | null;
-  /** Takes a snapshot; events that arrive meanwhile are applied on top of it. */
-  resyncCluster: () => Promise<void>;
-  applyClusterEvent: (event: ClusterChangedEvent) => void;
-  /** Sends one command built on `expectedVersion` (default: the mirror's version). */
-  runCommand: (command: ClusterCommand, expectedVersion?: number) => Promise<CommandOutcome>;
 }
 
 export interface GpusSlice {

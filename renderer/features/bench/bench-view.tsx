@@ -290,13 +290,7 @@ function SavedRuns(): ReactNode {
           </Button>
         }
       />
-      {s.error ? (
-        <ErrorBox
-          title="Saved runs cannot be listed"
-          message={s.error}
-          onRetry={() => void load()}
-        />
-      ) : null}
+      <ErrorBox title="Saved runs cannot be listed" message={s.error} onRetry={load} />
       {s.isLoaded && !s.error && s.runs.length === 0 ? (
         <EmptyState title="No saved runs yet">
           Every finished sweep is saved here automatically.

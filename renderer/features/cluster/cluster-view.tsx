@@ -5,9 +5,12 @@ import { type ReactNode, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
 import type { WorkerEngine } from '../../../shared/model/worker';
+import { Button } from '../../components/button';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
-import { type PresetName, PRESETS } from '../../lib/worker-templates';
+import { PanelHead } from '../../components/panel-head';
+import { ViewFrame } from '../../components/view-frame';
+import { ENGINE_CHOICES, type PresetName, PRESETS } from '../../lib/worker-templates';
 import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
 import { gpuHolders, selectDefaultModel, selectFreeGpus } from '../../store/selectors';
 import { AddWorkerPanel } from './add-worker-panel';
@@ -70,16 +73,15 @@ function Presets(): ReactNode {
       {(Object.keys(PRESETS) as PresetName[]).map((p) => {
         const need = PRESETS[p].context + PRESETS[p].generation;
         return (
-          <button
+          <Button
             key={p}
-            type="button"
-            className="btn btn-small"
+            isSmall
             disabled={isRunning || freeGpus.length < need}
             title={`${PRESETS[p].context} context + ${PRESETS[p].generation} generation, one GPU each${freeGpus.length < need ? ` (needs ${need} free GPUs)` : ''}`}
             onClick={() => run(p)}
           >
             {p}
-          </button>
+          </Button>
         );
       })}
       <input
@@ -97,8 +99,11 @@ function Presets(): ReactNode {
         onChange={(e) => setEngine(e.target.value as WorkerEngine | '')}
       >
         <option value="">{isSimulated ? 'simulated (default)' : 'trtllm-serve (default)'}</option>
-        <option value="trtllm-serve">trtllm-serve</option>
-        <option value="simulated">simulated</option>
+        {ENGINE_CHOICES.map((c) => (
+          <option key={c.value} value={c.value}>
+            {c.value}
+          </option>
+        ))}
       </select>
     </div>
   );
@@ -116,50 +121,50 @@ export function ClusterView(): ReactNode {
   const [showTopology, setShowTopology] = useState(false);
 
   return (
-    <section className="view" aria-labelledby="view-title">
-      <div className="view-head">
-        <h1 id="view-title">Cluster</h1>
-        {inventory ? (
-          <span className="dim">
-            {inventory.gpus.length} GPU{inventory.gpus.length === 1 ? '' : 's'}
-            {inventory.driverVersion ? ` · driver ${inventory.driverVersion}` : ''}
-            {inventory.cudaVersion ? ` · CUDA ${inventory.cudaVersion}` : ''}
-          </span>
-        ) : null}
-        {inventory?.simulated ? (
-          <span className="badge sim-badge nodot" title={inventory.simulatedReason ?? undefined}>
-            simulated inventory{inventory.simulatedReason ? `: ${inventory.simulatedReason}` : ''}
-          </span>
-        ) : null}
-        <span className="spacer" />
-        <Presets />
-      </div>
+    <ViewFrame
+      title="Cluster"
+      head={
+        <>
+          {inventory ? (
+            <span className="dim">
+              {inventory.gpus.length} GPU{inventory.gpus.length === 1 ? '' : 's'}
+              {inventory.driverVersion ? ` · driver ${inventory.driverVersion}` : ''}
+              {inventory.cudaVersion ? ` · CUDA ${inventory.cudaVersion}` : ''}
+            </span>
+          ) : null}
+          {inventory?.simulated ? (
+            <span className="badge sim-badge nodot" title={inventory.simulatedReason ?? undefined}>
+              simulated inventory{inventory.simulatedReason ? `: ${inventory.simulatedReason}` : ''}
+            </span>
+          ) : null}
+          <span className="spacer" />
+          <Presets />
+        </>
+      }
+    >
       <div className="cluster-grid">
         <div style={{ display: 'flex', flexDirection: 'column', gap: 16, minWidth: 0 }}>
           <section className="panel" aria-labelledby="gpus-title">
-            <div className="panel-head">
-              <h2 id="gpus-title">GPUs</h2>
-              <span className="hint">
-                Click a free GPU to add a worker; shift- or ctrl-click to select several (tensor
-                parallel).
-              </span>
-              <span className="spacer" />
-              <button
-                type="button"
-                className="btn btn-small"
-                aria-expanded={showTopology}
-                onClick={() => setShowTopology(!showTopology)}
-              >
-                {showTopology ? 'Hide' : 'Show'} interconnect
-              </button>
-            </div>
-            {gpusError ? (
-              <ErrorBox
-                title="The GPU inventory could not be read"
-                message={gpusError}
-                onRetry={() => void loadGpus()}
-              />
-            ) : null}
+            <PanelHead
+              title="GPUs"
+              titleId="gpus-title"
+              noteClass="hint"
+              note="Click a free GPU to add a worker; shift- or ctrl-click to select several (tensor parallel)."
+              actions={
+                <Button
+                  isSmall
+                  aria-expanded={showTopology}
+                  onClick={() => setShowTopology(!showTopology)}
+                >
+                  {showTopology ? 'Hide' : 'Show'} interconnect
+                </Button>
+              }
+            />
+            <ErrorBox
+              title="The GPU inventory could not be read"
+              message={gpusError}
+              onRetry={loadGpus}
+            />
             {!inventory && !gpusError ? <EmptyState title="Reading the GPU inventory…" /> : null}
             {inventory && inventory.gpus.length === 0 ? (
               <EmptyState title="No GPUs found">
@@ -203,6 +208,6 @@ export function ClusterView(): ReactNode {
           ) : null}
         </aside>
       </div>
-    </section>
+    </ViewFrame>
   );
 }

@@ -4,7 +4,9 @@
 import type { ReactNode } from 'react';
 
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
+import { Button } from '../../components/button';
 import { IssueList } from '../../components/issue-list';
+import { PanelHead } from '../../components/panel-head';
 import { useAppStore } from '../../store/app-store-context';
 import { selectDraft, selectTopology } from '../../store/selectors';
 
@@ -42,35 +44,31 @@ export function ApplyPanel({
 
   return (
     <section className="panel" aria-labelledby="apply-title">
-      <div className="panel-head">
-        <h2 id="apply-title">Pre-flight and apply</h2>
-        <span className="spacer" />
-        {isDirty ? (
-          <span className="badge state-starting nodot">draft not applied</span>
-        ) : (
-          <span className="dim">no edits</span>
-        )}
-      </div>
+      <PanelHead
+        title="Pre-flight and apply"
+        titleId="apply-title"
+        actions={
+          isDirty ? (
+            <span className="badge state-starting nodot">draft not applied</span>
+          ) : (
+            <span className="dim">no edits</span>
+          )
+        }
+      />
       <div className="btn-group" style={{ marginBottom: 10 }}>
-        <button
-          type="button"
-          className="btn"
-          onClick={() => void validate()}
-          disabled={isValidating}
-        >
+        <Button onClick={validate} disabled={isValidating}>
           {isValidating ? 'Checking…' : 'Run pre-flight'}
-        </button>
-        <button
-          type="button"
-          className="btn btn-primary"
-          onClick={() => void requestApply()}
+        </Button>
+        <Button
+          variant="primary"
+          onClick={requestApply}
           disabled={isValidating || isApplying || pendingPlan !== null}
         >
           Apply…
-        </button>
-        <button type="button" className="btn" onClick={() => void revert()} disabled={!isDirty}>
+        </Button>
+        <Button onClick={revert} disabled={!isDirty}>
           Revert
-        </button>
+        </Button>
       </div>
       {isDraftBehind ? (
         <div className="warn-box" role="status">
@@ -115,17 +113,12 @@ export function ApplyPanel({
             </div>
           ) : null}
           <div className="btn-group">
-            <button
-              type="button"
-              className="btn btn-primary"
-              onClick={() => void confirmApply()}
-              disabled={isApplying}
-            >
+            <Button variant="primary" onClick={confirmApply} disabled={isApplying}>
               {isApplying ? 'Applying…' : 'Confirm apply'}
-            </button>
-            <button type="button" className="btn" onClick={cancelApply} disabled={isApplying}>
+            </Button>
+            <Button onClick={cancelApply} disabled={isApplying}>
               Cancel
-            </button>
+            </Button>
           </div>
         </div>
       ) : null}

@@ -2,6 +2,8 @@
 
 import { type ReactNode, useEffect, useState } from 'react';
 
+import { Button } from '../../components/button';
+import { PanelHead } from '../../components/panel-head';
 import { formatClock } from '../../lib/format';
 import { useAppStore } from '../../store/app-store-context';
 import { selectTopology } from '../../store/selectors';
@@ -44,9 +46,7 @@ export function HistoryPanel(): ReactNode {
 
   return (
     <section className="panel" aria-labelledby="history-title">
-      <div className="panel-head">
-        <h2 id="history-title">History</h2>
-      </div>
+      <PanelHead title="History" titleId="history-title" />
       {history.length === 0 ? (
         <p className="dim">No version applied yet. Apply the topology to record version 1.</p>
       ) : null}
@@ -70,33 +70,31 @@ export function HistoryPanel(): ReactNode {
                 {v.version === applied ? ' · current' : ''}
               </span>
               {previous ? (
-                <button
-                  type="button"
-                  className="btn btn-small"
-                  onClick={() => void loadDiff(previous.version, v.version)}
+                <Button
+                  isSmall
+                  onClick={() => loadDiff(previous.version, v.version)}
                   aria-label={`Diff v${previous.version} to v${v.version}`}
                 >
                   Diff
-                </button>
+                </Button>
               ) : null}
               {v.version !== applied ? (
                 confirmVersion === v.version ? (
-                  <button
-                    type="button"
-                    className="btn btn-small btn-danger"
-                    onClick={() => void rollback(v.version).then(() => setConfirmVersion(null))}
+                  <Button
+                    isSmall
+                    variant="danger"
+                    onClick={() => rollback(v.version).then(() => setConfirmVersion(null))}
                   >
                     Confirm
-                  </button>
+                  </Button>
                 ) : (
-                  <button
-                    type="button"
-                    className="btn btn-small"
+                  <Button
+                    isSmall
                     onClick={() => setConfirmVersion(v.version)}
                     aria-label={`Roll back to v${v.version}`}
                   >
                     Roll back
-                  </button>
+                  </Button>
                 )
               ) : null}
             </li>

@@ -222,13 +222,11 @@ export function DashboardView(): ReactNode {
 
   return (
     <ViewFrame title="Dashboard" head={head} data-derive-ms={derived.deriveMs.toFixed(2)}>
-      {metricsError ? (
-        <ErrorBox
-          title="Metrics history could not be loaded"
-          message={metricsError}
-          onRetry={() => void loadHistory()}
-        />
-      ) : null}
+      <ErrorBox
+        title="Metrics history could not be loaded"
+        message={metricsError}
+        onRetry={loadHistory}
+      />
       <div className="stat-row">
         <Stat
           label="Requests"

@@ -179,13 +179,7 @@ export function RecentRequests(): ReactNode {
         note="newest first · click a row for its timeline"
         actions={filters}
       />
-      {error ? (
-        <ErrorBox
-          title="Recent requests could not be loaded"
-          message={error}
-          onRetry={() => void reload()}
-        />
-      ) : null}
+      <ErrorBox title="Recent requests could not be loaded" message={error} onRetry={reload} />
       {isLoaded && rows.length === 0 && !error ? (
         <p className="dim">
           No requests{' '}
