@@ -12,7 +12,7 @@ import { Toasts } from './components/toasts';
 import { ClusterView } from './features/cluster/cluster-view';
 import { PlaygroundView } from './features/playground/playground-view';
 import { SettingsDialog } from './features/settings/settings-dialog';
-import { useAppStore } from './store/app-store-context';
+import { useAppFields, useAppStore } from './store/app-store-context';
 import { selectIsSimulated, selectWorkerCounts } from './store/selectors';
 import type { ThemeChoice, UiSlice, ViewName } from './store/store-types';
 
@@ -62,12 +62,14 @@ function useThemeAttribute(theme: ThemeChoice): void {
 }
 
 export function App(): ReactNode {
-  const view = useAppStore((s) => s.view);
-  const setView = useAppStore((s) => s.setView);
-  const theme = useAppStore((s) => s.theme);
-  const setTheme = useAppStore((s) => s.setTheme);
-  const connection = useAppStore((s) => s.connection);
-  const connectionError = useAppStore((s) => s.connectionError);
+  const { view, setView, theme, setTheme, connection, connectionError } = useAppFields(
+    'view',
+    'setView',
+    'theme',
+    'setTheme',
+    'connection',
+    'connectionError',
+  );
   const counts = useAppStore(useShallow(selectWorkerCounts));
   const isSimulated = useAppStore(selectIsSimulated);
   const openSettings = useAppStore((s) => s.openSettings);

@@ -19,7 +19,7 @@ import { ViewFrame } from '../../components/view-frame';
 import { downloadText } from '../../lib/download';
 import { formatMs } from '../../lib/format';
 import { slosFromText } from '../../lib/slo-text';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { selectDefaultModel } from '../../store/selectors';
 import { PlannerPanel } from './planner-panel';
 import { SloFields } from './slo-fields';
@@ -74,9 +74,11 @@ function fmt(v: number | null, digits = 2): string {
 
 function BenchForm(): ReactNode {
   const defaultModel = useAppStore(selectDefaultModel);
-  const isRunning = useAppStore((s) => s.isBenchRunning);
-  const runBenchSweep = useAppStore((s) => s.runBenchSweep);
-  const cancelBench = useAppStore((s) => s.cancelBench);
+  const {
+    isBenchRunning: isRunning,
+    runBenchSweep,
+    cancelBench,
+  } = useAppFields('isBenchRunning', 'runBenchSweep', 'cancelBench');
   const [endpoint, setEndpoint] = useState<BenchEndpointPath>('/v1/completions');
   const [model, setModel] = useState('');
   const [isStreaming, setStreaming] = useState(true);
@@ -266,11 +268,19 @@ function SavedRuns(): ReactNode {
       currentId: st.benchCurrent?.run.id ?? null,
     })),
   );
-  const load = useAppStore((st) => st.loadBenchRuns);
-  const open = useAppStore((st) => st.openBenchRun);
-  const remove = useAppStore((st) => st.deleteBenchRun);
-  const compare = useAppStore((st) => st.compareBenchRuns);
-  const csv = useAppStore((st) => st.benchCsv);
+  const {
+    loadBenchRuns: load,
+    openBenchRun: open,
+    deleteBenchRun: remove,
+    compareBenchRuns: compare,
+    benchCsv: csv,
+  } = useAppFields(
+    'loadBenchRuns',
+    'openBenchRun',
+    'deleteBenchRun',
+    'compareBenchRuns',
+    'benchCsv',
+  );
   const [picked, setPicked] = useState<string[]>([]);
   const toggle = (id: string): void =>
     setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p.slice(-1), id]));
@@ -342,9 +352,11 @@ function SavedRuns(): ReactNode {
 }
 
 function Comparison(): ReactNode {
-  const c = useAppStore((s) => s.benchComparison);
-  const runs = useAppStore((s) => s.benchRuns);
-  const close = useAppStore((s) => s.closeComparison);
+  const {
+    benchComparison: c,
+    benchRuns: runs,
+    closeComparison: close,
+  } = useAppFields('benchComparison', 'benchRuns', 'closeComparison');
   if (!c) return null;
   const name = (id: string): string => runs.find((r) => r.id === id)?.name ?? id;
   return (

@@ -27,7 +27,7 @@ import {
   withParallelism,
   workerOptionsTemplate,
 } from '../../lib/worker-templates';
-import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
+import { useAppFields, useAppStore, useAppStoreApi } from '../../store/app-store-context';
 import { selectDefaultModel, selectWorker, selectWorkers } from '../../store/selectors';
 
 /** A report with the mirror version it was made at (the version the add command is built on). */
@@ -44,9 +44,11 @@ export function AddWorkerPanel({
   onClose: () => void;
 }): ReactNode {
   const storeApi = useAppStoreApi();
-  const preflightWorker = useAppStore((s) => s.preflightWorker);
-  const addWorker = useAppStore((s) => s.addWorker);
-  const cluster = useAppStore((s) => s.cluster);
+  const { preflightWorker, addWorker, cluster } = useAppFields(
+    'preflightWorker',
+    'addWorker',
+    'cluster',
+  );
   const defaultEngine: WorkerEngine = useAppStore((s) =>
     s.inventory?.simulated ? 'simulated' : 'trtllm-serve',
   );

@@ -11,7 +11,7 @@ import { ErrorBox } from '../../components/error-box';
 import { PanelHead } from '../../components/panel-head';
 import { ViewFrame } from '../../components/view-frame';
 import { ENGINE_CHOICES, type PresetName, PRESETS } from '../../lib/worker-templates';
-import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
+import { useAppFields, useAppStore, useAppStoreApi } from '../../store/app-store-context';
 import { gpuHolders, selectDefaultModel, selectFreeGpus } from '../../store/selectors';
 import { AddWorkerPanel } from './add-worker-panel';
 import { GpuCard } from './gpu-card';
@@ -21,12 +21,14 @@ import { TopologyMatrix } from './topology-matrix';
 import { WorkerList } from './worker-list';
 
 function GpuGrid(): ReactNode {
-  const inventory = useAppStore((s) => s.inventory);
-  const cluster = useAppStore((s) => s.cluster);
-  const selected = useAppStore((s) => s.selectedGpus);
-  const selectGpu = useAppStore((s) => s.selectGpu);
-  const openAddPanel = useAppStore((s) => s.openAddPanel);
-  const openLogs = useAppStore((s) => s.openLogs);
+  const {
+    inventory,
+    cluster,
+    selectedGpus: selected,
+    selectGpu,
+    openAddPanel,
+    openLogs,
+  } = useAppFields('inventory', 'cluster', 'selectedGpus', 'selectGpu', 'openAddPanel', 'openLogs');
   const storeApi = useAppStoreApi();
   if (!inventory) return null;
   const onSelect = (index: number, isAdditive: boolean): void => {
@@ -110,14 +112,25 @@ function Presets(): ReactNode {
 }
 
 export function ClusterView(): ReactNode {
-  const inventory = useAppStore((s) => s.inventory);
-  const gpusError = useAppStore((s) => s.gpusError);
-  const loadGpus = useAppStore((s) => s.loadGpus);
-  const addPanelGpus = useAppStore((s) => s.addPanelGpus);
-  const openAddPanel = useAppStore((s) => s.openAddPanel);
-  const clearGpuSelection = useAppStore((s) => s.clearGpuSelection);
-  const logsWorkerId = useAppStore((s) => s.logsWorkerId);
-  const openLogs = useAppStore((s) => s.openLogs);
+  const {
+    inventory,
+    gpusError,
+    loadGpus,
+    addPanelGpus,
+    openAddPanel,
+    clearGpuSelection,
+    logsWorkerId,
+    openLogs,
+  } = useAppFields(
+    'inventory',
+    'gpusError',
+    'loadGpus',
+    'addPanelGpus',
+    'openAddPanel',
+    'clearGpuSelection',
+    'logsWorkerId',
+    'openLogs',
+  );
   const [showTopology, setShowTopology] = useState(false);
 
   return (

@@ -12,7 +12,7 @@ import { PanelHead } from '../../components/panel-head';
 import { StateBadge } from '../../components/state-badge';
 import { formatAddress, formatCount, formatDuration } from '../../lib/format';
 import { useNow } from '../../lib/use-now';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { selectLocalWorkers, selectPendingFor } from '../../store/selectors';
 
 const COLUMNS = [
@@ -29,10 +29,12 @@ const COLUMNS = [
 
 function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
   const busy = useAppStore((s) => s.workerBusy[w.id] ?? selectPendingFor(s, w.id));
-  const restart = useAppStore((s) => s.restartWorker);
-  const stop = useAppStore((s) => s.stopWorker);
-  const remove = useAppStore((s) => s.removeWorker);
-  const openLogs = useAppStore((s) => s.openLogs);
+  const {
+    restartWorker: restart,
+    stopWorker: stop,
+    removeWorker: remove,
+    openLogs,
+  } = useAppFields('restartWorker', 'stopWorker', 'removeWorker', 'openLogs');
   const active = useAppStore((s) => {
     void s.metricsVersion;
     return s.series.iteration.get(w.id)?.last()?.activeRequests ?? null;

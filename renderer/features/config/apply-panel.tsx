@@ -7,7 +7,7 @@ import type { ConfigIssue } from '../../../shared/logic/config-issues';
 import { Button } from '../../components/button';
 import { IssueList } from '../../components/issue-list';
 import { PanelHead } from '../../components/panel-head';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { selectDraft, selectTopology } from '../../store/selectors';
 
 function PlanList({ label, names }: { label: string; names: string[] }): ReactNode {
@@ -26,17 +26,31 @@ export function ApplyPanel({
   isDirty: boolean;
   onPickIssue: (issue: ConfigIssue) => void;
 }): ReactNode {
-  const validation = useAppStore((s) => s.validation);
-  const isValidating = useAppStore((s) => s.isValidating);
-  const validate = useAppStore((s) => s.validateDrafts);
-  const requestApply = useAppStore((s) => s.requestApply);
-  const pendingPlan = useAppStore((s) => s.pendingPlan);
-  const cancelApply = useAppStore((s) => s.cancelApply);
-  const confirmApply = useAppStore((s) => s.confirmApply);
-  const isApplying = useAppStore((s) => s.isApplying);
-  const applyError = useAppStore((s) => s.applyError);
-  const revert = useAppStore((s) => s.revertDrafts);
-  const lastApply = useAppStore((s) => s.lastApply);
+  const {
+    validation,
+    isValidating,
+    validateDrafts: validate,
+    requestApply,
+    pendingPlan,
+    cancelApply,
+    confirmApply,
+    isApplying,
+    applyError,
+    revertDrafts: revert,
+    lastApply,
+  } = useAppFields(
+    'validation',
+    'isValidating',
+    'validateDrafts',
+    'requestApply',
+    'pendingPlan',
+    'cancelApply',
+    'confirmApply',
+    'isApplying',
+    'applyError',
+    'revertDrafts',
+    'lastApply',
+  );
   const hasErrors = validation?.issues.some((i) => i.severity === 'error') ?? false;
   const draftBase = useAppStore((s) => selectDraft(s)?.baseTopologyVersion ?? null);
   const applied = useAppStore((s) => selectTopology(s)?.appliedVersion ?? null);

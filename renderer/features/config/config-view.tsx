@@ -11,7 +11,7 @@ import { IssueList } from '../../components/issue-list';
 import { PanelHead } from '../../components/panel-head';
 import { ViewFrame } from '../../components/view-frame';
 import { lintFile, mergeIssues } from '../../lib/lint-file';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { orderedFileNames } from '../../store/config-slice';
 import { selectDraft, selectDraftFiles, selectTopology } from '../../store/selectors';
 import { ApplyPanel } from './apply-panel';
@@ -26,10 +26,12 @@ export function ConfigView(): ReactNode {
   const resyncCluster = useAppStore((s) => s.resyncCluster);
   const drafts = useAppStore(selectDraftFiles);
   const draftIssues = useAppStore((s) => selectDraft(s)?.issues);
-  const activeFile = useAppStore((s) => s.activeFile);
-  const setActiveFile = useAppStore((s) => s.setActiveFile);
-  const setDraft = useAppStore((s) => s.setDraft);
-  const validation = useAppStore((s) => s.validation);
+  const { activeFile, setActiveFile, setDraft, validation } = useAppFields(
+    'activeFile',
+    'setActiveFile',
+    'setDraft',
+    'validation',
+  );
   const [showForm, setShowForm] = useState(true);
 
   const names = useMemo(() => orderedFileNames(Object.keys(drafts)), [drafts]);

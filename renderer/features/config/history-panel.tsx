@@ -5,7 +5,7 @@ import { type ReactNode, useEffect, useState } from 'react';
 import { Button } from '../../components/button';
 import { PanelHead } from '../../components/panel-head';
 import { formatClock } from '../../lib/format';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { selectTopology } from '../../store/selectors';
 
 function DiffText({ text }: { text: string }): ReactNode {
@@ -32,11 +32,13 @@ function DiffText({ text }: { text: string }): ReactNode {
 }
 
 export function HistoryPanel(): ReactNode {
-  const history = useAppStore((s) => s.history);
-  const loadHistory = useAppStore((s) => s.loadHistory);
-  const diff = useAppStore((s) => s.diff);
-  const loadDiff = useAppStore((s) => s.loadDiff);
-  const rollback = useAppStore((s) => s.rollback);
+  const { history, loadHistory, diff, loadDiff, rollback } = useAppFields(
+    'history',
+    'loadHistory',
+    'diff',
+    'loadDiff',
+    'rollback',
+  );
   const applied = useAppStore((s) => selectTopology(s)?.appliedVersion ?? null);
   const [confirmVersion, setConfirmVersion] = useState<number | null>(null);
 

@@ -9,7 +9,7 @@ import { Button } from '../../components/button';
 import { IssueList } from '../../components/issue-list';
 import { PanelHead } from '../../components/panel-head';
 import { downloadText } from '../../lib/download';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields } from '../../store/app-store-context';
 
 const EXPORTS: { format: ExportFormat; label: string }[] = [
   { format: 'files', label: 'Export files' },
@@ -18,10 +18,12 @@ const EXPORTS: { format: ExportFormat; label: string }[] = [
 ];
 
 export function ImportExportPanel(): ReactNode {
-  const importFiles = useAppStore((s) => s.importFiles);
-  const exportTopology = useAppStore((s) => s.exportTopology);
-  const notify = useAppStore((s) => s.notify);
-  const importError = useAppStore((s) => s.importError);
+  const { importFiles, exportTopology, notify, importError } = useAppFields(
+    'importFiles',
+    'exportTopology',
+    'notify',
+    'importError',
+  );
 
   const onImport = async (e: ChangeEvent<HTMLInputElement>): Promise<void> => {
     const list = [...(e.target.files ?? [])];

@@ -13,7 +13,7 @@ import { downloadText } from '../../lib/download';
 import { formatCount, formatMs, formatPct, formatRate, formatWatts } from '../../lib/format';
 import { seriesColor, type TimeRange } from '../../lib/metrics-derive';
 import { useNow } from '../../lib/use-now';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import type { MetricsWindowMin } from '../../store/store-types';
 import { RecentRequests } from './recent-requests';
 import { SloTile } from './slo-tile';
@@ -135,14 +135,25 @@ function Stat({
 }
 
 export function DashboardView(): ReactNode {
-  const series = useAppStore((s) => s.series);
-  const version = useAppStore((s) => s.metricsVersion);
-  const windowMin = useAppStore((s) => s.metricsWindowMin);
-  const setWindow = useAppStore((s) => s.setMetricsWindow);
-  const slo = useAppStore((s) => s.slo);
-  const metricsError = useAppStore((s) => s.metricsError);
-  const loadHistory = useAppStore((s) => s.loadMetricsHistory);
-  const exportCsv = useAppStore((s) => s.exportCsv);
+  const {
+    series,
+    metricsVersion: version,
+    metricsWindowMin: windowMin,
+    setMetricsWindow: setWindow,
+    slo,
+    metricsError,
+    loadMetricsHistory: loadHistory,
+    exportCsv,
+  } = useAppFields(
+    'series',
+    'metricsVersion',
+    'metricsWindowMin',
+    'setMetricsWindow',
+    'slo',
+    'metricsError',
+    'loadMetricsHistory',
+    'exportCsv',
+  );
   const [zoom, setZoom] = useState<TimeRange | null>(null);
 
   const nowMs = useNow(1000);

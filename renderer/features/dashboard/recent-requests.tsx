@@ -15,7 +15,7 @@ import { PanelHead } from '../../components/panel-head';
 import { type SelectChoice, SelectField } from '../../components/select-field';
 import { TimelineBar } from '../../components/timeline-bar';
 import { formatAddress, formatClock, formatCount, formatMs } from '../../lib/format';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { requestKey, type RequestsFilter } from '../../store/requests-slice';
 import { selectLocalWorkers, selectRemoteWorkers } from '../../store/selectors';
 
@@ -141,14 +141,18 @@ function RequestRow({
 }
 
 export function RecentRequests(): ReactNode {
-  const rows = useAppStore((s) => s.recentRequests);
-  const filter = useAppStore((s) => s.requestsFilter);
-  const isLoaded = useAppStore((s) => s.requestsLoaded);
-  const error = useAppStore((s) => s.requestsError);
+  const {
+    recentRequests: rows,
+    requestsFilter: filter,
+    requestsLoaded: isLoaded,
+    requestsError: error,
+  } = useAppFields('recentRequests', 'requestsFilter', 'requestsLoaded', 'requestsError');
   const openKey = useAppStore((s) => s.openRequest?.key ?? null);
-  const setFilter = useAppStore((s) => s.setRequestsFilter);
-  const open = useAppStore((s) => s.openRequestTimeline);
-  const reload = useAppStore((s) => s.loadRequests);
+  const {
+    setRequestsFilter: setFilter,
+    openRequestTimeline: open,
+    loadRequests: reload,
+  } = useAppFields('setRequestsFilter', 'openRequestTimeline', 'loadRequests');
   const local = useAppStore(useShallow(selectLocalWorkers));
   const remote = useAppStore(useShallow(selectRemoteWorkers));
   const workerIds = [...local, ...remote].map((w) => w.id);

@@ -12,7 +12,7 @@ import { PanelHead } from '../../components/panel-head';
 import { type SelectChoice, SelectField } from '../../components/select-field';
 import { TextField } from '../../components/text-field';
 import { ENGINE_CHOICES } from '../../lib/worker-templates';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields } from '../../store/app-store-context';
 
 const CLUSTER_MODE_CHOICES: SelectChoice<ClusterMode>[] = [
   { value: 'static', label: 'static (urls in disagg_config.yaml)' },
@@ -27,9 +27,11 @@ function SettingsForm({
   settings: ConsoleSettings;
   onClose: () => void;
 }): ReactNode {
-  const save = useAppStore((s) => s.saveSettings);
-  const error = useAppStore((s) => s.settingsError);
-  const confirmation = useAppStore((s) => s.settingsConfirmation);
+  const {
+    saveSettings: save,
+    settingsError: error,
+    settingsConfirmation: confirmation,
+  } = useAppFields('saveSettings', 'settingsError', 'settingsConfirmation');
   // The patch that asked for a confirmation, sent again with the user's consent.
   const [lastPatch, setLastPatch] = useState<ConsoleSettingsPatch | null>(null);
   const [draft, setDraft] = useState({
@@ -165,10 +167,12 @@ function SettingsForm({
 }
 
 export function SettingsDialog(): ReactNode {
-  const isOpen = useAppStore((s) => s.isSettingsOpen);
-  const open = useAppStore((s) => s.openSettings);
-  const settings = useAppStore((s) => s.settings);
-  const error = useAppStore((s) => s.settingsError);
+  const {
+    isSettingsOpen: isOpen,
+    openSettings: open,
+    settings,
+    settingsError: error,
+  } = useAppFields('isSettingsOpen', 'openSettings', 'settings', 'settingsError');
   const ref = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
