@@ -109,6 +109,14 @@ export function AddWorkerPanel({
     setSubmitError(null);
   };
 
+  /** A field's change handler that also drops the out-of-date pre-flight. */
+  const edited =
+    <T,>(setField: (value: T) => void) =>
+    (value: T): void => {
+      setField(value);
+      changed();
+    };
+
   const changeRole = (next: WorkerRole): void => {
     setRole(next);
     changed();
@@ -235,20 +243,14 @@ export function AddWorkerPanel({
           label="Model (HF id, checkpoint or engine dir)"
           value={model}
           isRequired
-          onChange={(v) => {
-            setModel(v);
-            changed();
-          }}
+          onChange={edited(setModel)}
         />
         <div className="field-row">
           <SelectField
             label="Engine"
             value={engine}
             choices={ENGINE_CHOICES}
-            onChange={(v) => {
-              setEngine(v);
-              changed();
-            }}
+            onChange={edited(setEngine)}
           />
           <TextField
             label="Port (blank = free port)"
@@ -256,19 +258,13 @@ export function AddWorkerPanel({
             inputMode="numeric"
             placeholder="auto"
             isInvalid={portError !== null}
-            onChange={(v) => {
-              setPort(v);
-              changed();
-            }}
+            onChange={edited(setPort)}
           />
           <TextField
             label="Name"
             value={name}
             placeholder={defaultName}
-            onChange={(v) => {
-              setName(v);
-              changed();
-            }}
+            onChange={edited(setName)}
           />
         </div>
         {portError ? <span className="issue-error">{portError}</span> : null}

@@ -8,7 +8,7 @@ import type { WorkerEngine } from '../../../shared/model/worker';
 import { Button } from '../../components/button';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
-import { PanelHead } from '../../components/panel-head';
+import { Panel } from '../../components/panel';
 import { ViewFrame } from '../../components/view-frame';
 import { ENGINE_CHOICES, type PresetName, PRESETS } from '../../lib/worker-templates';
 import { useAppFields, useAppStore, useAppStoreApi } from '../../store/app-store-context';
@@ -157,22 +157,21 @@ export function ClusterView(): ReactNode {
     >
       <div className="cluster-grid">
         <div style={{ display: 'flex', flexDirection: 'column', gap: 16, minWidth: 0 }}>
-          <section className="panel" aria-labelledby="gpus-title">
-            <PanelHead
-              title="GPUs"
-              titleId="gpus-title"
-              noteClass="hint"
-              note="Click a free GPU to add a worker; shift- or ctrl-click to select several (tensor parallel)."
-              actions={
-                <Button
-                  isSmall
-                  aria-expanded={showTopology}
-                  onClick={() => setShowTopology(!showTopology)}
-                >
-                  {showTopology ? 'Hide' : 'Show'} interconnect
-                </Button>
-              }
-            />
+          <Panel
+            title="GPUs"
+            titleId="gpus-title"
+            noteClass="hint"
+            note="Click a free GPU to add a worker; shift- or ctrl-click to select several (tensor parallel)."
+            actions={
+              <Button
+                isSmall
+                aria-expanded={showTopology}
+                onClick={() => setShowTopology(!showTopology)}
+              >
+                {showTopology ? 'Hide' : 'Show'} interconnect
+              </Button>
+            }
+          >
             <ErrorBox
               title="The GPU inventory could not be read"
               message={gpusError}
@@ -194,7 +193,7 @@ export function ClusterView(): ReactNode {
                 <TopologyMatrix topology={inventory?.topology ?? null} />
               </div>
             ) : null}
-          </section>
+          </Panel>
           <WorkerList />
           <RemoteWorkers />
         </div>

@@ -5,7 +5,7 @@ import type { ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
 import { DataTable } from '../../components/data-table';
-import { PanelHead } from '../../components/panel-head';
+import { Panel } from '../../components/panel';
 import { StateBadge } from '../../components/state-badge';
 import { formatClock } from '../../lib/format';
 import { useAppStore } from '../../store/app-store-context';
@@ -23,15 +23,11 @@ const COLUMNS = ['Worker', 'Role', 'Host', 'State', 'Last seen'];
 
 /** One remote worker: a mirrored worker view, or a registry entry the console has no view of. */
 function RemoteRow({
-  id,
-  role,
-  url,
+  worker: { id, role, url },
   state,
   lastSeen,
 }: {
-  id: string;
-  role: string;
-  url: string;
+  worker: { id: string; role: string; url: string };
   state: ReactNode;
   /** The last-seen cell (its class differs between the two kinds). */
   lastSeen: ReactNode;
@@ -66,24 +62,21 @@ export function RemoteWorkers(): ReactNode {
     );
   }
   return (
-    <section className="panel" aria-labelledby="remote-title">
-      <PanelHead
-        title="Remote workers"
-        titleId="remote-title"
-        note={
-          <>
-            from {cluster?.mode === 'disagg_cluster' ? 'disagg_cluster' : 'etcd'}{' '}
-            {cluster?.etcd.endpoint ?? ''}
-          </>
-        }
-      />
+    <Panel
+      title="Remote workers"
+      titleId="remote-title"
+      note={
+        <>
+          from {cluster?.mode === 'disagg_cluster' ? 'disagg_cluster' : 'etcd'}{' '}
+          {cluster?.etcd.endpoint ?? ''}
+        </>
+      }
+    >
       <DataTable label="Remote workers" columns={COLUMNS}>
         {remote.map((w) => (
           <RemoteRow
             key={w.id}
-            id={w.id}
-            role={w.role}
-            url={w.url}
+            worker={w}
             state={<StateBadge state={w.status.state} />}
             lastSeen={<td className="dim">—</td>}
           />
@@ -91,9 +84,7 @@ export function RemoteWorkers(): ReactNode {
         {registryOnly.map((r) => (
           <RemoteRow
             key={r.id}
-            id={r.id}
-            role={r.role}
-            url={r.url}
+            worker={r}
             state={
               r.isHealthy === null ? (
                 <span className="dim">unknown</span>
@@ -105,6 +96,6 @@ export function RemoteWorkers(): ReactNode {
           />
         ))}
       </DataTable>
-    </section>
+    </Panel>
   );
 }

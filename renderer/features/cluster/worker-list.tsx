@@ -8,7 +8,7 @@ import type { WorkerView } from '../../../shared/model/worker-view';
 import { Button } from '../../components/button';
 import { DataTable } from '../../components/data-table';
 import { EmptyState } from '../../components/empty-state';
-import { PanelHead } from '../../components/panel-head';
+import { Panel } from '../../components/panel';
 import { StateBadge } from '../../components/state-badge';
 import { formatAddress, formatCount, formatDuration } from '../../lib/format';
 import { useNow } from '../../lib/use-now';
@@ -140,12 +140,11 @@ export function WorkerList(): ReactNode {
   const error = useAppStore((s) => s.clusterError);
   const nowMs = useNow(1000);
   return (
-    <section className="panel" aria-labelledby="workers-title">
-      <PanelHead
-        title="Workers"
-        titleId="workers-title"
-        note={workers.length > 0 ? `${workers.length} local` : ''}
-      />
+    <Panel
+      title="Workers"
+      titleId="workers-title"
+      note={workers.length > 0 ? `${workers.length} local` : ''}
+    >
       {error ? <div className="error-box">{error}</div> : null}
       {isLoaded && workers.length === 0 && !error ? (
         <EmptyState title="No workers yet">
@@ -160,6 +159,6 @@ export function WorkerList(): ReactNode {
           ))}
         </DataTable>
       ) : null}
-    </section>
+    </Panel>
   );
 }

@@ -6,7 +6,7 @@ import type { ReactNode } from 'react';
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
 import { Button } from '../../components/button';
 import { IssueList } from '../../components/issue-list';
-import { PanelHead } from '../../components/panel-head';
+import { Panel } from '../../components/panel';
 import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { selectDraft, selectTopology } from '../../store/selectors';
 
@@ -57,18 +57,17 @@ export function ApplyPanel({
   const isDraftBehind = isDirty && draftBase !== applied;
 
   return (
-    <section className="panel" aria-labelledby="apply-title">
-      <PanelHead
-        title="Pre-flight and apply"
-        titleId="apply-title"
-        actions={
-          isDirty ? (
-            <span className="badge state-starting nodot">draft not applied</span>
-          ) : (
-            <span className="dim">no edits</span>
-          )
-        }
-      />
+    <Panel
+      title="Pre-flight and apply"
+      titleId="apply-title"
+      actions={
+        isDirty ? (
+          <span className="badge state-starting nodot">draft not applied</span>
+        ) : (
+          <span className="dim">no edits</span>
+        )
+      }
+    >
       <div className="btn-group" style={{ marginBottom: 10 }}>
         <Button onClick={validate} disabled={isValidating}>
           {isValidating ? 'Checking…' : 'Run pre-flight'}
@@ -148,6 +147,6 @@ export function ApplyPanel({
           {lastApply.warnings.length > 0 ? ` with ${lastApply.warnings.length} warning(s)` : ''}.
         </p>
       ) : null}
-    </section>
+    </Panel>
   );
 }

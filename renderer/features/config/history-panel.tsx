@@ -3,7 +3,7 @@
 import { type ReactNode, useEffect, useState } from 'react';
 
 import { Button } from '../../components/button';
-import { PanelHead } from '../../components/panel-head';
+import { Panel } from '../../components/panel';
 import { formatClock } from '../../lib/format';
 import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { selectTopology } from '../../store/selectors';
@@ -47,8 +47,7 @@ export function HistoryPanel(): ReactNode {
   }, [loadHistory]);
 
   return (
-    <section className="panel" aria-labelledby="history-title">
-      <PanelHead title="History" titleId="history-title" />
+    <Panel title="History" titleId="history-title">
       {history.length === 0 ? (
         <p className="dim">No version applied yet. Apply the topology to record version 1.</p>
       ) : null}
@@ -123,6 +122,6 @@ export function HistoryPanel(): ReactNode {
             ))}
         </div>
       ) : null}
-    </section>
+    </Panel>
   );
 }

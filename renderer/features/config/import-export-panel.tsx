@@ -7,7 +7,7 @@ import { type ChangeEvent, type ReactNode } from 'react';
 import type { ExportFormat } from '../../../shared/model/topology';
 import { Button } from '../../components/button';
 import { IssueList } from '../../components/issue-list';
-import { PanelHead } from '../../components/panel-head';
+import { Panel } from '../../components/panel';
 import { downloadText } from '../../lib/download';
 import { useAppFields } from '../../store/app-store-context';
 
@@ -43,8 +43,7 @@ export function ImportExportPanel(): ReactNode {
   };
 
   return (
-    <section className="panel" aria-labelledby="io-title">
-      <PanelHead title="Import and export" titleId="io-title" />
+    <Panel title="Import and export" titleId="io-title">
       <div style={{ display: 'flex', flexDirection: 'column', gap: 8 }}>
         <label className="btn" style={{ justifyContent: 'center' }}>
           Import upstream files…
@@ -74,6 +73,6 @@ export function ImportExportPanel(): ReactNode {
           ))}
         </div>
       </div>
-    </section>
+    </Panel>
   );
 }

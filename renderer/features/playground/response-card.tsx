@@ -128,13 +128,7 @@ export function ResponseCard({
           <div className="dim" style={{ fontSize: 12, marginBottom: 4 }}>
             Proxy timeline (request {server?.detail?.id})
           </div>
-          <TimelineBar
-            label="Proxy timeline"
-            testId="server-timeline"
-            segments={serverTimeline.segments}
-            ticksMs={serverTimeline.ticksMs}
-            totalMs={serverTimeline.totalMs}
-          />
+          <TimelineBar label="Proxy timeline" testId="server-timeline" {...serverTimeline} />
         </div>
       ) : server?.status === 'loading' ? (
         <p className="hint">Fetching the proxy's timeline of this request…</p>
