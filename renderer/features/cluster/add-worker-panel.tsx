@@ -15,6 +15,7 @@ import { Button } from '../../components/button';
 import { Field } from '../../components/field';
 import { IssueList } from '../../components/issue-list';
 import { PanelHead } from '../../components/panel-head';
+import { Segmented } from '../../components/segmented';
 import { SelectField } from '../../components/select-field';
 import { StateBadge } from '../../components/state-badge';
 import { TextField } from '../../components/text-field';
@@ -29,6 +30,11 @@ import {
 } from '../../lib/worker-templates';
 import { useAppFields, useAppStore, useAppStoreApi } from '../../store/app-store-context';
 import { selectDefaultModel, selectWorker, selectWorkers } from '../../store/selectors';
+
+const ROLES: { value: WorkerRole; label: string }[] = [
+  { value: 'context', label: 'context' },
+  { value: 'generation', label: 'generation' },
+];
 
 /** A report with the mirror version it was made at (the version the add command is built on). */
 interface CheckedReport {
@@ -231,13 +237,7 @@ export function AddWorkerPanel({
       <div style={{ display: 'flex', flexDirection: 'column', gap: 10 }}>
         <div className="field">
           <span>Role</span>
-          <div className="seg" role="group" aria-label="Role">
-            {(['context', 'generation'] as const).map((r) => (
-              <button key={r} type="button" aria-pressed={role === r} onClick={() => changeRole(r)}>
-                {r}
-              </button>
-            ))}
-          </div>
+          <Segmented label="Role" choices={ROLES} value={role} onPick={changeRole} />
         </div>
         <TextField
           label="Model (HF id, checkpoint or engine dir)"

@@ -7,6 +7,7 @@ import { type ReactNode, useMemo, useState } from 'react';
 import { Button } from '../../components/button';
 import { ErrorBox } from '../../components/error-box';
 import type { ChartSeries } from '../../components/line-chart-card';
+import { Segmented } from '../../components/segmented';
 import { ViewFrame } from '../../components/view-frame';
 import { chartRefreshMs, deriveCharts, deriveStats } from '../../lib/dashboard-derive';
 import { downloadText } from '../../lib/download';
@@ -19,7 +20,10 @@ import { RecentRequests } from './recent-requests';
 import { SloTile } from './slo-tile';
 import { TimeChart } from './time-chart';
 
-const WINDOWS: MetricsWindowMin[] = [5, 15, 60];
+const WINDOWS: { value: MetricsWindowMin; label: string }[] = ([5, 15, 60] as const).map((w) => ({
+  value: w,
+  label: `${w} min`,
+}));
 const P_COLORS = { p50: '#3fb950', p90: '#d29922', p99: '#f85149' };
 
 function pSeries(prefix: string): ChartSeries[] {
@@ -198,21 +202,15 @@ export function DashboardView(): ReactNode {
 
   const head = (
     <>
-      <div className="seg" role="group" aria-label="Time window">
-        {WINDOWS.map((w) => (
-          <button
-            key={w}
-            type="button"
-            aria-pressed={windowMin === w && zoom === null}
-            onClick={() => {
-              setZoom(null);
-              void setWindow(w);
-            }}
-          >
-            {w} min
-          </button>
-        ))}
-      </div>
+      <Segmented
+        label="Time window"
+        choices={WINDOWS}
+        value={zoom === null ? windowMin : null}
+        onPick={(w) => {
+          setZoom(null);
+          void setWindow(w);
+        }}
+      />
       {zoom ? (
         <Button isSmall onClick={() => setZoom(null)}>
           Reset zoom

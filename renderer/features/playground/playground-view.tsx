@@ -10,11 +10,12 @@ import { Button } from '../../components/button';
 import { EmptyState } from '../../components/empty-state';
 import { Field } from '../../components/field';
 import { NumberField } from '../../components/number-field';
+import { Segmented } from '../../components/segmented';
 import { SelectField } from '../../components/select-field';
 import { TextField } from '../../components/text-field';
 import { ViewFrame } from '../../components/view-frame';
 import { formatAddress } from '../../lib/format';
-import type { PlaygroundRequest, RoutePin } from '../../lib/openai-request';
+import type { PlaygroundMode, PlaygroundRequest, RoutePin } from '../../lib/openai-request';
 import { useAppStore } from '../../store/app-store-context';
 import {
   selectDefaultModel,
@@ -28,6 +29,11 @@ import { ResponseCard } from './response-card';
 function hostPort(url: string): string {
   return formatAddress(url).replace(/\/+$/, '');
 }
+
+const MODES: { value: PlaygroundMode; label: string }[] = [
+  { value: 'chat', label: 'Chat' },
+  { value: 'completions', label: 'Completions' },
+];
 
 /** The two pins of a route: which worker of each role serves the request. */
 const ROUTE_ROLES = [
@@ -170,22 +176,12 @@ export function PlaygroundView(): ReactNode {
           }}
           style={{ display: 'flex', flexDirection: 'column', gap: 10 }}
         >
-          <div className="seg" role="group" aria-label="Endpoint">
-            <button
-              type="button"
-              aria-pressed={s.mode === 'chat'}
-              onClick={() => setPlayground({ pgMode: 'chat' })}
-            >
-              Chat
-            </button>
-            <button
-              type="button"
-              aria-pressed={s.mode === 'completions'}
-              onClick={() => setPlayground({ pgMode: 'completions' })}
-            >
-              Completions
-            </button>
-          </div>
+          <Segmented
+            label="Endpoint"
+            choices={MODES}
+            value={s.mode}
+            onPick={(pgMode) => setPlayground({ pgMode })}
+          />
           <TextField
             label="Model"
             value={s.model}
