@@ -14,6 +14,7 @@ import { ENGINE_CHOICES, type PresetName, PRESETS } from '../../lib/worker-templ
 import { useAppFields, useAppStore, useAppStoreApi } from '../../store/app-store-context';
 import { gpuHolders, selectDefaultModel, selectFreeGpus } from '../../store/selectors';
 import { AddWorkerPanel } from './add-worker-panel';
+import { ConsoleLogPanel } from './console-log-panel';
 import { GpuCard } from './gpu-card';
 import { LogsPanel } from './logs-panel';
 import { RemoteWorkers } from './remote-workers';
@@ -121,6 +122,8 @@ export function ClusterView(): ReactNode {
     clearGpuSelection,
     logsWorkerId,
     openLogs,
+    isConsoleLogOpen,
+    openConsoleLog,
   } = useAppFields(
     'inventory',
     'gpusError',
@@ -130,6 +133,8 @@ export function ClusterView(): ReactNode {
     'clearGpuSelection',
     'logsWorkerId',
     'openLogs',
+    'isConsoleLogOpen',
+    'openConsoleLog',
   );
   const [showTopology, setShowTopology] = useState(false);
 
@@ -151,6 +156,13 @@ export function ClusterView(): ReactNode {
             </span>
           ) : null}
           <span className="spacer" />
+          <Button
+            isSmall
+            aria-pressed={isConsoleLogOpen}
+            onClick={() => openConsoleLog(!isConsoleLogOpen)}
+          >
+            Console log
+          </Button>
           <Presets />
         </>
       }
@@ -211,7 +223,8 @@ export function ClusterView(): ReactNode {
           {logsWorkerId ? (
             <LogsPanel key={logsWorkerId} workerId={logsWorkerId} onClose={() => openLogs(null)} />
           ) : null}
-          {!addPanelGpus && !logsWorkerId ? (
+          {isConsoleLogOpen ? <ConsoleLogPanel onClose={() => openConsoleLog(false)} /> : null}
+          {!addPanelGpus && !logsWorkerId && !isConsoleLogOpen ? (
             <section className="panel">
               <EmptyState title="Nothing selected">
                 Pick a free GPU to add a worker, or open a worker's logs from the list.
