@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   app,
   BrowserWindow,
+  dialog,
   Menu,
   nativeImage,
   Notification,
@@ -18,6 +19,7 @@ import {
 } from 'electron';
 
 import { type Backend, createBackend } from './core/backend';
+import { claimDataDirForDesktop, type DataDirRefusal } from './core/lifecycle/desktop-claim';
 import { bindIpc } from './ipc/bind-ipc';
 import { isTrustedSender, urlPrefixOf } from './ipc/trusted-sender';
 import { watchWorkerCrashes } from './platform/crash-notifier';
@@ -70,6 +72,21 @@ function onUnexpectedError(err: unknown): void {
   );
 }
 
+/** Says whose the data dir is (offering to open that console's page), then quits. */
+async function quitRefused(refusal: DataDirRefusal): Promise<void> {
+  const buttons = refusal.openUrl === null ? ['Quit'] : ['Open in browser', 'Quit'];
+  const { response } = await dialog.showMessageBox({
+    type: 'error',
+    title: refusal.title,
+    message: refusal.message,
+    detail: refusal.detail,
+    buttons,
+    defaultId: 0,
+  });
+  if (refusal.openUrl !== null && response === 0) await shell.openExternal(refusal.openUrl);
+  app.quit();
+}
+
 async function main(): Promise<void> {
   if (!app.requestSingleInstanceLock()) {
     app.quit();
@@ -79,10 +96,22 @@ async function main(): Promise<void> {
   process.on('uncaughtException', onUnexpectedError);
   await app.whenReady();
 
-  const backend: Backend = await createBackend({
-    dataDir: join(app.getPath('userData'), 'data'),
-    platform: { name: 'electron' },
-  });
+  // One console per data dir, the same lock as `serve` (a headless console may already own it).
+  const dataDir = join(app.getPath('userData'), 'data');
+  const claim = await claimDataDirForDesktop(dataDir, (m) =>
+    process.stderr.write(`[disagg-console] ${m}\n`),
+  );
+  if (!claim.ok) {
+    await quitRefused(claim.refusal);
+    return;
+  }
+  const { lock } = claim;
+  const backend: Backend = await createBackend({ dataDir, platform: { name: 'electron' } }).catch(
+    (err: unknown) => {
+      lock.release();
+      throw err;
+    },
+  );
   const pageUrl = rendererUrl();
   const allowedPrefix = urlPrefixOf(pageUrl);
   let win: BrowserWindow | null = null;
@@ -90,7 +119,7 @@ async function main(): Promise<void> {
   const states = new Map<string, string>();
 
   const quit = createQuitController({
-    dispose: () => backend.dispose(),
+    dispose: () => backend.dispose().finally(() => lock.release()),
     exit: (code) => app.exit(code),
     log: (m) => process.stderr.write(`[disagg-console] ${m}\n`),
   });

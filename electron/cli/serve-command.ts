@@ -8,8 +8,16 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { type Backend, createBackend, defaultDataDir } from '../core/backend';
-import { CliError, type CommandSpec, formatHelp, parseFlags, portFlag } from '../core/cli-args';
+import {
+  CliError,
+  type CommandSpec,
+  type FlagValue,
+  formatHelp,
+  parseFlags,
+  portFlag,
+} from '../core/cli-args';
 import { type ApiServer, createApiToken, startApiServer } from '../core/http/api-server';
+import { allowedHostProblem } from '../core/http/request-guards';
 import {
   listenWithPlan,
   planListenPort,
@@ -26,7 +34,8 @@ type ServeFlag =
   | 'proxyPort'
   | 'staticDir'
   | 'firstWorkerPort'
-  | 'shouldStopLeftovers';
+  | 'shouldStopLeftovers'
+  | 'allowedHosts';
 
 export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
   usage: 'Usage: disagg-console serve [options]',
@@ -82,6 +91,13 @@ export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
           takes: 'switch',
           help: 'stop every worker a crashed console left running (default: adopt those that\nmatch the topology being started, stop the others)',
         },
+        {
+          key: 'allowedHosts',
+          names: ['--allowed-host'],
+          takes: 'list',
+          metavar: 'NAME',
+          help: 'also answer to this Host name (a reverse proxy, the machine name); repeatable.\nAdded to allowedHosts of settings.json; 127.0.0.1, localhost and [::1] always work',
+        },
       ],
     },
   ],
@@ -98,7 +114,19 @@ export interface ServeArgs {
   firstWorkerPort: number | undefined;
   staticDir: string | undefined;
   shouldStopLeftovers: boolean;
+  /** Host names the console API answers to besides loopback (with those of the settings). */
+  allowedHosts: string[];
   isHelp: boolean;
+}
+
+/** The --allowed-host values, lower-case; a CliError naming the first one that is not a host name. */
+function allowedHostsFlag(value: FlagValue | undefined): string[] {
+  const names = Array.isArray(value) ? value : [];
+  for (const name of names) {
+    const problem = allowedHostProblem(name);
+    if (problem !== null) throw new CliError(`--allowed-host: ${problem}`);
+  }
+  return names.map((n) => n.trim().toLowerCase());
 }
 
 /** Parses the serve flags (`--flag value` or `--flag=value`). */
@@ -122,6 +150,7 @@ export function parseServeArgs(
           : undefined,
       staticDir: v.staticDir !== undefined ? resolve(v.staticDir) : undefined,
       shouldStopLeftovers: parsed.values.shouldStopLeftovers === true,
+      allowedHosts: allowedHostsFlag(parsed.values.allowedHosts),
       isHelp: parsed.isHelp,
     };
     return { ok: true, args };
@@ -226,10 +255,19 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   const stored = readStoredEndpoint(args.dataDir, say);
   const token = stored.token ?? createApiToken();
   const plan = planListenPort(args.port, stored);
+  const settings = await started.api['settings:get']();
+  const allowedHosts = [...new Set([...settings.allowedHosts, ...args.allowedHosts])];
   try {
     server = await listenWithPlan(
       plan,
-      (port) => startApiServer({ backend: started, port, token, staticDir: staticDirFor(args) }),
+      (port) =>
+        startApiServer({
+          backend: started,
+          port,
+          token,
+          allowedHosts,
+          staticDir: staticDirFor(args),
+        }),
       say,
     );
   } catch (err) {

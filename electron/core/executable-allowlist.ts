@@ -65,7 +65,9 @@ export async function settingsAfterPatch(
   const next: ConsoleSettings = {
     ...current,
     ...changes,
+    // Neither list is writable through the API (the patch type excludes them; this holds against a cast).
     confirmedExecutables: current.confirmedExecutables,
+    allowedHosts: current.allowedHosts,
   };
   const path = changes.trtllmServePath;
   if (path === undefined || path === null || path === current.trtllmServePath) return next;
