@@ -1,6 +1,7 @@
 // Runs workers as child processes and carries out the effects the pure lifecycle reducer
 // (shared/logic/worker-state.ts) asks for: spawn, health probes, timers, signals. Ready only when GET /health
 // answers 200 (protocol 7.4); crashes become state with their reason kept (style guide §5). Layer: core.
+import { AppError } from '../../../shared/api/envelope';
 import { resolveRestartPolicy, type RestartPolicy } from '../../../shared/logic/restart-policy';
 import {
   buildWorkerCommand,
@@ -61,6 +62,11 @@ export interface WorkerSupervisorOptions {
   pidFile?: PidFile | null;
   /** Marks every launched worker with WORKER_OWNER_ENV=ownerTag (the data dir), so a crash cannot hide one. */
   ownerTag?: string;
+  /**
+   * Called before every spawn of a worker that runs a binary (not the simulated one) with the program to run;
+   * a throw refuses the spawn (the worker goes 'errored' with the message, and start() rethrows an AppError).
+   */
+  checkExecutable?: (command: string) => Promise<void>;
   /** stderr lines kept as the crash reason. */
   stderrTailLines?: number;
   /** Where failures that are nobody's request end up (style guide §7). */
@@ -125,6 +131,8 @@ interface Managed {
   adopting: Leftover | null;
   /** The command line of the running process (program first), for the pid file. */
   command: string[];
+  /** Why the last spawn was refused (an AppError from checkExecutable), for start() to rethrow. */
+  refusal: AppError | null;
 }
 
 const RUNNING: WorkerState[] = ['starting', 'ready', 'degraded', 'stopping'];
@@ -242,15 +250,19 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
       } else {
         const env =
           opts.ownerTag === undefined ? cmd.env : { ...cmd.env, [WORKER_OWNER_ENV]: opts.ownerTag };
+        if (w.spec.engine !== 'simulated') await opts.checkExecutable?.(cmd.command);
         proc = await launcher.launch({ command: cmd.command, args: cmd.args, env });
         w.command = [cmd.command, ...cmd.args];
       }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      w.refusal = err instanceof AppError ? err : null;
       const message =
-        code === 'ENOENT'
-          ? `cannot start '${cmd.command}': not found (set the trtllm-serve path, or install TensorRT-LLM)`
-          : `cannot start '${cmd.command}': ${(err as Error).message}`;
+        err instanceof AppError
+          ? err.message
+          : code === 'ENOENT'
+            ? `cannot start '${cmd.command}': not found (set the trtllm-serve path, or install TensorRT-LLM)`
+            : `cannot start '${cmd.command}': ${(err as Error).message}`;
       note(id, message);
       if (w.runId === runId) dispatch(w, { type: 'spawnFailed', message, atMs: clock.now() });
       return;
@@ -354,8 +366,10 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         // Fail before spawning with a clear error instead of a worker that dies on bind (C2 pre-flight).
         await ports.assertFree(w.spec.host, w.spec.port, id);
       }
+      w.refusal = null;
       dispatch(w, { type: 'start', atMs: clock.now() });
       if (w.spawning) await w.spawning;
+      if (w.refusal !== null) throw w.refusal;
       return w.machine.status;
     };
     const p = run().finally(() => {
@@ -407,6 +421,7 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         lastProgressKey: '',
         adopting: null,
         command: [],
+        refusal: null,
       };
       workers.set(spec.id, w);
       return w.machine.status;
