@@ -369,7 +369,9 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
       w.refusal = null;
       dispatch(w, { type: 'start', atMs: clock.now() });
       if (w.spawning) await w.spawning;
-      if (w.refusal !== null) throw w.refusal;
+      // Set by the spawn this start awaited (TypeScript still sees the null assigned above).
+      const refusal = w.refusal as AppError | null;
+      if (refusal !== null) throw refusal;
       return w.machine.status;
     };
     const p = run().finally(() => {
