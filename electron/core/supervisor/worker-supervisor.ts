@@ -20,7 +20,7 @@ import {
 import type { GpuHolder } from '../../../shared/model/gpu';
 import type { WorkerSpec, WorkerState, WorkerStatus } from '../../../shared/model/worker';
 import { createFetchHealthProbe, type HealthProbe, healthUrl } from './health-probe';
-import { CONSOLE_LINE_PREFIX, type LogStore } from './log-store';
+import { closeOutput, CONSOLE_LINE_PREFIX, type LogStore } from './log-store';
 import {
   adoptProcess,
   checkRecordedWorker,
@@ -133,6 +133,8 @@ interface Managed {
   command: string[];
   /** Why the last spawn was refused (an AppError from checkExecutable), for start() to rethrow. */
   refusal: AppError | null;
+  /** The process writes stdout and stderr into its log file (no stream of its own per line). */
+  hasSharedOutput: boolean;
 }
 
 const RUNNING: WorkerState[] = ['starting', 'ready', 'degraded', 'stopping'];
@@ -243,15 +245,28 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         proc = adoptProcess(w.adopting.worker);
         w.command = w.adopting.worker.command;
         w.adopting = null;
+        w.hasSharedOutput = true;
         note(
           id,
-          `adopted running process ${proc.pid} left by an earlier console: its output since that console stopped is lost, and it is not captured while it runs (its stdout/stderr pipes went with that console); the next restart logs as usual`,
+          `adopted running process ${proc.pid} left by an earlier console; its output goes on into ${logs.filePath(id) ?? 'its log file'}`,
         );
       } else {
         const env =
           opts.ownerTag === undefined ? cmd.env : { ...cmd.env, [WORKER_OWNER_ENV]: opts.ownerTag };
         if (w.spec.engine !== 'simulated') await opts.checkExecutable?.(cmd.command);
-        proc = await launcher.launch({ command: cmd.command, args: cmd.args, env });
+        // The worker writes its log file itself, so its output survives this console (log-store.ts).
+        const outputFd = logs.openOutput(id);
+        try {
+          proc = await launcher.launch({
+            command: cmd.command,
+            args: cmd.args,
+            env,
+            ...(outputFd === null ? {} : { outputFd }),
+          });
+        } finally {
+          closeOutput(outputFd);
+        }
+        w.hasSharedOutput = outputFd !== null;
         w.command = [cmd.command, ...cmd.args];
       }
     } catch (err) {
@@ -272,10 +287,12 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
       // Stopped while the spawn was in flight: the kill effect found no process then.
       proc.kill('SIGTERM');
     }
-    proc.onLine((stream, line) => {
-      logs.append(id, stream, line);
-      if (w.proc !== proc || w.machine.status.state !== 'starting') return;
-      const progress = parseProgressLine(line, clock.now());
+    // Lines come from the log file (or, for a launcher without one, through append); either way through the
+    // store, which also reads them while the worker is 'starting' for its loading progress.
+    proc.onLine((stream, line) => logs.append(id, stream, line));
+    const offProgress = logs.onLine((lineOf, line) => {
+      if (lineOf !== id || w.proc !== proc || w.machine.status.state !== 'starting') return;
+      const progress = parseProgressLine(line.text, clock.now());
       if (!progress) return;
       // tqdm redraws many times a second; pass on only visible changes.
       const key = `${progress.message}|${progress.fraction === null ? '' : Math.round(progress.fraction * 100)}`;
@@ -296,9 +313,14 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     }
     writePidFile();
     void proc.exited.then((exit) => {
+      logs.flush();
+      offProgress();
+      // With one file for stdout and stderr the streams cannot be told apart: the run's last output lines.
       const stderrTail = logs
         .lines(id, w.runFirstSeq)
-        .filter((l) => l.stream === 'stderr')
+        .filter((l) =>
+          w.hasSharedOutput ? !l.text.startsWith(CONSOLE_LINE_PREFIX) : l.stream === 'stderr',
+        )
         .slice(-tailLines)
         .map((l) => l.text);
       note(
@@ -321,6 +343,8 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     const runId = w.runId;
     const result = await probe.probe(healthUrl(w.spec.host, w.spec.port), w.policy.probeTimeoutMs);
     if (w.runId !== runId || !workers.has(w.spec.id)) return;
+    // What the worker printed before it answered (its last loading progress) is handled first.
+    logs.flush();
     const atMs = clock.now();
     dispatch(
       w,
@@ -424,6 +448,7 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         adopting: null,
         command: [],
         refusal: null,
+        hasSharedOutput: false,
       };
       workers.set(spec.id, w);
       return w.machine.status;
