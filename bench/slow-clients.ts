@@ -47,8 +47,9 @@ function parseOptions(argv: readonly string[]): Options {
   const opts: Options = { runs: 3, seconds: 20 };
   for (let i = 0; i < argv.length; i += 2) {
     const value = Number(argv[i + 1]);
-    if (!Number.isFinite(value) || value <= 0)
+    if (!Number.isFinite(value) || value <= 0) {
       throw new Error(`${argv[i]} needs a positive number`);
+    }
     if (argv[i] === '--runs') opts.runs = Math.round(value);
     else if (argv[i] === '--seconds') opts.seconds = value;
     else throw new Error(`unknown flag ${argv[i]} (--runs N, --seconds S)`);
