@@ -2,7 +2,7 @@
 // console (a real `serve`) the worker logs on while no console runs, and the next console, which adopts it,
 // shows through the log API the lines written before the crash, while no console ran, and after adoption.
 // The worker's lines here are the sim worker's own: it logs each change of its fault switches.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,8 +13,8 @@ import { randomFirstWorkerPort } from '../core/backend/backend-kit';
 import {
   call,
   consoleOf,
+  discardServe,
   eventually,
-  killWorkersOf,
   listWorkers,
   type Serve,
   startServe,
@@ -24,13 +24,8 @@ let dataDir = '';
 let serve: Serve | null = null;
 
 afterEach(async () => {
-  if (serve && serve.proc.exitCode === null && serve.proc.signalCode === null) {
-    serve.proc.kill('SIGKILL');
-    await serve.exited;
-  }
+  await discardServe(serve, dataDir);
   serve = null;
-  killWorkersOf(dataDir);
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** Makes the sim worker print a line of its own: `[sim] fault switches now {..."extraIterationMs":N...}`. */

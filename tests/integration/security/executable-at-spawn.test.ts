@@ -22,8 +22,8 @@ import {
   createWorkerSupervisor,
   type WorkerSupervisor,
 } from '../../../electron/core/supervisor/worker-supervisor';
-import { AppError } from '../../../shared/api/envelope';
 import type { ConfirmedExecutable } from '../../../shared/model/settings';
+import { appErrorOf } from '../../helpers/app-error';
 import { getFreePort } from '../../helpers/free-port';
 import { workerSpec } from '../../helpers/worker-spec';
 
@@ -81,20 +81,11 @@ async function confirm(path: string): Promise<void> {
   confirmed = next.confirmedExecutables;
 }
 
-async function refusal(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  return err as AppError;
-}
-
 describe('executable confirmed at every spawn', () => {
   it('refuses a binary nobody confirmed: CONFIRMATION_REQUIRED, nothing launched, worker errored', async () => {
     const s = make();
     s.add(workerSpec({ port: await getFreePort(), binaryPath: binary }));
-    const err = await refusal(s.start('ctx0'));
+    const err = await appErrorOf(s.start('ctx0'));
     expect(err.code).toBe('CONFIRMATION_REQUIRED');
     expect(err.message).toContain('is not a confirmed trtllm-serve executable');
     expect(err.details).toMatchObject({ kind: 'executable', realPath: binary });
@@ -114,7 +105,7 @@ describe('executable confirmed at every spawn', () => {
     await s.stop('ctx0');
 
     appendFileSync(binary, '\n// replaced after confirmation\n');
-    const err = await refusal(s.start('ctx0'));
+    const err = await appErrorOf(s.start('ctx0'));
     expect(err.code).toBe('CONFIRMATION_REQUIRED');
     expect(err.message).toContain('changed since it was confirmed');
     expect(launches).toBe(1);
@@ -134,13 +125,13 @@ describe('executable confirmed at every spawn', () => {
   });
 
   it('refuses a relative path and a non-executable; leaves a bare name to PATH, a missing file to the spawn', async () => {
-    const relative = await refusal(assertConfirmedAtSpawn('bin/trtllm-serve', confirmed));
+    const relative = await appErrorOf(assertConfirmedAtSpawn('bin/trtllm-serve', confirmed));
     expect(relative.code).toBe('CONFIRMATION_REQUIRED');
     expect(relative.message).toContain('must be an absolute path');
     const notExecutable = join(dir, 'plain.txt');
     copyFileSync(FAKE, notExecutable);
     chmodSync(notExecutable, 0o644);
-    expect((await refusal(assertConfirmedAtSpawn(notExecutable, confirmed))).message).toContain(
+    expect((await appErrorOf(assertConfirmedAtSpawn(notExecutable, confirmed))).message).toContain(
       'is not executable',
     );
     await expect(assertConfirmedAtSpawn('trtllm-serve', [])).resolves.toBeUndefined();
