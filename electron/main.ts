@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   app,
   BrowserWindow,
+  dialog,
   Menu,
   nativeImage,
   Notification,
@@ -18,6 +19,7 @@ import {
 } from 'electron';
 
 import { type Backend, createBackend } from './core/backend';
+import { claimDataDirForDesktop, type DataDirRefusal } from './core/lifecycle/desktop-claim';
 import { type ConsoleLogger, createConsoleLogger } from './core/logging/console-logger';
 import { bindIpc } from './ipc/bind-ipc';
 import { isTrustedSender, urlPrefixOf } from './ipc/trusted-sender';
@@ -77,6 +79,53 @@ function onUnexpectedError(err: unknown): void {
   }
 }
 
+/** Says whose the data dir is (offering to open that console's page), then quits. */
+async function quitRefused(refusal: DataDirRefusal): Promise<void> {
+  const buttons = refusal.openUrl === null ? ['Quit'] : ['Open in browser', 'Quit'];
+  const { response } = await dialog.showMessageBox({
+    type: 'error',
+    title: refusal.title,
+    message: refusal.message,
+    detail: refusal.detail,
+    buttons,
+    defaultId: 0,
+  });
+  if (refusal.openUrl !== null && response === 0) await shell.openExternal(refusal.openUrl);
+  app.quit();
+}
+
+/**
+ * One console per data dir, the same lock as `serve` (a headless console may already own it); then the
+ * console's log and the backend. Null when the dir is another console's (the user was told, the app quits).
+ */
+async function claimDataDirAndStart(): Promise<{
+  backend: Backend;
+  lock: { release(): void };
+  shellLog: ReturnType<ConsoleLogger['forComponent']>;
+} | null> {
+  const dataDir = join(app.getPath('userData'), 'data');
+  const claim = await claimDataDirForDesktop(dataDir, (m) =>
+    process.stderr.write(`[disagg-console] ${m}\n`),
+  );
+  if (!claim.ok) {
+    await quitRefused(claim.refusal);
+    return null;
+  }
+  const { lock } = claim;
+  // The console's log is opened once the dir is ours, so a refused second app writes nothing into it.
+  logger = createConsoleLogger({ dir: join(dataDir, 'logs') });
+  const shellLog = logger.forComponent('electron');
+  const backend: Backend = await createBackend({
+    dataDir,
+    platform: { name: 'electron' },
+    logger,
+  }).catch((err: unknown) => {
+    lock.release();
+    throw err;
+  });
+  return { backend, lock, shellLog };
+}
+
 async function main(): Promise<void> {
   if (!app.requestSingleInstanceLock()) {
     app.quit();
@@ -86,14 +135,9 @@ async function main(): Promise<void> {
   process.on('uncaughtException', onUnexpectedError);
   await app.whenReady();
 
-  const dataDir = join(app.getPath('userData'), 'data');
-  logger = createConsoleLogger({ dir: join(dataDir, 'logs') });
-  const shellLog = logger.forComponent('electron');
-  const backend: Backend = await createBackend({
-    dataDir,
-    platform: { name: 'electron' },
-    logger,
-  });
+  const started = await claimDataDirAndStart();
+  if (started === null) return;
+  const { backend, lock, shellLog } = started;
   const pageUrl = rendererUrl();
   const allowedPrefix = urlPrefixOf(pageUrl);
   let win: BrowserWindow | null = null;
@@ -101,7 +145,7 @@ async function main(): Promise<void> {
   const states = new Map<string, string>();
 
   const quit = createQuitController({
-    dispose: () => backend.dispose(),
+    dispose: () => backend.dispose().finally(() => lock.release()),
     exit: (code) => app.exit(code),
     log: (m) => shellLog('info', m),
   });

@@ -13,12 +13,14 @@ import {
   choiceFlag,
   CliError,
   type CommandSpec,
+  type FlagValue,
   formatHelp,
   parseFlags,
   portFlag,
   usageErrorLine,
 } from '../core/cli-args';
 import { type ApiServer, createApiToken, startApiServer } from '../core/http/api-server';
+import { allowedHostProblem } from '../core/http/request-guards';
 import {
   listenWithPlan,
   planListenPort,
@@ -37,7 +39,8 @@ type ServeFlag =
   | 'staticDir'
   | 'firstWorkerPort'
   | 'shouldStopLeftovers'
-  | 'logLevel';
+  | 'logLevel'
+  | 'allowedHosts';
 
 export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
   usage: 'Usage: disagg-console serve [options]',
@@ -100,6 +103,13 @@ export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
           metavar: 'LEVEL',
           help: `the console's own log (DATA_DIR/logs/console.log and stderr):\n${CONSOLE_LOG_LEVELS.join(', ')} (default info)`,
         },
+        {
+          key: 'allowedHosts',
+          names: ['--allowed-host'],
+          takes: 'list',
+          metavar: 'NAME',
+          help: 'also answer to this Host name (a reverse proxy, the machine name); repeatable.\nAdded to allowedHosts of settings.json; 127.0.0.1, localhost and [::1] always work',
+        },
       ],
     },
   ],
@@ -117,7 +127,19 @@ export interface ServeArgs {
   staticDir: string | undefined;
   shouldStopLeftovers: boolean;
   logLevel: ConsoleLogLevel;
+  /** Host names the console API answers to besides loopback (with those of the settings). */
+  allowedHosts: string[];
   isHelp: boolean;
+}
+
+/** The --allowed-host values, lower-case; a CliError naming the first one that is not a host name. */
+function allowedHostsFlag(value: FlagValue | undefined): string[] {
+  const names = Array.isArray(value) ? value : [];
+  for (const name of names) {
+    const problem = allowedHostProblem(name);
+    if (problem !== null) throw new CliError(`--allowed-host: ${problem}`);
+  }
+  return names.map((n) => n.trim().toLowerCase());
 }
 
 /** Parses the serve flags (`--flag value` or `--flag=value`). */
@@ -145,6 +167,7 @@ export function parseServeArgs(
         v.logLevel !== undefined
           ? choiceFlag('--log_level', v.logLevel, CONSOLE_LOG_LEVELS)
           : 'info',
+      allowedHosts: allowedHostsFlag(parsed.values.allowedHosts),
       isHelp: parsed.isHelp,
     };
     return { ok: true, args };
@@ -249,6 +272,8 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   const token = stored.token ?? createApiToken();
   const plan = planListenPort(args.port, stored);
   const apiLog = logger.forComponent('api');
+  const settings = await started.api['settings:get']();
+  const allowedHosts = [...new Set([...settings.allowedHosts, ...args.allowedHosts])];
   try {
     server = await listenWithPlan(
       plan,
@@ -257,6 +282,7 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
           backend: started,
           port,
           token,
+          allowedHosts,
           staticDir: staticDirFor(args),
           log: (message, err) => apiLog('error', message, { err }),
         }),

@@ -11,6 +11,7 @@ import type { WorkerView } from '../../shared/model/worker-view';
 import type { BackendDeps } from './backend-deps';
 import { type BenchService, createBenchService, gpuProfileForName } from './bench-service';
 import { type BackendLog, errText, type EventHub } from './event-hub';
+import { assertConfirmedAtSpawn } from './executable-allowlist';
 import { createGpuInventory, type GpuInventory } from './gpu/gpu-inventory';
 import type { ClusterMembership } from './membership';
 import { createMetricsService, type MetricsService } from './metrics/metrics-service';
@@ -63,6 +64,8 @@ export function createSupervisorPart(
     policyFor: (spec) => ({ readyTimeoutMs: readyTimeoutMs(spec.engine === 'simulated') }),
     pidFile: createPidFile(pidPath),
     ownerTag: deps.dataDir,
+    checkExecutable: (command) =>
+      assertConfirmedAtSpawn(command, settings.get().confirmedExecutables),
     onUnexpectedError: (err) => log('error', `unexpected error: ${errText(err)}`, { err }),
   });
 }

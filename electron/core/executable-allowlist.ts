@@ -47,6 +47,45 @@ export async function executableIdentity(path: string): Promise<ExecutableIdenti
   return { path, realPath, sha256: await sha256OfFile(realPath), sizeBytes: info.size };
 }
 
+/**
+ * Checked at every spawn of a worker that runs a binary (not the simulated worker): `command` must be an
+ * executable the user confirmed, with the same real path and content as when they did, or this throws
+ * CONFIRMATION_REQUIRED (details: ExecutableConfirmationDetails) and nothing is started. So a file replaced
+ * after confirmation, or a path that reached the topology without settings:set (console.yaml's binaryPath,
+ * an import), does not run unseen. A bare name (`trtllm-serve`, found on the worker's PATH) is the one case
+ * settings:set needs no confirmation for either, and is not checked here.
+ */
+export async function assertConfirmedAtSpawn(
+  command: string,
+  confirmed: readonly ConfirmedExecutable[],
+): Promise<void> {
+  if (!command.includes('/')) return;
+  // A missing file runs nothing: the spawn's own "not found" says more than a refusal would.
+  if (isAbsolute(command) && (await realpath(command).catch(() => null)) === null) return;
+  let id: ExecutableIdentity;
+  try {
+    id = await executableIdentity(command);
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    throw new AppError('CONFIRMATION_REQUIRED', `refusing to run ${err.message}`, {
+      kind: 'executable',
+      path: command,
+    });
+  }
+  if (isConfirmed(confirmed, id)) return;
+  const earlier = confirmed.find((e) => e.realPath === id.realPath);
+  const why =
+    earlier === undefined
+      ? 'is not a confirmed trtllm-serve executable'
+      : `changed since it was confirmed (sha256 ${earlier.sha256.slice(0, 16)}…, ${earlier.sizeBytes} bytes then; ${id.sha256.slice(0, 16)}…, ${id.sizeBytes} bytes now)`;
+  const details: ExecutableConfirmationDetails = { kind: 'executable', ...id };
+  throw new AppError(
+    'CONFIRMATION_REQUIRED',
+    `refusing to start a worker with ${id.realPath}: it ${why}; choose it again in Settings and confirm it`,
+    { ...details },
+  );
+}
+
 function isConfirmed(list: readonly ConfirmedExecutable[], id: ExecutableIdentity): boolean {
   return list.some((e) => e.realPath === id.realPath && e.sha256 === id.sha256);
 }
@@ -65,7 +104,9 @@ export async function settingsAfterPatch(
   const next: ConsoleSettings = {
     ...current,
     ...changes,
+    // Neither list is writable through the API (the patch type excludes them; this holds against a cast).
     confirmedExecutables: current.confirmedExecutables,
+    allowedHosts: current.allowedHosts,
   };
   const path = changes.trtllmServePath;
   if (path === undefined || path === null || path === current.trtllmServePath) return next;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ConsoleSettings, ConsoleSettingsPatch } from '../../shared/model/settings';
 import { type BackendLog, errText } from './event-hub';
 import { confirmedListFromDisk, settingsAfterPatch } from './executable-allowlist';
+import { allowedHostProblem } from './http/request-guards';
 import { writeJsonAtomic } from './settings-file';
 
 /** The settings a fresh console starts with. */
@@ -21,6 +22,7 @@ export const DEFAULT_SETTINGS: ConsoleSettings = {
   etcdEndpoint: null,
   proxyPort: 8000,
   confirmedExecutables: [],
+  allowedHosts: [],
 };
 
 /** The settings of one data dir. */
@@ -38,11 +40,28 @@ function readSettings(path: string, log: BackendLog): ConsoleSettings {
       ...DEFAULT_SETTINGS,
       ...raw,
       confirmedExecutables: confirmedListFromDisk(raw, Date.now()),
+      allowedHosts: allowedHostsFromDisk(raw.allowedHosts, path, log),
     };
   } catch (err) {
     log('warn', `settings file ${path} is unreadable, using defaults: ${errText(err)}`);
     return { ...DEFAULT_SETTINGS };
   }
+}
+
+/** The allowedHosts of settings.json: the valid names kept, each invalid one named in a warning. */
+function allowedHostsFromDisk(raw: unknown, path: string, log: BackendLog): string[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    log('warn', `settings file ${path}: allowedHosts must be a list of host names; ignored`);
+    return [];
+  }
+  const names: string[] = [];
+  for (const name of raw as unknown[]) {
+    const problem = typeof name === 'string' ? allowedHostProblem(name) : 'not a string';
+    if (problem === null) names.push((name as string).trim().toLowerCase());
+    else log('warn', `settings file ${path}: allowedHosts entry ignored: ${problem}`);
+  }
+  return names;
 }
 
 /** Reads the settings of dataDir. */

@@ -23,6 +23,12 @@ export interface ConsoleSettings {
    * entry is added only by a settings:set that carries `confirmExecutable: true`.
    */
   confirmedExecutables: ConfirmedExecutable[];
+  /**
+   * Host names (no port) the headless console API answers to besides 127.0.0.1, localhost, [::1] and its
+   * listen address: a reverse proxy's or the machine's name (DNS-rebinding guard, issue #15). Read-only over
+   * the API, because the API is what it guards: set in settings.json or with `serve --allowed-host NAME`.
+   */
+  allowedHosts: string[];
 }
 
 /** What identifies an executable the user looked at: where it really is and what it contained. */
@@ -42,7 +48,9 @@ export interface ConfirmedExecutable extends ExecutableIdentity {
 }
 
 /** settings:set argument: any settings except the confirmed list, and the confirmation of a new executable. */
-export type ConsoleSettingsPatch = Partial<Omit<ConsoleSettings, 'confirmedExecutables'>> & {
+export type ConsoleSettingsPatch = Partial<
+  Omit<ConsoleSettings, 'confirmedExecutables' | 'allowedHosts'>
+> & {
   /** The user saw the executable named in `trtllmServePath` (path, real path, hash) and trusts it. */
   confirmExecutable?: boolean;
 };

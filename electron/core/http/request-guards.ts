@@ -37,6 +37,13 @@ export function hostNameOf(hostHeader: string): string | null {
   return m ? m[1]!.toLowerCase() : null;
 }
 
+/** Why `name` cannot be added to the allowed host names (a bare name or [v6] address, no port), or null. */
+export function allowedHostProblem(name: string): string | null {
+  const parsed = hostNameOf(name);
+  if (parsed !== null && parsed === name.trim().toLowerCase()) return null;
+  return `${JSON.stringify(name)} is not a host name (write a name such as console.example or 10.0.0.5, without scheme or port)`;
+}
+
 /** Why a request's Host is refused, or null when it is one of the allowed names. */
 export function hostRefusal(
   hostHeader: string | undefined,
@@ -48,7 +55,7 @@ export function hostRefusal(
   return (
     `Host ${JSON.stringify(hostHeader)} is not a name this console answers to (${[...allowed].join(', ')}); ` +
     'a page that reached it through another name may be a DNS-rebinding attack. ' +
-    'To open the console through another name, start it with that name allowed.'
+    'To open the console through another name, start it with `--allowed-host NAME`.'
   );
 }
 

@@ -23,7 +23,12 @@ export interface LockHolder {
   /** The console's URL (without its token), null while it is still starting. */
   url: string | null;
   acquiredAtMs: number;
+  /** Which console holds it: the desktop app has no URL to name, `serve` has one once it listens. */
+  kind: ConsoleKind;
 }
+
+/** The two ways a console runs; a lock written before this field existed reads as 'headless'. */
+export type ConsoleKind = 'desktop' | 'headless';
 
 /** A held data-dir lock. */
 export interface DataDirLock {
@@ -39,14 +44,17 @@ export interface DataDirLock {
 export interface AcquireLockOptions {
   log?: (message: string) => void;
   now?: () => number;
+  /** Default 'headless'. */
+  kind?: ConsoleKind;
 }
 
-function holderOf(pid: number, now: number): LockHolder {
+function holderOf(pid: number, now: number, kind: ConsoleKind = 'headless'): LockHolder {
   return {
     pid,
     startTime: readProcessIdentity(pid)?.startTime ?? null,
     url: null,
     acquiredAtMs: now,
+    kind,
   };
 }
 
@@ -66,6 +74,7 @@ export function readLockHolder(path: string): LockHolder | null {
       startTime: typeof v.startTime === 'string' ? v.startTime : null,
       url: typeof v.url === 'string' ? v.url : null,
       acquiredAtMs: typeof v.acquiredAtMs === 'number' ? v.acquiredAtMs : 0,
+      kind: v.kind === 'desktop' ? 'desktop' : 'headless',
     };
   } catch {
     return null;
@@ -108,11 +117,14 @@ function ageMs(path: string, now: number): number | null {
 }
 
 function lockedError(dataDir: string, holder: LockHolder): AppError {
-  const where = holder.url === null ? 'which is still starting' : `at ${holder.url}`;
+  const who =
+    holder.kind === 'desktop'
+      ? `the Disagg Console desktop app (pid ${holder.pid})`
+      : `another console (pid ${holder.pid}) ${holder.url === null ? 'which is still starting' : `at ${holder.url}`}`;
   return new AppError(
     'DATA_DIR_LOCKED',
-    `another console (pid ${holder.pid}) ${where} already uses the data dir ${dataDir}; open that one, stop it first, or start this one with another --data-dir`,
-    { pid: holder.pid, url: holder.url, dataDir },
+    `${who} already uses the data dir ${dataDir}; open that one, stop it first, or start this one with another --data-dir`,
+    { pid: holder.pid, url: holder.url, dataDir, kind: holder.kind },
   );
 }
 
@@ -148,7 +160,7 @@ export async function acquireDataDirLock(
   const path = join(dataDir, LOCK_FILE);
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => undefined);
-  const mine = holderOf(process.pid, now());
+  const mine = holderOf(process.pid, now(), opts.kind);
   let tookOverFrom: LockHolder | null = null;
   // Each pass either creates the lock, refuses, or removes one stale lock; a few passes cover the races.
   for (let attempt = 0; attempt < 20; attempt++) {

@@ -12,6 +12,12 @@ export interface LaunchRequest {
   /** The complete environment of the child (nothing is inherited implicitly). */
   env: Record<string, string>;
   cwd?: string;
+  /**
+   * A descriptor (a log file opened for appending) that the child's stdout and stderr are pointed at, so its
+   * output outlives the console; the lines are then read from the file and onLine reports none. Without it
+   * the output comes through pipes to onLine.
+   */
+  outputFd?: number;
 }
 
 export interface ProcessExit {
@@ -88,7 +94,10 @@ export function createNodeProcessLauncher(closeWaitMs = 1000): ProcessLauncher {
           cwd: req.cwd,
           // detached = setsid(): the child leads a new process group, so kill(-pid) reaches its descendants.
           detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
+          stdio:
+            req.outputFd === undefined
+              ? ['ignore', 'pipe', 'pipe']
+              : ['ignore', req.outputFd, req.outputFd],
           shell: false,
         });
         const listeners: ((stream: StdStream, line: string) => void)[] = [];
@@ -99,8 +108,8 @@ export function createNodeProcessLauncher(closeWaitMs = 1000): ProcessLauncher {
         };
         const out = lineSplitter(emit('stdout'));
         const err = lineSplitter(emit('stderr'));
-        child.stdout.on('data', (c: Buffer) => out.push(c));
-        child.stderr.on('data', (c: Buffer) => err.push(c));
+        child.stdout?.on('data', (c: Buffer) => out.push(c));
+        child.stderr?.on('data', (c: Buffer) => err.push(c));
         const closed = new Promise<void>((res) => child.once('close', () => res()));
         const exited = new Promise<ProcessExit>((res) => {
           child.once('exit', (code, signal) => {

@@ -1,6 +1,7 @@
 // Runs workers as child processes and carries out the effects the pure lifecycle reducer
 // (shared/logic/worker-state.ts) asks for: spawn, health probes, timers, signals. Ready only when GET /health
 // answers 200 (protocol 7.4); crashes become state with their reason kept (style guide §5). Layer: core.
+import { AppError } from '../../../shared/api/envelope';
 import { resolveRestartPolicy, type RestartPolicy } from '../../../shared/logic/restart-policy';
 import {
   buildWorkerCommand,
@@ -19,7 +20,7 @@ import {
 import type { GpuHolder } from '../../../shared/model/gpu';
 import type { WorkerSpec, WorkerState, WorkerStatus } from '../../../shared/model/worker';
 import { createFetchHealthProbe, type HealthProbe, healthUrl } from './health-probe';
-import { CONSOLE_LINE_PREFIX, type LogStore } from './log-store';
+import { closeOutput, CONSOLE_LINE_PREFIX, type LogStore } from './log-store';
 import {
   adoptProcess,
   checkRecordedWorker,
@@ -61,6 +62,11 @@ export interface WorkerSupervisorOptions {
   pidFile?: PidFile | null;
   /** Marks every launched worker with WORKER_OWNER_ENV=ownerTag (the data dir), so a crash cannot hide one. */
   ownerTag?: string;
+  /**
+   * Called before every spawn of a worker that runs a binary (not the simulated one) with the program to run;
+   * a throw refuses the spawn (the worker goes 'errored' with the message, and start() rethrows an AppError).
+   */
+  checkExecutable?: (command: string) => Promise<void>;
   /** stderr lines kept as the crash reason. */
   stderrTailLines?: number;
   /** Where failures that are nobody's request end up (style guide §7). */
@@ -125,6 +131,10 @@ interface Managed {
   adopting: Leftover | null;
   /** The command line of the running process (program first), for the pid file. */
   command: string[];
+  /** Why the last spawn was refused (an AppError from checkExecutable), for start() to rethrow. */
+  refusal: AppError | null;
+  /** The process writes stdout and stderr into its log file (no stream of its own per line). */
+  hasSharedOutput: boolean;
 }
 
 const RUNNING: WorkerState[] = ['starting', 'ready', 'degraded', 'stopping'];
@@ -236,22 +246,39 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         proc = adoptProcess(w.adopting.worker);
         w.command = w.adopting.worker.command;
         w.adopting = null;
+        w.hasSharedOutput = true;
         note(
           id,
-          `adopted running process ${proc.pid} left by an earlier console: its output since that console stopped is lost, and it is not captured while it runs (its stdout/stderr pipes went with that console); the next restart logs as usual`,
+          `adopted running process ${proc.pid} left by an earlier console; its output goes on into ${logs.filePath(id) ?? 'its log file'}`,
         );
       } else {
         const env =
           opts.ownerTag === undefined ? cmd.env : { ...cmd.env, [WORKER_OWNER_ENV]: opts.ownerTag };
-        proc = await launcher.launch({ command: cmd.command, args: cmd.args, env });
+        if (w.spec.engine !== 'simulated') await opts.checkExecutable?.(cmd.command);
+        // The worker writes its log file itself, so its output survives this console (log-store.ts).
+        const outputFd = logs.openOutput(id);
+        try {
+          proc = await launcher.launch({
+            command: cmd.command,
+            args: cmd.args,
+            env,
+            ...(outputFd === null ? {} : { outputFd }),
+          });
+        } finally {
+          closeOutput(outputFd);
+        }
+        w.hasSharedOutput = outputFd !== null;
         w.command = [cmd.command, ...cmd.args];
       }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      w.refusal = err instanceof AppError ? err : null;
       const message =
-        code === 'ENOENT'
-          ? `cannot start '${cmd.command}': not found (set the trtllm-serve path, or install TensorRT-LLM)`
-          : `cannot start '${cmd.command}': ${(err as Error).message}`;
+        err instanceof AppError
+          ? err.message
+          : code === 'ENOENT'
+            ? `cannot start '${cmd.command}': not found (set the trtllm-serve path, or install TensorRT-LLM)`
+            : `cannot start '${cmd.command}': ${(err as Error).message}`;
       note(id, message);
       if (w.runId === runId) dispatch(w, { type: 'spawnFailed', message, atMs: clock.now() });
       return;
@@ -261,10 +288,12 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
       // Stopped while the spawn was in flight: the kill effect found no process then.
       proc.kill('SIGTERM');
     }
-    proc.onLine((stream, line) => {
-      logs.append(id, stream, line);
-      if (w.proc !== proc || w.machine.status.state !== 'starting') return;
-      const progress = parseProgressLine(line, clock.now());
+    // Lines come from the log file (or, for a launcher without one, through append); either way through the
+    // store, which also reads them while the worker is 'starting' for its loading progress.
+    proc.onLine((stream, line) => logs.append(id, stream, line));
+    const offProgress = logs.onLine((lineOf, line) => {
+      if (lineOf !== id || w.proc !== proc || w.machine.status.state !== 'starting') return;
+      const progress = parseProgressLine(line.text, clock.now());
       if (!progress) return;
       // tqdm redraws many times a second; pass on only visible changes.
       const key = `${progress.message}|${progress.fraction === null ? '' : Math.round(progress.fraction * 100)}`;
@@ -285,9 +314,14 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     }
     writePidFile();
     void proc.exited.then((exit) => {
+      logs.flush();
+      offProgress();
+      // With one file for stdout and stderr the streams cannot be told apart: the run's last output lines.
       const stderrTail = logs
         .lines(id, w.runFirstSeq)
-        .filter((l) => l.stream === 'stderr')
+        .filter((l) =>
+          w.hasSharedOutput ? !l.text.startsWith(CONSOLE_LINE_PREFIX) : l.stream === 'stderr',
+        )
         .slice(-tailLines)
         .map((l) => l.text);
       note(
@@ -310,6 +344,8 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
     const runId = w.runId;
     const result = await probe.probe(healthUrl(w.spec.host, w.spec.port), w.policy.probeTimeoutMs);
     if (w.runId !== runId || !workers.has(w.spec.id)) return;
+    // What the worker printed before it answered (its last loading progress) is handled first.
+    logs.flush();
     const atMs = clock.now();
     dispatch(
       w,
@@ -355,8 +391,12 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         // Fail before spawning with a clear error instead of a worker that dies on bind (C2 pre-flight).
         await ports.assertFree(w.spec.host, w.spec.port, id);
       }
+      w.refusal = null;
       dispatch(w, { type: 'start', atMs: clock.now() });
       if (w.spawning) await w.spawning;
+      // Set by the spawn this start awaited (TypeScript still sees the null assigned above).
+      const refusal = w.refusal as AppError | null;
+      if (refusal !== null) throw refusal;
       return w.machine.status;
     };
     const p = run().finally(() => {
@@ -408,6 +448,8 @@ export function createWorkerSupervisor(opts: WorkerSupervisorOptions): WorkerSup
         lastProgressKey: '',
         adopting: null,
         command: [],
+        refusal: null,
+        hasSharedOutput: false,
       };
       workers.set(spec.id, w);
       return w.machine.status;

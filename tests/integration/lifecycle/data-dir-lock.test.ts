@@ -29,7 +29,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function writeHolder(holder: LockHolder): void {
+function writeHolder(holder: Omit<LockHolder, 'kind'>): void {
   writeFileSync(join(dir, LOCK_FILE), JSON.stringify(holder));
 }
 

@@ -5,7 +5,7 @@
 // outside the topology (no orphan keeps a port); an operation that was answered before the kill is on disk; the
 // proxy answers. A few rounds by default; DISAGG_KILL9_ROUNDS=20 (or more) for the long version, with
 // DISAGG_KILL9_SEED to replay one sequence.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,8 +18,8 @@ import { complete, MODEL, randomFirstWorkerPort } from '../core/backend/backend-
 import {
   call,
   consoleOf,
+  discardServe,
   eventually,
-  killWorkersOf,
   listWorkers,
   portArgOf,
   type Serve,
@@ -37,13 +37,8 @@ let dataDir = '';
 let serve: Serve | null = null;
 
 afterEach(async () => {
-  if (serve && serve.proc.exitCode === null && serve.proc.signalCode === null) {
-    serve.proc.kill('SIGKILL');
-    await serve.exited;
-  }
+  await discardServe(serve, dataDir);
   serve = null;
-  killWorkersOf(dataDir);
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** The topology files in a folder as the store reads them (dot files are its temp files, meta.json its own). */

@@ -2,7 +2,7 @@
 // called with the token it prints, and a /proc scan for every process that belongs to a data dir (each worker's
 // command line names its options file inside the data dir). Layer: tests (node, Linux /proc).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { isProcessAlive } from '../../../electron/core/supervisor/pid-file';
@@ -148,6 +148,16 @@ export function killWorkersOf(dataDir: string): void {
       }
     }
   }
+}
+
+/** Test clean-up: SIGKILLs the console if it still runs, then every worker of dataDir; removes the dir. */
+export async function discardServe(s: Serve | null, dataDir: string): Promise<void> {
+  if (s && s.proc.exitCode === null && s.proc.signalCode === null) {
+    s.proc.kill('SIGKILL');
+    await s.exited;
+  }
+  killWorkersOf(dataDir);
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 /** Polls until check() returns without throwing; rethrows its last error after timeoutMs. */

@@ -17,6 +17,8 @@ export interface FakeWorkerStats {
   lastGen: Record<string, unknown> | null;
   aborted: number;
   open: number;
+  /** Connections the worker ever accepted. */
+  accepted: number;
   /** genSlots: streams being served now, waiting for a slot, and the most served at once. */
   genActive: number;
   genWaiting: number;

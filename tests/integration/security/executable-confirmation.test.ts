@@ -14,8 +14,8 @@ import {
 } from '../../../electron/core/executable-allowlist';
 import { startApiServer } from '../../../electron/core/http/api-server';
 import { DEFAULT_SETTINGS } from '../../../electron/core/settings-service';
-import { AppError } from '../../../shared/api/envelope';
 import type { ConsoleSettings } from '../../../shared/model/settings';
+import { appErrorOf } from '../../helpers/app-error';
 import { startTestBackend } from '../core/backend/backend-kit';
 
 let dir: string;
@@ -32,20 +32,11 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function refusal(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  return err as AppError;
-}
-
 const fresh = (): ConsoleSettings => ({ ...DEFAULT_SETTINGS, confirmedExecutables: [] });
 
 describe('settingsAfterPatch', () => {
   it('asks for confirmation of a new executable, naming its real path and hash', async () => {
-    const err = await refusal(
+    const err = await appErrorOf(
       settingsAfterPatch(fresh(), { trtllmServePath: join(dir, 'link-to-serve') }, 1),
     );
     expect(err.code).toBe('CONFIRMATION_REQUIRED');
@@ -98,7 +89,7 @@ describe('settingsAfterPatch', () => {
     );
     const away = await settingsAfterPatch(confirmed, { trtllmServePath: null }, 2);
     writeFileSync(other, '#!/bin/sh\necho two; curl evil\n');
-    expect((await refusal(settingsAfterPatch(away, { trtllmServePath: other }, 3))).code).toBe(
+    expect((await appErrorOf(settingsAfterPatch(away, { trtllmServePath: other }, 3))).code).toBe(
       'CONFIRMATION_REQUIRED',
     );
   });
@@ -127,7 +118,7 @@ describe('settingsAfterPatch', () => {
   ])('refuses %s with INVALID_ARGUMENT, confirmed or not', async (_name, path, message) => {
     const p = path === 'PLAIN' ? join(dir, 'plain.txt') : path;
     for (const confirmExecutable of [false, true]) {
-      const err = await refusal(
+      const err = await appErrorOf(
         settingsAfterPatch(fresh(), { trtllmServePath: p, confirmExecutable }, 1),
       );
       expect(err.code).toBe('INVALID_ARGUMENT');

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { createLogStore } from '../../../../electron/core/supervisor/log-store';
 
@@ -72,21 +72,75 @@ describe('log store: ring buffer', () => {
 });
 
 describe('log store: files', () => {
-  it('writes lines to <dir>/<id>.log with time and stream, and searches them', () => {
-    const logs = createLogStore({ dir, now: () => Date.UTC(2026, 10, 24, 12, 0, 0) });
+  it('writes lines to <dir>/<id>.log as they are, keeps their stream in the ring, and searches the file', () => {
+    const logs = createLogStore({ dir, now: () => 5 });
     logs.append('ctx/0', 'stdout', 'hello');
-    logs.append('ctx/0', 'stderr', 'Traceback');
-    logs.flush();
+    expect(logs.append('ctx/0', 'stderr', 'Traceback')).toEqual({
+      seq: 2,
+      atMs: 5,
+      stream: 'stderr',
+      text: 'Traceback',
+    });
     const path = logs.filePath('ctx/0') ?? '';
     expect(path).toBe(join(dir, 'ctx_0.log'));
-    expect(readFileSync(path, 'utf8')).toBe(
-      '2026-11-24T12:00:00.000Z stdout | hello\n2026-11-24T12:00:00.000Z stderr | Traceback\n',
-    );
+    expect(readFileSync(path, 'utf8')).toBe('hello\nTraceback\n');
+    expect(logs.lines('ctx/0').map((l) => `${l.stream}:${l.text}`)).toEqual([
+      'stdout:hello',
+      'stderr:Traceback',
+    ]);
     expect(logs.searchFiles('ctx/0', { text: 'trace' })).toEqual([
       { file: path, lineNo: 2, text: 'Traceback' },
     ]);
+    // The file does not carry streams.
     expect(logs.searchFiles('ctx/0', { text: 'hello', stream: 'stderr' })).toEqual([]);
     logs.close();
+  });
+
+  it("reads what a worker writes to its descriptor, in file order with the console's lines", () => {
+    const logs = createLogStore({ dir, pollMs: 60_000 });
+    const fd = logs.openOutput('w') ?? -1;
+    writeSync(fd, 'loading\r10%\r');
+    logs.append('w', 'stdout', '[disagg-console] note');
+    writeSync(fd, '50%\rready\npart');
+    logs.flush();
+    expect(logs.lines('w').map((l) => l.text)).toEqual([
+      'loading',
+      '10%',
+      '[disagg-console] note',
+      '50%',
+      'ready',
+    ]);
+    // A console line never merges with a line the worker has not finished.
+    logs.append('w', 'stdout', 'mine');
+    writeSync(fd, 'ial\n');
+    logs.flush();
+    expect(
+      logs
+        .lines('w')
+        .map((l) => l.text)
+        .slice(-3),
+    ).toEqual(['part', 'mine', 'ial']);
+    closeSync(fd);
+    logs.close();
+  });
+
+  it('a new store over the same folder starts from the last lines of the file (a console after a crash)', () => {
+    const first = createLogStore({ dir });
+    const fd = first.openOutput('w') ?? -1;
+    for (let i = 0; i < 10; i++) writeSync(fd, `before ${i}\n`);
+    // The first console dies without closing anything; the worker keeps writing.
+    const second = createLogStore({ dir, ringSize: 4, pollMs: 60_000 });
+    expect(second.query('w').map((l) => l.text)).toEqual([
+      'before 6',
+      'before 7',
+      'before 8',
+      'before 9',
+    ]);
+    writeSync(fd, 'after\n');
+    expect(second.query('w', { tail: 2 }).map((l) => l.text)).toEqual(['before 9', 'after']);
+    closeSync(fd);
+    first.close();
+    second.close();
   });
 
   it('rotates at maxFileBytes and keeps maxFiles old files', () => {
@@ -110,11 +164,30 @@ describe('log store: files', () => {
     logs.close();
   });
 
-  it('flushes on its own after flushDelayMs', async () => {
-    const logs = createLogStore({ dir, flushDelayMs: 20 });
-    logs.append('w', 'stdout', 'later');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(readFileSync(join(dir, 'w.log'), 'utf8')).toContain('later');
+  it("rotates a worker's own output by copy and truncate; its descriptor keeps writing to the file", () => {
+    const logs = createLogStore({ dir, maxFileBytes: 100, maxFiles: 1, pollMs: 60_000 });
+    const fd = logs.openOutput('w') ?? -1;
+    writeSync(fd, `${'a'.repeat(150)}\n`);
+    logs.flush();
+    const path = join(dir, 'w.log');
+    expect(readFileSync(`${path}.1`, 'utf8')).toBe(`${'a'.repeat(150)}\n`);
+    expect(readFileSync(path, 'utf8')).toBe('');
+    writeSync(fd, 'after rotation\n');
+    logs.flush();
+    expect(readFileSync(path, 'utf8')).toBe('after rotation\n');
+    expect(logs.tail('w', 2)).toEqual(['a'.repeat(150), 'after rotation']);
+    closeSync(fd);
+    logs.close();
+  });
+
+  it('reads new lines on its own every pollMs', async () => {
+    const logs = createLogStore({ dir, pollMs: 20 });
+    const got: string[] = [];
+    logs.onLine((_id, l) => got.push(l.text));
+    const fd = logs.openOutput('w') ?? -1;
+    writeSync(fd, 'later\n');
+    await vi.waitFor(() => expect(got).toEqual(['later']), { timeout: 5000 });
+    closeSync(fd);
     logs.close();
   });
 });

@@ -263,6 +263,7 @@ describe('createAppStore', () => {
       etcdEndpoint: null,
       proxyPort: 8000,
       confirmedExecutables: [],
+      allowedHosts: [],
     };
     const { app, store } = setup({
       'settings:get': () => Promise.resolve(base),
@@ -305,6 +306,7 @@ describe('createAppStore', () => {
               etcdEndpoint: null,
               proxyPort: 8000,
               confirmedExecutables: [{ ...details, confirmedAtMs: 1 }],
+              allowedHosts: [],
             })
           : Promise.reject(new AppError('CONFIRMATION_REQUIRED', 'confirm it', details));
       },
