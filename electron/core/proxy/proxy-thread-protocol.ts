@@ -33,6 +33,7 @@ export type ProxyThreadOverrides = Partial<
     | 'kvEventsPollMs'
     | 'ejection'
     | 'logLevel'
+    | 'trtllmVersion'
   >
 >;
 
