@@ -69,7 +69,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     setting: () => settings.get().trtllmVersion ?? 'auto',
   });
   const syncVersions = (): void =>
-    syncWorkerVersions({ versions, membership, supervisor, proxy, settings, log });
+    syncWorkerVersions({ versions, membership, supervisor, proxy, settings });
   const { views, view } = createWorkerViews(supervisor, registry, removal, (url) =>
     versions.of(url),
   );

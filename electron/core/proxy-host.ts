@@ -35,10 +35,10 @@ export interface ProxyHost {
   /** Restarts the proxy when the config's proxy settings differ from the running ones; true when it did. */
   reloadIfChanged(config: DisaggConfig): Promise<boolean>;
   /**
-   * Speaks the dialect of the workers' common release (the oldest; a warning while they differ), restarting
-   * the proxy when it changes; a null version (none known yet) keeps the current one. True when it restarted.
+   * Speaks the dialect of the workers' common release (the oldest; a warning while they differ) from the next
+   * request on, without a restart; a null version (none known yet) keeps the current one.
    */
-  setWorkerVersions(common: CommonVersion): Promise<boolean>;
+  setWorkerVersions(common: CommonVersion): void;
   /** Sends the membership when it differs from the last one sent. */
   setMembership(want: Membership): void;
   /** The proxy's in-flight counters per worker url; empty when it does not answer within 2 s. */
@@ -74,9 +74,9 @@ function proxyConfigOf(cfg: DisaggConfig | null, port: number): DisaggConfig {
   };
 }
 
-/** What a proxy restart depends on: the config without urls, and the workers' release. */
-function proxyKeyOf(cfg: DisaggConfig, version: TrtllmVersion): string {
-  return JSON.stringify([proxyConfigOf(cfg, 0), version]);
+/** What a proxy restart depends on: the config without urls. */
+function proxyKeyOf(cfg: DisaggConfig): string {
+  return JSON.stringify(proxyConfigOf(cfg, 0));
 }
 
 /** The warning shown while the workers run different releases. */
@@ -119,7 +119,6 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
   let port = opts.port;
   let key = '';
   let lastMembership = '';
-  let config: DisaggConfig | null = null;
   let version: TrtllmVersion = NEWEST_TRTLLM_VERSION;
   let versionWarning: string | null = null;
   let status: ProxyThreadStatus | null = null;
@@ -141,20 +140,6 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       },
     });
 
-  // Restarts one at a time: a topology apply and a change of the workers' release may ask at once.
-  let restarts: Promise<unknown> = Promise.resolve();
-  const serially = <T>(run: () => Promise<T>): Promise<T> => {
-    const next = restarts.then(run, run);
-    restarts = next.catch(() => undefined);
-    return next;
-  };
-  const restart = async (cfg: DisaggConfig | null): Promise<void> => {
-    const old = proxy;
-    proxy = null;
-    if (old) await stopBounded(old, 5000, log);
-    await host.start(cfg);
-  };
-
   const host: ProxyHost = {
     get port() {
       return port;
@@ -163,7 +148,6 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       return `http://127.0.0.1:${port}`;
     },
     async start(cfg) {
-      config = cfg;
       const proxyConfig = proxyConfigOf(cfg, port);
       try {
         proxy = await startOn(proxyConfig, port);
@@ -176,32 +160,29 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       }
       port = proxy.port;
       status = proxy.status();
-      key = proxyKeyOf(proxyConfig, version);
+      key = proxyKeyOf(proxyConfig);
       lastMembership = '';
       proxy.onRecords((records) => {
         for (const l of [...recordListeners]) l(records);
       });
     },
-    reloadIfChanged(cfg) {
-      return serially(async () => {
-        if (!proxy || proxyKeyOf(cfg, version) === key) return false;
-        log('info', 'proxy configuration changed: restarting the proxy');
-        await restart(cfg);
-        return true;
-      });
+    async reloadIfChanged(cfg) {
+      if (!proxy || proxyKeyOf(cfg) === key) return false;
+      log('info', 'proxy configuration changed: restarting the proxy');
+      const old = proxy;
+      proxy = null;
+      await stopBounded(old, 5000, log);
+      await host.start(cfg);
+      return true;
     },
-    async setWorkerVersions(common) {
+    setWorkerVersions(common) {
       const warning = mixedVersionWarning(common);
       if (warning !== null && warning !== versionWarning) log('warn', warning);
       versionWarning = warning;
-      if (common.version === null || common.version === version) return false;
+      if (common.version === null || common.version === version) return;
       log('info', `the workers run TensorRT-LLM ${common.version}: the proxy speaks its dialect`);
       version = common.version;
-      return serially(async () => {
-        if (!proxy) return false;
-        await restart(config);
-        return true;
-      });
+      proxy?.setTrtllmVersion(version);
     },
     setMembership(want) {
       const next = JSON.stringify(want);

@@ -5,7 +5,6 @@
 
 import { oldestCommonVersion } from '../../../shared/logic/trtllm-dialect';
 import { workerUrlOf } from '../../../shared/logic/worker-url';
-import { type BackendLog, errText } from '../event-hub';
 import type { ClusterMembership } from '../membership';
 import type { ProxyHost } from '../proxy-host';
 import type { SettingsService } from '../settings-service';
@@ -19,7 +18,6 @@ export interface VersionSyncInputs {
   supervisor: WorkerSupervisor;
   proxy: ProxyHost;
   settings: SettingsService;
-  log: BackendLog;
 }
 
 /** The workers to know the release of: the proxy's members, with the binary of local trtllm-serve ones. */
@@ -45,9 +43,5 @@ export function syncWorkerVersions(p: VersionSyncInputs): void {
   const targets = versionTargets(p);
   p.versions.track(targets);
   const known = targets.flatMap((t) => p.versions.of(t.url)?.version ?? []);
-  p.proxy
-    .setWorkerVersions(oldestCommonVersion(known))
-    // A restarted proxy starts with no members: give it the current ones.
-    .then((hasRestarted) => hasRestarted && p.membership.sync())
-    .catch((err: unknown) => p.log('warn', `proxy dialect: ${errText(err)}`));
+  p.proxy.setWorkerVersions(oldestCommonVersion(known));
 }
