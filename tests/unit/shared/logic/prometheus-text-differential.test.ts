@@ -23,7 +23,7 @@ async function expected(
   const samples: string[] = [];
   const types: Record<string, string> = {};
   for (const metric of await reg.getMetricsAsJSON()) {
-    types[metric.name] = metric.type;
+    types[metric.name] = String(metric.type);
     for (const v of metric.values) {
       const labels: Record<string, string> = {};
       for (const [k, lv] of Object.entries(v.labels)) {
