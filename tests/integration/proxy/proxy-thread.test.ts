@@ -89,23 +89,15 @@ describe('proxy in a worker thread', () => {
       200,
     );
     const ctxCalls = (await ctx.stats()).counts['ctx'] ?? 0;
+    const answersWith = (status: number) => async () =>
+      (await request(h.port, 'POST', '/v1/chat/completions', autoWithoutTools)).status === status;
     h.setTrtllmVersion('1.0');
-    await waitFor(
-      async () =>
-        (await request(h.port, 'POST', '/v1/chat/completions', autoWithoutTools)).status === 400,
-      3_000,
-      'the 1.0 rules',
-    );
+    await waitFor(answersWith(400), 3_000, 'the 1.0 rules');
     const refused = await request(h.port, 'POST', '/v1/chat/completions', autoWithoutTools);
     expect(refused.body).toMatch(/When using `tool_choice`, `tools` must be set/);
     expect((await ctx.stats()).counts['ctx'] ?? 0).toBe(ctxCalls);
     h.setTrtllmVersion('1.3');
-    await waitFor(
-      async () =>
-        (await request(h.port, 'POST', '/v1/chat/completions', autoWithoutTools)).status === 200,
-      3_000,
-      'the 1.3 rules again',
-    );
+    await waitFor(answersWith(200), 3_000, 'the 1.3 rules again');
     expect(h.status().restarts).toBe(0);
   });
 

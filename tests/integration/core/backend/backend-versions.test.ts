@@ -34,23 +34,35 @@ async function releasesShown(hh: BackendHarness): Promise<string[]> {
   );
 }
 
+/** Applies a ctx0 + gen0 topology of sims emulating `releases`; resolves once the rows show `rows`. */
+async function applyAndWait(
+  hh: BackendHarness,
+  releases: { ctx: string; gen: string },
+  rows: string[],
+  proxyRelease: string,
+): Promise<void> {
+  const { port: proxyPort } = await hh.client.invoke('proxy:info');
+  const ports = { ctx: await getFreePort(), gen: await getFreePort(), proxy: proxyPort };
+  await hh.client.invoke('topology:apply', topology(ports, releases));
+  await expect.poll(() => releasesShown(hh), { timeout: 30_000, interval: 200 }).toEqual(rows);
+  await expect
+    .poll(async () => (await hh.client.invoke('proxy:info')).trtllmVersion, {
+      timeout: 20_000,
+      interval: 200,
+    })
+    .toBe(proxyRelease);
+}
+
 describe('worker releases in the console', () => {
   it('detects 1.0 and 1.2 workers and the proxy speaks the 1.0 dialect (no restart) with a warning', async () => {
     h = await startTestBackend();
     const hh = h;
-    const { port: proxyPort } = await hh.client.invoke('proxy:info');
-    const ports = { ctx: await getFreePort(), gen: await getFreePort(), proxy: proxyPort };
-    await hh.client.invoke('topology:apply', topology(ports, { ctx: '1.0', gen: '1.2' }));
-
-    await expect
-      .poll(() => releasesShown(hh), { timeout: 30_000, interval: 200 })
-      .toEqual(['ctx0:1.0.0:endpoint', 'gen0:1.2.0:endpoint']);
-    await expect
-      .poll(async () => (await hh.client.invoke('proxy:info')).trtllmVersion, {
-        timeout: 20_000,
-        interval: 200,
-      })
-      .toBe('1.0');
+    await applyAndWait(
+      hh,
+      { ctx: '1.0', gen: '1.2' },
+      ['ctx0:1.0.0:endpoint', 'gen0:1.2.0:endpoint'],
+      '1.0',
+    );
     const info = await hh.client.invoke('proxy:info');
     expect(info.versionWarning).toMatch(/1\.0, 1\.2/);
     expect(info.restarts ?? 0).toBe(0);
@@ -64,18 +76,7 @@ describe('worker releases in the console', () => {
     h = await startTestBackend();
     const hh = h;
     await hh.client.invoke('settings:set', { trtllmVersion: '1.2' });
-    const { port: proxyPort } = await hh.client.invoke('proxy:info');
-    const ports = { ctx: await getFreePort(), gen: await getFreePort(), proxy: proxyPort };
-    await hh.client.invoke('topology:apply', topology(ports, { ctx: '1.0', gen: '1.0' }));
-    await expect
-      .poll(() => releasesShown(hh), { timeout: 30_000, interval: 200 })
-      .toEqual(['ctx0:?:setting', 'gen0:?:setting']);
-    await expect
-      .poll(async () => (await hh.client.invoke('proxy:info')).trtllmVersion, {
-        timeout: 20_000,
-        interval: 200,
-      })
-      .toBe('1.2');
+    await applyAndWait(hh, { ctx: '1.0', gen: '1.0' }, ['ctx0:?:setting', 'gen0:?:setting'], '1.2');
     expect((await hh.client.invoke('proxy:info')).versionWarning).toBeNull();
   }, 90_000);
 });
