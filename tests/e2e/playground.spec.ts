@@ -43,6 +43,10 @@ test('the timeline uses the workers’ own per-request metrics when the answer c
 }) => {
   const { console: c, page } = app;
   await expect(c.workerState('gen0')).toHaveText('ready', { timeout: 60_000 });
+  // The worker row shows the release the console detected (the demo's sims emulate 1.1 by default).
+  await expect(page.getByTestId('worker-version-gen0')).toHaveText('TensorRT-LLM 1.1.0', {
+    timeout: 15_000,
+  });
   // A TensorRT-LLM 1.3 disaggregated server's stream: the tokens, [DONE], then its merged metrics event
   // (docs/upstream-versions.md section 3), whose numbers the playground must draw instead of its estimate.
   const metrics = {
