@@ -13,6 +13,7 @@ import type { RegistryService } from './registry-service';
 import type { ClusterController } from './state/cluster-controller';
 import type { LogStore } from './supervisor/log-store';
 import type { WorkerSupervisor } from './supervisor/worker-supervisor';
+import type { WorkerVersions } from './workers/worker-versions';
 
 /** What the feeds connect. */
 export interface BackendFeeds {
@@ -26,6 +27,11 @@ export interface BackendFeeds {
   controller: ClusterController;
   /** The view of a local worker. */
   view: (id: string) => WorkerView;
+  /** Every worker's view. */
+  views: () => WorkerView[];
+  versions: WorkerVersions;
+  /** Detects the releases of new members and gives the proxy their common dialect. */
+  syncVersions: () => void;
   log: BackendLog;
   registryPollMs: number;
 }
@@ -56,6 +62,7 @@ export function connectFeeds(f: BackendFeeds): () => void {
   const lastEmitted = new Map<string, string>();
   const offStatus = f.supervisor.onDidChangeStatus((status) => {
     f.membership.sync();
+    f.syncVersions();
     f.controller.refreshWorkers();
     const key = JSON.stringify(status);
     if (lastEmitted.get(status.id) === key) return;
@@ -63,6 +70,13 @@ export function connectFeeds(f: BackendFeeds): () => void {
     if (f.supervisor.list().some((s) => s.id === status.id)) {
       f.hub.emit('workers:statusChanged', f.view(status.id));
     }
+  });
+  // A release detected after the worker became ready: its row shows it, the proxy may change dialect.
+  const offVersions = f.versions.onDidChange((url) => {
+    f.syncVersions();
+    f.controller.refreshWorkers();
+    const local = f.views().find((v) => v.url === url && v.origin === 'local');
+    if (local) f.hub.emit('workers:statusChanged', local);
   });
   const offLines = batchLogLines(f.hub, f.logStore);
   const offGpus = f.gpus.onDidSample((snap) => {
@@ -78,6 +92,7 @@ export function connectFeeds(f: BackendFeeds): () => void {
       )
       .then(() => {
         f.membership.sync();
+        f.syncVersions();
         f.controller.refreshWorkers();
       })
       .catch((err: unknown) => f.log('debug', `registry: ${errText(err)}`));
@@ -86,6 +101,7 @@ export function connectFeeds(f: BackendFeeds): () => void {
   return () => {
     clearInterval(registryTimer);
     offStatus();
+    offVersions();
     offLines();
     offGpus();
   };

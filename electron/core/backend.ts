@@ -30,6 +30,8 @@ import { createLogStore } from './supervisor/log-store';
 import { createWorkerCommands } from './worker-commands';
 import { createWorkerRemoval } from './worker-removal';
 import { createWorkerViews } from './worker-views';
+import { syncWorkerVersions } from './workers/version-sync';
+import { createWorkerVersions } from './workers/worker-versions';
 
 export type { Backend, BackendDeps, BackendPlatform } from './backend-deps';
 export { defaultDataDir } from './backend-deps';
@@ -80,7 +82,15 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   });
   const membership = createMembership({ supervisor, proxy, remote: () => registry.remote() });
   const removal = createWorkerRemoval({ supervisor, membership, proxy, registry, log });
-  const { views, view } = createWorkerViews(supervisor, registry, removal);
+  // Each worker's TensorRT-LLM release: shown in its row, and the proxy speaks the oldest one's dialect.
+  const versions = createWorkerVersions({
+    setting: () => settings.get().trtllmVersion ?? 'auto',
+  });
+  const syncVersions = (): void =>
+    syncWorkerVersions({ versions, membership, supervisor, proxy, settings });
+  const { views, view } = createWorkerViews(supervisor, registry, removal, (url) =>
+    versions.of(url),
+  );
   // Each factory below declares (and takes from this set) only the services it uses.
   const core = {
     dataDir,
@@ -125,7 +135,12 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const bench = createBenchPart(dataDir, hub, proxy, settings, views, controller);
   const services = { ...core, gpus, metrics, requestLog, topology, controller, bench };
   const api = createApiHandlers(services);
-  const disconnect = connectFeeds({ ...services, registryPollMs: deps.pollIntervalMs ?? 3000 });
+  const disconnect = connectFeeds({
+    ...services,
+    versions,
+    syncVersions,
+    registryPollMs: deps.pollIntervalMs ?? 3000,
+  });
 
   const disposeParts = async (): Promise<void> => {
     await bench.dispose();

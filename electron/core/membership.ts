@@ -23,6 +23,8 @@ export interface ClusterMembership {
   undrain(url: string): void;
   /** Pushes the wanted membership to the proxy (a no-op when unchanged or in disagg_cluster mode). */
   sync(): void;
+  /** The workers the proxy routes to now (in disagg_cluster mode: the registered ones it watches). */
+  members(): Membership;
 }
 
 /** Options of createMembership. */
@@ -87,6 +89,7 @@ export function createMembership(opts: MembershipOptions): ClusterMembership {
     sync() {
       if (applied?.mode !== 'disagg_cluster') opts.proxy.setMembership(wanted());
     },
+    members: wanted,
   };
   return membership;
 }

@@ -6,6 +6,11 @@
 import { parseDisaggConfig } from '../../shared/logic/config-parse';
 import { DISAGG_CONFIG_FILE } from '../../shared/logic/load-topology';
 import { disaggConfigText } from '../../shared/logic/topology-edit';
+import {
+  type CommonVersion,
+  NEWEST_TRTLLM_VERSION,
+  type TrtllmVersion,
+} from '../../shared/logic/trtllm-dialect';
 import { hostPortOf, normalizeUrl } from '../../shared/logic/worker-url';
 import type { DisaggConfig } from '../../shared/model/config';
 import type { WorkerRole } from '../../shared/model/worker';
@@ -29,6 +34,11 @@ export interface ProxyHost {
   start(config: DisaggConfig | null): Promise<void>;
   /** Restarts the proxy when the config's proxy settings differ from the running ones; true when it did. */
   reloadIfChanged(config: DisaggConfig): Promise<boolean>;
+  /**
+   * Speaks the dialect of the workers' common release (the oldest; a warning while they differ) from the next
+   * request on, without a restart; a null version (none known yet) keeps the current one.
+   */
+  setWorkerVersions(common: CommonVersion): void;
   /** Sends the membership when it differs from the last one sent. */
   setMembership(want: Membership): void;
   /** The proxy's in-flight counters per worker url; empty when it does not answer within 2 s. */
@@ -69,6 +79,15 @@ function proxyKeyOf(cfg: DisaggConfig): string {
   return JSON.stringify(proxyConfigOf(cfg, 0));
 }
 
+/** The warning shown while the workers run different releases. */
+export function mixedVersionWarning(common: CommonVersion): string | null {
+  if (!common.isMixed || common.version === null) return null;
+  return (
+    `workers run different TensorRT-LLM releases (${common.seen.join(', ')}): ` +
+    `the proxy speaks ${common.version}, the oldest, so newer workers' additions are not used`
+  );
+}
+
 /** Ends a proxy thread, bounded: a thread that already died never answers. */
 async function stopBounded(p: ProxyThreadHandle, drainMs: number, log: BackendLog): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -100,6 +119,8 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
   let port = opts.port;
   let key = '';
   let lastMembership = '';
+  let version: TrtllmVersion = NEWEST_TRTLLM_VERSION;
+  let versionWarning: string | null = null;
   let status: ProxyThreadStatus | null = null;
   const recordListeners = new Set<(records: ProxyRequestRecord[]) => void>();
   const proxyLog = (level: LogLevel, message: string): void => {
@@ -108,11 +129,11 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
     }
   };
 
-  const startOn = (config: DisaggConfig, at: number): Promise<ProxyThreadHandle> =>
+  const startOn = (cfg: DisaggConfig, at: number): Promise<ProxyThreadHandle> =>
     startProxyInWorkerThread({
-      config,
+      config: cfg,
       env: { TRTLLM_DISAGG_BENCHMARK_GEN_ONLY: opts.env.TRTLLM_DISAGG_BENCHMARK_GEN_ONLY },
-      overrides: { host: '127.0.0.1', port: at },
+      overrides: { host: '127.0.0.1', port: at, trtllmVersion: version },
       onLog: proxyLog,
       onStatus: (st) => {
         status = st;
@@ -127,19 +148,19 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       return `http://127.0.0.1:${port}`;
     },
     async start(cfg) {
-      const config = proxyConfigOf(cfg, port);
+      const proxyConfig = proxyConfigOf(cfg, port);
       try {
-        proxy = await startOn(config, port);
+        proxy = await startOn(proxyConfig, port);
       } catch (err) {
         if ((err as { code?: string }).code !== 'EADDRINUSE' && !/in use/.test(errText(err))) {
           throw err;
         }
         log('warn', `proxy port ${port} is in use; the proxy takes a free port instead`);
-        proxy = await startOn(config, 0);
+        proxy = await startOn(proxyConfig, 0);
       }
       port = proxy.port;
       status = proxy.status();
-      key = proxyKeyOf(config);
+      key = proxyKeyOf(proxyConfig);
       lastMembership = '';
       proxy.onRecords((records) => {
         for (const l of [...recordListeners]) l(records);
@@ -153,6 +174,15 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       await stopBounded(old, 5000, log);
       await host.start(cfg);
       return true;
+    },
+    setWorkerVersions(common) {
+      const warning = mixedVersionWarning(common);
+      if (warning !== null && warning !== versionWarning) log('warn', warning);
+      versionWarning = warning;
+      if (common.version === null || common.version === version) return;
+      log('info', `the workers run TensorRT-LLM ${common.version}: the proxy speaks its dialect`);
+      version = common.version;
+      proxy?.setTrtllmVersion(version);
     },
     setMembership(want) {
       const next = JSON.stringify(want);
@@ -183,6 +213,8 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
         host: '127.0.0.1',
         port,
         isRunning: proxy !== null && status?.state === 'running',
+        trtllmVersion: version,
+        versionWarning,
       };
       return proxy !== null && status
         ? { ...base, state: status.state, restarts: status.restarts, lastError: status.lastError }

@@ -21,6 +21,7 @@ export const DEFAULT_SETTINGS: ConsoleSettings = {
   clusterMode: 'static',
   etcdEndpoint: null,
   proxyPort: 8000,
+  trtllmVersion: 'auto',
   confirmedExecutables: [],
   allowedHosts: [],
 };

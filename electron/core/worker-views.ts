@@ -5,10 +5,19 @@ import { stoppedStatus } from '../../shared/logic/worker-state';
 import { workerUrlOf } from '../../shared/logic/worker-url';
 import type { RemoteWorker } from '../../shared/model/cluster';
 import type { WorkerStatus } from '../../shared/model/worker';
-import type { WorkerView } from '../../shared/model/worker-view';
+import type { WorkerVersionInfo, WorkerView } from '../../shared/model/worker-view';
 import type { RegistryService } from './registry-service';
 import type { WorkerSupervisor } from './supervisor/worker-supervisor';
 import type { WorkerRemoval } from './worker-removal';
+
+/** A worker's release by url, when known (workers/worker-versions.ts). */
+export type VersionOf = (url: string) => WorkerVersionInfo | undefined;
+
+/** The view with its release, when known. */
+function withVersion(view: WorkerView, versionOf: VersionOf | undefined): WorkerView {
+  const trtllm = versionOf?.(view.url);
+  return trtllm ? { ...view, trtllm } : view;
+}
 
 /** The view of a local worker. */
 export function localView(
@@ -59,11 +68,14 @@ export function createWorkerViews(
   supervisor: WorkerSupervisor,
   registry: Pick<RegistryService, 'remote'>,
   removal: Pick<WorkerRemoval, 'isDrained'>,
+  versionOf?: VersionOf,
 ): { views: () => WorkerView[]; view: (id: string) => WorkerView } {
-  const local = (s: WorkerStatus): WorkerView => localView(supervisor, s, removal.isDrained(s.id));
+  const local = (s: WorkerStatus): WorkerView =>
+    withVersion(localView(supervisor, s, removal.isDrained(s.id)), versionOf);
+  const remote = (r: RemoteWorker): WorkerView => withVersion(remoteView(r), versionOf);
   const views = (): WorkerView[] => [
     ...supervisor.list().map(local),
-    ...registry.remote().map(remoteView),
+    ...registry.remote().map(remote),
   ];
   const view = (id: string): WorkerView => {
     const status = supervisor.list().find((s) => s.id === id);

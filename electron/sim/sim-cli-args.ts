@@ -342,6 +342,9 @@ export function serveHelpText(): string {
   );
   lines.push('  DISAGG_SIM_FAULTS (JSON fault switches, also at runtime on /_sim/faults),');
   lines.push(
+    '  DISAGG_SIM_EMULATE_VERSION (the release to emulate; set, it wins over --emulate-version),',
+  );
+  lines.push(
     '  DISAGG_SIM_STEADY_CLOCK_SKEW_S (seconds added to the steady clock, for /steady_clock_offset tests).',
   );
   return lines.join('\n');

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { defaultDisaggClusterConfig } from '../../shared/logic/config-cluster';
 import { formatIssue } from '../../shared/logic/config-issues';
 import { parseMetadataConfig, parseWorkerOptions } from '../../shared/logic/config-parse';
-import { dialectOf } from '../../shared/logic/trtllm-dialect';
+import { dialectOf, isTrtllmVersion, TRTLLM_VERSIONS } from '../../shared/logic/trtllm-dialect';
 import type { DisaggClusterConfig, WorkerOptions } from '../../shared/model/config';
 import { errorMessage } from '../core/cluster/cluster-storage';
 import { createClusterStorage } from '../core/cluster/cluster-uri';
@@ -213,6 +213,15 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
   });
   if (!hw.ok) throw new StartupError(`Error: ${hw.message}`, 1);
   const maxSeqLen = num(options.max_seq_len) ?? args.max_seq_len ?? hw.value.defaultMaxSeqLen;
+  // The console starts sims with the same flags as trtllm-serve: a worker's extra_env picks its release.
+  const emulatedEnv = env.DISAGG_SIM_EMULATE_VERSION;
+  if (emulatedEnv !== undefined && !isTrtllmVersion(emulatedEnv)) {
+    throw new StartupError(
+      `Error: DISAGG_SIM_EMULATE_VERSION=${emulatedEnv} is not one of ${TRTLLM_VERSIONS.join(', ')}`,
+      1,
+    );
+  }
+  const emulated = emulatedEnv ?? args.emulate_version;
   const isZeroDelay = env.DISAGG_SIM_ZERO_DELAY === '1' || env.DISAGG_SIM_ZERO_DELAY === 'true';
   const ctc = options.cache_transceiver_config ?? {};
   const loadMsEnv = Number(env.DISAGG_SIM_LOAD_MS ?? '');
@@ -223,8 +232,8 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     host: args.host,
     port: args.port,
     // `--emulate-version` picks the release: /version, params fields, routes, checks (docs/upstream-versions.md 7).
-    dialect: dialectOf(args.emulate_version),
-    version: dialectOf(args.emulate_version).versionString,
+    dialect: dialectOf(emulated),
+    version: dialectOf(emulated).versionString,
     internalAuthKey:
       typeof options.internal_request_auth_key === 'string' &&
       options.internal_request_auth_key !== ''

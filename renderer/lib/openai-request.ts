@@ -3,7 +3,14 @@
 // `data: [DONE]`), and the per-response measurements (TTFT, TPOT, tokens, which workers served it).
 // Layer: renderer (pure: fetch is injected, so it also runs under Node tests).
 
-import { isDoneEvent, isErrorEvent, SseParser } from '../../shared/logic/sse';
+import {
+  parseReportedMetrics,
+  type ReportedMetrics,
+  reportedMetricsFromEvent,
+  SERVER_TIMING,
+  START_END_TIME,
+} from '../../shared/logic/reported-timeline';
+import { isDoneEvent, isErrorEvent, type SseEvent, SseParser } from '../../shared/logic/sse';
 
 export type PlaygroundMode = 'chat' | 'completions';
 
@@ -81,6 +88,9 @@ export function buildRequestHeaders(req: PlaygroundRequest): Record<string, stri
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'text/event-stream',
+    // Ask for the workers' own per-request metrics (TensorRT-LLM 1.3, docs/upstream-versions.md section 3):
+    // a proxy or server that has them ends the stream with a `trtllm.perf_metrics` event.
+    'x-trtllm-return-metrics': '1',
   };
   if (req.route.contextWorker) headers[DISAGG_HEADERS.contextWorker] = req.route.contextWorker;
   if (req.route.generationWorker) {
@@ -107,6 +117,8 @@ export interface ResponseMetrics {
   contextPhaseMs: number | null;
   handoffMs: number | null;
   finishReason: string | null;
+  /** The workers' per-request metrics, when the answer carried them (headers or the stream's last event). */
+  reported: ReportedMetrics | null;
 }
 
 /** A fresh measurement record. */
@@ -126,6 +138,7 @@ function emptyMetrics(sentAtMs: number): ResponseMetrics {
     contextPhaseMs: null,
     handoffMs: null,
     finishReason: null,
+    reported: null,
   };
 }
 
@@ -211,6 +224,39 @@ function errorMessageOf(text: string, status: number): string {
   return text.trim() !== '' ? text.trim().slice(0, 300) : `the proxy answered HTTP ${status}`;
 }
 
+/** How long the reader waits after `[DONE]` for the metrics event that may follow it. */
+const TRAILING_EVENT_WAIT_MS = 2000;
+
+/**
+ * The events after `[DONE]` (upstream sends `trtllm.perf_metrics` there) until the stream ends, bounded by
+ * TRAILING_EVENT_WAIT_MS: a server that keeps the stream open after `[DONE]` must not hold the reply.
+ */
+async function trailingEvents(
+  reader: { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> },
+  parser: SseParser,
+  decoder: { decode(value?: Uint8Array, options?: { stream?: boolean }): string },
+): Promise<SseEvent[]> {
+  const out: SseEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), TRAILING_EVENT_WAIT_MS);
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), timeout]);
+      if (next === null) {
+        await reader.cancel().catch(() => undefined);
+        break;
+      }
+      if (next.done) break;
+      out.push(...parser.push(decoder.decode(next.value, { stream: true })));
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return out;
+}
+
 /**
  * Sends one streaming request and reads it to the end (or until `signal` aborts). Resolves with the final
  * metrics; rejects with an Error whose message says what went wrong (HTTP status, OpenAI error, stream error).
@@ -237,6 +283,10 @@ export async function runStreamingRequest(
   m.requestId = res.headers.get(DISAGG_HEADERS.requestId);
   m.contextPhaseMs = numberHeader(res.headers.get(DISAGG_HEADERS.contextMs));
   m.handoffMs = numberHeader(res.headers.get(DISAGG_HEADERS.handoffMs));
+  m.reported = parseReportedMetrics({
+    [SERVER_TIMING]: res.headers.get(SERVER_TIMING),
+    [START_END_TIME]: res.headers.get(START_END_TIME),
+  });
   callbacks.onMetrics({ ...m });
   if (res.status !== 200 || !res.body) {
     throw new Error(errorMessageOf(await res.text(), res.status));
@@ -252,9 +302,13 @@ export async function runStreamingRequest(
     const { done, value } = await reader.read();
     if (done) break;
     for (const ev of parser.push(decoder.decode(value, { stream: true }))) {
+      if (isDone) {
+        m.reported = reportedMetricsFromEvent(ev.event, ev.data) ?? m.reported;
+        continue;
+      }
       if (isDoneEvent(ev)) {
         isDone = true;
-        break;
+        continue;
       }
       let json: unknown;
       try {
@@ -281,6 +335,11 @@ export async function runStreamingRequest(
     callbacks.onMetrics({ ...m });
   }
   const endAt = now();
+  if (isDone && m.reported === null) {
+    for (const ev of await trailingEvents(reader, parser, decoder)) {
+      m.reported = reportedMetricsFromEvent(ev.event, ev.data) ?? m.reported;
+    }
+  }
   m.e2eMs = endAt - sentAtMs;
   const tokens = m.completionTokens ?? m.chunks;
   if (firstTokenAt !== null && lastTokenAt !== null && tokens > 1) {

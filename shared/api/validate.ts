@@ -3,6 +3,7 @@
 // fields and too many arguments are INVALID_ARGUMENT errors naming the argument path. Layer: shared (pure).
 
 import type { GpuProfile } from '../logic/gpu-profiles';
+import { TRTLLM_VERSIONS } from '../logic/trtllm-dialect';
 import type {
   BenchRunRequest,
   BenchSlos,
@@ -265,6 +266,7 @@ const settingsPatch = obj<ConsoleSettingsPatch>({
     nullable(str({ minLength: 1, maxLength: 500, pattern: /^https?:\/\/[^\s]+$/ })),
   ),
   proxyPort: optional(portNumber),
+  trtllmVersion: optional(oneOf(['auto', ...TRTLLM_VERSIONS] as const)),
   confirmExecutable: optional(bool()),
 });
 

@@ -1,7 +1,8 @@
 // A reader of the Prometheus text exposition format (version 0.0.4: `# HELP`, `# TYPE`, one sample per line
 // `name{label="value",...} value [timestamp]`, label values escaped with \\, \" and \n, values as Go floats
 // with NaN/+Inf/-Inf). What TensorRT-LLM workers serve on `/prometheus/metrics` (docs/upstream-versions.md
-// section 4). No maintained npm parser is installed; this one is held to the format by its unit tests.
+// section 4). No maintained npm parser fits (docs/dependencies.md); this one is held to the format by its unit
+// tests and to prom-client's output by tests/unit/shared/logic/prometheus-text-differential.test.ts.
 // Layer: shared (pure).
 
 export interface PromSample {
@@ -20,10 +21,20 @@ export class PromParseError extends Error {}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 
+/** Values Go's strconv.ParseFloat (Prometheus' reader) accepts in any case: prom-client writes `Nan`. */
+const SPECIAL_VALUES: Readonly<Record<string, number>> = {
+  nan: Number.NaN,
+  inf: Number.POSITIVE_INFINITY,
+  '+inf': Number.POSITIVE_INFINITY,
+  infinity: Number.POSITIVE_INFINITY,
+  '+infinity': Number.POSITIVE_INFINITY,
+  '-inf': Number.NEGATIVE_INFINITY,
+  '-infinity': Number.NEGATIVE_INFINITY,
+};
+
 function parseValue(text: string, line: number): number {
-  if (text === 'NaN') return Number.NaN;
-  if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY;
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
+  const special = SPECIAL_VALUES[text.toLowerCase()];
+  if (special !== undefined) return special;
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
     throw new PromParseError(`line ${line}: invalid sample value ${JSON.stringify(text)}`);
   }

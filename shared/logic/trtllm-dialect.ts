@@ -152,3 +152,24 @@ export function dialectForVersionString(text: string): TrtllmDialect | undefined
   if (isTrtllmVersion(key)) return DIALECTS[key];
   return DIALECTS[NEWEST_TRTLLM_VERSION];
 }
+
+/** Where the console learnt a worker's release (docs/upstream-versions.md section 8). */
+export type VersionSource = 'endpoint' | 'binary' | 'setting';
+
+/** The proxy's dialect for a set of workers: the oldest release among them, and whether they differ. */
+export interface CommonVersion {
+  /** null when no worker's release is known yet (the proxy keeps the one it runs with). */
+  version: TrtllmVersion | null;
+  /** The distinct releases seen, oldest first. */
+  seen: TrtllmVersion[];
+  isMixed: boolean;
+}
+
+/**
+ * The oldest release of `versions`: a proxy in front of mixed workers must not send a field, a signature or
+ * a metrics opt-in that one of them refuses, and each release accepts what the older ones send.
+ */
+export function oldestCommonVersion(versions: readonly TrtllmVersion[]): CommonVersion {
+  const seen = TRTLLM_VERSIONS.filter((v) => versions.includes(v));
+  return { version: seen[0] ?? null, seen, isMixed: seen.length > 1 };
+}

@@ -1,5 +1,6 @@
 // Console settings (settings:get / settings:set). Layer: shared (pure), JSON-safe.
 
+import type { TrtllmVersion } from '../logic/trtllm-dialect';
 import type { ClusterMode } from './topology';
 import type { WorkerEngine } from './worker';
 
@@ -18,6 +19,12 @@ export interface ConsoleSettings {
   etcdEndpoint: string | null;
   /** Port of the LLM proxy. */
   proxyPort: number;
+  /**
+   * The workers' TensorRT-LLM release: 'auto' detects each worker's (`/version`, else `trtllm-serve
+   * --version`); a release forces that dialect for every worker (docs/upstream-versions.md section 8).
+   * Absent in settings files written before it existed: 'auto'.
+   */
+  trtllmVersion?: TrtllmVersion | 'auto';
   /**
    * Executables the user confirmed as the `trtllm-serve` to run workers with. Read-only over the API: an
    * entry is added only by a settings:set that carries `confirmExecutable: true`.

@@ -1,6 +1,7 @@
 // What the console API says about a worker (workers:list, workers:statusChanged) and what workers:add takes.
 // Builds on shared/model/worker.ts (the supervisor's types). Layer: shared (pure), JSON-safe.
 
+import type { TrtllmVersion, VersionSource } from '../logic/trtllm-dialect';
 import type { WorkerBackend, WorkerEngine, WorkerRole, WorkerSpec, WorkerStatus } from './worker';
 
 /** A worker as the UI lists it: one the console started (local) or one found in the registry (remote). */
@@ -15,6 +16,17 @@ export interface WorkerView {
   status: WorkerStatus;
   /** Present (true) while the worker is drained: the proxy sends it no new request (cluster command drainWorker). */
   isDrained?: true;
+  /** Its TensorRT-LLM release once known (docs/upstream-versions.md section 8); absent until detected. */
+  trtllm?: WorkerVersionInfo;
+}
+
+/** A worker's TensorRT-LLM release and where the console learnt it. */
+export interface WorkerVersionInfo {
+  /** The dialect row the console speaks to it. */
+  version: TrtllmVersion;
+  /** What the worker or binary reported ("1.2.0rc6"); null when it came from the setting. */
+  reported: string | null;
+  source: VersionSource;
 }
 
 /** workers:add: what the user chose when clicking a GPU; the backend fills in the rest. */
@@ -56,4 +68,8 @@ export interface ProxyInfo {
   restarts?: number;
   /** Why the proxy thread last died; null while it never did. */
   lastError?: string | null;
+  /** The TensorRT-LLM release whose dialect the proxy speaks (the oldest of its workers'). */
+  trtllmVersion?: TrtllmVersion;
+  /** Set while the workers run different releases: which ones, and that the oldest one's dialect is spoken. */
+  versionWarning?: string | null;
 }

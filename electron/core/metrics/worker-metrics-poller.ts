@@ -36,21 +36,24 @@ export function parsePrometheusSample(text: PromText, atMs: number): WorkerItera
 }
 
 /**
- * The dialect of the worker at `url` from its `GET /version` (`{"version": "x.y.z"}` on every release), or
- * undefined when it does not answer one; the console then uses the user's setting or the default.
+ * The dialect of the worker at `url` from its `GET /version` (`{"version": "x.y.z"}` on every release), with
+ * the string it reported, or undefined when it does not answer one; the console then tries the binary's
+ * `--version` (electron/core/workers/worker-versions.ts).
  */
 export async function fetchWorkerDialect(
   url: string,
   fetchImpl: typeof fetch = fetch,
   timeoutMs = 3000,
-): Promise<TrtllmDialect | undefined> {
+): Promise<(TrtllmDialect & { reported: string }) | undefined> {
   try {
     const res = await fetchImpl(`${url.replace(/\/+$/, '')}/version`, {
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (res.status !== 200) return undefined;
     const body = (await res.json()) as { version?: unknown };
-    return typeof body.version === 'string' ? dialectForVersionString(body.version) : undefined;
+    if (typeof body.version !== 'string') return undefined;
+    const dialect = dialectForVersionString(body.version);
+    return dialect ? { ...dialect, reported: body.version } : undefined;
   } catch {
     return undefined;
   }

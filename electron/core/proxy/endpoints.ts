@@ -44,7 +44,7 @@ function answerCors(req: http.IncomingMessage, res: http.ServerResponse): boolea
   req.resume();
   res.writeHead(204, {
     'access-control-allow-methods': 'GET, POST',
-    'access-control-allow-headers': `content-type, authorization, ${DISAGG_HEADER.contextWorker}, ${DISAGG_HEADER.generationWorker}`,
+    'access-control-allow-headers': `content-type, authorization, ${DISAGG_HEADER.contextWorker}, ${DISAGG_HEADER.generationWorker}, x-trtllm-return-metrics`,
     'access-control-max-age': '600',
     'content-length': 0,
   });

@@ -3,6 +3,7 @@
 // (the router) -> the inference request lifecycle (body bounds, validation, admission, context and
 // generation calls with retries, streaming, one finish per request) over the upstream worker pools,
 // with metrics and request records beside them. Layer: core.
+import type { TrtllmVersion } from '../../../shared/logic/trtllm-dialect';
 import { AdmissionController } from './admission';
 import { createApiKeyCheck } from './api-key';
 import { sharedDeadlines } from './deadline-sweep';
@@ -11,7 +12,7 @@ import { ProxyListener } from './listener';
 import { ProxyMetrics } from './metrics';
 import type { ProxyServerOptions } from './proxy-options';
 import { createProxyLog, requestRulesOf, resolveLimits } from './proxy-options';
-import { InferenceHandler } from './request-lifecycle';
+import { InferenceHandler, type LifecycleDeps } from './request-lifecycle';
 import { RequestRecords } from './request-records';
 import type { MembershipUpdate, ProxyRequestRecord, RoutingUpdate } from './types';
 import { Upstreams } from './upstreams';
@@ -32,6 +33,8 @@ export interface ProxyServer {
   addWorker(role: 'context' | 'generation', url: string): void;
   removeWorker(role: 'context' | 'generation', url: string): void;
   setRouting(r: RoutingUpdate): void;
+  /** The workers' release changed: requests from now on are checked, signed and measured in its dialect. */
+  setTrtllmVersion(version: TrtllmVersion): void;
   /** Subscribes to batches of request records; returns the unsubscribe function. */
   onRecords(cb: (records: ProxyRequestRecord[]) => void): () => void;
   isReady(): boolean;
@@ -51,7 +54,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const admission = new AdmissionController(limits);
   const records = new RequestRecords(metrics, limits.recordBatchMs, log);
   const requestRules = requestRulesOf(options);
-  const inference = new InferenceHandler({
+  const inferenceDeps: LifecycleDeps = {
     limits,
     upstreams,
     admission,
@@ -66,7 +69,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     internalAuthKey: options.internalRequestAuthKey,
     // Per-request metrics exist from 1.3 on; an older release's workers would not answer the opt-in.
     returnPerfMetrics: options.returnPerfMetrics === true && requestRules.dialect.hasRequestMetrics,
-  });
+  };
+  const inference = new InferenceHandler(inferenceDeps);
   const metricsText = (): string =>
     metrics.render(
       upstreams.snapshot(),
@@ -135,6 +139,12 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     addWorker: (role, url) => upstreams.addWorker(role, url),
     removeWorker: (role, url) => upstreams.removeWorker(role, url),
     setRouting: (r) => upstreams.setRouting(r),
+    setTrtllmVersion(version) {
+      // The handler reads these per request: a request under way keeps the rules it was checked with.
+      inferenceDeps.requestRules = requestRulesOf({ ...options, trtllmVersion: version });
+      inferenceDeps.returnPerfMetrics =
+        options.returnPerfMetrics === true && inferenceDeps.requestRules.dialect.hasRequestMetrics;
+    },
     onRecords: (cb) => records.subscribe(cb),
     isReady: () => upstreams.readiness().ready,
     markStarted: () => upstreams.markStarted(),

@@ -41,6 +41,9 @@ async function main(): Promise<void> {
       case 'routing':
         runtime.proxy.setRouting(cmd.update);
         break;
+      case 'trtllmVersion':
+        runtime.proxy.setTrtllmVersion(cmd.version);
+        break;
       case 'stats':
         post({
           type: 'stats',

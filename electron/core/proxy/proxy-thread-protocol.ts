@@ -1,5 +1,6 @@
 // Messages between the console backend and the proxy's worker thread (structured-clone safe).
 // Layer: core.
+import type { TrtllmVersion } from '../../../shared/logic/trtllm-dialect';
 import type { DisaggConfig, MetadataConfig } from '../../../shared/model/config';
 import type { ProxyRunSettings } from './proxy-runtime';
 import type { ProxyServerOptions } from './proxy-server';
@@ -33,6 +34,7 @@ export type ProxyThreadOverrides = Partial<
     | 'kvEventsPollMs'
     | 'ejection'
     | 'logLevel'
+    | 'trtllmVersion'
   >
 >;
 
@@ -51,6 +53,8 @@ export type ProxyThreadCommand =
   | { type: 'addWorker'; role: 'context' | 'generation'; url: string }
   | { type: 'removeWorker'; role: 'context' | 'generation'; url: string }
   | { type: 'routing'; update: RoutingUpdate }
+  /** The workers' release changed (detected by the console): speak its dialect from the next request on. */
+  | { type: 'trtllmVersion'; version: TrtllmVersion }
   | { type: 'stats'; id: number }
   | { type: 'stop'; drainMs: number }
   /** Test and diagnostics only: die like a bug would (uncaught exception, or process.exit(1) in the thread). */

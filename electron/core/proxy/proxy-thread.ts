@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 
 import type { RestartPolicy } from '../../../shared/logic/restart-policy';
 import { nextRestartDelayMs, shouldRestart } from '../../../shared/logic/restart-policy';
+import type { TrtllmVersion } from '../../../shared/logic/trtllm-dialect';
 import type { DisaggConfig, MetadataConfig } from '../../../shared/model/config';
 import type { ProxyRunSettings } from './proxy-runtime';
 import { DEFAULT_RUN_SETTINGS } from './proxy-runtime';
@@ -76,6 +77,8 @@ export interface ProxyThreadHandle {
   addWorker(role: 'context' | 'generation', url: string): void;
   removeWorker(role: 'context' | 'generation', url: string): void;
   setRouting(update: RoutingUpdate): void;
+  /** Speaks another release's dialect from the next request on (no restart). */
+  setTrtllmVersion(version: TrtllmVersion): void;
   /** Rejects when no thread runs (restarting, errored, stopped) or the thread dies before answering. */
   stats(): Promise<ThreadStats>;
   status(): ProxyThreadStatus;
@@ -164,6 +167,7 @@ class AppliedChanges {
   /** add/remove of a role whose full list was never set (they apply on top of the file's urls). */
   private ops: ProxyThreadCommand[] = [];
   private routing: RoutingUpdate = {};
+  private trtllmVersion: TrtllmVersion | undefined;
 
   membership(u: MembershipUpdate): void {
     for (const role of ['context', 'generation'] as const) {
@@ -191,8 +195,13 @@ class AppliedChanges {
     this.routing = { ...this.routing, ...u };
   }
 
+  version(v: TrtllmVersion): void {
+    this.trtllmVersion = v;
+  }
+
   commands(): ProxyThreadCommand[] {
     const out: ProxyThreadCommand[] = [];
+    if (this.trtllmVersion) out.push({ type: 'trtllmVersion', version: this.trtllmVersion });
     if (this.routing.context || this.routing.generation) {
       out.push({ type: 'routing', update: { ...this.routing } });
     }
@@ -414,6 +423,10 @@ export async function startProxyInWorkerThread(
     setRouting(update) {
       applied.route(update);
       sup.send({ type: 'routing', update });
+    },
+    setTrtllmVersion(version) {
+      applied.version(version);
+      sup.send({ type: 'trtllmVersion', version });
     },
     stats: () => sup.stats(),
     status: () => sup.status(),

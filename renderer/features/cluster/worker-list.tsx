@@ -27,6 +27,13 @@ const COLUMNS = [
   'Actions',
 ];
 
+/** Where the release shown in a row came from (docs/upstream-versions.md section 8). */
+const VERSION_SOURCE_TEXT: Record<NonNullable<WorkerView['trtllm']>['source'], string> = {
+  endpoint: 'reported by the worker (/version)',
+  binary: 'reported by trtllm-serve --version',
+  setting: 'set in the console settings',
+};
+
 function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
   const busy = useAppStore((s) => s.workerBusy[w.id] ?? selectPendingFor(s, w.id));
   const {
@@ -77,6 +84,16 @@ function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
         ) : (
           <span className="dim">{w.spec?.engine ?? '—'}</span>
         )}
+        {w.trtllm ? (
+          <div
+            className="dim"
+            style={{ fontSize: 12 }}
+            data-testid={`worker-version-${w.id}`}
+            title={VERSION_SOURCE_TEXT[w.trtllm.source]}
+          >
+            TensorRT-LLM {w.trtllm.reported ?? w.trtllm.version}
+          </div>
+        ) : null}
       </td>
       <td className="num">{uptime ? formatDuration(Math.max(0, nowMs - uptime)) : '—'}</td>
       <td className="num">{formatCount(st.restarts)}</td>

@@ -5,6 +5,7 @@
 
 import type { ReactNode } from 'react';
 
+import { reportedTimeline } from '../../../shared/logic/reported-timeline';
 import { requestTimeline } from '../../../shared/logic/request-timeline';
 import { PanelHead } from '../../components/panel-head';
 import { TimelineBar } from '../../components/timeline-bar';
@@ -53,6 +54,8 @@ export function ResponseCard({
   const m = run.metrics;
   const segments = m ? timelineSegments(m) : [];
   const server = run.server;
+  // The workers' own numbers (TensorRT-LLM 1.3 per-request metrics) replace the proxy's estimate.
+  const workerTimeline = m?.reported ? reportedTimeline(m.reported) : null;
   const serverTimeline = server?.detail ? requestTimeline(server.detail) : null;
   const tokens = m ? (m.completionTokens ?? m.chunks) : null;
   return (
@@ -126,7 +129,21 @@ export function ResponseCard({
           </b>
         </div>
       </div>
-      {serverTimeline ? (
+      {workerTimeline ? (
+        <div style={{ marginTop: 10 }}>
+          <div className="dim" style={{ fontSize: 12, marginBottom: 4 }}>
+            Timeline reported by worker (TensorRT-LLM per-request metrics
+            {server?.detail ? `, request ${server.detail.id}` : ''})
+          </div>
+          <TimelineBar
+            label="Timeline reported by worker"
+            testId="reported-timeline"
+            segments={workerTimeline.segments}
+            ticksMs={serverTimeline?.ticksMs ?? []}
+            totalMs={Math.max(workerTimeline.totalMs, serverTimeline?.totalMs ?? 0)}
+          />
+        </div>
+      ) : serverTimeline ? (
         <div style={{ marginTop: 10 }}>
           <div className="dim" style={{ fontSize: 12, marginBottom: 4 }}>
             Proxy timeline (request {server?.detail?.id})

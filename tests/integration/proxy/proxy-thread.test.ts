@@ -11,7 +11,7 @@ import type { ProxyRequestRecord } from '../../../electron/core/proxy/types';
 import { parseDisaggConfig } from '../../../shared/logic/config-parse';
 import type { DisaggConfig } from '../../../shared/model/config';
 import type { FakeWorker } from './proxy-test-kit';
-import { completionBody, request, startFakeWorker, waitFor } from './proxy-test-kit';
+import { chatBody, completionBody, request, startFakeWorker, waitFor } from './proxy-test-kit';
 
 describe('proxy in a worker thread', () => {
   let ctx: FakeWorker;
@@ -82,6 +82,25 @@ describe('proxy in a worker thread', () => {
     expect(s.isReady).toBe(true);
     expect(s.metricsText).toMatch(/disagg_proxy_requests_total/);
   });
+  it('speaks another release when told, without a restart (docs/upstream-versions.md section 8)', async () => {
+    // 1.3's check_tool_choice lets `auto` through without tools; 1.0-1.2 refuse it before any worker call.
+    const autoWithoutTools = chatBody({ tool_choice: 'auto' });
+    expect((await request(h.port, 'POST', '/v1/chat/completions', autoWithoutTools)).status).toBe(
+      200,
+    );
+    const ctxCalls = (await ctx.stats()).counts['ctx'] ?? 0;
+    const answersWith = (status: number) => async () =>
+      (await request(h.port, 'POST', '/v1/chat/completions', autoWithoutTools)).status === status;
+    h.setTrtllmVersion('1.0');
+    await waitFor(answersWith(400), 3_000, 'the 1.0 rules');
+    const refused = await request(h.port, 'POST', '/v1/chat/completions', autoWithoutTools);
+    expect(refused.body).toMatch(/When using `tool_choice`, `tools` must be set/);
+    expect((await ctx.stats()).counts['ctx'] ?? 0).toBe(ctxCalls);
+    h.setTrtllmVersion('1.3');
+    await waitFor(answersWith(200), 3_000, 'the 1.3 rules again');
+    expect(h.status().restarts).toBe(0);
+  });
+
   it('by default serves at once, without waiting for static workers (the console supervises them)', async () => {
     const cfg = parseDisaggConfig(
       'hostname: 127.0.0.1\nport: 8000\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:1"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:2"]\n',

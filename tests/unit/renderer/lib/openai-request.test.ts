@@ -211,3 +211,48 @@ describe('code snippets', () => {
     expect(code).toContain('"prompt": "be brief\\n\\nhi"');
   });
 });
+
+describe('workers’ per-request metrics', () => {
+  const event = `event: trtllm.perf_metrics\ndata: ${JSON.stringify({ 'Server-Timing': 'ctx_e2e;dur=12.500000, gen_e2e;dur=30.000000' })}\n\n`;
+
+  it.each([
+    [
+      'in the chunk of [DONE]',
+      ['data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n', `data: [DONE]\n\n${event}`],
+    ],
+    [
+      'in a later chunk',
+      ['data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: [DONE]\n\n', event],
+    ],
+  ])('asks for them and reads the event after [DONE] %s', async (_where, chunks) => {
+    const { fetch, calls } = fakeFetch(chunks);
+    const m = await runStreamingRequest(
+      fetch,
+      'http://127.0.0.1:8000',
+      REQ,
+      new AbortController().signal,
+      { onText: () => undefined, onMetrics: () => undefined },
+      clock(1),
+    );
+    expect(calls[0]?.headers['x-trtllm-return-metrics']).toBe('1');
+    expect(m.reported?.durationsMs).toEqual({ ctx_e2e: 12.5, gen_e2e: 30 });
+  });
+
+  it('reads them from the answer headers too, and has none without them', async () => {
+    const chunks = ['data: {"choices":[{"text":"x"}]}\n\ndata: [DONE]\n\n'];
+    const run = (headers: Record<string, string>): Promise<{ reported: unknown }> =>
+      runStreamingRequest(
+        fakeFetch(chunks, headers).fetch,
+        'http://127.0.0.1:8000',
+        REQ,
+        new AbortController().signal,
+        { onText: () => undefined, onMetrics: () => undefined },
+        clock(1),
+      );
+    expect((await run({ 'Server-Timing': 'gen_kv_transfer;dur=4.000000' })).reported).toEqual({
+      durationsMs: { gen_kv_transfer: 4 },
+      stampsSec: {},
+    });
+    expect((await run({})).reported).toBeNull();
+  });
+});
