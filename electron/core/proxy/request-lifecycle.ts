@@ -25,7 +25,7 @@ import type { Endpoint, RawContextResult, RawJson } from './request-flow';
 import {
   checkContextResponseText,
   contextAlreadyFinished,
-  finishedContextText,
+  finishedContextBytes,
   rawJsonOf,
 } from './request-flow';
 import {
@@ -41,7 +41,7 @@ import {
 } from './request-metrics';
 import type { RequestRecords } from './request-records';
 import { epochNow } from './request-records';
-import type { ValidRequest } from './request-steps';
+import type { Payload, ValidRequest } from './request-steps';
 import {
   contextPayload,
   directGenerationPayload,
@@ -229,7 +229,7 @@ export class InferenceHandler {
     if (!ready.ready) {
       return Ending.error('not_ready', 503, ready.reason, ready.reason, RETRY_AFTER);
     }
-    const route = this.deps.upstreams.routeRequestFor(r.endpoint, input.body, input.promptText);
+    const route = this.deps.upstreams.routeRequestFor(r.endpoint, input.body, input.prompt);
     const plan = this.planPhases(route);
     try {
       if (!plan.needsContext) {
@@ -454,7 +454,7 @@ export class InferenceHandler {
         `context status ${status}`,
       );
     }
-    const answer = rawJsonOf(reply.body.toString('utf8'));
+    const answer = rawJsonOf(reply.body);
     const checked = answer ? checkContextResponseText(answer) : undefined;
     if (!answer || !checked?.ok) {
       const message =
@@ -529,7 +529,7 @@ export class InferenceHandler {
   /** 5.5: the context phase finished the request; its answer (without the disaggregated params) is the answer. */
   private contextOnlyEnding(r: ProxyRequest, ctx: ContextAnswer): Ending {
     r.rec.tokenTimes.push(epochNow());
-    const body = r.isStream ? 'data: [DONE]\n\n' : finishedContextText(ctx.answer);
+    const body = r.isStream ? 'data: [DONE]\n\n' : finishedContextBytes(ctx.answer);
     const contentType = r.isStream ? 'text/event-stream' : 'application/json';
     const ending = new Ending('ok_context_only', 200, {
       kind: 'body',
@@ -546,7 +546,7 @@ export class InferenceHandler {
   private async generate(
     r: ProxyRequest,
     route: RouteRequest,
-    payload: string,
+    payload: Payload,
     reserved: Lease | undefined,
     ctx?: ContextAnswer,
     headers?: Readonly<Record<string, string>>,

@@ -6,10 +6,15 @@ import { performance } from 'node:perf_hooks';
 
 import { type Deadlined, sharedDeadlines } from './deadline-sweep';
 import { UpstreamError, type UpstreamFailureKind } from './upstream-error';
-import { type ExchangeHandler, type UpstreamExchange, UpstreamPool } from './upstream-pool';
+import {
+  type ExchangeHandler,
+  type RequestBody,
+  type UpstreamExchange,
+  UpstreamPool,
+} from './upstream-pool';
 
 export { UpstreamError, type UpstreamFailureKind } from './upstream-error';
-export { UpstreamPool } from './upstream-pool';
+export { type RequestBody, UpstreamPool } from './upstream-pool';
 
 export interface UpstreamTarget {
   readonly pool: UpstreamPool;
@@ -53,7 +58,7 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
   constructor(
     target: UpstreamTarget,
     path: string,
-    body: string,
+    body: RequestBody,
     timeoutMs: number,
     extraHeaders: string,
   ) {
@@ -120,7 +125,7 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
 export function postWhole(
   target: UpstreamTarget,
   path: string,
-  body: string,
+  body: RequestBody,
   timeoutMs: number,
   headers?: Readonly<Record<string, string>>,
 ): WholeCall {
@@ -176,7 +181,7 @@ export class StreamCall implements ExchangeHandler, Deadlined {
   constructor(
     target: UpstreamTarget,
     path: string,
-    payload: string,
+    payload: RequestBody,
     firstByteTimeoutMs: number,
     extraHeaders = '',
   ) {
@@ -275,7 +280,7 @@ export class StreamCall implements ExchangeHandler, Deadlined {
 export function postStream(
   target: UpstreamTarget,
   path: string,
-  payload: string,
+  payload: RequestBody,
   firstByteTimeoutMs: number,
   headers?: Readonly<Record<string, string>>,
 ): StreamCall {
