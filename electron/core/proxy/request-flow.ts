@@ -265,7 +265,10 @@ export function memberValue(b: RawJson, key: string): unknown {
 }
 
 /** `b` with members set (a present one replaced where it stands, a missing one appended): views of its bytes. */
-export function withMembers(b: RawJson, values: ReadonlyArray<readonly [string, Buffer]>): Buffer[] {
+export function withMembers(
+  b: RawJson,
+  values: ReadonlyArray<readonly [string, Buffer]>,
+): Buffer[] {
   return setMembers(b.bytes, b.text, b.members, values);
 }
 

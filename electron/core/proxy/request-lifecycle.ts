@@ -444,16 +444,7 @@ export class InferenceHandler {
       pool.reportSuccess(worker);
       return this.workerErrorEnding(reply);
     }
-    if (status !== 200) {
-      pool.reportFailure(worker, 'status');
-      this.deps.metrics.countUpstreamError('context_5xx');
-      return Ending.error(
-        'upstream_error',
-        502,
-        `Context server returned HTTP ${status}`,
-        `context status ${status}`,
-      );
-    }
+    if (status !== 200) return this.badStatus('context', worker, status);
     const answer = rawJsonOf(reply.body);
     const checked = answer ? checkContextResponseText(answer) : undefined;
     if (!answer || !checked?.ok) {
@@ -609,14 +600,7 @@ export class InferenceHandler {
     const pool = this.deps.upstreams.generation;
     const { status, body } = answer;
     if (status >= 500 || status < 200 || (status >= 300 && status < 400)) {
-      pool.reportFailure(worker, 'status');
-      this.deps.metrics.countUpstreamError('generation_5xx');
-      return Ending.error(
-        'upstream_error',
-        502,
-        `Generation server returned HTTP ${status}`,
-        `generation status ${status}`,
-      );
+      return this.badStatus('generation', worker, status);
     }
     pool.reportSuccess(worker);
     if (status !== 200) return this.workerErrorEnding(answer);
@@ -652,6 +636,23 @@ export class InferenceHandler {
         'generation error body failed',
       );
     }
+  }
+
+  /** A worker answered with a status no client should see (5xx, or not 200 from a context worker): a 502, counted against it. */
+  private badStatus(
+    role: 'context' | 'generation',
+    worker: WorkerEndpoint,
+    status: number,
+  ): Ending {
+    this.deps.upstreams[role].reportFailure(worker, 'status');
+    this.deps.metrics.countUpstreamError(role === 'context' ? 'context_5xx' : 'generation_5xx');
+    const server = role === 'context' ? 'Context' : 'Generation';
+    return Ending.error(
+      'upstream_error',
+      502,
+      `${server} server returned HTTP ${status}`,
+      `${role} status ${status}`,
+    );
   }
 
   /** A worker's 4xx answer, relayed with its status in the OpenAI error shape. */

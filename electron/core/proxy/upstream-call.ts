@@ -9,8 +9,8 @@ import type { ProxyMetrics } from './metrics';
 import type { Abortable, ProxyRequest } from './proxy-request';
 import { Ending } from './proxy-request';
 import type { UpstreamFailureKind } from './upstream-error';
-import type { RequestBody } from './upstream-pool';
 import { UpstreamError } from './upstream-error';
+import type { RequestBody } from './upstream-pool';
 import type { Upstreams } from './upstreams';
 import type { WorkerEndpoint, WorkerPool } from './worker-pool';
 

@@ -40,20 +40,14 @@ export interface WholeCall {
 
 const deadlines = sharedDeadlines;
 
-/** One whole-answer call (context phase, non-streamed generation): body collected, one promise. */
-class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
-  readonly result: Promise<WholeResponse>;
+/**
+ * A POST on a worker's pool under a deadline on the shared sweep: what both call kinds share. The
+ * exchange is sent from here; its handler callbacks come from socket reads, after the subclass is built.
+ */
+abstract class DeadlinedPost implements ExchangeHandler, Deadlined {
   slot = -1;
   readonly deadline: number;
-  private resolveResult!: (v: WholeResponse) => void;
-  private rejectResult!: (e: UpstreamError) => void;
-  private isDone = false;
-  private status = 0;
-  private contentType: string | undefined;
-  private metricsHeaders: Record<string, string> | undefined;
-  private first: Buffer | undefined;
-  private rest: Buffer[] | undefined;
-  private readonly exchange: UpstreamExchange;
+  protected readonly exchange: UpstreamExchange;
 
   constructor(
     target: UpstreamTarget,
@@ -62,13 +56,46 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
     timeoutMs: number,
     extraHeaders: string,
   ) {
+    this.deadline = performance.now() + timeoutMs;
+    deadlines.add(this);
+    this.exchange = target.pool.request('POST', path, body, this, extraHeaders);
+  }
+
+  abstract onDeadline(now: number): void;
+  abstract onHead(
+    status: number,
+    contentType: string | undefined,
+    metricsHeaders?: Record<string, string>,
+  ): void;
+  abstract onData(chunk: Buffer): void;
+  abstract onEnd(): void;
+  abstract onFail(kind: UpstreamFailureKind, message: string): void;
+}
+
+/** One whole-answer call (context phase, non-streamed generation): body collected, one promise. */
+class WholeRequest extends DeadlinedPost implements WholeCall {
+  readonly result: Promise<WholeResponse>;
+  private resolveResult!: (v: WholeResponse) => void;
+  private rejectResult!: (e: UpstreamError) => void;
+  private isDone = false;
+  private status = 0;
+  private contentType: string | undefined;
+  private metricsHeaders: Record<string, string> | undefined;
+  private first: Buffer | undefined;
+  private rest: Buffer[] | undefined;
+
+  constructor(
+    target: UpstreamTarget,
+    path: string,
+    body: RequestBody,
+    timeoutMs: number,
+    extraHeaders: string,
+  ) {
+    super(target, path, body, timeoutMs, extraHeaders);
     this.result = new Promise<WholeResponse>((resolve, reject) => {
       this.resolveResult = resolve;
       this.rejectResult = reject;
     });
-    this.deadline = performance.now() + timeoutMs;
-    deadlines.add(this);
-    this.exchange = target.pool.request('POST', path, body, this, extraHeaders);
   }
 
   abort(): void {
@@ -164,10 +191,8 @@ export interface StreamBodyHandler {
  * The caller then attaches a body handler; body bytes that came in the same read as the head are
  * held until then.
  */
-export class StreamCall implements ExchangeHandler, Deadlined {
+export class StreamCall extends DeadlinedPost {
   readonly head: Promise<StreamHead>;
-  slot = -1;
-  readonly deadline: number;
   private resolveHead!: (h: StreamHead) => void;
   private rejectHead!: (e: UpstreamError) => void;
   private hasHead = false;
@@ -176,7 +201,6 @@ export class StreamCall implements ExchangeHandler, Deadlined {
   /** Body events that arrived before a handler was attached, replayed on attach. */
   private held: Buffer[] = [];
   private heldEnd: { kind?: UpstreamFailureKind; message?: string } | undefined;
-  private readonly exchange: UpstreamExchange;
 
   constructor(
     target: UpstreamTarget,
@@ -185,13 +209,11 @@ export class StreamCall implements ExchangeHandler, Deadlined {
     firstByteTimeoutMs: number,
     extraHeaders = '',
   ) {
+    super(target, path, payload, firstByteTimeoutMs, extraHeaders);
     this.head = new Promise<StreamHead>((resolve, reject) => {
       this.resolveHead = resolve;
       this.rejectHead = reject;
     });
-    this.deadline = performance.now() + firstByteTimeoutMs;
-    deadlines.add(this);
-    this.exchange = target.pool.request('POST', path, payload, this, extraHeaders);
   }
 
   /** Attaches the body handler and replays what arrived with the head. */

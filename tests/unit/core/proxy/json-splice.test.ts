@@ -271,9 +271,9 @@ describe('bodies forwarded as bytes', () => {
       '{"ids": [ 7 , 8 ] , "last" : [ "]" ] }',
     ]) {
       const withBytes = scanObjectMembers(text, Buffer.from(text));
-      expect(withBytes && [...withBytes.entries()]).toEqual(
-        [...(scanObjectMembers(text) ?? new Map()).entries()],
-      );
+      expect(withBytes && [...withBytes.entries()]).toEqual([
+        ...(scanObjectMembers(text) ?? new Map()).entries(),
+      ]);
     }
   });
 });
