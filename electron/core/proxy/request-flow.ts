@@ -2,8 +2,6 @@
 // the context request, the checks on the context answer, the generation request and the
 // "context already finished" rule. The server (proxy-server.ts) only does I/O around these.
 // Layer: core (no I/O here, so it is unit-tested directly).
-import { isAscii } from 'node:buffer';
-
 import type { RouteRequest } from '../../../shared/logic/routers/types';
 import { contextParamsText, generationParamsText } from './disagg-params';
 import type { JsonMember } from './json-splice';
@@ -222,29 +220,23 @@ export function buildGenOnlyBenchmarkRequest(body: JsonObject): JsonObject {
 // prompt, the context's token ids) are views, never decoded, parsed or re-encoded. The object-based
 // functions above define the semantics; tests check both agree.
 
-/** A request or answer body: its bytes, their latin1 decoding for scanning, its top-level members. */
+/** A request or answer body: its bytes and its top-level members (byte ranges). */
 export interface RawJson {
   bytes: Buffer;
-  /** `bytes` as latin1: one char per byte, so JSON's ASCII framing sits at byte offsets whatever UTF-8 the values hold. */
-  text: string;
-  /** Every byte below 0x80: slices of `text` are then the members' real text. */
-  isAscii: boolean;
   members: Map<string, JsonMember>;
 }
 
 /** A body as RawJson, or undefined when it is not one JSON object (a string is taken as UTF-8). */
 export function rawJsonOf(body: Buffer | string): RawJson | undefined {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  const text = bytes.toString('latin1');
-  const members = scanObjectMembers(text, bytes);
-  return members ? { bytes, text, isAscii: isAscii(bytes), members } : undefined;
+  const members = scanObjectMembers(bytes);
+  return members ? { bytes, members } : undefined;
 }
 
 /** The text of a member, UTF-8 decoded; undefined when absent. Meant for small members. */
 export function memberText(b: RawJson, key: string): string | undefined {
   const m = b.members.get(key);
-  if (!m) return undefined;
-  return b.isAscii ? b.text.slice(m.start, m.end) : b.bytes.toString('utf8', m.start, m.end);
+  return m ? b.bytes.toString('utf8', m.start, m.end) : undefined;
 }
 
 /** A member's bytes (a view of the body), or undefined. */
@@ -269,13 +261,17 @@ export function withMembers(
   b: RawJson,
   values: ReadonlyArray<readonly [string, Buffer]>,
 ): Buffer[] {
-  return setMembers(b.bytes, b.text, b.members, values);
+  return setMembers(b.bytes, b.members, values);
 }
 
 /** The bytes of several chunks as one buffer (tests, and small bodies written in one piece). */
 export function joinChunks(chunks: readonly Buffer[]): Buffer {
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
+
+const QUOTE = 34;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
 
 const ONE_PROMPT_ONLY =
   'Disaggregated server currently only supports single string prompt or list of integers in request';
@@ -286,21 +282,21 @@ export function validateRawClientRequest(
   b: RawJson,
 ): FlowCheck<{ prompt?: Buffer }> {
   const refuse = { ok: false, status: 400, message: ONE_PROMPT_ONLY } as const;
-  // Framing is looked at on the latin1 text (ASCII brackets and digits), so a large value is not decoded.
+  // Framing is looked at on the bytes (ASCII brackets and quotes), so a large value is not decoded.
   if (endpoint === 'chat') {
     const m = b.members.get('messages');
-    if (m === undefined || b.text[m.start] !== '[') {
+    if (m === undefined || b.bytes[m.start] !== OPEN_BRACKET) {
       return { ok: false, status: 400, message: "'messages' must be a list" };
     }
     return { ok: true, value: {} };
   }
   const m = b.members.get('prompt');
   if (m === undefined) return refuse;
-  const first = b.text[m.start];
-  if (first === '"') return { ok: true, value: { prompt: memberBytes(b, 'prompt') } };
-  if (first !== '[') return refuse;
-  const afterBracket = b.text[skipWs(b.text, m.start + 1)];
-  if (afterBracket === '"') {
+  const first = b.bytes[m.start];
+  if (first === QUOTE) return { ok: true, value: { prompt: memberBytes(b, 'prompt') } };
+  if (first !== OPEN_BRACKET) return refuse;
+  const afterBracket = b.bytes[skipWs(b.bytes, m.start + 1)];
+  if (afterBracket === QUOTE) {
     // A list of strings: small in practice; parse it to unwrap exactly one.
     const v = memberValue(b, 'prompt');
     if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'string') {
@@ -308,8 +304,10 @@ export function validateRawClientRequest(
     }
     return refuse;
   }
-  if (afterBracket === ']') return { ok: true, value: { prompt: memberBytes(b, 'prompt') } };
-  const ids = unwrapTokenListRange(b.text.slice(m.start, m.end));
+  if (afterBracket === CLOSE_BRACKET) {
+    return { ok: true, value: { prompt: memberBytes(b, 'prompt') } };
+  }
+  const ids = unwrapTokenListRange(b.bytes.subarray(m.start, m.end));
   if (ids === undefined) return refuse;
   return { ok: true, value: { prompt: b.bytes.subarray(m.start + ids.start, m.start + ids.end) } };
 }
@@ -367,8 +365,8 @@ export function checkContextResponseText(a: RawJson): FlowCheck<RawContextResult
   const ids = memberBytes(a, 'prompt_token_ids');
   const value: RawContextResult = { ...checked.value };
   if (ids !== undefined && !ids.equals(JSON_NULL)) value.promptTokenIdsBytes = ids;
-  const choicesText = memberText(a, 'choices');
-  const paramsText = choicesText === undefined ? undefined : contextParamsText(choicesText);
+  const choicesBytes = memberBytes(a, 'choices');
+  const paramsText = choicesBytes === undefined ? undefined : contextParamsText(choicesBytes);
   const genParams = paramsText === undefined ? undefined : generationParamsText(paramsText);
   if (genParams !== undefined) value.genParamsText = genParams;
   return { ok: true, value };

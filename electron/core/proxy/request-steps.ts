@@ -49,15 +49,12 @@ export function validateRequest(
   raw: Buffer,
   rules?: ValidationOptions,
 ): FlowCheck<ValidRequest> {
-  const body = rawJsonOf(raw);
   // Small bodies are checked with JSON.parse (a clean 400 for garbage); large ones only framed, so a
-  // 1 MB history is never parsed on this loop: the worker validates what it receives.
-  if (raw.length < FULL_PARSE_MAX_BYTES) {
-    const text = body?.isAscii ? body.text : raw.toString('utf8');
-    if (!isValidJson(text)) {
-      return { ok: false, status: 400, message: 'Request body is not valid JSON' };
-    }
+  // 1 MB history is never decoded or parsed on this loop: the worker validates what it receives.
+  if (raw.length < FULL_PARSE_MAX_BYTES && !isValidJson(raw.toString('utf8'))) {
+    return { ok: false, status: 400, message: 'Request body is not valid JSON' };
   }
+  const body = rawJsonOf(raw);
   if (!body) return { ok: false, status: 400, message: 'Request body must be a JSON object' };
   const valid = validateRawClientRequest(endpoint, body);
   if (!valid.ok) return valid;

@@ -14,10 +14,12 @@ import type { UpstreamFailureKind } from './upstream-error';
 
 /** What one request's owner hears. Nothing is called after `onEnd`, `onFail`, or the owner's abort(). */
 export interface ExchangeHandler {
+  /** `bodyLength`: the answer's Content-Length, -1 when chunked or unknown. */
   onHead(
     status: number,
     contentType: string | undefined,
     metricsHeaders?: Record<string, string>,
+    bodyLength?: number,
   ): void;
   /**
    * Body bytes, de-chunked: a view of the shared read buffer, valid only during this call. An owner
@@ -165,9 +167,12 @@ class UpstreamConnection implements ResponseSink {
     status: number,
     contentType: string | undefined,
     metricsHeaders?: Record<string, string>,
+    bodyLength?: number,
   ): void {
     const ex = this.exchange;
-    if (ex !== undefined && !ex.isFinished) ex.handler.onHead(status, contentType, metricsHeaders);
+    if (ex !== undefined && !ex.isFinished) {
+      ex.handler.onHead(status, contentType, metricsHeaders, bodyLength);
+    }
   }
 
   onBody(chunk: Buffer): void {
