@@ -18,7 +18,7 @@ import type { LoadGenResult, LoadSpec } from './load-spec';
 const ROOT = path.resolve(import.meta.dirname, '..');
 /** Whose proxy is started (`--proxy-root DIR`: another checkout, to compare builds in one sitting). */
 let proxyRoot = ROOT;
-/** `--base-root DIR`: a second build measured beside the proxy in runs 2 and 5 (before/after in one run). */
+/** `--base-root DIR`: a second build measured beside the proxy in run 5 (before/after in one run). */
 let baseRoot: string | undefined;
 const NGINX = '/usr/sbin/nginx';
 
@@ -764,7 +764,7 @@ export async function runProxyBench(args: string[]): Promise<number> {
         '  --only-overload      run only run 3\n' +
         '  --only-slow-clients  run only run 4 (normal latency beside slow-body and slow-header clients)\n' +
         '  --proxy-root DIR     benchmark the proxy of another checkout (compare builds in one sitting)\n' +
-        '  --base-root DIR      also run the proxy of another checkout beside this one in runs 2 and 5\n',
+        '  --base-root DIR      also run the proxy of another checkout beside this one in run 5\n',
     );
     return 0;
   }
