@@ -168,6 +168,8 @@ events { worker_connections 8192; }
 http {
   access_log off;
   keepalive_requests 1000000;
+  # Run 5 sends 1 MB prompts (nginx refuses bodies over 1 MB by default, with 413).
+  client_max_body_size 16m;
   ${temp}
 ${blocks}
 }
