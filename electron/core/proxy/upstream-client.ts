@@ -78,9 +78,13 @@ abstract class DeadlinedPost implements ExchangeHandler, Deadlined {
 
 /** One whole-answer call (context phase, non-streamed generation): body collected, one promise. */
 class WholeRequest extends DeadlinedPost implements WholeCall {
-  readonly result: Promise<WholeResponse>;
+  // The resolvers are declared before the promise that sets them (fields are defined in order).
   private resolveResult!: (v: WholeResponse) => void;
   private rejectResult!: (e: UpstreamError) => void;
+  readonly result = new Promise<WholeResponse>((resolve, reject) => {
+    this.resolveResult = resolve;
+    this.rejectResult = reject;
+  });
   private isDone = false;
   private status = 0;
   private contentType: string | undefined;
@@ -90,20 +94,6 @@ class WholeRequest extends DeadlinedPost implements WholeCall {
   /** With a Content-Length: the body's one buffer, filled as bytes arrive (no per-read copy, no concat). */
   private whole: Buffer | undefined;
   private filled = 0;
-
-  constructor(
-    target: UpstreamTarget,
-    path: string,
-    body: RequestBody,
-    timeoutMs: number,
-    extraHeaders: string,
-  ) {
-    super(target, path, body, timeoutMs, extraHeaders);
-    this.result = new Promise<WholeResponse>((resolve, reject) => {
-      this.resolveResult = resolve;
-      this.rejectResult = reject;
-    });
-  }
 
   abort(): void {
     this.fail('aborted', 'aborted');
@@ -212,29 +202,18 @@ export interface StreamBodyHandler {
  * held until then.
  */
 export class StreamCall extends DeadlinedPost {
-  readonly head: Promise<StreamHead>;
   private resolveHead!: (h: StreamHead) => void;
   private rejectHead!: (e: UpstreamError) => void;
+  readonly head = new Promise<StreamHead>((resolve, reject) => {
+    this.resolveHead = resolve;
+    this.rejectHead = reject;
+  });
   private hasHead = false;
   private isDone = false;
   private body: StreamBodyHandler | undefined;
   /** Body events that arrived before a handler was attached, replayed on attach. */
   private held: Buffer[] = [];
   private heldEnd: { kind?: UpstreamFailureKind; message?: string } | undefined;
-
-  constructor(
-    target: UpstreamTarget,
-    path: string,
-    payload: RequestBody,
-    firstByteTimeoutMs: number,
-    extraHeaders = '',
-  ) {
-    super(target, path, payload, firstByteTimeoutMs, extraHeaders);
-    this.head = new Promise<StreamHead>((resolve, reject) => {
-      this.resolveHead = resolve;
-      this.rejectHead = reject;
-    });
-  }
 
   /** Attaches the body handler and replays what arrived with the head. */
   attach(handler: StreamBodyHandler): void {
