@@ -18,6 +18,8 @@ import type { LoadGenResult, LoadSpec } from './load-spec';
 const ROOT = path.resolve(import.meta.dirname, '..');
 /** Whose proxy is started (`--proxy-root DIR`: another checkout, to compare builds in one sitting). */
 let proxyRoot = ROOT;
+/** `--base-root DIR`: a second build measured beside the proxy in run 5 (before/after in one run). */
+let baseRoot: string | undefined;
 const NGINX = '/usr/sbin/nginx';
 
 interface Proc {
@@ -166,6 +168,8 @@ events { worker_connections 8192; }
 http {
   access_log off;
   keepalive_requests 1000000;
+  # Run 5 sends 1 MB prompts (nginx refuses bodies over 1 MB by default, with 413).
+  client_max_body_size 16m;
   ${temp}
 ${blocks}
 }
@@ -179,6 +183,7 @@ async function startProxy(
   ctx: number,
   gen: number,
   extra: string[] = [],
+  root = proxyRoot,
 ): Promise<{ port: number; pid: number }> {
   const port = await freePort();
   const cfg = path.join(tmp, `${name}.yaml`);
@@ -192,7 +197,7 @@ async function startProxy(
     0,
     process.execPath,
     [
-      path.join(proxyRoot, 'bin/disagg-console.mjs'),
+      path.join(root, 'bin/disagg-console.mjs'),
       'proxy',
       '-c',
       cfg,
@@ -361,6 +366,7 @@ const DEFAULTS = 'proxy, default limits';
 const BARE = 'bare two-hop relay';
 const PROXY_NAME = 'disagg-console proxy';
 const NGINX_NAME = 'nginx one hop';
+const BASE_PROXY_NAME = 'proxy (--base-root)';
 
 interface OverloadResult {
   /** What the generation worker can serve at most: slots x 1000 / service ms. */
@@ -703,13 +709,14 @@ function longPromptSummary(rows: LongPromptRow[], log: (s: string) => void): voi
   log(
     '\nRun 5 summary (proxy ratios within this run; targets of issue 16 at 200 KB: CPU <= 0.5x bare, rate >= 0.9x bare, added p99 <= 2 ms)',
   );
-  log('prompt   kind       CPU/bare  CPU/nginx  rate/bare  p99 - bare p99 ms');
+  log('prompt   kind       CPU/bare  CPU/nginx  rate/bare  p99 - bare p99 ms  CPU/base build');
   for (const row of rows) {
     const p = row.results[PROXY_NAME];
     const b = row.results[BARE];
     const n = row.results[NGINX_NAME];
+    const base = row.results[BASE_PROXY_NAME];
     log(
-      `${`${row.promptBytes / 1024} KB`.padEnd(8)} ${(row.isStream ? 'streamed' : 'plain').padEnd(10)} ${ratio(p?.cpuUsPerReq, b?.cpuUsPerReq).padStart(8)}  ${ratio(p?.cpuUsPerReq, n?.cpuUsPerReq).padStart(9)}  ${ratio(p?.rps, b?.rps).padStart(9)}  ${f1((p?.latP99 ?? Number.NaN) - (b?.latP99 ?? Number.NaN)).padStart(17)}`,
+      `${`${row.promptBytes / 1024} KB`.padEnd(8)} ${(row.isStream ? 'streamed' : 'plain').padEnd(10)} ${ratio(p?.cpuUsPerReq, b?.cpuUsPerReq).padStart(8)}  ${ratio(p?.cpuUsPerReq, n?.cpuUsPerReq).padStart(9)}  ${ratio(p?.rps, b?.rps).padStart(9)}  ${f1((p?.latP99 ?? Number.NaN) - (b?.latP99 ?? Number.NaN)).padStart(17)}  ${base ? ratio(p?.cpuUsPerReq, base.cpuUsPerReq).padStart(14) : ''}`,
     );
   }
   for (const isStream of [false, true]) {
@@ -751,6 +758,8 @@ export interface ProxyBenchOptions {
   jsonOut: string | undefined;
   /** Another checkout whose proxy is benchmarked. */
   proxyRoot: string | undefined;
+  /** Another checkout whose proxy runs beside this one in run 5 (before/after in one run). */
+  baseRoot?: string | undefined;
   only: 'overload' | 'slow-clients' | 'long-prompts' | undefined;
   isOverloadSkipped: boolean;
   isLongSkipped: boolean;
@@ -761,6 +770,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
   // A full run: 3 interleaved runs of every case, medians reported, about 3 minutes in all.
   const runs = options.runs ?? (isQuick ? 1 : 3);
   proxyRoot = path.resolve(options.proxyRoot ?? ROOT);
+  baseRoot = options.baseRoot === undefined ? undefined : path.resolve(options.baseRoot);
   const isOverloadOnly = options.only === 'overload';
   const isLongOnly = options.only === 'long-prompts';
   const isLong = isLongOnly || !options.isLongSkipped;
@@ -836,6 +846,12 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
       startProxy(tmp, name, ctxPort, gen);
     const proxyA = await proxyFor('proxy', genPort);
     const proxyB = await proxyFor('proxy-stream', streamPort);
+    const baseFor = (name: string, gen: number): Promise<{ port: number; pid: number }> =>
+      startProxy(tmp, name, ctxPort, gen, [], baseRoot);
+    const baseA = baseRoot === undefined ? undefined : await baseFor('base', genPort);
+    const baseB = baseRoot === undefined ? undefined : await baseFor('base-stream', streamPort);
+    const baseTarget = (b: { port: number; pid: number } | undefined): Target[] =>
+      b === undefined ? [] : [{ name: BASE_PROXY_NAME, port: b.port, pid: b.pid }];
 
     const relayFor = (name: string, gen: number): Promise<{ port: number; pid: number }> =>
       startRelay(name, ctxPort, gen);
@@ -906,11 +922,13 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
       ...(nginx ? [{ name: NGX, port: nginx.a, pid: nginx.pid }] : []),
       { name: BARE, port: relayA.port, pid: relayA.pid },
       { name: PROXY, port: proxyA.port, pid: proxyA.pid },
+      ...baseTarget(baseA),
     ];
     const longStream: Target[] = [
       ...(nginx ? [{ name: NGX, port: nginx.b, pid: nginx.pid }] : []),
       { name: BARE, port: relayB.port, pid: relayB.pid },
       { name: PROXY, port: proxyB.port, pid: proxyB.pid },
+      ...baseTarget(baseB),
     ];
     const runLong = (): Promise<LongPromptRow[]> =>
       runLongPrompts(

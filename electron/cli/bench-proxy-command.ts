@@ -15,6 +15,7 @@ type BenchProxyFlag =
   | 'runs'
   | 'jsonOut'
   | 'proxyRoot'
+  | 'baseRoot'
   | 'isOverloadSkipped'
   | 'isOverloadOnly'
   | 'isSlowClientsOnly'
@@ -50,6 +51,13 @@ export const BENCH_PROXY_COMMAND: CommandSpec<BenchProxyFlag> = {
           takes: 'value',
           metavar: 'DIR',
           help: 'benchmark the proxy of another checkout (compare builds in one sitting)',
+        },
+        {
+          key: 'baseRoot',
+          names: ['--base-root'],
+          takes: 'value',
+          metavar: 'DIR',
+          help: 'also run the proxy of another checkout beside this one in run 5',
         },
         {
           key: 'isLongSkipped',
@@ -122,6 +130,7 @@ export function parseBenchProxyArgs(argv: readonly string[]): BenchProxyArgs {
         runs,
         jsonOut: typeof v.jsonOut === 'string' ? v.jsonOut : undefined,
         proxyRoot: typeof v.proxyRoot === 'string' ? v.proxyRoot : undefined,
+        baseRoot: typeof v.baseRoot === 'string' ? v.baseRoot : undefined,
         only: onlies[0]?.[0],
         isOverloadSkipped: v.isOverloadSkipped === true,
         isLongSkipped: v.isLongSkipped === true,

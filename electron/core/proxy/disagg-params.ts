@@ -9,15 +9,17 @@ import { firstArrayElement, quoteKey, scanObjectMembers } from './json-splice';
 
 const GENERATION_ONLY = '"generation_only"';
 
-/** The raw text of `choices[0].disaggregated_params` in a context answer's `choices` text, or undefined. */
-export function contextParamsText(choicesText: string): string | undefined {
-  const first = firstArrayElement(choicesText);
+/** The raw text of `choices[0].disaggregated_params` in a context answer's `choices` (bytes or text), or undefined. */
+export function contextParamsText(choices: Buffer | string): string | undefined {
+  const bytes = typeof choices === 'string' ? Buffer.from(choices) : choices;
+  const first = firstArrayElement(bytes);
   if (!first) return undefined;
-  const choiceText = choicesText.slice(first.start, first.end);
-  const member = scanObjectMembers(choiceText)?.get('disaggregated_params');
+  const choice = bytes.subarray(first.start, first.end);
+  const member = scanObjectMembers(choice)?.get('disaggregated_params');
   if (!member) return undefined;
-  const text = choiceText.slice(member.start, member.end);
-  return text.trimStart()[0] === '{' ? text : undefined;
+  return choice[member.start] === 0x7b /* { */
+    ? choice.toString('utf8', member.start, member.end)
+    : undefined;
 }
 
 /**
@@ -25,14 +27,16 @@ export function contextParamsText(choicesText: string): string | undefined {
  * "generation_only" (added first when missing); every other byte kept. Undefined when not an object.
  */
 export function generationParamsText(ctxParamsText: string): string | undefined {
-  const members = scanObjectMembers(ctxParamsText);
+  const bytes = Buffer.from(ctxParamsText);
+  const members = scanObjectMembers(bytes);
   if (!members) return undefined;
   const requestType = members.get('request_type');
   if (requestType) {
+    // Ranges are byte offsets: the text around the value is cut from the bytes.
     return (
-      ctxParamsText.slice(0, requestType.start) +
+      bytes.toString('utf8', 0, requestType.start) +
       GENERATION_ONLY +
-      ctxParamsText.slice(requestType.end)
+      bytes.toString('utf8', requestType.end)
     );
   }
   const open = ctxParamsText.indexOf('{');

@@ -19,12 +19,13 @@
 export interface ResponseSink {
   /**
    * The final (non-1xx) status line and headers. `metricsHeaders`: Server-Timing and X-TRTLLM-* headers by
-   * lower-case name, when the answer has any.
+   * lower-case name, when the answer has any. `bodyLength`: the Content-Length, -1 when chunked or unknown.
    */
   onHead(
     status: number,
     contentType: string | undefined,
     metricsHeaders?: Record<string, string>,
+    bodyLength?: number,
   ): void;
   /** Body bytes, de-chunked; a view into the pushed buffer, valid to keep. */
   onBody(chunk: Buffer): void;
@@ -304,7 +305,8 @@ export class Http1ResponseParser {
       return;
     }
     this.canReuse = fields.keepsAlive(isHttp10);
-    this.sink.onHead(status, fields.contentType, fields.metricsHeaders);
+    const bodyLength = typeof framing === 'number' ? framing : -1;
+    this.sink.onHead(status, fields.contentType, fields.metricsHeaders, bodyLength);
     if (this.state === State.Done) return; // the sink aborted from onHead
     if (status === 204 || status === 304) {
       this.complete();

@@ -60,6 +60,20 @@ export class Ending {
 
 export type CancelReason = 'client_gone' | 'timeout' | 'shutdown';
 
+/** How a request cancelled by the proxy itself is answered and recorded (a client that left gets nothing). */
+const CANCEL_ERRORS = {
+  timeout: { outcome: 'timeout', status: 504, message: 'Request timed out', note: 'total timeout' },
+  shutdown: {
+    outcome: 'not_ready',
+    status: 503,
+    message: 'The proxy is shutting down',
+    note: 'shutdown',
+  },
+} as const satisfies Record<
+  'timeout' | 'shutdown',
+  { outcome: RecordOutcome; status: number; message: string; note: string }
+>;
+
 export interface Abortable {
   abort(): void;
 }
@@ -124,25 +138,18 @@ export class ProxyRequest implements Slotted {
 
   /** The ending a cancelled request gets; before any byte went out the error is a JSON answer, after it an SSE error. */
   cancelEnding(): Ending {
-    const status = this.res.headersSent ? this.res.statusCode : undefined;
-    switch (this.cancelReason) {
-      case 'timeout':
-        return new Ending(
-          'timeout',
-          status ?? 504,
-          { kind: 'error', status: 504, message: 'Request timed out' },
-          'total timeout',
-        );
-      case 'shutdown':
-        return new Ending(
-          'not_ready',
-          status ?? 503,
-          { kind: 'error', status: 503, message: 'The proxy is shutting down' },
-          'shutdown',
-        );
-      case 'client_gone':
-      case undefined:
-        return Ending.written('client_disconnected', 499);
+    const reason = this.cancelReason;
+    if (reason !== 'timeout' && reason !== 'shutdown') {
+      return Ending.written('client_disconnected', 499);
     }
+    const e = CANCEL_ERRORS[reason];
+    // Once a stream began, its status is what the client got: recorded as such.
+    const recorded = this.res.headersSent ? this.res.statusCode : e.status;
+    return new Ending(
+      e.outcome,
+      recorded,
+      { kind: 'error', status: e.status, message: e.message },
+      e.note,
+    );
   }
 }

@@ -5,7 +5,7 @@
 import type { RouteRequest } from '../../../shared/logic/routers/types';
 import { contextParamsText, generationParamsText } from './disagg-params';
 import type { JsonMember } from './json-splice';
-import { quoteKey, scanObjectMembers, unwrapTokenListText } from './json-splice';
+import { scanObjectMembers, setMembers, skipWs, unwrapTokenListRange } from './json-splice';
 
 export type Endpoint = 'completions' | 'chat';
 
@@ -214,25 +214,35 @@ export function buildGenOnlyBenchmarkRequest(body: JsonObject): JsonObject {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The same rules on JSON text: what the server runs. Members are spliced as text so large values (chat
-// history, prompt token ids) are byte copies, never parsed and re-serialised on the event loop. The
-// object-based functions above define the semantics; tests check both agree.
+// The same rules on the bytes: what the server runs. A body is scanned once (json-splice.ts, on its
+// latin1 decoding, so character offsets are byte offsets) and each request sent on is the bytes the body
+// came in with, only the members we must change set (`setMembers`): large values (chat history, the
+// prompt, the context's token ids) are views, never decoded, parsed or re-encoded. The object-based
+// functions above define the semantics; tests check both agree.
 
-/** A request or answer body as text plus its top-level members. */
+/** A request or answer body: its bytes and its top-level members (byte ranges). */
 export interface RawJson {
-  text: string;
+  bytes: Buffer;
   members: Map<string, JsonMember>;
 }
 
-export function rawJsonOf(text: string): RawJson | undefined {
-  const members = scanObjectMembers(text);
-  return members ? { text, members } : undefined;
+/** A body as RawJson, or undefined when it is not one JSON object (a string is taken as UTF-8). */
+export function rawJsonOf(body: Buffer | string): RawJson | undefined {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  const members = scanObjectMembers(bytes);
+  return members ? { bytes, members } : undefined;
 }
 
-/** The raw text of a member, or undefined. */
+/** The text of a member, UTF-8 decoded; undefined when absent. Meant for small members. */
 export function memberText(b: RawJson, key: string): string | undefined {
   const m = b.members.get(key);
-  return m ? b.text.slice(m.start, m.end) : undefined;
+  return m ? b.bytes.toString('utf8', m.start, m.end) : undefined;
+}
+
+/** A member's bytes (a view of the body), or undefined. */
+export function memberBytes(b: RawJson, key: string): Buffer | undefined {
+  const m = b.members.get(key);
+  return m ? b.bytes.subarray(m.start, m.end) : undefined;
 }
 
 /** A member parsed (for small members only); undefined when absent or not valid JSON. */
@@ -246,90 +256,92 @@ export function memberValue(b: RawJson, key: string): unknown {
   }
 }
 
-/** Rebuilds `b` with members replaced (`null` drops one) and others appended, original order kept. */
-export function spliceJson(
+/** `b` with members set (a present one replaced where it stands, a missing one appended): views of its bytes. */
+export function withMembers(
   b: RawJson,
-  replace: ReadonlyMap<string, string | null>,
-  append: ReadonlyArray<readonly [string, string]> = [],
-): string {
-  // Built by concatenation (no pairs array): this runs twice per request on the proxy's hot path.
-  let out = '{';
-  let isFirst = true;
-  const text = b.text;
-  for (const [k, m] of b.members) {
-    const r = replace.get(k);
-    if (r === null) continue;
-    out += (isFirst ? '' : ',') + quoteKey(k) + ':' + (r ?? text.slice(m.start, m.end));
-    isFirst = false;
-  }
-  for (let i = 0; i < append.length; i++) {
-    const [k, v] = append[i] as readonly [string, string];
-    if (b.members.has(k) && replace.get(k) !== null) continue;
-    out += (isFirst ? '' : ',') + quoteKey(k) + ':' + v;
-    isFirst = false;
-  }
-  return out + '}';
+  values: ReadonlyArray<readonly [string, Buffer]>,
+): Buffer[] {
+  return setMembers(b.bytes, b.members, values);
 }
 
-/** 5.1 on text: the prompt's raw text after unwrapping (completions), or an error. */
+/** The bytes of several chunks as one buffer (tests, and small bodies written in one piece). */
+export function joinChunks(chunks: readonly Buffer[]): Buffer {
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+}
+
+const QUOTE = 34;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+
+const ONE_PROMPT_ONLY =
+  'Disaggregated server currently only supports single string prompt or list of integers in request';
+
+/** 5.1 on the bytes: the prompt's bytes after unwrapping (completions), or an error. */
 export function validateRawClientRequest(
   endpoint: Endpoint,
   b: RawJson,
-): FlowCheck<{ promptText?: string }> {
-  const refuse: FlowCheck<{ promptText?: string }> = {
-    ok: false,
-    status: 400,
-    message:
-      'Disaggregated server currently only supports single string prompt or list of integers in request',
-  };
+): FlowCheck<{ prompt?: Buffer }> {
+  const refuse = { ok: false, status: 400, message: ONE_PROMPT_ONLY } as const;
+  // Framing is looked at on the bytes (ASCII brackets and quotes), so a large value is not decoded.
   if (endpoint === 'chat') {
-    const m = memberText(b, 'messages');
-    if (m === undefined || m.trimStart()[0] !== '[') {
+    const m = b.members.get('messages');
+    if (m === undefined || b.bytes[m.start] !== OPEN_BRACKET) {
       return { ok: false, status: 400, message: "'messages' must be a list" };
     }
     return { ok: true, value: {} };
   }
-  const p = memberText(b, 'prompt');
-  if (p === undefined) return refuse;
-  const first = p[0];
-  if (first === '"') return { ok: true, value: { promptText: p } };
-  if (first !== '[') return refuse;
-  const afterBracket = p.slice(1).trimStart()[0];
-  if (afterBracket === '"') {
+  const m = b.members.get('prompt');
+  if (m === undefined) return refuse;
+  const first = b.bytes[m.start];
+  if (first === QUOTE) return { ok: true, value: { prompt: memberBytes(b, 'prompt') } };
+  if (first !== OPEN_BRACKET) return refuse;
+  const afterBracket = b.bytes[skipWs(b.bytes, m.start + 1)];
+  if (afterBracket === QUOTE) {
     // A list of strings: small in practice; parse it to unwrap exactly one.
     const v = memberValue(b, 'prompt');
     if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'string') {
-      return { ok: true, value: { promptText: JSON.stringify(v[0]) } };
+      return { ok: true, value: { prompt: Buffer.from(JSON.stringify(v[0])) } };
     }
     return refuse;
   }
-  if (afterBracket === ']') return { ok: true, value: { promptText: p } };
-  const ids = unwrapTokenListText(p);
-  return ids === undefined ? refuse : { ok: true, value: { promptText: ids } };
+  if (afterBracket === CLOSE_BRACKET) {
+    return { ok: true, value: { prompt: memberBytes(b, 'prompt') } };
+  }
+  const ids = unwrapTokenListRange(b.bytes.subarray(m.start, m.end));
+  if (ids === undefined) return refuse;
+  return { ok: true, value: { prompt: b.bytes.subarray(m.start + ids.start, m.start + ids.end) } };
 }
 
-const CTX_OVERRIDES: ReadonlyArray<readonly [string, string]> = [
-  ['disaggregated_params', '{"request_type":"context_only"}'],
-  ['stream', 'false'],
-  ['stream_options', 'null'],
-];
+/** `['prompt', prompt]` when the prompt differs from the body's own member (unwrapped), else nothing. */
+function promptEdit(b: RawJson, prompt: Buffer | undefined): Array<[string, Buffer]> {
+  if (prompt === undefined) return [];
+  const m = b.members.get('prompt');
+  const isOwn =
+    m !== undefined &&
+    prompt.buffer === b.bytes.buffer &&
+    prompt.byteOffset === b.bytes.byteOffset + m.start &&
+    prompt.length === m.end - m.start;
+  return isOwn ? [] : [['prompt', prompt]];
+}
 
-const CTX_DROPPED: ReadonlyMap<string, string | null> = new Map([
-  ['disaggregated_params', null],
-  ['stream', null],
-  ['stream_options', null],
-]);
+const CONTEXT_ONLY_PARAMS = Buffer.from('{"request_type":"context_only"}');
+const JSON_FALSE = Buffer.from('false');
+const JSON_NULL = Buffer.from('null');
+const JSON_TRUE = Buffer.from('true');
 
-/** 5.3 on text: the client's members verbatim (prompt unwrapped), the three overrides. */
-export function buildContextRequestText(b: RawJson, promptText: string | undefined): string {
-  const replace =
-    promptText === undefined ? CTX_DROPPED : new Map(CTX_DROPPED).set('prompt', promptText);
-  return spliceJson(b, replace, CTX_OVERRIDES);
+/** 5.3 on the bytes: the client's body verbatim (prompt unwrapped), the three overrides. */
+export function buildContextRequestBytes(b: RawJson, prompt: Buffer | undefined): Buffer[] {
+  return withMembers(b, [
+    ['disaggregated_params', CONTEXT_ONLY_PARAMS],
+    ['stream', JSON_FALSE],
+    ['stream_options', JSON_NULL],
+    ...promptEdit(b, prompt),
+  ]);
 }
 
 export interface RawContextResult extends ContextResult {
-  /** `prompt_token_ids` of the answer as text (a byte copy of the worker's array), if present and not null. */
-  promptTokenIdsText?: string;
+  /** `prompt_token_ids` of the answer (a view of the worker's bytes), if present and not null. */
+  promptTokenIdsBytes?: Buffer;
   /**
    * The generation request's `disaggregated_params` as text: the context answer's object byte for byte with
    * only `request_type` changed, so fields of newer releases reach the generation worker (disagg-params.ts).
@@ -339,7 +351,7 @@ export interface RawContextResult extends ContextResult {
 
 const PROMPT_TOKENS = /"prompt_tokens"\s*:\s*(\d+)/;
 
-/** 5.3 checks on the context answer text; `choices` and `usage` are parsed, the token ids stay text. */
+/** 5.3 checks on the context answer; `choices` and `usage` are parsed, the token ids stay bytes. */
 export function checkContextResponseText(a: RawJson): FlowCheck<RawContextResult> {
   const choices = memberValue(a, 'choices');
   // Only usage.prompt_tokens is read: a pattern on the member's text, not a parse.
@@ -350,58 +362,56 @@ export function checkContextResponseText(a: RawJson): FlowCheck<RawContextResult
     usage: pt ? { prompt_tokens: Number(pt[1]) } : undefined,
   });
   if (!checked.ok) return checked;
-  const ids = memberText(a, 'prompt_token_ids');
+  const ids = memberBytes(a, 'prompt_token_ids');
   const value: RawContextResult = { ...checked.value };
-  if (ids !== undefined && ids !== 'null') value.promptTokenIdsText = ids;
-  const choicesText = memberText(a, 'choices');
-  const paramsText = choicesText === undefined ? undefined : contextParamsText(choicesText);
+  if (ids !== undefined && !ids.equals(JSON_NULL)) value.promptTokenIdsBytes = ids;
+  const choicesBytes = memberBytes(a, 'choices');
+  const paramsText = choicesBytes === undefined ? undefined : contextParamsText(choicesBytes);
   const genParams = paramsText === undefined ? undefined : generationParamsText(paramsText);
   if (genParams !== undefined) value.genParamsText = genParams;
   return { ok: true, value };
 }
 
-/** 5.5 on text: the context answer with `choices[0].disaggregated_params` removed. */
-export function finishedContextText(a: RawJson): string {
+/** 5.5 on the bytes: the context answer with `choices[0].disaggregated_params` removed. */
+export function finishedContextBytes(a: RawJson): Buffer {
   const choices = memberValue(a, 'choices');
-  if (!Array.isArray(choices)) return a.text;
-  return spliceJson(
-    a,
-    new Map([['choices', JSON.stringify(withoutFirstChoiceParams(choices as JsonObject[]))]]),
-  );
+  if (!Array.isArray(choices)) return a.bytes;
+  const edited = JSON.stringify(withoutFirstChoiceParams(choices as JsonObject[]));
+  return joinChunks(withMembers(a, [['choices', Buffer.from(edited)]]));
 }
 
-/** 5.4 on text: params replaced, completions' prompt := the ids text, chat gets prompt_token_ids. */
-export function buildGenerationRequestText(
+/** 5.4 on the bytes: params set, completions' prompt := the context's ids, chat gets prompt_token_ids. */
+export function buildGenerationRequestBytes(
   endpoint: Endpoint,
   b: RawJson,
   ctx: RawContextResult,
-  promptText: string | undefined,
-): string {
-  const params = ctx.genParamsText ?? JSON.stringify(ctx.params);
-  const replace = new Map<string, string | null>([['disaggregated_params', params]]);
-  const append: Array<[string, string]> = [['disaggregated_params', params]];
-  const ids = ctx.promptTokenIdsText;
-  if (endpoint === 'completions') {
-    const prompt = ids ?? promptText;
-    if (prompt !== undefined) replace.set('prompt', prompt);
-  } else if (ids !== undefined) {
-    replace.set('prompt_token_ids', ids);
-    append.push(['prompt_token_ids', ids]);
-  }
-  return spliceJson(b, replace, append);
+  prompt: Buffer | undefined,
+): Buffer[] {
+  const params = Buffer.from(ctx.genParamsText ?? JSON.stringify(ctx.params));
+  const values: Array<[string, Buffer]> = [['disaggregated_params', params]];
+  const ids = ctx.promptTokenIdsBytes;
+  if (endpoint === 'chat') {
+    if (ids !== undefined) values.push(['prompt_token_ids', ids]);
+  } else if (ids !== undefined) values.push(['prompt', ids]);
+  else values.push(...promptEdit(b, prompt));
+  return withMembers(b, values);
 }
 
-/** 5.7 on text. */
-export function buildGenOnlyBenchmarkText(b: RawJson, promptText: string | undefined): string {
-  const params =
-    '{"request_type":"generation_only","first_gen_tokens":[7],"ctx_request_id":1,"encoded_opaque_state":null,"draft_tokens":null}';
-  const replace = new Map<string, string | null>([
-    ['disaggregated_params', params],
-    ['ignore_eos', 'true'],
+const GEN_ONLY_BENCHMARK_PARAMS = Buffer.from(
+  '{"request_type":"generation_only","first_gen_tokens":[7],"ctx_request_id":1,"encoded_opaque_state":null,"draft_tokens":null}',
+);
+
+/** 5.7 on the bytes. */
+export function buildGenOnlyBenchmarkBytes(b: RawJson, prompt: Buffer | undefined): Buffer[] {
+  return withMembers(b, [
+    ['disaggregated_params', GEN_ONLY_BENCHMARK_PARAMS],
+    ['ignore_eos', JSON_TRUE],
+    ...promptEdit(b, prompt),
   ]);
-  if (promptText !== undefined) replace.set('prompt', promptText);
-  return spliceJson(b, replace, [
-    ['disaggregated_params', params],
-    ['ignore_eos', 'true'],
-  ]);
+}
+
+/** 5.2 / conditional disaggregation: the client's body to the generation worker, prompt unwrapped. */
+export function directGenerationBytes(b: RawJson, prompt: Buffer | undefined): Buffer[] {
+  const edit = promptEdit(b, prompt);
+  return edit.length === 0 ? [b.bytes] : withMembers(b, edit);
 }

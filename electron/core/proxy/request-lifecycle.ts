@@ -25,7 +25,7 @@ import type { Endpoint, RawContextResult, RawJson } from './request-flow';
 import {
   checkContextResponseText,
   contextAlreadyFinished,
-  finishedContextText,
+  finishedContextBytes,
   rawJsonOf,
 } from './request-flow';
 import {
@@ -41,7 +41,7 @@ import {
 } from './request-metrics';
 import type { RequestRecords } from './request-records';
 import { epochNow } from './request-records';
-import type { ValidRequest } from './request-steps';
+import type { Payload, ValidRequest } from './request-steps';
 import {
   contextPayload,
   directGenerationPayload,
@@ -229,7 +229,7 @@ export class InferenceHandler {
     if (!ready.ready) {
       return Ending.error('not_ready', 503, ready.reason, ready.reason, RETRY_AFTER);
     }
-    const route = this.deps.upstreams.routeRequestFor(r.endpoint, input.body, input.promptText);
+    const route = this.deps.upstreams.routeRequestFor(r.endpoint, input.body, input.prompt);
     const plan = this.planPhases(route);
     try {
       if (!plan.needsContext) {
@@ -444,17 +444,8 @@ export class InferenceHandler {
       pool.reportSuccess(worker);
       return this.workerErrorEnding(reply);
     }
-    if (status !== 200) {
-      pool.reportFailure(worker, 'status');
-      this.deps.metrics.countUpstreamError('context_5xx');
-      return Ending.error(
-        'upstream_error',
-        502,
-        `Context server returned HTTP ${status}`,
-        `context status ${status}`,
-      );
-    }
-    const answer = rawJsonOf(reply.body.toString('utf8'));
+    if (status !== 200) return this.badStatus('context', worker, status);
+    const answer = rawJsonOf(reply.body);
     const checked = answer ? checkContextResponseText(answer) : undefined;
     if (!answer || !checked?.ok) {
       const message =
@@ -529,7 +520,7 @@ export class InferenceHandler {
   /** 5.5: the context phase finished the request; its answer (without the disaggregated params) is the answer. */
   private contextOnlyEnding(r: ProxyRequest, ctx: ContextAnswer): Ending {
     r.rec.tokenTimes.push(epochNow());
-    const body = r.isStream ? 'data: [DONE]\n\n' : finishedContextText(ctx.answer);
+    const body = r.isStream ? 'data: [DONE]\n\n' : finishedContextBytes(ctx.answer);
     const contentType = r.isStream ? 'text/event-stream' : 'application/json';
     const ending = new Ending('ok_context_only', 200, {
       kind: 'body',
@@ -546,7 +537,7 @@ export class InferenceHandler {
   private async generate(
     r: ProxyRequest,
     route: RouteRequest,
-    payload: string,
+    payload: Payload,
     reserved: Lease | undefined,
     ctx?: ContextAnswer,
     headers?: Readonly<Record<string, string>>,
@@ -609,14 +600,7 @@ export class InferenceHandler {
     const pool = this.deps.upstreams.generation;
     const { status, body } = answer;
     if (status >= 500 || status < 200 || (status >= 300 && status < 400)) {
-      pool.reportFailure(worker, 'status');
-      this.deps.metrics.countUpstreamError('generation_5xx');
-      return Ending.error(
-        'upstream_error',
-        502,
-        `Generation server returned HTTP ${status}`,
-        `generation status ${status}`,
-      );
+      return this.badStatus('generation', worker, status);
     }
     pool.reportSuccess(worker);
     if (status !== 200) return this.workerErrorEnding(answer);
@@ -652,6 +636,23 @@ export class InferenceHandler {
         'generation error body failed',
       );
     }
+  }
+
+  /** A worker answered with a status no client should see (5xx, or not 200 from a context worker): a 502, counted against it. */
+  private badStatus(
+    role: 'context' | 'generation',
+    worker: WorkerEndpoint,
+    status: number,
+  ): Ending {
+    this.deps.upstreams[role].reportFailure(worker, 'status');
+    this.deps.metrics.countUpstreamError(role === 'context' ? 'context_5xx' : 'generation_5xx');
+    const server = role === 'context' ? 'Context' : 'Generation';
+    return Ending.error(
+      'upstream_error',
+      502,
+      `${server} server returned HTTP ${status}`,
+      `${role} status ${status}`,
+    );
   }
 
   /** A worker's 4xx answer, relayed with its status in the OpenAI error shape. */

@@ -10,6 +10,7 @@ import type { Abortable, ProxyRequest } from './proxy-request';
 import { Ending } from './proxy-request';
 import type { UpstreamFailureKind } from './upstream-error';
 import { UpstreamError } from './upstream-error';
+import type { RequestBody } from './upstream-pool';
 import type { Upstreams } from './upstreams';
 import type { WorkerEndpoint, WorkerPool } from './worker-pool';
 
@@ -58,7 +59,7 @@ export interface PhaseSpec<C extends Abortable, T> {
   open(
     worker: WorkerEndpoint,
     path: string,
-    payload: string,
+    payload: RequestBody,
     timeoutMs: number,
     headers?: Readonly<Record<string, string>>,
   ): C;
@@ -77,7 +78,7 @@ export interface PhaseCall<C, T> {
   request: ProxyRequest;
   route: RouteRequest;
   path: string;
-  payload: string;
+  payload: RequestBody;
   timeoutMs: number;
   /** Extra request headers (the internal-auth signature of a generation call). */
   headers?: Readonly<Record<string, string>>;

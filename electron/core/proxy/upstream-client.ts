@@ -6,10 +6,15 @@ import { performance } from 'node:perf_hooks';
 
 import { type Deadlined, sharedDeadlines } from './deadline-sweep';
 import { UpstreamError, type UpstreamFailureKind } from './upstream-error';
-import { type ExchangeHandler, type UpstreamExchange, UpstreamPool } from './upstream-pool';
+import {
+  type ExchangeHandler,
+  type RequestBody,
+  type UpstreamExchange,
+  UpstreamPool,
+} from './upstream-pool';
 
 export { UpstreamError, type UpstreamFailureKind } from './upstream-error';
-export { UpstreamPool } from './upstream-pool';
+export { type RequestBody, UpstreamPool } from './upstream-pool';
 
 export interface UpstreamTarget {
   readonly pool: UpstreamPool;
@@ -35,36 +40,60 @@ export interface WholeCall {
 
 const deadlines = sharedDeadlines;
 
-/** One whole-answer call (context phase, non-streamed generation): body collected, one promise. */
-class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
-  readonly result: Promise<WholeResponse>;
+/** A whole answer's buffer is allocated from its Content-Length up to this size; above, it grows by reads. */
+const PREALLOCATE_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A POST on a worker's pool under a deadline on the shared sweep: what both call kinds share. The
+ * exchange is sent from here; its handler callbacks come from socket reads, after the subclass is built.
+ */
+abstract class DeadlinedPost implements ExchangeHandler, Deadlined {
   slot = -1;
   readonly deadline: number;
+  protected readonly exchange: UpstreamExchange;
+
+  constructor(
+    target: UpstreamTarget,
+    path: string,
+    body: RequestBody,
+    timeoutMs: number,
+    extraHeaders: string,
+  ) {
+    this.deadline = performance.now() + timeoutMs;
+    deadlines.add(this);
+    this.exchange = target.pool.request('POST', path, body, this, extraHeaders);
+  }
+
+  abstract onDeadline(now: number): void;
+  abstract onHead(
+    status: number,
+    contentType: string | undefined,
+    metricsHeaders?: Record<string, string>,
+    bodyLength?: number,
+  ): void;
+  abstract onData(chunk: Buffer): void;
+  abstract onEnd(): void;
+  abstract onFail(kind: UpstreamFailureKind, message: string): void;
+}
+
+/** One whole-answer call (context phase, non-streamed generation): body collected, one promise. */
+class WholeRequest extends DeadlinedPost implements WholeCall {
+  // The resolvers are declared before the promise that sets them (fields are defined in order).
   private resolveResult!: (v: WholeResponse) => void;
   private rejectResult!: (e: UpstreamError) => void;
+  readonly result = new Promise<WholeResponse>((resolve, reject) => {
+    this.resolveResult = resolve;
+    this.rejectResult = reject;
+  });
   private isDone = false;
   private status = 0;
   private contentType: string | undefined;
   private metricsHeaders: Record<string, string> | undefined;
   private first: Buffer | undefined;
   private rest: Buffer[] | undefined;
-  private readonly exchange: UpstreamExchange;
-
-  constructor(
-    target: UpstreamTarget,
-    path: string,
-    body: string,
-    timeoutMs: number,
-    extraHeaders: string,
-  ) {
-    this.result = new Promise<WholeResponse>((resolve, reject) => {
-      this.resolveResult = resolve;
-      this.rejectResult = reject;
-    });
-    this.deadline = performance.now() + timeoutMs;
-    deadlines.add(this);
-    this.exchange = target.pool.request('POST', path, body, this, extraHeaders);
-  }
+  /** With a Content-Length: the body's one buffer, filled as bytes arrive (no per-read copy, no concat). */
+  private whole: Buffer | undefined;
+  private filled = 0;
 
   abort(): void {
     this.fail('aborted', 'aborted');
@@ -78,14 +107,25 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
     status: number,
     contentType: string | undefined,
     metricsHeaders?: Record<string, string>,
+    bodyLength?: number,
   ): void {
     this.status = status;
     this.contentType = contentType;
     this.metricsHeaders = metricsHeaders;
+    // A large answer (a context answer with 256k token ids) would otherwise be copied twice, and on a
+    // busy machine each fresh large buffer costs its page faults. The parser holds the worker to it.
+    if (bodyLength !== undefined && bodyLength > 0 && bodyLength <= PREALLOCATE_MAX_BYTES) {
+      this.whole = Buffer.allocUnsafe(bodyLength);
+    }
   }
 
   onData(chunk: Buffer): void {
-    const copy = Buffer.from(chunk); // the pool's view is valid only during this call
+    // The pool's view is valid only during this call: copied.
+    if (this.whole !== undefined) {
+      this.filled += chunk.copy(this.whole, this.filled);
+      return;
+    }
+    const copy = Buffer.from(chunk);
     if (this.first === undefined) this.first = copy;
     else (this.rest ??= [this.first]).push(copy);
   }
@@ -94,7 +134,9 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
     if (this.isDone) return;
     this.isDone = true;
     deadlines.delete(this);
-    const body = this.rest ? Buffer.concat(this.rest) : (this.first ?? Buffer.alloc(0));
+    const body =
+      this.whole?.subarray(0, this.filled) ??
+      (this.rest ? Buffer.concat(this.rest) : (this.first ?? Buffer.alloc(0)));
     this.resolveResult({
       status: this.status,
       contentType: this.contentType,
@@ -120,7 +162,7 @@ class WholeRequest implements WholeCall, ExchangeHandler, Deadlined {
 export function postWhole(
   target: UpstreamTarget,
   path: string,
-  body: string,
+  body: RequestBody,
   timeoutMs: number,
   headers?: Readonly<Record<string, string>>,
 ): WholeCall {
@@ -159,35 +201,19 @@ export interface StreamBodyHandler {
  * The caller then attaches a body handler; body bytes that came in the same read as the head are
  * held until then.
  */
-export class StreamCall implements ExchangeHandler, Deadlined {
-  readonly head: Promise<StreamHead>;
-  slot = -1;
-  readonly deadline: number;
+export class StreamCall extends DeadlinedPost {
   private resolveHead!: (h: StreamHead) => void;
   private rejectHead!: (e: UpstreamError) => void;
+  readonly head = new Promise<StreamHead>((resolve, reject) => {
+    this.resolveHead = resolve;
+    this.rejectHead = reject;
+  });
   private hasHead = false;
   private isDone = false;
   private body: StreamBodyHandler | undefined;
   /** Body events that arrived before a handler was attached, replayed on attach. */
   private held: Buffer[] = [];
   private heldEnd: { kind?: UpstreamFailureKind; message?: string } | undefined;
-  private readonly exchange: UpstreamExchange;
-
-  constructor(
-    target: UpstreamTarget,
-    path: string,
-    payload: string,
-    firstByteTimeoutMs: number,
-    extraHeaders = '',
-  ) {
-    this.head = new Promise<StreamHead>((resolve, reject) => {
-      this.resolveHead = resolve;
-      this.rejectHead = reject;
-    });
-    this.deadline = performance.now() + firstByteTimeoutMs;
-    deadlines.add(this);
-    this.exchange = target.pool.request('POST', path, payload, this, extraHeaders);
-  }
 
   /** Attaches the body handler and replays what arrived with the head. */
   attach(handler: StreamBodyHandler): void {
@@ -275,7 +301,7 @@ export class StreamCall implements ExchangeHandler, Deadlined {
 export function postStream(
   target: UpstreamTarget,
   path: string,
-  payload: string,
+  payload: RequestBody,
   firstByteTimeoutMs: number,
   headers?: Readonly<Record<string, string>>,
 ): StreamCall {

@@ -14,10 +14,12 @@ import type { UpstreamFailureKind } from './upstream-error';
 
 /** What one request's owner hears. Nothing is called after `onEnd`, `onFail`, or the owner's abort(). */
 export interface ExchangeHandler {
+  /** `bodyLength`: the answer's Content-Length, -1 when chunked or unknown. */
   onHead(
     status: number,
     contentType: string | undefined,
     metricsHeaders?: Record<string, string>,
+    bodyLength?: number,
   ): void;
   /**
    * Body bytes, de-chunked: a view of the shared read buffer, valid only during this call. An owner
@@ -37,8 +39,30 @@ const CONNECT_CODES = new Set([
   'EADDRNOTAVAIL',
 ]);
 
-/** Bodies below this are sent in one write with the head; larger ones as a second write, corked. */
+/** Bodies below this are sent in one write with the head; larger ones as further writes, corked (one writev). */
 const JOINED_WRITE_MAX = 64 * 1024;
+
+/**
+ * A request body: text, or chunks written in order. Chunks let a large body go out as views of the
+ * bytes it was read in (the client's request, the context answer's token ids), never copied or
+ * re-encoded here; they must stay unchanged until the exchange ends (a stale connection re-sends them).
+ */
+export type RequestBody = string | readonly Buffer[];
+
+function byteLengthOf(body: RequestBody): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  let n = 0;
+  for (const c of body) n += c.length;
+  return n;
+}
+
+/** `head` and `chunks` copied into one buffer of `size` bytes (a small body: one write, one syscall). */
+function joined(head: string, chunks: readonly Buffer[], size: number): Buffer {
+  const out = Buffer.allocUnsafe(Buffer.byteLength(head) + size);
+  let at = out.write(head, 0, 'utf8');
+  for (const c of chunks) at += c.copy(out, at);
+  return out;
+}
 
 /**
  * Every upstream socket reads into this one buffer (net's `onread`): no allocation per read and no
@@ -58,7 +82,9 @@ export class UpstreamExchange {
   constructor(
     readonly pool: UpstreamPool,
     readonly head: string,
-    readonly body: string | undefined,
+    readonly body: RequestBody | undefined,
+    /** `body`'s size in bytes (0 without a body). */
+    readonly bodyLength: number,
     readonly handler: ExchangeHandler,
   ) {}
 
@@ -114,12 +140,16 @@ class UpstreamConnection implements ResponseSink {
     this.exchange = ex;
     ex.conn = this;
     const s = this.socket;
-    if (ex.body === undefined) s.write(ex.head);
-    else if (ex.body.length < JOINED_WRITE_MAX) s.write(ex.head + ex.body);
-    else {
+    const body = ex.body;
+    if (body === undefined) s.write(ex.head);
+    else if (typeof body === 'string' && ex.bodyLength < JOINED_WRITE_MAX) s.write(ex.head + body);
+    else if (typeof body !== 'string' && ex.bodyLength < JOINED_WRITE_MAX) {
+      s.write(joined(ex.head, body, ex.bodyLength));
+    } else {
       s.cork();
       s.write(ex.head);
-      s.write(ex.body);
+      if (typeof body === 'string') s.write(body);
+      else for (const c of body) s.write(c);
       s.uncork();
     }
   }
@@ -137,9 +167,12 @@ class UpstreamConnection implements ResponseSink {
     status: number,
     contentType: string | undefined,
     metricsHeaders?: Record<string, string>,
+    bodyLength?: number,
   ): void {
     const ex = this.exchange;
-    if (ex !== undefined && !ex.isFinished) ex.handler.onHead(status, contentType, metricsHeaders);
+    if (ex !== undefined && !ex.isFinished) {
+      ex.handler.onHead(status, contentType, metricsHeaders, bodyLength);
+    }
   }
 
   onBody(chunk: Buffer): void {
@@ -251,15 +284,16 @@ export class UpstreamPool {
   request(
     method: 'GET' | 'POST',
     path: string,
-    body: string | undefined,
+    body: RequestBody | undefined,
     handler: ExchangeHandler,
     extraHeaders = '',
   ): UpstreamExchange {
+    const bodyLength = body === undefined ? 0 : byteLengthOf(body);
     const head =
       body === undefined
         ? `${method} ${path}${this.headSuffix}${extraHeaders}\r\n`
-        : `${method} ${path}${this.headSuffix}${extraHeaders}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`;
-    const ex = new UpstreamExchange(this, head, body, handler);
+        : `${method} ${path}${this.headSuffix}${extraHeaders}content-type: application/json\r\ncontent-length: ${bodyLength}\r\n\r\n`;
+    const ex = new UpstreamExchange(this, head, body, bodyLength, handler);
     if (this.isDestroyed) {
       // Asynchronously, like any other failure: the caller has not kept `ex` yet.
       queueMicrotask(() => {

@@ -91,18 +91,18 @@ export class Upstreams {
   }
 
   /** The routers' view of a request; the prompt is parsed only when a router needs it. */
-  routeRequestFor(endpoint: Endpoint, body: RawJson, promptText: string | undefined): RouteRequest {
+  routeRequestFor(endpoint: Endpoint, body: RawJson, prompt: Buffer | undefined): RouteRequest {
     if (!routerNeedsPrompt(this.context) && !routerNeedsPrompt(this.generation)) {
       return { endpoint };
     }
     if (endpoint === 'completions') {
-      let prompt: unknown;
+      let parsed: unknown;
       try {
-        prompt = promptText === undefined ? undefined : JSON.parse(promptText);
+        parsed = prompt === undefined ? undefined : JSON.parse(prompt.toString('utf8'));
       } catch {
-        prompt = undefined;
+        parsed = undefined;
       }
-      return routeRequestOf(endpoint, { prompt });
+      return routeRequestOf(endpoint, { prompt: parsed });
     }
     return routeRequestOf(endpoint, {
       messages: memberValue(body, 'messages'),

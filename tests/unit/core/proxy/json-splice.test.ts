@@ -1,9 +1,10 @@
-// The text-splicing path the server runs agrees with the object-based flow rules (section 5), and the
+// The byte-splicing path the server runs agrees with the object-based flow rules (section 5), and the
 // member scanner frames JSON correctly, including strings holding quotes, braces and escapes.
 import { describe, expect, it } from 'vitest';
 
 import {
   scanObjectMembers,
+  setMembers,
   unwrapTokenListText,
 } from '../../../../electron/core/proxy/json-splice';
 import type {
@@ -13,19 +14,27 @@ import type {
 } from '../../../../electron/core/proxy/request-flow';
 import {
   buildContextRequest,
-  buildContextRequestText,
+  buildContextRequestBytes,
   buildGenerationRequest,
-  buildGenerationRequestText,
+  buildGenerationRequestBytes,
+  buildGenOnlyBenchmarkBytes,
   buildGenOnlyBenchmarkRequest,
-  buildGenOnlyBenchmarkText,
   checkContextResponse,
   checkContextResponseText,
+  directGenerationBytes,
   finishedContextBody,
-  finishedContextText,
+  finishedContextBytes,
+  joinChunks,
+  memberValue,
   rawJsonOf,
   validateClientRequest,
   validateRawClientRequest,
 } from '../../../../electron/core/proxy/request-flow';
+
+/** A payload (chunks) parsed as the worker would. */
+function parsed(chunks: readonly Buffer[]): unknown {
+  return JSON.parse(joinChunks(chunks).toString('utf8'));
+}
 
 describe('scanObjectMembers', () => {
   it('frames members, nested values and tricky strings', () => {
@@ -142,8 +151,8 @@ describe('text path == object path', () => {
       const rawValid = validateRawClientRequest(endpoint, raw);
       expect(rawValid.ok).toBe(objValid.ok);
       if (!objValid.ok || !rawValid.ok) return;
-      const promptText = rawValid.value.promptText;
-      expect(JSON.parse(buildContextRequestText(raw, promptText))).toEqual(
+      const prompt = rawValid.value.prompt;
+      expect(parsed(buildContextRequestBytes(raw, prompt))).toEqual(
         buildContextRequest(objValid.value),
       );
 
@@ -152,14 +161,15 @@ describe('text path == object path', () => {
       expect(objCtx.ok && rawCtx.ok).toBe(true);
       if (!objCtx.ok || !rawCtx.ok) return;
       expect(rawCtx.value.params).toEqual(objCtx.value.params);
-      expect(rawCtx.value.promptTokenIdsText).toBe('[1,2,3]');
+      expect(rawCtx.value.promptTokenIdsBytes?.toString()).toBe('[1,2,3]');
       const ctx: ContextResult = objCtx.value;
-      expect(
-        JSON.parse(buildGenerationRequestText(endpoint, raw, rawCtx.value, promptText)),
-      ).toEqual(buildGenerationRequest(endpoint, objValid.value, ctx));
-      expect(JSON.parse(buildGenOnlyBenchmarkText(raw, promptText))).toEqual(
+      expect(parsed(buildGenerationRequestBytes(endpoint, raw, rawCtx.value, prompt))).toEqual(
+        buildGenerationRequest(endpoint, objValid.value, ctx),
+      );
+      expect(parsed(buildGenOnlyBenchmarkBytes(raw, prompt))).toEqual(
         buildGenOnlyBenchmarkRequest(objValid.value),
       );
+      expect(parsed(directGenerationBytes(raw, prompt))).toEqual(objValid.value);
     },
   );
 
@@ -174,7 +184,9 @@ describe('text path == object path', () => {
   it('the finished-context answer and the context checks agree', () => {
     const text = JSON.stringify(ctxAnswer);
     const raw = rawJsonOf(text);
-    expect(raw && JSON.parse(finishedContextText(raw))).toEqual(finishedContextBody(ctxAnswer));
+    expect(raw && JSON.parse(finishedContextBytes(raw).toString())).toEqual(
+      finishedContextBody(ctxAnswer),
+    );
     for (const bad of [
       { choices: [] },
       { choices: [{ disaggregated_params: null }] },
@@ -197,8 +209,76 @@ describe('text path == object path', () => {
     if (!c?.ok) return;
     const client = rawJsonOf(JSON.stringify({ model: 'm', prompt: 'x', stream: true }));
     if (!client) return;
-    const gen = buildGenerationRequestText('completions', client, c.value, undefined);
+    const chunks = buildGenerationRequestBytes('completions', client, c.value, undefined);
+    const gen = joinChunks(chunks).toString();
     expect(gen).toContain('"prompt":[ 0,1,2');
     expect((JSON.parse(gen) as { prompt: number[] }).prompt).toHaveLength(40_000);
+    // The ids are a view of the answer's bytes, not a copy.
+    expect(chunks.some((b) => b.buffer === a?.bytes.buffer && b.length > 100_000)).toBe(true);
+  });
+});
+
+describe('bodies forwarded as bytes', () => {
+  it('keeps UTF-8 prompts, keys and values byte for byte, and reads small members decoded', () => {
+    const body = {
+      model: 'mödel-ü',
+      prompt: 'Grüße, 世界 "quoted" \\ 🚀',
+      'clé ✓': { nested: ['ß', '}'] },
+      max_tokens: 4,
+    };
+    const bytes = Buffer.from(JSON.stringify(body));
+    const raw = rawJsonOf(bytes);
+    if (!raw) throw new Error('not scanned');
+    expect(memberValue(raw, 'model')).toBe('mödel-ü');
+    const valid = validateRawClientRequest('completions', raw);
+    expect(valid.ok).toBe(true);
+    if (!valid.ok) return;
+    const ctxReq = parsed(buildContextRequestBytes(raw, valid.value.prompt));
+    expect(ctxReq).toEqual(buildContextRequest(body));
+    // The client's prompt bytes go out as a view of the body it sent.
+    const chunks = buildContextRequestBytes(raw, valid.value.prompt);
+    expect(chunks.some((c) => c.buffer === bytes.buffer)).toBe(true);
+  });
+
+  it('unwraps a one-element id list to a view of its inner list', () => {
+    const raw = rawJsonOf('{"prompt": [ [1, 2,3] ] ,"model":"m"}');
+    const valid = raw && validateRawClientRequest('completions', raw);
+    expect(valid?.ok && valid.value.prompt?.toString()).toBe('[1, 2,3]');
+  });
+
+  it('setMembers replaces in place, appends what is missing, keeps every other byte', () => {
+    const bytes = Buffer.from('{ "a" : 1 ,\n "b": "x" }');
+    const members = scanObjectMembers(bytes);
+    if (!members) throw new Error('not scanned');
+    const out = joinChunks(
+      setMembers(bytes, members, [
+        ['b', Buffer.from('[2]')],
+        ['c', Buffer.from('null')],
+      ]),
+    ).toString();
+    expect(out).toBe('{ "a" : 1 ,\n "b": [2] ,"c":null}');
+    const empty = joinChunks(
+      setMembers(Buffer.from('{}'), new Map(), [['k', Buffer.from('1')]]),
+    ).toString();
+    expect(empty).toBe('{"k":1}');
+  });
+
+  it('frames flat arrays and nested ones, with byte offsets past multi-byte characters', () => {
+    const text = '{"é":"ü]","ids": [ 7 , 8 ] ,"x":[[1],[2]],"y":[{"a":"]"}],"z":["s]"],"e":[]}';
+    const bytes = Buffer.from(text);
+    const m = scanObjectMembers(bytes);
+    const val = (k: string): unknown => {
+      const r = m?.get(k);
+      return r ? JSON.parse(bytes.toString('utf8', r.start, r.end)) : undefined;
+    };
+    expect(m && [...m.keys()]).toEqual(['é', 'ids', 'x', 'y', 'z', 'e']);
+    expect([val('é'), val('ids'), val('x'), val('y'), val('z'), val('e')]).toEqual([
+      'ü]',
+      [7, 8],
+      [[1], [2]],
+      [{ a: ']' }],
+      ['s]'],
+      [],
+    ]);
   });
 });
