@@ -18,7 +18,7 @@ import {
   Tray,
 } from 'electron';
 
-import { type Backend, createBackend } from './core/backend';
+import { type Backend, consoleLogDir, createBackend } from './core/backend';
 import { claimDataDirForDesktop, type DataDirRefusal } from './core/lifecycle/desktop-claim';
 import { type ConsoleLogger, createConsoleLogger } from './core/logging/console-logger';
 import { bindIpc } from './ipc/bind-ipc';
@@ -113,7 +113,7 @@ async function claimDataDirAndStart(): Promise<{
   }
   const { lock } = claim;
   // The console's log is opened once the dir is ours, so a refused second app writes nothing into it.
-  logger = createConsoleLogger({ dir: join(dataDir, 'logs') });
+  logger = createConsoleLogger({ dir: consoleLogDir(dataDir) });
   const shellLog = logger.forComponent('electron');
   const backend: Backend = await createBackend({
     dataDir,

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { CONSOLE_LOG_LEVELS, type ConsoleLogLevel } from '../../shared/model/logs';
-import { type Backend, createBackend, defaultDataDir } from '../core/backend';
+import { type Backend, consoleLogDir, createBackend, defaultDataDir } from '../core/backend';
 import {
   choiceFlag,
   CliError,
@@ -211,7 +211,7 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   }
   // The console's log (logging/console-logger.ts) opens first, so the lock and the start are in it too.
   mkdirSync(args.dataDir, { recursive: true });
-  const logger = createConsoleLogger({ dir: join(args.dataDir, 'logs'), level: args.logLevel });
+  const logger = createConsoleLogger({ dir: consoleLogDir(args.dataDir), level: args.logLevel });
   const lifecycleLog = logger.forComponent('lifecycle');
   const onUnexpectedError = (err: unknown): void =>
     logger.log('error', 'unexpected error', { err });

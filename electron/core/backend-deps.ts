@@ -85,3 +85,15 @@ export function defaultDataDir(
     'disagg-console',
   );
 }
+
+/**
+ * Where logs live in a data dir: the console's own (logs/console.log) and one file per worker in
+ * logs/workers/, a folder of their own so no worker name can collide with the console's file.
+ */
+export function consoleLogDir(dataDir: string): string {
+  return join(dataDir, 'logs');
+}
+
+export function workerLogDir(dataDir: string): string {
+  return join(dataDir, 'logs', 'workers');
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import type { ClusterChangedEvent } from '../../shared/model/cluster-state';
 import { createApiHandlers } from './api-handlers';
-import type { Backend, BackendDeps } from './backend-deps';
+import { type Backend, type BackendDeps, consoleLogDir, workerLogDir } from './backend-deps';
 import { connectFeeds } from './backend-events';
 import {
   createBenchPart,
@@ -20,7 +20,7 @@ import {
 } from './backend-parts';
 import { startServices } from './backend-start';
 import { createEventHub } from './event-hub';
-import { createConsoleLogger } from './logging/console-logger';
+import { type ConsoleLogger, createConsoleLogger } from './logging/console-logger';
 import { createMembership } from './membership';
 import { createProxyHost } from './proxy-host';
 import { createRegistryService } from './registry-service';
@@ -34,22 +34,25 @@ import { syncWorkerVersions } from './workers/version-sync';
 import { createWorkerVersions } from './workers/worker-versions';
 
 export type { Backend, BackendDeps, BackendPlatform } from './backend-deps';
-export { defaultDataDir } from './backend-deps';
+export { consoleLogDir, defaultDataDir, workerLogDir } from './backend-deps';
 export type { BackendLog } from './event-hub';
+
+/** The console's log when the embedder gave none; `deps.log` (tests, the CLI) also sees every record. */
+function openConsoleLogger(deps: BackendDeps): ConsoleLogger {
+  const echo = deps.log;
+  return createConsoleLogger({
+    dir: consoleLogDir(deps.dataDir),
+    level: deps.logLevel,
+    echo: echo === undefined ? undefined : (r) => echo(r.level, r.msg, r.fields),
+  });
+}
 
 /** Creates the backend and starts it: proxy, GPU inventory, metrics; the demo or the last applied topology. */
 export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const { dataDir } = deps;
   mkdirSync(dataDir, { recursive: true });
   const env = deps.env ?? process.env;
-  const echo = deps.log;
-  const logger =
-    deps.logger ??
-    createConsoleLogger({
-      dir: join(dataDir, 'logs'),
-      level: deps.logLevel,
-      echo: echo === undefined ? undefined : (r) => echo(r.level, r.msg, r.fields),
-    });
+  const logger = deps.logger ?? openConsoleLogger(deps);
   const log = logger.forComponent('backend');
   const hub = createEventHub(logger.forComponent('events'));
   const settings = createSettingsService(dataDir, logger.forComponent('settings'));
@@ -57,7 +60,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const pidPath = join(dataDir, 'console.pid');
 
   // Workers and the proxy in front of them.
-  const logStore = createLogStore({ dir: join(dataDir, 'logs') });
+  const logStore = createLogStore({ dir: workerLogDir(dataDir) });
   const supervisor = createSupervisorPart(
     deps,
     settings,
@@ -70,14 +73,13 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     env,
     log: logger.forComponent('proxy-host'),
   });
-  const etcdEndpointSetting = (): string | null => settings.get().etcdEndpoint;
   const proxyPort = (): number => proxy.port;
   const registry = createRegistryService({
     dataDir,
     env,
     log: logger.forComponent('registry'),
     etcdBinary: deps.etcdBinary,
-    etcdEndpointSetting,
+    etcdEndpointSetting: () => settings.get().etcdEndpoint,
     proxyPort,
   });
   const membership = createMembership({ supervisor, proxy, remote: () => registry.remote() });
@@ -86,8 +88,6 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const versions = createWorkerVersions({
     setting: () => settings.get().trtllmVersion ?? 'auto',
   });
-  const syncVersions = (): void =>
-    syncWorkerVersions({ versions, membership, supervisor, proxy, settings });
   const { views, view } = createWorkerViews(supervisor, registry, removal, (url) =>
     versions.of(url),
   );
@@ -122,13 +122,12 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     topology,
     firstWorkerPort: deps.firstWorkerPort ?? 8001,
   });
-  const publish = (event: ClusterChangedEvent): void => hub.emit('cluster:changed', event);
   const controller = await createClusterController({
     ...core,
     topology,
     workers,
     proxyPort,
-    publish,
+    publish: (event: ClusterChangedEvent) => hub.emit('cluster:changed', event),
   });
 
   // The console API and its live feeds.
@@ -138,7 +137,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const disconnect = connectFeeds({
     ...services,
     versions,
-    syncVersions,
+    syncVersions: () => syncWorkerVersions({ versions, membership, supervisor, proxy, settings }),
     registryPollMs: deps.pollIntervalMs ?? 3000,
   });
 
@@ -155,7 +154,6 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     if (deps.logger === undefined) logger.close();
   };
   try {
-    const isDemoOnFirstStartWithoutGpus = deps.isDemoOnFirstStartWithoutGpus === true;
     await startServices({
       ...services,
       log: logger.forComponent('lifecycle'),
@@ -164,7 +162,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
       workers,
       leftovers: { pidPath, ownerTag: dataDir, supervisor, mode: deps.leftovers ?? 'adopt' },
       isDemo: deps.isDemo === true,
-      isDemoOnFirstStartWithoutGpus,
+      isDemoOnFirstStartWithoutGpus: deps.isDemoOnFirstStartWithoutGpus === true,
     });
   } catch (err) {
     await disposeParts();

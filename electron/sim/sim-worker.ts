@@ -183,6 +183,22 @@ function servedModelName(model: string): string {
   return model;
 }
 
+/**
+ * The release the sim emulates. The console starts sims with the same flags as trtllm-serve, so a worker's
+ * extra env (DISAGG_SIM_EMULATE_VERSION) picks its release and wins over `--emulate-version`.
+ */
+function emulatedVersion(args: SimServeArgs, env: Env): SimServeArgs['emulate_version'] {
+  const fromEnv = env.DISAGG_SIM_EMULATE_VERSION;
+  if (fromEnv === undefined) return args.emulate_version;
+  if (!isTrtllmVersion(fromEnv)) {
+    throw new StartupError(
+      `Error: DISAGG_SIM_EMULATE_VERSION=${fromEnv} is not one of ${TRTLLM_VERSIONS.join(', ')}`,
+      1,
+    );
+  }
+  return fromEnv;
+}
+
 /** Resolves flags + options file + env into the worker's settings; throws StartupError on any problem. */
 export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): ResolvedWorker {
   const options = loadOptions(args, io);
@@ -213,15 +229,7 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
   });
   if (!hw.ok) throw new StartupError(`Error: ${hw.message}`, 1);
   const maxSeqLen = num(options.max_seq_len) ?? args.max_seq_len ?? hw.value.defaultMaxSeqLen;
-  // The console starts sims with the same flags as trtllm-serve: a worker's extra_env picks its release.
-  const emulatedEnv = env.DISAGG_SIM_EMULATE_VERSION;
-  if (emulatedEnv !== undefined && !isTrtllmVersion(emulatedEnv)) {
-    throw new StartupError(
-      `Error: DISAGG_SIM_EMULATE_VERSION=${emulatedEnv} is not one of ${TRTLLM_VERSIONS.join(', ')}`,
-      1,
-    );
-  }
-  const emulated = emulatedEnv ?? args.emulate_version;
+  const emulated = emulatedVersion(args, env);
   const isZeroDelay = env.DISAGG_SIM_ZERO_DELAY === '1' || env.DISAGG_SIM_ZERO_DELAY === 'true';
   const ctc = options.cache_transceiver_config ?? {};
   const loadMsEnv = Number(env.DISAGG_SIM_LOAD_MS ?? '');

@@ -65,7 +65,7 @@ describe('adopted workers keep their output', () => {
     await serve.exited;
     // No console: the worker (now a child of init) still writes to its file.
     const meanwhile = await workerSays(gen.url, 22);
-    const file = join(dataDir, 'logs', 'gen0.log');
+    const file = join(dataDir, 'logs', 'workers', 'gen0.log');
     await eventually(() => expect(readFileSync(file, 'utf8')).toContain(meanwhile), 10_000);
 
     serve = startServe(dataDir, ['--first-worker-port', firstWorkerPort]);
