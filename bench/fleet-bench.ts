@@ -351,8 +351,11 @@ async function runWindow(
       });
       child.on('exit', () => {
         const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-        if (line) resolve(JSON.parse(line.slice(7)) as LoadGenResult);
-        else reject(new Error(`load generator ${i} failed:\n${out}`));
+        try {
+          resolve(JSON.parse(line?.slice(7) ?? '') as LoadGenResult);
+        } catch {
+          reject(new Error(`load generator ${i} failed:\n${out.slice(0, 2_000)}`));
+        }
       });
     });
   });

@@ -199,9 +199,9 @@ async function main(): Promise<void> {
     unfinished,
     samples: spec.isWithSamples ? (spec.isStream ? ttft : lat) : undefined,
   };
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   agent.destroy();
-  process.exit(0);
+  // Exit once the line is flushed: a pipe takes a large result (raw samples) in several writes.
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
 void main();
