@@ -45,6 +45,7 @@ import type {
 import type { RingSeries } from '../lib/series';
 import type { PresetName } from '../lib/worker-templates';
 import type { BenchSlice } from './bench-slice';
+import type { ProxyCostSlice } from './proxy-cost-slice';
 import type { RequestsSlice } from './requests-slice';
 
 export type ViewName = 'cluster' | 'config' | 'dashboard' | 'playground' | 'bench';
@@ -272,7 +273,8 @@ export type AppState = UiSlice &
   PlaygroundSlice &
   RequestsSlice &
   SettingsSlice &
-  BenchSlice;
+  BenchSlice &
+  ProxyCostSlice;
 
 export type SetState = StoreApi<AppState>['setState'];
 export type GetState = StoreApi<AppState>['getState'];

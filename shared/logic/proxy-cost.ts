@@ -79,3 +79,17 @@ export function floorFromBenchJson(value: unknown, file: string): ProxyCostFloor
   }
   return floor;
 }
+
+/** What the meter shows: the span since the previous sample when it served requests, else since start. */
+export interface MeterReading {
+  cost: ProxyCost;
+  span: 'recent' | 'since start';
+}
+
+export function meterReading(prev: ProxyCpuSample | null, next: ProxyCpuSample): MeterReading {
+  const recent = prev === null ? null : costBetween(prev, next);
+  if (recent !== null && recent.requests > 0 && recent.requests < next.requests) {
+    return { cost: recent, span: 'recent' };
+  }
+  return { cost: costBetween(null, next), span: 'since start' };
+}

@@ -12,6 +12,7 @@ import { seriesColor, type TimeRange } from '../../lib/metrics-derive';
 import { useNow } from '../../lib/use-now';
 import { useAppStore } from '../../store/app-store-context';
 import type { MetricsWindowMin } from '../../store/store-types';
+import { ProxyCostMeter } from './proxy-cost-meter';
 import { RecentRequests } from './recent-requests';
 import { SloTile } from './slo-tile';
 import { type ChartSeries, TimeChart } from './time-chart';
@@ -233,6 +234,7 @@ export function DashboardView(): ReactNode {
           <div className="sub">last 10 s</div>
         </div>
         <SloTile {...derived.slo} />
+        <ProxyCostMeter />
       </div>
       <div className="chart-grid">
         <TimeChart

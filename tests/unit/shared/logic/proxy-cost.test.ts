@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { costBetween, floorFromBenchJson, sumSamples } from '../../../../shared/logic/proxy-cost';
+import {
+  costBetween,
+  floorFromBenchJson,
+  meterReading,
+  sumSamples,
+} from '../../../../shared/logic/proxy-cost';
 import type { ProxyCpuSample } from '../../../../shared/model/proxy-cost';
 
 const sample = (
@@ -105,5 +110,24 @@ describe('floorFromBenchJson', () => {
     expect(() => floorFromBenchJson([1, 2], 'x.json')).toThrow(/x\.json: .*no bare relay/);
     expect(() => floorFromBenchJson('text', 'y.json')).toThrow(/y\.json: not a bench:proxy/);
     expect(() => floorFromBenchJson({ longPrompts: [] }, 'z.json')).toThrow(/z\.json/);
+  });
+});
+
+describe('meterReading', () => {
+  it('shows the span since the previous sample when it served requests', () => {
+    const r = meterReading(sample(1_000, 10, 0), sample(3_000, 30, 0));
+    expect(r).toMatchObject({ span: 'recent', cost: { requests: 20, cpuUsPerRequest: 100 } });
+  });
+
+  it('falls back to since start when the span was idle, first, or after a restart', () => {
+    expect(meterReading(sample(1_000, 10, 0), sample(1_200, 10, 0))).toMatchObject({
+      span: 'since start',
+      cost: { cpuUsPerRequest: 120 },
+    });
+    expect(meterReading(null, sample(500, 5, 0)).span).toBe('since start');
+    expect(meterReading(sample(9_000, 90, 0), sample(400, 4, 0))).toMatchObject({
+      span: 'since start',
+      cost: { cpuUsPerRequest: 100 },
+    });
   });
 });
