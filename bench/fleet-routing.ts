@@ -8,9 +8,9 @@
 //   node --import tsx bench/fleet-routing.ts [--sizes 1,4] [--prefixes 12] [--rounds 5] [--concurrency 2]
 // A benchmark prints numbers; it is not a test.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-
-import { type SimProcess, startSimWorker, tempFile } from '../tests/integration/sim/sim-process';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
@@ -29,7 +29,7 @@ interface KvCount {
 }
 
 /** The reused and missed blocks of every context request a worker still lists. */
-async function kvCount(worker: SimProcess): Promise<KvCount & { requests: number }> {
+async function kvCount(worker: Child): Promise<KvCount & { requests: number }> {
   const res = await fetch(`${worker.url}/perf_metrics`, { signal: AbortSignal.timeout(10_000) });
   const items = (await res.json()) as Array<{
     perf_metrics?: {
@@ -45,46 +45,53 @@ async function kvCount(worker: SimProcess): Promise<KvCount & { requests: number
   return { reused, missed, requests: items.length };
 }
 
-function startProxy(cfg: string, n: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, 'bin/disagg-console.mjs'),
-      'proxy',
-      '-c',
-      cfg,
-      '-l',
-      'warning',
-      '--workers',
-      String(n),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+interface Child {
+  child: ChildProcess;
+  port: number;
+  url: string;
+}
+
+function tempFile(name: string, text: string): string {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'fleet-routing-')), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** `disagg-console <args>`, resolved once its output names the port it listens on (60 s at most). */
+function startCli(args: string[], env: Record<string, string>, ready: RegExp): Promise<Child> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/disagg-console.mjs'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy did not start:\n${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start:\n${out}`)), 60_000);
     const onData = (d: Buffer): void => {
       out += d.toString();
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      const m = ready.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
+        resolve({ child, port: Number(m[1]), url: `http://127.0.0.1:${m[1]}` });
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`proxy exited (${String(code)}):\n${out}`)));
+    child.on('exit', (code) => reject(new Error(`${args[0]} exited (${String(code)}):\n${out}`)));
   });
 }
 
-async function stopProxy(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+/** SIGTERM by pid, SIGKILL after 10 s. */
+async function stopCli({ child }: Child): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
   const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(killer);
 }
+
+const SIM_ENV = { DISAGG_SIM_ZERO_DELAY: '1', DISAGG_SIM_LOAD_MS: '0', CUDA_VISIBLE_DEVICES: '0' };
 
 /** A small seeded generator, so both fleet sizes get the same order. */
 function seeded(seed: number): () => number {
@@ -135,13 +142,34 @@ async function measure(
   concurrency: number,
 ): Promise<string> {
   const opts = tempFile('w.yaml', OPTIONS);
-  const env = { DISAGG_SIM_ZERO_DELAY: '1' };
-  const args = [MODEL, '--extra_llm_api_options', opts];
-  // One after the other: on a busy machine five tsx start-ups at once outlast the helper's 20 s bound.
-  const workers: SimProcess[] = [];
-  for (let i = 0; i <= CONTEXT_WORKERS; i++) workers.push(await startSimWorker(args, env));
+  const simArgs = [
+    'sim-worker',
+    MODEL,
+    '--extra_llm_api_options',
+    opts,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+  ];
+  // One after the other: on a busy machine several start-ups at once are slow to get ready.
+  const workers: Child[] = [];
+  let proxy: Child | undefined;
+  try {
+    for (let i = 0; i <= CONTEXT_WORKERS; i++) {
+      workers.push(await startCli(simArgs, SIM_ENV, /Uvicorn running on http:\/\/[^:]+:(\d+)/));
+    }
+    proxy = await startFleetProxy(workers, n);
+    return await kvRow(workers, proxy, n, prefixes, rounds, concurrency);
+  } finally {
+    if (proxy) await stopCli(proxy);
+    await Promise.all(workers.map(stopCli));
+  }
+}
+
+function startFleetProxy(workers: Child[], n: number): Promise<Child> {
   const ctx = workers.slice(0, CONTEXT_WORKERS);
-  const gen = workers[CONTEXT_WORKERS] as SimProcess;
+  const gen = workers[CONTEXT_WORKERS] as Child;
   const cfg = tempFile(
     'disagg.yaml',
     `hostname: 127.0.0.1\nport: 0\ncontext_servers:\n  num_instances: ${CONTEXT_WORKERS}\n` +
@@ -149,22 +177,32 @@ async function measure(
       '  router:\n    type: kv_cache_aware\n    max_batch_size: 64\n    tokens_per_block: 32\n' +
       `generation_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${gen.port}"]\n`,
   );
-  const proxy = await startProxy(cfg, n);
-  try {
-    await runWorkload(proxy.port, prefixes, rounds, concurrency);
-    const counts = await Promise.all(ctx.map(kvCount));
-    const reused = counts.reduce((a, c) => a + c.reused, 0);
-    const missed = counts.reduce((a, c) => a + c.missed, 0);
-    // Rounds after the first can hit at most all 16 blocks of the prefix (the tail never repeats).
-    const best = ((rounds - 1) * PREFIX_TOKENS) / (rounds * (PREFIX_TOKENS + TAIL_TOKENS));
-    return (
-      `| ${n} | ${((100 * reused) / Math.max(1, reused + missed)).toFixed(1)}% | ${(100 * best).toFixed(1)}% | ` +
-      `${counts.map((c) => c.requests).join(' / ')} |`
-    );
-  } finally {
-    await stopProxy(proxy.child);
-    await Promise.all(workers.map((w) => w.stop()));
-  }
+  return startCli(
+    ['proxy', '-c', cfg, '-l', 'warning', '--workers', String(n)],
+    {},
+    /listening on http:\/\/[^:]+:(\d+)/,
+  );
+}
+
+/** Runs the workload through the proxy and reads the context workers' own KV counts. */
+async function kvRow(
+  workers: Child[],
+  proxy: Child,
+  n: number,
+  prefixes: number,
+  rounds: number,
+  concurrency: number,
+): Promise<string> {
+  await runWorkload(proxy.port, prefixes, rounds, concurrency);
+  const counts = await Promise.all(workers.slice(0, CONTEXT_WORKERS).map(kvCount));
+  const reused = counts.reduce((a, c) => a + c.reused, 0);
+  const missed = counts.reduce((a, c) => a + c.missed, 0);
+  // Rounds after the first can hit at most all 16 blocks of the prefix (the tail never repeats).
+  const best = ((rounds - 1) * PREFIX_TOKENS) / (rounds * (PREFIX_TOKENS + TAIL_TOKENS));
+  return (
+    `| ${n} | ${((100 * reused) / Math.max(1, reused + missed)).toFixed(1)}% | ${(100 * best).toFixed(1)}% | ` +
+    `${counts.map((c) => c.requests).join(' / ')} |`
+  );
 }
 
 async function main(): Promise<void> {
