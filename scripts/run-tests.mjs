@@ -119,6 +119,10 @@ if (existsSync(pwReport)) {
   skipped += s.skipped ?? 0;
 }
 
+// CI shows only the tail of the output: name each failed test there, with the first line of its error.
+const failures = [...vitestFailures(vitestReport), ...playwrightFailures(pwReport)];
+if (failures.length > 0) process.stdout.write(`\nFailed tests:\n${failures.join('\n')}\n`);
+
 process.stdout.write('\n');
 for (const s of steps)
   process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.seconds.toFixed(1)} s)\n`);
@@ -129,3 +133,43 @@ const toolFailures = steps.filter(
 ).length;
 process.stdout.write(`${passed} passed, ${failed + toolFailures} failed, ${skipped} skipped\n`);
 process.exitCode = stepFailures === 0 && failed === 0 ? 0 : 1;
+
+function firstLine(text) {
+  // Runner messages carry ANSI colour codes; the recap is plain text.
+  return (
+    String(text ?? '')
+      .replace(/\u001b\[[0-9;]*m/g, '')
+      .split('\n')
+      .find((l) => l.trim()) ?? ''
+  );
+}
+
+function vitestFailures(path) {
+  if (!existsSync(path)) return [];
+  const out = [];
+  for (const file of JSON.parse(readFileSync(path, 'utf8')).testResults ?? []) {
+    const relative = String(file.name).replace(root, '');
+    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0)
+      out.push(`  ✗ ${relative}: ${firstLine(file.message)}`);
+    for (const t of file.assertionResults ?? [])
+      if (t.status === 'failed')
+        out.push(`  ✗ ${relative} › ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+  }
+  return out;
+}
+
+function playwrightFailures(path) {
+  if (!existsSync(path)) return [];
+  const out = [];
+  const walk = (suite) => {
+    for (const spec of suite.specs ?? [])
+      for (const test of spec.tests ?? [])
+        if (test.status === 'unexpected') {
+          const last = test.results?.at(-1);
+          out.push(`  ✗ ${spec.file} › ${spec.title}: ${firstLine(last?.error?.message)}`);
+        }
+    for (const child of suite.suites ?? []) walk(child);
+  };
+  for (const suite of JSON.parse(readFileSync(path, 'utf8')).suites ?? []) walk(suite);
+  return out;
+}

@@ -118,7 +118,7 @@ describe('sim-worker command line', () => {
       expect(models.data[0]?.id).toBe('tmp');
       // uvicorn-style access log lines.
       await expect
-        .poll(() => w.output(), { timeout: 5_000 })
+        .poll(() => w.output(), { timeout: 20_000 })
         .toContain('"GET /v1/models HTTP/1.1" 200 OK');
       expect(w.output()).toContain('Loading weights: 100%');
       // No disable_overlap_scheduler and no cache_transceiver_config: this worker cannot serve disaggregated requests.

@@ -58,7 +58,7 @@ describe('batching and queueing (max_batch_size 2, real delays)', () => {
     expect(chunks.map((c) => c.choices[0]?.finish_reason)).toEqual([null, null, 'length']);
     // print_iter_log: the executor's per-iteration line with the states dict the slurm scripts parse.
     await expect
-      .poll(() => w.output(), { timeout: 5_000 })
+      .poll(() => w.output(), { timeout: 20_000 })
       .toMatch(
         /iter = \d+, .*states = \{'num_ctx_requests': 1, 'num_ctx_tokens': \d+, 'num_generation_tokens': 0\}/,
       );

@@ -35,10 +35,12 @@ describe('healthUrl', () => {
 
 describe('fetch health probe', () => {
   const probe = createFetchHealthProbe();
+  // Generous limit for the answering cases: a loaded machine can take seconds to schedule the local server.
+  const LIMIT_MS = 20_000;
 
   it('ok on 200', async () => {
     const port = await serve((_req, res) => res.writeHead(200).end());
-    expect(await probe.probe(healthUrl('127.0.0.1', port), 1000)).toEqual({
+    expect(await probe.probe(healthUrl('127.0.0.1', port), LIMIT_MS)).toEqual({
       ok: true,
       status: 200,
       error: null,
@@ -47,7 +49,7 @@ describe('fetch health probe', () => {
 
   it('not ok on 503, with the status', async () => {
     const port = await serve((_req, res) => res.writeHead(503).end('loading'));
-    expect(await probe.probe(healthUrl('127.0.0.1', port), 1000)).toEqual({
+    expect(await probe.probe(healthUrl('127.0.0.1', port), LIMIT_MS)).toEqual({
       ok: false,
       status: 503,
       error: 'HTTP 503',
@@ -56,7 +58,7 @@ describe('fetch health probe', () => {
 
   it('not ok when nothing listens', async () => {
     const port = await getFreePort();
-    expect(await probe.probe(healthUrl('127.0.0.1', port), 1000)).toEqual({
+    expect(await probe.probe(healthUrl('127.0.0.1', port), LIMIT_MS)).toEqual({
       ok: false,
       status: null,
       error: 'ECONNREFUSED',

@@ -105,13 +105,13 @@ describe('createQuitController', () => {
       exit,
       timeoutMs: 20,
     }).onBeforeQuit({ preventDefault: () => undefined });
-    await vi.waitFor(() => expect(exit).toHaveBeenCalledWith(0), { timeout: 1000 });
+    await vi.waitFor(() => expect(exit).toHaveBeenCalledWith(0), { timeout: 10_000 });
     const exit2 = vi.fn();
     createQuitController({
       dispose: () => Promise.reject(new Error('boom')),
       exit: exit2,
     }).onBeforeQuit({ preventDefault: () => undefined });
-    await vi.waitFor(() => expect(exit2).toHaveBeenCalledWith(1), { timeout: 1000 });
+    await vi.waitFor(() => expect(exit2).toHaveBeenCalledWith(1), { timeout: 10_000 });
   });
 });
 
