@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 
+import { startUntil, stopChild } from './child-procs';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 
 // Under the device bundle (CommonJS) import.meta is empty: every path there comes from --bundles.
@@ -98,44 +99,21 @@ function pinned(
 }
 
 /** Starts a process and resolves once its output matches `ready` (20 s at most). */
-function start(
+async function start(
   name: string,
-  [cmd, args]: [string, string[]],
+  command: [string, string[]],
   ready: RegExp,
 ): Promise<{ proc: Proc; match: RegExpExecArray }> {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { child, started } = startUntil(name, command, ready, { cwd: ROOT });
   const proc: Proc = { name, child, pid: child.pid ?? 0 };
   procs.push(proc);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 20_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, match: m });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${String(code)}):\n${out}`));
-    });
-  });
+  return { proc, match: await started };
 }
 
-/** SIGTERM by pid, then waits for the exit (SIGKILL after 10 s). */
 async function stop(proc: Proc): Promise<void> {
   const i = procs.indexOf(proc);
   if (i >= 0) procs.splice(i, 1);
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => proc.child.once('exit', () => r()));
-  proc.child.kill('SIGTERM');
-  const killer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killer);
+  await stopChild(proc.child);
 }
 
 const CLK_TCK = (() => {

@@ -7,10 +7,12 @@
 // missed)), and beside it how the prefixes spread over the workers. Locally:
 //   node --import tsx bench/fleet-routing.ts [--sizes 1,4] [--prefixes 12] [--rounds 5] [--concurrency 2]
 // A benchmark prints numbers; it is not a test.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+import { startUntil, stopChild } from './child-procs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
@@ -58,38 +60,22 @@ function tempFile(name: string, text: string): string {
 }
 
 /** `disagg-console <args>`, resolved once its output names the port it listens on (60 s at most). */
-function startCli(args: string[], env: Record<string, string>, ready: RegExp): Promise<Child> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/disagg-console.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start:\n${out}`)), 60_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), url: `http://127.0.0.1:${m[1]}` });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${args[0]} exited (${String(code)}):\n${out}`)));
-  });
+async function startCli(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<Child> {
+  const { child, started } = startUntil(
+    args[0] ?? 'disagg-console',
+    [process.execPath, [path.join(ROOT, 'bin/disagg-console.mjs'), ...args]],
+    ready,
+    { cwd: ROOT, env: { ...process.env, ...env }, timeoutMs: 60_000 },
+  );
+  const m = await started;
+  return { child, port: Number(m[1]), url: `http://127.0.0.1:${m[1]}` };
 }
 
-/** SIGTERM by pid, SIGKILL after 10 s. */
-async function stopCli({ child }: Child): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killer);
-}
+const stopCli = ({ child }: Child): Promise<void> => stopChild(child);
 
 const SIM_ENV = { DISAGG_SIM_ZERO_DELAY: '1', DISAGG_SIM_LOAD_MS: '0', CUDA_VISIBLE_DEVICES: '0' };
 
