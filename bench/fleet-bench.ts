@@ -98,13 +98,13 @@ function pinned(
   return layout.canPin ? ['taskset', ['-c', cores.join(','), cmd, ...args]] : [cmd, args];
 }
 
-/** Starts a process and resolves once its output matches `ready` (20 s at most). */
+/** Starts a process and resolves once its output matches `ready` (60 s at most: tsx on a busy machine is slow). */
 async function start(
   name: string,
   command: [string, string[]],
   ready: RegExp,
 ): Promise<{ proc: Proc; match: RegExpExecArray }> {
-  const { child, started } = startUntil(name, command, ready, { cwd: ROOT });
+  const { child, started } = startUntil(name, command, ready, { cwd: ROOT, timeoutMs: 60_000 });
   const proc: Proc = { name, child, pid: child.pid ?? 0 };
   procs.push(proc);
   return { proc, match: await started };
