@@ -743,33 +743,28 @@ function longPromptJson(rows: LongPromptRow[]): object {
   }));
 }
 
-function argValue(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
+/** What `disagg-console bench-proxy` read from its flags (electron/cli/bench-proxy-command.ts). */
+export interface ProxyBenchOptions {
+  isQuick: boolean;
+  /** Interleaved runs per case (default 3, quick 1). */
+  runs: number | undefined;
+  jsonOut: string | undefined;
+  /** Another checkout whose proxy is benchmarked. */
+  proxyRoot: string | undefined;
+  only: 'overload' | 'slow-clients' | 'long-prompts' | undefined;
+  isOverloadSkipped: boolean;
+  isLongSkipped: boolean;
 }
 
-export async function runProxyBench(args: string[]): Promise<number> {
-  const isQuick = args.includes('--quick');
-  if (args.includes('--help')) {
-    process.stdout.write(
-      'Usage: npm run bench:proxy [-- --quick] [--runs N] [--json FILE] [--no-overload | --only-overload | --only-slow-clients | --no-long-prompts | --only-long-prompts] [--proxy-root DIR]\n' +
-        '  --no-long-prompts    skip run 5 (20 KB, 200 KB and 1 MB prompts)\n' +
-        '  --only-long-prompts  run only run 5\n' +
-        '  --no-overload        skip run 3 (overload with capacity set by bounded workers)\n' +
-        '  --only-overload      run only run 3\n' +
-        '  --only-slow-clients  run only run 4 (normal latency beside slow-body and slow-header clients)\n' +
-        '  --proxy-root DIR     benchmark the proxy of another checkout (compare builds in one sitting)\n',
-    );
-    return 0;
-  }
+export async function runProxyBench(options: ProxyBenchOptions): Promise<number> {
+  const { isQuick, jsonOut } = options;
   // A full run: 3 interleaved runs of every case, medians reported, about 3 minutes in all.
-  const runs = Math.max(1, Number(argValue(args, '--runs') ?? (isQuick ? 1 : 3)));
-  const jsonOut = argValue(args, '--json');
-  proxyRoot = path.resolve(argValue(args, '--proxy-root') ?? ROOT);
-  const isOverloadOnly = args.includes('--only-overload');
-  const isLongOnly = args.includes('--only-long-prompts');
-  const isLong = isLongOnly || !args.includes('--no-long-prompts');
-  const isOverload = isOverloadOnly || !args.includes('--no-overload');
+  const runs = options.runs ?? (isQuick ? 1 : 3);
+  proxyRoot = path.resolve(options.proxyRoot ?? ROOT);
+  const isOverloadOnly = options.only === 'overload';
+  const isLongOnly = options.only === 'long-prompts';
+  const isLong = isLongOnly || !options.isLongSkipped;
+  const isOverload = isOverloadOnly || !options.isOverloadSkipped;
   const warmupMs = isQuick ? 500 : 600;
   const durationMs = isQuick ? 1_500 : 2_000;
   const durationS = durationMs / 1000;
@@ -793,7 +788,7 @@ export async function runProxyBench(args: string[]): Promise<number> {
   );
   try {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-'));
-    if (args.includes('--only-slow-clients')) {
+    if (options.only === 'slow-clients') {
       const result = await runSlowClients(tmp, runs, isQuick, log);
       if (jsonOut) {
         writeFileSync(

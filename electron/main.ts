@@ -18,6 +18,7 @@ import {
 } from 'electron';
 
 import { type Backend, createBackend } from './core/backend';
+import { type ConsoleLogger, createConsoleLogger } from './core/logging/console-logger';
 import { bindIpc } from './ipc/bind-ipc';
 import { isTrustedSender, urlPrefixOf } from './ipc/trusted-sender';
 import { watchWorkerCrashes } from './platform/crash-notifier';
@@ -64,10 +65,16 @@ function trayIconBitmap(): Buffer {
   return px;
 }
 
+/** The console's log (logging/console-logger.ts), opened once the data folder is known. */
+let logger: ConsoleLogger | null = null;
+
 function onUnexpectedError(err: unknown): void {
-  process.stderr.write(
-    `[disagg-console] unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
+  if (logger) logger.log('error', 'unexpected error', { err });
+  else {
+    process.stderr.write(
+      `[disagg-console] unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -79,9 +86,13 @@ async function main(): Promise<void> {
   process.on('uncaughtException', onUnexpectedError);
   await app.whenReady();
 
+  const dataDir = join(app.getPath('userData'), 'data');
+  logger = createConsoleLogger({ dir: join(dataDir, 'logs') });
+  const shellLog = logger.forComponent('electron');
   const backend: Backend = await createBackend({
-    dataDir: join(app.getPath('userData'), 'data'),
+    dataDir,
     platform: { name: 'electron' },
+    logger,
   });
   const pageUrl = rendererUrl();
   const allowedPrefix = urlPrefixOf(pageUrl);
@@ -92,7 +103,7 @@ async function main(): Promise<void> {
   const quit = createQuitController({
     dispose: () => backend.dispose(),
     exit: (code) => app.exit(code),
-    log: (m) => process.stderr.write(`[disagg-console] ${m}\n`),
+    log: (m) => shellLog('info', m),
   });
   const actions: MenuActions = {
     showWindow: () => showWindow(),
@@ -155,6 +166,7 @@ async function main(): Promise<void> {
         webContentsIds: () => BrowserWindow.getAllWindows().map((w) => w.webContents.id),
         allowedUrlPrefixes: [allowedPrefix],
       }),
+    log: (message, err) => shellLog('error', message, { err }),
   });
   const offCrashes = watchWorkerCrashes(backend.onEvent, (title, body) => {
     if (Notification.isSupported()) new Notification({ title, body }).show();

@@ -32,6 +32,7 @@ import {
   numberFlag,
   parseFlags,
   portFlag,
+  usageErrorLine,
 } from '../core/cli-args';
 
 type BenchFlag =
@@ -517,9 +518,7 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (parsed.kind === 'error') {
-    process.stderr.write(
-      `disagg-console bench: ${parsed.message}\nTry 'disagg-console bench --help'.\n`,
-    );
+    process.stderr.write(usageErrorLine('bench', parsed.message));
     return 2;
   }
   const a = parsed.args;

@@ -2,6 +2,8 @@
 // Each subcommand's module is loaded only when it runs: a sim worker then starts without compiling the
 // proxy, the console and the benchmarks, and a broken module cannot take the other subcommands down.
 
+import { nearestName } from '../core/cli-args';
+
 interface Subcommand {
   summary: string;
   run: (args: string[]) => Promise<number | undefined>;
@@ -43,6 +45,13 @@ function usage(): string {
   return lines.join('\n');
 }
 
+/** One line: "disagg-console: unknown subcommand 'prxy'; did you mean 'proxy'? (disagg-console --help ...)". */
+export function unknownSubcommandLine(name: string): string {
+  const nearest = nearestName(name, Object.keys(SUBCOMMANDS));
+  const hint = nearest === undefined ? '' : `; did you mean '${nearest}'?`;
+  return `disagg-console: unknown subcommand '${name}'${hint} (disagg-console --help lists them)\n`;
+}
+
 /** Runs the command line and resolves with the exit code (undefined while a server keeps running). */
 export async function runCli(argv: string[]): Promise<number | undefined> {
   const [name, ...rest] = argv;
@@ -52,7 +61,7 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
   }
   const sub = SUBCOMMANDS[name];
   if (!sub) {
-    process.stderr.write(`disagg-console: unknown subcommand '${name}'\n\n${usage()}\n`);
+    process.stderr.write(unknownSubcommandLine(name));
     return 2;
   }
   return sub.run(rest);

@@ -15,6 +15,7 @@ import {
   formatHelp,
   numberFlag,
   parseFlags,
+  usageErrorLine,
 } from '../core/cli-args';
 import {
   fleetPlace,
@@ -311,9 +312,7 @@ function readFile(path: string): string | Error {
 export async function runProxyCommand(argv: string[]): Promise<number | undefined> {
   const parsed = parseProxyArgs(argv);
   if (!parsed.ok) {
-    process.stderr.write(
-      `proxy: ${parsed.message}\nRun 'disagg-console proxy --help' for the flags.\n`,
-    );
+    process.stderr.write(usageErrorLine('proxy', parsed.message));
     return 2;
   }
   const args = parsed.args;
@@ -322,9 +321,7 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
     return 0;
   }
   if (args.configFile === undefined) {
-    process.stderr.write(
-      `proxy: -c/--config_file is required\nRun 'disagg-console proxy --help' for the flags.\n`,
-    );
+    process.stderr.write(usageErrorLine('proxy', '-c/--config_file is required'));
     return 2;
   }
   const level = LOG_LEVEL_ORDER[args.logLevel];

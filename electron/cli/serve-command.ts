@@ -7,8 +7,17 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { CONSOLE_LOG_LEVELS, type ConsoleLogLevel } from '../../shared/model/logs';
 import { type Backend, createBackend, defaultDataDir } from '../core/backend';
-import { CliError, type CommandSpec, formatHelp, parseFlags, portFlag } from '../core/cli-args';
+import {
+  choiceFlag,
+  CliError,
+  type CommandSpec,
+  formatHelp,
+  parseFlags,
+  portFlag,
+  usageErrorLine,
+} from '../core/cli-args';
 import { type ApiServer, createApiToken, startApiServer } from '../core/http/api-server';
 import {
   listenWithPlan,
@@ -17,6 +26,7 @@ import {
   saveEndpoint,
 } from '../core/lifecycle/console-endpoint';
 import { acquireDataDirLock, type DataDirLock } from '../core/lifecycle/data-dir-lock';
+import { createConsoleLogger } from '../core/logging/console-logger';
 import { exitOnStopSignals } from './cli-flags';
 
 type ServeFlag =
@@ -26,7 +36,8 @@ type ServeFlag =
   | 'proxyPort'
   | 'staticDir'
   | 'firstWorkerPort'
-  | 'shouldStopLeftovers';
+  | 'shouldStopLeftovers'
+  | 'logLevel';
 
 export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
   usage: 'Usage: disagg-console serve [options]',
@@ -82,6 +93,13 @@ export const SERVE_COMMAND: CommandSpec<ServeFlag> = {
           takes: 'switch',
           help: 'stop every worker a crashed console left running (default: adopt those that\nmatch the topology being started, stop the others)',
         },
+        {
+          key: 'logLevel',
+          names: ['--log_level', '--log-level'],
+          takes: 'value',
+          metavar: 'LEVEL',
+          help: `the console's own log (DATA_DIR/logs/console.log and stderr):\n${CONSOLE_LOG_LEVELS.join(', ')} (default info)`,
+        },
       ],
     },
   ],
@@ -98,6 +116,7 @@ export interface ServeArgs {
   firstWorkerPort: number | undefined;
   staticDir: string | undefined;
   shouldStopLeftovers: boolean;
+  logLevel: ConsoleLogLevel;
   isHelp: boolean;
 }
 
@@ -122,6 +141,10 @@ export function parseServeArgs(
           : undefined,
       staticDir: v.staticDir !== undefined ? resolve(v.staticDir) : undefined,
       shouldStopLeftovers: parsed.values.shouldStopLeftovers === true,
+      logLevel:
+        v.logLevel !== undefined
+          ? choiceFlag('--log_level', v.logLevel, CONSOLE_LOG_LEVELS)
+          : 'info',
       isHelp: parsed.isHelp,
     };
     return { ok: true, args };
@@ -155,9 +178,7 @@ function staticDirFor(args: ServeArgs): string {
 export async function runServeCommand(argv: string[]): Promise<number | undefined> {
   const parsed = parseServeArgs(argv);
   if (!parsed.ok) {
-    process.stderr.write(
-      `serve: ${parsed.message}\nRun 'disagg-console serve --help' for the flags.\n`,
-    );
+    process.stderr.write(usageErrorLine('serve', parsed.message));
     return 2;
   }
   const args = parsed.args;
@@ -165,17 +186,17 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const onUnexpectedError = (err: unknown): void => {
-    process.stderr.write(
-      `[console] unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-  };
+  // The console's log (logging/console-logger.ts) opens first, so the lock and the start are in it too.
+  mkdirSync(args.dataDir, { recursive: true });
+  const logger = createConsoleLogger({ dir: join(args.dataDir, 'logs'), level: args.logLevel });
+  const lifecycleLog = logger.forComponent('lifecycle');
+  const onUnexpectedError = (err: unknown): void =>
+    logger.log('error', 'unexpected error', { err });
   process.on('unhandledRejection', onUnexpectedError);
   process.on('uncaughtException', onUnexpectedError);
 
   // One console per data dir: taken before anything in it is read or started (lifecycle/data-dir-lock.ts).
-  mkdirSync(args.dataDir, { recursive: true });
-  const say = (message: string): void => void process.stderr.write(`[console] ${message}\n`);
+  const say = (message: string): void => lifecycleLog('warn', message);
   let lock: DataDirLock;
   try {
     lock = await acquireDataDirLock(args.dataDir, { log: say });
@@ -188,7 +209,7 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   let backend: Backend | null = null;
   let server: ApiServer | null = null;
   const signals = exitOnStopSignals((signal) => {
-    process.stderr.write(`[console] ${signal}: stopping every worker this console started\n`);
+    lifecycleLog('info', `${signal}: stopping every worker this console started`, { signal });
     // A backend still starting is disposed by the start path below once it exists.
     if (backend === null) return undefined;
     const running = backend;
@@ -209,6 +230,7 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
       proxyPort: args.proxyPort,
       firstWorkerPort: args.firstWorkerPort,
       leftovers: args.shouldStopLeftovers ? 'stop' : 'adopt',
+      logger,
     });
   } catch (err) {
     lock.release();
@@ -226,10 +248,18 @@ export async function runServeCommand(argv: string[]): Promise<number | undefine
   const stored = readStoredEndpoint(args.dataDir, say);
   const token = stored.token ?? createApiToken();
   const plan = planListenPort(args.port, stored);
+  const apiLog = logger.forComponent('api');
   try {
     server = await listenWithPlan(
       plan,
-      (port) => startApiServer({ backend: started, port, token, staticDir: staticDirFor(args) }),
+      (port) =>
+        startApiServer({
+          backend: started,
+          port,
+          token,
+          staticDir: staticDirFor(args),
+          log: (message, err) => apiLog('error', message, { err }),
+        }),
       say,
     );
   } catch (err) {

@@ -7,6 +7,7 @@ import { AppError } from '../../shared/api/envelope';
 import type { WorkerView } from '../../shared/model/worker-view';
 import type { BenchService } from './bench-service';
 import type { GpuInventory } from './gpu/gpu-inventory';
+import type { ConsoleLogger } from './logging/console-logger';
 import type { ClusterMembership } from './membership';
 import type { MetricsService } from './metrics/metrics-service';
 import type { RequestLog } from './metrics/request-log';
@@ -23,6 +24,8 @@ import type { TopologyService } from './topology/topology-service';
 export interface ApiServices {
   supervisor: WorkerSupervisor;
   logStore: LogStore;
+  /** The console's own log (console:logs). */
+  consoleLog: ConsoleLogger;
   gpus: GpuInventory;
   topology: TopologyService;
   controller: ClusterController;
@@ -54,6 +57,7 @@ export function createApiHandlers(s: ApiServices): ApiHandlers {
       localOrThrow(id);
       return Promise.resolve(s.logStore.query(id, query));
     },
+    'console:logs': (query) => Promise.resolve(s.consoleLog.query(query)),
     ...s.topology.handlers(),
     ...s.controller.handlers(),
     'cluster:status': () =>

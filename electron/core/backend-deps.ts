@@ -6,9 +6,11 @@ import { join } from 'node:path';
 
 import type { ApiHandlers, OnApiEvent } from '../../shared/api/contract';
 import type { RestartPolicy } from '../../shared/logic/restart-policy';
+import type { ConsoleLogLevel } from '../../shared/model/logs';
 import type { BackendLog } from './event-hub';
 import type { CommandRunner } from './gpu/nvidia-smi-runner';
 import type { LeftoverMode } from './lifecycle/leftovers';
+import type { ConsoleLogger } from './logging/console-logger';
 import type { ProcessLauncher } from './supervisor/process-launcher';
 import type { SupervisorClock } from './supervisor/worker-supervisor';
 
@@ -24,6 +26,14 @@ export interface BackendDeps {
   platform?: BackendPlatform;
   launcher?: ProcessLauncher;
   clock?: SupervisorClock;
+  /**
+   * The console's log (`<dataDir>/logs/console.log`); `serve` passes the one it opened before the data-dir
+   * lock. Default: one opened here, closed on dispose.
+   */
+  logger?: ConsoleLogger;
+  /** Level of the logger opened here (default 'info'). */
+  logLevel?: ConsoleLogLevel;
+  /** Where the logger opened here echoes each record instead of a text line on stderr (tests: silence). */
   log?: BackendLog;
   /** The environment workers inherit (default process.env). */
   env?: Record<string, string | undefined>;

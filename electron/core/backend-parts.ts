@@ -63,7 +63,7 @@ export function createSupervisorPart(
     policyFor: (spec) => ({ readyTimeoutMs: readyTimeoutMs(spec.engine === 'simulated') }),
     pidFile: createPidFile(pidPath),
     ownerTag: deps.dataDir,
-    onUnexpectedError: (err) => log('error', `supervisor: ${errText(err)}`),
+    onUnexpectedError: (err) => log('error', `unexpected error: ${errText(err)}`, { err }),
   });
 }
 

@@ -19,7 +19,8 @@ import {
   createTopologyPart,
 } from './backend-parts';
 import { startServices } from './backend-start';
-import { type BackendLog, createEventHub } from './event-hub';
+import { createEventHub } from './event-hub';
+import { createConsoleLogger } from './logging/console-logger';
 import { createMembership } from './membership';
 import { createProxyHost } from './proxy-host';
 import { createRegistryService } from './registry-service';
@@ -39,23 +40,40 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
   const { dataDir } = deps;
   mkdirSync(dataDir, { recursive: true });
   const env = deps.env ?? process.env;
-  const log: BackendLog =
-    deps.log ?? ((level, message) => process.stderr.write(`[console] ${level} ${message}\n`));
-  const hub = createEventHub(log);
-  const settings = createSettingsService(dataDir, log);
+  const echo = deps.log;
+  const logger =
+    deps.logger ??
+    createConsoleLogger({
+      dir: join(dataDir, 'logs'),
+      level: deps.logLevel,
+      echo: echo === undefined ? undefined : (r) => echo(r.level, r.msg, r.fields),
+    });
+  const log = logger.forComponent('backend');
+  const hub = createEventHub(logger.forComponent('events'));
+  const settings = createSettingsService(dataDir, logger.forComponent('settings'));
   // Workers a crashed console left: settled (adopted or stopped) at start, see lifecycle/leftovers.ts.
   const pidPath = join(dataDir, 'console.pid');
 
   // Workers and the proxy in front of them.
   const logStore = createLogStore({ dir: join(dataDir, 'logs') });
-  const supervisor = createSupervisorPart(deps, settings, logStore, pidPath, log);
-  const proxy = createProxyHost({ port: deps.proxyPort ?? settings.get().proxyPort, env, log });
+  const supervisor = createSupervisorPart(
+    deps,
+    settings,
+    logStore,
+    pidPath,
+    logger.forComponent('supervisor'),
+  );
+  const proxy = createProxyHost({
+    port: deps.proxyPort ?? settings.get().proxyPort,
+    env,
+    log: logger.forComponent('proxy-host'),
+  });
   const etcdEndpointSetting = (): string | null => settings.get().etcdEndpoint;
   const proxyPort = (): number => proxy.port;
   const registry = createRegistryService({
     dataDir,
     env,
-    log,
+    log: logger.forComponent('registry'),
     etcdBinary: deps.etcdBinary,
     etcdEndpointSetting,
     proxyPort,
@@ -68,6 +86,7 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     dataDir,
     hub,
     log,
+    consoleLog: logger,
     settings,
     logStore,
     supervisor,
@@ -118,11 +137,13 @@ export async function createBackend(deps: BackendDeps): Promise<Backend> {
     await proxy.stop();
     await registry.stop();
     logStore.close();
+    if (deps.logger === undefined) logger.close();
   };
   try {
     const isDemoOnFirstStartWithoutGpus = deps.isDemoOnFirstStartWithoutGpus === true;
     await startServices({
       ...services,
+      log: logger.forComponent('lifecycle'),
       store,
       runner,
       workers,

@@ -254,6 +254,14 @@ export function formatHelp(spec: CommandSpec): string {
   return lines.join('\n');
 }
 
+/**
+ * A bad command line as the one line every subcommand prints (exit 2):
+ * "disagg-console proxy: unknown flag --prot; did you mean --port? (disagg-console proxy --help lists the flags)".
+ */
+export function usageErrorLine(command: string, message: string): string {
+  return `disagg-console ${command}: ${message} (disagg-console ${command} --help lists the flags)\n`;
+}
+
 // ---- values: one-line errors naming the flag and what it got ----
 
 /** A number, with `inf` when allowed; throws CliError "FLAG expects ..., got 'RAW'". */

@@ -2,9 +2,10 @@
 // A listener that throws is logged and the others still get the event. Layer: core.
 
 import type { ApiEventMap, ApiEventName, OnApiEvent } from '../../shared/api/contract';
+import type { StructuredLog as BackendLog } from './logging/console-logger';
 
-/** Where the backend logs (one line each). */
-export type BackendLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+/** Where the backend logs: one structured record each (logging/console-logger.ts). */
+export type { StructuredLog as BackendLog } from './logging/console-logger';
 
 /** An error's message, for log lines. */
 export const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -24,7 +25,7 @@ export function createEventHub(log: BackendLog): EventHub {
         try {
           l(payload);
         } catch (err) {
-          log('error', `listener of ${name} failed: ${errText(err)}`);
+          log('error', `listener of ${name} failed: ${errText(err)}`, { event: name, err });
         }
       }
     },

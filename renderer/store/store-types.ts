@@ -14,7 +14,7 @@ import type {
   StaleStateDetails,
 } from '../../shared/model/cluster-state';
 import type { GpuInventorySnapshot, GpuSample } from '../../shared/model/gpu';
-import type { LogLine } from '../../shared/model/logs';
+import type { ConsoleLogQuery, ConsoleLogRecord, LogLine } from '../../shared/model/logs';
 import type { MetricsBucket, WorkerIterationSample } from '../../shared/model/metrics';
 import type { RequestDetail } from '../../shared/model/requests';
 import type {
@@ -63,6 +63,8 @@ export interface UiSlice {
   toasts: Toast[];
   /** The worker whose logs panel is open. */
   logsWorkerId: string | null;
+  /** Whether the console's own log panel is open. */
+  isConsoleLogOpen: boolean;
   /** GPUs the Add worker panel is open for, null when closed. */
   addPanelGpus: number[] | null;
   /**
@@ -76,6 +78,7 @@ export interface UiSlice {
   notify: (kind: Toast['kind'], text: string) => void;
   dismissToast: (id: number) => void;
   openLogs: (workerId: string | null) => void;
+  openConsoleLog: (isOpen: boolean) => void;
   openAddPanel: (gpus: number[] | null) => void;
 }
 
@@ -84,6 +87,8 @@ export interface WorkersSlice {
   workerBusy: Record<string, string>;
   clusterStatus: ClusterStatus | null;
   logs: Record<string, LogLine[]>;
+  /** The console's own log records of the last console:logs query; null before the first. */
+  consoleLog: ConsoleLogRecord[] | null;
   loadClusterStatus: () => Promise<void>;
   /** Pre-flight of an add request against the mirror's topology; null when it cannot run (message in a toast). */
   preflightWorker: (request: WorkerAddRequest) => Promise<ValidationReport | null>;
@@ -95,6 +100,7 @@ export interface WorkersSlice {
   runPreset: (preset: PresetName, model: string, engine: WorkerEngine) => Promise<void>;
   loadLogs: (id: string) => Promise<void>;
   appendLogs: (workerId: string, lines: LogLine[]) => void;
+  loadConsoleLog: (query: ConsoleLogQuery) => Promise<void>;
 }
 
 /** What a cluster command did: the backend's result, or why it was refused (STALE_STATE with what changed). */

@@ -11,6 +11,7 @@ export const createUiSlice: SliceCreator<UiSlice> = (set, get) => {
     theme: 'system',
     toasts: [],
     logsWorkerId: null,
+    isConsoleLogOpen: false,
     addPanelGpus: null,
     connection: 'connecting',
     connectionError: null,
@@ -22,6 +23,7 @@ export const createUiSlice: SliceCreator<UiSlice> = (set, get) => {
     },
     dismissToast: (id) => set({ toasts: get().toasts.filter((t) => t.id !== id) }),
     openLogs: (logsWorkerId) => set({ logsWorkerId }),
+    openConsoleLog: (isConsoleLogOpen) => set({ isConsoleLogOpen }),
     openAddPanel: (addPanelGpus) => set({ addPanelGpus }),
   };
 };

@@ -69,6 +69,7 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
     workerBusy: {},
     clusterStatus: null,
     logs: {},
+    consoleLog: null,
     loadClusterStatus: async () => {
       try {
         set({ clusterStatus: await api.invoke('cluster:status') });
@@ -157,6 +158,13 @@ export const createWorkersSlice: SliceCreator<WorkersSlice> = (set, get, { api }
         set({ logs: { ...get().logs, [id]: mergeLogLines(get().logs[id] ?? [], lines) } });
       } catch (err) {
         get().notify('error', `Logs of ${id}: ${describeError(err)}`);
+      }
+    },
+    loadConsoleLog: async (query) => {
+      try {
+        set({ consoleLog: await api.invoke('console:logs', { tail: 1000, ...query }) });
+      } catch (err) {
+        get().notify('error', `Console log: ${describeError(err)}`);
       }
     },
     appendLogs: (workerId, lines) => {

@@ -27,7 +27,7 @@ import type {
   ClusterState,
 } from '../model/cluster-state';
 import type { GpuInventorySnapshot, GpuSample } from '../model/gpu';
-import type { LogLine, LogQuery } from '../model/logs';
+import type { ConsoleLogQuery, ConsoleLogRecord, LogLine, LogQuery } from '../model/logs';
 import type { MetricsQuery, MetricsSnapshot, MetricsTick } from '../model/metrics';
 import type { ProxyCostReport } from '../model/proxy-cost';
 import type {
@@ -66,6 +66,7 @@ export const ApiChannel = {
   WORKERS_RESTART: 'workers:restart',
   WORKERS_STOP: 'workers:stop',
   WORKERS_LOGS: 'workers:logs',
+  CONSOLE_LOGS: 'console:logs',
   TOPOLOGY_GET: 'topology:get',
   TOPOLOGY_VALIDATE: 'topology:validate',
   TOPOLOGY_APPLY: 'topology:apply',
@@ -127,6 +128,8 @@ export interface ApiInvokeMap {
   [ApiChannel.WORKERS_STOP]: (id: string) => Promise<WorkerStatus>;
   /** The worker's last log lines, optionally filtered by a search string. */
   [ApiChannel.WORKERS_LOGS]: (id: string, query?: LogQuery) => Promise<LogLine[]>;
+  /** The console's own structured log records (level, time, component, msg, fields), oldest first. */
+  [ApiChannel.CONSOLE_LOGS]: (query?: ConsoleLogQuery) => Promise<ConsoleLogRecord[]>;
   /** The current topology files, console.yaml parsed, and the version last applied. */
   [ApiChannel.TOPOLOGY_GET]: () => Promise<TopologyView>;
   /** Parses every file and runs the cross-file pre-flight; never changes anything. */

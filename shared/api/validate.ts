@@ -14,7 +14,7 @@ import type {
   PlannerWorkload,
 } from '../model/bench';
 import type { ClusterCommand, ClusterCommandRequest } from '../model/cluster-state';
-import type { LogQuery } from '../model/logs';
+import { CONSOLE_LOG_LEVELS, type ConsoleLogQuery, type LogQuery } from '../model/logs';
 import type { MetricsQuery } from '../model/metrics';
 import { REQUEST_OUTCOMES, type RequestQuery } from '../model/requests';
 import type { ConsoleSettingsPatch } from '../model/settings';
@@ -223,6 +223,12 @@ const logQuery = obj<LogQuery>({
   search: optional(str({ maxLength: 1000 })),
   isCaseSensitive: optional(bool()),
 });
+const consoleLogQuery = obj<ConsoleLogQuery>({
+  minLevel: optional(oneOf(CONSOLE_LOG_LEVELS)),
+  tail: optional(int({ min: 1, max: 10_000 })),
+  search: optional(str({ maxLength: 1000 })),
+  component: optional(str({ minLength: 1, maxLength: 100 })),
+});
 const metricsQuery = obj<MetricsQuery>({
   fromMs: optional(num({ min: 0 })),
   toMs: optional(num({ min: 0 })),
@@ -403,6 +409,7 @@ export const ApiValidators: { [K in ApiChannelName]: ArgsValidator<K> } = {
   'workers:restart': tuple(id),
   'workers:stop': tuple(id),
   'workers:logs': tuple(id, optional(logQuery)),
+  'console:logs': tuple(optional(consoleLogQuery)),
   'topology:get': tuple(),
   'topology:validate': tuple(topologyFiles),
   'topology:apply': tuple(topologyFiles),

@@ -107,7 +107,10 @@ export class ProxyEndpoints {
         );
         return sendJson(res, 200, JSON.stringify(items));
       }
-      case '/metrics': {
+      // Upstream's disaggregated server mounts prometheus_client on /prometheus/metrics
+      // (openai_disagg_server.py); both paths answer the same text.
+      case '/metrics':
+      case '/prometheus/metrics': {
         const text = this.deps.metricsText();
         res.writeHead(200, {
           'content-type': 'text/plain; version=0.0.4',

@@ -1,14 +1,17 @@
 // Prometheus text for the proxy's /metrics: requests by outcome, TTFT, TPOT, inter-token and
 // end-to-end histograms, per-worker in-flight and errors, retries, ejections, and the proxy's own
-// added latency. Upstream (Oct 2025) serves no /metrics at all (trtllm-protocol.md 8).
-// Layer: core.
+// added latency (`disagg_proxy_*`, ours), followed by the disaggregated server's own metrics under
+// upstream's names (upstream-metrics.ts; upstream serves them on /prometheus/metrics, and so do we).
+// Hand-written rather than prom-client: measured in docs/dependencies.md, held to prom-client's output by
+// tests/unit/core/proxy/metrics-prom-client.test.ts. Layer: core.
 import {
   Histogram,
   LATENCY_BUCKETS_SECONDS,
   OVERHEAD_BUCKETS_SECONDS,
 } from '../../../shared/logic/histogram';
 import type { AdmissionSnapshot, ShedReason } from './admission';
-import type { RecordOutcome } from './types';
+import type { ProxyRequestRecord, RecordOutcome } from './types';
+import { feedUpstreamMetrics, feedUpstreamRetry, UpstreamNamedMetrics } from './upstream-metrics';
 import type { WorkerSnapshot } from './worker-pool';
 
 function increment<K>(counts: Map<K, number>, key: K): void {
@@ -26,6 +29,19 @@ export class ProxyMetrics {
   readonly itl = new Histogram(LATENCY_BUCKETS_SECONDS);
   readonly e2e = new Histogram(LATENCY_BUCKETS_SECONDS);
   readonly overhead = new Histogram(OVERHEAD_BUCKETS_SECONDS);
+  /** Upstream's disaggregated-server metrics (perf_metrics.py names). */
+  readonly upstream = new UpstreamNamedMetrics();
+
+  /** A retry on another worker: ours and upstream's per-role counter. */
+  countRetry(rec: ProxyRequestRecord): void {
+    this.retries++;
+    feedUpstreamRetry(rec, this.upstream);
+  }
+
+  /** A finished request under upstream's metrics (every outcome; ours count it in countOutcome). */
+  observeUpstream(rec: ProxyRequestRecord): void {
+    feedUpstreamMetrics(rec, this.upstream);
+  }
 
   countOutcome(o: RecordOutcome): void {
     increment(this.requestsByOutcome, o);
@@ -130,6 +146,7 @@ export class ProxyMetrics {
     w('errors_total', 'Failures per worker.', 'counter', (s) => s.errors);
     w('ejections_total', 'Passive ejections per worker.', 'counter', (s) => s.ejections);
     w('ejected', '1 while the worker is ejected.', 'gauge', (s) => (s.isEjected ? 1 : 0));
+    out.push(...this.upstream.render());
     return out.join('\n') + '\n';
   }
 }

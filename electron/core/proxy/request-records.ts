@@ -53,6 +53,7 @@ export class RequestRecords {
     rec.status = status;
     if (errorMessage !== undefined) rec.errorMessage = errorMessage;
     this.metrics.countOutcome(outcome);
+    this.metrics.observeUpstream(rec);
     if (outcome === 'ok' || outcome === 'ok_context_only') this.observeLatencies(rec);
     if (this.listeners.size > 0) {
       this.buffer.push(rec);

@@ -40,7 +40,7 @@ export class RetryPolicy {
   /** Whether attempt `attempt` (0-based) may be followed by another; counts the retry and waits the jitter. */
   async allowsAnother(attempt: number, request: ProxyRequest): Promise<boolean> {
     if (attempt >= this.maxRetries) return false;
-    this.metrics.retries++;
+    this.metrics.countRetry(request.rec);
     request.rec.retries++;
     await new Promise((r) => setTimeout(r, this.jitterMs()));
     return true;

@@ -11,6 +11,7 @@ import { type PresetName, PRESETS } from '../../lib/worker-templates';
 import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
 import { gpuHolders, selectDefaultModel, selectFreeGpus } from '../../store/selectors';
 import { AddWorkerPanel } from './add-worker-panel';
+import { ConsoleLogPanel } from './console-log-panel';
 import { GpuCard } from './gpu-card';
 import { LogsPanel } from './logs-panel';
 import { RemoteWorkers } from './remote-workers';
@@ -113,6 +114,8 @@ export function ClusterView(): ReactNode {
   const clearGpuSelection = useAppStore((s) => s.clearGpuSelection);
   const logsWorkerId = useAppStore((s) => s.logsWorkerId);
   const openLogs = useAppStore((s) => s.openLogs);
+  const isConsoleLogOpen = useAppStore((s) => s.isConsoleLogOpen);
+  const openConsoleLog = useAppStore((s) => s.openConsoleLog);
   const [showTopology, setShowTopology] = useState(false);
 
   return (
@@ -132,6 +135,14 @@ export function ClusterView(): ReactNode {
           </span>
         ) : null}
         <span className="spacer" />
+        <button
+          type="button"
+          className="btn btn-small"
+          aria-pressed={isConsoleLogOpen}
+          onClick={() => openConsoleLog(!isConsoleLogOpen)}
+        >
+          Console log
+        </button>
         <Presets />
       </div>
       <div className="cluster-grid">
@@ -194,7 +205,8 @@ export function ClusterView(): ReactNode {
           {logsWorkerId ? (
             <LogsPanel key={logsWorkerId} workerId={logsWorkerId} onClose={() => openLogs(null)} />
           ) : null}
-          {!addPanelGpus && !logsWorkerId ? (
+          {isConsoleLogOpen ? <ConsoleLogPanel onClose={() => openConsoleLog(false)} /> : null}
+          {!addPanelGpus && !logsWorkerId && !isConsoleLogOpen ? (
             <section className="panel">
               <EmptyState title="Nothing selected">
                 Pick a free GPU to add a worker, or open a worker's logs from the list.

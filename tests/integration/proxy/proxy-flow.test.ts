@@ -168,6 +168,12 @@ describe('proxy request flow (section 5)', () => {
     const m = await request(p.port, 'GET', '/metrics');
     expect(m.body).toMatch(/disagg_proxy_requests_total\{outcome="ok"\} \d+/);
     expect(m.body).toMatch(/disagg_proxy_time_to_first_token_seconds_bucket/);
+    // Upstream's disaggregated-server names too, and upstream's path for them (perf_metrics.py).
+    expect(m.body).toMatch(/^total_requests_total [1-9]\d*$/m);
+    expect(m.body).toMatch(/^gen_first_token_latency_seconds_count [1-9]\d*$/m);
+    const upstreamPath = await request(p.port, 'GET', '/prometheus/metrics');
+    expect(upstreamPath.status).toBe(200);
+    expect(upstreamPath.body).toMatch(/^ctx_total_requests_total [1-9]\d*$/m);
     expect((await request(p.port, 'GET', '/nope')).status).toBe(404);
     expect((await request(p.port, 'GET', '/health')).status).toBe(200);
   });

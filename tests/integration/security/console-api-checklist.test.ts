@@ -40,7 +40,8 @@ beforeAll(async () => {
   server = await startApiServer({
     backend: h.backend,
     staticDir: join(staticRoot, 'ui'),
-    requestTimeoutMs: 1000,
+    // Long enough for a 16 MiB body on a loaded machine (the 413 cases), short enough for the trickle case.
+    requestTimeoutMs: 10_000,
     log: () => undefined,
   });
   // One call first, so lazily opened handles (keep-alive agents, log files) are part of the baseline.
@@ -219,7 +220,7 @@ describe('clients that misbehave on the wire', () => {
     );
     const normal = await callRaw('workers:list', '[]');
     expect(normal.status).toBe(200);
-    // The request timeout (1 s here) ends the slow request; the test's own timeout is the only time bound.
+    // The request timeout (10 s here) ends the slow request; the test's own timeout is the only time bound.
     expect(await closed).toMatch(/^HTTP\/1\.1 408/);
     await expectInvariants();
   });

@@ -24,6 +24,7 @@ const VALID: Record<ApiChannelName, unknown[]> = {
   'workers:restart': ['ctx0'],
   'workers:stop': ['ctx0'],
   'workers:logs': ['ctx0', { tail: 100, search: 'error', isCaseSensitive: false }],
+  'console:logs': [{ minLevel: 'warn', tail: 200, search: 'gen0', component: 'supervisor' }],
   'topology:get': [],
   'topology:validate': [{ 'console.yaml': 'workers: []\n', 'disagg_config.yaml': '' }],
   'topology:apply': [{ 'console.yaml': '' }],
