@@ -1,7 +1,7 @@
 // The dashboard's proxy-cost meter (issue #16): polls proxy:cost, keeps the previous sample and derives CPU
 // µs per request and per token between the two (shared/logic/proxy-cost.ts), beside the floor of the last
 // saved benchmark. Layer: renderer.
-import { type MeterReading,meterReading } from '../../shared/logic/proxy-cost';
+import { type MeterReading, meterReading } from '../../shared/logic/proxy-cost';
 import type { ProxyCostFloor, ProxyCpuSample } from '../../shared/model/proxy-cost';
 import { describeError } from '../lib/error-text';
 import type { SliceCreator } from './store-types';
