@@ -135,15 +135,19 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-/** The pids whose parent is `ppid` (the fleet primary's processes). */
-function childPids(ppid: number): number[] {
+/**
+ * The fleet processes under the primary `ppid`: its children whose command line names the CLI `entry`
+ * (under tsx the primary also has an esbuild child, which is no fleet process).
+ */
+function fleetPids(ppid: number, entry: string): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === ppid) out.push(Number(name));
+      if (Number(fields[1]) !== ppid) continue;
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(entry)) out.push(Number(name));
     } catch {
       // exited meanwhile
     }
@@ -224,7 +228,8 @@ async function startFleet(
     pinned(layout, cores, cmd),
     /listening on http:\/\/[^:]+:(\d+)/,
   );
-  const pids = [proc.pid, ...(n > 1 ? childPids(proc.pid) : [])];
+  const entry = path.basename(cmd[1][0] ?? '');
+  const pids = [proc.pid, ...(n > 1 ? fleetPids(proc.pid, entry) : [])];
   if (pids.length !== (n > 1 ? n + 1 : 1)) {
     throw new Error(`fleet of ${n}: found ${pids.length - 1} processes under pid ${proc.pid}`);
   }
