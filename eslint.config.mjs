@@ -179,6 +179,14 @@ export default tseslint.config(
     },
   },
   {
+    // No function over 120 lines in the backend and the shared code (issue 14): split a long one into named
+    // steps. Tests and the renderer are not held to it.
+    files: ['electron/**/*.ts', 'shared/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 120, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     files: ['electron/main.ts', 'electron/platform/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [rawIpc] }],

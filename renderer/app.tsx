@@ -5,13 +5,14 @@
 import { lazy, type ReactNode, Suspense, useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
+import { Button } from './components/button';
 import { EmptyState } from './components/empty-state';
 import { ErrorBox } from './components/error-box';
 import { Toasts } from './components/toasts';
 import { ClusterView } from './features/cluster/cluster-view';
 import { PlaygroundView } from './features/playground/playground-view';
 import { SettingsDialog } from './features/settings/settings-dialog';
-import { useAppStore } from './store/app-store-context';
+import { useAppFields, useAppStore } from './store/app-store-context';
 import { selectIsSimulated, selectWorkerCounts } from './store/selectors';
 import type { ThemeChoice, UiSlice, ViewName } from './store/store-types';
 
@@ -61,12 +62,14 @@ function useThemeAttribute(theme: ThemeChoice): void {
 }
 
 export function App(): ReactNode {
-  const view = useAppStore((s) => s.view);
-  const setView = useAppStore((s) => s.setView);
-  const theme = useAppStore((s) => s.theme);
-  const setTheme = useAppStore((s) => s.setTheme);
-  const connection = useAppStore((s) => s.connection);
-  const connectionError = useAppStore((s) => s.connectionError);
+  const { view, setView, theme, setTheme, connection, connectionError } = useAppFields(
+    'view',
+    'setView',
+    'theme',
+    'setTheme',
+    'connection',
+    'connectionError',
+  );
   const counts = useAppStore(useShallow(selectWorkerCounts));
   const isSimulated = useAppStore(selectIsSimulated);
   const openSettings = useAppStore((s) => s.openSettings);
@@ -133,17 +136,16 @@ export function App(): ReactNode {
           >
             {CONNECTION_BADGE[connection].text}
           </span>
-          <button type="button" className="btn btn-small" onClick={() => openSettings(true)}>
+          <Button isSmall onClick={() => openSettings(true)}>
             Settings
-          </button>
-          <button
-            type="button"
-            className="btn btn-small"
+          </Button>
+          <Button
+            isSmall
             onClick={() => setTheme(THEME_NEXT[theme])}
             aria-label={`Theme: ${theme}. Switch theme`}
           >
             Theme: {theme}
-          </button>
+          </Button>
         </div>
       </header>
       <main className="main">

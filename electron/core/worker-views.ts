@@ -1,6 +1,7 @@
 // WorkerView, the console API's picture of a worker, for local workers (the supervisor's spec and status)
 // and remote ones (registered by other machines, healthy or not). Layer: core.
 
+import { stoppedStatus } from '../../shared/logic/worker-state';
 import { workerUrlOf } from '../../shared/logic/worker-url';
 import type { RemoteWorker } from '../../shared/model/cluster';
 import type { WorkerStatus } from '../../shared/model/worker';
@@ -36,16 +37,10 @@ export function remoteView(r: RemoteWorker): WorkerView {
     url: r.url,
     origin: 'remote',
     spec: null,
+    // Another machine runs it: no process or history of ours, only whether its health check passes.
     status: {
-      id: r.id,
+      ...stoppedStatus(r.id),
       state: isUnhealthy ? 'degraded' : 'ready',
-      pid: null,
-      restarts: 0,
-      lastExit: null,
-      startedAtMs: null,
-      readyAtMs: null,
-      progress: null,
-      nextRestartAtMs: null,
       message: isUnhealthy ? 'health check failed' : null,
     },
   };

@@ -20,6 +20,24 @@ export const DEFAULT_REQUEST_RULES: RequestRules = {
   allowRequestChatTemplate: false,
 };
 
+/** The sampling fields both request models take from upstream's shared sampling parameters, in their order. */
+const SAMPLING_PARAM_FIELDS: readonly string[] = [
+  'use_beam_search',
+  'top_k',
+  'top_p_min',
+  'min_p',
+  'repetition_penalty',
+  'length_penalty',
+  'early_stopping',
+  'stop_token_ids',
+  'include_stop_str_in_output',
+  'ignore_eos',
+  'min_tokens',
+  'skip_special_tokens',
+  'spaces_between_special_tokens',
+  'truncate_prompt_tokens',
+];
+
 /** Every field CompletionRequest accepts. */
 export const COMPLETION_REQUEST_FIELDS: readonly string[] = [
   'model',
@@ -41,20 +59,7 @@ export const COMPLETION_REQUEST_FIELDS: readonly string[] = [
   'top_p',
   'user',
   'lora_request',
-  'use_beam_search',
-  'top_k',
-  'top_p_min',
-  'min_p',
-  'repetition_penalty',
-  'length_penalty',
-  'early_stopping',
-  'stop_token_ids',
-  'include_stop_str_in_output',
-  'ignore_eos',
-  'min_tokens',
-  'skip_special_tokens',
-  'spaces_between_special_tokens',
-  'truncate_prompt_tokens',
+  ...SAMPLING_PARAM_FIELDS,
   'return_context_logits',
   'detokenize',
   'add_special_tokens',
@@ -87,20 +92,7 @@ export const CHAT_REQUEST_FIELDS: readonly string[] = [
   'user',
   'reasoning_effort',
   'best_of',
-  'use_beam_search',
-  'top_k',
-  'top_p_min',
-  'min_p',
-  'repetition_penalty',
-  'length_penalty',
-  'early_stopping',
-  'stop_token_ids',
-  'include_stop_str_in_output',
-  'ignore_eos',
-  'min_tokens',
-  'skip_special_tokens',
-  'spaces_between_special_tokens',
-  'truncate_prompt_tokens',
+  ...SAMPLING_PARAM_FIELDS,
   'lora_request',
   'echo',
   'add_generation_prompt',
@@ -384,7 +376,7 @@ class Checker {
 }
 
 /** A `model_validator(mode="before")` failure: pydantic reports it as a value_error on the body. */
-function valueError(message: string): ParsedRequest<never> {
+function valueError(message: string): { ok: false; message: string } {
   return {
     ok: false,
     message: formatValidationErrors([
@@ -450,11 +442,13 @@ function beforeValidators(
   return kind === 'chat' ? chatRuleError(body, rules) : null;
 }
 
-/** Parses a `/v1/completions` body. */
-export function parseCompletionRequest(
+/** The steps both parsers start with: the body must be an object, pass the before-validators, and carry no
+ *  field outside its kind's list; then the checker collects the rest of the errors. */
+function openRequest(
   raw: unknown,
-  rules: RequestRules = DEFAULT_REQUEST_RULES,
-): ParsedRequest<CompletionRequestIn> {
+  kind: 'completion' | 'chat',
+  rules: RequestRules,
+): { ok: true; body: Json; checker: Checker } | { ok: false; message: string } {
   if (!isObject(raw)) {
     return {
       ok: false,
@@ -468,15 +462,26 @@ export function parseCompletionRequest(
       ]),
     };
   }
-  const before = beforeValidators(raw, 'completion', rules);
+  const before = beforeValidators(raw, kind, rules);
   if (before !== null) return valueError(before);
-  const c = new Checker(raw, rules.dialect.disaggParamFields);
-  c.extra(COMPLETION_REQUEST_FIELDS, raw, []);
-  const base = common(c, raw, 'max_tokens');
+  const checker = new Checker(raw, rules.dialect.disaggParamFields);
+  checker.extra(kind === 'chat' ? CHAT_REQUEST_FIELDS : COMPLETION_REQUEST_FIELDS, raw, []);
+  return { ok: true, body: raw, checker };
+}
+
+/** Parses a `/v1/completions` body. */
+export function parseCompletionRequest(
+  raw: unknown,
+  rules: RequestRules = DEFAULT_REQUEST_RULES,
+): ParsedRequest<CompletionRequestIn> {
+  const opened = openRequest(raw, 'completion', rules);
+  if (!opened.ok) return opened;
+  const { body, checker: c } = opened;
+  const base = common(c, body, 'max_tokens');
   let prompts: (string | number[])[] = [];
-  const p = raw.prompt;
+  const p = body.prompt;
   if (p === undefined) {
-    c.errors.push({ type: 'missing', loc: ['body', 'prompt'], msg: 'Field required', input: raw });
+    c.errors.push({ type: 'missing', loc: ['body', 'prompt'], msg: 'Field required', input: body });
   } else if (typeof p === 'string') prompts = [p];
   else if (isIntArray(p) && p.length > 0) prompts = [p];
   // Union[List[int], List[List[int]], str, List[str]]: several prompts give several sets of choices.
@@ -515,32 +520,18 @@ export function parseChatRequest(
   raw: unknown,
   rules: RequestRules = DEFAULT_REQUEST_RULES,
 ): ParsedRequest<ChatRequestIn> {
-  if (!isObject(raw)) {
-    return {
-      ok: false,
-      message: formatValidationErrors([
-        {
-          type: 'model_attributes_type',
-          loc: ['body'],
-          msg: 'Input should be a valid dictionary or object to extract fields from',
-          input: raw,
-        },
-      ]),
-    };
-  }
-  const before = beforeValidators(raw, 'chat', rules);
-  if (before !== null) return valueError(before);
-  const c = new Checker(raw, rules.dialect.disaggParamFields);
-  c.extra(CHAT_REQUEST_FIELDS, raw, []);
-  const base = common(c, raw, 'max_completion_tokens');
+  const opened = openRequest(raw, 'chat', rules);
+  if (!opened.ok) return opened;
+  const { body, checker: c } = opened;
+  const base = common(c, body, 'max_completion_tokens');
   const messages: ChatMessageIn[] = [];
-  const m = raw.messages;
+  const m = body.messages;
   if (m === undefined) {
     c.errors.push({
       type: 'missing',
       loc: ['body', 'messages'],
       msg: 'Field required',
-      input: raw,
+      input: body,
     });
   } else if (!Array.isArray(m)) {
     c.errors.push({

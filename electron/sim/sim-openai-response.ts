@@ -65,18 +65,33 @@ export interface ChoiceResult {
   disaggregatedParams: DisaggParamsOut | null;
 }
 
+/** The fields every non-streamed answer carries, in upstream's order, around its kind's choices. */
+function responseBody(
+  head: { id: string; object: string; model: string },
+  choices: Record<string, unknown>[],
+  usageOut: UsageOut,
+  promptTokenIds: number[] | null,
+): Record<string, unknown> {
+  return {
+    id: head.id,
+    object: head.object,
+    created: nowSec(),
+    model: head.model,
+    choices,
+    usage: usageOut,
+    prompt_token_ids: promptTokenIds,
+  };
+}
+
 export function completionResponse(
   model: string,
   choices: ChoiceResult[],
   usageOut: UsageOut,
   promptTokenIds: number[] | null,
 ): Record<string, unknown> {
-  return {
-    id: completionId(),
-    object: 'text_completion',
-    created: nowSec(),
-    model,
-    choices: choices.map((choice) => ({
+  return responseBody(
+    { id: completionId(), object: 'text_completion', model },
+    choices.map((choice) => ({
       index: choice.index,
       text: choice.text,
       token_ids: choice.tokenIds,
@@ -87,9 +102,9 @@ export function completionResponse(
       disaggregated_params: choice.disaggregatedParams,
       avg_decoded_tokens_per_iter: null,
     })),
-    usage: usageOut,
-    prompt_token_ids: promptTokenIds,
-  };
+    usageOut,
+    promptTokenIds,
+  );
 }
 
 export function chatResponse(
@@ -98,12 +113,9 @@ export function chatResponse(
   usageOut: UsageOut,
   promptTokenIds: number[] | null,
 ): Record<string, unknown> {
-  return {
-    id: chatCompletionId(),
-    object: 'chat.completion',
-    created: nowSec(),
-    model,
-    choices: choices.map((choice) => ({
+  return responseBody(
+    { id: chatCompletionId(), object: 'chat.completion', model },
+    choices.map((choice) => ({
       index: choice.index,
       message: {
         role: 'assistant',
@@ -119,9 +131,9 @@ export function chatResponse(
       disaggregated_params: choice.disaggregatedParams,
       avg_decoded_tokens_per_iter: null,
     })),
-    usage: usageOut,
-    prompt_token_ids: promptTokenIds,
-  };
+    usageOut,
+    promptTokenIds,
+  );
 }
 
 /** One `/v1/completions` stream chunk, all fields (model_dump_json with exclude_unset=False). */

@@ -687,43 +687,14 @@ export class SimServer {
     return null;
   }
 
-  private async generate(
+  /** One track per choice: n for each prompt, each with its own seed and its share of the prefill. */
+  private buildTracks(
     request: CompletionRequestIn | ChatRequestIn,
-    res: ServerResponse,
-    endpoint: Endpoint,
-    arrivalSec: number,
-  ): Promise<void> {
+    prompts: PromptIn[],
+    { requestType, initialTokens }: { requestType: string; initialTokens: number[] },
+  ): Track[] {
     const { settings } = this.deps;
-    const prompts = this.promptsOf(request);
-    const requestType = request.disagg?.request_type ?? 'context_and_generation';
-    const rejected = this.rejectReason(prompts, requestType, request);
-    if (rejected !== null) {
-      this.sendJson(res, 400, errorResponse(rejected));
-      return;
-    }
-    const requestId = this.nextRequestId;
-    this.nextRequestId += 1;
-    const timing: Record<string, number> = {
-      server_arrival_time: arrivalSec + this.steadyOffsetSec,
-      arrival_time: arrivalSec + this.steadyOffsetSec,
-    };
-
-    let initialTokens: number[] = [];
-    let ctxRequestId: number | null = null;
-    if (requestType === 'generation_only') {
-      const pulled = await this.pullContext(request, prompts[0]?.ids ?? [], timing);
-      if (!pulled.ok) {
-        this.sendJson(res, 400, errorResponse(pulled.message));
-        return;
-      }
-      initialTokens = pulled.firstGenTokens;
-      ctxRequestId = pulled.ctxRequestId;
-    }
     const isContextOnly = requestType === 'context_only';
-    if (isContextOnly) {
-      ctxRequestId = this.nextCtxRequestId;
-      this.nextCtxRequestId += 1;
-    }
     const tracks: Track[] = [];
     prompts.forEach((prompt, promptIndex) => {
       const room = settings.maxSeqLen - prompt.ids.length;
@@ -766,6 +737,90 @@ export class SimServer {
         });
       }
     });
+    return tracks;
+  }
+
+  /**
+   * The disaggregated_params a context-only answer carries; the prompt's KV is kept for the generation worker
+   * unless the sequence already finished.
+   */
+  private answerContextOnly(
+    request: CompletionRequestIn | ChatRequestIn,
+    ctxRequestId: number,
+    first: Track,
+  ): NonNullable<ChoiceResult['disaggregatedParams']> {
+    const { settings } = this.deps;
+    const promptTokenIds = first.prompt.ids;
+    const firstGenTokens =
+      first.seq.tokenIds.length > 0 ? first.seq.tokenIds.slice(0, 1) : [EOS_TOKEN_ID];
+    const opaque = encodeOpaqueState({
+      sim: 1,
+      host: settings.host,
+      port: this.boundPort,
+      ctx_request_id: ctxRequestId,
+      pid: process.pid,
+    });
+    const disaggOut = {
+      request_type: 'context_only',
+      first_gen_tokens: firstGenTokens,
+      ctx_request_id: ctxRequestId,
+      encoded_opaque_state: opaque,
+      draft_tokens: null,
+      ...this.contextAnswerExtras(request, ctxRequestId, first),
+    };
+    this.sentContextParams.push(JSON.stringify(disaggOut));
+    if (this.sentContextParams.length > RECENT_REQUESTS) this.sentContextParams.shift();
+    if (first.seq.finishReason !== 'stop') {
+      // Keep the KV for the generation worker until it pulls it or kv_transfer_timeout_ms passes.
+      const payload: KvTransferPayload = {
+        ctx_request_id: ctxRequestId,
+        prompt_token_ids: promptTokenIds,
+        first_gen_tokens: firstGenTokens,
+        kv_bytes: settings.kvBytesForTokens(promptTokenIds.length),
+      };
+      this.contexts.put(payload, this.deps.engine.holdKv(promptTokenIds.length + 1));
+    }
+    return disaggOut;
+  }
+
+  private async generate(
+    request: CompletionRequestIn | ChatRequestIn,
+    res: ServerResponse,
+    endpoint: Endpoint,
+    arrivalSec: number,
+  ): Promise<void> {
+    const { settings } = this.deps;
+    const prompts = this.promptsOf(request);
+    const requestType = request.disagg?.request_type ?? 'context_and_generation';
+    const rejected = this.rejectReason(prompts, requestType, request);
+    if (rejected !== null) {
+      this.sendJson(res, 400, errorResponse(rejected));
+      return;
+    }
+    const requestId = this.nextRequestId;
+    this.nextRequestId += 1;
+    const timing: Record<string, number> = {
+      server_arrival_time: arrivalSec + this.steadyOffsetSec,
+      arrival_time: arrivalSec + this.steadyOffsetSec,
+    };
+
+    let initialTokens: number[] = [];
+    let ctxRequestId: number | null = null;
+    if (requestType === 'generation_only') {
+      const pulled = await this.pullContext(request, prompts[0]?.ids ?? [], timing);
+      if (!pulled.ok) {
+        this.sendJson(res, 400, errorResponse(pulled.message));
+        return;
+      }
+      initialTokens = pulled.firstGenTokens;
+      ctxRequestId = pulled.ctxRequestId;
+    }
+    const isContextOnly = requestType === 'context_only';
+    if (isContextOnly) {
+      ctxRequestId = this.nextCtxRequestId;
+      this.nextCtxRequestId += 1;
+    }
+    const tracks = this.buildTracks(request, prompts, { requestType, initialTokens });
     const out = new ResponseWriter(
       res,
       request,
@@ -792,40 +847,11 @@ export class SimServer {
       timing.server_first_token_time = timing.last_token_time;
     }
 
-    let disaggOut: ChoiceResult['disaggregatedParams'] = null;
     const first = tracks[0];
-    if (isContextOnly && ctxRequestId !== null && first) {
-      const promptTokenIds = first.prompt.ids;
-      const firstGenTokens =
-        first.seq.tokenIds.length > 0 ? first.seq.tokenIds.slice(0, 1) : [EOS_TOKEN_ID];
-      const opaque = encodeOpaqueState({
-        sim: 1,
-        host: settings.host,
-        port: this.boundPort,
-        ctx_request_id: ctxRequestId,
-        pid: process.pid,
-      });
-      disaggOut = {
-        request_type: 'context_only',
-        first_gen_tokens: firstGenTokens,
-        ctx_request_id: ctxRequestId,
-        encoded_opaque_state: opaque,
-        draft_tokens: null,
-        ...this.contextAnswerExtras(request, ctxRequestId, first),
-      };
-      this.sentContextParams.push(JSON.stringify(disaggOut));
-      if (this.sentContextParams.length > RECENT_REQUESTS) this.sentContextParams.shift();
-      if (first.seq.finishReason !== 'stop') {
-        // Keep the KV for the generation worker until it pulls it or kv_transfer_timeout_ms passes.
-        const payload: KvTransferPayload = {
-          ctx_request_id: ctxRequestId,
-          prompt_token_ids: promptTokenIds,
-          first_gen_tokens: firstGenTokens,
-          kv_bytes: settings.kvBytesForTokens(promptTokenIds.length),
-        };
-        this.contexts.put(payload, this.deps.engine.holdKv(promptTokenIds.length + 1));
-      }
-    }
+    const disaggOut =
+      isContextOnly && ctxRequestId !== null && first
+        ? this.answerContextOnly(request, ctxRequestId, first)
+        : null;
     const metrics = request.wantsMetrics
       ? buildMetricsHeaders([{ name: 'server', timing }])
       : undefined;

@@ -131,6 +131,58 @@ export interface ResolvedWorker {
   gpuMemUsageBytes: number;
 }
 
+/** A worker that registers itself needs its role, and only one way to register (upstream's checks). */
+function checkMembershipFlags(
+  args: SimServeArgs,
+  role: ReturnType<typeof parseRole>,
+  disaggCluster: DisaggClusterConfig | null,
+): void {
+  if ((disaggCluster !== null || args.metadata_server_config_file !== null) && role === null) {
+    throw new StartupError(
+      'AssertionError: --server_role is required when a metadata server (--metadata_server_config_file) or disagg_cluster is configured',
+      1,
+    );
+  }
+  if (disaggCluster !== null && args.metadata_server_config_file !== null) {
+    throw new StartupError(
+      'ValueError: disagg_cluster and a metadata server cannot be used together',
+      1,
+    );
+  }
+}
+
+/** The GPUs CUDA_VISIBLE_DEVICES gives: exactly one per TP x PP x CP rank. */
+function visibleGpusFor(
+  env: Env,
+  { tp, pp, cp }: { tp: number; pp: number; cp: number },
+): string[] {
+  const gpus = visibleGpus(env);
+  if (gpus.length === 0) {
+    throw new StartupError(
+      'RuntimeError: No CUDA GPUs are available (CUDA_VISIBLE_DEVICES selects none)',
+      1,
+    );
+  }
+  const need = tp * pp * cp;
+  if (gpus.length !== need) {
+    throw new StartupError(
+      `RuntimeError: tp_size (${tp}) x pp_size (${pp})${cp > 1 ? ` x cp_size (${cp})` : ''} = ${need} GPUs are needed, but ${gpus.length} are visible (CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES ?? '<unset>'})`,
+      1,
+    );
+  }
+  return gpus;
+}
+
+/** A local model folder is served under its folder name; an HF id as given (protocol 1.1). */
+function servedModelName(model: string): string {
+  try {
+    if (statSync(model).isDirectory()) return basename(model.replace(/\/+$/, ''));
+  } catch {
+    // Not a local path.
+  }
+  return model;
+}
+
 /** Resolves flags + options file + env into the worker's settings; throws StartupError on any problem. */
 export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): ResolvedWorker {
   const options = loadOptions(args, io);
@@ -148,32 +200,8 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
     disaggCluster = defaultDisaggClusterConfig(args.disagg_cluster_uri);
   }
   const role = parseRole(args.server_role);
-  if ((disaggCluster !== null || args.metadata_server_config_file !== null) && role === null) {
-    throw new StartupError(
-      'AssertionError: --server_role is required when a metadata server (--metadata_server_config_file) or disagg_cluster is configured',
-      1,
-    );
-  }
-  if (disaggCluster !== null && args.metadata_server_config_file !== null) {
-    throw new StartupError(
-      'ValueError: disagg_cluster and a metadata server cannot be used together',
-      1,
-    );
-  }
-  const gpus = visibleGpus(env);
-  if (gpus.length === 0) {
-    throw new StartupError(
-      'RuntimeError: No CUDA GPUs are available (CUDA_VISIBLE_DEVICES selects none)',
-      1,
-    );
-  }
-  const need = tp * pp * cp;
-  if (gpus.length !== need) {
-    throw new StartupError(
-      `RuntimeError: tp_size (${tp}) x pp_size (${pp})${cp > 1 ? ` x cp_size (${cp})` : ''} = ${need} GPUs are needed, but ${gpus.length} are visible (CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES ?? '<unset>'})`,
-      1,
-    );
-  }
+  checkMembershipFlags(args, role, disaggCluster);
+  const gpus = visibleGpusFor(env, { tp, pp, cp });
   const hw = resolveHardware({
     model: args.model,
     env,
@@ -190,14 +218,8 @@ export function resolveWorker(args: SimServeArgs, env: Env, io: SimWorkerIo): Re
   const loadMsEnv = Number(env.DISAGG_SIM_LOAD_MS ?? '');
   const metricsWait = Number(env.DISAGG_SIM_METRICS_WAIT_MS ?? '');
   const clockSkew = Number(env.DISAGG_SIM_STEADY_CLOCK_SKEW_S ?? '0');
-  let modelName = args.model;
-  try {
-    if (statSync(args.model).isDirectory()) modelName = basename(args.model.replace(/\/+$/, ''));
-  } catch {
-    // Not a local path: an HF id, reported as given (protocol 1.1).
-  }
   const settings: SimServerSettings = {
-    modelName,
+    modelName: servedModelName(args.model),
     host: args.host,
     port: args.port,
     // `--emulate-version` picks the release: /version, params fields, routes, checks (docs/upstream-versions.md 7).
@@ -405,16 +427,8 @@ export async function runSimWorker(
   }
 }
 
-async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<undefined> {
-  // A signal while the model is still "loading" ends the process cleanly too; the full handler replaces this.
-  const earlyStop = (signal: string): void => {
-    io.stderr(`INFO:     Shutting down during startup (${signal})\n`);
-    process.exit(0);
-  };
-  const onEarlyTerm = (): void => earlyStop('SIGTERM');
-  const onEarlyInt = (): void => earlyStop('SIGINT');
-  process.on('SIGTERM', onEarlyTerm);
-  process.on('SIGINT', onEarlyInt);
+/** Output to a dead console's pipe must not end the worker; anything unexpected ends it with a message. */
+function guardProcess(io: SimWorkerIo): void {
   // The console that started this worker may die (kill -9) and a new one adopt the worker: output to the dead
   // console's pipe must not end it, as it does not end trtllm-serve (Python ignores SIGPIPE, logging swallows EPIPE).
   for (const stream of [process.stdout, process.stderr]) {
@@ -430,9 +444,14 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
     io.stderr(`[sim] unexpected error: ${errorMessage(reason)}\n`);
     process.exit(1);
   });
-  const resolved = resolveWorker(args, env, io);
-  const faults = faultsFromEnv(env.DISAGG_SIM_FAULTS);
-  if (!faults.ok) throw new StartupError(`Error: ${faults.message}`, 1);
+}
+
+/** trtllm-serve's start-up lines, with the simulated weight loading paced over `loadMs`. */
+async function announceLoading(
+  resolved: ResolvedWorker,
+  args: SimServeArgs,
+  io: SimWorkerIo,
+): Promise<void> {
   const { settings } = resolved;
   const info = settings.info;
   io.stderr(
@@ -449,6 +468,24 @@ async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<und
   io.stderr(
     `[TensorRT-LLM][INFO] KV cache: ${String(info.kv_capacity_tokens)} tokens (${Math.floor(resolved.engineLimits.kvCapacityTokens / resolved.engineLimits.tokensPerBlock)} blocks of ${resolved.engineLimits.tokensPerBlock}), max_batch_size=${resolved.engineLimits.maxBatchSize}, max_num_tokens=${resolved.engineLimits.maxNumTokens}\n`,
   );
+}
+
+async function start(args: SimServeArgs, env: Env, io: SimWorkerIo): Promise<undefined> {
+  // A signal while the model is still "loading" ends the process cleanly too; the full handler replaces this.
+  const earlyStop = (signal: string): void => {
+    io.stderr(`INFO:     Shutting down during startup (${signal})\n`);
+    process.exit(0);
+  };
+  const onEarlyTerm = (): void => earlyStop('SIGTERM');
+  const onEarlyInt = (): void => earlyStop('SIGINT');
+  process.on('SIGTERM', onEarlyTerm);
+  process.on('SIGINT', onEarlyInt);
+  guardProcess(io);
+  const resolved = resolveWorker(args, env, io);
+  const faults = faultsFromEnv(env.DISAGG_SIM_FAULTS);
+  if (!faults.ok) throw new StartupError(`Error: ${faults.message}`, 1);
+  const { settings } = resolved;
+  await announceLoading(resolved, args, io);
 
   const kvEvents = new KvEventBuffer({
     maxEvents: resolved.eventBufferMaxSize,

@@ -1,6 +1,9 @@
-// A failure message with a retry button. Layer: renderer.
+// A failure message with a retry button; nothing at all while there is no failure, so a panel writes
+// `<ErrorBox message={error} ... />` without a guard around it. Layer: renderer.
 
 import type { ReactNode } from 'react';
+
+import { Button } from './button';
 
 export function ErrorBox({
   title,
@@ -8,17 +11,20 @@ export function ErrorBox({
   onRetry,
 }: {
   title: string;
-  message: string;
-  onRetry?: () => void;
+  /** The failure; null or empty when there is none (then the box is not shown). */
+  message: string | null;
+  /** Loads again; a returned promise is not awaited (the store reports its failures). */
+  onRetry?: () => unknown;
 }): ReactNode {
+  if (!message) return null;
   return (
     <div className="error-box" role="alert">
       <strong>{title}</strong>
       <div>{message}</div>
       {onRetry ? (
-        <button type="button" className="btn btn-small" onClick={onRetry} style={{ marginTop: 8 }}>
+        <Button isSmall onClick={onRetry} style={{ marginTop: 8 }}>
           Try again
-        </button>
+        </Button>
       ) : null}
     </div>
   );

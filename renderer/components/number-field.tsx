@@ -1,7 +1,9 @@
 // A labelled number input of the form rows (`.field`): the text is kept as typed and parsed by the form on
 // submit, so a half-typed value is never rewritten under the cursor. Layer: renderer.
 
-import type { ReactNode } from 'react';
+import type { CSSProperties, ReactNode } from 'react';
+
+import { Field } from './field';
 
 export function NumberField({
   label,
@@ -9,26 +11,31 @@ export function NumberField({
   onChange,
   min = 1,
   max,
+  step,
   placeholder,
+  style,
 }: {
   label: ReactNode;
   value: string;
   onChange: (text: string) => void;
-  min?: number;
+  /** The smallest value the spinner offers (default 1); null for none (a seed may be any number). */
+  min?: number | null;
   max?: number;
+  step?: number;
   placeholder?: string;
+  style?: CSSProperties;
 }): ReactNode {
   return (
-    <label className="field">
-      <span>{label}</span>
+    <Field label={label} style={style}>
       <input
         type="number"
-        min={min}
+        min={min ?? undefined}
         max={max}
+        step={step}
         value={value}
         placeholder={placeholder}
         onChange={(e) => onChange(e.target.value)}
       />
-    </label>
+    </Field>
   );
 }

@@ -70,7 +70,7 @@ export function deriveCharts(series: MetricsSeries, input: DashboardInput) {
     slo: sloAttainment(overall, range, slo),
     deriveMs: performance.now() - t0,
     pointCount:
-      series.overall.size + [...series.iteration.values()].reduce((a, r) => a + r.size, 0),
+      series.overall.length + [...series.iteration.values()].reduce((a, r) => a + r.length, 0),
   };
 }
 

@@ -3,13 +3,18 @@
 // gets at most `maxBins` rows whatever the window, so an hour of 32 workers draws as fast as five minutes.
 // Layer: renderer (pure).
 
+import {
+  type BinReducer,
+  type ChartRow,
+  downsample,
+  type TimeSeries,
+} from '../../shared/logic/series';
 import type { GpuSample } from '../../shared/model/gpu';
 import type {
   LatencySummary,
   MetricsBucket,
   WorkerIterationSample,
 } from '../../shared/model/metrics';
-import { type BinReducer, type ChartRow, downsample, type RingSeries } from './series';
 
 /** Rows per chart: enough for a smooth line in a 500-700 px wide chart. */
 export const MAX_CHART_POINTS = 300;
@@ -99,7 +104,7 @@ export function errorRows(
  * share the bins, so their points line up on the chart.
  */
 export function multiSeriesRows<T extends { atMs: number }>(
-  series: ReadonlyMap<string, RingSeries<T>>,
+  series: ReadonlyMap<string, TimeSeries<T>>,
   read: (p: T) => number | null,
   range: TimeRange,
   maxBinsOverride?: number,

@@ -4,11 +4,17 @@
 
 import { isMap, parseDocument } from 'yaml';
 
-import type { WorkerRole } from '../../shared/model/worker';
+import type { WorkerEngine, WorkerRole } from '../../shared/model/worker';
 
 // The template and the default name have one home in shared/logic (the backend uses the same ones).
 export { nextWorkerName } from '../../shared/logic/worker-allocation';
 export { workerOptionsTemplate } from '../../shared/logic/worker-template';
+
+/** The engines a worker can run, as the forms offer them (settings, add worker, presets). */
+export const ENGINE_CHOICES: readonly { value: WorkerEngine }[] = [
+  { value: 'trtllm-serve' },
+  { value: 'simulated' },
+];
 
 /**
  * The options YAML with tensor_parallel_size and pipeline_parallel_size set (comments and other keys kept),

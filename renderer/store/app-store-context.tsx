@@ -3,6 +3,7 @@
 
 import { createContext, type ReactNode, useContext } from 'react';
 import { useStore } from 'zustand';
+import { useShallow } from 'zustand/react/shallow';
 import type { StoreApi } from 'zustand/vanilla';
 
 import type { AppState } from './store-types';
@@ -32,4 +33,18 @@ export function useAppStoreApi(): StoreApi<AppState> {
   const store = useContext(AppStoreContext);
   if (!store) throw new Error('useAppStoreApi must be used inside AppStoreProvider');
   return store;
+}
+
+/**
+ * Several fields of the state by name, one object re-rendering only when one of them changes (shallow
+ * compare): `const { view, setView } = useAppFields('view', 'setView')` instead of one hook call a field.
+ */
+export function useAppFields<K extends keyof AppState>(...keys: K[]): Pick<AppState, K> {
+  return useAppStore(
+    useShallow((state) => {
+      const picked = {} as Pick<AppState, K>;
+      for (const key of keys) picked[key] = state[key];
+      return picked;
+    }),
+  );
 }

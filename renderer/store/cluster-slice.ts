@@ -17,7 +17,34 @@ import type {
 } from '../../shared/model/cluster-state';
 import type { WorkerView } from '../../shared/model/worker-view';
 import { describeError, errorCode } from '../lib/error-text';
-import type { ClusterSlice, CommandOutcome, SliceCreator } from './store-types';
+import type { SliceCreator } from './store-types';
+
+/** What a cluster command did: the backend's result, or why it was refused (STALE_STATE with what changed). */
+export type CommandOutcome =
+  | { ok: true; result: ClusterCommandResult }
+  | {
+      ok: false;
+      code: string;
+      message: string;
+      stale: StaleStateDetails | null;
+      /** Config problems the error carries (a broken import: file, line and column). */
+      issues: ConfigIssue[];
+    };
+
+export interface ClusterSlice {
+  /** The mirror of the backend's cluster document; null until the first snapshot. */
+  cluster: ClusterState | null;
+  clusterError: string | null;
+  /** Snapshots taken so far (the first one and every re-sync). */
+  clusterSyncs: number;
+  /** Why the last re-sync was needed (a gap, a new backend epoch). */
+  lastResyncReason: string | null;
+  /** Takes a snapshot; events that arrive meanwhile are applied on top of it. */
+  resyncCluster: () => Promise<void>;
+  applyClusterEvent: (event: ClusterChangedEvent) => void;
+  /** Sends one command built on `expectedVersion` (default: the mirror's version). */
+  runCommand: (command: ClusterCommand, expectedVersion?: number) => Promise<CommandOutcome>;
+}
 
 /** Issues an APPLY_FAILED/CONFIG_INVALID error carries in `details.issues`, when it does. */
 export function issuesOf(err: unknown): ConfigIssue[] {

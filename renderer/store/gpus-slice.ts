@@ -1,8 +1,8 @@
 // GPU inventory (feature C1): the snapshot from gpus:list, live samples from gpus:sampled, the user's GPU
 // selection for adding a worker (several GPUs = tensor parallel). Layer: renderer.
 
+import { TimeSeries } from '../../shared/logic/series';
 import { describeError } from '../lib/error-text';
-import { RingSeries } from '../lib/series';
 import type { GpusSlice, SliceCreator } from './store-types';
 
 /** One hour of 1 s GPU samples per GPU. */
@@ -26,7 +26,7 @@ export const createGpusSlice: SliceCreator<GpusSlice> = (set, get, { api }) => (
     for (const s of samples) {
       let ring = series.gpus.get(s.index);
       if (!ring) {
-        ring = new RingSeries(GPU_HISTORY_POINTS);
+        ring = new TimeSeries(GPU_HISTORY_POINTS);
         series.gpus.set(s.index, ring);
       }
       ring.push(s);

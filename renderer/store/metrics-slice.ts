@@ -3,9 +3,9 @@
 // do not carry them, SLO targets, CSV export. Series are mutable ring buffers outside the immutable state;
 // `metricsVersion` tells selectors to derive again. Layer: renderer.
 
+import { TimeSeries } from '../../shared/logic/series';
 import type { MetricsBucket, MetricsSnapshot } from '../../shared/model/metrics';
 import { describeError } from '../lib/error-text';
-import { RingSeries } from '../lib/series';
 import type { MetricsSeries, MetricsSlice, SliceCreator } from './store-types';
 
 /** One hour of 1 s points. */
@@ -14,7 +14,7 @@ export const SERIES_POINTS = 3600;
 /** Fresh, empty series. */
 export function createMetricsSeries(): MetricsSeries {
   return {
-    overall: new RingSeries(SERIES_POINTS),
+    overall: new TimeSeries(SERIES_POINTS),
     perWorker: new Map(),
     iteration: new Map(),
     gpus: new Map(),
@@ -27,12 +27,12 @@ function historyStepSec(windowMin: number): number {
 }
 
 function ringOf<T extends { atMs: number }>(
-  map: Map<string, RingSeries<T>>,
+  map: Map<string, TimeSeries<T>>,
   key: string,
-): RingSeries<T> {
+): TimeSeries<T> {
   let ring = map.get(key);
   if (!ring) {
-    ring = new RingSeries<T>(SERIES_POINTS);
+    ring = new TimeSeries<T>(SERIES_POINTS);
     map.set(key, ring);
   }
   return ring;

@@ -23,6 +23,14 @@ function isSameBase(url: string, proxyUrl: string): boolean {
   return norm(url) === norm(proxyUrl);
 }
 
+/** What one column (A or B) sends: where, what, and the controller its Stop aborts. */
+interface SideJob {
+  side: 0 | 1;
+  proxyUrl: string;
+  request: PlaygroundRequest;
+  controller: AbortController;
+}
+
 export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (
   set,
   get,
@@ -83,22 +91,13 @@ export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (
     });
   };
 
-  const runSide = async (
-    side: 0 | 1,
-    proxyUrl: string,
-    request: PlaygroundRequest,
-    controller: AbortController,
-  ): Promise<void> => {
-    await sendSide(side, proxyUrl, request, controller);
-    await fetchServerTimeline(side);
+  /** One column's request: stream the answer, then fetch the proxy's record of it. */
+  const runSide = async (job: SideJob): Promise<void> => {
+    await sendSide(job);
+    await fetchServerTimeline(job.side);
   };
 
-  const sendSide = async (
-    side: 0 | 1,
-    proxyUrl: string,
-    request: PlaygroundRequest,
-    controller: AbortController,
-  ): Promise<void> => {
+  const sendSide = async ({ side, proxyUrl, request, controller }: SideJob): Promise<void> => {
     if (!fetch) {
       updateRun(side, { status: 'error', error: 'This window cannot make HTTP requests.' });
       return;
@@ -213,7 +212,11 @@ export const createPlaygroundSlice: SliceCreator<PlaygroundSlice> = (
       set({ pgRuns: runs });
       controllers = sides.map(() => new AbortController());
       const mine = controllers;
-      await Promise.all(sides.map((side, i) => runSide(side, targets[i]!, requests[i]!, mine[i]!)));
+      await Promise.all(
+        sides.map((side, i) =>
+          runSide({ side, proxyUrl: targets[i]!, request: requests[i]!, controller: mine[i]! }),
+        ),
+      );
     },
     stopPrompt: () => {
       for (const c of controllers) c.abort();

@@ -5,14 +5,8 @@ import type { StoreApi } from 'zustand/vanilla';
 
 import type { ApiClient } from '../../shared/api/client';
 import type { ConfigIssue } from '../../shared/logic/config-issues';
+import type { TimeSeries } from '../../shared/logic/series';
 import type { ClusterStatus } from '../../shared/model/cluster';
-import type {
-  ClusterChangedEvent,
-  ClusterCommand,
-  ClusterCommandResult,
-  ClusterState,
-  StaleStateDetails,
-} from '../../shared/model/cluster-state';
 import type { GpuInventorySnapshot, GpuSample } from '../../shared/model/gpu';
 import type { ConsoleLogQuery, ConsoleLogRecord, LogLine } from '../../shared/model/logs';
 import type { MetricsBucket, WorkerIterationSample } from '../../shared/model/metrics';
@@ -42,9 +36,9 @@ import type {
   SamplingParams,
   StreamFetch,
 } from '../lib/openai-request';
-import type { RingSeries } from '../lib/series';
 import type { PresetName } from '../lib/worker-templates';
 import type { BenchSlice } from './bench-slice';
+import type { ClusterSlice, CommandOutcome } from './cluster-slice';
 import type { ProxyCostSlice } from './proxy-cost-slice';
 import type { RequestsSlice } from './requests-slice';
 
@@ -103,33 +97,6 @@ export interface WorkersSlice {
   loadConsoleLog: (query: ConsoleLogQuery) => Promise<void>;
 }
 
-/** What a cluster command did: the backend's result, or why it was refused (STALE_STATE with what changed). */
-export type CommandOutcome =
-  | { ok: true; result: ClusterCommandResult }
-  | {
-      ok: false;
-      code: string;
-      message: string;
-      stale: StaleStateDetails | null;
-      /** Config problems the error carries (a broken import: file, line and column). */
-      issues: ConfigIssue[];
-    };
-
-export interface ClusterSlice {
-  /** The mirror of the backend's cluster document; null until the first snapshot. */
-  cluster: ClusterState | null;
-  clusterError: string | null;
-  /** Snapshots taken so far (the first one and every re-sync). */
-  clusterSyncs: number;
-  /** Why the last re-sync was needed (a gap, a new backend epoch). */
-  lastResyncReason: string | null;
-  /** Takes a snapshot; events that arrive meanwhile are applied on top of it. */
-  resyncCluster: () => Promise<void>;
-  applyClusterEvent: (event: ClusterChangedEvent) => void;
-  /** Sends one command built on `expectedVersion` (default: the mirror's version). */
-  runCommand: (command: ClusterCommand, expectedVersion?: number) => Promise<CommandOutcome>;
-}
-
 export interface GpusSlice {
   inventory: GpuInventorySnapshot | null;
   gpusError: string | null;
@@ -179,10 +146,10 @@ export interface ConfigSlice {
 
 /** Mutable bounded series, kept outside the immutable state; `metricsVersion` changes when they change. */
 export interface MetricsSeries {
-  overall: RingSeries<MetricsBucket>;
-  perWorker: Map<string, RingSeries<MetricsBucket>>;
-  iteration: Map<string, RingSeries<WorkerIterationSample>>;
-  gpus: Map<number, RingSeries<GpuSample>>;
+  overall: TimeSeries<MetricsBucket>;
+  perWorker: Map<string, TimeSeries<MetricsBucket>>;
+  iteration: Map<string, TimeSeries<WorkerIterationSample>>;
+  gpus: Map<number, TimeSeries<GpuSample>>;
 }
 
 export type MetricsWindowMin = 5 | 15 | 60;

@@ -12,8 +12,9 @@ import {
   withParallelism,
   workerOptionsTemplate,
 } from '../lib/worker-templates';
+import type { CommandOutcome } from './cluster-slice';
 import { selectFreeGpus, selectNamesInUse, selectTopology } from './selectors';
-import type { CommandOutcome, SliceCreator, WorkersSlice } from './store-types';
+import type { SliceCreator, WorkersSlice } from './store-types';
 
 /** Log lines kept per worker in the panel. */
 export const MAX_LOG_LINES = 5000;

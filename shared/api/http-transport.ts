@@ -95,6 +95,74 @@ export class TinySseParser {
   }
 }
 
+/** Settles when the event stream says it is connected; replaced by a fresh one while reconnecting. */
+interface ConnectedSignal {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+  isSettled: boolean;
+}
+
+function newConnectedPromise(): ConnectedSignal {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A rejection nobody waits for must not become an unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject, isSettled: false };
+}
+
+/** Reads an SSE answer to its end, handing each event to `deliver`. */
+async function readEventStream(
+  res: FetchResponseLike,
+  deliver: (event: string, data: string) => void,
+): Promise<void> {
+  if (res.status !== 200 || !res.body) {
+    throw new Error(`event stream answered HTTP ${res.status}`);
+  }
+  const reader = res.body.getReader();
+  const decoder = new host.TextDecoder();
+  const parser = new TinySseParser();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    for (const ev of parser.push(decoder.decode(value, { stream: true }))) {
+      deliver(ev.event, ev.data);
+    }
+  }
+}
+
+/** `POST /api/<channel>` with the arguments; every failure comes back as an error envelope. */
+async function postInvoke(
+  server: { doFetch: FetchLike; baseUrl: string; authHeaders: Record<string, string> },
+  channel: string,
+  args: unknown[],
+): Promise<Envelope<unknown>> {
+  const { doFetch, baseUrl, authHeaders } = server;
+  let res: FetchResponseLike;
+  try {
+    res = await doFetch(`${baseUrl}/api/${encodeURIComponent(channel)}`, {
+      method: 'POST',
+      headers: { ...authHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify(args),
+    });
+  } catch (err) {
+    return errorEnvelope(
+      'INTERNAL',
+      `cannot reach the console at ${baseUrl}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const text = await res.text();
+  try {
+    return parseEnvelope(JSON.parse(text));
+  } catch {
+    return errorEnvelope('INTERNAL', `the console answered HTTP ${res.status} without an envelope`);
+  }
+}
+
 /** A transport to a console API server (api-server.ts) over HTTP + SSE. */
 export function httpTransport(options: HttpTransportOptions): ApiTransport {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -108,25 +176,7 @@ export function httpTransport(options: HttpTransportOptions): ApiTransport {
   let controller: { signal: AbortSignalLike; abort(): void } | null = null;
   let reconnectTimer: unknown = null;
   let isClosed = false;
-  let connected: {
-    promise: Promise<void>;
-    resolve: () => void;
-    reject: (e: Error) => void;
-    isSettled: boolean;
-  } | null = null;
-
-  const newConnectedPromise = (): NonNullable<typeof connected> => {
-    let resolve!: () => void;
-    let reject!: (e: Error) => void;
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // A rejection nobody waits for must not become an unhandled rejection.
-    promise.catch(() => undefined);
-    const c = { promise, resolve, reject, isSettled: false };
-    return c;
-  };
+  let connected: ConnectedSignal | null = null;
 
   const hasListeners = (): boolean => [...listeners.values()].some((s) => s.size > 0);
 
@@ -175,19 +225,7 @@ export function httpTransport(options: HttpTransportOptions): ApiTransport {
         isClosed = true;
         return;
       }
-      if (res.status !== 200 || !res.body) {
-        throw new Error(`event stream answered HTTP ${res.status}`);
-      }
-      const reader = res.body.getReader();
-      const decoder = new host.TextDecoder();
-      const parser = new TinySseParser();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        for (const ev of parser.push(decoder.decode(value, { stream: true }))) {
-          deliver(ev.event, ev.data);
-        }
-      }
+      await readEventStream(res, deliver);
     };
     run()
       .catch(() => undefined) // Dropped or refused streams are retried below; there is nobody to report to.
@@ -211,30 +249,8 @@ export function httpTransport(options: HttpTransportOptions): ApiTransport {
   };
 
   return {
-    async invoke(channel: string, args: unknown[]): Promise<Envelope<unknown>> {
-      let res: FetchResponseLike;
-      try {
-        res = await doFetch(`${baseUrl}/api/${encodeURIComponent(channel)}`, {
-          method: 'POST',
-          headers: { ...authHeaders, 'content-type': 'application/json' },
-          body: JSON.stringify(args),
-        });
-      } catch (err) {
-        return errorEnvelope(
-          'INTERNAL',
-          `cannot reach the console at ${baseUrl}: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      }
-      const text = await res.text();
-      try {
-        return parseEnvelope(JSON.parse(text));
-      } catch {
-        return errorEnvelope(
-          'INTERNAL',
-          `the console answered HTTP ${res.status} without an envelope`,
-        );
-      }
-    },
+    invoke: (channel: string, args: unknown[]): Promise<Envelope<unknown>> =>
+      postInvoke({ doFetch, baseUrl, authHeaders }, channel, args),
     on(event: string, listener: (payload: unknown) => void): () => void {
       let set = listeners.get(event);
       if (!set) {

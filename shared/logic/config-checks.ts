@@ -24,6 +24,28 @@ export interface IssueSink {
   warn(path: ConfigPath, message: string, hint?: string): void;
 }
 
+/** One issue of `file` at `path`, placed at `at` (where the path's key or value stands). */
+export function locatedIssue(where: {
+  file: string;
+  at: SourcePosition;
+  path: ConfigPath;
+  severity: 'error' | 'warning';
+  message: string;
+  hint?: string | undefined;
+}): ConfigIssue {
+  const { file, at, path, severity, message, hint } = where;
+  const issue: ConfigIssue = {
+    file,
+    line: at.line,
+    column: at.column,
+    path: formatPath(path),
+    message,
+    severity,
+  };
+  if (hint) issue.hint = hint;
+  return issue;
+}
+
 /**
  * An issue sink for `file`. `locate` maps a path to its position; `mapPath` rewrites paths first (used when a
  * value is validated out of context, e.g. the LLM args inside a `disaggregated_mpi_worker` section).
@@ -41,17 +63,7 @@ export function createIssueSink(
     hint?: string,
   ): void => {
     const real = mapPath(path);
-    const at = locate(real);
-    const issue: ConfigIssue = {
-      file,
-      line: at.line,
-      column: at.column,
-      path: formatPath(real),
-      message,
-      severity,
-    };
-    if (hint !== undefined) issue.hint = hint;
-    issues.push(issue);
+    issues.push(locatedIssue({ file, at: locate(real), path: real, severity, message, hint }));
   };
   return {
     file,

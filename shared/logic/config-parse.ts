@@ -461,30 +461,7 @@ export function validateDisaggConfig(
     return undefined;
   }
 
-  const settings = {
-    hostname: DISAGG_DEFAULTS.hostname as string,
-    port: DISAGG_DEFAULTS.port as number,
-    max_retries: DISAGG_DEFAULTS.max_retries as number,
-    perf_metrics_max_requests: DISAGG_DEFAULTS.perf_metrics_max_requests as number,
-    shared_keys: {} as Record<string, unknown>,
-  };
-  if ('hostname' in top) {
-    settings.hostname =
-      checkString(sink, ['hostname'], top.hostname, { nonEmpty: true }) ?? settings.hostname;
-  }
-  if ('port' in top) {
-    settings.port = checkInt(sink, ['port'], top.port, { min: 0, max: 65535 }) ?? settings.port;
-  }
-  if ('max_retries' in top) {
-    settings.max_retries =
-      checkInt(sink, ['max_retries'], top.max_retries, { min: 0 }) ?? settings.max_retries;
-  }
-  if ('perf_metrics_max_requests' in top) {
-    settings.perf_metrics_max_requests =
-      checkInt(sink, ['perf_metrics_max_requests'], top.perf_metrics_max_requests, { min: 0 }) ??
-      settings.perf_metrics_max_requests;
-  }
-
+  const settings = parseProxySettings(sink, top);
   const releaseSettings = validateReleaseSettings(sink, top, opts.trtllmVersion);
   for (const [key, value] of Object.entries(top)) {
     if (DISAGG_PROXY_KEYS.includes(key) || RELEASE_PROXY_KEYS.includes(key)) continue;
@@ -528,71 +505,117 @@ export function validateDisaggConfig(
     if (otlp) config.otlp_config = otlp;
   }
 
-  if (clusterMode) {
-    const cluster: DisaggClusterConfig | undefined = validateDisaggCluster(
-      sink,
-      ['disagg_cluster'],
-      clusterRaw,
-    );
-    if (cluster) config.disagg_cluster = cluster;
-    if (opts.hasMetadataServer) {
-      sink.error(['disagg_cluster'], 'Cluster manager and metadata server cannot be used together');
-    }
-    for (const role of ['context_servers', 'generation_servers'] as const) {
-      if (config[role].router.type === 'kv_cache_aware') {
-        const at = sections[role]?.get('router')?.path ?? [role];
-        // 1.2 builds routers that follow cluster membership (upstream test_configs/*_sd.yaml use it).
-        if (isBeforeDynamicKvRouting(opts.trtllmVersion)) {
-          sink.error(
-            at,
-            'the kv_cache_aware router cannot add or remove servers before TensorRT-LLM 1.2, so it cannot be used with disagg_cluster',
-            'use round_robin or load_balancing',
-          );
-        } else if (opts.trtllmVersion === undefined) {
-          sink.warn(
-            at,
-            'kv_cache_aware with disagg_cluster needs TensorRT-LLM 1.2 or later (older routers cannot add or remove servers)',
-          );
-        }
-      }
-    }
-  } else {
-    // A role whose urls has entries that are all invalid already has an error on each entry.
-    const listed = (role: string): boolean => {
-      const v = sections[role]?.get('urls')?.value;
-      return Array.isArray(v) && v.length > 0;
-    };
-    const requireServers =
-      opts.isMembershipManaged === true ? sink.warn.bind(sink) : sink.error.bind(sink);
-    if (opts.urlsFromLauncher) {
-      // The launcher writes urls in; nothing to require here.
-    } else if (!listed('generation_servers')) {
-      requireServers(
-        sections.generation_servers?.get('urls')?.path ?? ['generation_servers'],
-        'at least one generation server is required: list it in generation_servers.urls as host:port',
-        'or use disagg_cluster for service discovery',
-      );
-    }
-    if (!listed('context_servers') && !opts.genOnlyBenchmark && !opts.urlsFromLauncher) {
-      requireServers(
-        sections.context_servers?.get('urls')?.path ?? ['context_servers'],
-        'at least one context server is required: list it in context_servers.urls as host:port',
-        'only a gen-only benchmark (TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1) runs without context servers',
-      );
-    }
-    checkUrlSets(sink, sections);
-    if (opts.hasMetadataServer) {
-      for (const role of ['context_servers', 'generation_servers'] as const) {
-        if (config[role].router.type === 'kv_cache_aware') {
-          sink.warn(
-            sections[role]?.get('router')?.path ?? [role],
-            'the kv_cache_aware router cannot change its server list; the metadata server monitor fails when membership changes',
-          );
-        }
+  if (clusterMode) checkClusterMembership(sink, { config, sections, clusterRaw, opts });
+  else checkStaticServers(sink, { config, sections, opts });
+  return config;
+}
+
+/** The top-level proxy settings (hostname, port, retries, perf-metrics size); the rest is shared with workers. */
+function parseProxySettings(sink: IssueSink, top: Record<string, unknown>) {
+  const settings = {
+    hostname: DISAGG_DEFAULTS.hostname as string,
+    port: DISAGG_DEFAULTS.port as number,
+    max_retries: DISAGG_DEFAULTS.max_retries as number,
+    perf_metrics_max_requests: DISAGG_DEFAULTS.perf_metrics_max_requests as number,
+    shared_keys: {} as Record<string, unknown>,
+  };
+  if ('hostname' in top) {
+    settings.hostname =
+      checkString(sink, ['hostname'], top.hostname, { nonEmpty: true }) ?? settings.hostname;
+  }
+  if ('port' in top) {
+    settings.port = checkInt(sink, ['port'], top.port, { min: 0, max: 65535 }) ?? settings.port;
+  }
+  if ('max_retries' in top) {
+    settings.max_retries =
+      checkInt(sink, ['max_retries'], top.max_retries, { min: 0 }) ?? settings.max_retries;
+  }
+  if ('perf_metrics_max_requests' in top) {
+    settings.perf_metrics_max_requests =
+      checkInt(sink, ['perf_metrics_max_requests'], top.perf_metrics_max_requests, { min: 0 }) ??
+      settings.perf_metrics_max_requests;
+  }
+
+  return settings;
+}
+
+/** What the membership checks read: the parsed config, each role's raw entries, and the parse options. */
+interface MembershipInput {
+  config: DisaggConfig;
+  sections: Record<string, Map<string, Entry>>;
+  opts: DisaggParseOptions;
+}
+
+/** disagg_cluster mode: the section itself, no metadata server beside it, routers that follow membership. */
+function checkClusterMembership(
+  sink: IssueSink,
+  { config, sections, clusterRaw, opts }: MembershipInput & { clusterRaw: unknown },
+): void {
+  const cluster: DisaggClusterConfig | undefined = validateDisaggCluster(
+    sink,
+    ['disagg_cluster'],
+    clusterRaw,
+  );
+  if (cluster) config.disagg_cluster = cluster;
+  if (opts.hasMetadataServer) {
+    sink.error(['disagg_cluster'], 'Cluster manager and metadata server cannot be used together');
+  }
+  for (const role of ['context_servers', 'generation_servers'] as const) {
+    if (config[role].router.type === 'kv_cache_aware') {
+      const at = sections[role]?.get('router')?.path ?? [role];
+      // 1.2 builds routers that follow cluster membership (upstream test_configs/*_sd.yaml use it).
+      if (isBeforeDynamicKvRouting(opts.trtllmVersion)) {
+        sink.error(
+          at,
+          'the kv_cache_aware router cannot add or remove servers before TensorRT-LLM 1.2, so it cannot be used with disagg_cluster',
+          'use round_robin or load_balancing',
+        );
+      } else if (opts.trtllmVersion === undefined) {
+        sink.warn(
+          at,
+          'kv_cache_aware with disagg_cluster needs TensorRT-LLM 1.2 or later (older routers cannot add or remove servers)',
+        );
       }
     }
   }
-  return config;
+}
+
+/** Static (or metadata) mode: the servers each role must list, the url sets, routers under a metadata server. */
+function checkStaticServers(sink: IssueSink, { config, sections, opts }: MembershipInput): void {
+  // A role whose urls has entries that are all invalid already has an error on each entry.
+  const listed = (role: string): boolean => {
+    const v = sections[role]?.get('urls')?.value;
+    return Array.isArray(v) && v.length > 0;
+  };
+  const requireServers =
+    opts.isMembershipManaged === true ? sink.warn.bind(sink) : sink.error.bind(sink);
+  if (opts.urlsFromLauncher) {
+    // The launcher writes urls in; nothing to require here.
+  } else if (!listed('generation_servers')) {
+    requireServers(
+      sections.generation_servers?.get('urls')?.path ?? ['generation_servers'],
+      'at least one generation server is required: list it in generation_servers.urls as host:port',
+      'or use disagg_cluster for service discovery',
+    );
+  }
+  if (!listed('context_servers') && !opts.genOnlyBenchmark && !opts.urlsFromLauncher) {
+    requireServers(
+      sections.context_servers?.get('urls')?.path ?? ['context_servers'],
+      'at least one context server is required: list it in context_servers.urls as host:port',
+      'only a gen-only benchmark (TRTLLM_DISAGG_BENCHMARK_GEN_ONLY=1) runs without context servers',
+    );
+  }
+  checkUrlSets(sink, sections);
+  if (opts.hasMetadataServer) {
+    for (const role of ['context_servers', 'generation_servers'] as const) {
+      if (config[role].router.type === 'kv_cache_aware') {
+        sink.warn(
+          sections[role]?.get('router')?.path ?? [role],
+          'the kv_cache_aware router cannot change its server list; the metadata server monitor fails when membership changes',
+        );
+      }
+    }
+  }
 }
 
 /** Parses and validates disagg_config.yaml (`trtllm-serve disaggregated -c`). */

@@ -248,17 +248,25 @@ function replaceSeqItem(
   return { start: r[0], end, insert: renderBlock(value, column).slice(column) };
 }
 
+/** Insert `item` before the closing bracket of a flow collection (`{a: 1}`, `[1]`), after a comma if needed. */
+function flowAppend(
+  text: string,
+  node: YAMLMap | YAMLSeq,
+  close: '}' | ']',
+  item: string,
+): Splice | undefined {
+  const r = rangeOf(node);
+  if (!r) return undefined;
+  const at = text.lastIndexOf(close, r[1]);
+  if (at < r[0]) return undefined;
+  const sep = node.items.length > 0 ? ', ' : '';
+  return { start: at, end: at, insert: `${sep}${item}` };
+}
+
 /** Add `key: value` at the end of `map` (the root when `map` is the document's contents). */
 function addPair(text: string, map: YAMLMap, key: string, value: unknown): Splice | undefined {
   const keyText = renderInline(key);
-  if (map.flow) {
-    const r = rangeOf(map);
-    if (!r) return undefined;
-    const close = text.lastIndexOf('}', r[1]);
-    if (close < r[0]) return undefined;
-    const sep = map.items.length > 0 ? ', ' : '';
-    return { start: close, end: close, insert: `${sep}${keyText}: ${renderInline(value)}` };
-  }
+  if (map.flow) return flowAppend(text, map, '}', `${keyText}: ${renderInline(value)}`);
   const last = map.items[map.items.length - 1];
   const first = map.items[0];
   const firstKey = rangeOf(first?.key);
@@ -278,14 +286,7 @@ function addPair(text: string, map: YAMLMap, key: string, value: unknown): Splic
 
 /** Append `value` to `seq`. */
 function appendItem(text: string, seq: YAMLSeq, value: unknown): Splice | undefined {
-  if (seq.flow) {
-    const r = rangeOf(seq);
-    if (!r) return undefined;
-    const close = text.lastIndexOf(']', r[1]);
-    if (close < r[0]) return undefined;
-    const sep = seq.items.length > 0 ? ', ' : '';
-    return { start: close, end: close, insert: `${sep}${renderInline(value)}` };
-  }
+  if (seq.flow) return flowAppend(text, seq, ']', renderInline(value));
   const first: unknown = seq.items[0];
   const last: unknown = seq.items[seq.items.length - 1];
   const firstRange = rangeOf(first);

@@ -7,6 +7,7 @@
 import type { Document, LineCounter } from 'yaml';
 
 import type { TopologyFiles } from '../model/topology';
+import { locatedIssue } from './config-checks';
 import type { ConfigIssue } from './config-issues';
 import { CONSOLE_FILE } from './console-file';
 import {
@@ -17,7 +18,7 @@ import {
   loadTopology,
   METADATA_CONFIG_FILE,
 } from './load-topology';
-import { type ConfigPath, formatPath, locatePath, parseYaml } from './yaml-locate';
+import { type ConfigPath, locatePath, parseYaml } from './yaml-locate';
 
 /** Locates field paths in the topology's files (each file parsed once). */
 class Locator {
@@ -41,15 +42,7 @@ class Locator {
       this.docs.set(file, entry);
     }
     const at = entry ? locatePath(entry.document, entry.lineCounter, path) : { line: 1, column: 1 };
-    return {
-      file,
-      line: at.line,
-      column: at.column,
-      path: formatPath(path),
-      message,
-      severity,
-      ...(hint ? { hint } : {}),
-    };
+    return locatedIssue({ file, at, path, severity, message, hint });
   }
 }
 
@@ -68,39 +61,81 @@ function endpointKey(host: string, port: number): string {
   return `${isLocalHost(host) ? 'local' : host.toLowerCase()}:${port}`;
 }
 
+/** What every cross-file check reads: the topology, the locator, and where a worker's keys live. */
+interface CheckContext {
+  t: LoadedTopology;
+  loc: Locator;
+  workers: LoadedTopology['console']['workers'];
+  out: ConfigIssue[];
+}
+
+type Worker = CheckContext['workers'][number];
+
+function workerPath(i: number, key?: string): ConfigPath {
+  return key === undefined ? ['workers', i] : ['workers', i, key];
+}
+
+function optionsFileOf(ctx: CheckContext, i: number): string {
+  return ctx.workers[i]?.optionsFile ?? CONSOLE_FILE;
+}
+
+/**
+ * An error about a key a worker's options file must carry: at the key in that file, or, for a worker with no
+ * options file, at its name in console.yaml with words of its own.
+ */
+function optionsKeyError(
+  ctx: CheckContext,
+  w: Worker,
+  i: number,
+  inFile: { path: ConfigPath; message: string; hint?: string },
+  noFile: { message: string; hint?: string },
+): ConfigIssue {
+  return w.optionsFile === null
+    ? ctx.loc.issue('error', CONSOLE_FILE, workerPath(i, 'name'), noFile.message, noFile.hint)
+    : ctx.loc.issue('error', optionsFileOf(ctx, i), inFile.path, inFile.message, inFile.hint);
+}
+
 /** The synchronous cross-file checks on a topology whose files all parsed. */
 export function crossFileChecks(t: LoadedTopology): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  const loc = new Locator(t.files);
-  const workers = t.console.workers;
-  const wPath = (i: number, key?: string): ConfigPath =>
-    key === undefined ? ['workers', i] : ['workers', i, key];
-  const optFile = (i: number): string => workers[i]?.optionsFile ?? CONSOLE_FILE;
+  const ctx: CheckContext = { t, loc: new Locator(t.files), workers: t.console.workers, out: [] };
+  checkTransferBackends(ctx);
+  ctx.workers.forEach((w, i) => {
+    checkOverlapScheduler(ctx, w, i);
+    checkTransferBuffer(ctx, w, i);
+    checkParallelism(ctx, w, i);
+  });
+  checkSharedGpus(ctx);
+  checkPortsUnique(ctx);
+  checkOneModel(ctx);
+  checkMembership(ctx);
+  return ctx.out;
+}
 
-  // Same KV transfer backend everywhere: a context worker sends KV over it and a generation worker receives
-  // it, and a missing backend silently disables disaggregation on that worker (protocol 2.1, 11).
+// Same KV transfer backend everywhere: a context worker sends KV over it and a generation worker receives
+// it, and a missing backend silently disables disaggregation on that worker (protocol 2.1, 11).
+function checkTransferBackends(ctx: CheckContext): void {
+  const { t, loc, workers, out } = ctx;
   const backends = workers.map((w) => t.options[w.name]?.cache_transceiver_config?.backend);
   const reference = workers.findIndex((w, i) => w.role === 'context' && backends[i] !== undefined);
+  const path = ['cache_transceiver_config', 'backend'];
   workers.forEach((w, i) => {
     const b = backends[i];
-    const path = ['cache_transceiver_config', 'backend'];
     if (b === undefined) {
       out.push(
-        w.optionsFile === null
-          ? loc.issue(
-              'error',
-              CONSOLE_FILE,
-              wPath(i, 'name'),
-              `worker ${w.name} has no options file, so no cache_transceiver_config.backend: disaggregation is disabled on it`,
-              'add an options file with cache_transceiver_config: {backend: UCX}',
-            )
-          : loc.issue(
-              'error',
-              optFile(i),
-              path,
-              `worker ${w.name}: cache_transceiver_config.backend is not set, which disables disaggregation on the worker`,
-              'set backend: UCX (or NIXL), the same on every worker',
-            ),
+        optionsKeyError(
+          ctx,
+          w,
+          i,
+          {
+            path,
+            message: `worker ${w.name}: cache_transceiver_config.backend is not set, which disables disaggregation on the worker`,
+            hint: 'set backend: UCX (or NIXL), the same on every worker',
+          },
+          {
+            message: `worker ${w.name} has no options file, so no cache_transceiver_config.backend: disaggregation is disabled on it`,
+            hint: 'add an options file with cache_transceiver_config: {backend: UCX}',
+          },
+        ),
       );
       return;
     }
@@ -110,324 +145,347 @@ export function crossFileChecks(t: LoadedTopology): ConfigIssue[] {
       out.push(
         loc.issue(
           'error',
-          optFile(i),
+          optionsFileOf(ctx, i),
           path,
           `worker ${w.name} uses backend ${b} but context worker ${refWorker.name} uses ${ref}; KV transfer needs the same backend on both roles`,
         ),
       );
     }
   });
+}
 
-  workers.forEach((w, i) => {
-    const o = t.options[w.name] ?? {};
-    // Oct 2025 context workers fail every context-only request with the overlap scheduler on (protocol 2.2).
-    if (w.role === 'context' && w.backend === 'pytorch' && o.disable_overlap_scheduler !== true) {
-      out.push(
-        w.optionsFile === null
-          ? loc.issue(
-              'error',
-              CONSOLE_FILE,
-              wPath(i, 'name'),
-              `context worker ${w.name} needs disable_overlap_scheduler: true, but has no options file`,
-            )
-          : loc.issue(
-              'error',
-              optFile(i),
-              o.disable_overlap_scheduler === undefined ? [] : ['disable_overlap_scheduler'],
-              `context worker ${w.name} needs disable_overlap_scheduler: true (context-only requests fail with the overlap scheduler on)`,
-              'add disable_overlap_scheduler: true',
-            ),
-      );
-    }
-    const expected = t.console.expectedMaxInputTokens;
-    if (expected !== null && w.optionsFile !== null) {
-      const buffer = o.cache_transceiver_config?.max_tokens_in_buffer;
-      if (buffer === undefined) {
-        out.push(
-          loc.issue(
-            'warning',
-            optFile(i),
-            ['cache_transceiver_config'],
-            `worker ${w.name}: max_tokens_in_buffer is not set; the upstream README sets it to at least the longest input (${expected} tokens)`,
-          ),
-        );
-      } else if (buffer < expected) {
-        out.push(
-          loc.issue(
-            'error',
-            optFile(i),
-            ['cache_transceiver_config', 'max_tokens_in_buffer'],
-            `worker ${w.name}: max_tokens_in_buffer ${buffer} is less than the longest expected input (${expected} tokens)`,
-            `set it to at least ${expected}`,
-          ),
-        );
-      }
-    }
-    // TP x PP ranks each need one GPU; CUDA_VISIBLE_DEVICES gets exactly the GPUs listed.
-    const tp = effectiveTpSize(t, w.name);
-    const pp = effectivePpSize(t, w.name);
-    if (tp * pp !== w.gpus.length) {
-      out.push(
-        loc.issue(
-          'error',
-          CONSOLE_FILE,
-          wPath(i, 'gpus'),
-          `worker ${w.name} runs TP ${tp} x PP ${pp} = ${tp * pp} GPU${tp * pp === 1 ? '' : 's'} but is given ${w.gpus.length}`,
-          `give it ${tp * pp} GPU${tp * pp === 1 ? '' : 's'} or change tensor/pipeline_parallel_size`,
-        ),
-      );
-    }
-    const fileTp = o.tensor_parallel_size;
-    if (w.tpSize !== null && fileTp !== undefined && fileTp !== w.tpSize) {
-      out.push(
-        loc.issue(
-          'warning',
-          CONSOLE_FILE,
-          wPath(i, 'tp_size'),
-          `worker ${w.name}: tp_size ${w.tpSize} is overridden by tensor_parallel_size ${fileTp} in ${w.optionsFile ?? ''} (the options file wins)`,
-        ),
-      );
-    }
-    const filePp = o.pipeline_parallel_size;
-    if (w.ppSize !== null && filePp !== undefined && filePp !== w.ppSize) {
-      out.push(
-        loc.issue(
-          'warning',
-          CONSOLE_FILE,
-          wPath(i, 'pp_size'),
-          `worker ${w.name}: pp_size ${w.ppSize} is overridden by pipeline_parallel_size ${filePp} in ${w.optionsFile ?? ''} (the options file wins)`,
-        ),
-      );
-    }
-  });
+// Oct 2025 context workers fail every context-only request with the overlap scheduler on (protocol 2.2).
+function checkOverlapScheduler(ctx: CheckContext, w: Worker, i: number): void {
+  const o = ctx.t.options[w.name] ?? {};
+  if (w.role !== 'context' || w.backend !== 'pytorch' || o.disable_overlap_scheduler === true) {
+    return;
+  }
+  ctx.out.push(
+    optionsKeyError(
+      ctx,
+      w,
+      i,
+      {
+        path: o.disable_overlap_scheduler === undefined ? [] : ['disable_overlap_scheduler'],
+        message: `context worker ${w.name} needs disable_overlap_scheduler: true (context-only requests fail with the overlap scheduler on)`,
+        hint: 'add disable_overlap_scheduler: true',
+      },
+      {
+        message: `context worker ${w.name} needs disable_overlap_scheduler: true, but has no options file`,
+      },
+    ),
+  );
+}
 
-  // A GPU given to two workers is allowed (small models can share) but usually a mistake: warn.
-  const gpuOwner = new Map<string, string>();
-  workers.forEach((w, i) => {
-    w.gpus.forEach((g, j) => {
-      const key = `${isLocalHost(w.host) ? 'local' : w.host}#${g}`;
-      const owner = gpuOwner.get(key);
-      if (owner !== undefined) {
-        out.push(
-          loc.issue(
-            'warning',
-            CONSOLE_FILE,
-            ['workers', i, 'gpus', j],
-            `GPU ${g} is given to both ${owner} and ${w.name}; they will share its memory`,
-          ),
-        );
-      } else gpuOwner.set(key, w.name);
-    });
-  });
+/** max_tokens_in_buffer must hold the longest expected input (the upstream README's rule). */
+function checkTransferBuffer(ctx: CheckContext, w: Worker, i: number): void {
+  const expected = ctx.t.console.expectedMaxInputTokens;
+  if (expected === null || w.optionsFile === null) return;
+  const buffer = ctx.t.options[w.name]?.cache_transceiver_config?.max_tokens_in_buffer;
+  if (buffer === undefined) {
+    ctx.out.push(
+      ctx.loc.issue(
+        'warning',
+        optionsFileOf(ctx, i),
+        ['cache_transceiver_config'],
+        `worker ${w.name}: max_tokens_in_buffer is not set; the upstream README sets it to at least the longest input (${expected} tokens)`,
+      ),
+    );
+  } else if (buffer < expected) {
+    ctx.out.push(
+      ctx.loc.issue(
+        'error',
+        optionsFileOf(ctx, i),
+        ['cache_transceiver_config', 'max_tokens_in_buffer'],
+        `worker ${w.name}: max_tokens_in_buffer ${buffer} is less than the longest expected input (${expected} tokens)`,
+        `set it to at least ${expected}`,
+      ),
+    );
+  }
+}
 
-  const portOwner = new Map<string, string>([
-    [endpointKey(t.disagg.hostname, t.disagg.port), 'the proxy'],
-  ]);
-  workers.forEach((w, i) => {
-    const key = endpointKey(w.host, w.port);
-    const owner = portOwner.get(key);
-    if (owner !== undefined) {
-      out.push(
-        loc.issue(
-          'error',
-          CONSOLE_FILE,
-          wPath(i, 'port'),
-          `port ${w.port} is used by both ${owner} and ${w.name}`,
-        ),
-      );
-    } else portOwner.set(key, w.name);
-  });
-
-  const models = new Set(workers.map((w) => w.model));
-  if (models.size > 1) {
+// TP x PP ranks each need one GPU; CUDA_VISIBLE_DEVICES gets exactly the GPUs listed.
+function checkParallelism(ctx: CheckContext, w: Worker, i: number): void {
+  const { t, loc, out } = ctx;
+  const tp = effectiveTpSize(t, w.name);
+  const pp = effectivePpSize(t, w.name);
+  const ranks = tp * pp;
+  const plural = ranks === 1 ? '' : 's';
+  if (ranks !== w.gpus.length) {
+    out.push(
+      loc.issue(
+        'error',
+        CONSOLE_FILE,
+        workerPath(i, 'gpus'),
+        `worker ${w.name} runs TP ${tp} x PP ${pp} = ${ranks} GPU${plural} but is given ${w.gpus.length}`,
+        `give it ${ranks} GPU${plural} or change tensor/pipeline_parallel_size`,
+      ),
+    );
+  }
+  const o = t.options[w.name] ?? {};
+  const overrides = [
+    {
+      key: 'tp_size',
+      own: w.tpSize,
+      fileKey: 'tensor_parallel_size',
+      file: o.tensor_parallel_size,
+    },
+    {
+      key: 'pp_size',
+      own: w.ppSize,
+      fileKey: 'pipeline_parallel_size',
+      file: o.pipeline_parallel_size,
+    },
+  ];
+  for (const { key, own, fileKey, file } of overrides) {
+    if (own === null || file === undefined || file === own) continue;
     out.push(
       loc.issue(
         'warning',
         CONSOLE_FILE,
-        ['workers'],
-        `workers serve different models (${[...models].join(', ')}); context and generation must run the same model`,
+        workerPath(i, key),
+        `worker ${w.name}: ${key} ${own} is overridden by ${fileKey} ${file} in ${w.optionsFile ?? ''} (the options file wins)`,
       ),
     );
   }
+}
 
-  out.push(...membershipChecks(t, loc));
-  return out;
+// A GPU given to two workers is allowed (small models can share) but usually a mistake: warn.
+function checkSharedGpus(ctx: CheckContext): void {
+  const gpuOwner = new Map<string, string>();
+  ctx.workers.forEach((w, i) => {
+    w.gpus.forEach((g, j) => {
+      const key = `${isLocalHost(w.host) ? 'local' : w.host}#${g}`;
+      const owner = gpuOwner.get(key);
+      if (owner === undefined) {
+        gpuOwner.set(key, w.name);
+        return;
+      }
+      ctx.out.push(
+        ctx.loc.issue(
+          'warning',
+          CONSOLE_FILE,
+          ['workers', i, 'gpus', j],
+          `GPU ${g} is given to both ${owner} and ${w.name}; they will share its memory`,
+        ),
+      );
+    });
+  });
+}
+
+function checkPortsUnique(ctx: CheckContext): void {
+  const { t } = ctx;
+  const portOwner = new Map<string, string>([
+    [endpointKey(t.disagg.hostname, t.disagg.port), 'the proxy'],
+  ]);
+  ctx.workers.forEach((w, i) => {
+    const key = endpointKey(w.host, w.port);
+    const owner = portOwner.get(key);
+    if (owner === undefined) {
+      portOwner.set(key, w.name);
+      return;
+    }
+    ctx.out.push(
+      ctx.loc.issue(
+        'error',
+        CONSOLE_FILE,
+        workerPath(i, 'port'),
+        `port ${w.port} is used by both ${owner} and ${w.name}`,
+      ),
+    );
+  });
+}
+
+function checkOneModel(ctx: CheckContext): void {
+  const models = new Set(ctx.workers.map((w) => w.model));
+  if (models.size <= 1) return;
+  ctx.out.push(
+    ctx.loc.issue(
+      'warning',
+      CONSOLE_FILE,
+      ['workers'],
+      `workers serve different models (${[...models].join(', ')}); context and generation must run the same model`,
+    ),
+  );
 }
 
 /** The membership mode's own rules: static `urls` agreeing with the workers, metadata and disagg_cluster files. */
-function membershipChecks(t: LoadedTopology, loc: Locator): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  const workers = t.console.workers;
-  const wPath = (i: number, key?: string): ConfigPath =>
-    key === undefined ? ['workers', i] : ['workers', i, key];
-  const optFile = (i: number): string => workers[i]?.optionsFile ?? CONSOLE_FILE;
-  const roles = new Set(workers.map((w) => w.role));
-  const mode = t.console.clusterMode;
-  if (mode === 'static') {
-    // Static mode: the proxy routes only to `urls` and waits for every one of them at startup (protocol 3.2).
-    for (const role of ['context', 'generation'] as const) {
-      const section = role === 'context' ? 'context_servers' : 'generation_servers';
-      const other = role === 'context' ? 'generation_servers' : 'context_servers';
-      const urls = t.disagg[section].urls;
-      const listed = new Set(urls.map((u) => endpointKeyFromUrl(u)));
-      const otherListed = new Set(t.disagg[other].urls.map((u) => endpointKeyFromUrl(u)));
-      workers.forEach((w) => {
-        if (w.role !== role) return;
-        const key = endpointKey(w.host, w.port);
-        if (listed.has(key)) return;
-        if (otherListed.has(key)) {
-          out.push(
-            loc.issue(
-              'error',
-              DISAGG_CONFIG_FILE,
-              [other, 'urls'],
-              `${w.host}:${w.port} is ${role} worker ${w.name} but is listed in ${other}.urls`,
-            ),
-          );
-        } else {
-          out.push(
-            loc.issue(
-              'warning',
-              DISAGG_CONFIG_FILE,
-              [section, 'urls'],
-              `${role} worker ${w.name} (${w.host}:${w.port}) is not in ${section}.urls, so the proxy will not route to it`,
-              `add "${w.host}:${w.port}"`,
-            ),
-          );
-        }
-      });
-      const ours = new Set(
-        workers.filter((w) => w.role === role).map((w) => endpointKey(w.host, w.port)),
-      );
-      urls.forEach((u, j) => {
-        const key = endpointKeyFromUrl(u);
-        if (!ours.has(key) && !workers.some((w) => endpointKey(w.host, w.port) === key)) {
-          out.push(
-            loc.issue(
-              'warning',
-              DISAGG_CONFIG_FILE,
-              [section, 'urls', j],
-              `${u} is not a worker of this topology; the console will not start it and the proxy waits for it at startup`,
-            ),
-          );
-        }
-      });
-    }
-    if (t.metadata) {
-      out.push(
-        loc.issue(
-          'warning',
-          METADATA_CONFIG_FILE,
-          [],
-          'metadata_config.yaml is ignored in static mode',
-          'set cluster_mode: metadata in console.yaml to use it',
-        ),
-      );
-    }
-  } else if (mode === 'metadata') {
-    if (!t.metadata) {
-      out.push(
-        loc.issue(
-          'error',
-          CONSOLE_FILE,
-          ['cluster_mode'],
-          'cluster_mode metadata needs metadata_config.yaml (server_type: etcd, hostname, port)',
-        ),
-      );
-    }
-    if (t.disagg.disagg_cluster) {
-      out.push(
-        loc.issue(
-          'error',
-          DISAGG_CONFIG_FILE,
-          ['disagg_cluster'],
-          'disagg_cluster cannot be used with the metadata server (cluster_mode metadata)',
-        ),
-      );
-    }
-  } else {
-    const cluster = t.disagg.disagg_cluster;
-    if (!cluster) {
-      out.push(
-        loc.issue(
-          'error',
-          CONSOLE_FILE,
-          ['cluster_mode'],
-          'cluster_mode disagg_cluster needs a disagg_cluster section (cluster_uri, cluster_name) in disagg_config.yaml',
-        ),
-      );
-    } else {
-      // Workers register under /trtllm-disagg/<cluster_name>/workers; with only --disagg_cluster_uri the name is ''
-      // (protocol 7.2), so a named cluster needs the section in each worker's options. Timeouts should match.
-      workers.forEach((w, i) => {
-        const own = t.options[w.name]?.disagg_cluster;
-        if (!own) {
-          if (cluster.cluster_name !== '') {
-            out.push(
-              w.optionsFile === null
-                ? loc.issue(
-                    'error',
-                    CONSOLE_FILE,
-                    wPath(i, 'name'),
-                    `worker ${w.name} would register in cluster '' but the proxy watches cluster_name '${cluster.cluster_name}'`,
-                    'give it an options file with a disagg_cluster section',
-                  )
-                : loc.issue(
-                    'error',
-                    optFile(i),
-                    [],
-                    `worker ${w.name} would register in cluster '' (only --disagg_cluster_uri) but the proxy watches cluster_name '${cluster.cluster_name}'`,
-                    `add disagg_cluster: {cluster_uri: ${cluster.cluster_uri}, cluster_name: ${cluster.cluster_name}}`,
-                  ),
-            );
-          }
-          return;
-        }
-        if (own.cluster_name !== cluster.cluster_name) {
-          out.push(
-            loc.issue(
-              'error',
-              optFile(i),
-              ['disagg_cluster', 'cluster_name'],
-              `worker ${w.name} registers in cluster '${own.cluster_name}' but the proxy watches '${cluster.cluster_name}'`,
-            ),
-          );
-        }
-        if (
-          own.inactive_timeout_sec !== cluster.inactive_timeout_sec ||
-          own.heartbeat_interval_sec !== cluster.heartbeat_interval_sec
-        ) {
-          out.push(
-            loc.issue(
-              'warning',
-              optFile(i),
-              ['disagg_cluster'],
-              `worker ${w.name}: heartbeat_interval_sec/inactive_timeout_sec differ from the proxy's; upstream expects identical values`,
-            ),
-          );
-        }
-      });
-    }
+function checkMembership(ctx: CheckContext): void {
+  const mode = ctx.t.console.clusterMode;
+  if (mode === 'static') checkStaticMembership(ctx);
+  else if (mode === 'metadata') checkMetadataMembership(ctx);
+  else checkDisaggClusterMembership(ctx);
+  if (mode !== 'disagg_cluster') checkBothRolesPresent(ctx);
+}
+
+// Static mode: the proxy routes only to `urls` and waits for every one of them at startup (protocol 3.2).
+function checkStaticMembership(ctx: CheckContext): void {
+  for (const role of ['context', 'generation'] as const) checkStaticUrls(ctx, role);
+  if (ctx.t.metadata) {
+    ctx.out.push(
+      ctx.loc.issue(
+        'warning',
+        METADATA_CONFIG_FILE,
+        [],
+        'metadata_config.yaml is ignored in static mode',
+        'set cluster_mode: metadata in console.yaml to use it',
+      ),
+    );
   }
-  if (mode !== 'disagg_cluster') {
-    for (const role of ['context', 'generation'] as const) {
-      if (
-        !roles.has(role) &&
-        (role === 'context' ? t.disagg.context_servers : t.disagg.generation_servers).urls
-          .length === 0
-      ) {
-        out.push(
-          loc.issue(
+}
+
+/** One role's `urls` against the workers of that role: each worker listed, each url a worker. */
+function checkStaticUrls(ctx: CheckContext, role: 'context' | 'generation'): void {
+  const { t, loc, workers, out } = ctx;
+  const section = role === 'context' ? 'context_servers' : 'generation_servers';
+  const other = role === 'context' ? 'generation_servers' : 'context_servers';
+  const urls = t.disagg[section].urls;
+  const listed = new Set(urls.map((u) => endpointKeyFromUrl(u)));
+  const otherListed = new Set(t.disagg[other].urls.map((u) => endpointKeyFromUrl(u)));
+  for (const w of workers) {
+    const key = endpointKey(w.host, w.port);
+    if (w.role !== role || listed.has(key)) continue;
+    out.push(
+      otherListed.has(key)
+        ? loc.issue(
+            'error',
+            DISAGG_CONFIG_FILE,
+            [other, 'urls'],
+            `${w.host}:${w.port} is ${role} worker ${w.name} but is listed in ${other}.urls`,
+          )
+        : loc.issue(
             'warning',
-            CONSOLE_FILE,
-            ['workers'],
-            `no ${role} worker in this topology: the proxy answers 503 to every request until one is added`,
+            DISAGG_CONFIG_FILE,
+            [section, 'urls'],
+            `${role} worker ${w.name} (${w.host}:${w.port}) is not in ${section}.urls, so the proxy will not route to it`,
+            `add "${w.host}:${w.port}"`,
           ),
-        );
-      }
-    }
+    );
   }
-  return out;
+  const ours = new Set(workers.map((w) => endpointKey(w.host, w.port)));
+  urls.forEach((u, j) => {
+    if (ours.has(endpointKeyFromUrl(u))) return;
+    out.push(
+      loc.issue(
+        'warning',
+        DISAGG_CONFIG_FILE,
+        [section, 'urls', j],
+        `${u} is not a worker of this topology; the console will not start it and the proxy waits for it at startup`,
+      ),
+    );
+  });
+}
+
+function checkMetadataMembership(ctx: CheckContext): void {
+  const { t, loc, out } = ctx;
+  if (!t.metadata) {
+    out.push(
+      loc.issue(
+        'error',
+        CONSOLE_FILE,
+        ['cluster_mode'],
+        'cluster_mode metadata needs metadata_config.yaml (server_type: etcd, hostname, port)',
+      ),
+    );
+  }
+  if (t.disagg.disagg_cluster) {
+    out.push(
+      loc.issue(
+        'error',
+        DISAGG_CONFIG_FILE,
+        ['disagg_cluster'],
+        'disagg_cluster cannot be used with the metadata server (cluster_mode metadata)',
+      ),
+    );
+  }
+}
+
+function checkDisaggClusterMembership(ctx: CheckContext): void {
+  const cluster = ctx.t.disagg.disagg_cluster;
+  if (!cluster) {
+    ctx.out.push(
+      ctx.loc.issue(
+        'error',
+        CONSOLE_FILE,
+        ['cluster_mode'],
+        'cluster_mode disagg_cluster needs a disagg_cluster section (cluster_uri, cluster_name) in disagg_config.yaml',
+      ),
+    );
+    return;
+  }
+  ctx.workers.forEach((w, i) => checkWorkerClusterSection(ctx, cluster, w, i));
+}
+
+// Workers register under /trtllm-disagg/<cluster_name>/workers; with only --disagg_cluster_uri the name is ''
+// (protocol 7.2), so a named cluster needs the section in each worker's options. Timeouts should match.
+function checkWorkerClusterSection(
+  ctx: CheckContext,
+  cluster: NonNullable<LoadedTopology['disagg']['disagg_cluster']>,
+  w: Worker,
+  i: number,
+): void {
+  const { t, loc, out } = ctx;
+  const own = t.options[w.name]?.disagg_cluster;
+  if (!own) {
+    if (cluster.cluster_name === '') return;
+    out.push(
+      optionsKeyError(
+        ctx,
+        w,
+        i,
+        {
+          path: [],
+          message: `worker ${w.name} would register in cluster '' (only --disagg_cluster_uri) but the proxy watches cluster_name '${cluster.cluster_name}'`,
+          hint: `add disagg_cluster: {cluster_uri: ${cluster.cluster_uri}, cluster_name: ${cluster.cluster_name}}`,
+        },
+        {
+          message: `worker ${w.name} would register in cluster '' but the proxy watches cluster_name '${cluster.cluster_name}'`,
+          hint: 'give it an options file with a disagg_cluster section',
+        },
+      ),
+    );
+    return;
+  }
+  if (own.cluster_name !== cluster.cluster_name) {
+    out.push(
+      loc.issue(
+        'error',
+        optionsFileOf(ctx, i),
+        ['disagg_cluster', 'cluster_name'],
+        `worker ${w.name} registers in cluster '${own.cluster_name}' but the proxy watches '${cluster.cluster_name}'`,
+      ),
+    );
+  }
+  if (
+    own.inactive_timeout_sec !== cluster.inactive_timeout_sec ||
+    own.heartbeat_interval_sec !== cluster.heartbeat_interval_sec
+  ) {
+    out.push(
+      loc.issue(
+        'warning',
+        optionsFileOf(ctx, i),
+        ['disagg_cluster'],
+        `worker ${w.name}: heartbeat_interval_sec/inactive_timeout_sec differ from the proxy's; upstream expects identical values`,
+      ),
+    );
+  }
+}
+
+function checkBothRolesPresent(ctx: CheckContext): void {
+  const roles = new Set(ctx.workers.map((w) => w.role));
+  for (const role of ['context', 'generation'] as const) {
+    const section =
+      role === 'context' ? ctx.t.disagg.context_servers : ctx.t.disagg.generation_servers;
+    if (roles.has(role) || section.urls.length > 0) continue;
+    ctx.out.push(
+      ctx.loc.issue(
+        'warning',
+        CONSOLE_FILE,
+        ['workers'],
+        `no ${role} worker in this topology: the proxy answers 503 to every request until one is added`,
+      ),
+    );
+  }
 }
 
 function endpointKeyFromUrl(url: string): string {

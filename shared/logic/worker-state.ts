@@ -51,20 +51,25 @@ export interface WorkerTransition {
   effects: WorkerEffect[];
 }
 
+/** The status of a worker that has never run: stopped, no process, no history. */
+export function stoppedStatus(id: string): WorkerStatus {
+  return {
+    id,
+    state: 'stopped',
+    pid: null,
+    restarts: 0,
+    lastExit: null,
+    startedAtMs: null,
+    readyAtMs: null,
+    progress: null,
+    nextRestartAtMs: null,
+    message: null,
+  };
+}
+
 export function initialWorkerMachine(id: string): WorkerMachine {
   return {
-    status: {
-      id,
-      state: 'stopped',
-      pid: null,
-      restarts: 0,
-      lastExit: null,
-      startedAtMs: null,
-      readyAtMs: null,
-      progress: null,
-      nextRestartAtMs: null,
-      message: null,
-    },
+    status: stoppedStatus(id),
     crashCount: 0,
     probeFailures: 0,
     afterExit: 'stop',
@@ -169,6 +174,120 @@ function exitOf(
 
 const same = (m: WorkerMachine): WorkerTransition => ({ machine: m, effects: [] });
 
+function onSpawnFailed(
+  m: WorkerMachine,
+  event: Extract<WorkerEvent, { type: 'spawnFailed' }>,
+): WorkerTransition {
+  const state = m.status.state;
+  if (state !== 'starting') return same(m);
+  // A binary that cannot be executed will not start on a retry: no backoff loop.
+  const lastExit: WorkerExit = {
+    code: null,
+    signal: null,
+    stderrTail: [],
+    atMs: event.atMs,
+    reason: event.message,
+  };
+  return {
+    machine: {
+      ...m,
+      status: { ...m.status, state: 'errored', pid: null, lastExit, message: event.message },
+    },
+    effects: cancel(...RUN_TIMERS),
+  };
+}
+
+function onProbeOk(
+  m: WorkerMachine,
+  event: Extract<WorkerEvent, { type: 'probeOk' }>,
+  policy: RestartPolicy,
+): WorkerTransition {
+  const state = m.status.state;
+  if (state === 'starting') {
+    return {
+      machine: {
+        ...m,
+        probeFailures: 0,
+        status: {
+          ...m.status,
+          state: 'ready',
+          readyAtMs: event.atMs,
+          progress: null,
+          message: null,
+        },
+      },
+      effects: [
+        ...cancel('readyTimeout'),
+        { type: 'startTimer', timer: 'probe', delayMs: policy.probeIntervalMs },
+      ],
+    };
+  }
+  if (state === 'ready' || state === 'degraded') {
+    return {
+      machine: {
+        ...m,
+        probeFailures: 0,
+        status: { ...m.status, state: 'ready', message: null },
+      },
+      effects: [{ type: 'startTimer', timer: 'probe', delayMs: policy.probeIntervalMs }],
+    };
+  }
+  return same(m);
+}
+
+function onStopRequested(m: WorkerMachine, policy: RestartPolicy): WorkerTransition {
+  const state = m.status.state;
+  if (state === 'starting' || state === 'ready' || state === 'degraded') {
+    return beginStop(m, 'stop', 'stopped by the console', policy);
+  }
+  if (state === 'stopping') {
+    return same({ ...m, afterExit: 'stop', stopReason: 'stopped by the console' });
+  }
+  if (state === 'backoff') {
+    return {
+      machine: {
+        ...m,
+        status: { ...m.status, state: 'stopped', nextRestartAtMs: null, message: null },
+      },
+      effects: cancel('restart'),
+    };
+  }
+  return same(m);
+}
+
+function onExited(
+  m: WorkerMachine,
+  event: Extract<WorkerEvent, { type: 'exited' }>,
+  policy: RestartPolicy,
+): WorkerTransition {
+  const state = m.status.state;
+  if (state === 'stopping') {
+    const exit = exitOf(event, m.stopReason);
+    if (m.afterExit === 'crash') return afterCrash(m, exit, policy);
+    const stopped: WorkerMachine = {
+      ...m,
+      status: {
+        ...m.status,
+        state: 'stopped',
+        pid: null,
+        lastExit: exit,
+        readyAtMs: null,
+        progress: null,
+        message: null,
+      },
+    };
+    if (m.afterExit === 'restart') {
+      return withEffects(beginSpawn(stopped), cancel('kill'), true);
+    }
+    return { machine: stopped, effects: cancel('kill', ...RUN_TIMERS) };
+  }
+  if (state === 'starting' || state === 'ready' || state === 'degraded') {
+    const reason = state === 'starting' ? 'exited while starting' : 'exited unexpectedly';
+    return afterCrash(m, exitOf(event, reason), policy);
+  }
+  return same(m);
+}
+
 /** The one transition function of the worker lifecycle. Events that do not apply leave the machine as is. */
 export function reduceWorker(
   m: WorkerMachine,
@@ -204,56 +323,11 @@ export function reduceWorker(
         ],
       };
 
-    case 'spawnFailed': {
-      if (state !== 'starting') return same(m);
-      // A binary that cannot be executed will not start on a retry: no backoff loop.
-      const lastExit: WorkerExit = {
-        code: null,
-        signal: null,
-        stderrTail: [],
-        atMs: event.atMs,
-        reason: event.message,
-      };
-      return {
-        machine: {
-          ...m,
-          status: { ...m.status, state: 'errored', pid: null, lastExit, message: event.message },
-        },
-        effects: cancel(...RUN_TIMERS),
-      };
-    }
+    case 'spawnFailed':
+      return onSpawnFailed(m, event);
 
     case 'probeOk':
-      if (state === 'starting') {
-        return {
-          machine: {
-            ...m,
-            probeFailures: 0,
-            status: {
-              ...m.status,
-              state: 'ready',
-              readyAtMs: event.atMs,
-              progress: null,
-              message: null,
-            },
-          },
-          effects: [
-            ...cancel('readyTimeout'),
-            { type: 'startTimer', timer: 'probe', delayMs: policy.probeIntervalMs },
-          ],
-        };
-      }
-      if (state === 'ready' || state === 'degraded') {
-        return {
-          machine: {
-            ...m,
-            probeFailures: 0,
-            status: { ...m.status, state: 'ready', message: null },
-          },
-          effects: [{ type: 'startTimer', timer: 'probe', delayMs: policy.probeIntervalMs }],
-        };
-      }
-      return same(m);
+      return onProbeOk(m, event, policy);
 
     case 'probeFailed': {
       const next: WorkerEffect = {
@@ -277,50 +351,10 @@ export function reduceWorker(
       return onTimer(m, event.timer, policy);
 
     case 'stopRequested':
-      if (state === 'starting' || state === 'ready' || state === 'degraded') {
-        return beginStop(m, 'stop', 'stopped by the console', policy);
-      }
-      if (state === 'stopping') {
-        return same({ ...m, afterExit: 'stop', stopReason: 'stopped by the console' });
-      }
-      if (state === 'backoff') {
-        return {
-          machine: {
-            ...m,
-            status: { ...m.status, state: 'stopped', nextRestartAtMs: null, message: null },
-          },
-          effects: cancel('restart'),
-        };
-      }
-      return same(m);
+      return onStopRequested(m, policy);
 
-    case 'exited': {
-      if (state === 'stopping') {
-        const exit = exitOf(event, m.stopReason);
-        if (m.afterExit === 'crash') return afterCrash(m, exit, policy);
-        const stopped: WorkerMachine = {
-          ...m,
-          status: {
-            ...m.status,
-            state: 'stopped',
-            pid: null,
-            lastExit: exit,
-            readyAtMs: null,
-            progress: null,
-            message: null,
-          },
-        };
-        if (m.afterExit === 'restart') {
-          return withEffects(beginSpawn(stopped), cancel('kill'), true);
-        }
-        return { machine: stopped, effects: cancel('kill', ...RUN_TIMERS) };
-      }
-      if (state === 'starting' || state === 'ready' || state === 'degraded') {
-        const reason = state === 'starting' ? 'exited while starting' : 'exited unexpectedly';
-        return afterCrash(m, exitOf(event, reason), policy);
-      }
-      return same(m);
-    }
+    case 'exited':
+      return onExited(m, event, policy);
 
     case 'progress':
       if (state !== 'starting') return same(m);

@@ -159,90 +159,107 @@ export function sendRequest(
     req.on('error', (err: NodeJS.ErrnoException) => finish(err.message, errorKindOf(err)));
     req.on('response', (res) => {
       res.setEncoding('utf8');
-      if (res.statusCode !== 200) {
-        let text = '';
-        res.on('data', (c: string) => {
-          if (text.length < 500) text += c;
-        });
-        res.on('end', () =>
-          finish(
-            `HTTP ${res.statusCode ?? 0}: ${text.slice(0, 300)}`,
-            `HTTP ${res.statusCode ?? 0}`,
-          ),
-        );
-        res.on('error', (err: NodeJS.ErrnoException) => finish(err.message, errorKindOf(err)));
-        return;
-      }
-      if (!target.isStreaming) {
-        let text = '';
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          const now = performance.now();
-          out.latencyS = (now - startMs) / 1000;
-          out.ttftS = out.latencyS;
-          try {
-            const json = JSON.parse(text) as Chunk;
-            if (json.usage) applyUsage(out, json.usage);
-            finish();
-          } catch (err) {
-            finish(`invalid JSON answer: ${(err as Error).message}`, 'bad response');
-          }
-        });
-        res.on('error', (err: NodeJS.ErrnoException) => finish(err.message, errorKindOf(err)));
-        return;
-      }
-      const parser = new SseParser();
-      let lastTokenMs = 0;
-      let tokenEvents = 0;
-      let sawDone = false;
-      let failure: string | undefined;
-      let hasUsage = false;
-      const onEvents = (events: ReturnType<SseParser['push']>, now: number): void => {
-        for (const ev of events) {
-          if (sawDone || failure !== undefined) return;
-          if (isDoneEvent(ev)) {
-            sawDone = true;
-            return;
-          }
-          if (isErrorEvent(ev)) {
-            failure = `error event in the stream: ${ev.data.slice(0, 300)}`;
-            return;
-          }
-          let chunk: Chunk;
-          try {
-            chunk = JSON.parse(ev.data) as Chunk;
-          } catch {
-            failure = `invalid JSON chunk: ${ev.data.slice(0, 100)}`;
-            return;
-          }
-          if (isTokenChunk(chunk, isChat)) {
-            if (tokenEvents === 0) out.ttftS = (now - startMs) / 1000;
-            else out.itlS.push((now - lastTokenMs) / 1000);
-            lastTokenMs = now;
-            tokenEvents += 1;
-          }
-          if (chunk.usage) {
-            applyUsage(out, chunk.usage);
-            hasUsage = hasUsage || chunk.usage.completion_tokens !== undefined;
-          }
-        }
-      };
-      res.on('data', (c: string) => onEvents(parser.push(c), performance.now()));
-      res.on('end', () => {
-        onEvents(parser.end(), performance.now());
-        if (!hasUsage) out.outputTokens = tokenEvents;
-        out.latencyS = tokenEvents > 0 ? (lastTokenMs - startMs) / 1000 : 0;
-        if (failure !== undefined) finish(failure, 'error event');
-        else if (!sawDone) finish('the stream ended without [DONE]', 'stream cut');
-        else if (tokenEvents === 0) finish('no token received', 'no tokens');
-        else finish();
-      });
-      res.on('error', (err: NodeJS.ErrnoException) => finish(err.message, errorKindOf(err)));
-      res.on('aborted', () => finish('the stream was cut', 'stream cut'));
+      if (res.statusCode !== 200) readErrorAnswer(res, finish);
+      else if (!target.isStreaming) readWholeAnswer(res, out, startMs, finish);
+      else readStreamedAnswer(res, { out, startMs, isChat }, finish);
     });
     out.sentMs = performance.now();
     req.end(body);
   });
+}
+
+/** Ends a request's measurement: no arguments for success, else the error and its kind. */
+type Finish = (error?: string, kind?: string) => void;
+
+function readErrorAnswer(res: http.IncomingMessage, finish: Finish): void {
+  let text = '';
+  res.on('data', (c: string) => {
+    if (text.length < 500) text += c;
+  });
+  res.on('end', () =>
+    finish(`HTTP ${res.statusCode ?? 0}: ${text.slice(0, 300)}`, `HTTP ${res.statusCode ?? 0}`),
+  );
+  res.on('error', (err: NodeJS.ErrnoException) => finish(err.message, errorKindOf(err)));
+}
+
+/** A non-streamed answer: its latency is its time to first token; tokens from its usage. */
+function readWholeAnswer(
+  res: http.IncomingMessage,
+  out: RequestOutput,
+  startMs: number,
+  finish: Finish,
+): void {
+  let text = '';
+  res.on('data', (c: string) => (text += c));
+  res.on('end', () => {
+    const now = performance.now();
+    out.latencyS = (now - startMs) / 1000;
+    out.ttftS = out.latencyS;
+    try {
+      const json = JSON.parse(text) as Chunk;
+      if (json.usage) applyUsage(out, json.usage);
+      finish();
+    } catch (err) {
+      finish(`invalid JSON answer: ${(err as Error).message}`, 'bad response');
+    }
+  });
+  res.on('error', (err: NodeJS.ErrnoException) => finish(err.message, errorKindOf(err)));
+}
+
+/** A streamed answer: TTFT and inter-token gaps from the token events; it must end with [DONE]. */
+function readStreamedAnswer(
+  res: http.IncomingMessage,
+  { out, startMs, isChat }: { out: RequestOutput; startMs: number; isChat: boolean },
+  finish: Finish,
+): void {
+  const parser = new SseParser();
+  let lastTokenMs = 0;
+  let tokenEvents = 0;
+  let sawDone = false;
+  let failure: string | undefined;
+  let hasUsage = false;
+  const onEvents = (events: ReturnType<SseParser['push']>, now: number): void => {
+    for (const ev of events) {
+      if (sawDone || failure !== undefined) return;
+      if (isDoneEvent(ev)) {
+        sawDone = true;
+        return;
+      }
+      if (isErrorEvent(ev)) {
+        failure = `error event in the stream: ${ev.data.slice(0, 300)}`;
+        return;
+      }
+      let chunk: Chunk;
+      try {
+        chunk = JSON.parse(ev.data) as Chunk;
+      } catch {
+        failure = `invalid JSON chunk: ${ev.data.slice(0, 100)}`;
+        return;
+      }
+      if (isTokenChunk(chunk, isChat)) {
+        if (tokenEvents === 0) out.ttftS = (now - startMs) / 1000;
+        else out.itlS.push((now - lastTokenMs) / 1000);
+        lastTokenMs = now;
+        tokenEvents += 1;
+      }
+      if (chunk.usage) {
+        applyUsage(out, chunk.usage);
+        hasUsage = hasUsage || chunk.usage.completion_tokens !== undefined;
+      }
+    }
+  };
+  res.on('data', (c: string) => onEvents(parser.push(c), performance.now()));
+  res.on('end', () => {
+    onEvents(parser.end(), performance.now());
+    if (!hasUsage) out.outputTokens = tokenEvents;
+    out.latencyS = tokenEvents > 0 ? (lastTokenMs - startMs) / 1000 : 0;
+    if (failure !== undefined) finish(failure, 'error event');
+    else if (!sawDone) finish('the stream ended without [DONE]', 'stream cut');
+    else if (tokenEvents === 0) finish('no token received', 'no tokens');
+    else finish();
+  });
+  res.on('error', (err: NodeJS.ErrnoException) => finish(err.message, errorKindOf(err)));
+  res.on('aborted', () => finish('the stream was cut', 'stream cut'));
 }
 
 function applyUsage(out: RequestOutput, usage: Usage): void {

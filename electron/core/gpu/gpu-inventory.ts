@@ -59,18 +59,37 @@ export const COMPUTE_APPS_ARGS = [
 
 const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-export function createGpuInventory(opts: GpuInventoryOptions = {}): GpuInventory {
-  const smi = opts.nvidiaSmiPath ?? 'nvidia-smi';
-  const run = opts.run ?? execFileRunner;
-  const pollIntervalMs = opts.pollIntervalMs ?? 3000;
-  const timeoutMs = opts.commandTimeoutMs ?? 5000;
-  const now = opts.now ?? Date.now;
-  const holders = opts.holders ?? ((): Record<string, GpuHolder[]> => ({}));
-  const onError = opts.onError ?? (() => undefined);
-  const listeners = new Set<(s: GpuInventorySnapshot) => void>();
-  let timer: NodeJS.Timeout | null = null;
-  let polling: Promise<GpuInventorySnapshot> | null = null;
-  let snap: GpuInventorySnapshot = {
+/**
+ * The static facts the CSV lacks (topology matrix, driver and CUDA versions, architectures), written into
+ * `snap`; either query may fail (old drivers, containers) without making the inventory fail.
+ */
+async function addStaticFacts(
+  current: () => GpuInventorySnapshot,
+  query: (args: string[]) => Promise<string>,
+  onError: (err: unknown) => void,
+): Promise<void> {
+  const [topo, xml] = await Promise.allSettled([query(['topo', '-m']), query(['-q', '-x'])]);
+  // The snapshot as it is now: a poll may have replaced it while the queries ran.
+  const snap = current();
+  if (topo.status === 'fulfilled') snap.topology = parseTopoMatrix(topo.value);
+  else onError(topo.reason);
+  if (xml.status === 'fulfilled') {
+    const x = parseNvidiaSmiXml(xml.value);
+    snap.driverVersion = x.driverVersion;
+    snap.cudaVersion = x.cudaVersion;
+    snap.gpus = snap.gpus.map((g) => ({
+      ...g,
+      architecture: x.gpus.find((xg) => xg.uuid === g.uuid)?.architecture ?? null,
+    }));
+  } else {
+    onError(xml.reason);
+  }
+  snap.driverVersion ??= snap.gpus[0]?.driverVersion ?? null;
+}
+
+/** The snapshot before the first detection: no GPUs, no samples, nothing known. */
+function emptySnapshot(): GpuInventorySnapshot {
+  return {
     simulated: false,
     simulatedReason: null,
     driverVersion: null,
@@ -83,6 +102,20 @@ export function createGpuInventory(opts: GpuInventoryOptions = {}): GpuInventory
     lastError: null,
     sampledAtMs: null,
   };
+}
+
+export function createGpuInventory(opts: GpuInventoryOptions = {}): GpuInventory {
+  const smi = opts.nvidiaSmiPath ?? 'nvidia-smi';
+  const run = opts.run ?? execFileRunner;
+  const pollIntervalMs = opts.pollIntervalMs ?? 3000;
+  const timeoutMs = opts.commandTimeoutMs ?? 5000;
+  const now = opts.now ?? Date.now;
+  const holders = opts.holders ?? ((): Record<string, GpuHolder[]> => ({}));
+  const onError = opts.onError ?? (() => undefined);
+  const listeners = new Set<(s: GpuInventorySnapshot) => void>();
+  let timer: NodeJS.Timeout | null = null;
+  let polling: Promise<GpuInventorySnapshot> | null = null;
+  let snap = emptySnapshot();
 
   const useSimulation = (reason: string): void => {
     const count = Math.max(0, Math.floor(opts.simulatedCount ?? DEFAULT_SIMULATED_COUNT));
@@ -124,25 +157,11 @@ export function createGpuInventory(opts: GpuInventoryOptions = {}): GpuInventory
       samples: parsed.samples,
       sampledAtMs: atMs,
     };
-    // Static facts the CSV lacks; either may fail (old drivers, containers) without making the inventory fail.
-    const [topo, xml] = await Promise.allSettled([
-      run(smi, ['topo', '-m'], timeoutMs),
-      run(smi, ['-q', '-x'], timeoutMs),
-    ]);
-    if (topo.status === 'fulfilled') snap.topology = parseTopoMatrix(topo.value);
-    else onError(topo.reason);
-    if (xml.status === 'fulfilled') {
-      const x = parseNvidiaSmiXml(xml.value);
-      snap.driverVersion = x.driverVersion;
-      snap.cudaVersion = x.cudaVersion;
-      snap.gpus = snap.gpus.map((g) => ({
-        ...g,
-        architecture: x.gpus.find((xg) => xg.uuid === g.uuid)?.architecture ?? null,
-      }));
-    } else {
-      onError(xml.reason);
-    }
-    snap.driverVersion ??= snap.gpus[0]?.driverVersion ?? null;
+    await addStaticFacts(
+      () => snap,
+      (args) => run(smi, args, timeoutMs),
+      onError,
+    );
   };
 
   const poll = async (): Promise<GpuInventorySnapshot> => {

@@ -200,161 +200,178 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   });
 }
 
+/** What the request handlers read from the server they belong to. */
+interface RequestContext {
+  backend: ApiServerOptions['backend'];
+  log: ApiServerOptions['log'];
+  maxBodyBytes: number;
+  heartbeatMs: number;
+  maxSseBufferBytes: number;
+  openStreams: Set<ServerResponse>;
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end(text);
+}
+
+/** `POST /api/<channel>`: the JSON array of arguments, through the one dispatcher. */
+async function handleCall(
+  ctx: RequestContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  channel: string,
+): Promise<void> {
+  const { maxBodyBytes } = ctx;
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    sendJson(res, 405, errorEnvelope('INVALID_ARGUMENT', `use POST for /api/${channel}`));
+    return;
+  }
+  let body: Buffer;
+  try {
+    body = await readBody(req, maxBodyBytes);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) {
+      res.setHeader('connection', 'close');
+      sendEnvelope(
+        res,
+        errorEnvelope('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`),
+      );
+    } else {
+      sendEnvelope(res, errorEnvelope('INVALID_ARGUMENT', 'request body could not be read'));
+    }
+    return;
+  }
+  let args: unknown = [];
+  if (body.length > 0) {
+    try {
+      args = JSON.parse(body.toString('utf8'));
+    } catch {
+      sendEnvelope(
+        res,
+        errorEnvelope('INVALID_ARGUMENT', 'request body must be a JSON array of arguments'),
+      );
+      return;
+    }
+  }
+  sendEnvelope(res, await dispatch(ctx.backend.api, channel, args, ctx.log));
+}
+
+/** `GET /api/events`: every backend event as SSE, a heartbeat, and a cut-off for clients that stop reading. */
+function handleEvents(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): void {
+  const { backend, openStreams, maxSseBufferBytes, heartbeatMs } = ctx;
+  res.writeHead(200, {
+    ...BASE_HEADERS,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  openStreams.add(res);
+  const offs = API_EVENTS.map((name) =>
+    backend.onEvent(name, (payload) => {
+      if (res.writableEnded) return;
+      // A client that stopped reading must not make the console buffer events without bound: drop it; the
+      // transport reconnects and pulls a fresh snapshot.
+      if (res.writableLength > maxSseBufferBytes) {
+        res.destroy();
+        return;
+      }
+      res.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
+    }),
+  );
+  // Sent after subscribing, so a client that saw it cannot miss a later event.
+  res.write(`event: ${SSE_CONNECTED_EVENT}\ndata: {}\n\n`);
+  const heartbeat = setInterval(() => {
+    if (!res.writableEnded) res.write(': ping\n\n');
+  }, heartbeatMs);
+  heartbeat.unref();
+  const cleanup = (): void => {
+    clearInterval(heartbeat);
+    for (const off of offs) off();
+    openStreams.delete(res);
+  };
+  req.on('close', cleanup);
+  res.on('close', cleanup);
+}
+
+/** Everything outside /api: the built renderer, with the app shell for client-side routes. */
+async function handleStatic(
+  staticRoot: string | null,
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { ...BASE_HEADERS, allow: 'GET, HEAD' }).end();
+    return;
+  }
+  if (!staticRoot) {
+    sendText(res, 404, 'not found\n');
+    return;
+  }
+  const target = safeJoin(staticRoot, pathname);
+  if (target === null) {
+    sendText(res, 400, 'bad path\n');
+    return;
+  }
+  // Dotfiles (.env, .git) are never part of a built renderer: answer as if they did not exist.
+  if (hasDotSegment(target.slice(staticRoot.length).split(sep).join('/'))) {
+    sendText(res, 404, 'not found\n');
+    return;
+  }
+  let file = target;
+  let info = await stat(file).catch(() => null);
+  if (info?.isDirectory()) {
+    file = resolve(file, 'index.html');
+    info = await stat(file).catch(() => null);
+  }
+  // Client-side routes (no file extension) get the app shell; a missing asset is a plain 404.
+  if (!info?.isFile() && extname(pathname) === '') {
+    file = resolve(staticRoot, 'index.html');
+    info = await stat(file).catch(() => null);
+  }
+  const real = info?.isFile() ? await realPathInside(staticRoot, file) : null;
+  if (real === null || !info) {
+    sendText(res, 404, 'not found\n');
+    return;
+  }
+  file = real;
+  const isHtml = extname(file).toLowerCase() === '.html';
+  res.writeHead(200, {
+    ...BASE_HEADERS,
+    'content-type': contentTypeFor(file),
+    'content-length': info.size,
+    'cache-control': isHtml ? 'no-cache' : 'public, max-age=3600',
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const stream = createReadStream(file);
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}
+
 /** Starts the API server; resolves once it listens. */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? createApiToken();
   const isTokenValid = createTokenCheck(token);
   const allowedHosts = allowedHostNames(host, options.allowedHosts);
-  const maxBodyBytes = options.maxBodyBytes ?? 16 << 20;
-  const heartbeatMs = options.heartbeatMs ?? 15_000;
-  const maxSseBufferBytes = options.maxSseBufferBytes ?? 8 << 20;
   // The real path, so a symlinked static folder still works and only links leading out of it are refused.
   const staticRoot = options.staticDir
     ? await realpath(resolve(options.staticDir)).catch(() => resolve(options.staticDir as string))
     : null;
-  const { backend } = options;
   const openStreams = new Set<ServerResponse>();
-
-  const handleCall = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    channel: string,
-  ): Promise<void> => {
-    if (req.method !== 'POST') {
-      res.setHeader('allow', 'POST');
-      sendJson(res, 405, errorEnvelope('INVALID_ARGUMENT', `use POST for /api/${channel}`));
-      return;
-    }
-    let body: Buffer;
-    try {
-      body = await readBody(req, maxBodyBytes);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) {
-        res.setHeader('connection', 'close');
-        sendEnvelope(
-          res,
-          errorEnvelope('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`),
-        );
-      } else {
-        sendEnvelope(res, errorEnvelope('INVALID_ARGUMENT', 'request body could not be read'));
-      }
-      return;
-    }
-    let args: unknown = [];
-    if (body.length > 0) {
-      try {
-        args = JSON.parse(body.toString('utf8'));
-      } catch {
-        sendEnvelope(
-          res,
-          errorEnvelope('INVALID_ARGUMENT', 'request body must be a JSON array of arguments'),
-        );
-        return;
-      }
-    }
-    sendEnvelope(res, await dispatch(backend.api, channel, args, options.log));
-  };
-
-  const handleEvents = (req: IncomingMessage, res: ServerResponse): void => {
-    res.writeHead(200, {
-      ...BASE_HEADERS,
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.flushHeaders();
-    openStreams.add(res);
-    const offs = API_EVENTS.map((name) =>
-      backend.onEvent(name, (payload) => {
-        if (res.writableEnded) return;
-        // A client that stopped reading must not make the console buffer events without bound: drop it; the
-        // transport reconnects and pulls a fresh snapshot.
-        if (res.writableLength > maxSseBufferBytes) {
-          res.destroy();
-          return;
-        }
-        res.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
-      }),
-    );
-    // Sent after subscribing, so a client that saw it cannot miss a later event.
-    res.write(`event: ${SSE_CONNECTED_EVENT}\ndata: {}\n\n`);
-    const heartbeat = setInterval(() => {
-      if (!res.writableEnded) res.write(': ping\n\n');
-    }, heartbeatMs);
-    heartbeat.unref();
-    const cleanup = (): void => {
-      clearInterval(heartbeat);
-      for (const off of offs) off();
-      openStreams.delete(res);
-    };
-    req.on('close', cleanup);
-    res.on('close', cleanup);
-  };
-
-  const handleStatic = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    pathname: string,
-  ): Promise<void> => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { ...BASE_HEADERS, allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (!staticRoot) {
-      res
-        .writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
-        .end('not found\n');
-      return;
-    }
-    const target = safeJoin(staticRoot, pathname);
-    if (target === null) {
-      res
-        .writeHead(400, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
-        .end('bad path\n');
-      return;
-    }
-    // Dotfiles (.env, .git) are never part of a built renderer: answer as if they did not exist.
-    if (hasDotSegment(target.slice(staticRoot.length).split(sep).join('/'))) {
-      res
-        .writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
-        .end('not found\n');
-      return;
-    }
-    let file = target;
-    let info = await stat(file).catch(() => null);
-    if (info?.isDirectory()) {
-      file = resolve(file, 'index.html');
-      info = await stat(file).catch(() => null);
-    }
-    // Client-side routes (no file extension) get the app shell; a missing asset is a plain 404.
-    if (!info?.isFile() && extname(pathname) === '') {
-      file = resolve(staticRoot, 'index.html');
-      info = await stat(file).catch(() => null);
-    }
-    const real = info?.isFile() ? await realPathInside(staticRoot, file) : null;
-    if (real === null || !info) {
-      res
-        .writeHead(404, { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
-        .end('not found\n');
-      return;
-    }
-    file = real;
-    const isHtml = extname(file).toLowerCase() === '.html';
-    res.writeHead(200, {
-      ...BASE_HEADERS,
-      'content-type': contentTypeFor(file),
-      'content-length': info.size,
-      'cache-control': isHtml ? 'no-cache' : 'public, max-age=3600',
-    });
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    const stream = createReadStream(file);
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
+  const ctx: RequestContext = {
+    backend: options.backend,
+    log: options.log,
+    maxBodyBytes: options.maxBodyBytes ?? 16 << 20,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    maxSseBufferBytes: options.maxSseBufferBytes ?? 8 << 20,
+    openStreams,
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -387,7 +404,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           sendJson(res, 405, errorEnvelope('INVALID_ARGUMENT', 'use GET for /api/events'));
           return;
         }
-        handleEvents(req, res);
+        handleEvents(ctx, req, res);
         return;
       }
       let channel: string;
@@ -397,10 +414,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         sendEnvelope(res, errorEnvelope('UNKNOWN_CHANNEL', 'malformed channel name'));
         return;
       }
-      await handleCall(req, res, channel);
+      await handleCall(ctx, req, res, channel);
       return;
     }
-    await handleStatic(req, res, pathname);
+    await handleStatic(staticRoot, req, res, pathname);
   };
 
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;

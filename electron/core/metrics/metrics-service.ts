@@ -66,6 +66,40 @@ export interface MetricsService {
 const CLOSE_LAG_MS = 2000;
 const DEFAULT_RANGE_MS = 300_000;
 
+/** One closed second's buckets, overall and per worker, as the 1 s tick publishes them. */
+function closedSecond(
+  requests: RequestMetrics,
+  at: number,
+): { overall: MetricsBucket; perWorker: Record<string, MetricsBucket> } {
+  const bucketOf = (scope: string): MetricsBucket =>
+    toMetricsBucket(requests.range(scope, at, at + 1000)[0] as BucketAccumulator);
+  const perWorker: Record<string, MetricsBucket> = {};
+  for (const id of requests.workerIds()) perWorker[id] = bucketOf(id);
+  return { overall: bucketOf(OVERALL_SCOPE), perWorker };
+}
+
+/** The non-empty history windows of every scope in [fromMs, untilMs). */
+function historyLines(requests: RequestMetrics, fromMs: number, untilMs: number): HistoryLine[] {
+  const lines: HistoryLine[] = [];
+  for (const scope of [OVERALL_SCOPE, ...requests.workerIds()]) {
+    for (const acc of requests.range(scope, fromMs, untilMs, HISTORY_STEP_MS / 1000)) {
+      if (acc.requests > 0) lines.push({ scope, acc });
+    }
+  }
+  return lines;
+}
+
+/** A query's range with the defaults filled in: the last five minutes at 1 s. */
+function resolveQuery(
+  q: MetricsQuery = {},
+  now: () => number,
+): { fromMs: number; toMs: number; stepSec: number } {
+  const toMs = q.toMs ?? now();
+  const fromMs = q.fromMs ?? toMs - DEFAULT_RANGE_MS;
+  const stepSec = Math.max(1, Math.round(q.stepSec ?? 1));
+  return { fromMs, toMs, stepSec };
+}
+
 /** Creates the service and starts its 1 s tick. */
 export function createMetricsService(opts: MetricsServiceOptions): MetricsService {
   const now = opts.now ?? Date.now;
@@ -88,21 +122,12 @@ export function createMetricsService(opts: MetricsServiceOptions): MetricsServic
   let lastTickMs = Math.floor((now() - CLOSE_LAG_MS) / 1000) * 1000;
   let lastHistoryMs = Math.floor((now() - CLOSE_LAG_MS) / HISTORY_STEP_MS) * HISTORY_STEP_MS;
 
-  const scopes = (): string[] => [OVERALL_SCOPE, ...requests.workerIds()];
-
   const tick = (): void => {
     const closedUntil = Math.floor((now() - CLOSE_LAG_MS) / 1000) * 1000;
     // One event per closed second (at most a minute of catch-up after a stall).
     for (let at = Math.max(lastTickMs, closedUntil - 60_000); at < closedUntil; at += 1000) {
-      const perWorker: Record<string, MetricsBucket> = {};
-      for (const id of requests.workerIds()) {
-        perWorker[id] = toMetricsBucket(requests.range(id, at, at + 1000)[0] as BucketAccumulator);
-      }
-      const overall = toMetricsBucket(
-        requests.range(OVERALL_SCOPE, at, at + 1000)[0] as BucketAccumulator,
-      );
       try {
-        opts.onTick?.({ overall, perWorker });
+        opts.onTick?.(closedSecond(requests, at));
       } catch (err) {
         onError(err);
       }
@@ -110,19 +135,13 @@ export function createMetricsService(opts: MetricsServiceOptions): MetricsServic
     lastTickMs = Math.max(lastTickMs, closedUntil);
     const historyUntil = Math.floor((now() - CLOSE_LAG_MS) / HISTORY_STEP_MS) * HISTORY_STEP_MS;
     if (history && historyUntil > lastHistoryMs) {
-      const lines: HistoryLine[] = [];
       // Buckets are pruned only after this write, so everything since the last window is still in memory.
       const from = Math.max(
         lastHistoryMs,
         historyUntil - (opts.retentionSec ?? 3600) * 1000 - HISTORY_STEP_MS,
       );
-      for (const scope of scopes()) {
-        for (const acc of requests.range(scope, from, historyUntil, HISTORY_STEP_MS / 1000)) {
-          if (acc.requests > 0) lines.push({ scope, acc });
-        }
-      }
       try {
-        history.append(lines);
+        history.append(historyLines(requests, from, historyUntil));
       } catch (err) {
         onError(err);
       }
@@ -133,15 +152,6 @@ export function createMetricsService(opts: MetricsServiceOptions): MetricsServic
 
   const timer = setInterval(tick, 1000);
   timer.unref();
-
-  const resolveQuery = (
-    q: MetricsQuery = {},
-  ): { fromMs: number; toMs: number; stepSec: number } => {
-    const toMs = q.toMs ?? now();
-    const fromMs = q.fromMs ?? toMs - DEFAULT_RANGE_MS;
-    const stepSec = Math.max(1, Math.round(q.stepSec ?? 1));
-    return { fromMs, toMs, stepSec };
-  };
 
   const bucketsFor = (
     scope: string,
@@ -158,7 +168,7 @@ export function createMetricsService(opts: MetricsServiceOptions): MetricsServic
   };
 
   const snapshot = (query?: MetricsQuery): MetricsSnapshot => {
-    const { fromMs, toMs, stepSec: asked } = resolveQuery(query);
+    const { fromMs, toMs, stepSec: asked } = resolveQuery(query, now);
     const isFromMemory = fromMs >= requests.oldestInMemoryMs() || history === null;
     const stepSec = isFromMemory ? asked : Math.max(HISTORY_STEP_MS / 1000, asked);
     // Bound the answer: at most ~4000 points per series.

@@ -87,6 +87,29 @@ function matcher(q: LogSearch): (text: string) => boolean {
   return (t) => (q.caseSensitive ? t : t.toLowerCase()).includes(needle);
 }
 
+/** `x.log` becomes `x.log.1`, `x.log.1` becomes `x.log.2`, ...; the oldest beyond `maxFiles` goes. */
+function rotateLogFile(path: string, maxFiles: number): void {
+  for (let i = maxFiles - 1; i >= 1; i--) {
+    if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+  }
+  if (existsSync(`${path}.${maxFiles + 1}`)) rmSync(`${path}.${maxFiles + 1}`);
+  if (maxFiles >= 1) renameSync(path, `${path}.1`);
+  else rmSync(path);
+}
+
+/** The lines of a log and its rotated files, oldest file first. */
+function readRotatedLines(path: string, maxFiles: number): { file: string; lines: string[] }[] {
+  const files: string[] = [];
+  for (let i = maxFiles; i >= 1; i--) if (existsSync(`${path}.${i}`)) files.push(`${path}.${i}`);
+  if (existsSync(path)) files.push(path);
+  return files.map((file) => ({
+    file,
+    lines: readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== ''),
+  }));
+}
+
 export function createLogStore(opts: LogStoreOptions): LogStore {
   const ringSize = opts.ringSize ?? 5000;
   const maxFileBytes = opts.maxFileBytes ?? 10 * 1024 * 1024;
@@ -109,15 +132,6 @@ export function createLogStore(opts: LogStoreOptions): LogStore {
   const filePath = (id: string): string | null =>
     opts.dir === null ? null : join(opts.dir, `${safeName(id)}.log`);
 
-  const rotate = (path: string): void => {
-    for (let i = maxFiles - 1; i >= 1; i--) {
-      if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
-    }
-    if (existsSync(`${path}.${maxFiles + 1}`)) rmSync(`${path}.${maxFiles + 1}`);
-    if (maxFiles >= 1) renameSync(path, `${path}.1`);
-    else rmSync(path);
-  };
-
   const flushOne = (id: string, log: WorkerLog): void => {
     const path = filePath(id);
     if (path === null || log.pending.length === 0) return;
@@ -126,7 +140,7 @@ export function createLogStore(opts: LogStoreOptions): LogStore {
     if (log.fileBytes === null) log.fileBytes = existsSync(path) ? statSync(path).size : 0;
     const bytes = Buffer.byteLength(chunk);
     if (log.fileBytes > 0 && log.fileBytes + bytes > maxFileBytes) {
-      rotate(path);
+      rotateLogFile(path, maxFiles);
       log.fileBytes = 0;
     }
     appendFileSync(path, chunk);
@@ -137,20 +151,6 @@ export function createLogStore(opts: LogStoreOptions): LogStore {
     if (timer) clearTimeout(timer);
     timer = null;
     for (const [id, log] of logs) flushOne(id, log);
-  };
-
-  const readFileLines = (id: string): { file: string; lines: string[] }[] => {
-    const path = filePath(id);
-    if (path === null) return [];
-    const files: string[] = [];
-    for (let i = maxFiles; i >= 1; i--) if (existsSync(`${path}.${i}`)) files.push(`${path}.${i}`);
-    if (existsSync(path)) files.push(path);
-    return files.map((file) => ({
-      file,
-      lines: readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l !== ''),
-    }));
   };
 
   const search = (workerId: string, query: LogSearch): LogLine[] => {
@@ -197,7 +197,9 @@ export function createLogStore(opts: LogStoreOptions): LogStore {
       flush();
       const match = matcher(query);
       const hits: LogFileMatch[] = [];
-      for (const { file, lines } of readFileLines(workerId)) {
+      const path = filePath(workerId);
+      const files = path === null ? [] : readRotatedLines(path, maxFiles);
+      for (const { file, lines } of files) {
         lines.forEach((raw, i) => {
           // "<iso time> <stream> | <text>"
           const m = /^\S+ (\S+) \| (.*)$/.exec(raw);

@@ -275,6 +275,53 @@ function hasLlmArgs(s: ServerSectionConfig): boolean {
   );
 }
 
+/**
+ * Each worker options file to its role (by its name, or a context worker's disable_overlap_scheduler), added
+ * to `files`; a role with none gets the README's minimal file.
+ */
+function assignOptionsFiles(
+  optionFiles: readonly { name: string; text: string }[],
+  files: TopologyFiles,
+  issues: ConfigIssue[],
+): Record<WorkerRole, { name: string; options: WorkerOptions }[]> {
+  const byRole: Record<WorkerRole, { name: string; options: WorkerOptions }[]> = {
+    context: [],
+    generation: [],
+  };
+  for (const k of [...optionFiles].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const name = safeFileName(k.name);
+    const r = parseWorkerOptions(k.text, name);
+    issues.push(...r.issues);
+    files[name] = k.text;
+    const role =
+      roleFromName(k.name) ??
+      (r.ok && r.value.disable_overlap_scheduler === true ? 'context' : null);
+    if (role === null) {
+      issues.push(
+        note(
+          name,
+          'cannot tell whether this options file is for context or generation workers (name it ctx*.yaml or gen*.yaml); it is kept but not assigned',
+        ),
+      );
+      continue;
+    }
+    byRole[role].push({ name, options: r.ok ? r.value : {} });
+  }
+  for (const role of ['context', 'generation'] as const) {
+    if (byRole[role].length > 0) continue;
+    const name = role === 'context' ? 'ctx.yaml' : 'gen.yaml';
+    files[name] = serializeWorkerOptions(TEMPLATE_OPTIONS[role]);
+    byRole[role].push({ name, options: TEMPLATE_OPTIONS[role] });
+    issues.push(
+      note(
+        name,
+        `no ${role} options file was given; created the README's minimal one (UCX, max_tokens_in_buffer 2048)`,
+      ),
+    );
+  }
+  return byRole;
+}
+
 /** Converts a set of files into a draft topology; problems found on the way are issues, never exceptions. */
 export function importTopologyFiles(input: TopologyFiles): ImportResult {
   const issues: ConfigIssue[] = [];
@@ -343,43 +390,11 @@ export function importTopologyFiles(input: TopologyFiles): ImportResult {
 
   const files: TopologyFiles = { [DISAGG_CONFIG_FILE]: disaggFile.text };
   if (metadataFile) files[METADATA_CONFIG_FILE] = metadataFile.text;
-  const byRole: Record<WorkerRole, { name: string; options: WorkerOptions }[]> = {
-    context: [],
-    generation: [],
-  };
-  for (const k of kinds
-    .filter((x) => x.kind === 'options')
-    .sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const name = safeFileName(k.name);
-    const r = parseWorkerOptions(k.text, name);
-    issues.push(...r.issues);
-    files[name] = k.text;
-    const role =
-      roleFromName(k.name) ??
-      (r.ok && r.value.disable_overlap_scheduler === true ? 'context' : null);
-    if (role === null) {
-      issues.push(
-        note(
-          name,
-          'cannot tell whether this options file is for context or generation workers (name it ctx*.yaml or gen*.yaml); it is kept but not assigned',
-        ),
-      );
-      continue;
-    }
-    byRole[role].push({ name, options: r.ok ? r.value : {} });
-  }
-  for (const role of ['context', 'generation'] as const) {
-    if (byRole[role].length > 0) continue;
-    const name = role === 'context' ? 'ctx.yaml' : 'gen.yaml';
-    files[name] = serializeWorkerOptions(TEMPLATE_OPTIONS[role]);
-    byRole[role].push({ name, options: TEMPLATE_OPTIONS[role] });
-    issues.push(
-      note(
-        name,
-        `no ${role} options file was given; created the README's minimal one (UCX, max_tokens_in_buffer 2048)`,
-      ),
-    );
-  }
+  const byRole = assignOptionsFiles(
+    kinds.filter((x) => x.kind === 'options'),
+    files,
+    issues,
+  );
 
   const mode: ClusterMode = disagg.disagg_cluster
     ? 'disagg_cluster'

@@ -6,13 +6,20 @@ import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
 import type { BenchEndpointPath, BenchSweepRequest } from '../../../shared/model/bench';
+import { Button } from '../../components/button';
+import { type Column, DataTable } from '../../components/data-table';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
+import { Field } from '../../components/field';
 import { NumberField } from '../../components/number-field';
+import { PanelHead } from '../../components/panel-head';
+import { type SelectChoice, SelectField } from '../../components/select-field';
+import { TextField } from '../../components/text-field';
+import { ViewFrame } from '../../components/view-frame';
 import { downloadText } from '../../lib/download';
 import { formatMs } from '../../lib/format';
 import { slosFromText } from '../../lib/slo-text';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { selectDefaultModel } from '../../store/selectors';
 import { PlannerPanel } from './planner-panel';
 import { SloFields } from './slo-fields';
@@ -29,15 +36,49 @@ function parseSteps(text: string): number[] | null {
   return values;
 }
 
+const ENDPOINT_CHOICES: SelectChoice<BenchEndpointPath>[] = [
+  { value: '/v1/completions' },
+  { value: '/v1/chat/completions' },
+];
+
+const SWEEP_CHOICES: SelectChoice<'concurrency' | 'rate'>[] = [
+  { value: 'concurrency', label: 'Concurrency steps' },
+  { value: 'rate', label: 'Request-rate steps (req/s, Poisson)' },
+];
+
+const RUN_COLUMNS = [
+  'Step',
+  'Completed',
+  'Failed',
+  'Req/s',
+  'Goodput',
+  'Out tok/s',
+  'TTFT p50 / p99',
+  'TPOT p50 / p99',
+  'E2EL p50 / p99',
+];
+
+const SAVED_COLUMNS: Column[] = [
+  { ariaLabel: 'Compare' },
+  'Name',
+  'Topology',
+  'Steps',
+  'Best out tok/s',
+  'When',
+  '',
+];
+
 function fmt(v: number | null, digits = 2): string {
   return v === null ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(digits);
 }
 
 function BenchForm(): ReactNode {
   const defaultModel = useAppStore(selectDefaultModel);
-  const isRunning = useAppStore((s) => s.isBenchRunning);
-  const runBenchSweep = useAppStore((s) => s.runBenchSweep);
-  const cancelBench = useAppStore((s) => s.cancelBench);
+  const {
+    isBenchRunning: isRunning,
+    runBenchSweep,
+    cancelBench,
+  } = useAppFields('isBenchRunning', 'runBenchSweep', 'cancelBench');
   const [endpoint, setEndpoint] = useState<BenchEndpointPath>('/v1/completions');
   const [model, setModel] = useState('');
   const [isStreaming, setStreaming] = useState(true);
@@ -78,29 +119,15 @@ function BenchForm(): ReactNode {
 
   return (
     <form className="panel" onSubmit={onSubmit} aria-label="Load test">
-      <div className="panel-head">
-        <h2>Load test</h2>
-        <span className="dim">against the current topology's proxy</span>
-      </div>
+      <PanelHead title="Load test" note="against the current topology's proxy" />
       <div className="field-row">
-        <label className="field">
-          <span>Endpoint</span>
-          <select
-            value={endpoint}
-            onChange={(e) => setEndpoint(e.target.value as BenchEndpointPath)}
-          >
-            <option value="/v1/completions">/v1/completions</option>
-            <option value="/v1/chat/completions">/v1/chat/completions</option>
-          </select>
-        </label>
-        <label className="field">
-          <span>Model</span>
-          <input
-            value={model}
-            placeholder={defaultModel}
-            onChange={(e) => setModel(e.target.value)}
-          />
-        </label>
+        <SelectField
+          label="Endpoint"
+          value={endpoint}
+          choices={ENDPOINT_CHOICES}
+          onChange={setEndpoint}
+        />
+        <TextField label="Model" value={model} placeholder={defaultModel} onChange={setModel} />
         <label className="field" style={{ justifyContent: 'flex-end' }}>
           <span>
             <input
@@ -115,8 +142,7 @@ function BenchForm(): ReactNode {
       <div className="field-row">
         <NumberField label="Input length (tokens)" value={inputLen} onChange={setInputLen} />
         <NumberField label="Output length (tokens)" value={outputLen} onChange={setOutputLen} />
-        <label className="field">
-          <span>Prompts file (optional)</span>
+        <Field label="Prompts file (optional)">
           <input
             type="file"
             title="JSONL, ShareGPT JSON or one prompt a line; replaces the random prompts"
@@ -130,45 +156,31 @@ function BenchForm(): ReactNode {
               void file.text().then((text) => setDataset({ name: file.name, text }));
             }}
           />
-        </label>
+        </Field>
         <NumberField label="Prompts per step" value={numPrompts} onChange={setNumPrompts} />
       </div>
       <div className="field-row">
-        <label className="field">
-          <span>Sweep</span>
-          <select
-            value={sweepKind}
-            onChange={(e) => setSweepKind(e.target.value as 'concurrency' | 'rate')}
-          >
-            <option value="concurrency">Concurrency steps</option>
-            <option value="rate">Request-rate steps (req/s, Poisson)</option>
-          </select>
-        </label>
-        <label className="field">
-          <span>Steps</span>
-          <input
-            value={steps}
-            aria-invalid={stepsError !== null}
-            aria-label="Sweep steps"
-            onChange={(e) => setSteps(e.target.value)}
-          />
-        </label>
+        <SelectField
+          label="Sweep"
+          value={sweepKind}
+          choices={SWEEP_CHOICES}
+          onChange={setSweepKind}
+        />
+        <TextField
+          label="Steps"
+          value={steps}
+          isInvalid={stepsError !== null}
+          ariaLabel="Sweep steps"
+          onChange={setSteps}
+        />
         <SloFields ttft={ttft} tpot={tpot} onTtft={setTtft} onTpot={setTpot} />
       </div>
       {stepsError ? <div className="dim">{stepsError}</div> : null}
       <div className="btn-group" style={{ marginTop: 10 }}>
-        <button
-          type="submit"
-          className="btn btn-primary"
-          disabled={isRunning || stepsError !== null}
-        >
+        <Button isSubmit variant="primary" disabled={isRunning || stepsError !== null}>
           {isRunning ? 'Running…' : 'Run sweep'}
-        </button>
-        {isRunning ? (
-          <button type="button" className="btn" onClick={() => void cancelBench()}>
-            Cancel
-          </button>
-        ) : null}
+        </Button>
+        {isRunning ? <Button onClick={cancelBench}>Cancel</Button> : null}
       </div>
     </form>
   );
@@ -215,51 +227,34 @@ function CurrentRun(): ReactNode {
   const { run, points } = current;
   return (
     <div className="panel" data-testid="bench-current">
-      <div className="panel-head">
-        <h2>{run.name}</h2>
-        <span className="dim">{run.topology ?? ''}</span>
+      <PanelHead title={run.name} note={run.topology ?? ''}>
         {current.wasCancelled ? <span className="badge state-starting">cancelled</span> : null}
-      </div>
+      </PanelHead>
       <SweepCharts points={points} />
-      <table className="table" style={{ marginTop: 10 }}>
-        <thead>
-          <tr>
-            <th>Step</th>
-            <th>Completed</th>
-            <th>Failed</th>
-            <th>Req/s</th>
-            <th>Goodput</th>
-            <th>Out tok/s</th>
-            <th>TTFT p50 / p99</th>
-            <th>TPOT p50 / p99</th>
-            <th>E2EL p50 / p99</th>
-          </tr>
-        </thead>
-        <tbody>
-          {run.steps.map((s, i) => {
-            const pt = points[i];
-            return (
-              <tr key={i}>
-                <td className="num">{s.step ? `${s.step.kind} ${s.step.value}` : 'single'}</td>
-                <td className="num">{s.result.completed}</td>
-                <td className="num">{s.result.failed}</td>
-                <td className="num">{s.result.request_throughput.toFixed(2)}</td>
-                <td className="num">{fmt(s.result.request_goodput)}</td>
-                <td className="num">{s.result.output_throughput.toFixed(1)}</td>
-                <td className="num">
-                  {formatMs(pt?.ttftP50Ms)} / {formatMs(pt?.ttftP99Ms)}
-                </td>
-                <td className="num">
-                  {formatMs(pt?.tpotP50Ms)} / {formatMs(pt?.tpotP99Ms)}
-                </td>
-                <td className="num">
-                  {formatMs(pt?.e2elP50Ms)} / {formatMs(pt?.e2elP99Ms)}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <DataTable columns={RUN_COLUMNS} style={{ marginTop: 10 }}>
+        {run.steps.map((s, i) => {
+          const pt = points[i];
+          return (
+            <tr key={i}>
+              <td className="num">{s.step ? `${s.step.kind} ${s.step.value}` : 'single'}</td>
+              <td className="num">{s.result.completed}</td>
+              <td className="num">{s.result.failed}</td>
+              <td className="num">{s.result.request_throughput.toFixed(2)}</td>
+              <td className="num">{fmt(s.result.request_goodput)}</td>
+              <td className="num">{s.result.output_throughput.toFixed(1)}</td>
+              <td className="num">
+                {formatMs(pt?.ttftP50Ms)} / {formatMs(pt?.ttftP99Ms)}
+              </td>
+              <td className="num">
+                {formatMs(pt?.tpotP50Ms)} / {formatMs(pt?.tpotP99Ms)}
+              </td>
+              <td className="num">
+                {formatMs(pt?.e2elP50Ms)} / {formatMs(pt?.e2elP99Ms)}
+              </td>
+            </tr>
+          );
+        })}
+      </DataTable>
     </div>
   );
 }
@@ -273,151 +268,127 @@ function SavedRuns(): ReactNode {
       currentId: st.benchCurrent?.run.id ?? null,
     })),
   );
-  const load = useAppStore((st) => st.loadBenchRuns);
-  const open = useAppStore((st) => st.openBenchRun);
-  const remove = useAppStore((st) => st.deleteBenchRun);
-  const compare = useAppStore((st) => st.compareBenchRuns);
-  const csv = useAppStore((st) => st.benchCsv);
+  const {
+    loadBenchRuns: load,
+    openBenchRun: open,
+    deleteBenchRun: remove,
+    compareBenchRuns: compare,
+    benchCsv: csv,
+  } = useAppFields(
+    'loadBenchRuns',
+    'openBenchRun',
+    'deleteBenchRun',
+    'compareBenchRuns',
+    'benchCsv',
+  );
   const [picked, setPicked] = useState<string[]>([]);
   const toggle = (id: string): void =>
     setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p.slice(-1), id]));
 
   return (
     <div className="panel" aria-label="Saved runs">
-      <div className="panel-head">
-        <h2>Saved runs</h2>
-        <span className="spacer" />
-        <button
-          type="button"
-          className="btn btn-small"
-          disabled={picked.length !== 2}
-          title="Tick two runs to compare them side by side"
-          onClick={() => void compare(picked[0] ?? '', picked[1] ?? '')}
-        >
-          Compare 2 selected
-        </button>
-      </div>
-      {s.error ? (
-        <ErrorBox
-          title="Saved runs cannot be listed"
-          message={s.error}
-          onRetry={() => void load()}
-        />
-      ) : null}
+      <PanelHead
+        title="Saved runs"
+        actions={
+          <Button
+            isSmall
+            disabled={picked.length !== 2}
+            title="Tick two runs to compare them side by side"
+            onClick={() => compare(picked[0] ?? '', picked[1] ?? '')}
+          >
+            Compare 2 selected
+          </Button>
+        }
+      />
+      <ErrorBox title="Saved runs cannot be listed" message={s.error} onRetry={load} />
       {s.isLoaded && !s.error && s.runs.length === 0 ? (
         <EmptyState title="No saved runs yet">
           Every finished sweep is saved here automatically.
         </EmptyState>
       ) : null}
       {s.runs.length > 0 ? (
-        <table className="table" data-testid="bench-runs">
-          <thead>
-            <tr>
-              <th aria-label="Compare" />
-              <th>Name</th>
-              <th>Topology</th>
-              <th>Steps</th>
-              <th>Best out tok/s</th>
-              <th>When</th>
-              <th />
+        <DataTable testId="bench-runs" columns={SAVED_COLUMNS}>
+          {s.runs.map((r) => (
+            <tr key={r.id} aria-current={r.id === s.currentId ? 'true' : undefined}>
+              <td>
+                <input
+                  type="checkbox"
+                  aria-label={`Select ${r.name} to compare`}
+                  checked={picked.includes(r.id)}
+                  onChange={() => toggle(r.id)}
+                />
+              </td>
+              <td>{r.name}</td>
+              <td className="dim">{r.topology ?? '—'}</td>
+              <td className="num">{r.stepCount}</td>
+              <td className="num">{r.bestOutputThroughput.toFixed(1)}</td>
+              <td className="dim num">{new Date(r.createdAtMs).toLocaleString()}</td>
+              <td>
+                <div className="btn-group">
+                  <Button isSmall onClick={() => open(r.id)}>
+                    Show
+                  </Button>
+                  <Button
+                    isSmall
+                    onClick={() =>
+                      csv(r.id).then((text) => {
+                        if (text !== null) downloadText(`${r.id}.csv`, text, 'text/csv');
+                      })
+                    }
+                  >
+                    CSV
+                  </Button>
+                  <Button isSmall variant="danger" onClick={() => remove(r.id)}>
+                    Delete
+                  </Button>
+                </div>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {s.runs.map((r) => (
-              <tr key={r.id} aria-current={r.id === s.currentId ? 'true' : undefined}>
-                <td>
-                  <input
-                    type="checkbox"
-                    aria-label={`Select ${r.name} to compare`}
-                    checked={picked.includes(r.id)}
-                    onChange={() => toggle(r.id)}
-                  />
-                </td>
-                <td>{r.name}</td>
-                <td className="dim">{r.topology ?? '—'}</td>
-                <td className="num">{r.stepCount}</td>
-                <td className="num">{r.bestOutputThroughput.toFixed(1)}</td>
-                <td className="dim num">{new Date(r.createdAtMs).toLocaleString()}</td>
-                <td>
-                  <div className="btn-group">
-                    <button type="button" className="btn btn-small" onClick={() => void open(r.id)}>
-                      Show
-                    </button>
-                    <button
-                      type="button"
-                      className="btn btn-small"
-                      onClick={() => {
-                        void csv(r.id).then((text) => {
-                          if (text !== null) downloadText(`${r.id}.csv`, text, 'text/csv');
-                        });
-                      }}
-                    >
-                      CSV
-                    </button>
-                    <button
-                      type="button"
-                      className="btn btn-small btn-danger"
-                      onClick={() => void remove(r.id)}
-                    >
-                      Delete
-                    </button>
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       ) : null}
     </div>
   );
 }
 
 function Comparison(): ReactNode {
-  const c = useAppStore((s) => s.benchComparison);
-  const runs = useAppStore((s) => s.benchRuns);
-  const close = useAppStore((s) => s.closeComparison);
+  const {
+    benchComparison: c,
+    benchRuns: runs,
+    closeComparison: close,
+  } = useAppFields('benchComparison', 'benchRuns', 'closeComparison');
   if (!c) return null;
   const name = (id: string): string => runs.find((r) => r.id === id)?.name ?? id;
   return (
     <div className="panel" aria-label="Comparison" data-testid="bench-comparison">
-      <div className="panel-head">
-        <h2>Side by side</h2>
-        <span className="spacer" />
-        <button type="button" className="btn btn-small" onClick={close}>
-          Close
-        </button>
-      </div>
-      <table className="table">
-        <thead>
-          <tr>
-            <th>Step</th>
-            <th>Metric</th>
-            <th>A: {name(c.idA)}</th>
-            <th>B: {name(c.idB)}</th>
-            <th>B − A</th>
+      <PanelHead
+        title="Side by side"
+        actions={
+          <Button isSmall onClick={close}>
+            Close
+          </Button>
+        }
+      />
+      <DataTable columns={['Step', 'Metric', `A: ${name(c.idA)}`, `B: ${name(c.idB)}`, 'B − A']}>
+        {c.rows.map((r, i) => (
+          <tr key={i}>
+            <td className="num">{r.stepValue ?? 'single'}</td>
+            <td>{r.label}</td>
+            <td className="num" style={r.better === 'a' ? { fontWeight: 600 } : undefined}>
+              {fmt(r.a)}
+            </td>
+            <td className="num" style={r.better === 'b' ? { fontWeight: 600 } : undefined}>
+              {fmt(r.b)}
+            </td>
+            <td className="num dim">
+              {r.delta === null ? '—' : `${r.delta >= 0 ? '+' : ''}${fmt(r.delta)}`}
+              {r.deltaPct !== null
+                ? ` (${r.deltaPct >= 0 ? '+' : ''}${r.deltaPct.toFixed(1)}%)`
+                : ''}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {c.rows.map((r, i) => (
-            <tr key={i}>
-              <td className="num">{r.stepValue ?? 'single'}</td>
-              <td>{r.label}</td>
-              <td className="num" style={r.better === 'a' ? { fontWeight: 600 } : undefined}>
-                {fmt(r.a)}
-              </td>
-              <td className="num" style={r.better === 'b' ? { fontWeight: 600 } : undefined}>
-                {fmt(r.b)}
-              </td>
-              <td className="num dim">
-                {r.delta === null ? '—' : `${r.delta >= 0 ? '+' : ''}${fmt(r.delta)}`}
-                {r.deltaPct !== null
-                  ? ` (${r.deltaPct >= 0 ? '+' : ''}${r.deltaPct.toFixed(1)}%)`
-                  : ''}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </div>
   );
 }
@@ -428,13 +399,14 @@ export function BenchView(): ReactNode {
     void loadBenchRuns();
   }, [loadBenchRuns]);
   return (
-    <section className="view" aria-labelledby="view-title">
-      <div className="view-head">
-        <h1 id="view-title">Benchmark</h1>
+    <ViewFrame
+      title="Benchmark"
+      head={
         <span className="dim">
           load-test sweeps (benchmark_serving metrics) and the what-if planner
         </span>
-      </div>
+      }
+    >
       <div style={{ display: 'flex', flexDirection: 'column', gap: 12 }}>
         <BenchForm />
         <BenchProgress />
@@ -443,6 +415,6 @@ export function BenchView(): ReactNode {
         <SavedRuns />
         <PlannerPanel />
       </div>
-    </section>
+    </ViewFrame>
   );
 }

@@ -6,13 +6,33 @@ import { type ReactNode, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
 import type { PlannerWorkload } from '../../../shared/model/bench';
+import { Button } from '../../components/button';
+import { DataTable } from '../../components/data-table';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
 import { NumberField } from '../../components/number-field';
+import { PanelHead } from '../../components/panel-head';
+import { type SelectChoice, SelectField } from '../../components/select-field';
 import { formatMs } from '../../lib/format';
 import { slosFromText } from '../../lib/slo-text';
 import { useAppStore } from '../../store/app-store-context';
 import { SloFields } from './slo-fields';
+
+const LOAD_CHOICES: SelectChoice<'rate' | 'concurrency'>[] = [
+  { value: 'concurrency', label: 'Concurrent users' },
+  { value: 'rate', label: 'Requests/s' },
+];
+
+const LAYOUT_COLUMNS = [
+  'Layout',
+  'GPUs',
+  'Goodput (req/s)',
+  'TTFT mean / p99',
+  'TPOT mean / p99',
+  'Out tok/s per GPU',
+  'Failed',
+  '',
+];
 
 function num(text: string, fallback: number): number {
   const v = Number(text);
@@ -95,40 +115,27 @@ export function PlannerPanel(): ReactNode {
   const rec = s.prediction?.recommended.index ?? -1;
   return (
     <div className="panel" aria-label="Planner" data-testid="planner-panel">
-      <div className="panel-head">
-        <h2>What-if planner</h2>
-        <span className="dim">
-          context:generation ratios simulated before you spend GPUs on them
-        </span>
-        <span className="spacer" />
-        <button
-          type="button"
-          className="btn btn-small"
-          disabled={isBusy}
-          onClick={() => void calibrate({})}
-        >
-          {s.task === 'calibrate' ? 'Calibrating…' : 'Calibrate'}
-        </button>
-        {isBusy ? (
-          <button type="button" className="btn btn-small" onClick={() => void cancel()}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <PanelHead
+        title="What-if planner"
+        note="context:generation ratios simulated before you spend GPUs on them"
+        actions={
+          <>
+            <Button isSmall disabled={isBusy} onClick={() => calibrate({})}>
+              {s.task === 'calibrate' ? 'Calibrating…' : 'Calibrate'}
+            </Button>
+            {isBusy ? (
+              <Button isSmall onClick={cancel}>
+                Cancel
+              </Button>
+            ) : null}
+          </>
+        }
+      />
       <Calibration />
       <div className="field-row" style={{ marginTop: 10 }}>
         <NumberField label="Input length" value={inputLen} onChange={setInputLen} />
         <NumberField label="Output length" value={outputLen} onChange={setOutputLen} />
-        <label className="field">
-          <span>Load</span>
-          <select
-            value={loadKind}
-            onChange={(e) => setLoadKind(e.target.value as 'rate' | 'concurrency')}
-          >
-            <option value="concurrency">Concurrent users</option>
-            <option value="rate">Requests/s</option>
-          </select>
-        </label>
+        <SelectField label="Load" value={loadKind} choices={LOAD_CHOICES} onChange={setLoadKind} />
         <NumberField
           label={loadKind === 'rate' ? 'Requests/s' : 'Users'}
           value={load}
@@ -144,9 +151,9 @@ export function PlannerPanel(): ReactNode {
         <SloFields ttft={ttft} tpot={tpot} onTtft={setTtft} onTpot={setTpot} />
       </div>
       <div className="btn-group" style={{ marginTop: 10 }}>
-        <button type="button" className="btn btn-primary" disabled={isBusy} onClick={onPredict}>
+        <Button variant="primary" disabled={isBusy} onClick={onPredict}>
           {s.task === 'predict' ? 'Predicting…' : 'Predict layouts'}
-        </button>
+        </Button>
         {s.progress ? (
           <span className="progress-line" role="status">
             {s.progress.message} ({(s.progress.fraction * 100).toFixed(0)}%)
@@ -160,59 +167,44 @@ export function PlannerPanel(): ReactNode {
       ) : null}
       {s.prediction ? (
         <>
-          <table className="table" style={{ marginTop: 10 }} data-testid="planner-layouts">
-            <thead>
-              <tr>
-                <th>Layout</th>
-                <th>GPUs</th>
-                <th>Goodput (req/s)</th>
-                <th>TTFT mean / p99</th>
-                <th>TPOT mean / p99</th>
-                <th>Out tok/s per GPU</th>
-                <th>Failed</th>
-                <th />
+          <DataTable testId="planner-layouts" columns={LAYOUT_COLUMNS} style={{ marginTop: 10 }}>
+            {s.prediction.layouts.map((p, i) => (
+              <tr
+                key={p.label}
+                aria-current={i === rec ? 'true' : undefined}
+                style={i === rec ? { background: 'var(--bar-bg)' } : undefined}
+              >
+                <td>
+                  {p.label}{' '}
+                  {i === rec ? <span className="badge state-ready">recommended</span> : null}
+                </td>
+                <td className="num">{p.layout.gpus}</td>
+                <td className="num">{p.goodput === null ? '—' : p.goodput.toFixed(2)}</td>
+                <td className="num">
+                  {formatMs(p.meanTtftMs)} / {formatMs(p.p99TtftMs)}
+                </td>
+                <td className="num">
+                  {formatMs(p.meanTpotMs)} / {formatMs(p.p99TpotMs)}
+                </td>
+                <td className="num">{p.outputTokensPerSecPerGpu.toFixed(1)}</td>
+                <td className="num">{p.failed}</td>
+                <td>
+                  <Button
+                    isSmall
+                    disabled={isBusy || p.layout.kind === 'aggregated'}
+                    title={
+                      p.layout.kind === 'aggregated'
+                        ? 'The console runs disaggregated topologies'
+                        : 'Apply this layout as the topology'
+                    }
+                    onClick={() => applyLayout(p)}
+                  >
+                    Apply
+                  </Button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {s.prediction.layouts.map((p, i) => (
-                <tr
-                  key={p.label}
-                  aria-current={i === rec ? 'true' : undefined}
-                  style={i === rec ? { background: 'var(--bar-bg)' } : undefined}
-                >
-                  <td>
-                    {p.label}{' '}
-                    {i === rec ? <span className="badge state-ready">recommended</span> : null}
-                  </td>
-                  <td className="num">{p.layout.gpus}</td>
-                  <td className="num">{p.goodput === null ? '—' : p.goodput.toFixed(2)}</td>
-                  <td className="num">
-                    {formatMs(p.meanTtftMs)} / {formatMs(p.p99TtftMs)}
-                  </td>
-                  <td className="num">
-                    {formatMs(p.meanTpotMs)} / {formatMs(p.p99TpotMs)}
-                  </td>
-                  <td className="num">{p.outputTokensPerSecPerGpu.toFixed(1)}</td>
-                  <td className="num">{p.failed}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="btn btn-small"
-                      disabled={isBusy || p.layout.kind === 'aggregated'}
-                      title={
-                        p.layout.kind === 'aggregated'
-                          ? 'The console runs disaggregated topologies'
-                          : 'Apply this layout as the topology'
-                      }
-                      onClick={() => void applyLayout(p)}
-                    >
-                      Apply
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </DataTable>
           <p className="dim">{s.prediction.recommended.reason}</p>
         </>
       ) : (
@@ -227,55 +219,42 @@ export function PlannerPanel(): ReactNode {
             Applied <b>{s.applied.label}</b>. Once its workers are ready, check the prediction
             against a load test:
           </span>
-          <button
-            type="button"
-            className="btn btn-small"
-            disabled={isBusy}
-            onClick={() => void checkPlanner()}
-          >
+          <Button isSmall disabled={isBusy} onClick={checkPlanner}>
             {s.task === 'check' ? 'Checking…' : 'Check prediction'}
-          </button>
+          </Button>
         </div>
       ) : null}
       {s.check ? (
-        <table className="table" style={{ marginTop: 10 }} data-testid="planner-check">
-          <thead>
-            <tr>
-              <th>Metric ({s.check.label})</th>
-              <th>Predicted</th>
-              <th>Measured</th>
-              <th>Error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.check.rows.map((r) => (
-              <tr key={r.metric}>
-                <td>{r.metric}</td>
-                <td className="num">{r.predicted.toFixed(2)}</td>
-                <td className="num">{r.measured.toFixed(2)}</td>
-                <td className="num">
-                  {r.errorPct === null
-                    ? '—'
-                    : `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(1)}%`}
-                </td>
-              </tr>
-            ))}
-            <tr>
-              <td>
-                <b>Mean absolute error</b>
-              </td>
-              <td />
-              <td />
+        <DataTable
+          testId="planner-check"
+          columns={[`Metric (${s.check.label})`, 'Predicted', 'Measured', 'Error']}
+          style={{ marginTop: 10 }}
+        >
+          {s.check.rows.map((r) => (
+            <tr key={r.metric}>
+              <td>{r.metric}</td>
+              <td className="num">{r.predicted.toFixed(2)}</td>
+              <td className="num">{r.measured.toFixed(2)}</td>
               <td className="num">
-                <b>
-                  {s.check.meanAbsErrorPct === null
-                    ? '—'
-                    : `${s.check.meanAbsErrorPct.toFixed(1)}%`}
-                </b>
+                {r.errorPct === null
+                  ? '—'
+                  : `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(1)}%`}
               </td>
             </tr>
-          </tbody>
-        </table>
+          ))}
+          <tr>
+            <td>
+              <b>Mean absolute error</b>
+            </td>
+            <td />
+            <td />
+            <td className="num">
+              <b>
+                {s.check.meanAbsErrorPct === null ? '—' : `${s.check.meanAbsErrorPct.toFixed(1)}%`}
+              </b>
+            </td>
+          </tr>
+        </DataTable>
       ) : null}
     </div>
   );

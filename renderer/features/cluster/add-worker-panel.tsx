@@ -11,18 +11,30 @@ import { commandConflicts, namesInUse } from '../../../shared/logic/cluster-prec
 import type { ValidationReport } from '../../../shared/model/topology';
 import type { WorkerEngine, WorkerRole } from '../../../shared/model/worker';
 import type { WorkerAddRequest } from '../../../shared/model/worker-view';
+import { Button } from '../../components/button';
+import { Field } from '../../components/field';
 import { IssueList } from '../../components/issue-list';
+import { PanelHead } from '../../components/panel-head';
+import { Segmented } from '../../components/segmented';
+import { SelectField } from '../../components/select-field';
 import { StateBadge } from '../../components/state-badge';
+import { TextField } from '../../components/text-field';
 import { formatDuration } from '../../lib/format';
 import { useNow } from '../../lib/use-now';
 import {
+  ENGINE_CHOICES,
   nextWorkerName,
   pipelineChoices,
   withParallelism,
   workerOptionsTemplate,
 } from '../../lib/worker-templates';
-import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
+import { useAppFields, useAppStore, useAppStoreApi } from '../../store/app-store-context';
 import { selectDefaultModel, selectWorker, selectWorkers } from '../../store/selectors';
+
+const ROLES: { value: WorkerRole; label: string }[] = [
+  { value: 'context', label: 'context' },
+  { value: 'generation', label: 'generation' },
+];
 
 /** A report with the mirror version it was made at (the version the add command is built on). */
 interface CheckedReport {
@@ -38,9 +50,11 @@ export function AddWorkerPanel({
   onClose: () => void;
 }): ReactNode {
   const storeApi = useAppStoreApi();
-  const preflightWorker = useAppStore((s) => s.preflightWorker);
-  const addWorker = useAppStore((s) => s.addWorker);
-  const cluster = useAppStore((s) => s.cluster);
+  const { preflightWorker, addWorker, cluster } = useAppFields(
+    'preflightWorker',
+    'addWorker',
+    'cluster',
+  );
   const defaultEngine: WorkerEngine = useAppStore((s) =>
     s.inventory?.simulated ? 'simulated' : 'trtllm-serve',
   );
@@ -101,6 +115,14 @@ export function AddWorkerPanel({
     setSubmitError(null);
   };
 
+  /** A field's change handler that also drops the out-of-date pre-flight. */
+  const edited =
+    <T,>(setField: (value: T) => void) =>
+    (value: T): void => {
+      setField(value);
+      changed();
+    };
+
   const changeRole = (next: WorkerRole): void => {
     setRole(next);
     changed();
@@ -154,14 +176,16 @@ export function AddWorkerPanel({
     const st = started.status;
     return (
       <section className="panel" aria-label={`Worker ${started.id}`}>
-        <div className="panel-head">
-          <h2>{started.id}</h2>
+        <PanelHead
+          title={started.id}
+          actions={
+            <Button isSmall onClick={onClose}>
+              Close
+            </Button>
+          }
+        >
           <StateBadge state={st.state} />
-          <span className="spacer" />
-          <button type="button" className="btn btn-small" onClick={onClose}>
-            Close
-          </button>
-        </div>
+        </PanelHead>
         <p className="dim">
           {started.role} worker on GPU {gpus.join(', ')} at{' '}
           <span className="mono">{started.url}</span>
@@ -201,117 +225,72 @@ export function AddWorkerPanel({
 
   return (
     <form className="panel" aria-label="Add worker" onSubmit={(e) => void onSubmit(e)}>
-      <div className="panel-head">
-        <h2>Add worker</h2>
-        <span className="dim">
-          GPU {gpus.join(', ')}
-          {gpus.length > 1 ? ` · TP ${gpus.length}` : ''}
-        </span>
-        <span className="spacer" />
-        <button
-          type="button"
-          className="btn btn-small"
-          onClick={onClose}
-          aria-label="Close add worker panel"
-        >
-          ×
-        </button>
-      </div>
+      <PanelHead
+        title="Add worker"
+        note={`GPU ${gpus.join(', ')}${gpus.length > 1 ? ` · TP ${gpus.length}` : ''}`}
+        actions={
+          <Button isSmall onClick={onClose} aria-label="Close add worker panel">
+            ×
+          </Button>
+        }
+      />
       <div style={{ display: 'flex', flexDirection: 'column', gap: 10 }}>
         <div className="field">
           <span>Role</span>
-          <div className="seg" role="group" aria-label="Role">
-            {(['context', 'generation'] as const).map((r) => (
-              <button key={r} type="button" aria-pressed={role === r} onClick={() => changeRole(r)}>
-                {r}
-              </button>
-            ))}
-          </div>
+          <Segmented label="Role" choices={ROLES} value={role} onPick={changeRole} />
         </div>
-        <label className="field">
-          <span>Model (HF id, checkpoint or engine dir)</span>
-          <input
-            value={model}
-            onChange={(e) => {
-              setModel(e.target.value);
-              changed();
-            }}
-            required
-          />
-        </label>
+        <TextField
+          label="Model (HF id, checkpoint or engine dir)"
+          value={model}
+          isRequired
+          onChange={edited(setModel)}
+        />
         <div className="field-row">
-          <label className="field">
-            <span>Engine</span>
-            <select
-              value={engine}
-              onChange={(e) => {
-                setEngine(e.target.value as WorkerEngine);
-                changed();
-              }}
-            >
-              <option value="trtllm-serve">trtllm-serve</option>
-              <option value="simulated">simulated</option>
-            </select>
-          </label>
-          <label className="field">
-            <span>Port (blank = free port)</span>
-            <input
-              value={port}
-              inputMode="numeric"
-              placeholder="auto"
-              onChange={(e) => {
-                setPort(e.target.value);
-                changed();
-              }}
-              aria-invalid={portError !== null}
-            />
-          </label>
-          <label className="field">
-            <span>Name</span>
-            <input
-              value={name}
-              placeholder={defaultName}
-              onChange={(e) => {
-                setName(e.target.value);
-                changed();
-              }}
-            />
-          </label>
+          <SelectField
+            label="Engine"
+            value={engine}
+            choices={ENGINE_CHOICES}
+            onChange={edited(setEngine)}
+          />
+          <TextField
+            label="Port (blank = free port)"
+            value={port}
+            inputMode="numeric"
+            placeholder="auto"
+            isInvalid={portError !== null}
+            onChange={edited(setPort)}
+          />
+          <TextField
+            label="Name"
+            value={name}
+            placeholder={defaultName}
+            onChange={edited(setName)}
+          />
         </div>
         {portError ? <span className="issue-error">{portError}</span> : null}
         <div className="field-row">
-          <label className="field">
-            <span>Pipeline parallel</span>
-            <select
-              value={ppSize}
-              aria-label="Pipeline parallel size"
-              onChange={(e) => changePp(Number(e.target.value))}
-            >
-              {pipelineChoices(gpus.length).map((pp) => (
-                <option key={pp} value={pp}>
-                  {pp}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field">
-            <span>Tensor parallel (GPUs / PP)</span>
-            <input value={tpSize} readOnly aria-label="Tensor parallel size" />
-          </label>
-        </div>
-        <label className="field">
-          <span>Options (--extra_llm_api_options YAML, from the {role} template)</span>
-          <textarea
-            rows={10}
-            value={options}
-            spellCheck={false}
-            onChange={(e) => {
-              setOptions(e.target.value);
-              setOptionsEdited(true);
-              changed();
-            }}
+          <SelectField
+            label="Pipeline parallel"
+            ariaLabel="Pipeline parallel size"
+            value={String(ppSize)}
+            choices={pipelineChoices(gpus.length).map((pp) => ({ value: String(pp) }))}
+            onChange={(v) => changePp(Number(v))}
           />
-        </label>
+          <Field label="Tensor parallel (GPUs / PP)">
+            <input value={tpSize} readOnly aria-label="Tensor parallel size" />
+          </Field>
+        </div>
+        <TextField
+          label={`Options (--extra_llm_api_options YAML, from the ${role} template)`}
+          rows={10}
+          spellCheck={false}
+          value={options}
+          onChange={(v) => {
+            setOptions(v);
+            setOptionsEdited(true);
+            changed();
+          }}
+        />
         {conflicts.length > 0 ? (
           <div className="error-box" role="alert" aria-label="Placement conflicts">
             <strong>Cannot start here:</strong> {conflicts.join('; ')}. Pick another GPU, name or
@@ -338,21 +317,16 @@ export function AddWorkerPanel({
           )
         ) : null}
         <div className="btn-group">
-          <button
-            type="button"
-            className="btn"
-            disabled={isBusy}
-            onClick={() => void runPreflight()}
-          >
+          <Button disabled={isBusy} onClick={runPreflight}>
             Run pre-flight
-          </button>
-          <button
-            type="submit"
-            className="btn btn-primary"
+          </Button>
+          <Button
+            isSubmit
+            variant="primary"
             disabled={isBusy || portError !== null || model.trim() === '' || conflicts.length > 0}
           >
             Start worker
-          </button>
+          </Button>
         </div>
       </div>
     </form>

@@ -5,10 +5,13 @@ import { type ReactNode, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
 import type { WorkerEngine } from '../../../shared/model/worker';
+import { Button } from '../../components/button';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
-import { type PresetName, PRESETS } from '../../lib/worker-templates';
-import { useAppStore, useAppStoreApi } from '../../store/app-store-context';
+import { Panel } from '../../components/panel';
+import { ViewFrame } from '../../components/view-frame';
+import { ENGINE_CHOICES, type PresetName, PRESETS } from '../../lib/worker-templates';
+import { useAppFields, useAppStore, useAppStoreApi } from '../../store/app-store-context';
 import { gpuHolders, selectDefaultModel, selectFreeGpus } from '../../store/selectors';
 import { AddWorkerPanel } from './add-worker-panel';
 import { ConsoleLogPanel } from './console-log-panel';
@@ -19,12 +22,14 @@ import { TopologyMatrix } from './topology-matrix';
 import { WorkerList } from './worker-list';
 
 function GpuGrid(): ReactNode {
-  const inventory = useAppStore((s) => s.inventory);
-  const cluster = useAppStore((s) => s.cluster);
-  const selected = useAppStore((s) => s.selectedGpus);
-  const selectGpu = useAppStore((s) => s.selectGpu);
-  const openAddPanel = useAppStore((s) => s.openAddPanel);
-  const openLogs = useAppStore((s) => s.openLogs);
+  const {
+    inventory,
+    cluster,
+    selectedGpus: selected,
+    selectGpu,
+    openAddPanel,
+    openLogs,
+  } = useAppFields('inventory', 'cluster', 'selectedGpus', 'selectGpu', 'openAddPanel', 'openLogs');
   const storeApi = useAppStoreApi();
   if (!inventory) return null;
   const onSelect = (index: number, isAdditive: boolean): void => {
@@ -71,16 +76,15 @@ function Presets(): ReactNode {
       {(Object.keys(PRESETS) as PresetName[]).map((p) => {
         const need = PRESETS[p].context + PRESETS[p].generation;
         return (
-          <button
+          <Button
             key={p}
-            type="button"
-            className="btn btn-small"
+            isSmall
             disabled={isRunning || freeGpus.length < need}
             title={`${PRESETS[p].context} context + ${PRESETS[p].generation} generation, one GPU each${freeGpus.length < need ? ` (needs ${need} free GPUs)` : ''}`}
             onClick={() => run(p)}
           >
             {p}
-          </button>
+          </Button>
         );
       })}
       <input
@@ -98,79 +102,93 @@ function Presets(): ReactNode {
         onChange={(e) => setEngine(e.target.value as WorkerEngine | '')}
       >
         <option value="">{isSimulated ? 'simulated (default)' : 'trtllm-serve (default)'}</option>
-        <option value="trtllm-serve">trtllm-serve</option>
-        <option value="simulated">simulated</option>
+        {ENGINE_CHOICES.map((c) => (
+          <option key={c.value} value={c.value}>
+            {c.value}
+          </option>
+        ))}
       </select>
     </div>
   );
 }
 
 export function ClusterView(): ReactNode {
-  const inventory = useAppStore((s) => s.inventory);
-  const gpusError = useAppStore((s) => s.gpusError);
-  const loadGpus = useAppStore((s) => s.loadGpus);
-  const addPanelGpus = useAppStore((s) => s.addPanelGpus);
-  const openAddPanel = useAppStore((s) => s.openAddPanel);
-  const clearGpuSelection = useAppStore((s) => s.clearGpuSelection);
-  const logsWorkerId = useAppStore((s) => s.logsWorkerId);
-  const openLogs = useAppStore((s) => s.openLogs);
-  const isConsoleLogOpen = useAppStore((s) => s.isConsoleLogOpen);
-  const openConsoleLog = useAppStore((s) => s.openConsoleLog);
+  const {
+    inventory,
+    gpusError,
+    loadGpus,
+    addPanelGpus,
+    openAddPanel,
+    clearGpuSelection,
+    logsWorkerId,
+    openLogs,
+    isConsoleLogOpen,
+    openConsoleLog,
+  } = useAppFields(
+    'inventory',
+    'gpusError',
+    'loadGpus',
+    'addPanelGpus',
+    'openAddPanel',
+    'clearGpuSelection',
+    'logsWorkerId',
+    'openLogs',
+    'isConsoleLogOpen',
+    'openConsoleLog',
+  );
   const [showTopology, setShowTopology] = useState(false);
 
   return (
-    <section className="view" aria-labelledby="view-title">
-      <div className="view-head">
-        <h1 id="view-title">Cluster</h1>
-        {inventory ? (
-          <span className="dim">
-            {inventory.gpus.length} GPU{inventory.gpus.length === 1 ? '' : 's'}
-            {inventory.driverVersion ? ` · driver ${inventory.driverVersion}` : ''}
-            {inventory.cudaVersion ? ` · CUDA ${inventory.cudaVersion}` : ''}
-          </span>
-        ) : null}
-        {inventory?.simulated ? (
-          <span className="badge sim-badge nodot" title={inventory.simulatedReason ?? undefined}>
-            simulated inventory{inventory.simulatedReason ? `: ${inventory.simulatedReason}` : ''}
-          </span>
-        ) : null}
-        <span className="spacer" />
-        <button
-          type="button"
-          className="btn btn-small"
-          aria-pressed={isConsoleLogOpen}
-          onClick={() => openConsoleLog(!isConsoleLogOpen)}
-        >
-          Console log
-        </button>
-        <Presets />
-      </div>
+    <ViewFrame
+      title="Cluster"
+      head={
+        <>
+          {inventory ? (
+            <span className="dim">
+              {inventory.gpus.length} GPU{inventory.gpus.length === 1 ? '' : 's'}
+              {inventory.driverVersion ? ` · driver ${inventory.driverVersion}` : ''}
+              {inventory.cudaVersion ? ` · CUDA ${inventory.cudaVersion}` : ''}
+            </span>
+          ) : null}
+          {inventory?.simulated ? (
+            <span className="badge sim-badge nodot" title={inventory.simulatedReason ?? undefined}>
+              simulated inventory{inventory.simulatedReason ? `: ${inventory.simulatedReason}` : ''}
+            </span>
+          ) : null}
+          <span className="spacer" />
+          <Button
+            isSmall
+            aria-pressed={isConsoleLogOpen}
+            onClick={() => openConsoleLog(!isConsoleLogOpen)}
+          >
+            Console log
+          </Button>
+          <Presets />
+        </>
+      }
+    >
       <div className="cluster-grid">
         <div style={{ display: 'flex', flexDirection: 'column', gap: 16, minWidth: 0 }}>
-          <section className="panel" aria-labelledby="gpus-title">
-            <div className="panel-head">
-              <h2 id="gpus-title">GPUs</h2>
-              <span className="hint">
-                Click a free GPU to add a worker; shift- or ctrl-click to select several (tensor
-                parallel).
-              </span>
-              <span className="spacer" />
-              <button
-                type="button"
-                className="btn btn-small"
+          <Panel
+            title="GPUs"
+            titleId="gpus-title"
+            noteClass="hint"
+            note="Click a free GPU to add a worker; shift- or ctrl-click to select several (tensor parallel)."
+            actions={
+              <Button
+                isSmall
                 aria-expanded={showTopology}
                 onClick={() => setShowTopology(!showTopology)}
               >
                 {showTopology ? 'Hide' : 'Show'} interconnect
-              </button>
-            </div>
-            {gpusError ? (
-              <ErrorBox
-                title="The GPU inventory could not be read"
-                message={gpusError}
-                onRetry={() => void loadGpus()}
-              />
-            ) : null}
+              </Button>
+            }
+          >
+            <ErrorBox
+              title="The GPU inventory could not be read"
+              message={gpusError}
+              onRetry={loadGpus}
+            />
             {!inventory && !gpusError ? <EmptyState title="Reading the GPU inventory…" /> : null}
             {inventory && inventory.gpus.length === 0 ? (
               <EmptyState title="No GPUs found">
@@ -187,7 +205,7 @@ export function ClusterView(): ReactNode {
                 <TopologyMatrix topology={inventory?.topology ?? null} />
               </div>
             ) : null}
-          </section>
+          </Panel>
           <WorkerList />
           <RemoteWorkers />
         </div>
@@ -215,6 +233,6 @@ export function ClusterView(): ReactNode {
           ) : null}
         </aside>
       </div>
-    </section>
+    </ViewFrame>
   );
 }

@@ -4,6 +4,8 @@
 import type { ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
+import { DataTable } from '../../components/data-table';
+import { Panel } from '../../components/panel';
 import { StateBadge } from '../../components/state-badge';
 import { formatClock } from '../../lib/format';
 import { useAppStore } from '../../store/app-store-context';
@@ -15,6 +17,30 @@ function hostOf(url: string): string {
   } catch {
     return url;
   }
+}
+
+const COLUMNS = ['Worker', 'Role', 'Host', 'State', 'Last seen'];
+
+/** One remote worker: a mirrored worker view, or a registry entry the console has no view of. */
+function RemoteRow({
+  worker: { id, role, url },
+  state,
+  lastSeen,
+}: {
+  worker: { id: string; role: string; url: string };
+  state: ReactNode;
+  /** The last-seen cell (its class differs between the two kinds). */
+  lastSeen: ReactNode;
+}): ReactNode {
+  return (
+    <tr>
+      <td className="mono">{id}</td>
+      <td className={`role-${role}`}>{role}</td>
+      <td className="mono">{hostOf(url)}</td>
+      <td>{state}</td>
+      {lastSeen}
+    </tr>
+  );
 }
 
 export function RemoteWorkers(): ReactNode {
@@ -36,53 +62,40 @@ export function RemoteWorkers(): ReactNode {
     );
   }
   return (
-    <section className="panel" aria-labelledby="remote-title">
-      <div className="panel-head">
-        <h2 id="remote-title">Remote workers</h2>
-        <span className="dim">
+    <Panel
+      title="Remote workers"
+      titleId="remote-title"
+      note={
+        <>
           from {cluster?.mode === 'disagg_cluster' ? 'disagg_cluster' : 'etcd'}{' '}
           {cluster?.etcd.endpoint ?? ''}
-        </span>
-      </div>
-      <table className="table" aria-label="Remote workers">
-        <thead>
-          <tr>
-            <th>Worker</th>
-            <th>Role</th>
-            <th>Host</th>
-            <th>State</th>
-            <th>Last seen</th>
-          </tr>
-        </thead>
-        <tbody>
-          {remote.map((w) => (
-            <tr key={w.id}>
-              <td className="mono">{w.id}</td>
-              <td className={`role-${w.role}`}>{w.role}</td>
-              <td className="mono">{hostOf(w.url)}</td>
-              <td>
-                <StateBadge state={w.status.state} />
-              </td>
-              <td className="dim">—</td>
-            </tr>
-          ))}
-          {registryOnly.map((r) => (
-            <tr key={r.id}>
-              <td className="mono">{r.id}</td>
-              <td className={`role-${r.role}`}>{r.role}</td>
-              <td className="mono">{hostOf(r.url)}</td>
-              <td>
-                {r.isHealthy === null ? (
-                  <span className="dim">unknown</span>
-                ) : (
-                  <StateBadge state={r.isHealthy ? 'ready' : 'degraded'} />
-                )}
-              </td>
-              <td className="num">{formatClock(r.lastSeenMs)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
+        </>
+      }
+    >
+      <DataTable label="Remote workers" columns={COLUMNS}>
+        {remote.map((w) => (
+          <RemoteRow
+            key={w.id}
+            worker={w}
+            state={<StateBadge state={w.status.state} />}
+            lastSeen={<td className="dim">—</td>}
+          />
+        ))}
+        {registryOnly.map((r) => (
+          <RemoteRow
+            key={r.id}
+            worker={r}
+            state={
+              r.isHealthy === null ? (
+                <span className="dim">unknown</span>
+              ) : (
+                <StateBadge state={r.isHealthy ? 'ready' : 'degraded'} />
+              )
+            }
+            lastSeen={<td className="num">{formatClock(r.lastSeenMs)}</td>}
+          />
+        ))}
+      </DataTable>
+    </Panel>
   );
 }

@@ -5,19 +5,36 @@ import { type ReactNode, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
 import type { WorkerView } from '../../../shared/model/worker-view';
+import { Button } from '../../components/button';
+import { DataTable } from '../../components/data-table';
 import { EmptyState } from '../../components/empty-state';
+import { Panel } from '../../components/panel';
 import { StateBadge } from '../../components/state-badge';
 import { formatAddress, formatCount, formatDuration } from '../../lib/format';
 import { useNow } from '../../lib/use-now';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { selectLocalWorkers, selectPendingFor } from '../../store/selectors';
+
+const COLUMNS = [
+  'Worker',
+  'State',
+  'GPUs',
+  'Address',
+  'Engine',
+  'Uptime',
+  'Restarts',
+  'In flight',
+  'Actions',
+];
 
 function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
   const busy = useAppStore((s) => s.workerBusy[w.id] ?? selectPendingFor(s, w.id));
-  const restart = useAppStore((s) => s.restartWorker);
-  const stop = useAppStore((s) => s.stopWorker);
-  const remove = useAppStore((s) => s.removeWorker);
-  const openLogs = useAppStore((s) => s.openLogs);
+  const {
+    restartWorker: restart,
+    stopWorker: stop,
+    removeWorker: remove,
+    openLogs,
+  } = useAppFields('restartWorker', 'stopWorker', 'removeWorker', 'openLogs');
   const active = useAppStore((s) => {
     void s.metricsVersion;
     return s.series.iteration.get(w.id)?.last()?.activeRequests ?? null;
@@ -66,57 +83,50 @@ function WorkerRow({ w, nowMs }: { w: WorkerView; nowMs: number }): ReactNode {
       <td className="num">{formatCount(active)}</td>
       <td>
         <div className="btn-group">
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => openLogs(w.id)}
-            aria-label={`Logs of ${w.id}`}
-          >
+          <Button isSmall onClick={() => openLogs(w.id)} aria-label={`Logs of ${w.id}`}>
             Logs
-          </button>
-          <button
-            type="button"
-            className="btn btn-small"
+          </Button>
+          <Button
+            isSmall
             disabled={Boolean(busy)}
-            onClick={() => void restart(w.id)}
+            onClick={() => restart(w.id)}
             aria-label={`Restart ${w.id}`}
           >
             Restart
-          </button>
-          <button
-            type="button"
-            className="btn btn-small"
+          </Button>
+          <Button
+            isSmall
             disabled={Boolean(busy) || st.state === 'stopped'}
-            onClick={() => void stop(w.id)}
+            onClick={() => stop(w.id)}
             aria-label={`Stop ${w.id}`}
           >
             Stop
-          </button>
+          </Button>
           {isConfirming ? (
             <>
-              <button
-                type="button"
-                className="btn btn-small btn-danger"
+              <Button
+                isSmall
+                variant="danger"
                 disabled={Boolean(busy)}
-                onClick={() => void remove(w.id).then(() => setConfirming(false))}
+                onClick={() => remove(w.id).then(() => setConfirming(false))}
                 aria-label={`Confirm removing ${w.id}`}
               >
                 Drain and remove
-              </button>
-              <button type="button" className="btn btn-small" onClick={() => setConfirming(false)}>
+              </Button>
+              <Button isSmall onClick={() => setConfirming(false)}>
                 Cancel
-              </button>
+              </Button>
             </>
           ) : (
-            <button
-              type="button"
-              className="btn btn-small btn-danger"
+            <Button
+              isSmall
+              variant="danger"
               disabled={Boolean(busy)}
               onClick={() => setConfirming(true)}
               aria-label={`Remove ${w.id}`}
             >
               Remove
-            </button>
+            </Button>
           )}
         </div>
       </td>
@@ -130,11 +140,11 @@ export function WorkerList(): ReactNode {
   const error = useAppStore((s) => s.clusterError);
   const nowMs = useNow(1000);
   return (
-    <section className="panel" aria-labelledby="workers-title">
-      <div className="panel-head">
-        <h2 id="workers-title">Workers</h2>
-        <span className="dim">{workers.length > 0 ? `${workers.length} local` : ''}</span>
-      </div>
+    <Panel
+      title="Workers"
+      titleId="workers-title"
+      note={workers.length > 0 ? `${workers.length} local` : ''}
+    >
       {error ? <div className="error-box">{error}</div> : null}
       {isLoaded && workers.length === 0 && !error ? (
         <EmptyState title="No workers yet">
@@ -143,29 +153,12 @@ export function WorkerList(): ReactNode {
         </EmptyState>
       ) : null}
       {workers.length > 0 ? (
-        <div style={{ overflowX: 'auto' }}>
-          <table className="table" aria-label="Local workers">
-            <thead>
-              <tr>
-                <th>Worker</th>
-                <th>State</th>
-                <th>GPUs</th>
-                <th>Address</th>
-                <th>Engine</th>
-                <th>Uptime</th>
-                <th>Restarts</th>
-                <th>In flight</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {workers.map((w) => (
-                <WorkerRow key={w.id} w={w} nowMs={nowMs} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Local workers" columns={COLUMNS} isScrollable>
+          {workers.map((w) => (
+            <WorkerRow key={w.id} w={w} nowMs={nowMs} />
+          ))}
+        </DataTable>
       ) : null}
-    </section>
+    </Panel>
   );
 }

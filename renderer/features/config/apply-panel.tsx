@@ -4,8 +4,10 @@
 import type { ReactNode } from 'react';
 
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
+import { Button } from '../../components/button';
 import { IssueList } from '../../components/issue-list';
-import { useAppStore } from '../../store/app-store-context';
+import { Panel } from '../../components/panel';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { selectDraft, selectTopology } from '../../store/selectors';
 
 function PlanList({ label, names }: { label: string; names: string[] }): ReactNode {
@@ -24,53 +26,62 @@ export function ApplyPanel({
   isDirty: boolean;
   onPickIssue: (issue: ConfigIssue) => void;
 }): ReactNode {
-  const validation = useAppStore((s) => s.validation);
-  const isValidating = useAppStore((s) => s.isValidating);
-  const validate = useAppStore((s) => s.validateDrafts);
-  const requestApply = useAppStore((s) => s.requestApply);
-  const pendingPlan = useAppStore((s) => s.pendingPlan);
-  const cancelApply = useAppStore((s) => s.cancelApply);
-  const confirmApply = useAppStore((s) => s.confirmApply);
-  const isApplying = useAppStore((s) => s.isApplying);
-  const applyError = useAppStore((s) => s.applyError);
-  const revert = useAppStore((s) => s.revertDrafts);
-  const lastApply = useAppStore((s) => s.lastApply);
+  const {
+    validation,
+    isValidating,
+    validateDrafts: validate,
+    requestApply,
+    pendingPlan,
+    cancelApply,
+    confirmApply,
+    isApplying,
+    applyError,
+    revertDrafts: revert,
+    lastApply,
+  } = useAppFields(
+    'validation',
+    'isValidating',
+    'validateDrafts',
+    'requestApply',
+    'pendingPlan',
+    'cancelApply',
+    'confirmApply',
+    'isApplying',
+    'applyError',
+    'revertDrafts',
+    'lastApply',
+  );
   const hasErrors = validation?.issues.some((i) => i.severity === 'error') ?? false;
   const draftBase = useAppStore((s) => selectDraft(s)?.baseTopologyVersion ?? null);
   const applied = useAppStore((s) => selectTopology(s)?.appliedVersion ?? null);
   const isDraftBehind = isDirty && draftBase !== applied;
 
   return (
-    <section className="panel" aria-labelledby="apply-title">
-      <div className="panel-head">
-        <h2 id="apply-title">Pre-flight and apply</h2>
-        <span className="spacer" />
-        {isDirty ? (
+    <Panel
+      title="Pre-flight and apply"
+      titleId="apply-title"
+      actions={
+        isDirty ? (
           <span className="badge state-starting nodot">draft not applied</span>
         ) : (
           <span className="dim">no edits</span>
-        )}
-      </div>
+        )
+      }
+    >
       <div className="btn-group" style={{ marginBottom: 10 }}>
-        <button
-          type="button"
-          className="btn"
-          onClick={() => void validate()}
-          disabled={isValidating}
-        >
+        <Button onClick={validate} disabled={isValidating}>
           {isValidating ? 'Checking…' : 'Run pre-flight'}
-        </button>
-        <button
-          type="button"
-          className="btn btn-primary"
-          onClick={() => void requestApply()}
+        </Button>
+        <Button
+          variant="primary"
+          onClick={requestApply}
           disabled={isValidating || isApplying || pendingPlan !== null}
         >
           Apply…
-        </button>
-        <button type="button" className="btn" onClick={() => void revert()} disabled={!isDirty}>
+        </Button>
+        <Button onClick={revert} disabled={!isDirty}>
           Revert
-        </button>
+        </Button>
       </div>
       {isDraftBehind ? (
         <div className="warn-box" role="status">
@@ -115,17 +126,12 @@ export function ApplyPanel({
             </div>
           ) : null}
           <div className="btn-group">
-            <button
-              type="button"
-              className="btn btn-primary"
-              onClick={() => void confirmApply()}
-              disabled={isApplying}
-            >
+            <Button variant="primary" onClick={confirmApply} disabled={isApplying}>
               {isApplying ? 'Applying…' : 'Confirm apply'}
-            </button>
-            <button type="button" className="btn" onClick={cancelApply} disabled={isApplying}>
+            </Button>
+            <Button onClick={cancelApply} disabled={isApplying}>
               Cancel
-            </button>
+            </Button>
           </div>
         </div>
       ) : null}
@@ -141,6 +147,6 @@ export function ApplyPanel({
           {lastApply.warnings.length > 0 ? ` with ${lastApply.warnings.length} warning(s)` : ''}.
         </p>
       ) : null}
-    </section>
+    </Panel>
   );
 }

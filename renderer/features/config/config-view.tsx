@@ -4,11 +4,14 @@
 import { type ReactNode, useMemo, useState } from 'react';
 
 import type { ConfigIssue } from '../../../shared/logic/config-issues';
+import { Button } from '../../components/button';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorBox } from '../../components/error-box';
 import { IssueList } from '../../components/issue-list';
+import { PanelHead } from '../../components/panel-head';
+import { ViewFrame } from '../../components/view-frame';
 import { lintFile, mergeIssues } from '../../lib/lint-file';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { orderedFileNames } from '../../store/config-slice';
 import { selectDraft, selectDraftFiles, selectTopology } from '../../store/selectors';
 import { ApplyPanel } from './apply-panel';
@@ -23,10 +26,12 @@ export function ConfigView(): ReactNode {
   const resyncCluster = useAppStore((s) => s.resyncCluster);
   const drafts = useAppStore(selectDraftFiles);
   const draftIssues = useAppStore((s) => selectDraft(s)?.issues);
-  const activeFile = useAppStore((s) => s.activeFile);
-  const setActiveFile = useAppStore((s) => s.setActiveFile);
-  const setDraft = useAppStore((s) => s.setDraft);
-  const validation = useAppStore((s) => s.validation);
+  const { activeFile, setActiveFile, setDraft, validation } = useAppFields(
+    'activeFile',
+    'setActiveFile',
+    'setDraft',
+    'validation',
+  );
   const [showForm, setShowForm] = useState(true);
 
   const names = useMemo(() => orderedFileNames(Object.keys(drafts)), [drafts]);
@@ -48,25 +53,24 @@ export function ConfigView(): ReactNode {
   const activeIssues = active ? (issuesByFile[active] ?? []) : [];
 
   return (
-    <section className="view" aria-labelledby="view-title">
-      <div className="view-head">
-        <h1 id="view-title">Configuration</h1>
-        {topology ? (
+    <ViewFrame
+      title="Configuration"
+      head={
+        topology ? (
           <span className="dim">
             {topology.name} ·{' '}
             {topology.appliedVersion === null
               ? 'never applied'
               : `version ${topology.appliedVersion} applied`}
           </span>
-        ) : null}
-      </div>
-      {topologyError ? (
-        <ErrorBox
-          title="The topology could not be loaded"
-          message={topologyError}
-          onRetry={() => void resyncCluster()}
-        />
-      ) : null}
+        ) : null
+      }
+    >
+      <ErrorBox
+        title="The topology could not be loaded"
+        message={topologyError}
+        onRetry={resyncCluster}
+      />
       {!topology && !topologyError ? <EmptyState title="Loading the topology…" /> : null}
       {topology && names.length === 0 ? (
         <EmptyState title="This topology has no files yet">
@@ -105,18 +109,14 @@ export function ConfigView(): ReactNode {
         <div style={{ display: 'flex', flexDirection: 'column', gap: 12, minWidth: 0 }}>
           {active ? (
             <section className="panel" aria-label={`Editor for ${active}`}>
-              <div className="panel-head">
-                <h2 className="mono">{active}</h2>
-                <span className="spacer" />
-                <button
-                  type="button"
-                  className="btn btn-small"
-                  aria-pressed={showForm}
-                  onClick={() => setShowForm(!showForm)}
-                >
-                  {showForm ? 'Hide form' : 'Show form'}
-                </button>
-              </div>
+              <PanelHead
+                title={<span className="mono">{active}</span>}
+                actions={
+                  <Button isSmall aria-pressed={showForm} onClick={() => setShowForm(!showForm)}>
+                    {showForm ? 'Hide form' : 'Show form'}
+                  </Button>
+                }
+              />
               <div
                 style={{
                   display: 'grid',
@@ -149,6 +149,6 @@ export function ConfigView(): ReactNode {
           <ImportExportPanel />
         </div>
       </div>
-    </section>
+    </ViewFrame>
   );
 }

@@ -2,8 +2,10 @@
 
 import { type ReactNode, useEffect, useState } from 'react';
 
+import { Button } from '../../components/button';
+import { Panel } from '../../components/panel';
 import { formatClock } from '../../lib/format';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { selectTopology } from '../../store/selectors';
 
 function DiffText({ text }: { text: string }): ReactNode {
@@ -30,11 +32,13 @@ function DiffText({ text }: { text: string }): ReactNode {
 }
 
 export function HistoryPanel(): ReactNode {
-  const history = useAppStore((s) => s.history);
-  const loadHistory = useAppStore((s) => s.loadHistory);
-  const diff = useAppStore((s) => s.diff);
-  const loadDiff = useAppStore((s) => s.loadDiff);
-  const rollback = useAppStore((s) => s.rollback);
+  const { history, loadHistory, diff, loadDiff, rollback } = useAppFields(
+    'history',
+    'loadHistory',
+    'diff',
+    'loadDiff',
+    'rollback',
+  );
   const applied = useAppStore((s) => selectTopology(s)?.appliedVersion ?? null);
   const [confirmVersion, setConfirmVersion] = useState<number | null>(null);
 
@@ -43,10 +47,7 @@ export function HistoryPanel(): ReactNode {
   }, [loadHistory]);
 
   return (
-    <section className="panel" aria-labelledby="history-title">
-      <div className="panel-head">
-        <h2 id="history-title">History</h2>
-      </div>
+    <Panel title="History" titleId="history-title">
       {history.length === 0 ? (
         <p className="dim">No version applied yet. Apply the topology to record version 1.</p>
       ) : null}
@@ -70,33 +71,31 @@ export function HistoryPanel(): ReactNode {
                 {v.version === applied ? ' · current' : ''}
               </span>
               {previous ? (
-                <button
-                  type="button"
-                  className="btn btn-small"
-                  onClick={() => void loadDiff(previous.version, v.version)}
+                <Button
+                  isSmall
+                  onClick={() => loadDiff(previous.version, v.version)}
                   aria-label={`Diff v${previous.version} to v${v.version}`}
                 >
                   Diff
-                </button>
+                </Button>
               ) : null}
               {v.version !== applied ? (
                 confirmVersion === v.version ? (
-                  <button
-                    type="button"
-                    className="btn btn-small btn-danger"
-                    onClick={() => void rollback(v.version).then(() => setConfirmVersion(null))}
+                  <Button
+                    isSmall
+                    variant="danger"
+                    onClick={() => rollback(v.version).then(() => setConfirmVersion(null))}
                   >
                     Confirm
-                  </button>
+                  </Button>
                 ) : (
-                  <button
-                    type="button"
-                    className="btn btn-small"
+                  <Button
+                    isSmall
                     onClick={() => setConfirmVersion(v.version)}
                     aria-label={`Roll back to v${v.version}`}
                   >
                     Roll back
-                  </button>
+                  </Button>
                 )
               ) : null}
             </li>
@@ -123,6 +122,6 @@ export function HistoryPanel(): ReactNode {
             ))}
         </div>
       ) : null}
-    </section>
+    </Panel>
   );
 }

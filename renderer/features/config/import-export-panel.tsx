@@ -5,15 +5,25 @@
 import { type ChangeEvent, type ReactNode } from 'react';
 
 import type { ExportFormat } from '../../../shared/model/topology';
+import { Button } from '../../components/button';
 import { IssueList } from '../../components/issue-list';
+import { Panel } from '../../components/panel';
 import { downloadText } from '../../lib/download';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields } from '../../store/app-store-context';
+
+const EXPORTS: { format: ExportFormat; label: string }[] = [
+  { format: 'files', label: 'Export files' },
+  { format: 'launch-script', label: 'Launch script' },
+  { format: 'slurm-script', label: 'SLURM script' },
+];
 
 export function ImportExportPanel(): ReactNode {
-  const importFiles = useAppStore((s) => s.importFiles);
-  const exportTopology = useAppStore((s) => s.exportTopology);
-  const notify = useAppStore((s) => s.notify);
-  const importError = useAppStore((s) => s.importError);
+  const { importFiles, exportTopology, notify, importError } = useAppFields(
+    'importFiles',
+    'exportTopology',
+    'notify',
+    'importError',
+  );
 
   const onImport = async (e: ChangeEvent<HTMLInputElement>): Promise<void> => {
     const list = [...(e.target.files ?? [])];
@@ -33,10 +43,7 @@ export function ImportExportPanel(): ReactNode {
   };
 
   return (
-    <section className="panel" aria-labelledby="io-title">
-      <div className="panel-head">
-        <h2 id="io-title">Import and export</h2>
-      </div>
+    <Panel title="Import and export" titleId="io-title">
       <div style={{ display: 'flex', flexDirection: 'column', gap: 8 }}>
         <label className="btn" style={{ justifyContent: 'center' }}>
           Import upstream files…
@@ -59,25 +66,13 @@ export function ImportExportPanel(): ReactNode {
           worker file. They open as drafts.
         </span>
         <div className="btn-group">
-          <button type="button" className="btn btn-small" onClick={() => void onExport('files')}>
-            Export files
-          </button>
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => void onExport('launch-script')}
-          >
-            Launch script
-          </button>
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => void onExport('slurm-script')}
-          >
-            SLURM script
-          </button>
+          {EXPORTS.map((e) => (
+            <Button key={e.format} isSmall onClick={() => onExport(e.format)}>
+              {e.label}
+            </Button>
+          ))}
         </div>
       </div>
-    </section>
+    </Panel>
   );
 }

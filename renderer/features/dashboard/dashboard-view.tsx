@@ -4,20 +4,27 @@
 
 import { type ReactNode, useMemo, useState } from 'react';
 
+import { Button } from '../../components/button';
 import { ErrorBox } from '../../components/error-box';
+import type { ChartSeries } from '../../components/line-chart-card';
+import { Segmented } from '../../components/segmented';
+import { ViewFrame } from '../../components/view-frame';
 import { chartRefreshMs, deriveCharts, deriveStats } from '../../lib/dashboard-derive';
 import { downloadText } from '../../lib/download';
 import { formatCount, formatMs, formatPct, formatRate, formatWatts } from '../../lib/format';
 import { seriesColor, type TimeRange } from '../../lib/metrics-derive';
 import { useNow } from '../../lib/use-now';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import type { MetricsWindowMin } from '../../store/store-types';
 import { ProxyCostMeter } from './proxy-cost-meter';
 import { RecentRequests } from './recent-requests';
 import { SloTile } from './slo-tile';
-import { type ChartSeries, TimeChart } from './time-chart';
+import { TimeChart } from './time-chart';
 
-const WINDOWS: MetricsWindowMin[] = [5, 15, 60];
+const WINDOWS: { value: MetricsWindowMin; label: string }[] = ([5, 15, 60] as const).map((w) => ({
+  value: w,
+  label: `${w} min`,
+}));
 const P_COLORS = { p50: '#3fb950', p90: '#d29922', p99: '#f85149' };
 
 function pSeries(prefix: string): ChartSeries[] {
@@ -106,15 +113,52 @@ const PER_SOURCE_CHARTS: {
   },
 ];
 
+/** One number tile of the stat row. */
+function Stat({
+  label,
+  value,
+  sub,
+  testId,
+  tone,
+}: {
+  label: string;
+  value: string;
+  sub: string;
+  testId?: string;
+  /** A state class that colours the value (`state-errored`). */
+  tone?: string;
+}): ReactNode {
+  return (
+    <div className="stat">
+      <div className="label">{label}</div>
+      <div className={tone === undefined ? 'value' : `value ${tone}`} data-testid={testId}>
+        {value}
+      </div>
+      <div className="sub">{sub}</div>
+    </div>
+  );
+}
+
 export function DashboardView(): ReactNode {
-  const series = useAppStore((s) => s.series);
-  const version = useAppStore((s) => s.metricsVersion);
-  const windowMin = useAppStore((s) => s.metricsWindowMin);
-  const setWindow = useAppStore((s) => s.setMetricsWindow);
-  const slo = useAppStore((s) => s.slo);
-  const metricsError = useAppStore((s) => s.metricsError);
-  const loadHistory = useAppStore((s) => s.loadMetricsHistory);
-  const exportCsv = useAppStore((s) => s.exportCsv);
+  const {
+    series,
+    metricsVersion: version,
+    metricsWindowMin: windowMin,
+    setMetricsWindow: setWindow,
+    slo,
+    metricsError,
+    loadMetricsHistory: loadHistory,
+    exportCsv,
+  } = useAppFields(
+    'series',
+    'metricsVersion',
+    'metricsWindowMin',
+    'setMetricsWindow',
+    'slo',
+    'metricsError',
+    'loadMetricsHistory',
+    'exportCsv',
+  );
   const [zoom, setZoom] = useState<TimeRange | null>(null);
 
   const nowMs = useNow(1000);
@@ -157,82 +201,66 @@ export function DashboardView(): ReactNode {
   const noTraffic =
     'No requests in this window yet. Send a prompt from the Playground or point a client at the proxy.';
 
-  return (
-    <section
-      className="view"
-      aria-labelledby="view-title"
-      data-derive-ms={derived.deriveMs.toFixed(2)}
-    >
-      <div className="view-head">
-        <h1 id="view-title">Dashboard</h1>
-        <div className="seg" role="group" aria-label="Time window">
-          {WINDOWS.map((w) => (
-            <button
-              key={w}
-              type="button"
-              aria-pressed={windowMin === w && zoom === null}
-              onClick={() => {
-                setZoom(null);
-                void setWindow(w);
-              }}
-            >
-              {w} min
-            </button>
-          ))}
-        </div>
-        {zoom ? (
-          <button type="button" className="btn btn-small" onClick={() => setZoom(null)}>
-            Reset zoom
-          </button>
-        ) : null}
-        <span className="spacer" />
-        <span
-          className="dim num"
-          title="Time to derive every chart from the series on the last update"
-        >
-          {formatCount(derived.pointCount)} points · derived in {derived.deriveMs.toFixed(1)} ms
-        </span>
-        <button type="button" className="btn btn-small" onClick={() => void onCsv()}>
-          Export CSV
-        </button>
-      </div>
-      {metricsError ? (
-        <ErrorBox
-          title="Metrics history could not be loaded"
-          message={metricsError}
-          onRetry={() => void loadHistory()}
-        />
+  const head = (
+    <>
+      <Segmented
+        label="Time window"
+        choices={WINDOWS}
+        value={zoom === null ? windowMin : null}
+        onPick={(w) => {
+          setZoom(null);
+          void setWindow(w);
+        }}
+      />
+      {zoom ? (
+        <Button isSmall onClick={() => setZoom(null)}>
+          Reset zoom
+        </Button>
       ) : null}
+      <span className="spacer" />
+      <span
+        className="dim num"
+        title="Time to derive every chart from the series on the last update"
+      >
+        {formatCount(derived.pointCount)} points · derived in {derived.deriveMs.toFixed(1)} ms
+      </span>
+      <Button isSmall onClick={onCsv}>
+        Export CSV
+      </Button>
+    </>
+  );
+
+  return (
+    <ViewFrame title="Dashboard" head={head} data-derive-ms={derived.deriveMs.toFixed(2)}>
+      <ErrorBox
+        title="Metrics history could not be loaded"
+        message={metricsError}
+        onRetry={loadHistory}
+      />
       <div className="stat-row">
-        <div className="stat">
-          <div className="label">Requests</div>
-          <div className="value" data-testid="stat-rps">
-            {formatRate(stats.rps, 'req')}
-          </div>
-          <div className="sub">last 10 s</div>
-        </div>
-        <div className="stat">
-          <div className="label">Output tokens</div>
-          <div className="value">{formatRate(stats.tps, 'tok')}</div>
-          <div className="sub">last 10 s</div>
-        </div>
-        <div className="stat">
-          <div className="label">TTFT p50 / p99</div>
-          <div className="value">{formatMs(stats.ttftP50)}</div>
-          <div className="sub">p99 {formatMs(stats.ttftP99)}</div>
-        </div>
-        <div className="stat">
-          <div className="label">TPOT p50</div>
-          <div className="value">{formatMs(stats.tpotP50)}</div>
-          <div className="sub">proxy adds {formatMs(stats.proxyP50)} (p50)</div>
-        </div>
-        <div className="stat">
-          <div className="label">Errors</div>
-          <div className={`value ${stats.errors > 0 ? 'state-errored' : ''}`}>
-            {formatCount(stats.errors)}
-          </div>
-          <div className="sub">last 10 s</div>
-        </div>
+        <Stat
+          label="Requests"
+          value={formatRate(stats.rps, 'req')}
+          sub="last 10 s"
+          testId="stat-rps"
+        />
+        <Stat label="Output tokens" value={formatRate(stats.tps, 'tok')} sub="last 10 s" />
+        <Stat
+          label="TTFT p50 / p99"
+          value={formatMs(stats.ttftP50)}
+          sub={`p99 ${formatMs(stats.ttftP99)}`}
+        />
+        <Stat
+          label="TPOT p50"
+          value={formatMs(stats.tpotP50)}
+          sub={`proxy adds ${formatMs(stats.proxyP50)} (p50)`}
+        />
+        <Stat
+          label="Errors"
+          value={formatCount(stats.errors)}
+          sub="last 10 s"
+          tone={stats.errors > 0 ? 'state-errored' : ''}
+        />
         <SloTile {...derived.slo} />
         <ProxyCostMeter />
       </div>
@@ -284,6 +312,6 @@ export function DashboardView(): ReactNode {
         ))}
       </div>
       <RecentRequests />
-    </section>
+    </ViewFrame>
   );
 }

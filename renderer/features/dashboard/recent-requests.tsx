@@ -8,15 +8,39 @@ import { useShallow } from 'zustand/react/shallow';
 
 import { requestTimeline } from '../../../shared/logic/request-timeline';
 import { isOkOutcome, type RequestSummary } from '../../../shared/model/requests';
+import { Button } from '../../components/button';
+import { DataTable } from '../../components/data-table';
 import { ErrorBox } from '../../components/error-box';
+import { PanelHead } from '../../components/panel-head';
+import { type SelectChoice, SelectField } from '../../components/select-field';
 import { TimelineBar } from '../../components/timeline-bar';
 import { formatAddress, formatClock, formatCount, formatMs } from '../../lib/format';
-import { useAppStore } from '../../store/app-store-context';
+import { useAppFields, useAppStore } from '../../store/app-store-context';
 import { requestKey, type RequestsFilter } from '../../store/requests-slice';
 import { selectLocalWorkers, selectRemoteWorkers } from '../../store/selectors';
 
 /** Rows shown at once (the store keeps more for filters applied later). */
 const ROWS_SHOWN = 50;
+
+const COLUMNS = [
+  'Time',
+  'Endpoint',
+  'Outcome',
+  'Context worker',
+  'Generation worker',
+  'TTFT',
+  'TPOT',
+  'Tokens in / out',
+];
+
+const OUTCOME_CHOICES: SelectChoice<RequestsFilter['outcome']>[] = [
+  { value: 'all' },
+  { value: 'ok' },
+  { value: 'errors' },
+];
+
+/** A filter beside the panel's title: caption and control on one line. */
+const INLINE_FIELD = { flexDirection: 'row', alignItems: 'center', gap: 6 } as const;
 
 function timeOfDay(ms: number): string {
   return `${formatClock(ms)}.${String(new Date(ms).getMilliseconds()).padStart(3, '0')}`;
@@ -49,20 +73,15 @@ function OpenTimeline(): ReactNode {
           </span>
         ) : null}
         <span className="spacer" />
-        <button type="button" className="btn btn-small" onClick={() => void close(null)}>
+        <Button isSmall onClick={() => close(null)}>
           Close
-        </button>
+        </Button>
       </div>
       {open.error ? <p className="hint">{open.error}</p> : null}
       {!d && !open.error ? <p className="hint">Loading…</p> : null}
       {d && timeline ? (
         <>
-          <TimelineBar
-            label={`Timeline of request ${d.id}`}
-            segments={timeline.segments}
-            ticksMs={timeline.ticksMs}
-            totalMs={timeline.totalMs}
-          />
+          <TimelineBar label={`Timeline of request ${d.id}`} {...timeline} />
           {d.errorMessage ? (
             <div className="error-box" role="alert" style={{ marginTop: 8 }}>
               {d.errorMessage}
@@ -122,61 +141,49 @@ function RequestRow({
 }
 
 export function RecentRequests(): ReactNode {
-  const rows = useAppStore((s) => s.recentRequests);
-  const filter = useAppStore((s) => s.requestsFilter);
-  const isLoaded = useAppStore((s) => s.requestsLoaded);
-  const error = useAppStore((s) => s.requestsError);
+  const {
+    recentRequests: rows,
+    requestsFilter: filter,
+    requestsLoaded: isLoaded,
+    requestsError: error,
+  } = useAppFields('recentRequests', 'requestsFilter', 'requestsLoaded', 'requestsError');
   const openKey = useAppStore((s) => s.openRequest?.key ?? null);
-  const setFilter = useAppStore((s) => s.setRequestsFilter);
-  const open = useAppStore((s) => s.openRequestTimeline);
-  const reload = useAppStore((s) => s.loadRequests);
+  const {
+    setRequestsFilter: setFilter,
+    openRequestTimeline: open,
+    loadRequests: reload,
+  } = useAppFields('setRequestsFilter', 'openRequestTimeline', 'loadRequests');
   const local = useAppStore(useShallow(selectLocalWorkers));
   const remote = useAppStore(useShallow(selectRemoteWorkers));
   const workerIds = [...local, ...remote].map((w) => w.id);
 
+  const filters = (
+    <>
+      <SelectField
+        label="Outcome"
+        style={INLINE_FIELD}
+        value={filter.outcome}
+        choices={OUTCOME_CHOICES}
+        onChange={(outcome) => void setFilter({ outcome })}
+      />
+      <SelectField
+        label="Worker"
+        style={INLINE_FIELD}
+        value={filter.worker ?? ''}
+        choices={[{ value: '', label: 'all' }, ...workerIds.map((id) => ({ value: id }))]}
+        onChange={(worker) => void setFilter({ worker: worker === '' ? null : worker })}
+      />
+    </>
+  );
+
   return (
     <section className="panel" aria-label="Recent requests" style={{ marginTop: 12 }}>
-      <div className="panel-head">
-        <h2>Recent requests</h2>
-        <span className="dim">newest first · click a row for its timeline</span>
-        <span className="spacer" />
-        <label className="field" style={{ flexDirection: 'row', alignItems: 'center', gap: 6 }}>
-          <span>Outcome</span>
-          <select
-            value={filter.outcome}
-            onChange={(e) =>
-              void setFilter({ outcome: e.target.value as RequestsFilter['outcome'] })
-            }
-          >
-            <option value="all">all</option>
-            <option value="ok">ok</option>
-            <option value="errors">errors</option>
-          </select>
-        </label>
-        <label className="field" style={{ flexDirection: 'row', alignItems: 'center', gap: 6 }}>
-          <span>Worker</span>
-          <select
-            value={filter.worker ?? ''}
-            onChange={(e) =>
-              void setFilter({ worker: e.target.value === '' ? null : e.target.value })
-            }
-          >
-            <option value="">all</option>
-            {workerIds.map((id) => (
-              <option key={id} value={id}>
-                {id}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
-      {error ? (
-        <ErrorBox
-          title="Recent requests could not be loaded"
-          message={error}
-          onRetry={() => void reload()}
-        />
-      ) : null}
+      <PanelHead
+        title="Recent requests"
+        note="newest first · click a row for its timeline"
+        actions={filters}
+      />
+      <ErrorBox title="Recent requests could not be loaded" message={error} onRetry={reload} />
       {isLoaded && rows.length === 0 && !error ? (
         <p className="dim">
           No requests{' '}
@@ -185,32 +192,16 @@ export function RecentRequests(): ReactNode {
         </p>
       ) : null}
       {rows.length > 0 ? (
-        <div style={{ overflowX: 'auto' }}>
-          <table className="table" aria-label="Recent requests">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Endpoint</th>
-                <th>Outcome</th>
-                <th>Context worker</th>
-                <th>Generation worker</th>
-                <th>TTFT</th>
-                <th>TPOT</th>
-                <th>Tokens in / out</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.slice(0, ROWS_SHOWN).map((r) => (
-                <RequestRow
-                  key={requestKey(r)}
-                  r={r}
-                  isOpen={openKey === requestKey(r)}
-                  onOpen={(row) => void open(row)}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Recent requests" columns={COLUMNS} isScrollable>
+          {rows.slice(0, ROWS_SHOWN).map((r) => (
+            <RequestRow
+              key={requestKey(r)}
+              r={r}
+              isOpen={openKey === requestKey(r)}
+              onOpen={(row) => void open(row)}
+            />
+          ))}
+        </DataTable>
       ) : null}
       <OpenTimeline />
     </section>

@@ -3,31 +3,15 @@
 
 import type { ReactNode } from 'react';
 
+import { NumberField } from '../../components/number-field';
 import { formatCount, formatFraction } from '../../lib/format';
 import { useAppStore } from '../../store/app-store-context';
+import type { SloTargets } from '../../store/store-types';
 
-/** One target input; only a positive number is taken, so a cleared or zero field never sets a target of 0. */
-function TargetField({
-  label,
-  value,
-  onSet,
-}: {
-  label: string;
-  value: number;
-  onSet: (ms: number) => void;
-}): ReactNode {
-  return (
-    <label className="field" style={{ width: 120 }}>
-      <span>{label}</span>
-      <input
-        type="number"
-        min={1}
-        value={value}
-        onChange={(e) => Number(e.target.value) > 0 && onSet(Number(e.target.value))}
-      />
-    </label>
-  );
-}
+const TARGETS: { label: string; key: keyof SloTargets }[] = [
+  { label: 'TTFT target (ms)', key: 'ttftMs' },
+  { label: 'TPOT target (ms)', key: 'tpotMs' },
+];
 
 export function SloTile({
   requests,
@@ -61,16 +45,16 @@ export function SloTile({
         {formatFraction(tpotShare, 1)} · {formatCount(requests)} requests
       </div>
       <div className="btn-group" style={{ marginTop: 6 }}>
-        <TargetField
-          label="TTFT target (ms)"
-          value={slo.ttftMs}
-          onSet={(ms) => setSlo({ ttftMs: ms })}
-        />
-        <TargetField
-          label="TPOT target (ms)"
-          value={slo.tpotMs}
-          onSet={(ms) => setSlo({ tpotMs: ms })}
-        />
+        {TARGETS.map((t) => (
+          <NumberField
+            key={t.key}
+            label={t.label}
+            style={{ width: 120 }}
+            value={String(slo[t.key])}
+            // Only a positive number is taken, so a cleared or zero field never sets a target of 0.
+            onChange={(text) => Number(text) > 0 && setSlo({ [t.key]: Number(text) })}
+          />
+        ))}
       </div>
     </section>
   );

@@ -3,14 +3,17 @@
 
 import { type ReactNode, useState } from 'react';
 
+import { Button } from '../../components/button';
+import { PanelHead } from '../../components/panel-head';
+import { Segmented } from '../../components/segmented';
 import { codeSnippet, type SnippetLanguage } from '../../lib/code-snippets';
 import type { PlaygroundRequest } from '../../lib/openai-request';
 import { useAppStore } from '../../store/app-store-context';
 
-const LANGS: { id: SnippetLanguage; label: string }[] = [
-  { id: 'curl', label: 'curl' },
-  { id: 'python', label: 'Python' },
-  { id: 'node', label: 'Node' },
+const LANGS: { value: SnippetLanguage; label: string }[] = [
+  { value: 'curl', label: 'curl' },
+  { value: 'python', label: 'Python' },
+  { value: 'node', label: 'Node' },
 ];
 
 export function CodeView({
@@ -25,38 +28,28 @@ export function CodeView({
   const code = codeSnippet(lang, proxyUrl, request);
   return (
     <section className="panel" aria-label="View code">
-      <div className="panel-head">
-        <h2>Code</h2>
-        <div className="seg" role="group" aria-label="Language">
-          {LANGS.map((l) => (
-            <button
-              key={l.id}
-              type="button"
-              aria-pressed={lang === l.id}
-              onClick={() => setLang(l.id)}
-            >
-              {l.label}
-            </button>
-          ))}
-        </div>
-        <span className="spacer" />
-        <button
-          type="button"
-          className="btn btn-small"
-          onClick={() =>
-            void navigator.clipboard.writeText(code).then(
-              () => notify('success', 'Copied the snippet'),
-              () =>
-                notify(
-                  'error',
-                  'The clipboard is not available here; select the code and copy it by hand.',
-                ),
-            )
-          }
-        >
-          Copy
-        </button>
-      </div>
+      <PanelHead
+        title="Code"
+        actions={
+          <Button
+            isSmall
+            onClick={() =>
+              navigator.clipboard.writeText(code).then(
+                () => notify('success', 'Copied the snippet'),
+                () =>
+                  notify(
+                    'error',
+                    'The clipboard is not available here; select the code and copy it by hand.',
+                  ),
+              )
+            }
+          >
+            Copy
+          </Button>
+        }
+      >
+        <Segmented label="Language" choices={LANGS} value={lang} onPick={setLang} />
+      </PanelHead>
       <pre className="code" data-testid="code-snippet">
         {code}
       </pre>

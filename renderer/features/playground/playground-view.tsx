@@ -6,9 +6,16 @@
 import { type KeyboardEvent, type ReactNode, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
+import { Button } from '../../components/button';
 import { EmptyState } from '../../components/empty-state';
+import { Field } from '../../components/field';
+import { NumberField } from '../../components/number-field';
+import { Segmented } from '../../components/segmented';
+import { SelectField } from '../../components/select-field';
+import { TextField } from '../../components/text-field';
+import { ViewFrame } from '../../components/view-frame';
 import { formatAddress } from '../../lib/format';
-import type { PlaygroundRequest, RoutePin } from '../../lib/openai-request';
+import type { PlaygroundMode, PlaygroundRequest, RoutePin } from '../../lib/openai-request';
 import { useAppStore } from '../../store/app-store-context';
 import {
   selectDefaultModel,
@@ -23,45 +30,39 @@ function hostPort(url: string): string {
   return formatAddress(url).replace(/\/+$/, '');
 }
 
+const MODES: { value: PlaygroundMode; label: string }[] = [
+  { value: 'chat', label: 'Chat' },
+  { value: 'completions', label: 'Completions' },
+];
+
+/** The two pins of a route: which worker of each role serves the request. */
+const ROUTE_ROLES = [
+  { role: 'context', key: 'contextWorker', label: 'Context worker' },
+  { role: 'generation', key: 'generationWorker', label: 'Generation worker' },
+] as const;
+
 function RoutePicker({ side, route }: { side: 0 | 1; route: RoutePin }): ReactNode {
   const local = useAppStore(useShallow(selectLocalWorkers));
   const remote = useAppStore(useShallow(selectRemoteWorkers));
   const setRoute = useAppStore((s) => s.setRoute);
   const all = [...local, ...remote];
-  const ctx = all.filter((w) => w.role === 'context');
-  const gen = all.filter((w) => w.role === 'generation');
+  const letter = side === 0 ? 'A' : 'B';
   return (
-    <div className="field-row" role="group" aria-label={`Route ${side === 0 ? 'A' : 'B'}`}>
-      <label className="field">
-        <span>Context worker {side === 0 ? '(A)' : '(B)'}</span>
-        <select
-          value={route.contextWorker ?? ''}
-          onChange={(e) => setRoute(side, { ...route, contextWorker: e.target.value || undefined })}
-        >
-          <option value="">router picks</option>
-          {ctx.map((w) => (
-            <option key={w.id} value={hostPort(w.url)}>
-              {w.id} ({hostPort(w.url)})
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="field">
-        <span>Generation worker {side === 0 ? '(A)' : '(B)'}</span>
-        <select
-          value={route.generationWorker ?? ''}
-          onChange={(e) =>
-            setRoute(side, { ...route, generationWorker: e.target.value || undefined })
-          }
-        >
-          <option value="">router picks</option>
-          {gen.map((w) => (
-            <option key={w.id} value={hostPort(w.url)}>
-              {w.id} ({hostPort(w.url)})
-            </option>
-          ))}
-        </select>
-      </label>
+    <div className="field-row" role="group" aria-label={`Route ${letter}`}>
+      {ROUTE_ROLES.map(({ role, key, label }) => (
+        <SelectField
+          key={role}
+          label={`${label} (${letter})`}
+          value={route[key] ?? ''}
+          choices={[
+            { value: '', label: 'router picks' },
+            ...all
+              .filter((w) => w.role === role)
+              .map((w) => ({ value: hostPort(w.url), label: `${w.id} (${hostPort(w.url)})` })),
+          ]}
+          onChange={(v) => setRoute(side, { ...route, [key]: v || undefined })}
+        />
+      ))}
     </div>
   );
 }
@@ -114,53 +115,51 @@ export function PlaygroundView(): ReactNode {
   };
 
   return (
-    <section className="view" aria-labelledby="view-title">
-      <div className="view-head">
-        <h1 id="view-title">Playground</h1>
-        {s.proxy ? (
-          <span className="dim">
-            proxy <span className="mono">{s.proxy.url}</span>{' '}
-            {s.proxy.isRunning
-              ? ''
-              : s.proxy.state === 'restarting'
-                ? '(restarting after a crash)'
-                : '(not running)'}
-            {s.proxy.restarts ? ` · restarted ${s.proxy.restarts}×` : ''}
-          </span>
-        ) : null}
-        <span className="spacer" />
-        <label className="btn-group" style={{ alignItems: 'center' }}>
-          <input
-            type="checkbox"
-            checked={s.compare}
-            onChange={(e) => setPlayground({ pgCompare: e.target.checked })}
-          />
-          Side by side (two routes or two topologies)
-        </label>
-        <button
-          type="button"
-          className="btn btn-small"
-          aria-pressed={showCode}
-          onClick={() => setShowCode(!showCode)}
-        >
-          View code
-        </button>
-      </div>
+    <ViewFrame
+      title="Playground"
+      head={
+        <>
+          {s.proxy ? (
+            <span className="dim">
+              proxy <span className="mono">{s.proxy.url}</span>{' '}
+              {s.proxy.isRunning
+                ? ''
+                : s.proxy.state === 'restarting'
+                  ? '(restarting after a crash)'
+                  : '(not running)'}
+              {s.proxy.restarts ? ` · restarted ${s.proxy.restarts}×` : ''}
+            </span>
+          ) : null}
+          <span className="spacer" />
+          <label className="btn-group" style={{ alignItems: 'center' }}>
+            <input
+              type="checkbox"
+              checked={s.compare}
+              onChange={(e) => setPlayground({ pgCompare: e.target.checked })}
+            />
+            Side by side (two routes or two topologies)
+          </label>
+          <Button isSmall aria-pressed={showCode} onClick={() => setShowCode(!showCode)}>
+            View code
+          </Button>
+        </>
+      }
+    >
       {s.proxyError ? (
         <div className="error-box" role="alert">
           The proxy address is unknown: {s.proxyError}{' '}
-          <button type="button" className="btn btn-small" onClick={() => void loadProxy()}>
+          <Button isSmall onClick={loadProxy}>
             Try again
-          </button>
+          </Button>
         </div>
       ) : null}
       {!hasReadyPair ? (
         <EmptyState
           title="No ready context + generation pair"
           action={
-            <button type="button" className="btn btn-small" onClick={() => setView('cluster')}>
+            <Button isSmall onClick={() => setView('cluster')}>
               Go to Cluster
-            </button>
+            </Button>
           }
         >
           Requests need at least one ready context worker and one ready generation worker. Add them
@@ -177,137 +176,96 @@ export function PlaygroundView(): ReactNode {
           }}
           style={{ display: 'flex', flexDirection: 'column', gap: 10 }}
         >
-          <div className="seg" role="group" aria-label="Endpoint">
-            <button
-              type="button"
-              aria-pressed={s.mode === 'chat'}
-              onClick={() => setPlayground({ pgMode: 'chat' })}
-            >
-              Chat
-            </button>
-            <button
-              type="button"
-              aria-pressed={s.mode === 'completions'}
-              onClick={() => setPlayground({ pgMode: 'completions' })}
-            >
-              Completions
-            </button>
-          </div>
-          <label className="field">
-            <span>Model</span>
-            <input
-              value={s.model}
-              placeholder={defaultModel}
-              onChange={(e) => setPlayground({ pgModel: e.target.value })}
-            />
-          </label>
-          <label className="field">
-            <span>System prompt</span>
-            <textarea
-              rows={2}
-              value={s.systemPrompt}
-              onChange={(e) => setPlayground({ pgSystemPrompt: e.target.value })}
-            />
-          </label>
-          <label className="field">
-            <span>Prompt (Ctrl+Enter sends)</span>
+          <Segmented
+            label="Endpoint"
+            choices={MODES}
+            value={s.mode}
+            onPick={(pgMode) => setPlayground({ pgMode })}
+          />
+          <TextField
+            label="Model"
+            value={s.model}
+            placeholder={defaultModel}
+            onChange={(v) => setPlayground({ pgModel: v })}
+          />
+          <TextField
+            label="System prompt"
+            rows={2}
+            value={s.systemPrompt}
+            onChange={(v) => setPlayground({ pgSystemPrompt: v })}
+          />
+          <Field label="Prompt (Ctrl+Enter sends)">
             <textarea
               rows={5}
               value={s.prompt}
               onChange={(e) => setPlayground({ pgPrompt: e.target.value })}
               onKeyDown={onKey}
             />
-          </label>
+          </Field>
           <div className="field-row">
-            <label className="field">
-              <span>Temperature</span>
-              <input
-                type="number"
-                min={0}
-                max={2}
-                step={0.1}
-                value={s.params.temperature}
-                onChange={(e) => setParams({ temperature: Number(e.target.value) })}
-              />
-            </label>
-            <label className="field">
-              <span>top_p</span>
-              <input
-                type="number"
-                min={0}
-                max={1}
-                step={0.05}
-                value={s.params.topP}
-                onChange={(e) => setParams({ topP: Number(e.target.value) })}
-              />
-            </label>
-            <label className="field">
-              <span>Max tokens</span>
-              <input
-                type="number"
-                min={1}
-                step={1}
-                value={s.params.maxTokens}
-                onChange={(e) =>
-                  setParams({ maxTokens: Math.max(1, Math.round(Number(e.target.value))) })
-                }
-              />
-            </label>
-            <label className="field">
-              <span>Seed</span>
-              <input
-                type="number"
-                step={1}
-                placeholder="random"
-                value={s.params.seed ?? ''}
-                onChange={(e) =>
-                  setParams({
-                    seed: e.target.value === '' ? null : Math.round(Number(e.target.value)),
-                  })
-                }
-              />
-            </label>
-          </div>
-          <label className="field">
-            <span>Stop strings (comma separated)</span>
-            <input
-              value={stopText}
-              onChange={(e) => {
-                setStopText(e.target.value);
-                setParams({
-                  stop: e.target.value
-                    .split(',')
-                    .map((x) => x.trim())
-                    .filter((x) => x !== ''),
-                });
-              }}
+            <NumberField
+              label="Temperature"
+              min={0}
+              max={2}
+              step={0.1}
+              value={String(s.params.temperature)}
+              onChange={(t) => setParams({ temperature: Number(t) })}
             />
-          </label>
+            <NumberField
+              label="top_p"
+              min={0}
+              max={1}
+              step={0.05}
+              value={String(s.params.topP)}
+              onChange={(t) => setParams({ topP: Number(t) })}
+            />
+            <NumberField
+              label="Max tokens"
+              step={1}
+              value={String(s.params.maxTokens)}
+              onChange={(t) => setParams({ maxTokens: Math.max(1, Math.round(Number(t))) })}
+            />
+            <NumberField
+              label="Seed"
+              min={null}
+              step={1}
+              placeholder="random"
+              value={s.params.seed === null ? '' : String(s.params.seed)}
+              onChange={(t) => setParams({ seed: t === '' ? null : Math.round(Number(t)) })}
+            />
+          </div>
+          <TextField
+            label="Stop strings (comma separated)"
+            value={stopText}
+            onChange={(v) => {
+              setStopText(v);
+              setParams({
+                stop: v
+                  .split(',')
+                  .map((x) => x.trim())
+                  .filter((x) => x !== ''),
+              });
+            }}
+          />
           <RoutePicker side={0} route={s.routes[0]} />
           {s.compare ? (
-            <label className="field">
-              <span>Column B target (base URL; empty = this console&apos;s proxy)</span>
-              <input
-                value={s.targetB}
-                placeholder="http://127.0.0.1:8100 (a second proxy or an aggregated worker)"
-                onChange={(e) => setPlayground({ pgTargetB: e.target.value })}
-              />
-            </label>
+            <TextField
+              label="Column B target (base URL; empty = this console's proxy)"
+              value={s.targetB}
+              placeholder="http://127.0.0.1:8100 (a second proxy or an aggregated worker)"
+              onChange={(v) => setPlayground({ pgTargetB: v })}
+            />
           ) : null}
           {s.compare && s.targetB.trim() === '' ? (
             <RoutePicker side={1} route={s.routes[1]} />
           ) : null}
           <div className="btn-group">
-            <button
-              type="submit"
-              className="btn btn-primary"
-              disabled={isStreaming || s.prompt.trim() === ''}
-            >
+            <Button isSubmit variant="primary" disabled={isStreaming || s.prompt.trim() === ''}>
               Send
-            </button>
-            <button type="button" className="btn" onClick={stopPrompt} disabled={!isStreaming}>
+            </Button>
+            <Button onClick={stopPrompt} disabled={!isStreaming}>
               Stop
-            </button>
+            </Button>
           </div>
         </form>
         <div style={{ display: 'flex', flexDirection: 'column', gap: 12, minWidth: 0 }}>
@@ -323,6 +281,6 @@ export function PlaygroundView(): ReactNode {
           {showCode && s.proxy ? <CodeView request={request} proxyUrl={s.proxy.url} /> : null}
         </div>
       </div>
-    </section>
+    </ViewFrame>
   );
 }

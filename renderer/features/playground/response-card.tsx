@@ -6,6 +6,7 @@
 import type { ReactNode } from 'react';
 
 import { requestTimeline } from '../../../shared/logic/request-timeline';
+import { PanelHead } from '../../components/panel-head';
 import { TimelineBar } from '../../components/timeline-bar';
 import { formatAddress, formatCount, formatMs } from '../../lib/format';
 import { timelineSegments } from '../../lib/openai-request';
@@ -24,6 +25,13 @@ function routeLabel(run: PlaygroundRun): string {
   if (!r.contextWorker && !r.generationWorker) return 'router picks';
   return `${r.contextWorker ?? 'any'} → ${r.generationWorker ?? 'any'}`;
 }
+
+const STATUS_CLASS: Record<PlaygroundRun['status'], string> = {
+  done: 'state-ready',
+  error: 'state-errored',
+  stopped: 'state-degraded',
+  streaming: 'state-starting',
+};
 
 export function ResponseCard({
   run,
@@ -54,16 +62,11 @@ export function ResponseCard({
       data-testid="response-card"
       data-status={run.status}
     >
-      <div className="panel-head">
-        <h2>{title}</h2>
-        <span className="dim">{routeLabel(run)}</span>
-        <span className="spacer" />
-        <span
-          className={`badge ${run.status === 'done' ? 'state-ready' : run.status === 'error' ? 'state-errored' : run.status === 'stopped' ? 'state-degraded' : 'state-starting'}`}
-        >
-          {run.status}
-        </span>
-      </div>
+      <PanelHead
+        title={title}
+        note={routeLabel(run)}
+        actions={<span className={`badge ${STATUS_CLASS[run.status]}`}>{run.status}</span>}
+      />
       <div
         className={`pg-text${run.status === 'streaming' ? ' cursor' : ''}`}
         data-testid="response-text"
@@ -128,13 +131,7 @@ export function ResponseCard({
           <div className="dim" style={{ fontSize: 12, marginBottom: 4 }}>
             Proxy timeline (request {server?.detail?.id})
           </div>
-          <TimelineBar
-            label="Proxy timeline"
-            testId="server-timeline"
-            segments={serverTimeline.segments}
-            ticksMs={serverTimeline.ticksMs}
-            totalMs={serverTimeline.totalMs}
-          />
+          <TimelineBar label="Proxy timeline" testId="server-timeline" {...serverTimeline} />
         </div>
       ) : server?.status === 'loading' ? (
         <p className="hint">Fetching the proxy's timeline of this request…</p>

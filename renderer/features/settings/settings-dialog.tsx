@@ -6,9 +6,19 @@ import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'rea
 
 import type { ConsoleSettings, ConsoleSettingsPatch } from '../../../shared/model/settings';
 import type { ClusterMode } from '../../../shared/model/topology';
-import type { WorkerEngine } from '../../../shared/model/worker';
+import { Button } from '../../components/button';
 import { NumberField } from '../../components/number-field';
-import { useAppStore } from '../../store/app-store-context';
+import { PanelHead } from '../../components/panel-head';
+import { type SelectChoice, SelectField } from '../../components/select-field';
+import { TextField } from '../../components/text-field';
+import { ENGINE_CHOICES } from '../../lib/worker-templates';
+import { useAppFields } from '../../store/app-store-context';
+
+const CLUSTER_MODE_CHOICES: SelectChoice<ClusterMode>[] = [
+  { value: 'static', label: 'static (urls in disagg_config.yaml)' },
+  { value: 'metadata', label: 'etcd metadata mode' },
+  { value: 'disagg_cluster' },
+];
 
 function SettingsForm({
   settings,
@@ -17,9 +27,11 @@ function SettingsForm({
   settings: ConsoleSettings;
   onClose: () => void;
 }): ReactNode {
-  const save = useAppStore((s) => s.saveSettings);
-  const error = useAppStore((s) => s.settingsError);
-  const confirmation = useAppStore((s) => s.settingsConfirmation);
+  const {
+    saveSettings: save,
+    settingsError: error,
+    settingsConfirmation: confirmation,
+  } = useAppFields('saveSettings', 'settingsError', 'settingsConfirmation');
   // The patch that asked for a confirmation, sent again with the user's consent.
   const [lastPatch, setLastPatch] = useState<ConsoleSettingsPatch | null>(null);
   const [draft, setDraft] = useState({
@@ -63,25 +75,19 @@ function SettingsForm({
       onSubmit={(e) => void onSubmit(e)}
       style={{ display: 'flex', flexDirection: 'column', gap: 10 }}
     >
-      <label className="field">
-        <span>trtllm-serve binary (blank = found on PATH)</span>
-        <input
-          value={draft.trtllmServePath}
-          placeholder="trtllm-serve"
-          onChange={(e) => set({ trtllmServePath: e.target.value })}
-        />
-      </label>
+      <TextField
+        label="trtllm-serve binary (blank = found on PATH)"
+        value={draft.trtllmServePath}
+        placeholder="trtllm-serve"
+        onChange={(v) => set({ trtllmServePath: v })}
+      />
       <div className="field-row">
-        <label className="field">
-          <span>Default engine</span>
-          <select
-            value={draft.defaultEngine}
-            onChange={(e) => set({ defaultEngine: e.target.value as WorkerEngine })}
-          >
-            <option value="trtllm-serve">trtllm-serve</option>
-            <option value="simulated">simulated</option>
-          </select>
-        </label>
+        <SelectField
+          label="Default engine"
+          value={draft.defaultEngine}
+          choices={ENGINE_CHOICES}
+          onChange={(v) => set({ defaultEngine: v })}
+        />
         <NumberField
           label="Ready timeout (s)"
           value={draft.readyTimeoutSec}
@@ -101,34 +107,25 @@ function SettingsForm({
           value={draft.simulatedGpuCount}
           onChange={(v) => set({ simulatedGpuCount: v })}
         />
-        <label className="field">
-          <span>Simulated GPU model</span>
-          <input
-            value={draft.simulatedGpuModel}
-            onChange={(e) => set({ simulatedGpuModel: e.target.value })}
-          />
-        </label>
+        <TextField
+          label="Simulated GPU model"
+          value={draft.simulatedGpuModel}
+          onChange={(v) => set({ simulatedGpuModel: v })}
+        />
       </div>
       <div className="field-row">
-        <label className="field">
-          <span>Cluster mode</span>
-          <select
-            value={draft.clusterMode}
-            onChange={(e) => set({ clusterMode: e.target.value as ClusterMode })}
-          >
-            <option value="static">static (urls in disagg_config.yaml)</option>
-            <option value="metadata">etcd metadata mode</option>
-            <option value="disagg_cluster">disagg_cluster</option>
-          </select>
-        </label>
-        <label className="field">
-          <span>etcd endpoint (blank = embedded)</span>
-          <input
-            value={draft.etcdEndpoint}
-            placeholder="http://127.0.0.1:2379"
-            onChange={(e) => set({ etcdEndpoint: e.target.value })}
-          />
-        </label>
+        <SelectField
+          label="Cluster mode"
+          value={draft.clusterMode}
+          choices={CLUSTER_MODE_CHOICES}
+          onChange={(v) => set({ clusterMode: v })}
+        />
+        <TextField
+          label="etcd endpoint (blank = embedded)"
+          value={draft.etcdEndpoint}
+          placeholder="http://127.0.0.1:2379"
+          onChange={(v) => set({ etcdEndpoint: v })}
+        />
       </div>
       {error ? (
         <div className="error-box" role="alert">
@@ -150,33 +147,32 @@ function SettingsForm({
           <p className="dim">
             sha256 <code>{confirmation.sha256}</code>, {confirmation.sizeBytes} bytes
           </p>
-          <button
-            type="button"
-            className="btn btn-primary"
+          <Button
+            variant="primary"
             disabled={isSaving}
-            onClick={() => void send({ ...lastPatch, confirmExecutable: true })}
+            onClick={() => send({ ...lastPatch, confirmExecutable: true })}
           >
             Trust this program and save
-          </button>
+          </Button>
         </div>
       ) : null}
       <div className="btn-group">
-        <button type="submit" className="btn btn-primary" disabled={isSaving}>
+        <Button isSubmit variant="primary" disabled={isSaving}>
           {isSaving ? 'Saving…' : 'Save'}
-        </button>
-        <button type="button" className="btn" onClick={onClose}>
-          Cancel
-        </button>
+        </Button>
+        <Button onClick={onClose}>Cancel</Button>
       </div>
     </form>
   );
 }
 
 export function SettingsDialog(): ReactNode {
-  const isOpen = useAppStore((s) => s.isSettingsOpen);
-  const open = useAppStore((s) => s.openSettings);
-  const settings = useAppStore((s) => s.settings);
-  const error = useAppStore((s) => s.settingsError);
+  const {
+    isSettingsOpen: isOpen,
+    openSettings: open,
+    settings,
+    settingsError: error,
+  } = useAppFields('isSettingsOpen', 'openSettings', 'settings', 'settingsError');
   const ref = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -200,18 +196,14 @@ export function SettingsDialog(): ReactNode {
         ref={ref}
         onClick={(e) => e.stopPropagation()}
       >
-        <div className="panel-head">
-          <h2>Settings</h2>
-          <span className="spacer" />
-          <button
-            type="button"
-            className="btn btn-small"
-            aria-label="Close settings"
-            onClick={() => open(false)}
-          >
-            ×
-          </button>
-        </div>
+        <PanelHead
+          title="Settings"
+          actions={
+            <Button isSmall aria-label="Close settings" onClick={() => open(false)}>
+              ×
+            </Button>
+          }
+        />
         {settings ? (
           <SettingsForm settings={settings} onClose={() => open(false)} />
         ) : error ? (

@@ -6,6 +6,7 @@ import type { WorkerSupervisor } from '../../../electron/core/supervisor/worker-
 import type { ApplyRequest } from '../../../electron/core/topology/topology-service';
 import { createTopologyRunner } from '../../../electron/core/topology-runner';
 import { AppError } from '../../../shared/api/envelope';
+import { stoppedStatus } from '../../../shared/logic/worker-state';
 import type { ApplyPlan } from '../../../shared/model/topology';
 import type { WorkerSpec, WorkerState, WorkerStatus } from '../../../shared/model/worker';
 import { workerSpec } from '../../helpers/worker-spec';
@@ -24,15 +25,8 @@ function fakeSupervisor(failing: Set<string>): {
   const states = new Map<string, WorkerState>();
   const log: string[] = [];
   const status = (id: string): WorkerStatus => ({
-    id,
+    ...stoppedStatus(id),
     state: states.get(id) ?? 'stopped',
-    pid: null,
-    restarts: 0,
-    lastExit: null,
-    startedAtMs: null,
-    readyAtMs: null,
-    progress: null,
-    nextRestartAtMs: null,
     message: failing.has(`${id}:${specs.get(id)?.model}`) ? 'not found' : null,
   });
   const sup = {

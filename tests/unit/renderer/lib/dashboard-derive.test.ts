@@ -13,8 +13,8 @@ import {
   shareWithin,
   sloAttainment,
 } from '../../../../renderer/lib/metrics-derive';
-import { RingSeries } from '../../../../renderer/lib/series';
 import { createMetricsSeries } from '../../../../renderer/store/metrics-slice';
+import { TimeSeries } from '../../../../shared/logic/series';
 import type { MetricsBucket, WorkerIterationSample } from '../../../../shared/model/metrics';
 
 const T0 = 1_700_000_000_000;
@@ -39,7 +39,7 @@ function fullHour(workers: number) {
   const series = createMetricsSeries();
   for (let i = 0; i < 3600; i += 1) series.overall.push(bucket(T0 + i * 1000, i));
   for (let w = 0; w < workers; w += 1) {
-    const ring = new RingSeries<WorkerIterationSample>(3600);
+    const ring = new TimeSeries<WorkerIterationSample>(3600);
     for (let i = 0; i < 3600; i += 1) {
       ring.push({
         atMs: T0 + i * 1000,
@@ -52,7 +52,7 @@ function fullHour(workers: number) {
     series.iteration.set(`w${w}`, ring);
   }
   for (let g = 0; g < 8; g += 1) {
-    const ring = new RingSeries<
+    const ring = new TimeSeries<
       {
         atMs: number;
         index: number;

@@ -235,8 +235,8 @@ describe('createAppStore', () => {
     });
     fake.emit('metrics:tick', { overall: b(1000), perWorker: { ctx0: b(1000) } });
     fake.emit('metrics:tick', { overall: b(2000), perWorker: {} });
-    expect(store.getState().series.overall.size).toBe(2);
-    expect(store.getState().series.perWorker.get('ctx0')?.size).toBe(1);
+    expect(store.getState().series.overall.length).toBe(2);
+    expect(store.getState().series.perWorker.get('ctx0')?.length).toBe(1);
     expect(store.getState().metricsVersion).toBe(v0 + 2);
     app.dispose();
   });
