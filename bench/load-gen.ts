@@ -151,6 +151,8 @@ function openLoop(until: () => boolean): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const delayMs = spec.startAtMs === undefined ? 0 : spec.startAtMs - Date.now();
+  if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
   const start = performance.now();
   windowStart = start + spec.warmupMs;
   windowEnd = windowStart + spec.durationMs;
@@ -195,10 +197,11 @@ async function main(): Promise<void> {
     shedLatP99: pct(shedLat, 0.99),
     shedRetryAfter,
     unfinished,
+    samples: spec.isWithSamples ? (spec.isStream ? ttft : lat) : undefined,
   };
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   agent.destroy();
-  process.exit(0);
+  // Exit once the line is flushed: a pipe takes a large result (raw samples) in several writes.
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
 void main();

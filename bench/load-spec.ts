@@ -26,6 +26,13 @@ export interface LoadSpec {
    * 1 MB body does not fit in one command-line argument).
    */
   promptBytes?: number;
+  /**
+   * Wall-clock time (`Date.now()`) at which the load starts, so several generator processes started one
+   * after the other share one window (bench/fleet-bench.ts); default: at once.
+   */
+  startAtMs?: number;
+  /** Also return the raw TTFT samples of the window (to merge percentiles across generators). */
+  isWithSamples?: boolean;
 }
 
 /** Counts and latency percentiles (ms) of the measured window. */
@@ -50,4 +57,6 @@ export interface LoadGenResult {
   shedRetryAfter: number;
   /** Requests of the window still unanswered when the drain ended (their latency is not in the percentiles). */
   unfinished: number;
+  /** With `isWithSamples`: TTFT (streams) or latency (whole answers) of each admitted request, ms. */
+  samples?: number[];
 }

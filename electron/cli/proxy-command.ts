@@ -33,6 +33,7 @@ import type { ProxyServer } from '../core/proxy/proxy-server';
 import type { LogLevel } from '../core/proxy/types';
 import { LOG_LEVEL_ORDER, parseLogLevel } from '../core/proxy/types';
 import { exitOnStopSignals } from './cli-flags';
+import { startCostReporting, startFleetCostLog } from './proxy-cost-log';
 
 export { proxyOptionsFromConfig } from '../core/proxy/proxy-runtime';
 
@@ -390,14 +391,17 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
   const proxy = runtime.proxy;
 
   let statsTimer: NodeJS.Timeout | undefined;
+  let costTimer: NodeJS.Timeout | undefined;
   if (args.metricsLogIntervalS > 0) {
     statsTimer = startStatisticsLog(proxy, args.metricsLogIntervalS, log);
+    costTimer = startCostReporting(proxy, args.metricsLogIntervalS, place?.index, log);
   }
 
   exitOnStopSignals(
     (signal) => {
       log('info', `${signal}: draining (up to ${args.drainTimeoutS} s)`);
       if (statsTimer) clearInterval(statsTimer);
+      if (costTimer) clearInterval(costTimer);
       return runtime.stop(args.drainTimeoutS * 1000);
     },
     (err) => log('error', `shutdown failed: ${String(err)}`),
@@ -434,9 +438,12 @@ function runFleetPrimary(
     onFailed: (code) => process.exit(code),
   });
   fleet.start();
+  const stopCostLog =
+    args.metricsLogIntervalS > 0 ? startFleetCostLog(args.metricsLogIntervalS, log) : undefined;
   exitOnStopSignals(
     (signal) => {
       log('info', `${signal}: draining ${args.workers} processes (up to ${args.drainTimeoutS} s)`);
+      stopCostLog?.();
       return fleet.stop();
     },
     (err) => log('error', `shutdown failed: ${String(err)}`),

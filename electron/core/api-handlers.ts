@@ -11,6 +11,7 @@ import type { ConsoleLogger } from './logging/console-logger';
 import type { ClusterMembership } from './membership';
 import type { MetricsService } from './metrics/metrics-service';
 import type { RequestLog } from './metrics/request-log';
+import { proxyCostReport } from './proxy-cost-report';
 import type { ProxyHost } from './proxy-host';
 import type { RegistryService } from './registry-service';
 import type { SettingsService } from './settings-service';
@@ -33,6 +34,8 @@ export interface ApiServices {
   metrics: MetricsService;
   requestLog: RequestLog;
   proxy: ProxyHost;
+  /** The console's data folder (the saved proxy benchmark for proxy:cost). */
+  dataDir: string;
   settings: SettingsService;
   bench: BenchService;
   /** Every worker, local and remote. */
@@ -63,6 +66,7 @@ export function createApiHandlers(s: ApiServices): ApiHandlers {
     'metrics:csv': (query) => Promise.resolve(s.metrics.csv(query)),
     ...s.requestLog.handlers(),
     'proxy:info': () => Promise.resolve(s.proxy.info()),
+    'proxy:cost': () => proxyCostReport(s.proxy, s.dataDir),
     'settings:get': () => Promise.resolve(s.settings.get()),
     'settings:set': (patch) => s.settings.set(patch),
     ...s.bench.handlers,

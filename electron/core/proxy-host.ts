@@ -13,6 +13,7 @@ import {
 } from '../../shared/logic/trtllm-dialect';
 import { hostPortOf, normalizeUrl } from '../../shared/logic/worker-url';
 import type { DisaggConfig } from '../../shared/model/config';
+import type { ProxyCpuSample } from '../../shared/model/proxy-cost';
 import type { WorkerRole } from '../../shared/model/worker';
 import type { ProxyInfo } from '../../shared/model/worker-view';
 import { type BackendLog, errText } from './event-hub';
@@ -43,6 +44,8 @@ export interface ProxyHost {
   setMembership(want: Membership): void;
   /** The proxy's in-flight counters per worker url; empty when it does not answer within 2 s. */
   inFlight(): Promise<{ url: string; inFlight: number }[]>;
+  /** The proxy thread's CPU and request/token counters (the cost meter); null when it does not answer within 2 s. */
+  cpuSample(): Promise<ProxyCpuSample | null>;
   info(): ProxyInfo;
   onRecords(listener: (records: ProxyRequestRecord[]) => void): () => void;
   stop(): Promise<void>;
@@ -140,6 +143,17 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       },
     });
 
+  /** The thread's stats, or null when none runs or it does not answer within 2 s. */
+  const threadStats = async (): Promise<Awaited<ReturnType<ProxyThreadHandle['stats']>> | null> => {
+    const p = proxy;
+    if (!p) return null;
+    return within(
+      p.stats().catch(() => null),
+      2000,
+      null,
+    );
+  };
+
   const host: ProxyHost = {
     get port() {
       return port;
@@ -194,18 +208,15 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       });
     },
     async inFlight() {
-      const p = proxy;
-      if (!p) return [];
       // A thread being restarted answers nothing: no counters, like a silent one (removal never blocks on it).
-      const stats = await within(
-        p.stats().catch(() => null),
-        2000,
-        null,
-      );
+      const stats = await threadStats();
       return (stats?.workers ?? []).map((w) => ({
         url: normalizeUrl(w.url),
         inFlight: w.inFlight,
       }));
+    },
+    async cpuSample() {
+      return (await threadStats())?.cpu ?? null;
     },
     info() {
       const base = {

@@ -14,6 +14,7 @@ import { createConfigSlice } from './config-slice';
 import { createGpusSlice } from './gpus-slice';
 import { createMetricsSlice } from './metrics-slice';
 import { createPlaygroundSlice } from './playground-slice';
+import { createProxyCostSlice } from './proxy-cost-slice';
 import { createRequestsSlice } from './requests-slice';
 import { createSettingsSlice } from './settings-slice';
 import type { AppState, StoreDeps } from './store-types';
@@ -67,6 +68,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
     ...createRequestsSlice(set, get, deps),
     ...createSettingsSlice(set, get, deps),
     ...createBenchSlice(set, get, deps),
+    ...createProxyCostSlice(set, get, deps),
   }));
   const { api } = deps;
   const disposers: (() => void)[] = [];

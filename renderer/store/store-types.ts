@@ -39,6 +39,7 @@ import type {
 import type { PresetName } from '../lib/worker-templates';
 import type { BenchSlice } from './bench-slice';
 import type { ClusterSlice, CommandOutcome } from './cluster-slice';
+import type { ProxyCostSlice } from './proxy-cost-slice';
 import type { RequestsSlice } from './requests-slice';
 
 export type ViewName = 'cluster' | 'config' | 'dashboard' | 'playground' | 'bench';
@@ -245,7 +246,8 @@ export type AppState = UiSlice &
   PlaygroundSlice &
   RequestsSlice &
   SettingsSlice &
-  BenchSlice;
+  BenchSlice &
+  ProxyCostSlice;
 
 export type SetState = StoreApi<AppState>['setState'];
 export type GetState = StoreApi<AppState>['getState'];

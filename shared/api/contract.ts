@@ -29,6 +29,7 @@ import type {
 import type { GpuInventorySnapshot, GpuSample } from '../model/gpu';
 import type { ConsoleLogQuery, ConsoleLogRecord, LogLine, LogQuery } from '../model/logs';
 import type { MetricsQuery, MetricsSnapshot, MetricsTick } from '../model/metrics';
+import type { ProxyCostReport } from '../model/proxy-cost';
 import type {
   RequestDetail,
   RequestQuery,
@@ -82,6 +83,7 @@ export const ApiChannel = {
   REQUESTS_LIST: 'requests:list',
   REQUESTS_GET: 'requests:get',
   PROXY_INFO: 'proxy:info',
+  PROXY_COST: 'proxy:cost',
   SETTINGS_GET: 'settings:get',
   SETTINGS_SET: 'settings:set',
   BENCH_RUN: 'bench:run',
@@ -160,6 +162,8 @@ export interface ApiInvokeMap {
   [ApiChannel.REQUESTS_GET]: (id: number) => Promise<RequestDetail>;
   /** Where the LLM proxy listens. */
   [ApiChannel.PROXY_INFO]: () => Promise<ProxyInfo>;
+  /** The proxy thread's CPU and request/token counters since it started, and the last saved benchmark's floor. */
+  [ApiChannel.PROXY_COST]: () => Promise<ProxyCostReport>;
   /** Every console setting. */
   [ApiChannel.SETTINGS_GET]: () => Promise<ConsoleSettings>;
   /** Changes some settings; resolves with all of them. */

@@ -428,6 +428,7 @@ export const ApiValidators: { [K in ApiChannelName]: ArgsValidator<K> } = {
   'requests:list': tuple(optional(requestQuery)),
   'requests:get': tuple(int({ min: 0 })),
   'proxy:info': tuple(),
+  'proxy:cost': tuple(),
   'settings:get': tuple(),
   'settings:set': tuple(settingsPatch),
   'bench:run': tuple(benchRunRequest),

@@ -100,6 +100,12 @@ export function createFakeBackend(): FakeBackend {
         isRunning: true,
       }),
     'metrics:csv': () => Promise.resolve('atMs,requests\n1000,3\n'),
+    'proxy:cost': () =>
+      Promise.resolve({
+        sample: { cpuUs: 80_000, requests: 1000, tokens: 4000, scope: 'thread', processes: 1 },
+        floor: null,
+        floorError: null,
+      }),
   };
 
   return {

@@ -4,6 +4,7 @@
 // Layer: core.
 import { parentPort, workerData } from 'node:worker_threads';
 
+import { ProxyCpuMeter } from './cpu-meter';
 import { startProxyRuntime } from './proxy-runtime';
 import type {
   ProxyThreadCommand,
@@ -26,7 +27,11 @@ async function main(): Promise<void> {
     shouldWaitForWorkers: init.shouldWaitForWorkers,
     log: (level, message) => post({ type: 'log', level, message }),
   });
-  runtime.proxy.onRecords((records) => post({ type: 'records', records }));
+  const cpu = ProxyCpuMeter.forThread();
+  runtime.proxy.onRecords((records) => {
+    cpu.count(records);
+    post({ type: 'records', records });
+  });
   parentPort?.on('message', (cmd: ProxyThreadCommand) => {
     switch (cmd.type) {
       case 'membership':
@@ -51,6 +56,7 @@ async function main(): Promise<void> {
           workers: runtime.proxy.workers(),
           isReady: runtime.proxy.isReady(),
           metricsText: runtime.proxy.metricsText(),
+          cpu: cpu.sample(),
         });
         break;
       case 'crash':

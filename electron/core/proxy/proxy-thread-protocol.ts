@@ -2,6 +2,7 @@
 // Layer: core.
 import type { TrtllmVersion } from '../../../shared/logic/trtllm-dialect';
 import type { DisaggConfig, MetadataConfig } from '../../../shared/model/config';
+import type { ProxyCpuSample } from '../../../shared/model/proxy-cost';
 import type { ProxyRunSettings } from './proxy-runtime';
 import type { ProxyServerOptions } from './proxy-server';
 import type { LogLevel, MembershipUpdate, ProxyRequestRecord, RoutingUpdate } from './types';
@@ -65,5 +66,13 @@ export type ProxyThreadEvent =
   | { type: 'failed'; message: string; code?: string }
   | { type: 'records'; records: ProxyRequestRecord[] }
   | { type: 'log'; level: LogLevel; message: string }
-  | { type: 'stats'; id: number; workers: WorkerSnapshot[]; isReady: boolean; metricsText: string }
+  | {
+      type: 'stats';
+      id: number;
+      workers: WorkerSnapshot[];
+      isReady: boolean;
+      metricsText: string;
+      /** The thread's CPU and finished requests/tokens since it started (the console's cost meter). */
+      cpu: ProxyCpuSample;
+    }
   | { type: 'stopped' };

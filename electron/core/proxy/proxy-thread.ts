@@ -13,6 +13,7 @@ import type { RestartPolicy } from '../../../shared/logic/restart-policy';
 import { nextRestartDelayMs, shouldRestart } from '../../../shared/logic/restart-policy';
 import type { TrtllmVersion } from '../../../shared/logic/trtllm-dialect';
 import type { DisaggConfig, MetadataConfig } from '../../../shared/model/config';
+import type { ProxyCpuSample } from '../../../shared/model/proxy-cost';
 import type { ProxyRunSettings } from './proxy-runtime';
 import { DEFAULT_RUN_SETTINGS } from './proxy-runtime';
 import type {
@@ -68,7 +69,12 @@ export interface ProxyThreadOptions {
   onStatus?: (status: ProxyThreadStatus) => void;
 }
 
-type ThreadStats = { workers: WorkerSnapshot[]; isReady: boolean; metricsText: string };
+type ThreadStats = {
+  workers: WorkerSnapshot[];
+  isReady: boolean;
+  metricsText: string;
+  cpu: ProxyCpuSample;
+};
 
 export interface ProxyThreadHandle {
   readonly port: number;
@@ -303,9 +309,12 @@ class ProxyThreadSupervisor implements ThreadHooks {
         this.log(ev.level, ev.message);
         break;
       case 'stats':
-        this.pendingStats
-          .get(ev.id)
-          ?.resolve({ workers: ev.workers, isReady: ev.isReady, metricsText: ev.metricsText });
+        this.pendingStats.get(ev.id)?.resolve({
+          workers: ev.workers,
+          isReady: ev.isReady,
+          metricsText: ev.metricsText,
+          cpu: ev.cpu,
+        });
         this.pendingStats.delete(ev.id);
         break;
       case 'stopped':

@@ -16,6 +16,7 @@ import { seriesColor, type TimeRange } from '../../lib/metrics-derive';
 import { useNow } from '../../lib/use-now';
 import { useAppFields, useAppStore } from '../../store/app-store-context';
 import type { MetricsWindowMin } from '../../store/store-types';
+import { ProxyCostMeter } from './proxy-cost-meter';
 import { RecentRequests } from './recent-requests';
 import { SloTile } from './slo-tile';
 import { TimeChart } from './time-chart';
@@ -261,6 +262,7 @@ export function DashboardView(): ReactNode {
           tone={stats.errors > 0 ? 'state-errored' : ''}
         />
         <SloTile {...derived.slo} />
+        <ProxyCostMeter />
       </div>
       <div className="chart-grid">
         <TimeChart

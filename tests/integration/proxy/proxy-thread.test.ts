@@ -58,6 +58,26 @@ describe('proxy in a worker thread', () => {
     expect(got[0]?.tokenTimes.length).toBe(8);
   });
 
+  it("reports its own CPU and the requests and tokens it finished (the console's cost meter)", async () => {
+    const before = (await h.stats()).cpu;
+    for (let i = 0; i < 2; i++) {
+      expect(
+        (await request(h.port, 'POST', '/v1/completions', completionBody({ stream: true }))).status,
+      ).toBe(200);
+    }
+    await waitFor(
+      async () => (await h.stats()).cpu.requests === before.requests + 2,
+      3_000,
+      'two more requests counted',
+    );
+    const after = (await h.stats()).cpu;
+    // Two streams of 8 tokens each (the fake worker's answers, as in the test above).
+    expect(after.tokens - before.tokens).toBe(16);
+    expect(after.cpuUs).toBeGreaterThan(before.cpuUs);
+    expect(after.processes).toBe(1);
+    if (process.platform === 'linux') expect(after.scope).toBe('thread');
+  });
+
   it('takes membership and routing changes at run time', async () => {
     h.addWorker('generation', gen[1]?.url ?? '');
     // Sequential requests under least-load all tie and go to one server; round robin alternates.

@@ -55,6 +55,7 @@ const VALID: Record<ApiChannelName, unknown[]> = {
   'requests:list': [{ outcomes: ['ok', 'timeout'], worker: 'gen0', limit: 50 }],
   'requests:get': [17],
   'proxy:info': [],
+  'proxy:cost': [],
   'settings:get': [],
   'settings:set': [
     {
