@@ -115,6 +115,27 @@ async function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
   return value;
 }
 
+/** The thread's warnings and errors go to the console's log; its info lines are the thread's own business. */
+function proxyLogTo(log: ProxyHostOptions['log']): (level: LogLevel, message: string) => void {
+  return (level, message) => {
+    if (level === 'error' || level === 'warning') {
+      log(level === 'warning' ? 'warn' : 'error', `proxy: ${message}`);
+    }
+  };
+}
+
+/** The thread's stats, or null when none runs or it does not answer within 2 s. */
+async function statsOf(
+  p: ProxyThreadHandle | null,
+): Promise<Awaited<ReturnType<ProxyThreadHandle['stats']>> | null> {
+  if (!p) return null;
+  return within(
+    p.stats().catch(() => null),
+    2000,
+    null,
+  );
+}
+
 /** The proxy host; nothing runs before start(). */
 export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
   const { log } = opts;
@@ -126,11 +147,7 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
   let versionWarning: string | null = null;
   let status: ProxyThreadStatus | null = null;
   const recordListeners = new Set<(records: ProxyRequestRecord[]) => void>();
-  const proxyLog = (level: LogLevel, message: string): void => {
-    if (level === 'error' || level === 'warning') {
-      log(level === 'warning' ? 'warn' : 'error', `proxy: ${message}`);
-    }
-  };
+  const proxyLog = proxyLogTo(log);
 
   const startOn = (cfg: DisaggConfig, at: number): Promise<ProxyThreadHandle> =>
     startProxyInWorkerThread({
@@ -143,16 +160,7 @@ export function createProxyHost(opts: ProxyHostOptions): ProxyHost {
       },
     });
 
-  /** The thread's stats, or null when none runs or it does not answer within 2 s. */
-  const threadStats = async (): Promise<Awaited<ReturnType<ProxyThreadHandle['stats']>> | null> => {
-    const p = proxy;
-    if (!p) return null;
-    return within(
-      p.stats().catch(() => null),
-      2000,
-      null,
-    );
-  };
+  const threadStats = () => statsOf(proxy);
 
   const host: ProxyHost = {
     get port() {
