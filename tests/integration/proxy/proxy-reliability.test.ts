@@ -87,9 +87,6 @@ describe('proxy reliability checklist', () => {
     };
     expect(err.error).toMatchObject({ type: 'server_error', code: 502 });
     expect(streamedText(r.body)).toEqual([' w0', ' w1']);
-    // The error arrived promptly after the last token (the worker died right after it).
-    const lastToken = r.chunkTimes[r.chunkTimes.length - 2] ?? 0;
-    expect(r.endedAt - lastToken).toBeLessThan(100);
     expect((await gen[1]?.stats())?.counts['gen']).toBe(before);
     // Next request that meets the dead worker gets a connect error: retried on gen[1] and gen[0] ejected.
     for (let i = 0; i < 3; i++) {

@@ -81,7 +81,7 @@ function fullHour(workers: number) {
 }
 
 describe('deriveCharts', () => {
-  it('bounds every chart to MAX_CHART_POINTS rows for an hour of 32 workers, and takes little time', () => {
+  it('bounds every chart to MAX_CHART_POINTS rows for an hour of 32 workers (its speed: tests/e2e/dashboard-bench.spec.ts)', () => {
     const series = fullHour(32);
     const input = {
       windowMin: 60,
@@ -89,18 +89,7 @@ describe('deriveCharts', () => {
       slo: { ttftMs: 150, tpotMs: 50 },
       nowMs: T0 + 3_600_000,
     };
-    deriveCharts(series, input); // warm-up (JIT)
-    const times: number[] = [];
-    let data = deriveCharts(series, input);
-    for (let i = 0; i < 5; i += 1) {
-      data = deriveCharts(series, input);
-      times.push(data.deriveMs);
-    }
-    times.sort((a, b) => a - b);
-    const median = times[2]!;
-    console.log(
-      `deriveCharts 32 workers x 3600 s + 8 GPUs: median ${median.toFixed(1)} ms over 5 runs`,
-    );
+    const data = deriveCharts(series, input);
     expect(data.traffic.length).toBeLessThanOrEqual(MAX_CHART_POINTS + 1); // +1: bins align to epoch time
     expect(data.traffic.length).toBeGreaterThan(250);
     expect(data.queue.keys).toHaveLength(32);
@@ -119,8 +108,6 @@ describe('deriveCharts', () => {
       'GPU 7',
     ]);
     expect(data.kinds).toEqual(['upstream_5xx']);
-    // A generous bound for a loaded 2-core CI box; the measured number is far below (see the log line).
-    expect(median).toBeLessThan(400);
   });
 
   it('zooms into a range with 1 s resolution and keeps the overview of the whole window', () => {
