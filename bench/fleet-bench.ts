@@ -19,6 +19,7 @@ import path from 'node:path';
 
 import { startUntil, stopChild } from './child-procs';
 import type { LoadGenResult, LoadSpec } from './load-spec';
+import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
 
 // Under the device bundle (CommonJS) import.meta is empty: every path there comes from --bundles.
 const ROOT = import.meta.dirname ? path.resolve(import.meta.dirname, '..') : process.cwd();
@@ -205,24 +206,10 @@ async function startFleet(
 ): Promise<Fleet> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-'));
   const cfg = path.join(tmp, 'disagg.yaml');
-  const urls = (ws: Array<{ port: number }>): string =>
-    ws.map((w) => `"127.0.0.1:${w.port}"`).join(', ');
-  writeFileSync(
-    cfg,
-    `hostname: 127.0.0.1\nport: 0\ncontext_servers:\n  num_instances: ${rig.ctx.length}\n  urls: [${urls(rig.ctx)}]\n` +
-      `generation_servers:\n  num_instances: ${rig.gen.length}\n  urls: [${urls(rig.gen)}]\n`,
-  );
+  const ports = (ws: Array<{ port: number }>): number[] => ws.map((w) => w.port);
+  writeFileSync(cfg, proxyConfigYaml({ port: 0, ctx: ports(rig.ctx), gen: ports(rig.gen) }));
   const cores = layout.fleetCores.slice(0, Math.min(n, layout.fleetCores.length));
-  const cmd = command(opts, 'cli', [
-    'proxy',
-    '-c',
-    cfg,
-    '-l',
-    'warning',
-    '--workers',
-    String(n),
-    ...flags,
-  ]);
+  const cmd = command(opts, 'cli', proxyCliArgs(cfg, n, flags));
   const { proc, match } = await start(
     `fleet${n}`,
     pinned(layout, cores, cmd),

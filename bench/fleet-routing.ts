@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { startUntil, stopChild } from './child-procs';
+import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODEL = 'TinyLlama/TinyLlama-1.1B-Chat-v1.0';
@@ -158,16 +159,14 @@ function startFleetProxy(workers: Child[], n: number): Promise<Child> {
   const gen = workers[CONTEXT_WORKERS] as Child;
   const cfg = tempFile(
     'disagg.yaml',
-    `hostname: 127.0.0.1\nport: 0\ncontext_servers:\n  num_instances: ${CONTEXT_WORKERS}\n` +
-      `  urls: [${ctx.map((w) => `"127.0.0.1:${w.port}"`).join(', ')}]\n` +
-      '  router:\n    type: kv_cache_aware\n    max_batch_size: 64\n    tokens_per_block: 32\n' +
-      `generation_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${gen.port}"]\n`,
+    proxyConfigYaml({
+      port: 0,
+      ctx: ctx.map((w) => w.port),
+      gen: [gen.port],
+      ctxRouter: { type: 'kv_cache_aware', max_batch_size: 64, tokens_per_block: 32 },
+    }),
   );
-  return startCli(
-    ['proxy', '-c', cfg, '-l', 'warning', '--workers', String(n)],
-    {},
-    /listening on http:\/\/[^:]+:(\d+)/,
-  );
+  return startCli(proxyCliArgs(cfg, n), {}, /listening on http:\/\/[^:]+:(\d+)/);
 }
 
 /** Runs the workload through the proxy and reads the context workers' own KV counts. */

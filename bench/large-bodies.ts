@@ -10,6 +10,7 @@ import path from 'node:path';
 
 import { startProxyInWorkerThread } from '../electron/core/proxy/proxy-thread';
 import { parseDisaggConfig } from '../shared/logic/config-parse';
+import { proxyConfigYaml } from './proxy-config';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const STREAMS = 4;
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
   const gen = await startFakeWorker();
   const control = JSON.stringify({ tokens: TOKENS, tokenDelayMs: 10 });
   await Promise.all([post(ctx.port, '/_control', control), post(gen.port, '/_control', control)]);
-  const yaml = `hostname: 127.0.0.1\nport: 0\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${ctx.port}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${gen.port}"]\n`;
+  const yaml = proxyConfigYaml({ port: 0, ctx: [ctx.port], gen: [gen.port] });
   const config = parseDisaggConfig(yaml, 'bench.yaml');
   if (!config.ok) throw new Error('bench config did not parse');
   const proxy = await startProxyInWorkerThread({ config: config.value, overrides: { port: 0 } });

@@ -13,7 +13,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+import { startUntil, stopChild } from './child-procs';
 import type { LoadGenResult, LoadSpec } from './load-spec';
+import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 /** Whose proxy is started (`--proxy-root DIR`: another checkout, to compare builds in one sitting). */
@@ -26,7 +28,6 @@ interface Proc {
   name: string;
   child: ChildProcess;
   pid: number;
-  output: () => string;
 }
 
 interface LoadResult extends LoadGenResult {
@@ -41,36 +42,17 @@ function pinned(core: number, cmd: string, args: string[]): [string, string[]] {
   return canPin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
 }
 
-function start(
+async function start(
   name: string,
   core: number,
   cmd: string,
   args: string[],
   ready: RegExp,
 ): Promise<{ proc: Proc; match: RegExpExecArray }> {
-  const [c, a] = pinned(core, cmd, args);
-  const child = spawn(c, a, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const proc: Proc = { name, child, pid: child.pid ?? 0, output: () => out };
+  const { child, started } = startUntil(name, pinned(core, cmd, args), ready, { cwd: ROOT });
+  const proc: Proc = { name, child, pid: child.pid ?? 0 };
   procs.push(proc);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 20_000);
-    const check = (): void => {
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, match: m });
-      }
-    };
-    child.stdout?.on('data', check);
-    child.stderr?.on('data', check);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${String(code)}):\n${out}`));
-    });
-  });
+  return { proc, match: await started };
 }
 
 function tsNode(file: string, args: string[]): [string, string[]] {
@@ -187,26 +169,13 @@ async function startProxy(
 ): Promise<{ port: number; pid: number }> {
   const port = await freePort();
   const cfg = path.join(tmp, `${name}.yaml`);
-  writeFileSync(
-    cfg,
-    `hostname: 127.0.0.1\nport: ${port}\ncontext_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${ctx}"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["127.0.0.1:${gen}"]\n`,
-  );
+  writeFileSync(cfg, proxyConfigYaml({ port, ctx: [ctx], gen: [gen] }));
   // One process (--workers defaults to half the cores): the fleet is measured on its own.
   const { proc } = await start(
     name,
     0,
     process.execPath,
-    [
-      path.join(root, 'bin/disagg-console.mjs'),
-      'proxy',
-      '-c',
-      cfg,
-      '-l',
-      'warning',
-      '--workers',
-      '1',
-      ...extra,
-    ],
+    [path.join(root, 'bin/disagg-console.mjs'), ...proxyCliArgs(cfg, 1, extra)],
     /listening on/,
   );
   await waitHealthy(port);
@@ -330,6 +299,20 @@ async function measure(
   const out: Record<string, Measured> = {};
   for (const t of targets) out[t.name] = reduce(all[t.name] ?? [], durationS);
   return out;
+}
+
+/** Measures `targets` and logs a row for each: its name, then `columns` of its medians. */
+async function measureRows(
+  targets: Target[],
+  spec: (t: Target) => LoadSpec,
+  sitting: { runs: number; durationS: number; log: (s: string) => void },
+  columns: (r: Measured) => string,
+): Promise<Record<string, Measured>> {
+  const results = await measure(targets, spec, sitting.runs, sitting.durationS);
+  for (const t of targets) {
+    sitting.log(`${t.name.padEnd(20)} ${columns(results[t.name] as Measured)}`);
+  }
+  return results;
 }
 
 const ratio = (a: number | undefined, b: number | undefined): string =>
@@ -873,7 +856,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
       );
       const [c, ar] = pinned(0, NGINX, ['-p', dir, '-c', conf]);
       const child = spawn(c, ar, { stdio: ['ignore', 'pipe', 'pipe'] });
-      procs.push({ name: 'nginx', child, pid: child.pid ?? 0, output: () => '' });
+      procs.push({ name: 'nginx', child, pid: child.pid ?? 0 });
       try {
         await waitHealthy(a);
         nginx = { a, b, pid: child.pid ?? 0 };
@@ -956,31 +939,27 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
       { name: BARE, port: relayA.port, pid: relayA.pid },
       { name: PROXY, port: proxyA.port, pid: proxyA.pid },
     ];
-    const run1 = await measure(targets1, (t) => closed(t.port, plain, false, 32), runs, durationS);
-    for (const t of targets1) {
-      const r = run1[t.name] as Measured;
-      log(
-        `${t.name.padEnd(20)} ${f0(r.rps).padStart(6)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(r.loadGenCore).padStart(12)}${r.non200 > 0 ? `  non-200: ${r.non200}` : ''}`,
-      );
-    }
+    const sitting = { runs, durationS, log };
+    const run1 = await measureRows(
+      targets1,
+      (t) => closed(t.port, plain, false, 32),
+      sitting,
+      (r) =>
+        `${f0(r.rps).padStart(6)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(r.loadGenCore).padStart(12)}${r.non200 > 0 ? `  non-200: ${r.non200}` : ''}`,
+    );
 
     // Run 1b: the same with 128 clients, so the relays saturate core 0 (on a VM, cross-core wakeups
     // dominate an unsaturated run and inflate CPU per request).
     log('\nRun 1b: non-streamed, closed loop, 128 clients (relays saturated)');
     log('path                 req/s   p50 ms  p99 ms  CPU us/req  proxy core');
     const targets1b = targets1.filter((t) => t.pid !== undefined);
-    const run1b = await measure(
+    const run1b = await measureRows(
       targets1b,
       (t) => closed(t.port, plain, false, 128),
-      runs,
-      durationS,
+      sitting,
+      (r) =>
+        `${f0(r.rps).padStart(6)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(r.core).padStart(10)}`,
     );
-    for (const t of targets1b) {
-      const r = run1b[t.name] as Measured;
-      log(
-        `${t.name.padEnd(20)} ${f0(r.rps).padStart(6)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(r.core).padStart(10)}`,
-      );
-    }
 
     // Run 2: 256 concurrent streams of 32 tokens, 5 ms apart (each token its own write).
     log('\nRun 2: 256 concurrent streams, 32 tokens each, 5 ms between tokens');
@@ -993,18 +972,13 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
       { name: BARE, port: relayB.port, pid: relayB.pid },
       { name: PROXY, port: proxyB.port, pid: proxyB.pid },
     ];
-    const run2 = await measure(
+    const run2 = await measureRows(
       targets2,
       (t) => closed(t.port, streamed, true, 256),
-      runs,
-      durationS,
+      sitting,
+      (r) =>
+        `${f0(r.rps).padStart(9)}  ${f1(r.ttftP50).padStart(8)}  ${f1(r.ttftP99).padStart(8)}  ${f1(r.cpuUsPerToken).padStart(12)}  ${f1(r.cpuUsPerReq).padStart(13)}  ${String(r.doneMissing).padStart(14)}`,
     );
-    for (const t of targets2) {
-      const r = run2[t.name] as Measured;
-      log(
-        `${t.name.padEnd(20)} ${f0(r.rps).padStart(9)}  ${f1(r.ttftP50).padStart(8)}  ${f1(r.ttftP99).padStart(8)}  ${f1(r.cpuUsPerToken).padStart(12)}  ${f1(r.cpuUsPerReq).padStart(13)}  ${String(r.doneMissing).padStart(14)}`,
-      );
-    }
 
     // Open loop around the proxy's measured capacity (the better of its closed-loop rates).
     const capacity = Math.max(run1b[PROXY]?.rps ?? 0, run1[PROXY]?.rps ?? 0);
@@ -1172,14 +1146,6 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
     });
     return 0;
   } finally {
-    for (const p of procs.reverse()) {
-      if (p.child.exitCode === null && p.child.signalCode === null && p.pid > 0) {
-        try {
-          process.kill(p.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
-    }
+    for (const p of procs.reverse()) await stopChild(p.child);
   }
 }

@@ -83,56 +83,63 @@ function responseBody(
   };
 }
 
-export function completionResponse(
-  model: string,
-  choices: ChoiceResult[],
-  usageOut: UsageOut,
-  promptTokenIds: number[] | null,
-): Record<string, unknown> {
-  return responseBody(
-    { id: completionId(), object: 'text_completion', model },
-    choices.map((choice) => ({
-      index: choice.index,
-      text: choice.text,
-      token_ids: choice.tokenIds,
-      logprobs: null,
-      context_logits: null,
-      finish_reason: choice.finishReason,
-      stop_reason: choice.stopReason,
-      disaggregated_params: choice.disaggregatedParams,
-      avg_decoded_tokens_per_iter: null,
-    })),
-    usageOut,
-    promptTokenIds,
-  );
+/** One `/v1/completions` choice, in upstream's CompletionResponseChoice field order. */
+function completionChoice(choice: ChoiceResult): Record<string, unknown> {
+  return {
+    index: choice.index,
+    text: choice.text,
+    token_ids: choice.tokenIds,
+    logprobs: null,
+    context_logits: null,
+    finish_reason: choice.finishReason,
+    stop_reason: choice.stopReason,
+    disaggregated_params: choice.disaggregatedParams,
+    avg_decoded_tokens_per_iter: null,
+  };
 }
 
-export function chatResponse(
-  model: string,
-  choices: ChoiceResult[],
-  usageOut: UsageOut,
-  promptTokenIds: number[] | null,
+/** One `/v1/chat/completions` choice, in upstream's ChatCompletionResponseChoice field order. */
+function chatChoice(choice: ChoiceResult): Record<string, unknown> {
+  return {
+    index: choice.index,
+    message: {
+      role: 'assistant',
+      content: choice.text,
+      reasoning_content: '',
+      reasoning: null,
+      tool_calls: [],
+    },
+    logprobs: null,
+    finish_reason: choice.finishReason,
+    stop_reason: choice.stopReason,
+    mm_embedding_handle: null,
+    disaggregated_params: choice.disaggregatedParams,
+    avg_decoded_tokens_per_iter: null,
+  };
+}
+
+/** What differs between the two non-streamed answers: the id's prefix, `object`, and a choice's shape. */
+const NON_STREAMED = {
+  completion: { newId: completionId, object: 'text_completion', shapeChoice: completionChoice },
+  chat: { newId: chatCompletionId, object: 'chat.completion', shapeChoice: chatChoice },
+} as const;
+
+/** A non-streamed `/v1/completions` (`completion`) or `/v1/chat/completions` (`chat`) answer (4.3, 4.4). */
+export function nonStreamedResponse(
+  endpoint: keyof typeof NON_STREAMED,
+  answer: {
+    model: string;
+    choices: ChoiceResult[];
+    usageOut: UsageOut;
+    promptTokenIds: number[] | null;
+  },
 ): Record<string, unknown> {
+  const kind = NON_STREAMED[endpoint];
   return responseBody(
-    { id: chatCompletionId(), object: 'chat.completion', model },
-    choices.map((choice) => ({
-      index: choice.index,
-      message: {
-        role: 'assistant',
-        content: choice.text,
-        reasoning_content: '',
-        reasoning: null,
-        tool_calls: [],
-      },
-      logprobs: null,
-      finish_reason: choice.finishReason,
-      stop_reason: choice.stopReason,
-      mm_embedding_handle: null,
-      disaggregated_params: choice.disaggregatedParams,
-      avg_decoded_tokens_per_iter: null,
-    })),
-    usageOut,
-    promptTokenIds,
+    { id: kind.newId(), object: kind.object, model: answer.model },
+    answer.choices.map(kind.shapeChoice),
+    answer.usageOut,
+    answer.promptTokenIds,
   );
 }
 

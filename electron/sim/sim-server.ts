@@ -43,13 +43,12 @@ import {
 import {
   chatContentChunk,
   chatFirstChunk,
-  chatResponse,
   type ChoiceResult,
   completionChunk,
-  completionResponse,
   DONE_LINE,
   errorResponse,
   finalUsageChunk,
+  nonStreamedResponse,
   usage,
   type UsageOut,
 } from './sim-openai-response';
@@ -1313,15 +1312,12 @@ class ResponseWriter {
       this.endpoint === 'completion' && new Set(this.tracks.map((t) => t.promptIndex)).size > 1;
     // Upstream merges several prompts' responses into one with the served model name and the list of the
     // context-only prompt ids (empty here: disaggregated requests carry one prompt).
-    const body =
-      this.endpoint === 'completion'
-        ? completionResponse(
-            isMerged ? this.servedModel : this.request.model,
-            choices,
-            u,
-            isMerged ? [] : promptTokenIdsOut,
-          )
-        : chatResponse(this.request.model, choices, u, promptTokenIdsOut);
+    const body = nonStreamedResponse(this.endpoint, {
+      model: isMerged ? this.servedModel : this.request.model,
+      choices,
+      usageOut: u,
+      promptTokenIds: isMerged ? [] : promptTokenIdsOut,
+    });
     const json = JSON.stringify(body);
     this.res.writeHead(200, {
       ...SIM_HEADER,
