@@ -12,15 +12,11 @@ import { performance } from 'node:perf_hooks';
 import { Http1ResponseParser, type ResponseSink } from './http1-response-parser';
 import type { UpstreamFailureKind } from './upstream-error';
 
-/** What one request's owner hears. Nothing is called after `onEnd`, `onFail`, or the owner's abort(). */
-export interface ExchangeHandler {
-  /** `bodyLength`: the answer's Content-Length, -1 when chunked or unknown. */
-  onHead(
-    status: number,
-    contentType: string | undefined,
-    metricsHeaders?: Record<string, string>,
-    bodyLength?: number,
-  ): void;
+/**
+ * What one request's owner hears. Nothing is called after `onEnd`, `onFail`, or the owner's abort().
+ * `onHead` is the parser's, passed on as it comes (its arguments are documented at ResponseSink).
+ */
+export interface ExchangeHandler extends Pick<ResponseSink, 'onHead'> {
   /**
    * Body bytes, de-chunked: a view of the shared read buffer, valid only during this call. An owner
    * that keeps them copies them (the stream relay copies once, straight into its outgoing frame).
