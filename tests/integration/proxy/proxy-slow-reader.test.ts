@@ -198,11 +198,12 @@ describe('proxy slow reader (reliability item 15)', () => {
       );
 
       // Bounded: what the worker managed to write is what the kernel buffers of the two hops hold (about
-      // 8 MB measured: receive autotuning grows a buffer only as its reader reads), not the 95 MB flood,
-      // and it stopped growing once the reader stopped; the proxy's own buffers (measured after a GC) stay
-      // far below what it would hold if it ignored backpressure (the whole flood).
+      // 8 MB measured: receive autotuning grows a buffer only as its reader reads), not the 95 MB flood.
+      // Not asserted: that it never grew after the first flat reading. On a loaded machine the buffers can
+      // still grow a few MB after two equal polls (seen: 5.2 MB, then 6.9 MB), so only the bound is a fact.
+      // The proxy's own buffers (measured after a GC) stay far below what it would hold if it ignored
+      // backpressure (the whole flood).
       expect(final.genBytes).toBeLessThan(24e6);
-      expect(final.genBytes).toBe(plateau);
       expect(memBlocked).toBeLessThan(16e6);
       expect(after.ending).toMatch(/ECONNRESET/);
       expect(after.bytes).toBeLessThan(1e6);
