@@ -255,12 +255,8 @@ function checkSharedGpus(ctx: CheckContext): void {
   const gpuOwner = new Map<string, string>();
   ctx.workers.forEach((w, i) => {
     w.gpus.forEach((g, j) => {
-      const key = `${isLocalHost(w.host) ? 'local' : w.host}#${g}`;
-      const owner = gpuOwner.get(key);
-      if (owner === undefined) {
-        gpuOwner.set(key, w.name);
-        return;
-      }
+      const owner = claim(gpuOwner, `${isLocalHost(w.host) ? 'local' : w.host}#${g}`, w.name);
+      if (owner === undefined) return;
       ctx.out.push(
         ctx.loc.issue(
           'warning',
@@ -273,18 +269,21 @@ function checkSharedGpus(ctx: CheckContext): void {
   });
 }
 
+/** Gives `key` to `name` unless someone has it already; returns that earlier owner, if any. */
+function claim(owners: Map<string, string>, key: string, name: string): string | undefined {
+  const owner = owners.get(key);
+  if (owner === undefined) owners.set(key, name);
+  return owner;
+}
+
 function checkPortsUnique(ctx: CheckContext): void {
   const { t } = ctx;
   const portOwner = new Map<string, string>([
     [endpointKey(t.disagg.hostname, t.disagg.port), 'the proxy'],
   ]);
   ctx.workers.forEach((w, i) => {
-    const key = endpointKey(w.host, w.port);
-    const owner = portOwner.get(key);
-    if (owner === undefined) {
-      portOwner.set(key, w.name);
-      return;
-    }
+    const owner = claim(portOwner, endpointKey(w.host, w.port), w.name);
+    if (owner === undefined) return;
     ctx.out.push(
       ctx.loc.issue(
         'error',
