@@ -68,10 +68,11 @@ export async function startSimWorker(
     child.on('exit', (code, signal) => res({ code, signal }));
   });
   const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`sim worker not ready within ${READY_TIMEOUT_MS} ms:\n${output}`)),
-      READY_TIMEOUT_MS,
-    );
+    // A sim that never gets ready is killed here: the caller gets no handle to stop it with.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`sim worker not ready within ${READY_TIMEOUT_MS} ms:\n${output}`));
+    }, READY_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       const m = /Uvicorn running on http:\/\/[^:]+:(\d+)/.exec(output);
