@@ -60,6 +60,8 @@ type ProxyFlag =
   | 'bodyTimeoutS'
   | 'minBodyRateBytesPerS'
   | 'maxConnectionsPerClient'
+  | 'maxLoopDelayS'
+  | 'maxLoopUtilization'
   | 'workers';
 
 const value = (
@@ -175,6 +177,18 @@ export const PROXY_COMMAND: CommandSpec<ProxyFlag> = {
           'longest any request waits in the queue, then 503 (default 5)',
         ),
         value(
+          'maxLoopDelayS',
+          ['--max-loop-delay'],
+          'SECONDS',
+          "CPU-pressure shedding (default 0.02; 0: off): once the event loop's\nmean delay stays above this for 0.3 s, the proxy's own CPU is the\nbottleneck: it caps the requests it holds and answers the excess\n503 + Retry-After at headers time, before reading their bodies",
+        ),
+        value(
+          'maxLoopUtilization',
+          ['--max-loop-utilization'],
+          'FRACTION',
+          'the same on event-loop utilization, 0 to 1 (default 1: not watched)',
+        ),
+        value(
           'drainTimeoutS',
           ['--drain-timeout'],
           'SECONDS',
@@ -257,6 +271,7 @@ const NUMERIC_FLAGS = [
   'bodyTimeoutS',
   'minBodyRateBytesPerS',
   'maxConnectionsPerClient',
+  'maxLoopDelayS',
 ] as const satisfies readonly ProxyFlag[];
 
 /** Parses the command line; accepts `--flag value` and `--flag=value`. */
@@ -289,6 +304,12 @@ export function parseProxyArgs(argv: readonly string[]): ParsedArgs {
     for (const key of NUMERIC_FLAGS) {
       const raw = v[key];
       if (raw !== undefined) args[key] = numberFlag(nameOf(key), raw, { min: 0 });
+    }
+    if (v.maxLoopUtilization !== undefined) {
+      args.maxLoopUtilization = numberFlag(nameOf('maxLoopUtilization'), v.maxLoopUtilization, {
+        min: 0,
+        max: 1,
+      });
     }
     if (v.workers !== undefined) {
       args.workers = numberFlag(nameOf('workers'), v.workers, { min: 1, isInteger: true });

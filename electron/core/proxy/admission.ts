@@ -5,12 +5,17 @@
 // request whose predicted wait exceeds the target is refused at once with 503, before it waited at all;
 // a request already queued is never thrown out after waiting (only the hard queue timeout ends a wait).
 // Overload ends after two intervals in a row with a slot free and no more arrivals than departures.
-// Decisions are O(1) and need nothing from the request, so a shed costs no body parse and no upstream
-// call. The limit is fixed (no gradient adaptation): the operator sets it to the generation workers'
+// Decisions are O(1) and need nothing from the request: `refuseEarly` decides at headers time, before
+// the body is read, so a shed costs no body read, no parse and no upstream call. Besides the slots, a
+// cap on the requests in the process, set while the proxy's own event loop is saturated (loop-pressure.ts),
+// sheds at headers time too. The limit is fixed (no gradient adaptation): the operator sets it to the generation workers'
 // batch capacity. Pure: the clock and timers are injected, so it is unit-tested without waiting. Layer: core.
 
-/** Why a request was refused; `queue_full` answers 429, the others 503 (both with Retry-After). */
-export type ShedReason = 'queue_full' | 'overloaded' | 'queue_timeout';
+/**
+ * Why a request was refused; `queue_full` answers 429, the others 503 (both with Retry-After).
+ * `loop_overloaded`: the proxy's own event loop is saturated (loop-pressure.ts).
+ */
+export type ShedReason = 'queue_full' | 'overloaded' | 'queue_timeout' | 'loop_overloaded';
 
 export type AdmissionVerdict = 'admitted' | ShedReason;
 
@@ -61,6 +66,8 @@ export interface AdmissionSnapshot {
   queued: number;
   limit: number;
   isOverloaded: boolean;
+  /** The cap on requests in the process while the event loop is saturated; Infinity otherwise. */
+  loopLimit: number;
 }
 
 /** Weight of a new sample in the service-time average (about the last 10 requests). */
@@ -85,6 +92,8 @@ export class AdmissionController {
   /** Mean time a request holds its slot, for the predicted wait of a new arrival. */
   private serviceMs = 0;
   private readonly startedAt: number[] = [];
+  /** Requests the process may hold while its event loop is saturated (Infinity: no CPU pressure). */
+  private loopLimit = Infinity;
 
   constructor(
     private readonly opt: AdmissionOptions,
@@ -120,6 +129,27 @@ export class AdmissionController {
     return { result, cancel: () => this.drop(w, 'cancelled') };
   }
 
+  /**
+   * At headers time, before the body is read: the reason to refuse this arrival now, or undefined to
+   * read its body and then `admit()` (which decides again). Refuses when the loop is saturated and
+   * `inProcess` requests (this one included) exceed its cap, or when `admit()` would refuse now (queue
+   * full, or a standing queue this arrival would wait behind past the target). Takes nothing; a refusal
+   * counts as an arrival for the overload windows, as admit()'s own refusals do.
+   */
+  refuseEarly(inProcess: number): ShedReason | undefined {
+    const reason = this.earlyReason(inProcess);
+    if (reason === undefined) return undefined;
+    const t = this.clock.now();
+    this.arrivals++;
+    this.endWindow(t);
+    return reason;
+  }
+
+  /** Sets the cap on requests in the process (loop-pressure.ts); Infinity lifts it. */
+  setLoopLimit(limit: number): void {
+    this.loopLimit = limit;
+  }
+
   /** Gives an admitted request's slot back and admits from the queue. */
   release(): void {
     const t = this.clock.now();
@@ -142,7 +172,18 @@ export class AdmissionController {
       queued: this.queued,
       limit: this.opt.maxConcurrency,
       isOverloaded: this.isOverloaded,
+      loopLimit: this.loopLimit,
     };
+  }
+
+  private earlyReason(inProcess: number): ShedReason | undefined {
+    if (inProcess > this.loopLimit) return 'loop_overloaded';
+    if (this.active < this.opt.maxConcurrency && this.queued === 0) return undefined;
+    if (this.queued >= this.opt.maxQueue) return 'queue_full';
+    if (this.isOverloaded && this.predictedWaitMs(this.queued + 1) > this.opt.queueTargetMs) {
+      return 'overloaded';
+    }
+    return undefined;
   }
 
   /** Expected wait of the n-th in line: the slots turn over every serviceMs / limit on average. */

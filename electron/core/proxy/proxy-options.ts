@@ -68,6 +68,14 @@ export interface ProxyServerOptions {
   queueIntervalMs?: number;
   /** Hard bound on one request's queue wait (503). */
   queueTimeoutMs?: number;
+  /**
+   * CPU-pressure admission (loop-pressure.ts): once the event loop's mean delay stays above this for
+   * loopIntervalMs, arrivals beyond a cap on requests in the process get 503 at headers time (0: off).
+   */
+  maxLoopDelayMs?: number;
+  /** The same on event-loop utilization (0..1; 1: not watched). */
+  maxLoopUtilization?: number;
+  loopIntervalMs?: number;
   perfMetricsMaxRequests?: number;
   /** disagg_cluster readiness thresholds (7.4); without them the proxy is ready with >= 1 worker per role. */
   minimalInstances?: { context: number; generation: number };
@@ -123,6 +131,9 @@ export interface ProxyLimits {
   queueTargetMs: number;
   queueIntervalMs: number;
   queueTimeoutMs: number;
+  maxLoopDelayMs: number;
+  maxLoopUtilization: number;
+  loopIntervalMs: number;
   maxSocketsPerWorker: number;
   kvEventsPollMs: number;
   recordBatchMs: number;
@@ -152,6 +163,11 @@ export const PROXY_DEFAULTS: ProxyLimits = {
   queueTargetMs: 100,
   queueIntervalMs: 1_000,
   queueTimeoutMs: 5_000,
+  // A loop whose timers run 20 ms late on average for 300 ms is saturated, not busy: at half its
+  // capacity the loop runs about 1 ms late (docs/performance.md, "Shedding under CPU overload").
+  maxLoopDelayMs: 20,
+  maxLoopUtilization: 1,
+  loopIntervalMs: 300,
   maxSocketsPerWorker: 512,
   kvEventsPollMs: 500,
   recordBatchMs: 200,

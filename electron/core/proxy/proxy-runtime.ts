@@ -47,6 +47,10 @@ export interface ProxyRunSettings {
   headerTimeoutS: number;
   /** Open connections per client address; requests on more get 429 (0: no limit). */
   maxConnectionsPerClient: number;
+  /** CPU-pressure shedding: event-loop mean delay that counts as saturated (0: off). */
+  maxLoopDelayS: number;
+  /** The same on event-loop utilization (1: not watched). */
+  maxLoopUtilization: number;
 }
 
 export const DEFAULT_RUN_SETTINGS: ProxyRunSettings = {
@@ -69,6 +73,8 @@ export const DEFAULT_RUN_SETTINGS: ProxyRunSettings = {
   minBodyRateBytesPerS: PROXY_DEFAULTS.minBodyBytesPerS,
   headerTimeoutS: PROXY_DEFAULTS.headersTimeoutMs / 1000,
   maxConnectionsPerClient: PROXY_DEFAULTS.maxConnectionsPerClient,
+  maxLoopDelayS: PROXY_DEFAULTS.maxLoopDelayMs / 1000,
+  maxLoopUtilization: PROXY_DEFAULTS.maxLoopUtilization,
 };
 
 /** Proxy options from the parsed file and flags (pure). */
@@ -106,6 +112,8 @@ export function proxyOptionsFromConfig(
     minBodyBytesPerS: s.minBodyRateBytesPerS,
     headersTimeoutMs: s.headerTimeoutS * 1000,
     maxConnectionsPerClient: s.maxConnectionsPerClient,
+    maxLoopDelayMs: s.maxLoopDelayS * 1000,
+    maxLoopUtilization: s.maxLoopUtilization,
     perfMetricsMaxRequests: cfg.perf_metrics_max_requests,
     // TensorRT-LLM 1.2+ server settings of the YAML (docs/upstream-versions.md sections 2, 3, 6).
     internalRequestAuthKey: cfg.release_settings?.internal_request_auth_key,

@@ -9,6 +9,7 @@ import { createApiKeyCheck } from './api-key';
 import { sharedDeadlines } from './deadline-sweep';
 import { ProxyEndpoints } from './endpoints';
 import { ProxyListener } from './listener';
+import { LoopPressure, type LoopSampler, startLoopSampler } from './loop-pressure';
 import { ProxyMetrics } from './metrics';
 import type { ProxyServerOptions } from './proxy-options';
 import { createProxyLog, requestRulesOf, resolveLimits } from './proxy-options';
@@ -71,6 +72,27 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     returnPerfMetrics: options.returnPerfMetrics === true && requestRules.dialect.hasRequestMetrics,
   };
   const inference = new InferenceHandler(inferenceDeps);
+  const loopPressure = new LoopPressure({
+    maxDelayMs: limits.maxLoopDelayMs,
+    maxUtilization: limits.maxLoopUtilization,
+    intervalMs: limits.loopIntervalMs,
+  });
+  let loopSampler: LoopSampler | undefined;
+  let wasCapped = false;
+  /** The loop's cap to admission; the start and end of CPU-pressure shedding to the log. */
+  const applyLoopLimit = (limit: number): void => {
+    const isCapped = limit !== Infinity;
+    if (isCapped !== wasCapped) {
+      log(
+        isCapped ? 'warn' : 'info',
+        isCapped
+          ? `event loop saturated: requests beyond ${limit} in this process get 503 at headers time`
+          : 'event loop calm again: CPU-pressure shedding off',
+      );
+    }
+    wasCapped = isCapped;
+    admission.setLoopLimit(limit);
+  };
   const metricsText = (): string =>
     metrics.render(
       upstreams.snapshot(),
@@ -100,6 +122,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   /** After the server closed: the pools' sockets and probes, pending records. */
   const releaseResources = (): void => {
+    loopSampler?.stop();
     upstreams.close();
     records.close();
   };
@@ -111,6 +134,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     async listen(): Promise<number> {
       const port = await listener.listen();
       upstreams.start();
+      if (loopPressure.isEnabled) {
+        loopSampler = startLoopSampler(loopPressure, () => inference.inFlight.size, applyLoopLimit);
+      }
       return port;
     },
     async close(): Promise<void> {

@@ -1,5 +1,6 @@
-// One inference request, top to bottom (issue #14; the shape of fastify's handle-request.js): read the
-// body under its bounds -> validate -> admit -> context call -> generation call -> stream -> finish.
+// One inference request, top to bottom (issue #14; the shape of fastify's handle-request.js): refuse
+// at headers time when admission would shed it now (issue #16) -> read the body under its bounds ->
+// validate -> admit -> context call -> generation call -> stream -> finish.
 // Each step returns its result or an Ending; `finish` is the one place that answers, releases the
 // admission slot and records the outcome, whatever path the request took (reliability.md items 1-9).
 // Layer: core.
@@ -80,6 +81,17 @@ export interface LifecycleDeps {
 
 const METRICS_OPT_IN: Readonly<Record<string, string>> = { [RETURN_METRICS_HEADER]: '1' };
 
+/** Each shed reason's status and message. */
+const SHED_ANSWERS: Record<ShedReason, [number, string]> = {
+  queue_full: [429, 'The proxy is overloaded, retry later'],
+  overloaded: [503, 'The proxy is overloaded: the wait for a slot exceeds its target, retry later'],
+  queue_timeout: [
+    503,
+    'The proxy is overloaded: the wait for a slot exceeds its target, retry later',
+  ],
+  loop_overloaded: [503, 'The proxy is overloaded: its CPU is saturated, retry later'],
+};
+
 /** The worker path each inference endpoint is forwarded to (same path as the client used). */
 const UPSTREAM_PATH: Record<Endpoint, string> = {
   completions: '/v1/completions',
@@ -88,6 +100,14 @@ const UPSTREAM_PATH: Record<Endpoint, string> = {
 
 const RETRY_AFTER = { 'retry-after': '1' };
 const CLOSE = { connection: 'close' };
+const RETRY_AFTER_CLOSE = { ...RETRY_AFTER, ...CLOSE };
+
+/**
+ * A request refused before its body was read: a body up to this size (declared by Content-Length) is
+ * read and dropped by Node after the answer, so the connection is kept; a larger or chunked one would
+ * cost what shedding early saves, so its connection is closed instead.
+ */
+const EARLY_SHED_DRAIN_BYTES = 64 * 1024;
 
 const REACHED_NOTHING = new Set<UpstreamFailureKind>(['connect', 'reset']);
 const BEFORE_ANY_ANSWER = new Set<UpstreamFailureKind>(['connect', 'reset', 'truncated']);
@@ -211,6 +231,8 @@ export class InferenceHandler {
     if (!this.deps.isAuthorized(r.req.headers.authorization)) {
       return Ending.error('client_error', 401, 'Incorrect API key provided');
     }
+    const early = this.deps.admission.refuseEarly(this.inFlight.size);
+    if (early !== undefined) return this.shed(early, this.closeUnlessSmallBody(r));
     r.isReadingBody = true;
     const raw = await readClientBody(r.req, this.bodyLimits, this.deps.sweep);
     r.isReadingBody = false;
@@ -370,28 +392,22 @@ export class InferenceHandler {
     return waited === 'cancelled' ? r.cancelEnding() : this.shed(waited);
   }
 
+  /** Whether a request refused before its body was read must close its connection (see EARLY_SHED_DRAIN_BYTES). */
+  private closeUnlessSmallBody(r: ProxyRequest): boolean {
+    const declared = r.req.headers['content-length'];
+    return declared === undefined || !(Number(declared) <= EARLY_SHED_DRAIN_BYTES);
+  }
+
   /**
    * 429 when the queue is full (this client is one too many); 503 when waiting would exceed the queue
-   * target or timeout (the service is saturated). Both tell clients when to come back.
+   * target or timeout, or the proxy's own CPU is saturated (the service is saturated). All tell clients
+   * when to come back; `isClosing` also closes the connection (an unread large body).
    */
-  private shed(reason: ShedReason): Ending {
+  private shed(reason: ShedReason, isClosing = false): Ending {
     this.deps.metrics.countShed(reason);
-    if (reason === 'queue_full') {
-      return Ending.error(
-        'rejected',
-        429,
-        'The proxy is overloaded, retry later',
-        reason,
-        RETRY_AFTER,
-      );
-    }
-    return Ending.error(
-      'rejected',
-      503,
-      'The proxy is overloaded: the wait for a slot exceeds its target, retry later',
-      reason,
-      RETRY_AFTER,
-    );
+    const headers = isClosing ? RETRY_AFTER_CLOSE : RETRY_AFTER;
+    const [status, message] = SHED_ANSWERS[reason];
+    return Ending.error('rejected', status, message, reason, headers);
   }
 
   /** 5.2: conditional disaggregation asks the gen router first and may skip the context phase. */
