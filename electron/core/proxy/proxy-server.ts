@@ -84,7 +84,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     const isCapped = limit !== Infinity;
     if (isCapped !== wasCapped) {
       log(
-        isCapped ? 'warn' : 'info',
+        isCapped ? 'warning' : 'info',
         isCapped
           ? `event loop saturated: requests beyond ${limit} in this process get 503 at headers time`
           : 'event loop calm again: CPU-pressure shedding off',

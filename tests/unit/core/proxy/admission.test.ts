@@ -249,3 +249,82 @@ describe('AdmissionController', () => {
     }
   });
 });
+
+describe('AdmissionController.refuseEarly (headers time, issue #16)', () => {
+  it('passes while a slot is free, and takes nothing', () => {
+    const { c } = make();
+    expect(c.refuseEarly(1)).toBeUndefined();
+    expect(c.snapshot()).toMatchObject({ active: 0, queued: 0 });
+    c.admit();
+    expect(c.refuseEarly(2)).toBeUndefined();
+  });
+
+  it('passes while the queue has room (admit() decides after the body), refuses once it is full', () => {
+    const { c } = make();
+    c.admit();
+    c.admit();
+    expect(c.refuseEarly(3)).toBeUndefined();
+    for (let i = 0; i < 3; i++) queued(c.admit());
+    expect(c.refuseEarly(6)).toBe('queue_full');
+    expect(c.snapshot().queued).toBe(3);
+  });
+
+  it('refuses with overloaded while a standing queue would make this arrival wait past the target', () => {
+    const { c, clock } = make({ maxConcurrency: 2, maxQueue: 100 });
+    c.admit();
+    c.admit();
+    for (let i = 0; i < 3; i++) queued(c.admit());
+    clock.advance(20);
+    queued(c.admit());
+    clock.advance(100);
+    c.release(); // above target for a whole interval: overloaded, as in the test above
+    expect(c.snapshot().isOverloaded).toBe(true);
+    expect(c.refuseEarly(5)).toBe('overloaded');
+  });
+
+  it('refuses with loop_overloaded while more requests are in the process than the loop cap, whatever the slots', () => {
+    const { c } = make({ maxConcurrency: 4096 });
+    c.setLoopLimit(10);
+    expect(c.refuseEarly(10)).toBeUndefined();
+    expect(c.refuseEarly(11)).toBe('loop_overloaded');
+    expect(c.snapshot()).toMatchObject({ loopLimit: 10, active: 0 });
+    c.setLoopLimit(Infinity);
+    expect(c.refuseEarly(5_000)).toBeUndefined();
+  });
+
+  it('early refusals count as arrivals: refused excess keeps the overloaded state from ending', () => {
+    /** Overloaded at 130 ms (the head waited above target since 20 ms), then drained by 150 ms. */
+    const overloadedThenDrained = (): { c: AdmissionController; clock: ManualClock } => {
+      const m = make({ maxConcurrency: 1, maxQueue: 1 });
+      m.c.admit();
+      queued(m.c.admit());
+      m.clock.advance(20);
+      expect(m.c.admit()).toBe('queue_full');
+      m.clock.advance(110);
+      expect(m.c.admit()).toBe('queue_full');
+      expect(m.c.snapshot().isOverloaded).toBe(true);
+      m.clock.advance(10);
+      m.c.release();
+      m.clock.advance(10);
+      m.c.release();
+      return m;
+    };
+    const plain = overloadedThenDrained();
+    const withExcess = overloadedThenDrained();
+    for (let k = 0; k < 3; k++) {
+      for (const { c, clock } of [plain, withExcess]) {
+        clock.advance(100);
+        expect(c.admit()).toBe('admitted');
+      }
+      // Two more arrive while the slot is busy: refused at headers time, and counted.
+      expect(withExcess.c.refuseEarly(2)).toBe('overloaded');
+      expect(withExcess.c.refuseEarly(2)).toBe('overloaded');
+      for (const { c, clock } of [plain, withExcess]) {
+        clock.advance(10);
+        c.release();
+      }
+    }
+    expect(plain.c.snapshot().isOverloaded).toBe(false);
+    expect(withExcess.c.snapshot().isOverloaded).toBe(true);
+  });
+});
