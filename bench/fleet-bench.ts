@@ -7,7 +7,8 @@
 //   2. open loop (Poisson, latency from the scheduled send time) at 0.5x and 1.5x the fleet's measured
 //      streamed capacity at N = --open-size: goodput, shed answers (429/503) and how many had Retry-After,
 //      TTFT p99 of the admitted streams (merged over the generators' raw samples), with default limits and
-//      with global admission limits (split between the processes).
+//      with global admission limits (split between the processes), and without CPU-pressure shedding
+//      (--max-loop-delay 0).
 // Every window also records the busiest rig process: a generator or worker near a full core means the rig,
 // not the fleet, set that figure (flagged). Writes fleet-bench.json and fleet-bench.md to --out (default
 // $OUT). With --bundles DIR it runs the esbuild bundles of scripts/device/build.sh instead of tsx (the device
@@ -589,6 +590,15 @@ export async function runFleetBench(args: string[]): Promise<number> {
         rig,
         `${opts.openSize} processes, default limits`,
         [],
+        log,
+      )),
+      // The same without CPU-pressure shedding: what default limits did before issue #16's shedding.
+      ...(await runOpenLoop(
+        opts,
+        layout,
+        rig,
+        `${opts.openSize} processes, --max-loop-delay 0 (no CPU-pressure shedding)`,
+        ['--max-loop-delay', '0'],
         log,
       )),
       ...(await runOpenLoop(
