@@ -14,6 +14,9 @@
 // Pure (samples and times are passed in); `startLoopSampler` is the perf_hooks wiring. Layer: core.
 import { performance } from 'node:perf_hooks';
 
+import type { AdmissionController } from './admission';
+import type { ProxyLimits, ProxyLog } from './proxy-options';
+
 export interface LoopPressureOptions {
   /** Mean event-loop delay (ms) above which the loop counts as saturated; 0: delay not watched. */
   maxDelayMs: number;
@@ -150,4 +153,36 @@ export function startLoopSampler(
   }, PROBE_MS);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * CPU-pressure shedding for one proxy process: samples its loop (when a signal is watched) and hands the
+ * cap to admission; the start and end of shedding go to the log. Undefined when both signals are off.
+ */
+export function startLoopShedding(
+  limits: Pick<ProxyLimits, 'maxLoopDelayMs' | 'maxLoopUtilization' | 'loopIntervalMs'>,
+  admission: Pick<AdmissionController, 'setLoopLimit'>,
+  inProcess: () => number,
+  log: ProxyLog,
+): LoopSampler | undefined {
+  const pressure = new LoopPressure({
+    maxDelayMs: limits.maxLoopDelayMs,
+    maxUtilization: limits.maxLoopUtilization,
+    intervalMs: limits.loopIntervalMs,
+  });
+  if (!pressure.isEnabled) return undefined;
+  let wasCapped = false;
+  return startLoopSampler(pressure, inProcess, (limit) => {
+    const isCapped = limit !== Infinity;
+    if (isCapped !== wasCapped) {
+      log(
+        isCapped ? 'warning' : 'info',
+        isCapped
+          ? `event loop saturated: requests beyond ${limit} in this process get 503 at headers time`
+          : 'event loop calm again: CPU-pressure shedding off',
+      );
+    }
+    wasCapped = isCapped;
+    admission.setLoopLimit(limit);
+  });
 }

@@ -9,7 +9,7 @@ import { createApiKeyCheck } from './api-key';
 import { sharedDeadlines } from './deadline-sweep';
 import { ProxyEndpoints } from './endpoints';
 import { ProxyListener } from './listener';
-import { LoopPressure, type LoopSampler, startLoopSampler } from './loop-pressure';
+import { type LoopSampler, startLoopShedding } from './loop-pressure';
 import { ProxyMetrics } from './metrics';
 import type { ProxyServerOptions } from './proxy-options';
 import { createProxyLog, requestRulesOf, resolveLimits } from './proxy-options';
@@ -72,27 +72,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     returnPerfMetrics: options.returnPerfMetrics === true && requestRules.dialect.hasRequestMetrics,
   };
   const inference = new InferenceHandler(inferenceDeps);
-  const loopPressure = new LoopPressure({
-    maxDelayMs: limits.maxLoopDelayMs,
-    maxUtilization: limits.maxLoopUtilization,
-    intervalMs: limits.loopIntervalMs,
-  });
   let loopSampler: LoopSampler | undefined;
-  let wasCapped = false;
-  /** The loop's cap to admission; the start and end of CPU-pressure shedding to the log. */
-  const applyLoopLimit = (limit: number): void => {
-    const isCapped = limit !== Infinity;
-    if (isCapped !== wasCapped) {
-      log(
-        isCapped ? 'warning' : 'info',
-        isCapped
-          ? `event loop saturated: requests beyond ${limit} in this process get 503 at headers time`
-          : 'event loop calm again: CPU-pressure shedding off',
-      );
-    }
-    wasCapped = isCapped;
-    admission.setLoopLimit(limit);
-  };
   const metricsText = (): string =>
     metrics.render(
       upstreams.snapshot(),
@@ -134,9 +114,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     async listen(): Promise<number> {
       const port = await listener.listen();
       upstreams.start();
-      if (loopPressure.isEnabled) {
-        loopSampler = startLoopSampler(loopPressure, () => inference.inFlight.size, applyLoopLimit);
-      }
+      loopSampler = startLoopShedding(limits, admission, () => inference.inFlight.size, log);
       return port;
     },
     async close(): Promise<void> {
