@@ -163,8 +163,10 @@ export const PROXY_DEFAULTS: ProxyLimits = {
   queueTargetMs: 100,
   queueIntervalMs: 1_000,
   queueTimeoutMs: 5_000,
-  // A loop whose timers run 20 ms late on average for 300 ms is saturated, not busy: at half its
-  // capacity the loop runs about 1 ms late (docs/performance.md, "Shedding under CPU overload").
+  // A loop whose timers run 20 ms late on average for 300 ms is saturated, not just busy: a request
+  // then waits several such turns. Nothing is shed at half the capacity (docs/performance.md,
+  // "Shedding under CPU overload"). Utilization is not watched by default: a loop near capacity is
+  // busy all the time without being late.
   maxLoopDelayMs: 20,
   maxLoopUtilization: 1,
   loopIntervalMs: 300,
