@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { startUntil, stopChild } from './child-procs';
+import { runLoadGen } from './load-run';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
 
@@ -94,31 +95,21 @@ async function waitHealthy(port: number): Promise<void> {
 }
 
 /** Runs the load generator on core 1; samples `targetPid`'s CPU at the window edges. */
-function runLoad(spec: LoadSpec, targetPid?: number): Promise<LoadResult> {
-  const [cmd, args] = tsNode('bench/load-gen.ts', [JSON.stringify(spec)]);
-  const [c, a] = pinned(1, cmd, args);
-  const child = spawn(c, a, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
+async function runLoad(spec: LoadSpec, targetPid?: number): Promise<LoadResult> {
+  const cpuNow = (): number => (targetPid === undefined ? 0 : cpuSeconds(targetPid));
   let cpu0 = 0;
   let cpu1 = 0;
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      const text = d.toString();
-      if (targetPid !== undefined && text.includes('WINDOW_START')) cpu0 = cpuSeconds(targetPid);
-      if (targetPid !== undefined && text.includes('WINDOW_END')) cpu1 = cpuSeconds(targetPid);
-      out += text;
-    });
-    child.on('exit', () => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) {
-        reject(new Error(`load generator failed:\n${out}`));
-        return;
-      }
-      const r = JSON.parse(line.slice(7)) as LoadResult;
-      if (targetPid !== undefined) r.cpuS = cpu1 - cpu0;
-      resolve(r);
-    });
-  });
+  const r: LoadResult = await runLoadGen(
+    pinned(1, ...tsNode('bench/load-gen.ts', [])),
+    spec,
+    ROOT,
+    {
+      onWindowStart: () => (cpu0 = cpuNow()),
+      onWindowEnd: () => (cpu1 = cpuNow()),
+    },
+  );
+  if (targetPid !== undefined) r.cpuS = cpu1 - cpu0;
+  return r;
 }
 
 function nginxConfig(dir: string, routes: Array<{ listen: number; upstream: number }>): string {
