@@ -268,7 +268,8 @@ function reduce(runs: LoadResult[], durationS: number): Measured {
   };
 }
 
-type Target = { name: string; port: number; pid: number | undefined };
+/** A path the load runs against; `directGenPort`: run 5's direct two-hop path (`port` is the context worker). */
+type Target = { name: string; port: number; pid: number | undefined; directGenPort?: number };
 
 /**
  * Runs every target `runs` times, interleaved (A B C A B C ...), so slow drift of a shared machine hits
@@ -628,80 +629,138 @@ async function runSlowClients(
   };
 }
 
-/** Run 5's prompt sizes: a long RAG/code prompt, a large one (llm-d's 220 KB case), and 1 MB. */
-const LONG_PROMPT_BYTES = [20 * 1024, 200 * 1024, 1024 * 1024];
+/**
+ * Run 5's cases: a long RAG/code prompt, a large one (llm-d's 220 KB case), and 1 MB, each a fixed
+ * number of requests (a multiple of the clients) instead of a time window: on a loaded 2-core box a
+ * 2 s window held no finished 1 MB request, while a count gives every target the same requests and
+ * CPU sampled around all of them, however long they take.
+ */
+const LONG_PROMPT_CASES = [
+  { promptBytes: 20 * 1024, requests: 160 },
+  { promptBytes: 200 * 1024, requests: 48 },
+  { promptBytes: 1024 * 1024, requests: 24 },
+];
 const LONG_PROMPT_CLIENTS = 8;
+/** The most one counted window may take (then what is left counts as unfinished). */
+const LONG_PROMPT_BOUND_MS = 180_000;
+/** Run 5's direct path: the client itself calls the context worker and then the generation worker. */
+const DIRECT_TWO_HOP = 'direct (both hops)';
+/** Run 5's targets whose CPU per KB is compared from 200 KB to 1 MB. */
+const LINEARITY_TARGETS = [PROXY_NAME, BARE, NGINX_NAME];
 
 interface LongPromptRow {
   promptBytes: number;
+  requests: number;
   isStream: boolean;
   results: Record<string, Measured>;
+}
+
+const sizeLabel = (bytes: number): string =>
+  bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MB` : `${bytes / 1024} KB`;
+const kindLabel = (isStream: boolean): string => (isStream ? 'streamed' : 'plain');
+
+/** One run 5 row per target: rate, latency, CPU per request and per prompt KB. */
+function logLongPromptCase(row: LongPromptRow, targets: Target[], log: (s: string) => void): void {
+  for (const t of targets) {
+    const r = row.results[t.name] as Measured;
+    const perKb = r.cpuUsPerReq / (row.promptBytes / 1024);
+    const trouble = r.non200 + r.transportErrors + r.unfinished + r.doneMissing;
+    log(
+      `${sizeLabel(row.promptBytes).padEnd(8)} ${kindLabel(row.isStream).padEnd(10)} ${t.name.padEnd(20)} ${f1(r.rps).padStart(7)}  ${f1(r.latP50).padStart(7)}  ${f1(r.latP99).padStart(7)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(perKb).padStart(9)}` +
+        (trouble > 0
+          ? `  non-200: ${r.non200}, errors: ${r.transportErrors}, unfinished: ${r.unfinished}, [DONE] missing: ${r.doneMissing}`
+          : ''),
+    );
+  }
 }
 
 /**
  * Run 5, long prompts: completions with prompts of 20 KB, 200 KB and 1 MB (the context worker answers
  * with one token id per 4 prompt bytes, which go out again in the generation request), non-streamed and
- * streamed, 8 closed-loop clients, against the bare relay and nginx in the same run. Prints CPU per
- * request and its ratios, the request rate ratio, latency p99 above the bare relay's, and CPU per KB
- * (linear in size when it stays flat from 200 KB to 1 MB).
+ * streamed, 8 closed-loop clients, a fixed request count per case, against the direct two-hop path, the
+ * bare relay and nginx in the same run. Prints rate, latency, CPU per request and per KB per target.
  */
 async function runLongPrompts(
   plainTargets: Target[],
   streamTargets: Target[],
   base: (port: number, isStream: boolean) => LoadSpec,
   runs: number,
-  durationS: number,
   log: (s: string) => void,
 ): Promise<LongPromptRow[]> {
   const rows: LongPromptRow[] = [];
-  log(`\nRun 5: long prompts (completions), closed loop, ${LONG_PROMPT_CLIENTS} clients`);
-  log('prompt   kind       path                   req/s  p50 ms  p99 ms  CPU us/req  CPU us/KB');
+  log(
+    `\nRun 5: long prompts (completions), closed loop, ${LONG_PROMPT_CLIENTS} clients, ` +
+      `${LONG_PROMPT_CASES.map((c) => `${c.requests} requests at ${sizeLabel(c.promptBytes)}`).join(', ')} per run (after one warm-up request per client)`,
+  );
+  log('prompt   kind       path                   req/s   p50 ms   p99 ms  CPU us/req  CPU us/KB');
   for (const isStream of [false, true]) {
     const targets = isStream ? streamTargets : plainTargets;
-    for (const promptBytes of LONG_PROMPT_BYTES) {
+    for (const { promptBytes, requests } of LONG_PROMPT_CASES) {
       const results = await measure(
         targets,
-        (t) => ({ ...base(t.port, isStream), concurrency: LONG_PROMPT_CLIENTS, promptBytes }),
+        (t) => ({
+          ...base(t.port, isStream),
+          concurrency: LONG_PROMPT_CLIENTS,
+          promptBytes,
+          requestCount: requests,
+          durationMs: LONG_PROMPT_BOUND_MS,
+          directGenPort: t.directGenPort,
+        }),
         runs,
-        durationS,
+        Number.NaN,
       );
-      rows.push({ promptBytes, isStream, results });
-      for (const t of targets) {
-        const r = results[t.name] as Measured;
-        const perKb = r.cpuUsPerReq / (promptBytes / 1024);
-        log(
-          `${`${promptBytes / 1024} KB`.padEnd(8)} ${(isStream ? 'streamed' : 'plain').padEnd(10)} ${t.name.padEnd(20)} ${f0(r.rps).padStart(7)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(perKb).padStart(9)}${r.non200 + r.transportErrors > 0 ? `  non-200: ${r.non200}, errors: ${r.transportErrors}` : ''}`,
-        );
-      }
+      const row = { promptBytes, requests, isStream, results };
+      rows.push(row);
+      logLongPromptCase(row, targets, log);
     }
   }
   return rows;
 }
 
-/** Run 5's ratios: proxy against the bare relay and nginx per size, and the 200 KB -> 1 MB linearity. */
+/** `target`'s CPU per KB at 1 MB over its CPU per KB at 200 KB, for one kind (NaN when one is missing). */
+function cpuPerKbGrowth(rows: LongPromptRow[], isStream: boolean, target: string): number {
+  const perKb = (bytes: number): number =>
+    (rows.find((r) => r.isStream === isStream && r.promptBytes === bytes)?.results[target]
+      ?.cpuUsPerReq ?? Number.NaN) /
+    (bytes / 1024);
+  return perKb(1024 * 1024) / perKb(200 * 1024);
+}
+
+/**
+ * Run 5's summary: the proxy against the bare relay and nginx per case, its added latency (proxy minus
+ * the direct two-hop path, p50 and p99), and per target the 200 KB -> 1 MB growth of CPU per KB.
+ */
 function longPromptSummary(rows: LongPromptRow[], log: (s: string) => void): void {
   log(
     '\nRun 5 summary (proxy ratios within this run; targets of issue 16 at 200 KB: CPU <= 0.5x bare, rate >= 0.9x bare, added p99 <= 2 ms)',
   );
-  log('prompt   kind       CPU/bare  CPU/nginx  rate/bare  p99 - bare p99 ms  CPU/base build');
+  log(
+    'prompt   kind       CPU/bare  CPU/nginx  rate/bare  added p50 ms  added p99 ms  p99 - bare p99 ms  CPU/base build',
+  );
+  const minus = (a: number | undefined, b: number | undefined): string =>
+    f1((a ?? Number.NaN) - (b ?? Number.NaN));
   for (const row of rows) {
     const p = row.results[PROXY_NAME];
     const b = row.results[BARE];
     const n = row.results[NGINX_NAME];
+    const d = row.results[DIRECT_TWO_HOP];
     const base = row.results[BASE_PROXY_NAME];
     log(
-      `${`${row.promptBytes / 1024} KB`.padEnd(8)} ${(row.isStream ? 'streamed' : 'plain').padEnd(10)} ${ratio(p?.cpuUsPerReq, b?.cpuUsPerReq).padStart(8)}  ${ratio(p?.cpuUsPerReq, n?.cpuUsPerReq).padStart(9)}  ${ratio(p?.rps, b?.rps).padStart(9)}  ${f1((p?.latP99 ?? Number.NaN) - (b?.latP99 ?? Number.NaN)).padStart(17)}  ${base ? ratio(p?.cpuUsPerReq, base.cpuUsPerReq).padStart(14) : ''}`,
+      `${sizeLabel(row.promptBytes).padEnd(8)} ${kindLabel(row.isStream).padEnd(10)} ${ratio(p?.cpuUsPerReq, b?.cpuUsPerReq).padStart(8)}  ${ratio(p?.cpuUsPerReq, n?.cpuUsPerReq).padStart(9)}  ${ratio(p?.rps, b?.rps).padStart(9)}  ` +
+        `${minus(p?.latP50, d?.latP50).padStart(12)}  ${minus(p?.latP99, d?.latP99).padStart(12)}  ${minus(p?.latP99, b?.latP99).padStart(17)}  ${base ? ratio(p?.cpuUsPerReq, base.cpuUsPerReq).padStart(14) : ''}`,
     );
   }
+  log('CPU per KB at 1 MB / at 200 KB (1.0 = linear; above about 1.2 is a super-linear step):');
   for (const isStream of [false, true]) {
-    const at = (bytes: number): number =>
-      rows.find((r) => r.isStream === isStream && r.promptBytes === bytes)?.results[PROXY_NAME]
-        ?.cpuUsPerReq ?? Number.NaN;
-    const small = at(200 * 1024) / 200;
-    const large = at(1024 * 1024) / 1024;
-    log(
-      `  ${isStream ? 'streamed' : 'plain'}: proxy CPU per KB at 1 MB / at 200 KB = ${f2(large / small)} (1.0 = linear; above about 1.2 is a super-linear step)`,
-    );
+    const growth = LINEARITY_TARGETS.map((t) => `${t} ${f2(cpuPerKbGrowth(rows, isStream, t))}`);
+    log(`  ${kindLabel(isStream).padEnd(9)} ${growth.join(', ')}`);
+  }
+  for (const isStream of [false, true]) {
+    const at = rows.find((r) => r.isStream === isStream && r.promptBytes === 200 * 1024);
+    const added =
+      (at?.results[PROXY_NAME]?.latP99 ?? Number.NaN) -
+      (at?.results[DIRECT_TWO_HOP]?.latP99 ?? Number.NaN);
+    log(`  added latency p99 at 200 KB, ${kindLabel(isStream)}: ${f1(added)} ms (<= 2)`);
   }
 }
 
@@ -719,6 +778,7 @@ function writeResults(file: string | undefined, results: object): void {
 function longPromptJson(rows: LongPromptRow[]): object {
   return rows.map((r) => ({
     promptBytes: r.promptBytes,
+    requests: r.requests,
     isStream: r.isStream,
     results: strip(r.results),
   }));
@@ -891,14 +951,17 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
     const NGX = NGINX_NAME;
     const PROXY = PROXY_NAME;
 
-    // Run 5's targets: the two relays and the proxy (a long prompt straight to one worker says nothing).
+    // Run 5's targets: the direct two-hop path (the client calls both workers itself: the latency floor
+    // the proxy adds to), the two relays and the proxy.
     const longPlain: Target[] = [
+      { name: DIRECT_TWO_HOP, port: ctxPort, pid: undefined, directGenPort: genPort },
       ...(nginx ? [{ name: NGX, port: nginx.a, pid: nginx.pid }] : []),
       { name: BARE, port: relayA.port, pid: relayA.pid },
       { name: PROXY, port: proxyA.port, pid: proxyA.pid },
       ...baseTarget(baseA),
     ];
     const longStream: Target[] = [
+      { name: DIRECT_TWO_HOP, port: ctxPort, pid: undefined, directGenPort: streamPort },
       ...(nginx ? [{ name: NGX, port: nginx.b, pid: nginx.pid }] : []),
       { name: BARE, port: relayB.port, pid: relayB.pid },
       { name: PROXY, port: proxyB.port, pid: proxyB.pid },
@@ -911,7 +974,6 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
         (port, isStream) =>
           closed(port, isStream ? streamed : plain, isStream, LONG_PROMPT_CLIENTS),
         runs,
-        durationS,
         log,
       );
     if (isLongOnly) {
