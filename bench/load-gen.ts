@@ -76,7 +76,7 @@ async function one(scheduledAt: number): Promise<void> {
   if (inWindow) windowOutstanding++;
   try {
     if (direct !== undefined) {
-      const status = await postWhole(spec.port, direct.ctxBody).then(
+      const status = await postWhole(spec.port, direct.ctxBody, false).then(
         (r) => r.status,
         () => 0,
       );
@@ -159,8 +159,15 @@ function exchange(scheduledAt: number, inWindow: boolean): Promise<void> {
   });
 }
 
-/** POSTs `body` to 127.0.0.1:port on the shared agent and resolves with the whole answer. */
-function postWhole(port: number, body: Buffer): Promise<{ status: number; body: Buffer }> {
+/**
+ * POSTs `body` to 127.0.0.1:port on the shared agent and resolves once the answer has ended, with its
+ * bytes when `isKept` (the load's context calls only read them: a relay doing nothing keeps nothing).
+ */
+function postWhole(
+  port: number,
+  body: Buffer,
+  isKept: boolean,
+): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -173,7 +180,9 @@ function postWhole(port: number, body: Buffer): Promise<{ status: number; body: 
       },
       (res) => {
         const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('data', (c: Buffer) => {
+          if (isKept) parts.push(c);
+        });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
         res.on('error', reject);
       },
@@ -198,7 +207,7 @@ async function prepareDirect(genPort: number): Promise<DirectPath> {
       disaggregated_params: { request_type: 'context_only' },
     }),
   );
-  const answer = await postWhole(spec.port, ctxBody);
+  const answer = await postWhole(spec.port, ctxBody, true);
   if (answer.status !== 200) {
     throw new Error(
       `direct path: the context worker on port ${spec.port} answered ${answer.status}`,

@@ -636,9 +636,9 @@ async function runSlowClients(
  * CPU sampled around all of them, however long they take.
  */
 const LONG_PROMPT_CASES = [
-  { promptBytes: 20 * 1024, requests: 160 },
-  { promptBytes: 200 * 1024, requests: 48 },
-  { promptBytes: 1024 * 1024, requests: 24 },
+  { promptBytes: 20 * 1024, requests: 160, aloneRequests: 200 },
+  { promptBytes: 200 * 1024, requests: 48, aloneRequests: 100 },
+  { promptBytes: 1024 * 1024, requests: 24, aloneRequests: 40 },
 ];
 const LONG_PROMPT_CLIENTS = 8;
 /** The most one counted window may take (then what is left counts as unfinished). */
@@ -652,21 +652,28 @@ interface LongPromptRow {
   promptBytes: number;
   requests: number;
   isStream: boolean;
+  /** The loaded pass (LONG_PROMPT_CLIENTS clients): rate and CPU. */
   results: Record<string, Measured>;
+  /** The latency pass, one client: the proxy's added latency against the direct path. */
+  alone: Record<string, Measured>;
 }
 
 const sizeLabel = (bytes: number): string =>
   bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MB` : `${bytes / 1024} KB`;
 const kindLabel = (isStream: boolean): string => (isStream ? 'streamed' : 'plain');
 
-/** One run 5 row per target: rate, latency, CPU per request and per prompt KB. */
-function logLongPromptCase(row: LongPromptRow, targets: Target[], log: (s: string) => void): void {
-  for (const t of targets) {
-    const r = row.results[t.name] as Measured;
+/** One run 5 row per target of one pass: rate, latency, CPU per request and per prompt KB. */
+function logLongPromptCase(
+  row: LongPromptRow,
+  pass: Record<string, Measured>,
+  clients: number,
+  log: (s: string) => void,
+): void {
+  for (const [name, r] of Object.entries(pass)) {
     const perKb = r.cpuUsPerReq / (row.promptBytes / 1024);
     const trouble = r.non200 + r.transportErrors + r.unfinished + r.doneMissing;
     log(
-      `${sizeLabel(row.promptBytes).padEnd(8)} ${kindLabel(row.isStream).padEnd(10)} ${t.name.padEnd(20)} ${f1(r.rps).padStart(7)}  ${f1(r.latP50).padStart(7)}  ${f1(r.latP99).padStart(7)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(perKb).padStart(9)}` +
+      `${sizeLabel(row.promptBytes).padEnd(8)} ${kindLabel(row.isStream).padEnd(10)} ${String(clients).padStart(7)}  ${name.padEnd(20)} ${f1(r.rps).padStart(7)}  ${f1(r.latP50).padStart(7)}  ${f1(r.latP99).padStart(7)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(perKb).padStart(9)}` +
         (trouble > 0
           ? `  non-200: ${r.non200}, errors: ${r.transportErrors}, unfinished: ${r.unfinished}, [DONE] missing: ${r.doneMissing}`
           : ''),
@@ -677,8 +684,10 @@ function logLongPromptCase(row: LongPromptRow, targets: Target[], log: (s: strin
 /**
  * Run 5, long prompts: completions with prompts of 20 KB, 200 KB and 1 MB (the context worker answers
  * with one token id per 4 prompt bytes, which go out again in the generation request), non-streamed and
- * streamed, 8 closed-loop clients, a fixed request count per case, against the direct two-hop path, the
- * bare relay and nginx in the same run. Prints rate, latency, CPU per request and per KB per target.
+ * streamed, a fixed request count per case. A loaded pass (8 closed-loop clients) against the direct
+ * two-hop path, the bare relay and nginx gives rate and CPU; a pass with one client against the
+ * two-hop targets gives latency without queueing (in a closed loop, latency is clients / rate, so with 8
+ * clients a latency difference is a rate difference), from which the summary takes the added latency.
  */
 async function runLongPrompts(
   plainTargets: Target[],
@@ -688,30 +697,44 @@ async function runLongPrompts(
   log: (s: string) => void,
 ): Promise<LongPromptRow[]> {
   const rows: LongPromptRow[] = [];
+  const counts = (pick: (c: (typeof LONG_PROMPT_CASES)[number]) => number): string =>
+    LONG_PROMPT_CASES.map((c) => `${pick(c)} at ${sizeLabel(c.promptBytes)}`).join(', ');
   log(
-    `\nRun 5: long prompts (completions), closed loop, ${LONG_PROMPT_CLIENTS} clients, ` +
-      `${LONG_PROMPT_CASES.map((c) => `${c.requests} requests at ${sizeLabel(c.promptBytes)}`).join(', ')} per run (after one warm-up request per client)`,
+    `\nRun 5: long prompts (completions), closed loop, a fixed number of requests per case and run (after one warm-up request per client): ` +
+      `${LONG_PROMPT_CLIENTS} clients (${counts((c) => c.requests)}), then 1 client on the two-hop paths (${counts((c) => c.aloneRequests)})`,
   );
-  log('prompt   kind       path                   req/s   p50 ms   p99 ms  CPU us/req  CPU us/KB');
+  log(
+    'prompt   kind       clients  path                   req/s   p50 ms   p99 ms  CPU us/req  CPU us/KB',
+  );
   for (const isStream of [false, true]) {
     const targets = isStream ? streamTargets : plainTargets;
-    for (const { promptBytes, requests } of LONG_PROMPT_CASES) {
-      const results = await measure(
-        targets,
-        (t) => ({
-          ...base(t.port, isStream),
-          concurrency: LONG_PROMPT_CLIENTS,
-          promptBytes,
-          requestCount: requests,
-          durationMs: LONG_PROMPT_BOUND_MS,
-          directGenPort: t.directGenPort,
-        }),
-        runs,
-        Number.NaN,
-      );
-      const row = { promptBytes, requests, isStream, results };
+    // nginx is one hop (no context call): its latency is no floor for a two-hop path.
+    const twoHop = targets.filter((t) => t.name !== NGINX_NAME);
+    for (const { promptBytes, requests, aloneRequests } of LONG_PROMPT_CASES) {
+      const pass = (
+        on: Target[],
+        clients: number,
+        count: number,
+      ): Promise<Record<string, Measured>> =>
+        measure(
+          on,
+          (t) => ({
+            ...base(t.port, isStream),
+            concurrency: clients,
+            promptBytes,
+            requestCount: count,
+            durationMs: LONG_PROMPT_BOUND_MS,
+            directGenPort: t.directGenPort,
+          }),
+          runs,
+          Number.NaN,
+        );
+      const results = await pass(targets, LONG_PROMPT_CLIENTS, requests);
+      const alone = await pass(twoHop, 1, aloneRequests);
+      const row = { promptBytes, requests, isStream, results, alone };
       rows.push(row);
-      logLongPromptCase(row, targets, log);
+      logLongPromptCase(row, results, LONG_PROMPT_CLIENTS, log);
+      logLongPromptCase(row, alone, 1, log);
     }
   }
   return rows;
@@ -732,7 +755,8 @@ function cpuPerKbGrowth(rows: LongPromptRow[], isStream: boolean, target: string
  */
 function longPromptSummary(rows: LongPromptRow[], log: (s: string) => void): void {
   log(
-    '\nRun 5 summary (proxy ratios within this run; targets of issue 16 at 200 KB: CPU <= 0.5x bare, rate >= 0.9x bare, added p99 <= 2 ms)',
+    '\nRun 5 summary (proxy ratios within this run; targets of issue 16 at 200 KB: CPU <= 0.5x bare, rate >= 0.9x bare, added p99 <= 2 ms; ' +
+      `CPU and rate from the ${LONG_PROMPT_CLIENTS}-client pass, added latency = proxy minus direct two-hop path with 1 client)`,
   );
   log(
     'prompt   kind       CPU/bare  CPU/nginx  rate/bare  added p50 ms  added p99 ms  p99 - bare p99 ms  CPU/base build',
@@ -743,11 +767,12 @@ function longPromptSummary(rows: LongPromptRow[], log: (s: string) => void): voi
     const p = row.results[PROXY_NAME];
     const b = row.results[BARE];
     const n = row.results[NGINX_NAME];
-    const d = row.results[DIRECT_TWO_HOP];
+    const pAlone = row.alone[PROXY_NAME];
+    const dAlone = row.alone[DIRECT_TWO_HOP];
     const base = row.results[BASE_PROXY_NAME];
     log(
       `${sizeLabel(row.promptBytes).padEnd(8)} ${kindLabel(row.isStream).padEnd(10)} ${ratio(p?.cpuUsPerReq, b?.cpuUsPerReq).padStart(8)}  ${ratio(p?.cpuUsPerReq, n?.cpuUsPerReq).padStart(9)}  ${ratio(p?.rps, b?.rps).padStart(9)}  ` +
-        `${minus(p?.latP50, d?.latP50).padStart(12)}  ${minus(p?.latP99, d?.latP99).padStart(12)}  ${minus(p?.latP99, b?.latP99).padStart(17)}  ${base ? ratio(p?.cpuUsPerReq, base.cpuUsPerReq).padStart(14) : ''}`,
+        `${minus(pAlone?.latP50, dAlone?.latP50).padStart(12)}  ${minus(pAlone?.latP99, dAlone?.latP99).padStart(12)}  ${minus(p?.latP99, b?.latP99).padStart(17)}  ${base ? ratio(p?.cpuUsPerReq, base.cpuUsPerReq).padStart(14) : ''}`,
     );
   }
   log('CPU per KB at 1 MB / at 200 KB (1.0 = linear; above about 1.2 is a super-linear step):');
@@ -758,8 +783,8 @@ function longPromptSummary(rows: LongPromptRow[], log: (s: string) => void): voi
   for (const isStream of [false, true]) {
     const at = rows.find((r) => r.isStream === isStream && r.promptBytes === 200 * 1024);
     const added =
-      (at?.results[PROXY_NAME]?.latP99 ?? Number.NaN) -
-      (at?.results[DIRECT_TWO_HOP]?.latP99 ?? Number.NaN);
+      (at?.alone[PROXY_NAME]?.latP99 ?? Number.NaN) -
+      (at?.alone[DIRECT_TWO_HOP]?.latP99 ?? Number.NaN);
     log(`  added latency p99 at 200 KB, ${kindLabel(isStream)}: ${f1(added)} ms (<= 2)`);
   }
 }
@@ -781,6 +806,7 @@ function longPromptJson(rows: LongPromptRow[]): object {
     requests: r.requests,
     isStream: r.isStream,
     results: strip(r.results),
+    oneClient: strip(r.alone),
   }));
 }
 
