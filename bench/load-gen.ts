@@ -93,6 +93,18 @@ async function one(scheduledAt: number): Promise<void> {
   }
 }
 
+/** A POST of `body` to 127.0.0.1:port on the shared keep-alive agent. */
+function postOptions(port: number, body: Buffer): http.RequestOptions {
+  return {
+    host: '127.0.0.1',
+    port,
+    path: spec.path,
+    method: 'POST',
+    agent,
+    headers: { 'content-type': 'application/json', 'content-length': body.length },
+  };
+}
+
 /** The measured call of one request: its answer's status, latency, TTFT and tokens are recorded. */
 function exchange(scheduledAt: number, inWindow: boolean): Promise<void> {
   const { port, body } = mainCall();
@@ -105,53 +117,43 @@ function exchange(scheduledAt: number, inWindow: boolean): Promise<void> {
       resolve();
       return true;
     };
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: spec.path,
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
-      },
-      (res) => {
-        let first = 0;
-        let tail = '';
-        let n = 0;
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          if (first === 0) first = performance.now();
-          if (spec.isStream) {
-            n += countData(c);
-            tail = (tail + c).slice(-32);
-          }
-        });
-        res.on('end', () => {
-          const end = performance.now();
-          if (!settle()) return;
-          const st = String(res.statusCode ?? 0);
-          const isInTime = inWindow && end <= windowEnd;
-          if (isInTime && res.statusCode === 200) ok++;
-          if (spec.isBySend ? inWindow : isInTime) {
-            statuses[st] = (statuses[st] ?? 0) + 1;
-            if (res.statusCode === 200) {
-              lat.push(end - scheduledAt);
-              if (spec.isStream) {
-                ttft.push(first - scheduledAt);
-                tokens += n;
-                if (!tail.includes('[DONE]')) doneMissing++;
-              }
-            } else if (res.statusCode === 429 || res.statusCode === 503) {
-              shedLat.push(end - scheduledAt);
-              if (res.headers['retry-after'] !== undefined) shedRetryAfter++;
+    const req = http.request(postOptions(port, body), (res) => {
+      let first = 0;
+      let tail = '';
+      let n = 0;
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        if (first === 0) first = performance.now();
+        if (spec.isStream) {
+          n += countData(c);
+          tail = (tail + c).slice(-32);
+        }
+      });
+      res.on('end', () => {
+        const end = performance.now();
+        if (!settle()) return;
+        const st = String(res.statusCode ?? 0);
+        const isInTime = inWindow && end <= windowEnd;
+        if (isInTime && res.statusCode === 200) ok++;
+        if (spec.isBySend ? inWindow : isInTime) {
+          statuses[st] = (statuses[st] ?? 0) + 1;
+          if (res.statusCode === 200) {
+            lat.push(end - scheduledAt);
+            if (spec.isStream) {
+              ttft.push(first - scheduledAt);
+              tokens += n;
+              if (!tail.includes('[DONE]')) doneMissing++;
             }
+          } else if (res.statusCode === 429 || res.statusCode === 503) {
+            shedLat.push(end - scheduledAt);
+            if (res.headers['retry-after'] !== undefined) shedRetryAfter++;
           }
-        });
-        res.on('error', () => {
-          if (settle()) transportErrors++;
-        });
-      },
-    );
+        }
+      });
+      res.on('error', () => {
+        if (settle()) transportErrors++;
+      });
+    });
     req.on('error', () => {
       if (settle() && inWindow) transportErrors++;
     });
@@ -169,24 +171,14 @@ function postWhole(
   isKept: boolean,
 ): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: spec.path,
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
-      },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => {
-          if (isKept) parts.push(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
-        res.on('error', reject);
-      },
-    );
+    const req = http.request(postOptions(port, body), (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => {
+        if (isKept) parts.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    });
     req.on('error', reject);
     req.end(body);
   });
