@@ -16,7 +16,7 @@ export interface LoadRunHooks {
 /**
  * Runs `command` (the load generator, `spec` is appended as its JSON argument) in `cwd` and resolves
  * with its result; rejects with the generator's output when it printed none (it crashed, or the spec was
- * refused). The generator's stderr goes to ours.
+ * refused), its stderr's tail included. The generator's stderr goes on to ours.
  */
 export function runLoadGen(
   [cmd, args]: [string, string[]],
@@ -26,9 +26,15 @@ export function runLoadGen(
 ): Promise<LoadGenResult> {
   const child = spawn(cmd, [...args, JSON.stringify(spec)], {
     cwd,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  // Passed on as it comes, and its tail kept for the error when no result comes.
+  let errTail = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    process.stderr.write(d);
+    errTail = (errTail + d.toString()).slice(-2_000);
+  });
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
       const text = d.toString();
@@ -42,7 +48,11 @@ export function runLoadGen(
       try {
         resolve(JSON.parse(line?.slice(7) ?? '') as LoadGenResult);
       } catch {
-        reject(new Error(`load generator failed (exit ${String(code)}):\n${out.slice(0, 2_000)}`));
+        reject(
+          new Error(
+            `load generator failed (exit ${String(code)}):\n${out.slice(0, 2_000)}${errTail}`,
+          ),
+        );
       }
     });
   });
