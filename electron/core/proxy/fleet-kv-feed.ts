@@ -167,16 +167,12 @@ export class FleetKvSource implements KvEventSource {
     } else if (msg?.type === 'disagg-kv-round') {
       for (const b of msg.batches) {
         try {
-          sink.applyKvEvents(b.url, parseKvEventsBody(b.body));
+          const events = parseKvEventsBody(b.body);
+          sink.applyKvEvents(b.url, events);
+          this.log('debug', `kv feed: applied ${events.length} events of ${b.url}`);
         } catch (err) {
           this.log('debug', `kv feed: bad events of ${b.url}: ${String(err)}`);
         }
-      }
-      if (msg.batches.length > 0) {
-        this.log(
-          'debug',
-          `kv feed: applied the events of ${msg.batches.map((b) => b.url).join(', ')}`,
-        );
       }
     }
   }
