@@ -7,8 +7,9 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { isProcessAlive } from '../../helpers/process-alive';
 import { type SimProcess, startSimWorker, tempFile } from '../sim/sim-process';
-import { request } from './proxy-test-kit';
+import { primeKvCache, request } from './proxy-test-kit';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin', 'disagg-console.mjs');
@@ -17,15 +18,6 @@ const OPTIONS =
   'disable_overlap_scheduler: true\ncache_transceiver_config:\n  backend: UCX\nkv_cache_config:\n' +
   '  enable_block_reuse: true\n  event_buffer_max_size: 1024\n';
 const ENV = { DISAGG_SIM_ZERO_DELAY: '1' };
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Waits (polling every 50 ms, at most timeoutMs) until `re` matches the output; the match or undefined. */
 async function outputMatch(
@@ -86,7 +78,7 @@ describe('proxy --workers 2 with kv_cache_aware routing', () => {
       process.kill(fleet.pid, 'SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
     }
-    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
     await Promise.all(sims.map((s) => s.stop()));
   }, 60_000);
 
@@ -95,17 +87,7 @@ describe('proxy --workers 2 with kv_cache_aware routing', () => {
     const prompt = Array.from({ length: 512 }, (_, i) => 3_000 + i);
     const mark = out.length;
     // Prime the second context worker behind the proxy's back: only its /kv_cache_events tell the routers.
-    const prime = await request(
-      primed.port,
-      'POST',
-      '/v1/completions',
-      JSON.stringify({
-        model: MODEL,
-        prompt,
-        max_tokens: 1,
-        disaggregated_params: { request_type: 'context_only' },
-      }),
-    );
+    const prime = await primeKvCache(primed.port, MODEL, prompt);
     expect(prime.status).toBe(200);
     // Process 1 logs when the fleet feed brought it the worker's events (process 0 polled them first).
     // Bounded and not asserted here: without a feed the routing below is what fails.

@@ -13,8 +13,12 @@ import {
   FleetKvRelay,
   FleetKvSource,
 } from '../../../../electron/core/proxy/fleet-kv-feed';
-import type { KvEventFetch } from '../../../../electron/core/proxy/kv-event-feed';
+import type {
+  KvEventFetch,
+  KvEventSourceFactory,
+} from '../../../../electron/core/proxy/kv-event-feed';
 import { KvEventPoller } from '../../../../electron/core/proxy/kv-event-feed';
+import type { ProxyServerOptions } from '../../../../electron/core/proxy/proxy-options';
 import { resolveLimits } from '../../../../electron/core/proxy/proxy-options';
 import { Upstreams } from '../../../../electron/core/proxy/upstreams';
 import type { KvCacheAwareRouter } from '../../../../shared/logic/routers/kv-cache-aware';
@@ -94,6 +98,25 @@ class FakeWorkers {
   }
 }
 
+/** A proxy with a kv_cache_aware context pool over `urls`, its KV events from `source`. */
+function kvUpstreams(urls: string[], source: KvEventSourceFactory): Upstreams {
+  const options: ProxyServerOptions = {
+    host: '127.0.0.1',
+    port: 0,
+    contextUrls: urls,
+    generationUrls: ['127.0.0.1:2001'],
+    contextRouter: {
+      type: 'kv_cache_aware',
+      use_tokens: false,
+      max_batch_size: 64,
+      tokens_per_block: 32,
+    },
+    log: noLog,
+    kvEventSource: source,
+  };
+  return new Upstreams(options, resolveLimits(options), noLog);
+}
+
 describe('fleet kv feed', () => {
   const opened: Upstreams[] = [];
   afterEach(() => {
@@ -108,20 +131,11 @@ describe('fleet kv feed', () => {
     workers?: FakeWorkers,
   ): { upstreams: Upstreams; router: () => KvCacheAwareRouter; poller?: KvEventPoller } {
     let poller: KvEventPoller | undefined;
-    const options = {
-      host: '127.0.0.1',
-      port: 0,
-      contextUrls: urls,
-      generationUrls: ['127.0.0.1:2001'],
-      contextRouter: { type: 'kv_cache_aware' as const, max_batch_size: 64, tokens_per_block: 32 },
-      log: noLog,
-      kvEventSource: (_local: KvEventPoller, log: typeof noLog) => {
-        // The test drives the rounds with pollOnce; the timer never fires within a test.
-        poller = workers ? new KvEventPoller(1_000_000, log, workers.fetch) : undefined;
-        return new FleetKvSource(hub.channel(index), poller, log);
-      },
-    };
-    const upstreams = new Upstreams(options, resolveLimits(options), noLog);
+    const upstreams = kvUpstreams(urls, (_local, log) => {
+      // The test drives the rounds with pollOnce; the timer never fires within a test.
+      poller = workers ? new KvEventPoller(1_000_000, log, workers.fetch) : undefined;
+      return new FleetKvSource(hub.channel(index), poller, log);
+    });
     opened.push(upstreams);
     upstreams.start();
     return {
@@ -235,16 +249,7 @@ describe('fleet kv feed', () => {
     const poller = new KvEventPoller(1_000_000, noLog, (w) =>
       w.url === B ? Promise.resolve('{"not": "an array"}') : workers.fetch(w),
     );
-    const options = {
-      host: '127.0.0.1',
-      port: 0,
-      contextUrls: [A, B],
-      generationUrls: ['127.0.0.1:2001'],
-      contextRouter: { type: 'kv_cache_aware' as const, max_batch_size: 64, tokens_per_block: 32 },
-      log: noLog,
-      kvEventSource: () => poller,
-    };
-    const upstreams = new Upstreams(options, resolveLimits(options), noLog);
+    const upstreams = kvUpstreams([A, B], () => poller);
     opened.push(upstreams);
     upstreams.start();
     workers.report(A, stored(3n));
