@@ -1,9 +1,9 @@
 // One KV event poller for every router of a `proxy --workers N` fleet (issue #16). A poll of
 // `/kv_cache_events` drains the worker's queue, so N polling processes would each learn about 1/N of the
-// cached blocks. Instead process 0 polls (as a lone proxy does), applies each round to its own routers and
-// sends it to the cluster primary; the primary keeps the fleet's picture (every worker's block set) and
-// passes the round on to the other processes, which do not poll. A process that starts (or restarts, or
-// gains a worker) asks the primary for a snapshot of those workers' blocks and replaces its own with it.
+// cached blocks. Instead process 0 polls (as a lone proxy does) and sends each round to the cluster
+// primary; the primary keeps the fleet's picture (every worker's block set) and sends the round to every
+// process, process 0 included; the others do not poll. A process that starts (or restarts, or gains a
+// worker) asks the primary for a snapshot of those workers' blocks and replaces its own with it.
 // Ordering: one poller whose rounds never overlap, and node:cluster's IPC channels are FIFO in each
 // direction, so every process applies one worker's events in the worker's order, and a snapshot reflects
 // exactly the rounds sent to that process before it. Cost: one message per poll round with events (the
@@ -106,8 +106,8 @@ export function fleetKvMessageOf(msg: unknown): FleetKvMessage | undefined {
 }
 
 /**
- * A fleet process's KV event source: the poller's rounds (its own when it is the poller, else the
- * primary's relay of them) and snapshots for the workers it did not know yet.
+ * A fleet process's KV event source: the poller's rounds as the primary sends them (the poller's own
+ * included) and snapshots for the workers it did not know yet.
  */
 export class FleetKvSource implements KvEventSource {
   private sink: KvEventSink | undefined;
@@ -128,7 +128,15 @@ export class FleetKvSource implements KvEventSource {
     this.sink = sink;
     this.unsubscribe = this.channel.subscribe((msg) => this.receive(msg));
     this.membersChanged();
-    this.poller?.start(sink, (round) => {
+    // The poller applies its own rounds when the primary sends them back, like every process: then
+    // rounds and snapshots reach each process in one order (the primary's), and a snapshot answering a
+    // request can never overwrite a round this process polled after asking.
+    const pollOnly: KvEventSink = {
+      kvWorkers: () => sink.kvWorkers(),
+      applyKvEvents: () => undefined,
+      replaceKvBlocks: () => undefined,
+    };
+    this.poller?.start(pollOnly, (round) => {
       if (round.batches.length > 0 || !sameSet(round.urls, this.lastSentUrls)) {
         this.lastSentUrls = round.urls;
         this.channel.send({ type: 'disagg-kv-round', ...round });
@@ -195,8 +203,8 @@ export interface FleetPeers {
 }
 
 /**
- * The primary's side: keeps every polled worker's block set (as the rounds add them up) and passes each
- * round on to every process but its sender. Workers the poller stopped polling are forgotten.
+ * The primary's side: keeps every polled worker's block set (as the rounds add them up) and sends each
+ * round to every process, its sender included (see FleetKvSource). Workers no longer polled are forgotten.
  */
 export class FleetKvRelay {
   private readonly blocks = new Map<string, Set<bigint>>();
@@ -218,7 +226,7 @@ export class FleetKvRelay {
       );
       return;
     }
-    if (msg?.type === 'disagg-kv-round') this.relayRound(from, msg);
+    if (msg?.type === 'disagg-kv-round') this.relayRound(msg);
     else if (msg?.type === 'disagg-kv-snapshot-request') {
       this.peers.send(from, this.snapshot(msg.urls));
     }
@@ -239,7 +247,7 @@ export class FleetKvRelay {
     };
   }
 
-  private relayRound(from: number, msg: KvRoundMessage): void {
+  private relayRound(msg: KvRoundMessage): void {
     for (const b of msg.batches) {
       let set = this.blocks.get(b.url);
       if (!set) this.blocks.set(b.url, (set = new Set()));
@@ -255,6 +263,6 @@ export class FleetKvRelay {
       }
     }
     for (const url of [...this.blocks.keys()]) if (!msg.urls.includes(url)) this.blocks.delete(url);
-    for (const i of this.peers.indices()) if (i !== from) this.peers.send(i, msg);
+    for (const i of this.peers.indices()) this.peers.send(i, msg);
   }
 }

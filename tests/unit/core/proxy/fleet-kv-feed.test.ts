@@ -225,6 +225,19 @@ describe('fleet kv feed', () => {
     expect(hub.relay.snapshot([C]).workers).toEqual([{ url: C, hashes: [] }]);
   });
 
+  it('never lets a snapshot overwrite a round the poller polled after asking for it', async () => {
+    const hub = new FakeHub();
+    const workers = new FakeWorkers();
+    const p0 = fleetProcess(hub, 0, [A], workers);
+    hub.flush();
+    // Process 0 gains C: its snapshot request is still on the way when it polls C's first events.
+    p0.upstreams.addWorker('context', C);
+    workers.report(C, stored(8n, BIG));
+    await p0.poller?.pollOnce();
+    hub.flush();
+    expect(new Set(p0.router().blockHashes(C))).toEqual(new Set([8n, BIG]));
+  });
+
   it('refuses malformed feed messages with what is wrong, and ignores other channel traffic', () => {
     expect(fleetKvMessageOf({ type: 'cost', cpuUs: 1 })).toBeUndefined();
     expect(fleetKvMessageOf('text')).toBeUndefined();
