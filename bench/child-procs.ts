@@ -1,6 +1,7 @@
 // Child processes of the benchmarks: start one and wait until its output matches a pattern (the port it
 // listens on, usually), and stop one by its pid. Layer: bench.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** How much of a starting child's output is kept for its ready match and error message. */
 const OUTPUT_KEPT_CHARS = 100_000;
@@ -55,4 +56,23 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
   const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(killer);
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of a process in seconds, from /proc/PID/stat (0 once it is gone). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
 }

@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 
-import { startUntil, stopChild } from './child-procs';
+import { cpuSeconds, startUntil, stopChild } from './child-procs';
 import { runLoadGen } from './load-run';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
@@ -117,25 +117,6 @@ async function stop(proc: Proc): Promise<void> {
   const i = procs.indexOf(proc);
   if (i >= 0) procs.splice(i, 1);
   await stopChild(proc.child);
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process in seconds (0 once it is gone). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return 0;
-  }
 }
 
 /**

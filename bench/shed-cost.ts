@@ -9,13 +9,12 @@
 // /proc/PID/stat over the requests. Also shed with `connection: close` (a chunked body: the connection
 // cannot be kept) and, for scale, a bare Node server answering the same 429 (the floor of any answer
 // through node:http). A benchmark prints numbers; it is not a test (docs/performance.md).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
-import { startUntil, stopChild } from './child-procs';
+import { cpuSeconds, startUntil, stopChild } from './child-procs';
 import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -41,21 +40,6 @@ function parseOptions(argv: readonly string[]): Options {
     else throw new Error(`unknown flag ${flag ?? ''} (--requests N, --clients N, --runs N)`);
   }
   return opts;
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 type Started = ReturnType<typeof startUntil>;
