@@ -150,7 +150,7 @@ require('http').createServer((q,r)=>{r.writeHead(429,{'content-type':'applicatio
   return { port: Number((await s.started)[1]), pid: s.child.pid ?? 0 };
 }
 
-/** Resolves once the full proxy refuses (its slot is held); the bounded worker sends no header for a while. */
+/** Resolves once the full proxy refuses (its slot is held). */
 async function untilShedding(port: number): Promise<void> {
   const until = Date.now() + 20_000;
   while (Date.now() < until) {
@@ -173,14 +173,15 @@ async function main(): Promise<void> {
     const [ctx, gen, slowGen] = await Promise.all([
       worker(['--tokens', '4']),
       worker(['--tokens', '4']),
-      worker(['--slots', '1', '--service-ms', '3600000']),
+      // One slot, a stream of 20,000 tokens 90 ms apart: held for 30 min, never idle past a timeout.
+      worker(['--slots', '1', '--service-ms', '1800000', '--tokens', '20000']),
     ]);
     const served = await proxy(dir, 'served', ctx, gen, ['--max-loop-delay', '0']);
     const full = await proxy(dir, 'full', ctx, slowGen, [
       ...['--max-concurrency', '1', '--max-queue', '0', '--max-loop-delay', '0'],
     ]);
     const bare = await bareServer();
-    // Hold the full proxy's one slot: a stream the bounded worker answers over an hour.
+    // Hold the full proxy's one slot with that stream.
     const holder = http.request({
       host: '127.0.0.1',
       port: full.port,
