@@ -8,7 +8,7 @@
 //      streamed capacity at N = --open-size: goodput, shed answers (429/503) and how many had Retry-After,
 //      TTFT p99 of the admitted streams (merged over the generators' raw samples), with default limits and
 //      with global admission limits (split between the processes), and without CPU-pressure shedding
-//      (--max-loop-delay 0).
+//      (--max-loop-delay 0); with --loop-delay S, also with --max-loop-delay S.
 // Every window also records the busiest rig process: a generator or worker near a full core means the rig,
 // not the fleet, set that figure (flagged). Writes fleet-bench.json and fleet-bench.md to --out (default
 // $OUT). With --bundles DIR it runs the esbuild bundles of scripts/device/build.sh instead of tsx (the device
@@ -37,6 +37,8 @@ interface Options {
   streamTokens: number;
   outDir: string;
   bundles: string | undefined;
+  /** `--loop-delay S`: one more open-loop configuration with `--max-loop-delay S` (tuning the default). */
+  loopDelayS: number | undefined;
 }
 
 /** Where everything runs: the fleet's cores, one rig core per worker and generator, and how many of each. */
@@ -519,6 +521,7 @@ function parseOptions(args: string[]): Options {
     streamTokens: num('tokens', 4),
     outDir: value('out') ?? process.env.OUT ?? mkdtempSync(path.join(os.tmpdir(), 'fleet-out-')),
     bundles: value('bundles'),
+    loopDelayS: value('loop-delay') === undefined ? undefined : num('loop-delay', 0),
   };
 }
 
@@ -561,6 +564,16 @@ export async function runFleetBench(args: string[]): Promise<number> {
         [],
         log,
       )),
+      ...(opts.loopDelayS === undefined
+        ? []
+        : await runOpenLoop(
+            opts,
+            layout,
+            rig,
+            `${opts.openSize} processes, --max-loop-delay ${opts.loopDelayS}`,
+            ['--max-loop-delay', String(opts.loopDelayS)],
+            log,
+          )),
       // The same without CPU-pressure shedding: what default limits did before issue #16's shedding.
       ...(await runOpenLoop(
         opts,
