@@ -102,6 +102,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const releaseResources = (): void => {
     upstreams.close();
     records.close();
+    metrics.runtime.stop();
   };
 
   return {
@@ -111,6 +112,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     async listen(): Promise<number> {
       const port = await listener.listen();
       upstreams.start();
+      metrics.runtime.start();
       return port;
     },
     async close(): Promise<void> {

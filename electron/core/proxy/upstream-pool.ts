@@ -9,6 +9,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
+import { Histogram, LATENCY_BUCKETS_SECONDS } from '../../../shared/logic/histogram';
 import { Http1ResponseParser, type ResponseSink } from './http1-response-parser';
 import type { UpstreamFailureKind } from './upstream-error';
 
@@ -67,6 +68,32 @@ function joined(head: string, chunks: readonly Buffer[], size: number): Buffer {
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
+/**
+ * How long calls waited for a connection (issue #16, the TTFT tail): from the request until it is on a
+ * connected socket. A reused idle connection is no wait; otherwise the time queued for a free one (at
+ * `maxSockets`) plus, on a new connection, its TCP connect.
+ */
+export interface PoolWaitSink {
+  observeWait(seconds: number): void;
+  countOpened(): void;
+}
+
+/** Every pool of this thread reports here unless given its own sink (/metrics renders it). */
+export class PoolWaitStats implements PoolWaitSink {
+  readonly wait = new Histogram(LATENCY_BUCKETS_SECONDS);
+  opened = 0;
+
+  observeWait(seconds: number): void {
+    this.wait.observe(seconds);
+  }
+
+  countOpened(): void {
+    this.opened++;
+  }
+}
+
+export const poolWaitStats = new PoolWaitStats();
+
 /** One request on the pool, from queued to answered. */
 export class UpstreamExchange {
   /** The connection carrying it, once dispatched. */
@@ -74,6 +101,8 @@ export class UpstreamExchange {
   isFinished = false;
   /** Whether it was already re-sent after a stale keep-alive connection. */
   hasResent = false;
+  /** performance.now() when it started waiting for a connection; 0 once on a connected socket. */
+  waitingSince = 0;
 
   constructor(
     readonly pool: UpstreamPool,
@@ -125,6 +154,7 @@ class UpstreamConnection implements ResponseSink {
       },
     });
     socket.setNoDelay(true);
+    socket.once('connect', () => this.onConnect());
     socket.on('end', () => this.onSocketEnd());
     socket.on('error', (err: NodeJS.ErrnoException) => this.onSocketError(err));
     socket.on('close', () => this.onSocketClose());
@@ -136,6 +166,7 @@ class UpstreamConnection implements ResponseSink {
     this.exchange = ex;
     ex.conn = this;
     const s = this.socket;
+    if (ex.waitingSince > 0 && !s.connecting) this.pool.endWait(ex);
     const body = ex.body;
     if (body === undefined) s.write(ex.head);
     else if (typeof body === 'string' && ex.bodyLength < JOINED_WRITE_MAX) s.write(ex.head + body);
@@ -148,6 +179,12 @@ class UpstreamConnection implements ResponseSink {
       else for (const c of body) s.write(c);
       s.uncork();
     }
+  }
+
+  /** A new connection is up: the request written onto it while connecting stops waiting. */
+  private onConnect(): void {
+    const ex = this.exchange;
+    if (ex !== undefined && ex.waitingSince > 0) this.pool.endWait(ex);
   }
 
   /** The owner aborted `ex`: close the connection (never reuse one with an unread answer). */
@@ -268,6 +305,7 @@ export class UpstreamPool {
     readonly port: number,
     private readonly maxSockets: number,
     private readonly idleTimeoutMs = 3_000,
+    private readonly waits: PoolWaitSink = poolWaitStats,
   ) {
     const hostHeader = port === 80 ? host : `${host}:${port}`;
     this.headSuffix = ` HTTP/1.1\r\nhost: ${hostHeader}\r\n`;
@@ -300,10 +338,21 @@ export class UpstreamPool {
       return ex;
     }
     const conn = this.popUsable();
-    if (conn !== undefined) conn.start(ex);
-    else if (this.conns.size < this.maxSockets) this.open().start(ex);
+    if (conn !== undefined) {
+      this.waits.observeWait(0);
+      conn.start(ex);
+      return ex;
+    }
+    ex.waitingSince = performance.now();
+    if (this.conns.size < this.maxSockets) this.open().start(ex);
     else this.waiting.push(ex);
     return ex;
+  }
+
+  /** `ex` is on a connected socket: its wait for a connection ends. */
+  endWait(ex: UpstreamExchange): void {
+    this.waits.observeWait((performance.now() - ex.waitingSince) / 1000);
+    ex.waitingSince = 0;
   }
 
   /** Connections open to the worker, busy and idle. */
@@ -386,6 +435,7 @@ export class UpstreamPool {
   private open(): UpstreamConnection {
     const conn = new UpstreamConnection(this);
     this.conns.add(conn);
+    this.waits.countOpened();
     return conn;
   }
 
