@@ -459,10 +459,10 @@ function streamTail(perRun: Record<string, StreamRun[]>, log: (s: string) => voi
   const relay = perRun[BARE] ?? [];
   const ratios = proxy.map((p, i) => p.ttftP99 / (relay[i]?.ttftP99 ?? Number.NaN));
   log(
-    `\nRun 2 tail, per run (TTFT ms from the raw samples; proxy diagnostics from /metrics over the window: event-loop delay, GC, upstream pool wait, admission wait; quantiles are bucket bounds)`,
+    `\nRun 2 tail, per run (TTFT ms from the raw samples; proxy diagnostics from /metrics over the window: event-loop delay, GC, upstream pool wait, admission wait, and the p99 of the proxy's own TTFT, context round trip and generation first token; quantiles are bucket bounds)`,
   );
   log(
-    'run  path                  streams  TTFT p50    p99  p99.9  p99 ratio | ELD p99   max  GC total   max (n)  pool p99 (conns)  adm p99',
+    'run  path                  streams  TTFT p50    p99  p99.9  p99 ratio | ELD p99   max  GC total   max (n)  pool p99 (conns)  adm p99 | p99 TTFT  ctx  gen 1st',
   );
   for (let i = 0; i < proxy.length; i++) {
     for (const [name, r] of [
@@ -497,7 +497,7 @@ function streamTail(perRun: Record<string, StreamRun[]>, log: (s: string) => voi
 function diagColumns(r: StreamRun): string {
   const d = r.proxy;
   if (d !== undefined) {
-    return `${f1(d.loopDelayP99Ms).padStart(7)}  ${f1(d.loopDelayMaxMs).padStart(4)}  ${f1(d.gcPauseTotalMs).padStart(8)}  ${f1(d.gcPauseMaxMs).padStart(4)} (${d.gcPauses})  ${f1(d.poolWaitP99Ms).padStart(8)} (${d.connectionsOpened})  ${f1(d.admissionWaitP99Ms).padStart(7)}`;
+    return `${f1(d.loopDelayP99Ms).padStart(7)}  ${f1(d.loopDelayMaxMs).padStart(4)}  ${f1(d.gcPauseTotalMs).padStart(8)}  ${f1(d.gcPauseMaxMs).padStart(4)} (${d.gcPauses})  ${f1(d.poolWaitP99Ms).padStart(8)} (${d.connectionsOpened})  ${f1(d.admissionWaitP99Ms).padStart(7)} | ${f0(d.proxyTtftP99Ms).padStart(8)}  ${f0(d.ctxRoundTripP99Ms).padStart(3)}  ${f0(d.genFirstTokenP99Ms).padStart(7)}`;
   }
   if (r.relay !== undefined) {
     return `${f1(r.relay.p99Ms).padStart(7)}  ${f1(r.relay.maxMs).padStart(4)}  (hdr, exact)`;

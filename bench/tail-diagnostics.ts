@@ -91,6 +91,13 @@ export interface ProxyWindowDiagnostics {
   poolWaitMaxBucketMs: number;
   connectionsOpened: number;
   admissionWaitP99Ms: number;
+  /**
+   * Where a first token's time went, p99 of each phase in the proxy's own records (upstream's names):
+   * the proxy's TTFT, the context call's round trip, generation request sent to its first token.
+   */
+  proxyTtftP99Ms: number;
+  ctxRoundTripP99Ms: number;
+  genFirstTokenP99Ms: number;
 }
 
 const P = 'disagg_proxy_';
@@ -103,6 +110,8 @@ export function proxyWindowDiagnostics(before: string, after: string): ProxyWind
   const gc = delta('gc_pause_seconds');
   const pool = delta('upstream_pool_wait_seconds');
   const admission = delta('admission_wait_seconds');
+  const upstreamNamed = (name: string): ScrapedHistogram =>
+    histogramDelta(scrapeHistogram(before, name), scrapeHistogram(after, name));
   const ms = (s: number): number => s * 1000;
   return {
     loopDelayP99Ms: ms(histogramQuantile(eld, 0.99)),
@@ -116,6 +125,11 @@ export function proxyWindowDiagnostics(before: string, after: string): ProxyWind
       scrapeValue(after, `${P}upstream_connections_opened_total`) -
       scrapeValue(before, `${P}upstream_connections_opened_total`),
     admissionWaitP99Ms: ms(histogramQuantile(admission, 0.99)),
+    proxyTtftP99Ms: ms(histogramQuantile(delta('time_to_first_token_seconds'), 0.99)),
+    ctxRoundTripP99Ms: ms(histogramQuantile(upstreamNamed('ctx_complete_latency_seconds'), 0.99)),
+    genFirstTokenP99Ms: ms(
+      histogramQuantile(upstreamNamed('gen_first_token_latency_seconds'), 0.99),
+    ),
   };
 }
 
