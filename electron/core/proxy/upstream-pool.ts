@@ -1,7 +1,8 @@
 // Pooled keep-alive HTTP/1.1 connections to one worker, written on `net` sockets instead of Node's
 // http.Agent: one write per request, one parse pass per read, no per-call stream objects. At most
 // `maxSockets` connections; requests beyond that wait in FIFO order. The most recently used idle
-// connection is reused first, and idle ones close after `idleTimeoutMs`, before the worker's own
+// connection is reused first, and idle ones close after `idleTimeoutMs` (or a second before the idle
+// timeout the worker names in `Keep-Alive: timeout=N`), before the worker's own
 // keep-alive timeout (uvicorn's default is 5 s) can close them under a request. A request that finds its
 // reused connection already closed by the worker (no response byte) is sent once more on a new
 // connection: that race is inherent to keep-alive, and it says nothing about the worker's health.
@@ -243,6 +244,8 @@ class UpstreamConnection implements ResponseSink {
     this.exchange = undefined;
     ex.conn = undefined;
     this.served++;
+    const keepAliveS = this.parser.workerKeepAliveS;
+    if (keepAliveS >= 0) this.pool.followWorkerKeepAlive(keepAliveS);
     const wasAborted = ex.isFinished;
     ex.isFinished = true;
     // The owner may have paused (backpressure) in the read that ended its answer; a connection left
@@ -304,7 +307,7 @@ export class UpstreamPool {
     readonly host: string,
     readonly port: number,
     private readonly maxSockets: number,
-    private readonly idleTimeoutMs = 3_000,
+    private idleTimeoutMs = 3_000,
     private readonly waits: PoolWaitSink = poolWaitStats,
   ) {
     const hostHeader = port === 80 ? host : `${host}:${port}`;
@@ -349,6 +352,22 @@ export class UpstreamPool {
     return ex;
   }
 
+  /**
+   * The worker named its own idle timeout (`Keep-Alive: timeout=N`): idle connections are kept until a
+   * second before it (at least 0.5 s, at most 60 s) instead of the default. A burst after a quiet spell
+   * then finds warm connections instead of opening hundreds at once (issue #16: connection bursts in
+   * the TTFT tail); a worker that names nothing (uvicorn) keeps the safe default.
+   */
+  followWorkerKeepAlive(seconds: number): void {
+    const ms = Math.min(60_000, Math.max(500, seconds * 1000 - 1000));
+    if (ms === this.idleTimeoutMs) return;
+    this.idleTimeoutMs = ms;
+    // The sweep's period follows the timeout.
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    if (this.free.length > 0) this.armSweep();
+  }
+
   /** `ex` is on a connected socket: its wait for a connection ends. */
   endWait(ex: UpstreamExchange): void {
     this.waits.observeWait((performance.now() - ex.waitingSince) / 1000);
@@ -387,6 +406,10 @@ export class UpstreamPool {
     }
     conn.idleSince = performance.now();
     this.free.push(conn);
+    this.armSweep();
+  }
+
+  private armSweep(): void {
     this.sweepTimer ??= setInterval(
       () => this.closeIdle(),
       Math.max(100, this.idleTimeoutMs / 3),

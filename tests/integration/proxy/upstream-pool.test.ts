@@ -340,6 +340,18 @@ describe('UpstreamPool: connections', () => {
     expect(s.accepted).toBe(3);
   });
 
+  it("follows the worker's Keep-Alive timeout: idle connections stay open past the default", async () => {
+    // The worker keeps idle connections 30 s: the pool keeps them 29 s, not its 200 ms default.
+    const s = await serve((r) => r.socket.write(ok(r.path, 'keep-alive: timeout=30\r\n')));
+    const pool = poolFor(s, 4, 200);
+    await send(pool, '/a').rec.finished();
+    // Well past the default, which closes an idle connection within 200 ms plus a 100 ms sweep.
+    await sleep(600);
+    expect([pool.openSockets(), s.open.size]).toEqual([1, 1]);
+    await send(pool, '/b').rec.finished();
+    expect(s.accepted).toBe(1);
+  });
+
   it('keeps a connection that is used more often than the idle timeout', async () => {
     const s = await serve(echoPath);
     const pool = poolFor(s, 4, 400);
