@@ -105,6 +105,7 @@ export class Http1ResponseParser {
     this.remaining = 0;
     this.canReuse = true;
     this.hasBytes = false;
+    this.keepAliveS = -1;
   }
 
   /**
