@@ -15,6 +15,8 @@
 set -euo pipefail
 step="${1:-}"
 shift || true
+# shellcheck source=pack-lib.sh
+source "$(dirname "$0")/pack-lib.sh"
 
 pack_nginx() {
   local to="$1"
@@ -33,32 +35,16 @@ EOF
   chmod +x "$to/nginx.sh" "$to/nginx"
 }
 
-unpack_node() {
-  local node
-  node="$(mktemp -d)/node"
-  xz -dc "$1/node.xz" > "$node" && chmod +x "$node"
-  echo "$node"
-}
-
 case "$step" in
   build)
     cd "$(dirname "$0")/../.."
     dir="${1:-.devcarry/proxy-bench}"
-    rm -rf "$dir" && mkdir -p "$dir/dist" "$dir/proto"
-    # xz of the Node binary takes minutes on a small machine: build.sh's cached copy is reused when there.
-    [ -f /tmp/devnode/node.xz ] && cp /tmp/devnode/node.xz "$dir/node.xz" ||
-      xz -T2 -6 -c "$(command -v node)" > "$dir/node.xz"
-    bundle() {
-      npx esbuild "$1" --bundle --platform=node --format=cjs --target=node20 \
-        --outfile="$dir/dist/$2" --log-level=error
-    }
+    pack_base "$dir"
     # The CLI bundle is `disagg-console` itself: it runs bench-proxy and, as a child, each proxy.
-    bundle scripts/device/fleet-cli-entry.ts fleet-cli.cjs
-    bundle bench/load-gen.ts load-gen.cjs
-    bundle bench/bench-worker.ts bench-worker.cjs
-    bundle bench/bare-relay.ts bare-relay.cjs
-    # etcd3 (bundled with the CLI) loads its .proto files from ../proto, relative to the bundle.
-    cp node_modules/etcd3/proto/*.proto "$dir/proto/"
+    pack_bundle "$dir" scripts/device/fleet-cli-entry.ts fleet-cli.cjs
+    pack_bundle "$dir" bench/load-gen.ts load-gen.cjs
+    pack_bundle "$dir" bench/bench-worker.ts bench-worker.cjs
+    pack_bundle "$dir" bench/bare-relay.ts bare-relay.cjs
     if [ -x /usr/sbin/nginx ]; then pack_nginx "$dir/nginx"; else echo "no /usr/sbin/nginx here: packed without it"; fi
     cp scripts/device/proxy-bench.sh "$dir/"
     du -sh "$dir"
@@ -72,7 +58,7 @@ case "$step" in
     cd "$dir"
     echo "host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), load average $(cut -d' ' -f1-3 /proc/loadavg)" |
       tee "$out/proxy-bench.log"
-    "$node" dist/fleet-cli.cjs bench-proxy --bundles "$dir/dist" "${nginx[@]}" \
+    "$node" dist/fleet-cli.cjs bench-proxy --bundles "$dir/dist" ${nginx[@]+"${nginx[@]}"} \
       --json "$out/proxy-bench.json" "$@" 2>&1 | tee -a "$out/proxy-bench.log"
     ;;
   check)
