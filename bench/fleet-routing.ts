@@ -6,8 +6,12 @@
 // use them). The KV hit rate is the context workers' own count (`/perf_metrics`: reused blocks / (reused +
 // missed)), and beside it how the prefixes spread over the workers. Locally:
 //   node --import tsx bench/fleet-routing.ts [--sizes 1,4] [--prefixes 12] [--rounds 5] [--concurrency 2]
+// With `--ipc-cost`: what one node:cluster IPC message (a small JSON like an in-flight count update) costs
+// in CPU, sent by the primary and received by one process, which is what sharing in-flight counts across
+// the fleet would pay several times per request (docs/performance.md).
 // A benchmark prints numbers; it is not a test.
 import type { ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -190,6 +194,41 @@ async function kvRow(
   );
 }
 
+const IPC_MESSAGES = 20_000;
+
+/** In the primary: forks one process, sends it IPC_MESSAGES small messages, prints the CPU per message. */
+async function measureIpcCost(): Promise<void> {
+  const worker = cluster.fork({ FLEET_ROUTING_IPC_CHILD: '1' });
+  await new Promise<void>((res) => worker.once('message', () => res()));
+  const before = process.cpuUsage();
+  for (let i = 0; i < IPC_MESSAGES; i++) {
+    worker.send({ type: 'inflight', url: 'http://127.0.0.1:8001', delta: 1, seq: i });
+  }
+  const childUs = await new Promise<number>((res) =>
+    worker.once('message', (m: { cpuUs: number }) => res(m.cpuUs)),
+  );
+  const used = process.cpuUsage(before);
+  worker.kill();
+  const per = (us: number): string => (us / IPC_MESSAGES).toFixed(1);
+  process.stdout.write(
+    `${IPC_MESSAGES} IPC messages primary -> one process: ${per(used.user + used.system)} us CPU per message to send, ` +
+      `${per(childUs)} us to receive\n`,
+  );
+}
+
+/** In the forked process: counts the messages, reports its CPU for them. */
+function ipcCostChild(): void {
+  let n = 0;
+  let before: NodeJS.CpuUsage | undefined;
+  process.on('message', () => {
+    before ??= process.cpuUsage();
+    if (++n < IPC_MESSAGES) return;
+    const used = process.cpuUsage(before);
+    process.send?.({ cpuUs: used.user + used.system });
+  });
+  process.send?.('ready');
+}
+
 async function main(): Promise<void> {
   const value = (name: string, fallback: string): string => {
     const i = process.argv.indexOf(`--${name}`);
@@ -199,6 +238,7 @@ async function main(): Promise<void> {
   const prefixes = Number(value('prefixes', '12'));
   const rounds = Number(value('rounds', '5'));
   const concurrency = Number(value('concurrency', '2'));
+  if (process.argv.includes('--ipc-cost')) return measureIpcCost();
   const rows: string[] = [];
   for (const n of sizes) rows.push(await measure(n, prefixes, rounds, concurrency));
   process.stdout.write(
@@ -208,10 +248,13 @@ async function main(): Promise<void> {
   );
 }
 
-void main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${String(err)}\n`);
-    process.exit(1);
-  },
-);
+if (cluster.isWorker && process.env['FLEET_ROUTING_IPC_CHILD'] === '1') ipcCostChild();
+else {
+  void main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

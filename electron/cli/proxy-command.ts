@@ -17,6 +17,7 @@ import {
   parseFlags,
   usageErrorLine,
 } from '../core/cli-args';
+import { fleetKvSourceFactory } from '../core/proxy/fleet-kv-feed';
 import {
   fleetPlace,
   fleetProcessSettings,
@@ -376,6 +377,8 @@ export async function runProxyCommand(argv: string[]): Promise<number | undefine
       settings,
       env: process.env,
       log: place ? (lv, msg) => log(lv, `[${place.index}] ${msg}`) : log,
+      // One poller for the fleet's kv_cache_aware routers (fleet-kv-feed.ts).
+      overrides: place ? { kvEventSource: fleetKvSourceFactory(place.index) } : undefined,
       // The fleet's primary announces the port once every process listens.
       onListening: place
         ? (port) => log('debug', `process ${place.index} listening on ${port}`)

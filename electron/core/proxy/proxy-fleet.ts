@@ -4,10 +4,12 @@
 // `shareOf(limit, N, i)` slots and queue places, so the shares add up to the flag's value and no process
 // ever admits more than its share (a primary granting slots over IPC would pool them better, at one IPC
 // round trip per request; README.md says what else is per process). The primary restarts a process that
-// dies after it started serving, and stops every process by pid on SIGTERM. Layer: core (no electron).
+// dies after it started serving, and stops every process by pid on SIGTERM. The primary also relays the
+// KV events that process 0 polls to the other processes (fleet-kv-feed.ts). Layer: core (no electron).
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 
+import { FleetKvRelay } from './fleet-kv-feed';
 import type { ProxyRunSettings } from './proxy-runtime';
 import type { LogLevel } from './types';
 
@@ -91,8 +93,21 @@ export class ProxyFleet {
   private isStopping = false;
   private hasAnnounced = false;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
+  /** Passes process 0's KV event rounds to the others and answers snapshot requests. */
+  readonly kvRelay: FleetKvRelay;
 
-  constructor(private readonly opts: FleetOptions) {}
+  constructor(private readonly opts: FleetOptions) {
+    this.kvRelay = new FleetKvRelay(
+      {
+        send: (index, msg) => {
+          const w = this.slots[index]?.worker;
+          if (w && w.isConnected()) w.send(msg);
+        },
+        indices: () => this.slots.map((s) => s.index),
+      },
+      opts.log,
+    );
+  }
 
   start(): void {
     if (!cluster.isPrimary) throw new Error('ProxyFleet.start runs in the cluster primary only');
@@ -136,6 +151,7 @@ export class ProxyFleet {
     this.slots[index] = slot;
     worker.on('listening', (address) => this.onListening(slot, address.port));
     worker.on('exit', (code, sig) => this.onExit(slot, code, sig));
+    worker.on('message', (msg: unknown) => this.kvRelay.handle(index, msg));
   }
 
   private onListening(slot: Slot, port: number): void {

@@ -8,6 +8,7 @@ import {
   type TrtllmVersion,
 } from '../../../shared/logic/trtllm-dialect';
 import type { RouterConfig } from '../../../shared/model/config';
+import type { KvEventSourceFactory } from './kv-event-feed';
 import type { ValidationOptions } from './request-validate';
 import type { LogLevel } from './types';
 import { LOG_LEVEL_ORDER } from './types';
@@ -76,6 +77,8 @@ export interface ProxyServerOptions {
   clusterStoreHandler?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => unknown;
   tokenizer?: Tokenizer;
   kvEventsPollMs?: number;
+  /** Where the kv_cache_aware routers' events come from; default: this proxy polls (kv-event-feed.ts). */
+  kvEventSource?: KvEventSourceFactory;
   maxSocketsPerWorker?: number;
   ejection?: Partial<EjectionPolicy>;
   logLevel?: LogLevel;

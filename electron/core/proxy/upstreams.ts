@@ -1,22 +1,23 @@
 // The workers behind the proxy: the context and generation pools with their routers, readiness, the
-// routers' view of a request, route pins, kv_cache_aware event polling, and the steady-clock sync and
-// perf metrics that follow membership. One object the request handler and the endpoints share.
+// routers' view of a request, route pins, the kv_cache_aware routers' KV event source (kv-event-feed.ts:
+// a local poller, or a fleet's feed), and the steady-clock sync and perf metrics that follow membership.
+// One object the request handler and the endpoints share.
 // Layer: core.
 import type http from 'node:http';
 
-import { parseJsonLossless } from '../../../shared/logic/lossless-json';
 import { createRouter } from '../../../shared/logic/routers/create-router';
 import { KvCacheAwareRouter } from '../../../shared/logic/routers/kv-cache-aware';
 import { LoadBalancingRouter } from '../../../shared/logic/routers/load-balancing';
 import type { RouteRequest } from '../../../shared/logic/routers/types';
 import { SteadyClockSync } from './clock-sync';
+import type { KvEventSink, KvEventSource } from './kv-event-feed';
+import { KvEventPoller } from './kv-event-feed';
 import { PerfMetricsCollector } from './perf-metrics';
 import type { ProxyLimits, ProxyLog, ProxyServerOptions, RouterSettings } from './proxy-options';
 import { ROUTER_DEFAULT } from './proxy-options';
 import type { Endpoint, RawJson } from './request-flow';
 import { memberValue, routeRequestOf } from './request-flow';
 import type { MembershipUpdate, RoutingUpdate } from './types';
-import { getUpstream } from './upstream-client';
 import type { WorkerEndpoint, WorkerRole, WorkerSnapshot } from './worker-pool';
 import { DEFAULT_EJECTION, normalizeWorkerUrl, WorkerPool } from './worker-pool';
 
@@ -36,7 +37,9 @@ export class Upstreams {
   isDraining = false;
   isStarting: boolean;
   private readonly clockSync: SteadyClockSync | undefined;
-  private kvTimer: NodeJS.Timeout | undefined;
+  /** Feeds the kv_cache_aware routers: a local poller, or a fleet's feed (options.kvEventSource). */
+  private readonly kvSource: KvEventSource;
+  private isKvSourceStarted = false;
 
   constructor(
     private readonly options: ProxyServerOptions,
@@ -66,6 +69,8 @@ export class Upstreams {
     // Upstream aligns every worker's steady clock when perf metrics are on (8.3): at start and on every join.
     this.clockSync = this.perf.isEnabled ? new SteadyClockSync({ log }) : undefined;
     this.isStarting = options.isStartingGated === true;
+    const poller = new KvEventPoller(limits.kvEventsPollMs, log);
+    this.kvSource = options.kvEventSource ? options.kvEventSource(poller, log) : poller;
   }
 
   pool(role: WorkerRole): WorkerPool {
@@ -142,17 +147,17 @@ export class Upstreams {
   updateMembership(m: MembershipUpdate): void {
     if (m.context) this.context.setMembers(m.context);
     if (m.generation) this.generation.setMembers(m.generation);
-    this.syncClocks();
+    this.membersChanged();
   }
 
   addWorker(role: WorkerRole, url: string): void {
     this.pool(role).addMember(url);
-    this.syncClocks();
+    this.membersChanged();
   }
 
   removeWorker(role: WorkerRole, url: string): void {
     this.pool(role).removeMember(url);
-    this.syncClocks();
+    this.membersChanged();
   }
 
   setRouting(r: RoutingUpdate): void {
@@ -160,6 +165,7 @@ export class Upstreams {
     if (r.context) this.context.setRouter(this.makeRouter(merge(r.context), 'context'));
     if (r.generation) this.generation.setRouter(this.makeRouter(merge(r.generation), 'generation'));
     this.startKvPolling();
+    this.kvSource.membersChanged();
   }
 
   /** Called once listening: kv event polling, and the clock sync unless the start is gated. */
@@ -175,7 +181,7 @@ export class Upstreams {
   }
 
   stopPolling(): void {
-    if (this.kvTimer) clearTimeout(this.kvTimer);
+    this.kvSource.stop();
   }
 
   /** Stops polling and closes the pools' sockets and probes. */
@@ -197,49 +203,47 @@ export class Upstreams {
     this.clockSync?.reconcile(this.all().map((w) => w.url));
   }
 
+  private membersChanged(): void {
+    this.syncClocks();
+    this.kvSource.membersChanged();
+  }
+
+  /** Starts the KV event source once some pool routes by KV cache (nothing to feed before). */
   private startKvPolling(): void {
-    if (
-      this.context.routerType !== 'kv_cache_aware' &&
-      this.generation.routerType !== 'kv_cache_aware'
-    ) {
-      return;
-    }
-    if (this.kvTimer) return;
-    const tick = (): void => {
-      this.kvTimer = setTimeout(() => {
-        this.pollKvEvents().then(tick, (err: unknown) => {
-          this.log('debug', `kv event poll failed: ${String(err)}`);
-          tick();
-        });
-      }, this.limits.kvEventsPollMs);
-      this.kvTimer.unref();
+    if (this.isKvSourceStarted || this.kvPools().length === 0) return;
+    this.isKvSourceStarted = true;
+    this.kvSource.start(this.kvSink());
+  }
+
+  private kvPools(): WorkerPool[] {
+    return [this.context, this.generation].filter((p) => p.routerType === 'kv_cache_aware');
+  }
+
+  /** The routers' side of the KV event source: one endpoint per url, events to every router that has it. */
+  private kvSink(): KvEventSink {
+    const routersOf = (url: string): KvCacheAwareRouter[] => {
+      const out: KvCacheAwareRouter[] = [];
+      for (const pool of this.kvPools()) {
+        const r = pool.getRouter();
+        if (r instanceof KvCacheAwareRouter && pool.get(url) !== undefined) out.push(r);
+      }
+      return out;
     };
-    tick();
-  }
-
-  /**
-   * Polls every worker of a kv_cache_aware pool for its drained KV events (upstream Oct 2025 never
-   * polled, 6.3). All workers, not only those we sent to: other clients fill caches too.
-   */
-  private async pollKvEvents(): Promise<void> {
-    const targets: WorkerEndpoint[] = [];
-    for (const pool of [this.context, this.generation]) {
-      if (pool.routerType === 'kv_cache_aware') targets.push(...pool.all());
-    }
-    await Promise.all(targets.map((w) => this.pollWorkerKvEvents(w)));
-  }
-
-  private async pollWorkerKvEvents(w: WorkerEndpoint): Promise<void> {
-    const router = this.pool(w.role).getRouter();
-    if (!(router instanceof KvCacheAwareRouter) || w.isRemoved) return;
-    const r = await getUpstream(w, '/kv_cache_events', 2_000, 'POST');
-    if (!r || r.status !== 200) return;
-    try {
-      const events = parseJsonLossless(r.body.toString('utf8'));
-      if (Array.isArray(events)) router.applyEvents(w.url, events as unknown[]);
-    } catch (err) {
-      this.log('debug', `bad /kv_cache_events from ${w.url}: ${String(err)}`);
-    }
+    return {
+      kvWorkers: () => {
+        const byUrl = new Map<string, WorkerEndpoint>();
+        for (const pool of this.kvPools()) {
+          for (const w of pool.all()) if (!byUrl.has(w.url)) byUrl.set(w.url, w);
+        }
+        return [...byUrl.values()];
+      },
+      applyKvEvents: (url, events) => {
+        for (const r of routersOf(url)) r.applyEvents(url, events);
+      },
+      replaceKvBlocks: (url, hashes) => {
+        for (const r of routersOf(url)) r.replaceBlocks(url, hashes);
+      },
+    };
   }
 }
 

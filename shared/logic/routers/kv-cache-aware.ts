@@ -1,7 +1,8 @@
 // kv_cache_aware router: scores servers by KV-cache prefix hits minus load (trtllm-protocol.md 6.3).
 // Block hashes are upstream's exact 64-bit BlockKeyHasher chain (shared/logic/kv-block-hash.ts), kept
 // as bigint so values above 2^53 stay exact. Block sets are fed from each worker's /kv_cache_events
-// by the proxy (`applyEvents`); upstream forgot to poll, we do.
+// by the proxy (`applyEvents`; a fleet process joining late gets `replaceBlocks` from the fleet's picture,
+// electron/core/proxy/kv-event-feed.ts); upstream forgot to poll, we do.
 //
 // `use_tokens` (as upstream's KvCacheAwareRouter, Oct 2025 to its 2026 LoadBalancingMixin version):
 // it only switches the load accounting to prompt tokens (active tokens per server, and the selection's
@@ -56,6 +57,47 @@ function messagesText(messages: unknown): string {
     }
   }
   return parts.join('\n');
+}
+
+/** One `stored` or `removed` KV event reduced to what a block index needs. */
+export interface KvBlockChange {
+  op: 'stored' | 'removed';
+  hashes: bigint[];
+}
+
+/**
+ * `/kv_cache_events` items (bare or wrapped in `{data: ...}`, trtllm-protocol.md 4.7) as block changes, in
+ * their order; other event types (`created`, `updated`) and unreadable hashes are skipped.
+ */
+export function decodeKvEvents(events: readonly unknown[]): KvBlockChange[] {
+  const changes: KvBlockChange[] = [];
+  for (const raw of events) {
+    if (typeof raw !== 'object' || raw === null) continue;
+    const wrapped = (raw as { data?: unknown }).data;
+    const ev = (typeof wrapped === 'object' && wrapped !== null ? wrapped : raw) as Record<
+      string,
+      unknown
+    >;
+    if (ev['type'] === 'stored' && Array.isArray(ev['blocks'])) {
+      const hashes: bigint[] = [];
+      for (const b of ev['blocks'] as unknown[]) {
+        const h =
+          typeof b === 'object' && b !== null
+            ? toHash((b as { block_hash?: unknown }).block_hash)
+            : undefined;
+        if (h !== undefined) hashes.push(h);
+      }
+      changes.push({ op: 'stored', hashes });
+    } else if (ev['type'] === 'removed' && Array.isArray(ev['block_hashes'])) {
+      const hashes: bigint[] = [];
+      for (const v of ev['block_hashes'] as unknown[]) {
+        const h = toHash(v);
+        if (h !== undefined) hashes.push(h);
+      }
+      changes.push({ op: 'removed', hashes });
+    }
+  }
+  return changes;
 }
 
 export class KvCacheAwareRouter implements Router {
@@ -129,34 +171,24 @@ export class KvCacheAwareRouter implements Router {
     for (const h of hashes) st.blocks.delete(h);
   }
 
-  /** Applies `/kv_cache_events` items (bare or wrapped in `{data: ...}`, trtllm-protocol.md 4.7). */
+  /** Applies `/kv_cache_events` items (bare or wrapped in `{data: ...}`, trtllm-protocol.md 4.7), in order. */
   applyEvents(server: string, events: readonly unknown[]): void {
-    for (const raw of events) {
-      if (typeof raw !== 'object' || raw === null) continue;
-      const wrapped = (raw as { data?: unknown }).data;
-      const ev = (typeof wrapped === 'object' && wrapped !== null ? wrapped : raw) as Record<
-        string,
-        unknown
-      >;
-      if (ev['type'] === 'stored' && Array.isArray(ev['blocks'])) {
-        const hashes: bigint[] = [];
-        for (const b of ev['blocks'] as unknown[]) {
-          const h =
-            typeof b === 'object' && b !== null
-              ? toHash((b as { block_hash?: unknown }).block_hash)
-              : undefined;
-          if (h !== undefined) hashes.push(h);
-        }
-        this.addBlocks(server, hashes);
-      } else if (ev['type'] === 'removed' && Array.isArray(ev['block_hashes'])) {
-        const hashes: bigint[] = [];
-        for (const v of ev['block_hashes'] as unknown[]) {
-          const h = toHash(v);
-          if (h !== undefined) hashes.push(h);
-        }
-        this.removeBlocks(server, hashes);
-      }
+    for (const change of decodeKvEvents(events)) {
+      if (change.op === 'stored') this.addBlocks(server, change.hashes);
+      else this.removeBlocks(server, change.hashes);
     }
+  }
+
+  /** Replaces a server's whole block set (a snapshot of what its events added up to elsewhere). */
+  replaceBlocks(server: string, hashes: Iterable<bigint>): void {
+    const st = this.state.get(server);
+    if (!st) return;
+    st.blocks = new Set(hashes);
+  }
+
+  /** The block hashes known for a server (a copy; empty for an unknown server). */
+  blockHashes(server: string): bigint[] {
+    return [...(this.state.get(server)?.blocks ?? [])];
   }
 
   /** Number of blocks known for a server (for tests and the console). */

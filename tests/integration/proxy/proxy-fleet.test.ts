@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { getFreePort } from '../../helpers/free-port';
+import { isProcessAlive } from '../../helpers/process-alive';
 import type { FakeWorker } from './proxy-test-kit';
 import { completionBody, request, startFakeWorker } from './proxy-test-kit';
 
@@ -19,15 +20,6 @@ interface Fleet {
   child: ChildProcess;
   out: () => string;
   exited: Promise<number | null>;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function waitOutput(f: Fleet, re: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
@@ -83,7 +75,7 @@ describe('disagg-console proxy --workers', () => {
       if (child.exitCode === null && child.signalCode === null && child.pid) {
         process.kill(child.pid, 'SIGKILL');
       }
-      for (const pid of known) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of known) if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
     });
     const m = await waitOutput(fleet, /2 proxy processes \(pids (\d+), (\d+)\) serve port (\d+)/);
     const pids = [Number(m[1]), Number(m[2])];
@@ -112,7 +104,7 @@ describe('disagg-console proxy --workers', () => {
 
     fleet.child.kill('SIGTERM');
     expect(await fleet.exited).toBe(0);
-    for (const pid of [pids[1] as number, replacement]) expect(isAlive(pid)).toBe(false);
+    for (const pid of [pids[1] as number, replacement]) expect(isProcessAlive(pid)).toBe(false);
   }, 120_000);
 
   it('holds --max-concurrency for the whole fleet, not per process', async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type SimProcess, startSimWorker, tempFile } from '../sim/sim-process';
 import type { ProxyUnderTest } from './proxy-test-kit';
-import { request, startProxy, streamedText } from './proxy-test-kit';
+import { primeKvCache, request, startProxy, streamedText } from './proxy-test-kit';
 
 const OPTIONS =
   'disable_overlap_scheduler: true\ncache_transceiver_config:\n  backend: UCX\nreturn_perf_metrics: true\nperf_metrics_max_requests: 100\nkv_cache_config:\n  enable_block_reuse: true\n  event_buffer_max_size: 1024\n';
@@ -170,17 +170,7 @@ describe('proxy with simulated workers', () => {
     const prompt = Array.from({ length: 400 }, (_, i) => 1000 + (i % 97));
     // Prime the second context worker directly, behind the proxy's back.
     const primed = ctx[1] as SimProcess;
-    const prime = await request(
-      primed.port,
-      'POST',
-      '/v1/completions',
-      JSON.stringify({
-        model: MODEL,
-        prompt,
-        max_tokens: 1,
-        disaggregated_params: { request_type: 'context_only' },
-      }),
-    );
+    const prime = await primeKvCache(primed.port, MODEL, prompt);
     expect(prime.status).toBe(200);
     // Without cache knowledge the tie goes to the first server; with the polled events it must not.
     await new Promise((r) => setTimeout(r, 300));

@@ -143,6 +143,28 @@ export function request(
   });
 }
 
+/**
+ * Prefills `prompt` on a worker directly, behind the proxy's back, as a context-only request: afterwards
+ * only the worker's `/kv_cache_events` tell a router that it holds the prompt's blocks.
+ */
+export function primeKvCache(
+  workerPort: number,
+  model: string,
+  prompt: number[],
+): Promise<HttpResult> {
+  return request(
+    workerPort,
+    'POST',
+    '/v1/completions',
+    JSON.stringify({
+      model,
+      prompt,
+      max_tokens: 1,
+      disaggregated_params: { request_type: 'context_only' },
+    }),
+  );
+}
+
 /** `data:` payloads of an SSE body, in order. */
 export function sseData(body: string): string[] {
   return body
