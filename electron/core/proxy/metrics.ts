@@ -13,7 +13,7 @@ import type { AdmissionSnapshot, ShedReason } from './admission';
 import { RuntimeDiagnostics } from './runtime-diagnostics';
 import type { ProxyRequestRecord, RecordOutcome } from './types';
 import { feedUpstreamMetrics, feedUpstreamRetry, UpstreamNamedMetrics } from './upstream-metrics';
-import { type PoolWaitStats,poolWaitStats } from './upstream-pool';
+import { type PoolWaitStats, poolWaitStats } from './upstream-pool';
 import type { WorkerSnapshot } from './worker-pool';
 
 function increment<K>(counts: Map<K, number>, key: K): void {
