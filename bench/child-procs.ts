@@ -2,6 +2,9 @@
 // listens on, usually), and stop one by its pid. Layer: bench.
 import { type ChildProcess, spawn } from 'node:child_process';
 
+/** How much of a starting child's output is kept for its ready match and error message. */
+const OUTPUT_KEPT_CHARS = 100_000;
+
 /** Starts `cmd args` in `cwd` and resolves with the first match of `ready` in its output (rejects after `timeoutMs` or on exit). */
 export function startUntil(
   name: string,
@@ -15,16 +18,21 @@ export function startUntil(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  // Once started (or failed), the output is still read, so a chatty child never blocks on a full pipe,
+  // but no longer kept or searched.
+  let isSettled = false;
   const started = new Promise<RegExpExecArray>((resolve, reject) => {
     const timeoutMs = opts.timeoutMs ?? 20_000;
-    const timer = setTimeout(
-      () => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${out}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      isSettled = true;
+      reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const onData = (d: Buffer): void => {
-      out += d.toString();
+      if (isSettled) return;
+      out = (out + d.toString()).slice(-OUTPUT_KEPT_CHARS);
       const m = ready.exec(out);
       if (m) {
+        isSettled = true;
         clearTimeout(timer);
         resolve(m);
       }

@@ -12,12 +12,13 @@
 // not the fleet, set that figure (flagged). Writes fleet-bench.json and fleet-bench.md to --out (default
 // $OUT). With --bundles DIR it runs the esbuild bundles of scripts/device/build.sh instead of tsx (the device
 // machine has no node_modules). A benchmark prints numbers; it is not a test.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { startUntil, stopChild } from './child-procs';
+import { runLoadGen } from './load-run';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
 
@@ -303,30 +304,17 @@ async function runWindow(
       rate: spec.rate / g,
     };
     const core = layout.rigCores[(firstGenCore + i) % layout.rigCores.length] as number;
-    const [cmd, args] = pinned(layout, [core], command(opts, 'loadgen', [JSON.stringify(part)]));
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    return new Promise<LoadGenResult>((resolve, reject) => {
-      child.stdout?.on('data', (d: Buffer) => {
-        const text = d.toString();
-        if (text.includes('WINDOW_START') && started++ === 0) {
-          fleet0 = cpuAt(fleet.pids);
-          work0 = cpuAt(workerPids);
-        }
-        if (text.includes('WINDOW_END') && ++ended === g) {
-          fleet1 = cpuAt(fleet.pids);
-          work1 = cpuAt(workerPids);
-        }
-        out += text;
-      });
-      child.on('exit', () => {
-        const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-        try {
-          resolve(JSON.parse(line?.slice(7) ?? '') as LoadGenResult);
-        } catch {
-          reject(new Error(`load generator ${i} failed:\n${out.slice(0, 2_000)}`));
-        }
-      });
+    return runLoadGen(pinned(layout, [core], command(opts, 'loadgen', [])), part, ROOT, {
+      onWindowStart: () => {
+        if (started++ > 0) return;
+        fleet0 = cpuAt(fleet.pids);
+        work0 = cpuAt(workerPids);
+      },
+      onWindowEnd: () => {
+        if (++ended < g) return;
+        fleet1 = cpuAt(fleet.pids);
+        work1 = cpuAt(workerPids);
+      },
     });
   });
   const results = await Promise.all(runs);

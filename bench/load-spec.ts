@@ -33,6 +33,20 @@ export interface LoadSpec {
   startAtMs?: number;
   /** Also return the raw TTFT samples of the window (to merge percentiles across generators). */
   isWithSamples?: boolean;
+  /**
+   * Closed loop only: the window is this many requests instead of a time. After one warm-up request
+   * per client the generator sends exactly `requestCount` requests and the window lasts from the first
+   * send to the last answer (`durationMs` then only bounds it; `warmupMs` is unused), so CPU sampled at
+   * its edges is these requests' whole cost however long each takes (run 5's 1 MB prompts).
+   */
+  requestCount?: number;
+  /**
+   * The direct two-hop path: `port` is a context worker, and each request is the context-only call
+   * there followed by the generation call to this port, both sent by the generator with bodies built
+   * once before the load (as a relay doing no work per request would send them). Latency and TTFT count
+   * from the context call's send.
+   */
+  directGenPort?: number;
 }
 
 /** Counts and latency percentiles (ms) of the measured window. */
@@ -57,6 +71,8 @@ export interface LoadGenResult {
   shedRetryAfter: number;
   /** Requests of the window still unanswered when the drain ended (their latency is not in the percentiles). */
   unfinished: number;
+  /** The measured window's length, ms: `durationMs`, or with `requestCount` the time the requests took. */
+  windowMs: number;
   /** With `isWithSamples`: TTFT (streams) or latency (whole answers) of each admitted request, ms. */
   samples?: number[];
 }

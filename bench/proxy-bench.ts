@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { startUntil, stopChild } from './child-procs';
+import { runLoadGen } from './load-run';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
 import {
@@ -124,37 +125,31 @@ interface WindowEdges {
 }
 
 /** Runs the load generator on core 1; samples `targetPid`'s CPU at the window edges. */
-function runLoad(spec: LoadSpec, targetPid?: number, edges?: WindowEdges): Promise<LoadResult> {
-  const [cmd, args] = tsNode('bench/load-gen.ts', [JSON.stringify(spec)]);
-  const [c, a] = pinned(1, cmd, args);
-  const child = spawn(c, a, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
+async function runLoad(
+  spec: LoadSpec,
+  targetPid?: number,
+  edges?: WindowEdges,
+): Promise<LoadResult> {
+  const cpuNow = (): number => (targetPid === undefined ? 0 : cpuSeconds(targetPid));
   let cpu0 = 0;
   let cpu1 = 0;
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      const text = d.toString();
-      if (text.includes('WINDOW_START')) {
-        if (targetPid !== undefined) cpu0 = cpuSeconds(targetPid);
+  const r: LoadResult = await runLoadGen(
+    pinned(1, ...tsNode('bench/load-gen.ts', [])),
+    spec,
+    ROOT,
+    {
+      onWindowStart: () => {
+        cpu0 = cpuNow();
         edges?.onStart();
-      }
-      if (text.includes('WINDOW_END')) {
-        if (targetPid !== undefined) cpu1 = cpuSeconds(targetPid);
+      },
+      onWindowEnd: () => {
+        cpu1 = cpuNow();
         edges?.onEnd();
-      }
-      out += text;
-    });
-    child.on('exit', () => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) {
-        reject(new Error(`load generator failed:\n${out}`));
-        return;
-      }
-      const r = JSON.parse(line.slice(7)) as LoadResult;
-      if (targetPid !== undefined) r.cpuS = cpu1 - cpu0;
-      resolve(r);
-    });
-  });
+      },
+    },
+  );
+  if (targetPid !== undefined) r.cpuS = cpu1 - cpu0;
+  return r;
 }
 
 function nginxConfig(dir: string, routes: Array<{ listen: number; upstream: number }>): string {
@@ -308,7 +303,8 @@ function reduce(runs: LoadResult[], durationS: number): Measured {
   };
 }
 
-type Target = { name: string; port: number; pid: number | undefined };
+/** A path the load runs against; `directGenPort`: run 5's direct two-hop path (`port` is the context worker). */
+type Target = { name: string; port: number; pid: number | undefined; directGenPort?: number };
 
 /**
  * Runs every target `runs` times, interleaved (A B C A B C ...), so slow drift of a shared machine hits
@@ -870,80 +866,161 @@ async function runStreamsOnly(
   return { run2: strip(medians), run2Tail: tail };
 }
 
-/** Run 5's prompt sizes: a long RAG/code prompt, a large one (llm-d's 220 KB case), and 1 MB. */
-const LONG_PROMPT_BYTES = [20 * 1024, 200 * 1024, 1024 * 1024];
+/**
+ * Run 5's cases: a long RAG/code prompt, a large one (llm-d's 220 KB case), and 1 MB, each a fixed
+ * number of requests (a multiple of the clients) instead of a time window: on a loaded 2-core box a
+ * 2 s window held no finished 1 MB request, while a count gives every target the same requests and
+ * CPU sampled around all of them, however long they take.
+ */
+const LONG_PROMPT_CASES = [
+  { promptBytes: 20 * 1024, requests: 160, aloneRequests: 200 },
+  { promptBytes: 200 * 1024, requests: 48, aloneRequests: 100 },
+  { promptBytes: 1024 * 1024, requests: 24, aloneRequests: 40 },
+];
 const LONG_PROMPT_CLIENTS = 8;
+/** The most one counted window may take (then what is left counts as unfinished). */
+const LONG_PROMPT_BOUND_MS = 180_000;
+/** Run 5's direct path: the client itself calls the context worker and then the generation worker. */
+const DIRECT_TWO_HOP = 'direct (both hops)';
+/** Run 5's targets whose CPU per KB is compared from 200 KB to 1 MB. */
+const LINEARITY_TARGETS = [PROXY_NAME, BARE, NGINX_NAME];
 
 interface LongPromptRow {
   promptBytes: number;
+  requests: number;
   isStream: boolean;
+  /** The loaded pass (LONG_PROMPT_CLIENTS clients): rate and CPU. */
   results: Record<string, Measured>;
+  /** The latency pass, one client: the proxy's added latency against the direct path. */
+  alone: Record<string, Measured>;
+}
+
+const sizeLabel = (bytes: number): string =>
+  bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MB` : `${bytes / 1024} KB`;
+const kindLabel = (isStream: boolean): string => (isStream ? 'streamed' : 'plain');
+
+/** One run 5 row per target of one pass: rate, latency, CPU per request and per prompt KB. */
+function logLongPromptCase(
+  row: LongPromptRow,
+  pass: Record<string, Measured>,
+  clients: number,
+  log: (s: string) => void,
+): void {
+  for (const [name, r] of Object.entries(pass)) {
+    const perKb = r.cpuUsPerReq / (row.promptBytes / 1024);
+    const trouble = r.non200 + r.transportErrors + r.unfinished + r.doneMissing;
+    log(
+      `${sizeLabel(row.promptBytes).padEnd(8)} ${kindLabel(row.isStream).padEnd(10)} ${String(clients).padStart(7)}  ${name.padEnd(20)} ${f1(r.rps).padStart(7)}  ${f1(r.latP50).padStart(7)}  ${f1(r.latP99).padStart(7)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(perKb).padStart(9)}` +
+        (trouble > 0
+          ? `  non-200: ${r.non200}, errors: ${r.transportErrors}, unfinished: ${r.unfinished}, [DONE] missing: ${r.doneMissing}`
+          : ''),
+    );
+  }
 }
 
 /**
  * Run 5, long prompts: completions with prompts of 20 KB, 200 KB and 1 MB (the context worker answers
  * with one token id per 4 prompt bytes, which go out again in the generation request), non-streamed and
- * streamed, 8 closed-loop clients, against the bare relay and nginx in the same run. Prints CPU per
- * request and its ratios, the request rate ratio, latency p99 above the bare relay's, and CPU per KB
- * (linear in size when it stays flat from 200 KB to 1 MB).
+ * streamed, a fixed request count per case. A loaded pass (8 closed-loop clients) against the direct
+ * two-hop path, the bare relay and nginx gives rate and CPU; a pass with one client against the
+ * two-hop targets gives latency without queueing (in a closed loop, latency is clients / rate, so with 8
+ * clients a latency difference is a rate difference), from which the summary takes the added latency.
  */
 async function runLongPrompts(
-  plainTargets: Target[],
-  streamTargets: Target[],
+  targets: Target[],
   base: (port: number, isStream: boolean) => LoadSpec,
   runs: number,
-  durationS: number,
   log: (s: string) => void,
 ): Promise<LongPromptRow[]> {
   const rows: LongPromptRow[] = [];
-  log(`\nRun 5: long prompts (completions), closed loop, ${LONG_PROMPT_CLIENTS} clients`);
-  log('prompt   kind       path                   req/s  p50 ms  p99 ms  CPU us/req  CPU us/KB');
+  const counts = (pick: (c: (typeof LONG_PROMPT_CASES)[number]) => number): string =>
+    LONG_PROMPT_CASES.map((c) => `${pick(c)} at ${sizeLabel(c.promptBytes)}`).join(', ');
+  log(
+    `\nRun 5: long prompts (completions), closed loop, a fixed number of requests per case and run (after one warm-up request per client): ` +
+      `${LONG_PROMPT_CLIENTS} clients (${counts((c) => c.requests)}), then 1 client on the two-hop paths (${counts((c) => c.aloneRequests)})`,
+  );
+  log(
+    'prompt   kind       clients  path                   req/s   p50 ms   p99 ms  CPU us/req  CPU us/KB',
+  );
   for (const isStream of [false, true]) {
-    const targets = isStream ? streamTargets : plainTargets;
-    for (const promptBytes of LONG_PROMPT_BYTES) {
-      const results = await measure(
-        targets,
-        (t) => ({ ...base(t.port, isStream), concurrency: LONG_PROMPT_CLIENTS, promptBytes }),
-        runs,
-        durationS,
-      );
-      rows.push({ promptBytes, isStream, results });
-      for (const t of targets) {
-        const r = results[t.name] as Measured;
-        const perKb = r.cpuUsPerReq / (promptBytes / 1024);
-        log(
-          `${`${promptBytes / 1024} KB`.padEnd(8)} ${(isStream ? 'streamed' : 'plain').padEnd(10)} ${t.name.padEnd(20)} ${f0(r.rps).padStart(7)}  ${f1(r.latP50).padStart(6)}  ${f1(r.latP99).padStart(6)}  ${f1(r.cpuUsPerReq).padStart(10)}  ${f2(perKb).padStart(9)}${r.non200 + r.transportErrors > 0 ? `  non-200: ${r.non200}, errors: ${r.transportErrors}` : ''}`,
+    // nginx is one hop (no context call): its latency is no floor for a two-hop path.
+    const twoHop = targets.filter((t) => t.name !== NGINX_NAME);
+    for (const { promptBytes, requests, aloneRequests } of LONG_PROMPT_CASES) {
+      const pass = (
+        on: Target[],
+        clients: number,
+        count: number,
+      ): Promise<Record<string, Measured>> =>
+        measure(
+          on,
+          (t) => ({
+            ...base(t.port, isStream),
+            concurrency: clients,
+            promptBytes,
+            requestCount: count,
+            durationMs: LONG_PROMPT_BOUND_MS,
+            directGenPort: t.directGenPort,
+          }),
+          runs,
+          Number.NaN,
         );
-      }
+      const results = await pass(targets, LONG_PROMPT_CLIENTS, requests);
+      const alone = await pass(twoHop, 1, aloneRequests);
+      const row = { promptBytes, requests, isStream, results, alone };
+      rows.push(row);
+      logLongPromptCase(row, results, LONG_PROMPT_CLIENTS, log);
+      logLongPromptCase(row, alone, 1, log);
     }
   }
   return rows;
 }
 
-/** Run 5's ratios: proxy against the bare relay and nginx per size, and the 200 KB -> 1 MB linearity. */
+/** `target`'s CPU per KB at 1 MB over its CPU per KB at 200 KB, for one kind (NaN when one is missing). */
+function cpuPerKbGrowth(rows: LongPromptRow[], isStream: boolean, target: string): number {
+  const perKb = (bytes: number): number =>
+    (rows.find((r) => r.isStream === isStream && r.promptBytes === bytes)?.results[target]
+      ?.cpuUsPerReq ?? Number.NaN) /
+    (bytes / 1024);
+  return perKb(1024 * 1024) / perKb(200 * 1024);
+}
+
+/**
+ * Run 5's summary: the proxy against the bare relay and nginx per case, its added latency (proxy minus
+ * the direct two-hop path, p50 and p99), and per target the 200 KB -> 1 MB growth of CPU per KB.
+ */
 function longPromptSummary(rows: LongPromptRow[], log: (s: string) => void): void {
   log(
-    '\nRun 5 summary (proxy ratios within this run; targets of issue 16 at 200 KB: CPU <= 0.5x bare, rate >= 0.9x bare, added p99 <= 2 ms)',
+    '\nRun 5 summary (proxy ratios within this run; targets of issue 16 at 200 KB: CPU <= 0.5x bare, rate >= 0.9x bare, added p99 <= 2 ms; ' +
+      `CPU and rate from the ${LONG_PROMPT_CLIENTS}-client pass, added latency = proxy minus direct two-hop path with 1 client)`,
   );
-  log('prompt   kind       CPU/bare  CPU/nginx  rate/bare  p99 - bare p99 ms  CPU/base build');
+  log(
+    'prompt   kind       CPU/bare  CPU/nginx  rate/bare  added p50 ms  added p99 ms  p99 - bare p99 ms  CPU/base build',
+  );
+  const minus = (a: number | undefined, b: number | undefined): string =>
+    f1((a ?? Number.NaN) - (b ?? Number.NaN));
   for (const row of rows) {
     const p = row.results[PROXY_NAME];
     const b = row.results[BARE];
     const n = row.results[NGINX_NAME];
+    const pAlone = row.alone[PROXY_NAME];
+    const dAlone = row.alone[DIRECT_TWO_HOP];
     const base = row.results[BASE_PROXY_NAME];
     log(
-      `${`${row.promptBytes / 1024} KB`.padEnd(8)} ${(row.isStream ? 'streamed' : 'plain').padEnd(10)} ${ratio(p?.cpuUsPerReq, b?.cpuUsPerReq).padStart(8)}  ${ratio(p?.cpuUsPerReq, n?.cpuUsPerReq).padStart(9)}  ${ratio(p?.rps, b?.rps).padStart(9)}  ${f1((p?.latP99 ?? Number.NaN) - (b?.latP99 ?? Number.NaN)).padStart(17)}  ${base ? ratio(p?.cpuUsPerReq, base.cpuUsPerReq).padStart(14) : ''}`,
+      `${sizeLabel(row.promptBytes).padEnd(8)} ${kindLabel(row.isStream).padEnd(10)} ${ratio(p?.cpuUsPerReq, b?.cpuUsPerReq).padStart(8)}  ${ratio(p?.cpuUsPerReq, n?.cpuUsPerReq).padStart(9)}  ${ratio(p?.rps, b?.rps).padStart(9)}  ` +
+        `${minus(pAlone?.latP50, dAlone?.latP50).padStart(12)}  ${minus(pAlone?.latP99, dAlone?.latP99).padStart(12)}  ${minus(p?.latP99, b?.latP99).padStart(17)}  ${base ? ratio(p?.cpuUsPerReq, base.cpuUsPerReq).padStart(14) : ''}`,
     );
   }
+  log('CPU per KB at 1 MB / at 200 KB (1.0 = linear; above about 1.2 is a super-linear step):');
   for (const isStream of [false, true]) {
-    const at = (bytes: number): number =>
-      rows.find((r) => r.isStream === isStream && r.promptBytes === bytes)?.results[PROXY_NAME]
-        ?.cpuUsPerReq ?? Number.NaN;
-    const small = at(200 * 1024) / 200;
-    const large = at(1024 * 1024) / 1024;
-    log(
-      `  ${isStream ? 'streamed' : 'plain'}: proxy CPU per KB at 1 MB / at 200 KB = ${f2(large / small)} (1.0 = linear; above about 1.2 is a super-linear step)`,
-    );
+    const growth = LINEARITY_TARGETS.map((t) => `${t} ${f2(cpuPerKbGrowth(rows, isStream, t))}`);
+    log(`  ${kindLabel(isStream).padEnd(9)} ${growth.join(', ')}`);
+  }
+  for (const isStream of [false, true]) {
+    const at = rows.find((r) => r.isStream === isStream && r.promptBytes === 200 * 1024);
+    const added =
+      (at?.alone[PROXY_NAME]?.latP99 ?? Number.NaN) -
+      (at?.alone[DIRECT_TWO_HOP]?.latP99 ?? Number.NaN);
+    log(`  added latency p99 at 200 KB, ${kindLabel(isStream)}: ${f1(added)} ms (<= 2)`);
   }
 }
 
@@ -961,8 +1038,10 @@ function writeResults(file: string | undefined, results: object): void {
 function longPromptJson(rows: LongPromptRow[]): object {
   return rows.map((r) => ({
     promptBytes: r.promptBytes,
+    requests: r.requests,
     isStream: r.isStream,
     results: strip(r.results),
+    oneClient: strip(r.alone),
   }));
 }
 
@@ -1086,7 +1165,6 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
     const baseFor = (name: string, gen: number): Promise<{ port: number; pid: number }> =>
       startProxy(tmp, name, ctxPort, gen, [], baseRoot);
     const baseA = baseRoot === undefined ? undefined : await baseFor('base', genPort);
-    const baseB = baseRoot === undefined ? undefined : await baseFor('base-stream', streamPort);
     const baseTarget = (b: { port: number; pid: number } | undefined): Target[] =>
       b === undefined ? [] : [{ name: BASE_PROXY_NAME, port: b.port, pid: b.pid }];
 
@@ -1148,27 +1226,23 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
     const NGX = NGINX_NAME;
     const PROXY = PROXY_NAME;
 
-    // Run 5's targets: the two relays and the proxy (a long prompt straight to one worker says nothing).
-    const longPlain: Target[] = [
+    // Run 5's targets: the direct two-hop path (the client calls both workers itself: the latency floor
+    // the proxy adds to), the two relays and the proxy, all on the instant generation worker, streamed
+    // requests too (it writes a stream's 32 tokens at once): the prompt's cost is measured, not the
+    // 5 ms token pacing of run 2's worker (which sets a 160 ms floor and 5 ms steps on every stream).
+    const longTargets: Target[] = [
+      { name: DIRECT_TWO_HOP, port: ctxPort, pid: undefined, directGenPort: genPort },
       ...(nginx ? [{ name: NGX, port: nginx.a, pid: nginx.pid }] : []),
       { name: BARE, port: relayA.port, pid: relayA.pid },
       { name: PROXY, port: proxyA.port, pid: proxyA.pid },
       ...baseTarget(baseA),
     ];
-    const longStream: Target[] = [
-      ...(nginx ? [{ name: NGX, port: nginx.b, pid: nginx.pid }] : []),
-      { name: BARE, port: relayB.port, pid: relayB.pid },
-      { name: PROXY, port: proxyB.port, pid: proxyB.pid },
-      ...baseTarget(baseB),
-    ];
     const runLong = (): Promise<LongPromptRow[]> =>
       runLongPrompts(
-        longPlain,
-        longStream,
+        longTargets,
         (port, isStream) =>
           closed(port, isStream ? streamed : plain, isStream, LONG_PROMPT_CLIENTS),
         runs,
-        durationS,
         log,
       );
     if (isLongOnly) {

@@ -8,13 +8,15 @@
 // as medians over runs: normal requests done, their end-to-end latency and TTFT p50/p99, errors, and how many
 // slow clients the proxy cut off (it answered 408 or closed the connection). A benchmark prints numbers; it
 // is not a test (docs/performance.md).
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 import { createLogHistogram, observe, percentile } from '../shared/logic/percentiles';
+import { startUntil, stopChild } from './child-procs';
+import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'bin', 'disagg-console.mjs');
@@ -71,36 +73,19 @@ function freePort(): Promise<number> {
 const children: ChildProcess[] = [];
 
 /** Starts `disagg-console ARGS` and resolves once its output matches ready (60 s bound). */
-function startCli(
+async function startCli(
   name: string,
   args: string[],
   ready: RegExp,
   env: Record<string, string> = {},
 ): Promise<void> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const { child, started } = startUntil(name, [process.execPath, [CLI, ...args]], ready, {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    timeoutMs: 60_000,
   });
   children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 60_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      if (out.length > 100_000) out = out.slice(-50_000);
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${String(code)}):\n${out}`));
-    });
-  });
+  await started;
 }
 
 async function startRig(dir: string): Promise<number> {
@@ -129,23 +114,11 @@ async function startRig(dir: string): Promise<number> {
     );
   await Promise.all([worker(ctx, 'context worker', '0'), worker(gen, 'generation worker', '1')]);
   const config = path.join(dir, 'disagg_config.yaml');
-  writeFileSync(
-    config,
-    [
-      'hostname: 127.0.0.1',
-      `port: ${proxy}`,
-      'context_servers:',
-      '  num_instances: 1',
-      `  urls: ["127.0.0.1:${ctx}"]`,
-      'generation_servers:',
-      '  num_instances: 1',
-      `  urls: ["127.0.0.1:${gen}"]`,
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(config, proxyConfigYaml({ port: proxy, ctx: [ctx], gen: [gen] }));
+  // One proxy process (--workers defaults to half the cores, and the limit is split between them).
   await startCli(
     'proxy',
-    ['proxy', '-c', config, '--max-concurrency', String(MAX_CONCURRENCY), ...PROXY_FLAGS],
+    proxyCliArgs(config, 1, ['--max-concurrency', String(MAX_CONCURRENCY), ...PROXY_FLAGS]),
     /Disaggregated proxy listening/,
   );
   return proxy;
@@ -335,7 +308,7 @@ async function main(): Promise<void> {
     process.stdout.write(`load average at the end ${os.loadavg()[0]?.toFixed(1)}\n`);
     for (const e of errorSamples) process.stdout.write(`normal request error: ${e}\n`);
   } finally {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => stopChild(c)));
     rmSync(dir, { recursive: true, force: true });
   }
 }
