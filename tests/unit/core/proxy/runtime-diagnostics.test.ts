@@ -39,7 +39,7 @@ const EMPTY = { active: 0, limit: 4096, queued: 0, isOverloaded: false };
 
 describe('RuntimeDiagnostics', () => {
   it('folds the monitor: each percentile step adds its share of the count at its delay (sample minus the 1 ms interval)', () => {
-    const d = new RuntimeDiagnostics();
+    const d = new RuntimeDiagnostics(1);
     // 200 samples: half at 1.4 ms (0.4 ms late), up to 99% at 11 ms, the last 2 at 51 ms.
     const s = samples(200, [
       [0, 1.0],
@@ -61,7 +61,7 @@ describe('RuntimeDiagnostics', () => {
   });
 
   it('reports the largest delay and GC pause since the previous render, then starts over', () => {
-    const d = new RuntimeDiagnostics();
+    const d = new RuntimeDiagnostics(1);
     d.foldLoopDelay(samples(4, [[100, 81]]));
     d.observeGc('minor', 0.002);
     d.observeGc('minor', 0.006);
@@ -89,7 +89,7 @@ describe('RuntimeDiagnostics', () => {
   });
 
   it('once started, a blocked event loop shows in the delay (at least the part a loaded machine cannot shorten)', async () => {
-    const d = new RuntimeDiagnostics();
+    const d = new RuntimeDiagnostics(1);
     d.start();
     try {
       await new Promise((r) => setTimeout(r, 20));
