@@ -1,7 +1,9 @@
 // The "bare two-hop relay" floor of docs/performance.md: context call, then the generation stream
-// copied through. No validation, routing, retries or metrics.
+// copied through. No validation, routing, retries or metrics. `GET /__eld` answers its event-loop delay
+// since the previous ask (p99 and max in ms, beyond the monitor's 1 ms interval) for run 2's tail rows.
 //   node --import tsx bench/bare-relay.ts --port P --ctx host:port --gen host:port
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const argv = process.argv;
 const val = (n: string): string => argv[argv.indexOf(`--${n}`) + 1] ?? '';
@@ -31,7 +33,26 @@ function post(
   req.end(body);
 }
 
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+
+function answerLoopDelay(res: http.ServerResponse): void {
+  const beyondInterval = (ns: number): number => Math.max(0, ns / 1e6 - 1);
+  const body = JSON.stringify({
+    p99Ms: beyondInterval(loopDelay.percentile(99)),
+    maxMs: beyondInterval(loopDelay.max),
+    count: loopDelay.count,
+  });
+  loopDelay.reset();
+  res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+}
+
 const server = http.createServer((req, res) => {
+  if (req.url === '/__eld') {
+    req.resume();
+    answerLoopDelay(res);
+    return;
+  }
   let raw = '';
   req.setEncoding('utf8');
   req.on('data', (c: string) => (raw += c));

@@ -17,13 +17,27 @@ import { startUntil, stopChild } from './child-procs';
 import { runLoadGen } from './load-run';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
+import {
+  type ProxyWindowDiagnostics,
+  proxyWindowDiagnostics,
+  type RelayLoopDelay,
+  samplePercentile,
+  spread,
+} from './tail-diagnostics';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+// Under the device bundle (CommonJS) import.meta is empty: every path there comes from --bundles.
+const ROOT = import.meta.dirname ? path.resolve(import.meta.dirname, '..') : process.cwd();
+/**
+ * `--bundles DIR` (the device pack, scripts/device/proxy-bench.sh): the esbuild bundles of the CLI, the
+ * load generator, the bench worker and the bare relay run instead of the TypeScript sources under tsx.
+ */
+let bundles: string | undefined;
 /** Whose proxy is started (`--proxy-root DIR`: another checkout, to compare builds in one sitting). */
 let proxyRoot = ROOT;
 /** `--base-root DIR`: a second build measured beside the proxy in run 5 (before/after in one run). */
 let baseRoot: string | undefined;
-const NGINX = '/usr/sbin/nginx';
+/** nginx, the one-hop floor (`--nginx PATH`: another binary, e.g. the device pack's wrapper). */
+let nginxPath = '/usr/sbin/nginx';
 
 interface Proc {
   name: string;
@@ -56,8 +70,18 @@ async function start(
   return { proc, match: await started };
 }
 
+/** A bench part (`bench/NAME.ts`): its bundle under --bundles, else the source through tsx. */
 function tsNode(file: string, args: string[]): [string, string[]] {
+  if (bundles !== undefined) {
+    return [process.execPath, [path.join(bundles, `${path.basename(file, '.ts')}.cjs`), ...args]];
+  }
   return [process.execPath, ['--import', 'tsx', path.join(ROOT, file), ...args]];
+}
+
+/** The `disagg-console` entry of a checkout; this checkout's CLI bundle under --bundles. */
+function cliEntry(root: string): string {
+  if (bundles !== undefined && root === ROOT) return path.join(bundles, 'fleet-cli.cjs');
+  return path.join(root, 'bin/disagg-console.mjs');
 }
 
 function freePort(): Promise<number> {
@@ -94,8 +118,18 @@ async function waitHealthy(port: number): Promise<void> {
   throw new Error(`port ${port} never became healthy`);
 }
 
+/** Called when the load generator opens and closes its measured window (run 2 scrapes diagnostics). */
+interface WindowEdges {
+  onStart(): void;
+  onEnd(): void;
+}
+
 /** Runs the load generator on core 1; samples `targetPid`'s CPU at the window edges. */
-async function runLoad(spec: LoadSpec, targetPid?: number): Promise<LoadResult> {
+async function runLoad(
+  spec: LoadSpec,
+  targetPid?: number,
+  edges?: WindowEdges,
+): Promise<LoadResult> {
   const cpuNow = (): number => (targetPid === undefined ? 0 : cpuSeconds(targetPid));
   let cpu0 = 0;
   let cpu1 = 0;
@@ -104,8 +138,14 @@ async function runLoad(spec: LoadSpec, targetPid?: number): Promise<LoadResult> 
     spec,
     ROOT,
     {
-      onWindowStart: () => (cpu0 = cpuNow()),
-      onWindowEnd: () => (cpu1 = cpuNow()),
+      onWindowStart: () => {
+        cpu0 = cpuNow();
+        edges?.onStart();
+      },
+      onWindowEnd: () => {
+        cpu1 = cpuNow();
+        edges?.onEnd();
+      },
     },
   );
   if (targetPid !== undefined) r.cpuS = cpu1 - cpu0;
@@ -166,7 +206,7 @@ async function startProxy(
     name,
     0,
     process.execPath,
-    [path.join(root, 'bin/disagg-console.mjs'), ...proxyCliArgs(cfg, 1, extra)],
+    [cliEntry(root), ...proxyCliArgs(cfg, 1, extra)],
     /listening on/,
   );
   await waitHealthy(port);
@@ -202,12 +242,7 @@ const f0 = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '-');
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
 
 function median(values: number[]): number {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return Number.NaN;
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 === 1
-    ? (v[mid] as number)
-    : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+  return spread(values).median;
 }
 
 /** One target's repeated results reduced to medians, per field (a lone run on a shared box is noise). */
@@ -311,6 +346,160 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
   a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0
     ? `${(a / b).toFixed(2)}x`
     : '-';
+
+/** Run 2: concurrent streams, the TTFT tail case of issue #16. */
+const STREAMS = 256;
+const STREAM_BODY = JSON.stringify({
+  model: 'bench',
+  prompt: 'The capital of Germany is',
+  max_tokens: 32,
+  temperature: 0,
+  stream: true,
+});
+
+/** One target's window in run 2: TTFT percentiles from the raw samples, and what it said about itself. */
+interface StreamRun {
+  run: number;
+  n: number;
+  ttftP50: number;
+  ttftP99: number;
+  ttftP999: number;
+  /** The proxy's /metrics over the window. */
+  proxy?: ProxyWindowDiagnostics;
+  /** The bare relay's event-loop delay over the window. */
+  relay?: RelayLoopDelay;
+}
+
+/** GET `path` on the target, as text; '' when it does not answer in 5 s (a diagnostic, never fatal). */
+async function getText(port: number, urlPath: string): Promise<string> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}${urlPath}`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    return await r.text();
+  } catch {
+    return '';
+  }
+}
+
+/** Scrapes at the window's edges: the proxy's /metrics, or the relay's /__eld (which resets it). */
+function diagnosticsAt(t: Target): {
+  edges: WindowEdges | undefined;
+  read(): Promise<Pick<StreamRun, 'proxy' | 'relay'>>;
+} {
+  const urlPath = t.name === PROXY_NAME ? '/metrics' : t.name === BARE ? '/__eld' : undefined;
+  if (urlPath === undefined) return { edges: undefined, read: () => Promise.resolve({}) };
+  let before: Promise<string> = Promise.resolve('');
+  let after: Promise<string> = Promise.resolve('');
+  return {
+    edges: {
+      onStart: () => void (before = getText(t.port, urlPath)),
+      onEnd: () => void (after = getText(t.port, urlPath)),
+    },
+    async read() {
+      const [b, a] = await Promise.all([before, after]);
+      if (t.name === PROXY_NAME) return b && a ? { proxy: proxyWindowDiagnostics(b, a) } : {};
+      try {
+        return { relay: JSON.parse(a) as RelayLoopDelay };
+      } catch {
+        return {};
+      }
+    },
+  };
+}
+
+/**
+ * Run 2: every target `runs` times, interleaved, with the raw TTFT samples (for p99.9) and the
+ * diagnostics of each window. Returns the medians (as `measure`) and the per-run rows.
+ */
+async function measureStreams(
+  targets: Target[],
+  spec: (t: Target) => LoadSpec,
+  runs: number,
+  durationS: number,
+): Promise<{ medians: Record<string, Measured>; perRun: Record<string, StreamRun[]> }> {
+  const all: Record<string, LoadResult[]> = {};
+  const perRun: Record<string, StreamRun[]> = {};
+  for (let i = 0; i < runs; i++) {
+    for (const t of targets) {
+      const diag = diagnosticsAt(t);
+      const r = await runLoad({ ...spec(t), isWithSamples: true }, t.pid, diag.edges);
+      const sorted = (r.samples ?? []).sort((a, b) => a - b);
+      r.samples = undefined;
+      (all[t.name] ??= []).push(r);
+      (perRun[t.name] ??= []).push({
+        run: i + 1,
+        n: sorted.length,
+        ttftP50: samplePercentile(sorted, 0.5),
+        ttftP99: samplePercentile(sorted, 0.99),
+        ttftP999: samplePercentile(sorted, 0.999),
+        ...(await diag.read()),
+      });
+    }
+  }
+  const medians: Record<string, Measured> = {};
+  for (const t of targets) medians[t.name] = reduce(all[t.name] ?? [], durationS);
+  return { medians, perRun };
+}
+
+/** Run 2's tail: per run TTFT p50/p99/p99.9 of proxy and bare relay, their p99 ratio, the diagnostics. */
+interface StreamTail {
+  perRun: Record<string, StreamRun[]>;
+  /** proxy p99 / bare relay p99, per run. */
+  ratios: number[];
+  spread: Record<string, ReturnType<typeof spread>>;
+}
+
+function streamTail(perRun: Record<string, StreamRun[]>, log: (s: string) => void): StreamTail {
+  const proxy = perRun[PROXY_NAME] ?? [];
+  const relay = perRun[BARE] ?? [];
+  const ratios = proxy.map((p, i) => p.ttftP99 / (relay[i]?.ttftP99 ?? Number.NaN));
+  log(
+    `\nRun 2 tail, per run (TTFT ms from the raw samples; proxy diagnostics from /metrics over the window: event-loop delay, GC, upstream pool wait, admission wait, and the p99 of the proxy's own TTFT, context round trip and generation first token; quantiles are bucket bounds)`,
+  );
+  log(
+    'run  path                  streams  TTFT p50    p99  p99.9  p99 ratio | ELD p99   max  GC total   max (n)  pool p99 (conns)  adm p99 | p99 TTFT  ctx  gen 1st',
+  );
+  for (let i = 0; i < proxy.length; i++) {
+    for (const [name, r] of [
+      [BARE, relay[i]],
+      [PROXY_NAME, proxy[i]],
+    ] as const) {
+      if (r === undefined) continue;
+      const ttft = `${String(r.n).padStart(7)}  ${f1(r.ttftP50).padStart(8)}  ${f1(r.ttftP99).padStart(5)}  ${f1(r.ttftP999).padStart(5)}`;
+      const ratioCol =
+        name === PROXY_NAME ? f2(ratios[i] ?? Number.NaN).padStart(9) : ''.padStart(9);
+      log(`${String(r.run).padEnd(4)} ${name.padEnd(20)} ${ttft}  ${ratioCol} | ${diagColumns(r)}`);
+    }
+  }
+  const pick = (rows: StreamRun[], f: (r: StreamRun) => number): number[] => rows.map(f);
+  const spreads = {
+    'proxy TTFT p99': spread(pick(proxy, (r) => r.ttftP99)),
+    'bare relay TTFT p99': spread(pick(relay, (r) => r.ttftP99)),
+    'proxy TTFT p99.9': spread(pick(proxy, (r) => r.ttftP999)),
+    'bare relay TTFT p99.9': spread(pick(relay, (r) => r.ttftP999)),
+    'p99 proxy/bare relay': spread(ratios),
+  };
+  log('spread over runs (min / median / max)');
+  for (const [k, v] of Object.entries(spreads)) {
+    log(`  ${k.padEnd(22)} ${f2(v.min)} / ${f2(v.median)} / ${f2(v.max)}`);
+  }
+  const within = ratios.filter((x) => x <= 1.1).length;
+  log(`  runs with TTFT p99 <= 1.1x the bare relay's: ${within} of ${ratios.length} (target: all)`);
+  return { perRun, ratios, spread: spreads };
+}
+
+/** The diagnostics columns of one run-2 row (the relay reports only its event-loop delay). */
+function diagColumns(r: StreamRun): string {
+  const d = r.proxy;
+  if (d !== undefined) {
+    return `${f1(d.loopDelayP99Ms).padStart(7)}  ${f1(d.loopDelayMaxMs).padStart(4)}  ${f1(d.gcPauseTotalMs).padStart(8)}  ${f1(d.gcPauseMaxMs).padStart(4)} (${d.gcPauses})  ${f1(d.poolWaitP99Ms).padStart(8)} (${d.connectionsOpened})  ${f1(d.admissionWaitP99Ms).padStart(7)} | ${f0(d.proxyTtftP99Ms).padStart(8)}  ${f0(d.ctxRoundTripP99Ms).padStart(3)}  ${f0(d.genFirstTokenP99Ms).padStart(7)}`;
+  }
+  if (r.relay !== undefined) {
+    return `${f1(r.relay.p99Ms).padStart(7)}  ${f1(r.relay.maxMs).padStart(4)}  (hdr, exact)`;
+  }
+  return '';
+}
 
 /**
  * Run 3's rig: bounded workers (a GPU batch each: `--slots`, `--service-ms`) whose capacity, a few
@@ -630,6 +819,54 @@ async function runSlowClients(
 }
 
 /**
+ * Run 2: the streams case, its medians row per target (CPU per token, TTFT), then the tail per run with
+ * the spread and the diagnostics.
+ */
+async function runStreams(
+  targets: Target[],
+  spec: (t: Target) => LoadSpec,
+  sitting: { runs: number; durationS: number; log: (s: string) => void },
+): Promise<{ medians: Record<string, Measured>; tail: StreamTail }> {
+  const { log } = sitting;
+  log(`\nRun 2: ${STREAMS} concurrent streams, 32 tokens each, 5 ms between tokens`);
+  log(
+    'path                 streams/s  TTFT p50  TTFT p99  CPU us/token  CPU us/stream  [DONE] missing',
+  );
+  const { medians, perRun } = await measureStreams(targets, spec, sitting.runs, sitting.durationS);
+  for (const t of targets) {
+    const r = medians[t.name] as Measured;
+    log(
+      `${t.name.padEnd(20)} ${f0(r.rps).padStart(9)}  ${f1(r.ttftP50).padStart(8)}  ${f1(r.ttftP99).padStart(8)}  ${f1(r.cpuUsPerToken).padStart(12)}  ${f1(r.cpuUsPerReq).padStart(13)}  ${String(r.doneMissing).padStart(14)}`,
+    );
+  }
+  return { medians, tail: streamTail(perRun, log) };
+}
+
+/** `--only-streams`: run 2 alone (direct, bare relay, proxy), for the tail over `--runs` runs. */
+async function runStreamsOnly(
+  tmp: string,
+  sitting: { runs: number; durationS: number; log: (s: string) => void },
+  closedStream: (port: number) => LoadSpec,
+): Promise<object> {
+  const [ctx, gen] = await Promise.all([
+    startWorker('ctx', ['--tokens', '32']),
+    startWorker('gen-stream', ['--tokens', '32', '--interval-ms', '5']),
+  ]);
+  const proxy = await startProxy(tmp, 'proxy-stream', ctx, gen);
+  const relay = await startRelay('relay-stream', ctx, gen);
+  const { medians, tail } = await runStreams(
+    [
+      { name: 'direct (one worker)', port: gen, pid: undefined },
+      { name: BARE, port: relay.port, pid: relay.pid },
+      { name: PROXY_NAME, port: proxy.port, pid: proxy.pid },
+    ],
+    (t) => closedStream(t.port),
+    sitting,
+  );
+  return { run2: strip(medians), run2Tail: tail };
+}
+
+/**
  * Run 5's cases: a long RAG/code prompt, a large one (llm-d's 220 KB case), and 1 MB, each a fixed
  * number of requests (a multiple of the clients) instead of a time window: on a loaded 2-core box a
  * 2 s window held no finished 1 MB request, while a count gives every target the same requests and
@@ -818,7 +1055,11 @@ export interface ProxyBenchOptions {
   proxyRoot: string | undefined;
   /** Another checkout whose proxy runs beside this one in run 5 (before/after in one run). */
   baseRoot?: string | undefined;
-  only: 'overload' | 'slow-clients' | 'long-prompts' | undefined;
+  only: 'overload' | 'slow-clients' | 'long-prompts' | 'streams' | undefined;
+  /** Run the esbuild bundles in DIR instead of the sources (the device pack). */
+  bundles?: string | undefined;
+  /** nginx binary (default /usr/sbin/nginx). */
+  nginx?: string | undefined;
   isOverloadSkipped: boolean;
   isLongSkipped: boolean;
 }
@@ -829,6 +1070,8 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
   const runs = options.runs ?? (isQuick ? 1 : 3);
   proxyRoot = path.resolve(options.proxyRoot ?? ROOT);
   baseRoot = options.baseRoot === undefined ? undefined : path.resolve(options.baseRoot);
+  bundles = options.bundles === undefined ? undefined : path.resolve(options.bundles);
+  if (options.nginx !== undefined) nginxPath = path.resolve(options.nginx);
   const isOverloadOnly = options.only === 'overload';
   const isLongOnly = options.only === 'long-prompts';
   const isLong = isLongOnly || !options.isLongSkipped;
@@ -864,6 +1107,21 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
           JSON.stringify({ date: new Date().toISOString(), runs, slowClients: result }, null, 2),
         );
       }
+      return 0;
+    }
+    if (options.only === 'streams') {
+      const result = await runStreamsOnly(tmp, { runs, durationS, log }, (port) => ({
+        port,
+        path: '/v1/completions',
+        body: STREAM_BODY,
+        mode: 'closed',
+        concurrency: STREAMS,
+        rate: 0,
+        warmupMs,
+        durationMs,
+        isStream: true,
+      }));
+      writeResults(jsonOut, { runs, durationMs, ...result });
       return 0;
     }
     if (isOverloadOnly) {
@@ -916,7 +1174,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
     const relayB = await relayFor('relay-stream', streamPort);
 
     let nginx: { a: number; b: number; pid: number } | undefined;
-    if (existsSync(NGINX)) {
+    if (existsSync(nginxPath)) {
       const a = await freePort();
       const b = await freePort();
       const dir = mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-nginx-'));
@@ -928,7 +1186,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
           { listen: b, upstream: streamPort },
         ]),
       );
-      const [c, ar] = pinned(0, NGINX, ['-p', dir, '-c', conf]);
+      const [c, ar] = pinned(0, nginxPath, ['-p', dir, '-c', conf]);
       const child = spawn(c, ar, { stdio: ['ignore', 'pipe', 'pipe'] });
       procs.push({ name: 'nginx', child, pid: child.pid ?? 0 });
       try {
@@ -947,13 +1205,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
       max_tokens: 32,
       temperature: 0,
     });
-    const streamed = JSON.stringify({
-      model: 'bench',
-      prompt: 'The capital of Germany is',
-      max_tokens: 32,
-      temperature: 0,
-      stream: true,
-    });
+    const streamed = STREAM_BODY;
     const closed = (
       port: number,
       body: string,
@@ -1032,22 +1284,16 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
     );
 
     // Run 2: 256 concurrent streams of 32 tokens, 5 ms apart (each token its own write).
-    log('\nRun 2: 256 concurrent streams, 32 tokens each, 5 ms between tokens');
-    log(
-      'path                 streams/s  TTFT p50  TTFT p99  CPU us/token  CPU us/stream  [DONE] missing',
-    );
     const targets2: Target[] = [
       { name: DIRECT, port: streamPort, pid: undefined },
       ...(nginx ? [{ name: NGX, port: nginx.b, pid: nginx.pid }] : []),
       { name: BARE, port: relayB.port, pid: relayB.pid },
       { name: PROXY, port: proxyB.port, pid: proxyB.pid },
     ];
-    const run2 = await measureRows(
+    const { medians: run2, tail: tail2 } = await runStreams(
       targets2,
-      (t) => closed(t.port, streamed, true, 256),
+      (t) => closed(t.port, streamed, true, STREAMS),
       sitting,
-      (r) =>
-        `${f0(r.rps).padStart(9)}  ${f1(r.ttftP50).padStart(8)}  ${f1(r.ttftP99).padStart(8)}  ${f1(r.cpuUsPerToken).padStart(12)}  ${f1(r.cpuUsPerReq).padStart(13)}  ${String(r.doneMissing).padStart(14)}`,
     );
 
     // Open loop around the proxy's measured capacity (the better of its closed-loop rates).
@@ -1208,6 +1454,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
       run1: strip(run1),
       run1b: strip(run1b),
       run2: strip(run2),
+      run2Tail: tail2,
       openHalf: strip(half),
       openOver: strip(over),
       overload: ov ? overloadJson(ov) : undefined,

@@ -20,7 +20,10 @@ type BenchProxyFlag =
   | 'isOverloadOnly'
   | 'isSlowClientsOnly'
   | 'isLongSkipped'
-  | 'isLongOnly';
+  | 'isLongOnly'
+  | 'isStreamsOnly'
+  | 'bundles'
+  | 'nginx';
 
 export const BENCH_PROXY_COMMAND: CommandSpec<BenchProxyFlag> = {
   usage: 'Usage: disagg-console bench-proxy [options]   (npm run bench:proxy -- [options])',
@@ -72,6 +75,26 @@ export const BENCH_PROXY_COMMAND: CommandSpec<BenchProxyFlag> = {
           help: 'run only run 5',
         },
         {
+          key: 'isStreamsOnly',
+          names: ['--only-streams'],
+          takes: 'switch',
+          help: "run only run 2 (256 streams: the TTFT tail per run, with the proxy's diagnostics)",
+        },
+        {
+          key: 'bundles',
+          names: ['--bundles'],
+          takes: 'value',
+          metavar: 'DIR',
+          help: 'run the esbuild bundles in DIR instead of the sources (scripts/device/proxy-bench.sh)',
+        },
+        {
+          key: 'nginx',
+          names: ['--nginx'],
+          takes: 'value',
+          metavar: 'PATH',
+          help: 'nginx binary for the one-hop floor (default /usr/sbin/nginx)',
+        },
+        {
           key: 'isOverloadSkipped',
           names: ['--no-overload'],
           takes: 'switch',
@@ -110,6 +133,7 @@ export function parseBenchProxyArgs(argv: readonly string[]): BenchProxyArgs {
       ['overload', v.isOverloadOnly],
       ['slow-clients', v.isSlowClientsOnly],
       ['long-prompts', v.isLongOnly],
+      ['streams', v.isStreamsOnly],
     ] as const
   ).filter(([, on]) => on === true);
   if (onlies.length > 1) {
@@ -134,6 +158,8 @@ export function parseBenchProxyArgs(argv: readonly string[]): BenchProxyArgs {
         only: onlies[0]?.[0],
         isOverloadSkipped: v.isOverloadSkipped === true,
         isLongSkipped: v.isLongSkipped === true,
+        bundles: typeof v.bundles === 'string' ? v.bundles : undefined,
+        nginx: typeof v.nginx === 'string' ? v.nginx : undefined,
       },
     };
   } catch (err) {

@@ -11,32 +11,24 @@
 set -euo pipefail
 step="${1:-}"
 shift || true
+# shellcheck source=pack-lib.sh
+source "$(dirname "$0")/pack-lib.sh"
 case "$step" in
   build)
     cd "$(dirname "$0")/../.."
     dir="${1:-.devcarry/fleet-bench}"
-    rm -rf "$dir" && mkdir -p "$dir/dist" "$dir/proto"
-    # xz of the Node binary takes minutes on a small machine: build.sh's cached copy is reused when there.
-    [ -f /tmp/devnode/node.xz ] && cp /tmp/devnode/node.xz "$dir/node.xz" ||
-      xz -T2 -6 -c "$(command -v node)" > "$dir/node.xz"
-    bundle() {
-      npx esbuild "$1" --bundle --platform=node --format=cjs --target=node20 \
-        --outfile="$dir/dist/$2" --log-level=error
-    }
-    bundle bench/fleet-bench.ts fleet-bench.cjs
-    bundle bench/load-gen.ts load-gen.cjs
-    bundle bench/bench-worker.ts bench-worker.cjs
-    bundle scripts/device/fleet-cli-entry.ts fleet-cli.cjs
-    # etcd3 (bundled with the CLI) loads its .proto files from ../proto, relative to the bundle.
-    cp node_modules/etcd3/proto/*.proto "$dir/proto/"
+    pack_base "$dir"
+    pack_bundle "$dir" bench/fleet-bench.ts fleet-bench.cjs
+    pack_bundle "$dir" bench/load-gen.ts load-gen.cjs
+    pack_bundle "$dir" bench/bench-worker.ts bench-worker.cjs
+    pack_bundle "$dir" scripts/device/fleet-cli-entry.ts fleet-cli.cjs
     cp scripts/device/fleet-bench.sh "$dir/"
     du -sh "$dir"
     ;;
   run)
     dir="$(cd "$(dirname "$0")" && pwd)"
     out="${OUT:-$(mktemp -d)}"
-    node="$(mktemp -d)/node"
-    xz -dc "$dir/node.xz" > "$node" && chmod +x "$node"
+    node="$(unpack_node "$dir")"
     cd "$dir"
     "$node" dist/fleet-bench.cjs --bundles "$dir/dist" --out "$out" "$@" 2>&1 | tee "$out/fleet-bench.log"
     ;;

@@ -37,6 +37,20 @@ export class Histogram {
     }
   }
 
+  /** `n` observations of one value at once (folding another histogram's distribution into this one). */
+  observeMany(value: number, n: number): void {
+    if (n <= 0) return;
+    this.sum += value * n;
+    this.count += n;
+    const b = this.bounds;
+    for (let i = 0; i < b.length; i++) {
+      if (value <= (b[i] as number)) {
+        this.counts[i] = (this.counts[i] as number) + n;
+        return;
+      }
+    }
+  }
+
   /** Prometheus text lines for this histogram (`name_bucket{le=..}`, `_sum`, `_count`). */
   render(name: string, labels = ''): string[] {
     const lines: string[] = [];

@@ -66,8 +66,8 @@ export interface AdmissionSnapshot {
   queued: number;
   limit: number;
   isOverloaded: boolean;
-  /** The cap on requests in the process while the event loop is saturated; Infinity otherwise. */
-  loopLimit: number;
+  /** The cap on requests in the process while the event loop is saturated; Infinity otherwise (always set by the controller). */
+  loopLimit?: number;
 }
 
 /** Weight of a new sample in the service-time average (about the last 10 requests). */

@@ -71,6 +71,7 @@ export class Http1ResponseParser {
   private remaining = 0;
   private canReuse = true;
   private hasBytes = false;
+  private keepAliveS = -1;
 
   constructor(private readonly sink: ResponseSink) {}
 
@@ -88,6 +89,14 @@ export class Http1ResponseParser {
     return this.state === State.Done;
   }
 
+  /**
+   * The idle time the worker keeps this connection open for, from the last answer's `Keep-Alive:
+   * timeout=N` (seconds; -1 when it named none, as uvicorn does).
+   */
+  get workerKeepAliveS(): number {
+    return this.keepAliveS;
+  }
+
   /** Ready for the next response on the same connection. */
   reset(): void {
     this.state = State.Head;
@@ -96,6 +105,7 @@ export class Http1ResponseParser {
     this.remaining = 0;
     this.canReuse = true;
     this.hasBytes = false;
+    this.keepAliveS = -1;
   }
 
   /**
@@ -305,6 +315,7 @@ export class Http1ResponseParser {
       return;
     }
     this.canReuse = fields.keepsAlive(isHttp10);
+    this.keepAliveS = fields.keepAliveS;
     const bodyLength = typeof framing === 'number' ? framing : -1;
     this.sink.onHead(status, fields.contentType, fields.metricsHeaders, bodyLength);
     if (this.state === State.Done) return; // the sink aborted from onHead
@@ -448,6 +459,8 @@ class HeadFields {
   private contentLength = -1;
   private transferEncoding: string | undefined;
   private connection = '';
+  /** `Keep-Alive: timeout=N` in seconds, -1 without one. */
+  keepAliveS = -1;
 
   add(text: string, start: number, end: number): void {
     const { colon, valueStart, valueEnd } = checkFieldLine(text, start, end);
@@ -475,6 +488,13 @@ class HeadFields {
       this.contentType ??= text.slice(valueStart, valueEnd);
     } else if (name === 'connection') {
       this.connection += text.slice(valueStart, valueEnd).toLowerCase() + ',';
+    } else if (name === 'keep-alive') {
+      // RFC 9112 appendix C.2.2's hint (Node's servers send it; uvicorn does not): how long the worker
+      // keeps an idle connection, so the pool can keep its own connections warm that long.
+      const timeout = /(?:^|,)\s*timeout\s*=\s*(\d{1,6})\s*(?:,|$)/i.exec(
+        text.slice(valueStart, valueEnd),
+      );
+      if (timeout) this.keepAliveS = Number(timeout[1]);
     }
   }
 

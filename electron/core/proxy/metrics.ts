@@ -10,8 +10,10 @@ import {
   OVERHEAD_BUCKETS_SECONDS,
 } from '../../../shared/logic/histogram';
 import type { AdmissionSnapshot, ShedReason } from './admission';
+import { RuntimeDiagnostics } from './runtime-diagnostics';
 import type { ProxyRequestRecord, RecordOutcome } from './types';
 import { feedUpstreamMetrics, feedUpstreamRetry, UpstreamNamedMetrics } from './upstream-metrics';
+import { type PoolWaitStats, poolWaitStats } from './upstream-pool';
 import type { WorkerSnapshot } from './worker-pool';
 
 function increment<K>(counts: Map<K, number>, key: K): void {
@@ -31,6 +33,13 @@ export class ProxyMetrics {
   readonly overhead = new Histogram(OVERHEAD_BUCKETS_SECONDS);
   /** Upstream's disaggregated-server metrics (perf_metrics.py names). */
   readonly upstream = new UpstreamNamedMetrics();
+  /** Time an admitted request waited for its slot (0 when it got one at once). */
+  readonly admissionWait = new Histogram(LATENCY_BUCKETS_SECONDS);
+  /** Event-loop delay and GC pauses of this thread (started and stopped with the server). */
+  readonly runtime = new RuntimeDiagnostics();
+
+  /** `pools`: where the upstream pools report connection waits (this thread's, unless a test's own). */
+  constructor(private readonly pools: PoolWaitStats = poolWaitStats) {}
 
   /** A retry on another worker: ours and upstream's per-role counter. */
   countRetry(rec: ProxyRequestRecord): void {
@@ -125,6 +134,22 @@ export class ProxyMetrics {
     hist('time_per_output_token_seconds', 'Mean time per output token after the first.', this.tpot);
     hist('inter_token_latency_seconds', 'Gap between consecutive streamed events.', this.itl);
     hist('e2e_request_latency_seconds', 'End-to-end request latency.', this.e2e);
+    hist(
+      'admission_wait_seconds',
+      'Time an admitted request waited in the admission queue for a slot (0: admitted at once).',
+      this.admissionWait,
+    );
+    hist(
+      'upstream_pool_wait_seconds',
+      'Time an upstream call waited for a connection (queued at the socket limit, or a new connection connecting; 0: an idle keep-alive one), all workers of this thread.',
+      this.pools.wait,
+    );
+    out.push(
+      `# HELP ${p}upstream_connections_opened_total Upstream connections opened, all workers of this thread.`,
+      `# TYPE ${p}upstream_connections_opened_total counter`,
+      `${p}upstream_connections_opened_total ${this.pools.opened}`,
+    );
+    out.push(...this.runtime.render(p));
     hist(
       'added_latency_seconds',
       "The proxy's own time before forwarding each phase.",

@@ -105,6 +105,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     loopSampler?.stop();
     upstreams.close();
     records.close();
+    metrics.runtime.stop();
   };
 
   return {
@@ -114,6 +115,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     async listen(): Promise<number> {
       const port = await listener.listen();
       upstreams.start();
+      metrics.runtime.start();
       loopSampler = startLoopShedding(limits, admission, () => inference.inFlight.size, log);
       return port;
     },

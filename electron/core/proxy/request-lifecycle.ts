@@ -371,6 +371,7 @@ export class InferenceHandler {
     const verdict = this.deps.admission.admit();
     if (verdict === 'admitted') {
       r.hasSlot = true;
+      this.deps.metrics.admissionWait.observe(0);
       return undefined;
     }
     if (typeof verdict === 'string') return this.shed(verdict);
@@ -383,10 +384,12 @@ export class InferenceHandler {
     verdict: QueuedAdmission,
   ): Promise<Ending | undefined> {
     r.onCancel = () => verdict.cancel();
+    const queuedAt = performance.now();
     const waited = await verdict.result;
     r.onCancel = undefined;
     if (waited === 'admitted') {
       r.hasSlot = true;
+      this.deps.metrics.admissionWait.observe((performance.now() - queuedAt) / 1000);
       return r.isCancelled ? r.cancelEnding() : undefined;
     }
     return waited === 'cancelled' ? r.cancelEnding() : this.shed(waited);

@@ -1,7 +1,8 @@
 // Pooled keep-alive HTTP/1.1 connections to one worker, written on `net` sockets instead of Node's
 // http.Agent: one write per request, one parse pass per read, no per-call stream objects. At most
 // `maxSockets` connections; requests beyond that wait in FIFO order. The most recently used idle
-// connection is reused first, and idle ones close after `idleTimeoutMs`, before the worker's own
+// connection is reused first, and idle ones close after `idleTimeoutMs` (or a second before the idle
+// timeout the worker names in `Keep-Alive: timeout=N`), before the worker's own
 // keep-alive timeout (uvicorn's default is 5 s) can close them under a request. A request that finds its
 // reused connection already closed by the worker (no response byte) is sent once more on a new
 // connection: that race is inherent to keep-alive, and it says nothing about the worker's health.
@@ -9,6 +10,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
+import { Histogram, LATENCY_BUCKETS_SECONDS } from '../../../shared/logic/histogram';
 import { Http1ResponseParser, type ResponseSink } from './http1-response-parser';
 import type { UpstreamFailureKind } from './upstream-error';
 
@@ -67,6 +69,32 @@ function joined(head: string, chunks: readonly Buffer[], size: number): Buffer {
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
+/**
+ * How long calls waited for a connection (issue #16, the TTFT tail): from the request until it is on a
+ * connected socket. A reused idle connection is no wait; otherwise the time queued for a free one (at
+ * `maxSockets`) plus, on a new connection, its TCP connect.
+ */
+export interface PoolWaitSink {
+  observeWait(seconds: number): void;
+  countOpened(): void;
+}
+
+/** Every pool of this thread reports here unless given its own sink (/metrics renders it). */
+export class PoolWaitStats implements PoolWaitSink {
+  readonly wait = new Histogram(LATENCY_BUCKETS_SECONDS);
+  opened = 0;
+
+  observeWait(seconds: number): void {
+    this.wait.observe(seconds);
+  }
+
+  countOpened(): void {
+    this.opened++;
+  }
+}
+
+export const poolWaitStats = new PoolWaitStats();
+
 /** One request on the pool, from queued to answered. */
 export class UpstreamExchange {
   /** The connection carrying it, once dispatched. */
@@ -74,6 +102,8 @@ export class UpstreamExchange {
   isFinished = false;
   /** Whether it was already re-sent after a stale keep-alive connection. */
   hasResent = false;
+  /** performance.now() when it started waiting for a connection; 0 once on a connected socket. */
+  waitingSince = 0;
 
   constructor(
     readonly pool: UpstreamPool,
@@ -125,6 +155,7 @@ class UpstreamConnection implements ResponseSink {
       },
     });
     socket.setNoDelay(true);
+    socket.once('connect', () => this.onConnect());
     socket.on('end', () => this.onSocketEnd());
     socket.on('error', (err: NodeJS.ErrnoException) => this.onSocketError(err));
     socket.on('close', () => this.onSocketClose());
@@ -136,6 +167,7 @@ class UpstreamConnection implements ResponseSink {
     this.exchange = ex;
     ex.conn = this;
     const s = this.socket;
+    if (ex.waitingSince > 0 && !s.connecting) this.pool.endWait(ex);
     const body = ex.body;
     if (body === undefined) s.write(ex.head);
     else if (typeof body === 'string' && ex.bodyLength < JOINED_WRITE_MAX) s.write(ex.head + body);
@@ -148,6 +180,12 @@ class UpstreamConnection implements ResponseSink {
       else for (const c of body) s.write(c);
       s.uncork();
     }
+  }
+
+  /** A new connection is up: the request written onto it while connecting stops waiting. */
+  private onConnect(): void {
+    const ex = this.exchange;
+    if (ex !== undefined && ex.waitingSince > 0) this.pool.endWait(ex);
   }
 
   /** The owner aborted `ex`: close the connection (never reuse one with an unread answer). */
@@ -206,6 +244,8 @@ class UpstreamConnection implements ResponseSink {
     this.exchange = undefined;
     ex.conn = undefined;
     this.served++;
+    const keepAliveS = this.parser.workerKeepAliveS;
+    if (keepAliveS >= 0) this.pool.followWorkerKeepAlive(keepAliveS);
     const wasAborted = ex.isFinished;
     ex.isFinished = true;
     // The owner may have paused (backpressure) in the read that ended its answer; a connection left
@@ -267,7 +307,8 @@ export class UpstreamPool {
     readonly host: string,
     readonly port: number,
     private readonly maxSockets: number,
-    private readonly idleTimeoutMs = 3_000,
+    private idleTimeoutMs = 3_000,
+    private readonly waits: PoolWaitSink = poolWaitStats,
   ) {
     const hostHeader = port === 80 ? host : `${host}:${port}`;
     this.headSuffix = ` HTTP/1.1\r\nhost: ${hostHeader}\r\n`;
@@ -300,10 +341,37 @@ export class UpstreamPool {
       return ex;
     }
     const conn = this.popUsable();
-    if (conn !== undefined) conn.start(ex);
-    else if (this.conns.size < this.maxSockets) this.open().start(ex);
+    if (conn !== undefined) {
+      this.waits.observeWait(0);
+      conn.start(ex);
+      return ex;
+    }
+    ex.waitingSince = performance.now();
+    if (this.conns.size < this.maxSockets) this.open().start(ex);
     else this.waiting.push(ex);
     return ex;
+  }
+
+  /**
+   * The worker named its own idle timeout (`Keep-Alive: timeout=N`): idle connections are kept until a
+   * second before it (at least 0.5 s, at most 60 s) instead of the default. A burst after a quiet spell
+   * then finds warm connections instead of opening hundreds at once (issue #16: connection bursts in
+   * the TTFT tail); a worker that names nothing (uvicorn) keeps the safe default.
+   */
+  followWorkerKeepAlive(seconds: number): void {
+    const ms = Math.min(60_000, Math.max(500, seconds * 1000 - 1000));
+    if (ms === this.idleTimeoutMs) return;
+    this.idleTimeoutMs = ms;
+    // The sweep's period follows the timeout.
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    if (this.free.length > 0) this.armSweep();
+  }
+
+  /** `ex` is on a connected socket: its wait for a connection ends. */
+  endWait(ex: UpstreamExchange): void {
+    this.waits.observeWait((performance.now() - ex.waitingSince) / 1000);
+    ex.waitingSince = 0;
   }
 
   /** Connections open to the worker, busy and idle. */
@@ -338,6 +406,10 @@ export class UpstreamPool {
     }
     conn.idleSince = performance.now();
     this.free.push(conn);
+    this.armSweep();
+  }
+
+  private armSweep(): void {
     this.sweepTimer ??= setInterval(
       () => this.closeIdle(),
       Math.max(100, this.idleTimeoutMs / 3),
@@ -386,6 +458,7 @@ export class UpstreamPool {
   private open(): UpstreamConnection {
     const conn = new UpstreamConnection(this);
     this.conns.add(conn);
+    this.waits.countOpened();
     return conn;
   }
 

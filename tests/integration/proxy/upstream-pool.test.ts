@@ -14,6 +14,7 @@ import {
 } from '../../../electron/core/proxy/upstream-client';
 import {
   type ExchangeHandler,
+  PoolWaitStats,
   type UpstreamExchange,
   UpstreamPool,
 } from '../../../electron/core/proxy/upstream-pool';
@@ -339,6 +340,18 @@ describe('UpstreamPool: connections', () => {
     expect(s.accepted).toBe(3);
   });
 
+  it("follows the worker's Keep-Alive timeout: idle connections stay open past the default", async () => {
+    // The worker keeps idle connections 30 s: the pool keeps them 29 s, not its 200 ms default.
+    const s = await serve((r) => r.socket.write(ok(r.path, 'keep-alive: timeout=30\r\n')));
+    const pool = poolFor(s, 4, 200);
+    await send(pool, '/a').rec.finished();
+    // Well past the default, which closes an idle connection within 200 ms plus a 100 ms sweep.
+    await sleep(600);
+    expect([pool.openSockets(), s.open.size]).toEqual([1, 1]);
+    await send(pool, '/b').rec.finished();
+    expect(s.accepted).toBe(1);
+  });
+
   it('keeps a connection that is used more often than the idle timeout', async () => {
     const s = await serve(echoPath);
     const pool = poolFor(s, 4, 400);
@@ -347,6 +360,51 @@ describe('UpstreamPool: connections', () => {
       await sleep(100);
     }
     expect(s.accepted).toBe(1);
+  });
+});
+
+describe('UpstreamPool: connection wait times (the /metrics pool wait)', () => {
+  it('counts a connect wait per new connection, a queue wait per queued call and no wait on reuse', async () => {
+    const held: SeenRequest[] = [];
+    const s = await serve((r) => held.push(r));
+    const stats = new PoolWaitStats();
+    const pool = new UpstreamPool('127.0.0.1', s.port, 1, 3_000, stats);
+    pools.push(pool);
+    const first = send(pool, '/a');
+    const queued = send(pool, '/b');
+    await waitFor(() => held.length === 1, 'the first request at the server');
+    // The first call waited for its new connection to connect; the second is still queued.
+    expect([stats.wait.count, stats.opened]).toEqual([1, 1]);
+    for (const call of [first, queued]) {
+      await waitFor(() => held.length === 1, `${call === first ? 'first' : 'queued'} request held`);
+      const r = held.shift() as SeenRequest;
+      r.socket.write(ok(r.path));
+      await call.rec.finished();
+    }
+    expect([stats.wait.count, stats.opened]).toEqual([2, 1]);
+    // The queued call waited across at least one event-loop turn.
+    const waitedSum = stats.wait.sum;
+    expect(waitedSum).toBeGreaterThan(0);
+    // A call that finds the idle keep-alive connection does not wait: one more observation, adding
+    // exactly 0 to the sum.
+    s.respond = echoPath;
+    await send(pool, '/c').rec.finished();
+    expect([stats.wait.count, stats.opened, stats.wait.sum]).toEqual([3, 1, waitedSum]);
+  });
+
+  it('a re-sent call after a stale connection is not counted twice', async () => {
+    const s = await serve(echoPath);
+    const stats = new PoolWaitStats();
+    const pool = new UpstreamPool('127.0.0.1', s.port, 4, 3_000, stats);
+    pools.push(pool);
+    await send(pool, '/warm').rec.finished();
+    // The worker closes the idle connection after its answer went out; the next call reuses it first.
+    s.respond = (r) => r.socket.destroy();
+    const { rec } = send(pool, '/stale');
+    await rec.finished();
+    // Two calls (the stale one re-sent once, then failed): two waits, whatever the re-sends.
+    expect(stats.wait.count).toBe(2);
+    expect(stats.opened).toBe(2);
   });
 });
 

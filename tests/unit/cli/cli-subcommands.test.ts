@@ -67,6 +67,11 @@ describe('disagg-console <subcommand>', () => {
       ['--only-overload', '--only-long-prompts'],
       'choose one of --only-overload, --only-long-prompts',
     ],
+    [
+      'bench-proxy',
+      ['--only-streams', '--only-overload'],
+      'choose one of --only-overload, --only-streams',
+    ],
   ])('%s %j: one line, exit 2', async (sub, args, message) => {
     expect(await runCli([sub, ...args])).toBe(2);
     const lines = oneLine(err);

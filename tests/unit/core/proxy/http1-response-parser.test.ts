@@ -667,6 +667,21 @@ describe('Http1ResponseParser: state and reset', () => {
     ]);
   });
 
+  it("reads the worker's Keep-Alive timeout from each answer's head (-1 without one)", () => {
+    const { sink } = sinkLog();
+    const p = new Http1ResponseParser(sink);
+    const answer = (extra: string): number => {
+      p.reset();
+      p.push(Buffer.from(`HTTP/1.1 200 OK\r\n${extra}content-length: 1\r\n\r\na`));
+      return p.workerKeepAliveS;
+    };
+    expect(answer('keep-alive: timeout=5\r\n')).toBe(5);
+    expect(answer('Keep-Alive: max=100, timeout=120\r\n')).toBe(120);
+    expect(answer('')).toBe(-1);
+    expect(answer('keep-alive: max=3\r\n')).toBe(-1);
+    expect(answer('keep-alive: timeout=soon\r\n')).toBe(-1);
+  });
+
   it('reset() mid-response drops every partial state (head, chunk line, CR after chunk data)', () => {
     const partials = [
       'HTTP/1.1 200 OK\r\ncontent-le',
