@@ -181,7 +181,7 @@ export const PROXY_COMMAND: CommandSpec<ProxyFlag> = {
           'maxLoopDelayS',
           ['--max-loop-delay'],
           'SECONDS',
-          "CPU-pressure shedding (default 0.02; 0: off): once the event loop's\nmean delay stays above this for 0.3 s, the proxy's own CPU is the\nbottleneck: it caps the requests it holds and answers the excess\n503 + Retry-After at headers time, before reading their bodies",
+          "CPU-pressure shedding (default 0: off; 0.02 is a start): once the event loop's\nmean delay stays above this for 0.3 s, the proxy's own CPU is the\nbottleneck: it caps the requests it holds and answers the excess\n503 + Retry-After at headers time, before reading their bodies",
         ),
         value(
           'maxLoopUtilization',

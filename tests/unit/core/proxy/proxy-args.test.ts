@@ -85,27 +85,27 @@ describe('parseProxyArgs', () => {
       queueTimeoutS: 5,
     });
   });
-  it('takes the CPU-pressure flags (issue #16): on by default at 20 ms, 0 turns it off, utilization within 0..1', () => {
+  it('takes the CPU-pressure flags (issue #16): off by default, SECONDS turns it on, utilization within 0..1', () => {
     const d = parseProxyArgs(['-c', 'a.yaml']);
-    expect(d.ok && d.args).toMatchObject({ maxLoopDelayS: 0.02, maxLoopUtilization: 1 });
+    expect(d.ok && d.args).toMatchObject({ maxLoopDelayS: 0, maxLoopUtilization: 1 });
     const r = parseProxyArgs([
       '-c',
       'a.yaml',
       '--max-loop-delay',
-      '0',
+      '0.02',
       '--max-loop-utilization=0.95',
     ]);
-    expect(r.ok && r.args).toMatchObject({ maxLoopDelayS: 0, maxLoopUtilization: 0.95 });
+    expect(r.ok && r.args).toMatchObject({ maxLoopDelayS: 0.02, maxLoopUtilization: 0.95 });
     const cfg = parseDisaggConfig(
       'context_servers:\n  num_instances: 1\n  urls: ["localhost:8001"]\ngeneration_servers:\n  num_instances: 1\n  urls: ["localhost:8002"]\n',
       'x.yaml',
     );
     if (!cfg.ok || !r.ok || !d.ok) throw new Error('parse failed');
     expect(proxyOptionsFromConfig(cfg.value, r.args, {})).toMatchObject({
-      maxLoopDelayMs: 0,
+      maxLoopDelayMs: 20,
       maxLoopUtilization: 0.95,
     });
-    expect(proxyOptionsFromConfig(cfg.value, d.args, {})).toMatchObject({ maxLoopDelayMs: 20 });
+    expect(proxyOptionsFromConfig(cfg.value, d.args, {})).toMatchObject({ maxLoopDelayMs: 0 });
     const bad = parseProxyArgs(['-c', 'a.yaml', '--max-loop-utilization', '1.5']);
     expect(bad).toMatchObject({ ok: false });
     expect(!bad.ok && bad.message).toContain('--max-loop-utilization');
