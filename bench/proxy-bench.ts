@@ -52,19 +52,48 @@ interface LoadResult extends LoadGenResult {
 
 const procs: Proc[] = [];
 let canPin = false;
+/**
+ * Where the rig runs. On the 2-core box the workers and the load generator share core 1. On a machine
+ * with cores to spare (the 16-core device machine) the load generator has core 1 and each worker a core
+ * of its own from 2 up, so the rig never slows itself and a run measures the target on core 0.
+ */
+interface RigLayout {
+  loadGenCore: number;
+  workerCores: number[];
+}
+let rig: RigLayout = { loadGenCore: 1, workerCores: [1] };
+let workersPlaced = 0;
+
+function rigLayoutFor(cores: number): RigLayout {
+  if (cores < 4) return { loadGenCore: 1, workerCores: [1] };
+  return { loadGenCore: 1, workerCores: Array.from({ length: cores - 2 }, (_, i) => i + 2) };
+}
+
+function describeRig(): string {
+  const w = rig.workerCores;
+  if (w.length === 1 && w[0] === rig.loadGenCore)
+    return `workers and load generator to core ${w[0]}`;
+  return `load generator to core ${rig.loadGenCore}, workers one per core on ${w[0]}-${w[w.length - 1]}`;
+}
 
 function pinned(core: number, cmd: string, args: string[]): [string, string[]] {
   return canPin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
 }
 
+function workerPinned(cmd: string, args: string[]): [string, string[]] {
+  const core = rig.workerCores[workersPlaced++ % rig.workerCores.length] ?? 1;
+  return pinned(core, cmd, args);
+}
+
 async function start(
   name: string,
-  core: number,
+  core: number | 'worker',
   cmd: string,
   args: string[],
   ready: RegExp,
 ): Promise<{ proc: Proc; match: RegExpExecArray }> {
-  const { child, started } = startUntil(name, pinned(core, cmd, args), ready, { cwd: ROOT });
+  const placed = core === 'worker' ? workerPinned(cmd, args) : pinned(core, cmd, args);
+  const { child, started } = startUntil(name, placed, ready, { cwd: ROOT });
   const proc: Proc = { name, child, pid: child.pid ?? 0 };
   procs.push(proc);
   return { proc, match: await started };
@@ -124,7 +153,7 @@ interface WindowEdges {
   onEnd(): void;
 }
 
-/** Runs the load generator on core 1; samples `targetPid`'s CPU at the window edges. */
+/** Runs the load generator on its rig core; samples `targetPid`'s CPU at the window edges. */
 async function runLoad(
   spec: LoadSpec,
   targetPid?: number,
@@ -134,7 +163,7 @@ async function runLoad(
   let cpu0 = 0;
   let cpu1 = 0;
   const r: LoadResult = await runLoadGen(
-    pinned(1, ...tsNode('bench/load-gen.ts', [])),
+    pinned(rig.loadGenCore, ...tsNode('bench/load-gen.ts', [])),
     spec,
     ROOT,
     {
@@ -230,10 +259,10 @@ async function startRelay(
   return { port: Number(match[1]), pid: proc.pid };
 }
 
-/** A bench worker on core 1; returns its port. */
+/** A bench worker on its rig core; returns its port. */
 async function startWorker(name: string, extra: string[]): Promise<number> {
   const [cmd, a] = tsNode('bench/bench-worker.ts', ['--port', '0', ...extra]);
-  const { match } = await start(name, 1, cmd, a, /listening on (\d+)/);
+  const { match } = await start(name, 'worker', cmd, a, /listening on (\d+)/);
   return Number(match[1]);
 }
 
@@ -1080,6 +1109,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
   const durationMs = isQuick ? 1_500 : 2_000;
   const durationS = durationMs / 1000;
   canPin = os.cpus().length >= 2 && existsSync('/usr/bin/taskset');
+  rig = rigLayoutFor(os.cpus().length);
   try {
     clkTck = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
   } catch {
@@ -1089,7 +1119,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
   const warnings: string[] = [];
   log(
     `proxy benchmark (${isQuick ? 'quick' : 'full'}, median of ${runs} interleaved run${runs > 1 ? 's' : ''} per case, ${durationMs} ms windows): ` +
-      `${canPin ? 'proxy and floors pinned to core 0, workers and load generator to core 1' : 'NOT pinned (need 2 cores and taskset)'}`,
+      `${canPin ? `proxy and floors pinned to core 0, ${describeRig()}` : 'NOT pinned (need 2 cores and taskset)'}`,
   );
   log(
     `machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${os
