@@ -71,8 +71,9 @@ function rigLayoutFor(cores: number): RigLayout {
 
 function describeRig(): string {
   const w = rig.workerCores;
-  if (w.length === 1 && w[0] === rig.loadGenCore)
+  if (w.length === 1 && w[0] === rig.loadGenCore) {
     return `workers and load generator to core ${w[0]}`;
+  }
   return `load generator to core ${rig.loadGenCore}, workers one per core on ${w[0]}-${w[w.length - 1]}`;
 }
 
