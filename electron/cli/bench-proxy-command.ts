@@ -22,6 +22,7 @@ type BenchProxyFlag =
   | 'isLongSkipped'
   | 'isLongOnly'
   | 'isStreamsOnly'
+  | 'streamWindowS'
   | 'bundles'
   | 'nginx';
 
@@ -79,6 +80,13 @@ export const BENCH_PROXY_COMMAND: CommandSpec<BenchProxyFlag> = {
           names: ['--only-streams'],
           takes: 'switch',
           help: "run only run 2 (256 streams: the TTFT tail per run, with the proxy's diagnostics)",
+        },
+        {
+          key: 'streamWindowS',
+          names: ['--stream-window'],
+          takes: 'value',
+          metavar: 'S',
+          help: "run 2's measured window in seconds (default 2; longer windows steady its p99)",
         },
         {
           key: 'bundles',
@@ -147,11 +155,16 @@ export function parseBenchProxyArgs(argv: readonly string[]): BenchProxyArgs {
       typeof v.runs === 'string'
         ? numberFlag('--runs', v.runs, { min: 1, isInteger: true })
         : undefined;
+    const streamWindowS =
+      typeof v.streamWindowS === 'string'
+        ? numberFlag('--stream-window', v.streamWindowS, { min: 0.5, max: 600 })
+        : undefined;
     return {
       kind: 'run',
       options: {
         isQuick: v.isQuick === true,
         runs,
+        streamWindowS,
         jsonOut: typeof v.jsonOut === 'string' ? v.jsonOut : undefined,
         proxyRoot: typeof v.proxyRoot === 'string' ? v.proxyRoot : undefined,
         baseRoot: typeof v.baseRoot === 'string' ? v.baseRoot : undefined,

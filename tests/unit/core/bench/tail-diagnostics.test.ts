@@ -104,4 +104,18 @@ describe('bench-proxy flags of the tail run', () => {
       options: { only: 'streams', runs: 5, bundles: 'dist', nginx: './nginx.sh' },
     });
   });
+
+  it("--stream-window sets run 2's window; out of range it names the flag and the range", () => {
+    expect(parseBenchProxyArgs(['--only-streams', '--stream-window', '6'])).toMatchObject({
+      kind: 'run',
+      options: { only: 'streams', streamWindowS: 6 },
+    });
+    expect(parseBenchProxyArgs(['--only-streams'])).toMatchObject({
+      options: { streamWindowS: undefined },
+    });
+    expect(parseBenchProxyArgs(['--stream-window', '0.1'])).toEqual({
+      kind: 'error',
+      message: "--stream-window expects a number from 0.5 to 600, got '0.1'",
+    });
+  });
 });
