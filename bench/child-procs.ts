@@ -2,6 +2,35 @@
 // listens on, usually), and stop one by its pid. Layer: bench.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+/** Children started here and not yet exited: stopped by pid if the benchmark itself ends abruptly. */
+const liveChildren = new Set<ChildProcess>();
+let isExitHookInstalled = false;
+
+/**
+ * A benchmark stops its children in a `finally`, but a signal (Ctrl-C, `timeout`), a closed stdout
+ * (`| head`) or an uncaught error ends it without running that: its workers and proxies would live on.
+ * On any exit, SIGTERM by pid whatever is still running; the signals are turned into such an exit.
+ */
+function installExitHook(): void {
+  if (isExitHookInstalled) return;
+  isExitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of liveChildren) child.kill('SIGTERM');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => process.exit(128 + os.constants.signals[signal]));
+  }
+}
+
+/** Registers `child` to be stopped by pid should this process end before it does. */
+export function stopAtExit(child: ChildProcess): ChildProcess {
+  installExitHook();
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  return child;
+}
 
 /** How much of a starting child's output is kept for its ready match and error message. */
 const OUTPUT_KEPT_CHARS = 100_000;
@@ -18,6 +47,7 @@ export function startUntil(
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  stopAtExit(child);
   let out = '';
   // Once started (or failed), the output is still read, so a chatty child never blocks on a full pipe,
   // but no longer kept or searched.

@@ -4,6 +4,7 @@
 // bench/fleet-bench.ts. Layer: bench.
 import { spawn } from 'node:child_process';
 
+import { stopAtExit } from './child-procs';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 
 export interface LoadRunHooks {
@@ -24,10 +25,12 @@ export function runLoadGen(
   cwd: string,
   hooks: LoadRunHooks = {},
 ): Promise<LoadGenResult> {
-  const child = spawn(cmd, [...args, JSON.stringify(spec)], {
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = stopAtExit(
+    spawn(cmd, [...args, JSON.stringify(spec)], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let out = '';
   // Passed on as it comes, and its tail kept for the error when no result comes.
   let errTail = '';

@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-import { startUntil, stopChild } from './child-procs';
+import { startUntil, stopAtExit, stopChild } from './child-procs';
 import { runLoadGen } from './load-run';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
@@ -1230,7 +1230,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
         ]),
       );
       const [c, ar] = pinned(0, nginxPath, ['-p', dir, '-c', conf]);
-      const child = spawn(c, ar, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = stopAtExit(spawn(c, ar, { stdio: ['ignore', 'pipe', 'pipe'] }));
       procs.push({ name: 'nginx', child, pid: child.pid ?? 0 });
       try {
         await waitHealthy(a);
