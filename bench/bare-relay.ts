@@ -3,7 +3,7 @@
 // since the previous ask (p99 and max in ms, beyond the monitor's 1 ms interval) for run 2's tail rows.
 //   node --import tsx bench/bare-relay.ts --port P --ctx host:port --gen host:port
 import http from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 const argv = process.argv;
 const val = (n: string): string => argv[argv.indexOf(`--${n}`) + 1] ?? '';
@@ -35,6 +35,15 @@ function post(
 
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
+// GC pauses since the last /__eld, to set beside the proxy's own (its /metrics gc_pause_seconds).
+const gc = { totalMs: 0, maxMs: 0, count: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.totalMs += e.duration;
+    gc.maxMs = Math.max(gc.maxMs, e.duration);
+    gc.count++;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 function answerLoopDelay(res: http.ServerResponse): void {
   const beyondInterval = (ns: number): number => Math.max(0, ns / 1e6 - 1);
@@ -42,8 +51,12 @@ function answerLoopDelay(res: http.ServerResponse): void {
     p99Ms: beyondInterval(loopDelay.percentile(99)),
     maxMs: beyondInterval(loopDelay.max),
     count: loopDelay.count,
+    gcTotalMs: gc.totalMs,
+    gcMaxMs: gc.maxMs,
+    gcCount: gc.count,
   });
   loopDelay.reset();
+  Object.assign(gc, { totalMs: 0, maxMs: 0, count: 0 });
   res.writeHead(200, { 'content-type': 'application/json' }).end(body);
 }
 

@@ -532,7 +532,12 @@ function diagColumns(r: StreamRun): string {
     return `${f1(d.loopDelayP99Ms).padStart(7)}  ${f1(d.loopDelayMaxMs).padStart(4)}  ${f1(d.gcPauseTotalMs).padStart(8)}  ${f1(d.gcPauseMaxMs).padStart(4)} (${d.gcPauses})  ${f1(d.poolWaitP99Ms).padStart(8)} (${d.connectionsOpened})  ${f1(d.admissionWaitP99Ms).padStart(7)} | ${f0(d.proxyTtftP99Ms).padStart(8)}  ${f0(d.ctxRoundTripP99Ms).padStart(3)}  ${f0(d.genFirstTokenP99Ms).padStart(7)}`;
   }
   if (r.relay !== undefined) {
-    return `${f1(r.relay.p99Ms).padStart(7)}  ${f1(r.relay.maxMs).padStart(4)}  (hdr, exact)`;
+    const g = r.relay;
+    const gcCols =
+      g.gcTotalMs === undefined
+        ? ''
+        : `  ${f1(g.gcTotalMs).padStart(8)}  ${f1(g.gcMaxMs ?? Number.NaN).padStart(4)} (${g.gcCount ?? 0})`;
+    return `${f1(g.p99Ms).padStart(7)}  ${f1(g.maxMs).padStart(4)}${gcCols}  (ELD: hdr, exact)`;
   }
   return '';
 }

@@ -138,6 +138,10 @@ export interface RelayLoopDelay {
   p99Ms: number;
   maxMs: number;
   count: number;
+  /** GC pauses in the window (absent from relays older than this field). */
+  gcTotalMs?: number;
+  gcMaxMs?: number;
+  gcCount?: number;
 }
 
 /** Percentile of raw samples (the load generator's own rule: the sample at floor(q n)); NaN when empty. */
