@@ -5,6 +5,8 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { isProcessAlive as isAlive } from '../../helpers/process-alive';
+
 const ROOT = path.resolve(__dirname, '../../..');
 
 /** A stand-in benchmark: starts one child through startUntil, prints its pid, then waits forever. */
@@ -20,15 +22,6 @@ await started;
 console.log('CHILD ' + child.pid);
 setInterval(() => {}, 1000);
 `;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Resolves once `pid` is gone; rejects after `limitMs` (a bound, not a measurement). */
 async function gone(pid: number, limitMs: number): Promise<void> {

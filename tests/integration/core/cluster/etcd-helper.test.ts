@@ -7,16 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { startEtcd } from '../../../helpers/etcd';
 import { getFreePort } from '../../../helpers/free-port';
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    // ESRCH: no such process.
-    return false;
-  }
-}
+import { isProcessAlive as isRunning } from '../../../helpers/process-alive';
 
 describe('startEtcd', () => {
   it('starts a healthy etcd on loopback and stop() ends the process (twice is harmless)', async () => {
