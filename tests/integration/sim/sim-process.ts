@@ -97,7 +97,10 @@ export async function startSimWorker(
     child,
     output: () => output,
     exited,
-    stop: async (graceMs = 5_000) => {
+    // The grace is a bound for a hung worker, not a speed check. A graceful stop may itself take up to
+    // 8 s by design (3 s to drain, 5 s to deregister: electron/sim/sim-worker.ts); the old 5 s grace
+    // SIGKILLed one under a CI run with two CPU burners, failing a test that asserts a clean exit.
+    stop: async (graceMs = 20_000) => {
       if (isStopped) return;
       isStopped = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
