@@ -61,7 +61,7 @@ export const BENCH_PROXY_COMMAND: CommandSpec<BenchProxyFlag> = {
           names: ['--base-root'],
           takes: 'value',
           metavar: 'DIR',
-          help: 'also run the proxy of another checkout beside this one in run 5',
+          help: 'also run the proxy of another checkout beside this one in run 5 and --only-streams',
         },
         {
           key: 'isLongSkipped',
