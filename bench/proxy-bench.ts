@@ -418,7 +418,11 @@ function diagnosticsAt(t: Target): {
   read(): Promise<Pick<StreamRun, 'proxy' | 'relay'>>;
 } {
   const isProxy = t.name === PROXY_NAME || t.name === BASE_PROXY_NAME;
-  const urlPath = isProxy ? '/metrics' : t.name.startsWith(BARE) ? '/__eld' : undefined;
+  const urlPath = isProxy
+    ? '/metrics'
+    : t.name === BARE || t.name === BARE_CONTROL
+      ? '/__eld'
+      : undefined;
   if (urlPath === undefined) return { edges: undefined, read: () => Promise.resolve({}) };
   let before: Promise<string> = Promise.resolve('');
   let after: Promise<string> = Promise.resolve('');
