@@ -18,9 +18,11 @@ import { runLoadGen } from './load-run';
 import type { LoadGenResult, LoadSpec } from './load-spec';
 import { proxyCliArgs, proxyConfigYaml } from './proxy-config';
 import {
+  p99RatiosPerRun,
   type ProxyWindowDiagnostics,
   proxyWindowDiagnostics,
   type RelayLoopDelay,
+  runsWithin,
   samplePercentile,
   spread,
 } from './tail-diagnostics';
@@ -499,8 +501,10 @@ const TAIL_RATIO_TARGET = 1.1;
 
 function streamTail(perRun: Record<string, StreamRun[]>, log: (s: string) => void): StreamTail {
   const relay = perRun[BARE] ?? [];
-  const ratiosOf = (name: string): number[] | undefined =>
-    perRun[name]?.map((p, i) => p.ttftP99 / (relay[i]?.ttftP99 ?? Number.NaN));
+  const ratiosOf = (name: string): number[] | undefined => {
+    const rows = perRun[name];
+    return rows === undefined ? undefined : p99RatiosPerRun(rows, relay);
+  };
   const ratios = ratiosOf(PROXY_NAME) ?? [];
   const controlRatios = ratiosOf(BARE_CONTROL);
   const baseRatios = ratiosOf(BASE_PROXY_NAME);
@@ -537,8 +541,7 @@ function streamTail(perRun: Record<string, StreamRun[]>, log: (s: string) => voi
   for (const [k, v] of Object.entries(spreads)) {
     log(`  ${k.padEnd(26)} ${f2(v.min)} / ${f2(v.median)} / ${f2(v.max)}`);
   }
-  const within = (xs: number[]): string =>
-    `${xs.filter((x) => x <= TAIL_RATIO_TARGET).length} of ${xs.length}`;
+  const within = (xs: number[]): string => `${runsWithin(xs, TAIL_RATIO_TARGET)} of ${xs.length}`;
   log(
     `  runs with TTFT p99 <= ${TAIL_RATIO_TARGET}x the bare relay's: ${within(ratios)} (target: all)`,
   );

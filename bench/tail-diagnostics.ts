@@ -159,3 +159,16 @@ export function spread(values: readonly number[]): { min: number; median: number
     v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
   return { min: v[0] as number, median, max: v[v.length - 1] as number };
 }
+
+/** Per run, a target's TTFT p99 over the reference's in the same run (NaN where either is missing). */
+export function p99RatiosPerRun(
+  target: readonly { ttftP99: number }[],
+  reference: readonly { ttftP99: number }[],
+): number[] {
+  return target.map((t, i) => t.ttftP99 / (reference[i]?.ttftP99 ?? Number.NaN));
+}
+
+/** How many runs met a ratio bound (at most `bound`; a NaN ratio, from a missing run, never does). */
+export function runsWithin(ratios: readonly number[], bound: number): number {
+  return ratios.filter((r) => r <= bound).length;
+}

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import {
   histogramDelta,
   histogramQuantile,
+  p99RatiosPerRun,
   proxyWindowDiagnostics,
+  runsWithin,
   samplePercentile,
   scrapeHistogram,
   spread,
@@ -117,5 +119,20 @@ describe('bench-proxy flags of the tail run', () => {
       kind: 'error',
       message: "--stream-window expects a number from 0.5 to 600, got '0.1'",
     });
+  });
+});
+
+describe('run 2 ratios against the bare relay, per run', () => {
+  const rows = (...p99s: number[]): { ttftP99: number }[] => p99s.map((ttftP99) => ({ ttftP99 }));
+
+  it('divides run by run, and a run the reference lacks gives NaN', () => {
+    const ratios = p99RatiosPerRun(rows(110, 90, 300), rows(100, 100));
+    expect(ratios.slice(0, 2)).toEqual([1.1, 0.9]);
+    expect(ratios[2]).toBeNaN();
+  });
+
+  it('counts runs at or under the bound; a NaN ratio never counts', () => {
+    expect(runsWithin([1.1, 0.42, 1.1000001, Number.NaN, 2], 1.1)).toBe(2);
+    expect(runsWithin([], 1.1)).toBe(0);
   });
 });
