@@ -262,6 +262,13 @@ async function startRelay(
   return { port: Number(match[1]), pid: proc.pid };
 }
 
+/** The Node one-hop floor (bench/tcp-pipe.ts) to `to`, on core 0 like the other targets. */
+async function startTcpPipe(name: string, to: number): Promise<{ port: number; pid: number }> {
+  const [cmd, a] = tsNode('bench/tcp-pipe.ts', ['--port', '0', '--to', `127.0.0.1:${to}`]);
+  const { proc, match } = await start(name, 0, cmd, a, /listening on (\d+)/);
+  return { port: Number(match[1]), pid: proc.pid };
+}
+
 /** A bench worker on its rig core; returns its port. */
 async function startWorker(name: string, extra: string[]): Promise<number> {
   const [cmd, a] = tsNode('bench/bench-worker.ts', ['--port', '0', ...extra]);
@@ -552,6 +559,26 @@ function streamTail(perRun: Record<string, StreamRun[]>, log: (s: string) => voi
   return { perRun, ratios, controlRatios, baseRatios, spread: spreads };
 }
 
+/**
+ * The Node floor beside nginx: the same one hop piped by Node with no HTTP parsing. Its ratio to nginx
+ * is what any Node relay pays for its reads and writes; the proxy's ratio to it is what the proxy adds.
+ */
+function nodeFloorLines(
+  run1b: Record<string, Measured>,
+  run2: Record<string, Measured>,
+  log: (s: string) => void,
+): void {
+  const pipe1b = run1b[NODE_PIPE_NAME]?.cpuUsPerReq;
+  const pipe2 = run2[NODE_PIPE_NAME]?.cpuUsPerToken;
+  if (pipe1b === undefined && pipe2 === undefined) return;
+  log(
+    `  ${NODE_PIPE_NAME} (Node's one hop, no HTTP): CPU us/request saturated ${f1(pipe1b ?? Number.NaN)} = ${ratio(pipe1b, run1b[NGINX_NAME]?.cpuUsPerReq)} nginx; per streamed token ${f1(pipe2 ?? Number.NaN)} = ${ratio(pipe2, run2[NGINX_NAME]?.cpuUsPerToken)} nginx`,
+  );
+  log(
+    `  proxy / ${NODE_PIPE_NAME}: per request ${ratio(run1b[PROXY_NAME]?.cpuUsPerReq, pipe1b)}, per token ${ratio(run2[PROXY_NAME]?.cpuUsPerToken, pipe2)}`,
+  );
+}
+
 /** The diagnostics columns of one run-2 row (the relay reports only its event-loop delay). */
 function diagColumns(r: StreamRun): string {
   const d = r.proxy;
@@ -598,6 +625,8 @@ const DEFAULTS = 'proxy, default limits';
 const BARE = 'bare two-hop relay';
 const PROXY_NAME = 'disagg-console proxy';
 const NGINX_NAME = 'nginx one hop';
+/** The same one hop in Node with no HTTP parsing (bench/tcp-pipe.ts): Node's own floor. */
+const NODE_PIPE_NAME = 'node tcp pipe';
 const BASE_PROXY_NAME = 'proxy (--base-root)';
 /** Run 2's A/A control in --only-streams: a second bare relay, measured like the first. */
 const BARE_CONTROL = 'bare relay (control)';
@@ -1257,6 +1286,8 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
       startRelay(name, ctxPort, gen);
     const relayA = await relayFor('relay', genPort);
     const relayB = await relayFor('relay-stream', streamPort);
+    const pipeA = await startTcpPipe('tcp-pipe', genPort);
+    const pipeB = await startTcpPipe('tcp-pipe-stream', streamPort);
 
     let nginx: { a: number; b: number; pid: number } | undefined;
     if (existsSync(nginxPath)) {
@@ -1343,6 +1374,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
     const targets1: Target[] = [
       { name: DIRECT, port: genPort, pid: undefined },
       ...(nginx ? [{ name: NGX, port: nginx.a, pid: nginx.pid }] : []),
+      { name: NODE_PIPE_NAME, port: pipeA.port, pid: pipeA.pid },
       { name: BARE, port: relayA.port, pid: relayA.pid },
       { name: PROXY, port: proxyA.port, pid: proxyA.pid },
     ];
@@ -1372,6 +1404,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
     const targets2: Target[] = [
       { name: DIRECT, port: streamPort, pid: undefined },
       ...(nginx ? [{ name: NGX, port: nginx.b, pid: nginx.pid }] : []),
+      { name: NODE_PIPE_NAME, port: pipeB.port, pid: pipeB.pid },
       { name: BARE, port: relayB.port, pid: relayB.pid },
       { name: PROXY, port: proxyB.port, pid: proxyB.pid },
     ];
@@ -1453,6 +1486,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<number>
     log(
       `  TTFT p99 ms, 256 streams    ${f1(p2?.ttftP99 ?? Number.NaN).padStart(7)}  ${ratio(p2?.ttftP99, run2[BARE]?.ttftP99).padStart(11)}  ${ratio(p2?.ttftP99, run2[NGX]?.ttftP99).padStart(7)}  ${ratio(p2?.ttftP99, run2[DIRECT]?.ttftP99).padStart(7)}`,
     );
+    nodeFloorLines(run1b, run2, log);
     const o = over[PROXY];
     log(
       `  goodput at 1.5x, req/s      ${f0(o?.rps ?? Number.NaN).padStart(7)}  ${ratio(o?.rps, over[BARE]?.rps).padStart(11)}        -        -`,

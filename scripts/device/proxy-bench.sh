@@ -3,7 +3,8 @@
 # have no nginx. Two steps, like fleet-bench.sh:
 #   scripts/device/proxy-bench.sh build [DIR]   here: packs a compressed Node binary, esbuild bundles of the
 #                                               CLI (which holds the benchmark), the bench worker, the load
-#                                               generator and the bare relay, and this machine's nginx with
+#                                               generator, the bare relay and the Node TCP pipe, and this
+#                                               machine's nginx with
 #                                               every library it links (glibc and its loader included, so
 #                                               the host's own libraries do not matter) into DIR (default
 #                                               .devcarry/proxy-bench)
@@ -45,6 +46,7 @@ case "$step" in
     pack_bundle "$dir" bench/load-gen.ts load-gen.cjs
     pack_bundle "$dir" bench/bench-worker.ts bench-worker.cjs
     pack_bundle "$dir" bench/bare-relay.ts bare-relay.cjs
+    pack_bundle "$dir" bench/tcp-pipe.ts tcp-pipe.cjs
     if [ -x /usr/sbin/nginx ]; then pack_nginx "$dir/nginx"; else echo "no /usr/sbin/nginx here: packed without it"; fi
     cp scripts/device/proxy-bench.sh "$dir/"
     du -sh "$dir"
