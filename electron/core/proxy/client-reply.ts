@@ -90,12 +90,17 @@ export function setRouteHeaders(res: http.ServerResponse, rec: ProxyRequestRecor
 
 /** One HTTP/1.1 chunk in one buffer: the size in hex, CRLF, the bytes, CRLF. `data` must not be empty. */
 export function frameChunk(data: Buffer): Buffer {
-  const hex = data.length.toString(16);
-  const framed = Buffer.allocUnsafe(hex.length + data.length + 4);
+  return frameChunks([data], data.length);
+}
+
+/** One HTTP/1.1 chunk of `parts` joined (`size` bytes in all, not 0), in one buffer. */
+export function frameChunks(parts: readonly Buffer[], size: number): Buffer {
+  const hex = size.toString(16);
+  const framed = Buffer.allocUnsafe(hex.length + size + 4);
   let o = framed.write(hex, 0, 'latin1');
   framed[o++] = 13;
   framed[o++] = 10;
-  o += data.copy(framed, o);
+  for (const p of parts) o += p.copy(framed, o);
   framed[o++] = 13;
   framed[o] = 10;
   return framed;

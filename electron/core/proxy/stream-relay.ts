@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import { formatSseError, isDoneEvent, isErrorEvent, SseParser } from '../../../shared/logic/sse';
-import { frameChunk, setRouteHeaders } from './client-reply';
+import { frameChunk, frameChunks, setRouteHeaders } from './client-reply';
 import type { ProxyMetrics } from './metrics';
 import type { ProxyRequest } from './proxy-request';
 import { Ending } from './proxy-request';
@@ -59,11 +59,16 @@ class StreamRelay {
   // The last data event's text, kept as bytes (fast path) or text (full parser), decoded at the end.
   private lastData = '';
   private lastDataChunk: Buffer | undefined;
+  /** The fast path saw a data event in this read's views; its bytes settle when they are copied. */
+  private isLastDataPending = false;
   private lastDataStart = 0;
   private lastDataEnd = 0;
   private lastActivity = performance.now();
   private readonly startedAt = performance.now();
   private idleTimer: NodeJS.Timeout | undefined;
+  /** This upstream read's body bytes so far (views of the pool's read buffer; direct writing only). */
+  private readonly views: Buffer[] = [];
+  private viewBytes = 0;
 
   constructor(
     private readonly deps: RelayDeps,
@@ -77,7 +82,7 @@ class StreamRelay {
     this.out = out;
     setRouteHeaders(out, request.rec);
     // An HTTP/1.1 client whose connection this response owns gets the chunked framing written by us,
-    // straight onto its socket: one buffer and one write per upstream chunk, instead of
+    // straight onto its socket: one buffer and one write per upstream read, instead of
     // ServerResponse.write's four-part framing with a cork per chunk (bench/README.md). Node still
     // writes the head and the last chunk (out.end), so keep-alive and its bookkeeping stay its own.
     // Anyone else (HTTP/1.0, a pipelined response still queued: no socket yet) goes through out.write.
@@ -93,6 +98,7 @@ class StreamRelay {
     this.armIdle(deps.timeouts.idleTimeoutMs);
     call.attach({
       onData: (v) => this.onData(v),
+      onReadEnd: () => this.onReadEnd(),
       onEnd: () => this.onEnd(),
       onFail: () => this.onBroken(),
     });
@@ -102,54 +108,94 @@ class StreamRelay {
     const tp = performance.now();
     this.lastActivity = tp;
     if (this.isDone || view.length === 0) return;
-    // One copy out of the pool's shared read buffer: into the outgoing chunk frame when writing
-    // directly, else a plain copy. `chunk` is the event bytes within it, stable from here on.
-    const direct = this.direct;
-    const framed = direct ? frameChunk(view) : undefined;
-    const chunk = framed
-      ? framed.subarray(framed.length - 2 - view.length, framed.length - 2)
-      : Buffer.from(view);
     const t = performance.timeOrigin + tp;
-    if (this.parser.isIdle() && scanPlainSseChunk(chunk, this.scan)) this.takeScanned(chunk, t);
+    const direct = this.direct;
+    if (direct !== null) {
+      // Kept as a view of the pool's read buffer until the read ends (onReadEnd): everything one
+      // read carries goes to the client as one chunk frame, in one write.
+      this.classify(view, t, this.viewBytes);
+      this.views.push(view);
+      this.viewBytes += view.length;
+      if (this.isDone) this.endDirect(direct);
+      return;
+    }
+    // Written through out.write (HTTP/1.0, a pipelined response still queued): one plain copy.
+    const chunk = Buffer.from(view);
+    this.classify(chunk, t, 0);
+    this.settleLastData(chunk);
+    if (this.request.isCancelled) return;
+    const tail = this.request.streamMetricsTail;
+    // Up to [DONE] only (later chunks are ignored), so the client sees it exactly once.
+    if (this.isDone) this.out.end(tail ? withMetricsTail(chunk, tail) : chunk);
+    else this.afterWrite(this.out.write(chunk));
+  }
+
+  /** Times the chunk's token events and notes [DONE]; `at` is the chunk's offset in this read's views. */
+  private classify(chunk: Buffer, t: number, at: number): void {
+    if (this.parser.isIdle() && scanPlainSseChunk(chunk, this.scan)) this.takeScanned(t, at);
     // latin1 is a byte-for-byte view: the framing and the patterns we look for are ASCII, and the
     // bytes forwarded are the original chunk, so no UTF-8 decoding is needed on the token path.
     else this.takeEvents(this.parser.push(chunk.toString('latin1')), t);
+  }
+
+  /**
+   * The upstream read that delivered the last views ended (the pool's buffer is about to be reused):
+   * they go out now as one frame. At 256 streams a saturated proxy finds several tokens per read, and
+   * one write system call for them all is what makes it catch up (bench/README.md).
+   */
+  onReadEnd(): void {
+    const direct = this.direct;
+    if (this.viewBytes === 0 || direct === null) return;
+    const { frame } = this.frameViews();
+    if (this.request.isCancelled || direct.destroyed) return;
+    this.afterWrite(direct.write(frame));
+  }
+
+  /** The stream's last frame: this read's views up to [DONE], with the metrics event if asked for. */
+  private endDirect(direct: Socket): void {
+    const { frame, body } = this.frameViews();
     if (this.request.isCancelled) return;
-    const out = this.out;
-    if (this.isDone && this.request.streamMetricsTail) {
-      // 1.3 per-request metrics: the stream ends with [DONE] and the proxy's merged event, which replaces
-      // the generation worker's own event (read from the same chunk, where the worker writes it).
-      const last = withMetricsTail(chunk, this.request.streamMetricsTail);
-      if (direct) {
-        direct.write(frameChunk(last));
-        out.end();
-      } else out.end(last);
-      return;
-    }
-    if (this.isDone) {
-      // Forward up to [DONE] only, so the client sees it exactly once.
-      if (framed && direct) {
-        direct.write(framed);
-        out.end();
-      } else out.end(chunk);
-      return;
-    }
-    const isWritten = framed && direct ? direct.write(framed) : out.write(chunk);
+    const tail = this.request.streamMetricsTail;
+    // 1.3 per-request metrics: the stream ends with [DONE] and the proxy's merged event, which replaces
+    // the generation worker's own event (read from the same chunk, where the worker writes it).
+    direct.write(tail ? frameChunk(withMetricsTail(body, tail)) : frame);
+    this.out.end();
+  }
+
+  /** The one copy out of the pool's read buffer: this read's views into one chunk frame. */
+  private frameViews(): { frame: Buffer; body: Buffer } {
+    const size = this.viewBytes;
+    const frame = frameChunks(this.views, size);
+    const body = frame.subarray(frame.length - 2 - size, frame.length - 2);
+    this.views.length = 0;
+    this.viewBytes = 0;
+    this.settleLastData(body);
+    return { frame, body };
+  }
+
+  private afterWrite(isWritten: boolean): void {
     // Once paused, a chunk already on its way is queued too, but one 'drain' listener is enough.
     if (!isWritten && !this.isPausedForClient) this.pauseForClient();
   }
 
   /** Fast path: whole single-line data events, classified on the bytes (no decoding, no objects). */
-  private takeScanned(chunk: Buffer, t: number): void {
+  private takeScanned(t: number, at: number): void {
     const scan = this.scan;
     const times = this.request.rec.tokenTimes;
     for (let i = 0; i < scan.tokens; i++) times.push(t);
     if (scan.lastDataStart >= 0) {
-      this.lastDataChunk = chunk;
-      this.lastDataStart = scan.lastDataStart;
-      this.lastDataEnd = scan.lastDataEnd;
+      this.isLastDataPending = true;
+      this.lastDataStart = at + scan.lastDataStart;
+      this.lastDataEnd = at + scan.lastDataEnd;
     }
     if (scan.isDone) this.isDone = true;
+  }
+
+  /** The last data event's offsets point into `bytes` (stable) from now on. */
+  private settleLastData(bytes: Buffer): void {
+    if (!this.isLastDataPending) return;
+    this.isLastDataPending = false;
+    this.lastDataChunk = bytes;
   }
 
   private takeEvents(events: ReturnType<SseParser['push']>, t: number): void {
@@ -164,6 +210,7 @@ class StreamRelay {
       }
       this.lastData = ev.data;
       this.lastDataChunk = undefined;
+      this.isLastDataPending = false;
       if (!isNonTokenData(ev.data)) this.request.rec.tokenTimes.push(t);
     }
   }
@@ -251,6 +298,8 @@ class StreamRelay {
 
   private finish(ending: Ending): void {
     if (this.isFinished) return;
+    // A failure inside a read: the tokens it brought before the break reach the client first.
+    this.onReadEnd();
     this.isFinished = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.request.onCancel = undefined;

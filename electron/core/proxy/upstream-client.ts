@@ -188,8 +188,10 @@ export interface StreamHead {
 
 /** Where a streamed answer's body goes once its head was seen. */
 export interface StreamBodyHandler {
-  /** Body bytes; a view valid only during this call (copy what you keep or queue). */
+  /** Body bytes; a view valid until the read that carried them ends (copy what you keep longer). */
   onData(chunk: Buffer): void;
+  /** That read ended: views handed over during it go stale now (one call after its onData calls). */
+  onReadEnd?(): void;
   onEnd(): void;
   /** The connection broke or the answer was not valid HTTP, after the head. */
   onFail(kind: UpstreamFailureKind, message: string): void;
@@ -221,6 +223,7 @@ export class StreamCall extends DeadlinedPost {
     const held = this.held;
     this.held = [];
     for (const c of held) handler.onData(c);
+    if (held.length > 0) handler.onReadEnd?.();
     const end = this.heldEnd;
     if (end === undefined) return;
     this.heldEnd = undefined;
@@ -280,6 +283,10 @@ export class StreamCall extends DeadlinedPost {
   onData(chunk: Buffer): void {
     if (this.body !== undefined) this.body.onData(chunk);
     else this.held.push(Buffer.from(chunk)); // kept past this read: copied out of the shared buffer
+  }
+
+  onReadEnd(): void {
+    this.body?.onReadEnd?.();
   }
 
   onEnd(): void {

@@ -20,10 +20,13 @@ import type { UpstreamFailureKind } from './upstream-error';
  */
 export interface ExchangeHandler extends Pick<ResponseSink, 'onHead'> {
   /**
-   * Body bytes, de-chunked: a view of the shared read buffer, valid only during this call. An owner
-   * that keeps them copies them (the stream relay copies once, straight into its outgoing frame).
+   * Body bytes, de-chunked: a view of the shared read buffer, valid until the read ends (onReadEnd).
+   * An owner that keeps them longer copies them (the stream relay copies a read's views once, straight
+   * into its outgoing frame).
    */
   onData(chunk: Buffer): void;
+  /** The read that delivered the onData calls before it ended; the shared buffer is reused next. */
+  onReadEnd?(): void;
   onEnd(): void;
   onFail(kind: UpstreamFailureKind, message: string): void;
 }
@@ -235,6 +238,7 @@ class UpstreamConnection implements ResponseSink {
       this.fail('protocol', `invalid HTTP response: ${(err as Error).message}`);
       return;
     }
+    if (this.exchange === ex && !ex.isFinished) ex.handler.onReadEnd?.();
     if (this.parser.isDone && this.exchange === ex) {
       this.complete(ex, this.isReusable && leftover === 0);
     }

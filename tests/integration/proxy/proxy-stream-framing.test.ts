@@ -1,5 +1,5 @@
 // The bytes a streaming client receives, read off a raw socket: HTTP/1.1 clients get chunked framing
-// that the proxy writes itself (one frame per upstream chunk), HTTP/1.0 clients a close-delimited body.
+// that the proxy writes itself (one frame per upstream read), HTTP/1.0 clients a close-delimited body.
 // Either way every token arrives once and [DONE] exactly once, and an HTTP/1.1 connection stays usable.
 import net from 'node:net';
 
@@ -40,10 +40,11 @@ function post(version: '1.0' | '1.1', body: string): string {
   return `POST /v1/completions HTTP/${version}\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
-/** Decodes a chunked body strictly; throws on any framing error. Returns the body and what followed. */
-function dechunk(raw: string): { body: string; rest: string } {
+/** Decodes a chunked body strictly; throws on any framing error. Returns the body, what followed and the frame count. */
+function dechunk(raw: string): { body: string; rest: string; frames: number } {
   let i = 0;
   let body = '';
+  let frames = 0;
   for (;;) {
     const nl = raw.indexOf('\r\n', i);
     if (nl < 0) throw new Error('missing chunk size line');
@@ -55,8 +56,9 @@ function dechunk(raw: string): { body: string; rest: string } {
     i = nl + 2;
     if (size === 0) {
       if (raw.slice(i, i + 2) !== '\r\n') throw new Error('missing CRLF after last chunk');
-      return { body, rest: raw.slice(i + 2) };
+      return { body, rest: raw.slice(i + 2), frames };
     }
+    frames++;
     body += raw.slice(i, i + size);
     i += size;
     if (raw.slice(i, i + 2) !== '\r\n') throw new Error('missing CRLF after chunk data');
@@ -122,5 +124,51 @@ describe('streamed answer framing on the wire', () => {
     const events = dataEvents(text.slice(headEnd + 4));
     expect(events.filter((e) => e === 'data: [DONE]')).toHaveLength(1);
     expect(events.filter((e) => e !== 'data: [DONE]')).toHaveLength(6);
+  });
+});
+
+describe('a generation worker that sends several tokens in one segment', () => {
+  let ctx: FakeWorker;
+  let gen: FakeWorker;
+  let p: ProxyUnderTest;
+
+  beforeAll(async () => {
+    [ctx, gen] = await Promise.all([
+      startFakeWorker(['--name', 'ctx']),
+      startFakeWorker(['--name', 'gen']),
+    ]);
+    // Tokens 0 and 1 paced 30 ms apart, then tokens 2-7 and [DONE] in one tick (one TCP segment).
+    await gen.control({ gen: 'burst_after', failAfterTokens: 2, tokenDelayMs: 30 });
+    p = await startProxy({ contextUrls: [ctx.url], generationUrls: [gen.url] });
+  });
+  afterAll(async () => {
+    await p.proxy.close();
+    await Promise.all([ctx.kill(), gen.kill()]);
+  });
+
+  it('relays what one read carries as one chunk frame, every event once and in order, request after request', async () => {
+    const body = completionBody({ stream: true, max_tokens: 8 });
+    // One request at a time (a pipelined answer still queued has no socket of its own to frame onto).
+    for (let n = 0; n < 3; n++) {
+      const text = await rawExchange(
+        p.port,
+        [post('1.1', body)],
+        (t) => t.includes('data: [DONE]') && t.endsWith('0\r\n\r\n'),
+      );
+      const decoded = dechunk(text.slice(text.indexOf('\r\n\r\n') + 4));
+      expect(decoded.rest).toBe('');
+      const events = dataEvents(decoded.body);
+      const tokens = events.filter((e) => e !== 'data: [DONE]');
+      // The fake worker's token i is the text " w<i>": in order, each once.
+      const texts = tokens.map(
+        (e) => (JSON.parse(e.slice(6)) as { choices: { text: string }[] }).choices[0]?.text,
+      );
+      expect(texts).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => ` w${i}`));
+      expect(events[events.length - 1]).toBe('data: [DONE]');
+      expect(events.filter((e) => e === 'data: [DONE]')).toHaveLength(1);
+      // Token 0 (with the head), token 1, then the burst: one frame per upstream read, not one per
+      // upstream chunk (which made 9 frames and 9 write system calls).
+      expect(decoded.frames).toBeLessThanOrEqual(3);
+    }
   });
 });
