@@ -50,6 +50,8 @@ interface Proc {
 interface LoadResult extends LoadGenResult {
   /** Target process CPU seconds in the window (undefined for the direct path). */
   cpuS?: number;
+  /** Write system calls the target made in the window (/proc/PID/io; NaN where unreadable). */
+  writeCalls?: number;
 }
 
 const procs: Proc[] = [];
@@ -135,6 +137,19 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / clkTck;
 }
 
+/**
+ * Write system calls of a process so far (`syscw` of /proc/PID/io; NaN where unreadable). Per streamed
+ * token it shows whether a relay writes once per upstream read or once per token (bench/README.md).
+ */
+function writeCalls(pid: number): number {
+  try {
+    const m = /^syscw:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function waitHealthy(port: number): Promise<void> {
   const until = Date.now() + 20_000;
   while (Date.now() < until) {
@@ -165,6 +180,8 @@ async function runLoad(
   const cpuNow = (): number => (targetPid === undefined ? 0 : cpuSeconds(targetPid));
   let cpu0 = 0;
   let cpu1 = 0;
+  let writes0 = 0;
+  let writes1 = 0;
   const r: LoadResult = await runLoadGen(
     pinned(rig.loadGenCore, ...tsNode('bench/load-gen.ts', [])),
     spec,
@@ -172,15 +189,20 @@ async function runLoad(
     {
       onWindowStart: () => {
         cpu0 = cpuNow();
+        if (targetPid !== undefined) writes0 = writeCalls(targetPid);
         edges?.onStart();
       },
       onWindowEnd: () => {
         cpu1 = cpuNow();
+        if (targetPid !== undefined) writes1 = writeCalls(targetPid);
         edges?.onEnd();
       },
     },
   );
-  if (targetPid !== undefined) r.cpuS = cpu1 - cpu0;
+  if (targetPid !== undefined) {
+    r.cpuS = cpu1 - cpu0;
+    r.writeCalls = writes1 - writes0;
+  }
   return r;
 }
 
@@ -295,6 +317,8 @@ interface Measured {
   /** Proxy CPU per completed request and per streamed token, us (NaN for the direct path). */
   cpuUsPerReq: number;
   cpuUsPerToken: number;
+  /** Write system calls per streamed token (NaN without /proc/PID/io). */
+  writesPerToken: number;
   /** Share of core 0 the target used in the window. */
   core: number;
   loadGenCore: number;
@@ -325,6 +349,9 @@ function reduce(runs: LoadResult[], durationS: number): Measured {
     ttftP99: m((r) => r.ttftP99),
     cpuUsPerReq: m((r) => cpu(r, r.ok)),
     cpuUsPerToken: m((r) => cpu(r, r.tokens)),
+    writesPerToken: m((r) =>
+      r.writeCalls !== undefined && r.tokens > 0 ? r.writeCalls / r.tokens : Number.NaN,
+    ),
     core: m((r) => (r.cpuS !== undefined ? r.cpuS / durationS : Number.NaN)),
     loadGenCore: Math.max(...runs.map((r) => r.loadGenCoreFraction)),
     doneMissing: sum((r) => r.doneMissing),
@@ -931,13 +958,13 @@ async function runStreams(
     `\nRun 2: ${STREAMS} concurrent streams, 32 tokens each, 5 ms between tokens (${sitting.durationS} s windows after one unrecorded window per target; every other run in reverse order)`,
   );
   log(
-    'path                 streams/s  TTFT p50  TTFT p99  CPU us/token  CPU us/stream  [DONE] missing',
+    'path                 streams/s  TTFT p50  TTFT p99  CPU us/token  CPU us/stream  writes/token  [DONE] missing',
   );
   const { medians, perRun } = await measureStreams(targets, spec, sitting.runs, sitting.durationS);
   for (const t of targets) {
     const r = medians[t.name] as Measured;
     log(
-      `${t.name.padEnd(20)} ${f0(r.rps).padStart(9)}  ${f1(r.ttftP50).padStart(8)}  ${f1(r.ttftP99).padStart(8)}  ${f1(r.cpuUsPerToken).padStart(12)}  ${f1(r.cpuUsPerReq).padStart(13)}  ${String(r.doneMissing).padStart(14)}`,
+      `${t.name.padEnd(20)} ${f0(r.rps).padStart(9)}  ${f1(r.ttftP50).padStart(8)}  ${f1(r.ttftP99).padStart(8)}  ${f1(r.cpuUsPerToken).padStart(12)}  ${f1(r.cpuUsPerReq).padStart(13)}  ${f2(r.writesPerToken).padStart(12)}  ${String(r.doneMissing).padStart(14)}`,
     );
   }
   return { medians, tail: streamTail(perRun, log) };
