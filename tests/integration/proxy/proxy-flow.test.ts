@@ -8,8 +8,8 @@ import {
   completionBody,
   request,
   sseData,
-  startFakeWorker,
-  startProxy,
+  startProxyWithWorkers,
+  stopProxyAndWorkers,
 } from './proxy-test-kit';
 
 describe('proxy request flow (section 5)', () => {
@@ -18,16 +18,9 @@ describe('proxy request flow (section 5)', () => {
   let p: ProxyUnderTest;
 
   beforeAll(async () => {
-    [ctx, gen] = await Promise.all([
-      startFakeWorker(['--name', 'ctx']),
-      startFakeWorker(['--name', 'gen']),
-    ]);
-    p = await startProxy({ contextUrls: [ctx.url], generationUrls: [gen.url] });
+    ({ ctx, gen, p } = await startProxyWithWorkers());
   });
-  afterAll(async () => {
-    await p.proxy.close();
-    await Promise.all([ctx.kill(), gen.kill()]);
-  });
+  afterAll(() => stopProxyAndWorkers(p, ctx, gen));
   beforeEach(async () => {
     await Promise.all([
       ctx.control({ ctx: 'ok', gen: 'ok', finishReason: 'not_finished' }),

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FakeWorker, ProxyUnderTest } from './proxy-test-kit';
-import { completionBody, startFakeWorker, startProxy } from './proxy-test-kit';
+import { completionBody, startProxyWithWorkers, stopProxyAndWorkers } from './proxy-test-kit';
 
 /** Sends raw request bytes and collects everything until `isComplete` says so or the socket closes. */
 function rawExchange(
@@ -76,16 +76,9 @@ describe('streamed answer framing on the wire', () => {
   const streamBody = completionBody({ stream: true, max_tokens: 6 });
 
   beforeAll(async () => {
-    [ctx, gen] = await Promise.all([
-      startFakeWorker(['--name', 'ctx']),
-      startFakeWorker(['--name', 'gen', '--token-delay-ms', '2']),
-    ]);
-    p = await startProxy({ contextUrls: [ctx.url], generationUrls: [gen.url] });
+    ({ ctx, gen, p } = await startProxyWithWorkers(['--token-delay-ms', '2']));
   });
-  afterAll(async () => {
-    await p.proxy.close();
-    await Promise.all([ctx.kill(), gen.kill()]);
-  });
+  afterAll(() => stopProxyAndWorkers(p, ctx, gen));
 
   it('HTTP/1.1: valid chunked framing, every token once, one [DONE], and the connection serves the next request', async () => {
     // Two requests pipelined on one connection: the second answer must follow the first intact.
@@ -133,18 +126,11 @@ describe('a generation worker that sends several tokens in one segment', () => {
   let p: ProxyUnderTest;
 
   beforeAll(async () => {
-    [ctx, gen] = await Promise.all([
-      startFakeWorker(['--name', 'ctx']),
-      startFakeWorker(['--name', 'gen']),
-    ]);
+    ({ ctx, gen, p } = await startProxyWithWorkers());
     // Tokens 0 and 1 paced 30 ms apart, then tokens 2-7 and [DONE] in one tick (one TCP segment).
     await gen.control({ gen: 'burst_after', failAfterTokens: 2, tokenDelayMs: 30 });
-    p = await startProxy({ contextUrls: [ctx.url], generationUrls: [gen.url] });
   });
-  afterAll(async () => {
-    await p.proxy.close();
-    await Promise.all([ctx.kill(), gen.kill()]);
-  });
+  afterAll(() => stopProxyAndWorkers(p, ctx, gen));
 
   it('relays what one read carries as one chunk frame, every event once and in order, request after request', async () => {
     const body = completionBody({ stream: true, max_tokens: 8 });

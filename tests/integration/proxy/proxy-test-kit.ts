@@ -218,6 +218,27 @@ export async function startProxy(
   return { proxy, port, logs };
 }
 
+/** The usual topology: one context and one generation fake worker (`genArgs` for the latter) behind a proxy. */
+export async function startProxyWithWorkers(
+  genArgs: string[] = [],
+): Promise<{ ctx: FakeWorker; gen: FakeWorker; p: ProxyUnderTest }> {
+  const [ctx, gen] = await Promise.all([
+    startFakeWorker(['--name', 'ctx']),
+    startFakeWorker(['--name', 'gen', ...genArgs]),
+  ]);
+  const p = await startProxy({ contextUrls: [ctx.url], generationUrls: [gen.url] });
+  return { ctx, gen, p };
+}
+
+/** Closes the proxy, then stops its workers. */
+export async function stopProxyAndWorkers(
+  p: ProxyUnderTest,
+  ...workers: FakeWorker[]
+): Promise<void> {
+  await p.proxy.close();
+  await Promise.all(workers.map((w) => w.kill()));
+}
+
 export function openFds(): number {
   try {
     return readdirSync('/proc/self/fd').length;
