@@ -88,12 +88,10 @@ export function setRouteHeaders(res: http.ServerResponse, rec: ProxyRequestRecor
   }
 }
 
-/** One HTTP/1.1 chunk in one buffer: the size in hex, CRLF, the bytes, CRLF. `data` must not be empty. */
-export function frameChunk(data: Buffer): Buffer {
-  return frameChunks([data], data.length);
-}
-
-/** One HTTP/1.1 chunk of `parts` joined (`size` bytes in all, not 0), in one buffer. */
+/**
+ * One HTTP/1.1 chunk of `parts` joined (`size` bytes in all, not 0) in one buffer: the size in hex,
+ * CRLF, the bytes, CRLF.
+ */
 export function frameChunks(parts: readonly Buffer[], size: number): Buffer {
   const hex = size.toString(16);
   const framed = Buffer.allocUnsafe(hex.length + size + 4);

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import { formatSseError, isDoneEvent, isErrorEvent, SseParser } from '../../../shared/logic/sse';
-import { frameChunk, frameChunks, setRouteHeaders } from './client-reply';
+import { frameChunks, setRouteHeaders } from './client-reply';
 import type { ProxyMetrics } from './metrics';
 import type { ProxyRequest } from './proxy-request';
 import { Ending } from './proxy-request';
@@ -116,7 +116,7 @@ class StreamRelay {
       this.classify(view, t, this.viewBytes);
       this.views.push(view);
       this.viewBytes += view.length;
-      if (this.isDone) this.endDirect(direct);
+      if (this.isDone) this.endDirect();
       return;
     }
     // Written through out.write (HTTP/1.0, a pipelined response still queued): one plain copy.
@@ -151,15 +151,16 @@ class StreamRelay {
     this.afterWrite(direct.write(frame));
   }
 
-  /** The stream's last frame: this read's views up to [DONE], with the metrics event if asked for. */
-  private endDirect(direct: Socket): void {
-    const { frame, body } = this.frameViews();
+  /** The stream's last bytes: this read's views up to [DONE], with the metrics event if asked for. */
+  private endDirect(): void {
+    const { body } = this.frameViews();
     if (this.request.isCancelled) return;
     const tail = this.request.streamMetricsTail;
-    // 1.3 per-request metrics: the stream ends with [DONE] and the proxy's merged event, which replaces
-    // the generation worker's own event (read from the same chunk, where the worker writes it).
-    direct.write(tail ? frameChunk(withMetricsTail(body, tail)) : frame);
-    this.out.end();
+    // Through out.end, which corks the socket: the last chunk and the terminating zero chunk go out in
+    // one write. 1.3 per-request metrics: the stream ends with [DONE] and the proxy's merged event,
+    // which replaces the generation worker's own event (read from the same chunk, where the worker
+    // writes it).
+    this.out.end(tail ? withMetricsTail(body, tail) : body);
   }
 
   /** The one copy out of the pool's read buffer: this read's views into one chunk frame. */
