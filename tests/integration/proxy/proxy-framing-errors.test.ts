@@ -9,7 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeWorker, ProxyUnderTest } from './proxy-test-kit';
 import { completionBody, request, sseData, startFakeWorker, startProxy } from './proxy-test-kit';
 
-/** A worker on a raw socket that answers every request with `answer` and records closed connections. */
+/**
+ * A worker on a raw socket that answers every request with `answer` (given as parts: written 50 ms
+ * apart, so each arrives in a read of its own) and records closed connections.
+ */
 class BrokenWorker {
   readonly server: net.Server;
   port = 0;
@@ -17,7 +20,7 @@ class BrokenWorker {
   readonly open = new Set<net.Socket>();
   closed = 0;
 
-  constructor(private readonly answer: string) {
+  constructor(private readonly answer: string | string[]) {
     this.server = net.createServer((socket) => {
       this.open.add(socket);
       socket.on('close', () => {
@@ -34,7 +37,8 @@ class BrokenWorker {
         if (seen.length < headEnd + 4 + length) return;
         seen = '';
         this.requests++;
-        socket.write(this.answer);
+        const parts = typeof this.answer === 'string' ? [this.answer] : this.answer;
+        parts.forEach((part, i) => setTimeout(() => socket.write(part), 50 * i));
       });
     });
   }
@@ -84,9 +88,9 @@ describe('framing errors from a worker', () => {
 
   async function setUp(
     ctxAnswer: string | undefined,
-    genAnswer: string | undefined,
+    genAnswer: string | string[] | undefined,
   ): Promise<{ p: ProxyUnderTest; broken: BrokenWorker }> {
-    const broken = await new BrokenWorker((ctxAnswer ?? genAnswer) as string).listen();
+    const broken = await new BrokenWorker((ctxAnswer ?? genAnswer) as string | string[]).listen();
     cleanups.push(() => broken.close());
     const good: FakeWorker = await startFakeWorker([
       '--name',
@@ -159,5 +163,29 @@ describe('framing errors from a worker', () => {
     };
     expect(error.error.code).toBe(502);
     await waitFor(() => broken.closed === 1, 'the worker connection to close');
+  });
+
+  it('a bad chunk in the same read as good ones: those tokens reach the client first, then the SSE error', async () => {
+    const head =
+      'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n';
+    const chunk = (text: string): string => {
+      const event = `data: {"choices":[{"index":0,"text":"${text}","finish_reason":null}]}\n\n`;
+      return `${event.length.toString(16)}\r\n${event}\r\n`;
+    };
+    // The first token alone; then, in one later write (one read), two tokens and a broken chunk.
+    const { p } = await setUp(undefined, [
+      `${head}${chunk('a')}`,
+      `${chunk('b')}${chunk('c')}zz\r\n`,
+    ]);
+    const res = await request(p.port, 'POST', '/v1/completions', completionBody({ stream: true }));
+    expect(res.status).toBe(200);
+    const events = sseData(res.body);
+    const texts = events
+      .slice(0, -2)
+      .map((e) => (JSON.parse(e) as { choices: { text: string }[] }).choices[0]?.text);
+    expect(texts).toEqual(['a', 'b', 'c']);
+    const error = JSON.parse(events[events.length - 2] as string) as { error: { code: number } };
+    expect(error.error.code).toBe(502);
+    expect(events[events.length - 1]).toBe('[DONE]');
   });
 });
